@@ -1,0 +1,50 @@
+# make demo  - create .venv if needed, install recsys, run the main job on the bundled data
+# make test  - lint, format check, type check, tests (notebooks included), docs build
+# make bench - run the benchmark scripts (figures go to benchmarks/RESULTS.md by hand)
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+OUT    ?= recsys-demo
+
+.PHONY: demo test lint typecheck pytest docs docs-build bench clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "recsys needs Python >= 3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# One stamp per set of extras, redone when pyproject.toml changes.
+$(VENV)/.installed-base: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,plot]'
+	@touch $@ $(VENV)/.installed-base
+
+demo: $(VENV)/.installed-base
+	$(BIN)/recsys demo --out $(OUT)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check recsys tests benchmarks scripts examples
+	$(BIN)/ruff format --check recsys tests benchmarks scripts examples
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy recsys
+
+pytest: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q
+
+docs-build: $(VENV)/.installed-dev
+	@if [ -f mkdocs.yml ]; then $(BIN)/mkdocs build --strict --quiet; fi
+
+test: lint typecheck pytest docs-build
+
+docs: $(VENV)/.installed-dev
+	$(BIN)/mkdocs serve
+
+bench: $(VENV)/.installed-dev
+	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache site

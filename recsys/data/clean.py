@@ -1,0 +1,468 @@
+"""Clean any orders table into canonical purchases, accounting for every row removed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+
+from recsys.data import columns as C
+from recsys.data.presets import Preset, get_preset
+from recsys.data.sources import FrameLike, to_lazyframe
+from recsys.exceptions import InputDataError
+
+__all__ = ["DROP_REASONS", "CleaningReport", "clean_purchases"]
+
+#: Why a row can be removed, in the order the rules are applied: a row is counted
+#: under the first rule it fails.
+DROP_REASONS: tuple[str, ...] = (
+    "missing_user",
+    "missing_item",
+    "invalid_timestamp",
+    "invalid_quantity",
+    "cancellation",
+    "non_positive_quantity",
+    "invalid_price",
+    "negative_price",
+    "duplicate",
+)
+_RETURN_REASONS = ("cancellation", "non_positive_quantity")
+
+#: Timestamp string formats tried, in this order, when no format is given.
+TIMESTAMP_FORMATS: tuple[str, ...] = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y",
+    "%Y%m%d",
+)
+_FORMAT_SAMPLE = 1000
+_TZ_SUFFIX = r"(Z|[+-]\d{2}:?\d{2})$"
+
+
+@dataclass(frozen=True)
+class CleaningReport:
+    """What :func:`clean_purchases` did, row by row.
+
+    ``rows_in == rows_out + sum(dropped.values())`` always holds.
+
+    Attributes
+    ----------
+    rows_in, rows_out
+        Rows read and rows in the canonical purchases.
+    dropped
+        Rows removed per reason, every reason of :data:`DROP_REASONS` listed (zeros
+        included), in the order the rules are applied.
+    exact_duplicates
+        Output rows identical to an earlier output row (kept unless
+        ``drop_duplicates=True``, in which case they are counted in ``dropped``).
+    returns
+        The canonical rows removed as ``cancellation`` or ``non_positive_quantity``
+        (customer, item and time known), so return behaviour is not lost.
+    n_users, n_items, n_orders
+        Distinct values in the output (``n_orders`` is ``None`` without order ids).
+    first_timestamp, last_timestamp
+        Time range of the output.
+    timestamp_format
+        The format used to parse timestamp strings (``None`` if not strings).
+    columns
+        Canonical name -> source column used.
+    """
+
+    rows_in: int
+    rows_out: int
+    dropped: dict[str, int]
+    exact_duplicates: int
+    returns: pl.DataFrame
+    n_users: int
+    n_items: int
+    n_orders: int | None
+    first_timestamp: datetime | None
+    last_timestamp: datetime | None
+    timestamp_format: str | None
+    columns: dict[str, str]
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def rows_dropped(self) -> int:
+        """Total rows removed."""
+        return sum(self.dropped.values())
+
+    def to_frame(self) -> pl.DataFrame:
+        """The account as a table: ``step, rows, share`` (share of ``rows_in``)."""
+        steps = ["rows_in", *(f"dropped: {r}" for r in self.dropped), "rows_out"]
+        rows = [self.rows_in, *self.dropped.values(), self.rows_out]
+        return pl.DataFrame({"step": steps, "rows": rows}).with_columns(
+            share=pl.col("rows") / max(self.rows_in, 1)
+        )
+
+    def __str__(self) -> str:
+        width = max(len(r) for r in self.dropped) + 2
+        lines = [f"{'rows in':<{width + 9}}{self.rows_in:>12,}"]
+        lines += [
+            f"  dropped: {reason:<{width}}{n:>12,}  ({n / max(self.rows_in, 1):6.2%})"
+            for reason, n in self.dropped.items()
+            if n
+        ]
+        lines.append(f"{'rows out':<{width + 9}}{self.rows_out:>12,}")
+        lines.append(
+            f"{self.n_users:,} users, {self.n_items:,} items"
+            + (f", {self.n_orders:,} orders" if self.n_orders is not None else "")
+            + (f", {self.first_timestamp} .. {self.last_timestamp}" if self.rows_out else "")
+        )
+        if self.exact_duplicates and not self.dropped.get("duplicate"):
+            lines.append(f"{self.exact_duplicates:,} exact duplicate rows kept")
+        if len(self.returns):
+            lines.append(f"{len(self.returns):,} return/cancellation rows in report.returns")
+        lines += list(self.notes)
+        return "\n".join(lines)
+
+
+def _resolve_columns(
+    schema: pl.Schema, preset: Preset | None, columns: Mapping[str, str] | None
+) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    if preset is not None:
+        mapping.update(preset.columns)
+    if columns:
+        unknown = set(columns) - set(C.CANONICAL)
+        if unknown:
+            raise InputDataError(
+                f"columns= keys must be canonical names {list(C.CANONICAL)}, "
+                f"got {sorted(unknown)}"
+            )
+        mapping.update(columns)
+    for name in C.CANONICAL:  # a column already named canonically maps to itself
+        if name not in mapping and name in schema:
+            mapping[name] = name
+    for name in (C.USER, C.ITEM, C.TIMESTAMP):
+        if name not in mapping:
+            raise InputDataError(
+                f"no column for {name!r}: pass columns={{{name!r}: <your column>}}; "
+                f"columns found: {list(schema)}"
+            )
+    missing = {canon: src for canon, src in mapping.items() if src not in schema}
+    if missing:
+        raise InputDataError(
+            "mapped column(s) not in the table: "
+            + ", ".join(f"{canon} -> {src!r}" for canon, src in missing.items())
+            + f"; columns found: {list(schema)}"
+        )
+    return mapping
+
+
+def _id_expr(src: str, dtype: pl.DataType, name: str) -> pl.Expr:
+    col = pl.col(src)
+    if dtype.is_integer():
+        return col.cast(pl.Int64).alias(name)
+    if dtype.is_float():
+        # pandas stores integer ids with missing values as floats: convert back exactly.
+        integral = col.is_null() | col.is_nan() | (col == col.floor())
+        return (
+            pl.when(integral.all())
+            .then(col.fill_nan(None).cast(pl.Int64, strict=False))
+            .otherwise(pl.lit(None, dtype=pl.Int64))
+            .alias(name)
+        )
+    if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
+        text = col.cast(pl.String).str.strip_chars()
+        return pl.when(text == "").then(None).otherwise(text).alias(name)
+    raise InputDataError(
+        f"column {src!r} (for {name}) has dtype {dtype}; ids must be integers or strings"
+    )
+
+
+def _number_expr(src: str, dtype: pl.DataType, name: str) -> pl.Expr:
+    col = pl.col(src)
+    if dtype.is_numeric():
+        return col.cast(pl.Float64).fill_nan(None).alias(name)
+    if dtype == pl.String:
+        return col.str.strip_chars().cast(pl.Float64, strict=False).fill_nan(None).alias(name)
+    raise InputDataError(f"column {src!r} (for {name}) has dtype {dtype}; expected numbers")
+
+
+def _detect_format(lf: pl.LazyFrame, src: str) -> str:
+    sample = (
+        lf.select(pl.col(src).str.strip_chars().str.replace(_TZ_SUFFIX, ""))
+        .drop_nulls()
+        .head(_FORMAT_SAMPLE)
+        .collect()
+        .to_series()
+    )
+    if len(sample) == 0:
+        return TIMESTAMP_FORMATS[0]
+    hits = [
+        sample.str.strptime(pl.Datetime("us"), fmt, strict=False).count()
+        for fmt in TIMESTAMP_FORMATS
+    ]
+    best = max(range(len(hits)), key=lambda i: (hits[i], -i))
+    if hits[best] == 0:
+        raise InputDataError(
+            f"column {src!r} (timestamp): cannot parse values such as {sample[0]!r}; "
+            "pass timestamp_format= (strftime syntax)"
+        )
+    return TIMESTAMP_FORMATS[best]
+
+
+def _timestamp_expr(
+    lf: pl.LazyFrame, src: str, dtype: pl.DataType, fmt: str | None
+) -> tuple[pl.Expr, str | None]:
+    col = pl.col(src)
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is not None:  # keep the shop's local clock time
+            col = col.dt.replace_time_zone(None)
+        return col.cast(pl.Datetime("us")).alias(C.TIMESTAMP), None
+    if dtype == pl.Date:
+        return col.cast(pl.Datetime("us")).alias(C.TIMESTAMP), None
+    if dtype.is_numeric():  # unix seconds
+        micros = (col.cast(pl.Float64) * 1_000_000).round().cast(pl.Int64, strict=False)
+        return pl.from_epoch(micros, time_unit="us").alias(C.TIMESTAMP), None
+    if dtype == pl.String:
+        fmt = fmt or _detect_format(lf, src)
+        text = col.str.strip_chars().str.replace(_TZ_SUFFIX, "")
+        return text.str.strptime(pl.Datetime("us"), fmt, strict=False).alias(C.TIMESTAMP), fmt
+    raise InputDataError(
+        f"column {src!r} (timestamp) has dtype {dtype}; expected datetimes, dates, "
+        "unix seconds or date strings"
+    )
+
+
+def _drop_reason(
+    has_order: bool, has_price: bool, cancellation_prefix: str | None
+) -> pl.Expr:
+    rules: list[tuple[str, pl.Expr]] = [
+        ("missing_user", pl.col(C.USER).is_null()),
+        ("missing_item", pl.col(C.ITEM).is_null()),
+        ("invalid_timestamp", pl.col(C.TIMESTAMP).is_null()),
+        ("invalid_quantity", pl.col(C.QUANTITY).is_null()),
+    ]
+    if has_order and cancellation_prefix:
+        rules.append(
+            ("cancellation", pl.col(C.ORDER).str.starts_with(cancellation_prefix).fill_null(False))
+        )
+    rules.append(("non_positive_quantity", pl.col(C.QUANTITY) <= 0))
+    if has_price:
+        rules += [
+            ("invalid_price", pl.col(C.PRICE).is_null()),
+            ("negative_price", pl.col(C.PRICE) < 0),
+        ]
+    reason_name, condition = rules[0]
+    chain = pl.when(condition).then(pl.lit(reason_name))
+    for reason_name, condition in rules[1:]:
+        chain = chain.when(condition).then(pl.lit(reason_name))
+    return chain.otherwise(pl.lit(None, dtype=pl.String)).alias("_drop_reason")
+
+
+def clean_purchases(
+    source: FrameLike,
+    *,
+    columns: Mapping[str, str] | None = None,
+    preset: str | None = None,
+    keep_returns: bool = False,
+    drop_duplicates: bool = False,
+    keep_columns: Sequence[str] = (),
+    timestamp_format: str | None = None,
+    cancellation_prefix: str | None = None,
+) -> tuple[pl.DataFrame, CleaningReport]:
+    """Clean an orders table into canonical purchases, with an account of every row.
+
+    Each input row is either kept or counted under exactly one reason of
+    :data:`DROP_REASONS` (the first rule it fails, in that order):
+
+    - ``missing_user`` / ``missing_item``: null or empty id;
+    - ``invalid_timestamp``: null or unparseable time;
+    - ``invalid_quantity``: null or non-numeric quantity;
+    - ``cancellation``: order id starts with the cancellation prefix
+      (``"C"`` for the Online Retail presets);
+    - ``non_positive_quantity``: quantity <= 0 (returns and adjustments);
+    - ``invalid_price`` / ``negative_price``: null, non-numeric or negative price
+      (a price of 0, a free item, is kept);
+    - ``duplicate``: exact copy of an earlier kept row, only with
+      ``drop_duplicates=True``. By default exact duplicates are **kept** (a shop
+      can sell the same line twice) and only counted in ``exact_duplicates``.
+
+    Parameters
+    ----------
+    source
+        A polars DataFrame or LazyFrame, a pandas DataFrame, or a CSV/TSV/Parquet
+        path (CSV may be gzip-compressed). Lazy and Parquet inputs are processed
+        with polars' streaming engine.
+    columns
+        Canonical name -> your column name, e.g. ``{"user_id": "CustomerID"}``.
+        Columns already named canonically need no entry. ``order_id``, ``price``
+        and ``quantity`` are optional (a missing quantity means 1 per row).
+    preset
+        ``"online_retail"``, ``"online_retail_ii"``, ``"ta_feng"`` or
+        ``"complete_journey"``: known column names and rules; ``columns=``
+        entries override it.
+    keep_returns
+        Keep cancellation and non-positive-quantity rows in the output, flagged
+        by a boolean ``is_return`` column (quantity stays negative). They are
+        always available as ``report.returns``.
+    drop_duplicates
+        Remove exact duplicate rows (counted as ``duplicate``).
+    keep_columns
+        Extra source columns to carry through unchanged (e.g. ``"Country"``).
+    timestamp_format
+        strftime format of timestamp strings. By default it is detected from the
+        first 1,000 values among :data:`TIMESTAMP_FORMATS` (month-first before
+        day-first for ``/`` dates). Numbers are read as unix seconds; a time-zone
+        offset is dropped, keeping the local clock time.
+    cancellation_prefix
+        Order-id prefix that marks cancellations (overrides the preset).
+
+    Returns
+    -------
+    purchases : pl.DataFrame
+        Columns ``user_id, item_id, [order_id], timestamp, quantity, [price],
+        [is_return], *keep_columns``, rows in input order.
+    report : CleaningReport
+
+    Raises
+    ------
+    InputDataError
+        Unknown preset, missing or unmapped column (the message lists the columns
+        found), empty table, a column whose type cannot be converted, a file that
+        does not exist or cannot be parsed.
+
+    Examples
+    --------
+    >>> import polars as pl, recsys as rs
+    >>> orders = pl.DataFrame({
+    ...     "customer": [1, 1, 2, None],
+    ...     "sku": ["A", "B", "A", "C"],
+    ...     "when": ["2024-01-05", "2024-01-05", "2024-02-01", "2024-02-03"],
+    ...     "qty": [2, -1, 1, 1],
+    ... })
+    >>> purchases, report = rs.clean_purchases(
+    ...     orders, columns={"user_id": "customer", "item_id": "sku",
+    ...                      "timestamp": "when", "quantity": "qty"})
+    >>> purchases.height, report.dropped["missing_user"], report.dropped["non_positive_quantity"]
+    (2, 1, 1)
+    """
+    preset_obj = get_preset(preset) if preset is not None else None
+    string_columns = set(preset_obj.string_ids) if preset_obj else set()
+    if columns and C.ORDER in columns:
+        string_columns.add(columns[C.ORDER])
+    lf = to_lazyframe(source, string_columns)
+    schema = lf.collect_schema()
+    mapping = _resolve_columns(schema, preset_obj, columns)
+    has_order, has_price = C.ORDER in mapping, C.PRICE in mapping
+    prefix = cancellation_prefix or (preset_obj.cancellation_prefix if preset_obj else None)
+    fmt = timestamp_format or (preset_obj.timestamp_format if preset_obj else None)
+
+    clash = set(keep_columns) & {*C.CANONICAL, C.IS_RETURN}
+    if clash:
+        raise InputDataError(f"keep_columns must not use canonical names: {sorted(clash)}")
+    absent = [c for c in keep_columns if c not in schema]
+    if absent:
+        raise InputDataError(f"keep_columns not in the table: {absent}; found {list(schema)}")
+
+    ts_expr, used_format = _timestamp_expr(lf, mapping[C.TIMESTAMP], schema[mapping[C.TIMESTAMP]], fmt)
+    exprs = [
+        _id_expr(mapping[C.USER], schema[mapping[C.USER]], C.USER),
+        _id_expr(mapping[C.ITEM], schema[mapping[C.ITEM]], C.ITEM),
+    ]
+    if has_order:
+        exprs.append(pl.col(mapping[C.ORDER]).cast(pl.String).str.strip_chars().alias(C.ORDER))
+    exprs.append(ts_expr)
+    notes: list[str] = []
+    if C.QUANTITY in mapping:
+        exprs.append(_number_expr(mapping[C.QUANTITY], schema[mapping[C.QUANTITY]], C.QUANTITY))
+    else:
+        exprs.append(pl.lit(1.0, dtype=pl.Float64).alias(C.QUANTITY))
+        notes.append("no quantity column: every row counts as quantity 1")
+    if has_price:
+        exprs.append(_number_expr(mapping[C.PRICE], schema[mapping[C.PRICE]], C.PRICE))
+    exprs += [pl.col(c) for c in keep_columns]
+    canonical = lf.select(exprs)
+    if has_price and preset_obj is not None and preset_obj.price_is_line_total:
+        canonical = canonical.with_columns(pl.col(C.PRICE) / pl.col(C.QUANTITY).abs())
+        notes.append("unit price derived as line total / quantity")
+
+    flagged = canonical.with_columns(_drop_reason(has_order, has_price, prefix))
+    is_return = pl.col("_drop_reason").is_in(list(_RETURN_REASONS)).fill_null(False)
+    kept_rule = pl.col("_drop_reason").is_null()
+    if keep_returns:
+        kept_rule = kept_rule | is_return
+
+    counts_q = flagged.group_by("_drop_reason").agg(pl.len().alias("n"))
+    returns_q = flagged.filter(is_return).drop("_drop_reason")
+    output_q = flagged.filter(kept_rule)
+    output_q = (
+        output_q.with_columns(is_return.alias(C.IS_RETURN)).drop("_drop_reason")
+        if keep_returns
+        else output_q.drop("_drop_reason")
+    )
+    if keep_returns:
+        base = [c for c in canonical.collect_schema() if c not in keep_columns]
+        output_q = output_q.select([*base, C.IS_RETURN, *keep_columns])
+    try:
+        counts, returns, output = pl.collect_all([counts_q, returns_q, output_q], engine="streaming")
+    except pl.exceptions.PolarsError as err:
+        raise InputDataError(f"could not convert the purchases table: {err}") from err
+
+    count_by_reason = dict(zip(counts["_drop_reason"].to_list(), counts["n"].to_list(), strict=True))
+    rows_in = sum(count_by_reason.values())
+    if rows_in == 0:
+        raise InputDataError("the purchases table is empty (0 rows)")
+    _check_convertible(count_by_reason, rows_in, mapping, schema)
+
+    dropped = {reason: 0 for reason in DROP_REASONS}
+    for reason, n in count_by_reason.items():
+        if reason is not None and not (keep_returns and reason in _RETURN_REASONS):
+            dropped[reason] += n
+    exact_duplicates = output.height - output.n_unique() if output.height else 0
+    if drop_duplicates and exact_duplicates:
+        output = output.unique(maintain_order=True, keep="first")
+        dropped["duplicate"] = exact_duplicates
+
+    report = CleaningReport(
+        rows_in=rows_in,
+        rows_out=output.height,
+        dropped=dropped,
+        exact_duplicates=exact_duplicates,
+        returns=returns,
+        n_users=output[C.USER].n_unique(),
+        n_items=output[C.ITEM].n_unique(),
+        n_orders=output[C.ORDER].n_unique() if has_order else None,
+        first_timestamp=output[C.TIMESTAMP].min() if output.height else None,  # type: ignore[arg-type]
+        last_timestamp=output[C.TIMESTAMP].max() if output.height else None,  # type: ignore[arg-type]
+        timestamp_format=used_format,
+        columns={k: mapping[k] for k in C.CANONICAL if k in mapping},
+        notes=tuple(notes),
+    )
+    assert report.rows_in == report.rows_out + report.rows_dropped
+    return output, report
+
+
+def _check_convertible(
+    count_by_reason: dict[Any, int], rows_in: int, mapping: dict[str, str], schema: pl.Schema
+) -> None:
+    """A column where *every* row failed conversion is a wrong type, not dirty data."""
+    for reason, canon in (("invalid_timestamp", C.TIMESTAMP), ("invalid_quantity", C.QUANTITY)):
+        if canon not in mapping:
+            continue
+        earlier = sum(
+            n for r, n in count_by_reason.items() if r in ("missing_user", "missing_item")
+        )
+        failed = count_by_reason.get(reason, 0)
+        if failed and failed == rows_in - earlier:
+            raise InputDataError(
+                f"column {mapping[canon]!r} ({canon}, dtype {schema[mapping[canon]]}): no value "
+                "could be converted; check the column mapping"
+                + ("" if canon != C.TIMESTAMP else " or pass timestamp_format=")
+            )

@@ -1,0 +1,268 @@
+"""The users x items interaction matrix built from canonical purchases."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from recsys.data import columns as C
+from recsys.data.idmap import IdMap
+from recsys.data.sources import FrameLike, to_lazyframe
+from recsys.data.timeutil import to_datetime
+from recsys.exceptions import DataWarning, InputDataError
+
+__all__ = ["Interactions", "WeightKind"]
+
+WeightKind = Literal["count", "binary", "quantity", "spend"]
+_WEIGHTS = ("count", "binary", "quantity", "spend")
+_US_PER_DAY = 86_400_000_000
+
+
+@dataclass(frozen=True, eq=False)
+class Interactions:
+    """A users x items matrix of purchase weights, with its id maps.
+
+    Build it with :meth:`from_purchases` (canonical purchases) or
+    :meth:`from_frame` (any two id columns).
+
+    Attributes
+    ----------
+    matrix : scipy.sparse.csr_matrix
+        float32, shape ``(len(users), len(items))``, sorted indices, duplicates summed.
+    users, items : IdMap
+        Row and column ids.
+    purchase_count : np.ndarray
+        int32, aligned with ``matrix.data``: purchase rows per (user, item).
+    last_purchase : np.ndarray or None
+        datetime64[us], aligned with ``matrix.data``: last purchase time per
+        (user, item); ``None`` without timestamps.
+    reference_time : datetime or None
+        ``as_of`` when given, else the last timestamp: the "now" of decay and recency.
+    weight, half_life_days
+        How the weights were computed.
+
+    Examples
+    --------
+    >>> import polars as pl, recsys as rs
+    >>> p = pl.DataFrame({"user_id": [1, 1, 2], "item_id": ["a", "a", "b"]})
+    >>> inter = rs.Interactions.from_frame(p, user="user_id", item="item_id")
+    >>> inter.matrix.toarray().tolist()
+    [[2.0, 0.0], [0.0, 1.0]]
+    """
+
+    matrix: sp.csr_matrix
+    users: IdMap
+    items: IdMap
+    purchase_count: np.ndarray
+    last_purchase: np.ndarray | None = None
+    reference_time: datetime | None = None
+    weight: str = "count"
+    half_life_days: float | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(n_users, n_items)``."""
+        return self.matrix.shape  # type: ignore[no-any-return]
+
+    @property
+    def nnz(self) -> int:
+        """Number of distinct (user, item) pairs."""
+        return int(self.matrix.nnz)
+
+    def __repr__(self) -> str:
+        n_users, n_items = self.shape
+        return (
+            f"Interactions({n_users:,} users x {n_items:,} items, {self.nnz:,} pairs, "
+            f"weight={self.weight!r})"
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """Users, items, pairs, density and the distribution of items per user."""
+        n_users, n_items = self.shape
+        per_user = np.diff(self.matrix.indptr)
+        quantiles = np.quantile(per_user, [0.1, 0.25, 0.5, 0.75, 0.9]) if n_users else []
+        return {
+            "users": n_users,
+            "items": n_items,
+            "pairs": self.nnz,
+            "density": self.nnz / max(n_users * n_items, 1),
+            "purchases": int(self.purchase_count.sum()),
+            "items_per_user_quantiles": dict(
+                zip(("p10", "p25", "p50", "p75", "p90"), map(float, quantiles), strict=False)
+            ),
+        }
+
+    @classmethod
+    def from_purchases(
+        cls,
+        purchases: FrameLike,
+        weight: WeightKind = "count",
+        *,
+        half_life_days: float | None = None,
+        as_of: Any = None,
+        users: IdMap | None = None,
+        items: IdMap | None = None,
+    ) -> Interactions:
+        """Aggregate canonical purchases into a weighted users x items matrix.
+
+        Parameters
+        ----------
+        purchases
+            Canonical purchases (``user_id``, ``item_id``; ``timestamp``,
+            ``quantity`` and ``price`` where the weight or time options need them).
+            Rows flagged ``is_return`` are left out.
+        weight
+            Per (user, item): ``"count"`` purchase rows, ``"binary"`` 1,
+            ``"quantity"`` units, ``"spend"`` quantity x price.
+        half_life_days
+            Exponential time decay: a purchase ``d`` days before the reference time
+            weighs ``0.5 ** (d / half_life_days)`` (for ``"binary"``, the last
+            purchase's decay).
+        as_of
+            Keep only purchases strictly before this time; it is also the
+            reference time of the decay (default: the last timestamp).
+        users, items
+            Fixed id maps (e.g. those of a training set). Purchases of ids outside
+            them are left out, with a :class:`DataWarning` that counts them.
+        """
+        if weight not in _WEIGHTS:
+            raise InputDataError(f"weight must be one of {_WEIGHTS}, got {weight!r}")
+        if half_life_days is not None and not half_life_days > 0:
+            raise InputDataError(f"half_life_days must be > 0, got {half_life_days!r}")
+        lf = to_lazyframe(purchases)
+        schema = lf.collect_schema()
+        needed = [C.USER, C.ITEM]
+        if as_of is not None or half_life_days is not None:
+            needed.append(C.TIMESTAMP)
+        if weight in ("quantity", "spend"):
+            needed.append(C.QUANTITY)
+        if weight == "spend":
+            needed.append(C.PRICE)
+        missing = [c for c in needed if c not in schema]
+        if missing:
+            raise InputDataError(
+                f"purchases lack column(s) {missing}, needed with weight={weight!r}, "
+                f"as_of={as_of!r}, half_life_days={half_life_days!r}; columns found: "
+                f"{list(schema)}. Clean raw data with rs.clean_purchases first."
+            )
+        if C.IS_RETURN in schema:
+            lf = lf.filter(~pl.col(C.IS_RETURN))
+        has_time = C.TIMESTAMP in schema
+        reference = None
+        if as_of is not None:
+            reference = to_datetime(as_of, "as_of")
+            lf = lf.filter(pl.col(C.TIMESTAMP) < reference)
+        elif has_time:
+            reference = lf.select(pl.col(C.TIMESTAMP).max()).collect().item()
+
+        row_weight = {
+            "count": pl.lit(1.0),
+            "binary": pl.lit(1.0),
+            "quantity": pl.col(C.QUANTITY).cast(pl.Float64),
+            "spend": pl.col(C.QUANTITY).cast(pl.Float64) * pl.col(C.PRICE).cast(pl.Float64),
+        }[weight]
+        if half_life_days is not None and reference is not None:
+            age_days = (pl.lit(reference) - pl.col(C.TIMESTAMP)).dt.total_microseconds() / _US_PER_DAY
+            row_weight = row_weight * pl.lit(0.5).pow(age_days / half_life_days)
+        aggs = [
+            (pl.col("_w").max() if weight == "binary" else pl.col("_w").sum()).alias("_w"),
+            pl.len().cast(pl.Int32).alias("_n"),
+        ]
+        if has_time:
+            aggs.append(pl.col(C.TIMESTAMP).max().alias("_last"))
+        pairs = (
+            lf.with_columns(row_weight.alias("_w"))
+            .group_by(C.USER, C.ITEM)
+            .agg(aggs)
+            .collect(engine="streaming")
+        )
+        if pairs.height and pairs["_w"].min() < 0:  # type: ignore[operator]
+            raise InputDataError(
+                f"weight={weight!r} gives negative weights (returns or negative prices in the "
+                "input?); clean the data with rs.clean_purchases first"
+            )
+        return cls._from_pairs(
+            pairs, users, items, reference, weight=weight, half_life_days=half_life_days
+        )
+
+    @classmethod
+    def from_frame(
+        cls,
+        frame: FrameLike,
+        *,
+        user: str = C.USER,
+        item: str = C.ITEM,
+        weight: str | None = None,
+        users: IdMap | None = None,
+        items: IdMap | None = None,
+    ) -> Interactions:
+        """Build interactions from any two id columns and an optional weight column.
+
+        Weights of repeated (user, item) rows are summed; without ``weight``
+        each row counts 1.
+        """
+        lf = to_lazyframe(frame)
+        schema = lf.collect_schema()
+        missing = [c for c in (user, item, weight) if c is not None and c not in schema]
+        if missing:
+            raise InputDataError(f"column(s) {missing} not in the frame; found {list(schema)}")
+        w = pl.col(weight).cast(pl.Float64) if weight is not None else pl.lit(1.0)
+        pairs = (
+            lf.select(
+                pl.col(user).alias(C.USER), pl.col(item).alias(C.ITEM), w.alias("_w")
+            )
+            .drop_nulls([C.USER, C.ITEM])
+            .group_by(C.USER, C.ITEM)
+            .agg(pl.col("_w").sum(), pl.len().cast(pl.Int32).alias("_n"))
+            .collect(engine="streaming")
+        )
+        return cls._from_pairs(pairs, users, items, None, weight=weight or "count")
+
+    @classmethod
+    def _from_pairs(
+        cls,
+        pairs: pl.DataFrame,
+        users: IdMap | None,
+        items: IdMap | None,
+        reference: datetime | None,
+        *,
+        weight: str,
+        half_life_days: float | None = None,
+    ) -> Interactions:
+        users = users if users is not None else IdMap.from_values(pairs[C.USER])
+        items = items if items is not None else IdMap.from_values(pairs[C.ITEM])
+        uidx = users.to_index(pairs[C.USER], on_unknown="minus_one")
+        iidx = items.to_index(pairs[C.ITEM], on_unknown="minus_one")
+        known = (uidx >= 0) & (iidx >= 0)
+        if not known.all():
+            n_out = int((~known).sum())
+            warnings.warn(
+                f"{n_out:,} (user, item) pairs ({int(pairs['_n'].to_numpy()[~known].sum()):,} "
+                "purchases) have ids outside the given id maps and are left out",
+                DataWarning,
+                stacklevel=3,
+            )
+        order = np.lexsort((iidx[known], uidx[known]))
+        rows, cols = uidx[known][order], iidx[known][order]
+        indptr = np.zeros(len(users) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=len(users)), out=indptr[1:])
+        data = pairs["_w"].to_numpy()[known][order].astype(np.float32)
+        matrix = sp.csr_matrix((data, cols.astype(np.int32), indptr), shape=(len(users), len(items)))
+        matrix.has_sorted_indices = True
+        last = pairs["_last"].to_numpy()[known][order] if "_last" in pairs.columns else None
+        return cls(
+            matrix=matrix,
+            users=users,
+            items=items,
+            purchase_count=pairs["_n"].to_numpy()[known][order].astype(np.int32),
+            last_purchase=last.astype("datetime64[us]") if last is not None else None,
+            reference_time=reference,
+            weight=weight,
+            half_life_days=half_life_days,
+        )
