@@ -1,0 +1,1 @@
+"""Plots and the HTML report. matplotlib is an optional extra (``pip install recsys[plot]``)."""
