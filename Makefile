@@ -36,12 +36,12 @@ pytest: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
 
 docs-build: $(VENV)/.installed-dev
-	@if [ -f mkdocs.yml ]; then $(BIN)/mkdocs build --strict --quiet; fi
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 test: lint typecheck pytest docs-build
 
 docs: $(VENV)/.installed-dev
-	$(BIN)/mkdocs serve
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 bench: $(VENV)/.installed-dev
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
