@@ -1,36 +1,117 @@
-"""The ``recsys`` command line."""
+"""The ``recsys`` command line.
+
+``recsys demo`` runs the main job on the bundled data; ``profile``, ``recommend``,
+``evaluate`` and ``uplift`` run one step on your own CSV or Parquet file. Errors
+in files or arguments exit with code 2 and a one-line message (``--debug`` shows
+the traceback).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
 
-from recsys.exceptions import RecsysError
+import polars as pl
+
+from recsys.exceptions import InputDataError, RecsysError
 
 __all__ = ["main"]
 
+MODEL_NAMES = ("als", "bpr", "itemknn", "popular", "repurchase", "blend")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line and exit with code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def parse_columns(text: str | None) -> dict[str, str] | None:
+    """``"user_id=CustomerID,item_id=StockCode"`` -> ``{"user_id": "CustomerID", ...}``."""
+    if not text:
+        return None
+    mapping = {}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise InputDataError(
+                f"--columns expects canonical=yours pairs like user_id=CustomerID, got {part!r}"
+            )
+        mapping[key.strip()] = value.strip()
+    return mapping
+
+
+def _load_purchases(args: argparse.Namespace) -> pl.DataFrame:
+    from recsys.data import clean_purchases
+
+    purchases, report = clean_purchases(
+        args.file, columns=parse_columns(args.columns), preset=args.preset
+    )
+    print(report, file=sys.stderr)
+    return purchases
+
+
+def _write(frame: pl.DataFrame, out: str | None, default_rows: int = 20) -> None:
+    from recsys._io import atomic_path
+
+    if out is None:
+        with pl.Config(tbl_rows=default_rows, tbl_cols=-1, tbl_width_chars=120):
+            print(frame)
+        return
+    path = Path(out)
+    suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".csv"):
+        raise InputDataError(f"--out must end in .parquet or .csv, got {out!r}")
+    with atomic_path(path) as tmp:
+        frame.write_parquet(tmp) if suffix == ".parquet" else frame.write_csv(tmp)
+    print(f"wrote {path} ({frame.height:,} rows)", file=sys.stderr)
+
+
+def _cmd_demo(args: argparse.Namespace) -> None:
+    from recsys.pipeline import run_demo
+
+    start = time.perf_counter()
+    run_demo(args.out, sample_users=args.sample_users)
+    print(f"done in {time.perf_counter() - start:.1f} s")
+
+
+def _add_input_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="purchases as CSV/TSV (optionally .gz) or Parquet")
+    parser.add_argument(
+        "--columns",
+        help="map canonical names to yours: user_id=CustomerID,item_id=StockCode,"
+        "timestamp=InvoiceDate,quantity=Quantity,price=UnitPrice,order_id=InvoiceNo",
+    )
+    parser.add_argument(
+        "--preset", help="known layout: online_retail, online_retail_ii, ta_feng, complete_journey"
+    )
+    parser.add_argument("--out", help="output file (.parquet or .csv); default: print a preview")
+
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="recsys",
         description="Personalized recommendation and customer retention for purchase histories.",
     )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
     demo = sub.add_parser(
         "demo",
         help="run the main job on the bundled Online Retail data",
-        description=(
-            "Clean the bundled UCI Online Retail data, print the cleaning report and an "
-            "interaction-matrix summary, and write the canonical purchases to --out."
-        ),
+        description="Run the whole workflow on the bundled UCI Online Retail data and write "
+        "the outputs to --out.",
     )
     demo.add_argument("--out", default="recsys-demo", help="output folder (default: recsys-demo)")
     demo.add_argument(
         "--sample-users", type=int, default=None, help="run on a random sample of N customers"
     )
+    demo.set_defaults(handler=_cmd_demo)
     return parser
 
 
@@ -41,17 +122,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    handler: Callable[[argparse.Namespace], Any] = args.handler
     try:
-        if args.command == "demo":
-            from recsys.pipeline import run_demo
-
-            start = time.perf_counter()
-            run_demo(args.out, sample_users=args.sample_users)
-            print(f"done in {time.perf_counter() - start:.1f} s")
+        handler(args)
     except (RecsysError, OSError) as err:
         if args.debug:
             raise
-        print(f"recsys {args.command}: error: {err}", file=sys.stderr)
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        print(f"recsys {args.command}: error: {message}", file=sys.stderr)
         return 2
     return 0
 
