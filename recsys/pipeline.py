@@ -42,7 +42,9 @@ def load_and_clean(
     if sample_users is not None:
         customers = raw["CustomerID"].drop_nulls().unique().sort()
         chosen = customers.sample(min(sample_users, len(customers)), seed=seed)
-        raw = raw.filter(pl.col("CustomerID").is_in(chosen.implode()) | pl.col("CustomerID").is_null())
+        raw = raw.filter(
+            pl.col("CustomerID").is_in(chosen.implode()) | pl.col("CustomerID").is_null()
+        )
     return clean_purchases(raw, preset="online_retail")
 
 
@@ -53,8 +55,7 @@ def summarize_interactions(inter: Interactions) -> str:
     return (
         f"interaction matrix: {s['users']:,} users x {s['items']:,} items, "
         f"{s['pairs']:,} pairs (density {s['density']:.4f}), {s['purchases']:,} purchases\n"
-        "distinct items per user: "
-        + ", ".join(f"{k} {v:g}" for k, v in q.items())
+        "distinct items per user: " + ", ".join(f"{k} {v:g}" for k, v in q.items())
     )
 
 

@@ -32,9 +32,8 @@ DROP_REASONS: tuple[str, ...] = (
 _RETURN_REASONS = ("cancellation", "non_positive_quantity")
 
 #: Timestamp string formats tried, in this order, when no format is given.
+#: ``%.f`` accepts an absent fraction, so these also read whole seconds.
 TIMESTAMP_FORMATS: tuple[str, ...] = (
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%dT%H:%M:%S",
     "%Y-%m-%d %H:%M:%S%.f",
     "%Y-%m-%dT%H:%M:%S%.f",
     "%Y-%m-%d %H:%M",
@@ -141,8 +140,7 @@ def _resolve_columns(
         unknown = set(columns) - set(C.CANONICAL)
         if unknown:
             raise InputDataError(
-                f"columns= keys must be canonical names {list(C.CANONICAL)}, "
-                f"got {sorted(unknown)}"
+                f"columns= keys must be canonical names {list(C.CANONICAL)}, got {sorted(unknown)}"
             )
         mapping.update(columns)
     for name in C.CANONICAL:  # a column already named canonically maps to itself
@@ -166,17 +164,12 @@ def _resolve_columns(
 
 def _id_expr(src: str, dtype: pl.DataType, name: str) -> pl.Expr:
     col = pl.col(src)
-    if dtype.is_integer():
+    if dtype.is_integer() or dtype == pl.Null:
         return col.cast(pl.Int64).alias(name)
     if dtype.is_float():
-        # pandas stores integer ids with missing values as floats: convert back exactly.
-        integral = col.is_null() | col.is_nan() | (col == col.floor())
-        return (
-            pl.when(integral.all())
-            .then(col.fill_nan(None).cast(pl.Int64, strict=False))
-            .otherwise(pl.lit(None, dtype=pl.Int64))
-            .alias(name)
-        )
+        # pandas stores integer ids with missing values as floats: convert back exactly
+        # (clean_purchases checks that every value is integral, see _float_id_check).
+        return col.fill_nan(None).cast(pl.Int64, strict=False).alias(name)
     if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
         text = col.cast(pl.String).str.strip_chars()
         return pl.when(text == "").then(None).otherwise(text).alias(name)
@@ -185,9 +178,15 @@ def _id_expr(src: str, dtype: pl.DataType, name: str) -> pl.Expr:
     )
 
 
+def _float_id_check(src: str) -> pl.Expr:
+    """True when every value of a float id column is a whole number (or missing)."""
+    col = pl.col(src)
+    return (col.is_null() | col.is_nan() | (col == col.floor())).all().alias(src)
+
+
 def _number_expr(src: str, dtype: pl.DataType, name: str) -> pl.Expr:
     col = pl.col(src)
-    if dtype.is_numeric():
+    if dtype.is_numeric() or dtype == pl.Null:
         return col.cast(pl.Float64).fill_nan(None).alias(name)
     if dtype == pl.String:
         return col.str.strip_chars().cast(pl.Float64, strict=False).fill_nan(None).alias(name)
@@ -225,7 +224,7 @@ def _timestamp_expr(
         if dtype.time_zone is not None:  # keep the shop's local clock time
             col = col.dt.replace_time_zone(None)
         return col.cast(pl.Datetime("us")).alias(C.TIMESTAMP), None
-    if dtype == pl.Date:
+    if dtype == pl.Date or dtype == pl.Null:
         return col.cast(pl.Datetime("us")).alias(C.TIMESTAMP), None
     if dtype.is_numeric():  # unix seconds
         micros = (col.cast(pl.Float64) * 1_000_000).round().cast(pl.Int64, strict=False)
@@ -240,9 +239,7 @@ def _timestamp_expr(
     )
 
 
-def _drop_reason(
-    has_order: bool, has_price: bool, cancellation_prefix: str | None
-) -> pl.Expr:
+def _drop_reason(has_order: bool, has_price: bool, cancellation_prefix: str | None) -> pl.Expr:
     rules: list[tuple[str, pl.Expr]] = [
         ("missing_user", pl.col(C.USER).is_null()),
         ("missing_item", pl.col(C.ITEM).is_null()),
@@ -259,11 +256,10 @@ def _drop_reason(
             ("invalid_price", pl.col(C.PRICE).is_null()),
             ("negative_price", pl.col(C.PRICE) < 0),
         ]
-    reason_name, condition = rules[0]
-    chain = pl.when(condition).then(pl.lit(reason_name))
-    for reason_name, condition in rules[1:]:
-        chain = chain.when(condition).then(pl.lit(reason_name))
-    return chain.otherwise(pl.lit(None, dtype=pl.String)).alias("_drop_reason")
+    reason: pl.Expr = pl.lit(None, dtype=pl.String)
+    for reason_name, condition in reversed(rules):  # the first rule failed wins
+        reason = pl.when(condition).then(pl.lit(reason_name)).otherwise(reason)
+    return reason.alias("_drop_reason")
 
 
 def clean_purchases(
@@ -358,7 +354,10 @@ def clean_purchases(
     if columns and C.ORDER in columns:
         string_columns.add(columns[C.ORDER])
     lf = to_lazyframe(source, string_columns)
-    schema = lf.collect_schema()
+    try:
+        schema = lf.collect_schema()
+    except pl.exceptions.PolarsError as err:
+        raise InputDataError(f"could not read the purchases table: {err}") from err
     mapping = _resolve_columns(schema, preset_obj, columns)
     has_order, has_price = C.ORDER in mapping, C.PRICE in mapping
     prefix = cancellation_prefix or (preset_obj.cancellation_prefix if preset_obj else None)
@@ -371,7 +370,9 @@ def clean_purchases(
     if absent:
         raise InputDataError(f"keep_columns not in the table: {absent}; found {list(schema)}")
 
-    ts_expr, used_format = _timestamp_expr(lf, mapping[C.TIMESTAMP], schema[mapping[C.TIMESTAMP]], fmt)
+    ts_expr, used_format = _timestamp_expr(
+        lf, mapping[C.TIMESTAMP], schema[mapping[C.TIMESTAMP]], fmt
+    )
     exprs = [
         _id_expr(mapping[C.USER], schema[mapping[C.USER]], C.USER),
         _id_expr(mapping[C.ITEM], schema[mapping[C.ITEM]], C.ITEM),
@@ -410,12 +411,24 @@ def clean_purchases(
     if keep_returns:
         base = [c for c in canonical.collect_schema() if c not in keep_columns]
         output_q = output_q.select([*base, C.IS_RETURN, *keep_columns])
+    float_ids = [mapping[c] for c in (C.USER, C.ITEM) if schema[mapping[c]].is_float()]
+    queries = [counts_q, returns_q, output_q]
+    if float_ids:
+        queries.append(lf.select([_float_id_check(src) for src in dict.fromkeys(float_ids)]))
     try:
-        counts, returns, output = pl.collect_all([counts_q, returns_q, output_q], engine="streaming")
+        counts, returns, output, *checks = pl.collect_all(queries, engine="streaming")
     except pl.exceptions.PolarsError as err:
         raise InputDataError(f"could not convert the purchases table: {err}") from err
+    for src in checks[0].columns if checks else ():
+        if not checks[0][src].item():
+            raise InputDataError(
+                f"column {src!r} holds non-integer numbers; ids must be integers or strings "
+                "(cast the column to string if the decimals are meaningful)"
+            )
 
-    count_by_reason = dict(zip(counts["_drop_reason"].to_list(), counts["n"].to_list(), strict=True))
+    count_by_reason = dict(
+        zip(counts["_drop_reason"].to_list(), counts["n"].to_list(), strict=True)
+    )
     rows_in = sum(count_by_reason.values())
     if rows_in == 0:
         raise InputDataError("the purchases table is empty (0 rows)")
@@ -452,17 +465,21 @@ def clean_purchases(
 def _check_convertible(
     count_by_reason: dict[Any, int], rows_in: int, mapping: dict[str, str], schema: pl.Schema
 ) -> None:
-    """A column where *every* row failed conversion is a wrong type, not dirty data."""
-    for reason, canon in (("invalid_timestamp", C.TIMESTAMP), ("invalid_quantity", C.QUANTITY)):
+    """A column where *every* row reaching its rule failed conversion is a wrong type."""
+    checked = (
+        ("invalid_timestamp", C.TIMESTAMP),
+        ("invalid_quantity", C.QUANTITY),
+        ("invalid_price", C.PRICE),
+    )
+    for reason, canon in checked:
         if canon not in mapping:
             continue
-        earlier = sum(
-            n for r, n in count_by_reason.items() if r in ("missing_user", "missing_item")
-        )
+        earlier = DROP_REASONS[: DROP_REASONS.index(reason)]
+        reached = rows_in - sum(n for r, n in count_by_reason.items() if r in earlier)
         failed = count_by_reason.get(reason, 0)
-        if failed and failed == rows_in - earlier:
+        if failed and failed == reached:
             raise InputDataError(
                 f"column {mapping[canon]!r} ({canon}, dtype {schema[mapping[canon]]}): no value "
                 "could be converted; check the column mapping"
-                + ("" if canon != C.TIMESTAMP else " or pass timestamp_format=")
+                + (" or pass timestamp_format=" if canon == C.TIMESTAMP else "")
             )

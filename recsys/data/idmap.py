@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any, Literal
 
 import numpy as np
@@ -56,20 +55,16 @@ class IdMap:
         series = _as_series(ids)
         if series.null_count():
             raise InputDataError("IdMap ids must not contain nulls")
-        if series.dtype.is_integer():
+        if series.dtype.is_integer() or (series.dtype == pl.Null and len(series) == 0):
             series = series.cast(pl.Int64)
         elif series.dtype != pl.String:
-            raise InputDataError(
-                f"IdMap ids must be integers or strings, got dtype {series.dtype}"
-            )
+            raise InputDataError(f"IdMap ids must be integers or strings, got dtype {series.dtype}")
         if series.n_unique() != len(series):
             raise InputDataError("IdMap ids must be distinct; use IdMap.from_values")
         if len(series) > np.iinfo(np.int32).max:
             raise InputDataError("IdMap holds at most 2**31 - 1 ids")
         self._ids = series
-        self._lookup = pl.DataFrame(
-            {"id": series, "index": np.arange(len(series), dtype=np.int32)}
-        )
+        self._lookup = pl.DataFrame({"id": series, "index": np.arange(len(series), dtype=np.int32)})
 
     @classmethod
     def from_values(cls, values: Any) -> IdMap:
@@ -89,7 +84,10 @@ class IdMap:
         return hash((len(self), self._ids.dtype))
 
     def __contains__(self, id_: object) -> bool:
-        return bool(self.to_index([id_], on_unknown="minus_one")[0] >= 0)
+        try:
+            return bool(self.to_index([id_], on_unknown="minus_one")[0] >= 0)
+        except (UnknownIdError, InputDataError):  # an id of another type is simply absent
+            return False
 
     @property
     def dtype(self) -> pl.DataType:
@@ -141,10 +139,7 @@ class IdMap:
                 shown = ", ".join(repr(v) for v in unknown.head(5).to_list())
                 more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
                 raise UnknownIdError(f"{len(unknown)} unknown id(s): {shown}{more}")
-            if on_unknown == "skip":
-                index = index.drop_nulls()
-            else:
-                index = index.fill_null(-1)
+            index = index.drop_nulls() if on_unknown == "skip" else index.fill_null(-1)
         return index.to_numpy().astype(np.int32, copy=False)
 
     def to_ids(self, index: Any) -> np.ndarray:

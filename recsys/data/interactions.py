@@ -68,7 +68,7 @@ class Interactions:
     @property
     def shape(self) -> tuple[int, int]:
         """``(n_users, n_items)``."""
-        return self.matrix.shape  # type: ignore[no-any-return]
+        return self.matrix.shape
 
     @property
     def nnz(self) -> int:
@@ -168,7 +168,9 @@ class Interactions:
             "spend": pl.col(C.QUANTITY).cast(pl.Float64) * pl.col(C.PRICE).cast(pl.Float64),
         }[weight]
         if half_life_days is not None and reference is not None:
-            age_days = (pl.lit(reference) - pl.col(C.TIMESTAMP)).dt.total_microseconds() / _US_PER_DAY
+            age_days = (
+                pl.lit(reference) - pl.col(C.TIMESTAMP)
+            ).dt.total_microseconds() / _US_PER_DAY
             row_weight = row_weight * pl.lit(0.5).pow(age_days / half_life_days)
         aggs = [
             (pl.col("_w").max() if weight == "binary" else pl.col("_w").sum()).alias("_w"),
@@ -214,10 +216,7 @@ class Interactions:
             raise InputDataError(f"column(s) {missing} not in the frame; found {list(schema)}")
         w = pl.col(weight).cast(pl.Float64) if weight is not None else pl.lit(1.0)
         pairs = (
-            lf.select(
-                pl.col(user).alias(C.USER), pl.col(item).alias(C.ITEM), w.alias("_w")
-            )
-            .drop_nulls([C.USER, C.ITEM])
+            lf.select(pl.col(user).alias(C.USER), pl.col(item).alias(C.ITEM), w.alias("_w"))
             .group_by(C.USER, C.ITEM)
             .agg(pl.col("_w").sum(), pl.len().cast(pl.Int32).alias("_n"))
             .collect(engine="streaming")
@@ -235,16 +234,25 @@ class Interactions:
         weight: str,
         half_life_days: float | None = None,
     ) -> Interactions:
+        missing = (pairs[C.USER].is_null() | pairs[C.ITEM].is_null()).to_numpy()
+        if missing.any():
+            n_rows = int(pairs["_n"].to_numpy()[missing].sum())
+            warnings.warn(
+                f"{n_rows:,} rows with a missing user or item id are left out",
+                DataWarning,
+                stacklevel=3,
+            )
         users = users if users is not None else IdMap.from_values(pairs[C.USER])
         items = items if items is not None else IdMap.from_values(pairs[C.ITEM])
         uidx = users.to_index(pairs[C.USER], on_unknown="minus_one")
         iidx = items.to_index(pairs[C.ITEM], on_unknown="minus_one")
         known = (uidx >= 0) & (iidx >= 0)
-        if not known.all():
-            n_out = int((~known).sum())
+        outside = ~known & ~missing
+        if outside.any():
             warnings.warn(
-                f"{n_out:,} (user, item) pairs ({int(pairs['_n'].to_numpy()[~known].sum()):,} "
-                "purchases) have ids outside the given id maps and are left out",
+                f"{int(outside.sum()):,} (user, item) pairs "
+                f"({int(pairs['_n'].to_numpy()[outside].sum()):,} purchases) have ids outside "
+                "the given id maps and are left out",
                 DataWarning,
                 stacklevel=3,
             )
@@ -253,7 +261,9 @@ class Interactions:
         indptr = np.zeros(len(users) + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=len(users)), out=indptr[1:])
         data = pairs["_w"].to_numpy()[known][order].astype(np.float32)
-        matrix = sp.csr_matrix((data, cols.astype(np.int32), indptr), shape=(len(users), len(items)))
+        matrix = sp.csr_matrix(
+            (data, cols.astype(np.int32), indptr), shape=(len(users), len(items))
+        )
         matrix.has_sorted_indices = True
         last = pairs["_last"].to_numpy()[known][order] if "_last" in pairs.columns else None
         return cls(
