@@ -72,7 +72,9 @@ def test_each_drop_reason_counted_under_first_rule() -> None:
     assert report.rows_out == 3 == purchases.height
     assert report.rows_in == report.rows_out + report.rows_dropped
     assert report.exact_duplicates == 1
-    assert report.n_users == 2 and report.n_items == 2 and report.n_orders == 2
+    assert report.n_users == 2
+    assert report.n_items == 2
+    assert report.n_orders == 2
     assert report.first_timestamp == datetime(2024, 1, 5, 10)
     assert report.last_timestamp == datetime(2024, 2, 1, 9, 30)
     assert report.timestamp_format is not None
@@ -149,7 +151,8 @@ def test_report_table_and_text() -> None:
     assert table["rows"][-1] == report.rows_out
     assert table["rows"][1:-1].sum() == report.rows_dropped
     text = str(report)
-    assert "missing_user" in text and "20" in text
+    assert "missing_user" in text
+    assert "20" in text
 
 
 def test_canonical_names_need_no_mapping_and_quantity_defaults_to_one() -> None:
@@ -443,8 +446,11 @@ def test_missing_mapped_column_is_named_with_columns_found() -> None:
     with pytest.raises(InputDataError) as err:
         rs.clean_purchases(_simple(), columns={**SIMPLE_COLUMNS, "price": "UnitPrice"})
     message = str(err.value)
-    assert "'UnitPrice'" in message and "price" in message
-    assert "columns found" in message and "'cust'" in message and "'sku'" in message
+    assert "'UnitPrice'" in message
+    assert "price" in message
+    assert "columns found" in message
+    assert "'cust'" in message
+    assert "'sku'" in message
 
 
 def test_required_column_without_mapping() -> None:
