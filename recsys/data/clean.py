@@ -465,14 +465,15 @@ def clean_purchases(
 def _check_convertible(
     count_by_reason: dict[Any, int], rows_in: int, mapping: dict[str, str], schema: pl.Schema
 ) -> None:
-    """A column where *every* row reaching its rule failed conversion is a wrong type."""
+    """A text column where *every* row reaching its rule failed conversion is a wrong type."""
     checked = (
         ("invalid_timestamp", C.TIMESTAMP),
         ("invalid_quantity", C.QUANTITY),
         ("invalid_price", C.PRICE),
     )
     for reason, canon in checked:
-        if canon not in mapping:
+        # only text can fail to convert; nulls in a typed column are just missing values
+        if canon not in mapping or schema[mapping[canon]] != pl.String:
             continue
         earlier = DROP_REASONS[: DROP_REASONS.index(reason)]
         reached = rows_in - sum(n for r, n in count_by_reason.items() if r in earlier)

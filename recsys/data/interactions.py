@@ -242,8 +242,9 @@ class Interactions:
                 DataWarning,
                 stacklevel=3,
             )
-        users = users if users is not None else IdMap.from_values(pairs[C.USER])
-        items = items if items is not None else IdMap.from_values(pairs[C.ITEM])
+        complete = pairs.filter(~pl.Series(missing)) if missing.any() else pairs
+        users = users if users is not None else IdMap.from_values(complete[C.USER])
+        items = items if items is not None else IdMap.from_values(complete[C.ITEM])
         uidx = users.to_index(pairs[C.USER], on_unknown="minus_one")
         iidx = items.to_index(pairs[C.ITEM], on_unknown="minus_one")
         known = (uidx >= 0) & (iidx >= 0)
