@@ -155,7 +155,15 @@ class IdMap:
         return self._ids.gather(idx.ravel()).to_numpy().reshape(idx.shape)
 
     def to_numpy(self) -> np.ndarray:
-        """All ids in index order as a numpy array (for saving: no object dtype for str)."""
+        """All ids in index order as a numpy array (for saving: no object dtype for str).
+
+        String ids become a fixed-width unicode array, which cannot hold a trailing NUL
+        character: such ids raise :class:`InputDataError` rather than change silently.
+        """
         if self._ids.dtype == pl.String:
+            if self._ids.str.ends_with("\x00").any():
+                raise InputDataError(
+                    "string ids ending in a NUL character cannot be stored as a numpy unicode array"
+                )
             return np.asarray(self._ids.to_list(), dtype=str)
         return self._ids.to_numpy()

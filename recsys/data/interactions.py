@@ -158,8 +158,8 @@ class Interactions:
         if as_of is not None:
             reference = to_datetime(as_of, "as_of")
             lf = lf.filter(pl.col(C.TIMESTAMP) < reference)
-        elif has_time:
-            reference = lf.select(pl.col(C.TIMESTAMP).max()).collect().item()
+        elif half_life_days is not None:  # the decay needs "now" before aggregating
+            reference = lf.select(pl.col(C.TIMESTAMP).max()).collect(engine="streaming").item()
 
         row_weight = {
             "count": pl.lit(1.0),
@@ -184,6 +184,8 @@ class Interactions:
             .agg(aggs)
             .collect(engine="streaming")
         )
+        if reference is None and has_time and pairs.height:
+            reference = pairs["_last"].max()  # type: ignore[assignment]
         if pairs.height and pairs["_w"].min() < 0:  # type: ignore[operator]
             raise InputDataError(
                 f"weight={weight!r} gives negative weights (returns or negative prices in the "
@@ -234,44 +236,48 @@ class Interactions:
         weight: str,
         half_life_days: float | None = None,
     ) -> Interactions:
-        missing = (pairs[C.USER].is_null() | pairs[C.ITEM].is_null()).to_numpy()
-        if missing.any():
-            n_rows = int(pairs["_n"].to_numpy()[missing].sum())
+        missing = pl.col(C.USER).is_null() | pl.col(C.ITEM).is_null()
+        n_missing = pairs.select(pl.col("_n").filter(missing).sum()).item()
+        if n_missing:
             warnings.warn(
-                f"{n_rows:,} rows with a missing user or item id are left out",
+                f"{n_missing:,} rows with a missing user or item id are left out",
                 DataWarning,
                 stacklevel=3,
             )
-        complete = pairs.filter(~pl.Series(missing)) if missing.any() else pairs
-        users = users if users is not None else IdMap.from_values(complete[C.USER])
-        items = items if items is not None else IdMap.from_values(complete[C.ITEM])
+            pairs = pairs.filter(~missing)
+        users = users if users is not None else IdMap.from_values(pairs[C.USER])
+        items = items if items is not None else IdMap.from_values(pairs[C.ITEM])
         uidx = users.to_index(pairs[C.USER], on_unknown="minus_one")
         iidx = items.to_index(pairs[C.ITEM], on_unknown="minus_one")
-        known = (uidx >= 0) & (iidx >= 0)
-        outside = ~known & ~missing
+        outside = (uidx < 0) | (iidx < 0)
         if outside.any():
+            n_purchases = int(pairs["_n"].to_numpy()[outside].sum())
             warnings.warn(
-                f"{int(outside.sum()):,} (user, item) pairs "
-                f"({int(pairs['_n'].to_numpy()[outside].sum()):,} purchases) have ids outside "
-                "the given id maps and are left out",
+                f"{int(outside.sum()):,} (user, item) pairs ({n_purchases:,} purchases) have ids "
+                "outside the given id maps and are left out",
                 DataWarning,
                 stacklevel=3,
             )
-        order = np.lexsort((iidx[known], uidx[known]))
-        rows, cols = uidx[known][order], iidx[known][order]
-        indptr = np.zeros(len(users) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows, minlength=len(users)), out=indptr[1:])
-        data = pairs["_w"].to_numpy()[known][order].astype(np.float32)
+            pairs = pairs.filter(pl.Series(~outside))
+            uidx, iidx = uidx[~outside], iidx[~outside]
+        # Pairs are distinct, so a CSR matrix of their positions, built by scipy in linear
+        # time, gives the order (by user, then item) to lay out every per-pair array.
+        position = sp.csr_matrix(
+            (np.arange(len(uidx), dtype=np.int64), (uidx, iidx)), shape=(len(users), len(items))
+        )
+        position.sort_indices()
+        order = position.data
         matrix = sp.csr_matrix(
-            (data, cols.astype(np.int32), indptr), shape=(len(users), len(items))
+            (pairs["_w"].to_numpy()[order].astype(np.float32), position.indices, position.indptr),
+            shape=(len(users), len(items)),
         )
         matrix.has_sorted_indices = True
-        last = pairs["_last"].to_numpy()[known][order] if "_last" in pairs.columns else None
+        last = pairs["_last"].to_numpy()[order] if "_last" in pairs.columns else None
         return cls(
             matrix=matrix,
             users=users,
             items=items,
-            purchase_count=pairs["_n"].to_numpy()[known][order].astype(np.int32),
+            purchase_count=pairs["_n"].to_numpy()[order].astype(np.int32),
             last_purchase=last.astype("datetime64[us]") if last is not None else None,
             reference_time=reference,
             weight=weight,

@@ -37,9 +37,13 @@ def test_round_trip_matches_sorted_unique(values: list) -> None:
     assert m.to_ids(index).tolist() == values
     assert m.to_ids(np.arange(len(m))).tolist() == distinct
     # the saved form rebuilds the same map, without object arrays
-    saved = m.to_numpy()
-    assert saved.dtype != object
-    assert IdMap(saved) == m
+    if any(isinstance(v, str) and v.endswith("\x00") for v in distinct):
+        with pytest.raises(InputDataError, match="NUL"):
+            m.to_numpy()  # numpy unicode arrays drop trailing NULs
+    else:
+        saved = m.to_numpy()
+        assert saved.dtype != object
+        assert IdMap(saved) == m
 
 
 @settings(max_examples=60, deadline=None)
