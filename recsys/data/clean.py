@@ -272,14 +272,15 @@ def _exact_duplicates(frame: pl.DataFrame) -> pl.Series:
     Rows are compared exactly, but only among the few whose 64-bit row hash repeats:
     hashing every row is far cheaper in time and memory than grouping whole rows.
     """
-    hashes = frame.hash_rows(seed=0).to_numpy()
-    ordered = np.sort(hashes)
+    hashes = frame.hash_rows(seed=0)
+    ordered = np.sort(hashes.to_numpy())
     repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    del ordered
     mask = np.zeros(frame.height, dtype=bool)
     if repeated.size == 0:
         return pl.Series("duplicate", mask)
-    slot = np.minimum(np.searchsorted(repeated, hashes), repeated.size - 1)
-    candidates = np.flatnonzero(repeated[slot] == hashes)
+    candidates = np.flatnonzero(hashes.is_in(pl.Series(repeated).implode()).to_numpy())
+    del hashes
     subset = frame[candidates]
     later = ~subset.select(pl.struct(pl.all()).is_first_distinct()).to_series().to_numpy()
     mask[candidates[later]] = True
@@ -472,17 +473,25 @@ def clean_purchases(
         dropped["duplicate"] = exact_duplicates
     del duplicate
 
+    # one query, so polars computes the distinct counts in parallel
+    summary = output.select(
+        pl.col(C.USER).n_unique().alias("n_users"),
+        pl.col(C.ITEM).n_unique().alias("n_items"),
+        (pl.col(C.ORDER) if has_order else pl.lit(None)).n_unique().alias("n_orders"),
+        pl.col(C.TIMESTAMP).min().alias("first"),
+        pl.col(C.TIMESTAMP).max().alias("last"),
+    ).row(0, named=True)
     report = CleaningReport(
         rows_in=rows_in,
         rows_out=output.height,
         dropped=dropped,
         exact_duplicates=exact_duplicates,
         returns=returns,
-        n_users=output[C.USER].n_unique(),
-        n_items=output[C.ITEM].n_unique(),
-        n_orders=output[C.ORDER].n_unique() if has_order else None,
-        first_timestamp=output[C.TIMESTAMP].min() if output.height else None,  # type: ignore[arg-type]
-        last_timestamp=output[C.TIMESTAMP].max() if output.height else None,  # type: ignore[arg-type]
+        n_users=summary["n_users"],
+        n_items=summary["n_items"],
+        n_orders=summary["n_orders"] if has_order else None,
+        first_timestamp=summary["first"],
+        last_timestamp=summary["last"],
         timestamp_format=used_format,
         columns={k: mapping[k] for k in C.CANONICAL if k in mapping},
         notes=tuple(notes),

@@ -161,9 +161,10 @@ class Interactions:
         elif half_life_days is not None:  # the decay needs "now" before aggregating
             reference = lf.select(pl.col(C.TIMESTAMP).max()).collect(engine="streaming").item()
 
-        row_weight = {
-            "count": pl.lit(1.0),
-            "binary": pl.lit(1.0),
+        # Per-row weight, only where it is not the plain count of rows.
+        row_weight: pl.Expr | None = {
+            "count": None,
+            "binary": None,
             "quantity": pl.col(C.QUANTITY).cast(pl.Float64),
             "spend": pl.col(C.QUANTITY).cast(pl.Float64) * pl.col(C.PRICE).cast(pl.Float64),
         }[weight]
@@ -171,28 +172,29 @@ class Interactions:
             age_days = (
                 pl.lit(reference) - pl.col(C.TIMESTAMP)
             ).dt.total_microseconds() / _US_PER_DAY
-            row_weight = row_weight * pl.lit(0.5).pow(age_days / half_life_days)
-        aggs = [
-            (pl.col("_w").max() if weight == "binary" else pl.col("_w").sum()).alias("_w"),
-            pl.len().cast(pl.Int32).alias("_n"),
-        ]
+            decay = pl.lit(0.5).pow(age_days / half_life_days)
+            row_weight = decay if row_weight is None else row_weight * decay
+        selected = [pl.col(C.USER), pl.col(C.ITEM)]
+        if row_weight is not None:
+            selected.append(row_weight.alias("_w"))
         if has_time:
-            aggs.append(pl.col(C.TIMESTAMP).max().alias("_last"))
-        pairs = (
-            lf.with_columns(row_weight.alias("_w"))
-            .group_by(C.USER, C.ITEM)
-            .agg(aggs)
-            .collect(engine="streaming")
-        )
-        if reference is None and has_time and pairs.height:
-            reference = pairs["_last"].max()  # type: ignore[assignment]
-        if pairs.height and pairs["_w"].min() < 0:  # type: ignore[operator]
+            selected.append(pl.col(C.TIMESTAMP))
+        rows = lf.select(selected).collect(engine="streaming")
+        if row_weight is not None and rows.height and rows["_w"].min() < 0:  # type: ignore[operator]
             raise InputDataError(
                 f"weight={weight!r} gives negative weights (returns or negative prices in the "
                 "input?); clean the data with rs.clean_purchases first"
             )
-        return cls._from_pairs(
-            pairs, users, items, reference, weight=weight, half_life_days=half_life_days
+        if reference is None and has_time and rows.height:
+            reference = rows[C.TIMESTAMP].max()  # type: ignore[assignment]
+        return cls._aggregate(
+            rows,
+            users,
+            items,
+            reference,
+            weight=weight,
+            half_life_days=half_life_days,
+            take_max=weight == "binary",
         )
 
     @classmethod
@@ -216,68 +218,92 @@ class Interactions:
         missing = [c for c in (user, item, weight) if c is not None and c not in schema]
         if missing:
             raise InputDataError(f"column(s) {missing} not in the frame; found {list(schema)}")
-        w = pl.col(weight).cast(pl.Float64) if weight is not None else pl.lit(1.0)
-        pairs = (
-            lf.select(pl.col(user).alias(C.USER), pl.col(item).alias(C.ITEM), w.alias("_w"))
-            .group_by(C.USER, C.ITEM)
-            .agg(pl.col("_w").sum(), pl.len().cast(pl.Int32).alias("_n"))
-            .collect(engine="streaming")
-        )
-        return cls._from_pairs(pairs, users, items, None, weight=weight or "count")
+        selected = [pl.col(user).alias(C.USER), pl.col(item).alias(C.ITEM)]
+        if weight is not None:
+            selected.append(pl.col(weight).cast(pl.Float64).alias("_w"))
+        rows = lf.select(selected).collect(engine="streaming")
+        return cls._aggregate(rows, users, items, None, weight=weight or "count")
 
     @classmethod
-    def _from_pairs(
+    def _aggregate(
         cls,
-        pairs: pl.DataFrame,
+        rows: pl.DataFrame,
         users: IdMap | None,
         items: IdMap | None,
         reference: datetime | None,
         *,
         weight: str,
         half_life_days: float | None = None,
+        take_max: bool = False,
     ) -> Interactions:
-        missing = pl.col(C.USER).is_null() | pl.col(C.ITEM).is_null()
-        n_missing = pairs.select(pl.col("_n").filter(missing).sum()).item()
+        """Sum (or max) ``_w`` per (user, item) of ``rows`` into the CSR matrix.
+
+        ``rows`` has ``user_id``, ``item_id``, optionally ``_w`` (else each row
+        weighs 1) and ``timestamp``. Ids become indices first, so the group-by
+        runs on one integer key (user index x n_items + item index) whose sorted
+        order is exactly the CSR layout.
+        """
+        missing = rows[C.USER].is_null() | rows[C.ITEM].is_null()
+        n_missing = int(missing.sum())
         if n_missing:
             warnings.warn(
                 f"{n_missing:,} rows with a missing user or item id are left out",
                 DataWarning,
                 stacklevel=3,
             )
-            pairs = pairs.filter(~missing)
-        users = users if users is not None else IdMap.from_values(pairs[C.USER])
-        items = items if items is not None else IdMap.from_values(pairs[C.ITEM])
-        uidx = users.to_index(pairs[C.USER], on_unknown="minus_one")
-        iidx = items.to_index(pairs[C.ITEM], on_unknown="minus_one")
+            rows = rows.filter(~missing)
+        del missing
+        users = users if users is not None else IdMap.from_values(rows[C.USER])
+        items = items if items is not None else IdMap.from_values(rows[C.ITEM])
+        uidx = users.to_index(rows[C.USER], on_unknown="minus_one")
+        iidx = items.to_index(rows[C.ITEM], on_unknown="minus_one")
         outside = (uidx < 0) | (iidx < 0)
         if outside.any():
-            n_purchases = int(pairs["_n"].to_numpy()[outside].sum())
+            outside_rows = pl.Series(outside)
+            n_pairs = rows.filter(outside_rows).select(C.USER, C.ITEM).n_unique()
             warnings.warn(
-                f"{int(outside.sum()):,} (user, item) pairs ({n_purchases:,} purchases) have ids "
+                f"{n_pairs:,} (user, item) pairs ({int(outside.sum()):,} purchases) have ids "
                 "outside the given id maps and are left out",
                 DataWarning,
                 stacklevel=3,
             )
-            pairs = pairs.filter(pl.Series(~outside))
+            rows = rows.filter(~outside_rows)
             uidx, iidx = uidx[~outside], iidx[~outside]
-        # Pairs are distinct, so a CSR matrix of their positions, built by scipy in linear
-        # time, gives the order (by user, then item) to lay out every per-pair array.
-        position = sp.csr_matrix(
-            (np.arange(len(uidx), dtype=np.int64), (uidx, iidx)), shape=(len(users), len(items))
-        )
-        position.sort_indices()
-        order = position.data
-        matrix = sp.csr_matrix(
-            (pairs["_w"].to_numpy()[order].astype(np.float32), position.indices, position.indptr),
-            shape=(len(users), len(items)),
-        )
+        del outside
+        n_users, n_items = len(users), len(items)
+        key = uidx.astype(np.int64) * max(n_items, 1) + iidx
+        del uidx, iidx
+        columns: dict[str, Any] = {"_k": key}
+        aggs = [pl.len().cast(pl.Int32).alias("_n")]
+        if "_w" in rows.columns:
+            columns["_w"] = rows["_w"]
+            aggs.append(pl.col("_w").max() if take_max else pl.col("_w").sum())
+        if C.TIMESTAMP in rows.columns:
+            columns["_t"] = rows[C.TIMESTAMP]
+            aggs.append(pl.col("_t").max().alias("_last"))
+        del rows
+        pairs = pl.DataFrame(columns).lazy().group_by("_k").agg(aggs).sort("_k").collect()
+        del columns, key
+        pair_key = pairs["_k"].to_numpy()
+        row_of_pair = pair_key // max(n_items, 1)
+        indptr = np.zeros(n_users + 1, dtype=np.int64)
+        np.cumsum(np.bincount(row_of_pair, minlength=n_users), out=indptr[1:])
+        del row_of_pair
+        indices = (pair_key % max(n_items, 1)).astype(np.int32)
+        del pair_key
+        count = pairs["_n"].to_numpy().astype(np.int32)
+        if "_w" in pairs.columns:
+            data = pairs["_w"].to_numpy().astype(np.float32)
+        else:
+            data = np.ones(len(count), np.float32) if take_max else count.astype(np.float32)
+        matrix = sp.csr_matrix((data, indices, indptr), shape=(n_users, n_items))
         matrix.has_sorted_indices = True
-        last = pairs["_last"].to_numpy()[order] if "_last" in pairs.columns else None
+        last = pairs["_last"].to_numpy() if "_last" in pairs.columns else None
         return cls(
             matrix=matrix,
             users=users,
             items=items,
-            purchase_count=pairs["_n"].to_numpy()[order].astype(np.int32),
+            purchase_count=count,
             last_purchase=last.astype("datetime64[us]") if last is not None else None,
             reference_time=reference,
             weight=weight,

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import recsys as rs
 from recsys import IdMap, Interactions
-from recsys.exceptions import DataWarning, InputDataError
+from recsys.exceptions import DataWarning, InputDataError, UnknownIdError
 
 T0 = datetime(2024, 1, 1)
 
@@ -50,7 +50,7 @@ def _dense_reference(
     as_of: datetime | None,
     users: list | None = None,
     items: list | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, list, list, int]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list, list, tuple[int, int]]:
     """Weights, counts and last times per (user, item), with plain loops."""
     times = [T0 + timedelta(days=r[2], hours=r[3]) for r in rows]
     keep = [as_of is None or t < as_of for t in times]
@@ -62,10 +62,11 @@ def _dense_reference(
     weights = np.zeros((len(users), len(items)))
     counts = np.zeros((len(users), len(items)), dtype=np.int64)
     last = np.full((len(users), len(items)), np.datetime64("NaT"), dtype="datetime64[us]")
-    outside = 0
+    outside, outside_pairs = 0, set()
     for r, t in zip(rows, times, strict=True):
         if r[0] not in users or r[1] not in items:
             outside += 1
+            outside_pairs.add((r[0], r[1]))
             continue
         u, i = users.index(r[0]), items.index(r[1])
         w = {"count": 1.0, "binary": 1.0, "quantity": r[4], "spend": r[4] * r[5]}[weight]
@@ -78,7 +79,7 @@ def _dense_reference(
         t64 = np.datetime64(t, "us")
         if np.isnat(last[u, i]) or t64 > last[u, i]:
             last[u, i] = t64
-    return weights, counts, last, users, items, outside
+    return weights, counts, last, users, items, (outside, len(outside_pairs))
 
 
 def _dense(inter: Interactions, values: np.ndarray, fill: object) -> np.ndarray:
@@ -137,19 +138,28 @@ def test_matrix_equals_dense_reference(
 def test_fixed_id_maps_warn_with_counts(rows: list[tuple], n_users: int, n_items: int) -> None:
     users, items = list(range(n_users))[::-1][:n_users], ["a", "b", "c", "d"][:n_items]
     users = sorted(users)
-    weights, counts, _, _, _, outside = _dense_reference(rows, "count", None, None, users, items)
+    weights, counts, _, _, _, (outside, outside_pairs) = _dense_reference(
+        rows, "count", None, None, users, items
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         inter = Interactions.from_purchases(_frame(rows), users=IdMap(users), items=IdMap(items))
     data_warnings = [w for w in caught if issubclass(w.category, DataWarning)]
     if outside:
         assert len(data_warnings) == 1
-        assert f"({outside:,} purchases)" in str(data_warnings[0].message)
+        assert str(data_warnings[0].message).startswith(
+            f"{outside_pairs:,} (user, item) pairs ({outside:,} purchases)"
+        )
     else:
         assert not data_warnings
     assert inter.shape == (n_users, n_items)
     np.testing.assert_array_equal(inter.matrix.toarray(), weights)
     np.testing.assert_array_equal(_dense(inter, inter.purchase_count, 0), counts)
+
+
+def test_fixed_map_of_another_id_type() -> None:
+    with pytest.raises(UnknownIdError, match="String"):
+        Interactions.from_purchases(_frame([(1, "a", 0, 0, 1, 1.0)]), items=IdMap([1, 2]))
 
 
 def test_known_answer_small() -> None:
