@@ -49,7 +49,7 @@ class IdMap:
     [0, -1]
     """
 
-    __slots__ = ("_ids", "_lookup")
+    __slots__ = ("_enum", "_ids", "_sorted")
 
     def __init__(self, ids: Any) -> None:
         series = _as_series(ids)
@@ -64,7 +64,10 @@ class IdMap:
         if len(series) > np.iinfo(np.int32).max:
             raise InputDataError("IdMap holds at most 2**31 - 1 ids")
         self._ids = series
-        self._lookup = pl.DataFrame({"id": series, "index": np.arange(len(series), dtype=np.int32)})
+        # Lookups without a hash join: string ids are the categories of an Enum (its
+        # codes are the indices); integer ids are binary-searched when sorted.
+        self._enum = pl.Enum(series) if series.dtype == pl.String else None
+        self._sorted = series.is_sorted()
 
     @classmethod
     def from_values(cls, values: Any) -> IdMap:
@@ -128,11 +131,7 @@ class IdMap:
                     f"ids of dtype {query.dtype} cannot match this map's {self._ids.dtype} ids "
                     f"(first: {query[0]!r})"
                 )
-        index = (
-            pl.DataFrame({"id": query})
-            .join(self._lookup, on="id", how="left", maintain_order="left")
-            .get_column("index")
-        )
+        index = self._lookup(query)
         if index.null_count():
             if on_unknown == "raise":
                 unknown = query.filter(index.is_null()).unique(maintain_order=True)
@@ -141,6 +140,22 @@ class IdMap:
                 raise UnknownIdError(f"{len(unknown)} unknown id(s): {shown}{more}")
             index = index.drop_nulls() if on_unknown == "skip" else index.fill_null(-1)
         return index.to_numpy().astype(np.int32, copy=False)
+
+    def _lookup(self, query: pl.Series) -> pl.Series:
+        """Index of each query id, null where unknown (query has the map's dtype)."""
+        if self._enum is not None:
+            return query.cast(self._enum, strict=False).to_physical().cast(pl.Int32)
+        if self._sorted and len(self._ids):
+            position = self._ids.search_sorted(query).clip(0, len(self._ids) - 1)
+            found = self._ids.gather(position) == query
+            frame = pl.DataFrame({"position": position.cast(pl.Int32), "found": found})
+            return frame.select(pl.when("found").then("position")).to_series()
+        lookup = pl.DataFrame({"id": self._ids, "index": np.arange(len(self), dtype=np.int32)})
+        return (
+            pl.DataFrame({"id": query})
+            .join(lookup, on="id", how="left", maintain_order="left")
+            .get_column("index")
+        )
 
     def to_ids(self, index: Any) -> np.ndarray:
         """External ids at ``index`` (int64 or object array); raises on out-of-range."""

@@ -108,3 +108,22 @@ def test_errors() -> None:
         IdMap([1.5, 2.5])
     with pytest.raises(AttributeError):
         m.extra = 1  # type: ignore[attr-defined]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    ids=st.one_of(
+        st.lists(st.integers(-1000, 1000), min_size=1, max_size=30, unique=True),
+        st.lists(st.text(max_size=4), min_size=1, max_size=30, unique=True),
+    ),
+    data=st.data(),
+)
+def test_ids_in_given_order(ids: list, data: st.DataObject) -> None:
+    """A map built from ids in any order (sorted or not) indexes them by position."""
+    m = IdMap(ids)
+    queries = data.draw(st.lists(st.sampled_from(ids), max_size=20))
+    expected = [ids.index(q) for q in queries]
+    assert m.to_index(queries).tolist() == expected
+    assert m.to_ids(np.array(expected, dtype=np.int64)).tolist() == queries
+    stranger = 5000 if isinstance(ids[0], int) else "\u2603" * 5
+    assert m.to_index([stranger], on_unknown="minus_one").tolist() == [-1]
