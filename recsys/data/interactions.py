@@ -239,9 +239,9 @@ class Interactions:
         """Sum (or max) ``_w`` per (user, item) of ``rows`` into the CSR matrix.
 
         ``rows`` has ``user_id``, ``item_id``, optionally ``_w`` (else each row
-        weighs 1) and ``timestamp``. Ids become indices first, so the group-by
-        runs on one integer key (user index x n_items + item index) whose sorted
-        order is exactly the CSR layout.
+        weighs 1) and ``timestamp``. Ids become indices first, so aggregation sorts
+        one integer key (user index x n_items + item index), whose sorted order is
+        exactly the CSR layout; this needs far less memory than a hash group-by.
         """
         missing = rows[C.USER].is_null() | rows[C.ITEM].is_null()
         n_missing = int(missing.sum())
@@ -273,38 +273,49 @@ class Interactions:
         n_users, n_items = len(users), len(items)
         key = uidx.astype(np.int64) * max(n_items, 1) + iidx
         del uidx, iidx
-        columns: dict[str, Any] = {"_k": key}
-        aggs = [pl.len().cast(pl.Int32).alias("_n")]
+        # Sort-based aggregation: one stable argsort of the key (rows of a pair stay in
+        # input order, so sums are reproducible), then reductions over each run.
+        n_rows = len(key)
+        order = np.argsort(key, kind="stable")
+        sorted_key = key[order]
+        del key
+        is_start = np.ones(n_rows, dtype=bool)
+        np.not_equal(sorted_key[1:], sorted_key[:-1], out=is_start[1:])
+        starts = np.flatnonzero(is_start)
+        del is_start
+        pair_key = sorted_key[starts]
+        del sorted_key
+        count = np.diff(np.append(starts, n_rows)).astype(np.int32)
         if "_w" in rows.columns:
-            columns["_w"] = rows["_w"]
-            aggs.append(pl.col("_w").max() if take_max else pl.col("_w").sum())
+            row_weight = rows["_w"].fill_null(0.0).to_numpy()[order]
+            reduce = np.maximum if take_max else np.add
+            data = (reduce.reduceat(row_weight, starts) if n_rows else row_weight).astype(
+                np.float32
+            )
+            del row_weight
+        else:
+            data = np.ones(len(count), np.float32) if take_max else count.astype(np.float32)
+        last = None
         if C.TIMESTAMP in rows.columns:
-            columns["_t"] = rows[C.TIMESTAMP]
-            aggs.append(pl.col("_t").max().alias("_last"))
-        del rows
-        pairs = pl.DataFrame(columns).lazy().group_by("_k").agg(aggs).sort("_k").collect()
-        del columns, key
-        pair_key = pairs["_k"].to_numpy()
+            times = rows[C.TIMESTAMP].cast(pl.Datetime("us")).to_numpy().view(np.int64)[order]
+            last = np.maximum.reduceat(times, starts) if n_rows else times
+            last = last.view("datetime64[us]")
+            del times
+        del rows, order
         row_of_pair = pair_key // max(n_items, 1)
         indptr = np.zeros(n_users + 1, dtype=np.int64)
         np.cumsum(np.bincount(row_of_pair, minlength=n_users), out=indptr[1:])
         del row_of_pair
         indices = (pair_key % max(n_items, 1)).astype(np.int32)
         del pair_key
-        count = pairs["_n"].to_numpy().astype(np.int32)
-        if "_w" in pairs.columns:
-            data = pairs["_w"].to_numpy().astype(np.float32)
-        else:
-            data = np.ones(len(count), np.float32) if take_max else count.astype(np.float32)
         matrix = sp.csr_matrix((data, indices, indptr), shape=(n_users, n_items))
         matrix.has_sorted_indices = True
-        last = pairs["_last"].to_numpy() if "_last" in pairs.columns else None
         return cls(
             matrix=matrix,
             users=users,
             items=items,
             purchase_count=count,
-            last_purchase=last.astype("datetime64[us]") if last is not None else None,
+            last_purchase=last,
             reference_time=reference,
             weight=weight,
             half_life_days=half_life_days,
