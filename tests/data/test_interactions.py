@@ -269,3 +269,16 @@ def test_online_retail_matrix(online_retail: pl.DataFrame) -> None:
     expected = online_retail.filter(pl.col("timestamp") < datetime(2011, 9, 9))
     assert int(before.purchase_count.sum()) == expected.height
     assert len(before.users) == expected["user_id"].n_unique()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    keys=st.lists(st.integers(0, 2**62), max_size=60),
+    small=st.lists(st.integers(0, 3), max_size=60),
+)
+def test_stable_argsort_matches_numpy(keys: list[int], small: list[int]) -> None:
+    from recsys.data.interactions import _stable_argsort
+
+    for values in (keys, small):
+        key = np.array(values, dtype=np.int64)
+        np.testing.assert_array_equal(_stable_argsort(key), np.argsort(key, kind="stable"))
