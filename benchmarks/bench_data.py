@@ -291,14 +291,12 @@ def main() -> None:
         print(f"\n(generating {args.rows:,} rows into {path} ...)")
         start = time.perf_counter()
         generate_purchases(path, args.rows)
-        print(
-            f"  generated in {time.perf_counter() - start:.1f} s, {path.stat().st_size / 2**20:,.0f} MB"
-        )
+        size_mb = path.stat().st_size / 2**20
+        print(f"  generated in {time.perf_counter() - start:.1f} s, {size_mb:,.0f} MB")
     print(f"\n== Synthetic {args.rows:,} rows from Parquet (lazy/streaming path)")
     large = run_child("large", str(path))
-    print(
-        f"  rows in {large['rows_in']:,}, rows out {large['rows_out']:,}, dropped {large['dropped']}"
-    )
+    print(f"  rows in {large['rows_in']:,}, rows out {large['rows_out']:,}")
+    print(f"  dropped {large['dropped']}")
     print(f"  matrix {large['shape'][0]:,} x {large['shape'][1]:,}, {large['nnz']:,} pairs")
     print(
         f"  clean_purchases {large['clean_s']:.1f} s (peak RSS {large['clean_peak_mb']:,.0f} MB), "
