@@ -194,7 +194,7 @@ def _number_expr(src: str, dtype: pl.DataType, name: str) -> pl.Expr:
     raise InputDataError(f"column {src!r} (for {name}) has dtype {dtype}; expected numbers")
 
 
-def _detect_format(lf: pl.LazyFrame, src: str) -> str:
+def _detect_format(lf: pl.LazyFrame, src: str, preferred: str | None = None) -> str:
     sample = (
         lf.select(pl.col(src).str.strip_chars().str.replace(_TZ_SUFFIX, ""))
         .drop_nulls()
@@ -202,23 +202,21 @@ def _detect_format(lf: pl.LazyFrame, src: str) -> str:
         .collect()
         .to_series()
     )
+    candidates = list(dict.fromkeys([*([preferred] if preferred else []), *TIMESTAMP_FORMATS]))
     if len(sample) == 0:
-        return TIMESTAMP_FORMATS[0]
-    hits = [
-        sample.str.strptime(pl.Datetime("us"), fmt, strict=False).count()
-        for fmt in TIMESTAMP_FORMATS
-    ]
+        return candidates[0]
+    hits = [sample.str.strptime(pl.Datetime("us"), fmt, strict=False).count() for fmt in candidates]
     best = max(range(len(hits)), key=lambda i: (hits[i], -i))
     if hits[best] == 0:
         raise InputDataError(
             f"column {src!r} (timestamp): cannot parse values such as {sample[0]!r}; "
             "pass timestamp_format= (strftime syntax)"
         )
-    return TIMESTAMP_FORMATS[best]
+    return candidates[best]
 
 
 def _timestamp_expr(
-    lf: pl.LazyFrame, src: str, dtype: pl.DataType, fmt: str | None
+    lf: pl.LazyFrame, src: str, dtype: pl.DataType, fmt: str | None, preferred: str | None
 ) -> tuple[pl.Expr, str | None]:
     col = pl.col(src)
     if isinstance(dtype, pl.Datetime):
@@ -231,7 +229,7 @@ def _timestamp_expr(
         micros = (col.cast(pl.Float64) * 1_000_000).round().cast(pl.Int64, strict=False)
         return pl.from_epoch(micros, time_unit="us").alias(C.TIMESTAMP), None
     if dtype == pl.String:
-        fmt = fmt or _detect_format(lf, src)
+        fmt = fmt or _detect_format(lf, src, preferred)
         text = col.str.strip_chars().str.replace(_TZ_SUFFIX, "")
         return text.str.strptime(pl.Datetime("us"), fmt, strict=False).alias(C.TIMESTAMP), fmt
     raise InputDataError(
@@ -339,9 +337,10 @@ def clean_purchases(
         Extra source columns to carry through unchanged (e.g. ``"Country"``).
     timestamp_format
         strftime format of timestamp strings. By default it is detected from the
-        first 1,000 values among :data:`TIMESTAMP_FORMATS` (month-first before
-        day-first for ``/`` dates). Numbers are read as unix seconds; a time-zone
-        offset is dropped, keeping the local clock time.
+        first 1,000 values among the preset's format and :data:`TIMESTAMP_FORMATS`
+        (the first that parses most of them; month-first before day-first for
+        ``/`` dates). Numbers are read as unix seconds; a time-zone offset is
+        dropped, keeping the local clock time.
     cancellation_prefix
         Order-id prefix that marks cancellations (overrides the preset).
 
@@ -386,7 +385,8 @@ def clean_purchases(
     mapping = _resolve_columns(schema, preset_obj, columns)
     has_order, has_price = C.ORDER in mapping, C.PRICE in mapping
     prefix = cancellation_prefix or (preset_obj.cancellation_prefix if preset_obj else None)
-    fmt = timestamp_format or (preset_obj.timestamp_format if preset_obj else None)
+    # A preset's format is preferred, not imposed: exports of the same data differ.
+    preset_format = preset_obj.timestamp_format if preset_obj else None
 
     clash = set(keep_columns) & {*C.CANONICAL, C.IS_RETURN}
     if clash:
@@ -396,7 +396,7 @@ def clean_purchases(
         raise InputDataError(f"keep_columns not in the table: {absent}; found {list(schema)}")
 
     ts_expr, used_format = _timestamp_expr(
-        lf, mapping[C.TIMESTAMP], schema[mapping[C.TIMESTAMP]], fmt
+        lf, mapping[C.TIMESTAMP], schema[mapping[C.TIMESTAMP]], timestamp_format, preset_format
     )
     exprs = [
         _id_expr(mapping[C.USER], schema[mapping[C.USER]], C.USER),

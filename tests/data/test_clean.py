@@ -556,3 +556,26 @@ def test_keep_columns_errors() -> None:
         rs.clean_purchases(_simple(), columns=SIMPLE_COLUMNS, keep_columns=["price"])
     with pytest.raises(InputDataError, match=r"'Country'.*found"):
         rs.clean_purchases(_simple(), columns=SIMPLE_COLUMNS, keep_columns=["Country"])
+
+
+def test_preset_format_is_preferred_not_imposed() -> None:
+    raw = pl.DataFrame(
+        {
+            "InvoiceNo": ["536365", "536366"],
+            "StockCode": ["85123A", "71053"],
+            "Quantity": [6, 6],
+            "InvoiceDate": ["12/1/2010 8:26", "12/13/2010 16:05"],  # the UCI spreadsheet's form
+            "UnitPrice": [2.55, 3.39],
+            "CustomerID": [17850, 17850],
+        }
+    )
+    purchases, report = rs.clean_purchases(raw, preset="online_retail")
+    assert purchases["timestamp"].to_list() == [
+        datetime(2010, 12, 1, 8, 26),
+        datetime(2010, 12, 13, 16, 5),
+    ]
+    assert report.timestamp_format == "%m/%d/%Y %H:%M"
+    iso = raw.with_columns(InvoiceDate=pl.lit("2010-12-01 08:26:00"))
+    assert rs.clean_purchases(iso, preset="online_retail")[1].timestamp_format == (
+        "%Y-%m-%d %H:%M:%S"
+    )
