@@ -26,8 +26,8 @@ demo: $(VENV)/.installed-base
 	$(BIN)/recsys demo --out $(OUT)
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check recsys tests benchmarks scripts examples
-	$(BIN)/ruff format --check recsys tests benchmarks scripts examples
+	$(BIN)/ruff check recsys tests benchmarks scripts $(wildcard examples)
+	$(BIN)/ruff format --check recsys tests benchmarks scripts $(wildcard examples)
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy recsys

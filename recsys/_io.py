@@ -10,6 +10,9 @@ from pathlib import Path
 
 __all__ = ["atomic_path"]
 
+_UMASK = os.umask(0o022)  # read the process umask once (setting it is the only way) ...
+os.umask(_UMASK)  # ... and put it back at once
+
 
 @contextmanager
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
@@ -33,6 +36,9 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        # mkstemp makes the file private (0600); give it the permissions of a normal file.
+        if tmp.exists():
+            tmp.chmod(0o666 & ~_UMASK)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

@@ -25,7 +25,7 @@ def check_positive_int(name: str, value: Any, *, allow_zero: bool = False) -> in
 def check_probability(name: str, value: Any, *, open_low: bool = True) -> float:
     """``value`` as a float in (0, 1) (or [0, 1) with ``open_low=False``)."""
     v = float(value)
-    if not ((0 < v if open_low else 0 <= v) and v < 1):
+    if not ((v > 0 if open_low else v >= 0) and v < 1):
         raise InputDataError(f"{name} must be in {'(' if open_low else '['}0, 1), got {value!r}")
     return v
 

@@ -24,11 +24,25 @@ __all__ = ["main"]
 MODEL_NAMES = ("als", "bpr", "itemknn", "popular", "repurchase", "blend")
 
 
+class _UsageError(Exception):
+    """A bad command-line argument (reported on one line, exit code 2)."""
+
+
 class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line and exit with code 2."""
+    """An ArgumentParser whose errors are one line, turned into exit code 2 by :func:`main`."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        raise _UsageError(f"{self.prog}: error: {message} (see {self.prog} --help)")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
 
 
 def parse_columns(text: str | None) -> dict[str, str] | None:
@@ -109,7 +123,10 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--out", default="recsys-demo", help="output folder (default: recsys-demo)")
     demo.add_argument(
-        "--sample-users", type=int, default=None, help="run on a random sample of N customers"
+        "--sample-users",
+        type=_positive_int,
+        default=None,
+        help="run on a random sample of N customers",
     )
     demo.set_defaults(handler=_cmd_demo)
     return parser
@@ -118,7 +135,13 @@ def _build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``recsys`` command; returns the exit code."""
     parser = _build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as err:
+        print(err, file=sys.stderr)
+        return 2
+    except SystemExit as done:  # --help
+        return done.code if isinstance(done.code, int) else 0
     if args.command is None:
         parser.print_help()
         return 0

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from recsys.data import columns as C
@@ -32,9 +33,8 @@ DROP_REASONS: tuple[str, ...] = (
 _RETURN_REASONS = ("cancellation", "non_positive_quantity")
 
 #: Timestamp string formats tried, in this order, when no format is given.
+#: ``%.f`` accepts an absent fraction, so these also read whole seconds.
 TIMESTAMP_FORMATS: tuple[str, ...] = (
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%dT%H:%M:%S",
     "%Y-%m-%d %H:%M:%S%.f",
     "%Y-%m-%dT%H:%M:%S%.f",
     "%Y-%m-%d %H:%M",
@@ -141,8 +141,7 @@ def _resolve_columns(
         unknown = set(columns) - set(C.CANONICAL)
         if unknown:
             raise InputDataError(
-                f"columns= keys must be canonical names {list(C.CANONICAL)}, "
-                f"got {sorted(unknown)}"
+                f"columns= keys must be canonical names {list(C.CANONICAL)}, got {sorted(unknown)}"
             )
         mapping.update(columns)
     for name in C.CANONICAL:  # a column already named canonically maps to itself
@@ -166,17 +165,12 @@ def _resolve_columns(
 
 def _id_expr(src: str, dtype: pl.DataType, name: str) -> pl.Expr:
     col = pl.col(src)
-    if dtype.is_integer():
+    if dtype.is_integer() or dtype == pl.Null:
         return col.cast(pl.Int64).alias(name)
     if dtype.is_float():
-        # pandas stores integer ids with missing values as floats: convert back exactly.
-        integral = col.is_null() | col.is_nan() | (col == col.floor())
-        return (
-            pl.when(integral.all())
-            .then(col.fill_nan(None).cast(pl.Int64, strict=False))
-            .otherwise(pl.lit(None, dtype=pl.Int64))
-            .alias(name)
-        )
+        # pandas stores integer ids with missing values as floats: convert back exactly
+        # (clean_purchases checks that every value is integral, see _float_id_check).
+        return col.fill_nan(None).cast(pl.Int64, strict=False).alias(name)
     if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
         text = col.cast(pl.String).str.strip_chars()
         return pl.when(text == "").then(None).otherwise(text).alias(name)
@@ -185,16 +179,22 @@ def _id_expr(src: str, dtype: pl.DataType, name: str) -> pl.Expr:
     )
 
 
+def _float_id_check(src: str) -> pl.Expr:
+    """True when every value of a float id column is a whole number (or missing)."""
+    col = pl.col(src)
+    return (col.is_null() | col.is_nan() | (col == col.floor())).all().alias(src)
+
+
 def _number_expr(src: str, dtype: pl.DataType, name: str) -> pl.Expr:
     col = pl.col(src)
-    if dtype.is_numeric():
+    if dtype.is_numeric() or dtype == pl.Null:
         return col.cast(pl.Float64).fill_nan(None).alias(name)
     if dtype == pl.String:
         return col.str.strip_chars().cast(pl.Float64, strict=False).fill_nan(None).alias(name)
     raise InputDataError(f"column {src!r} (for {name}) has dtype {dtype}; expected numbers")
 
 
-def _detect_format(lf: pl.LazyFrame, src: str) -> str:
+def _detect_format(lf: pl.LazyFrame, src: str, preferred: str | None = None) -> str:
     sample = (
         lf.select(pl.col(src).str.strip_chars().str.replace(_TZ_SUFFIX, ""))
         .drop_nulls()
@@ -202,36 +202,34 @@ def _detect_format(lf: pl.LazyFrame, src: str) -> str:
         .collect()
         .to_series()
     )
+    candidates = list(dict.fromkeys([*([preferred] if preferred else []), *TIMESTAMP_FORMATS]))
     if len(sample) == 0:
-        return TIMESTAMP_FORMATS[0]
-    hits = [
-        sample.str.strptime(pl.Datetime("us"), fmt, strict=False).count()
-        for fmt in TIMESTAMP_FORMATS
-    ]
+        return candidates[0]
+    hits = [sample.str.strptime(pl.Datetime("us"), fmt, strict=False).count() for fmt in candidates]
     best = max(range(len(hits)), key=lambda i: (hits[i], -i))
     if hits[best] == 0:
         raise InputDataError(
             f"column {src!r} (timestamp): cannot parse values such as {sample[0]!r}; "
             "pass timestamp_format= (strftime syntax)"
         )
-    return TIMESTAMP_FORMATS[best]
+    return candidates[best]
 
 
 def _timestamp_expr(
-    lf: pl.LazyFrame, src: str, dtype: pl.DataType, fmt: str | None
+    lf: pl.LazyFrame, src: str, dtype: pl.DataType, fmt: str | None, preferred: str | None
 ) -> tuple[pl.Expr, str | None]:
     col = pl.col(src)
     if isinstance(dtype, pl.Datetime):
         if dtype.time_zone is not None:  # keep the shop's local clock time
             col = col.dt.replace_time_zone(None)
         return col.cast(pl.Datetime("us")).alias(C.TIMESTAMP), None
-    if dtype == pl.Date:
+    if dtype == pl.Date or dtype == pl.Null:
         return col.cast(pl.Datetime("us")).alias(C.TIMESTAMP), None
     if dtype.is_numeric():  # unix seconds
         micros = (col.cast(pl.Float64) * 1_000_000).round().cast(pl.Int64, strict=False)
         return pl.from_epoch(micros, time_unit="us").alias(C.TIMESTAMP), None
     if dtype == pl.String:
-        fmt = fmt or _detect_format(lf, src)
+        fmt = fmt or _detect_format(lf, src, preferred)
         text = col.str.strip_chars().str.replace(_TZ_SUFFIX, "")
         return text.str.strptime(pl.Datetime("us"), fmt, strict=False).alias(C.TIMESTAMP), fmt
     raise InputDataError(
@@ -240,9 +238,7 @@ def _timestamp_expr(
     )
 
 
-def _drop_reason(
-    has_order: bool, has_price: bool, cancellation_prefix: str | None
-) -> pl.Expr:
+def _drop_reason(has_order: bool, has_price: bool, cancellation_prefix: str | None) -> pl.Expr:
     rules: list[tuple[str, pl.Expr]] = [
         ("missing_user", pl.col(C.USER).is_null()),
         ("missing_item", pl.col(C.ITEM).is_null()),
@@ -259,11 +255,34 @@ def _drop_reason(
             ("invalid_price", pl.col(C.PRICE).is_null()),
             ("negative_price", pl.col(C.PRICE) < 0),
         ]
-    reason_name, condition = rules[0]
-    chain = pl.when(condition).then(pl.lit(reason_name))
-    for reason_name, condition in rules[1:]:
-        chain = chain.when(condition).then(pl.lit(reason_name))
-    return chain.otherwise(pl.lit(None, dtype=pl.String)).alias("_drop_reason")
+    # A small integer code per row (0 = kept, i + 1 = DROP_REASONS[i]) is much cheaper
+    # to build, filter and count than a string per row.
+    reason: pl.Expr = pl.lit(0, dtype=pl.UInt8)
+    for reason_name, condition in reversed(rules):  # the first rule failed wins
+        code = pl.lit(DROP_REASONS.index(reason_name) + 1, dtype=pl.UInt8)
+        reason = pl.when(condition).then(code).otherwise(reason)
+    return reason.alias("_drop_reason")
+
+
+def _exact_duplicates(frame: pl.DataFrame) -> pl.Series:
+    """Boolean mask of rows identical to an earlier row.
+
+    Rows are compared exactly, but only among the few whose 64-bit row hash repeats:
+    hashing every row is far cheaper in time and memory than grouping whole rows.
+    """
+    hashes = frame.hash_rows(seed=0)
+    ordered = np.sort(hashes.to_numpy())
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    del ordered
+    mask = np.zeros(frame.height, dtype=bool)
+    if repeated.size == 0:
+        return pl.Series("duplicate", mask)
+    candidates = np.flatnonzero(hashes.is_in(pl.Series(repeated).implode()).to_numpy())
+    del hashes
+    subset = frame[candidates]
+    later = ~subset.select(pl.struct(pl.all()).is_first_distinct()).to_series().to_numpy()
+    mask[candidates[later]] = True
+    return pl.Series("duplicate", mask)
 
 
 def clean_purchases(
@@ -318,9 +337,10 @@ def clean_purchases(
         Extra source columns to carry through unchanged (e.g. ``"Country"``).
     timestamp_format
         strftime format of timestamp strings. By default it is detected from the
-        first 1,000 values among :data:`TIMESTAMP_FORMATS` (month-first before
-        day-first for ``/`` dates). Numbers are read as unix seconds; a time-zone
-        offset is dropped, keeping the local clock time.
+        first 1,000 values among the preset's format and :data:`TIMESTAMP_FORMATS`
+        (the first that parses most of them; month-first before day-first for
+        ``/`` dates). Numbers are read as unix seconds; a time-zone offset is
+        dropped, keeping the local clock time.
     cancellation_prefix
         Order-id prefix that marks cancellations (overrides the preset).
 
@@ -358,11 +378,15 @@ def clean_purchases(
     if columns and C.ORDER in columns:
         string_columns.add(columns[C.ORDER])
     lf = to_lazyframe(source, string_columns)
-    schema = lf.collect_schema()
+    try:
+        schema = lf.collect_schema()
+    except pl.exceptions.PolarsError as err:
+        raise InputDataError(f"could not read the purchases table: {err}") from err
     mapping = _resolve_columns(schema, preset_obj, columns)
     has_order, has_price = C.ORDER in mapping, C.PRICE in mapping
     prefix = cancellation_prefix or (preset_obj.cancellation_prefix if preset_obj else None)
-    fmt = timestamp_format or (preset_obj.timestamp_format if preset_obj else None)
+    # A preset's format is preferred, not imposed: exports of the same data differ.
+    preset_format = preset_obj.timestamp_format if preset_obj else None
 
     clash = set(keep_columns) & {*C.CANONICAL, C.IS_RETURN}
     if clash:
@@ -371,7 +395,9 @@ def clean_purchases(
     if absent:
         raise InputDataError(f"keep_columns not in the table: {absent}; found {list(schema)}")
 
-    ts_expr, used_format = _timestamp_expr(lf, mapping[C.TIMESTAMP], schema[mapping[C.TIMESTAMP]], fmt)
+    ts_expr, used_format = _timestamp_expr(
+        lf, mapping[C.TIMESTAMP], schema[mapping[C.TIMESTAMP]], timestamp_format, preset_format
+    )
     exprs = [
         _id_expr(mapping[C.USER], schema[mapping[C.USER]], C.USER),
         _id_expr(mapping[C.ITEM], schema[mapping[C.ITEM]], C.ITEM),
@@ -394,8 +420,9 @@ def clean_purchases(
         notes.append("unit price derived as line total / quantity")
 
     flagged = canonical.with_columns(_drop_reason(has_order, has_price, prefix))
-    is_return = pl.col("_drop_reason").is_in(list(_RETURN_REASONS)).fill_null(False)
-    kept_rule = pl.col("_drop_reason").is_null()
+    return_codes = [DROP_REASONS.index(r) + 1 for r in _RETURN_REASONS]
+    is_return = pl.col("_drop_reason").is_in(return_codes)
+    kept_rule = pl.col("_drop_reason") == 0
     if keep_returns:
         kept_rule = kept_rule | is_return
 
@@ -410,12 +437,26 @@ def clean_purchases(
     if keep_returns:
         base = [c for c in canonical.collect_schema() if c not in keep_columns]
         output_q = output_q.select([*base, C.IS_RETURN, *keep_columns])
+    float_ids = [mapping[c] for c in (C.USER, C.ITEM) if schema[mapping[c]].is_float()]
+    queries = [counts_q, returns_q, output_q]
+    if float_ids:
+        queries.append(lf.select([_float_id_check(src) for src in dict.fromkeys(float_ids)]))
     try:
-        counts, returns, output = pl.collect_all([counts_q, returns_q, output_q], engine="streaming")
+        # One run for all queries: polars shares the scan between them.
+        counts, returns, output, *checks = pl.collect_all(queries, engine="streaming")
     except pl.exceptions.PolarsError as err:
         raise InputDataError(f"could not convert the purchases table: {err}") from err
+    for src in checks[0].columns if checks else ():
+        if not checks[0][src].item():
+            raise InputDataError(
+                f"column {src!r} holds non-integer numbers; ids must be integers or strings "
+                "(cast the column to string if the decimals are meaningful)"
+            )
 
-    count_by_reason = dict(zip(counts["_drop_reason"].to_list(), counts["n"].to_list(), strict=True))
+    count_by_reason = {
+        (DROP_REASONS[code - 1] if code else None): n
+        for code, n in zip(counts["_drop_reason"].to_list(), counts["n"].to_list(), strict=True)
+    }
     rows_in = sum(count_by_reason.values())
     if rows_in == 0:
         raise InputDataError("the purchases table is empty (0 rows)")
@@ -425,22 +466,32 @@ def clean_purchases(
     for reason, n in count_by_reason.items():
         if reason is not None and not (keep_returns and reason in _RETURN_REASONS):
             dropped[reason] += n
-    exact_duplicates = output.height - output.n_unique() if output.height else 0
+    duplicate = _exact_duplicates(output)
+    exact_duplicates = int(duplicate.sum())
     if drop_duplicates and exact_duplicates:
-        output = output.unique(maintain_order=True, keep="first")
+        output = output.filter(~duplicate)
         dropped["duplicate"] = exact_duplicates
+    del duplicate
 
+    # one query, so polars computes the distinct counts in parallel
+    summary = output.select(
+        pl.col(C.USER).n_unique().alias("n_users"),
+        pl.col(C.ITEM).n_unique().alias("n_items"),
+        (pl.col(C.ORDER) if has_order else pl.lit(None)).n_unique().alias("n_orders"),
+        pl.col(C.TIMESTAMP).min().alias("first"),
+        pl.col(C.TIMESTAMP).max().alias("last"),
+    ).row(0, named=True)
     report = CleaningReport(
         rows_in=rows_in,
         rows_out=output.height,
         dropped=dropped,
         exact_duplicates=exact_duplicates,
         returns=returns,
-        n_users=output[C.USER].n_unique(),
-        n_items=output[C.ITEM].n_unique(),
-        n_orders=output[C.ORDER].n_unique() if has_order else None,
-        first_timestamp=output[C.TIMESTAMP].min() if output.height else None,  # type: ignore[arg-type]
-        last_timestamp=output[C.TIMESTAMP].max() if output.height else None,  # type: ignore[arg-type]
+        n_users=summary["n_users"],
+        n_items=summary["n_items"],
+        n_orders=summary["n_orders"] if has_order else None,
+        first_timestamp=summary["first"],
+        last_timestamp=summary["last"],
         timestamp_format=used_format,
         columns={k: mapping[k] for k in C.CANONICAL if k in mapping},
         notes=tuple(notes),
@@ -452,17 +503,22 @@ def clean_purchases(
 def _check_convertible(
     count_by_reason: dict[Any, int], rows_in: int, mapping: dict[str, str], schema: pl.Schema
 ) -> None:
-    """A column where *every* row failed conversion is a wrong type, not dirty data."""
-    for reason, canon in (("invalid_timestamp", C.TIMESTAMP), ("invalid_quantity", C.QUANTITY)):
-        if canon not in mapping:
+    """A text column where *every* row reaching its rule failed conversion is a wrong type."""
+    checked = (
+        ("invalid_timestamp", C.TIMESTAMP),
+        ("invalid_quantity", C.QUANTITY),
+        ("invalid_price", C.PRICE),
+    )
+    for reason, canon in checked:
+        # only text can fail to convert; nulls in a typed column are just missing values
+        if canon not in mapping or schema[mapping[canon]] != pl.String:
             continue
-        earlier = sum(
-            n for r, n in count_by_reason.items() if r in ("missing_user", "missing_item")
-        )
+        earlier = DROP_REASONS[: DROP_REASONS.index(reason)]
+        reached = rows_in - sum(n for r, n in count_by_reason.items() if r in earlier)
         failed = count_by_reason.get(reason, 0)
-        if failed and failed == rows_in - earlier:
+        if failed and failed == reached:
             raise InputDataError(
                 f"column {mapping[canon]!r} ({canon}, dtype {schema[mapping[canon]]}): no value "
                 "could be converted; check the column mapping"
-                + ("" if canon != C.TIMESTAMP else " or pass timestamp_format=")
+                + (" or pass timestamp_format=" if canon == C.TIMESTAMP else "")
             )

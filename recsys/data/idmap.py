@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any, Literal
 
 import numpy as np
@@ -50,26 +49,25 @@ class IdMap:
     [0, -1]
     """
 
-    __slots__ = ("_ids", "_lookup")
+    __slots__ = ("_enum", "_ids", "_sorted")
 
     def __init__(self, ids: Any) -> None:
         series = _as_series(ids)
         if series.null_count():
             raise InputDataError("IdMap ids must not contain nulls")
-        if series.dtype.is_integer():
+        if series.dtype.is_integer() or (series.dtype == pl.Null and len(series) == 0):
             series = series.cast(pl.Int64)
         elif series.dtype != pl.String:
-            raise InputDataError(
-                f"IdMap ids must be integers or strings, got dtype {series.dtype}"
-            )
+            raise InputDataError(f"IdMap ids must be integers or strings, got dtype {series.dtype}")
         if series.n_unique() != len(series):
             raise InputDataError("IdMap ids must be distinct; use IdMap.from_values")
         if len(series) > np.iinfo(np.int32).max:
             raise InputDataError("IdMap holds at most 2**31 - 1 ids")
         self._ids = series
-        self._lookup = pl.DataFrame(
-            {"id": series, "index": np.arange(len(series), dtype=np.int32)}
-        )
+        # Lookups without a hash join: string ids are the categories of an Enum (its
+        # codes are the indices); integer ids are binary-searched when sorted.
+        self._enum = pl.Enum(series) if series.dtype == pl.String else None
+        self._sorted = series.is_sorted()
 
     @classmethod
     def from_values(cls, values: Any) -> IdMap:
@@ -89,7 +87,10 @@ class IdMap:
         return hash((len(self), self._ids.dtype))
 
     def __contains__(self, id_: object) -> bool:
-        return bool(self.to_index([id_], on_unknown="minus_one")[0] >= 0)
+        try:
+            return bool(self.to_index([id_], on_unknown="minus_one")[0] >= 0)
+        except (UnknownIdError, InputDataError):  # an id of another type is simply absent
+            return False
 
     @property
     def dtype(self) -> pl.DataType:
@@ -130,22 +131,31 @@ class IdMap:
                     f"ids of dtype {query.dtype} cannot match this map's {self._ids.dtype} ids "
                     f"(first: {query[0]!r})"
                 )
-        index = (
-            pl.DataFrame({"id": query})
-            .join(self._lookup, on="id", how="left", maintain_order="left")
-            .get_column("index")
-        )
+        index = self._lookup(query)
         if index.null_count():
             if on_unknown == "raise":
                 unknown = query.filter(index.is_null()).unique(maintain_order=True)
                 shown = ", ".join(repr(v) for v in unknown.head(5).to_list())
                 more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
                 raise UnknownIdError(f"{len(unknown)} unknown id(s): {shown}{more}")
-            if on_unknown == "skip":
-                index = index.drop_nulls()
-            else:
-                index = index.fill_null(-1)
+            index = index.drop_nulls() if on_unknown == "skip" else index.fill_null(-1)
         return index.to_numpy().astype(np.int32, copy=False)
+
+    def _lookup(self, query: pl.Series) -> pl.Series:
+        """Index of each query id, null where unknown (query has the map's dtype)."""
+        if self._enum is not None:
+            return query.cast(self._enum, strict=False).to_physical().cast(pl.Int32)
+        if self._sorted and len(self._ids):
+            position = self._ids.search_sorted(query).clip(0, len(self._ids) - 1)
+            found = self._ids.gather(position) == query
+            frame = pl.DataFrame({"position": position.cast(pl.Int32), "found": found})
+            return frame.select(pl.when("found").then("position")).to_series()
+        lookup = pl.DataFrame({"id": self._ids, "index": np.arange(len(self), dtype=np.int32)})
+        return (
+            pl.DataFrame({"id": query})
+            .join(lookup, on="id", how="left", maintain_order="left")
+            .get_column("index")
+        )
 
     def to_ids(self, index: Any) -> np.ndarray:
         """External ids at ``index`` (int64 or object array); raises on out-of-range."""
@@ -160,7 +170,15 @@ class IdMap:
         return self._ids.gather(idx.ravel()).to_numpy().reshape(idx.shape)
 
     def to_numpy(self) -> np.ndarray:
-        """All ids in index order as a numpy array (for saving: no object dtype for str)."""
+        """All ids in index order as a numpy array (for saving: no object dtype for str).
+
+        String ids become a fixed-width unicode array, which cannot hold a trailing NUL
+        character: such ids raise :class:`InputDataError` rather than change silently.
+        """
         if self._ids.dtype == pl.String:
+            if self._ids.str.ends_with("\x00").any():
+                raise InputDataError(
+                    "string ids ending in a NUL character cannot be stored as a numpy unicode array"
+                )
             return np.asarray(self._ids.to_list(), dtype=str)
         return self._ids.to_numpy()

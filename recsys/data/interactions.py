@@ -24,6 +24,26 @@ _WEIGHTS = ("count", "binary", "quantity", "spend")
 _US_PER_DAY = 86_400_000_000
 
 
+def _stable_argsort(key: np.ndarray) -> np.ndarray:
+    """Stable argsort of non-negative int64 keys, as an LSD radix sort on 16-bit digits.
+
+    numpy sorts 16-bit integers stably with a linear-time radix sort, much faster than
+    its comparison sort of int64; two or three passes cover every realistic key.
+    """
+    max_key = int(key.max()) if len(key) else 0
+    order: np.ndarray | None = None
+    shift = 0
+    while True:
+        part = key if order is None else key[order]
+        digit = ((part >> shift) & 0xFFFF).astype(np.uint16)
+        del part
+        step = np.argsort(digit, kind="stable")
+        order = step if order is None else order[step]
+        shift += 16
+        if max_key >> shift == 0:
+            return order
+
+
 @dataclass(frozen=True, eq=False)
 class Interactions:
     """A users x items matrix of purchase weights, with its id maps.
@@ -68,7 +88,7 @@ class Interactions:
     @property
     def shape(self) -> tuple[int, int]:
         """``(n_users, n_items)``."""
-        return self.matrix.shape  # type: ignore[no-any-return]
+        return self.matrix.shape
 
     @property
     def nnz(self) -> int:
@@ -158,37 +178,43 @@ class Interactions:
         if as_of is not None:
             reference = to_datetime(as_of, "as_of")
             lf = lf.filter(pl.col(C.TIMESTAMP) < reference)
-        elif has_time:
-            reference = lf.select(pl.col(C.TIMESTAMP).max()).collect().item()
+        elif half_life_days is not None:  # the decay needs "now" before aggregating
+            reference = lf.select(pl.col(C.TIMESTAMP).max()).collect(engine="streaming").item()
 
-        row_weight = {
-            "count": pl.lit(1.0),
-            "binary": pl.lit(1.0),
+        # Per-row weight, only where it is not the plain count of rows.
+        row_weight: pl.Expr | None = {
+            "count": None,
+            "binary": None,
             "quantity": pl.col(C.QUANTITY).cast(pl.Float64),
             "spend": pl.col(C.QUANTITY).cast(pl.Float64) * pl.col(C.PRICE).cast(pl.Float64),
         }[weight]
         if half_life_days is not None and reference is not None:
-            age_days = (pl.lit(reference) - pl.col(C.TIMESTAMP)).dt.total_microseconds() / _US_PER_DAY
-            row_weight = row_weight * pl.lit(0.5).pow(age_days / half_life_days)
-        aggs = [
-            (pl.col("_w").max() if weight == "binary" else pl.col("_w").sum()).alias("_w"),
-            pl.len().cast(pl.Int32).alias("_n"),
-        ]
+            age_days = (
+                pl.lit(reference) - pl.col(C.TIMESTAMP)
+            ).dt.total_microseconds() / _US_PER_DAY
+            decay = pl.lit(0.5).pow(age_days / half_life_days)
+            row_weight = decay if row_weight is None else row_weight * decay
+        selected = [pl.col(C.USER), pl.col(C.ITEM)]
+        if row_weight is not None:
+            selected.append(row_weight.alias("_w"))
         if has_time:
-            aggs.append(pl.col(C.TIMESTAMP).max().alias("_last"))
-        pairs = (
-            lf.with_columns(row_weight.alias("_w"))
-            .group_by(C.USER, C.ITEM)
-            .agg(aggs)
-            .collect(engine="streaming")
-        )
-        if pairs.height and pairs["_w"].min() < 0:  # type: ignore[operator]
+            selected.append(pl.col(C.TIMESTAMP))
+        rows = lf.select(selected).collect(engine="streaming")
+        if row_weight is not None and rows.height and rows["_w"].min() < 0:  # type: ignore[operator]
             raise InputDataError(
                 f"weight={weight!r} gives negative weights (returns or negative prices in the "
                 "input?); clean the data with rs.clean_purchases first"
             )
-        return cls._from_pairs(
-            pairs, users, items, reference, weight=weight, half_life_days=half_life_days
+        if reference is None and has_time and rows.height:
+            reference = rows[C.TIMESTAMP].max()  # type: ignore[assignment]
+        return cls._aggregate(
+            rows,
+            users,
+            items,
+            reference,
+            weight=weight,
+            half_life_days=half_life_days,
+            take_max=weight == "binary",
         )
 
     @classmethod
@@ -212,56 +238,104 @@ class Interactions:
         missing = [c for c in (user, item, weight) if c is not None and c not in schema]
         if missing:
             raise InputDataError(f"column(s) {missing} not in the frame; found {list(schema)}")
-        w = pl.col(weight).cast(pl.Float64) if weight is not None else pl.lit(1.0)
-        pairs = (
-            lf.select(
-                pl.col(user).alias(C.USER), pl.col(item).alias(C.ITEM), w.alias("_w")
-            )
-            .drop_nulls([C.USER, C.ITEM])
-            .group_by(C.USER, C.ITEM)
-            .agg(pl.col("_w").sum(), pl.len().cast(pl.Int32).alias("_n"))
-            .collect(engine="streaming")
-        )
-        return cls._from_pairs(pairs, users, items, None, weight=weight or "count")
+        selected = [pl.col(user).alias(C.USER), pl.col(item).alias(C.ITEM)]
+        if weight is not None:
+            selected.append(pl.col(weight).cast(pl.Float64).alias("_w"))
+        rows = lf.select(selected).collect(engine="streaming")
+        return cls._aggregate(rows, users, items, None, weight=weight or "count")
 
     @classmethod
-    def _from_pairs(
+    def _aggregate(
         cls,
-        pairs: pl.DataFrame,
+        rows: pl.DataFrame,
         users: IdMap | None,
         items: IdMap | None,
         reference: datetime | None,
         *,
         weight: str,
         half_life_days: float | None = None,
+        take_max: bool = False,
     ) -> Interactions:
-        users = users if users is not None else IdMap.from_values(pairs[C.USER])
-        items = items if items is not None else IdMap.from_values(pairs[C.ITEM])
-        uidx = users.to_index(pairs[C.USER], on_unknown="minus_one")
-        iidx = items.to_index(pairs[C.ITEM], on_unknown="minus_one")
-        known = (uidx >= 0) & (iidx >= 0)
-        if not known.all():
-            n_out = int((~known).sum())
+        """Sum (or max) ``_w`` per (user, item) of ``rows`` into the CSR matrix.
+
+        ``rows`` has ``user_id``, ``item_id``, optionally ``_w`` (else each row
+        weighs 1) and ``timestamp``. Ids become indices first, so aggregation sorts
+        one integer key (user index x n_items + item index), whose sorted order is
+        exactly the CSR layout; this needs far less memory than a hash group-by.
+        """
+        missing = rows[C.USER].is_null() | rows[C.ITEM].is_null()
+        n_missing = int(missing.sum())
+        if n_missing:
             warnings.warn(
-                f"{n_out:,} (user, item) pairs ({int(pairs['_n'].to_numpy()[~known].sum()):,} "
-                "purchases) have ids outside the given id maps and are left out",
+                f"{n_missing:,} rows with a missing user or item id are left out",
                 DataWarning,
                 stacklevel=3,
             )
-        order = np.lexsort((iidx[known], uidx[known]))
-        rows, cols = uidx[known][order], iidx[known][order]
-        indptr = np.zeros(len(users) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows, minlength=len(users)), out=indptr[1:])
-        data = pairs["_w"].to_numpy()[known][order].astype(np.float32)
-        matrix = sp.csr_matrix((data, cols.astype(np.int32), indptr), shape=(len(users), len(items)))
+            rows = rows.filter(~missing)
+        del missing
+        users = users if users is not None else IdMap.from_values(rows[C.USER])
+        items = items if items is not None else IdMap.from_values(rows[C.ITEM])
+        uidx = users.to_index(rows[C.USER], on_unknown="minus_one")
+        iidx = items.to_index(rows[C.ITEM], on_unknown="minus_one")
+        outside = (uidx < 0) | (iidx < 0)
+        if outside.any():
+            outside_rows = pl.Series(outside)
+            n_pairs = rows.filter(outside_rows).select(C.USER, C.ITEM).n_unique()
+            warnings.warn(
+                f"{n_pairs:,} (user, item) pairs ({int(outside.sum()):,} purchases) have ids "
+                "outside the given id maps and are left out",
+                DataWarning,
+                stacklevel=3,
+            )
+            rows = rows.filter(~outside_rows)
+            uidx, iidx = uidx[~outside], iidx[~outside]
+        del outside
+        n_users, n_items = len(users), len(items)
+        key = uidx.astype(np.int64) * max(n_items, 1) + iidx
+        del uidx, iidx
+        # Sort-based aggregation: one stable argsort of the key (rows of a pair stay in
+        # input order, so sums are reproducible), then reductions over each run.
+        n_rows = len(key)
+        order = _stable_argsort(key)
+        sorted_key = key[order]
+        del key
+        is_start = np.ones(n_rows, dtype=bool)
+        np.not_equal(sorted_key[1:], sorted_key[:-1], out=is_start[1:])
+        starts = np.flatnonzero(is_start)
+        del is_start
+        pair_key = sorted_key[starts]
+        del sorted_key
+        count = np.diff(np.append(starts, n_rows)).astype(np.int32)
+        if "_w" in rows.columns:
+            row_weight = rows["_w"].fill_null(0.0).to_numpy()[order]
+            reduce = np.maximum if take_max else np.add
+            data = (reduce.reduceat(row_weight, starts) if n_rows else row_weight).astype(
+                np.float32
+            )
+            del row_weight
+        else:
+            data = np.ones(len(count), np.float32) if take_max else count.astype(np.float32)
+        last = None
+        if C.TIMESTAMP in rows.columns:
+            times = rows[C.TIMESTAMP].cast(pl.Datetime("us")).to_numpy().view(np.int64)[order]
+            last = np.maximum.reduceat(times, starts) if n_rows else times
+            last = last.view("datetime64[us]")
+            del times
+        del rows, order
+        row_of_pair = pair_key // max(n_items, 1)
+        indptr = np.zeros(n_users + 1, dtype=np.int64)
+        np.cumsum(np.bincount(row_of_pair, minlength=n_users), out=indptr[1:])
+        del row_of_pair
+        indices = (pair_key % max(n_items, 1)).astype(np.int32)
+        del pair_key
+        matrix = sp.csr_matrix((data, indices, indptr), shape=(n_users, n_items))
         matrix.has_sorted_indices = True
-        last = pairs["_last"].to_numpy()[known][order] if "_last" in pairs.columns else None
         return cls(
             matrix=matrix,
             users=users,
             items=items,
-            purchase_count=pairs["_n"].to_numpy()[known][order].astype(np.int32),
-            last_purchase=last.astype("datetime64[us]") if last is not None else None,
+            purchase_count=count,
+            last_purchase=last,
             reference_time=reference,
             weight=weight,
             half_life_days=half_life_days,

@@ -35,7 +35,9 @@ def _read_path(path: Path, string_columns: Iterable[str]) -> pl.LazyFrame:
     overrides = {c: pl.String for c in string_columns}
     try:
         if kind in _PARQUET_SUFFIXES:
-            return pl.scan_parquet(path)
+            lf = pl.scan_parquet(path)
+            lf.collect_schema()  # reads the footer: fails here on a corrupt file
+            return lf
         if kind in _CSV_SUFFIXES:
             separator = "\t" if kind == ".tsv" else ","
             if compressed:  # polars scans only plain files; compressed ones are read eagerly

@@ -61,7 +61,11 @@ SHARED_DATASETS: dict[str, tuple[str, dict[str, object]]] = {
         "completejourney_sample/transactions_sample.csv.gz",
         {"schema_overrides": {"basket_id": pl.String}},
     ),
-    "complete_journey_products": ("completejourney_sample/products.csv.gz", {}),
+    # One product_id is written "9e+05" (by R): read as float, cast back to Int64 below.
+    "complete_journey_products": (
+        "completejourney_sample/products.csv.gz",
+        {"schema_overrides": {"product_id": pl.Float64}},
+    ),
     "movielens_100k": (
         "movielens_100k/u.data",
         {
@@ -79,9 +83,10 @@ SHARED_DATASETS: dict[str, tuple[str, dict[str, object]]] = {
 
 
 def shared_data_dir() -> Path:
-    """The shared data folder: ``$RECSYS_DATA``, else the first ``../shared/data`` found.
+    """The shared data folder: ``$RECSYS_DATA``, else the first ``shared/data`` found.
 
-    Looked up from the working directory and from the source checkout.
+    Looked up in the working directory, the source checkout and all their parents
+    (so ``../shared/data`` beside the checkout is found).
     Raises :class:`InputDataError` when there is none.
     """
     env = os.environ.get("RECSYS_DATA")
@@ -90,14 +95,20 @@ def shared_data_dir() -> Path:
         if not path.is_dir():
             raise InputDataError(f"RECSYS_DATA={env!r} is not a directory")
         return path
-    candidates = [Path.cwd() / ".." / "shared" / "data", Path.cwd() / "shared" / "data"]
-    candidates.append(Path(__file__).resolve().parents[2] / ".." / "shared" / "data")
+    # ``../shared/data`` beside the checkout; looking in every ancestor also finds it
+    # from a git worktree or a sub-folder (notebooks, benchmarks).
+    starts = [Path.cwd().resolve(), Path(__file__).resolve().parents[2]]
+    candidates = list(
+        dict.fromkeys(
+            folder / "shared" / "data" for start in starts for folder in (start, *start.parents)
+        )
+    )
     for path in candidates:
         if path.is_dir():
-            return path.resolve()
+            return path
     raise InputDataError(
         "shared data folder not found: set RECSYS_DATA to the folder holding the datasets "
-        f"(looked in {', '.join(str(c) for c in candidates)})"
+        f"(looked for shared/data in {starts[0]}, {starts[1]} and their parents)"
     )
 
 
@@ -129,4 +140,6 @@ def load_shared(name: str) -> pl.DataFrame:
     frame = pl.read_csv(path, **options)  # type: ignore[arg-type]
     if name.startswith("open_bandit") and frame.columns[0] in ("", "column_1"):
         frame = frame.drop(frame.columns[0])
+    if name == "complete_journey_products":
+        frame = frame.with_columns(pl.col("product_id").cast(pl.Int64, strict=True))
     return frame
