@@ -65,13 +65,18 @@ buyers)):
 1. ``new``: ``tenure_days <= d``;
 2. ``churned``: ``recency_days > C_i``;
 3. ``dormant``: ``recency_days > D_i``;
-4. ``reactivated``: ``last_gap_days > D_i`` (came back after a lapse);
+4. ``reactivated``: ``last_gap_days > max(D, m p)`` with ``p`` the median of the
+   gaps *before* the last one (0 for two-order customers): came back after a
+   lapse, judged by the rhythm before it;
 5. ``active``: otherwise.
 
-With the defaults on Online Retail as of 2011-09-09, ``d, D, C`` are the
-50th/80th/95th percentiles of all gaps. Example: a customer who bought on
+By default ``d, D, C`` are the 50th/80th/95th percentiles of all gaps
+between consecutive orders before ``as_of`` (Online Retail as of 2011-09-09:
+about 21, 56 and 118 days). Example: a customer who bought on
 days 0, 30 and 60 (g = 30) is ``active`` at day 100 when ``D = 50``
-(``D_i = 60``), ``dormant`` at day 130, ``churned`` at day 200 when ``C = 120``.
+(``D_i = 60``), ``dormant`` at day 130, ``churned`` at day 200 when ``C = 120``;
+a customer who bought on days 0 and 150 (``last_gap_days = 150 > D``) is
+``reactivated`` at day 160.
 
 Tier: the highest tier ``k`` with ``monetary`` and ``frequency`` both at or above
 cut point ``k`` (explicit ``tier_spend``/``tier_frequency``), or strictly above
@@ -170,6 +175,7 @@ def _activity(occ: pl.DataFrame, as_of: datetime, has_price: bool) -> pl.DataFra
         pl.col("gap").mean().alias("mean_interpurchase_days"),
         pl.col("gap").median().alias("median_interpurchase_days"),
         pl.col("gap").last().alias("last_gap_days"),
+        pl.col("gap").slice(0, pl.len() - 1).median().alias("_prior_median_gap"),
         (-age / 60.0).exp().sum().alias("_decayed_60"),
         (-age / 180.0).exp().sum().alias("_decayed_180"),
         (age < 90.0).sum().cast(pl.Float64).alias("_orders_90"),
@@ -275,6 +281,8 @@ def _lifecycle_expr(new: float, dormant: float, churned: float, multiple: float)
     g = pl.col("median_interpurchase_days").fill_null(0.0)
     dormant_i = pl.max_horizontal(pl.lit(dormant), multiple * g)
     churned_i = pl.max_horizontal(pl.lit(churned), 2.0 * multiple * g)
+    prior = pl.col("_prior_median_gap").fill_null(0.0)
+    reactivated_i = pl.max_horizontal(pl.lit(dormant), multiple * prior)
     return (
         pl.when(pl.col("tenure_days") <= new)
         .then(pl.lit("new"))
@@ -282,7 +290,7 @@ def _lifecycle_expr(new: float, dormant: float, churned: float, multiple: float)
         .then(pl.lit("churned"))
         .when(pl.col("recency_days") > dormant_i)
         .then(pl.lit("dormant"))
-        .when(pl.col("last_gap_days").fill_null(0.0) > dormant_i)
+        .when(pl.col("last_gap_days").fill_null(0.0) > reactivated_i)
         .then(pl.lit("reactivated"))
         .otherwise(pl.lit("active"))
         .alias("lifecycle_stage")
@@ -624,6 +632,7 @@ def build_profiles(
                 microseconds=(pl.col("median_interpurchase_days") * DAY_US).round().cast(pl.Int64)
             )
         ).alias("expected_next_purchase"),
+        "_prior_median_gap",
     )
     if returns is not None:
         profile = (
@@ -644,7 +653,7 @@ def build_profiles(
     profile = profile.with_columns(
         _lifecycle_expr(new, dormant, churned, config.rhythm_multiple),
         _tier(act, config, has_price),
-    )
+    ).drop("_prior_median_gap")
     affinity = _affinity(lf, schema, when, items, config, has_price, has_return)
     if affinity is not None:
         profile = profile.join(affinity, on=C.USER, how="left", maintain_order="left").with_columns(
