@@ -164,9 +164,10 @@ class BGNBD:
         Warns
         -----
         DataWarning
-            The optimiser stopped without converging, or a parameter reached the
-            search bound (``exp(+-12)`` in the rescaled time unit): the data do
-            not identify it. The fit is kept, never NaN.
+            The optimiser stopped without converging, or a parameter is extreme
+            (beyond ``exp(+-8)`` in the time unit rescaled to mean ``T`` = 1; the
+            search is bounded at ``exp(+-12)``): the data barely identify it,
+            e.g. when nobody appears to drop out. The fit is kept, never NaN.
         """
         if float(self.penalizer) < 0:
             raise InputDataError(f"penalizer must be >= 0, got {self.penalizer!r}")
@@ -212,18 +213,19 @@ class BGNBD:
             raise InputDataError(
                 f"BG/NBD fit failed: non-finite likelihood or parameters ({result.message})"
             )
-        at_bound = np.isclose(np.abs(result.x), 12.0)
+        extreme = np.abs(result.x) > 8.0
         if not result.success:
             warnings.warn(
                 f"BG/NBD optimiser did not converge: {result.message}; parameters may be poor",
                 DataWarning,
                 stacklevel=2,
             )
-        elif np.any(at_bound):
-            names = [n for n, hit in zip(_PARAM_NAMES, at_bound, strict=True) if hit]
+        elif np.any(extreme):
+            names = [n for n, hit in zip(_PARAM_NAMES, extreme, strict=True) if hit]
             warnings.warn(
-                f"BG/NBD parameters {names} hit the search bound (exp(+-12)): the data do not "
-                "identify them (e.g. nobody drops out); predictions use the bound values",
+                f"BG/NBD parameters {names} are extreme (beyond exp(+-8) in rescaled time): "
+                "the data barely identify them (e.g. nobody appears to drop out); "
+                "predictions use these values",
                 DataWarning,
                 stacklevel=2,
             )

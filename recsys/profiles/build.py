@@ -5,7 +5,10 @@ only purchases strictly before ``as_of`` are used. Times are in days
 (fractional, ``timestamp`` differences / 86,400 s). An *order* is a distinct
 ``order_id`` of the customer (a missing order id, or a table without the
 column, counts each distinct calendar day of purchase as one order); its time
-is the earliest timestamp of its rows. Return rows (``is_return``) count only
+is the earliest timestamp of its rows (``last_purchase`` is the latest row
+timestamp, so an order spanning minutes counts to its end). Amounts are summed
+exactly in integer micro-units (1e-6), so results do not depend on row order or
+thread count. Return rows (``is_return``) count only
 in ``return_rate``.
 
 =============================== ========== ================================================
@@ -110,6 +113,15 @@ _OCCASION = "_occasion"
 _ONE_US = timedelta(microseconds=1)
 
 
+_MICRO = 1_000_000.0
+
+
+def _micro(expr: pl.Expr) -> pl.Expr:
+    """Amounts as whole micro-units (Int64): integer sums do not depend on row order or
+    thread count, unlike float sums."""
+    return (expr.cast(pl.Float64) * _MICRO).round().cast(pl.Int64)
+
+
 def _days(expr: pl.Expr) -> pl.Expr:
     """A Duration expression as fractional days."""
     return expr.dt.total_microseconds().cast(pl.Float64) / DAY_US
@@ -168,10 +180,10 @@ def _activity(occ: pl.DataFrame, as_of: datetime, has_price: bool) -> pl.DataFra
     age = _days(pl.lit(as_of) - pl.col("t"))
     aggs = [
         pl.col("t").first().alias("first_purchase"),
-        pl.col("t").last().alias("last_purchase"),
+        pl.col("t_end").max().alias("last_purchase"),
         pl.col("t").get(1, null_on_oob=True).alias("_second"),
         pl.len().cast(pl.Int64).alias("frequency"),
-        pl.col("units").sum().alias("n_items"),
+        (pl.col("units").sum() / _MICRO).alias("n_items"),
         pl.col("gap").mean().alias("mean_interpurchase_days"),
         pl.col("gap").median().alias("median_interpurchase_days"),
         pl.col("gap").last().alias("last_gap_days"),
@@ -181,7 +193,7 @@ def _activity(occ: pl.DataFrame, as_of: datetime, has_price: bool) -> pl.DataFra
         (age < 90.0).sum().cast(pl.Float64).alias("_orders_90"),
     ]
     if has_price:
-        aggs.append(pl.col("spend").sum().alias("monetary"))
+        aggs.append((pl.col("spend").sum() / _MICRO).alias("monetary"))
     act = occ.group_by(C.USER, maintain_order=True).agg(aggs)
     return act.with_columns(
         _days(pl.lit(as_of) - pl.col("first_purchase")).alias("tenure_days"),
@@ -197,10 +209,11 @@ def _orders(
     bought = before.filter(~pl.col(C.IS_RETURN)) if has_return else before
     aggs = [
         pl.col(C.TIMESTAMP).min().alias("t"),
-        pl.col(C.QUANTITY).sum().cast(pl.Float64).alias("units"),
+        pl.col(C.TIMESTAMP).max().alias("t_end"),
+        _micro(pl.col(C.QUANTITY)).sum().alias("units"),
     ]
     if has_price:
-        aggs.append((pl.col(C.QUANTITY) * pl.col(C.PRICE)).sum().cast(pl.Float64).alias("spend"))
+        aggs.append(_micro(pl.col(C.QUANTITY) * pl.col(C.PRICE)).sum().alias("spend"))
     queries = [bought.group_by(C.USER, _occasion_key(schema)).agg(aggs)]
     if has_price:
         queries.append(
@@ -215,7 +228,7 @@ def _orders(
         queries.append(
             before.filter(pl.col(C.IS_RETURN))
             .group_by(C.USER)
-            .agg((-pl.col(C.QUANTITY)).abs().sum().cast(pl.Float64).alias("_returned_units"))
+            .agg((_micro(pl.col(C.QUANTITY).abs()).sum() / _MICRO).alias("_returned_units"))
         )
     results = pl.collect_all(queries, engine="streaming")
     occ = results[0]
@@ -241,7 +254,7 @@ def _orders(
             f"{bad_qty} purchase rows have quantity <= 0 but are not flagged is_return; "
             "clean them with rs.clean_purchases(keep_returns=True)"
         )
-    occ = occ.drop(_OCCASION).sort([C.USER, "t"])
+    occ = occ.drop(_OCCASION).sort([C.USER, "t", "t_end", "units"])
     occ = occ.with_columns(_days(pl.col("t").diff().over(C.USER)).alias("gap"))
     returns = results[-1] if has_return else None
     return occ, returns
@@ -365,7 +378,7 @@ def _affinity(
         [
             rows.filter(pl.col("_category").is_not_null())
             .group_by(C.USER, "_category")
-            .agg(pl.col("_w").sum().cast(pl.Float64)),
+            .agg((_micro(pl.col("_w")).sum() / _MICRO).alias("_w")),
             rows.select(pl.col("_category").is_null().sum().alias("n")),
         ],
         engine="streaming",

@@ -337,7 +337,9 @@ def test_unflagged_negative_quantity(small: pl.DataFrame) -> None:
 def test_single_purchase_customers_only() -> None:
     rows = [(u, "a", f"o{u}", datetime(2024, 1, u), 1.0, 2.0) for u in range(1, 11)]
     with pytest.warns(DataWarning) as record:
-        p = rs.build_profiles(_frame(rows), as_of=AS_OF, config=ProfileConfig(calibrate_churn=False))
+        p = rs.build_profiles(
+            _frame(rows), as_of=AS_OF, config=ProfileConfig(calibrate_churn=False)
+        )
     messages = " ".join(str(w.message) for w in record)
     assert "no customer has two orders" in messages
     assert "no customer has a repeat purchase" in messages
