@@ -73,6 +73,63 @@ def bgnbd_log_likelihood(
     return np.asarray(head + np.logaddexp(alive_term, dead_term), dtype=np.float64)
 
 
+def _loglik_and_grad(
+    log_params: NDArray[np.float64],
+    x_values: NDArray[np.float64],
+    x_index: NDArray[np.intp],
+    t_x: NDArray[np.float64],
+    big_t: NDArray[np.float64],
+    weights: NDArray[np.float64],
+) -> tuple[float, NDArray[np.float64]]:
+    """Weighted total log-likelihood and its gradient in log-parameters.
+
+    The Gamma/Beta-function terms depend on ``x`` alone, so they are computed once
+    per distinct ``x`` (``x_values``) and gathered with ``x_index``.
+    """
+    r, alpha, a, b = np.exp(log_params)
+    xv = x_values
+    head_x = special.gammaln(r + xv) + special.betaln(a, b + xv)
+    head = head_x[x_index] - special.gammaln(r) + r * np.log(alpha) - special.betaln(a, b)
+    x = xv[x_index]
+    repeat = x > 0
+    log_alpha_t = np.log(alpha + big_t)
+    log_alpha_tx = np.log(alpha + t_x)
+    alive_term = -(r + x) * log_alpha_t
+    with np.errstate(divide="ignore"):
+        log_b_x1 = np.log(np.where(xv > 0, b + xv - 1.0, 1.0))
+    dead_term = np.where(repeat, np.log(a) - log_b_x1[x_index] - (r + x) * log_alpha_tx, -np.inf)
+    tail = np.logaddexp(alive_term, dead_term)
+    ll = head + tail
+    w_dead = np.exp(dead_term - tail)  # share of the "dropped out at t_x" term
+    w_alive = 1.0 - w_dead
+    dig_r = special.digamma(r + xv)
+    dig_abx = special.digamma(a + b + xv)
+    dig_bx = special.digamma(b + xv)
+    d_r = (
+        dig_r[x_index]
+        - special.digamma(r)
+        + np.log(alpha)
+        - w_alive * log_alpha_t
+        - w_dead * log_alpha_tx
+    )
+    d_alpha = r / alpha - (r + x) * (w_alive / (alpha + big_t) + w_dead / (alpha + t_x))
+    d_ab = special.digamma(a + b)
+    d_a = -dig_abx[x_index] + d_ab + w_dead / a
+    inv_b_x1 = np.where(xv > 0, 1.0 / np.where(xv > 0, b + xv - 1.0, 1.0), 0.0)
+    d_b = (
+        dig_bx[x_index] - dig_abx[x_index] - special.digamma(b) + d_ab - w_dead * inv_b_x1[x_index]
+    )
+    grad = np.array(
+        [
+            r * float(weights @ d_r),
+            alpha * float(weights @ d_alpha),
+            a * float(weights @ d_a),
+            b * float(weights @ d_b),
+        ]
+    )
+    return float(weights @ ll), grad
+
+
 def _check_rft(
     frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
@@ -100,6 +157,35 @@ def _check_rft(
     if np.any((x == 0) & (t_x != 0)):
         raise InputDataError("recency must be 0 for customers with frequency 0")
     return x, t_x, big_t
+
+
+def _alive_expectation_quadrature(
+    t: float,
+    x: NDArray[np.float64],
+    big_t: NDArray[np.float64],
+    r: float,
+    alpha: float,
+    a: float,
+    b: float,
+    nodes: int = 48,
+) -> NDArray[np.float64]:
+    """E[purchases in (T, T + t] | alive at T] by quadrature over the dropout probability.
+
+    Given ``p``, integrating the rate over its posterior ``Gamma(r + x, alpha + T)``
+    gives ``(1 - ((alpha + T) / (alpha + T + p t)) ** (r + x)) / p``; ``p`` has the
+    posterior ``Beta(a, b + x)``, integrated with Gauss-Jacobi nodes per distinct ``x``.
+    """
+    out = np.empty_like(x)
+    for xv in np.unique(x):
+        rows = x == xv
+        u, w = special.roots_jacobi(nodes, b + xv - 1.0, a - 1.0)
+        p = (1.0 + u) / 2.0
+        w = w / w.sum()
+        scale = alpha + big_t[rows, None]
+        log_ratio = np.log(scale) - np.log(scale + p[None, :] * t)
+        inner = -np.expm1((r + xv) * log_ratio) / p[None, :]
+        out[rows] = inner @ w
+    return out
 
 
 def _away_from_one(a: float) -> float:
@@ -189,20 +275,23 @@ class BGNBD:
         scale = float(np.mean(big_t)) or 1.0  # time unit so alpha starts near 1
         ut, uT = ut / scale, uT / scale
         pen = float(self.penalizer)
+        x_values, x_index = np.unique(ux, return_inverse=True)
+        total = float(weights.sum())
 
-        def objective(log_params: NDArray[np.float64]) -> float:
-            params = np.exp(log_params)
-            ll = bgnbd_log_likelihood(params, ux, ut, uT)
-            value = -float(np.dot(weights, ll)) / weights.sum() + pen * float(
-                log_params @ log_params
-            )
-            return value if np.isfinite(value) else 1e300
+        def objective(log_params: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+            ll, grad = _loglik_and_grad(log_params, x_values, x_index, ut, uT, weights)
+            value = -ll / total + pen * float(log_params @ log_params)
+            gradient = -grad / total + 2.0 * pen * log_params
+            if not (np.isfinite(value) and np.all(np.isfinite(gradient))):
+                return 1e300, np.zeros(4)
+            return value, gradient
 
         start = np.zeros(4)
         with np.errstate(all="ignore"):
             result = optimize.minimize(
                 objective,
                 start,
+                jac=True,
                 method="L-BFGS-B",
                 bounds=[(-12.0, 12.0)] * 4,
                 options={"maxiter": int(self.max_iter)},
@@ -286,7 +375,10 @@ class BGNBD:
     ) -> NDArray[np.float64]:
         """E[Y(t) | x, t_x, T]: purchases expected in the next ``t`` (eq. 10).
 
-        Valid for any fitted ``a`` (see :meth:`expected_purchases`).
+        Valid for any fitted ``a`` (see :meth:`expected_purchases`). Where the
+        Gauss hypergeometric function overflows (very large ``r``, e.g. when the
+        data barely identify it), the same expectation is computed by
+        Gauss-Jacobi quadrature over the dropout probability ``p``.
         """
         r, alpha, a, b = self._params()
         a = _away_from_one(a)
@@ -297,7 +389,11 @@ class BGNBD:
         z = t / (alpha + big_t + t)
         hyp = special.hyp2f1(r + x, b + x, a + b + x - 1.0, z)
         log_disc = (r + x) * (np.log(alpha + big_t) - np.log(alpha + big_t + t))
-        numer = (a + b + x - 1.0) / (a - 1.0) * (1.0 - np.exp(log_disc) * hyp)
+        with np.errstate(all="ignore"):
+            numer = (a + b + x - 1.0) / (a - 1.0) * (1.0 - np.exp(log_disc) * hyp)
+        bad = ~np.isfinite(numer) | (numer < 0)
+        if np.any(bad):
+            numer[bad] = _alive_expectation_quadrature(t, x[bad], big_t[bad], r, alpha, a, b)
         return np.asarray(numer * self.p_alive(x, t_x, big_t))
 
     def probability_no_purchase(

@@ -92,7 +92,7 @@ from __future__ import annotations
 
 import warnings
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -110,6 +110,7 @@ __all__ = ["build_profiles"]
 
 DAY_US = 86_400_000_000
 _OCCASION = "_occasion"
+Engine = Literal["in-memory", "streaming"]
 _ONE_US = timedelta(microseconds=1)
 
 
@@ -147,13 +148,13 @@ def _check_schema(lf: pl.LazyFrame) -> pl.Schema:
     return schema
 
 
-def _resolve_as_of(lf: pl.LazyFrame, as_of: Any, has_return: bool) -> datetime:
+def _resolve_as_of(lf: pl.LazyFrame, as_of: Any, has_return: bool, engine: Engine) -> datetime:
     bought = lf.filter(~pl.col(C.IS_RETURN)) if has_return else lf
     stats = bought.select(
         pl.len().alias("n"),
         pl.col(C.TIMESTAMP).min().alias("first"),
         pl.col(C.TIMESTAMP).max().alias("last"),
-    ).collect(engine="streaming")
+    ).collect(engine=engine)
     n, first, last = stats.row(0)
     if n == 0 or first is None:
         raise InputDataError("purchases are empty: no purchase rows to profile")
@@ -168,11 +169,15 @@ def _resolve_as_of(lf: pl.LazyFrame, as_of: Any, has_return: bool) -> datetime:
     return when
 
 
-def _occasion_key(schema: pl.Schema) -> pl.Expr:
-    day = pl.col(C.TIMESTAMP).dt.date().cast(pl.String)
+def _occasion_keys(schema: pl.Schema) -> list[pl.Expr]:
+    """Group keys of an order: the order id, or the purchase day where it is missing."""
+    day = pl.col(C.TIMESTAMP).dt.date()
     if C.ORDER in schema:
-        return pl.coalesce(pl.col(C.ORDER).cast(pl.String), day).alias(_OCCASION)
-    return day.alias(_OCCASION)
+        return [
+            pl.col(C.ORDER).alias(_OCCASION),
+            pl.when(pl.col(C.ORDER).is_null()).then(day).alias(_OCCASION + "_day"),
+        ]
+    return [day.alias(_OCCASION)]
 
 
 def _activity(occ: pl.DataFrame, as_of: datetime, has_price: bool) -> pl.DataFrame:
@@ -202,7 +207,12 @@ def _activity(occ: pl.DataFrame, as_of: datetime, has_price: bool) -> pl.DataFra
 
 
 def _orders(
-    lf: pl.LazyFrame, schema: pl.Schema, as_of: datetime, has_price: bool, has_return: bool
+    lf: pl.LazyFrame,
+    schema: pl.Schema,
+    as_of: datetime,
+    has_price: bool,
+    has_return: bool,
+    engine: Engine,
 ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """The orders before ``as_of`` (sorted by user, time) and returned units per user."""
     before = lf.filter(pl.col(C.TIMESTAMP) < as_of)
@@ -214,7 +224,7 @@ def _orders(
     ]
     if has_price:
         aggs.append(_micro(pl.col(C.QUANTITY) * pl.col(C.PRICE)).sum().alias("spend"))
-    queries = [bought.group_by(C.USER, _occasion_key(schema)).agg(aggs)]
+    queries = [bought.group_by(C.USER, *_occasion_keys(schema)).agg(aggs)]
     if has_price:
         queries.append(
             bought.select(
@@ -230,7 +240,7 @@ def _orders(
             .group_by(C.USER)
             .agg((_micro(pl.col(C.QUANTITY).abs()).sum() / _MICRO).alias("_returned_units"))
         )
-    results = pl.collect_all(queries, engine="streaming")
+    results = pl.collect_all(queries, engine=engine)
     occ = results[0]
     if has_price:
         nulls, negative, zero, bad_qty = results[1].row(0)
@@ -254,7 +264,9 @@ def _orders(
             f"{bad_qty} purchase rows have quantity <= 0 but are not flagged is_return; "
             "clean them with rs.clean_purchases(keep_returns=True)"
         )
-    occ = occ.drop(_OCCASION).sort([C.USER, "t", "t_end", "units"])
+    occ = occ.select(pl.exclude(_OCCASION, _OCCASION + "_day")).sort(
+        [C.USER, "t", "t_end", "units"]
+    )
     occ = occ.with_columns(_days(pl.col("t").diff().over(C.USER)).alias("gap"))
     returns = results[-1] if has_return else None
     return occ, returns
@@ -337,6 +349,7 @@ def _affinity(
     config: ProfileConfig,
     has_price: bool,
     has_return: bool,
+    engine: Engine,
 ) -> pl.DataFrame | None:
     column = config.category_column
     bought = lf.filter(pl.col(C.TIMESTAMP) < as_of)
@@ -381,7 +394,7 @@ def _affinity(
             .agg((_micro(pl.col("_w")).sum() / _MICRO).alias("_w")),
             rows.select(pl.col("_category").is_null().sum().alias("n")),
         ],
-        engine="streaming",
+        engine=engine,
     )
     n_unknown = int(unknown["n"][0])
     if n_unknown:
@@ -616,8 +629,11 @@ def build_profiles(
     schema = _check_schema(lf)
     has_price = C.PRICE in schema
     has_return = C.IS_RETURN in schema
-    when = _resolve_as_of(lf, as_of, has_return)
-    occ, returns = _orders(lf, schema, when, has_price, has_return)
+    # Frames already in memory are aggregated by the in-memory engine (faster on them);
+    # lazy frames and files by the streaming engine (bounded memory).
+    engine: Engine = "in-memory" if isinstance(purchases, pl.DataFrame) else "streaming"
+    when = _resolve_as_of(lf, as_of, has_return, engine)
+    occ, returns = _orders(lf, schema, when, has_price, has_return, engine)
     if occ.height == 0:
         raise InputDataError(f"no purchase strictly before as_of={when}")
     act = _activity(occ, when, has_price)
@@ -667,7 +683,7 @@ def build_profiles(
         _lifecycle_expr(new, dormant, churned, config.rhythm_multiple),
         _tier(act, config, has_price),
     ).drop("_prior_median_gap")
-    affinity = _affinity(lf, schema, when, items, config, has_price, has_return)
+    affinity = _affinity(lf, schema, when, items, config, has_price, has_return, engine)
     if affinity is not None:
         profile = profile.join(affinity, on=C.USER, how="left", maintain_order="left").with_columns(
             pl.col("top_categories").fill_null(pl.lit([], dtype=pl.List(pl.String))),

@@ -178,3 +178,40 @@ def test_unidentified_parameters_warn() -> None:
     with pytest.warns(DataWarning, match="extreme"):
         bg = rs.profiles.BGNBD().fit(x, t_x, T)
     assert all(np.isfinite(v) for v in bg.params_.values())
+
+
+def test_analytic_gradient_matches_finite_differences() -> None:
+    from recsys.profiles.bgnbd import _loglik_and_grad
+
+    x, t_x, T = simulate(300, TRUE, (27.0, 39.0), seed=11)
+    xv, xi = np.unique(x, return_inverse=True)
+    w = np.ones_like(x)
+    theta = np.log([0.4, 3.0, 0.9, 2.0])
+    ll, grad = _loglik_and_grad(theta, xv, xi, t_x, T, w)
+    assert ll == pytest.approx(float(np.sum(bgnbd_log_likelihood(np.exp(theta), x, t_x, T))))
+    h = 1e-6
+    for k in range(4):
+        e = np.eye(4)[k] * h
+        up = _loglik_and_grad(theta + e, xv, xi, t_x, T, w)[0]
+        down = _loglik_and_grad(theta - e, xv, xi, t_x, T, w)[0]
+        assert grad[k] == pytest.approx((up - down) / (2 * h), rel=1e-5, abs=1e-6)
+
+
+def test_quadrature_matches_closed_form_and_rescues_overflow() -> None:
+    from recsys.profiles.bgnbd import _alive_expectation_quadrature
+
+    bg = rs.profiles.BGNBD()
+    bg.params_ = dict(TRUE)
+    x = np.array([0.0, 1.0, 3.0, 7.0])
+    t_x = np.array([0.0, 10.0, 20.0, 35.0])
+    T = np.array([39.0, 39.0, 30.0, 38.0])
+    closed = bg.conditional_expected_purchases(26.0, x, t_x, T) / bg.p_alive(x, t_x, T)
+    quad = _alive_expectation_quadrature(26.0, x, T, *TRUE.values())
+    assert quad == pytest.approx(closed, rel=1e-6)
+    # r -> infinity at fixed mean rate r / alpha: the closed form overflows
+    bg.params_ = {"r": 6e4, "alpha": 4e6, "a": 6.5, "b": 130.0}
+    values = bg.conditional_expected_purchases(90.0, x, t_x, T)
+    assert np.all(np.isfinite(values))
+    assert np.all(values > 0)
+    # nearly deterministic rate 0.015/day, dropout ~5% per purchase: about 90 * 0.015 purchases
+    assert values[0] == pytest.approx(90 * 6e4 / (4e6 + 39), rel=0.05)
