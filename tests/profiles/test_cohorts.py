@@ -93,7 +93,8 @@ def test_plot_helpers(online_retail: pl.DataFrame) -> None:
     sample = online_retail.head(30_000)
     ax = plot_cohort_heatmap(rs.cohort_retention(sample), max_periods=3)
     assert ax.get_xlabel() == "periods since first purchase"
-    profiles = rs.build_profiles(sample, config=rs.ProfileConfig(churn=False))
+    with pytest.warns(rs.DataWarning, match="price 0"):
+        profiles = rs.build_profiles(sample, config=rs.ProfileConfig(churn=False))
     bars = plot_lifecycle(profiles)
     assert sum(p.get_height() for p in bars.patches) == profiles.height
     grid = plot_rfm_segments(profiles)
@@ -101,3 +102,16 @@ def test_plot_helpers(online_retail: pl.DataFrame) -> None:
     with pytest.raises(InputDataError, match="lifecycle_stage"):
         plot_lifecycle(profiles.drop("lifecycle_stage"))
     plt.close("all")
+
+
+def test_plot_without_matplotlib_names_the_extra(
+    purchases: pl.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from recsys.report.profiles import plot_cohort_heatmap
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match=r"recsys\[plot\]"):
+        plot_cohort_heatmap(rs.cohort_retention(purchases))
