@@ -12,6 +12,7 @@ from recsys.profiles.churn import ChurnCalibrator, OneTimeBuyerSurvival
 from recsys.profiles.cohorts import cohort_retention
 from recsys.profiles.config import ProfileConfig
 from recsys.profiles.rfm import RFM_SEGMENTS, SEGMENT_NAMES
+from recsys.profiles.rfm_table import rfm_table
 
 __all__ = [
     "BGNBD",
@@ -23,4 +24,5 @@ __all__ = [
     "bgnbd_log_likelihood",
     "build_profiles",
     "cohort_retention",
+    "rfm_table",
 ]
