@@ -197,6 +197,14 @@ def _activity(occ: pl.DataFrame, as_of: datetime, has_price: bool) -> pl.DataFra
         (-age / 60.0).exp().sum().alias("_decayed_60"),
         (-age / 180.0).exp().sum().alias("_decayed_180"),
         (age < 90.0).sum().cast(pl.Float64).alias("_orders_90"),
+        (age < 30.0).sum().cast(pl.Float64).alias("_orders_30"),
+        (age < 180.0).sum().cast(pl.Float64).alias("_orders_180"),
+        ((age >= 90.0) & (age < 180.0)).sum().cast(pl.Float64).alias("_orders_90_180"),
+        # distinct calendar months with an order (year * 12 + month)
+        (pl.col("t").dt.year().cast(pl.Int32) * 12 + pl.col("t").dt.month().cast(pl.Int32))
+        .n_unique()
+        .cast(pl.Float64)
+        .alias("_active_months"),
     ]
     if has_price:
         aggs.append((pl.col("spend").sum() / _MICRO).alias("monetary"))
@@ -494,6 +502,11 @@ def _features(act: pl.DataFrame, pred: dict[str, np.ndarray], has_price: bool) -
         decayed_60=act["_decayed_60"].to_numpy(),
         decayed_180=act["_decayed_180"].to_numpy(),
         orders_last_90=act["_orders_90"].to_numpy(),
+        orders_last_30=act["_orders_30"].to_numpy(),
+        orders_last_180=act["_orders_180"].to_numpy(),
+        orders_90_to_180=act["_orders_90_180"].to_numpy(),
+        active_months=act["_active_months"].to_numpy(),
+        median_gap=act["median_interpurchase_days"].fill_null(0.0).to_numpy(),
         monetary=act["monetary"].to_numpy() if has_price else None,
     )
 

@@ -117,6 +117,11 @@ FEATURE_NAMES: tuple[str, ...] = (
     "log1p_decayed_orders_60d",
     "log1p_decayed_orders_180d",
     "log1p_orders_last_90d",
+    "log1p_orders_last_30d",
+    "log1p_orders_last_180d",
+    "log_trend_last_90d_over_previous_90d",
+    "log1p_active_months",
+    "log1p_recency_over_median_gap",
     "log1p_monetary",
 )
 
@@ -131,6 +136,11 @@ def churn_features(
     decayed_60: NDArray[np.float64],
     decayed_180: NDArray[np.float64],
     orders_last_90: NDArray[np.float64],
+    orders_last_30: NDArray[np.float64],
+    orders_last_180: NDArray[np.float64],
+    orders_90_to_180: NDArray[np.float64],
+    active_months: NDArray[np.float64],
+    median_gap: NDArray[np.float64],
     monetary: NDArray[np.float64] | None,
 ) -> NDArray[np.float64]:
     """Feature matrix of the churn model (columns :data:`FEATURE_NAMES`; the
@@ -151,6 +161,11 @@ def churn_features(
         np.log1p(decayed_60),
         np.log1p(decayed_180),
         np.log1p(orders_last_90),
+        np.log1p(orders_last_30),
+        np.log1p(orders_last_180),
+        np.log((orders_last_90 + 1.0) / (orders_90_to_180 + 1.0)),
+        np.log1p(active_months),
+        np.where(x > 0, np.log1p(recency_days / np.maximum(median_gap, 1.0)), 0.0),
     ]
     if monetary is not None:
         cols.append(np.log1p(np.maximum(monetary, 0.0)))
