@@ -33,3 +33,9 @@ __all__ = [
     "datasets",
     "exceptions",
 ]
+
+# --- profiles (issue 4): customer profiles, BG/NBD churn model, cohort retention ---
+from recsys import profiles
+from recsys.profiles import ProfileConfig, build_profiles, cohort_retention
+
+__all__ += ["ProfileConfig", "build_profiles", "cohort_retention", "profiles"]

@@ -1,0 +1,28 @@
+"""Customer profiles: RFM, intervals, lifecycle stage, tier, category affinity, churn risk.
+
+>>> import recsys as rs
+>>> purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
+>>> profiles = rs.build_profiles(purchases, as_of="2011-09-09")
+>>> cohorts = rs.cohort_retention(purchases, period="month")
+"""
+
+from recsys.profiles.bgnbd import BGNBD, bgnbd_log_likelihood
+from recsys.profiles.build import build_profiles
+from recsys.profiles.churn import ChurnCalibrator, OneTimeBuyerSurvival
+from recsys.profiles.cohorts import cohort_retention
+from recsys.profiles.config import ProfileConfig
+from recsys.profiles.rfm import RFM_SEGMENTS, SEGMENT_NAMES
+from recsys.profiles.rfm_table import rfm_table
+
+__all__ = [
+    "BGNBD",
+    "RFM_SEGMENTS",
+    "SEGMENT_NAMES",
+    "ChurnCalibrator",
+    "OneTimeBuyerSurvival",
+    "ProfileConfig",
+    "bgnbd_log_likelihood",
+    "build_profiles",
+    "cohort_retention",
+    "rfm_table",
+]

@@ -1,0 +1,230 @@
+"""Churn risk: one-time-buyer survival curve, churn features and the calibrated churn model.
+
+BG/NBD (:mod:`recsys.profiles.bgnbd`) says a customer with no repeat purchase is
+alive with probability 1, which is known to be wrong. One-time buyers are
+handled by :class:`OneTimeBuyerSurvival`, a Kaplan-Meier curve of the time from
+the first to the second purchase, estimated from the purchases before ``as_of``
+only (customers who have not come back are censored at ``as_of``).
+
+``churn_risk`` is the output of :class:`ChurnCalibrator`, a small logistic
+regression on features of the customer's history (see :func:`churn_features`),
+fitted by :func:`build_profiles <recsys.build_profiles>` at an internal cutoff
+``as_of - horizon_days``: features from the purchases before the internal
+cutoff, outcome = no purchase in ``[cutoff, as_of)``. Only data before
+``as_of`` is ever used.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import optimize, special
+
+from recsys.exceptions import InputDataError, NotFittedError
+
+__all__ = ["FEATURE_NAMES", "ChurnCalibrator", "OneTimeBuyerSurvival", "churn_features"]
+
+
+class OneTimeBuyerSurvival:
+    """Kaplan-Meier curve of days from the first to the second purchase.
+
+    ``S(d)`` is the probability that a customer has not made a second purchase
+    ``d`` whole days after the first. Customers without a second purchase are
+    censored at their age (days from the first purchase to ``as_of``). Beyond
+    the longest observed duration the curve is held flat (no information about
+    later returns).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> km = OneTimeBuyerSurvival().fit(np.array([1.5, 3.0, 10.0, 10.0]),
+    ...                                 np.array([True, True, False, False]))
+    >>> km.survival_[[0, 1, 2, 3, 10]].round(3).tolist()
+    [1.0, 1.0, 0.75, 0.75, 0.5]
+    """
+
+    def fit(self, durations_days: ArrayLike, returned: ArrayLike) -> OneTimeBuyerSurvival:
+        """Fit from each customer's days to the second purchase (or to ``as_of`` if none).
+
+        Parameters
+        ----------
+        durations_days
+            Days from the first purchase to the second one (``returned``) or to
+            ``as_of`` (not returned, censored). >= 0.
+        returned
+            Whether the customer made a second purchase.
+        """
+        dur = np.asarray(durations_days, dtype=np.float64).ravel()
+        event = np.asarray(returned, dtype=bool).ravel()
+        if dur.size == 0 or dur.size != event.size:
+            raise InputDataError(
+                "durations_days and returned must be non-empty and of the same length, got "
+                f"{dur.size} and {event.size}"
+            )
+        if not np.all(np.isfinite(dur)) or np.any(dur < 0):
+            raise InputDataError("durations_days must be finite and >= 0")
+        days = np.floor(dur).astype(np.int64)
+        size = int(days.max()) + 2
+        events = np.bincount(days[event], minlength=size).astype(np.float64)
+        # A customer censored during day d is at risk for events of day d (his own
+        # exit time lies inside the day), as is every customer with a later time.
+        at_risk = np.bincount(days, minlength=size)[::-1].cumsum()[::-1].astype(np.float64)
+        hazard = np.divide(events, at_risk, out=np.zeros(size), where=at_risk > 0)
+        # survival_[d] = P(no return within d whole days) = prod of hazards of days < d
+        self.survival_ = np.concatenate([[1.0], np.cumprod(1.0 - hazard)])[: size + 1]
+        self.max_days_ = int(days.max())
+        self.n_customers_ = int(dur.size)
+        self.n_returned_ = int(event.sum())
+        return self
+
+    def _at(self, days: NDArray[np.float64]) -> NDArray[np.float64]:
+        if not hasattr(self, "survival_"):
+            raise NotFittedError("this OneTimeBuyerSurvival is not fitted yet")
+        index = np.clip(np.floor(days).astype(np.int64), 0, self.survival_.size - 1)
+        return np.asarray(self.survival_[index])
+
+    def survival(self, days: ArrayLike) -> NDArray[np.float64]:
+        """S(d): probability of no second purchase within ``d`` days of the first."""
+        return self._at(np.asarray(days, dtype=np.float64))
+
+    def probability_no_return(
+        self, age_days: ArrayLike, horizon_days: float
+    ) -> NDArray[np.float64]:
+        """P(no second purchase in the next ``horizon_days`` | none after ``age_days``)."""
+        age = np.asarray(age_days, dtype=np.float64)
+        now = self._at(age)
+        later = self._at(age + float(horizon_days))
+        return np.divide(later, now, out=np.ones_like(now), where=now > 0)
+
+    def p_alive(self, age_days: ArrayLike) -> NDArray[np.float64]:
+        """P(the customer ever returns | no return after ``age_days``), ever = within the
+        longest observed duration: ``(S(age) - S(max)) / S(age)``."""
+        age = np.asarray(age_days, dtype=np.float64)
+        now = self._at(age)
+        floor = float(self.survival_[-1])
+        return np.divide(now - floor, now, out=np.zeros_like(now), where=now > 0).clip(0.0, 1.0)
+
+
+#: Names of the churn model's features, in the column order of :func:`churn_features`.
+FEATURE_NAMES: tuple[str, ...] = (
+    "log1p_repeat_purchases",
+    "log1p_recency_days",
+    "log1p_tenure_days",
+    "logit_model_no_purchase",
+    "one_time_buyer",
+    "log1p_recency_over_mean_gap",
+    "log1p_expected_purchases",
+    "log1p_decayed_orders_60d",
+    "log1p_decayed_orders_180d",
+    "log1p_orders_last_90d",
+    "log1p_orders_last_30d",
+    "log1p_orders_last_180d",
+    "log_trend_last_90d_over_previous_90d",
+    "log1p_active_months",
+    "log1p_recency_over_median_gap",
+    "log1p_monetary",
+)
+
+
+def churn_features(
+    *,
+    repeat_purchases: NDArray[np.float64],
+    recency_days: NDArray[np.float64],
+    tenure_days: NDArray[np.float64],
+    model_no_purchase: NDArray[np.float64],
+    expected_purchases: NDArray[np.float64],
+    decayed_60: NDArray[np.float64],
+    decayed_180: NDArray[np.float64],
+    orders_last_90: NDArray[np.float64],
+    orders_last_30: NDArray[np.float64],
+    orders_last_180: NDArray[np.float64],
+    orders_90_to_180: NDArray[np.float64],
+    active_months: NDArray[np.float64],
+    median_gap: NDArray[np.float64],
+    monetary: NDArray[np.float64] | None,
+) -> NDArray[np.float64]:
+    """Feature matrix of the churn model (columns :data:`FEATURE_NAMES`; the
+    monetary column is left out when there are no prices)."""
+    x = repeat_purchases
+    one = (x == 0).astype(np.float64)
+    mean_gap = np.where(x > 0, (tenure_days - recency_days) / np.maximum(x, 1.0), 1.0)
+    rhythm = np.where(x > 0, np.log1p(recency_days / np.maximum(mean_gap, 1.0)), 0.0)
+    prob = np.clip(model_no_purchase, 1e-6, 1.0 - 1e-6)
+    cols = [
+        np.log1p(x),
+        np.log1p(recency_days),
+        np.log1p(tenure_days),
+        special.logit(prob),
+        one,
+        rhythm,
+        np.log1p(np.maximum(expected_purchases, 0.0)),
+        np.log1p(decayed_60),
+        np.log1p(decayed_180),
+        np.log1p(orders_last_90),
+        np.log1p(orders_last_30),
+        np.log1p(orders_last_180),
+        np.log((orders_last_90 + 1.0) / (orders_90_to_180 + 1.0)),
+        np.log1p(active_months),
+        np.where(x > 0, np.log1p(recency_days / np.maximum(median_gap, 1.0)), 0.0),
+    ]
+    if monetary is not None:
+        cols.append(np.log1p(np.maximum(monetary, 0.0)))
+    return np.column_stack(cols).astype(np.float64)
+
+
+class ChurnCalibrator:
+    """L2-regularised logistic regression (scipy L-BFGS) on standardised features.
+
+    Parameters
+    ----------
+    l2
+        Penalty on the squared weights (not on the intercept), per customer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(500, 2)); y = (X[:, 0] + rng.normal(size=500) > 0).astype(float)
+    >>> cal = ChurnCalibrator().fit(X, y)
+    >>> bool(cal.coef_[0] > 1.0)
+    True
+    """
+
+    def __init__(self, l2: float = 1e-3) -> None:
+        self.l2 = l2
+
+    def fit(self, X: NDArray[np.float64], y: NDArray[np.float64]) -> ChurnCalibrator:
+        X = np.asarray(X, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        if X.ndim != 2 or X.shape[0] != y.size or y.size == 0:
+            raise InputDataError(f"X must be (n, k) with n = len(y); got {X.shape} and {y.size}")
+        if not np.all(np.isfinite(X)):
+            raise InputDataError("churn features contain NaN or inf")
+        self.mean_ = X.mean(axis=0)
+        self.scale_ = X.std(axis=0)
+        self.scale_[self.scale_ == 0] = 1.0
+        Z = np.column_stack([np.ones(len(X)), (X - self.mean_) / self.scale_])
+        n, l2 = float(len(y)), float(self.l2)
+
+        def loss(w: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+            z = Z @ w
+            value = float(np.sum(np.logaddexp(0.0, z) - y * z)) / n + l2 * float(w[1:] @ w[1:])
+            grad = Z.T @ (special.expit(z) - y) / n
+            grad[1:] += 2.0 * l2 * w[1:]
+            return value, grad
+
+        result = optimize.minimize(loss, np.zeros(Z.shape[1]), jac=True, method="L-BFGS-B")
+        if not np.all(np.isfinite(result.x)):
+            raise InputDataError(f"churn calibration failed: {result.message}")
+        self.intercept_ = float(result.x[0])
+        self.coef_ = result.x[1:] / self.scale_
+        self._w = result.x
+        self.converged_ = bool(result.success)
+        return self
+
+    def predict_proba(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Probability of churn (the positive class) per row."""
+        if not hasattr(self, "_w"):
+            raise NotFittedError("this ChurnCalibrator is not fitted yet")
+        Z = np.column_stack([np.ones(len(X)), (np.asarray(X) - self.mean_) / self.scale_])
+        return np.asarray(special.expit(Z @ self._w))

@@ -1,0 +1,117 @@
+"""Plots of customer profiles and cohorts (matplotlib, the optional ``plot`` extra).
+
+Examples
+--------
+>>> import recsys as rs
+>>> from recsys.report.profiles import plot_cohort_heatmap
+>>> purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
+>>> ax = plot_cohort_heatmap(rs.cohort_retention(purchases))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from recsys.exceptions import InputDataError
+
+__all__ = ["plot_cohort_heatmap", "plot_lifecycle", "plot_rfm_segments"]
+
+_STAGES = ("new", "active", "reactivated", "dormant", "churned")
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "plotting needs matplotlib, the optional 'plot' extra: pip install 'recsys[plot]'"
+        ) from err
+    return plt
+
+
+def _require(frame: pl.DataFrame, columns: tuple[str, ...], what: str) -> None:
+    if not isinstance(frame, pl.DataFrame):
+        raise InputDataError(f"{what} must be a polars DataFrame, got {type(frame).__name__}")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputDataError(f"{what} lacks the columns {missing}; found {frame.columns}")
+    if frame.height == 0:
+        raise InputDataError(f"{what} is empty: nothing to plot")
+
+
+def plot_cohort_heatmap(
+    cohorts: pl.DataFrame, ax: Any = None, max_periods: int | None = None
+) -> Any:
+    """Heatmap of retention share by acquisition cohort (rows) and period index (columns).
+
+    Parameters
+    ----------
+    cohorts
+        Output of :func:`recsys.cohort_retention`.
+    ax
+        Matplotlib axes to draw on (default: a new figure).
+    max_periods
+        Show period indices ``0 .. max_periods - 1`` only.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _require(cohorts, ("cohort", "period_index", "retention"), "cohorts")
+    plt = _pyplot()
+    wide = cohorts.pivot(on="period_index", index="cohort", values="retention", sort_columns=True)
+    labels = [str(c) for c in wide["cohort"].to_list()]
+    values = wide.drop("cohort")
+    values = values.select(sorted(values.columns, key=lambda c: int(str(c))))
+    if max_periods is not None:
+        values = values.select(values.columns[:max_periods])
+    grid = values.to_numpy().astype(np.float64)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1 + 0.5 * grid.shape[1], 1 + 0.35 * grid.shape[0]))
+    image = ax.imshow(grid, aspect="auto", cmap="viridis", vmin=0.0, vmax=1.0)
+    ax.set_xticks(range(grid.shape[1]), values.columns)
+    ax.set_yticks(range(grid.shape[0]), labels)
+    ax.set_xlabel("periods since first purchase")
+    ax.set_ylabel("acquisition cohort")
+    ax.figure.colorbar(image, ax=ax, label="retention")
+    return ax
+
+
+def plot_lifecycle(profiles: pl.DataFrame, ax: Any = None) -> Any:
+    """Bar chart of customers per ``lifecycle_stage`` (from :func:`recsys.build_profiles`)."""
+    _require(profiles, ("lifecycle_stage",), "profiles")
+    plt = _pyplot()
+    counts = dict(profiles["lifecycle_stage"].value_counts().iter_rows())
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    ax.bar(_STAGES, [counts.get(s, 0) for s in _STAGES], color="tab:blue")
+    ax.set_ylabel("customers")
+    ax.set_title("lifecycle stage")
+    return ax
+
+
+def plot_rfm_segments(profiles: pl.DataFrame, ax: Any = None) -> Any:
+    """Heatmap of customers by ``r_score`` (rows, 5 on top) x ``f_score``, cells labelled
+    with the segment names of :data:`recsys.profiles.RFM_SEGMENTS` and the counts."""
+    from recsys.profiles.rfm import RFM_SEGMENTS
+
+    _require(profiles, ("r_score", "f_score"), "profiles")
+    plt = _pyplot()
+    grid = np.zeros((5, 5))
+    for r, f, n in profiles.group_by("r_score", "f_score").len().iter_rows():
+        grid[5 - int(r), int(f) - 1] = n
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 6))
+    ax.imshow(grid, cmap="Blues")
+    for i in range(5):
+        for j in range(5):
+            name = RFM_SEGMENTS[(5 - i, j + 1)]
+            ax.text(j, i, f"{name}\n{int(grid[i, j])}", ha="center", va="center", fontsize=7)
+    ax.set_xticks(range(5), [str(f) for f in range(1, 6)])
+    ax.set_yticks(range(5), [str(r) for r in range(5, 0, -1)])
+    ax.set_xlabel("f_score")
+    ax.set_ylabel("r_score")
+    return ax
