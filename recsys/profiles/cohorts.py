@@ -41,7 +41,7 @@ def cohort_retention(
     pl.DataFrame
         ``cohort`` (Date, first day of the period), ``period_index`` (Int64),
         ``customers`` (Int64), ``cohort_size`` (Int64), ``retention`` (Float64),
-        sorted by cohort and period_index.
+        ``complete`` (Boolean), sorted by cohort and period_index.
 
     Examples
     --------
@@ -54,8 +54,10 @@ def cohort_retention(
     ...                   datetime(2024, 2, 2), datetime(2024, 3, 3)],
     ...     "quantity": [1.0] * 5,
     ... })
-    >>> rs.cohort_retention(purchases).rows()[:2]
-    [(datetime.date(2024, 1, 1), 0, 2, 2, 1.0), (datetime.date(2024, 1, 1), 2, 1, 2, 0.5)]
+    >>> for row in rs.cohort_retention(purchases).rows()[:2]:
+    ...     print(row)
+    (datetime.date(2024, 1, 1), 0, 2, 2, 1.0, True)
+    (datetime.date(2024, 1, 1), 2, 1, 2, 0.5, False)
     """
     if period not in ("month", "week"):
         raise InputDataError(f"period must be 'month' or 'week', got {period!r}")
@@ -70,8 +72,10 @@ def cohort_retention(
         )
     if C.IS_RETURN in schema:
         lf = lf.filter(~pl.col(C.IS_RETURN))
+    observation_end = None
     if as_of is not None:
-        lf = lf.filter(pl.col(C.TIMESTAMP) < to_datetime(as_of, "as_of"))
+        observation_end = to_datetime(as_of, "as_of")
+        lf = lf.filter(pl.col(C.TIMESTAMP) < observation_end)
     every = "1mo" if period == "month" else "1w"
     active = (
         lf.select(C.USER, pl.col(C.TIMESTAMP).dt.truncate(every).dt.date().alias("_period"))
@@ -80,6 +84,8 @@ def cohort_retention(
     )
     if active.height == 0:
         raise InputDataError("purchases are empty: no purchase rows to build cohorts from")
+    if observation_end is None:
+        observation_end = lf.select(pl.col(C.TIMESTAMP).max()).collect().item()
     active = active.with_columns(pl.col("_period").min().over(C.USER).alias("cohort"))
     if period == "month":
         index = (pl.col("_period").dt.year() * 12 + pl.col("_period").dt.month()) - (
@@ -90,13 +96,19 @@ def cohort_retention(
     table = (
         active.with_columns(index.cast(pl.Int64).alias("period_index"))
         .group_by("cohort", "period_index")
-        .agg(pl.len().cast(pl.Int64).alias("customers"))
+        .agg(pl.len().cast(pl.Int64).alias("customers"), pl.col("_period").first())
     )
     sizes = table.filter(pl.col("period_index") == 0).select(
         "cohort", pl.col("customers").alias("cohort_size")
     )
     return (
         table.join(sizes, on="cohort", how="left")
-        .with_columns((pl.col("customers") / pl.col("cohort_size")).alias("retention"))
+        .with_columns(
+            (pl.col("customers") / pl.col("cohort_size")).alias("retention"),
+            (
+                pl.col("_period").dt.offset_by(every).cast(pl.Datetime("us")) <= observation_end
+            ).alias("complete"),
+        )
+        .drop("_period")
         .sort("cohort", "period_index")
     )

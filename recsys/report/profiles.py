@@ -47,6 +47,8 @@ def plot_cohort_heatmap(
 ) -> Any:
     """Heatmap of retention share by acquisition cohort (rows) and period index (columns).
 
+    Periods not fully observed (``complete`` False) are left blank.
+
     Parameters
     ----------
     cohorts
@@ -62,6 +64,8 @@ def plot_cohort_heatmap(
     """
     _require(cohorts, ("cohort", "period_index", "retention"), "cohorts")
     plt = _pyplot()
+    if "complete" in cohorts.columns:  # a partly observed period would look like churn
+        cohorts = cohorts.filter(pl.col("complete"))
     wide = cohorts.pivot(on="period_index", index="cohort", values="retention", sort_columns=True)
     labels = [str(c) for c in wide["cohort"].to_list()]
     values = wide.drop("cohort")

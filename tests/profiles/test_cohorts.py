@@ -34,21 +34,28 @@ def purchases() -> pl.DataFrame:
 def test_monthly_cohorts_hand_worked(purchases: pl.DataFrame) -> None:
     table = rs.cohort_retention(purchases, period="month")
     assert table.rows() == [
-        (date(2024, 1, 1), 0, 2, 2, 1.0),
-        (date(2024, 1, 1), 2, 1, 2, 0.5),
-        (date(2024, 2, 1), 0, 2, 2, 1.0),
-        (date(2024, 2, 1), 1, 1, 2, 0.5),
+        (date(2024, 1, 1), 0, 2, 2, 1.0, True),
+        (date(2024, 1, 1), 2, 1, 2, 0.5, False),  # March: data end on March 3
+        (date(2024, 2, 1), 0, 2, 2, 1.0, True),
+        (date(2024, 2, 1), 1, 1, 2, 0.5, False),
     ]
-    assert table.columns == ["cohort", "period_index", "customers", "cohort_size", "retention"]
+    assert table.columns == [
+        "cohort",
+        "period_index",
+        "customers",
+        "cohort_size",
+        "retention",
+        "complete",
+    ]
 
 
 def test_weekly_cohorts_and_as_of(purchases: pl.DataFrame) -> None:
     table = rs.cohort_retention(purchases, period="week", as_of="2024-02-01")
     # weeks start on Monday: 2024-01-01 (users 1 by Jan 5, 2 by Jan 9? no: Jan 8 week)
     assert table.rows() == [
-        (date(2024, 1, 1), 0, 1, 1, 1.0),
-        (date(2024, 1, 1), 2, 1, 1, 1.0),
-        (date(2024, 1, 8), 0, 1, 1, 1.0),
+        (date(2024, 1, 1), 0, 1, 1, 1.0, True),
+        (date(2024, 1, 1), 2, 1, 1, 1.0, True),  # week of Jan 15 ends before as_of
+        (date(2024, 1, 8), 0, 1, 1, 1.0, True),
     ]
 
 
