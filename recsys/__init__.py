@@ -33,3 +33,8 @@ __all__ = [
     "datasets",
     "exceptions",
 ]
+
+# --- uplift: retention labels, experiment uplift, targeting curves, off-policy (issue 6) ---
+from recsys import uplift
+
+__all__ += ["uplift"]

@@ -1,4 +1,4 @@
-"""Retention and uplift evaluators: did a campaign or a recommendation strategy bring customers back?
+"""Retention and uplift evaluators: did a campaign or a recommendation bring customers back?
 
 * :func:`retention_labels`, :func:`retention_rate`, :func:`repurchase_rate` — retention
   outcomes from a purchase history.

@@ -18,7 +18,6 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _STAR = np.uint64(0x2545F4914F6CDD1D)
-_INV53 = 1.0 / 9007199254740992.0  # 2**-53
 
 
 @numba.njit(cache=True)
@@ -31,29 +30,39 @@ def _splitmix64(x: np.uint64) -> np.uint64:
 
 @numba.njit(cache=True)
 def draw_counts(n: int, seed: int, resample: int, out: np.ndarray) -> None:
-    """Multinomial(n, 1/n) counts of one bootstrap resample into ``out`` (int32[n])."""
+    """Multinomial(n, 1/n) counts of one bootstrap resample into ``out`` (uint8[n]).
+
+    A count above 255 has probability below n·e⁻¹/255! (nil), so uint8 is safe and keeps
+    the array small enough to stay in cache.
+    """
     out[:] = 0
     state = _splitmix64(np.uint64(seed) * _GOLDEN + np.uint64(resample))
     if state == 0:
         state = _GOLDEN
+    nn = np.uint64(n)
     for _ in range(n):
         state ^= state >> np.uint64(12)
         state ^= state << np.uint64(25)
         state ^= state >> np.uint64(27)
-        r = state * _STAR
-        j = int(float(r >> np.uint64(11)) * _INV53 * n)
-        out[j] += 1
+        r = (state * _STAR) >> np.uint64(32)
+        out[(r * nn) >> np.uint64(32)] += 1
 
 
 @numba.njit(cache=True)
 def curve_area(
-    y: np.ndarray, t: np.ndarray, order: np.ndarray, ends: np.ndarray, counts: np.ndarray,
+    y: np.ndarray,
+    t: np.ndarray,
+    perm: np.ndarray,
+    ends: np.ndarray,
+    counts: np.ndarray,
     kind: int,
 ) -> tuple[float, float, float]:
     """Trapezoid area under a Qini (kind 0) or uplift (kind 1) curve; also N and the end value.
 
-    Points are taken at the last row of each group of tied scores (``ends``), starting
-    from ``(0, 0)``; x is the (weighted) number of customers targeted.
+    ``y``, ``t``, ``ends`` are in the curve's order; row ``i`` has weight
+    ``counts[perm[i]]`` (``counts[i]`` when ``perm`` is empty). Points are taken at the last
+    row of each group of tied scores (``ends``), starting from ``(0, 0)``; x is the
+    (weighted) number of customers targeted.
     """
     nt = 0.0
     nc = 0.0
@@ -62,16 +71,14 @@ def curve_area(
     x_prev = 0.0
     v_prev = 0.0
     area = 0.0
-    for i in range(order.size):
-        idx = order[i]
-        w = counts[idx]
-        if w != 0:
-            if t[idx] > 0:
-                nt += w
-                yt += w * y[idx]
-            else:
-                nc += w
-                yc += w * y[idx]
+    permuted = perm.size > 0
+    for i in range(y.size):
+        w = float(counts[perm[i]] if permuted else counts[i])
+        wt = w * t[i]  # branch-free: treatment is random, a branch would mispredict half the time
+        nt += wt
+        nc += w - wt
+        yt += wt * y[i]
+        yc += (w - wt) * y[i]
         if ends[i]:
             if kind == 0:
                 v = yt - yc * nt / nc if nc > 0 else yt
@@ -86,40 +93,54 @@ def curve_area(
 
 @numba.njit(parallel=True, cache=True)
 def auc_resamples(
-    y: np.ndarray, t: np.ndarray, orders: np.ndarray, ends: np.ndarray, kind: int,
-    n_resamples: int, seed: int,
+    y: np.ndarray,
+    t: np.ndarray,
+    ends: np.ndarray,
+    perms: np.ndarray,
+    y_perm: np.ndarray,
+    t_perm: np.ndarray,
+    ends_perm: np.ndarray,
+    kind: int,
+    n_resamples: int,
+    seed: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per resample: area under each ordering's curve, N, end value, control responders minus
-    treated non-responders (used to pick the perfect uplift curve)."""
+    """Per resample: area under the curve in the score order (column 0) and in each extra
+    order ``perms[j]`` (column j + 1, positions into the score order), N, the end value,
+    and control responders minus treated non-responders (picks the perfect uplift curve).
+    """
     n = y.size
-    m = orders.shape[0]
-    areas = np.empty((n_resamples, m))
+    m = perms.shape[0]
+    areas = np.empty((n_resamples, m + 1))
     totals = np.empty(n_resamples)
     finals = np.empty(n_resamples)
     balance = np.empty(n_resamples)
+    identity = np.empty(0, dtype=np.int64)
     for b in numba.prange(n_resamples):
-        counts = np.empty(n, dtype=np.int32)
+        counts = np.empty(n, dtype=np.uint8)
         draw_counts(n, seed, b, counts)
+        a, x, v = curve_area(y, t, identity, ends, counts, kind)
+        areas[b, 0] = a
+        totals[b] = x
+        finals[b] = v
         for j in range(m):
-            a, x, v = curve_area(y, t, orders[j], ends[j], counts, kind)
-            areas[b, j] = a
-            totals[b] = x
-            finals[b] = v
-        cr = 0.0
-        tn = 0.0
-        for i in range(n):
-            if t[i] > 0:
-                if y[i] == 0:
-                    tn += counts[i]
-            elif y[i] == 1:
-                cr += counts[i]
-        balance[b] = cr - tn
+            areas[b, j + 1] = curve_area(
+                y_perm[j], t_perm[j], perms[j], ends_perm[j], counts, kind
+            )[0]
+        balance_b = 0.0
+        if m == 2:  # only the perfect uplift curve needs it
+            for i in range(n):
+                # +1 for a control responder, -1 for a treated non-responder
+                balance_b += counts[i] * ((1.0 - t[i]) * (y[i] == 1) - t[i] * (y[i] == 0))
+        balance[b] = balance_b
     return areas, totals, finals, balance
 
 
 @numba.njit(parallel=True, cache=True)
 def checkpoint_resamples(
-    y_sorted: np.ndarray, t_sorted: np.ndarray, checkpoints: np.ndarray, n_resamples: int,
+    y_sorted: np.ndarray,
+    t_sorted: np.ndarray,
+    checkpoints: np.ndarray,
+    n_resamples: int,
     seed: int,
 ) -> np.ndarray:
     """Per resample, cumulative (n_treated, sum_y_treated, n_control, sum_y_control) over the
@@ -128,7 +149,7 @@ def checkpoint_resamples(
     m = checkpoints.size
     out = np.zeros((n_resamples, m, 4))
     for b in numba.prange(n_resamples):
-        counts = np.empty(n, dtype=np.int32)
+        counts = np.empty(n, dtype=np.uint8)
         draw_counts(n, seed, b, counts)
         nt = 0.0
         yt = 0.0
@@ -138,13 +159,12 @@ def checkpoint_resamples(
         while k < m and checkpoints[k] == 0:
             k += 1
         for i in range(n):
-            w = counts[i]
-            if t_sorted[i] > 0:
-                nt += w
-                yt += w * y_sorted[i]
-            else:
-                nc += w
-                yc += w * y_sorted[i]
+            w = float(counts[i])
+            wt = w * t_sorted[i]
+            nt += wt
+            nc += w - wt
+            yt += wt * y_sorted[i]
+            yc += (w - wt) * y_sorted[i]
             while k < m and checkpoints[k] == i + 1:
                 out[b, k, 0] = nt
                 out[b, k, 1] = yt

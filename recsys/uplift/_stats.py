@@ -10,6 +10,7 @@ import warnings
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from recsys.exceptions import DataWarning
@@ -48,9 +49,7 @@ def z_value(confidence: float) -> float:
     return float(stats.norm.ppf(0.5 + confidence / 2))
 
 
-def wilson_interval(
-    successes: np.ndarray, n: np.ndarray, z: float
-) -> tuple[np.ndarray, np.ndarray]:
+def wilson_interval(successes: ArrayLike, n: ArrayLike, z: float) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval for a proportion ``x / n``.
 
     ``(x + z²/2) / (n + z²)  ±  z / (n + z²) * sqrt(x (n - x) / n + z²/4)``.
@@ -74,7 +73,7 @@ def wilson_interval(
 
 
 def newcombe_interval(
-    x1: np.ndarray, n1: np.ndarray, x0: np.ndarray, n0: np.ndarray, z: float
+    x1: ArrayLike, n1: ArrayLike, x0: ArrayLike, n0: ArrayLike, z: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Newcombe's hybrid score interval (his method 10) for ``p1 - p0``.
 
@@ -103,11 +102,13 @@ def newcombe_interval(
     l1, u1 = wilson_interval(x1, n1, z)
     l0, u0 = wilson_interval(x0, n0, z)
     d = p1 - p0
-    return d - np.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2), d + np.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2)
+    return d - np.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2), d + np.sqrt(
+        (u1 - p1) ** 2 + (p0 - l0) ** 2
+    )
 
 
 def wald_interval(
-    x1: np.ndarray, n1: np.ndarray, x0: np.ndarray, n0: np.ndarray, z: float
+    x1: ArrayLike, n1: ArrayLike, x0: ArrayLike, n0: ArrayLike, z: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Wald interval ``(p1 - p0) ± z sqrt(p1 (1 - p1) / n1 + p0 (1 - p0) / n0)``.
 
@@ -139,7 +140,7 @@ def wald_interval(
 
 
 def two_proportion_p_value(
-    x1: np.ndarray, n1: np.ndarray, x0: np.ndarray, n0: np.ndarray
+    x1: ArrayLike, n1: ArrayLike, x0: ArrayLike, n0: ArrayLike
 ) -> np.ndarray:
     """Two-sided pooled two-proportion z-test (= Pearson chi-square on the 2x2 table).
 
@@ -160,12 +161,12 @@ def two_proportion_p_value(
 
 
 def welch(
-    mean1: np.ndarray,
-    var1: np.ndarray,
-    n1: np.ndarray,
-    mean0: np.ndarray,
-    var0: np.ndarray,
-    n0: np.ndarray,
+    mean1: ArrayLike,
+    var1: ArrayLike,
+    n1: ArrayLike,
+    mean0: ArrayLike,
+    var0: ArrayLike,
+    n0: ArrayLike,
     confidence: float,
     *,
     normal: bool = False,
@@ -219,7 +220,7 @@ def welch(
 
 
 def relative_interval_binary(
-    x1: np.ndarray, n1: np.ndarray, x0: np.ndarray, n0: np.ndarray, z: float
+    x1: ArrayLike, n1: ArrayLike, x0: ArrayLike, n0: ArrayLike, z: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Relative uplift ``p1/p0 - 1`` with the Katz log risk-ratio interval.
 
@@ -254,8 +255,12 @@ def relative_interval_binary(
 
 
 def relative_interval_means(
-    diff: np.ndarray, se_diff: np.ndarray, mean0: np.ndarray, se0: np.ndarray,
-    cov_diff_mean0: np.ndarray, z: float,
+    diff: ArrayLike,
+    se_diff: ArrayLike,
+    mean0: ArrayLike,
+    se0: ArrayLike,
+    cov_diff_mean0: ArrayLike,
+    z: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Relative uplift ``d / m0`` by the delta method.
 
@@ -284,7 +289,7 @@ def relative_interval_means(
     return r + nan, r - half + nan, r + half + nan
 
 
-def holm(p_values: np.ndarray) -> np.ndarray:
+def holm(p_values: ArrayLike) -> np.ndarray:
     """Holm's step-down adjustment of a family of p-values.
 
     Sorted ascending, ``p_(i) * (m - i)`` (``i`` from 0), made monotone, capped at 1.

@@ -64,6 +64,15 @@ def _descending(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order, ends
 
 
+def _descending_stable(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Order by descending score, ties in their current order, and tie-group ends."""
+    order = np.argsort(-s, kind="stable")
+    ends = np.empty(order.size, dtype=np.bool_)
+    ends[:-1] = np.diff(s[order]) != 0
+    ends[-1] = True
+    return order, ends
+
+
 def _percentile_ci(draws: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
     alpha = 1 - confidence
     if draws.shape[0] == 0:
@@ -83,13 +92,17 @@ def _percentile_ci(draws: np.ndarray, confidence: float) -> tuple[np.ndarray, np
 
 
 def _areas(
-    y: np.ndarray, t: np.ndarray, s: np.ndarray, kind: int, normalize: bool,
-    negative_effect: bool, n_resamples: int, seed: int,
+    y: np.ndarray,
+    t: np.ndarray,
+    s: np.ndarray,
+    kind: int,
+    normalize: bool,
+    negative_effect: bool,
+    n_resamples: int,
+    seed: int,
 ) -> tuple[float, np.ndarray]:
     """Point estimate and bootstrap draws of the Qini (kind 0) or uplift (kind 1) area."""
     order, ends = _descending(s)
-    orders = [order]
-    all_ends = [ends]
     if kind == 0 and normalize:
         if not negative_effect:
             raise InputDataError(
@@ -107,13 +120,20 @@ def _areas(
         perfect = [same + y, same + t]
     else:
         perfect = []
+    # Work in score order; the perfect orders are permutations of it, stable so that rows
+    # tied on the perfect score keep score order (cache-friendly gathers).
+    ys, ts = np.ascontiguousarray(y[order]), np.ascontiguousarray(t[order])
+    perms, ends_perm = [], []
     for p in perfect:
-        o, e = _descending(p)
-        orders.append(o)
-        all_ends.append(e)
-    order_arr = np.ascontiguousarray(np.stack(orders))
-    ends_arr = np.ascontiguousarray(np.stack(all_ends))
-    ones = np.ones(y.size, dtype=np.int32)
+        perm, e = _descending_stable(p[order])
+        perms.append(perm)
+        ends_perm.append(e)
+    m = len(perms)
+    perm_arr = np.stack(perms) if m else np.empty((0, y.size), np.int64)
+    ends_arr = np.stack(ends_perm) if m else np.empty((0, y.size), np.bool_)
+    y_perm = np.stack([ys[q] for q in perms]) if m else np.empty((0, y.size))
+    t_perm = np.stack([ts[q] for q in perms]) if m else np.empty((0, y.size))
+    ones = np.ones(y.size, dtype=np.uint8)
     n = float(y.size)
 
     def combine(areas: np.ndarray, total: np.ndarray, final: np.ndarray, balance: np.ndarray):
@@ -128,19 +148,20 @@ def _areas(
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(best != 0, actual / best, np.nan)
 
-    point_parts = [curve_area(y, t, o, e, ones, kind) for o, e in zip(orders, all_ends, strict=True)]
+    no_perm = np.empty(0, dtype=np.int64)
+    first = curve_area(ys, ts, no_perm, ends, ones, kind)
+    point_areas = [first[0]] + [
+        curve_area(y_perm[j], t_perm[j], perm_arr[j], ends_arr[j], ones, kind)[0] for j in range(m)
+    ]
     cr = float(np.sum((y == 1) & (t == 0)))
     tn = float(np.sum((y == 0) & (t == 1)))
     point = combine(
-        np.array([[p[0] for p in point_parts]]),
-        np.array([n]),
-        np.array([point_parts[0][2]]),
-        np.array([cr - tn]),
+        np.array([point_areas]), np.array([n]), np.array([first[2]]), np.array([cr - tn])
     )[0]
     if n_resamples == 0:
         return float(point), np.empty(0)
     areas, totals, finals, balance = auc_resamples(
-        y, t, order_arr, ends_arr, kind, n_resamples, seed
+        ys, ts, ends, perm_arr, y_perm, t_perm, ends_arr, kind, n_resamples, seed
     )
     return float(point), combine(areas, totals, finals, balance)
 
@@ -237,8 +258,14 @@ def auuc(
 
 
 def _curve(
-    kind: int, outcome: Any, treatment: Any, score: Any, n_points: int, n_resamples: int,
-    confidence: float, seed: int,
+    kind: int,
+    outcome: Any,
+    treatment: Any,
+    score: Any,
+    n_points: int,
+    n_resamples: int,
+    confidence: float,
+    seed: int,
 ) -> pl.DataFrame:
     y, t, s = _prepare(outcome, treatment, score, n_resamples, confidence)
     n_points = check_positive_int("n_points", n_points)
@@ -460,10 +487,14 @@ def uplift_by_percentile(
         return np.cumsum([len(c) for c in np.array_split(np.arange(size), bins)]).astype(np.int64)
 
     def group_sums(y_sorted: np.ndarray, t_sorted: np.ndarray, ends: np.ndarray) -> np.ndarray:
-        cum = np.column_stack([
-            np.cumsum(t_sorted), np.cumsum(y_sorted * t_sorted),
-            np.cumsum(1 - t_sorted), np.cumsum(y_sorted * (1 - t_sorted)),
-        ])
+        cum = np.column_stack(
+            [
+                np.cumsum(t_sorted),
+                np.cumsum(y_sorted * t_sorted),
+                np.cumsum(1 - t_sorted),
+                np.cumsum(y_sorted * (1 - t_sorted)),
+            ]
+        )
         at = cum[ends - 1]
         return np.diff(np.vstack([np.zeros(4), at]), axis=0)
 

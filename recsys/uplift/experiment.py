@@ -238,7 +238,7 @@ def uplift_table(
     srm_p = sample_ratio_mismatch({a: counts[a] for a in arms}, expected_ratio)
     if srm_p < srm_alpha:
         warnings.warn(
-            f"sample ratio mismatch: arm sizes {dict(zip(arms, [counts[a] for a in arms], strict=True))}"
+            f"sample ratio mismatch: arm sizes { {a: counts[a] for a in arms} }"
             f" are unlikely under the planned split (chi-square p = {srm_p:.2g}); check the "
             "randomization and logging before trusting the uplift",
             DataWarning,
@@ -258,8 +258,20 @@ def uplift_table(
                     f"arm {a!r} has no rows in segment {by}={segment!r} (zero-size arm)"
                 )
         seg_rows = _compare(
-            per_arm, control, treatments, binary, method, confidence, covariate, rng,
-            n_resamples, df, arm, outcome, by, segment,
+            per_arm,
+            control,
+            treatments,
+            binary,
+            method,
+            confidence,
+            covariate,
+            rng,
+            n_resamples,
+            df,
+            arm,
+            outcome,
+            by,
+            segment,
         )
         p_holm = holm(np.array([r["p_value"] for r in seg_rows]))
         for r, ph in zip(seg_rows, p_holm, strict=True):
@@ -285,15 +297,19 @@ def _arm_values(df: pl.DataFrame, arm: str) -> list[Any]:
     return present
 
 
+def _column_mean(df: pl.DataFrame, column: str) -> float:
+    return float(df.select(pl.col(column).cast(pl.Float64).mean()).item() or 0.0)
+
+
 def _sufficient_statistics(
     df: pl.DataFrame, arm: str, outcome: str, by: str | None, covariate: str | None
 ) -> pl.DataFrame:
     # Centre on the global mean before summing squares: no catastrophic cancellation.
-    y_shift = float(df[outcome].cast(pl.Float64).mean() or 0.0)
+    y_shift = _column_mean(df, outcome)
     y = pl.col(outcome).cast(pl.Float64) - y_shift
     aggs = [pl.len().alias("n"), y.sum().alias("sy"), (y * y).sum().alias("syy")]
     if covariate is not None:
-        x_shift = float(df[covariate].cast(pl.Float64).mean() or 0.0)
+        x_shift = _column_mean(df, covariate)
         x = pl.col(covariate).cast(pl.Float64) - x_shift
         aggs += [x.sum().alias("sx"), (x * x).sum().alias("sxx"), (x * y).sum().alias("sxy")]
     keys = [arm] if by is None else [by, arm]
@@ -327,6 +343,10 @@ def _compare(
     z = z_value(confidence)
     alpha = 1 - confidence
     theta = 0.0
+    lo: Any
+    hi: Any
+    rlo: Any
+    rhi: Any
     if covariate is not None:
         theta = _cuped_theta(per_arm)
     n0, m0, v0 = _moments(per_arm[control])
@@ -334,7 +354,11 @@ def _compare(
     for a in treatments:
         n1, m1, v1 = _moments(per_arm[a])
         row: dict[str, Any] = {
-            "arm": a, "n": n1, "rate": m1, "control_n": n0, "control_rate": m0,
+            "arm": a,
+            "n": n1,
+            "rate": m1,
+            "control_n": n0,
+            "control_rate": m0,
         }
         if covariate is not None:
             a1, av1 = _cuped_arm(per_arm[a], per_arm, theta)
@@ -345,12 +369,28 @@ def _compare(
             rel, rlo, rhi = relative_interval_means(d, se, m0, np.sqrt(v0 / n0), -av0 / n0, z)
             if method == "bootstrap":
                 lo, hi, rlo, rhi = _bootstrap_means(
-                    df, arm, outcome, by, segment, a, control, covariate, theta,
-                    per_arm, rng, n_resamples, alpha,
+                    df,
+                    arm,
+                    outcome,
+                    by,
+                    segment,
+                    a,
+                    control,
+                    covariate,
+                    theta,
+                    per_arm,
+                    rng,
+                    n_resamples,
+                    alpha,
                 )
             row.update(
-                uplift=d, ci_low=lo, ci_high=hi, relative_uplift=rel, relative_ci_low=rlo,
-                relative_ci_high=rhi, p_value=p,
+                uplift=d,
+                ci_low=lo,
+                ci_high=hi,
+                relative_uplift=rel,
+                relative_ci_low=rlo,
+                relative_ci_high=rhi,
+                p_value=p,
                 variance_reduction=float(1 - se**2 / se_raw**2) if se_raw > 0 else 0.0,
                 theta=theta,
                 _se=se,
@@ -367,8 +407,8 @@ def _compare(
             elif method == "welch":
                 lo, hi, p, _ = welch(m1, v1, n1, m0, v0, n0, confidence)
             else:
-                r1 = rng.binomial(n1, x1 / n1, size=n_resamples) / n1
-                r0 = rng.binomial(n0, x0 / n0, size=n_resamples) / n0
+                r1 = rng.binomial(int(n1), x1 / n1, size=n_resamples) / n1
+                r0 = rng.binomial(int(n0), x0 / n0, size=n_resamples) / n0
                 lo, hi = np.quantile(r1 - r0, [alpha / 2, 1 - alpha / 2])
                 if lo == hi:
                     warnings.warn(
@@ -384,8 +424,13 @@ def _compare(
             # Shrunk rates (x + 0.5) / (n + 1) keep the heterogeneity weight finite at 0%, 100%.
             s1, s0 = (x1 + 0.5) / (n1 + 1), (x0 + 0.5) / (n0 + 1)
             row.update(
-                uplift=d, ci_low=lo, ci_high=hi, relative_uplift=rel, relative_ci_low=rlo,
-                relative_ci_high=rhi, p_value=p,
+                uplift=d,
+                ci_low=lo,
+                ci_high=hi,
+                relative_uplift=rel,
+                relative_ci_low=rlo,
+                relative_ci_high=rhi,
+                p_value=p,
                 _se=np.sqrt(s1 * (1 - s1) / n1 + s0 * (1 - s0) / n0),
             )
         else:
@@ -394,15 +439,36 @@ def _compare(
             rel, rlo, rhi = relative_interval_means(d, se, m0, np.sqrt(v0 / n0), -v0 / n0, z)
             if method == "bootstrap":
                 lo, hi, rlo, rhi = _bootstrap_means(
-                    df, arm, outcome, by, segment, a, control, None, 0.0,
-                    per_arm, rng, n_resamples, alpha,
+                    df,
+                    arm,
+                    outcome,
+                    by,
+                    segment,
+                    a,
+                    control,
+                    None,
+                    0.0,
+                    per_arm,
+                    rng,
+                    n_resamples,
+                    alpha,
                 )
             row.update(
-                uplift=d, ci_low=lo, ci_high=hi, relative_uplift=rel, relative_ci_low=rlo,
-                relative_ci_high=rhi, p_value=p, _se=se,
+                uplift=d,
+                ci_low=lo,
+                ci_high=hi,
+                relative_uplift=rel,
+                relative_ci_low=rlo,
+                relative_ci_high=rhi,
+                p_value=p,
+                _se=se,
             )
-        out.append({k: (float(v) if isinstance(v, (np.ndarray, np.floating)) else v)
-                    for k, v in row.items()})
+        out.append(
+            {
+                k: (float(v) if isinstance(v, (np.ndarray, np.floating)) else v)
+                for k, v in row.items()
+            }
+        )
     return out
 
 
@@ -462,7 +528,7 @@ def _bootstrap_means(
         if covariate is not None:
             x = rows[covariate].cast(pl.Float64).to_numpy()
             x_bar = sum(q["sx"] for q in per_arm.values()) / sum(q["n"] for q in per_arm.values())
-            y = y - theta * (x - x_bar - float(df[covariate].cast(pl.Float64).mean() or 0.0))
+            y = y - theta * (x - x_bar - _column_mean(df, covariate))
         draws = np.empty(n_resamples)
         for b in range(n_resamples):
             draws[b] = y[rng.integers(0, y.size, y.size)].mean()

@@ -172,22 +172,39 @@ def hit_retention(
     nan1 = np.where(n1 > 0, 0.0, np.nan)
     nan0 = np.where(n0 > 0, 0.0, np.nan)
     both = nan1 + nan0
-    return stats.select(segment, "n_customers", "n_returned", "n_hit", "n_no_hit").with_columns(
-        hit_retention=pl.Series(r1),
-        hit_ci_low=pl.Series(lo1 + nan1),
-        hit_ci_high=pl.Series(hi1 + nan1),
-        no_hit_retention=pl.Series(r0),
-        no_hit_ci_low=pl.Series(lo0 + nan0),
-        no_hit_ci_high=pl.Series(hi0 + nan0),
-        difference=pl.Series(r1 - r0),
-        difference_ci_low=pl.Series(dlo + both),
-        difference_ci_high=pl.Series(dhi + both),
-        p_value=pl.Series(p + both),
-        evidence=pl.lit("association, not causal"),
-    ).select(
-        segment, "n_customers", "n_returned", "n_hit", "hit_retention", "hit_ci_low",
-        "hit_ci_high", "n_no_hit", "no_hit_retention", "no_hit_ci_low", "no_hit_ci_high",
-        "difference", "difference_ci_low", "difference_ci_high", "p_value", "evidence",
+    return (
+        stats.select(segment, "n_customers", "n_returned", "n_hit", "n_no_hit")
+        .with_columns(
+            hit_retention=pl.Series(r1),
+            hit_ci_low=pl.Series(lo1 + nan1),
+            hit_ci_high=pl.Series(hi1 + nan1),
+            no_hit_retention=pl.Series(r0),
+            no_hit_ci_low=pl.Series(lo0 + nan0),
+            no_hit_ci_high=pl.Series(hi0 + nan0),
+            difference=pl.Series(r1 - r0),
+            difference_ci_low=pl.Series(dlo + both),
+            difference_ci_high=pl.Series(dhi + both),
+            p_value=pl.Series(p + both),
+            evidence=pl.lit("association, not causal"),
+        )
+        .select(
+            segment,
+            "n_customers",
+            "n_returned",
+            "n_hit",
+            "hit_retention",
+            "hit_ci_low",
+            "hit_ci_high",
+            "n_no_hit",
+            "no_hit_retention",
+            "no_hit_ci_low",
+            "no_hit_ci_high",
+            "difference",
+            "difference_ci_low",
+            "difference_ci_high",
+            "p_value",
+            "evidence",
+        )
     )
 
 

@@ -62,12 +62,18 @@ class _Logs:
     """Validated logged feedback and the new policy as a CSR matrix rows x actions."""
 
     def __init__(
-        self, logs: Any, policy: Any, action: str, position: str | None, reward: str,
+        self,
+        logs: Any,
+        policy: Any,
+        action: str,
+        position: str | None,
+        reward: str,
         propensity: str,
     ) -> None:
         frame = as_frame(logs, "logs")
         require_columns(
-            frame, "logs",
+            frame,
+            "logs",
             {"action": action, "position": position, "reward": reward, "propensity": propensity},
         )
         if frame.height == 0:
@@ -88,14 +94,10 @@ class _Logs:
                 f"not, e.g. {self.propensity[bad][0]!r} at row {int(np.flatnonzero(bad)[0])}"
             )
         self.n = frame.height
-        self.position = (
-            frame[position].to_numpy() if position else np.zeros(self.n, dtype=np.int64)
-        )
+        self.position = frame[position].to_numpy() if position else np.zeros(self.n, dtype=np.int64)
         actions = frame[action]
         self.policy, self.action_index = _policy_matrix(policy, actions, self.n, action)
-        self.target_prob = np.asarray(
-            self.policy[np.arange(self.n), self.action_index]
-        ).ravel()
+        self.target_prob = np.asarray(self.policy[np.arange(self.n), self.action_index]).ravel()
 
     def weights(self) -> np.ndarray:
         return self.target_prob / self.propensity
@@ -107,7 +109,9 @@ def _policy_matrix(
     """The new policy as CSR ``[n_rows, n_actions]`` and each logged action's column."""
     if isinstance(policy, (pl.DataFrame, pl.LazyFrame)) or hasattr(policy, "columns"):
         frame = as_frame(policy, "policy")
-        require_columns(frame, "policy", {"row": "row", "action": action, "probability": "probability"})
+        require_columns(
+            frame, "policy", {"row": "row", "action": action, "probability": "probability"}
+        )
         values = pl.concat([actions, frame[action].cast(actions.dtype)]).unique().sort()
         lookup = {v: i for i, v in enumerate(values.to_list())}
         rows = frame["row"].to_numpy()
@@ -246,7 +250,10 @@ def snips(
 
 
 def reward_model(
-    action_index: np.ndarray, position: np.ndarray, reward: np.ndarray, n_actions: int,
+    action_index: np.ndarray,
+    position: np.ndarray,
+    reward: np.ndarray,
+    n_actions: int,
     prior_strength: float = 10.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The simple reward model of :func:`doubly_robust`: mean reward per (position, action).
@@ -315,13 +322,18 @@ def doubly_robust(
         train = fold != f
         test = ~train
         positions, table = reward_model(
-            data.action_index[train], pos_index[train], data.reward[train], n_actions,
+            data.action_index[train],
+            pos_index[train],
+            data.reward[train],
+            n_actions,
             prior_strength,
         )
         full = np.full((pos_index.max() + 1, n_actions), data.reward[train].mean())
         full[positions] = table
         rows = full[pos_index[test]]
         q_logged[test] = rows[np.arange(rows.shape[0]), data.action_index[test]]
-        q_all[test] = np.asarray(data.policy[np.flatnonzero(test)].multiply(rows).sum(axis=1)).ravel()
+        q_all[test] = np.asarray(
+            data.policy[np.flatnonzero(test)].multiply(rows).sum(axis=1)
+        ).ravel()
     terms = q_all + data.weights() * (data.reward - q_logged)
     return _normal_estimate(terms, float(terms.mean()), confidence)

@@ -20,7 +20,9 @@ __all__ = ["repurchase_rate", "retention_labels", "retention_rate"]
 
 def _check_horizon(horizon_days: Any) -> int:
     if isinstance(horizon_days, bool) or not isinstance(horizon_days, (int, np.integer)):
-        raise InputDataError(f"horizon_days must be an integer number of days, got {horizon_days!r}")
+        raise InputDataError(
+            f"horizon_days must be an integer number of days, got {horizon_days!r}"
+        )
     if horizon_days < 1:
         raise InputDataError(f"horizon_days must be >= 1, got {horizon_days}")
     return int(horizon_days)
@@ -145,7 +147,9 @@ def _with_segments(labels: Any, segments: Any) -> tuple[pl.DataFrame, str]:
     return joined, name
 
 
-def _rate_table(frame: pl.DataFrame, segment: str, flag: pl.Expr, confidence: float) -> pl.DataFrame:
+def _rate_table(
+    frame: pl.DataFrame, segment: str, flag: pl.Expr, confidence: float
+) -> pl.DataFrame:
     counts = (
         frame.group_by(segment)
         .agg(n_customers=pl.len(), n_events=flag.sum().cast(pl.Int64))
@@ -157,9 +161,7 @@ def _rate_table(frame: pl.DataFrame, segment: str, flag: pl.Expr, confidence: fl
     return counts.with_columns(rate=pl.Series(x / n), ci_low=pl.Series(lo), ci_high=pl.Series(hi))
 
 
-def retention_rate(
-    labels: Any, segments: Any = None, *, confidence: float = 0.95
-) -> pl.DataFrame:
+def retention_rate(labels: Any, segments: Any = None, *, confidence: float = 0.95) -> pl.DataFrame:
     """Share of customers retained, per segment, with a Wilson score interval.
 
     ``rate = x / n`` (``x`` retained of ``n`` customers), interval
