@@ -26,13 +26,27 @@ def test_two_arm_table_hand_worked():
     frame = _binary_frame({"control": (20, 100), "email": (30, 100)})
     t = rs.uplift.uplift_table(frame, arm="arm", outcome="visit", control="control")
     assert t.columns == [
-        "arm", "n", "rate", "control_n", "control_rate", "uplift", "ci_low", "ci_high",
-        "relative_uplift", "relative_ci_low", "relative_ci_high", "p_value", "p_value_holm",
+        "arm",
+        "n",
+        "rate",
+        "control_n",
+        "control_rate",
+        "uplift",
+        "ci_low",
+        "ci_high",
+        "relative_uplift",
+        "relative_ci_low",
+        "relative_ci_high",
+        "p_value",
+        "p_value_holm",
         "srm_p_value",
     ]
     row = t.row(0, named=True)
-    assert row["arm"] == "email" and row["n"] == 100 and row["control_n"] == 100
-    assert row["rate"] == 0.3 and row["control_rate"] == 0.2
+    assert row["arm"] == "email"
+    assert row["n"] == 100
+    assert row["control_n"] == 100
+    assert row["rate"] == 0.3
+    assert row["control_rate"] == 0.2
     assert row["uplift"] == pytest.approx(0.1)
     # Wilson 30/100: [0.21894, 0.39584]; 20/100: [0.13336, 0.28882] (hand-computed)
     assert row["ci_low"] == pytest.approx(0.1 - np.hypot(0.3 - 0.218935, 0.288816 - 0.2), abs=1e-5)
@@ -42,8 +56,18 @@ def test_two_arm_table_hand_worked():
     assert row["p_value"] == pytest.approx(ref_p)
     assert row["p_value_holm"] == pytest.approx(ref_p)
     assert row["srm_p_value"] == 1.0
-    for column in ("arm", "n", "rate", "control_n", "control_rate", "uplift", "ci_low",
-                   "ci_high", "relative_uplift", "p_value"):
+    for column in (
+        "arm",
+        "n",
+        "rate",
+        "control_n",
+        "control_rate",
+        "uplift",
+        "ci_low",
+        "ci_high",
+        "relative_uplift",
+        "p_value",
+    ):
         assert column in t.columns
 
 
@@ -72,10 +96,12 @@ def test_continuous_outcome_is_welch_and_matches_scipy():
     rng = np.random.default_rng(0)
     spend_c = rng.gamma(2.0, 10.0, 300)
     spend_t = rng.gamma(2.0, 11.0, 280)
-    frame = pl.DataFrame({
-        "arm": ["control"] * 300 + ["promo"] * 280,
-        "spend": np.concatenate([spend_c, spend_t]),
-    })
+    frame = pl.DataFrame(
+        {
+            "arm": ["control"] * 300 + ["promo"] * 280,
+            "spend": np.concatenate([spend_c, spend_t]),
+        }
+    )
     t = rs.uplift.uplift_table(frame, "arm", "spend", "control").row(0, named=True)
     ref = stats.ttest_ind(spend_t, spend_c, equal_var=False)
     ci = ref.confidence_interval(0.95)
@@ -96,17 +122,23 @@ def test_newcombe_on_continuous_outcome_is_refused():
 
 
 def test_degenerate_rates_give_defined_intervals():
-    for counts in ({"c": (0, 30), "t": (0, 30)}, {"c": (30, 30), "t": (30, 30)},
-                   {"c": (0, 1), "t": (1, 1)}, {"c": (0, 25), "t": (25, 25)}):
+    for counts in (
+        {"c": (0, 30), "t": (0, 30)},
+        {"c": (30, 30), "t": (30, 30)},
+        {"c": (0, 1), "t": (1, 1)},
+        {"c": (0, 25), "t": (25, 25)},
+    ):
         frame = _binary_frame(counts)
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # Newcombe needs no warning here
             if counts["c"][0] == 0:
                 warnings.simplefilter("ignore", DataWarning)  # relative uplift undefined
             t = rs.uplift.uplift_table(frame, "arm", "visit", "c").row(0, named=True)
-        assert np.isfinite(t["ci_low"]) and np.isfinite(t["ci_high"])
+        assert np.isfinite(t["ci_low"])
+        assert np.isfinite(t["ci_high"])
         assert t["ci_low"] <= t["uplift"] <= t["ci_high"]
-        assert -1 <= t["ci_low"] and t["ci_high"] <= 1
+        assert t["ci_low"] >= -1
+        assert t["ci_high"] <= 1
         assert np.isfinite(t["p_value"])
     # one customer per arm: Newcombe from the two Wilson intervals of 1/1 and 0/1
     with pytest.warns(DataWarning, match="relative uplift is undefined"):
@@ -114,7 +146,8 @@ def test_degenerate_rates_give_defined_intervals():
     assert np.isnan(t["relative_uplift"][0])
     z = z_value(0.95)
     lo, hi = newcombe_interval(np.array([1]), np.array([1]), np.array([0]), np.array([1]), z)
-    assert t["ci_low"][0] == pytest.approx(lo[0]) and t["ci_high"][0] == pytest.approx(hi[0])
+    assert t["ci_low"][0] == pytest.approx(lo[0])
+    assert t["ci_high"][0] == pytest.approx(hi[0])
 
 
 def test_wald_and_bootstrap_options():
@@ -133,8 +166,12 @@ def test_wald_and_bootstrap_options():
 
 def test_bootstrap_continuous():
     rng = np.random.default_rng(2)
-    frame = pl.DataFrame({"arm": ["c"] * 200 + ["t"] * 200,
-                          "spend": np.concatenate([rng.normal(10, 3, 200), rng.normal(11, 3, 200)])})
+    frame = pl.DataFrame(
+        {
+            "arm": ["c"] * 200 + ["t"] * 200,
+            "spend": np.concatenate([rng.normal(10, 3, 200), rng.normal(11, 3, 200)]),
+        }
+    )
     boot = rs.uplift.uplift_table(frame, "arm", "spend", "c", method="bootstrap").row(0, named=True)
     welch_row = rs.uplift.uplift_table(frame, "arm", "spend", "c").row(0, named=True)
     assert boot["ci_low"] == pytest.approx(welch_row["ci_low"], abs=0.1)
@@ -148,10 +185,12 @@ def test_bootstrap_coverage_through_uplift_table():
     hits = 0
     sims = 1000
     for s in range(sims):
-        frame = pl.DataFrame({
-            "arm": np.repeat(["c", "t"], n),
-            "y": np.concatenate([rng.random(n) < p0, rng.random(n) < p1]).astype(np.int8),
-        })
+        frame = pl.DataFrame(
+            {
+                "arm": np.repeat(["c", "t"], n),
+                "y": np.concatenate([rng.random(n) < p0, rng.random(n) < p1]).astype(np.int8),
+            }
+        )
         r = rs.uplift.uplift_table(
             frame, "arm", "y", "c", method="bootstrap", n_resamples=400, seed=s
         ).row(0, named=True)
@@ -166,10 +205,12 @@ def test_segments_and_heterogeneity():
     t = rs.uplift.uplift_table(frame, "arm", "visit", "c", by="seg")
     assert t["seg"].to_list() == ["a", "b"]
     assert t["uplift"].to_list() == pytest.approx([0.2, 0.01])
+
     # Cochran's Q with se from shrunk rates (x + .5) / (n + 1)
     def se(x1, x0, n=200):
         a, b = (x1 + 0.5) / (n + 1), (x0 + 0.5) / (n + 1)
         return np.sqrt(a * (1 - a) / n + b * (1 - b) / n)
+
     d = np.array([0.2, 0.01])
     w = 1 / np.array([se(60, 20), se(22, 20)]) ** 2
     q = np.sum(w * (d - np.sum(w * d) / np.sum(w)) ** 2)
@@ -227,8 +268,9 @@ def test_bad_input_is_named():
         rs.uplift.uplift_table(frame, "arm", "visit", "x")
     with pytest.raises(InputDataError, match="no treatment arm"):
         rs.uplift.uplift_table(frame.filter(pl.col("arm") == "c"), "arm", "visit", "c")
-    nan_frame = frame.with_columns(pl.when(pl.int_range(pl.len()) == 3).then(None)
-                                   .otherwise(pl.col("visit")).alias("visit"))
+    nan_frame = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 3).then(None).otherwise(pl.col("visit")).alias("visit")
+    )
     with pytest.raises(InputDataError, match="1 null"):
         rs.uplift.uplift_table(nan_frame, "arm", "visit", "c")
     nan_float = frame.with_columns(pl.col("visit").cast(pl.Float64).replace(1.0, float("nan")))
@@ -236,9 +278,13 @@ def test_bad_input_is_named():
         rs.uplift.uplift_table(nan_float, "arm", "visit", "c")
     with pytest.raises(InputDataError, match="method must be"):
         rs.uplift.uplift_table(frame, "arm", "visit", "c", method="exact")
+    seg = frame.with_columns(
+        seg=pl.when(pl.col("arm") == "t")
+        .then(pl.lit("x"))
+        .otherwise(pl.int_range(pl.len()) % 2)
+        .cast(pl.String)
+    )
     with pytest.raises(InputDataError, match="zero-size arm"):
-        seg = frame.with_columns(seg=pl.when(pl.col("arm") == "t").then(pl.lit("x"))
-                                 .otherwise(pl.int_range(pl.len()) % 2).cast(pl.String))
         rs.uplift.uplift_table(seg, "arm", "visit", "c", by="seg")
     enum = frame.with_columns(pl.col("arm").cast(pl.Enum(["c", "t", "u"])))
     with pytest.raises(InputDataError, match=r"declares arms \['u'\] with no rows"):
