@@ -158,6 +158,13 @@ def _areas(
     point = combine(
         np.array([point_areas]), np.array([n]), np.array([first[2]]), np.array([cr - tn])
     )[0]
+    if np.isnan(point):
+        warnings.warn(
+            "the perfect curve has the same area as the random line (no responders to rank), "
+            "so the normalised area is undefined (NaN); use normalize=False",
+            DataWarning,
+            stacklevel=3,
+        )
     if n_resamples == 0:
         return float(point), np.empty(0)
     areas, totals, finals, balance = auc_resamples(

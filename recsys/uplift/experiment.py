@@ -555,5 +555,12 @@ def _add_heterogeneity(table: pl.DataFrame, by: str) -> pl.DataFrame:
             d_bar = np.sum(w * d[ok]) / np.sum(w)
             q = float(np.sum(w * (d[ok] - d_bar) ** 2))
             p = float(stats.chi2.sf(q, ok.sum() - 1))
+        else:
+            warnings.warn(
+                f"arm {arm_value!r}: fewer than 2 segments with a defined uplift, so the "
+                "heterogeneity test is undefined (NaN)",
+                DataWarning,
+                stacklevel=3,
+            )
         out.append(part.with_columns(heterogeneity_q=pl.lit(q), heterogeneity_p=pl.lit(p)))
     return pl.concat(out).sort([by, "arm"])

@@ -38,7 +38,7 @@ from recsys.exceptions import InputDataError
 from recsys.uplift._checks import as_frame, check_confidence, require_columns
 from recsys.uplift._stats import Estimate, z_value
 
-__all__ = ["doubly_robust", "ips", "snips", "uniform_policy"]
+__all__ = ["doubly_robust", "ips", "reward_model", "snips", "uniform_policy"]
 
 _TOLERANCE = 1e-6
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import recsys as rs
-from recsys.exceptions import InputDataError
+from recsys.exceptions import DataWarning, InputDataError
 from recsys.uplift._bootstrap import auc_resamples, draw_counts
 
 
@@ -192,3 +192,12 @@ def test_bad_input():
         rs.uplift.uplift_at_k(y, t, s, k=1.5)
     with pytest.raises(InputDataError, match="strategy"):
         rs.uplift.uplift_by_percentile(y, t, s, strategy="best")
+
+
+def test_no_responders_normalised_area_warns():
+    y = np.zeros(10)
+    t = np.array([0, 1] * 5)
+    with pytest.warns(DataWarning, match="normalised area is undefined"):
+        est = rs.uplift.qini_auc(y, t, np.arange(10.0), n_resamples=0)
+    assert np.isnan(est.value)
+    assert rs.uplift.qini_auc(y, t, np.arange(10.0), normalize=False, n_resamples=0).value == 0

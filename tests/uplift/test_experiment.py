@@ -293,3 +293,10 @@ def test_bad_input_is_named():
         rs.uplift.uplift_table(frame, "arm", "visit", "c", confidence=95)
     with pytest.raises(InputDataError, match="frame has no rows"):
         rs.uplift.uplift_table(frame.clear(), "arm", "visit", "c")
+
+
+def test_single_segment_heterogeneity_warns():
+    frame = _binary_frame({"c": (5, 50), "t": (9, 50)}, seg=["a"] * 100)
+    with pytest.warns(DataWarning, match="heterogeneity test is undefined"):
+        t = rs.uplift.uplift_table(frame, "arm", "visit", "c", by="seg")
+    assert np.isnan(t["heterogeneity_p"][0])
