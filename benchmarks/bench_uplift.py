@@ -90,35 +90,41 @@ def coverage(sims: int, boot_sims: int, sizes: list[int], rates: list[float]) ->
 
 
 def open_bandit() -> None:
-    print("\n== 2. Open Bandit: uniform-random policy estimated from the BTS logs ('all')")
-    try:
-        bts = rs.datasets.load_shared("open_bandit_bts_all")
-        random_logs = rs.datasets.load_shared("open_bandit_random_all")
-    except rs.InputDataError as err:
-        print(f"  skipped: {err}")
-        return
-    observed = float(random_logs["click"].mean())
-    clicks = int(random_logs["click"].sum())
-    lo, hi = rs.uplift._stats.wilson_interval(
-        np.array([clicks]), np.array([random_logs.height]), z_value(0.95)
-    )
-    print(
-        f"  observed click rate in the random logs: {observed:.4%} "
-        f"(Wilson 95% [{lo[0]:.4%}, {hi[0]:.4%}], {clicks} clicks / {random_logs.height})"
-    )
-    print(f"  click rate of the BTS logs themselves:  {bts['click'].mean():.4%}")
-    uniform = offpolicy.uniform_policy(bts.height, 80)
-    for name, fn in (
-        ("IPS", offpolicy.ips),
-        ("SNIPS", offpolicy.snips),
-        ("DR", offpolicy.doubly_robust),
-    ):
-        est = fn(bts, uniform)
-        inside = "covers" if est.ci_low <= observed <= est.ci_high else "MISSES"
-        print(
-            f"  {name:5s} {est.value:.4%}  95% [{est.ci_low:.4%}, {est.ci_high:.4%}]  "
-            f"{inside} the observed rate; ratio to observed {est.value / observed:.2f}"
+    print("\n== 2. Open Bandit: uniform-random policy estimated from the BTS logs")
+    for campaign, n_items in (("all", 80), ("men", 34), ("women", 46)):
+        try:
+            bts = rs.datasets.load_shared(f"open_bandit_bts_{campaign}")
+            random_logs = rs.datasets.load_shared(f"open_bandit_random_{campaign}")
+        except rs.InputDataError as err:
+            print(f"  skipped: {err}")
+            return
+        observed = float(random_logs["click"].mean())
+        clicks = int(random_logs["click"].sum())
+        lo, hi = rs.uplift._stats.wilson_interval(
+            np.array([clicks]), np.array([random_logs.height]), z_value(0.95)
         )
+        print(
+            f"  [{campaign}, {n_items} items] observed in the random logs: {observed:.4%} "
+            f"(Wilson 95% [{lo[0]:.4%}, {hi[0]:.4%}], {clicks} clicks / {random_logs.height}); "
+            f"BTS logs' own rate {bts['click'].mean():.4%}"
+        )
+        uniform = offpolicy.uniform_policy(bts.height, n_items)
+        for name, fn in (
+            ("IPS", offpolicy.ips),
+            ("SNIPS", offpolicy.snips),
+            ("DR", offpolicy.doubly_robust),
+        ):
+            est = fn(bts, uniform)
+            inside = "covers" if est.ci_low <= observed <= est.ci_high else "MISSES"
+            # the observed rate is itself a sample: test estimate - observed with both errors
+            se_est = (est.ci_high - est.ci_low) / (2 * z_value(0.95))
+            se_obs = np.sqrt(observed * (1 - observed) / random_logs.height)
+            z = (est.value - observed) / np.hypot(se_est, se_obs)
+            print(
+                f"    {name:5s} {est.value:.4%}  95% [{est.ci_low:.4%}, {est.ci_high:.4%}]  "
+                f"{inside} the observed rate; estimate / observed = {est.value / observed:.2f}; "
+                f"z(estimate - observed) = {z:+.2f}"
+            )
 
 
 def speed(rows: int, qini_rows: int, resamples: int) -> None:
