@@ -192,7 +192,7 @@ def test_bootstrap_coverage_through_uplift_table():
             }
         )
         r = rs.uplift.uplift_table(
-            frame, "arm", "y", "c", method="bootstrap", n_resamples=400, seed=s
+            frame, "arm", "y", "c", method="bootstrap", n_resamples=200, seed=s
         ).row(0, named=True)
         hits += r["ci_low"] <= p1 - p0 <= r["ci_high"]
     assert 0.93 <= hits / sims <= 0.97
