@@ -39,3 +39,8 @@ from recsys import profiles
 from recsys.profiles import ProfileConfig, build_profiles, cohort_retention
 
 __all__ += ["ProfileConfig", "build_profiles", "cohort_retention", "profiles"]
+
+# --- uplift: retention labels, experiment uplift, targeting curves, off-policy (issue 6) ---
+from recsys import uplift
+
+__all__ += ["uplift"]

@@ -1,0 +1,49 @@
+"""Retention and uplift evaluators: did a campaign or a recommendation bring customers back?
+
+* :func:`retention_labels`, :func:`retention_rate`, :func:`repurchase_rate` — retention
+  outcomes from a purchase history.
+* :func:`uplift_table` — uplift of randomized experiment arms with intervals, p-values,
+  segments, CUPED and a sample-ratio-mismatch check.
+* :func:`sample_size`, :func:`minimum_detectable_effect` — experiment design.
+* :func:`uplift_curve`, :func:`qini_curve`, :func:`qini_auc`, :func:`auuc`,
+  :func:`uplift_at_k`, :func:`uplift_by_percentile` — targeting curves with bootstrap CIs.
+* :mod:`recsys.uplift.offpolicy` — IPS, SNIPS and doubly robust estimates of a new
+  policy from logged bandit feedback.
+* :func:`hit_retention` — association (not causation) between recommendation hits and
+  retention.
+"""
+
+from recsys.uplift import offpolicy
+from recsys.uplift._stats import Estimate
+from recsys.uplift.curves import (
+    auuc,
+    qini_auc,
+    qini_curve,
+    uplift_at_k,
+    uplift_by_percentile,
+    uplift_curve,
+)
+from recsys.uplift.design import SampleSize, minimum_detectable_effect, sample_size
+from recsys.uplift.experiment import sample_ratio_mismatch, uplift_table
+from recsys.uplift.hits import hit_retention
+from recsys.uplift.retention import repurchase_rate, retention_labels, retention_rate
+
+__all__ = [
+    "Estimate",
+    "SampleSize",
+    "auuc",
+    "hit_retention",
+    "minimum_detectable_effect",
+    "offpolicy",
+    "qini_auc",
+    "qini_curve",
+    "repurchase_rate",
+    "retention_labels",
+    "retention_rate",
+    "sample_ratio_mismatch",
+    "sample_size",
+    "uplift_at_k",
+    "uplift_by_percentile",
+    "uplift_curve",
+    "uplift_table",
+]

@@ -1,0 +1,237 @@
+"""Recommendation hits and retention on purchase history alone — an association, not an effect."""
+
+from __future__ import annotations
+
+import warnings
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from recsys.data import columns as C
+from recsys.data.timeutil import to_datetime
+from recsys.exceptions import DataWarning, InputDataError
+from recsys.uplift._checks import as_frame, check_confidence, require_columns
+from recsys.uplift._stats import newcombe_interval, two_proportion_p_value, wilson_interval, z_value
+from recsys.uplift.retention import _check_horizon, _purchases
+
+__all__ = ["hit_retention"]
+
+
+def hit_retention(
+    recommendations: Any,
+    purchases: Any,
+    cutoff: Any,
+    horizon_days: int,
+    by: Any = None,
+    *,
+    confidence: float = 0.95,
+) -> pl.DataFrame:
+    """Retention of customers whose first order after ``cutoff`` hit a recommendation vs not.
+
+    **This is an association, not a causal effect.** Customers who buy what was
+    recommended to them differ from those who do not in ways that also drive retention
+    (they are more engaged, buy more items per order, like the popular items most
+    recommenders favour), and nobody was randomized: the recommendations may never have
+    been shown. A positive ``difference`` says the recommender picks items that engaged
+    customers buy, not that showing them makes customers come back. For a causal
+    uplift, randomize who sees the recommendations and use
+    :func:`recsys.uplift.uplift_table` (or estimate offline with
+    :mod:`recsys.uplift.offpolicy` from logs with propensities).
+
+    Definitions, in the window ``W = [cutoff, cutoff + horizon_days)``, for each customer
+    in ``recommendations``:
+
+    * *returned*: placed at least one order in ``W``;
+    * *hit*: their first order in ``W`` contains at least one item recommended to them;
+    * *retained*: they placed another order in ``W`` after that first order.
+
+    Hit status is fixed by the first order so that retention is measured after it:
+    "bought a recommended item at any time in W" would make every hitter retained by
+    construction. Per segment, among returned customers, the table compares the
+    retention of hit and no-hit customers: rates with Wilson intervals, their difference
+    with Newcombe's hybrid score interval, and the two-proportion z-test p-value.
+
+    Parameters
+    ----------
+    recommendations
+        Frame with ``user_id``, ``item_id`` (``rank`` and other columns optional).
+    purchases
+        Canonical purchases (``user_id``, ``item_id``, ``timestamp``, optional
+        ``order_id``; without it an order is a distinct timestamp).
+    cutoff
+        Start of the window (the time the recommendations were made).
+    horizon_days
+        Length of the window.
+    by
+        ``None``, the name of a column of ``recommendations``, or a frame
+        ``user_id -> segment`` (one other column).
+    confidence
+        Coverage of the intervals.
+
+    Returns
+    -------
+    polars.DataFrame
+        Per segment (``segment`` = ``"all"`` without ``by``): ``n_customers``,
+        ``n_returned``, ``n_hit``, ``hit_retention``, ``hit_ci_low``, ``hit_ci_high``,
+        ``n_no_hit``, ``no_hit_retention``, ``no_hit_ci_low``, ``no_hit_ci_high``,
+        ``difference`` (hit - no hit), ``difference_ci_low``, ``difference_ci_high``,
+        ``p_value``, and ``evidence`` = ``"association, not causal"``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> import recsys as rs
+    >>> recs = pl.DataFrame({"user_id": [1, 2, 3], "item_id": ["A", "A", "A"]})
+    >>> p = pl.DataFrame({
+    ...     "user_id": [1, 1, 2, 2, 3],
+    ...     "item_id": ["A", "B", "B", "C", "B"],
+    ...     "order_id": ["o1", "o2", "o3", "o4", "o5"],
+    ...     "timestamp": [datetime(2011, 9, d) for d in (10, 20, 11, 12, 15)],
+    ... })
+    >>> t = rs.uplift.hit_retention(recs, p, "2011-09-09", 30)
+    >>> t.select("n_hit", "hit_retention", "n_no_hit", "no_hit_retention").row(0)
+    (1, 1.0, 2, 0.5)
+    """
+    confidence = check_confidence(confidence)
+    horizon = _check_horizon(horizon_days)
+    start = to_datetime(cutoff, "cutoff")
+    end = start + timedelta(days=horizon)
+    recs = as_frame(recommendations, "recommendations")
+    require_columns(recs, "recommendations", {"user": C.USER, "item": C.ITEM})
+    frame = _purchases(purchases)
+    require_columns(frame, "purchases", {"item": C.ITEM})
+    if recs.height == 0:
+        raise InputDataError("recommendations has no rows")
+
+    customers, segment = _segments(recs, by)
+    order_key = C.ORDER if C.ORDER in frame.columns else C.TIMESTAMP
+    ts = pl.col(C.TIMESTAMP)
+    window = frame.filter((ts >= start) & (ts < end)).select(
+        pl.col(C.USER).cast(recs.schema[C.USER], strict=False),
+        pl.col(C.ITEM).cast(recs.schema[C.ITEM], strict=False),
+        ts,
+        pl.col(order_key).alias("_order"),
+    )
+    orders = window.group_by(C.USER, "_order").agg(ts.min().alias("_time"))
+    first = (
+        orders.sort([C.USER, "_time", "_order"])
+        .group_by(C.USER, maintain_order=True)
+        .agg(pl.col("_order").first().alias("_first"), pl.len().alias("_n_orders"))
+    )
+    recommended = recs.select(C.USER, C.ITEM).unique().with_columns(_rec=pl.lit(True))
+    first_hit = (
+        window.join(first, left_on=[C.USER, "_order"], right_on=[C.USER, "_first"])
+        .join(recommended, on=[C.USER, C.ITEM], how="left")
+        .group_by(C.USER)
+        .agg(hit=pl.col("_rec").fill_null(False).any())
+    )
+    per_user = (
+        customers.join(first, on=C.USER, how="left")
+        .join(first_hit, on=C.USER, how="left")
+        .with_columns(
+            returned=pl.col("_n_orders").is_not_null(),
+            retained=pl.col("_n_orders").fill_null(0) >= 2,
+            hit=pl.col("hit").fill_null(False),
+        )
+    )
+    stats = (
+        per_user.group_by(segment)
+        .agg(
+            n_customers=pl.len(),
+            n_returned=pl.col("returned").sum().cast(pl.Int64),
+            n_hit=(pl.col("returned") & pl.col("hit")).sum().cast(pl.Int64),
+            x_hit=(pl.col("retained") & pl.col("hit")).sum().cast(pl.Int64),
+            x_no_hit=(pl.col("retained") & ~pl.col("hit")).sum().cast(pl.Int64),
+        )
+        .with_columns(n_no_hit=pl.col("n_returned") - pl.col("n_hit"))
+        .sort(segment, nulls_last=True)
+    )
+    z = z_value(confidence)
+    n1 = stats["n_hit"].to_numpy().astype(float)
+    x1 = stats["x_hit"].to_numpy().astype(float)
+    n0 = stats["n_no_hit"].to_numpy().astype(float)
+    x0 = stats["x_no_hit"].to_numpy().astype(float)
+    empty = (n1 == 0) | (n0 == 0)
+    if np.any(empty):
+        warnings.warn(
+            f"{int(empty.sum())} segments have no returned customer with (or without) a hit: "
+            "their rates and difference are NaN",
+            DataWarning,
+            stacklevel=2,
+        )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        n1s, n0s = np.where(n1 > 0, n1, 1), np.where(n0 > 0, n0, 1)
+        lo1, hi1 = wilson_interval(x1, n1s, z)
+        lo0, hi0 = wilson_interval(x0, n0s, z)
+        dlo, dhi = newcombe_interval(x1, n1s, x0, n0s, z)
+        p = two_proportion_p_value(x1, n1s, x0, n0s)
+        r1, r0 = x1 / n1, x0 / n0
+    nan1 = np.where(n1 > 0, 0.0, np.nan)
+    nan0 = np.where(n0 > 0, 0.0, np.nan)
+    both = nan1 + nan0
+    return (
+        stats.select(segment, "n_customers", "n_returned", "n_hit", "n_no_hit")
+        .with_columns(
+            hit_retention=pl.Series(r1),
+            hit_ci_low=pl.Series(lo1 + nan1),
+            hit_ci_high=pl.Series(hi1 + nan1),
+            no_hit_retention=pl.Series(r0),
+            no_hit_ci_low=pl.Series(lo0 + nan0),
+            no_hit_ci_high=pl.Series(hi0 + nan0),
+            difference=pl.Series(r1 - r0),
+            difference_ci_low=pl.Series(dlo + both),
+            difference_ci_high=pl.Series(dhi + both),
+            p_value=pl.Series(p + both),
+            evidence=pl.lit("association, not causal"),
+        )
+        .select(
+            segment,
+            "n_customers",
+            "n_returned",
+            "n_hit",
+            "hit_retention",
+            "hit_ci_low",
+            "hit_ci_high",
+            "n_no_hit",
+            "no_hit_retention",
+            "no_hit_ci_low",
+            "no_hit_ci_high",
+            "difference",
+            "difference_ci_low",
+            "difference_ci_high",
+            "p_value",
+            "evidence",
+        )
+    )
+
+
+def _segments(recs: pl.DataFrame, by: Any) -> tuple[pl.DataFrame, str]:
+    """One row per recommended customer with its segment column."""
+    if by is None:
+        return recs.select(C.USER).unique().with_columns(segment=pl.lit("all")), "segment"
+    if isinstance(by, str):
+        require_columns(recs, "recommendations", {"by": by})
+        per_user = recs.select(C.USER, by).unique()
+        if per_user[C.USER].is_duplicated().any():
+            raise InputDataError(f"recommendations column {by!r} is not constant per {C.USER}")
+        return per_user, by
+    seg = as_frame(by, "by")
+    require_columns(seg, "by", {"user": C.USER})
+    others = [c for c in seg.columns if c != C.USER]
+    if len(others) != 1:
+        raise InputDataError(
+            f"by must have {C.USER!r} and exactly one segment column, got {seg.columns}"
+        )
+    seg = seg.with_columns(pl.col(C.USER).cast(recs.schema[C.USER], strict=False))
+    customers = recs.select(C.USER).unique().join(seg, on=C.USER, how="left")
+    missing = customers[others[0]].null_count()
+    if missing:
+        warnings.warn(
+            f"{missing} recommended customers have no segment; reported under null",
+            DataWarning,
+            stacklevel=3,
+        )
+    return customers, others[0]
