@@ -5,7 +5,7 @@
 >>> inter = rs.Interactions.from_purchases(purchases, weight="count")
 """
 
-from recsys import datasets, exceptions
+from recsys import datasets, exceptions, profiles, uplift
 from recsys.data import CleaningReport, IdMap, Interactions, clean_purchases
 from recsys.exceptions import (
     DataWarning,
@@ -15,6 +15,7 @@ from recsys.exceptions import (
     RecsysError,
     UnknownIdError,
 )
+from recsys.profiles import ProfileConfig, build_profiles, cohort_retention
 
 __version__ = "0.1.0"
 
@@ -26,21 +27,15 @@ __all__ = [
     "Interactions",
     "ModelFormatError",
     "NotFittedError",
+    "ProfileConfig",
     "RecsysError",
     "UnknownIdError",
     "__version__",
+    "build_profiles",
     "clean_purchases",
+    "cohort_retention",
     "datasets",
     "exceptions",
+    "profiles",
+    "uplift",
 ]
-
-# --- profiles (issue 4): customer profiles, BG/NBD churn model, cohort retention ---
-from recsys import profiles
-from recsys.profiles import ProfileConfig, build_profiles, cohort_retention
-
-__all__ += ["ProfileConfig", "build_profiles", "cohort_retention", "profiles"]
-
-# --- uplift: retention labels, experiment uplift, targeting curves, off-policy (issue 6) ---
-from recsys import uplift
-
-__all__ += ["uplift"]
