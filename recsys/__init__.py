@@ -33,3 +33,28 @@ __all__ = [
     "datasets",
     "exceptions",
 ]
+
+# --- models (recommenders) ---------------------------------------------------------------
+from recsys import models  # noqa: E402
+from recsys.models import (  # noqa: E402
+    ALS,
+    BPR,
+    ItemKNN,
+    Popular,
+    Recommender,
+    RepeatExplore,
+    Repurchase,
+    load_model,
+)
+
+__all__ += [
+    "ALS",
+    "BPR",
+    "ItemKNN",
+    "Popular",
+    "Recommender",
+    "RepeatExplore",
+    "Repurchase",
+    "load_model",
+    "models",
+]
