@@ -11,6 +11,6 @@ broken toward the lower item index, rows padded with ``-1`` / ``-inf`` when fewe
 [[0], [1]]
 """
 
-from recsys.scoring.topk import select_topk, topk
+from recsys.scoring.dense import select_topk, topk
 
 __all__ = ["select_topk", "topk"]
