@@ -12,5 +12,6 @@ broken toward the lower item index, rows padded with ``-1`` / ``-inf`` when fewe
 """
 
 from recsys.scoring.dense import select_topk, topk
+from recsys.scoring.knn import knn_topk
 
-__all__ = ["select_topk", "topk"]
+__all__ = ["knn_topk", "select_topk", "topk"]
