@@ -33,7 +33,7 @@ def _worse(s_a: float, i_a: int, s_b: float, i_b: int) -> bool:
 
 
 @njit(cache=True, nogil=True)
-def _sift_down(heap_s, heap_i, size, pos, s, g):  # type: ignore[no-untyped-def]
+def _sift_down(heap_s, heap_i, size, pos, s, g):
     """Place (s, g) at ``pos`` of a min-heap of ``size`` entries and sift it down."""
     while True:
         child = 2 * pos + 1
@@ -53,7 +53,7 @@ def _sift_down(heap_s, heap_i, size, pos, s, g):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def _offer(heap_s, heap_i, size, k, s, g):  # type: ignore[no-untyped-def]
+def _offer(heap_s, heap_i, size, k, s, g):
     """Offer (score s, item g) to a heap holding ``size`` of at most ``k`` entries.
 
     Returns the new size. NaN is never accepted.
@@ -79,7 +79,7 @@ def _offer(heap_s, heap_i, size, k, s, g):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def _finish_row(heap_s, heap_i, size):  # type: ignore[no-untyped-def]
+def _finish_row(heap_s, heap_i, size):
     """Heap-sort a row's heap in place to best-first order; pad the tail with -1/-inf."""
     for end in range(size - 1, 0, -1):
         worst_s = heap_s[0]
@@ -93,7 +93,7 @@ def _finish_row(heap_s, heap_i, size):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def _scan_range(row, lo, hi, base, col_map, use_map, gather, heap_s, heap_i, size, k):  # type: ignore[no-untyped-def]
+def _scan_range(row, lo, hi, base, col_map, use_map, gather, heap_s, heap_i, size, k):
     """Offer the columns ``lo <= c < hi`` of one row to its heap, in increasing order.
 
     Column ``c`` is item ``col_map[c]`` if ``use_map`` else item ``c``. Its score is
@@ -135,7 +135,7 @@ def _scan_range(row, lo, hi, base, col_map, use_map, gather, heap_s, heap_i, siz
 
 
 @njit(cache=True, nogil=True)
-def _scan_row_excluding(  # type: ignore[no-untyped-def]
+def _scan_row_excluding(
     row, lo, hi, base, col_map, use_map, gather, excluded, heap_s, heap_i, size, k
 ):
     """``_scan_range`` over columns [lo, hi) skipping the (sorted) ``excluded`` item indices.
@@ -164,7 +164,7 @@ def _scan_row_excluding(  # type: ignore[no-untyped-def]
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def select_kernel(  # type: ignore[no-untyped-def]
+def select_kernel(
     scores,
     row_offset,
     base,
@@ -210,7 +210,7 @@ def select_kernel(  # type: ignore[no-untyped-def]
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def topk_fused_kernel(  # type: ignore[no-untyped-def]
+def topk_fused_kernel(
     queries,
     items,
     k,
@@ -258,7 +258,7 @@ def topk_fused_kernel(  # type: ignore[no-untyped-def]
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def knn_topk_kernel(  # type: ignore[no-untyped-def]
+def knn_topk_kernel(
     ui_indptr,
     ui_indices,
     ui_data,
