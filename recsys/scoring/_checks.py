@@ -95,7 +95,8 @@ def thread_limits(num_threads: int, *, blas_threads: int = 1) -> Iterator[int]:
     Numba's thread count is restored afterwards; BLAS limits are restored by threadpoolctl.
     Yields the resolved Numba thread count.
     """
-    threads = min(resolve_num_threads(num_threads), int(getattr(numba.config, "NUMBA_NUM_THREADS", 1)))
+    numba_max = int(getattr(numba.config, "NUMBA_NUM_THREADS", 1))
+    threads = min(resolve_num_threads(num_threads), numba_max)
     previous = numba.get_num_threads()
     numba.set_num_threads(threads)
     try:
