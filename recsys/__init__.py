@@ -35,8 +35,8 @@ __all__ = [
 ]
 
 # --- models (recommenders) ---------------------------------------------------------------
-from recsys import models  # noqa: E402
-from recsys.models import (  # noqa: E402
+from recsys import models
+from recsys.models import (
     ALS,
     BPR,
     ItemKNN,

@@ -292,7 +292,9 @@ class Recommender:
         if exclude is None:
             return None
         if not sp.issparse(exclude):
-            raise InputDataError("exclude must be a scipy sparse matrix [n_users_in_query, n_items]")
+            raise InputDataError(
+                "exclude must be a scipy sparse matrix [n_users_in_query, n_items]"
+            )
         if exclude.shape != (n_rows, self.n_items):
             raise InputDataError(
                 f"exclude must have shape ({n_rows}, {self.n_items}) (one row per queried user), "
@@ -395,7 +397,10 @@ class Recommender:
         cold_rows = np.flatnonzero(unknown)
         if cold_rows.size:
             ids[cold_rows], scores[cold_rows] = self._popular_topk(
-                len(cold_rows), k, extra[cold_rows] if extra is not None else None, cand,
+                len(cold_rows),
+                k,
+                extra[cold_rows] if extra is not None else None,
+                cand,
                 resolve_num_threads(num_threads),
             )
         return self._to_frame(query_ids, ids, scores)
@@ -451,9 +456,9 @@ class Recommender:
                     f"exclude frame lacks column(s) {missing}; expected {C.USER!r} and {C.ITEM!r}"
                 )
             item_idx = self.items_.to_index(frame[C.ITEM], on_unknown="minus_one")
-            pairs = pl.DataFrame(
-                {"_key": frame[C.USER], "_item": item_idx}, strict=False
-            ).filter(pl.col("_item") >= 0)
+            pairs = pl.DataFrame({"_key": frame[C.USER], "_item": item_idx}, strict=False).filter(
+                pl.col("_item") >= 0
+            )
             if query_ids.dtype != pairs["_key"].dtype:
                 try:
                     pairs = pairs.with_columns(pl.col("_key").cast(query_ids.dtype))
@@ -467,9 +472,7 @@ class Recommender:
             r = joined["_row"].to_numpy()
             c = joined["_item"].to_numpy()
         else:
-            items = self.items_.to_index(
-                self._as_id_series(exclude, "exclude"), on_unknown="skip"
-            )
+            items = self.items_.to_index(self._as_id_series(exclude, "exclude"), on_unknown="skip")
             items = np.unique(items)
             r = np.repeat(np.arange(n), len(items))
             c = np.tile(items, n)
@@ -577,5 +580,5 @@ def to_frame_series(values: Any) -> Sequence[Any] | np.ndarray:
     if isinstance(values, np.ndarray):
         return values
     if hasattr(values, "to_numpy"):
-        return values.to_numpy()  # type: ignore[no-any-return]
+        return values.to_numpy()
     return list(values)

@@ -14,7 +14,7 @@ from recsys.models.base import Recommender
 __all__ = ["RepeatExplore"]
 
 
-def _rank_scores(block: np.ndarray, depth: int) -> np.ndarray:
+def _rank_scores(block: np.ndarray, depth: float) -> np.ndarray:
     """Per row, ``1 / (rank + depth)`` for finite entries (rank 1 = best), 0 elsewhere.
 
     Reciprocal-rank fusion: only the order inside each component matters, so a

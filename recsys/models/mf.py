@@ -231,9 +231,7 @@ class ALS(MatrixFactorization):
             )
         if (w < 0).any() or not np.isfinite(w).all():
             raise InputDataError("weights must be finite and >= 0")
-        row = sp.csr_matrix(
-            (w, (np.zeros(len(idx), dtype=np.int64), idx)), shape=(1, self.n_items)
-        )
+        row = sp.csr_matrix((w, (np.zeros(len(idx), dtype=np.int64), idx)), shape=(1, self.n_items))
         row.sum_duplicates()
         return row
 

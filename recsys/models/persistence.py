@@ -42,9 +42,10 @@ def _encode_params(params: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in params.items():
         if isinstance(value, Recommender):
-            out[name] = {"__model__": type(value).__name__, "params": _encode_params(
-                value.get_params()
-            )}
+            out[name] = {
+                "__model__": type(value).__name__,
+                "params": _encode_params(value.get_params()),
+            }
         elif isinstance(value, np.generic):
             out[name] = value.item()
         else:
@@ -72,10 +73,11 @@ def model_arrays(model: Any, prefix: str = "") -> tuple[dict[str, np.ndarray], d
     return {f"{prefix}model.{k}": np.asarray(v) for k, v in arrays.items()}, state
 
 
-def restore_arrays(model: Any, arrays: dict[str, np.ndarray], state: dict[str, Any],
-                   prefix: str = "") -> None:
+def restore_arrays(
+    model: Any, arrays: dict[str, np.ndarray], state: dict[str, Any], prefix: str = ""
+) -> None:
     """Inverse of :func:`model_arrays` (the shared attributes are set by the caller)."""
-    own = {k[len(prefix) + 6:]: v for k, v in arrays.items() if k.startswith(f"{prefix}model.")}
+    own = {k[len(prefix) + 6 :]: v for k, v in arrays.items() if k.startswith(f"{prefix}model.")}
     model._load_state(own, state)
 
 
@@ -108,7 +110,9 @@ def save_model(model: Any, path: Any) -> None:
         if value.dtype == object:
             raise ModelFormatError(f"cannot save array {key!r} of dtype object without pickle")
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez_compressed(fh, __meta__=np.asarray(json.dumps(meta)), **arrays)
+        payload = {"__meta__": np.asarray(json.dumps(meta)), **arrays}
+        savez: Any = np.savez_compressed  # numpy's stub types **kwds as allow_pickle: bool
+        savez(fh, **payload)
 
 
 def load_model(path: Any) -> Any:
