@@ -62,6 +62,12 @@ def _pattern(matrix: sp.csr_matrix) -> sp.csr_matrix:
     return out
 
 
+def _drop_unscored(ids: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Turn slots holding ``-inf`` scores ("cannot recommend") into ``-1`` padding."""
+    ids[np.isneginf(scores)] = -1
+    return ids, scores
+
+
 class Recommender:
     """Base class of every recommender (scikit-learn manners, not inheritance).
 
@@ -181,9 +187,10 @@ class Recommender:
         from recsys.scoring import select_topk
 
         scores = np.ascontiguousarray(self._score_block(user_index), dtype=np.float32)
-        return select_topk(
+        ids, top = select_topk(
             scores, k, exclude=exclude, candidates=candidates, num_threads=num_threads
         )
+        return _drop_unscored(ids, top)
 
     def _block_size(self) -> int:
         return int(max(1, min(65_536, _BLOCK_BYTES // (4 * max(self.n_items, 1)))))
@@ -425,8 +432,8 @@ class Recommender:
             stop = min(start + size, n)
             block = np.tile(pop, (stop - start, 1))
             ex = exclude[start:stop] if exclude is not None else None
-            ids[start:stop], scores[start:stop] = select_topk(
-                block, k, exclude=ex, candidates=candidates, num_threads=num_threads
+            ids[start:stop], scores[start:stop] = _drop_unscored(
+                *select_topk(block, k, exclude=ex, candidates=candidates, num_threads=num_threads)
             )
         return ids, scores
 
@@ -540,7 +547,7 @@ class Recommender:
         if len(idx):
             sims = np.ascontiguousarray(self._item_similarity_rows(idx), dtype=np.float32)
             sims[np.arange(len(idx)), idx] = -np.inf
-            ids, scores = select_topk(sims, k)
+            ids, scores = _drop_unscored(*select_topk(sims, k))
         frame = self._to_frame(query, ids, scores, query_dtype=self.items_.dtype)
         return frame.rename({C.USER: C.ITEM, C.ITEM: "similar_item_id"}).select(
             C.ITEM, "similar_item_id", C.SCORE, C.RANK

@@ -55,18 +55,23 @@ class RepeatExplore(Recommender):
 
     with ``normalize="rank"`` (reciprocal-rank fusion, ``1 / (rank + rank_offset)``)
     or ``"minmax"`` (each customer's scores rescaled to ``[0, 1]``). The repeat
-    component contributes only items the customer bought. On retail purchase
-    data this beats both the repurchase ranking and any collaborative model
-    alone (see ``benchmarks/bench_models.py``).
+    component contributes only items the customer bought; the explore component
+    re-ranks them and fills the list with new items where the customer's own
+    history is thin. On Online Retail (``benchmarks/bench_models.py``) the blend
+    scores HR@10 0.844 over all items, level with ``Repurchase`` (0.843) and
+    above every collaborative model alone (ALS 0.807); on items the customer
+    never bought it keeps the explore model's accuracy (0.515), where a
+    repurchase ranking can only fall back to popularity (0.325).
 
     Parameters
     ----------
     repeat : Recommender or None
         The buy-again part (default ``Repurchase()``).
     explore : Recommender or None
-        The discovery part (default ``ItemKNN()``); any recsys model.
+        The discovery part (default ``ALS()``, the best partner on Online Retail);
+        any recsys model.
     weight : float
-        Share of the repeat part in ``[0, 1]``.
+        Share of the repeat part in ``[0, 1]`` (default 0.8, tuned on Online Retail).
     normalize : {"rank", "minmax"}
         Per-customer score normalisation.
     rank_offset : float
@@ -80,7 +85,7 @@ class RepeatExplore(Recommender):
     >>> import recsys as rs
     >>> purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
     >>> inter = rs.Interactions.from_purchases(purchases.head(20_000))
-    >>> model = rs.RepeatExplore(weight=0.6).fit(inter)
+    >>> model = rs.RepeatExplore(explore=rs.ALS(factors=8, iterations=3)).fit(inter)
     >>> model.recommend(k=10).height > 0
     True
     """
@@ -91,9 +96,9 @@ class RepeatExplore(Recommender):
         self,
         repeat: Recommender | None = None,
         explore: Recommender | None = None,
-        weight: float = 0.6,
+        weight: float = 0.8,
         normalize: str = "rank",
-        rank_offset: float = 5.0,
+        rank_offset: float = 3.0,
     ) -> None:
         self.repeat = repeat
         self.explore = explore
@@ -116,10 +121,10 @@ class RepeatExplore(Recommender):
 
     def _components(self) -> tuple[Recommender, Recommender]:
         from recsys.models.baselines import Repurchase
-        from recsys.models.knn import ItemKNN
+        from recsys.models.mf import ALS
 
         repeat = self.repeat.clone() if self.repeat is not None else Repurchase()
-        explore = self.explore.clone() if self.explore is not None else ItemKNN()
+        explore = self.explore.clone() if self.explore is not None else ALS()
         return repeat, explore
 
     def _fit(self, interactions: Interactions) -> None:

@@ -91,10 +91,15 @@ class ALS(MatrixFactorization):
     """Implicit-feedback alternating least squares (Hu, Koren & Volinsky 2008).
 
     Trained with ``implicit.cpu.als.AlternatingLeastSquares``. The confidence of a
-    purchase weight ``r`` is ``1 + alpha * r`` (``confidence="linear"``) or
-    ``1 + alpha * log(1 + r)`` (``confidence="log"``, the default: a customer who
+    purchase weight ``r`` is ``1 + alpha * r`` (``confidence="linear"``, the
+    default) or ``1 + alpha * log(1 + r)`` (``confidence="log"``: a customer who
     bought an item 30 times is more sure of it than one who bought it once, but
     not 30 times more).
+
+    The defaults (128 factors, strong regularization 20, ``C = 1 + r`` on purchase
+    counts) were chosen on Online Retail (train before 2011-09-09, next 90 days):
+    HR@10 0.81 over all items and 0.52 on new items, against 0.80 and 0.50 for
+    implicit's defaults (``benchmarks/bench_models.py``).
 
     Parameters
     ----------
@@ -131,10 +136,10 @@ class ALS(MatrixFactorization):
 
     def __init__(
         self,
-        factors: int = 64,
-        regularization: float = 0.05,
-        alpha: float = 10.0,
-        confidence: str = "log",
+        factors: int = 128,
+        regularization: float = 20.0,
+        alpha: float = 1.0,
+        confidence: str = "linear",
         iterations: int = 15,
         use_cg: bool = True,
         random_state: int = 0,

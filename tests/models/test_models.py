@@ -18,7 +18,7 @@ T0 = datetime(2024, 3, 1)
 
 
 def _purchases(rows: list[tuple[int, str, float]]) -> pl.DataFrame:
-    """(user, item, days before T0) rows -> canonical purchases; the last row is at T0."""
+    """(user, item, days before T0) rows -> canonical purchases."""
     frame = pl.DataFrame(
         {
             "user_id": [r[0] for r in rows],
@@ -67,7 +67,9 @@ def test_repurchase_count_and_recency_hand_worked() -> None:
         ]
     )
     inter = rs.Interactions.from_purchases(p)
-    model = rs.Repurchase(half_life_days=50.0).fit(inter)
+    model = rs.Repurchase(half_life_days=50.0, repeat_rate_power=0.0, trend_window_days=None).fit(
+        inter
+    )
     expected = {"a": 3 * 0.5**2, "b": 1.0, "c": 2 * 0.5**0.2}
     recs = model.recommend([1], k=5)
     got = dict(zip(recs["item_id"].to_list()[:3], recs["score"].to_list()[:3], strict=True))
@@ -79,7 +81,9 @@ def test_repurchase_count_and_recency_hand_worked() -> None:
     assert recs["item_id"].to_list()[3:] == ["d", "e"]
     assert (recs["score"][3:] < 0).all()
     # Without decay the count decides: a (3) > c (2) > b (1).
-    by_count = rs.Repurchase(half_life_days=None).fit(inter).recommend([1], k=3)
+    by_count = rs.Repurchase(half_life_days=None, repeat_rate_power=0, trend_window_days=None)
+    by_count = by_count.fit(inter)
+    by_count = by_count.recommend([1], k=3)
     assert by_count["item_id"].to_list() == ["a", "c", "b"]
     # exclude_seen defaults to False for buy-again; True leaves the backfill.
     assert model.recommend([1], k=2, exclude_seen=True)["item_id"].to_list() == ["d", "e"]
@@ -93,7 +97,9 @@ def test_repurchase_due_interval() -> None:
         rows += [(u, "x", 40.0), (u, "x", 30.0), (u, "x", 20.0), (u, "x", 10.0 + u)]
     rows += [(9, "x", 10.0), (9, "y", 10.0), (8, "x", 0.5), (8, "y", 0.5), (7, "z", 0.0)]
     inter = rs.Interactions.from_purchases(_purchases(rows))
-    model = rs.Repurchase(half_life_days=None, due_weight=1.0).fit(inter)
+    model = rs.Repurchase(
+        half_life_days=None, repeat_rate_power=0, trend_window_days=None, due_weight=1.0
+    ).fit(inter)
     x = model.items_.to_index(["x"])[0]
     # users 0-4: span = 10 + u days... observed last purchase 10+u days ago, count 4:
     # interval = (10 + u) / 3 -> median over u = 0..4 is 12 / 3 = 4 days.
@@ -107,6 +113,42 @@ def test_repurchase_due_interval() -> None:
     x8 = s8.filter(pl.col("item_id") == "x")["score"].item()
     assert x9 == pytest.approx((1 + 1 / 12) * due9, rel=1e-4)
     assert x8 == pytest.approx((1 + 1 / 2.5) * due8, rel=1e-4)
+
+
+def test_repurchase_item_repeat_rate() -> None:
+    # user 1 bought soap x2 and vase x2; users 2 and 3 soap x2 and vase x1 each.
+    rows = [(1, "soap", 9), (1, "soap", 8), (1, "vase", 9), (1, "vase", 8)]
+    rows += [(u, "soap", d) for u in (2, 3) for d in (7, 6)] + [(2, "vase", 5), (3, "vase", 5)]
+    inter = rs.Interactions.from_purchases(_purchases(rows))
+    model = rs.Repurchase(half_life_days=None, repeat_rate_power=1.0, trend_window_days=None).fit(
+        inter
+    )
+    soap, vase = model.items_.to_index(["soap", "vase"])
+    # soap: 3 buyers, 3 repeaters -> 4/5; vase: 3 buyers, 1 repeater -> 2/5
+    assert model.item_repeat_rate_[soap] == pytest.approx(0.8)
+    assert model.item_repeat_rate_[vase] == pytest.approx(0.4)
+    recs = model.recommend([1], k=2)
+    assert recs["item_id"].to_list() == ["soap", "vase"]
+    # no decay: count x rate, plus 1 / (2 + days since last) to break ties by recency;
+    # the reference time is the last purchase (5 days before T0), user 1's was 8 days before.
+    assert recs["score"][0] == pytest.approx(2 * 0.8 + 1 / (2 + 3), rel=1e-4)
+    assert recs["score"][1] == pytest.approx(2 * 0.4 + 1 / (2 + 3), rel=1e-4)
+
+
+def test_repurchase_trend_factor() -> None:
+    # user 1 bought "old" 3x and "new" 2x; only "new" sold in the last 30 days (user 2).
+    rows = [(1, "old", 200), (1, "old", 190), (1, "old", 180), (1, "new", 100), (1, "new", 95)]
+    rows += [(2, "new", 5), (3, "new", 0), (4, "old", 150)]
+    inter = rs.Interactions.from_purchases(_purchases(rows))
+    plain = rs.Repurchase(half_life_days=None, repeat_rate_power=0, trend_window_days=None)
+    assert plain.fit(inter).recommend([1], k=2)["item_id"].to_list() == ["old", "new"]
+    trend = rs.Repurchase(half_life_days=None, repeat_rate_power=0, trend_window_days=30)
+    recs = trend.fit(inter).recommend([1], k=2)
+    assert recs["item_id"].to_list() == ["new", "old"]
+    # new: (2 + 1/(2+95)) * log(2 + 2 recent buyers); old: (3 + 1/(2+180)) * log(2 + 0)
+    assert recs["score"].to_list() == pytest.approx(
+        [(2 + 1 / 97) * np.log(4.0), (3 + 1 / 182) * np.log(2.0)], rel=1e-5
+    )
 
 
 def test_repurchase_without_times_warns() -> None:
