@@ -29,8 +29,10 @@ items x users matrix (items are the "documents", users the "terms")::
 so ``similarity="bm25"`` with ``shrink=0`` has the similarity values of implicit's
 ``BM25Recommender`` (and ``"cosine"`` those of ``CosineRecommender``); ``shrink`` only
 rescales BM25 (its denominator is 1). Unlike implicit, the item itself is never its own
-neighbour: implicit's ``K`` counts the item itself, so ``k = K - 1`` here keeps the same
-other neighbours.
+neighbour: implicit keeps the item among its own ``K`` neighbours (for cosine it is always
+the most similar, similarity 1), so ``k = K - 1`` here keeps the same other neighbours
+(for BM25 only when the item's self-similarity is its largest, which is usual but not
+guaranteed).
 """
 
 from __future__ import annotations
