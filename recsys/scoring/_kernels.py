@@ -19,6 +19,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+# scores tested at once before the per-score heap checks (see _scan_range)
+_RUN = 32
+
 __all__ = [
     "knn_topk_kernel",
     "select_kernel",
@@ -119,18 +122,25 @@ def _scan_range(row, lo, hi, base, col_map, use_map, gather, heap_s, heap_i, siz
             if s > threshold:
                 _sift_down(heap_s, heap_i, size, 0, s, g)
                 threshold = heap_s[0]
-    elif use_map:
-        for c2 in range(c, hi):
-            s = row[c2 - base]
-            if s > threshold:
-                _sift_down(heap_s, heap_i, size, 0, s, col_map[c2])
-                threshold = heap_s[0]
     else:
-        for c2 in range(c, hi):
-            s = row[c2 - base]
-            if s > threshold:
-                _sift_down(heap_s, heap_i, size, 0, s, c2)
-                threshold = heap_s[0]
+        # Most scores lose to the threshold: test a run of _RUN scores with a branch-free
+        # (vectorisable) "any above?" first, and look at single scores only on a hit.
+        start = c
+        while start < hi:
+            stop = min(hi, start + _RUN)
+            above = 0
+            for c2 in range(start, stop):
+                # an unsigned index skips Numba's negative-index wraparound, which would
+                # otherwise keep this loop from vectorising (measured 2.5x slower)
+                above += row[np.uintp(c2 - base)] > threshold
+            if above:
+                for c2 in range(start, stop):
+                    s = row[np.uintp(c2 - base)]
+                    if s > threshold:
+                        g = col_map[c2] if use_map else c2
+                        _sift_down(heap_s, heap_i, size, 0, s, g)
+                        threshold = heap_s[0]
+            start = stop
     return size
 
 
