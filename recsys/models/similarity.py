@@ -47,7 +47,6 @@ from numba import njit, prange
 from recsys._validation import check_in, check_positive_int, resolve_num_threads
 from recsys.exceptions import InputDataError
 from recsys.scoring._checks import thread_limits
-from recsys.scoring._kernels import _finish_row, _offer
 
 __all__ = ["SIMILARITIES", "bm25_weight", "item_similarity", "prune_topk_rows"]
 
@@ -56,29 +55,82 @@ SIMILARITIES = ("cosine", "asymmetric_cosine", "jaccard", "bm25")
 # Upper bound on the multiply-adds of one row block of X.T @ X (about its peak entries
 # before pruning); keeps memory bounded for large catalogues.
 _BLOCK_PRODUCTS = 20_000_000
+_NO_FACTORS = np.zeros(0, dtype=np.float64)
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _select_rows(indptr, indices, data, k, first_row, top_s, top_i, counts):
+def _select_rows(
+    indptr, indices, data, k, first_row, mode, row_factor, col_factor, shrink, top_s, top_i, counts
+):
+    """Per row: the k largest entries (ties to the lower column), sorted by column.
+
+    Entry ``(i, j)`` (``i = first_row + r``) is first turned into a similarity (float64):
+    mode 0 keeps ``data``; mode 1 gives ``data / (row_factor[i] * col_factor[j] + shrink)``
+    (cosine, asymmetric cosine, bm25); mode 2 gives
+    ``data / (row_factor[i] + col_factor[j] - data + shrink)`` (jaccard). A denominator
+    <= 0 gives 0.
+
+    Linear-time selection: the k-th largest value by ``np.partition``, then every entry
+    above it plus the lowest-column entries equal to it. (A bounded heap is O(n log k)
+    with unpredictable branches; with k ~ 100 it was 10x slower here.)
+    """
     n_rows = indptr.shape[0] - 1
     for r in prange(n_rows):
-        heap_s = top_s[r]
-        heap_i = top_i[r]
-        size = 0
+        lo = indptr[r]
+        hi = indptr[r + 1]
+        values = np.empty(hi - lo, dtype=np.float32)
+        columns = np.empty(hi - lo, dtype=np.int64)
+        n = 0
         diagonal = first_row + r
-        for p in range(indptr[r], indptr[r + 1]):
+        for p in range(lo, hi):
             j = indices[p]
             if j == diagonal:
                 continue
-            size = _offer(heap_s, heap_i, size, k, np.float32(data[p]), j)
-        _finish_row(heap_s, heap_i, size)
+            value = data[p]
+            if mode == 1:
+                denominator = row_factor[diagonal] * col_factor[j] + shrink
+                value = value / denominator if denominator > 0 else 0.0
+            elif mode == 2:
+                denominator = row_factor[diagonal] + col_factor[j] - value + shrink
+                value = value / denominator if denominator > 0 else 0.0
+            v = np.float32(value)
+            if v != v:
+                continue
+            values[n] = v
+            columns[n] = j
+            n += 1
+        if n > k:
+            kth = np.partition(values[:n], n - k)[n - k]
+            n_above = 0
+            n_equal = 0
+            for t in range(n):
+                if values[t] > kth:
+                    n_above += 1
+                elif values[t] == kth:
+                    n_equal += 1
+            tied = np.empty(n_equal, dtype=np.int64)
+            kept = 0
+            e = 0
+            for t in range(n):
+                if values[t] > kth:
+                    values[kept] = values[t]
+                    columns[kept] = columns[t]
+                    kept += 1
+                elif values[t] == kth:
+                    tied[e] = columns[t]
+                    e += 1
+            tied.sort()
+            for t in range(k - n_above):
+                values[kept] = kth
+                columns[kept] = tied[t]
+                kept += 1
+            n = kept
         # neighbours in increasing column order (sorted CSR indices)
-        order = np.argsort(heap_i[:size], kind="mergesort")
-        kept_i = heap_i[:size][order].copy()
-        kept_s = heap_s[:size][order].copy()
-        heap_i[:size] = kept_i
-        heap_s[:size] = kept_s
-        counts[r] = size
+        order = np.argsort(columns[:n])
+        for t in range(n):
+            top_s[r, t] = values[order[t]]
+            top_i[r, t] = columns[order[t]]
+        counts[r] = n
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -125,6 +177,20 @@ def prune_topk_rows(csr: Any, k: int, *, first_row: int = 0, num_threads: int = 
     k = check_positive_int("k", k)
     first_row = check_positive_int("first_row", first_row, allow_zero=True)
     mat = sp.csr_matrix(csr)
+    return _prune_rows(mat, k, first_row, 0, _NO_FACTORS, _NO_FACTORS, 0.0, num_threads)
+
+
+def _prune_rows(
+    mat: sp.csr_matrix,
+    k: int,
+    first_row: int,
+    mode: int,
+    row_factor: np.ndarray,
+    col_factor: np.ndarray,
+    shrink: float,
+    num_threads: int,
+) -> sp.csr_matrix:
+    """prune_topk_rows without the checks, with the similarity transform of _select_rows."""
     n_rows, n_cols = mat.shape
     width = min(k, n_cols)
     top_s = np.empty((n_rows, max(width, 1)), dtype=np.float32)
@@ -135,9 +201,13 @@ def prune_topk_rows(csr: Any, k: int, *, first_row: int = 0, num_threads: int = 
             _select_rows(
                 mat.indptr.astype(np.int64, copy=False),
                 mat.indices.astype(np.int64, copy=False),
-                mat.data.astype(np.float32, copy=False),
+                mat.data.astype(np.float64, copy=False),
                 width,
                 first_row,
+                mode,
+                row_factor,
+                col_factor,
+                shrink,
                 top_s,
                 top_i,
                 counts,
@@ -282,24 +352,19 @@ def item_similarity(
     squared = np.asarray(x.multiply(x).sum(axis=0)).ravel()
     xt = x.T.tocsr()
 
+    if similarity == "cosine":
+        mode, row_factor, col_factor = 1, np.sqrt(squared), np.sqrt(squared)
+    elif similarity == "asymmetric_cosine":
+        mode, row_factor, col_factor = 1, squared**alpha, squared ** (1.0 - alpha)
+    elif similarity == "jaccard":
+        # on binary data the squared norm is the item's number of buyers
+        mode, row_factor, col_factor = 2, squared, squared
+    else:
+        mode, row_factor, col_factor = 1, np.ones(n_items), np.ones(n_items)
     blocks = []
     for lo, hi in _row_blocks(xt, x):
         dots = (xt[lo:hi] @ x).tocsr()
-        rows = np.repeat(np.arange(lo, hi), np.diff(dots.indptr))
-        cols = dots.indices
-        if similarity == "cosine":
-            denominator = np.sqrt(squared[rows] * squared[cols])
-        elif similarity == "asymmetric_cosine":
-            denominator = squared[rows] ** alpha * squared[cols] ** (1.0 - alpha)
-        elif similarity == "jaccard":
-            # on binary data the squared norm is the item's number of buyers
-            denominator = squared[rows] + squared[cols] - dots.data
-        else:
-            denominator = np.ones_like(dots.data)
-        denominator += shrink
-        with np.errstate(divide="ignore", invalid="ignore"):
-            dots.data = np.where(denominator > 0, dots.data / denominator, 0.0)
-        blocks.append(prune_topk_rows(dots, k, first_row=lo, num_threads=num_threads))
+        blocks.append(_prune_rows(dots, k, lo, mode, row_factor, col_factor, shrink, num_threads))
     if not blocks:
         return sp.csr_matrix((n_items, n_items), dtype=np.float32)
     result = sp.vstack(blocks, format="csr").astype(np.float32)
