@@ -61,7 +61,7 @@ def bare_blocked(queries: np.ndarray, items: np.ndarray, threads: int, budget_mb
 
 
 @njit(parallel=True)
-def _tiled_products(queries, items, row_tile, col_tile):  # type: ignore[no-untyped-def]
+def _tiled_products(queries, items, row_tile, col_tile):
     n = queries.shape[0]
     m = items.shape[0]
     n_chunks = (n + row_tile - 1) // row_tile
