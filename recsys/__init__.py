@@ -33,3 +33,8 @@ __all__ = [
     "datasets",
     "exceptions",
 ]
+
+# --- scoring (Numba top-K kernels): rs.scoring.topk / select_topk / knn_topk ---
+from recsys import scoring
+
+__all__ += ["scoring"]

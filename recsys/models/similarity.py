@@ -446,7 +446,7 @@ def item_similarity(
     >>> from recsys.models.similarity import item_similarity
     >>> x = sp.csr_matrix(np.array([[1, 1, 0], [1, 1, 0], [0, 1, 1]], dtype=np.float32))
     >>> s = item_similarity(x, similarity="jaccard", k=1)
-    >>> s.toarray().round(3).tolist()
+    >>> s.toarray().astype(float).round(3).tolist()
     [[0.0, 0.667, 0.0], [0.667, 0.0, 0.0], [0.0, 0.333, 0.0]]
     """
     check_in("similarity", similarity, SIMILARITIES)
