@@ -34,6 +34,11 @@ __all__ = [
     "exceptions",
 ]
 
+# --- scoring (Numba top-K kernels): rs.scoring.topk / select_topk / knn_topk ---
+from recsys import scoring
+
+__all__ += ["scoring"]
+
 # --- models (recommenders) ---------------------------------------------------------------
 from recsys import models
 from recsys.models import (

@@ -29,8 +29,10 @@ items x users matrix (items are the "documents", users the "terms")::
 so ``similarity="bm25"`` with ``shrink=0`` has the similarity values of implicit's
 ``BM25Recommender`` (and ``"cosine"`` those of ``CosineRecommender``); ``shrink`` only
 rescales BM25 (its denominator is 1). Unlike implicit, the item itself is never its own
-neighbour: implicit's ``K`` counts the item itself, so ``k = K - 1`` here keeps the same
-other neighbours.
+neighbour: implicit keeps the item among its own ``K`` neighbours (for cosine it is always
+the most similar, similarity 1), so ``k = K - 1`` here keeps the same other neighbours
+(for BM25 only when the item's self-similarity is its largest, which is usual but not
+guaranteed).
 """
 
 from __future__ import annotations
@@ -45,7 +47,6 @@ from numba import njit, prange
 from recsys._validation import check_in, check_positive_int, resolve_num_threads
 from recsys.exceptions import InputDataError
 from recsys.scoring._checks import thread_limits
-from recsys.scoring._kernels import _finish_row, _offer
 
 __all__ = ["SIMILARITIES", "bm25_weight", "item_similarity", "prune_topk_rows"]
 
@@ -54,29 +55,160 @@ SIMILARITIES = ("cosine", "asymmetric_cosine", "jaccard", "bm25")
 # Upper bound on the multiply-adds of one row block of X.T @ X (about its peak entries
 # before pruning); keeps memory bounded for large catalogues.
 _BLOCK_PRODUCTS = 20_000_000
+_NO_FACTORS = np.zeros(0, dtype=np.float64)
+# "fused": one Numba kernel accumulates each row of X.T @ X and prunes it (parallel);
+# "blocked": scipy products on row blocks, each pruned by Numba.
+_METHOD = "fused"
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _similarity_value(mode, dot, factor_i, factor_j, shrink):
+    """Mode 0: ``dot``; mode 1: ``dot / (factor_i * factor_j + shrink)`` (cosine,
+    asymmetric cosine, bm25); mode 2: ``dot / (factor_i + factor_j - dot + shrink)``
+    (jaccard). A denominator <= 0 gives 0."""
+    if mode == 0:
+        return dot
+    if mode == 1:
+        return _safe_ratio(dot, factor_i * factor_j + shrink)
+    return _safe_ratio(dot, factor_i + factor_j - dot + shrink)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _safe_ratio(dot, denominator):
+    return dot / denominator if denominator > 0 else 0.0
+
+
+@njit(cache=True, nogil=True)
+def _keep_top(values, columns, n, k, out_s, out_i):
+    """Write the k largest of ``values[:n]`` (ties to the lower column) to ``out_s/out_i``
+    in increasing column order; return how many were written. Reorders its inputs.
+
+    Linear-time selection: the k-th largest value by ``np.partition``, then every entry
+    above it plus the lowest-column entries equal to it. (A bounded heap is O(n log k)
+    with unpredictable branches; with k ~ 100 it was several times slower here.)
+    """
+    if n > k:
+        kth = np.partition(values[:n], n - k)[n - k]
+        n_above = 0
+        n_equal = 0
+        for t in range(n):
+            if values[t] > kth:
+                n_above += 1
+            elif values[t] == kth:
+                n_equal += 1
+        tied = np.empty(n_equal, dtype=np.int64)
+        kept = 0
+        e = 0
+        for t in range(n):
+            if values[t] > kth:
+                values[kept] = values[t]
+                columns[kept] = columns[t]
+                kept += 1
+            elif values[t] == kth:
+                tied[e] = columns[t]
+                e += 1
+        tied.sort()
+        for t in range(k - n_above):
+            values[kept] = kth
+            columns[kept] = tied[t]
+            kept += 1
+        n = kept
+    order = np.argsort(columns[:n])
+    for t in range(n):
+        out_s[t] = values[order[t]]
+        out_i[t] = columns[order[t]]
+    return n
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _select_rows(indptr, indices, data, k, first_row, top_s, top_i, counts):
+def _select_rows(
+    indptr, indices, data, k, first_row, mode, row_factor, col_factor, shrink, top_s, top_i, counts
+):
+    """Per row ``r`` (item ``i = first_row + r``): the k largest similarities
+    ``_similarity_value(mode, data, row_factor[i], col_factor[j], shrink)`` off the
+    diagonal, NaN dropped, sorted by column."""
     n_rows = indptr.shape[0] - 1
     for r in prange(n_rows):
-        heap_s = top_s[r]
-        heap_i = top_i[r]
-        size = 0
+        lo = indptr[r]
+        hi = indptr[r + 1]
+        values = np.empty(hi - lo, dtype=np.float32)
+        columns = np.empty(hi - lo, dtype=np.int64)
+        n = 0
         diagonal = first_row + r
-        for p in range(indptr[r], indptr[r + 1]):
+        factor_i = row_factor[diagonal] if mode else 0.0
+        for p in range(lo, hi):
             j = indices[p]
             if j == diagonal:
                 continue
-            size = _offer(heap_s, heap_i, size, k, np.float32(data[p]), j)
-        _finish_row(heap_s, heap_i, size)
-        # neighbours in increasing column order (sorted CSR indices)
-        order = np.argsort(heap_i[:size], kind="mergesort")
-        kept_i = heap_i[:size][order].copy()
-        kept_s = heap_s[:size][order].copy()
-        heap_i[:size] = kept_i
-        heap_s[:size] = kept_s
-        counts[r] = size
+            factor_j = col_factor[j] if mode else 0.0
+            v = np.float32(_similarity_value(mode, data[p], factor_i, factor_j, shrink))
+            if v != v:
+                continue
+            values[n] = v
+            columns[n] = j
+            n += 1
+        counts[r] = _keep_top(values, columns, n, k, top_s[r], top_i[r])
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _fused_rows(
+    xt_indptr,
+    xt_indices,
+    xt_data,
+    x_indptr,
+    x_indices,
+    x_data,
+    k,
+    mode,
+    row_factor,
+    col_factor,
+    shrink,
+    n_tasks,
+    top_s,
+    top_i,
+    counts,
+):
+    """Row i of X.T @ X accumulated in a dense float64 buffer (as implicit's
+    all_pairs_knn does), turned into similarities and pruned to k, without ever holding
+    more than one row per task. Each task owns a contiguous range of items."""
+    n_items = xt_indptr.shape[0] - 1
+    per_task = (n_items + n_tasks - 1) // n_tasks
+    for task in prange(n_tasks):
+        i0 = task * per_task
+        i1 = min(n_items, i0 + per_task)
+        if i0 >= i1:
+            continue
+        acc = np.zeros(n_items, dtype=np.float64)
+        touched_by = np.zeros(n_items, dtype=np.int64)
+        touched = np.empty(n_items, dtype=np.int64)
+        values = np.empty(n_items, dtype=np.float32)
+        for i in range(i0, i1):
+            stamp = i + 1
+            n_touched = 0
+            for p in range(xt_indptr[i], xt_indptr[i + 1]):
+                u = xt_indices[p]
+                w = xt_data[p]
+                for q in range(x_indptr[u], x_indptr[u + 1]):
+                    j = x_indices[q]
+                    if touched_by[j] != stamp:
+                        touched_by[j] = stamp
+                        acc[j] = 0.0
+                        touched[n_touched] = j
+                        n_touched += 1
+                    acc[j] += w * x_data[q]
+            factor_i = row_factor[i]
+            n = 0
+            for t in range(n_touched):
+                j = touched[t]
+                if j == i:
+                    continue
+                v = np.float32(_similarity_value(mode, acc[j], factor_i, col_factor[j], shrink))
+                if v != v:
+                    continue
+                values[n] = v
+                touched[n] = j  # compacts in place: n <= t
+                n += 1
+            counts[i] = _keep_top(values, touched, n, k, top_s[i], top_i[i])
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -123,6 +255,20 @@ def prune_topk_rows(csr: Any, k: int, *, first_row: int = 0, num_threads: int = 
     k = check_positive_int("k", k)
     first_row = check_positive_int("first_row", first_row, allow_zero=True)
     mat = sp.csr_matrix(csr)
+    return _prune_rows(mat, k, first_row, 0, _NO_FACTORS, _NO_FACTORS, 0.0, num_threads)
+
+
+def _prune_rows(
+    mat: sp.csr_matrix,
+    k: int,
+    first_row: int,
+    mode: int,
+    row_factor: np.ndarray,
+    col_factor: np.ndarray,
+    shrink: float,
+    num_threads: int,
+) -> sp.csr_matrix:
+    """prune_topk_rows without the checks, with the similarity transform of _select_rows."""
     n_rows, n_cols = mat.shape
     width = min(k, n_cols)
     top_s = np.empty((n_rows, max(width, 1)), dtype=np.float32)
@@ -133,13 +279,25 @@ def prune_topk_rows(csr: Any, k: int, *, first_row: int = 0, num_threads: int = 
             _select_rows(
                 mat.indptr.astype(np.int64, copy=False),
                 mat.indices.astype(np.int64, copy=False),
-                mat.data.astype(np.float32, copy=False),
+                mat.data.astype(np.float64, copy=False),
                 width,
                 first_row,
+                mode,
+                row_factor,
+                col_factor,
+                shrink,
                 top_s,
                 top_i,
                 counts,
             )
+    return _to_csr(top_s, top_i, counts, n_cols, num_threads)
+
+
+def _to_csr(
+    top_s: np.ndarray, top_i: np.ndarray, counts: np.ndarray, n_cols: int, num_threads: int
+) -> sp.csr_matrix:
+    """CSR (float32, sorted indices) from per-row kept entries ``top_*[r, :counts[r]]``."""
+    n_rows = counts.shape[0]
     out_indptr = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(counts, out=out_indptr[1:])
     nnz = int(out_indptr[-1])
@@ -155,6 +313,45 @@ def prune_topk_rows(csr: Any, k: int, *, first_row: int = 0, num_threads: int = 
     )
     result.has_sorted_indices = True
     return result
+
+
+def _fused_similarity(
+    x: sp.csr_matrix,
+    xt: sp.csr_matrix,
+    k: int,
+    mode: int,
+    row_factor: np.ndarray,
+    col_factor: np.ndarray,
+    shrink: float,
+    num_threads: int,
+) -> sp.csr_matrix:
+    """All rows of the pruned similarity with the fused Numba kernel (no X.T @ X)."""
+    n_items = x.shape[1]
+    width = min(k, n_items)
+    top_s = np.empty((n_items, max(width, 1)), dtype=np.float32)
+    top_i = np.empty((n_items, max(width, 1)), dtype=np.int32)
+    counts = np.zeros(n_items, dtype=np.int64)
+    if n_items and width and x.nnz:
+        with thread_limits(num_threads) as threads:
+            _fused_rows(
+                xt.indptr.astype(np.int64, copy=False),
+                xt.indices.astype(np.int64, copy=False),
+                xt.data.astype(np.float64, copy=False),
+                x.indptr.astype(np.int64, copy=False),
+                x.indices.astype(np.int64, copy=False),
+                x.data.astype(np.float64, copy=False),
+                width,
+                mode,
+                row_factor,
+                col_factor,
+                shrink,
+                # many small tasks: popular items cost far more than rare ones
+                max(1, min(n_items, threads * 16)),
+                top_s,
+                top_i,
+                counts,
+            )
+    return _to_csr(top_s, top_i, counts, n_items, num_threads)
 
 
 def bm25_weight(user_items: sp.csr_matrix, k1: float = 1.2, b: float = 0.75) -> sp.csr_matrix:
@@ -213,10 +410,13 @@ def item_similarity(
 ) -> sp.csr_matrix:
     """Item-item similarity pruned to each item's ``k`` nearest neighbours.
 
-    Computed from ``X.T @ X`` on the (weighted or binarised) users x items matrix with
-    scipy sparse products, one block of item rows at a time, each block pruned (Numba)
-    before the next is computed, so memory stays near the size of the result. Formulas
-    are in the module docstring.
+    Row ``i`` of ``X.T @ X`` on the (weighted or binarised) users x items matrix is
+    accumulated by a parallel Numba kernel in a dense buffer of one row per task, turned
+    into similarities and pruned to ``k`` before the next row, so memory stays near the
+    size of the result. (The alternative, scipy sparse products on blocks of rows each
+    pruned before the next, gives identical results and was measured 1.2-1.4x slower on
+    Online Retail; it is kept as ``_METHOD = "blocked"``.) Formulas are in the module
+    docstring.
 
     Parameters
     ----------
@@ -246,7 +446,7 @@ def item_similarity(
     >>> from recsys.models.similarity import item_similarity
     >>> x = sp.csr_matrix(np.array([[1, 1, 0], [1, 1, 0], [0, 1, 1]], dtype=np.float32))
     >>> s = item_similarity(x, similarity="jaccard", k=1)
-    >>> s.toarray().round(3).tolist()
+    >>> s.toarray().astype(float).round(3).tolist()
     [[0.0, 0.667, 0.0], [0.667, 0.0, 0.0], [0.0, 0.333, 0.0]]
     """
     check_in("similarity", similarity, SIMILARITIES)
@@ -280,24 +480,21 @@ def item_similarity(
     squared = np.asarray(x.multiply(x).sum(axis=0)).ravel()
     xt = x.T.tocsr()
 
+    if similarity == "cosine":
+        mode, row_factor, col_factor = 1, np.sqrt(squared), np.sqrt(squared)
+    elif similarity == "asymmetric_cosine":
+        mode, row_factor, col_factor = 1, squared**alpha, squared ** (1.0 - alpha)
+    elif similarity == "jaccard":
+        # on binary data the squared norm is the item's number of buyers
+        mode, row_factor, col_factor = 2, squared, squared
+    else:
+        mode, row_factor, col_factor = 1, np.ones(n_items), np.ones(n_items)
+    if _METHOD == "fused":
+        return _fused_similarity(x, xt, k, mode, row_factor, col_factor, shrink, num_threads)
     blocks = []
     for lo, hi in _row_blocks(xt, x):
         dots = (xt[lo:hi] @ x).tocsr()
-        rows = np.repeat(np.arange(lo, hi), np.diff(dots.indptr))
-        cols = dots.indices
-        if similarity == "cosine":
-            denominator = np.sqrt(squared[rows] * squared[cols])
-        elif similarity == "asymmetric_cosine":
-            denominator = squared[rows] ** alpha * squared[cols] ** (1.0 - alpha)
-        elif similarity == "jaccard":
-            # on binary data the squared norm is the item's number of buyers
-            denominator = squared[rows] + squared[cols] - dots.data
-        else:
-            denominator = np.ones_like(dots.data)
-        denominator += shrink
-        with np.errstate(divide="ignore", invalid="ignore"):
-            dots.data = np.where(denominator > 0, dots.data / denominator, 0.0)
-        blocks.append(prune_topk_rows(dots, k, first_row=lo, num_threads=num_threads))
+        blocks.append(_prune_rows(dots, k, lo, mode, row_factor, col_factor, shrink, num_threads))
     if not blocks:
         return sp.csr_matrix((n_items, n_items), dtype=np.float32)
     result = sp.vstack(blocks, format="csr").astype(np.float32)

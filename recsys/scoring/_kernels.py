@@ -19,6 +19,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+# scores tested at once before the per-score heap checks (see _scan_range)
+_RUN = 32
+
 __all__ = [
     "knn_topk_kernel",
     "select_kernel",
@@ -119,18 +122,25 @@ def _scan_range(row, lo, hi, base, col_map, use_map, gather, heap_s, heap_i, siz
             if s > threshold:
                 _sift_down(heap_s, heap_i, size, 0, s, g)
                 threshold = heap_s[0]
-    elif use_map:
-        for c2 in range(c, hi):
-            s = row[c2 - base]
-            if s > threshold:
-                _sift_down(heap_s, heap_i, size, 0, s, col_map[c2])
-                threshold = heap_s[0]
     else:
-        for c2 in range(c, hi):
-            s = row[c2 - base]
-            if s > threshold:
-                _sift_down(heap_s, heap_i, size, 0, s, c2)
-                threshold = heap_s[0]
+        # Most scores lose to the threshold: test a run of _RUN scores with a branch-free
+        # (vectorisable) "any above?" first, and look at single scores only on a hit.
+        start = c
+        while start < hi:
+            stop = min(hi, start + _RUN)
+            above = 0
+            for c2 in range(start, stop):
+                # an unsigned index skips Numba's negative-index wraparound, which would
+                # otherwise keep this loop from vectorising (measured 2.5x slower)
+                above += row[np.uintp(c2 - base)] > threshold
+            if above:
+                for c2 in range(start, stop):
+                    s = row[np.uintp(c2 - base)]
+                    if s > threshold:
+                        g = col_map[c2] if use_map else c2
+                        _sift_down(heap_s, heap_i, size, 0, s, g)
+                        threshold = heap_s[0]
+            start = stop
     return size
 
 
@@ -216,6 +226,7 @@ def topk_fused_kernel(
     k,
     row_tile,
     col_tile,
+    n_tasks,
     col_map,
     use_map,
     excl_indptr,
@@ -225,36 +236,43 @@ def topk_fused_kernel(
 ):
     """Top-K of ``queries @ items.T`` computed tile by tile, never holding the full product.
 
-    Each parallel task owns ``row_tile`` queries and walks the items in tiles of ``col_tile``
-    (increasing order, so the tie rule holds across tiles): one small BLAS ``sgemm`` per
-    tile into a cache-sized buffer, then the heap scan of that tile. BLAS must be limited
-    to one thread by the caller. Tile sizes do not depend on the thread count, so the
-    floating-point results do not either.
+    Queries are cut into tiles of ``row_tile``; each of the ``n_tasks`` parallel tasks owns
+    a contiguous run of query tiles and, for each, walks the items in tiles of
+    ``col_tile`` (increasing order, so the tie rule holds across tiles): one small BLAS
+    ``sgemm`` per tile into a cache-sized buffer, then the heap scan of that tile. BLAS
+    must be limited to one thread by the caller. Tile sizes do not depend on the thread
+    count, so the floating-point results do not either.
     """
     n = queries.shape[0]
     m = items.shape[0]
-    n_chunks = (n + row_tile - 1) // row_tile
-    for chunk in prange(n_chunks):
-        r0 = chunk * row_tile
-        r1 = min(n, r0 + row_tile)
-        n_rows = r1 - r0
+    n_row_tiles = (n + row_tile - 1) // row_tile
+    tiles_per_task = (n_row_tiles + n_tasks - 1) // n_tasks
+    for task in prange(n_tasks):
+        # one buffer per task, reused for all of its tiles
         buf = np.empty(row_tile * col_tile, dtype=np.float32)
-        sizes = np.zeros(n_rows, dtype=np.int64)
-        q = queries[r0:r1]
-        for c0 in range(0, m, col_tile):
-            c1 = min(m, c0 + col_tile)
-            tile = buf[: n_rows * (c1 - c0)].reshape((n_rows, c1 - c0))
-            np.dot(q, items[c0:c1].T, tile)
+        sizes = np.zeros(row_tile, dtype=np.int64)
+        for row_tile_index in range(task * tiles_per_task, (task + 1) * tiles_per_task):
+            r0 = row_tile_index * row_tile
+            if r0 >= n:
+                break
+            r1 = min(n, r0 + row_tile)
+            n_rows = r1 - r0
+            sizes[:] = 0
+            q = queries[r0:r1]
+            for c0 in range(0, m, col_tile):
+                c1 = min(m, c0 + col_tile)
+                tile = buf[: n_rows * (c1 - c0)].reshape((n_rows, c1 - c0))
+                np.dot(q, items[c0:c1].T, tile)
+                for r in range(n_rows):
+                    i = r0 + r
+                    # without exclusions the caller passes an all-empty CSR
+                    excluded = excl_indices[excl_indptr[i] : excl_indptr[i + 1]]
+                    sizes[r] = _scan_row_excluding(
+                        tile[r], c0, c1, c0, col_map, use_map, False, excluded,
+                        out_scores[i], out_ids[i], sizes[r], k,
+                    )  # fmt: skip
             for r in range(n_rows):
-                i = r0 + r
-                # without exclusions the caller passes an all-empty CSR
-                excluded = excl_indices[excl_indptr[i] : excl_indptr[i + 1]]
-                sizes[r] = _scan_row_excluding(
-                    tile[r], c0, c1, c0, col_map, use_map, False, excluded,
-                    out_scores[i], out_ids[i], sizes[r], k,
-                )  # fmt: skip
-        for r in range(n_rows):
-            _finish_row(out_scores[r0 + r], out_ids[r0 + r], sizes[r])
+                _finish_row(out_scores[r0 + r], out_ids[r0 + r], sizes[r])
 
 
 @njit(parallel=True, cache=True, nogil=True)

@@ -135,6 +135,8 @@ def topk(
             k,
             ROW_TILE,
             col_tile,
+            # several tasks per thread so a slow thread does not hold up the rest
+            max(1, min(-(-n // ROW_TILE), threads * 4)),
             col_map,
             cands is not None,
             indptr,
