@@ -40,8 +40,8 @@ from recsys import scoring
 __all__ += ["scoring"]
 
 # --- models (recommenders) ---------------------------------------------------------------
-from recsys import models
-from recsys.models import (
+from recsys import models  # noqa: E402
+from recsys.models import (  # noqa: E402
     ALS,
     BPR,
     ItemKNN,
