@@ -192,7 +192,13 @@ class Recommender:
         )
         return _drop_unscored(ids, top)
 
+    #: False when ``_topk_block`` never builds a dense block (its kernel bounds its own
+    #: memory): users then go in large blocks, which only pace the progress bar.
+    _dense_topk: ClassVar[bool] = True
+
     def _block_size(self) -> int:
+        if not self._dense_topk:
+            return 65_536
         return int(max(1, min(65_536, _BLOCK_BYTES // (4 * max(self.n_items, 1)))))
 
     def _iter_blocks(self, n: int, show_progress: bool) -> Iterator[slice]:
@@ -427,7 +433,7 @@ class Recommender:
         if candidates is not None and candidates.size == 0:
             return ids, scores
         pop = self.item_popularity_
-        size = self._block_size()
+        size = int(max(1, min(65_536, _BLOCK_BYTES // (4 * max(self.n_items, 1)))))
         for start in range(0, n, size):
             stop = min(start + size, n)
             block = np.tile(pop, (stop - start, 1))

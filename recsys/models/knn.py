@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import polars as pl
@@ -70,6 +70,8 @@ class ItemKNN(Recommender):
     >>> recs.columns
     ['user_id', 'item_id', 'score', 'rank']
     """
+
+    _dense_topk: ClassVar[bool] = False  # scoring.topk / knn_topk bound their memory
 
     def __init__(
         self,

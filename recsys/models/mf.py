@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -40,6 +40,8 @@ class MatrixFactorization(Recommender):
     Recommendation goes through :func:`recsys.scoring.topk` (one BLAS product per
     user block plus a Numba top-K selection).
     """
+
+    _dense_topk: ClassVar[bool] = False  # scoring.topk / knn_topk bound their memory
 
     user_factors_: np.ndarray
     item_factors_: np.ndarray

@@ -353,10 +353,13 @@ def test_recommend_index_validation() -> None:
 def test_progress_bar_and_blocks(monkeypatch, capsys) -> None:
     import recsys.models.base as base
 
-    model = rs.ItemKNN(k=10).fit(block_interactions())
+    inter = block_interactions()
+    model = rs.RepeatExplore(explore=rs.ItemKNN(k=10)).fit(inter)  # dense score blocks
     full = model.recommend(k=4)
     monkeypatch.setattr(base, "_BLOCK_BYTES", 4 * model.n_items * 7)  # 7 users per block
     assert model._block_size() == 7
     blocked = model.recommend(k=4, show_progress=True)
-    assert blocked["item_id"].equals(full["item_id"])
-    assert "ItemKNN recommend" in capsys.readouterr().err
+    assert blocked.equals(full)
+    assert "RepeatExplore recommend" in capsys.readouterr().err
+    # Kernels with their own memory bound take users in large blocks.
+    assert rs.ItemKNN().fit(inter)._block_size() == 65_536
