@@ -119,10 +119,10 @@ def bench_knn(name: str, purchases: pl.DataFrame, repeat: int) -> None:
                 ),
                 repeat,
             )
-            rows.append((label, fit_t, rec_t, ids, scores))
+            rows.append((label, fit_t, rec_t, ids, scores, model))
     print(f"  {'model':<22}{'fit s':>9}{'recommend s':>13}{'fit ratio':>11}{'rec ratio':>11}")
     print(f"  {'recsys ItemKNN':<22}{fit_ours:>9.3f}{rec_ours:>13.3f}{'':>11}{'':>11}")
-    for label, fit_t, rec_t, _, _ in rows:
+    for label, fit_t, rec_t, *_ in rows:
         print(
             f"  {label:<22}{fit_t:>9.3f}{rec_t:>13.3f}{fit_t / fit_ours:>10.2f}x"
             f"{rec_t / rec_ours:>10.2f}x"
@@ -148,7 +148,34 @@ def bench_knn(name: str, purchases: pl.DataFrame, repeat: int) -> None:
         f"of {len(users):,} users ({filled.mean():.4f} of users get zero-score filler "
         "from implicit)"
     )
+    n_diff, n_tied = _neighbour_differences(ours.similarity_, rows[0][5].similarity.tocsr())
+    print(
+        f"  neighbour lists differing from implicit's: {n_diff:,} of {x.shape[1]:,} items, "
+        f"{n_tied:,} of them only in items tied at the k-th similarity (recsys keeps the "
+        "lower index, implicit an arbitrary one)"
+    )
     print("  (ratio = implicit time / recsys time: > 1 = recsys faster; target recommend >= 2x)")
+
+
+def _neighbour_differences(ours: sp.csr_matrix, theirs: sp.csr_matrix) -> tuple[int, int]:
+    """Rows whose neighbour sets differ (self left out), and those differing only in ties."""
+    n_diff = n_tied = 0
+    for i in range(ours.shape[0]):
+        a_idx = ours.indices[ours.indptr[i] : ours.indptr[i + 1]]
+        a_val = ours.data[ours.indptr[i] : ours.indptr[i + 1]]
+        b_idx = theirs.indices[theirs.indptr[i] : theirs.indptr[i + 1]]
+        b_val = theirs.data[theirs.indptr[i] : theirs.indptr[i + 1]]
+        a = dict(zip(a_idx.tolist(), a_val.tolist(), strict=True))
+        b = dict(zip(b_idx.tolist(), b_val.tolist(), strict=True))
+        a.pop(i, None)
+        b.pop(i, None)
+        if a.keys() == b.keys():
+            continue
+        n_diff += 1
+        odd = [a[j] for j in a.keys() - b.keys()] + [b[j] for j in b.keys() - a.keys()]
+        boundary = min(min(a.values()), min(b.values()))
+        n_tied += bool(np.allclose(odd, boundary, rtol=1e-5))
+    return n_diff, n_tied
 
 
 # -------------------------------------------------------------------------- (b) ALS

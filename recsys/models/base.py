@@ -132,6 +132,11 @@ class Recommender:
         for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("_")]:
             delattr(self, name)
         matrix = _ensure_csr(interactions.matrix)
+        if matrix.nnz == 0:
+            raise InputDataError(
+                f"interactions are empty ({matrix.shape[0]} users x {matrix.shape[1]} items, "
+                "no purchases): nothing to fit"
+            )
         if matrix.nnz and (not np.isfinite(matrix.data).all() or matrix.data.min() < 0):
             raise InputDataError(
                 "interactions.matrix must hold finite weights >= 0 (returns or NaN in the data?)"

@@ -92,6 +92,15 @@ class TestRecommenderContract:
         with pytest.raises(rs.InputDataError, match="Interactions"):
             MODELS[name]().fit(sp.csr_matrix(np.eye(3)))  # type: ignore[arg-type]
 
+    def test_fit_rejects_empty_interactions(self, name: str) -> None:
+        empty = pl.DataFrame(
+            {"user_id": [], "item_id": [], "timestamp": []},
+            schema={"user_id": pl.Int64, "item_id": pl.String, "timestamp": pl.Datetime("us")},
+        )
+        inter = rs.Interactions.from_purchases(empty)
+        with pytest.raises(rs.InputDataError, match="empty"):
+            MODELS[name]().fit(inter)
+
     def test_frame_shape_and_ranks(self, name: str, fitted, inter) -> None:
         recs = fitted[name].recommend(k=5)
         assert recs.columns == ["user_id", "item_id", "score", "rank"]
