@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recsys.exceptions import InputDataError
-from recsys.scoring import select_topk, topk
+from recsys.scoring import dense, select_topk, topk
 from recsys.scoring.dense import topk_blocked
 from tests.scoring.reference import reference_select
 
@@ -72,11 +72,11 @@ def test_select_topk_matches_reference(seed, n, m, f, k, density, n_cands):
 
 @pytest.mark.parametrize("use_candidates", [False, True])
 def test_topk_ties_across_column_tiles(use_candidates):
-    # 5000 items > one 2048-item tile; only 3 distinct scores, so the tie rule decides
+    # 5000 items > one 512-item tile; only 3 distinct scores, so the tie rule decides
     rng = np.random.default_rng(3)
-    queries = np.ones((70, 1), dtype=np.float32)  # 70 queries > one 64-query tile
+    queries = np.ones((300, 1), dtype=np.float32)  # 300 queries > one 256-query tile
     items = rng.integers(0, 3, size=(5000, 1)).astype(np.float32)
-    mask = rng.random((70, 5000)) < 0.3
+    mask = rng.random((300, 5000)) < 0.3
     cands = rng.choice(5000, 3000, replace=False) if use_candidates else None
     ids, scores = topk(queries, items, 25, exclude=sp.csr_matrix(mask), candidates=cands)
     ref_ids, ref_scores = reference_select(queries @ items.T, 25, mask, _allowed(5000, cands))
@@ -95,8 +95,7 @@ def test_topk_float_factors_and_thread_determinism():
     exclude = sp.random(150, 4200, density=0.05, format="csr", random_state=1)
     one = topk(queries, items, 10, exclude=exclude, num_threads=1)
     two = topk(queries, items, 10, exclude=exclude, num_threads=2)
-    small_budget = topk(queries, items, 10, exclude=exclude, num_threads=2, memory_budget_mb=1)
-    for result in (two, small_budget):
+    for result in (two,):
         np.testing.assert_array_equal(one[0], result[0])
         np.testing.assert_array_equal(one[1], result[1])
     dense = (queries.astype(np.float64) @ items.T.astype(np.float64)).astype(np.float32)
@@ -104,6 +103,15 @@ def test_topk_float_factors_and_thread_determinism():
     ref_ids, ref_scores = reference_select(dense, 10)
     np.testing.assert_allclose(one[1], ref_scores, rtol=1e-5, atol=1e-5)
     assert (one[0] == ref_ids).mean() > 0.99  # only float near-ties may differ
+
+
+def test_small_memory_budget_shrinks_tiles(monkeypatch):
+    monkeypatch.setattr(dense, "ROW_TILE", 1024)  # 2 threads x 1024 x 512 x 4 B > 1 MB
+    queries, items, mask, exclude, _ = _random_case(11, 40, 3000, 3, 0.2, None)
+    ids, scores = topk(queries, items, 12, exclude=exclude, num_threads=2, memory_budget_mb=1)
+    ref_ids, ref_scores = reference_select(queries @ items.T, 12, mask)
+    np.testing.assert_array_equal(ids, ref_ids)
+    np.testing.assert_array_equal(scores, ref_scores)
 
 
 def test_select_topk_thread_determinism():
