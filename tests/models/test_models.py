@@ -363,3 +363,19 @@ def test_progress_bar_and_blocks(monkeypatch, capsys) -> None:
     assert "RepeatExplore recommend" in capsys.readouterr().err
     # Kernels with their own memory bound take users in large blocks.
     assert rs.ItemKNN().fit(inter)._block_size() == 65_536
+
+
+@pytest.mark.filterwarnings("ignore::recsys.exceptions.DataWarning")  # no times: Repurchase
+def test_save_load_string_users_int_items(tmp_path) -> None:
+    p = pl.DataFrame({"user_id": ["u1", "u1", "u2", "u3", "u3"], "item_id": [10, 20, 10, 30, 20]})
+    inter = rs.Interactions.from_frame(p)
+    for model in (rs.ItemKNN(k=5), rs.ALS(factors=2, iterations=2), rs.RepeatExplore()):
+        model.fit(inter)
+        path = tmp_path / f"{type(model).__name__}.npz"
+        model.save(path)
+        loaded = rs.load_model(path)
+        a = model.recommend(["u2", "nobody"], k=3, on_unknown="fallback")
+        b = loaded.recommend(["u2", "nobody"], k=3, on_unknown="fallback")
+        assert a.equals(b)
+        assert b.schema["user_id"] == pl.String
+        assert b.schema["item_id"] == pl.Int64
