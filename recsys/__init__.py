@@ -5,7 +5,7 @@
 >>> inter = rs.Interactions.from_purchases(purchases, weight="count")
 """
 
-from recsys import datasets, exceptions, profiles, uplift
+from recsys import datasets, exceptions, models, profiles, scoring, uplift
 from recsys.data import CleaningReport, IdMap, Interactions, clean_purchases
 from recsys.exceptions import (
     DataWarning,
@@ -15,20 +15,37 @@ from recsys.exceptions import (
     RecsysError,
     UnknownIdError,
 )
+from recsys.models import (
+    ALS,
+    BPR,
+    ItemKNN,
+    Popular,
+    Recommender,
+    RepeatExplore,
+    Repurchase,
+    load_model,
+)
 from recsys.profiles import ProfileConfig, build_profiles, cohort_retention
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ALS",
+    "BPR",
     "CleaningReport",
     "DataWarning",
     "IdMap",
     "InputDataError",
     "Interactions",
+    "ItemKNN",
     "ModelFormatError",
     "NotFittedError",
+    "Popular",
     "ProfileConfig",
+    "Recommender",
     "RecsysError",
+    "RepeatExplore",
+    "Repurchase",
     "UnknownIdError",
     "__version__",
     "build_profiles",
@@ -36,6 +53,9 @@ __all__ = [
     "cohort_retention",
     "datasets",
     "exceptions",
+    "load_model",
+    "models",
     "profiles",
+    "scoring",
     "uplift",
 ]

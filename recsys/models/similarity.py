@@ -1,0 +1,502 @@
+"""Item-item similarity for ItemKNN: sparse products plus Numba top-k pruning.
+
+All kinds are ``numerator / (denominator + shrink)`` over the users x items matrix ``X``
+(items are columns; ``x_i`` is item ``i``'s column):
+
+===================== ====================================== ==================================
+kind                  numerator                              denominator
+===================== ====================================== ==================================
+``cosine``            ``<x_i, x_j>``                         ``|x_i| |x_j|``
+``asymmetric_cosine`` ``<x_i, x_j>``                         ``n_i ** alpha * n_j ** (1-alpha)``
+``jaccard``           ``|U_i & U_j|`` (binarised ``X``)      ``|U_i| + |U_j| - |U_i & U_j|``
+``bm25``              ``<w_i, w_j>`` (BM25-weighted ``X``)   ``1``
+===================== ====================================== ==================================
+
+where ``n_i = |x_i|^2 = sum_u X[u, i]^2`` is the *squared* norm, so asymmetric cosine
+is ``<x_i, x_j> / (|x_i|^(2 alpha) |x_j|^(2 (1 - alpha)) + shrink)`` as in Aiolli (2013),
+"Efficient top-N recommendation for very large scale binary rated datasets" (on binary
+data ``n_i`` is the item's number of buyers); ``alpha = 0.5`` gives cosine. Row ``i`` of
+the result holds the neighbours ``j`` of item ``i``, so with ``alpha > 0.5`` popular
+*neighbours* are penalised less than popular query items.
+
+BM25 weights are those of ``implicit.nearest_neighbours.bm25_weight`` applied to the
+items x users matrix (items are the "documents", users the "terms")::
+
+    idf[u]   = log(n_items) - log(1 + number of items user u bought)
+    norm[i]  = (1 - B) + B * sum_u X[u, i] / mean_i(sum_u X[u, i])
+    w[u, i]  = X[u, i] * (K1 + 1) / (K1 * norm[i] + X[u, i]) * idf[u]
+
+so ``similarity="bm25"`` with ``shrink=0`` has the similarity values of implicit's
+``BM25Recommender`` (and ``"cosine"`` those of ``CosineRecommender``); ``shrink`` only
+rescales BM25 (its denominator is 1). Unlike implicit, the item itself is never its own
+neighbour: implicit keeps the item among its own ``K`` neighbours (for cosine it is always
+the most similar, similarity 1), so ``k = K - 1`` here keeps the same other neighbours
+(for BM25 only when the item's self-similarity is its largest, which is usual but not
+guaranteed).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numba import njit, prange
+
+from recsys._validation import check_in, check_positive_int, resolve_num_threads
+from recsys.exceptions import InputDataError
+from recsys.scoring._checks import thread_limits
+
+__all__ = ["SIMILARITIES", "bm25_weight", "item_similarity", "prune_topk_rows"]
+
+SIMILARITIES = ("cosine", "asymmetric_cosine", "jaccard", "bm25")
+
+# Upper bound on the multiply-adds of one row block of X.T @ X (about its peak entries
+# before pruning); keeps memory bounded for large catalogues.
+_BLOCK_PRODUCTS = 20_000_000
+_NO_FACTORS = np.zeros(0, dtype=np.float64)
+# "fused": one Numba kernel accumulates each row of X.T @ X and prunes it (parallel);
+# "blocked": scipy products on row blocks, each pruned by Numba.
+_METHOD = "fused"
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _similarity_value(mode, dot, factor_i, factor_j, shrink):
+    """Mode 0: ``dot``; mode 1: ``dot / (factor_i * factor_j + shrink)`` (cosine,
+    asymmetric cosine, bm25); mode 2: ``dot / (factor_i + factor_j - dot + shrink)``
+    (jaccard). A denominator <= 0 gives 0."""
+    if mode == 0:
+        return dot
+    if mode == 1:
+        return _safe_ratio(dot, factor_i * factor_j + shrink)
+    return _safe_ratio(dot, factor_i + factor_j - dot + shrink)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _safe_ratio(dot, denominator):
+    return dot / denominator if denominator > 0 else 0.0
+
+
+@njit(cache=True, nogil=True)
+def _keep_top(values, columns, n, k, out_s, out_i):
+    """Write the k largest of ``values[:n]`` (ties to the lower column) to ``out_s/out_i``
+    in increasing column order; return how many were written. Reorders its inputs.
+
+    Linear-time selection: the k-th largest value by ``np.partition``, then every entry
+    above it plus the lowest-column entries equal to it. (A bounded heap is O(n log k)
+    with unpredictable branches; with k ~ 100 it was several times slower here.)
+    """
+    if n > k:
+        kth = np.partition(values[:n], n - k)[n - k]
+        n_above = 0
+        n_equal = 0
+        for t in range(n):
+            if values[t] > kth:
+                n_above += 1
+            elif values[t] == kth:
+                n_equal += 1
+        tied = np.empty(n_equal, dtype=np.int64)
+        kept = 0
+        e = 0
+        for t in range(n):
+            if values[t] > kth:
+                values[kept] = values[t]
+                columns[kept] = columns[t]
+                kept += 1
+            elif values[t] == kth:
+                tied[e] = columns[t]
+                e += 1
+        tied.sort()
+        for t in range(k - n_above):
+            values[kept] = kth
+            columns[kept] = tied[t]
+            kept += 1
+        n = kept
+    order = np.argsort(columns[:n])
+    for t in range(n):
+        out_s[t] = values[order[t]]
+        out_i[t] = columns[order[t]]
+    return n
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _select_rows(
+    indptr, indices, data, k, first_row, mode, row_factor, col_factor, shrink, top_s, top_i, counts
+):
+    """Per row ``r`` (item ``i = first_row + r``): the k largest similarities
+    ``_similarity_value(mode, data, row_factor[i], col_factor[j], shrink)`` off the
+    diagonal, NaN dropped, sorted by column."""
+    n_rows = indptr.shape[0] - 1
+    for r in prange(n_rows):
+        lo = indptr[r]
+        hi = indptr[r + 1]
+        values = np.empty(hi - lo, dtype=np.float32)
+        columns = np.empty(hi - lo, dtype=np.int64)
+        n = 0
+        diagonal = first_row + r
+        factor_i = row_factor[diagonal] if mode else 0.0
+        for p in range(lo, hi):
+            j = indices[p]
+            if j == diagonal:
+                continue
+            factor_j = col_factor[j] if mode else 0.0
+            v = np.float32(_similarity_value(mode, data[p], factor_i, factor_j, shrink))
+            if v != v:
+                continue
+            values[n] = v
+            columns[n] = j
+            n += 1
+        counts[r] = _keep_top(values, columns, n, k, top_s[r], top_i[r])
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _fused_rows(
+    xt_indptr,
+    xt_indices,
+    xt_data,
+    x_indptr,
+    x_indices,
+    x_data,
+    k,
+    mode,
+    row_factor,
+    col_factor,
+    shrink,
+    n_tasks,
+    top_s,
+    top_i,
+    counts,
+):
+    """Row i of X.T @ X accumulated in a dense float64 buffer (as implicit's
+    all_pairs_knn does), turned into similarities and pruned to k, without ever holding
+    more than one row per task. Each task owns a contiguous range of items."""
+    n_items = xt_indptr.shape[0] - 1
+    per_task = (n_items + n_tasks - 1) // n_tasks
+    for task in prange(n_tasks):
+        i0 = task * per_task
+        i1 = min(n_items, i0 + per_task)
+        if i0 >= i1:
+            continue
+        acc = np.zeros(n_items, dtype=np.float64)
+        touched_by = np.zeros(n_items, dtype=np.int64)
+        touched = np.empty(n_items, dtype=np.int64)
+        values = np.empty(n_items, dtype=np.float32)
+        for i in range(i0, i1):
+            stamp = i + 1
+            n_touched = 0
+            for p in range(xt_indptr[i], xt_indptr[i + 1]):
+                u = xt_indices[p]
+                w = xt_data[p]
+                for q in range(x_indptr[u], x_indptr[u + 1]):
+                    j = x_indices[q]
+                    if touched_by[j] != stamp:
+                        touched_by[j] = stamp
+                        acc[j] = 0.0
+                        touched[n_touched] = j
+                        n_touched += 1
+                    acc[j] += w * x_data[q]
+            factor_i = row_factor[i]
+            n = 0
+            for t in range(n_touched):
+                j = touched[t]
+                if j == i:
+                    continue
+                v = np.float32(_similarity_value(mode, acc[j], factor_i, col_factor[j], shrink))
+                if v != v:
+                    continue
+                values[n] = v
+                touched[n] = j  # compacts in place: n <= t
+                n += 1
+            counts[i] = _keep_top(values, touched, n, k, top_s[i], top_i[i])
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _gather_rows(top_s, top_i, out_indptr, out_indices, out_data):
+    for r in prange(top_s.shape[0]):
+        start = out_indptr[r]
+        for t in range(out_indptr[r + 1] - start):
+            out_indices[start + t] = top_i[r, t]
+            out_data[start + t] = top_s[r, t]
+
+
+def prune_topk_rows(csr: Any, k: int, *, first_row: int = 0, num_threads: int = 0) -> sp.csr_matrix:
+    """Keep the ``k`` largest entries of every row of a sparse matrix (Numba).
+
+    Ties go to the lower column index, NaN entries are dropped, and the diagonal entry
+    (column ``first_row + r`` for row ``r``, so a row block of a square matrix can be
+    pruned on its own) is removed. Duplicate entries are not summed: pass a canonical
+    matrix. Stored explicit zeros count as entries.
+
+    Parameters
+    ----------
+    csr : scipy sparse matrix, shape (b, m)
+    k : int
+        Entries kept per row, >= 1.
+    first_row : int, default 0
+        Index, in the square matrix, of the first row of ``csr``.
+    num_threads : int, default 0
+        Numba threads (0 = all cores).
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix of float32, shape (b, m), sorted indices.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from recsys.models.similarity import prune_topk_rows
+    >>> s = sp.csr_matrix(np.array([[1, .5, .2, .5], [.1, 1, .3, .2]], dtype=np.float32))
+    >>> prune_topk_rows(s, 2).toarray().tolist()
+    [[0.0, 0.5, 0.0, 0.5], [0.0, 0.0, 0.30000001192092896, 0.20000000298023224]]
+    """
+    if not sp.issparse(csr):
+        raise InputDataError(f"csr must be a scipy sparse matrix, got {type(csr).__name__}")
+    k = check_positive_int("k", k)
+    first_row = check_positive_int("first_row", first_row, allow_zero=True)
+    mat = sp.csr_matrix(csr)
+    return _prune_rows(mat, k, first_row, 0, _NO_FACTORS, _NO_FACTORS, 0.0, num_threads)
+
+
+def _prune_rows(
+    mat: sp.csr_matrix,
+    k: int,
+    first_row: int,
+    mode: int,
+    row_factor: np.ndarray,
+    col_factor: np.ndarray,
+    shrink: float,
+    num_threads: int,
+) -> sp.csr_matrix:
+    """prune_topk_rows without the checks, with the similarity transform of _select_rows."""
+    n_rows, n_cols = mat.shape
+    width = min(k, n_cols)
+    top_s = np.empty((n_rows, max(width, 1)), dtype=np.float32)
+    top_i = np.empty((n_rows, max(width, 1)), dtype=np.int32)
+    counts = np.zeros(n_rows, dtype=np.int64)
+    if n_rows and width:
+        with thread_limits(num_threads):
+            _select_rows(
+                mat.indptr.astype(np.int64, copy=False),
+                mat.indices.astype(np.int64, copy=False),
+                mat.data.astype(np.float64, copy=False),
+                width,
+                first_row,
+                mode,
+                row_factor,
+                col_factor,
+                shrink,
+                top_s,
+                top_i,
+                counts,
+            )
+    return _to_csr(top_s, top_i, counts, n_cols, num_threads)
+
+
+def _to_csr(
+    top_s: np.ndarray, top_i: np.ndarray, counts: np.ndarray, n_cols: int, num_threads: int
+) -> sp.csr_matrix:
+    """CSR (float32, sorted indices) from per-row kept entries ``top_*[r, :counts[r]]``."""
+    n_rows = counts.shape[0]
+    out_indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(counts, out=out_indptr[1:])
+    nnz = int(out_indptr[-1])
+    out_indices = np.empty(nnz, dtype=np.int32)
+    out_data = np.empty(nnz, dtype=np.float32)
+    if nnz:
+        with thread_limits(num_threads):
+            _gather_rows(top_s, top_i, out_indptr, out_indices, out_data)
+    index_dtype = np.int32 if nnz < 2**31 else np.int64
+    result = sp.csr_matrix(
+        (out_data, out_indices.astype(index_dtype), out_indptr.astype(index_dtype)),
+        shape=(n_rows, n_cols),
+    )
+    result.has_sorted_indices = True
+    return result
+
+
+def _fused_similarity(
+    x: sp.csr_matrix,
+    xt: sp.csr_matrix,
+    k: int,
+    mode: int,
+    row_factor: np.ndarray,
+    col_factor: np.ndarray,
+    shrink: float,
+    num_threads: int,
+) -> sp.csr_matrix:
+    """All rows of the pruned similarity with the fused Numba kernel (no X.T @ X)."""
+    n_items = x.shape[1]
+    width = min(k, n_items)
+    top_s = np.empty((n_items, max(width, 1)), dtype=np.float32)
+    top_i = np.empty((n_items, max(width, 1)), dtype=np.int32)
+    counts = np.zeros(n_items, dtype=np.int64)
+    if n_items and width and x.nnz:
+        with thread_limits(num_threads) as threads:
+            _fused_rows(
+                xt.indptr.astype(np.int64, copy=False),
+                xt.indices.astype(np.int64, copy=False),
+                xt.data.astype(np.float64, copy=False),
+                x.indptr.astype(np.int64, copy=False),
+                x.indices.astype(np.int64, copy=False),
+                x.data.astype(np.float64, copy=False),
+                width,
+                mode,
+                row_factor,
+                col_factor,
+                shrink,
+                # many small tasks: popular items cost far more than rare ones
+                max(1, min(n_items, threads * 16)),
+                top_s,
+                top_i,
+                counts,
+            )
+    return _to_csr(top_s, top_i, counts, n_items, num_threads)
+
+
+def bm25_weight(user_items: sp.csr_matrix, k1: float = 1.2, b: float = 0.75) -> sp.csr_matrix:
+    """BM25-weighted copy (float64) of a users x items matrix, as implicit weights it.
+
+    Same values as ``implicit.nearest_neighbours.bm25_weight(user_items.T, k1, b).T``:
+    items are the documents (length-normalised), users the terms (idf).
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from recsys.models.similarity import bm25_weight
+    >>> x = sp.csr_matrix(np.array([[1.0, 1.0], [0.0, 2.0]]))
+    >>> bool(bm25_weight(x)[0, 0] < 0)  # idf of a user who bought every item is negative
+    True
+    """
+    x = sp.csr_matrix(user_items, dtype=np.float64)
+    n_users, n_items = x.shape
+    coo = x.tocoo()
+    items_per_user = np.bincount(coo.row, minlength=n_users)
+    idf = np.log(float(n_items)) - np.log1p(items_per_user)
+    item_sums = np.bincount(coo.col, weights=coo.data, minlength=n_items)
+    mean_length = item_sums.mean() if n_items else 1.0
+    length_norm = (1.0 - b) + b * item_sums / mean_length
+    data = coo.data * (k1 + 1.0) / (k1 * length_norm[coo.col] + coo.data) * idf[coo.row]
+    return sp.csr_matrix((data, (coo.row, coo.col)), shape=x.shape)
+
+
+def _row_blocks(xt: sp.csr_matrix, x: sp.csr_matrix) -> list[tuple[int, int]]:
+    """Item ranges whose rows of X.T @ X each need at most ~_BLOCK_PRODUCTS multiply-adds."""
+    user_lengths = np.diff(x.indptr).astype(np.float64)
+    products = xt.copy()
+    products.data = np.ones_like(products.data, dtype=np.float64)
+    per_item = products @ user_lengths
+    bounds = [0]
+    running = 0.0
+    for i, cost in enumerate(per_item):
+        if running and running + cost > _BLOCK_PRODUCTS:
+            bounds.append(i)
+            running = 0.0
+        running += cost
+    bounds.append(xt.shape[0])
+    return [(lo, hi) for lo, hi in itertools.pairwise(bounds) if hi > lo]
+
+
+def item_similarity(
+    user_items: Any,
+    *,
+    similarity: str = "cosine",
+    k: int = 100,
+    shrink: float = 0.0,
+    alpha: float = 0.5,
+    bm25_k1: float = 1.2,
+    bm25_b: float = 0.75,
+    num_threads: int = 0,
+) -> sp.csr_matrix:
+    """Item-item similarity pruned to each item's ``k`` nearest neighbours.
+
+    Row ``i`` of ``X.T @ X`` on the (weighted or binarised) users x items matrix is
+    accumulated by a parallel Numba kernel in a dense buffer of one row per task, turned
+    into similarities and pruned to ``k`` before the next row, so memory stays near the
+    size of the result. (The alternative, scipy sparse products on blocks of rows each
+    pruned before the next, gives identical results and was measured 1.2-1.4x slower on
+    Online Retail; it is kept as ``_METHOD = "blocked"``.) Formulas are in the module
+    docstring.
+
+    Parameters
+    ----------
+    user_items : scipy sparse matrix, shape (n_users, n_items)
+        Interaction weights (counts, binary, time-decayed, ...), non-negative.
+    similarity : {"cosine", "asymmetric_cosine", "jaccard", "bm25"}, default "cosine"
+    k : int, default 100
+        Neighbours kept per item (the item itself is never its own neighbour).
+    shrink : float, default 0.0
+        Added to every denominator; damps similarities supported by few users.
+    alpha : float, default 0.5
+        Asymmetric cosine exponent, in [0, 1].
+    bm25_k1, bm25_b : float, default 1.2, 0.75
+        BM25 parameters (``K1``, ``B`` in implicit).
+    num_threads : int, default 0
+        Numba threads for pruning (0 = all cores).
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix of float32, shape (n_items, n_items)
+        Row ``i`` holds the neighbours of item ``i`` (sorted indices). Pairs that no user
+        shares are absent.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from recsys.models.similarity import item_similarity
+    >>> x = sp.csr_matrix(np.array([[1, 1, 0], [1, 1, 0], [0, 1, 1]], dtype=np.float32))
+    >>> s = item_similarity(x, similarity="jaccard", k=1)
+    >>> s.toarray().astype(float).round(3).tolist()
+    [[0.0, 0.667, 0.0], [0.667, 0.0, 0.0], [0.0, 0.333, 0.0]]
+    """
+    check_in("similarity", similarity, SIMILARITIES)
+    k = check_positive_int("k", k)
+    resolve_num_threads(num_threads)
+    shrink = float(shrink)
+    if not np.isfinite(shrink) or shrink < 0:
+        raise InputDataError(f"shrink must be a finite number >= 0, got {shrink!r}")
+    alpha = float(alpha)
+    if not 0.0 <= alpha <= 1.0:
+        raise InputDataError(f"alpha must be in [0, 1], got {alpha!r}")
+    for name, value in (("bm25_k1", bm25_k1), ("bm25_b", bm25_b)):
+        if not np.isfinite(float(value)) or float(value) < 0:
+            raise InputDataError(f"{name} must be a finite number >= 0, got {value!r}")
+    if not sp.issparse(user_items):
+        raise InputDataError(
+            "user_items must be a scipy sparse matrix (users x items), "
+            f"got {type(user_items).__name__}"
+        )
+    x = sp.csr_matrix(user_items, dtype=np.float64)
+    x.sum_duplicates()
+    x.eliminate_zeros()
+    if x.nnz and (not np.isfinite(x.data).all() or (x.data < 0).any()):
+        raise InputDataError("user_items must hold finite, non-negative weights")
+    n_items = x.shape[1]
+
+    if similarity == "jaccard":
+        x.data = np.ones_like(x.data)
+    elif similarity == "bm25":
+        x = bm25_weight(x, float(bm25_k1), float(bm25_b))
+    squared = np.asarray(x.multiply(x).sum(axis=0)).ravel()
+    xt = x.T.tocsr()
+
+    if similarity == "cosine":
+        mode, row_factor, col_factor = 1, np.sqrt(squared), np.sqrt(squared)
+    elif similarity == "asymmetric_cosine":
+        mode, row_factor, col_factor = 1, squared**alpha, squared ** (1.0 - alpha)
+    elif similarity == "jaccard":
+        # on binary data the squared norm is the item's number of buyers
+        mode, row_factor, col_factor = 2, squared, squared
+    else:
+        mode, row_factor, col_factor = 1, np.ones(n_items), np.ones(n_items)
+    if _METHOD == "fused":
+        return _fused_similarity(x, xt, k, mode, row_factor, col_factor, shrink, num_threads)
+    blocks = []
+    for lo, hi in _row_blocks(xt, x):
+        dots = (xt[lo:hi] @ x).tocsr()
+        blocks.append(_prune_rows(dots, k, lo, mode, row_factor, col_factor, shrink, num_threads))
+    if not blocks:
+        return sp.csr_matrix((n_items, n_items), dtype=np.float32)
+    result = sp.vstack(blocks, format="csr").astype(np.float32)
+    result.has_sorted_indices = True
+    return result

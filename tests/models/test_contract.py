@@ -1,0 +1,316 @@
+"""The contract every recommender honours: one test class run against every model."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Callable
+
+import numpy as np
+import polars as pl
+import pytest
+import scipy.sparse as sp
+
+import recsys as rs
+from recsys.scoring import select_topk
+from tests.models._fixtures import block_interactions, block_purchases
+
+# Small, fast settings; every factory gives a fresh, unfitted model.
+MODELS: dict[str, Callable[[], rs.Recommender]] = {
+    "ALS": lambda: rs.ALS(factors=2, iterations=10, regularization=1.0, random_state=3),
+    "BPR": lambda: rs.BPR(factors=8, iterations=40, learning_rate=0.05, random_state=3),
+    "ItemKNN": lambda: rs.ItemKNN(k=20),
+    "ItemKNN-cosine": lambda: rs.ItemKNN(similarity="cosine", k=20, self_similarity=0.0),
+    "Popular": lambda: rs.Popular(),
+    "Popular-window": lambda: rs.Popular(window_days=30),
+    "Repurchase": lambda: rs.Repurchase(due_weight=0.5),
+    "RepeatExplore": lambda: rs.RepeatExplore(
+        explore=rs.ALS(factors=2, iterations=10, regularization=1.0, random_state=3)
+    ),
+    "RepeatExplore-knn-minmax": lambda: rs.RepeatExplore(
+        explore=rs.ItemKNN(k=20), normalize="minmax"
+    ),
+}
+PERSONALISED = {
+    "ALS",
+    "BPR",
+    "ItemKNN",
+    "ItemKNN-cosine",
+    "RepeatExplore",
+    "RepeatExplore-knn-minmax",
+}
+# Training with more than one thread is reproducible for all but implicit's Hogwild BPR.
+THREAD_INVARIANT_FIT = set(MODELS) - {"BPR"}
+
+
+@pytest.fixture(scope="module")
+def inter() -> rs.Interactions:
+    return block_interactions()
+
+
+@pytest.fixture(scope="module")
+def fitted(inter: rs.Interactions) -> dict[str, rs.Recommender]:
+    return {name: make().fit(inter) for name, make in MODELS.items()}
+
+
+def _seen_pairs(inter: rs.Interactions) -> set[tuple[int, str]]:
+    rows, cols = inter.matrix.nonzero()
+    users = inter.users.to_ids(rows)
+    items = inter.items.to_ids(cols)
+    return set(zip(users.tolist(), items.tolist(), strict=True))
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+class TestRecommenderContract:
+    def test_not_fitted(self, name: str, tmp_path) -> None:
+        model = MODELS[name]()
+        with pytest.raises(rs.NotFittedError):
+            model.recommend([0])
+        with pytest.raises(rs.NotFittedError):
+            model.recommend_index(np.array([0]))
+        with pytest.raises(rs.NotFittedError):
+            model.similar_items(["A00"])
+        with pytest.raises(rs.NotFittedError):
+            model.save(tmp_path / "m.npz")
+
+    def test_fit_returns_self_and_refit_starts_over(self, name: str, inter) -> None:
+        model = MODELS[name]()
+        assert model.fit(inter) is model
+        assert model.n_users == inter.shape[0]
+        assert model.n_items == inter.shape[1]
+        small = rs.Interactions.from_purchases(
+            block_purchases(n_users_per_group=5, n_items_per_group=6, seed=1).drop("group")
+        )
+        model.fit(small)
+        assert model.n_users == small.shape[0]
+        assert model.n_items == small.shape[1]
+        recs = model.recommend(k=3)
+        assert set(recs["user_id"].unique()) <= set(small.users.ids.to_list())
+        assert set(recs["item_id"].unique()) <= set(small.items.ids.to_list())
+
+    def test_fit_rejects_non_interactions(self, name: str) -> None:
+        with pytest.raises(rs.InputDataError, match="Interactions"):
+            MODELS[name]().fit(sp.csr_matrix(np.eye(3)))  # type: ignore[arg-type]
+
+    def test_fit_rejects_empty_interactions(self, name: str) -> None:
+        empty = pl.DataFrame(
+            {"user_id": [], "item_id": [], "timestamp": []},
+            schema={"user_id": pl.Int64, "item_id": pl.String, "timestamp": pl.Datetime("us")},
+        )
+        inter = rs.Interactions.from_purchases(empty)
+        with pytest.raises(rs.InputDataError, match="empty"):
+            MODELS[name]().fit(inter)
+
+    def test_frame_shape_and_ranks(self, name: str, fitted, inter) -> None:
+        recs = fitted[name].recommend(k=5)
+        assert recs.columns == ["user_id", "item_id", "score", "rank"]
+        assert recs.schema["user_id"] == pl.Int64
+        assert recs.schema["item_id"] == pl.String
+        assert recs.schema["score"] == pl.Float32
+        assert recs.schema["rank"] == pl.Int32
+        assert recs["user_id"].n_unique() == inter.shape[0]  # users=None: every known user
+        per_user = recs.group_by("user_id", maintain_order=True).agg("rank", "score")
+        for ranks, scores in zip(per_user["rank"], per_user["score"], strict=True):
+            assert ranks.to_list() == list(range(1, len(ranks) + 1))
+            assert np.all(np.diff(scores.to_numpy()) <= 0)
+
+    def test_no_seen_item_when_excluded(self, name: str, fitted, inter) -> None:
+        recs = fitted[name].recommend(k=10, exclude_seen=True)
+        pairs = set(zip(recs["user_id"].to_list(), recs["item_id"].to_list(), strict=True))
+        assert not pairs & _seen_pairs(inter)
+
+    def test_recommend_index_matches_generic_scoring(self, name: str, fitted) -> None:
+        """The fast path (topk / knn_topk) ranks exactly like select_topk on _score_block."""
+        model = fitted[name]
+        users = np.arange(model.n_users, dtype=np.int32)
+        ids, scores = model.recommend_index(users, k=6, exclude_seen=True)
+        seen = model.user_items_[users]
+        ref_ids, ref_scores = select_topk(model._score_block(users), 6, exclude=seen)
+        ref_ids[np.isneginf(ref_scores)] = -1  # -inf = not recommendable: padding
+        np.testing.assert_allclose(scores, ref_scores, rtol=1e-4, atol=1e-5)
+        with np.errstate(invalid="ignore"):  # -inf padding: inf - inf
+            gaps = np.abs(np.diff(ref_scores, axis=1))
+        clear = np.nan_to_num(gaps, nan=1.0).min(axis=1) > 1e-4
+        np.testing.assert_array_equal(ids[clear], ref_ids[clear])
+
+    def test_unknown_users(self, name: str, fitted) -> None:
+        model = fitted[name]
+        with pytest.raises(rs.UnknownIdError, match="99999"):
+            model.recommend([0, 99999])
+        skipped = model.recommend([0, 99999], k=3, on_unknown="skip")
+        assert skipped["user_id"].unique().to_list() == [0]
+        assert skipped.equals(model.recommend([0], k=3))
+        both = model.recommend([99999, 0], k=3, on_unknown="fallback")
+        cold = both.filter(pl.col("user_id") == 99999)
+        order = np.lexsort((np.arange(model.n_items), -model.item_popularity_))
+        assert cold["item_id"].to_list() == model.items_.to_ids(order[:3]).tolist()
+        assert both.filter(pl.col("user_id") == 0)["item_id"].equals(
+            model.recommend([0], k=3)["item_id"]
+        )
+        with pytest.raises(rs.InputDataError, match="on_unknown"):
+            model.recommend([0], on_unknown="ignore")  # type: ignore[arg-type]
+
+    def test_empty_user_list(self, name: str, fitted) -> None:
+        model = fitted[name]
+        recs = model.recommend([], k=5)
+        assert recs.height == 0
+        assert recs.columns == ["user_id", "item_id", "score", "rank"]
+        assert recs.schema["item_id"] == pl.String
+        ids, scores = model.recommend_index(np.array([], dtype=np.int32), k=5)
+        assert ids.shape == (0, 5)
+        assert scores.shape == (0, 5)
+
+    def test_k_edge_cases(self, name: str, fitted) -> None:
+        model = fitted[name]
+        for bad in (0, -1, 2.5):
+            with pytest.raises(rs.InputDataError, match="k"):
+                model.recommend([0], k=bad)  # type: ignore[arg-type]
+        big = model.n_items + 5
+        ids, scores = model.recommend_index(np.array([0, 1]), k=big, exclude_seen=True)
+        assert ids.shape == (2, big)
+        n_seen = np.diff(model.user_items_.indptr)[:2]
+        for row, s, seen in zip(ids, scores, n_seen, strict=True):
+            valid = row >= 0
+            assert valid.sum() <= model.n_items - seen
+            assert np.all(row[~valid] == -1)
+            assert np.all(np.isneginf(s[~valid]))
+            assert np.all(valid[: valid.sum()])  # padding only at the end
+            assert len(set(row[valid].tolist())) == valid.sum()
+        recs = model.recommend([0], k=big)
+        assert recs.height <= model.n_items
+        assert recs["item_id"].n_unique() == recs.height
+
+    def test_candidates_and_exclude(self, name: str, fitted) -> None:
+        model = fitted[name]
+        cands = ["A01", "A03", "B02", "B05"]
+        recs = model.recommend([0, 1000], k=10, exclude_seen=False, candidates=cands)
+        assert set(recs["item_id"].to_list()) <= set(cands)
+        with pytest.raises(rs.UnknownIdError, match="NOPE"):
+            model.recommend([0], candidates=["A01", "NOPE"])
+        top = model.recommend([0], k=2, exclude_seen=False)["item_id"].to_list()
+        excluded = model.recommend([0], k=5, exclude_seen=False, exclude=[*top, "NOPE"])
+        assert not set(top) & set(excluded["item_id"].to_list())
+        per_user = pl.DataFrame({"user_id": [0, 0], "item_id": top})
+        excluded2 = model.recommend([0, 1000], k=5, exclude_seen=False, exclude=per_user)
+        assert not set(top) & set(excluded2.filter(pl.col("user_id") == 0)["item_id"].to_list())
+        other = excluded2.filter(pl.col("user_id") == 1000)
+        alone = model.recommend([1000], k=5, exclude_seen=False)
+        # Same items; scores may differ in the last bits (a BLAS block of 2 rows vs 1).
+        assert other["item_id"].equals(alone["item_id"])
+        np.testing.assert_allclose(other["score"], alone["score"], rtol=1e-5)
+
+    def test_save_load_round_trip(self, name: str, fitted, tmp_path) -> None:
+        model = fitted[name]
+        path = tmp_path / "model.npz"
+        model.save(path)
+        loaded = rs.load_model(path)
+        assert type(loaded) is type(model)
+        assert loaded.get_params().keys() == model.get_params().keys()
+        for flag in (True, False):
+            a = model.recommend(k=7, exclude_seen=flag)
+            b = loaded.recommend(k=7, exclude_seen=flag)
+            assert a.equals(b)
+        assert model.similar_items(["A00"], k=3).equals(loaded.similar_items(["A00"], k=3))
+        with np.load(path, allow_pickle=False) as archive:
+            meta = json.loads(str(archive["__meta__"]))
+        assert meta["format_version"] == 1
+        assert meta["class"] == type(model).__name__
+
+    def test_deterministic_refit_and_threads(self, name: str, inter) -> None:
+        a = MODELS[name]().fit(inter).recommend(k=5, num_threads=1)
+        b = MODELS[name]().fit(inter).recommend(k=5, num_threads=2)
+        assert a.equals(b)
+        if name in THREAD_INVARIANT_FIT:
+            model = MODELS[name]()
+            if "num_threads" in model.get_params():
+                model.set_params(num_threads=2)
+            c = model.fit(inter).recommend(k=5, num_threads=2)
+            assert a.equals(c)
+
+    def test_block_structure(self, name: str, fitted) -> None:
+        """Two disjoint customer groups: personalised models stay inside the group."""
+        if name not in PERSONALISED:
+            pytest.skip("not a personalised model")
+        model = fitted[name]
+        recs = model.recommend(k=3, exclude_seen=True)
+        group_of_user = (recs["user_id"] >= 1000).to_numpy()
+        group_of_item = recs["item_id"].str.starts_with("B").to_numpy()
+        assert recs.height > 0
+        assert np.array_equal(group_of_user, group_of_item)
+
+    def test_similar_items(self, name: str, fitted) -> None:
+        model = fitted[name]
+        sim = model.similar_items(["A00", "B01"], k=3)
+        assert sim.columns == ["item_id", "similar_item_id", "score", "rank"]
+        assert not (sim["item_id"] == sim["similar_item_id"]).any()
+        with pytest.raises(rs.UnknownIdError):
+            model.similar_items(["NOPE"])
+
+
+def test_similar_items_stay_in_group() -> None:
+    model = rs.ItemKNN(similarity="cosine", k=20).fit(block_interactions())
+    sim = model.similar_items(["A00", "B01"], k=5)
+    for item, other in zip(sim["item_id"], sim["similar_item_id"], strict=True):
+        assert item[0] == other[0]
+
+
+class TestLoadErrors:
+    def test_missing_file(self, tmp_path) -> None:
+        with pytest.raises(rs.ModelFormatError, match="no model file"):
+            rs.load_model(tmp_path / "absent.npz")
+
+    def test_corrupt_file(self, tmp_path) -> None:
+        path = tmp_path / "bad.npz"
+        path.write_bytes(b"PK\x03\x04 not really a zip")
+        with pytest.raises(rs.ModelFormatError):
+            rs.load_model(path)
+        path.write_text("hello")
+        with pytest.raises(rs.ModelFormatError):
+            rs.load_model(path)
+
+    def test_foreign_npz(self, tmp_path) -> None:
+        path = tmp_path / "foreign.npz"
+        np.savez(path, weights=np.zeros(3))
+        with pytest.raises(rs.ModelFormatError, match="no metadata"):
+            rs.load_model(path)
+        np.savez(path, __meta__=np.asarray(json.dumps({"format": "other"})))
+        with pytest.raises(rs.ModelFormatError, match="format mismatch"):
+            rs.load_model(path)
+
+    def _rewrite_meta(self, src, dst, **changes) -> None:
+        with np.load(src, allow_pickle=False) as archive:
+            arrays = {k: archive[k] for k in archive.files}
+        meta = json.loads(str(arrays.pop("__meta__")))
+        meta.update(changes)
+        np.savez(dst, __meta__=np.asarray(json.dumps(meta)), **arrays)
+
+    def test_unknown_version_and_class(self, tmp_path) -> None:
+        good = tmp_path / "good.npz"
+        rs.Popular().fit(block_interactions()).save(good)
+        self._rewrite_meta(good, tmp_path / "v99.npz", format_version=99)
+        with pytest.raises(rs.ModelFormatError, match="version 99"):
+            rs.load_model(tmp_path / "v99.npz")
+        self._rewrite_meta(good, tmp_path / "cls.npz", **{"class": "Evil"})
+        with pytest.raises(rs.ModelFormatError, match="Evil"):
+            rs.load_model(tmp_path / "cls.npz")
+
+    def test_truncated_arrays(self, tmp_path) -> None:
+        good = tmp_path / "good.npz"
+        rs.ALS(factors=4, iterations=2).fit(block_interactions()).save(good)
+        with np.load(good, allow_pickle=False) as archive:
+            arrays = {k: archive[k] for k in archive.files}
+        arrays["model.item_factors"] = arrays["model.item_factors"][:3]
+        np.savez(tmp_path / "trunc.npz", **arrays)
+        with pytest.raises(rs.ModelFormatError):
+            rs.load_model(tmp_path / "trunc.npz")
+        with zipfile.ZipFile(good) as zf:
+            names = zf.namelist()
+        assert "__meta__.npy" in names
+
+    def test_save_is_atomic_and_overwrites(self, tmp_path) -> None:
+        path = tmp_path / "m.npz"
+        inter = block_interactions()
+        rs.Popular().fit(inter).save(path)
+        rs.Repurchase().fit(inter).save(path)
+        assert type(rs.load_model(path)) is rs.Repurchase
+        assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
