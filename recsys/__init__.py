@@ -33,3 +33,9 @@ __all__ = [
     "datasets",
     "exceptions",
 ]
+
+# --- evaluation (issue 5): rs.evaluation subpackage and rs.evaluate ---
+from recsys import evaluation  # noqa: E402
+from recsys.evaluation import evaluate  # noqa: E402
+
+__all__ += ["evaluate", "evaluation"]
