@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 # --- evaluation (issue 5): rs.evaluation subpackage and rs.evaluate ---
-from recsys import evaluation  # noqa: E402
-from recsys.evaluation import evaluate  # noqa: E402
+from recsys import evaluation
+from recsys.evaluation import evaluate
 
 __all__ += ["evaluate", "evaluation"]

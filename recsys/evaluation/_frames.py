@@ -89,7 +89,9 @@ def prepare_recommendations(
         pl.col(RANK).n_unique().alias("distinct"),
         pl.len().alias("n"),
     )
-    bad = ranks.filter((pl.col("lo") != 1) | (pl.col("hi") != pl.col("n")) | (pl.col("distinct") != pl.col("n")))
+    bad = ranks.filter(
+        (pl.col("lo") != 1) | (pl.col("hi") != pl.col("n")) | (pl.col("distinct") != pl.col("n"))
+    )
     if bad.height:
         first = bad.row(0, named=True)
         raise InputDataError(
@@ -135,9 +137,9 @@ def hit_matrix(recs: pl.DataFrame, truth: pl.DataFrame, depth: int, users: pl.Se
     r = flagged.get_column(RANK).to_numpy() - 1
     hits = np.zeros((len(users), depth), dtype=bool)
     hits[u, r] = flagged.get_column("_hit").fill_null(False).to_numpy()
-    n_truth = np.bincount(
-        truth_flags.get_column("_u").to_numpy(), minlength=len(users)
-    ).astype(np.int64)
+    n_truth = np.bincount(truth_flags.get_column("_u").to_numpy(), minlength=len(users)).astype(
+        np.int64
+    )
     n_recommended = np.bincount(u, minlength=len(users)).astype(np.int64)
     return HitMatrix(
         users=users,

@@ -24,7 +24,6 @@ from recsys.data.sources import to_frame
 from recsys.evaluation._frames import hit_matrix, prepare_recommendations, prepare_truth
 from recsys.evaluation.bootstrap import _percentiles, bootstrap_means
 from recsys.evaluation.metrics import (
-    ACCURACY_METRICS,
     METRICS,
     MODES,
     accuracy_from_hits,
@@ -85,7 +84,7 @@ class EvaluationResults:
     confidence: float
 
     def per_user(self) -> pl.DataFrame:
-        """Long frame ``user_id, segment, model, mode, metric, k, value`` (undefined values dropped)."""
+        """Long frame ``user_id, segment, model, mode, metric, k, value`` (undefined dropped)."""
         n_users, n_columns = self.values.shape
         frame = pl.DataFrame(
             {
@@ -96,7 +95,9 @@ class EvaluationResults:
         )
         if self.segments is not None:
             frame = frame.with_columns(segment=pl.Series(np.tile(self.segments, n_columns)))
-        described = self.columns.with_row_index("column").with_columns(pl.col("column").cast(pl.Int64))
+        described = self.columns.with_row_index("column").with_columns(
+            pl.col("column").cast(pl.Int64)
+        )
         return (
             frame.with_columns(pl.col("column").cast(pl.Int64))
             .join(described, on="column")
@@ -180,7 +181,9 @@ def _segments(by: Any, profiles: Any, users: pl.Series) -> tuple[np.ndarray, lis
     return labels.fill_null(MISSING_SEGMENT).to_numpy().astype(str), all_segments
 
 
-def _recommend(model: Any, name: str, users: pl.Series, depth: int, exclude_seen: bool, on_unknown: str) -> Any:
+def _recommend(
+    model: Any, name: str, users: pl.Series, depth: int, exclude_seen: bool, on_unknown: str
+) -> Any:
     return model.recommend(users=users, k=depth, exclude_seen=exclude_seen, on_unknown=on_unknown)
 
 
@@ -284,7 +287,9 @@ def evaluate(
     ks = _ks(k)
     protocol = FullRanking() if protocol is None else protocol
     if not isinstance(protocol, (FullRanking, SampledNegatives)):
-        raise InputDataError(f"protocol must be FullRanking() or SampledNegatives(), got {protocol!r}")
+        raise InputDataError(
+            f"protocol must be FullRanking() or SampledNegatives(), got {protocol!r}"
+        )
     sampled = isinstance(protocol, SampledNegatives)
     allowed = SAMPLED_METRICS if sampled else METRICS
     names = list(allowed if metrics is None else dict.fromkeys(metrics))
@@ -319,7 +324,9 @@ def evaluate(
         if sampled:
             assert isinstance(protocol, SampledNegatives)
             for mode in modes:
-                per_user = _sampled_values(model, truths[mode], split.train, users, protocol, ks, names)
+                per_user = _sampled_values(
+                    model, truths[mode], split.train, users, protocol, ks, names
+                )
                 for (metric, kk), vector in per_user.items():
                     columns.append((model_name, mode, metric, kk))
                     values.append(vector)
@@ -370,7 +377,8 @@ def evaluate(
 
     matrix_values = np.column_stack(values) if values else np.empty((len(users), 0))
     column_frame = pl.DataFrame(
-        columns, schema={"model": pl.String, "mode": pl.String, "metric": pl.String, "k": pl.Int64},
+        columns,
+        schema={"model": pl.String, "mode": pl.String, "metric": pl.String, "k": pl.Int64},
         orient="row",
     )
     groups: list[tuple[str, np.ndarray]] = [(OVERALL, np.arange(len(users)))]
@@ -379,7 +387,9 @@ def evaluate(
         groups += [(name, np.flatnonzero(labels == name)) for name in segment_names]
     rows: list[pl.DataFrame] = []
     for segment, members in groups:
-        rows.append(_summary(matrix_values[members], column_frame, segment, bootstrap, seed, confidence))
+        rows.append(
+            _summary(matrix_values[members], column_frame, segment, bootstrap, seed, confidence)
+        )
         for (model_name, mode), list_items in coverage_lists.items():
             if "coverage" not in names:
                 continue
@@ -387,7 +397,19 @@ def evaluate(
                 value = coverage_value(list_items, kk, catalogue, members) if members.size else None
                 rows.append(
                     pl.DataFrame(
-                        [(model_name, mode, "coverage", kk, segment, value, None, None, members.size)],
+                        [
+                            (
+                                model_name,
+                                mode,
+                                "coverage",
+                                kk,
+                                segment,
+                                value,
+                                None,
+                                None,
+                                members.size,
+                            )
+                        ],
                         schema=_TABLE_SCHEMA,
                         orient="row",
                     )
@@ -399,7 +421,9 @@ def evaluate(
     table = table.sort(
         pl.col("model").replace_strict(order, return_dtype=pl.Int64),
         pl.col("mode").replace_strict({"all": 0, "new": 1}, return_dtype=pl.Int64),
-        pl.col("metric").replace_strict({m: i for i, m in enumerate(METRICS)}, return_dtype=pl.Int64),
+        pl.col("metric").replace_strict(
+            {m: i for i, m in enumerate(METRICS)}, return_dtype=pl.Int64
+        ),
         "k",
         pl.col("segment") != OVERALL,
         "segment",
@@ -520,15 +544,21 @@ def compare(
     0.1
     """
     if isinstance(results, EvaluationResults):
-        return _compare_paired(results, a, b, results.confidence if confidence is None else confidence)
+        return _compare_paired(
+            results, a, b, results.confidence if confidence is None else confidence
+        )
     table = to_frame(results)
     missing = [c for c in TABLE_COLUMNS if c not in table.columns]
     if missing:
-        raise InputDataError(f"results must be an evaluate() table or EvaluationResults; missing {missing}")
+        raise InputDataError(
+            f"results must be an evaluate() table or EvaluationResults; missing {missing}"
+        )
     confidence = check_probability("confidence", 0.95 if confidence is None else confidence)
     for name in (a, b):
         if name not in table.get_column("model").to_list():
-            raise InputDataError(f"model {name!r} is not in the results; models: {table['model'].unique().to_list()}")
+            raise InputDataError(
+                f"model {name!r} is not in the results; models: {table['model'].unique().to_list()}"
+            )
     from statistics import NormalDist
 
     z = NormalDist().inv_cdf(0.5 + confidence / 2)
@@ -581,7 +611,9 @@ def _compare_paired(results: EvaluationResults, a: str, b: str, confidence: floa
             mean_a = np.nansum(va, axis=0) / n_users
             mean_b = np.nansum(vb, axis=0) / n_users
         if results.bootstrap and members.size:
-            means = bootstrap_means(np.concatenate([va, vb], axis=1), results.bootstrap, results.seed)
+            means = bootstrap_means(
+                np.concatenate([va, vb], axis=1), results.bootstrap, results.seed
+            )
             low, high = _percentiles(means[:, : ia.size] - means[:, ia.size :], confidence)
         else:
             low = high = np.full(ia.size, np.nan)

@@ -64,7 +64,7 @@ def _draw(
     n: int,
     seed: int,
 ) -> np.ndarray:  # pragma: no cover - jit
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - numba supports only the legacy RNG
     out = np.empty((case_user.shape[0], n), dtype=np.int64)
     stamp = np.full(n_items, -1, dtype=np.int64)
     for c in range(case_user.shape[0]):
@@ -74,7 +74,7 @@ def _draw(
             stamp[seen_indices[j]] = c
         filled = 0
         while filled < n:
-            item = np.random.randint(0, n_items)
+            item = np.random.randint(0, n_items)  # noqa: NPY002
             if stamp[item] != c:
                 stamp[item] = c
                 out[c, filled] = item
@@ -134,13 +134,15 @@ def sample_negatives(
     case_user = users.to_index(positives.get_column(USER)).astype(np.int64)
     short = available[case_user] < n
     if short.any():
-        who = users.to_ids(case_user[short][:1])[0]
+        who = users.ids[int(case_user[short][0])]
         raise InputDataError(
             f"n={n} negatives cannot be drawn for user {who!r}: only "
             f"{int(available[case_user[short][0]])} catalogue items are left after removing "
             "the items the user bought"
         )
-    negatives = _draw(case_user, indptr.astype(np.int64), seen_i.astype(np.int64), len(items), n, seed)
+    negatives = _draw(
+        case_user, indptr.astype(np.int64), seen_i.astype(np.int64), len(items), n, seed
+    )
     n_cases = positives.height
     case = np.arange(n_cases, dtype=np.int64)
     negative_frame = pl.DataFrame(
@@ -196,7 +198,9 @@ def sampled_ranks(scored: pl.DataFrame) -> pl.DataFrame:
     >>> sampled_ranks(scored)["rank"].to_list()
     [3]
     """
-    positive_score = scored.filter(pl.col("positive")).select("case", USER, ITEM, pl.col(SCORE).alias("_p"))
+    positive_score = scored.filter(pl.col("positive")).select(
+        "case", USER, ITEM, pl.col(SCORE).alias("_p")
+    )
     beaten = (
         scored.filter(~pl.col("positive"))
         .join(positive_score.select("case", "_p"), on="case")

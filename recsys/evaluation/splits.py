@@ -79,8 +79,8 @@ class Split:
             assert self.cutoff is not None
             horizon = p["horizon_days"]
             if horizon is None:
-                span = self.test.get_column(TIMESTAMP).max() - self.cutoff  # type: ignore[operator]
-                horizon = span / timedelta(days=1)
+                last_test: datetime = self.test.get_column(TIMESTAMP).max()  # type: ignore[assignment]
+                horizon = (last_test - self.cutoff) / timedelta(days=1)
             return temporal_split(
                 self.train,
                 self.cutoff - timedelta(days=horizon),
@@ -114,7 +114,9 @@ def _purchases(purchases: Any, needs_time: bool = True) -> pl.DataFrame:
         if frame.get_column(column).null_count():
             raise InputDataError(f"purchases column {column!r} has null values")
     if needs_time and not isinstance(frame.schema[TIMESTAMP], pl.Datetime):
-        raise InputDataError(f"purchases column 'timestamp' must be a Datetime, got {frame.schema[TIMESTAMP]}")
+        raise InputDataError(
+            f"purchases column 'timestamp' must be a Datetime, got {frame.schema[TIMESTAMP]}"
+        )
     if frame.height == 0:
         raise InputDataError("purchases is empty")
     return frame
@@ -138,9 +140,9 @@ def _keep_known_users(
         history.group_by(USER).len().filter(pl.col("len") >= min_train_purchases).select(USER)
     )
     kept = test.join(eligible, on=USER, how="semi")
-    info["test_users_without_history"] = test.get_column(USER).n_unique() - kept.get_column(
-        USER
-    ).n_unique()
+    info["test_users_without_history"] = (
+        test.get_column(USER).n_unique() - kept.get_column(USER).n_unique()
+    )
     info["test_rows_without_history"] = test.height - kept.height
     return kept
 
@@ -198,8 +200,9 @@ def temporal_split(
     frame = _purchases(purchases)
     cut = to_datetime(cutoff, "cutoff")
     min_train_purchases = check_positive_int("min_train_purchases", min_train_purchases)
-    first, last = frame.get_column(TIMESTAMP).min(), frame.get_column(TIMESTAMP).max()
-    if not first < cut <= last:  # type: ignore[operator]
+    first: datetime = frame.get_column(TIMESTAMP).min()  # type: ignore[assignment]
+    last: datetime = frame.get_column(TIMESTAMP).max()  # type: ignore[assignment]
+    if not first < cut <= last:
         raise InputDataError(
             f"cutoff {cut} is outside the data: it must be after the first purchase ({first}) "
             f"and at or before the last one ({last})"
@@ -265,7 +268,11 @@ def leave_last_out(purchases: Any, n: int = 1) -> Split:
         position.get_column("_pos") >= position.get_column("_len") - n
     )
     train, test = ordered.filter(~held), ordered.filter(held)
-    info = {"users_too_short": int(ordered.filter(position.get_column("_len") <= n).get_column(USER).n_unique())}
+    info = {
+        "users_too_short": int(
+            ordered.filter(position.get_column("_len") <= n).get_column(USER).n_unique()
+        )
+    }
     _finish(train, test, "leave_last_out")
     return Split(train, test, None, "leave_last_out", {"n": n}, info)
 

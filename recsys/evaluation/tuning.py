@@ -63,7 +63,11 @@ def _trials(space: Mapping[str, Any], n_trials: int | None, seed: int) -> list[d
     for name in names:
         if name not in distributions:
             values = space[name]
-            if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") or not len(values):
+            if (
+                isinstance(values, (str, bytes))
+                or not hasattr(values, "__len__")
+                or not len(values)
+            ):
                 raise InputDataError(
                     f"space[{name!r}] must be a non-empty list of values or a scipy.stats "
                     f"distribution, got {values!r}"

@@ -55,7 +55,9 @@ class CountRecommender:
             scores[self.user_items_[rows].toarray() > 0] = -np.inf
         if candidates is not None:
             allowed = np.zeros_like(scores, dtype=bool)
-            cand = candidates.join(pl.DataFrame({"user_id": user_ids, "_r": np.arange(len(rows))}), on="user_id")
+            cand = candidates.join(
+                pl.DataFrame({"user_id": user_ids, "_r": np.arange(len(rows))}), on="user_id"
+            )
             item_index = self.items_.to_index(cand["item_id"], on_unknown="minus_one")
             ok = item_index >= 0
             allowed[cand["_r"].to_numpy()[ok], item_index[ok]] = True
@@ -69,7 +71,9 @@ class CountRecommender:
         return pl.DataFrame(
             {
                 "user_id": user_ids.gather(u),
-                "item_id": pl.Series(self.items_.to_ids(items)) if items.size else self.items_.ids.head(0),
+                "item_id": pl.Series(self.items_.to_ids(items))
+                if items.size
+                else self.items_.ids.head(0),
                 "score": top.ravel()[valid.ravel()].astype(np.float32),
                 "rank": rank.astype(np.int64),
             }
@@ -86,10 +90,17 @@ class FixedRecommender:
         return self
 
     def recommend(
-        self, users: Any = None, k: int = 10, *, exclude_seen: bool = True,
-        candidates: Any = None, on_unknown: str = "raise",
+        self,
+        users: Any = None,
+        k: int = 10,
+        *,
+        exclude_seen: bool = True,
+        candidates: Any = None,
+        on_unknown: str = "raise",
     ) -> pl.DataFrame:
         frame = self.recommendations.filter(pl.col("rank") <= k)
         if users is not None:
-            frame = frame.filter(pl.col("user_id").is_in(pl.Series(users)))
+            frame = frame.join(
+                pl.DataFrame({"user_id": pl.Series(users)}), on="user_id", how="semi"
+            )
         return frame
