@@ -34,6 +34,31 @@ __all__ = [
     "exceptions",
 ]
 
+# --- models (recommenders) ---------------------------------------------------------------
+from recsys import models  # noqa: E402
+from recsys.models import (  # noqa: E402
+    ALS,
+    BPR,
+    ItemKNN,
+    Popular,
+    Recommender,
+    RepeatExplore,
+    Repurchase,
+    load_model,
+)
+
+__all__ += [
+    "ALS",
+    "BPR",
+    "ItemKNN",
+    "Popular",
+    "Recommender",
+    "RepeatExplore",
+    "Repurchase",
+    "load_model",
+    "models",
+]
+
 # --- evaluation (issue 5): rs.evaluation subpackage and rs.evaluate ---
 from recsys import evaluation
 from recsys.evaluation import evaluate

@@ -1,0 +1,33 @@
+"""Recommenders: matrix factorization (ALS, BPR), ItemKNN, baselines and the buy-again blend.
+
+Every model follows the same contract (:class:`Recommender`): ``fit(interactions)``
+returns the model; ``recommend(users, k)`` returns a frame ``user_id, item_id,
+score, rank``; ``save(path)`` / :func:`load_model` persist it without pickle.
+
+Examples
+--------
+>>> import recsys as rs
+>>> purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
+>>> inter = rs.Interactions.from_purchases(purchases.head(20_000))
+>>> rs.Popular().fit(inter).recommend(k=3).columns
+['user_id', 'item_id', 'score', 'rank']
+"""
+
+from recsys.models.base import Recommender
+from recsys.models.baselines import Popular, Repurchase
+from recsys.models.blend import RepeatExplore
+from recsys.models.knn import ItemKNN
+from recsys.models.mf import ALS, BPR, MatrixFactorization
+from recsys.models.persistence import load_model
+
+__all__ = [
+    "ALS",
+    "BPR",
+    "ItemKNN",
+    "MatrixFactorization",
+    "Popular",
+    "Recommender",
+    "RepeatExplore",
+    "Repurchase",
+    "load_model",
+]

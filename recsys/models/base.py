@@ -1,0 +1,581 @@
+"""The recommender base class: id maps, seen items, blocked top-K, persistence hooks.
+
+Every model in :mod:`recsys.models` derives from :class:`Recommender`. A model keeps
+the id maps and the training matrix it was fitted on, so recommendations take
+external ids in and give external ids out, and seen items never have to be passed
+again.
+
+Edge cases (the same for every model)
+-------------------------------------
+- ``k <= 0`` or a non-integer ``k`` raises :class:`~recsys.InputDataError`.
+- ``k`` larger than the number of eligible items: :meth:`Recommender.recommend_index`
+  pads the arrays with ``-1`` / ``-inf``; :meth:`Recommender.recommend` omits the
+  padded slots, so a user may get fewer than ``k`` rows (or none).
+- An empty user list gives an empty frame (with the usual columns and dtypes).
+- Unknown users: ``on_unknown="raise"`` (default) raises
+  :class:`~recsys.UnknownIdError` naming them, ``"skip"`` leaves them out, and
+  ``"fallback"`` serves them the training popularity ranking.
+- An unknown item in ``candidates`` raises :class:`~recsys.UnknownIdError`; unknown
+  items in ``exclude`` are ignored (they can never be recommended anyway).
+- Calling a fitted-only method before ``fit`` raises :class:`~recsys.NotFittedError`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from recsys._validation import check_in, check_positive_int, resolve_num_threads
+from recsys.data import columns as C
+from recsys.data.idmap import IdMap
+from recsys.data.interactions import Interactions
+from recsys.data.sources import to_frame
+from recsys.exceptions import InputDataError, NotFittedError, UnknownIdError
+
+__all__ = ["OnUnknown", "Recommender"]
+
+OnUnknown = Literal["raise", "skip", "fallback"]
+_ON_UNKNOWN = ("raise", "skip", "fallback")
+#: Dense score blocks are kept under this many bytes (users per block = budget / (4 * items)).
+_BLOCK_BYTES = 64 * 2**20
+
+
+def _ensure_csr(matrix: sp.spmatrix) -> sp.csr_matrix:
+    csr = sp.csr_matrix(matrix, dtype=np.float32)
+    if not csr.has_sorted_indices:
+        csr = csr.sorted_indices()
+    return csr
+
+
+def _pattern(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """The sparsity pattern of ``matrix`` with every stored value set to 1."""
+    out = sp.csr_matrix(
+        (np.ones(matrix.nnz, dtype=np.float32), matrix.indices, matrix.indptr), shape=matrix.shape
+    )
+    out.has_sorted_indices = matrix.has_sorted_indices
+    return out
+
+
+class Recommender:
+    """Base class of every recommender (scikit-learn manners, not inheritance).
+
+    ``__init__`` only stores hyperparameters; :meth:`fit` validates the input,
+    keeps the id maps (``users_``, ``items_``) and the training matrix
+    (``user_items_``) and returns ``self``; a second ``fit`` starts over. Fitted
+    attributes end in ``_``.
+
+    Subclasses implement ``_fit(interactions)`` and ``_score_block(user_index)``
+    (a dense float32 ``[len(user_index), n_items]`` block, ``-inf`` where an item
+    cannot be recommended); they may override ``_topk_block`` with a fast path
+    and ``_state``/``_load_state`` for persistence.
+    """
+
+    #: Whether ``recommend(exclude_seen=None)`` drops items the user already bought.
+    default_exclude_seen: ClassVar[bool] = True
+
+    # ------------------------------------------------------------------ params
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p for p in sig.parameters if p != "self"]
+
+    def get_params(self) -> dict[str, Any]:
+        """Hyperparameters as given to ``__init__``."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> Recommender:
+        """Set hyperparameters (the model must be fitted again to use them)."""
+        valid = self._param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise InputDataError(
+                    f"{type(self).__name__} has no parameter {name!r}; valid: {valid}"
+                )
+            setattr(self, name, value)
+        return self
+
+    def clone(self) -> Recommender:
+        """A new, unfitted model with the same hyperparameters."""
+        params = {
+            k: v.clone() if isinstance(v, Recommender) else v for k, v in self.get_params().items()
+        }
+        return type(self)(**params)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    # --------------------------------------------------------------------- fit
+    def fit(self, interactions: Interactions) -> Recommender:
+        """Fit the model on a users x items :class:`~recsys.Interactions`.
+
+        Returns ``self``. A second call discards everything learned before.
+        """
+        if not isinstance(interactions, Interactions):
+            raise InputDataError(
+                "fit expects an rs.Interactions (build one with "
+                f"rs.Interactions.from_purchases), got {type(interactions).__name__}"
+            )
+        self._validate_params()
+        for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("_")]:
+            delattr(self, name)
+        matrix = _ensure_csr(interactions.matrix)
+        if matrix.nnz and (not np.isfinite(matrix.data).all() or matrix.data.min() < 0):
+            raise InputDataError(
+                "interactions.matrix must hold finite weights >= 0 (returns or NaN in the data?)"
+            )
+        self.users_: IdMap = interactions.users
+        self.items_: IdMap = interactions.items
+        self.user_items_: sp.csr_matrix = matrix
+        # Distinct buyers per item: the fallback ranking for unknown users.
+        self.item_popularity_: np.ndarray = np.bincount(
+            matrix.indices, minlength=matrix.shape[1]
+        ).astype(np.float32)
+        self.reference_time_: datetime | None = interactions.reference_time
+        self._fit(interactions)
+        return self
+
+    def _validate_params(self) -> None:
+        """Check hyperparameters (called at the start of ``fit``)."""
+
+    def _fit(self, interactions: Interactions) -> None:
+        raise NotImplementedError
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "user_items_"):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet; call fit(interactions) first"
+            )
+
+    @property
+    def n_users(self) -> int:
+        """Number of users seen in training."""
+        self._check_fitted()
+        return int(self.user_items_.shape[0])
+
+    @property
+    def n_items(self) -> int:
+        """Number of items in the catalogue seen in training."""
+        self._check_fitted()
+        return int(self.user_items_.shape[1])
+
+    # ----------------------------------------------------------------- scoring
+    def _score_block(self, user_index: np.ndarray) -> np.ndarray:
+        """Dense float32 scores ``[len(user_index), n_items]`` (``-inf`` = not recommendable)."""
+        raise NotImplementedError
+
+    def _topk_block(
+        self,
+        user_index: np.ndarray,
+        k: int,
+        exclude: sp.csr_matrix | None,
+        candidates: np.ndarray | None,
+        num_threads: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        from recsys.scoring import select_topk
+
+        scores = np.ascontiguousarray(self._score_block(user_index), dtype=np.float32)
+        return select_topk(
+            scores, k, exclude=exclude, candidates=candidates, num_threads=num_threads
+        )
+
+    def _block_size(self) -> int:
+        return int(max(1, min(65_536, _BLOCK_BYTES // (4 * max(self.n_items, 1)))))
+
+    def _iter_blocks(self, n: int, show_progress: bool) -> Iterator[slice]:
+        size = self._block_size()
+        starts = range(0, n, size)
+        if show_progress:
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, total=-(-n // size), desc=f"{type(self).__name__} recommend")
+        for start in starts:
+            yield slice(start, min(start + size, n))
+
+    def recommend_index(
+        self,
+        user_index: Any,
+        k: int = 10,
+        exclude_seen: bool | None = None,
+        candidates: Any = None,
+        *,
+        exclude: sp.spmatrix | None = None,
+        num_threads: int = 0,
+        show_progress: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` item indices and scores for users given by index.
+
+        Parameters
+        ----------
+        user_index
+            1-D integer array of user indices (``0 .. n_users - 1``).
+        k
+            Number of items per user (``>= 1``).
+        exclude_seen
+            Leave out items the user bought in training; ``None`` uses the
+            model's default (``default_exclude_seen``: ``True`` except for the
+            buy-again models :class:`Repurchase` and :class:`RepeatExplore`).
+        candidates
+            1-D array of item indices to choose from (``None`` = all items).
+        exclude
+            Extra CSR ``[len(user_index), n_items]`` of items to leave out, one
+            row per entry of ``user_index``.
+        num_threads
+            Threads for scoring (0 = all cores). Results do not depend on it.
+        show_progress
+            Show a tqdm progress bar over user blocks.
+
+        Returns
+        -------
+        ids, scores
+            int32 and float32 arrays ``[len(user_index), k]``, best first, ties
+            toward the lower item index, padded with ``-1`` / ``-inf``.
+
+        Examples
+        --------
+        >>> import numpy as np, polars as pl, recsys as rs
+        >>> p = pl.DataFrame({"user_id": [1, 1, 2, 3], "item_id": ["a", "b", "a", "c"]})
+        >>> model = rs.Popular().fit(rs.Interactions.from_frame(p))
+        >>> ids, scores = model.recommend_index(np.array([1]), k=2)
+        >>> ids.tolist()  # user 2 bought "a"; "b" and "c" are tied, "b" has the lower index
+        [[1, 2]]
+        """
+        self._check_fitted()
+        k = check_positive_int("k", k)
+        threads = resolve_num_threads(num_threads)
+        idx = np.asarray(user_index)
+        if idx.ndim != 1 or (idx.size and not np.issubdtype(idx.dtype, np.integer)):
+            raise InputDataError(
+                f"user_index must be a 1-D integer array, got shape {idx.shape} dtype {idx.dtype}"
+            )
+        idx = idx.astype(np.int32, copy=False)
+        if idx.size and (idx.min() < 0 or idx.max() >= self.n_users):
+            bad = idx[(idx < 0) | (idx >= self.n_users)][0]
+            raise UnknownIdError(f"user index {bad} is out of range for {self.n_users} users")
+        cand = self._check_candidate_index(candidates)
+        extra = self._check_exclude_matrix(exclude, len(idx))
+        if exclude_seen is None:
+            exclude_seen = self.default_exclude_seen
+        ids = np.full((len(idx), k), -1, dtype=np.int32)
+        scores = np.full((len(idx), k), -np.inf, dtype=np.float32)
+        if len(idx) == 0 or (cand is not None and cand.size == 0):
+            return ids, scores
+        for block in self._iter_blocks(len(idx), show_progress):
+            rows = idx[block]
+            ex = _pattern(self.user_items_[rows]) if exclude_seen else None
+            if extra is not None:
+                ex = extra[block] if ex is None else _pattern(ex + extra[block])
+            ids[block], scores[block] = self._topk_block(rows, k, ex, cand, threads)
+        return ids, scores
+
+    def _check_candidate_index(self, candidates: Any) -> np.ndarray | None:
+        if candidates is None:
+            return None
+        cand = np.asarray(candidates)
+        if cand.ndim != 1 or (cand.size and not np.issubdtype(cand.dtype, np.integer)):
+            raise InputDataError("candidates must be a 1-D integer array of item indices")
+        cand = np.unique(cand).astype(np.int32)
+        if cand.size and (cand[0] < 0 or cand[-1] >= self.n_items):
+            raise UnknownIdError(
+                f"candidate item index out of range for {self.n_items} items: "
+                f"{cand[(cand < 0) | (cand >= self.n_items)][:5].tolist()}"
+            )
+        return cand
+
+    def _check_exclude_matrix(self, exclude: Any, n_rows: int) -> sp.csr_matrix | None:
+        if exclude is None:
+            return None
+        if not sp.issparse(exclude):
+            raise InputDataError("exclude must be a scipy sparse matrix [n_users_in_query, n_items]")
+        if exclude.shape != (n_rows, self.n_items):
+            raise InputDataError(
+                f"exclude must have shape ({n_rows}, {self.n_items}) (one row per queried user), "
+                f"got {exclude.shape}"
+            )
+        return _pattern(_ensure_csr(exclude))
+
+    # --------------------------------------------------------- external ids
+    def recommend(
+        self,
+        users: Any = None,
+        k: int = 10,
+        *,
+        exclude_seen: bool | None = None,
+        candidates: Any = None,
+        exclude: Any = None,
+        on_unknown: OnUnknown = "raise",
+        num_threads: int = 0,
+        show_progress: bool = False,
+    ) -> pl.DataFrame:
+        """Top-``k`` recommendations as a tidy frame ``user_id, item_id, score, rank``.
+
+        Parameters
+        ----------
+        users
+            External user ids (list, array, polars/pandas Series); ``None`` = every
+            user seen in training.
+        k
+            Number of items per user (``>= 1``). Users with fewer eligible items
+            get fewer rows.
+        exclude_seen
+            Leave out items the user bought in training (``None`` = the model's
+            default, see :attr:`default_exclude_seen`).
+        candidates
+            External item ids to choose from; an unknown id raises
+            :class:`~recsys.UnknownIdError`.
+        exclude
+            Items never to recommend: a sequence of item ids (for everyone) or a
+            frame with ``user_id`` and ``item_id`` columns (per user). Unknown ids
+            are ignored.
+        on_unknown
+            Users not seen in training: ``"raise"``, ``"skip"`` (no rows) or
+            ``"fallback"`` (the popularity ranking of the training data).
+        num_threads
+            Threads for scoring (0 = all cores); results do not depend on it.
+        show_progress
+            Show a tqdm progress bar over user blocks.
+
+        Returns
+        -------
+        polars.DataFrame
+            ``user_id``, ``item_id`` (dtypes of the training ids), ``score``
+            (Float32) and ``rank`` (Int32, 1 = best), in query order then rank.
+
+        Examples
+        --------
+        >>> import polars as pl, recsys as rs
+        >>> p = pl.DataFrame({"user_id": [1, 1, 2, 3], "item_id": ["a", "b", "a", "c"]})
+        >>> model = rs.Popular().fit(rs.Interactions.from_frame(p))
+        >>> model.recommend([2, 99], k=1, on_unknown="fallback")["item_id"].to_list()
+        ['b', 'a']
+        """
+        self._check_fitted()
+        k = check_positive_int("k", k)
+        check_in("on_unknown", on_unknown, _ON_UNKNOWN)
+        if users is None:
+            query_ids = self.users_.ids
+            idx = np.arange(self.n_users, dtype=np.int32)
+        else:
+            query_ids = self._as_id_series(users, "users")
+            idx = self.users_.to_index(query_ids, on_unknown="minus_one")
+        unknown = idx < 0
+        if unknown.any():
+            if on_unknown == "raise":
+                # Let IdMap build the message naming the unknown ids.
+                self.users_.to_index(query_ids.filter(pl.Series(unknown)), on_unknown="raise")
+            if on_unknown == "skip":
+                query_ids = query_ids.filter(pl.Series(~unknown))
+                idx = idx[~unknown]
+                unknown = unknown[~unknown]
+        cand = None
+        if candidates is not None:
+            cand = np.unique(self.items_.to_index(self._as_id_series(candidates, "candidates")))
+        extra = self._exclude_rows(exclude, query_ids)
+
+        n = len(idx)
+        ids = np.full((n, k), -1, dtype=np.int32)
+        scores = np.full((n, k), -np.inf, dtype=np.float32)
+        known_rows = np.flatnonzero(~unknown)
+        if known_rows.size:
+            ids[known_rows], scores[known_rows] = self.recommend_index(
+                idx[known_rows],
+                k,
+                exclude_seen,
+                cand,
+                exclude=extra[known_rows] if extra is not None else None,
+                num_threads=num_threads,
+                show_progress=show_progress,
+            )
+        cold_rows = np.flatnonzero(unknown)
+        if cold_rows.size:
+            ids[cold_rows], scores[cold_rows] = self._popular_topk(
+                len(cold_rows), k, extra[cold_rows] if extra is not None else None, cand,
+                resolve_num_threads(num_threads),
+            )
+        return self._to_frame(query_ids, ids, scores)
+
+    def _popular_topk(
+        self,
+        n: int,
+        k: int,
+        exclude: sp.csr_matrix | None,
+        candidates: np.ndarray | None,
+        num_threads: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        from recsys.scoring import select_topk
+
+        ids = np.full((n, k), -1, dtype=np.int32)
+        scores = np.full((n, k), -np.inf, dtype=np.float32)
+        if candidates is not None and candidates.size == 0:
+            return ids, scores
+        pop = self.item_popularity_
+        size = self._block_size()
+        for start in range(0, n, size):
+            stop = min(start + size, n)
+            block = np.tile(pop, (stop - start, 1))
+            ex = exclude[start:stop] if exclude is not None else None
+            ids[start:stop], scores[start:stop] = select_topk(
+                block, k, exclude=ex, candidates=candidates, num_threads=num_threads
+            )
+        return ids, scores
+
+    @staticmethod
+    def _as_id_series(values: Any, name: str) -> pl.Series:
+        if isinstance(values, pl.Series):
+            return values
+        if isinstance(values, (str, bytes, int, np.integer)):
+            values = [values]
+        try:
+            series = pl.Series(name, to_frame_series(values), strict=False)
+        except (TypeError, ValueError) as err:
+            raise InputDataError(f"{name} must be a sequence of ids, got {values!r}") from err
+        return series
+
+    def _exclude_rows(self, exclude: Any, query_ids: pl.Series) -> sp.csr_matrix | None:
+        """Extra exclusions as a CSR aligned with the query rows (unknown ids ignored)."""
+        if exclude is None:
+            return None
+        n, m = len(query_ids), self.n_items
+        is_frame = isinstance(exclude, pl.DataFrame) or type(exclude).__name__ == "DataFrame"
+        if is_frame:
+            frame = to_frame(exclude)
+            missing = [c for c in (C.USER, C.ITEM) if c not in frame.columns]
+            if missing:
+                raise InputDataError(
+                    f"exclude frame lacks column(s) {missing}; expected {C.USER!r} and {C.ITEM!r}"
+                )
+            item_idx = self.items_.to_index(frame[C.ITEM], on_unknown="minus_one")
+            pairs = pl.DataFrame(
+                {"_key": frame[C.USER], "_item": item_idx}, strict=False
+            ).filter(pl.col("_item") >= 0)
+            if query_ids.dtype != pairs["_key"].dtype:
+                try:
+                    pairs = pairs.with_columns(pl.col("_key").cast(query_ids.dtype))
+                except pl.exceptions.InvalidOperationError as err:
+                    raise InputDataError(
+                        f"exclude user_id dtype {pairs['_key'].dtype} does not match the "
+                        f"users' dtype {query_ids.dtype}"
+                    ) from err
+            rows = pl.DataFrame({"_key": query_ids, "_row": np.arange(n, dtype=np.int64)})
+            joined = rows.join(pairs, on="_key", how="inner")
+            r = joined["_row"].to_numpy()
+            c = joined["_item"].to_numpy()
+        else:
+            items = self.items_.to_index(
+                self._as_id_series(exclude, "exclude"), on_unknown="skip"
+            )
+            items = np.unique(items)
+            r = np.repeat(np.arange(n), len(items))
+            c = np.tile(items, n)
+        matrix = sp.csr_matrix(
+            (np.ones(len(r), dtype=np.float32), (r, c)), shape=(n, m), dtype=np.float32
+        )
+        matrix.sum_duplicates()
+        return _pattern(matrix)
+
+    def _to_frame(
+        self,
+        query_ids: pl.Series,
+        ids: np.ndarray,
+        scores: np.ndarray,
+        query_dtype: Any = None,
+    ) -> pl.DataFrame:
+        valid = ids >= 0
+        rows, slots = np.nonzero(valid)
+        item_ids = self.items_.ids.gather(ids[valid]) if valid.any() else self.items_.ids.head(0)
+        user_ids = query_ids.gather(rows) if rows.size else query_ids.head(0)
+        dtype = query_dtype if query_dtype is not None else self.users_.dtype
+        return pl.DataFrame(
+            {
+                C.USER: user_ids.rename(C.USER).cast(dtype, strict=False),
+                C.ITEM: item_ids.rename(C.ITEM),
+                C.SCORE: pl.Series(C.SCORE, scores[valid], dtype=pl.Float32),
+                C.RANK: pl.Series(C.RANK, slots + 1, dtype=pl.Int32),
+            }
+        )
+
+    # ---------------------------------------------------------- similar items
+    def _item_similarity_rows(self, item_index: np.ndarray) -> np.ndarray:
+        """Dense ``[len(item_index), n_items]`` similarities (default: co-purchase cosine)."""
+        x = _pattern(self.user_items_).tocsc()
+        norms = np.sqrt(np.asarray(x.power(2).sum(axis=0)).ravel())
+        norms[norms == 0] = 1.0
+        co = (x[:, item_index].T @ x).toarray()
+        sims = (co / norms[item_index, None] / norms[None, :]).astype(np.float32)
+        sims[co == 0] = -np.inf  # no common buyer: not similar at all, never listed
+        return sims
+
+    def similar_items(self, items: Any, k: int = 10) -> pl.DataFrame:
+        """The ``k`` items most similar to each of ``items`` (the item itself left out).
+
+        Returns a frame ``item_id, similar_item_id, score, rank``. The similarity
+        is the model's own (factor cosine for ALS/BPR, the neighbour weights for
+        ItemKNN) or, for the baselines, the cosine of the items' buyer sets.
+
+        Examples
+        --------
+        >>> import polars as pl, recsys as rs
+        >>> p = pl.DataFrame({"user_id": [1, 1, 2, 2, 3], "item_id": ["a", "b", "a", "b", "c"]})
+        >>> model = rs.Popular().fit(rs.Interactions.from_frame(p))
+        >>> model.similar_items(["a"], k=1)["similar_item_id"].to_list()
+        ['b']
+        """
+        from recsys.scoring import select_topk
+
+        self._check_fitted()
+        k = check_positive_int("k", k)
+        query = self._as_id_series(items, "items")
+        idx = self.items_.to_index(query)
+        ids = np.full((len(idx), k), -1, dtype=np.int32)
+        scores = np.full((len(idx), k), -np.inf, dtype=np.float32)
+        if len(idx):
+            sims = np.ascontiguousarray(self._item_similarity_rows(idx), dtype=np.float32)
+            sims[np.arange(len(idx)), idx] = -np.inf
+            ids, scores = select_topk(sims, k)
+        frame = self._to_frame(query, ids, scores, query_dtype=self.items_.dtype)
+        return frame.rename({C.USER: C.ITEM, C.ITEM: "similar_item_id"}).select(
+            C.ITEM, "similar_item_id", C.SCORE, C.RANK
+        )
+
+    # ------------------------------------------------------------ persistence
+    def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Model-specific fitted arrays and JSON-able fitted scalars."""
+        return {}, {}
+
+    def _load_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        """Restore what :meth:`_state` returned."""
+
+    def save(self, path: Any) -> None:
+        """Save the fitted model to one ``.npz`` file (numpy arrays + JSON metadata, no pickle).
+
+        The file is written atomically; load it with :func:`recsys.load_model`.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, polars as pl, recsys as rs
+        >>> p = pl.DataFrame({"user_id": [1, 2], "item_id": ["a", "b"]})
+        >>> model = rs.Popular().fit(rs.Interactions.from_frame(p))
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "popular.npz"
+        >>> model.save(path)
+        >>> rs.load_model(path).recommend([1], k=1)["item_id"].to_list()
+        ['b']
+        """
+        from recsys.models.persistence import save_model
+
+        self._check_fitted()
+        save_model(self, path)
+
+
+def to_frame_series(values: Any) -> Sequence[Any] | np.ndarray:
+    """A list or array for ``pl.Series`` from lists, arrays and pandas Series."""
+    if isinstance(values, np.ndarray):
+        return values
+    if hasattr(values, "to_numpy"):
+        return values.to_numpy()  # type: ignore[no-any-return]
+    return list(values)

@@ -1,0 +1,235 @@
+"""Baselines e-commerce needs: global popularity and personal repurchase ("buy again")."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, ClassVar
+
+import numpy as np
+
+from recsys.data.interactions import Interactions
+from recsys.exceptions import DataWarning, InputDataError
+from recsys.models.base import Recommender
+
+__all__ = ["Popular", "Repurchase"]
+
+_US_PER_DAY = 86_400_000_000
+
+
+def _optional_positive(name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError) as err:
+        raise InputDataError(f"{name} must be a number > 0 or None, got {value!r}") from err
+    if not (np.isfinite(v) and v > 0):
+        raise InputDataError(f"{name} must be > 0 or None, got {value!r}")
+    return v
+
+
+def _age_days(interactions: Interactions, name: str) -> np.ndarray:
+    """Days between each pair's last purchase and the reference time."""
+    if interactions.last_purchase is None or interactions.reference_time is None:
+        raise InputDataError(
+            f"{name} needs purchase times: build the interactions with "
+            "rs.Interactions.from_purchases on purchases that have a timestamp column"
+        )
+    ref = np.datetime64(interactions.reference_time, "us")
+    age = (ref - interactions.last_purchase).astype(np.int64) / _US_PER_DAY
+    return np.maximum(age, 0.0)
+
+
+class Popular(Recommender):
+    """Most-bought items first: the number of distinct buyers per item.
+
+    Parameters
+    ----------
+    window_days : float or None
+        Count only buyers whose last purchase of the item falls in the
+        ``window_days`` before the interactions' reference time (``as_of``):
+        what sells now rather than what sold once. ``None`` = all history.
+
+    Examples
+    --------
+    >>> import polars as pl, recsys as rs
+    >>> p = pl.DataFrame({"user_id": [1, 2, 2, 3], "item_id": ["a", "a", "b", "c"]})
+    >>> rs.Popular().fit(rs.Interactions.from_frame(p)).popularity_.tolist()
+    [2.0, 1.0, 1.0]
+    """
+
+    def __init__(self, window_days: float | None = None) -> None:
+        self.window_days = window_days
+
+    def _validate_params(self) -> None:
+        _optional_positive("window_days", self.window_days)
+
+    def _fit(self, interactions: Interactions) -> None:
+        matrix = self.user_items_
+        window = _optional_positive("window_days", self.window_days)
+        if window is None:
+            cols = matrix.indices
+        else:
+            cols = matrix.indices[_age_days(interactions, "Popular(window_days=...)") < window]
+        self.popularity_: np.ndarray = np.bincount(cols, minlength=matrix.shape[1]).astype(
+            np.float32
+        )
+
+    def _score_block(self, user_index: np.ndarray) -> np.ndarray:
+        return np.tile(self.popularity_, (len(user_index), 1))
+
+    def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        return {"popularity": self.popularity_}, {}
+
+    def _load_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        self.popularity_ = np.asarray(arrays["popularity"], dtype=np.float32)
+
+
+class Repurchase(Recommender):
+    """Personal "buy again" ranking from each customer's own purchases.
+
+    The score of an item the customer bought is
+
+    ``count ** count_power * 0.5 ** (days_since_last / half_life_days)``
+
+    (``count`` = purchase rows of the pair, ``Interactions.purchase_count``;
+    ``days_since_last`` from ``Interactions.last_purchase`` to the reference
+    time). With ``due_weight > 0`` the score is multiplied by
+    ``(1 - due_weight) + due_weight * due`` where ``due = exp(-log(r)² / 2)`` peaks
+    when the time since the last purchase ``r`` equals the item's typical
+    repurchase interval: items "due" again rank higher, items just bought lower.
+    The typical interval of an item is the median, over its repeat buyers, of
+    the customer's observed span divided by ``count - 1`` (the span runs from the
+    customer's earliest recorded last purchase to the reference time — only
+    last-purchase times are kept in Interactions, so this is an approximation).
+
+    Without purchase times (interactions from ``from_frame``) the ranking is by
+    count alone and a :class:`~recsys.DataWarning` says so.
+
+    Items the customer never bought are ranked after every bought item, by
+    popularity (scores in ``(-1, 0)``), so ``k`` larger than the history is
+    filled and ``exclude_seen=True`` gives the popularity ranking. Since buying
+    again is the point, ``exclude_seen`` defaults to ``False`` for this model.
+
+    Parameters
+    ----------
+    half_life_days : float or None
+        Recency decay; ``None`` = no decay (rank by count, ties by recency).
+    count_power : float
+        Exponent on the purchase count (0 = recency only).
+    due_weight : float
+        Weight of the repurchase-interval term in ``[0, 1]`` (0 = off).
+
+    Examples
+    --------
+    >>> import polars as pl, recsys as rs
+    >>> from datetime import datetime
+    >>> p = pl.DataFrame({"user_id": [1, 1, 1], "item_id": ["a", "b", "b"],
+    ...                   "timestamp": [datetime(2024, 1, d) for d in (1, 2, 3)]})
+    >>> model = rs.Repurchase().fit(rs.Interactions.from_purchases(p))
+    >>> model.recommend([1], k=2)["item_id"].to_list()
+    ['b', 'a']
+    """
+
+    default_exclude_seen: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        half_life_days: float | None = 120.0,
+        count_power: float = 1.0,
+        due_weight: float = 0.0,
+    ) -> None:
+        self.half_life_days = half_life_days
+        self.count_power = count_power
+        self.due_weight = due_weight
+
+    def _validate_params(self) -> None:
+        _optional_positive("half_life_days", self.half_life_days)
+        if not (np.isfinite(float(self.count_power)) and float(self.count_power) >= 0):
+            raise InputDataError(f"count_power must be >= 0, got {self.count_power!r}")
+        if not 0.0 <= float(self.due_weight) <= 1.0:
+            raise InputDataError(f"due_weight must be in [0, 1], got {self.due_weight!r}")
+
+    def _fit(self, interactions: Interactions) -> None:
+        matrix = self.user_items_
+        count = interactions.purchase_count.astype(np.float64)
+        score = count ** float(self.count_power)
+        half_life = _optional_positive("half_life_days", self.half_life_days)
+        has_time = interactions.last_purchase is not None and interactions.reference_time
+        if has_time:
+            age = _age_days(interactions, "Repurchase")
+            if half_life is not None:
+                score = score * 0.5 ** (age / half_life)
+            else:  # rank by count; break ties toward the more recent purchase
+                score = score + 1.0 / (2.0 + age)
+            self.interval_days_: np.ndarray = self._typical_intervals(matrix, count, age)
+            if self.due_weight > 0:
+                interval = self.interval_days_[matrix.indices]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ratio = np.where(interval > 0, age / interval, np.nan)
+                due = np.exp(-0.5 * np.log(np.maximum(ratio, 1e-6)) ** 2)
+                due = np.where(np.isfinite(ratio), due, 1.0)
+                w = float(self.due_weight)
+                score = score * ((1.0 - w) + w * due)
+        else:
+            if half_life is not None or self.due_weight > 0:
+                warnings.warn(
+                    "the interactions have no purchase times, so Repurchase ignores "
+                    "half_life_days and due_weight and ranks by purchase count only "
+                    "(build them with rs.Interactions.from_purchases from timestamped purchases)",
+                    DataWarning,
+                    stacklevel=3,
+                )
+            self.interval_days_ = np.full(matrix.shape[1], np.nan)
+        self.scores_data_: np.ndarray = score.astype(np.float32)
+        pop = self.item_popularity_.astype(np.float64)
+        # Never-bought items: popularity squeezed into (-1, 0), below every bought item.
+        self.backfill_: np.ndarray = (pop / (pop.max() + 1.0) - 1.0 if pop.size else pop).astype(
+            np.float32
+        )
+
+    @staticmethod
+    def _typical_intervals(matrix: Any, count: np.ndarray, age: np.ndarray) -> np.ndarray:
+        n_users, n_items = matrix.shape
+        rows = np.repeat(np.arange(n_users), np.diff(matrix.indptr))
+        span = np.zeros(n_users)
+        np.maximum.at(span, rows, age)  # oldest "last purchase" of the customer
+        repeat = count >= 2
+        est = span[rows[repeat]] / (count[repeat] - 1.0)
+        items = matrix.indices[repeat]
+        out = np.full(n_items, np.nan)
+        if items.size:
+            order = np.lexsort((est, items))
+            items_sorted, est_sorted = items[order], est[order]
+            starts = np.flatnonzero(np.r_[True, items_sorted[1:] != items_sorted[:-1]])
+            ends = np.r_[starts[1:], items_sorted.size]
+            for s, e in zip(starts, ends, strict=True):
+                out[items_sorted[s]] = np.median(est_sorted[s:e])
+        return out
+
+    def _personal_block(self, user_index: np.ndarray) -> np.ndarray:
+        """Scores of bought items, ``-inf`` elsewhere (the blend uses this)."""
+        m = self.user_items_
+        out = np.full((len(user_index), m.shape[1]), -np.inf, dtype=np.float32)
+        for r, u in enumerate(user_index):
+            lo, hi = m.indptr[u], m.indptr[u + 1]
+            out[r, m.indices[lo:hi]] = self.scores_data_[lo:hi]
+        return out
+
+    def _score_block(self, user_index: np.ndarray) -> np.ndarray:
+        block = self._personal_block(user_index)
+        return np.where(np.isfinite(block), block, self.backfill_[None, :])
+
+    def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        return {
+            "scores_data": self.scores_data_,
+            "backfill": self.backfill_,
+            "interval_days": self.interval_days_,
+        }, {}
+
+    def _load_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        self.scores_data_ = arrays["scores_data"]
+        self.backfill_ = arrays["backfill"]
+        self.interval_days_ = arrays["interval_days"]
+        if self.scores_data_.shape != self.user_items_.data.shape:
+            raise ValueError("repurchase scores do not match the training matrix")

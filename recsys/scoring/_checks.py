@@ -1,0 +1,106 @@
+"""Input validation shared by the scoring functions (each error names the parameter)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numba
+import numpy as np
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from recsys._validation import check_positive_int, resolve_num_threads
+from recsys.exceptions import InputDataError
+
+__all__ = [
+    "check_candidates",
+    "check_dense",
+    "check_exclude",
+    "check_k",
+    "empty_result",
+    "thread_limits",
+]
+
+
+def check_k(k: Any) -> int:
+    return check_positive_int("k", k)
+
+
+def check_dense(name: str, array: Any) -> np.ndarray:
+    """A 2-D float32 C-contiguous view (or copy) of ``array``."""
+    if sp.issparse(array):
+        raise InputDataError(f"{name} must be a dense 2-D array, got a scipy sparse matrix")
+    arr = np.asarray(array)
+    if arr.ndim != 2:
+        raise InputDataError(f"{name} must be a 2-D array, got shape {arr.shape}")
+    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise InputDataError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def check_exclude(exclude: Any, n_rows: int, n_items: int) -> tuple[np.ndarray, np.ndarray]:
+    """(indptr int64, indices int64 sorted per row) of ``exclude``; an empty CSR if None."""
+    if exclude is None:
+        return np.zeros(n_rows + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if not sp.issparse(exclude):
+        raise InputDataError(
+            f"exclude must be a scipy sparse matrix (CSR) of shape ({n_rows}, {n_items}), "
+            f"got {type(exclude).__name__}"
+        )
+    if exclude.shape != (n_rows, n_items):
+        raise InputDataError(
+            f"exclude must have shape ({n_rows}, {n_items}) (one row per query, one column "
+            f"per item), got {exclude.shape}"
+        )
+    csr = exclude.tocsr()
+    if not csr.has_sorted_indices:
+        csr = csr.sorted_indices()
+    # explicit zeros still mean "exclude": the structure, not the values, is what counts
+    return csr.indptr.astype(np.int64, copy=False), csr.indices.astype(np.int64, copy=False)
+
+
+def check_candidates(candidates: Any, n_items: int) -> np.ndarray | None:
+    """Sorted unique int64 item indices of ``candidates``, or None for all items."""
+    if candidates is None:
+        return None
+    arr = np.asarray(candidates)
+    if arr.ndim != 1:
+        raise InputDataError(f"candidates must be a 1-D array of item indices, got {arr.shape}")
+    if arr.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if not np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_:
+        raise InputDataError(f"candidates must hold integer item indices, got dtype {arr.dtype}")
+    bad = (arr < 0) | (arr >= n_items)
+    if bad.any():
+        raise InputDataError(
+            f"candidates holds {int(bad.sum())} item index(es) outside [0, {n_items}), "
+            f"for example {int(arr[bad][0])}"
+        )
+    return np.unique(arr).astype(np.int64)
+
+
+def empty_result(n_rows: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    return (
+        np.full((n_rows, k), -1, dtype=np.int32),
+        np.full((n_rows, k), -np.inf, dtype=np.float32),
+    )
+
+
+@contextmanager
+def thread_limits(num_threads: int, *, blas_threads: int = 1) -> Iterator[int]:
+    """Run Numba with ``num_threads`` (0 = all cores) and BLAS with ``blas_threads``.
+
+    Numba's thread count is restored afterwards; BLAS limits are restored by threadpoolctl.
+    Yields the resolved Numba thread count.
+    """
+    numba_max = int(getattr(numba.config, "NUMBA_NUM_THREADS", 1))
+    threads = min(resolve_num_threads(num_threads), numba_max)
+    previous = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        with threadpool_limits(limits=blas_threads, user_api="blas"):
+            yield threads
+    finally:
+        numba.set_num_threads(previous)

@@ -1,0 +1,325 @@
+"""Numba kernels behind :mod:`recsys.scoring`: bounded-heap top-K selection and kNN scoring.
+
+Conventions shared by every kernel here:
+
+* A row's top-K lives in a *min-heap* of size ``k`` stored in the output row itself
+  (``out_scores[i]``, ``out_ids[i]``) with the current number of entries in ``sizes``.
+  The root is the *worst* entry kept so far, where "worse" means a lower score, or the
+  same score and a higher item index (ties go to the lower item index).
+* NaN scores are never eligible. ``-inf`` scores are eligible (and sort after finite ones).
+* ``_finish_row`` heap-sorts a row in place to best-first order and pads the unused tail
+  with ``-1`` / ``-inf``.
+
+Every row is computed independently of the others and in a fixed order, so the results do
+not depend on the number of threads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = [
+    "knn_topk_kernel",
+    "select_kernel",
+    "topk_fused_kernel",
+]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _worse(s_a: float, i_a: int, s_b: float, i_b: int) -> bool:
+    """True when entry a ranks below entry b (lower score, or tie and higher index)."""
+    return s_a < s_b or (s_a == s_b and i_a > i_b)
+
+
+@njit(cache=True, nogil=True)
+def _sift_down(heap_s, heap_i, size, pos, s, g):
+    """Place (s, g) at ``pos`` of a min-heap of ``size`` entries and sift it down."""
+    while True:
+        child = 2 * pos + 1
+        if child >= size:
+            break
+        other = child + 1
+        if other < size and _worse(heap_s[other], heap_i[other], heap_s[child], heap_i[child]):
+            child = other
+        if _worse(heap_s[child], heap_i[child], s, g):
+            heap_s[pos] = heap_s[child]
+            heap_i[pos] = heap_i[child]
+            pos = child
+        else:
+            break
+    heap_s[pos] = s
+    heap_i[pos] = g
+
+
+@njit(cache=True, nogil=True)
+def _offer(heap_s, heap_i, size, k, s, g):
+    """Offer (score s, item g) to a heap holding ``size`` of at most ``k`` entries.
+
+    Returns the new size. NaN is never accepted.
+    """
+    if s != s:
+        return size
+    if size < k:
+        pos = size
+        while pos > 0:
+            parent = (pos - 1) >> 1
+            if _worse(s, g, heap_s[parent], heap_i[parent]):
+                heap_s[pos] = heap_s[parent]
+                heap_i[pos] = heap_i[parent]
+                pos = parent
+            else:
+                break
+        heap_s[pos] = s
+        heap_i[pos] = g
+        return size + 1
+    if _worse(heap_s[0], heap_i[0], s, g):
+        _sift_down(heap_s, heap_i, size, 0, s, g)
+    return size
+
+
+@njit(cache=True, nogil=True)
+def _finish_row(heap_s, heap_i, size):
+    """Heap-sort a row's heap in place to best-first order; pad the tail with -1/-inf."""
+    for end in range(size - 1, 0, -1):
+        worst_s = heap_s[0]
+        worst_i = heap_i[0]
+        _sift_down(heap_s, heap_i, end, 0, heap_s[end], heap_i[end])
+        heap_s[end] = worst_s
+        heap_i[end] = worst_i
+    for t in range(size, heap_s.shape[0]):
+        heap_s[t] = -np.inf
+        heap_i[t] = -1
+
+
+@njit(cache=True, nogil=True)
+def _scan_range(row, lo, hi, base, col_map, use_map, gather, heap_s, heap_i, size, k):
+    """Offer the columns ``lo <= c < hi`` of one row to its heap, in increasing order.
+
+    Column ``c`` is item ``col_map[c]`` if ``use_map`` else item ``c``. Its score is
+    ``row[col_map[c]]`` if ``gather`` (a full-width row restricted to candidates) else
+    ``row[c - base]`` (``row`` is a tile starting at column ``base``).
+
+    Items arrive in increasing index order, so once the heap is full a new item can only
+    enter with a strictly higher score than the root (a tie loses to the lower index).
+    """
+    c = lo
+    while size < k and c < hi:
+        g = col_map[c] if use_map else c
+        s = row[g] if gather else row[c - base]
+        size = _offer(heap_s, heap_i, size, k, s, g)
+        c += 1
+    if size < k:
+        return size
+    threshold = heap_s[0]
+    if gather:
+        for c2 in range(c, hi):
+            g = col_map[c2]
+            s = row[g]
+            if s > threshold:
+                _sift_down(heap_s, heap_i, size, 0, s, g)
+                threshold = heap_s[0]
+    elif use_map:
+        for c2 in range(c, hi):
+            s = row[c2 - base]
+            if s > threshold:
+                _sift_down(heap_s, heap_i, size, 0, s, col_map[c2])
+                threshold = heap_s[0]
+    else:
+        for c2 in range(c, hi):
+            s = row[c2 - base]
+            if s > threshold:
+                _sift_down(heap_s, heap_i, size, 0, s, c2)
+                threshold = heap_s[0]
+    return size
+
+
+@njit(cache=True, nogil=True)
+def _scan_row_excluding(
+    row, lo, hi, base, col_map, use_map, gather, excluded, heap_s, heap_i, size, k
+):
+    """``_scan_range`` over columns [lo, hi) skipping the (sorted) ``excluded`` item indices.
+
+    The row is scanned in runs between excluded columns, so the inner loop has no check.
+    """
+    start = lo
+    n_map = col_map.shape[0]
+    for e in range(excluded.shape[0]):
+        item = excluded[e]
+        if use_map:
+            col = np.searchsorted(col_map, item)
+            if col >= n_map or col_map[col] != item:
+                continue
+        else:
+            col = item
+        if col < start:
+            continue
+        if col >= hi:
+            break
+        size = _scan_range(row, start, col, base, col_map, use_map, gather, heap_s, heap_i, size, k)
+        start = col + 1
+    if start < hi:
+        size = _scan_range(row, start, hi, base, col_map, use_map, gather, heap_s, heap_i, size, k)
+    return size
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def select_kernel(
+    scores,
+    row_offset,
+    base,
+    n_cols,
+    col_map,
+    use_map,
+    gather,
+    excl_indptr,
+    excl_indices,
+    has_excl,
+    out_scores,
+    out_ids,
+    sizes,
+    k,
+    finish,
+):
+    """Offer a block of scores to the heaps of rows ``row_offset + r``.
+
+    ``scores`` is [b, w]. Columns ``base <= c < base + n_cols`` of the column space are
+    offered (see ``_scan_range`` for ``col_map``/``gather``). With ``finish`` the rows are
+    sorted and padded afterwards. Rows are processed in parallel.
+    """
+    b = scores.shape[0]
+    for r in prange(b):
+        i = row_offset + r
+        heap_s = out_scores[i]
+        heap_i = out_ids[i]
+        row = scores[r]
+        size = sizes[i]
+        if has_excl and excl_indptr[i + 1] > excl_indptr[i]:
+            excluded = excl_indices[excl_indptr[i] : excl_indptr[i + 1]]
+            size = _scan_row_excluding(
+                row, base, base + n_cols, base, col_map, use_map, gather, excluded,
+                heap_s, heap_i, size, k,
+            )  # fmt: skip
+        else:
+            size = _scan_range(
+                row, base, base + n_cols, base, col_map, use_map, gather, heap_s, heap_i, size, k
+            )
+        sizes[i] = size
+        if finish:
+            _finish_row(heap_s, heap_i, size)
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def topk_fused_kernel(
+    queries,
+    items,
+    k,
+    row_tile,
+    col_tile,
+    col_map,
+    use_map,
+    excl_indptr,
+    excl_indices,
+    out_scores,
+    out_ids,
+):
+    """Top-K of ``queries @ items.T`` computed tile by tile, never holding the full product.
+
+    Each parallel task owns ``row_tile`` queries and walks the items in tiles of ``col_tile``
+    (increasing order, so the tie rule holds across tiles): one small BLAS ``sgemm`` per
+    tile into a cache-sized buffer, then the heap scan of that tile. BLAS must be limited
+    to one thread by the caller. Tile sizes do not depend on the thread count, so the
+    floating-point results do not either.
+    """
+    n = queries.shape[0]
+    m = items.shape[0]
+    n_chunks = (n + row_tile - 1) // row_tile
+    for chunk in prange(n_chunks):
+        r0 = chunk * row_tile
+        r1 = min(n, r0 + row_tile)
+        n_rows = r1 - r0
+        buf = np.empty(row_tile * col_tile, dtype=np.float32)
+        sizes = np.zeros(n_rows, dtype=np.int64)
+        q = queries[r0:r1]
+        for c0 in range(0, m, col_tile):
+            c1 = min(m, c0 + col_tile)
+            tile = buf[: n_rows * (c1 - c0)].reshape((n_rows, c1 - c0))
+            np.dot(q, items[c0:c1].T, tile)
+            for r in range(n_rows):
+                i = r0 + r
+                # without exclusions the caller passes an all-empty CSR
+                excluded = excl_indices[excl_indptr[i] : excl_indptr[i + 1]]
+                sizes[r] = _scan_row_excluding(
+                    tile[r], c0, c1, c0, col_map, use_map, False, excluded,
+                    out_scores[i], out_ids[i], sizes[r], k,
+                )  # fmt: skip
+        for r in range(n_rows):
+            _finish_row(out_scores[r0 + r], out_ids[r0 + r], sizes[r])
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def knn_topk_kernel(
+    ui_indptr,
+    ui_indices,
+    ui_data,
+    sim_indptr,
+    sim_indices,
+    sim_data,
+    n_items,
+    k,
+    allowed,
+    has_cand,
+    excl_indptr,
+    excl_indices,
+    has_excl,
+    n_chunks,
+    out_scores,
+    out_ids,
+):
+    """Fused sparse kNN scoring and top-K: score[u, j] = sum_i ui[u, i] * sim[i, j].
+
+    Each parallel task owns a contiguous range of users and one dense float64 accumulator
+    of ``n_items`` plus a "touched by user" stamp array, so nothing is cleared between
+    users. Only items reached through at least one neighbour are eligible. The
+    accumulation order (user row order, then neighbour order) is fixed, so results do
+    not depend on the thread count.
+    """
+    n = ui_indptr.shape[0] - 1
+    per_chunk = (n + n_chunks - 1) // n_chunks
+    for chunk in prange(n_chunks):
+        u0 = chunk * per_chunk
+        u1 = min(n, u0 + per_chunk)
+        if u0 >= u1:
+            continue
+        acc = np.zeros(n_items, dtype=np.float64)
+        touched_by = np.zeros(n_items, dtype=np.int64)
+        blocked_by = np.zeros(n_items, dtype=np.int64)
+        touched = np.empty(n_items, dtype=np.int32)
+        for u in range(u0, u1):
+            stamp = u + 1
+            if has_excl:
+                for p in range(excl_indptr[u], excl_indptr[u + 1]):
+                    blocked_by[excl_indices[p]] = stamp
+            n_touched = 0
+            for p in range(ui_indptr[u], ui_indptr[u + 1]):
+                item = ui_indices[p]
+                weight = np.float64(ui_data[p])
+                for q in range(sim_indptr[item], sim_indptr[item + 1]):
+                    j = sim_indices[q]
+                    if touched_by[j] != stamp:
+                        touched_by[j] = stamp
+                        acc[j] = 0.0
+                        touched[n_touched] = j
+                        n_touched += 1
+                    acc[j] += weight * sim_data[q]
+            heap_s = out_scores[u]
+            heap_i = out_ids[u]
+            size = 0
+            for t in range(n_touched):
+                j = touched[t]
+                if has_excl and blocked_by[j] == stamp:
+                    continue
+                if has_cand and not allowed[j]:
+                    continue
+                size = _offer(heap_s, heap_i, size, k, np.float32(acc[j]), j)
+            _finish_row(heap_s, heap_i, size)
