@@ -35,8 +35,8 @@ __all__ = [
 ]
 
 # --- models (recommenders) ---------------------------------------------------------------
-from recsys import models  # noqa: E402
-from recsys.models import (  # noqa: E402
+from recsys import models
+from recsys.models import (
     ALS,
     BPR,
     ItemKNN,
@@ -60,7 +60,7 @@ __all__ += [
 ]
 
 # --- evaluation (issue 5): rs.evaluation subpackage and rs.evaluate ---
-from recsys import evaluation
-from recsys.evaluation import evaluate
+from recsys import evaluation  # noqa: E402
+from recsys.evaluation import evaluate  # noqa: E402
 
 __all__ += ["evaluate", "evaluation"]

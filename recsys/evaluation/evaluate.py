@@ -182,7 +182,7 @@ def _segments(by: Any, profiles: Any, users: pl.Series) -> tuple[np.ndarray, lis
 
 
 def _recommend(
-    model: Any, name: str, users: pl.Series, depth: int, exclude_seen: bool, on_unknown: str
+    model: Any, name: str, users: pl.Series, depth: int, exclude_seen: bool | None, on_unknown: str
 ) -> Any:
     return model.recommend(users=users, k=depth, exclude_seen=exclude_seen, on_unknown=on_unknown)
 
@@ -192,7 +192,7 @@ def evaluate(
     split: Split,
     k: int | Sequence[int] = (5, 10, 20),
     metrics: Iterable[str] | None = None,
-    exclude_seen: bool = True,
+    exclude_seen: bool | None | Mapping[str, bool | None] = True,
     by: Any = None,
     bootstrap: int = 1000,
     seed: int = 0,
@@ -225,6 +225,9 @@ def evaluate(
         (default: all; the sampled protocol supports ``hit_rate, ndcg, mrr``).
     exclude_seen
         Passed to ``recommend``: leave out items the user bought in train.
+        ``None`` lets each model use its own default (recsys buy-again models,
+        ``Repurchase`` and ``RepeatExplore``, recommend bought items; the others
+        do not); a dict gives a value per model name.
     by
         Segments: the name of a column of ``profiles``, or a frame with ``user_id``
         and one segment column. One row per segment (also segments with no test
@@ -331,8 +334,13 @@ def evaluate(
                     columns.append((model_name, mode, metric, kk))
                     values.append(vector)
             continue
+        model_exclude = (
+            exclude_seen.get(model_name, True)
+            if isinstance(exclude_seen, Mapping)
+            else exclude_seen
+        )
         recs = prepare_recommendations(
-            _recommend(model, model_name, users, depth, exclude_seen, on_unknown),
+            _recommend(model, model_name, users, depth, model_exclude, on_unknown),
             truth,
             f"recommendations of model {model_name!r}",
         )

@@ -161,20 +161,38 @@ def sample_negatives(
     )
 
 
-def score_candidates(model: Any, candidates: pl.DataFrame) -> pl.DataFrame:
-    """Scores of each user's candidate items from ``model.recommend(candidates=...)``.
+def score_candidates(model: Any, candidates: pl.DataFrame, block: int = 256) -> pl.DataFrame:
+    """Score each case's candidate items with ``model.recommend(candidates=...)``.
 
-    Candidates are passed per user as a ``user_id, item_id`` frame; a candidate
-    the model does not return scores ``-inf``.
+    ``recommend`` takes one candidate list for all the users of a call, so users
+    are scored in blocks of ``block``, each with the union of its users' candidate
+    items (known to the model, per ``model.items_`` when it has one) as the
+    candidate list and ``k`` = its length. A candidate the model does not score
+    (an item it never saw, a user it does not know) gets ``-inf``, so it never
+    beats anything; an unscored positive therefore ranks last.
     """
     pairs = candidates.select(USER, ITEM).unique()
-    depth = int(pairs.group_by(USER).len().get_column("len").max())  # type: ignore[arg-type]
+    known_items = getattr(model, "items_", None)
+    if isinstance(known_items, IdMap):
+        pairs = pairs.filter(
+            pl.Series(known_items.to_index(pairs.get_column(ITEM), on_unknown="minus_one") >= 0)
+        )
     users = pairs.get_column(USER).unique().sort()
-    recs = model.recommend(
-        users=users, k=depth, exclude_seen=False, candidates=pairs, on_unknown="skip"
-    )
-    recs = pl.DataFrame(recs) if not isinstance(recs, pl.DataFrame) else recs
-    scores = recs.select(USER, ITEM, pl.col(SCORE).cast(pl.Float64))
+    scored: list[pl.DataFrame] = []
+    for start in range(0, len(users), block):
+        chunk = users.slice(start, block)
+        items = (
+            pairs.join(chunk.to_frame(USER), on=USER, how="semi").get_column(ITEM).unique().sort()
+        )
+        if len(items) == 0:
+            continue
+        recs = model.recommend(
+            users=chunk, k=len(items), exclude_seen=False, candidates=items, on_unknown="skip"
+        )
+        recs = recs if isinstance(recs, pl.DataFrame) else pl.DataFrame(recs)
+        scored.append(recs.select(USER, ITEM, pl.col(SCORE).cast(pl.Float64)))
+    schema = {USER: candidates.schema[USER], ITEM: candidates.schema[ITEM], SCORE: pl.Float64}
+    scores = pl.concat(scored) if scored else pl.DataFrame(schema=schema)
     for column in (USER, ITEM):
         if scores.schema[column].is_integer():
             scores = scores.with_columns(pl.col(column).cast(pl.Int64))

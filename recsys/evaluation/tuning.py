@@ -108,7 +108,7 @@ def tune(
     *,
     mode: str = "all",
     weight: str = "count",
-    exclude_seen: bool = True,
+    exclude_seen: bool | None = True,
     bootstrap: int = 200,
     show_progress: bool = True,
 ) -> TuneResult:

@@ -54,14 +54,9 @@ class CountRecommender:
         if exclude_seen:
             scores[self.user_items_[rows].toarray() > 0] = -np.inf
         if candidates is not None:
-            allowed = np.zeros_like(scores, dtype=bool)
-            cand = candidates.join(
-                pl.DataFrame({"user_id": user_ids, "_r": np.arange(len(rows))}), on="user_id"
-            )
-            item_index = self.items_.to_index(cand["item_id"], on_unknown="minus_one")
-            ok = item_index >= 0
-            allowed[cand["_r"].to_numpy()[ok], item_index[ok]] = True
-            scores[~allowed] = -np.inf
+            allowed = np.zeros(scores.shape[1], dtype=bool)
+            allowed[self.items_.to_index(candidates)] = True  # unknown ids raise, like recsys
+            scores[:, ~allowed] = -np.inf
         order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
         top = np.take_along_axis(scores, order, axis=1)
         valid = np.isfinite(top)

@@ -328,3 +328,38 @@ def test_doctests() -> None:
         module = importlib.import_module(f"recsys.evaluation.{name}")
         failures, _ = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert failures == 0, module.__name__
+
+
+def test_with_recsys_models(split: ev.Split) -> None:
+    inter = rs.Interactions.from_purchases(split.train)
+    models = {"popular": rs.Popular().fit(inter), "repurchase": rs.Repurchase().fit(inter)}
+    table = rs.evaluate(
+        models,
+        split,
+        k=[10],
+        metrics=["hit_rate", "ndcg"],
+        exclude_seen=None,
+        bootstrap=100,
+        show_progress=False,
+    )
+    users = split.test["user_id"].unique()
+    for name, model in models.items():
+        recs = model.recommend(users, k=10)
+        assert _value(table, name, "all", "ndcg", 10) == pytest.approx(
+            ev.ndcg(recs, split.test, k=10)
+        )
+    # buy-again beats popularity over all items, popularity wins on new items (Repurchase has none)
+    assert _value(table, "repurchase", "all", "hit_rate", 10) > _value(
+        table, "popular", "all", "hit_rate", 10
+    )
+    assert _value(table, "repurchase", "new", "hit_rate", 10) == 0.0
+    sampled = rs.evaluate(
+        {"popular": models["popular"]},
+        ev.leave_last_out(split.train),
+        k=[10],
+        bootstrap=0,
+        show_progress=False,
+        protocol=ev.SampledNegatives(n=20, seed=0),
+        fit=True,
+    )
+    assert 0 < sampled.filter(metric="hit_rate", mode="all")["value"].item() < 1
