@@ -76,19 +76,20 @@ def prepare_recommendations(
     frame = frame.with_columns(pl.col(RANK).cast(pl.Int64))
     if frame.height == 0:
         return frame
-    duplicated = frame.select(USER, ITEM).is_duplicated()
-    if duplicated.any():
+    ranks = frame.group_by(USER).agg(
+        pl.col(RANK).min().alias("lo"),
+        pl.col(RANK).max().alias("hi"),
+        pl.col(RANK).n_unique().alias("distinct"),
+        pl.col(ITEM).n_unique().alias("items"),
+        pl.len().alias("n"),
+    )
+    if (ranks.get_column("items") != ranks.get_column("n")).any():
+        duplicated = frame.select(USER, ITEM).is_duplicated()
         first = frame.filter(duplicated).row(0, named=True)
         raise InputDataError(
             f"{what} has {int(duplicated.sum())} rows with a repeated (user_id, item_id) pair, "
             f"e.g. user {first[USER]!r} item {first[ITEM]!r}; each item may appear once per user"
         )
-    ranks = frame.group_by(USER).agg(
-        pl.col(RANK).min().alias("lo"),
-        pl.col(RANK).max().alias("hi"),
-        pl.col(RANK).n_unique().alias("distinct"),
-        pl.len().alias("n"),
-    )
     bad = ranks.filter(
         (pl.col("lo") != 1) | (pl.col("hi") != pl.col("n")) | (pl.col("distinct") != pl.col("n"))
     )

@@ -1,11 +1,12 @@
 """Percentile bootstrap over users, vectorised.
 
 Resampling users with replacement ``n_resamples`` times is done without a Python
-loop over resamples: a Numba kernel draws, for a block of resamples, how many
-times each user is picked (one counter-based random stream per resample, so the
-result does not depend on the thread count), and one BLAS product of that
-``(block, n_users)`` count matrix with the ``(n_users, n_columns)`` matrix of
-per-user values gives the resampled sums of every column at once. Every metric,
+loop over resamples: a parallel Numba kernel draws each resample's users from its
+own splitmix64 stream (seeded per resample, so the result does not depend on the
+thread count) and sums the drawn users' values. With many columns it instead
+writes how many times each user is drawn, for a block of resamples, and one BLAS
+product of that ``(block, n_users)`` count matrix with the ``(n_users, n_columns)``
+matrix of per-user values gives the resampled sums of every column at once. Every metric,
 k, mode and model evaluated on the same users shares the same resamples, which
 is what makes differences between models *paired*.
 """
@@ -21,6 +22,7 @@ from recsys.exceptions import InputDataError
 __all__ = ["bootstrap_ci", "bootstrap_means", "resample_counts"]
 
 _BLOCK = 50
+_DIRECT_MAX_COLUMNS = 12
 
 
 @njit(cache=True, parallel=True)
@@ -38,6 +40,28 @@ def _fill_counts(n: int, seeds: np.ndarray, out: np.ndarray) -> None:  # pragma:
             z = z ^ (z >> np.uint64(31))
             pick = ((z >> np.uint64(32)) * np.uint64(n)) >> np.uint64(32)
             row[pick] += 1.0
+
+
+@njit(cache=True, parallel=True)
+def _resampled_sums(values: np.ndarray, seeds: np.ndarray) -> np.ndarray:  # pragma: no cover - jit
+    # Same draws as _fill_counts, summing the drawn rows directly (no count matrix):
+    # faster when there are few columns.
+    n, m = values.shape
+    out = np.zeros((seeds.shape[0], m))
+    for r in prange(seeds.shape[0]):
+        acc = np.zeros(m)
+        state = seeds[r]
+        for _ in range(n):
+            state += np.uint64(0x9E3779B97F4A7C15)
+            z = state
+            z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+            z = z ^ (z >> np.uint64(31))
+            pick = ((z >> np.uint64(32)) * np.uint64(n)) >> np.uint64(32)
+            for j in range(m):
+                acc[j] += values[pick, j]
+        out[r] = acc
+    return out
 
 
 def _seeds(n_resamples: int, seed: int) -> np.ndarray:
@@ -92,15 +116,26 @@ def bootstrap_means(values: np.ndarray, n_resamples: int = 1000, seed: int = 0) 
     if n == 0:
         return np.full((n_resamples, m), np.nan)
     defined = ~np.isnan(values)
-    stacked = np.concatenate([np.where(defined, values, 0.0), defined.astype(np.float64)], axis=1)
+    complete = bool(defined.all())
+    stacked = (
+        values
+        if complete
+        else np.concatenate([np.where(defined, values, 0.0), defined.astype(np.float64)], axis=1)
+    )
+    stacked = np.ascontiguousarray(stacked)
     seeds = _seeds(n_resamples, seed)
-    out = np.empty((n_resamples, 2 * m), dtype=np.float64)
-    block = np.empty((min(_BLOCK, n_resamples), n), dtype=np.float64)
-    for start in range(0, n_resamples, _BLOCK):
-        stop = min(start + _BLOCK, n_resamples)
-        counts = block[: stop - start]
-        _fill_counts(n, seeds[start:stop], counts)
-        out[start:stop] = counts @ stacked
+    if stacked.shape[1] <= _DIRECT_MAX_COLUMNS:
+        out = _resampled_sums(stacked, seeds)
+    else:  # many columns: one count matrix per block of resamples, then a BLAS product
+        out = np.empty((n_resamples, stacked.shape[1]), dtype=np.float64)
+        block = np.empty((min(_BLOCK, n_resamples), n), dtype=np.float64)
+        for start in range(0, n_resamples, _BLOCK):
+            stop = min(start + _BLOCK, n_resamples)
+            counts = block[: stop - start]
+            _fill_counts(n, seeds[start:stop], counts)
+            out[start:stop] = counts @ stacked
+    if complete:
+        return out / n
     with np.errstate(invalid="ignore", divide="ignore"):
         return out[:, :m] / out[:, m:]
 

@@ -70,3 +70,14 @@ def test_edge_cases() -> None:
         bootstrap_means(np.ones(3), 0)
     with pytest.raises(InputDataError, match="confidence"):
         bootstrap_ci(np.ones(3), 10, confidence=1.5)
+
+
+@pytest.mark.parametrize("n_columns", [1, 9])  # direct summing and the count-matrix path
+def test_both_kernels_match_the_reference(n_columns: int) -> None:
+    rng = np.random.default_rng(n_columns)
+    values = rng.random((41, n_columns))
+    values[rng.random((41, n_columns)) < 0.1] = np.nan
+    counts = resample_counts(41, 64, seed=2)
+    weights = np.where(np.isnan(values), 0.0, 1.0)
+    expected = (counts @ np.nan_to_num(values)) / (counts @ weights)
+    np.testing.assert_allclose(bootstrap_means(values, 64, seed=2), expected, rtol=1e-12)
