@@ -192,7 +192,7 @@ def evaluate(
     split: Split,
     k: int | Sequence[int] = (5, 10, 20),
     metrics: Iterable[str] | None = None,
-    exclude_seen: bool | None | Mapping[str, bool | None] = True,
+    exclude_seen: bool | Mapping[str, bool | None] | None = True,
     by: Any = None,
     bootstrap: int = 1000,
     seed: int = 0,
