@@ -191,7 +191,11 @@ def score_candidates(model: Any, candidates: pl.DataFrame, block: int = 256) -> 
         )
         recs = recs if isinstance(recs, pl.DataFrame) else pl.DataFrame(recs)
         scored.append(recs.select(USER, ITEM, pl.col(SCORE).cast(pl.Float64)))
-    schema: dict[str, Any] = {USER: candidates.schema[USER], ITEM: candidates.schema[ITEM], SCORE: pl.Float64}
+    schema: dict[str, Any] = {
+        USER: candidates.schema[USER],
+        ITEM: candidates.schema[ITEM],
+        SCORE: pl.Float64,
+    }
     scores = pl.concat(scored) if scored else pl.DataFrame(schema=schema)
     for column in (USER, ITEM):
         if scores.schema[column].is_integer():
