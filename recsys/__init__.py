@@ -5,8 +5,9 @@
 >>> inter = rs.Interactions.from_purchases(purchases, weight="count")
 """
 
-from recsys import datasets, exceptions, models, profiles, scoring, uplift
+from recsys import datasets, evaluation, exceptions, models, profiles, scoring, uplift
 from recsys.data import CleaningReport, IdMap, Interactions, clean_purchases
+from recsys.evaluation import evaluate
 from recsys.exceptions import (
     DataWarning,
     InputDataError,
@@ -52,6 +53,8 @@ __all__ = [
     "clean_purchases",
     "cohort_retention",
     "datasets",
+    "evaluate",
+    "evaluation",
     "exceptions",
     "load_model",
     "models",

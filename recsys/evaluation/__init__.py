@@ -1,0 +1,69 @@
+"""Offline evaluation: time-based splits, ranking metrics with bootstrap CIs, tuning.
+
+>>> import recsys as rs
+>>> purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
+>>> split = rs.evaluation.temporal_split(purchases, cutoff="2011-09-09", horizon_days=90)
+>>> split.test["user_id"].n_unique()
+1906
+"""
+
+from recsys.evaluation.bootstrap import bootstrap_ci, bootstrap_means, resample_counts
+from recsys.evaluation.evaluate import EvaluationResults, compare, evaluate
+from recsys.evaluation.metrics import (
+    ACCURACY_METRICS,
+    METRICS,
+    coverage,
+    hit_rate,
+    map,
+    mean_average_precision,
+    mrr,
+    ndcg,
+    novelty,
+    precision,
+    recall,
+)
+from recsys.evaluation.protocols import (
+    FullRanking,
+    SampledNegatives,
+    sample_negatives,
+    sampled_ranks,
+)
+from recsys.evaluation.splits import (
+    Split,
+    leave_last_basket,
+    leave_last_out,
+    random_holdout,
+    temporal_split,
+)
+from recsys.evaluation.tuning import TuneResult, tune
+
+__all__ = [
+    "ACCURACY_METRICS",
+    "METRICS",
+    "EvaluationResults",
+    "FullRanking",
+    "SampledNegatives",
+    "Split",
+    "TuneResult",
+    "bootstrap_ci",
+    "bootstrap_means",
+    "compare",
+    "coverage",
+    "evaluate",
+    "hit_rate",
+    "leave_last_basket",
+    "leave_last_out",
+    "map",
+    "mean_average_precision",
+    "mrr",
+    "ndcg",
+    "novelty",
+    "precision",
+    "random_holdout",
+    "recall",
+    "resample_counts",
+    "sample_negatives",
+    "sampled_ranks",
+    "temporal_split",
+    "tune",
+]

@@ -1,0 +1,640 @@
+"""``evaluate``: recommend for the test users of a split, score, bootstrap, tabulate.
+
+The result is a tidy table with one row per model, mode, metric, k and segment
+(``"all"`` for the overall row). Confidence intervals are percentile bootstrap
+intervals over users; all models, metrics and modes share the same resamples of
+the same users, so :func:`compare` can give *paired* differences.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+from tqdm.auto import tqdm
+
+from recsys._validation import check_in, check_positive_int, check_probability
+from recsys.data.columns import ITEM, RANK, USER
+from recsys.data.interactions import Interactions
+from recsys.data.sources import to_frame
+from recsys.evaluation._frames import hit_matrix, prepare_recommendations, prepare_truth
+from recsys.evaluation.bootstrap import _percentiles, bootstrap_means
+from recsys.evaluation.metrics import (
+    METRICS,
+    MODES,
+    accuracy_from_hits,
+    coverage_value,
+    new_items_truth,
+    novelty_per_user,
+    self_information,
+    train_pairs,
+)
+from recsys.evaluation.protocols import (
+    SAMPLED_METRICS,
+    FullRanking,
+    SampledNegatives,
+    sample_negatives,
+    sampled_metric,
+    sampled_ranks,
+    score_candidates,
+)
+from recsys.evaluation.splits import Split
+from recsys.exceptions import DataWarning, InputDataError
+
+__all__ = ["EvaluationResults", "compare", "evaluate"]
+
+OVERALL = "all"
+MISSING_SEGMENT = "(missing)"
+TABLE_COLUMNS = (
+    "model", "mode", "metric", "k", "segment", "value", "ci_low", "ci_high", "n_users",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class EvaluationResults:
+    """The table of :func:`evaluate` plus the per-user values behind it.
+
+    Attributes
+    ----------
+    table
+        The tidy table (see :func:`evaluate`).
+    values
+        float64 ``(n_users, n_columns)`` per-user values (NaN = undefined).
+    columns
+        ``model, mode, metric, k`` of each column of ``values``.
+    users
+        The evaluated (test) users, in row order of ``values``.
+    segments
+        Segment label of each user (None without ``by``).
+    bootstrap, seed, confidence
+        The bootstrap settings used, reused by :func:`compare`.
+    """
+
+    table: pl.DataFrame
+    values: np.ndarray
+    columns: pl.DataFrame
+    users: pl.Series
+    segments: np.ndarray | None
+    bootstrap: int
+    seed: int
+    confidence: float
+
+    def per_user(self) -> pl.DataFrame:
+        """Long frame ``user_id, segment, model, mode, metric, k, value`` (undefined dropped)."""
+        n_users, n_columns = self.values.shape
+        frame = pl.DataFrame(
+            {
+                USER: self.users.gather(np.tile(np.arange(n_users), n_columns)),
+                "column": np.repeat(np.arange(n_columns), n_users),
+                "value": self.values.T.ravel(),
+            }
+        )
+        if self.segments is not None:
+            frame = frame.with_columns(segment=pl.Series(np.tile(self.segments, n_columns)))
+        described = self.columns.with_row_index("column").with_columns(
+            pl.col("column").cast(pl.Int64)
+        )
+        return (
+            frame.with_columns(pl.col("column").cast(pl.Int64))
+            .join(described, on="column")
+            .drop("column")
+            .filter(pl.col("value").is_not_nan())
+        )
+
+
+def _models(models: Any) -> dict[str, Any]:
+    if isinstance(models, Mapping):
+        named = {str(name): model for name, model in models.items()}
+    elif isinstance(models, (list, tuple)):
+        named = {}
+        for model in models:
+            name = type(model).__name__
+            if name in named:
+                raise InputDataError(
+                    f"two models are named {name!r}; pass a dict name -> model instead"
+                )
+            named[name] = model
+    else:
+        named = {type(models).__name__: models}
+    if not named:
+        raise InputDataError("models is empty: pass a model, a list of models or a dict")
+    for name, model in named.items():
+        if not callable(getattr(model, "recommend", None)):
+            raise InputDataError(f"model {name!r} has no recommend() method")
+    return named
+
+
+def _ks(k: Any) -> list[int]:
+    values = [k] if isinstance(k, (int, np.integer)) else list(k)
+    if not values:
+        raise InputDataError("k must be a positive integer or a non-empty list of them")
+    return sorted({check_positive_int("k", v) for v in values})
+
+
+def _segments(by: Any, profiles: Any, users: pl.Series) -> tuple[np.ndarray, list[str]] | None:
+    """Segment label per user and the full list of segments (including empty ones)."""
+    if by is None:
+        if profiles is not None:
+            raise InputDataError("profiles= was given without by= (the segment column name)")
+        return None
+    if isinstance(by, str):
+        if profiles is None:
+            raise InputDataError(
+                f"by={by!r} names a column of a profiles frame: pass profiles= too, "
+                "or pass by= a frame with user_id and one segment column"
+            )
+        frame = to_frame(profiles)
+        if by not in frame.columns or USER not in frame.columns:
+            raise InputDataError(
+                f"profiles must have columns 'user_id' and {by!r}; got {frame.columns}"
+            )
+        column = by
+    else:
+        frame = to_frame(by)
+        others = [c for c in frame.columns if c != USER]
+        if USER not in frame.columns or len(others) != 1:
+            raise InputDataError(
+                "by= as a frame must have 'user_id' and exactly one segment column; "
+                f"got {frame.columns}"
+            )
+        column = others[0]
+    frame = frame.select(USER, pl.col(column).cast(pl.String).alias("_segment"))
+    if frame.schema[USER].is_integer():
+        frame = frame.with_columns(pl.col(USER).cast(pl.Int64))
+    if frame.get_column(USER).is_duplicated().any():
+        raise InputDataError(f"the segment frame has repeated user_id values (column {column!r})")
+    labels = pl.DataFrame({USER: users}).join(frame, on=USER, how="left").get_column("_segment")
+    all_segments = sorted(set(frame.get_column("_segment").drop_nulls().to_list()))
+    missing = labels.null_count()
+    if missing:
+        warnings.warn(
+            f"{missing} test user(s) have no {column!r} value; they form the segment "
+            f"{MISSING_SEGMENT!r}",
+            DataWarning,
+            stacklevel=3,
+        )
+        all_segments.append(MISSING_SEGMENT)
+    return labels.fill_null(MISSING_SEGMENT).to_numpy().astype(str), all_segments
+
+
+def _recommend(
+    model: Any, name: str, users: pl.Series, depth: int, exclude_seen: bool | None, on_unknown: str
+) -> Any:
+    return model.recommend(users=users, k=depth, exclude_seen=exclude_seen, on_unknown=on_unknown)
+
+
+def evaluate(
+    models: Any,
+    split: Split,
+    k: int | Sequence[int] = (5, 10, 20),
+    metrics: Iterable[str] | None = None,
+    exclude_seen: bool | Mapping[str, bool | None] | None = True,
+    by: Any = None,
+    bootstrap: int = 1000,
+    seed: int = 0,
+    show_progress: bool = True,
+    fit: bool = False,
+    *,
+    profiles: Any = None,
+    modes: Sequence[str] = MODES,
+    protocol: FullRanking | SampledNegatives | None = None,
+    confidence: float = 0.95,
+    on_unknown: str = "skip",
+    weight: str = "count",
+    return_per_user: bool = False,
+) -> pl.DataFrame | EvaluationResults:
+    """Evaluate fitted recommenders on the test users of a split, with bootstrap CIs.
+
+    Parameters
+    ----------
+    models
+        A fitted model, a list of them (named by class) or a dict name -> model.
+        A model needs ``recommend(users, k, *, exclude_seen, on_unknown)``
+        returning ``user_id, item_id, score, rank`` (and ``candidates=`` for the
+        sampled protocol).
+    split
+        A :class:`~recsys.evaluation.Split`; its test users are the population.
+    k
+        Cut-off(s).
+    metrics
+        Subset of ``hit_rate, precision, recall, ndcg, map, mrr, novelty, coverage``
+        (default: all; the sampled protocol supports ``hit_rate, ndcg, mrr``).
+    exclude_seen
+        Passed to ``recommend``: leave out items the user bought in train.
+        ``None`` lets each model use its own default (recsys buy-again models,
+        ``Repurchase`` and ``RepeatExplore``, recommend bought items; the others
+        do not); a dict gives a value per model name.
+    by
+        Segments: the name of a column of ``profiles``, or a frame with ``user_id``
+        and one segment column. One row per segment (also segments with no test
+        user: ``n_users`` 0 and null values) plus the overall row ``"all"``.
+        Test users without a segment form the segment ``"(missing)"`` (warned).
+    bootstrap
+        Bootstrap resamples of the users for the percentile CI (0 = no CI).
+    seed
+        Seed of the bootstrap (and nothing else).
+    show_progress
+        Show a tqdm progress bar over models.
+    fit
+        Fit each model on ``Interactions.from_purchases(split.train, weight=weight)`` first.
+    profiles
+        Frame with ``user_id`` and the ``by`` column (e.g. from ``rs.build_profiles``
+        as of the cutoff).
+    modes
+        ``"all"`` items and/or ``"new"`` items only (see :mod:`recsys.evaluation.metrics`).
+    protocol
+        ``FullRanking()`` (default) or ``SampledNegatives(n, seed)`` (biased; for
+        comparison with papers only).
+    confidence
+        Coverage of the bootstrap interval.
+    on_unknown
+        Passed to ``recommend`` for test users the model does not know. With
+        ``"skip"`` they get no list and count as misses (a DataWarning counts them).
+    weight
+        Interaction weight used with ``fit=True``.
+    return_per_user
+        Return :class:`EvaluationResults` (table + per-user values, needed for
+        paired :func:`compare`) instead of the table.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``model, mode, metric, k, segment, value, ci_low, ci_high, n_users``.
+        ``value`` is the mean over the users with a defined value (``n_users``);
+        ``coverage`` is a property of the whole set of lists and has no CI.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import recsys as rs
+    >>> class Fixed:  # any object with recommend() works
+    ...     def recommend(self, users=None, k=10, *, exclude_seen=True, on_unknown="raise"):
+    ...         return pl.DataFrame({"user_id": [1, 2], "item_id": [5, 5], "score": [1.0, 1.0],
+    ...                              "rank": [1, 1]})
+    >>> from datetime import datetime
+    >>> p = pl.DataFrame({"user_id": [1, 2, 1, 2], "item_id": [5, 6, 5, 7],
+    ...                   "timestamp": [datetime(2020, 1, d) for d in (1, 1, 5, 5)]})
+    >>> split = rs.evaluation.temporal_split(p, "2020-01-03")
+    >>> table = rs.evaluate({"fixed": Fixed()}, split, k=1, metrics=["hit_rate"],
+    ...                     bootstrap=0, show_progress=False)
+    >>> table.filter(mode="all")["value"].item()
+    0.5
+    """
+    if not isinstance(split, Split):
+        raise InputDataError(f"split must be a recsys Split, got {type(split).__name__}")
+    named = _models(models)
+    ks = _ks(k)
+    protocol = FullRanking() if protocol is None else protocol
+    if not isinstance(protocol, (FullRanking, SampledNegatives)):
+        raise InputDataError(
+            f"protocol must be FullRanking() or SampledNegatives(), got {protocol!r}"
+        )
+    sampled = isinstance(protocol, SampledNegatives)
+    allowed = SAMPLED_METRICS if sampled else METRICS
+    names = list(allowed if metrics is None else dict.fromkeys(metrics))
+    for name in names:
+        check_in("metrics", name, allowed)
+    modes = list(dict.fromkeys(modes))
+    if not modes:
+        raise InputDataError("modes must not be empty")
+    for mode in modes:
+        check_in("modes", mode, MODES)
+    bootstrap = check_positive_int("bootstrap", bootstrap, allow_zero=True)
+    confidence = check_probability("confidence", confidence)
+    check_in("on_unknown", on_unknown, ("raise", "skip", "fallback"))
+
+    truth = prepare_truth(split.test, "split.test")
+    users = truth.get_column(USER).unique().sort()
+    truths = {"all": truth, "new": new_items_truth(truth, split.train) if "new" in modes else truth}
+    segmented = _segments(by, profiles, users)
+    depth = max(ks)
+    info = self_information(split.train) if "novelty" in names else None
+    catalogue = train_pairs(split.train).get_column(ITEM).unique()
+    seen = train_pairs(split.train)
+
+    columns: list[tuple[str, str, str, int]] = []
+    values: list[np.ndarray] = []
+    coverage_lists: dict[tuple[str, str], pl.DataFrame] = {}
+    progress = tqdm(named.items(), desc="evaluate", disable=not show_progress, total=len(named))
+    for model_name, model in progress:
+        progress.set_postfix_str(model_name)
+        if fit:
+            model.fit(Interactions.from_purchases(split.train, weight=weight))  # type: ignore[arg-type]
+        if sampled:
+            assert isinstance(protocol, SampledNegatives)
+            for mode in modes:
+                per_user = _sampled_values(
+                    model, truths[mode], split.train, users, protocol, ks, names
+                )
+                for (metric, kk), vector in per_user.items():
+                    columns.append((model_name, mode, metric, kk))
+                    values.append(vector)
+            continue
+        model_exclude = (
+            exclude_seen.get(model_name, True)
+            if isinstance(exclude_seen, Mapping)
+            else exclude_seen
+        )
+        recs = prepare_recommendations(
+            _recommend(model, model_name, users, depth, model_exclude, on_unknown),
+            truth,
+            f"recommendations of model {model_name!r}",
+        )
+        longest = int(recs.get_column(RANK).max() or 0) if recs.height else 0  # type: ignore[arg-type]
+        if depth > longest:
+            warnings.warn(
+                f"model {model_name!r}: k={depth} is larger than its longest list ({longest}); "
+                "positions beyond a list count as misses",
+                DataWarning,
+                stacklevel=2,
+            )
+        for mode in modes:
+            matrix = hit_matrix(recs, truths[mode], depth, users)
+            if mode == modes[0]:
+                empty = int((matrix.n_recommended == 0).sum())
+                if empty:
+                    warnings.warn(
+                        f"model {model_name!r} returned no recommendations for {empty} of "
+                        f"{len(users)} test users; they count as misses",
+                        DataWarning,
+                        stacklevel=2,
+                    )
+            list_items = matrix.list_items
+            if mode == "new":
+                list_items = list_items.join(
+                    pl.DataFrame({USER: users, "_u": np.arange(len(users), dtype=np.int64)}),
+                    on="_u",
+                ).join(seen, on=[USER, ITEM], how="anti")
+            coverage_lists[(model_name, mode)] = list_items
+            for metric in names:
+                for kk in ks:
+                    if metric == "coverage":
+                        continue
+                    if metric == "novelty":
+                        assert info is not None
+                        vector = novelty_per_user(list_items, len(users), kk, info)
+                    else:
+                        vector = accuracy_from_hits(matrix.hits, matrix.n_truth, kk, metric)
+                    columns.append((model_name, mode, metric, kk))
+                    values.append(vector)
+    progress.close()
+
+    matrix_values = np.column_stack(values) if values else np.empty((len(users), 0))
+    column_frame = pl.DataFrame(
+        columns,
+        schema={"model": pl.String, "mode": pl.String, "metric": pl.String, "k": pl.Int64},
+        orient="row",
+    )
+    groups: list[tuple[str, np.ndarray]] = [(OVERALL, np.arange(len(users)))]
+    if segmented is not None:
+        labels, segment_names = segmented
+        groups += [(name, np.flatnonzero(labels == name)) for name in segment_names]
+    rows: list[pl.DataFrame] = []
+    for segment, members in groups:
+        rows.append(
+            _summary(matrix_values[members], column_frame, segment, bootstrap, seed, confidence)
+        )
+        for (model_name, mode), list_items in coverage_lists.items():
+            if "coverage" not in names:
+                continue
+            for kk in ks:
+                value = coverage_value(list_items, kk, catalogue, members) if members.size else None
+                rows.append(
+                    pl.DataFrame(
+                        [
+                            (
+                                model_name,
+                                mode,
+                                "coverage",
+                                kk,
+                                segment,
+                                value,
+                                None,
+                                None,
+                                members.size,
+                            )
+                        ],
+                        schema=_TABLE_SCHEMA,
+                        orient="row",
+                    )
+                )
+    table = pl.concat([r.cast(_TABLE_SCHEMA) for r in rows]).sort(  # type: ignore[arg-type]
+        "model", "mode", "metric", "k", "segment"
+    )
+    order = {name: i for i, name in enumerate(named)}
+    table = table.sort(
+        pl.col("model").replace_strict(order, return_dtype=pl.Int64),
+        pl.col("mode").replace_strict({"all": 0, "new": 1}, return_dtype=pl.Int64),
+        pl.col("metric").replace_strict(
+            {m: i for i, m in enumerate(METRICS)}, return_dtype=pl.Int64
+        ),
+        "k",
+        pl.col("segment") != OVERALL,
+        "segment",
+    )
+    if not return_per_user:
+        return table
+    return EvaluationResults(
+        table=table,
+        values=matrix_values,
+        columns=column_frame,
+        users=users,
+        segments=None if segmented is None else segmented[0],
+        bootstrap=bootstrap,
+        seed=seed,
+        confidence=confidence,
+    )
+
+
+_TABLE_SCHEMA = {
+    "model": pl.String,
+    "mode": pl.String,
+    "metric": pl.String,
+    "k": pl.Int64,
+    "segment": pl.String,
+    "value": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "n_users": pl.Int64,
+}
+
+
+def _summary(
+    values: np.ndarray,
+    columns: pl.DataFrame,
+    segment: str,
+    bootstrap: int,
+    seed: int,
+    confidence: float,
+) -> pl.DataFrame:
+    defined = ~np.isnan(values)
+    n_users = defined.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        point = np.where(defined, values, 0.0).sum(axis=0) / n_users
+    if bootstrap and values.shape[0] and values.shape[1]:
+        low, high = _percentiles(bootstrap_means(values, bootstrap, seed), confidence)
+    else:
+        low = high = np.full(values.shape[1], np.nan)
+    return columns.with_columns(
+        pl.lit(segment).alias("segment"),
+        pl.Series("value", point).fill_nan(None),
+        pl.Series("ci_low", low).fill_nan(None),
+        pl.Series("ci_high", high).fill_nan(None),
+        pl.Series("n_users", n_users.astype(np.int64)),
+    ).select(TABLE_COLUMNS)
+
+
+def _sampled_values(
+    model: Any,
+    truth: pl.DataFrame,
+    train: pl.DataFrame,
+    users: pl.Series,
+    protocol: SampledNegatives,
+    ks: list[int],
+    names: list[str],
+) -> dict[tuple[str, int], np.ndarray]:
+    out: dict[tuple[str, int], np.ndarray] = {}
+    if truth.height == 0:
+        for metric in names:
+            for kk in ks:
+                out[(metric, kk)] = np.full(len(users), np.nan)
+        return out
+    candidates = sample_negatives(truth, train, protocol.n, protocol.seed)
+    ranks = sampled_ranks(score_candidates(model, candidates))
+    index = pl.DataFrame({USER: users, "_u": np.arange(len(users), dtype=np.int64)})
+    u = ranks.join(index, on=USER, how="left").get_column("_u").to_numpy()
+    rank = ranks.get_column(RANK).to_numpy()
+    n_cases = np.bincount(u, minlength=len(users))
+    for metric in names:
+        for kk in ks:
+            per_case = sampled_metric(rank, kk, metric)
+            total = np.bincount(u, weights=per_case, minlength=len(users))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[(metric, kk)] = np.where(n_cases > 0, total / np.maximum(n_cases, 1), np.nan)
+    return out
+
+
+def compare(
+    results: EvaluationResults | pl.DataFrame,
+    a: str,
+    b: str,
+    *,
+    confidence: float | None = None,
+) -> pl.DataFrame:
+    """Difference ``a - b`` of two models for every metric, k, mode and segment, with a CI.
+
+    With the :class:`EvaluationResults` of ``evaluate(..., return_per_user=True)``
+    the interval is a *paired* percentile bootstrap: both models are scored on
+    the same resampled users, so the user-to-user variation they share cancels
+    out. With only the table, the interval is the normal approximation
+    ``diff ± z·sqrt(se_a² + se_b²)`` with standard errors read off the two CIs;
+    it ignores the pairing and is wider (conservative). ``paired`` says which.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``mode, metric, k, segment, value_a, value_b, difference, ci_low, ci_high,
+        n_users, paired``. An interval that excludes 0 means "a differs from b"
+        at that confidence.
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl
+    >>> import recsys as rs
+    >>> table = pl.DataFrame({"model": ["x", "y"], "mode": ["all"] * 2, "metric": ["hit_rate"] * 2,
+    ...     "k": [10, 10], "segment": ["all"] * 2, "value": [0.6, 0.5], "ci_low": [0.55, 0.45],
+    ...     "ci_high": [0.65, 0.55], "n_users": [400, 400]})
+    >>> round(rs.evaluation.compare(table, "x", "y")["difference"].item(), 3)
+    0.1
+    """
+    if isinstance(results, EvaluationResults):
+        return _compare_paired(
+            results, a, b, results.confidence if confidence is None else confidence
+        )
+    table = to_frame(results)
+    missing = [c for c in TABLE_COLUMNS if c not in table.columns]
+    if missing:
+        raise InputDataError(
+            f"results must be an evaluate() table or EvaluationResults; missing {missing}"
+        )
+    confidence = check_probability("confidence", 0.95 if confidence is None else confidence)
+    for name in (a, b):
+        if name not in table.get_column("model").to_list():
+            raise InputDataError(
+                f"model {name!r} is not in the results; models: {table['model'].unique().to_list()}"
+            )
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    keys = ["mode", "metric", "k", "segment"]
+    left = table.filter(pl.col("model") == a).select(*keys, "value", "ci_low", "ci_high", "n_users")
+    right = table.filter(pl.col("model") == b).select(*keys, "value", "ci_low", "ci_high")
+    joined = left.join(right, on=keys, suffix="_b")
+    se_a = (pl.col("ci_high") - pl.col("ci_low")) / (2 * z)
+    se_b = (pl.col("ci_high_b") - pl.col("ci_low_b")) / (2 * z)
+    half = z * (se_a**2 + se_b**2).sqrt()
+    diff = pl.col("value") - pl.col("value_b")
+    return joined.select(
+        *keys,
+        pl.col("value").alias("value_a"),
+        "value_b",
+        diff.alias("difference"),
+        (diff - half).alias("ci_low"),
+        (diff + half).alias("ci_high"),
+        "n_users",
+        pl.lit(False).alias("paired"),
+    )
+
+
+def _compare_paired(results: EvaluationResults, a: str, b: str, confidence: float) -> pl.DataFrame:
+    confidence = check_probability("confidence", confidence)
+    cols = results.columns.with_row_index("_col")
+    models = cols.get_column("model").unique().to_list()
+    for name in (a, b):
+        if name not in models:
+            raise InputDataError(f"model {name!r} is not in the results; models: {sorted(models)}")
+    keys = ["mode", "metric", "k"]
+    pairs = (
+        cols.filter(pl.col("model") == a)
+        .join(cols.filter(pl.col("model") == b), on=keys, suffix="_b")
+        .sort(keys)
+    )
+    ia = pairs.get_column("_col").to_numpy()
+    ib = pairs.get_column("_col_b").to_numpy()
+    groups: list[tuple[str, np.ndarray]] = [(OVERALL, np.arange(len(results.users)))]
+    if results.segments is not None:
+        for name in sorted(set(results.segments.tolist())):
+            groups.append((name, np.flatnonzero(results.segments == name)))
+    frames = []
+    for segment, members in groups:
+        va, vb = results.values[members][:, ia], results.values[members][:, ib]
+        both = ~np.isnan(va) & ~np.isnan(vb)  # pair only users defined for both models
+        va, vb = np.where(both, va, np.nan), np.where(both, vb, np.nan)
+        n_users = both.sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_a = np.nansum(va, axis=0) / n_users
+            mean_b = np.nansum(vb, axis=0) / n_users
+        if results.bootstrap and members.size:
+            means = bootstrap_means(
+                np.concatenate([va, vb], axis=1), results.bootstrap, results.seed
+            )
+            low, high = _percentiles(means[:, : ia.size] - means[:, ia.size :], confidence)
+        else:
+            low = high = np.full(ia.size, np.nan)
+        frames.append(
+            pairs.select(keys).with_columns(
+                pl.lit(segment).alias("segment"),
+                pl.Series("value_a", mean_a).fill_nan(None),
+                pl.Series("value_b", mean_b).fill_nan(None),
+                pl.Series("difference", mean_a - mean_b).fill_nan(None),
+                pl.Series("ci_low", low).fill_nan(None),
+                pl.Series("ci_high", high).fill_nan(None),
+                pl.Series("n_users", n_users.astype(np.int64)),
+                pl.lit(True).alias("paired"),
+            )
+        )
+    return pl.concat(frames)

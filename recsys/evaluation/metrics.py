@@ -1,0 +1,414 @@
+r"""Top-k ranking metrics, per user and averaged.
+
+Notation, for one user: :math:`L` is the recommendation list in rank order
+(truncated to its first ``k`` items), :math:`T` the set of the user's test items
+(repeat purchases count once), :math:`h_j = 1` when the item at rank :math:`j`
+is in :math:`T`, and :math:`H = \sum_{j \le k} h_j`.
+
+* ``hit_rate@k`` = :math:`1[H > 0]`.
+* ``precision@k`` = :math:`H / k` (a list shorter than ``k`` still divides by ``k``:
+  empty slots are misses).
+* ``recall@k`` = :math:`H / |T|`. The usual definition (RecBole, Microsoft
+  Recommenders, most papers), kept so figures are comparable with published
+  ones. Retail customers often buy more than ``k`` items in the test window, so
+  recall@k cannot reach 1 for them; ``ndcg`` and ``map`` use the capped
+  denominator :math:`\min(|T|, k)` and are the scale-free companions.
+* ``ndcg@k`` = :math:`\mathrm{DCG}/\mathrm{IDCG}` with binary gains,
+  :math:`\mathrm{DCG} = \sum_{j \le k} h_j / \log_2(j + 1)` and the ideal DCG over
+  :math:`\min(|T|, k)` hits at the top.
+* ``map@k`` (average precision) = :math:`\sum_{j \le k} h_j \,\mathrm{prec@}j / \min(|T|, k)`.
+* ``mrr@k`` = :math:`1 / j^*` for the rank :math:`j^*` of the first hit, 0 without a hit.
+* ``novelty@k`` = mean self-information :math:`-\log_2 p_i` of the recommended items,
+  :math:`p_i` = share of training customers who bought item :math:`i` (Zhou et al.
+  2010). Defined for users with at least one recommended item.
+* ``coverage@k`` = share of the catalogue that appears in at least one user's
+  top-k list. A property of the whole set of lists, so it has no per-user value.
+
+Averages are over users (each user weighs the same). Every metric has two modes:
+``"all"`` (every test item counts) and ``"new"`` ("new items only": test items the
+user had not bought in the training data; buy-again and discovery are different
+jobs in retail). In ``"new"`` mode the recommendation lists are scored exactly
+as shown (an already-bought item in the list is a miss, not removed), and users
+whose test items were all bought before are left out of the average (their
+value is undefined, reported as null per user).
+
+Users of the truth frame without any recommendation count as misses (0).
+Recommendations for users who are not in the truth frame are ignored with a
+:class:`~recsys.exceptions.DataWarning`. Asking for ``k`` larger than the longest
+list warns (positions beyond a list are misses).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+
+from recsys._validation import check_in, check_positive_int
+from recsys.data.columns import ITEM, RANK, USER
+from recsys.data.sources import to_frame
+from recsys.evaluation._frames import (
+    HitMatrix,
+    hit_matrix,
+    prepare_recommendations,
+    prepare_truth,
+)
+from recsys.exceptions import DataWarning, InputDataError, UnknownIdError
+
+__all__ = [
+    "ACCURACY_METRICS",
+    "METRICS",
+    "coverage",
+    "hit_rate",
+    "map",
+    "mean_average_precision",
+    "mrr",
+    "ndcg",
+    "novelty",
+    "precision",
+    "recall",
+]
+
+ACCURACY_METRICS = ("hit_rate", "precision", "recall", "ndcg", "map", "mrr")
+METRICS = (*ACCURACY_METRICS, "novelty", "coverage")
+MODES = ("all", "new")
+Mode = Literal["all", "new"]
+
+
+def accuracy_from_hits(hits: np.ndarray, n_truth: np.ndarray, k: int, name: str) -> np.ndarray:
+    """Per-user ``name@k`` from a boolean hit matrix; NaN where the user has no test item."""
+    top = hits[:, :k]
+    if top.shape[1] < k:  # lists shorter than k: the missing positions are misses
+        top = np.pad(top, ((0, 0), (0, k - top.shape[1])))
+    n_hits = top.sum(axis=1)
+    undefined = n_truth == 0
+    safe_truth = np.maximum(n_truth, 1)
+    capped = np.minimum(safe_truth, k)
+    if name == "hit_rate":
+        value = (n_hits > 0).astype(np.float64)
+    elif name == "precision":
+        value = n_hits / k
+    elif name == "recall":
+        value = n_hits / safe_truth
+    elif name == "ndcg":
+        discount = 1.0 / np.log2(np.arange(2, k + 2))
+        ideal = np.cumsum(discount)[capped - 1]
+        value = (top @ discount) / ideal
+    elif name == "map":
+        precision_at = np.cumsum(top, axis=1) / np.arange(1, k + 1)
+        value = (top * precision_at).sum(axis=1) / capped
+    elif name == "mrr":
+        first = np.argmax(top, axis=1)
+        value = np.where(n_hits > 0, 1.0 / (first + 1), 0.0)
+    else:
+        raise InputDataError(f"metric must be one of {ACCURACY_METRICS}, got {name!r}")
+    return np.where(undefined, np.nan, value.astype(np.float64))
+
+
+def new_items_truth(truth: pl.DataFrame, train: Any) -> pl.DataFrame:
+    """Test pairs whose item the user did not buy in ``train``."""
+    return truth.join(train_pairs(train), on=[USER, ITEM], how="anti")
+
+
+def train_pairs(train: Any) -> pl.DataFrame:
+    """Distinct (user_id, item_id) of training purchases, ids cast like prepare_truth."""
+    frame = to_frame(train)
+    for column in (USER, ITEM):
+        if column not in frame.columns:
+            raise InputDataError(f"train is missing column {column!r}; got {frame.columns}")
+    frame = frame.select(USER, ITEM)
+    for column in (USER, ITEM):
+        if frame.schema[column].is_integer():
+            frame = frame.with_columns(pl.col(column).cast(pl.Int64))
+    return frame.unique()
+
+
+def self_information(train: Any) -> pl.DataFrame:
+    """``item_id, self_information`` = -log2(share of training users who bought the item)."""
+    pairs = train_pairs(train)
+    n_users = pairs.get_column(USER).n_unique()
+    if n_users == 0:
+        raise InputDataError("train is empty: novelty needs item popularity from training data")
+    return pairs.group_by(ITEM).agg(
+        (-(pl.len().cast(pl.Float64) / n_users).log(2)).alias("self_information")
+    )
+
+
+def novelty_per_user(
+    list_items: pl.DataFrame, n_users: int, k: int, info: pl.DataFrame
+) -> np.ndarray:
+    """Mean self-information of each user's top-k items (``list_items``: _u, rank, item_id)."""
+    top = list_items.filter(pl.col(RANK) <= k)
+    joined = top.join(info, on=ITEM, how="left")
+    unknown = joined.get_column("self_information").null_count()
+    if unknown:
+        item = joined.filter(pl.col("self_information").is_null()).get_column(ITEM)[0]
+        raise UnknownIdError(
+            f"{unknown} recommended item(s) never appear in the training data (e.g. {item!r}); "
+            "novelty needs every recommended item's training popularity"
+        )
+    u = joined.get_column("_u").to_numpy()
+    total = np.bincount(
+        u, weights=joined.get_column("self_information").to_numpy(), minlength=n_users
+    )
+    count = np.bincount(u, minlength=n_users)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def coverage_value(
+    list_items: pl.DataFrame, k: int, catalogue: pl.Series, rows: Any = None
+) -> float:
+    """Share of ``catalogue`` recommended in the top-k of the users ``rows`` (all if None)."""
+    top = list_items.filter(pl.col(RANK) <= k)
+    if rows is not None:
+        top = top.join(pl.DataFrame({"_u": np.asarray(rows, dtype=np.int64)}), on="_u", how="semi")
+    items = top.select(ITEM).unique()
+    outside = items.join(catalogue.to_frame(ITEM), on=ITEM, how="anti").get_column(ITEM)
+    if len(outside):
+        raise UnknownIdError(
+            f"{len(outside)} recommended item(s) are not in the catalogue (e.g. {outside[0]!r})"
+        )
+    return len(items) / len(catalogue) if len(catalogue) else float("nan")
+
+
+def _check_k(k: Any, recs: pl.DataFrame) -> int:
+    k = check_positive_int("k", k)
+    longest = int(recs.get_column(RANK).max() or 0) if recs.height else 0  # type: ignore[arg-type]
+    if k > longest:
+        warnings.warn(
+            f"k={k} is larger than the longest recommendation list ({longest} items); "
+            "positions beyond a list count as misses",
+            DataWarning,
+            stacklevel=4,
+        )
+    return k
+
+
+def _evaluate_accuracy(
+    name: str,
+    recommendations: Any,
+    truth: Any,
+    k: int,
+    mode: str,
+    train: Any,
+    per_user: bool,
+) -> float | pl.DataFrame:
+    check_in("mode", mode, MODES)
+    truth_frame = prepare_truth(truth)
+    recs = prepare_recommendations(recommendations, truth_frame)
+    k = _check_k(k, recs)
+    users = truth_frame.get_column(USER).unique().sort()
+    if mode == "new":
+        if train is None:
+            raise InputDataError('mode="new" needs train= (the training purchases)')
+        truth_frame = new_items_truth(truth_frame, train)
+    matrix: HitMatrix = hit_matrix(recs, truth_frame, k, users)
+    values = accuracy_from_hits(matrix.hits, matrix.n_truth, k, name)
+    return _summarise(users, values, per_user)
+
+
+def _summarise(users: pl.Series, values: np.ndarray, per_user: bool) -> float | pl.DataFrame:
+    if per_user:
+        return pl.DataFrame({USER: users, "value": values}).with_columns(
+            pl.col("value").fill_nan(None)
+        )
+    defined = values[~np.isnan(values)]
+    return float(defined.mean()) if defined.size else float("nan")
+
+
+_PARAMS_DOC = """
+    Parameters
+    ----------
+    recommendations
+        Frame with ``user_id, item_id, rank`` (ranks 1..n per user, as returned by
+        ``model.recommend``); polars, pandas or a file path.
+    truth
+        Frame with ``user_id, item_id``: the test purchases (e.g. ``split.test``).
+        Its users are the evaluated population.
+    k
+        Cut-off: only the first ``k`` recommendations of each list count.
+    mode
+        ``"all"`` items or ``"new"`` items only (test items not bought in ``train``).
+    train
+        Training purchases (``user_id, item_id``); required for ``mode="new"``.
+    per_user
+        Return a frame ``user_id, value`` (null where undefined) instead of the mean.
+
+    Returns
+    -------
+    float or polars.DataFrame
+        The mean over users with a defined value, or the per-user values.
+"""
+
+
+def _make(name: str, formula: str, example: str) -> Any:
+    def metric(
+        recommendations: Any,
+        truth: Any,
+        k: int = 10,
+        *,
+        mode: Mode = "all",
+        train: Any = None,
+        per_user: bool = False,
+    ) -> float | pl.DataFrame:
+        return _evaluate_accuracy(name, recommendations, truth, k, mode, train, per_user)
+
+    metric.__name__ = metric.__qualname__ = name
+    metric.__doc__ = f"""{formula}
+{_PARAMS_DOC}
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import recsys as rs
+    >>> recs = pl.DataFrame({{"user_id": [1, 1, 1], "item_id": [7, 8, 9], "rank": [1, 2, 3]}})
+    >>> truth = pl.DataFrame({{"user_id": [1, 1], "item_id": [8, 5]}})
+    >>> {example}
+"""
+    return metric
+
+
+hit_rate = _make(
+    "hit_rate",
+    "Share of users with at least one test item in their top-k list (``1[H > 0]``).",
+    "rs.evaluation.hit_rate(recs, truth, k=3)\n    1.0",
+)
+precision = _make(
+    "precision",
+    "Hits in the top-k divided by ``k`` (``H / k``), averaged over users.",
+    "round(rs.evaluation.precision(recs, truth, k=3), 4)\n    0.3333",
+)
+recall = _make(
+    "recall",
+    "Hits in the top-k divided by the number of test items (``H / |T|``), averaged over users.",
+    "rs.evaluation.recall(recs, truth, k=3)\n    0.5",
+)
+ndcg = _make(
+    "ndcg",
+    "Normalised DCG with binary gains; ideal DCG over ``min(|T|, k)`` hits, averaged over users.",
+    "round(rs.evaluation.ndcg(recs, truth, k=3), 4)  # (1/log2 3) / (1 + 1/log2 3)\n    0.3869",
+)
+mean_average_precision = _make(
+    "map",
+    "Average precision at k: ``sum_j h_j prec@j / min(|T|, k)``, averaged over users (MAP@k).",
+    "rs.evaluation.map(recs, truth, k=3)  # (1/2) / 2\n    0.25",
+)
+map = mean_average_precision
+mrr = _make(
+    "mrr",
+    "Reciprocal rank of the first hit in the top-k (0 without a hit), averaged over users.",
+    "rs.evaluation.mrr(recs, truth, k=3)\n    0.5",
+)
+
+
+def novelty(
+    recommendations: Any,
+    train: Any,
+    k: int = 10,
+    *,
+    mode: Mode = "all",
+    per_user: bool = False,
+) -> float | pl.DataFrame:
+    """Mean self-information ``-log2 p_i`` of the top-k recommended items.
+
+    ``p_i`` is the share of training customers who bought item ``i``, so an item
+    every customer bought scores 0 bits and rarer items score more. The value of
+    a user is the mean over their top-k items; the result is the mean over users
+    of ``recommendations`` with at least one item. In ``"new"`` mode only the
+    recommended items the user had not bought in ``train`` count.
+
+    Parameters
+    ----------
+    recommendations
+        Frame with ``user_id, item_id, rank``.
+    train
+        Training purchases (``user_id, item_id``) giving item popularity.
+    k
+        Cut-off.
+    mode
+        ``"all"`` or ``"new"``.
+    per_user
+        Return ``user_id, value`` instead of the mean.
+
+    Raises
+    ------
+    UnknownIdError
+        A recommended item never appears in ``train``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import recsys as rs
+    >>> train = pl.DataFrame({"user_id": [1, 2, 3, 4], "item_id": [5, 5, 6, 5]})
+    >>> recs = pl.DataFrame({"user_id": [9, 9], "item_id": [5, 6], "rank": [1, 2]})
+    >>> round(rs.evaluation.novelty(recs, train, k=2), 6)  # (log2(4/3) + log2(4)) / 2
+    1.207519
+    """
+    check_in("mode", mode, MODES)
+    recs = prepare_recommendations(recommendations)
+    k = _check_k(k, recs)
+    users = recs.get_column(USER).unique().sort()
+    list_items = recs.join(
+        pl.DataFrame({USER: users, "_u": np.arange(len(users), dtype=np.int64)}), on=USER
+    )
+    if mode == "new":
+        list_items = list_items.join(train_pairs(train), on=[USER, ITEM], how="anti")
+    values = novelty_per_user(list_items, len(users), k, self_information(train))
+    return _summarise(users, values, per_user)
+
+
+def coverage(
+    recommendations: Any,
+    catalogue: Sequence[Any] | pl.Series,
+    k: int = 10,
+    *,
+    mode: Mode = "all",
+    train: Any = None,
+) -> float:
+    """Share of the catalogue that appears in at least one user's top-k list.
+
+    Parameters
+    ----------
+    recommendations
+        Frame with ``user_id, item_id, rank``.
+    catalogue
+        The item ids that could be recommended (e.g. the training items); repeats are ignored.
+    k
+        Cut-off.
+    mode
+        ``"all"``, or ``"new"`` to count only items recommended to a user who had
+        not bought them in ``train``.
+    train
+        Training purchases; required for ``mode="new"``.
+
+    Raises
+    ------
+    UnknownIdError
+        A recommended item is not in the catalogue.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import recsys as rs
+    >>> recs = pl.DataFrame({"user_id": [1, 1, 2], "item_id": [5, 6, 5], "rank": [1, 2, 1]})
+    >>> rs.evaluation.coverage(recs, catalogue=[5, 6, 7, 8], k=2)
+    0.5
+    """
+    check_in("mode", mode, MODES)
+    recs = prepare_recommendations(recommendations)
+    k = _check_k(k, recs)
+    series = pl.Series(ITEM, list(catalogue) if not isinstance(catalogue, pl.Series) else catalogue)
+    if series.dtype.is_integer():
+        series = series.cast(pl.Int64)
+    series = series.unique()
+    if len(series) == 0:
+        raise InputDataError("catalogue is empty")
+    list_items = recs.with_columns(pl.lit(0, dtype=pl.Int64).alias("_u"))
+    if mode == "new":
+        if train is None:
+            raise InputDataError('mode="new" needs train= (the training purchases)')
+        list_items = list_items.join(train_pairs(train), on=[USER, ITEM], how="anti")
+    return coverage_value(list_items, k, series)

@@ -1,0 +1,342 @@
+"""Train/test splits of canonical purchases, each with a validation split carved from train.
+
+Every split returns a :class:`Split`. Tune hyperparameters on
+``split.validation()`` (built from ``split.train`` only, by the same rule), and
+touch ``split.test`` once, for the final figures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from recsys._validation import check_positive_int, check_probability
+from recsys.data.columns import IS_RETURN, ITEM, ORDER, TIMESTAMP, USER
+from recsys.data.sources import to_frame
+from recsys.data.timeutil import to_datetime
+from recsys.exceptions import InputDataError, RecsysError
+
+__all__ = ["Split", "leave_last_basket", "leave_last_out", "random_holdout", "temporal_split"]
+
+
+@dataclass(frozen=True)
+class Split:
+    """A train/test split of purchases.
+
+    Attributes
+    ----------
+    train, test
+        Canonical purchases. ``test`` holds only users with training history
+        unless the split was asked for cold users, and no return rows.
+    cutoff
+        The time that separates train from test for a temporal split, else None
+        (per-user splits have one boundary per user).
+    method
+        Name of the function that made the split.
+    params
+        Its parameters, used by :meth:`validation` to repeat the rule on ``train``.
+    info
+        Counts of what the split left out (e.g. ``test_rows_cold_users``), so nothing
+        is dropped silently.
+    """
+
+    train: pl.DataFrame
+    test: pl.DataFrame
+    cutoff: datetime | None
+    method: str
+    params: dict[str, Any] = field(default_factory=dict)
+    info: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def test_users(self) -> pl.Series:
+        """Distinct users of the test set, sorted."""
+        return self.test.get_column(USER).unique().sort()
+
+    def validation(self) -> Split:
+        """A split of ``self.train`` by the same rule, for tuning without touching the test set.
+
+        Temporal splits move the cutoff back by the test window's length (the
+        horizon, or the span from the cutoff to the last test purchase when the
+        horizon is open); leave-last-out and leave-last-basket hold out each
+        user's last training purchases/basket; random holdout draws the same
+        fraction from ``train`` with ``seed + 1``.
+
+        Examples
+        --------
+        >>> import recsys as rs
+        >>> purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
+        >>> split = rs.evaluation.temporal_split(purchases, "2011-09-09", horizon_days=90)
+        >>> val = split.validation()
+        >>> str(val.cutoff), val.test["timestamp"].max() < split.cutoff
+        ('2011-06-11 00:00:00', True)
+        """
+        p = self.params
+        if self.method == "temporal_split":
+            assert self.cutoff is not None
+            horizon = p["horizon_days"]
+            if horizon is None:
+                last_test: datetime = self.test.get_column(TIMESTAMP).max()  # type: ignore[assignment]
+                horizon = (last_test - self.cutoff) / timedelta(days=1)
+            return temporal_split(
+                self.train,
+                self.cutoff - timedelta(days=horizon),
+                horizon_days=horizon,
+                min_train_purchases=p["min_train_purchases"],
+                include_cold_users=p["include_cold_users"],
+            )
+        if self.method == "leave_last_out":
+            return leave_last_out(self.train, n=p["n"])
+        if self.method == "leave_last_basket":
+            return leave_last_basket(self.train)
+        return random_holdout(self.train, p["fraction"], seed=p["seed"] + 1)
+
+    def __repr__(self) -> str:
+        return (
+            f"Split({self.method}, cutoff={self.cutoff}, train={self.train.height} rows, "
+            f"test={self.test.height} rows / {self.test.get_column(USER).n_unique()} users)"
+        )
+
+
+def _purchases(purchases: Any, needs_time: bool = True) -> pl.DataFrame:
+    frame = to_frame(purchases)
+    needed = [USER, ITEM] + ([TIMESTAMP] if needs_time else [])
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise InputDataError(
+            f"purchases lack column(s) {missing}; columns found: {frame.columns}. "
+            "Clean raw data with rs.clean_purchases first."
+        )
+    for column in needed:
+        if frame.get_column(column).null_count():
+            raise InputDataError(f"purchases column {column!r} has null values")
+    if needs_time and not isinstance(frame.schema[TIMESTAMP], pl.Datetime):
+        raise InputDataError(
+            f"purchases column 'timestamp' must be a Datetime, got {frame.schema[TIMESTAMP]}"
+        )
+    if frame.height == 0:
+        raise InputDataError("purchases is empty")
+    return frame
+
+
+def _without_returns(test: pl.DataFrame, info: dict[str, int]) -> pl.DataFrame:
+    if IS_RETURN in test.columns:
+        returns = int(test.get_column(IS_RETURN).sum())
+        info["test_rows_returns"] = returns
+        test = test.filter(~pl.col(IS_RETURN))
+    return test
+
+
+def _keep_known_users(
+    train: pl.DataFrame, test: pl.DataFrame, min_train_purchases: int, info: dict[str, int]
+) -> pl.DataFrame:
+    history = train
+    if IS_RETURN in history.columns:
+        history = history.filter(~pl.col(IS_RETURN))
+    eligible = (
+        history.group_by(USER).len().filter(pl.col("len") >= min_train_purchases).select(USER)
+    )
+    kept = test.join(eligible, on=USER, how="semi")
+    info["test_users_without_history"] = (
+        test.get_column(USER).n_unique() - kept.get_column(USER).n_unique()
+    )
+    info["test_rows_without_history"] = test.height - kept.height
+    return kept
+
+
+def _finish(train: pl.DataFrame, test: pl.DataFrame, method: str) -> None:
+    if test.height == 0:
+        raise InputDataError(f"{method} leaves an empty test set: nothing to evaluate against")
+    if train.height == 0:
+        raise InputDataError(f"{method} leaves an empty training set")
+
+
+def temporal_split(
+    purchases: Any,
+    cutoff: Any,
+    horizon_days: float | None = None,
+    min_train_purchases: int = 1,
+    include_cold_users: bool = False,
+) -> Split:
+    """Split purchases at a point in time: train before it, test in the window after it.
+
+    Parameters
+    ----------
+    purchases
+        Canonical purchases (``user_id, item_id, timestamp``, ...).
+    cutoff
+        Train is every purchase strictly before ``cutoff``; test every purchase in
+        ``[cutoff, cutoff + horizon_days)``.
+    horizon_days
+        Length of the test window in days; None = to the end of the data.
+    min_train_purchases
+        Test users need at least this many training purchase rows (not returns).
+    include_cold_users
+        Keep test users without (enough) training history; they cannot be served
+        by a collaborative model, so they are left out by default.
+
+    Returns
+    -------
+    Split
+        ``info`` counts the test users and rows left out and the return rows removed.
+
+    Raises
+    ------
+    InputDataError
+        ``cutoff`` at or before the first purchase or after the last one, a
+        non-positive horizon, or an empty test set.
+
+    Examples
+    --------
+    >>> import recsys as rs
+    >>> purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
+    >>> split = rs.evaluation.temporal_split(purchases, "2011-09-09", horizon_days=90)
+    >>> split.train["timestamp"].max() < split.cutoff <= split.test["timestamp"].min()
+    True
+    """
+    frame = _purchases(purchases)
+    cut = to_datetime(cutoff, "cutoff")
+    min_train_purchases = check_positive_int("min_train_purchases", min_train_purchases)
+    first: datetime = frame.get_column(TIMESTAMP).min()  # type: ignore[assignment]
+    last: datetime = frame.get_column(TIMESTAMP).max()  # type: ignore[assignment]
+    if not first < cut <= last:
+        raise InputDataError(
+            f"cutoff {cut} is outside the data: it must be after the first purchase ({first}) "
+            f"and at or before the last one ({last})"
+        )
+    if horizon_days is not None and not float(horizon_days) > 0:
+        raise InputDataError(f"horizon_days must be > 0 or None, got {horizon_days!r}")
+    train = frame.filter(pl.col(TIMESTAMP) < cut)
+    in_window = pl.col(TIMESTAMP) >= cut
+    if horizon_days is not None:
+        in_window = in_window & (pl.col(TIMESTAMP) < cut + timedelta(days=float(horizon_days)))
+    info: dict[str, int] = {}
+    test = _without_returns(frame.filter(in_window), info)
+    if not include_cold_users:
+        test = _keep_known_users(train, test, min_train_purchases, info)
+    _finish(train, test, "temporal_split")
+    if test.get_column(TIMESTAMP).min() < cut or train.get_column(TIMESTAMP).max() >= cut:  # type: ignore[operator]
+        raise RecsysError("temporal_split produced a test row before the cutoff (a leak)")
+    return Split(
+        train=train,
+        test=test,
+        cutoff=cut,
+        method="temporal_split",
+        params={
+            "horizon_days": None if horizon_days is None else float(horizon_days),
+            "min_train_purchases": min_train_purchases,
+            "include_cold_users": include_cold_users,
+        },
+        info=info,
+    )
+
+
+def _tiebreak_columns(frame: pl.DataFrame) -> list[str]:
+    return [TIMESTAMP] + ([ORDER] if ORDER in frame.columns else []) + [ITEM]
+
+
+def leave_last_out(purchases: Any, n: int = 1) -> Split:
+    """Hold out each user's last ``n`` purchase rows by time.
+
+    Rows are ordered by ``timestamp``, then ``order_id`` (when present), then
+    ``item_id``, so ties in time break deterministically. Users with ``n`` rows
+    or fewer stay in train with nothing held out (counted in ``info``).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> import recsys as rs
+    >>> p = pl.DataFrame({"user_id": [1, 1, 1, 2], "item_id": [5, 6, 7, 5],
+    ...                   "timestamp": [datetime(2020, 1, d) for d in (1, 3, 2, 1)]})
+    >>> split = rs.evaluation.leave_last_out(p)
+    >>> split.test.select("user_id", "item_id").rows()
+    [(1, 6)]
+    """
+    frame = _purchases(purchases)
+    n = check_positive_int("n", n)
+    if IS_RETURN in frame.columns:
+        frame = frame.filter(~pl.col(IS_RETURN))
+    ordered = frame.sort([USER, *_tiebreak_columns(frame)])
+    position = ordered.select(
+        pl.int_range(pl.len()).over(USER).alias("_pos"), pl.len().over(USER).alias("_len")
+    )
+    held = (position.get_column("_len") > n) & (
+        position.get_column("_pos") >= position.get_column("_len") - n
+    )
+    train, test = ordered.filter(~held), ordered.filter(held)
+    info = {
+        "users_too_short": int(
+            ordered.filter(position.get_column("_len") <= n).get_column(USER).n_unique()
+        )
+    }
+    _finish(train, test, "leave_last_out")
+    return Split(train, test, None, "leave_last_out", {"n": n}, info)
+
+
+def leave_last_basket(purchases: Any) -> Split:
+    """Hold out each user's last basket (order).
+
+    A basket is an ``order_id``; without that column, the rows sharing a
+    ``timestamp``. The last basket is the one with the latest time (ties: the
+    larger ``order_id``). Users with a single basket stay in train (counted in
+    ``info``).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import recsys as rs
+    >>> purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
+    >>> split = rs.evaluation.leave_last_basket(purchases)
+    >>> int(split.test.group_by("user_id").agg(pl.col("order_id").n_unique()).max()["order_id"][0])
+    1
+    """
+    frame = _purchases(purchases)
+    if IS_RETURN in frame.columns:
+        frame = frame.filter(~pl.col(IS_RETURN))
+    basket = ORDER if ORDER in frame.columns else TIMESTAMP
+    baskets = frame.group_by(USER, basket).agg(pl.col(TIMESTAMP).max().alias("_t"))
+    ranked = baskets.sort([USER, "_t", basket]).with_columns(
+        pl.int_range(pl.len()).over(USER).alias("_pos"), pl.len().over(USER).alias("_len")
+    )
+    last = ranked.filter((pl.col("_len") > 1) & (pl.col("_pos") == pl.col("_len") - 1))
+    test = frame.join(last.select(USER, basket), on=[USER, basket], how="semi")
+    train = frame.join(last.select(USER, basket), on=[USER, basket], how="anti")
+    info = {"users_single_basket": int(ranked.filter(pl.col("_len") == 1).height)}
+    _finish(train, test, "leave_last_basket")
+    return Split(train, test, None, "leave_last_basket", {}, info)
+
+
+def random_holdout(purchases: Any, fraction: float, seed: int = 0) -> Split:
+    """Hold out a random ``fraction`` of purchase rows (seeded).
+
+    This ignores time, so the model sees purchases made after some test
+    purchases: use it only to compare with work that did the same. Test rows of
+    users left with no training row are removed (counted in ``info``).
+
+    Examples
+    --------
+    >>> import recsys as rs
+    >>> purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
+    >>> split = rs.evaluation.random_holdout(purchases, 0.2, seed=0)
+    >>> split.train.height + split.test.height + split.info["test_rows_without_history"] \
+            == purchases.height
+    True
+    """
+    frame = _purchases(purchases, needs_time=False)
+    fraction = check_probability("fraction", fraction)
+    if IS_RETURN in frame.columns:
+        frame = frame.filter(~pl.col(IS_RETURN))
+    n_test = round(fraction * frame.height)
+    order = np.random.default_rng(seed).permutation(frame.height)
+    is_test = np.zeros(frame.height, dtype=bool)
+    is_test[order[:n_test]] = True
+    mask = pl.Series(is_test)
+    train, test = frame.filter(~mask), frame.filter(mask)
+    info: dict[str, int] = {}
+    test = _keep_known_users(train, test, 1, info)
+    _finish(train, test, "random_holdout")
+    return Split(train, test, None, "random_holdout", {"fraction": fraction, "seed": seed}, info)

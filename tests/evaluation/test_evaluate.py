@@ -1,0 +1,365 @@
+"""evaluate(), compare(), tune() and the plot helper, with a protocol-following test double."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import polars as pl
+import pytest
+
+import recsys as rs
+from recsys.exceptions import DataWarning, InputDataError
+from tests.evaluation._double import CountRecommender, FixedRecommender
+
+ev = rs.evaluation
+
+
+@pytest.fixture(scope="module")
+def split(online_retail: pl.DataFrame) -> ev.Split:
+    small = online_retail.filter(pl.col("user_id") < 13200)
+    return ev.temporal_split(small, "2011-09-09", horizon_days=90)
+
+
+@pytest.fixture(scope="module")
+def models(split: ev.Split) -> dict[str, CountRecommender]:
+    inter = rs.Interactions.from_purchases(split.train)
+    return {
+        "repeat": CountRecommender(personal=1.0).fit(inter),
+        "popular": CountRecommender(personal=0.0).fit(inter),
+    }
+
+
+def _value(
+    table: pl.DataFrame, model: str, mode: str, metric: str, k: int, segment: str = "all"
+) -> float:
+    row = table.filter(model=model, mode=mode, metric=metric, k=k, segment=segment)
+    assert row.height == 1
+    return row["value"].item()
+
+
+def test_table_matches_the_metric_functions(split: ev.Split, models: dict) -> None:
+    table = rs.evaluate(
+        models, split, k=[5, 10], exclude_seen=False, bootstrap=200, show_progress=False
+    )
+    assert table.columns == [
+        "model",
+        "mode",
+        "metric",
+        "k",
+        "segment",
+        "value",
+        "ci_low",
+        "ci_high",
+        "n_users",
+    ]
+    assert table.height == 2 * 2 * 8 * 2
+    users = split.test["user_id"].unique()
+    for name, model in models.items():
+        recs = model.recommend(users, k=10, exclude_seen=False)
+        for metric in ev.ACCURACY_METRICS:
+            fn = getattr(ev, metric)
+            for k in (5, 10):
+                assert _value(table, name, "all", metric, k) == pytest.approx(
+                    fn(recs, split.test, k=k)
+                )
+                assert _value(table, name, "new", metric, k) == pytest.approx(
+                    fn(recs, split.test, k=k, mode="new", train=split.train)
+                )
+        assert _value(table, name, "all", "novelty", 10) == pytest.approx(
+            ev.novelty(recs, split.train, k=10)
+        )
+        catalogue = split.train["item_id"].unique()
+        assert _value(table, name, "all", "coverage", 5) == pytest.approx(
+            ev.coverage(recs, catalogue, k=5)
+        )
+    accuracy = table.filter(pl.col("metric") != "coverage")
+    assert (accuracy["ci_low"] <= accuracy["value"] + 1e-12).all()
+    assert (accuracy["value"] <= accuracy["ci_high"] + 1e-12).all()
+    assert table.filter(metric="coverage")["ci_low"].null_count() == 8
+    n_new = split.test.join(
+        split.train.select("user_id", "item_id").unique(), on=["user_id", "item_id"], how="anti"
+    )
+    assert table.filter(mode="new", metric="hit_rate")["n_users"].unique().to_list() == [
+        n_new["user_id"].n_unique()
+    ]
+    again = rs.evaluate(
+        models, split, k=[5, 10], exclude_seen=False, bootstrap=200, show_progress=False
+    )
+    assert table.equals(again)
+
+
+def test_segments(split: ev.Split, models: dict) -> None:
+    users = split.test["user_id"].unique().sort()
+    segments = pl.DataFrame(
+        {
+            "user_id": users.head(len(users) - 3),
+            "tier": np.where(np.arange(len(users) - 3) % 2, "gold", "silver"),
+        }
+    )
+    segments = pl.concat(
+        [segments, pl.DataFrame({"user_id": [1], "tier": ["bronze"]})]
+    )  # no test user
+    with pytest.warns(DataWarning, match="3 test user"):
+        table = rs.evaluate(
+            models,
+            split,
+            k=[10],
+            metrics=["hit_rate", "coverage"],
+            by=segments,
+            bootstrap=100,
+            show_progress=False,
+        )
+    seg = table.filter(model="repeat", mode="all", metric="hit_rate")
+    assert seg["segment"].to_list() == ["all", "(missing)", "bronze", "gold", "silver"]
+    assert seg["n_users"].to_list()[0] == len(users)
+    assert sum(seg["n_users"].to_list()[1:]) == len(users)
+    bronze = seg.filter(segment="bronze")
+    assert bronze["n_users"].item() == 0
+    assert bronze["value"].item() is None
+    parts = seg.filter(pl.col("segment") != "all")
+    weighted = (parts["value"].fill_null(0) * parts["n_users"]).sum() / parts["n_users"].sum()
+    assert weighted == pytest.approx(seg["value"][0])
+    profiles = segments.with_columns(pl.lit(1.0).alias("monetary"))
+    with pytest.warns(DataWarning):
+        by_name = rs.evaluate(
+            models,
+            split,
+            k=[10],
+            metrics=["hit_rate", "coverage"],
+            by="tier",
+            profiles=profiles,
+            bootstrap=100,
+            show_progress=False,
+        )
+    assert by_name.equals(table)
+    with pytest.raises(InputDataError, match="profiles"):
+        rs.evaluate(models, split, by="tier", show_progress=False)
+    with pytest.raises(InputDataError, match="exactly one segment column"):
+        rs.evaluate(models, split, by=profiles, show_progress=False)
+
+
+def test_compare_paired_and_unpaired(split: ev.Split, models: dict) -> None:
+    results = rs.evaluate(
+        models,
+        split,
+        k=[10],
+        metrics=["hit_rate", "ndcg"],
+        exclude_seen=False,
+        bootstrap=300,
+        show_progress=False,
+        return_per_user=True,
+    )
+    assert isinstance(results, ev.EvaluationResults)
+    paired = ev.compare(results, "repeat", "popular")
+    unpaired = ev.compare(results.table, "repeat", "popular")
+    for frame in (paired, unpaired):
+        row = frame.filter(mode="all", metric="hit_rate", segment="all")
+        expected = _value(results.table, "repeat", "all", "hit_rate", 10) - _value(
+            results.table, "popular", "all", "hit_rate", 10
+        )
+        assert row["difference"].item() == pytest.approx(expected)
+        assert row["ci_low"].item() < expected < row["ci_high"].item()
+    width = lambda f: (f["ci_high"] - f["ci_low"]).to_numpy()  # noqa: E731
+    key = ["mode", "metric", "k", "segment"]
+    assert np.all(width(paired.sort(key)) <= width(unpaired.sort(key)) + 1e-9)
+    # the paired CI is the percentile interval of the per-resample difference
+    v = results.values
+    cols = results.columns.with_row_index()
+    ia = cols.filter(model="repeat", mode="all", metric="hit_rate")["index"].item()
+    ib = cols.filter(model="popular", mode="all", metric="hit_rate")["index"].item()
+    means = ev.bootstrap_means(v[:, [ia, ib]], 300, seed=0)
+    diff = means[:, 0] - means[:, 1]
+    row = paired.filter(mode="all", metric="hit_rate")
+    assert row["ci_low"].item() == pytest.approx(np.quantile(diff, 0.025))
+    long = results.per_user()
+    assert set(long.columns) == {"user_id", "value", "model", "mode", "metric", "k"}
+    with pytest.raises(InputDataError, match="nope"):
+        ev.compare(results, "repeat", "nope")
+
+
+def test_bad_inputs(split: ev.Split, models: dict) -> None:
+    with pytest.raises(InputDataError, match="Split"):
+        rs.evaluate(models, split.test)
+    with pytest.raises(InputDataError, match="recommend"):
+        rs.evaluate({"x": object()}, split)
+    with pytest.raises(InputDataError, match="metrics"):
+        rs.evaluate(models, split, metrics=["auc"], show_progress=False)
+    with pytest.raises(InputDataError, match="modes"):
+        rs.evaluate(models, split, modes=["old"], show_progress=False)
+    recs = models["repeat"].recommend(split.test["user_id"].unique(), k=5)
+    first_item = recs["item_id"][0]
+    dup = FixedRecommender(
+        recs.with_row_index()
+        .with_columns(
+            pl.when(pl.col("index") == 1)
+            .then(pl.lit(first_item))
+            .otherwise(pl.col("item_id"))
+            .alias("item_id")
+        )
+        .drop("index")
+    )
+    with pytest.raises(InputDataError, match=r"model 'dup'.*repeated"):
+        rs.evaluate({"dup": dup}, split, k=[5], show_progress=False)
+    fixed = FixedRecommender(recs)
+    with pytest.warns(DataWarning, match="larger than its longest list"):
+        rs.evaluate(
+            {"fixed": fixed}, split, k=[10], metrics=["hit_rate"], bootstrap=0, show_progress=False
+        )
+    half = FixedRecommender(recs.filter(pl.col("user_id") % 2 == 0))
+    with pytest.warns(DataWarning, match="no recommendations for"):
+        table = rs.evaluate(
+            {"half": half}, split, k=[5], metrics=["hit_rate"], bootstrap=0, show_progress=False
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        per_user = ev.hit_rate(recs, split.test, k=5, per_user=True)
+    expected = per_user.with_columns(
+        pl.when(pl.col("user_id") % 2 == 0).then(pl.col("value")).otherwise(0.0)
+    )["value"].mean()
+    assert _value(table, "half", "all", "hit_rate", 5) == pytest.approx(expected)
+
+
+def test_fit_option(split: ev.Split) -> None:
+    fresh = CountRecommender(personal=1.0)
+    table = rs.evaluate(
+        fresh, split, k=[10], metrics=["hit_rate"], fit=True, bootstrap=0, show_progress=False
+    )
+    assert table["model"].unique().to_list() == ["CountRecommender"]
+    assert hasattr(fresh, "users_")
+
+
+def test_tune_uses_only_the_validation_split(split: ev.Split) -> None:
+    result = ev.tune(
+        CountRecommender,
+        {"personal": [0.0, 1.0]},
+        split,
+        metric="hit_rate",
+        k=10,
+        bootstrap=0,
+        show_progress=False,
+        exclude_seen=False,
+    )
+    assert result.best_params == {"personal": 1.0}
+    assert result.table.columns == [
+        "trial",
+        "personal",
+        "value",
+        "ci_low",
+        "ci_high",
+        "fit_seconds",
+    ]
+    assert result.validation.test["timestamp"].max() < split.cutoff
+    # the reported value is the validation figure, computed independently here
+    val = split.validation()
+    model = CountRecommender(personal=1.0).fit(rs.Interactions.from_purchases(val.train))
+    recs = model.recommend(val.test["user_id"].unique(), k=10, exclude_seen=False)
+    assert result.best_value == pytest.approx(ev.hit_rate(recs, val.test, k=10))
+    sampled = ev.tune(
+        CountRecommender,
+        {"personal": [0.0, 0.5, 1.0, 2.0]},
+        split,
+        n_trials=2,
+        seed=1,
+        bootstrap=0,
+        show_progress=False,
+    )
+    assert sampled.table.height == 2
+    again = ev.tune(
+        CountRecommender,
+        {"personal": [0.0, 0.5, 1.0, 2.0]},
+        split,
+        n_trials=2,
+        seed=1,
+        bootstrap=0,
+        show_progress=False,
+    )
+    assert sorted(sampled.table["personal"].to_list()) == sorted(again.table["personal"].to_list())
+    from scipy import stats
+
+    random = ev.tune(
+        CountRecommender,
+        {"personal": stats.uniform(0, 2)},
+        split,
+        n_trials=2,
+        bootstrap=0,
+        show_progress=False,
+    )
+    assert random.table["personal"].is_between(0, 2).all()
+    with pytest.raises(InputDataError, match="n_trials"):
+        ev.tune(CountRecommender, {"personal": stats.uniform(0, 2)}, split)
+    with pytest.raises(InputDataError, match="space"):
+        ev.tune(CountRecommender, {"personal": []}, split)
+    with pytest.raises(InputDataError, match="metric"):
+        ev.tune(CountRecommender, {"personal": [1.0]}, split, metric="coverage")
+
+
+def test_plot_metric_curves(split: ev.Split, models: dict) -> None:
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    from recsys.report.evaluation import plot_metric_curves
+
+    segments = pl.DataFrame({"user_id": split.test["user_id"].unique()}).with_columns(
+        (pl.col("user_id") % 2).cast(pl.String).alias("parity")
+    )
+    table = rs.evaluate(
+        models, split, k=[5, 10], metrics=["ndcg"], by=segments, bootstrap=50, show_progress=False
+    )
+    fig = plot_metric_curves(table, "ndcg")
+    assert len(fig.axes[0].lines) == 2
+    fig = plot_metric_curves(table, "ndcg", mode="new", by_segment=True)
+    assert [ax.get_title().split(" ")[0] for ax in fig.axes if ax.get_visible()] == [
+        "all",
+        "0",
+        "1",
+    ]
+    with pytest.raises(InputDataError, match="no rows"):
+        plot_metric_curves(table, "recall")
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def test_doctests() -> None:
+    import doctest
+    import importlib
+
+    for name in ("bootstrap", "evaluate", "metrics", "protocols", "tuning", "splits"):
+        module = importlib.import_module(f"recsys.evaluation.{name}")
+        failures, _ = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert failures == 0, module.__name__
+
+
+def test_with_recsys_models(split: ev.Split) -> None:
+    inter = rs.Interactions.from_purchases(split.train)
+    models = {"popular": rs.Popular().fit(inter), "repurchase": rs.Repurchase().fit(inter)}
+    table = rs.evaluate(
+        models,
+        split,
+        k=[10],
+        metrics=["hit_rate", "ndcg"],
+        exclude_seen=None,
+        bootstrap=100,
+        show_progress=False,
+    )
+    users = split.test["user_id"].unique()
+    for name, model in models.items():
+        recs = model.recommend(users, k=10)
+        assert _value(table, name, "all", "ndcg", 10) == pytest.approx(
+            ev.ndcg(recs, split.test, k=10)
+        )
+    # buy-again beats popularity over all items, popularity wins on new items (Repurchase has none)
+    assert _value(table, "repurchase", "all", "hit_rate", 10) > _value(
+        table, "popular", "all", "hit_rate", 10
+    )
+    assert _value(table, "repurchase", "new", "hit_rate", 10) == 0.0
+    sampled = rs.evaluate(
+        {"popular": models["popular"]},
+        ev.leave_last_out(split.train),
+        k=[10],
+        bootstrap=0,
+        show_progress=False,
+        protocol=ev.SampledNegatives(n=20, seed=0),
+        fit=True,
+    )
+    assert 0 < sampled.filter(metric="hit_rate", mode="all")["value"].item() < 1
