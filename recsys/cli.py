@@ -87,11 +87,75 @@ def _write(frame: pl.DataFrame, out: str | None, default_rows: int = 20) -> None
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:
-    from recsys.pipeline import run_demo
+    from recsys.pipeline import DemoConfig, run_demo
 
     start = time.perf_counter()
-    run_demo(args.out, sample_users=args.sample_users)
+    run_demo(args.out, DemoConfig(sample_users=args.sample_users, bootstrap=args.bootstrap))
     print(f"done in {time.perf_counter() - start:.1f} s")
+
+
+def _cmd_profile(args: argparse.Namespace) -> None:
+    from recsys.profiles import build_profiles
+
+    purchases = _load_purchases(args)
+    _write(build_profiles(purchases, as_of=args.as_of), args.out)
+
+
+def _make_model(name: str) -> Any:
+    from recsys import models
+
+    factories: dict[str, Callable[[], Any]] = {
+        "als": models.ALS,
+        "bpr": models.BPR,
+        "itemknn": models.ItemKNN,
+        "popular": models.Popular,
+        "repurchase": models.Repurchase,
+        "blend": models.RepeatExplore,
+    }
+    return factories[name]()
+
+
+def _cmd_recommend(args: argparse.Namespace) -> None:
+    from recsys.data import Interactions
+
+    purchases = _load_purchases(args)
+    model = _make_model(args.model).fit(Interactions.from_purchases(purchases, as_of=args.as_of))
+    _write(model.recommend(users=None, k=args.k), args.out)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> None:
+    from recsys.evaluation import evaluate, temporal_split
+
+    purchases = _load_purchases(args)
+    split = temporal_split(purchases, cutoff=args.cutoff, horizon_days=args.horizon)
+    names = [n.strip() for n in args.models.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(MODEL_NAMES))
+    if unknown:
+        raise InputDataError(f"--models: unknown model(s) {unknown}; choose from {MODEL_NAMES}")
+    table = evaluate(
+        {name: _make_model(name) for name in names},
+        split,
+        k=[args.k],
+        exclude_seen=None,
+        bootstrap=args.bootstrap,
+        fit=True,
+        show_progress=False,
+    )
+    assert isinstance(table, pl.DataFrame)  # return_per_user=False
+    _write(table, args.out, default_rows=100)
+
+
+def _cmd_uplift(args: argparse.Namespace) -> None:
+    from recsys.data.sources import to_frame
+    from recsys.uplift import uplift_table
+
+    frame = to_frame(args.file)
+    if args.arm in frame.columns:  # labels typed on the command line are text
+        frame = frame.with_columns(pl.col(args.arm).cast(pl.String))
+    table = uplift_table(
+        frame, arm=args.arm, outcome=args.outcome, control=args.control, by=args.by
+    )
+    _write(table, args.out)
 
 
 def _add_input_options(parser: argparse.ArgumentParser) -> None:
@@ -128,7 +192,58 @@ def _build_parser() -> argparse.ArgumentParser:
         default=None,
         help="run on a random sample of N customers",
     )
+    demo.add_argument(
+        "--bootstrap", type=_positive_int, default=1000, help="bootstrap resamples for the CIs"
+    )
     demo.set_defaults(handler=_cmd_demo)
+
+    profile = sub.add_parser(
+        "profile",
+        help="one profile row per customer (RFM, lifecycle, tier, churn risk)",
+        description="Clean FILE and build customer profiles as of --as-of.",
+    )
+    _add_input_options(profile)
+    profile.add_argument("--as-of", help="profile date (default: just after the last purchase)")
+    profile.set_defaults(handler=_cmd_profile)
+
+    recommend = sub.add_parser(
+        "recommend",
+        help="top-k recommendations for every customer",
+        description="Clean FILE, fit --model on it and recommend --k items to every customer.",
+    )
+    _add_input_options(recommend)
+    recommend.add_argument("--model", choices=MODEL_NAMES, default="blend")
+    recommend.add_argument("--k", type=_positive_int, default=10, help="items per customer")
+    recommend.add_argument("--as-of", help="use only purchases before this date")
+    recommend.set_defaults(handler=_cmd_recommend)
+
+    evaluate = sub.add_parser(
+        "evaluate",
+        help="hit rate, NDCG and recall with confidence intervals on a time split",
+        description="Clean FILE, train every model on purchases before --cutoff and evaluate "
+        "them on the next --horizon days.",
+    )
+    _add_input_options(evaluate)
+    evaluate.add_argument("--cutoff", required=True, help="split date, e.g. 2011-09-09")
+    evaluate.add_argument("--horizon", type=_positive_int, default=90, help="test window in days")
+    evaluate.add_argument("--models", default="popular,repurchase,als,itemknn,blend")
+    evaluate.add_argument("--k", type=_positive_int, default=10)
+    evaluate.add_argument("--bootstrap", type=_positive_int, default=1000)
+    evaluate.set_defaults(handler=_cmd_evaluate)
+
+    uplift = sub.add_parser(
+        "uplift",
+        help="uplift of each treatment arm over the control, with intervals",
+        description="Read an experiment table (one row per customer) and compare each arm "
+        "with --control on --outcome.",
+    )
+    uplift.add_argument("file", help="experiment table as CSV/TSV (optionally .gz) or Parquet")
+    uplift.add_argument("--arm", required=True, help="column holding the arm of each customer")
+    uplift.add_argument("--control", required=True, help="label of the control arm")
+    uplift.add_argument("--outcome", required=True, help="0/1 or numeric outcome column")
+    uplift.add_argument("--by", help="segment column: one table per segment")
+    uplift.add_argument("--out", help="output file (.parquet or .csv); default: print")
+    uplift.set_defaults(handler=_cmd_uplift)
     return parser
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
@@ -26,17 +27,26 @@ def test_demo_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--sample-users" in out
 
 
-def test_demo_writes_purchases(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_writes_every_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out_dir = tmp_path / "demo"
-    assert main(["demo", "--out", str(out_dir), "--sample-users", "200"]) == 0
+    argv = ["demo", "--out", str(out_dir), "--sample-users", "300", "--bootstrap", "20"]
+    assert main(argv) == 0
     text = capsys.readouterr().out
     assert "rows in" in text
     assert "interaction matrix" in text
+    assert "best model:" in text
     purchases = pl.read_parquet(out_dir / "purchases.parquet")
     assert purchases.columns[:4] == ["user_id", "item_id", "order_id", "timestamp"]
-    assert 0 < purchases["user_id"].n_unique() <= 200
+    assert 0 < purchases["user_id"].n_unique() <= 300
     assert purchases["quantity"].min() > 0  # type: ignore[operator]
-    assert [p.name for p in out_dir.iterdir()] == ["purchases.parquet"]  # no temp files left
+    names = sorted(p.name for p in out_dir.iterdir())  # no temp files left
+    assert names == [
+        "metrics.csv",
+        "profiles.parquet",
+        "purchases.parquet",
+        "recommendations.parquet",
+        "report.html",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -46,6 +56,9 @@ def test_demo_writes_purchases(tmp_path: Path, capsys: pytest.CaptureFixture[str
         ["demo", "--sample-users", "-3"],
         ["demo", "--bogus"],
         ["nonsense"],
+        ["recommend", "orders.csv", "--model", "nope"],
+        ["evaluate", "orders.csv"],
+        ["uplift", "experiment.csv", "--arm", "a"],
     ],
 )
 def test_bad_argument_exits_2_with_one_line(
@@ -66,3 +79,86 @@ def test_unwritable_output_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(["demo", "--out", str(blocker / "sub"), "--sample-users", "20"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("recsys demo: error:")
+
+
+@pytest.fixture
+def orders_csv(tmp_path: Path) -> Path:
+    """A small orders file in the user's own column names (Online Retail sample)."""
+    import recsys as rs
+
+    raw = rs.datasets.online_retail()
+    customers = raw["CustomerID"].drop_nulls().unique().sort().head(150)
+    sample = raw.filter(pl.col("CustomerID").is_in(customers.implode())).rename(
+        {"CustomerID": "customer", "StockCode": "sku", "InvoiceDate": "when", "Quantity": "qty"}
+    )
+    path = tmp_path / "orders.csv"
+    sample.select("customer", "sku", "when", "qty", "UnitPrice", "InvoiceNo").write_csv(path)
+    return path
+
+
+COLUMNS = "user_id=customer,item_id=sku,timestamp=when,quantity=qty,price=UnitPrice"
+
+
+def test_profile_command(orders_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "profiles.parquet"
+    argv = ["profile", str(orders_csv), "--columns", COLUMNS, "--as-of", "2011-09-09"]
+    assert main([*argv, "--out", str(out)]) == 0
+    profiles = pl.read_parquet(out)
+    assert {"user_id", "rfm_segment", "lifecycle_stage", "churn_risk"} <= set(profiles.columns)
+    assert profiles["last_purchase"].max() < datetime(2011, 9, 9)  # type: ignore[operator]
+
+
+def test_recommend_command_csv_output(orders_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "recs.csv"
+    argv = ["recommend", str(orders_csv), "--columns", COLUMNS, "--model", "popular", "--k", "3"]
+    assert main([*argv, "--out", str(out)]) == 0
+    recs = pl.read_csv(out)
+    assert recs.columns == ["user_id", "item_id", "score", "rank"]
+    assert recs.group_by("user_id").len()["len"].max() == 3
+    orders = pl.read_csv(orders_csv, infer_schema_length=None)
+    buyers = orders.filter((pl.col("qty") > 0) & ~pl.col("InvoiceNo").str.starts_with("C"))
+    assert recs["user_id"].n_unique() == buyers["customer"].n_unique()  # every buying customer
+
+
+def test_evaluate_command(orders_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["evaluate", str(orders_csv), "--columns", COLUMNS, "--cutoff", "2011-09-09"]
+    assert main([*argv, "--models", "popular,repurchase", "--bootstrap", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "repurchase" in out
+    assert "hit_rate" in out
+
+
+def test_uplift_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "experiment.csv"
+    pl.DataFrame(
+        {"group": [0] * 100 + [1] * 100, "retained": [1] * 20 + [0] * 80 + [1] * 35 + [0] * 65}
+    ).write_csv(path)
+    out = tmp_path / "uplift.parquet"
+    argv = ["uplift", str(path), "--arm", "group", "--control", "0", "--outcome", "retained"]
+    assert main([*argv, "--out", str(out)]) == 0
+    table = pl.read_parquet(out)
+    assert table["uplift"].to_list() == pytest.approx([0.15])
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["profile", "missing.csv"], "file not found"),
+        (["profile", "ORDERS", "--columns", "user_id"], "--columns expects"),
+        (["profile", "ORDERS", "--columns", COLUMNS.replace("customer", "nope")], "'nope'"),
+        (["recommend", "ORDERS", "--columns", COLUMNS, "--out", "recs.txt"], ".parquet or .csv"),
+        (
+            ["evaluate", "ORDERS", "--columns", COLUMNS, "--cutoff", "2011-09-09", "--models", "x"],
+            "x",
+        ),
+        (["uplift", "ORDERS", "--arm", "nope", "--control", "a", "--outcome", "qty"], "nope"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    argv: list[str], fragment: str, orders_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [str(orders_csv) if a == "ORDERS" else a for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"recsys {argv[0]}: error:")
+    assert fragment in err[-1]

@@ -1,0 +1,55 @@
+"""The demo pipeline on a customer sample: files, schemas, and a self-contained report."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from recsys.pipeline import DemoConfig, DemoResult, run_demo
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoResult, Path]:
+    out = tmp_path_factory.mktemp("demo")
+    lines: list[str] = []
+    result = run_demo(out, DemoConfig(sample_users=400, bootstrap=50), echo=lines.append)
+    return result, out
+
+
+def test_files_and_schemas(demo: tuple[DemoResult, Path]) -> None:
+    result, out = demo
+    recs = pl.read_parquet(out / "recommendations.parquet")
+    assert recs.columns == ["user_id", "item_id", "score", "rank"]
+    assert recs["user_id"].n_unique() == result.purchases["user_id"].n_unique()
+    assert recs["rank"].max() == 10
+    profiles = pl.read_parquet(out / "profiles.parquet")
+    assert profiles.height == result.profiles.height
+    assert profiles["last_purchase"].max() < datetime(2011, 9, 9)  # type: ignore[operator]
+    metrics = pl.read_csv(out / "metrics.csv")
+    assert {"model", "metric", "k", "segment", "value", "ci_low", "ci_high"} <= set(metrics.columns)
+    assert set(metrics["model"]) == {"popular", "repurchase", "als", "itemknn", "blend"}
+    assert set(metrics["metric"]) == {"hit_rate", "ndcg", "recall"}
+    assert {"all", "active"} <= set(metrics["segment"])
+    assert (metrics["ci_low"] <= metrics["value"]).all()
+    assert result.best_model in set(metrics["model"])
+
+
+def test_report_is_self_contained(demo: tuple[DemoResult, Path]) -> None:
+    html = (demo[1] / "report.html").read_text()
+    assert html.startswith("<!DOCTYPE html>")
+    # nothing is fetched: no external scripts, stylesheets, fonts or images
+    assert not re.search(r"""(src|href)=["'](https?:)?//""", html)
+    assert "@import" not in html
+    assert html.count("data:image/png;base64,") >= 5
+    for section in ("Data quality", "Churn risk", "Recommenders", "association"):
+        assert section in html
+
+
+def test_summary_names_every_model(demo: tuple[DemoResult, Path]) -> None:
+    summary = demo[0].summary
+    for name in ("popular", "repurchase", "als", "itemknn", "blend"):
+        assert name in summary
