@@ -41,9 +41,10 @@ def check_dense(name: str, array: Any) -> np.ndarray:
 
 
 def check_exclude(exclude: Any, n_rows: int, n_items: int) -> tuple[np.ndarray, np.ndarray]:
-    """(indptr int64, indices int64 sorted per row) of ``exclude``; an empty CSR if None."""
+    """(indptr, indices sorted per row) of ``exclude``, not copied when already sorted
+    (scipy's int32 or int64 index arrays as they are); an empty int32 CSR if None."""
     if exclude is None:
-        return np.zeros(n_rows + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.zeros(n_rows + 1, dtype=np.int32), np.zeros(0, dtype=np.int32)
     if not sp.issparse(exclude):
         raise InputDataError(
             f"exclude must be a scipy sparse matrix (CSR) of shape ({n_rows}, {n_items}), "
@@ -58,7 +59,7 @@ def check_exclude(exclude: Any, n_rows: int, n_items: int) -> tuple[np.ndarray, 
     if not csr.has_sorted_indices:
         csr = csr.sorted_indices()
     # explicit zeros still mean "exclude": the structure, not the values, is what counts
-    return csr.indptr.astype(np.int64, copy=False), csr.indices.astype(np.int64, copy=False)
+    return csr.indptr, csr.indices
 
 
 def check_candidates(candidates: Any, n_items: int) -> np.ndarray | None:
