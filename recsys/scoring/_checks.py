@@ -9,7 +9,7 @@ from typing import Any
 import numba
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from recsys._validation import check_positive_int, resolve_num_threads
 from recsys.exceptions import InputDataError
@@ -89,6 +89,21 @@ def empty_result(n_rows: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
+_controller: ThreadpoolController | None = None
+
+
+def _blas_controller() -> ThreadpoolController:
+    """One ThreadpoolController for the process: building one scans the loaded libraries
+    (milliseconds), too slow to repeat on every small scoring call."""
+    global _controller
+    if _controller is None:
+        # Numba's np.dot calls scipy's BLAS: load it before the controller looks
+        import scipy.linalg.cython_blas  # noqa: F401
+
+        _controller = ThreadpoolController()
+    return _controller
+
+
 @contextmanager
 def thread_limits(num_threads: int, *, blas_threads: int = 1) -> Iterator[int]:
     """Run Numba with ``num_threads`` (0 = all cores) and BLAS with ``blas_threads``.
@@ -101,7 +116,7 @@ def thread_limits(num_threads: int, *, blas_threads: int = 1) -> Iterator[int]:
     previous = numba.get_num_threads()
     numba.set_num_threads(threads)
     try:
-        with threadpool_limits(limits=blas_threads, user_api="blas"):
+        with _blas_controller().limit(limits=blas_threads, user_api="blas"):
             yield threads
     finally:
         numba.set_num_threads(previous)
