@@ -9,7 +9,7 @@ from typing import Any
 import numba
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from recsys._validation import check_positive_int, resolve_num_threads
 from recsys.exceptions import InputDataError
@@ -41,9 +41,10 @@ def check_dense(name: str, array: Any) -> np.ndarray:
 
 
 def check_exclude(exclude: Any, n_rows: int, n_items: int) -> tuple[np.ndarray, np.ndarray]:
-    """(indptr int64, indices int64 sorted per row) of ``exclude``; an empty CSR if None."""
+    """(indptr, indices sorted per row) of ``exclude``, not copied when already sorted
+    (scipy's int32 or int64 index arrays as they are); an empty int32 CSR if None."""
     if exclude is None:
-        return np.zeros(n_rows + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.zeros(n_rows + 1, dtype=np.int32), np.zeros(0, dtype=np.int32)
     if not sp.issparse(exclude):
         raise InputDataError(
             f"exclude must be a scipy sparse matrix (CSR) of shape ({n_rows}, {n_items}), "
@@ -58,7 +59,7 @@ def check_exclude(exclude: Any, n_rows: int, n_items: int) -> tuple[np.ndarray, 
     if not csr.has_sorted_indices:
         csr = csr.sorted_indices()
     # explicit zeros still mean "exclude": the structure, not the values, is what counts
-    return csr.indptr.astype(np.int64, copy=False), csr.indices.astype(np.int64, copy=False)
+    return csr.indptr, csr.indices
 
 
 def check_candidates(candidates: Any, n_items: int) -> np.ndarray | None:
@@ -88,6 +89,21 @@ def empty_result(n_rows: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
+_controller: ThreadpoolController | None = None
+
+
+def _blas_controller() -> ThreadpoolController:
+    """One ThreadpoolController for the process: building one scans the loaded libraries
+    (milliseconds), too slow to repeat on every small scoring call."""
+    global _controller
+    if _controller is None:
+        # Numba's np.dot calls scipy's BLAS: load it before the controller looks
+        import scipy.linalg.cython_blas  # noqa: F401
+
+        _controller = ThreadpoolController()
+    return _controller
+
+
 @contextmanager
 def thread_limits(num_threads: int, *, blas_threads: int = 1) -> Iterator[int]:
     """Run Numba with ``num_threads`` (0 = all cores) and BLAS with ``blas_threads``.
@@ -100,7 +116,7 @@ def thread_limits(num_threads: int, *, blas_threads: int = 1) -> Iterator[int]:
     previous = numba.get_num_threads()
     numba.set_num_threads(threads)
     try:
-        with threadpool_limits(limits=blas_threads, user_api="blas"):
+        with _blas_controller().limit(limits=blas_threads, user_api="blas"):
             yield threads
     finally:
         numba.set_num_threads(previous)

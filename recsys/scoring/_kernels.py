@@ -3,7 +3,7 @@
 Conventions shared by every kernel here:
 
 * A row's top-K lives in a *min-heap* of size ``k`` stored in the output row itself
-  (``out_scores[i]``, ``out_ids[i]``) with the current number of entries in ``sizes``.
+  (``out_scores[i, :]``, ``out_ids[i, :]``) with its current number of entries in ``sizes``.
   The root is the *worst* entry kept so far, where "worse" means a lower score, or the
   same score and a higher item index (ties go to the lower item index).
 * NaN scores are never eligible. ``-inf`` scores are eligible (and sort after finite ones).
@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit, prange
 
 # scores tested at once before the per-score heap checks (see _scan_range)
-_RUN = 32
+_RUN = 128
 
 __all__ = [
     "knn_topk_kernel",
@@ -35,29 +35,37 @@ def _worse(s_a: float, i_a: int, s_b: float, i_b: int) -> bool:
     return s_a < s_b or (s_a == s_b and i_a > i_b)
 
 
+# The heap helpers take the 2-D output arrays and a row index rather than row views:
+# every Numba array view costs an atomic reference-count update on the parent, and with
+# one view per (row, tile) those updates from several threads on the same counter were
+# measured to cost more than the scan itself.
+
+
 @njit(cache=True, nogil=True)
-def _sift_down(heap_s, heap_i, size, pos, s, g):
-    """Place (s, g) at ``pos`` of a min-heap of ``size`` entries and sift it down."""
+def _sift_down(heap_s, heap_i, h, size, pos, s, g):
+    """Place (s, g) at ``pos`` of row ``h``'s min-heap of ``size`` entries; sift it down."""
     while True:
         child = 2 * pos + 1
         if child >= size:
             break
         other = child + 1
-        if other < size and _worse(heap_s[other], heap_i[other], heap_s[child], heap_i[child]):
+        if other < size and _worse(
+            heap_s[h, other], heap_i[h, other], heap_s[h, child], heap_i[h, child]
+        ):
             child = other
-        if _worse(heap_s[child], heap_i[child], s, g):
-            heap_s[pos] = heap_s[child]
-            heap_i[pos] = heap_i[child]
+        if _worse(heap_s[h, child], heap_i[h, child], s, g):
+            heap_s[h, pos] = heap_s[h, child]
+            heap_i[h, pos] = heap_i[h, child]
             pos = child
         else:
             break
-    heap_s[pos] = s
-    heap_i[pos] = g
+    heap_s[h, pos] = s
+    heap_i[h, pos] = g
 
 
 @njit(cache=True, nogil=True)
-def _offer(heap_s, heap_i, size, k, s, g):
-    """Offer (score s, item g) to a heap holding ``size`` of at most ``k`` entries.
+def _offer(heap_s, heap_i, h, size, k, s, g):
+    """Offer (score s, item g) to row ``h``'s heap of ``size`` of at most ``k`` entries.
 
     Returns the new size. NaN is never accepted.
     """
@@ -67,41 +75,41 @@ def _offer(heap_s, heap_i, size, k, s, g):
         pos = size
         while pos > 0:
             parent = (pos - 1) >> 1
-            if _worse(s, g, heap_s[parent], heap_i[parent]):
-                heap_s[pos] = heap_s[parent]
-                heap_i[pos] = heap_i[parent]
+            if _worse(s, g, heap_s[h, parent], heap_i[h, parent]):
+                heap_s[h, pos] = heap_s[h, parent]
+                heap_i[h, pos] = heap_i[h, parent]
                 pos = parent
             else:
                 break
-        heap_s[pos] = s
-        heap_i[pos] = g
+        heap_s[h, pos] = s
+        heap_i[h, pos] = g
         return size + 1
-    if _worse(heap_s[0], heap_i[0], s, g):
-        _sift_down(heap_s, heap_i, size, 0, s, g)
+    if _worse(heap_s[h, 0], heap_i[h, 0], s, g):
+        _sift_down(heap_s, heap_i, h, size, 0, s, g)
     return size
 
 
 @njit(cache=True, nogil=True)
-def _finish_row(heap_s, heap_i, size):
-    """Heap-sort a row's heap in place to best-first order; pad the tail with -1/-inf."""
+def _finish_row(heap_s, heap_i, h, size):
+    """Heap-sort row ``h`` in place to best-first order; pad the tail with -1/-inf."""
     for end in range(size - 1, 0, -1):
-        worst_s = heap_s[0]
-        worst_i = heap_i[0]
-        _sift_down(heap_s, heap_i, end, 0, heap_s[end], heap_i[end])
-        heap_s[end] = worst_s
-        heap_i[end] = worst_i
-    for t in range(size, heap_s.shape[0]):
-        heap_s[t] = -np.inf
-        heap_i[t] = -1
+        worst_s = heap_s[h, 0]
+        worst_i = heap_i[h, 0]
+        _sift_down(heap_s, heap_i, h, end, 0, heap_s[h, end], heap_i[h, end])
+        heap_s[h, end] = worst_s
+        heap_i[h, end] = worst_i
+    for t in range(size, heap_s.shape[1]):
+        heap_s[h, t] = -np.inf
+        heap_i[h, t] = -1
 
 
-@njit(cache=True, nogil=True)
-def _scan_range(row, lo, hi, base, col_map, use_map, gather, heap_s, heap_i, size, k):
-    """Offer the columns ``lo <= c < hi`` of one row to its heap, in increasing order.
+@njit(cache=True, nogil=True, inline="always")
+def _scan_range(scores, r, lo, hi, base, col_map, use_map, gather, heap_s, heap_i, h, size, k):
+    """Offer the columns ``lo <= c < hi`` of ``scores`` row ``r`` to heap row ``h``.
 
     Column ``c`` is item ``col_map[c]`` if ``use_map`` else item ``c``. Its score is
-    ``row[col_map[c]]`` if ``gather`` (a full-width row restricted to candidates) else
-    ``row[c - base]`` (``row`` is a tile starting at column ``base``).
+    ``scores[r, col_map[c]]`` if ``gather`` (a full-width row restricted to candidates)
+    else ``scores[r, c - base]`` (a tile starting at column ``base``).
 
     Items arrive in increasing index order, so once the heap is full a new item can only
     enter with a strictly higher score than the root (a tie loses to the lower index).
@@ -109,55 +117,79 @@ def _scan_range(row, lo, hi, base, col_map, use_map, gather, heap_s, heap_i, siz
     c = lo
     while size < k and c < hi:
         g = col_map[c] if use_map else c
-        s = row[g] if gather else row[c - base]
-        size = _offer(heap_s, heap_i, size, k, s, g)
+        s = scores[r, g] if gather else scores[r, c - base]
+        size = _offer(heap_s, heap_i, h, size, k, s, g)
         c += 1
     if size < k:
         return size
-    threshold = heap_s[0]
+    threshold = heap_s[h, 0]
     if gather:
         for c2 in range(c, hi):
             g = col_map[c2]
-            s = row[g]
+            s = scores[r, g]
             if s > threshold:
-                _sift_down(heap_s, heap_i, size, 0, s, g)
-                threshold = heap_s[0]
+                _sift_down(heap_s, heap_i, h, size, 0, s, g)
+                threshold = heap_s[h, 0]
     else:
-        # Most scores lose to the threshold: test a run of _RUN scores with a branch-free
-        # (vectorisable) "any above?" first, and look at single scores only on a hit.
+        row = np.uintp(r)
+        # Most scores lose to the threshold: test a run of _RUN scores for "any above"
+        # with a branch-free, fixed-length (so vectorised) loop, and look at single scores
+        # only on a hit. Unsigned indices skip Numba's negative-index wraparound, which
+        # would otherwise keep the loop from vectorising (measured 2.5x slower).
         start = c
         while start < hi:
             stop = min(hi, start + _RUN)
-            above = 0
-            for c2 in range(start, stop):
-                # an unsigned index skips Numba's negative-index wraparound, which would
-                # otherwise keep this loop from vectorising (measured 2.5x slower)
-                above += row[np.uintp(c2 - base)] > threshold
+            above = False
+            if stop - start == _RUN:
+                first = np.uintp(start - base)
+                for t in range(_RUN):
+                    above |= scores[row, first + np.uintp(t)] > threshold
+            else:
+                above = True
             if above:
                 for c2 in range(start, stop):
-                    s = row[np.uintp(c2 - base)]
+                    s = scores[row, np.uintp(c2 - base)]
                     if s > threshold:
                         g = col_map[c2] if use_map else c2
-                        _sift_down(heap_s, heap_i, size, 0, s, g)
-                        threshold = heap_s[0]
+                        _sift_down(heap_s, heap_i, h, size, 0, s, g)
+                        threshold = heap_s[h, 0]
             start = stop
     return size
 
 
 @njit(cache=True, nogil=True)
+def _lower_bound(values, lo, hi, target):
+    """First position p in [lo, hi) with values[p] >= target (values sorted), else hi.
+
+    Searches in place: a slice would be a view, with the reference-count cost above.
+    """
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if values[mid] < target:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _scan_row_excluding(
-    row, lo, hi, base, col_map, use_map, gather, excluded, heap_s, heap_i, size, k
-):
-    """``_scan_range`` over columns [lo, hi) skipping the (sorted) ``excluded`` item indices.
+    scores, r, lo, hi, base, col_map, use_map, gather, excl_indices, e_lo, e_hi,
+    heap_s, heap_i, h, size, k,
+):  # fmt: skip
+    """``_scan_range`` over columns [lo, hi) skipping the item indices
+    ``excl_indices[e_lo:e_hi]`` (sorted).
 
     The row is scanned in runs between excluded columns, so the inner loop has no check.
     """
     start = lo
     n_map = col_map.shape[0]
-    for e in range(excluded.shape[0]):
-        item = excluded[e]
+    if not use_map:
+        e_lo = _lower_bound(excl_indices, e_lo, e_hi, lo)  # skip exclusions left of the tile
+    for e in range(e_lo, e_hi):
+        item = excl_indices[e]
         if use_map:
-            col = np.searchsorted(col_map, item)
+            col = _lower_bound(col_map, 0, n_map, item)
             if col >= n_map or col_map[col] != item:
                 continue
         else:
@@ -166,10 +198,14 @@ def _scan_row_excluding(
             continue
         if col >= hi:
             break
-        size = _scan_range(row, start, col, base, col_map, use_map, gather, heap_s, heap_i, size, k)
+        size = _scan_range(
+            scores, r, start, col, base, col_map, use_map, gather, heap_s, heap_i, h, size, k
+        )
         start = col + 1
     if start < hi:
-        size = _scan_range(row, start, hi, base, col_map, use_map, gather, heap_s, heap_i, size, k)
+        size = _scan_range(
+            scores, r, start, hi, base, col_map, use_map, gather, heap_s, heap_i, h, size, k
+        )
     return size
 
 
@@ -184,7 +220,6 @@ def select_kernel(
     gather,
     excl_indptr,
     excl_indices,
-    has_excl,
     out_scores,
     out_ids,
     sizes,
@@ -194,29 +229,20 @@ def select_kernel(
     """Offer a block of scores to the heaps of rows ``row_offset + r``.
 
     ``scores`` is [b, w]. Columns ``base <= c < base + n_cols`` of the column space are
-    offered (see ``_scan_range`` for ``col_map``/``gather``). With ``finish`` the rows are
-    sorted and padded afterwards. Rows are processed in parallel.
+    offered (see ``_scan_range`` for ``col_map``/``gather``), skipping the items of
+    ``excl_indices[excl_indptr[i]:excl_indptr[i + 1]]`` for output row ``i``. With
+    ``finish`` the rows are sorted and padded afterwards. Rows are processed in parallel.
     """
     b = scores.shape[0]
     for r in prange(b):
         i = row_offset + r
-        heap_s = out_scores[i]
-        heap_i = out_ids[i]
-        row = scores[r]
-        size = sizes[i]
-        if has_excl and excl_indptr[i + 1] > excl_indptr[i]:
-            excluded = excl_indices[excl_indptr[i] : excl_indptr[i + 1]]
-            size = _scan_row_excluding(
-                row, base, base + n_cols, base, col_map, use_map, gather, excluded,
-                heap_s, heap_i, size, k,
-            )  # fmt: skip
-        else:
-            size = _scan_range(
-                row, base, base + n_cols, base, col_map, use_map, gather, heap_s, heap_i, size, k
-            )
-        sizes[i] = size
+        sizes[i] = _scan_row_excluding(
+            scores, r, base, base + n_cols, base, col_map, use_map, gather,
+            excl_indices, excl_indptr[i], excl_indptr[i + 1],
+            out_scores, out_ids, i, sizes[i], k,
+        )  # fmt: skip
         if finish:
-            _finish_row(heap_s, heap_i, size)
+            _finish_row(out_scores, out_ids, i, sizes[i])
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -266,13 +292,13 @@ def topk_fused_kernel(
                 for r in range(n_rows):
                     i = r0 + r
                     # without exclusions the caller passes an all-empty CSR
-                    excluded = excl_indices[excl_indptr[i] : excl_indptr[i + 1]]
                     sizes[r] = _scan_row_excluding(
-                        tile[r], c0, c1, c0, col_map, use_map, False, excluded,
-                        out_scores[i], out_ids[i], sizes[r], k,
+                        tile, r, c0, c1, c0, col_map, use_map, False,
+                        excl_indices, excl_indptr[i], excl_indptr[i + 1],
+                        out_scores, out_ids, i, sizes[r], k,
                     )  # fmt: skip
             for r in range(n_rows):
-                _finish_row(out_scores[r0 + r], out_ids[r0 + r], sizes[r])
+                _finish_row(out_scores, out_ids, r0 + r, sizes[r])
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -330,8 +356,6 @@ def knn_topk_kernel(
                         touched[n_touched] = j
                         n_touched += 1
                     acc[j] += weight * sim_data[q]
-            heap_s = out_scores[u]
-            heap_i = out_ids[u]
             size = 0
             for t in range(n_touched):
                 j = touched[t]
@@ -339,5 +363,5 @@ def knn_topk_kernel(
                     continue
                 if has_cand and not allowed[j]:
                     continue
-                size = _offer(heap_s, heap_i, size, k, np.float32(acc[j]), j)
-            _finish_row(heap_s, heap_i, size)
+                size = _offer(out_scores, out_ids, u, size, k, np.float32(acc[j]), j)
+            _finish_row(out_scores, out_ids, u, size)

@@ -107,11 +107,12 @@ def knn_topk(
         # a fixed number of tasks per thread for load balance; each owns one accumulator
         n_chunks = max(1, min(n, threads * 8))
         _kernels.knn_topk_kernel(
-            ui.indptr.astype(np.int64, copy=False),
-            ui.indices.astype(np.int64, copy=False),
+            # index arrays as scipy holds them (no copy of the user x item matrix)
+            ui.indptr,
+            ui.indices,
             ui.data.astype(np.float32, copy=False),
-            sim.indptr.astype(np.int64, copy=False),
-            sim.indices.astype(np.int64, copy=False),
+            sim.indptr,
+            sim.indices,
             sim.data.astype(np.float32, copy=False),
             m,
             k,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from recsys.exceptions import InputDataError
 from recsys.models import similarity as simmod
@@ -167,3 +169,31 @@ def test_empty_and_bad_inputs():
         item_similarity(negative)
     with pytest.raises(InputDataError, match="csr must be"):
         prune_topk_rows(np.ones((2, 2)), 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**31),
+    rows=st.integers(1, 6),
+    cols=st.integers(1, 60),
+    k=st.integers(1, 70),
+    first_row=st.integers(0, 5),
+)
+def test_prune_topk_rows_matches_reference(seed, rows, cols, k, first_row):
+    rng = np.random.default_rng(seed)
+    dense = rng.integers(1, 4, size=(rows, cols)).astype(np.float32)  # many ties
+    dense[rng.random((rows, cols)) < 0.3] = 0.0  # absent entries
+    pruned = prune_topk_rows(sp.csr_matrix(dense), k, first_row=first_row)
+    reference = np.where(dense == 0, np.nan, dense)
+    for r in range(rows):
+        if first_row + r < cols:
+            reference[r, first_row + r] = np.nan  # the diagonal is never kept
+    ref_ids, _ = reference_select(reference, k)
+    expected = np.zeros_like(dense)
+    for r in range(rows):
+        keep = ref_ids[r][ref_ids[r] >= 0]
+        expected[r, keep] = dense[r, keep]
+    np.testing.assert_array_equal(pruned.toarray(), expected)
+    assert pruned.has_sorted_indices
+    for r in range(rows):
+        assert np.all(np.diff(pruned.indices[pruned.indptr[r] : pruned.indptr[r + 1]]) > 0)

@@ -214,3 +214,26 @@ def test_bad_shapes():
         select_topk(sp.csr_matrix(np.ones((2, 2))), 1)
     with pytest.raises(InputDataError, match="candidates"):
         select_topk(np.ones((1, 3)), 1, candidates=[3])
+
+
+def test_int64_index_arrays_in_exclude():
+    items = np.arange(6, dtype=np.float32)[:, None]
+    exclude = sp.csr_matrix(
+        (np.ones(2, dtype=np.float32), np.array([5, 3], dtype=np.int64), np.array([0, 2])),
+        shape=(1, 6),
+    )
+    exclude.indices = exclude.indices.astype(np.int64)
+    exclude.indptr = exclude.indptr.astype(np.int64)
+    ids, _ = topk(np.ones((1, 1), dtype=np.float32), items, 3, exclude=exclude)
+    assert ids.tolist() == [[4, 2, 1]]
+
+
+def test_thread_limits_cap_every_blas_library():
+    from threadpoolctl import threadpool_info
+
+    from recsys.scoring._checks import thread_limits
+
+    with thread_limits(2, blas_threads=1):
+        blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
+        assert blas
+        assert all(lib["num_threads"] == 1 for lib in blas)
