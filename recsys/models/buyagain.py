@@ -113,7 +113,7 @@ def repurchase_features(
     user_day = np.unique(user_rows * (int(day.max()) + 1) + day)
     n_users = int(pair_user.max()) + 1
     user_days = np.bincount(user_day // (int(day.max()) + 1), minlength=n_users).astype(np.float64)
-    user_last = np.full(n_users, np.iinfo(np.int64).min)
+    user_last = np.full(n_users, reference_us, dtype=np.int64)
     np.maximum.at(user_last, pair_user, last)
     user_since = (reference_us - user_last) / _US_PER_DAY
     user_items = np.bincount(pair_user, minlength=n_users).astype(np.float64)
