@@ -62,3 +62,8 @@ __all__ = [
     "scoring",
     "uplift",
 ]
+
+# --- accuracy: learned buy-again model ---
+from recsys.models.buyagain import BuyAgain
+
+__all__ += ["BuyAgain"]

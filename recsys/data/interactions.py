@@ -66,6 +66,13 @@ class Interactions:
         ``as_of`` when given, else the last timestamp: the "now" of decay and recency.
     weight, half_life_days
         How the weights were computed.
+    purchases : polars.DataFrame or None
+        From :meth:`from_purchases` on timestamped purchases: the purchase rows
+        the matrix was built from (``user_id``, ``item_id``, ``timestamp``; after
+        the ``as_of``, return and id-map filters), so time-aware models such as
+        :class:`~recsys.BuyAgain` can split the training period internally. It
+        shares the buffers of the frame aggregated here (no extra copy); pass
+        ``keep_purchases=False`` to drop it. ``None`` from :meth:`from_frame`.
 
     Examples
     --------
@@ -84,6 +91,7 @@ class Interactions:
     reference_time: datetime | None = None
     weight: str = "count"
     half_life_days: float | None = None
+    purchases: pl.DataFrame | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -128,6 +136,7 @@ class Interactions:
         as_of: Any = None,
         users: IdMap | None = None,
         items: IdMap | None = None,
+        keep_purchases: bool = True,
     ) -> Interactions:
         """Aggregate canonical purchases into a weighted users x items matrix.
 
@@ -150,6 +159,19 @@ class Interactions:
         users, items
             Fixed id maps (e.g. those of a training set). Purchases of ids outside
             them are left out, with a :class:`DataWarning` that counts them.
+        keep_purchases
+            Keep the aggregated purchase rows (``user_id``, ``item_id``,
+            ``timestamp``) as :attr:`purchases` (only when there is a timestamp).
+
+        Examples
+        --------
+        >>> import polars as pl, recsys as rs
+        >>> from datetime import datetime
+        >>> p = pl.DataFrame({"user_id": [1, 1, 2], "item_id": ["a", "a", "b"],
+        ...                   "timestamp": [datetime(2024, 1, d) for d in (1, 2, 3)]})
+        >>> inter = rs.Interactions.from_purchases(p)
+        >>> inter.matrix.toarray().tolist(), inter.purchases.height
+        ([[2.0, 0.0], [0.0, 1.0]], 3)
         """
         if weight not in _WEIGHTS:
             raise InputDataError(f"weight must be one of {_WEIGHTS}, got {weight!r}")
@@ -215,6 +237,7 @@ class Interactions:
             weight=weight,
             half_life_days=half_life_days,
             take_max=weight == "binary",
+            keep_purchases=keep_purchases,
         )
 
     @classmethod
@@ -255,6 +278,7 @@ class Interactions:
         weight: str,
         half_life_days: float | None = None,
         take_max: bool = False,
+        keep_purchases: bool = False,
     ) -> Interactions:
         """Sum (or max) ``_w`` per (user, item) of ``rows`` into the CSR matrix.
 
@@ -315,6 +339,10 @@ class Interactions:
             del row_weight
         else:
             data = np.ones(len(count), np.float32) if take_max else count.astype(np.float32)
+        kept = None
+        if keep_purchases and C.TIMESTAMP in rows.columns:
+            # Column selection shares the buffers of ``rows``: no copy.
+            kept = rows.select(C.USER, C.ITEM, pl.col(C.TIMESTAMP).cast(pl.Datetime("us")))
         last = None
         if C.TIMESTAMP in rows.columns:
             times = rows[C.TIMESTAMP].cast(pl.Datetime("us")).to_numpy().view(np.int64)[order]
@@ -339,4 +367,5 @@ class Interactions:
             reference_time=reference,
             weight=weight,
             half_life_days=half_life_days,
+            purchases=kept,
         )

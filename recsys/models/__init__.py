@@ -16,6 +16,7 @@ Examples
 from recsys.models.base import Recommender
 from recsys.models.baselines import Popular, Repurchase
 from recsys.models.blend import RepeatExplore
+from recsys.models.buyagain import BuyAgain
 from recsys.models.knn import ItemKNN
 from recsys.models.mf import ALS, BPR, MatrixFactorization
 from recsys.models.persistence import load_model
@@ -23,6 +24,7 @@ from recsys.models.persistence import load_model
 __all__ = [
     "ALS",
     "BPR",
+    "BuyAgain",
     "ItemKNN",
     "MatrixFactorization",
     "Popular",

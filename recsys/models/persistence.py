@@ -31,9 +31,12 @@ FORMAT_VERSION = 1
 
 
 def _registry() -> dict[str, type]:
-    from recsys.models import ALS, BPR, ItemKNN, Popular, RepeatExplore, Repurchase
+    from recsys.models import ALS, BPR, BuyAgain, ItemKNN, Popular, RepeatExplore, Repurchase
 
-    return {cls.__name__: cls for cls in (ALS, BPR, ItemKNN, Popular, Repurchase, RepeatExplore)}
+    return {
+        cls.__name__: cls
+        for cls in (ALS, BPR, BuyAgain, ItemKNN, Popular, Repurchase, RepeatExplore)
+    }
 
 
 def _encode_params(params: dict[str, Any]) -> dict[str, Any]:

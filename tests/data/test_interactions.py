@@ -282,3 +282,24 @@ def test_stable_argsort_matches_numpy(keys: list[int], small: list[int]) -> None
     for values in (keys, small):
         key = np.array(values, dtype=np.int64)
         np.testing.assert_array_equal(_stable_argsort(key), np.argsort(key, kind="stable"))
+
+
+def test_purchases_reference_kept_filtered_and_optional():
+    p = pl.DataFrame(
+        {
+            "user_id": [1, 1, 2, 2],
+            "item_id": ["a", "b", "a", "c"],
+            "timestamp": [datetime(2024, 1, d) for d in (1, 2, 3, 4)],
+            "is_return": [False, False, True, False],
+        }
+    )
+    inter = rs.Interactions.from_purchases(p, as_of="2024-01-04")
+    assert inter.purchases is not None
+    assert inter.purchases.columns == ["user_id", "item_id", "timestamp"]
+    # the return and the purchase on/after as_of are left out, as in the matrix
+    assert inter.purchases.rows() == [
+        (1, "a", datetime(2024, 1, 1)),
+        (1, "b", datetime(2024, 1, 2)),
+    ]
+    assert rs.Interactions.from_purchases(p, keep_purchases=False).purchases is None
+    assert rs.Interactions.from_frame(p).purchases is None

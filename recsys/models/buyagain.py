@@ -1,0 +1,310 @@
+"""A learned "buy again" ranking: a logistic model over repurchase features, fitted in ``fit``."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from recsys.data import columns as C
+from recsys.data.interactions import Interactions
+from recsys.exceptions import DataWarning, InputDataError
+from recsys.models.baselines import Repurchase, _optional_positive
+
+__all__ = ["BuyAgain", "repurchase_features"]
+
+_US_PER_DAY = 86_400_000_000
+#: Names of the columns of :func:`repurchase_features`, in order.
+FEATURE_NAMES = (
+    "log_days",  # distinct purchase days of the pair
+    "log_rows",  # purchase rows of the pair
+    "log_since_last",
+    "log_since_first",
+    "is_repeat",  # bought on two days or more
+    "log_due_ratio",  # log((since_last + 1) / (own interval + 1)), 0 for one-off pairs
+    "log_due_ratio_sq",
+    "log_item_repeat_rate",
+    "log_item_recent_buyers",
+    "log_item_buyers",
+    "log_user_days",
+    "log_user_since_last",
+    "log_user_items",
+    "share_of_user_days",  # pair days / user days
+    "log_since_last_sq",
+)
+
+
+def repurchase_features(
+    user_index: np.ndarray,
+    item_index: np.ndarray,
+    times_us: np.ndarray,
+    reference_us: int,
+    n_items: int,
+    trend_window_days: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per (user, item) repurchase features as of ``reference_us`` from a purchase log.
+
+    Only purchases strictly before ``reference_us`` are used.
+
+    Parameters
+    ----------
+    user_index, item_index
+        Integer indices of each purchase row.
+    times_us
+        int64 microseconds since the epoch of each row.
+    reference_us
+        The "now" of the features (int64 microseconds).
+    n_items
+        Catalogue size (pair key = ``user * n_items + item``).
+    trend_window_days
+        Window of the item's recent-buyers count.
+
+    Returns
+    -------
+    pair_key, features
+        Sorted int64 pair keys and float64 ``[n_pairs, len(FEATURE_NAMES)]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> day = 86_400_000_000
+    >>> keys, x = repurchase_features(np.array([0, 0, 0]), np.array([1, 1, 0]),
+    ...                               np.array([0, 10 * day, 10 * day]), 20 * day, 2, 90.0)
+    >>> keys.tolist(), np.expm1(x[:, 0]).round().tolist()  # distinct days per pair
+    ([0, 1], [1.0, 2.0])
+    """
+    before = times_us < reference_us
+    u = user_index[before].astype(np.int64)
+    i = item_index[before].astype(np.int64)
+    t = times_us[before]
+    key = u * max(n_items, 1) + i
+    order = np.lexsort((t, key))
+    key, t = key[order], t[order]
+    n = len(key)
+    if n == 0:
+        return key, np.zeros((0, len(FEATURE_NAMES)))
+    day = t // _US_PER_DAY
+    pair_start = np.r_[True, key[1:] != key[:-1]]
+    starts = np.flatnonzero(pair_start)
+    ends = np.r_[starts[1:], n]
+    new_day = pair_start | np.r_[True, day[1:] != day[:-1]]
+    pair_key = key[starts]
+    rows = (ends - starts).astype(np.float64)
+    days = np.add.reduceat(new_day.astype(np.float64), starts)
+    first, last = t[starts], t[ends - 1]
+    since_last = (reference_us - last) / _US_PER_DAY
+    since_first = (reference_us - first) / _US_PER_DAY
+    pair_user = pair_key // max(n_items, 1)
+    pair_item = pair_key % max(n_items, 1)
+
+    repeat = days >= 2
+    interval = np.where(repeat, (since_first - since_last) / np.maximum(days - 1, 1), 0.0)
+    due = np.where(repeat, np.log((since_last + 1.0) / (interval + 1.0)), 0.0)
+
+    buyers = np.bincount(pair_item, minlength=n_items).astype(np.float64)
+    repeaters = np.bincount(pair_item[repeat], minlength=n_items)
+    recent = np.bincount(pair_item[since_last < trend_window_days], minlength=n_items)
+    repeat_rate = (repeaters + 1.0) / (buyers + 2.0)
+
+    # A user's distinct purchase days: distinct (user, day) among the rows.
+    user_rows = u[order]
+    user_day = np.unique(user_rows * (int(day.max()) + 1) + day)
+    n_users = int(pair_user.max()) + 1
+    user_days = np.bincount(user_day // (int(day.max()) + 1), minlength=n_users).astype(np.float64)
+    user_last = np.full(n_users, reference_us, dtype=np.int64)
+    np.maximum.at(user_last, pair_user, last)
+    user_since = (reference_us - user_last) / _US_PER_DAY
+    user_items = np.bincount(pair_user, minlength=n_users).astype(np.float64)
+
+    log_since_last = np.log1p(since_last)
+    features = np.column_stack(
+        [
+            np.log1p(days),
+            np.log1p(rows),
+            log_since_last,
+            np.log1p(since_first),
+            repeat.astype(np.float64),
+            due,
+            due**2,
+            np.log(repeat_rate)[pair_item],
+            np.log1p(recent)[pair_item],
+            np.log1p(buyers)[pair_item],
+            np.log1p(user_days)[pair_user],
+            np.log1p(user_since)[pair_user],
+            np.log1p(user_items)[pair_user],
+            days / user_days[pair_user],
+            log_since_last**2,
+        ]
+    )
+    return pair_key, features
+
+
+def _fit_logistic(
+    x: np.ndarray, y: np.ndarray, l2: float, iterations: int = 50
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """L2-penalised logistic regression by Newton's method on standardised features.
+
+    Returns ``(mean, scale, weights)``; the intercept is the last weight (not penalised).
+    """
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    z = np.column_stack([(x - mean) / scale, np.ones(len(x))])
+    w = np.zeros(z.shape[1])
+    penalty = np.full(z.shape[1], l2)
+    penalty[-1] = 0.0
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-(z @ w)))
+        grad = z.T @ (p - y) + penalty * w
+        hess = (z * (p * (1.0 - p))[:, None]).T @ z + np.diag(penalty + 1e-9)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return mean, scale, w
+
+
+class BuyAgain(Repurchase):
+    """Learned buy-again ranking: the probability that a customer buys an item again soon.
+
+    In ``fit`` the training period is split in time: features of every
+    (customer, item) pair as of ``T - label_days`` (``T`` = the interactions'
+    reference time) are paired with whether the customer bought the item again
+    in ``[T - label_days, T)``, over the customers who bought anything in that
+    window, and an L2-penalised logistic regression (Newton's method, numpy
+    only, deterministic) learns their weights. The fitted model then scores
+    every pair with its features as of ``T``. Nothing after ``T`` is used.
+
+    The features (:data:`FEATURE_NAMES`): distinct purchase days and rows of
+    the pair, days since its first and last purchase, whether it was bought on
+    two days or more, how "due" it is (days since last over the customer's own
+    interval for the item, ``(last - first) / (days - 1)``, on a log scale), the
+    item's repeat rate, buyers and recent buyers (``trend_window_days``), and
+    the customer's purchase days, recency, number of items and the item's share
+    of the customer's purchase days.
+
+    Items the customer never bought rank after every bought item, by
+    popularity, as in :class:`Repurchase`. When the interactions carry no
+    purchase log (``Interactions.purchases`` is ``None``: built with
+    ``from_frame`` or ``keep_purchases=False``) or the internal split has no
+    repurchase to learn from, the model falls back to :class:`Repurchase`'s
+    default score with a :class:`~recsys.DataWarning` (``fallback_`` is True).
+
+    Parameters
+    ----------
+    label_days : float
+        Length of the internal label window; capped at a third of the
+        training period so enough history stays before it.
+    regularization : float
+        L2 penalty of the logistic regression (on standardised features).
+    trend_window_days : float
+        Window of the item's recent-buyers feature.
+
+    Examples
+    --------
+    >>> import recsys as rs
+    >>> purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
+    >>> model = rs.BuyAgain().fit(rs.Interactions.from_purchases(purchases.head(50_000)))
+    >>> model.recommend(k=3).height > 0
+    True
+    """
+
+    def __init__(
+        self,
+        label_days: float = 60.0,
+        regularization: float = 1.0,
+        trend_window_days: float = 90.0,
+    ) -> None:
+        self.label_days = label_days
+        self.regularization = regularization
+        self.trend_window_days = trend_window_days
+
+    def _validate_params(self) -> None:
+        _optional_positive("label_days", self.label_days)
+        _optional_positive("trend_window_days", self.trend_window_days)
+        value = self.regularization
+        if not (isinstance(value, (int, float)) and np.isfinite(value) and value >= 0):
+            raise InputDataError(f"regularization must be a number >= 0, got {value!r}")
+
+    def _fallback(self, interactions: Interactions, reason: str) -> None:
+        warnings.warn(
+            f"BuyAgain falls back to Repurchase's score: {reason}",
+            DataWarning,
+            stacklevel=4,
+        )
+        base = Repurchase()
+        base.fit(interactions)
+        self.scores_data_ = base.scores_data_
+        self.backfill_ = base.backfill_
+        self.interval_days_ = base.interval_days_
+        self.item_repeat_rate_ = base.item_repeat_rate_
+        self.coef_: np.ndarray = np.zeros(len(FEATURE_NAMES) + 1)
+        self.fallback_: bool = True
+
+    def _fit(self, interactions: Interactions) -> None:
+        log = interactions.purchases
+        if log is None or interactions.reference_time is None or C.TIMESTAMP not in log.columns:
+            self._fallback(
+                interactions,
+                "the interactions keep no purchase log (build them with "
+                "rs.Interactions.from_purchases from timestamped purchases)",
+            )
+            return
+        matrix = self.user_items_
+        n_items = matrix.shape[1]
+        u = interactions.users.to_index(log[C.USER], on_unknown="minus_one")
+        i = interactions.items.to_index(log[C.ITEM], on_unknown="minus_one")
+        t = log[C.TIMESTAMP].cast(pl.Datetime("us")).to_numpy().view(np.int64)
+        known = (u >= 0) & (i >= 0)
+        u, i, t = u[known], i[known], t[known]
+        reference = int(np.datetime64(interactions.reference_time, "us").astype(np.int64))
+        # Every purchase is strictly before the reference time of the scores.
+        now = max(reference, int(t.max()) + 1) if len(t) else reference
+        span_days = (now - int(t.min())) / _US_PER_DAY if len(t) else 0.0
+        window = min(float(self.label_days), span_days / 3.0)
+        trend = _optional_positive("trend_window_days", self.trend_window_days) or 90.0
+        cut = now - int(window * _US_PER_DAY)
+        keys0, x0 = repurchase_features(u, i, t, cut, n_items, trend)
+        later = t >= cut
+        label_keys = np.unique(u[later].astype(np.int64) * n_items + i[later])
+        active = np.unique(u[later])
+        rows = np.isin(keys0 // n_items, active)
+        x0, keys0 = x0[rows], keys0[rows]
+        y = np.isin(keys0, label_keys).astype(np.float64)
+        if window <= 0 or y.size == 0 or y.min() == y.max():
+            self._fallback(interactions, "the training period has no repurchase to learn from")
+            return
+        self.mean_, self.scale_, self.coef_ = _fit_logistic(x0, y, float(self.regularization))
+        keys, x = repurchase_features(u, i, t, now, n_items, trend)
+        expected = (
+            np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr)) * n_items
+            + matrix.indices
+        )
+        if not np.array_equal(keys, expected):
+            raise InputDataError(
+                "Interactions.purchases does not match Interactions.matrix; build both with "
+                "rs.Interactions.from_purchases"
+            )
+        logit = np.column_stack([(x - self.mean_) / self.scale_, np.ones(len(x))]) @ self.coef_
+        # Probabilities in (0, 1): above the popularity backfill in (-1, 0).
+        self.scores_data_ = (0.5 + 0.5 * np.tanh(0.5 * logit)).astype(np.float32)
+        self.scores_data_ = np.maximum(self.scores_data_, np.float32(1e-30))
+        buyers = np.bincount(matrix.indices, minlength=n_items)
+        repeaters = np.bincount(matrix.indices[interactions.purchase_count >= 2], minlength=n_items)
+        self.item_repeat_rate_ = ((repeaters + 1.0) / (buyers + 2.0)).astype(np.float32)
+        self.interval_days_ = np.full(n_items, np.nan)
+        pop = self.item_popularity_.astype(np.float64)
+        self.backfill_ = (pop / (pop.max() + 1.0) - 1.0).astype(np.float32)
+        self.fallback_ = False
+
+    def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        arrays, _meta = super()._state()
+        arrays["coef"] = self.coef_
+        return arrays, {"fallback": bool(self.fallback_)}
+
+    def _load_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        super()._load_state(arrays, meta)
+        self.coef_ = arrays["coef"]
+        self.fallback_ = bool(meta.get("fallback", False))
