@@ -19,6 +19,7 @@ from recsys.exceptions import (
 from recsys.models import (
     ALS,
     BPR,
+    BuyAgain,
     ItemKNN,
     Popular,
     Recommender,
@@ -33,6 +34,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ALS",
     "BPR",
+    "BuyAgain",
     "CleaningReport",
     "DataWarning",
     "IdMap",
@@ -62,8 +64,3 @@ __all__ = [
     "scoring",
     "uplift",
 ]
-
-# --- accuracy: learned buy-again model ---
-from recsys.models.buyagain import BuyAgain
-
-__all__ += ["BuyAgain"]

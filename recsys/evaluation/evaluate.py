@@ -192,7 +192,7 @@ def evaluate(
     split: Split,
     k: int | Sequence[int] = (5, 10, 20),
     metrics: Iterable[str] | None = None,
-    exclude_seen: bool | Mapping[str, bool | None] | None = True,
+    exclude_seen: bool | Mapping[str, bool | None] | None = None,
     by: Any = None,
     bootstrap: int = 1000,
     seed: int = 0,
@@ -225,7 +225,7 @@ def evaluate(
         (default: all; the sampled protocol supports ``hit_rate, ndcg, mrr``).
     exclude_seen
         Passed to ``recommend``: leave out items the user bought in train.
-        ``None`` lets each model use its own default (recsys buy-again models,
+        ``None`` (the default) lets each model use its own default (recsys buy-again models,
         ``Repurchase`` and ``RepeatExplore``, recommend bought items; the others
         do not); a dict gives a value per model name.
     by
@@ -335,9 +335,7 @@ def evaluate(
                     values.append(vector)
             continue
         model_exclude = (
-            exclude_seen.get(model_name, True)
-            if isinstance(exclude_seen, Mapping)
-            else exclude_seen
+            exclude_seen.get(model_name) if isinstance(exclude_seen, Mapping) else exclude_seen
         )
         recs = prepare_recommendations(
             _recommend(model, model_name, users, depth, model_exclude, on_unknown),

@@ -37,7 +37,7 @@ class CountRecommender:
         users: Any = None,
         k: int = 10,
         *,
-        exclude_seen: bool = True,
+        exclude_seen: bool | None = True,
         candidates: Any = None,
         on_unknown: str = "raise",
     ) -> pl.DataFrame:
@@ -51,7 +51,7 @@ class CountRecommender:
         rows = index[known]
         user_ids = ids.filter(pl.Series(known))
         scores = self._scores(rows)
-        if exclude_seen:
+        if exclude_seen or exclude_seen is None:
             scores[self.user_items_[rows].toarray() > 0] = -np.inf
         if candidates is not None:
             allowed = np.zeros(scores.shape[1], dtype=bool)
@@ -89,7 +89,7 @@ class FixedRecommender:
         users: Any = None,
         k: int = 10,
         *,
-        exclude_seen: bool = True,
+        exclude_seen: bool | None = True,
         candidates: Any = None,
         on_unknown: str = "raise",
     ) -> pl.DataFrame:
