@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from recsys.data import columns as C
+from recsys.report._matplotlib import pyplot
 from recsys.report.html import HtmlReport
 
 if TYPE_CHECKING:
@@ -16,15 +17,11 @@ if TYPE_CHECKING:
 __all__ = ["write_demo_report"]
 
 
-def _pyplot() -> Any | None:
+def _pyplot_or_none() -> Any | None:
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        return pyplot()
     except ImportError:
         return None
-    return plt
 
 
 def _model_comparison_figure(plt: Any, metrics: pl.DataFrame, k: int) -> Any:
@@ -93,7 +90,7 @@ def _segment_hit_rates(metrics: pl.DataFrame, k: int) -> pl.DataFrame:
 
 def write_demo_report(result: DemoResult, config: DemoConfig, path: str | Path) -> Path:
     """Write the demo's HTML page (plots need the ``plot`` extra; tables are always there)."""
-    plt = _pyplot()
+    plt = _pyplot_or_none()
     k = config.k
     page = HtmlReport(
         "Customer retention and recommendations: UCI Online Retail",

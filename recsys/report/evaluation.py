@@ -10,17 +10,10 @@ from typing import Any
 import polars as pl
 
 from recsys.data.sources import to_frame
-from recsys.exceptions import InputDataError, RecsysError
+from recsys.exceptions import InputDataError
+from recsys.report._matplotlib import pyplot
 
 __all__ = ["plot_metric_curves"]
-
-
-def _pyplot() -> Any:
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise RecsysError("plotting needs matplotlib: pip install 'recsys[plot]'") from err
-    return plt
 
 
 def plot_metric_curves(
@@ -84,7 +77,7 @@ def plot_metric_curves(
         segments += sorted(s for s in rows["segment"].unique().to_list() if s != "all")
         if ax is not None:
             raise InputDataError("ax= cannot be used with by_segment=True (one panel per segment)")
-    plt = _pyplot()
+    plt = pyplot()
     if ax is None:
         n = len(segments)
         columns = min(n, 3)

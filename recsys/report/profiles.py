@@ -16,20 +16,11 @@ import numpy as np
 import polars as pl
 
 from recsys.exceptions import InputDataError
+from recsys.report._matplotlib import pyplot
 
 __all__ = ["plot_cohort_heatmap", "plot_lifecycle", "plot_rfm_segments"]
 
 _STAGES = ("new", "active", "reactivated", "dormant", "churned")
-
-
-def _pyplot() -> Any:
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "plotting needs matplotlib, the optional 'plot' extra: pip install 'recsys[plot]'"
-        ) from err
-    return plt
 
 
 def _require(frame: pl.DataFrame, columns: tuple[str, ...], what: str) -> None:
@@ -63,7 +54,7 @@ def plot_cohort_heatmap(
     matplotlib.axes.Axes
     """
     _require(cohorts, ("cohort", "period_index", "retention"), "cohorts")
-    plt = _pyplot()
+    plt = pyplot()
     if "complete" in cohorts.columns:  # a partly observed period would look like churn
         cohorts = cohorts.filter(pl.col("complete"))
     wide = cohorts.pivot(on="period_index", index="cohort", values="retention", sort_columns=True)
@@ -87,7 +78,7 @@ def plot_cohort_heatmap(
 def plot_lifecycle(profiles: pl.DataFrame, ax: Any = None) -> Any:
     """Bar chart of customers per ``lifecycle_stage`` (from :func:`recsys.build_profiles`)."""
     _require(profiles, ("lifecycle_stage",), "profiles")
-    plt = _pyplot()
+    plt = pyplot()
     counts = dict(profiles["lifecycle_stage"].value_counts().iter_rows())
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
@@ -103,7 +94,7 @@ def plot_rfm_segments(profiles: pl.DataFrame, ax: Any = None) -> Any:
     from recsys.profiles.rfm import RFM_SEGMENTS
 
     _require(profiles, ("r_score", "f_score"), "profiles")
-    plt = _pyplot()
+    plt = pyplot()
     grid = np.zeros((5, 5))
     for r, f, n in profiles.group_by("r_score", "f_score").len().iter_rows():
         grid[5 - int(r), int(f) - 1] = n

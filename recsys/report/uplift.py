@@ -10,16 +10,9 @@ from typing import Any
 import polars as pl
 
 from recsys.exceptions import InputDataError
+from recsys.report._matplotlib import pyplot
 
 __all__ = ["plot_curve", "plot_uplift_table"]
-
-
-def _pyplot() -> Any:
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError("plotting needs matplotlib: pip install 'recsys[plot]'") from err
-    return plt
 
 
 def plot_curve(curve: pl.DataFrame, *, label: str = "score", ax: Any = None) -> Any:
@@ -50,7 +43,7 @@ def plot_curve(curve: pl.DataFrame, *, label: str = "score", ax: Any = None) -> 
     missing = {"fraction", "value", "ci_low", "ci_high", "random"} - set(curve.columns)
     if missing:
         raise InputDataError(f"curve lacks columns {sorted(missing)}; pass a qini/uplift curve")
-    plt = _pyplot()
+    plt = pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4))
     x = curve["fraction"].to_numpy()
@@ -79,7 +72,7 @@ def plot_uplift_table(table: pl.DataFrame, *, by: str | None = None, ax: Any = N
     missing = {"arm", "uplift", "ci_low", "ci_high"} - set(table.columns)
     if missing:
         raise InputDataError(f"table lacks columns {sorted(missing)}; pass an uplift_table")
-    plt = _pyplot()
+    plt = pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 0.4 * table.height + 1.2))
     labels = [f"{r[by]} / {r['arm']}" if by else str(r["arm"]) for r in table.iter_rows(named=True)]
