@@ -213,18 +213,23 @@ def _step(echo: Callable[[str], Any], number: int, total: int, label: str) -> It
 
 
 def _summary_table(metrics: pl.DataFrame, k: int) -> pl.DataFrame:
-    overall = metrics.filter((pl.col("segment") == "all") & (pl.col("k") == k))
+    """One row per model: value [95% CI] of each metric over all items, and HR over new items."""
+    overall = metrics.filter(
+        (pl.col("segment") == "all")
+        & (pl.col("k") == k)
+        & ((pl.col("mode") == "all") | (pl.col("metric") == "hit_rate"))
+    )
     return (
         overall.with_columns(
             cell=pl.format(
-                "{} [{}, {}]",
+                "{} [{}-{}]",
                 pl.col("value").round(3),
                 pl.col("ci_low").round(3),
                 pl.col("ci_high").round(3),
             ),
-            column=pl.format("{}@{} ({})", "metric", "k", "mode"),
+            column=pl.format("{}@{} {}", "metric", "k", "mode"),
         )
-        .pivot(on="column", index="model", values="cell")
+        .pivot(on="column", index="model", values="cell", sort_columns=True)
         .sort("model")
     )
 
