@@ -100,6 +100,7 @@ def recsys_models() -> dict[str, Any]:
         "rs.ItemKNN": rs.ItemKNN(),
         "rs.Popular": rs.Popular(),
         "rs.Repurchase": rs.Repurchase(),
+        "rs.BuyAgain": rs.BuyAgain(),
         "rs.RepeatExplore": rs.RepeatExplore(),
     }
 
