@@ -290,7 +290,9 @@ def run_demo(
         retention = pl.concat(
             [
                 hit_retention(test_recs, purchases, cutoff, config.horizon_days),
-                hit_retention(test_recs, purchases, cutoff, config.horizon_days, by=stages),
+                hit_retention(test_recs, purchases, cutoff, config.horizon_days, by=stages).rename(
+                    {"lifecycle_stage": "segment"}
+                ),
             ],
             how="diagonal_relaxed",
         )

@@ -49,6 +49,13 @@ def test_report_is_self_contained(demo: tuple[DemoResult, Path]) -> None:
         assert section in html
 
 
+def test_hit_retention_per_lifecycle_stage(demo: tuple[DemoResult, Path]) -> None:
+    segments = demo[0].hit_retention["segment"].to_list()
+    assert segments[0] == "all"
+    assert set(segments[1:]) <= {"new", "active", "dormant", "churned", "reactivated"}
+    assert len(segments) > 1
+
+
 def test_summary_names_every_model(demo: tuple[DemoResult, Path]) -> None:
     summary = demo[0].summary
     for name in ("popular", "repurchase", "als", "itemknn", "blend"):
