@@ -73,7 +73,7 @@ class RepeatExplore(Recommender):
     explore : Recommender or None
         The discovery part (default ``ALS()``); any recsys model, e.g.
         :class:`Blend` (the best new-item ranking; level with ``ALS()`` over all
-        items on both validation splits, at about 2.5x the fit time).
+        items on both validation splits, at up to 2.5x the fit time).
     weight : float
         Share of the repeat part in ``[0, 1]`` (default 0.8, tuned on Online Retail).
     normalize : {"rank", "minmax"}
