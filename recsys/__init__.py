@@ -64,3 +64,8 @@ __all__ = [
     "scoring",
     "uplift",
 ]
+
+# --- models: discovery blend ---
+from recsys.models import Blend
+
+__all__ += ["Blend"]

@@ -1,4 +1,4 @@
-"""Recommenders: matrix factorization (ALS, BPR), ItemKNN, baselines and the buy-again blend.
+"""Recommenders: matrix factorization (ALS, BPR), ItemKNN, baselines and blends.
 
 Every model follows the same contract (:class:`Recommender`): ``fit(interactions)``
 returns the model; ``recommend(users, k)`` returns a frame ``user_id, item_id,
@@ -15,7 +15,7 @@ Examples
 
 from recsys.models.base import Recommender
 from recsys.models.baselines import Popular, Repurchase
-from recsys.models.blend import RepeatExplore
+from recsys.models.blend import Blend, RepeatExplore
 from recsys.models.buyagain import BuyAgain
 from recsys.models.knn import ItemKNN
 from recsys.models.mf import ALS, BPR, MatrixFactorization
@@ -24,6 +24,7 @@ from recsys.models.persistence import load_model
 __all__ = [
     "ALS",
     "BPR",
+    "Blend",
     "BuyAgain",
     "ItemKNN",
     "MatrixFactorization",

@@ -108,10 +108,15 @@ class Recommender:
 
     def clone(self) -> Recommender:
         """A new, unfitted model with the same hyperparameters."""
-        params = {
-            k: v.clone() if isinstance(v, Recommender) else v for k, v in self.get_params().items()
-        }
-        return type(self)(**params)
+
+        def copy(value: Any) -> Any:
+            if isinstance(value, Recommender):
+                return value.clone()
+            if isinstance(value, (list, tuple)):
+                return type(value)(copy(v) for v in value)
+            return value
+
+        return type(self)(**{k: copy(v) for k, v in self.get_params().items()})
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())

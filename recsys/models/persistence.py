@@ -24,50 +24,67 @@ from recsys._io import atomic_path
 from recsys.data.idmap import IdMap
 from recsys.exceptions import ModelFormatError
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "load_model", "save_model"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "decode_model", "encode_params", "load_model", "save_model"]
 
 FORMAT = "recsys-model"
 FORMAT_VERSION = 1
 
 
 def _registry() -> dict[str, type]:
-    from recsys.models import ALS, BPR, BuyAgain, ItemKNN, Popular, RepeatExplore, Repurchase
+    from recsys.models import (
+        ALS,
+        BPR,
+        Blend,
+        BuyAgain,
+        ItemKNN,
+        Popular,
+        RepeatExplore,
+        Repurchase,
+    )
 
     return {
         cls.__name__: cls
-        for cls in (ALS, BPR, BuyAgain, ItemKNN, Popular, Repurchase, RepeatExplore)
+        for cls in (ALS, BPR, Blend, BuyAgain, ItemKNN, Popular, Repurchase, RepeatExplore)
     }
 
 
-def _encode_params(params: dict[str, Any]) -> dict[str, Any]:
+def _encode_value(value: Any) -> Any:
     from recsys.models.base import Recommender
 
-    out: dict[str, Any] = {}
-    for name, value in params.items():
-        if isinstance(value, Recommender):
-            out[name] = {
-                "__model__": type(value).__name__,
-                "params": _encode_params(value.get_params()),
-            }
-        elif isinstance(value, np.generic):
-            out[name] = value.item()
-        else:
-            out[name] = value
-    return out
+    if isinstance(value, Recommender):
+        return {"__model__": type(value).__name__, "params": encode_params(value.get_params())}
+    if isinstance(value, (list, tuple)):
+        return [_encode_value(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def encode_params(params: dict[str, Any]) -> dict[str, Any]:
+    """JSON-able hyperparameters; nested models (alone or in lists) become dicts."""
+    return {name: _encode_value(value) for name, value in params.items()}
+
+
+def decode_model(class_name: str, params: dict[str, Any]) -> Any:
+    """A new, unfitted model of the registered class ``class_name`` (inverse of encoding)."""
+    cls = _registry().get(class_name)
+    if cls is None:
+        raise ModelFormatError(f"unknown model class {class_name!r} in the file")
+    return cls(**_decode_params(params))
+
+
+def _decode_value(value: Any) -> Any:
+    if isinstance(value, dict) and "__model__" in value:
+        return decode_model(value["__model__"], value["params"])
+    if isinstance(value, list):
+        return [_decode_value(v) for v in value]
+    return value
 
 
 def _decode_params(params: dict[str, Any]) -> dict[str, Any]:
-    registry = _registry()
-    out: dict[str, Any] = {}
-    for name, value in params.items():
-        if isinstance(value, dict) and "__model__" in value:
-            cls = registry.get(value["__model__"])
-            if cls is None:
-                raise ModelFormatError(f"unknown model class {value['__model__']!r} in the file")
-            out[name] = cls(**_decode_params(value["params"]))
-        else:
-            out[name] = value
-    return out
+    return {name: _decode_value(value) for name, value in params.items()}
 
 
 def model_arrays(model: Any, prefix: str = "") -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -104,7 +121,7 @@ def save_model(model: Any, path: Any) -> None:
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "class": type(model).__name__,
-        "params": _encode_params(model.get_params()),
+        "params": encode_params(model.get_params()),
         "state": state,
         "reference_time": model.reference_time_.isoformat() if model.reference_time_ else None,
         "recsys_version": __version__,

@@ -31,6 +31,18 @@ MODELS: dict[str, Callable[[], rs.Recommender]] = {
     "RepeatExplore-knn-minmax": lambda: rs.RepeatExplore(
         explore=rs.ItemKNN(k=20), normalize="minmax"
     ),
+    "Blend": lambda: rs.Blend(
+        [
+            rs.ALS(factors=2, iterations=10, regularization=1.0, random_state=3),
+            rs.ItemKNN(k=20),
+            rs.Popular(window_days=30),
+        ],
+        [0.6, 0.2, 0.2],
+    ),
+    "Blend-minmax": lambda: rs.Blend(
+        [rs.ItemKNN(k=20), rs.ALS(factors=2, iterations=10, regularization=1.0, random_state=3)],
+        normalize="minmax",
+    ),
 }
 PERSONALISED = {
     "ALS",
@@ -39,7 +51,12 @@ PERSONALISED = {
     "ItemKNN-cosine",
     "RepeatExplore",
     "RepeatExplore-knn-minmax",
+    "Blend",
+    "Blend-minmax",
 }
+# Blends rank each part over the eligible items only (seen items removed before ranking):
+# their generic reference is the blend of the parts with those items removed.
+RANKS_ELIGIBLE_ONLY = {"Blend", "Blend-minmax"}
 # Training with more than one thread is reproducible for all but implicit's Hogwild BPR.
 THREAD_INVARIANT_FIT = set(MODELS) - {"BPR"}
 
@@ -126,7 +143,11 @@ class TestRecommenderContract:
         users = np.arange(model.n_users, dtype=np.int32)
         ids, scores = model.recommend_index(users, k=6, exclude_seen=True)
         seen = model.user_items_[users]
-        ref_ids, ref_scores = select_topk(model._score_block(users), 6, exclude=seen)
+        if name in RANKS_ELIGIBLE_ONLY:
+            block = model._blend(users, seen.toarray() > 0)
+        else:
+            block = model._score_block(users)
+        ref_ids, ref_scores = select_topk(block, 6, exclude=seen)
         ref_ids[np.isneginf(ref_scores)] = -1  # -inf = not recommendable: padding
         np.testing.assert_allclose(scores, ref_scores, rtol=1e-4, atol=1e-5)
         with np.errstate(invalid="ignore"):  # -inf padding: inf - inf

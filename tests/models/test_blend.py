@@ -1,0 +1,141 @@
+"""Known-answer tests of rs.Blend: hand-worked rank fusion, eligibility, weights, defaults."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+
+import recsys as rs
+from tests.models._fixtures import block_interactions
+
+
+def _purchases() -> pl.DataFrame:
+    """Five items; distinct buyers (all history) a:4, b:3, c:2, d:3, e:1.
+
+    User 1 bought only ``a``; in the last 30 days before the reference time only
+    ``d`` (users 2, 3, 4) and ``e`` (user 5) sold, so the windowed popularity
+    ranks d > e > the rest.
+    """
+    old = datetime(2024, 1, 1)
+    new = datetime(2024, 3, 20)
+    rows = [
+        (1, "a", old),
+        (2, "a", old),
+        (3, "a", old),
+        (4, "a", old),
+        (2, "b", old),
+        (3, "b", old),
+        (4, "b", old),
+        (3, "c", old + timedelta(days=1)),
+        (4, "c", old + timedelta(days=1)),
+        (2, "d", new),
+        (3, "d", new),
+        (4, "d", new),
+        (5, "e", new + timedelta(days=1)),
+    ]
+    return pl.DataFrame(rows, schema=["user_id", "item_id", "timestamp"], orient="row")
+
+
+def _rrf(order: list[str], offset: float) -> dict[str, float]:
+    return {item: 1.0 / (rank + offset) for rank, item in enumerate(order, start=1)}
+
+
+def test_rank_fusion_hand_worked() -> None:
+    inter = rs.Interactions.from_purchases(_purchases())
+    model = rs.Blend([rs.Popular(), rs.Popular(window_days=30)], [0.5, 0.5], rank_offset=1.0)
+    recs = model.fit(inter).recommend([1], k=4, exclude_seen=True)
+    # User 1 bought "a": it is removed before ranking. All-history buyers among the rest:
+    # b:3 = d:3 (tie: b first, lower index) > c:2 > e:1.
+    all_history = _rrf(["b", "d", "c", "e"], 1.0)
+    # Last 30 days: d:3 > e:1 > b:0 = c:0 (ties keep item order).
+    recent = _rrf(["d", "e", "b", "c"], 1.0)
+    expected = {i: 0.5 * all_history[i] + 0.5 * recent[i] for i in "bcde"}
+    order = sorted(expected, key=lambda i: (-expected[i], i))
+    assert recs["item_id"].to_list() == order
+    np.testing.assert_allclose(recs["score"].to_numpy(), [expected[i] for i in order], rtol=1e-6)
+
+
+def test_ranks_count_only_eligible_items() -> None:
+    """An excluded item does not push the others down a part's ranking."""
+    inter = rs.Interactions.from_purchases(_purchases())
+    model = rs.Blend([rs.Popular()], rank_offset=0.0).fit(inter)
+    recs = model.recommend([5], k=2, exclude_seen=False, exclude=["a"])
+    # Without "a", "b" is rank 1 (score 1/1) and "d" rank 2 (1/2), not 1/2 and 1/3.
+    assert recs["item_id"].to_list() == ["b", "d"]
+    np.testing.assert_allclose(recs["score"].to_numpy(), [1.0, 0.5])
+    only = model.recommend([5], k=1, exclude_seen=False, candidates=["c", "e"])
+    assert only["item_id"].to_list() == ["c"]
+    np.testing.assert_allclose(only["score"].to_numpy(), [1.0])
+
+
+def test_single_part_keeps_its_ranking() -> None:
+    inter = block_interactions()
+    knn = rs.ItemKNN(k=20).fit(inter)
+    blend = rs.Blend([rs.ItemKNN(k=20)]).fit(inter)
+    users = np.arange(inter.shape[0], dtype=np.int32)
+    ids, scores = knn.recommend_index(users, k=5)
+    blend_ids, _ = blend.recommend_index(users, k=5)
+    clear = (np.abs(np.diff(scores, axis=1)) > 1e-5).all(axis=1)
+    np.testing.assert_array_equal(blend_ids[clear], ids[clear])
+
+
+def test_zero_weight_part_is_ignored() -> None:
+    inter = rs.Interactions.from_purchases(_purchases())
+    alone = rs.Blend([rs.Popular(window_days=30)]).fit(inter).recommend(k=3)
+    mixed = rs.Blend([rs.Popular(), rs.Popular(window_days=30)], [0.0, 2.0]).fit(inter)
+    recs = mixed.recommend(k=3)
+    assert recs["item_id"].to_list() == alone["item_id"].to_list()
+    np.testing.assert_allclose(recs["score"].to_numpy(), 2.0 * alone["score"].to_numpy())
+
+
+def test_default_parts_and_untimed_fallback() -> None:
+    model = rs.Blend()
+    assert model.models is None
+    assert model.weights is None
+    timed = rs.Blend().fit(block_interactions())
+    assert [type(m).__name__ for m in timed.models_] == ["ALS", "ItemKNN", "Popular"]
+    assert timed.models_[2].window_days == 30.0
+    np.testing.assert_allclose(timed.weights_, [0.6, 0.2, 0.2])
+    frame = pl.DataFrame({"user_id": [1, 1, 2, 3], "item_id": ["a", "b", "a", "c"]})
+    with pytest.warns(rs.DataWarning, match="no purchase times"):
+        untimed = rs.Blend().fit(rs.Interactions.from_frame(frame))
+    assert untimed.models_[2].window_days is None
+
+
+def test_clone_copies_parts_and_save_load(tmp_path) -> None:
+    parts = [rs.ItemKNN(k=7), rs.Popular(window_days=30)]
+    model = rs.Blend(parts, [0.3, 0.7], normalize="minmax")
+    copy = model.clone()
+    assert copy.models is not parts
+    assert copy.models[0] is not parts[0]
+    assert copy.models[0].k == 7
+    assert copy.weights == [0.3, 0.7]
+    inter = rs.Interactions.from_purchases(_purchases())
+    model.fit(inter).save(tmp_path / "blend.npz")
+    loaded = rs.load_model(tmp_path / "blend.npz")
+    assert isinstance(loaded.models[0], rs.ItemKNN)
+    assert loaded.models[0].k == 7
+    assert loaded.recommend(k=3).equals(model.recommend(k=3))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"models": []}, "models is empty"),
+        ({"models": rs.ALS()}, "models must be a list"),
+        ({"models": [rs.ALS(), "ItemKNN"]}, r"models\[1\] must be a recsys Recommender"),
+        ({"models": [rs.Popular()], "weights": [1.0, 2.0]}, "one number per model"),
+        ({"models": [rs.Popular()], "weights": [-1.0]}, ">= 0 and not all 0"),
+        ({"weights": [0.0, 0.0, 0.0]}, "not all 0"),
+        ({"weights": ["x", 1, 2]}, "weights must be numbers"),
+        ({"normalize": "zscore"}, "normalize"),
+        ({"rank_offset": -1}, "rank_offset"),
+    ],
+)
+def test_param_validation(kwargs, message) -> None:
+    inter = rs.Interactions.from_purchases(_purchases())
+    with pytest.raises(rs.InputDataError, match=message):
+        rs.Blend(**kwargs).fit(inter)
