@@ -102,6 +102,7 @@ def recsys_models() -> dict[str, Any]:
         "rs.Repurchase": rs.Repurchase(),
         "rs.BuyAgain": rs.BuyAgain(),
         "rs.RepeatExplore": rs.RepeatExplore(),
+        "rs.Blend": rs.Blend(),
     }
 
 

@@ -19,6 +19,7 @@ from recsys.exceptions import (
 from recsys.models import (
     ALS,
     BPR,
+    Blend,
     BuyAgain,
     ItemKNN,
     Popular,
@@ -34,6 +35,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ALS",
     "BPR",
+    "Blend",
     "BuyAgain",
     "CleaningReport",
     "DataWarning",
@@ -64,8 +66,3 @@ __all__ = [
     "scoring",
     "uplift",
 ]
-
-# --- models: discovery blend ---
-from recsys.models import Blend
-
-__all__ += ["Blend"]
