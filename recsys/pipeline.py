@@ -27,7 +27,7 @@ from recsys.data import CleaningReport, Interactions, clean_purchases
 from recsys.data import columns as C
 from recsys.data.timeutil import to_datetime
 from recsys.evaluation import Split, evaluate, temporal_split
-from recsys.models import ALS, ItemKNN, Popular, Recommender, RepeatExplore, Repurchase
+from recsys.models import ALS, Blend, ItemKNN, Popular, Recommender, RepeatExplore, Repurchase
 from recsys.profiles import build_profiles, cohort_retention
 from recsys.uplift import hit_retention, retention_labels
 
@@ -116,13 +116,18 @@ def profile_customers(purchases: pl.DataFrame, as_of: Any) -> tuple[pl.DataFrame
 
 
 def demo_models() -> dict[str, Recommender]:
-    """The models compared by the demo, with the library's default parameters."""
+    """The models compared by the demo, with the library's default parameters.
+
+    ``blend`` is the buy-again/discover blend (:class:`RepeatExplore`); ``discover``
+    blends discovery models only (:class:`Blend`: ALS, item-kNN, recent popularity).
+    """
     return {
         "popular": Popular(),
         "repurchase": Repurchase(),
         "als": ALS(),
         "itemknn": ItemKNN(),
         "blend": RepeatExplore(),
+        "discover": Blend(),
     }
 
 
@@ -244,8 +249,8 @@ def run_demo(
 
     Steps: clean (with the cleaning account) -> profiles as of the cutoff (lifecycle,
     RFM, tier, churn risk) and cohort retention -> temporal split -> fit Popular,
-    Repurchase, ALS, ItemKNN and the buy-again/discover blend -> HR/NDCG/recall at k
-    with bootstrap intervals, overall and per lifecycle stage -> retention of
+    Repurchase, ALS, ItemKNN, the buy-again/discover blend and the discovery blend ->
+    HR/NDCG/recall at k with bootstrap intervals, overall and per lifecycle stage -> retention of
     customers who bought a recommended item vs others (an association) ->
     recommendations for every customer from the best model refitted on all data.
 
@@ -274,7 +279,7 @@ def run_demo(
         echo, 3, total, f"split at {cutoff:%Y-%m-%d}, {config.horizon_days}-day test window"
     ):
         split = temporal_split(purchases, cutoff, horizon_days=config.horizon_days)
-    with _step(echo, 4, total, "fit popular, repurchase, ALS, item-kNN and the blend"):
+    with _step(echo, 4, total, "fit popular, repurchase, ALS, item-kNN and two blends"):
         models = fit_models(demo_models(), split.train)
     with _step(
         echo, 5, total, f"evaluate at k={config.k} with {config.bootstrap} bootstrap resamples"

@@ -31,7 +31,7 @@ def test_files_and_schemas(demo: tuple[DemoResult, Path]) -> None:
     assert profiles["last_purchase"].max() < datetime(2011, 9, 9)  # type: ignore[operator]
     metrics = pl.read_csv(out / "metrics.csv")
     assert {"model", "metric", "k", "segment", "value", "ci_low", "ci_high"} <= set(metrics.columns)
-    assert set(metrics["model"]) == {"popular", "repurchase", "als", "itemknn", "blend"}
+    assert set(metrics["model"]) == {"popular", "repurchase", "als", "itemknn", "blend", "discover"}
     assert set(metrics["metric"]) == {"hit_rate", "ndcg", "recall"}
     assert {"all", "active"} <= set(metrics["segment"])
     assert (metrics["ci_low"] <= metrics["value"]).all()
@@ -58,5 +58,5 @@ def test_hit_retention_per_lifecycle_stage(demo: tuple[DemoResult, Path]) -> Non
 
 def test_summary_names_every_model(demo: tuple[DemoResult, Path]) -> None:
     summary = demo[0].summary
-    for name in ("popular", "repurchase", "als", "itemknn", "blend"):
+    for name in ("popular", "repurchase", "als", "itemknn", "blend", "discover"):
         assert name in summary
