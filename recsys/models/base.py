@@ -23,6 +23,7 @@ Edge cases (the same for every model)
 from __future__ import annotations
 
 import inspect
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Literal
@@ -68,7 +69,7 @@ def _drop_unscored(ids: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.
     return ids, scores
 
 
-class Recommender:
+class Recommender(ABC):
     """Base class of every recommender (scikit-learn manners, not inheritance).
 
     ``__init__`` only stores hyperparameters; :meth:`fit` validates the input,
@@ -157,11 +158,12 @@ class Recommender:
         self._fit(interactions)
         return self
 
-    def _validate_params(self) -> None:
+    def _validate_params(self) -> None:  # noqa: B027 - optional hook, nothing to check here
         """Check hyperparameters (called at the start of ``fit``)."""
 
+    @abstractmethod
     def _fit(self, interactions: Interactions) -> None:
-        raise NotImplementedError
+        """Learn the model's own state from ``interactions`` (ids and matrix are already kept)."""
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "user_items_"):
@@ -182,9 +184,9 @@ class Recommender:
         return int(self.user_items_.shape[1])
 
     # ----------------------------------------------------------------- scoring
+    @abstractmethod
     def _score_block(self, user_index: np.ndarray) -> np.ndarray:
         """Dense float32 scores ``[len(user_index), n_items]`` (``-inf`` = not recommendable)."""
-        raise NotImplementedError
 
     def _topk_block(
         self,
@@ -574,7 +576,7 @@ class Recommender:
         """Model-specific fitted arrays and JSON-able fitted scalars."""
         return {}, {}
 
-    def _load_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+    def _load_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:  # noqa: B027
         """Restore what :meth:`_state` returned."""
 
     def save(self, path: Any) -> None:
