@@ -383,18 +383,10 @@ def _compare(
                     n_resamples,
                     alpha,
                 )
-            row.update(
-                uplift=d,
-                ci_low=lo,
-                ci_high=hi,
-                relative_uplift=rel,
-                relative_ci_low=rlo,
-                relative_ci_high=rhi,
-                p_value=p,
-                variance_reduction=float(1 - se**2 / se_raw**2) if se_raw > 0 else 0.0,
-                theta=theta,
-                _se=se,
-            )
+            cuped_columns = {
+                "variance_reduction": float(1 - se**2 / se_raw**2) if se_raw > 0 else 0.0,
+                "theta": theta,
+            }
         elif binary:
             x1, x0 = round(m1 * n1), round(m0 * n0)
             d = x1 / n1 - x0 / n0
@@ -423,16 +415,7 @@ def _compare(
                     rlo, rhi = np.quantile(ratios, [alpha / 2, 1 - alpha / 2])
             # Shrunk rates (x + 0.5) / (n + 1) keep the heterogeneity weight finite at 0%, 100%.
             s1, s0 = (x1 + 0.5) / (n1 + 1), (x0 + 0.5) / (n0 + 1)
-            row.update(
-                uplift=d,
-                ci_low=lo,
-                ci_high=hi,
-                relative_uplift=rel,
-                relative_ci_low=rlo,
-                relative_ci_high=rhi,
-                p_value=p,
-                _se=np.sqrt(s1 * (1 - s1) / n1 + s0 * (1 - s0) / n0),
-            )
+            se = np.sqrt(s1 * (1 - s1) / n1 + s0 * (1 - s0) / n0)
         else:
             d = m1 - m0
             lo, hi, p, se = welch(m1, v1, n1, m0, v0, n0, confidence, normal=method == "wald")
@@ -453,16 +436,18 @@ def _compare(
                     n_resamples,
                     alpha,
                 )
-            row.update(
-                uplift=d,
-                ci_low=lo,
-                ci_high=hi,
-                relative_uplift=rel,
-                relative_ci_low=rlo,
-                relative_ci_high=rhi,
-                p_value=p,
-                _se=se,
-            )
+        row.update(
+            uplift=d,
+            ci_low=lo,
+            ci_high=hi,
+            relative_uplift=rel,
+            relative_ci_low=rlo,
+            relative_ci_high=rhi,
+            p_value=p,
+        )
+        if covariate is not None:
+            row.update(cuped_columns)
+        row["_se"] = se
         out.append(
             {
                 k: (float(v) if isinstance(v, (np.ndarray, np.floating)) else v)

@@ -300,3 +300,14 @@ def test_single_segment_heterogeneity_warns():
     with pytest.warns(DataWarning, match="heterogeneity test is undefined"):
         t = rs.uplift.uplift_table(frame, "arm", "visit", "c", by="seg")
     assert np.isnan(t["heterogeneity_p"][0])
+
+
+def test_cuped_columns_follow_the_common_columns() -> None:
+    rng = np.random.default_rng(0)
+    n = 400
+    frame = pl.DataFrame(
+        {"arm": rng.choice(["c", "t"], n), "y": rng.normal(size=n), "x": rng.normal(size=n)}
+    )
+    columns = rs.uplift.uplift_table(frame, "arm", "y", "c", covariate="x").columns
+    assert columns.index("p_value") < columns.index("variance_reduction")
+    assert columns[columns.index("variance_reduction") + 1] == "theta"
