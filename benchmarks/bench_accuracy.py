@@ -167,13 +167,13 @@ def best(table: pl.DataFrame, mode: str, prefix: str = "rs.") -> tuple[str, floa
     return rows["model"][0], rows["value"][0]
 
 
-def online_retail(args: argparse.Namespace) -> None:
-    purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
-    split = rs.evaluation.temporal_split(purchases, "2011-09-09", horizon_days=90)
-    print(f"\n## Online Retail: {split!r}; left out: {split.info}")
+def fit_and_evaluate(
+    split: Any, args: argparse.Namespace
+) -> tuple[rs.evaluation.EvaluationResults, dict[str, float]]:
+    """Fit every recsys and implicit model on the training purchases; evaluate at k=10."""
     models = {**recsys_models(), **implicit_models()}
     seconds = fit_all(models, split.train)
-    table = rs.evaluate(
+    results = rs.evaluate(
         models,
         split,
         k=[10],
@@ -183,7 +183,15 @@ def online_retail(args: argparse.Namespace) -> None:
         show_progress=False,
         return_per_user=True,
     )
-    assert isinstance(table, rs.evaluation.EvaluationResults)
+    assert isinstance(results, rs.evaluation.EvaluationResults)
+    return results, seconds
+
+
+def online_retail(args: argparse.Namespace) -> None:
+    purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
+    split = rs.evaluation.temporal_split(purchases, "2011-09-09", horizon_days=90)
+    print(f"\n## Online Retail: {split!r}; left out: {split.info}")
+    table, seconds = fit_and_evaluate(split, args)
     show(
         table.table,
         "Online Retail, default parameters (exclude_seen = each model's default)",
@@ -300,19 +308,8 @@ def ta_feng(args: argparse.Namespace) -> None:
     purchases, _ = rs.clean_purchases(raw, preset="ta_feng")
     split = rs.evaluation.temporal_split(purchases, "2001-02-01")
     print(f"\n## Ta-Feng: {split!r}; left out: {split.info}")
-    models = {**recsys_models(), **implicit_models()}
-    seconds = fit_all(models, split.train)
-    table = rs.evaluate(
-        models,
-        split,
-        k=[10],
-        metrics=METRICS,
-        exclude_seen=None,
-        bootstrap=args.bootstrap,
-        show_progress=False,
-    )
-    assert isinstance(table, pl.DataFrame)
-    show(table, "Ta-Feng, default parameters", seconds)
+    table, seconds = fit_and_evaluate(split, args)
+    show(table.table, "Ta-Feng, default parameters", seconds)
 
 
 def movielens(args: argparse.Namespace) -> None:
