@@ -94,7 +94,7 @@ def bench_knn(name: str, purchases: pl.DataFrame, repeat: int) -> None:
     # neighbourhood. Both score the raw counts.
     ours = rs.ItemKNN(
         similarity="cosine",
-        k=K - 1,
+        neighbors=K - 1,
         weighting="raw",
         user_weighting="raw",
         self_similarity=1.0,

@@ -28,9 +28,8 @@ from recsys.models import (
     Repurchase,
     load_model,
 )
+from recsys._version import __version__
 from recsys.profiles import ProfileConfig, build_profiles, cohort_retention
-
-__version__ = "0.1.0"
 
 __all__ = [
     "ALS",

@@ -1,20 +1,213 @@
-"""Parameter checks shared by every module; each raises InputDataError naming the parameter."""
+"""Parameter checks shared by every module; each raises InputDataError naming the parameter.
+
+Estimators and configs declare what each parameter accepts in a
+``_parameter_constraints`` mapping (scikit-learn's idea) and
+:func:`validate_params` checks all of them in one place::
+
+    _parameter_constraints = {
+        "factors": [Interval(int, 1, None)],
+        "half_life_days": [Interval(float, 0, None, closed="neither"), None],
+        "similarity": [Options("bm25", "cosine")],
+    }
+
+A value is valid when it satisfies any constraint of its list (``None`` in the
+list allows ``None``). The error names the owner, the parameter, what was
+expected and what was given.
+"""
 
 from __future__ import annotations
 
+import math
 import os
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 
 from recsys.exceptions import InputDataError
 
-__all__ = ["check_in", "check_positive_int", "check_probability", "resolve_num_threads"]
+__all__ = [
+    "Constraint",
+    "InstanceOf",
+    "Interval",
+    "Options",
+    "SequenceOf",
+    "check_in",
+    "check_positive_int",
+    "check_probability",
+    "resolve_num_threads",
+    "validate_params",
+]
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_real(value: Any) -> bool:
+    return _is_int(value) or isinstance(value, (float, np.floating))
+
+
+class Constraint:
+    """One acceptable form of a parameter value."""
+
+    def accepts(self, value: Any) -> bool:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def describe(self) -> str:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Interval(Constraint):
+    """A finite number (``int`` only, or any real for ``float``) between two bounds.
+
+    Examples
+    --------
+    >>> Interval(float, 0, 1).accepts(0.5), Interval(int, 1, None).accepts(2.0)
+    (True, False)
+    >>> Interval(float, 0, None, closed="neither").describe()
+    'a number > 0'
+    """
+
+    kind: type
+    low: float | None
+    high: float | None
+    closed: Literal["both", "left", "right", "neither"] = "both"
+
+    def accepts(self, value: Any) -> bool:
+        if not (_is_int(value) if self.kind is int else _is_real(value)):
+            return False
+        v = float(value)
+        if not math.isfinite(v):
+            return False
+        low_ok = self.closed in ("both", "left")
+        high_ok = self.closed in ("both", "right")
+        if self.low is not None and not (v >= self.low if low_ok else v > self.low):
+            return False
+        return self.high is None or (v <= self.high if high_ok else v < self.high)
+
+    def describe(self) -> str:
+        noun = "an integer" if self.kind is int else "a number"
+        low_op = ">=" if self.closed in ("both", "left") else ">"
+        high_op = "<=" if self.closed in ("both", "right") else "<"
+        if self.low is not None and self.high is not None:
+            left = "[" if low_op == ">=" else "("
+            right = "]" if high_op == "<=" else ")"
+            return f"{noun} in {left}{_num(self.low)}, {_num(self.high)}{right}"
+        if self.low is not None:
+            return f"{noun} {low_op} {_num(self.low)}"
+        if self.high is not None:
+            return f"{noun} {high_op} {_num(self.high)}"
+        return f"a finite {noun.split()[-1]}"
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+@dataclass(frozen=True, init=False)
+class Options(Constraint):
+    """One of a fixed set of values (strings are compared exactly).
+
+    Examples
+    --------
+    >>> Options("rank", "minmax").describe()
+    "one of 'rank', 'minmax'"
+    """
+
+    values: tuple[Any, ...]
+
+    def __init__(self, *values: Any) -> None:
+        object.__setattr__(self, "values", values)
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, (str, bool, int)) and any(
+            type(value) is type(v) and value == v for v in self.values
+        )
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(repr(v) for v in self.values)
+
+
+@dataclass(frozen=True)
+class InstanceOf(Constraint):
+    """An instance of a class (``bool`` for flags)."""
+
+    cls: type
+    name: str = ""
+
+    def accepts(self, value: Any) -> bool:
+        if self.cls is bool:
+            return isinstance(value, (bool, np.bool_))
+        if self.cls is int:
+            return _is_int(value)
+        return isinstance(value, self.cls)
+
+    def describe(self) -> str:
+        return self.name or f"a {self.cls.__name__}"
+
+
+@dataclass(frozen=True)
+class SequenceOf(Constraint):
+    """A non-empty list or tuple whose every element satisfies ``item``."""
+
+    item: Constraint
+
+    def accepts(self, value: Any) -> bool:
+        if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
+            return False
+        return len(value) > 0 and all(self.item.accepts(v) for v in value)
+
+    def describe(self) -> str:
+        return f"a non-empty list of ({self.item.describe()})"
+
+
+def validate_params(
+    owner: str, params: Mapping[str, Any], constraints: Mapping[str, Sequence[Any]]
+) -> None:
+    """Check every parameter against its declared constraints.
+
+    Parameters
+    ----------
+    owner
+        The estimator or config name used in the message (e.g. ``"ALS"``).
+    params
+        Parameter name -> value.
+    constraints
+        Parameter name -> list of :class:`Constraint` (or ``None`` to allow ``None``).
+        A parameter without an entry is not checked.
+
+    Raises
+    ------
+    InputDataError
+        Naming the first parameter that fits none of its constraints.
+
+    Examples
+    --------
+    >>> validate_params("ALS", {"factors": "64"}, {"factors": [Interval(int, 1, None)]})
+    Traceback (most recent call last):
+    ...
+    recsys.exceptions.InputDataError: ALS(factors=...) must be an integer >= 1, got '64'
+    """
+    for name, value in params.items():
+        allowed = constraints.get(name)
+        if allowed is None:
+            continue
+        if value is None and None in allowed:
+            continue
+        if any(c is not None and c.accepts(value) for c in allowed):
+            continue
+        options = [c.describe() for c in allowed if c is not None]
+        if None in allowed:
+            options.append("None")
+        raise InputDataError(f"{owner}({name}=...) must be {' or '.join(options)}, got {value!r}")
 
 
 def check_positive_int(name: str, value: Any, *, allow_zero: bool = False) -> int:
     """``value`` as an int, or InputDataError if it is not a positive (or zero) integer."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    if not _is_int(value):
         raise InputDataError(f"{name} must be an integer, got {value!r}")
     if value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else ">= 1"
@@ -24,6 +217,8 @@ def check_positive_int(name: str, value: Any, *, allow_zero: bool = False) -> in
 
 def check_probability(name: str, value: Any, *, open_low: bool = True) -> float:
     """``value`` as a float in (0, 1) (or [0, 1) with ``open_low=False``)."""
+    if not _is_real(value):
+        raise InputDataError(f"{name} must be a number in (0, 1), got {value!r}")
     v = float(value)
     if not ((v > 0 if open_low else v >= 0) and v < 1):
         raise InputDataError(f"{name} must be in {'(' if open_low else '['}0, 1), got {value!r}")
@@ -32,7 +227,7 @@ def check_probability(name: str, value: Any, *, open_low: bool = True) -> float:
 
 def check_in(name: str, value: Any, allowed: tuple[Any, ...]) -> Any:
     """``value`` if it is one of ``allowed``, else InputDataError listing them."""
-    if value not in allowed:
+    if not isinstance(value, (str, int, float, bool, type(None))) or value not in allowed:
         raise InputDataError(f"{name} must be one of {allowed}, got {value!r}")
     return value
 

@@ -13,6 +13,7 @@ Examples
 ['user_id', 'item_id', 'score', 'rank']
 """
 
+from recsys.models import registry
 from recsys.models.base import Recommender
 from recsys.models.baselines import Popular, Repurchase
 from recsys.models.blend import Blend, RepeatExplore
@@ -33,4 +34,5 @@ __all__ = [
     "RepeatExplore",
     "Repurchase",
     "load_model",
+    "registry",
 ]

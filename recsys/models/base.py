@@ -32,12 +32,18 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from recsys._validation import check_in, check_positive_int, resolve_num_threads
+from recsys._validation import (
+    check_in,
+    check_positive_int,
+    resolve_num_threads,
+    validate_params,
+)
 from recsys.data import columns as C
 from recsys.data.idmap import IdMap
 from recsys.data.interactions import Interactions
 from recsys.data.sources import to_frame
 from recsys.exceptions import InputDataError, NotFittedError, UnknownIdError
+from recsys.models import persistence, registry
 
 __all__ = ["OnUnknown", "Recommender"]
 
@@ -79,36 +85,91 @@ class Recommender(ABC):
 
     Subclasses implement ``_fit(interactions)`` and ``_score_block(user_index)``
     (a dense float32 ``[len(user_index), n_items]`` block, ``-inf`` where an item
-    cannot be recommended); they may override ``_topk_block`` with a fast path
-    and ``_state``/``_load_state`` for persistence.
+    cannot be recommended); they may override ``_topk_block`` and
+    ``_score_pairs`` with fast paths, declare ``_parameter_constraints``,
+    ``_submodels`` and ``_state``/``_load_state`` for persistence, and set
+    ``registry_name`` to register themselves. Other code uses only the public
+    methods (``recommend_index``, ``score_pairs``, ...), never these hooks.
     """
 
     #: Whether ``recommend(exclude_seen=None)`` drops items the user already bought.
     default_exclude_seen: ClassVar[bool] = True
 
+    #: Name in the model registry (``--model`` on the command line); set by every
+    #: concrete model, which registers it (abstract bases leave it unset).
+    registry_name: ClassVar[str]
+    #: What each ``__init__`` parameter accepts (see :func:`recsys._validation.validate_params`).
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
+    #: Fitted attributes that hold sub-models (a model or a list of models): persistence
+    #: saves and restores them with the parent, sharing its id maps and training matrix.
+    _submodels: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "registry_name" in cls.__dict__:
+            registry.register(cls, cls.registry_name)
+
     # ------------------------------------------------------------------ params
     @classmethod
     def _param_names(cls) -> list[str]:
         sig = inspect.signature(cls.__init__)
-        return [p for p in sig.parameters if p != "self"]
+        return [
+            name
+            for name, p in sig.parameters.items()
+            if name != "self" and p.kind is not inspect.Parameter.VAR_KEYWORD
+        ]
 
-    def get_params(self) -> dict[str, Any]:
-        """Hyperparameters as given to ``__init__``."""
-        return {name: getattr(self, name) for name in self._param_names()}
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Hyperparameters as given to ``__init__``.
+
+        With ``deep=True`` the parameters of nested models are included as
+        ``<parameter>__<name>`` (scikit-learn's convention, so ``sklearn.base.clone``
+        and parameter searches work).
+
+        Examples
+        --------
+        >>> import recsys as rs
+        >>> rs.RepeatExplore(explore=rs.ALS(factors=8)).get_params()["explore__factors"]
+        8
+        """
+        params = {name: getattr(self, name) for name in self._param_names()}
+        if deep:
+            for name, value in list(params.items()):
+                if isinstance(value, Recommender):
+                    params.update(
+                        {f"{name}__{key}": v for key, v in value.get_params(deep=True).items()}
+                    )
+        return params
 
     def set_params(self, **params: Any) -> Recommender:
-        """Set hyperparameters (the model must be fitted again to use them)."""
+        """Set hyperparameters (``<parameter>__<name>`` reaches into a nested model).
+
+        The model must be fitted again to use them.
+        """
         valid = self._param_names()
+        nested: dict[str, dict[str, Any]] = {}
         for name, value in params.items():
-            if name not in valid:
+            outer, _, inner = name.partition("__")
+            if outer not in valid:
                 raise InputDataError(
-                    f"{type(self).__name__} has no parameter {name!r}; valid: {valid}"
+                    f"{type(self).__name__} has no parameter {outer!r}; valid: {valid}"
                 )
-            setattr(self, name, value)
+            if inner:
+                nested.setdefault(outer, {})[inner] = value
+            else:
+                setattr(self, name, value)
+        for outer, inner_params in nested.items():
+            sub = getattr(self, outer)
+            if not isinstance(sub, Recommender):
+                raise InputDataError(
+                    f"{type(self).__name__}.{outer} is {sub!r}, not a model: cannot set "
+                    f"{sorted(inner_params)} on it"
+                )
+            sub.set_params(**inner_params)
         return self
 
     def clone(self) -> Recommender:
-        """A new, unfitted model with the same hyperparameters."""
+        """A new, unfitted model with the same hyperparameters (nested models cloned too)."""
 
         def copy(value: Any) -> Any:
             if isinstance(value, Recommender):
@@ -117,10 +178,10 @@ class Recommender(ABC):
                 return type(value)(copy(v) for v in value)
             return value
 
-        return type(self)(**{k: copy(v) for k, v in self.get_params().items()})
+        return type(self)(**{k: copy(v) for k, v in self.get_params(deep=False).items()})
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params(deep=False).items())
         return f"{type(self).__name__}({args})"
 
     # --------------------------------------------------------------------- fit
@@ -158,8 +219,14 @@ class Recommender(ABC):
         self._fit(interactions)
         return self
 
-    def _validate_params(self) -> None:  # noqa: B027 - optional hook, nothing to check here
-        """Check hyperparameters (called at the start of ``fit``)."""
+    def _validate_params(self) -> None:
+        """Check hyperparameters against ``_parameter_constraints`` (at the start of ``fit``).
+
+        Models with rules across parameters extend this and call ``super()``.
+        """
+        validate_params(
+            type(self).__name__, self.get_params(deep=False), self._parameter_constraints
+        )
 
     @abstractmethod
     def _fit(self, interactions: Interactions) -> None:
@@ -204,14 +271,17 @@ class Recommender(ABC):
         )
         return _drop_unscored(ids, top)
 
-    #: False when ``_topk_block`` never builds a dense block (its kernel bounds its own
-    #: memory): users then go in large blocks, which only pace the progress bar.
-    _dense_topk: ClassVar[bool] = True
+    def _bytes_per_user(self) -> int | None:
+        """Scoring memory per user in a block; ``None`` when ``_topk_block`` never builds a
+        dense block (its kernel bounds its own memory): users then go in large blocks,
+        which only pace the progress bar."""
+        return 4 * max(self.n_items, 1)
 
-    def _block_size(self) -> int:
-        if not self._dense_topk:
+    def _block_size(self, per_user: int | None = None) -> int:
+        per_user = per_user or self._bytes_per_user()
+        if per_user is None:
             return 65_536
-        return int(max(1, min(65_536, _BLOCK_BYTES // (4 * max(self.n_items, 1)))))
+        return int(max(1, min(65_536, _BLOCK_BYTES // per_user)))
 
     def _iter_blocks(self, n: int, show_progress: bool) -> Iterator[slice]:
         size = self._block_size()
@@ -274,15 +344,7 @@ class Recommender(ABC):
         self._check_fitted()
         k = check_positive_int("k", k)
         threads = resolve_num_threads(num_threads)
-        idx = np.asarray(user_index)
-        if idx.ndim != 1 or (idx.size and not np.issubdtype(idx.dtype, np.integer)):
-            raise InputDataError(
-                f"user_index must be a 1-D integer array, got shape {idx.shape} dtype {idx.dtype}"
-            )
-        idx = idx.astype(np.int32, copy=False)
-        if idx.size and (idx.min() < 0 or idx.max() >= self.n_users):
-            bad = idx[(idx < 0) | (idx >= self.n_users)][0]
-            raise UnknownIdError(f"user index {bad} is out of range for {self.n_users} users")
+        idx = self._check_index("user_index", user_index, self.n_users).astype(np.int32)
         cand = self._check_candidate_index(candidates)
         extra = self._check_exclude_matrix(exclude, len(idx))
         if exclude_seen is None:
@@ -298,6 +360,64 @@ class Recommender(ABC):
                 ex = extra[block] if ex is None else _pattern(ex + extra[block])
             ids[block], scores[block] = self._topk_block(rows, k, ex, cand, threads)
         return ids, scores
+
+    def score_pairs(self, user_index: Any, item_index: Any) -> np.ndarray:
+        """Scores of given (user, item) pairs, by index: the model's own score of each.
+
+        Parameters
+        ----------
+        user_index, item_index
+            1-D integer arrays of the same length; pair ``j`` is
+            ``(user_index[j], item_index[j])``.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 scores, ``-inf`` where the model cannot recommend the item to
+            the user (the same values :meth:`recommend_index` ranks by).
+
+        Examples
+        --------
+        >>> import numpy as np, polars as pl, recsys as rs
+        >>> p = pl.DataFrame({"user_id": [1, 1, 2, 3], "item_id": ["a", "b", "a", "c"]})
+        >>> model = rs.Popular().fit(rs.Interactions.from_frame(p))
+        >>> model.score_pairs(np.array([0, 2]), np.array([0, 2])).tolist()
+        [2.0, 1.0]
+        """
+        self._check_fitted()
+        users = self._check_index("user_index", user_index, self.n_users)
+        items = self._check_index("item_index", item_index, self.n_items)
+        if users.shape != items.shape:
+            raise InputDataError(
+                f"user_index and item_index must have the same length, got {users.size} "
+                f"and {items.size}"
+            )
+        if users.size == 0:
+            return np.zeros(0, dtype=np.float32)
+        return np.asarray(self._score_pairs(users, items), dtype=np.float32)
+
+    @staticmethod
+    def _check_index(name: str, values: Any, size: int) -> np.ndarray:
+        idx = np.asarray(values)
+        if idx.ndim != 1 or (idx.size and not np.issubdtype(idx.dtype, np.integer)):
+            raise InputDataError(
+                f"{name} must be a 1-D integer array, got shape {idx.shape} dtype {idx.dtype}"
+            )
+        if idx.size and (idx.min() < 0 or idx.max() >= size):
+            bad = idx[(idx < 0) | (idx >= size)][0]
+            raise UnknownIdError(f"{name} {bad} is out of range for {size} entries")
+        return idx.astype(np.int64, copy=False)
+
+    def _score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Default: dense score rows of the distinct users, in memory-bounded blocks."""
+        out = np.empty(len(users), dtype=np.float32)
+        distinct, inverse = np.unique(users, return_inverse=True)
+        size = self._block_size(4 * max(self.n_items, 1))
+        for start in range(0, len(distinct), size):
+            block = self._score_block(distinct[start : start + size].astype(np.int32))
+            sel = np.flatnonzero((inverse >= start) & (inverse < start + size))
+            out[sel] = block[inverse[sel] - start, items[sel]]
+        return out
 
     def _check_candidate_index(self, candidates: Any) -> np.ndarray | None:
         if candidates is None:
@@ -445,7 +565,7 @@ class Recommender(ABC):
         if candidates is not None and candidates.size == 0:
             return ids, scores
         pop = self.item_popularity_
-        size = int(max(1, min(65_536, _BLOCK_BYTES // (4 * max(self.n_items, 1)))))
+        size = self._block_size(4 * max(self.n_items, 1))
         for start in range(0, n, size):
             stop = min(start + size, n)
             block = np.tile(pop, (stop - start, 1))
@@ -594,10 +714,8 @@ class Recommender(ABC):
         >>> rs.load_model(path).recommend([1], k=1)["item_id"].to_list()
         ['b']
         """
-        from recsys.models.persistence import save_model
-
         self._check_fitted()
-        save_model(self, path)
+        persistence.save_model(self, path)
 
 
 def to_frame_series(values: Any) -> Sequence[Any] | np.ndarray:

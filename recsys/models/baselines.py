@@ -7,25 +7,79 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+import scipy.sparse as sp
+
+from recsys._validation import Interval
 from recsys.data.interactions import Interactions
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.models.base import Recommender
+from recsys.models.persistence import check_array
 
-__all__ = ["Popular", "Repurchase"]
+__all__ = ["Popular", "Repurchase", "bought_item_block", "bought_item_pairs"]
 
 _US_PER_DAY = 86_400_000_000
 
 
-def _optional_positive(name: str, value: Any) -> float | None:
-    if value is None:
-        return None
-    try:
-        v = float(value)
-    except (TypeError, ValueError) as err:
-        raise InputDataError(f"{name} must be a number > 0 or None, got {value!r}") from err
-    if not (np.isfinite(v) and v > 0):
-        raise InputDataError(f"{name} must be > 0 or None, got {value!r}")
-    return v
+_POSITIVE_OR_NONE = [Interval(float, 0, None, closed="neither"), None]
+_NONNEGATIVE = [Interval(float, 0, None)]
+
+
+def bought_item_block(
+    matrix: sp.csr_matrix, data: np.ndarray, backfill: np.ndarray | None, user_index: np.ndarray
+) -> np.ndarray:
+    """Dense scores of users' bought items (``data`` aligned with ``matrix``).
+
+    Items a user did not buy get ``backfill`` (per item), or ``-inf`` without one.
+    The buy-again models share this scorer.
+    """
+    n_items = matrix.shape[1]
+    out = np.full((len(user_index), n_items), -np.inf, dtype=np.float32)
+    if backfill is not None:
+        out[:] = backfill[None, :]
+    lengths = np.diff(matrix.indptr)[user_index]
+    rows = np.repeat(np.arange(len(user_index)), lengths)
+    positions = _row_positions(matrix.indptr, user_index, lengths)
+    out[rows, matrix.indices[positions]] = data[positions]
+    return out
+
+
+def bought_item_pairs(
+    matrix: sp.csr_matrix,
+    data: np.ndarray,
+    backfill: np.ndarray,
+    users: np.ndarray,
+    items: np.ndarray,
+) -> np.ndarray:
+    """Scores of (user, item) pairs: ``data`` where bought, ``backfill[item]`` elsewhere."""
+    n_items = matrix.shape[1]
+    rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
+    keys = rows * n_items + matrix.indices  # sorted: rows ascending, indices sorted per row
+    query = users.astype(np.int64) * n_items + items
+    pos = np.minimum(np.searchsorted(keys, query), max(len(keys) - 1, 0))
+    found = keys[pos] == query if len(keys) else np.zeros(len(query), dtype=bool)
+    return np.where(found, data[pos] if len(keys) else 0.0, backfill[items]).astype(np.float32)
+
+
+def _row_positions(indptr: np.ndarray, user_index: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Positions in a CSR's data of the given rows' entries, row after row."""
+    starts = indptr[user_index].astype(np.int64)
+    offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return np.repeat(starts, lengths) + offsets
+
+
+def _backfill(popularity: np.ndarray) -> np.ndarray:
+    """Never-bought items: popularity squeezed into ``(-1, 0)``, below every bought item."""
+    pop = popularity.astype(np.float64)
+    return (pop / (pop.max() + 1.0) - 1.0 if pop.size else pop).astype(np.float32)
+
+
+def _check_bought_state(model: Recommender, arrays: dict[str, np.ndarray]) -> None:
+    model.scores_data_ = check_array(  # type: ignore[attr-defined]
+        arrays, "scores_data", kind="f", shape=(model.user_items_.nnz,), finite=True
+    ).astype(np.float32)
+    model.backfill_ = check_array(  # type: ignore[attr-defined]
+        arrays, "backfill", kind="f", shape=(model.n_items,), finite=True, low=-1.0, high=0.0
+    ).astype(np.float32)
 
 
 def _age_days(interactions: Interactions, name: str) -> np.ndarray:
@@ -58,15 +112,15 @@ class Popular(Recommender):
     [2.0, 1.0, 1.0]
     """
 
+    registry_name = "popular"
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {"window_days": _POSITIVE_OR_NONE}
+
     def __init__(self, window_days: float | None = None) -> None:
         self.window_days = window_days
 
-    def _validate_params(self) -> None:
-        _optional_positive("window_days", self.window_days)
-
     def _fit(self, interactions: Interactions) -> None:
         matrix = self.user_items_
-        window = _optional_positive("window_days", self.window_days)
+        window = self.window_days
         if window is None:
             cols = matrix.indices
         else:
@@ -78,11 +132,16 @@ class Popular(Recommender):
     def _score_block(self, user_index: np.ndarray) -> np.ndarray:
         return np.tile(self.popularity_, (len(user_index), 1))
 
+    def _score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return self.popularity_[items]
+
     def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         return {"popularity": self.popularity_}, {}
 
     def _load_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        self.popularity_ = np.asarray(arrays["popularity"], dtype=np.float32)
+        self.popularity_ = check_array(
+            arrays, "popularity", kind="f", shape=(self.n_items,), finite=True
+        ).astype(np.float32)
 
 
 class Repurchase(Recommender):
@@ -141,7 +200,15 @@ class Repurchase(Recommender):
     ['b', 'a']
     """
 
+    registry_name = "repurchase"
     default_exclude_seen: ClassVar[bool] = False
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "half_life_days": _POSITIVE_OR_NONE,
+        "count_power": _NONNEGATIVE,
+        "repeat_rate_power": _NONNEGATIVE,
+        "trend_window_days": _POSITIVE_OR_NONE,
+        "due_weight": [Interval(float, 0, 1)],
+    }
 
     def __init__(
         self,
@@ -157,16 +224,6 @@ class Repurchase(Recommender):
         self.trend_window_days = trend_window_days
         self.due_weight = due_weight
 
-    def _validate_params(self) -> None:
-        _optional_positive("half_life_days", self.half_life_days)
-        _optional_positive("trend_window_days", self.trend_window_days)
-        for name in ("count_power", "repeat_rate_power"):
-            value = float(getattr(self, name))
-            if not (np.isfinite(value) and value >= 0):
-                raise InputDataError(f"{name} must be >= 0, got {getattr(self, name)!r}")
-        if not 0.0 <= float(self.due_weight) <= 1.0:
-            raise InputDataError(f"due_weight must be in [0, 1], got {self.due_weight!r}")
-
     def _fit(self, interactions: Interactions) -> None:
         matrix = self.user_items_
         count = interactions.purchase_count.astype(np.float64)
@@ -177,7 +234,7 @@ class Repurchase(Recommender):
         self.item_repeat_rate_: np.ndarray = ((repeaters + 1.0) / (buyers + 2.0)).astype(np.float32)
         score = count ** float(self.count_power)
         score = score * self.item_repeat_rate_[matrix.indices] ** float(self.repeat_rate_power)
-        half_life = _optional_positive("half_life_days", self.half_life_days)
+        half_life = self.half_life_days
         has_time = interactions.last_purchase is not None and interactions.reference_time
         if has_time:
             age = _age_days(interactions, "Repurchase")
@@ -185,7 +242,7 @@ class Repurchase(Recommender):
                 score = score * 0.5 ** (age / half_life)
             else:  # rank by count; break ties toward the more recent purchase
                 score = score + 1.0 / (2.0 + age)
-            window = _optional_positive("trend_window_days", self.trend_window_days)
+            window = self.trend_window_days
             if window is not None:
                 # Items nobody bought lately (discontinued, out of season) fall back.
                 recent = np.bincount(matrix.indices[age < window], minlength=matrix.shape[1])
@@ -211,11 +268,7 @@ class Repurchase(Recommender):
                 )
             self.interval_days_ = np.full(matrix.shape[1], np.nan)
         self.scores_data_: np.ndarray = score.astype(np.float32)
-        pop = self.item_popularity_.astype(np.float64)
-        # Never-bought items: popularity squeezed into (-1, 0), below every bought item.
-        self.backfill_: np.ndarray = (pop / (pop.max() + 1.0) - 1.0 if pop.size else pop).astype(
-            np.float32
-        )
+        self.backfill_: np.ndarray = _backfill(self.item_popularity_)
 
     @staticmethod
     def _typical_intervals(matrix: Any, count: np.ndarray, age: np.ndarray) -> np.ndarray:
@@ -236,18 +289,11 @@ class Repurchase(Recommender):
                 out[items_sorted[s]] = np.median(est_sorted[s:e])
         return out
 
-    def _personal_block(self, user_index: np.ndarray) -> np.ndarray:
-        """Scores of bought items, ``-inf`` elsewhere (the blend uses this)."""
-        m = self.user_items_
-        out = np.full((len(user_index), m.shape[1]), -np.inf, dtype=np.float32)
-        for r, u in enumerate(user_index):
-            lo, hi = m.indptr[u], m.indptr[u + 1]
-            out[r, m.indices[lo:hi]] = self.scores_data_[lo:hi]
-        return out
-
     def _score_block(self, user_index: np.ndarray) -> np.ndarray:
-        block = self._personal_block(user_index)
-        return np.where(np.isfinite(block), block, self.backfill_[None, :])
+        return bought_item_block(self.user_items_, self.scores_data_, self.backfill_, user_index)
+
+    def _score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return bought_item_pairs(self.user_items_, self.scores_data_, self.backfill_, users, items)
 
     def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         return {
@@ -258,9 +304,9 @@ class Repurchase(Recommender):
         }, {}
 
     def _load_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        self.scores_data_ = arrays["scores_data"]
-        self.backfill_ = arrays["backfill"]
-        self.interval_days_ = arrays["interval_days"]
-        self.item_repeat_rate_ = arrays["item_repeat_rate"]
-        if self.scores_data_.shape != self.user_items_.data.shape:
-            raise ValueError("repurchase scores do not match the training matrix")
+        _check_bought_state(self, arrays)
+        n = (self.n_items,)
+        self.interval_days_ = check_array(arrays, "interval_days", kind="f", shape=n, low=0.0)
+        self.item_repeat_rate_ = check_array(
+            arrays, "item_repeat_rate", kind="f", shape=n, finite=True, low=0.0, high=1.0
+        ).astype(np.float32)

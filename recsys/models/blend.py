@@ -1,4 +1,4 @@
-"""The buy-again / discover blend: a repurchase ranking mixed with a collaborative model."""
+"""One composable blend of recommenders; the buy-again / discover blend is a preset of it."""
 
 from __future__ import annotations
 
@@ -9,172 +9,20 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from recsys._validation import check_in
+from recsys._validation import InstanceOf, Interval, Options, SequenceOf
 from recsys.data.interactions import Interactions
-from recsys.exceptions import DataWarning, InputDataError
-from recsys.models.base import Recommender, _drop_unscored
+from recsys.exceptions import DataWarning, InputDataError, ModelFormatError
+from recsys.models.base import Recommender, _pattern
+from recsys.models.persistence import check_array
 
 __all__ = ["Blend", "RepeatExplore"]
 
-
-def _rank_scores(block: np.ndarray, depth: float) -> np.ndarray:
-    """Per row, ``1 / (rank + depth)`` for finite entries (rank 1 = best), 0 elsewhere.
-
-    Reciprocal-rank fusion: only the order inside each component matters, so a
-    count-based repurchase score and a cosine-based kNN score compete fairly.
-    Ties keep the lower item index first, as everywhere in recsys.
-    """
-    n, m = block.shape
-    out = np.zeros((n, m), dtype=np.float32)
-    if m == 0:
-        return out
-    # Stable sort of -score: equal scores keep item order (lower index first).
-    order = np.argsort(-block, axis=1, kind="stable")
-    ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(1, m + 1)[None, :].repeat(n, axis=0), axis=1)
-    finite = np.isfinite(block)
-    out[finite] = 1.0 / (ranks[finite] + depth)
-    return out
-
-
-def _minmax_scores(block: np.ndarray) -> np.ndarray:
-    """Per row, finite scores rescaled to ``[0, 1]`` (0 elsewhere)."""
-    finite = np.isfinite(block)
-    lo = np.where(finite, block, np.inf).min(axis=1, keepdims=True)
-    hi = np.where(finite, block, -np.inf).max(axis=1, keepdims=True)
-    span = np.where(hi > lo, hi - lo, 1.0)
-    out = np.where(finite, (block - lo) / span, 0.0)
-    out[finite & (hi == lo)] = 1.0
-    return out.astype(np.float32)
-
-
-class RepeatExplore(Recommender):
-    """Blend of a buy-again ranking (``repeat``) and a discovery model (``explore``).
-
-    Each component's scores are normalised per customer before mixing, so items
-    the customer bought before and new items compete on the same scale:
-
-    ``score = weight * norm(repeat) + (1 - weight) * norm(explore)``
-
-    with ``normalize="rank"`` (reciprocal-rank fusion, ``1 / (rank + rank_offset)``)
-    or ``"minmax"`` (each customer's scores rescaled to ``[0, 1]``). The repeat
-    component contributes only items the customer bought; the explore component
-    re-ranks them and fills the list with new items where the customer's own
-    history is thin. On Online Retail (``benchmarks/bench_models.py``) the blend
-    scores HR@10 0.844 over all items, level with ``Repurchase`` (0.843) and
-    above every collaborative model alone (ALS 0.807); on items the customer
-    never bought it keeps the explore model's accuracy (0.515), where a
-    repurchase ranking can only fall back to popularity (0.325).
-
-    Parameters
-    ----------
-    repeat : Recommender or None
-        The buy-again part (default ``Repurchase()``).
-    explore : Recommender or None
-        The discovery part (default ``ALS()``); any recsys model, e.g.
-        :class:`Blend` (the best new-item ranking; level with ``ALS()`` over all
-        items on both validation splits, at up to 2.5x the fit time).
-    weight : float
-        Share of the repeat part in ``[0, 1]`` (default 0.8, tuned on Online Retail).
-    normalize : {"rank", "minmax"}
-        Per-customer score normalisation.
-    rank_offset : float
-        ``rank_offset`` of the reciprocal-rank normalisation (larger = flatter).
-
-    Notes
-    -----
-    The components are cloned and fitted on the same interactions by ``fit``
-    (available afterwards as ``repeat_`` and ``explore_``).
-
-    Examples
-    --------
-    >>> import recsys as rs
-    >>> purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
-    >>> inter = rs.Interactions.from_purchases(purchases.head(20_000))
-    >>> model = rs.RepeatExplore(explore=rs.ALS(factors=8, iterations=3)).fit(inter)
-    >>> model.recommend(k=10).height > 0
-    True
-    """
-
-    default_exclude_seen: ClassVar[bool] = False
-
-    def __init__(
-        self,
-        repeat: Recommender | None = None,
-        explore: Recommender | None = None,
-        weight: float = 0.8,
-        normalize: str = "rank",
-        rank_offset: float = 3.0,
-    ) -> None:
-        self.repeat = repeat
-        self.explore = explore
-        self.weight = weight
-        self.normalize = normalize
-        self.rank_offset = rank_offset
-
-    def _validate_params(self) -> None:
-        for name in ("repeat", "explore"):
-            value = getattr(self, name)
-            if value is not None and not isinstance(value, Recommender):
-                raise InputDataError(
-                    f"{name} must be a recsys Recommender or None, got {type(value).__name__}"
-                )
-        if not 0.0 <= float(self.weight) <= 1.0:
-            raise InputDataError(f"weight must be in [0, 1], got {self.weight!r}")
-        check_in("normalize", self.normalize, ("rank", "minmax"))
-        if not float(self.rank_offset) >= 0:
-            raise InputDataError(f"rank_offset must be >= 0, got {self.rank_offset!r}")
-
-    def _components(self) -> tuple[Recommender, Recommender]:
-        from recsys.models.baselines import Repurchase
-        from recsys.models.mf import ALS
-
-        repeat = self.repeat.clone() if self.repeat is not None else Repurchase()
-        explore = self.explore.clone() if self.explore is not None else ALS()
-        return repeat, explore
-
-    def _fit(self, interactions: Interactions) -> None:
-        self.repeat_, self.explore_ = self._components()
-        self.repeat_.fit(interactions)
-        self.explore_.fit(interactions)
-
-    def _norm(self, block: np.ndarray) -> np.ndarray:
-        if self.normalize == "rank":
-            return _rank_scores(block, float(self.rank_offset))
-        return _minmax_scores(block)
-
-    def _score_block(self, user_index: np.ndarray) -> np.ndarray:
-        personal = getattr(self.repeat_, "_personal_block", self.repeat_._score_block)
-        repeat = self._norm(personal(user_index))
-        explore = self._norm(self.explore_._score_block(user_index))
-        w = np.float32(self.weight)
-        return w * repeat + (np.float32(1.0) - w) * explore
-
-    def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        from recsys.models.persistence import model_arrays
-
-        arrays: dict[str, np.ndarray] = {}
-        state: dict[str, Any] = {}
-        for name, part in (("repeat", self.repeat_), ("explore", self.explore_)):
-            part_arrays, part_state = model_arrays(part, prefix=f"{name}.")
-            arrays.update(part_arrays)
-            state[name] = part_state
-        return arrays, state
-
-    def _load_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        from recsys.models.persistence import restore_arrays
-
-        self.repeat_, self.explore_ = self._components()
-        for name, part in (("repeat", self.repeat_), ("explore", self.explore_)):
-            part.users_, part.items_ = self.users_, self.items_
-            part.user_items_ = self.user_items_
-            part.item_popularity_ = self.item_popularity_
-            part.reference_time_ = self.reference_time_
-            restore_arrays(part, arrays, meta.get(name, {}), prefix=f"{name}.")
-
-
+#: Which items a part may propose: the customer's bought items, never-bought items, or any.
+MASKS = ("all", "new", "bought")
 #: The default parts of :class:`Blend` and their weights (chosen on validation splits).
 _DEFAULT_WEIGHTS = (0.6, 0.2, 0.2)
+_MODEL = InstanceOf(Recommender, "a recsys Recommender")
+_NORMALIZE = [Options("rank", "minmax")]
 
 
 def _default_blend_models(timed: bool) -> list[Recommender]:
@@ -185,25 +33,57 @@ def _default_blend_models(timed: bool) -> list[Recommender]:
     return [ALS(), ItemKNN(), Popular(window_days=30.0 if timed else None)]
 
 
-class Blend(Recommender):
-    """Weighted blend of several recommenders, each normalised per customer.
+def _group_starts(rows: np.ndarray) -> np.ndarray:
+    """Start of each run of equal values in a sorted array."""
+    return np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if rows.size else rows[:0]
 
-    ``score = sum_j weights[j] * norm(models[j])`` with the same normalisations
-    as :class:`RepeatExplore` (``"rank"``: reciprocal-rank fusion
-    ``1 / (rank + rank_offset)``; ``"minmax"``: each customer's scores rescaled to
-    ``[0, 1]``). Models that make different errors (a factor model, an item
-    neighbourhood, what sells now) rank new items better together than alone.
-    When recommending, the items a customer cannot get (already bought with
+
+def _normalized(rows: np.ndarray, scores: np.ndarray, normalize: str, offset: float) -> np.ndarray:
+    """Per-customer normalisation of one part's list (rows sorted, best first in each row).
+
+    ``"rank"``: ``1 / (rank + offset)`` (reciprocal-rank fusion: only the order in
+    each part counts, so a count-based and a cosine-based score compete fairly);
+    ``"minmax"``: the scores rescaled to ``[0, 1]`` over the customer's list (1
+    where all are equal).
+    """
+    if rows.size == 0:
+        return np.zeros(0)
+    starts = _group_starts(rows)
+    lengths = np.diff(np.r_[starts, rows.size])
+    position = np.arange(rows.size) - np.repeat(starts, lengths)
+    if normalize == "rank":
+        return 1.0 / (position + 1.0 + offset)
+    s = scores.astype(np.float64)
+    lo = np.repeat(np.minimum.reduceat(s, starts), lengths)
+    hi = np.repeat(np.maximum.reduceat(s, starts), lengths)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    return np.where(hi > lo, (s - lo) / span, 1.0)
+
+
+class Blend(Recommender):
+    """Weighted blend of recommenders, each proposing candidates and normalised per customer.
+
+    Each part ``j`` proposes up to ``depth`` items per customer through its own
+    fast :meth:`~Recommender.recommend_index` (or, with the ``"bought"`` mask, scores
+    the customer's own purchases with :meth:`~Recommender.score_pairs`); its list
+    is normalised per customer and the blend ranks items by
+
+    ``score = sum_j weights[j] * norm_j(item)``
+
+    (``norm_j = 0`` for items outside part ``j``'s list). ``normalize="rank"`` is
+    reciprocal-rank fusion, ``1 / (rank + rank_offset)``; ``"minmax"`` rescales a
+    part's list to ``[0, 1]``. Items a customer cannot get (already bought with
     ``exclude_seen``, excluded, or outside ``candidates``) are removed from every
-    part *before* ranking, so each part's ranks count only eligible items.
+    part *before* ranking, so ranks count eligible items only. No part builds a
+    dense users x items block: memory stays within the block budget.
+
+    The masks say which items a part may propose: ``"all"``, ``"new"`` (items the
+    customer never bought: discovery) or ``"bought"`` (the customer's own items:
+    buy-again). :class:`RepeatExplore` is the buy-again / discover preset.
 
     The default, ``ALS()`` + ``ItemKNN()`` + ``Popular(window_days=30)`` weighted
-    0.6 / 0.2 / 0.2, was chosen on validation splits inside the training period
-    of Online Retail (``Split.validation()`` and its own validation split): HR@10
-    on new items 0.590 and 0.613 against 0.579 and 0.591 for ``ALS()`` alone. On
-    the test window it scores 0.524 (ALS 0.509, ItemKNN 0.479); on Ta-Feng 0.170 /
-    0.194 (validation / test) against ALS's 0.160 / 0.175. See the ``bench_models.py``
-    section of ``benchmarks/RESULTS.md``.
+    0.6 / 0.2 / 0.2, was chosen on validation splits inside the training periods
+    of Online Retail and Ta-Feng; figures are in ``benchmarks/RESULTS.md``.
 
     Parameters
     ----------
@@ -212,17 +92,22 @@ class Blend(Recommender):
         purchase times make the default popularity part count all history
         (with a :class:`~recsys.DataWarning`).
     weights : sequence of float or None
-        One weight ``>= 0`` per model, not all 0 (``None`` = the default
-        weights for the default models, equal weights otherwise).
+        One weight ``>= 0`` per model, not all 0 (``None`` = the default weights
+        for the default models, equal weights otherwise).
+    masks : sequence of {"all", "new", "bought"} or None
+        One mask per model (``None`` = ``"all"`` for every part).
     normalize : {"rank", "minmax"}
         Per-customer score normalisation.
     rank_offset : float
         ``rank_offset`` of the reciprocal-rank normalisation (larger = flatter).
+    depth : int
+        Items each part proposes per customer (its top ``depth``); items a part
+        ranks lower add nothing from that part.
 
     Notes
     -----
     The parts are cloned and fitted on the same interactions by ``fit``
-    (available afterwards as ``models_``).
+    (available afterwards as ``models_``, with ``weights_`` and ``masks_``).
 
     Examples
     --------
@@ -234,90 +119,149 @@ class Blend(Recommender):
     True
     """
 
+    registry_name = "blend"
+    _submodels: ClassVar[tuple[str, ...]] = ("models_",)
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "models": [SequenceOf(_MODEL), None],
+        "weights": [SequenceOf(Interval(float, 0, None)), None],
+        "masks": [SequenceOf(Options(*MASKS)), None],
+        "normalize": _NORMALIZE,
+        "rank_offset": [Interval(float, 0, None)],
+        "depth": [Interval(int, 1, None)],
+    }
+
     def __init__(
         self,
         models: Sequence[Recommender] | None = None,
         weights: Sequence[float] | None = None,
+        masks: Sequence[str] | None = None,
         normalize: str = "rank",
         rank_offset: float = 10.0,
+        depth: int = 200,
     ) -> None:
         self.models = models
         self.weights = weights
+        self.masks = masks
         self.normalize = normalize
         self.rank_offset = rank_offset
+        self.depth = depth
+
+    # ------------------------------------------------------------------ parts
+    def _parts(self, timed: bool) -> tuple[list[Recommender], np.ndarray, tuple[str, ...]]:
+        """Unfitted parts, their weights and masks (raises on inconsistent lengths)."""
+        if self.models is None:
+            models = _default_blend_models(timed)
+            default: Sequence[float] = _DEFAULT_WEIGHTS
+        else:
+            models = [model.clone() for model in self.models]
+            default = [1.0] * len(models)
+        n = len(models)
+        weights = np.asarray(default if self.weights is None else self.weights, np.float64)
+        if weights.shape != (n,):
+            raise InputDataError(
+                f"Blend(weights=...) must hold one number per model ({n}), got {self.weights!r}"
+            )
+        if weights.sum() <= 0:
+            raise InputDataError(f"Blend(weights=...) must not be all 0, got {self.weights!r}")
+        masks = ("all",) * n if self.masks is None else tuple(self.masks)
+        if len(masks) != n:
+            raise InputDataError(
+                f"Blend(masks=...) must hold one mask per model ({n}), got {self.masks!r}"
+            )
+        return models, weights.astype(np.float32), masks
 
     def _validate_params(self) -> None:
-        if self.models is not None:
-            if isinstance(self.models, Recommender) or not isinstance(self.models, Sequence):
-                raise InputDataError(
-                    "models must be a list of recsys Recommenders or None, got "
-                    f"{type(self.models).__name__}"
-                )
-            if len(self.models) == 0:
-                raise InputDataError("models is empty: give at least one recsys Recommender")
-            for i, model in enumerate(self.models):
-                if not isinstance(model, Recommender):
-                    raise InputDataError(
-                        f"models[{i}] must be a recsys Recommender, got {type(model).__name__}"
-                    )
-        self._resolved_weights()
-        check_in("normalize", self.normalize, ("rank", "minmax"))
-        if not float(self.rank_offset) >= 0:
-            raise InputDataError(f"rank_offset must be >= 0, got {self.rank_offset!r}")
-
-    def _resolved_weights(self) -> np.ndarray:
-        n = len(_DEFAULT_WEIGHTS) if self.models is None else len(self.models)
-        if self.weights is None:
-            return np.asarray(_DEFAULT_WEIGHTS if self.models is None else [1.0] * n, np.float32)
-        try:
-            weights = np.asarray(self.weights, dtype=np.float64)
-        except (TypeError, ValueError) as err:
-            raise InputDataError(f"weights must be numbers, got {self.weights!r}") from err
-        if weights.shape != (n,):
-            raise InputDataError(f"weights must hold one number per model ({n}), got {weights!r}")
-        if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
-            raise InputDataError(f"weights must be finite, >= 0 and not all 0, got {weights!r}")
-        return weights.astype(np.float32)
+        super()._validate_params()
+        self._parts(timed=True)
 
     def _fit(self, interactions: Interactions) -> None:
-        if self.models is None:
-            timed = interactions.last_purchase is not None
-            if not timed:
-                warnings.warn(
-                    "Blend: the interactions have no purchase times, so the default "
-                    "popularity part counts all history instead of the last 30 days",
-                    DataWarning,
-                    stacklevel=3,
-                )
-            self.models_: list[Recommender] = _default_blend_models(timed)
-        else:
-            self.models_ = [model.clone() for model in self.models]
-        self.weights_: np.ndarray = self._resolved_weights()
-        for model in self.models_:
+        timed = interactions.last_purchase is not None
+        if type(self) is Blend and self.models is None and not timed:
+            warnings.warn(
+                "Blend: the interactions have no purchase times, so the default "
+                "popularity part counts all history instead of the last 30 days",
+                DataWarning,
+                stacklevel=3,
+            )
+        models, weights, masks = self._parts(timed)
+        for model in models:
             model.fit(interactions)
+        self.models_: list[Recommender] = models
+        self.weights_: np.ndarray = weights
+        self.masks_: tuple[str, ...] = masks
 
-    def _norm(self, block: np.ndarray) -> np.ndarray:
-        if self.normalize == "rank":
-            return _rank_scores(block, float(self.rank_offset))
-        return _minmax_scores(block)
+    # ---------------------------------------------------------------- scoring
+    def _bytes_per_user(self) -> int | None:
+        # Candidate lists, not dense blocks: about 24 bytes per proposed item.
+        return 24 * min(int(self.depth), max(self.n_items, 1)) * max(len(self.models_), 1)
 
-    def _blend(self, user_index: np.ndarray, ineligible: np.ndarray | None) -> np.ndarray:
-        """Weighted sum of the normalised parts; ``-inf`` where no part scores the item."""
-        total = np.zeros((len(user_index), self.n_items), dtype=np.float32)
-        scored = np.zeros(total.shape, dtype=bool)
-        for weight, model in zip(self.weights_, self.models_, strict=True):
+    def _part_list(
+        self,
+        model: Recommender,
+        mask: str,
+        users: np.ndarray,
+        exclude: sp.csr_matrix | None,
+        candidates: np.ndarray | None,
+        num_threads: int,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One part's proposals: (row, item, score), rows ascending, best first per row."""
+        seen = _pattern(self.user_items_[users])
+        if mask == "bought":
+            rows, items = seen.nonzero()
+            keep = np.ones(rows.size, dtype=bool)
+            if exclude is not None and exclude.nnz:
+                keep &= np.asarray(exclude[rows, items]).ravel() == 0
+            if candidates is not None:
+                keep &= np.isin(items, candidates)
+            rows, items = rows[keep], items[keep]
+            scores = model.score_pairs(users[rows], items)
+            finite = np.isfinite(scores)
+            rows, items, scores = rows[finite], items[finite], scores[finite]
+            order = np.lexsort((items, -scores, rows))
+            return rows[order], items[order], scores[order]
+        if mask == "new":
+            exclude = seen if exclude is None else _pattern(exclude + seen)
+        ids, scores = model.recommend_index(
+            users,
+            k=min(int(self.depth), self.n_items),
+            exclude_seen=False,
+            candidates=candidates,
+            exclude=exclude,
+            num_threads=num_threads,
+        )
+        rows, slots = np.nonzero(ids >= 0)
+        return rows, ids[rows, slots], scores[rows, slots]
+
+    def _blend_lists(
+        self,
+        users: np.ndarray,
+        exclude: sp.csr_matrix | None,
+        candidates: np.ndarray | None,
+        num_threads: int,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Blended (row, item, score) of every item some part proposes."""
+        n_items = self.n_items
+        keys, values = [], []
+        for model, weight, mask in zip(self.models_, self.weights_, self.masks_, strict=True):
             if weight == 0:
                 continue
-            block = np.array(model._score_block(user_index), dtype=np.float32)
-            if ineligible is not None:
-                block[ineligible] = -np.inf
-            scored |= np.isfinite(block)
-            total += np.float32(weight) * self._norm(block)
-        total[~scored] = -np.inf
-        return total
+            rows, items, scores = self._part_list(
+                model, mask, users, exclude, candidates, num_threads
+            )
+            norm = _normalized(rows, scores, self.normalize, float(self.rank_offset))
+            keys.append(rows.astype(np.int64) * n_items + items)
+            values.append(float(weight) * norm)
+        key = np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64)
+        distinct, inverse = np.unique(key, return_inverse=True)
+        # bincount adds in input order (part by part): the same sum at any thread count.
+        total = np.bincount(inverse, weights=np.concatenate(values) if values else None)
+        return distinct // n_items, distinct % n_items, total.astype(np.float32)
 
     def _score_block(self, user_index: np.ndarray) -> np.ndarray:
-        return self._blend(user_index, None)
+        rows, items, scores = self._blend_lists(user_index, None, None, 1)
+        out = np.full((len(user_index), self.n_items), -np.inf, dtype=np.float32)
+        out[rows, items] = scores
+        return out
 
     def _topk_block(
         self,
@@ -327,48 +271,101 @@ class Blend(Recommender):
         candidates: np.ndarray | None,
         num_threads: int,
     ) -> tuple[np.ndarray, np.ndarray]:
-        from recsys.scoring import select_topk
+        rows, items, scores = self._blend_lists(user_index, exclude, candidates, num_threads)
+        order = np.lexsort((items, -scores, rows))  # best first, ties to the lower item
+        rows, items, scores = rows[order], items[order], scores[order]
+        n = len(user_index)
+        position = np.arange(rows.size) - np.searchsorted(rows, np.arange(n))[rows]
+        top = position < k
+        ids = np.full((n, k), -1, dtype=np.int32)
+        out = np.full((n, k), -np.inf, dtype=np.float32)
+        ids[rows[top], position[top]] = items[top]
+        out[rows[top], position[top]] = scores[top]
+        return ids, out
 
-        ineligible = np.zeros((len(user_index), self.n_items), dtype=bool)
-        if exclude is not None:
-            ineligible[exclude.nonzero()] = True
-        if candidates is not None:
-            allowed = np.zeros(self.n_items, dtype=bool)
-            allowed[candidates] = True
-            ineligible[:, ~allowed] = True
-        scores = self._blend(user_index, ineligible)
-        scores[ineligible] = -np.inf
-        ids, top = select_topk(scores, k, num_threads=num_threads)
-        top_ids, top_scores = _drop_unscored(ids, top)
-        return top_ids, top_scores
-
+    # ------------------------------------------------------------ persistence
     def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        from recsys.models.persistence import encode_params, model_arrays
-
-        arrays: dict[str, np.ndarray] = {"weights": self.weights_}
-        parts = []
-        for i, part in enumerate(self.models_):
-            part_arrays, part_state = model_arrays(part, prefix=f"part{i}.")
-            arrays.update(part_arrays)
-            parts.append(
-                {
-                    "class": type(part).__name__,
-                    "params": encode_params(part.get_params()),
-                    "state": part_state,
-                }
-            )
-        return arrays, {"parts": parts}
+        return {"weights": self.weights_}, {"masks": list(self.masks_)}
 
     def _load_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        from recsys.models.persistence import decode_model, restore_arrays
+        n = len(self.models_)
+        self.weights_ = check_array(
+            arrays, "weights", kind="f", shape=(n,), finite=True, low=0.0
+        ).astype(np.float32)
+        masks = meta.get("masks")
+        if not isinstance(masks, list) or len(masks) != n or not set(masks) <= set(MASKS):
+            raise ModelFormatError(f"blend masks must be {n} of {MASKS}, got {masks!r}")
+        self.masks_ = tuple(masks)
 
-        self.weights_ = np.asarray(arrays["weights"], dtype=np.float32)
-        self.models_ = []
-        for i, part_meta in enumerate(meta["parts"]):
-            part = decode_model(part_meta["class"], part_meta["params"])
-            part.users_, part.items_ = self.users_, self.items_
-            part.user_items_ = self.user_items_
-            part.item_popularity_ = self.item_popularity_
-            part.reference_time_ = self.reference_time_
-            restore_arrays(part, arrays, part_meta.get("state", {}), prefix=f"part{i}.")
-            self.models_.append(part)
+
+class RepeatExplore(Blend):
+    """The buy-again / discover blend: a ``repeat`` part on bought items, an ``explore`` part.
+
+    A preset of :class:`Blend`:
+    ``Blend([repeat, explore], [weight, 1 - weight], masks=["bought", "all"])``.
+    The repeat part (default :class:`Repurchase`) ranks only the items the
+    customer bought; the explore part (default :class:`ALS`) re-ranks them and
+    fills the list with new items where the customer's own history is thin.
+    Figures are in ``benchmarks/RESULTS.md``.
+
+    Parameters
+    ----------
+    repeat : Recommender or None
+        The buy-again part (default ``Repurchase()``).
+    explore : Recommender or None
+        The discovery part (default ``ALS()``); any recsys model, e.g. :class:`Blend`.
+    weight : float
+        Share of the repeat part in ``[0, 1]`` (default 0.8, tuned on Online Retail).
+    normalize : {"rank", "minmax"}
+        Per-customer score normalisation.
+    rank_offset : float
+        ``rank_offset`` of the reciprocal-rank normalisation (larger = flatter).
+    depth : int
+        Items the explore part proposes per customer.
+
+    Examples
+    --------
+    >>> import recsys as rs
+    >>> purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
+    >>> inter = rs.Interactions.from_purchases(purchases.head(20_000))
+    >>> model = rs.RepeatExplore(explore=rs.ALS(factors=8, iterations=3)).fit(inter)
+    >>> model.recommend(k=10).height > 0
+    True
+    """
+
+    registry_name = "repeat_explore"
+    default_exclude_seen: ClassVar[bool] = False
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "repeat": [_MODEL, None],
+        "explore": [_MODEL, None],
+        "weight": [Interval(float, 0, 1)],
+        "normalize": _NORMALIZE,
+        "rank_offset": [Interval(float, 0, None)],
+        "depth": [Interval(int, 1, None)],
+    }
+
+    def __init__(
+        self,
+        repeat: Recommender | None = None,
+        explore: Recommender | None = None,
+        weight: float = 0.8,
+        normalize: str = "rank",
+        rank_offset: float = 3.0,
+        depth: int = 200,
+    ) -> None:
+        self.repeat = repeat
+        self.explore = explore
+        self.weight = weight
+        self.normalize = normalize
+        self.rank_offset = rank_offset
+        self.depth = depth
+
+    def _parts(self, timed: bool) -> tuple[list[Recommender], np.ndarray, tuple[str, ...]]:
+        from recsys.models.baselines import Repurchase
+        from recsys.models.mf import ALS
+
+        repeat = self.repeat.clone() if self.repeat is not None else Repurchase()
+        explore = self.explore.clone() if self.explore is not None else ALS()
+        weight = float(self.weight)
+        weights = np.asarray([weight, 1.0 - weight], dtype=np.float32)
+        return [repeat, explore], weights, ("bought", "all")

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import polars as pl
 
+from recsys._validation import Interval
 from recsys.data import columns as C
 from recsys.data.interactions import Interactions
 from recsys.exceptions import DataWarning, InputDataError
-from recsys.models.baselines import Repurchase, _optional_positive
+from recsys.models.base import Recommender
+from recsys.models.baselines import (
+    Repurchase,
+    _backfill,
+    _check_bought_state,
+    bought_item_block,
+    bought_item_pairs,
+)
+from recsys.models.persistence import check_array
 
 __all__ = ["BuyAgain", "repurchase_features"]
 
@@ -166,7 +175,7 @@ def _fit_logistic(
     return mean, scale, w
 
 
-class BuyAgain(Repurchase):
+class BuyAgain(Recommender):
     """Learned buy-again ranking: the probability that a customer buys an item again soon.
 
     In ``fit`` the training period is split in time: features of every
@@ -190,7 +199,8 @@ class BuyAgain(Repurchase):
     purchase log (``Interactions.purchases`` is ``None``: built with
     ``from_frame`` or ``keep_purchases=False``) or the internal split has no
     repurchase to learn from, the model falls back to :class:`Repurchase`'s
-    default score with a :class:`~recsys.DataWarning` (``fallback_`` is True).
+    default score with a :class:`~recsys.DataWarning`: ``fallback_`` is True and
+    ``fallback_model_`` holds the fitted :class:`Repurchase` that scores instead.
 
     Parameters
     ----------
@@ -211,6 +221,15 @@ class BuyAgain(Repurchase):
     True
     """
 
+    registry_name = "buyagain"
+    default_exclude_seen: ClassVar[bool] = False
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "label_days": [Interval(float, 0, None, closed="neither")],
+        "regularization": [Interval(float, 0, None)],
+        "trend_window_days": [Interval(float, 0, None, closed="neither")],
+    }
+    _submodels: ClassVar[tuple[str, ...]] = ("fallback_model_",)
+
     def __init__(
         self,
         label_days: float = 60.0,
@@ -221,25 +240,13 @@ class BuyAgain(Repurchase):
         self.regularization = regularization
         self.trend_window_days = trend_window_days
 
-    def _validate_params(self) -> None:
-        _optional_positive("label_days", self.label_days)
-        _optional_positive("trend_window_days", self.trend_window_days)
-        value = self.regularization
-        if not (isinstance(value, (int, float)) and np.isfinite(value) and value >= 0):
-            raise InputDataError(f"regularization must be a number >= 0, got {value!r}")
-
     def _fallback(self, interactions: Interactions, reason: str) -> None:
         warnings.warn(
             f"BuyAgain falls back to Repurchase's score: {reason}",
             DataWarning,
             stacklevel=4,
         )
-        base = Repurchase()
-        base.fit(interactions)
-        self.scores_data_ = base.scores_data_
-        self.backfill_ = base.backfill_
-        self.interval_days_ = base.interval_days_
-        self.item_repeat_rate_ = base.item_repeat_rate_
+        self.fallback_model_: Repurchase | None = Repurchase().fit(interactions)
         self.coef_: np.ndarray = np.zeros(len(FEATURE_NAMES) + 1)
         self.fallback_: bool = True
 
@@ -264,7 +271,7 @@ class BuyAgain(Repurchase):
         now = max(reference, int(t.max()) + 1) if len(t) else reference
         span_days = (now - int(t.min())) / _US_PER_DAY if len(t) else 0.0
         window = min(float(self.label_days), span_days / 3.0)
-        trend = _optional_positive("trend_window_days", self.trend_window_days) or 90.0
+        trend = float(self.trend_window_days)
         cut = now - int(window * _US_PER_DAY)
         keys0, x0 = repurchase_features(u, i, t, cut, n_items, trend)
         later = t >= cut
@@ -291,20 +298,31 @@ class BuyAgain(Repurchase):
         # Probabilities in (0, 1): above the popularity backfill in (-1, 0).
         self.scores_data_ = (0.5 + 0.5 * np.tanh(0.5 * logit)).astype(np.float32)
         self.scores_data_ = np.maximum(self.scores_data_, np.float32(1e-30))
-        buyers = np.bincount(matrix.indices, minlength=n_items)
-        repeaters = np.bincount(matrix.indices[interactions.purchase_count >= 2], minlength=n_items)
-        self.item_repeat_rate_ = ((repeaters + 1.0) / (buyers + 2.0)).astype(np.float32)
-        self.interval_days_ = np.full(n_items, np.nan)
-        pop = self.item_popularity_.astype(np.float64)
-        self.backfill_ = (pop / (pop.max() + 1.0) - 1.0).astype(np.float32)
+        self.backfill_: np.ndarray = _backfill(self.item_popularity_)
+        self.fallback_model_ = None
         self.fallback_ = False
 
+    def _bought_scores(self) -> tuple[np.ndarray, np.ndarray]:
+        """Scores of the bought pairs and the backfill: learned, or the fallback's."""
+        scorer: Any = self if self.fallback_model_ is None else self.fallback_model_
+        return scorer.scores_data_, scorer.backfill_
+
+    def _score_block(self, user_index: np.ndarray) -> np.ndarray:
+        return bought_item_block(self.user_items_, *self._bought_scores(), user_index)
+
+    def _score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return bought_item_pairs(self.user_items_, *self._bought_scores(), users, items)
+
     def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        arrays, _meta = super()._state()
-        arrays["coef"] = self.coef_
+        arrays = {"coef": self.coef_}
+        if self.fallback_model_ is None:
+            arrays.update(scores_data=self.scores_data_, backfill=self.backfill_)
         return arrays, {"fallback": bool(self.fallback_)}
 
     def _load_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        super()._load_state(arrays, meta)
-        self.coef_ = arrays["coef"]
-        self.fallback_ = bool(meta.get("fallback", False))
+        self.coef_ = check_array(
+            arrays, "coef", kind="f", shape=(len(FEATURE_NAMES) + 1,), finite=True
+        )
+        self.fallback_ = self.fallback_model_ is not None
+        if not self.fallback_:
+            _check_bought_state(self, arrays)

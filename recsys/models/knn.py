@@ -8,10 +8,12 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from recsys._validation import check_in, check_positive_int, resolve_num_threads
+from recsys._deprecation import warn_renamed
+from recsys._validation import Interval, Options, check_positive_int, resolve_num_threads
 from recsys.data.interactions import Interactions
 from recsys.exceptions import InputDataError
 from recsys.models.base import Recommender
+from recsys.models.persistence import check_csr
 
 __all__ = ["ItemKNN"]
 
@@ -38,8 +40,9 @@ class ItemKNN(Recommender):
     similarity : {"bm25", "cosine", "asymmetric_cosine", "jaccard"}
         Item-item similarity (default BM25, the best of the four on retail data,
         see ``benchmarks/bench_models.py``).
-    k : int
-        Neighbours kept per item.
+    neighbors : int
+        Neighbours kept per item (formerly ``k``, which still works with a
+        ``DeprecationWarning``; ``k`` is the length of a recommendation list).
     shrink : float
         Shrinkage of the similarity towards 0 for items with few common buyers
         (``sim * n / (n + shrink)``-style, see ``item_similarity``).
@@ -65,18 +68,30 @@ class ItemKNN(Recommender):
     --------
     >>> import recsys as rs
     >>> purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
-    >>> model = rs.ItemKNN(k=50).fit(rs.Interactions.from_purchases(purchases.head(20_000)))
+    >>> model = rs.ItemKNN(neighbors=50).fit(rs.Interactions.from_purchases(purchases.head(20_000)))
     >>> recs = model.recommend(k=5)
     >>> recs.columns
     ['user_id', 'item_id', 'score', 'rank']
     """
 
-    _dense_topk: ClassVar[bool] = False  # scoring.topk / knn_topk bound their memory
+    registry_name = "itemknn"
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "similarity": [Options(*_SIMILARITIES)],
+        "neighbors": [Interval(int, 1, None)],
+        "shrink": [Interval(float, 0, None)],
+        "alpha": [Interval(float, 0, 1)],
+        "bm25_k1": [Interval(float, 0, None)],
+        "bm25_b": [Interval(float, 0, 1)],
+        "weighting": [Options(*_WEIGHTINGS)],
+        "user_weighting": [Options(*_WEIGHTINGS)],
+        "self_similarity": [Interval(float, 0, None)],
+        "num_threads": [Interval(int, 0, None)],
+    }
 
     def __init__(
         self,
         similarity: str = "bm25",
-        k: int = 100,
+        neighbors: int = 100,
         shrink: float = 0.0,
         alpha: float = 0.5,
         bm25_k1: float = 0.6,
@@ -85,9 +100,15 @@ class ItemKNN(Recommender):
         user_weighting: str = "raw",
         self_similarity: float = 10.0,
         num_threads: int = 0,
+        **deprecated: Any,
     ) -> None:
+        if "k" in deprecated:
+            warn_renamed("k", "neighbors", "ItemKNN")
+            neighbors = deprecated.pop("k")
+        if deprecated:
+            raise TypeError(f"ItemKNN got unexpected keyword arguments {sorted(deprecated)}")
         self.similarity = similarity
-        self.k = k
+        self.neighbors = neighbors
         self.shrink = shrink
         self.alpha = alpha
         self.bm25_k1 = bm25_k1
@@ -96,19 +117,6 @@ class ItemKNN(Recommender):
         self.user_weighting = user_weighting
         self.self_similarity = self_similarity
         self.num_threads = num_threads
-
-    def _validate_params(self) -> None:
-        check_in("similarity", self.similarity, _SIMILARITIES)
-        check_in("weighting", self.weighting, _WEIGHTINGS)
-        check_in("user_weighting", self.user_weighting, _WEIGHTINGS)
-        check_positive_int("k", self.k)
-        resolve_num_threads(self.num_threads)
-        if not (np.isfinite(float(self.shrink)) and float(self.shrink) >= 0):
-            raise InputDataError(f"shrink must be >= 0, got {self.shrink!r}")
-        if not (np.isfinite(float(self.self_similarity)) and float(self.self_similarity) >= 0):
-            raise InputDataError(f"self_similarity must be >= 0, got {self.self_similarity!r}")
-        if not 0.0 <= float(self.alpha) <= 1.0:
-            raise InputDataError(f"alpha must be in [0, 1], got {self.alpha!r}")
 
     def _weighted(self, matrix: sp.csr_matrix, weighting: str | None = None) -> sp.csr_matrix:
         """``matrix`` with its weights transformed (default: the users' ``user_weighting``)."""
@@ -129,7 +137,7 @@ class ItemKNN(Recommender):
             item_similarity(
                 self._weighted(self.user_items_, self.weighting),
                 similarity=self.similarity,
-                k=int(self.k),
+                k=int(self.neighbors),
                 shrink=float(self.shrink),
                 alpha=float(self.alpha),
                 bm25_k1=float(self.bm25_k1),
@@ -161,6 +169,17 @@ class ItemKNN(Recommender):
         r = np.repeat(np.arange(product.shape[0]), np.diff(product.indptr))
         out[r, product.indices] = product.data
         return out
+
+    def _score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        rows = self._weighted(self.user_items_[users])
+        columns = sp.csr_matrix(self.similarity_.T)[items]
+        product = sp.csr_matrix(rows.multiply(columns))
+        scores = np.asarray(product.sum(axis=1), dtype=np.float32).ravel()
+        scores[np.diff(product.indptr) == 0] = -np.inf  # no neighbour reaches the item
+        return scores
+
+    def _bytes_per_user(self) -> int | None:
+        return None  # scoring.topk / knn_topk bound their own memory
 
     def _topk_block(
         self,
@@ -230,7 +249,4 @@ class ItemKNN(Recommender):
         }, {}
 
     def _load_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        m = self.n_items
-        self.similarity_ = sp.csr_matrix(
-            (arrays["sim.data"], arrays["sim.indices"], arrays["sim.indptr"]), shape=(m, m)
-        )
+        self.similarity_ = check_csr(arrays, "sim", (self.n_items, self.n_items))

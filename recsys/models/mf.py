@@ -8,30 +8,18 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from recsys._validation import check_in, check_positive_int, resolve_num_threads
+from recsys._validation import InstanceOf, Interval, Options, check_positive_int, resolve_num_threads
 from recsys.data.interactions import Interactions
 from recsys.exceptions import InputDataError
 from recsys.models.base import Recommender
+from recsys.models.persistence import check_array
 
 __all__ = ["ALS", "BPR", "MatrixFactorization"]
 
 
-def _check_nonneg_float(name: str, value: Any, *, strict: bool = False) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError) as err:
-        raise InputDataError(f"{name} must be a number, got {value!r}") from err
-    if not np.isfinite(v) or v < 0 or (strict and v == 0):
-        raise InputDataError(f"{name} must be {'> 0' if strict else '>= 0'}, got {value!r}")
-    return v
-
-
-def _seed(random_state: Any) -> int:
-    if isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)):
-        raise InputDataError(
-            f"random_state must be an integer seed (results are reproducible), got {random_state!r}"
-        )
-    return int(random_state)
+_THREADS = [Interval(int, 0, None)]
+_FLAG = [InstanceOf(bool)]
+_SEED = [InstanceOf(int, "an integer seed (results are reproducible)")]
 
 
 class MatrixFactorization(Recommender):
@@ -41,13 +29,15 @@ class MatrixFactorization(Recommender):
     user block plus a Numba top-K selection).
     """
 
-    _dense_topk: ClassVar[bool] = False  # scoring.topk / knn_topk bound their memory
 
     user_factors_: np.ndarray
     item_factors_: np.ndarray
 
     def _score_block(self, user_index: np.ndarray) -> np.ndarray:
         return np.asarray(self.user_factors_[user_index] @ self.item_factors_.T, dtype=np.float32)
+
+    def _bytes_per_user(self) -> int | None:
+        return None  # scoring.topk / knn_topk bound their own memory
 
     def _topk_block(
         self,
@@ -74,6 +64,9 @@ class MatrixFactorization(Recommender):
         unit = self.item_factors_ / norms[:, None]
         return np.asarray(unit[item_index] @ unit.T, dtype=np.float32)
 
+    def _score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return np.einsum("ij,ij->i", self.user_factors_[users], self.item_factors_[items])
+
     def _set_factors(self, user_factors: np.ndarray, item_factors: np.ndarray) -> None:
         self.user_factors_ = np.ascontiguousarray(user_factors, dtype=np.float32).copy()
         self.item_factors_ = np.ascontiguousarray(item_factors, dtype=np.float32).copy()
@@ -82,11 +75,15 @@ class MatrixFactorization(Recommender):
         return {"user_factors": self.user_factors_, "item_factors": self.item_factors_}, {}
 
     def _load_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        self._set_factors(arrays["user_factors"], arrays["item_factors"])
-        if self.user_factors_.shape[0] != self.n_users or self.item_factors_.shape[0] != (
-            self.n_items
-        ):
-            raise ValueError("factor shapes do not match the id maps")
+        width = self._factor_width()
+        self._set_factors(
+            check_array(arrays, "user_factors", kind="f", shape=(self.n_users, width), finite=True),
+            check_array(arrays, "item_factors", kind="f", shape=(self.n_items, width), finite=True),
+        )
+
+    def _factor_width(self) -> int:
+        """Columns of the factor matrices (``factors``; BPR adds its bias column)."""
+        return int(self.factors)
 
 
 class ALS(MatrixFactorization):
@@ -139,6 +136,19 @@ class ALS(MatrixFactorization):
     16
     """
 
+    registry_name = "als"
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "factors": [Interval(int, 1, None)],
+        "regularization": [Interval(float, 0, None)],
+        "alpha": [Interval(float, 0, None, closed="neither")],
+        "confidence": [Options("linear", "log")],
+        "iterations": [Interval(int, 1, None)],
+        "use_cg": _FLAG,
+        "random_state": _SEED,
+        "num_threads": _THREADS,
+        "show_progress": _FLAG,
+    }
+
     def __init__(
         self,
         factors: int = 128,
@@ -161,15 +171,6 @@ class ALS(MatrixFactorization):
         self.num_threads = num_threads
         self.show_progress = show_progress
 
-    def _validate_params(self) -> None:
-        check_positive_int("factors", self.factors)
-        check_positive_int("iterations", self.iterations)
-        _check_nonneg_float("regularization", self.regularization)
-        _check_nonneg_float("alpha", self.alpha, strict=True)
-        check_in("confidence", self.confidence, ("log", "linear"))
-        resolve_num_threads(self.num_threads)
-        _seed(self.random_state)
-
     def _confidence_data(self, data: np.ndarray) -> np.ndarray:
         """Confidences ``C`` of the stored weights (implicit reads ``C`` from the matrix)."""
         data = np.asarray(data, dtype=np.float64)
@@ -189,7 +190,7 @@ class ALS(MatrixFactorization):
                 iterations=self.iterations,
                 use_cg=self.use_cg,
                 num_threads=resolve_num_threads(self.num_threads),
-                random_state=_seed(self.random_state),
+                random_state=int(self.random_state),
             )
             model.fit(cui, show_progress=self.show_progress)
         self._set_factors(model.user_factors, model.item_factors)
@@ -290,6 +291,18 @@ class BPR(MatrixFactorization):
     9
     """
 
+    registry_name = "bpr"
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "factors": [Interval(int, 1, None)],
+        "learning_rate": [Interval(float, 0, None, closed="neither")],
+        "regularization": [Interval(float, 0, None)],
+        "iterations": [Interval(int, 1, None)],
+        "verify_negative_samples": _FLAG,
+        "random_state": _SEED,
+        "num_threads": _THREADS,
+        "show_progress": _FLAG,
+    }
+
     def __init__(
         self,
         factors: int = 64,
@@ -310,13 +323,8 @@ class BPR(MatrixFactorization):
         self.num_threads = num_threads
         self.show_progress = show_progress
 
-    def _validate_params(self) -> None:
-        check_positive_int("factors", self.factors)
-        check_positive_int("iterations", self.iterations)
-        _check_nonneg_float("learning_rate", self.learning_rate, strict=True)
-        _check_nonneg_float("regularization", self.regularization)
-        resolve_num_threads(self.num_threads)
-        _seed(self.random_state)
+    def _factor_width(self) -> int:
+        return int(self.factors) + 1  # implicit's item bias column
 
     def _fit(self, interactions: Interactions) -> None:
         from implicit.cpu.bpr import BayesianPersonalizedRanking
@@ -328,7 +336,7 @@ class BPR(MatrixFactorization):
             iterations=self.iterations,
             verify_negative_samples=self.verify_negative_samples,
             num_threads=resolve_num_threads(self.num_threads),
-            random_state=_seed(self.random_state),
+            random_state=int(self.random_state),
         )
         with threadpool_limits(1, "blas"):
             model.fit(self.user_items_, show_progress=self.show_progress)

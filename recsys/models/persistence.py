@@ -1,19 +1,33 @@
-"""Saving and loading fitted recommenders: one ``.npz`` file, no pickle.
+"""Saving and loading fitted recommenders: one ``.npz`` file, no pickle, checked on load.
 
-Layout of the file (a numpy ``.npz`` archive written with ``allow_pickle=False``):
+Layout of the file (a numpy ``.npz`` archive written with ``allow_pickle=False``),
+format version 2:
 
 - ``__meta__``: a 0-d unicode array holding JSON ``{"format": "recsys-model",
-  "format_version": 1, "class": ..., "params": ..., "state": ..., "recsys_version": ...}``;
+  "format_version": 2, "model": NODE, "reference_time": ..., "recsys_version": ...,
+  "checksum": ...}`` where ``NODE = {"class": ..., "params": ..., "state": ...,
+  "parts": {attribute: NODE | [NODE, ...] | null}}`` describes the model and,
+  recursively, the sub-models it declares in ``_submodels``;
 - ``users``, ``items``: the id maps (int64 or unicode arrays);
 - ``user_items.data|indices|indptr|shape``: the training matrix;
 - ``item_popularity``: the fallback ranking;
-- ``model.<name>``: the model's own arrays (sub-models of a blend nest their keys).
+- ``<path>model.<name>``: each model's own arrays, ``<path>`` locating a sub-model
+  (``""`` for the saved model, ``"models_[1]."`` for the second part of a blend).
+
+``checksum`` is the SHA-256 of the metadata (without the checksum) and of every
+array's name, dtype, shape and bytes: a damaged byte anywhere is detected, not only
+the ones that break decompression. A file is untrusted input: every array is
+checked against the metadata and the others (shapes, dtypes, index ranges, CSR
+structure, finiteness) before a Numba kernel sees it, and any problem raises
+:class:`~recsys.ModelFormatError`. Files of format version 1 (no checksum, nested
+models in the older layout) are still read.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import zipfile
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -21,38 +35,29 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys._io import atomic_path
+from recsys._version import __version__
 from recsys.data.idmap import IdMap
 from recsys.exceptions import ModelFormatError
+from recsys.models import registry
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "decode_model", "encode_params", "load_model", "save_model"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "check_array",
+    "check_csr",
+    "load_model",
+    "save_model",
+]
 
 FORMAT = "recsys-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+_SHARED = ("users_", "items_", "user_items_", "item_popularity_", "reference_time_")
 
 
-def _registry() -> dict[str, type]:
-    from recsys.models import (
-        ALS,
-        BPR,
-        Blend,
-        BuyAgain,
-        ItemKNN,
-        Popular,
-        RepeatExplore,
-        Repurchase,
-    )
-
-    return {
-        cls.__name__: cls
-        for cls in (ALS, BPR, Blend, BuyAgain, ItemKNN, Popular, Repurchase, RepeatExplore)
-    }
-
-
+# ----------------------------------------------------------------- parameters
 def _encode_value(value: Any) -> Any:
-    from recsys.models.base import Recommender
-
-    if isinstance(value, Recommender):
-        return {"__model__": type(value).__name__, "params": encode_params(value.get_params())}
+    if hasattr(value, "get_params") and hasattr(value, "registry_name"):
+        return {"__model__": type(value).__name__, "params": _encode_params(value)}
     if isinstance(value, (list, tuple)):
         return [_encode_value(v) for v in value]
     if isinstance(value, np.ndarray):
@@ -62,49 +67,152 @@ def _encode_value(value: Any) -> Any:
     return value
 
 
-def encode_params(params: dict[str, Any]) -> dict[str, Any]:
-    """JSON-able hyperparameters; nested models (alone or in lists) become dicts."""
-    return {name: _encode_value(value) for name, value in params.items()}
-
-
-def decode_model(class_name: str, params: dict[str, Any]) -> Any:
-    """A new, unfitted model of the registered class ``class_name`` (inverse of encoding)."""
-    cls = _registry().get(class_name)
-    if cls is None:
-        raise ModelFormatError(f"unknown model class {class_name!r} in the file")
-    return cls(**_decode_params(params))
+def _encode_params(model: Any) -> dict[str, Any]:
+    return {name: _encode_value(v) for name, v in model.get_params(deep=False).items()}
 
 
 def _decode_value(value: Any) -> Any:
-    if isinstance(value, dict) and "__model__" in value:
-        return decode_model(value["__model__"], value["params"])
+    if isinstance(value, dict):
+        if "__model__" not in value:
+            raise ModelFormatError(f"unexpected object in model parameters: {value!r}")
+        return _new_model(value["__model__"], value.get("params"))
     if isinstance(value, list):
         return [_decode_value(v) for v in value]
     return value
 
 
-def _decode_params(params: dict[str, Any]) -> dict[str, Any]:
-    return {name: _decode_value(value) for name, value in params.items()}
+def _new_model(class_name: Any, params: Any) -> Any:
+    if not isinstance(class_name, str):
+        raise ModelFormatError(f"model class must be a name, got {class_name!r}")
+    if not isinstance(params, dict):
+        raise ModelFormatError(f"parameters of {class_name} must be an object, got {params!r}")
+    try:
+        cls = registry.get(class_name)
+    except Exception as err:
+        raise ModelFormatError(f"unknown model class {class_name!r} in the file") from err
+    try:
+        return cls(**{str(k): _decode_value(v) for k, v in params.items()})
+    except TypeError as err:
+        raise ModelFormatError(f"parameters {sorted(params)} do not fit {class_name}") from err
 
 
-def model_arrays(model: Any, prefix: str = "") -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """All arrays and JSON state of a fitted model, keys prefixed (used for nesting)."""
-    arrays, state = model._state()
-    return {f"{prefix}model.{k}": np.asarray(v) for k, v in arrays.items()}, state
+# --------------------------------------------------------------------- checks
+def check_array(
+    arrays: dict[str, np.ndarray],
+    key: str,
+    *,
+    kind: str,
+    shape: tuple[int | None, ...],
+    finite: bool = False,
+    low: float | None = None,
+    high: float | None = None,
+) -> np.ndarray:
+    """``arrays[key]`` if it has the dtype kind, shape and value range expected.
+
+    Parameters
+    ----------
+    kind
+        numpy dtype kinds accepted, e.g. ``"f"`` (float), ``"iu"`` (integers).
+    shape
+        Expected shape; ``None`` matches any length on that axis.
+    finite
+        Refuse NaN and infinities.
+    low, high
+        Inclusive bounds on the values (index arrays: ``0`` and ``size - 1``).
+
+    Raises
+    ------
+    ModelFormatError
+        Naming the array and what is wrong with it.
+    """
+    if key not in arrays:
+        raise ModelFormatError(f"array {key!r} is missing")
+    a = arrays[key]
+    if a.dtype.kind not in kind:
+        raise ModelFormatError(f"array {key!r} has dtype {a.dtype}, expected kind {kind!r}")
+    if a.ndim != len(shape) or any(s is not None and s != n for s, n in zip(shape, a.shape)):
+        raise ModelFormatError(f"array {key!r} has shape {a.shape}, expected {shape}")
+    if a.size and a.dtype.kind == "f" and finite and not np.isfinite(a).all():
+        raise ModelFormatError(f"array {key!r} holds NaN or infinite values")
+    values = a[~np.isnan(a)] if a.dtype.kind == "f" else a  # NaN: allowed unless finite
+    if values.size and low is not None and not (values >= low).all():
+        raise ModelFormatError(f"array {key!r} holds values below {low}")
+    if values.size and high is not None and not (values <= high).all():
+        raise ModelFormatError(f"array {key!r} holds values above {high}")
+    return a
 
 
-def restore_arrays(
-    model: Any, arrays: dict[str, np.ndarray], state: dict[str, Any], prefix: str = ""
-) -> None:
-    """Inverse of :func:`model_arrays` (the shared attributes are set by the caller)."""
-    own = {k[len(prefix) + 6 :]: v for k, v in arrays.items() if k.startswith(f"{prefix}model.")}
-    model._load_state(own, state)
+def check_csr(
+    arrays: dict[str, np.ndarray], prefix: str, shape: tuple[int, int], *, finite: bool = True
+) -> sp.csr_matrix:
+    """A CSR matrix from ``<prefix>.data|indices|indptr``, its structure checked.
+
+    ``indptr`` must start at 0, be non-decreasing and end at ``nnz``; ``indices``
+    must lie in ``[0, n_columns)`` and be strictly increasing within each row
+    (the kernels assume sorted, duplicate-free rows).
+    """
+    n_rows, n_cols = shape
+    indptr = check_array(arrays, f"{prefix}.indptr", kind="iu", shape=(n_rows + 1,))
+    if indptr[0] != 0 or (np.diff(indptr.astype(np.int64)) < 0).any():
+        raise ModelFormatError(f"array {prefix + '.indptr'!r} is not a valid CSR row pointer")
+    nnz = int(indptr[-1])
+    data = check_array(arrays, f"{prefix}.data", kind="f", shape=(nnz,), finite=finite)
+    indices = check_array(
+        arrays, f"{prefix}.indices", kind="iu", shape=(nnz,), low=0, high=n_cols - 1
+    )
+    if nnz:
+        steps = np.diff(indices.astype(np.int64))
+        row_starts = indptr[1:-1].astype(np.int64)
+        inside = np.ones(nnz - 1, dtype=bool)
+        inside[row_starts[(row_starts > 0) & (row_starts < nnz)] - 1] = False
+        if (steps[inside] <= 0).any():
+            raise ModelFormatError(f"array {prefix + '.indices'!r} is not sorted within rows")
+    matrix = sp.csr_matrix(
+        (data.astype(np.float32), indices.astype(np.int32), indptr.astype(np.int32)),
+        shape=shape,
+    )
+    matrix.has_sorted_indices = True
+    return matrix
+
+
+def _checksum(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
+    digest = hashlib.sha256(json.dumps(meta, sort_keys=True).encode())
+    for key in sorted(arrays):
+        a = np.ascontiguousarray(arrays[key])
+        digest.update(f"{key}|{a.dtype.str}|{a.shape}".encode())
+        digest.update(a.tobytes())
+    return digest.hexdigest()
+
+
+# ----------------------------------------------------------------------- save
+def _parts_of(model: Any) -> dict[str, Any]:
+    return {attr: getattr(model, attr, None) for attr in type(model)._submodels}
+
+
+def _walk_save(model: Any, prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    own, state = model._state()
+    arrays.update({f"{prefix}model.{k}": np.asarray(v) for k, v in own.items()})
+    parts: dict[str, Any] = {}
+    for attr, value in _parts_of(model).items():
+        if isinstance(value, list):
+            parts[attr] = [
+                _walk_save(sub, f"{prefix}{attr}[{i}].", arrays) for i, sub in enumerate(value)
+            ]
+        elif value is None:
+            parts[attr] = None
+        else:
+            parts[attr] = _walk_save(value, f"{prefix}{attr}.", arrays)
+    return {
+        "class": type(model).__name__,
+        "params": _encode_params(model),
+        "state": state,
+        "parts": parts,
+    }
 
 
 def save_model(model: Any, path: Any) -> None:
     """Write a fitted model to ``path`` (one ``.npz`` file, written atomically)."""
     matrix = model.user_items_
-    own, state = model_arrays(model)
     arrays: dict[str, np.ndarray] = {
         "users": model.users_.to_numpy(),
         "items": model.items_.to_numpy(),
@@ -113,26 +221,159 @@ def save_model(model: Any, path: Any) -> None:
         "user_items.indptr": matrix.indptr,
         "user_items.shape": np.asarray(matrix.shape, dtype=np.int64),
         "item_popularity": model.item_popularity_,
-        **own,
     }
-    from recsys import __version__
-
-    meta = {
+    node = _walk_save(model, "", arrays)
+    meta: dict[str, Any] = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "class": type(model).__name__,
-        "params": encode_params(model.get_params()),
-        "state": state,
+        "model": node,
         "reference_time": model.reference_time_.isoformat() if model.reference_time_ else None,
         "recsys_version": __version__,
     }
     for key, value in arrays.items():
         if value.dtype == object:
             raise ModelFormatError(f"cannot save array {key!r} of dtype object without pickle")
+    meta["checksum"] = _checksum(meta, arrays)
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         payload = {"__meta__": np.asarray(json.dumps(meta)), **arrays}
         savez: Any = np.savez_compressed  # numpy's stub types **kwds as allow_pickle: bool
         savez(fh, **payload)
+
+
+# ----------------------------------------------------------------------- load
+def _read(path: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    name = repr(str(path))
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except FileNotFoundError as err:
+        raise ModelFormatError(f"no model file at {name}") from err
+    except Exception as err:  # every reader failure of an untrusted file
+        raise ModelFormatError(
+            f"{name} is not a readable recsys model file (corrupt or foreign): {err}"
+        ) from err
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ModelFormatError(f"{name} is not a recsys model file (not an .npz archive)")
+    try:
+        with archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except Exception as err:
+        raise ModelFormatError(f"{name} is damaged: {type(err).__name__}: {err}") from err
+    if "__meta__" not in arrays:
+        raise ModelFormatError(f"{name} is not a recsys model file (no metadata)")
+    raw = arrays.pop("__meta__")
+    try:
+        meta = json.loads(str(raw)) if raw.dtype.kind == "U" and raw.ndim == 0 else None
+    except ValueError as err:
+        raise ModelFormatError(f"{name}: unreadable model metadata: {err}") from err
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFormatError(f"{name} is not a recsys model file (format mismatch)")
+    return meta, arrays
+
+
+def _v1_params(class_name: Any, params: Any) -> Any:
+    """Version-1 parameters under today's names (``ItemKNN(k=)`` is ``neighbors=``)."""
+    if not isinstance(params, dict):
+        return params
+    out = {}
+    for key, value in params.items():
+        if isinstance(value, dict) and "__model__" in value:
+            value = {**value, "params": _v1_params(value["__model__"], value.get("params"))}
+        elif isinstance(value, list):
+            value = [
+                {**v, "params": _v1_params(v["__model__"], v.get("params"))}
+                if isinstance(v, dict) and "__model__" in v
+                else v
+                for v in value
+            ]
+        out["neighbors" if (class_name, key) == ("ItemKNN", "k") else key] = value
+    return out
+
+
+def _from_v1(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The version-2 model node of a version-1 file (renaming nested arrays in place)."""
+    cls, state = meta.get("class"), meta.get("state") or {}
+    params = _v1_params(cls, meta.get("params"))
+    if not isinstance(params, dict) or not isinstance(state, dict):
+        raise ModelFormatError("version-1 metadata: params and state must be objects")
+    node: dict[str, Any] = {"class": cls, "params": params, "state": state, "parts": {}}
+
+    def move(old_prefix: str, new_prefix: str) -> None:
+        for key in [k for k in arrays if k.startswith(old_prefix)]:
+            arrays[new_prefix + key[len(old_prefix) :]] = arrays.pop(key)
+
+    def part(sub: Any) -> dict[str, Any]:
+        if not isinstance(sub, dict):
+            raise ModelFormatError("version-1 metadata: a blend part must be an object")
+        name = sub.get("class")
+        return {"class": name, "params": _v1_params(name, sub.get("params")), "state": {}, "parts": {}}
+
+    if cls == "Blend":
+        subs = state.get("parts") or []
+        node["parts"]["models_"] = [part(sub) for sub in subs]
+        for i in range(len(subs)):
+            move(f"model.part{i}.", f"models_[{i}].")
+        node["state"] = {"masks": ["all"] * len(subs)}
+    elif cls == "RepeatExplore":
+        subs = []
+        for i, name in enumerate(("repeat", "explore")):
+            default = "Repurchase" if name == "repeat" else "ALS"
+            value = params.get(name) or {"__model__": default, "params": {}}
+            subs.append(part({"class": value.get("__model__"), "params": value.get("params")}))
+            move(f"model.{name}.", f"models_[{i}].")
+        node["parts"]["models_"] = subs
+        weight = float(params.get("weight", 0.8))
+        arrays["model.weights"] = np.asarray([weight, 1.0 - weight], dtype=np.float32)
+        node["state"] = {"masks": ["bought", "all"]}
+    elif cls == "BuyAgain":
+        arrays.pop("model.interval_days", None)
+        arrays.pop("model.item_repeat_rate", None)
+        node["parts"]["fallback_model_"] = None
+        if state.get("fallback"):
+            node["parts"]["fallback_model_"] = {
+                "class": "Repurchase",
+                "params": {},
+                "state": {},
+                "parts": {},
+            }
+            for key in ("scores_data", "backfill"):
+                arrays[f"fallback_model_.model.{key}"] = arrays.pop(f"model.{key}")
+            n_items = len(arrays.get("items", ()))
+            arrays["fallback_model_.model.interval_days"] = np.full(n_items, np.nan)
+            arrays["fallback_model_.model.item_repeat_rate"] = np.full(
+                n_items, 0.5, dtype=np.float32
+            )
+    return node
+
+
+def _walk_load(
+    node: Any, arrays: dict[str, np.ndarray], prefix: str, share: Callable[[Any], None]
+) -> Any:
+    if not isinstance(node, dict):
+        raise ModelFormatError(f"model description at {prefix or 'the root'!r} is not an object")
+    model = _new_model(node.get("class"), node.get("params"))
+    share(model)
+    parts = node.get("parts") or {}
+    if not isinstance(parts, dict):
+        raise ModelFormatError("model parts must be an object")
+    for attr in type(model)._submodels:
+        spec = parts.get(attr)
+        if isinstance(spec, list):
+            value: Any = [
+                _walk_load(sub, arrays, f"{prefix}{attr}[{i}].", share)
+                for i, sub in enumerate(spec)
+            ]
+        elif spec is None:
+            value = None
+        else:
+            value = _walk_load(spec, arrays, f"{prefix}{attr}.", share)
+        setattr(model, attr, value)
+    start = f"{prefix}model."
+    own = {k[len(start) :]: v for k, v in arrays.items() if k.startswith(start)}
+    state = node.get("state") or {}
+    if not isinstance(state, dict):
+        raise ModelFormatError("model state must be an object")
+    model._load_state(own, state)
+    return model
 
 
 def load_model(path: Any) -> Any:
@@ -141,8 +382,9 @@ def load_model(path: Any) -> Any:
     Raises
     ------
     ModelFormatError
-        The file is missing, corrupt, not a recsys model, or of an unsupported
-        format version.
+        The file is missing, damaged (checksum), not a recsys model, of an
+        unsupported format version, or inconsistent (an array of the wrong shape,
+        dtype or range).
 
     Examples
     --------
@@ -153,51 +395,42 @@ def load_model(path: Any) -> Any:
     >>> type(rs.load_model(path)).__name__
     'Popular'
     """
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except FileNotFoundError as err:
-        raise ModelFormatError(f"no model file at {str(path)!r}") from err
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as err:
-        raise ModelFormatError(
-            f"{str(path)!r} is not a readable recsys model file (corrupt or foreign): {err}"
-        ) from err
-    if "__meta__" not in arrays:
-        raise ModelFormatError(f"{str(path)!r} is not a recsys model file (no metadata)")
-    try:
-        meta = json.loads(str(arrays.pop("__meta__")))
-    except (TypeError, ValueError) as err:
-        raise ModelFormatError(f"{str(path)!r}: unreadable model metadata: {err}") from err
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelFormatError(f"{str(path)!r} is not a recsys model file (format mismatch)")
+    name = repr(str(path))
+    meta, arrays = _read(path)
     version = meta.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in (1, FORMAT_VERSION):
         raise ModelFormatError(
-            f"{str(path)!r} has model format version {version!r}; this recsys reads "
-            f"version {FORMAT_VERSION}"
+            f"{name} has model format version {version!r}; this recsys reads "
+            f"versions 1 and {FORMAT_VERSION}"
         )
-    cls = _registry().get(meta.get("class", ""))
-    if cls is None:
-        raise ModelFormatError(f"{str(path)!r}: unknown model class {meta.get('class')!r}")
     try:
-        model = cls(**_decode_params(meta["params"]))
-        shape = tuple(int(v) for v in arrays["user_items.shape"])
-        matrix = sp.csr_matrix(
-            (arrays["user_items.data"], arrays["user_items.indices"], arrays["user_items.indptr"]),
-            shape=shape,
-        )
-        matrix.has_sorted_indices = True
-        model.users_ = IdMap(arrays["users"])
-        model.items_ = IdMap(arrays["items"])
-        if (len(model.users_), len(model.items_)) != shape:
-            raise ModelFormatError("id maps do not match the training matrix shape")
-        model.user_items_ = matrix
-        model.item_popularity_ = arrays["item_popularity"]
+        if version == FORMAT_VERSION:
+            stored = meta.pop("checksum", None)
+            if stored != _checksum(meta, arrays):
+                raise ModelFormatError("checksum mismatch: the file is damaged or was altered")
+            node = meta.get("model")
+        else:
+            node = _from_v1(meta, arrays)
+        shape_arr = check_array(arrays, "user_items.shape", kind="iu", shape=(2,), low=0)
+        shape = (int(shape_arr[0]), int(shape_arr[1]))
+        users = IdMap(check_array(arrays, "users", kind="iuU", shape=(shape[0],)))
+        items = IdMap(check_array(arrays, "items", kind="iuU", shape=(shape[1],)))
+        matrix = check_csr(arrays, "user_items", shape)
+        if matrix.nnz and matrix.data.min() < 0:
+            raise ModelFormatError("array 'user_items.data' holds negative weights")
+        popularity = check_array(
+            arrays, "item_popularity", kind="f", shape=(shape[1],), finite=True
+        ).astype(np.float32)
         ref = meta.get("reference_time")
-        model.reference_time_ = datetime.fromisoformat(ref) if ref else None
-        restore_arrays(model, arrays, meta.get("state", {}))
-    except ModelFormatError:
-        raise
-    except (KeyError, ValueError, TypeError, IndexError) as err:
-        raise ModelFormatError(f"{str(path)!r}: inconsistent model file: {err!r}") from err
-    return model
+        reference_time = datetime.fromisoformat(ref) if ref else None
+        shared = (users, items, matrix, popularity, reference_time)
+
+        def share(model: Any) -> None:
+            for attr, value in zip(_SHARED, shared, strict=True):
+                setattr(model, attr, value)
+
+        return _walk_load(node, arrays, "", share)
+    except ModelFormatError as err:
+        raise ModelFormatError(f"{name}: {err}") from err
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError) as err:
+        raise ModelFormatError(f"{name}: inconsistent model file: {err!r}") from err

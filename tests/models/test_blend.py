@@ -73,8 +73,8 @@ def test_ranks_count_only_eligible_items() -> None:
 
 def test_single_part_keeps_its_ranking() -> None:
     inter = block_interactions()
-    knn = rs.ItemKNN(k=20).fit(inter)
-    blend = rs.Blend([rs.ItemKNN(k=20)]).fit(inter)
+    knn = rs.ItemKNN(neighbors=20).fit(inter)
+    blend = rs.Blend([rs.ItemKNN(neighbors=20)]).fit(inter)
     users = np.arange(inter.shape[0], dtype=np.int32)
     ids, scores = knn.recommend_index(users, k=5)
     blend_ids, _ = blend.recommend_index(users, k=5)
@@ -106,31 +106,34 @@ def test_default_parts_and_untimed_fallback() -> None:
 
 
 def test_clone_copies_parts_and_save_load(tmp_path) -> None:
-    parts = [rs.ItemKNN(k=7), rs.Popular(window_days=30)]
+    parts = [rs.ItemKNN(neighbors=7), rs.Popular(window_days=30)]
     model = rs.Blend(parts, [0.3, 0.7], normalize="minmax")
     copy = model.clone()
     assert copy.models is not parts
     assert copy.models[0] is not parts[0]
-    assert copy.models[0].k == 7
+    assert copy.models[0].neighbors == 7
     assert copy.weights == [0.3, 0.7]
     inter = rs.Interactions.from_purchases(_purchases())
     model.fit(inter).save(tmp_path / "blend.npz")
     loaded = rs.load_model(tmp_path / "blend.npz")
     assert isinstance(loaded.models[0], rs.ItemKNN)
-    assert loaded.models[0].k == 7
+    assert loaded.models[0].neighbors == 7
     assert loaded.recommend(k=3).equals(model.recommend(k=3))
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"models": []}, "models is empty"),
-        ({"models": rs.ALS()}, "models must be a list"),
-        ({"models": [rs.ALS(), "ItemKNN"]}, r"models\[1\] must be a recsys Recommender"),
+        ({"models": []}, r"models=\.\.\.\) must be a non-empty list"),
+        ({"models": rs.ALS()}, r"models=\.\.\.\) must be a non-empty list"),
+        ({"models": [rs.ALS(), "ItemKNN"]}, r"list of \(a recsys Recommender\).*'ItemKNN'"),
         ({"models": [rs.Popular()], "weights": [1.0, 2.0]}, "one number per model"),
-        ({"models": [rs.Popular()], "weights": [-1.0]}, ">= 0 and not all 0"),
-        ({"weights": [0.0, 0.0, 0.0]}, "not all 0"),
-        ({"weights": ["x", 1, 2]}, "weights must be numbers"),
+        ({"models": [rs.Popular()], "weights": [-1.0]}, r"weights=\.\.\.\).*>= 0"),
+        ({"weights": [0.0, 0.0, 0.0]}, "not be all 0"),
+        ({"weights": ["x", 1, 2]}, r"weights=\.\.\.\) must be a non-empty list of \(a number"),
+        ({"masks": ["all", "old", "all"]}, "masks"),
+        ({"masks": ["all"]}, "one mask per model"),
+        ({"depth": 0}, "depth"),
         ({"normalize": "zscore"}, "normalize"),
         ({"rank_offset": -1}, "rank_offset"),
     ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import zipfile
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -12,15 +13,17 @@ import pytest
 import scipy.sparse as sp
 
 import recsys as rs
+from recsys.models import persistence, registry
 from recsys.scoring import select_topk
 from tests.models._fixtures import block_interactions, block_purchases
 
-# Small, fast settings; every factory gives a fresh, unfitted model.
+# Small, fast settings; every factory gives a fresh, unfitted model. Every model in the
+# registry has at least one entry (test_every_registered_model_is_covered).
 MODELS: dict[str, Callable[[], rs.Recommender]] = {
     "ALS": lambda: rs.ALS(factors=2, iterations=10, regularization=1.0, random_state=3),
     "BPR": lambda: rs.BPR(factors=8, iterations=40, learning_rate=0.05, random_state=3),
-    "ItemKNN": lambda: rs.ItemKNN(k=20),
-    "ItemKNN-cosine": lambda: rs.ItemKNN(similarity="cosine", k=20, self_similarity=0.0),
+    "ItemKNN": lambda: rs.ItemKNN(neighbors=20),
+    "ItemKNN-cosine": lambda: rs.ItemKNN(similarity="cosine", neighbors=20, self_similarity=0.0),
     "Popular": lambda: rs.Popular(),
     "Popular-window": lambda: rs.Popular(window_days=30),
     "Repurchase": lambda: rs.Repurchase(due_weight=0.5),
@@ -29,19 +32,28 @@ MODELS: dict[str, Callable[[], rs.Recommender]] = {
         explore=rs.ALS(factors=2, iterations=10, regularization=1.0, random_state=3)
     ),
     "RepeatExplore-knn-minmax": lambda: rs.RepeatExplore(
-        explore=rs.ItemKNN(k=20), normalize="minmax"
+        explore=rs.ItemKNN(neighbors=20), normalize="minmax"
     ),
     "Blend": lambda: rs.Blend(
         [
             rs.ALS(factors=2, iterations=10, regularization=1.0, random_state=3),
-            rs.ItemKNN(k=20),
+            rs.ItemKNN(neighbors=20),
             rs.Popular(window_days=30),
         ],
         [0.6, 0.2, 0.2],
     ),
     "Blend-minmax": lambda: rs.Blend(
-        [rs.ItemKNN(k=20), rs.ALS(factors=2, iterations=10, regularization=1.0, random_state=3)],
+        [
+            rs.ItemKNN(neighbors=20),
+            rs.ALS(factors=2, iterations=10, regularization=1.0, random_state=3),
+        ],
         normalize="minmax",
+    ),
+    "Blend-masks-depth": lambda: rs.Blend(
+        [rs.Repurchase(), rs.ItemKNN(neighbors=20), rs.Popular()],
+        [0.5, 0.3, 0.2],
+        masks=["bought", "new", "all"],
+        depth=4,
     ),
 }
 PERSONALISED = {
@@ -54,11 +66,49 @@ PERSONALISED = {
     "Blend",
     "Blend-minmax",
 }
-# Blends rank each part over the eligible items only (seen items removed before ranking):
-# their generic reference is the blend of the parts with those items removed.
-RANKS_ELIGIBLE_ONLY = {"Blend", "Blend-minmax"}
 # Training with more than one thread is reproducible for all but implicit's Hogwild BPR.
 THREAD_INVARIANT_FIT = set(MODELS) - {"BPR"}
+
+
+def test_every_registered_model_is_covered() -> None:
+    covered = {type(make()) for make in MODELS.values()}
+    assert covered == set(registry.classes())
+    assert registry.names() == tuple(registry.name_of(cls) for cls in registry.classes())
+
+
+def _dense_scores(model: rs.Recommender, users: np.ndarray) -> np.ndarray:
+    """Every (user, item) score through the public score_pairs."""
+    u = np.repeat(users, model.n_items)
+    i = np.tile(np.arange(model.n_items), len(users))
+    return model.score_pairs(u, i).reshape(len(users), model.n_items)
+
+
+def _reference_blend(model: rs.Blend, users: np.ndarray, eligible: np.ndarray) -> np.ndarray:
+    """Plain-numpy blend: each part's masked, eligible, top-depth list, normalised, summed."""
+    seen = model.user_items_[users].toarray() > 0
+    total = np.zeros(eligible.shape)
+    scored = np.zeros(eligible.shape, dtype=bool)
+    for part, weight, mask in zip(model.models_, model.weights_, model.masks_, strict=True):
+        if weight == 0:
+            continue
+        scores = _dense_scores(part, users).astype(np.float64)
+        allowed = eligible & {"all": True, "new": ~seen, "bought": seen}[mask]
+        for r in range(len(users)):
+            items = np.flatnonzero(allowed[r] & np.isfinite(scores[r]))
+            order = items[np.lexsort((items, -scores[r, items]))]
+            if mask != "bought":
+                order = order[: model.depth]
+            if order.size == 0:
+                continue
+            if model.normalize == "rank":
+                norm = 1.0 / (np.arange(1, order.size + 1) + model.rank_offset)
+            else:
+                s = scores[r, order]
+                span = s.max() - s.min()
+                norm = (s - s.min()) / span if span > 0 else np.ones(order.size)
+            total[r, order] += weight * norm
+            scored[r, order] = True
+    return np.where(scored, total, -np.inf).astype(np.float32)
 
 
 @pytest.fixture(scope="module")
@@ -138,15 +188,18 @@ class TestRecommenderContract:
         assert not pairs & _seen_pairs(inter)
 
     def test_recommend_index_matches_generic_scoring(self, name: str, fitted) -> None:
-        """The fast path (topk / knn_topk) ranks exactly like select_topk on _score_block."""
+        """The fast path ranks exactly like select_topk on the public pair scores.
+
+        Blends are checked against a plain-numpy blend of their parts' pair scores.
+        """
         model = fitted[name]
         users = np.arange(model.n_users, dtype=np.int32)
         ids, scores = model.recommend_index(users, k=6, exclude_seen=True)
         seen = model.user_items_[users]
-        if name in RANKS_ELIGIBLE_ONLY:
-            block = model._blend(users, seen.toarray() > 0)
+        if isinstance(model, rs.Blend):
+            block = _reference_blend(model, users, ~(seen.toarray() > 0))
         else:
-            block = model._score_block(users)
+            block = _dense_scores(model, users)
         ref_ids, ref_scores = select_topk(block, 6, exclude=seen)
         ref_ids[np.isneginf(ref_scores)] = -1  # -inf = not recommendable: padding
         np.testing.assert_allclose(scores, ref_scores, rtol=1e-4, atol=1e-5)
@@ -235,8 +288,8 @@ class TestRecommenderContract:
         assert model.similar_items(["A00"], k=3).equals(loaded.similar_items(["A00"], k=3))
         with np.load(path, allow_pickle=False) as archive:
             meta = json.loads(str(archive["__meta__"]))
-        assert meta["format_version"] == 1
-        assert meta["class"] == type(model).__name__
+        assert meta["format_version"] == 2
+        assert meta["model"]["class"] == type(model).__name__
 
     def test_deterministic_refit_and_threads(self, name: str, inter) -> None:
         a = MODELS[name]().fit(inter).recommend(k=5, num_threads=1)
@@ -270,7 +323,7 @@ class TestRecommenderContract:
 
 
 def test_similar_items_stay_in_group() -> None:
-    model = rs.ItemKNN(similarity="cosine", k=20).fit(block_interactions())
+    model = rs.ItemKNN(similarity="cosine", neighbors=20).fit(block_interactions())
     sim = model.similar_items(["A00", "B01"], k=5)
     for item, other in zip(sim["item_id"], sim["similar_item_id"], strict=True):
         assert item[0] == other[0]
@@ -303,7 +356,11 @@ class TestLoadErrors:
         with np.load(src, allow_pickle=False) as archive:
             arrays = {k: archive[k] for k in archive.files}
         meta = json.loads(str(arrays.pop("__meta__")))
-        meta.update(changes)
+        meta.pop("checksum")
+        for key, value in changes.items():
+            target = meta["model"] if key == "class" else meta
+            target[key] = value
+        meta["checksum"] = persistence._checksum(meta, arrays)  # a consistent, altered file
         np.savez(dst, __meta__=np.asarray(json.dumps(meta)), **arrays)
 
     def test_unknown_version_and_class(self, tmp_path) -> None:
@@ -336,3 +393,72 @@ class TestLoadErrors:
         rs.Repurchase().fit(inter).save(path)
         assert type(rs.load_model(path)) is rs.Repurchase
         assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
+
+
+# ------------------------------------------------------------- parameters and config
+_WRONG = object()  # of no accepted type for any parameter
+
+
+@pytest.mark.parametrize("cls", registry.classes(), ids=lambda c: c.__name__)
+def test_every_parameter_is_declared_and_checked(cls) -> None:
+    """A wrongly typed value for any parameter fails fit with InputDataError naming it."""
+    names = cls._param_names()
+    assert set(cls._parameter_constraints) == set(names), cls.__name__
+    inter = block_interactions(n_users_per_group=4, n_items_per_group=4)
+    for name in names:
+        for bad in (_WRONG, "x", float("nan")):
+            if bad is None:
+                continue
+            model = cls(**{name: bad})
+            with pytest.raises(rs.InputDataError, match=rf"{cls.__name__}\({name}=") as info:
+                model.fit(inter)
+            assert repr(bad) in str(info.value)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_config_round_trips_through_json(name: str) -> None:
+    model = MODELS[name]()
+    encoded = json.dumps(persistence._encode_params(model))
+    rebuilt = persistence._new_model(type(model).__name__, json.loads(encoded))
+    assert repr(rebuilt) == repr(model)
+    assert rebuilt.get_params().keys() == model.get_params().keys()
+
+
+def test_sklearn_clone_and_nested_params() -> None:
+    base = pytest.importorskip("sklearn.base")
+    model = rs.RepeatExplore(explore=rs.ALS(factors=8))
+    copy = base.clone(model)
+    assert copy is not model and copy.explore is not model.explore
+    assert repr(copy) == repr(model)
+    assert base.clone(rs.ALS()).get_params() == rs.ALS().get_params()
+    assert model.get_params()["explore__factors"] == 8
+    model.set_params(explore__factors=16, weight=0.5)
+    assert model.explore.factors == 16 and model.weight == 0.5
+    with pytest.raises(rs.InputDataError, match="not a model"):
+        model.set_params(repeat__half_life_days=3)  # repeat is None
+
+
+# ---------------------------------------------------------------- older model files
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [
+        ("ALS", lambda: rs.ALS(factors=2, iterations=3, random_state=0)),
+        ("ItemKNN", lambda: rs.ItemKNN(neighbors=5)),
+        ("Repurchase", rs.Repurchase),
+        ("BuyAgain", lambda: rs.BuyAgain(label_days=20)),
+        ("RepeatExplore", lambda: rs.RepeatExplore(explore=rs.ItemKNN(neighbors=5))),
+        ("Blend", lambda: rs.Blend([rs.ItemKNN(neighbors=5), rs.Popular()], [0.7, 0.3])),
+    ],
+)
+def test_reads_format_version_1(name: str, make) -> None:
+    """Files written by the previous format load and score like a fresh fit."""
+    path = Path(__file__).parent / "data" / f"v1_{name}.npz"
+    loaded = rs.load_model(path)
+    inter = block_interactions(n_users_per_group=6, n_items_per_group=6)
+    fresh = make().fit(inter)
+    assert type(loaded) is type(fresh)
+    for flag in (True, False):
+        a = loaded.recommend(k=4, exclude_seen=flag)
+        b = fresh.recommend(k=4, exclude_seen=flag)
+        assert a.select("user_id", "item_id").equals(b.select("user_id", "item_id"))
+        np.testing.assert_allclose(a["score"], b["score"], rtol=1e-5)

@@ -10,7 +10,7 @@ import pytest
 import scipy.sparse as sp
 
 import recsys as rs
-from recsys.models.blend import _minmax_scores, _rank_scores
+from recsys.models.blend import _normalized
 from recsys.models.similarity import item_similarity
 from tests.models._fixtures import block_interactions
 
@@ -164,7 +164,11 @@ def test_repurchase_without_times_warns() -> None:
 def test_itemknn_scores_match_numpy_reference() -> None:
     inter = block_interactions()
     model = rs.ItemKNN(
-        similarity="cosine", k=5, weighting="binary", user_weighting="log", self_similarity=2.0
+        similarity="cosine",
+        neighbors=5,
+        weighting="binary",
+        user_weighting="log",
+        self_similarity=2.0,
     ).fit(inter)
     binary = inter.matrix.copy()
     binary.data[:] = 1.0
@@ -180,7 +184,7 @@ def test_itemknn_scores_match_numpy_reference() -> None:
 
 def test_itemknn_recommend_history_matches_training_user() -> None:
     inter = block_interactions()
-    model = rs.ItemKNN(k=10).fit(inter)
+    model = rs.ItemKNN(neighbors=10).fit(inter)
     user = 3
     row = inter.matrix[user]
     items = model.items_.to_ids(row.indices)
@@ -196,7 +200,7 @@ def test_itemknn_param_validation() -> None:
     for bad in (
         {"similarity": "pearson"},
         {"weighting": "sqrt"},
-        {"k": 0},
+        {"neighbors": 0},
         {"shrink": -1},
         {"alpha": 2},
         {"self_similarity": -1},
@@ -266,14 +270,16 @@ def test_bpr_bias_column_and_determinism() -> None:
 
 # ----------------------------------------------------------------------------- blend
 def test_rank_and_minmax_normalisation_hand_worked() -> None:
-    block = np.array([[3.0, -np.inf, 1.0, 3.0], [0.5, 0.5, 0.5, -np.inf]], dtype=np.float32)
-    ranks = _rank_scores(block, 1.0)
-    # row 0 order: item 0 (tie with 3, lower index first), item 3, item 2; item 1 unscored
-    np.testing.assert_allclose(ranks[0], [1 / 2, 0.0, 1 / 4, 1 / 3])
-    np.testing.assert_allclose(ranks[1], [1 / 2, 1 / 3, 1 / 4, 0.0])
-    mm = _minmax_scores(block)
-    np.testing.assert_allclose(mm[0], [1.0, 0.0, 0.0, 1.0])
-    np.testing.assert_allclose(mm[1], [1.0, 1.0, 1.0, 0.0])
+    # Two customers' lists, best first: row 0 proposes items 0, 3 (tied at 3.0) and 2;
+    # row 1 three items tied at 0.5.
+    rows = np.array([0, 0, 0, 1, 1, 1])
+    scores = np.array([3.0, 3.0, 1.0, 0.5, 0.5, 0.5], dtype=np.float32)
+    ranks = _normalized(rows, scores, "rank", 1.0)
+    np.testing.assert_allclose(ranks[:3], [1 / 2, 1 / 3, 1 / 4])
+    np.testing.assert_allclose(ranks[3:], [1 / 2, 1 / 3, 1 / 4])
+    mm = _normalized(rows, scores, "minmax", 0.0)
+    np.testing.assert_allclose(mm[:3], [1.0, 1.0, 0.0])
+    np.testing.assert_allclose(mm[3:], [1.0, 1.0, 1.0])
 
 
 def test_blend_extremes_reduce_to_components() -> None:
@@ -286,12 +292,12 @@ def test_blend_extremes_reduce_to_components() -> None:
     b = repurchase.recommend(users, k=3)
     assert n_bought[:10].min() >= 3
     assert a["item_id"].equals(b["item_id"])
-    knn = rs.ItemKNN(k=10)
+    knn = rs.ItemKNN(neighbors=10)
     explore_only = rs.RepeatExplore(explore=knn, weight=0.0).fit(inter)
     c = explore_only.recommend(users, k=3, exclude_seen=True)
     d = knn.clone().fit(inter).recommend(users, k=3, exclude_seen=True)
     assert c["item_id"].equals(d["item_id"])
-    assert knn.get_params() == rs.ItemKNN(k=10).get_params()  # components are cloned
+    assert knn.get_params() == rs.ItemKNN(neighbors=10).get_params()  # components are cloned
 
 
 def test_blend_mixes_new_and_bought_items() -> None:
@@ -312,14 +318,16 @@ def test_blend_mixes_new_and_bought_items() -> None:
 
 # ------------------------------------------------------------------- base behaviour
 def test_params_clone_repr() -> None:
-    model = rs.ItemKNN(k=7)
-    assert model.get_params()["k"] == 7
+    model = rs.ItemKNN(neighbors=7)
+    assert model.get_params()["neighbors"] == 7
     assert "ItemKNN(similarity=" in repr(model)
     clone = model.clone()
     assert clone is not model
     assert clone.get_params() == model.get_params()
-    model.set_params(k=9)
-    assert model.k == 9
+    model.set_params(neighbors=9)
+    assert model.neighbors == 9
+    with pytest.warns(DeprecationWarning, match="neighbors"):
+        assert rs.ItemKNN(k=5).neighbors == 5
     with pytest.raises(rs.InputDataError, match="no parameter"):
         model.set_params(kk=1)
 
@@ -354,9 +362,11 @@ def test_progress_bar_and_blocks(monkeypatch, capsys) -> None:
     import recsys.models.base as base
 
     inter = block_interactions()
-    model = rs.RepeatExplore(explore=rs.ItemKNN(k=10)).fit(inter)  # dense score blocks
+    model = rs.RepeatExplore(explore=rs.ItemKNN(neighbors=10)).fit(inter)  # candidate lists
     full = model.recommend(k=4)
-    monkeypatch.setattr(base, "_BLOCK_BYTES", 4 * model.n_items * 7)  # 7 users per block
+    per_user = model._bytes_per_user()
+    assert per_user is not None
+    monkeypatch.setattr(base, "_BLOCK_BYTES", per_user * 7)  # 7 users per block
     assert model._block_size() == 7
     blocked = model.recommend(k=4, show_progress=True)
     assert blocked.equals(full)
@@ -369,7 +379,7 @@ def test_progress_bar_and_blocks(monkeypatch, capsys) -> None:
 def test_save_load_string_users_int_items(tmp_path) -> None:
     p = pl.DataFrame({"user_id": ["u1", "u1", "u2", "u3", "u3"], "item_id": [10, 20, 10, 30, 20]})
     inter = rs.Interactions.from_frame(p)
-    for model in (rs.ItemKNN(k=5), rs.ALS(factors=2, iterations=2), rs.RepeatExplore()):
+    for model in (rs.ItemKNN(neighbors=5), rs.ALS(factors=2, iterations=2), rs.RepeatExplore()):
         model.fit(inter)
         path = tmp_path / f"{type(model).__name__}.npz"
         model.save(path)

@@ -1,0 +1,162 @@
+"""Model files are untrusted input: crafted or damaged files are refused, never trusted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import recsys as rs
+from recsys.models import persistence
+from tests.models._fixtures import block_interactions
+
+Arrays = dict[str, np.ndarray]
+
+
+def _saved(model: rs.Recommender, tmp_path: Path) -> Path:
+    path = tmp_path / "good.npz"
+    model.fit(block_interactions(n_users_per_group=6, n_items_per_group=6)).save(path)
+    return path
+
+
+def _craft(src: Path, dst: Path, change: Callable[[dict, Arrays], None]) -> Path:
+    """A copy of ``src`` changed by ``change(meta, arrays)``, with a matching checksum."""
+    with np.load(src, allow_pickle=False) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    meta = json.loads(str(arrays.pop("__meta__")))
+    meta.pop("checksum")
+    change(meta, arrays)
+    meta["checksum"] = persistence._checksum(meta, arrays)
+    np.savez(dst, __meta__=np.asarray(json.dumps(meta)), **arrays)
+    return dst
+
+
+def _set(key: str, value: Callable[[np.ndarray], np.ndarray]) -> Callable[[dict, Arrays], None]:
+    def change(meta: dict, arrays: Arrays) -> None:
+        arrays[key] = value(arrays[key])
+
+    return change
+
+
+def _bump_last(a: np.ndarray) -> np.ndarray:
+    out = a.copy()
+    out[-1] = 10_000
+    return out
+
+
+CRAFTED = [
+    # (model, array key, change, what the error names)
+    (lambda: rs.ItemKNN(neighbors=3), "model.sim.indices", _bump_last, "sim.indices"),
+    (lambda: rs.ItemKNN(neighbors=3), "model.sim.indptr", lambda a: a[::-1].copy(), "indptr"),
+    (lambda: rs.ItemKNN(neighbors=3), "model.sim.indices", lambda a: a[::-1].copy(), "sorted"),
+    (lambda: rs.ALS(factors=2, iterations=1), "model.item_factors", lambda a: a[:, :1], "shape"),
+    (
+        lambda: rs.ALS(factors=2, iterations=1),
+        "model.item_factors",
+        lambda a: np.full_like(a, np.nan),
+        "NaN",
+    ),
+    (lambda: rs.Popular(), "user_items.indices", _bump_last, "user_items.indices"),
+    (lambda: rs.Popular(), "item_popularity", lambda a: a[:3], "item_popularity"),
+    (lambda: rs.Repurchase(), "model.backfill", lambda a: a[:3], "backfill"),
+    (lambda: rs.Repurchase(), "model.scores_data", lambda a: a.astype(np.int64), "dtype"),
+    (
+        lambda: rs.Blend([rs.Popular(), rs.Popular(window_days=30), rs.ItemKNN()]),
+        "model.weights",
+        lambda a: a[:1],
+        "weights",
+    ),
+    (lambda: rs.Popular(), "users", lambda a: a[:-1], "users"),
+]
+
+
+@pytest.mark.parametrize(("make", "key", "change", "message"), CRAFTED)
+def test_crafted_arrays_are_refused(tmp_path, make, key, change, message) -> None:
+    good = _saved(make(), tmp_path)
+    bad = _craft(good, tmp_path / "bad.npz", _set(key, change))
+    with pytest.raises(rs.ModelFormatError, match=message):
+        rs.load_model(bad)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda meta, arrays: meta["model"].update({"class": ["Popular"]}), "class"),
+        (lambda meta, arrays: meta["model"].update({"params": [1, 2]}), "parameters"),
+        (lambda meta, arrays: meta["model"].update({"params": {"bogus": 1}}), "do not fit"),
+        (lambda meta, arrays: meta.update({"model": "Popular"}), "not an object"),
+        (lambda meta, arrays: meta["model"].update({"state": [1]}), "state"),
+        (lambda meta, arrays: meta.update({"reference_time": "noon"}), "inconsistent"),
+    ],
+)
+def test_crafted_metadata_is_refused(tmp_path, change, message) -> None:
+    good = _saved(rs.Popular(), tmp_path)
+    with pytest.raises(rs.ModelFormatError, match=message):
+        rs.load_model(_craft(good, tmp_path / "bad.npz", change))
+
+
+def test_tampering_without_a_new_checksum_is_detected(tmp_path) -> None:
+    good = _saved(rs.ALS(factors=2, iterations=1), tmp_path)
+    with np.load(good, allow_pickle=False) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    arrays["model.user_factors"] = arrays["model.user_factors"] * 2  # same shape and dtype
+    np.savez(tmp_path / "edited.npz", **arrays)
+    with pytest.raises(rs.ModelFormatError, match="checksum"):
+        rs.load_model(tmp_path / "edited.npz")
+
+
+def test_foreign_numpy_files(tmp_path) -> None:
+    np.save(tmp_path / "plain.npy", np.zeros(3))
+    with pytest.raises(rs.ModelFormatError, match="not an .npz"):
+        rs.load_model(tmp_path / "plain.npy")
+    with pytest.raises(rs.ModelFormatError):
+        rs.load_model(tmp_path)  # a directory
+
+
+def test_every_flipped_byte_is_refused_or_harmless(tmp_path) -> None:
+    """Single-byte flips all over a saved blend: ModelFormatError or the same model.
+
+    Run in a subprocess, so a crash of the interpreter fails the test instead of
+    ending the test run.
+    """
+    model = rs.Blend([rs.ItemKNN(neighbors=3), rs.Repurchase(), rs.ALS(factors=2, iterations=1)])
+    good = _saved(model, tmp_path)
+    script = textwrap.dedent(
+        f"""
+        import sys, warnings
+        import recsys as rs
+        warnings.simplefilter("ignore")
+        path = {str(good)!r}
+        data = open(path, "rb").read()
+        reference = rs.load_model(path).recommend(k=5)
+        outcomes = {{"refused": 0, "same": 0}}
+        for pos in range(0, len(data), max(1, len(data) // 400)):
+            flipped = bytearray(data)
+            flipped[pos] ^= 0xFF
+            open(path + ".x", "wb").write(flipped)
+            try:
+                loaded = rs.load_model(path + ".x")
+            except rs.ModelFormatError:
+                outcomes["refused"] += 1
+                continue
+            except BaseException as err:
+                print("ESCAPED", pos, type(err).__name__, err)
+                sys.exit(3)
+            if not loaded.recommend(k=5).equals(reference):
+                print("ACCEPTED A CHANGED MODEL", pos)
+                sys.exit(4)
+            outcomes["same"] += 1
+        print(outcomes)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "'refused'" in done.stdout
