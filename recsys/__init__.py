@@ -6,6 +6,7 @@
 """
 
 from recsys import datasets, evaluation, exceptions, models, profiles, scoring, uplift
+from recsys._version import __version__
 from recsys.data import CleaningReport, IdMap, Interactions, clean_purchases
 from recsys.evaluation import evaluate
 from recsys.exceptions import (
@@ -28,7 +29,6 @@ from recsys.models import (
     Repurchase,
     load_model,
 )
-from recsys._version import __version__
 from recsys.profiles import ProfileConfig, build_profiles, cohort_retention
 
 __all__ = [

@@ -21,8 +21,6 @@ from recsys.exceptions import InputDataError, RecsysError
 
 __all__ = ["main"]
 
-MODEL_NAMES = ("als", "bpr", "itemknn", "popular", "repurchase", "blend")
-
 
 class _UsageError(Exception):
     """A bad command-line argument (reported on one line, exit code 2)."""
@@ -102,17 +100,15 @@ def _cmd_profile(args: argparse.Namespace) -> None:
 
 
 def _make_model(name: str) -> Any:
-    from recsys import models
+    from recsys.models import registry
 
-    factories: dict[str, Callable[[], Any]] = {
-        "als": models.ALS,
-        "bpr": models.BPR,
-        "itemknn": models.ItemKNN,
-        "popular": models.Popular,
-        "repurchase": models.Repurchase,
-        "blend": models.RepeatExplore,
-    }
-    return factories[name]()
+    return registry.get(name)()
+
+
+def _model_names() -> tuple[str, ...]:
+    from recsys.models import registry
+
+    return registry.names()
 
 
 def _cmd_recommend(args: argparse.Namespace) -> None:
@@ -129,9 +125,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     purchases = _load_purchases(args)
     split = temporal_split(purchases, cutoff=args.cutoff, horizon_days=args.horizon)
     names = [n.strip() for n in args.models.split(",") if n.strip()]
-    unknown = sorted(set(names) - set(MODEL_NAMES))
+    unknown = sorted(set(names) - set(_model_names()))
     if unknown:
-        raise InputDataError(f"--models: unknown model(s) {unknown}; choose from {MODEL_NAMES}")
+        raise InputDataError(
+            f"--models: unknown model(s) {unknown}; choose from {', '.join(_model_names())}"
+        )
     table = evaluate(
         {name: _make_model(name) for name in names},
         split,
@@ -212,7 +210,12 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Clean FILE, fit --model on it and recommend --k items to every customer.",
     )
     _add_input_options(recommend)
-    recommend.add_argument("--model", choices=MODEL_NAMES, default="blend")
+    recommend.add_argument(
+        "--model",
+        choices=_model_names(),
+        default="repeat_explore",
+        help="the model to fit (default: repeat_explore, the buy-again / discover blend)",
+    )
     recommend.add_argument("--k", type=_positive_int, default=10, help="items per customer")
     recommend.add_argument("--as-of", help="use only purchases before this date")
     recommend.set_defaults(handler=_cmd_recommend)
@@ -226,7 +229,11 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_input_options(evaluate)
     evaluate.add_argument("--cutoff", required=True, help="split date, e.g. 2011-09-09")
     evaluate.add_argument("--horizon", type=_positive_int, default=90, help="test window in days")
-    evaluate.add_argument("--models", default="popular,repurchase,als,itemknn,blend")
+    evaluate.add_argument(
+        "--models",
+        default="popular,repurchase,als,itemknn,repeat_explore",
+        help="comma-separated model names (registry names, as for recommend --model)",
+    )
     evaluate.add_argument("--k", type=_positive_int, default=10)
     evaluate.add_argument("--bootstrap", type=_positive_int, default=1000)
     evaluate.set_defaults(handler=_cmd_evaluate)

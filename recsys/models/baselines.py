@@ -6,7 +6,6 @@ import warnings
 from typing import Any, ClassVar
 
 import numpy as np
-
 import scipy.sparse as sp
 
 from recsys._validation import Interval

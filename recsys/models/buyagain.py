@@ -246,7 +246,9 @@ class BuyAgain(Recommender):
             DataWarning,
             stacklevel=4,
         )
-        self.fallback_model_: Repurchase | None = Repurchase().fit(interactions)
+        fallback = Repurchase()
+        fallback.fit(interactions)
+        self.fallback_model_: Repurchase | None = fallback
         self.coef_: np.ndarray = np.zeros(len(FEATURE_NAMES) + 1)
         self.fallback_: bool = True
 

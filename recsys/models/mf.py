@@ -8,7 +8,13 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from recsys._validation import InstanceOf, Interval, Options, check_positive_int, resolve_num_threads
+from recsys._validation import (
+    InstanceOf,
+    Interval,
+    Options,
+    check_positive_int,
+    resolve_num_threads,
+)
 from recsys.data.interactions import Interactions
 from recsys.exceptions import InputDataError
 from recsys.models.base import Recommender
@@ -28,7 +34,6 @@ class MatrixFactorization(Recommender):
     Recommendation goes through :func:`recsys.scoring.topk` (one BLAS product per
     user block plus a Numba top-K selection).
     """
-
 
     user_factors_: np.ndarray
     item_factors_: np.ndarray
@@ -83,7 +88,7 @@ class MatrixFactorization(Recommender):
 
     def _factor_width(self) -> int:
         """Columns of the factor matrices (``factors``; BPR adds its bias column)."""
-        return int(self.factors)
+        return int(self.get_params(deep=False)["factors"])
 
 
 class ALS(MatrixFactorization):

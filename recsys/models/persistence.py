@@ -130,7 +130,9 @@ def check_array(
     a = arrays[key]
     if a.dtype.kind not in kind:
         raise ModelFormatError(f"array {key!r} has dtype {a.dtype}, expected kind {kind!r}")
-    if a.ndim != len(shape) or any(s is not None and s != n for s, n in zip(shape, a.shape)):
+    if a.ndim != len(shape) or any(
+        s is not None and s != n for s, n in zip(shape, a.shape, strict=True)
+    ):
         raise ModelFormatError(f"array {key!r} has shape {a.shape}, expected {shape}")
     if a.size and a.dtype.kind == "f" and finite and not np.isfinite(a).all():
         raise ModelFormatError(f"array {key!r} holds NaN or infinite values")
@@ -305,7 +307,12 @@ def _from_v1(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, A
         if not isinstance(sub, dict):
             raise ModelFormatError("version-1 metadata: a blend part must be an object")
         name = sub.get("class")
-        return {"class": name, "params": _v1_params(name, sub.get("params")), "state": {}, "parts": {}}
+        return {
+            "class": name,
+            "params": _v1_params(name, sub.get("params")),
+            "state": {},
+            "parts": {},
+        }
 
     if cls == "Blend":
         subs = state.get("parts") or []

@@ -428,12 +428,14 @@ def test_sklearn_clone_and_nested_params() -> None:
     base = pytest.importorskip("sklearn.base")
     model = rs.RepeatExplore(explore=rs.ALS(factors=8))
     copy = base.clone(model)
-    assert copy is not model and copy.explore is not model.explore
+    assert copy is not model
+    assert copy.explore is not model.explore
     assert repr(copy) == repr(model)
     assert base.clone(rs.ALS()).get_params() == rs.ALS().get_params()
     assert model.get_params()["explore__factors"] == 8
     model.set_params(explore__factors=16, weight=0.5)
-    assert model.explore.factors == 16 and model.weight == 0.5
+    assert model.explore.factors == 16
+    assert model.weight == 0.5
     with pytest.raises(rs.InputDataError, match="not a model"):
         model.set_params(repeat__half_life_days=3)  # repeat is None
 

@@ -113,7 +113,7 @@ def test_tampering_without_a_new_checksum_is_detected(tmp_path) -> None:
 
 def test_foreign_numpy_files(tmp_path) -> None:
     np.save(tmp_path / "plain.npy", np.zeros(3))
-    with pytest.raises(rs.ModelFormatError, match="not an .npz"):
+    with pytest.raises(rs.ModelFormatError, match=r"not an \.npz"):
         rs.load_model(tmp_path / "plain.npy")
     with pytest.raises(rs.ModelFormatError):
         rs.load_model(tmp_path)  # a directory
