@@ -33,7 +33,7 @@ typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy recsys
 
 pytest: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -q --durations=10 --nbmake tests examples
+	$(BIN)/python -m pytest -q --durations=10 --doctest-modules --nbmake recsys tests examples
 
 docs-build: $(VENV)/.installed-dev
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
