@@ -11,7 +11,7 @@ from recsys.exceptions import InputDataError, UnknownIdError
 
 __all__ = ["IdMap"]
 
-OnUnknown = Literal["raise", "skip", "minus_one"]
+UnknownIds = Literal["raise", "skip", "minus_one"]
 
 
 def _as_series(ids: Any, name: str = "id") -> pl.Series:
@@ -102,7 +102,7 @@ class IdMap:
         """All ids in index order (a copy-free polars Series)."""
         return self._ids
 
-    def to_index(self, ids: Any, on_unknown: OnUnknown = "raise") -> np.ndarray:
+    def to_index(self, ids: Any, on_unknown: UnknownIds = "raise") -> np.ndarray:
         """Indices of ``ids`` as an int32 array.
 
         Parameters

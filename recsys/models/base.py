@@ -45,9 +45,9 @@ from recsys.data.sources import to_frame
 from recsys.exceptions import InputDataError, NotFittedError, UnknownIdError
 from recsys.models import persistence, registry
 
-__all__ = ["OnUnknown", "Recommender"]
+__all__ = ["Recommender", "UnknownUsers"]
 
-OnUnknown = Literal["raise", "skip", "fallback"]
+UnknownUsers = Literal["raise", "skip", "fallback"]
 _ON_UNKNOWN = ("raise", "skip", "fallback")
 #: Dense score blocks are kept under this many bytes (users per block = budget / (4 * items)).
 _BLOCK_BYTES = 64 * 2**20
@@ -456,7 +456,7 @@ class Recommender(ABC):
         exclude_seen: bool | None = None,
         candidates: Any = None,
         exclude: Any = None,
-        on_unknown: OnUnknown = "raise",
+        on_unknown: UnknownUsers = "raise",
         num_threads: int = 0,
         show_progress: bool = False,
     ) -> pl.DataFrame:
