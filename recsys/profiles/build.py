@@ -99,6 +99,13 @@ import polars as pl
 from threadpoolctl import threadpool_limits
 
 from recsys.data import columns as C
+from recsys.data.canonical import (
+    ORDER_KEY,
+    US_PER_DAY,
+    order_keys,
+    require_purchases,
+    without_returns,
+)
 from recsys.data.sources import FrameLike, to_frame, to_lazyframe
 from recsys.data.timeutil import to_datetime
 from recsys.exceptions import DataWarning, InputDataError
@@ -109,8 +116,6 @@ from recsys.profiles.rfm import quintile_score, rfm_segment_expr
 
 __all__ = ["build_profiles"]
 
-DAY_US = 86_400_000_000
-_OCCASION = "_occasion"
 Engine = Literal["in-memory", "streaming"]
 _ONE_US = timedelta(microseconds=1)
 
@@ -126,31 +131,11 @@ def _micro(expr: pl.Expr) -> pl.Expr:
 
 def _days(expr: pl.Expr) -> pl.Expr:
     """A Duration expression as fractional days."""
-    return expr.dt.total_microseconds().cast(pl.Float64) / DAY_US
+    return expr.dt.total_microseconds().cast(pl.Float64) / US_PER_DAY
 
 
-def _check_schema(lf: pl.LazyFrame) -> pl.Schema:
-    schema = lf.collect_schema()
-    missing = [c for c in (C.USER, C.ITEM, C.TIMESTAMP, C.QUANTITY) if c not in schema]
-    if missing:
-        raise InputDataError(
-            f"purchases lack the columns {missing}; found {list(schema)}. "
-            "Run rs.clean_purchases() to get canonical purchases"
-        )
-    if not isinstance(schema[C.TIMESTAMP], pl.Datetime):
-        raise InputDataError(
-            f"column {C.TIMESTAMP!r} must be a Datetime, got {schema[C.TIMESTAMP]}; "
-            "run rs.clean_purchases() to parse it"
-        )
-    if not schema[C.QUANTITY].is_numeric():
-        raise InputDataError(f"column {C.QUANTITY!r} must be numeric, got {schema[C.QUANTITY]}")
-    if C.PRICE in schema and not schema[C.PRICE].is_numeric():
-        raise InputDataError(f"column {C.PRICE!r} must be numeric, got {schema[C.PRICE]}")
-    return schema
-
-
-def _resolve_as_of(lf: pl.LazyFrame, as_of: Any, has_return: bool, engine: Engine) -> datetime:
-    bought = lf.filter(~pl.col(C.IS_RETURN)) if has_return else lf
+def _resolve_as_of(lf: pl.LazyFrame, as_of: Any, engine: Engine) -> datetime:
+    bought = without_returns(lf)
     stats = bought.select(
         pl.len().alias("n"),
         pl.col(C.TIMESTAMP).min().alias("first"),
@@ -168,17 +153,6 @@ def _resolve_as_of(lf: pl.LazyFrame, as_of: Any, has_return: bool, engine: Engin
             "purchase strictly before as_of"
         )
     return when
-
-
-def _occasion_keys(schema: pl.Schema) -> list[pl.Expr]:
-    """Group keys of an order: the order id, or the purchase day where it is missing."""
-    day = pl.col(C.TIMESTAMP).dt.date()
-    if C.ORDER in schema:
-        return [
-            pl.col(C.ORDER).alias(_OCCASION),
-            pl.when(pl.col(C.ORDER).is_null()).then(day).alias(_OCCASION + "_day"),
-        ]
-    return [day.alias(_OCCASION)]
 
 
 def _activity(occ: pl.DataFrame, as_of: datetime, has_price: bool) -> pl.DataFrame:
@@ -225,7 +199,7 @@ def _orders(
 ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """The orders before ``as_of`` (sorted by user, time) and returned units per user."""
     before = lf.filter(pl.col(C.TIMESTAMP) < as_of)
-    bought = before.filter(~pl.col(C.IS_RETURN)) if has_return else before
+    bought = without_returns(before)
     aggs = [
         pl.col(C.TIMESTAMP).min().alias("t"),
         pl.col(C.TIMESTAMP).max().alias("t_end"),
@@ -233,7 +207,7 @@ def _orders(
     ]
     if has_price:
         aggs.append(_micro(pl.col(C.QUANTITY) * pl.col(C.PRICE)).sum().alias("spend"))
-    queries = [bought.group_by(C.USER, *_occasion_keys(schema)).agg(aggs)]
+    queries = [bought.group_by(C.USER, *order_keys(schema)).agg(aggs)]
     if has_price:
         queries.append(
             bought.select(
@@ -273,7 +247,7 @@ def _orders(
             f"{bad_qty} purchase rows have quantity <= 0 but are not flagged is_return; "
             "clean them with rs.clean_purchases(keep_returns=True)"
         )
-    occ = occ.select(pl.exclude(_OCCASION, _OCCASION + "_day")).sort(
+    occ = occ.select(pl.exclude(ORDER_KEY, ORDER_KEY + "_day")).sort(
         [C.USER, "t", "t_end", "units"]
     )
     occ = occ.with_columns(_days(pl.col("t").diff().over(C.USER)).alias("gap"))
@@ -357,13 +331,10 @@ def _affinity(
     items: FrameLike | None,
     config: ProfileConfig,
     has_price: bool,
-    has_return: bool,
     engine: Engine,
 ) -> pl.DataFrame | None:
     column = config.category_column
-    bought = lf.filter(pl.col(C.TIMESTAMP) < as_of)
-    if has_return:
-        bought = bought.filter(~pl.col(C.IS_RETURN))
+    bought = without_returns(lf.filter(pl.col(C.TIMESTAMP) < as_of))
     weight = (pl.col(C.QUANTITY) * pl.col(C.PRICE)) if has_price else pl.col(C.QUANTITY)
     if items is not None:
         table = to_frame(items)
@@ -648,14 +619,14 @@ def build_profiles(
     config = config if config is not None else ProfileConfig()
     if not isinstance(config, ProfileConfig):
         raise InputDataError(f"config must be a ProfileConfig, got {type(config).__name__}")
-    lf = to_lazyframe(purchases)
-    schema = _check_schema(lf)
+    lf = require_purchases(to_lazyframe(purchases), C.REQUIRED, "build_profiles")
+    schema = lf.collect_schema()
     has_price = C.PRICE in schema
     has_return = C.IS_RETURN in schema
     # Frames already in memory are aggregated by the in-memory engine (faster on them);
     # lazy frames and files by the streaming engine (bounded memory).
     engine: Engine = "in-memory" if isinstance(purchases, pl.DataFrame) else "streaming"
-    when = _resolve_as_of(lf, as_of, has_return, engine)
+    when = _resolve_as_of(lf, as_of, engine)
     occ, returns = _orders(lf, schema, when, has_price, has_return, engine)
     if occ.height == 0:
         raise InputDataError(f"no purchase strictly before as_of={when}")
@@ -681,7 +652,9 @@ def build_profiles(
         (
             pl.col("last_purchase")
             + pl.duration(
-                microseconds=(pl.col("median_interpurchase_days") * DAY_US).round().cast(pl.Int64)
+                microseconds=(pl.col("median_interpurchase_days") * US_PER_DAY)
+                .round()
+                .cast(pl.Int64)
             )
         ).alias("expected_next_purchase"),
         "_prior_median_gap",
@@ -706,7 +679,7 @@ def build_profiles(
         _lifecycle_expr(new, dormant, churned, config.rhythm_multiple),
         _tier(act, config, has_price),
     ).drop("_prior_median_gap")
-    affinity = _affinity(lf, schema, when, items, config, has_price, has_return, engine)
+    affinity = _affinity(lf, schema, when, items, config, has_price, engine)
     if affinity is not None:
         profile = profile.join(affinity, on=C.USER, how="left", maintain_order="left").with_columns(
             pl.col("top_categories").fill_null(pl.lit([], dtype=pl.List(pl.String))),

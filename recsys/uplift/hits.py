@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 
 from recsys.data import columns as C
+from recsys.data.canonical import order_key
 from recsys.data.timeutil import to_datetime
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.uplift._checks import as_frame, check_confidence, require_columns
@@ -59,7 +60,8 @@ def hit_retention(
         Frame with ``user_id``, ``item_id`` (``rank`` and other columns optional).
     purchases
         Canonical purchases (``user_id``, ``item_id``, ``timestamp``, optional
-        ``order_id``; without it an order is a distinct timestamp).
+        ``order_id``; without it an order is one customer-day, see
+        :mod:`recsys.data.canonical`).
     cutoff
         Start of the window (the time the recommendations were made).
     horizon_days
@@ -101,19 +103,17 @@ def hit_retention(
     end = start + timedelta(days=horizon)
     recs = as_frame(recommendations, "recommendations")
     require_columns(recs, "recommendations", {"user": C.USER, "item": C.ITEM})
-    frame = _purchases(purchases)
-    require_columns(frame, "purchases", {"item": C.ITEM})
+    frame = _purchases(purchases, "hit_retention", (C.USER, C.ITEM, C.TIMESTAMP))
     if recs.height == 0:
         raise InputDataError("recommendations has no rows")
 
     customers, segment = _segments(recs, by)
-    order_key = C.ORDER if C.ORDER in frame.columns else C.TIMESTAMP
     ts = pl.col(C.TIMESTAMP)
     window = frame.filter((ts >= start) & (ts < end)).select(
         pl.col(C.USER).cast(recs.schema[C.USER], strict=False),
         pl.col(C.ITEM).cast(recs.schema[C.ITEM], strict=False),
         ts,
-        pl.col(order_key).alias("_order"),
+        order_key(frame).alias("_order"),
     )
     orders = window.group_by(C.USER, "_order").agg(ts.min().alias("_time"))
     first = (

@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 
 from recsys.data import columns as C
+from recsys.data.canonical import order_key, require_purchases, without_returns
 from recsys.data.timeutil import to_datetime
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.uplift._checks import as_frame, check_confidence, require_columns
@@ -28,17 +29,12 @@ def _check_horizon(horizon_days: Any) -> int:
     return int(horizon_days)
 
 
-def _purchases(purchases: Any) -> pl.DataFrame:
+def _purchases(
+    purchases: Any, where: str, needs: tuple[str, ...] = (C.USER, C.TIMESTAMP)
+) -> pl.DataFrame:
     frame = as_frame(purchases, "purchases")
-    require_columns(frame, "purchases", {"user": C.USER, "timestamp": C.TIMESTAMP})
-    if not isinstance(frame.schema[C.TIMESTAMP], pl.Datetime):
-        raise InputDataError(
-            f"purchases column {C.TIMESTAMP!r} must be a Datetime (use rs.clean_purchases), "
-            f"got {frame.schema[C.TIMESTAMP]}"
-        )
-    if C.IS_RETURN in frame.columns:  # returns are not "coming back to buy"
-        frame = frame.filter(~pl.col(C.IS_RETURN))
-    return frame
+    frame = require_purchases(frame, needs, where, optional=(C.QUANTITY, C.PRICE), stacklevel=4)
+    return without_returns(frame)  # returns are not "coming back to buy"
 
 
 def retention_labels(
@@ -65,9 +61,10 @@ def retention_labels(
     -------
     polars.DataFrame
         ``user_id``, ``retained`` (Boolean: at least one purchase in the window),
-        ``n_orders_after`` (distinct ``order_id`` in the window; distinct timestamps when
-        there is no ``order_id``), ``spend_after`` (``Σ quantity · price`` in the window;
-        null when ``price`` or ``quantity`` is absent), sorted by ``user_id``.
+        ``n_orders_after`` (orders in the window: distinct ``order_id``, one per
+        customer-day without one; see :mod:`recsys.data.canonical`), ``spend_after``
+        (``Σ quantity · price`` in the window; null when ``price`` or ``quantity`` is
+        absent), sorted by ``user_id``.
 
     Examples
     --------
@@ -87,14 +84,13 @@ def retention_labels(
     horizon = _check_horizon(horizon_days)
     start = to_datetime(as_of, "as_of")
     end = start + timedelta(days=horizon)
-    frame = _purchases(purchases)
+    frame = _purchases(purchases, "retention_labels")
     ts = pl.col(C.TIMESTAMP)
     window = frame.filter((ts >= start) & (ts < end))
-    order_key = pl.col(C.ORDER) if C.ORDER in frame.columns else ts
     has_spend = C.PRICE in frame.columns and C.QUANTITY in frame.columns
     spend = (pl.col(C.QUANTITY) * pl.col(C.PRICE)).sum() if has_spend else pl.lit(None)
     after = window.group_by(C.USER).agg(
-        n_orders_after=order_key.n_unique().cast(pl.Int64),
+        n_orders_after=order_key(frame).n_unique().cast(pl.Int64),
         spend_after=spend.cast(pl.Float64),
     )
     if users is None:
