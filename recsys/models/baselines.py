@@ -7,13 +7,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from recsys.data.canonical import US_PER_DAY as _US_PER_DAY
 from recsys.data.interactions import Interactions
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.models.base import Recommender
 
 __all__ = ["Popular", "Repurchase"]
-
-_US_PER_DAY = 86_400_000_000
 
 
 def _optional_positive(name: str, value: Any) -> float | None:

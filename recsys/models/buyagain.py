@@ -9,13 +9,13 @@ import numpy as np
 import polars as pl
 
 from recsys.data import columns as C
+from recsys.data.canonical import US_PER_DAY as _US_PER_DAY
 from recsys.data.interactions import Interactions
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.models.baselines import Repurchase, _optional_positive
 
 __all__ = ["BuyAgain", "repurchase_features"]
 
-_US_PER_DAY = 86_400_000_000
 #: Names of the columns of :func:`repurchase_features`, in order.
 FEATURE_NAMES = (
     "log_days",  # distinct purchase days of the pair
