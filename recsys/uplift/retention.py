@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from datetime import timedelta
 from typing import Any
 
@@ -10,9 +9,15 @@ import numpy as np
 import polars as pl
 
 from recsys.data import columns as C
-from recsys.data.canonical import order_key, require_purchases, without_returns
+from recsys.data.canonical import (
+    MISSING_SEGMENT,
+    attach_segments,
+    order_key,
+    require_purchases,
+    without_returns,
+)
 from recsys.data.timeutil import to_datetime
-from recsys.exceptions import DataWarning, InputDataError
+from recsys.exceptions import InputDataError
 from recsys.uplift._checks import as_frame, check_confidence, require_columns
 from recsys.uplift._stats import wilson_interval, z_value
 
@@ -119,28 +124,8 @@ def retention_labels(
 def _with_segments(labels: Any, segments: Any) -> tuple[pl.DataFrame, str]:
     frame = as_frame(labels, "labels")
     require_columns(frame, "labels", {"user": C.USER})
-    if segments is None:
-        return frame.with_columns(segment=pl.lit("all")), "segment"
-    seg = as_frame(segments, "segments")
-    require_columns(seg, "segments", {"user": C.USER})
-    others = [c for c in seg.columns if c != C.USER]
-    if len(others) != 1:
-        raise InputDataError(
-            f"segments must have {C.USER!r} and exactly one segment column, got {seg.columns}"
-        )
-    name = others[0]
-    if seg[C.USER].is_duplicated().any():
-        raise InputDataError(f"segments lists some {C.USER} more than once")
-    seg = seg.with_columns(pl.col(C.USER).cast(frame.schema[C.USER], strict=False))
-    joined = frame.join(seg, on=C.USER, how="left")
-    missing = joined[name].null_count()
-    if missing:
-        warnings.warn(
-            f"{missing} customers have no segment; they are reported under a null {name!r}",
-            DataWarning,
-            stacklevel=3,
-        )
-    return joined, name
+    seg = None if segments is None else as_frame(segments, "segments")
+    return attach_segments(frame, None, seg)
 
 
 def _rate_table(
@@ -149,7 +134,7 @@ def _rate_table(
     counts = (
         frame.group_by(segment)
         .agg(n_customers=pl.len(), n_events=flag.sum().cast(pl.Int64))
-        .sort(segment, nulls_last=True)
+        .sort(pl.col(segment) == MISSING_SEGMENT, segment)
     )
     n = counts["n_customers"].to_numpy().astype(float)
     x = counts["n_events"].to_numpy().astype(float)
@@ -169,7 +154,8 @@ def retention_rate(labels: Any, segments: Any = None, *, confidence: float = 0.9
         Output of :func:`retention_labels`.
     segments
         Optional frame ``user_id -> segment`` (exactly one other column, e.g. a lifecycle
-        stage). Customers without a segment are reported under null, with a warning.
+        stage). Segment labels are strings; customers without a segment form the group
+        ``"(missing)"`` (last), with a warning (:func:`recsys.data.canonical.attach_segments`).
 
     Returns
     -------
