@@ -73,9 +73,11 @@ buyers)):
    lapse, judged by the rhythm before it;
 5. ``active``: otherwise.
 
-By default ``d, D, C`` are the 50th/80th/95th percentiles of all gaps
-between consecutive orders before ``as_of`` (Online Retail as of 2011-09-09:
-about 21, 56 and 118 days). Example: a customer who bought on
+By default ``d, D, C`` are the 50th/80th/95th percentiles
+(``ProfileConfig.lifecycle_quantiles``) of all gaps between consecutive orders
+before ``as_of`` (Online Retail as of 2011-09-09: about 21, 56 and 118 days;
+``ProfileConfig.fallback_lifecycle_days``, 30/90/180, when no customer has two
+orders). Example: a customer who bought on
 days 0, 30 and 60 (g = 30) is ``active`` at day 100 when ``D = 50``
 (``D_i = 60``), ``dormant`` at day 130, ``churned`` at day 200 when ``C = 120``;
 a customer who bought on days 0 and 150 (``last_gap_days = 150 > D``) is
@@ -155,9 +157,13 @@ def _resolve_as_of(lf: pl.LazyFrame, as_of: Any, engine: Engine) -> datetime:
     return when
 
 
-def _activity(occ: pl.DataFrame, as_of: datetime, has_price: bool) -> pl.DataFrame:
+def _activity(
+    occ: pl.DataFrame, as_of: datetime, has_price: bool, config: ProfileConfig
+) -> pl.DataFrame:
     """Per-customer activity from the orders table (user, t, spend, units, gap), t < as_of."""
     age = _days(pl.lit(as_of) - pl.col("t"))
+    short, medium, long = config.churn_windows_days
+    fast, slow = config.churn_decay_days
     aggs = [
         pl.col("t").first().alias("first_purchase"),
         pl.col("t_end").max().alias("last_purchase"),
@@ -168,12 +174,12 @@ def _activity(occ: pl.DataFrame, as_of: datetime, has_price: bool) -> pl.DataFra
         pl.col("gap").median().alias("median_interpurchase_days"),
         pl.col("gap").last().alias("last_gap_days"),
         pl.col("gap").slice(0, pl.len() - 1).median().alias("_prior_median_gap"),
-        (-age / 60.0).exp().sum().alias("_decayed_60"),
-        (-age / 180.0).exp().sum().alias("_decayed_180"),
-        (age < 90.0).sum().cast(pl.Float64).alias("_orders_90"),
-        (age < 30.0).sum().cast(pl.Float64).alias("_orders_30"),
-        (age < 180.0).sum().cast(pl.Float64).alias("_orders_180"),
-        ((age >= 90.0) & (age < 180.0)).sum().cast(pl.Float64).alias("_orders_90_180"),
+        (-age / fast).exp().sum().alias("_decayed_60"),
+        (-age / slow).exp().sum().alias("_decayed_180"),
+        (age < medium).sum().cast(pl.Float64).alias("_orders_90"),
+        (age < short).sum().cast(pl.Float64).alias("_orders_30"),
+        (age < long).sum().cast(pl.Float64).alias("_orders_180"),
+        ((age >= medium) & (age < long)).sum().cast(pl.Float64).alias("_orders_90_180"),
         # distinct calendar months with an order (year * 12 + month)
         (pl.col("t").dt.year().cast(pl.Int32) * 12 + pl.col("t").dt.month().cast(pl.Int32))
         .n_unique()
@@ -261,14 +267,15 @@ def _lifecycle_thresholds(occ: pl.DataFrame, config: ProfileConfig) -> tuple[flo
     if gaps.size == 0 and None in given:
         warnings.warn(
             "no customer has two orders before as_of, so lifecycle thresholds cannot be "
-            "derived from inter-purchase gaps; using 30/90/180 days where not configured",
+            "derived from inter-purchase gaps; using fallback_lifecycle_days="
+            f"{config.fallback_lifecycle_days} where not configured",
             DataWarning,
             stacklevel=3,
         )
-        defaults: tuple[float, ...] = (30.0, 90.0, 180.0)
+        defaults: tuple[float, ...] = tuple(float(v) for v in config.fallback_lifecycle_days)
     else:
         defaults = (
-            tuple(float(v) for v in np.quantile(gaps, [0.5, 0.8, 0.95]))
+            tuple(float(v) for v in np.quantile(gaps, list(config.lifecycle_quantiles)))
             if gaps.size
             else (0.0,) * 3
         )
@@ -538,7 +545,7 @@ def _calibrated_risk(
         )
     else:
         earlier = earlier.with_columns(_days(pl.col("t").diff().over(C.USER)).alias("gap"))
-        act_c = _activity(earlier, cutoff, has_price)
+        act_c = _activity(earlier, cutoff, has_price, config)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DataWarning)
             pred_c = _model(act_c, horizon)
@@ -546,8 +553,11 @@ def _calibrated_risk(
         y = (~act_c[C.USER].is_in(came_back.implode())).to_numpy().astype(np.float64)
         if pred_c is None:
             reason = "the BG/NBD model could not be fitted at the internal cutoff"
-        elif min(y.sum(), y.size - y.sum()) < 10:
-            reason = f"fewer than 10 customers of one outcome at the internal cutoff {cutoff}"
+        elif min(y.sum(), y.size - y.sum()) < config.min_calibration_class:
+            reason = (
+                f"fewer than min_calibration_class={config.min_calibration_class} customers "
+                f"of one outcome at the internal cutoff {cutoff}"
+            )
     if reason is not None:
         warnings.warn(
             f"churn_risk is not calibrated: {reason}; it is the model probability of no "
@@ -630,7 +640,7 @@ def build_profiles(
     occ, returns = _orders(lf, schema, when, has_price, has_return, engine)
     if occ.height == 0:
         raise InputDataError(f"no purchase strictly before as_of={when}")
-    act = _activity(occ, when, has_price)
+    act = _activity(occ, when, has_price, config)
 
     money: list[str | pl.Expr] = (
         ["monetary", (pl.col("monetary") / pl.col("frequency")).alias("avg_order_value")]
