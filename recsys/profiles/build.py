@@ -111,7 +111,7 @@ from recsys.data.canonical import (
 from recsys.data.sources import FrameLike, to_frame, to_lazyframe
 from recsys.data.timeutil import to_datetime
 from recsys.exceptions import DataWarning, InputDataError
-from recsys.profiles.bgnbd import BGNBD
+from recsys.profiles.bgnbd import BGNBD, bgnbd_inputs
 from recsys.profiles.churn import ChurnCalibrator, OneTimeBuyerSurvival, churn_features
 from recsys.profiles.config import ProfileConfig
 from recsys.profiles.rfm import quintile_score, rfm_segment_expr
@@ -413,11 +413,8 @@ def _model(act: pl.DataFrame, horizon: int) -> dict[str, np.ndarray] | None:
 
     Returns None (with a DataWarning) when BG/NBD cannot be fitted on these customers.
     """
-    T = act["tenure_days"].to_numpy()
+    x, t_x, T = bgnbd_inputs(act)
     recency = act["recency_days"].to_numpy()
-    x = act["frequency"].to_numpy().astype(np.float64) - 1.0
-    t_x = np.clip(T - recency, 0.0, None)
-    t_x[x == 0] = 0.0
     second = act["_second"]
     returned = second.is_not_null().to_numpy()
     to_second = _days(pl.col("_second") - pl.col("first_purchase"))
