@@ -1,4 +1,4 @@
-"""Deprecation warnings: one message format for renamed parameters."""
+"""Deprecation warnings for renamed or moved public names."""
 
 from __future__ import annotations
 
@@ -8,20 +8,19 @@ __all__ = ["warn_renamed"]
 
 
 def warn_renamed(old: str, new: str, where: str) -> None:
-    """Warn (``DeprecationWarning``, at the caller's caller) that ``old`` is now ``new``.
+    """Warn with a DeprecationWarning that ``old`` (used in ``where``) is now ``new``.
 
     Examples
     --------
     >>> import warnings
     >>> with warnings.catch_warnings(record=True) as caught:
     ...     warnings.simplefilter("always")
-    ...     warn_renamed("old_name", "new", "f")
-    >>> print(caught[0].message)
-    f: the argument 'old_name' is renamed 'new'; 'old_name' will stop working in the next release
+    ...     warn_renamed("f", "recsys.g", "recsys.old_module")
+    >>> str(caught[0].message)
+    "'f' in recsys.old_module is deprecated; use 'recsys.g' instead"
     """
     warnings.warn(
-        f"{where}: the argument {old!r} is renamed {new!r}; {old!r} will stop working in "
-        "the next release",
+        f"{old!r} in {where} is deprecated; use {new!r} instead",
         DeprecationWarning,
         stacklevel=3,
     )

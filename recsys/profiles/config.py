@@ -18,6 +18,17 @@ def _check_days(name: str, value: float | None) -> None:
         raise InputDataError(f"{name} must be a positive number of days or None, got {value!r}")
 
 
+def _check_int(name: str, value: object, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InputDataError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def _check_quantiles(name: str, values: tuple[float, ...], length: int, what: str) -> None:
+    _check_ascending(name, values, length, what)
+    if not all(0 < q < 1 for q in values):
+        raise InputDataError(f"{name} must lie in (0, 1), got {values!r}")
+
+
 def _check_ascending(
     name: str,
     values: tuple[float, ...],
@@ -116,12 +127,7 @@ class ProfileConfig:
     churn_decay_days: tuple[float, float] = (60.0, 180.0)
 
     def __post_init__(self) -> None:
-        if (
-            isinstance(self.horizon_days, bool)
-            or not isinstance(self.horizon_days, int)
-            or self.horizon_days < 1
-        ):
-            raise InputDataError(f"horizon_days must be an integer >= 1, got {self.horizon_days!r}")
+        _check_int("horizon_days", self.horizon_days, 1)
         for name in ("new_days", "dormant_days", "churned_days"):
             _check_days(name, getattr(self, name))
         if (
@@ -140,21 +146,17 @@ class ProfileConfig:
                 f"tier_names must hold at least 2 distinct names, got {self.tier_names!r}"
             )
         n_cuts = len(self.tier_names) - 1
-        _check_ascending("tier_quantiles", tuple(self.tier_quantiles), n_cuts)
-        if not all(0 < q < 1 for q in self.tier_quantiles):
-            raise InputDataError(f"tier_quantiles must lie in (0, 1), got {self.tier_quantiles!r}")
+        _check_quantiles(
+            "tier_quantiles",
+            tuple(self.tier_quantiles),
+            n_cuts,
+            "cut points (one per tier above the first)",
+        )
         if self.tier_spend is not None:
             _check_ascending("tier_spend", tuple(self.tier_spend), n_cuts)
         if self.tier_frequency is not None:
             _check_ascending("tier_frequency", tuple(self.tier_frequency), n_cuts)
-        if (
-            isinstance(self.top_categories, bool)
-            or not isinstance(self.top_categories, int)
-            or self.top_categories < 1
-        ):
-            raise InputDataError(
-                f"top_categories must be an integer >= 1, got {self.top_categories!r}"
-            )
+        _check_int("top_categories", self.top_categories, 1)
         if not isinstance(self.category_column, str) or not self.category_column:
             raise InputDataError(
                 f"category_column must be a column name, got {self.category_column!r}"
@@ -163,11 +165,7 @@ class ProfileConfig:
             raise InputDataError(
                 f"min_calibration_customers must be >= 2, got {self.min_calibration_customers!r}"
             )
-        _check_ascending("lifecycle_quantiles", tuple(self.lifecycle_quantiles), 3, "values")
-        if not all(0 < q < 1 for q in self.lifecycle_quantiles):
-            raise InputDataError(
-                f"lifecycle_quantiles must lie in (0, 1), got {self.lifecycle_quantiles!r}"
-            )
+        _check_quantiles("lifecycle_quantiles", tuple(self.lifecycle_quantiles), 3, "values")
         for name, length in (
             ("fallback_lifecycle_days", 3),
             ("churn_windows_days", 3),
@@ -177,11 +175,4 @@ class ProfileConfig:
             for value in values:
                 _check_days(name, value)
             _check_ascending(name, values, length, "values")
-        if (
-            isinstance(self.min_calibration_class, bool)
-            or not isinstance(self.min_calibration_class, int)
-            or self.min_calibration_class < 1
-        ):
-            raise InputDataError(
-                f"min_calibration_class must be an integer >= 1, got {self.min_calibration_class!r}"
-            )
+        _check_int("min_calibration_class", self.min_calibration_class, 1)
