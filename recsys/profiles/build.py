@@ -4,7 +4,8 @@ One row per customer with at least one purchase strictly before ``as_of``;
 only purchases strictly before ``as_of`` are used. Times are in days
 (fractional, ``timestamp`` differences / 86,400 s). An *order* is a distinct
 ``order_id`` of the customer (a missing order id, or a table without the
-column, counts each distinct calendar day of purchase as one order); its time
+column, counts each distinct calendar day of purchase as one order: the one
+definition of :func:`recsys.data.canonical.order_keys`); its time
 is the earliest timestamp of its rows (``last_purchase`` is the latest row
 timestamp, so an order spanning minutes counts to its end). Amounts are summed
 exactly in integer micro-units (1e-6), so results do not depend on row order or
