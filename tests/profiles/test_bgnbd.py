@@ -222,7 +222,10 @@ def test_quadrature_matches_closed_form_and_rescues_overflow() -> None:
 def test_arguments_are_named_after_the_model_and_old_names_warn() -> None:
     x, t_x, T = simulate(300, TRUE, (27.0, 39.0), seed=3)
     new = rs.profiles.BGNBD().fit(x=x, t_x=t_x, T=T)
-    with pytest.warns(DeprecationWarning, match=r"'frequency' in BGNBD\.fit.*'x'"):
+    with (
+        pytest.warns(DeprecationWarning, match=r"'frequency' in BGNBD\.fit.*'x'"),
+        pytest.warns(DeprecationWarning, match=r"'recency' in BGNBD\.fit.*'t_x'"),
+    ):
         old = rs.profiles.BGNBD().fit(frequency=x, recency=t_x, T=T)
     assert old.params_ == new.params_
     with pytest.warns(DeprecationWarning, match=r"'recency' in BGNBD\.p_alive.*'t_x'"):
