@@ -1,4 +1,4 @@
-"""Renamed parameters keep working for one release, with a DeprecationWarning."""
+"""Deprecation warnings for renamed or moved public names."""
 
 from __future__ import annotations
 
@@ -8,19 +8,19 @@ __all__ = ["warn_renamed"]
 
 
 def warn_renamed(old: str, new: str, where: str) -> None:
-    """Warn that ``where``'s argument ``old`` is now called ``new``.
+    """Warn with a DeprecationWarning that ``old`` (used in ``where``) is now ``new``.
 
     Examples
     --------
     >>> import warnings
     >>> with warnings.catch_warnings(record=True) as caught:
     ...     warnings.simplefilter("always")
-    ...     warn_renamed("k", "neighbors", "ItemKNN")
+    ...     warn_renamed("f", "recsys.g", "recsys.old_module")
     >>> str(caught[0].message)
-    "ItemKNN: 'k' is renamed 'neighbors'; the old name will be removed in the next release"
+    "'f' in recsys.old_module is deprecated; use 'recsys.g' instead"
     """
     warnings.warn(
-        f"{where}: {old!r} is renamed {new!r}; the old name will be removed in the next release",
+        f"{old!r} in {where} is deprecated; use {new!r} instead",
         DeprecationWarning,
         stacklevel=3,
     )

@@ -12,6 +12,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from recsys.data import columns as C
+from recsys.data.canonical import US_PER_DAY, require_purchases, without_returns
 from recsys.data.idmap import IdMap
 from recsys.data.sources import FrameLike, to_lazyframe
 from recsys.data.timeutil import to_datetime
@@ -21,7 +22,6 @@ __all__ = ["Interactions", "WeightKind"]
 
 WeightKind = Literal["count", "binary", "quantity", "spend"]
 _WEIGHTS = ("count", "binary", "quantity", "spend")
-_US_PER_DAY = 86_400_000_000
 
 
 def _stable_argsort(key: np.ndarray) -> np.ndarray:
@@ -178,7 +178,6 @@ class Interactions:
         if half_life_days is not None and not half_life_days > 0:
             raise InputDataError(f"half_life_days must be > 0, got {half_life_days!r}")
         lf = to_lazyframe(purchases)
-        schema = lf.collect_schema()
         needed = [C.USER, C.ITEM]
         if as_of is not None or half_life_days is not None:
             needed.append(C.TIMESTAMP)
@@ -186,16 +185,14 @@ class Interactions:
             needed.append(C.QUANTITY)
         if weight == "spend":
             needed.append(C.PRICE)
-        missing = [c for c in needed if c not in schema]
-        if missing:
-            raise InputDataError(
-                f"purchases lack column(s) {missing}, needed with weight={weight!r}, "
-                f"as_of={as_of!r}, half_life_days={half_life_days!r}; columns found: "
-                f"{list(schema)}. Clean raw data with rs.clean_purchases first."
-            )
-        if C.IS_RETURN in schema:
-            lf = lf.filter(~pl.col(C.IS_RETURN))
-        has_time = C.TIMESTAMP in schema
+        where = (
+            f"Interactions.from_purchases with weight={weight!r}, as_of={as_of!r}, "
+            f"half_life_days={half_life_days!r}"
+        )
+        # Null ids are left out with a warning (in _aggregate), not refused.
+        lf = require_purchases(lf, needed, where, optional=(), nullable=(C.USER, C.ITEM))
+        lf = without_returns(lf)
+        has_time = C.TIMESTAMP in lf.collect_schema()
         reference = None
         if as_of is not None:
             reference = to_datetime(as_of, "as_of")
@@ -213,7 +210,7 @@ class Interactions:
         if half_life_days is not None and reference is not None:
             age_days = (
                 pl.lit(reference) - pl.col(C.TIMESTAMP)
-            ).dt.total_microseconds() / _US_PER_DAY
+            ).dt.total_microseconds() / US_PER_DAY
             decay = pl.lit(0.5).pow(age_days / half_life_days)
             row_weight = decay if row_weight is None else row_weight * decay
         selected = [pl.col(C.USER), pl.col(C.ITEM)]

@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from recsys._validation import check_positive_int, check_probability
+from recsys.data.canonical import ORDER_KEY, order_key, require_purchases, without_returns
 from recsys.data.columns import IS_RETURN, ITEM, ORDER, TIMESTAMP, USER
 from recsys.data.sources import to_frame
 from recsys.data.timeutil import to_datetime
@@ -101,41 +102,24 @@ class Split:
         )
 
 
-def _purchases(purchases: Any, needs_time: bool = True) -> pl.DataFrame:
-    frame = to_frame(purchases)
-    needed = [USER, ITEM] + ([TIMESTAMP] if needs_time else [])
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise InputDataError(
-            f"purchases lack column(s) {missing}; columns found: {frame.columns}. "
-            "Clean raw data with rs.clean_purchases first."
-        )
-    for column in needed:
-        if frame.get_column(column).null_count():
-            raise InputDataError(f"purchases column {column!r} has null values")
-    if needs_time and not isinstance(frame.schema[TIMESTAMP], pl.Datetime):
-        raise InputDataError(
-            f"purchases column 'timestamp' must be a Datetime, got {frame.schema[TIMESTAMP]}"
-        )
+def _purchases(purchases: Any, where: str, needs_time: bool = True) -> pl.DataFrame:
+    needs = (USER, ITEM, TIMESTAMP) if needs_time else (USER, ITEM)
+    frame = require_purchases(to_frame(purchases), needs, where, optional=(), stacklevel=4)
     if frame.height == 0:
         raise InputDataError("purchases is empty")
     return frame
 
 
-def _without_returns(test: pl.DataFrame, info: dict[str, int]) -> pl.DataFrame:
+def _test_without_returns(test: pl.DataFrame, info: dict[str, int]) -> pl.DataFrame:
     if IS_RETURN in test.columns:
-        returns = int(test.get_column(IS_RETURN).sum())
-        info["test_rows_returns"] = returns
-        test = test.filter(~pl.col(IS_RETURN))
-    return test
+        info["test_rows_returns"] = int(test.get_column(IS_RETURN).sum())
+    return without_returns(test)
 
 
 def _keep_known_users(
     train: pl.DataFrame, test: pl.DataFrame, min_train_purchases: int, info: dict[str, int]
 ) -> pl.DataFrame:
-    history = train
-    if IS_RETURN in history.columns:
-        history = history.filter(~pl.col(IS_RETURN))
+    history = without_returns(train)
     eligible = (
         history.group_by(USER).len().filter(pl.col("len") >= min_train_purchases).select(USER)
     )
@@ -197,7 +181,7 @@ def temporal_split(
     >>> split.train["timestamp"].max() < split.cutoff <= split.test["timestamp"].min()
     True
     """
-    frame = _purchases(purchases)
+    frame = _purchases(purchases, "temporal_split")
     cut = to_datetime(cutoff, "cutoff")
     min_train_purchases = check_positive_int("min_train_purchases", min_train_purchases)
     first: datetime = frame.get_column(TIMESTAMP).min()  # type: ignore[assignment]
@@ -214,7 +198,7 @@ def temporal_split(
     if horizon_days is not None:
         in_window = in_window & (pl.col(TIMESTAMP) < cut + timedelta(days=float(horizon_days)))
     info: dict[str, int] = {}
-    test = _without_returns(frame.filter(in_window), info)
+    test = _test_without_returns(frame.filter(in_window), info)
     if not include_cold_users:
         test = _keep_known_users(train, test, min_train_purchases, info)
     _finish(train, test, "temporal_split")
@@ -256,10 +240,9 @@ def leave_last_out(purchases: Any, n: int = 1) -> Split:
     >>> split.test.select("user_id", "item_id").rows()
     [(1, 6)]
     """
-    frame = _purchases(purchases)
+    frame = _purchases(purchases, "leave_last_out")
     n = check_positive_int("n", n)
-    if IS_RETURN in frame.columns:
-        frame = frame.filter(~pl.col(IS_RETURN))
+    frame = without_returns(frame)
     ordered = frame.sort([USER, *_tiebreak_columns(frame)])
     position = ordered.select(
         pl.int_range(pl.len()).over(USER).alias("_pos"), pl.len().over(USER).alias("_len")
@@ -280,10 +263,10 @@ def leave_last_out(purchases: Any, n: int = 1) -> Split:
 def leave_last_basket(purchases: Any) -> Split:
     """Hold out each user's last basket (order).
 
-    A basket is an ``order_id``; without that column, the rows sharing a
-    ``timestamp``. The last basket is the one with the latest time (ties: the
-    larger ``order_id``). Users with a single basket stay in train (counted in
-    ``info``).
+    A basket is an order (:func:`recsys.data.canonical.order_key`): an
+    ``order_id``; without one, all the customer's rows of one day. The last
+    basket is the one with the latest time (ties: the larger ``order_id``).
+    Users with a single basket stay in train (counted in ``info``).
 
     Examples
     --------
@@ -294,17 +277,16 @@ def leave_last_basket(purchases: Any) -> Split:
     >>> int(split.test.group_by("user_id").agg(pl.col("order_id").n_unique()).max()["order_id"][0])
     1
     """
-    frame = _purchases(purchases)
-    if IS_RETURN in frame.columns:
-        frame = frame.filter(~pl.col(IS_RETURN))
-    basket = ORDER if ORDER in frame.columns else TIMESTAMP
-    baskets = frame.group_by(USER, basket).agg(pl.col(TIMESTAMP).max().alias("_t"))
+    frame = without_returns(_purchases(purchases, "leave_last_basket"))
+    keyed = frame.with_columns(order_key(frame))
+    basket = ORDER_KEY
+    baskets = keyed.group_by(USER, basket).agg(pl.col(TIMESTAMP).max().alias("_t"))
     ranked = baskets.sort([USER, "_t", basket]).with_columns(
         pl.int_range(pl.len()).over(USER).alias("_pos"), pl.len().over(USER).alias("_len")
     )
     last = ranked.filter((pl.col("_len") > 1) & (pl.col("_pos") == pl.col("_len") - 1))
-    test = frame.join(last.select(USER, basket), on=[USER, basket], how="semi")
-    train = frame.join(last.select(USER, basket), on=[USER, basket], how="anti")
+    test = keyed.join(last.select(USER, basket), on=[USER, basket], how="semi").drop(basket)
+    train = keyed.join(last.select(USER, basket), on=[USER, basket], how="anti").drop(basket)
     info = {"users_single_basket": int(ranked.filter(pl.col("_len") == 1).height)}
     _finish(train, test, "leave_last_basket")
     return Split(train, test, None, "leave_last_basket", {}, info)
@@ -326,10 +308,9 @@ def random_holdout(purchases: Any, fraction: float, seed: int = 0) -> Split:
             == purchases.height
     True
     """
-    frame = _purchases(purchases, needs_time=False)
+    frame = _purchases(purchases, "random_holdout", needs_time=False)
     fraction = check_probability("fraction", fraction)
-    if IS_RETURN in frame.columns:
-        frame = frame.filter(~pl.col(IS_RETURN))
+    frame = without_returns(frame)
     n_test = round(fraction * frame.height)
     order = np.random.default_rng(seed).permutation(frame.height)
     is_test = np.zeros(frame.height, dtype=bool)

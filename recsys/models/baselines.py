@@ -9,14 +9,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys._validation import Interval
+from recsys.data.canonical import US_PER_DAY as _US_PER_DAY
 from recsys.data.interactions import Interactions
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.models.base import Recommender
 from recsys.models.persistence import check_array
 
 __all__ = ["Popular", "Repurchase", "bought_item_block", "bought_item_pairs"]
-
-_US_PER_DAY = 86_400_000_000
 
 
 _POSITIVE_OR_NONE = [Interval(float, 0, None, closed="neither"), None]

@@ -10,6 +10,7 @@ import polars as pl
 
 from recsys._validation import Interval
 from recsys.data import columns as C
+from recsys.data.canonical import US_PER_DAY as _US_PER_DAY
 from recsys.data.interactions import Interactions
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.models.base import Recommender
@@ -24,7 +25,6 @@ from recsys.models.persistence import check_array
 
 __all__ = ["BuyAgain", "repurchase_features"]
 
-_US_PER_DAY = 86_400_000_000
 #: Names of the columns of :func:`repurchase_features`, in order.
 FEATURE_NAMES = (
     "log_days",  # distinct purchase days of the pair

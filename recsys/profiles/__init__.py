@@ -6,7 +6,7 @@
 >>> cohorts = rs.cohort_retention(purchases, period="month")
 """
 
-from recsys.profiles.bgnbd import BGNBD, bgnbd_log_likelihood
+from recsys.profiles.bgnbd import BGNBD, bgnbd_inputs, bgnbd_log_likelihood
 from recsys.profiles.build import build_profiles
 from recsys.profiles.churn import ChurnCalibrator, OneTimeBuyerSurvival
 from recsys.profiles.cohorts import cohort_retention
@@ -21,6 +21,7 @@ __all__ = [
     "ChurnCalibrator",
     "OneTimeBuyerSurvival",
     "ProfileConfig",
+    "bgnbd_inputs",
     "bgnbd_log_likelihood",
     "build_profiles",
     "cohort_retention",

@@ -18,22 +18,87 @@ Easy Way: An Alternative to the Pareto/NBD Model", Marketing Science
 
 from __future__ import annotations
 
+import functools
 import warnings
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
+import polars as pl
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, special
 
+from recsys._deprecation import warn_renamed
+from recsys.data.sources import to_frame
 from recsys.exceptions import DataWarning, InputDataError, NotFittedError
 
-__all__ = ["BGNBD", "bgnbd_log_likelihood"]
+__all__ = ["BGNBD", "bgnbd_inputs", "bgnbd_log_likelihood"]
 
 _PARAM_NAMES = ("r", "alpha", "a", "b")
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_PROFILE_COLUMNS = ("frequency", "recency_days", "tenure_days")
 
 
+def _renamed_xt(func: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Accept the former names ``frequency``/``recency`` of ``x``/``t_x`` with a warning."""
+    where = func.__qualname__
+
+    @functools.wraps(func)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        for old, new in (("frequency", "x"), ("recency", "t_x")):
+            if old in kwargs:
+                if new in kwargs:
+                    raise TypeError(f"{where}() got both {new!r} and its former name {old!r}")
+                warn_renamed(old, new, where)
+                kwargs[new] = kwargs.pop(old)
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def bgnbd_inputs(
+    profiles: Any,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """BG/NBD's ``(x, t_x, T)`` in days from profile columns (:func:`recsys.build_profiles`).
+
+    ``x = frequency - 1`` (repeat orders), ``T = tenure_days`` (days since the
+    first order), ``t_x = T - recency_days`` (days from the first order to the
+    last purchase; 0 for one-time buyers). The profile's ``frequency`` counts
+    *all* orders and its ``recency_days`` is measured back from ``as_of``; BG/NBD's
+    ``x`` counts repeat orders and its ``t_x`` forward from the first order.
+
+    Parameters
+    ----------
+    profiles
+        A frame with ``frequency``, ``recency_days`` and ``tenure_days``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> p = pl.DataFrame({"frequency": [1, 3], "recency_days": [5.0, 2.0],
+    ...                   "tenure_days": [5.0, 40.0]})
+    >>> [a.tolist() for a in bgnbd_inputs(p)]
+    [[0.0, 2.0], [0.0, 38.0], [5.0, 40.0]]
+    """
+    frame = to_frame(profiles)
+    missing = [c for c in _PROFILE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputDataError(
+            f"profiles lack the columns {missing} (expected the output of rs.build_profiles); "
+            f"found {frame.columns}"
+        )
+    big_t = frame["tenure_days"].cast(pl.Float64).to_numpy()
+    recency = frame["recency_days"].cast(pl.Float64).to_numpy()
+    x = frame["frequency"].cast(pl.Float64).to_numpy() - 1.0
+    t_x = np.clip(big_t - recency, 0.0, None)
+    t_x[x == 0] = 0.0
+    return x, t_x, big_t
+
+
+@_renamed_xt
 def bgnbd_log_likelihood(
-    params: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    params: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
 ) -> NDArray[np.float64]:
     """Per-customer BG/NBD log-likelihood, computed stably in log space.
 
@@ -45,9 +110,10 @@ def bgnbd_log_likelihood(
     ----------
     params
         ``(r, alpha, a, b)``, all > 0.
-    frequency, recency, T
+    x, t_x, T
         Repeat purchases ``x``, time of the last purchase since the first ``t_x``
-        and age ``T`` per customer (same time unit as ``alpha``).
+        and age ``T`` per customer (same time unit as ``alpha``). The former
+        names ``frequency`` and ``recency`` still work, with a DeprecationWarning.
 
     Examples
     --------
@@ -55,8 +121,8 @@ def bgnbd_log_likelihood(
     -0.6931471805599453
     """
     r, alpha, a, b = (float(v) for v in np.asarray(params, dtype=np.float64))
-    x = np.asarray(frequency, dtype=np.float64)
-    t_x = np.asarray(recency, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    t_x = np.asarray(t_x, dtype=np.float64)
     big_t = np.asarray(T, dtype=np.float64)
     head = (
         special.gammaln(r + x)
@@ -131,17 +197,16 @@ def _loglik_and_grad(
 
 
 def _check_rft(
-    frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    x_in: ArrayLike, t_x_in: ArrayLike, T: ArrayLike
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    x = np.asarray(frequency, dtype=np.float64).ravel()
-    t_x = np.asarray(recency, dtype=np.float64).ravel()
+    x = np.asarray(x_in, dtype=np.float64).ravel()
+    t_x = np.asarray(t_x_in, dtype=np.float64).ravel()
     big_t = np.asarray(T, dtype=np.float64).ravel()
     if not (x.shape == t_x.shape == big_t.shape):
         raise InputDataError(
-            f"frequency, recency and T must have the same length, got {x.size}, {t_x.size}, "
-            f"{big_t.size}"
+            f"x, t_x and T must have the same length, got {x.size}, {t_x.size}, {big_t.size}"
         )
-    for name, arr in (("frequency", x), ("recency", t_x), ("T", big_t)):
+    for name, arr in (("x", x), ("t_x", t_x), ("T", big_t)):
         if not np.all(np.isfinite(arr)):
             raise InputDataError(
                 f"{name} must be finite (no NaN/inf), found {np.sum(~np.isfinite(arr))}"
@@ -151,11 +216,11 @@ def _check_rft(
                 f"{name} must be >= 0, found {int(np.sum(arr < 0))} negative values"
             )
     if np.any(x != np.round(x)):
-        raise InputDataError("frequency must hold whole numbers of repeat purchases")
+        raise InputDataError("x must hold whole numbers of repeat purchases")
     if np.any(t_x > big_t + 1e-9):
-        raise InputDataError("recency (t_x) must not exceed T for any customer")
+        raise InputDataError("t_x must not exceed T for any customer")
     if np.any((x == 0) & (t_x != 0)):
-        raise InputDataError("recency must be 0 for customers with frequency 0")
+        raise InputDataError("t_x must be 0 for customers with x = 0 (no repeat purchase)")
     return x, t_x, big_t
 
 
@@ -211,6 +276,14 @@ class BGNBD:
         Total log-likelihood at ``params_``.
     n_customers_ : int
 
+    Notes
+    -----
+    The model's inputs are ``x`` (repeat purchases: purchases after the first),
+    ``t_x`` (time from the first to the last purchase) and ``T`` (time since the
+    first purchase). They are *not* the profile columns ``frequency`` (all
+    orders) and ``recency_days`` (time since the last purchase):
+    :meth:`fit_profiles` converts those (:func:`bgnbd_inputs`).
+
     Examples
     --------
     >>> import numpy as np, recsys as rs
@@ -229,15 +302,18 @@ class BGNBD:
         self.max_iter = max_iter
 
     # ------------------------------------------------------------------ fit
-    def fit(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BGNBD:
+    @_renamed_xt
+    def fit(self, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> BGNBD:
         """Maximum-likelihood fit with scipy's L-BFGS-B on log-parameters.
 
         Parameters
         ----------
-        frequency
-            Repeat purchases per customer (purchases after the first).
-        recency
-            Time of the last purchase since the first (0 for frequency 0).
+        x
+            Repeat purchases per customer (purchases after the first; formerly
+            ``frequency=``, still accepted with a DeprecationWarning).
+        t_x
+            Time from the first to the last purchase (0 when ``x == 0``;
+            formerly ``recency=``).
         T
             Time since the first purchase (the customer's age), > 0.
 
@@ -257,12 +333,12 @@ class BGNBD:
         """
         if float(self.penalizer) < 0:
             raise InputDataError(f"penalizer must be >= 0, got {self.penalizer!r}")
-        x, t_x, big_t = _check_rft(frequency, recency, T)
+        x, t_x, big_t = _check_rft(x, t_x, T)
         if x.size < 2:
             raise InputDataError(f"BG/NBD needs at least 2 customers, got {x.size}")
         if not np.any(x > 0):
             raise InputDataError(
-                "BG/NBD cannot be fitted: no customer has a repeat purchase (frequency > 0), "
+                "BG/NBD cannot be fitted: no customer has a repeat purchase (x > 0), "
                 "so the purchase rate and dropout are not identifiable"
             )
         if not np.any(big_t > 0):
@@ -324,28 +400,49 @@ class BGNBD:
         self.converged_ = bool(result.success)
         return self
 
+    def fit_profiles(self, profiles: Any) -> BGNBD:
+        """Fit on customer profiles: the output of :func:`recsys.build_profiles`.
+
+        Converts the profile columns to the model's inputs in days with
+        :func:`bgnbd_inputs` (``x = frequency - 1``, ``t_x = tenure_days -
+        recency_days``, ``T = tenure_days``), as ``build_profiles`` does for
+        its churn columns, and calls :meth:`fit`.
+
+        Examples
+        --------
+        >>> import warnings, recsys as rs
+        >>> purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     profiles = rs.build_profiles(purchases, as_of="2011-09-09")
+        >>> bg = rs.profiles.BGNBD().fit_profiles(profiles)
+        >>> bg.n_customers_ == profiles.height
+        True
+        """
+        return self.fit(*bgnbd_inputs(profiles))
+
     # ------------------------------------------------------------ predictions
     def _params(self) -> tuple[float, float, float, float]:
         if not hasattr(self, "params_"):
-            raise NotFittedError("this BGNBD is not fitted yet; call fit(frequency, recency, T)")
+            raise NotFittedError("this BGNBD is not fitted yet; call fit(x, t_x, T)")
         p = self.params_
         return p["r"], p["alpha"], p["a"], p["b"]
 
-    def log_likelihood(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> float:
+    @_renamed_xt
+    def log_likelihood(self, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> float:
         """Total log-likelihood of the given customers under the fitted parameters."""
-        x, t_x, big_t = _check_rft(frequency, recency, T)
+        x, t_x, big_t = _check_rft(x, t_x, T)
         return float(np.sum(bgnbd_log_likelihood(self._params(), x, t_x, big_t)))
 
-    def p_alive(
-        self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
-    ) -> NDArray[np.float64]:
+    @_renamed_xt
+    def p_alive(self, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> NDArray[np.float64]:
         """P(customer still alive at T | x, t_x, T) (eq. 13 of the paper).
 
         Equals 1 for ``x == 0`` by construction of the model (a customer can
         only drop out right after a purchase).
         """
         r, alpha, a, b = self._params()
-        x, t_x, big_t = _check_rft(frequency, recency, T)
+        x, t_x, big_t = _check_rft(x, t_x, T)
         out = np.ones_like(x)
         rep = x > 0
         xr = x[rep]
@@ -370,8 +467,9 @@ class BGNBD:
         hyp = special.hyp2f1(r, b, a + b - 1.0, z)
         return np.asarray((a + b - 1.0) / (a - 1.0) * (1.0 - (alpha / (alpha + tt)) ** r * hyp))
 
+    @_renamed_xt
     def conditional_expected_purchases(
-        self, t: float, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+        self, t: float, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
     ) -> NDArray[np.float64]:
         """E[Y(t) | x, t_x, T]: purchases expected in the next ``t`` (eq. 10).
 
@@ -382,7 +480,7 @@ class BGNBD:
         """
         r, alpha, a, b = self._params()
         a = _away_from_one(a)
-        x, t_x, big_t = _check_rft(frequency, recency, T)
+        x, t_x, big_t = _check_rft(x, t_x, T)
         t = float(t)
         if t < 0:
             raise InputDataError(f"t must be >= 0, got {t}")
@@ -396,8 +494,9 @@ class BGNBD:
             numer[bad] = _alive_expectation_quadrature(t, x[bad], big_t[bad], r, alpha, a, b)
         return np.asarray(numer * self.p_alive(x, t_x, big_t))
 
+    @_renamed_xt
     def probability_no_purchase(
-        self, t: float, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+        self, t: float, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
     ) -> NDArray[np.float64]:
         """P(no purchase in (T, T + t] | x, t_x, T).
 
@@ -406,7 +505,7 @@ class BGNBD:
         ``P = 1 - P(alive) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x))``.
         """
         r, alpha, _, _ = self._params()
-        x, t_x, big_t = _check_rft(frequency, recency, T)
+        x, t_x, big_t = _check_rft(x, t_x, T)
         t = float(t)
         if t < 0:
             raise InputDataError(f"t must be >= 0, got {t}")

@@ -4,7 +4,8 @@ One row per customer with at least one purchase strictly before ``as_of``;
 only purchases strictly before ``as_of`` are used. Times are in days
 (fractional, ``timestamp`` differences / 86,400 s). An *order* is a distinct
 ``order_id`` of the customer (a missing order id, or a table without the
-column, counts each distinct calendar day of purchase as one order); its time
+column, counts each distinct calendar day of purchase as one order: the one
+definition of :func:`recsys.data.canonical.order_keys`); its time
 is the earliest timestamp of its rows (``last_purchase`` is the latest row
 timestamp, so an order spanning minutes counts to its end). Amounts are summed
 exactly in integer micro-units (1e-6), so results do not depend on row order or
@@ -73,9 +74,11 @@ buyers)):
    lapse, judged by the rhythm before it;
 5. ``active``: otherwise.
 
-By default ``d, D, C`` are the 50th/80th/95th percentiles of all gaps
-between consecutive orders before ``as_of`` (Online Retail as of 2011-09-09:
-about 21, 56 and 118 days). Example: a customer who bought on
+By default ``d, D, C`` are the 50th/80th/95th percentiles
+(``ProfileConfig.lifecycle_quantiles``) of all gaps between consecutive orders
+before ``as_of`` (Online Retail as of 2011-09-09: about 21, 56 and 118 days;
+``ProfileConfig.fallback_lifecycle_days``, 30/90/180, when no customer has two
+orders). Example: a customer who bought on
 days 0, 30 and 60 (g = 30) is ``active`` at day 100 when ``D = 50``
 (``D_i = 60``), ``dormant`` at day 130, ``churned`` at day 200 when ``C = 120``;
 a customer who bought on days 0 and 150 (``last_gap_days = 150 > D``) is
@@ -99,18 +102,23 @@ import polars as pl
 from threadpoolctl import threadpool_limits
 
 from recsys.data import columns as C
+from recsys.data.canonical import (
+    ORDER_KEY,
+    US_PER_DAY,
+    order_keys,
+    require_purchases,
+    without_returns,
+)
 from recsys.data.sources import FrameLike, to_frame, to_lazyframe
 from recsys.data.timeutil import to_datetime
 from recsys.exceptions import DataWarning, InputDataError
-from recsys.profiles.bgnbd import BGNBD
+from recsys.profiles.bgnbd import BGNBD, bgnbd_inputs
 from recsys.profiles.churn import ChurnCalibrator, OneTimeBuyerSurvival, churn_features
 from recsys.profiles.config import ProfileConfig
 from recsys.profiles.rfm import quintile_score, rfm_segment_expr
 
 __all__ = ["build_profiles"]
 
-DAY_US = 86_400_000_000
-_OCCASION = "_occasion"
 Engine = Literal["in-memory", "streaming"]
 _ONE_US = timedelta(microseconds=1)
 
@@ -126,31 +134,11 @@ def _micro(expr: pl.Expr) -> pl.Expr:
 
 def _days(expr: pl.Expr) -> pl.Expr:
     """A Duration expression as fractional days."""
-    return expr.dt.total_microseconds().cast(pl.Float64) / DAY_US
+    return expr.dt.total_microseconds().cast(pl.Float64) / US_PER_DAY
 
 
-def _check_schema(lf: pl.LazyFrame) -> pl.Schema:
-    schema = lf.collect_schema()
-    missing = [c for c in (C.USER, C.ITEM, C.TIMESTAMP, C.QUANTITY) if c not in schema]
-    if missing:
-        raise InputDataError(
-            f"purchases lack the columns {missing}; found {list(schema)}. "
-            "Run rs.clean_purchases() to get canonical purchases"
-        )
-    if not isinstance(schema[C.TIMESTAMP], pl.Datetime):
-        raise InputDataError(
-            f"column {C.TIMESTAMP!r} must be a Datetime, got {schema[C.TIMESTAMP]}; "
-            "run rs.clean_purchases() to parse it"
-        )
-    if not schema[C.QUANTITY].is_numeric():
-        raise InputDataError(f"column {C.QUANTITY!r} must be numeric, got {schema[C.QUANTITY]}")
-    if C.PRICE in schema and not schema[C.PRICE].is_numeric():
-        raise InputDataError(f"column {C.PRICE!r} must be numeric, got {schema[C.PRICE]}")
-    return schema
-
-
-def _resolve_as_of(lf: pl.LazyFrame, as_of: Any, has_return: bool, engine: Engine) -> datetime:
-    bought = lf.filter(~pl.col(C.IS_RETURN)) if has_return else lf
+def _resolve_as_of(lf: pl.LazyFrame, as_of: Any, engine: Engine) -> datetime:
+    bought = without_returns(lf)
     stats = bought.select(
         pl.len().alias("n"),
         pl.col(C.TIMESTAMP).min().alias("first"),
@@ -170,20 +158,13 @@ def _resolve_as_of(lf: pl.LazyFrame, as_of: Any, has_return: bool, engine: Engin
     return when
 
 
-def _occasion_keys(schema: pl.Schema) -> list[pl.Expr]:
-    """Group keys of an order: the order id, or the purchase day where it is missing."""
-    day = pl.col(C.TIMESTAMP).dt.date()
-    if C.ORDER in schema:
-        return [
-            pl.col(C.ORDER).alias(_OCCASION),
-            pl.when(pl.col(C.ORDER).is_null()).then(day).alias(_OCCASION + "_day"),
-        ]
-    return [day.alias(_OCCASION)]
-
-
-def _activity(occ: pl.DataFrame, as_of: datetime, has_price: bool) -> pl.DataFrame:
+def _activity(
+    occ: pl.DataFrame, as_of: datetime, has_price: bool, config: ProfileConfig
+) -> pl.DataFrame:
     """Per-customer activity from the orders table (user, t, spend, units, gap), t < as_of."""
     age = _days(pl.lit(as_of) - pl.col("t"))
+    short, medium, long = config.churn_windows_days
+    fast, slow = config.churn_decay_days
     aggs = [
         pl.col("t").first().alias("first_purchase"),
         pl.col("t_end").max().alias("last_purchase"),
@@ -194,12 +175,12 @@ def _activity(occ: pl.DataFrame, as_of: datetime, has_price: bool) -> pl.DataFra
         pl.col("gap").median().alias("median_interpurchase_days"),
         pl.col("gap").last().alias("last_gap_days"),
         pl.col("gap").slice(0, pl.len() - 1).median().alias("_prior_median_gap"),
-        (-age / 60.0).exp().sum().alias("_decayed_60"),
-        (-age / 180.0).exp().sum().alias("_decayed_180"),
-        (age < 90.0).sum().cast(pl.Float64).alias("_orders_90"),
-        (age < 30.0).sum().cast(pl.Float64).alias("_orders_30"),
-        (age < 180.0).sum().cast(pl.Float64).alias("_orders_180"),
-        ((age >= 90.0) & (age < 180.0)).sum().cast(pl.Float64).alias("_orders_90_180"),
+        (-age / fast).exp().sum().alias("_decayed_60"),
+        (-age / slow).exp().sum().alias("_decayed_180"),
+        (age < medium).sum().cast(pl.Float64).alias("_orders_90"),
+        (age < short).sum().cast(pl.Float64).alias("_orders_30"),
+        (age < long).sum().cast(pl.Float64).alias("_orders_180"),
+        ((age >= medium) & (age < long)).sum().cast(pl.Float64).alias("_orders_90_180"),
         # distinct calendar months with an order (year * 12 + month)
         (pl.col("t").dt.year().cast(pl.Int32) * 12 + pl.col("t").dt.month().cast(pl.Int32))
         .n_unique()
@@ -225,7 +206,7 @@ def _orders(
 ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """The orders before ``as_of`` (sorted by user, time) and returned units per user."""
     before = lf.filter(pl.col(C.TIMESTAMP) < as_of)
-    bought = before.filter(~pl.col(C.IS_RETURN)) if has_return else before
+    bought = without_returns(before)
     aggs = [
         pl.col(C.TIMESTAMP).min().alias("t"),
         pl.col(C.TIMESTAMP).max().alias("t_end"),
@@ -233,7 +214,7 @@ def _orders(
     ]
     if has_price:
         aggs.append(_micro(pl.col(C.QUANTITY) * pl.col(C.PRICE)).sum().alias("spend"))
-    queries = [bought.group_by(C.USER, *_occasion_keys(schema)).agg(aggs)]
+    queries = [bought.group_by(C.USER, *order_keys(schema)).agg(aggs)]
     if has_price:
         queries.append(
             bought.select(
@@ -273,7 +254,7 @@ def _orders(
             f"{bad_qty} purchase rows have quantity <= 0 but are not flagged is_return; "
             "clean them with rs.clean_purchases(keep_returns=True)"
         )
-    occ = occ.select(pl.exclude(_OCCASION, _OCCASION + "_day")).sort(
+    occ = occ.select(pl.exclude(ORDER_KEY, ORDER_KEY + "_day")).sort(
         [C.USER, "t", "t_end", "units"]
     )
     occ = occ.with_columns(_days(pl.col("t").diff().over(C.USER)).alias("gap"))
@@ -287,14 +268,15 @@ def _lifecycle_thresholds(occ: pl.DataFrame, config: ProfileConfig) -> tuple[flo
     if gaps.size == 0 and None in given:
         warnings.warn(
             "no customer has two orders before as_of, so lifecycle thresholds cannot be "
-            "derived from inter-purchase gaps; using 30/90/180 days where not configured",
+            "derived from inter-purchase gaps; using fallback_lifecycle_days="
+            f"{config.fallback_lifecycle_days} where not configured",
             DataWarning,
             stacklevel=3,
         )
-        defaults: tuple[float, ...] = (30.0, 90.0, 180.0)
+        defaults: tuple[float, ...] = tuple(float(v) for v in config.fallback_lifecycle_days)
     else:
         defaults = (
-            tuple(float(v) for v in np.quantile(gaps, [0.5, 0.8, 0.95]))
+            tuple(float(v) for v in np.quantile(gaps, list(config.lifecycle_quantiles)))
             if gaps.size
             else (0.0,) * 3
         )
@@ -357,13 +339,10 @@ def _affinity(
     items: FrameLike | None,
     config: ProfileConfig,
     has_price: bool,
-    has_return: bool,
     engine: Engine,
 ) -> pl.DataFrame | None:
     column = config.category_column
-    bought = lf.filter(pl.col(C.TIMESTAMP) < as_of)
-    if has_return:
-        bought = bought.filter(~pl.col(C.IS_RETURN))
+    bought = without_returns(lf.filter(pl.col(C.TIMESTAMP) < as_of))
     weight = (pl.col(C.QUANTITY) * pl.col(C.PRICE)) if has_price else pl.col(C.QUANTITY)
     if items is not None:
         table = to_frame(items)
@@ -435,11 +414,8 @@ def _model(act: pl.DataFrame, horizon: int) -> dict[str, np.ndarray] | None:
 
     Returns None (with a DataWarning) when BG/NBD cannot be fitted on these customers.
     """
-    T = act["tenure_days"].to_numpy()
+    x, t_x, T = bgnbd_inputs(act)
     recency = act["recency_days"].to_numpy()
-    x = act["frequency"].to_numpy().astype(np.float64) - 1.0
-    t_x = np.clip(T - recency, 0.0, None)
-    t_x[x == 0] = 0.0
     second = act["_second"]
     returned = second.is_not_null().to_numpy()
     to_second = _days(pl.col("_second") - pl.col("first_purchase"))
@@ -567,7 +543,7 @@ def _calibrated_risk(
         )
     else:
         earlier = earlier.with_columns(_days(pl.col("t").diff().over(C.USER)).alias("gap"))
-        act_c = _activity(earlier, cutoff, has_price)
+        act_c = _activity(earlier, cutoff, has_price, config)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DataWarning)
             pred_c = _model(act_c, horizon)
@@ -575,8 +551,11 @@ def _calibrated_risk(
         y = (~act_c[C.USER].is_in(came_back.implode())).to_numpy().astype(np.float64)
         if pred_c is None:
             reason = "the BG/NBD model could not be fitted at the internal cutoff"
-        elif min(y.sum(), y.size - y.sum()) < 10:
-            reason = f"fewer than 10 customers of one outcome at the internal cutoff {cutoff}"
+        elif min(y.sum(), y.size - y.sum()) < config.min_calibration_class:
+            reason = (
+                f"fewer than min_calibration_class={config.min_calibration_class} customers "
+                f"of one outcome at the internal cutoff {cutoff}"
+            )
     if reason is not None:
         warnings.warn(
             f"churn_risk is not calibrated: {reason}; it is the model probability of no "
@@ -648,18 +627,18 @@ def build_profiles(
     config = config if config is not None else ProfileConfig()
     if not isinstance(config, ProfileConfig):
         raise InputDataError(f"config must be a ProfileConfig, got {type(config).__name__}")
-    lf = to_lazyframe(purchases)
-    schema = _check_schema(lf)
+    lf = require_purchases(to_lazyframe(purchases), C.REQUIRED, "build_profiles")
+    schema = lf.collect_schema()
     has_price = C.PRICE in schema
     has_return = C.IS_RETURN in schema
     # Frames already in memory are aggregated by the in-memory engine (faster on them);
     # lazy frames and files by the streaming engine (bounded memory).
     engine: Engine = "in-memory" if isinstance(purchases, pl.DataFrame) else "streaming"
-    when = _resolve_as_of(lf, as_of, has_return, engine)
+    when = _resolve_as_of(lf, as_of, engine)
     occ, returns = _orders(lf, schema, when, has_price, has_return, engine)
     if occ.height == 0:
         raise InputDataError(f"no purchase strictly before as_of={when}")
-    act = _activity(occ, when, has_price)
+    act = _activity(occ, when, has_price, config)
 
     money: list[str | pl.Expr] = (
         ["monetary", (pl.col("monetary") / pl.col("frequency")).alias("avg_order_value")]
@@ -681,7 +660,9 @@ def build_profiles(
         (
             pl.col("last_purchase")
             + pl.duration(
-                microseconds=(pl.col("median_interpurchase_days") * DAY_US).round().cast(pl.Int64)
+                microseconds=(pl.col("median_interpurchase_days") * US_PER_DAY)
+                .round()
+                .cast(pl.Int64)
             )
         ).alias("expected_next_purchase"),
         "_prior_median_gap",
@@ -706,7 +687,7 @@ def build_profiles(
         _lifecycle_expr(new, dormant, churned, config.rhythm_multiple),
         _tier(act, config, has_price),
     ).drop("_prior_median_gap")
-    affinity = _affinity(lf, schema, when, items, config, has_price, has_return, engine)
+    affinity = _affinity(lf, schema, when, items, config, has_price, engine)
     if affinity is not None:
         profile = profile.join(affinity, on=C.USER, how="left", maintain_order="left").with_columns(
             pl.col("top_categories").fill_null(pl.lit([], dtype=pl.List(pl.String))),

@@ -7,6 +7,7 @@ from typing import Any
 import polars as pl
 
 from recsys.data import columns as C
+from recsys.data.canonical import require_purchases, without_returns
 from recsys.data.sources import FrameLike, to_lazyframe
 from recsys.data.timeutil import to_datetime
 from recsys.exceptions import InputDataError
@@ -61,17 +62,10 @@ def cohort_retention(
     """
     if period not in ("month", "week"):
         raise InputDataError(f"period must be 'month' or 'week', got {period!r}")
-    lf = to_lazyframe(purchases)
-    schema = lf.collect_schema()
-    missing = [c for c in (C.USER, C.TIMESTAMP) if c not in schema]
-    if missing:
-        raise InputDataError(f"purchases lack the columns {missing}; found {list(schema)}")
-    if not isinstance(schema[C.TIMESTAMP], pl.Datetime):
-        raise InputDataError(
-            f"column {C.TIMESTAMP!r} must be a Datetime, got {schema[C.TIMESTAMP]}"
-        )
-    if C.IS_RETURN in schema:
-        lf = lf.filter(~pl.col(C.IS_RETURN))
+    lf = require_purchases(
+        to_lazyframe(purchases), (C.USER, C.TIMESTAMP), "cohort_retention", optional=()
+    )
+    lf = without_returns(lf)
     observation_end = None
     if as_of is not None:
         observation_end = to_datetime(as_of, "as_of")

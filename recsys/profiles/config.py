@@ -18,12 +18,25 @@ def _check_days(name: str, value: float | None) -> None:
         raise InputDataError(f"{name} must be a positive number of days or None, got {value!r}")
 
 
-def _check_ascending(name: str, values: tuple[float, ...], length: int) -> None:
+def _check_int(name: str, value: object, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InputDataError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def _check_quantiles(name: str, values: tuple[float, ...], length: int, what: str) -> None:
+    _check_ascending(name, values, length, what)
+    if not all(0 < q < 1 for q in values):
+        raise InputDataError(f"{name} must lie in (0, 1), got {values!r}")
+
+
+def _check_ascending(
+    name: str,
+    values: tuple[float, ...],
+    length: int,
+    what: str = "cut points (one per tier above the first)",
+) -> None:
     if len(values) != length:
-        raise InputDataError(
-            f"{name} must have {length} cut points (one per tier above the first), "
-            f"got {len(values)}"
-        )
+        raise InputDataError(f"{name} must have {length} {what}, got {len(values)}")
     if any(not math.isfinite(v) for v in values) or any(
         b <= a for a, b in itertools.pairwise(values)
     ):
@@ -43,9 +56,16 @@ class ProfileConfig:
         ``[as_of, as_of + horizon_days)``; the expected-purchases column is
         ``expected_purchases_{horizon_days}d``.
     new_days, dormant_days, churned_days
-        Lifecycle thresholds in days. Defaults: the 50th, 80th and 95th
-        percentiles of all inter-purchase gaps (days between consecutive orders
-        of the same customer) before ``as_of``.
+        Lifecycle thresholds in days. Defaults: the ``lifecycle_quantiles`` of
+        all inter-purchase gaps (days between consecutive orders of the same
+        customer) before ``as_of``.
+    lifecycle_quantiles
+        Quantiles of the inter-purchase gaps that give the default ``new_days``,
+        ``dormant_days`` and ``churned_days`` (increasing, in (0, 1)).
+    fallback_lifecycle_days
+        ``new_days``, ``dormant_days`` and ``churned_days`` used (with a
+        warning) where not configured when no customer has two orders before
+        ``as_of`` (no gaps to take quantiles of).
     rhythm_multiple
         A repeat customer's own thresholds are stretched to
         ``max(dormant_days, rhythm_multiple * median gap)`` and
@@ -68,6 +88,16 @@ class ProfileConfig:
         is the uncalibrated BG/NBD / one-time-buyer model probability).
     min_calibration_customers
         Fewest customers at the internal cutoff for calibration to be attempted.
+    min_calibration_class
+        Fewest customers of each outcome (came back / did not) at the internal
+        cutoff for the calibrator to be fitted.
+    churn_windows_days
+        Short, medium and long windows (days before ``as_of``) of the churn
+        calibrator's activity features: orders in the last short, medium and
+        long days, and between medium and long days ago.
+    churn_decay_days
+        Time scales (days) of the calibrator's two exponentially decayed order
+        counts, ``sum(exp(-age / scale))`` over the customer's orders.
 
     Examples
     --------
@@ -90,14 +120,14 @@ class ProfileConfig:
     churn: bool = True
     calibrate_churn: bool = True
     min_calibration_customers: int = 200
+    lifecycle_quantiles: tuple[float, float, float] = (0.5, 0.8, 0.95)
+    fallback_lifecycle_days: tuple[float, float, float] = (30.0, 90.0, 180.0)
+    min_calibration_class: int = 10
+    churn_windows_days: tuple[float, float, float] = (30.0, 90.0, 180.0)
+    churn_decay_days: tuple[float, float] = (60.0, 180.0)
 
     def __post_init__(self) -> None:
-        if (
-            isinstance(self.horizon_days, bool)
-            or not isinstance(self.horizon_days, int)
-            or self.horizon_days < 1
-        ):
-            raise InputDataError(f"horizon_days must be an integer >= 1, got {self.horizon_days!r}")
+        _check_int("horizon_days", self.horizon_days, 1)
         for name in ("new_days", "dormant_days", "churned_days"):
             _check_days(name, getattr(self, name))
         if (
@@ -116,21 +146,17 @@ class ProfileConfig:
                 f"tier_names must hold at least 2 distinct names, got {self.tier_names!r}"
             )
         n_cuts = len(self.tier_names) - 1
-        _check_ascending("tier_quantiles", tuple(self.tier_quantiles), n_cuts)
-        if not all(0 < q < 1 for q in self.tier_quantiles):
-            raise InputDataError(f"tier_quantiles must lie in (0, 1), got {self.tier_quantiles!r}")
+        _check_quantiles(
+            "tier_quantiles",
+            tuple(self.tier_quantiles),
+            n_cuts,
+            "cut points (one per tier above the first)",
+        )
         if self.tier_spend is not None:
             _check_ascending("tier_spend", tuple(self.tier_spend), n_cuts)
         if self.tier_frequency is not None:
             _check_ascending("tier_frequency", tuple(self.tier_frequency), n_cuts)
-        if (
-            isinstance(self.top_categories, bool)
-            or not isinstance(self.top_categories, int)
-            or self.top_categories < 1
-        ):
-            raise InputDataError(
-                f"top_categories must be an integer >= 1, got {self.top_categories!r}"
-            )
+        _check_int("top_categories", self.top_categories, 1)
         if not isinstance(self.category_column, str) or not self.category_column:
             raise InputDataError(
                 f"category_column must be a column name, got {self.category_column!r}"
@@ -139,3 +165,14 @@ class ProfileConfig:
             raise InputDataError(
                 f"min_calibration_customers must be >= 2, got {self.min_calibration_customers!r}"
             )
+        _check_quantiles("lifecycle_quantiles", tuple(self.lifecycle_quantiles), 3, "values")
+        for name, length in (
+            ("fallback_lifecycle_days", 3),
+            ("churn_windows_days", 3),
+            ("churn_decay_days", 2),
+        ):
+            values = tuple(getattr(self, name))
+            for value in values:
+                _check_days(name, value)
+            _check_ascending(name, values, length, "values")
+        _check_int("min_calibration_class", self.min_calibration_class, 1)

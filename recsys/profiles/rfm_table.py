@@ -16,10 +16,11 @@ from typing import Any
 import polars as pl
 
 from recsys.data import columns as C
+from recsys.data.canonical import US_PER_DAY, order_key, require_purchases, without_returns
 from recsys.data.sources import FrameLike, to_lazyframe
 from recsys.data.timeutil import to_datetime
 from recsys.exceptions import DataWarning, InputDataError
-from recsys.profiles.build import _MICRO, DAY_US, _check_schema, _micro
+from recsys.profiles.build import _MICRO, _micro
 from recsys.profiles.rfm import rfm_segment_expr
 
 __all__ = ["rfm_table"]
@@ -83,20 +84,15 @@ def rfm_table(purchases: FrameLike, as_of: Any = None) -> pl.DataFrame:
     >>> rfm.columns[:4]
     ['user_id', 'recency_days', 'frequency', 'monetary']
     """
-    lf = to_lazyframe(purchases)
-    schema = _check_schema(lf)
+    lf = require_purchases(to_lazyframe(purchases), C.REQUIRED, "rfm_table")
+    schema = lf.collect_schema()
     has_price = C.PRICE in schema
     engine = "in-memory" if isinstance(purchases, pl.DataFrame) else "streaming"
     when = None if as_of is None else to_datetime(as_of, "as_of")
-    rows = lf.filter(~pl.col(C.IS_RETURN)) if C.IS_RETURN in schema else lf
+    rows = without_returns(lf)
     if when is not None:
         rows = rows.filter(pl.col(C.TIMESTAMP) < when)
-    if C.ORDER in schema:
-        order = pl.col(C.ORDER)
-        days_without_order = pl.col(C.TIMESTAMP).filter(order.is_null()).dt.date().n_unique()
-        frequency = order.drop_nulls().n_unique() + days_without_order
-    else:
-        frequency = pl.col(C.TIMESTAMP).dt.date().n_unique()
+    frequency = order_key(schema).n_unique()
     aggs = [
         pl.col(C.TIMESTAMP).max().alias("_last"),
         frequency.cast(pl.Int64).alias("frequency"),
@@ -112,7 +108,7 @@ def rfm_table(purchases: FrameLike, as_of: Any = None) -> pl.DataFrame:
         if when is not None
         else pl.col("_last").max() + pl.duration(microseconds=1)
     )
-    recency = (reference - pl.col("_last")).dt.total_microseconds().cast(pl.Float64) / DAY_US
+    recency = (reference - pl.col("_last")).dt.total_microseconds().cast(pl.Float64) / US_PER_DAY
     scores = [
         _score(pl.col("recency_days"), higher_is_better=False).alias("r_score"),
         _score(pl.col("frequency"), higher_is_better=True).alias("f_score"),

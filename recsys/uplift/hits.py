@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 
 from recsys.data import columns as C
+from recsys.data.canonical import MISSING_SEGMENT, attach_segments, order_key
 from recsys.data.timeutil import to_datetime
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.uplift._checks import as_frame, check_confidence, require_columns
@@ -59,14 +60,17 @@ def hit_retention(
         Frame with ``user_id``, ``item_id`` (``rank`` and other columns optional).
     purchases
         Canonical purchases (``user_id``, ``item_id``, ``timestamp``, optional
-        ``order_id``; without it an order is a distinct timestamp).
+        ``order_id``; without it an order is one customer-day, see
+        :mod:`recsys.data.canonical`).
     cutoff
         Start of the window (the time the recommendations were made).
     horizon_days
         Length of the window.
     by
         ``None``, the name of a column of ``recommendations``, or a frame
-        ``user_id -> segment`` (one other column).
+        ``user_id -> segment`` (one other column). Segment labels are strings;
+        customers without one form the group ``"(missing)"`` (last), with a warning
+        (:func:`recsys.data.canonical.attach_segments`).
     confidence
         Coverage of the intervals.
 
@@ -101,19 +105,17 @@ def hit_retention(
     end = start + timedelta(days=horizon)
     recs = as_frame(recommendations, "recommendations")
     require_columns(recs, "recommendations", {"user": C.USER, "item": C.ITEM})
-    frame = _purchases(purchases)
-    require_columns(frame, "purchases", {"item": C.ITEM})
+    frame = _purchases(purchases, "hit_retention", (C.USER, C.ITEM, C.TIMESTAMP))
     if recs.height == 0:
         raise InputDataError("recommendations has no rows")
 
     customers, segment = _segments(recs, by)
-    order_key = C.ORDER if C.ORDER in frame.columns else C.TIMESTAMP
     ts = pl.col(C.TIMESTAMP)
     window = frame.filter((ts >= start) & (ts < end)).select(
         pl.col(C.USER).cast(recs.schema[C.USER], strict=False),
         pl.col(C.ITEM).cast(recs.schema[C.ITEM], strict=False),
         ts,
-        pl.col(order_key).alias("_order"),
+        order_key(frame).alias("_order"),
     )
     orders = window.group_by(C.USER, "_order").agg(ts.min().alias("_time"))
     first = (
@@ -147,7 +149,7 @@ def hit_retention(
             x_no_hit=(pl.col("retained") & ~pl.col("hit")).sum().cast(pl.Int64),
         )
         .with_columns(n_no_hit=pl.col("n_returned") - pl.col("n_hit"))
-        .sort(segment, nulls_last=True)
+        .sort(pl.col(segment) == MISSING_SEGMENT, segment)
     )
     z = z_value(confidence)
     n1 = stats["n_hit"].to_numpy().astype(float)
@@ -210,28 +212,10 @@ def hit_retention(
 
 def _segments(recs: pl.DataFrame, by: Any) -> tuple[pl.DataFrame, str]:
     """One row per recommended customer with its segment column."""
-    if by is None:
-        return recs.select(C.USER).unique().with_columns(segment=pl.lit("all")), "segment"
-    if isinstance(by, str):
-        require_columns(recs, "recommendations", {"by": by})
-        per_user = recs.select(C.USER, by).unique()
-        if per_user[C.USER].is_duplicated().any():
-            raise InputDataError(f"recommendations column {by!r} is not constant per {C.USER}")
-        return per_user, by
+    if by is None or isinstance(by, str):
+        if by is not None:
+            require_columns(recs, "recommendations", {"by": by})
+        customers = recs.select(C.USER, *([by] if by is not None else [])).unique()
+        return attach_segments(customers, by)
     seg = as_frame(by, "by")
-    require_columns(seg, "by", {"user": C.USER})
-    others = [c for c in seg.columns if c != C.USER]
-    if len(others) != 1:
-        raise InputDataError(
-            f"by must have {C.USER!r} and exactly one segment column, got {seg.columns}"
-        )
-    seg = seg.with_columns(pl.col(C.USER).cast(recs.schema[C.USER], strict=False))
-    customers = recs.select(C.USER).unique().join(seg, on=C.USER, how="left")
-    missing = customers[others[0]].null_count()
-    if missing:
-        warnings.warn(
-            f"{missing} recommended customers have no segment; reported under null",
-            DataWarning,
-            stacklevel=3,
-        )
-    return customers, others[0]
+    return attach_segments(recs.select(C.USER).unique(), None, seg)

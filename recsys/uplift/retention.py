@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from datetime import timedelta
 from typing import Any
 
@@ -10,8 +9,15 @@ import numpy as np
 import polars as pl
 
 from recsys.data import columns as C
+from recsys.data.canonical import (
+    MISSING_SEGMENT,
+    attach_segments,
+    order_key,
+    require_purchases,
+    without_returns,
+)
 from recsys.data.timeutil import to_datetime
-from recsys.exceptions import DataWarning, InputDataError
+from recsys.exceptions import InputDataError
 from recsys.uplift._checks import as_frame, check_confidence, require_columns
 from recsys.uplift._stats import wilson_interval, z_value
 
@@ -28,17 +34,12 @@ def _check_horizon(horizon_days: Any) -> int:
     return int(horizon_days)
 
 
-def _purchases(purchases: Any) -> pl.DataFrame:
+def _purchases(
+    purchases: Any, where: str, needs: tuple[str, ...] = (C.USER, C.TIMESTAMP)
+) -> pl.DataFrame:
     frame = as_frame(purchases, "purchases")
-    require_columns(frame, "purchases", {"user": C.USER, "timestamp": C.TIMESTAMP})
-    if not isinstance(frame.schema[C.TIMESTAMP], pl.Datetime):
-        raise InputDataError(
-            f"purchases column {C.TIMESTAMP!r} must be a Datetime (use rs.clean_purchases), "
-            f"got {frame.schema[C.TIMESTAMP]}"
-        )
-    if C.IS_RETURN in frame.columns:  # returns are not "coming back to buy"
-        frame = frame.filter(~pl.col(C.IS_RETURN))
-    return frame
+    frame = require_purchases(frame, needs, where, optional=(C.QUANTITY, C.PRICE), stacklevel=4)
+    return without_returns(frame)  # returns are not "coming back to buy"
 
 
 def retention_labels(
@@ -65,9 +66,10 @@ def retention_labels(
     -------
     polars.DataFrame
         ``user_id``, ``retained`` (Boolean: at least one purchase in the window),
-        ``n_orders_after`` (distinct ``order_id`` in the window; distinct timestamps when
-        there is no ``order_id``), ``spend_after`` (``Σ quantity · price`` in the window;
-        null when ``price`` or ``quantity`` is absent), sorted by ``user_id``.
+        ``n_orders_after`` (orders in the window: distinct ``order_id``, one per
+        customer-day without one; see :mod:`recsys.data.canonical`), ``spend_after``
+        (``Σ quantity · price`` in the window; null when ``price`` or ``quantity`` is
+        absent), sorted by ``user_id``.
 
     Examples
     --------
@@ -87,14 +89,13 @@ def retention_labels(
     horizon = _check_horizon(horizon_days)
     start = to_datetime(as_of, "as_of")
     end = start + timedelta(days=horizon)
-    frame = _purchases(purchases)
+    frame = _purchases(purchases, "retention_labels")
     ts = pl.col(C.TIMESTAMP)
     window = frame.filter((ts >= start) & (ts < end))
-    order_key = pl.col(C.ORDER) if C.ORDER in frame.columns else ts
     has_spend = C.PRICE in frame.columns and C.QUANTITY in frame.columns
     spend = (pl.col(C.QUANTITY) * pl.col(C.PRICE)).sum() if has_spend else pl.lit(None)
     after = window.group_by(C.USER).agg(
-        n_orders_after=order_key.n_unique().cast(pl.Int64),
+        n_orders_after=order_key(frame).n_unique().cast(pl.Int64),
         spend_after=spend.cast(pl.Float64),
     )
     if users is None:
@@ -123,28 +124,8 @@ def retention_labels(
 def _with_segments(labels: Any, segments: Any) -> tuple[pl.DataFrame, str]:
     frame = as_frame(labels, "labels")
     require_columns(frame, "labels", {"user": C.USER})
-    if segments is None:
-        return frame.with_columns(segment=pl.lit("all")), "segment"
-    seg = as_frame(segments, "segments")
-    require_columns(seg, "segments", {"user": C.USER})
-    others = [c for c in seg.columns if c != C.USER]
-    if len(others) != 1:
-        raise InputDataError(
-            f"segments must have {C.USER!r} and exactly one segment column, got {seg.columns}"
-        )
-    name = others[0]
-    if seg[C.USER].is_duplicated().any():
-        raise InputDataError(f"segments lists some {C.USER} more than once")
-    seg = seg.with_columns(pl.col(C.USER).cast(frame.schema[C.USER], strict=False))
-    joined = frame.join(seg, on=C.USER, how="left")
-    missing = joined[name].null_count()
-    if missing:
-        warnings.warn(
-            f"{missing} customers have no segment; they are reported under a null {name!r}",
-            DataWarning,
-            stacklevel=3,
-        )
-    return joined, name
+    seg = None if segments is None else as_frame(segments, "segments")
+    return attach_segments(frame, None, seg)
 
 
 def _rate_table(
@@ -153,7 +134,7 @@ def _rate_table(
     counts = (
         frame.group_by(segment)
         .agg(n_customers=pl.len(), n_events=flag.sum().cast(pl.Int64))
-        .sort(segment, nulls_last=True)
+        .sort(pl.col(segment) == MISSING_SEGMENT, segment)
     )
     n = counts["n_customers"].to_numpy().astype(float)
     x = counts["n_events"].to_numpy().astype(float)
@@ -173,7 +154,8 @@ def retention_rate(labels: Any, segments: Any = None, *, confidence: float = 0.9
         Output of :func:`retention_labels`.
     segments
         Optional frame ``user_id -> segment`` (exactly one other column, e.g. a lifecycle
-        stage). Customers without a segment are reported under null, with a warning.
+        stage). Segment labels are strings; customers without a segment form the group
+        ``"(missing)"`` (last), with a warning (:func:`recsys.data.canonical.attach_segments`).
 
     Returns
     -------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy import special
@@ -215,3 +217,48 @@ def test_quadrature_matches_closed_form_and_rescues_overflow() -> None:
     assert np.all(values > 0)
     # nearly deterministic rate 0.015/day, dropout ~5% per purchase: about 90 * 0.015 purchases
     assert values[0] == pytest.approx(90 * 6e4 / (4e6 + 39), rel=0.05)
+
+
+def test_arguments_are_named_after_the_model_and_old_names_warn() -> None:
+    x, t_x, T = simulate(300, TRUE, (27.0, 39.0), seed=3)
+    new = rs.profiles.BGNBD().fit(x=x, t_x=t_x, T=T)
+    with (
+        pytest.warns(DeprecationWarning, match=r"'frequency' in BGNBD\.fit.*'x'"),
+        pytest.warns(DeprecationWarning, match=r"'recency' in BGNBD\.fit.*'t_x'"),
+    ):
+        old = rs.profiles.BGNBD().fit(frequency=x, recency=t_x, T=T)
+    assert old.params_ == new.params_
+    with pytest.warns(DeprecationWarning, match=r"'recency' in BGNBD\.p_alive.*'t_x'"):
+        alive = new.p_alive(x, recency=t_x, T=T)
+    assert np.array_equal(alive, new.p_alive(x, t_x, T))
+    for method in ("conditional_expected_purchases", "probability_no_purchase"):
+        with pytest.warns(DeprecationWarning, match=f"BGNBD.{method}"):
+            values = getattr(new, method)(10.0, frequency=x, recency=t_x, T=T)
+        assert np.array_equal(values, getattr(new, method)(10.0, x=x, t_x=t_x, T=T))
+    with pytest.warns(DeprecationWarning, match="BGNBD.log_likelihood"):
+        assert new.log_likelihood(frequency=x, t_x=t_x, T=T) == new.log_likelihood(x, t_x, T)
+    with pytest.warns(DeprecationWarning, match="bgnbd_log_likelihood"):
+        ll = bgnbd_log_likelihood((1.0, 1.0, 1.0, 1.0), frequency=[0], recency=[0.0], T=[1.0])
+    assert ll[0] == pytest.approx(-np.log(2.0))
+    with pytest.raises(TypeError, match="both 'x' and its former name 'frequency'"):
+        rs.profiles.BGNBD().fit(x=x, frequency=x, t_x=t_x, T=T)
+
+
+def test_fit_profiles_uses_the_profile_columns_as_build_profiles_does() -> None:
+    from tests.profiles.test_build import AS_OF, _frame, _rows
+
+    config = rs.profiles.ProfileConfig(calibrate_churn=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        profiles = rs.build_profiles(_frame(_rows()), as_of=AS_OF, config=config)
+        bg = rs.profiles.BGNBD().fit_profiles(profiles)
+    x, t_x, T = rs.profiles.bgnbd_inputs(profiles)
+    # x counts repeat orders, t_x runs from the first order to the last purchase
+    assert x.tolist() == (profiles["frequency"].to_numpy() - 1).tolist()
+    expected_t_x = np.where(x > 0, T - profiles["recency_days"].to_numpy(), 0.0)
+    assert t_x == pytest.approx(expected_t_x)
+    assert T.tolist() == profiles["tenure_days"].to_list()
+    repeat = x > 0
+    assert profiles["p_alive"].to_numpy()[repeat] == pytest.approx(bg.p_alive(x, t_x, T)[repeat])
+    with pytest.raises(InputDataError, match=r"lack the columns \['tenure_days'\]"):
+        rs.profiles.bgnbd_inputs(profiles.drop("tenure_days"))

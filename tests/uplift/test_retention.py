@@ -85,7 +85,7 @@ def test_retention_rate_with_segments(purchases):
         ("active", 2, 1, 0.5, *stats.binomtest(1, 2).proportion_ci(method="wilson")),
         ("new", 1, 0, 0.0, *stats.binomtest(0, 1).proportion_ci(method="wilson")),
     ]
-    assert table.row(2)[0] is None
+    assert table.row(2)[0] == "(missing)"  # one labelled group, last (was: null)
 
 
 def test_repurchase_rate(purchases):
@@ -176,3 +176,18 @@ def test_hit_retention_bad_input():
     )
     with pytest.raises(InputDataError, match="no column 'item_id'"):
         rs.uplift.hit_retention(recs, purchases, "2011-09-09", 30)
+
+
+def test_hit_retention_missing_segment_is_one_labelled_group():
+    recs = pl.DataFrame({"user_id": [1, 2, 3], "item_id": ["A", "A", "A"]})
+    purchases = pl.DataFrame(
+        {
+            "user_id": [1, 1, 2, 3],
+            "item_id": ["A", "B", "B", "A"],
+            "timestamp": [datetime(2011, 9, d) for d in (10, 20, 11, 12)],
+        }
+    )
+    segments = pl.DataFrame({"user_id": [1], "stage": ["a"]})
+    with pytest.warns(DataWarning, match="2 customers have no segment in 'stage'"):
+        t = rs.uplift.hit_retention(recs, purchases, "2011-09-09", 30, by=segments)
+    assert t.select("stage", "n_customers").rows() == [("a", 1), ("(missing)", 2)]
