@@ -558,22 +558,8 @@ class Recommender(ABC):
         candidates: np.ndarray | None,
         num_threads: int,
     ) -> tuple[np.ndarray, np.ndarray]:
-        from recsys.scoring import select_topk
-
-        ids = np.full((n, k), -1, dtype=np.int32)
-        scores = np.full((n, k), -np.inf, dtype=np.float32)
-        if candidates is not None and candidates.size == 0:
-            return ids, scores
-        pop = self.item_popularity_
-        size = self._block_size(4 * max(self.n_items, 1))
-        for start in range(0, n, size):
-            stop = min(start + size, n)
-            block = np.tile(pop, (stop - start, 1))
-            ex = exclude[start:stop] if exclude is not None else None
-            ids[start:stop], scores[start:stop] = _drop_unscored(
-                *select_topk(block, k, exclude=ex, candidates=candidates, num_threads=num_threads)
-            )
-        return ids, scores
+        """The training popularity ranking for ``n`` users (unknown users' fallback)."""
+        return popularity_topk(self.item_popularity_, n, k, exclude, candidates, num_threads)
 
     @staticmethod
     def _as_id_series(values: Any, name: str) -> pl.Series:
@@ -716,6 +702,28 @@ class Recommender(ABC):
         """
         self._check_fitted()
         persistence.save_model(self, path)
+
+
+def popularity_topk(
+    popularity: np.ndarray,
+    n: int,
+    k: int,
+    exclude: sp.csr_matrix | None,
+    candidates: np.ndarray | None,
+    num_threads: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One popularity ranking for ``n`` users, each with their own exclusions.
+
+    The score ``1 x popularity[i]`` goes through the memory-bounded ``scoring.topk``
+    (a rank-one "factor model"), so no users x items block is built.
+    """
+    from recsys.scoring import topk
+
+    if candidates is not None and candidates.size == 0:
+        return np.full((n, k), -1, dtype=np.int32), np.full((n, k), -np.inf, dtype=np.float32)
+    items = np.ascontiguousarray(popularity, dtype=np.float32)[:, None]
+    queries = np.ones((n, 1), dtype=np.float32)
+    return topk(queries, items, k, exclude=exclude, candidates=candidates, num_threads=num_threads)
 
 
 def to_frame_series(values: Any) -> Sequence[Any] | np.ndarray:

@@ -12,7 +12,7 @@ from recsys._validation import Interval
 from recsys.data.canonical import US_PER_DAY as _US_PER_DAY
 from recsys.data.interactions import Interactions
 from recsys.exceptions import DataWarning, InputDataError
-from recsys.models.base import Recommender
+from recsys.models.base import Recommender, popularity_topk
 from recsys.models.persistence import check_array
 
 __all__ = ["Popular", "Repurchase", "bought_item_block", "bought_item_pairs"]
@@ -132,6 +132,21 @@ class Popular(Recommender):
 
     def _score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         return self.popularity_[items]
+
+    def _bytes_per_user(self) -> int | None:
+        return None  # scoring.topk bounds its own memory
+
+    def _topk_block(
+        self,
+        user_index: np.ndarray,
+        k: int,
+        exclude: sp.csr_matrix | None,
+        candidates: np.ndarray | None,
+        num_threads: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return popularity_topk(
+            self.popularity_, len(user_index), k, exclude, candidates, num_threads
+        )
 
     def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         return {"popularity": self.popularity_}, {}

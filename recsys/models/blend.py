@@ -232,35 +232,46 @@ class Blend(Recommender):
         rows, slots = np.nonzero(ids >= 0)
         return rows, ids[rows, slots], scores[rows, slots]
 
-    def _blend_lists(
+    def _contributions(
         self,
         users: np.ndarray,
         exclude: sp.csr_matrix | None,
         candidates: np.ndarray | None,
         num_threads: int,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Blended (row, item, score) of every item some part proposes."""
-        n_items = self.n_items
-        keys, values = [], []
+    ) -> sp.csr_matrix:
+        """``[len(users), n_items]`` CSR of every part's weighted, normalised proposals.
+
+        An item proposed by several parts has one entry per part (in part order):
+        the blended score is the sum of a row's duplicates.
+        """
+        rows, items, values = [], [], []
         for model, weight, mask in zip(self.models_, self.weights_, self.masks_, strict=True):
             if weight == 0:
                 continue
-            rows, items, scores = self._part_list(
-                model, mask, users, exclude, candidates, num_threads
-            )
-            norm = _normalized(rows, scores, self.normalize, float(self.rank_offset))
-            keys.append(rows.astype(np.int64) * n_items + items)
+            r, i, scores = self._part_list(model, mask, users, exclude, candidates, num_threads)
+            rows.append(r)
+            items.append(i)
+            norm = _normalized(r, scores, self.normalize, float(self.rank_offset))
             values.append(float(weight) * norm)
-        key = np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64)
-        distinct, inverse = np.unique(key, return_inverse=True)
-        # bincount adds in input order (part by part): the same sum at any thread count.
-        total = np.bincount(inverse, weights=np.concatenate(values) if values else None)
-        return distinct // n_items, distinct % n_items, total.astype(np.float32)
+        row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        order = np.argsort(row, kind="stable")  # by customer, part order kept within
+        indptr = np.r_[0, np.cumsum(np.bincount(row, minlength=len(users)))]
+        return sp.csr_matrix(
+            (
+                np.concatenate(values)[order].astype(np.float32) if rows else np.zeros(0),
+                np.concatenate(items)[order].astype(np.int32) if rows else row,
+                indptr,
+            ),
+            shape=(len(users), self.n_items),
+        )
 
     def _score_block(self, user_index: np.ndarray) -> np.ndarray:
-        rows, items, scores = self._blend_lists(user_index, None, None, 1)
+        summed = self._contributions(user_index, None, None, 1)
+        summed.sum_duplicates()
         out = np.full((len(user_index), self.n_items), -np.inf, dtype=np.float32)
-        out[rows, items] = scores
+        out[np.repeat(np.arange(len(user_index)), np.diff(summed.indptr)), summed.indices] = (
+            summed.data
+        )
         return out
 
     def _topk_block(
@@ -271,17 +282,14 @@ class Blend(Recommender):
         candidates: np.ndarray | None,
         num_threads: int,
     ) -> tuple[np.ndarray, np.ndarray]:
-        rows, items, scores = self._blend_lists(user_index, exclude, candidates, num_threads)
-        order = np.lexsort((items, -scores, rows))  # best first, ties to the lower item
-        rows, items, scores = rows[order], items[order], scores[order]
-        n = len(user_index)
-        position = np.arange(rows.size) - np.searchsorted(rows, np.arange(n))[rows]
-        top = position < k
-        ids = np.full((n, k), -1, dtype=np.int32)
-        out = np.full((n, k), -np.inf, dtype=np.float32)
-        ids[rows[top], position[top]] = items[top]
-        out[rows[top], position[top]] = scores[top]
-        return ids, out
+        from recsys.scoring import knn_topk
+
+        # The parts already left out ineligible items. Summing each customer's row of
+        # contributions is the sparse product ``I @ C``: knn_topk's accumulator adds the
+        # duplicates in a fixed order and selects the top k (ties to the lower item).
+        contributions = self._contributions(user_index, exclude, candidates, num_threads)
+        selector = sp.identity(len(user_index), dtype=np.float32, format="csr")
+        return knn_topk(selector, contributions, k, num_threads=num_threads)
 
     # ------------------------------------------------------------ persistence
     def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

@@ -54,10 +54,11 @@ def knn_topk(
 
     Parameters
     ----------
-    user_items : scipy sparse matrix, shape (n, m)
+    user_items : scipy sparse matrix, shape (n, r)
         Users' histories (weights), one row per query.
-    similarity : scipy sparse matrix, shape (m, m)
-        Row ``i`` holds the neighbours of item ``i`` and their similarities.
+    similarity : scipy sparse matrix, shape (r, m)
+        Row ``i`` holds the neighbours of item ``i`` and their similarities (square
+        for item-kNN; any ``r x m`` matrix gives the top-K of a sparse product).
     k : int
         Number of items per user, >= 1 (may exceed m; rows are padded).
     exclude : scipy sparse matrix, shape (n, m), optional
@@ -89,11 +90,11 @@ def knn_topk(
     ui = _check_csr("user_items", user_items)
     sim = _check_csr("similarity", similarity)
     k = check_k(k)
-    n, m = ui.shape
-    if sim.shape != (m, m):
+    n, m = ui.shape[0], sim.shape[1]
+    if sim.shape[0] != ui.shape[1]:
         raise InputDataError(
-            f"similarity must be square with one row per item of user_items ({m}, {m}), "
-            f"got {sim.shape}"
+            f"similarity must have one row per column of user_items ({ui.shape[1]}), "
+            f"got shape {sim.shape}"
         )
     indptr, indices = check_exclude(exclude, n, m)
     cands = check_candidates(candidates, m)

@@ -90,7 +90,7 @@ def test_knn_empty_users():
 def test_knn_bad_inputs():
     ui = sp.csr_matrix(np.ones((2, 3), dtype=np.float32))
     sim = sp.identity(3, format="csr", dtype=np.float32)
-    with pytest.raises(InputDataError, match="similarity must be square"):
+    with pytest.raises(InputDataError, match="one row per column of user_items"):
         knn_topk(ui, sp.identity(4, format="csr"), 2)
     with pytest.raises(InputDataError, match="user_items must be a scipy sparse"):
         knn_topk(np.ones((2, 3)), sim, 2)
@@ -100,3 +100,27 @@ def test_knn_bad_inputs():
         knn_topk(ui, sim, 2, candidates=[5])
     with pytest.raises(InputDataError, match="exclude must have shape"):
         knn_topk(ui, sim, 2, exclude=sp.csr_matrix((3, 3)))
+
+
+def test_knn_rectangular_product_with_duplicates():
+    """Any (n, r) @ (r, m) product: duplicates summed, unreached items never listed."""
+    rng = np.random.default_rng(4)
+    ui = sp.random(6, 4, density=0.5, random_state=1, format="csr", dtype=np.float32)
+    rows = rng.integers(0, 4, 30)
+    cols = rng.integers(0, 9, 30)
+    vals = rng.random(30).astype(np.float32)
+    order = np.argsort(rows, kind="stable")
+    indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=4))]
+    sim = sp.csr_matrix((vals[order], cols[order], indptr), shape=(4, 9))  # with duplicates
+    dense = ui.toarray().astype(np.float64) @ sp.coo_matrix((vals, (rows, cols)), (4, 9)).toarray()
+    reached = (ui.toarray() > 0).astype(int) @ (
+        sp.coo_matrix((np.ones(30), (rows, cols)), (4, 9)).toarray() > 0
+    ).astype(int)
+    expected = np.where(reached > 0, dense, -np.inf).astype(np.float32)
+    ids, scores = knn_topk(ui, sim, 4)
+    for r in range(6):
+        valid = ids[r] >= 0
+        assert valid.sum() == min(4, int((reached[r] > 0).sum()))
+        order_r = sorted(np.flatnonzero(reached[r] > 0), key=lambda j: (-expected[r, j], j))
+        assert ids[r, valid].tolist() == order_r[: valid.sum()]
+        np.testing.assert_allclose(scores[r, valid], expected[r, ids[r, valid]], rtol=1e-5)
