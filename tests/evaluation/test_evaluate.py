@@ -294,6 +294,35 @@ def test_tune_uses_only_the_validation_split(split: ev.Split) -> None:
         ev.tune(CountRecommender, {"personal": [1.0]}, split, metric="coverage")
 
 
+def test_tune_lets_each_model_choose_exclude_seen(split: ev.Split) -> None:
+    # Repurchase recommends bought items (default_exclude_seen=False). With the
+    # old exclude_seen=True default every trial was scored on the popularity
+    # backfill: all trials tied and the first one was declared best.
+    result = ev.tune(
+        rs.Repurchase,
+        {"half_life_days": [None, 3.0], "count_power": [0.0, 1.0]},
+        split,
+        metric="ndcg",
+        k=10,
+        bootstrap=0,
+        show_progress=False,
+    )
+    assert result.table["value"].n_unique() > 1
+    # the best trial's figure is what evaluate() gives the same model on the validation split
+    val = result.validation
+    best = rs.Repurchase(**result.best_params).fit(rs.Interactions.from_purchases(val.train))
+    table = rs.evaluate(
+        {"best": best},
+        val,
+        k=[10],
+        metrics=["ndcg"],
+        modes=["all"],
+        bootstrap=0,
+        show_progress=False,
+    )
+    assert result.best_value == pytest.approx(_value(table, "best", "all", "ndcg", 10))
+
+
 def test_plot_metric_curves(split: ev.Split, models: dict) -> None:
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
