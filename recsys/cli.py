@@ -124,6 +124,7 @@ def _cmd_recommend(args: argparse.Namespace) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
+    from recsys.data import Interactions
     from recsys.evaluation import evaluate, temporal_split
 
     purchases = _load_purchases(args)
@@ -132,17 +133,16 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     unknown = sorted(set(names) - set(MODEL_NAMES))
     if unknown:
         raise InputDataError(f"--models: unknown model(s) {unknown}; choose from {MODEL_NAMES}")
-    table = evaluate(
-        {name: _make_model(name) for name in names},
+    train = Interactions.from_purchases(split.train)
+    results = evaluate(
+        {name: _make_model(name).fit(train) for name in names},
         split,
         k=[args.k],
         exclude_seen=None,
         bootstrap=args.bootstrap,
-        fit=True,
         show_progress=False,
     )
-    assert isinstance(table, pl.DataFrame)  # return_per_user=False
-    _write(table, args.out, default_rows=100)
+    _write(results.table, args.out, default_rows=100)
 
 
 def _cmd_uplift(args: argparse.Namespace) -> None:

@@ -153,7 +153,7 @@ def evaluate_models(
     Each model recommends with its own ``exclude_seen`` default (buy-again models
     recommend bought items; discovery models do not).
     """
-    return evaluate(  # type: ignore[return-value]
+    return evaluate(
         dict(models),
         split,
         k=[k],
@@ -164,7 +164,7 @@ def evaluate_models(
         bootstrap=bootstrap,
         seed=seed,
         show_progress=False,
-    )
+    ).table
 
 
 def best_model_name(metrics: pl.DataFrame, k: int = 10) -> str:

@@ -8,10 +8,18 @@
 """
 
 from recsys.evaluation.bootstrap import bootstrap_ci, bootstrap_means, resample_counts
-from recsys.evaluation.evaluate import EvaluationResults, compare, evaluate
+from recsys.evaluation.evaluate import (
+    EvaluationResults,
+    PerUserMetrics,
+    compare,
+    evaluate,
+    per_user_metrics,
+    summarize,
+)
 from recsys.evaluation.metrics import (
     ACCURACY_METRICS,
     METRICS,
+    accuracy_per_user,
     coverage,
     hit_rate,
     map,
@@ -19,6 +27,7 @@ from recsys.evaluation.metrics import (
     mrr,
     ndcg,
     novelty,
+    novelty_per_user,
     precision,
     recall,
 )
@@ -42,9 +51,11 @@ __all__ = [
     "METRICS",
     "EvaluationResults",
     "FullRanking",
+    "PerUserMetrics",
     "SampledNegatives",
     "Split",
     "TuneResult",
+    "accuracy_per_user",
     "bootstrap_ci",
     "bootstrap_means",
     "compare",
@@ -58,12 +69,15 @@ __all__ = [
     "mrr",
     "ndcg",
     "novelty",
+    "novelty_per_user",
+    "per_user_metrics",
     "precision",
     "random_holdout",
     "recall",
     "resample_counts",
     "sample_negatives",
     "sampled_ranks",
+    "summarize",
     "temporal_split",
     "tune",
 ]

@@ -189,7 +189,7 @@ def tune(
         start = time.perf_counter()
         model = model_factory(**params).fit(interactions)
         fit_seconds = time.perf_counter() - start
-        table = evaluate(
+        results = evaluate(
             {"trial": model},
             validation,
             k=[k],
@@ -200,8 +200,7 @@ def tune(
             show_progress=False,
             modes=[mode],
         )
-        assert isinstance(table, pl.DataFrame)
-        row = table.filter(pl.col("segment") == "all").row(0, named=True)
+        row = results.table.filter(pl.col("segment") == "all").row(0, named=True)
         rows.append(
             {
                 "trial": number,
