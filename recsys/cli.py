@@ -87,7 +87,7 @@ def _write(frame: pl.DataFrame, out: str | None, default_rows: int = 20) -> None
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:
-    from recsys.pipeline import DemoConfig, run_demo
+    from recsys.demo import DemoConfig, run_demo
 
     start = time.perf_counter()
     run_demo(args.out, DemoConfig(sample_users=args.sample_users, bootstrap=args.bootstrap))

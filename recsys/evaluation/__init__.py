@@ -1,4 +1,4 @@
-"""Offline evaluation: time-based splits, ranking metrics with bootstrap CIs, tuning.
+"""Offline evaluation: time-based splits, ranking metrics with bootstrap CIs, tuning, calibration.
 
 >>> import recsys as rs
 >>> purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
@@ -8,6 +8,7 @@
 """
 
 from recsys.evaluation.bootstrap import bootstrap_ci, bootstrap_means, resample_counts
+from recsys.evaluation.calibration import churn_calibration
 from recsys.evaluation.evaluate import (
     EvaluationResults,
     PerUserMetrics,
@@ -58,6 +59,7 @@ __all__ = [
     "accuracy_per_user",
     "bootstrap_ci",
     "bootstrap_means",
+    "churn_calibration",
     "compare",
     "coverage",
     "evaluate",

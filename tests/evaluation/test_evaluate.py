@@ -1,4 +1,4 @@
-"""evaluate(), compare(), tune() and the plot helper, with a protocol-following test double."""
+"""evaluate(), compare() and tune(), with a protocol-following test double."""
 
 from __future__ import annotations
 
@@ -354,32 +354,6 @@ def test_tune_lets_each_model_choose_exclude_seen(split: ev.Split) -> None:
         show_progress=False,
     ).table
     assert result.best_value == pytest.approx(_value(table, "best", "all", "ndcg", 10))
-
-
-def test_plot_metric_curves(split: ev.Split, models: dict) -> None:
-    matplotlib = pytest.importorskip("matplotlib")
-    matplotlib.use("Agg")
-    from recsys.report.evaluation import plot_metric_curves
-
-    segments = pl.DataFrame({"user_id": split.test["user_id"].unique()}).with_columns(
-        (pl.col("user_id") % 2).cast(pl.String).alias("parity")
-    )
-    table = rs.evaluate(
-        models, split, k=[5, 10], metrics=["ndcg"], by=segments, bootstrap=50, show_progress=False
-    ).table
-    fig = plot_metric_curves(table, "ndcg")
-    assert len(fig.axes[0].lines) == 2
-    fig = plot_metric_curves(table, "ndcg", mode="new", by_segment=True)
-    assert [ax.get_title().split(" ")[0] for ax in fig.axes if ax.get_visible()] == [
-        "all",
-        "0",
-        "1",
-    ]
-    with pytest.raises(InputDataError, match="no rows"):
-        plot_metric_curves(table, "recall")
-    import matplotlib.pyplot as plt
-
-    plt.close("all")
 
 
 def test_doctests() -> None:
