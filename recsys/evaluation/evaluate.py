@@ -98,6 +98,53 @@ class PerUserMetrics:
     coverage_k: tuple[int, ...] = ()
     catalogue_size: int = 0
 
+    @staticmethod
+    def concat(parts: Sequence[PerUserMetrics]) -> PerUserMetrics:
+        """Stack the values of disjoint sets of users (e.g. shards of the test users).
+
+        The parts must describe the same models, columns and coverage; a user may
+        appear in one part only. :func:`summarize` of the result equals that of
+        the values computed on all users at once.
+
+        Examples
+        --------
+        >>> import numpy as np, polars as pl
+        >>> columns = pl.DataFrame({"model": ["m"], "mode": ["all"], "metric": ["hit_rate"],
+        ...                         "k": [10]})
+        >>> part = lambda users, v: PerUserMetrics(pl.Series("user_id", users),
+        ...                                        np.array([[x] for x in v]), columns, ("m",))
+        >>> both = PerUserMetrics.concat([part([3, 4], [1.0, 0.0]), part([1], [1.0])])
+        >>> both.users.to_list(), both.values[:, 0].tolist()
+        ([3, 4, 1], [1.0, 0.0, 1.0])
+        """
+        if not parts:
+            raise InputDataError("concat needs at least one PerUserMetrics")
+        first = parts[0]
+        for part in parts[1:]:
+            if (
+                part.models != first.models
+                or not part.columns.equals(first.columns)
+                or part.coverage_k != first.coverage_k
+                or part.catalogue_size != first.catalogue_size
+            ):
+                raise InputDataError(
+                    "the parts differ in models, columns or coverage settings; "
+                    "compute them with the same per_user_metrics arguments"
+                )
+        users = pl.concat([part.users for part in parts])
+        if users.is_duplicated().any():
+            raise InputDataError("a user appears in more than one part")
+        lists = [part.lists for part in parts if part.lists is not None]
+        return PerUserMetrics(
+            users=users,
+            values=np.concatenate([part.values for part in parts], axis=0),
+            columns=first.columns,
+            models=first.models,
+            lists=pl.concat(lists) if lists else None,
+            coverage_k=first.coverage_k,
+            catalogue_size=first.catalogue_size,
+        )
+
 
 @dataclass(frozen=True)
 class EvaluationResults:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import warnings
 
@@ -260,6 +261,20 @@ def test_evaluate_is_per_user_metrics_then_summarize(split: ev.Split, models: di
         catalogue_size=per_user.catalogue_size,
     )
     assert ev.summarize(shuffled, by=segments, bootstrap=100, seed=3).table.equals(results.table)
+    users = split.test["user_id"].unique()
+    shards = [
+        ev.per_user_metrics(
+            models,
+            dataclasses.replace(split, test=split.test.filter(pl.col("user_id").is_in(part))),
+            **kwargs,
+            show_progress=False,
+        )
+        for part in (users.filter(users % 2 == 1).implode(), users.filter(users % 2 == 0).implode())
+    ]
+    merged = ev.PerUserMetrics.concat(shards)
+    assert ev.summarize(merged, by=segments, bootstrap=100, seed=3).table.equals(results.table)
+    with pytest.raises(InputDataError, match="more than one part"):
+        ev.PerUserMetrics.concat([shards[0], shards[0]])
 
 
 def test_tune_uses_only_the_validation_split(split: ev.Split) -> None:
