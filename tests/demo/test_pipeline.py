@@ -87,3 +87,12 @@ def test_old_pipeline_module_warns_and_forwards() -> None:
     assert churn_calibration is recsys.evaluation.churn_calibration
     with pytest.raises(AttributeError):
         recsys.pipeline.nothing  # noqa: B018
+
+
+def test_doctests() -> None:
+    import doctest
+
+    import recsys.demo.online_retail
+
+    failures, _ = doctest.testmod(recsys.demo.online_retail)
+    assert failures == 0
