@@ -51,15 +51,18 @@ DEMO_METRICS = ("hit_rate", "ndcg", "recall")
 
 @dataclass(frozen=True)
 class DemoConfig:
-    """Settings of the main job (defaults: the Online Retail study of the docs)."""
+    """Settings of the main job (defaults: the Online Retail study of the docs).
 
-    dataset: str = "UCI Online Retail"
+    ``dataset`` names the data in the report's title.
+    """
+
     cutoff: str = "2011-09-09"
     horizon_days: int = 90
     k: int = 10
     bootstrap: int = 1000
     seed: int = 0
     sample_users: int | None = None
+    dataset: str = "UCI Online Retail"
 
 
 @dataclass

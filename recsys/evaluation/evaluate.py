@@ -482,7 +482,7 @@ def summarize(
     """
     bootstrap = check_positive_int("bootstrap", bootstrap, allow_zero=True)
     confidence = check_probability("confidence", confidence)
-    order = np.argsort(per_user.users.to_numpy(), kind="stable")
+    order = per_user.users.arg_sort().to_numpy()  # the order per_user_metrics gives
     users = per_user.users.gather(order)
     values = per_user.values[order]
     segmented = _segments(by, profiles, users)
