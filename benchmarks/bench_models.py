@@ -283,7 +283,7 @@ def evaluate_validation_and_test(purchases: pl.DataFrame) -> None:
             exclude_seen=None,
             bootstrap=200,
             show_progress=False,
-        )
+        ).table
         for row in table.sort("model", "mode").iter_rows(named=True):
             print(
                 f"    {which:<10} {row['model']:<14} {row['mode']:<4} {row['value']:.3f} "

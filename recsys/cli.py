@@ -85,7 +85,7 @@ def _write(frame: pl.DataFrame, out: str | None, default_rows: int = 20) -> None
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:
-    from recsys.pipeline import DemoConfig, run_demo
+    from recsys.demo import DemoConfig, run_demo
 
     start = time.perf_counter()
     run_demo(args.out, DemoConfig(sample_users=args.sample_users, bootstrap=args.bootstrap))
@@ -120,6 +120,7 @@ def _cmd_recommend(args: argparse.Namespace) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
+    from recsys.data import Interactions
     from recsys.evaluation import evaluate, temporal_split
 
     purchases = _load_purchases(args)
@@ -130,17 +131,16 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         raise InputDataError(
             f"--models: unknown model(s) {unknown}; choose from {', '.join(_model_names())}"
         )
-    table = evaluate(
-        {name: _make_model(name) for name in names},
+    train = Interactions.from_purchases(split.train)
+    results = evaluate(
+        {name: _make_model(name).fit(train) for name in names},
         split,
         k=[args.k],
         exclude_seen=None,
         bootstrap=args.bootstrap,
-        fit=True,
         show_progress=False,
     )
-    assert isinstance(table, pl.DataFrame)  # return_per_user=False
-    _write(table, args.out, default_rows=100)
+    _write(results.table, args.out, default_rows=100)
 
 
 def _cmd_uplift(args: argparse.Namespace) -> None:

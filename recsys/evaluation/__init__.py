@@ -1,4 +1,4 @@
-"""Offline evaluation: time-based splits, ranking metrics with bootstrap CIs, tuning.
+"""Offline evaluation: time-based splits, ranking metrics with bootstrap CIs, tuning, calibration.
 
 >>> import recsys as rs
 >>> purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
@@ -8,10 +8,19 @@
 """
 
 from recsys.evaluation.bootstrap import bootstrap_ci, bootstrap_means, resample_counts
-from recsys.evaluation.evaluate import EvaluationResults, compare, evaluate
+from recsys.evaluation.calibration import churn_calibration
+from recsys.evaluation.evaluate import (
+    EvaluationResults,
+    PerUserMetrics,
+    compare,
+    evaluate,
+    per_user_metrics,
+    summarize,
+)
 from recsys.evaluation.metrics import (
     ACCURACY_METRICS,
     METRICS,
+    accuracy_per_user,
     coverage,
     hit_rate,
     map,
@@ -19,6 +28,7 @@ from recsys.evaluation.metrics import (
     mrr,
     ndcg,
     novelty,
+    novelty_per_user,
     precision,
     recall,
 )
@@ -42,11 +52,14 @@ __all__ = [
     "METRICS",
     "EvaluationResults",
     "FullRanking",
+    "PerUserMetrics",
     "SampledNegatives",
     "Split",
     "TuneResult",
+    "accuracy_per_user",
     "bootstrap_ci",
     "bootstrap_means",
+    "churn_calibration",
     "compare",
     "coverage",
     "evaluate",
@@ -58,12 +71,15 @@ __all__ = [
     "mrr",
     "ndcg",
     "novelty",
+    "novelty_per_user",
+    "per_user_metrics",
     "precision",
     "random_holdout",
     "recall",
     "resample_counts",
     "sample_negatives",
     "sampled_ranks",
+    "summarize",
     "temporal_split",
     "tune",
 ]

@@ -1,9 +1,12 @@
 """``evaluate``: recommend for the test users of a split, score, bootstrap, tabulate.
 
-The result is a tidy table with one row per model, mode, metric, k and segment
-(``"all"`` for the overall row). Confidence intervals are percentile bootstrap
-intervals over users; all models, metrics and modes share the same resamples of
-the same users, so :func:`compare` can give *paired* differences.
+Two steps: :func:`per_user_metrics` asks each model for its lists and scores
+every test user (a :class:`PerUserMetrics`); :func:`summarize` turns per-user
+values into a tidy table with one row per model, mode, metric, k and segment
+(``"all"`` for the overall row). :func:`evaluate` is both. Confidence intervals
+are percentile bootstrap intervals over users; all models, metrics and modes
+share the same resamples of the same users, so :func:`compare` can give
+*paired* differences.
 """
 
 from __future__ import annotations
@@ -19,17 +22,17 @@ from tqdm.auto import tqdm
 
 from recsys._validation import check_in, check_positive_int, check_probability
 from recsys.data.columns import ITEM, RANK, USER
-from recsys.data.interactions import Interactions
 from recsys.data.sources import to_frame
 from recsys.evaluation._frames import hit_matrix, prepare_recommendations, prepare_truth
-from recsys.evaluation.bootstrap import _percentiles, bootstrap_means
+from recsys.evaluation.bootstrap import _percentiles, bootstrap_ci, bootstrap_means
 from recsys.evaluation.metrics import (
     METRICS,
     MODES,
     accuracy_from_hits,
-    coverage_value,
+    check_catalogue,
+    coverage_share,
     new_items_truth,
-    novelty_per_user,
+    novelty_values,
     self_information,
     train_pairs,
 )
@@ -45,13 +48,102 @@ from recsys.evaluation.protocols import (
 from recsys.evaluation.splits import Split
 from recsys.exceptions import DataWarning, InputDataError
 
-__all__ = ["EvaluationResults", "compare", "evaluate"]
+__all__ = [
+    "EvaluationResults",
+    "PerUserMetrics",
+    "compare",
+    "evaluate",
+    "per_user_metrics",
+    "summarize",
+]
 
 OVERALL = "all"
 MISSING_SEGMENT = "(missing)"
 TABLE_COLUMNS = (
     "model", "mode", "metric", "k", "segment", "value", "ci_low", "ci_high", "n_users",
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PerUserMetrics:
+    """Per-user values of every model, mode, metric and k (:func:`per_user_metrics`).
+
+    Everything :func:`summarize` needs, and nothing about the models: the same
+    values computed on shards of users and concatenated summarize to the same table.
+
+    Attributes
+    ----------
+    users
+        The evaluated (test) users, in row order of ``values``.
+    values
+        float64 ``(n_users, n_columns)`` per-user values (NaN = undefined).
+    columns
+        ``model, mode, metric, k`` of each column of ``values``.
+    models
+        Model names, in the order of the table.
+    lists
+        ``model, mode, user_id, rank, item_id``: the recommendation lists behind
+        ``coverage`` (a property of the whole set of lists), None without it.
+    coverage_k
+        The cut-offs of the ``coverage`` rows (empty without coverage).
+    catalogue_size
+        Number of items in the training data (the denominator of coverage).
+    """
+
+    users: pl.Series
+    values: np.ndarray
+    columns: pl.DataFrame
+    models: tuple[str, ...]
+    lists: pl.DataFrame | None = None
+    coverage_k: tuple[int, ...] = ()
+    catalogue_size: int = 0
+
+    @staticmethod
+    def concat(parts: Sequence[PerUserMetrics]) -> PerUserMetrics:
+        """Stack the values of disjoint sets of users (e.g. shards of the test users).
+
+        The parts must describe the same models, columns and coverage; a user may
+        appear in one part only. :func:`summarize` of the result equals that of
+        the values computed on all users at once.
+
+        Examples
+        --------
+        >>> import numpy as np, polars as pl
+        >>> columns = pl.DataFrame({"model": ["m"], "mode": ["all"], "metric": ["hit_rate"],
+        ...                         "k": [10]})
+        >>> part = lambda users, v: PerUserMetrics(pl.Series("user_id", users),
+        ...                                        np.array([[x] for x in v]), columns, ("m",))
+        >>> both = PerUserMetrics.concat([part([3, 4], [1.0, 0.0]), part([1], [1.0])])
+        >>> both.users.to_list(), both.values[:, 0].tolist()
+        ([3, 4, 1], [1.0, 0.0, 1.0])
+        """
+        if not parts:
+            raise InputDataError("concat needs at least one PerUserMetrics")
+        first = parts[0]
+        for part in parts[1:]:
+            if (
+                part.models != first.models
+                or not part.columns.equals(first.columns)
+                or part.coverage_k != first.coverage_k
+                or part.catalogue_size != first.catalogue_size
+            ):
+                raise InputDataError(
+                    "the parts differ in models, columns or coverage settings; "
+                    "compute them with the same per_user_metrics arguments"
+                )
+        users = pl.concat([part.users for part in parts])
+        if users.is_duplicated().any():
+            raise InputDataError("a user appears in more than one part")
+        lists = [part.lists for part in parts if part.lists is not None]
+        return PerUserMetrics(
+            users=users,
+            values=np.concatenate([part.values for part in parts], axis=0),
+            columns=first.columns,
+            models=first.models,
+            lists=pl.concat(lists) if lists else None,
+            coverage_k=first.coverage_k,
+            catalogue_size=first.catalogue_size,
+        )
 
 
 @dataclass(frozen=True)
@@ -67,7 +159,7 @@ class EvaluationResults:
     columns
         ``model, mode, metric, k`` of each column of ``values``.
     users
-        The evaluated (test) users, in row order of ``values``.
+        The evaluated (test) users, sorted, in row order of ``values``.
     segments
         Segment label of each user (None without ``by``).
     bootstrap, seed, confidence
@@ -136,7 +228,10 @@ def _ks(k: Any) -> list[int]:
 
 
 def _segments(by: Any, profiles: Any, users: pl.Series) -> tuple[np.ndarray, list[str]] | None:
-    """Segment label per user and the full list of segments (including empty ones)."""
+    """Segment label per user and the full list of segments (including empty ones).
+
+    The one place where segments are attached to the evaluated users.
+    """
     if by is None:
         if profiles is not None:
             raise InputDataError("profiles= was given without by= (the segment column name)")
@@ -181,10 +276,287 @@ def _segments(by: Any, profiles: Any, users: pl.Series) -> tuple[np.ndarray, lis
     return labels.fill_null(MISSING_SEGMENT).to_numpy().astype(str), all_segments
 
 
-def _recommend(
-    model: Any, name: str, users: pl.Series, depth: int, exclude_seen: bool | None, on_unknown: str
-) -> Any:
-    return model.recommend(users=users, k=depth, exclude_seen=exclude_seen, on_unknown=on_unknown)
+def per_user_metrics(
+    models: Any,
+    split: Split,
+    k: int | Sequence[int] = (5, 10, 20),
+    metrics: Iterable[str] | None = None,
+    exclude_seen: bool | Mapping[str, bool | None] | None = None,
+    *,
+    modes: Sequence[str] = MODES,
+    protocol: FullRanking | SampledNegatives | None = None,
+    on_unknown: str = "skip",
+    show_progress: bool = True,
+) -> PerUserMetrics:
+    """First step of :func:`evaluate`: every test user's value of every metric, for every model.
+
+    The models recommend for the test users of ``split``; nothing is averaged,
+    resampled or segmented here (that is :func:`summarize`).
+
+    Parameters
+    ----------
+    models, split, k, metrics, exclude_seen, modes, protocol, on_unknown, show_progress
+        As for :func:`evaluate`. The models must be fitted.
+
+    Returns
+    -------
+    PerUserMetrics
+        The per-user values (one column per model, mode, metric and k), and the
+        recommendation lists behind ``coverage`` when it is asked for.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> import recsys as rs
+    >>> class Fixed:  # any object with recommend() works
+    ...     def recommend(self, users=None, k=10, *, exclude_seen=True, on_unknown="raise"):
+    ...         return pl.DataFrame({"user_id": [1, 2], "item_id": [5, 5], "score": [1.0, 1.0],
+    ...                              "rank": [1, 1]})
+    >>> p = pl.DataFrame({"user_id": [1, 2, 1, 2], "item_id": [5, 6, 5, 7],
+    ...                   "timestamp": [datetime(2020, 1, d) for d in (1, 1, 5, 5)]})
+    >>> split = rs.evaluation.temporal_split(p, "2020-01-03")
+    >>> values = rs.evaluation.per_user_metrics({"fixed": Fixed()}, split, k=1,
+    ...     metrics=["hit_rate"], modes=["all"], show_progress=False)
+    >>> values.users.to_list(), values.values[:, 0].tolist()
+    ([1, 2], [1.0, 0.0])
+    """
+    if not isinstance(split, Split):
+        raise InputDataError(f"split must be a recsys Split, got {type(split).__name__}")
+    named = _models(models)
+    ks = _ks(k)
+    protocol = FullRanking() if protocol is None else protocol
+    if not isinstance(protocol, (FullRanking, SampledNegatives)):
+        raise InputDataError(
+            f"protocol must be FullRanking() or SampledNegatives(), got {protocol!r}"
+        )
+    sampled = isinstance(protocol, SampledNegatives)
+    allowed = SAMPLED_METRICS if sampled else METRICS
+    names = list(allowed if metrics is None else dict.fromkeys(metrics))
+    for name in names:
+        check_in("metrics", name, allowed)
+    modes = list(dict.fromkeys(modes))
+    if not modes:
+        raise InputDataError("modes must not be empty")
+    for mode in modes:
+        check_in("modes", mode, MODES)
+    check_in("on_unknown", on_unknown, ("raise", "skip", "fallback"))
+
+    truth = prepare_truth(split.test, "split.test")
+    users = truth.get_column(USER).unique().sort()
+    truths = {"all": truth, "new": new_items_truth(truth, split.train) if "new" in modes else truth}
+    depth = max(ks)
+    info = self_information(split.train) if "novelty" in names else None
+    seen = train_pairs(split.train)
+    catalogue = seen.get_column(ITEM).unique()
+    user_index = pl.DataFrame({USER: users, "_u": np.arange(len(users), dtype=np.int64)})
+
+    columns: list[tuple[str, str, str, int]] = []
+    values: list[np.ndarray] = []
+    lists: list[pl.DataFrame] = []
+    progress = tqdm(named.items(), desc="evaluate", disable=not show_progress, total=len(named))
+    for model_name, model in progress:
+        progress.set_postfix_str(model_name)
+        if sampled:
+            assert isinstance(protocol, SampledNegatives)
+            for mode in modes:
+                per_user = _sampled_values(
+                    model, truths[mode], split.train, users, protocol, ks, names
+                )
+                for (metric, kk), vector in per_user.items():
+                    columns.append((model_name, mode, metric, kk))
+                    values.append(vector)
+            continue
+        model_exclude = (
+            exclude_seen.get(model_name) if isinstance(exclude_seen, Mapping) else exclude_seen
+        )
+        recs = prepare_recommendations(
+            model.recommend(
+                users=users, k=depth, exclude_seen=model_exclude, on_unknown=on_unknown
+            ),
+            truth,
+            f"recommendations of model {model_name!r}",
+        )
+        longest = int(recs.get_column(RANK).max() or 0) if recs.height else 0  # type: ignore[arg-type]
+        if depth > longest:
+            warnings.warn(
+                f"model {model_name!r}: k={depth} is larger than its longest list ({longest}); "
+                "positions beyond a list count as misses",
+                DataWarning,
+                stacklevel=2,
+            )
+        for mode in modes:
+            matrix = hit_matrix(recs, truths[mode], depth, users)
+            if mode == modes[0]:
+                empty = int((matrix.n_recommended == 0).sum())
+                if empty:
+                    warnings.warn(
+                        f"model {model_name!r} returned no recommendations for {empty} of "
+                        f"{len(users)} test users; they count as misses",
+                        DataWarning,
+                        stacklevel=2,
+                    )
+            list_items = matrix.list_items
+            if mode == "new":
+                list_items = list_items.join(user_index, on="_u").join(
+                    seen, on=[USER, ITEM], how="anti"
+                )
+            if "coverage" in names:
+                check_catalogue(list_items, catalogue)
+                if USER not in list_items.columns:
+                    list_items = list_items.join(user_index, on="_u")
+                lists.append(
+                    list_items.select(
+                        pl.lit(model_name).alias("model"),
+                        pl.lit(mode).alias("mode"),
+                        USER,
+                        RANK,
+                        ITEM,
+                    )
+                )
+            for metric in names:
+                for kk in ks:
+                    if metric == "coverage":
+                        continue
+                    if metric == "novelty":
+                        assert info is not None
+                        vector = novelty_values(list_items, len(users), kk, info)
+                    else:
+                        vector = accuracy_from_hits(matrix.hits, matrix.n_truth, kk, metric)
+                    columns.append((model_name, mode, metric, kk))
+                    values.append(vector)
+    progress.close()
+
+    return PerUserMetrics(
+        users=users,
+        values=np.column_stack(values) if values else np.empty((len(users), 0)),
+        columns=pl.DataFrame(columns, schema=_COLUMN_SCHEMA, orient="row"),
+        models=tuple(named),
+        lists=pl.concat(lists) if lists else None,
+        coverage_k=tuple(ks) if "coverage" in names and not sampled else (),
+        catalogue_size=len(catalogue),
+    )
+
+
+def summarize(
+    per_user: PerUserMetrics,
+    by: Any = None,
+    *,
+    profiles: Any = None,
+    bootstrap: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> EvaluationResults:
+    """Second step of :func:`evaluate`: means, bootstrap intervals and segments of per-user values.
+
+    Depends only on ``per_user`` and the segments, not on the models: per-user
+    values computed in pieces (for example on shards of users) and concatenated
+    give the same table, whatever the order of the users (they are sorted here).
+
+    Parameters
+    ----------
+    per_user
+        The output of :func:`per_user_metrics`.
+    by, profiles, bootstrap, seed, confidence
+        As for :func:`evaluate`.
+
+    Returns
+    -------
+    EvaluationResults
+        The table (see :func:`evaluate`) and the per-user values behind it.
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl
+    >>> import recsys as rs
+    >>> per_user = rs.evaluation.PerUserMetrics(
+    ...     users=pl.Series("user_id", [1, 2, 3, 4]),
+    ...     values=np.array([[1.0], [0.0], [1.0], [np.nan]]),
+    ...     columns=pl.DataFrame({"model": ["m"], "mode": ["all"], "metric": ["hit_rate"],
+    ...                           "k": [10]}),
+    ...     models=("m",))
+    >>> segments = pl.DataFrame({"user_id": [1, 2, 3, 4], "tier": ["a", "a", "b", "b"]})
+    >>> results = rs.evaluation.summarize(per_user, by=segments, bootstrap=0)
+    >>> results.table.select("segment", "value", "n_users").rows()
+    [('all', 0.6666666666666666, 3), ('a', 0.5, 2), ('b', 1.0, 1)]
+    """
+    bootstrap = check_positive_int("bootstrap", bootstrap, allow_zero=True)
+    confidence = check_probability("confidence", confidence)
+    order = per_user.users.arg_sort().to_numpy()  # the order per_user_metrics gives
+    users = per_user.users.gather(order)
+    values = per_user.values[order]
+    segmented = _segments(by, profiles, users)
+    groups: list[tuple[str, np.ndarray]] = [(OVERALL, np.arange(len(users)))]
+    if segmented is not None:
+        labels, segment_names = segmented
+        groups += [(name, np.flatnonzero(labels == name)) for name in segment_names]
+    rows: list[pl.DataFrame] = []
+    for segment, members in groups:
+        rows.append(
+            _summary(values[members], per_user.columns, segment, bootstrap, seed, confidence)
+        )
+        rows += _coverage_rows(per_user, segment, users.gather(members))
+    table = pl.concat([r.cast(_TABLE_SCHEMA) for r in rows]).sort(  # type: ignore[arg-type]
+        "model", "mode", "metric", "k", "segment"
+    )
+    order_of_models = {name: i for i, name in enumerate(per_user.models)}
+    table = table.sort(
+        pl.col("model").replace_strict(order_of_models, return_dtype=pl.Int64),
+        pl.col("mode").replace_strict({"all": 0, "new": 1}, return_dtype=pl.Int64),
+        pl.col("metric").replace_strict(
+            {m: i for i, m in enumerate(METRICS)}, return_dtype=pl.Int64
+        ),
+        "k",
+        pl.col("segment") != OVERALL,
+        "segment",
+    )
+    return EvaluationResults(
+        table=table,
+        values=values,
+        columns=per_user.columns,
+        users=users,
+        segments=None if segmented is None else segmented[0],
+        bootstrap=bootstrap,
+        seed=seed,
+        confidence=confidence,
+    )
+
+
+def _coverage_rows(
+    per_user: PerUserMetrics, segment: str, members: pl.Series
+) -> list[pl.DataFrame]:
+    """One ``coverage`` row per model, mode and k for the users ``members`` (no CI)."""
+    if per_user.lists is None or not per_user.coverage_k:
+        return []
+    lists = per_user.lists.join(members.to_frame(USER), on=USER, how="semi")
+    rows = []
+    for model_name in per_user.models:
+        for mode in per_user.lists.filter(pl.col("model") == model_name)["mode"].unique(
+            maintain_order=True
+        ):
+            mine = lists.filter((pl.col("model") == model_name) & (pl.col("mode") == mode))
+            for kk in per_user.coverage_k:
+                value = coverage_share(mine, kk, per_user.catalogue_size) if len(members) else None
+                rows.append(
+                    pl.DataFrame(
+                        [
+                            (
+                                model_name,
+                                mode,
+                                "coverage",
+                                kk,
+                                segment,
+                                value,
+                                None,
+                                None,
+                                len(members),
+                            )
+                        ],
+                        schema=_TABLE_SCHEMA,
+                        orient="row",
+                    )
+                )
+    return rows
 
 
 def evaluate(
@@ -197,17 +569,19 @@ def evaluate(
     bootstrap: int = 1000,
     seed: int = 0,
     show_progress: bool = True,
-    fit: bool = False,
     *,
     profiles: Any = None,
     modes: Sequence[str] = MODES,
     protocol: FullRanking | SampledNegatives | None = None,
     confidence: float = 0.95,
     on_unknown: str = "skip",
-    weight: str = "count",
-    return_per_user: bool = False,
-) -> pl.DataFrame | EvaluationResults:
+) -> EvaluationResults:
     """Evaluate fitted recommenders on the test users of a split, with bootstrap CIs.
+
+    ``evaluate(...)`` is ``summarize(per_user_metrics(...), ...)``: the first step
+    asks each model for its lists and scores every test user, the second averages
+    them, with intervals, overall and per segment. Fit the models first (for a
+    temporal split, on ``Interactions.from_purchases(split.train)``).
 
     Parameters
     ----------
@@ -239,8 +613,6 @@ def evaluate(
         Seed of the bootstrap (and nothing else).
     show_progress
         Show a tqdm progress bar over models.
-    fit
-        Fit each model on ``Interactions.from_purchases(split.train, weight=weight)`` first.
     profiles
         Frame with ``user_id`` and the ``by`` column (e.g. from ``rs.build_profiles``
         as of the cutoff).
@@ -254,18 +626,14 @@ def evaluate(
     on_unknown
         Passed to ``recommend`` for test users the model does not know. With
         ``"skip"`` they get no list and count as misses (a DataWarning counts them).
-    weight
-        Interaction weight used with ``fit=True``.
-    return_per_user
-        Return :class:`EvaluationResults` (table + per-user values, needed for
-        paired :func:`compare`) instead of the table.
 
     Returns
     -------
-    polars.DataFrame
-        ``model, mode, metric, k, segment, value, ci_low, ci_high, n_users``.
+    EvaluationResults
+        ``.table``: ``model, mode, metric, k, segment, value, ci_low, ci_high, n_users``.
         ``value`` is the mean over the users with a defined value (``n_users``);
         ``coverage`` is a property of the whole set of lists and has no CI.
+        The per-user values behind it are kept for paired :func:`compare`.
 
     Examples
     --------
@@ -279,180 +647,32 @@ def evaluate(
     >>> p = pl.DataFrame({"user_id": [1, 2, 1, 2], "item_id": [5, 6, 5, 7],
     ...                   "timestamp": [datetime(2020, 1, d) for d in (1, 1, 5, 5)]})
     >>> split = rs.evaluation.temporal_split(p, "2020-01-03")
-    >>> table = rs.evaluate({"fixed": Fixed()}, split, k=1, metrics=["hit_rate"],
-    ...                     bootstrap=0, show_progress=False)
-    >>> table.filter(mode="all")["value"].item()
+    >>> results = rs.evaluate({"fixed": Fixed()}, split, k=1, metrics=["hit_rate"],
+    ...                       bootstrap=0, show_progress=False)
+    >>> results.table.filter(mode="all")["value"].item()
     0.5
     """
-    if not isinstance(split, Split):
-        raise InputDataError(f"split must be a recsys Split, got {type(split).__name__}")
-    named = _models(models)
-    ks = _ks(k)
-    protocol = FullRanking() if protocol is None else protocol
-    if not isinstance(protocol, (FullRanking, SampledNegatives)):
-        raise InputDataError(
-            f"protocol must be FullRanking() or SampledNegatives(), got {protocol!r}"
-        )
-    sampled = isinstance(protocol, SampledNegatives)
-    allowed = SAMPLED_METRICS if sampled else METRICS
-    names = list(allowed if metrics is None else dict.fromkeys(metrics))
-    for name in names:
-        check_in("metrics", name, allowed)
-    modes = list(dict.fromkeys(modes))
-    if not modes:
-        raise InputDataError("modes must not be empty")
-    for mode in modes:
-        check_in("modes", mode, MODES)
-    bootstrap = check_positive_int("bootstrap", bootstrap, allow_zero=True)
-    confidence = check_probability("confidence", confidence)
-    check_in("on_unknown", on_unknown, ("raise", "skip", "fallback"))
-
-    truth = prepare_truth(split.test, "split.test")
-    users = truth.get_column(USER).unique().sort()
-    truths = {"all": truth, "new": new_items_truth(truth, split.train) if "new" in modes else truth}
-    segmented = _segments(by, profiles, users)
-    depth = max(ks)
-    info = self_information(split.train) if "novelty" in names else None
-    catalogue = train_pairs(split.train).get_column(ITEM).unique()
-    seen = train_pairs(split.train)
-
-    columns: list[tuple[str, str, str, int]] = []
-    values: list[np.ndarray] = []
-    coverage_lists: dict[tuple[str, str], pl.DataFrame] = {}
-    progress = tqdm(named.items(), desc="evaluate", disable=not show_progress, total=len(named))
-    for model_name, model in progress:
-        progress.set_postfix_str(model_name)
-        if fit:
-            model.fit(Interactions.from_purchases(split.train, weight=weight))  # type: ignore[arg-type]
-        if sampled:
-            assert isinstance(protocol, SampledNegatives)
-            for mode in modes:
-                per_user = _sampled_values(
-                    model, truths[mode], split.train, users, protocol, ks, names
-                )
-                for (metric, kk), vector in per_user.items():
-                    columns.append((model_name, mode, metric, kk))
-                    values.append(vector)
-            continue
-        model_exclude = (
-            exclude_seen.get(model_name) if isinstance(exclude_seen, Mapping) else exclude_seen
-        )
-        recs = prepare_recommendations(
-            _recommend(model, model_name, users, depth, model_exclude, on_unknown),
-            truth,
-            f"recommendations of model {model_name!r}",
-        )
-        longest = int(recs.get_column(RANK).max() or 0) if recs.height else 0  # type: ignore[arg-type]
-        if depth > longest:
-            warnings.warn(
-                f"model {model_name!r}: k={depth} is larger than its longest list ({longest}); "
-                "positions beyond a list count as misses",
-                DataWarning,
-                stacklevel=2,
-            )
-        for mode in modes:
-            matrix = hit_matrix(recs, truths[mode], depth, users)
-            if mode == modes[0]:
-                empty = int((matrix.n_recommended == 0).sum())
-                if empty:
-                    warnings.warn(
-                        f"model {model_name!r} returned no recommendations for {empty} of "
-                        f"{len(users)} test users; they count as misses",
-                        DataWarning,
-                        stacklevel=2,
-                    )
-            list_items = matrix.list_items
-            if mode == "new":
-                list_items = list_items.join(
-                    pl.DataFrame({USER: users, "_u": np.arange(len(users), dtype=np.int64)}),
-                    on="_u",
-                ).join(seen, on=[USER, ITEM], how="anti")
-            coverage_lists[(model_name, mode)] = list_items
-            for metric in names:
-                for kk in ks:
-                    if metric == "coverage":
-                        continue
-                    if metric == "novelty":
-                        assert info is not None
-                        vector = novelty_per_user(list_items, len(users), kk, info)
-                    else:
-                        vector = accuracy_from_hits(matrix.hits, matrix.n_truth, kk, metric)
-                    columns.append((model_name, mode, metric, kk))
-                    values.append(vector)
-    progress.close()
-
-    matrix_values = np.column_stack(values) if values else np.empty((len(users), 0))
-    column_frame = pl.DataFrame(
-        columns,
-        schema={"model": pl.String, "mode": pl.String, "metric": pl.String, "k": pl.Int64},
-        orient="row",
+    check_positive_int("bootstrap", bootstrap, allow_zero=True)
+    check_probability("confidence", confidence)
+    per_user = per_user_metrics(
+        models,
+        split,
+        k,
+        metrics,
+        exclude_seen,
+        modes=modes,
+        protocol=protocol,
+        on_unknown=on_unknown,
+        show_progress=show_progress,
     )
-    groups: list[tuple[str, np.ndarray]] = [(OVERALL, np.arange(len(users)))]
-    if segmented is not None:
-        labels, segment_names = segmented
-        groups += [(name, np.flatnonzero(labels == name)) for name in segment_names]
-    rows: list[pl.DataFrame] = []
-    for segment, members in groups:
-        rows.append(
-            _summary(matrix_values[members], column_frame, segment, bootstrap, seed, confidence)
-        )
-        for (model_name, mode), list_items in coverage_lists.items():
-            if "coverage" not in names:
-                continue
-            for kk in ks:
-                value = coverage_value(list_items, kk, catalogue, members) if members.size else None
-                rows.append(
-                    pl.DataFrame(
-                        [
-                            (
-                                model_name,
-                                mode,
-                                "coverage",
-                                kk,
-                                segment,
-                                value,
-                                None,
-                                None,
-                                members.size,
-                            )
-                        ],
-                        schema=_TABLE_SCHEMA,
-                        orient="row",
-                    )
-                )
-    table = pl.concat([r.cast(_TABLE_SCHEMA) for r in rows]).sort(  # type: ignore[arg-type]
-        "model", "mode", "metric", "k", "segment"
-    )
-    order = {name: i for i, name in enumerate(named)}
-    table = table.sort(
-        pl.col("model").replace_strict(order, return_dtype=pl.Int64),
-        pl.col("mode").replace_strict({"all": 0, "new": 1}, return_dtype=pl.Int64),
-        pl.col("metric").replace_strict(
-            {m: i for i, m in enumerate(METRICS)}, return_dtype=pl.Int64
-        ),
-        "k",
-        pl.col("segment") != OVERALL,
-        "segment",
-    )
-    if not return_per_user:
-        return table
-    return EvaluationResults(
-        table=table,
-        values=matrix_values,
-        columns=column_frame,
-        users=users,
-        segments=None if segmented is None else segmented[0],
-        bootstrap=bootstrap,
-        seed=seed,
-        confidence=confidence,
+    return summarize(
+        per_user, by, profiles=profiles, bootstrap=bootstrap, seed=seed, confidence=confidence
     )
 
 
+_COLUMN_SCHEMA = {"model": pl.String, "mode": pl.String, "metric": pl.String, "k": pl.Int64}
 _TABLE_SCHEMA = {
-    "model": pl.String,
-    "mode": pl.String,
-    "metric": pl.String,
-    "k": pl.Int64,
+    **_COLUMN_SCHEMA,
     "segment": pl.String,
     "value": pl.Float64,
     "ci_low": pl.Float64,
@@ -474,7 +694,7 @@ def _summary(
     with np.errstate(invalid="ignore", divide="ignore"):
         point = np.where(defined, values, 0.0).sum(axis=0) / n_users
     if bootstrap and values.shape[0] and values.shape[1]:
-        low, high = _percentiles(bootstrap_means(values, bootstrap, seed), confidence)
+        low, high = bootstrap_ci(values, bootstrap, seed, confidence)
     else:
         low = high = np.full(values.shape[1], np.nan)
     return columns.with_columns(
@@ -525,7 +745,7 @@ def compare(
 ) -> pl.DataFrame:
     """Difference ``a - b`` of two models for every metric, k, mode and segment, with a CI.
 
-    With the :class:`EvaluationResults` of ``evaluate(..., return_per_user=True)``
+    With the :class:`EvaluationResults` of :func:`evaluate`
     the interval is a *paired* percentile bootstrap: both models are scored on
     the same resampled users, so the user-to-user variation they share cancels
     out. With only the table, the interval is the normal approximation

@@ -61,6 +61,7 @@ from recsys.exceptions import DataWarning, InputDataError, UnknownIdError
 __all__ = [
     "ACCURACY_METRICS",
     "METRICS",
+    "accuracy_per_user",
     "coverage",
     "hit_rate",
     "map",
@@ -68,6 +69,7 @@ __all__ = [
     "mrr",
     "ndcg",
     "novelty",
+    "novelty_per_user",
     "precision",
     "recall",
 ]
@@ -137,7 +139,7 @@ def self_information(train: Any) -> pl.DataFrame:
     )
 
 
-def novelty_per_user(
+def novelty_values(
     list_items: pl.DataFrame, n_users: int, k: int, info: pl.DataFrame
 ) -> np.ndarray:
     """Mean self-information of each user's top-k items (``list_items``: _u, rank, item_id)."""
@@ -159,20 +161,20 @@ def novelty_per_user(
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
-def coverage_value(
-    list_items: pl.DataFrame, k: int, catalogue: pl.Series, rows: Any = None
-) -> float:
-    """Share of ``catalogue`` recommended in the top-k of the users ``rows`` (all if None)."""
-    top = list_items.filter(pl.col(RANK) <= k)
-    if rows is not None:
-        top = top.join(pl.DataFrame({"_u": np.asarray(rows, dtype=np.int64)}), on="_u", how="semi")
-    items = top.select(ITEM).unique()
+def check_catalogue(list_items: pl.DataFrame, catalogue: pl.Series) -> None:
+    """Raise UnknownIdError if a recommended item of ``list_items`` is not in ``catalogue``."""
+    items = list_items.select(ITEM).unique()
     outside = items.join(catalogue.to_frame(ITEM), on=ITEM, how="anti").get_column(ITEM)
     if len(outside):
         raise UnknownIdError(
             f"{len(outside)} recommended item(s) are not in the catalogue (e.g. {outside[0]!r})"
         )
-    return len(items) / len(catalogue) if len(catalogue) else float("nan")
+
+
+def coverage_share(list_items: pl.DataFrame, k: int, n_catalogue: int) -> float:
+    """Distinct items in the top-k of ``list_items`` over the catalogue size (NaN if empty)."""
+    n_items = list_items.filter(pl.col(RANK) <= k).get_column(ITEM).n_unique()
+    return n_items / n_catalogue if n_catalogue else float("nan")
 
 
 def _check_k(k: Any, recs: pl.DataFrame) -> int:
@@ -188,15 +190,10 @@ def _check_k(k: Any, recs: pl.DataFrame) -> int:
     return k
 
 
-def _evaluate_accuracy(
-    name: str,
-    recommendations: Any,
-    truth: Any,
-    k: int,
-    mode: str,
-    train: Any,
-    per_user: bool,
-) -> float | pl.DataFrame:
+def _accuracy_values(
+    name: str, recommendations: Any, truth: Any, k: int, mode: str, train: Any
+) -> tuple[pl.Series, np.ndarray]:
+    """The evaluated users (sorted) and their ``name@k`` values (NaN = undefined)."""
     check_in("mode", mode, MODES)
     truth_frame = prepare_truth(truth)
     recs = prepare_recommendations(recommendations, truth_frame)
@@ -207,17 +204,17 @@ def _evaluate_accuracy(
             raise InputDataError('mode="new" needs train= (the training purchases)')
         truth_frame = new_items_truth(truth_frame, train)
     matrix: HitMatrix = hit_matrix(recs, truth_frame, k, users)
-    values = accuracy_from_hits(matrix.hits, matrix.n_truth, k, name)
-    return _summarise(users, values, per_user)
+    return users, accuracy_from_hits(matrix.hits, matrix.n_truth, k, name)
 
 
-def _summarise(users: pl.Series, values: np.ndarray, per_user: bool) -> float | pl.DataFrame:
-    if per_user:
-        return pl.DataFrame({USER: users, "value": values}).with_columns(
-            pl.col("value").fill_nan(None)
-        )
+def _mean(values: np.ndarray) -> float:
+    """Mean over the users with a defined value (NaN if none)."""
     defined = values[~np.isnan(values)]
     return float(defined.mean()) if defined.size else float("nan")
+
+
+def _per_user_frame(users: pl.Series, values: np.ndarray) -> pl.DataFrame:
+    return pl.DataFrame({USER: users, "value": values}).with_columns(pl.col("value").fill_nan(None))
 
 
 _PARAMS_DOC = """
@@ -235,13 +232,12 @@ _PARAMS_DOC = """
         ``"all"`` items or ``"new"`` items only (test items not bought in ``train``).
     train
         Training purchases (``user_id, item_id``); required for ``mode="new"``.
-    per_user
-        Return a frame ``user_id, value`` (null where undefined) instead of the mean.
 
     Returns
     -------
-    float or polars.DataFrame
-        The mean over users with a defined value, or the per-user values.
+    float
+        The mean over users with a defined value (NaN if none). The per-user
+        values are :func:`accuracy_per_user`.
 """
 
 
@@ -253,9 +249,8 @@ def _make(name: str, formula: str, example: str) -> Any:
         *,
         mode: Mode = "all",
         train: Any = None,
-        per_user: bool = False,
-    ) -> float | pl.DataFrame:
-        return _evaluate_accuracy(name, recommendations, truth, k, mode, train, per_user)
+    ) -> float:
+        return _mean(_accuracy_values(name, recommendations, truth, k, mode, train)[1])
 
     metric.__name__ = metric.__qualname__ = name
     metric.__doc__ = f"""{formula}
@@ -304,14 +299,50 @@ mrr = _make(
 )
 
 
+def accuracy_per_user(
+    metric: str,
+    recommendations: Any,
+    truth: Any,
+    k: int = 10,
+    *,
+    mode: Mode = "all",
+    train: Any = None,
+) -> pl.DataFrame:
+    """Per-user value of an accuracy metric: the values that :func:`hit_rate` & co. average.
+
+    Parameters
+    ----------
+    metric
+        One of ``hit_rate, precision, recall, ndcg, map, mrr``.
+    recommendations, truth, k, mode, train
+        As for :func:`hit_rate`.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``user_id, value``: one row per user of ``truth`` (sorted), null where the
+        value is undefined (``"new"`` mode: no new test item).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import recsys as rs
+    >>> recs = pl.DataFrame({"user_id": [1, 1, 2], "item_id": [7, 8, 5], "rank": [1, 2, 1]})
+    >>> truth = pl.DataFrame({"user_id": [1, 1, 2], "item_id": [8, 5, 6]})
+    >>> rs.evaluation.accuracy_per_user("recall", recs, truth, k=2)["value"].to_list()
+    [0.5, 0.0]
+    """
+    check_in("metric", metric, ACCURACY_METRICS)
+    return _per_user_frame(*_accuracy_values(metric, recommendations, truth, k, mode, train))
+
+
 def novelty(
     recommendations: Any,
     train: Any,
     k: int = 10,
     *,
     mode: Mode = "all",
-    per_user: bool = False,
-) -> float | pl.DataFrame:
+) -> float:
     """Mean self-information ``-log2 p_i`` of the top-k recommended items.
 
     ``p_i`` is the share of training customers who bought item ``i``, so an item
@@ -330,8 +361,11 @@ def novelty(
         Cut-off.
     mode
         ``"all"`` or ``"new"``.
-    per_user
-        Return ``user_id, value`` instead of the mean.
+
+    Returns
+    -------
+    float
+        The mean over users (NaN if none); the per-user values are :func:`novelty_per_user`.
 
     Raises
     ------
@@ -347,6 +381,44 @@ def novelty(
     >>> round(rs.evaluation.novelty(recs, train, k=2), 6)  # (log2(4/3) + log2(4)) / 2
     1.207519
     """
+    return _mean(_novelty_user_values(recommendations, train, k, mode)[1])
+
+
+def novelty_per_user(
+    recommendations: Any,
+    train: Any,
+    k: int = 10,
+    *,
+    mode: Mode = "all",
+) -> pl.DataFrame:
+    """Per-user novelty: the values that :func:`novelty` averages.
+
+    Parameters
+    ----------
+    recommendations, train, k, mode
+        As for :func:`novelty`.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``user_id, value``: one row per user of ``recommendations`` (sorted), null
+        where the user has no counted item (``"new"`` mode).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import recsys as rs
+    >>> train = pl.DataFrame({"user_id": [1, 2, 3, 4], "item_id": [5, 5, 6, 5]})
+    >>> recs = pl.DataFrame({"user_id": [8, 9], "item_id": [5, 6], "rank": [1, 1]})
+    >>> rs.evaluation.novelty_per_user(recs, train, k=1)["value"].round(3).to_list()
+    [0.415, 2.0]
+    """
+    return _per_user_frame(*_novelty_user_values(recommendations, train, k, mode))
+
+
+def _novelty_user_values(
+    recommendations: Any, train: Any, k: int, mode: str
+) -> tuple[pl.Series, np.ndarray]:
     check_in("mode", mode, MODES)
     recs = prepare_recommendations(recommendations)
     k = _check_k(k, recs)
@@ -356,8 +428,7 @@ def novelty(
     )
     if mode == "new":
         list_items = list_items.join(train_pairs(train), on=[USER, ITEM], how="anti")
-    values = novelty_per_user(list_items, len(users), k, self_information(train))
-    return _summarise(users, values, per_user)
+    return users, novelty_values(list_items, len(users), k, self_information(train))
 
 
 def coverage(
@@ -411,4 +482,5 @@ def coverage(
         if train is None:
             raise InputDataError('mode="new" needs train= (the training purchases)')
         list_items = list_items.join(train_pairs(train), on=[USER, ITEM], how="anti")
-    return coverage_value(list_items, k, series)
+    check_catalogue(list_items.filter(pl.col(RANK) <= k), series)
+    return coverage_share(list_items, k, len(series))

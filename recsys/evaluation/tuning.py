@@ -108,7 +108,7 @@ def tune(
     *,
     mode: str = "all",
     weight: str = "count",
-    exclude_seen: bool | None = True,
+    exclude_seen: bool | None = None,
     bootstrap: int = 200,
     show_progress: bool = True,
 ) -> TuneResult:
@@ -139,7 +139,9 @@ def tune(
     weight
         Interaction weight of the training matrix.
     exclude_seen
-        Passed to ``recommend``.
+        Passed to ``recommend``. ``None`` (the default) lets the model use its own
+        default, as :func:`~recsys.evaluation.evaluate` does (buy-again models such
+        as ``Repurchase`` recommend bought items).
     bootstrap
         Resamples for the CI of each trial's value (0 = none).
     show_progress
@@ -187,7 +189,7 @@ def tune(
         start = time.perf_counter()
         model = model_factory(**params).fit(interactions)
         fit_seconds = time.perf_counter() - start
-        table = evaluate(
+        results = evaluate(
             {"trial": model},
             validation,
             k=[k],
@@ -198,8 +200,7 @@ def tune(
             show_progress=False,
             modes=[mode],
         )
-        assert isinstance(table, pl.DataFrame)
-        row = table.filter(pl.col("segment") == "all").row(0, named=True)
+        row = results.table.filter(pl.col("segment") == "all").row(0, named=True)
         rows.append(
             {
                 "trial": number,

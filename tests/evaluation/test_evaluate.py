@@ -1,7 +1,9 @@
-"""evaluate(), compare(), tune() and the plot helper, with a protocol-following test double."""
+"""evaluate(), compare() and tune(), with a protocol-following test double."""
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import warnings
 
 import numpy as np
@@ -41,7 +43,7 @@ def _value(
 def test_table_matches_the_metric_functions(split: ev.Split, models: dict) -> None:
     table = rs.evaluate(
         models, split, k=[5, 10], exclude_seen=False, bootstrap=200, show_progress=False
-    )
+    ).table
     assert table.columns == [
         "model",
         "mode",
@@ -85,7 +87,7 @@ def test_table_matches_the_metric_functions(split: ev.Split, models: dict) -> No
     ]
     again = rs.evaluate(
         models, split, k=[5, 10], exclude_seen=False, bootstrap=200, show_progress=False
-    )
+    ).table
     assert table.equals(again)
 
 
@@ -109,7 +111,7 @@ def test_segments(split: ev.Split, models: dict) -> None:
             by=segments,
             bootstrap=100,
             show_progress=False,
-        )
+        ).table
     seg = table.filter(model="repeat", mode="all", metric="hit_rate")
     assert seg["segment"].to_list() == ["all", "(missing)", "bronze", "gold", "silver"]
     assert seg["n_users"].to_list()[0] == len(users)
@@ -131,7 +133,7 @@ def test_segments(split: ev.Split, models: dict) -> None:
             profiles=profiles,
             bootstrap=100,
             show_progress=False,
-        )
+        ).table
     assert by_name.equals(table)
     with pytest.raises(InputDataError, match="profiles"):
         rs.evaluate(models, split, by="tier", show_progress=False)
@@ -148,7 +150,6 @@ def test_compare_paired_and_unpaired(split: ev.Split, models: dict) -> None:
         exclude_seen=False,
         bootstrap=300,
         show_progress=False,
-        return_per_user=True,
     )
     assert isinstance(results, ev.EvaluationResults)
     paired = ev.compare(results, "repeat", "popular")
@@ -210,23 +211,70 @@ def test_bad_inputs(split: ev.Split, models: dict) -> None:
     with pytest.warns(DataWarning, match="no recommendations for"):
         table = rs.evaluate(
             {"half": half}, split, k=[5], metrics=["hit_rate"], bootstrap=0, show_progress=False
-        )
+        ).table
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
-        per_user = ev.hit_rate(recs, split.test, k=5, per_user=True)
+        per_user = ev.accuracy_per_user("hit_rate", recs, split.test, k=5)
     expected = per_user.with_columns(
         pl.when(pl.col("user_id") % 2 == 0).then(pl.col("value")).otherwise(0.0)
     )["value"].mean()
     assert _value(table, "half", "all", "hit_rate", 5) == pytest.approx(expected)
 
 
-def test_fit_option(split: ev.Split) -> None:
+def test_evaluate_scores_fitted_models_named_by_class(split: ev.Split) -> None:
+    # evaluate() does not fit: the caller fits (one path for fitting)
+    assert not {"fit", "weight"} & set(inspect.signature(rs.evaluate).parameters)
     fresh = CountRecommender(personal=1.0)
+    fresh.fit(rs.Interactions.from_purchases(split.train))
     table = rs.evaluate(
-        fresh, split, k=[10], metrics=["hit_rate"], fit=True, bootstrap=0, show_progress=False
-    )
+        fresh, split, k=[10], metrics=["hit_rate"], bootstrap=0, show_progress=False
+    ).table
     assert table["model"].unique().to_list() == ["CountRecommender"]
     assert hasattr(fresh, "users_")
+
+
+def test_evaluate_is_per_user_metrics_then_summarize(split: ev.Split, models: dict) -> None:
+    segments = pl.DataFrame({"user_id": split.test["user_id"].unique()}).with_columns(
+        (pl.col("user_id") % 3).cast(pl.String).alias("bucket")
+    )
+    kwargs = dict(k=[5, 10], metrics=["hit_rate", "novelty", "coverage"], exclude_seen=False)
+    results = rs.evaluate(
+        models, split, **kwargs, by=segments, bootstrap=100, seed=3, show_progress=False
+    )
+    per_user = ev.per_user_metrics(models, split, **kwargs, show_progress=False)
+    assert isinstance(per_user, ev.PerUserMetrics)
+    assert per_user.values.shape == (split.test["user_id"].n_unique(), per_user.columns.height)
+    summary = ev.summarize(per_user, by=segments, bootstrap=100, seed=3)
+    assert summary.table.equals(results.table)
+    np.testing.assert_array_equal(summary.values, results.values)
+    # the summary depends only on the per-user values: shards of users, concatenated
+    # in any order (as distributed workers would return them), give the identical table
+    order = np.random.default_rng(0).permutation(len(per_user.users))
+    assert per_user.lists is not None
+    shuffled = ev.PerUserMetrics(
+        users=per_user.users.gather(order),
+        values=per_user.values[order],
+        columns=per_user.columns,
+        models=per_user.models,
+        lists=per_user.lists.reverse(),
+        coverage_k=per_user.coverage_k,
+        catalogue_size=per_user.catalogue_size,
+    )
+    assert ev.summarize(shuffled, by=segments, bootstrap=100, seed=3).table.equals(results.table)
+    users = split.test["user_id"].unique()
+    shards = [
+        ev.per_user_metrics(
+            models,
+            dataclasses.replace(split, test=split.test.filter(pl.col("user_id").is_in(part))),
+            **kwargs,
+            show_progress=False,
+        )
+        for part in (users.filter(users % 2 == 1).implode(), users.filter(users % 2 == 0).implode())
+    ]
+    merged = ev.PerUserMetrics.concat(shards)
+    assert ev.summarize(merged, by=segments, bootstrap=100, seed=3).table.equals(results.table)
+    with pytest.raises(InputDataError, match="more than one part"):
+        ev.PerUserMetrics.concat([shards[0], shards[0]])
 
 
 def test_tune_uses_only_the_validation_split(split: ev.Split) -> None:
@@ -294,37 +342,48 @@ def test_tune_uses_only_the_validation_split(split: ev.Split) -> None:
         ev.tune(CountRecommender, {"personal": [1.0]}, split, metric="coverage")
 
 
-def test_plot_metric_curves(split: ev.Split, models: dict) -> None:
-    matplotlib = pytest.importorskip("matplotlib")
-    matplotlib.use("Agg")
-    from recsys.report.evaluation import plot_metric_curves
-
-    segments = pl.DataFrame({"user_id": split.test["user_id"].unique()}).with_columns(
-        (pl.col("user_id") % 2).cast(pl.String).alias("parity")
+def test_tune_lets_each_model_choose_exclude_seen(split: ev.Split) -> None:
+    # Repurchase recommends bought items (default_exclude_seen=False). With the
+    # old exclude_seen=True default every trial was scored on the popularity
+    # backfill: all trials tied and the first one was declared best.
+    result = ev.tune(
+        rs.Repurchase,
+        {"half_life_days": [None, 3.0], "count_power": [0.0, 1.0]},
+        split,
+        metric="ndcg",
+        k=10,
+        bootstrap=0,
+        show_progress=False,
     )
+    assert result.table["value"].n_unique() > 1
+    # the best trial's figure is what evaluate() gives the same model on the validation split
+    val = result.validation
+    best = rs.Repurchase(**result.best_params).fit(rs.Interactions.from_purchases(val.train))
     table = rs.evaluate(
-        models, split, k=[5, 10], metrics=["ndcg"], by=segments, bootstrap=50, show_progress=False
-    )
-    fig = plot_metric_curves(table, "ndcg")
-    assert len(fig.axes[0].lines) == 2
-    fig = plot_metric_curves(table, "ndcg", mode="new", by_segment=True)
-    assert [ax.get_title().split(" ")[0] for ax in fig.axes if ax.get_visible()] == [
-        "all",
-        "0",
-        "1",
-    ]
-    with pytest.raises(InputDataError, match="no rows"):
-        plot_metric_curves(table, "recall")
-    import matplotlib.pyplot as plt
-
-    plt.close("all")
+        {"best": best},
+        val,
+        k=[10],
+        metrics=["ndcg"],
+        modes=["all"],
+        bootstrap=0,
+        show_progress=False,
+    ).table
+    assert result.best_value == pytest.approx(_value(table, "best", "all", "ndcg", 10))
 
 
 def test_doctests() -> None:
     import doctest
     import importlib
 
-    for name in ("bootstrap", "evaluate", "metrics", "protocols", "tuning", "splits"):
+    for name in (
+        "bootstrap",
+        "calibration",
+        "evaluate",
+        "metrics",
+        "protocols",
+        "tuning",
+        "splits",
+    ):
         module = importlib.import_module(f"recsys.evaluation.{name}")
         failures, _ = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert failures == 0, module.__name__
@@ -341,7 +400,7 @@ def test_with_recsys_models(split: ev.Split) -> None:
         exclude_seen=None,
         bootstrap=100,
         show_progress=False,
-    )
+    ).table
     users = split.test["user_id"].unique()
     for name, model in models.items():
         recs = model.recommend(users, k=10)
@@ -353,13 +412,14 @@ def test_with_recsys_models(split: ev.Split) -> None:
         table, "popular", "all", "hit_rate", 10
     )
     assert _value(table, "repurchase", "new", "hit_rate", 10) == 0.0
+    last_out = ev.leave_last_out(split.train)
+    popular = rs.Popular().fit(rs.Interactions.from_purchases(last_out.train))
     sampled = rs.evaluate(
-        {"popular": models["popular"]},
-        ev.leave_last_out(split.train),
+        {"popular": popular},
+        last_out,
         k=[10],
         bootstrap=0,
         show_progress=False,
         protocol=ev.SampledNegatives(n=20, seed=0),
-        fit=True,
-    )
+    ).table
     assert 0 < sampled.filter(metric="hit_rate", mode="all")["value"].item() < 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -40,15 +41,32 @@ def test_hand_worked_values() -> None:
 
 
 def test_per_user_frame() -> None:
-    values = ev.recall(RECS, TRUTH, k=3, per_user=True)
+    values = ev.accuracy_per_user("recall", RECS, TRUTH, k=3)
     assert values.columns == ["user_id", "value"]
     assert values.sort("user_id")["value"].to_list() == [0.5, 1.0, 0.0]
+
+
+def test_metric_functions_return_one_type() -> None:
+    # the mean is a float; the per-user values come from their own functions
+    train = pl.DataFrame({"user_id": [1, 2, 3, 4, 4], "item_id": [5, 6, 7, 8, 9]})
+    for name in ev.ACCURACY_METRICS:
+        fn = getattr(ev, name)
+        assert "per_user" not in inspect.signature(fn).parameters
+        assert isinstance(fn(RECS, TRUTH, k=3), float)
+        frame = ev.accuracy_per_user(name, RECS, TRUTH, k=3)
+        assert frame["value"].mean() == pytest.approx(fn(RECS, TRUTH, k=3))
+    assert isinstance(ev.novelty(RECS, train, k=2), float)
+    per_user = ev.novelty_per_user(RECS, train, k=2)
+    assert per_user.columns == ["user_id", "value"]
+    assert per_user["value"].mean() == pytest.approx(ev.novelty(RECS, train, k=2))
+    with pytest.raises(InputDataError, match="metric"):
+        ev.accuracy_per_user("coverage", RECS, TRUTH, k=3)
 
 
 def test_new_items_mode() -> None:
     train = pl.DataFrame({"user_id": [1, 2], "item_id": [8, 6]})
     # user 1: new truth {5} -> no hit; user 2: new truth {} -> undefined; user 3: {1} -> miss
-    values = ev.hit_rate(RECS, TRUTH, k=3, mode="new", train=train, per_user=True)
+    values = ev.accuracy_per_user("hit_rate", RECS, TRUTH, k=3, mode="new", train=train)
     assert values.sort("user_id")["value"].to_list() == [0.0, None, 0.0]
     assert ev.hit_rate(RECS, TRUTH, k=3, mode="new", train=train) == 0.0
     with pytest.raises(InputDataError, match="train"):

@@ -65,13 +65,13 @@ def test_evaluate_with_sampled_protocol_is_deterministic(online_retail: pl.DataF
     kwargs = dict(
         k=[10], bootstrap=50, show_progress=False, protocol=ev.SampledNegatives(n=99, seed=1)
     )
-    a = rs.evaluate({"pop": model}, split, **kwargs)
-    b = rs.evaluate({"pop": model}, split, **kwargs)
+    a = rs.evaluate({"pop": model}, split, **kwargs).table
+    b = rs.evaluate({"pop": model}, split, **kwargs).table
     assert a.equals(b)
     assert set(a["metric"].unique().to_list()) == {"hit_rate", "ndcg", "mrr"}
     full = rs.evaluate(
         {"pop": model}, split, k=[10], metrics=["hit_rate"], bootstrap=0, show_progress=False
-    )
+    ).table
     hr = lambda t: t.filter(mode="all", metric="hit_rate", segment="all")["value"].item()  # noqa: E731
     assert hr(a) > hr(full)  # ranking among 100 items is easier than among the catalogue
     with pytest.raises(InputDataError, match=r"sampled-negatives|metrics"):

@@ -1,4 +1,4 @@
-"""cohort_retention: hand-worked table, weeks, bad input; plot helpers."""
+"""cohort_retention: hand-worked table, weeks, bad input (plots: tests/report/test_profiles.py)."""
 
 from __future__ import annotations
 
@@ -88,37 +88,3 @@ def test_online_retail_first_cohort(online_retail: pl.DataFrame) -> None:
     )["user_id"]
     both = december.unique().is_in(january.unique().implode()).sum()
     assert first.filter(pl.col("period_index") == 1)["customers"][0] == both
-
-
-def test_plot_helpers(online_retail: pl.DataFrame) -> None:
-    matplotlib = pytest.importorskip("matplotlib")
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from recsys.report.profiles import plot_cohort_heatmap, plot_lifecycle, plot_rfm_segments
-
-    sample = online_retail.head(30_000)
-    ax = plot_cohort_heatmap(rs.cohort_retention(sample), max_periods=3)
-    assert ax.get_xlabel() == "periods since first purchase"
-    with pytest.warns(rs.DataWarning, match="price 0"):
-        profiles = rs.build_profiles(sample, config=rs.ProfileConfig(churn=False))
-    bars = plot_lifecycle(profiles)
-    assert sum(p.get_height() for p in bars.patches) == profiles.height
-    grid = plot_rfm_segments(profiles)
-    assert len(grid.texts) == 25
-    with pytest.raises(InputDataError, match="lifecycle_stage"):
-        plot_lifecycle(profiles.drop("lifecycle_stage"))
-    plt.close("all")
-
-
-def test_plot_without_matplotlib_names_the_extra(
-    purchases: pl.DataFrame, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import sys
-
-    from recsys.report.profiles import plot_cohort_heatmap
-
-    monkeypatch.setitem(sys.modules, "matplotlib", None)
-    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
-    with pytest.raises(ImportError, match=r"recsys\[plot\]"):
-        plot_cohort_heatmap(rs.cohort_retention(purchases))

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 
 from recsys.data import columns as C
+from recsys.demo.pipeline import DemoConfig, DemoResult
 from recsys.report._matplotlib import pyplot
 from recsys.report.html import HtmlReport
-
-if TYPE_CHECKING:
-    from recsys.pipeline import DemoConfig, DemoResult
 
 __all__ = ["write_demo_report"]
 
@@ -93,7 +91,7 @@ def write_demo_report(result: DemoResult, config: DemoConfig, path: str | Path) 
     plt = _pyplot_or_none()
     k = config.k
     page = HtmlReport(
-        "Customer retention and recommendations: UCI Online Retail",
+        f"Customer retention and recommendations: {config.dataset}",
         f"cutoff {config.cutoff}, test window {config.horizon_days} days, k = {k}, "
         f"{config.bootstrap} bootstrap resamples, seed {config.seed}",
     )

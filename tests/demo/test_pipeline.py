@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from recsys.pipeline import DemoConfig, DemoResult, run_demo
+from recsys.demo import DemoConfig, DemoResult, run_demo
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,14 @@ def test_files_and_schemas(demo: tuple[DemoResult, Path]) -> None:
     assert profiles["last_purchase"].max() < datetime(2011, 9, 9)  # type: ignore[operator]
     metrics = pl.read_csv(out / "metrics.csv")
     assert {"model", "metric", "k", "segment", "value", "ci_low", "ci_high"} <= set(metrics.columns)
-    assert set(metrics["model"]) == {"popular", "repurchase", "als", "itemknn", "blend", "discover"}
+    assert set(metrics["model"]) == {
+        "popular",
+        "repurchase",
+        "als",
+        "itemknn",
+        "repeat_explore",
+        "blend",
+    }
     assert set(metrics["metric"]) == {"hit_rate", "ndcg", "recall"}
     assert {"all", "active"} <= set(metrics["segment"])
     assert (metrics["ci_low"] <= metrics["value"]).all()
@@ -58,5 +65,41 @@ def test_hit_retention_per_lifecycle_stage(demo: tuple[DemoResult, Path]) -> Non
 
 def test_summary_names_every_model(demo: tuple[DemoResult, Path]) -> None:
     summary = demo[0].summary
-    for name in ("popular", "repurchase", "als", "itemknn", "blend", "discover"):
+    for name in ("popular", "repurchase", "als", "itemknn", "repeat_explore", "blend"):
         assert name in summary
+
+
+def test_steps_work_on_canonical_purchases_only() -> None:
+    # the raw layout of the bundled table is known only to the entry point
+    import inspect
+
+    import recsys.demo.pipeline
+    import recsys.demo.report
+
+    for module in (recsys.demo.pipeline, recsys.demo.report):
+        source = inspect.getsource(module)
+        for raw_column in ("CustomerID", "StockCode", "InvoiceNo", "InvoiceDate"):
+            assert raw_column not in source, (module.__name__, raw_column)
+
+
+def test_old_pipeline_module_warns_and_forwards() -> None:
+    import recsys.demo
+    import recsys.evaluation
+    import recsys.pipeline
+
+    with pytest.warns(DeprecationWarning, match=r"recsys\.demo\.run_demo"):
+        assert recsys.pipeline.run_demo is recsys.demo.run_demo
+    with pytest.warns(DeprecationWarning, match=r"recsys\.evaluation\.churn_calibration"):
+        from recsys.pipeline import churn_calibration
+    assert churn_calibration is recsys.evaluation.churn_calibration
+    with pytest.raises(AttributeError):
+        recsys.pipeline.nothing  # noqa: B018
+
+
+def test_doctests() -> None:
+    import doctest
+
+    import recsys.demo.online_retail
+
+    failures, _ = doctest.testmod(recsys.demo.online_retail)
+    assert failures == 0

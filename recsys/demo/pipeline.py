@@ -1,0 +1,324 @@
+"""The main job's steps on canonical purchases, one function per step.
+
+Nothing here knows where the purchases came from: the bundled-data entry point
+is :mod:`recsys.demo.online_retail`. Each step takes the previous step's output,
+so a notebook can run the same workflow piece by piece::
+
+    purchases, report = rs.clean_purchases(raw, preset="online_retail")
+    profiles, cohorts = profile_customers(purchases, as_of="2011-09-09")
+    split = rs.evaluation.temporal_split(purchases, "2011-09-09", horizon_days=90)
+    models = fit_models(demo_models(), split.train)
+    metrics = evaluate_models(models, split, profiles)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from recsys._io import atomic_path
+from recsys.data import CleaningReport, Interactions
+from recsys.data import columns as C
+from recsys.data.timeutil import to_datetime
+from recsys.evaluation import Split, churn_calibration, evaluate, temporal_split
+from recsys.models import ALS, Blend, ItemKNN, Popular, Recommender, RepeatExplore, Repurchase
+from recsys.profiles import build_profiles, cohort_retention
+from recsys.uplift import hit_retention
+
+__all__ = [
+    "DemoConfig",
+    "DemoResult",
+    "best_model_name",
+    "demo_models",
+    "evaluate_models",
+    "fit_models",
+    "profile_customers",
+    "recommend_everyone",
+    "run_pipeline",
+    "summarize_interactions",
+    "summary_text",
+    "write_outputs",
+]
+
+DEMO_METRICS = ("hit_rate", "ndcg", "recall")
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    """Settings of the main job (defaults: the Online Retail study of the docs).
+
+    ``dataset`` names the data in the report's title.
+    """
+
+    cutoff: str = "2011-09-09"
+    horizon_days: int = 90
+    k: int = 10
+    bootstrap: int = 1000
+    seed: int = 0
+    sample_users: int | None = None
+    dataset: str = "UCI Online Retail"
+
+
+@dataclass
+class DemoResult:
+    """Everything :func:`run_pipeline` computed, and the files written from it."""
+
+    purchases: pl.DataFrame
+    report: CleaningReport
+    profiles: pl.DataFrame
+    cohorts: pl.DataFrame
+    split: Split
+    models: dict[str, Recommender]
+    metrics: pl.DataFrame
+    best_model: str
+    hit_retention: pl.DataFrame
+    calibration: pl.DataFrame
+    recommendations: pl.DataFrame
+    files: dict[str, Path] = field(default_factory=dict)
+    summary: str = ""
+
+
+def summarize_interactions(inter: Interactions) -> str:
+    """A few lines describing the interaction matrix."""
+    s = inter.summary()
+    q = s["items_per_user_quantiles"]
+    return (
+        f"interaction matrix: {s['users']:,} users x {s['items']:,} items, "
+        f"{s['pairs']:,} pairs (density {s['density']:.4f}), {s['purchases']:,} purchases\n"
+        "distinct items per user: " + ", ".join(f"{k} {v:g}" for k, v in q.items())
+    )
+
+
+def profile_customers(purchases: pl.DataFrame, as_of: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Customer profiles as of ``as_of`` and monthly cohort retention before it."""
+    profiles = build_profiles(purchases, as_of=as_of)
+    cohorts = cohort_retention(purchases, period="month", as_of=as_of)
+    return profiles, cohorts
+
+
+def demo_models() -> dict[str, Recommender]:
+    """The models compared by the demo, with the library's default parameters.
+
+    Keys are the registry names: ``repeat_explore`` is the buy-again/discover blend
+    (:class:`RepeatExplore`); ``blend`` blends discovery models only (:class:`Blend`:
+    ALS, item-kNN, recent popularity).
+    """
+    return {
+        "popular": Popular(),
+        "repurchase": Repurchase(),
+        "als": ALS(),
+        "itemknn": ItemKNN(),
+        "repeat_explore": RepeatExplore(),
+        "blend": Blend(),
+    }
+
+
+def fit_models(
+    models: Mapping[str, Recommender], train: pl.DataFrame, *, weight: str = "count"
+) -> dict[str, Recommender]:
+    """Fit every model on the interactions of ``train``; returns the same models, fitted."""
+    interactions = Interactions.from_purchases(train, weight=weight)  # type: ignore[arg-type]
+    return {name: model.fit(interactions) for name, model in models.items()}
+
+
+def evaluate_models(
+    models: Mapping[str, Recommender],
+    split: Split,
+    profiles: pl.DataFrame,
+    *,
+    k: int = 10,
+    bootstrap: int = 1000,
+    seed: int = 0,
+) -> pl.DataFrame:
+    """HR, NDCG and recall at ``k`` with bootstrap intervals, overall and per lifecycle stage.
+
+    Each model recommends with its own ``exclude_seen`` default (buy-again models
+    recommend bought items; discovery models do not).
+    """
+    return evaluate(
+        dict(models),
+        split,
+        k=[k],
+        metrics=list(DEMO_METRICS),
+        exclude_seen=None,
+        by="lifecycle_stage",
+        profiles=profiles,
+        bootstrap=bootstrap,
+        seed=seed,
+        show_progress=False,
+    ).table
+
+
+def best_model_name(metrics: pl.DataFrame, k: int = 10) -> str:
+    """The model with the highest overall hit rate at ``k`` over all items."""
+    overall = metrics.filter(
+        (pl.col("metric") == "hit_rate")
+        & (pl.col("k") == k)
+        & (pl.col("segment") == "all")
+        & (pl.col("mode") == "all")
+    ).sort("value", "model", descending=[True, False])
+    return str(overall["model"][0])
+
+
+def recommend_everyone(model: Recommender, purchases: pl.DataFrame, k: int) -> pl.DataFrame:
+    """Refit a copy of ``model`` on all purchases and recommend ``k`` items to every customer."""
+    fresh = model.clone().fit(Interactions.from_purchases(purchases, weight="count"))
+    return fresh.recommend(users=None, k=k)
+
+
+@contextmanager
+def _step(echo: Callable[[str], Any], number: int, total: int, label: str) -> Iterator[None]:
+    echo(f"[{number}/{total}] {label} ...")
+    start = time.perf_counter()
+    yield
+    echo(f"      {label}: {time.perf_counter() - start:.1f} s")
+
+
+def _summary_table(metrics: pl.DataFrame, k: int) -> pl.DataFrame:
+    """One row per model: value [95% CI] of each metric over all items, and HR over new items."""
+    overall = metrics.filter(
+        (pl.col("segment") == "all")
+        & (pl.col("k") == k)
+        & ((pl.col("mode") == "all") | (pl.col("metric") == "hit_rate"))
+    )
+    return (
+        overall.with_columns(
+            cell=pl.format(
+                "{} [{}-{}]",
+                pl.col("value").round(3),
+                pl.col("ci_low").round(3),
+                pl.col("ci_high").round(3),
+            ),
+            column=pl.format("{}@{} {}", "metric", "k", "mode"),
+        )
+        .pivot(on="column", index="model", values="cell", sort_columns=True)
+        .sort("model")
+    )
+
+
+def run_pipeline(
+    purchases: pl.DataFrame,
+    report: CleaningReport,
+    config: DemoConfig | None = None,
+    *,
+    echo: Callable[[str], Any] = print,
+    first_step: int = 1,
+    total_steps: int = 6,
+) -> DemoResult:
+    """Run the retention-personalization workflow on canonical purchases.
+
+    Steps: profiles as of the cutoff (lifecycle, RFM, tier, churn risk) and cohort
+    retention -> temporal split -> fit Popular, Repurchase, ALS, ItemKNN, the
+    buy-again/discover blend and the discovery blend -> HR/NDCG/recall at k with
+    bootstrap intervals, overall and per lifecycle stage -> retention of customers
+    who bought a recommended item vs others (an association) -> recommendations
+    for every customer from the best model refitted on all data. Writes nothing
+    (see :func:`write_outputs` and :func:`recsys.demo.write_demo_report`).
+
+    ``first_step`` and ``total_steps`` number the progress lines (the entry point
+    adds its own loading step in front).
+    """
+    config = config or DemoConfig()
+    cutoff = to_datetime(config.cutoff, "cutoff")
+    number = iter(range(first_step, first_step + 6))
+    total = total_steps
+
+    echo(summarize_interactions(Interactions.from_purchases(purchases, weight="count")))
+    with _step(echo, next(number), total, f"profile customers as of {cutoff:%Y-%m-%d}"):
+        profiles, cohorts = profile_customers(purchases, cutoff)
+        calibration = churn_calibration(profiles, purchases, cutoff, config.horizon_days)
+    with _step(
+        echo,
+        next(number),
+        total,
+        f"split at {cutoff:%Y-%m-%d}, {config.horizon_days}-day test window",
+    ):
+        split = temporal_split(purchases, cutoff, horizon_days=config.horizon_days)
+    with _step(echo, next(number), total, "fit popular, repurchase, ALS, item-kNN and two blends"):
+        models = fit_models(demo_models(), split.train)
+    with _step(
+        echo,
+        next(number),
+        total,
+        f"evaluate at k={config.k} with {config.bootstrap} bootstrap resamples",
+    ):
+        metrics = evaluate_models(
+            models, split, profiles, k=config.k, bootstrap=config.bootstrap, seed=config.seed
+        )
+        best = best_model_name(metrics, config.k)
+    with _step(
+        echo, next(number), total, f"retention of customers who bought {best}'s recommendations"
+    ):
+        test_users = split.test.get_column(C.USER).unique()
+        test_recs = models[best].recommend(users=test_users, k=config.k, on_unknown="skip")
+        stages = profiles.select(C.USER, "lifecycle_stage")
+        retention = pl.concat(
+            [
+                hit_retention(test_recs, purchases, cutoff, config.horizon_days),
+                hit_retention(test_recs, purchases, cutoff, config.horizon_days, by=stages).rename(
+                    {"lifecycle_stage": "segment"}
+                ),
+            ],
+            how="diagonal_relaxed",
+        )
+    with _step(echo, next(number), total, f"recommend {config.k} items to every customer ({best})"):
+        recommendations = recommend_everyone(models[best], purchases, config.k)
+
+    return DemoResult(
+        purchases=purchases,
+        report=report,
+        profiles=profiles,
+        cohorts=cohorts,
+        split=split,
+        models=models,
+        metrics=metrics,
+        best_model=best,
+        hit_retention=retention,
+        calibration=calibration,
+        recommendations=recommendations,
+    )
+
+
+def write_outputs(result: DemoResult, out_dir: str | Path) -> dict[str, Path]:
+    """Write purchases, recommendations, profiles (Parquet) and metrics (CSV) to ``out_dir``.
+
+    Returns the paths by name, with the path the HTML report goes to (``"report"``);
+    they are also stored in ``result.files``.
+    """
+    out = Path(out_dir)
+    files = {
+        "purchases": out / "purchases.parquet",
+        "recommendations": out / "recommendations.parquet",
+        "profiles": out / "profiles.parquet",
+        "metrics": out / "metrics.csv",
+        "report": out / "report.html",
+    }
+    with atomic_path(files["purchases"]) as tmp:
+        result.purchases.write_parquet(tmp)
+    with atomic_path(files["recommendations"]) as tmp:
+        result.recommendations.write_parquet(tmp)
+    with atomic_path(files["profiles"]) as tmp:
+        result.profiles.write_parquet(tmp)
+    with atomic_path(files["metrics"]) as tmp:
+        result.metrics.write_csv(tmp)
+    result.files = files
+    return files
+
+
+def summary_text(result: DemoResult, config: DemoConfig) -> str:
+    """The closing summary: one row per model and the best model's recommendations."""
+    recommendations = result.recommendations
+    with pl.Config(tbl_rows=20, tbl_cols=-1, tbl_width_chars=160, tbl_hide_dataframe_shape=True):
+        return (
+            f"Models on {result.split.test[C.USER].n_unique():,} test customers "
+            f"(value [95% CI]; 'new' = items the customer had not bought before):\n"
+            f"{_summary_table(result.metrics, config.k)}\n"
+            f"best model: {result.best_model}; {recommendations.height:,} recommendations for "
+            f"{recommendations[C.USER].n_unique():,} customers"
+        )

@@ -1,0 +1,53 @@
+"""plot_metric_curves draws one line per model, one panel per segment."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+import recsys as rs
+from recsys.exceptions import InputDataError
+from tests.evaluation._double import CountRecommender
+
+ev = rs.evaluation
+
+
+@pytest.fixture(scope="module")
+def split(online_retail: pl.DataFrame) -> ev.Split:
+    small = online_retail.filter(pl.col("user_id") < 13200)
+    return ev.temporal_split(small, "2011-09-09", horizon_days=90)
+
+
+@pytest.fixture(scope="module")
+def models(split: ev.Split) -> dict[str, CountRecommender]:
+    inter = rs.Interactions.from_purchases(split.train)
+    return {
+        "repeat": CountRecommender(personal=1.0).fit(inter),
+        "popular": CountRecommender(personal=0.0).fit(inter),
+    }
+
+
+def test_plot_metric_curves(split: ev.Split, models: dict) -> None:
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    from recsys.report.evaluation import plot_metric_curves
+
+    segments = pl.DataFrame({"user_id": split.test["user_id"].unique()}).with_columns(
+        (pl.col("user_id") % 2).cast(pl.String).alias("parity")
+    )
+    table = rs.evaluate(
+        models, split, k=[5, 10], metrics=["ndcg"], by=segments, bootstrap=50, show_progress=False
+    ).table
+    fig = plot_metric_curves(table, "ndcg")
+    assert len(fig.axes[0].lines) == 2
+    fig = plot_metric_curves(table, "ndcg", mode="new", by_segment=True)
+    assert [ax.get_title().split(" ")[0] for ax in fig.axes if ax.get_visible()] == [
+        "all",
+        "0",
+        "1",
+    ]
+    with pytest.raises(InputDataError, match="no rows"):
+        plot_metric_curves(table, "recall")
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

@@ -1,0 +1,65 @@
+"""The profile and cohort plots draw what they are given, and name the extra they need."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+import pytest
+
+import recsys as rs
+from recsys.exceptions import InputDataError
+
+
+@pytest.fixture
+def purchases() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "user_id": [1, 1, 1, 2, 3, 3, 4],
+            "item_id": ["a"] * 7,
+            "timestamp": [
+                datetime(2024, 1, 5),
+                datetime(2024, 1, 20),
+                datetime(2024, 3, 1),
+                datetime(2024, 1, 9),
+                datetime(2024, 2, 2),
+                datetime(2024, 3, 3),
+                datetime(2024, 2, 28),
+            ],
+            "quantity": [1.0] * 7,
+        }
+    )
+
+
+def test_plot_helpers(online_retail: pl.DataFrame) -> None:
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from recsys.report.profiles import plot_cohort_heatmap, plot_lifecycle, plot_rfm_segments
+
+    sample = online_retail.head(30_000)
+    ax = plot_cohort_heatmap(rs.cohort_retention(sample), max_periods=3)
+    assert ax.get_xlabel() == "periods since first purchase"
+    with pytest.warns(rs.DataWarning, match="price 0"):
+        profiles = rs.build_profiles(sample, config=rs.ProfileConfig(churn=False))
+    bars = plot_lifecycle(profiles)
+    assert sum(p.get_height() for p in bars.patches) == profiles.height
+    grid = plot_rfm_segments(profiles)
+    assert len(grid.texts) == 25
+    with pytest.raises(InputDataError, match="lifecycle_stage"):
+        plot_lifecycle(profiles.drop("lifecycle_stage"))
+    plt.close("all")
+
+
+def test_plot_without_matplotlib_names_the_extra(
+    purchases: pl.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from recsys.report.profiles import plot_cohort_heatmap
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match=r"recsys\[plot\]"):
+        plot_cohort_heatmap(rs.cohort_retention(purchases))
