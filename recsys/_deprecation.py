@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
 
-__all__ = ["warn_renamed"]
+__all__ = ["renamed_kwargs", "warn_renamed"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 def warn_renamed(old: str, new: str, where: str) -> None:
@@ -24,3 +30,38 @@ def warn_renamed(old: str, new: str, where: str) -> None:
         DeprecationWarning,
         stacklevel=3,
     )
+
+
+def renamed_kwargs(**renames: str) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """Decorator: accept former keyword names (``old="new"``) for one release, with a warning.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> @renamed_kwargs(cutoff="as_of")
+    ... def label(as_of=None):
+    ...     return as_of
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     label(cutoff="2011-09-09")
+    '2011-09-09'
+    >>> caught[0].category.__name__
+    'DeprecationWarning'
+    """
+
+    def decorate(func: Callable[_P, _R]) -> Callable[_P, _R]:
+        where = func.__qualname__.replace(".__init__", "")
+
+        @functools.wraps(func)
+        def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            for old, new in renames.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise TypeError(f"{where}() got both {new!r} and its former name {old!r}")
+                    warn_renamed(old, new, where)
+                    kwargs[new] = kwargs.pop(old)
+            return func(*args, **kwargs)
+
+        return wrapper
+
+    return decorate

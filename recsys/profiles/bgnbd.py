@@ -18,9 +18,7 @@ Easy Way: An Alternative to the Pareto/NBD Model", Marketing Science
 
 from __future__ import annotations
 
-import functools
 import warnings
-from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
@@ -28,7 +26,7 @@ import polars as pl
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, special
 
-from recsys._deprecation import warn_renamed
+from recsys._deprecation import renamed_kwargs
 from recsys.data.sources import to_frame
 from recsys.exceptions import DataWarning, InputDataError, NotFittedError
 
@@ -40,21 +38,7 @@ _R = TypeVar("_R")
 _PROFILE_COLUMNS = ("frequency", "recency_days", "tenure_days")
 
 
-def _renamed_xt(func: Callable[_P, _R]) -> Callable[_P, _R]:
-    """Accept the former names ``frequency``/``recency`` of ``x``/``t_x`` with a warning."""
-    where = func.__qualname__
-
-    @functools.wraps(func)
-    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        for old, new in (("frequency", "x"), ("recency", "t_x")):
-            if old in kwargs:
-                if new in kwargs:
-                    raise TypeError(f"{where}() got both {new!r} and its former name {old!r}")
-                warn_renamed(old, new, where)
-                kwargs[new] = kwargs.pop(old)
-        return func(*args, **kwargs)
-
-    return wrapper
+_renamed_xt = renamed_kwargs(frequency="x", recency="t_x")
 
 
 def bgnbd_inputs(
