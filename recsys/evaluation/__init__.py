@@ -7,7 +7,7 @@
 1906
 """
 
-from recsys.evaluation.bootstrap import bootstrap_ci, bootstrap_means, resample_counts
+from recsys._deprecation import moved_names
 from recsys.evaluation.evaluate import EvaluationResults, compare, evaluate
 from recsys.evaluation.metrics import (
     ACCURACY_METRICS,
@@ -45,8 +45,6 @@ __all__ = [
     "SampledNegatives",
     "Split",
     "TuneResult",
-    "bootstrap_ci",
-    "bootstrap_means",
     "compare",
     "coverage",
     "evaluate",
@@ -61,9 +59,14 @@ __all__ = [
     "precision",
     "random_holdout",
     "recall",
-    "resample_counts",
     "sample_negatives",
     "sampled_ranks",
     "temporal_split",
     "tune",
 ]
+
+# Moved to recsys.stats (one resampling engine for evaluation and uplift).
+__getattr__ = moved_names(
+    "recsys.evaluation",
+    {name: "recsys.stats" for name in ("bootstrap_ci", "bootstrap_means", "resample_counts")},
+)

@@ -22,7 +22,6 @@ from recsys.data.columns import ITEM, RANK, USER
 from recsys.data.interactions import Interactions
 from recsys.data.sources import to_frame
 from recsys.evaluation._frames import hit_matrix, prepare_recommendations, prepare_truth
-from recsys.evaluation.bootstrap import _percentiles, bootstrap_means
 from recsys.evaluation.metrics import (
     METRICS,
     MODES,
@@ -44,6 +43,7 @@ from recsys.evaluation.protocols import (
 )
 from recsys.evaluation.splits import Split
 from recsys.exceptions import DataWarning, InputDataError
+from recsys.stats import bootstrap_means, percentile_ci
 
 __all__ = ["EvaluationResults", "compare", "evaluate"]
 
@@ -474,7 +474,7 @@ def _summary(
     with np.errstate(invalid="ignore", divide="ignore"):
         point = np.where(defined, values, 0.0).sum(axis=0) / n_users
     if bootstrap and values.shape[0] and values.shape[1]:
-        low, high = _percentiles(bootstrap_means(values, bootstrap, seed), confidence)
+        low, high = percentile_ci(bootstrap_means(values, bootstrap, seed), confidence)
     else:
         low = high = np.full(values.shape[1], np.nan)
     return columns.with_columns(
@@ -620,7 +620,7 @@ def _compare_paired(results: EvaluationResults, a: str, b: str, confidence: floa
             means = bootstrap_means(
                 np.concatenate([va, vb], axis=1), results.bootstrap, results.seed
             )
-            low, high = _percentiles(means[:, : ia.size] - means[:, ia.size :], confidence)
+            low, high = percentile_ci(means[:, : ia.size] - means[:, ia.size :], confidence)
         else:
             low = high = np.full(ia.size, np.nan)
         frames.append(

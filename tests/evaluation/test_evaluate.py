@@ -324,7 +324,7 @@ def test_doctests() -> None:
     import doctest
     import importlib
 
-    for name in ("bootstrap", "evaluate", "metrics", "protocols", "tuning", "splits"):
+    for name in ("evaluate", "metrics", "protocols", "tuning", "splits"):
         module = importlib.import_module(f"recsys.evaluation.{name}")
         failures, _ = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert failures == 0, module.__name__

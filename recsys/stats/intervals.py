@@ -1,4 +1,4 @@
-"""Interval and test formulas shared by the uplift evaluators (vectorised numpy, no I/O).
+"""Closed-form intervals and tests for proportions and means (vectorised numpy, no I/O).
 
 Every function works on arrays of sufficient statistics (counts, sums, sums of squares),
 so a table over millions of rows is computed from a group-by, not row by row.
@@ -17,7 +17,6 @@ from recsys.exceptions import DataWarning
 
 __all__ = [
     "Estimate",
-    "holm",
     "newcombe_interval",
     "relative_interval_binary",
     "relative_interval_means",
@@ -287,26 +286,3 @@ def relative_interval_means(
         )
     nan = np.where(undefined, np.nan, 0.0)
     return r + nan, r - half + nan, r + half + nan
-
-
-def holm(p_values: ArrayLike) -> np.ndarray:
-    """Holm's step-down adjustment of a family of p-values.
-
-    Sorted ascending, ``p_(i) * (m - i)`` (``i`` from 0), made monotone, capped at 1.
-    NaN p-values are left out of the family and stay NaN.
-
-    Examples
-    --------
-    >>> holm(np.array([0.01, 0.04, 0.03])).round(4).tolist()
-    [0.03, 0.06, 0.06]
-    """
-    p = np.asarray(p_values, dtype=np.float64)
-    out = np.full_like(p, np.nan)
-    ok = np.flatnonzero(~np.isnan(p))
-    if ok.size == 0:
-        return out
-    order = ok[np.argsort(p[ok], kind="stable")]
-    m = order.size
-    adjusted = np.maximum.accumulate(p[order] * (m - np.arange(m)))
-    out[order] = np.minimum(adjusted, 1.0)
-    return out
