@@ -285,4 +285,5 @@ def relative_interval_means(
             "control mean is 0: relative uplift is undefined (NaN)", DataWarning, stacklevel=3
         )
     nan = np.where(undefined, np.nan, 0.0)
-    return r + nan, r - half + nan, r + half + nan
+    with np.errstate(invalid="ignore"):  # r and half are infinite where undefined
+        return r + nan, r - half + nan, r + half + nan

@@ -311,3 +311,135 @@ def test_cuped_columns_follow_the_common_columns() -> None:
     columns = rs.uplift.uplift_table(frame, "arm", "y", "c", covariate="x").columns
     assert columns.index("p_value") < columns.index("variance_reduction")
     assert columns[columns.index("variance_reduction") + 1] == "theta"
+
+
+def _spend_frame(n: int = 60_000, seed: int = 0) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    arm = rng.choice(["c", "t1", "t2"], n)
+    pre = rng.gamma(2.0, 10.0, n)
+    return pl.DataFrame(
+        {
+            "arm": arm,
+            "seg": rng.choice(["a", "b", "c", "d"], n),
+            "spend": 0.7 * pre + rng.gamma(1.5, 8.0, n) + (arm == "t1") * 0.9,
+            "pre": pre,
+        }
+    )
+
+
+def test_table_is_identical_across_calls_and_row_orders() -> None:
+    """Float sums in a parallel group-by changed the last digits from call to call."""
+    frame = _spend_frame()
+    for kwargs in ({}, {"covariate": "pre"}, {"method": "bootstrap", "bootstrap": 200}):
+        first = rs.uplift.uplift_table(frame, "arm", "spend", "c", by="seg", **kwargs)
+        again = rs.uplift.uplift_table(frame, "arm", "spend", "c", by="seg", **kwargs)
+        assert first.equals(again)
+        assert first.write_csv() == again.write_csv()
+        shuffled = frame.sample(fraction=1.0, shuffle=True, seed=3)
+        moved = rs.uplift.uplift_table(shuffled, "arm", "spend", "c", by="seg", **kwargs)
+        assert first.write_csv() == moved.write_csv()
+
+
+UPLIFT = """
+import numpy as np
+import polars as pl
+import recsys as rs
+
+rng = np.random.default_rng(0)
+n = 200_000
+arm = rng.choice(["c", "t1", "t2"], n)
+pre = rng.gamma(2.0, 10.0, n)
+frame = pl.DataFrame({
+    "arm": arm,
+    "seg": rng.choice(["a", "b", "c", "d"], n),
+    "spend": 0.7 * pre + rng.gamma(1.5, 8.0, n) + (arm == "t1") * 0.9,
+    "visit": (rng.random(n) < 0.2 + 0.02 * (arm == "t2")).astype(np.int8),
+    "pre": pre,
+})
+for outcome, kwargs in [("spend", {}), ("spend", {"covariate": "pre"}), ("visit", {}),
+                        ("spend", {"method": "bootstrap", "bootstrap": 100})]:
+    table = rs.uplift.uplift_table(frame, "arm", outcome, "c", by="seg", **kwargs)
+    print(table.write_csv())
+"""
+
+
+@pytest.mark.slow
+def test_table_is_identical_at_one_and_two_threads() -> None:
+    from tests._subprocess import run_with_threads
+
+    one = run_with_threads(UPLIFT, 1)
+    two = run_with_threads(UPLIFT, 2)
+    assert one == two
+    assert "relative_uplift" in one
+
+
+@pytest.mark.parametrize(
+    "control_spend",
+    [np.zeros(50), np.tile([-0.3, 0.1, 0.2], 20), np.tile([-2.5, 2.5], 25)],
+    ids=["zeros", "cancelling-decimals", "symmetric"],
+)
+def test_zero_control_mean_gives_null_relative_uplift(control_spend: np.ndarray) -> None:
+    """A control mean of 0 was rebuilt from centred sums as 3.55e-15 (relative 2.86e15)."""
+    rng = np.random.default_rng(1)
+    treated = rng.gamma(2.0, 5.0, 60)
+    frame = pl.DataFrame(
+        {
+            "arm": ["c"] * control_spend.size + ["t"] * treated.size,
+            "spend": np.concatenate([control_spend, treated]),
+        }
+    )
+    for method in ("welch", "bootstrap"):
+        with pytest.warns(DataWarning, match="control mean is 0"):
+            row = rs.uplift.uplift_table(frame, "arm", "spend", "c", method=method).row(
+                0, named=True
+            )
+        assert row["control_rate"] == 0.0
+        assert row["uplift"] == pytest.approx(treated.mean())
+        assert row["relative_uplift"] is None
+        assert row["relative_ci_low"] is None
+        assert row["relative_ci_high"] is None
+
+
+def test_a_column_with_two_roles_is_refused() -> None:
+    frame = _binary_frame({"c": (5, 50), "t": (9, 50)})
+    with pytest.raises(InputDataError, match=r"by= both name column 'arm'"):
+        rs.uplift.uplift_table(frame, "arm", "visit", "c", by="arm")
+    with pytest.raises(InputDataError, match=r"outcome= and covariate= both name column 'visit'"):
+        rs.uplift.uplift_table(frame, "arm", "visit", "c", covariate="visit")
+
+
+def test_bootstrap_interval_equals_the_engine_reference() -> None:
+    """Each arm of each segment: its sorted values resampled with stream (segment, arm)."""
+    from tests.stats.reference import reference_counts, reference_means
+
+    frame = _spend_frame(n=900, seed=5)
+    table = rs.uplift.uplift_table(
+        frame, "arm", "spend", "c", by="seg", method="bootstrap", bootstrap=150, seed=4
+    )
+    arms = ["c", "t1", "t2"]
+    for s_index, segment in enumerate(["a", "b", "c", "d"]):
+        means = {}
+        for a_index, a in enumerate(arms):
+            y = np.sort(frame.filter(seg=segment, arm=a)["spend"].to_numpy())
+            counts = reference_counts(y.size, 150, 4, (s_index, a_index))
+            means[a] = reference_means(y, counts)[:, 0]
+        for a in ("t1", "t2"):
+            row = table.filter(seg=segment, arm=a).row(0, named=True)
+            diff = means[a] - means["c"]
+            ratio = means[a] / means["c"] - 1
+            assert row["ci_low"] == pytest.approx(np.quantile(diff, 0.025), rel=1e-12)
+            assert row["ci_high"] == pytest.approx(np.quantile(diff, 0.975), rel=1e-12)
+            assert row["relative_ci_low"] == pytest.approx(np.quantile(ratio, 0.025), rel=1e-12)
+            assert row["relative_ci_high"] == pytest.approx(np.quantile(ratio, 0.975), rel=1e-12)
+
+
+def test_n_resamples_is_a_deprecated_spelling_of_bootstrap() -> None:
+    frame = _binary_frame({"c": (40, 400), "t": (60, 400)})
+    new = rs.uplift.uplift_table(frame, "arm", "visit", "c", method="bootstrap", bootstrap=300)
+    with pytest.warns(DeprecationWarning, match=r"use bootstrap="):
+        old = rs.uplift.uplift_table(
+            frame, "arm", "visit", "c", method="bootstrap", n_resamples=300
+        )
+    assert new.equals(old)
+    with pytest.raises(TypeError, match="deprecated spelling"):
+        rs.uplift.uplift_table(frame, "arm", "visit", "c", bootstrap=3, n_resamples=3)
