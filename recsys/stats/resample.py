@@ -43,6 +43,7 @@ _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _BLOCK_BYTES = 1 << 22  # counts of one block of resamples: at most 4 MB per thread
 _MAX_BLOCK = 16
+_SKIP_MIN_COLUMNS = 8  # from this many columns, skipping undrawn rows beats a branch-free loop
 
 
 @njit(cache=True)
@@ -76,9 +77,11 @@ def draw_counts(state: np.uint64, out: np.ndarray) -> None:  # pragma: no cover 
 
 @njit(cache=True, parallel=True)
 def _prefix_sums(
-    values: np.ndarray, ends: np.ndarray, seeds: np.ndarray, block: int
+    values: np.ndarray, ends: np.ndarray, seeds: np.ndarray, block: int, skip_undrawn: bool
 ) -> np.ndarray:  # pragma: no cover - jit
     # out[r, e, j] = sum over rows i < ends[e] of counts_r[i] * values[i, j], rows in order.
+    # Adding 0 * v for an undrawn row changes nothing when v is finite: skipping it is only a
+    # speed choice (worth it with many columns), or needed when v may be inf or NaN.
     n, m = values.shape
     n_resamples = seeds.size
     k = ends.size
@@ -97,11 +100,11 @@ def _prefix_sums(
         for i in range(n):
             row = values[i]
             for r in range(width):
-                c = counts[r, i]
-                if c != 0:
-                    w = float(c)
-                    for j in range(m):
-                        acc[r, j] += w * row[j]
+                w = float(counts[r, i])
+                if skip_undrawn and w == 0.0:
+                    continue
+                for j in range(m):
+                    acc[r, j] += w * row[j]
             while e < k and ends[e] == i + 1:
                 for r in range(width):
                     for j in range(m):
@@ -178,7 +181,8 @@ def bootstrap_sums(
     Parameters
     ----------
     values
-        ``(n_rows,)`` or ``(n_rows, n_columns)``; NaN propagates into the sums.
+        ``(n_rows,)`` or ``(n_rows, n_columns)``; a NaN or infinite value enters only the
+        sums of the resamples that draw its row.
     bootstrap
         Number of resamples of the rows (with replacement).
     seed, stream
@@ -221,7 +225,8 @@ def bootstrap_sums(
         out = np.zeros((bootstrap, checkpoints.size, m))
     else:
         block = max(1, min(_MAX_BLOCK, _BLOCK_BYTES // n, bootstrap // 8))
-        out = _prefix_sums(values, checkpoints, seeds, block)
+        skip = m >= _SKIP_MIN_COLUMNS or not bool(np.isfinite(values).all())
+        out = _prefix_sums(values, checkpoints, seeds, block, skip)
     return out[:, 0, :] if ends is None else out
 
 

@@ -39,7 +39,8 @@ def reference_sums(
     checkpoints = np.array([n]) if ends is None else np.asarray(ends)
     out = np.zeros((counts.shape[0], checkpoints.size, m))
     for r in range(counts.shape[0]):
-        terms = counts[r][:, None].astype(np.float64) * values
+        with np.errstate(invalid="ignore"):  # 0 * inf, set to 0 below
+            terms = counts[r][:, None].astype(np.float64) * values
         terms[counts[r] == 0] = 0.0  # undrawn rows add nothing
         running = np.concatenate([np.zeros((1, m)), np.cumsum(terms, axis=0)])
         out[r] = running[checkpoints]

@@ -188,3 +188,17 @@ def test_old_location_is_deprecated() -> None:
     assert moved is rs.stats.bootstrap_ci
     with pytest.raises(AttributeError):
         _ = rs.evaluation.no_such_name
+
+
+@pytest.mark.parametrize("n_columns", [1, 12])  # branch-free and skipping loops
+def test_non_finite_value_enters_only_the_resamples_that_draw_it(n_columns: int) -> None:
+    values = np.ones((30, n_columns))
+    values[7] = np.inf
+    counts = reference_counts(30, 40, seed=9)
+    sums = bootstrap_sums(values, 40, seed=9)
+    drawn = counts[:, 7] > 0
+    assert drawn.any()
+    assert (~drawn).any()
+    assert np.isinf(sums[drawn]).all()
+    assert np.isfinite(sums[~drawn]).all()
+    np.testing.assert_array_equal(sums, reference_sums(values, counts))
