@@ -266,7 +266,7 @@ def bootstrap_means(
 
 
 def percentile_ci(draws: Any, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile interval of bootstrap ``draws`` ``(n_resamples, ...)``, per statistic.
+    """Percentile interval of bootstrap ``draws`` ``(bootstrap, ...)``, per statistic.
 
     The ``(1 - confidence) / 2`` and ``(1 + confidence) / 2`` quantiles (numpy's linear
     interpolation) of each statistic over the resamples, NaN draws left out. A statistic

@@ -201,3 +201,29 @@ def test_no_responders_normalised_area_warns():
         est = rs.uplift.qini_auc(y, t, np.arange(10.0), bootstrap=0)
     assert np.isnan(est.value)
     assert rs.uplift.qini_auc(y, t, np.arange(10.0), normalize=False, bootstrap=0).value == 0
+
+
+def test_n_resamples_is_a_deprecated_spelling_of_bootstrap():
+    y, t, s = _data(6, n=400, ties=False)
+    new = rs.uplift.qini_auc(y, t, s, bootstrap=32, seed=1)
+    with pytest.warns(DeprecationWarning, match="use bootstrap="):
+        old = rs.uplift.qini_auc(y, t, s, n_resamples=32, seed=1)
+    assert new == old
+    for fn in (rs.uplift.qini_curve, rs.uplift.uplift_by_percentile):
+        with pytest.warns(DeprecationWarning, match="n_resamples"):
+            fn(y, t, s, n_resamples=0)
+
+
+def test_checkpoint_intervals_equal_the_engine_reference():
+    """uplift_at_k's bootstrap: the rows in score order, resampled by recsys.stats."""
+    from tests.stats.reference import reference_counts, reference_sums
+
+    y, t, s = _data(7, n=500, ties=False)
+    est = rs.uplift.uplift_at_k(y, t, s, k=0.4, bootstrap=64, seed=2)
+    order = np.argsort(s, kind="mergesort")[::-1]
+    ys, ts = y[order], t[order]
+    columns = np.column_stack([ts, ys * ts, 1 - ts, ys * (1 - ts)])
+    sums = reference_sums(columns, reference_counts(y.size, 64, 2), np.array([200]))[:, 0]
+    draws = sums[:, 1] / sums[:, 0] - sums[:, 3] / sums[:, 2]
+    assert est.ci_low == pytest.approx(np.quantile(draws, 0.025), rel=1e-12)
+    assert est.ci_high == pytest.approx(np.quantile(draws, 0.975), rel=1e-12)
