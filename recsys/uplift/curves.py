@@ -74,15 +74,20 @@ def _descending_stable(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order, ends
 
 
-def _percentile_ci(draws: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`recsys.stats.percentile_ci`, warning where every resample was undefined."""
+def _percentile_ci(
+    draws: np.ndarray, confidence: float, stacklevel: int = 4
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`recsys.stats.percentile_ci`, warning where every resample was undefined.
+
+    ``stacklevel`` 4: this function, the public one, its keyword-renaming wrapper, the caller.
+    """
     lo, hi = percentile_ci(draws, confidence)
     if draws.shape[0] and np.any(np.isnan(lo)):
         warnings.warn(
             "some bootstrap intervals are undefined (NaN): every resample lacked treated or "
             "control customers there",
             DataWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
     return lo, hi
 
@@ -159,7 +164,7 @@ def _areas(
             "the perfect curve has the same area as the random line (no responders to rank), "
             "so the normalised area is undefined (NaN); use normalize=False",
             DataWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     if bootstrap == 0:
         return float(point), np.empty(0)
@@ -290,7 +295,7 @@ def _curve(
     if bootstrap:
         sums = _checkpoint_sums(ys, ts, positions, bootstrap, seed)
         draws = _curve_value(kind, sums[..., 0], sums[..., 1], sums[..., 2], sums[..., 3])
-        lo, hi = _percentile_ci(draws, confidence)
+        lo, hi = _percentile_ci(draws, confidence, stacklevel=5)  # via _curve
     return pl.DataFrame(
         {
             "fraction": fractions,
@@ -551,7 +556,7 @@ def uplift_by_percentile(
         warnings.warn(
             "some score groups have no treated or no control customer: their uplift is NaN",
             DataWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     if bootstrap:
         lo, hi = _percentile_ci(draws, confidence)

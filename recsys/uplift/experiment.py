@@ -264,7 +264,7 @@ def uplift_table(
             f" are unlikely under the planned split (chi-square p = {srm_p:.2g}); check the "
             "randomization and logging before trusting the uplift",
             DataWarning,
-            stacklevel=2,
+            stacklevel=3,  # uplift_table, its keyword-renaming wrapper, the caller
         )
 
     segment_values: list[Any] = [None] if by is None else df[by].unique().sort().to_list()
@@ -494,7 +494,7 @@ def _cuped_theta(groups: dict[Any, tuple[np.ndarray, np.ndarray | None]]) -> tup
         warnings.warn(
             "covariate is constant: CUPED cannot reduce variance (theta = 0)",
             DataWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
         return 0.0, x_bar
     return float(np.sum((x - x_bar) * (y - y_bar)) / var_x), x_bar
@@ -531,7 +531,7 @@ def _add_heterogeneity(table: pl.DataFrame, by: str) -> pl.DataFrame:
                 f"arm {arm_value!r}: fewer than 2 segments with a defined uplift, so the "
                 "heterogeneity test is undefined (NaN)",
                 DataWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         out.append(part.with_columns(heterogeneity_q=pl.lit(q), heterogeneity_p=pl.lit(p)))
     return pl.concat(out).sort([by, "arm"])

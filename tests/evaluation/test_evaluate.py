@@ -168,7 +168,7 @@ def test_compare_paired_and_unpaired(split: ev.Split, models: dict) -> None:
     cols = results.columns.with_row_index()
     ia = cols.filter(model="repeat", mode="all", metric="hit_rate")["index"].item()
     ib = cols.filter(model="popular", mode="all", metric="hit_rate")["index"].item()
-    means = ev.bootstrap_means(v[:, [ia, ib]], 300, seed=0)
+    means = rs.stats.bootstrap_means(v[:, [ia, ib]], 300, seed=0)
     diff = means[:, 0] - means[:, 1]
     row = paired.filter(mode="all", metric="hit_rate")
     assert row["ci_low"].item() == pytest.approx(np.quantile(diff, 0.025))

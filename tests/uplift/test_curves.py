@@ -227,3 +227,15 @@ def test_checkpoint_intervals_equal_the_engine_reference():
     draws = sums[:, 1] / sums[:, 0] - sums[:, 3] / sums[:, 2]
     assert est.ci_low == pytest.approx(np.quantile(draws, 0.025), rel=1e-12)
     assert est.ci_high == pytest.approx(np.quantile(draws, 0.975), rel=1e-12)
+
+
+def test_warnings_name_the_callers_line():
+    y = np.zeros(10)
+    t = np.array([0, 1] * 5)
+    with pytest.warns(DataWarning, match="normalised area is undefined") as record:
+        rs.uplift.qini_auc(y, t, np.arange(10.0), bootstrap=0)
+    assert record[0].filename == __file__
+    t_sorted = np.array([1, 1, 1, 1, 0, 0, 0, 0, 1, 0])
+    with pytest.warns(DataWarning) as record:
+        rs.uplift.uplift_by_percentile(np.ones(10), t_sorted, -np.arange(10.0), bins=5)
+    assert {r.filename for r in record} == {__file__}

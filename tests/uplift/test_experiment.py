@@ -443,3 +443,19 @@ def test_n_resamples_is_a_deprecated_spelling_of_bootstrap() -> None:
     assert new.equals(old)
     with pytest.raises(TypeError, match="deprecated spelling"):
         rs.uplift.uplift_table(frame, "arm", "visit", "c", bootstrap=3, n_resamples=3)
+
+
+def test_warnings_name_the_callers_line() -> None:
+    """The keyword-renaming wrapper adds a frame: warnings still point at the caller."""
+    srm = _binary_frame({"c": (50, 1000), "t": (60, 1200)})
+    with pytest.warns(DataWarning, match="sample ratio mismatch") as record:
+        rs.uplift.uplift_table(srm, "arm", "visit", "c")
+    assert record[0].filename == __file__
+    one_segment = _binary_frame({"c": (5, 50), "t": (9, 50)}, seg=["a"] * 100)
+    with pytest.warns(DataWarning, match="heterogeneity") as record:
+        rs.uplift.uplift_table(one_segment, "arm", "visit", "c", by="seg")
+    assert [r.filename for r in record] == [__file__]
+    flat = pl.DataFrame({"arm": ["c", "c", "t", "t"], "y": [1.0, 2.0, 3.0, 5.0], "x": [1.0] * 4})
+    with pytest.warns(DataWarning, match="covariate is constant") as record:
+        rs.uplift.uplift_table(flat, "arm", "y", "c", covariate="x")
+    assert record[0].filename == __file__
