@@ -182,12 +182,17 @@ def test_identical_at_any_numba_thread_count() -> None:
     assert np.array_equal(expected, single)
 
 
-def test_old_location_is_deprecated() -> None:
+def test_old_locations_are_deprecated() -> None:
     with pytest.warns(DeprecationWarning, match="recsys.stats.bootstrap_ci"):
         moved = rs.evaluation.bootstrap_ci
     assert moved is rs.stats.bootstrap_ci
+    with pytest.warns(DeprecationWarning, match="recsys.stats.Estimate"):
+        estimate = rs.uplift.Estimate
+    assert estimate is rs.stats.Estimate
     with pytest.raises(AttributeError):
         _ = rs.evaluation.no_such_name
+    with pytest.raises(AttributeError):
+        _ = rs.uplift.no_such_name
 
 
 @pytest.mark.parametrize("n_columns", [1, 12])  # branch-free and skipping loops
