@@ -44,6 +44,7 @@ _MIX2 = np.uint64(0x94D049BB133111EB)
 _BLOCK_BYTES = 1 << 22  # counts of one block of resamples: at most 4 MB per thread
 _MAX_BLOCK = 16
 _SKIP_MIN_COLUMNS = 8  # from this many columns, skipping undrawn rows beats a branch-free loop
+_MAX_ROWS = (1 << 32) - 1  # draws map 32 random bits onto the rows
 
 
 @njit(cache=True)
@@ -151,12 +152,18 @@ def resample_counts(
     >>> c.shape, c.sum(axis=1).tolist()
     ((3, 5), [5, 5, 5])
     """
-    n = check_positive_int("n", n)
+    n = _check_rows(check_positive_int("n", n))
     seeds = resample_seeds(bootstrap, seed, stream)
     out = np.empty((seeds.size, n), dtype=np.uint8)
     for r, state in enumerate(seeds):
         draw_counts(state, out[r])
     return out.astype(np.int64)
+
+
+def _check_rows(n: int) -> int:
+    if n > _MAX_ROWS:
+        raise InputDataError(f"the bootstrap resamples at most {_MAX_ROWS:,} rows, got {n:,}")
+    return n
 
 
 def _as_columns(values: Any) -> np.ndarray:
@@ -165,6 +172,7 @@ def _as_columns(values: Any) -> np.ndarray:
         values = values[:, None]
     if values.ndim != 2:
         raise InputDataError(f"values must be 1- or 2-dimensional, got shape {values.shape}")
+    _check_rows(values.shape[0])
     return np.ascontiguousarray(values)
 
 

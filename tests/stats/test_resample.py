@@ -91,6 +91,8 @@ def test_edge_cases() -> None:
         resample_seeds(3, seed=-1)
     with pytest.raises(InputDataError, match="ends"):
         bootstrap_sums(np.ones(3), 2, ends=[2, 1])
+    with pytest.raises(InputDataError, match="at most 4,294,967,295 rows"):
+        resample_counts(2**32, 1)
     with pytest.raises(InputDataError, match="dimensional"):
         bootstrap_sums(np.ones((2, 2, 2)), 2)
     assert bootstrap_sums(np.ones((4, 2)), 0).shape == (0, 2)
