@@ -28,3 +28,11 @@ def run_with_threads(code: str, threads: int) -> str:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
+
+
+def same_output_at_one_and_two_threads(code: str) -> str:
+    """Stdout of ``code``, asserted byte-identical when run at 1 and at 2 threads."""
+    one = run_with_threads(code, 1)
+    two = run_with_threads(code, 2)
+    assert one == two
+    return one

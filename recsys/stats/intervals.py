@@ -94,10 +94,8 @@ def newcombe_interval(
     >>> round(float(lo[0]), 4), round(float(hi[0]), 4)
     (0.0524, 0.3339)
     """
-    n1 = np.asarray(n1, dtype=np.float64)
-    n0 = np.asarray(n0, dtype=np.float64)
-    p1 = np.asarray(x1, dtype=np.float64) / n1
-    p0 = np.asarray(x0, dtype=np.float64) / n0
+    x1, n1, x0, n0 = (np.asarray(a, dtype=np.float64) for a in (x1, n1, x0, n0))
+    p1, p0 = x1 / n1, x0 / n0
     l1, u1 = wilson_interval(x1, n1, z)
     l0, u0 = wilson_interval(x0, n0, z)
     d = p1 - p0
@@ -122,10 +120,8 @@ def wald_interval(
     >>> round(float(lo[0]), 4), round(float(hi[0]), 4)
     (-0.0217, 0.2217)
     """
-    n1 = np.asarray(n1, dtype=np.float64)
-    n0 = np.asarray(n0, dtype=np.float64)
-    p1 = np.asarray(x1, dtype=np.float64) / n1
-    p0 = np.asarray(x0, dtype=np.float64) / n0
+    x1, n1, x0, n0 = (np.asarray(a, dtype=np.float64) for a in (x1, n1, x0, n0))
+    p1, p0 = x1 / n1, x0 / n0
     se = np.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
     if np.any(se == 0):
         warnings.warn(
