@@ -10,7 +10,9 @@ how many resamples are drawn.
 
 Every resampled statistic is then a weighted sum ``Σ c_i v_i`` taken in row order,
 a fixed order (no BLAS product, whose reduction order depends on the thread count), so
-results are bit-identical at any ``NUMBA_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS``.
+results are bit-identical at any ``NUMBA_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS``. For
+integer values (0/1 hits, retained customers) in a few columns every partial sum is exact,
+so each draw is added as it comes, without a count array: the same numbers, faster.
 Resamples are processed in blocks that share one pass over the rows; a block's size
 changes the speed, never the result.
 
@@ -43,8 +45,21 @@ _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _BLOCK_BYTES = 1 << 22  # counts of one block of resamples: at most 4 MB per thread
 _MAX_BLOCK = 16
-_SKIP_MIN_COLUMNS = 8  # from this many columns, skipping undrawn rows beats a branch-free loop
+# From this many columns, one pass over the rows for a block of resamples, skipping undrawn
+# rows, beats both a branch-free pass and adding each draw as it comes (integer values).
+_SKIP_MIN_COLUMNS = 8
 _MAX_ROWS = (1 << 32) - 1  # draws map 32 random bits onto the rows
+
+
+@njit(cache=True, inline="always")
+def _draw(state: np.uint64, n: np.uint64) -> tuple[np.uint64, np.uint64]:  # pragma: no cover
+    # splitmix64 step, then Lemire's multiply-shift of the high 32 bits onto [0, n)
+    state += _GOLDEN
+    z = state
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    z = z ^ (z >> np.uint64(31))
+    return state, ((z >> np.uint64(32)) * n) >> np.uint64(32)
 
 
 @njit(cache=True)
@@ -67,13 +82,27 @@ def draw_counts(state: np.uint64, out: np.ndarray) -> None:  # pragma: no cover 
     n = np.uint64(out.size)
     out[:] = 0
     for _ in range(out.size):
-        # splitmix64 step, then Lemire's multiply-shift of the high 32 bits onto [0, n)
-        state += _GOLDEN
-        z = state
-        z = (z ^ (z >> np.uint64(30))) * _MIX1
-        z = (z ^ (z >> np.uint64(27))) * _MIX2
-        z = z ^ (z >> np.uint64(31))
-        out[((z >> np.uint64(32)) * n) >> np.uint64(32)] += 1
+        state, row = _draw(state, n)
+        out[row] += 1
+
+
+@njit(cache=True, parallel=True)
+def _integer_sums(values: np.ndarray, seeds: np.ndarray) -> np.ndarray:  # pragma: no cover
+    # The same draws as draw_counts, each drawn row added as it comes (no count array).
+    # Only for integer values whose sums stay below 2^53: every partial sum is then exact,
+    # so the result equals the fixed-order sum of _prefix_sums bit for bit, faster.
+    n, m = values.shape
+    out = np.zeros((seeds.size, m))
+    nn = np.uint64(n)
+    for r in prange(seeds.size):
+        state = seeds[r]
+        acc = np.zeros(m)
+        for _ in range(n):
+            state, row = _draw(state, nn)
+            for j in range(m):
+                acc[j] += values[row, j]
+        out[r] = acc
+    return out
 
 
 @njit(cache=True, parallel=True)
@@ -176,6 +205,13 @@ def _as_columns(values: Any) -> np.ndarray:
     return np.ascontiguousarray(values)
 
 
+def _exact_integer_sums(values: np.ndarray) -> bool:
+    """Whether every value is an integer and any sum of n of them is below 2^53 (exact)."""
+    if values.size == 0 or not np.array_equal(values, np.round(values)):
+        return False
+    return float(np.abs(values).max()) * values.shape[0] < 2.0**53
+
+
 def bootstrap_sums(
     values: Any,
     bootstrap: int = 1000,
@@ -232,8 +268,11 @@ def bootstrap_sums(
     if n == 0 or bootstrap == 0:
         out = np.zeros((bootstrap, checkpoints.size, m))
     else:
+        finite = bool(np.isfinite(values).all())
+        if ends is None and m < _SKIP_MIN_COLUMNS and finite and _exact_integer_sums(values):
+            return _integer_sums(values, seeds)
         block = max(1, min(_MAX_BLOCK, _BLOCK_BYTES // n, bootstrap // 8))
-        skip = m >= _SKIP_MIN_COLUMNS or not bool(np.isfinite(values).all())
+        skip = m >= _SKIP_MIN_COLUMNS or not finite
         out = _prefix_sums(values, checkpoints, seeds, block, skip)
     return out[:, 0, :] if ends is None else out
 

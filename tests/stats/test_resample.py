@@ -209,3 +209,24 @@ def test_non_finite_value_enters_only_the_resamples_that_draw_it(n_columns: int)
     assert np.isinf(sums[drawn]).all()
     assert np.isfinite(sums[~drawn]).all()
     np.testing.assert_array_equal(sums, reference_sums(values, counts))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(1, 80),
+    m=st.integers(1, 12),
+    bootstrap=st.integers(1, 50),
+    scale=st.sampled_from([1, 1000, 2**40]),
+)
+def test_integer_values_take_the_direct_path_with_the_same_sums(seed, n, m, bootstrap, scale):
+    """0/1 hits and counts: each draw added as it comes equals the fixed-order reference."""
+    rng = np.random.default_rng(seed)
+    values = rng.integers(-1, 2, size=(n, m)).astype(np.float64) * scale
+    counts = reference_counts(n, bootstrap, seed)
+    expected = reference_sums(values, counts)
+    np.testing.assert_array_equal(bootstrap_sums(values, bootstrap, seed), expected)
+    ends = np.array([0, n // 2, n])  # the prefix kernel, same draws
+    np.testing.assert_array_equal(
+        bootstrap_sums(values, bootstrap, seed, ends=ends)[:, -1], expected
+    )
