@@ -168,7 +168,8 @@ def uplift_table(
           where the control mean is 0 (to float precision); for 0/1 outcomes its interval is
           Katz's log risk-ratio interval ``exp(log RR ± z sqrt(1/x1 - 1/n1 + 1/x0 - 1/n0))
           - 1`` (0.5 added to the counts when one is 0 or n), for means the delta method,
-          for the bootstrap the percentile interval of the ratio.
+          for the bootstrap the percentile interval of the ratio (null if a resampled
+          control mean is 0).
         * ``p_value``: two-sided; pooled two-proportion z-test for 0/1 outcomes (equal to
           Pearson's chi-square on the 2x2 table), Welch's t-test for means.
         * ``p_value_holm``: Holm-adjusted over the treatment arms (within a segment).
