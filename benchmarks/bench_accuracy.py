@@ -401,7 +401,7 @@ def speed(args: argparse.Namespace) -> None:
 
     values = rng.random(n_users) < 0.3
     start = time.perf_counter()
-    rs.evaluation.bootstrap_ci(values.astype(np.float64), 1000, seed=0)
+    rs.stats.bootstrap_ci(values.astype(np.float64), 1000, seed=0)
     t_ours = time.perf_counter() - start
     start = time.perf_counter()
     gen = np.random.default_rng(0)

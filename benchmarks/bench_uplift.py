@@ -37,8 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import recsys as rs
 from benchmarks._common import peak_rss_mb, print_environment
+from recsys.stats import newcombe_interval, wald_interval, welch, z_value
 from recsys.uplift import offpolicy
-from recsys.uplift._stats import newcombe_interval, wald_interval, welch, z_value
 
 
 def coverage(sims: int, boot_sims: int, sizes: list[int], rates: list[float]) -> None:
@@ -82,7 +82,7 @@ def coverage(sims: int, boot_sims: int, sizes: list[int], rates: list[float]) ->
                         }
                     )
                     r = rs.uplift.uplift_table(
-                        frame, "arm", "y", "c", method="bootstrap", n_resamples=1000, seed=s
+                        frame, "arm", "y", "c", method="bootstrap", bootstrap=1000, seed=s
                     ).row(0, named=True)
                     hits += r["ci_low"] <= d <= r["ci_high"]
             print(
@@ -103,7 +103,7 @@ def open_bandit() -> None:
             return
         observed = float(random_logs["click"].mean())
         clicks = int(random_logs["click"].sum())
-        lo, hi = rs.uplift._stats.wilson_interval(
+        lo, hi = rs.stats.wilson_interval(
             np.array([clicks]), np.array([random_logs.height]), z_value(0.95)
         )
         print(
@@ -173,9 +173,9 @@ def speed(rows: int, qini_rows: int, resamples: int) -> None:
     t = rng.integers(0, 2, n).astype(float)
     s = rng.random(n)
     yq = (rng.random(n) < 0.1 + 0.02 * t * s).astype(float)
-    rs.uplift.qini_auc(yq[:1000], t[:1000], s[:1000], n_resamples=2)  # JIT warm-up (cached)
+    rs.uplift.qini_auc(yq[:1000], t[:1000], s[:1000], bootstrap=2)  # JIT warm-up (cached)
     start = time.perf_counter()
-    est = rs.uplift.qini_auc(yq, t, s, n_resamples=resamples, seed=0)
+    est = rs.uplift.qini_auc(yq, t, s, bootstrap=resamples, seed=0)
     qini_time = time.perf_counter() - start
     print(
         f"  qini_auc with {resamples:,} bootstrap resamples on {n:,} rows: {qini_time:.2f} s "

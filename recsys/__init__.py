@@ -5,7 +5,7 @@
 >>> inter = rs.Interactions.from_purchases(purchases, weight="count")
 """
 
-from recsys import datasets, evaluation, exceptions, models, profiles, scoring, uplift
+from recsys import datasets, evaluation, exceptions, models, profiles, scoring, stats, uplift
 from recsys._version import __version__
 from recsys.data import CleaningReport, IdMap, Interactions, clean_purchases
 from recsys.evaluation import evaluate
@@ -63,5 +63,6 @@ __all__ = [
     "models",
     "profiles",
     "scoring",
+    "stats",
     "uplift",
 ]

@@ -1,13 +1,14 @@
-"""Deprecation warnings for renamed or moved public names."""
+"""Deprecation warnings: renamed keywords and moved names keep working for one release."""
 
 from __future__ import annotations
 
 import functools
+import importlib
 import warnings
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
-__all__ = ["renamed_kwargs", "warn_renamed"]
+__all__ = ["moved_names", "renamed_kwargs", "warn_renamed"]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -65,3 +66,28 @@ def renamed_kwargs(**renames: str) -> Callable[[Callable[_P, _R]], Callable[_P, 
         return wrapper
 
     return decorate
+
+
+def moved_names(module: str, names: dict[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` serving names that moved elsewhere, with a warning.
+
+    ``names`` maps each old name of ``module`` to its new home (a module path); the
+    returned function imports it from there and issues a :class:`DeprecationWarning`.
+
+    Examples
+    --------
+    >>> getattr_ = moved_names("old.place", {"sqrt": "math"})
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", DeprecationWarning)
+    ...     getattr_("sqrt")(4.0)
+    2.0
+    """
+
+    def __getattr__(name: str) -> Any:
+        if name not in names:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        warn_renamed(f"{module}.{name}", f"{names[name]}.{name}", module)
+        return getattr(importlib.import_module(names[name]), name)
+
+    return __getattr__

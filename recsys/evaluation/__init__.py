@@ -7,7 +7,7 @@
 1906
 """
 
-from recsys.evaluation.bootstrap import bootstrap_ci, bootstrap_means, resample_counts
+from recsys._deprecation import moved_names
 from recsys.evaluation.calibration import churn_calibration
 from recsys.evaluation.evaluate import (
     EvaluationResults,
@@ -57,8 +57,6 @@ __all__ = [
     "Split",
     "TuneResult",
     "accuracy_per_user",
-    "bootstrap_ci",
-    "bootstrap_means",
     "churn_calibration",
     "compare",
     "coverage",
@@ -76,10 +74,15 @@ __all__ = [
     "precision",
     "random_holdout",
     "recall",
-    "resample_counts",
     "sample_negatives",
     "sampled_ranks",
     "summarize",
     "temporal_split",
     "tune",
 ]
+
+# Moved to recsys.stats (one resampling engine for evaluation and uplift).
+__getattr__ = moved_names(
+    "recsys.evaluation",
+    {name: "recsys.stats" for name in ("bootstrap_ci", "bootstrap_means", "resample_counts")},
+)

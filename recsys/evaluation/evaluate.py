@@ -24,7 +24,6 @@ from recsys._validation import check_in, check_positive_int, check_probability
 from recsys.data.columns import ITEM, RANK, USER
 from recsys.data.sources import to_frame
 from recsys.evaluation._frames import hit_matrix, prepare_recommendations, prepare_truth
-from recsys.evaluation.bootstrap import _percentiles, bootstrap_ci, bootstrap_means
 from recsys.evaluation.metrics import (
     METRICS,
     MODES,
@@ -47,6 +46,7 @@ from recsys.evaluation.protocols import (
 )
 from recsys.evaluation.splits import Split
 from recsys.exceptions import DataWarning, InputDataError
+from recsys.stats import bootstrap_means, percentile_ci
 
 __all__ = [
     "EvaluationResults",
@@ -694,7 +694,7 @@ def _summary(
     with np.errstate(invalid="ignore", divide="ignore"):
         point = np.where(defined, values, 0.0).sum(axis=0) / n_users
     if bootstrap and values.shape[0] and values.shape[1]:
-        low, high = bootstrap_ci(values, bootstrap, seed, confidence)
+        low, high = percentile_ci(bootstrap_means(values, bootstrap, seed), confidence)
     else:
         low = high = np.full(values.shape[1], np.nan)
     return columns.with_columns(
@@ -840,7 +840,7 @@ def _compare_paired(results: EvaluationResults, a: str, b: str, confidence: floa
             means = bootstrap_means(
                 np.concatenate([va, vb], axis=1), results.bootstrap, results.seed
             )
-            low, high = _percentiles(means[:, : ia.size] - means[:, ia.size :], confidence)
+            low, high = percentile_ci(means[:, : ia.size] - means[:, ia.size :], confidence)
         else:
             low = high = np.full(ia.size, np.nan)
         frames.append(

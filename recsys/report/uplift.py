@@ -38,7 +38,7 @@ def plot_curve(curve: pl.DataFrame, *, label: str = "score", ax: Any = None) -> 
     >>> from recsys.report.uplift import plot_curve
     >>> rng = np.random.default_rng(0)
     >>> t = rng.integers(0, 2, 500); y = rng.random(500) < 0.2 + 0.1 * t
-    >>> ax = plot_curve(rs.uplift.qini_curve(y, t, rng.random(500), n_resamples=50))
+    >>> ax = plot_curve(rs.uplift.qini_curve(y, t, rng.random(500), bootstrap=50))
     """
     missing = {"fraction", "value", "ci_low", "ci_high", "random"} - set(curve.columns)
     if missing:

@@ -13,8 +13,8 @@
   retention.
 """
 
+from recsys._deprecation import moved_names
 from recsys.uplift import offpolicy
-from recsys.uplift._stats import Estimate
 from recsys.uplift.curves import (
     auuc,
     qini_auc,
@@ -29,7 +29,6 @@ from recsys.uplift.hits import hit_retention
 from recsys.uplift.retention import repurchase_rate, retention_labels, retention_rate
 
 __all__ = [
-    "Estimate",
     "SampleSize",
     "auuc",
     "hit_retention",
@@ -47,3 +46,6 @@ __all__ = [
     "uplift_curve",
     "uplift_table",
 ]
+
+# Estimate moved to recsys.stats (shared by evaluation and uplift).
+__getattr__ = moved_names("recsys.uplift", {"Estimate": "recsys.stats"})

@@ -23,17 +23,18 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from recsys._deprecation import renamed_kwargs
 from recsys._validation import check_positive_int
 from recsys.exceptions import DataWarning, InputDataError
-from recsys.uplift._bootstrap import auc_resamples, checkpoint_resamples, curve_area
+from recsys.stats import Estimate, bootstrap_sums, percentile_ci, resample_seeds
 from recsys.uplift._checks import check_confidence, to_float_array
-from recsys.uplift._stats import Estimate
+from recsys.uplift._curve_kernels import auc_resamples, curve_area
 
 __all__ = ["auuc", "qini_auc", "qini_curve", "uplift_at_k", "uplift_by_percentile", "uplift_curve"]
 
 
 def _prepare(
-    outcome: Any, treatment: Any, score: Any, n_resamples: int, confidence: float
+    outcome: Any, treatment: Any, score: Any, bootstrap: int, confidence: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     y = to_float_array(outcome, "outcome")
     t = to_float_array(treatment, "treatment")
@@ -50,7 +51,7 @@ def _prepare(
     if t.min() == t.max():
         arm = "treated" if t[0] == 1 else "control"
         raise InputDataError(f"treatment has only {arm} customers; both arms are needed")
-    check_positive_int("n_resamples", n_resamples, allow_zero=True)
+    check_positive_int("bootstrap", bootstrap, allow_zero=True)
     check_confidence(confidence)
     return y, t, s
 
@@ -73,20 +74,20 @@ def _descending_stable(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order, ends
 
 
-def _percentile_ci(draws: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
-    alpha = 1 - confidence
-    if draws.shape[0] == 0:
-        nan = np.full(draws.shape[1:], np.nan)
-        return nan, nan
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        lo, hi = np.nanquantile(draws, [alpha / 2, 1 - alpha / 2], axis=0)
-    if np.any(np.isnan(lo)):
+def _percentile_ci(
+    draws: np.ndarray, confidence: float, stacklevel: int = 4
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`recsys.stats.percentile_ci`, warning where every resample was undefined.
+
+    ``stacklevel`` 4: this function, the public one, its keyword-renaming wrapper, the caller.
+    """
+    lo, hi = percentile_ci(draws, confidence)
+    if draws.shape[0] and np.any(np.isnan(lo)):
         warnings.warn(
             "some bootstrap intervals are undefined (NaN): every resample lacked treated or "
             "control customers there",
             DataWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
     return lo, hi
 
@@ -98,7 +99,7 @@ def _areas(
     kind: int,
     normalize: bool,
     negative_effect: bool,
-    n_resamples: int,
+    bootstrap: int,
     seed: int,
 ) -> tuple[float, np.ndarray]:
     """Point estimate and bootstrap draws of the Qini (kind 0) or uplift (kind 1) area."""
@@ -163,16 +164,17 @@ def _areas(
             "the perfect curve has the same area as the random line (no responders to rank), "
             "so the normalised area is undefined (NaN); use normalize=False",
             DataWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
-    if n_resamples == 0:
+    if bootstrap == 0:
         return float(point), np.empty(0)
     areas, totals, finals, balance = auc_resamples(
-        ys, ts, ends, perm_arr, y_perm, t_perm, ends_arr, kind, n_resamples, seed
+        ys, ts, ends, perm_arr, y_perm, t_perm, ends_arr, kind, resample_seeds(bootstrap, seed)
     )
     return float(point), combine(areas, totals, finals, balance)
 
 
+@renamed_kwargs(n_resamples="bootstrap")
 def qini_auc(
     outcome: Any,
     treatment: Any,
@@ -180,7 +182,7 @@ def qini_auc(
     *,
     normalize: bool = True,
     negative_effect: bool = True,
-    n_resamples: int = 1000,
+    bootstrap: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
 ) -> Estimate:
@@ -206,8 +208,9 @@ def qini_auc(
         See above.
     negative_effect
         scikit-uplift's option; only ``True`` (the perfect curve may go down) is supported.
-    n_resamples
-        Bootstrap resamples of the customers (0: no interval, NaN bounds).
+    bootstrap
+        Number of bootstrap resamples of the customers (0: no interval, NaN bounds).
+        ``n_resamples=`` is its deprecated spelling.
     confidence
         Coverage of the percentile interval.
     seed
@@ -220,24 +223,25 @@ def qini_auc(
     >>> import numpy as np
     >>> import recsys as rs
     >>> y = np.array([1, 0, 1, 0, 0, 1]); t = np.array([1, 1, 1, 0, 0, 0])
-    >>> rs.uplift.qini_auc(y, t, y * t - y * (1 - t), n_resamples=0).value
+    >>> rs.uplift.qini_auc(y, t, y * t - y * (1 - t), bootstrap=0).value
     1.0
-    >>> round(rs.uplift.qini_auc(y, t, np.arange(6.0), n_resamples=0).value, 4)
+    >>> round(rs.uplift.qini_auc(y, t, np.arange(6.0), bootstrap=0).value, 4)
     -0.2308
     """
-    y, t, s = _prepare(outcome, treatment, score, n_resamples, confidence)
-    point, draws = _areas(y, t, s, 0, normalize, negative_effect, n_resamples, seed)
+    y, t, s = _prepare(outcome, treatment, score, bootstrap, confidence)
+    point, draws = _areas(y, t, s, 0, normalize, negative_effect, bootstrap, seed)
     lo, hi = _percentile_ci(draws, confidence)
     return Estimate(point, float(lo), float(hi), confidence)
 
 
+@renamed_kwargs(n_resamples="bootstrap")
 def auuc(
     outcome: Any,
     treatment: Any,
     score: Any,
     *,
     normalize: bool = True,
-    n_resamples: int = 1000,
+    bootstrap: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
 ) -> Estimate:
@@ -255,11 +259,11 @@ def auuc(
     >>> import numpy as np
     >>> import recsys as rs
     >>> y = np.array([1, 0, 1, 0, 0, 1]); t = np.array([1, 1, 1, 0, 0, 0])
-    >>> round(rs.uplift.auuc(y, t, np.array([6, 1, 5, 2, 3, 0.0]), n_resamples=0).value, 4)
+    >>> round(rs.uplift.auuc(y, t, np.array([6, 1, 5, 2, 3, 0.0]), bootstrap=0).value, 4)
     1.0
     """
-    y, t, s = _prepare(outcome, treatment, score, n_resamples, confidence)
-    point, draws = _areas(y, t, s, 1, normalize, True, n_resamples, seed)
+    y, t, s = _prepare(outcome, treatment, score, bootstrap, confidence)
+    point, draws = _areas(y, t, s, 1, normalize, True, bootstrap, seed)
     lo, hi = _percentile_ci(draws, confidence)
     return Estimate(point, float(lo), float(hi), confidence)
 
@@ -270,11 +274,11 @@ def _curve(
     treatment: Any,
     score: Any,
     n_points: int,
-    n_resamples: int,
+    bootstrap: int,
     confidence: float,
     seed: int,
 ) -> pl.DataFrame:
-    y, t, s = _prepare(outcome, treatment, score, n_resamples, confidence)
+    y, t, s = _prepare(outcome, treatment, score, bootstrap, confidence)
     n_points = check_positive_int("n_points", n_points)
     if n_points < 2:
         raise InputDataError(f"n_points must be >= 2, got {n_points}")
@@ -288,10 +292,10 @@ def _curve(
     yc = np.concatenate([[0.0], np.cumsum(ys * (1 - ts))])[positions]
     value = _curve_value(kind, nt, yt, nc, yc)
     lo = hi = np.full(n_points, np.nan)
-    if n_resamples:
-        sums = checkpoint_resamples(ys, ts, positions, n_resamples, seed)
+    if bootstrap:
+        sums = _checkpoint_sums(ys, ts, positions, bootstrap, seed)
         draws = _curve_value(kind, sums[..., 0], sums[..., 1], sums[..., 2], sums[..., 3])
-        lo, hi = _percentile_ci(draws, confidence)
+        lo, hi = _percentile_ci(draws, confidence, stacklevel=5)  # via _curve
     return pl.DataFrame(
         {
             "fraction": fractions,
@@ -315,13 +319,14 @@ def _curve_value(
         return (rate_t - rate_c) * (nt + nc)
 
 
+@renamed_kwargs(n_resamples="bootstrap")
 def qini_curve(
     outcome: Any,
     treatment: Any,
     score: Any,
     *,
     n_points: int = 101,
-    n_resamples: int = 1000,
+    bootstrap: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
 ) -> pl.DataFrame:
@@ -338,20 +343,21 @@ def qini_curve(
     >>> import numpy as np
     >>> import recsys as rs
     >>> y = np.array([1, 0, 1, 0, 0, 1]); t = np.array([1, 1, 1, 0, 0, 0])
-    >>> c = rs.uplift.qini_curve(y, t, np.arange(6.0)[::-1], n_points=3, n_resamples=0)
+    >>> c = rs.uplift.qini_curve(y, t, np.arange(6.0)[::-1], n_points=3, bootstrap=0)
     >>> c["value"].to_list()
     [0.0, 2.0, 1.0]
     """
-    return _curve(0, outcome, treatment, score, n_points, n_resamples, confidence, seed)
+    return _curve(0, outcome, treatment, score, n_points, bootstrap, confidence, seed)
 
 
+@renamed_kwargs(n_resamples="bootstrap")
 def uplift_curve(
     outcome: Any,
     treatment: Any,
     score: Any,
     *,
     n_points: int = 101,
-    n_resamples: int = 1000,
+    bootstrap: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
 ) -> pl.DataFrame:
@@ -364,11 +370,11 @@ def uplift_curve(
     >>> import numpy as np
     >>> import recsys as rs
     >>> y = np.array([1, 0, 1, 0, 0, 1]); t = np.array([1, 1, 1, 0, 0, 0])
-    >>> c = rs.uplift.uplift_curve(y, t, np.arange(6.0)[::-1], n_points=3, n_resamples=0)
+    >>> c = rs.uplift.uplift_curve(y, t, np.arange(6.0)[::-1], n_points=3, bootstrap=0)
     >>> [round(v, 4) for v in c["value"].to_list()]
     [0.0, 2.0, 2.0]
     """
-    return _curve(1, outcome, treatment, score, n_points, n_resamples, confidence, seed)
+    return _curve(1, outcome, treatment, score, n_points, bootstrap, confidence, seed)
 
 
 def _top_count(k: float, n: int) -> int:
@@ -383,6 +389,7 @@ def _top_count(k: float, n: int) -> int:
     return int(k)
 
 
+@renamed_kwargs(n_resamples="bootstrap")
 def uplift_at_k(
     outcome: Any,
     treatment: Any,
@@ -390,7 +397,7 @@ def uplift_at_k(
     k: float = 0.3,
     *,
     strategy: str = "overall",
-    n_resamples: int = 1000,
+    bootstrap: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
 ) -> Estimate:
@@ -407,11 +414,11 @@ def uplift_at_k(
     >>> import numpy as np
     >>> import recsys as rs
     >>> y = np.array([1, 0, 1, 0, 0, 1]); t = np.array([1, 1, 1, 0, 0, 0])
-    >>> est = rs.uplift.uplift_at_k(y, t, np.array([6, 5, 4, 3, 2, 1.0]), k=4, n_resamples=0)
+    >>> est = rs.uplift.uplift_at_k(y, t, np.array([6, 5, 4, 3, 2, 1.0]), k=4, bootstrap=0)
     >>> round(est.value, 4)   # top 4: treated 2/3, control 0/1
     0.6667
     """
-    y, t, s = _prepare(outcome, treatment, score, n_resamples, confidence)
+    y, t, s = _prepare(outcome, treatment, score, bootstrap, confidence)
     if strategy not in ("overall", "by_group"):
         raise InputDataError(f"strategy must be 'overall' or 'by_group', got {strategy!r}")
     order, _ = _descending(s)
@@ -426,8 +433,8 @@ def uplift_at_k(
             )
         point = head_y[head_t == 1].mean() - head_y[head_t == 0].mean()
         draws = np.empty(0)
-        if n_resamples:
-            sums = checkpoint_resamples(ys, ts, np.array([top], np.int64), n_resamples, seed)
+        if bootstrap:
+            sums = _checkpoint_sums(ys, ts, np.array([top]), bootstrap, seed)
             draws = _rate_difference(sums[:, 0, :])
     else:
         yt, yc = ys[ts == 1], ys[ts == 0]
@@ -436,15 +443,31 @@ def uplift_at_k(
             top_t, top_c = min(top_t, yt.size), min(top_c, yc.size)
         point = yt[:top_t].mean() - yc[:top_c].mean()
         draws = np.empty(0)
-        if n_resamples:
-            st = checkpoint_resamples(yt, np.ones_like(yt), np.array([top_t]), n_resamples, seed)
-            sc = checkpoint_resamples(
-                yc, np.zeros_like(yc), np.array([top_c]), n_resamples, seed + 1
+        if bootstrap:
+            st = _checkpoint_sums(yt, np.ones_like(yt), np.array([top_t]), bootstrap, seed)
+            sc = _checkpoint_sums(
+                yc, np.zeros_like(yc), np.array([top_c]), bootstrap, seed, stream=(1,)
             )
             with np.errstate(invalid="ignore", divide="ignore"):
                 draws = st[:, 0, 1] / st[:, 0, 0] - sc[:, 0, 3] / sc[:, 0, 2]
-    lo, hi = _percentile_ci(draws.reshape(-1, 1), confidence) if n_resamples else (np.nan, np.nan)
+    lo, hi = _percentile_ci(draws.reshape(-1, 1), confidence) if bootstrap else (np.nan, np.nan)
     return Estimate(float(point), float(np.squeeze(lo)), float(np.squeeze(hi)), confidence)
+
+
+def _checkpoint_sums(
+    y_sorted: np.ndarray,
+    t_sorted: np.ndarray,
+    ends: np.ndarray,
+    bootstrap: int,
+    seed: int,
+    stream: tuple[int, ...] = (),
+) -> np.ndarray:
+    """Per resample, cumulative ``(N_t, Y_t, N_c, Y_c)`` over the first ``ends[k]`` rows of
+    the sorted order: ``[bootstrap, len(ends), 4]``."""
+    columns = np.column_stack(
+        [t_sorted, y_sorted * t_sorted, 1 - t_sorted, y_sorted * (1 - t_sorted)]
+    )
+    return bootstrap_sums(columns, bootstrap, seed, ends=ends, stream=stream)
 
 
 def _rate_difference(sums: np.ndarray) -> np.ndarray:
@@ -452,6 +475,7 @@ def _rate_difference(sums: np.ndarray) -> np.ndarray:
         return sums[..., 1] / sums[..., 0] - sums[..., 3] / sums[..., 2]
 
 
+@renamed_kwargs(n_resamples="bootstrap")
 def uplift_by_percentile(
     outcome: Any,
     treatment: Any,
@@ -459,7 +483,7 @@ def uplift_by_percentile(
     bins: int = 10,
     *,
     strategy: str = "overall",
-    n_resamples: int = 1000,
+    bootstrap: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
 ) -> pl.DataFrame:
@@ -477,11 +501,11 @@ def uplift_by_percentile(
     >>> import numpy as np
     >>> import recsys as rs
     >>> y = np.array([1, 0, 1, 0, 0, 1, 1, 0]); t = np.array([1, 0, 1, 0, 1, 0, 1, 0])
-    >>> table = rs.uplift.uplift_by_percentile(y, t, -np.arange(8.0), bins=2, n_resamples=0)
+    >>> table = rs.uplift.uplift_by_percentile(y, t, -np.arange(8.0), bins=2, bootstrap=0)
     >>> table.select("percentile", "rate_treatment", "rate_control", "uplift").rows()
     [('0-50', 1.0, 0.0, 1.0), ('50-100', 0.5, 0.5, 0.0)]
     """
-    y, t, s = _prepare(outcome, treatment, score, n_resamples, confidence)
+    y, t, s = _prepare(outcome, treatment, score, bootstrap, confidence)
     bins = check_positive_int("bins", bins)
     if strategy not in ("overall", "by_group"):
         raise InputDataError(f"strategy must be 'overall' or 'by_group', got {strategy!r}")
@@ -509,19 +533,19 @@ def uplift_by_percentile(
         ends = bounds(y.size)
         sums = group_sums(ys, ts, ends)
         draws = np.empty((0, bins))
-        if n_resamples:
-            boot = checkpoint_resamples(ys, ts, ends, n_resamples, seed)
-            boot = np.diff(np.concatenate([np.zeros((n_resamples, 1, 4)), boot], axis=1), axis=1)
+        if bootstrap:
+            boot = _checkpoint_sums(ys, ts, ends, bootstrap, seed)
+            boot = np.diff(np.concatenate([np.zeros((bootstrap, 1, 4)), boot], axis=1), axis=1)
             draws = _rate_difference(boot)
     else:
         yt, yc = ys[ts == 1], ys[ts == 0]
         ends_t, ends_c = bounds(yt.size), bounds(yc.size)
         sums = group_sums(yt, np.ones_like(yt), ends_t) + group_sums(yc, np.zeros_like(yc), ends_c)
         draws = np.empty((0, bins))
-        if n_resamples:
-            bt = checkpoint_resamples(yt, np.ones_like(yt), ends_t, n_resamples, seed)
-            bc = checkpoint_resamples(yc, np.zeros_like(yc), ends_c, n_resamples, seed + 1)
-            zeros = np.zeros((n_resamples, 1, 4))
+        if bootstrap:
+            bt = _checkpoint_sums(yt, np.ones_like(yt), ends_t, bootstrap, seed)
+            bc = _checkpoint_sums(yc, np.zeros_like(yc), ends_c, bootstrap, seed, stream=(1,))
+            zeros = np.zeros((bootstrap, 1, 4))
             bt = np.diff(np.concatenate([zeros, bt], axis=1), axis=1)
             bc = np.diff(np.concatenate([zeros, bc], axis=1), axis=1)
             draws = _rate_difference(bt + bc)
@@ -532,9 +556,9 @@ def uplift_by_percentile(
         warnings.warn(
             "some score groups have no treated or no control customer: their uplift is NaN",
             DataWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    if n_resamples:
+    if bootstrap:
         lo, hi = _percentile_ci(draws, confidence)
     else:
         lo = hi = np.full(bins, np.nan)

@@ -1,7 +1,10 @@
 """Uplift of a randomized experiment: one control arm, one or more treatment arms.
 
-The table is computed from per-(segment, arm) sufficient statistics (count, sum, sum of
-squares, and the covariate's moments for CUPED), so ten million rows cost one group-by.
+The table is computed from per-(segment, arm) sufficient statistics (count, mean,
+variance, and the covariate's moments for CUPED). Each group's values are sorted and
+summed by numpy in that fixed order, so the table is bit-identical whatever the thread
+count, the row order of the input, or how many times it is computed (a parallel float
+group-by is none of these).
 """
 
 from __future__ import annotations
@@ -13,18 +16,14 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from recsys._deprecation import renamed_kwargs
 from recsys._validation import check_positive_int
 from recsys.exceptions import DataWarning, InputDataError
-from recsys.uplift._checks import (
-    as_frame,
-    check_confidence,
-    check_finite_column,
-    is_binary_column,
-    require_columns,
-)
-from recsys.uplift._stats import (
+from recsys.stats import (
+    bootstrap_means,
     holm,
     newcombe_interval,
+    percentile_ci,
     relative_interval_binary,
     relative_interval_means,
     two_proportion_p_value,
@@ -32,11 +31,19 @@ from recsys.uplift._stats import (
     welch,
     z_value,
 )
+from recsys.uplift._checks import (
+    as_frame,
+    check_confidence,
+    check_finite_column,
+    is_binary_column,
+    require_columns,
+)
 
 __all__ = ["sample_ratio_mismatch", "uplift_table"]
 
 _METHODS = ("newcombe", "wald", "welch", "bootstrap")
 _OUTCOME_TYPES = ("auto", "binary", "continuous")
+_RELATIVE = ("relative_uplift", "relative_ci_low", "relative_ci_high")
 
 
 def sample_ratio_mismatch(
@@ -70,6 +77,7 @@ def sample_ratio_mismatch(
     return float(stats.chisquare(observed, expected).pvalue)
 
 
+@renamed_kwargs(n_resamples="bootstrap")
 def uplift_table(
     frame: Any,
     arm: str,
@@ -82,7 +90,7 @@ def uplift_table(
     seed: int = 0,
     *,
     outcome_type: str = "auto",
-    n_resamples: int = 2000,
+    bootstrap: int = 2000,
     expected_ratio: dict[Any, float] | None = None,
     srm_alpha: float = 0.001,
 ) -> pl.DataFrame:
@@ -120,8 +128,10 @@ def uplift_table(
         * ``"wald"``: ``d ± z sqrt(p1 q1 / n1 + p0 q0 / n0)`` (means: ``d ± z se``).
         * ``"welch"`` (default for continuous outcomes): ``d ± t_df se`` with
           ``se = sqrt(s1²/n1 + s0²/n0)`` and the Welch-Satterthwaite ``df``.
-        * ``"bootstrap"``: percentile interval of ``n_resamples`` resamples of the rows
-          of each arm (for 0/1 outcomes drawn exactly as ``Binomial(n, p̂)``).
+        * ``"bootstrap"``: percentile interval of ``bootstrap`` resamples of the rows of
+          each arm, drawn by the engine of :mod:`recsys.stats` (each arm of each segment
+          its own stream of ``seed``; the arm's values are sorted first, so the result
+          does not depend on the row order).
 
         ``"newcombe"`` needs a 0/1 outcome.
     covariate
@@ -135,8 +145,9 @@ def uplift_table(
     outcome_type
         ``"auto"`` (0/1 values -> binary, else continuous), ``"binary"`` (raise unless
         0/1) or ``"continuous"``.
-    n_resamples
-        Bootstrap resamples (``method="bootstrap"`` only).
+    bootstrap
+        Number of bootstrap resamples (``method="bootstrap"`` only); ``n_resamples=`` is
+        its deprecated spelling.
     expected_ratio
         Planned share of each arm, e.g. ``{"control": 1, "email": 3}``; equal by default.
         Used by the sample-ratio-mismatch check.
@@ -153,10 +164,12 @@ def uplift_table(
         continuous outcomes), plus ``variance_reduction, theta`` with ``covariate`` and
         ``heterogeneity_q, heterogeneity_p`` with ``by``.
 
-        * ``relative_uplift = rate / control_rate - 1``; for 0/1 outcomes its interval is
+        * ``relative_uplift = rate / control_rate - 1``, null (with a :class:`DataWarning`)
+          where the control mean is 0 (to float precision); for 0/1 outcomes its interval is
           Katz's log risk-ratio interval ``exp(log RR ± z sqrt(1/x1 - 1/n1 + 1/x0 - 1/n0))
           - 1`` (0.5 added to the counts when one is 0 or n), for means the delta method,
-          for the bootstrap the percentile interval of the ratio.
+          for the bootstrap the percentile interval of the ratio (null if a resampled
+          control mean is 0).
         * ``p_value``: two-sided; pooled two-proportion z-test for 0/1 outcomes (equal to
           Pearson's chi-square on the 2x2 table), Welch's t-test for means.
         * ``p_value_holm``: Holm-adjusted over the treatment arms (within a segment).
@@ -166,7 +179,8 @@ def uplift_table(
     Raises
     ------
     InputDataError
-        A named column is missing; ``control`` is not a value of ``arm``; there is no
+        A named column is missing; two parameters name the same column (``by=arm``);
+        ``control`` is not a value of ``arm``; there is no
         treatment arm; a segment lacks an arm; the outcome has nulls/NaN or is not 0/1 for
         a binary method; an unknown ``method``/``outcome_type``.
 
@@ -191,8 +205,17 @@ def uplift_table(
         raise InputDataError(f"outcome_type must be one of {_OUTCOME_TYPES}, got {outcome_type!r}")
     if method is not None and method not in _METHODS:
         raise InputDataError(f"method must be one of {_METHODS} or None, got {method!r}")
+    roles = {"arm": arm, "outcome": outcome, "by": by, "covariate": covariate}
+    named = [(role, name) for role, name in roles.items() if name is not None]
+    for i, (role, name) in enumerate(named):
+        for other, other_name in named[i + 1 :]:
+            if name == other_name:
+                raise InputDataError(
+                    f"{role}= and {other}= both name column {name!r}; each role needs its own "
+                    "column (by= is a segment column, not the arm)"
+                )
     if method == "bootstrap":
-        n_resamples = check_positive_int("n_resamples", n_resamples)
+        bootstrap = check_positive_int("bootstrap", bootstrap)
     if df.height == 0:
         raise InputDataError("frame has no rows")
     check_finite_column(df, outcome, "outcome")
@@ -234,7 +257,7 @@ def uplift_table(
             f"arm column {arm!r} holds only the control {control!r}: no treatment arm to compare"
         )
 
-    counts = dict(df.group_by(arm).len().iter_rows())
+    counts = dict(df.group_by(arm).len().iter_rows())  # integer counts: exact in any order
     srm_p = sample_ratio_mismatch({a: counts[a] for a in arms}, expected_ratio)
     if srm_p < srm_alpha:
         warnings.warn(
@@ -242,21 +265,19 @@ def uplift_table(
             f" are unlikely under the planned split (chi-square p = {srm_p:.2g}); check the "
             "randomization and logging before trusting the uplift",
             DataWarning,
-            stacklevel=2,
+            stacklevel=3,  # uplift_table, its keyword-renaming wrapper, the caller
         )
 
     segment_values: list[Any] = [None] if by is None else df[by].unique().sort().to_list()
-    stats_frame = _sufficient_statistics(df, arm, outcome, by, covariate)
-    rng = np.random.default_rng(seed)
+    groups = _group_values(df, arm, outcome, by, covariate)
     rows: list[dict[str, Any]] = []
-    for segment in segment_values:
-        seg = stats_frame if by is None else stats_frame.filter(pl.col(by) == segment)
-        per_arm = {r[arm]: r for r in seg.iter_rows(named=True)}
+    for s_index, segment in enumerate(segment_values):
         for a in arms:
-            if a not in per_arm:
+            if (segment, a) not in groups:
                 raise InputDataError(
                     f"arm {a!r} has no rows in segment {by}={segment!r} (zero-size arm)"
                 )
+        per_arm = _arm_statistics({a: groups[segment, a] for a in arms}, covariate)
         seg_rows = _compare(
             per_arm,
             control,
@@ -264,14 +285,11 @@ def uplift_table(
             binary,
             method,
             confidence,
-            covariate,
-            rng,
-            n_resamples,
-            df,
-            arm,
-            outcome,
-            by,
-            segment,
+            covariate is not None,
+            bootstrap,
+            seed,
+            s_index,
+            {a: i for i, a in enumerate(arms)},
         )
         p_holm = holm(np.array([r["p_value"] for r in seg_rows]))
         for r, ph in zip(seg_rows, p_holm, strict=True):
@@ -280,7 +298,7 @@ def uplift_table(
             if by is not None:
                 r = {by: segment, **r}
             rows.append(r)
-    table = pl.DataFrame(rows)
+    table = pl.DataFrame(rows).with_columns(pl.col(_RELATIVE).fill_nan(None))
     if by is not None:
         table = _add_heterogeneity(table, by)
     return table.drop("_se")
@@ -297,31 +315,69 @@ def _arm_values(df: pl.DataFrame, arm: str) -> list[Any]:
     return present
 
 
-def _column_mean(df: pl.DataFrame, column: str) -> float:
-    return float(df.select(pl.col(column).cast(pl.Float64).mean()).item() or 0.0)
-
-
-def _sufficient_statistics(
+def _group_values(
     df: pl.DataFrame, arm: str, outcome: str, by: str | None, covariate: str | None
-) -> pl.DataFrame:
-    # Centre on the global mean before summing squares: no catastrophic cancellation.
-    y_shift = _column_mean(df, outcome)
-    y = pl.col(outcome).cast(pl.Float64) - y_shift
-    aggs = [pl.len().alias("n"), y.sum().alias("sy"), (y * y).sum().alias("syy")]
-    if covariate is not None:
-        x_shift = _column_mean(df, covariate)
-        x = pl.col(covariate).cast(pl.Float64) - x_shift
-        aggs += [x.sum().alias("sx"), (x * x).sum().alias("sxx"), (x * y).sum().alias("sxy")]
+) -> dict[tuple[Any, Any], tuple[np.ndarray, np.ndarray | None]]:
+    """Outcome (and covariate) values of each (segment, arm), sorted: a fixed summing order.
+
+    Sorted by outcome (then covariate), the values of a group are the same arrays whatever
+    the row order of ``df``, so every sum over them is reproducible to the last bit.
+    """
     keys = [arm] if by is None else [by, arm]
-    out = df.group_by(keys).agg(aggs)
-    return out.with_columns(y_shift=pl.lit(y_shift))
+    y_all = df[outcome].cast(pl.Float64).to_numpy()
+    x_all = None if covariate is None else df[covariate].cast(pl.Float64).to_numpy()
+    grouped = df.select(keys).with_row_index("_row").group_by(keys).agg(pl.col("_row"))
+    lists = grouped.get_column("_row")
+    out: dict[tuple[Any, Any], tuple[np.ndarray, np.ndarray | None]] = {}
+    for i, key in enumerate(grouped.select(keys).iter_rows()):
+        index = lists[i].to_numpy()
+        y = y_all[index]
+        if x_all is None:
+            out[(None, key[0]) if by is None else key] = (np.sort(y), None)
+        else:
+            x = x_all[index]
+            order = np.lexsort((x, y))
+            out[(None, key[0]) if by is None else key] = (y[order], x[order])
+    return out
 
 
-def _moments(r: dict[str, Any]) -> tuple[float, float, float]:
-    n = r["n"]
-    mean = r["sy"] / n
-    var = (r["syy"] - n * mean * mean) / (n - 1) if n > 1 else 0.0
-    return n, mean + r["y_shift"], max(var, 0.0)
+def _mean(values: np.ndarray) -> float:
+    """Mean by a sum in a fixed order; 0 where the sum cancels to float noise.
+
+    A sum smaller than its rounding error bound (``eps (1 + log2 n) Σ|v|``) carries no
+    information about its sign or size: it is the mean of values that cancel, e.g. a spend
+    change of ``[-0.3, 0.1, 0.2]``, and is reported as exactly 0.
+    """
+    total = float(np.sum(values))
+    bound = np.finfo(np.float64).eps * (1 + np.log2(values.size)) * float(np.sum(np.abs(values)))
+    return 0.0 if abs(total) <= bound else total / values.size
+
+
+def _moments(values: np.ndarray) -> tuple[int, float, float]:
+    """``n``, mean and variance (ddof 1, two-pass around the mean) of one arm."""
+    n = values.size
+    mean = _mean(values)
+    var = float(np.sum((values - mean) ** 2)) / (n - 1) if n > 1 else 0.0
+    return n, mean, var
+
+
+def _arm_statistics(
+    groups: dict[Any, tuple[np.ndarray, np.ndarray | None]], covariate: str | None
+) -> dict[Any, dict[str, Any]]:
+    """Per arm of one segment: n, mean, variance and the values; with a covariate, the
+    CUPED-adjusted values ``y - θ (x - x̄)`` (θ, x̄ pooled over the segment's arms) too."""
+    per_arm: dict[Any, dict[str, Any]] = {}
+    for a, (y, _) in groups.items():
+        n, mean, var = _moments(y)
+        per_arm[a] = {"n": n, "mean": mean, "var": var, "values": y}
+    if covariate is not None:
+        theta, x_bar = _cuped_theta(groups)
+        for a, (y, x) in groups.items():
+            assert x is not None  # grouped with the covariate
+            adjusted = y - theta * (x - x_bar)
+            _, mean, var = _moments(adjusted)
+            per_arm[a].update(theta=theta, adj_mean=mean, adj_var=var, values=adjusted)
+    return per_arm
 
 
 def _compare(
@@ -331,28 +387,31 @@ def _compare(
     binary: bool,
     method: str,
     confidence: float,
-    covariate: str | None,
-    rng: np.random.Generator,
-    n_resamples: int,
-    df: pl.DataFrame,
-    arm: str,
-    outcome: str,
-    by: str | None,
-    segment: Any,
+    cuped: bool,
+    bootstrap: int,
+    seed: int,
+    segment_index: int,
+    arm_index: dict[Any, int],
 ) -> list[dict[str, Any]]:
     z = z_value(confidence)
-    alpha = 1 - confidence
-    theta = 0.0
     lo: Any
     hi: Any
     rlo: Any
     rhi: Any
-    if covariate is not None:
-        theta = _cuped_theta(per_arm)
-    n0, m0, v0 = _moments(per_arm[control])
+    resampled: dict[Any, np.ndarray] = {}
+
+    def draws(a: Any) -> np.ndarray:  # resampled means of arm a: one stream per (segment, arm)
+        if a not in resampled:
+            values = per_arm[a]["values"]
+            stream = (segment_index, arm_index[a])
+            resampled[a] = bootstrap_means(values, bootstrap, seed, stream=stream)[:, 0]
+        return resampled[a]
+
+    c = per_arm[control]
+    n0, m0, v0 = c["n"], c["mean"], c["var"]
     out = []
     for a in treatments:
-        n1, m1, v1 = _moments(per_arm[a])
+        n1, m1, v1 = per_arm[a]["n"], per_arm[a]["mean"], per_arm[a]["var"]
         row: dict[str, Any] = {
             "arm": a,
             "n": n1,
@@ -360,35 +419,22 @@ def _compare(
             "control_n": n0,
             "control_rate": m0,
         }
-        if covariate is not None:
-            a1, av1 = _cuped_arm(per_arm[a], per_arm, theta)
-            a0, av0 = _cuped_arm(per_arm[control], per_arm, theta)
+        if cuped:
+            a1, av1 = per_arm[a]["adj_mean"], per_arm[a]["adj_var"]
+            a0, av0 = c["adj_mean"], c["adj_var"]
             d = a1 - a0
             lo, hi, p, se = welch(a1, av1, n1, a0, av0, n0, confidence, normal=method == "wald")
             _, _, _, se_raw = welch(m1, v1, n1, m0, v0, n0, confidence)
             rel, rlo, rhi = relative_interval_means(d, se, m0, np.sqrt(v0 / n0), -av0 / n0, z)
             if method == "bootstrap":
-                lo, hi, rlo, rhi = _bootstrap_means(
-                    df,
-                    arm,
-                    outcome,
-                    by,
-                    segment,
-                    a,
-                    control,
-                    covariate,
-                    theta,
-                    per_arm,
-                    rng,
-                    n_resamples,
-                    alpha,
-                )
+                lo, hi, rlo, rhi = _bootstrap_interval(draws(a), draws(control), confidence)
             cuped_columns = {
                 "variance_reduction": float(1 - se**2 / se_raw**2) if se_raw > 0 else 0.0,
-                "theta": theta,
+                "theta": c["theta"],
             }
         elif binary:
-            x1, x0 = round(m1 * n1), round(m0 * n0)
+            x1 = int(np.count_nonzero(per_arm[a]["values"]))
+            x0 = int(np.count_nonzero(c["values"]))
             d = x1 / n1 - x0 / n0
             p = two_proportion_p_value(x1, n1, x0, n0)
             rel, rlo, rhi = relative_interval_binary(x1, n1, x0, n0, z)
@@ -399,9 +445,7 @@ def _compare(
             elif method == "welch":
                 lo, hi, p, _ = welch(m1, v1, n1, m0, v0, n0, confidence)
             else:
-                r1 = rng.binomial(int(n1), x1 / n1, size=n_resamples) / n1
-                r0 = rng.binomial(int(n0), x0 / n0, size=n_resamples) / n0
-                lo, hi = np.quantile(r1 - r0, [alpha / 2, 1 - alpha / 2])
+                lo, hi, rlo, rhi = _bootstrap_interval(draws(a), draws(control), confidence)
                 if lo == hi:
                     warnings.warn(
                         f"bootstrap interval of arm {a!r} has zero width (both arms at 0% or "
@@ -409,10 +453,6 @@ def _compare(
                         DataWarning,
                         stacklevel=4,
                     )
-                if x0 > 0:
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        ratios = r1 / r0 - 1
-                    rlo, rhi = np.quantile(ratios, [alpha / 2, 1 - alpha / 2])
             # Shrunk rates (x + 0.5) / (n + 1) keep the heterogeneity weight finite at 0%, 100%.
             s1, s0 = (x1 + 0.5) / (n1 + 1), (x0 + 0.5) / (n0 + 1)
             se = np.sqrt(s1 * (1 - s1) / n1 + s0 * (1 - s0) / n0)
@@ -421,21 +461,9 @@ def _compare(
             lo, hi, p, se = welch(m1, v1, n1, m0, v0, n0, confidence, normal=method == "wald")
             rel, rlo, rhi = relative_interval_means(d, se, m0, np.sqrt(v0 / n0), -v0 / n0, z)
             if method == "bootstrap":
-                lo, hi, rlo, rhi = _bootstrap_means(
-                    df,
-                    arm,
-                    outcome,
-                    by,
-                    segment,
-                    a,
-                    control,
-                    None,
-                    0.0,
-                    per_arm,
-                    rng,
-                    n_resamples,
-                    alpha,
-                )
+                lo, hi, rlo, rhi = _bootstrap_interval(draws(a), draws(control), confidence)
+        if m0 == 0:  # relative uplift undefined: no interval either, whatever the method
+            rlo = rhi = float("nan")
         row.update(
             uplift=d,
             ci_low=lo,
@@ -445,7 +473,7 @@ def _compare(
             relative_ci_high=rhi,
             p_value=p,
         )
-        if covariate is not None:
+        if cuped:
             row.update(cuped_columns)
         row["_se"] = se
         out.append(
@@ -457,72 +485,31 @@ def _compare(
     return out
 
 
-def _cuped_theta(per_arm: dict[Any, dict[str, Any]]) -> float:
-    n = sum(r["n"] for r in per_arm.values())
-    sx = sum(r["sx"] for r in per_arm.values())
-    sy = sum(r["sy"] for r in per_arm.values())
-    sxx = sum(r["sxx"] for r in per_arm.values())
-    sxy = sum(r["sxy"] for r in per_arm.values())
-    var_x = sxx - sx * sx / n
+def _cuped_theta(groups: dict[Any, tuple[np.ndarray, np.ndarray | None]]) -> tuple[float, float]:
+    """``θ = cov(x, y) / var(x)`` pooled over the arms of a segment, and the pooled ``x̄``."""
+    y = np.concatenate([g[0] for g in groups.values()])
+    x = np.concatenate([g[1] for g in groups.values() if g[1] is not None])
+    x_bar, y_bar = _mean(x), _mean(y)
+    var_x = float(np.sum((x - x_bar) ** 2))
     if var_x <= 0:
         warnings.warn(
             "covariate is constant: CUPED cannot reduce variance (theta = 0)",
             DataWarning,
             stacklevel=5,
         )
-        return 0.0
-    return float((sxy - sx * sy / n) / var_x)
+        return 0.0, x_bar
+    return float(np.sum((x - x_bar) * (y - y_bar)) / var_x), x_bar
 
 
-def _cuped_arm(
-    r: dict[str, Any], per_arm: dict[Any, dict[str, Any]], theta: float
-) -> tuple[float, float]:
-    """Mean and variance (ddof 1) of ``y - θ (x - x̄)`` within one arm, from sums."""
-    n = r["n"]
-    x_bar_all = sum(q["sx"] for q in per_arm.values()) / sum(q["n"] for q in per_arm.values())
-    my, mx = r["sy"] / n, r["sx"] / n
-    mean = my - theta * (mx - x_bar_all) + r["y_shift"]
-    if n < 2:
-        return mean, 0.0
-    vy = (r["syy"] - n * my * my) / (n - 1)
-    vx = (r["sxx"] - n * mx * mx) / (n - 1)
-    cxy = (r["sxy"] - n * mx * my) / (n - 1)
-    return mean, max(vy - 2 * theta * cxy + theta * theta * vx, 0.0)
-
-
-def _bootstrap_means(
-    df: pl.DataFrame,
-    arm: str,
-    outcome: str,
-    by: str | None,
-    segment: Any,
-    treatment: Any,
-    control: Any,
-    covariate: str | None,
-    theta: float,
-    per_arm: dict[Any, dict[str, Any]],
-    rng: np.random.Generator,
-    n_resamples: int,
-    alpha: float,
+def _bootstrap_interval(
+    treated: np.ndarray, control: np.ndarray, confidence: float
 ) -> tuple[float, float, float, float]:
-    seg = df if by is None else df.filter(pl.col(by) == segment)
-    means = []
-    for a in (treatment, control):
-        rows = seg.filter(pl.col(arm) == a)
-        y = rows[outcome].cast(pl.Float64).to_numpy()
-        if covariate is not None:
-            x = rows[covariate].cast(pl.Float64).to_numpy()
-            x_bar = sum(q["sx"] for q in per_arm.values()) / sum(q["n"] for q in per_arm.values())
-            y = y - theta * (x - x_bar - _column_mean(df, covariate))
-        draws = np.empty(n_resamples)
-        for b in range(n_resamples):
-            draws[b] = y[rng.integers(0, y.size, y.size)].mean()
-        means.append(draws)
-    diffs = means[0] - means[1]
-    lo, hi = np.quantile(diffs, [alpha / 2, 1 - alpha / 2])
-    rlo = rhi = float("nan")
-    if np.all(means[1] != 0):
-        rlo, rhi = np.quantile(means[0] / means[1] - 1, [alpha / 2, 1 - alpha / 2])
+    """Percentile intervals of the difference and of the ratio - 1 of resampled means."""
+    lo, hi = percentile_ci(treated - control, confidence)
+    rlo: Any = np.nan
+    rhi: Any = np.nan
+    if np.all(control != 0):
+        rlo, rhi = percentile_ci(treated / control - 1, confidence)
     return float(lo), float(hi), float(rlo), float(rhi)
 
 
@@ -545,7 +532,7 @@ def _add_heterogeneity(table: pl.DataFrame, by: str) -> pl.DataFrame:
                 f"arm {arm_value!r}: fewer than 2 segments with a defined uplift, so the "
                 "heterogeneity test is undefined (NaN)",
                 DataWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         out.append(part.with_columns(heterogeneity_q=pl.lit(q), heterogeneity_p=pl.lit(p)))
     return pl.concat(out).sort([by, "arm"])

@@ -13,8 +13,8 @@ from recsys.data import columns as C
 from recsys.data.canonical import MISSING_SEGMENT, attach_segments, order_key
 from recsys.data.timeutil import to_datetime
 from recsys.exceptions import DataWarning, InputDataError
+from recsys.stats import newcombe_interval, two_proportion_p_value, wilson_interval, z_value
 from recsys.uplift._checks import as_frame, check_confidence, require_columns
-from recsys.uplift._stats import newcombe_interval, two_proportion_p_value, wilson_interval, z_value
 from recsys.uplift.retention import _check_horizon, _purchases
 
 __all__ = ["hit_retention"]

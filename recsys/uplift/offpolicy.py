@@ -35,8 +35,8 @@ import polars as pl
 from scipy import sparse
 
 from recsys.exceptions import InputDataError
+from recsys.stats import Estimate, z_value
 from recsys.uplift._checks import as_frame, check_confidence, require_columns
-from recsys.uplift._stats import Estimate, z_value
 
 __all__ = ["doubly_robust", "ips", "reward_model", "snips", "uniform_policy"]
 

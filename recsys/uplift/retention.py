@@ -18,8 +18,8 @@ from recsys.data.canonical import (
 )
 from recsys.data.timeutil import to_datetime
 from recsys.exceptions import InputDataError
+from recsys.stats import wilson_interval, z_value
 from recsys.uplift._checks import as_frame, check_confidence, require_columns
-from recsys.uplift._stats import wilson_interval, z_value
 
 __all__ = ["repurchase_rate", "retention_labels", "retention_rate"]
 

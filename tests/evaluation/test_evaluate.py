@@ -169,7 +169,7 @@ def test_compare_paired_and_unpaired(split: ev.Split, models: dict) -> None:
     cols = results.columns.with_row_index()
     ia = cols.filter(model="repeat", mode="all", metric="hit_rate")["index"].item()
     ib = cols.filter(model="popular", mode="all", metric="hit_rate")["index"].item()
-    means = ev.bootstrap_means(v[:, [ia, ib]], 300, seed=0)
+    means = rs.stats.bootstrap_means(v[:, [ia, ib]], 300, seed=0)
     diff = means[:, 0] - means[:, 1]
     row = paired.filter(mode="all", metric="hit_rate")
     assert row["ci_low"].item() == pytest.approx(np.quantile(diff, 0.025))
@@ -369,24 +369,6 @@ def test_tune_lets_each_model_choose_exclude_seen(split: ev.Split) -> None:
         show_progress=False,
     ).table
     assert result.best_value == pytest.approx(_value(table, "best", "all", "ndcg", 10))
-
-
-def test_doctests() -> None:
-    import doctest
-    import importlib
-
-    for name in (
-        "bootstrap",
-        "calibration",
-        "evaluate",
-        "metrics",
-        "protocols",
-        "tuning",
-        "splits",
-    ):
-        module = importlib.import_module(f"recsys.evaluation.{name}")
-        failures, _ = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
-        assert failures == 0, module.__name__
 
 
 def test_with_recsys_models(split: ev.Split) -> None:

@@ -19,7 +19,7 @@ def test_plot_curve_draws_curve_band_and_random_line():
     rng = np.random.default_rng(0)
     t = rng.integers(0, 2, 300)
     y = (rng.random(300) < 0.2 + 0.1 * t).astype(float)
-    curve = rs.uplift.qini_curve(y, t, rng.random(300), n_points=21, n_resamples=20)
+    curve = rs.uplift.qini_curve(y, t, rng.random(300), n_points=21, bootstrap=20)
     ax = plot_curve(curve, label="model")
     lines = ax.get_lines()
     assert [line.get_label() for line in lines] == ["model", "random"]

@@ -8,7 +8,8 @@ import pytest
 
 import recsys as rs
 from recsys.exceptions import DataWarning, InputDataError
-from recsys.uplift._bootstrap import auc_resamples, draw_counts
+from recsys.stats import draw_counts, resample_seeds
+from recsys.uplift._curve_kernels import auc_resamples
 
 
 # ---- plain reference: scikit-uplift 0.5 metrics, written out with numpy ----------------------
@@ -72,30 +73,30 @@ def test_qini_and_auuc_match_reference(seed, ties):
     y, t, s = _data(seed, ties=ties)
     for kind, fn in (("qini", rs.uplift.qini_auc), ("uplift", rs.uplift.auuc)):
         norm, raw = ref_auc_score(y, s, t, kind)
-        assert fn(y, t, s, n_resamples=0).value == pytest.approx(norm, rel=1e-10)
-        assert fn(y, t, s, normalize=False, n_resamples=0).value == pytest.approx(raw, rel=1e-10)
+        assert fn(y, t, s, bootstrap=0).value == pytest.approx(norm, rel=1e-10)
+        assert fn(y, t, s, normalize=False, bootstrap=0).value == pytest.approx(raw, rel=1e-10)
 
 
 def test_qini_auc_continuous_outcome_matches_reference():
     y, t, s = _data(5)
     spend = y * np.random.default_rng(0).gamma(2.0, 5.0, y.size)
     norm, _ = ref_auc_score(spend, s, t, "qini")
-    assert rs.uplift.qini_auc(spend, t, s, n_resamples=0).value == pytest.approx(norm)
+    assert rs.uplift.qini_auc(spend, t, s, bootstrap=0).value == pytest.approx(norm)
     with pytest.raises(InputDataError, match="0/1 outcome"):
-        rs.uplift.auuc(spend, t, s, n_resamples=0)
+        rs.uplift.auuc(spend, t, s, bootstrap=0)
 
 
 def test_perfect_and_reversed_scores():
     y, t, _ = _data(3)
     perfect = y * t - y * (1 - t)
-    assert rs.uplift.qini_auc(y, t, perfect, n_resamples=0).value == pytest.approx(1.0)
-    assert rs.uplift.qini_auc(y, t, -perfect, n_resamples=0).value < 0
+    assert rs.uplift.qini_auc(y, t, perfect, bootstrap=0).value == pytest.approx(1.0)
+    assert rs.uplift.qini_auc(y, t, -perfect, bootstrap=0).value < 0
 
 
 def test_curves_match_reference_at_grid():
     y, t, s = _data(7, n=500, ties=False)
     for kind, fn in (("qini", rs.uplift.qini_curve), ("uplift", rs.uplift.uplift_curve)):
-        curve = fn(y, t, s, n_points=11, n_resamples=50)
+        curve = fn(y, t, s, n_points=11, bootstrap=50)
         _x, v = ref_curve(y, s, t, kind)  # no ties: one point per customer
         assert curve["n_targeted"].to_list() == list(range(0, 501, 50))
         assert curve["value"].to_numpy() == pytest.approx(v[curve["n_targeted"].to_numpy()])
@@ -107,17 +108,17 @@ def test_curves_match_reference_at_grid():
 def test_uplift_at_k_and_percentiles_match_reference():
     y, t, s = _data(9, ties=False)
     for strategy in ("overall", "by_group"):
-        est = rs.uplift.uplift_at_k(y, t, s, k=0.3, strategy=strategy, n_resamples=200)
+        est = rs.uplift.uplift_at_k(y, t, s, k=0.3, strategy=strategy, bootstrap=200)
         assert est.value == pytest.approx(ref_uplift_at_k(y, s, t, 0.3, strategy))
         assert est.ci_low < est.value < est.ci_high
-    table = rs.uplift.uplift_by_percentile(y, t, s, bins=5, n_resamples=200)
+    table = rs.uplift.uplift_by_percentile(y, t, s, bins=5, bootstrap=200)
     order = np.argsort(s, kind="mergesort")[::-1]
     for row, chunk in zip(table.iter_rows(named=True), np.array_split(order, 5), strict=True):
         yy, tt = y[chunk], t[chunk]
         assert row["n_treatment"] == int(tt.sum())
         assert row["uplift"] == pytest.approx(yy[tt == 1].mean() - yy[tt == 0].mean())
         assert row["ci_low"] <= row["uplift"] <= row["ci_high"]
-    by_group = rs.uplift.uplift_by_percentile(y, t, s, bins=5, strategy="by_group", n_resamples=0)
+    by_group = rs.uplift.uplift_by_percentile(y, t, s, bins=5, strategy="by_group", bootstrap=0)
     yt_sorted = y[order][t[order] == 1]
     assert by_group["rate_treatment"][0] == pytest.approx(np.array_split(yt_sorted, 5)[0].mean())
 
@@ -138,12 +139,11 @@ def test_bootstrap_resample_equals_reference_on_repeated_rows():
         empty,
         np.empty((0, y.size), np.bool_),
         0,
-        3,
-        42,
+        resample_seeds(3, 42),
     )
     for b in range(3):
         counts = np.empty(y.size, np.uint8)
-        draw_counts(y.size, 42, b, counts)
+        draw_counts(resample_seeds(3, 42)[b], counts)
         assert counts.sum() == y.size
         yr, tr, sr = np.repeat(ys, counts), np.repeat(ts, counts), np.repeat(ss, counts)
         x, v = ref_curve(yr, sr, tr, "qini")
@@ -154,15 +154,15 @@ def test_bootstrap_resample_equals_reference_on_repeated_rows():
 
 def test_bootstrap_is_deterministic_across_threads():
     y, t, s = _data(6, n=2000, ties=False)
-    a = rs.uplift.qini_auc(y, t, s, n_resamples=64, seed=3)
+    a = rs.uplift.qini_auc(y, t, s, bootstrap=64, seed=3)
     previous = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        b = rs.uplift.qini_auc(y, t, s, n_resamples=64, seed=3)
+        b = rs.uplift.qini_auc(y, t, s, bootstrap=64, seed=3)
     finally:
         numba.set_num_threads(previous)
     assert a == b
-    assert rs.uplift.qini_auc(y, t, s, n_resamples=64, seed=4) != a
+    assert rs.uplift.qini_auc(y, t, s, bootstrap=64, seed=4) != a
 
 
 def test_random_score_interval_usually_covers_zero():
@@ -173,7 +173,7 @@ def test_random_score_interval_usually_covers_zero():
         n = 1000
         t = rng.integers(0, 2, n)
         y = (rng.random(n) < 0.3 + 0.05 * t).astype(float)
-        est = rs.uplift.qini_auc(y, t, rng.random(n), normalize=False, n_resamples=200)
+        est = rs.uplift.qini_auc(y, t, rng.random(n), normalize=False, bootstrap=200)
         covered += est.ci_low <= 0 <= est.ci_high
     assert covered >= 34
 
@@ -198,6 +198,44 @@ def test_no_responders_normalised_area_warns():
     y = np.zeros(10)
     t = np.array([0, 1] * 5)
     with pytest.warns(DataWarning, match="normalised area is undefined"):
-        est = rs.uplift.qini_auc(y, t, np.arange(10.0), n_resamples=0)
+        est = rs.uplift.qini_auc(y, t, np.arange(10.0), bootstrap=0)
     assert np.isnan(est.value)
-    assert rs.uplift.qini_auc(y, t, np.arange(10.0), normalize=False, n_resamples=0).value == 0
+    assert rs.uplift.qini_auc(y, t, np.arange(10.0), normalize=False, bootstrap=0).value == 0
+
+
+def test_n_resamples_is_a_deprecated_spelling_of_bootstrap():
+    y, t, s = _data(6, n=400, ties=False)
+    new = rs.uplift.qini_auc(y, t, s, bootstrap=32, seed=1)
+    with pytest.warns(DeprecationWarning, match="use bootstrap="):
+        old = rs.uplift.qini_auc(y, t, s, n_resamples=32, seed=1)
+    assert new == old
+    for fn in (rs.uplift.qini_curve, rs.uplift.uplift_by_percentile):
+        with pytest.warns(DeprecationWarning, match="n_resamples"):
+            fn(y, t, s, n_resamples=0)
+
+
+def test_checkpoint_intervals_equal_the_engine_reference():
+    """uplift_at_k's bootstrap: the rows in score order, resampled by recsys.stats."""
+    from tests.stats.reference import reference_counts, reference_sums
+
+    y, t, s = _data(7, n=500, ties=False)
+    est = rs.uplift.uplift_at_k(y, t, s, k=0.4, bootstrap=64, seed=2)
+    order = np.argsort(s, kind="mergesort")[::-1]
+    ys, ts = y[order], t[order]
+    columns = np.column_stack([ts, ys * ts, 1 - ts, ys * (1 - ts)])
+    sums = reference_sums(columns, reference_counts(y.size, 64, 2), np.array([200]))[:, 0]
+    draws = sums[:, 1] / sums[:, 0] - sums[:, 3] / sums[:, 2]
+    assert est.ci_low == pytest.approx(np.quantile(draws, 0.025), rel=1e-12)
+    assert est.ci_high == pytest.approx(np.quantile(draws, 0.975), rel=1e-12)
+
+
+def test_warnings_name_the_callers_line():
+    y = np.zeros(10)
+    t = np.array([0, 1] * 5)
+    with pytest.warns(DataWarning, match="normalised area is undefined") as record:
+        rs.uplift.qini_auc(y, t, np.arange(10.0), bootstrap=0)
+    assert record[0].filename == __file__
+    t_sorted = np.array([1, 1, 1, 1, 0, 0, 0, 0, 1, 0])
+    with pytest.warns(DataWarning) as record:
+        rs.uplift.uplift_by_percentile(np.ones(10), t_sorted, -np.arange(10.0), bins=5)
+    assert {r.filename for r in record} == {__file__}

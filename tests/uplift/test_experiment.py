@@ -11,7 +11,7 @@ from scipy import stats
 
 import recsys as rs
 from recsys.exceptions import DataWarning, InputDataError
-from recsys.uplift._stats import newcombe_interval, z_value
+from recsys.stats import newcombe_interval, z_value
 
 
 def _binary_frame(counts: dict[str, tuple[int, int]], **extra) -> pl.DataFrame:
@@ -143,7 +143,7 @@ def test_degenerate_rates_give_defined_intervals():
     # one customer per arm: Newcombe from the two Wilson intervals of 1/1 and 0/1
     with pytest.warns(DataWarning, match="relative uplift is undefined"):
         t = rs.uplift.uplift_table(_binary_frame({"c": (0, 1), "t": (1, 1)}), "arm", "visit", "c")
-    assert np.isnan(t["relative_uplift"][0])
+    assert t["relative_uplift"][0] is None  # undefined: null, not a number
     z = z_value(0.95)
     lo, hi = newcombe_interval(np.array([1]), np.array([1]), np.array([0]), np.array([1]), z)
     assert t["ci_low"][0] == pytest.approx(lo[0])
@@ -192,7 +192,7 @@ def test_bootstrap_coverage_through_uplift_table():
             }
         )
         r = rs.uplift.uplift_table(
-            frame, "arm", "y", "c", method="bootstrap", n_resamples=200, seed=s
+            frame, "arm", "y", "c", method="bootstrap", bootstrap=200, seed=s
         ).row(0, named=True)
         hits += r["ci_low"] <= p1 - p0 <= r["ci_high"]
     assert 0.93 <= hits / sims <= 0.97
@@ -244,7 +244,7 @@ def test_cuped_reduces_variance_and_stays_unbiased():
     assert cuped["ci_high"] - cuped["ci_low"] < 0.5 * (plain["ci_high"] - plain["ci_low"])
     assert cuped["ci_low"] < 1.0 < cuped["ci_high"]
     boot = rs.uplift.uplift_table(
-        frame, "arm", "spend", "c", covariate="pre", method="bootstrap", n_resamples=300
+        frame, "arm", "spend", "c", covariate="pre", method="bootstrap", bootstrap=300
     ).row(0, named=True)
     assert boot["ci_low"] == pytest.approx(cuped["ci_low"], abs=0.1)
 
@@ -311,3 +311,148 @@ def test_cuped_columns_follow_the_common_columns() -> None:
     columns = rs.uplift.uplift_table(frame, "arm", "y", "c", covariate="x").columns
     assert columns.index("p_value") < columns.index("variance_reduction")
     assert columns[columns.index("variance_reduction") + 1] == "theta"
+
+
+def _spend_frame(n: int = 60_000, seed: int = 0) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    arm = rng.choice(["c", "t1", "t2"], n)
+    pre = rng.gamma(2.0, 10.0, n)
+    return pl.DataFrame(
+        {
+            "arm": arm,
+            "seg": rng.choice(["a", "b", "c", "d"], n),
+            "spend": 0.7 * pre + rng.gamma(1.5, 8.0, n) + (arm == "t1") * 0.9,
+            "pre": pre,
+        }
+    )
+
+
+def test_table_is_identical_across_calls_and_row_orders() -> None:
+    """Float sums in a parallel group-by changed the last digits from call to call."""
+    frame = _spend_frame()
+    for kwargs in ({}, {"covariate": "pre"}, {"method": "bootstrap", "bootstrap": 200}):
+        first = rs.uplift.uplift_table(frame, "arm", "spend", "c", by="seg", **kwargs)
+        again = rs.uplift.uplift_table(frame, "arm", "spend", "c", by="seg", **kwargs)
+        assert first.equals(again)
+        assert first.write_csv() == again.write_csv()
+        shuffled = frame.sample(fraction=1.0, shuffle=True, seed=3)
+        moved = rs.uplift.uplift_table(shuffled, "arm", "spend", "c", by="seg", **kwargs)
+        assert first.write_csv() == moved.write_csv()
+
+
+UPLIFT = """
+import numpy as np
+import polars as pl
+import recsys as rs
+
+rng = np.random.default_rng(0)
+n = 200_000
+arm = rng.choice(["c", "t1", "t2"], n)
+pre = rng.gamma(2.0, 10.0, n)
+frame = pl.DataFrame({
+    "arm": arm,
+    "seg": rng.choice(["a", "b", "c", "d"], n),
+    "spend": 0.7 * pre + rng.gamma(1.5, 8.0, n) + (arm == "t1") * 0.9,
+    "visit": (rng.random(n) < 0.2 + 0.02 * (arm == "t2")).astype(np.int8),
+    "pre": pre,
+})
+for outcome, kwargs in [("spend", {}), ("spend", {"covariate": "pre"}), ("visit", {}),
+                        ("spend", {"method": "bootstrap", "bootstrap": 100})]:
+    table = rs.uplift.uplift_table(frame, "arm", outcome, "c", by="seg", **kwargs)
+    print(table.write_csv())
+"""
+
+
+@pytest.mark.slow
+def test_table_is_identical_at_one_and_two_threads() -> None:
+    from tests._subprocess import same_output_at_one_and_two_threads
+
+    assert "relative_uplift" in same_output_at_one_and_two_threads(UPLIFT)
+
+
+@pytest.mark.parametrize(
+    "control_spend",
+    [np.zeros(50), np.tile([-0.3, 0.1, 0.2], 20), np.tile([-2.5, 2.5], 25)],
+    ids=["zeros", "cancelling-decimals", "symmetric"],
+)
+def test_zero_control_mean_gives_null_relative_uplift(control_spend: np.ndarray) -> None:
+    """A control mean of 0 was rebuilt from centred sums as 3.55e-15 (relative 2.86e15)."""
+    rng = np.random.default_rng(1)
+    treated = rng.gamma(2.0, 5.0, 60)
+    frame = pl.DataFrame(
+        {
+            "arm": ["c"] * control_spend.size + ["t"] * treated.size,
+            "spend": np.concatenate([control_spend, treated]),
+        }
+    )
+    for method in ("welch", "bootstrap"):
+        with pytest.warns(DataWarning, match="control mean is 0"):
+            row = rs.uplift.uplift_table(frame, "arm", "spend", "c", method=method).row(
+                0, named=True
+            )
+        assert row["control_rate"] == 0.0
+        assert row["uplift"] == pytest.approx(treated.mean())
+        assert row["relative_uplift"] is None
+        assert row["relative_ci_low"] is None
+        assert row["relative_ci_high"] is None
+
+
+def test_a_column_with_two_roles_is_refused() -> None:
+    frame = _binary_frame({"c": (5, 50), "t": (9, 50)})
+    with pytest.raises(InputDataError, match=r"by= both name column 'arm'"):
+        rs.uplift.uplift_table(frame, "arm", "visit", "c", by="arm")
+    with pytest.raises(InputDataError, match=r"outcome= and covariate= both name column 'visit'"):
+        rs.uplift.uplift_table(frame, "arm", "visit", "c", covariate="visit")
+
+
+def test_bootstrap_interval_equals_the_engine_reference() -> None:
+    """Each arm of each segment: its sorted values resampled with stream (segment, arm)."""
+    from tests.stats.reference import reference_counts, reference_means
+
+    frame = _spend_frame(n=900, seed=5)
+    table = rs.uplift.uplift_table(
+        frame, "arm", "spend", "c", by="seg", method="bootstrap", bootstrap=150, seed=4
+    )
+    arms = ["c", "t1", "t2"]
+    for s_index, segment in enumerate(["a", "b", "c", "d"]):
+        means = {}
+        for a_index, a in enumerate(arms):
+            y = np.sort(frame.filter(seg=segment, arm=a)["spend"].to_numpy())
+            counts = reference_counts(y.size, 150, 4, (s_index, a_index))
+            means[a] = reference_means(y, counts)[:, 0]
+        for a in ("t1", "t2"):
+            row = table.filter(seg=segment, arm=a).row(0, named=True)
+            diff = means[a] - means["c"]
+            ratio = means[a] / means["c"] - 1
+            assert row["ci_low"] == pytest.approx(np.quantile(diff, 0.025), rel=1e-12)
+            assert row["ci_high"] == pytest.approx(np.quantile(diff, 0.975), rel=1e-12)
+            assert row["relative_ci_low"] == pytest.approx(np.quantile(ratio, 0.025), rel=1e-12)
+            assert row["relative_ci_high"] == pytest.approx(np.quantile(ratio, 0.975), rel=1e-12)
+
+
+def test_n_resamples_is_a_deprecated_spelling_of_bootstrap() -> None:
+    frame = _binary_frame({"c": (40, 400), "t": (60, 400)})
+    new = rs.uplift.uplift_table(frame, "arm", "visit", "c", method="bootstrap", bootstrap=300)
+    with pytest.warns(DeprecationWarning, match=r"use bootstrap="):
+        old = rs.uplift.uplift_table(
+            frame, "arm", "visit", "c", method="bootstrap", n_resamples=300
+        )
+    assert new.equals(old)
+    with pytest.raises(TypeError, match="deprecated spelling"):
+        rs.uplift.uplift_table(frame, "arm", "visit", "c", bootstrap=3, n_resamples=3)
+
+
+def test_warnings_name_the_callers_line() -> None:
+    """The keyword-renaming wrapper adds a frame: warnings still point at the caller."""
+    srm = _binary_frame({"c": (50, 1000), "t": (60, 1200)})
+    with pytest.warns(DataWarning, match="sample ratio mismatch") as record:
+        rs.uplift.uplift_table(srm, "arm", "visit", "c")
+    assert record[0].filename == __file__
+    one_segment = _binary_frame({"c": (5, 50), "t": (9, 50)}, seg=["a"] * 100)
+    with pytest.warns(DataWarning, match="heterogeneity") as record:
+        rs.uplift.uplift_table(one_segment, "arm", "visit", "c", by="seg")
+    assert [r.filename for r in record] == [__file__]
+    flat = pl.DataFrame({"arm": ["c", "c", "t", "t"], "y": [1.0, 2.0, 3.0, 5.0], "x": [1.0] * 4})
+    with pytest.warns(DataWarning, match="covariate is constant") as record:
+        rs.uplift.uplift_table(flat, "arm", "y", "c", covariate="x")
+    assert record[0].filename == __file__

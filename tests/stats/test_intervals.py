@@ -7,8 +7,7 @@ import pytest
 from scipy import stats
 
 from recsys.exceptions import DataWarning
-from recsys.uplift._stats import (
-    holm,
+from recsys.stats import (
     newcombe_interval,
     relative_interval_binary,
     two_proportion_p_value,
@@ -111,13 +110,6 @@ def test_katz_degenerate_counts_are_finite():
     with pytest.warns(DataWarning, match="control rate is 0"):
         rel, lo, hi = relative_interval_binary(3, 50, 0, 50, Z95)
     assert np.isnan(rel)
-
-
-def test_holm_hand_example():
-    # sorted 0.01, 0.03, 0.04 -> 0.03, 0.06, max(0.06, 0.04) = 0.06
-    assert holm(np.array([0.01, 0.04, 0.03])).tolist() == pytest.approx([0.03, 0.06, 0.06])
-    assert holm(np.array([0.5, np.nan]))[0] == 0.5
-    assert holm(np.array([0.9, 0.8])).tolist() == [1.0, 1.0]  # 0.8·2 capped at 1
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Interval and test formulas shared by the uplift evaluators (vectorised numpy, no I/O).
+"""Closed-form intervals and tests for proportions and means (vectorised numpy, no I/O).
 
 Every function works on arrays of sufficient statistics (counts, sums, sums of squares),
 so a table over millions of rows is computed from a group-by, not row by row.
@@ -17,7 +17,6 @@ from recsys.exceptions import DataWarning
 
 __all__ = [
     "Estimate",
-    "holm",
     "newcombe_interval",
     "relative_interval_binary",
     "relative_interval_means",
@@ -95,10 +94,8 @@ def newcombe_interval(
     >>> round(float(lo[0]), 4), round(float(hi[0]), 4)
     (0.0524, 0.3339)
     """
-    n1 = np.asarray(n1, dtype=np.float64)
-    n0 = np.asarray(n0, dtype=np.float64)
-    p1 = np.asarray(x1, dtype=np.float64) / n1
-    p0 = np.asarray(x0, dtype=np.float64) / n0
+    x1, n1, x0, n0 = (np.asarray(a, dtype=np.float64) for a in (x1, n1, x0, n0))
+    p1, p0 = x1 / n1, x0 / n0
     l1, u1 = wilson_interval(x1, n1, z)
     l0, u0 = wilson_interval(x0, n0, z)
     d = p1 - p0
@@ -123,10 +120,8 @@ def wald_interval(
     >>> round(float(lo[0]), 4), round(float(hi[0]), 4)
     (-0.0217, 0.2217)
     """
-    n1 = np.asarray(n1, dtype=np.float64)
-    n0 = np.asarray(n0, dtype=np.float64)
-    p1 = np.asarray(x1, dtype=np.float64) / n1
-    p0 = np.asarray(x0, dtype=np.float64) / n0
+    x1, n1, x0, n0 = (np.asarray(a, dtype=np.float64) for a in (x1, n1, x0, n0))
+    p1, p0 = x1 / n1, x0 / n0
     se = np.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
     if np.any(se == 0):
         warnings.warn(
@@ -286,27 +281,5 @@ def relative_interval_means(
             "control mean is 0: relative uplift is undefined (NaN)", DataWarning, stacklevel=3
         )
     nan = np.where(undefined, np.nan, 0.0)
-    return r + nan, r - half + nan, r + half + nan
-
-
-def holm(p_values: ArrayLike) -> np.ndarray:
-    """Holm's step-down adjustment of a family of p-values.
-
-    Sorted ascending, ``p_(i) * (m - i)`` (``i`` from 0), made monotone, capped at 1.
-    NaN p-values are left out of the family and stay NaN.
-
-    Examples
-    --------
-    >>> holm(np.array([0.01, 0.04, 0.03])).round(4).tolist()
-    [0.03, 0.06, 0.06]
-    """
-    p = np.asarray(p_values, dtype=np.float64)
-    out = np.full_like(p, np.nan)
-    ok = np.flatnonzero(~np.isnan(p))
-    if ok.size == 0:
-        return out
-    order = ok[np.argsort(p[ok], kind="stable")]
-    m = order.size
-    adjusted = np.maximum.accumulate(p[order] * (m - np.arange(m)))
-    out[order] = np.minimum(adjusted, 1.0)
-    return out
+    with np.errstate(invalid="ignore"):  # r and half are infinite where undefined
+        return r + nan, r - half + nan, r + half + nan

@@ -1,0 +1,60 @@
+"""Statistics shared by evaluation and uplift: one bootstrap engine, intervals, tests.
+
+* Resampling (:mod:`recsys.stats.resample`): :func:`resample_seeds`, :func:`draw_counts`,
+  :func:`resample_counts`, :func:`bootstrap_sums`, :func:`bootstrap_means`,
+  :func:`bootstrap_ci`, and :func:`percentile_ci` for any bootstrap draws. One
+  counts-based engine, seeded per resample and summed in a fixed order: the same seed
+  gives bit-identical results at any thread count.
+* Closed-form intervals and tests (:mod:`recsys.stats.intervals`): Wilson, Newcombe,
+  Wald, Welch, relative (Katz, delta method), the two-proportion z-test, ``z_value`` and
+  the :class:`Estimate` tuple.
+* Multiple testing (:mod:`recsys.stats.multiple`): :func:`holm`.
+
+>>> import numpy as np
+>>> import recsys as rs
+>>> low, high = rs.stats.bootstrap_ci(np.array([0.0, 1.0, 1.0, 0.0, 1.0]), 200, seed=0)
+>>> bool(low[0] <= 0.6 <= high[0])
+True
+"""
+
+from recsys.stats.intervals import (
+    Estimate,
+    newcombe_interval,
+    relative_interval_binary,
+    relative_interval_means,
+    two_proportion_p_value,
+    wald_interval,
+    welch,
+    wilson_interval,
+    z_value,
+)
+from recsys.stats.multiple import holm
+from recsys.stats.resample import (
+    bootstrap_ci,
+    bootstrap_means,
+    bootstrap_sums,
+    draw_counts,
+    percentile_ci,
+    resample_counts,
+    resample_seeds,
+)
+
+__all__ = [
+    "Estimate",
+    "bootstrap_ci",
+    "bootstrap_means",
+    "bootstrap_sums",
+    "draw_counts",
+    "holm",
+    "newcombe_interval",
+    "percentile_ci",
+    "relative_interval_binary",
+    "relative_interval_means",
+    "resample_counts",
+    "resample_seeds",
+    "two_proportion_p_value",
+    "wald_interval",
+    "welch",
+    "wilson_interval",
+    "z_value",
+]
