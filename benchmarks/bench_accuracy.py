@@ -224,7 +224,7 @@ def online_retail(args: argparse.Namespace) -> None:
             metrics=["hit_rate"],
             exclude_seen=None,
             by="lifecycle_stage",
-            profiles=profiles,
+            segments=profiles,
             bootstrap=args.bootstrap,
             show_progress=False,
         ).table

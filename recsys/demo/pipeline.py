@@ -148,7 +148,7 @@ def evaluate_models(
         metrics=list(DEMO_METRICS),
         exclude_seen=None,
         by="lifecycle_stage",
-        profiles=profiles,
+        segments=profiles,
         bootstrap=bootstrap,
         seed=seed,
         show_progress=False,

@@ -20,7 +20,9 @@ import numpy as np
 import polars as pl
 from tqdm.auto import tqdm
 
+from recsys._deprecation import renamed_kwargs, warn_renamed
 from recsys._validation import check_in, check_positive_int, check_probability
+from recsys.data.canonical import MISSING_SEGMENT, attach_segments
 from recsys.data.columns import ITEM, RANK, USER
 from recsys.data.sources import to_frame
 from recsys.evaluation._frames import hit_matrix, prepare_recommendations, prepare_truth
@@ -58,7 +60,6 @@ __all__ = [
 ]
 
 OVERALL = "all"
-MISSING_SEGMENT = "(missing)"
 TABLE_COLUMNS = (
     "model", "mode", "metric", "k", "segment", "value", "ci_low", "ci_high", "n_users",
 )  # fmt: skip
@@ -227,53 +228,32 @@ def _ks(k: Any) -> list[int]:
     return sorted({check_positive_int("k", v) for v in values})
 
 
-def _segments(by: Any, profiles: Any, users: pl.Series) -> tuple[np.ndarray, list[str]] | None:
+def _segments(by: Any, segments: Any, users: pl.Series) -> tuple[np.ndarray, list[str]] | None:
     """Segment label per user and the full list of segments (including empty ones).
 
-    The one place where segments are attached to the evaluated users.
+    The one place where segments are attached to the evaluated users, through
+    :func:`recsys.data.canonical.attach_segments` (users without a segment form
+    the group ``"(missing)"``).
     """
-    if by is None:
-        if profiles is not None:
-            raise InputDataError("profiles= was given without by= (the segment column name)")
+    if by is not None and not isinstance(by, str):
+        warn_renamed("by=<frame>", "segments=<frame>", "evaluate")
+        by, segments = None, by
+    if by is None and segments is None:
         return None
-    if isinstance(by, str):
-        if profiles is None:
-            raise InputDataError(
-                f"by={by!r} names a column of a profiles frame: pass profiles= too, "
-                "or pass by= a frame with user_id and one segment column"
-            )
-        frame = to_frame(profiles)
-        if by not in frame.columns or USER not in frame.columns:
-            raise InputDataError(
-                f"profiles must have columns 'user_id' and {by!r}; got {frame.columns}"
-            )
-        column = by
-    else:
-        frame = to_frame(by)
-        others = [c for c in frame.columns if c != USER]
-        if USER not in frame.columns or len(others) != 1:
-            raise InputDataError(
-                "by= as a frame must have 'user_id' and exactly one segment column; "
-                f"got {frame.columns}"
-            )
-        column = others[0]
-    frame = frame.select(USER, pl.col(column).cast(pl.String).alias("_segment"))
-    if frame.schema[USER].is_integer():
-        frame = frame.with_columns(pl.col(USER).cast(pl.Int64))
-    if frame.get_column(USER).is_duplicated().any():
-        raise InputDataError(f"the segment frame has repeated user_id values (column {column!r})")
-    labels = pl.DataFrame({USER: users}).join(frame, on=USER, how="left").get_column("_segment")
-    all_segments = sorted(set(frame.get_column("_segment").drop_nulls().to_list()))
-    missing = labels.null_count()
-    if missing:
-        warnings.warn(
-            f"{missing} test user(s) have no {column!r} value; they form the segment "
-            f"{MISSING_SEGMENT!r}",
-            DataWarning,
-            stacklevel=3,
+    if segments is None:
+        raise InputDataError(
+            f"by={by!r} names a column of a segment table: pass segments= too "
+            "(e.g. the profiles from rs.build_profiles)"
         )
+    table = to_frame(segments)
+    if table.schema.get(USER, pl.Null).is_integer():
+        table = table.with_columns(pl.col(USER).cast(pl.Int64))
+    frame, name = attach_segments(pl.DataFrame({USER: users}), by, segments=table)
+    labels = frame.get_column(name)
+    all_segments = sorted(set(table.get_column(name).cast(pl.String).drop_nulls().to_list()))
+    if (labels == MISSING_SEGMENT).any():
         all_segments.append(MISSING_SEGMENT)
-    return labels.fill_null(MISSING_SEGMENT).to_numpy().astype(str), all_segments
+    return labels.to_numpy().astype(str), all_segments
 
 
 def per_user_metrics(
@@ -438,11 +418,12 @@ def per_user_metrics(
     )
 
 
+@renamed_kwargs(profiles="segments")
 def summarize(
     per_user: PerUserMetrics,
     by: Any = None,
     *,
-    profiles: Any = None,
+    segments: Any = None,
     bootstrap: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,
@@ -457,7 +438,7 @@ def summarize(
     ----------
     per_user
         The output of :func:`per_user_metrics`.
-    by, profiles, bootstrap, seed, confidence
+    by, segments, bootstrap, seed, confidence
         As for :func:`evaluate`.
 
     Returns
@@ -485,7 +466,7 @@ def summarize(
     order = per_user.users.arg_sort().to_numpy()  # the order per_user_metrics gives
     users = per_user.users.gather(order)
     values = per_user.values[order]
-    segmented = _segments(by, profiles, users)
+    segmented = _segments(by, segments, users)
     groups: list[tuple[str, np.ndarray]] = [(OVERALL, np.arange(len(users)))]
     if segmented is not None:
         labels, segment_names = segmented
@@ -559,6 +540,7 @@ def _coverage_rows(
     return rows
 
 
+@renamed_kwargs(profiles="segments")
 def evaluate(
     models: Any,
     split: Split,
@@ -570,7 +552,7 @@ def evaluate(
     seed: int = 0,
     show_progress: bool = True,
     *,
-    profiles: Any = None,
+    segments: Any = None,
     modes: Sequence[str] = MODES,
     protocol: FullRanking | SampledNegatives | None = None,
     confidence: float = 0.95,
@@ -603,19 +585,20 @@ def evaluate(
         ``Repurchase`` and ``RepeatExplore``, recommend bought items; the others
         do not); a dict gives a value per model name.
     by
-        Segments: the name of a column of ``profiles``, or a frame with ``user_id``
-        and one segment column. One row per segment (also segments with no test
-        user: ``n_users`` 0 and null values) plus the overall row ``"all"``.
-        Test users without a segment form the segment ``"(missing)"`` (warned).
+        The segment column, in ``segments``: one row per segment (also segments
+        with no test user: ``n_users`` 0 and null values) plus the overall row
+        ``"all"``. Test users without a segment form the segment ``"(missing)"``
+        (warned).
     bootstrap
         Bootstrap resamples of the users for the percentile CI (0 = no CI).
     seed
         Seed of the bootstrap (and nothing else).
     show_progress
         Show a tqdm progress bar over models.
-    profiles
-        Frame with ``user_id`` and the ``by`` column (e.g. from ``rs.build_profiles``
-        as of the cutoff).
+    segments
+        Frame with ``user_id`` and the ``by`` column (e.g. the profiles from
+        ``rs.build_profiles`` as of the cutoff); with one segment column, ``by``
+        may be left out. Formerly ``profiles=``.
     modes
         ``"all"`` items and/or ``"new"`` items only (see :mod:`recsys.evaluation.metrics`).
     protocol
@@ -666,7 +649,7 @@ def evaluate(
         show_progress=show_progress,
     )
     return summarize(
-        per_user, by, profiles=profiles, bootstrap=bootstrap, seed=seed, confidence=confidence
+        per_user, by, segments=segments, bootstrap=bootstrap, seed=seed, confidence=confidence
     )
 
 

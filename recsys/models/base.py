@@ -113,11 +113,7 @@ class Recommender(ABC):
     @classmethod
     def _param_names(cls) -> list[str]:
         sig = inspect.signature(cls.__init__)
-        return [
-            name
-            for name, p in sig.parameters.items()
-            if name != "self" and p.kind is not inspect.Parameter.VAR_KEYWORD
-        ]
+        return [name for name in sig.parameters if name != "self"]
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Hyperparameters as given to ``__init__``.

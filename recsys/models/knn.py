@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from recsys._deprecation import warn_renamed
+from recsys._deprecation import renamed_kwargs
 from recsys._validation import Interval, Options, check_positive_int, resolve_num_threads
 from recsys.data.interactions import Interactions
 from recsys.exceptions import InputDataError
@@ -88,6 +88,7 @@ class ItemKNN(Recommender):
         "num_threads": [Interval(int, 0, None)],
     }
 
+    @renamed_kwargs(k="neighbors")
     def __init__(
         self,
         similarity: str = "bm25",
@@ -100,13 +101,7 @@ class ItemKNN(Recommender):
         user_weighting: str = "raw",
         self_similarity: float = 10.0,
         num_threads: int = 0,
-        **deprecated: Any,
     ) -> None:
-        if "k" in deprecated:
-            warn_renamed("k", "neighbors", "ItemKNN")
-            neighbors = deprecated.pop("k")
-        if deprecated:
-            raise TypeError(f"ItemKNN got unexpected keyword arguments {sorted(deprecated)}")
         self.similarity = similarity
         self.neighbors = neighbors
         self.shrink = shrink

@@ -15,7 +15,9 @@ small = purchases.filter(pl.col("user_id") < 13600)
 split = rs.evaluation.temporal_split(small, "2011-09-09", horizon_days=90)
 inter = rs.Interactions.from_purchases(split.train)
 models = {"popular": rs.Popular().fit(inter), "repurchase": rs.Repurchase().fit(inter)}
-table = rs.evaluate(models, split, k=[5, 10, 20], bootstrap=300, seed=0, show_progress=False)
+table = rs.evaluate(
+    models, split, k=[5, 10, 20], bootstrap=300, seed=0, show_progress=False
+).table
 # one bootstrap column per row: the old engine switched to a BLAS product above 12
 assert table.filter(segment="all").height > 12
 print(table.write_csv())

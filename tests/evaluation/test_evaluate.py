@@ -102,8 +102,18 @@ def test_segments(split: ev.Split, models: dict) -> None:
     segments = pl.concat(
         [segments, pl.DataFrame({"user_id": [1], "tier": ["bronze"]})]
     )  # no test user
-    with pytest.warns(DataWarning, match="3 test user"):
+    with pytest.warns(DataWarning, match="3 customers have no segment"):
         table = rs.evaluate(
+            models,
+            split,
+            k=[10],
+            metrics=["hit_rate", "coverage"],
+            segments=segments,
+            bootstrap=100,
+            show_progress=False,
+        ).table
+    with pytest.warns(DeprecationWarning, match="segments=<frame>"):  # the former spelling
+        former = rs.evaluate(
             models,
             split,
             k=[10],
@@ -112,6 +122,7 @@ def test_segments(split: ev.Split, models: dict) -> None:
             bootstrap=100,
             show_progress=False,
         ).table
+    assert former.equals(table)
     seg = table.filter(model="repeat", mode="all", metric="hit_rate")
     assert seg["segment"].to_list() == ["all", "(missing)", "bronze", "gold", "silver"]
     assert seg["n_users"].to_list()[0] == len(users)
@@ -130,7 +141,7 @@ def test_segments(split: ev.Split, models: dict) -> None:
             k=[10],
             metrics=["hit_rate", "coverage"],
             by="tier",
-            profiles=profiles,
+            segments=profiles,
             bootstrap=100,
             show_progress=False,
         ).table

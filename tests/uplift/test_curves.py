@@ -206,7 +206,7 @@ def test_no_responders_normalised_area_warns():
 def test_n_resamples_is_a_deprecated_spelling_of_bootstrap():
     y, t, s = _data(6, n=400, ties=False)
     new = rs.uplift.qini_auc(y, t, s, bootstrap=32, seed=1)
-    with pytest.warns(DeprecationWarning, match="use bootstrap="):
+    with pytest.warns(DeprecationWarning, match="use 'bootstrap'"):
         old = rs.uplift.qini_auc(y, t, s, n_resamples=32, seed=1)
     assert new == old
     for fn in (rs.uplift.qini_curve, rs.uplift.uplift_by_percentile):
