@@ -261,9 +261,9 @@ def run_pipeline(
         retention = pl.concat(
             [
                 hit_retention(test_recs, purchases, cutoff, config.horizon_days),
-                hit_retention(test_recs, purchases, cutoff, config.horizon_days, by=stages).rename(
-                    {"lifecycle_stage": "segment"}
-                ),
+                hit_retention(
+                    test_recs, purchases, cutoff, config.horizon_days, segments=stages
+                ).rename({"lifecycle_stage": "segment"}),
             ],
             how="diagonal_relaxed",
         )

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from recsys._deprecation import renamed_kwargs, warn_renamed
 from recsys.data import columns as C
 from recsys.data.canonical import MISSING_SEGMENT, attach_segments, order_key
 from recsys.data.timeutil import to_datetime
@@ -20,16 +21,18 @@ from recsys.uplift.retention import _check_horizon, _purchases
 __all__ = ["hit_retention"]
 
 
+@renamed_kwargs(cutoff="as_of")
 def hit_retention(
     recommendations: Any,
     purchases: Any,
-    cutoff: Any,
+    as_of: Any,
     horizon_days: int,
     by: Any = None,
     *,
+    segments: Any = None,
     confidence: float = 0.95,
 ) -> pl.DataFrame:
-    """Retention of customers whose first order after ``cutoff`` hit a recommendation vs not.
+    """Retention of customers whose first order after ``as_of`` hit a recommendation vs not.
 
     **This is an association, not a causal effect.** Customers who buy what was
     recommended to them differ from those who do not in ways that also drive retention
@@ -41,7 +44,7 @@ def hit_retention(
     :func:`recsys.uplift.uplift_table` (or estimate offline with
     :mod:`recsys.uplift.offpolicy` from logs with propensities).
 
-    Definitions, in the window ``W = [cutoff, cutoff + horizon_days)``, for each customer
+    Definitions, in the window ``W = [as_of, as_of + horizon_days)``, for each customer
     in ``recommendations``:
 
     * *returned*: placed at least one order in ``W``;
@@ -62,15 +65,19 @@ def hit_retention(
         Canonical purchases (``user_id``, ``item_id``, ``timestamp``, optional
         ``order_id``; without it an order is one customer-day, see
         :mod:`recsys.data.canonical`).
-    cutoff
-        Start of the window (the time the recommendations were made).
+    as_of
+        Start of the window (the time the recommendations were made; formerly
+        ``cutoff=``).
     horizon_days
         Length of the window.
     by
-        ``None``, the name of a column of ``recommendations``, or a frame
-        ``user_id -> segment`` (one other column). Segment labels are strings;
-        customers without one form the group ``"(missing)"`` (last), with a warning
+        The segment column: a column of ``segments`` when given, else of
+        ``recommendations``. Segment labels are strings; customers without one
+        form the group ``"(missing)"`` (last), with a warning
         (:func:`recsys.data.canonical.attach_segments`).
+    segments
+        Optional frame ``user_id -> by`` (with one segment column, ``by`` may be
+        left out).
     confidence
         Coverage of the intervals.
 
@@ -101,7 +108,7 @@ def hit_retention(
     """
     confidence = check_confidence(confidence)
     horizon = _check_horizon(horizon_days)
-    start = to_datetime(cutoff, "cutoff")
+    start = to_datetime(as_of, "as_of")
     end = start + timedelta(days=horizon)
     recs = as_frame(recommendations, "recommendations")
     require_columns(recs, "recommendations", {"user": C.USER, "item": C.ITEM})
@@ -109,7 +116,7 @@ def hit_retention(
     if recs.height == 0:
         raise InputDataError("recommendations has no rows")
 
-    customers, segment = _segments(recs, by)
+    customers, segment = _segments(recs, by, segments)
     ts = pl.col(C.TIMESTAMP)
     window = frame.filter((ts >= start) & (ts < end)).select(
         pl.col(C.USER).cast(recs.schema[C.USER], strict=False),
@@ -210,12 +217,15 @@ def hit_retention(
     )
 
 
-def _segments(recs: pl.DataFrame, by: Any) -> tuple[pl.DataFrame, str]:
+def _segments(recs: pl.DataFrame, by: Any, segments: Any) -> tuple[pl.DataFrame, str]:
     """One row per recommended customer with its segment column."""
-    if by is None or isinstance(by, str):
-        if by is not None:
-            require_columns(recs, "recommendations", {"by": by})
-        customers = recs.select(C.USER, *([by] if by is not None else [])).unique()
-        return attach_segments(customers, by)
-    seg = as_frame(by, "by")
-    return attach_segments(recs.select(C.USER).unique(), None, seg)
+    if by is not None and not isinstance(by, str):
+        warn_renamed("by=<frame>", "segments=<frame>", "hit_retention")
+        by, segments = None, by
+    if segments is not None:
+        table = as_frame(segments, "segments")
+        return attach_segments(recs.select(C.USER).unique(), by, table)
+    if by is not None:
+        require_columns(recs, "recommendations", {"by": by})
+    customers = recs.select(C.USER, *([by] if by is not None else [])).unique()
+    return attach_segments(customers, by)

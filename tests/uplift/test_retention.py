@@ -151,11 +151,16 @@ def test_hit_retention_hand_worked():
     assert row["difference"] == -0.5
     assert row["difference_ci_low"] < -0.5 < row["difference_ci_high"]
     assert row["evidence"] == "association, not causal"
-    by = rs.uplift.hit_retention(recs, purchases, "2011-09-09", 30, by=segments)
+    by = rs.uplift.hit_retention(recs, purchases, "2011-09-09", 30, segments=segments)
     assert by["stage"].to_list() == ["a", "b"]
     assert by.select("n_hit", "n_no_hit").rows() == [(1, 1), (1, 1)]
     recs_seg = recs.join(segments, on="user_id")
     assert rs.uplift.hit_retention(recs_seg, purchases, "2011-09-09", 30, by="stage").equals(by)
+    with pytest.warns(DeprecationWarning, match="'cutoff' in hit_retention"):
+        former = rs.uplift.hit_retention(recs, purchases, cutoff="2011-09-09", horizon_days=30)
+    assert former.equals(rs.uplift.hit_retention(recs, purchases, "2011-09-09", 30))
+    with pytest.warns(DeprecationWarning, match="segments=<frame>"):
+        assert rs.uplift.hit_retention(recs, purchases, "2011-09-09", 30, by=segments).equals(by)
 
 
 def test_hit_retention_empty_group_warns():
@@ -189,5 +194,5 @@ def test_hit_retention_missing_segment_is_one_labelled_group():
     )
     segments = pl.DataFrame({"user_id": [1], "stage": ["a"]})
     with pytest.warns(DataWarning, match="2 customers have no segment in 'stage'"):
-        t = rs.uplift.hit_retention(recs, purchases, "2011-09-09", 30, by=segments)
+        t = rs.uplift.hit_retention(recs, purchases, "2011-09-09", 30, segments=segments)
     assert t.select("stage", "n_customers").rows() == [("a", 1), ("(missing)", 2)]
