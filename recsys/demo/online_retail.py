@@ -13,10 +13,10 @@ from typing import Any
 
 import polars as pl
 
-from recsys import datasets
 from recsys.data import CleaningReport, clean_purchases
 from recsys.data import columns as C
 from recsys.data.presets import get_preset
+from recsys.datasets import online_retail
 from recsys.demo.pipeline import (
     DemoConfig,
     DemoResult,
@@ -46,7 +46,7 @@ def load_and_clean(
     >>> purchases["user_id"].n_unique()
     50
     """
-    raw = datasets.online_retail() if raw is None else raw
+    raw = online_retail() if raw is None else raw
     if sample_users is not None:
         customer = get_preset(PRESET).columns[C.USER]  # the raw customer column
         customers = raw[customer].drop_nulls().unique().sort()

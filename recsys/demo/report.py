@@ -9,8 +9,8 @@ import polars as pl
 
 from recsys.data import columns as C
 from recsys.demo.pipeline import DemoConfig, DemoResult
-from recsys.report._matplotlib import pyplot
 from recsys.report.html import HtmlReport
+from recsys.report.plotting import pyplot
 
 __all__ = ["write_demo_report"]
 

@@ -11,7 +11,7 @@ import polars as pl
 
 from recsys.data.sources import to_frame
 from recsys.exceptions import InputDataError
-from recsys.report._matplotlib import pyplot
+from recsys.report.plotting import pyplot
 
 __all__ = ["plot_metric_curves"]
 

@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from recsys.exceptions import InputDataError
-from recsys.report._matplotlib import pyplot
+from recsys.report.plotting import pyplot
 
 __all__ = ["plot_cohort_heatmap", "plot_lifecycle", "plot_rfm_segments"]
 

@@ -10,7 +10,7 @@ from typing import Any
 import polars as pl
 
 from recsys.exceptions import InputDataError
-from recsys.report._matplotlib import pyplot
+from recsys.report.plotting import pyplot
 
 __all__ = ["plot_curve", "plot_uplift_table"]
 
