@@ -6,7 +6,7 @@
 """
 
 from recsys import datasets, evaluation, exceptions, models, profiles, scoring, uplift
-from recsys.data import CleaningReport, IdMap, Interactions, clean_purchases
+from recsys.data import CleaningReport, IdMap, Interactions, clean_purchases, read_table
 from recsys.evaluation import evaluate
 from recsys.exceptions import (
     DataWarning,
@@ -63,6 +63,7 @@ __all__ = [
     "load_model",
     "models",
     "profiles",
+    "read_table",
     "scoring",
     "uplift",
 ]
