@@ -22,6 +22,7 @@ from recsys.exceptions import InputDataError, RecsysError
 __all__ = ["main"]
 
 MODEL_NAMES = ("als", "bpr", "itemknn", "popular", "repurchase", "blend")
+OUTPUT_SUFFIXES = (".parquet", ".csv")
 
 
 class _UsageError(Exception):
@@ -70,6 +71,40 @@ def _load_purchases(args: argparse.Namespace) -> pl.DataFrame:
     return purchases
 
 
+def _check_out(out: str) -> str:
+    suffix = Path(out).suffix.lower()
+    if suffix not in OUTPUT_SUFFIXES:
+        raise InputDataError(
+            f"--out must end in {' or '.join(OUTPUT_SUFFIXES)} (unsupported output format), "
+            f"got {out!r}"
+        )
+    return suffix
+
+
+def _model_names(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(MODEL_NAMES))
+    if unknown or not names:
+        raise InputDataError(f"--models: unknown model(s) {unknown}; choose from {MODEL_NAMES}")
+    return names
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    """Check every argument that can be checked before a file is read (fail fast)."""
+    from recsys.data.timeutil import to_datetime
+
+    for option in ("as_of", "cutoff"):
+        value = getattr(args, option, None)
+        if value is not None:
+            to_datetime(value, f"--{option.replace('_', '-')}")
+    if args.command != "demo" and getattr(args, "out", None) is not None:
+        _check_out(args.out)
+    if getattr(args, "models", None) is not None:
+        _model_names(args.models)
+    if getattr(args, "columns", None) is not None:
+        parse_columns(args.columns)
+
+
 def _write(frame: pl.DataFrame, out: str | None, default_rows: int = 20) -> None:
     from recsys._io import atomic_path
 
@@ -78,9 +113,7 @@ def _write(frame: pl.DataFrame, out: str | None, default_rows: int = 20) -> None
             print(frame)
         return
     path = Path(out)
-    suffix = path.suffix.lower()
-    if suffix not in (".parquet", ".csv"):
-        raise InputDataError(f"--out must end in .parquet or .csv, got {out!r}")
+    suffix = _check_out(out)
     with atomic_path(path) as tmp:
         frame.write_parquet(tmp) if suffix == ".parquet" else frame.write_csv(tmp)
     print(f"wrote {path} ({frame.height:,} rows)", file=sys.stderr)
@@ -128,10 +161,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
 
     purchases = _load_purchases(args)
     split = temporal_split(purchases, cutoff=args.cutoff, horizon_days=args.horizon)
-    names = [n.strip() for n in args.models.split(",") if n.strip()]
-    unknown = sorted(set(names) - set(MODEL_NAMES))
-    if unknown:
-        raise InputDataError(f"--models: unknown model(s) {unknown}; choose from {MODEL_NAMES}")
+    names = _model_names(args.models)
     table = evaluate(
         {name: _make_model(name) for name in names},
         split,
@@ -262,6 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     handler: Callable[[argparse.Namespace], Any] = args.handler
     try:
+        _check_args(args)
         handler(args)
     except (RecsysError, OSError) as err:
         if args.debug:

@@ -162,3 +162,25 @@ def test_bad_input_exits_2_with_one_line(
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith(f"recsys {argv[0]}: error:")
     assert fragment in err[-1]
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["profile", "MISSING", "--as-of", "yesterday"], "--as-of must be"),
+        (["evaluate", "MISSING", "--cutoff", "09/09/2010"], "--cutoff must be"),
+        (["recommend", "MISSING", "--out", "recs.xlsx"], ".parquet or .csv"),
+        (["evaluate", "MISSING", "--cutoff", "2010-09-09", "--models", "als,nope"], "nope"),
+        (["profile", "MISSING", "--columns", "user_id"], "canonical=yours"),
+    ],
+)
+def test_arguments_checked_before_the_file_is_read(
+    argv: list[str], fragment: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the file does not exist: an argument error proves nothing was read first
+    argv = [str(tmp_path / "nope.csv") if a == "MISSING" else a for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert fragment in err[0]
+    assert "not found" not in err[0]
