@@ -65,7 +65,12 @@ def _load_purchases(args: argparse.Namespace) -> pl.DataFrame:
     from recsys.data import clean_purchases
 
     purchases, report = clean_purchases(
-        args.file, columns=parse_columns(args.columns), preset=args.preset
+        args.file,
+        columns=parse_columns(args.columns),
+        preset=args.preset,
+        timestamp_format=args.date_format,
+        dayfirst=args.dayfirst,
+        encoding=args.encoding,
     )
     print(report, file=sys.stderr)
     return purchases
@@ -199,6 +204,26 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
         "--preset", help="known layout: online_retail, online_retail_ii, ta_feng, complete_journey"
     )
     parser.add_argument("--out", help="output file (.parquet or .csv); default: print a preview")
+    parser.add_argument(
+        "--date-format",
+        help="format of the timestamps, strftime syntax (e.g. '%%d/%%m/%%Y %%H:%%M') or "
+        "unix_s, unix_ms, excel, yyyymmdd; default: decided from the data",
+    )
+    order = parser.add_mutually_exclusive_group()
+    order.add_argument(
+        "--dayfirst",
+        dest="dayfirst",
+        action="store_true",
+        default=None,
+        help="dates like 01/12/2009 are day-first (1 December)",
+    )
+    order.add_argument(
+        "--monthfirst",
+        dest="dayfirst",
+        action="store_false",
+        help="dates like 01/12/2009 are month-first (12 January)",
+    )
+    parser.add_argument("--encoding", help="text encoding of a CSV file (default: UTF-8)")
 
 
 def _build_parser() -> argparse.ArgumentParser:

@@ -184,3 +184,24 @@ def test_arguments_checked_before_the_file_is_read(
     assert len(err) == 1
     assert fragment in err[0]
     assert "not found" not in err[0]
+
+
+def test_date_format_and_dayfirst(
+    orders_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = pl.read_csv(orders_csv, infer_schema_length=None)
+    moments = frame["when"].str.to_datetime()
+    # every day <= 12: only the user can tell day-first from month-first
+    moments = moments.dt.replace(day=moments.dt.day().clip(1, 12))
+    path = tmp_path / "uk.csv"
+    frame.with_columns(when=moments.dt.strftime("%d/%m/%Y %H:%M")).write_csv(path)
+    argv = ["profile", str(path), "--columns", COLUMNS]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "day-first and month-first" in err[0]
+    assert "'when'" in err[0]
+    out = tmp_path / "p.parquet"
+    assert main([*argv, "--dayfirst", "--out", str(out)]) == 0
+    assert main([*argv, "--date-format", "%d/%m/%Y %H:%M", "--out", str(out)]) == 0
+    assert main([*argv, "--monthfirst", "--out", str(out)]) == 0
