@@ -9,9 +9,12 @@ the traceback).
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -231,7 +234,11 @@ def _build_parser() -> argparse.ArgumentParser:
         prog="recsys",
         description="Personalized recommendation and customer retention for purchase histories.",
     )
-    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show full tracebacks on errors (before or after the command)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     demo = sub.add_parser(
@@ -302,9 +309,53 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _is_panic(err: BaseException) -> bool:
+    """A Rust panic surfaced by pyo3 (a ``BaseException``, not an ``Exception``)."""
+    return type(err).__name__ == "PanicException" or type(err).__module__.startswith("pyo3")
+
+
+class _OneLine(logging.Formatter):
+    """``warning: <message on one line>``: no source path, no code line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {' '.join(record.getMessage().split())}"
+
+
+def _message_only(message: Warning | str, *args: Any, **kwargs: Any) -> str:
+    return str(message)
+
+
+@contextmanager
+def _warnings_as_log_lines() -> Iterator[None]:
+    """Route library warnings through the ``recsys`` logger, one line each on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine())
+    loggers = [logging.getLogger("recsys"), logging.getLogger("py.warnings")]
+    saved = [(lg.propagate, lg.level) for lg in loggers]
+    saved_format = warnings.formatwarning
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.propagate = False
+        logger.setLevel(logging.WARNING)
+    warnings.formatwarning = _message_only
+    logging.captureWarnings(True)
+    try:
+        yield
+    finally:
+        logging.captureWarnings(False)
+        warnings.formatwarning = saved_format
+        for logger, (propagate, level) in zip(loggers, saved, strict=True):
+            logger.removeHandler(handler)
+            logger.propagate, logger.level = propagate, level
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``recsys`` command; returns the exit code."""
     parser = _build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    end = argv.index("--") if "--" in argv else len(argv)
+    debug = "--debug" in argv[:end]  # accepted before or after the command
+    argv = [a for i, a in enumerate(argv) if not (a == "--debug" and i < end)]
     try:
         args = parser.parse_args(argv)
     except _UsageError as err:
@@ -317,12 +368,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     handler: Callable[[argparse.Namespace], Any] = args.handler
     try:
-        _check_args(args)
-        handler(args)
-    except (RecsysError, OSError) as err:
-        if args.debug:
+        with _warnings_as_log_lines():
+            _check_args(args)
+            handler(args)
+    except BaseException as err:
+        file_error = isinstance(err, (RecsysError, OSError, pl.exceptions.PolarsError))
+        if debug or not (file_error or _is_panic(err)):
             raise
-        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        message = " ".join(str(err).split()) or type(err).__name__
         print(f"recsys {args.command}: error: {message}", file=sys.stderr)
         return 2
     return 0

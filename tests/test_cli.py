@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from recsys.cli import main
+from recsys.exceptions import InputDataError
 
 
 def test_help(capsys: pytest.CaptureFixture[str]) -> None:
@@ -205,3 +206,42 @@ def test_date_format_and_dayfirst(
     assert main([*argv, "--dayfirst", "--out", str(out)]) == 0
     assert main([*argv, "--date-format", "%d/%m/%Y %H:%M", "--out", str(out)]) == 0
     assert main([*argv, "--monthfirst", "--out", str(out)]) == 0
+
+
+def test_warnings_are_one_line_messages(
+    orders_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = pl.read_csv(orders_csv, infer_schema_length=None)
+    bad = frame.with_columns(when=pl.when(pl.int_range(pl.len()) == 3).then(pl.lit("n/a")))
+    path = tmp_path / "orders.csv"
+    frame.with_columns(when=pl.coalesce(bad["when"], frame["when"])).write_csv(path)
+    assert main(["profile", str(path), "--columns", COLUMNS, "--out", str(tmp_path / "p.csv")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    dropped = [line for line in err if "'n/a'" in line]
+    assert len(dropped) == 1
+    assert dropped[0].startswith("warning: column 'when' (timestamp): 1 of")
+    assert not any(".py:" in line for line in err)
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_debug_before_or_after_the_command_shows_the_traceback(where: str, tmp_path: Path) -> None:
+    argv = ["profile", str(tmp_path / "nope.csv")]
+    argv = ["--debug", *argv] if where == "before" else [*argv, "--debug"]
+    with pytest.raises(InputDataError, match="file not found"):
+        main(argv)
+
+
+def test_unreadable_files_exit_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    junk = tmp_path / "garbage.csv"
+    junk.write_bytes(bytes(range(256)) * 8)
+    unclosed = tmp_path / "unclosed.csv"
+    unclosed.write_text('user_id,item_id,timestamp\n1,"a,2024-01-01\n2,b,2024-01-02\n')
+    for path in (junk, unclosed, tmp_path):
+        assert main(["profile", str(path)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1, err
+        assert err[0].startswith("recsys profile: error:")
+        assert str(path) in err[0]
+        assert len(err[0]) < 400
