@@ -152,7 +152,7 @@ def _decode_head(path: Path, head: bytes, encoding: str | None, complete: bool) 
         line = head[: err.start].count(b"\n") + 1
         raise InputDataError(
             f"{path} is not UTF-8 text (byte 0x{head[err.start]:02x} on line {line}): pass "
-            "encoding= with the file's encoding, e.g. encoding='latin-1' or 'cp1252'"
+            "encoding= (--encoding) with the file's encoding, e.g. encoding='latin-1' or 'cp1252'"
         ) from None
 
 
@@ -186,7 +186,7 @@ def _sniff(text: str, path: Path) -> tuple[str, bool, list[str]]:
 
 
 def _locate_csv_problem(path: Path, compression: str | None, encoding: str | None) -> str:
-    """Where a CSV file goes wrong (``" (line N: ...)"``), found with Python's csv module."""
+    """Where a CSV file goes wrong (``"line N: ..."``), found with Python's csv module."""
     try:
         if compression is None and path.stat().st_size > _MAX_LOCATE_BYTES:
             return ""
@@ -204,11 +204,13 @@ def _locate_csv_problem(path: Path, compression: str | None, encoding: str | Non
         for row in reader:
             if len(row) != len(header) and row:
                 if reader.line_num > start:
-                    return f" (line {start}: a quoted field is not closed)"
-                return f" (line {start}: {len(row)} fields, the header has {len(header)})"
+                    return f"line {start}: a quoted field is not closed"
+                return f"line {start}: {len(row)} fields, the header has {len(header)}"
             start = reader.line_num + 1
     except csv.Error as err:
-        return f" (line {start}: {err})"
+        if "end of data" in str(err) or "EOF" in str(err):
+            return f"line {start}: a quoted field is not closed"
+        return f"line {start}: {err}"
     except Exception:
         return ""
     return ""
@@ -242,10 +244,15 @@ def _read_csv(
                 encoding=polars_encoding,
             )
     except InputDataError as err:
-        where = _locate_csv_problem(path, compression, encoding)
         if "invalid utf-8" in str(err):
-            where += "; pass encoding= with the file's encoding, e.g. encoding='latin-1'"
-        raise InputDataError(f"{err}{where}") from err.__cause__
+            raise InputDataError(
+                f"{err}: the file is not UTF-8; pass encoding= (--encoding) with the file's "
+                "encoding, e.g. encoding='latin-1' or 'cp1252'"
+            ) from err.__cause__
+        where = _locate_csv_problem(path, compression, encoding)
+        if where:
+            raise InputDataError(f"could not read {path}: {where}") from err.__cause__
+        raise
 
 
 def _is_utf8(encoding: str) -> bool:
