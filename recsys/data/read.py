@@ -42,7 +42,7 @@ _MAGIC = {
     b"\xd0\xcf\x11\xe0": "ole2",
 }
 _DECIMAL_COMMA = re.compile(r"^\s*-?\d+,\d+\s*$")
-_DECIMAL_POINT = re.compile(r"^\s*-?\d+\.\d+\s*$")
+_INTEGER = re.compile(r"^\s*-?\d+\s*$")
 _MAX_LOCATE_BYTES = 64 << 20
 
 
@@ -177,11 +177,15 @@ def _sniff(text: str, path: Path) -> tuple[str, bool, list[str]]:
         return ",", False, rows[0] if rows else []
     _, _, sep, rows = best
     decimal_comma = False
-    if sep != ",":
-        fields = [field for row in rows[1:] for field in row]
-        decimal_comma = any(_DECIMAL_COMMA.match(f) for f in fields) and not any(
-            _DECIMAL_POINT.match(f) for f in fields
-        )
+    if sep != ",":  # a column of numbers with decimal commas (and none with points)
+        for column in zip(*rows[1:], strict=False):
+            values = [v for v in column if v.strip()]
+            if (
+                values
+                and any(_DECIMAL_COMMA.match(v) for v in values)
+                and all(_DECIMAL_COMMA.match(v) or _INTEGER.match(v) for v in values)
+            ):
+                decimal_comma = True
     return sep, decimal_comma, rows[0]
 
 

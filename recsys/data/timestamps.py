@@ -153,7 +153,17 @@ def _numeric_unit(lf: pl.LazyFrame, numbers: pl.Expr) -> tuple[str | None, str]:
 
 def _numeric(lf: pl.LazyFrame, src: str, col: pl.Expr, fmt: str | None) -> tuple[pl.Expr, str]:
     numbers = col.cast(pl.Float64, strict=False)
-    if fmt is None:
+    if fmt is not None:
+        finite = numbers.filter(numbers.is_finite())
+        lo, hi = lf.select(finite.min().alias("lo"), finite.max().alias("hi")).collect().row(0)
+        low, high = NUMERIC_FORMATS[fmt]
+        if lo is not None and not (low <= hi <= high and (lo <= 0 or lo >= low)):
+            raise InputDataError(
+                f"column {src!r} (timestamp) holds numbers from {lo:g} to {hi:g}: not {fmt} "
+                f"of the years 1950-2130 (between {low:g} and {high:g}); check "
+                f"timestamp_format= (one of {list(NUMERIC_FORMATS)})"
+            )
+    else:
         fmt, span = _numeric_unit(lf, numbers)
         if fmt is None:
             raise InputDataError(
@@ -258,6 +268,9 @@ def parse_timestamps(
             _numeric(lf, src, col, timestamp_format)
         col = col.cast(pl.String)  # digits such as 20240105103000 read as text
         dtype = pl.String()
+        from_numbers = True
+    else:
+        from_numbers = False
     if dtype not in (pl.String, pl.Categorical) and not isinstance(dtype, pl.Enum):
         raise InputDataError(
             f"column {src!r} (timestamp) has dtype {dtype}; expected datetimes, dates, "
@@ -280,7 +293,12 @@ def parse_timestamps(
         expr, fmt = _numeric(lf, src, text, timestamp_format)
         return ParsedTimestamps(expr.alias(src), fmt)
     normal = values.str.replace(_TZ, "${1}")
-    fmt = timestamp_format or _choose_format(src, normal, dayfirst, preferred)
+    try:
+        fmt = timestamp_format or _choose_format(src, normal, dayfirst, preferred)
+    except InputDataError:
+        if from_numbers or values.str.contains(_NUMBER).all():
+            _numeric(lf, src, text, None)  # numbers of no known unit: say so
+        raise
     parsed = _parse(normal, fmt)
     bad = parsed.is_null()
     invalid = int(n.filter(bad).sum())
