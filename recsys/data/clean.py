@@ -70,7 +70,9 @@ class CleaningReport:
     first_timestamp, last_timestamp
         Time range of the output.
     timestamp_format
-        The format used to parse timestamp strings (``None`` if not strings).
+        The strftime format used to parse timestamp strings, or the unit of
+        numeric timestamps (``"unix_s"``, ``"excel"``, ...); ``None`` for
+        datetime and date columns.
     columns
         Canonical name -> source column used.
     """

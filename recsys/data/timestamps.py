@@ -215,7 +215,8 @@ def parse_timestamps(
         (``12/31/2024``) dates; default: decided from the data, an error when the
         data cannot decide.
     preferred
-        A format tried first (a preset's).
+        A format tried first (a preset's): when it reads every value it is used,
+        without the day/month ambiguity check (the preset knows the layout).
     max_invalid_share
         Largest share of non-empty values allowed not to parse.
 
@@ -345,21 +346,22 @@ def _choose_format(
         step = values.len() / SAMPLE_SIZE
         sample = values.gather([int(i * step) for i in range(SAMPLE_SIZE)])
     if preferred is not None and _parse(values, preferred).null_count() == 0:
-        best = preferred
-    else:
-        hits = [sample.len() - _parse(sample, f).null_count() for f in candidates]
-        top = max(range(len(hits)), key=lambda i: (hits[i], -i))
-        if hits[top] == 0:
-            raise InputDataError(
-                f"column {src!r} (timestamp): cannot parse values such as "
-                f"{', '.join(repr(v) for v in values.head(2).to_list())} as "
-                "dates; pass timestamp_format= (strftime syntax, e.g. '%d/%m/%Y %H:%M')"
-            )
-        best = candidates[top]
+        return preferred  # a preset's documented layout reads every value
+    hits = [sample.len() - _parse(sample, f).null_count() for f in candidates]
+    top = max(range(len(hits)), key=lambda i: (hits[i], -i))
+    if hits[top] == 0:
+        raise InputDataError(
+            f"column {src!r} (timestamp): cannot parse values such as "
+            f"{', '.join(repr(v) for v in values.head(2).to_list())} as "
+            "dates; pass timestamp_format= (strftime syntax, e.g. '%d/%m/%Y %H:%M')"
+        )
+    best = candidates[top]
     mirror = _mirror(best)
     if dayfirst is None and mirror is not None:
         ours, theirs = _parse(values, best), _parse(values, mirror)
-        if theirs.null_count() <= ours.null_count():
+        if theirs.null_count() < ours.null_count():  # the sample misled: all values decide
+            return mirror
+        if theirs.null_count() == ours.null_count():
             differ = (ours != theirs).fill_null(False)
             examples = values.filter(differ).head(2).to_list() or values.head(2).to_list()
             first, second = (best, mirror) if _is_day_first(best) else (mirror, best)

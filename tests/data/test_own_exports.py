@@ -580,3 +580,28 @@ def test_random_frames_round_trip(
     path = _write(_render(frame, style), style, folder)
     purchases, report = _clean(path, style)
     _check(purchases, report, _expected(frame, style))
+
+
+def test_format_decided_by_all_values_not_the_sample(monkeypatch: pytest.MonkeyPatch) -> None:
+    from recsys.data import timestamps
+
+    monkeypatch.setattr(timestamps, "SAMPLE_SIZE", 3)
+    values = [f"{d:02d}/{m:02d}/2011" for m in range(1, 13) for d in range(1, 13)]
+    frame = pl.DataFrame({"user_id": 1, "item_id": "a", "timestamp": [*values, "25/12/2011"]})
+    purchases, report = rs.clean_purchases(frame)
+    assert report.timestamp_format == "%d/%m/%Y"
+    assert purchases["timestamp"][-1] == datetime(2011, 12, 25)
+
+
+def test_preset_format_is_a_declaration_not_ambiguous() -> None:
+    frame = pl.DataFrame(
+        {
+            "CUSTOMER_ID": ["01", "02"],
+            "PRODUCT_ID": ["a", "b"],
+            "TRANSACTION_DT": ["11/1/2000", "12/2/2000"],
+            "AMOUNT": [1, 2],
+            "SALES_PRICE": [3.0, 4.0],
+        }
+    )
+    purchases, _ = rs.clean_purchases(frame, preset="ta_feng")
+    assert purchases["timestamp"].to_list() == [datetime(2000, 11, 1), datetime(2000, 12, 2)]
