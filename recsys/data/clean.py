@@ -174,12 +174,39 @@ def _id_expr(src: str, dtype: pl.DataType, name: str) -> pl.Expr:
     )
 
 
-def _id_checks(mapping: dict[str, str], schema: pl.Schema, integer_text: bool) -> list[pl.Expr]:
+def _integer_ids(
+    lf: pl.LazyFrame, schema: pl.Schema, mapping: dict[str, str]
+) -> tuple[pl.LazyFrame, pl.Schema]:
+    """Turn text user/item id columns whose every value is a canonical integer into Int64.
+
+    Canonical: no sign but ``-``, no leading zeros, spaces or decimals, at most 18
+    digits, so the conversion is lossless (``str(int(x)) == x``).
+    """
+    text_ids = [
+        mapping[c] for c in (C.USER, C.ITEM) if c in mapping and schema[mapping[c]] == pl.String
+    ]
+    if not text_ids:
+        return lf, schema
+    flags = (
+        lf.select(
+            (pl.col(src).is_null() | pl.col(src).str.contains(_CANONICAL_INT)).all().alias(src)
+            for src in dict.fromkeys(text_ids)
+        )
+        .collect()
+        .row(0, named=True)
+    )
+    integers = [src for src, ok in flags.items() if ok]
+    if integers:
+        lf = lf.with_columns(pl.col(src).cast(pl.Int64) for src in integers)
+        schema = lf.collect_schema()
+    return lf, schema
+
+
+def _id_checks(mapping: dict[str, str], schema: pl.Schema) -> list[pl.Expr]:
     """Facts about the id columns, computed in the same run as the cleaning.
 
     ``<canon>:whole``: every float id is a whole number; ``<canon>:floats``: float
-    ids turned into integers; ``<canon>:trimmed``: text ids with spaces around them;
-    ``<canon>:integer``: every text id read from a file is a canonical integer.
+    ids turned into integers; ``<canon>:trimmed``: text ids with spaces around them.
     """
     checks: list[pl.Expr] = []
     for canon in (C.USER, C.ITEM, C.ORDER):
@@ -193,17 +220,11 @@ def _id_checks(mapping: dict[str, str], schema: pl.Schema, integer_text: bool) -
             checks.append(col.fill_nan(None).count().alias(f"{canon}:floats"))
         if dtype == pl.String:
             checks.append((col != col.str.strip_chars()).sum().alias(f"{canon}:trimmed"))
-            if integer_text and canon != C.ORDER:
-                text = col.str.strip_chars()
-                canonical = text.is_null() | (text == "") | text.str.contains(_CANONICAL_INT)
-                checks.append(canonical.all().alias(f"{canon}:integer"))
     return checks
 
 
-def _apply_id_checks(
-    facts: dict[str, Any], mapping: dict[str, str], output: pl.DataFrame, returns: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Raise on fractional float ids, warn on lossy conversions, make integer ids Int64."""
+def _apply_id_checks(facts: dict[str, Any], mapping: dict[str, str]) -> None:
+    """Raise on fractional float ids, warn on lossy conversions."""
     for canon in (C.USER, C.ITEM, C.ORDER):
         src = mapping.get(canon)
         if facts.get(f"{canon}:whole") is False:
@@ -225,10 +246,6 @@ def _apply_id_checks(
                 DataWarning,
                 stacklevel=3,
             )
-        if facts.get(f"{canon}:integer"):  # every id is a canonical integer: lossless
-            output = output.with_columns(pl.col(canon).cast(pl.Int64))
-            returns = returns.with_columns(pl.col(canon).cast(pl.Int64))
-    return output, returns
 
 
 def _number_expr(src: str, dtype: pl.DataType, name: str) -> pl.Expr:
@@ -435,6 +452,8 @@ def clean_purchases(
         raise InputDataError(f"keep_columns not in the table: {absent}; found {list(schema)}")
 
     with guard():
+        if from_file:  # ids were read as text: integers where that loses nothing
+            lf, schema = _integer_ids(lf, schema, mapping)
         parsed = parse_timestamps(
             lf,
             mapping[C.TIMESTAMP],
@@ -484,7 +503,7 @@ def clean_purchases(
     if keep_returns:
         base = [c for c in canonical.collect_schema() if c not in keep_columns]
         output_q = output_q.select([*base, C.IS_RETURN, *keep_columns])
-    id_checks = _id_checks(mapping, schema, integer_text=from_file)
+    id_checks = _id_checks(mapping, schema)
     queries = [counts_q, returns_q, output_q]
     if id_checks:
         queries.append(lf.select(id_checks))
@@ -495,7 +514,7 @@ def clean_purchases(
     except pl.exceptions.PolarsError as err:
         raise InputDataError(f"could not convert the purchases table: {err}") from err
     if checks:
-        output, returns = _apply_id_checks(checks[0].row(0, named=True), mapping, output, returns)
+        _apply_id_checks(checks[0].row(0, named=True), mapping)
 
     count_by_reason = {
         (DROP_REASONS[code - 1] if code else None): n
