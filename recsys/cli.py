@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 
 import polars as pl
 
+from recsys.data.read import is_rust_panic
 from recsys.exceptions import InputDataError, RecsysError
 
 __all__ = ["main"]
@@ -309,11 +310,6 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _is_panic(err: BaseException) -> bool:
-    """A Rust panic surfaced by pyo3 (a ``BaseException``, not an ``Exception``)."""
-    return type(err).__name__ == "PanicException" or type(err).__module__.startswith("pyo3")
-
-
 class _OneLine(logging.Formatter):
     """``warning: <message on one line>``: no source path, no code line."""
 
@@ -373,7 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             handler(args)
     except BaseException as err:
         file_error = isinstance(err, (RecsysError, OSError, pl.exceptions.PolarsError))
-        if debug or not (file_error or _is_panic(err)):
+        if debug or not (file_error or is_rust_panic(err)):
             raise
         message = " ".join(str(err).split()) or type(err).__name__
         print(f"recsys {args.command}: error: {message}", file=sys.stderr)

@@ -22,7 +22,7 @@ import polars as pl
 
 from recsys.exceptions import InputDataError, RecsysError
 
-__all__ = ["CSV_SEPARATORS", "read_table", "reading"]
+__all__ = ["CSV_SEPARATORS", "is_rust_panic", "read_table", "reading"]
 
 #: Separators tried, in this order, when a CSV file's separator is detected.
 CSV_SEPARATORS: tuple[str, ...] = (",", ";", "\t", "|")
@@ -46,8 +46,8 @@ _INTEGER = re.compile(r"^\s*-?\d+\s*$")
 _MAX_LOCATE_BYTES = 64 << 20
 
 
-def _is_panic(err: BaseException) -> bool:
-    """A Rust panic surfaced by pyo3 (``pyo3_runtime.PanicException``)."""
+def is_rust_panic(err: BaseException) -> bool:
+    """A Rust panic surfaced by pyo3 (``pyo3_runtime.PanicException``, a ``BaseException``)."""
     kind = type(err)
     return kind.__name__ == "PanicException" or kind.__module__.startswith("pyo3_runtime")
 
@@ -80,7 +80,7 @@ def reading(path: str | os.PathLike[str], hint: str = "") -> Iterator[None]:
     except RecsysError:
         raise
     except BaseException as err:
-        if not (isinstance(err, Exception) or _is_panic(err)):
+        if not (isinstance(err, Exception) or is_rust_panic(err)):
             raise  # KeyboardInterrupt, SystemExit, GeneratorExit
         detail = _one_line(str(err)) or type(err).__name__
         raise InputDataError(f"could not read {path}: {detail}{hint}") from err
