@@ -15,7 +15,7 @@ import polars as pl
 
 from recsys.data import columns as C
 from recsys.data.presets import Preset, get_preset
-from recsys.data.read import reading
+from recsys.data.read import is_text_table, reading
 from recsys.data.sources import FrameLike, to_lazyframe
 from recsys.data.timestamps import MAX_INVALID_SHARE, TIMESTAMP_FORMATS, parse_timestamps
 from recsys.exceptions import DataWarning, InputDataError
@@ -452,7 +452,7 @@ def clean_purchases(
         raise InputDataError(f"keep_columns not in the table: {absent}; found {list(schema)}")
 
     with guard():
-        if from_file:  # ids were read as text: integers where that loses nothing
+        if from_file and is_text_table(str(source)):  # ids read as text: ints if lossless
             lf, schema = _integer_ids(lf, schema, mapping)
         parsed = parse_timestamps(
             lf,

@@ -22,7 +22,7 @@ import polars as pl
 
 from recsys.exceptions import InputDataError, RecsysError
 
-__all__ = ["CSV_SEPARATORS", "is_rust_panic", "read_table", "reading"]
+__all__ = ["CSV_SEPARATORS", "is_rust_panic", "is_text_table", "read_table", "reading"]
 
 #: Separators tried, in this order, when a CSV file's separator is detected.
 CSV_SEPARATORS: tuple[str, ...] = (",", ";", "\t", "|")
@@ -278,6 +278,35 @@ def _read_excel(path: Path) -> pl.DataFrame:
         return pl.read_excel(path, engine="calamine")
 
 
+def _file_kind(path: Path) -> tuple[str, str | None]:
+    """(``csv`` | ``parquet`` | ``excel``, compression) of an existing, non-empty file."""
+    if not path.exists():
+        raise InputDataError(f"file not found: {path}")
+    if path.is_dir():
+        raise InputDataError(f"expected a CSV, Parquet or Excel file, got a directory: {path}")
+    with reading(path):
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            magic = f.read(8)
+    if size == 0:
+        raise InputDataError(f"could not read {path}: the file is empty (0 bytes)")
+    return _kind(path, magic)
+
+
+def is_text_table(path: str | os.PathLike[str]) -> bool:
+    """True when :func:`read_table` reads ``path`` as CSV text (plain or compressed).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "orders.csv"
+    >>> _ = path.write_text("a,b\n1,2\n")
+    >>> is_text_table(path)
+    True
+    """
+    return _file_kind(Path(path))[0] == "csv"
+
+
 def read_table(
     path: str | os.PathLike[str],
     *,
@@ -322,17 +351,7 @@ def read_table(
     [('0042', 1.5), ('0043', 2.25)]
     """
     path = Path(path)
-    if not path.exists():
-        raise InputDataError(f"file not found: {path}")
-    if path.is_dir():
-        raise InputDataError(f"expected a CSV, Parquet or Excel file, got a directory: {path}")
-    with reading(path):
-        size = path.stat().st_size
-        with open(path, "rb") as f:
-            magic = f.read(8)
-    if size == 0:
-        raise InputDataError(f"could not read {path}: the file is empty (0 bytes)")
-    kind, compression = _kind(path, magic)
+    kind, compression = _file_kind(path)
     if kind == "parquet":
         with reading(path):
             lf = pl.scan_parquet(path)

@@ -605,3 +605,11 @@ def test_preset_format_is_a_declaration_not_ambiguous() -> None:
     )
     purchases, _ = rs.clean_purchases(frame, preset="ta_feng")
     assert purchases["timestamp"].to_list() == [datetime(2000, 11, 1), datetime(2000, 12, 2)]
+
+
+def test_parquet_keeps_its_own_id_types(base: pl.DataFrame, tmp_path: Path) -> None:
+    path = tmp_path / "export.parquet"
+    base.with_columns(pl.col("user_id").cast(pl.String)).write_parquet(path)
+    purchases, _ = rs.clean_purchases(path)
+    assert purchases["user_id"].dtype == pl.String  # text in the file stays text
+    assert purchases["item_id"].dtype == pl.String
