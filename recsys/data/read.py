@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
+import io
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -58,7 +59,7 @@ def _one_line(text: str, limit: int = 200) -> str:
 
 
 @contextmanager
-def reading(path: str | os.PathLike[str], hint: str = "") -> Iterator[None]:
+def reading(path: str | os.PathLike[str]) -> Iterator[None]:
     """Run a reader; turn any failure into an :class:`InputDataError` naming ``path``.
 
     ``KeyboardInterrupt``, ``SystemExit`` and the library's own errors pass through
@@ -83,20 +84,21 @@ def reading(path: str | os.PathLike[str], hint: str = "") -> Iterator[None]:
         if not (isinstance(err, Exception) or is_rust_panic(err)):
             raise  # KeyboardInterrupt, SystemExit, GeneratorExit
         detail = _one_line(str(err)) or type(err).__name__
-        raise InputDataError(f"could not read {path}: {detail}{hint}") from err
+        raise InputDataError(f"could not read {path}: {detail}") from err
 
 
-def _head(path: Path, compression: str | None) -> bytes:
+def _read_bytes(path: Path, compression: str | None, size: int = -1) -> bytes:
+    """The first ``size`` bytes (all with ``-1``) of the file, decompressed."""
     if compression == "gzip":
         with gzip.open(path, "rb") as f:
-            return f.read(_HEAD_BYTES)
+            return f.read(size)
     if compression == "zstd":
         import pyarrow as pa
 
         with pa.input_stream(str(path), compression="zstd") as f:
-            return bytes(f.read(_HEAD_BYTES))
+            return bytes(f.read(None if size < 0 else size))
     with open(path, "rb") as f:
-        return f.read(_HEAD_BYTES)
+        return f.read(size)
 
 
 def _kind(path: Path, magic: bytes) -> tuple[str, str | None]:
@@ -189,27 +191,25 @@ def _sniff(text: str, path: Path) -> tuple[str, bool, list[str]]:
     return sep, decimal_comma, rows[0]
 
 
-def _locate_csv_problem(path: Path, compression: str | None, encoding: str | None) -> str:
-    """Where a CSV file goes wrong (``"line N: ..."``), found with Python's csv module."""
+def _locate_csv_problem(
+    path: Path, compression: str | None, encoding: str | None, sep: str, width: int
+) -> str:
+    """Where a CSV file goes wrong (``"line N: ..."``), found with Python's csv module.
+
+    Only for files up to 64 MB (decompressed); ``""`` when nothing is found.
+    """
+    start = 1
     try:
-        if compression is None and path.stat().st_size > _MAX_LOCATE_BYTES:
+        raw = _read_bytes(path, compression, _MAX_LOCATE_BYTES + 1)
+        if len(raw) > _MAX_LOCATE_BYTES:
             return ""
-        if compression == "gzip":
-            with gzip.open(path, "rb") as f:
-                raw = f.read(_MAX_LOCATE_BYTES)
-        elif compression == "zstd":
-            return ""
-        else:
-            raw = path.read_bytes()
         text = raw.decode(encoding or "utf-8", errors="replace").lstrip("\ufeff")
-        sep, _, header = _sniff(text[:_HEAD_BYTES], path)
         reader = csv.reader(text.splitlines(keepends=True), delimiter=sep, strict=True)
-        start = 1
         for row in reader:
-            if len(row) != len(header) and row:
+            if len(row) != width and row:
                 if reader.line_num > start:
                     return f"line {start}: a quoted field is not closed"
-                return f"line {start}: {len(row)} fields, the header has {len(header)}"
+                return f"line {start}: {len(row)} fields, the header has {width}"
             start = reader.line_num + 1
     except csv.Error as err:
         if "end of data" in str(err) or "EOF" in str(err):
@@ -227,7 +227,7 @@ def _read_csv(
     encoding: str | None,
     separator: str | None,
 ) -> pl.DataFrame:
-    head = _head(path, compression)
+    head = _read_bytes(path, compression, _HEAD_BYTES)
     complete = len(head) < _HEAD_BYTES
     text = _decode_head(path, head, encoding, complete)
     sniffed_sep, decimal_comma, header = _sniff(text, path)
@@ -236,16 +236,20 @@ def _read_csv(
         header = next(csv.reader(text.splitlines()[:1], delimiter=sep), [])
         decimal_comma = False
     overrides = {name: pl.String for name in text_columns if name in header}
-    polars_encoding = "utf8" if encoding is None or _is_utf8(encoding) else encoding
+    source: Path | io.BytesIO = path
+    if encoding is not None and not _is_utf8(encoding):
+        # polars would decode the file's bytes before decompressing them: decompress,
+        # decode and hand polars UTF-8 ourselves.
+        with reading(path):
+            source = io.BytesIO(_read_bytes(path, compression).decode(encoding).encode())
     try:
         with reading(path):
             return pl.read_csv(
-                path,
+                source,
                 separator=sep,
                 decimal_comma=decimal_comma,
                 schema_overrides=overrides,
                 infer_schema_length=None,
-                encoding=polars_encoding,
             )
     except InputDataError as err:
         if "invalid utf-8" in str(err):
@@ -253,7 +257,7 @@ def _read_csv(
                 f"{err}: the file is not UTF-8; pass encoding= (--encoding) with the file's "
                 "encoding, e.g. encoding='latin-1' or 'cp1252'"
             ) from err.__cause__
-        where = _locate_csv_problem(path, compression, encoding)
+        where = _locate_csv_problem(path, compression, encoding, sep, len(header))
         if where:
             raise InputDataError(f"could not read {path}: {where}") from err.__cause__
         raise

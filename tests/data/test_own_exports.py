@@ -613,3 +613,30 @@ def test_parquet_keeps_its_own_id_types(base: pl.DataFrame, tmp_path: Path) -> N
     purchases, _ = rs.clean_purchases(path)
     assert purchases["user_id"].dtype == pl.String  # text in the file stays text
     assert purchases["item_id"].dtype == pl.String
+
+
+@pytest.mark.parametrize("compression", ["gzip", "zstd"])
+def test_compressed_latin1_with_encoding(
+    compression: str, base: pl.DataFrame, tmp_path: Path
+) -> None:
+    style = Export(
+        compression=compression,
+        encoding="latin-1",
+        separator=";",
+        decimal_comma=True,
+        note="Café Zürich",
+        kwargs={"encoding": "latin-1"},
+    )
+    path = _write(_render(base, style), style, tmp_path)
+    purchases, report = _clean(path, style)
+    _check(purchases, report, _expected(base, style))
+    assert purchases["Notiz"].unique().to_list() == ["Café Zürich"]
+    with pytest.raises(InputDataError, match="not UTF-8"):
+        _clean(path, replace(style, kwargs={}))
+
+
+def test_unclosed_quote_in_gzip_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv.gz"
+    path.write_bytes(gzip.compress(b'user_id;item_id;timestamp\n1;a;2011-01-01\n2;"b;2011-01-02\n'))
+    with pytest.raises(InputDataError, match=r"export\.csv\.gz: line 3: a quoted field"):
+        rs.clean_purchases(path)
