@@ -121,8 +121,24 @@ class ParsedTimestamps:
     invalid: int = 0
 
 
-def _parse(values: pl.Series, fmt: str) -> pl.Series:
-    parsed = values.str.strptime(pl.Datetime("us"), fmt, strict=False)
+def _date_part(fmt: str) -> str | None:
+    """``%d/%m/%Y`` of ``%d/%m/%Y %H:%M`` (``None`` for a format without a time)."""
+    cut = min((i for i in (fmt.find("%H"), fmt.find("%I")) if i > 0), default=-1)
+    return fmt[:cut].rstrip(" T") if cut > 0 else None
+
+
+def _strptime(text: pl.Expr, fmt: str, midnight: bool) -> pl.Expr:
+    """``text`` read with ``fmt``; with ``midnight``, also dates written without a time."""
+    parsed = text.str.strptime(pl.Datetime("us"), fmt, strict=False)
+    day = _date_part(fmt) if midnight else None
+    if day is not None:  # some exports write midnight as the date alone
+        parsed = pl.coalesce(parsed, text.str.strptime(pl.Datetime("us"), day, strict=False))
+    return parsed
+
+
+def _parse(values: pl.Series, fmt: str, midnight: bool = False) -> pl.Series:
+    """``values`` read with ``fmt``; null where they do not parse or the year is absurd."""
+    parsed = values.to_frame("v").select(_strptime(pl.col("v"), fmt, midnight)).to_series()
     year = parsed.dt.year()
     return parsed.set(~year.is_between(*_YEARS).fill_null(False), None)
 
@@ -301,6 +317,11 @@ def parse_timestamps(
             _numeric(lf, src, text, None)  # numbers of no known unit: say so
         raise
     parsed = _parse(normal, fmt)
+    midnight = False
+    if parsed.null_count() and parsed.null_count() < len(parsed):
+        with_dates = _parse(normal, fmt, midnight=True)
+        if with_dates.null_count() < parsed.null_count():
+            parsed, midnight = with_dates, True
     bad = parsed.is_null()
     invalid = int(n.filter(bad).sum())
     total = int(n.sum())
@@ -324,8 +345,9 @@ def parse_timestamps(
     # The same reading on the whole column: strptime is ~10x faster than a lookup.
     if not values.equals(normal):
         text = text.str.replace(_TZ, "${1}")
-    expr = text.str.strptime(pl.Datetime("us"), fmt, strict=False)
-    if normal.str.strptime(pl.Datetime("us"), fmt, strict=False).null_count() < bad.sum():
+    expr = _strptime(text, fmt, midnight)
+    unchecked = normal.to_frame("v").select(_strptime(pl.col("v"), fmt, midnight)).to_series()
+    if unchecked.null_count() < bad.sum():
         expr = pl.when(expr.dt.year().is_between(*_YEARS)).then(expr)
     return ParsedTimestamps(expr.alias(src), fmt, invalid)
 

@@ -641,3 +641,23 @@ def test_unclosed_quote_in_gzip_names_the_line(tmp_path: Path) -> None:
     path.write_bytes(gzip.compress(b'user_id;item_id;timestamp\n1;a;2011-01-01\n2;"b;2011-01-02\n'))
     with pytest.raises(InputDataError, match=r"export\.csv\.gz: line 3: a quoted field"):
         rs.clean_purchases(path)
+
+
+def test_midnight_written_as_the_date_alone(base: pl.DataFrame, tmp_path: Path) -> None:
+    style = Export(dates="uk dd/mm/yyyy HH:MM")
+    midnight = base["timestamp"].dt.truncate("1d")
+    moved = base.with_columns(
+        timestamp=pl.when(pl.int_range(pl.len()) % 3 == 0)
+        .then(midnight)
+        .otherwise(pl.col("timestamp"))
+    )
+    frame = _render(moved, style).with_columns(
+        pl.when(pl.int_range(pl.len()) % 3 == 0)
+        .then(pl.col(NAMES["timestamp"]).str.slice(0, 10))
+        .otherwise(pl.col(NAMES["timestamp"]))
+        .alias(NAMES["timestamp"])
+    )
+    assert frame[NAMES["timestamp"]][0] == moved["timestamp"][0].strftime("%d/%m/%Y")
+    path = _write(frame, style, tmp_path)
+    purchases, report = _clean(path, style)
+    _check(purchases, report, _expected(moved, style))
