@@ -144,7 +144,7 @@ def _parse(values: pl.Series, fmt: str, midnight: bool = False) -> pl.Series:
 
 
 def _describe(value: datetime) -> str:
-    return f"{value:%d %B %Y}"
+    return f"{value.day} {value:%B %Y}"
 
 
 def _numeric_unit(lf: pl.LazyFrame, numbers: pl.Expr) -> tuple[str | None, str]:
@@ -396,7 +396,8 @@ def _choose_format(
             )
             raise InputDataError(
                 f"column {src!r} (timestamp): every value reads both day-first and month-first "
-                f"({readings}); pass dayfirst=True or dayfirst=False, or timestamp_format= "
+                f"({readings}); pass dayfirst=True or dayfirst=False (--dayfirst or --monthfirst), "
+                f"or timestamp_format= "
                 f"(e.g. {first!r} or {second!r})"
             )
     return best
