@@ -219,7 +219,9 @@ def _id_checks(mapping: dict[str, str], schema: pl.Schema) -> list[pl.Expr]:
             checks.append(whole.all().alias(f"{canon}:whole"))
             checks.append(col.fill_nan(None).count().alias(f"{canon}:floats"))
         if dtype == pl.String:
-            checks.append((col != col.str.strip_chars()).sum().alias(f"{canon}:trimmed"))
+            stripped = col.str.strip_chars()  # a blank id is missing, not trimmed
+            trimmed = (col != stripped) & (stripped != "")
+            checks.append(trimmed.sum().alias(f"{canon}:trimmed"))
     return checks
 
 

@@ -178,7 +178,8 @@ def test_string_numbers_and_ids_are_converted() -> None:
             "price": ["3.25", "oops", "1"],
         }
     )
-    purchases, report = rs.clean_purchases(frame)
+    with pytest.warns(rs.DataWarning, match="spaces trimmed around 1 ids"):
+        purchases, report = rs.clean_purchases(frame)
     assert purchases.rows() == [("7", "a", datetime(2024, 1, 1), 2.0, 3.25)]
     assert report.dropped["invalid_quantity"] == 1
     assert report.dropped["invalid_price"] == 1
