@@ -118,6 +118,8 @@ class CleaningReport:
             + (f", {self.n_orders:,} orders" if self.n_orders is not None else "")
             + (f", {self.first_timestamp} .. {self.last_timestamp}" if self.rows_out else "")
         )
+        if self.timestamp_format is not None:
+            lines.append(f"timestamps read as {self.timestamp_format!r}")
         if self.exact_duplicates and not self.dropped.get("duplicate"):
             lines.append(f"{self.exact_duplicates:,} exact duplicate rows kept")
         if len(self.returns):

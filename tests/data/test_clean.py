@@ -154,6 +154,7 @@ def test_report_table_and_text() -> None:
     text = str(report)
     assert "missing_user" in text
     assert "20" in text
+    assert f"timestamps read as {report.timestamp_format!r}" in text
 
 
 def test_canonical_names_need_no_mapping_and_quantity_defaults_to_one() -> None:
