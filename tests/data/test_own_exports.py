@@ -231,9 +231,7 @@ READABLE: dict[str, Export] = {
     "zstd": Export(compression="zstd"),
     "zstd, ; decimal comma": Export(compression="zstd", separator=";", decimal_comma=True),
     "parquet, text dates and ids": Export(container="parquet", ids="alphanumeric"),
-    "uk dates with dayfirst=True": Export(
-        dates="uk dd/mm/yyyy HH:MM", kwargs={"dayfirst": True}
-    ),
+    "uk dates with dayfirst=True": Export(dates="uk dd/mm/yyyy HH:MM", kwargs={"dayfirst": True}),
     "explicit timestamp_format": Export(
         dates="uk dd/mm/yyyy HH:MM", kwargs={"timestamp_format": "%d/%m/%Y %H:%M"}
     ),
