@@ -48,7 +48,17 @@ _MAX_LOCATE_BYTES = 64 << 20
 
 
 def is_rust_panic(err: BaseException) -> bool:
-    """A Rust panic surfaced by pyo3 (``pyo3_runtime.PanicException``, a ``BaseException``)."""
+    """A Rust panic surfaced by pyo3 (``pyo3_runtime.PanicException``, a ``BaseException``).
+
+    Told by the type's name and module, since pyo3 does not export the class.
+
+    Examples
+    --------
+    >>> class PanicException(BaseException):
+    ...     pass
+    >>> is_rust_panic(PanicException("boom")), is_rust_panic(KeyboardInterrupt())
+    (True, False)
+    """
     kind = type(err)
     return kind.__name__ == "PanicException" or kind.__module__.startswith("pyo3_runtime")
 
