@@ -314,7 +314,7 @@ def is_text_table(path: str | os.PathLike[str]) -> bool:
     --------
     >>> import pathlib, tempfile
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "orders.csv"
-    >>> _ = path.write_text("a,b\n1,2\n")
+    >>> _ = path.write_text("a,b\\n1,2\\n")
     >>> is_text_table(path)
     True
     """
