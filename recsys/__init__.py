@@ -7,7 +7,7 @@
 
 from recsys import datasets, evaluation, exceptions, models, profiles, scoring, stats, uplift
 from recsys._version import __version__
-from recsys.data import CleaningReport, IdMap, Interactions, clean_purchases
+from recsys.data import CleaningReport, IdMap, Interactions, clean_purchases, read_table
 from recsys.evaluation import evaluate
 from recsys.exceptions import (
     DataWarning,
@@ -62,6 +62,7 @@ __all__ = [
     "load_model",
     "models",
     "profiles",
+    "read_table",
     "scoring",
     "stats",
     "uplift",

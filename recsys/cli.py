@@ -9,17 +9,23 @@ the traceback).
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
 import polars as pl
 
+from recsys.data.read import is_rust_panic
 from recsys.exceptions import InputDataError, RecsysError
 
 __all__ = ["main"]
+
+OUTPUT_SUFFIXES = (".parquet", ".csv")
 
 
 class _UsageError(Exception):
@@ -62,10 +68,54 @@ def _load_purchases(args: argparse.Namespace) -> pl.DataFrame:
     from recsys.data import clean_purchases
 
     purchases, report = clean_purchases(
-        args.file, columns=parse_columns(args.columns), preset=args.preset
+        args.file,
+        columns=parse_columns(args.columns),
+        preset=args.preset,
+        timestamp_format=args.date_format,
+        dayfirst=args.dayfirst,
+        encoding=args.encoding,
     )
     print(report, file=sys.stderr)
     return purchases
+
+
+def _check_out(out: str) -> str:
+    suffix = Path(out).suffix.lower()
+    if suffix not in OUTPUT_SUFFIXES:
+        raise InputDataError(
+            f"--out must end in {' or '.join(OUTPUT_SUFFIXES)} (unsupported output format), "
+            f"got {out!r}"
+        )
+    return suffix
+
+
+def _model_names(text: str) -> list[str]:
+    """The model names of ``--models`` (registry names), checked."""
+    from recsys.models import registry
+
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(registry.names()))
+    if unknown or not names:
+        raise InputDataError(
+            f"--models: unknown model(s) {unknown}; choose from {', '.join(registry.names())}"
+        )
+    return names
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    """Check every argument that can be checked before a file is read (fail fast)."""
+    from recsys.data.timeutil import to_datetime
+
+    for option in ("as_of", "cutoff"):
+        value = getattr(args, option, None)
+        if value is not None:
+            to_datetime(value, f"--{option.replace('_', '-')}")
+    if args.command != "demo" and getattr(args, "out", None) is not None:
+        _check_out(args.out)
+    if getattr(args, "models", None) is not None:
+        _model_names(args.models)
+    if getattr(args, "columns", None) is not None:
+        parse_columns(args.columns)
 
 
 def _write(frame: pl.DataFrame, out: str | None, default_rows: int = 20) -> None:
@@ -76,9 +126,7 @@ def _write(frame: pl.DataFrame, out: str | None, default_rows: int = 20) -> None
             print(frame)
         return
     path = Path(out)
-    suffix = path.suffix.lower()
-    if suffix not in (".parquet", ".csv"):
-        raise InputDataError(f"--out must end in .parquet or .csv, got {out!r}")
+    suffix = _check_out(out)
     with atomic_path(path) as tmp:
         frame.write_parquet(tmp) if suffix == ".parquet" else frame.write_csv(tmp)
     print(f"wrote {path} ({frame.height:,} rows)", file=sys.stderr)
@@ -105,12 +153,6 @@ def _make_model(name: str) -> Any:
     return registry.get(name)()
 
 
-def _model_names() -> tuple[str, ...]:
-    from recsys.models import registry
-
-    return registry.names()
-
-
 def _cmd_recommend(args: argparse.Namespace) -> None:
     from recsys.data import Interactions
 
@@ -125,12 +167,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
 
     purchases = _load_purchases(args)
     split = temporal_split(purchases, cutoff=args.cutoff, horizon_days=args.horizon)
-    names = [n.strip() for n in args.models.split(",") if n.strip()]
-    unknown = sorted(set(names) - set(_model_names()))
-    if unknown:
-        raise InputDataError(
-            f"--models: unknown model(s) {unknown}; choose from {', '.join(_model_names())}"
-        )
+    names = _model_names(args.models)
     train = Interactions.from_purchases(split.train)
     results = evaluate(
         {name: _make_model(name).fit(train) for name in names},
@@ -167,14 +204,40 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
         "--preset", help="known layout: online_retail, online_retail_ii, ta_feng, complete_journey"
     )
     parser.add_argument("--out", help="output file (.parquet or .csv); default: print a preview")
+    parser.add_argument(
+        "--date-format",
+        help="format of the timestamps, strftime syntax (e.g. '%%d/%%m/%%Y %%H:%%M') or "
+        "unix_s, unix_ms, excel, yyyymmdd; default: decided from the data",
+    )
+    order = parser.add_mutually_exclusive_group()
+    order.add_argument(
+        "--dayfirst",
+        dest="dayfirst",
+        action="store_true",
+        default=None,
+        help="dates like 01/12/2009 are day-first (1 December)",
+    )
+    order.add_argument(
+        "--monthfirst",
+        dest="dayfirst",
+        action="store_false",
+        help="dates like 01/12/2009 are month-first (12 January)",
+    )
+    parser.add_argument("--encoding", help="text encoding of a CSV file (default: UTF-8)")
 
 
 def _build_parser() -> argparse.ArgumentParser:
+    from recsys.models import registry
+
     parser = _Parser(
         prog="recsys",
         description="Personalized recommendation and customer retention for purchase histories.",
     )
-    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show full tracebacks on errors (before or after the command)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     demo = sub.add_parser(
@@ -212,7 +275,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_input_options(recommend)
     recommend.add_argument(
         "--model",
-        choices=_model_names(),
+        choices=registry.names(),
         default="repeat_explore",
         help="the model to fit (default: repeat_explore, the buy-again / discover blend)",
     )
@@ -254,9 +317,48 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _OneLine(logging.Formatter):
+    """``warning: <message on one line>``: no source path, no code line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {' '.join(record.getMessage().split())}"
+
+
+def _message_only(message: Warning | str, *args: Any, **kwargs: Any) -> str:
+    return str(message)
+
+
+@contextmanager
+def _warnings_as_log_lines() -> Iterator[None]:
+    """Route library warnings through the ``recsys`` logger, one line each on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine())
+    loggers = [logging.getLogger("recsys"), logging.getLogger("py.warnings")]
+    saved = [(lg.propagate, lg.level) for lg in loggers]
+    saved_format = warnings.formatwarning
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.propagate = False
+        logger.setLevel(logging.WARNING)
+    warnings.formatwarning = _message_only
+    logging.captureWarnings(True)
+    try:
+        yield
+    finally:
+        logging.captureWarnings(False)
+        warnings.formatwarning = saved_format
+        for logger, (propagate, level) in zip(loggers, saved, strict=True):
+            logger.removeHandler(handler)
+            logger.propagate, logger.level = propagate, level
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``recsys`` command; returns the exit code."""
     parser = _build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    end = argv.index("--") if "--" in argv else len(argv)
+    debug = "--debug" in argv[:end]  # accepted before or after the command
+    argv = [a for i, a in enumerate(argv) if not (a == "--debug" and i < end)]
     try:
         args = parser.parse_args(argv)
     except _UsageError as err:
@@ -269,11 +371,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     handler: Callable[[argparse.Namespace], Any] = args.handler
     try:
-        handler(args)
-    except (RecsysError, OSError) as err:
-        if args.debug:
+        with _warnings_as_log_lines():
+            _check_args(args)
+            handler(args)
+    except BaseException as err:
+        file_error = isinstance(err, (RecsysError, OSError, pl.exceptions.PolarsError))
+        if debug or not (file_error or is_rust_panic(err)):
             raise
-        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        message = " ".join(str(err).split()) or type(err).__name__
         print(f"recsys {args.command}: error: {message}", file=sys.stderr)
         return 2
     return 0

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from recsys.cli import main
+from recsys.exceptions import InputDataError
 
 
 def test_help(capsys: pytest.CaptureFixture[str]) -> None:
@@ -162,3 +163,85 @@ def test_bad_input_exits_2_with_one_line(
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith(f"recsys {argv[0]}: error:")
     assert fragment in err[-1]
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["profile", "MISSING", "--as-of", "yesterday"], "--as-of must be"),
+        (["evaluate", "MISSING", "--cutoff", "09/09/2010"], "--cutoff must be"),
+        (["recommend", "MISSING", "--out", "recs.xlsx"], ".parquet or .csv"),
+        (["evaluate", "MISSING", "--cutoff", "2010-09-09", "--models", "als,nope"], "nope"),
+        (["profile", "MISSING", "--columns", "user_id"], "canonical=yours"),
+    ],
+)
+def test_arguments_checked_before_the_file_is_read(
+    argv: list[str], fragment: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the file does not exist: an argument error proves nothing was read first
+    argv = [str(tmp_path / "nope.csv") if a == "MISSING" else a for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert fragment in err[0]
+    assert "not found" not in err[0]
+
+
+def test_date_format_and_dayfirst(
+    orders_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = pl.read_csv(orders_csv, infer_schema_length=None)
+    moments = frame["when"].str.to_datetime()
+    # every day <= 12: only the user can tell day-first from month-first
+    moments = moments.dt.replace(day=moments.dt.day().clip(1, 12))
+    path = tmp_path / "uk.csv"
+    frame.with_columns(when=moments.dt.strftime("%d/%m/%Y %H:%M")).write_csv(path)
+    argv = ["profile", str(path), "--columns", COLUMNS]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "day-first and month-first" in err[0]
+    assert "'when'" in err[0]
+    out = tmp_path / "p.parquet"
+    assert main([*argv, "--dayfirst", "--out", str(out)]) == 0
+    assert main([*argv, "--date-format", "%d/%m/%Y %H:%M", "--out", str(out)]) == 0
+    assert main([*argv, "--monthfirst", "--out", str(out)]) == 0
+
+
+def test_warnings_are_one_line_messages(
+    orders_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = pl.read_csv(orders_csv, infer_schema_length=None)
+    bad = frame.with_columns(when=pl.when(pl.int_range(pl.len()) == 3).then(pl.lit("n/a")))
+    path = tmp_path / "orders.csv"
+    frame.with_columns(when=pl.coalesce(bad["when"], frame["when"])).write_csv(path)
+    assert main(["profile", str(path), "--columns", COLUMNS, "--out", str(tmp_path / "p.csv")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    dropped = [line for line in err if "'n/a'" in line]
+    assert len(dropped) == 1
+    assert dropped[0].startswith("warning: column 'when' (timestamp): 1 of")
+    assert not any(".py:" in line for line in err)
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_debug_before_or_after_the_command_shows_the_traceback(where: str, tmp_path: Path) -> None:
+    argv = ["profile", str(tmp_path / "nope.csv")]
+    argv = ["--debug", *argv] if where == "before" else [*argv, "--debug"]
+    with pytest.raises(InputDataError, match="file not found"):
+        main(argv)
+
+
+def test_unreadable_files_exit_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    junk = tmp_path / "garbage.csv"
+    junk.write_bytes(bytes(range(256)) * 8)
+    unclosed = tmp_path / "unclosed.csv"
+    unclosed.write_text('user_id,item_id,timestamp\n1,"a,2024-01-01\n2,b,2024-01-02\n')
+    for path in (junk, unclosed, tmp_path):
+        assert main(["profile", str(path)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1, err
+        assert err[0].startswith("recsys profile: error:")
+        assert str(path) in err[0]
+        assert len(err[0]) < 400

@@ -4,6 +4,7 @@ from recsys.data.clean import DROP_REASONS, CleaningReport, clean_purchases
 from recsys.data.idmap import IdMap
 from recsys.data.interactions import Interactions
 from recsys.data.presets import PRESETS, Preset
+from recsys.data.read import read_table
 from recsys.data.timeutil import to_datetime
 
 __all__ = [
@@ -14,5 +15,6 @@ __all__ = [
     "Interactions",
     "Preset",
     "clean_purchases",
+    "read_table",
     "to_datetime",
 ]

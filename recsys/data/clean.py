@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import warnings
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -12,10 +15,18 @@ import polars as pl
 
 from recsys.data import columns as C
 from recsys.data.presets import Preset, get_preset
+from recsys.data.read import is_text_table, reading
 from recsys.data.sources import FrameLike, to_lazyframe
-from recsys.exceptions import InputDataError
+from recsys.data.timestamps import MAX_INVALID_SHARE, TIMESTAMP_FORMATS, parse_timestamps
+from recsys.exceptions import DataWarning, InputDataError
 
-__all__ = ["DROP_REASONS", "CleaningReport", "clean_purchases"]
+__all__ = [
+    "DROP_REASONS",
+    "MAX_INVALID_SHARE",
+    "TIMESTAMP_FORMATS",
+    "CleaningReport",
+    "clean_purchases",
+]
 
 #: Why a row can be removed, in the order the rules are applied: a row is counted
 #: under the first rule it fails.
@@ -32,25 +43,7 @@ DROP_REASONS: tuple[str, ...] = (
 )
 _RETURN_REASONS = ("cancellation", "non_positive_quantity")
 
-#: Timestamp string formats tried, in this order, when no format is given.
-#: ``%.f`` accepts an absent fraction, so these also read whole seconds.
-TIMESTAMP_FORMATS: tuple[str, ...] = (
-    "%Y-%m-%d %H:%M:%S%.f",
-    "%Y-%m-%dT%H:%M:%S%.f",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%dT%H:%M",
-    "%Y-%m-%d",
-    "%Y/%m/%d %H:%M:%S",
-    "%Y/%m/%d",
-    "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%Y %H:%M",
-    "%m/%d/%Y",
-    "%d.%m.%Y %H:%M:%S",
-    "%d.%m.%Y",
-    "%Y%m%d",
-)
-_FORMAT_SAMPLE = 1000
-_TZ_SUFFIX = r"(Z|[+-]\d{2}:?\d{2})$"
+_CANONICAL_INT = r"^(0|-?[1-9][0-9]{0,17})$"
 
 
 @dataclass(frozen=True)
@@ -77,7 +70,9 @@ class CleaningReport:
     first_timestamp, last_timestamp
         Time range of the output.
     timestamp_format
-        The format used to parse timestamp strings (``None`` if not strings).
+        The strftime format used to parse timestamp strings, or the unit of
+        numeric timestamps (``"unix_s"``, ``"excel"``, ...); ``None`` for
+        datetime and date columns.
     columns
         Canonical name -> source column used.
     """
@@ -123,6 +118,8 @@ class CleaningReport:
             + (f", {self.n_orders:,} orders" if self.n_orders is not None else "")
             + (f", {self.first_timestamp} .. {self.last_timestamp}" if self.rows_out else "")
         )
+        if self.timestamp_format is not None:
+            lines.append(f"timestamps read as {self.timestamp_format!r}")
         if self.exact_duplicates and not self.dropped.get("duplicate"):
             lines.append(f"{self.exact_duplicates:,} exact duplicate rows kept")
         if len(self.returns):
@@ -169,7 +166,7 @@ def _id_expr(src: str, dtype: pl.DataType, name: str) -> pl.Expr:
         return col.cast(pl.Int64).alias(name)
     if dtype.is_float():
         # pandas stores integer ids with missing values as floats: convert back exactly
-        # (clean_purchases checks that every value is integral, see _float_id_check).
+        # (clean_purchases checks that every value is integral, see _id_checks).
         return col.fill_nan(None).cast(pl.Int64, strict=False).alias(name)
     if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
         text = col.cast(pl.String).str.strip_chars()
@@ -179,10 +176,80 @@ def _id_expr(src: str, dtype: pl.DataType, name: str) -> pl.Expr:
     )
 
 
-def _float_id_check(src: str) -> pl.Expr:
-    """True when every value of a float id column is a whole number (or missing)."""
-    col = pl.col(src)
-    return (col.is_null() | col.is_nan() | (col == col.floor())).all().alias(src)
+def _integer_ids(
+    lf: pl.LazyFrame, schema: pl.Schema, mapping: dict[str, str]
+) -> tuple[pl.LazyFrame, pl.Schema]:
+    """Turn text user/item id columns whose every value is a canonical integer into Int64.
+
+    Canonical: no sign but ``-``, no leading zeros, spaces or decimals, at most 18
+    digits, so the conversion is lossless (``str(int(x)) == x``).
+    """
+    text_ids = [
+        mapping[c] for c in (C.USER, C.ITEM) if c in mapping and schema[mapping[c]] == pl.String
+    ]
+    if not text_ids:
+        return lf, schema
+    flags = (
+        lf.select(
+            (pl.col(src).is_null() | pl.col(src).str.contains(_CANONICAL_INT)).all().alias(src)
+            for src in dict.fromkeys(text_ids)
+        )
+        .collect()
+        .row(0, named=True)
+    )
+    integers = [src for src, ok in flags.items() if ok]
+    if integers:
+        lf = lf.with_columns(pl.col(src).cast(pl.Int64) for src in integers)
+        schema = lf.collect_schema()
+    return lf, schema
+
+
+def _id_checks(mapping: dict[str, str], schema: pl.Schema) -> list[pl.Expr]:
+    """Facts about the id columns, computed in the same run as the cleaning.
+
+    ``<canon>:whole``: every float id is a whole number; ``<canon>:floats``: float
+    ids turned into integers; ``<canon>:trimmed``: text ids with spaces around them.
+    """
+    checks: list[pl.Expr] = []
+    for canon in (C.USER, C.ITEM, C.ORDER):
+        if canon not in mapping:
+            continue
+        src, dtype = mapping[canon], schema[mapping[canon]]
+        col = pl.col(src)
+        if dtype.is_float() and canon != C.ORDER:
+            whole = col.is_null() | col.is_nan() | (col == col.floor())
+            checks.append(whole.all().alias(f"{canon}:whole"))
+            checks.append(col.fill_nan(None).count().alias(f"{canon}:floats"))
+        if dtype == pl.String:
+            stripped = col.str.strip_chars()  # a blank id is missing, not trimmed
+            trimmed = (col != stripped) & (stripped != "")
+            checks.append(trimmed.sum().alias(f"{canon}:trimmed"))
+    return checks
+
+
+def _apply_id_checks(facts: dict[str, Any], mapping: dict[str, str]) -> None:
+    """Raise on fractional float ids, warn on lossy conversions."""
+    for canon in (C.USER, C.ITEM, C.ORDER):
+        src = mapping.get(canon)
+        if facts.get(f"{canon}:whole") is False:
+            raise InputDataError(
+                f"column {src!r} holds non-integer numbers; ids must be integers or strings "
+                "(cast the column to string if the decimals are meaningful)"
+            )
+        if facts.get(f"{canon}:floats"):
+            warnings.warn(
+                f"column {src!r} ({canon}) holds float numbers: {facts[f'{canon}:floats']:,} "
+                "ids converted to integers (1.0 -> 1); read the ids as text to keep their form",
+                DataWarning,
+                stacklevel=3,
+            )
+        if facts.get(f"{canon}:trimmed"):
+            n = facts[f"{canon}:trimmed"]
+            warnings.warn(
+                f"column {src!r} ({canon}): spaces trimmed around {n:,} ids",
+                DataWarning,
+                stacklevel=3,
+            )
 
 
 def _number_expr(src: str, dtype: pl.DataType, name: str) -> pl.Expr:
@@ -192,50 +259,6 @@ def _number_expr(src: str, dtype: pl.DataType, name: str) -> pl.Expr:
     if dtype == pl.String:
         return col.str.strip_chars().cast(pl.Float64, strict=False).fill_nan(None).alias(name)
     raise InputDataError(f"column {src!r} (for {name}) has dtype {dtype}; expected numbers")
-
-
-def _detect_format(lf: pl.LazyFrame, src: str, preferred: str | None = None) -> str:
-    sample = (
-        lf.select(pl.col(src).str.strip_chars().str.replace(_TZ_SUFFIX, ""))
-        .drop_nulls()
-        .head(_FORMAT_SAMPLE)
-        .collect()
-        .to_series()
-    )
-    candidates = list(dict.fromkeys([*([preferred] if preferred else []), *TIMESTAMP_FORMATS]))
-    if len(sample) == 0:
-        return candidates[0]
-    hits = [sample.str.strptime(pl.Datetime("us"), fmt, strict=False).count() for fmt in candidates]
-    best = max(range(len(hits)), key=lambda i: (hits[i], -i))
-    if hits[best] == 0:
-        raise InputDataError(
-            f"column {src!r} (timestamp): cannot parse values such as {sample[0]!r}; "
-            "pass timestamp_format= (strftime syntax)"
-        )
-    return candidates[best]
-
-
-def _timestamp_expr(
-    lf: pl.LazyFrame, src: str, dtype: pl.DataType, fmt: str | None, preferred: str | None
-) -> tuple[pl.Expr, str | None]:
-    col = pl.col(src)
-    if isinstance(dtype, pl.Datetime):
-        if dtype.time_zone is not None:  # keep the shop's local clock time
-            col = col.dt.replace_time_zone(None)
-        return col.cast(pl.Datetime("us")).alias(C.TIMESTAMP), None
-    if dtype == pl.Date or dtype == pl.Null:
-        return col.cast(pl.Datetime("us")).alias(C.TIMESTAMP), None
-    if dtype.is_numeric():  # unix seconds
-        micros = (col.cast(pl.Float64) * 1_000_000).round().cast(pl.Int64, strict=False)
-        return pl.from_epoch(micros, time_unit="us").alias(C.TIMESTAMP), None
-    if dtype == pl.String:
-        fmt = fmt or _detect_format(lf, src, preferred)
-        text = col.str.strip_chars().str.replace(_TZ_SUFFIX, "")
-        return text.str.strptime(pl.Datetime("us"), fmt, strict=False).alias(C.TIMESTAMP), fmt
-    raise InputDataError(
-        f"column {src!r} (timestamp) has dtype {dtype}; expected datetimes, dates, "
-        "unix seconds or date strings"
-    )
 
 
 def _drop_reason(has_order: bool, has_price: bool, cancellation_prefix: str | None) -> pl.Expr:
@@ -294,7 +317,11 @@ def clean_purchases(
     drop_duplicates: bool = False,
     keep_columns: Sequence[str] = (),
     timestamp_format: str | None = None,
+    dayfirst: bool | None = None,
+    max_invalid_share: float = MAX_INVALID_SHARE,
     cancellation_prefix: str | None = None,
+    encoding: str | None = None,
+    separator: str | None = None,
 ) -> tuple[pl.DataFrame, CleaningReport]:
     """Clean an orders table into canonical purchases, with an account of every row.
 
@@ -316,9 +343,14 @@ def clean_purchases(
     Parameters
     ----------
     source
-        A polars DataFrame or LazyFrame, a pandas DataFrame, or a CSV/TSV/Parquet
-        path (CSV may be gzip-compressed). Lazy and Parquet inputs are processed
-        with polars' streaming engine.
+        A polars DataFrame or LazyFrame, a pandas DataFrame, or the path of a file
+        read by :func:`recsys.data.read.read_table`: CSV/TSV (separator and
+        decimal comma detected, optionally gzip- or zstd-compressed), Parquet or
+        Excel. Lazy and Parquet inputs are processed with polars' streaming
+        engine. From a file, the id columns (user, item, order) are read as text;
+        user and item ids become integers only when every value is a canonical
+        integer (no leading zeros, spaces or ``.0``), so ids such as
+        ``0000013085`` or ``A-17`` come out exactly as written.
     columns
         Canonical name -> your column name, e.g. ``{"user_id": "CustomerID"}``.
         Columns already named canonically need no entry. ``order_id``, ``price``
@@ -336,13 +368,27 @@ def clean_purchases(
     keep_columns
         Extra source columns to carry through unchanged (e.g. ``"Country"``).
     timestamp_format
-        strftime format of timestamp strings. By default it is detected from the
-        first 1,000 values among the preset's format and :data:`TIMESTAMP_FORMATS`
-        (the first that parses most of them; month-first before day-first for
-        ``/`` dates). Numbers are read as unix seconds; a time-zone offset is
-        dropped, keeping the local clock time.
+        strftime format of timestamp strings, or for numbers one of ``"unix_s"``,
+        ``"unix_ms"``, ``"unix_us"``, ``"unix_ns"``, ``"excel"`` (serial day
+        numbers), ``"yyyymmdd"``. By default it is decided from *all* the distinct
+        values (see :mod:`recsys.data.timestamps`): the preset's format if it reads
+        every value, else the format of :data:`TIMESTAMP_FORMATS` reading the most;
+        numbers by magnitude. A trailing ``Z`` or offset is dropped, keeping the
+        local clock time.
+    dayfirst
+        ``True``: ``01/12/2009`` is 1 December; ``False``: 12 January. Needed only
+        when every value reads both ways (otherwise :class:`InputDataError`).
+    max_invalid_share
+        Share of non-empty timestamp values that may fail to parse with the chosen
+        format (default 0.1%): such rows are dropped as ``invalid_timestamp`` with a
+        :class:`DataWarning` showing examples; more is an :class:`InputDataError`.
     cancellation_prefix
         Order-id prefix that marks cancellations (overrides the preset).
+    encoding
+        Text encoding of a CSV file (default UTF-8, with or without BOM), e.g.
+        ``"latin-1"``.
+    separator
+        CSV separator (default: detected among ``,`` ``;`` tab ``|``).
 
     Returns
     -------
@@ -355,8 +401,14 @@ def clean_purchases(
     ------
     InputDataError
         Unknown preset, missing or unmapped column (the message lists the columns
-        found), empty table, a column whose type cannot be converted, a file that
-        does not exist or cannot be parsed.
+        found), empty table, a column whose type cannot be converted, ambiguous or
+        unparseable timestamps, a file that does not exist or cannot be parsed.
+
+    Warns
+    -----
+    DataWarning
+        A lossy id conversion (float ids, spaces trimmed), or timestamp values
+        dropped under ``max_invalid_share``.
 
     Examples
     --------
@@ -374,10 +426,18 @@ def clean_purchases(
     (2, 1, 1)
     """
     preset_obj = get_preset(preset) if preset is not None else None
-    string_columns = set(preset_obj.string_ids) if preset_obj else set()
-    if columns and C.ORDER in columns:
-        string_columns.add(columns[C.ORDER])
-    lf = to_lazyframe(source, string_columns)
+    id_names = (C.USER, C.ITEM, C.ORDER)
+    string_columns = set(id_names)
+    if preset_obj is not None:
+        string_columns |= set(preset_obj.string_ids)
+        string_columns |= {preset_obj.columns[c] for c in id_names if c in preset_obj.columns}
+    string_columns |= {columns[c] for c in id_names if columns and c in columns}
+    from_file = isinstance(source, (str, os.PathLike))
+
+    def guard() -> AbstractContextManager[None]:
+        return reading(str(source)) if from_file else nullcontext()
+
+    lf = to_lazyframe(source, string_columns, encoding=encoding, separator=separator)
     try:
         schema = lf.collect_schema()
     except pl.exceptions.PolarsError as err:
@@ -395,9 +455,19 @@ def clean_purchases(
     if absent:
         raise InputDataError(f"keep_columns not in the table: {absent}; found {list(schema)}")
 
-    ts_expr, used_format = _timestamp_expr(
-        lf, mapping[C.TIMESTAMP], schema[mapping[C.TIMESTAMP]], timestamp_format, preset_format
-    )
+    with guard():
+        if from_file and is_text_table(str(source)):  # ids read as text: ints if lossless
+            lf, schema = _integer_ids(lf, schema, mapping)
+        parsed = parse_timestamps(
+            lf,
+            mapping[C.TIMESTAMP],
+            schema[mapping[C.TIMESTAMP]],
+            timestamp_format=timestamp_format,
+            dayfirst=dayfirst,
+            preferred=preset_format,
+            max_invalid_share=max_invalid_share,
+        )
+    ts_expr, used_format = parsed.expr.alias(C.TIMESTAMP), parsed.format
     exprs = [
         _id_expr(mapping[C.USER], schema[mapping[C.USER]], C.USER),
         _id_expr(mapping[C.ITEM], schema[mapping[C.ITEM]], C.ITEM),
@@ -437,21 +507,18 @@ def clean_purchases(
     if keep_returns:
         base = [c for c in canonical.collect_schema() if c not in keep_columns]
         output_q = output_q.select([*base, C.IS_RETURN, *keep_columns])
-    float_ids = [mapping[c] for c in (C.USER, C.ITEM) if schema[mapping[c]].is_float()]
+    id_checks = _id_checks(mapping, schema)
     queries = [counts_q, returns_q, output_q]
-    if float_ids:
-        queries.append(lf.select([_float_id_check(src) for src in dict.fromkeys(float_ids)]))
+    if id_checks:
+        queries.append(lf.select(id_checks))
     try:
         # One run for all queries: polars shares the scan between them.
-        counts, returns, output, *checks = pl.collect_all(queries, engine="streaming")
+        with guard():
+            counts, returns, output, *checks = pl.collect_all(queries, engine="streaming")
     except pl.exceptions.PolarsError as err:
         raise InputDataError(f"could not convert the purchases table: {err}") from err
-    for src in checks[0].columns if checks else ():
-        if not checks[0][src].item():
-            raise InputDataError(
-                f"column {src!r} holds non-integer numbers; ids must be integers or strings "
-                "(cast the column to string if the decimals are meaningful)"
-            )
+    if checks:
+        _apply_id_checks(checks[0].row(0, named=True), mapping)
 
     count_by_reason = {
         (DROP_REASONS[code - 1] if code else None): n

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
+from recsys.data.read import reading
 from recsys.exceptions import InputDataError
 
 __all__ = ["SHARED_DATASETS", "load_shared", "online_retail", "shared_data_dir"]
@@ -35,7 +36,10 @@ def online_retail() -> pl.DataFrame:
     >>> rs.datasets.online_retail().height
     541909
     """
-    with resources.as_file(resources.files(__name__) / "online_retail.parquet") as path:
+    with (
+        resources.as_file(resources.files(__name__) / "online_retail.parquet") as path,
+        reading(path),
+    ):
         return pl.read_parquet(path)
 
 
@@ -137,7 +141,8 @@ def load_shared(name: str) -> pl.DataFrame:
     path = shared_data_dir() / relative
     if not path.is_file():
         raise InputDataError(f"dataset {name!r} not found at {path}")
-    frame = pl.read_csv(path, **options)  # type: ignore[arg-type]
+    with reading(path):
+        frame = pl.read_csv(path, **options)  # type: ignore[arg-type]
     if name.startswith("open_bandit") and frame.columns[0] in ("", "column_1"):
         frame = frame.drop(frame.columns[0])
     if name == "complete_journey_products":

@@ -51,3 +51,14 @@ def test_to_datetime(value: object, expected: datetime) -> None:
 def test_to_datetime_errors(value: object) -> None:
     with pytest.raises(InputDataError, match="cutoff must be"):
         to_datetime(value, "cutoff")
+
+
+def test_doctests_of_the_readers() -> None:
+    import doctest
+
+    from recsys.data import read, timestamps
+
+    for module in (read, timestamps):
+        failures, tried = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert tried > 0
+        assert failures == 0, module.__name__
