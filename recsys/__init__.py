@@ -29,7 +29,7 @@ from recsys.models import (
     Repurchase,
     load_model,
 )
-from recsys.profiles import ProfileConfig, build_profiles, cohort_retention
+from recsys.profiles import ProfileConfig, build_profiles, cohort_retention, due_items
 
 __all__ = [
     "ALS",
@@ -56,6 +56,7 @@ __all__ = [
     "clean_purchases",
     "cohort_retention",
     "datasets",
+    "due_items",
     "evaluate",
     "evaluation",
     "exceptions",

@@ -12,6 +12,7 @@ from recsys.profiles.build import build_profiles
 from recsys.profiles.churn import ChurnCalibrator, OneTimeBuyerSurvival
 from recsys.profiles.cohorts import cohort_retention
 from recsys.profiles.config import ProfileConfig
+from recsys.profiles.due import due_items
 from recsys.profiles.gammagamma import GammaGamma, clv, gammagamma_log_likelihood
 from recsys.profiles.rfm import RFM_SEGMENTS, SEGMENT_NAMES
 from recsys.profiles.rfm_table import rfm_table
@@ -28,6 +29,7 @@ __all__ = [
     "build_profiles",
     "clv",
     "cohort_retention",
+    "due_items",
     "gammagamma_log_likelihood",
     "rfm_table",
 ]
