@@ -99,7 +99,7 @@ def _pair_model(
         pl.col("_d").diff().over(C.USER, C.ITEM).cast(pl.Float64).alias("_gap")
     )
     logs = gaps.filter(pl.col("_gap").is_not_null()).with_columns(pl.col("_gap").log().alias("_lg"))
-    global_log = float(logs["_lg"].mean()) if logs.height else math.log(30.0)
+    global_log = float(np.mean(logs["_lg"].to_numpy())) if logs.height else math.log(30.0)
     pairs = gaps.group_by(C.USER, C.ITEM).agg(
         pl.len().cast(pl.Int64).alias("n_purchases"),
         pl.col("_t").max().alias("last_purchase"),
