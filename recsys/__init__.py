@@ -5,8 +5,9 @@
 >>> inter = rs.Interactions.from_purchases(purchases, weight="count")
 """
 
-from recsys import datasets, evaluation, exceptions, models, profiles, scoring, uplift
+from recsys import actions, datasets, evaluation, exceptions, models, profiles, scoring, uplift
 from recsys._version import __version__
+from recsys.actions import retention_actions
 from recsys.data import CleaningReport, IdMap, Interactions, clean_purchases
 from recsys.evaluation import evaluate
 from recsys.exceptions import (
@@ -52,6 +53,7 @@ __all__ = [
     "Repurchase",
     "UnknownIdError",
     "__version__",
+    "actions",
     "build_profiles",
     "clean_purchases",
     "cohort_retention",
@@ -63,6 +65,7 @@ __all__ = [
     "load_model",
     "models",
     "profiles",
+    "retention_actions",
     "scoring",
     "uplift",
 ]
