@@ -50,6 +50,7 @@ __all__ = [
     "GammaGamma",
     "clv",
     "gammagamma_log_likelihood",
+    "profile_clv",
 ]
 
 _PARAM_NAMES = ("p", "q", "gamma")
@@ -396,3 +397,56 @@ def clv(
         value += (expected - previous) / (1.0 + d) ** (t / DAYS_PER_MONTH)
         previous = expected
     return np.asarray(m * per_order * value, dtype=np.float64)
+
+
+def profile_clv(
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,
+    mean_spend: ArrayLike,
+    *,
+    horizon_days: float,
+    discount_monthly: float,
+    margin: float,
+) -> dict[str, NDArray[np.float64]] | None:
+    """``expected_order_value`` and ``clv`` per customer, as in :func:`recsys.build_profiles`.
+
+    Fits BG/NBD on ``(frequency, recency, T)`` (days) and Gamma-Gamma on the repeat
+    buyers with a positive ``mean_spend`` (repeat buyers whose repeat orders were all
+    free are fitted as one-order customers and get the population mean spend), then
+    :func:`clv`. Returns None with a :class:`~recsys.exceptions.DataWarning` when
+    either model cannot be fitted. Warnings of the fits (non-convergence, the
+    frequency-spend correlation caveat) pass through.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([0, 1, 3, 0, 2, 5, 1, 0, 4, 2])
+    >>> t_x = np.array([0, 10, 30, 0, 25, 38, 5, 0, 35, 12.0])
+    >>> z = np.array([0, 30, 22, 0, 35, 25, 20, 0, 28, 33.0])
+    >>> out = profile_clv(x, t_x, np.full(10, 40.0), z, horizon_days=90,
+    ...                   discount_monthly=0.01, margin=1.0)
+    >>> sorted(out)
+    ['clv', 'expected_order_value']
+    """
+    x = np.asarray(frequency, dtype=np.float64)
+    z = np.asarray(mean_spend, dtype=np.float64)
+    try:
+        bg = BGNBD().fit(x, recency, T)
+        gg = GammaGamma().fit(np.where(z > 0, x, 0.0), z)
+        spend = gg.conditional_expected_spend(x, np.where(z > 0, z, 0.0))
+        value = clv(
+            bg,
+            gg,
+            x,
+            recency,
+            T,
+            np.where(z > 0, z, 0.0),
+            horizon_days=horizon_days,
+            discount_monthly=discount_monthly,
+            margin=margin,
+        )
+    except InputDataError as err:
+        warnings.warn(f"CLV columns are null: {err}", DataWarning, stacklevel=3)
+        return None
+    return {"expected_order_value": spend, "clv": value}
