@@ -68,6 +68,13 @@ class ProfileConfig:
         is the uncalibrated BG/NBD / one-time-buyer model probability).
     min_calibration_customers
         Fewest customers at the internal cutoff for calibration to be attempted.
+    clv_horizon_days
+        Add the ``expected_order_value`` and ``clv`` columns (:mod:`recsys.profiles.clv`)
+        over this many days (None = no CLV columns; needs prices).
+    clv_discount_monthly
+        Discount rate per 30-day month of the CLV.
+    margin
+        Profit margin applied to spend in the CLV (1 = revenue).
 
     Examples
     --------
@@ -90,6 +97,9 @@ class ProfileConfig:
     churn: bool = True
     calibrate_churn: bool = True
     min_calibration_customers: int = 200
+    clv_horizon_days: int | None = None
+    clv_discount_monthly: float = 0.01
+    margin: float = 1.0
 
     def __post_init__(self) -> None:
         if (
@@ -135,6 +145,14 @@ class ProfileConfig:
             raise InputDataError(
                 f"category_column must be a column name, got {self.category_column!r}"
             )
+        if self.clv_horizon_days is not None:
+            _check_days("clv_horizon_days", self.clv_horizon_days)
+        if not (math.isfinite(self.clv_discount_monthly) and self.clv_discount_monthly >= 0):
+            raise InputDataError(
+                f"clv_discount_monthly must be >= 0, got {self.clv_discount_monthly!r}"
+            )
+        if not (math.isfinite(self.margin) and self.margin > 0):
+            raise InputDataError(f"margin must be > 0, got {self.margin!r}")
         if self.min_calibration_customers < 2:
             raise InputDataError(
                 f"min_calibration_customers must be >= 2, got {self.min_calibration_customers!r}"
