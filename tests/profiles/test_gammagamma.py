@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import polars as pl
 import pytest
 from scipy import optimize
 
@@ -113,3 +114,20 @@ def test_clv_matches_undiscounted_product_and_discounting_lowers_it() -> None:
     np.testing.assert_allclose(half, 0.5 * rs.profiles.clv(bg, gg, x, t_x, T, z, horizon_days=365))
     with pytest.raises(InputDataError, match="discount_monthly"):
         rs.profiles.clv(bg, gg, x, t_x, T, z, discount_monthly=-0.1)
+
+
+def test_build_profiles_clv_columns(online_retail: pl.DataFrame) -> None:
+    config = rs.ProfileConfig(clv_horizon_days=180, clv_discount_monthly=0.01, margin=0.3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        profiles = rs.build_profiles(online_retail, as_of="2011-09-09", config=config)
+    assert {"expected_order_value", "clv"} <= set(profiles.columns)
+    assert profiles["clv"].null_count() == 0
+    assert (profiles["clv"] >= 0).all()
+    one = profiles.filter(pl.col("frequency") == 1)["expected_order_value"]
+    assert one.n_unique() == 1  # the population mean spend
+    assert not any("CLV columns are null" in str(w.message) for w in caught)
+    plain = rs.build_profiles(online_retail, as_of="2011-09-09", config=rs.ProfileConfig())
+    assert "clv" not in plain.columns
+    with pytest.raises(InputDataError, match="margin"):
+        rs.ProfileConfig(margin=0)
