@@ -17,6 +17,10 @@ stratum (its rank among their hashes).
 a unit's arm depends on its id, the experiment and the seed only (stable when units
 are added later), and counts are binomial rather than exact.
 
+``hash_unit`` (the hash scaled to [0, 1)) is returned for auditing; it determines the
+arm, so never reuse it to randomize anything else (send-out batches, a second test):
+draw those from another experiment key.
+
 Either way the arm counts are checked against the weights with
 :func:`~recsys.uplift.sample_ratio_mismatch` (a :class:`~recsys.exceptions.DataWarning`
 when its p-value is below 0.001).
