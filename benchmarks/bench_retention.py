@@ -304,6 +304,12 @@ def _due_eval(name: str, purchases: pl.DataFrame, as_of: datetime, horizon: int)
         f"due_date| = {np.median(err):.1f} days (mean {err.mean():.1f}); naive last + item "
         f"median interval: {np.median(err_naive):.1f} days (mean {err_naive.mean():.1f})"
     )
+    signed = (bought["next"] - bought["due_date"]).dt.total_microseconds().to_numpy() / us
+    overdue = float((bought["due_date"] < as_of).mean())
+    print(
+        f"of the pairs bought again, {overdue:.0%} were overdue at as_of (due_date before it); "
+        f"median signed error next - due_date = {np.median(signed):+.1f} days"
+    )
 
 
 def section_due(purchases: pl.DataFrame, quick: bool) -> None:
