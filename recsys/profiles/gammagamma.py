@@ -49,6 +49,7 @@ __all__ = [
     "DAYS_PER_MONTH",
     "GammaGamma",
     "clv",
+    "discounted_purchases",
     "gammagamma_log_likelihood",
     "profile_clv",
 ]
@@ -388,15 +389,41 @@ def clv(
     if not (math.isfinite(m) and m > 0):
         raise InputDataError(f"margin must be > 0, got {margin!r}")
     per_order = spend.conditional_expected_spend(frequency, mean_spend)
-    n_months = math.ceil(horizon / DAYS_PER_MONTH - 1e-12)
-    value = np.zeros_like(per_order)
-    previous = np.zeros_like(per_order)
+    orders = discounted_purchases(
+        transactions, frequency, recency, T, horizon_days=horizon, discount_monthly=d
+    )
+    return np.asarray(m * per_order * orders, dtype=np.float64)
+
+
+def discounted_purchases(
+    transactions: BGNBD,
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,
+    *,
+    horizon_days: float,
+    discount_monthly: float,
+) -> NDArray[np.float64]:
+    """``sum_m (E[Y(t_m)] - E[Y(t_{m-1})]) / (1 + d)^(t_m / 30)``: the order factor of :func:`clv`.
+
+    Examples
+    --------
+    >>> import numpy as np, recsys as rs
+    >>> bg = rs.profiles.BGNBD()
+    >>> bg.params_ = {"r": 1.0, "alpha": 30.0, "a": 1.5, "b": 5.0}
+    >>> flat = discounted_purchases(bg, [2], [50.0], [60.0], horizon_days=90, discount_monthly=0)
+    >>> bool(np.isclose(flat[0], bg.conditional_expected_purchases(90, [2], [50.0], [60.0])[0]))
+    True
+    """
+    n_months = math.ceil(float(horizon_days) / DAYS_PER_MONTH - 1e-12)
+    value = np.zeros(np.asarray(frequency).size, dtype=np.float64)
+    previous = np.zeros_like(value)
     for month in range(1, n_months + 1):
-        t = min(month * DAYS_PER_MONTH, horizon)
+        t = min(month * DAYS_PER_MONTH, float(horizon_days))
         expected = transactions.conditional_expected_purchases(t, frequency, recency, T)
-        value += (expected - previous) / (1.0 + d) ** (t / DAYS_PER_MONTH)
+        value += (expected - previous) / (1.0 + float(discount_monthly)) ** (t / DAYS_PER_MONTH)
         previous = expected
-    return np.asarray(m * per_order * value, dtype=np.float64)
+    return value
 
 
 def profile_clv(
@@ -433,19 +460,13 @@ def profile_clv(
     z = np.asarray(mean_spend, dtype=np.float64)
     try:
         bg = BGNBD().fit(x, recency, T)
-        gg = GammaGamma().fit(np.where(z > 0, x, 0.0), z)
-        spend = gg.conditional_expected_spend(x, np.where(z > 0, z, 0.0))
-        value = clv(
-            bg,
-            gg,
-            x,
-            recency,
-            T,
-            np.where(z > 0, z, 0.0),
-            horizon_days=horizon_days,
-            discount_monthly=discount_monthly,
-            margin=margin,
+        x_spend = np.where(z > 0, x, 0.0)  # all repeat orders free: as one-order customers
+        gg = GammaGamma().fit(x_spend, z)
+        spend = gg.conditional_expected_spend(x_spend, z)
+        orders = discounted_purchases(
+            bg, x, recency, T, horizon_days=horizon_days, discount_monthly=discount_monthly
         )
+        value = float(margin) * spend * orders
     except InputDataError as err:
         warnings.warn(f"CLV columns are null: {err}", DataWarning, stacklevel=3)
         return None

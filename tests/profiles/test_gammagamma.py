@@ -131,3 +131,19 @@ def test_build_profiles_clv_columns(online_retail: pl.DataFrame) -> None:
     assert "clv" not in plain.columns
     with pytest.raises(InputDataError, match="margin"):
         rs.ProfileConfig(margin=0)
+
+
+@pytest.mark.filterwarnings("ignore:BG/NBD parameters:recsys.exceptions.DataWarning")
+def test_profile_clv_free_repeat_orders_get_population_mean() -> None:
+    from recsys.profiles.gammagamma import profile_clv
+
+    x, z = simulate(6.0, 4.0, 15.0, n=300, seed=6)
+    rng = np.random.default_rng(6)
+    T = rng.uniform(100, 300, size=x.size)
+    t_x = rng.uniform(0.2, 1.0, size=x.size) * T
+    z[0] = 0.0  # a repeat buyer whose repeat orders were all free
+    out = profile_clv(x, t_x, T, z, horizon_days=90, discount_monthly=0.01, margin=1.0)
+    assert out is not None
+    gg = rs.profiles.GammaGamma().fit(np.where(z > 0, x, 0), z)
+    assert out["expected_order_value"][0] == pytest.approx(gg.mean_spend())
+    assert out["clv"][0] > 0
