@@ -5,16 +5,22 @@ purchases strictly before ``as_of`` are used. A *purchase day* of a pair is a
 calendar day on which the customer bought the item (several orders of the item on
 one day count once), so intervals are whole days >= 1.
 
-Interval (geometric-mean shrinkage). For a pair with ``k`` repeat gaps
-``g_1 .. g_k`` (days between consecutive purchase days) and the item's population
-log-interval ``L_item`` (mean log gap over all customers' gaps of the item, itself
-shrunk toward the mean log gap of all items with weight ``item_prior`` gaps):
+Interval (shrinkage in log days). For a pair with ``k`` repeat gaps ``g_1 .. g_k`` (days
+between consecutive purchase days) and the item's population log-interval ``L_item``:
 
 ``log interval = (k * mean(log g) + prior_strength * L_item) / (k + prior_strength)``
 
 so a customer with no repeat of the item gets the item's typical interval, and one
 with many repeats essentially their own (with ``prior_strength = 2``, two own gaps
 weigh as much as the item's population). ``due_date = last_purchase + interval``.
+``L_item`` is the log of the item's Kaplan-Meier median gap, shrunk toward the log of
+the Kaplan-Meier median over all items with weight ``item_prior`` gaps against the
+item's ``n`` completed gaps: ``(n log m_item + item_prior log m_all) / (n +
+item_prior)`` (an item whose curve never falls to 1/2 counts ``n = 0``). The
+Kaplan-Meier curve takes the completed gaps as events and, as censored gaps, the open
+spells (days from the last purchase to ``as_of``) of pairs bought at least twice:
+without them, long gaps that have not ended by ``as_of`` would be missing and the
+intervals too short (the history is only so long).
 
 Probability within the horizon (a defective renewal model per pair). The next gap
 is ``Gamma(shape, interval / shape)`` (mean ``interval``), and with probability
@@ -86,6 +92,24 @@ def _purchase_days(lf: pl.LazyFrame, schema: pl.Schema, as_of: datetime) -> pl.D
     )
 
 
+def _km_medians(spells: pl.DataFrame, by: str) -> pl.DataFrame:
+    """Kaplan-Meier median of ``_time`` per ``by`` group (``_event`` 1 = gap ended, 0 =
+    censored), null where the survival curve stays above 1/2; ``_ig`` counts the events."""
+    at_risk = pl.len().over(by) - pl.int_range(pl.len()).over(by)
+    return (
+        spells.sort(by, "_time", "_event", descending=[False, False, True])
+        .with_columns((1.0 - pl.col("_event") / at_risk).log().cum_sum().over(by).alias("_log_s"))
+        .group_by(by)
+        .agg(
+            pl.col("_time")
+            .filter(pl.col("_log_s") <= math.log(0.5) + 1e-9)
+            .first()
+            .alias("_median"),
+            pl.col("_event").sum().alias("_ig"),
+        )
+    )
+
+
 def _pair_model(
     days: pl.DataFrame,
     as_of: datetime,
@@ -98,23 +122,48 @@ def _pair_model(
     gaps = days.with_columns(
         pl.col("_d").diff().over(C.USER, C.ITEM).cast(pl.Float64).alias("_gap")
     )
-    logs = gaps.filter(pl.col("_gap").is_not_null()).with_columns(pl.col("_gap").log().alias("_lg"))
-    global_log = float(np.mean(logs["_lg"].to_numpy())) if logs.height else math.log(30.0)
-    pairs = gaps.group_by(C.USER, C.ITEM).agg(
-        pl.len().cast(pl.Int64).alias("n_purchases"),
-        pl.col("_t").max().alias("last_purchase"),
-        pl.col("_gap").log().mean().alias("_own_log"),
+    pairs = (
+        gaps.group_by(C.USER, C.ITEM)
+        .agg(
+            pl.len().cast(pl.Int64).alias("n_purchases"),
+            pl.col("_t").max().alias("last_purchase"),
+            pl.col("_gap").log().mean().alias("_own_log"),
+        )
+        .with_columns(
+            (
+                (pl.lit(as_of) - pl.col("last_purchase")).dt.total_microseconds().cast(pl.Float64)
+                / _DAY_US
+            ).alias("_elapsed")
+        )
+    )
+    # Kaplan-Meier medians of the gaps: completed gaps are events, the open spells of
+    # pairs that have repeated before are censored gaps.
+    spells = pl.concat(
+        [
+            gaps.filter(pl.col("_gap").is_not_null()).select(
+                C.ITEM, pl.col("_gap").alias("_time"), pl.lit(1.0).alias("_event")
+            ),
+            pairs.filter(pl.col("n_purchases") > 1).select(
+                C.ITEM, pl.col("_elapsed").alias("_time"), pl.lit(0.0).alias("_event")
+            ),
+        ]
+    )
+    global_median = _km_medians(spells.with_columns(pl.lit(0).alias("_all")), "_all")
+    medians = global_median["_median"].drop_nulls()
+    global_log = math.log(max(float(medians[0]), 1.0)) if medians.len() else math.log(30.0)
+    item_log = _km_medians(spells, C.ITEM).with_columns(
+        pl.col("_median").clip(lower_bound=1.0).log().alias("_km_log")
     )
     n_pairs = pairs.height
     global_rho = float((pairs["n_purchases"] > 1).sum()) / max(n_pairs, 1)
-    item_log = logs.group_by(C.ITEM).agg(pl.len().alias("_ig"), pl.col("_lg").sum().alias("_lgsum"))
     item_rho = pairs.group_by(C.ITEM).agg(
         pl.len().alias("_ib"), (pl.col("n_purchases") > 1).sum().alias("_ir")
     )
+    weight = pl.when(pl.col("_km_log").is_not_null()).then(pl.col("_ig")).otherwise(0)
     items = item_rho.join(item_log, on=C.ITEM, how="left").with_columns(
         (
-            (pl.col("_lgsum").fill_null(0.0) + item_prior * global_log)
-            / (pl.col("_ig").fill_null(0) + item_prior)
+            (weight * pl.col("_km_log").fill_null(0.0) + item_prior * global_log)
+            / (weight + item_prior)
         ).alias("_item_log"),
         ((pl.col("_ir") + item_prior * global_rho) / (pl.col("_ib") + item_prior)).alias(
             "_item_rho"
@@ -129,10 +178,6 @@ def _pair_model(
             .exp()
             .alias("interval_days"),
             ((k + c * pl.col("_item_rho")) / (k + c)).alias("_rho"),
-            (
-                (pl.lit(as_of) - pl.col("last_purchase")).dt.total_microseconds().cast(pl.Float64)
-                / _DAY_US
-            ).alias("_elapsed"),
         )
         .with_columns(
             (
