@@ -26,7 +26,7 @@ orders per month times expected spend per order times a margin, discounted month
 References
 ----------
 P. S. Fader, B. G. S. Hardie (2013), "The Gamma-Gamma Model of Monetary Value",
-http://www.brucehardie.com/notes/025/ (eq. 1-5); P. S. Fader, B. G. S. Hardie,
+http://www.brucehardie.com/notes/025/; P. S. Fader, B. G. S. Hardie,
 K. L. Lee (2005), "RFM and CLV: Using Iso-Value Curves for Customer Base Analysis",
 Journal of Marketing Research 42(4):415-430.
 """

@@ -18,7 +18,7 @@ in ``V`` only, so that ``V > 0`` from the first look). The mixture likelihood ra
 
 and inverting ``Lambda < 1 / alpha`` gives the CS (the normal-mixture boundary of
 Howard, Ramdas, McAuliffe & Sekhon 2021, "Time-uniform, nonparametric, nonasymptotic
-confidence sequences", Ann. Statist., eq. (14) in the Gaussian case):
+confidence sequences", Ann. Statist. 49(2), in the Gaussian case):
 
 ``theta_hat +- sqrt(V (V + tau^2) / tau^2 * (2 log(1 / alpha) + log((V + tau^2) / V)))``.
 
