@@ -166,6 +166,9 @@ def section_clv(purchases: pl.DataFrame) -> None:
     for w in caught:
         print(f"warning: {w.message}")
     value = clv(bg, gg, x, t_x, T, np.where(z > 0, z, 0.0), horizon_days=183, discount_monthly=0.0)
+    orders = bg.conditional_expected_purchases(183, x, t_x, T)
+    per_order = gg.conditional_expected_spend(np.where(z > 0, x, 0.0), z)
+    aov = summary["past_spend"].to_numpy() / (x + 1.0)
     future = (
         purchases.filter((pl.col("timestamp") >= as_of) & (pl.col("timestamp") < end))
         .group_by("user_id")
@@ -203,6 +206,14 @@ def section_clv(purchases: pl.DataFrame) -> None:
         ("past spend (naive)", frame["past_spend"].to_numpy(), actual),
         ("build_profiles clv column", prof["clv"].to_numpy(), prof["future"].to_numpy()),
         ("build_profiles monetary (naive)", prof["monetary"].to_numpy(), prof["future"].to_numpy()),
+        # diagnostics: which factor ranks
+        ("BG/NBD expected orders alone", orders, actual),
+        ("Gamma-Gamma expected order value alone", per_order, actual),
+        (
+            "expected orders x observed mean order value (first order included)",
+            orders * aov,
+            actual,
+        ),
     ]
     for name, score, truth in rows:
         rho = stats.spearmanr(score, truth).statistic
