@@ -84,7 +84,7 @@ def _summary(purchases: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
         .group_by("user_id", "order_id")
         .agg(pl.col("timestamp").min().alias("t"), (pl.col("quantity") * pl.col("price")).sum())
         .rename({"quantity": "spend"})
-        .sort("user_id", "t")
+        .sort("user_id", "t", "order_id")  # ties in time: a fixed first order
     )
     day = 86_400_000_000
     return (

@@ -49,7 +49,9 @@ def clv_columns(
     horizon = config.clv_horizon_days
     assert horizon is not None
     spend = occ.group_by(C.USER, maintain_order=True).agg(
-        ((pl.col("spend").sum() - pl.col("spend").first()) / _MICRO).alias("_repeat_spend")
+        ((pl.col("spend").sum() - pl.col("spend").sort_by("t", "spend").first()) / _MICRO).alias(
+            "_repeat_spend"
+        )
     )
     joined = act.select(C.USER, "frequency", "tenure_days", "recency_days").join(
         spend, on=C.USER, how="left", maintain_order="left"
