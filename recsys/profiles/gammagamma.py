@@ -42,7 +42,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, special
 
 from recsys.exceptions import DataWarning, InputDataError, NotFittedError
-from recsys.profiles.bgnbd import BGNBD
+from recsys.profiles.bgnbd import BGNBD, require_finite_nonnegative
 
 __all__ = [
     "CORRELATION_WARNING",
@@ -127,20 +127,8 @@ def _check_spend(
         raise InputDataError(
             f"frequency and mean_spend must have the same length, got {x.size} and {z.size}"
         )
-    for name, arr in (("frequency", x), ("mean_spend", z)):
-        if not np.all(np.isfinite(arr)):
-            raise InputDataError(
-                f"{name} must be finite (no NaN/inf), found {int(np.sum(~np.isfinite(arr)))}"
-            )
-        if np.any(arr < 0):
-            raise InputDataError(
-                f"{name} must be >= 0, found {int(np.sum(arr < 0))} negative values"
-                + (
-                    " (negative spend: drop returns or net them first)"
-                    if name == "mean_spend"
-                    else ""
-                )
-            )
+    require_finite_nonnegative("frequency", x)
+    require_finite_nonnegative("mean_spend", z, " (negative spend: drop returns or net them first)")
     if np.any(x != np.round(x)):
         raise InputDataError("frequency must hold whole numbers of repeat orders")
     return x, z
