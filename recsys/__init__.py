@@ -5,8 +5,19 @@
 >>> inter = rs.Interactions.from_purchases(purchases, weight="count")
 """
 
-from recsys import datasets, evaluation, exceptions, models, profiles, scoring, stats, uplift
+from recsys import (
+    actions,
+    datasets,
+    evaluation,
+    exceptions,
+    models,
+    profiles,
+    scoring,
+    stats,
+    uplift,
+)
 from recsys._version import __version__
+from recsys.actions import retention_actions
 from recsys.data import CleaningReport, IdMap, Interactions, clean_purchases, read_table
 from recsys.evaluation import evaluate
 from recsys.exceptions import (
@@ -29,7 +40,7 @@ from recsys.models import (
     Repurchase,
     load_model,
 )
-from recsys.profiles import ProfileConfig, build_profiles, cohort_retention
+from recsys.profiles import ProfileConfig, build_profiles, cohort_retention, due_items
 
 __all__ = [
     "ALS",
@@ -52,10 +63,12 @@ __all__ = [
     "Repurchase",
     "UnknownIdError",
     "__version__",
+    "actions",
     "build_profiles",
     "clean_purchases",
     "cohort_retention",
     "datasets",
+    "due_items",
     "evaluate",
     "evaluation",
     "exceptions",
@@ -63,6 +76,7 @@ __all__ = [
     "models",
     "profiles",
     "read_table",
+    "retention_actions",
     "scoring",
     "stats",
     "uplift",

@@ -1,7 +1,7 @@
 """The ``recsys`` command line.
 
 ``recsys demo`` runs the main job on the bundled data; ``profile``, ``recommend``,
-``evaluate`` and ``uplift`` run one step on your own CSV or Parquet file. Errors
+``evaluate``, ``uplift`` and ``actions`` run one step on your own CSV or Parquet file. Errors
 in files or arguments exit with code 2 and a one-line message (``--debug`` shows
 the traceback).
 """
@@ -193,6 +193,35 @@ def _cmd_uplift(args: argparse.Namespace) -> None:
     _write(table, args.out)
 
 
+def _cmd_actions(args: argparse.Namespace) -> None:
+    from recsys.actions import retention_actions
+    from recsys.data import Interactions
+    from recsys.profiles import ProfileConfig, build_profiles, due_items
+
+    purchases = _load_purchases(args)
+    config = ProfileConfig(clv_horizon_days=args.clv_horizon)
+    profiles = build_profiles(purchases, as_of=args.as_of, config=config)
+    due = due_items(purchases, as_of=args.as_of, horizon_days=args.horizon)
+    recs = None
+    if args.model != "none":
+        model = _make_model(args.model).fit(
+            Interactions.from_purchases(purchases, as_of=args.as_of)
+        )
+        recs = model.recommend(users=None, k=args.k, on_unknown="skip")
+    table = retention_actions(
+        profiles,
+        due=due,
+        recommendations=recs,
+        max_customers=args.max_customers,
+        cost_per_contact=args.cost_per_contact,
+        min_expected_value=args.min_expected_value,
+        n_items=args.k,
+    )
+    if args.out is not None and args.out.lower().endswith(".csv"):  # CSV has no lists
+        table = table.with_columns(pl.col("items").cast(pl.List(pl.String)).list.join(" "))
+    _write(table, args.out)
+
+
 def _add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="purchases as CSV/TSV (optionally .gz) or Parquet")
     parser.add_argument(
@@ -314,6 +343,34 @@ def _build_parser() -> argparse.ArgumentParser:
     uplift.add_argument("--by", help="segment column: one table per segment")
     uplift.add_argument("--out", help="output file (.parquet or .csv); default: print")
     uplift.set_defaults(handler=_cmd_uplift)
+
+    actions = sub.add_parser(
+        "actions",
+        help="the retention action list: win back, replenish, cross-sell, onboard",
+        description="Clean FILE, build profiles (with CLV), items due and recommendations as "
+        "of --as-of, and write one action per customer (rs.retention_actions default rules).",
+    )
+    _add_input_options(actions)
+    actions.add_argument("--as-of", required=True, help="decision date, e.g. 2011-09-09")
+    actions.add_argument(
+        "--horizon", type=_positive_int, default=30, help="days ahead for items due (default 30)"
+    )
+    actions.add_argument(
+        "--clv-horizon", type=_positive_int, default=365, help="CLV horizon in days (default 365)"
+    )
+    actions.add_argument(
+        "--model",
+        choices=(*registry.names(), "none"),
+        default="repeat_explore",
+        help="recommender for cross-sell / win-back / onboard items (none: no items)",
+    )
+    actions.add_argument("--k", type=_positive_int, default=5, help="items per customer")
+    actions.add_argument("--max-customers", type=_positive_int, help="contact at most N customers")
+    actions.add_argument("--cost-per-contact", type=float, help="cost of one contact")
+    actions.add_argument(
+        "--min-expected-value", type=float, help="minimum value at stake net of the cost"
+    )
+    actions.set_defaults(handler=_cmd_actions)
     return parser
 
 

@@ -18,11 +18,12 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import polars as pl
 
 from recsys._io import atomic_path
+from recsys._validation import InstanceOf, Interval, validate_params
 from recsys.data import CleaningReport, Interactions
 from recsys.data import columns as C
 from recsys.data.timeutil import to_datetime
@@ -63,6 +64,19 @@ class DemoConfig:
     seed: int = 0
     sample_users: int | None = None
     dataset: str = "UCI Online Retail"
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "cutoff": [InstanceOf(str, "a date")],
+        "horizon_days": [Interval(int, 1, None)],
+        "k": [Interval(int, 1, None)],
+        "bootstrap": [Interval(int, 0, None)],
+        "seed": [Interval(int, 0, None)],
+        "sample_users": [Interval(int, 1, None), None],
+        "dataset": [InstanceOf(str, "a name")],
+    }
+
+    def __post_init__(self) -> None:
+        validate_params("DemoConfig", vars(self), self._parameter_constraints)
 
 
 @dataclass

@@ -13,13 +13,13 @@ them to choose between models.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import polars as pl
 from numba import njit
 
-from recsys._validation import check_positive_int
+from recsys._validation import Interval, check_positive_int, validate_params
 from recsys.data.columns import ITEM, RANK, SCORE, USER
 from recsys.data.idmap import IdMap
 from recsys.evaluation._frames import prepare_truth
@@ -51,8 +51,13 @@ class SampledNegatives:
     n: int = 99
     seed: int = 0
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "n": [Interval(int, 1, None)],
+        "seed": [Interval(int, 0, None)],
+    }
+
     def __post_init__(self) -> None:
-        check_positive_int("n", self.n)
+        validate_params("SampledNegatives", vars(self), self._parameter_constraints)
 
 
 @njit(cache=True)

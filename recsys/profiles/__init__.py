@@ -1,4 +1,5 @@
-"""Customer profiles: RFM, intervals, lifecycle stage, tier, category affinity, churn risk.
+"""Customer profiles: RFM, intervals, lifecycle stage, tier, category affinity, churn risk,
+spend and lifetime value (Gamma-Gamma, CLV).
 
 >>> import recsys as rs
 >>> purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
@@ -11,6 +12,8 @@ from recsys.profiles.build import build_profiles
 from recsys.profiles.churn import ChurnCalibrator, OneTimeBuyerSurvival
 from recsys.profiles.cohorts import cohort_retention
 from recsys.profiles.config import ProfileConfig
+from recsys.profiles.due import due_items
+from recsys.profiles.gammagamma import GammaGamma, clv, gammagamma_log_likelihood
 from recsys.profiles.rfm import RFM_SEGMENTS, SEGMENT_NAMES
 from recsys.profiles.rfm_table import rfm_table
 
@@ -19,11 +22,15 @@ __all__ = [
     "RFM_SEGMENTS",
     "SEGMENT_NAMES",
     "ChurnCalibrator",
+    "GammaGamma",
     "OneTimeBuyerSurvival",
     "ProfileConfig",
     "bgnbd_inputs",
     "bgnbd_log_likelihood",
     "build_profiles",
+    "clv",
     "cohort_retention",
+    "due_items",
+    "gammagamma_log_likelihood",
     "rfm_table",
 ]

@@ -191,14 +191,7 @@ def _check_rft(
             f"x, t_x and T must have the same length, got {x.size}, {t_x.size}, {big_t.size}"
         )
     for name, arr in (("x", x), ("t_x", t_x), ("T", big_t)):
-        if not np.all(np.isfinite(arr)):
-            raise InputDataError(
-                f"{name} must be finite (no NaN/inf), found {np.sum(~np.isfinite(arr))}"
-            )
-        if np.any(arr < 0):
-            raise InputDataError(
-                f"{name} must be >= 0, found {int(np.sum(arr < 0))} negative values"
-            )
+        require_finite_nonnegative(name, arr)
     if np.any(x != np.round(x)):
         raise InputDataError("x must hold whole numbers of repeat purchases")
     if np.any(t_x > big_t + 1e-9):
@@ -206,6 +199,18 @@ def _check_rft(
     if np.any((x == 0) & (t_x != 0)):
         raise InputDataError("t_x must be 0 for customers with x = 0 (no repeat purchase)")
     return x, t_x, big_t
+
+
+def require_finite_nonnegative(name: str, arr: NDArray[np.float64], hint: str = "") -> None:
+    """Raise :class:`InputDataError` naming ``name`` if ``arr`` has NaN/inf or negatives."""
+    if not np.all(np.isfinite(arr)):
+        raise InputDataError(
+            f"{name} must be finite (no NaN/inf), found {int(np.sum(~np.isfinite(arr)))}"
+        )
+    if np.any(arr < 0):
+        raise InputDataError(
+            f"{name} must be >= 0, found {int(np.sum(arr < 0))} negative values{hint}"
+        )
 
 
 def _alive_expectation_quadrature(

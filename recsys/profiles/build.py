@@ -53,6 +53,8 @@ churn_risk                      Float64    calibrated P(no purchase in
 expected_purchases_90d          Float64    expected orders in the horizon: BG/NBD
                                            conditional expectation; for one-time buyers
                                            scaled by survival-curve / BG/NBD P(return)
+expected_order_value, clv       Float64    only with ``clv_horizon_days``: see
+                                           :mod:`recsys.profiles.clv` [price]
 =============================== ========== ================================================
 
 [price]: only when the purchases have a ``price`` column; [is_return]: only when
@@ -114,6 +116,7 @@ from recsys.data.timeutil import to_datetime
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.profiles.bgnbd import BGNBD, bgnbd_inputs
 from recsys.profiles.churn import ChurnCalibrator, OneTimeBuyerSurvival, churn_features
+from recsys.profiles.clv import clv_columns
 from recsys.profiles.config import ProfileConfig
 from recsys.profiles.rfm import quintile_score, rfm_segment_expr
 
@@ -696,4 +699,6 @@ def build_profiles(
         )
     if config.churn:
         profile = profile.with_columns(**_churn_columns(occ, act, when, config, has_price))
+    if config.clv_horizon_days is not None:
+        profile = profile.with_columns(**clv_columns(occ, act, config, has_price))
     return profile

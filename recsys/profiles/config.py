@@ -3,44 +3,26 @@
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
+from recsys._validation import InstanceOf, Interval, SequenceOf, validate_params
 from recsys.exceptions import InputDataError
 
 __all__ = ["ProfileConfig"]
 
 
-def _check_days(name: str, value: float | None) -> None:
-    if value is not None and not (
-        isinstance(value, (int, float)) and math.isfinite(value) and value > 0
-    ):
-        raise InputDataError(f"{name} must be a positive number of days or None, got {value!r}")
+_DAYS = Interval(float, 0, None, closed="neither")
+_FRACTION = Interval(float, 0, 1, closed="neither")
 
 
-def _check_int(name: str, value: object, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InputDataError(f"{name} must be an integer >= {minimum}, got {value!r}")
-
-
-def _check_quantiles(name: str, values: tuple[float, ...], length: int, what: str) -> None:
-    _check_ascending(name, values, length, what)
-    if not all(0 < q < 1 for q in values):
-        raise InputDataError(f"{name} must lie in (0, 1), got {values!r}")
-
-
-def _check_ascending(
-    name: str,
-    values: tuple[float, ...],
-    length: int,
-    what: str = "cut points (one per tier above the first)",
-) -> None:
+def _check_ascending(name: str, values: tuple[float, ...], length: int, what: str) -> None:
     if len(values) != length:
-        raise InputDataError(f"{name} must have {length} {what}, got {len(values)}")
-    if any(not math.isfinite(v) for v in values) or any(
-        b <= a for a, b in itertools.pairwise(values)
-    ):
-        raise InputDataError(f"{name} must be finite and strictly increasing, got {values!r}")
+        raise InputDataError(f"ProfileConfig({name}=...) must have {length} {what}, got {values!r}")
+    if any(b <= a for a, b in itertools.pairwise(values)):
+        raise InputDataError(
+            f"ProfileConfig({name}=...) must be strictly increasing, got {values!r}"
+        )
 
 
 @dataclass(frozen=True)
@@ -98,6 +80,13 @@ class ProfileConfig:
     churn_decay_days
         Time scales (days) of the calibrator's two exponentially decayed order
         counts, ``sum(exp(-age / scale))`` over the customer's orders.
+    clv_horizon_days
+        Add the ``expected_order_value`` and ``clv`` columns (:mod:`recsys.profiles.clv`)
+        over this many days (None = no CLV columns; needs prices).
+    clv_discount_monthly
+        Discount rate per 30-day month of the CLV.
+    margin
+        Profit margin applied to spend in the CLV (1 = revenue).
 
     Examples
     --------
@@ -125,11 +114,37 @@ class ProfileConfig:
     min_calibration_class: int = 10
     churn_windows_days: tuple[float, float, float] = (30.0, 90.0, 180.0)
     churn_decay_days: tuple[float, float] = (60.0, 180.0)
+    clv_horizon_days: int | None = None
+    clv_discount_monthly: float = 0.01
+    margin: float = 1.0
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "horizon_days": [Interval(int, 1, None)],
+        "new_days": [_DAYS, None],
+        "dormant_days": [_DAYS, None],
+        "churned_days": [_DAYS, None],
+        "rhythm_multiple": [Interval(float, 0, None, closed="neither")],
+        "tier_names": [SequenceOf(InstanceOf(str, "a tier name"))],
+        "tier_quantiles": [SequenceOf(_FRACTION)],
+        "tier_spend": [SequenceOf(Interval(float, None, None)), None],
+        "tier_frequency": [SequenceOf(Interval(float, None, None)), None],
+        "category_column": [InstanceOf(str, "a column name")],
+        "top_categories": [Interval(int, 1, None)],
+        "churn": [InstanceOf(bool)],
+        "calibrate_churn": [InstanceOf(bool)],
+        "min_calibration_customers": [Interval(int, 2, None)],
+        "lifecycle_quantiles": [SequenceOf(_FRACTION)],
+        "fallback_lifecycle_days": [SequenceOf(_DAYS)],
+        "min_calibration_class": [Interval(int, 1, None)],
+        "churn_windows_days": [SequenceOf(_DAYS)],
+        "churn_decay_days": [SequenceOf(_DAYS)],
+        "clv_horizon_days": [_DAYS, None],
+        "clv_discount_monthly": [Interval(float, 0, None)],
+        "margin": [Interval(float, 0, None, closed="neither")],
+    }
 
     def __post_init__(self) -> None:
-        _check_int("horizon_days", self.horizon_days, 1)
-        for name in ("new_days", "dormant_days", "churned_days"):
-            _check_days(name, getattr(self, name))
+        validate_params("ProfileConfig", vars(self), self._parameter_constraints)
         if (
             self.dormant_days is not None
             and self.churned_days is not None
@@ -139,40 +154,19 @@ class ProfileConfig:
                 f"dormant_days ({self.dormant_days}) must not exceed "
                 f"churned_days ({self.churned_days})"
             )
-        if not (math.isfinite(self.rhythm_multiple) and self.rhythm_multiple > 0):
-            raise InputDataError(f"rhythm_multiple must be > 0, got {self.rhythm_multiple!r}")
         if len(self.tier_names) < 2 or len(set(self.tier_names)) != len(self.tier_names):
             raise InputDataError(
                 f"tier_names must hold at least 2 distinct names, got {self.tier_names!r}"
             )
-        n_cuts = len(self.tier_names) - 1
-        _check_quantiles(
-            "tier_quantiles",
-            tuple(self.tier_quantiles),
-            n_cuts,
-            "cut points (one per tier above the first)",
-        )
-        if self.tier_spend is not None:
-            _check_ascending("tier_spend", tuple(self.tier_spend), n_cuts)
-        if self.tier_frequency is not None:
-            _check_ascending("tier_frequency", tuple(self.tier_frequency), n_cuts)
-        _check_int("top_categories", self.top_categories, 1)
-        if not isinstance(self.category_column, str) or not self.category_column:
-            raise InputDataError(
-                f"category_column must be a column name, got {self.category_column!r}"
-            )
-        if self.min_calibration_customers < 2:
-            raise InputDataError(
-                f"min_calibration_customers must be >= 2, got {self.min_calibration_customers!r}"
-            )
-        _check_quantiles("lifecycle_quantiles", tuple(self.lifecycle_quantiles), 3, "values")
+        cuts = (len(self.tier_names) - 1, "cut points (one per tier above the first)")
+        _check_ascending("tier_quantiles", tuple(self.tier_quantiles), *cuts)
+        for name in ("tier_spend", "tier_frequency"):
+            if getattr(self, name) is not None:
+                _check_ascending(name, tuple(getattr(self, name)), *cuts)
         for name, length in (
+            ("lifecycle_quantiles", 3),
             ("fallback_lifecycle_days", 3),
             ("churn_windows_days", 3),
             ("churn_decay_days", 2),
         ):
-            values = tuple(getattr(self, name))
-            for value in values:
-                _check_days(name, value)
-            _check_ascending(name, values, length, "values")
-        _check_int("min_calibration_class", self.min_calibration_class, 1)
+            _check_ascending(name, tuple(getattr(self, name)), length, "values")

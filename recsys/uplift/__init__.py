@@ -4,6 +4,9 @@
   outcomes from a purchase history.
 * :func:`uplift_table` — uplift of randomized experiment arms with intervals, p-values,
   segments, CUPED and a sample-ratio-mismatch check.
+* :func:`assign` — deterministic salted-hash assignment to arms, balanced within strata,
+  with a sample-ratio-mismatch check.
+* :func:`sequential` — always-valid confidence sequences for a daily readout.
 * :func:`sample_size`, :func:`minimum_detectable_effect` — experiment design.
 * :func:`uplift_curve`, :func:`qini_curve`, :func:`qini_auc`, :func:`auuc`,
   :func:`uplift_at_k`, :func:`uplift_by_percentile` — targeting curves with bootstrap CIs.
@@ -15,6 +18,7 @@
 
 from recsys._deprecation import moved_names
 from recsys.uplift import offpolicy
+from recsys.uplift.assignment import assign
 from recsys.uplift.curves import (
     auuc,
     qini_auc,
@@ -27,10 +31,13 @@ from recsys.uplift.design import SampleSize, minimum_detectable_effect, sample_s
 from recsys.uplift.experiment import sample_ratio_mismatch, uplift_table
 from recsys.uplift.hits import hit_retention
 from recsys.uplift.retention import repurchase_rate, retention_labels, retention_rate
+from recsys.uplift.sequential_readout import confidence_sequence, sequential
 
 __all__ = [
     "SampleSize",
+    "assign",
     "auuc",
+    "confidence_sequence",
     "hit_retention",
     "minimum_detectable_effect",
     "offpolicy",
@@ -41,6 +48,7 @@ __all__ = [
     "retention_rate",
     "sample_ratio_mismatch",
     "sample_size",
+    "sequential",
     "uplift_at_k",
     "uplift_by_percentile",
     "uplift_curve",

@@ -84,14 +84,14 @@ def test_churn_windows_and_decay_feed_the_calibrator(online_retail: pl.DataFrame
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("lifecycle_quantiles", (0.5, 0.8), "lifecycle_quantiles must have 3 values"),
-        ("lifecycle_quantiles", (0.5, 0.8, 1.0), r"lifecycle_quantiles must lie in \(0, 1\)"),
+        ("lifecycle_quantiles", (0.5, 0.8), r"lifecycle_quantiles=\.\.\.\) must have 3 values"),
+        ("lifecycle_quantiles", (0.5, 0.8, 1.0), r"lifecycle_quantiles=\.\.\.\) must be .*in \(0, 1\)"),
         ("lifecycle_quantiles", (0.8, 0.5, 0.9), "strictly increasing"),
         ("fallback_lifecycle_days", (30, 20, 180), "strictly increasing"),
-        ("fallback_lifecycle_days", (0, 90, 180), "positive number of days"),
-        ("churn_windows_days", (30, 90), "churn_windows_days must have 3 values"),
-        ("churn_decay_days", (60, -1), "churn_decay_days must be a positive number"),
-        ("min_calibration_class", 0, "min_calibration_class must be an integer >= 1"),
+        ("fallback_lifecycle_days", (0, 90, 180), "a number > 0"),
+        ("churn_windows_days", (30, 90), r"churn_windows_days=\.\.\.\) must have 3 values"),
+        ("churn_decay_days", (60, -1), r"churn_decay_days=\.\.\.\) must be .*a number > 0"),
+        ("min_calibration_class", 0, r"min_calibration_class=\.\.\.\) must be an integer >= 1"),
     ],
 )
 def test_validation(field: str, value: object, message: str) -> None:

@@ -1,0 +1,15 @@
+"""The retention action list: which customers to contact, with what, and why.
+
+:func:`retention_actions` turns customer profiles (:func:`recsys.build_profiles`),
+items due again (:func:`recsys.due_items`) and recommendations into one row per
+customer — ``win_back``, ``replenish``, ``cross_sell``, ``onboard`` or ``none`` —
+from a small rules table (:data:`DEFAULT_RULES`), with an optional contact budget.
+
+>>> import recsys as rs
+>>> sorted(rs.actions.ACTIONS)
+['cross_sell', 'none', 'onboard', 'replenish', 'win_back']
+"""
+
+from recsys.actions.rules import ACTIONS, DEFAULT_RULES, RULE_KEYS, retention_actions
+
+__all__ = ["ACTIONS", "DEFAULT_RULES", "RULE_KEYS", "retention_actions"]

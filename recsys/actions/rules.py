@@ -1,0 +1,397 @@
+"""Rules over profiles, due items and recommendations: :func:`retention_actions`.
+
+A rule is a dict (or a row of a polars frame) with the keys of :data:`RULE_KEYS`;
+``action`` is required, every other key is a condition that is ignored when absent
+or ``None``:
+
+================== ===========================================================
+key                the customer matches when
+================== ===========================================================
+action             (the action to take: one of :data:`ACTIONS` except ``none``
+                   — or ``none`` to stop later rules from firing)
+lifecycle_stage    ``lifecycle_stage`` is one of these values (a list or a string)
+min_churn_risk     ``churn_risk >= min_churn_risk`` (null churn risk: no match)
+max_churn_risk     ``churn_risk <= max_churn_risk``
+min_value          the value column (``clv`` by default) ``>= min_value``
+has_due            whether the customer has a due item (a row of ``due`` with
+                   ``p_within_horizon >= due_min_probability``)
+================== ===========================================================
+
+The first matching rule wins; a customer no rule matches gets ``none``.
+:data:`DEFAULT_RULES`, in order:
+
+1. ``onboard``: ``lifecycle_stage`` is ``new``;
+2. ``win_back``: ``lifecycle_stage`` is ``dormant`` or ``churned`` and
+   ``churn_risk >= 0.5``;
+3. ``replenish``: has a due item;
+4. ``cross_sell``: ``lifecycle_stage`` is ``active`` or ``reactivated``.
+
+``value_at_stake`` (in the units of the value column, CLV by default): ``clv *
+churn_risk`` for ``win_back`` (the value expected to be lost), ``clv`` for
+``replenish``, ``cross_sell`` and ``onboard``, 0 for ``none``. ``items``: the due
+items (most probable first) for ``replenish``, the recommendations (by rank) for
+the other actions, at most ``n_items``; empty for ``none``.
+
+Budget: customers with an action are ranked by ``value_at_stake`` (descending,
+ties by ``user_id``). With ``cost_per_contact``, a customer is kept only if
+``value_at_stake - cost_per_contact >= min_expected_value`` (default 0); with
+``min_expected_value`` alone, if ``value_at_stake >= min_expected_value``; then
+``max_customers`` keeps the top ones. Customers cut by the budget get ``none``
+with the reason saying which limit cut them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import polars as pl
+
+from recsys.data import columns as C
+from recsys.data.sources import to_frame
+from recsys.exceptions import InputDataError
+
+__all__ = ["ACTIONS", "DEFAULT_RULES", "RULE_KEYS", "retention_actions"]
+
+ACTIONS = ("win_back", "replenish", "cross_sell", "onboard", "none")
+RULE_KEYS = (
+    "action",
+    "lifecycle_stage",
+    "min_churn_risk",
+    "max_churn_risk",
+    "min_value",
+    "has_due",
+)
+
+#: The default rules, first match wins (see the module documentation).
+DEFAULT_RULES: tuple[dict[str, Any], ...] = (
+    {"action": "onboard", "lifecycle_stage": ["new"]},
+    {"action": "win_back", "lifecycle_stage": ["dormant", "churned"], "min_churn_risk": 0.5},
+    {"action": "replenish", "has_due": True},
+    {"action": "cross_sell", "lifecycle_stage": ["active", "reactivated"]},
+)
+
+
+def _normalize_rules(rules: Any) -> list[dict[str, Any]]:
+    if rules is None:
+        return [dict(r) for r in DEFAULT_RULES]
+    if isinstance(rules, pl.DataFrame):
+        rows = rules.to_dicts()
+    elif isinstance(rules, Sequence) and not isinstance(rules, str):
+        rows = [dict(r) for r in rules if isinstance(r, Mapping)]
+        if len(rows) != len(rules):
+            raise InputDataError("rules must be a polars DataFrame or a list of dicts")
+    else:
+        raise InputDataError(
+            f"rules must be a polars DataFrame or a list of dicts, got {type(rules).__name__}"
+        )
+    out = []
+    for i, rule in enumerate(rows, start=1):
+        unknown = sorted(set(rule) - set(RULE_KEYS))
+        if unknown:
+            raise InputDataError(f"rule {i} has unknown keys {unknown}; known keys: {RULE_KEYS}")
+        if rule.get("action") not in ACTIONS:
+            raise InputDataError(
+                f"rule {i} has action {rule.get('action')!r}; expected one of {ACTIONS}"
+            )
+        stage = rule.get("lifecycle_stage")
+        if isinstance(stage, str):
+            rule["lifecycle_stage"] = [stage]
+        for key in ("min_churn_risk", "max_churn_risk", "min_value"):
+            value = rule.get(key)
+            if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value)):
+                raise InputDataError(f"rule {i}: {key} must be a finite number, got {value!r}")
+        out.append(rule)
+    return out
+
+
+def _fmt(expr: pl.Expr) -> pl.Expr:
+    return expr.round(2).cast(pl.String).fill_null("null")
+
+
+def _rule_expr(
+    i: int, rule: dict[str, Any], value: str, columns: list[str]
+) -> tuple[pl.Expr, pl.Expr]:
+    """(condition, reason) of one rule."""
+
+    def need(column: str, key: str) -> None:
+        if column not in columns:
+            raise InputDataError(
+                f"rule {i} uses {key}= but profiles have no column {column!r}; "
+                f"columns are {columns}"
+            )
+
+    cond = pl.lit(True)
+    parts: list[pl.Expr] = []
+    if rule.get("lifecycle_stage") is not None:
+        need("lifecycle_stage", "lifecycle_stage")
+        stages = [str(s) for s in rule["lifecycle_stage"]]
+        cond = cond & pl.col("lifecycle_stage").is_in(stages).fill_null(False)
+        parts.append(
+            pl.format(
+                "lifecycle_stage {} in [{}]", pl.col("lifecycle_stage"), pl.lit(", ".join(stages))
+            )
+        )
+    for key, op in (("min_churn_risk", ">="), ("max_churn_risk", "<=")):
+        bound = rule.get(key)
+        if bound is not None:
+            need("churn_risk", key)
+            risk = pl.col("churn_risk")
+            test = risk >= bound if op == ">=" else risk <= bound
+            cond = cond & test.fill_null(False)
+            parts.append(pl.format("churn_risk {} " + op + " " + f"{bound:g}", _fmt(risk)))
+    if rule.get("min_value") is not None:
+        bound = rule["min_value"]
+        cond = cond & (pl.col(value) >= bound).fill_null(False)
+        parts.append(pl.format(value + " {} >= " + f"{bound:g}", _fmt(pl.col(value))))
+    if rule.get("has_due") is not None:
+        wanted = bool(rule["has_due"])
+        cond = cond & (pl.col("_n_due") > 0).eq(wanted)
+        parts.append(pl.format("{} due item(s)", pl.col("_n_due")))
+    head = pl.lit(f"rule {i} ({rule['action']})")
+    reason = pl.concat_str([head, *parts], separator="; ") if parts else head
+    return cond, reason
+
+
+def retention_actions(
+    profiles: Any,
+    due: Any = None,
+    recommendations: Any = None,
+    *,
+    rules: Any = None,
+    max_customers: int | None = None,
+    cost_per_contact: float | None = None,
+    min_expected_value: float | None = None,
+    value: str = "clv",
+    due_min_probability: float = 0.2,
+    n_items: int = 5,
+) -> pl.DataFrame:
+    """One action per customer from rules over profiles, due items and recommendations.
+
+    The rules, ``value_at_stake``, ``items`` and the budget are defined in
+    :mod:`recsys.actions.rules`.
+
+    Parameters
+    ----------
+    profiles
+        :func:`recsys.build_profiles` output (``user_id``, ``lifecycle_stage``,
+        ``churn_risk``, the value column).
+    due
+        :func:`recsys.due_items` output (``user_id, item_id, p_within_horizon``).
+    recommendations
+        Recommendations ``user_id, item_id, rank`` (e.g. ``model.recommend()``).
+    rules
+        A list of dicts or a polars frame with the keys of
+        :data:`~recsys.actions.RULE_KEYS`; default :data:`~recsys.actions.DEFAULT_RULES`.
+    max_customers
+        Contact at most this many customers (the highest ``value_at_stake``).
+    cost_per_contact, min_expected_value
+        Contact only where ``value_at_stake - cost_per_contact >= min_expected_value``.
+    value
+        Value column of ``profiles``; ``"clv"`` falls back to ``"monetary"`` when
+        the profiles have no CLV column (``ProfileConfig(clv_horizon_days=...)``).
+    due_min_probability
+        A due row counts as a due item when its ``p_within_horizon`` is at least this.
+    n_items
+        Most items listed per customer.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``user_id, action, reason, value_at_stake, items, priority`` (1 = contact
+        first; null for ``none``), one row per profile, sorted by ``priority`` then
+        ``user_id``.
+
+    Raises
+    ------
+    InputDataError
+        Missing columns (naming the rule that needs them), unknown rule keys or
+        actions, duplicate customers in ``profiles``, bad budget parameters.
+
+    Examples
+    --------
+    >>> import polars as pl, recsys as rs
+    >>> profiles = pl.DataFrame({
+    ...     "user_id": [1, 2, 3, 4],
+    ...     "lifecycle_stage": ["new", "dormant", "active", "active"],
+    ...     "churn_risk": [0.3, 0.8, 0.2, 0.1],
+    ...     "clv": [50.0, 400.0, 300.0, 80.0],
+    ... })
+    >>> due = pl.DataFrame({"user_id": [3], "item_id": ["A"], "p_within_horizon": [0.6]})
+    >>> out = rs.retention_actions(profiles, due=due, max_customers=3)
+    >>> out.select("user_id", "action", "value_at_stake").rows()
+    [(2, 'win_back', 320.0), (3, 'replenish', 300.0), (4, 'cross_sell', 80.0), (1, 'none', 0.0)]
+    >>> out["items"][1].to_list()
+    ['A']
+    """
+    frame = to_frame(profiles)
+    if C.USER not in frame.columns:
+        raise InputDataError(f"profiles have no column {C.USER!r}; columns are {frame.columns}")
+    if frame[C.USER].is_duplicated().any():
+        raise InputDataError("profiles list a customer more than once; one row per user_id")
+    if value not in frame.columns:
+        if value == "clv" and "monetary" in frame.columns:
+            value = "monetary"
+        else:
+            raise InputDataError(
+                f"profiles have no value column {value!r} (value=); columns are {frame.columns}"
+            )
+    if max_customers is not None and (
+        isinstance(max_customers, bool) or not isinstance(max_customers, int) or max_customers < 0
+    ):
+        raise InputDataError(f"max_customers must be an integer >= 0, got {max_customers!r}")
+    for name, number in (
+        ("cost_per_contact", cost_per_contact),
+        ("min_expected_value", min_expected_value),
+    ):
+        if number is not None and not (isinstance(number, (int, float)) and math.isfinite(number)):
+            raise InputDataError(f"{name} must be a finite number, got {number!r}")
+    if cost_per_contact is not None and cost_per_contact < 0:
+        raise InputDataError(f"cost_per_contact must be >= 0, got {cost_per_contact!r}")
+    if isinstance(n_items, bool) or not isinstance(n_items, int) or n_items < 1:
+        raise InputDataError(f"n_items must be an integer >= 1, got {n_items!r}")
+    rule_list = _normalize_rules(rules)
+
+    due_lists = None
+    if due is not None:
+        due_frame = to_frame(due)
+        missing = [c for c in (C.USER, C.ITEM, "p_within_horizon") if c not in due_frame.columns]
+        if missing:
+            raise InputDataError(f"due lacks the columns {missing}; see rs.due_items()")
+        due_lists = (
+            due_frame.filter(pl.col("p_within_horizon") >= due_min_probability)
+            .sort([C.USER, "p_within_horizon", C.ITEM], descending=[False, True, False])
+            .group_by(C.USER, maintain_order=True)
+            .agg(pl.len().alias("_n_due"), pl.col(C.ITEM).head(n_items).alias("_due_items"))
+        )
+    rec_lists = None
+    if recommendations is not None:
+        recs = to_frame(recommendations)
+        missing = [c for c in (C.USER, C.ITEM, C.RANK) if c not in recs.columns]
+        if missing:
+            raise InputDataError(f"recommendations lack the columns {missing}")
+        rec_lists = (
+            recs.sort(C.USER, C.RANK)
+            .group_by(C.USER, maintain_order=True)
+            .agg(pl.col(C.ITEM).head(n_items).alias("_rec_items"))
+        )
+        if (
+            due_lists is not None
+            and rec_lists.schema["_rec_items"] != due_lists.schema["_due_items"]
+        ):
+            raise InputDataError(
+                f"item ids of due ({due_lists.schema['_due_items']}) and recommendations "
+                f"({rec_lists.schema['_rec_items']}) have different types"
+            )
+    list_dtype: Any = pl.List(pl.String)
+    if due_lists is not None:
+        list_dtype = due_lists.schema["_due_items"]
+    elif rec_lists is not None:
+        list_dtype = rec_lists.schema["_rec_items"]
+    work = frame
+    if due_lists is not None:
+        work = work.join(due_lists, on=C.USER, how="left", maintain_order="left")
+        work = work.with_columns(pl.col("_n_due").fill_null(0))
+    else:
+        work = work.with_columns(
+            pl.lit(None, dtype=list_dtype).alias("_due_items"), pl.lit(0).alias("_n_due")
+        )
+    if rec_lists is not None:
+        work = work.join(rec_lists, on=C.USER, how="left", maintain_order="left")
+    else:
+        work = work.with_columns(pl.lit(None, dtype=list_dtype).alias("_rec_items"))
+
+    columns = work.columns
+    action: Any = pl
+    reason: Any = pl
+    for i, rule in enumerate(rule_list, start=1):
+        cond, why = _rule_expr(i, rule, value, columns)
+        action = action.when(cond).then(pl.lit(rule["action"]))
+        reason = reason.when(cond).then(why)
+    if rule_list:
+        action = action.otherwise(pl.lit("none"))
+        reason = reason.otherwise(pl.lit("no rule matched"))
+    else:
+        action, reason = pl.lit("none"), pl.lit("no rule matched")
+    work = work.with_columns(action.alias("action"), reason.alias("reason"))
+    v = pl.col(value).cast(pl.Float64).fill_null(0.0)
+    stake = (
+        pl.when(pl.col("action") == "win_back")
+        .then(v * pl.col("churn_risk").fill_null(0.0) if "churn_risk" in columns else v)
+        .when(pl.col("action") == "none")
+        .then(0.0)
+        .otherwise(v)
+    )
+    work = work.with_columns(stake.alias("value_at_stake"))
+    # budget
+    ranked = work.with_columns(
+        pl.when(pl.col("action") != "none")
+        .then(pl.struct(pl.col("value_at_stake").neg(), pl.col(C.USER)).rank("ordinal"))
+        .alias("_order")
+    )
+    keep = pl.col("action") != "none"
+    cut_reason = pl.lit(None, dtype=pl.String)
+    if cost_per_contact is not None or min_expected_value is not None:
+        cost = float(cost_per_contact or 0.0)
+        floor = float(min_expected_value or 0.0)
+        ok = (pl.col("value_at_stake") - cost) >= floor
+        cut_reason = pl.when(keep & ~ok).then(
+            pl.format(
+                "budget: {} value_at_stake {} - cost " + f"{cost:g} < min_expected_value {floor:g}",
+                pl.col("action"),
+                _fmt(pl.col("value_at_stake")),
+            )
+        )
+        keep = keep & ok
+    ranked = ranked.with_columns(
+        pl.when(keep).then(pl.col("_order").rank("ordinal")).alias("priority"),
+        cut_reason.alias("_cut"),
+    )
+    if max_customers is not None:
+        over = pl.col("priority") > max_customers
+        ranked = ranked.with_columns(
+            pl.when(over)
+            .then(
+                pl.format(
+                    "budget: {} ranked {} by value_at_stake, beyond max_customers "
+                    + str(max_customers),
+                    pl.col("action"),
+                    pl.col("priority"),
+                )
+            )
+            .otherwise(pl.col("_cut"))
+            .alias("_cut"),
+            pl.when(over).then(None).otherwise(pl.col("priority")).alias("priority"),
+        )
+    items = (
+        pl.when(pl.col("action") == "replenish")
+        .then(pl.col("_due_items"))
+        .when(pl.col("action") == "none")
+        .then(pl.lit([], dtype=list_dtype))
+        .otherwise(pl.col("_rec_items"))
+    )
+    out = ranked.with_columns(
+        pl.when(pl.col("_cut").is_not_null())
+        .then(pl.lit("none"))
+        .otherwise(pl.col("action"))
+        .alias("action"),
+        pl.when(pl.col("_cut").is_not_null())
+        .then(pl.concat_str([pl.col("_cut"), pl.col("reason")], separator="; "))
+        .otherwise(pl.col("reason"))
+        .alias("reason"),
+        items.alias("items"),
+    ).with_columns(
+        pl.when(pl.col("action") == "none")
+        .then(0.0)
+        .otherwise(pl.col("value_at_stake"))
+        .alias("value_at_stake"),
+        pl.when(pl.col("action") == "none")
+        .then(pl.lit([], dtype=list_dtype))
+        .otherwise(pl.col("items").fill_null(pl.lit([], dtype=list_dtype)))
+        .alias("items"),
+        pl.col("priority").cast(pl.Int64),
+    )
+    return out.select(C.USER, "action", "reason", "value_at_stake", "items", "priority").sort(
+        ["priority", C.USER], nulls_last=True
+    )

@@ -1,0 +1,339 @@
+"""Items due again: when will a customer need an item again, and how likely within a horizon?
+
+:func:`due_items` gives one row per (customer, item) bought before ``as_of``. Only
+purchases strictly before ``as_of`` are used. A *purchase day* of a pair is a
+calendar day on which the customer bought the item (several orders of the item on
+one day count once), so intervals are whole days >= 1.
+
+Interval (shrinkage in log days). For a pair with ``k`` repeat gaps ``g_1 .. g_k`` (days
+between consecutive purchase days) and the item's population log-interval ``L_item``:
+
+``log interval = (k * mean(log g) + prior_strength * L_item) / (k + prior_strength)``
+
+so a customer with no repeat of the item gets the item's typical interval, and one
+with many repeats essentially their own (with ``prior_strength = 2``, two own gaps
+weigh as much as the item's population). ``due_date = last_purchase + interval``.
+``L_item`` is the log of the item's Kaplan-Meier median gap, shrunk toward the log of
+the Kaplan-Meier median over all items with weight ``item_prior`` gaps against the
+item's ``n`` completed gaps: ``(n log m_item + item_prior log m_all) / (n +
+item_prior)`` (an item whose curve never falls to 1/2 counts ``n = 0``). The
+Kaplan-Meier curve takes the completed gaps as events and, as censored gaps, the open
+spells (days from the last purchase to ``as_of``) of pairs bought at least twice:
+without them, long gaps that have not ended by ``as_of`` would be missing and the
+intervals too short (the history is only so long).
+
+Probability within the horizon (a defective renewal model per pair). The next gap
+is ``Gamma(shape, interval / shape)`` (mean ``interval``), and with probability
+``1 - rho`` the customer never buys the item again. ``rho`` is the item's repeat
+propensity (share of its buyers with a second purchase day, shrunk toward all
+items' share with weight ``item_prior`` buyers) updated by the pair's own repeats:
+``rho = (k + prior_strength * rho_item) / (k + prior_strength)``. Given ``s`` days
+since the last purchase and no purchase since:
+
+``p_raw = rho (F(s + h) - F(s)) / (1 - rho F(s))``,
+
+``F`` the gap CDF and ``h = horizon_days``. With ``calibrate=True`` (default),
+``p_raw`` is recalibrated by a logistic regression on ``[logit p_raw, log k+1]``
+fitted at the internal cutoff ``as_of - horizon_days``: the same model computed
+from the purchases before that cutoff, against whether each pair was bought in
+``[as_of - horizon_days, as_of)``. Nothing on or after ``as_of`` is used.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scipy import optimize, special, stats
+
+from recsys.data import columns as C
+from recsys.data.canonical import US_PER_DAY, require_purchases, without_returns
+from recsys.data.sources import FrameLike, to_lazyframe
+from recsys.data.timeutil import to_datetime
+from recsys.exceptions import DataWarning, InputDataError
+
+__all__ = ["due_items"]
+
+
+def _purchase_days(lf: pl.LazyFrame, schema: pl.Schema, as_of: datetime) -> pl.DataFrame:
+    """Distinct (user, item, day) purchase rows strictly before ``as_of``."""
+    rows = without_returns(lf.filter(pl.col(C.TIMESTAMP) < as_of))
+    if C.QUANTITY in schema:
+        rows = rows.filter(pl.col(C.QUANTITY) > 0)
+    return (
+        rows.group_by(C.USER, C.ITEM, pl.col(C.TIMESTAMP).dt.date().alias("_day"))
+        .agg(pl.col(C.TIMESTAMP).max().alias("_t"))
+        .with_columns(pl.col("_day").cast(pl.Int32).alias("_d"))
+        .sort(C.USER, C.ITEM, "_d")
+        .collect()
+    )
+
+
+def _km_medians(spells: pl.DataFrame, by: str) -> pl.DataFrame:
+    """Kaplan-Meier median of ``_time`` per ``by`` group (``_event`` 1 = gap ended, 0 =
+    censored), null where the survival curve stays above 1/2; ``_ig`` counts the events."""
+    at_risk = pl.len().over(by) - pl.int_range(pl.len()).over(by)
+    return (
+        spells.sort(by, "_time", "_event", descending=[False, False, True])
+        .with_columns((1.0 - pl.col("_event") / at_risk).log().cum_sum().over(by).alias("_log_s"))
+        .group_by(by)
+        .agg(
+            pl.col("_time")
+            .filter(pl.col("_log_s") <= math.log(0.5) + 1e-9)
+            .first()
+            .alias("_median"),
+            pl.col("_event").sum().alias("_ig"),
+        )
+    )
+
+
+def _pair_model(
+    days: pl.DataFrame,
+    as_of: datetime,
+    horizon: int,
+    prior_strength: float,
+    item_prior: float,
+    shape: float,
+) -> pl.DataFrame:
+    """Per-pair interval, due date and uncalibrated probability from ``days``."""
+    gaps = days.with_columns(
+        pl.col("_d").diff().over(C.USER, C.ITEM).cast(pl.Float64).alias("_gap")
+    )
+    pairs = (
+        gaps.group_by(C.USER, C.ITEM)
+        .agg(
+            pl.len().cast(pl.Int64).alias("n_purchases"),
+            pl.col("_t").max().alias("last_purchase"),
+            pl.col("_gap").log().mean().alias("_own_log"),
+        )
+        .with_columns(
+            (
+                (pl.lit(as_of) - pl.col("last_purchase")).dt.total_microseconds().cast(pl.Float64)
+                / US_PER_DAY
+            ).alias("_elapsed")
+        )
+    )
+    # Kaplan-Meier medians of the gaps: completed gaps are events, the open spells of
+    # pairs that have repeated before are censored gaps.
+    spells = pl.concat(
+        [
+            gaps.filter(pl.col("_gap").is_not_null()).select(
+                C.ITEM, pl.col("_gap").alias("_time"), pl.lit(1.0).alias("_event")
+            ),
+            pairs.filter(pl.col("n_purchases") > 1).select(
+                C.ITEM, pl.col("_elapsed").alias("_time"), pl.lit(0.0).alias("_event")
+            ),
+        ]
+    )
+    global_median = _km_medians(spells.with_columns(pl.lit(0).alias("_all")), "_all")
+    medians = global_median["_median"].drop_nulls()
+    global_log = math.log(max(float(medians[0]), 1.0)) if medians.len() else math.log(30.0)
+    item_log = _km_medians(spells, C.ITEM).with_columns(
+        pl.col("_median").clip(lower_bound=1.0).log().alias("_km_log")
+    )
+    n_pairs = pairs.height
+    global_rho = float((pairs["n_purchases"] > 1).sum()) / max(n_pairs, 1)
+    item_rho = pairs.group_by(C.ITEM).agg(
+        pl.len().alias("_ib"), (pl.col("n_purchases") > 1).sum().alias("_ir")
+    )
+    weight = pl.when(pl.col("_km_log").is_not_null()).then(pl.col("_ig")).otherwise(0)
+    items = item_rho.join(item_log, on=C.ITEM, how="left").with_columns(
+        (
+            (weight * pl.col("_km_log").fill_null(0.0) + item_prior * global_log)
+            / (weight + item_prior)
+        ).alias("_item_log"),
+        ((pl.col("_ir") + item_prior * global_rho) / (pl.col("_ib") + item_prior)).alias(
+            "_item_rho"
+        ),
+    )
+    k = pl.col("n_purchases") - 1
+    c = prior_strength
+    out = (
+        pairs.join(items.select(C.ITEM, "_item_log", "_item_rho"), on=C.ITEM, how="left")
+        .with_columns(
+            ((k * pl.col("_own_log").fill_null(0.0) + c * pl.col("_item_log")) / (k + c))
+            .exp()
+            .alias("interval_days"),
+            ((k + c * pl.col("_item_rho")) / (k + c)).alias("_rho"),
+        )
+        .with_columns(
+            (
+                pl.col("last_purchase")
+                + pl.duration(
+                    microseconds=(pl.col("interval_days") * US_PER_DAY).round().cast(pl.Int64)
+                )
+            ).alias("due_date")
+        )
+        .sort(C.USER, C.ITEM)
+    )
+    scale = out["interval_days"].to_numpy() / shape
+    s = out["_elapsed"].to_numpy()
+    rho = out["_rho"].to_numpy()
+    f_s = stats.gamma.cdf(s, shape, scale=scale)
+    f_sh = stats.gamma.cdf(s + horizon, shape, scale=scale)
+    raw = rho * (f_sh - f_s) / np.maximum(1.0 - rho * f_s, 1e-12)
+    return out.with_columns(pl.Series("_p_raw", np.clip(raw, 0.0, 1.0)))
+
+
+def _design(frame: pl.DataFrame) -> np.ndarray:
+    p = np.clip(frame["_p_raw"].to_numpy(), 1e-6, 1 - 1e-6)
+    n = frame["n_purchases"].to_numpy().astype(np.float64)
+    return np.column_stack([np.ones_like(p), special.logit(p), np.log(n)])
+
+
+def _fit_logistic(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    def loss(beta: np.ndarray) -> tuple[float, np.ndarray]:
+        z = x @ beta
+        value = float(np.sum(np.logaddexp(0.0, z) - y * z)) / y.size
+        grad = x.T @ (special.expit(z) - y) / y.size
+        return value, grad
+
+    return np.asarray(optimize.minimize(loss, np.array([0.0, 1.0, 0.0]), jac=True).x)
+
+
+def due_items(
+    purchases: FrameLike,
+    as_of: Any,
+    horizon_days: int = 30,
+    *,
+    prior_strength: float = 2.0,
+    item_prior: float = 5.0,
+    shape: float = 2.0,
+    calibrate: bool = True,
+    min_calibration_pairs: int = 500,
+) -> pl.DataFrame:
+    """Items each customer is due to buy again, with the chance of a purchase in the horizon.
+
+    The model is described in :mod:`recsys.profiles.due`.
+
+    Parameters
+    ----------
+    purchases
+        Canonical purchases (``user_id, item_id, timestamp``; ``quantity`` and
+        ``is_return`` are honoured when present).
+    as_of
+        Point in time; only purchases strictly before it are used.
+    horizon_days
+        Window ``[as_of, as_of + horizon_days)`` of ``p_within_horizon``.
+    prior_strength
+        Weight (in gaps) of the item's population interval and repeat propensity
+        against the pair's own repeats.
+    item_prior
+        Weight (in gaps, and in buyers) of all items' interval and repeat share
+        against one item's.
+    shape
+        Shape of the Gamma distribution of the next gap (1 = exponential; larger
+        = more regular).
+    calibrate
+        Recalibrate the probabilities at the internal cutoff ``as_of - horizon_days``
+        (skipped with a :class:`~recsys.exceptions.DataWarning` when fewer than
+        ``min_calibration_pairs`` pairs or fewer than 10 of either outcome are there).
+    min_calibration_pairs
+        Fewest pairs at the internal cutoff for calibration.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``user_id, item_id, last_purchase, n_purchases, interval_days, due_date,
+        p_within_horizon``, one row per pair bought before ``as_of``, sorted by
+        ``user_id, item_id``. ``due_date`` may lie before ``as_of`` (overdue).
+
+    Raises
+    ------
+    InputDataError
+        Missing columns, bad parameters, or no purchase before ``as_of``.
+
+    Examples
+    --------
+    >>> import recsys as rs
+    >>> purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
+    >>> due = rs.due_items(purchases, as_of="2011-09-09", horizon_days=30)
+    >>> due.columns[:4]
+    ['user_id', 'item_id', 'last_purchase', 'n_purchases']
+    >>> bool(due["p_within_horizon"].is_between(0, 1).all())
+    True
+    """
+    if isinstance(horizon_days, bool) or not isinstance(horizon_days, int) or horizon_days < 1:
+        raise InputDataError(f"horizon_days must be an integer >= 1, got {horizon_days!r}")
+    for name, value in (
+        ("prior_strength", prior_strength),
+        ("item_prior", item_prior),
+        ("shape", shape),
+    ):
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+            raise InputDataError(f"{name} must be a positive number, got {value!r}")
+    lf = require_purchases(
+        to_lazyframe(purchases), needs=(C.USER, C.ITEM, C.TIMESTAMP), where="due_items"
+    )
+    schema = lf.collect_schema()
+    when = to_datetime(as_of, "as_of")
+    days = _purchase_days(lf, schema, when)
+    if days.height == 0:
+        raise InputDataError(f"no purchase strictly before as_of={when}")
+    model = _pair_model(days, when, horizon_days, prior_strength, item_prior, shape)
+    p = model["_p_raw"].to_numpy()
+    if calibrate:
+        beta = _calibration(
+            days, when, horizon_days, prior_strength, item_prior, shape, min_calibration_pairs
+        )
+        if beta is not None:
+            p = special.expit(_design(model) @ beta)
+    return model.select(
+        C.USER,
+        C.ITEM,
+        "last_purchase",
+        "n_purchases",
+        "interval_days",
+        "due_date",
+        pl.Series("p_within_horizon", p, dtype=pl.Float64),
+    )
+
+
+def _calibration(
+    days: pl.DataFrame,
+    as_of: datetime,
+    horizon: int,
+    prior_strength: float,
+    item_prior: float,
+    shape: float,
+    min_pairs: int,
+) -> np.ndarray | None:
+    cutoff = as_of - timedelta(days=horizon)
+    earlier = days.filter(pl.col("_t") < cutoff)
+    reason = None
+    if earlier.height == 0:
+        reason = f"no purchase before the internal cutoff {cutoff} (as_of - horizon_days)"
+    else:
+        past = _pair_model(earlier, cutoff, horizon, prior_strength, item_prior, shape)
+        if past.height < min_pairs:
+            reason = (
+                f"only {past.height} pairs before the internal cutoff {cutoff}, "
+                f"min_calibration_pairs={min_pairs}"
+            )
+        else:
+            again = (
+                days.filter(pl.col("_t") >= cutoff)
+                .select(C.USER, C.ITEM)
+                .unique()
+                .with_columns(pl.lit(1.0).alias("_y"))
+            )
+            y = (
+                past.select(C.USER, C.ITEM)
+                .join(again, on=[C.USER, C.ITEM], how="left", maintain_order="left")["_y"]
+                .fill_null(0.0)
+                .to_numpy()
+            )
+            if min(y.sum(), y.size - y.sum()) < 10:
+                reason = f"fewer than 10 pairs of one outcome at the internal cutoff {cutoff}"
+    if reason is not None:
+        warnings.warn(
+            f"p_within_horizon is not calibrated: {reason}; it is the renewal model's probability",
+            DataWarning,
+            stacklevel=3,
+        )
+        return None
+    return _fit_logistic(_design(past), y)

@@ -1,0 +1,88 @@
+"""Deterministic balanced assignment: stability, balance within strata, SRM, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+import recsys as rs
+from recsys.exceptions import DataWarning, InputDataError
+from recsys.uplift.assignment import unit_hash
+
+
+def _customers(n: int = 2003) -> pl.DataFrame:
+    rng = np.random.default_rng(0)
+    return pl.DataFrame(
+        {
+            "user_id": np.arange(10_000, 10_000 + n),
+            "lifecycle_stage": [
+                [None, "new", "active", "dormant"][i] for i in rng.integers(0, 4, size=n)
+            ],
+        }
+    )
+
+
+def test_hash_is_stable_blake2b() -> None:
+    import hashlib
+
+    expected = int.from_bytes(hashlib.blake2b(b"exp:3:42", digest_size=8).digest(), "big")
+    assert unit_hash(42, "exp", 3) == expected
+
+
+def test_balanced_within_strata_and_order_independent() -> None:
+    customers = _customers()
+    arms = {"treatment": 0.7, "control": 0.2, "other": 0.1}
+    a = rs.uplift.assign(customers, arms, strata="lifecycle_stage", seed=7, experiment="x")
+    assert a.columns[-2:] == ["arm", "hash_unit"]
+    assert a["user_id"].equals(customers["user_id"])  # input row order kept
+    sizes = a.group_by("lifecycle_stage").len()
+    counts = a.group_by("lifecycle_stage", "arm").len()
+    for stage, n in sizes.iter_rows():
+        for name, w in arms.items():
+            got = counts.filter(
+                pl.col("lifecycle_stage").eq_missing(stage) & (pl.col("arm") == name)
+            )["len"]
+            assert abs((got[0] if got.len() else 0) - n * w) <= 1
+    shuffled = customers.sample(fraction=1.0, shuffle=True, seed=3)
+    b = rs.uplift.assign(shuffled, arms, strata="lifecycle_stage", seed=7, experiment="x")
+    joined = a.join(b, on="user_id", suffix="_b")
+    assert (joined["arm"] == joined["arm_b"]).all()
+    c = rs.uplift.assign(customers, arms, strata="lifecycle_stage", seed=8, experiment="x")
+    assert not (c["arm"] == a["arm"]).all()
+
+
+def test_hash_method_depends_on_the_unit_only() -> None:
+    customers = _customers()
+    a = rs.uplift.assign(customers, seed=1, experiment="e", method="hash")
+    b = rs.uplift.assign(customers.head(500), seed=1, experiment="e", method="hash")
+    assert a.head(500)["arm"].equals(b["arm"])
+    share = (a["arm"] == "control").mean()
+    assert 0.07 < share < 0.13
+    ids = rs.uplift.assign(customers["user_id"].to_list(), seed=1, experiment="e", method="hash")
+    assert ids["arm"].equals(a["arm"])
+
+
+def test_srm_warning_on_a_broken_split(monkeypatch: pytest.MonkeyPatch) -> None:
+    import recsys.uplift.assignment as mod
+
+    monkeypatch.setattr(mod, "unit_hash", lambda u, e, s: 0)  # everyone hashes to 0
+    with pytest.warns(DataWarning, match="sample-ratio mismatch"):
+        out = mod.assign(
+            pl.DataFrame({"user_id": range(1000)}), {"a": 0.5, "b": 0.5}, method="hash"
+        )
+    assert (out["arm"] == "a").all()
+
+
+def test_bad_input() -> None:
+    customers = _customers(50)
+    with pytest.raises(InputDataError, match="sum to 1"):
+        rs.uplift.assign(customers, {"t": 0.8, "c": 0.1})
+    with pytest.raises(InputDataError, match="at least 2"):
+        rs.uplift.assign(customers, {"t": 1.0})
+    with pytest.raises(InputDataError, match="> 0"):
+        rs.uplift.assign(customers, {"t": 1.2, "c": -0.2})
+    with pytest.raises(InputDataError, match="more than once"):
+        rs.uplift.assign(pl.concat([customers, customers.head(1)]))
+    with pytest.raises(InputDataError, match="strata"):
+        rs.uplift.assign(customers, strata="tier")
