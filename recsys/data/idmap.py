@@ -28,8 +28,9 @@ def _as_series(ids: Any, name: str = "id") -> pl.Series:
 class IdMap:
     """Immutable map between external ids and indices ``0 .. len-1``.
 
-    Ids are either all integers or all strings. Indices follow the sorted order of
-    the ids, so the same set of ids always gives the same map.
+    Ids are either all integers or all strings. Indices follow the order of
+    ``ids``; :meth:`from_values` sorts the distinct values, so the same set of ids
+    always gives the same map.
 
     Parameters
     ----------

@@ -195,8 +195,8 @@ class Repurchase(Recommender):
     count_power : float
         Exponent on the purchase count (0 = recency only).
     repeat_rate_power : float
-        Exponent on the item's repeat rate (0 = off). On Online Retail it lifts
-        HR@10 from 0.797 to 0.838 (``benchmarks/bench_models.py``).
+        Exponent on the item's repeat rate (0 = off); its effect on hit rate is
+        measured in ``benchmarks/RESULTS.md`` (``bench_models.py``).
     trend_window_days : float or None
         Window of the recent-buyers factor (``None`` = off).
     due_weight : float

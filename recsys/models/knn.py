@@ -44,8 +44,9 @@ class ItemKNN(Recommender):
         Neighbours kept per item (formerly ``k``, which still works with a
         ``DeprecationWarning``; ``k`` is the length of a recommendation list).
     shrink : float
-        Shrinkage of the similarity towards 0 for items with few common buyers
-        (``sim * n / (n + shrink)``-style, see ``item_similarity``).
+        Added to every similarity's denominator, ``numerator / (denominator +
+        shrink)``: pairs with little evidence (few common buyers) shrink towards 0
+        (see :func:`recsys.scoring.item_similarity`).
     alpha : float
         Asymmetry of ``"asymmetric_cosine"`` (0.5 = cosine).
     bm25_k1, bm25_b : float

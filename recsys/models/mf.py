@@ -102,11 +102,8 @@ class ALS(MatrixFactorization):
 
     The defaults (128 factors, strong regularization 20, ``C = 1 + 0.3 r`` on
     purchase counts) were chosen on validation splits carved from the training
-    periods of Online Retail and Ta-Feng (``Split.validation()``): ``alpha=0.3``
-    lifts HR@10 on new items from 0.565 to 0.579 (Online Retail) and from 0.143
-    to 0.160 (Ta-Feng) over ``alpha=1``; on the test windows it gives 0.509
-    (Online Retail, 0.514 with ``alpha=1``) and 0.175 (Ta-Feng, 0.154), see
-    ``benchmarks/bench_models.py``.
+    periods of Online Retail and Ta-Feng (``Split.validation()``), never on a
+    test window; the figures are in ``benchmarks/RESULTS.md`` (``bench_models.py``).
 
     Parameters
     ----------
