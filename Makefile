@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= recsys-demo
 
-.PHONY: demo test lint typecheck pytest docs docs-build bench clean
+.PHONY: demo test lint typecheck pytest docs docs-build base-install bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "recsys needs Python >= 3.11")'
@@ -38,7 +38,15 @@ pytest: $(VENV)/.installed-dev
 docs-build: $(VENV)/.installed-dev
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
-test: lint typecheck pytest docs-build
+# A base install (no extras) in its own environment: pandas in and out must work there.
+BASE_VENV ?= .venv-base
+base-install: pyproject.toml
+	$(PYTHON) -m venv $(BASE_VENV)
+	$(BASE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BASE_VENV)/bin/python -m pip install --quiet . pandas
+	cd scripts && ../$(BASE_VENV)/bin/python check_base_install.py
+
+test: lint typecheck pytest docs-build base-install
 
 docs: $(VENV)/.installed-dev
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
@@ -47,4 +55,4 @@ bench: $(VENV)/.installed-dev
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache site
+	rm -rf $(VENV) $(BASE_VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache site

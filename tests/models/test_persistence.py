@@ -160,3 +160,96 @@ def test_every_flipped_byte_is_refused_or_harmless(tmp_path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "'refused'" in done.stdout
+
+
+MUTATION_SCRIPT = """
+import json, sys, warnings
+import numpy as np
+import recsys as rs
+from recsys.models import persistence
+from tests.models.test_contract import MODELS
+from tests.models._fixtures import block_interactions
+
+warnings.simplefilter("ignore")
+inter = block_interactions(n_users_per_group=6, n_items_per_group=6)
+rng = np.random.default_rng(0)
+
+
+def mutations(a):
+    yield "truncated", a[: max(0, len(a) - 1)] if a.ndim else a
+    yield "extended", np.concatenate([a, a[:1]]) if a.ndim and len(a) else a
+    if a.dtype.kind == "f":
+        yield "nan", np.where(np.arange(a.size).reshape(a.shape) == 0, np.nan, a)
+        yield "inf", np.full_like(a, np.inf)
+        yield "as int", a.astype(np.int64)
+    if a.dtype.kind in "iu":
+        yield "out of range", a + 10_000
+        yield "negative", a - 10_000
+        yield "shuffled", rng.permutation(a.ravel()).reshape(a.shape)
+        yield "as float", a.astype(np.float64)
+    if a.dtype.kind == "U":
+        yield "as bytes", a.astype("S")
+    if a.ndim == 2:
+        yield "transposed", np.ascontiguousarray(a.T)
+        yield "flattened", a.ravel()
+
+
+counts = {"refused": 0, "ran": 0, "tampered refused": 0}
+for name, make in MODELS.items():
+    path = f"{sys.argv[1]}/{name}.npz"
+    make().fit(inter).save(path)
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    meta = json.loads(str(arrays.pop("__meta__")))
+    meta.pop("checksum")
+    for key in sorted(arrays):
+        for kind, changed in mutations(arrays[key]):
+            if changed.shape == arrays[key].shape and changed.dtype == arrays[key].dtype and (
+                np.array_equal(changed, arrays[key], equal_nan=True)
+            ):
+                continue
+            crafted = {**arrays, key: changed}
+            for consistent in (True, False):
+                m = dict(meta)
+                m["checksum"] = persistence._checksum(meta, crafted if consistent else arrays)
+                np.savez(path + ".x.npz", __meta__=np.asarray(json.dumps(m)), **crafted)
+                try:
+                    model = rs.load_model(path + ".x.npz")
+                except rs.ModelFormatError:
+                    counts["refused" if consistent else "tampered refused"] += 1
+                    continue
+                except BaseException as err:
+                    print("ESCAPED", name, key, kind, type(err).__name__, err)
+                    sys.exit(3)
+                if not consistent:
+                    print("TAMPERING NOT DETECTED", name, key, kind)
+                    sys.exit(4)
+                try:
+                    recs = model.recommend(k=5)
+                except rs.RecsysError:
+                    counts["refused"] += 1
+                    continue
+                assert set(recs["item_id"].to_list()) <= set(model.items_.ids.to_list())
+                counts["ran"] += 1
+print(json.dumps(counts))
+"""
+
+
+def test_every_array_of_every_model_mutated(tmp_path) -> None:
+    """Shape, dtype, value and index mutations of every array of every model's file.
+
+    A mutation with the old checksum must be refused; one with a matching
+    checksum (a crafted file) must be refused or load into a model that runs.
+    In a subprocess: an interpreter crash fails the test.
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", MUTATION_SCRIPT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=Path(__file__).parents[2],
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    counts = json.loads(done.stdout.strip().splitlines()[-1])
+    assert counts["tampered refused"] > 100
+    assert counts["refused"] > counts["ran"]
