@@ -34,6 +34,7 @@ __all__ = [
     "Options",
     "SequenceOf",
     "check_in",
+    "check_param",
     "check_positive_int",
     "check_probability",
     "resolve_num_threads",
@@ -202,7 +203,24 @@ def validate_params(
         options = [c.describe() for c in allowed if c is not None]
         if None in allowed:
             options.append("None")
-        raise InputDataError(f"{owner}({name}=...) must be {' or '.join(options)}, got {value!r}")
+        where = f"{owner}({name}=...)" if owner else name
+        raise InputDataError(f"{where} must be {' or '.join(options)}, got {value!r}")
+
+
+def check_param(name: str, value: Any, *allowed: Constraint | None) -> Any:
+    """``value`` if it satisfies one of ``allowed`` (``None`` allows None), else InputDataError.
+
+    Examples
+    --------
+    >>> check_param("confidence", 0.9, Interval(float, 0, 1, closed="neither"))
+    0.9
+    >>> check_param("confidence", "high", Interval(float, 0, 1, closed="neither"))
+    Traceback (most recent call last):
+    ...
+    recsys.exceptions.InputDataError: confidence must be a number in (0, 1), got 'high'
+    """
+    validate_params("", {name: value}, {name: list(allowed)})
+    return value
 
 
 def check_positive_int(name: str, value: Any, *, allow_zero: bool = False) -> int:

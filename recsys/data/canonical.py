@@ -47,6 +47,7 @@ __all__ = [
     "ORDER_KEY",
     "US_PER_DAY",
     "attach_segments",
+    "cast_ids",
     "order_key",
     "order_keys",
     "require_purchases",
@@ -280,6 +281,38 @@ def require_purchases(
     return frame
 
 
+def cast_ids(ids: pl.Series, dtype: pl.DataType, where: str) -> pl.Series:
+    """``ids`` as ``dtype`` when the conversion loses nothing, else InputDataError.
+
+    ``1.0`` becomes ``1`` and ``7`` becomes ``"7"``, but ``1.5``, ``"007"`` or
+    ``"A1"`` against integer ids are refused: a lossy match would silently pair
+    the wrong customers.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> cast_ids(pl.Series("user_id", [1.0, 2.0]), pl.Int64, "users").to_list()
+    [1, 2]
+    >>> cast_ids(pl.Series("user_id", [1.5]), pl.Int64, "users")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    recsys.exceptions.InputDataError: users: 1 user_id values of type Float64 are not Int64 ...
+    """
+    if ids.dtype == dtype:
+        return ids
+    cast = ids.cast(dtype, strict=False)
+    back = cast.cast(ids.dtype, strict=False)
+    lossy = ids.is_not_null() & (cast.is_null() | (back != ids).fill_null(True))
+    if lossy.any():
+        examples = ids.filter(lossy).head(3).to_list()
+        raise InputDataError(
+            f"{where}: {int(lossy.sum())} {ids.name or C.USER} values of type {ids.dtype} are "
+            f"not {dtype} ids (e.g. {examples}); pass ids of the type of the purchases' "
+            f"{C.USER}"
+        )
+    return cast
+
+
 def attach_segments(
     users: pl.DataFrame, by: str | None = None, segments: pl.DataFrame | None = None
 ) -> tuple[pl.DataFrame, str]:
@@ -347,7 +380,8 @@ def attach_segments(
                 f"segments have no column {name!r} (given as by=); found {segments.columns}"
             )
         table = segments.select(
-            pl.col(C.USER).cast(users.schema[C.USER], strict=False), pl.col(name).cast(pl.String)
+            cast_ids(segments[C.USER], users.schema[C.USER], "segments"),
+            pl.col(name).cast(pl.String),
         )
         if table[C.USER].is_duplicated().any():
             raise InputDataError(f"segments list some {C.USER} more than once")

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from recsys._validation import InstanceOf, check_param
 from recsys.data import columns as C
 from recsys.data.presets import Preset, get_preset
 from recsys.data.read import is_text_table, reading
@@ -425,6 +426,11 @@ def clean_purchases(
     >>> purchases.height, report.dropped["missing_user"], report.dropped["non_positive_quantity"]
     (2, 1, 1)
     """
+    check_param("preset", preset, InstanceOf(str, "a preset name"), None)
+    if columns is not None and not isinstance(columns, Mapping):
+        raise InputDataError(
+            f"columns must map canonical names to yours (a dict), got {type(columns).__name__}"
+        )
     preset_obj = get_preset(preset) if preset is not None else None
     id_names = (C.USER, C.ITEM, C.ORDER)
     string_columns = set(id_names)

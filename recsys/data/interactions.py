@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from recsys._validation import Interval, check_param
 from recsys.data import columns as C
 from recsys.data.canonical import US_PER_DAY, require_purchases, without_returns
 from recsys.data.idmap import IdMap
@@ -175,8 +176,7 @@ class Interactions:
         """
         if weight not in _WEIGHTS:
             raise InputDataError(f"weight must be one of {_WEIGHTS}, got {weight!r}")
-        if half_life_days is not None and not half_life_days > 0:
-            raise InputDataError(f"half_life_days must be > 0, got {half_life_days!r}")
+        check_param("half_life_days", half_life_days, Interval(float, 0, None, "neither"), None)
         lf = to_lazyframe(purchases)
         needed = [C.USER, C.ITEM]
         if as_of is not None or half_life_days is not None:

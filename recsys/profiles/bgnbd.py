@@ -27,6 +27,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, special
 
 from recsys._deprecation import renamed_kwargs
+from recsys._validation import Interval, check_param
 from recsys.data.sources import to_frame
 from recsys.exceptions import DataWarning, InputDataError, NotFittedError
 
@@ -199,6 +200,16 @@ def _check_rft(
     if np.any((x == 0) & (t_x != 0)):
         raise InputDataError("t_x must be 0 for customers with x = 0 (no repeat purchase)")
     return x, t_x, big_t
+
+
+def _durations(name: str, t: Any) -> NDArray[np.float64]:
+    """``t`` (a number or array of days) as float64, finite and >= 0, or InputDataError."""
+    try:
+        tt = np.asarray(t, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise InputDataError(f"{name} must be a number of days (or an array), got {t!r}") from err
+    require_finite_nonnegative(name, tt)
+    return tt
 
 
 def require_finite_nonnegative(name: str, arr: NDArray[np.float64], hint: str = "") -> None:
@@ -451,7 +462,7 @@ class BGNBD:
         """
         r, alpha, a, b = self._params()
         a = _away_from_one(a)
-        tt = np.asarray(t, dtype=np.float64)
+        tt = _durations("t", t)
         z = tt / (alpha + tt)
         hyp = special.hyp2f1(r, b, a + b - 1.0, z)
         return np.asarray((a + b - 1.0) / (a - 1.0) * (1.0 - (alpha / (alpha + tt)) ** r * hyp))
@@ -470,9 +481,7 @@ class BGNBD:
         r, alpha, a, b = self._params()
         a = _away_from_one(a)
         x, t_x, big_t = _check_rft(x, t_x, T)
-        t = float(t)
-        if t < 0:
-            raise InputDataError(f"t must be >= 0, got {t}")
+        t = float(check_param("t", t, Interval(float, 0, None)))
         z = t / (alpha + big_t + t)
         hyp = special.hyp2f1(r + x, b + x, a + b + x - 1.0, z)
         log_disc = (r + x) * (np.log(alpha + big_t) - np.log(alpha + big_t + t))
@@ -495,9 +504,7 @@ class BGNBD:
         """
         r, alpha, _, _ = self._params()
         x, t_x, big_t = _check_rft(x, t_x, T)
-        t = float(t)
-        if t < 0:
-            raise InputDataError(f"t must be >= 0, got {t}")
+        t = float(check_param("t", t, Interval(float, 0, None)))
         none_if_alive = np.exp((r + x) * (np.log(alpha + big_t) - np.log(alpha + big_t + t)))
         return np.asarray(1.0 - self.p_alive(x, t_x, big_t) * (1.0 - none_if_alive))
 

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from recsys._validation import Interval, check_param
 from recsys.data.sources import to_frame
 from recsys.exceptions import InputDataError
 
@@ -39,10 +40,8 @@ def require_columns(frame: pl.DataFrame, name: str, columns: dict[str, str | Non
 
 
 def check_confidence(confidence: float) -> float:
-    c = float(confidence)
-    if not 0 < c < 1:
-        raise InputDataError(f"confidence must be in (0, 1), e.g. 0.95, got {confidence!r}")
-    return c
+    """``confidence`` as a float in (0, 1), e.g. 0.95, or InputDataError."""
+    return float(check_param("confidence", confidence, Interval(float, 0, 1, closed="neither")))
 
 
 def check_finite_column(frame: pl.DataFrame, column: str, parameter: str) -> None:

@@ -7,10 +7,13 @@ from typing import NamedTuple
 
 from scipy import optimize, stats
 
-from recsys._validation import check_probability
+from recsys._validation import Interval, check_param, check_probability
 from recsys.exceptions import InputDataError
 
 __all__ = ["SampleSize", "minimum_detectable_effect", "sample_size"]
+
+_POSITIVE = Interval(float, 0, None, closed="neither")
+_SMALLEST_MDE = 1e-12
 
 
 class SampleSize(NamedTuple):
@@ -33,8 +36,7 @@ class SampleSize(NamedTuple):
 def _check_common(alpha: float, power: float, ratio: float) -> tuple[float, float]:
     check_probability("alpha", alpha)
     check_probability("power", power)
-    if not (isinstance(ratio, (int, float)) and ratio > 0 and math.isfinite(ratio)):
-        raise InputDataError(f"ratio (n_treatment / n_control) must be > 0, got {ratio!r}")
+    check_param("ratio", ratio, _POSITIVE)
     return float(stats.norm.ppf(1 - alpha / 2)), float(stats.norm.ppf(power))
 
 
@@ -98,8 +100,9 @@ def sample_size(
     1570
     """
     za, zb = _check_common(alpha, power, ratio)
-    if not (math.isfinite(mde) and mde != 0):
-        raise InputDataError(f"mde must be a non-zero finite number, got {mde!r}")
+    check_param("mde", mde, Interval(float, None, None))
+    if abs(mde) < _SMALLEST_MDE:  # a smaller one underflows mde**2 or overflows the size
+        raise InputDataError(f"mde must be at least {_SMALLEST_MDE} in absolute value, got {mde!r}")
     if sd is None:
         check_probability("baseline_rate", baseline_rate)
         p0, p1 = float(baseline_rate), float(baseline_rate) + mde
@@ -113,8 +116,7 @@ def sample_size(
         )
         n0 = root**2 / mde**2
     else:
-        if not (math.isfinite(sd) and sd > 0):
-            raise InputDataError(f"sd must be > 0, got {sd!r}")
+        check_param("sd", sd, _POSITIVE)
         n0 = (za + zb) ** 2 * sd**2 * (1 + 1 / ratio) / mde**2
     n0_int = math.ceil(n0 - 1e-9)
     return SampleSize(n0_int, math.ceil(ratio * n0_int - 1e-9))
@@ -145,13 +147,11 @@ def minimum_detectable_effect(
     0.1253
     """
     for name, value in (("n_control", n_control), ("n_treatment", n_treatment)):
-        if not (isinstance(value, (int, float)) and value >= 1):
-            raise InputDataError(f"{name} must be >= 1 (customers in the arm), got {value!r}")
+        check_param(name, value, Interval(float, 1, None))
     za, zb = _check_common(alpha, power, 1)
     n0, n1 = float(n_control), float(n_treatment)
     if sd is not None:
-        if not (math.isfinite(sd) and sd > 0):
-            raise InputDataError(f"sd must be > 0, got {sd!r}")
+        check_param("sd", sd, _POSITIVE)
         return (za + zb) * sd * math.sqrt(1 / n0 + 1 / n1)
     p0 = check_probability("baseline_rate", baseline_rate)
     upper = 1 - p0 - 1e-12

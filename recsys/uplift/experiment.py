@@ -10,6 +10,7 @@ group-by is none of these).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ import polars as pl
 from scipy import stats
 
 from recsys._deprecation import renamed_kwargs
-from recsys._validation import check_positive_int
+from recsys._validation import Interval, check_param, check_positive_int
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.stats import (
     bootstrap_means,
@@ -61,17 +62,27 @@ def sample_ratio_mismatch(
     >>> round(sample_ratio_mismatch({"control": 5000, "email": 5200}), 4)
     0.0477
     """
+    if not isinstance(counts, Mapping) or len(counts) < 2:
+        raise InputDataError(f"counts must map at least two arms to their sizes, got {counts!r}")
     arms = list(counts)
+    for arm in arms:
+        check_param(f"counts[{arm!r}]", counts[arm], Interval(int, 0, None))
     observed = np.array([counts[a] for a in arms], dtype=np.float64)
+    if observed.sum() == 0:
+        raise InputDataError("counts are all 0: no unit to test")
     if expected_ratio is None:
         shares = np.full(len(arms), 1 / len(arms))
     else:
         missing = [a for a in arms if a not in expected_ratio]
         if missing:
             raise InputDataError(f"expected_ratio has no share for arms {missing}")
+        for arm in arms:
+            check_param(
+                f"expected_ratio[{arm!r}]",
+                expected_ratio[arm],
+                Interval(float, 0, None, closed="neither"),
+            )
         shares = np.array([float(expected_ratio[a]) for a in arms])
-        if np.any(shares <= 0):
-            raise InputDataError(f"expected_ratio shares must be > 0, got {expected_ratio}")
         shares = shares / shares.sum()
     expected = observed.sum() * shares
     return float(stats.chisquare(observed, expected).pvalue)

@@ -12,6 +12,7 @@ from recsys.data import columns as C
 from recsys.data.canonical import (
     MISSING_SEGMENT,
     attach_segments,
+    cast_ids,
     order_key,
     require_purchases,
     without_returns,
@@ -101,13 +102,10 @@ def retention_labels(
     if users is None:
         base = frame.filter(ts < start).select(C.USER).unique()
     else:
-        ids = users if isinstance(users, pl.Series) else pl.Series(list(users))
-        ids = ids.cast(frame.schema[C.USER], strict=False)
+        ids = users if isinstance(users, pl.Series) else pl.Series(C.USER, list(users))
+        ids = cast_ids(ids, frame.schema[C.USER], "users")
         if ids.null_count():
-            raise InputDataError(
-                f"users has {ids.null_count()} null ids or ids not of the type of "
-                f"purchases {C.USER!r} ({frame.schema[C.USER]})"
-            )
+            raise InputDataError(f"users has {ids.null_count()} null ids")
         base = pl.DataFrame({C.USER: ids}).unique()
     out = base.join(after, on=C.USER, how="left").with_columns(
         n_orders_after=pl.col("n_orders_after").fill_null(0),
