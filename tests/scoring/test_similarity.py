@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recsys.exceptions import InputDataError
-from recsys.models import similarity as simmod
-from recsys.models.similarity import bm25_weight, item_similarity, prune_topk_rows
+from recsys.scoring import bm25_weight, item_similarity, prune_topk_rows
+from recsys.scoring import similarity as simmod
 from tests.scoring.reference import reference_select
 
 

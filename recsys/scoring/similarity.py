@@ -293,7 +293,7 @@ def prune_topk_rows(csr: Any, k: int, *, first_row: int = 0, num_threads: int = 
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp
-    >>> from recsys.models.similarity import prune_topk_rows
+    >>> from recsys.scoring import prune_topk_rows
     >>> s = sp.csr_matrix(np.array([[1, .5, .2, .5], [.1, 1, .3, .2]], dtype=np.float32))
     >>> prune_topk_rows(s, 2).toarray().tolist()
     [[0.0, 0.5, 0.0, 0.5], [0.0, 0.0, 0.30000001192092896, 0.20000000298023224]]
@@ -411,7 +411,7 @@ def bm25_weight(user_items: sp.csr_matrix, k1: float = 1.2, b: float = 0.75) -> 
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp
-    >>> from recsys.models.similarity import bm25_weight
+    >>> from recsys.scoring import bm25_weight
     >>> x = sp.csr_matrix(np.array([[1.0, 1.0], [0.0, 2.0]]))
     >>> bool(bm25_weight(x)[0, 0] < 0)  # idf of a user who bought every item is negative
     True
@@ -491,7 +491,7 @@ def item_similarity(
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp
-    >>> from recsys.models.similarity import item_similarity
+    >>> from recsys.scoring import item_similarity
     >>> x = sp.csr_matrix(np.array([[1, 1, 0], [1, 1, 0], [0, 1, 1]], dtype=np.float32))
     >>> s = item_similarity(x, similarity="jaccard", k=1)
     >>> s.toarray().astype(float).round(3).tolist()
