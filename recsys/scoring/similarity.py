@@ -37,7 +37,6 @@ guaranteed).
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import numpy as np
@@ -52,13 +51,7 @@ __all__ = ["SIMILARITIES", "bm25_weight", "item_similarity", "prune_topk_rows"]
 
 SIMILARITIES = ("cosine", "asymmetric_cosine", "jaccard", "bm25")
 
-# Upper bound on the multiply-adds of one row block of X.T @ X (about its peak entries
-# before pruning); keeps memory bounded for large catalogues.
-_BLOCK_PRODUCTS = 20_000_000
 _NO_FACTORS = np.zeros(0, dtype=np.float64)
-# "fused": one Numba kernel accumulates each row of X.T @ X and prunes it (parallel);
-# "blocked": scipy products on row blocks, each pruned by Numba.
-_METHOD = "fused"
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -428,23 +421,6 @@ def bm25_weight(user_items: sp.csr_matrix, k1: float = 1.2, b: float = 0.75) -> 
     return sp.csr_matrix((data, (coo.row, coo.col)), shape=x.shape)
 
 
-def _row_blocks(xt: sp.csr_matrix, x: sp.csr_matrix) -> list[tuple[int, int]]:
-    """Item ranges whose rows of X.T @ X each need at most ~_BLOCK_PRODUCTS multiply-adds."""
-    user_lengths = np.diff(x.indptr).astype(np.float64)
-    products = xt.copy()
-    products.data = np.ones_like(products.data, dtype=np.float64)
-    per_item = products @ user_lengths
-    bounds = [0]
-    running = 0.0
-    for i, cost in enumerate(per_item):
-        if running and running + cost > _BLOCK_PRODUCTS:
-            bounds.append(i)
-            running = 0.0
-        running += cost
-    bounds.append(xt.shape[0])
-    return [(lo, hi) for lo, hi in itertools.pairwise(bounds) if hi > lo]
-
-
 def item_similarity(
     user_items: Any,
     *,
@@ -463,8 +439,8 @@ def item_similarity(
     into similarities and pruned to ``k`` before the next row, so memory stays near the
     size of the result. (The alternative, scipy sparse products on blocks of rows each
     pruned before the next, gives identical results and was measured 1.2-1.4x slower on
-    Online Retail; it is kept as ``_METHOD = "blocked"``.) Formulas are in the module
-    docstring.
+    Online Retail; ``benchmarks/_alternatives.py`` keeps it for the benchmark.) Formulas
+    are in the docstring of :mod:`recsys.scoring.similarity`.
 
     Parameters
     ----------
@@ -497,6 +473,25 @@ def item_similarity(
     >>> s.toarray().astype(float).round(3).tolist()
     [[0.0, 0.667, 0.0], [0.667, 0.0, 0.0], [0.0, 0.333, 0.0]]
     """
+    x, xt, k, mode, row_factor, col_factor, shrink = _similarity_inputs(
+        user_items, similarity, k, shrink, alpha, bm25_k1, bm25_b, num_threads
+    )
+    return _fused_similarity(x, xt, k, mode, row_factor, col_factor, shrink, num_threads)
+
+
+def _similarity_inputs(
+    user_items: Any,
+    similarity: str,
+    k: int,
+    shrink: float,
+    alpha: float,
+    bm25_k1: float,
+    bm25_b: float,
+    num_threads: int,
+) -> tuple[sp.csr_matrix, sp.csr_matrix, int, int, np.ndarray, np.ndarray, float]:
+    """Checked arguments of ``item_similarity``: the (weighted or binarised) users x items
+    matrix ``x`` (float64, canonical), ``x.T`` as CSR, ``k``, and the ``mode``, factors and
+    ``shrink`` of ``_similarity_value``. Also used by the benchmarks' alternatives."""
     check_in("similarity", similarity, SIMILARITIES)
     k = check_positive_int("k", k)
     resolve_num_threads(num_threads)
@@ -537,14 +532,4 @@ def item_similarity(
         mode, row_factor, col_factor = 2, squared, squared
     else:
         mode, row_factor, col_factor = 1, np.ones(n_items), np.ones(n_items)
-    if _METHOD == "fused":
-        return _fused_similarity(x, xt, k, mode, row_factor, col_factor, shrink, num_threads)
-    blocks = []
-    for lo, hi in _row_blocks(xt, x):
-        dots = (xt[lo:hi] @ x).tocsr()
-        blocks.append(_prune_rows(dots, k, lo, mode, row_factor, col_factor, shrink, num_threads))
-    if not blocks:
-        return sp.csr_matrix((n_items, n_items), dtype=np.float32)
-    result = sp.vstack(blocks, format="csr").astype(np.float32)
-    result.has_sorted_indices = True
-    return result
+    return x, xt, k, mode, row_factor, col_factor, shrink

@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from recsys.exceptions import InputDataError
 from recsys.scoring import bm25_weight, item_similarity, prune_topk_rows
-from recsys.scoring import similarity as simmod
 from tests.scoring.reference import reference_select
 
 
@@ -101,19 +100,6 @@ def test_prune_topk_rows_block_with_first_row_and_ties():
 def test_prune_drops_nan_and_handles_k_beyond_width():
     block = sp.csr_matrix(np.array([[0.0, np.nan, 2.0]], dtype=np.float32))
     assert prune_topk_rows(block, 10, first_row=5).toarray().tolist() == [[0.0, 0.0, 2.0]]
-
-
-@pytest.mark.parametrize("kind", ["cosine", "asymmetric_cosine", "jaccard", "bm25"])
-def test_fused_kernel_equals_blocked_scipy_products(monkeypatch, kind):
-    x = _matrix(4, n=60, m=25)
-    fused = item_similarity(x, similarity=kind, k=4, shrink=1.0, alpha=0.3)
-    monkeypatch.setattr(simmod, "_METHOD", "blocked")
-    monkeypatch.setattr(simmod, "_BLOCK_PRODUCTS", 10)
-    assert len(simmod._row_blocks(x.T.tocsr(), x)) > 5
-    blocked = item_similarity(x, similarity=kind, k=4, shrink=1.0, alpha=0.3)
-    np.testing.assert_array_equal(fused.indptr, blocked.indptr)
-    np.testing.assert_array_equal(fused.indices, blocked.indices)
-    np.testing.assert_allclose(fused.data, blocked.data, rtol=1e-6)
 
 
 def test_thread_count_does_not_change_result():
