@@ -41,10 +41,10 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit, prange
 
 from recsys._validation import check_in, check_positive_int, resolve_num_threads
 from recsys.exceptions import InputDataError
+from recsys.scoring import _kernels
 from recsys.scoring._checks import thread_limits
 
 __all__ = ["SIMILARITIES", "bm25_weight", "item_similarity", "prune_topk_rows"]
@@ -52,213 +52,6 @@ __all__ = ["SIMILARITIES", "bm25_weight", "item_similarity", "prune_topk_rows"]
 SIMILARITIES = ("cosine", "asymmetric_cosine", "jaccard", "bm25")
 
 _NO_FACTORS = np.zeros(0, dtype=np.float64)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _similarity_value(mode, dot, factor_i, factor_j, shrink):
-    """Mode 0: ``dot``; mode 1: ``dot / (factor_i * factor_j + shrink)`` (cosine,
-    asymmetric cosine, bm25); mode 2: ``dot / (factor_i + factor_j - dot + shrink)``
-    (jaccard). A denominator <= 0 gives 0."""
-    if mode == 0:
-        return dot
-    if mode == 1:
-        return _safe_ratio(dot, factor_i * factor_j + shrink)
-    return _safe_ratio(dot, factor_i + factor_j - dot + shrink)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _safe_ratio(dot, denominator):
-    return dot / denominator if denominator > 0 else 0.0
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _before(value_a, column_a, value_b, column_b):
-    """Entry a ranks before entry b: higher value, or the same value and a lower column."""
-    return value_a > value_b or (value_a == value_b and column_a < column_b)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _swap(values, columns, a, b):
-    values[a], values[b] = values[b], values[a]
-    columns[a], columns[b] = columns[b], columns[a]
-
-
-@njit(cache=True, nogil=True)
-def _select_first_k(values, columns, n, k):
-    """Reorder ``[:n]`` so that ``[:k]`` holds the k best entries (in no order).
-
-    Quickselect (Hoare partition, median-of-three pivot) under the strict order of
-    ``_before``; columns are unique, so there are no ties. Linear time on average: with
-    k ~ 100 a bounded heap was several times slower (unpredictable branches).
-    """
-    lo = 0
-    hi = n - 1
-    target = k - 1
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if _before(values[mid], columns[mid], values[lo], columns[lo]):
-            _swap(values, columns, mid, lo)
-        if _before(values[hi], columns[hi], values[lo], columns[lo]):
-            _swap(values, columns, hi, lo)
-        if _before(values[hi], columns[hi], values[mid], columns[mid]):
-            _swap(values, columns, hi, mid)
-        pivot_value = values[mid]
-        pivot_column = columns[mid]
-        i = lo
-        j = hi
-        while i <= j:
-            while _before(values[i], columns[i], pivot_value, pivot_column):
-                i += 1
-            while _before(pivot_value, pivot_column, values[j], columns[j]):
-                j -= 1
-            if i <= j:
-                _swap(values, columns, i, j)
-                i += 1
-                j -= 1
-        if target <= j:
-            hi = j
-        elif target >= i:
-            lo = i
-        else:
-            break
-
-
-@njit(cache=True, nogil=True)
-def _sort_by_column(values, columns, n):
-    """Heap-sort ``[:n]`` by increasing column, carrying the values (in place)."""
-    for start in range(n // 2 - 1, -1, -1):
-        _sift_by_column(values, columns, start, n)
-    for end in range(n - 1, 0, -1):
-        _swap(values, columns, 0, end)
-        _sift_by_column(values, columns, 0, end)
-
-
-@njit(cache=True, nogil=True)
-def _sift_by_column(values, columns, pos, size):
-    while True:
-        child = 2 * pos + 1
-        if child >= size:
-            return
-        if child + 1 < size and columns[child + 1] > columns[child]:
-            child += 1
-        if columns[child] <= columns[pos]:
-            return
-        _swap(values, columns, pos, child)
-        pos = child
-
-
-@njit(cache=True, nogil=True)
-def _keep_top(values, columns, n, k, out_s, out_i):
-    """Write the k largest of ``values[:n]`` (ties to the lower column) to ``out_s/out_i``
-    in increasing column order; return how many were written. Reorders its inputs."""
-    if n > k:
-        _select_first_k(values, columns, n, k)
-        n = k
-    _sort_by_column(values, columns, n)
-    for t in range(n):
-        out_s[t] = values[t]
-        out_i[t] = columns[t]
-    return n
-
-
-@njit(parallel=True, cache=True, nogil=True)
-def _select_rows(
-    indptr, indices, data, k, first_row, mode, row_factor, col_factor, shrink, top_s, top_i, counts
-):
-    """Per row ``r`` (item ``i = first_row + r``): the k largest similarities
-    ``_similarity_value(mode, data, row_factor[i], col_factor[j], shrink)`` off the
-    diagonal, NaN dropped, sorted by column."""
-    n_rows = indptr.shape[0] - 1
-    for r in prange(n_rows):
-        lo = indptr[r]
-        hi = indptr[r + 1]
-        values = np.empty(hi - lo, dtype=np.float32)
-        columns = np.empty(hi - lo, dtype=np.int64)
-        n = 0
-        diagonal = first_row + r
-        factor_i = row_factor[diagonal] if mode else 0.0
-        for p in range(lo, hi):
-            j = indices[p]
-            if j == diagonal:
-                continue
-            factor_j = col_factor[j] if mode else 0.0
-            v = np.float32(_similarity_value(mode, data[p], factor_i, factor_j, shrink))
-            if v != v:
-                continue
-            values[n] = v
-            columns[n] = j
-            n += 1
-        counts[r] = _keep_top(values, columns, n, k, top_s[r], top_i[r])
-
-
-@njit(parallel=True, cache=True, nogil=True)
-def _fused_rows(
-    xt_indptr,
-    xt_indices,
-    xt_data,
-    x_indptr,
-    x_indices,
-    x_data,
-    k,
-    mode,
-    row_factor,
-    col_factor,
-    shrink,
-    n_tasks,
-    top_s,
-    top_i,
-    counts,
-):
-    """Row i of X.T @ X accumulated in a dense float64 buffer (as implicit's
-    all_pairs_knn does), turned into similarities and pruned to k, without ever holding
-    more than one row per task. Each task owns a contiguous range of items."""
-    n_items = xt_indptr.shape[0] - 1
-    per_task = (n_items + n_tasks - 1) // n_tasks
-    for task in prange(n_tasks):
-        i0 = task * per_task
-        i1 = min(n_items, i0 + per_task)
-        if i0 >= i1:
-            continue
-        acc = np.zeros(n_items, dtype=np.float64)
-        touched_by = np.zeros(n_items, dtype=np.int64)
-        touched = np.empty(n_items, dtype=np.int64)
-        values = np.empty(n_items, dtype=np.float32)
-        for i in range(i0, i1):
-            stamp = i + 1
-            n_touched = 0
-            for p in range(xt_indptr[i], xt_indptr[i + 1]):
-                u = xt_indices[p]
-                w = xt_data[p]
-                for q in range(x_indptr[u], x_indptr[u + 1]):
-                    j = x_indices[q]
-                    if touched_by[j] != stamp:
-                        touched_by[j] = stamp
-                        acc[j] = 0.0
-                        touched[n_touched] = j
-                        n_touched += 1
-                    acc[j] += w * x_data[q]
-            factor_i = row_factor[i]
-            n = 0
-            for t in range(n_touched):
-                j = touched[t]
-                if j == i:
-                    continue
-                v = np.float32(_similarity_value(mode, acc[j], factor_i, col_factor[j], shrink))
-                if v != v:
-                    continue
-                values[n] = v
-                touched[n] = j  # compacts in place: n <= t
-                n += 1
-            counts[i] = _keep_top(values, touched, n, k, top_s[i], top_i[i])
-
-
-@njit(parallel=True, cache=True, nogil=True)
-def _gather_rows(top_s, top_i, out_indptr, out_indices, out_data):
-    for r in prange(top_s.shape[0]):
-        start = out_indptr[r]
-        for t in range(out_indptr[r + 1] - start):
-            out_indices[start + t] = top_i[r, t]
-            out_data[start + t] = top_s[r, t]
 
 
 def prune_topk_rows(csr: Any, k: int, *, first_row: int = 0, num_threads: int = 0) -> sp.csr_matrix:
@@ -309,7 +102,8 @@ def _prune_rows(
     shrink: float,
     num_threads: int,
 ) -> sp.csr_matrix:
-    """prune_topk_rows without the checks, with the similarity transform of _select_rows."""
+    """prune_topk_rows without the checks, with the similarity transform of
+    ``_kernels.prune_rows_kernel``."""
     n_rows, n_cols = mat.shape
     width = min(k, n_cols)
     top_s = np.empty((n_rows, max(width, 1)), dtype=np.float32)
@@ -317,7 +111,7 @@ def _prune_rows(
     counts = np.zeros(n_rows, dtype=np.int64)
     if n_rows and width:
         with thread_limits(num_threads):
-            _select_rows(
+            _kernels.prune_rows_kernel(
                 mat.indptr.astype(np.int64, copy=False),
                 mat.indices.astype(np.int64, copy=False),
                 mat.data.astype(np.float64, copy=False),
@@ -346,7 +140,7 @@ def _to_csr(
     out_data = np.empty(nnz, dtype=np.float32)
     if nnz:
         with thread_limits(num_threads):
-            _gather_rows(top_s, top_i, out_indptr, out_indices, out_data)
+            _kernels.gather_rows_kernel(top_s, top_i, out_indptr, out_indices, out_data)
     index_dtype = np.int32 if nnz < 2**31 else np.int64
     result = sp.csr_matrix(
         (out_data, out_indices.astype(index_dtype), out_indptr.astype(index_dtype)),
@@ -374,7 +168,7 @@ def _fused_similarity(
     counts = np.zeros(n_items, dtype=np.int64)
     if n_items and width and x.nnz:
         with thread_limits(num_threads) as threads:
-            _fused_rows(
+            _kernels.similarity_rows_kernel(
                 xt.indptr.astype(np.int64, copy=False),
                 xt.indices.astype(np.int64, copy=False),
                 xt.data.astype(np.float64, copy=False),
