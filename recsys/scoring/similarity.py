@@ -207,9 +207,11 @@ def bm25_weight(user_items: sp.csr_matrix, k1: float = 1.2, b: float = 0.75) -> 
     n_users, n_items = x.shape
     coo = x.tocoo()
     items_per_user = np.bincount(coo.row, minlength=n_users)
-    idf = np.log(float(n_items)) - np.log1p(items_per_user)
+    idf = np.log(float(max(n_items, 1))) - np.log1p(items_per_user)  # no items: unused
     item_sums = np.bincount(coo.col, weights=coo.data, minlength=n_items)
-    mean_length = item_sums.mean() if n_items else 1.0
+    mean_length = item_sums.mean() if n_items else 0.0
+    if not mean_length > 0:  # no weight at all: nothing to normalise (and no 0 / 0)
+        mean_length = 1.0
     length_norm = (1.0 - b) + b * item_sums / mean_length
     data = coo.data * (k1 + 1.0) / (k1 * length_norm[coo.col] + coo.data) * idf[coo.row]
     return sp.csr_matrix((data, (coo.row, coo.col)), shape=x.shape)
