@@ -104,16 +104,23 @@ def _offer_all(values, items, n, heap_s, heap_i, h, k):
     """Offer ``values[:n]`` (items ``items[:n]``, unique, in any order) to row ``h``'s empty
     heap of at most ``k`` entries; return its size. NaN is never accepted.
 
-    Once the heap is full its root is kept in locals, so the common case (a candidate
-    that does not beat the root) costs one comparison. Offering candidates one ``_offer``
-    call at a time from a loop that computes them was measured about 1.7x slower on
-    the item similarity (per-call overhead), and inlining ``_offer`` there no faster.
+    The first ``k`` non-NaN candidates are copied and heapified (Floyd); after that the
+    root is kept in locals, so the common case (a candidate that does not beat the root)
+    costs one comparison. Offering candidates one ``_offer`` call at a time from the loop
+    that computes them was measured about 1.7x slower on the item similarity (per-call
+    overhead), and inlining ``_offer`` there no faster.
     """
     size = 0
     t = 0
     while size < k and t < n:
-        size = _offer(heap_s, heap_i, h, size, k, values[t], items[t])
+        s = values[t]
+        if s == s:
+            heap_s[h, size] = s
+            heap_i[h, size] = items[t]
+            size += 1
         t += 1
+    for start in range(size // 2 - 1, -1, -1):
+        _sift_down(heap_s, heap_i, h, size, start, heap_s[h, start], heap_i[h, start])
     if size < k:
         return size
     root_s = heap_s[h, 0]
