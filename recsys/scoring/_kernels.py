@@ -150,38 +150,15 @@ def _finish_row(heap_s, heap_i, h, size):
 
 
 @njit(cache=True, nogil=True)
-def _sift_down_by_index(heap_s, heap_i, h, size, pos, s, g):
-    """Place (s, g) at ``pos`` of row ``h``'s max-heap *by item index* of ``size`` entries;
-    sift it down (the heap of ``_sort_row_by_index``)."""
-    while True:
-        child = 2 * pos + 1
-        if child >= size:
-            break
-        other = child + 1
-        if other < size and heap_i[h, other] > heap_i[h, child]:
-            child = other
-        if heap_i[h, child] > g:
-            heap_s[h, pos] = heap_s[h, child]
-            heap_i[h, pos] = heap_i[h, child]
-            pos = child
-        else:
-            break
-    heap_s[h, pos] = s
-    heap_i[h, pos] = g
-
-
-@njit(cache=True, nogil=True)
 def _sort_row_by_index(heap_s, heap_i, h, size):
-    """Heap-sort the ``size`` entries of row ``h`` (a selected top-K, item indices unique)
-    in place by increasing item index, carrying the scores: the order of a CSR row."""
-    for start in range(size // 2 - 1, -1, -1):
-        _sift_down_by_index(heap_s, heap_i, h, size, start, heap_s[h, start], heap_i[h, start])
-    for end in range(size - 1, 0, -1):
-        last_s = heap_s[h, 0]
-        last_i = heap_i[h, 0]
-        _sift_down_by_index(heap_s, heap_i, h, end, 0, heap_s[h, end], heap_i[h, end])
-        heap_s[h, end] = last_s
-        heap_i[h, end] = last_i
+    """Reorder the ``size`` entries of row ``h`` (a selected top-K, item indices unique) by
+    increasing item index, carrying the scores: the order of a CSR row. Once per row, so
+    the small copies do not matter."""
+    order = np.argsort(heap_i[h, :size])
+    scores = heap_s[h, :size][order]
+    items = heap_i[h, :size][order]
+    heap_s[h, :size] = scores
+    heap_i[h, :size] = items
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -210,6 +187,27 @@ def _accumulate_row(
                 n_touched += 1
             acc[j] += weight * b_data[q]
     return n_touched
+
+
+@njit(cache=True, nogil=True)
+def _task_buffers(n_columns):
+    """One parallel task's buffers for ``_accumulate_row`` and ``_offer_all``: ``acc``,
+    ``touched_by`` (zeroed: no stamp is 0), ``touched`` and candidate ``values``."""
+    return (
+        np.zeros(n_columns, dtype=np.float64),
+        np.zeros(n_columns, dtype=np.int64),
+        np.empty(n_columns, dtype=np.int64),
+        np.empty(n_columns, dtype=np.float32),
+    )
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _task_range(task, n, n_tasks):
+    """The contiguous rows ``[lo, hi)`` of ``n`` that parallel task ``task`` of ``n_tasks``
+    owns (empty for the trailing tasks when ``n_tasks`` does not divide ``n``)."""
+    per_task = (n + n_tasks - 1) // n_tasks
+    lo = min(n, task * per_task)
+    return lo, min(n, lo + per_task)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -434,22 +432,16 @@ def knn_topk_kernel(
     Each parallel task owns a contiguous range of users and one dense float64 accumulator
     of ``n_items`` plus a "touched by user" stamp array (``_accumulate_row``), so nothing
     is cleared between users. Only items reached through at least one neighbour are
-    eligible. The
-    accumulation order (user row order, then neighbour order) is fixed, so results do
+    eligible. The accumulation order (user row order, then neighbour order) is fixed, so results do
     not depend on the thread count.
     """
     n = ui_indptr.shape[0] - 1
-    per_chunk = (n + n_chunks - 1) // n_chunks
     for chunk in prange(n_chunks):
-        u0 = chunk * per_chunk
-        u1 = min(n, u0 + per_chunk)
+        u0, u1 = _task_range(chunk, n, n_chunks)
         if u0 >= u1:
             continue
-        acc = np.zeros(n_items, dtype=np.float64)
-        touched_by = np.zeros(n_items, dtype=np.int64)
+        acc, touched_by, touched, values = _task_buffers(n_items)
         blocked_by = np.zeros(n_items, dtype=np.int64)
-        touched = np.empty(n_items, dtype=np.int32)
-        values = np.empty(n_items, dtype=np.float32)
         for u in range(u0, u1):
             stamp = u + 1
             if has_excl:
@@ -548,16 +540,11 @@ def similarity_rows_kernel(
     ``prune_rows_kernel``, without ever holding more than one row per task. Each task
     owns a contiguous range of items."""
     n_items = xt_indptr.shape[0] - 1
-    per_task = (n_items + n_tasks - 1) // n_tasks
     for task in prange(n_tasks):
-        i0 = task * per_task
-        i1 = min(n_items, i0 + per_task)
+        i0, i1 = _task_range(task, n_items, n_tasks)
         if i0 >= i1:
             continue
-        acc = np.zeros(n_items, dtype=np.float64)
-        touched_by = np.zeros(n_items, dtype=np.int64)
-        touched = np.empty(n_items, dtype=np.int64)
-        values = np.empty(n_items, dtype=np.float32)
+        acc, touched_by, touched, values = _task_buffers(n_items)
         for i in range(i0, i1):
             n_touched = _accumulate_row(
                 xt_indptr, xt_indices, xt_data, x_indptr, x_indices, x_data,

@@ -106,15 +106,11 @@ def _prune_rows(
     ``_kernels.prune_rows_kernel``."""
     n_rows, n_cols = mat.shape
     width = min(k, n_cols)
-    top_s = np.empty((n_rows, max(width, 1)), dtype=np.float32)
-    top_i = np.empty((n_rows, max(width, 1)), dtype=np.int32)
-    counts = np.zeros(n_rows, dtype=np.int64)
+    top_s, top_i, counts = _kept_rows(n_rows, width)
     if n_rows and width:
         with thread_limits(num_threads):
             _kernels.prune_rows_kernel(
-                mat.indptr.astype(np.int64, copy=False),
-                mat.indices.astype(np.int64, copy=False),
-                mat.data.astype(np.float64, copy=False),
+                *_kernel_arrays(mat),
                 width,
                 first_row,
                 mode,
@@ -126,6 +122,24 @@ def _prune_rows(
                 counts,
             )
     return _to_csr(top_s, top_i, counts, n_cols, num_threads)
+
+
+def _kept_rows(n_rows: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-row buffers of the kept entries (scores, item indices) and their counts."""
+    return (
+        np.empty((n_rows, max(width, 1)), dtype=np.float32),
+        np.empty((n_rows, max(width, 1)), dtype=np.int32),
+        np.zeros(n_rows, dtype=np.int64),
+    )
+
+
+def _kernel_arrays(mat: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(indptr, indices, data) as the similarity kernels take them: int64, int64, float64."""
+    return (
+        mat.indptr.astype(np.int64, copy=False),
+        mat.indices.astype(np.int64, copy=False),
+        mat.data.astype(np.float64, copy=False),
+    )
 
 
 def _to_csr(
@@ -163,18 +177,12 @@ def _fused_similarity(
     """All rows of the pruned similarity with the fused Numba kernel (no X.T @ X)."""
     n_items = x.shape[1]
     width = min(k, n_items)
-    top_s = np.empty((n_items, max(width, 1)), dtype=np.float32)
-    top_i = np.empty((n_items, max(width, 1)), dtype=np.int32)
-    counts = np.zeros(n_items, dtype=np.int64)
+    top_s, top_i, counts = _kept_rows(n_items, width)
     if n_items and width and x.nnz:
         with thread_limits(num_threads) as threads:
             _kernels.similarity_rows_kernel(
-                xt.indptr.astype(np.int64, copy=False),
-                xt.indices.astype(np.int64, copy=False),
-                xt.data.astype(np.float64, copy=False),
-                x.indptr.astype(np.int64, copy=False),
-                x.indices.astype(np.int64, copy=False),
-                x.data.astype(np.float64, copy=False),
+                *_kernel_arrays(xt),
+                *_kernel_arrays(x),
                 width,
                 mode,
                 row_factor,
