@@ -7,8 +7,9 @@ Conventions shared by every kernel here:
 * A row's top-K lives in a *min-heap* of size ``k`` stored in the output row itself
   (``out_scores[i, :]``, ``out_ids[i, :]``) with its current number of entries in ``sizes``.
   The root is the *worst* entry kept so far, where "worse" means a lower score, or the
-  same score and a higher item index (ties go to the lower item index). ``_offer`` is the
-  one entry point; items may arrive in any order.
+  same score and a higher item index (ties go to the lower item index). ``_offer`` adds
+  one entry; ``_offer_all`` a buffer of candidates in any order (kNN scoring, item
+  similarity); ``_scan_range`` a run of dense score columns in increasing item order.
 * NaN scores are never eligible. ``-inf`` scores are eligible (and sort after finite ones).
 * ``_finish_row`` heap-sorts a row in place to best-first order and pads the unused tail
   with ``-1`` / ``-inf``; ``_sort_row_by_index`` instead orders it by increasing item
