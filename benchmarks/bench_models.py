@@ -39,6 +39,7 @@ from threadpoolctl import threadpool_limits
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _alternatives import item_similarity_blocked
 from _common import best_of, peak_rss_mb, print_environment
 
 import recsys as rs
@@ -155,6 +156,16 @@ def bench_knn(name: str, purchases: pl.DataFrame, repeat: int) -> None:
         "lower index, implicit an arbitrary one)"
     )
     print("  (ratio = implicit time / recsys time: > 1 = recsys faster; target recommend >= 2x)")
+    # the similarity build alone: the fused Numba kernel against the alternative kept in
+    # benchmarks/_alternatives.py (scipy products on row blocks, each pruned by Numba)
+    options = {"similarity": "cosine", "k": K - 1, "num_threads": THREADS}
+    fused_t, fused = best_of(lambda: rs.scoring.item_similarity(x, **options), repeat)
+    blocked_t, blocked = best_of(lambda: item_similarity_blocked(x, **options), repeat)
+    same = (fused != blocked).nnz == 0
+    print(
+        f"  item_similarity fused {fused_t:.3f} s, blocked scipy products {blocked_t:.3f} s: "
+        f"ratio blocked / fused {blocked_t / fused_t:.2f}x (identical result: {same})"
+    )
 
 
 def _neighbour_differences(ours: sp.csr_matrix, theirs: sp.csr_matrix) -> tuple[int, int]:

@@ -33,6 +33,7 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._alternatives import topk_blocked
 from benchmarks._common import peak_rss_mb, print_environment
 from recsys import scoring
 from recsys.scoring import dense
@@ -130,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
         )
 
     def ours_blocked():
-        return dense.topk_blocked(
+        return topk_blocked(
             user_factors,
             item_factors,
             args.k,
@@ -141,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
 
     # warm up (JIT compile / load the cache) on a small slice
     scoring.topk(user_factors[:100], item_factors, args.k, exclude=user_items[:100])
-    dense.topk_blocked(user_factors[:100], item_factors, args.k, exclude=user_items[:100])
+    topk_blocked(user_factors[:100], item_factors, args.k, exclude=user_items[:100])
     _tiled_products(user_factors[:100], item_factors, dense.ROW_TILE, dense.COL_TILE)
 
     candidates: dict[str, Callable[[], Any]] = {

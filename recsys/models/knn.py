@@ -25,7 +25,7 @@ class ItemKNN(Recommender):
     """Item-item neighbourhood model: ``score(u, i) = sum_j w(u, j) * sim(j, i)``.
 
     The similarity of every item to its ``k`` nearest neighbours is computed once
-    (:func:`recsys.models.similarity.item_similarity`: sparse products plus Numba
+    (:func:`recsys.scoring.item_similarity`: sparse products plus Numba
     pruning); recommendation multiplies each user's purchase row by the pruned
     similarity matrix fused with the top-K selection in Numba
     (:func:`recsys.scoring.knn_topk`), so the dense users x items score matrix is
@@ -127,7 +127,7 @@ class ItemKNN(Recommender):
         return out
 
     def _fit(self, interactions: Interactions) -> None:
-        from recsys.models.similarity import item_similarity
+        from recsys.scoring import item_similarity
 
         neighbours = sp.csr_matrix(
             item_similarity(

@@ -1,14 +1,22 @@
-"""Numba kernels behind :mod:`recsys.scoring`: bounded-heap top-K selection and kNN scoring.
+"""Numba kernels behind :mod:`recsys.scoring`: one bounded-heap top-K selection (dense
+top-K, kNN scoring, item-similarity pruning) and one sparse row accumulator (kNN scoring,
+the rows of ``X.T @ X``).
 
 Conventions shared by every kernel here:
 
 * A row's top-K lives in a *min-heap* of size ``k`` stored in the output row itself
   (``out_scores[i, :]``, ``out_ids[i, :]``) with its current number of entries in ``sizes``.
   The root is the *worst* entry kept so far, where "worse" means a lower score, or the
-  same score and a higher item index (ties go to the lower item index).
+  same score and a higher item index (ties go to the lower item index). ``_offer`` adds
+  one entry; ``_offer_all`` a buffer of candidates in any order (kNN scoring, item
+  similarity); ``_scan_range`` a run of dense score columns in increasing item order.
 * NaN scores are never eligible. ``-inf`` scores are eligible (and sort after finite ones).
 * ``_finish_row`` heap-sorts a row in place to best-first order and pads the unused tail
-  with ``-1`` / ``-inf``.
+  with ``-1`` / ``-inf``; ``_sort_row_by_index`` instead orders it by increasing item
+  index, for rows that become CSR rows (the pruned item similarity).
+* ``_accumulate_row`` sums one row of a sparse product ``a @ b`` into a dense float64
+  buffer that is never cleared (a per-row stamp marks the columns already reset) and
+  lists the columns it reached; the caller then visits only those.
 
 Every row is computed independently of the others and in a fixed order, so the results do
 not depend on the number of threads.
@@ -23,8 +31,11 @@ from numba import njit, prange
 _RUN = 128
 
 __all__ = [
+    "gather_rows_kernel",
     "knn_topk_kernel",
+    "prune_rows_kernel",
     "select_kernel",
+    "similarity_rows_kernel",
     "topk_fused_kernel",
 ]
 
@@ -90,6 +101,42 @@ def _offer(heap_s, heap_i, h, size, k, s, g):
 
 
 @njit(cache=True, nogil=True)
+def _offer_all(values, items, n, heap_s, heap_i, h, k):
+    """Offer ``values[:n]`` (items ``items[:n]``, unique, in any order) to row ``h``'s empty
+    heap of at most ``k`` entries; return its size. NaN is never accepted.
+
+    The first ``k`` non-NaN candidates are copied and heapified (Floyd); after that the
+    root is kept in locals, so the common case (a candidate that does not beat the root)
+    costs one comparison. Offering candidates one ``_offer`` call at a time from the loop
+    that computes them was measured about 1.7x slower on the item similarity (per-call
+    overhead), and inlining ``_offer`` there no faster.
+    """
+    size = 0
+    t = 0
+    while size < k and t < n:
+        s = values[t]
+        if s == s:
+            heap_s[h, size] = s
+            heap_i[h, size] = items[t]
+            size += 1
+        t += 1
+    for start in range(size // 2 - 1, -1, -1):
+        _sift_down(heap_s, heap_i, h, size, start, heap_s[h, start], heap_i[h, start])
+    if size < k:
+        return size
+    root_s = heap_s[h, 0]
+    root_i = heap_i[h, 0]
+    for p in range(t, n):
+        s = values[p]
+        g = items[p]
+        if _worse(root_s, root_i, s, g):  # False for NaN
+            _sift_down(heap_s, heap_i, h, size, 0, s, g)
+            root_s = heap_s[h, 0]
+            root_i = heap_i[h, 0]
+    return size
+
+
+@njit(cache=True, nogil=True)
 def _finish_row(heap_s, heap_i, h, size):
     """Heap-sort row ``h`` in place to best-first order; pad the tail with -1/-inf."""
     for end in range(size - 1, 0, -1):
@@ -101,6 +148,67 @@ def _finish_row(heap_s, heap_i, h, size):
     for t in range(size, heap_s.shape[1]):
         heap_s[h, t] = -np.inf
         heap_i[h, t] = -1
+
+
+@njit(cache=True, nogil=True)
+def _sort_row_by_index(heap_s, heap_i, h, size):
+    """Reorder the ``size`` entries of row ``h`` (a selected top-K, item indices unique) by
+    increasing item index, carrying the scores: the order of a CSR row. Once per row, so
+    the small copies do not matter."""
+    order = np.argsort(heap_i[h, :size])
+    scores = heap_s[h, :size][order]
+    items = heap_i[h, :size][order]
+    heap_s[h, :size] = scores
+    heap_i[h, :size] = items
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _accumulate_row(
+    a_indptr, a_indices, a_data, b_indptr, b_indices, b_data, r, stamp, acc, touched_by, touched
+):
+    """Row ``r`` of the sparse product ``a @ b`` (CSR arrays) into the dense buffer ``acc``.
+
+    Sets ``acc[j] = sum_p a[r, p] * b[p, j]`` (float64, summed in ``a``'s row order, then
+    ``b``'s, so the result does not depend on the caller's threads) for every column ``j``
+    that the row reaches, and returns their number ``n`` with the columns in
+    ``touched[:n]`` (first-reached order). ``acc`` is never cleared: a column's slot is
+    reset the first time it is reached under ``stamp`` (unique per row of the caller's
+    task, > 0), recorded in ``touched_by``. Columns not reached keep stale values.
+    """
+    n_touched = 0
+    for p in range(a_indptr[r], a_indptr[r + 1]):
+        row = a_indices[p]
+        weight = np.float64(a_data[p])
+        for q in range(b_indptr[row], b_indptr[row + 1]):
+            j = b_indices[q]
+            if touched_by[j] != stamp:
+                touched_by[j] = stamp
+                acc[j] = 0.0
+                touched[n_touched] = j
+                n_touched += 1
+            acc[j] += weight * b_data[q]
+    return n_touched
+
+
+@njit(cache=True, nogil=True)
+def _task_buffers(n_columns):
+    """One parallel task's buffers for ``_accumulate_row`` and ``_offer_all``: ``acc``,
+    ``touched_by`` (zeroed: no stamp is 0), ``touched`` and candidate ``values``."""
+    return (
+        np.zeros(n_columns, dtype=np.float64),
+        np.zeros(n_columns, dtype=np.int64),
+        np.empty(n_columns, dtype=np.int64),
+        np.empty(n_columns, dtype=np.float32),
+    )
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _task_range(task, n, n_tasks):
+    """The contiguous rows ``[lo, hi)`` of ``n`` that parallel task ``task`` of ``n_tasks``
+    owns (empty for the trailing tasks when ``n_tasks`` does not divide ``n``)."""
+    per_task = (n + n_tasks - 1) // n_tasks
+    lo = min(n, task * per_task)
+    return lo, min(n, lo + per_task)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -323,45 +431,147 @@ def knn_topk_kernel(
     """Fused sparse kNN scoring and top-K: score[u, j] = sum_i ui[u, i] * sim[i, j].
 
     Each parallel task owns a contiguous range of users and one dense float64 accumulator
-    of ``n_items`` plus a "touched by user" stamp array, so nothing is cleared between
-    users. Only items reached through at least one neighbour are eligible. The
-    accumulation order (user row order, then neighbour order) is fixed, so results do
+    of ``n_items`` plus a "touched by user" stamp array (``_accumulate_row``), so nothing
+    is cleared between users. Only items reached through at least one neighbour are
+    eligible. The accumulation order (user row order, then neighbour order) is fixed, so results do
     not depend on the thread count.
     """
     n = ui_indptr.shape[0] - 1
-    per_chunk = (n + n_chunks - 1) // n_chunks
     for chunk in prange(n_chunks):
-        u0 = chunk * per_chunk
-        u1 = min(n, u0 + per_chunk)
+        u0, u1 = _task_range(chunk, n, n_chunks)
         if u0 >= u1:
             continue
-        acc = np.zeros(n_items, dtype=np.float64)
-        touched_by = np.zeros(n_items, dtype=np.int64)
+        acc, touched_by, touched, values = _task_buffers(n_items)
         blocked_by = np.zeros(n_items, dtype=np.int64)
-        touched = np.empty(n_items, dtype=np.int32)
         for u in range(u0, u1):
             stamp = u + 1
             if has_excl:
                 for p in range(excl_indptr[u], excl_indptr[u + 1]):
                     blocked_by[excl_indices[p]] = stamp
-            n_touched = 0
-            for p in range(ui_indptr[u], ui_indptr[u + 1]):
-                item = ui_indices[p]
-                weight = np.float64(ui_data[p])
-                for q in range(sim_indptr[item], sim_indptr[item + 1]):
-                    j = sim_indices[q]
-                    if touched_by[j] != stamp:
-                        touched_by[j] = stamp
-                        acc[j] = 0.0
-                        touched[n_touched] = j
-                        n_touched += 1
-                    acc[j] += weight * sim_data[q]
-            size = 0
+            n_touched = _accumulate_row(
+                ui_indptr, ui_indices, ui_data, sim_indptr, sim_indices, sim_data,
+                u, stamp, acc, touched_by, touched,
+            )  # fmt: skip
+            n_eligible = 0
             for t in range(n_touched):
                 j = touched[t]
                 if has_excl and blocked_by[j] == stamp:
                     continue
                 if has_cand and not allowed[j]:
                     continue
-                size = _offer(out_scores, out_ids, u, size, k, np.float32(acc[j]), j)
+                values[n_eligible] = np.float32(acc[j])
+                touched[n_eligible] = j  # compacts in place: n_eligible <= t
+                n_eligible += 1
+            size = _offer_all(values, touched, n_eligible, out_scores, out_ids, u, k)
             _finish_row(out_scores, out_ids, u, size)
+
+
+# ------------------------------------------------------------------ item similarity
+# The pruned item-item similarity of recsys.scoring.similarity: each row's candidates
+# are computed into a contiguous buffer, selected with the same heap (_offer_all, ties
+# to the lower item index), then the kept entries sorted by item index.
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _safe_ratio(dot, denominator):
+    return dot / denominator if denominator > 0 else 0.0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _similarity_value(mode, dot, factor_i, factor_j, shrink):
+    """Mode 0: ``dot``; mode 1: ``dot / (factor_i * factor_j + shrink)`` (cosine,
+    asymmetric cosine, bm25); mode 2: ``dot / (factor_i + factor_j - dot + shrink)``
+    (jaccard). A denominator <= 0 gives 0."""
+    if mode == 0:
+        return dot
+    if mode == 1:
+        return _safe_ratio(dot, factor_i * factor_j + shrink)
+    return _safe_ratio(dot, factor_i + factor_j - dot + shrink)
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def prune_rows_kernel(
+    indptr, indices, data, k, first_row, mode, row_factor, col_factor, shrink, top_s, top_i, counts
+):
+    """Per CSR row ``r`` (item ``i = first_row + r``): the k largest similarities
+    ``_similarity_value(mode, data, row_factor[i], col_factor[j], shrink)`` off the
+    diagonal, NaN dropped, in ``top_*[r, :counts[r]]`` sorted by column."""
+    n_rows = indptr.shape[0] - 1
+    for r in prange(n_rows):
+        lo = indptr[r]
+        hi = indptr[r + 1]
+        values = np.empty(hi - lo, dtype=np.float32)
+        columns = np.empty(hi - lo, dtype=np.int64)
+        n = 0
+        diagonal = first_row + r
+        factor_i = row_factor[diagonal] if mode else 0.0
+        for p in range(lo, hi):
+            j = indices[p]
+            if j == diagonal:
+                continue
+            factor_j = col_factor[j] if mode else 0.0
+            values[n] = np.float32(_similarity_value(mode, data[p], factor_i, factor_j, shrink))
+            columns[n] = j
+            n += 1
+        size = _offer_all(values, columns, n, top_s, top_i, r, k)
+        _sort_row_by_index(top_s, top_i, r, size)
+        counts[r] = size
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def similarity_rows_kernel(
+    xt_indptr,
+    xt_indices,
+    xt_data,
+    x_indptr,
+    x_indices,
+    x_data,
+    k,
+    mode,
+    row_factor,
+    col_factor,
+    shrink,
+    n_tasks,
+    top_s,
+    top_i,
+    counts,
+):
+    """Row i of X.T @ X accumulated in a dense float64 buffer (``_accumulate_row``, as
+    implicit's all_pairs_knn does), turned into similarities and pruned to k like
+    ``prune_rows_kernel``, without ever holding more than one row per task. Each task
+    owns a contiguous range of items."""
+    n_items = xt_indptr.shape[0] - 1
+    for task in prange(n_tasks):
+        i0, i1 = _task_range(task, n_items, n_tasks)
+        if i0 >= i1:
+            continue
+        acc, touched_by, touched, values = _task_buffers(n_items)
+        for i in range(i0, i1):
+            n_touched = _accumulate_row(
+                xt_indptr, xt_indices, xt_data, x_indptr, x_indices, x_data,
+                i, i + 1, acc, touched_by, touched,
+            )  # fmt: skip
+            factor_i = row_factor[i]
+            n = 0
+            for t in range(n_touched):
+                j = touched[t]
+                if j == i:
+                    continue
+                values[n] = np.float32(
+                    _similarity_value(mode, acc[j], factor_i, col_factor[j], shrink)
+                )
+                touched[n] = j  # compacts in place: n <= t
+                n += 1
+            size = _offer_all(values, touched, n, top_s, top_i, i, k)
+            _sort_row_by_index(top_s, top_i, i, size)
+            counts[i] = size
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def gather_rows_kernel(top_s, top_i, out_indptr, out_indices, out_data):
+    """Copy ``top_*[r, :counts[r]]`` into the CSR arrays (``out_indptr`` from the counts)."""
+    for r in prange(top_s.shape[0]):
+        start = out_indptr[r]
+        for t in range(out_indptr[r + 1] - start):
+            out_indices[start + t] = top_i[r, t]
+            out_data[start + t] = top_s[r, t]

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from recsys._validation import check_positive_int, resolve_num_threads
+from recsys._validation import check_positive_int
 from recsys.exceptions import InputDataError
 from recsys.scoring import _kernels
 from recsys.scoring._checks import (
@@ -150,62 +150,6 @@ def topk(
             out_scores,
             out_ids,
         )
-    return out_ids, out_scores
-
-
-def topk_blocked(
-    queries: Any,
-    item_factors: Any,
-    k: int,
-    *,
-    exclude: Any = None,
-    candidates: Any = None,
-    num_threads: int = 0,
-    memory_budget_mb: int = 256,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The alternative strategy, kept for the benchmark: a multithreaded BLAS product per
-    block of queries sized from ``memory_budget_mb``, then a parallel Numba selection.
-
-    Same contract and results as :func:`topk` (up to BLAS rounding, which may differ with
-    the BLAS thread count).
-    """
-    q, items, k, indptr, indices, cands, budget = _prepare(
-        queries, item_factors, k, exclude, candidates, memory_budget_mb
-    )
-    n = q.shape[0]
-    out_ids, out_scores = empty_result(n, k)
-    if cands is not None:
-        items = np.ascontiguousarray(items[cands])
-    m = items.shape[0]
-    if n == 0 or m == 0:
-        return out_ids, out_scores
-    col_map = cands if cands is not None else np.zeros(0, dtype=np.int64)
-    block = max(1, min(n, budget // (4 * m)))
-    buf = np.empty(block * m, dtype=np.float32)
-    sizes = np.zeros(n, dtype=np.int64)
-    threads = resolve_num_threads(num_threads)
-    for r0 in range(0, n, block):
-        r1 = min(n, r0 + block)
-        scores = buf[: (r1 - r0) * m].reshape(r1 - r0, m)
-        with thread_limits(num_threads, blas_threads=threads):
-            np.dot(q[r0:r1], items.T, out=scores)
-        with thread_limits(num_threads, blas_threads=1):
-            _kernels.select_kernel(
-                scores,
-                r0,
-                0,
-                m,
-                col_map,
-                cands is not None,
-                False,
-                indptr,
-                indices,
-                out_scores,
-                out_ids,
-                sizes,
-                k,
-                True,
-            )
     return out_ids, out_scores
 
 

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 import recsys as rs
 from recsys.models.blend import _normalized
-from recsys.models.similarity import item_similarity
+from recsys.scoring import item_similarity
 from tests.models._fixtures import block_interactions
 
 T0 = datetime(2024, 3, 1)

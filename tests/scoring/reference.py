@@ -30,3 +30,21 @@ def reference_select(
         ids[row, : order.size] = order
         top[row, : order.size] = scores[row, order]
     return ids, top
+
+
+def reference_prune_rows(entries: np.ndarray, k: int, first_row: int = 0) -> np.ndarray:
+    """Dense result of keeping each row's k largest entries (``reference_select``'s order).
+
+    ``entries`` is [b, m] with NaN for absent entries; the diagonal (column ``first_row + r``
+    of row ``r``) is never kept. Returns the kept values, 0 elsewhere.
+    """
+    candidates = entries.astype(np.float32)
+    rows = np.arange(candidates.shape[0])
+    on_diagonal = first_row + rows < candidates.shape[1]
+    candidates[rows[on_diagonal], first_row + rows[on_diagonal]] = np.nan
+    ids, top = reference_select(candidates, k)
+    kept = np.zeros_like(candidates)
+    for row in rows:
+        found = ids[row] >= 0
+        kept[row, ids[row, found]] = top[row, found]
+    return kept

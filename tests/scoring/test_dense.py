@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from recsys.exceptions import InputDataError
 from recsys.scoring import dense, select_topk, topk
-from recsys.scoring.dense import topk_blocked
 from tests.scoring.reference import reference_select
 
 
@@ -82,10 +81,6 @@ def test_topk_ties_across_column_tiles(use_candidates):
     ref_ids, ref_scores = reference_select(queries @ items.T, 25, mask, _allowed(5000, cands))
     np.testing.assert_array_equal(ids, ref_ids)
     np.testing.assert_array_equal(scores, ref_scores)
-    blocked_ids, _ = topk_blocked(
-        queries, items, 25, exclude=sp.csr_matrix(mask), candidates=cands, memory_budget_mb=1
-    )
-    np.testing.assert_array_equal(blocked_ids, ref_ids)
 
 
 def test_topk_float_factors_and_thread_determinism():

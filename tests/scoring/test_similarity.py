@@ -9,9 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recsys.exceptions import InputDataError
-from recsys.models import similarity as simmod
-from recsys.models.similarity import bm25_weight, item_similarity, prune_topk_rows
-from tests.scoring.reference import reference_select
+from recsys.scoring import bm25_weight, item_similarity, prune_topk_rows
+from tests.scoring.reference import reference_prune_rows, reference_select
 
 
 def _matrix(seed: int, n: int = 40, m: int = 15, density: float = 0.25) -> sp.csr_matrix:
@@ -103,19 +102,6 @@ def test_prune_drops_nan_and_handles_k_beyond_width():
     assert prune_topk_rows(block, 10, first_row=5).toarray().tolist() == [[0.0, 0.0, 2.0]]
 
 
-@pytest.mark.parametrize("kind", ["cosine", "asymmetric_cosine", "jaccard", "bm25"])
-def test_fused_kernel_equals_blocked_scipy_products(monkeypatch, kind):
-    x = _matrix(4, n=60, m=25)
-    fused = item_similarity(x, similarity=kind, k=4, shrink=1.0, alpha=0.3)
-    monkeypatch.setattr(simmod, "_METHOD", "blocked")
-    monkeypatch.setattr(simmod, "_BLOCK_PRODUCTS", 10)
-    assert len(simmod._row_blocks(x.T.tocsr(), x)) > 5
-    blocked = item_similarity(x, similarity=kind, k=4, shrink=1.0, alpha=0.3)
-    np.testing.assert_array_equal(fused.indptr, blocked.indptr)
-    np.testing.assert_array_equal(fused.indices, blocked.indices)
-    np.testing.assert_allclose(fused.data, blocked.data, rtol=1e-6)
-
-
 def test_thread_count_does_not_change_result():
     x = _matrix(5, n=80, m=30)
     one = item_similarity(x, similarity="bm25", k=5, num_threads=1)
@@ -184,16 +170,42 @@ def test_prune_topk_rows_matches_reference(seed, rows, cols, k, first_row):
     dense = rng.integers(1, 4, size=(rows, cols)).astype(np.float32)  # many ties
     dense[rng.random((rows, cols)) < 0.3] = 0.0  # absent entries
     pruned = prune_topk_rows(sp.csr_matrix(dense), k, first_row=first_row)
-    reference = np.where(dense == 0, np.nan, dense)
-    for r in range(rows):
-        if first_row + r < cols:
-            reference[r, first_row + r] = np.nan  # the diagonal is never kept
-    ref_ids, _ = reference_select(reference, k)
-    expected = np.zeros_like(dense)
-    for r in range(rows):
-        keep = ref_ids[r][ref_ids[r] >= 0]
-        expected[r, keep] = dense[r, keep]
+    expected = reference_prune_rows(np.where(dense == 0, np.nan, dense), k, first_row)
     np.testing.assert_array_equal(pruned.toarray(), expected)
-    assert pruned.has_sorted_indices
-    for r in range(rows):
-        assert np.all(np.diff(pruned.indices[pruned.indptr[r] : pruned.indptr[r + 1]]) > 0)
+    _assert_sorted_rows(pruned)
+
+
+def _assert_sorted_rows(csr: sp.csr_matrix) -> None:
+    assert csr.has_sorted_indices
+    for r in range(csr.shape[0]):
+        assert np.all(np.diff(csr.indices[csr.indptr[r] : csr.indptr[r + 1]]) > 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**31),
+    users=st.integers(1, 30),
+    items=st.integers(1, 40),
+    k=st.integers(1, 45),
+    kind=st.sampled_from(["cosine", "asymmetric_cosine", "jaccard", "bm25"]),
+    density=st.sampled_from([0.1, 0.3, 0.8]),
+    num_threads=st.sampled_from([1, 2]),
+)
+def test_item_similarity_pruning_matches_reference(
+    seed, users, items, k, kind, density, num_threads
+):
+    """The fused kernel keeps exactly the reference top-k of every row of the unpruned
+    similarity (ties to the lower item index), in increasing item order."""
+    rng = np.random.default_rng(seed)
+    weights = rng.integers(1, 4, size=(users, items)).astype(np.float32)  # many ties
+    x = sp.csr_matrix(np.where(rng.random((users, items)) < density, weights, 0.0))
+    options = {"similarity": kind, "shrink": 0.5, "alpha": 0.7, "num_threads": num_threads}
+    full = item_similarity(x, k=items, **options)  # every pair no user shares is absent
+    entries = np.full((items, items), np.nan, dtype=np.float32)
+    dense_full = full.toarray()
+    stored = full.copy()
+    stored.data[:] = 1
+    entries[stored.toarray() != 0] = dense_full[stored.toarray() != 0]
+    pruned = item_similarity(x, k=k, **options)
+    np.testing.assert_array_equal(pruned.toarray(), reference_prune_rows(entries, k))
+    _assert_sorted_rows(pruned)

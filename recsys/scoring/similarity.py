@@ -37,235 +37,21 @@ guaranteed).
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit, prange
 
 from recsys._validation import check_in, check_positive_int, resolve_num_threads
 from recsys.exceptions import InputDataError
+from recsys.scoring import _kernels
 from recsys.scoring._checks import thread_limits
 
 __all__ = ["SIMILARITIES", "bm25_weight", "item_similarity", "prune_topk_rows"]
 
 SIMILARITIES = ("cosine", "asymmetric_cosine", "jaccard", "bm25")
 
-# Upper bound on the multiply-adds of one row block of X.T @ X (about its peak entries
-# before pruning); keeps memory bounded for large catalogues.
-_BLOCK_PRODUCTS = 20_000_000
 _NO_FACTORS = np.zeros(0, dtype=np.float64)
-# "fused": one Numba kernel accumulates each row of X.T @ X and prunes it (parallel);
-# "blocked": scipy products on row blocks, each pruned by Numba.
-_METHOD = "fused"
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _similarity_value(mode, dot, factor_i, factor_j, shrink):
-    """Mode 0: ``dot``; mode 1: ``dot / (factor_i * factor_j + shrink)`` (cosine,
-    asymmetric cosine, bm25); mode 2: ``dot / (factor_i + factor_j - dot + shrink)``
-    (jaccard). A denominator <= 0 gives 0."""
-    if mode == 0:
-        return dot
-    if mode == 1:
-        return _safe_ratio(dot, factor_i * factor_j + shrink)
-    return _safe_ratio(dot, factor_i + factor_j - dot + shrink)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _safe_ratio(dot, denominator):
-    return dot / denominator if denominator > 0 else 0.0
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _before(value_a, column_a, value_b, column_b):
-    """Entry a ranks before entry b: higher value, or the same value and a lower column."""
-    return value_a > value_b or (value_a == value_b and column_a < column_b)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _swap(values, columns, a, b):
-    values[a], values[b] = values[b], values[a]
-    columns[a], columns[b] = columns[b], columns[a]
-
-
-@njit(cache=True, nogil=True)
-def _select_first_k(values, columns, n, k):
-    """Reorder ``[:n]`` so that ``[:k]`` holds the k best entries (in no order).
-
-    Quickselect (Hoare partition, median-of-three pivot) under the strict order of
-    ``_before``; columns are unique, so there are no ties. Linear time on average: with
-    k ~ 100 a bounded heap was several times slower (unpredictable branches).
-    """
-    lo = 0
-    hi = n - 1
-    target = k - 1
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if _before(values[mid], columns[mid], values[lo], columns[lo]):
-            _swap(values, columns, mid, lo)
-        if _before(values[hi], columns[hi], values[lo], columns[lo]):
-            _swap(values, columns, hi, lo)
-        if _before(values[hi], columns[hi], values[mid], columns[mid]):
-            _swap(values, columns, hi, mid)
-        pivot_value = values[mid]
-        pivot_column = columns[mid]
-        i = lo
-        j = hi
-        while i <= j:
-            while _before(values[i], columns[i], pivot_value, pivot_column):
-                i += 1
-            while _before(pivot_value, pivot_column, values[j], columns[j]):
-                j -= 1
-            if i <= j:
-                _swap(values, columns, i, j)
-                i += 1
-                j -= 1
-        if target <= j:
-            hi = j
-        elif target >= i:
-            lo = i
-        else:
-            break
-
-
-@njit(cache=True, nogil=True)
-def _sort_by_column(values, columns, n):
-    """Heap-sort ``[:n]`` by increasing column, carrying the values (in place)."""
-    for start in range(n // 2 - 1, -1, -1):
-        _sift_by_column(values, columns, start, n)
-    for end in range(n - 1, 0, -1):
-        _swap(values, columns, 0, end)
-        _sift_by_column(values, columns, 0, end)
-
-
-@njit(cache=True, nogil=True)
-def _sift_by_column(values, columns, pos, size):
-    while True:
-        child = 2 * pos + 1
-        if child >= size:
-            return
-        if child + 1 < size and columns[child + 1] > columns[child]:
-            child += 1
-        if columns[child] <= columns[pos]:
-            return
-        _swap(values, columns, pos, child)
-        pos = child
-
-
-@njit(cache=True, nogil=True)
-def _keep_top(values, columns, n, k, out_s, out_i):
-    """Write the k largest of ``values[:n]`` (ties to the lower column) to ``out_s/out_i``
-    in increasing column order; return how many were written. Reorders its inputs."""
-    if n > k:
-        _select_first_k(values, columns, n, k)
-        n = k
-    _sort_by_column(values, columns, n)
-    for t in range(n):
-        out_s[t] = values[t]
-        out_i[t] = columns[t]
-    return n
-
-
-@njit(parallel=True, cache=True, nogil=True)
-def _select_rows(
-    indptr, indices, data, k, first_row, mode, row_factor, col_factor, shrink, top_s, top_i, counts
-):
-    """Per row ``r`` (item ``i = first_row + r``): the k largest similarities
-    ``_similarity_value(mode, data, row_factor[i], col_factor[j], shrink)`` off the
-    diagonal, NaN dropped, sorted by column."""
-    n_rows = indptr.shape[0] - 1
-    for r in prange(n_rows):
-        lo = indptr[r]
-        hi = indptr[r + 1]
-        values = np.empty(hi - lo, dtype=np.float32)
-        columns = np.empty(hi - lo, dtype=np.int64)
-        n = 0
-        diagonal = first_row + r
-        factor_i = row_factor[diagonal] if mode else 0.0
-        for p in range(lo, hi):
-            j = indices[p]
-            if j == diagonal:
-                continue
-            factor_j = col_factor[j] if mode else 0.0
-            v = np.float32(_similarity_value(mode, data[p], factor_i, factor_j, shrink))
-            if v != v:
-                continue
-            values[n] = v
-            columns[n] = j
-            n += 1
-        counts[r] = _keep_top(values, columns, n, k, top_s[r], top_i[r])
-
-
-@njit(parallel=True, cache=True, nogil=True)
-def _fused_rows(
-    xt_indptr,
-    xt_indices,
-    xt_data,
-    x_indptr,
-    x_indices,
-    x_data,
-    k,
-    mode,
-    row_factor,
-    col_factor,
-    shrink,
-    n_tasks,
-    top_s,
-    top_i,
-    counts,
-):
-    """Row i of X.T @ X accumulated in a dense float64 buffer (as implicit's
-    all_pairs_knn does), turned into similarities and pruned to k, without ever holding
-    more than one row per task. Each task owns a contiguous range of items."""
-    n_items = xt_indptr.shape[0] - 1
-    per_task = (n_items + n_tasks - 1) // n_tasks
-    for task in prange(n_tasks):
-        i0 = task * per_task
-        i1 = min(n_items, i0 + per_task)
-        if i0 >= i1:
-            continue
-        acc = np.zeros(n_items, dtype=np.float64)
-        touched_by = np.zeros(n_items, dtype=np.int64)
-        touched = np.empty(n_items, dtype=np.int64)
-        values = np.empty(n_items, dtype=np.float32)
-        for i in range(i0, i1):
-            stamp = i + 1
-            n_touched = 0
-            for p in range(xt_indptr[i], xt_indptr[i + 1]):
-                u = xt_indices[p]
-                w = xt_data[p]
-                for q in range(x_indptr[u], x_indptr[u + 1]):
-                    j = x_indices[q]
-                    if touched_by[j] != stamp:
-                        touched_by[j] = stamp
-                        acc[j] = 0.0
-                        touched[n_touched] = j
-                        n_touched += 1
-                    acc[j] += w * x_data[q]
-            factor_i = row_factor[i]
-            n = 0
-            for t in range(n_touched):
-                j = touched[t]
-                if j == i:
-                    continue
-                v = np.float32(_similarity_value(mode, acc[j], factor_i, col_factor[j], shrink))
-                if v != v:
-                    continue
-                values[n] = v
-                touched[n] = j  # compacts in place: n <= t
-                n += 1
-            counts[i] = _keep_top(values, touched, n, k, top_s[i], top_i[i])
-
-
-@njit(parallel=True, cache=True, nogil=True)
-def _gather_rows(top_s, top_i, out_indptr, out_indices, out_data):
-    for r in prange(top_s.shape[0]):
-        start = out_indptr[r]
-        for t in range(out_indptr[r + 1] - start):
-            out_indices[start + t] = top_i[r, t]
-            out_data[start + t] = top_s[r, t]
 
 
 def prune_topk_rows(csr: Any, k: int, *, first_row: int = 0, num_threads: int = 0) -> sp.csr_matrix:
@@ -293,7 +79,7 @@ def prune_topk_rows(csr: Any, k: int, *, first_row: int = 0, num_threads: int = 
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp
-    >>> from recsys.models.similarity import prune_topk_rows
+    >>> from recsys.scoring import prune_topk_rows
     >>> s = sp.csr_matrix(np.array([[1, .5, .2, .5], [.1, 1, .3, .2]], dtype=np.float32))
     >>> prune_topk_rows(s, 2).toarray().tolist()
     [[0.0, 0.5, 0.0, 0.5], [0.0, 0.0, 0.30000001192092896, 0.20000000298023224]]
@@ -316,18 +102,15 @@ def _prune_rows(
     shrink: float,
     num_threads: int,
 ) -> sp.csr_matrix:
-    """prune_topk_rows without the checks, with the similarity transform of _select_rows."""
+    """prune_topk_rows without the checks, with the similarity transform of
+    ``_kernels.prune_rows_kernel``."""
     n_rows, n_cols = mat.shape
     width = min(k, n_cols)
-    top_s = np.empty((n_rows, max(width, 1)), dtype=np.float32)
-    top_i = np.empty((n_rows, max(width, 1)), dtype=np.int32)
-    counts = np.zeros(n_rows, dtype=np.int64)
+    top_s, top_i, counts = _kept_rows(n_rows, width)
     if n_rows and width:
         with thread_limits(num_threads):
-            _select_rows(
-                mat.indptr.astype(np.int64, copy=False),
-                mat.indices.astype(np.int64, copy=False),
-                mat.data.astype(np.float64, copy=False),
+            _kernels.prune_rows_kernel(
+                *_kernel_arrays(mat),
                 width,
                 first_row,
                 mode,
@@ -339,6 +122,24 @@ def _prune_rows(
                 counts,
             )
     return _to_csr(top_s, top_i, counts, n_cols, num_threads)
+
+
+def _kept_rows(n_rows: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-row buffers of the kept entries (scores, item indices) and their counts."""
+    return (
+        np.empty((n_rows, max(width, 1)), dtype=np.float32),
+        np.empty((n_rows, max(width, 1)), dtype=np.int32),
+        np.zeros(n_rows, dtype=np.int64),
+    )
+
+
+def _kernel_arrays(mat: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(indptr, indices, data) as the similarity kernels take them: int64, int64, float64."""
+    return (
+        mat.indptr.astype(np.int64, copy=False),
+        mat.indices.astype(np.int64, copy=False),
+        mat.data.astype(np.float64, copy=False),
+    )
 
 
 def _to_csr(
@@ -353,7 +154,7 @@ def _to_csr(
     out_data = np.empty(nnz, dtype=np.float32)
     if nnz:
         with thread_limits(num_threads):
-            _gather_rows(top_s, top_i, out_indptr, out_indices, out_data)
+            _kernels.gather_rows_kernel(top_s, top_i, out_indptr, out_indices, out_data)
     index_dtype = np.int32 if nnz < 2**31 else np.int64
     result = sp.csr_matrix(
         (out_data, out_indices.astype(index_dtype), out_indptr.astype(index_dtype)),
@@ -376,18 +177,12 @@ def _fused_similarity(
     """All rows of the pruned similarity with the fused Numba kernel (no X.T @ X)."""
     n_items = x.shape[1]
     width = min(k, n_items)
-    top_s = np.empty((n_items, max(width, 1)), dtype=np.float32)
-    top_i = np.empty((n_items, max(width, 1)), dtype=np.int32)
-    counts = np.zeros(n_items, dtype=np.int64)
+    top_s, top_i, counts = _kept_rows(n_items, width)
     if n_items and width and x.nnz:
         with thread_limits(num_threads) as threads:
-            _fused_rows(
-                xt.indptr.astype(np.int64, copy=False),
-                xt.indices.astype(np.int64, copy=False),
-                xt.data.astype(np.float64, copy=False),
-                x.indptr.astype(np.int64, copy=False),
-                x.indices.astype(np.int64, copy=False),
-                x.data.astype(np.float64, copy=False),
+            _kernels.similarity_rows_kernel(
+                *_kernel_arrays(xt),
+                *_kernel_arrays(x),
                 width,
                 mode,
                 row_factor,
@@ -411,7 +206,7 @@ def bm25_weight(user_items: sp.csr_matrix, k1: float = 1.2, b: float = 0.75) -> 
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp
-    >>> from recsys.models.similarity import bm25_weight
+    >>> from recsys.scoring import bm25_weight
     >>> x = sp.csr_matrix(np.array([[1.0, 1.0], [0.0, 2.0]]))
     >>> bool(bm25_weight(x)[0, 0] < 0)  # idf of a user who bought every item is negative
     True
@@ -420,29 +215,14 @@ def bm25_weight(user_items: sp.csr_matrix, k1: float = 1.2, b: float = 0.75) -> 
     n_users, n_items = x.shape
     coo = x.tocoo()
     items_per_user = np.bincount(coo.row, minlength=n_users)
-    idf = np.log(float(n_items)) - np.log1p(items_per_user)
+    idf = np.log(float(max(n_items, 1))) - np.log1p(items_per_user)  # no items: unused
     item_sums = np.bincount(coo.col, weights=coo.data, minlength=n_items)
-    mean_length = item_sums.mean() if n_items else 1.0
+    mean_length = item_sums.mean() if n_items else 0.0
+    if not mean_length > 0:  # no weight at all: nothing to normalise (and no 0 / 0)
+        mean_length = 1.0
     length_norm = (1.0 - b) + b * item_sums / mean_length
     data = coo.data * (k1 + 1.0) / (k1 * length_norm[coo.col] + coo.data) * idf[coo.row]
     return sp.csr_matrix((data, (coo.row, coo.col)), shape=x.shape)
-
-
-def _row_blocks(xt: sp.csr_matrix, x: sp.csr_matrix) -> list[tuple[int, int]]:
-    """Item ranges whose rows of X.T @ X each need at most ~_BLOCK_PRODUCTS multiply-adds."""
-    user_lengths = np.diff(x.indptr).astype(np.float64)
-    products = xt.copy()
-    products.data = np.ones_like(products.data, dtype=np.float64)
-    per_item = products @ user_lengths
-    bounds = [0]
-    running = 0.0
-    for i, cost in enumerate(per_item):
-        if running and running + cost > _BLOCK_PRODUCTS:
-            bounds.append(i)
-            running = 0.0
-        running += cost
-    bounds.append(xt.shape[0])
-    return [(lo, hi) for lo, hi in itertools.pairwise(bounds) if hi > lo]
 
 
 def item_similarity(
@@ -463,8 +243,8 @@ def item_similarity(
     into similarities and pruned to ``k`` before the next row, so memory stays near the
     size of the result. (The alternative, scipy sparse products on blocks of rows each
     pruned before the next, gives identical results and was measured 1.2-1.4x slower on
-    Online Retail; it is kept as ``_METHOD = "blocked"``.) Formulas are in the module
-    docstring.
+    Online Retail; ``benchmarks/_alternatives.py`` keeps it for the benchmark.) Formulas
+    are in the docstring of :mod:`recsys.scoring.similarity`.
 
     Parameters
     ----------
@@ -491,12 +271,31 @@ def item_similarity(
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp
-    >>> from recsys.models.similarity import item_similarity
+    >>> from recsys.scoring import item_similarity
     >>> x = sp.csr_matrix(np.array([[1, 1, 0], [1, 1, 0], [0, 1, 1]], dtype=np.float32))
     >>> s = item_similarity(x, similarity="jaccard", k=1)
     >>> s.toarray().astype(float).round(3).tolist()
     [[0.0, 0.667, 0.0], [0.667, 0.0, 0.0], [0.0, 0.333, 0.0]]
     """
+    x, xt, k, mode, row_factor, col_factor, shrink = _similarity_inputs(
+        user_items, similarity, k, shrink, alpha, bm25_k1, bm25_b, num_threads
+    )
+    return _fused_similarity(x, xt, k, mode, row_factor, col_factor, shrink, num_threads)
+
+
+def _similarity_inputs(
+    user_items: Any,
+    similarity: str,
+    k: int,
+    shrink: float,
+    alpha: float,
+    bm25_k1: float,
+    bm25_b: float,
+    num_threads: int,
+) -> tuple[sp.csr_matrix, sp.csr_matrix, int, int, np.ndarray, np.ndarray, float]:
+    """Checked arguments of ``item_similarity``: the (weighted or binarised) users x items
+    matrix ``x`` (float64, canonical), ``x.T`` as CSR, ``k``, and the ``mode``, factors and
+    ``shrink`` of ``_similarity_value``. Also used by the benchmarks' alternatives."""
     check_in("similarity", similarity, SIMILARITIES)
     k = check_positive_int("k", k)
     resolve_num_threads(num_threads)
@@ -537,14 +336,4 @@ def item_similarity(
         mode, row_factor, col_factor = 2, squared, squared
     else:
         mode, row_factor, col_factor = 1, np.ones(n_items), np.ones(n_items)
-    if _METHOD == "fused":
-        return _fused_similarity(x, xt, k, mode, row_factor, col_factor, shrink, num_threads)
-    blocks = []
-    for lo, hi in _row_blocks(xt, x):
-        dots = (xt[lo:hi] @ x).tocsr()
-        blocks.append(_prune_rows(dots, k, lo, mode, row_factor, col_factor, shrink, num_threads))
-    if not blocks:
-        return sp.csr_matrix((n_items, n_items), dtype=np.float32)
-    result = sp.vstack(blocks, format="csr").astype(np.float32)
-    result.has_sorted_indices = True
-    return result
+    return x, xt, k, mode, row_factor, col_factor, shrink
