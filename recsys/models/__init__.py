@@ -20,7 +20,7 @@ from recsys.models.blend import Blend, RepeatExplore
 from recsys.models.buyagain import BuyAgain
 from recsys.models.knn import ItemKNN
 from recsys.models.mf import ALS, BPR, MatrixFactorization
-from recsys.models.persistence import load_model
+from recsys.models.persistence import from_config, load_model, to_config
 
 __all__ = [
     "ALS",
@@ -33,6 +33,8 @@ __all__ = [
     "Recommender",
     "RepeatExplore",
     "Repurchase",
+    "from_config",
     "load_model",
     "registry",
+    "to_config",
 ]

@@ -45,8 +45,10 @@ __all__ = [
     "FORMAT_VERSION",
     "check_array",
     "check_csr",
+    "from_config",
     "load_model",
     "save_model",
+    "to_config",
 ]
 
 FORMAT = "recsys-model"
@@ -69,6 +71,31 @@ def _encode_value(value: Any) -> Any:
 
 def _encode_params(model: Any) -> dict[str, Any]:
     return {name: _encode_value(v) for name, v in model.get_params(deep=False).items()}
+
+
+def to_config(model: Any) -> dict[str, Any]:
+    """A model's class and hyperparameters as JSON-able data (nested models included).
+
+    ``from_config(to_config(model))`` is an unfitted copy; the dict can be stored as
+    JSON, e.g. next to an experiment's results.
+
+    Examples
+    --------
+    >>> import json, recsys as rs
+    >>> config = rs.models.to_config(rs.RepeatExplore(explore=rs.ALS(factors=8)))
+    >>> config["params"]["explore"]["params"]["factors"]
+    8
+    >>> rs.models.from_config(json.loads(json.dumps(config))).explore.factors
+    8
+    """
+    return {"__model__": type(model).__name__, "params": _encode_params(model)}
+
+
+def from_config(config: Any) -> Any:
+    """A new, unfitted model from :func:`to_config`'s output (ModelFormatError if invalid)."""
+    if not isinstance(config, dict) or "__model__" not in config:
+        raise ModelFormatError(f"a model config is a dict with '__model__', got {config!r}")
+    return _new_model(config["__model__"], config.get("params"))
 
 
 def _decode_value(value: Any) -> Any:

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -253,3 +254,86 @@ def test_every_array_of_every_model_mutated(tmp_path) -> None:
     counts = json.loads(done.stdout.strip().splitlines()[-1])
     assert counts["tampered refused"] > 100
     assert counts["refused"] > counts["ran"]
+
+
+class TestLoadErrors:
+    def test_missing_file(self, tmp_path) -> None:
+        with pytest.raises(rs.ModelFormatError, match="no model file"):
+            rs.load_model(tmp_path / "absent.npz")
+
+    def test_corrupt_file(self, tmp_path) -> None:
+        path = tmp_path / "bad.npz"
+        path.write_bytes(b"PK\x03\x04 not really a zip")
+        with pytest.raises(rs.ModelFormatError):
+            rs.load_model(path)
+        path.write_text("hello")
+        with pytest.raises(rs.ModelFormatError):
+            rs.load_model(path)
+
+    def test_foreign_npz(self, tmp_path) -> None:
+        path = tmp_path / "foreign.npz"
+        np.savez(path, weights=np.zeros(3))
+        with pytest.raises(rs.ModelFormatError, match="no metadata"):
+            rs.load_model(path)
+        np.savez(path, __meta__=np.asarray(json.dumps({"format": "other"})))
+        with pytest.raises(rs.ModelFormatError, match="format mismatch"):
+            rs.load_model(path)
+
+    def test_unknown_version_and_class(self, tmp_path) -> None:
+        good = tmp_path / "good.npz"
+        rs.Popular().fit(block_interactions()).save(good)
+        _craft(good, tmp_path / "v99.npz", lambda meta, arrays: meta.update(format_version=99))
+        with pytest.raises(rs.ModelFormatError, match="version 99"):
+            rs.load_model(tmp_path / "v99.npz")
+        _craft(
+            good, tmp_path / "cls.npz", lambda meta, arrays: meta["model"].update({"class": "Evil"})
+        )
+        with pytest.raises(rs.ModelFormatError, match="Evil"):
+            rs.load_model(tmp_path / "cls.npz")
+
+    def test_truncated_arrays(self, tmp_path) -> None:
+        good = tmp_path / "good.npz"
+        rs.ALS(factors=4, iterations=2).fit(block_interactions()).save(good)
+        with np.load(good, allow_pickle=False) as archive:
+            arrays = {k: archive[k] for k in archive.files}
+        arrays["model.item_factors"] = arrays["model.item_factors"][:3]
+        np.savez(tmp_path / "trunc.npz", **arrays)
+        with pytest.raises(rs.ModelFormatError):
+            rs.load_model(tmp_path / "trunc.npz")
+        with zipfile.ZipFile(good) as zf:
+            names = zf.namelist()
+        assert "__meta__.npy" in names
+
+    def test_save_is_atomic_and_overwrites(self, tmp_path) -> None:
+        path = tmp_path / "m.npz"
+        inter = block_interactions()
+        rs.Popular().fit(inter).save(path)
+        rs.Repurchase().fit(inter).save(path)
+        assert type(rs.load_model(path)) is rs.Repurchase
+        assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
+
+
+# ---------------------------------------------------------------- older model files
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [
+        ("ALS", lambda: rs.ALS(factors=2, iterations=3, random_state=0)),
+        ("ItemKNN", lambda: rs.ItemKNN(neighbors=5)),
+        ("Repurchase", rs.Repurchase),
+        ("BuyAgain", lambda: rs.BuyAgain(label_days=20)),
+        ("RepeatExplore", lambda: rs.RepeatExplore(explore=rs.ItemKNN(neighbors=5))),
+        ("Blend", lambda: rs.Blend([rs.ItemKNN(neighbors=5), rs.Popular()], [0.7, 0.3])),
+    ],
+)
+def test_reads_format_version_1(name: str, make) -> None:
+    """Files written by the previous format load and score like a fresh fit."""
+    path = Path(__file__).parent / "data" / f"v1_{name}.npz"
+    loaded = rs.load_model(path)
+    inter = block_interactions(n_users_per_group=6, n_items_per_group=6)
+    fresh = make().fit(inter)
+    assert type(loaded) is type(fresh)
+    for flag in (True, False):
+        a = loaded.recommend(k=4, exclude_seen=flag)
+        b = fresh.recommend(k=4, exclude_seen=flag)
+        assert a.select("user_id", "item_id").equals(b.select("user_id", "item_id"))
+        np.testing.assert_allclose(a["score"], b["score"], rtol=1e-5)
