@@ -20,7 +20,8 @@ def main() -> None:
     purchases, report = rs.clean_purchases(raw, preset="online_retail")
     assert report.rows_in == report.rows_out + sum(report.dropped.values())
     profiles = rs.build_profiles(purchases).to_pandas()
-    assert isinstance(profiles, pd.DataFrame) and len(profiles) > 0
+    assert isinstance(profiles, pd.DataFrame)
+    assert len(profiles) > 0
     model = rs.Popular().fit(rs.Interactions.from_purchases(purchases))
     recs = model.recommend(users=pd.Series(profiles["user_id"].head(5)), k=3).to_pandas()
     assert list(recs.columns) == ["user_id", "item_id", "score", "rank"]
