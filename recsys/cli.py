@@ -33,7 +33,7 @@ class _UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line, turned into exit code 2 by :func:`main`."""
+    """An ArgumentParser whose errors are one line, turned into exit code 2 by `main`."""
 
     def error(self, message: str) -> NoReturn:
         raise _UsageError(f"{self.prog}: error: {message} (see {self.prog} --help)")

@@ -1,9 +1,9 @@
 """The main job as functions: ``recsys demo`` and the pieces a notebook can run one by one.
 
-:func:`run_demo` runs everything on the bundled Online Retail data
-(:mod:`recsys.demo.online_retail`); :func:`run_pipeline` and the step functions
-(:mod:`recsys.demo.pipeline`) work on any canonical purchases;
-:func:`write_demo_report` writes the HTML page (:mod:`recsys.demo.report`).
+`run_demo` runs everything on the bundled Online Retail data
+(`recsys.demo.online_retail`); `run_pipeline` and the step functions
+(`recsys.demo.pipeline`) work on any canonical purchases;
+`write_demo_report` writes the HTML page (`recsys.demo.report`).
 """
 
 from recsys.demo.online_retail import load_and_clean, run_demo

@@ -1,7 +1,7 @@
 """``recsys demo``: the main job on the bundled UCI Online Retail data.
 
 Everything specific to the bundled table (its raw columns, its cleaning preset)
-is here; the steps themselves (:mod:`recsys.demo.pipeline`) work on canonical
+is here; the steps themselves (`recsys.demo.pipeline`) work on canonical
 purchases.
 """
 
@@ -63,7 +63,7 @@ def run_demo(
 ) -> DemoResult:
     """Run the whole retention-personalization workflow on the bundled Online Retail data.
 
-    Steps: clean (with the cleaning account), then :func:`recsys.demo.run_pipeline`
+    Steps: clean (with the cleaning account), then `recsys.demo.run_pipeline`
     (profiles, split, models, evaluation, retention of buyers of recommendations,
     recommendations for everyone).
 

@@ -1,7 +1,7 @@
 """The main job's steps on canonical purchases, one function per step.
 
 Nothing here knows where the purchases came from: the bundled-data entry point
-is :mod:`recsys.demo.online_retail`. Each step takes the previous step's output,
+is `recsys.demo.online_retail`. Each step takes the previous step's output,
 so a notebook can run the same workflow piece by piece::
 
     purchases, report = rs.clean_purchases(raw, preset="online_retail")
@@ -81,7 +81,7 @@ class DemoConfig:
 
 @dataclass
 class DemoResult:
-    """Everything :func:`run_pipeline` computed, and the files written from it."""
+    """Everything `run_pipeline` computed, and the files written from it."""
 
     purchases: pl.DataFrame
     report: CleaningReport
@@ -120,7 +120,7 @@ def demo_models() -> dict[str, Recommender]:
     """The models compared by the demo, with the library's default parameters.
 
     Keys are the registry names: ``repeat_explore`` is the buy-again/discover blend
-    (:class:`RepeatExplore`); ``blend`` blends discovery models only (:class:`Blend`:
+    (`RepeatExplore`); ``blend`` blends discovery models only (`Blend`:
     ALS, item-kNN, recent popularity).
     """
     return {
@@ -233,7 +233,7 @@ def run_pipeline(
     bootstrap intervals, overall and per lifecycle stage -> retention of customers
     who bought a recommended item vs others (an association) -> recommendations
     for every customer from the best model refitted on all data. Writes nothing
-    (see :func:`write_outputs` and :func:`recsys.demo.write_demo_report`).
+    (see `write_outputs` and `recsys.demo.write_demo_report`).
 
     ``first_step`` and ``total_steps`` number the progress lines (the entry point
     adds its own loading step in front).

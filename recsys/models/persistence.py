@@ -19,7 +19,7 @@ array's name, dtype, shape and bytes: a damaged byte anywhere is detected, not o
 the ones that break decompression. A file is untrusted input: every array is
 checked against the metadata and the others (shapes, dtypes, index ranges, CSR
 structure, finiteness) before a Numba kernel sees it, and any problem raises
-:class:`~recsys.ModelFormatError`. Files of format version 1 (no checksum, nested
+`ModelFormatError`. Files of format version 1 (no checksum, nested
 models in the older layout) are still read.
 """
 

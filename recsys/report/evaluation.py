@@ -25,7 +25,7 @@ def plot_metric_curves(
     show_ci: bool = True,
     ax: Any = None,
 ) -> Any:
-    """Plot ``metric@k`` against ``k`` for every model of an :func:`recsys.evaluate` table.
+    """Plot ``metric@k`` against ``k`` for every model of an `recsys.evaluate` table.
 
     Parameters
     ----------

@@ -56,7 +56,7 @@ def _cell(value: Any, float_format: str) -> str:
 
 
 class HtmlReport:
-    """Build a one-page report section by section, then :meth:`write` it.
+    """Build a one-page report section by section, then `write` it.
 
     Examples
     --------

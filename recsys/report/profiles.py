@@ -43,7 +43,7 @@ def plot_cohort_heatmap(
     Parameters
     ----------
     cohorts
-        Output of :func:`recsys.cohort_retention`.
+        Output of `recsys.cohort_retention`.
     ax
         Matplotlib axes to draw on (default: a new figure).
     max_periods
@@ -76,7 +76,7 @@ def plot_cohort_heatmap(
 
 
 def plot_lifecycle(profiles: pl.DataFrame, ax: Any = None) -> Any:
-    """Bar chart of customers per ``lifecycle_stage`` (from :func:`recsys.build_profiles`)."""
+    """Bar chart of customers per ``lifecycle_stage`` (from `recsys.build_profiles`)."""
     _require(profiles, ("lifecycle_stage",), "profiles")
     plt = pyplot()
     counts = dict(profiles["lifecycle_stage"].value_counts().iter_rows())
@@ -90,7 +90,7 @@ def plot_lifecycle(profiles: pl.DataFrame, ax: Any = None) -> Any:
 
 def plot_rfm_segments(profiles: pl.DataFrame, ax: Any = None) -> Any:
     """Heatmap of customers by ``r_score`` (rows, 5 on top) x ``f_score``, cells labelled
-    with the segment names of :data:`recsys.profiles.RFM_SEGMENTS` and the counts."""
+    with the segment names of `recsys.profiles.RFM_SEGMENTS` and the counts."""
     from recsys.profiles.rfm import RFM_SEGMENTS
 
     _require(profiles, ("r_score", "f_score"), "profiles")

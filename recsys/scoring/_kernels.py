@@ -1,4 +1,4 @@
-"""Numba kernels behind :mod:`recsys.scoring`: bounded-heap top-K selection and kNN scoring.
+"""Numba kernels behind `recsys.scoring`: bounded-heap top-K selection and kNN scoring.
 
 Conventions shared by every kernel here:
 

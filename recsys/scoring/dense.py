@@ -166,7 +166,7 @@ def topk_blocked(
     """The alternative strategy, kept for the benchmark: a multithreaded BLAS product per
     block of queries sized from ``memory_budget_mb``, then a parallel Numba selection.
 
-    Same contract and results as :func:`topk` (up to BLAS rounding, which may differ with
+    Same contract and results as `topk` (up to BLAS rounding, which may differ with
     the BLAS thread count).
     """
     q, items, k, indptr, indices, cands, budget = _prepare(
@@ -219,7 +219,7 @@ def select_topk(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` columns of every row of an already computed dense score block.
 
-    Same selection as :func:`topk` (bounded min-heap per row, ties to the lower item
+    Same selection as `topk` (bounded min-heap per row, ties to the lower item
     index, -1/-inf padding, ``k`` may exceed the number of items), for models whose
     scores are not a factor product (popularity, repurchase, blends).
 
