@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from tqdm.auto import tqdm
 
 from recsys._deprecation import renamed_kwargs, warn_renamed
+from recsys._progress import tqdm
 from recsys._validation import check_in, check_positive_int, check_probability
 from recsys.data.canonical import MISSING_SEGMENT, attach_segments
 from recsys.data.columns import ITEM, RANK, USER

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from tqdm.auto import tqdm
 
+from recsys._progress import tqdm
 from recsys._validation import check_in, check_positive_int
 from recsys.data.interactions import Interactions
 from recsys.evaluation.evaluate import evaluate

@@ -283,7 +283,7 @@ class Recommender(ABC):
         size = self._block_size()
         starts = range(0, n, size)
         if show_progress:
-            from tqdm.auto import tqdm
+            from recsys._progress import tqdm
 
             starts = tqdm(starts, total=-(-n // size), desc=f"{type(self).__name__} recommend")
         for start in starts:

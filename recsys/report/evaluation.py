@@ -109,6 +109,14 @@ def plot_metric_curves(
         panel.set_xlabel("k")
         panel.set_ylabel(f"{metric}@k ({'new items' if mode == 'new' else 'all items'})")
         panel.grid(alpha=0.3)
-    flat[0].legend()
+    from matplotlib.ticker import MaxNLocator
+
+    for panel in flat[: len(segments)]:
+        panel.xaxis.set_major_locator(MaxNLocator(integer=True))
+    # The legend goes outside the panels, so it never hides a curve.
+    handles, labels = flat[0].get_legend_handles_labels()
     fig.tight_layout()
+    fig.legend(
+        handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, title="model"
+    )
     return fig

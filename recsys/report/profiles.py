@@ -33,6 +33,17 @@ def _require(frame: pl.DataFrame, columns: tuple[str, ...], what: str) -> None:
         raise InputDataError(f"{what} is empty: nothing to plot")
 
 
+def _text_colour(rgba: tuple[float, ...]) -> str:
+    """Black on light backgrounds, white on dark ones (relative luminance, WCAG)."""
+
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in rgba[:3])
+    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return "black" if luminance > 0.179 else "white"
+
+
 def plot_cohort_heatmap(
     cohorts: pl.DataFrame, ax: Any = None, max_periods: int | None = None
 ) -> Any:
@@ -65,13 +76,33 @@ def plot_cohort_heatmap(
         values = values.select(values.columns[:max_periods])
     grid = values.to_numpy().astype(np.float64)
     if ax is None:
-        _, ax = plt.subplots(figsize=(1 + 0.5 * grid.shape[1], 1 + 0.35 * grid.shape[0]))
-    image = ax.imshow(grid, aspect="auto", cmap="viridis", vmin=0.0, vmax=1.0)
+        _, ax = plt.subplots(figsize=(1.5 + 0.55 * grid.shape[1], 1 + 0.35 * grid.shape[0]))
+    # Period 0 is 1.0 by definition: the colour scale is set on periods >= 1 only,
+    # so the differences that matter are visible (period 0 shows as the top colour).
+    later = [i for i, c in enumerate(values.columns) if int(str(c)) >= 1]
+    finite = grid[:, later][np.isfinite(grid[:, later])] if later else np.array([])
+    vmax = float(finite.max()) if finite.size else 1.0
+    vmin = float(finite.min()) if finite.size else 0.0
+    image = ax.imshow(grid, aspect="auto", cmap="viridis", vmin=vmin, vmax=max(vmax, vmin + 1e-9))
+    cmap, norm = image.get_cmap(), image.norm
+    for i in range(grid.shape[0]):
+        for j in range(grid.shape[1]):
+            value = grid[i, j]
+            if np.isfinite(value):
+                ax.text(
+                    j,
+                    i,
+                    f"{value:.0%}",
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color=_text_colour(cmap(norm(min(value, vmax)))),
+                )
     ax.set_xticks(range(grid.shape[1]), values.columns)
     ax.set_yticks(range(grid.shape[0]), labels)
     ax.set_xlabel("periods since first purchase")
     ax.set_ylabel("acquisition cohort")
-    ax.figure.colorbar(image, ax=ax, label="retention")
+    ax.figure.colorbar(image, ax=ax, label="retention (scale: periods 1 and later)")
     return ax
 
 
@@ -100,13 +131,22 @@ def plot_rfm_segments(profiles: pl.DataFrame, ax: Any = None) -> Any:
         grid[5 - int(r), int(f) - 1] = n
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 6))
-    ax.imshow(grid, cmap="Blues")
+    image = ax.imshow(grid, cmap="Blues")
+    cmap, norm = image.get_cmap(), image.norm
     for i in range(5):
         for j in range(5):
-            name = RFM_SEGMENTS[(5 - i, j + 1)]
-            ax.text(j, i, f"{name}\n{int(grid[i, j])}", ha="center", va="center", fontsize=7)
+            name = RFM_SEGMENTS[(5 - i, j + 1)].replace("_", " ")
+            ax.text(
+                j,
+                i,
+                f"{name}\n{int(grid[i, j]):,}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color=_text_colour(cmap(norm(grid[i, j]))),
+            )
     ax.set_xticks(range(5), [str(f) for f in range(1, 6)])
     ax.set_yticks(range(5), [str(r) for r in range(5, 0, -1)])
-    ax.set_xlabel("f_score")
-    ax.set_ylabel("r_score")
+    ax.set_xlabel("frequency score (5 = most orders)")
+    ax.set_ylabel("recency score (5 = most recent)")
     return ax
