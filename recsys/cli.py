@@ -454,7 +454,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
             seed=args.seed,
             show_progress=_interactive(),
         )
-    _write(results.table, args.out, "evaluate", rows=2 * len(names))
+    _write(results.table, args.out, "evaluate", rows=40)
 
 
 def _cmd_uplift(args: argparse.Namespace) -> None:
