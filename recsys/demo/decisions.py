@@ -164,14 +164,15 @@ def calibration_verdict(calibration: pl.DataFrame, tolerance: float = 0.05) -> d
     if calibrated:
         text = (
             f"Churn risk is well calibrated: in every decile predicted and observed churn are "
-            f"within {tolerance:.0%} points, so it can be read as a probability."
+            f"within {tolerance * 100:.0f} percentage points, so it can be read as a probability."
         )
     else:
         text = (
             f"Churn risk ranks customers but is not a calibrated probability: in the "
             f"riskiest tenth it predicts {top['predicted_churn']:.0%} churn where "
             f"{top['observed_churn']:.0%} did not come back ({direction} it), and the largest "
-            f"gap is {abs(worst['gap']):.0%} points (decile {worst['decile']}). Use it to "
+            f"gap is {abs(worst['gap']) * 100:.0f} percentage points (decile {worst['decile']}). "
+            "Use it to "
             "rank who to contact first, not as the share who will leave."
         )
     return {
