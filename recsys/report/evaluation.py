@@ -1,6 +1,6 @@
 """Plots of evaluation tables: metric@k curves per model, optionally one panel per segment.
 
-matplotlib is imported only when a plot is asked for (``pip install recsys[plot]``).
+matplotlib (a base dependency) is imported only when a plot is asked for.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Plots of customer profiles and cohorts (matplotlib, the optional ``plot`` extra).
+"""Plots of customer profiles and cohorts (matplotlib).
 
 Examples
 --------

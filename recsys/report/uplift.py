@@ -1,6 +1,6 @@
 """Plots for the uplift evaluators: targeting curves and uplift forest plots.
 
-matplotlib is optional (``pip install recsys[plot]``) and imported only when a plot is drawn.
+matplotlib is imported only when a plot is drawn.
 """
 
 from __future__ import annotations
