@@ -1,24 +1,19 @@
 """Progress bars: tqdm's notebook widget where ipywidgets is installed, text bars elsewhere.
 
-``tqdm.auto`` warns ("IProgress not found") in a notebook without ipywidgets; this
-picks the text bar there instead, so no warning reaches the output.
+``tqdm.auto`` warns ("IProgress not found") when it is first imported in a notebook
+without ipywidgets, and falls back to the text bar. recsys imports it here first,
+with that warning silenced, before anything else (implicit too) imports it, so no
+warning reaches a notebook's output; the bars are the same.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import warnings
+
+from tqdm.std import TqdmWarning
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", category=TqdmWarning)
+    from tqdm.auto import tqdm
 
 __all__ = ["tqdm"]
-
-
-def tqdm(*args: Any, **kwargs: Any) -> Any:
-    """A tqdm progress bar (same arguments as ``tqdm.tqdm``)."""
-    try:
-        import ipywidgets  # noqa: F401
-    except ImportError:
-        from tqdm.std import tqdm as text_bar
-
-        return text_bar(*args, **kwargs)
-    from tqdm.auto import tqdm as auto_bar
-
-    return auto_bar(*args, **kwargs)

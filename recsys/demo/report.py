@@ -284,10 +284,16 @@ def write_demo_report(result: DemoResult, config: DemoConfig, path: str | Path) 
     page.heading("Data quality: what cleaning kept and removed")
     page.table(
         Table.from_frame(
-            result.report.to_frame(),
+            result.report.to_frame().with_columns(
+                pl.col("step")
+                .str.replace("rows_in", "rows read")
+                .str.replace("rows_out", "rows kept")
+                .str.replace_all("_", " ")
+            ),
             caption="Every input row, accounted for: each row is kept or dropped for the "
-            "reason shown; share = share of the input rows.",
+            "reason shown; share = share of the rows read.",
             formats={"share": percent},
+            labels={"share": "share of rows read"},
         )
     )
     page.text(
@@ -414,7 +420,9 @@ def write_demo_report(result: DemoResult, config: DemoConfig, path: str | Path) 
     )
     if result.choice is not None and result.choice.comparisons.height:
         comp = result.choice.comparisons.with_columns(
-            interval=pl.format("[{}, {}]", pl.col("ci_low").round(3), pl.col("ci_high").round(3)),
+            interval=pl.struct("ci_low", "ci_high").map_elements(
+                lambda r: f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]", return_dtype=pl.String
+            ),
             verdict=pl.when((pl.col("ci_low") <= 0) & (pl.col("ci_high") >= 0))
             .then(pl.lit("tied"))
             .otherwise(pl.lit("separated")),
@@ -458,7 +466,7 @@ def write_demo_report(result: DemoResult, config: DemoConfig, path: str | Path) 
             sort_natural(segments, "segment"),
             caption=f"Hit rate@{k} (all items) per lifecycle stage at the cutoff, with 95% "
             "intervals; small stages have wide intervals.",
-            labels={"segment": "lifecycle stage"},
+            labels={"segment": "lifecycle stage", **{m: m for m in segments.columns[1:-1]}},
         )
     )
 
