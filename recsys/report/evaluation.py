@@ -111,8 +111,12 @@ def plot_metric_curves(
         panel.grid(alpha=0.3)
     from matplotlib.ticker import MaxNLocator
 
+    all_ks = sorted({int(k) for k in rows["k"].to_list()})
     for panel in flat[: len(segments)]:
-        panel.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if len(all_ks) <= 12:  # a tick at each evaluated k, nothing in between
+            panel.set_xticks(all_ks)
+        else:
+            panel.xaxis.set_major_locator(MaxNLocator(integer=True))
     # The legend goes outside the panels, so it never hides a curve.
     handles, labels = flat[0].get_legend_handles_labels()
     fig.tight_layout()
