@@ -364,3 +364,12 @@ def test_uplift_refuses_several_rows_per_unit(
     err = capsys.readouterr().err
     assert "'user_id'" in err
     assert "one row per unit" in err
+
+
+def test_report_without_prices_ranks_by_orders(orders_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    columns = "user_id=customer,item_id=sku,timestamp=when,quantity=qty"
+    argv = ["report", str(orders_csv), "--columns", columns, "--out", str(out)]
+    assert main([*argv, "--bootstrap", "20"]) == 0
+    html = (out / "report.html").read_text()
+    assert "the file has no prices" in html

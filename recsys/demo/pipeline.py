@@ -243,6 +243,14 @@ def recommend_everyone(
     return fresh.recommend(users=None, k=k, show_progress=show_progress)
 
 
+def value_column(profiles: pl.DataFrame) -> str:
+    """The value behind the action list: CLV, else spend to date, else number of orders."""
+    for column in ("clv", "monetary", "frequency"):
+        if column in profiles.columns:
+            return column
+    raise InputDataError(f"profiles have no value column; columns are {profiles.columns}")
+
+
 def default_as_of(purchases: pl.DataFrame) -> datetime:
     """Just after the last purchase: the day after it, at midnight."""
     last = purchases[C.TIMESTAMP].max()
@@ -377,9 +385,12 @@ def run_pipeline(
         recommendations = recommend_everyone(
             models[best], purchases, config.k, as_of=as_of, show_progress=show_progress
         )
-        current, _ = profile_customers(purchases, as_of, config.clv_horizon_days)
+        has_price = C.PRICE in purchases.columns  # CLV needs spend
+        clv_horizon = config.clv_horizon_days if has_price else None
+        current, _ = profile_customers(purchases, as_of, clv_horizon)
         due = due_items(purchases, as_of=as_of, horizon_days=config.due_horizon_days)
-        actions = retention_actions(current, due=due, recommendations=recommendations)
+        value = value_column(current)
+        actions = retention_actions(current, due=due, recommendations=recommendations, value=value)
 
     return DemoResult(
         purchases=purchases,

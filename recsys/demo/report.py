@@ -15,7 +15,7 @@ import polars as pl
 
 from recsys.data import columns as C
 from recsys.demo.decisions import action_summary, calibration_verdict, due_summary
-from recsys.demo.pipeline import DemoConfig, DemoResult
+from recsys.demo.pipeline import DemoConfig, DemoResult, value_column
 from recsys.report.format import (
     Table,
     count,
@@ -142,18 +142,28 @@ def _decisions(result: DemoResult, config: DemoConfig) -> tuple[list[dict[str, s
     actions = result.actions
     if actions is not None and result.current_profiles is not None:
         summary = {r["action"]: r for r in action_summary(actions).iter_rows(named=True)}
+        value = value_column(result.current_profiles)
+        is_money = value != "frequency"
+        worth = {
+            "clv": f"their expected value over the next {config.clv_horizon_days} days",
+            "monetary": "their spend to date (the file has no prices for a forecast)",
+            "frequency": "their number of orders (the file has no prices)",
+        }[value]
+
+        def amount(v: float) -> str:
+            return money(v, cur) if is_money else f"{v:,.1f} orders"
+
         wb = summary.get("win_back", {"customers": 0, "value_at_stake": 0.0})
         cards.append(
             {
                 "id": "win-back",
                 "title": "Win back these customers now",
                 "headline": f"{count(wb['customers'])} customers, "
-                f"{money(wb['value_at_stake'], cur)} at stake",
+                f"{amount(wb['value_at_stake'])} at stake",
                 "text": (
                     "Dormant or churned customers with a churn risk of 50% or more, ranked by "
-                    f"value at stake: their expected value over the next {config.clv_horizon_days} "
-                    "days times their churn risk. Contact the top of the list first (below), "
-                    "with the products shown."
+                    f"value at stake: {worth} times their churn risk. Contact the top of the "
+                    "list first (below), with the products shown."
                 ),
                 "sure": verdict["text"]
                 + " Expected value comes from the BG/NBD and Gamma-Gamma models, which "
@@ -164,7 +174,7 @@ def _decisions(result: DemoResult, config: DemoConfig) -> tuple[list[dict[str, s
             actions.filter(pl.col("action") == "win_back")
             .head(10)
             .join(
-                result.current_profiles.select(C.USER, "lifecycle_stage", "churn_risk", "clv"),
+                result.current_profiles.select(C.USER, "lifecycle_stage", "churn_risk", value),
                 on=C.USER,
                 how="left",
             )
@@ -173,7 +183,7 @@ def _decisions(result: DemoResult, config: DemoConfig) -> tuple[list[dict[str, s
             C.USER,
             "lifecycle_stage",
             "churn_risk",
-            "clv",
+            value,
             "value_at_stake",
             pl.Series("items", [_products(i, names) for i in top["items"].to_list()], pl.String),
         )
@@ -181,13 +191,13 @@ def _decisions(result: DemoResult, config: DemoConfig) -> tuple[list[dict[str, s
             top,
             title="The first ten customers to win back",
             caption="One row per customer, most value at stake first; value at stake = "
-            "expected value x churn risk; the products are the chosen model's "
+            "value x churn risk; the products are the chosen model's "
             "recommendations.",
             labels={"churn_risk": "churn risk"},
             formats={
                 "churn_risk": percent,
-                "clv": lambda v: money(v, cur),
-                "value_at_stake": lambda v: money(v, cur),
+                value: amount,
+                "value_at_stake": amount,
             },
             text_columns=("items",),
         )
@@ -306,15 +316,20 @@ def write_demo_report(result: DemoResult, config: DemoConfig, path: str | Path) 
     profiles = result.current_profiles if result.current_profiles is not None else result.profiles
     when = f"{as_of:%Y-%m-%d}" if as_of else config.cutoff
     page.heading(f"Customers as of {when}")
+    spend = [pl.col("monetary").sum()] if "monetary" in profiles.columns else []
     stages = profiles.group_by("lifecycle_stage").agg(
-        customers=pl.len(),
-        monetary=pl.col("monetary").sum(),
-        churn_risk=pl.col("churn_risk").mean(),
+        pl.len().alias("customers"), *spend, pl.col("churn_risk").mean()
     )
     stages = sort_natural(
         stages.with_columns(share=pl.col("customers") / pl.col("customers").sum()),
         "lifecycle_stage",
-    ).select("lifecycle_stage", "customers", "share", "monetary", "churn_risk")
+    ).select(
+        "lifecycle_stage",
+        "customers",
+        "share",
+        *(["monetary"] if spend else []),
+        "churn_risk",
+    )
     money_fmt = {"monetary": lambda v: money(v, cur), "clv": lambda v: money(v, cur)}
     page.table(
         Table.from_frame(
@@ -326,7 +341,7 @@ def write_demo_report(result: DemoResult, config: DemoConfig, path: str | Path) 
         )
     )
     tiers = sort_natural(
-        profiles.group_by("tier").agg(customers=pl.len(), monetary=pl.col("monetary").sum()),
+        profiles.group_by("tier").agg(pl.len().alias("customers"), *spend),
         "tier",
     ).with_columns(share=pl.col("customers") / pl.col("customers").sum())
     page.table(
@@ -338,7 +353,7 @@ def write_demo_report(result: DemoResult, config: DemoConfig, path: str | Path) 
         )
     )
     rfm = sort_natural(
-        profiles.group_by("rfm_segment").agg(customers=pl.len(), monetary=pl.col("monetary").sum()),
+        profiles.group_by("rfm_segment").agg(pl.len().alias("customers"), *spend),
         "rfm_segment",
     ).with_columns(pl.col("rfm_segment").str.replace_all("_", " "))
     page.table(
