@@ -275,11 +275,9 @@ def _summary_table(metrics: pl.DataFrame, k: int) -> pl.DataFrame:
     )
     return (
         overall.with_columns(
-            cell=pl.format(
-                "{} [{}-{}]",
-                pl.col("value").round(3),
-                pl.col("ci_low").round(3),
-                pl.col("ci_high").round(3),
+            cell=pl.struct("value", "ci_low", "ci_high").map_elements(
+                lambda r: f"{r['value']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]",
+                return_dtype=pl.String,
             ),
             column=pl.format("{}@{} {}", "metric", "k", "mode"),
         )
@@ -479,7 +477,13 @@ def summary_text(result: DemoResult, config: DemoConfig) -> str:
         f"Models on {result.split.test[C.USER].n_unique():,} test customers "
         f"(value [95% CI]; 'new' = items the customer had not bought before):"
     ]
-    with pl.Config(tbl_rows=20, tbl_cols=-1, tbl_width_chars=160, tbl_hide_dataframe_shape=True):
+    with pl.Config(
+        tbl_rows=20,
+        tbl_cols=-1,
+        tbl_width_chars=160,
+        tbl_hide_dataframe_shape=True,
+        tbl_hide_column_data_types=True,
+    ):
         lines.append(str(_summary_table(result.metrics, config.k)))
     lines.append(model_statement(result))
     lines.append(
