@@ -26,6 +26,9 @@ from typing import Any
 
 import polars as pl
 
+from recsys.profiles.config import ProfileConfig
+from recsys.profiles.rfm import SEGMENT_NAMES
+
 __all__ = [
     "LABELS",
     "NATURAL_ORDER",
@@ -42,23 +45,11 @@ __all__ = [
 
 #: Natural orders of the ordered categories (anything else sorts after, by name).
 NATURAL_ORDER: dict[str, tuple[str, ...]] = {
-    "tier": ("bronze", "silver", "gold", "platinum"),
+    "tier": ProfileConfig().tier_names,
     "lifecycle_stage": ("new", "active", "reactivated", "dormant", "churned"),
     "segment": ("all", "new", "active", "reactivated", "dormant", "churned"),
     "action": ("win_back", "replenish", "cross_sell", "onboard", "none"),
-    "rfm_segment": (
-        "champions",
-        "loyal",
-        "potential_loyalist",
-        "new",
-        "promising",
-        "needs_attention",
-        "about_to_sleep",
-        "cannot_lose",
-        "at_risk",
-        "hibernating",
-        "lost",
-    ),
+    "rfm_segment": SEGMENT_NAMES,
 }
 
 #: Column names as words.
