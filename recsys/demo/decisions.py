@@ -154,6 +154,15 @@ def calibration_verdict(calibration: pl.DataFrame, tolerance: float = 0.05) -> d
     >>> calibration_verdict(cal)["calibrated"]
     False
     """
+    if calibration.height == 0:
+        return {
+            "calibrated": False,
+            "worst_decile": 0,
+            "predicted": float("nan"),
+            "observed": float("nan"),
+            "text": "Too few customers to check churn risk against what happened: use it "
+            "only to rank customers.",
+        }
     gap = calibration.with_columns(gap=pl.col("predicted_churn") - pl.col("observed_churn")).sort(
         pl.col("gap").abs(), descending=True
     )
