@@ -328,24 +328,11 @@ def _cmd_demo(args: argparse.Namespace) -> None:
 
 
 def _cmd_report(args: argparse.Namespace) -> None:
-    from datetime import timedelta
-
-    from recsys.data.timeutil import to_datetime
     from recsys.demo import DemoConfig, run_report
-    from recsys.demo.own_data import load_purchases
-    from recsys.demo.pipeline import default_as_of
 
     start = time.perf_counter()
-    cutoff = args.cutoff
-    if cutoff is None:  # the last --horizon days before --as-of are the test window
-        if args.as_of is not None:
-            as_of = to_datetime(args.as_of, "--as-of")
-        else:
-            purchases, _, _ = load_purchases(args.file, description="", **_clean_options(args))
-            as_of = default_as_of(purchases)
-        cutoff = f"{as_of - timedelta(days=args.horizon):%Y-%m-%d}"
     config = DemoConfig(
-        cutoff=cutoff,
+        cutoff=args.cutoff,
         horizon_days=args.horizon,
         k=args.k,
         bootstrap=args.bootstrap,

@@ -20,6 +20,7 @@ from recsys.demo.pipeline import (
     DemoConfig,
     DemoResult,
     _step,
+    resolve_dates,
     run_pipeline,
     summary_text,
     write_outputs,
@@ -112,13 +113,17 @@ def run_report(
     ``timestamp_format``, ``dayfirst``, ``encoding``, ...). Writes
     ``purchases.parquet`` (canonical), ``recommendations.parquet``,
     ``profiles.parquet``, ``actions.parquet``, ``metrics.csv`` and ``report.html``
-    (self-contained) to ``out_dir``.
+    (self-contained) to ``out_dir``. Without ``config``, the models are evaluated
+    on the last 90 days before the day after the last purchase.
     """
-    config = config or DemoConfig()
+    if config is None:  # the test window: the last 90 days of the data
+        name = Path(source).name if isinstance(source, (str, Path)) else "your purchases"
+        config = DemoConfig(cutoff=None, dataset=name)
     total = 7
     with _step(echo, 1, total, "read and clean the orders"):
         purchases, report, names = load_purchases(source, description=description, **clean_options)
     echo(str(report))
+    config = resolve_dates(config, purchases)
     result = run_pipeline(
         purchases,
         report,

@@ -53,6 +53,7 @@ __all__ = [
     "model_statement",
     "profile_customers",
     "recommend_everyone",
+    "resolve_dates",
     "run_pipeline",
     "summarize_interactions",
     "summary_text",
@@ -67,14 +68,15 @@ class DemoConfig:
     """Settings of the main job (defaults: the Online Retail study of the docs).
 
     ``cutoff`` splits the data for the evaluation (train before, test the next
-    ``horizon_days``); ``as_of`` is "now" for the decisions (who to contact, what is
-    due): default just after the last purchase. ``dataset`` names the data in the
+    ``horizon_days``; None: ``horizon_days`` before ``as_of``, see `resolve_dates`);
+    ``as_of`` is "now" for the decisions (who to contact, what is due): default
+    just after the last purchase. ``dataset`` names the data in the
     report's title; ``currency`` prefixes money (``"£"``, ``"EUR "``);
     ``clv_horizon_days`` is the horizon of the customer value behind the win-back
     list; ``due_horizon_days`` the window of items due again.
     """
 
-    cutoff: str = "2011-09-09"
+    cutoff: str | None = "2011-09-09"
     horizon_days: int = 90
     k: int = 10
     bootstrap: int = 1000
@@ -87,7 +89,7 @@ class DemoConfig:
     due_horizon_days: int = 30
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
-        "cutoff": [InstanceOf(str, "a date")],
+        "cutoff": [InstanceOf(str, "a date"), None],
         "horizon_days": [Interval(int, 1, None)],
         "k": [Interval(int, 1, None)],
         "bootstrap": [Interval(int, 0, None)],
@@ -251,6 +253,16 @@ def value_column(profiles: pl.DataFrame) -> str:
     raise InputDataError(f"profiles have no value column; columns are {profiles.columns}")
 
 
+def resolve_dates(config: DemoConfig, purchases: pl.DataFrame) -> DemoConfig:
+    """``config`` with ``as_of`` (default: `default_as_of`) and ``cutoff`` (default:
+    ``horizon_days`` before ``as_of``) filled in as ``YYYY-MM-DD`` strings."""
+    import dataclasses
+
+    as_of = to_datetime(config.as_of, "as_of") if config.as_of else default_as_of(purchases)
+    cutoff = config.cutoff or f"{as_of - timedelta(days=config.horizon_days):%Y-%m-%d}"
+    return dataclasses.replace(config, as_of=f"{as_of:%Y-%m-%d %H:%M:%S}", cutoff=cutoff)
+
+
 def default_as_of(purchases: pl.DataFrame) -> datetime:
     """Just after the last purchase: the day after it, at midnight."""
     last = purchases[C.TIMESTAMP].max()
@@ -316,9 +328,9 @@ def run_pipeline(
     product names next to codes in the report; ``show_progress`` draws tqdm bars
     for the slow steps.
     """
-    config = config or DemoConfig()
+    config = resolve_dates(config or DemoConfig(), purchases)
     cutoff = to_datetime(config.cutoff, "cutoff")
-    as_of = to_datetime(config.as_of, "as_of") if config.as_of else default_as_of(purchases)
+    as_of = to_datetime(config.as_of, "as_of")
     if cutoff >= as_of:
         raise InputDataError(
             f"the evaluation cutoff {cutoff:%Y-%m-%d} must be before as_of {as_of:%Y-%m-%d} "
