@@ -215,10 +215,16 @@ def _check_args(args: argparse.Namespace) -> None:
     """Check every argument that can be checked before a file is read (fail fast)."""
     from recsys.data.timeutil import to_datetime
 
+    dates = {}
     for option in ("as_of", "cutoff"):
         value = getattr(args, option, None)
         if value is not None:
-            to_datetime(value, f"--{option.replace('_', '-')}")
+            dates[option] = to_datetime(value, f"--{option.replace('_', '-')}")
+    if args.command == "report" and len(dates) == 2 and dates["cutoff"] >= dates["as_of"]:
+        raise InputDataError(
+            f"--cutoff {args.cutoff} must be before --as-of {args.as_of}: the models are "
+            "evaluated on the days after the cutoff, the decisions are taken at --as-of"
+        )
     if args.command not in ("demo", "report") and getattr(args, "out", None) is not None:
         _check_out(args.out)
     if getattr(args, "models", None) is not None:

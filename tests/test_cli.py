@@ -292,6 +292,12 @@ def test_report_command_on_your_own_file(
     assert {"user_id", "action", "value_at_stake"} <= set(actions.columns)
 
 
+def test_report_dates_checked_before_reading(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["report", "missing.csv", "--as-of", "2011-01-01", "--cutoff", "2011-02-01"]
+    assert main(argv) == 2
+    assert "--cutoff 2011-02-01 must be before --as-of" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("param", "fragment"),
     [
