@@ -5,6 +5,7 @@
 >>> inter = rs.Interactions.from_purchases(purchases, weight="count")
 """
 
+import recsys._progress  # noqa: F401  (first: tqdm.auto without a notebook warning)
 from recsys import (
     actions,
     datasets,

@@ -72,7 +72,7 @@ def moved_names(module: str, names: dict[str, str]) -> Callable[[str], Any]:
     """A module ``__getattr__`` serving names that moved elsewhere, with a warning.
 
     ``names`` maps each old name of ``module`` to its new home (a module path); the
-    returned function imports it from there and issues a :class:`DeprecationWarning`.
+    returned function imports it from there and issues a `DeprecationWarning`.
 
     Examples
     --------

@@ -2,7 +2,7 @@
 
 Estimators and configs declare what each parameter accepts in a
 ``_parameter_constraints`` mapping (scikit-learn's idea) and
-:func:`validate_params` checks all of them in one place::
+`validate_params` checks all of them in one place::
 
     _parameter_constraints = {
         "factors": [Interval(int, 1, None)],
@@ -177,7 +177,7 @@ def validate_params(
     params
         Parameter name -> value.
     constraints
-        Parameter name -> list of :class:`Constraint` (or ``None`` to allow ``None``).
+        Parameter name -> list of `Constraint` (or ``None`` to allow ``None``).
         A parameter without an entry is not checked.
 
     Raises

@@ -1,6 +1,6 @@
 """Error and warning types raised by recsys.
 
-Every failure caused by user input raises a subclass of :class:`RecsysError`, so a
+Every failure caused by user input raises a subclass of `RecsysError`, so a
 caller can catch everything the library raises on purpose with one ``except``.
 The concrete classes also inherit from the matching built-in exception
 (``ValueError``, ``KeyError``, ...), so code written against the built-ins keeps

@@ -1,6 +1,6 @@
-"""Deprecated: the demo moved to :mod:`recsys.demo`.
+"""Deprecated: the demo moved to `recsys.demo`.
 
-``churn_calibration`` moved to :mod:`recsys.evaluation`. The old names still work
+``churn_calibration`` moved to `recsys.evaluation`. The old names still work
 here, with a DeprecationWarning.
 """
 

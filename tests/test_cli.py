@@ -35,13 +35,14 @@ def test_demo_writes_every_output(tmp_path: Path, capsys: pytest.CaptureFixture[
     text = capsys.readouterr().out
     assert "rows in" in text
     assert "interaction matrix" in text
-    assert "best model:" in text
+    assert "model to use:" in text
     purchases = pl.read_parquet(out_dir / "purchases.parquet")
     assert purchases.columns[:4] == ["user_id", "item_id", "order_id", "timestamp"]
     assert 0 < purchases["user_id"].n_unique() <= 300
     assert purchases["quantity"].min() > 0  # type: ignore[operator]
     names = sorted(p.name for p in out_dir.iterdir())  # no temp files left
     assert names == [
+        "actions.parquet",
         "metrics.csv",
         "profiles.parquet",
         "purchases.parquet",
@@ -93,7 +94,8 @@ def orders_csv(tmp_path: Path) -> Path:
         {"CustomerID": "customer", "StockCode": "sku", "InvoiceDate": "when", "Quantity": "qty"}
     )
     path = tmp_path / "orders.csv"
-    sample.select("customer", "sku", "when", "qty", "UnitPrice", "InvoiceNo").write_csv(path)
+    columns = ("customer", "sku", "when", "qty", "UnitPrice", "InvoiceNo", "Description")
+    sample.select(columns).write_csv(path)
     return path
 
 
@@ -245,3 +247,135 @@ def test_unreadable_files_exit_2_with_one_line(
         assert err[0].startswith("recsys profile: error:")
         assert str(path) in err[0]
         assert len(err[0]) < 400
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from recsys._version import __version__
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"recsys {__version__}"
+
+
+@pytest.mark.parametrize(
+    "command", ["report", "demo", "recommend", "evaluate", "uplift", "actions"]
+)
+def test_every_help_shows_defaults_and_seed(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([command, "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(default: " in out
+    assert "--seed SEED" in out
+    if command in ("recommend", "evaluate", "actions"):
+        assert "--param NAME=VALUE" in out
+
+
+def test_report_command_on_your_own_file(
+    orders_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "report"
+    argv = ["report", str(orders_csv), "--columns", COLUMNS + ",order_id=InvoiceNo"]
+    argv += ["--out", str(out), "--bootstrap", "20", "--currency", "EUR ", "--seed", "3"]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "model to use:" in text
+    html = (out / "report.html").read_text()
+    assert "What to do now" in html
+    assert "EUR " in html
+    assert "Data quality" in html
+    # product names from the Description column, next to the codes
+    first = str(pl.read_parquet(out / "recommendations.parquet")["item_id"][0])
+    orders = pl.read_csv(orders_csv, infer_schema_length=None)
+    names = orders.filter(pl.col("sku").cast(pl.String) == first)["Description"].drop_nulls()
+    assert names.str.strip_chars().str.to_lowercase().mode()[0].capitalize() in html
+    actions = pl.read_parquet(out / "actions.parquet")
+    assert {"user_id", "action", "value_at_stake"} <= set(actions.columns)
+
+
+def test_report_dates_checked_before_reading(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["report", "missing.csv", "--as-of", "2011-01-01", "--cutoff", "2011-02-01"]
+    assert main(argv) == 2
+    assert "--cutoff 2011-02-01 must be before --as-of" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("param", "fragment"),
+    [
+        ("factors=-3", "factors"),
+        ("factorz=3", "no such parameter"),
+        ("factors", "name=value"),
+    ],
+)
+def test_model_parameters_are_checked_before_reading(
+    param: str, fragment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["recommend", "missing.csv", "--model", "als", "--param", param]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert fragment in err
+    assert "missing.csv" not in err  # the parameter is checked before the file
+
+
+def test_model_parameters_reach_the_model(orders_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "recs.parquet"
+    argv = ["recommend", str(orders_csv), "--columns", COLUMNS, "--model", "als"]
+    argv += ["--param", "factors=8", "--param", "iterations=2", "--seed", "1"]
+    assert main([*argv, "--out", str(out)]) == 0
+    first = pl.read_parquet(out)
+    assert main([*argv, "--out", str(out)]) == 0
+    assert pl.read_parquet(out).equals(first)  # --seed makes it repeatable
+
+
+def test_preview_fits_the_terminal() -> None:
+    from recsys.cli import preview
+
+    wide = pl.DataFrame({f"column_number_{i}": [1.5, 2.5] for i in range(22)})
+    text = preview(wide, "", width=80)
+    assert all(len(line) <= 80 for line in text.splitlines()[:-1])
+    assert "--out" in text.splitlines()[-1]
+
+
+def _experiment(tmp_path: Path, repeated: bool = False) -> Path:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    n = 4000
+    arm = np.where(rng.random(n) < 0.9, "treatment", "control")
+    ids = np.arange(n) // (3 if repeated else 1)
+    path = tmp_path / "experiment.csv"
+    outcome = (rng.random(n) < 0.3).astype(int)
+    pl.DataFrame({"user_id": ids, "arm": arm, "retained": outcome}).write_csv(path)
+    return path
+
+
+def test_uplift_expected_ratio_silences_a_planned_imbalance(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["uplift", str(_experiment(tmp_path)), "--arm", "arm", "--control", "control"]
+    argv += ["--outcome", "retained"]
+    assert main(argv) == 0
+    assert "sample ratio mismatch" in capsys.readouterr().err
+    assert main([*argv, "--expected-ratio", "0.9,0.1"]) == 0
+    assert "sample ratio mismatch" not in capsys.readouterr().err
+    assert main([*argv, "--expected-ratio", "treatment=0.9,control=0.1"]) == 0
+    assert "sample ratio mismatch" not in capsys.readouterr().err
+
+
+def test_uplift_refuses_several_rows_per_unit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["uplift", str(_experiment(tmp_path, repeated=True)), "--arm", "arm"]
+    assert main([*argv, "--control", "control", "--outcome", "retained"]) == 2
+    err = capsys.readouterr().err
+    assert "'user_id'" in err
+    assert "one row per unit" in err
+
+
+def test_report_without_prices_ranks_by_orders(orders_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    columns = "user_id=customer,item_id=sku,timestamp=when,quantity=qty"
+    argv = ["report", str(orders_csv), "--columns", columns, "--out", str(out)]
+    assert main([*argv, "--bootstrap", "20"]) == 0
+    html = (out / "report.html").read_text()
+    assert "the file has no prices" in html

@@ -1,9 +1,9 @@
 """The retention action list: which customers to contact, with what, and why.
 
-:func:`retention_actions` turns customer profiles (:func:`recsys.build_profiles`),
-items due again (:func:`recsys.due_items`) and recommendations into one row per
+`retention_actions` turns customer profiles (`recsys.build_profiles`),
+items due again (`recsys.due_items`) and recommendations into one row per
 customer — ``win_back``, ``replenish``, ``cross_sell``, ``onboard`` or ``none`` —
-from a small rules table (:data:`DEFAULT_RULES`), with an optional contact budget.
+from a small rules table (`DEFAULT_RULES`), with an optional contact budget.
 
 >>> import recsys as rs
 >>> sorted(rs.actions.ACTIONS)

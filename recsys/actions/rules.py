@@ -1,13 +1,13 @@
-"""Rules over profiles, due items and recommendations: :func:`retention_actions`.
+"""Rules over profiles, due items and recommendations: `retention_actions`.
 
-A rule is a dict (or a row of a polars frame) with the keys of :data:`RULE_KEYS`;
+A rule is a dict (or a row of a polars frame) with the keys of `RULE_KEYS`;
 ``action`` is required, every other key is a condition that is ignored when absent
 or ``None``:
 
 ================== ===========================================================
 key                the customer matches when
 ================== ===========================================================
-action             (the action to take: one of :data:`ACTIONS` except ``none``
+action             (the action to take: one of `ACTIONS` except ``none``
                    — or ``none`` to stop later rules from firing)
 lifecycle_stage    ``lifecycle_stage`` is one of these values (a list or a string)
 min_churn_risk     ``churn_risk >= min_churn_risk`` (null churn risk: no match)
@@ -18,7 +18,7 @@ has_due            whether the customer has a due item (a row of ``due`` with
 ================== ===========================================================
 
 The first matching rule wins; a customer no rule matches gets ``none``.
-:data:`DEFAULT_RULES`, in order:
+`DEFAULT_RULES`, in order:
 
 1. ``onboard``: ``lifecycle_stage`` is ``new``;
 2. ``win_back``: ``lifecycle_stage`` is ``dormant`` or ``churned`` and
@@ -170,20 +170,20 @@ def retention_actions(
     """One action per customer from rules over profiles, due items and recommendations.
 
     The rules, ``value_at_stake``, ``items`` and the budget are defined in
-    :mod:`recsys.actions.rules`.
+    `recsys.actions.rules`.
 
     Parameters
     ----------
     profiles
-        :func:`recsys.build_profiles` output (``user_id``, ``lifecycle_stage``,
+        `recsys.build_profiles` output (``user_id``, ``lifecycle_stage``,
         ``churn_risk``, the value column).
     due
-        :func:`recsys.due_items` output (``user_id, item_id, p_within_horizon``).
+        `recsys.due_items` output (``user_id, item_id, p_within_horizon``).
     recommendations
         Recommendations ``user_id, item_id, rank`` (e.g. ``model.recommend()``).
     rules
         A list of dicts or a polars frame with the keys of
-        :data:`~recsys.actions.RULE_KEYS`; default :data:`~recsys.actions.DEFAULT_RULES`.
+        `RULE_KEYS`; default `DEFAULT_RULES`.
     max_customers
         Contact at most this many customers (the highest ``value_at_stake``).
     cost_per_contact, min_expected_value

@@ -1,21 +1,21 @@
 """The canonical purchases contract, in one place.
 
 Every module that takes canonical purchases (the output of
-:func:`recsys.clean_purchases`; columns in :mod:`recsys.data.columns`) checks
+`recsys.clean_purchases`; columns in `recsys.data.columns`) checks
 and reads them through this module, so that each rule has one definition:
 
-* :func:`require_purchases`: the columns a function needs, their dtypes, no
+* `require_purchases`: the columns a function needs, their dtypes, no
   nulls where none are allowed, no NaN or infinite quantities and prices, and
   one rule for time-zone-aware timestamps (below);
-* :func:`order_key` / :func:`order_keys`: what an *order* is. An order is one
+* `order_key` / `order_keys`: what an *order* is. An order is one
   ``order_id`` of a customer; where a table has no ``order_id`` column, or a
   row's ``order_id`` is null, it is one customer-day (the calendar date of
   ``timestamp``). Two purchases at 09:00 and 17:00 on one day without an order
   id are one order everywhere: profiles, RFM, retention labels, hit
   retention and the last-basket split;
-* :func:`without_returns`: the one filter for return rows (``is_return``);
-* :data:`US_PER_DAY`: microseconds per day, the unit of every day count;
-* :func:`attach_segments` and :data:`MISSING_SEGMENT`: customers without a
+* `without_returns`: the one filter for return rows (``is_return``);
+* `US_PER_DAY`: microseconds per day, the unit of every day count;
+* `attach_segments` and `MISSING_SEGMENT`: customers without a
   segment form one labelled group.
 
 Time zones
@@ -24,10 +24,10 @@ Canonical timestamps are naive wall-clock times of the shop (``Datetime``
 without a zone). A time-zone-aware ``timestamp`` column is converted by one
 rule: each instant becomes the wall-clock time *in the column's own zone*, and
 the zone is dropped (polars ``dt.replace_time_zone(None)``); a
-:class:`~recsys.exceptions.DataWarning` says so, once per call. So a purchase
+`DataWarning` says so, once per call. So a purchase
 at ``2011-01-01 23:30`` in ``Europe/Berlin`` is a purchase on January 1st at
 23:30, as the customer saw it, whatever the zone of the machine. ``as_of`` and
-``cutoff`` values are read the same way (:func:`recsys.data.to_datetime` keeps
+``cutoff`` values are read the same way (`recsys.data.to_datetime` keeps
 their wall-clock time and drops their zone).
 """
 
@@ -58,7 +58,7 @@ US_PER_DAY: Final = 86_400_000_000
 """Microseconds per day: durations in days are ``total_microseconds / US_PER_DAY``."""
 
 ORDER_KEY: Final = "_order"
-"""Name of the column :func:`order_key` computes."""
+"""Name of the column `order_key` computes."""
 
 MISSING_SEGMENT: Final = "(missing)"
 """Segment label of customers absent from the segment table (or with a null segment)."""
@@ -117,9 +117,9 @@ def order_keys(columns: pl.DataFrame | pl.LazyFrame | pl.Schema | Iterable[str])
 
 
 def order_key(columns: pl.DataFrame | pl.LazyFrame | pl.Schema | Iterable[str]) -> pl.Expr:
-    """One expression that identifies a customer's order (see :func:`order_keys`).
+    """One expression that identifies a customer's order (see `order_keys`).
 
-    The keys of :func:`order_keys` in one column named :data:`ORDER_KEY` (a
+    The keys of `order_keys` in one column named `ORDER_KEY` (a
     struct when there is an ``order_id`` column), for ``n_unique``, sorts and
     joins. Combine with ``user_id``: order ids are per customer.
 
@@ -196,7 +196,7 @@ def require_purchases(
     nullable
         Columns of ``needs`` that may hold nulls (the caller handles them).
     stacklevel
-        Of the time-zone :class:`~recsys.exceptions.DataWarning`.
+        Of the time-zone `DataWarning`.
 
     Returns
     -------
@@ -334,8 +334,8 @@ def attach_segments(
         ``users`` with the segment column as String (every row, in order), and
         its name. Without ``by`` and ``segments`` the column is ``segment``
         with the value ``"all"``. Customers absent from ``segments`` or with a
-        null segment get :data:`MISSING_SEGMENT` (``"(missing)"``), with a
-        :class:`~recsys.exceptions.DataWarning` that counts them.
+        null segment get `MISSING_SEGMENT` (``"(missing)"``), with a
+        `DataWarning` that counts them.
 
     Raises
     ------

@@ -49,7 +49,7 @@ _CANONICAL_INT = r"^(0|-?[1-9][0-9]{0,17})$"
 
 @dataclass(frozen=True)
 class CleaningReport:
-    """What :func:`clean_purchases` did, row by row.
+    """What `clean_purchases` did, row by row.
 
     ``rows_in == rows_out + sum(dropped.values())`` always holds.
 
@@ -58,7 +58,7 @@ class CleaningReport:
     rows_in, rows_out
         Rows read and rows in the canonical purchases.
     dropped
-        Rows removed per reason, every reason of :data:`DROP_REASONS` listed (zeros
+        Rows removed per reason, every reason of `DROP_REASONS` listed (zeros
         included), in the order the rules are applied.
     exact_duplicates
         Output rows identical to an earlier output row (kept unless
@@ -327,7 +327,7 @@ def clean_purchases(
     """Clean an orders table into canonical purchases, with an account of every row.
 
     Each input row is either kept or counted under exactly one reason of
-    :data:`DROP_REASONS` (the first rule it fails, in that order):
+    `DROP_REASONS` (the first rule it fails, in that order):
 
     - ``missing_user`` / ``missing_item``: null or empty id;
     - ``invalid_timestamp``: null or unparseable time;
@@ -345,7 +345,7 @@ def clean_purchases(
     ----------
     source
         A polars DataFrame or LazyFrame, a pandas DataFrame, or the path of a file
-        read by :func:`recsys.data.read.read_table`: CSV/TSV (separator and
+        read by `recsys.data.read.read_table`: CSV/TSV (separator and
         decimal comma detected, optionally gzip- or zstd-compressed), Parquet or
         Excel. Lazy and Parquet inputs are processed with polars' streaming
         engine. From a file, the id columns (user, item, order) are read as text;
@@ -372,17 +372,17 @@ def clean_purchases(
         strftime format of timestamp strings, or for numbers one of ``"unix_s"``,
         ``"unix_ms"``, ``"unix_us"``, ``"unix_ns"``, ``"excel"`` (serial day
         numbers), ``"yyyymmdd"``. By default it is decided from *all* the distinct
-        values (see :mod:`recsys.data.timestamps`): the preset's format if it reads
-        every value, else the format of :data:`TIMESTAMP_FORMATS` reading the most;
+        values (see `recsys.data.timestamps`): the preset's format if it reads
+        every value, else the format of `TIMESTAMP_FORMATS` reading the most;
         numbers by magnitude. A trailing ``Z`` or offset is dropped, keeping the
         local clock time.
     dayfirst
         ``True``: ``01/12/2009`` is 1 December; ``False``: 12 January. Needed only
-        when every value reads both ways (otherwise :class:`InputDataError`).
+        when every value reads both ways (otherwise `InputDataError`).
     max_invalid_share
         Share of non-empty timestamp values that may fail to parse with the chosen
         format (default 0.1%): such rows are dropped as ``invalid_timestamp`` with a
-        :class:`DataWarning` showing examples; more is an :class:`InputDataError`.
+        `DataWarning` showing examples; more is an `InputDataError`.
     cancellation_prefix
         Order-id prefix that marks cancellations (overrides the preset).
     encoding

@@ -1,6 +1,6 @@
 """Canonical column names of a purchases table, in one place.
 
-A *canonical purchases* frame (the output of :func:`recsys.clean_purchases`) has
+A *canonical purchases* frame (the output of `recsys.clean_purchases`) has
 one row per purchased line item:
 
 ========== ========================= =========================================

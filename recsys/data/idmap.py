@@ -29,13 +29,13 @@ class IdMap:
     """Immutable map between external ids and indices ``0 .. len-1``.
 
     Ids are either all integers or all strings. Indices follow the order of
-    ``ids``; :meth:`from_values` sorts the distinct values, so the same set of ids
+    ``ids``; `from_values` sorts the distinct values, so the same set of ids
     always gives the same map.
 
     Parameters
     ----------
     ids
-        Distinct external ids, in index order. Use :meth:`from_values` to build a
+        Distinct external ids, in index order. Use `from_values` to build a
         map from values with repeats.
 
     Examples
@@ -111,7 +111,7 @@ class IdMap:
         ids
             A sequence, numpy array or polars Series of external ids.
         on_unknown
-            ``"raise"`` raises :class:`UnknownIdError` naming the first unknown ids,
+            ``"raise"`` raises `UnknownIdError` naming the first unknown ids,
             ``"skip"`` drops them (the result is shorter), ``"minus_one"`` maps them
             to ``-1``.
         """
@@ -174,7 +174,7 @@ class IdMap:
         """All ids in index order as a numpy array (for saving: no object dtype for str).
 
         String ids become a fixed-width unicode array, which cannot hold a trailing NUL
-        character: such ids raise :class:`InputDataError` rather than change silently.
+        character: such ids raise `InputDataError` rather than change silently.
         """
         if self._ids.dtype == pl.String:
             if self._ids.str.ends_with("\x00").any():

@@ -49,8 +49,8 @@ def _stable_argsort(key: np.ndarray) -> np.ndarray:
 class Interactions:
     """A users x items matrix of purchase weights, with its id maps.
 
-    Build it with :meth:`from_purchases` (canonical purchases) or
-    :meth:`from_frame` (any two id columns).
+    Build it with `from_purchases` (canonical purchases) or
+    `from_frame` (any two id columns).
 
     Attributes
     ----------
@@ -68,12 +68,12 @@ class Interactions:
     weight, half_life_days
         How the weights were computed.
     purchases : polars.DataFrame or None
-        From :meth:`from_purchases` on timestamped purchases: the purchase rows
+        From `from_purchases` on timestamped purchases: the purchase rows
         the matrix was built from (``user_id``, ``item_id``, ``timestamp``; after
         the ``as_of``, return and id-map filters), so time-aware models such as
-        :class:`~recsys.BuyAgain` can split the training period internally. It
+        `BuyAgain` can split the training period internally. It
         shares the buffers of the frame aggregated here (no extra copy); pass
-        ``keep_purchases=False`` to drop it. ``None`` from :meth:`from_frame`.
+        ``keep_purchases=False`` to drop it. ``None`` from `from_frame`.
 
     Examples
     --------
@@ -159,10 +159,10 @@ class Interactions:
             reference time of the decay (default: the last timestamp).
         users, items
             Fixed id maps (e.g. those of a training set). Purchases of ids outside
-            them are left out, with a :class:`DataWarning` that counts them.
+            them are left out, with a `DataWarning` that counts them.
         keep_purchases
             Keep the aggregated purchase rows (``user_id``, ``item_id``,
-            ``timestamp``) as :attr:`purchases` (only when there is a timestamp).
+            ``timestamp``) as `purchases` (only when there is a timestamp).
 
         Examples
         --------

@@ -91,7 +91,7 @@ PRESETS: dict[str, Preset] = {
 
 
 def get_preset(name: str) -> Preset:
-    """The preset called ``name``; raises :class:`InputDataError` listing the known ones."""
+    """The preset called ``name``; raises `InputDataError` listing the known ones."""
     try:
         return PRESETS[name]
     except KeyError:

@@ -1,10 +1,10 @@
-"""Reading the files people have: every reader failure becomes one :class:`InputDataError`.
+"""Reading the files people have: every reader failure becomes one `InputDataError`.
 
-One function, :func:`read_table`, reads every table file recsys accepts (CSV/TSV in
+One function, `read_table`, reads every table file recsys accepts (CSV/TSV in
 any common dialect, optionally gzip- or zstd-compressed, Parquet, Excel), and one
-context manager, :func:`reading`, turns whatever a reader raises -- polars errors,
+context manager, `reading`, turns whatever a reader raises -- polars errors,
 ``OSError``, ``UnicodeDecodeError``, even the ``pyo3_runtime.PanicException`` of a
-Rust reader (a ``BaseException``) -- into an :class:`InputDataError` naming the file.
+Rust reader (a ``BaseException``) -- into an `InputDataError` naming the file.
 """
 
 from __future__ import annotations
@@ -70,11 +70,11 @@ def _one_line(text: str, limit: int = 200) -> str:
 
 @contextmanager
 def reading(path: str | os.PathLike[str]) -> Iterator[None]:
-    """Run a reader; turn any failure into an :class:`InputDataError` naming ``path``.
+    """Run a reader; turn any failure into an `InputDataError` naming ``path``.
 
     ``KeyboardInterrupt``, ``SystemExit`` and the library's own errors pass through
     unchanged; every other exception, and a Rust panic (a ``BaseException``), is
-    re-raised as :class:`InputDataError` with a one-line message.
+    re-raised as `InputDataError` with a one-line message.
 
     Examples
     --------
@@ -308,7 +308,7 @@ def _file_kind(path: Path) -> tuple[str, str | None]:
 
 
 def is_text_table(path: str | os.PathLike[str]) -> bool:
-    """True when :func:`read_table` reads ``path`` as CSV text (plain or compressed).
+    """True when `read_table` reads ``path`` as CSV text (plain or compressed).
 
     Examples
     --------
@@ -328,17 +328,17 @@ def read_table(
     encoding: str | None = None,
     separator: str | None = None,
 ) -> pl.LazyFrame:
-    """Read a table file into a LazyFrame, or raise an :class:`InputDataError` naming it.
+    """Read a table file into a LazyFrame, or raise an `InputDataError` naming it.
 
     The format is told by the file's first bytes, then its name: Parquet (scanned
     lazily), Excel (``.xlsx``, ``.xls``, ``.ods``; needs ``pip install
     'recsys[excel]'``), otherwise CSV text, plain or gzip/zstd-compressed. For CSV
-    the separator (one of :data:`CSV_SEPARATORS`) and a decimal comma (``1,25``,
+    the separator (one of `CSV_SEPARATORS`) and a decimal comma (``1,25``,
     with a separator other than ``,``) are detected from the first lines; UTF-8
     with or without a byte-order mark is read as is, any other encoding needs
     ``encoding=``. Every failure -- a malformed CSV (with its line where it can be
     found), binary content, an empty file, a truncated Parquet file, a directory --
-    raises :class:`InputDataError` naming the file.
+    raises `InputDataError` naming the file.
 
     Parameters
     ----------

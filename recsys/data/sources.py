@@ -33,7 +33,7 @@ def to_lazyframe(
     ----------
     source
         A polars DataFrame or LazyFrame, a pandas DataFrame, or the path of a
-        file :func:`recsys.data.read.read_table` reads (CSV/TSV, optionally gzip- or
+        file `recsys.data.read.read_table` reads (CSV/TSV, optionally gzip- or
         zstd-compressed, Parquet, Excel).
     string_columns
         Columns of a CSV file to read as text even when they look numeric.
@@ -60,7 +60,7 @@ def to_lazyframe(
 
 
 def to_frame(source: FrameLike) -> pl.DataFrame:
-    """An eager polars DataFrame from any source :func:`to_lazyframe` accepts."""
+    """An eager polars DataFrame from any source `to_lazyframe` accepts."""
     if isinstance(source, pl.DataFrame):
         return source
     return to_lazyframe(source).collect()

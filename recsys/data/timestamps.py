@@ -1,11 +1,11 @@
 """Timestamps read right or not at all: the format is decided from the whole column.
 
 A text column is parsed through its distinct values: every format of
-:data:`TIMESTAMP_FORMATS` is tried on them (on an evenly spread sample of at most
-:data:`SAMPLE_SIZE` of them, then the winner on all of them), so a day-first
+`TIMESTAMP_FORMATS` is tried on them (on an evenly spread sample of at most
+`SAMPLE_SIZE` of them, then the winner on all of them), so a day-first
 column whose first rows all have a day <= 12 is still read day-first. When the
 day-first and month-first readings both parse every value, the column is
-ambiguous and :class:`InputDataError` asks for ``timestamp_format=`` or
+ambiguous and `InputDataError` asks for ``timestamp_format=`` or
 ``dayfirst=``. Numbers are read as unix seconds, milliseconds, microseconds or
 nanoseconds, Excel serial day numbers or ``yyyymmdd``, told apart by magnitude.
 """
@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 #: Share of non-empty timestamp values allowed not to parse (their rows are dropped
-#: as ``invalid_timestamp`` with a :class:`DataWarning`); above it, an error.
+#: as ``invalid_timestamp`` with a `DataWarning`); above it, an error.
 MAX_INVALID_SHARE = 0.001
 
 #: Timestamp string formats tried when no format is given (``%.f`` also reads whole
@@ -224,7 +224,7 @@ def parse_timestamps(
     dtype
         Its dtype.
     timestamp_format
-        A strftime format, or one of :data:`NUMERIC_FORMATS` for numbers; default:
+        A strftime format, or one of `NUMERIC_FORMATS` for numbers; default:
         decided from the data.
     dayfirst
         ``True`` for day-first (``31/12/2024``), ``False`` for month-first

@@ -13,7 +13,7 @@ __all__ = ["to_datetime"]
 
 
 def to_datetime(value: Any, name: str = "time") -> datetime:
-    """A naive :class:`datetime` from a datetime, date, numpy datetime64 or ISO string.
+    """A naive `datetime` from a datetime, date, numpy datetime64 or ISO string.
 
     Examples
     --------

@@ -91,7 +91,7 @@ def shared_data_dir() -> Path:
 
     Looked up in the working directory, the source checkout and all their parents
     (so ``../shared/data`` beside the checkout is found).
-    Raises :class:`InputDataError` when there is none.
+    Raises `InputDataError` when there is none.
     """
     env = os.environ.get("RECSYS_DATA")
     if env:
@@ -122,7 +122,7 @@ def load_shared(name: str) -> pl.DataFrame:
     Parameters
     ----------
     name
-        One of :data:`SHARED_DATASETS`: ``online_retail``, ``online_retail_ii``,
+        One of `SHARED_DATASETS`: ``online_retail``, ``online_retail_ii``,
         ``ta_feng``, ``complete_journey``, ``complete_journey_products``,
         ``movielens_100k``, ``open_bandit_<random|bts>_<all|men|women>``.
         MovieLens is read in place and never copied (its license forbids

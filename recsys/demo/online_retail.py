@@ -1,7 +1,7 @@
 """``recsys demo``: the main job on the bundled UCI Online Retail data.
 
 Everything specific to the bundled table (its raw columns, its cleaning preset)
-is here; the steps themselves (:mod:`recsys.demo.pipeline`) work on canonical
+is here; the steps themselves (`recsys.demo.pipeline`) work on canonical
 purchases.
 """
 
@@ -17,15 +17,8 @@ from recsys.data import CleaningReport, clean_purchases
 from recsys.data import columns as C
 from recsys.data.presets import get_preset
 from recsys.datasets import online_retail
-from recsys.demo.pipeline import (
-    DemoConfig,
-    DemoResult,
-    _step,
-    run_pipeline,
-    summary_text,
-    write_outputs,
-)
-from recsys.demo.report import write_demo_report
+from recsys.demo.own_data import run_report
+from recsys.demo.pipeline import DemoConfig, DemoResult
 
 __all__ = ["load_and_clean", "run_demo"]
 
@@ -60,32 +53,37 @@ def run_demo(
     config: DemoConfig | None = None,
     *,
     echo: Callable[[str], Any] = print,
+    show_progress: bool = False,
 ) -> DemoResult:
-    """Run the whole retention-personalization workflow on the bundled Online Retail data.
+    """``recsys report`` on the bundled Online Retail data (`recsys.demo.run_report`).
 
-    Steps: clean (with the cleaning account), then :func:`recsys.demo.run_pipeline`
-    (profiles, split, models, evaluation, retention of buyers of recommendations,
-    recommendations for everyone).
+    Steps: clean (with the cleaning account), then `recsys.demo.run_pipeline`
+    (profiles, split, models, evaluation and the model choice, retention of
+    buyers of recommendations, the decisions: recommendations, win-back list,
+    items due). Money is in pounds sterling.
 
     Writes ``purchases.parquet`` (canonical), ``recommendations.parquet``,
-    ``profiles.parquet``, ``metrics.csv`` and ``report.html`` (self-contained) to
-    ``out_dir``.
+    ``profiles.parquet``, ``actions.parquet``, ``metrics.csv`` and ``report.html``
+    (self-contained) to ``out_dir``.
 
     Examples
     --------
     >>> result = run_demo("recsys-demo", DemoConfig(sample_users=300, bootstrap=50),
     ...                   echo=lambda s: None)  # doctest: +SKIP
     """
-    config = config or DemoConfig()
-    total = 7
-    with _step(echo, 1, total, "clean the orders"):
-        purchases, report = load_and_clean(sample_users=config.sample_users, seed=config.seed)
-    echo(str(report))
-    result = run_pipeline(purchases, report, config, echo=echo, first_step=2, total_steps=total)
-    files = write_outputs(result, out_dir)
-    write_demo_report(result, config, files["report"])
-    result.summary = summary_text(result, config)
-    echo(result.summary)
-    for path in files.values():
-        echo(f"wrote {path}")
-    return result
+    config = config or DemoConfig(currency="£")
+    raw = online_retail()
+    if config.sample_users is not None:
+        customer = get_preset(PRESET).columns[C.USER]  # the raw customer column
+        customers = raw[customer].drop_nulls().unique().sort()
+        chosen = customers.sample(min(config.sample_users, len(customers)), seed=config.seed)
+        raw = raw.filter(pl.col(customer).is_in(chosen.implode()) | pl.col(customer).is_null())
+    return run_report(
+        raw,
+        out_dir,
+        config,
+        description="Description",
+        echo=echo,
+        show_progress=show_progress,
+        preset=PRESET,
+    )

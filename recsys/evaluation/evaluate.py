@@ -1,11 +1,11 @@
 """``evaluate``: recommend for the test users of a split, score, bootstrap, tabulate.
 
-Two steps: :func:`per_user_metrics` asks each model for its lists and scores
-every test user (a :class:`PerUserMetrics`); :func:`summarize` turns per-user
+Two steps: `per_user_metrics` asks each model for its lists and scores
+every test user (a `PerUserMetrics`); `summarize` turns per-user
 values into a tidy table with one row per model, mode, metric, k and segment
-(``"all"`` for the overall row). :func:`evaluate` is both. Confidence intervals
+(``"all"`` for the overall row). `evaluate` is both. Confidence intervals
 are percentile bootstrap intervals over users; all models, metrics and modes
-share the same resamples of the same users, so :func:`compare` can give
+share the same resamples of the same users, so `compare` can give
 *paired* differences.
 """
 
@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from tqdm.auto import tqdm
 
 from recsys._deprecation import renamed_kwargs, warn_renamed
+from recsys._progress import tqdm
 from recsys._validation import check_in, check_positive_int, check_probability
 from recsys.data.canonical import MISSING_SEGMENT, attach_segments
 from recsys.data.columns import ITEM, RANK, USER
@@ -67,9 +67,9 @@ TABLE_COLUMNS = (
 
 @dataclass(frozen=True)
 class PerUserMetrics:
-    """Per-user values of every model, mode, metric and k (:func:`per_user_metrics`).
+    """Per-user values of every model, mode, metric and k (`per_user_metrics`).
 
-    Everything :func:`summarize` needs, and nothing about the models: the same
+    Everything `summarize` needs, and nothing about the models: the same
     values computed on shards of users and concatenated summarize to the same table.
 
     Attributes
@@ -104,7 +104,7 @@ class PerUserMetrics:
         """Stack the values of disjoint sets of users (e.g. shards of the test users).
 
         The parts must describe the same models, columns and coverage; a user may
-        appear in one part only. :func:`summarize` of the result equals that of
+        appear in one part only. `summarize` of the result equals that of
         the values computed on all users at once.
 
         Examples
@@ -149,12 +149,12 @@ class PerUserMetrics:
 
 @dataclass(frozen=True)
 class EvaluationResults:
-    """The table of :func:`evaluate` plus the per-user values behind it.
+    """The table of `evaluate` plus the per-user values behind it.
 
     Attributes
     ----------
     table
-        The tidy table (see :func:`evaluate`).
+        The tidy table (see `evaluate`).
     values
         float64 ``(n_users, n_columns)`` per-user values (NaN = undefined).
     columns
@@ -164,7 +164,7 @@ class EvaluationResults:
     segments
         Segment label of each user (None without ``by``).
     bootstrap, seed, confidence
-        The bootstrap settings used, reused by :func:`compare`.
+        The bootstrap settings used, reused by `compare`.
     """
 
     table: pl.DataFrame
@@ -232,7 +232,7 @@ def _segments(by: Any, segments: Any, users: pl.Series) -> tuple[np.ndarray, lis
     """Segment label per user and the full list of segments (including empty ones).
 
     The one place where segments are attached to the evaluated users, through
-    :func:`recsys.data.canonical.attach_segments` (users without a segment form
+    `recsys.data.canonical.attach_segments` (users without a segment form
     the group ``"(missing)"``).
     """
     if by is not None and not isinstance(by, str):
@@ -268,15 +268,15 @@ def per_user_metrics(
     on_unknown: str = "skip",
     show_progress: bool = True,
 ) -> PerUserMetrics:
-    """First step of :func:`evaluate`: every test user's value of every metric, for every model.
+    """First step of `evaluate`: every test user's value of every metric, for every model.
 
     The models recommend for the test users of ``split``; nothing is averaged,
-    resampled or segmented here (that is :func:`summarize`).
+    resampled or segmented here (that is `summarize`).
 
     Parameters
     ----------
     models, split, k, metrics, exclude_seen, modes, protocol, on_unknown, show_progress
-        As for :func:`evaluate`. The models must be fitted.
+        As for `evaluate`. The models must be fitted.
 
     Returns
     -------
@@ -428,7 +428,7 @@ def summarize(
     seed: int = 0,
     confidence: float = 0.95,
 ) -> EvaluationResults:
-    """Second step of :func:`evaluate`: means, bootstrap intervals and segments of per-user values.
+    """Second step of `evaluate`: means, bootstrap intervals and segments of per-user values.
 
     Depends only on ``per_user`` and the segments, not on the models: per-user
     values computed in pieces (for example on shards of users) and concatenated
@@ -437,14 +437,14 @@ def summarize(
     Parameters
     ----------
     per_user
-        The output of :func:`per_user_metrics`.
+        The output of `per_user_metrics`.
     by, segments, bootstrap, seed, confidence
-        As for :func:`evaluate`.
+        As for `evaluate`.
 
     Returns
     -------
     EvaluationResults
-        The table (see :func:`evaluate`) and the per-user values behind it.
+        The table (see `evaluate`) and the per-user values behind it.
 
     Examples
     --------
@@ -573,7 +573,7 @@ def evaluate(
         returning ``user_id, item_id, score, rank`` (and ``candidates=`` for the
         sampled protocol).
     split
-        A :class:`~recsys.evaluation.Split`; its test users are the population.
+        A `Split`; its test users are the population.
     k
         Cut-off(s).
     metrics
@@ -600,7 +600,7 @@ def evaluate(
         ``rs.build_profiles`` as of the cutoff); with one segment column, ``by``
         may be left out. Formerly ``profiles=``.
     modes
-        ``"all"`` items and/or ``"new"`` items only (see :mod:`recsys.evaluation.metrics`).
+        ``"all"`` items and/or ``"new"`` items only (see `recsys.evaluation.metrics`).
     protocol
         ``FullRanking()`` (default) or ``SampledNegatives(n, seed)`` (biased; for
         comparison with papers only).
@@ -616,7 +616,7 @@ def evaluate(
         ``.table``: ``model, mode, metric, k, segment, value, ci_low, ci_high, n_users``.
         ``value`` is the mean over the users with a defined value (``n_users``);
         ``coverage`` is a property of the whole set of lists and has no CI.
-        The per-user values behind it are kept for paired :func:`compare`.
+        The per-user values behind it are kept for paired `compare`.
 
     Examples
     --------
@@ -728,7 +728,7 @@ def compare(
 ) -> pl.DataFrame:
     """Difference ``a - b`` of two models for every metric, k, mode and segment, with a CI.
 
-    With the :class:`EvaluationResults` of :func:`evaluate`
+    With the `EvaluationResults` of `evaluate`
     the interval is a *paired* percentile bootstrap: both models are scored on
     the same resampled users, so the user-to-user variation they share cancels
     out. With only the table, the interval is the normal approximation

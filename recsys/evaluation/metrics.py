@@ -1,25 +1,25 @@
 r"""Top-k ranking metrics, per user and averaged.
 
-Notation, for one user: :math:`L` is the recommendation list in rank order
-(truncated to its first ``k`` items), :math:`T` the set of the user's test items
-(repeat purchases count once), :math:`h_j = 1` when the item at rank :math:`j`
-is in :math:`T`, and :math:`H = \sum_{j \le k} h_j`.
+Notation, for one user: $L$ is the recommendation list in rank order
+(truncated to its first ``k`` items), $T$ the set of the user's test items
+(repeat purchases count once), $h_j = 1$ when the item at rank $j$
+is in $T$, and $H = \sum_{j \le k} h_j$.
 
-* ``hit_rate@k`` = :math:`1[H > 0]`.
-* ``precision@k`` = :math:`H / k` (a list shorter than ``k`` still divides by ``k``:
+* ``hit_rate@k`` = $1[H > 0]$.
+* ``precision@k`` = $H / k$ (a list shorter than ``k`` still divides by ``k``:
   empty slots are misses).
-* ``recall@k`` = :math:`H / |T|`. The usual definition (RecBole, Microsoft
+* ``recall@k`` = $H / |T|$. The usual definition (RecBole, Microsoft
   Recommenders, most papers), kept so figures are comparable with published
   ones. Retail customers often buy more than ``k`` items in the test window, so
   recall@k cannot reach 1 for them; ``ndcg`` and ``map`` use the capped
-  denominator :math:`\min(|T|, k)` and are the scale-free companions.
-* ``ndcg@k`` = :math:`\mathrm{DCG}/\mathrm{IDCG}` with binary gains,
-  :math:`\mathrm{DCG} = \sum_{j \le k} h_j / \log_2(j + 1)` and the ideal DCG over
-  :math:`\min(|T|, k)` hits at the top.
-* ``map@k`` (average precision) = :math:`\sum_{j \le k} h_j \,\mathrm{prec@}j / \min(|T|, k)`.
-* ``mrr@k`` = :math:`1 / j^*` for the rank :math:`j^*` of the first hit, 0 without a hit.
-* ``novelty@k`` = mean self-information :math:`-\log_2 p_i` of the recommended items,
-  :math:`p_i` = share of training customers who bought item :math:`i` (Zhou et al.
+  denominator $\min(|T|, k)$ and are the scale-free companions.
+* ``ndcg@k`` = $\mathrm{DCG}/\mathrm{IDCG}$ with binary gains,
+  $\mathrm{DCG} = \sum_{j \le k} h_j / \log_2(j + 1)$ and the ideal DCG over
+  $\min(|T|, k)$ hits at the top.
+* ``map@k`` (average precision) = $\sum_{j \le k} h_j \,\mathrm{prec@}j / \min(|T|, k)$.
+* ``mrr@k`` = $1 / j^*$ for the rank $j^*$ of the first hit, 0 without a hit.
+* ``novelty@k`` = mean self-information $-\log_2 p_i$ of the recommended items,
+  $p_i$ = share of training customers who bought item $i$ (Zhou et al.
   2010). Defined for users with at least one recommended item.
 * ``coverage@k`` = share of the catalogue that appears in at least one user's
   top-k list. A property of the whole set of lists, so it has no per-user value.
@@ -34,7 +34,7 @@ value is undefined, reported as null per user).
 
 Users of the truth frame without any recommendation count as misses (0).
 Recommendations for users who are not in the truth frame are ignored with a
-:class:`~recsys.exceptions.DataWarning`. Asking for ``k`` larger than the longest
+`DataWarning`. Asking for ``k`` larger than the longest
 list warns (positions beyond a list are misses).
 """
 
@@ -237,7 +237,7 @@ _PARAMS_DOC = """
     -------
     float
         The mean over users with a defined value (NaN if none). The per-user
-        values are :func:`accuracy_per_user`.
+        values are `accuracy_per_user`.
 """
 
 
@@ -308,14 +308,14 @@ def accuracy_per_user(
     mode: Mode = "all",
     train: Any = None,
 ) -> pl.DataFrame:
-    """Per-user value of an accuracy metric: the values that :func:`hit_rate` & co. average.
+    """Per-user value of an accuracy metric: the values that `hit_rate` & co. average.
 
     Parameters
     ----------
     metric
         One of ``hit_rate, precision, recall, ndcg, map, mrr``.
     recommendations, truth, k, mode, train
-        As for :func:`hit_rate`.
+        As for `hit_rate`.
 
     Returns
     -------
@@ -365,7 +365,7 @@ def novelty(
     Returns
     -------
     float
-        The mean over users (NaN if none); the per-user values are :func:`novelty_per_user`.
+        The mean over users (NaN if none); the per-user values are `novelty_per_user`.
 
     Raises
     ------
@@ -391,12 +391,12 @@ def novelty_per_user(
     *,
     mode: Mode = "all",
 ) -> pl.DataFrame:
-    """Per-user novelty: the values that :func:`novelty` averages.
+    """Per-user novelty: the values that `novelty` averages.
 
     Parameters
     ----------
     recommendations, train, k, mode
-        As for :func:`novelty`.
+        As for `novelty`.
 
     Returns
     -------

@@ -1,6 +1,6 @@
 """Train/test splits of canonical purchases, each with a validation split carved from train.
 
-Every split returns a :class:`Split`. Tune hyperparameters on
+Every split returns a `Split`. Tune hyperparameters on
 ``split.validation()`` (built from ``split.train`` only, by the same rule), and
 touch ``split.test`` once, for the final figures.
 """
@@ -39,7 +39,7 @@ class Split:
     method
         Name of the function that made the split.
     params
-        Its parameters, used by :meth:`validation` to repeat the rule on ``train``.
+        Its parameters, used by `validation` to repeat the rule on ``train``.
     info
         Counts of what the split left out (e.g. ``test_rows_cold_users``), so nothing
         is dropped silently.
@@ -263,7 +263,7 @@ def leave_last_out(purchases: Any, n: int = 1) -> Split:
 def leave_last_basket(purchases: Any) -> Split:
     """Hold out each user's last basket (order).
 
-    A basket is an order (:func:`recsys.data.canonical.order_key`): an
+    A basket is an order (`recsys.data.canonical.order_key`): an
     ``order_id``; without one, all the customer's rows of one day. The last
     basket is the one with the latest time (ties: the larger ``order_id``).
     Users with a single basket stay in train (counted in ``info``).

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from tqdm.auto import tqdm
 
+from recsys._progress import tqdm
 from recsys._validation import check_in, check_positive_int
 from recsys.data.interactions import Interactions
 from recsys.evaluation.evaluate import evaluate
@@ -24,7 +24,7 @@ __all__ = ["TuneResult", "tune"]
 
 @dataclass(frozen=True)
 class TuneResult:
-    """Outcome of :func:`tune`.
+    """Outcome of `tune`.
 
     Attributes
     ----------
@@ -127,7 +127,7 @@ def tune(
         Parameter -> list of values (grid), or -> scipy.stats distribution
         (random search; needs ``n_trials``).
     split
-        The split to tune for; its :meth:`~recsys.evaluation.Split.validation` is used.
+        The split to tune for; its `validation` is used.
     metric, k, mode
         What to maximise: one of ``hit_rate, precision, recall, ndcg, map, mrr``
         at ``k``, over ``"all"`` or ``"new"`` items.
@@ -140,7 +140,7 @@ def tune(
         Interaction weight of the training matrix.
     exclude_seen
         Passed to ``recommend``. ``None`` (the default) lets the model use its own
-        default, as :func:`~recsys.evaluation.evaluate` does (buy-again models such
+        default, as `evaluate` does (buy-again models such
         as ``Repurchase`` recommend bought items).
     bootstrap
         Resamples for the CI of each trial's value (0 = none).

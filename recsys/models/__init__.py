@@ -1,8 +1,8 @@
 """Recommenders: matrix factorization (ALS, BPR), ItemKNN, baselines and blends.
 
-Every model follows the same contract (:class:`Recommender`): ``fit(interactions)``
+Every model follows the same contract (`Recommender`): ``fit(interactions)``
 returns the model; ``recommend(users, k)`` returns a frame ``user_id, item_id,
-score, rank``; ``save(path)`` / :func:`load_model` persist it without pickle.
+score, rank``; ``save(path)`` / `load_model` persist it without pickle.
 
 Examples
 --------

@@ -1,23 +1,23 @@
 """The recommender base class: id maps, seen items, blocked top-K, persistence hooks.
 
-Every model in :mod:`recsys.models` derives from :class:`Recommender`. A model keeps
+Every model in `recsys.models` derives from `Recommender`. A model keeps
 the id maps and the training matrix it was fitted on, so recommendations take
 external ids in and give external ids out, and seen items never have to be passed
 again.
 
 Edge cases (the same for every model)
 -------------------------------------
-- ``k <= 0`` or a non-integer ``k`` raises :class:`~recsys.InputDataError`.
-- ``k`` larger than the number of eligible items: :meth:`Recommender.recommend_index`
-  pads the arrays with ``-1`` / ``-inf``; :meth:`Recommender.recommend` omits the
+- ``k <= 0`` or a non-integer ``k`` raises `InputDataError`.
+- ``k`` larger than the number of eligible items: `Recommender.recommend_index`
+  pads the arrays with ``-1`` / ``-inf``; `Recommender.recommend` omits the
   padded slots, so a user may get fewer than ``k`` rows (or none).
 - An empty user list gives an empty frame (with the usual columns and dtypes).
 - Unknown users: ``on_unknown="raise"`` (default) raises
-  :class:`~recsys.UnknownIdError` naming them, ``"skip"`` leaves them out, and
+  `UnknownIdError` naming them, ``"skip"`` leaves them out, and
   ``"fallback"`` serves them the training popularity ranking.
-- An unknown item in ``candidates`` raises :class:`~recsys.UnknownIdError`; unknown
+- An unknown item in ``candidates`` raises `UnknownIdError`; unknown
   items in ``exclude`` are ignored (they can never be recommended anyway).
-- Calling a fitted-only method before ``fit`` raises :class:`~recsys.NotFittedError`.
+- Calling a fitted-only method before ``fit`` raises `NotFittedError`.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def _drop_unscored(ids: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.
 class Recommender(ABC):
     """Base class of every recommender (scikit-learn manners, not inheritance).
 
-    ``__init__`` only stores hyperparameters; :meth:`fit` validates the input,
+    ``__init__`` only stores hyperparameters; `fit` validates the input,
     keeps the id maps (``users_``, ``items_``) and the training matrix
     (``user_items_``) and returns ``self``; a second ``fit`` starts over. Fitted
     attributes end in ``_``.
@@ -98,7 +98,7 @@ class Recommender(ABC):
     #: Name in the model registry (``--model`` on the command line); set by every
     #: concrete model, which registers it (abstract bases leave it unset).
     registry_name: ClassVar[str]
-    #: What each ``__init__`` parameter accepts (see :func:`recsys._validation.validate_params`).
+    #: What each ``__init__`` parameter accepts (see `recsys._validation.validate_params`).
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
     #: Fitted attributes that hold sub-models (a model or a list of models): persistence
     #: saves and restores them with the parent, sharing its id maps and training matrix.
@@ -182,7 +182,7 @@ class Recommender(ABC):
 
     # --------------------------------------------------------------------- fit
     def fit(self, interactions: Interactions) -> Recommender:
-        """Fit the model on a users x items :class:`~recsys.Interactions`.
+        """Fit the model on a users x items `Interactions`.
 
         Returns ``self``. A second call discards everything learned before.
         """
@@ -283,7 +283,7 @@ class Recommender(ABC):
         size = self._block_size()
         starts = range(0, n, size)
         if show_progress:
-            from tqdm.auto import tqdm
+            from recsys._progress import tqdm
 
             starts = tqdm(starts, total=-(-n // size), desc=f"{type(self).__name__} recommend")
         for start in starts:
@@ -311,7 +311,7 @@ class Recommender(ABC):
         exclude_seen
             Leave out items the user bought in training; ``None`` uses the
             model's default (``default_exclude_seen``: ``True`` except for the
-            buy-again models :class:`Repurchase` and :class:`RepeatExplore`).
+            buy-again models `Repurchase` and `RepeatExplore`).
         candidates
             1-D array of item indices to choose from (``None`` = all items).
         exclude
@@ -370,7 +370,7 @@ class Recommender(ABC):
         -------
         numpy.ndarray
             float32 scores, ``-inf`` where the model cannot recommend the item to
-            the user (the same values :meth:`recommend_index` ranks by).
+            the user (the same values `recommend_index` ranks by).
 
         Examples
         --------
@@ -468,10 +468,10 @@ class Recommender(ABC):
             get fewer rows.
         exclude_seen
             Leave out items the user bought in training (``None`` = the model's
-            default, see :attr:`default_exclude_seen`).
+            default, see `default_exclude_seen`).
         candidates
             External item ids to choose from; an unknown id raises
-            :class:`~recsys.UnknownIdError`.
+            `UnknownIdError`.
         exclude
             Items never to recommend: a sequence of item ids (for everyone) or a
             frame with ``user_id`` and ``item_id`` columns (per user). Unknown ids
@@ -679,12 +679,12 @@ class Recommender(ABC):
         return {}, {}
 
     def _load_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:  # noqa: B027
-        """Restore what :meth:`_state` returned."""
+        """Restore what `_state` returned."""
 
     def save(self, path: Any) -> None:
         """Save the fitted model to one ``.npz`` file (numpy arrays + JSON metadata, no pickle).
 
-        The file is written atomically; load it with :func:`recsys.load_model`.
+        The file is written atomically; load it with `recsys.load_model`.
 
         Examples
         --------

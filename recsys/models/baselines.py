@@ -181,7 +181,7 @@ class Repurchase(Recommender):
     last-purchase times are kept in Interactions, so this is an approximation).
 
     Without purchase times (interactions from ``from_frame``) the ranking is by
-    count alone and a :class:`~recsys.DataWarning` says so.
+    count alone and a `DataWarning` says so.
 
     Items the customer never bought are ranked after every bought item, by
     popularity (scores in ``(-1, 0)``), so ``k`` larger than the history is

@@ -19,7 +19,7 @@ __all__ = ["Blend", "RepeatExplore"]
 
 #: Which items a part may propose: the customer's bought items, never-bought items, or any.
 MASKS = ("all", "new", "bought")
-#: The default parts of :class:`Blend` and their weights (chosen on validation splits).
+#: The default parts of `Blend` and their weights (chosen on validation splits).
 _DEFAULT_WEIGHTS = (0.6, 0.2, 0.2)
 _MODEL = InstanceOf(Recommender, "a recsys Recommender")
 _NORMALIZE = [Options("rank", "minmax")]
@@ -64,8 +64,8 @@ class Blend(Recommender):
     """Weighted blend of recommenders, each proposing candidates and normalised per customer.
 
     Each part ``j`` proposes up to ``depth`` items per customer through its own
-    fast :meth:`~Recommender.recommend_index` (or, with the ``"bought"`` mask, scores
-    the customer's own purchases with :meth:`~Recommender.score_pairs`); its list
+    fast `recommend_index` (or, with the ``"bought"`` mask, scores
+    the customer's own purchases with `score_pairs`); its list
     is normalised per customer and the blend ranks items by
 
     ``score = sum_j weights[j] * norm_j(item)``
@@ -79,7 +79,7 @@ class Blend(Recommender):
 
     The masks say which items a part may propose: ``"all"``, ``"new"`` (items the
     customer never bought: discovery) or ``"bought"`` (the customer's own items:
-    buy-again). :class:`RepeatExplore` is the buy-again / discover preset.
+    buy-again). `RepeatExplore` is the buy-again / discover preset.
 
     The default, ``ALS()`` + ``ItemKNN()`` + ``Popular(window_days=30)`` weighted
     0.6 / 0.2 / 0.2, was chosen on validation splits inside the training periods
@@ -90,7 +90,7 @@ class Blend(Recommender):
     models : sequence of Recommender or None
         The parts (``None`` = the default trio above). Interactions without
         purchase times make the default popularity part count all history
-        (with a :class:`~recsys.DataWarning`).
+        (with a `DataWarning`).
     weights : sequence of float or None
         One weight ``>= 0`` per model, not all 0 (``None`` = the default weights
         for the default models, equal weights otherwise).
@@ -311,10 +311,10 @@ class Blend(Recommender):
 class RepeatExplore(Blend):
     """The buy-again / discover blend: a ``repeat`` part on bought items, an ``explore`` part.
 
-    A preset of :class:`Blend`:
+    A preset of `Blend`:
     ``Blend([repeat, explore], [weight, 1 - weight], masks=["bought", "all"])``.
-    The repeat part (default :class:`Repurchase`) ranks only the items the
-    customer bought; the explore part (default :class:`ALS`) re-ranks them and
+    The repeat part (default `Repurchase`) ranks only the items the
+    customer bought; the explore part (default `ALS`) re-ranks them and
     fills the list with new items where the customer's own history is thin.
     Figures are in ``benchmarks/RESULTS.md``.
 
@@ -323,7 +323,7 @@ class RepeatExplore(Blend):
     repeat : Recommender or None
         The buy-again part (default ``Repurchase()``).
     explore : Recommender or None
-        The discovery part (default ``ALS()``); any recsys model, e.g. :class:`Blend`.
+        The discovery part (default ``ALS()``); any recsys model, e.g. `Blend`.
     weight : float
         Share of the repeat part in ``[0, 1]`` (default 0.8, tuned on Online Retail).
     normalize : {"rank", "minmax"}

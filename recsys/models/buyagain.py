@@ -25,7 +25,7 @@ from recsys.models.persistence import check_array
 
 __all__ = ["BuyAgain", "repurchase_features"]
 
-#: Names of the columns of :func:`repurchase_features`, in order.
+#: Names of the columns of `repurchase_features`, in order.
 FEATURE_NAMES = (
     "log_days",  # distinct purchase days of the pair
     "log_rows",  # purchase rows of the pair
@@ -186,7 +186,7 @@ class BuyAgain(Recommender):
     only, deterministic) learns their weights. The fitted model then scores
     every pair with its features as of ``T``. Nothing after ``T`` is used.
 
-    The features (:data:`FEATURE_NAMES`): distinct purchase days and rows of
+    The features (`FEATURE_NAMES`): distinct purchase days and rows of
     the pair, days since its first and last purchase, whether it was bought on
     two days or more, how "due" it is (days since last over the customer's own
     interval for the item, ``(last - first) / (days - 1)``, on a log scale), the
@@ -195,12 +195,12 @@ class BuyAgain(Recommender):
     of the customer's purchase days.
 
     Items the customer never bought rank after every bought item, by
-    popularity, as in :class:`Repurchase`. When the interactions carry no
+    popularity, as in `Repurchase`. When the interactions carry no
     purchase log (``Interactions.purchases`` is ``None``: built with
     ``from_frame`` or ``keep_purchases=False``) or the internal split has no
-    repurchase to learn from, the model falls back to :class:`Repurchase`'s
-    default score with a :class:`~recsys.DataWarning`: ``fallback_`` is True and
-    ``fallback_model_`` holds the fitted :class:`Repurchase` that scores instead.
+    repurchase to learn from, the model falls back to `Repurchase`'s
+    default score with a `DataWarning`: ``fallback_`` is True and
+    ``fallback_model_`` holds the fitted `Repurchase` that scores instead.
 
     Parameters
     ----------

@@ -25,10 +25,10 @@ class ItemKNN(Recommender):
     """Item-item neighbourhood model: ``score(u, i) = sum_j w(u, j) * sim(j, i)``.
 
     The similarity of every item to its ``k`` nearest neighbours is computed once
-    (:func:`recsys.scoring.item_similarity`: sparse products plus Numba
+    (`recsys.scoring.item_similarity`: sparse products plus Numba
     pruning); recommendation multiplies each user's purchase row by the pruned
     similarity matrix fused with the top-K selection in Numba
-    (:func:`recsys.scoring.knn_topk`), so the dense users x items score matrix is
+    (`recsys.scoring.knn_topk`), so the dense users x items score matrix is
     never built.
 
     Time decay: build the interactions with ``half_life_days`` (e.g.
@@ -46,7 +46,7 @@ class ItemKNN(Recommender):
     shrink : float
         Added to every similarity's denominator, ``numerator / (denominator +
         shrink)``: pairs with little evidence (few common buyers) shrink towards 0
-        (see :func:`recsys.scoring.item_similarity`).
+        (see `recsys.scoring.item_similarity`).
     alpha : float
         Asymmetry of ``"asymmetric_cosine"`` (0.5 = cosine).
     bm25_k1, bm25_b : float

@@ -31,7 +31,7 @@ _SEED = [InstanceOf(int, "an integer seed (results are reproducible)")]
 class MatrixFactorization(Recommender):
     """Shared scoring for factor models: ``score(u, i) = user_factors_[u] @ item_factors_[i]``.
 
-    Recommendation goes through :func:`recsys.scoring.topk` (one BLAS product per
+    Recommendation goes through `recsys.scoring.topk` (one BLAS product per
     user block plus a Numba top-K selection).
     """
 
@@ -254,7 +254,7 @@ class ALS(MatrixFactorization):
         """Top-``k`` items for an ad-hoc purchase list (e.g. a new or returning visitor).
 
         Returns a frame ``item_id, score, rank``; the user's factors come from
-        :meth:`recalculate_user`.
+        `recalculate_user`.
         """
         from recsys.scoring import topk
 

@@ -19,7 +19,7 @@ array's name, dtype, shape and bytes: a damaged byte anywhere is detected, not o
 the ones that break decompression. A file is untrusted input: every array is
 checked against the metadata and the others (shapes, dtypes, index ranges, CSR
 structure, finiteness) before a Numba kernel sees it, and any problem raises
-:class:`~recsys.ModelFormatError`. Files of format version 1 (no checksum, nested
+`ModelFormatError`. Files of format version 1 (no checksum, nested
 models in the older layout) are still read.
 """
 
@@ -92,7 +92,7 @@ def to_config(model: Any) -> dict[str, Any]:
 
 
 def from_config(config: Any) -> Any:
-    """A new, unfitted model from :func:`to_config`'s output (ModelFormatError if invalid)."""
+    """A new, unfitted model from `to_config`'s output (ModelFormatError if invalid)."""
     if not isinstance(config, dict) or "__model__" not in config:
         raise ModelFormatError(f"a model config is a dict with '__model__', got {config!r}")
     return _new_model(config["__model__"], config.get("params"))

@@ -2,7 +2,7 @@
 
 Persistence (class names in saved files), the ``recsys`` command (``--model``
 names) and the model contract test all read this registry, so a new model is
-available everywhere once its module is imported by :mod:`recsys.models`.
+available everywhere once its module is imported by `recsys.models`.
 
 Examples
 --------

@@ -45,7 +45,7 @@ _renamed_xt = renamed_kwargs(frequency="x", recency="t_x")
 def bgnbd_inputs(
     profiles: Any,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """BG/NBD's ``(x, t_x, T)`` in days from profile columns (:func:`recsys.build_profiles`).
+    """BG/NBD's ``(x, t_x, T)`` in days from profile columns (`recsys.build_profiles`).
 
     ``x = frequency - 1`` (repeat orders), ``T = tenure_days`` (days since the
     first order), ``t_x = T - recency_days`` (days from the first order to the
@@ -213,7 +213,7 @@ def _durations(name: str, t: Any) -> NDArray[np.float64]:
 
 
 def require_finite_nonnegative(name: str, arr: NDArray[np.float64], hint: str = "") -> None:
-    """Raise :class:`InputDataError` naming ``name`` if ``arr`` has NaN/inf or negatives."""
+    """Raise `InputDataError` naming ``name`` if ``arr`` has NaN/inf or negatives."""
     if not np.all(np.isfinite(arr)):
         raise InputDataError(
             f"{name} must be finite (no NaN/inf), found {int(np.sum(~np.isfinite(arr)))}"
@@ -282,7 +282,7 @@ class BGNBD:
     ``t_x`` (time from the first to the last purchase) and ``T`` (time since the
     first purchase). They are *not* the profile columns ``frequency`` (all
     orders) and ``recency_days`` (time since the last purchase):
-    :meth:`fit_profiles` converts those (:func:`bgnbd_inputs`).
+    `fit_profiles` converts those (`bgnbd_inputs`).
 
     Examples
     --------
@@ -401,12 +401,12 @@ class BGNBD:
         return self
 
     def fit_profiles(self, profiles: Any) -> BGNBD:
-        """Fit on customer profiles: the output of :func:`recsys.build_profiles`.
+        """Fit on customer profiles: the output of `recsys.build_profiles`.
 
         Converts the profile columns to the model's inputs in days with
-        :func:`bgnbd_inputs` (``x = frequency - 1``, ``t_x = tenure_days -
+        `bgnbd_inputs` (``x = frequency - 1``, ``t_x = tenure_days -
         recency_days``, ``T = tenure_days``), as ``build_profiles`` does for
-        its churn columns, and calls :meth:`fit`.
+        its churn columns, and calls `fit`.
 
         Examples
         --------
@@ -473,7 +473,7 @@ class BGNBD:
     ) -> NDArray[np.float64]:
         """E[Y(t) | x, t_x, T]: purchases expected in the next ``t`` (eq. 10).
 
-        Valid for any fitted ``a`` (see :meth:`expected_purchases`). Where the
+        Valid for any fitted ``a`` (see `expected_purchases`). Where the
         Gauss hypergeometric function overflows (very large ``r``, e.g. when the
         data barely identify it), the same expectation is computed by
         Gauss-Jacobi quadrature over the dropout probability ``p``.

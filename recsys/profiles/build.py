@@ -1,11 +1,11 @@
-"""Customer profiles from a purchase history: :func:`build_profiles`.
+"""Customer profiles from a purchase history: `build_profiles`.
 
 One row per customer with at least one purchase strictly before ``as_of``;
 only purchases strictly before ``as_of`` are used. Times are in days
 (fractional, ``timestamp`` differences / 86,400 s). An *order* is a distinct
 ``order_id`` of the customer (a missing order id, or a table without the
 column, counts each distinct calendar day of purchase as one order: the one
-definition of :func:`recsys.data.canonical.order_keys`); its time
+definition of `recsys.data.canonical.order_keys`); its time
 is the earliest timestamp of its rows (``last_purchase`` is the latest row
 timestamp, so an order spanning minutes counts to its end). Amounts are summed
 exactly in integer micro-units (1e-6), so results do not depend on row order or
@@ -33,8 +33,8 @@ return_rate                     Float64    returned units / bought units [is_ret
                                            refer to purchases older than the data
 r_score, f_score, m_score       Int8       1-5 quintile scores, 5 = best (most recent,
                                            most orders, most spend); see
-                                           :mod:`recsys.profiles.rfm` [m_score: price]
-rfm_segment                     String     :data:`~recsys.profiles.rfm.RFM_SEGMENTS`
+                                           `recsys.profiles.rfm` [m_score: price]
+rfm_segment                     String     `RFM_SEGMENTS`
                                            of ``(r_score, f_score)``
 lifecycle_stage                 String     new / active / dormant / churned / reactivated,
                                            rules below
@@ -54,7 +54,7 @@ expected_purchases_90d          Float64    expected orders in the horizon: BG/NB
                                            conditional expectation; for one-time buyers
                                            scaled by survival-curve / BG/NBD P(return)
 expected_order_value, clv       Float64    only with ``clv_horizon_days``: see
-                                           :mod:`recsys.profiles.clv` [price]
+                                           `recsys.profiles.clv` [price]
 =============================== ========== ================================================
 
 [price]: only when the purchases have a ``price`` column; [is_return]: only when
@@ -63,7 +63,7 @@ with an item table or a purchases column named ``ProfileConfig.category_column``
 Shares weigh by spend when there are prices, by units otherwise.
 
 Lifecycle stage (first rule that matches; ``d``, ``D``, ``C`` are
-``new_days``, ``dormant_days``, ``churned_days`` of :class:`ProfileConfig`,
+``new_days``, ``dormant_days``, ``churned_days`` of `ProfileConfig`,
 ``g`` the customer's median gap, ``m`` ``rhythm_multiple``, own thresholds
 ``D_i = max(D, m g)`` and ``C_i = max(C, 2 m g)`` (``D``, ``C`` for one-time
 buyers)):
@@ -580,12 +580,12 @@ def build_profiles(
 ) -> pl.DataFrame:
     """One profile row per customer from the purchases strictly before ``as_of``.
 
-    The column definitions are in the table of :mod:`recsys.profiles.build`.
+    The column definitions are in the table of `recsys.profiles.build`.
 
     Parameters
     ----------
     purchases
-        Canonical purchases (:func:`recsys.clean_purchases`) as a polars
+        Canonical purchases (`recsys.clean_purchases`) as a polars
         DataFrame or LazyFrame, a pandas DataFrame or a Parquet/CSV path.
         Lazy frames and Parquet files are aggregated with polars' streaming
         engine, so tens of millions of rows fit in memory.
@@ -596,7 +596,7 @@ def build_profiles(
         Optional item table with ``item_id`` and ``config.category_column`` for
         the category-affinity columns.
     config
-        :class:`~recsys.profiles.ProfileConfig` (thresholds, tiers, churn horizon).
+        `ProfileConfig` (thresholds, tiers, churn horizon).
 
     Returns
     -------

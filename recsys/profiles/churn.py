@@ -1,14 +1,14 @@
 """Churn risk: one-time-buyer survival curve, churn features and the calibrated churn model.
 
-BG/NBD (:mod:`recsys.profiles.bgnbd`) says a customer with no repeat purchase is
+BG/NBD (`recsys.profiles.bgnbd`) says a customer with no repeat purchase is
 alive with probability 1, which is known to be wrong. One-time buyers are
-handled by :class:`OneTimeBuyerSurvival`, a Kaplan-Meier curve of the time from
+handled by `OneTimeBuyerSurvival`, a Kaplan-Meier curve of the time from
 the first to the second purchase, estimated from the purchases before ``as_of``
 only (customers who have not come back are censored at ``as_of``).
 
-``churn_risk`` is the output of :class:`ChurnCalibrator`, a small logistic
-regression on features of the customer's history (see :func:`churn_features`),
-fitted by :func:`build_profiles <recsys.build_profiles>` at an internal cutoff
+``churn_risk`` is the output of `ChurnCalibrator`, a small logistic
+regression on features of the customer's history (see `churn_features`),
+fitted by `build_profiles` at an internal cutoff
 ``as_of - horizon_days``: features from the purchases before the internal
 cutoff, outcome = no purchase in ``[cutoff, as_of)``. Only data before
 ``as_of`` is ever used.
@@ -105,7 +105,7 @@ class OneTimeBuyerSurvival:
         return np.divide(now - floor, now, out=np.zeros_like(now), where=now > 0).clip(0.0, 1.0)
 
 
-#: Names of the churn model's features, in the column order of :func:`churn_features`.
+#: Names of the churn model's features, in the column order of `churn_features`.
 FEATURE_NAMES: tuple[str, ...] = (
     "log1p_repeat_purchases",
     "log1p_recency_days",
@@ -143,7 +143,7 @@ def churn_features(
     median_gap: NDArray[np.float64],
     monetary: NDArray[np.float64] | None,
 ) -> NDArray[np.float64]:
-    """Feature matrix of the churn model (columns :data:`FEATURE_NAMES`; the
+    """Feature matrix of the churn model (columns `FEATURE_NAMES`; the
     monetary column is left out when there are no prices)."""
     x = repeat_purchases
     one = (x == 0).astype(np.float64)

@@ -1,4 +1,4 @@
-"""The CLV columns of :func:`recsys.build_profiles` (opt-in, ``ProfileConfig.clv_horizon_days``).
+"""The CLV columns of `recsys.build_profiles` (opt-in, ``ProfileConfig.clv_horizon_days``).
 
 ==================== ======= ==========================================================
 column               dtype   definition
@@ -7,15 +7,15 @@ expected_order_value Float64 Gamma-Gamma ``E[Z | x, z_bar]``: expected value of 
                              order, from ``x = frequency - 1`` repeat orders and their
                              mean value ``z_bar`` (first order excluded, as in Fader &
                              Hardie); one-order customers get the population mean
-clv                  Float64 :func:`~recsys.profiles.clv`: BG/NBD expected orders per
+clv                  Float64 `clv`: BG/NBD expected orders per
                              30-day month over ``clv_horizon_days`` x
                              ``expected_order_value`` x ``margin``, discounted at
                              ``clv_discount_monthly`` per month
 ==================== ======= ==========================================================
 
 Both need prices. The Gamma-Gamma independence assumption is checked on the repeat
-buyers: a :class:`~recsys.exceptions.DataWarning` when ``|Pearson r|`` of frequency and
-mean repeat-order value exceeds :data:`~recsys.profiles.gammagamma.CORRELATION_WARNING`.
+buyers: a `DataWarning` when ``|Pearson r|`` of frequency and
+mean repeat-order value exceeds `CORRELATION_WARNING`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Acquisition-cohort retention tables: :func:`cohort_retention`."""
+"""Acquisition-cohort retention tables: `cohort_retention`."""
 
 from __future__ import annotations
 

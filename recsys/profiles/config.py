@@ -1,4 +1,4 @@
-"""Configuration of :func:`recsys.build_profiles` (lifecycle thresholds, tiers, churn)."""
+"""Configuration of `recsys.build_profiles` (lifecycle thresholds, tiers, churn)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def _check_ascending(name: str, values: tuple[float, ...], length: int, what: st
 
 @dataclass(frozen=True)
 class ProfileConfig:
-    """Thresholds and options of :func:`recsys.build_profiles`.
+    """Thresholds and options of `recsys.build_profiles`.
 
     Every ``None`` threshold is derived from the data (the default).
 
@@ -81,7 +81,7 @@ class ProfileConfig:
         Time scales (days) of the calibrator's two exponentially decayed order
         counts, ``sum(exp(-age / scale))`` over the customer's orders.
     clv_horizon_days
-        Add the ``expected_order_value`` and ``clv`` columns (:mod:`recsys.profiles.clv`)
+        Add the ``expected_order_value`` and ``clv`` columns (`recsys.profiles.clv`)
         over this many days (None = no CLV columns; needs prices).
     clv_discount_monthly
         Discount rate per 30-day month of the CLV.

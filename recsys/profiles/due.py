@@ -1,6 +1,6 @@
 """Items due again: when will a customer need an item again, and how likely within a horizon?
 
-:func:`due_items` gives one row per (customer, item) bought before ``as_of``. Only
+`due_items` gives one row per (customer, item) bought before ``as_of``. Only
 purchases strictly before ``as_of`` are used. A *purchase day* of a pair is a
 calendar day on which the customer bought the item (several orders of the item on
 one day count once), so intervals are whole days >= 1.
@@ -208,7 +208,7 @@ def due_items(
 ) -> pl.DataFrame:
     """Items each customer is due to buy again, with the chance of a purchase in the horizon.
 
-    The model is described in :mod:`recsys.profiles.due`.
+    The model is described in `recsys.profiles.due`.
 
     Parameters
     ----------
@@ -230,7 +230,7 @@ def due_items(
         = more regular).
     calibrate
         Recalibrate the probabilities at the internal cutoff ``as_of - horizon_days``
-        (skipped with a :class:`~recsys.exceptions.DataWarning` when fewer than
+        (skipped with a `DataWarning` when fewer than
         ``min_calibration_pairs`` pairs or fewer than 10 of either outcome are there).
     min_calibration_pairs
         Fewest pairs at the internal cutoff for calibration.

@@ -17,10 +17,10 @@ own mean ``z_bar`` (weight ``p x / (p x + q - 1)`` on the latter); it needs ``q 
 
 The model assumes that spend per order is independent of purchase frequency; check
 it with the Pearson correlation of ``x`` and ``z_bar`` among repeat buyers
-(:attr:`GammaGamma.frequency_spend_correlation_`; ``fit`` warns above
-:data:`CORRELATION_WARNING` in absolute value).
+(`GammaGamma.frequency_spend_correlation_`; ``fit`` warns above
+`CORRELATION_WARNING` in absolute value).
 
-:func:`clv` combines it with a fitted :class:`~recsys.profiles.BGNBD`: expected
+`clv` combines it with a fitted `BGNBD`: expected
 orders per month times expected spend per order times a margin, discounted monthly.
 
 References
@@ -57,10 +57,10 @@ __all__ = [
 _PARAM_NAMES = ("p", "q", "gamma")
 
 #: ``|Pearson r|`` of frequency and mean spend among repeat buyers above which
-#: :meth:`GammaGamma.fit` warns that the independence assumption is doubtful.
+#: `GammaGamma.fit` warns that the independence assumption is doubtful.
 CORRELATION_WARNING = 0.3
 
-#: Days per discounting period ("month") in :func:`clv`, as in ``lifetimes``.
+#: Days per discounting period ("month") in `clv`, as in ``lifetimes``.
 DAYS_PER_MONTH = 30.0
 
 
@@ -302,7 +302,7 @@ class GammaGamma:
         """``E[Z | x, z_bar] = (gamma + x z_bar) p / (p x + q - 1)``.
 
         For ``x == 0`` (one order only) this is the population mean
-        :meth:`mean_spend`, whatever ``mean_spend`` holds.
+        `mean_spend`, whatever ``mean_spend`` holds.
         """
         p, q, g = self._params()
         x, z = _check_spend(frequency, mean_spend)
@@ -340,9 +340,9 @@ def clv(
     Parameters
     ----------
     transactions
-        A :class:`~recsys.profiles.BGNBD` fitted with time in days.
+        A `BGNBD` fitted with time in days.
     spend
-        A fitted :class:`GammaGamma`.
+        A fitted `GammaGamma`.
     frequency, recency, T
         BG/NBD inputs per customer (days).
     mean_spend
@@ -392,7 +392,7 @@ def discounted_purchases(
     horizon_days: float,
     discount_monthly: float,
 ) -> NDArray[np.float64]:
-    """``sum_m (E[Y(t_m)] - E[Y(t_{m-1})]) / (1 + d)^(t_m / 30)``: the order factor of :func:`clv`.
+    """``sum_m (E[Y(t_m)] - E[Y(t_{m-1})]) / (1 + d)^(t_m / 30)``: the order factor of `clv`.
 
     Examples
     --------
@@ -424,12 +424,12 @@ def profile_clv(
     discount_monthly: float,
     margin: float,
 ) -> dict[str, NDArray[np.float64]] | None:
-    """``expected_order_value`` and ``clv`` per customer, as in :func:`recsys.build_profiles`.
+    """``expected_order_value`` and ``clv`` per customer, as in `recsys.build_profiles`.
 
     Fits BG/NBD on ``(frequency, recency, T)`` (days) and Gamma-Gamma on the repeat
     buyers with a positive ``mean_spend`` (repeat buyers whose repeat orders were all
     free are fitted as one-order customers and get the population mean spend), then
-    :func:`clv`. Returns None with a :class:`~recsys.exceptions.DataWarning` when
+    `clv`. Returns None with a `DataWarning` when
     either model cannot be fitted. Warnings of the fits (non-convergence, the
     frequency-spend correlation caveat) pass through.
 

@@ -14,11 +14,11 @@ customers with a strictly *worse* value. Tied values therefore always get the
 same score, whatever the row order, and a tied block is scored by where it
 starts (all one-order customers share the lowest ``f_score`` band they reach);
 if every customer has the same value, everyone scores 1 (a
-:class:`~recsys.DataWarning` says so).
+`DataWarning` says so).
 
 Segment map
 -----------
-``rfm_segment`` is read from :data:`RFM_SEGMENTS`, the widely used
+``rfm_segment`` is read from `RFM_SEGMENTS`, the widely used
 recency x frequency grid (the "RFM segment map" popularised by Putler and the
 ``rfm`` tutorials), with ``lost`` for the very bottom cell:
 
@@ -100,7 +100,7 @@ def quintile_score(values: pl.Series, *, higher_is_better: bool, name: str) -> p
 
 
 def rfm_segment_expr(r_score: str = "r_score", f_score: str = "f_score") -> pl.Expr:
-    """Polars expression mapping ``(r_score, f_score)`` to its :data:`RFM_SEGMENTS` name."""
+    """Polars expression mapping ``(r_score, f_score)`` to its `RFM_SEGMENTS` name."""
     key = pl.col(r_score).cast(pl.Int64) * 10 + pl.col(f_score).cast(pl.Int64)
     mapping = {r * 10 + f: name for (r, f), name in RFM_SEGMENTS.items()}
     return key.replace_strict(mapping, return_dtype=pl.String)

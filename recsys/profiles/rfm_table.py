@@ -1,11 +1,11 @@
-"""Just the RFM columns, in one polars query: :func:`rfm_table`.
+"""Just the RFM columns, in one polars query: `rfm_table`.
 
-:func:`~recsys.build_profiles` computes about twenty columns (gaps, lifecycle,
+`build_profiles` computes about twenty columns (gaps, lifecycle,
 tiers, churn model). When only recency, frequency, monetary, their scores and
-the segment are wanted, :func:`rfm_table` computes them as a single lazy polars
+the segment are wanted, `rfm_table` computes them as a single lazy polars
 query (one aggregation per customer, scores as window expressions over the
 aggregate, one ``collect``), with exactly the definitions and values of
-:func:`~recsys.build_profiles`.
+`build_profiles`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ __all__ = ["rfm_table"]
 
 
 def _score(values: pl.Expr, *, higher_is_better: bool) -> pl.Expr:
-    """``1 + floor(5 * (customers strictly worse) / n)`` as in :func:`quintile_score`."""
+    """``1 + floor(5 * (customers strictly worse) / n)`` as in `quintile_score`."""
     worse = (values if higher_is_better else -values).rank(method="min") - 1
     return (
         ((worse.cast(pl.Float64) * 5 / pl.len()).floor().cast(pl.Int64) + 1)
@@ -40,8 +40,8 @@ def rfm_table(purchases: FrameLike, as_of: Any = None) -> pl.DataFrame:
     """Recency, frequency, monetary, their 1-5 scores and the RFM segment per customer.
 
     The same values as the columns of the same names in
-    :func:`~recsys.build_profiles` (see :mod:`recsys.profiles.build` and
-    :mod:`recsys.profiles.rfm` for the definitions), computed by one lazy
+    `build_profiles` (see `recsys.profiles.build` and
+    `recsys.profiles.rfm` for the definitions), computed by one lazy
     polars query: only purchases strictly before ``as_of`` count, return rows
     (``is_return``) are left out, ``frequency`` counts distinct order ids
     (distinct purchase days for rows without one).
@@ -49,7 +49,7 @@ def rfm_table(purchases: FrameLike, as_of: Any = None) -> pl.DataFrame:
     Parameters
     ----------
     purchases
-        Canonical purchases (:func:`recsys.clean_purchases`): polars or pandas
+        Canonical purchases (`recsys.clean_purchases`): polars or pandas
         DataFrame, LazyFrame or Parquet/CSV path (lazy inputs run on polars'
         streaming engine).
     as_of

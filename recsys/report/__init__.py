@@ -1,1 +1,3 @@
-"""Plots and the HTML report. matplotlib is an optional extra (``pip install recsys[plot]``)."""
+"""Plots, number formats, templates and the HTML report.
+
+matplotlib and jinja2 are base dependencies."""

@@ -1,6 +1,6 @@
 """Plots of evaluation tables: metric@k curves per model, optionally one panel per segment.
 
-matplotlib is imported only when a plot is asked for (``pip install recsys[plot]``).
+matplotlib (a base dependency) is imported only when a plot is asked for.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def plot_metric_curves(
     show_ci: bool = True,
     ax: Any = None,
 ) -> Any:
-    """Plot ``metric@k`` against ``k`` for every model of an :func:`recsys.evaluate` table.
+    """Plot ``metric@k`` against ``k`` for every model of an `recsys.evaluate` table.
 
     Parameters
     ----------
@@ -109,6 +109,18 @@ def plot_metric_curves(
         panel.set_xlabel("k")
         panel.set_ylabel(f"{metric}@k ({'new items' if mode == 'new' else 'all items'})")
         panel.grid(alpha=0.3)
-    flat[0].legend()
+    from matplotlib.ticker import MaxNLocator
+
+    all_ks = sorted({int(k) for k in rows["k"].to_list()})
+    for panel in flat[: len(segments)]:
+        if len(all_ks) <= 12:  # a tick at each evaluated k, nothing in between
+            panel.set_xticks(all_ks)
+        else:
+            panel.xaxis.set_major_locator(MaxNLocator(integer=True))
+    # The legend goes outside the panels, so it never hides a curve.
+    handles, labels = flat[0].get_legend_handles_labels()
     fig.tight_layout()
+    fig.legend(
+        handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, title="model"
+    )
     return fig

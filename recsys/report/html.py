@@ -1,62 +1,58 @@
-"""A self-contained HTML page: inline CSS, tables, and plots embedded as PNG data URIs.
+"""Self-contained HTML pages from Jinja2 templates: inline CSS, plots as PNG data URIs.
 
-Nothing on the page is fetched from the network, so it opens anywhere, offline.
+The templates are package data (``recsys/report/templates/``). Nothing on a page
+is fetched from the network, so it opens anywhere, offline.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import io
-from datetime import date, datetime
+import re
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from recsys._io import atomic_path
+from recsys.report.format import Table
 
-__all__ = ["HtmlReport", "figure_to_data_uri"]
+__all__ = ["HtmlReport", "figure_to_data_uri", "render"]
 
-_CSS = """
-body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2rem auto;
-max-width:70rem;color:#1f2328;line-height:1.45;padding:0 1rem}
-h1{font-size:1.8rem;border-bottom:2px solid #3f51b5;padding-bottom:.3rem}
-h2{font-size:1.3rem;margin-top:2.2rem;color:#283593}
-table{border-collapse:collapse;margin:.6rem 0 1rem;font-size:.88rem}
-th,td{border:1px solid #d0d7de;padding:.25rem .6rem;text-align:right}
-th{background:#eef1fb}td:first-child,th:first-child{text-align:left}
-caption{caption-side:top;text-align:left;font-weight:600;padding:.3rem 0}
-figure{margin:1rem 0}figcaption{font-size:.85rem;color:#57606a}
-img{max-width:100%}.note{background:#fff8e1;border-left:4px solid #f9a825;padding:.5rem .8rem}
-.muted{color:#57606a;font-size:.85rem}
-"""
+
+def _environment() -> Any:
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("recsys.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render(template: str, **context: Any) -> str:
+    """Render a template of ``recsys/report/templates`` (HTML-escaped values)."""
+    return str(_environment().get_template(template).render(**context))
 
 
 def figure_to_data_uri(fig: Any, dpi: int = 110) -> str:
     """A matplotlib figure as a ``data:image/png;base64,...`` URI (the figure is closed)."""
-    import matplotlib.pyplot as plt
+    from recsys.report.plotting import pyplot
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
+    pyplot().close(fig)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _cell(value: Any, float_format: str) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return format(value, float_format)
-    if isinstance(value, (datetime, date)):
-        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
-    if isinstance(value, int):
-        return f"{value:,}"
-    return html.escape(str(value))
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
 
 
 class HtmlReport:
-    """Build a one-page report section by section, then :meth:`write` it.
+    """Build a page section by section, then `write` it (template ``page.html.j2``).
 
     Examples
     --------
@@ -68,56 +64,57 @@ class HtmlReport:
     True
     """
 
+    template = "page.html.j2"
+
     def __init__(self, title: str, subtitle: str | None = None) -> None:
         self.title = title
-        self._parts: list[str] = [f"<h1>{html.escape(title)}</h1>"]
-        if subtitle:
-            self._parts.append(f'<p class="muted">{html.escape(subtitle)}</p>')
+        self.subtitle = subtitle
+        self.blocks: list[dict[str, Any]] = []
 
     def heading(self, text: str) -> None:
         """Start a section."""
-        self._parts.append(f"<h2>{html.escape(text)}</h2>")
+        self.blocks.append({"kind": "heading", "text": text, "id": _slug(text)})
 
-    def text(self, text: str, *, note: bool = False) -> None:
+    def text(self, text: str, *, note: bool = False, style: str | None = None) -> None:
         """A paragraph (plain text, escaped); ``note=True`` highlights it."""
-        cls = ' class="note"' if note else ""
-        self._parts.append(f"<p{cls}>{html.escape(text)}</p>")
+        self.blocks.append({"kind": "text", "text": text, "style": "note" if note else style})
 
     def table(
-        self, frame: pl.DataFrame, *, caption: str | None = None, float_format: str = ".3f"
+        self,
+        frame: pl.DataFrame | Table,
+        *,
+        caption: str | None = None,
+        float_format: str = ".3f",
     ) -> None:
-        """A polars frame as an HTML table."""
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
-        rows = "".join(
-            "<tr>" + "".join(f"<td>{_cell(v, float_format)}</td>" for v in row) + "</tr>"
-            for row in frame.iter_rows()
-        )
-        cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-        self._parts.append(
-            f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
-        )
+        """A polars frame (cells formatted with ``float_format``) or a formatted `Table`."""
+        if isinstance(frame, pl.DataFrame):
+            formats = {
+                c: (lambda v, f=float_format: "" if v is None else format(v, f))
+                for c, dtype in frame.schema.items()
+                if dtype.is_float()
+            }
+            frame = Table.from_frame(frame, caption or "", formats)
+        self.blocks.append({"kind": "table", "table": frame})
 
     def figure(self, fig: Any, *, caption: str | None = None) -> None:
         """A matplotlib figure, embedded as PNG."""
-        cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
-        self._parts.append(
-            f'<figure><img alt="{html.escape(caption or "plot")}" '
-            f'src="{figure_to_data_uri(fig)}">{cap}</figure>'
+        self.blocks.append(
+            {"kind": "figure", "uri": figure_to_data_uri(fig), "caption": caption or "plot"}
         )
 
-    def render(self) -> str:
+    def render(self, **context: Any) -> str:
         """The complete HTML document."""
-        body = "\n".join(self._parts)
-        return (
-            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{html.escape(self.title)}</title><style>{_CSS}</style></head>"
-            f"<body>\n{body}\n</body></html>\n"
+        return render(
+            self.template,
+            title=self.title,
+            subtitle=self.subtitle,
+            blocks=self.blocks,
+            **context,
         )
 
-    def write(self, path: str | Path) -> Path:
+    def write(self, path: str | Path, **context: Any) -> Path:
         """Write the page atomically; returns the path."""
         path = Path(path)
         with atomic_path(path) as tmp:
-            tmp.write_text(self.render(), encoding="utf-8")
+            tmp.write_text(self.render(**context), encoding="utf-8")
         return path

@@ -1,4 +1,4 @@
-"""The one place that imports matplotlib (the optional ``plot`` extra)."""
+"""The one place that imports matplotlib (a base dependency, imported only when a plot is drawn)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ def pyplot() -> Any:
         import matplotlib.pyplot as plt
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "plotting needs matplotlib, the optional 'plot' extra: pip install 'recsys[plot]'"
+            "plotting needs matplotlib, a dependency of recsys that is missing here: "
+            "pip install matplotlib"
         ) from err
     return plt

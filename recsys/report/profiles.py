@@ -1,4 +1,4 @@
-"""Plots of customer profiles and cohorts (matplotlib, the optional ``plot`` extra).
+"""Plots of customer profiles and cohorts (matplotlib).
 
 Examples
 --------
@@ -33,6 +33,17 @@ def _require(frame: pl.DataFrame, columns: tuple[str, ...], what: str) -> None:
         raise InputDataError(f"{what} is empty: nothing to plot")
 
 
+def _text_colour(rgba: tuple[float, ...]) -> str:
+    """Black on light backgrounds, white on dark ones (relative luminance, WCAG)."""
+
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in rgba[:3])
+    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return "black" if luminance > 0.179 else "white"
+
+
 def plot_cohort_heatmap(
     cohorts: pl.DataFrame, ax: Any = None, max_periods: int | None = None
 ) -> Any:
@@ -43,7 +54,7 @@ def plot_cohort_heatmap(
     Parameters
     ----------
     cohorts
-        Output of :func:`recsys.cohort_retention`.
+        Output of `recsys.cohort_retention`.
     ax
         Matplotlib axes to draw on (default: a new figure).
     max_periods
@@ -65,18 +76,38 @@ def plot_cohort_heatmap(
         values = values.select(values.columns[:max_periods])
     grid = values.to_numpy().astype(np.float64)
     if ax is None:
-        _, ax = plt.subplots(figsize=(1 + 0.5 * grid.shape[1], 1 + 0.35 * grid.shape[0]))
-    image = ax.imshow(grid, aspect="auto", cmap="viridis", vmin=0.0, vmax=1.0)
+        _, ax = plt.subplots(figsize=(1.5 + 0.55 * grid.shape[1], 1 + 0.35 * grid.shape[0]))
+    # Period 0 is 1.0 by definition: the colour scale is set on periods >= 1 only,
+    # so the differences that matter are visible (period 0 shows as the top colour).
+    later = [i for i, c in enumerate(values.columns) if int(str(c)) >= 1]
+    finite = grid[:, later][np.isfinite(grid[:, later])] if later else np.array([])
+    vmax = float(finite.max()) if finite.size else 1.0
+    vmin = float(finite.min()) if finite.size else 0.0
+    image = ax.imshow(grid, aspect="auto", cmap="viridis", vmin=vmin, vmax=max(vmax, vmin + 1e-9))
+    cmap, norm = image.get_cmap(), image.norm
+    for i in range(grid.shape[0]):
+        for j in range(grid.shape[1]):
+            value = grid[i, j]
+            if np.isfinite(value):
+                ax.text(
+                    j,
+                    i,
+                    f"{value:.0%}",
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color=_text_colour(cmap(norm(min(value, vmax)))),
+                )
     ax.set_xticks(range(grid.shape[1]), values.columns)
     ax.set_yticks(range(grid.shape[0]), labels)
     ax.set_xlabel("periods since first purchase")
     ax.set_ylabel("acquisition cohort")
-    ax.figure.colorbar(image, ax=ax, label="retention")
+    ax.figure.colorbar(image, ax=ax, label="retention (scale: periods 1 and later)")
     return ax
 
 
 def plot_lifecycle(profiles: pl.DataFrame, ax: Any = None) -> Any:
-    """Bar chart of customers per ``lifecycle_stage`` (from :func:`recsys.build_profiles`)."""
+    """Bar chart of customers per ``lifecycle_stage`` (from `recsys.build_profiles`)."""
     _require(profiles, ("lifecycle_stage",), "profiles")
     plt = pyplot()
     counts = dict(profiles["lifecycle_stage"].value_counts().iter_rows())
@@ -90,7 +121,7 @@ def plot_lifecycle(profiles: pl.DataFrame, ax: Any = None) -> Any:
 
 def plot_rfm_segments(profiles: pl.DataFrame, ax: Any = None) -> Any:
     """Heatmap of customers by ``r_score`` (rows, 5 on top) x ``f_score``, cells labelled
-    with the segment names of :data:`recsys.profiles.RFM_SEGMENTS` and the counts."""
+    with the segment names of `recsys.profiles.RFM_SEGMENTS` and the counts."""
     from recsys.profiles.rfm import RFM_SEGMENTS
 
     _require(profiles, ("r_score", "f_score"), "profiles")
@@ -100,13 +131,22 @@ def plot_rfm_segments(profiles: pl.DataFrame, ax: Any = None) -> Any:
         grid[5 - int(r), int(f) - 1] = n
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 6))
-    ax.imshow(grid, cmap="Blues")
+    image = ax.imshow(grid, cmap="Blues")
+    cmap, norm = image.get_cmap(), image.norm
     for i in range(5):
         for j in range(5):
-            name = RFM_SEGMENTS[(5 - i, j + 1)]
-            ax.text(j, i, f"{name}\n{int(grid[i, j])}", ha="center", va="center", fontsize=7)
+            name = RFM_SEGMENTS[(5 - i, j + 1)].replace("_", " ")
+            ax.text(
+                j,
+                i,
+                f"{name}\n{int(grid[i, j]):,}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color=_text_colour(cmap(norm(grid[i, j]))),
+            )
     ax.set_xticks(range(5), [str(f) for f in range(1, 6)])
     ax.set_yticks(range(5), [str(r) for r in range(5, 0, -1)])
-    ax.set_xlabel("f_score")
-    ax.set_ylabel("r_score")
+    ax.set_xlabel("frequency score (5 = most orders)")
+    ax.set_ylabel("recency score (5 = most recent)")
     return ax

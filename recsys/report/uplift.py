@@ -1,6 +1,6 @@
 """Plots for the uplift evaluators: targeting curves and uplift forest plots.
 
-matplotlib is optional (``pip install recsys[plot]``) and imported only when a plot is drawn.
+matplotlib is imported only when a plot is drawn.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def plot_curve(curve: pl.DataFrame, *, label: str = "score", ax: Any = None) -> 
     Parameters
     ----------
     curve
-        Output of :func:`recsys.uplift.qini_curve` or :func:`recsys.uplift.uplift_curve`.
+        Output of `recsys.uplift.qini_curve` or `recsys.uplift.uplift_curve`.
     label
         Legend label of the curve.
     ax
@@ -59,7 +59,7 @@ def plot_curve(curve: pl.DataFrame, *, label: str = "score", ax: Any = None) -> 
 
 
 def plot_uplift_table(table: pl.DataFrame, *, by: str | None = None, ax: Any = None) -> Any:
-    """Forest plot of :func:`recsys.uplift.uplift_table`: uplift and interval per row.
+    """Forest plot of `recsys.uplift.uplift_table`: uplift and interval per row.
 
     Examples
     --------

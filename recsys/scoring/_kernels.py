@@ -1,4 +1,4 @@
-"""Numba kernels behind :mod:`recsys.scoring`: one bounded-heap top-K selection (dense
+"""Numba kernels behind `recsys.scoring`: one bounded-heap top-K selection (dense
 top-K, kNN scoring, item-similarity pruning) and one sparse row accumulator (kNN scoring,
 the rows of ``X.T @ X``).
 

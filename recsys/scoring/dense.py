@@ -163,7 +163,7 @@ def select_topk(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` columns of every row of an already computed dense score block.
 
-    Same selection as :func:`topk` (bounded min-heap per row, ties to the lower item
+    Same selection as `topk` (bounded min-heap per row, ties to the lower item
     index, -1/-inf padding, ``k`` may exceed the number of items), for models whose
     scores are not a factor product (popularity, repurchase, blends).
 

@@ -244,7 +244,7 @@ def item_similarity(
     size of the result. (The alternative, scipy sparse products on blocks of rows each
     pruned before the next, gives identical results and was measured 1.2-1.4x slower on
     Online Retail; ``benchmarks/_alternatives.py`` keeps it for the benchmark.) Formulas
-    are in the docstring of :mod:`recsys.scoring.similarity`.
+    are in the docstring of `recsys.scoring.similarity`.
 
     Parameters
     ----------

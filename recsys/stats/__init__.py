@@ -1,14 +1,14 @@
 """Statistics shared by evaluation and uplift: one bootstrap engine, intervals, tests.
 
-* Resampling (:mod:`recsys.stats.resample`): :func:`resample_seeds`, :func:`draw_counts`,
-  :func:`resample_counts`, :func:`bootstrap_sums`, :func:`bootstrap_means`,
-  :func:`bootstrap_ci`, and :func:`percentile_ci` for any bootstrap draws. One
+* Resampling (`recsys.stats.resample`): `resample_seeds`, `draw_counts`,
+  `resample_counts`, `bootstrap_sums`, `bootstrap_means`,
+  `bootstrap_ci`, and `percentile_ci` for any bootstrap draws. One
   counts-based engine, seeded per resample and summed in a fixed order: the same seed
   gives bit-identical results at any thread count.
-* Closed-form intervals and tests (:mod:`recsys.stats.intervals`): Wilson, Newcombe,
+* Closed-form intervals and tests (`recsys.stats.intervals`): Wilson, Newcombe,
   Wald, Welch, relative (Katz, delta method), the two-proportion z-test, ``z_value`` and
-  the :class:`Estimate` tuple.
-* Multiple testing (:mod:`recsys.stats.multiple`): :func:`holm`.
+  the `Estimate` tuple.
+* Multiple testing (`recsys.stats.multiple`): `holm`.
 
 >>> import numpy as np
 >>> import recsys as rs

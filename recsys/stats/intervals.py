@@ -110,7 +110,7 @@ def wald_interval(
     """Wald interval ``(p1 - p0) ± z sqrt(p1 (1 - p1) / n1 + p0 (1 - p0) / n0)``.
 
     At 0% or 100% in both arms its width is 0 (a known failure of Wald); a
-    :class:`DataWarning` says so.
+    `DataWarning` says so.
 
     Examples
     --------
@@ -172,7 +172,7 @@ def welch(
     interval ``d ± t_{df, 1-α/2} se`` (``z`` instead of ``t`` with ``normal=True``).
     Returns ``(low, high, p_value, se)``. With ``se = 0`` (no variance in either arm) the
     interval is ``[d, d]`` and the p-value 1 if ``d = 0`` else 0; with fewer than 2
-    customers in an arm the variance is unknown: NaN, with a :class:`DataWarning`.
+    customers in an arm the variance is unknown: NaN, with a `DataWarning`.
 
     Examples
     --------
@@ -222,7 +222,7 @@ def relative_interval_binary(
     ``log(RR) ± z sqrt(1/x1 - 1/n1 + 1/x0 - 1/n0)``, mapped back as ``RR - 1``. Where a
     count is 0 (or equals n), 0.5 is added to each count of that comparison (Haldane's
     correction) so the interval stays finite. A control rate of 0 leaves the relative
-    uplift undefined: NaN with a :class:`DataWarning`.
+    uplift undefined: NaN with a `DataWarning`.
 
     Examples
     --------

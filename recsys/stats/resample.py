@@ -66,7 +66,7 @@ def _draw(state: np.uint64, n: np.uint64) -> tuple[np.uint64, np.uint64]:  # pra
 def draw_counts(state: np.uint64, out: np.ndarray) -> None:  # pragma: no cover - jit
     """Counts of one resample of ``out.size`` rows into ``out`` (uint8), from its seed state.
 
-    ``state`` is the resample's word from :func:`resample_seeds`. A count above 255 has
+    ``state`` is the resample's word from `resample_seeds`. A count above 255 has
     probability below ``n e⁻¹ / 255!`` (nil), so uint8 is safe and keeps the counts of a
     million rows in cache. Numba-compiled: callable from other Numba kernels, which is
     how every resampled statistic of the library draws its rows.
@@ -172,7 +172,7 @@ def resample_counts(
     """How many times each of ``n`` rows is drawn in each resample: int64 ``(bootstrap, n)``.
 
     Each row sums to ``n``; row ``r`` depends only on ``(seed, stream, r)``. The exact
-    multinomial (with-replacement) bootstrap that every statistic of :mod:`recsys.stats`
+    multinomial (with-replacement) bootstrap that every statistic of `recsys.stats`
     uses, materialised for reference checks.
 
     Examples
@@ -230,7 +230,7 @@ def bootstrap_sums(
     bootstrap
         Number of resamples of the rows (with replacement).
     seed, stream
-        See :func:`resample_seeds`.
+        See `resample_seeds`.
     ends
         Optional ascending row counts in ``[0, n_rows]``: the sums over the first
         ``ends[e]`` rows of each resample (prefix sums at checkpoints).

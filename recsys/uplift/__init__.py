@@ -1,18 +1,18 @@
 """Retention and uplift evaluators: did a campaign or a recommendation bring customers back?
 
-* :func:`retention_labels`, :func:`retention_rate`, :func:`repurchase_rate` — retention
+* `retention_labels`, `retention_rate`, `repurchase_rate` — retention
   outcomes from a purchase history.
-* :func:`uplift_table` — uplift of randomized experiment arms with intervals, p-values,
+* `uplift_table` — uplift of randomized experiment arms with intervals, p-values,
   segments, CUPED and a sample-ratio-mismatch check.
-* :func:`assign` — deterministic salted-hash assignment to arms, balanced within strata,
+* `assign` — deterministic salted-hash assignment to arms, balanced within strata,
   with a sample-ratio-mismatch check.
-* :func:`sequential` — always-valid confidence sequences for a daily readout.
-* :func:`sample_size`, :func:`minimum_detectable_effect` — experiment design.
-* :func:`uplift_curve`, :func:`qini_curve`, :func:`qini_auc`, :func:`auuc`,
-  :func:`uplift_at_k`, :func:`uplift_by_percentile` — targeting curves with bootstrap CIs.
-* :mod:`recsys.uplift.offpolicy` — IPS, SNIPS and doubly robust estimates of a new
+* `sequential` — always-valid confidence sequences for a daily readout.
+* `sample_size`, `minimum_detectable_effect` — experiment design.
+* `uplift_curve`, `qini_curve`, `qini_auc`, `auuc`,
+  `uplift_at_k`, `uplift_by_percentile` — targeting curves with bootstrap CIs.
+* `recsys.uplift.offpolicy` — IPS, SNIPS and doubly robust estimates of a new
   policy from logged bandit feedback.
-* :func:`hit_retention` — association (not causation) between recommendation hits and
+* `hit_retention` — association (not causation) between recommendation hits and
   retention.
 """
 

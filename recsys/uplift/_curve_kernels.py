@@ -1,12 +1,12 @@
 """Numba kernels of the targeting curves: the area under a curve, per bootstrap resample.
 
 A bootstrap resample of ``n`` rows is drawn as counts ``c_i`` (row ``i`` appears ``c_i``
-times) by the engine of :mod:`recsys.stats` (:func:`recsys.stats.draw_counts`, one seed
+times) by the engine of `recsys.stats` (`recsys.stats.draw_counts`, one seed
 state per resample), so the result does not depend on the thread count. The ranking by
 score is the same in every resample (a repeated row keeps its rank), so each resample is
 one weighted pass over the rows in a precomputed order. Cumulative sums at checkpoints
 (curves, uplift at k, percentiles) need no kernel of their own:
-:func:`recsys.stats.bootstrap_sums` with ``ends``.
+`recsys.stats.bootstrap_sums` with ``ends``.
 """
 
 from __future__ import annotations

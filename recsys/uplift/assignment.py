@@ -1,4 +1,4 @@
-"""Deterministic, balanced assignment of units to experiment arms: :func:`assign`.
+"""Deterministic, balanced assignment of units to experiment arms: `assign`.
 
 Every unit gets the hash ``h = blake2b(f"{experiment}:{seed}:{unit_id}")`` (first 8
 bytes, big-endian, as an unsigned 64-bit integer) — a stable hash, unlike Python's
@@ -22,7 +22,7 @@ arm, so never reuse it to randomize anything else (send-out batches, a second te
 draw those from another experiment key.
 
 Either way the arm counts are checked against the weights with
-:func:`~recsys.uplift.sample_ratio_mismatch` (a :class:`~recsys.exceptions.DataWarning`
+`sample_ratio_mismatch` (a `DataWarning`
 when its p-value is below 0.001).
 """
 
@@ -88,7 +88,7 @@ def assign(
 ) -> pl.DataFrame:
     """Assign each unit to an arm, deterministically and balanced within strata.
 
-    The procedure is described in :mod:`recsys.uplift.assignment`.
+    The procedure is described in `recsys.uplift.assignment`.
 
     Parameters
     ----------

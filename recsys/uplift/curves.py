@@ -77,7 +77,7 @@ def _descending_stable(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _percentile_ci(
     draws: np.ndarray, confidence: float, stacklevel: int = 4
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`recsys.stats.percentile_ci`, warning where every resample was undefined.
+    """`recsys.stats.percentile_ci`, warning where every resample was undefined.
 
     ``stacklevel`` 4: this function, the public one, its keyword-renaming wrapper, the caller.
     """
@@ -247,7 +247,7 @@ def auuc(
 ) -> Estimate:
     """Area under the uplift curve, with a bootstrap percentile interval.
 
-    Same construction as :func:`qini_auc` on the uplift curve
+    Same construction as `qini_auc` on the uplift curve
     ``U(k) = (Y_t/N_t - Y_c/N_c)(N_t + N_c)``. ``normalize=True`` is scikit-uplift's
     ``uplift_auc_score``: ``(A(U) - N U(N)/2) / (A(U_perfect) - N U(N)/2)``, where the
     perfect curve ranks by ``2·[y = t] + y`` if control responders outnumber treated
@@ -363,7 +363,7 @@ def uplift_curve(
 ) -> pl.DataFrame:
     """The uplift curve ``U(k) = (Y_t(k)/N_t(k) - Y_c(k)/N_c(k)) (N_t(k) + N_c(k))``.
 
-    Same frame as :func:`qini_curve` (an empty arm's rate counts as 0, as scikit-uplift).
+    Same frame as `qini_curve` (an empty arm's rate counts as 0, as scikit-uplift).
 
     Examples
     --------
@@ -494,7 +494,7 @@ def uplift_by_percentile(
     separately). Per group: ``n_treatment, n_control, rate_treatment, rate_control,
     uplift = rate_treatment - rate_control`` and a bootstrap percentile interval of the
     uplift (``ci_low, ci_high``). A group with no treated or no control customer has a
-    NaN rate and uplift, with a :class:`DataWarning`.
+    NaN rate and uplift, with a `DataWarning`.
 
     Examples
     --------

@@ -133,7 +133,7 @@ def minimum_detectable_effect(
 ) -> float:
     """Smallest positive absolute uplift the experiment detects with the given power.
 
-    Inverts :func:`sample_size`. Binary outcome: the ``δ > 0`` solving
+    Inverts `sample_size`. Binary outcome: the ``δ > 0`` solving
     ``δ = z_{1-α/2} sqrt(p̄ q̄ (1/n0 + 1/n1)) + z_{power} sqrt(p0 q0 / n0 + p1 q1 / n1)``
     with ``p1 = p0 + δ`` (found by Brent's method). Continuous outcome:
     ``δ = (z_{1-α/2} + z_{power}) sd sqrt(1/n0 + 1/n1)``.

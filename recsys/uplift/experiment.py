@@ -140,7 +140,7 @@ def uplift_table(
         * ``"welch"`` (default for continuous outcomes): ``d ± t_df se`` with
           ``se = sqrt(s1²/n1 + s0²/n0)`` and the Welch-Satterthwaite ``df``.
         * ``"bootstrap"``: percentile interval of ``bootstrap`` resamples of the rows of
-          each arm, drawn by the engine of :mod:`recsys.stats` (each arm of each segment
+          each arm, drawn by the engine of `recsys.stats` (each arm of each segment
           its own stream of ``seed``; the arm's values are sorted first, so the result
           does not depend on the row order).
 
@@ -163,8 +163,8 @@ def uplift_table(
         Planned share of each arm, e.g. ``{"control": 1, "email": 3}``; equal by default.
         Used by the sample-ratio-mismatch check.
     srm_alpha
-        A :class:`DataWarning` is issued when the sample-ratio-mismatch p-value
-        (chi-square on the arm sizes, see :func:`sample_ratio_mismatch`) is below it.
+        A `DataWarning` is issued when the sample-ratio-mismatch p-value
+        (chi-square on the arm sizes, see `sample_ratio_mismatch`) is below it.
 
     Returns
     -------
@@ -175,7 +175,7 @@ def uplift_table(
         continuous outcomes), plus ``variance_reduction, theta`` with ``covariate`` and
         ``heterogeneity_q, heterogeneity_p`` with ``by``.
 
-        * ``relative_uplift = rate / control_rate - 1``, null (with a :class:`DataWarning`)
+        * ``relative_uplift = rate / control_rate - 1``, null (with a `DataWarning`)
           where the control mean is 0 (to float precision); for 0/1 outcomes its interval is
           Katz's log risk-ratio interval ``exp(log RR ± z sqrt(1/x1 - 1/n1 + 1/x0 - 1/n0))
           - 1`` (0.5 added to the counts when one is 0 or n), for means the delta method,

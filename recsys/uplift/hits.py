@@ -41,8 +41,8 @@ def hit_retention(
     been shown. A positive ``difference`` says the recommender picks items that engaged
     customers buy, not that showing them makes customers come back. For a causal
     uplift, randomize who sees the recommendations and use
-    :func:`recsys.uplift.uplift_table` (or estimate offline with
-    :mod:`recsys.uplift.offpolicy` from logs with propensities).
+    `recsys.uplift.uplift_table` (or estimate offline with
+    `recsys.uplift.offpolicy` from logs with propensities).
 
     Definitions, in the window ``W = [as_of, as_of + horizon_days)``, for each customer
     in ``recommendations``:
@@ -64,7 +64,7 @@ def hit_retention(
     purchases
         Canonical purchases (``user_id``, ``item_id``, ``timestamp``, optional
         ``order_id``; without it an order is one customer-day, see
-        :mod:`recsys.data.canonical`).
+        `recsys.data.canonical`).
     as_of
         Start of the window (the time the recommendations were made; formerly
         ``cutoff=``).
@@ -74,7 +74,7 @@ def hit_retention(
         The segment column: a column of ``segments`` when given, else of
         ``recommendations``. Segment labels are strings; customers without one
         form the group ``"(missing)"`` (last), with a warning
-        (:func:`recsys.data.canonical.attach_segments`).
+        (`recsys.data.canonical.attach_segments`).
     segments
         Optional frame ``user_id -> by`` (with one segment column, ``by`` may be
         left out).

@@ -223,7 +223,7 @@ def snips(
     """Self-normalised IPS: ``V = Σ w_i r_i / Σ w_i`` with ``w_i = π(a_i | i) / p_i``.
 
     Interval by the delta method: ``V ± z sd(w (r - V)) / (mean(w) sqrt(n))``. Arguments
-    as :func:`ips`. If the new policy never takes a logged action (``Σ w = 0``) there is
+    as `ips`. If the new policy never takes a logged action (``Σ w = 0``) there is
     nothing to estimate from: InputDataError.
 
     Examples
@@ -256,7 +256,7 @@ def reward_model(
     n_actions: int,
     prior_strength: float = 10.0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The simple reward model of :func:`doubly_robust`: mean reward per (position, action).
+    """The simple reward model of `doubly_robust`: mean reward per (position, action).
 
     ``q̂(k, a) = (R_{k,a} + m r̄_k) / (n_{k,a} + m)`` — the cell mean shrunk toward the
     position's mean ``r̄_k`` with prior strength ``m`` (so unseen cells get ``r̄_k``).
@@ -294,10 +294,10 @@ def doubly_robust(
     """Doubly robust estimate with a per-(position, action) mean-reward model.
 
     ``V = (1/n) Σ_i [Σ_a π(a | i) q̂(k_i, a) + w_i (r_i - q̂(k_i, a_i))]``, where ``q̂`` is
-    :func:`reward_model` fitted by cross-fitting: the rows are split into ``n_folds``
+    `reward_model` fitted by cross-fitting: the rows are split into ``n_folds``
     folds by row number (``i mod n_folds``) and each fold's ``q̂`` is fitted on the other
     folds, so a row's own reward never enters its own model. Interval: ``V ± z sd / sqrt(n)``
-    over the per-row terms. Arguments as :func:`ips`.
+    over the per-row terms. Arguments as `ips`.
 
     Examples
     --------

@@ -51,7 +51,7 @@ def retention_labels(
     Parameters
     ----------
     purchases
-        Canonical purchases (:func:`recsys.clean_purchases`): ``user_id``, ``timestamp``,
+        Canonical purchases (`recsys.clean_purchases`): ``user_id``, ``timestamp``,
         and optionally ``order_id``, ``quantity``, ``price``. Return rows
         (``is_return``) are ignored.
     as_of
@@ -68,7 +68,7 @@ def retention_labels(
     polars.DataFrame
         ``user_id``, ``retained`` (Boolean: at least one purchase in the window),
         ``n_orders_after`` (orders in the window: distinct ``order_id``, one per
-        customer-day without one; see :mod:`recsys.data.canonical`), ``spend_after``
+        customer-day without one; see `recsys.data.canonical`), ``spend_after``
         (``Σ quantity · price`` in the window; null when ``price`` or ``quantity`` is
         absent), sorted by ``user_id``.
 
@@ -149,11 +149,11 @@ def retention_rate(labels: Any, segments: Any = None, *, confidence: float = 0.9
     Parameters
     ----------
     labels
-        Output of :func:`retention_labels`.
+        Output of `retention_labels`.
     segments
         Optional frame ``user_id -> segment`` (exactly one other column, e.g. a lifecycle
         stage). Segment labels are strings; customers without a segment form the group
-        ``"(missing)"`` (last), with a warning (:func:`recsys.data.canonical.attach_segments`).
+        ``"(missing)"`` (last), with a warning (`recsys.data.canonical.attach_segments`).
 
     Returns
     -------
@@ -184,7 +184,7 @@ def repurchase_rate(
     """Share of customers with at least ``min_orders`` orders in the window (repeat buyers).
 
     ``rate = #{n_orders_after >= min_orders} / n`` per segment, with a Wilson interval —
-    the share who came back *more than once*, where :func:`retention_rate` counts once.
+    the share who came back *more than once*, where `retention_rate` counts once.
 
     Returns
     -------

@@ -1,4 +1,4 @@
-"""Always-valid sequential readout of a retention experiment: :func:`sequential`.
+"""Always-valid sequential readout of a retention experiment: `sequential`.
 
 A confidence sequence (CS) for the difference of retention rates
 ``theta = rate_treatment - rate_control`` that holds at every look simultaneously, so
@@ -54,7 +54,7 @@ def confidence_sequence(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Normal-mixture CS bounds and mixture likelihood ratio for estimates with variance ``V``.
 
-    Returns ``(low, high, likelihood_ratio)``; see :mod:`recsys.uplift.sequential_readout`.
+    Returns ``(low, high, likelihood_ratio)``; see `recsys.uplift.sequential_readout`.
 
     Examples
     --------
@@ -116,7 +116,7 @@ def sequential(
 ) -> pl.DataFrame:
     """Always-valid readout of retention rates, one row per look and treatment arm.
 
-    The method is described in :mod:`recsys.uplift.sequential_readout`.
+    The method is described in `recsys.uplift.sequential_readout`.
 
     Parameters
     ----------

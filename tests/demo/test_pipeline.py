@@ -16,7 +16,8 @@ from recsys.demo import DemoConfig, DemoResult, run_demo
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoResult, Path]:
     out = tmp_path_factory.mktemp("demo")
     lines: list[str] = []
-    result = run_demo(out, DemoConfig(sample_users=400, bootstrap=50), echo=lines.append)
+    config = DemoConfig(sample_users=400, bootstrap=50, currency="£")
+    result = run_demo(out, config, echo=lines.append)
     return result, out
 
 
@@ -52,8 +53,40 @@ def test_report_is_self_contained(demo: tuple[DemoResult, Path]) -> None:
     assert not re.search(r"""(src|href)=["'](https?:)?//""", html)
     assert "@import" not in html
     assert html.count("data:image/png;base64,") >= 5
-    for section in ("Data quality", "Churn risk", "Recommenders", "association"):
+    for section in ("What to do now", "Data quality", "Churn risk", "Recommenders", "association"):
         assert section in html
+    assert 'id="no-plots"' not in html
+    # people's numbers: currency, ids without separators, no raw column names as prose
+    assert "£" in html
+    assert not re.search(r"<td[^>]*>1\d,\d{3}</td>", html.split("Recommendations</h2>")[-1])
+    for raw in ("n_returned", "hit_retention", "churn_risk</th>"):
+        assert raw not in html
+
+
+def test_decisions_come_first(demo: tuple[DemoResult, Path]) -> None:
+    result, out = demo
+    html = (out / "report.html").read_text()
+    assert html.index("What to do now") < html.index("Data quality")
+    assert result.choice is not None
+    assert result.best_model == result.choice.chosen
+    assert result.choice.chosen in html
+    assert "tied" in html or "separates" in html
+    assert result.actions is not None
+    n_win_back = result.actions.filter(pl.col("action") == "win_back").height
+    assert f"{n_win_back:,} customers" in html
+    assert (out / "actions.parquet").exists()
+
+
+def test_report_says_loudly_when_plots_are_missing(
+    demo: tuple[DemoResult, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import recsys.demo.report as report
+
+    monkeypatch.setattr(report, "plots_available", lambda: False)
+    path = report.write_demo_report(demo[0], DemoConfig(currency="£"), tmp_path / "r.html")
+    html = path.read_text()
+    assert 'id="no-plots"' in html
+    assert "data:image/png" not in html
 
 
 def test_hit_retention_per_lifecycle_stage(demo: tuple[DemoResult, Path]) -> None:

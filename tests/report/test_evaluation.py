@@ -51,3 +51,33 @@ def test_plot_metric_curves(split: ev.Split, models: dict) -> None:
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def test_metric_curves_are_readable() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import polars as pl
+
+    from recsys.report.evaluation import plot_metric_curves
+
+    rows = [
+        {
+            "model": m,
+            "mode": "all",
+            "metric": "hit_rate",
+            "k": k,
+            "segment": "all",
+            "value": v,
+            "ci_low": v - 0.01,
+            "ci_high": v + 0.01,
+            "n_users": 100,
+        }
+        for m, base in (("a", 0.5), ("b", 0.3))
+        for k, v in ((5, base), (10, base + 0.1), (20, base + 0.2))
+    ]
+    fig = plot_metric_curves(pl.DataFrame(rows))
+    ax = fig.axes[0]
+    assert [t for t in ax.get_xticks()] == [5, 10, 20]  # integer ticks at the evaluated k
+    assert ax.get_legend() is None  # the legend is outside the curves, on the figure
+    assert len(fig.legends) == 1
