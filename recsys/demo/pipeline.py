@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import polars as pl
 
 from recsys._io import atomic_path
-from recsys._validation import InstanceOf, Interval, validate_params
+from recsys._validation import DateLike, InstanceOf, Interval, validate_params
 from recsys.actions import retention_actions
 from recsys.data import CleaningReport, Interactions
 from recsys.data import columns as C
@@ -89,14 +89,14 @@ class DemoConfig:
     due_horizon_days: int = 30
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
-        "cutoff": [InstanceOf(str, "a date"), None],
+        "cutoff": [DateLike(), None],
         "horizon_days": [Interval(int, 1, None)],
         "k": [Interval(int, 1, None)],
         "bootstrap": [Interval(int, 0, None)],
         "seed": [Interval(int, 0, None)],
         "sample_users": [Interval(int, 1, None), None],
         "dataset": [InstanceOf(str, "a name")],
-        "as_of": [InstanceOf(str, "a date"), None],
+        "as_of": [DateLike(), None],
         "currency": [InstanceOf(str, "a currency symbol or code")],
         "clv_horizon_days": [Interval(int, 1, None)],
         "due_horizon_days": [Interval(int, 1, None)],
