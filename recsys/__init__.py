@@ -5,7 +5,7 @@
 >>> inter = rs.Interactions.from_purchases(purchases, weight="count")
 """
 
-from recsys import datasets, evaluation, exceptions, models, profiles, scoring, uplift
+from recsys import datasets, distributed, evaluation, exceptions, models, profiles, scoring, uplift
 from recsys._version import __version__
 from recsys.data import CleaningReport, IdMap, Interactions, clean_purchases
 from recsys.evaluation import evaluate
@@ -56,6 +56,7 @@ __all__ = [
     "clean_purchases",
     "cohort_retention",
     "datasets",
+    "distributed",
     "evaluate",
     "evaluation",
     "exceptions",
