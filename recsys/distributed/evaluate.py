@@ -34,7 +34,6 @@ from recsys.evaluation._frames import prepare_truth
 from recsys.evaluation.evaluate import (
     _TABLE_SCHEMA,
     OVERALL,
-    _models,
     _segments,
     _summary,
     evaluate,
@@ -59,6 +58,25 @@ def _model_arrays(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         path = Path(folder) / "model.npz"
         model.save(path)
         return read_model_file(path)
+
+
+def _named(models: Any) -> dict[str, Any]:
+    """Models by name as ``evaluate`` names them; a model file is named by its stem."""
+
+    def name(model: Any) -> str:
+        return Path(model).stem if isinstance(model, (str, Path)) else type(model).__name__
+
+    if isinstance(models, Mapping):
+        named = {str(key): model for key, model in models.items()}
+    elif isinstance(models, (list, tuple)):
+        named = {name(model): model for model in models}
+        if len(named) < len(models):
+            raise InputDataError("two models have the same name; pass a dict name -> model")
+    else:
+        named = {name(models): models}
+    if not named:
+        raise InputDataError("models is empty: pass a model, a list of models or a dict")
+    return named
 
 
 class _Lists:
@@ -200,7 +218,7 @@ def evaluate_batch(
     """
     if not isinstance(split, Split):
         raise InputDataError(f"split must be a recsys Split, got {type(split).__name__}")
-    named = _models({"model": models} if isinstance(models, (str, Path)) else models)
+    named = _named(models)
     ks = sorted({check_positive_int("k", v) for v in ([k] if isinstance(k, int) else k)})
     names = list(METRICS if metrics is None else dict.fromkeys(metrics))
     per_user_metrics = [m for m in names if m != "coverage"]

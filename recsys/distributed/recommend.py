@@ -30,6 +30,7 @@ output has neither duplicates nor gaps.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -43,6 +44,7 @@ from recsys.data import columns as C
 from recsys.distributed._cluster import check_out, connect, resolve_workers, split_arrays
 from recsys.exceptions import InputDataError
 from recsys.models.persistence import model_from_arrays, read_model_file
+from recsys.scoring.dense import COL_TILE, ROW_TILE
 
 __all__ = ["recommend_batch"]
 
@@ -73,11 +75,43 @@ def _read_users(users: Any, model: Any) -> pl.Series:
     return series.rename(C.USER).cast(model.users_.dtype, strict=False)
 
 
-def _blocks(n: int, num_workers: int, batch_size: int | None) -> int:
+def _block_size(n: int, num_workers: int, batch_size: int | None) -> int:
+    """Known users per block: ``ROW_TILE`` times a power of two, at most 65,536.
+
+    A float32 product's last bits depend on where a row sits in the scoring
+    kernel's tile (BLAS edge kernels); blocks that start on a tile boundary of
+    the one-process run (``ROW_TILE`` rows, restarted every 65,536 users) score
+    every user exactly as one process does.
+    """
     if batch_size is not None:
-        return check_positive_int("batch_size", batch_size)
-    # several blocks per worker (load balance, retry granularity), at most 65,536 users
-    return int(max(1, min(65_536, -(-n // (4 * num_workers)))))
+        wanted = check_positive_int("batch_size", batch_size)
+    else:  # several blocks per worker: load balance and small retries
+        wanted = -(-n // (4 * num_workers))
+    size = ROW_TILE
+    while size < min(wanted, 65_536):
+        size *= 2
+    return size
+
+
+def _user_cuts(known: np.ndarray, size: int) -> np.ndarray:
+    """Block starts in the query: each block holds ``size`` known users (and the unknown
+    ones between them), so known users keep their one-process tile positions."""
+    counts = np.cumsum(known)
+    total = int(counts[-1]) if counts.size else 0
+    starts = np.searchsorted(counts, np.arange(size, total, size), side="left") + 1
+    return np.concatenate([[0], starts, [known.size]]).astype(np.int64)
+
+
+def _item_cuts(n_items: int, candidates: np.ndarray | None, n_shards: int) -> list[tuple[int, int]]:
+    """Item ranges of the shards, cut on ``COL_TILE`` boundaries of the scored items
+    (the candidates, or all items), so each item sits where it does in one process."""
+    scored = np.arange(n_items) if candidates is None else candidates
+    steps = np.unique(
+        np.clip((np.arange(1, n_shards) * len(scored) / n_shards / COL_TILE).round(), 1, None)
+    )
+    cuts = [int(c) * COL_TILE for c in steps if int(c) * COL_TILE < len(scored)]
+    bounds = [0, *(int(scored[c]) for c in cuts), n_items]
+    return [(lo, hi) for lo, hi in itertools.pairwise(bounds) if hi > lo]
 
 
 class _Recommender:
@@ -246,7 +280,10 @@ def recommend_batch(
 
     ray = connect(ray_address)
     workers = resolve_workers(ray, num_workers)
-    size = _blocks(len(query), workers, batch_size)
+    size = _block_size(int(known.sum()), workers, batch_size)
+    if on_unknown == "skip":
+        known = known[known]
+    cuts = _user_cuts(known, size)
     params = {
         "k": k,
         "exclude_seen": exclude_seen,
@@ -258,10 +295,10 @@ def recommend_batch(
             None if cand_index is None else model.items_.ids.gather(cand_index).to_list()
         )
         rows, files = _run_users(
-            ray, meta, arrays, params, query, folder, workers, size, threads, _fault_file
+            ray, meta, arrays, params, query, folder, workers, cuts, threads, _fault_file
         )
     else:
-        rows, files = _run_item_shards(
+        rows, files, item_shards = _run_item_shards(
             ray,
             meta,
             arrays,
@@ -272,7 +309,7 @@ def recommend_batch(
             folder,
             workers,
             item_shards,
-            size,
+            cuts,
             threads,
             _fault_file,
         )
@@ -294,7 +331,7 @@ def _run_users(
     query: pl.Series,
     folder: Path,
     workers: int,
-    size: int,
+    cuts: np.ndarray,
     threads: int,
     fault_file: str | None,
 ) -> tuple[int, int]:
@@ -304,7 +341,7 @@ def _run_users(
 
     refs = [ray.put(arrays)]  # once; every actor maps it (zero-copy on its node)
     table = pa.table({C.USER: query.to_arrow()})
-    blocks = [table.slice(start, size) for start in range(0, max(len(query), 1), size)]
+    blocks = [table.slice(a, b - a) for a, b in itertools.pairwise(cuts)]
     ds = ray.data.from_arrow(blocks).map_batches(
         _Recommender,
         fn_constructor_kwargs={
@@ -313,7 +350,7 @@ def _run_users(
             "params": params,
             "fault_file": fault_file,
         },
-        batch_size=size,
+        batch_size=None,  # one block = one batch (blocks are cut on tile boundaries)
         batch_format="pyarrow",
         concurrency=workers,
         num_cpus=threads,
@@ -335,22 +372,24 @@ def _run_item_shards(
     folder: Path,
     workers: int,
     n_shards: int,
-    size: int,
+    cuts: np.ndarray,
     threads: int,
     fault_file: str | None,
-) -> tuple[int, int]:
+) -> tuple[int, int, int]:
     """Ray Core: per shard a pool of actors; per user block one merge-and-write task."""
     n_items = int(arrays["user_items.shape"][1])
-    bounds = np.linspace(0, n_items, n_shards + 1).round().astype(int)
+    ranges = _item_cuts(n_items, cand_index, n_shards)
     sharded = {"items", "item_popularity", *item_arrays} | {
         k for k in arrays if k.startswith("user_items.")
     }
     common = ray.put({k: v for k, v in arrays.items() if k not in sharded})
-    actor_cls = ray.remote(num_cpus=threads, max_restarts=-1, max_task_retries=-1)(_Recommender)
-    per_shard = max(1, workers // n_shards)
+    per_shard = max(1, workers // len(ranges))
+    # More shards than workers: the shards' actors share the workers' CPUs (every shard
+    # must be live at once, or no block could be merged).
+    cpus = threads * min(1.0, workers / (per_shard * len(ranges)))
+    actor_cls = ray.remote(num_cpus=cpus, max_restarts=-1, max_task_retries=-1)(_Recommender)
     pools: list[list[Any]] = []
-    for s in range(n_shards):
-        lo, hi = int(bounds[s]), int(bounds[s + 1])
+    for lo, hi in ranges:
         shard_ref = ray.put(split_arrays(arrays, lo, hi, item_arrays))
         shard_params = dict(params)
         if cand_index is not None:
@@ -368,12 +407,11 @@ def _run_item_shards(
     pending: list[Any] = []
     rows = files = 0
     window = 2 * per_shard  # blocks in flight: bounds the lists held in the object store
-    for b, start in enumerate(range(0, len(query), size)):
-        block = query.slice(start, size)
-        block_ref = ray.put(block)
+    for b, (start, stop) in enumerate(itertools.pairwise(cuts)):
+        block_ref = ray.put(query.slice(int(start), int(stop - start)))
         lists = [
-            pools[s][b % per_shard].shard_topk.remote(block_ref, int(bounds[s]))
-            for s in range(n_shards)
+            pool[b % per_shard].shard_topk.remote(block_ref, lo)
+            for pool, (lo, _) in zip(pools, ranges, strict=True)
         ]
         path = str(folder / f"part-{b:06d}.parquet")
         pending.append(merge.remote(path, block_ref, params["k"], *lists))
@@ -385,4 +423,4 @@ def _run_item_shards(
     for pool in pools:
         for actor in pool:
             ray.kill(actor)
-    return rows, files
+    return rows, files, len(ranges)
