@@ -116,6 +116,21 @@ def _cmd_recommend(args: argparse.Namespace) -> None:
 
     purchases = _load_purchases(args)
     model = _make_model(args.model).fit(Interactions.from_purchases(purchases, as_of=args.as_of))
+    if args.engine == "ray":
+        import tempfile
+        from pathlib import Path
+
+        from recsys.distributed import recommend_batch
+
+        if not args.out or Path(args.out).suffix:
+            raise InputDataError("--engine ray writes a Parquet dataset: --out must name a folder")
+        with tempfile.TemporaryDirectory() as folder:
+            model.save(Path(folder) / "model.npz")
+            info = recommend_batch(
+                Path(folder) / "model.npz", k=args.k, out=args.out, ray_address=args.ray_address
+            )
+        print(f"wrote {info['rows']} rows for {info['users']} customers to {info['path']}")
+        return
     _write(model.recommend(users=None, k=args.k), args.out)
 
 
@@ -130,15 +145,27 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         raise InputDataError(
             f"--models: unknown model(s) {unknown}; choose from {', '.join(_model_names())}"
         )
-    table = evaluate(
-        {name: _make_model(name) for name in names},
-        split,
-        k=[args.k],
-        exclude_seen=None,
-        bootstrap=args.bootstrap,
-        fit=True,
-        show_progress=False,
-    )
+    models = {name: _make_model(name) for name in names}
+    table: Any
+    if args.engine == "ray":
+        from recsys.data import Interactions
+        from recsys.distributed import evaluate_batch
+
+        train = Interactions.from_purchases(split.train)
+        fitted = {name: model.fit(train) for name, model in models.items()}
+        table = evaluate_batch(
+            fitted, split, k=[args.k], bootstrap=args.bootstrap, ray_address=args.ray_address
+        )
+    else:
+        table = evaluate(
+            models,
+            split,
+            k=[args.k],
+            exclude_seen=None,
+            bootstrap=args.bootstrap,
+            fit=True,
+            show_progress=False,
+        )
     assert isinstance(table, pl.DataFrame)  # return_per_user=False
     _write(table, args.out, default_rows=100)
 
@@ -167,6 +194,20 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
         "--preset", help="known layout: online_retail, online_retail_ii, ta_feng, complete_journey"
     )
     parser.add_argument("--out", help="output file (.parquet or .csv); default: print a preview")
+
+
+def _add_engine_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this process; ray: a Ray cluster (pip install 'recsys[ray]')",
+    )
+    parser.add_argument(
+        "--ray-address",
+        help="with --engine ray: the cluster to join ('auto', 'ray://head:10001'); "
+        "default: a local Ray started for the run",
+    )
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -218,6 +259,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     recommend.add_argument("--k", type=_positive_int, default=10, help="items per customer")
     recommend.add_argument("--as-of", help="use only purchases before this date")
+    _add_engine_options(recommend)
     recommend.set_defaults(handler=_cmd_recommend)
 
     evaluate = sub.add_parser(
@@ -236,6 +278,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--k", type=_positive_int, default=10)
     evaluate.add_argument("--bootstrap", type=_positive_int, default=1000)
+    _add_engine_options(evaluate)
     evaluate.set_defaults(handler=_cmd_evaluate)
 
     uplift = sub.add_parser(

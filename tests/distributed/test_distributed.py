@@ -132,3 +132,15 @@ def test_evaluate_batch_identical_table(
     expected = rs.evaluate({"als": als, "pop": pop}, split, show_progress=False, **kw)
     got = rs.distributed.evaluate_batch({"als": model_path, "pop": pop}, split, num_workers=2, **kw)
     assert got.equals(expected)
+
+
+def test_cli_engine_ray(cluster: Any, online_retail: pl.DataFrame, tmp_path: Path) -> None:
+    from recsys.cli import main
+
+    purchases = online_retail.filter(pl.col("timestamp") < pl.datetime(2011, 3, 1))
+    purchases.write_parquet(tmp_path / "purchases.parquet")
+    argv = ["recommend", str(tmp_path / "purchases.parquet"), "--model", "popular", "--k", "3"]
+    assert main([*argv, "--engine", "ray", "--out", str(tmp_path / "recs")]) == 0
+    assert main([*argv, "--out", str(tmp_path / "local.parquet")]) == 0
+    local = pl.read_parquet(tmp_path / "local.parquet").sort("user_id", "rank")
+    assert read_recs(tmp_path / "recs").equals(local)
