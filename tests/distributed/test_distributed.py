@@ -25,7 +25,7 @@ def test_import_recsys_does_not_import_ray() -> None:
 @pytest.fixture(scope="module")
 def cluster(worker_env: None) -> Iterator[Any]:
     ray = import_ray()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()
 
