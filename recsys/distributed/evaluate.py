@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from recsys._validation import check_positive_int
+from recsys._validation import check_in, check_positive_int, check_probability
 from recsys.data.columns import ITEM, RANK, SCORE, USER
 from recsys.distributed._cluster import connect, resolve_workers
 from recsys.evaluation._frames import prepare_truth
@@ -230,6 +230,13 @@ def evaluate_batch(
         "on_unknown": on_unknown,
         "confidence": confidence,
     }
+    for name in names:
+        check_in("metrics", name, METRICS)
+    for mode in modes:
+        check_in("modes", mode, MODES)
+    bootstrap = check_positive_int("bootstrap", bootstrap, allow_zero=True)
+    confidence = check_probability("confidence", confidence)
+    check_in("on_unknown", on_unknown, ("raise", "skip", "fallback"))
     files = {name: _model_arrays(model) for name, model in named.items()}
     truth = prepare_truth(split.test, "split.test")
     users = truth.get_column(USER).unique().sort()

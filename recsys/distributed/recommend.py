@@ -389,8 +389,11 @@ def _run_item_shards(
     cpus = threads * min(1.0, workers / (per_shard * len(ranges)))
     actor_cls = ray.remote(num_cpus=cpus, max_restarts=-1, max_task_retries=-1)(_Recommender)
     pools: list[list[Any]] = []
+    # The driver holds every shard's ref to the end: a restarted actor fetches it again.
+    shard_refs: list[Any] = []
     for lo, hi in ranges:
         shard_ref = ray.put(split_arrays(arrays, lo, hi, item_arrays))
+        shard_refs.append(shard_ref)
         shard_params = dict(params)
         if cand_index is not None:
             local = cand_index[(cand_index >= lo) & (cand_index < hi)] - lo
@@ -423,4 +426,5 @@ def _run_item_shards(
     for pool in pools:
         for actor in pool:
             ray.kill(actor)
+    del shard_refs
     return rows, files, len(ranges)

@@ -21,6 +21,21 @@ import pytest
 import recsys as rs
 from tests.distributed.conftest import import_ray, read_recs
 
+DRIVER = """
+import sys, time, ray, recsys as rs
+ray.init(address="{address}", log_to_driver=False)
+deadline = time.monotonic() + 90
+while len([n for n in ray.nodes() if n["Alive"]]) < 2:
+    assert time.monotonic() < deadline, "the second node did not join"
+    time.sleep(0.5)
+users = [int(u) for u in sys.argv[1:]]
+info = rs.distributed.recommend_batch(
+    "{model}", users, k=5, out="{out}", item_shards=2, batch_size=256
+)
+assert info["num_workers"] == 2, info
+print("nodes", len([n for n in ray.nodes() if n["Alive"]]))
+"""
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -54,7 +69,7 @@ def test_two_node_cluster(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    ray = import_ray()
+    import_ray()
     # A throwaway cluster bound to the loopback interface: no token to generate and share.
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
     ray_cli = str(Path(sys.executable).with_name("ray"))
@@ -75,19 +90,20 @@ def test_two_node_cluster(
                 stdout=subprocess.DEVNULL,
             )
         )
-        ray.init(address=address, log_to_driver=False)
-        deadline = time.monotonic() + 90
-        while len([n for n in ray.nodes() if n["Alive"]]) < 2:
-            assert time.monotonic() < deadline, "the second node did not join"
-            time.sleep(0.5)
+        # The driver runs in a fresh process: this one may have run a local cluster already.
         users = als.users_.ids.head(600).to_list()
-        info = rs.distributed.recommend_batch(
-            model_path, users, k=5, out=tmp_path / "recs", item_shards=2, batch_size=256
+        driver = DRIVER.format(address=address, model=str(model_path), out=str(tmp_path / "recs"))
+        done = subprocess.run(
+            [sys.executable, "-c", driver, *map(str, users)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
-        assert info["num_workers"] == 2
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert done.stdout.split()[-2:] == ["nodes", "2"]
         expected = als.recommend(users, k=5).sort("user_id", "rank")
         assert read_recs(tmp_path / "recs").equals(expected)
     finally:
-        ray.shutdown()
         for node in reversed(nodes):
             _stop(node)
