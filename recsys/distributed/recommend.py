@@ -11,8 +11,8 @@ How it runs
    :func:`~recsys.models.persistence.model_from_arrays`, the same code
    :func:`recsys.load_model` runs.
 2. Users are cut into blocks. Without item sharding a Ray Data pipeline maps
-   each block through a pool of actors (``map_batches`` with an actor class,
-   ``concurrency=num_workers``) that hold the model and call
+   each block through a pool of actors (``map_batches`` with an actor class and
+   ``ActorPoolStrategy(size=num_workers)``) that hold the model and call
    :meth:`~recsys.Recommender.recommend` on it, and the workers write the result
    with ``write_parquet``: nothing is collected on the driver.
 3. With ``item_shards=S`` the items are cut into ``S`` contiguous ranges; the
@@ -352,7 +352,7 @@ def _run_users(
         },
         batch_size=None,  # one block = one batch (blocks are cut on tile boundaries)
         batch_format="pyarrow",
-        concurrency=workers,
+        compute=ray.data.ActorPoolStrategy(size=workers),
         num_cpus=threads,
     )  # Ray Data restarts a dead actor of the pool and retries its batch
     ds.write_parquet(str(folder))
