@@ -9,6 +9,7 @@ import recsys._progress  # noqa: F401  (first: tqdm.auto without a notebook warn
 from recsys import (
     actions,
     datasets,
+    distributed,
     evaluation,
     exceptions,
     models,
@@ -69,6 +70,7 @@ __all__ = [
     "clean_purchases",
     "cohort_retention",
     "datasets",
+    "distributed",
     "due_items",
     "evaluate",
     "evaluation",

@@ -225,7 +225,10 @@ def _check_args(args: argparse.Namespace) -> None:
             f"--cutoff {args.cutoff} must be before --as-of {args.as_of}: the models are "
             "evaluated on the days after the cutoff, the decisions are taken at --as-of"
         )
-    if args.command not in ("demo", "report") and getattr(args, "out", None) is not None:
+    dataset_out = args.command == "recommend" and getattr(args, "engine", "local") == "ray"
+    if dataset_out and (not args.out or Path(args.out).suffix):
+        raise InputDataError("--engine ray writes a Parquet dataset: --out must name a folder")
+    if args.command not in ("demo", "report") and getattr(args, "out", None) and not dataset_out:
         _check_out(args.out)
     if getattr(args, "models", None) is not None:
         _model_names(args.models)
@@ -417,8 +420,25 @@ def _cmd_recommend(args: argparse.Namespace) -> None:
         model = _make_model(args.model, params, args.seed)
         model.fit(Interactions.from_purchases(purchases, as_of=args.as_of))
         step("recommend")
+        if args.engine == "ray":
+            _recommend_on_ray(model, args)
+            return
         recs = model.recommend(users=None, k=args.k, show_progress=_interactive())
     _write(recs, args.out, "recommend")
+
+
+def _recommend_on_ray(model: Any, args: argparse.Namespace) -> None:
+    """``recommend --engine ray``: save the model, score every customer on the cluster."""
+    import tempfile
+
+    from recsys.distributed import recommend_batch
+
+    with tempfile.TemporaryDirectory() as folder:
+        model.save(Path(folder) / "model.npz")
+        info = recommend_batch(
+            Path(folder) / "model.npz", k=args.k, out=args.out, ray_address=args.ray_address
+        )
+    print(f"wrote {info['rows']:,} rows for {info['users']:,} customers to {info['path']}")
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
@@ -437,16 +457,28 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
             step(f"fit {name}")
             models[name] = _make_model(name, params, args.seed, strict=False).fit(train)
         step("evaluate")
-        results = evaluate(
-            models,
-            split,
-            k=[args.k],
-            exclude_seen=None,
-            bootstrap=args.bootstrap,
-            seed=args.seed,
-            show_progress=_interactive(),
-        )
-    _write(results.table, args.out, "evaluate", rows=40)
+        if args.engine == "ray":
+            from recsys.distributed import evaluate_batch
+
+            table = evaluate_batch(
+                models,
+                split,
+                k=[args.k],
+                bootstrap=args.bootstrap,
+                seed=args.seed,
+                ray_address=args.ray_address,
+            ).table
+        else:
+            table = evaluate(
+                models,
+                split,
+                k=[args.k],
+                exclude_seen=None,
+                bootstrap=args.bootstrap,
+                seed=args.seed,
+                show_progress=_interactive(),
+            ).table
+    _write(table, args.out, "evaluate", rows=40)
 
 
 def _cmd_uplift(args: argparse.Namespace) -> None:
@@ -590,6 +622,20 @@ def _add_params(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_engine_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this process; ray: a Ray cluster (pip install 'recsys[ray]')",
+    )
+    parser.add_argument(
+        "--ray-address",
+        help="with --engine ray: the cluster to join ('auto', 'ray://head:10001'); "
+        "default: a local Ray started for the run",
+    )
+
+
 def _build_parser() -> argparse.ArgumentParser:
     from recsys.models import registry
 
@@ -686,6 +732,7 @@ def _build_parser() -> argparse.ArgumentParser:
     recommend.add_argument("--as-of", help="use only purchases before this date (default: all)")
     _add_params(recommend)
     _add_seed(recommend)
+    _add_engine_options(recommend)
     recommend.set_defaults(handler=_cmd_recommend)
 
     evaluate = sub.add_parser(
@@ -708,6 +755,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     _add_params(evaluate)
     _add_seed(evaluate)
+    _add_engine_options(evaluate)
     evaluate.set_defaults(handler=_cmd_evaluate)
 
     uplift = sub.add_parser(

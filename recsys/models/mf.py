@@ -81,10 +81,16 @@ class MatrixFactorization(Recommender):
 
     def _load_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
         width = self._factor_width()
-        self._set_factors(
-            check_array(arrays, "user_factors", kind="f", shape=(self.n_users, width), finite=True),
-            check_array(arrays, "item_factors", kind="f", shape=(self.n_items, width), finite=True),
+        # No copy: the arrays are the model's own (fresh from the file, or read-only
+        # views of Ray's shared object store in recsys.distributed).
+        users = check_array(
+            arrays, "user_factors", kind="f", shape=(self.n_users, width), finite=True
         )
+        items = check_array(
+            arrays, "item_factors", kind="f", shape=(self.n_items, width), finite=True
+        )
+        self.user_factors_ = np.ascontiguousarray(users, dtype=np.float32)
+        self.item_factors_ = np.ascontiguousarray(items, dtype=np.float32)
 
     def _factor_width(self) -> int:
         """Columns of the factor matrices (``factors``; BPR adds its bias column)."""

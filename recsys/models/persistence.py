@@ -47,6 +47,8 @@ __all__ = [
     "check_csr",
     "from_config",
     "load_model",
+    "model_from_arrays",
+    "read_model_file",
     "save_model",
     "to_config",
 ]
@@ -197,7 +199,11 @@ def check_csr(
         if (steps[inside] <= 0).any():
             raise ModelFormatError(f"array {prefix + '.indices'!r} is not sorted within rows")
     matrix = sp.csr_matrix(
-        (data.astype(np.float32), indices.astype(np.int32), indptr.astype(np.int32)),
+        (
+            data.astype(np.float32, copy=False),
+            indices.astype(np.int32, copy=False),
+            indptr.astype(np.int32, copy=False),
+        ),
         shape=shape,
     )
     matrix.has_sorted_indices = True
@@ -410,6 +416,89 @@ def _walk_load(
     return model
 
 
+def read_model_file(path: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The metadata and arrays of a model file, its format version and checksum checked.
+
+    The first half of `load_model`: ``model_from_arrays(*read_model_file(path))``
+    is ``load_model(path)``. `recsys.distributed` reads a file once on the
+    driver, shares the arrays through Ray's object store and rebuilds the model on
+    each worker with `model_from_arrays`, so the arrays are never copied per
+    task and the model itself is never pickled.
+
+    Returns
+    -------
+    meta, arrays
+        The JSON metadata (checksum removed; a version-1 file converted to the
+        version-2 layout) and the named numpy arrays.
+
+    Raises
+    ------
+    ModelFormatError
+        Missing, foreign, damaged or unsupported file.
+    """
+    name = repr(str(path))
+    meta, arrays = _read(path)
+    version = meta.get("format_version")
+    if version not in (1, FORMAT_VERSION):
+        raise ModelFormatError(
+            f"{name} has model format version {version!r}; this recsys reads "
+            f"versions 1 and {FORMAT_VERSION}"
+        )
+    try:
+        if version == FORMAT_VERSION:
+            stored = meta.pop("checksum", None)
+            if stored != _checksum(meta, arrays):
+                raise ModelFormatError("checksum mismatch: the file is damaged or was altered")
+        else:
+            meta = {**meta, "format_version": FORMAT_VERSION, "model": _from_v1(meta, arrays)}
+    except ModelFormatError as err:
+        raise ModelFormatError(f"{name}: {err}") from err
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError) as err:
+        raise ModelFormatError(f"{name}: inconsistent model file: {err!r}") from err
+    return meta, arrays
+
+
+def model_from_arrays(
+    meta: dict[str, Any], arrays: dict[str, np.ndarray], source: str = "model arrays"
+) -> Any:
+    """The model described by ``meta`` (from `read_model_file`) over ``arrays``.
+
+    Every array is checked against the metadata as `load_model` does; arrays
+    already of the right dtype and layout are used as they are (not copied), so
+    read-only arrays shared between processes stay shared.
+
+    Raises
+    ------
+    ModelFormatError
+        An array of the wrong shape, dtype or range, or inconsistent metadata.
+    """
+    try:
+        node = meta.get("model")
+        shape_arr = check_array(arrays, "user_items.shape", kind="iu", shape=(2,), low=0)
+        shape = (int(shape_arr[0]), int(shape_arr[1]))
+        users = IdMap(check_array(arrays, "users", kind="iuU", shape=(shape[0],)))
+        items = IdMap(check_array(arrays, "items", kind="iuU", shape=(shape[1],)))
+        matrix = check_csr(arrays, "user_items", shape)
+        if matrix.nnz and matrix.data.min() < 0:
+            raise ModelFormatError("array 'user_items.data' holds negative weights")
+        popularity = check_array(
+            arrays, "item_popularity", kind="f", shape=(shape[1],), finite=True
+        ).astype(np.float32, copy=False)
+        ref = meta.get("reference_time")
+        reference_time = datetime.fromisoformat(ref) if ref else None
+        shared = (users, items, matrix, popularity, reference_time)
+
+        def share(model: Any) -> None:
+            for attr, value in zip(_SHARED, shared, strict=True):
+                setattr(model, attr, value)
+
+        return _walk_load(node, arrays, "", share)
+    except ModelFormatError as err:
+        raise ModelFormatError(f"{source}: {err}") from err
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError) as err:
+        raise ModelFormatError(f"{source}: inconsistent model file: {err!r}") from err
+
+
 def load_model(path: Any) -> Any:
     """Load a model saved with ``model.save(path)``.
 
@@ -429,42 +518,5 @@ def load_model(path: Any) -> Any:
     >>> type(rs.load_model(path)).__name__
     'Popular'
     """
-    name = repr(str(path))
-    meta, arrays = _read(path)
-    version = meta.get("format_version")
-    if version not in (1, FORMAT_VERSION):
-        raise ModelFormatError(
-            f"{name} has model format version {version!r}; this recsys reads "
-            f"versions 1 and {FORMAT_VERSION}"
-        )
-    try:
-        if version == FORMAT_VERSION:
-            stored = meta.pop("checksum", None)
-            if stored != _checksum(meta, arrays):
-                raise ModelFormatError("checksum mismatch: the file is damaged or was altered")
-            node = meta.get("model")
-        else:
-            node = _from_v1(meta, arrays)
-        shape_arr = check_array(arrays, "user_items.shape", kind="iu", shape=(2,), low=0)
-        shape = (int(shape_arr[0]), int(shape_arr[1]))
-        users = IdMap(check_array(arrays, "users", kind="iuU", shape=(shape[0],)))
-        items = IdMap(check_array(arrays, "items", kind="iuU", shape=(shape[1],)))
-        matrix = check_csr(arrays, "user_items", shape)
-        if matrix.nnz and matrix.data.min() < 0:
-            raise ModelFormatError("array 'user_items.data' holds negative weights")
-        popularity = check_array(
-            arrays, "item_popularity", kind="f", shape=(shape[1],), finite=True
-        ).astype(np.float32)
-        ref = meta.get("reference_time")
-        reference_time = datetime.fromisoformat(ref) if ref else None
-        shared = (users, items, matrix, popularity, reference_time)
-
-        def share(model: Any) -> None:
-            for attr, value in zip(_SHARED, shared, strict=True):
-                setattr(model, attr, value)
-
-        return _walk_load(node, arrays, "", share)
-    except ModelFormatError as err:
-        raise ModelFormatError(f"{name}: {err}") from err
-    except (KeyError, ValueError, TypeError, IndexError, AttributeError) as err:
-        raise ModelFormatError(f"{name}: inconsistent model file: {err!r}") from err
+    meta, arrays = read_model_file(path)
+    return model_from_arrays(meta, arrays, repr(str(path)))

@@ -1,0 +1,200 @@
+"""recsys.distributed on a local Ray cluster against one process, measured in one run.
+
+1. Recommend-all (ALS-shaped model, synthetic factors), k=10: ``recommend_batch`` with
+   2 Ray workers (1 thread each) vs ``recommend_index`` in one process with 2 threads.
+   Targets: throughput ratio >= 0.8, identical output, peak RSS per worker <= item
+   factors + 2 x the kernel's block budget (256 MB).
+2. The same with 2 item shards: exact same top-10, the merge overhead.
+3. ``evaluate_batch`` vs ``evaluate`` on a synthetic split: identical table, overhead.
+
+The issue's size is 2M users x 100k items x 64 factors; on a 2-core machine shared with
+other jobs run a scaled size (``--users``, ``--items``) and say so.
+
+    python benchmarks/bench_distributed.py --users 200000 --items 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import threading
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+from _common import peak_rss_mb, print_environment
+
+import recsys as rs
+from recsys.data.idmap import IdMap
+
+
+def synthetic_model(n_users: int, n_items: int, factors: int, seed: int = 0) -> rs.ALS:
+    """A fitted-looking ALS with random factors and ~5 seen items per user (no training)."""
+    rng = np.random.default_rng(seed)
+    model = rs.ALS(factors=factors)
+    model.users_ = IdMap(np.arange(n_users, dtype=np.int64))
+    model.items_ = IdMap(np.arange(n_items, dtype=np.int64))
+    nnz = 5 * n_users
+    rows = np.repeat(np.arange(n_users), 5)
+    cols = np.minimum((rng.pareto(1.2, nnz) * 50).astype(np.int64), n_items - 1)
+    seen = sp.csr_matrix((np.ones(nnz, np.float32), (rows, cols)), shape=(n_users, n_items))
+    seen.sum_duplicates()
+    seen.sort_indices()
+    model.user_items_ = seen
+    model.item_popularity_ = np.bincount(seen.indices, minlength=n_items).astype(np.float32)
+    model.reference_time_ = None
+    model.user_factors_ = rng.standard_normal((n_users, factors), dtype=np.float32)
+    model.item_factors_ = rng.standard_normal((n_items, factors), dtype=np.float32)
+    return model
+
+
+class WorkerMemory:
+    """Peak RSS and private (USS) memory of the Ray worker processes, sampled every 0.2 s."""
+
+    def __init__(self, prefixes: tuple[str, ...]) -> None:
+        self.prefixes = prefixes
+        self.rss = 0.0
+        self.uss = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import psutil
+
+        while not self._stop.is_set():
+            for proc in psutil.process_iter(["cmdline"]):
+                try:
+                    name = " ".join(proc.info["cmdline"] or [])
+                    if name.startswith(self.prefixes):
+                        info = proc.memory_full_info()
+                        self.rss = max(self.rss, info.rss / 2**20)
+                        self.uss = max(self.uss, info.uss / 2**20)
+                except Exception:
+                    continue
+            time.sleep(0.2)
+
+    def __enter__(self) -> WorkerMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def read_index(folder: Path, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """recommend_batch's Parquet output back as [n, k] index arrays (ids are indices here)."""
+    frame = pl.read_parquet(folder / "*.parquet")
+    ids = np.full((n, k), -1, dtype=np.int32)
+    scores = np.full((n, k), -np.inf, dtype=np.float32)
+    u = frame["user_id"].to_numpy()
+    r = frame["rank"].to_numpy() - 1
+    ids[u, r] = frame["item_id"].to_numpy()
+    scores[u, r] = frame["score"].to_numpy()
+    return ids, scores
+
+
+def synthetic_split(n_users: int, n_items: int, seed: int = 1) -> rs.evaluation.Split:
+    rng = np.random.default_rng(seed)
+    per_user = 6
+    n = n_users * per_user
+    start = datetime(2024, 1, 1)
+    frame = pl.DataFrame(
+        {
+            "user_id": np.repeat(np.arange(n_users, dtype=np.int64), per_user),
+            "item_id": np.minimum((rng.pareto(1.2, n) * 30).astype(np.int64), n_items - 1),
+            "timestamp": pl.Series(
+                [start + timedelta(days=int(d)) for d in rng.integers(0, 200, n)]
+            ),
+            "quantity": np.ones(n),
+        }
+    )
+    return rs.evaluation.temporal_split(frame, cutoff="2024-06-01", horizon_days=60)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=200_000)
+    parser.add_argument("--items", type=int, default=20_000)
+    parser.add_argument("--factors", type=int, default=64)
+    parser.add_argument("--eval-users", type=int, default=200_000)
+    args = parser.parse_args()
+    import ray
+
+    print_environment(threads=2)
+    print(f"ray={ray.__version__}")
+    root = Path(__file__).resolve().parents[1]
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(root), os.environ.get("PYTHONPATH")) if p
+    )
+    n, m, f, k = args.users, args.items, args.factors, 10
+    print(f"recommend-all: {n} users x {m} items x {f} factors, k={k}")
+    model = synthetic_model(n, m, f)
+    folder = Path(tempfile.mkdtemp(prefix="bench_distributed_"))
+    path = folder / "als.npz"
+    model.save(path)
+    item_mb = model.item_factors_.nbytes / 2**20
+    print(f"  model file {path.stat().st_size / 2**20:.0f} MB; item factors {item_mb:.0f} MB, "
+          f"user factors {model.user_factors_.nbytes / 2**20:.0f} MB")  # fmt: skip
+
+    model.recommend_index(np.arange(1000), k=k, num_threads=2)  # JIT warm-up
+    start = time.perf_counter()
+    ids, scores = model.recommend_index(np.arange(n), k=k, num_threads=2)
+    local = time.perf_counter() - start
+    print(f"  one process, 2 threads: {local:.2f} s ({n / local:,.0f} users/s); "
+          f"driver peak RSS {peak_rss_mb():.0f} MB")  # fmt: skip
+
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # warm-up on a small query (worker start, JIT in the workers) so both sides are warm
+    rs.distributed.recommend_batch(path, list(range(1000)), k=k, out=folder / "w", num_workers=2)
+    with WorkerMemory(("ray::MapWorker", "ray::_Recommender")) as mem:
+        start = time.perf_counter()
+        info = rs.distributed.recommend_batch(path, k=k, out=folder / "users", num_workers=2)
+        dist = time.perf_counter() - start
+    got_ids, got_scores = read_index(folder / "users", n, k)
+    same = np.array_equal(got_ids, ids) and np.array_equal(got_scores, scores)
+    budget = item_mb + 2 * 256
+    print(f"  Ray, 2 workers x 1 thread: {dist:.2f} s ({n / dist:,.0f} users/s), "
+          f"{info['files']} files, {info['rows']} rows")  # fmt: skip
+    print(f"  throughput ratio ray / one process = {local / dist:.2f} (target >= 0.8)")
+    print(f"  identical output: {same}")
+    print(f"  peak RSS per worker {mem.rss:.0f} MB (private USS {mem.uss:.0f} MB; "
+          f"target <= item factors + 2 x 256 MB = {budget:.0f} MB)")  # fmt: skip
+
+    with WorkerMemory(("ray::_Recommender",)) as mem2:
+        start = time.perf_counter()
+        info2 = rs.distributed.recommend_batch(
+            path, k=k, out=folder / "shards", num_workers=2, item_shards=2
+        )
+        sharded = time.perf_counter() - start
+    sh_ids, sh_scores = read_index(folder / "shards", n, k)
+    same2 = np.array_equal(sh_ids, ids) and np.array_equal(sh_scores, scores)
+    print(f"  Ray, 2 item shards: {sharded:.2f} s; exact same top-{k}: {same2}; "
+          f"time ratio to user sharding {sharded / dist:.2f}; "
+          f"peak RSS per worker {mem2.rss:.0f} MB (USS {mem2.uss:.0f} MB), "
+          f"{info2['files']} files")  # fmt: skip
+
+    print(f"evaluate: synthetic split, {args.eval_users} users")
+    split = synthetic_split(args.eval_users, 5_000)
+    pop = rs.Popular().fit(rs.Interactions.from_purchases(split.train))
+    kw: dict[str, Any] = {"k": [10], "bootstrap": 200, "seed": 0}
+    start = time.perf_counter()
+    expected = rs.evaluate({"popular": pop}, split, show_progress=False, **kw)
+    one = time.perf_counter() - start
+    start = time.perf_counter()
+    got = rs.distributed.evaluate_batch({"popular": pop}, split, num_workers=2, **kw)
+    two = time.perf_counter() - start
+    print(f"  test users {split.test['user_id'].n_unique()}; evaluate {one:.2f} s, "
+          f"evaluate_batch (2 workers) {two:.2f} s, ratio {two / one:.2f}; "
+          f"identical table: {got.equals(expected)}")  # fmt: skip
+    ray.shutdown()
+    print("build_profiles_batch: not implemented on this branch (see RESULTS.md)")
+
+
+if __name__ == "__main__":
+    main()
