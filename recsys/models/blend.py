@@ -101,8 +101,8 @@ class Blend(Recommender):
     rank_offset : float
         ``rank_offset`` of the reciprocal-rank normalisation (larger = flatter).
     depth : int
-        Items each part proposes per customer (its top ``depth``); items a part
-        ranks lower add nothing from that part. On Online Retail's validation
+        Items each part proposes per customer (its top ``max(depth, k)``); items a
+        part ranks lower add nothing from that part. On Online Retail's validation
         split the default blend's HR@10 is the same for every depth from 50 to
         1,000 (``benchmarks/RESULTS.md``).
 
@@ -205,6 +205,7 @@ class Blend(Recommender):
         exclude: sp.csr_matrix | None,
         candidates: np.ndarray | None,
         num_threads: int,
+        depth: int,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One part's proposals: (row, item, score), rows ascending, best first per row."""
         seen = _pattern(self.user_items_[users])
@@ -225,7 +226,7 @@ class Blend(Recommender):
             exclude = seen if exclude is None else _pattern(exclude + seen)
         ids, scores = model.recommend_index(
             users,
-            k=min(int(self.depth), self.n_items),
+            k=min(depth, self.n_items),
             exclude_seen=False,
             candidates=candidates,
             exclude=exclude,
@@ -240,6 +241,7 @@ class Blend(Recommender):
         exclude: sp.csr_matrix | None,
         candidates: np.ndarray | None,
         num_threads: int,
+        depth: int,
     ) -> sp.csr_matrix:
         """``[len(users), n_items]`` CSR of every part's weighted, normalised proposals.
 
@@ -250,7 +252,9 @@ class Blend(Recommender):
         for model, weight, mask in zip(self.models_, self.weights_, self.masks_, strict=True):
             if weight == 0:
                 continue
-            r, i, scores = self._part_list(model, mask, users, exclude, candidates, num_threads)
+            r, i, scores = self._part_list(
+                model, mask, users, exclude, candidates, num_threads, depth
+            )
             rows.append(r)
             items.append(i)
             norm = _normalized(r, scores, self.normalize, float(self.rank_offset))
@@ -268,7 +272,7 @@ class Blend(Recommender):
         )
 
     def _score_block(self, user_index: np.ndarray) -> np.ndarray:
-        summed = self._contributions(user_index, None, None, 1)
+        summed = self._contributions(user_index, None, None, 1, int(self.depth))
         summed.sum_duplicates()
         out = np.full((len(user_index), self.n_items), -np.inf, dtype=np.float32)
         out[np.repeat(np.arange(len(user_index)), np.diff(summed.indptr)), summed.indices] = (
@@ -289,7 +293,10 @@ class Blend(Recommender):
         # The parts already left out ineligible items. Summing each customer's row of
         # contributions is the sparse product ``I @ C``: knn_topk's accumulator adds the
         # duplicates in a fixed order and selects the top k (ties to the lower item).
-        contributions = self._contributions(user_index, exclude, candidates, num_threads)
+        # Each part proposes at least k items, so a long list (e.g. ranking a sampled
+        # candidate set) is never cut short by ``depth``.
+        depth = max(int(self.depth), k)
+        contributions = self._contributions(user_index, exclude, candidates, num_threads, depth)
         selector = sp.identity(len(user_index), dtype=np.float32, format="csr")
         return knn_topk(selector, contributions, k, num_threads=num_threads)
 

@@ -142,3 +142,19 @@ def test_param_validation(kwargs, message) -> None:
     inter = rs.Interactions.from_purchases(_purchases())
     with pytest.raises(rs.InputDataError, match=message):
         rs.Blend(**kwargs).fit(inter)
+
+
+def test_long_lists_are_not_cut_by_depth() -> None:
+    """Each part proposes at least k items: ranking a large candidate set stays exact."""
+    inter = block_interactions()
+    parts = [rs.ItemKNN(neighbors=20), rs.Popular()]
+    shallow = rs.Blend(parts, depth=2).fit(inter)
+    deep = rs.Blend(parts, depth=inter.shape[1]).fit(inter)
+    users = np.arange(inter.shape[0], dtype=np.int32)
+    k = inter.shape[1]
+    a_ids, a_scores = shallow.recommend_index(users, k=k, exclude_seen=False)
+    b_ids, b_scores = deep.recommend_index(users, k=k, exclude_seen=False)
+    np.testing.assert_array_equal(a_ids, b_ids)
+    np.testing.assert_array_equal(a_scores, b_scores)
+    short, _ = shallow.recommend_index(users, k=1, exclude_seen=False)
+    assert (short[:, 0] >= 0).all()
