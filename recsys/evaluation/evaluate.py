@@ -33,6 +33,7 @@ from recsys.evaluation.metrics import (
     accuracy_from_hits,
     check_catalogue,
     coverage_share,
+    mode_list_items,
     mode_truth,
     novelty_values,
     repeat_share_values,
@@ -380,9 +381,8 @@ def per_user_metrics(
                     )
             list_items = matrix.list_items
             if mode != "all":
-                how = "anti" if mode == "new" else "semi"
-                list_items = list_items.join(user_index, on="_u").join(
-                    seen, on=[USER, ITEM], how=how
+                list_items = mode_list_items(
+                    list_items.join(user_index, on="_u"), mode, split.train
                 )
             if "coverage" in names:
                 check_catalogue(list_items, catalogue)

@@ -146,8 +146,10 @@ def mode_list_items(list_items: pl.DataFrame, mode: str, train: Any) -> pl.DataF
     """The list items that count in ``mode``: not bought (``"new"``) or bought (``"repeat"``)."""
     if mode == "all":
         return list_items
-    how = "anti" if mode == "new" else "semi"
-    return list_items.join(train_pairs(train), on=[USER, ITEM], how=how)
+    pairs = train_pairs(train)
+    if mode == "new":
+        return list_items.join(pairs, on=[USER, ITEM], how="anti")
+    return list_items.join(pairs, on=[USER, ITEM], how="semi")
 
 
 def repeat_share_values(
