@@ -38,6 +38,7 @@ from recsys.models import (
     Recommender,
     RepeatExplore,
     Repurchase,
+    RepurchaseKNN,
     load_model,
 )
 from recsys.profiles import ProfileConfig, build_profiles, cohort_retention, due_items
@@ -61,6 +62,7 @@ __all__ = [
     "RecsysError",
     "RepeatExplore",
     "Repurchase",
+    "RepurchaseKNN",
     "UnknownIdError",
     "__version__",
     "actions",
