@@ -362,7 +362,6 @@ def recsys_candidates() -> dict[str, Callable[[], Any]]:
         "Popular": lambda: rs.Popular(),
         "Repurchase": lambda: rs.Repurchase(),
         "BuyAgain": lambda: rs.BuyAgain(),
-        "RepurchaseKNN": lambda: rs.RepurchaseKNN(),
         "ItemKNN": lambda: rs.ItemKNN(),
         "ALS": lambda: rs.ALS(),
         "RepeatExplore": lambda: rs.RepeatExplore(),
@@ -379,7 +378,6 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
         for t in (90.0, None)
     ],
     "ItemKNN": [{"neighbors": n} for n in (50, 200)],
-    "RepurchaseKNN": [{"neighbors": n, "alpha": a} for n in (100, 300) for a in (0.5, 0.7, 0.9)],
     "RepeatExplore": [
         {"weight": w, "explore": e} for w in (0.6, 0.8, 0.9) for e in (None, "itemknn")
     ],
@@ -555,8 +553,8 @@ def run_dataset(
         per_seed.append(table)
         if bootstrap:
             for a, b in (
-                ("RepurchaseKNN (tuned)", "Repurchase (tuned)"),
-                ("RepurchaseKNN", "Repurchase"),
+                ("RepeatExplore (tuned)", "Repurchase (tuned)"),
+                ("RepeatExplore", "Repurchase"),
             ):
                 diff = rs.evaluation.compare(results, a, b).filter(
                     (pl.col("segment") == "all")

@@ -38,7 +38,6 @@ from recsys.models import (
     Recommender,
     RepeatExplore,
     Repurchase,
-    RepurchaseKNN,
     load_model,
 )
 from recsys.profiles import ProfileConfig, build_profiles, cohort_retention, due_items
@@ -62,7 +61,6 @@ __all__ = [
     "RecsysError",
     "RepeatExplore",
     "Repurchase",
-    "RepurchaseKNN",
     "UnknownIdError",
     "__version__",
     "actions",

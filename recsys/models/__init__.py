@@ -17,7 +17,7 @@ from recsys.models import registry
 from recsys.models.base import Recommender
 from recsys.models.baselines import Popular, Repurchase
 from recsys.models.blend import Blend, RepeatExplore
-from recsys.models.buyagain import BuyAgain, RepurchaseKNN
+from recsys.models.buyagain import BuyAgain
 from recsys.models.knn import ItemKNN
 from recsys.models.mf import ALS, BPR, MatrixFactorization
 from recsys.models.persistence import load_model
@@ -33,7 +33,6 @@ __all__ = [
     "Recommender",
     "RepeatExplore",
     "Repurchase",
-    "RepurchaseKNN",
     "load_model",
     "registry",
 ]

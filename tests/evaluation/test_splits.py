@@ -171,7 +171,7 @@ def test_nothing_after_a_users_own_as_of_is_used(online_retail: pl.DataFrame) ->
     a = rs.Interactions.from_purchases(clean, as_of=split.as_of)
     b = rs.Interactions.from_purchases(leaky, as_of=split.as_of)
     users = split.as_of["user_id"]
-    for model in (rs.Repurchase(), rs.BuyAgain(), rs.Popular(window_days=30.0), rs.RepurchaseKNN()):
+    for model in (rs.Repurchase(), rs.BuyAgain(), rs.Popular(window_days=30.0)):
         left = type(model)(**model.get_params()).fit(a).recommend(users, k=20, on_unknown="skip")
         right = type(model)(**model.get_params()).fit(b).recommend(users, k=20, on_unknown="skip")
         assert left.equals(right), type(model).__name__

@@ -110,31 +110,3 @@ def test_bad_params():
         rs.BuyAgain(label_days=0).fit(inter)
     with pytest.raises(rs.InputDataError, match="regularization"):
         rs.BuyAgain(regularization=-1).fit(inter)
-
-
-def test_repurchase_knn_smooths_over_the_nearest_customer() -> None:
-    p = pl.DataFrame(
-        {
-            "user_id": [1, 1, 2, 2, 2, 3, 3],
-            "item_id": ["x", "y", "x", "y", "z", "w", "v"],
-        }
-    )
-    inter = rs.Interactions.from_frame(p)
-    model = rs.RepurchaseKNN(neighbors=1, alpha=0.5).fit(inter)
-    # Customer 1's nearest customer is 2 (shares x, y): z comes next, before w and v.
-    assert model.recommend([1], k=3)["item_id"].to_list() == ["x", "y", "z"]
-    # By hand: Repurchase without times scores count * repeat_rate ** 0.5, repeat rate
-    # (repeaters + 1) / (buyers + 2): 1/4 for x, y (two buyers), 1/3 for z (one buyer).
-    # p_1 = (1, 1) / sqrt 2 on x, y; p_2 = (1/2, 1/2, 1/sqrt 3) / norm; score = (p_1 + p_2) / 2.
-    items = model.items_.to_index(["x", "y", "z"])
-    scores = model.score_pairs([0, 0, 0], items)
-    p2 = np.array([0.5, 0.5, 3**-0.5])
-    p2 /= np.linalg.norm(p2)
-    expected = (np.array([2**-0.5, 2**-0.5, 0.0]) + p2) / 2
-    np.testing.assert_allclose(scores, expected, rtol=1e-6)
-    # alpha = 1: the customer's own Repurchase order, no neighbour items.
-    own = rs.RepurchaseKNN(neighbors=1, alpha=1.0).fit(inter).recommend([2], k=3)
-    assert (
-        own["item_id"].to_list()
-        == rs.Repurchase().fit(inter).recommend([2], k=3)["item_id"].to_list()
-    )
