@@ -460,7 +460,11 @@ def headline(table: pl.DataFrame) -> pl.DataFrame:
 
 
 def run_dataset(
-    name: str, seeds: list[int], sample: float | None, bootstrap: int
+    name: str,
+    seeds: list[int],
+    sample: float | None,
+    bootstrap: int,
+    only: list[str] | None = None,
 ) -> pl.DataFrame | None:
     print(f"\n=== {name} ===")
     try:
@@ -508,6 +512,8 @@ def run_dataset(
         # recsys models: defaults, then tuned on the validation customers.
         tuned_params: dict[str, dict[str, Any]] = {}
         for model_name, factory in recsys_candidates().items():
+            if only and model_name not in only:
+                continue
             start = time.perf_counter()
             model = factory().fit(inter)
             fit_s = time.perf_counter() - start
@@ -561,6 +567,8 @@ def run_dataset(
                     & (pl.col("k") == 10)
                     & pl.col("metric").is_in(["recall", "ndcg"])
                 )
+                if a not in models or b not in models:
+                    continue
                 print(f"seed {seed}: {a} - {b} (paired 95% CI)")
                 print(diff.select("mode", "metric", "k", "difference", "ci_low", "ci_high"))
     table = pl.concat(per_seed)
@@ -601,11 +609,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--sample", type=float, default=None, help="share of customers (dev)")
     parser.add_argument("--bootstrap", type=int, default=500)
+    parser.add_argument("--models", nargs="+", default=None, help="recsys models to run (all)")
     args = parser.parse_args()
     print_environment()
     print(f"recsys from {rs.__file__}")
     for name in args.datasets:
-        run_dataset(name, args.seeds, args.sample, args.bootstrap)
+        run_dataset(name, args.seeds, args.sample, args.bootstrap, args.models)
 
 
 if __name__ == "__main__":
