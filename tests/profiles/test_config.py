@@ -85,7 +85,11 @@ def test_churn_windows_and_decay_feed_the_calibrator(online_retail: pl.DataFrame
     ("field", "value", "message"),
     [
         ("lifecycle_quantiles", (0.5, 0.8), r"lifecycle_quantiles=\.\.\.\) must have 3 values"),
-        ("lifecycle_quantiles", (0.5, 0.8, 1.0), r"lifecycle_quantiles=\.\.\.\) must be .*in \(0, 1\)"),
+        (
+            "lifecycle_quantiles",
+            (0.5, 0.8, 1.0),
+            r"lifecycle_quantiles=\.\.\.\) must be .*in \(0, 1\)",
+        ),
         ("lifecycle_quantiles", (0.8, 0.5, 0.9), "strictly increasing"),
         ("fallback_lifecycle_days", (30, 20, 180), "strictly increasing"),
         ("fallback_lifecycle_days", (0, 90, 180), "a number > 0"),
