@@ -21,7 +21,6 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Any, Literal
 
 import numpy as np
@@ -30,7 +29,6 @@ from recsys.exceptions import InputDataError
 
 __all__ = [
     "Constraint",
-    "DateLike",
     "InstanceOf",
     "Interval",
     "Options",
@@ -150,25 +148,6 @@ class InstanceOf(Constraint):
 
     def describe(self) -> str:
         return self.name or f"a {self.cls.__name__}"
-
-
-@dataclass(frozen=True)
-class DateLike(Constraint):
-    """A point in time: a datetime or date, or text that reads as one (``"2011-09-09"``)."""
-
-    def accepts(self, value: Any) -> bool:
-        from recsys.data.timeutil import to_datetime
-
-        if not isinstance(value, (str, date)):
-            return False
-        try:
-            to_datetime(value, "value")
-        except InputDataError:
-            return False
-        return True
-
-    def describe(self) -> str:
-        return "a date such as '2011-09-09'"
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,6 +46,29 @@ def _stable_argsort(key: np.ndarray) -> np.ndarray:
             return order
 
 
+_AS_OF = "as_of"
+
+
+def _per_user_as_of(as_of: Any) -> pl.DataFrame | None:
+    """``user_id, as_of`` (datetime[us]) when ``as_of`` is a frame, else None."""
+    if as_of is None or isinstance(as_of, (str, datetime, np.datetime64)):
+        return None
+    if not isinstance(as_of, pl.DataFrame) and not hasattr(as_of, "columns"):
+        return None
+    frame = pl.from_pandas(as_of) if not isinstance(as_of, pl.DataFrame) else as_of
+    missing = [c for c in (C.USER, _AS_OF) if c not in frame.columns]
+    if missing:
+        raise InputDataError(
+            f"a per-user as_of frame needs columns user_id and as_of; missing {missing}"
+        )
+    frame = frame.select(C.USER, pl.col(_AS_OF).cast(pl.Datetime("us")))
+    if frame.get_column(_AS_OF).null_count():
+        raise InputDataError("the per-user as_of frame has null as_of values")
+    if frame.get_column(C.USER).is_duplicated().any():
+        raise InputDataError("the per-user as_of frame lists a user_id more than once")
+    return frame
+
+
 @dataclass(frozen=True, eq=False)
 class Interactions:
     """A users x items matrix of purchase weights, with its id maps.
@@ -65,6 +89,12 @@ class Interactions:
         (user, item); ``None`` without timestamps.
     reference_time : datetime or None
         ``as_of`` when given, else the last timestamp: the "now" of decay and recency.
+        With a per-user ``as_of``, the latest of the users' reference times.
+    user_reference : np.ndarray or None
+        datetime64[us] per user (row): each user's own "now" when
+        `from_purchases` got a per-user ``as_of`` frame (users outside the
+        frame get the last timestamp of the data); ``None`` when every user shares
+        `reference_time`. See `user_reference_times`.
     weight, half_life_days
         How the weights were computed.
     purchases : polars.DataFrame or None
@@ -93,6 +123,31 @@ class Interactions:
     weight: str = "count"
     half_life_days: float | None = None
     purchases: pl.DataFrame | None = None
+    user_reference: np.ndarray | None = None
+
+    def user_reference_times(self) -> np.ndarray | None:
+        """Each user's "now" (datetime64[us] per row), or None without timestamps.
+
+        The per-user ``as_of`` where one was given, else `reference_time`
+        for every user. Time-aware models (``Repurchase``, ``BuyAgain``,
+        ``Popular(window_days=...)``) measure ages from it.
+
+        Examples
+        --------
+        >>> import polars as pl, recsys as rs
+        >>> from datetime import datetime
+        >>> p = pl.DataFrame({"user_id": [1, 1, 2], "item_id": ["a", "b", "b"],
+        ...                   "timestamp": [datetime(2024, 1, d) for d in (1, 5, 3)]})
+        >>> cut = pl.DataFrame({"user_id": [1], "as_of": [datetime(2024, 1, 4)]})
+        >>> inter = rs.Interactions.from_purchases(p, as_of=cut)
+        >>> [str(t)[:10] for t in inter.user_reference_times()]  # user 2: the last timestamp
+        ['2024-01-04', '2024-01-03']
+        """
+        if self.user_reference is not None:
+            return self.user_reference
+        if self.reference_time is None:
+            return None
+        return np.full(self.shape[0], np.datetime64(self.reference_time, "us"))
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -156,7 +211,13 @@ class Interactions:
             purchase's decay).
         as_of
             Keep only purchases strictly before this time; it is also the
-            reference time of the decay (default: the last timestamp).
+            reference time of the decay (default: the last timestamp). A frame
+            ``user_id, as_of`` gives each user their own "now" (next-basket
+            protocols, e.g. ``split.as_of`` of
+            `leave_last_basket`): each listed user's
+            purchases at or after their own ``as_of`` are left out and their decay
+            is measured from it; users not in the frame keep every purchase and
+            share the last timestamp as their "now" (`user_reference`).
         users, items
             Fixed id maps (e.g. those of a training set). Purchases of ids outside
             them are left out, with a `DataWarning` that counts them.
@@ -194,7 +255,21 @@ class Interactions:
         lf = without_returns(lf)
         has_time = C.TIMESTAMP in lf.collect_schema()
         reference = None
-        if as_of is not None:
+        per_user = _per_user_as_of(as_of)
+        if per_user is not None:
+            per_user = per_user.with_columns(
+                pl.col(C.USER).cast(lf.collect_schema()[C.USER], strict=False)
+            )
+            # Each listed user's rows strictly before their own as_of; "now" per row.
+            lf = lf.join(per_user.lazy(), on=C.USER, how="left").filter(
+                pl.col(_AS_OF).is_null() | (pl.col(C.TIMESTAMP) < pl.col(_AS_OF))
+            )
+            last = lf.filter(pl.col(_AS_OF).is_null()).select(pl.col(C.TIMESTAMP).max())
+            reference = last.collect(engine="streaming").item()
+            if reference is None:  # every user is in the frame
+                reference = per_user.get_column(_AS_OF).max()
+            lf = lf.with_columns(pl.col(_AS_OF).fill_null(pl.lit(reference)))
+        elif as_of is not None:
             reference = to_datetime(as_of, "as_of")
             lf = lf.filter(pl.col(C.TIMESTAMP) < reference)
         elif half_life_days is not None:  # the decay needs "now" before aggregating
@@ -208,9 +283,8 @@ class Interactions:
             "spend": pl.col(C.QUANTITY).cast(pl.Float64) * pl.col(C.PRICE).cast(pl.Float64),
         }[weight]
         if half_life_days is not None and reference is not None:
-            age_days = (
-                pl.lit(reference) - pl.col(C.TIMESTAMP)
-            ).dt.total_microseconds() / US_PER_DAY
+            now = pl.col(_AS_OF) if per_user is not None else pl.lit(reference)
+            age_days = (now - pl.col(C.TIMESTAMP)).dt.total_microseconds() / US_PER_DAY
             decay = pl.lit(0.5).pow(age_days / half_life_days)
             row_weight = decay if row_weight is None else row_weight * decay
         selected = [pl.col(C.USER), pl.col(C.ITEM)]
@@ -225,8 +299,8 @@ class Interactions:
                 "input?); clean the data with rs.clean_purchases first"
             )
         if reference is None and has_time and rows.height:
-            reference = rows[C.TIMESTAMP].max()  # type: ignore[assignment]
-        return cls._aggregate(
+            reference = rows[C.TIMESTAMP].max()
+        built = cls._aggregate(
             rows,
             users,
             items,
@@ -235,6 +309,20 @@ class Interactions:
             half_life_days=half_life_days,
             take_max=weight == "binary",
             keep_purchases=keep_purchases,
+        )
+        if per_user is None:
+            return built
+        assert reference is not None
+        user_reference = np.full(len(built.users), np.datetime64(reference, "us"))
+        index = built.users.to_index(per_user.get_column(C.USER), on_unknown="minus_one")
+        known = index >= 0
+        times = per_user.get_column(_AS_OF).cast(pl.Datetime("us")).to_numpy()
+        user_reference[index[known]] = times[known]
+        latest = user_reference.max() if len(user_reference) else np.datetime64(reference, "us")
+        return dataclasses.replace(
+            built,
+            user_reference=user_reference,
+            reference_time=to_datetime(latest, "as_of"),
         )
 
     @classmethod

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import numpy as np
 
+from recsys._validation import Constraint
 from recsys.exceptions import InputDataError
 
-__all__ = ["to_datetime"]
+__all__ = ["DateLike", "to_datetime"]
 
 
 def to_datetime(value: Any, name: str = "time") -> datetime:
@@ -34,3 +36,20 @@ def to_datetime(value: Any, name: str = "time") -> datetime:
     raise InputDataError(
         f"{name} must be a datetime, a date or an ISO date string like '2011-09-09', got {value!r}"
     )
+
+
+@dataclass(frozen=True)
+class DateLike(Constraint):
+    """A point in time: a datetime or date, or text that reads as one (``"2011-09-09"``)."""
+
+    def accepts(self, value: Any) -> bool:
+        if not isinstance(value, (str, date)):
+            return False
+        try:
+            to_datetime(value, "value")
+        except InputDataError:
+            return False
+        return True
+
+    def describe(self) -> str:
+        return "a date such as '2011-09-09'"

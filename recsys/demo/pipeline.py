@@ -24,11 +24,11 @@ from typing import Any, ClassVar
 import polars as pl
 
 from recsys._io import atomic_path
-from recsys._validation import DateLike, InstanceOf, Interval, validate_params
+from recsys._validation import InstanceOf, Interval, validate_params
 from recsys.actions import retention_actions
 from recsys.data import CleaningReport, Interactions
 from recsys.data import columns as C
-from recsys.data.timeutil import to_datetime
+from recsys.data.timeutil import DateLike, to_datetime
 from recsys.demo.decisions import ModelChoice, choose_model
 from recsys.evaluation import (
     EvaluationResults,

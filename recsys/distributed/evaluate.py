@@ -24,7 +24,6 @@ import polars as pl
 from recsys._validation import check_in, check_positive_int, check_probability
 from recsys.data.columns import USER
 from recsys.distributed._cluster import connect, resolve_workers
-from recsys.evaluation._frames import prepare_truth
 from recsys.evaluation.evaluate import (
     EvaluationResults,
     PerUserMetrics,
@@ -155,7 +154,9 @@ def evaluate_batch(
     check_probability("confidence", confidence)
     check_in("on_unknown", on_unknown, ("raise", "skip", "fallback"))
     files = {name: _model_arrays(model) for name, model in named.items()}
-    users = prepare_truth(split.test, "split.test").get_column(USER).unique().sort()
+    if USER not in split.test.columns:
+        raise InputDataError(f"split.test has no column {USER!r}")
+    users = split.test.get_column(USER).drop_nulls().unique().sort()
 
     ray = connect(ray_address)
     workers = resolve_workers(ray, num_workers)

@@ -20,6 +20,7 @@ from recsys.evaluation.evaluate import (
 from recsys.evaluation.metrics import (
     ACCURACY_METRICS,
     METRICS,
+    MODES,
     accuracy_per_user,
     coverage,
     hit_rate,
@@ -31,6 +32,7 @@ from recsys.evaluation.metrics import (
     novelty_per_user,
     precision,
     recall,
+    repeat_share,
 )
 from recsys.evaluation.protocols import (
     FullRanking,
@@ -50,6 +52,7 @@ from recsys.evaluation.tuning import TuneResult, tune
 __all__ = [
     "ACCURACY_METRICS",
     "METRICS",
+    "MODES",
     "EvaluationResults",
     "FullRanking",
     "PerUserMetrics",
@@ -74,6 +77,7 @@ __all__ = [
     "precision",
     "random_holdout",
     "recall",
+    "repeat_share",
     "sample_negatives",
     "sampled_ranks",
     "summarize",

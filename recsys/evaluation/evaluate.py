@@ -27,13 +27,16 @@ from recsys.data.columns import ITEM, RANK, USER
 from recsys.data.sources import to_frame
 from recsys.evaluation._frames import hit_matrix, prepare_recommendations, prepare_truth
 from recsys.evaluation.metrics import (
+    DEFAULT_MODES,
     METRICS,
     MODES,
     accuracy_from_hits,
     check_catalogue,
     coverage_share,
-    new_items_truth,
+    mode_list_items,
+    mode_truth,
     novelty_values,
+    repeat_share_values,
     self_information,
     train_pairs,
 )
@@ -263,7 +266,7 @@ def per_user_metrics(
     metrics: Iterable[str] | None = None,
     exclude_seen: bool | Mapping[str, bool | None] | None = None,
     *,
-    modes: Sequence[str] = MODES,
+    modes: Sequence[str] = DEFAULT_MODES,
     protocol: FullRanking | SampledNegatives | None = None,
     on_unknown: str = "skip",
     show_progress: bool = True,
@@ -324,7 +327,7 @@ def per_user_metrics(
 
     truth = prepare_truth(split.test, "split.test")
     users = truth.get_column(USER).unique().sort()
-    truths = {"all": truth, "new": new_items_truth(truth, split.train) if "new" in modes else truth}
+    truths = {mode: mode_truth(truth, mode, split.train) for mode in modes}
     depth = max(ks)
     info = self_information(split.train) if "novelty" in names else None
     seen = train_pairs(split.train)
@@ -377,9 +380,9 @@ def per_user_metrics(
                         stacklevel=2,
                     )
             list_items = matrix.list_items
-            if mode == "new":
-                list_items = list_items.join(user_index, on="_u").join(
-                    seen, on=[USER, ITEM], how="anti"
+            if mode != "all":
+                list_items = mode_list_items(
+                    list_items.join(user_index, on="_u"), mode, split.train
                 )
             if "coverage" in names:
                 check_catalogue(list_items, catalogue)
@@ -396,9 +399,13 @@ def per_user_metrics(
                 )
             for metric in names:
                 for kk in ks:
-                    if metric == "coverage":
+                    if metric == "coverage" or (metric == "repeat_share" and mode != "all"):
                         continue
-                    if metric == "novelty":
+                    if metric == "repeat_share":
+                        vector = repeat_share_values(
+                            matrix.list_items.join(user_index, on="_u"), seen, len(users), kk
+                        )
+                    elif metric == "novelty":
                         assert info is not None
                         vector = novelty_values(list_items, len(users), kk, info)
                     else:
@@ -483,7 +490,7 @@ def summarize(
     order_of_models = {name: i for i, name in enumerate(per_user.models)}
     table = table.sort(
         pl.col("model").replace_strict(order_of_models, return_dtype=pl.Int64),
-        pl.col("mode").replace_strict({"all": 0, "new": 1}, return_dtype=pl.Int64),
+        pl.col("mode").replace_strict({m: i for i, m in enumerate(MODES)}, return_dtype=pl.Int64),
         pl.col("metric").replace_strict(
             {m: i for i, m in enumerate(METRICS)}, return_dtype=pl.Int64
         ),
@@ -553,7 +560,7 @@ def evaluate(
     show_progress: bool = True,
     *,
     segments: Any = None,
-    modes: Sequence[str] = MODES,
+    modes: Sequence[str] = DEFAULT_MODES,
     protocol: FullRanking | SampledNegatives | None = None,
     confidence: float = 0.95,
     on_unknown: str = "skip",
@@ -577,8 +584,10 @@ def evaluate(
     k
         Cut-off(s).
     metrics
-        Subset of ``hit_rate, precision, recall, ndcg, map, mrr, novelty, coverage``
-        (default: all; the sampled protocol supports ``hit_rate, ndcg, mrr``).
+        Subset of ``hit_rate, precision, recall, ndcg, map, mrr, novelty, coverage,
+        repeat_share`` (default: all; the sampled protocol supports ``hit_rate, ndcg,
+        mrr``). ``repeat_share`` (the share of list slots holding an item the user
+        bought before) depends on the list only and is reported in mode ``"all"``.
     exclude_seen
         Passed to ``recommend``: leave out items the user bought in train.
         ``None`` (the default) lets each model use its own default (recsys buy-again models,
@@ -600,7 +609,11 @@ def evaluate(
         ``rs.build_profiles`` as of the cutoff); with one segment column, ``by``
         may be left out. Formerly ``profiles=``.
     modes
-        ``"all"`` items and/or ``"new"`` items only (see `recsys.evaluation.metrics`).
+        ``"all"`` items, ``"new"`` items only (test items the user had not bought:
+        the Reality Check's "explore" part) and/or ``"repeat"`` items only (test
+        items bought before); default ``("all", "new")``. With ``"repeat"`` and
+        ``"new"`` the table holds the repeat/explore decomposition of Li et al.
+        (2023), and ``hit_rate`` is their PHR (see `recsys.evaluation.metrics`).
     protocol
         ``FullRanking()`` (default) or ``SampledNegatives(n, seed)`` (biased; for
         comparison with papers only).

@@ -23,14 +23,24 @@ is in $T$, and $H = \sum_{j \le k} h_j$.
   2010). Defined for users with at least one recommended item.
 * ``coverage@k`` = share of the catalogue that appears in at least one user's
   top-k list. A property of the whole set of lists, so it has no per-user value.
+* ``repeat_share@k`` = share of the ``k`` slots of the list that hold an item the
+  user bought in the training data (empty slots count as not repeat): the
+  Reality Check's "repetition ratio". It depends on the list only, so it is
+  reported in mode ``"all"`` only.
 
-Averages are over users (each user weighs the same). Every metric has two modes:
-``"all"`` (every test item counts) and ``"new"`` ("new items only": test items the
+Averages are over users (each user weighs the same). Every metric has three modes:
+``"all"`` (every test item counts), ``"new"`` ("new items only": test items the
 user had not bought in the training data; buy-again and discovery are different
-jobs in retail). In ``"new"`` mode the recommendation lists are scored exactly
-as shown (an already-bought item in the list is a miss, not removed), and users
-whose test items were all bought before are left out of the average (their
-value is undefined, reported as null per user).
+jobs in retail) and ``"repeat"`` (test items the user had bought before). In
+``"new"`` and ``"repeat"`` mode the recommendation lists are scored exactly as
+shown (an item of the other kind in the list is a miss, not removed), and users
+without a test item of that kind are left out of the average (their value is
+undefined, reported as null per user).
+
+This is the decomposition of Li et al., "A Next Basket Recommendation Reality
+Check" (ACM TOIS 2023): their repeat recall is ``recall`` in mode ``"repeat"``,
+their explore recall ``recall`` in mode ``"new"``, their PHR (share of users with
+at least one hit) is ``hit_rate``, and their repetition ratio is ``repeat_share``.
 
 Users of the truth frame without any recommendation count as misses (0).
 Recommendations for users who are not in the truth frame are ignored with a
@@ -72,12 +82,15 @@ __all__ = [
     "novelty_per_user",
     "precision",
     "recall",
+    "repeat_share",
 ]
 
 ACCURACY_METRICS = ("hit_rate", "precision", "recall", "ndcg", "map", "mrr")
-METRICS = (*ACCURACY_METRICS, "novelty", "coverage")
-MODES = ("all", "new")
-Mode = Literal["all", "new"]
+METRICS = (*ACCURACY_METRICS, "novelty", "coverage", "repeat_share")
+MODES = ("all", "new", "repeat")
+#: The modes `evaluate` reports unless told otherwise.
+DEFAULT_MODES = ("all", "new")
+Mode = Literal["all", "new", "repeat"]
 
 
 def accuracy_from_hits(hits: np.ndarray, n_truth: np.ndarray, k: int, name: str) -> np.ndarray:
@@ -113,6 +126,43 @@ def accuracy_from_hits(hits: np.ndarray, n_truth: np.ndarray, k: int, name: str)
 def new_items_truth(truth: pl.DataFrame, train: Any) -> pl.DataFrame:
     """Test pairs whose item the user did not buy in ``train``."""
     return truth.join(train_pairs(train), on=[USER, ITEM], how="anti")
+
+
+def repeat_items_truth(truth: pl.DataFrame, train: Any) -> pl.DataFrame:
+    """Test pairs whose item the user bought in ``train``."""
+    return truth.join(train_pairs(train), on=[USER, ITEM], how="semi")
+
+
+def mode_truth(truth: pl.DataFrame, mode: str, train: Any) -> pl.DataFrame:
+    """The test pairs that count in ``mode`` (``"all"``, ``"new"`` or ``"repeat"``)."""
+    if mode == "all":
+        return truth
+    if train is None:
+        raise InputDataError(f"mode={mode!r} needs train= (the training purchases)")
+    return new_items_truth(truth, train) if mode == "new" else repeat_items_truth(truth, train)
+
+
+def mode_list_items(list_items: pl.DataFrame, mode: str, train: Any) -> pl.DataFrame:
+    """The list items that count in ``mode``: not bought (``"new"``) or bought (``"repeat"``)."""
+    if mode == "all":
+        return list_items
+    pairs = train_pairs(train)
+    if mode == "new":
+        return list_items.join(pairs, on=[USER, ITEM], how="anti")
+    return list_items.join(pairs, on=[USER, ITEM], how="semi")
+
+
+def repeat_share_values(
+    list_items: pl.DataFrame, seen: pl.DataFrame, n_users: int, k: int
+) -> np.ndarray:
+    """Per user: share of the ``k`` slots holding an item bought in train.
+
+    ``list_items`` has ``_u, user_id, rank, item_id``; ``seen`` the distinct
+    training ``user_id, item_id`` pairs. Users without any list item get 0.
+    """
+    top = list_items.filter(pl.col(RANK) <= k).join(seen, on=[USER, ITEM], how="semi")
+    repeats = np.bincount(top.get_column("_u").to_numpy(), minlength=n_users)
+    return repeats / float(k)
 
 
 def train_pairs(train: Any) -> pl.DataFrame:
@@ -199,10 +249,7 @@ def _accuracy_values(
     recs = prepare_recommendations(recommendations, truth_frame)
     k = _check_k(k, recs)
     users = truth_frame.get_column(USER).unique().sort()
-    if mode == "new":
-        if train is None:
-            raise InputDataError('mode="new" needs train= (the training purchases)')
-        truth_frame = new_items_truth(truth_frame, train)
+    truth_frame = mode_truth(truth_frame, mode, train)
     matrix: HitMatrix = hit_matrix(recs, truth_frame, k, users)
     return users, accuracy_from_hits(matrix.hits, matrix.n_truth, k, name)
 
@@ -229,9 +276,12 @@ _PARAMS_DOC = """
     k
         Cut-off: only the first ``k`` recommendations of each list count.
     mode
-        ``"all"`` items or ``"new"`` items only (test items not bought in ``train``).
+        ``"all"`` items, ``"new"`` items only (test items not bought in ``train``:
+        the Reality Check's "explore" items) or ``"repeat"`` items only (test items
+        bought in ``train``).
     train
-        Training purchases (``user_id, item_id``); required for ``mode="new"``.
+        Training purchases (``user_id, item_id``); required for modes ``"new"``
+        and ``"repeat"``.
 
     Returns
     -------
@@ -426,8 +476,7 @@ def _novelty_user_values(
     list_items = recs.join(
         pl.DataFrame({USER: users, "_u": np.arange(len(users), dtype=np.int64)}), on=USER
     )
-    if mode == "new":
-        list_items = list_items.join(train_pairs(train), on=[USER, ITEM], how="anti")
+    list_items = mode_list_items(list_items, mode, train)
     return users, novelty_values(list_items, len(users), k, self_information(train))
 
 
@@ -478,9 +527,44 @@ def coverage(
     if len(series) == 0:
         raise InputDataError("catalogue is empty")
     list_items = recs.with_columns(pl.lit(0, dtype=pl.Int64).alias("_u"))
-    if mode == "new":
-        if train is None:
-            raise InputDataError('mode="new" needs train= (the training purchases)')
-        list_items = list_items.join(train_pairs(train), on=[USER, ITEM], how="anti")
+    if mode != "all" and train is None:
+        raise InputDataError(f"mode={mode!r} needs train= (the training purchases)")
+    list_items = mode_list_items(list_items, mode, train)
     check_catalogue(list_items.filter(pl.col(RANK) <= k), series)
     return coverage_share(list_items, k, len(series))
+
+
+def repeat_share(recommendations: Any, train: Any, k: int = 10) -> float:
+    """Share of the top-k slots that hold an item the user bought in ``train``.
+
+    The Reality Check's repetition ratio: how much of each list is "buy again".
+    A user's value is the number of their top-k items bought in ``train``
+    divided by ``k`` (empty slots count as not repeat); the result is the mean
+    over the users of ``recommendations``.
+
+    Parameters
+    ----------
+    recommendations
+        Frame with ``user_id, item_id, rank``.
+    train
+        Training purchases (``user_id, item_id``).
+    k
+        Cut-off.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import recsys as rs
+    >>> train = pl.DataFrame({"user_id": [1, 2], "item_id": [5, 6]})
+    >>> recs = pl.DataFrame({"user_id": [1, 1, 2, 2], "item_id": [5, 7, 7, 8],
+    ...                      "rank": [1, 2, 1, 2]})
+    >>> rs.evaluation.repeat_share(recs, train, k=2)  # (1/2 + 0/2) / 2
+    0.25
+    """
+    recs = prepare_recommendations(recommendations)
+    k = _check_k(k, recs)
+    users = recs.get_column(USER).unique().sort()
+    list_items = recs.join(
+        pl.DataFrame({USER: users, "_u": np.arange(len(users), dtype=np.int64)}), on=USER
+    )
+    return _mean(repeat_share_values(list_items, train_pairs(train), len(users), k))

@@ -43,6 +43,12 @@ class Split:
     info
         Counts of what the split left out (e.g. ``test_rows_cold_users``), so nothing
         is dropped silently.
+    as_of
+        Per-user splits (`leave_last_basket`): ``user_id, as_of``, each test
+        user's own "now" (the time of their held-out basket). Pass it to
+        ``rs.Interactions.from_purchases(split.train, as_of=split.as_of)`` so
+        every time-aware score (decay, recency, ``Repurchase``, ``BuyAgain``) is
+        computed as of just before that user's basket. None for other splits.
     """
 
     train: pl.DataFrame
@@ -51,6 +57,7 @@ class Split:
     method: str
     params: dict[str, Any] = field(default_factory=dict)
     info: dict[str, int] = field(default_factory=dict)
+    as_of: pl.DataFrame | None = None
 
     @property
     def test_users(self) -> pl.Series:
@@ -268,6 +275,14 @@ def leave_last_basket(purchases: Any) -> Split:
     basket is the one with the latest time (ties: the larger ``order_id``).
     Users with a single basket stay in train (counted in ``info``).
 
+    Each test user has their own "now": ``split.as_of`` (``user_id, as_of``)
+    holds the time of the user's held-out basket (its earliest row). Build the
+    training interactions with ``Interactions.from_purchases(split.train,
+    as_of=split.as_of)`` so that ages and decay are measured from it and
+    nothing of the user at or after it is used (training rows of the user at
+    that very time, from another order, are counted in
+    ``info["train_rows_at_or_after_as_of"]`` and left out by that call).
+
     Examples
     --------
     >>> import polars as pl
@@ -276,6 +291,8 @@ def leave_last_basket(purchases: Any) -> Split:
     >>> split = rs.evaluation.leave_last_basket(purchases)
     >>> int(split.test.group_by("user_id").agg(pl.col("order_id").n_unique()).max()["order_id"][0])
     1
+    >>> split.as_of.columns, split.as_of.height == split.test["user_id"].n_unique()
+    (['user_id', 'as_of'], True)
     """
     frame = without_returns(_purchases(purchases, "leave_last_basket"))
     keyed = frame.with_columns(order_key(frame))
@@ -287,9 +304,14 @@ def leave_last_basket(purchases: Any) -> Split:
     last = ranked.filter((pl.col("_len") > 1) & (pl.col("_pos") == pl.col("_len") - 1))
     test = keyed.join(last.select(USER, basket), on=[USER, basket], how="semi").drop(basket)
     train = keyed.join(last.select(USER, basket), on=[USER, basket], how="anti").drop(basket)
-    info = {"users_single_basket": int(ranked.filter(pl.col("_len") == 1).height)}
+    as_of = test.group_by(USER).agg(pl.col(TIMESTAMP).min().alias("as_of")).sort(USER)
+    late = train.join(as_of, on=USER, how="inner").filter(pl.col(TIMESTAMP) >= pl.col("as_of"))
+    info = {
+        "users_single_basket": int(ranked.filter(pl.col("_len") == 1).height),
+        "train_rows_at_or_after_as_of": late.height,
+    }
     _finish(train, test, "leave_last_basket")
-    return Split(train, test, None, "leave_last_basket", {}, info)
+    return Split(train, test, None, "leave_last_basket", {}, info, as_of=as_of)
 
 
 def random_holdout(purchases: Any, fraction: float, seed: int = 0) -> Split:

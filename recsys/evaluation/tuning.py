@@ -183,7 +183,11 @@ def tune(
         n_trials = check_positive_int("n_trials", n_trials)
     trials = _trials(space, n_trials, seed)
     validation = split.validation()
-    interactions = Interactions.from_purchases(validation.train, weight=weight)  # type: ignore[arg-type]
+    interactions = Interactions.from_purchases(
+        validation.train,
+        weight=weight,  # type: ignore[arg-type]
+        as_of=validation.as_of,
+    )
     rows = []
     for number, params in enumerate(tqdm(trials, desc="tune", disable=not show_progress)):
         start = time.perf_counter()

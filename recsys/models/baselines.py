@@ -81,13 +81,16 @@ def _check_bought_state(model: Recommender, arrays: dict[str, np.ndarray]) -> No
 
 
 def _age_days(interactions: Interactions, name: str) -> np.ndarray:
-    """Days between each pair's last purchase and the reference time."""
+    """Days between each pair's last purchase and its user's reference time (per-user ``as_of``)."""
     if interactions.last_purchase is None or interactions.reference_time is None:
         raise InputDataError(
             f"{name} needs purchase times: build the interactions with "
             "rs.Interactions.from_purchases on purchases that have a timestamp column"
         )
-    ref = np.datetime64(interactions.reference_time, "us")
+    now = interactions.user_reference_times()
+    assert now is not None
+    matrix = interactions.matrix
+    ref = np.repeat(now, np.diff(matrix.indptr))  # each pair's user's own "now"
     age = (ref - interactions.last_purchase).astype(np.int64) / _US_PER_DAY
     return np.maximum(age, 0.0)
 

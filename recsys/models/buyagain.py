@@ -49,13 +49,14 @@ def repurchase_features(
     user_index: np.ndarray,
     item_index: np.ndarray,
     times_us: np.ndarray,
-    reference_us: int,
+    reference_us: int | np.ndarray,
     n_items: int,
     trend_window_days: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per (user, item) repurchase features as of ``reference_us`` from a purchase log.
 
-    Only purchases strictly before ``reference_us`` are used.
+    Only purchases strictly before ``reference_us`` (each user's own, when it is
+    an array) are used.
 
     Parameters
     ----------
@@ -64,7 +65,8 @@ def repurchase_features(
     times_us
         int64 microseconds since the epoch of each row.
     reference_us
-        The "now" of the features (int64 microseconds).
+        The "now" of the features (int64 microseconds): one for every user, or
+        an int64 array indexed by user index (a per-user ``as_of``).
     n_items
         Catalogue size (pair key = ``user * n_items + item``).
     trend_window_days
@@ -84,7 +86,9 @@ def repurchase_features(
     >>> keys.tolist(), np.expm1(x[:, 0]).round().tolist()  # distinct days per pair
     ([0, 1], [1.0, 2.0])
     """
-    before = times_us < reference_us
+    per_user = np.ndim(reference_us) > 0
+    row_reference = np.asarray(reference_us)[user_index] if per_user else reference_us
+    before = times_us < row_reference
     u = user_index[before].astype(np.int64)
     i = item_index[before].astype(np.int64)
     t = times_us[before]
@@ -103,10 +107,11 @@ def repurchase_features(
     rows = (ends - starts).astype(np.float64)
     days = np.add.reduceat(new_day.astype(np.float64), starts)
     first, last = t[starts], t[ends - 1]
-    since_last = (reference_us - last) / _US_PER_DAY
-    since_first = (reference_us - first) / _US_PER_DAY
     pair_user = pair_key // max(n_items, 1)
     pair_item = pair_key % max(n_items, 1)
+    pair_reference = np.asarray(reference_us)[pair_user] if per_user else reference_us
+    since_last = (pair_reference - last) / _US_PER_DAY
+    since_first = (pair_reference - first) / _US_PER_DAY
 
     repeat = days >= 2
     interval = np.where(repeat, (since_first - since_last) / np.maximum(days - 1, 1), 0.0)
@@ -122,9 +127,16 @@ def repurchase_features(
     user_day = np.unique(user_rows * (int(day.max()) + 1) + day)
     n_users = int(pair_user.max()) + 1
     user_days = np.bincount(user_day // (int(day.max()) + 1), minlength=n_users).astype(np.float64)
-    user_last = np.full(n_users, reference_us, dtype=np.int64)
+    if per_user:
+        user_reference = np.asarray(reference_us, dtype=np.int64)[:n_users]
+    else:
+        user_reference = np.full(n_users, reference_us, dtype=np.int64)
+    # NB: starting from the reference time, user_last stays there (every purchase is
+    # before it), so log_user_since_last is 0 for every pair. Kept as is: saved
+    # models (format version 1) must score like a fresh fit.
+    user_last = user_reference.copy()
     np.maximum.at(user_last, pair_user, last)
-    user_since = (reference_us - user_last) / _US_PER_DAY
+    user_since = (user_reference - user_last) / _US_PER_DAY
     user_items = np.bincount(pair_user, minlength=n_users).astype(np.float64)
 
     log_since_last = np.log1p(since_last)
@@ -268,15 +280,23 @@ class BuyAgain(Recommender):
         t = log[C.TIMESTAMP].cast(pl.Datetime("us")).to_numpy().view(np.int64)
         known = (u >= 0) & (i >= 0)
         u, i, t = u[known], i[known], t[known]
-        reference = int(np.datetime64(interactions.reference_time, "us").astype(np.int64))
-        # Every purchase is strictly before the reference time of the scores.
-        now = max(reference, int(t.max()) + 1) if len(t) else reference
-        span_days = (now - int(t.min())) / _US_PER_DAY if len(t) else 0.0
+        # Each user's "now" (a per-user as_of, else the shared reference time);
+        # every purchase of the user is strictly before it.
+        user_now = interactions.user_reference_times()
+        assert user_now is not None
+        now = user_now.astype("datetime64[us]").astype(np.int64)
+        if len(t) and interactions.user_reference is None:
+            now = np.maximum(now, int(t.max()) + 1)
+        elif len(t):
+            last_row = np.full(len(now), np.iinfo(np.int64).min, dtype=np.int64)
+            np.maximum.at(last_row, u, t)
+            now = np.maximum(now, last_row + 1)
+        span_days = (int(now.max()) - int(t.min())) / _US_PER_DAY if len(t) else 0.0
         window = min(float(self.label_days), span_days / 3.0)
         trend = float(self.trend_window_days)
         cut = now - int(window * _US_PER_DAY)
         keys0, x0 = repurchase_features(u, i, t, cut, n_items, trend)
-        later = t >= cut
+        later = t >= cut[u]
         label_keys = np.unique(u[later].astype(np.int64) * n_items + i[later])
         active = np.unique(u[later])
         rows = np.isin(keys0 // n_items, active)

@@ -303,3 +303,35 @@ def test_purchases_reference_kept_filtered_and_optional():
     ]
     assert rs.Interactions.from_purchases(p, keep_purchases=False).purchases is None
     assert rs.Interactions.from_frame(p).purchases is None
+
+
+def test_per_user_as_of_decays_each_user_from_their_own_now() -> None:
+    p = pl.DataFrame(
+        {
+            "user_id": [1, 1, 1, 2, 2],
+            "item_id": ["a", "b", "c", "a", "b"],
+            "timestamp": [datetime(2024, 1, d) for d in (1, 11, 21, 1, 31)],
+        }
+    )
+    cut = pl.DataFrame({"user_id": [1], "as_of": [datetime(2024, 1, 21)]})
+    inter = Interactions.from_purchases(p, half_life_days=10.0, as_of=cut)
+    dense = inter.matrix.toarray()
+    # user 1: now = Jan 21, so c (bought Jan 21) is left out; a is 20 days old, b 10.
+    assert list(inter.items.to_ids(np.arange(2))) == ["a", "b"]
+    assert dense[0].tolist() == pytest.approx([0.25, 0.5])
+    # user 2 is not in the frame: now = the last timestamp outside it (Jan 31).
+    assert dense[1].tolist() == pytest.approx([0.5**3, 1.0])
+    assert inter.user_reference_times().astype("datetime64[D]").astype(str).tolist() == [
+        "2024-01-21",
+        "2024-01-31",
+    ]
+    assert inter.reference_time == datetime(2024, 1, 31)
+
+
+def test_per_user_as_of_frame_is_checked() -> None:
+    p = pl.DataFrame({"user_id": [1], "item_id": ["a"], "timestamp": [datetime(2024, 1, 1)]})
+    with pytest.raises(rs.InputDataError, match="missing"):
+        Interactions.from_purchases(p, as_of=pl.DataFrame({"user_id": [1]}))
+    twice = pl.DataFrame({"user_id": [1, 1], "as_of": [datetime(2024, 2, 1)] * 2})
+    with pytest.raises(rs.InputDataError, match="more than once"):
+        Interactions.from_purchases(p, as_of=twice)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -129,3 +130,48 @@ def test_random_holdout_deterministic(online_retail: pl.DataFrame) -> None:
     assert a.validation().train.height < a.train.height
     with pytest.raises(InputDataError, match="fraction"):
         ev.random_holdout(online_retail, 1.5)
+
+
+def test_leave_last_basket_gives_each_test_user_their_own_as_of(
+    online_retail: pl.DataFrame,
+) -> None:
+    split = ev.leave_last_basket(online_retail)
+    first_test = split.test.group_by("user_id").agg(pl.col("timestamp").min().alias("t"))
+    joined = first_test.join(split.as_of, on="user_id")
+    assert joined.height == split.as_of.height == first_test.height
+    assert (joined["t"] == joined["as_of"]).all()
+    late = split.train.join(split.as_of, on="user_id").filter(
+        pl.col("timestamp") >= pl.col("as_of")
+    )
+    assert late.height == split.info["train_rows_at_or_after_as_of"]
+    assert split.validation().as_of is not None
+
+
+def test_nothing_after_a_users_own_as_of_is_used(online_retail: pl.DataFrame) -> None:
+    """Purchases appended after each user's cut-off change no matrix, decay or score."""
+    p = online_retail.filter(pl.col("user_id") < 12900)
+    split = ev.leave_last_basket(p)
+    # Every test user buys their whole test basket again, and a new item, after their as_of.
+    extra = (
+        split.test.select("user_id", "item_id", "timestamp")
+        .vstack(split.test.select("user_id", pl.lit("85123A").alias("item_id"), "timestamp"))
+        .with_columns(pl.col("timestamp") + timedelta(days=1))
+    )
+    leaky = pl.concat([split.train.select(extra.columns), extra, split.test.select(extra.columns)])
+    clean = split.train.select(extra.columns)
+    for kwargs in ({}, {"half_life_days": 30.0}, {"weight": "binary", "half_life_days": 7.0}):
+        a = rs.Interactions.from_purchases(clean, as_of=split.as_of, **kwargs)
+        b = rs.Interactions.from_purchases(leaky, as_of=split.as_of, **kwargs)
+        assert (a.matrix != b.matrix).nnz == 0
+        for ids in ("users", "items"):
+            left, right = getattr(a, ids), getattr(b, ids)
+            assert list(left.to_ids(np.arange(len(left)))) == list(
+                right.to_ids(np.arange(len(right)))
+            )
+    a = rs.Interactions.from_purchases(clean, as_of=split.as_of)
+    b = rs.Interactions.from_purchases(leaky, as_of=split.as_of)
+    users = split.as_of["user_id"]
+    for model in (rs.Repurchase(), rs.BuyAgain(), rs.Popular(window_days=30.0)):
+        left = type(model)(**model.get_params()).fit(a).recommend(users, k=20, on_unknown="skip")
+        right = type(model)(**model.get_params()).fit(b).recommend(users, k=20, on_unknown="skip")
+        assert left.equals(right), type(model).__name__
