@@ -30,7 +30,7 @@ from recsys.evaluation.evaluate import (
     per_user_metrics,
     summarize,
 )
-from recsys.evaluation.metrics import METRICS, MODES
+from recsys.evaluation.metrics import DEFAULT_MODES, METRICS, MODES
 from recsys.evaluation.splits import Split
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.models.persistence import model_from_arrays, read_model_file
@@ -105,7 +105,7 @@ def evaluate_batch(
     seed: int = 0,
     *,
     segments: Any = None,
-    modes: Sequence[str] = MODES,
+    modes: Sequence[str] = DEFAULT_MODES,
     confidence: float = 0.95,
     on_unknown: str = "skip",
     num_workers: int | None = None,

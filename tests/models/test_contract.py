@@ -82,8 +82,10 @@ def _dense_scores(model: rs.Recommender, users: np.ndarray) -> np.ndarray:
     return model.score_pairs(u, i).reshape(len(users), model.n_items)
 
 
-def _reference_blend(model: rs.Blend, users: np.ndarray, eligible: np.ndarray) -> np.ndarray:
-    """Plain-numpy blend: each part's masked, eligible, top-depth list, normalised, summed."""
+def _reference_blend(
+    model: rs.Blend, users: np.ndarray, eligible: np.ndarray, k: int
+) -> np.ndarray:
+    """Plain-numpy blend: each part's masked, eligible, top-max(depth, k) list, normalised."""
     seen = model.user_items_[users].toarray() > 0
     total = np.zeros(eligible.shape)
     scored = np.zeros(eligible.shape, dtype=bool)
@@ -96,7 +98,7 @@ def _reference_blend(model: rs.Blend, users: np.ndarray, eligible: np.ndarray) -
             items = np.flatnonzero(allowed[r] & np.isfinite(scores[r]))
             order = items[np.lexsort((items, -scores[r, items]))]
             if mask != "bought":
-                order = order[: model.depth]
+                order = order[: max(model.depth, k)]
             if order.size == 0:
                 continue
             if model.normalize == "rank":
@@ -196,7 +198,7 @@ class TestRecommenderContract:
         ids, scores = model.recommend_index(users, k=6, exclude_seen=True)
         seen = model.user_items_[users]
         if isinstance(model, rs.Blend):
-            block = _reference_blend(model, users, ~(seen.toarray() > 0))
+            block = _reference_blend(model, users, ~(seen.toarray() > 0), 6)
         else:
             block = _dense_scores(model, users)
         ref_ids, ref_scores = select_topk(block, 6, exclude=seen)
