@@ -537,7 +537,9 @@ class Recommender(ABC):
             )
         cold_rows = np.flatnonzero(unknown)
         if cold_rows.size:
-            ids[cold_rows], scores[cold_rows] = self._popular_topk(
+            # Unknown users: the training popularity ranking (distinct buyers per item).
+            ids[cold_rows], scores[cold_rows] = popularity_topk(
+                self.item_popularity_,
                 len(cold_rows),
                 k,
                 extra[cold_rows] if extra is not None else None,
@@ -545,17 +547,6 @@ class Recommender(ABC):
                 resolve_num_threads(num_threads),
             )
         return self._to_frame(query_ids, ids, scores)
-
-    def _popular_topk(
-        self,
-        n: int,
-        k: int,
-        exclude: sp.csr_matrix | None,
-        candidates: np.ndarray | None,
-        num_threads: int,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The training popularity ranking for ``n`` users (unknown users' fallback)."""
-        return popularity_topk(self.item_popularity_, n, k, exclude, candidates, num_threads)
 
     @staticmethod
     def _as_id_series(values: Any, name: str) -> pl.Series:

@@ -2,33 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import polars as pl
 import pytest
 
 import recsys as rs
 from recsys.exceptions import InputDataError
-
-
-@pytest.fixture
-def purchases() -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "user_id": [1, 1, 1, 2, 3, 3, 4],
-            "item_id": ["a"] * 7,
-            "timestamp": [
-                datetime(2024, 1, 5),
-                datetime(2024, 1, 20),
-                datetime(2024, 3, 1),
-                datetime(2024, 1, 9),
-                datetime(2024, 2, 2),
-                datetime(2024, 3, 3),
-                datetime(2024, 2, 28),
-            ],
-            "quantity": [1.0] * 7,
-        }
-    )
 
 
 def test_plot_helpers(online_retail: pl.DataFrame) -> None:
@@ -53,7 +31,7 @@ def test_plot_helpers(online_retail: pl.DataFrame) -> None:
 
 
 def test_plot_without_matplotlib_names_the_extra(
-    purchases: pl.DataFrame, monkeypatch: pytest.MonkeyPatch
+    online_retail: pl.DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import sys
 
@@ -62,4 +40,4 @@ def test_plot_without_matplotlib_names_the_extra(
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match="pip install matplotlib"):
-        plot_cohort_heatmap(rs.cohort_retention(purchases))
+        plot_cohort_heatmap(rs.cohort_retention(online_retail))
