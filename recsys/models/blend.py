@@ -30,6 +30,13 @@ def _default_blend_models(timed: bool) -> list[Recommender]:
     from recsys.models.knn import ItemKNN
     from recsys.models.mf import ALS
 
+    if not timed:
+        warnings.warn(
+            "Blend: the interactions have no purchase times, so the default "
+            "popularity part counts all history instead of the last 30 days",
+            DataWarning,
+            stacklevel=5,  # _parts <- _fit <- fit <- the caller
+        )
     return [ALS(), ItemKNN(), Popular(window_days=30.0 if timed else None)]
 
 
@@ -177,15 +184,7 @@ class Blend(Recommender):
         self._parts(timed=True)
 
     def _fit(self, interactions: Interactions) -> None:
-        timed = interactions.last_purchase is not None
-        if type(self) is Blend and self.models is None and not timed:
-            warnings.warn(
-                "Blend: the interactions have no purchase times, so the default "
-                "popularity part counts all history instead of the last 30 days",
-                DataWarning,
-                stacklevel=3,
-            )
-        models, weights, masks = self._parts(timed)
+        models, weights, masks = self._parts(timed=interactions.last_purchase is not None)
         for model in models:
             model.fit(interactions)
         self.models_: list[Recommender] = models

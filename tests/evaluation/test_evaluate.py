@@ -102,26 +102,11 @@ def test_segments(split: ev.Split, models: dict) -> None:
     segments = pl.concat(
         [segments, pl.DataFrame({"user_id": [1], "tier": ["bronze"]})]
     )  # no test user
+    options = {"k": [10], "metrics": ["hit_rate", "coverage"], "bootstrap": 100}
     with pytest.warns(DataWarning, match="3 customers have no segment"):
-        table = rs.evaluate(
-            models,
-            split,
-            k=[10],
-            metrics=["hit_rate", "coverage"],
-            segments=segments,
-            bootstrap=100,
-            show_progress=False,
-        ).table
+        table = rs.evaluate(models, split, segments=segments, show_progress=False, **options).table
     with pytest.warns(DeprecationWarning, match="segments=<frame>"):  # the former spelling
-        former = rs.evaluate(
-            models,
-            split,
-            k=[10],
-            metrics=["hit_rate", "coverage"],
-            by=segments,
-            bootstrap=100,
-            show_progress=False,
-        ).table
+        former = rs.evaluate(models, split, by=segments, show_progress=False, **options).table
     assert former.equals(table)
     seg = table.filter(model="repeat", mode="all", metric="hit_rate")
     assert seg["segment"].to_list() == ["all", "(missing)", "bronze", "gold", "silver"]
@@ -250,12 +235,12 @@ def test_evaluate_is_per_user_metrics_then_summarize(split: ev.Split, models: di
     )
     kwargs = dict(k=[5, 10], metrics=["hit_rate", "novelty", "coverage"], exclude_seen=False)
     results = rs.evaluate(
-        models, split, **kwargs, by=segments, bootstrap=100, seed=3, show_progress=False
+        models, split, **kwargs, segments=segments, bootstrap=100, seed=3, show_progress=False
     )
     per_user = ev.per_user_metrics(models, split, **kwargs, show_progress=False)
     assert isinstance(per_user, ev.PerUserMetrics)
     assert per_user.values.shape == (split.test["user_id"].n_unique(), per_user.columns.height)
-    summary = ev.summarize(per_user, by=segments, bootstrap=100, seed=3)
+    summary = ev.summarize(per_user, segments=segments, bootstrap=100, seed=3)
     assert summary.table.equals(results.table)
     np.testing.assert_array_equal(summary.values, results.values)
     # the summary depends only on the per-user values: shards of users, concatenated
@@ -271,7 +256,9 @@ def test_evaluate_is_per_user_metrics_then_summarize(split: ev.Split, models: di
         coverage_k=per_user.coverage_k,
         catalogue_size=per_user.catalogue_size,
     )
-    assert ev.summarize(shuffled, by=segments, bootstrap=100, seed=3).table.equals(results.table)
+    assert ev.summarize(shuffled, segments=segments, bootstrap=100, seed=3).table.equals(
+        results.table
+    )
     users = split.test["user_id"].unique()
     shards = [
         ev.per_user_metrics(
@@ -283,7 +270,9 @@ def test_evaluate_is_per_user_metrics_then_summarize(split: ev.Split, models: di
         for part in (users.filter(users % 2 == 1).implode(), users.filter(users % 2 == 0).implode())
     ]
     merged = ev.PerUserMetrics.concat(shards)
-    assert ev.summarize(merged, by=segments, bootstrap=100, seed=3).table.equals(results.table)
+    assert ev.summarize(merged, segments=segments, bootstrap=100, seed=3).table.equals(
+        results.table
+    )
     with pytest.raises(InputDataError, match="more than one part"):
         ev.PerUserMetrics.concat([shards[0], shards[0]])
 

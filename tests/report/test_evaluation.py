@@ -7,24 +7,12 @@ import pytest
 
 import recsys as rs
 from recsys.exceptions import InputDataError
-from tests.evaluation._double import CountRecommender
+from tests.evaluation import test_evaluate
 
 ev = rs.evaluation
-
-
-@pytest.fixture(scope="module")
-def split(online_retail: pl.DataFrame) -> ev.Split:
-    small = online_retail.filter(pl.col("user_id") < 13200)
-    return ev.temporal_split(small, "2011-09-09", horizon_days=90)
-
-
-@pytest.fixture(scope="module")
-def models(split: ev.Split) -> dict[str, CountRecommender]:
-    inter = rs.Interactions.from_purchases(split.train)
-    return {
-        "repeat": CountRecommender(personal=1.0).fit(inter),
-        "popular": CountRecommender(personal=0.0).fit(inter),
-    }
+# The evaluation tests' split and models (fixtures), not a copy of them.
+split = test_evaluate.split
+models = test_evaluate.models
 
 
 def test_plot_metric_curves(split: ev.Split, models: dict) -> None:
@@ -36,7 +24,13 @@ def test_plot_metric_curves(split: ev.Split, models: dict) -> None:
         (pl.col("user_id") % 2).cast(pl.String).alias("parity")
     )
     table = rs.evaluate(
-        models, split, k=[5, 10], metrics=["ndcg"], by=segments, bootstrap=50, show_progress=False
+        models,
+        split,
+        k=[5, 10],
+        metrics=["ndcg"],
+        segments=segments,
+        bootstrap=50,
+        show_progress=False,
     ).table
     fig = plot_metric_curves(table, "ndcg")
     assert len(fig.axes[0].lines) == 2
