@@ -205,9 +205,12 @@ class Blend(Recommender):
         candidates: np.ndarray | None,
         num_threads: int,
         depth: int,
+        seen: sp.csr_matrix,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """One part's proposals: (row, item, score), rows ascending, best first per row."""
-        seen = _pattern(self.user_items_[users])
+        """One part's proposals: (row, item, score), rows ascending, best first per row.
+
+        ``seen`` is the pattern of the users' training rows (computed once per block).
+        """
         if mask == "bought":
             rows, items = seen.nonzero()
             keep = np.ones(rows.size, dtype=bool)
@@ -248,11 +251,12 @@ class Blend(Recommender):
         the blended score is the sum of a row's duplicates.
         """
         rows, items, values = [], [], []
+        seen = _pattern(self.user_items_[users])
         for model, weight, mask in zip(self.models_, self.weights_, self.masks_, strict=True):
             if weight == 0:
                 continue
             r, i, scores = self._part_list(
-                model, mask, users, exclude, candidates, num_threads, depth
+                model, mask, users, exclude, candidates, num_threads, depth, seen
             )
             rows.append(r)
             items.append(i)
