@@ -25,6 +25,7 @@ import polars as pl
 
 from recsys.data import columns as C
 from recsys.exceptions import InputDataError
+from recsys.profiles.bgnbd import bgnbd_inputs
 from recsys.profiles.config import ProfileConfig
 from recsys.profiles.gammagamma import profile_clv
 
@@ -56,10 +57,7 @@ def clv_columns(
     joined = act.select(C.USER, "frequency", "tenure_days", "recency_days").join(
         spend, on=C.USER, how="left", maintain_order="left"
     )
-    T = joined["tenure_days"].to_numpy()
-    x = joined["frequency"].to_numpy().astype(np.float64) - 1.0
-    t_x = np.clip(T - joined["recency_days"].to_numpy(), 0.0, None)
-    t_x[x == 0] = 0.0
+    x, t_x, T = bgnbd_inputs(joined)
     repeat_spend = joined["_repeat_spend"].fill_null(0.0).to_numpy()
     z = np.divide(repeat_spend, x, out=np.zeros_like(x), where=x > 0)
     out = profile_clv(

@@ -65,16 +65,16 @@ DAYS_PER_MONTH = 30.0
 
 
 def gammagamma_log_likelihood(
-    params: ArrayLike, frequency: ArrayLike, mean_spend: ArrayLike
+    params: ArrayLike, x: ArrayLike, mean_spend: ArrayLike
 ) -> NDArray[np.float64]:
-    """Per-customer Gamma-Gamma log-likelihood (customers with ``frequency > 0``).
+    """Per-customer Gamma-Gamma log-likelihood (customers with ``x > 0``).
 
     Parameters
     ----------
     params
         ``(p, q, gamma)``, all > 0.
-    frequency
-        Repeat orders ``x`` (> 0).
+    x
+        Repeat orders (> 0).
     mean_spend
         Mean value ``z_bar`` of those orders (> 0).
 
@@ -84,7 +84,7 @@ def gammagamma_log_likelihood(
     -1.386294
     """
     p, q, g = (float(v) for v in np.asarray(params, dtype=np.float64))
-    x = np.asarray(frequency, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
     z = np.asarray(mean_spend, dtype=np.float64)
     px = p * x
     return np.asarray(
@@ -119,18 +119,18 @@ def _loglik_and_grad(
 
 
 def _check_spend(
-    frequency: ArrayLike, mean_spend: ArrayLike
+    x: ArrayLike, mean_spend: ArrayLike
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    x = np.asarray(frequency, dtype=np.float64).ravel()
+    x = np.asarray(x, dtype=np.float64).ravel()
     z = np.asarray(mean_spend, dtype=np.float64).ravel()
     if x.shape != z.shape:
         raise InputDataError(
-            f"frequency and mean_spend must have the same length, got {x.size} and {z.size}"
+            f"x and mean_spend must have the same length, got {x.size} and {z.size}"
         )
-    require_finite_nonnegative("frequency", x)
+    require_finite_nonnegative("x", x)
     require_finite_nonnegative("mean_spend", z, " (negative spend: drop returns or net them first)")
     if np.any(x != np.round(x)):
-        raise InputDataError("frequency must hold whole numbers of repeat orders")
+        raise InputDataError("x must hold whole numbers of repeat orders")
     return x, z
 
 
@@ -152,11 +152,11 @@ class GammaGamma:
     log_likelihood_ : float
         Total log-likelihood of the fitted customers.
     n_customers_ : int
-        Customers used in the fit (those with ``frequency > 0``).
+        Customers used in the fit (those with ``x > 0``).
     n_excluded_ : int
-        Customers left out of the fit because ``frequency == 0``.
+        Customers left out of the fit because ``x == 0``.
     frequency_spend_correlation_ : float
-        Pearson correlation of ``frequency`` and ``mean_spend`` among the fitted
+        Pearson correlation of ``x`` (purchase frequency) and ``mean_spend`` among the fitted
         customers (NaN when one of them is constant).
     converged_ : bool
 
@@ -177,13 +177,13 @@ class GammaGamma:
         self.penalizer = penalizer
         self.max_iter = max_iter
 
-    def fit(self, frequency: ArrayLike, mean_spend: ArrayLike) -> GammaGamma:
+    def fit(self, x: ArrayLike, mean_spend: ArrayLike) -> GammaGamma:
         """Maximum-likelihood fit (L-BFGS-B on log-parameters, analytic gradient).
 
         Parameters
         ----------
-        frequency
-            Repeat orders per customer ``x`` (orders after the first).
+        x
+            Repeat orders per customer (orders after the first; BG/NBD's ``x``).
         mean_spend
             Mean value of the repeat orders ``z_bar`` (ignored where ``x == 0``).
 
@@ -204,18 +204,16 @@ class GammaGamma:
         """
         if float(self.penalizer) < 0:
             raise InputDataError(f"penalizer must be >= 0, got {self.penalizer!r}")
-        x_all, z_all = _check_spend(frequency, mean_spend)
+        x_all, z_all = _check_spend(x, mean_spend)
         rep = x_all > 0
         x, z = x_all[rep], z_all[rep]
         if np.any(z <= 0):
             raise InputDataError(
-                f"mean_spend must be > 0 for customers with frequency > 0, found "
+                f"mean_spend must be > 0 for customers with x > 0, found "
                 f"{int(np.sum(z <= 0))} with 0 (free orders only?)"
             )
         if x.size < 2:
-            raise InputDataError(
-                f"Gamma-Gamma needs at least 2 customers with frequency > 0, got {x.size}"
-            )
+            raise InputDataError(f"Gamma-Gamma needs at least 2 customers with x > 0, got {x.size}")
         rows, counts = np.unique(np.column_stack([x, z]), axis=0, return_counts=True)
         ux, uz = rows[:, 0], rows[:, 1]
         weights = counts.astype(np.float64)
@@ -280,9 +278,7 @@ class GammaGamma:
 
     def _params(self) -> tuple[float, float, float]:
         if not hasattr(self, "params_"):
-            raise NotFittedError(
-                "this GammaGamma is not fitted yet; call fit(frequency, mean_spend)"
-            )
+            raise NotFittedError("this GammaGamma is not fitted yet; call fit(x, mean_spend)")
         p = self.params_
         if p["q"] <= 1.0:
             raise InputDataError(
@@ -297,7 +293,7 @@ class GammaGamma:
         return p * g / (q - 1.0)
 
     def conditional_expected_spend(
-        self, frequency: ArrayLike, mean_spend: ArrayLike
+        self, x: ArrayLike, mean_spend: ArrayLike
     ) -> NDArray[np.float64]:
         """``E[Z | x, z_bar] = (gamma + x z_bar) p / (p x + q - 1)``.
 
@@ -305,7 +301,7 @@ class GammaGamma:
         `mean_spend`, whatever ``mean_spend`` holds.
         """
         p, q, g = self._params()
-        x, z = _check_spend(frequency, mean_spend)
+        x, z = _check_spend(x, mean_spend)
         z = np.where(x > 0, z, 0.0)
         return np.asarray((g + x * z) * p / (p * x + q - 1.0), dtype=np.float64)
 
@@ -318,8 +314,8 @@ class GammaGamma:
 def clv(
     transactions: BGNBD,
     spend: GammaGamma,
-    frequency: ArrayLike,
-    recency: ArrayLike,
+    x: ArrayLike,
+    t_x: ArrayLike,
     T: ArrayLike,
     mean_spend: ArrayLike,
     *,
@@ -343,10 +339,10 @@ def clv(
         A `BGNBD` fitted with time in days.
     spend
         A fitted `GammaGamma`.
-    frequency, recency, T
+    x, t_x, T
         BG/NBD inputs per customer (days).
     mean_spend
-        Mean value of the repeat orders (ignored where ``frequency == 0``).
+        Mean value of the repeat orders (ignored where ``x == 0``).
     horizon_days
         Length of the future window, days (> 0).
     discount_monthly
@@ -376,17 +372,15 @@ def clv(
     m = float(margin)
     if not (math.isfinite(m) and m > 0):
         raise InputDataError(f"margin must be > 0, got {margin!r}")
-    per_order = spend.conditional_expected_spend(frequency, mean_spend)
-    orders = discounted_purchases(
-        transactions, frequency, recency, T, horizon_days=horizon, discount_monthly=d
-    )
+    per_order = spend.conditional_expected_spend(x, mean_spend)
+    orders = discounted_purchases(transactions, x, t_x, T, horizon_days=horizon, discount_monthly=d)
     return np.asarray(m * per_order * orders, dtype=np.float64)
 
 
 def discounted_purchases(
     transactions: BGNBD,
-    frequency: ArrayLike,
-    recency: ArrayLike,
+    x: ArrayLike,
+    t_x: ArrayLike,
     T: ArrayLike,
     *,
     horizon_days: float,
@@ -404,19 +398,19 @@ def discounted_purchases(
     True
     """
     n_months = math.ceil(float(horizon_days) / DAYS_PER_MONTH - 1e-12)
-    value = np.zeros(np.asarray(frequency).size, dtype=np.float64)
+    value = np.zeros(np.asarray(x).size, dtype=np.float64)
     previous = np.zeros_like(value)
     for month in range(1, n_months + 1):
         t = min(month * DAYS_PER_MONTH, float(horizon_days))
-        expected = transactions.conditional_expected_purchases(t, frequency, recency, T)
+        expected = transactions.conditional_expected_purchases(t, x, t_x, T)
         value += (expected - previous) / (1.0 + float(discount_monthly)) ** (t / DAYS_PER_MONTH)
         previous = expected
     return value
 
 
 def profile_clv(
-    frequency: ArrayLike,
-    recency: ArrayLike,
+    x: ArrayLike,
+    t_x: ArrayLike,
     T: ArrayLike,
     mean_spend: ArrayLike,
     *,
@@ -426,7 +420,7 @@ def profile_clv(
 ) -> dict[str, NDArray[np.float64]] | None:
     """``expected_order_value`` and ``clv`` per customer, as in `recsys.build_profiles`.
 
-    Fits BG/NBD on ``(frequency, recency, T)`` (days) and Gamma-Gamma on the repeat
+    Fits BG/NBD on ``(x, t_x, T)`` (days) and Gamma-Gamma on the repeat
     buyers with a positive ``mean_spend`` (repeat buyers whose repeat orders were all
     free are fitted as one-order customers and get the population mean spend), then
     `clv`. Returns None with a `DataWarning` when
@@ -444,15 +438,15 @@ def profile_clv(
     >>> sorted(out)
     ['clv', 'expected_order_value']
     """
-    x = np.asarray(frequency, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
     z = np.asarray(mean_spend, dtype=np.float64)
     try:
-        bg = BGNBD().fit(x, recency, T)
+        bg = BGNBD().fit(x, t_x, T)
         x_spend = np.where(z > 0, x, 0.0)  # all repeat orders free: as one-order customers
         gg = GammaGamma().fit(x_spend, z)
         spend = gg.conditional_expected_spend(x_spend, z)
         orders = discounted_purchases(
-            bg, x, recency, T, horizon_days=horizon_days, discount_monthly=discount_monthly
+            bg, x, t_x, T, horizon_days=horizon_days, discount_monthly=discount_monthly
         )
         value = float(margin) * spend * orders
     except InputDataError as err:

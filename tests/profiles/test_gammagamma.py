@@ -69,7 +69,7 @@ def test_one_order_customers_excluded_and_get_population_mean() -> None:
 def test_bad_input() -> None:
     with pytest.raises(InputDataError, match="mean_spend"):
         rs.profiles.GammaGamma().fit([1, 2], [10.0, -5.0])
-    with pytest.raises(InputDataError, match="frequency"):
+    with pytest.raises(InputDataError, match="same length"):
         rs.profiles.GammaGamma().fit([1, 2], [10.0])
     with pytest.raises(InputDataError, match="at least 2"):
         rs.profiles.GammaGamma().fit([0, 0, 3], [0.0, 0.0, 10.0])
