@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -50,14 +51,16 @@ def _is_real(value: Any) -> bool:
     return _is_int(value) or isinstance(value, (float, np.floating))
 
 
-class Constraint:
+class Constraint(ABC):
     """One acceptable form of a parameter value."""
 
-    def accepts(self, value: Any) -> bool:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def accepts(self, value: Any) -> bool:
+        """Whether ``value`` has this form."""
 
-    def describe(self) -> str:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def describe(self) -> str:
+        """The form in words, for error messages (``"an integer >= 1"``)."""
 
 
 @dataclass(frozen=True)
