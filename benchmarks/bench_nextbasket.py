@@ -379,15 +379,15 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
     ],
     "ItemKNN": [{"neighbors": n} for n in (50, 200)],
     "RepeatExplore": [
-        {"weight": w, "explore": e} for w in (0.6, 0.8, 0.9) for e in (None, "itemknn")
+        {"explore": e, "regularization": r} for e in (None, "popular") for r in (1.0, 30.0)
     ],
 }
 
 
 def _resolve(params: dict[str, Any]) -> dict[str, Any]:
     out = dict(params)
-    if out.get("explore") == "itemknn":
-        out["explore"] = rs.ItemKNN()
+    if out.get("explore") == "popular":
+        out["explore"] = rs.Popular(window_days=30.0)
     return out
 
 
@@ -559,8 +559,9 @@ def run_dataset(
         per_seed.append(table)
         if bootstrap:
             for a, b in (
-                ("RepeatExplore (tuned)", "Repurchase (tuned)"),
                 ("RepeatExplore", "Repurchase"),
+                ("RepeatExplore", "BuyAgain"),
+                ("RepeatExplore (tuned)", "Repurchase (tuned)"),
             ):
                 diff = rs.evaluation.compare(results, a, b).filter(
                     (pl.col("segment") == "all")

@@ -16,11 +16,12 @@ Examples
 from recsys.models import registry
 from recsys.models.base import Recommender
 from recsys.models.baselines import Popular, Repurchase
-from recsys.models.blend import Blend, RepeatExplore
+from recsys.models.blend import Blend
 from recsys.models.buyagain import BuyAgain
 from recsys.models.knn import ItemKNN
 from recsys.models.mf import ALS, BPR, MatrixFactorization
 from recsys.models.persistence import from_config, load_model, to_config
+from recsys.models.repeat_explore import RepeatExplore
 
 __all__ = [
     "ALS",

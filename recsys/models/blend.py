@@ -1,4 +1,4 @@
-"""One composable blend of recommenders; the buy-again / discover blend is a preset of it."""
+"""One composable blend of recommenders (the buy-again / discover blend builds on it)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from recsys.exceptions import DataWarning, InputDataError, ModelFormatError
 from recsys.models.base import Recommender, _pattern
 from recsys.models.persistence import check_array
 
-__all__ = ["Blend", "RepeatExplore"]
+__all__ = ["Blend"]
 
 #: Which items a part may propose: the customer's bought items, never-bought items, or any.
 MASKS = ("all", "new", "bought")
@@ -86,7 +86,7 @@ class Blend(Recommender):
 
     The masks say which items a part may propose: ``"all"``, ``"new"`` (items the
     customer never bought: discovery) or ``"bought"`` (the customer's own items:
-    buy-again). `RepeatExplore` is the buy-again / discover preset.
+    buy-again). `RepeatExplore` is the buy-again / discover blend built on it.
 
     The default, ``ALS()`` + ``ItemKNN()`` + ``Popular(window_days=30)`` weighted
     0.6 / 0.2 / 0.2, was chosen on validation splits inside the training periods
@@ -228,7 +228,7 @@ class Blend(Recommender):
             exclude = seen if exclude is None else _pattern(exclude + seen)
         ids, scores = model.recommend_index(
             users,
-            k=min(depth, self.n_items),
+            k=min(depth, model.n_items),
             exclude_seen=False,
             candidates=candidates,
             exclude=exclude,
@@ -316,76 +316,3 @@ class Blend(Recommender):
         if not isinstance(masks, list) or len(masks) != n or not set(masks) <= set(MASKS):
             raise ModelFormatError(f"blend masks must be {n} of {MASKS}, got {masks!r}")
         self.masks_ = tuple(masks)
-
-
-class RepeatExplore(Blend):
-    """The buy-again / discover blend: a ``repeat`` part on bought items, an ``explore`` part.
-
-    A preset of `Blend`:
-    ``Blend([repeat, explore], [weight, 1 - weight], masks=["bought", "all"])``.
-    The repeat part (default `Repurchase`) ranks only the items the
-    customer bought; the explore part (default `ALS`) re-ranks them and
-    fills the list with new items where the customer's own history is thin.
-    Figures are in ``benchmarks/RESULTS.md``.
-
-    Parameters
-    ----------
-    repeat : Recommender or None
-        The buy-again part (default ``Repurchase()``).
-    explore : Recommender or None
-        The discovery part (default ``ALS()``); any recsys model, e.g. `Blend`.
-    weight : float
-        Share of the repeat part in ``[0, 1]`` (default 0.8, tuned on Online Retail).
-    normalize : {"rank", "minmax"}
-        Per-customer score normalisation.
-    rank_offset : float
-        ``rank_offset`` of the reciprocal-rank normalisation (larger = flatter).
-    depth : int
-        Items the explore part proposes per customer.
-
-    Examples
-    --------
-    >>> import recsys as rs
-    >>> purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
-    >>> inter = rs.Interactions.from_purchases(purchases.head(20_000))
-    >>> model = rs.RepeatExplore(explore=rs.ALS(factors=8, iterations=3)).fit(inter)
-    >>> model.recommend(k=10).height > 0
-    True
-    """
-
-    registry_name = "repeat_explore"
-    default_exclude_seen: ClassVar[bool] = False
-    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
-        "repeat": [_MODEL, None],
-        "explore": [_MODEL, None],
-        "weight": [Interval(float, 0, 1)],
-        "normalize": _NORMALIZE,
-        "rank_offset": [Interval(float, 0, None)],
-        "depth": [Interval(int, 1, None)],
-    }
-
-    def __init__(
-        self,
-        repeat: Recommender | None = None,
-        explore: Recommender | None = None,
-        weight: float = 0.8,
-        normalize: str = "rank",
-        rank_offset: float = 3.0,
-        depth: int = 50,
-    ) -> None:
-        self.repeat = repeat
-        self.explore = explore
-        self.weight = weight
-        self.normalize = normalize
-        self.rank_offset = rank_offset
-        self.depth = depth
-
-    def _parts(self, timed: bool) -> tuple[list[Recommender], np.ndarray, tuple[str, ...]]:
-        from recsys.models.baselines import Repurchase
-        from recsys.models.mf import ALS
-
-        repeat = self.repeat.clone() if self.repeat is not None else Repurchase()
-        explore = self.explore.clone() if self.explore is not None else ALS()
-        weight = float(self.weight)
-        weights = np.asarray([weight, 1.0 - weight], dtype=np.float32)
-        return [repeat, explore], weights, ("bought", "all")

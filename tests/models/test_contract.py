@@ -30,8 +30,11 @@ MODELS: dict[str, Callable[[], rs.Recommender]] = {
     "RepeatExplore": lambda: rs.RepeatExplore(
         explore=rs.ALS(factors=2, iterations=10, regularization=1.0, random_state=3)
     ),
-    "RepeatExplore-knn-minmax": lambda: rs.RepeatExplore(
-        explore=rs.ItemKNN(neighbors=20), normalize="minmax"
+    "RepeatExplore-two-explore": lambda: rs.RepeatExplore(
+        repeat=rs.Repurchase(), explore=[rs.ItemKNN(neighbors=20), rs.Popular()], depth=4
+    ),
+    "RepeatExplore-weights-minmax": lambda: rs.RepeatExplore(
+        explore=rs.ItemKNN(neighbors=20), merge="weights", normalize="minmax"
     ),
     "Blend": lambda: rs.Blend(
         [
@@ -61,7 +64,7 @@ PERSONALISED = {
     "ItemKNN",
     "ItemKNN-cosine",
     "RepeatExplore",
-    "RepeatExplore-knn-minmax",
+    "RepeatExplore-weights-minmax",
     "Blend",
     "Blend-minmax",
 }
@@ -110,6 +113,54 @@ def _reference_blend(
             total[r, order] += weight * norm
             scored[r, order] = True
     return np.where(scored, total, -np.inf).astype(np.float32)
+
+
+def _reference_learned_merge(
+    model: rs.RepeatExplore, users: np.ndarray, eligible: np.ndarray, k: int
+) -> np.ndarray:
+    """Plain-numpy learned merge: bought items and each explore part's new top items.
+
+    A bought item scores ``sigma(w_b . [log repeat score, habits])``; an item some
+    explore part ranks among its eligible new top-``max(depth, k)`` scores
+    ``sigma(w_n . [per part 1/(rank+1), log(1+rank) (0, log(1+depth) if absent),
+    habits, new-item habit * rank features])``.
+    """
+
+    def probability(weights: tuple[np.ndarray, ...], x: np.ndarray) -> np.ndarray:
+        mean, scale, coef = weights
+        return 1.0 / (1.0 + np.exp(-(((x - mean) / scale) @ coef[:-1] + coef[-1])))
+
+    seen = model.user_items_[users].toarray() > 0
+    habits = model.habits_[users]
+    depth = max(model.depth, k)
+    repeat = _dense_scores(model.models_[0], users).astype(np.float64)
+    ranks = []
+    for part in model.models_[1:]:
+        scores = _dense_scores(part, users).astype(np.float64)
+        rank = np.full(eligible.shape, np.inf)
+        for r in range(len(users)):
+            items = np.flatnonzero(eligible[r] & ~seen[r] & np.isfinite(scores[r]))
+            order = items[np.lexsort((items, -scores[r, items]))][:depth]
+            rank[r, order] = np.arange(order.size)
+        ranks.append(rank)
+    out = np.full(eligible.shape, -np.inf)
+    for r in range(len(users)):
+        bought = np.flatnonzero(eligible[r] & seen[r])
+        x = np.column_stack([np.log(repeat[r, bought]), np.tile(habits[r], (bought.size, 1))])
+        out[r, bought] = probability(model.bought_weights_, x)
+        new = np.flatnonzero(np.any([np.isfinite(rank[r]) for rank in ranks], axis=0))
+        features = []
+        for rank in ranks:
+            at = rank[r, new]
+            present = np.isfinite(at)
+            features.append(np.where(present, 1.0 / (np.where(present, at, 0) + 1.0), 0.0))
+            features.append(
+                np.where(present, np.log1p(np.where(present, at, 0)), np.log1p(model.depth))
+            )
+        f = np.column_stack(features)
+        x = np.column_stack([f, np.tile(habits[r], (new.size, 1)), habits[r, 2] * f])
+        out[r, new] = probability(model.new_weights_, x)
+    return out.astype(np.float32)
 
 
 @pytest.fixture(scope="module")
@@ -188,20 +239,27 @@ class TestRecommenderContract:
         pairs = set(zip(recs["user_id"].to_list(), recs["item_id"].to_list(), strict=True))
         assert not pairs & _seen_pairs(inter)
 
-    def test_recommend_index_matches_generic_scoring(self, name: str, fitted) -> None:
+    @pytest.mark.parametrize("exclude_seen", [True, False])
+    def test_recommend_index_matches_generic_scoring(
+        self, name: str, fitted, exclude_seen: bool
+    ) -> None:
         """The fast path ranks exactly like select_topk on the public pair scores.
 
         Blends are checked against a plain-numpy blend of their parts' pair scores.
         """
         model = fitted[name]
         users = np.arange(model.n_users, dtype=np.int32)
-        ids, scores = model.recommend_index(users, k=6, exclude_seen=True)
+        ids, scores = model.recommend_index(users, k=6, exclude_seen=exclude_seen)
         seen = model.user_items_[users]
-        if isinstance(model, rs.Blend):
-            block = _reference_blend(model, users, ~(seen.toarray() > 0), 6)
+        excluded = seen if exclude_seen else sp.csr_matrix(seen.shape, dtype=np.float32)
+        eligible = ~(excluded.toarray() > 0)
+        if isinstance(model, rs.RepeatExplore) and model.merge_ == "learned":
+            block = _reference_learned_merge(model, users, eligible, 6)
+        elif isinstance(model, rs.Blend):
+            block = _reference_blend(model, users, eligible, 6)
         else:
             block = _dense_scores(model, users)
-        ref_ids, ref_scores = select_topk(block, 6, exclude=seen)
+        ref_ids, ref_scores = select_topk(block, 6, exclude=excluded)
         ref_ids[np.isneginf(ref_scores)] = -1  # -inf = not recommendable: padding
         np.testing.assert_allclose(scores, ref_scores, rtol=1e-4, atol=1e-5)
         with np.errstate(invalid="ignore"):  # -inf padding: inf - inf

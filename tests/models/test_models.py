@@ -284,7 +284,7 @@ def test_rank_and_minmax_normalisation_hand_worked() -> None:
 
 def test_blend_extremes_reduce_to_components() -> None:
     inter = block_interactions()
-    repeat_only = rs.RepeatExplore(weight=1.0).fit(inter)
+    repeat_only = rs.RepeatExplore(repeat=rs.Repurchase(), merge="weights", weight=1.0).fit(inter)
     repurchase = rs.Repurchase().fit(inter)
     n_bought = np.diff(inter.matrix.indptr)
     users = inter.users.ids.head(10)
@@ -293,7 +293,7 @@ def test_blend_extremes_reduce_to_components() -> None:
     assert n_bought[:10].min() >= 3
     assert a["item_id"].equals(b["item_id"])
     knn = rs.ItemKNN(neighbors=10)
-    explore_only = rs.RepeatExplore(explore=knn, weight=0.0).fit(inter)
+    explore_only = rs.RepeatExplore(explore=knn, merge="weights", weight=0.0).fit(inter)
     c = explore_only.recommend(users, k=3, exclude_seen=True)
     d = knn.clone().fit(inter).recommend(users, k=3, exclude_seen=True)
     assert c["item_id"].equals(d["item_id"])
@@ -302,7 +302,9 @@ def test_blend_extremes_reduce_to_components() -> None:
 
 def test_blend_mixes_new_and_bought_items() -> None:
     inter = block_interactions()
-    model = rs.RepeatExplore(explore=rs.ItemKNN(self_similarity=0.0), weight=0.5).fit(inter)
+    model = rs.RepeatExplore(
+        explore=rs.ItemKNN(self_similarity=0.0), merge="weights", weight=0.5
+    ).fit(inter)
     recs = model.recommend(k=8)
     seen = inter.matrix.toarray() > 0
     uidx = model.users_.to_index(recs["user_id"])

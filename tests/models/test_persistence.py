@@ -321,7 +321,12 @@ class TestLoadErrors:
         ("ItemKNN", lambda: rs.ItemKNN(neighbors=5)),
         ("Repurchase", rs.Repurchase),
         ("BuyAgain", lambda: rs.BuyAgain(label_days=20)),
-        ("RepeatExplore", lambda: rs.RepeatExplore(explore=rs.ItemKNN(neighbors=5))),
+        (
+            "RepeatExplore",
+            lambda: rs.RepeatExplore(
+                repeat=rs.Repurchase(), explore=rs.ItemKNN(neighbors=5), merge="weights"
+            ),
+        ),
         ("Blend", lambda: rs.Blend([rs.ItemKNN(neighbors=5), rs.Popular()], [0.7, 0.3])),
     ],
 )
