@@ -131,10 +131,7 @@ def repurchase_features(
         user_reference = np.asarray(reference_us, dtype=np.int64)[:n_users]
     else:
         user_reference = np.full(n_users, reference_us, dtype=np.int64)
-    # NB: starting from the reference time, user_last stays there (every purchase is
-    # before it), so log_user_since_last is 0 for every pair. Kept as is: saved
-    # models (format version 1) must score like a fresh fit.
-    user_last = user_reference.copy()
+    user_last = np.full(n_users, np.iinfo(np.int64).min, dtype=np.int64)
     np.maximum.at(user_last, pair_user, last)
     user_since = (user_reference - user_last) / _US_PER_DAY
     user_items = np.bincount(pair_user, minlength=n_users).astype(np.float64)
