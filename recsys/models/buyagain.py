@@ -133,6 +133,7 @@ def repurchase_features(
         user_reference = np.full(n_users, reference_us, dtype=np.int64)
     user_last = np.full(n_users, np.iinfo(np.int64).min, dtype=np.int64)
     np.maximum.at(user_last, pair_user, last)
+    user_last = np.where(user_last == np.iinfo(np.int64).min, user_reference, user_last)
     user_since = (user_reference - user_last) / _US_PER_DAY
     user_items = np.bincount(pair_user, minlength=n_users).astype(np.float64)
 
