@@ -32,6 +32,8 @@ def test_features_hand_worked():
     # item repeat rate (repeaters + 1) / (buyers + 2): item 0 -> 1/3, item 1 -> 2/3
     np.testing.assert_allclose(np.exp(col["log_item_repeat_rate"]), [1 / 3, 2 / 3])
     assert np.expm1(col["log_user_days"]).round(6).tolist() == [2.0, 2.0]
+    # the customer's last purchase (day 10) is 10 days before the reference (day 20)
+    assert np.expm1(col["log_user_since_last"]).round(6).tolist() == [10.0, 10.0]
     np.testing.assert_allclose(col["share_of_user_days"], [0.5, 1.0])
 
 
