@@ -396,11 +396,13 @@ def _affinity(
         [
             rows.filter(pl.col("_category").is_not_null())
             .group_by(C.USER, "_category")
-            .agg((_micro(pl.col("_w")).sum() / _MICRO).alias("_w")),
+            .agg(_micro(pl.col("_w")).sum().alias("_w")),
             rows.select(pl.col("_category").is_null().sum().alias("n")),
         ],
         engine=source.engine,
     )
+    # weights in integer micro-units: the customer's total does not depend on the order
+    # of the rows (group_by's order is not fixed), so neither do the shares
     share = pl.col("_w") / pl.col("_w").sum().over(C.USER)
     by_cat = by_cat.with_columns(
         pl.when(pl.col("_w").sum().over(C.USER) > 0)
