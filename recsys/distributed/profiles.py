@@ -242,8 +242,10 @@ def build_profiles_batch(
     -------
     dict
         ``path``, ``customers`` (rows written), ``files``, ``as_of``,
-        ``num_workers`` and ``driver_bytes`` (size of the per-customer inputs the
-        driver gathered).
+        ``num_workers`` and ``driver_bytes``: the size of what the driver gathered
+        (`GlobalInputs`), by part: ``customers`` (per customer at ``as_of``),
+        ``cutoff`` (per customer at the churn calibration's cutoff), ``gaps``
+        (value counts of the gaps between orders).
 
     Raises
     ------
@@ -290,5 +292,5 @@ def build_profiles_batch(
         "files": len(calls),
         "as_of": when,
         "num_workers": workers,
-        "driver_bytes": int(sum(p.nbytes for p in parts)),
+        "driver_bytes": {key: sum(p.nbytes[key] for p in parts) for key in parts[0].nbytes},
     }

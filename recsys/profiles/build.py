@@ -493,10 +493,15 @@ class GlobalInputs:
         )
 
     @property
-    def nbytes(self) -> int:
-        """Size of the frames in memory (what a shard sends to the driver)."""
-        frames = [self.customers, self.gaps, *([self.cutoff] if self.cutoff is not None else [])]
-        return int(sum(f.estimated_size() for f in frames))
+    def nbytes(self) -> dict[str, int]:
+        """Size in memory of ``customers``, ``cutoff`` and ``gaps`` (what a shard sends
+        to the driver)."""
+        cutoff = 0 if self.cutoff is None else self.cutoff.estimated_size()
+        return {
+            "customers": int(self.customers.estimated_size()),
+            "cutoff": int(cutoff),
+            "gaps": int(self.gaps.estimated_size()),
+        }
 
 
 @dataclass(frozen=True)

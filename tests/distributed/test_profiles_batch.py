@@ -60,7 +60,9 @@ def test_dataset_default_as_of(
 ) -> None:
     info = _both(dataset, online_retail, tmp_path / "profiles")
     assert info["files"] == 5
-    assert info["driver_bytes"] > 0
+    sent = info["driver_bytes"]
+    assert set(sent) == {"customers", "cutoff", "gaps"}
+    assert 40 * info["customers"] < sent["customers"] < 80 * info["customers"]
 
 
 def test_frame_items_churn_clv_explicit_as_of(
