@@ -80,13 +80,16 @@ def test_frame_items_churn_clv_explicit_as_of(
     assert info["files"] == 8  # 4 shards per worker
 
 
-def test_shards_without_customers_before_as_of(
+def test_shards_without_customers(
     cluster: Any, online_retail: pl.DataFrame, tmp_path: Path
 ) -> None:
-    # 6 customers in 5 shards: some shards are empty, others have no purchase before as_of
-    few = online_retail.filter(
-        pl.col("user_id").is_in(online_retail["user_id"].unique().sort().head(6).implode())
-    )
+    """7 customers in 5 shards: some shards are empty, one customer buys after as_of only."""
+    first = online_retail.group_by("user_id").agg(pl.col("timestamp").min()).sort("user_id")
+    late = first.filter(pl.col("timestamp") > pl.datetime(2011, 6, 1))["user_id"][0]
+    users = [*first["user_id"].head(6).to_list(), late]
+    few = online_retail.filter(pl.col("user_id").is_in(users))
+    buckets = few.select(pl.col("user_id").hash(seed=0) % 5).to_series().unique()
+    assert len(buckets) < 5  # at least one shard without customers
     _both(few, few, tmp_path / "p", as_of="2011-06-01", batch={"partitions": 5})
 
 
