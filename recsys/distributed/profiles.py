@@ -45,6 +45,7 @@ from recsys.distributed._cluster import check_out, connect, resolve_workers
 from recsys.exceptions import InputDataError
 from recsys.profiles.build import (
     GlobalInputs,
+    ProfileSource,
     ProfileStats,
     ShardSummary,
     apply_statistics,
@@ -135,7 +136,7 @@ def _shards(purchases: Any, n_shards: int, ray: Any) -> list[Any]:
     ]
 
 
-def _source_of(spec: Any) -> Any:
+def _source_of(spec: Any) -> ProfileSource:
     return prepare_source(spec, "build_profiles_batch")
 
 
