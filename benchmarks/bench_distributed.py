@@ -6,20 +6,30 @@
    factors + 2 x the kernel's block budget (256 MB).
 2. The same with 2 item shards: exact same top-10, the merge overhead.
 3. ``evaluate_batch`` vs ``evaluate`` on a synthetic split: identical table, overhead.
+4. ``build_profiles_batch`` (2 workers, 16 user-hash partitions) vs ``build_profiles``
+   (one process, streaming over one Parquet file) on the synthetic purchases of
+   ``bench_data.py`` (``--profile-rows``, 20M by default), cleaned with the Online
+   Retail preset: identical output asserted, wall time, peak memory per worker, the
+   bytes the driver gathers per customer. Parts: ``--parts recommend,evaluate,profiles``.
 
 The issue's size is 2M users x 100k items x 64 factors; on a 2-core machine shared with
 other jobs run a scaled size (``--users``, ``--items``) and say so.
 
     python benchmarks/bench_distributed.py --users 200000 --items 20000
+    python benchmarks/bench_distributed.py --parts profiles --profile-rows 20000000
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
+import sys
 import tempfile
 import threading
 import time
+import warnings
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +38,8 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 from _common import peak_rss_mb, print_environment
+from bench_data import generate_purchases
+from polars.testing import assert_frame_equal
 
 import recsys as rs
 from recsys.data.idmap import IdMap
@@ -117,21 +129,9 @@ def synthetic_split(n_users: int, n_items: int, seed: int = 1) -> rs.evaluation.
     return rs.evaluation.temporal_split(frame, cutoff="2024-06-01", horizon_days=60)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=200_000)
-    parser.add_argument("--items", type=int, default=20_000)
-    parser.add_argument("--factors", type=int, default=64)
-    parser.add_argument("--eval-users", type=int, default=200_000)
-    args = parser.parse_args()
+def bench_recommend(args: argparse.Namespace) -> None:
     import ray
 
-    print_environment(threads=2)
-    print(f"ray={ray.__version__}")
-    root = Path(__file__).resolve().parents[1]
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(root), os.environ.get("PYTHONPATH")) if p
-    )
     n, m, f, k = args.users, args.items, args.factors, 10
     print(f"recommend-all: {n} users x {m} items x {f} factors, k={k}")
     model = synthetic_model(n, m, f)
@@ -179,6 +179,12 @@ def main() -> None:
           f"peak RSS per worker {mem2.rss:.0f} MB (USS {mem2.uss:.0f} MB), "
           f"{info2['files']} files")  # fmt: skip
 
+
+def bench_evaluate(args: argparse.Namespace) -> None:
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     print(f"evaluate: synthetic split, {args.eval_users} users")
     split = synthetic_split(args.eval_users, 5_000)
     pop = rs.Popular().fit(rs.Interactions.from_purchases(split.train))
@@ -192,8 +198,116 @@ def main() -> None:
     print(f"  test users {split.test['user_id'].n_unique()}; evaluate {one:.2f} s, "
           f"evaluate_batch (2 workers) {two:.2f} s, ratio {two / one:.2f}; "
           f"identical table: {got.equals(expected)}")  # fmt: skip
+
+
+ONE_PROCESS = """
+import json, resource, sys, time, warnings
+import recsys as rs
+warnings.simplefilter("ignore")
+start = time.perf_counter()
+profiles = rs.build_profiles(sys.argv[1])
+seconds = time.perf_counter() - start
+profiles.write_parquet(sys.argv[2])
+print(json.dumps({"seconds": seconds, "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+
+
+def profile_data(rows: int) -> tuple[Path, Path]:
+    """The cleaned synthetic purchases as one Parquet file and as 16 user-hash partitions
+    (made once in ``benchmarks/_work/``)."""
+    work = Path(__file__).resolve().parent / "_work"
+    size = f"{rows // 1_000_000}m" if rows >= 1_000_000 else f"{rows}"
+    raw = work / f"purchases_{size}.parquet"  # bench_data.py's file
+    clean = work / f"purchases_{size}_clean.parquet"
+    by_user = work / f"purchases_{size}_by_user"
+    if not raw.exists():
+        generate_purchases(raw, rows)
+    if not clean.exists():
+        purchases, _ = rs.clean_purchases(raw, preset="online_retail")
+        purchases.write_parquet(clean)
+    if not by_user.exists():
+        rs.distributed.write_partitioned(clean, by_user, partitions=16)
+    return clean, by_user
+
+
+def bench_profiles(args: argparse.Namespace) -> None:
+    import ray
+
+    clean, by_user = profile_data(args.profile_rows)
+    n_rows = pl.scan_parquet(clean).select(pl.len()).collect().item()
+    print(f"profiles: synthetic purchases, {n_rows:,} clean rows, 16 user-hash partitions")
+    folder = Path(tempfile.mkdtemp(prefix="bench_profiles_"))
+    expected_path = folder / "one_process.parquet"
+    child = subprocess.run(
+        [sys.executable, "-c", ONE_PROCESS, str(clean), str(expected_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    one = json.loads(child.stdout.strip().splitlines()[-1])
+    expected = pl.read_parquet(expected_path)
+    print(f"  build_profiles, one process (streaming over one file): {one['seconds']:.2f} s, "
+          f"peak RSS {one['rss'] / 1024:.0f} MB; {expected.height:,} customers")  # fmt: skip
+
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # warm-up: the worker processes start and import polars/recsys
+        small = pl.read_parquet(clean, n_rows=20_000)
+        rs.distributed.build_profiles_batch(small, out=folder / "w", show_progress=False)
+        prefixes = ("ray::_range_task", "ray::_summary_task", "ray::_apply_task")
+        with WorkerMemory(prefixes) as mem:
+            start = time.perf_counter()
+            info = rs.distributed.build_profiles_batch(
+                by_user, out=folder / "profiles", num_workers=2, show_progress=False
+            )
+            dist = time.perf_counter() - start
     ray.shutdown()
-    print("build_profiles_batch: not implemented on this branch (see RESULTS.md)")
+    got = pl.read_parquet(folder / "profiles").sort("user_id")
+    try:
+        assert_frame_equal(got, expected, check_exact=True)
+        same = True
+    except AssertionError as err:
+        same = False
+        print(f"  DIFFERENT: {str(err)[:300]}")
+    sent = info["driver_bytes"]
+    per_customer = sum(sent.values()) / max(info["customers"], 1)
+    parts = ", ".join(f"{k} {v / max(info['customers'], 1):.0f}" for k, v in sent.items())
+    print(f"  build_profiles_batch, 2 workers: {dist:.2f} s; ratio one process / Ray = "
+          f"{one['seconds'] / dist:.2f}; identical output: {same}")  # fmt: skip
+    print(f"  peak memory per worker: RSS {mem.rss:.0f} MB, private USS {mem.uss:.0f} MB; "
+          f"driver peak RSS {peak_rss_mb():.0f} MB")  # fmt: skip
+    print(f"  gathered on the driver: {sum(sent.values()) / 2**20:.1f} MB, "
+          f"{per_customer:.0f} bytes per customer ({parts}); "
+          f"{info['files']} files written")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=200_000)
+    parser.add_argument("--items", type=int, default=20_000)
+    parser.add_argument("--factors", type=int, default=64)
+    parser.add_argument("--eval-users", type=int, default=200_000)
+    parser.add_argument("--profile-rows", type=int, default=20_000_000)
+    parser.add_argument("--parts", default="recommend,evaluate,profiles")
+    args = parser.parse_args()
+    import ray
+
+    print_environment(threads=2)
+    print(f"ray={ray.__version__}")
+    root = Path(__file__).resolve().parents[1]
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(root), os.environ.get("PYTHONPATH")) if p
+    )
+    parts = set(args.parts.split(","))
+    if "recommend" in parts:
+        bench_recommend(args)
+    if "evaluate" in parts:
+        bench_evaluate(args)
+    if ray.is_initialized():
+        ray.shutdown()
+    if "profiles" in parts:
+        bench_profiles(args)
 
 
 if __name__ == "__main__":

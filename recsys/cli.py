@@ -225,7 +225,7 @@ def _check_args(args: argparse.Namespace) -> None:
             f"--cutoff {args.cutoff} must be before --as-of {args.as_of}: the models are "
             "evaluated on the days after the cutoff, the decisions are taken at --as-of"
         )
-    dataset_out = args.command == "recommend" and getattr(args, "engine", "local") == "ray"
+    dataset_out = args.command in ("recommend", "profile") and getattr(args, "engine", "") == "ray"
     if dataset_out and (not args.out or Path(args.out).suffix):
         raise InputDataError("--engine ray writes a Parquet dataset: --out must name a folder")
     if args.command not in ("demo", "report") and getattr(args, "out", None) and not dataset_out:
@@ -370,8 +370,25 @@ def _cmd_profile(args: argparse.Namespace) -> None:
         step("read and clean")
         purchases = _load_purchases(args)
         step("profile customers")
+        if args.engine == "ray":
+            _profile_on_ray(purchases, args)
+            return
         profiles = build_profiles(purchases, as_of=args.as_of)
     _write(profiles, args.out, "profile")
+
+
+def _profile_on_ray(purchases: pl.DataFrame, args: argparse.Namespace) -> None:
+    """``profile --engine ray``: shards of customers through the cluster's object store."""
+    from recsys.distributed import build_profiles_batch
+
+    info = build_profiles_batch(
+        purchases,
+        as_of=args.as_of,
+        out=args.out,
+        ray_address=args.ray_address,
+        show_progress=_interactive(),
+    )
+    print(f"wrote {info['customers']:,} profiles in {info['files']} files to {info['path']}")
 
 
 def _accepted(name: str) -> set[str]:
@@ -714,6 +731,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     _add_input_options(profile)
     profile.add_argument("--as-of", help="profile date (default: just after the last purchase)")
+    _add_engine_options(profile)
     profile.set_defaults(handler=_cmd_profile)
 
     recommend = sub.add_parser(

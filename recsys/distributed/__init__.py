@@ -7,6 +7,7 @@ Ray installed. See the "Scaling out" page of the documentation.
 """
 
 from recsys.distributed.evaluate import evaluate_batch
+from recsys.distributed.profiles import build_profiles_batch, write_partitioned
 from recsys.distributed.recommend import recommend_batch
 
-__all__ = ["evaluate_batch", "recommend_batch"]
+__all__ = ["build_profiles_batch", "evaluate_batch", "recommend_batch", "write_partitioned"]

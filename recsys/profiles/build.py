@@ -91,11 +91,20 @@ cut point ``k`` (explicit ``tier_spend``/``tier_frequency``), or strictly above
 the ``tier_quantiles`` quantiles of the profiled customers (defaults; strict so
 tied customers stay in the lower tier: if every customer is identical, all are
 in the first tier). Without prices, frequency alone decides.
+
+How it is computed: three steps, which `recsys.distributed.build_profiles_batch` runs
+on shards of customers: `summarize_shard` (each customer's own aggregates and the
+shard's `GlobalInputs`), `global_statistics` (on all customers' inputs: the checks,
+score cut points, lifecycle thresholds, tier cut points and model fits) and
+`apply_statistics` (the profile rows). `build_profiles` runs them on the whole table
+as one shard.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -116,17 +125,53 @@ from recsys.data.timeutil import to_datetime
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.profiles.bgnbd import BGNBD, bgnbd_inputs
 from recsys.profiles.churn import ChurnCalibrator, OneTimeBuyerSurvival, churn_features
-from recsys.profiles.clv import clv_columns
+from recsys.profiles.clv import ClvModels, clv_columns, fit_clv, repeat_spend
 from recsys.profiles.config import ProfileConfig
-from recsys.profiles.rfm import quintile_score, rfm_segment_expr
+from recsys.profiles.rfm import apply_quintile_cuts, quintile_cuts, rfm_segment_expr
 
-__all__ = ["build_profiles"]
+__all__ = [
+    "GlobalInputs",
+    "ProfileSource",
+    "ProfileStats",
+    "ShardSummary",
+    "apply_statistics",
+    "build_profiles",
+    "check_config",
+    "global_statistics",
+    "item_categories",
+    "prepare_source",
+    "resolve_as_of",
+    "summarize_shard",
+    "time_range",
+]
 
 Engine = Literal["in-memory", "streaming"]
 _ONE_US = timedelta(microseconds=1)
 
 
 _MICRO = 1_000_000.0
+
+#: The scored columns: score name -> (activity column, higher is better).
+_SCORES: dict[str, tuple[str, bool]] = {
+    "r_score": ("recency_days", False),
+    "f_score": ("frequency", True),
+    "m_score": ("monetary", True),
+}
+#: Per-customer columns the global statistics read (plus ``user_id``), at ``as_of``
+#: and at the churn calibration's internal cutoff (with ``_churned``, the outcome).
+_CUSTOMER_INPUTS = ("frequency", "recency_days", "tenure_days", "_to_second")
+_CUTOFF_INPUTS = (
+    *_CUSTOMER_INPUTS,
+    "_decayed_60",
+    "_decayed_180",
+    "_orders_90",
+    "_orders_30",
+    "_orders_180",
+    "_orders_90_180",
+    "_active_months",
+    "median_interpurchase_days",
+)
+_TALLIES = ("null", "negative", "zero", "non_positive_quantity", "unknown_category")
 
 
 def _micro(expr: pl.Expr) -> pl.Expr:
@@ -140,16 +185,72 @@ def _days(expr: pl.Expr) -> pl.Expr:
     return expr.dt.total_microseconds().cast(pl.Float64) / US_PER_DAY
 
 
-def _resolve_as_of(lf: pl.LazyFrame, as_of: Any, engine: Engine) -> datetime:
-    bought = without_returns(lf)
-    stats = bought.select(
-        pl.len().alias("n"),
-        pl.col(C.TIMESTAMP).min().alias("first"),
-        pl.col(C.TIMESTAMP).max().alias("last"),
-    ).collect(engine=engine)
+# ---------------------------------------------------------------------------------------
+# the input: one table, or one shard of a table partitioned by user
+
+
+@dataclass(frozen=True)
+class ProfileSource:
+    """Canonical purchases to profile: the whole table, or every row of some customers.
+
+    Attributes
+    ----------
+    lf
+        The purchases, lazily.
+    schema
+        Their schema (decides the optional columns: price, returns, categories).
+    engine
+        polars engine of the aggregations: in memory for frames, streaming for files.
+    """
+
+    lf: pl.LazyFrame
+    schema: pl.Schema
+    engine: Engine
+
+    @property
+    def has_price(self) -> bool:
+        return C.PRICE in self.schema
+
+    @property
+    def has_return(self) -> bool:
+        return C.IS_RETURN in self.schema
+
+
+def prepare_source(purchases: FrameLike, caller: str = "build_profiles") -> ProfileSource:
+    """Purchases checked for the canonical columns, as a `ProfileSource`."""
+    lf = require_purchases(to_lazyframe(purchases), C.REQUIRED, caller)
+    # Frames already in memory are aggregated by the in-memory engine (faster on them);
+    # lazy frames and files by the streaming engine (bounded memory).
+    engine: Engine = "in-memory" if isinstance(purchases, pl.DataFrame) else "streaming"
+    return ProfileSource(lf, lf.collect_schema(), engine)
+
+
+def time_range(source: ProfileSource) -> tuple[int, datetime | None, datetime | None]:
+    """Purchase rows (returns excluded), earliest and latest timestamp of a source."""
+    stats = (
+        without_returns(source.lf)
+        .select(
+            pl.len().alias("n"),
+            pl.col(C.TIMESTAMP).min().alias("first"),
+            pl.col(C.TIMESTAMP).max().alias("last"),
+        )
+        .collect(engine=source.engine)
+    )
     n, first, last = stats.row(0)
-    if n == 0 or first is None:
+    return int(n), first, last
+
+
+def resolve_as_of(
+    ranges: Sequence[tuple[int, datetime | None, datetime | None]], as_of: Any
+) -> datetime:
+    """``as_of`` checked against the `time_range` of every shard (default: just after
+    the latest purchase)."""
+    n = sum(r[0] for r in ranges)
+    firsts = [r[1] for r in ranges if r[1] is not None]
+    lasts = [r[2] for r in ranges if r[2] is not None]
+    if n == 0 or not firsts:
         raise InputDataError("purchases are empty: no purchase rows to profile")
+    first, last = min(firsts), max(lasts)
     if as_of is None:
         return last + _ONE_US
     when = to_datetime(as_of, "as_of")
@@ -159,6 +260,41 @@ def _resolve_as_of(lf: pl.LazyFrame, as_of: Any, engine: Engine) -> datetime:
             "purchase strictly before as_of"
         )
     return when
+
+
+def item_categories(
+    items: FrameLike | None, schema: pl.Schema, config: ProfileConfig
+) -> pl.DataFrame | None:
+    """The item table as ``item_id -> _category`` (checked), or None without one."""
+    if items is None:
+        return None
+    column = config.category_column
+    table = to_frame(items)
+    missing = [c for c in (C.ITEM, column) if c not in table.columns]
+    if missing:
+        raise InputDataError(
+            f"item table lacks the column(s) {missing} (category_column={column!r}); "
+            f"found {table.columns}"
+        )
+    table = table.select(C.ITEM, pl.col(column).cast(pl.String).alias("_category")).unique()
+    try:
+        table = table.with_columns(pl.col(C.ITEM).cast(schema[C.ITEM], strict=True))
+    except pl.exceptions.PolarsError as err:
+        raise InputDataError(
+            f"item table column {C.ITEM!r} ({table.schema[C.ITEM]}) does not match the "
+            f"purchases' {schema[C.ITEM]}: {err}"
+        ) from err
+    dup = table.filter(pl.col(C.ITEM).is_duplicated())
+    if dup.height:
+        raise InputDataError(
+            f"item table maps {dup[C.ITEM].n_unique()} item_id(s) to several {column!r} "
+            f"values, e.g. {dup[C.ITEM][0]!r}"
+        )
+    return table
+
+
+# ---------------------------------------------------------------------------------------
+# step 1, per shard: orders, per-customer activity, category shares
 
 
 def _activity(
@@ -196,20 +332,18 @@ def _activity(
     return act.with_columns(
         _days(pl.lit(as_of) - pl.col("first_purchase")).alias("tenure_days"),
         _days(pl.lit(as_of) - pl.col("last_purchase")).alias("recency_days"),
+        _days(pl.col("_second") - pl.col("first_purchase")).alias("_to_second"),
     )
 
 
 def _orders(
-    lf: pl.LazyFrame,
-    schema: pl.Schema,
-    as_of: datetime,
-    has_price: bool,
-    has_return: bool,
-    engine: Engine,
-) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """The orders before ``as_of`` (sorted by user, time) and returned units per user."""
-    before = lf.filter(pl.col(C.TIMESTAMP) < as_of)
+    source: ProfileSource, as_of: datetime
+) -> tuple[pl.DataFrame, pl.DataFrame | None, dict[str, int]]:
+    """The orders before ``as_of`` (sorted by user, time), returned units per user and
+    the tallies of suspicious rows (checked on the whole table by `global_statistics`)."""
+    before = source.lf.filter(pl.col(C.TIMESTAMP) < as_of)
     bought = without_returns(before)
+    has_price = source.has_price
     aggs = [
         pl.col(C.TIMESTAMP).min().alias("t"),
         pl.col(C.TIMESTAMP).max().alias("t_end"),
@@ -217,7 +351,7 @@ def _orders(
     ]
     if has_price:
         aggs.append(_micro(pl.col(C.QUANTITY) * pl.col(C.PRICE)).sum().alias("spend"))
-    queries = [bought.group_by(C.USER, *order_keys(schema)).agg(aggs)]
+    queries = [bought.group_by(C.USER, *order_keys(source.schema)).agg(aggs)]
     if has_price:
         queries.append(
             bought.select(
@@ -227,46 +361,295 @@ def _orders(
                 (pl.col(C.QUANTITY) <= 0).sum().alias("non_positive_quantity"),
             )
         )
-    if has_return:
+    if source.has_return:
         queries.append(
             before.filter(pl.col(C.IS_RETURN))
             .group_by(C.USER)
             .agg((_micro(pl.col(C.QUANTITY).abs()).sum() / _MICRO).alias("_returned_units"))
         )
-    results = pl.collect_all(queries, engine=engine)
-    occ = results[0]
+    results = pl.collect_all(queries, engine=source.engine)
+    tallies = dict.fromkeys(_TALLIES, 0)
     if has_price:
-        nulls, negative, zero, bad_qty = results[1].row(0)
+        tallies.update({k: int(v or 0) for k, v in results[1].row(0, named=True).items()})
+    occ = (
+        results[0]
+        .select(pl.exclude(ORDER_KEY, ORDER_KEY + "_day"))
+        .sort([C.USER, "t", "t_end", "units"])
+    )
+    occ = occ.with_columns(_days(pl.col("t").diff().over(C.USER)).alias("gap"))
+    returns = results[-1] if source.has_return else None
+    return occ, returns, tallies
+
+
+def _affinity(
+    source: ProfileSource,
+    as_of: datetime,
+    categories: pl.DataFrame | None,
+    config: ProfileConfig,
+) -> tuple[pl.DataFrame, int]:
+    """Category shares per customer and the number of purchase rows without a category."""
+    column = config.category_column
+    bought = without_returns(source.lf.filter(pl.col(C.TIMESTAMP) < as_of))
+    weight = (pl.col(C.QUANTITY) * pl.col(C.PRICE)) if source.has_price else pl.col(C.QUANTITY)
+    if categories is not None:
+        rows = bought.select(C.USER, C.ITEM, weight.alias("_w")).join(
+            categories.lazy(), on=C.ITEM, how="left"
+        )
+    else:
+        rows = bought.select(
+            C.USER, pl.col(column).cast(pl.String).alias("_category"), weight.alias("_w")
+        )
+    by_cat, unknown = pl.collect_all(
+        [
+            rows.filter(pl.col("_category").is_not_null())
+            .group_by(C.USER, "_category")
+            .agg(_micro(pl.col("_w")).sum().alias("_w")),
+            rows.select(pl.col("_category").is_null().sum().alias("n")),
+        ],
+        engine=source.engine,
+    )
+    # weights in integer micro-units: the customer's total does not depend on the order
+    # of the rows (group_by's order is not fixed), so neither do the shares
+    share = pl.col("_w") / pl.col("_w").sum().over(C.USER)
+    by_cat = by_cat.with_columns(
+        pl.when(pl.col("_w").sum().over(C.USER) > 0)
+        .then(share)
+        .otherwise(1.0 / pl.len().over(C.USER))
+        .alias("_share")
+    ).sort([C.USER, "_share", "_category"], descending=[False, True, False])
+    k = config.top_categories
+    entropy = -(pl.col("_share") * pl.col("_share").log(2)).filter(pl.col("_share") > 0).sum()
+    frame = by_cat.group_by(C.USER, maintain_order=True).agg(
+        pl.col("_category").head(k).alias("top_categories"),
+        pl.col("_share").head(k).alias("top_category_shares"),
+        (entropy + 0.0).alias("category_entropy"),
+        pl.len().cast(pl.Int64).alias("n_categories"),
+    )
+    return frame, int(unknown["n"][0])
+
+
+def _cutoff_activity(
+    occ: pl.DataFrame, as_of: datetime, config: ProfileConfig, has_price: bool
+) -> pl.DataFrame:
+    """Activity at the churn calibration's cutoff ``as_of - horizon_days`` with the
+    outcome ``_churned`` (no order in ``[cutoff, as_of)``)."""
+    cutoff = as_of - timedelta(days=config.horizon_days)
+    earlier = occ.filter(pl.col("t") < cutoff)
+    earlier = earlier.with_columns(_days(pl.col("t").diff().over(C.USER)).alias("gap"))
+    act_c = _activity(earlier, cutoff, has_price, config)
+    came_back = occ.filter(pl.col("t") >= cutoff)[C.USER].unique()
+    return act_c.with_columns((~pl.col(C.USER).is_in(came_back.implode())).alias("_churned"))
+
+
+@dataclass(frozen=True)
+class GlobalInputs:
+    """What `global_statistics` reads: a few numbers per customer, never purchase rows.
+
+    Attributes
+    ----------
+    customers
+        ``user_id`` and `_CUSTOMER_INPUTS` (+ ``monetary``, ``_repeat_spend`` when
+        used), sorted by ``user_id``.
+    cutoff
+        The churn calibration's per-customer inputs, or None when not calibrating.
+    gaps
+        Value counts (``gap``, ``count``) of the days between consecutive orders.
+    tallies
+        Counts of suspicious purchase rows (`_TALLIES`).
+    has_price, has_return, has_affinity
+        Which optional column groups the profiles have.
+    """
+
+    customers: pl.DataFrame
+    cutoff: pl.DataFrame | None
+    gaps: pl.DataFrame
+    tallies: dict[str, int]
+    has_price: bool
+    has_return: bool
+    has_affinity: bool
+
+    @staticmethod
+    def concat(parts: Sequence[GlobalInputs]) -> GlobalInputs:
+        """The inputs of a table from those of its shards (each customer in one shard)."""
+        first = parts[0]
+        flags = {(p.has_price, p.has_return, p.has_affinity) for p in parts}
+        if len(flags) > 1:
+            raise InputDataError(
+                "the shards have different optional columns (price, is_return, category)"
+            )
+        customers = pl.concat([p.customers for p in parts]).sort(C.USER, maintain_order=True)
+        dup = customers.filter(pl.col(C.USER).is_duplicated())
+        if dup.height:
+            raise InputDataError(
+                f"{dup[C.USER].n_unique()} customer(s) appear in several shards, e.g. "
+                f"{dup[C.USER][0]!r}: the purchases must be partitioned by {C.USER!r}"
+            )
+        cutoff = None
+        if first.cutoff is not None:
+            frames = [p.cutoff for p in parts if p.cutoff is not None]
+            cutoff = pl.concat(frames).sort(C.USER, maintain_order=True)
+        gaps = (
+            pl.concat([p.gaps for p in parts])
+            .group_by("gap")
+            .agg(pl.col("count").sum())
+            .sort("gap")
+        )
+        tallies = {k: sum(p.tallies[k] for p in parts) for k in _TALLIES}
+        return GlobalInputs(
+            customers, cutoff, gaps, tallies, first.has_price, first.has_return, first.has_affinity
+        )
+
+    @property
+    def nbytes(self) -> dict[str, int]:
+        """Size in memory of ``customers``, ``cutoff`` and ``gaps`` (what a shard sends
+        to the driver)."""
+        cutoff = 0 if self.cutoff is None else self.cutoff.estimated_size()
+        return {
+            "customers": int(self.customers.estimated_size()),
+            "cutoff": int(cutoff),
+            "gaps": int(self.gaps.estimated_size()),
+        }
+
+
+@dataclass(frozen=True)
+class ShardSummary:
+    """Step 1 of `build_profiles` on one shard: every customer's own aggregates.
+
+    Attributes
+    ----------
+    activity
+        One row per customer (sorted by ``user_id``): the activity columns.
+    returns
+        Returned units per customer (with ``is_return``), else None.
+    affinity
+        Category-share columns per customer (with categories), else None.
+    inputs
+        The shard's `GlobalInputs`.
+    """
+
+    activity: pl.DataFrame
+    returns: pl.DataFrame | None
+    affinity: pl.DataFrame | None
+    inputs: GlobalInputs = field(repr=False)
+
+
+def summarize_shard(
+    source: ProfileSource,
+    as_of: datetime,
+    categories: pl.DataFrame | None,
+    config: ProfileConfig,
+) -> ShardSummary:
+    """Step 1 on a shard (every purchase of its customers): per-customer aggregates.
+
+    ``as_of`` comes from `resolve_as_of` over all shards, ``categories`` from
+    `item_categories`.
+    """
+    has_price = source.has_price
+    occ, returns, tallies = _orders(source, as_of)
+    act = _activity(occ, as_of, has_price, config)
+    columns = [C.USER, *_CUSTOMER_INPUTS, *(["monetary"] if has_price else [])]
+    if config.clv_horizon_days is not None and has_price:
+        act = act.join(repeat_spend(occ), on=C.USER, how="left", maintain_order="left")
+        columns.append("_repeat_spend")
+    has_affinity = categories is not None or config.category_column in source.schema
+    affinity = None
+    if has_affinity:
+        affinity, tallies["unknown_category"] = _affinity(source, as_of, categories, config)
+    cutoff = None
+    if config.churn and config.calibrate_churn:
+        cutoff = _cutoff_activity(occ, as_of, config, has_price).select(
+            C.USER, *_CUTOFF_INPUTS, *(["monetary"] if has_price else []), "_churned"
+        )
+    gaps = (
+        occ.filter(pl.col("gap").is_not_null())
+        .group_by("gap")
+        .agg(pl.len().cast(pl.Int64).alias("count"))
+    )
+    inputs = GlobalInputs(
+        act.select(columns),
+        cutoff,
+        gaps,
+        tallies,
+        has_price,
+        source.has_return,
+        has_affinity,
+    )
+    return ShardSummary(act, returns, affinity, inputs)
+
+
+# ---------------------------------------------------------------------------------------
+# step 2, on all customers: the statistics that compare customers, and the model fits
+
+
+@dataclass(frozen=True)
+class ChurnModels:
+    """The churn columns' models, fitted on every customer.
+
+    ``survival`` None: BG/NBD could not be fitted (churn columns null); ``bgnbd``
+    None with a survival curve: no repeat customer (the curve alone).
+    """
+
+    survival: OneTimeBuyerSurvival | None
+    bgnbd: BGNBD | None
+    calibrator: ChurnCalibrator | None
+
+
+@dataclass(frozen=True)
+class ProfileStats:
+    """Everything a profile row needs beyond its customer's own purchases.
+
+    Attributes
+    ----------
+    as_of
+        The resolved ``as_of``.
+    scores
+        Score name -> `quintile_cuts`.
+    lifecycle
+        ``(new_days, dormant_days, churned_days)`` thresholds.
+    tiers
+        ``(column, cut points, at_least)`` rules; a customer's tier is the lowest level.
+    churn, clv
+        The fitted models (None when the columns are off or cannot be fitted).
+    has_price, has_return, has_affinity
+        As in `GlobalInputs`.
+    """
+
+    as_of: datetime
+    scores: dict[str, tuple[bool, tuple[float, ...]]]
+    lifecycle: tuple[float, float, float]
+    tiers: list[tuple[str, np.ndarray, bool]]
+    churn: ChurnModels | None
+    clv: ClvModels | None
+    has_price: bool
+    has_return: bool
+    has_affinity: bool
+
+
+def _check_tallies(tallies: dict[str, int], has_price: bool) -> None:
+    if has_price:
+        nulls, negative = tallies["null"], tallies["negative"]
         if nulls or negative:
             raise InputDataError(
                 f"column 'price' has {nulls} null and {negative} negative values among the "
                 "purchases before as_of; monetary columns need prices >= 0 "
                 "(rs.clean_purchases drops such rows)"
             )
-        if zero:
+        if tallies["zero"]:
             warnings.warn(
-                f"{zero} purchase rows before as_of have price 0 (free items): they add "
-                "nothing to monetary but count as items and orders",
+                f"{tallies['zero']} purchase rows before as_of have price 0 (free items): "
+                "they add nothing to monetary but count as items and orders",
                 DataWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-    else:
-        bad_qty = None
-    if bad_qty:
-        raise InputDataError(
-            f"{bad_qty} purchase rows have quantity <= 0 but are not flagged is_return; "
-            "clean them with rs.clean_purchases(keep_returns=True)"
-        )
-    occ = occ.select(pl.exclude(ORDER_KEY, ORDER_KEY + "_day")).sort(
-        [C.USER, "t", "t_end", "units"]
-    )
-    occ = occ.with_columns(_days(pl.col("t").diff().over(C.USER)).alias("gap"))
-    returns = results[-1] if has_return else None
-    return occ, returns
+        if tallies["non_positive_quantity"]:
+            raise InputDataError(
+                f"{tallies['non_positive_quantity']} purchase rows have quantity <= 0 but are "
+                "not flagged is_return; clean them with rs.clean_purchases(keep_returns=True)"
+            )
 
 
-def _lifecycle_thresholds(occ: pl.DataFrame, config: ProfileConfig) -> tuple[float, float, float]:
-    gaps = occ["gap"].drop_nulls().to_numpy()
+def _lifecycle_thresholds(gaps: np.ndarray, config: ProfileConfig) -> tuple[float, float, float]:
+    """``(new, dormant, churned)`` days from all gaps between consecutive orders."""
     given = (config.new_days, config.dormant_days, config.churned_days)
     if gaps.size == 0 and None in given:
         warnings.warn(
@@ -274,7 +657,7 @@ def _lifecycle_thresholds(occ: pl.DataFrame, config: ProfileConfig) -> tuple[flo
             "derived from inter-purchase gaps; using fallback_lifecycle_days="
             f"{config.fallback_lifecycle_days} where not configured",
             DataWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
         defaults: tuple[float, ...] = tuple(float(v) for v in config.fallback_lifecycle_days)
     else:
@@ -296,143 +679,75 @@ def _lifecycle_thresholds(occ: pl.DataFrame, config: ProfileConfig) -> tuple[flo
     return float(new), float(dormant), float(churned)
 
 
-def _lifecycle_expr(new: float, dormant: float, churned: float, multiple: float) -> pl.Expr:
-    g = pl.col("median_interpurchase_days").fill_null(0.0)
-    dormant_i = pl.max_horizontal(pl.lit(dormant), multiple * g)
-    churned_i = pl.max_horizontal(pl.lit(churned), 2.0 * multiple * g)
-    prior = pl.col("_prior_median_gap").fill_null(0.0)
-    reactivated_i = pl.max_horizontal(pl.lit(dormant), multiple * prior)
-    return (
-        pl.when(pl.col("tenure_days") <= new)
-        .then(pl.lit("new"))
-        .when(pl.col("recency_days") > churned_i)
-        .then(pl.lit("churned"))
-        .when(pl.col("recency_days") > dormant_i)
-        .then(pl.lit("dormant"))
-        .when(pl.col("last_gap_days").fill_null(0.0) > reactivated_i)
-        .then(pl.lit("reactivated"))
-        .otherwise(pl.lit("active"))
-        .alias("lifecycle_stage")
-    )
-
-
-def _tier(act: pl.DataFrame, config: ProfileConfig, has_price: bool) -> pl.Series:
-    names = config.tier_names
-    freq = act["frequency"].to_numpy().astype(np.float64)
-    level = _tier_level(freq, config.tier_frequency, config.tier_quantiles)
+def _tier_rules(
+    customers: pl.DataFrame, config: ProfileConfig, has_price: bool
+) -> list[tuple[str, np.ndarray, bool]]:
+    """Per tier column its cut points: explicit ("at least"), or the ``tier_quantiles``
+    quantiles of all customers (strictly above)."""
+    rules = [("frequency", config.tier_frequency)]
     if has_price:
-        money = act["monetary"].to_numpy()
-        level = np.minimum(level, _tier_level(money, config.tier_spend, config.tier_quantiles))
+        rules.append(("monetary", config.tier_spend))
+    out = []
+    for column, cuts in rules:
+        if cuts is not None:
+            out.append((column, np.asarray(cuts, dtype=np.float64), True))
+        else:
+            values = customers[column].to_numpy().astype(np.float64)
+            out.append((column, np.quantile(values, config.tier_quantiles), False))
+    return out
+
+
+def _tier(act: pl.DataFrame, rules: list[tuple[str, np.ndarray, bool]], names: Any) -> pl.Series:
+    level = None
+    for column, cuts, at_least in rules:
+        values = act[column].to_numpy().astype(np.float64)
+        if at_least:
+            this = np.searchsorted(cuts, values, side="right")
+        else:
+            this = (values[:, None] > cuts[None, :]).sum(axis=1)
+        level = this if level is None else np.minimum(level, this)
+    assert level is not None
     return pl.Series("tier", [names[i] for i in level], dtype=pl.String)
 
 
-def _tier_level(
-    values: np.ndarray, cuts: tuple[float, ...] | None, quantiles: tuple[float, ...]
-) -> np.ndarray:
-    if cuts is not None:  # "at least" cut points
-        return np.searchsorted(np.asarray(cuts, dtype=np.float64), values, side="right")
-    quantile_cuts = np.quantile(values, quantiles)
-    return (values[:, None] > quantile_cuts[None, :]).sum(axis=1)
+def _fit_models(act: pl.DataFrame) -> tuple[OneTimeBuyerSurvival, BGNBD | None] | None:
+    """One-time-buyer survival curve and BG/NBD fitted on ``act``'s customers.
 
-
-def _affinity(
-    lf: pl.LazyFrame,
-    schema: pl.Schema,
-    as_of: datetime,
-    items: FrameLike | None,
-    config: ProfileConfig,
-    has_price: bool,
-    engine: Engine,
-) -> pl.DataFrame | None:
-    column = config.category_column
-    bought = without_returns(lf.filter(pl.col(C.TIMESTAMP) < as_of))
-    weight = (pl.col(C.QUANTITY) * pl.col(C.PRICE)) if has_price else pl.col(C.QUANTITY)
-    if items is not None:
-        table = to_frame(items)
-        missing = [c for c in (C.ITEM, column) if c not in table.columns]
-        if missing:
-            raise InputDataError(
-                f"item table lacks the column(s) {missing} (category_column={column!r}); "
-                f"found {table.columns}"
-            )
-        table = table.select(C.ITEM, pl.col(column).cast(pl.String).alias("_category")).unique()
-        try:
-            table = table.with_columns(pl.col(C.ITEM).cast(schema[C.ITEM], strict=True))
-        except pl.exceptions.PolarsError as err:
-            raise InputDataError(
-                f"item table column {C.ITEM!r} ({table.schema[C.ITEM]}) does not match the "
-                f"purchases' {schema[C.ITEM]}: {err}"
-            ) from err
-        dup = table.filter(pl.col(C.ITEM).is_duplicated())
-        if dup.height:
-            raise InputDataError(
-                f"item table maps {dup[C.ITEM].n_unique()} item_id(s) to several {column!r} "
-                f"values, e.g. {dup[C.ITEM][0]!r}"
-            )
-        rows = bought.select(C.USER, C.ITEM, weight.alias("_w")).join(
-            table.lazy(), on=C.ITEM, how="left"
-        )
-    elif column in schema:
-        rows = bought.select(
-            C.USER, pl.col(column).cast(pl.String).alias("_category"), weight.alias("_w")
-        )
-    else:
-        return None
-    by_cat, unknown = pl.collect_all(
-        [
-            rows.filter(pl.col("_category").is_not_null())
-            .group_by(C.USER, "_category")
-            .agg((_micro(pl.col("_w")).sum() / _MICRO).alias("_w")),
-            rows.select(pl.col("_category").is_null().sum().alias("n")),
-        ],
-        engine=engine,
-    )
-    n_unknown = int(unknown["n"][0])
-    if n_unknown:
-        warnings.warn(
-            f"{n_unknown} purchase rows before as_of have no {column!r} (item not in the item "
-            "table or null category); they are left out of the category shares",
-            DataWarning,
-            stacklevel=3,
-        )
-    share = pl.col("_w") / pl.col("_w").sum().over(C.USER)
-    by_cat = by_cat.with_columns(
-        pl.when(pl.col("_w").sum().over(C.USER) > 0)
-        .then(share)
-        .otherwise(1.0 / pl.len().over(C.USER))
-        .alias("_share")
-    ).sort([C.USER, "_share", "_category"], descending=[False, True, False])
-    k = config.top_categories
-    entropy = -(pl.col("_share") * pl.col("_share").log(2)).filter(pl.col("_share") > 0).sum()
-    return by_cat.group_by(C.USER, maintain_order=True).agg(
-        pl.col("_category").head(k).alias("top_categories"),
-        pl.col("_share").head(k).alias("top_category_shares"),
-        (entropy + 0.0).alias("category_entropy"),
-        pl.len().cast(pl.Int64).alias("n_categories"),
-    )
-
-
-def _model(act: pl.DataFrame, horizon: int) -> dict[str, np.ndarray] | None:
-    """BG/NBD (repeat buyers) + one-time-buyer survival predictions for ``act``'s customers.
-
-    Returns None (with a DataWarning) when BG/NBD cannot be fitted on these customers.
+    BG/NBD is None (with a DataWarning) when no customer has a repeat purchase; the
+    result is None (with a DataWarning) when BG/NBD cannot be fitted.
     """
     x, t_x, T = bgnbd_inputs(act)
-    recency = act["recency_days"].to_numpy()
-    second = act["_second"]
-    returned = second.is_not_null().to_numpy()
-    to_second = _days(pl.col("_second") - pl.col("first_purchase"))
-    durations = np.where(returned, act.select(to_second.fill_null(0.0)).to_series().to_numpy(), T)
+    to_second = act["_to_second"]
+    returned = to_second.is_not_null().to_numpy()
+    durations = np.where(returned, to_second.fill_null(0.0).to_numpy(), T)
     km = OneTimeBuyerSurvival().fit(durations, returned)
-    one = x == 0
-    pn_km = km.probability_no_return(T, horizon)
-    if np.all(one):
+    if np.all(x == 0):
         warnings.warn(
             "no customer has a repeat purchase before as_of: BG/NBD is not fitted and churn "
             "columns come from the one-time-buyer survival curve alone",
             DataWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
+        return km, None
+    try:
+        return km, BGNBD().fit(x, t_x, T)
+    except InputDataError as err:
+        warnings.warn(
+            f"BG/NBD could not be fitted ({err}); churn columns are null", DataWarning, stacklevel=4
+        )
+        return None
+
+
+def _predict(
+    act: pl.DataFrame, km: OneTimeBuyerSurvival, bg: BGNBD | None, horizon: int
+) -> dict[str, np.ndarray]:
+    """BG/NBD (repeat buyers) + one-time-buyer survival predictions for ``act``'s
+    customers (customer by customer: any subset of the fitted population)."""
+    x, t_x, T = bgnbd_inputs(act)
+    recency = act["recency_days"].to_numpy()
+    one = x == 0
+    pn_km = km.probability_no_return(T, horizon)
+    if bg is None:
         return {
             "no_purchase": pn_km,
             "p_alive": km.p_alive(T),
@@ -441,13 +756,6 @@ def _model(act: pl.DataFrame, horizon: int) -> dict[str, np.ndarray] | None:
             "T": T,
             "recency": recency,
         }
-    try:
-        bg = BGNBD().fit(x, t_x, T)
-    except InputDataError as err:
-        warnings.warn(
-            f"BG/NBD could not be fitted ({err}); churn columns are null", DataWarning, stacklevel=3
-        )
-        return None
     pn_bg = bg.probability_no_purchase(horizon, x, t_x, T)
     expected_bg = bg.conditional_expected_purchases(horizon, x, t_x, T)
     p_alive = np.where(one, km.p_alive(T), bg.p_alive(x, t_x, T))
@@ -490,53 +798,27 @@ def _features(act: pl.DataFrame, pred: dict[str, np.ndarray], has_price: bool) -
     )
 
 
-def _churn_columns(
-    occ: pl.DataFrame, act: pl.DataFrame, as_of: datetime, config: ProfileConfig, has_price: bool
-) -> dict[str, pl.Series]:
+def _fit_churn(inputs: GlobalInputs, as_of: datetime, config: ProfileConfig) -> ChurnModels:
     # One BLAS thread: the model's matrices are small, and idle BLAS threads spinning
     # for work slowed the fits ~5x on a busy machine (also keeps sums thread-independent).
     with threadpool_limits(limits=1, user_api="blas"):
-        return _churn_columns_single_thread(occ, act, as_of, config, has_price)
+        fitted = _fit_models(inputs.customers)
+        if fitted is None:
+            return ChurnModels(None, None, None)
+        calibrator = None
+        if config.calibrate_churn:
+            assert inputs.cutoff is not None
+            calibrator = _fit_calibrator(inputs.cutoff, as_of, config, inputs.has_price)
+        return ChurnModels(*fitted, calibrator)
 
 
-def _churn_columns_single_thread(
-    occ: pl.DataFrame, act: pl.DataFrame, as_of: datetime, config: ProfileConfig, has_price: bool
-) -> dict[str, pl.Series]:
-    horizon = config.horizon_days
-    expected_name = f"expected_purchases_{horizon}d"
-    pred = _model(act, horizon)
-    if pred is None:
-        n = act.height
-        return {
-            "p_alive": pl.Series("p_alive", [None] * n, dtype=pl.Float64),
-            "churn_risk": pl.Series("churn_risk", [None] * n, dtype=pl.Float64),
-            expected_name: pl.Series(expected_name, [None] * n, dtype=pl.Float64),
-        }
-    risk = pred["no_purchase"]
-    if config.calibrate_churn:
-        calibrated = _calibrated_risk(occ, act, pred, as_of, config, has_price)
-        if calibrated is not None:
-            risk = calibrated
-    return {
-        "p_alive": pl.Series("p_alive", pred["p_alive"]),
-        "churn_risk": pl.Series("churn_risk", risk),
-        expected_name: pl.Series(expected_name, pred["expected"]),
-    }
-
-
-def _calibrated_risk(
-    occ: pl.DataFrame,
-    act: pl.DataFrame,
-    pred: dict[str, np.ndarray],
-    as_of: datetime,
-    config: ProfileConfig,
-    has_price: bool,
-) -> np.ndarray | None:
-    """Fit the churn calibrator at ``as_of - horizon`` and apply it at ``as_of``."""
+def _fit_calibrator(
+    act_c: pl.DataFrame, as_of: datetime, config: ProfileConfig, has_price: bool
+) -> ChurnCalibrator | None:
+    """The churn calibrator fitted at ``as_of - horizon``, or None (DataWarning)."""
     horizon = config.horizon_days
     cutoff = as_of - timedelta(days=horizon)
-    earlier = occ.filter(pl.col("t") < cutoff)
-    n_users = earlier[C.USER].n_unique() if earlier.height else 0
+    n_users = act_c.height
     reason = None
     if n_users < config.min_calibration_customers:
         reason = (
@@ -545,13 +827,11 @@ def _calibrated_risk(
             f"{config.min_calibration_customers} are needed"
         )
     else:
-        earlier = earlier.with_columns(_days(pl.col("t").diff().over(C.USER)).alias("gap"))
-        act_c = _activity(earlier, cutoff, has_price, config)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DataWarning)
-            pred_c = _model(act_c, horizon)
-        came_back = occ.filter(pl.col("t") >= cutoff)[C.USER].unique()
-        y = (~act_c[C.USER].is_in(came_back.implode())).to_numpy().astype(np.float64)
+            fitted = _fit_models(act_c)
+            pred_c = None if fitted is None else _predict(act_c, *fitted, horizon)
+        y = act_c["_churned"].to_numpy().astype(np.float64)
         if pred_c is None:
             reason = "the BG/NBD model could not be fitted at the internal cutoff"
         elif min(y.sum(), y.size - y.sum()) < config.min_calibration_class:
@@ -564,12 +844,165 @@ def _calibrated_risk(
             f"churn_risk is not calibrated: {reason}; it is the model probability of no "
             "purchase (BG/NBD, one-time-buyer survival curve)",
             DataWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
         return None
     assert pred_c is not None
-    calibrator = ChurnCalibrator().fit(_features(act_c, pred_c, has_price), y)
-    return calibrator.predict_proba(_features(act, pred, has_price))
+    return ChurnCalibrator().fit(_features(act_c, pred_c, has_price), y)
+
+
+def global_statistics(inputs: GlobalInputs, as_of: datetime, config: ProfileConfig) -> ProfileStats:
+    """Step 2, on every customer's `GlobalInputs`: checks, score cut points, lifecycle
+    thresholds, tier cut points and the model fits (warnings are raised here, once)."""
+    has_price = inputs.has_price
+    _check_tallies(inputs.tallies, has_price)
+    customers = inputs.customers
+    if customers.height == 0:
+        raise InputDataError(f"no purchase strictly before as_of={as_of}")
+    scores = {
+        name: quintile_cuts(customers[column].to_numpy(), higher_is_better=better, name=name)
+        for name, (column, better) in _SCORES.items()
+        if has_price or name != "m_score"
+    }
+    gaps = np.repeat(inputs.gaps["gap"].to_numpy(), inputs.gaps["count"].to_numpy())
+    lifecycle = _lifecycle_thresholds(gaps, config)
+    tiers = _tier_rules(customers, config, has_price)
+    if inputs.tallies["unknown_category"]:
+        warnings.warn(
+            f"{inputs.tallies['unknown_category']} purchase rows before as_of have no "
+            f"{config.category_column!r} (item not in the item table or null category); "
+            "they are left out of the category shares",
+            DataWarning,
+            stacklevel=3,
+        )
+    churn = _fit_churn(inputs, as_of, config) if config.churn else None
+    clv = None
+    if config.clv_horizon_days is not None:
+        clv = fit_clv(customers, has_price)
+    return ProfileStats(
+        as_of,
+        scores,
+        lifecycle,
+        tiers,
+        churn,
+        clv,
+        has_price,
+        inputs.has_return,
+        inputs.has_affinity,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# step 3, per shard: the profile rows
+
+
+def _lifecycle_expr(new: float, dormant: float, churned: float, multiple: float) -> pl.Expr:
+    g = pl.col("median_interpurchase_days").fill_null(0.0)
+    dormant_i = pl.max_horizontal(pl.lit(dormant), multiple * g)
+    churned_i = pl.max_horizontal(pl.lit(churned), 2.0 * multiple * g)
+    prior = pl.col("_prior_median_gap").fill_null(0.0)
+    reactivated_i = pl.max_horizontal(pl.lit(dormant), multiple * prior)
+    return (
+        pl.when(pl.col("tenure_days") <= new)
+        .then(pl.lit("new"))
+        .when(pl.col("recency_days") > churned_i)
+        .then(pl.lit("churned"))
+        .when(pl.col("recency_days") > dormant_i)
+        .then(pl.lit("dormant"))
+        .when(pl.col("last_gap_days").fill_null(0.0) > reactivated_i)
+        .then(pl.lit("reactivated"))
+        .otherwise(pl.lit("active"))
+        .alias("lifecycle_stage")
+    )
+
+
+def _churn_columns(
+    act: pl.DataFrame, models: ChurnModels, config: ProfileConfig, has_price: bool
+) -> dict[str, pl.Series]:
+    horizon = config.horizon_days
+    expected_name = f"expected_purchases_{horizon}d"
+    if models.survival is None or act.height == 0:
+        n = act.height
+        return {
+            "p_alive": pl.Series("p_alive", [None] * n, dtype=pl.Float64),
+            "churn_risk": pl.Series("churn_risk", [None] * n, dtype=pl.Float64),
+            expected_name: pl.Series(expected_name, [None] * n, dtype=pl.Float64),
+        }
+    with threadpool_limits(limits=1, user_api="blas"):
+        pred = _predict(act, models.survival, models.bgnbd, horizon)
+        risk = pred["no_purchase"]
+        if models.calibrator is not None:
+            risk = models.calibrator.predict_proba(_features(act, pred, has_price))
+    return {
+        "p_alive": pl.Series("p_alive", pred["p_alive"]),
+        "churn_risk": pl.Series("churn_risk", risk),
+        expected_name: pl.Series(expected_name, pred["expected"]),
+    }
+
+
+def apply_statistics(
+    summary: ShardSummary, stats: ProfileStats, config: ProfileConfig
+) -> pl.DataFrame:
+    """Step 3 on a shard: its customers' profile rows (sorted by ``user_id``)."""
+    act = summary.activity
+    money: list[str | pl.Expr] = (
+        ["monetary", (pl.col("monetary") / pl.col("frequency")).alias("avg_order_value")]
+        if stats.has_price
+        else []
+    )
+    profile = act.select(
+        C.USER,
+        "first_purchase",
+        "last_purchase",
+        "tenure_days",
+        "recency_days",
+        "frequency",
+        "n_items",
+        *money,
+        "mean_interpurchase_days",
+        "median_interpurchase_days",
+        "last_gap_days",
+        (
+            pl.col("last_purchase")
+            + pl.duration(
+                microseconds=(pl.col("median_interpurchase_days") * US_PER_DAY)
+                .round()
+                .cast(pl.Int64)
+            )
+        ).alias("expected_next_purchase"),
+        "_prior_median_gap",
+    )
+    if summary.returns is not None:
+        profile = (
+            profile.join(summary.returns, on=C.USER, how="left")
+            .with_columns(
+                (pl.col("_returned_units").fill_null(0.0) / pl.col("n_items")).alias("return_rate")
+            )
+            .drop("_returned_units")
+        )
+    scores = [
+        apply_quintile_cuts(act[_SCORES[name][0]], cuts, name=name)
+        for name, cuts in stats.scores.items()
+    ]
+    profile = profile.with_columns(scores).with_columns(rfm_segment_expr().alias("rfm_segment"))
+    new, dormant, churned = stats.lifecycle
+    profile = profile.with_columns(
+        _lifecycle_expr(new, dormant, churned, config.rhythm_multiple),
+        _tier(act, stats.tiers, config.tier_names),
+    ).drop("_prior_median_gap")
+    if summary.affinity is not None:
+        profile = profile.join(
+            summary.affinity, on=C.USER, how="left", maintain_order="left"
+        ).with_columns(
+            pl.col("top_categories").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+            pl.col("top_category_shares").fill_null(pl.lit([], dtype=pl.List(pl.Float64))),
+            pl.col("n_categories").fill_null(0),
+        )
+    if stats.churn is not None:
+        profile = profile.with_columns(**_churn_columns(act, stats.churn, config, stats.has_price))
+    if config.clv_horizon_days is not None:
+        profile = profile.with_columns(**clv_columns(act, stats.clv, config))
+    return profile
 
 
 def build_profiles(
@@ -627,78 +1060,18 @@ def build_profiles(
     >>> profiles.select("frequency", "r_score", "rfm_segment").columns
     ['frequency', 'r_score', 'rfm_segment']
     """
+    config = check_config(config)
+    source = prepare_source(purchases)
+    when = resolve_as_of([time_range(source)], as_of)
+    categories = item_categories(items, source.schema, config)
+    summary = summarize_shard(source, when, categories, config)
+    stats = global_statistics(summary.inputs, when, config)
+    return apply_statistics(summary, stats, config)
+
+
+def check_config(config: ProfileConfig | None) -> ProfileConfig:
+    """``config``, or the default `ProfileConfig`; anything else is an error."""
     config = config if config is not None else ProfileConfig()
     if not isinstance(config, ProfileConfig):
         raise InputDataError(f"config must be a ProfileConfig, got {type(config).__name__}")
-    lf = require_purchases(to_lazyframe(purchases), C.REQUIRED, "build_profiles")
-    schema = lf.collect_schema()
-    has_price = C.PRICE in schema
-    has_return = C.IS_RETURN in schema
-    # Frames already in memory are aggregated by the in-memory engine (faster on them);
-    # lazy frames and files by the streaming engine (bounded memory).
-    engine: Engine = "in-memory" if isinstance(purchases, pl.DataFrame) else "streaming"
-    when = _resolve_as_of(lf, as_of, engine)
-    occ, returns = _orders(lf, schema, when, has_price, has_return, engine)
-    if occ.height == 0:
-        raise InputDataError(f"no purchase strictly before as_of={when}")
-    act = _activity(occ, when, has_price, config)
-
-    money: list[str | pl.Expr] = (
-        ["monetary", (pl.col("monetary") / pl.col("frequency")).alias("avg_order_value")]
-        if has_price
-        else []
-    )
-    profile = act.select(
-        C.USER,
-        "first_purchase",
-        "last_purchase",
-        "tenure_days",
-        "recency_days",
-        "frequency",
-        "n_items",
-        *money,
-        "mean_interpurchase_days",
-        "median_interpurchase_days",
-        "last_gap_days",
-        (
-            pl.col("last_purchase")
-            + pl.duration(
-                microseconds=(pl.col("median_interpurchase_days") * US_PER_DAY)
-                .round()
-                .cast(pl.Int64)
-            )
-        ).alias("expected_next_purchase"),
-        "_prior_median_gap",
-    )
-    if returns is not None:
-        profile = (
-            profile.join(returns, on=C.USER, how="left")
-            .with_columns(
-                (pl.col("_returned_units").fill_null(0.0) / pl.col("n_items")).alias("return_rate")
-            )
-            .drop("_returned_units")
-        )
-    scores = [
-        quintile_score(act["recency_days"], higher_is_better=False, name="r_score"),
-        quintile_score(act["frequency"], higher_is_better=True, name="f_score"),
-    ]
-    if has_price:
-        scores.append(quintile_score(act["monetary"], higher_is_better=True, name="m_score"))
-    profile = profile.with_columns(scores).with_columns(rfm_segment_expr().alias("rfm_segment"))
-    new, dormant, churned = _lifecycle_thresholds(occ, config)
-    profile = profile.with_columns(
-        _lifecycle_expr(new, dormant, churned, config.rhythm_multiple),
-        _tier(act, config, has_price),
-    ).drop("_prior_median_gap")
-    affinity = _affinity(lf, schema, when, items, config, has_price, engine)
-    if affinity is not None:
-        profile = profile.join(affinity, on=C.USER, how="left", maintain_order="left").with_columns(
-            pl.col("top_categories").fill_null(pl.lit([], dtype=pl.List(pl.String))),
-            pl.col("top_category_shares").fill_null(pl.lit([], dtype=pl.List(pl.Float64))),
-            pl.col("n_categories").fill_null(0),
-        )
-    if config.churn:
-        profile = profile.with_columns(**_churn_columns(occ, act, when, config, has_price))
-    if config.clv_horizon_days is not None:
-        profile = profile.with_columns(**clv_columns(occ, act, config, has_price))
-    return profile
+    return config

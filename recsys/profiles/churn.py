@@ -223,8 +223,16 @@ class ChurnCalibrator:
         return self
 
     def predict_proba(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Probability of churn (the positive class) per row."""
+        """Probability of churn (the positive class) per row.
+
+        Computed column by column (no matrix product), so a row's probability does
+        not depend on the other rows: a shard of customers gets the values it gets
+        in the whole table (a BLAS product's last bits depend on the row blocking).
+        """
         if not hasattr(self, "_w"):
             raise NotFittedError("this ChurnCalibrator is not fitted yet")
-        Z = np.column_stack([np.ones(len(X)), (np.asarray(X) - self.mean_) / self.scale_])
-        return np.asarray(special.expit(Z @ self._w))
+        Z = (np.asarray(X, dtype=np.float64) - self.mean_) / self.scale_
+        z = np.full(len(Z), self._w[0])
+        for j in range(Z.shape[1]):
+            z += Z[:, j] * self._w[j + 1]
+        return np.asarray(special.expit(z))

@@ -20,59 +20,76 @@ mean repeat-order value exceeds `CORRELATION_WARNING`.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import polars as pl
 
 from recsys.data import columns as C
-from recsys.exceptions import InputDataError
-from recsys.profiles.bgnbd import bgnbd_inputs
+from recsys.exceptions import DataWarning, InputDataError
+from recsys.profiles.bgnbd import BGNBD, bgnbd_inputs
 from recsys.profiles.config import ProfileConfig
-from recsys.profiles.gammagamma import profile_clv
+from recsys.profiles.gammagamma import GammaGamma, fit_profile_clv, predict_profile_clv
 
-__all__ = ["clv_columns"]
+__all__ = ["clv_columns", "fit_clv", "repeat_spend"]
 
 _MICRO = 1_000_000.0
 
+ClvModels = tuple[BGNBD, GammaGamma]
 
-def clv_columns(
-    occ: pl.DataFrame, act: pl.DataFrame, config: ProfileConfig, has_price: bool
-) -> dict[str, pl.Series]:
-    """CLV columns for ``act``'s customers from the orders table of ``build_profiles``.
+
+def repeat_spend(occ: pl.DataFrame) -> pl.DataFrame:
+    """``_repeat_spend`` per customer: the spend of all orders but the first.
 
     ``occ`` holds one row per order (``user_id``, ``t``, ``spend`` in micro-units),
-    sorted by user and time; ``act`` the per-customer activity (``frequency``,
-    ``tenure_days``, ``recency_days``) in the same user order as the profiles.
+    sorted by user and time, as in `recsys.build_profiles`.
     """
-    if not has_price:
-        raise InputDataError(
-            "clv_horizon_days is set but the purchases have no 'price' column: CLV needs spend"
-        )
-    horizon = config.clv_horizon_days
-    assert horizon is not None
-    spend = occ.group_by(C.USER, maintain_order=True).agg(
+    return occ.group_by(C.USER, maintain_order=True).agg(
         ((pl.col("spend").sum() - pl.col("spend").sort_by("t", "spend").first()) / _MICRO).alias(
             "_repeat_spend"
         )
     )
-    joined = act.select(C.USER, "frequency", "tenure_days", "recency_days").join(
-        spend, on=C.USER, how="left", maintain_order="left"
-    )
-    x, t_x, T = bgnbd_inputs(joined)
-    repeat_spend = joined["_repeat_spend"].fill_null(0.0).to_numpy()
-    z = np.divide(repeat_spend, x, out=np.zeros_like(x), where=x > 0)
-    out = profile_clv(
-        x,
-        t_x,
-        T,
-        z,
+
+
+def _inputs(act: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """BG/NBD's ``(x, t_x, T)`` and the mean repeat-order value ``z`` per customer."""
+    x, t_x, T = bgnbd_inputs(act.select("frequency", "tenure_days", "recency_days"))
+    spent = act["_repeat_spend"].fill_null(0.0).to_numpy()
+    z = np.divide(spent, x, out=np.zeros_like(x), where=x > 0)
+    return x, t_x, T, z
+
+
+def fit_clv(act: pl.DataFrame, has_price: bool) -> ClvModels | None:
+    """The CLV models fitted on every customer (``act``: ``frequency``, ``tenure_days``,
+    ``recency_days``, ``_repeat_spend`` from `repeat_spend`); None with a
+    `DataWarning` when they cannot be fitted."""
+    if not has_price:
+        raise InputDataError(
+            "clv_horizon_days is set but the purchases have no 'price' column: CLV needs spend"
+        )
+    try:
+        return fit_profile_clv(*_inputs(act))
+    except InputDataError as err:
+        warnings.warn(f"CLV columns are null: {err}", DataWarning, stacklevel=3)
+        return None
+
+
+def clv_columns(
+    act: pl.DataFrame, models: ClvModels | None, config: ProfileConfig
+) -> dict[str, pl.Series]:
+    """CLV columns for ``act``'s customers (any subset of those `fit_clv` saw)."""
+    horizon = config.clv_horizon_days
+    assert horizon is not None
+    if models is None:
+        return {
+            name: pl.Series(name, [None] * act.height, dtype=pl.Float64)
+            for name in ("expected_order_value", "clv")
+        }
+    out = predict_profile_clv(
+        models,
+        *_inputs(act),
         horizon_days=horizon,
         discount_monthly=config.clv_discount_monthly,
         margin=config.margin,
     )
-    n = act.height
-    if out is None:
-        return {
-            name: pl.Series(name, [None] * n, dtype=pl.Float64)
-            for name in ("expected_order_value", "clv")
-        }
     return {name: pl.Series(name, values) for name, values in out.items()}

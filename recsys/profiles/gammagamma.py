@@ -50,7 +50,9 @@ __all__ = [
     "GammaGamma",
     "clv",
     "discounted_purchases",
+    "fit_profile_clv",
     "gammagamma_log_likelihood",
+    "predict_profile_clv",
     "profile_clv",
 ]
 
@@ -438,18 +440,57 @@ def profile_clv(
     >>> sorted(out)
     ['clv', 'expected_order_value']
     """
-    x = np.asarray(x, dtype=np.float64)
-    z = np.asarray(mean_spend, dtype=np.float64)
     try:
-        bg = BGNBD().fit(x, t_x, T)
-        x_spend = np.where(z > 0, x, 0.0)  # all repeat orders free: as one-order customers
-        gg = GammaGamma().fit(x_spend, z)
-        spend = gg.conditional_expected_spend(x_spend, z)
-        orders = discounted_purchases(
-            bg, x, t_x, T, horizon_days=horizon_days, discount_monthly=discount_monthly
+        models = fit_profile_clv(x, t_x, T, mean_spend)
+        return predict_profile_clv(
+            models,
+            x,
+            t_x,
+            T,
+            mean_spend,
+            horizon_days=horizon_days,
+            discount_monthly=discount_monthly,
+            margin=margin,
         )
-        value = float(margin) * spend * orders
     except InputDataError as err:
         warnings.warn(f"CLV columns are null: {err}", DataWarning, stacklevel=3)
         return None
+
+
+def fit_profile_clv(
+    x: ArrayLike, t_x: ArrayLike, T: ArrayLike, mean_spend: ArrayLike
+) -> tuple[BGNBD, GammaGamma]:
+    """The two fits of `profile_clv` (on the whole population): BG/NBD and Gamma-Gamma.
+
+    Raises `InputDataError` when either cannot be fitted.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    z = np.asarray(mean_spend, dtype=np.float64)
+    bg = BGNBD().fit(x, t_x, T)
+    x_spend = np.where(z > 0, x, 0.0)  # all repeat orders free: as one-order customers
+    return bg, GammaGamma().fit(x_spend, z)
+
+
+def predict_profile_clv(
+    models: tuple[BGNBD, GammaGamma],
+    x: ArrayLike,
+    t_x: ArrayLike,
+    T: ArrayLike,
+    mean_spend: ArrayLike,
+    *,
+    horizon_days: float,
+    discount_monthly: float,
+    margin: float,
+) -> dict[str, NDArray[np.float64]]:
+    """``expected_order_value`` and ``clv`` of any customers from `fit_profile_clv`'s models
+    (element by element: a shard of the population gets its own rows' values)."""
+    bg, gg = models
+    x = np.asarray(x, dtype=np.float64)
+    z = np.asarray(mean_spend, dtype=np.float64)
+    x_spend = np.where(z > 0, x, 0.0)
+    spend = gg.conditional_expected_spend(x_spend, z)
+    orders = discounted_purchases(
+        bg, x, t_x, T, horizon_days=horizon_days, discount_monthly=discount_monthly
+    )
+    value = float(margin) * spend * orders
     return {"expected_order_value": spend, "clv": value}

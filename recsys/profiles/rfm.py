@@ -35,14 +35,23 @@ r \\ f  1            2                  3                  4           5
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Final
 
+import numpy as np
 import polars as pl
 
 from recsys.exceptions import DataWarning
 
-__all__ = ["RFM_SEGMENTS", "SEGMENT_NAMES", "quintile_score", "rfm_segment_expr"]
+__all__ = [
+    "RFM_SEGMENTS",
+    "SEGMENT_NAMES",
+    "apply_quintile_cuts",
+    "quintile_cuts",
+    "quintile_score",
+    "rfm_segment_expr",
+]
 
 _GRID: Final[dict[int, tuple[str, str, str, str, str]]] = {
     # r_score: segment for f_score = 1, 2, 3, 4, 5
@@ -77,6 +86,8 @@ SEGMENT_NAMES: Final[tuple[str, ...]] = (
 def quintile_score(values: pl.Series, *, higher_is_better: bool, name: str) -> pl.Series:
     """1-5 quintile score: ``1 + floor(5 * (customers strictly worse) / n)``.
 
+    `quintile_cuts` of ``values`` applied to ``values`` (`apply_quintile_cuts`).
+
     Examples
     --------
     >>> import polars as pl
@@ -85,18 +96,75 @@ def quintile_score(values: pl.Series, *, higher_is_better: bool, name: str) -> p
     >>> quintile_score(pl.Series([1, 1, 1, 4, 9]), higher_is_better=True, name="f").to_list()
     [1, 1, 1, 4, 5]
     """
-    n = values.len()
-    if n == 0:
-        return pl.Series(name, [], dtype=pl.Int8)
-    if values.n_unique() == 1 and n > 1:
+    cuts = quintile_cuts(values.to_numpy(), higher_is_better=higher_is_better, name=name)
+    return apply_quintile_cuts(values, cuts, name=name)
+
+
+def quintile_cuts(
+    values: np.ndarray, *, higher_is_better: bool, name: str
+) -> tuple[bool, tuple[float, ...]]:
+    """The four cut points of the quintile scores of a population's ``values``.
+
+    A customer with ``w`` of the ``n`` customers strictly worse scores
+    ``1 + floor(5 w / n)``; with ``a`` the sorted "goodness" (``values``, or
+    ``-values`` when lower is better) and ``W_s`` the least ``w`` with
+    ``floor(5 w / n) >= s``, the score exceeds ``s`` exactly when the customer's
+    goodness is above ``a[W_s - 1]`` (``-inf`` when ``W_s = 0``, ``inf`` when no
+    customer can reach it). So the scores of any subset of the population (a shard)
+    need only these four numbers: `apply_quintile_cuts`.
+
+    Returns
+    -------
+    tuple
+        ``(higher_is_better, (c_1, c_2, c_3, c_4))``, goodness cut points.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> quintile_cuts(np.array([1, 1, 1, 4, 9]), higher_is_better=True, name="f")
+    (True, (1.0, 1.0, 1.0, 4.0))
+    """
+    n = int(values.size)
+    if n > 1 and np.unique(values).size == 1:
         warnings.warn(
             f"all {n} customers have the same value for {name!r}; every {name} is 1",
             DataWarning,
             stacklevel=3,
         )
-    worse = (values if higher_is_better else -values).rank(method="min") - 1
-    score = (worse.cast(pl.Float64) * 5 / n).floor().cast(pl.Int64) + 1
-    return score.clip(1, 5).cast(pl.Int8).alias(name)
+    goodness = np.sort(np.asarray(values, dtype=np.float64) * (1.0 if higher_is_better else -1.0))
+    cuts = []
+    for s in range(1, 5):
+        w = _least_w(n, s)
+        cuts.append(-math.inf if w == 0 else math.inf if w > n - 1 else float(goodness[w - 1]))
+    return higher_is_better, tuple(cuts)
+
+
+def _least_w(n: int, s: int) -> int:
+    """The least ``w`` in ``0..n`` with ``floor(w * 5.0 / n) >= s`` (float64, as scored)."""
+    w = min(n, (s * n + 4) // 5)
+    while w > 0 and math.floor(float(w - 1) * 5 / n) >= s:
+        w -= 1
+    while w < n and math.floor(float(w) * 5 / n) < s:
+        w += 1
+    return w
+
+
+def apply_quintile_cuts(
+    values: pl.Series, cuts: tuple[bool, tuple[float, ...]], *, name: str
+) -> pl.Series:
+    """The 1-5 scores of ``values`` (members of the population ``cuts`` came from).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> cuts = (True, (1.0, 1.0, 1.0, 4.0))
+    >>> apply_quintile_cuts(pl.Series([9, 1, 4]), cuts, name="f").to_list()
+    [5, 1, 4]
+    """
+    higher_is_better, points = cuts
+    goodness = values.cast(pl.Float64).to_numpy() * (1.0 if higher_is_better else -1.0)
+    above = (goodness[:, None] > np.asarray(points)[None, :]).sum(axis=1)
+    return pl.Series(name, 1 + above, dtype=pl.Int8)
 
 
 def rfm_segment_expr(r_score: str = "r_score", f_score: str = "f_score") -> pl.Expr:

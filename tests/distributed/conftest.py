@@ -35,6 +35,15 @@ def worker_env() -> Iterator[None]:
         os.environ["PYTHONPATH"] = old
 
 
+@pytest.fixture(scope="module")
+def cluster(worker_env: None) -> Iterator[Any]:
+    """A local 2-CPU Ray cluster for the tests of one module."""
+    ray = import_ray()
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
 @pytest.fixture(scope="package")
 def split(online_retail: pl.DataFrame) -> rs.evaluation.Split:
     purchases = online_retail.filter(pl.col("timestamp") < pl.datetime(2011, 6, 1))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,21 +12,13 @@ import pytest
 
 import recsys as rs
 from recsys.exceptions import InputDataError, UnknownIdError
-from tests.distributed.conftest import import_ray, read_recs
+from tests.distributed.conftest import read_recs
 
 
 def test_import_recsys_does_not_import_ray() -> None:
     code = "import sys, recsys; recsys.distributed.recommend_batch; print('ray' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
-
-
-@pytest.fixture(scope="module")
-def cluster(worker_env: None) -> Iterator[Any]:
-    ray = import_ray()
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
 
 
 def test_recommend_batch_users_unknown_candidates(
