@@ -254,7 +254,7 @@ def tuned(split: rs.evaluation.Split, args: argparse.Namespace) -> None:
         ),
         "rs.RepeatExplore": (
             rs.RepeatExplore,
-            {"weight": [0.7, 0.9], "rank_offset": [5.0, 20.0]},
+            {"regularization": [1.0, 30.0], "depth": [50, 100]},
             "all",
         ),
         "rs.ALS": (

@@ -351,8 +351,8 @@ def bench_accuracy(purchases: pl.DataFrame) -> dict[str, tuple[float, float]]:
         "rs.ItemKNN(similarity='cosine')": rs.ItemKNN(similarity="cosine", num_threads=THREADS),
         "rs.ALS() (defaults)": rs.ALS(num_threads=THREADS),
         "rs.BPR() (defaults)": rs.BPR(),
-        "rs.RepeatExplore() (Repurchase + ALS)": rs.RepeatExplore(),
-        "rs.RepeatExplore(explore=ItemKNN())": rs.RepeatExplore(explore=rs.ItemKNN()),
+        "rs.RepeatExplore() (learned merge)": rs.RepeatExplore(),
+        "rs.RepeatExplore(merge='weights')": rs.RepeatExplore(merge="weights"),
     }
     for label, model in models.items():
         start = time.perf_counter()
@@ -375,7 +375,7 @@ def bench_accuracy(purchases: pl.DataFrame) -> dict[str, tuple[float, float]]:
     for label, value in REFERENCE_ALL.items():
         new = REFERENCE_NEW.get(label)
         print(f"    {label:<44} all={value:.3f}" + (f"  new={new:.3f}" if new else ""))
-    blend = results["rs.RepeatExplore() (Repurchase + ALS)"][0]
+    blend = results["rs.RepeatExplore() (learned merge)"][0]
     repurchase = results["rs.Repurchase()"][0]
     knn = results["rs.ItemKNN() (bm25, defaults)"]
     best_implicit_knn = [max(results[k][i] for k in results if "item-item" in k) for i in (0, 1)]
