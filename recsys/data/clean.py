@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from recsys._arrays import sorted_unique
 from recsys._validation import InstanceOf, check_param
 from recsys.data import columns as C
 from recsys.data.presets import Preset, get_preset
@@ -296,7 +297,7 @@ def _exact_duplicates(frame: pl.DataFrame) -> pl.Series:
     """
     hashes = frame.hash_rows(seed=0)
     ordered = np.sort(hashes.to_numpy())
-    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    repeated = sorted_unique(ordered[1:][ordered[1:] == ordered[:-1]])
     del ordered
     mask = np.zeros(frame.height, dtype=bool)
     if repeated.size == 0:

@@ -32,6 +32,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from recsys._arrays import sorted_unique
 from recsys._validation import (
     check_in,
     check_positive_int,
@@ -421,7 +422,7 @@ class Recommender(ABC):
         cand = np.asarray(candidates)
         if cand.ndim != 1 or (cand.size and not np.issubdtype(cand.dtype, np.integer)):
             raise InputDataError("candidates must be a 1-D integer array of item indices")
-        cand = np.unique(cand).astype(np.int32)
+        cand = sorted_unique(cand).astype(np.int32)
         if cand.size and (cand[0] < 0 or cand[-1] >= self.n_items):
             raise UnknownIdError(
                 f"candidate item index out of range for {self.n_items} items: "
@@ -518,7 +519,7 @@ class Recommender(ABC):
                 unknown = unknown[~unknown]
         cand = None
         if candidates is not None:
-            cand = np.unique(self.items_.to_index(self._as_id_series(candidates, "candidates")))
+            cand = sorted_unique(self.items_.to_index(self._as_id_series(candidates, "candidates")))
         extra = self._exclude_rows(exclude, query_ids)
 
         n = len(idx)
@@ -591,7 +592,7 @@ class Recommender(ABC):
             c = joined["_item"].to_numpy()
         else:
             items = self.items_.to_index(self._as_id_series(exclude, "exclude"), on_unknown="skip")
-            items = np.unique(items)
+            items = sorted_unique(items)
             r = np.repeat(np.arange(n), len(items))
             c = np.tile(items, n)
         matrix = sp.csr_matrix(

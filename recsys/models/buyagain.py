@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 import polars as pl
 
+from recsys._arrays import sorted_unique
 from recsys._validation import Interval
 from recsys.data import columns as C
 from recsys.data.canonical import US_PER_DAY as _US_PER_DAY
@@ -124,7 +125,7 @@ def repurchase_features(
 
     # A user's distinct purchase days: distinct (user, day) among the rows.
     user_rows = u[order]
-    user_day = np.unique(user_rows * (int(day.max()) + 1) + day)
+    user_day = sorted_unique(user_rows * (int(day.max()) + 1) + day)
     n_users = int(pair_user.max()) + 1
     user_days = np.bincount(user_day // (int(day.max()) + 1), minlength=n_users).astype(np.float64)
     if per_user:
@@ -295,8 +296,8 @@ class BuyAgain(Recommender):
         cut = now - int(window * _US_PER_DAY)
         keys0, x0 = repurchase_features(u, i, t, cut, n_items, trend)
         later = t >= cut[u]
-        label_keys = np.unique(u[later].astype(np.int64) * n_items + i[later])
-        active = np.unique(u[later])
+        label_keys = sorted_unique(u[later].astype(np.int64) * n_items + i[later])
+        active = sorted_unique(u[later])
         rows = np.isin(keys0 // n_items, active)
         x0, keys0 = x0[rows], keys0[rows]
         y = np.isin(keys0, label_keys).astype(np.float64)

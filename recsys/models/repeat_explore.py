@@ -22,6 +22,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from recsys._arrays import sorted_unique
 from recsys._validation import InstanceOf, Interval, Options, SequenceOf
 from recsys.data import columns as C
 from recsys.data.canonical import ORDER_KEY, order_key
@@ -300,12 +301,12 @@ class RepeatExplore(Blend):
             for part in parts:
                 part.fit(inner)
         assert inner.purchases is not None
-        users = np.unique(inner.users.to_index(as_of[C.USER]))
+        users = sorted_unique(inner.users.to_index(as_of[C.USER]))
         n_items = len(inner.items)
         label_user = inner.users.to_index(label_rows[C.USER])
         label_item = inner.items.to_index(label_rows[C.ITEM], on_unknown="minus_one")
         known = label_item >= 0
-        truth = np.unique(label_user[known].astype(np.int64) * n_items + label_item[known])
+        truth = sorted_unique(label_user[known].astype(np.int64) * n_items + label_item[known])
         seen = _pattern(inner.matrix[users])
         bought, new = self._candidates(
             parts,
@@ -365,7 +366,7 @@ class RepeatExplore(Blend):
             for part in parts[1:]
         ]
         width = max(seen.shape[1], 1)
-        keys = np.unique(np.concatenate([r.astype(np.int64) * width + i for r, i, _ in lists]))
+        keys = sorted_unique(np.concatenate([r.astype(np.int64) * width + i for r, i, _ in lists]))
         rank_features = []
         for r, i, _ in lists:
             starts = np.searchsorted(r, np.arange(len(users)))

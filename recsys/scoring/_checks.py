@@ -11,6 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
+from recsys._arrays import sorted_unique
 from recsys._validation import check_positive_int, resolve_num_threads
 from recsys.exceptions import InputDataError
 
@@ -79,7 +80,7 @@ def check_candidates(candidates: Any, n_items: int) -> np.ndarray | None:
             f"candidates holds {int(bad.sum())} item index(es) outside [0, {n_items}), "
             f"for example {int(arr[bad][0])}"
         )
-    return np.unique(arr).astype(np.int64)
+    return sorted_unique(arr).astype(np.int64)
 
 
 def empty_result(n_rows: int, k: int) -> tuple[np.ndarray, np.ndarray]:
