@@ -384,6 +384,18 @@ class RepeatExplore(Blend):
         return (rows, items, x_bought), (new_rows, keys % width, x_new)
 
     # ------------------------------------------------------------- scoring
+    def _bytes_per_user(self) -> int | None:
+        if self.merge_ != "learned":
+            return super()._bytes_per_user()
+        # Per candidate: its float64 features, keys, ranks and probability, with
+        # temporaries (x 2); a customer has depth new candidates per explore part
+        # plus their bought items (the training mean).
+        n_explore = len(self.models_) - 1
+        per_candidate = 2 * 8 * (4 * n_explore + 2 * len(HABIT_NAMES) + 8)
+        bought = self.user_items_.nnz / max(self.n_users, 1)
+        candidates = min(int(self.depth), max(self.n_items, 1)) * n_explore + bought
+        return int(per_candidate * candidates) + 1
+
     def _contributions(
         self,
         users: np.ndarray,
