@@ -116,8 +116,10 @@ def _last_orders(log: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def _probability(weights: tuple[np.ndarray, ...], x: np.ndarray) -> np.ndarray:
+    """The logistic model's probability; the standardisation is folded into the weights."""
     mean, scale, coef = weights
-    z = ((x - mean) / scale) @ coef[:-1] + coef[-1]
+    slope = coef[:-1] / scale
+    z = x @ slope + (coef[-1] - mean @ slope)
     return 0.5 + 0.5 * np.tanh(0.5 * z)
 
 
@@ -387,11 +389,11 @@ class RepeatExplore(Blend):
     def _bytes_per_user(self) -> int | None:
         if self.merge_ != "learned":
             return super()._bytes_per_user()
-        # Per candidate: its float64 features, keys, ranks and probability, with
-        # temporaries (x 2); a customer has depth new candidates per explore part
-        # plus their bought items (the training mean).
+        # Per candidate: its float64 features and about 12 more 8-byte values (keys,
+        # ranks, rows, items, probability, sort order); a customer has depth new
+        # candidates per explore part plus their bought items (the training mean).
         n_explore = len(self.models_) - 1
-        per_candidate = 2 * 8 * (4 * n_explore + 2 * len(HABIT_NAMES) + 8)
+        per_candidate = 8 * (4 * n_explore + 2 * len(HABIT_NAMES) + 12)
         bought = self.user_items_.nnz / max(self.n_users, 1)
         candidates = min(int(self.depth), max(self.n_items, 1)) * n_explore + bought
         return int(per_candidate * candidates) + 1
@@ -415,7 +417,9 @@ class RepeatExplore(Blend):
         value = np.concatenate(
             [_probability(self.bought_weights_, bought[2]), _probability(self.new_weights_, new[2])]
         )
-        order = np.lexsort((item, row))
+        order = np.argsort(
+            row, kind="stable"
+        )  # one entry per (row, item): no order needed within a row
         indptr = np.r_[0, np.cumsum(np.bincount(row, minlength=len(users)))]
         return sp.csr_matrix(
             (value[order].astype(np.float32), item[order].astype(np.int32), indptr),
