@@ -126,6 +126,10 @@ def _new_model(class_name: Any, params: Any) -> Any:
 
 
 # --------------------------------------------------------------------- checks
+#: Elements checked at a time by `check_array` (bounds its temporary memory).
+_CHECK_SLICE = 1 << 20
+
+
 def check_array(
     arrays: dict[str, np.ndarray],
     key: str,
@@ -163,13 +167,18 @@ def check_array(
         s is not None and s != n for s, n in zip(shape, a.shape, strict=True)
     ):
         raise ModelFormatError(f"array {key!r} has shape {a.shape}, expected {shape}")
-    if a.size and a.dtype.kind == "f" and finite and not np.isfinite(a).all():
-        raise ModelFormatError(f"array {key!r} holds NaN or infinite values")
-    values = a[~np.isnan(a)] if a.dtype.kind == "f" else a  # NaN: allowed unless finite
-    if values.size and low is not None and not (values >= low).all():
-        raise ModelFormatError(f"array {key!r} holds values below {low}")
-    if values.size and high is not None and not (values <= high).all():
-        raise ModelFormatError(f"array {key!r} holds values above {high}")
+    # In slices of the flat array: checking a model's factors must not allocate a
+    # second copy of them. NaN compares False, so it passes the bounds (allowed unless
+    # finite).
+    flat = a.reshape(-1)
+    for start in range(0, flat.size, _CHECK_SLICE):
+        part = flat[start : start + _CHECK_SLICE]
+        if a.dtype.kind == "f" and finite and not np.isfinite(part).all():
+            raise ModelFormatError(f"array {key!r} holds NaN or infinite values")
+        if low is not None and (part < low).any():
+            raise ModelFormatError(f"array {key!r} holds values below {low}")
+        if high is not None and (part > high).any():
+            raise ModelFormatError(f"array {key!r} holds values above {high}")
     return a
 
 
