@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import polars as pl
+from threadpoolctl import threadpool_limits
 
 from recsys._arrays import sorted_unique
 from recsys._validation import Interval
@@ -167,6 +168,7 @@ def _fit_logistic(
     """L2-penalised logistic regression by Newton's method on standardised features.
 
     Returns ``(mean, scale, weights)``; the intercept is the last weight (not penalised).
+    BLAS runs on one thread, so the weights do not depend on the thread count.
     """
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
@@ -175,15 +177,36 @@ def _fit_logistic(
     w = np.zeros(z.shape[1])
     penalty = np.full(z.shape[1], l2)
     penalty[-1] = 0.0
-    for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-(z @ w)))
-        grad = z.T @ (p - y) + penalty * w
-        hess = (z * (p * (1.0 - p))[:, None]).T @ z + np.diag(penalty + 1e-9)
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
+    with threadpool_limits(limits=1, user_api="blas"):
+        for _ in range(iterations):
+            p = 1.0 / (1.0 + np.exp(-(z @ w)))
+            grad = z.T @ (p - y) + penalty * w
+            hess = (z * (p * (1.0 - p))[:, None]).T @ z + np.diag(penalty + 1e-9)
+            step = np.linalg.solve(hess, grad)
+            w -= step
+            if np.abs(step).max() < 1e-8:
+                break
     return mean, scale, w
+
+
+def logistic_logit(weights: tuple[np.ndarray, ...], x: np.ndarray) -> np.ndarray:
+    """The log-odds of `_fit_logistic`'s ``(mean, scale, weights)`` for the rows of ``x``.
+
+    The standardisation is folded into the weights and the columns are summed in a
+    fixed order (no BLAS): the same value at any thread count, no copy of ``x``.
+
+    Examples
+    --------
+    >>> w = (np.array([1.0]), np.array([2.0]), np.array([4.0, 0.5]))
+    >>> logistic_logit(w, np.array([[3.0]])).tolist()  # (3 - 1) / 2 * 4 + 0.5
+    [4.5]
+    """
+    mean, scale, coef = weights
+    slope = coef[:-1] / scale
+    z = np.full(len(x), coef[-1] - float(np.sum(mean * slope)))
+    for j in range(x.shape[1]):
+        z += x[:, j] * slope[j]
+    return z
 
 
 class BuyAgain(Recommender):
@@ -315,7 +338,7 @@ class BuyAgain(Recommender):
                 "Interactions.purchases does not match Interactions.matrix; build both with "
                 "rs.Interactions.from_purchases"
             )
-        logit = np.column_stack([(x - self.mean_) / self.scale_, np.ones(len(x))]) @ self.coef_
+        logit = logistic_logit((self.mean_, self.scale_, self.coef_), x)
         # Probabilities in (0, 1): above the popularity backfill in (-1, 0).
         self.scores_data_ = (0.5 + 0.5 * np.tanh(0.5 * logit)).astype(np.float32)
         self.scores_data_ = np.maximum(self.scores_data_, np.float32(1e-30))

@@ -30,7 +30,7 @@ from recsys.data.interactions import Interactions, WeightKind
 from recsys.exceptions import DataWarning, InputDataError, ModelFormatError
 from recsys.models.base import Recommender, _pattern
 from recsys.models.blend import Blend
-from recsys.models.buyagain import _fit_logistic
+from recsys.models.buyagain import _fit_logistic, logistic_logit
 from recsys.models.persistence import check_array
 
 __all__ = ["RepeatExplore", "user_habits"]
@@ -116,11 +116,7 @@ def _last_orders(log: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def _probability(weights: tuple[np.ndarray, ...], x: np.ndarray) -> np.ndarray:
-    """The logistic model's probability; the standardisation is folded into the weights."""
-    mean, scale, coef = weights
-    slope = coef[:-1] / scale
-    z = x @ slope + (coef[-1] - mean @ slope)
-    return 0.5 + 0.5 * np.tanh(0.5 * z)
+    return 0.5 + 0.5 * np.tanh(0.5 * logistic_logit(weights, x))
 
 
 class RepeatExplore(Blend):

@@ -151,3 +151,24 @@ def test_explore_parts_and_wrong_parts() -> None:
         rs.RepeatExplore(explore=[]).fit(inter)
     with pytest.raises(rs.InputDataError, match="merge"):
         rs.RepeatExplore(merge="stacked").fit(inter)
+
+
+def test_same_lists_and_weights_at_one_and_two_threads() -> None:
+    """BLAS, Numba and polars thread counts change no bit of the learned merge."""
+    from tests._subprocess import same_output_at_one_and_two_threads
+
+    out = same_output_at_one_and_two_threads(
+        """
+        import warnings
+        import numpy as np
+        import recsys as rs
+        warnings.simplefilter("ignore")
+        purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
+        inter = rs.Interactions.from_purchases(purchases.head(60_000))
+        model = rs.RepeatExplore().fit(inter)
+        for w in model.bought_weights_ + model.new_weights_ + (model.models_[0].coef_,):
+            print(w.tobytes().hex())
+        print(model.recommend(k=10).write_csv())
+        """
+    )
+    assert out.count("\n") > 100
