@@ -36,6 +36,7 @@ from typing import Any
 
 import polars as pl
 
+from recsys._io import atomic_path
 from recsys._progress import tqdm
 from recsys._validation import check_positive_int
 from recsys.data import columns as C
@@ -163,9 +164,8 @@ def _apply_task(
 ) -> int:
     """Pass 2 on a shard: its profile rows, written atomically to ``path``."""
     profile = apply_statistics(summary, stats, config)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    profile.write_parquet(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        profile.write_parquet(tmp)
     return profile.height
 
 

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from recsys._io import atomic_path
 from recsys._validation import check_in, check_positive_int
 from recsys.data import columns as C
 from recsys.distributed._cluster import check_out, connect, resolve_workers, split_arrays
@@ -174,9 +175,8 @@ def _merge_write(path: str, user_ids: pl.Series, k: int, *shards: pl.DataFrame) 
         .sort(["_row", C.RANK])
         .select(C.USER, C.ITEM, C.SCORE, C.RANK)
     )
-    tmp = f"{path}.tmp-{os.getpid()}"
-    out.write_parquet(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        out.write_parquet(tmp)
     return out.height
 
 
