@@ -67,6 +67,28 @@ def _normalized(rows: np.ndarray, scores: np.ndarray, normalize: str, offset: fl
     return np.where(hi > lo, (s - lo) / span, 1.0)
 
 
+def candidate_matrix(
+    rows: np.ndarray, items: np.ndarray, values: np.ndarray, n_rows: int, n_items: int
+) -> sp.csr_matrix:
+    """``[n_rows, n_items]`` float32 CSR of candidate entries, grouped by row.
+
+    Entries keep their given order within a row (a stable sort by row), so duplicates
+    of an item stay in part order for the accumulator that sums them.
+
+    Examples
+    --------
+    >>> m = candidate_matrix(np.array([1, 0, 1]), np.array([2, 0, 1]), np.array([0.5, 1, 2]), 2, 3)
+    >>> m.toarray().tolist()
+    [[1.0, 0.0, 0.0], [0.0, 2.0, 0.5]]
+    """
+    order = np.argsort(rows, kind="stable")
+    indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=n_rows))]
+    return sp.csr_matrix(
+        (values[order].astype(np.float32), items[order].astype(np.int32), indptr),
+        shape=(n_rows, n_items),
+    )
+
+
 class Blend(Recommender):
     """Weighted blend of recommenders, each proposing candidates and normalised per customer.
 
@@ -262,16 +284,14 @@ class Blend(Recommender):
             items.append(i)
             norm = _normalized(r, scores, self.normalize, float(self.rank_offset))
             values.append(float(weight) * norm)
-        row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-        order = np.argsort(row, kind="stable")  # by customer, part order kept within
-        indptr = np.r_[0, np.cumsum(np.bincount(row, minlength=len(users)))]
-        return sp.csr_matrix(
-            (
-                np.concatenate(values)[order].astype(np.float32) if rows else np.zeros(0),
-                np.concatenate(items)[order].astype(np.int32) if rows else row,
-                indptr,
-            ),
-            shape=(len(users), self.n_items),
+        if not rows:
+            return sp.csr_matrix((len(users), self.n_items), dtype=np.float32)
+        return candidate_matrix(
+            np.concatenate(rows),
+            np.concatenate(items),
+            np.concatenate(values),
+            len(users),
+            self.n_items,
         )
 
     def _score_block(self, user_index: np.ndarray) -> np.ndarray:

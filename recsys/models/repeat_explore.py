@@ -29,7 +29,7 @@ from recsys.data.canonical import ORDER_KEY, order_key
 from recsys.data.interactions import Interactions, WeightKind
 from recsys.exceptions import DataWarning, InputDataError, ModelFormatError
 from recsys.models.base import Recommender, _pattern
-from recsys.models.blend import Blend
+from recsys.models.blend import Blend, candidate_matrix
 from recsys.models.buyagain import _fit_logistic, logistic_logit
 from recsys.models.persistence import check_array
 
@@ -408,18 +408,16 @@ class RepeatExplore(Blend):
         bought, new = self._candidates(
             self.models_, users, seen, exclude, candidates, num_threads, depth, self.habits_
         )
-        row = np.concatenate([bought[0], new[0]])
-        item = np.concatenate([bought[1], new[1]])
-        value = np.concatenate(
-            [_probability(self.bought_weights_, bought[2]), _probability(self.new_weights_, new[2])]
-        )
-        order = np.argsort(
-            row, kind="stable"
-        )  # one entry per (row, item): no order needed within a row
-        indptr = np.r_[0, np.cumsum(np.bincount(row, minlength=len(users)))]
-        return sp.csr_matrix(
-            (value[order].astype(np.float32), item[order].astype(np.int32), indptr),
-            shape=(len(users), self.n_items),
+        probability = [
+            _probability(self.bought_weights_, bought[2]),
+            _probability(self.new_weights_, new[2]),
+        ]
+        return candidate_matrix(
+            np.concatenate([bought[0], new[0]]),
+            np.concatenate([bought[1], new[1]]),
+            np.concatenate(probability),
+            len(users),
+            self.n_items,
         )
 
     # --------------------------------------------------------- persistence
