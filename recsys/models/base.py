@@ -43,6 +43,7 @@ from recsys.data import columns as C
 from recsys.data.idmap import IdMap
 from recsys.data.interactions import Interactions
 from recsys.data.sources import to_frame
+from recsys.engine import Engine, Local, ray_job
 from recsys.exceptions import InputDataError, NotFittedError, UnknownIdError
 from recsys.models import persistence, registry
 
@@ -456,6 +457,7 @@ class Recommender(ABC):
         on_unknown: UnknownUsers = "raise",
         num_threads: int = 0,
         show_progress: bool = False,
+        engine: Engine = Local(),  # noqa: B008 - a frozen dataclass
     ) -> pl.DataFrame:
         """Top-``k`` recommendations as a tidy frame ``user_id, item_id, score, rank``.
 
@@ -484,6 +486,10 @@ class Recommender(ABC):
             Threads for scoring (0 = all cores); results do not depend on it.
         show_progress
             Show a tqdm progress bar over user blocks.
+        engine
+            Where to run: `recsys.engine.Local` (default) or `recsys.engine.Ray`
+            (the same rows, on a cluster; with ``Ray(out=folder)`` the workers write
+            Parquet files and the call returns a ``polars.LazyFrame`` over them).
 
         Returns
         -------
@@ -517,6 +523,8 @@ class Recommender(ABC):
                 query_ids = query_ids.filter(pl.Series(~unknown))
                 idx = idx[~unknown]
                 unknown = unknown[~unknown]
+        if (run := ray_job(engine, "recommend")) is not None:
+            return run(self, query_ids, k, exclude_seen=exclude_seen, candidates=candidates, exclude=exclude, on_unknown=on_unknown, show_progress=show_progress, engine=engine)  # fmt: skip  # noqa: E501
         cand = None
         if candidates is not None:
             cand = sorted_unique(self.items_.to_index(self._as_id_series(candidates, "candidates")))

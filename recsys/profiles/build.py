@@ -122,6 +122,7 @@ from recsys.data.canonical import (
 )
 from recsys.data.sources import FrameLike, to_frame, to_lazyframe
 from recsys.data.timeutil import to_datetime
+from recsys.engine import Local, Ray, ray_job
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.profiles.bgnbd import BGNBD, bgnbd_inputs
 from recsys.profiles.churn import ChurnCalibrator, OneTimeBuyerSurvival, churn_features
@@ -1010,6 +1011,7 @@ def build_profiles(
     as_of: Any = None,
     items: FrameLike | None = None,
     config: ProfileConfig | None = None,
+    engine: Local | Ray = Local(),  # noqa: B008 - a frozen dataclass
 ) -> pl.DataFrame:
     """One profile row per customer from the purchases strictly before ``as_of``.
 
@@ -1030,6 +1032,12 @@ def build_profiles(
         the category-affinity columns.
     config
         `ProfileConfig` (thresholds, tiers, churn horizon).
+    engine
+        Where to run: `recsys.engine.Local` (default) or `recsys.engine.Ray` (the same
+        rows, from shards of customers; ``purchases`` may then be a folder of Parquet
+        files each holding all rows of its customers, see
+        `recsys.distributed.write_partitioned`; with ``Ray(out=folder)`` the workers
+        write the profiles as Parquet and the call returns a ``polars.LazyFrame``).
 
     Returns
     -------
@@ -1060,6 +1068,8 @@ def build_profiles(
     >>> profiles.select("frequency", "r_score", "rfm_segment").columns
     ['frequency', 'r_score', 'rfm_segment']
     """
+    if (run := ray_job(engine, "build_profiles")) is not None:
+        return run(purchases, as_of, items, config, engine)
     config = check_config(config)
     source = prepare_source(purchases)
     when = resolve_as_of([time_range(source)], as_of)
