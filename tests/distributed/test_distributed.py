@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -112,7 +113,7 @@ def test_evaluate_identical_table(cluster: Any, als: rs.ALS, split: rs.evaluatio
     expected = rs.evaluate({"als": als, "pop": pop}, split, **kw)
     got = rs.evaluate({"als": als, "pop": pop}, split, engine=ray_engine(partitions=5), **kw)
     assert got.table.equals(expected.table)
-    assert (got.values == expected.values).all()
+    assert np.array_equal(got.values, expected.values, equal_nan=True)
 
 
 def test_evaluate_refuses_what_ray_cannot_do(als: rs.ALS, split: rs.evaluation.Split) -> None:

@@ -1,0 +1,67 @@
+"""The engine objects, and a library engine that never joins a stale cluster."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import recsys as rs
+from recsys.exceptions import InputDataError
+from tests.distributed.conftest import import_ray, ray_processes
+
+STALE = """
+import polars as pl, recsys as rs
+p = pl.DataFrame({"user_id": [1, 1, 2, 3], "item_id": ["a", "b", "a", "c"]})
+model = rs.Popular().fit(rs.Interactions.from_frame(p))
+got = model.recommend(k=2, engine=rs.engine.Ray(workers=1))
+assert got.equals(model.recommend(k=2)), got
+print("ok")
+"""
+
+
+def test_engines_are_frozen_and_checked() -> None:
+    engine = rs.engine.Ray(address="auto", workers=3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        engine.workers = 4  # type: ignore[misc]
+    assert rs.engine.Local() == rs.engine.Local()
+    assert dataclasses.replace(engine, workers=4).workers == 4
+    for bad in ({"workers": 0}, {"batch_size": -1}, {"threads_per_worker": 1.5}):
+        with pytest.raises(InputDataError, match=next(iter(bad))):
+            rs.engine.Ray(**bad)  # type: ignore[arg-type]
+    with pytest.raises(InputDataError, match="address"):
+        rs.engine.Ray(address=6379)  # type: ignore[arg-type]
+    with pytest.raises(InputDataError, match="out"):
+        rs.engine.Ray(out=3)  # type: ignore[arg-type]
+
+
+def test_no_address_starts_a_fresh_cluster_despite_a_stale_one(
+    worker_env: None, no_ray_left_behind: Path, tmp_path: Path
+) -> None:
+    """A ``ray_current_cluster`` file naming a cluster that is gone (what an interrupted
+    ``ray start`` leaves) must not make ``Ray()`` hang: it starts its own local cluster."""
+    import_ray()
+    folder = no_ray_left_behind / "stale"
+    (folder / "ray").mkdir(parents=True)
+    stale = folder / "ray" / "ray_current_cluster"
+    stale.write_text("127.0.0.1:9")  # nothing listens there
+    try:
+        env = {**os.environ, "RAY_TMPDIR": str(folder)}
+        done = subprocess.run(
+            [sys.executable, "-c", STALE],
+            capture_output=True,
+            text=True,
+            timeout=240,
+            env=env,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert done.stdout.strip().endswith("ok")
+        assert stale.read_text() == "127.0.0.1:9"  # ray.init(address="local") never used it
+        assert not ray_processes(folder)  # the driver's exit stopped its cluster
+    finally:
+        stale.unlink()
