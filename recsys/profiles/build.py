@@ -92,8 +92,8 @@ the ``tier_quantiles`` quantiles of the profiled customers (defaults; strict so
 tied customers stay in the lower tier: if every customer is identical, all are
 in the first tier). Without prices, frequency alone decides.
 
-How it is computed: three steps, which `recsys.distributed.build_profiles_batch` runs
-on shards of customers: `summarize_shard` (each customer's own aggregates and the
+How it is computed: three steps, which ``engine=rs.engine.Ray(...)`` runs on
+shards of customers: `summarize_shard` (each customer's own aggregates and the
 shard's `GlobalInputs`), `global_statistics` (on all customers' inputs: the checks,
 score cut points, lifecycle thresholds, tier cut points and model fits) and
 `apply_statistics` (the profile rows). `build_profiles` runs them on the whole table
