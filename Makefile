@@ -19,7 +19,7 @@ $(VENV)/.installed-base: pyproject.toml | $(BIN)/python
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,plot,ray]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,ray]'
 	@touch $@ $(VENV)/.installed-base
 
 demo: $(VENV)/.installed-base
