@@ -36,7 +36,7 @@ pytest: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q --durations=10 --doctest-modules --nbmake recsys tests examples
 
 docs-build: $(VENV)/.installed-dev
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 # A base install (no extras) in its own environment: pandas in and out must work there.
 BASE_VENV ?= .venv-base
