@@ -39,7 +39,7 @@ def _segments(by: Any, segments: Any, users: pl.Series) -> tuple[np.ndarray, lis
     if by is not None and not isinstance(by, str):
         raise InputDataError(
             f"by must be the name of a segment column, got {type(by).__name__}; "
-            "pass the frame that holds it as segments="
+            "pass a segment table as segments="
         )
     if by is None and segments is None:
         return None

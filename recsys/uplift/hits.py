@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from recsys._deprecation import renamed_kwargs, warn_renamed
 from recsys.data import columns as C
 from recsys.data.canonical import MISSING_SEGMENT, attach_segments, order_key
 from recsys.data.timeutil import to_datetime
@@ -21,7 +20,6 @@ from recsys.uplift.retention import _check_horizon, _purchases
 __all__ = ["hit_retention"]
 
 
-@renamed_kwargs(cutoff="as_of")
 def hit_retention(
     recommendations: Any,
     purchases: Any,
@@ -66,8 +64,7 @@ def hit_retention(
         ``order_id``; without it an order is one customer-day, see
         `recsys.data.canonical`).
     as_of
-        Start of the window (the time the recommendations were made; formerly
-        ``cutoff=``).
+        Start of the window (the time the recommendations were made).
     horizon_days
         Length of the window.
     by
@@ -220,8 +217,10 @@ def hit_retention(
 def _segments(recs: pl.DataFrame, by: Any, segments: Any) -> tuple[pl.DataFrame, str]:
     """One row per recommended customer with its segment column."""
     if by is not None and not isinstance(by, str):
-        warn_renamed("by=<frame>", "segments=<frame>", "hit_retention")
-        by, segments = None, by
+        raise InputDataError(
+            f"by must be the name of a segment column, got {type(by).__name__}; "
+            "pass a segment table as segments="
+        )
     if segments is not None:
         table = as_frame(segments, "segments")
         return attach_segments(recs.select(C.USER).unique(), by, table)

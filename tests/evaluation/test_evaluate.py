@@ -105,8 +105,6 @@ def test_segments(split: ev.Split, models: dict) -> None:
     options = {"k": [10], "metrics": ["hit_rate", "coverage"], "bootstrap": 100}
     with pytest.warns(DataWarning, match="3 customers have no segment"):
         table = rs.evaluate(models, split, segments=segments, show_progress=False, **options).table
-    with pytest.raises(InputDataError, match="pass the frame that holds it as segments="):
-        rs.evaluate(models, split, by=segments, show_progress=False, **options)
     seg = table.filter(model="repeat", mode="all", metric="hit_rate")
     assert seg["segment"].to_list() == ["all", "(missing)", "bronze", "gold", "silver"]
     assert seg["n_users"].to_list()[0] == len(users)
@@ -134,6 +132,8 @@ def test_segments(split: ev.Split, models: dict) -> None:
         rs.evaluate(models, split, by="tier", show_progress=False)
     with pytest.raises(InputDataError, match="exactly one segment column"):
         rs.evaluate(models, split, segments=profiles, show_progress=False)
+    with pytest.raises(InputDataError, match="by must be the name of a segment column"):
+        rs.evaluate(models, split, by=profiles, show_progress=False)
 
 
 def test_compare_paired_and_unpaired(split: ev.Split, models: dict) -> None:
