@@ -42,12 +42,15 @@ from recsys.data import columns as C
 from recsys.data.sources import to_frame
 from recsys.distributed import _cluster
 from recsys.distributed._cluster import (
+    USER_ARRAYS,
     check_out,
     connect,
+    item_side,
     maybe_die,
     model_arrays,
     resolve_workers,
     split_arrays,
+    user_slice,
 )
 from recsys.engine import Ray
 from recsys.exceptions import InputDataError
@@ -110,7 +113,12 @@ def _write(frame: pl.DataFrame, path: str | None) -> pl.DataFrame | int:
 
 
 class _Recommender:
-    """Ray actor: holds one model (rebuilt from shared arrays) and recommends per block."""
+    """Ray actor: holds one model (rebuilt from shared arrays) and recommends per block.
+
+    Without the per-user arrays in ``refs`` it holds only the item side, and each
+    block brings its users' arrays (`user_slice`): a model of those users is rebuilt
+    over the shared item arrays for the block.
+    """
 
     def __init__(
         self,
@@ -121,26 +129,44 @@ class _Recommender:
     ) -> None:
         import ray
 
-        arrays: dict[str, np.ndarray] = {}
+        self.arrays: dict[str, np.ndarray] = {}
         for part in ray.get(refs):
-            arrays.update(part)
-        self.model = model_from_arrays(meta, arrays, "model arrays from the object store")
+            self.arrays.update(part)
+        self.meta = meta
+        self.model = (
+            model_from_arrays(meta, self.arrays, "model arrays from the object store")
+            if "users" in self.arrays
+            else None
+        )
         self.params = params
         self.fault_file = fault_file
         self.calls = 0
 
-    def recommend(self, user_ids: pl.Series, exclude: Any) -> pl.DataFrame:
+    def recommend(
+        self, user_ids: pl.Series, exclude: Any, users: dict[str, np.ndarray] | None = None
+    ) -> pl.DataFrame:
         self.calls += 1
         maybe_die(self.fault_file, self.calls)
-        return self.model.recommend(user_ids, exclude=exclude, **self.params)
+        model = self.model
+        if users is not None:
+            model = model_from_arrays(self.meta, {**self.arrays, **users}, "a block's arrays")
+        assert model is not None
+        return model.recommend(user_ids, exclude=exclude, **self.params)
 
-    def block(self, user_ids: pl.Series, exclude: Any, path: str | None) -> pl.DataFrame | int:
+    def block(
+        self,
+        user_ids: pl.Series,
+        exclude: Any,
+        path: str | None,
+        users: dict[str, np.ndarray] | None = None,
+    ) -> pl.DataFrame | int:
         """One block's lists: returned, or written to ``path`` (their row count returned)."""
-        return _write(self.recommend(user_ids, exclude), path)
+        return _write(self.recommend(user_ids, exclude, users), path)
 
     def shard_topk(self, user_ids: pl.Series, exclude: Any, lo: int) -> pl.DataFrame:
         """This item shard's lists, with the global item index (for the merge tie rule)."""
         recs = self.recommend(user_ids, exclude)
+        assert self.model is not None  # item shards hold their whole (item-cut) model
         index = self.model.items_.to_index(recs.get_column(C.ITEM)).astype(np.int64) + lo
         return recs.with_columns(pl.Series("_item_index", index))
 
@@ -214,7 +240,15 @@ def recommend_on_ray(
     ]
     if engine.item_shards == 1:
         params["candidates"] = candidates
-        submit = _user_blocks(ray, meta, arrays, params, workers, engine.threads_per_worker)
+        index = model.users_.to_index(users, on_unknown="minus_one")
+        per_user = USER_ARRAYS.get(class_name)
+        slices = [
+            None if per_user is None else _block_index(index, a, b)
+            for a, b in itertools.pairwise(cuts)
+        ]
+        submit = _user_blocks(
+            ray, meta, arrays, params, workers, engine.threads_per_worker, per_user, slices
+        )
     else:
         submit = _item_shards(ray, meta, arrays, params, cand_index, class_name, workers, engine)
     results = []
@@ -225,6 +259,12 @@ def recommend_on_ray(
     if folder is None:
         return pl.concat(results)
     return pl.scan_parquet([p for p in paths if p is not None])
+
+
+def _block_index(index: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """The distinct known users of the query rows ``start .. stop - 1``, sorted."""
+    part = index[start:stop]
+    return np.unique(part[part >= 0])
 
 
 def _is_frame(value: Any) -> bool:
@@ -259,9 +299,15 @@ def _user_blocks(
     params: dict[str, Any],
     workers: int,
     threads: int,
+    per_user: tuple[str, ...] | None,
+    slices: list[np.ndarray | None],
 ) -> Submit:
-    """Blocks of users -> a pool of actors holding the whole model."""
-    refs = [ray.put(arrays)]  # once; every actor maps it (zero-copy on its node)
+    """Blocks of users -> a pool of actors holding the model's item side, or the whole
+    model when its per-user arrays are not known (``per_user`` None)."""
+    # Once; every actor on a node maps it (zero-copy). The users' arrays travel with
+    # their block when the model's per-user arrays are known.
+    shared = arrays if per_user is None else item_side(arrays, per_user)
+    refs = [ray.put(shared)]
     actor_cls = ray.remote(num_cpus=threads, max_restarts=-1, max_task_retries=-1)(_Recommender)
     pool = [actor_cls.remote(meta, refs, params, _cluster.FAULT_FILE) for _ in range(workers)]
 
@@ -269,8 +315,15 @@ def _user_blocks(
         blocks: list[pl.Series], excludes: list[Any], paths: list[str | None]
     ) -> Iterator[Any]:
         calls = (
-            pool[b % workers].block.remote(block, excl, path)
-            for b, (block, excl, path) in enumerate(zip(blocks, excludes, paths, strict=True))
+            pool[b % workers].block.remote(
+                block,
+                excl,
+                path,
+                None if index is None or per_user is None else user_slice(arrays, index, per_user),
+            )
+            for b, (block, excl, path, index) in enumerate(
+                zip(blocks, excludes, paths, slices, strict=True)
+            )
         )
         try:
             yield from _in_order(ray, calls, 2 * workers)
