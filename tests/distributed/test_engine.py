@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import recsys as rs
@@ -65,3 +66,25 @@ def test_no_address_starts_a_fresh_cluster_despite_a_stale_one(
         assert not ray_processes(folder)  # the driver's exit stopped its cluster
     finally:
         stale.unlink()
+
+
+@pytest.mark.parametrize("name", ["als", "pop"])
+def test_a_block_model_recommends_as_the_whole_model(
+    name: str, als: rs.ALS, split: rs.evaluation.Split
+) -> None:
+    """Item-side arrays plus one block's users' arrays: a model of those users whose lists
+    are the whole model's, bit for bit (what each Ray worker rebuilds per block)."""
+    from recsys.distributed._cluster import USER_ARRAYS, item_side, model_arrays, user_slice
+    from recsys.models.persistence import model_from_arrays
+
+    model = als if name == "als" else rs.Popular().fit(rs.Interactions.from_purchases(split.train))
+    meta, arrays = model_arrays(model, "recommend")
+    per_user = USER_ARRAYS[type(model).__name__]
+    query = model.users_.ids.gather([700, 3, 3, 511, 40]).to_list()
+    index = np.unique(model.users_.to_index(query))
+    block = model_from_arrays(
+        meta, {**item_side(arrays, per_user), **user_slice(arrays, index, per_user)}
+    )
+    assert block.n_users == 4
+    assert block.recommend(query, k=8).equals(model.recommend(query, k=8))
+    assert set(item_side(arrays, per_user)).isdisjoint({"users", *per_user})
