@@ -5,13 +5,14 @@
    model's arrays once) vs ``recommend_index`` in one process with 2 threads.
    Targets: throughput ratio >= 0.8, identical output, peak RSS per worker <= item
    factors + 2 x the kernel's block budget (256 MB).
-2. The same with 2 item shards: exact same top-10, the merge overhead.
+2. The same with 2 item shards (part ``shards``, with ``recommend``): exact same top-10,
+   the merge overhead.
 3. ``evaluate`` on Ray vs locally on a synthetic split: identical table, overhead.
 4. ``build_profiles`` on Ray (2 workers, 16 user-hash partitions) vs locally
    (one process, streaming over one Parquet file) on the synthetic purchases of
    ``bench_data.py`` (``--profile-rows``, 20M by default), cleaned with the Online
    Retail preset: identical output asserted, wall time, peak memory per worker, the
-   bytes the driver gathers per customer. Parts: ``--parts recommend,evaluate,profiles``.
+   bytes the driver gathers per customer. Parts: ``--parts recommend,shards,evaluate,profiles``.
 
 The issue's size is 2M users x 100k items x 64 factors; on a 2-core machine shared with
 other jobs run a scaled size (``--users``, ``--items``) and say so.
@@ -166,8 +167,11 @@ def bench_recommend(args: argparse.Namespace) -> None:
     print(f"  throughput ratio ray / one process = {local / dist:.2f} (target >= 0.8)")
     print(f"  identical output: {same}")
     print(f"  peak RSS per worker {mem.rss:.0f} MB (private USS {mem.uss:.0f} MB; "
-          f"target <= item factors + 2 x 256 MB = {budget:.0f} MB)")  # fmt: skip
+          f"target <= item factors + 2 x 256 MB = {budget:.0f} MB); the user factors "
+          f"({model.user_factors_.nbytes / 2**20:.0f} MB) travel in blocks")  # fmt: skip
 
+    if "shards" not in args.parts.split(","):
+        return
     with WorkerMemory(("ray::_Recommender",)) as mem2:
         start = time.perf_counter()
         engine = rs.engine.Ray(workers=2, item_shards=2, out=folder / "shards")
@@ -306,7 +310,7 @@ def main() -> None:
     parser.add_argument("--factors", type=int, default=64)
     parser.add_argument("--eval-users", type=int, default=200_000)
     parser.add_argument("--profile-rows", type=int, default=20_000_000)
-    parser.add_argument("--parts", default="recommend,evaluate,profiles")
+    parser.add_argument("--parts", default="recommend,shards,evaluate,profiles")
     args = parser.parse_args()
     import ray
 
