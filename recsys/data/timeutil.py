@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 
 from recsys._validation import Constraint
 from recsys.exceptions import InputDataError
 
-__all__ = ["DateLike", "to_datetime"]
+__all__ = ["DateLike", "TimeLike", "to_datetime"]
+
+#: A point in time given by the user (`to_datetime` reads it; text in ISO format).
+TimeLike: TypeAlias = datetime | date | np.datetime64 | str
 
 
 def to_datetime(value: Any, name: str = "time") -> datetime:

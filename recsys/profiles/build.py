@@ -121,7 +121,7 @@ from recsys.data.canonical import (
     without_returns,
 )
 from recsys.data.sources import FrameLike, to_frame, to_lazyframe
-from recsys.data.timeutil import to_datetime
+from recsys.data.timeutil import TimeLike, to_datetime
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.profiles.bgnbd import BGNBD, bgnbd_inputs
 from recsys.profiles.churn import ChurnCalibrator, OneTimeBuyerSurvival, churn_features
@@ -1007,7 +1007,7 @@ def apply_statistics(
 
 def build_profiles(
     purchases: FrameLike,
-    as_of: Any = None,
+    as_of: TimeLike | None = None,
     items: FrameLike | None = None,
     config: ProfileConfig | None = None,
 ) -> pl.DataFrame:

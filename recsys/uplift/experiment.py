@@ -18,6 +18,7 @@ import polars as pl
 from scipy import stats
 
 from recsys._validation import Interval, check_param, check_positive_int
+from recsys.data.sources import FrameLike
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.stats import (
     bootstrap_means,
@@ -88,7 +89,7 @@ def sample_ratio_mismatch(
 
 
 def uplift_table(
-    frame: Any,
+    frame: FrameLike,
     arm: str,
     outcome: str,
     control: Any,

@@ -38,6 +38,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from recsys.data.sources import FrameLike
 from recsys.exceptions import InputDataError
 from recsys.uplift._checks import (
     as_frame,
@@ -104,7 +105,7 @@ def _readout(
 
 
 def sequential(
-    frame: Any,
+    frame: FrameLike,
     arm: str,
     control: Any,
     outcome: str,
