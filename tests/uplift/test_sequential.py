@@ -144,3 +144,9 @@ def test_confidence_sequence_checks_its_arrays(estimate, variance, named: str) -
 def test_confidence_sequence_scalar_variance_applies_to_every_estimate() -> None:
     low, high, _ = rs.uplift.confidence_sequence([0.0, 0.1], 1e-4)
     np.testing.assert_allclose(high - low, [high[0] - low[0]] * 2)
+
+
+@pytest.mark.parametrize("srm_alpha", ["0.001", None, 0, 2])
+def test_uplift_table_srm_alpha_is_checked(srm_alpha) -> None:
+    with pytest.raises(InputDataError, match="srm_alpha"):
+        rs.uplift.uplift_table(_experiment(), "arm", "retained", "c", srm_alpha=srm_alpha)
