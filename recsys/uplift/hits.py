@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 
 from recsys.data import columns as C
-from recsys.data.canonical import MISSING_SEGMENT, attach_segments, order_key
+from recsys.data.canonical import MISSING_SEGMENT, attach_segments, cast_ids, order_key
 from recsys.data.sources import FrameLike
 from recsys.data.timeutil import TimeLike, to_datetime
 from recsys.exceptions import DataWarning, InputDataError
@@ -112,12 +112,16 @@ def hit_retention(
     frame = _purchases(purchases, "hit_retention", (C.USER, C.ITEM, C.TIMESTAMP))
     if recs.height == 0:
         raise InputDataError("recommendations has no rows")
+    recs = recs.with_columns(
+        cast_ids(recs[column], frame.schema[column], "recommendations")
+        for column in (C.USER, C.ITEM)
+    )
 
     customers, segment = _segments(recs, by, segments)
     ts = pl.col(C.TIMESTAMP)
     window = frame.filter((ts >= start) & (ts < end)).select(
-        pl.col(C.USER).cast(recs.schema[C.USER], strict=False),
-        pl.col(C.ITEM).cast(recs.schema[C.ITEM], strict=False),
+        C.USER,
+        C.ITEM,
         ts,
         order_key(frame).alias("_order"),
     )
