@@ -301,7 +301,10 @@ def _calibration(
     shape: float,
     min_pairs: int,
 ) -> np.ndarray | None:
-    cutoff = as_of - timedelta(days=horizon)
+    try:
+        cutoff = as_of - timedelta(days=horizon)
+    except OverflowError:  # a horizon of thousands of years: no data that early
+        cutoff = datetime.min
     earlier = days.filter(pl.col("_t") < cutoff)
     reason = None
     if earlier.height == 0:
