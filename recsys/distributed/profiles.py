@@ -44,6 +44,7 @@ from recsys._validation import check_positive_int
 from recsys.data import columns as C
 from recsys.data.canonical import require_purchases
 from recsys.data.sources import FrameLike, to_lazyframe
+from recsys.data.timeutil import TimeLike
 from recsys.distributed import _cluster
 from recsys.distributed._cluster import FAULT_AT, check_out, connect, maybe_die, resolve_workers
 from recsys.engine import Ray
@@ -207,12 +208,13 @@ def _run(
 
 
 def build_profiles_on_ray(
-    purchases: Any,
-    as_of: Any,
+    purchases: FrameLike,
+    as_of: TimeLike | None,
     items: FrameLike | None,
     config: ProfileConfig | None,
     engine: Ray,
-) -> pl.DataFrame | pl.LazyFrame:
+    return_models: bool,
+) -> pl.DataFrame | pl.LazyFrame | tuple[pl.DataFrame | pl.LazyFrame, ProfileStats]:
     """`recsys.build_profiles` on a Ray cluster (see the module docstring).
 
     ``purchases`` is a frame (cut into ``engine.partitions`` shards by a hash of
@@ -221,7 +223,8 @@ def build_profiles_on_ray(
     (`write_partitioned` writes one), or one such file. The rows are exactly those
     of the local call, with the same warnings and errors (raised on the driver):
     a frame sorted by ``user_id``, or with ``engine.out`` a LazyFrame over the
-    files (each sorted by ``user_id``; ``.sort("user_id")`` gives the local frame).
+    files (each sorted by ``user_id``; ``.sort("user_id")`` gives the local frame);
+    with ``return_models`` also the `ProfileStats`, fitted on the driver.
     """
     config = check_config(config)
     folder = None if engine.out is None else check_out(engine.out)
@@ -255,5 +258,7 @@ def build_profiles_on_ray(
     calls = [(pair[1], stats_ref, config, path) for pair, path in zip(pairs, paths, strict=True)]
     results = ray.get(_run(ray, _apply_task, calls, workers, "profiles: pass 2", False))
     if folder is None:
-        return pl.concat(results).sort(C.USER)
-    return pl.scan_parquet([p for p in paths if p is not None])
+        profiles: pl.DataFrame | pl.LazyFrame = pl.concat(results).sort(C.USER)
+    else:
+        profiles = pl.scan_parquet([p for p in paths if p is not None])
+    return (profiles, stats) if return_models else profiles

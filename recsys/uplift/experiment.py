@@ -17,7 +17,8 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from recsys._validation import Interval, check_param, check_positive_int
+from recsys._validation import Interval, check_param, check_positive_int, check_probability
+from recsys.data.sources import FrameLike
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.stats import (
     bootstrap_means,
@@ -88,7 +89,7 @@ def sample_ratio_mismatch(
 
 
 def uplift_table(
-    frame: Any,
+    frame: FrameLike,
     arm: str,
     outcome: str,
     control: Any,
@@ -207,6 +208,7 @@ def uplift_table(
     (-0.0202, 0.2167, 0.1025)
     """
     confidence = check_confidence(confidence)
+    srm_alpha = check_probability("srm_alpha", srm_alpha)
     df = as_frame(frame, "frame")
     require_columns(df, "frame", {"arm": arm, "outcome": outcome, "by": by, "covariate": covariate})
     if outcome_type not in _OUTCOME_TYPES:
