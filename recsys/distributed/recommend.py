@@ -230,7 +230,8 @@ def recommend_on_ray(
 
     ray = connect(engine.address)
     workers = resolve_workers(ray, engine.workers)
-    known = model.users_.to_index(users, on_unknown="minus_one") >= 0
+    index = model.users_.to_index(users, on_unknown="minus_one")
+    known = index >= 0
     cuts = _user_cuts(known, _block_size(int(known.sum()), workers, engine.batch_size))
     params["num_threads"] = engine.threads_per_worker
     blocks = [users.slice(int(a), int(b - a)) for a, b in itertools.pairwise(cuts)]
@@ -240,7 +241,6 @@ def recommend_on_ray(
     ]
     if engine.item_shards == 1:
         params["candidates"] = candidates
-        index = model.users_.to_index(users, on_unknown="minus_one")
         per_user = USER_ARRAYS.get(class_name)
         slices = [
             None if per_user is None else _block_index(index, a, b)
