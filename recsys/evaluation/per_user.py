@@ -40,12 +40,12 @@ from recsys.evaluation.results import PerUserMetrics
 from recsys.evaluation.splits import Split
 from recsys.exceptions import DataWarning, InputDataError
 
-__all__ = ["COLUMN_SCHEMA", "name_models", "per_user_metrics"]
+__all__ = ["COLUMN_SCHEMA", "per_user_metrics"]
 
 COLUMN_SCHEMA = {"model": pl.String, "mode": pl.String, "metric": pl.String, "k": pl.Int64}
 
 
-def name_models(models: Any) -> dict[str, Any]:
+def _name_models(models: Any) -> dict[str, Any]:
     """Models by name: a dict as given, a list or one model named by class."""
     if isinstance(models, Mapping):
         named = {str(name): model for name, model in models.items()}
@@ -123,7 +123,7 @@ def per_user_metrics(
     """
     if not isinstance(split, Split):
         raise InputDataError(f"split must be a recsys Split, got {type(split).__name__}")
-    named = name_models(models)
+    named = _name_models(models)
     ks = _ks(k)
     protocol = FullRanking() if protocol is None else protocol
     if not isinstance(protocol, (FullRanking, SampledNegatives)):
