@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -89,10 +90,12 @@ def test_recommend_checks_before_starting(als: rs.ALS, tmp_path: Path) -> None:
     (tmp_path / "full" / "x.parquet").write_bytes(b"")
     with pytest.raises(InputDataError, match="not an empty folder"):
         als.recommend(engine=ray_engine(out=tmp_path / "full"))
+    purchases = pl.DataFrame(
+        {"user_id": [1], "item_id": ["a"], "timestamp": [datetime(2024, 1, 1)]}
+    )
+    repurchase = rs.Repurchase().fit(rs.Interactions.from_purchases(purchases))
     with pytest.raises(InputDataError, match="item_shards > 1 supports"):
-        rs.Repurchase().fit(
-            rs.Interactions.from_frame(pl.DataFrame({"user_id": [1], "item_id": ["a"]}))
-        ).recommend(engine=ray_engine(item_shards=2))
+        repurchase.recommend(engine=ray_engine(item_shards=2))
     with pytest.raises(InputDataError, match="engine must be"):
         als.recommend(engine="ray")  # type: ignore[arg-type]
 
