@@ -33,9 +33,9 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import recsys as rs
 from benchmarks._alternatives import topk_blocked
 from benchmarks._common import peak_rss_mb, print_environment
-import recsys as rs
 from recsys import scoring
 from recsys.scoring import dense
 
@@ -231,7 +231,9 @@ def main(argv: list[str] | None = None) -> None:
         "(target <= 1.10)"
     )
     if "implicit" in times:
-        print(f"  ratio implicit / ranker: {times['implicit'] / times['ranker']:.2f}x (target >= 3)")
+        print(
+            f"  ratio implicit / ranker: {times['implicit'] / times['ranker']:.2f}x (target >= 3)"
+        )
     print(f"  ratio topk_blocked / topk: {times['blocked'] / times['topk']:.2f}")
     print(f"  peak RSS: {peak_rss_mb():.0f} MB")
 

@@ -11,9 +11,11 @@ import scipy.sparse as sp
 
 from recsys._validation import InstanceOf, Interval, Options, SequenceOf
 from recsys.data.interactions import Interactions
-from recsys.exceptions import DataWarning, InputDataError, ModelFormatError
-from recsys.models.base import Recommender, _pattern
-from recsys.models.persistence import check_array
+from recsys.exceptions import DataWarning, InputDataError
+from recsys.models.base import Recommender
+from recsys.models.ranker import Query, pattern
+from recsys.models.schema import Array, Part, Value
+from recsys.models.scores import Sparse
 
 __all__ = ["Blend"]
 
@@ -151,7 +153,12 @@ class Blend(Recommender):
     """
 
     registry_name = "blend"
-    _submodels: ClassVar[tuple[str, ...]] = ("models_",)
+    scores = Sparse
+    schema: ClassVar[tuple[Any, ...]] = (
+        Part("models", many=True),
+        Array("weights", "float32", ("parts",), finite=True, low=0.0),
+        Value("masks", (SequenceOf(Options(*MASKS)),), length="parts"),
+    )
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "models": [SequenceOf(_MODEL), None],
         "weights": [SequenceOf(Interval(float, 0, None)), None],
@@ -247,7 +254,7 @@ class Blend(Recommender):
             order = np.lexsort((items, -scores, rows))
             return rows[order], items[order], scores[order]
         if mask == "new":
-            exclude = seen if exclude is None else _pattern(exclude + seen)
+            exclude = seen if exclude is None else pattern(exclude + seen)
         ids, scores = model.recommend_index(
             users,
             k=min(depth, model.n_items),
@@ -273,7 +280,7 @@ class Blend(Recommender):
         the blended score is the sum of a row's duplicates.
         """
         rows, items, values = [], [], []
-        seen = _pattern(self.user_items_[users])
+        seen = pattern(self.user_items_[users])
         for model, weight, mask in zip(self.models_, self.weights_, self.masks_, strict=True):
             if weight == 0:
                 continue
@@ -294,45 +301,24 @@ class Blend(Recommender):
             self.n_items,
         )
 
-    def _score_block(self, user_index: np.ndarray) -> np.ndarray:
-        summed = self._contributions(user_index, None, None, 1, int(self.depth))
-        summed.sum_duplicates()
-        out = np.full((len(user_index), self.n_items), -np.inf, dtype=np.float32)
-        out[np.repeat(np.arange(len(user_index)), np.diff(summed.indptr)), summed.indices] = (
-            summed.data
-        )
-        return out
+    def _score(self, user_index: np.ndarray, query: Query | None) -> Sparse:
+        """Every part's weighted, normalised proposals; the blended score of an item is
+        the sum of its row's entries (``identity @ contributions``, duplicates added in
+        part order by knn_topk's accumulator, ties to the lower item).
 
-    def _topk_block(
-        self,
-        user_index: np.ndarray,
-        k: int,
-        exclude: sp.csr_matrix | None,
-        candidates: np.ndarray | None,
-        num_threads: int,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        from recsys.scoring import knn_topk
-
-        # The parts already left out ineligible items. Summing each customer's row of
-        # contributions is the sparse product ``I @ C``: knn_topk's accumulator adds the
-        # duplicates in a fixed order and selects the top k (ties to the lower item).
-        # Each part proposes at least k items, so a long list (e.g. ranking a sampled
-        # candidate set) is never cut short by ``depth``.
-        depth = max(int(self.depth), k)
-        contributions = self._contributions(user_index, exclude, candidates, num_threads, depth)
+        The parts leave out ineligible items before they rank, and each proposes at
+        least ``k`` items, so a long list (e.g. ranking a sampled candidate set) is
+        never cut short by ``depth``.
+        """
+        if query is None:
+            contributions = self._contributions(user_index, None, None, 1, int(self.depth))
+        else:
+            depth = max(int(self.depth), query.k)
+            contributions = self._contributions(
+                user_index, query.exclude, query.candidates, query.num_threads, depth
+            )
         selector = sp.identity(len(user_index), dtype=np.float32, format="csr")
-        return knn_topk(selector, contributions, k, num_threads=num_threads)
+        return Sparse(selector, contributions)
 
-    # ------------------------------------------------------------ persistence
-    def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        return {"weights": self.weights_}, {"masks": list(self.masks_)}
-
-    def _load_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        n = len(self.models_)
-        self.weights_ = check_array(
-            arrays, "weights", kind="f", shape=(n,), finite=True, low=0.0
-        ).astype(np.float32)
-        masks = meta.get("masks")
-        if not isinstance(masks, list) or len(masks) != n or not set(masks) <= set(MASKS):
-            raise ModelFormatError(f"blend masks must be {n} of {MASKS}, got {masks!r}")
-        self.masks_ = tuple(masks)
+    def _dims(self) -> dict[str, int]:
+        return {"parts": len(self.models_)}

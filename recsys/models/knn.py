@@ -13,7 +13,9 @@ from recsys._validation import Interval, Options, check_positive_int, resolve_nu
 from recsys.data.interactions import Interactions
 from recsys.exceptions import InputDataError
 from recsys.models.base import Recommender
-from recsys.models.persistence import check_csr
+from recsys.models.ranker import Query
+from recsys.models.schema import Csr
+from recsys.models.scores import Sparse
 
 __all__ = ["ItemKNN"]
 
@@ -88,6 +90,8 @@ class ItemKNN(Recommender):
         "self_similarity": [Interval(float, 0, None)],
         "num_threads": [Interval(int, 0, None)],
     }
+    scores = Sparse
+    schema = (Csr("similarity", ("items", "items")),)
 
     @renamed_kwargs(k="neighbors")
     def __init__(
@@ -157,44 +161,8 @@ class ItemKNN(Recommender):
         self.similarity_: sp.csr_matrix = sp.csr_matrix(neighbours, dtype=np.float32)
         self.similarity_.sort_indices()
 
-    def _score_block(self, user_index: np.ndarray) -> np.ndarray:
-        rows = self._weighted(self.user_items_[user_index])
-        product = sp.csr_matrix(rows @ self.similarity_)
-        # Items no neighbour reaches are not scored (as in knn_topk): -inf, not 0.
-        out = np.full(product.shape, -np.inf, dtype=np.float32)
-        r = np.repeat(np.arange(product.shape[0]), np.diff(product.indptr))
-        out[r, product.indices] = product.data
-        return out
-
-    def _score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        rows = self._weighted(self.user_items_[users])
-        columns = sp.csr_matrix(self.similarity_.T)[items]
-        product = sp.csr_matrix(rows.multiply(columns))
-        scores = np.asarray(product.sum(axis=1), dtype=np.float32).ravel()
-        scores[np.diff(product.indptr) == 0] = -np.inf  # no neighbour reaches the item
-        return scores
-
-    def _bytes_per_user(self) -> int | None:
-        return None  # scoring.topk / knn_topk bound their own memory
-
-    def _topk_block(
-        self,
-        user_index: np.ndarray,
-        k: int,
-        exclude: sp.csr_matrix | None,
-        candidates: np.ndarray | None,
-        num_threads: int,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        from recsys.scoring import knn_topk
-
-        return knn_topk(
-            self._weighted(self.user_items_[user_index]),
-            self.similarity_,
-            k,
-            exclude=exclude,
-            candidates=candidates,
-            num_threads=num_threads,
-        )
+    def _score(self, user_index: np.ndarray, query: Query | None) -> Sparse:
+        return Sparse(self._weighted(self.user_items_[user_index]), self.similarity_)
 
     def _item_similarity_rows(self, item_index: np.ndarray) -> np.ndarray:
         rows = self.similarity_[item_index].toarray().astype(np.float32)
@@ -235,14 +203,3 @@ class ItemKNN(Recommender):
             self._weighted(row), self.similarity_, k, exclude=row if exclude_seen else None
         )
         return self._to_frame(pl.Series([0], dtype=pl.Int64), ids, scores).drop("user_id")
-
-    def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        s = self.similarity_
-        return {
-            "sim.data": s.data,
-            "sim.indices": s.indices,
-            "sim.indptr": s.indptr,
-        }, {}
-
-    def _load_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        self.similarity_ = check_csr(arrays, "sim", (self.n_items, self.n_items))

@@ -18,7 +18,9 @@ from recsys._validation import (
 from recsys.data.interactions import Interactions
 from recsys.exceptions import InputDataError
 from recsys.models.base import Recommender
-from recsys.models.persistence import check_array
+from recsys.models.ranker import Query
+from recsys.models.schema import Array
+from recsys.models.scores import Factors
 
 __all__ = ["ALS", "BPR", "MatrixFactorization"]
 
@@ -31,37 +33,23 @@ _SEED = [InstanceOf(int, "an integer seed (results are reproducible)")]
 class MatrixFactorization(Recommender):
     """Shared scoring for factor models: ``score(u, i) = user_factors_[u] @ item_factors_[i]``.
 
-    Recommendation goes through `recsys.scoring.topk` (one BLAS product per
-    user block plus a Numba top-K selection).
+    The ranker hands the factors to `recsys.scoring.topk` (tiled BLAS products fused
+    with the Numba top-K selection): no dense users x items block is built.
     """
 
     user_factors_: np.ndarray
     item_factors_: np.ndarray
+    scores = Factors
+    schema = (
+        Array("user_factors", "float32", ("users", "factors"), finite=True),
+        Array("item_factors", "float32", ("items", "factors"), finite=True),
+    )
 
-    def _score_block(self, user_index: np.ndarray) -> np.ndarray:
-        return np.asarray(self.user_factors_[user_index] @ self.item_factors_.T, dtype=np.float32)
+    def _dims(self) -> dict[str, int]:
+        return {"factors": self._factor_width()}
 
-    def _bytes_per_user(self) -> int | None:
-        return None  # scoring.topk / knn_topk bound their own memory
-
-    def _topk_block(
-        self,
-        user_index: np.ndarray,
-        k: int,
-        exclude: sp.csr_matrix | None,
-        candidates: np.ndarray | None,
-        num_threads: int,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        from recsys.scoring import topk
-
-        return topk(
-            np.ascontiguousarray(self.user_factors_[user_index]),
-            self.item_factors_,
-            k,
-            exclude=exclude,
-            candidates=candidates,
-            num_threads=num_threads,
-        )
+    def _score(self, user_index: np.ndarray, query: Query | None) -> Factors:
+        return Factors(self.user_factors_[user_index], self.item_factors_)
 
     def _item_similarity_rows(self, item_index: np.ndarray) -> np.ndarray:
         norms = np.linalg.norm(self.item_factors_, axis=1)
@@ -69,28 +57,9 @@ class MatrixFactorization(Recommender):
         unit = self.item_factors_ / norms[:, None]
         return np.asarray(unit[item_index] @ unit.T, dtype=np.float32)
 
-    def _score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        return np.einsum("ij,ij->i", self.user_factors_[users], self.item_factors_[items])
-
     def _set_factors(self, user_factors: np.ndarray, item_factors: np.ndarray) -> None:
         self.user_factors_ = np.ascontiguousarray(user_factors, dtype=np.float32).copy()
         self.item_factors_ = np.ascontiguousarray(item_factors, dtype=np.float32).copy()
-
-    def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        return {"user_factors": self.user_factors_, "item_factors": self.item_factors_}, {}
-
-    def _load_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        width = self._factor_width()
-        # No copy: the arrays are the model's own (fresh from the file, or read-only
-        # views of Ray's shared object store in recsys.distributed).
-        users = check_array(
-            arrays, "user_factors", kind="f", shape=(self.n_users, width), finite=True
-        )
-        items = check_array(
-            arrays, "item_factors", kind="f", shape=(self.n_items, width), finite=True
-        )
-        self.user_factors_ = np.ascontiguousarray(users, dtype=np.float32)
-        self.item_factors_ = np.ascontiguousarray(items, dtype=np.float32)
 
     def _factor_width(self) -> int:
         """Columns of the factor matrices (``factors``; BPR adds its bias column)."""

@@ -347,7 +347,7 @@ class TestRecommenderContract:
         assert model.similar_items(["A00"], k=3).equals(loaded.similar_items(["A00"], k=3))
         with np.load(path, allow_pickle=False) as archive:
             meta = json.loads(str(archive["__meta__"]))
-        assert meta["format_version"] == 2
+        assert meta["format_version"] == rs.models.persistence.FORMAT_VERSION
         assert meta["model"]["class"] == type(model).__name__
 
     def test_deterministic_refit_and_threads(self, name: str, inter) -> None:

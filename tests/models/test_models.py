@@ -361,20 +361,20 @@ def test_recommend_index_validation() -> None:
 
 
 def test_progress_bar_and_blocks(monkeypatch, capsys) -> None:
-    import recsys.models.base as base
+    from recsys.models import ranker
 
     inter = block_interactions()
     model = rs.RepeatExplore(explore=rs.ItemKNN(neighbors=10)).fit(inter)  # candidate lists
     full = model.recommend(k=4)
     per_user = model._bytes_per_user()
     assert per_user is not None
-    monkeypatch.setattr(base, "_BLOCK_BYTES", per_user * 7)  # 7 users per block
-    assert model._block_size() == 7
+    monkeypatch.setattr(ranker, "BLOCK_BYTES", per_user * 7)  # 7 users per block
+    assert ranker.block_size(model._bytes_per_user()) == 7
     blocked = model.recommend(k=4, show_progress=True)
     assert blocked.equals(full)
     assert "RepeatExplore recommend" in capsys.readouterr().err
     # Kernels with their own memory bound take users in large blocks.
-    assert rs.ItemKNN().fit(inter)._block_size() == 65_536
+    assert ranker.block_size(rs.ItemKNN().fit(inter)._bytes_per_user()) == 65_536
 
 
 @pytest.mark.filterwarnings("ignore::recsys.exceptions.DataWarning")  # no times: Repurchase

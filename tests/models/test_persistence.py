@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 import pytest
 
 import recsys as rs
@@ -54,9 +53,19 @@ def _bump_last(a: np.ndarray) -> np.ndarray:
 
 CRAFTED = [
     # (model, array key, change, what the error names)
-    (lambda: rs.ItemKNN(neighbors=3), "model.sim.indices", _bump_last, "sim.indices"),
-    (lambda: rs.ItemKNN(neighbors=3), "model.sim.indptr", lambda a: a[::-1].copy(), "indptr"),
-    (lambda: rs.ItemKNN(neighbors=3), "model.sim.indices", lambda a: a[::-1].copy(), "sorted"),
+    (lambda: rs.ItemKNN(neighbors=3), "model.similarity.indices", _bump_last, "similarity.indices"),
+    (
+        lambda: rs.ItemKNN(neighbors=3),
+        "model.similarity.indptr",
+        lambda a: a[::-1].copy(),
+        "indptr",
+    ),
+    (
+        lambda: rs.ItemKNN(neighbors=3),
+        "model.similarity.indices",
+        lambda a: a[::-1].copy(),
+        "sorted",
+    ),
     (lambda: rs.ALS(factors=2, iterations=1), "model.item_factors", lambda a: a[:, :1], "shape"),
     (
         lambda: rs.ALS(factors=2, iterations=1),
@@ -313,42 +322,3 @@ class TestLoadErrors:
         rs.Repurchase().fit(inter).save(path)
         assert type(rs.load_model(path)) is rs.Repurchase
         assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
-
-
-# ---------------------------------------------------------------- older model files
-@pytest.mark.parametrize(
-    ("name", "make"),
-    [
-        ("ALS", lambda: rs.ALS(factors=2, iterations=3, random_state=0)),
-        ("ItemKNN", lambda: rs.ItemKNN(neighbors=5)),
-        ("Repurchase", rs.Repurchase),
-        ("BuyAgain", lambda: rs.BuyAgain(label_days=20)),
-        (
-            "RepeatExplore",
-            lambda: rs.RepeatExplore(
-                repeat=rs.Repurchase(), explore=rs.ItemKNN(neighbors=5), merge="weights"
-            ),
-        ),
-        ("Blend", lambda: rs.Blend([rs.ItemKNN(neighbors=5), rs.Popular()], [0.7, 0.3])),
-    ],
-)
-def test_reads_format_version_1(name: str, make) -> None:
-    """Files written by the previous format load and score like a fresh fit."""
-    path = Path(__file__).parent / "data" / f"v1_{name}.npz"
-    loaded = rs.load_model(path)
-    inter = block_interactions(n_users_per_group=6, n_items_per_group=6)
-    fresh = make().fit(inter)
-    assert type(loaded) is type(fresh)
-    # BuyAgain's features changed since (days since the customer's last purchase was
-    # always 0): its file must score as the code that wrote it did, recorded beside it.
-    recorded = path.with_name(f"v1_{name}_recommend.csv")
-    for flag in (True, False):
-        a = loaded.recommend(k=4, exclude_seen=flag)
-        if recorded.exists():
-            b = pl.read_csv(recorded, schema_overrides={"score": pl.Float32}).filter(
-                pl.col("exclude_seen") == flag
-            )
-        else:
-            b = fresh.recommend(k=4, exclude_seen=flag)
-        assert a.select("user_id", "item_id").equals(b.select("user_id", "item_id"))
-        np.testing.assert_allclose(a["score"], b["score"], rtol=1e-5)
