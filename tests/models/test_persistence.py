@@ -322,3 +322,63 @@ class TestLoadErrors:
         rs.Repurchase().fit(inter).save(path)
         assert type(rs.load_model(path)) is rs.Repurchase
         assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
+
+
+# ------------------------------------------- re-signed files: hyperparameters and signs
+def _negated(a: np.ndarray) -> np.ndarray:
+    return -a
+
+
+RESIGNED_SCORES = [
+    # (model, scores array key): the stored buy-again probabilities must stay > 0
+    (lambda: rs.BuyAgain(label_days=20), "model.scores_data"),
+    (rs.RepeatExplore, "models[0].model.scores_data"),  # its default repeat part: BuyAgain
+]
+
+
+@pytest.mark.parametrize(("make", "key"), RESIGNED_SCORES)
+@pytest.mark.parametrize("change", [_negated, np.zeros_like, lambda a: a - 1.0])
+def test_resigned_non_positive_scores_are_refused(tmp_path, make, key, change) -> None:
+    model = make().fit(block_interactions())
+    good = tmp_path / "good.npz"
+    model.save(good)
+    with np.load(good, allow_pickle=False) as archive:
+        assert key in archive.files
+    bad = _craft(good, tmp_path / "bad.npz", _set(key, change))
+    with pytest.raises(rs.ModelFormatError, match="scores_data"):
+        rs.load_model(bad)
+
+
+def test_resigned_negative_repurchase_scores_are_refused(tmp_path) -> None:
+    good = _saved(rs.Repurchase(), tmp_path)
+    bad = _craft(good, tmp_path / "bad.npz", _set("model.scores_data", _negated))
+    with pytest.raises(rs.ModelFormatError, match=r"scores_data.*below 0"):
+        rs.load_model(bad)
+
+
+@pytest.mark.parametrize("depth", ["50", None, 0, 2.5])
+@pytest.mark.parametrize("make", [rs.RepeatExplore, lambda: rs.Blend([rs.Popular()])])
+def test_resigned_hyperparameters_are_validated(tmp_path, make, depth) -> None:
+    good = tmp_path / "good.npz"
+    make().fit(block_interactions(n_users_per_group=6, n_items_per_group=6)).save(good)
+
+    def change(meta: dict, arrays: Arrays) -> None:
+        meta["model"]["params"]["depth"] = depth
+
+    with pytest.raises(rs.ModelFormatError, match=r"depth=\.\.\.\) must be an integer"):
+        rs.load_model(_craft(good, tmp_path / "bad.npz", change))
+
+
+def test_resigned_fitted_values_are_validated(tmp_path) -> None:
+    good = _saved(rs.RepeatExplore(), tmp_path)
+
+    def merge(meta: dict, arrays: Arrays) -> None:
+        meta["model"]["state"]["merge"] = "magic"
+
+    def masks(meta: dict, arrays: Arrays) -> None:
+        meta["model"]["state"]["masks"] = ["bought"]
+
+    with pytest.raises(rs.ModelFormatError, match="merge"):
+        rs.load_model(_craft(good, tmp_path / "merge.npz", merge))
+    with pytest.raises(rs.ModelFormatError, match="masks"):
+        rs.load_model(_craft(good, tmp_path / "masks.npz", masks))
