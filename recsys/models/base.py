@@ -50,6 +50,7 @@ import scipy.sparse as sp
 
 from recsys._arrays import sorted_unique
 from recsys._validation import (
+    Constraint,
     check_in,
     check_positive_int,
     resolve_num_threads,
@@ -63,11 +64,43 @@ from recsys.models import persistence, ranker, registry
 from recsys.models import schema as _schema
 from recsys.models.scores import Dense, Scores, drop_unscored
 
-__all__ = ["Recommender", "UnknownUsers"]
+__all__ = ["NamedParts", "Recommender", "UnknownUsers", "named_parts"]
 
 UnknownUsers = Literal["raise", "skip", "fallback"]
 _ON_UNKNOWN = ("raise", "skip", "fallback")
 _FILL = ("popular", None)
+
+
+def named_parts(value: Any) -> list[tuple[str, Recommender]]:
+    """``value`` as a list of ``(name, model)`` pairs if it is one, else ``[]``."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)) or not value:
+        return []
+    if all(
+        isinstance(pair, (list, tuple))
+        and len(pair) == 2
+        and isinstance(pair[0], str)
+        and isinstance(pair[1], Recommender)
+        for pair in value
+    ):
+        return [(str(name), model) for name, model in value]
+    return []
+
+
+class NamedParts(Constraint):
+    """A non-empty list of ``(name, model)`` pairs with distinct names (no ``"__"``)."""
+
+    def accepts(self, value: Any) -> bool:
+        names = [name for name, _ in named_parts(value)]
+        return (
+            bool(names)
+            and len(set(names)) == len(names)
+            and all(name and "__" not in name for name in names)
+        )
+
+    def describe(self) -> str:
+        return (
+            'a non-empty list of (name, model) pairs with distinct names, e.g. [("als", rs.ALS())]'
+        )
 
 
 class Recommender(ABC):
@@ -114,43 +147,73 @@ class Recommender(ABC):
         """Hyperparameters as given to ``__init__``.
 
         With ``deep=True`` the parameters of nested models are included as
-        ``<parameter>__<name>`` (scikit-learn's convention, so ``sklearn.base.clone``
-        and parameter searches work).
+        ``<parameter>__<name>``, and named parts (a list of ``(name, model)`` pairs,
+        as in `Blend`) as ``<name>`` and ``<name>__<parameter>``: scikit-learn's
+        convention, so ``sklearn.base.clone``, parameter searches and `recsys.evaluation.tune`
+        reach every part.
 
         Examples
         --------
         >>> import recsys as rs
         >>> rs.RepeatExplore(explore=rs.ALS(factors=8)).get_params()["explore__factors"]
         8
+        >>> rs.Blend([("als", rs.ALS(factors=4))]).get_params()["als__factors"]
+        4
         """
         params = {name: getattr(self, name) for name in self._param_names()}
         if deep:
             for name, value in list(params.items()):
-                if isinstance(value, Recommender):
+                nested = [(name, value)] if isinstance(value, Recommender) else named_parts(value)
+                for prefix, model in nested:
+                    if prefix != name:
+                        params[prefix] = model
                     params.update(
-                        {f"{name}__{key}": v for key, v in value.get_params(deep=True).items()}
+                        {f"{prefix}__{key}": v for key, v in model.get_params(deep=True).items()}
                     )
         return params
 
     def set_params(self, **params: Any) -> Recommender:
-        """Set hyperparameters (``<parameter>__<name>`` reaches into a nested model).
+        """Set hyperparameters; ``<parameter>__<name>`` reaches into a nested model and
+        ``<part>`` / ``<part>__<name>`` into a named part (replacing it, or setting its
+        parameter).
 
         The model must be fitted again to use them.
+
+        Examples
+        --------
+        >>> import recsys as rs
+        >>> blend = rs.Blend([("als", rs.ALS()), ("popular", rs.Popular())])
+        >>> blend.set_params(als__factors=128).models[0][1].factors
+        128
         """
         valid = self._param_names()
-        nested: dict[str, dict[str, Any]] = {}
+        later: dict[str, Any] = {}
         for name, value in params.items():
+            if name in valid:
+                setattr(self, name, value)
+            else:
+                later[name] = value
+        parts = {part: param for param in valid for part, _ in named_parts(getattr(self, param))}
+        nested: dict[str, dict[str, Any]] = {}
+        for name, value in later.items():
             outer, _, inner = name.partition("__")
-            if outer not in valid:
+            if outer not in valid and outer not in parts:
                 raise InputDataError(
-                    f"{type(self).__name__} has no parameter {outer!r}; valid: {valid}"
+                    f"{type(self).__name__} has no parameter or part {outer!r}; valid: "
+                    f"{valid + list(parts)}"
                 )
             if inner:
                 nested.setdefault(outer, {})[inner] = value
-            else:
-                setattr(self, name, value)
+            else:  # replace a named part
+                param = parts[outer]
+                pairs = [(n, value if n == outer else m) for n, m in getattr(self, param)]
+                setattr(self, param, pairs)
         for outer, inner_params in nested.items():
-            sub = getattr(self, outer)
+            sub = (
+                dict(named_parts(getattr(self, parts[outer])))[outer]
+                if outer in parts
+                else (getattr(self, outer))
+            )
             if not isinstance(sub, Recommender):
                 raise InputDataError(
                     f"{type(self).__name__}.{outer} is {sub!r}, not a model: cannot set "
@@ -215,9 +278,15 @@ class Recommender(ABC):
 
         Models with rules across parameters extend this and call ``super()``.
         """
-        validate_params(
-            type(self).__name__, self.get_params(deep=False), self._parameter_constraints
-        )
+        params = self.get_params(deep=False)
+        validate_params(type(self).__name__, params, self._parameter_constraints)
+        for param, value in params.items():
+            taken = set(params) & {name for name, _ in named_parts(value)}
+            if taken:
+                raise InputDataError(
+                    f"{type(self).__name__}({param}=...): part names {sorted(taken)} are "
+                    f"parameter names of {type(self).__name__}"
+                )
 
     @abstractmethod
     def _fit(self, interactions: Interactions) -> None:

@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from recsys._validation import InstanceOf, Interval, Options, SequenceOf
 from recsys.data.interactions import Interactions
 from recsys.exceptions import DataWarning, InputDataError
-from recsys.models.base import Recommender
+from recsys.models.base import NamedParts, Recommender
 from recsys.models.ranker import Query, pattern
 from recsys.models.schema import Array, Part, Value
 from recsys.models.scores import Sparse
@@ -118,10 +118,13 @@ class Blend(Recommender):
 
     Parameters
     ----------
-    models : sequence of Recommender or None
-        The parts (``None`` = the default trio above). Interactions without
-        purchase times make the default popularity part count all history
-        (with a `DataWarning`).
+    models : list of (str, Recommender) or None
+        The named parts, as the steps of a scikit-learn ``Pipeline``:
+        ``[("als", rs.ALS()), ("repurchase", rs.Repurchase())]``; the names reach
+        the parts' parameters (``get_params()["als__factors"]``,
+        ``set_params(als__factors=128)``, ``tune`` grids). ``None`` = the default
+        trio above. Interactions without purchase times make the default popularity
+        part count all history (with a `DataWarning`).
     weights : sequence of float or None
         One weight ``>= 0`` per model, not all 0 (``None`` = the default weights
         for the default models, equal weights otherwise).
@@ -147,9 +150,12 @@ class Blend(Recommender):
     >>> import recsys as rs
     >>> purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
     >>> inter = rs.Interactions.from_purchases(purchases.head(20_000))
-    >>> model = rs.Blend([rs.ALS(factors=8, iterations=3), rs.ItemKNN()], [0.7, 0.3]).fit(inter)
+    >>> model = rs.Blend([("als", rs.ALS(factors=8, iterations=3)), ("knn", rs.ItemKNN())],
+    ...                  [0.7, 0.3]).fit(inter)
     >>> model.recommend(k=10).height > 0
     True
+    >>> model.set_params(als__factors=16).get_params()["als__factors"]
+    16
     """
 
     registry_name = "blend"
@@ -160,7 +166,7 @@ class Blend(Recommender):
         Value("masks", (SequenceOf(Options(*MASKS)),), length="parts"),
     )
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
-        "models": [SequenceOf(_MODEL), None],
+        "models": [NamedParts(), None],
         "weights": [SequenceOf(Interval(float, 0, None)), None],
         "masks": [SequenceOf(Options(*MASKS)), None],
         "normalize": _NORMALIZE,
@@ -170,7 +176,7 @@ class Blend(Recommender):
 
     def __init__(
         self,
-        models: Sequence[Recommender] | None = None,
+        models: Sequence[tuple[str, Recommender]] | None = None,
         weights: Sequence[float] | None = None,
         masks: Sequence[str] | None = None,
         normalize: str = "rank",
@@ -191,7 +197,7 @@ class Blend(Recommender):
             models = _default_blend_models(timed)
             default: Sequence[float] = _DEFAULT_WEIGHTS
         else:
-            models = [model.clone() for model in self.models]
+            models = [model.clone() for _, model in self.models]
             default = [1.0] * len(models)
         n = len(models)
         weights = np.asarray(default if self.weights is None else self.weights, np.float64)

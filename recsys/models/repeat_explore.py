@@ -23,12 +23,12 @@ import polars as pl
 import scipy.sparse as sp
 
 from recsys._arrays import sorted_unique
-from recsys._validation import InstanceOf, Interval, Options, SequenceOf
+from recsys._validation import InstanceOf, Interval, Options
 from recsys.data import columns as C
 from recsys.data.canonical import ORDER_KEY, order_key
 from recsys.data.interactions import Interactions, WeightKind
 from recsys.exceptions import DataWarning, InputDataError
-from recsys.models.base import Recommender
+from recsys.models.base import NamedParts, Recommender
 from recsys.models.blend import Blend, candidate_matrix
 from recsys.models.buyagain import _fit_logistic, logistic_logit
 from recsys.models.ranker import pattern
@@ -161,8 +161,10 @@ class RepeatExplore(Blend):
     repeat : Recommender or None
         The buy-again part (default ``BuyAgain()``). With the learned merge it
         must score bought items above 0 (`BuyAgain` and `Repurchase` do).
-    explore : Recommender, sequence of Recommender, or None
-        The discovery part(s) (default ``Popular(window_days=30)`` and ``ItemKNN()``).
+    explore : Recommender, list of (str, Recommender), or None
+        One discovery part (its parameters are ``explore__<name>``) or named parts,
+        as in `Blend` (``[("popular", rs.Popular()), ("als", rs.ALS())]``, parameters
+        ``als__factors``...); default ``Popular(window_days=30)`` and ``ItemKNN()``.
     merge : {"learned", "weights"}
         How the parts' lists become one (above).
     weight : float
@@ -206,7 +208,7 @@ class RepeatExplore(Blend):
     default_exclude_seen: ClassVar[bool] = False
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "repeat": [_MODEL, None],
-        "explore": [_MODEL, SequenceOf(_MODEL), None],
+        "explore": [_MODEL, NamedParts(), None],
         "merge": [Options(*_MERGES)],
         "weight": [Interval(float, 0, 1)],
         "normalize": [Options("rank", "minmax")],
@@ -232,7 +234,7 @@ class RepeatExplore(Blend):
     def __init__(
         self,
         repeat: Recommender | None = None,
-        explore: Recommender | Sequence[Recommender] | None = None,
+        explore: Recommender | Sequence[tuple[str, Recommender]] | None = None,
         merge: str = "learned",
         weight: float = 0.8,
         normalize: str = "rank",
@@ -260,7 +262,7 @@ class RepeatExplore(Blend):
         elif isinstance(self.explore, Recommender):
             explore = [self.explore.clone()]
         else:
-            explore = [model.clone() for model in self.explore]
+            explore = [model.clone() for _, model in self.explore]
         n = len(explore)
         if n == 0:
             raise InputDataError("RepeatExplore(explore=...) needs at least one model")

@@ -33,28 +33,30 @@ MODELS: dict[str, Callable[[], rs.Recommender]] = {
         explore=rs.ALS(factors=2, iterations=10, regularization=1.0, random_state=3)
     ),
     "RepeatExplore-two-explore": lambda: rs.RepeatExplore(
-        repeat=rs.Repurchase(), explore=[rs.ItemKNN(neighbors=20), rs.Popular()], depth=4
+        repeat=rs.Repurchase(),
+        explore=[("knn", rs.ItemKNN(neighbors=20)), ("popular", rs.Popular())],
+        depth=4,
     ),
     "RepeatExplore-weights-minmax": lambda: rs.RepeatExplore(
         explore=rs.ItemKNN(neighbors=20), merge="weights", normalize="minmax"
     ),
     "Blend": lambda: rs.Blend(
         [
-            rs.ALS(factors=2, iterations=10, regularization=1.0, random_state=3),
-            rs.ItemKNN(neighbors=20),
-            rs.Popular(window_days=30),
+            ("als", rs.ALS(factors=2, iterations=10, regularization=1.0, random_state=3)),
+            ("knn", rs.ItemKNN(neighbors=20)),
+            ("popular", rs.Popular(window_days=30)),
         ],
         [0.6, 0.2, 0.2],
     ),
     "Blend-minmax": lambda: rs.Blend(
         [
-            rs.ItemKNN(neighbors=20),
-            rs.ALS(factors=2, iterations=10, regularization=1.0, random_state=3),
+            ("knn", rs.ItemKNN(neighbors=20)),
+            ("als", rs.ALS(factors=2, iterations=10, regularization=1.0, random_state=3)),
         ],
         normalize="minmax",
     ),
     "Blend-masks-depth": lambda: rs.Blend(
-        [rs.Repurchase(), rs.ItemKNN(neighbors=20), rs.Popular()],
+        [("again", rs.Repurchase()), ("knn", rs.ItemKNN(neighbors=20)), ("pop", rs.Popular())],
         [0.5, 0.3, 0.2],
         masks=["bought", "new", "all"],
         depth=4,

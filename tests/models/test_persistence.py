@@ -78,7 +78,9 @@ CRAFTED = [
     (lambda: rs.Repurchase(), "model.backfill", lambda a: a[:3], "backfill"),
     (lambda: rs.Repurchase(), "model.scores_data", lambda a: a.astype(np.int64), "dtype"),
     (
-        lambda: rs.Blend([rs.Popular(), rs.Popular(window_days=30), rs.ItemKNN()]),
+        lambda: rs.Blend(
+            [("all", rs.Popular()), ("recent", rs.Popular(window_days=30)), ("knn", rs.ItemKNN())]
+        ),
         "model.weights",
         lambda a: a[:1],
         "weights",
@@ -136,7 +138,13 @@ def test_every_flipped_byte_is_refused_or_harmless(tmp_path) -> None:
     Run in a subprocess, so a crash of the interpreter fails the test instead of
     ending the test run.
     """
-    model = rs.Blend([rs.ItemKNN(neighbors=3), rs.Repurchase(), rs.ALS(factors=2, iterations=1)])
+    model = rs.Blend(
+        [
+            ("knn", rs.ItemKNN(neighbors=3)),
+            ("again", rs.Repurchase()),
+            ("als", rs.ALS(factors=2, iterations=1)),
+        ]
+    )
     good = _saved(model, tmp_path)
     script = textwrap.dedent(
         f"""
@@ -357,7 +365,7 @@ def test_resigned_negative_repurchase_scores_are_refused(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("depth", ["50", None, 0, 2.5])
-@pytest.mark.parametrize("make", [rs.RepeatExplore, lambda: rs.Blend([rs.Popular()])])
+@pytest.mark.parametrize("make", [rs.RepeatExplore, lambda: rs.Blend([("popular", rs.Popular())])])
 def test_resigned_hyperparameters_are_validated(tmp_path, make, depth) -> None:
     good = tmp_path / "good.npz"
     make().fit(block_interactions(n_users_per_group=6, n_items_per_group=6)).save(good)
