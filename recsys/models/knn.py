@@ -8,7 +8,6 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from recsys._deprecation import renamed_kwargs
 from recsys._validation import Interval, Options, check_positive_int, resolve_num_threads
 from recsys.data.interactions import Interactions
 from recsys.exceptions import InputDataError
@@ -43,14 +42,13 @@ class ItemKNN(Recommender):
         Item-item similarity (default BM25, the best of the four on retail data,
         see ``benchmarks/bench_models.py``).
     neighbors : int
-        Neighbours kept per item (formerly ``k``, which still works with a
-        ``DeprecationWarning``; ``k`` is the length of a recommendation list).
+        Neighbours kept per item.
     shrink : float
         Added to every similarity's denominator, ``numerator / (denominator +
         shrink)``: pairs with little evidence (few common buyers) shrink towards 0
         (see `recsys.scoring.item_similarity`).
-    alpha : float
-        Asymmetry of ``"asymmetric_cosine"`` (0.5 = cosine).
+    asymmetry : float
+        Asymmetry of ``"asymmetric_cosine"`` in ``[0, 1]`` (0.5 = cosine).
     bm25_k1, bm25_b : float
         BM25 saturation and length normalisation (``"bm25"``).
     self_similarity : float
@@ -82,7 +80,7 @@ class ItemKNN(Recommender):
         "similarity": [Options(*_SIMILARITIES)],
         "neighbors": [Interval(int, 1, None)],
         "shrink": [Interval(float, 0, None)],
-        "alpha": [Interval(float, 0, 1)],
+        "asymmetry": [Interval(float, 0, 1)],
         "bm25_k1": [Interval(float, 0, None)],
         "bm25_b": [Interval(float, 0, 1)],
         "weighting": [Options(*_WEIGHTINGS)],
@@ -93,13 +91,12 @@ class ItemKNN(Recommender):
     scores = Sparse
     schema = (Csr("similarity", ("items", "items")),)
 
-    @renamed_kwargs(k="neighbors")
     def __init__(
         self,
         similarity: str = "bm25",
         neighbors: int = 100,
         shrink: float = 0.0,
-        alpha: float = 0.5,
+        asymmetry: float = 0.5,
         bm25_k1: float = 0.6,
         bm25_b: float = 0.75,
         weighting: str = "binary",
@@ -110,7 +107,7 @@ class ItemKNN(Recommender):
         self.similarity = similarity
         self.neighbors = neighbors
         self.shrink = shrink
-        self.alpha = alpha
+        self.asymmetry = asymmetry
         self.bm25_k1 = bm25_k1
         self.bm25_b = bm25_b
         self.weighting = weighting
@@ -137,9 +134,9 @@ class ItemKNN(Recommender):
             item_similarity(
                 self._weighted(self.user_items_, self.weighting),
                 similarity=self.similarity,
-                k=int(self.neighbors),
+                neighbors=int(self.neighbors),
                 shrink=float(self.shrink),
-                alpha=float(self.alpha),
+                asymmetry=float(self.asymmetry),
                 bm25_k1=float(self.bm25_k1),
                 bm25_b=float(self.bm25_b),
                 num_threads=resolve_num_threads(self.num_threads),

@@ -70,8 +70,8 @@ class ALS(MatrixFactorization):
     """Implicit-feedback alternating least squares (Hu, Koren & Volinsky 2008).
 
     Trained with ``implicit.cpu.als.AlternatingLeastSquares``. The confidence of a
-    purchase weight ``r`` is ``1 + alpha * r`` (``confidence="linear"``, the
-    default) or ``1 + alpha * log(1 + r)`` (``confidence="log"``: a customer who
+    purchase weight ``r`` is ``1 + weight_scale * r`` (``weighting="linear"``, the
+    default) or ``1 + weight_scale * log(1 + r)`` (``weighting="log"``: a customer who
     bought an item 30 times is more sure of it than one who bought it once, but
     not 30 times more).
 
@@ -86,9 +86,9 @@ class ALS(MatrixFactorization):
         Latent dimensions.
     regularization : float
         L2 penalty on the factors.
-    alpha : float
-        Confidence scale.
-    confidence : {"log", "linear"}
+    weight_scale : float
+        Scale of the purchase weights in the confidences (implicit's ``alpha``).
+    weighting : {"linear", "log"}
         How purchase weights become confidences.
     iterations : int
         ALS sweeps.
@@ -117,8 +117,8 @@ class ALS(MatrixFactorization):
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "factors": [Interval(int, 1, None)],
         "regularization": [Interval(float, 0, None)],
-        "alpha": [Interval(float, 0, None, closed="neither")],
-        "confidence": [Options("linear", "log")],
+        "weight_scale": [Interval(float, 0, None, closed="neither")],
+        "weighting": [Options("linear", "log")],
         "iterations": [Interval(int, 1, None)],
         "use_cg": _FLAG,
         "random_state": _SEED,
@@ -130,8 +130,8 @@ class ALS(MatrixFactorization):
         self,
         factors: int = 128,
         regularization: float = 20.0,
-        alpha: float = 0.3,
-        confidence: str = "linear",
+        weight_scale: float = 0.3,
+        weighting: str = "linear",
         iterations: int = 15,
         use_cg: bool = True,
         random_state: int = 0,
@@ -140,8 +140,8 @@ class ALS(MatrixFactorization):
     ) -> None:
         self.factors = factors
         self.regularization = regularization
-        self.alpha = alpha
-        self.confidence = confidence
+        self.weight_scale = weight_scale
+        self.weighting = weighting
         self.iterations = iterations
         self.use_cg = use_cg
         self.random_state = random_state
@@ -151,8 +151,8 @@ class ALS(MatrixFactorization):
     def _confidence_data(self, data: np.ndarray) -> np.ndarray:
         """Confidences ``C`` of the stored weights (implicit reads ``C`` from the matrix)."""
         data = np.asarray(data, dtype=np.float64)
-        scaled = np.log1p(data) if self.confidence == "log" else data
-        return (1.0 + self.alpha * scaled).astype(np.float32)
+        scaled = np.log1p(data) if self.weighting == "log" else data
+        return (1.0 + self.weight_scale * scaled).astype(np.float32)
 
     def _fit(self, interactions: Interactions) -> None:
         from implicit.cpu.als import AlternatingLeastSquares
