@@ -471,6 +471,7 @@ class Recommender(ABC):
         candidates: Any = None,
         exclude: Any = None,
         on_unknown: UnknownUsers = "raise",
+        fill: Literal["popular"] | None = "popular",
         num_threads: int = 0,
         show_progress: bool = False,
     ) -> pl.DataFrame:
@@ -483,7 +484,7 @@ class Recommender(ABC):
             user seen in training.
         k
             Number of items per user (``>= 1``). Users with fewer eligible items
-            get fewer rows.
+            (after exclusions and candidates) get fewer rows.
         exclude_seen
             Leave out items the user bought in training (``None`` = the model's
             default, see `default_exclude_seen`).
@@ -497,6 +498,15 @@ class Recommender(ABC):
         on_unknown
             Users not seen in training: ``"raise"``, ``"skip"`` (no rows) or
             ``"fallback"`` (the popularity ranking of the training data).
+        fill
+            ``"popular"`` (default): where the model scores fewer than ``k``
+            eligible items for a known customer (an ItemKNN customer whose items
+            have no neighbours), the remaining slots are filled from the training
+            popularity ranking with the same exclusions, after the model's items.
+            A filled row's ``score`` is ``-inf`` (the model's own score of that
+            item: it cannot recommend it), so ``recs["score"].is_infinite()``
+            marks and counts them; a `DataWarning` says how many customers got
+            how many. ``None``: the model's lists only, possibly short or empty.
         num_threads
             Threads for scoring (0 = all cores); results do not depend on it.
         show_progress
@@ -519,6 +529,7 @@ class Recommender(ABC):
         self._check_fitted()
         k = check_positive_int("k", k)
         check_in("on_unknown", on_unknown, _ON_UNKNOWN)
+        check_in("fill", fill, _FILL)
         if users is None:
             query_ids = self.users_.ids
             idx = np.arange(self.n_users, dtype=np.int32)
@@ -553,6 +564,18 @@ class Recommender(ABC):
                 num_threads=num_threads,
                 show_progress=show_progress,
             )
+            if fill == "popular":
+                filled = ranker.fill_short(
+                    self,
+                    ids,
+                    known_rows,
+                    self.default_exclude_seen if exclude_seen is None else exclude_seen,
+                    idx,
+                    cand,
+                    extra,
+                    resolve_num_threads(num_threads),
+                )
+                ranker.warn_filled(self, filled)
         cold_rows = np.flatnonzero(unknown)
         if cold_rows.size:
             # Unknown users: the training popularity ranking (distinct buyers per item).

@@ -151,7 +151,6 @@ def score_pairs(model: Any, users: np.ndarray, items: np.ndarray) -> np.ndarray:
 def fill_short(
     model: Any,
     ids: np.ndarray,
-    scores: np.ndarray,
     rows: np.ndarray,
     exclude_seen: bool,
     idx: np.ndarray,
@@ -159,11 +158,12 @@ def fill_short(
     extra: sp.csr_matrix | None,
     num_threads: int,
 ) -> np.ndarray:
-    """Fill the empty slots of ``rows`` from the popularity ranking; the filled mask.
+    """Fill the padded slots of ``rows`` (in place) from the popularity ranking.
 
-    Items already in a list, and every item the ranking excluded, stay out.
-    Filled slots keep the model's order first, then popularity order; their score
-    is NaN (the model gave them none).
+    The model's items come first; the filled ones follow in popularity order,
+    leaving out the items already listed and every item the ranking excluded
+    (seen items with ``exclude_seen``, ``extra`` exclusions, non-candidates). Their
+    score stays ``-inf``: the model cannot recommend them. Returns the filled mask.
     """
     filled = np.zeros(ids.shape, dtype=bool)
     short = rows[(ids[rows] < 0).any(axis=1)]
@@ -172,36 +172,38 @@ def fill_short(
     n, k = len(short), ids.shape[1]
     listed = ids[short]
     r, c = np.nonzero(listed >= 0)
-    taken = sp.csr_matrix(
+    ex = sp.csr_matrix(
         (np.ones(r.size, dtype=np.float32), (r, listed[r, c])), shape=(n, model.n_items)
     )
-    ex = taken
     if exclude_seen:
         ex = ex + pattern(model.user_items_[idx[short]])
     if extra is not None:
         ex = ex + extra[short]
-    ex = pattern(ensure_csr(ex))
-    pop_ids, _ = popularity_topk(model.item_popularity_, n, k, ex, candidates, num_threads)
+    more, _ = popularity_topk(
+        model.item_popularity_, n, k, pattern(ensure_csr(ex)), candidates, num_threads
+    )
+    have = (listed >= 0).sum(axis=1)
     for j, row in enumerate(short):
-        have = int((ids[row] >= 0).sum())
-        more = pop_ids[j][pop_ids[j] >= 0][: k - have]
-        ids[row, have : have + more.size] = more
-        scores[row, have : have + more.size] = np.nan
-        filled[row, have : have + more.size] = True
+        add = more[j, : k - have[j]]
+        add = add[add >= 0]
+        ids[row, have[j] : have[j] + add.size] = add
+        filled[row, have[j] : have[j] + add.size] = True
     return filled
 
 
 def warn_filled(model: Any, filled: np.ndarray) -> None:
+    """The `DataWarning` of `fill_short`: how many customers got how many filled slots."""
     per_user = filled.sum(axis=1)
     customers = int((per_user > 0).sum())
     if customers:
         warnings.warn(
-            f"{type(model).__name__}: {customers} of {len(per_user)} customers got short "
-            f"lists, filled with {int(per_user.sum())} popular items in all "
-            f"({int(per_user[per_user > 0].min())} to {int(per_user.max())} each; score NaN). "
+            f"{type(model).__name__} scores too few items for {customers} of "
+            f"{len(per_user)} customers: {int(per_user.sum())} slots filled from the "
+            f"popularity ranking ({int(per_user[per_user > 0].min())} to "
+            f"{int(per_user.max())} per customer; score -inf marks them). "
             "Pass fill=None to keep the model's own lists only",
             DataWarning,
-            stacklevel=4,
+            stacklevel=3,
         )
 
 

@@ -189,7 +189,7 @@ def test_itemknn_recommend_history_matches_training_user() -> None:
     row = inter.matrix[user]
     items = model.items_.to_ids(row.indices)
     adhoc = model.recommend_history(items, k=5, weights=row.data)
-    stored = model.recommend([model.users_.to_ids([user])[0]], k=5, exclude_seen=True)
+    stored = model.recommend([model.users_.to_ids([user])[0]], k=5, exclude_seen=True, fill=None)
     assert adhoc["item_id"].equals(stored["item_id"])
     with pytest.raises(rs.InputDataError, match="weights"):
         model.recommend_history(items, weights=[1.0])
@@ -391,3 +391,53 @@ def test_save_load_string_users_int_items(tmp_path) -> None:
         assert a.equals(b)
         assert b.schema["user_id"] == pl.String
         assert b.schema["item_id"] == pl.Int64
+
+
+# ------------------------------------------------------------------ short lists filled
+def _lonely_purchases() -> pl.DataFrame:
+    """Customer 9 bought only "z", which nobody else bought: ItemKNN scores nothing for 9."""
+    rows = [
+        (1, "a"),
+        (1, "b"),
+        (2, "a"),
+        (2, "b"),
+        (2, "c"),
+        (3, "a"),
+        (3, "c"),
+        (4, "d"),
+        (9, "z"),
+    ]
+    return pl.DataFrame(rows, schema=["user_id", "item_id"], orient="row")
+
+
+def test_short_lists_are_filled_from_popularity_and_counted() -> None:
+    inter = rs.Interactions.from_frame(_lonely_purchases())
+    model = rs.ItemKNN(similarity="cosine", self_similarity=0.0).fit(inter)
+    ids, _ = model.recommend_index(model.users_.to_index([9]), k=3)
+    assert (ids == -1).all()  # the model's own ranking: nothing to offer customer 9
+    with pytest.warns(rs.DataWarning, match=r"too few items for \d+ of 5 customers") as info:
+        recs = model.recommend(k=3)
+    lonely = recs.filter(pl.col("user_id") == 9)
+    # Buyers per item: a 3, b 2, c 2, d 1, z 1: ties to the lower index; z is seen.
+    assert lonely["item_id"].to_list() == ["a", "b", "c"]
+    assert lonely["rank"].to_list() == [1, 2, 3]
+    assert lonely["score"].is_infinite().all()
+    # Every customer gets k items, or every eligible one (customer 2 bought 3 of 5);
+    # the filled ones (score -inf) come after the model's.
+    lengths = recs.group_by("user_id", maintain_order=True).len()["len"].to_list()
+    assert lengths == [3, 2, 3, 3, 3]
+    filled = recs.filter(pl.col("score").is_infinite())
+    own = model.recommend(k=3, fill=None)
+    assert own.height + filled.height == recs.height == 14
+    assert recs.filter(pl.col("score").is_finite()).equals(own)
+    assert f"{filled.height} slots filled" in str(info.list[0].message)
+    # The filled slots respect the exclusions and the candidates.
+    with pytest.warns(rs.DataWarning):
+        narrow = model.recommend([9], k=3, exclude=["a"], candidates=["a", "b", "d", "z"])
+    assert narrow["item_id"].to_list() == ["b", "d"]  # a excluded, z seen, c not a candidate
+    with pytest.warns(rs.DataWarning):
+        again = model.recommend([9], k=2, exclude_seen=False)
+    assert again["item_id"].to_list() == ["a", "b"]
+    assert model.recommend([9], k=3, fill=None).height == 0
+    with pytest.raises(rs.InputDataError, match="fill"):
+        model.recommend([9], fill="random")  # type: ignore[arg-type]
