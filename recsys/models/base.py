@@ -59,7 +59,7 @@ from recsys._validation import (
 from recsys.data import columns as C
 from recsys.data.idmap import IdMap
 from recsys.data.interactions import Interactions
-from recsys.exceptions import InputDataError, NotFittedError, UnknownIdError
+from recsys.exceptions import InputDataError, NotFittedError
 from recsys.models import persistence, ranker, registry
 from recsys.models import schema as _schema
 from recsys.models.scores import Dense, Scores, drop_unscored
@@ -379,9 +379,9 @@ class Recommender(ABC):
         self._check_fitted()
         k = check_positive_int("k", k)
         threads = resolve_num_threads(num_threads)
-        idx = self._check_index("user_index", user_index, self.n_users).astype(np.int32)
-        cand = self._check_candidate_index(candidates)
-        extra = self._check_exclude_matrix(exclude, len(idx))
+        idx = ranker.check_index("user_index", user_index, self.n_users).astype(np.int32)
+        cand = ranker.check_candidates(self, candidates)
+        extra = ranker.check_exclude(self, exclude, len(idx))
         if exclude_seen is None:
             exclude_seen = self.default_exclude_seen
         return ranker.rank(self, idx, k, exclude_seen, cand, extra, threads, show_progress)
@@ -410,8 +410,8 @@ class Recommender(ABC):
         [2.0, 1.0]
         """
         self._check_fitted()
-        users = self._check_index("user_index", user_index, self.n_users)
-        items = self._check_index("item_index", item_index, self.n_items)
+        users = ranker.check_index("user_index", user_index, self.n_users)
+        items = ranker.check_index("item_index", item_index, self.n_items)
         if users.shape != items.shape:
             raise InputDataError(
                 f"user_index and item_index must have the same length, got {users.size} "
@@ -420,46 +420,6 @@ class Recommender(ABC):
         if users.size == 0:
             return np.zeros(0, dtype=np.float32)
         return ranker.score_pairs(self, users, items)
-
-    @staticmethod
-    def _check_index(name: str, values: Any, size: int) -> np.ndarray:
-        idx = np.asarray(values)
-        if idx.ndim != 1 or (idx.size and not np.issubdtype(idx.dtype, np.integer)):
-            raise InputDataError(
-                f"{name} must be a 1-D integer array, got shape {idx.shape} dtype {idx.dtype}"
-            )
-        if idx.size and (idx.min() < 0 or idx.max() >= size):
-            bad = idx[(idx < 0) | (idx >= size)][0]
-            raise UnknownIdError(f"{name} {bad} is out of range for {size} entries")
-        return idx.astype(np.int64, copy=False)
-
-    def _check_candidate_index(self, candidates: Any) -> np.ndarray | None:
-        if candidates is None:
-            return None
-        cand = np.asarray(candidates)
-        if cand.ndim != 1 or (cand.size and not np.issubdtype(cand.dtype, np.integer)):
-            raise InputDataError("candidates must be a 1-D integer array of item indices")
-        cand = sorted_unique(cand).astype(np.int32)
-        if cand.size and (cand[0] < 0 or cand[-1] >= self.n_items):
-            raise UnknownIdError(
-                f"candidate item index out of range for {self.n_items} items: "
-                f"{cand[(cand < 0) | (cand >= self.n_items)][:5].tolist()}"
-            )
-        return cand
-
-    def _check_exclude_matrix(self, exclude: Any, n_rows: int) -> sp.csr_matrix | None:
-        if exclude is None:
-            return None
-        if not sp.issparse(exclude):
-            raise InputDataError(
-                "exclude must be a scipy sparse matrix [n_users_in_query, n_items]"
-            )
-        if exclude.shape != (n_rows, self.n_items):
-            raise InputDataError(
-                f"exclude must have shape ({n_rows}, {self.n_items}) (one row per queried user), "
-                f"got {exclude.shape}"
-            )
-        return ranker.pattern(ranker.ensure_csr(exclude))
 
     # --------------------------------------------------------- external ids
     def recommend(
@@ -530,73 +490,22 @@ class Recommender(ABC):
         k = check_positive_int("k", k)
         check_in("on_unknown", on_unknown, _ON_UNKNOWN)
         check_in("fill", fill, _FILL)
-        if users is None:
-            query_ids = self.users_.ids
-            idx = np.arange(self.n_users, dtype=np.int32)
-        else:
-            query_ids = self._as_id_series(users, "users")
-            idx = self.users_.to_index(query_ids, on_unknown="minus_one")
-        unknown = idx < 0
-        if unknown.any():
-            if on_unknown == "raise":
-                # Let IdMap build the message naming the unknown ids.
-                self.users_.to_index(query_ids.filter(pl.Series(unknown)), on_unknown="raise")
-            if on_unknown == "skip":
-                query_ids = query_ids.filter(pl.Series(~unknown))
-                idx = idx[~unknown]
-                unknown = unknown[~unknown]
-        cand = None
-        if candidates is not None:
-            cand = sorted_unique(self.items_.to_index(self._as_id_series(candidates, "candidates")))
-        extra = ranker.exclude_rows(self, exclude, query_ids)
-
-        n = len(idx)
-        ids = np.full((n, k), -1, dtype=np.int32)
-        scores = np.full((n, k), -np.inf, dtype=np.float32)
-        known_rows = np.flatnonzero(~unknown)
-        if known_rows.size:
-            ids[known_rows], scores[known_rows] = self.recommend_index(
-                idx[known_rows],
-                k,
-                exclude_seen,
-                cand,
-                exclude=extra[known_rows] if extra is not None else None,
-                num_threads=num_threads,
-                show_progress=show_progress,
-            )
-            if fill == "popular":
-                filled = ranker.fill_short(
-                    self,
-                    ids,
-                    known_rows,
-                    self.default_exclude_seen if exclude_seen is None else exclude_seen,
-                    idx,
-                    cand,
-                    extra,
-                    resolve_num_threads(num_threads),
-                )
-                ranker.warn_filled(self, filled)
-        cold_rows = np.flatnonzero(unknown)
-        if cold_rows.size:
-            # Unknown users: the training popularity ranking (distinct buyers per item).
-            ids[cold_rows], scores[cold_rows] = ranker.popularity_topk(
-                self.item_popularity_,
-                len(cold_rows),
-                k,
-                extra[cold_rows] if extra is not None else None,
-                cand,
-                resolve_num_threads(num_threads),
-            )
-        return self._to_frame(query_ids, ids, scores)
+        return ranker.recommend_ids(
+            self,
+            users,
+            k,
+            exclude_seen,
+            candidates,
+            exclude,
+            on_unknown,
+            fill,
+            num_threads,
+            show_progress,
+        )
 
     @staticmethod
     def _as_id_series(values: Any, name: str) -> pl.Series:
         return ranker.id_series(values, name)
-
-    def _to_frame(
-        self, query_ids: pl.Series, ids: np.ndarray, scores: np.ndarray, query_dtype: Any = None
-    ) -> pl.DataFrame:
-        return ranker.lists_frame(self, query_ids, ids, scores, query_dtype)
 
     # ---------------------------------------------------------- similar items
     def _item_similarity_rows(self, item_index: np.ndarray) -> np.ndarray:
@@ -636,7 +545,7 @@ class Recommender(ABC):
             sims = np.ascontiguousarray(self._item_similarity_rows(idx), dtype=np.float32)
             sims[np.arange(len(idx)), idx] = -np.inf
             ids, scores = drop_unscored(*select_topk(sims, k))
-        frame = self._to_frame(query, ids, scores, query_dtype=self.items_.dtype)
+        frame = ranker.lists_frame(self, query, ids, scores, query_dtype=self.items_.dtype)
         return frame.rename({C.USER: C.ITEM, C.ITEM: "similar_item_id"}).select(
             C.ITEM, "similar_item_id", C.SCORE, C.RANK
         )
@@ -678,7 +587,7 @@ class Recommender(ABC):
         ([3], ['a'])
         """
         self._check_fitted()
-        idx = self._check_index("user_index", user_index, self.n_users)
+        idx = ranker.check_index("user_index", user_index, self.n_users)
         if sorted_unique(idx).size != idx.size:
             raise InputDataError("select_users: user_index must not repeat a user")
         copy = object.__new__(type(self))

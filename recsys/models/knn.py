@@ -12,7 +12,7 @@ from recsys._validation import Interval, Options, check_positive_int, resolve_nu
 from recsys.data.interactions import Interactions
 from recsys.exceptions import InputDataError
 from recsys.models.base import Recommender
-from recsys.models.ranker import Query
+from recsys.models.ranker import Query, lists_frame
 from recsys.models.schema import Csr
 from recsys.models.scores import Sparse
 
@@ -199,4 +199,4 @@ class ItemKNN(Recommender):
         ids, scores = knn_topk(
             self._weighted(row), self.similarity_, k, exclude=row if exclude_seen else None
         )
-        return self._to_frame(pl.Series([0], dtype=pl.Int64), ids, scores).drop("user_id")
+        return lists_frame(self, pl.Series([0], dtype=pl.Int64), ids, scores).drop("user_id")

@@ -18,7 +18,7 @@ from recsys._validation import (
 from recsys.data.interactions import Interactions
 from recsys.exceptions import InputDataError
 from recsys.models.base import Recommender
-from recsys.models.ranker import Query
+from recsys.models.ranker import Query, lists_frame
 from recsys.models.schema import Array
 from recsys.models.scores import Factors
 
@@ -241,7 +241,7 @@ class ALS(MatrixFactorization):
         )
         import polars as pl
 
-        frame = self._to_frame(pl.Series([0], dtype=pl.Int64), ids, scores)
+        frame = lists_frame(self, pl.Series([0], dtype=pl.Int64), ids, scores)
         return frame.drop("user_id")
 
 

@@ -26,9 +26,10 @@ import polars as pl
 import scipy.sparse as sp
 
 from recsys._arrays import sorted_unique
+from recsys._validation import resolve_num_threads
 from recsys.data import columns as C
 from recsys.data.sources import to_frame
-from recsys.exceptions import DataWarning, InputDataError
+from recsys.exceptions import DataWarning, InputDataError, UnknownIdError
 
 __all__ = ["BLOCK_BYTES", "Query", "pattern", "popularity_topk", "rank", "score_pairs"]
 
@@ -203,8 +204,51 @@ def warn_filled(model: Any, filled: np.ndarray) -> None:
             f"{int(per_user.max())} per customer; score -inf marks them). "
             "Pass fill=None to keep the model's own lists only",
             DataWarning,
-            stacklevel=3,
+            stacklevel=4,  # warn_filled <- recommend_ids <- Recommender.recommend <- caller
         )
+
+
+# ------------------------------------------------------------------ checks
+
+
+def check_index(name: str, values: Any, size: int) -> np.ndarray:
+    idx = np.asarray(values)
+    if idx.ndim != 1 or (idx.size and not np.issubdtype(idx.dtype, np.integer)):
+        raise InputDataError(
+            f"{name} must be a 1-D integer array, got shape {idx.shape} dtype {idx.dtype}"
+        )
+    if idx.size and (idx.min() < 0 or idx.max() >= size):
+        bad = idx[(idx < 0) | (idx >= size)][0]
+        raise UnknownIdError(f"{name} {bad} is out of range for {size} entries")
+    return idx.astype(np.int64, copy=False)
+
+
+def check_candidates(model: Any, candidates: Any) -> np.ndarray | None:
+    if candidates is None:
+        return None
+    cand = np.asarray(candidates)
+    if cand.ndim != 1 or (cand.size and not np.issubdtype(cand.dtype, np.integer)):
+        raise InputDataError("candidates must be a 1-D integer array of item indices")
+    cand = sorted_unique(cand).astype(np.int32)
+    if cand.size and (cand[0] < 0 or cand[-1] >= model.n_items):
+        raise UnknownIdError(
+            f"candidate item index out of range for {model.n_items} items: "
+            f"{cand[(cand < 0) | (cand >= model.n_items)][:5].tolist()}"
+        )
+    return cand
+
+
+def check_exclude(model: Any, exclude: Any, n_rows: int) -> sp.csr_matrix | None:
+    if exclude is None:
+        return None
+    if not sp.issparse(exclude):
+        raise InputDataError("exclude must be a scipy sparse matrix [n_users_in_query, n_items]")
+    if exclude.shape != (n_rows, model.n_items):
+        raise InputDataError(
+            f"exclude must have shape ({n_rows}, {model.n_items}) (one row per queried user), "
+            f"got {exclude.shape}"
+        )
+    return pattern(ensure_csr(exclude))
 
 
 # ------------------------------------------------------------- external ids
@@ -290,3 +334,76 @@ def lists_frame(
             C.RANK: pl.Series(C.RANK, slots + 1, dtype=pl.Int32),
         }
     )
+
+
+def recommend_ids(
+    model: Any,
+    users: Any,
+    k: int,
+    exclude_seen: bool | None,
+    candidates: Any,
+    exclude: Any,
+    on_unknown: str,
+    fill: str | None,
+    num_threads: int,
+    show_progress: bool,
+) -> pl.DataFrame:
+    """`Recommender.recommend` after its argument checks: ids in, the tidy frame out."""
+    if users is None:
+        query_ids = model.users_.ids
+        idx = np.arange(model.n_users, dtype=np.int32)
+    else:
+        query_ids = id_series(users, "users")
+        idx = model.users_.to_index(query_ids, on_unknown="minus_one")
+    unknown = idx < 0
+    if unknown.any():
+        if on_unknown == "raise":
+            # Let IdMap build the message naming the unknown ids.
+            model.users_.to_index(query_ids.filter(pl.Series(unknown)), on_unknown="raise")
+        if on_unknown == "skip":
+            query_ids = query_ids.filter(pl.Series(~unknown))
+            idx = idx[~unknown]
+            unknown = unknown[~unknown]
+    cand = None
+    if candidates is not None:
+        cand = sorted_unique(model.items_.to_index(id_series(candidates, "candidates")))
+    extra = exclude_rows(model, exclude, query_ids)
+
+    n = len(idx)
+    ids = np.full((n, k), -1, dtype=np.int32)
+    scores = np.full((n, k), -np.inf, dtype=np.float32)
+    known_rows = np.flatnonzero(~unknown)
+    if known_rows.size:
+        ids[known_rows], scores[known_rows] = model.recommend_index(
+            idx[known_rows],
+            k,
+            exclude_seen,
+            cand,
+            exclude=extra[known_rows] if extra is not None else None,
+            num_threads=num_threads,
+            show_progress=show_progress,
+        )
+        if fill == "popular":
+            filled = fill_short(
+                model,
+                ids,
+                known_rows,
+                model.default_exclude_seen if exclude_seen is None else exclude_seen,
+                idx,
+                cand,
+                extra,
+                resolve_num_threads(num_threads),
+            )
+            warn_filled(model, filled)
+    cold_rows = np.flatnonzero(unknown)
+    if cold_rows.size:
+        # Unknown users: the training popularity ranking (distinct buyers per item).
+        ids[cold_rows], scores[cold_rows] = popularity_topk(
+            model.item_popularity_,
+            len(cold_rows),
+            k,
+            extra[cold_rows] if extra is not None else None,
+            cand,
+            resolve_num_threads(num_threads),
+        )
+    return lists_frame(model, query_ids, ids, scores)
