@@ -46,6 +46,8 @@ from recsys.models.schema import check_array, check_csr
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
+    "check_array",
+    "check_csr",
     "from_config",
     "load_model",
     "model_from_arrays",
@@ -295,8 +297,8 @@ def read_model_file(path: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     version = meta.get("format_version")
     if version != FORMAT_VERSION:
         raise ModelFormatError(
-            f"{name} has model format version {version!r}; this recsys reads version "
-            f"{FORMAT_VERSION}"
+            f"{name} has model format version {version!r}; this recsys reads "
+            f"version {FORMAT_VERSION} only (save the model again with this version)"
         )
     stored = meta.pop("checksum", None)
     if stored != _checksum(meta, arrays):

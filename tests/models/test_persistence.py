@@ -390,3 +390,20 @@ def test_resigned_fitted_values_are_validated(tmp_path) -> None:
         rs.load_model(_craft(good, tmp_path / "merge.npz", merge))
     with pytest.raises(rs.ModelFormatError, match="masks"):
         rs.load_model(_craft(good, tmp_path / "masks.npz", masks))
+
+
+# ---------------------------------------------------------------- older model files
+@pytest.mark.parametrize("version", [1, 2, None, "3"])
+def test_older_or_unknown_format_versions_are_refused(tmp_path, version) -> None:
+    """Only the current format is read: older layouts are refused, not migrated."""
+    good = tmp_path / "good.npz"
+    rs.ItemKNN(neighbors=5).fit(block_interactions()).save(good)
+    with np.load(good, allow_pickle=False) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    meta = json.loads(str(arrays.pop("__meta__")))
+    meta.pop("checksum")
+    meta["format_version"] = version
+    old = tmp_path / "old.npz"
+    np.savez(old, __meta__=np.asarray(json.dumps(meta)), **arrays)
+    with pytest.raises(rs.ModelFormatError, match=rf"format version {version!r}.*reads version"):
+        rs.load_model(old)
