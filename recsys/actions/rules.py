@@ -216,7 +216,7 @@ def retention_actions(
     rank_by
         A numeric column of ``profiles`` that orders the contact list (descending;
         ``priority``) instead of ``value_at_stake``: a transparent rule such as
-        days since the last order x past value.
+        past value, then days since the last order.
 
     Returns
     -------

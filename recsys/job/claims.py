@@ -43,7 +43,9 @@ __all__ = [
 ]
 
 #: The stated order of the win-back list when churn risk is not licensed.
-WINBACK_FALLBACK = "days since the last order x past value (spend to date, or orders)"
+WINBACK_FALLBACK = (
+    "past value (spend to date, or orders without prices), then days since the last order"
+)
 #: The stated customer value when the CLV model is not licensed.
 VALUE_FALLBACK = (
     "the shop's observed return rate (share of customers who ordered again within the "

@@ -25,9 +25,11 @@ __all__ = [
 ]
 
 #: Customer ids look like order ids when at least this share of customers has one order
-#: (and customers are at least `ORDER_ID_CUSTOMERS_PER_ORDER` of the orders).
-ORDER_ID_ONE_ORDER_SHARE = 0.95
-ORDER_ID_CUSTOMERS_PER_ORDER = 0.9
+#: (and customers are at least `ORDER_ID_CUSTOMERS_PER_ORDER` of the orders). A durable-goods
+#: shop where 99% of customers ordered once still has a few repeat customers; an id per
+#: order has none.
+ORDER_ID_ONE_ORDER_SHARE = 0.998
+ORDER_ID_CUSTOMERS_PER_ORDER = 0.98
 #: Buying the same product again is rare below this share of customer-product pairs.
 RARE_REPEAT_SHARE = 0.05
 

@@ -361,7 +361,9 @@ def _action_frame(
     for rule in rules:
         rule.pop("min_churn_risk", None)
     frame = frame.drop("churn_risk", strict=False).with_columns(
-        winback_order=pl.col("recency_days").cast(pl.Float64) * pl.col(past).cast(pl.Float64)
+        winback_order=pl.struct(
+            pl.col(past).cast(pl.Float64).fill_null(0.0), pl.col("recency_days")
+        ).rank("ordinal")
     )
     return frame, value, rules, "winback_order"
 
@@ -454,6 +456,11 @@ def run(
         f"{cutoff:%Y-%m-%d}",
     ):
         split = None
+        if reason is None and regime.test_customers == 0:
+            reason = (
+                f"nobody bought in the {config.horizon_days} days after {cutoff:%Y-%m-%d}: "
+                "the test window is empty (choose an earlier cutoff or a longer horizon)"
+            )
         if reason is None:
             try:
                 split = temporal_split(
