@@ -51,7 +51,7 @@ class Parser(argparse.ArgumentParser):
 
 def progress(**kwargs: Any) -> Any:
     """A step progress bar on stderr, drawn only when stderr is a terminal."""
-    from recsys.progress import tqdm
+    from recsys._progress import tqdm
 
     return tqdm(disable=None, file=sys.stderr, leave=False, **kwargs)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from recsys._validation import InstanceOf, Interval, Options, SequenceOf, validate_params
 from recsys.data.timeutil import DateLike
@@ -89,7 +89,7 @@ class JobConfig:
     clv_horizon_days: int = 365
     k: int = 10
     models: tuple[str, ...] = DEFAULT_MODELS
-    on_unknown: str = "fallback"
+    on_unknown: Literal["fallback", "skip"] = "fallback"
     contact_cost: float = DEFAULT_CONTACT_COST
     churn: bool = True
     value: bool = True
