@@ -344,7 +344,8 @@ def test_report_description_column_named_in_the_users_words(
     argv = ["report", str(orders_csv), "--columns", COLUMNS, "--description", "Nope"]
     assert main([*argv, "--out", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert "'Nope'" in err and "--description" in err
+    assert "'Nope'" in err
+    assert "--description" in err
     assert "keep_columns" not in err
 
 

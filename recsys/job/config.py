@@ -79,7 +79,7 @@ class JobConfig:
     >>> JobConfig(k=0)
     Traceback (most recent call last):
     ...
-    recsys.exceptions.InputDataError: JobConfig(k=0): expected an int in [1, inf), got 0
+    recsys.exceptions.InputDataError: JobConfig(k=...) must be an integer >= 1, got 0
     """
 
     as_of: Any = None

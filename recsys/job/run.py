@@ -32,9 +32,9 @@ from recsys.data import CleaningReport, Interactions
 from recsys.data import columns as C
 from recsys.data.canonical import without_returns
 from recsys.data.timeutil import to_datetime
-from recsys.evaluation import EvaluationResults, Split, evaluate, temporal_split
+from recsys.evaluation import EvaluationResults, temporal_split
 from recsys.exceptions import InputDataError
-from recsys.job.choice import BUY_AGAIN_MODELS, ModelChoice, choose_model, regime_default
+from recsys.job.choice import ModelChoice, choose_model
 from recsys.job.claims import (
     Claim,
     campaign_claim,
@@ -45,6 +45,13 @@ from recsys.job.claims import (
     value_claim,
 )
 from recsys.job.config import JobConfig
+from recsys.job.evaluation import (
+    evaluate_models,
+    fit_models,
+    overall_hit_rate,
+    pick_model,
+    segment_test_customers,
+)
 from recsys.job.evidence import (
     ChurnEvidence,
     FitEvidence,
@@ -63,7 +70,6 @@ __all__ = ["DUE_MIN_PROBABILITY", "JobResult", "default_as_of", "run"]
 #: A due row counts as a product due when its chance is at least this.
 DUE_MIN_PROBABILITY = 0.2
 EVALUATION_METRICS = ("hit_rate", "ndcg", "recall")
-FIRST_TIME = "first-time"
 #: Words of the warnings that concern the churn claim and the value claim.
 CHURN_WORDS = ("churn", "BG/NBD", "calibrat", "lifecycle")
 VALUE_WORDS = ("Gamma-Gamma", "CLV", "price", "monetary")
@@ -202,120 +208,6 @@ class _Steps:
             yield found
         self.timings[key] = time.perf_counter() - start
         self.echo(f"      {label}: {self.timings[key]:.1f} s")
-
-
-def _fit(names: tuple[str, ...], train: pl.DataFrame, seed: int) -> dict[str, Recommender]:
-    interactions = Interactions.from_purchases(train, weight="count")
-    models = {}
-    for name in names:
-        cls = registry.get(name)
-        accepted = cls().get_params(deep=False)
-        params: dict[str, Any] = {}
-        if "random_state" in accepted:
-            params["random_state"] = seed
-        if "show_progress" in accepted:
-            params["show_progress"] = False
-        models[name] = cls(**params).fit(interactions)
-    return models
-
-
-def _segments(
-    profiles_at_cutoff: pl.DataFrame | None, split: Split
-) -> tuple[pl.DataFrame, int, int]:
-    """``user_id, segment`` of the test customers: lifecycle stage at the cutoff for
-    returning ones, ``first-time`` for the others; and the two counts."""
-    test_users = split.test.select(C.USER).unique()
-    known = split.train.select(C.USER).unique()
-    stages = (
-        profiles_at_cutoff.select(C.USER, pl.col("lifecycle_stage").alias("segment"))
-        if profiles_at_cutoff is not None
-        else known.with_columns(segment=pl.lit("returning"))
-    )
-    seg = test_users.join(stages, on=C.USER, how="left").with_columns(
-        pl.col("segment").fill_null(FIRST_TIME)
-    )
-    first = int((seg["segment"] == FIRST_TIME).sum())
-    return seg, seg.height - first, first
-
-
-def _evaluate(
-    models: dict[str, Recommender],
-    split: Split,
-    config: JobConfig,
-    segments: pl.DataFrame | None,
-    metrics: tuple[str, ...],
-) -> EvaluationResults:
-    return evaluate(
-        models,
-        split,
-        k=[config.k],
-        metrics=list(metrics),
-        exclude_seen=None,
-        by="segment" if segments is not None else None,
-        segments=segments,
-        bootstrap=config.bootstrap,
-        seed=config.seed,
-        show_progress=False,
-        on_unknown=config.on_unknown,
-    )
-
-
-def _overall(results: EvaluationResults, k: int) -> pl.DataFrame:
-    return results.table.filter(
-        (pl.col("metric") == "hit_rate")
-        & (pl.col("k") == k)
-        & (pl.col("segment") == "all")
-        & (pl.col("mode") == "all")
-    )
-
-
-def _pick_model(
-    validation: EvaluationResults | None, regime: Regime, config: JobConfig
-) -> tuple[str, str, ModelChoice | None]:
-    """(model used, why, the validation choice)."""
-    default = regime_default(regime.rare_repeat or regime.looks_like_order_ids, config.models)
-    kind = (
-        "customer ids that look like order ids"
-        if regime.looks_like_order_ids
-        else "rare repeat purchases"
-        if regime.rare_repeat
-        else "frequent repeat purchases"
-    )
-    if validation is None:
-        return default, f"the default for a shop with {kind} (no validation evidence)", None
-    overall = _overall(validation, config.k)
-    evaluated = int(overall["n_users"].max() or 0)  # type: ignore[arg-type]
-    if evaluated < config.min_evaluated or not float(overall["value"].max() or 0) > 0:  # type: ignore[arg-type]
-        why = (
-            f"the default for a shop with {kind}: the validation split has "
-            f"{evaluated:,} customers"
-            + ("" if evaluated < config.min_evaluated else " and every model scored 0")
-        )
-        return default, why, None
-    choice = choose_model(validation, config.k)
-    chosen, why = (
-        choice.chosen,
-        (
-            f"the best on the validation split ({evaluated:,} customers)"
-            if choice.separated
-            else f"the simplest of the models tied on the validation split ({evaluated:,} "
-            f"customers): {', '.join(choice.tied)}"
-        ),
-    )
-    if regime.rare_repeat and chosen in BUY_AGAIN_MODELS:
-        discovery = [m for m in config.models if m not in BUY_AGAIN_MODELS]
-        rows = choice.comparisons.filter(pl.col("model").is_in(discovery))
-        repeats_win = choice.best in BUY_AGAIN_MODELS and rows.height and rows["ci_low"][0] > 0
-        if not repeats_win and discovery:
-            table = validation.table.filter(pl.col("model").is_in(discovery))
-            sub = choose_model(table, config.k)
-            chosen = sub.chosen
-            why = (
-                f"repeat purchases are rare ({regime.repeat_pair_share:.2%} of customer-product "
-                "pairs) and the validation split does not show that buy-again models win, so "
-                f"the simplest discovery model tied with the best one: {chosen}"
-            )
-    return chosen, why, choice
 
 
 def _return_rate(bought: pl.DataFrame, as_of: datetime, horizon_days: int) -> float:
@@ -474,21 +366,21 @@ def run(
             if known:
                 at_cutoff = build_profiles(split.train, as_of=cutoff)
                 churn = churn_evidence(at_cutoff, bought, cutoff, config.horizon_days)
-            seg, returning, first = _segments(at_cutoff, split)
+            seg, returning, first = segment_test_customers(at_cutoff, split)
             segments_counts = (returning, first)
-            models = _fit(config.models, split.train, config.seed)
-            evaluation = _evaluate(models, split, config, seg, EVALUATION_METRICS)
+            models = fit_models(config.models, split.train, config.seed)
+            evaluation = evaluate_models(models, split, config, seg, EVALUATION_METRICS)
             test_choice = choose_model(evaluation, k)
     with steps("choice", "choose the model on a validation split of the training data"):
         val_results = None
         if split is not None:
             try:
                 val = split.validation()
-                val_models = _fit(config.models, val.train, config.seed)
-                val_results = _evaluate(val_models, val, config, None, ("hit_rate",))
+                val_models = fit_models(config.models, val.train, config.seed)
+                val_results = evaluate_models(val_models, val, config, None, ("hit_rate",))
             except InputDataError:
                 val_results = None
-        used, used_because, validation = _pick_model(val_results, regime, config)
+        used, used_because, validation = pick_model(val_results, regime, config)
         if split is not None and used in models:
             test_users = split.test.get_column(C.USER).unique()
             test_recs = models[used].recommend(users=test_users, k=k, on_unknown=config.on_unknown)
@@ -548,7 +440,7 @@ def run(
     best_value = float("nan")
     evaluated = 0
     if evaluation is not None:
-        overall = _overall(evaluation, k)
+        overall = overall_hit_rate(evaluation, k)
         best_value = float(overall["value"].max() or 0.0)  # type: ignore[arg-type]
         evaluated = int(overall["n_users"].max() or 0)  # type: ignore[arg-type]
     claims["model"] = model_claim(
