@@ -430,3 +430,25 @@ def test_report_without_prices_ranks_by_orders(orders_csv: Path, tmp_path: Path)
     assert main([*argv, "--bootstrap", "20"]) == 0
     html = (out / "report.html").read_text()
     assert "the file has no prices" in html
+
+
+def test_one_row_per_unit_is_the_librarys_check() -> None:
+    import recsys as rs
+
+    frame = pl.DataFrame({"user_id": [1, 1, 2], "arm": ["a", "b", "a"], "y": [1, 0, 1]})
+    with pytest.raises(InputDataError, match="one row per unit"):
+        rs.uplift.uplift_table(frame, arm="arm", outcome="y", control="a", unit="user_id")
+
+
+def test_a_warning_is_printed_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import warnings
+
+    from recsys.cli.common import warnings_as_log_lines
+    from recsys.exceptions import DataWarning
+
+    with warnings_as_log_lines():
+        for _ in range(3):
+            warnings.warn("the same   message", DataWarning, stacklevel=1)
+        warnings.warn("another message", DataWarning, stacklevel=1)
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["warning: the same message", "warning: another message"]

@@ -371,11 +371,27 @@ def _message_only(message: Warning | str, *args: Any, **kwargs: Any) -> str:
     return str(message)
 
 
+class _Once(logging.Filter):
+    """Lets each distinct message through once per command (no warning printed twice)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = " ".join(record.getMessage().split())
+        if text in self.seen:
+            return False
+        self.seen.add(text)
+        return True
+
+
 @contextmanager
 def warnings_as_log_lines() -> Iterator[None]:
     """Route library warnings through the ``recsys`` logger, one line each on stderr."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_OneLine())
+    handler.addFilter(_Once())
     loggers = [logging.getLogger("recsys"), logging.getLogger("py.warnings")]
     saved = [(lg.propagate, lg.level) for lg in loggers]
     saved_format = warnings.formatwarning

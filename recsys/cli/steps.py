@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -138,23 +139,14 @@ def cmd_uplift(args: argparse.Namespace) -> None:
     if args.arm in frame.columns:  # labels typed on the command line are text
         frame = frame.with_columns(pl.col(args.arm).cast(pl.String))
     unit = args.unit
-    if unit in frame.columns:
-        repeated = frame[unit].is_duplicated()
-        if repeated.any():
-            example = frame[unit].filter(repeated)[0]
-            raise InputDataError(
-                f"the experiment table has {frame.height:,} rows for "
-                f"{frame[unit].n_unique():,} values of the unit column {unit!r}: one row per "
-                f"unit is expected ({example!r} repeats). Aggregate to one row per customer "
-                "(one outcome each) first, or name the unit column with --unit"
-            )
-    elif unit != "user_id":
-        raise InputDataError(f"--unit {unit!r} is not a column; columns are {frame.columns}")
-    else:
+    if unit not in frame.columns:
+        if unit != "user_id":
+            raise InputDataError(f"--unit {unit!r} is not a column; columns are {frame.columns}")
         logging.getLogger("recsys").warning(
             "no 'user_id' column: cannot check that there is one row per customer "
             "(name the unit column with --unit)"
         )
+        unit = None
     expected = None
     ratio = parse_ratio(args.expected_ratio)
     if ratio is not None and args.arm in frame.columns:
@@ -172,15 +164,20 @@ def cmd_uplift(args: argparse.Namespace) -> None:
             expected = {str(label): share for label, share in ratio}
         total = sum(expected.values())
         expected = {a: share / total for a, share in expected.items()}
-    table = uplift_table(
-        frame,
-        arm=args.arm,
-        outcome=args.outcome,
-        control=args.control,
-        by=args.by,
-        seed=args.seed,
-        expected_ratio=expected,
-    )
+    try:
+        table = uplift_table(
+            frame,
+            arm=args.arm,
+            outcome=args.outcome,
+            control=args.control,
+            by=args.by,
+            seed=args.seed,
+            expected_ratio=expected,
+            unit=unit,
+        )
+    except InputDataError as err:  # the library's parameter names, as the user's flags
+        text = re.sub(r"\b(arm|outcome|control|by|unit)=", r"--\1", str(err))
+        raise InputDataError(text.replace("given as --", "--")) from None
     write_table(table, args.out, "uplift")
 
 
