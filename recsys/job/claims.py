@@ -224,7 +224,8 @@ def evaluation_claim(
     >>> evaluation_claim(r, returning=3, first_time=2, on_unknown="fallback").licensed
     False
     """
-    total = returning + first_time
+    fallback = on_unknown == "fallback"
+    total = returning + (first_time if fallback else 0)
     data = {
         "evaluated": total,
         "returning": returning,
@@ -236,16 +237,18 @@ def evaluation_claim(
     }
     if reason is not None:
         return Claim("evaluation", f"No evaluation: {reason}.", False, data, warnings, None)
-    served = (
-        "first-time buyers got each model's cold-start fallback (the training popularity ranking)"
-        if on_unknown == "fallback"
-        else "first-time buyers got no list (on_unknown='skip') and count as misses"
-    )
-    text = (
-        f"Evaluated on all {total:,} customers who bought in the {regime.horizon_days} days "
-        f"after {regime.cutoff:%Y-%m-%d}: {returning:,} returning and {first_time:,} "
-        f"first-time; {served}."
-    )
+    window = f"in the {regime.horizon_days} days after {regime.cutoff:%Y-%m-%d}"
+    if fallback:
+        text = (
+            f"Evaluated on all {total:,} customers who bought {window}: {returning:,} "
+            f"returning and {first_time:,} first-time; first-time buyers got each model's "
+            "cold-start fallback (the training popularity ranking)."
+        )
+    else:
+        text = (
+            f"Evaluated on the {returning:,} returning customers who bought {window}; the "
+            f"{first_time:,} first-time buyers were left out (on_unknown='skip')."
+        )
     licensed = returning >= min_evaluated
     if not licensed:
         text += (
@@ -351,7 +354,8 @@ def campaign_claim(
         return Claim("campaign", "No customer to win back.", False, data, warnings, None)
     if not money:
         text = (
-            f"{customers:,} lapsed customers, {value_at_stake:,.1f} orders at stake{basis}: "
+            f"{customers:,} lapsed customers, {value_at_stake:,.1f} expected orders at stake"
+            f"{basis}: "
             "the file has no prices, so whether a campaign pays for its contact cost "
             f"({_money(contact_cost, currency)} each) cannot be checked."
         )

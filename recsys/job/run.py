@@ -356,7 +356,10 @@ def run(
         if reason is None:
             try:
                 split = temporal_split(
-                    bought, cutoff, horizon_days=config.horizon_days, include_cold_users=True
+                    bought,
+                    cutoff,
+                    horizon_days=config.horizon_days,
+                    include_cold_users=config.on_unknown == "fallback",
                 )
             except InputDataError as err:
                 reason = f"no test window: {err}"
@@ -366,8 +369,8 @@ def run(
             if known:
                 at_cutoff = build_profiles(split.train, as_of=cutoff)
                 churn = churn_evidence(at_cutoff, bought, cutoff, config.horizon_days)
-            seg, returning, first = segment_test_customers(at_cutoff, split)
-            segments_counts = (returning, first)
+            seg, returning, _ = segment_test_customers(at_cutoff, split)
+            segments_counts = (returning, regime.test_first_time)
             models = fit_models(config.models, split.train, config.seed)
             evaluation = evaluate_models(models, split, config, seg, EVALUATION_METRICS)
             test_choice = choose_model(evaluation, k)
@@ -467,7 +470,9 @@ def run(
         basis=_basis(churn_c.licensed, value_c.licensed),
         warnings=dw.messages_tuple(),
     )
-    likely = due.filter(pl.col("p_within_horizon") >= DUE_MIN_PROBABILITY)
+    chance = pl.col("p_within_horizon").cast(pl.Float64)
+    likely = due.filter(chance.is_not_nan() & (chance >= DUE_MIN_PROBABILITY))
+    undefined = due.filter(chance.is_null() | chance.is_nan()).height
     claims["due"] = due_claim(
         likely[C.USER].n_unique(),
         likely.height,
@@ -475,6 +480,7 @@ def run(
         min_probability=DUE_MIN_PROBABILITY,
         horizon_days=config.due_horizon_days,
         replenish=actions.filter(pl.col("action") == "replenish").height,
+        dropped=undefined,
         warnings=pw.matching("due"),
     )
     return JobResult(

@@ -122,6 +122,20 @@ def percent(value: float | None, decimals: int = 1) -> str:
     return shown
 
 
+def orders(value: float | None) -> str:
+    """A number of orders: whole numbers without decimals, fractions with one.
+
+    Examples
+    --------
+    >>> orders(9.0), orders(2.46), orders(1234.0)
+    ('9 orders', '2.5 orders', '1,234 orders')
+    """
+    if value is None or value != value:
+        return "n/a"
+    shown = f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:,.1f}"
+    return f"{shown} orders"
+
+
 def count(value: int | float | None) -> str:
     """``12345`` -> ``12,345``; undefined: ``n/a``."""
     if value is None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from recsys.data import columns as C
-from recsys.report.format import Table, count, interval, money, percent, sort_natural
+from recsys.report.format import Table, count, interval, money, orders, percent, sort_natural
 from recsys.report.html import HtmlReport
 from recsys.report.plotting import pyplot
 
@@ -135,7 +135,7 @@ def _winback_table(result: JobResult, names: dict[str, str]) -> Table | None:
     )
 
     def amount(v: float) -> str:
-        return money(v, cur) if money_value else f"{v:,.1f} orders"
+        return money(v, cur) if money_value else orders(v)
 
     order = (
         "value at stake (the value model x churn risk)"

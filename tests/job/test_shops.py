@@ -362,3 +362,14 @@ def test_warnings_are_shown_on_the_card_they_concern(
         assert len(claim.warnings) == len(set(claim.warnings))  # deduplicated
         for message in claim.warnings:
             assert message.replace("'", "&#39;").split(":")[0] in html
+
+
+def test_on_unknown_skip_leaves_first_time_buyers_out() -> None:
+    result = rs.job.run(shops.grocery(), _config(bootstrap=20, on_unknown="skip"))
+    claim = result.claims["evaluation"]
+    regime = result.regime
+    assert regime.test_first_time > 0
+    assert claim.evidence["evaluated"] == regime.test_returning
+    assert f"the {regime.test_first_time:,} first-time buyers were left out" in claim.text
+    overall = result.metrics.filter(segment="all", metric="hit_rate", mode="all")
+    assert set(overall["n_users"]) == {regime.test_returning}
