@@ -77,7 +77,6 @@ def cmd_demo(args: argparse.Namespace) -> None:
     config = _config(
         args,
         cutoff="2011-09-09",
-        sample_users=args.sample_users,
         bootstrap=args.bootstrap,
         seed=args.seed,
         currency=args.currency,

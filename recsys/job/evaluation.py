@@ -136,8 +136,10 @@ def pick_model(
             sub = choose_model(table, config.k)
             chosen = sub.chosen
             why = (
-                f"repeat purchases are rare ({regime.repeat_pair_share:.2%} of customer-product "
-                "pairs) and the validation split does not show that buy-again models win, so "
-                f"the simplest discovery model tied with the best one: {chosen}"
+                "the validation split does not show that buy-again models win, so the "
+                f"simplest discovery model tied with the best one ({evaluated:,} customers)"
             )
-    return chosen, why, choice
+        elif repeats_win:
+            why += ", ahead of every discovery model: repeats win here"
+    share = f"{regime.repeat_pair_share:.2%} of customer-product pairs bought again"
+    return chosen, f"{why}; the shop's regime: {kind} ({share})", choice

@@ -86,7 +86,7 @@ def _card(claim: Claim, headline: str) -> dict[str, Any]:
         "evidence": [
             (key.replace("_", " "), _evidence_text(v))
             for key, v in claim.evidence.items()
-            if key not in ("auc_text",)
+            if key not in ("auc_text", "reason")
         ],
         "warnings": list(claim.warnings),
     }
