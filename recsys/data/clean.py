@@ -255,12 +255,15 @@ def _apply_id_checks(facts: dict[str, Any], mapping: dict[str, str]) -> None:
 
 
 def _number_expr(src: str, dtype: pl.DataType, name: str) -> pl.Expr:
+    """The column as Float64, null where it is missing, not a number, NaN or infinite."""
     col = pl.col(src)
     if dtype.is_numeric() or dtype == pl.Null:
-        return col.cast(pl.Float64).fill_nan(None).alias(name)
-    if dtype == pl.String:
-        return col.str.strip_chars().cast(pl.Float64, strict=False).fill_nan(None).alias(name)
-    raise InputDataError(f"column {src!r} (for {name}) has dtype {dtype}; expected numbers")
+        number = col.cast(pl.Float64)
+    elif dtype == pl.String:
+        number = col.str.strip_chars().cast(pl.Float64, strict=False)
+    else:
+        raise InputDataError(f"column {src!r} (for {name}) has dtype {dtype}; expected numbers")
+    return pl.when(number.is_finite()).then(number).alias(name)
 
 
 def _drop_reason(has_order: bool, has_price: bool, cancellation_prefix: str | None) -> pl.Expr:
@@ -332,11 +335,12 @@ def clean_purchases(
 
     - ``missing_user`` / ``missing_item``: null or empty id;
     - ``invalid_timestamp``: null or unparseable time;
-    - ``invalid_quantity``: null or non-numeric quantity;
+    - ``invalid_quantity``: null, non-numeric, NaN or infinite quantity;
     - ``cancellation``: order id starts with the cancellation prefix
       (``"C"`` for the Online Retail presets);
     - ``non_positive_quantity``: quantity <= 0 (returns and adjustments);
-    - ``invalid_price`` / ``negative_price``: null, non-numeric or negative price
+    - ``invalid_price`` / ``negative_price``: null, non-numeric, NaN or infinite,
+      or negative price
       (a price of 0, a free item, is kept);
     - ``duplicate``: exact copy of an earlier kept row, only with
       ``drop_duplicates=True``. By default exact duplicates are **kept** (a shop

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -17,7 +16,7 @@ from recsys.data.canonical import (
     require_purchases,
     without_returns,
 )
-from recsys.data.timeutil import to_datetime
+from recsys.data.timeutil import to_datetime, window_end
 from recsys.exceptions import InputDataError
 from recsys.stats import wilson_interval, z_value
 from recsys.uplift._checks import as_frame, check_confidence, require_columns
@@ -89,7 +88,7 @@ def retention_labels(
     """
     horizon = _check_horizon(horizon_days)
     start = to_datetime(as_of, "as_of")
-    end = start + timedelta(days=horizon)
+    end = window_end(start, horizon)
     frame = _purchases(purchases, "retention_labels")
     ts = pl.col(C.TIMESTAMP)
     window = frame.filter((ts >= start) & (ts < end))
