@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import polars as pl
@@ -12,7 +12,10 @@ import polars as pl
 from recsys._validation import Constraint
 from recsys.exceptions import InputDataError
 
-__all__ = ["DateLike", "to_datetime", "to_datetime_series", "window_end"]
+__all__ = ["DateLike", "TimeLike", "to_datetime", "to_datetime_series", "window_end"]
+
+#: A point in time given by the user (`to_datetime` reads it; text in ISO format).
+TimeLike: TypeAlias = datetime | date | np.datetime64 | str
 
 
 def to_datetime(value: Any, name: str = "time") -> datetime:

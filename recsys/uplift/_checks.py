@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 
 from recsys._validation import Interval, check_param, check_probability
-from recsys.data.sources import to_frame
+from recsys.data.sources import FrameLike, to_frame
 from recsys.exceptions import InputDataError
 
 __all__ = [
@@ -22,7 +22,7 @@ __all__ = [
 ]
 
 
-def as_frame(source: Any, name: str) -> pl.DataFrame:
+def as_frame(source: FrameLike, name: str) -> pl.DataFrame:
     """An eager polars frame, or InputDataError naming the parameter."""
     try:
         return to_frame(source)

@@ -39,6 +39,7 @@ import polars as pl
 from scipy import stats
 
 from recsys._validation import Interval, check_param
+from recsys.data.sources import FrameLike
 from recsys.exceptions import InputDataError
 from recsys.uplift._checks import (
     as_frame,
@@ -163,7 +164,7 @@ def _readout(
 
 
 def sequential(
-    frame: Any,
+    frame: FrameLike,
     arm: str,
     control: Any,
     outcome: str,
