@@ -20,6 +20,7 @@ from recsys.data.canonical import order_keys, without_returns
 from recsys.data.interactions import Interactions
 from recsys.evaluation.metrics import accuracy_per_user
 from recsys.evaluation.splits import temporal_split
+from recsys.models.baselines import Repurchase
 from recsys.profiles.build import build_profiles
 from recsys.profiles.config import ProfileConfig
 from recsys.profiles.due import due_items
@@ -206,8 +207,6 @@ def next_basket_units(
 ) -> pl.DataFrame:
     """Per test customer (bought before and in the window): each metric of the model,
     of Repurchase and of the last basket (columns ``<metric>__<list>``)."""
-    from recsys.models.baselines import Repurchase  # models import evaluation helpers
-
     split = temporal_split(purchases, cutoff=origin, horizon_days=horizon_days)
     inter = Interactions.from_purchases(split.train)
     users = split.test[C.USER].unique().sort()

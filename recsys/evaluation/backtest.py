@@ -59,6 +59,7 @@ from recsys.evaluation._backtest_units import (
 )
 from recsys.evaluation.calibration import churn_calibration
 from recsys.exceptions import InputDataError
+from recsys.models.buyagain import BuyAgain
 from recsys.profiles.config import ProfileConfig
 from recsys.stats.resample import draw_counts, percentile_ci, resample_seeds
 
@@ -78,6 +79,9 @@ _NEXT_BASKET_METRICS = ("hit_rate", "recall", "ndcg")
 _BLOCK_CELLS = 1 << 22  # weights of one block of resamples: at most 32 MB
 
 
+Stat = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
 @dataclass(frozen=True)
 class _Spec:
     """One (prediction, metric, model, naive) comparison at one origin."""
@@ -88,7 +92,7 @@ class _Spec:
     naive: str
     origin: int
     rows: np.ndarray  # the customer (universe index) of each row
-    stat: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+    stat: Stat
 
 
 @dataclass(frozen=True)
@@ -179,8 +183,8 @@ def _churn_specs(units: pl.DataFrame, rows: np.ndarray, o: int) -> list[_Spec]:
         )
     recency, frequency = as_array(units, "recency_days"), -as_array(units, "frequency")
 
-    def against(naive: np.ndarray) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
-        return lambda w: (S.auc(w, risk, y), S.auc(w, naive, y))
+    def against(naive: np.ndarray) -> Stat:
+        return _paired(S.auc, (risk, y), (naive, y))
 
     return [
         _Spec("churn", "auc", "churn_risk", "recency", o, rows, against(recency)),
@@ -190,6 +194,15 @@ def _churn_specs(units: pl.DataFrame, rows: np.ndarray, o: int) -> list[_Spec]:
             lambda w: (S.brier(w, risk, y), S.base_rate_brier(w, y)),
         ),
     ]  # fmt: skip
+
+
+def _paired(fn: Callable[..., np.ndarray], model: tuple, naive: tuple) -> Stat:
+    """The statistic ``fn`` of the model's and of the naive rule's arrays, same weights."""
+
+    def stat(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return fn(w, *model), fn(w, *naive)
+
+    return stat
 
 
 def _clv_specs(units: pl.DataFrame, rows: np.ndarray, o: int) -> list[_Spec]:
@@ -204,7 +217,7 @@ def _clv_specs(units: pl.DataFrame, rows: np.ndarray, o: int) -> list[_Spec]:
         specs.append(
             _Spec(
                 "clv", metric, "clv", "past_spend", o, rows,
-                lambda w, fn=fn: (fn(w, clv, spend), fn(w, past, spend)),
+                _paired(fn, (clv, spend), (past, spend)),
             )
         )  # fmt: skip
     return specs
@@ -236,7 +249,7 @@ def _basket_specs(units: pl.DataFrame, rows: np.ndarray, o: int, k: int, model: 
             specs.append(
                 _Spec(
                     "next_basket", f"{metric}@{k}", model, naive, o, rows,
-                    lambda w, a=mine, b=theirs: (S.mean(w, a), S.mean(w, b)),
+                    _paired(S.mean, (mine,), (theirs,)),
                 )
             )  # fmt: skip
     return specs
@@ -279,7 +292,9 @@ def _table(
     model_draws, naive_draws = _draws(specs, n_customers, bootstrap, seed)
     keys = list(dict.fromkeys((s.prediction, s.metric, s.model, s.naive) for s in specs))
     records = []
-    columns = {key: [j for j, s in enumerate(specs) if key == (s.prediction, s.metric, s.model, s.naive)] for key in keys}  # fmt: skip
+    columns: dict[tuple[str, ...], list[int]] = {key: [] for key in keys}
+    for j, s in enumerate(specs):
+        columns[(s.prediction, s.metric, s.model, s.naive)].append(j)
     for key, cols in columns.items():
         diff_draws = model_draws[:, cols] - naive_draws[:, cols]
         low, high = percentile_ci(diff_draws, confidence) if bootstrap else (
@@ -298,7 +313,7 @@ def _table(
             (*key[:2], OVERALL, *key[2:], v, nv, v - nv, float(plow[0]), float(phigh[0]),
              int(sum(specs[j].rows.size for j in cols)))
         )  # fmt: skip
-    schema = dict.fromkeys(TABLE_COLUMNS, pl.Float64)
+    schema: dict[str, Any] = dict.fromkeys(TABLE_COLUMNS, pl.Float64)
     schema.update(dict.fromkeys(("prediction", "metric", "origin", "model", "naive"), pl.String))
     schema["n"] = pl.Int64
     return pl.DataFrame(records, schema=schema, orient="row")
@@ -389,27 +404,26 @@ def backtest(
     if config is not None and not isinstance(config, ProfileConfig):
         raise InputDataError(f"config must be a ProfileConfig, got {type(config).__name__}")
     if recommender is None:
-        from recsys.models.buyagain import BuyAgain  # models import evaluation helpers
-
         recommender = BuyAgain()
     if not (hasattr(recommender, "get_params") and hasattr(recommender, "fit")):
         raise InputDataError(
             f"recommender must be an unfitted recsys model, got {type(recommender).__name__}"
         )
     dates = _origins(origins)
-    first, last = frame[C.TIMESTAMP].min(), frame[C.TIMESTAMP].max()
+    first: datetime = frame[C.TIMESTAMP].min()  # type: ignore[assignment]
+    last: datetime = frame[C.TIMESTAMP].max()  # type: ignore[assignment]
     for origin in dates:
         end = origin + timedelta(days=horizon_days)
-        if not first < origin or end > last + timedelta(days=1):  # type: ignore[operator]
+        if not first < origin or end > last + timedelta(days=1):
             raise InputDataError(
                 f"origins: {origin:%Y-%m-%d} + horizon_days={horizon_days} must lie within "
                 f"the data ({first} to {last}), with purchases before the origin"
             )
 
-    model_name = getattr(recommender, "registry_name", type(recommender).__name__)
+    model_name = str(getattr(recommender, "registry_name", type(recommender).__name__))
     units: dict[str, list[pl.DataFrame]] = {name: [] for name in wanted}
     calibration, holdout = [], []
-    for o, origin in enumerate(dates):
+    for origin in dates:
         before, window = split_window(frame, origin, horizon_days)
         stamp = pl.lit(origin.date().isoformat()).alias("origin")
         if {"churn", "clv"} & set(wanted):
@@ -420,10 +434,12 @@ def backtest(
             for name in {"churn", "clv"} & set(wanted):
                 units[name].append(customers.select(stamp, pl.all()))
             if "churn" in wanted:
-                cal = churn_calibration(customers, pl.concat([before, window], how="diagonal_relaxed"), origin, horizon_days)  # fmt: skip
+                history = pl.concat([before, window], how="diagonal_relaxed")
+                cal = churn_calibration(customers, history, origin, horizon_days)
                 calibration.append(cal.select(stamp, pl.all()))
         if "due" in wanted:
-            units["due"].append(due_units(before, window, origin, horizon_days).select(stamp, pl.all()))  # fmt: skip
+            due = due_units(before, window, origin, horizon_days)
+            units["due"].append(due.select(stamp, pl.all()))
         if "next_basket" in wanted:
             basket = next_basket_units(
                 frame, origin, horizon_days, recommender, k, _NEXT_BASKET_METRICS
@@ -447,7 +463,8 @@ def backtest(
     for name in wanted:
         for o, origin in enumerate(dates):
             part = merged[name].filter(pl.col("origin") == origin.date().isoformat())
-            rows = np.array([index[u] for u in part[C.USER].cast(pl.String).to_list()], dtype=np.int64)  # fmt: skip
+            ids = part[C.USER].cast(pl.String).to_list()
+            rows = np.array([index[u] for u in ids], dtype=np.int64)
             specs.extend(builders[name](part, rows, o))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN resamples: NaN, by design
