@@ -33,6 +33,7 @@ from recsys.exceptions import (
 from recsys.models import (
     ALS,
     BPR,
+    EASE,
     Blend,
     BuyAgain,
     ItemKNN,
@@ -47,6 +48,7 @@ from recsys.profiles import ProfileConfig, build_profiles, cohort_retention, due
 __all__ = [
     "ALS",
     "BPR",
+    "EASE",
     "Blend",
     "BuyAgain",
     "CleaningReport",
