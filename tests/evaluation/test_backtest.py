@@ -346,3 +346,23 @@ def test_bad_input(shop: pl.DataFrame) -> None:
         rs.evaluation.backtest(shop.drop("price"), ORIGINS, predictions=["clv"])
     with pytest.raises(InputDataError, match="horizon_days"):
         rs.evaluation.backtest(shop, ORIGINS, horizon_days=0)
+
+
+def test_plots_draw_one_line_per_origin(result: rs.evaluation.Backtest) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from recsys.evaluation.backtest_plots import plot_calibration, plot_holdout
+
+    ax = plot_calibration(result)
+    assert len(ax.get_lines()) == 1 + len(ORIGINS)  # the diagonal, then one per origin
+    first = result.calibration.filter(origin=ORIGINS[0])
+    assert list(ax.get_lines()[1].get_ydata()) == first["observed_churn"].to_list()
+    ax = plot_holdout(result)
+    assert len(ax.get_lines()) == 2 * len(ORIGINS)
+    plt.close("all")
+    empty = rs.evaluation.Backtest(result.table, pl.DataFrame(), pl.DataFrame())
+    with pytest.raises(InputDataError, match="churn"):
+        plot_calibration(empty)
