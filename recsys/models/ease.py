@@ -111,7 +111,9 @@ class EASE(Recommender):
             gram[start:stop] = (xt[start:stop] @ x).toarray()
         gram[np.diag_indices(n)] += float(self.l2)
         with threadpool_limits(limits=1, user_api="blas"):
-            factor, info = lapack.dpotrf(gram, lower=False, overwrite_a=True, clean=False)
+            # gram is symmetric, so its transpose (a Fortran-ordered view of the same
+            # buffer) is the same matrix: LAPACK then works in place, without a copy.
+            factor, info = lapack.dpotrf(gram.T, lower=False, overwrite_a=True, clean=False)
             if info == 0:
                 p, info = lapack.dpotri(factor, lower=False, overwrite_c=True)
         if info != 0:  # XᵀX + λI with λ > 0 is positive definite: only overflow gets here
