@@ -132,8 +132,9 @@ class Backtest:
         ``"beats <rule> by <diff> <metric> (95% CI ...)"`` for each rule when every
         interval of the pooled (``"all"``) difference lies on the better side of 0;
         otherwise ``"no better than <rule>: ..."`` naming the first rule it does not
-        beat (rank by that rule instead). ``metric`` defaults to the prediction's
-        headline metric (AUC, Spearman, date error, hit rate).
+        beat (rank by that rule instead); without intervals (``bootstrap=0``) nothing is
+        claimed. ``metric`` defaults to the prediction's headline metric (AUC,
+        Spearman, date error, hit rate).
         """
         if prediction not in PREDICTIONS:
             raise InputDataError(f"prediction must be one of {PREDICTIONS}, got {prediction!r}")
@@ -159,7 +160,8 @@ class Backtest:
                 f"difference {diff:+.3f}, {level} {low:+.3f} to {high:+.3f}"
             )
             if not better:
-                return f"no better than {row['naive']} ({detail}): use {row['naive']}"
+                why = "" if low == low else "; no interval: run with bootstrap > 0"
+                return f"no better than {row['naive']} ({detail}{why}): use {row['naive']}"
             wins.append(f"{row['naive']} by {abs(diff):.3f} {row['metric']} ({detail})")
         return "beats " + "; beats ".join(wins)
 

@@ -325,6 +325,11 @@ def test_verdict_wording(result: rs.evaluation.Backtest) -> None:
     assert fake.verdict("due").startswith("beats" if due["ci_high"] < 0 else "no better")
     with pytest.raises(InputDataError, match="prediction"):
         fake.verdict("weather")
+    no_ci = rs.evaluation.Backtest(
+        t.with_columns(ci_low=float("nan"), ci_high=float("nan")), t, t
+    ).verdict("churn")
+    assert no_ci.startswith("no better than recency")
+    assert "bootstrap > 0" in no_ci
 
 
 def test_calibration_and_holdout_tables(result: rs.evaluation.Backtest) -> None:
