@@ -16,7 +16,6 @@
   retention.
 """
 
-from recsys._deprecation import moved_names
 from recsys.uplift import offpolicy
 from recsys.uplift.assignment import assign
 from recsys.uplift.curves import (
@@ -54,6 +53,3 @@ __all__ = [
     "uplift_curve",
     "uplift_table",
 ]
-
-# Estimate moved to recsys.stats (shared by evaluation and uplift).
-__getattr__ = moved_names("recsys.uplift", {"Estimate": "recsys.stats"})
