@@ -219,6 +219,33 @@ def test_clustered_paired_bootstrap_by_hand(shop: pl.DataFrame) -> None:
     assert again.table.equals(res.table)
 
 
+def test_due_naive_rule_by_hand(shop: pl.DataFrame, result: rs.evaluation.Backtest) -> None:
+    """Last purchase + the item's median gap between purchase days, against the next
+    purchase in the window, recomputed from the raw rows."""
+    origin = datetime(2020, 9, 1)
+    before = shop.filter(pl.col("timestamp") < origin)
+    window = shop.filter(
+        (pl.col("timestamp") >= origin) & (pl.col("timestamp") < origin + timedelta(days=60))
+    )
+    gaps: dict[int, list[float]] = {}
+    last: dict[tuple[int, int], datetime] = {}
+    for (u, i), part in before.group_by("user_id", "item_id"):
+        days = sorted(set(part["timestamp"].dt.date().to_list()))
+        gaps.setdefault(i, []).extend((b - a).days for a, b in itertools.pairwise(days))
+        last[(u, i)] = part["timestamp"].max()
+    nxt = {
+        (u, i): part["timestamp"].min() for (u, i), part in window.group_by("user_id", "item_id")
+    }
+    errors = []
+    for (u, i), t in last.items():
+        if (u, i) in nxt:
+            due = t + timedelta(days=float(np.median(gaps[i])))
+            errors.append(abs((nxt[(u, i)] - due).total_seconds()) / 86_400)
+    row = result.table.filter(metric="date_mae", origin="2020-09-01").row(0, named=True)
+    assert row["n"] == len(errors)
+    assert row["naive_value"] == pytest.approx(np.median(errors))
+
+
 def test_due_rows_against_their_units(result: rs.evaluation.Backtest) -> None:
     units = result.units["due"].filter(origin="2020-09-01")
     bought = units.filter(pl.col("bought") == 1.0)
