@@ -12,6 +12,7 @@
   `uplift_at_k`, `uplift_by_percentile` — targeting curves with bootstrap CIs.
 * `recsys.uplift.offpolicy` — IPS, SNIPS and doubly robust estimates of a new
   policy from logged bandit feedback.
+* `UpliftModel` — T-, X- and DR-learners of each customer's uplift, cross-fitted.
 * `hit_retention` — association (not causation) between recommendation hits and
   retention.
 """
@@ -30,11 +31,13 @@ from recsys.uplift.curves import (
 from recsys.uplift.design import SampleSize, minimum_detectable_effect, sample_size
 from recsys.uplift.experiment import sample_ratio_mismatch, uplift_table
 from recsys.uplift.hits import hit_retention
+from recsys.uplift.models import UpliftModel
 from recsys.uplift.retention import repurchase_rate, retention_labels, retention_rate
 from recsys.uplift.sequential_readout import confidence_sequence, sequential
 
 __all__ = [
     "SampleSize",
+    "UpliftModel",
     "assign",
     "auuc",
     "confidence_sequence",
