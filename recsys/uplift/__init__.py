@@ -13,12 +13,14 @@
 * `recsys.uplift.offpolicy` — IPS, SNIPS and doubly robust estimates of a new
   policy from logged bandit feedback.
 * `UpliftModel` — T-, X- and DR-learners of each customer's uplift, cross-fitted.
+* `allocate` — whom to treat under a budget or a count, with a reason and a holdout.
 * `hit_retention` — association (not causation) between recommendation hits and
   retention.
 """
 
 from recsys._deprecation import moved_names
 from recsys.uplift import offpolicy
+from recsys.uplift.allocation import allocate
 from recsys.uplift.assignment import assign
 from recsys.uplift.curves import (
     auuc,
@@ -38,6 +40,7 @@ from recsys.uplift.sequential_readout import confidence_sequence, sequential
 __all__ = [
     "SampleSize",
     "UpliftModel",
+    "allocate",
     "assign",
     "auuc",
     "confidence_sequence",
