@@ -5,7 +5,10 @@ Categorical, Enum) become category codes: the categories seen at fit, sorted, nu
 0, 1, ...; the gradient-boosting learner treats them as categories (not as an order).
 Nulls, values unseen at fit and customers missing from the feature frame become NaN,
 which the learner routes down its own learned "missing" branch; each is counted and
-warned with `DataWarning`. Other dtypes (dates, lists, ...) raise InputDataError.
+warned with `DataWarning`. Date and time columns (``first_purchase`` of
+`recsys.build_profiles`) are not used, with a warning naming them: an absolute date does
+not carry over to customers scored later. Other dtypes (lists, structs) raise
+InputDataError.
 """
 
 from __future__ import annotations
@@ -38,7 +41,16 @@ class FeatureEncoder:
 
     @classmethod
     def fit(cls, frame: pl.DataFrame, user_col: str) -> FeatureEncoder:
-        columns = [c for c in frame.columns if c != user_col]
+        dates = [c for c in frame.columns if c != user_col and frame.schema[c].is_temporal()]
+        if dates:
+            warnings.warn(
+                f"{len(dates)} date/time feature columns are not used: {dates} (an absolute "
+                "date does not carry over to customers scored at a later as_of; durations "
+                "such as recency_days do)",
+                DataWarning,
+                stacklevel=4,
+            )
+        columns = [c for c in frame.columns if c != user_col and c not in dates]
         if not columns:
             raise InputDataError(
                 f"features has no feature columns besides {user_col!r}; "
@@ -59,7 +71,7 @@ class FeatureEncoder:
             elif not (dtype.is_numeric() or dtype == pl.Boolean):
                 raise InputDataError(
                     f"features column {column!r} has dtype {dtype}; features must be numeric, "
-                    "boolean or text (convert dates to numbers, e.g. days since)"
+                    "boolean or text"
                 )
         if categories:
             warnings.warn(

@@ -207,8 +207,12 @@ def test_text_features_become_categories_and_unseen_values_warn(small):
     with pytest.raises(InputDataError, match="'code' is text with 600 distinct"):
         _model().fit(many, **KW)
     dates = data.with_columns(day=pl.date(2020, 1, 1))
-    with pytest.raises(InputDataError, match="'day' has dtype Date"):
-        _model().fit(dates, **KW)
+    with pytest.warns(DataWarning, match=r"1 date/time feature columns are not used: \['day'\]"):
+        model = _model().fit(dates, **KW)
+    assert "day" not in model.encoder_.columns
+    lists = data.with_columns(basket=pl.concat_list("x1", "x2"))
+    with pytest.raises(InputDataError, match="'basket' has dtype List"):
+        _model().fit(lists, **KW)
 
 
 def test_customers_missing_from_the_features_are_counted_and_warned(small):
