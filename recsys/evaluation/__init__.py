@@ -7,7 +7,6 @@
 1906
 """
 
-from recsys._deprecation import moved_names
 from recsys.evaluation.calibration import churn_calibration
 from recsys.evaluation.evaluate import (
     EvaluationResults,
@@ -84,9 +83,3 @@ __all__ = [
     "temporal_split",
     "tune",
 ]
-
-# Moved to recsys.stats (one resampling engine for evaluation and uplift).
-__getattr__ = moved_names(
-    "recsys.evaluation",
-    {name: "recsys.stats" for name in ("bootstrap_ci", "bootstrap_means", "resample_counts")},
-)

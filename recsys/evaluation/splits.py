@@ -17,8 +17,8 @@ import polars as pl
 from recsys._validation import check_positive_int, check_probability
 from recsys.data.canonical import ORDER_KEY, order_key, require_purchases, without_returns
 from recsys.data.columns import IS_RETURN, ITEM, ORDER, TIMESTAMP, USER
-from recsys.data.sources import to_frame
-from recsys.data.timeutil import to_datetime
+from recsys.data.sources import FrameLike, to_frame
+from recsys.data.timeutil import TimeLike, to_datetime
 from recsys.exceptions import InputDataError, RecsysError
 
 __all__ = ["Split", "leave_last_basket", "leave_last_out", "random_holdout", "temporal_split"]
@@ -109,7 +109,7 @@ class Split:
         )
 
 
-def _purchases(purchases: Any, where: str, needs_time: bool = True) -> pl.DataFrame:
+def _purchases(purchases: FrameLike, where: str, needs_time: bool = True) -> pl.DataFrame:
     needs = (USER, ITEM, TIMESTAMP) if needs_time else (USER, ITEM)
     frame = require_purchases(to_frame(purchases), needs, where, optional=(), stacklevel=4)
     if frame.height == 0:
@@ -146,8 +146,8 @@ def _finish(train: pl.DataFrame, test: pl.DataFrame, method: str) -> None:
 
 
 def temporal_split(
-    purchases: Any,
-    cutoff: Any,
+    purchases: FrameLike,
+    cutoff: TimeLike,
     horizon_days: float | None = None,
     min_train_purchases: int = 1,
     include_cold_users: bool = False,
@@ -229,7 +229,7 @@ def _tiebreak_columns(frame: pl.DataFrame) -> list[str]:
     return [TIMESTAMP] + ([ORDER] if ORDER in frame.columns else []) + [ITEM]
 
 
-def leave_last_out(purchases: Any, n: int = 1) -> Split:
+def leave_last_out(purchases: FrameLike, n: int = 1) -> Split:
     """Hold out each user's last ``n`` purchase rows by time.
 
     Rows are ordered by ``timestamp``, then ``order_id`` (when present), then
@@ -267,7 +267,7 @@ def leave_last_out(purchases: Any, n: int = 1) -> Split:
     return Split(train, test, None, "leave_last_out", {"n": n}, info)
 
 
-def leave_last_basket(purchases: Any) -> Split:
+def leave_last_basket(purchases: FrameLike) -> Split:
     """Hold out each user's last basket (order).
 
     A basket is an order (`recsys.data.canonical.order_key`): an
@@ -314,7 +314,7 @@ def leave_last_basket(purchases: Any) -> Split:
     return Split(train, test, None, "leave_last_basket", {}, info, as_of=as_of)
 
 
-def random_holdout(purchases: Any, fraction: float, seed: int = 0) -> Split:
+def random_holdout(purchases: FrameLike, fraction: float, seed: int = 0) -> Split:
     """Hold out a random ``fraction`` of purchase rows (seeded).
 
     This ignores time, so the model sees purchases made after some test

@@ -8,7 +8,6 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from recsys._deprecation import renamed_kwargs
 from recsys._validation import Interval, Options, check_positive_int, resolve_num_threads
 from recsys.data.interactions import Interactions
 from recsys.exceptions import InputDataError
@@ -41,8 +40,7 @@ class ItemKNN(Recommender):
         Item-item similarity (default BM25, the best of the four on retail data,
         see ``benchmarks/bench_models.py``).
     neighbors : int
-        Neighbours kept per item (formerly ``k``, which still works with a
-        ``DeprecationWarning``; ``k`` is the length of a recommendation list).
+        Neighbours kept per item (``k`` is the length of a recommendation list).
     shrink : float
         Added to every similarity's denominator, ``numerator / (denominator +
         shrink)``: pairs with little evidence (few common buyers) shrink towards 0
@@ -89,7 +87,6 @@ class ItemKNN(Recommender):
         "num_threads": [Interval(int, 0, None)],
     }
 
-    @renamed_kwargs(k="neighbors")
     def __init__(
         self,
         similarity: str = "bm25",

@@ -19,8 +19,7 @@ array's name, dtype, shape and bytes: a damaged byte anywhere is detected, not o
 the ones that break decompression. A file is untrusted input: every array is
 checked against the metadata and the others (shapes, dtypes, index ranges, CSR
 structure, finiteness) before a Numba kernel sees it, and any problem raises
-`ModelFormatError`. Files of format version 1 (no checksum, nested
-models in the older layout) are still read.
+`ModelFormatError`, as does a file of any other format version.
 """
 
 from __future__ import annotations
@@ -314,86 +313,6 @@ def _read(path: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     return meta, arrays
 
 
-def _v1_params(class_name: Any, params: Any) -> Any:
-    """Version-1 parameters under today's names (``ItemKNN(k=)`` is ``neighbors=``)."""
-    if not isinstance(params, dict):
-        return params
-    out = {}
-    for key, value in params.items():
-        if isinstance(value, dict) and "__model__" in value:
-            value = {**value, "params": _v1_params(value["__model__"], value.get("params"))}
-        elif isinstance(value, list):
-            value = [
-                {**v, "params": _v1_params(v["__model__"], v.get("params"))}
-                if isinstance(v, dict) and "__model__" in v
-                else v
-                for v in value
-            ]
-        out["neighbors" if (class_name, key) == ("ItemKNN", "k") else key] = value
-    return out
-
-
-def _from_v1(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    """The version-2 model node of a version-1 file (renaming nested arrays in place)."""
-    cls, state = meta.get("class"), meta.get("state") or {}
-    params = _v1_params(cls, meta.get("params"))
-    if not isinstance(params, dict) or not isinstance(state, dict):
-        raise ModelFormatError("version-1 metadata: params and state must be objects")
-    node: dict[str, Any] = {"class": cls, "params": params, "state": state, "parts": {}}
-
-    def move(old_prefix: str, new_prefix: str) -> None:
-        for key in [k for k in arrays if k.startswith(old_prefix)]:
-            arrays[new_prefix + key[len(old_prefix) :]] = arrays.pop(key)
-
-    def part(sub: Any) -> dict[str, Any]:
-        if not isinstance(sub, dict):
-            raise ModelFormatError("version-1 metadata: a blend part must be an object")
-        name = sub.get("class")
-        return {
-            "class": name,
-            "params": _v1_params(name, sub.get("params")),
-            "state": {},
-            "parts": {},
-        }
-
-    if cls == "Blend":
-        subs = state.get("parts") or []
-        node["parts"]["models_"] = [part(sub) for sub in subs]
-        for i in range(len(subs)):
-            move(f"model.part{i}.", f"models_[{i}].")
-        node["state"] = {"masks": ["all"] * len(subs)}
-    elif cls == "RepeatExplore":
-        subs = []
-        for i, name in enumerate(("repeat", "explore")):
-            default = "Repurchase" if name == "repeat" else "ALS"
-            value = params.get(name) or {"__model__": default, "params": {}}
-            subs.append(part({"class": value.get("__model__"), "params": value.get("params")}))
-            move(f"model.{name}.", f"models_[{i}].")
-        node["parts"]["models_"] = subs
-        weight = float(params.get("weight", 0.8))
-        arrays["model.weights"] = np.asarray([weight, 1.0 - weight], dtype=np.float32)
-        node["state"] = {"masks": ["bought", "all"]}
-    elif cls == "BuyAgain":
-        arrays.pop("model.interval_days", None)
-        arrays.pop("model.item_repeat_rate", None)
-        node["parts"]["fallback_model_"] = None
-        if state.get("fallback"):
-            node["parts"]["fallback_model_"] = {
-                "class": "Repurchase",
-                "params": {},
-                "state": {},
-                "parts": {},
-            }
-            for key in ("scores_data", "backfill"):
-                arrays[f"fallback_model_.model.{key}"] = arrays.pop(f"model.{key}")
-            n_items = len(arrays.get("items", ()))
-            arrays["fallback_model_.model.interval_days"] = np.full(n_items, np.nan)
-            arrays["fallback_model_.model.item_repeat_rate"] = np.full(
-                n_items, 0.5, dtype=np.float32
-            )
-    return node
-
-
 def _walk_load(
     node: Any, arrays: dict[str, np.ndarray], prefix: str, share: Callable[[Any], None]
 ) -> Any:
@@ -437,8 +356,7 @@ def read_model_file(path: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     Returns
     -------
     meta, arrays
-        The JSON metadata (checksum removed; a version-1 file converted to the
-        version-2 layout) and the named numpy arrays.
+        The JSON metadata (checksum removed) and the named numpy arrays.
 
     Raises
     ------
@@ -448,18 +366,15 @@ def read_model_file(path: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     name = repr(str(path))
     meta, arrays = _read(path)
     version = meta.get("format_version")
-    if version not in (1, FORMAT_VERSION):
+    if version != FORMAT_VERSION:
         raise ModelFormatError(
             f"{name} has model format version {version!r}; this recsys reads "
-            f"versions 1 and {FORMAT_VERSION}"
+            f"version {FORMAT_VERSION} only (save the model again with this version)"
         )
     try:
-        if version == FORMAT_VERSION:
-            stored = meta.pop("checksum", None)
-            if stored != _checksum(meta, arrays):
-                raise ModelFormatError("checksum mismatch: the file is damaged or was altered")
-        else:
-            meta = {**meta, "format_version": FORMAT_VERSION, "model": _from_v1(meta, arrays)}
+        stored = meta.pop("checksum", None)
+        if stored != _checksum(meta, arrays):
+            raise ModelFormatError("checksum mismatch: the file is damaged or was altered")
     except ModelFormatError as err:
         raise ModelFormatError(f"{name}: {err}") from err
     except (KeyError, ValueError, TypeError, IndexError, AttributeError) as err:

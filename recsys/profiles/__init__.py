@@ -7,9 +7,10 @@ spend and lifetime value (Gamma-Gamma, CLV).
 >>> cohorts = rs.cohort_retention(purchases, period="month")
 """
 
+from recsys.profiles.base import CustomerModel, load
 from recsys.profiles.bgnbd import BGNBD, bgnbd_inputs, bgnbd_log_likelihood
 from recsys.profiles.build import build_profiles
-from recsys.profiles.churn import ChurnCalibrator, OneTimeBuyerSurvival
+from recsys.profiles.churn import ChurnCalibrator, OneTimeBuyerSurvival, OwnRhythmRule
 from recsys.profiles.cohorts import cohort_retention
 from recsys.profiles.config import ProfileConfig
 from recsys.profiles.due import due_items
@@ -22,8 +23,10 @@ __all__ = [
     "RFM_SEGMENTS",
     "SEGMENT_NAMES",
     "ChurnCalibrator",
+    "CustomerModel",
     "GammaGamma",
     "OneTimeBuyerSurvival",
+    "OwnRhythmRule",
     "ProfileConfig",
     "bgnbd_inputs",
     "bgnbd_log_likelihood",
@@ -32,5 +35,6 @@ __all__ = [
     "cohort_retention",
     "due_items",
     "gammagamma_log_likelihood",
+    "load",
     "rfm_table",
 ]

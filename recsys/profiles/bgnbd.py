@@ -19,17 +19,18 @@ Easy Way: An Alternative to the Pareto/NBD Model", Marketing Science
 from __future__ import annotations
 
 import warnings
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ClassVar, ParamSpec, TypeVar
 
 import numpy as np
 import polars as pl
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, special
 
-from recsys._deprecation import renamed_kwargs
 from recsys._validation import Interval, check_param
 from recsys.data.sources import to_frame
-from recsys.exceptions import DataWarning, InputDataError, NotFittedError
+from recsys.exceptions import DataWarning, InputDataError, ModelFormatError, NotFittedError
+from recsys.profiles.base import CustomerModel, StateField, as_float_array
+from recsys.stats.likelihood import hessian_from_gradient, log_parameter_covariance
 
 __all__ = ["BGNBD", "bgnbd_inputs", "bgnbd_log_likelihood"]
 
@@ -37,9 +38,6 @@ _PARAM_NAMES = ("r", "alpha", "a", "b")
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 _PROFILE_COLUMNS = ("frequency", "recency_days", "tenure_days")
-
-
-_renamed_xt = renamed_kwargs(frequency="x", recency="t_x")
 
 
 def bgnbd_inputs(
@@ -81,7 +79,6 @@ def bgnbd_inputs(
     return x, t_x, big_t
 
 
-@_renamed_xt
 def bgnbd_log_likelihood(
     params: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
 ) -> NDArray[np.float64]:
@@ -97,8 +94,7 @@ def bgnbd_log_likelihood(
         ``(r, alpha, a, b)``, all > 0.
     x, t_x, T
         Repeat purchases ``x``, time of the last purchase since the first ``t_x``
-        and age ``T`` per customer (same time unit as ``alpha``). The former
-        names ``frequency`` and ``recency`` still work, with a DeprecationWarning.
+        and age ``T`` per customer (same time unit as ``alpha``).
 
     Examples
     --------
@@ -184,9 +180,9 @@ def _loglik_and_grad(
 def _check_rft(
     x_in: ArrayLike, t_x_in: ArrayLike, T: ArrayLike
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    x = np.asarray(x_in, dtype=np.float64).ravel()
-    t_x = np.asarray(t_x_in, dtype=np.float64).ravel()
-    big_t = np.asarray(T, dtype=np.float64).ravel()
+    x = as_float_array("x", x_in)
+    t_x = as_float_array("t_x", t_x_in)
+    big_t = as_float_array("T", T)
     if not (x.shape == t_x.shape == big_t.shape):
         raise InputDataError(
             f"x, t_x and T must have the same length, got {x.size}, {t_x.size}, {big_t.size}"
@@ -204,10 +200,8 @@ def _check_rft(
 
 def _durations(name: str, t: Any) -> NDArray[np.float64]:
     """``t`` (a number or array of days) as float64, finite and >= 0, or InputDataError."""
-    try:
-        tt = np.asarray(t, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise InputDataError(f"{name} must be a number of days (or an array), got {t!r}") from err
+    shape = () if isinstance(t, (str, bytes)) else np.shape(t)
+    tt = as_float_array(name, t).reshape(shape)
     require_finite_nonnegative(name, tt)
     return tt
 
@@ -257,7 +251,77 @@ def _away_from_one(a: float) -> float:
     return a if abs(a - 1.0) > 1e-9 else 1.0 + 1e-9
 
 
-class BGNBD:
+def _maximise(
+    pen: float,
+    max_iter: int,
+    x_values: NDArray[np.float64],
+    x_index: NDArray[np.intp],
+    t_x: NDArray[np.float64],
+    big_t: NDArray[np.float64],
+    weights: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], Any]:
+    """The (penalised) maximum of the mean log-likelihood in rescaled log-parameters."""
+    total = float(weights.sum())
+
+    def objective(log_params: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        ll, grad = _loglik_and_grad(log_params, x_values, x_index, t_x, big_t, weights)
+        value = -ll / total + pen * float(log_params @ log_params)
+        gradient = -grad / total + 2.0 * pen * log_params
+        if not (np.isfinite(value) and np.all(np.isfinite(gradient))):
+            return 1e300, np.zeros(4)
+        return value, gradient
+
+    with np.errstate(all="ignore"):
+        result = optimize.minimize(
+            objective,
+            np.zeros(4),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(-_BOUND, _BOUND)] * 4,
+            options={"maxiter": max_iter},
+        )
+    # the objective is finite at the start (all parameters 1) and the optimiser only
+    # accepts lower values, so the optimum is finite
+    return np.asarray(result.x, dtype=np.float64), result
+
+
+def _extreme(log_params: NDArray[np.float64]) -> list[str]:
+    hit = np.abs(log_params) > EXTREME_LOG_PARAMETER
+    return [n for n, h in zip(_PARAM_NAMES, hit, strict=True) if h]
+
+
+def _predictions_finite(
+    log_params: NDArray[np.float64],
+    scale: float,
+    x: NDArray[np.float64],
+    t_x: NDArray[np.float64],
+    big_t: NDArray[np.float64],
+) -> bool:
+    """Whether the expected purchases and P(alive) of the fitted customers are finite
+    over a future as long as the mean age (rescaled time)."""
+    probe = BGNBD()
+    r, alpha, a, b = np.exp(log_params)
+    probe.params_ = {"r": r, "alpha": alpha, "a": a, "b": b}
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = probe.conditional_expected_purchases(1.0, x, t_x / scale, big_t / scale)
+        none = probe.probability_no_purchase(1.0, x, t_x / scale, big_t / scale)
+    return bool(
+        np.all(np.isfinite(expected)) and np.all(expected >= 0) and np.all(np.isfinite(none))
+    )
+
+
+#: Beyond ``exp(+-EXTREME_LOG_PARAMETER)`` (in time rescaled to mean ``T`` = 1) a BG/NBD
+#: parameter counts as extreme: the data barely identify it.
+EXTREME_LOG_PARAMETER = 8.0
+#: The light penalty on the log-parameters of the refit when the plain maximum
+#: likelihood is extreme or gives non-finite predictions.
+RESCUE_PENALIZER = 0.01
+_BOUND = 12.0
+STATUSES = ("converged", "not_converged", "penalized", "unidentified")
+
+
+class BGNBD(CustomerModel):
     """Beta-geometric / negative binomial model of repeat purchases (BG/NBD).
 
     Parameters
@@ -272,9 +336,23 @@ class BGNBD:
     ----------
     params_ : dict
         ``{"r", "alpha", "a", "b"}`` at the maximum likelihood.
+    covariance_ : ndarray of shape (4, 4)
+        Covariance of the parameters (inverse Hessian of the negative log-likelihood
+        at the optimum, delta method from the log-parameters); NaN where the data do
+        not identify them. `summary` shows its standard errors.
     log_likelihood_ : float
         Total log-likelihood at ``params_``.
     n_customers_ : int
+    converged_ : bool
+    status_ : str
+        ``"converged"``; ``"not_converged"`` (the optimiser stopped early);
+        ``"penalized"`` (the plain maximum likelihood was extreme or gave non-finite
+        predictions, and the refit with `RESCUE_PENALIZER` is kept); ``"unidentified"``
+        (even the penalised fit is extreme or its predictions are not finite: the data
+        do not identify the model and its predictions should not be used;
+        `recsys.build_profiles` then falls back to a stated rule).
+    diagnosis_ : str
+        Why the status is not ``"converged"`` (empty when it is).
 
     Notes
     -----
@@ -295,44 +373,60 @@ class BGNBD:
     ['a', 'alpha', 'b', 'r']
     >>> bool(np.all((bg.p_alive(x, t_x, T) > 0) & (bg.p_alive(x, t_x, T) <= 1)))
     True
+    >>> bg.summary().columns
+    ['parameter', 'estimate', 'std_error', 'ci_low', 'ci_high']
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "penalizer": [Interval(float, 0, None)],
+        "max_iter": [Interval(int, 1, None)],
+    }
+    _state_schema: ClassVar[dict[str, StateField]] = {
+        "params_": StateField("params", keys=_PARAM_NAMES, positive=True),
+        "covariance_": StateField("array", ndim=2, finite=False),
+        "log_likelihood_": StateField("float"),
+        "n_customers_": StateField("int", low=2),
+        "converged_": StateField("bool"),
+        "status_": StateField("str", options=STATUSES),
+        "diagnosis_": StateField("str"),
+    }
 
     def __init__(self, penalizer: float = 0.0, max_iter: int = 500) -> None:
         self.penalizer = penalizer
         self.max_iter = max_iter
 
     # ------------------------------------------------------------------ fit
-    @_renamed_xt
     def fit(self, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> BGNBD:
         """Maximum-likelihood fit with scipy's L-BFGS-B on log-parameters.
 
         Parameters
         ----------
         x
-            Repeat purchases per customer (purchases after the first; formerly
-            ``frequency=``, still accepted with a DeprecationWarning).
+            Repeat purchases per customer (purchases after the first).
         t_x
-            Time from the first to the last purchase (0 when ``x == 0``;
-            formerly ``recency=``).
+            Time from the first to the last purchase (0 when ``x == 0``).
         T
             Time since the first purchase (the customer's age), > 0.
 
         Raises
         ------
         InputDataError
-            Bad shapes or values, fewer than 2 customers, no repeat purchase
-            at all, every customer with ``T == 0``, or a non-finite optimum.
+            Bad parameters, shapes or values (text, NaN, negative), fewer than 2
+            customers, no repeat purchase at all, or every customer with ``T == 0``.
+            A fit the data do not identify does not raise: see ``status_``.
 
         Warns
         -----
         DataWarning
-            The optimiser stopped without converging, or a parameter is extreme
-            (beyond ``exp(+-8)`` in the time unit rescaled to mean ``T`` = 1; the
-            search is bounded at ``exp(+-12)``): the data barely identify it,
-            e.g. when nobody appears to drop out. The fit is kept, never NaN.
+            Once, when ``status_`` is not ``"converged"``, with the diagnosis: the
+            optimiser stopped without converging; a parameter is extreme (beyond
+            ``exp(+-EXTREME_LOG_PARAMETER)`` in the time unit rescaled to mean
+            ``T`` = 1; the search is bounded at ``exp(+-12)``), e.g. when nobody
+            appears to drop out or purchase rates barely vary between customers, and
+            the model was refitted with a light penalty; or the model is not
+            identified at all. The parameters are always finite.
         """
-        if float(self.penalizer) < 0:
-            raise InputDataError(f"penalizer must be >= 0, got {self.penalizer!r}")
+        self._start_fit()
         x, t_x, big_t = _check_rft(x, t_x, T)
         if x.size < 2:
             raise InputDataError(f"BG/NBD needs at least 2 customers, got {x.size}")
@@ -349,56 +443,89 @@ class BGNBD:
         ux, ut, uT = rows[:, 0], rows[:, 1], rows[:, 2]
         weights = counts.astype(np.float64)
         scale = float(np.mean(big_t)) or 1.0  # time unit so alpha starts near 1
-        ut, uT = ut / scale, uT / scale
-        pen = float(self.penalizer)
         x_values, x_index = np.unique(ux, return_inverse=True)
-        total = float(weights.sum())
 
-        def objective(log_params: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
-            ll, grad = _loglik_and_grad(log_params, x_values, x_index, ut, uT, weights)
-            value = -ll / total + pen * float(log_params @ log_params)
-            gradient = -grad / total + 2.0 * pen * log_params
-            if not (np.isfinite(value) and np.all(np.isfinite(gradient))):
-                return 1e300, np.zeros(4)
-            return value, gradient
+        def solve(pen: float) -> tuple[NDArray[np.float64], Any]:
+            return _maximise(
+                pen, int(self.max_iter), x_values, x_index, ut / scale, uT / scale, weights
+            )
 
-        start = np.zeros(4)
-        with np.errstate(all="ignore"):
-            result = optimize.minimize(
-                objective,
-                start,
-                jac=True,
-                method="L-BFGS-B",
-                bounds=[(-12.0, 12.0)] * 4,
-                options={"maxiter": int(self.max_iter)},
-            )
-        params = np.exp(result.x)
-        params[1] *= scale  # alpha is in the time unit of the input
-        if not np.all(np.isfinite(params)) or not np.isfinite(result.fun) or result.fun >= 1e299:
-            raise InputDataError(
-                f"BG/NBD fit failed: non-finite likelihood or parameters ({result.message})"
-            )
-        extreme = np.abs(result.x) > 8.0
+        log_params, result = solve(float(self.penalizer))
+        status, diagnosis = "converged", ""
+        extreme = _extreme(log_params)
+        finite = _predictions_finite(log_params, scale, ux, ut, uT)
         if not result.success:
-            warnings.warn(
-                f"BG/NBD optimiser did not converge: {result.message}; parameters may be poor",
-                DataWarning,
-                stacklevel=2,
+            status = "not_converged"
+            diagnosis = (
+                f"BG/NBD optimiser did not converge: {result.message}; parameters may be poor"
             )
-        elif np.any(extreme):
-            names = [n for n, hit in zip(_PARAM_NAMES, extreme, strict=True) if hit]
-            warnings.warn(
-                f"BG/NBD parameters {names} are extreme (beyond exp(+-8) in rescaled time): "
-                "the data barely identify them (e.g. nobody appears to drop out); "
-                "predictions use these values",
-                DataWarning,
-                stacklevel=2,
+        if extreme or not finite:
+            what = (
+                f"parameters {extreme} are extreme (beyond exp(+-{EXTREME_LOG_PARAMETER:g}) in "
+                "rescaled time)"
+                if extreme
+                else "the maximum-likelihood parameters give non-finite predictions"
             )
+            why = (
+                "the data barely identify them (e.g. nobody appears to drop out, or "
+                "purchase rates barely vary between customers)"
+            )
+            pen = max(float(self.penalizer), RESCUE_PENALIZER)
+            rescued, rescue_result = solve(pen)
+            still = _extreme(rescued)
+            if still or not _predictions_finite(rescued, scale, ux, ut, uT):
+                status = "unidentified"
+                diagnosis = (
+                    f"BG/NBD is not identified by these data: {what}: {why}; a refit with "
+                    f"penalizer={pen:g} did not help"
+                    + (f" (parameters {still} stay extreme)" if still else "")
+                    + "; its predictions should not be used"
+                )
+            else:
+                log_params, result = rescued, rescue_result
+                status = "penalized"
+                diagnosis = (
+                    f"BG/NBD {what}: {why}; refitted with a light penalty on the "
+                    f"log-parameters (penalizer={pen:g}), predictions use those values"
+                )
+        if diagnosis:
+            warnings.warn(diagnosis, DataWarning, stacklevel=2)
+        params = np.exp(log_params)
+        params[1] *= scale  # alpha is in the time unit of the input
+        theta = np.log(params)
         self.params_ = dict(zip(_PARAM_NAMES, (float(v) for v in params), strict=True))
         self.log_likelihood_ = float(np.sum(bgnbd_log_likelihood(params, x, t_x, big_t)))
         self.n_customers_ = int(x.size)
         self.converged_ = bool(result.success)
+        self.status_ = status
+        self.diagnosis_ = diagnosis
+
+        def gradient(th: NDArray[np.float64]) -> NDArray[np.float64]:
+            return -_loglik_and_grad(th, x_values, x_index, ut, uT, weights)[1]
+
+        with np.errstate(all="ignore"):
+            hessian = hessian_from_gradient(gradient, theta)
+        if status == "penalized":  # the curvature of the objective that was maximised
+            hessian = hessian + 2.0 * max(
+                float(self.penalizer), RESCUE_PENALIZER
+            ) * x.size * np.eye(4)
+        elif float(self.penalizer) > 0:
+            hessian = hessian + 2.0 * float(self.penalizer) * x.size * np.eye(4)
+        self.covariance_ = log_parameter_covariance(hessian, params)
         return self
+
+    def _parameter_table(self) -> tuple[list[str], NDArray[np.float64], NDArray[np.float64]]:
+        return (
+            list(_PARAM_NAMES),
+            np.array([self.params_[k] for k in _PARAM_NAMES]),
+            self.covariance_,
+        )
+
+    def _check_state(self) -> None:
+        if self.covariance_.shape != (4, 4):
+            raise ModelFormatError(
+                f"covariance_ has shape {self.covariance_.shape}, expected (4, 4)"
+            )
 
     def fit_profiles(self, profiles: Any) -> BGNBD:
         """Fit on customer profiles: the output of `recsys.build_profiles`.
@@ -423,18 +550,16 @@ class BGNBD:
 
     # ------------------------------------------------------------ predictions
     def _params(self) -> tuple[float, float, float, float]:
-        if not hasattr(self, "params_"):
+        if "params_" not in self.__dict__:
             raise NotFittedError("this BGNBD is not fitted yet; call fit(x, t_x, T)")
         p = self.params_
         return p["r"], p["alpha"], p["a"], p["b"]
 
-    @_renamed_xt
     def log_likelihood(self, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> float:
         """Total log-likelihood of the given customers under the fitted parameters."""
         x, t_x, big_t = _check_rft(x, t_x, T)
         return float(np.sum(bgnbd_log_likelihood(self._params(), x, t_x, big_t)))
 
-    @_renamed_xt
     def p_alive(self, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> NDArray[np.float64]:
         """P(customer still alive at T | x, t_x, T) (eq. 13 of the paper).
 
@@ -467,7 +592,6 @@ class BGNBD:
         hyp = special.hyp2f1(r, b, a + b - 1.0, z)
         return np.asarray((a + b - 1.0) / (a - 1.0) * (1.0 - (alpha / (alpha + tt)) ** r * hyp))
 
-    @_renamed_xt
     def conditional_expected_purchases(
         self, t: float, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
     ) -> NDArray[np.float64]:
@@ -492,7 +616,6 @@ class BGNBD:
             numer[bad] = _alive_expectation_quadrature(t, x[bad], big_t[bad], r, alpha, a, b)
         return np.asarray(numer * self.p_alive(x, t_x, big_t))
 
-    @_renamed_xt
     def probability_no_purchase(
         self, t: float, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
     ) -> NDArray[np.float64]:

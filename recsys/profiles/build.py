@@ -106,7 +106,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import numpy as np
 import polars as pl
@@ -121,10 +121,15 @@ from recsys.data.canonical import (
     without_returns,
 )
 from recsys.data.sources import FrameLike, to_frame, to_lazyframe
-from recsys.data.timeutil import to_datetime
+from recsys.data.timeutil import TimeLike, to_datetime
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.profiles.bgnbd import BGNBD, bgnbd_inputs
-from recsys.profiles.churn import ChurnCalibrator, OneTimeBuyerSurvival, churn_features
+from recsys.profiles.churn import (
+    ChurnCalibrator,
+    OneTimeBuyerSurvival,
+    OwnRhythmRule,
+    churn_features,
+)
 from recsys.profiles.clv import ClvModels, clv_columns, fit_clv, repeat_spend
 from recsys.profiles.config import ProfileConfig
 from recsys.profiles.rfm import apply_quintile_cuts, quintile_cuts, rfm_segment_expr
@@ -174,10 +179,34 @@ _CUTOFF_INPUTS = (
 _TALLIES = ("null", "negative", "zero", "non_positive_quantity", "unknown_category")
 
 
+#: Largest total (of spend, or of units) one customer may have before ``as_of``: amounts
+#: are summed in Int64 micro-units, which hold about 9.22e12 whole units.
+MAX_CUSTOMER_AMOUNT = 9.2e12
+
+
 def _micro(expr: pl.Expr) -> pl.Expr:
     """Amounts as whole micro-units (Int64): integer sums do not depend on row order or
-    thread count, unlike float sums."""
-    return (expr.cast(pl.Float64) * _MICRO).round().cast(pl.Int64)
+    thread count, unlike float sums. Out-of-range values become null; `_orders` refuses
+    them first (`MAX_CUSTOMER_AMOUNT`)."""
+    return (expr.cast(pl.Float64) * _MICRO).round().cast(pl.Int64, strict=False)
+
+
+def _check_amounts(orders: pl.DataFrame, has_price: bool) -> None:
+    """`InputDataError` when a customer's total spend or units cannot be summed exactly."""
+    columns = {"_abs_units": f"{C.QUANTITY!r}"}
+    if has_price:
+        columns["_abs_spend"] = f"{C.QUANTITY!r} x {C.PRICE!r} (spend)"
+    totals = orders.group_by(C.USER).agg(pl.col(c).sum() for c in columns)
+    for column, what in columns.items():
+        over = totals.filter(~(pl.col(column) <= MAX_CUSTOMER_AMOUNT))
+        if over.height:
+            worst = over.sort(column, descending=True, nulls_last=False).row(0, named=True)
+            raise InputDataError(
+                f"{over.height} customer(s) have a total {what} above {MAX_CUSTOMER_AMOUNT:.3g} "
+                f"before as_of (e.g. customer {worst[C.USER]!r}: {worst[column]:.4g}), or a "
+                "non-finite one: amounts are summed exactly in integer micro-units, which "
+                f"cannot hold more; check the {what} column for a unit or parsing error"
+            )
 
 
 def _days(expr: pl.Expr) -> pl.Expr:
@@ -348,9 +377,12 @@ def _orders(
         pl.col(C.TIMESTAMP).min().alias("t"),
         pl.col(C.TIMESTAMP).max().alias("t_end"),
         _micro(pl.col(C.QUANTITY)).sum().alias("units"),
+        pl.col(C.QUANTITY).cast(pl.Float64).abs().sum().alias("_abs_units"),
     ]
     if has_price:
+        spend = pl.col(C.QUANTITY).cast(pl.Float64) * pl.col(C.PRICE).cast(pl.Float64)
         aggs.append(_micro(pl.col(C.QUANTITY) * pl.col(C.PRICE)).sum().alias("spend"))
+        aggs.append(spend.abs().sum().alias("_abs_spend"))
     queries = [bought.group_by(C.USER, *order_keys(source.schema)).agg(aggs)]
     if has_price:
         queries.append(
@@ -371,9 +403,10 @@ def _orders(
     tallies = dict.fromkeys(_TALLIES, 0)
     if has_price:
         tallies.update({k: int(v or 0) for k, v in results[1].row(0, named=True).items()})
+    _check_amounts(results[0], has_price)
     occ = (
         results[0]
-        .select(pl.exclude(ORDER_KEY, ORDER_KEY + "_day"))
+        .select(pl.exclude(ORDER_KEY, ORDER_KEY + "_day", "_abs_units", "_abs_spend"))
         .sort([C.USER, "t", "t_end", "units"])
     )
     occ = occ.with_columns(_days(pl.col("t").diff().over(C.USER)).alias("gap"))
@@ -585,13 +618,16 @@ def summarize_shard(
 class ChurnModels:
     """The churn columns' models, fitted on every customer.
 
-    ``survival`` None: BG/NBD could not be fitted (churn columns null); ``bgnbd``
-    None with a survival curve: no repeat customer (the curve alone).
+    ``bgnbd``: the fitted `BGNBD`, the `OwnRhythmRule` where BG/NBD cannot be used
+    (``status`` and ``reason`` say why, as `TransactionFit` does), or None when no
+    customer has a repeat purchase (the survival curve alone).
     """
 
     survival: OneTimeBuyerSurvival | None
-    bgnbd: BGNBD | None
+    bgnbd: Transactions | None
     calibrator: ChurnCalibrator | None
+    status: str = "bgnbd"
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -612,6 +648,9 @@ class ProfileStats:
         The fitted models (None when the columns are off or cannot be fitted).
     has_price, has_return, has_affinity
         As in `GlobalInputs`.
+    transactions
+        The model of the purchase counts shared by the churn and CLV columns, with its
+        status and the reason for any fallback (None when both are off).
     """
 
     as_of: datetime
@@ -623,6 +662,7 @@ class ProfileStats:
     has_price: bool
     has_return: bool
     has_affinity: bool
+    transactions: TransactionFit | None = None
 
 
 def _check_tallies(tallies: dict[str, int], has_price: bool) -> None:
@@ -710,39 +750,105 @@ def _tier(act: pl.DataFrame, rules: list[tuple[str, np.ndarray, bool]], names: A
     return pl.Series("tier", [names[i] for i in level], dtype=pl.String)
 
 
-def _fit_models(act: pl.DataFrame) -> tuple[OneTimeBuyerSurvival, BGNBD | None] | None:
-    """One-time-buyer survival curve and BG/NBD fitted on ``act``'s customers.
+Transactions = BGNBD | OwnRhythmRule
 
-    BG/NBD is None (with a DataWarning) when no customer has a repeat purchase; the
-    result is None (with a DataWarning) when BG/NBD cannot be fitted.
+
+@dataclass(frozen=True)
+class TransactionFit:
+    """The model of the purchase counts that the churn and CLV columns share.
+
+    Attributes
+    ----------
+    model
+        The fitted `BGNBD`, the `OwnRhythmRule` where BG/NBD is not identified by
+        the data (or gives non-finite predictions), or None when no customer has a
+        repeat purchase.
+    status
+        ``"bgnbd"`` (BG/NBD fit as is), ``"bgnbd_penalized"`` (BG/NBD refitted with a
+        light penalty), ``"bgnbd_not_converged"``, ``"own_rhythm_rule"`` (the
+        fallback) or ``"no_repeat_buyers"``.
+    reason
+        Why the status is not ``"bgnbd"`` (empty when it is).
+    """
+
+    model: Transactions | None
+    status: str
+    reason: str
+
+
+def _fit_transactions(act: pl.DataFrame, horizons: Sequence[float]) -> TransactionFit:
+    """BG/NBD on ``act``'s customers, or the stated rule where it cannot be used.
+
+    Warnings of the fit are collected, not raised: the caller states the outcome once.
     """
     x, t_x, T = bgnbd_inputs(act)
-    to_second = act["_to_second"]
-    returned = to_second.is_not_null().to_numpy()
-    durations = np.where(returned, to_second.fill_null(0.0).to_numpy(), T)
-    km = OneTimeBuyerSurvival().fit(durations, returned)
     if np.all(x == 0):
+        return TransactionFit(None, "no_repeat_buyers", "no customer has a repeat purchase")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        try:
+            bg = BGNBD().fit(x, t_x, T)
+        except InputDataError as err:
+            return TransactionFit(
+                OwnRhythmRule(), "own_rhythm_rule", f"BG/NBD cannot be fitted: {err}"
+            )
+    if bg.status_ == "unidentified":
+        return TransactionFit(OwnRhythmRule(), "own_rhythm_rule", bg.diagnosis_)
+    with np.errstate(all="ignore"):
+        for horizon in horizons:
+            values = (
+                bg.conditional_expected_purchases(horizon, x, t_x, T),
+                bg.probability_no_purchase(horizon, x, t_x, T),
+            )
+            bad = int(sum(np.sum(~np.isfinite(v)) for v in values))
+            if bad:
+                reason = (
+                    f"BG/NBD (r={bg.params_['r']:.4g}, alpha={bg.params_['alpha']:.4g}, "
+                    f"a={bg.params_['a']:.4g}, b={bg.params_['b']:.4g}) gives non-finite "
+                    f"predictions over {horizon:g} days for {bad} customers"
+                )
+                return TransactionFit(OwnRhythmRule(), "own_rhythm_rule", reason)
+    status = {"converged": "bgnbd", "penalized": "bgnbd_penalized"}.get(
+        bg.status_, "bgnbd_not_converged"
+    )
+    return TransactionFit(bg, status, bg.diagnosis_)
+
+
+def _announce(fit: TransactionFit, uses: str) -> None:
+    """The one warning about the transaction model of ``build_profiles``."""
+    if fit.status == "own_rhythm_rule":
+        warnings.warn(
+            f"{fit.reason}. This is a limit of the model on these data, not bad input: "
+            f"{uses} of repeat buyers come from the stated fallback rule instead (recency "
+            "against the customer's own mean gap between orders, rs.profiles.OwnRhythmRule)",
+            DataWarning,
+            stacklevel=4,
+        )
+    elif fit.status == "no_repeat_buyers" and "churn" in uses:
         warnings.warn(
             "no customer has a repeat purchase before as_of: BG/NBD is not fitted and churn "
             "columns come from the one-time-buyer survival curve alone",
             DataWarning,
             stacklevel=4,
         )
-        return km, None
-    try:
-        return km, BGNBD().fit(x, t_x, T)
-    except InputDataError as err:
-        warnings.warn(
-            f"BG/NBD could not be fitted ({err}); churn columns are null", DataWarning, stacklevel=4
-        )
-        return None
+    elif fit.reason:
+        warnings.warn(fit.reason, DataWarning, stacklevel=4)
+
+
+def _survival(act: pl.DataFrame) -> OneTimeBuyerSurvival:
+    """The one-time-buyer survival curve fitted on ``act``'s customers."""
+    _, _, T = bgnbd_inputs(act)
+    to_second = act["_to_second"]
+    returned = to_second.is_not_null().to_numpy()
+    durations = np.where(returned, to_second.fill_null(0.0).to_numpy(), T)
+    return OneTimeBuyerSurvival().fit(durations, returned)
 
 
 def _predict(
-    act: pl.DataFrame, km: OneTimeBuyerSurvival, bg: BGNBD | None, horizon: int
+    act: pl.DataFrame, km: OneTimeBuyerSurvival, bg: Transactions | None, horizon: int
 ) -> dict[str, np.ndarray]:
-    """BG/NBD (repeat buyers) + one-time-buyer survival predictions for ``act``'s
-    customers (customer by customer: any subset of the fitted population)."""
+    """BG/NBD or its fallback rule (repeat buyers) + one-time-buyer survival predictions
+    for ``act``'s customers (customer by customer: any subset of the fitted population)."""
     x, t_x, T = bgnbd_inputs(act)
     recency = act["recency_days"].to_numpy()
     one = x == 0
@@ -762,7 +868,7 @@ def _predict(
     no_purchase = np.where(one, pn_km, pn_bg)
     scale = np.divide(1.0 - pn_km, 1.0 - pn_bg, out=np.zeros_like(pn_bg), where=pn_bg < 1.0)
     expected = np.where(one, expected_bg * scale, expected_bg)
-    out = {
+    return {
         "no_purchase": no_purchase,
         "p_alive": p_alive,
         "expected": expected,
@@ -770,13 +876,6 @@ def _predict(
         "T": T,
         "recency": recency,
     }
-    for name, arr in out.items():
-        if not np.all(np.isfinite(arr)):
-            raise InputDataError(
-                f"churn model produced non-finite {name} for "
-                f"{int(np.sum(~np.isfinite(arr)))} customers"
-            )
-    return out
 
 
 def _features(act: pl.DataFrame, pred: dict[str, np.ndarray], has_price: bool) -> np.ndarray:
@@ -798,24 +897,35 @@ def _features(act: pl.DataFrame, pred: dict[str, np.ndarray], has_price: bool) -
     )
 
 
-def _fit_churn(inputs: GlobalInputs, as_of: datetime, config: ProfileConfig) -> ChurnModels:
+def _fit_churn(
+    inputs: GlobalInputs, as_of: datetime, config: ProfileConfig, transactions: TransactionFit
+) -> ChurnModels:
     # One BLAS thread: the model's matrices are small, and idle BLAS threads spinning
     # for work slowed the fits ~5x on a busy machine (also keeps sums thread-independent).
     with threadpool_limits(limits=1, user_api="blas"):
-        fitted = _fit_models(inputs.customers)
-        if fitted is None:
-            return ChurnModels(None, None, None)
+        km = _survival(inputs.customers)
         calibrator = None
         if config.calibrate_churn:
             assert inputs.cutoff is not None
-            calibrator = _fit_calibrator(inputs.cutoff, as_of, config, inputs.has_price)
-        return ChurnModels(*fitted, calibrator)
+            calibrator = _fit_calibrator(
+                inputs.cutoff, as_of, config, inputs.has_price, transactions.model
+            )
+        return ChurnModels(
+            km, transactions.model, calibrator, transactions.status, transactions.reason
+        )
 
 
 def _fit_calibrator(
-    act_c: pl.DataFrame, as_of: datetime, config: ProfileConfig, has_price: bool
+    act_c: pl.DataFrame,
+    as_of: datetime,
+    config: ProfileConfig,
+    has_price: bool,
+    model: Transactions | None,
 ) -> ChurnCalibrator | None:
-    """The churn calibrator fitted at ``as_of - horizon``, or None (DataWarning)."""
+    """The churn calibrator fitted at ``as_of - horizon``, or None (DataWarning).
+
+    At the internal cutoff the transactions are modelled as at ``as_of``: BG/NBD
+    refitted on the earlier data, or the same rule when ``as_of`` uses the rule."""
     horizon = config.horizon_days
     cutoff = as_of - timedelta(days=horizon)
     n_users = act_c.height
@@ -827,13 +937,16 @@ def _fit_calibrator(
             f"{config.min_calibration_customers} are needed"
         )
     else:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DataWarning)
-            fitted = _fit_models(act_c)
-            pred_c = None if fitted is None else _predict(act_c, *fitted, horizon)
+        pred_c = None
+        if isinstance(model, OwnRhythmRule):
+            pred_c = _predict(act_c, _survival(act_c), model, horizon)
+        else:
+            fit_c = _fit_transactions(act_c, [horizon])
+            if fit_c.status != "own_rhythm_rule":
+                pred_c = _predict(act_c, _survival(act_c), fit_c.model, horizon)
         y = act_c["_churned"].to_numpy().astype(np.float64)
         if pred_c is None:
-            reason = "the BG/NBD model could not be fitted at the internal cutoff"
+            reason = "the BG/NBD model cannot be used at the internal cutoff"
         elif min(y.sum(), y.size - y.sum()) < config.min_calibration_class:
             reason = (
                 f"fewer than min_calibration_class={config.min_calibration_class} customers "
@@ -842,7 +955,7 @@ def _fit_calibrator(
     if reason is not None:
         warnings.warn(
             f"churn_risk is not calibrated: {reason}; it is the model probability of no "
-            "purchase (BG/NBD, one-time-buyer survival curve)",
+            "purchase (BG/NBD or its fallback rule, one-time-buyer survival curve)",
             DataWarning,
             stacklevel=5,
         )
@@ -875,10 +988,24 @@ def global_statistics(inputs: GlobalInputs, as_of: datetime, config: ProfileConf
             DataWarning,
             stacklevel=3,
         )
-    churn = _fit_churn(inputs, as_of, config) if config.churn else None
-    clv = None
-    if config.clv_horizon_days is not None:
-        clv = fit_clv(customers, has_price)
+    clv_on = config.clv_horizon_days is not None
+    churn = clv = transactions = None
+    if config.churn or (clv_on and has_price):
+        horizons = [float(config.horizon_days)] if config.churn else []
+        if clv_on:
+            horizons.append(float(config.clv_horizon_days or 0))
+        transactions = _fit_transactions(customers, horizons)
+        uses = " and ".join(
+            (["p_alive, churn_risk and expected purchases"] if config.churn else [])
+            + (["the CLV"] if clv_on else [])
+        )
+        _announce(transactions, uses)
+        if config.churn:
+            churn = _fit_churn(inputs, as_of, config, transactions)
+        if clv_on:
+            clv = fit_clv(customers, has_price, transactions.model)
+    elif clv_on:
+        clv = fit_clv(customers, has_price, None)
     return ProfileStats(
         as_of,
         scores,
@@ -889,6 +1016,7 @@ def global_statistics(inputs: GlobalInputs, as_of: datetime, config: ProfileConf
         has_price,
         inputs.has_return,
         inputs.has_affinity,
+        transactions,
     )
 
 
@@ -1005,12 +1133,36 @@ def apply_statistics(
     return profile
 
 
+@overload
 def build_profiles(
     purchases: FrameLike,
-    as_of: Any = None,
+    as_of: Any = ...,
+    items: FrameLike | None = ...,
+    config: ProfileConfig | None = ...,
+    *,
+    return_models: Literal[False] = ...,
+) -> pl.DataFrame: ...
+
+
+@overload
+def build_profiles(
+    purchases: FrameLike,
+    as_of: Any = ...,
+    items: FrameLike | None = ...,
+    config: ProfileConfig | None = ...,
+    *,
+    return_models: Literal[True],
+) -> tuple[pl.DataFrame, ProfileStats]: ...
+
+
+def build_profiles(
+    purchases: FrameLike,
+    as_of: TimeLike | None = None,
     items: FrameLike | None = None,
     config: ProfileConfig | None = None,
-) -> pl.DataFrame:
+    *,
+    return_models: bool = False,
+) -> pl.DataFrame | tuple[pl.DataFrame, ProfileStats]:
     """One profile row per customer from the purchases strictly before ``as_of``.
 
     The column definitions are in the table of `recsys.profiles.build`.
@@ -1029,12 +1181,19 @@ def build_profiles(
         Optional item table with ``item_id`` and ``config.category_column`` for
         the category-affinity columns.
     config
-        `ProfileConfig` (thresholds, tiers, churn horizon).
+        `ProfileConfig` (thresholds, tiers, churn horizon; ``churn=False`` and
+        ``clv_horizon_days=None`` turn the churn and value models off).
+    return_models
+        Also return the `ProfileStats`: the fitted models, with
+        ``stats.transactions.status`` saying whether the churn and CLV columns come
+        from BG/NBD or, where the data do not identify it, from the stated fallback
+        rule (and ``stats.transactions.reason`` why).
 
     Returns
     -------
     pl.DataFrame
-        One row per customer, sorted by ``user_id``.
+        One row per customer, sorted by ``user_id`` (with ``return_models``, the pair
+        ``(profiles, stats)``).
 
     Raises
     ------
@@ -1048,7 +1207,9 @@ def build_profiles(
     DataWarning
         Zero prices, identical customers (all scores 3), no repeat customers,
         items without a category, churn calibration impossible, BG/NBD
-        convergence problems.
+        convergence problems, and (once) BG/NBD not identified by the data: the churn
+        and CLV columns of repeat buyers then come from `OwnRhythmRule` (recency
+        against the customer's own mean gap between orders), never an error.
 
     Examples
     --------
@@ -1066,7 +1227,8 @@ def build_profiles(
     categories = item_categories(items, source.schema, config)
     summary = summarize_shard(source, when, categories, config)
     stats = global_statistics(summary.inputs, when, config)
-    return apply_statistics(summary, stats, config)
+    profiles = apply_statistics(summary, stats, config)
+    return (profiles, stats) if return_models else profiles
 
 
 def check_config(config: ProfileConfig | None) -> ProfileConfig:

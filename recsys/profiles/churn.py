@@ -16,13 +16,21 @@ cutoff, outcome = no purchase in ``[cutoff, as_of)``. Only data before
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, special
 
 from recsys.exceptions import InputDataError, NotFittedError
 
-__all__ = ["FEATURE_NAMES", "ChurnCalibrator", "OneTimeBuyerSurvival", "churn_features"]
+__all__ = [
+    "FEATURE_NAMES",
+    "ChurnCalibrator",
+    "OneTimeBuyerSurvival",
+    "OwnRhythmRule",
+    "churn_features",
+]
 
 
 class OneTimeBuyerSurvival:
@@ -103,6 +111,64 @@ class OneTimeBuyerSurvival:
         now = self._at(age)
         floor = float(self.survival_[-1])
         return np.divide(now - floor, now, out=np.zeros_like(now), where=now > 0).clip(0.0, 1.0)
+
+
+class OwnRhythmRule:
+    """The stated rule that replaces BG/NBD where the data do not identify it.
+
+    A customer is taken to buy as a Poisson process at their own pace, one order per
+    mean gap ``g = t_x / x`` days (repeat buyers; at least 1 day), or ``g = max(T, 1)``
+    for one-time buyers. The chance that a customer still buying at that pace would
+    have gone ``s = T - t_x`` days without an order is ``exp(-s / g)``: the rule's
+    P(alive) (1 for one-time buyers, as in BG/NBD). Then, over the next ``t`` days,
+    ``E[orders] = P(alive) t / g`` and
+    ``P(no order) = 1 - P(alive) (1 - exp(-t / g))``. Recency is judged against the
+    customer's own inter-purchase interval, and every value is finite.
+
+    It has the prediction methods of `BGNBD` (same arguments), so every consumer of
+    the BG/NBD predictions takes it in its place.
+
+    Examples
+    --------
+    >>> rule = OwnRhythmRule()
+    >>> # 4 repeat orders over 40 days (one per 10 days), last one 10 days ago
+    >>> round(float(rule.p_alive([4], [40.0], [50.0])[0]), 4)  # exp(-10 / 10)
+    0.3679
+    >>> round(float(rule.conditional_expected_purchases(30, [4], [40.0], [50.0])[0]), 4)
+    1.1036
+    """
+
+    status_ = "rule"
+
+    @staticmethod
+    def _gap(x: NDArray[np.float64], t_x: NDArray[np.float64], big_t: NDArray[np.float64]) -> Any:
+        own = np.divide(t_x, x, out=np.zeros_like(t_x), where=x > 0)
+        return np.maximum(np.where(x > 0, own, big_t), 1.0)
+
+    @staticmethod
+    def _arrays(*arrays: ArrayLike) -> list[NDArray[np.float64]]:
+        return [np.asarray(a, dtype=np.float64).ravel() for a in arrays]
+
+    def p_alive(self, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> NDArray[np.float64]:
+        """``exp(-(T - t_x) / g)`` for repeat buyers, 1 for one-time buyers."""
+        xx, tx, big_t = self._arrays(x, t_x, T)
+        gap = self._gap(xx, tx, big_t)
+        return np.where(xx > 0, np.exp(-np.maximum(big_t - tx, 0.0) / gap), 1.0)
+
+    def conditional_expected_purchases(
+        self, t: float, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
+    ) -> NDArray[np.float64]:
+        """``P(alive) t / g``: orders expected in the next ``t`` days."""
+        xx, tx, big_t = self._arrays(x, t_x, T)
+        return np.asarray(self.p_alive(xx, tx, big_t) * float(t) / self._gap(xx, tx, big_t))
+
+    def probability_no_purchase(
+        self, t: float, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
+    ) -> NDArray[np.float64]:
+        """``1 - P(alive) (1 - exp(-t / g))``: no order in the next ``t`` days."""
+        xx, tx, big_t = self._arrays(x, t_x, T)
+        gap = self._gap(xx, tx, big_t)
+        return np.asarray(1.0 - self.p_alive(xx, tx, big_t) * -np.expm1(-float(t) / gap))
 
 
 #: Names of the churn model's features, in the column order of `churn_features`.

@@ -28,6 +28,7 @@ import polars as pl
 from recsys.data import columns as C
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.profiles.bgnbd import BGNBD, bgnbd_inputs
+from recsys.profiles.churn import OwnRhythmRule
 from recsys.profiles.config import ProfileConfig
 from recsys.profiles.gammagamma import GammaGamma, fit_profile_clv, predict_profile_clv
 
@@ -35,7 +36,7 @@ __all__ = ["clv_columns", "fit_clv", "repeat_spend"]
 
 _MICRO = 1_000_000.0
 
-ClvModels = tuple[BGNBD, GammaGamma]
+ClvModels = tuple[BGNBD | OwnRhythmRule, GammaGamma]
 
 
 def repeat_spend(occ: pl.DataFrame) -> pl.DataFrame:
@@ -59,16 +60,21 @@ def _inputs(act: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     return x, t_x, T, z
 
 
-def fit_clv(act: pl.DataFrame, has_price: bool) -> ClvModels | None:
+def fit_clv(
+    act: pl.DataFrame, has_price: bool, transactions: BGNBD | OwnRhythmRule | None = None
+) -> ClvModels | None:
     """The CLV models fitted on every customer (``act``: ``frequency``, ``tenure_days``,
     ``recency_days``, ``_repeat_spend`` from `repeat_spend`); None with a
-    `DataWarning` when they cannot be fitted."""
+    `DataWarning` when they cannot be fitted.
+
+    ``transactions`` is the model of the purchase counts already fitted on the same
+    customers (`BGNBD`, or its fallback `OwnRhythmRule`); None fits BG/NBD here."""
     if not has_price:
         raise InputDataError(
             "clv_horizon_days is set but the purchases have no 'price' column: CLV needs spend"
         )
     try:
-        return fit_profile_clv(*_inputs(act))
+        return fit_profile_clv(*_inputs(act), transactions=transactions)
     except InputDataError as err:
         warnings.warn(f"CLV columns are null: {err}", DataWarning, stacklevel=3)
         return None

@@ -44,7 +44,6 @@ from __future__ import annotations
 import math
 import warnings
 from datetime import datetime, timedelta
-from typing import Any
 
 import numpy as np
 import polars as pl
@@ -53,7 +52,7 @@ from scipy import optimize, special, stats
 from recsys.data import columns as C
 from recsys.data.canonical import US_PER_DAY, require_purchases, without_returns
 from recsys.data.sources import FrameLike, to_lazyframe
-from recsys.data.timeutil import to_datetime
+from recsys.data.timeutil import TimeLike, to_datetime
 from recsys.exceptions import DataWarning, InputDataError
 
 __all__ = ["due_items"]
@@ -197,7 +196,7 @@ def _fit_logistic(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def due_items(
     purchases: FrameLike,
-    as_of: Any,
+    as_of: TimeLike,
     horizon_days: int = 30,
     *,
     prior_strength: float = 2.0,
@@ -302,7 +301,10 @@ def _calibration(
     shape: float,
     min_pairs: int,
 ) -> np.ndarray | None:
-    cutoff = as_of - timedelta(days=horizon)
+    try:
+        cutoff = as_of - timedelta(days=horizon)
+    except OverflowError:  # a horizon of thousands of years: no data that early
+        cutoff = datetime.min
     earlier = days.filter(pl.col("_t") < cutoff)
     reason = None
     if earlier.height == 0:

@@ -35,14 +35,18 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, special
 
-from recsys.exceptions import DataWarning, InputDataError, NotFittedError
+from recsys._validation import Interval, validate_params
+from recsys.exceptions import DataWarning, InputDataError, ModelFormatError, NotFittedError
+from recsys.profiles.base import CustomerModel, StateField, as_float_array
 from recsys.profiles.bgnbd import BGNBD, require_finite_nonnegative
+from recsys.profiles.churn import OwnRhythmRule
+from recsys.stats.likelihood import hessian_from_gradient, log_parameter_covariance
 
 __all__ = [
     "CORRELATION_WARNING",
@@ -64,6 +68,12 @@ CORRELATION_WARNING = 0.3
 
 #: Days per discounting period ("month") in `clv`, as in ``lifetimes``.
 DAYS_PER_MONTH = 30.0
+
+_CLV_CONSTRAINTS: dict[str, list[Any]] = {
+    "horizon_days": [Interval(float, 0, None, closed="neither")],
+    "discount_monthly": [Interval(float, 0, None)],
+    "margin": [Interval(float, 0, None, closed="neither")],
+}
 
 
 def gammagamma_log_likelihood(
@@ -123,8 +133,8 @@ def _loglik_and_grad(
 def _check_spend(
     x: ArrayLike, mean_spend: ArrayLike
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    x = np.asarray(x, dtype=np.float64).ravel()
-    z = np.asarray(mean_spend, dtype=np.float64).ravel()
+    x = as_float_array("x", x)
+    z = as_float_array("mean_spend", mean_spend)
     if x.shape != z.shape:
         raise InputDataError(
             f"x and mean_spend must have the same length, got {x.size} and {z.size}"
@@ -136,7 +146,7 @@ def _check_spend(
     return x, z
 
 
-class GammaGamma:
+class GammaGamma(CustomerModel):
     """Gamma-Gamma model of the mean order value of repeat buyers.
 
     Parameters
@@ -161,6 +171,9 @@ class GammaGamma:
         Pearson correlation of ``x`` (purchase frequency) and ``mean_spend`` among the fitted
         customers (NaN when one of them is constant).
     converged_ : bool
+    covariance_ : ndarray of shape (3, 3)
+        Covariance of ``(p, q, gamma)`` (inverse Hessian of the negative
+        log-likelihood at the optimum); `summary` shows its standard errors.
 
     Examples
     --------
@@ -175,6 +188,20 @@ class GammaGamma:
     True
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "penalizer": [Interval(float, 0, None)],
+        "max_iter": [Interval(int, 1, None)],
+    }
+    _state_schema: ClassVar[dict[str, StateField]] = {
+        "params_": StateField("params", keys=_PARAM_NAMES, positive=True),
+        "covariance_": StateField("array", ndim=2, finite=False),
+        "log_likelihood_": StateField("float"),
+        "n_customers_": StateField("int", low=2),
+        "n_excluded_": StateField("int", low=0),
+        "frequency_spend_correlation_": StateField("float", finite=False),
+        "converged_": StateField("bool"),
+    }
+
     def __init__(self, penalizer: float = 0.0, max_iter: int = 1000) -> None:
         self.penalizer = penalizer
         self.max_iter = max_iter
@@ -182,15 +209,15 @@ class GammaGamma:
     def fit(self, x: ArrayLike, mean_spend: ArrayLike) -> GammaGamma:
         """Maximum-likelihood fit (L-BFGS-B on log-parameters, analytic gradient).
 
+        Customers with ``x == 0`` carry no information on spend variation in this
+        model and are excluded from the fit (counted in ``n_excluded_``).
+
         Parameters
         ----------
         x
             Repeat orders per customer (orders after the first; BG/NBD's ``x``).
         mean_spend
             Mean value of the repeat orders ``z_bar`` (ignored where ``x == 0``).
-
-        Customers with ``x == 0`` carry no information on spend variation in this
-        model and are excluded from the fit (counted in ``n_excluded_``).
 
         Raises
         ------
@@ -204,8 +231,7 @@ class GammaGamma:
             The optimiser did not converge; ``q <= 1`` (the population mean spend
             is infinite); ``|frequency_spend_correlation_| > CORRELATION_WARNING``.
         """
-        if float(self.penalizer) < 0:
-            raise InputDataError(f"penalizer must be >= 0, got {self.penalizer!r}")
+        self._start_fit()
         x_all, z_all = _check_spend(x, mean_spend)
         rep = x_all > 0
         x, z = x_all[rep], z_all[rep]
@@ -276,10 +302,31 @@ class GammaGamma:
         self.n_excluded_ = int(x_all.size - x.size)
         self.frequency_spend_correlation_ = corr
         self.converged_ = bool(result.success)
+
+        def gradient(th: NDArray[np.float64]) -> NDArray[np.float64]:
+            return -_loglik_and_grad(th, ux, rows[:, 1], weights)[1]
+
+        with np.errstate(all="ignore"):
+            hessian = hessian_from_gradient(gradient, np.log(params))
+        hessian = hessian + 2.0 * pen * x.size * np.eye(3)
+        self.covariance_ = log_parameter_covariance(hessian, params)
         return self
 
+    def _parameter_table(self) -> tuple[list[str], NDArray[np.float64], NDArray[np.float64]]:
+        return (
+            list(_PARAM_NAMES),
+            np.array([self.params_[k] for k in _PARAM_NAMES]),
+            self.covariance_,
+        )
+
+    def _check_state(self) -> None:
+        if self.covariance_.shape != (3, 3):
+            raise ModelFormatError(
+                f"covariance_ has shape {self.covariance_.shape}, expected (3, 3)"
+            )
+
     def _params(self) -> tuple[float, float, float]:
-        if not hasattr(self, "params_"):
+        if "params_" not in self.__dict__:
             raise NotFittedError("this GammaGamma is not fitted yet; call fit(x, mean_spend)")
         p = self.params_
         if p["q"] <= 1.0:
@@ -314,7 +361,7 @@ class GammaGamma:
 
 
 def clv(
-    transactions: BGNBD,
+    transactions: BGNBD | OwnRhythmRule,
     spend: GammaGamma,
     x: ArrayLike,
     t_x: ArrayLike,
@@ -338,7 +385,7 @@ def clv(
     Parameters
     ----------
     transactions
-        A `BGNBD` fitted with time in days.
+        A `BGNBD` fitted with time in days (or the `OwnRhythmRule` in its place).
     spend
         A fitted `GammaGamma`.
     x, t_x, T
@@ -365,22 +412,19 @@ def clv(
     >>> bool(np.all(value > 0))
     True
     """
-    horizon = float(horizon_days)
-    if not (math.isfinite(horizon) and horizon > 0):
-        raise InputDataError(f"horizon_days must be > 0, got {horizon_days!r}")
-    d = float(discount_monthly)
-    if not (math.isfinite(d) and d >= 0):
-        raise InputDataError(f"discount_monthly must be >= 0, got {discount_monthly!r}")
-    m = float(margin)
-    if not (math.isfinite(m) and m > 0):
-        raise InputDataError(f"margin must be > 0, got {margin!r}")
+    validate_params(
+        "clv",
+        {"horizon_days": horizon_days, "discount_monthly": discount_monthly, "margin": margin},
+        _CLV_CONSTRAINTS,
+    )
+    horizon, d, m = float(horizon_days), float(discount_monthly), float(margin)
     per_order = spend.conditional_expected_spend(x, mean_spend)
     orders = discounted_purchases(transactions, x, t_x, T, horizon_days=horizon, discount_monthly=d)
     return np.asarray(m * per_order * orders, dtype=np.float64)
 
 
 def discounted_purchases(
-    transactions: BGNBD,
+    transactions: BGNBD | OwnRhythmRule,
     x: ArrayLike,
     t_x: ArrayLike,
     T: ArrayLike,
@@ -458,21 +502,26 @@ def profile_clv(
 
 
 def fit_profile_clv(
-    x: ArrayLike, t_x: ArrayLike, T: ArrayLike, mean_spend: ArrayLike
-) -> tuple[BGNBD, GammaGamma]:
+    x: ArrayLike,
+    t_x: ArrayLike,
+    T: ArrayLike,
+    mean_spend: ArrayLike,
+    transactions: BGNBD | OwnRhythmRule | None = None,
+) -> tuple[BGNBD | OwnRhythmRule, GammaGamma]:
     """The two fits of `profile_clv` (on the whole population): BG/NBD and Gamma-Gamma.
 
-    Raises `InputDataError` when either cannot be fitted.
+    ``transactions``: a model of the purchase counts already fitted on these
+    customers (not refitted). Raises `InputDataError` when either cannot be fitted.
     """
-    x = np.asarray(x, dtype=np.float64)
-    z = np.asarray(mean_spend, dtype=np.float64)
-    bg = BGNBD().fit(x, t_x, T)
+    x = as_float_array("x", x)
+    z = as_float_array("mean_spend", mean_spend)
+    bg = transactions if transactions is not None else BGNBD().fit(x, t_x, T)
     x_spend = np.where(z > 0, x, 0.0)  # all repeat orders free: as one-order customers
     return bg, GammaGamma().fit(x_spend, z)
 
 
 def predict_profile_clv(
-    models: tuple[BGNBD, GammaGamma],
+    models: tuple[BGNBD | OwnRhythmRule, GammaGamma],
     x: ArrayLike,
     t_x: ArrayLike,
     T: ArrayLike,

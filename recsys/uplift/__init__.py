@@ -20,7 +20,6 @@
   retention.
 """
 
-from recsys._deprecation import moved_names
 from recsys.uplift import offpolicy
 from recsys.uplift.allocation import allocate
 from recsys.uplift.assignment import assign
@@ -65,6 +64,3 @@ __all__ = [
     "uplift_curve",
     "uplift_table",
 ]
-
-# Estimate moved to recsys.stats (shared by evaluation and uplift).
-__getattr__ = moved_names("recsys.uplift", {"Estimate": "recsys.stats"})

@@ -17,8 +17,8 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from recsys._deprecation import renamed_kwargs
-from recsys._validation import Interval, check_param, check_positive_int
+from recsys._validation import Interval, check_param, check_positive_int, check_probability
+from recsys.data.sources import FrameLike
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.stats import (
     bootstrap_means,
@@ -88,9 +88,8 @@ def sample_ratio_mismatch(
     return float(stats.chisquare(observed, expected).pvalue)
 
 
-@renamed_kwargs(n_resamples="bootstrap")
 def uplift_table(
-    frame: Any,
+    frame: FrameLike,
     arm: str,
     outcome: str,
     control: Any,
@@ -157,8 +156,7 @@ def uplift_table(
         ``"auto"`` (0/1 values -> binary, else continuous), ``"binary"`` (raise unless
         0/1) or ``"continuous"``.
     bootstrap
-        Number of bootstrap resamples (``method="bootstrap"`` only); ``n_resamples=`` is
-        its deprecated spelling.
+        Number of bootstrap resamples (``method="bootstrap"`` only).
     expected_ratio
         Planned share of each arm, e.g. ``{"control": 1, "email": 3}``; equal by default.
         Used by the sample-ratio-mismatch check.
@@ -210,6 +208,7 @@ def uplift_table(
     (-0.0202, 0.2167, 0.1025)
     """
     confidence = check_confidence(confidence)
+    srm_alpha = check_probability("srm_alpha", srm_alpha)
     df = as_frame(frame, "frame")
     require_columns(df, "frame", {"arm": arm, "outcome": outcome, "by": by, "covariate": covariate})
     if outcome_type not in _OUTCOME_TYPES:
@@ -276,7 +275,7 @@ def uplift_table(
             f" are unlikely under the planned split (chi-square p = {srm_p:.2g}); check the "
             "randomization and logging before trusting the uplift",
             DataWarning,
-            stacklevel=3,  # uplift_table, its keyword-renaming wrapper, the caller
+            stacklevel=2,
         )
 
     segment_values: list[Any] = [None] if by is None else df[by].unique().sort().to_list()
@@ -462,7 +461,7 @@ def _compare(
                         f"bootstrap interval of arm {a!r} has zero width (both arms at 0% or "
                         "100%); use method='newcombe' for a meaningful interval",
                         DataWarning,
-                        stacklevel=4,
+                        stacklevel=3,
                     )
             # Shrunk rates (x + 0.5) / (n + 1) keep the heterogeneity weight finite at 0%, 100%.
             s1, s0 = (x1 + 0.5) / (n1 + 1), (x0 + 0.5) / (n0 + 1)
@@ -506,7 +505,7 @@ def _cuped_theta(groups: dict[Any, tuple[np.ndarray, np.ndarray | None]]) -> tup
         warnings.warn(
             "covariate is constant: CUPED cannot reduce variance (theta = 0)",
             DataWarning,
-            stacklevel=5,
+            stacklevel=4,
         )
         return 0.0, x_bar
     return float(np.sum((x - x_bar) * (y - y_bar)) / var_x), x_bar
@@ -543,7 +542,7 @@ def _add_heterogeneity(table: pl.DataFrame, by: str) -> pl.DataFrame:
                 f"arm {arm_value!r}: fewer than 2 segments with a defined uplift, so the "
                 "heterogeneity test is undefined (NaN)",
                 DataWarning,
-                stacklevel=4,
+                stacklevel=3,
             )
         out.append(part.with_columns(heterogeneity_q=pl.lit(q), heterogeneity_p=pl.lit(p)))
     return pl.concat(out).sort([by, "arm"])

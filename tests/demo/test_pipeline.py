@@ -115,20 +115,6 @@ def test_steps_work_on_canonical_purchases_only() -> None:
             assert raw_column not in source, (module.__name__, raw_column)
 
 
-def test_old_pipeline_module_warns_and_forwards() -> None:
-    import recsys.demo
-    import recsys.evaluation
-    import recsys.pipeline
-
-    with pytest.warns(DeprecationWarning, match=r"recsys\.demo\.run_demo"):
-        assert recsys.pipeline.run_demo is recsys.demo.run_demo
-    with pytest.warns(DeprecationWarning, match=r"recsys\.evaluation\.churn_calibration"):
-        from recsys.pipeline import churn_calibration
-    assert churn_calibration is recsys.evaluation.churn_calibration
-    with pytest.raises(AttributeError):
-        recsys.pipeline.nothing  # noqa: B018
-
-
 def test_doctests() -> None:
     import doctest
 

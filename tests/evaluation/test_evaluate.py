@@ -105,9 +105,6 @@ def test_segments(split: ev.Split, models: dict) -> None:
     options = {"k": [10], "metrics": ["hit_rate", "coverage"], "bootstrap": 100}
     with pytest.warns(DataWarning, match="3 customers have no segment"):
         table = rs.evaluate(models, split, segments=segments, show_progress=False, **options).table
-    with pytest.warns(DeprecationWarning, match="segments=<frame>"):  # the former spelling
-        former = rs.evaluate(models, split, by=segments, show_progress=False, **options).table
-    assert former.equals(table)
     seg = table.filter(model="repeat", mode="all", metric="hit_rate")
     assert seg["segment"].to_list() == ["all", "(missing)", "bronze", "gold", "silver"]
     assert seg["n_users"].to_list()[0] == len(users)
@@ -133,7 +130,7 @@ def test_segments(split: ev.Split, models: dict) -> None:
     assert by_name.equals(table)
     with pytest.raises(InputDataError, match="profiles"):
         rs.evaluate(models, split, by="tier", show_progress=False)
-    with pytest.raises(InputDataError, match="exactly one segment column"):
+    with pytest.raises(InputDataError, match="by must be the name of a segment column"):
         rs.evaluate(models, split, by=profiles, show_progress=False)
 
 

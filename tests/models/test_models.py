@@ -328,8 +328,8 @@ def test_params_clone_repr() -> None:
     assert clone.get_params() == model.get_params()
     model.set_params(neighbors=9)
     assert model.neighbors == 9
-    with pytest.warns(DeprecationWarning, match="neighbors"):
-        assert rs.ItemKNN(k=5).neighbors == 5
+    with pytest.raises(TypeError, match="'k'"):
+        rs.ItemKNN(k=5)  # type: ignore[call-arg]
     with pytest.raises(rs.InputDataError, match="no parameter"):
         model.set_params(kk=1)
 

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 import pytest
 
 import recsys as rs
@@ -316,39 +315,17 @@ class TestLoadErrors:
 
 
 # ---------------------------------------------------------------- older model files
-@pytest.mark.parametrize(
-    ("name", "make"),
-    [
-        ("ALS", lambda: rs.ALS(factors=2, iterations=3, random_state=0)),
-        ("ItemKNN", lambda: rs.ItemKNN(neighbors=5)),
-        ("Repurchase", rs.Repurchase),
-        ("BuyAgain", lambda: rs.BuyAgain(label_days=20)),
-        (
-            "RepeatExplore",
-            lambda: rs.RepeatExplore(
-                repeat=rs.Repurchase(), explore=rs.ItemKNN(neighbors=5), merge="weights"
-            ),
-        ),
-        ("Blend", lambda: rs.Blend([rs.ItemKNN(neighbors=5), rs.Popular()], [0.7, 0.3])),
-    ],
-)
-def test_reads_format_version_1(name: str, make) -> None:
-    """Files written by the previous format load and score like a fresh fit."""
-    path = Path(__file__).parent / "data" / f"v1_{name}.npz"
-    loaded = rs.load_model(path)
-    inter = block_interactions(n_users_per_group=6, n_items_per_group=6)
-    fresh = make().fit(inter)
-    assert type(loaded) is type(fresh)
-    # BuyAgain's features changed since (days since the customer's last purchase was
-    # always 0): its file must score as the code that wrote it did, recorded beside it.
-    recorded = path.with_name(f"v1_{name}_recommend.csv")
-    for flag in (True, False):
-        a = loaded.recommend(k=4, exclude_seen=flag)
-        if recorded.exists():
-            b = pl.read_csv(recorded, schema_overrides={"score": pl.Float32}).filter(
-                pl.col("exclude_seen") == flag
-            )
-        else:
-            b = fresh.recommend(k=4, exclude_seen=flag)
-        assert a.select("user_id", "item_id").equals(b.select("user_id", "item_id"))
-        np.testing.assert_allclose(a["score"], b["score"], rtol=1e-5)
+@pytest.mark.parametrize("version", [1, None, "2"])
+def test_older_or_unknown_format_versions_are_refused(tmp_path, version) -> None:
+    """Only the current format is read: a version-1 layout (no checksum) is refused."""
+    good = tmp_path / "good.npz"
+    rs.ItemKNN(neighbors=5).fit(block_interactions()).save(good)
+    with np.load(good, allow_pickle=False) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    meta = json.loads(str(arrays.pop("__meta__")))
+    meta.pop("checksum")
+    meta["format_version"] = version
+    old = tmp_path / "old.npz"
+    np.savez(old, __meta__=np.asarray(json.dumps(meta)), **arrays)
+    with pytest.raises(rs.ModelFormatError, match=rf"format version {version!r}.*reads version"):
+        rs.load_model(old)
