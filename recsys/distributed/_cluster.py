@@ -74,19 +74,15 @@ def model_arrays(model: Any, job: str) -> tuple[dict[str, Any], dict[str, np.nda
     The workers rebuild the model from these arrays with `model_from_arrays`: the
     model object itself is never pickled.
     """
-    import tempfile
+    from recsys.models import Recommender
+    from recsys.models.persistence import to_arrays
 
-    from recsys.models.persistence import read_model_file
-
-    if not callable(getattr(model, "save", None)):
+    if not isinstance(model, Recommender):
         raise InputDataError(
             f"{job} with engine=rs.engine.Ray(...) needs recsys models (they reach the "
             f"workers as their saved arrays), got {type(model).__name__}"
         )
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "model.npz"
-        model.save(path)
-        return read_model_file(path)
+    return to_arrays(model)
 
 
 def check_out(out: Any) -> Path:
@@ -131,55 +127,24 @@ def split_arrays(
     return out
 
 
-#: Model classes whose per-user arrays are known (beyond the id map and the training
-#: matrix's rows): their workers receive only each block's users. Other models'
-#: arrays are sent whole to every node.
-USER_ARRAYS: dict[str, tuple[str, ...]] = {
-    "ALS": ("model.user_factors",),
-    "BPR": ("model.user_factors",),
-    "Popular": (),
-    "ItemKNN": (),
-}
-USER_KEYS = ("users", "user_items.data", "user_items.indices", "user_items.indptr")
+def per_user_keys(model: Any, arrays: dict[str, np.ndarray]) -> frozenset[str]:
+    """The names of ``model``'s per-user arrays in its file layout (``arrays``).
 
-
-def item_side(arrays: dict[str, np.ndarray], user_arrays: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """A model file's arrays without its per-user ones (those `user_slice` cuts)."""
-    per_user = {*USER_KEYS, "user_items.shape", *user_arrays}
-    return {key: value for key, value in arrays.items() if key not in per_user}
-
-
-def user_slice(
-    arrays: dict[str, np.ndarray], index: np.ndarray, user_arrays: tuple[str, ...]
-) -> dict[str, np.ndarray]:
-    """The per-user arrays of the users ``index`` (sorted, distinct): with `item_side`,
-    a valid model file of these users only.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> arrays = {"users": np.array([10, 11, 12]), "user_items.data": np.ones(3, np.float32),
-    ...           "user_items.indices": np.array([0, 1, 1], np.int32),
-    ...           "user_items.indptr": np.array([0, 1, 1, 3], np.int32),
-    ...           "user_items.shape": np.array([3, 2]), "items": np.array([7, 8])}
-    >>> part = user_slice(arrays, np.array([0, 2]), ())
-    >>> part["users"].tolist(), part["user_items.indptr"].tolist()
-    ([10, 12], [0, 1, 3])
+    Those that `Recommender.select_users` cuts (the user ids, the training rows and
+    every array the model's schema declares per user), found as the arrays a model of
+    no users holds with another shape, plus the training matrix's shape.
     """
-    indptr = arrays["user_items.indptr"]
-    starts, stops = indptr[index].astype(np.int64), indptr[index + 1].astype(np.int64)
-    lengths = stops - starts
-    rows = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
-    take = rows + np.arange(int(lengths.sum()), dtype=np.int64)
-    out = {
-        "users": arrays["users"][index],
-        "user_items.data": arrays["user_items.data"][take],
-        "user_items.indices": arrays["user_items.indices"][take],
-        "user_items.indptr": np.concatenate([[0], np.cumsum(lengths)]).astype(indptr.dtype),
-        "user_items.shape": np.asarray(
-            [len(index), int(arrays["user_items.shape"][1])], dtype=np.int64
-        ),
-    }
-    for key in user_arrays:
-        out[key] = np.ascontiguousarray(arrays[key][index])
-    return out
+    from recsys.models.persistence import to_arrays
+
+    _, empty = to_arrays(model.select_users(np.empty(0, dtype=np.int64)))
+    changed = {key for key, value in arrays.items() if empty[key].shape != value.shape}
+    return frozenset({"users", "user_items.shape", *changed})
+
+
+def user_arrays(model: Any, index: np.ndarray, keys: frozenset[str]) -> dict[str, np.ndarray]:
+    """The per-user arrays (``keys``) of the users ``index``: with the item side of the
+    model's arrays, the file of a model of these users only (`Recommender.select_users`)."""
+    from recsys.models.persistence import to_arrays
+
+    _, arrays = to_arrays(model.select_users(index))
+    return {key: arrays[key] for key in keys}

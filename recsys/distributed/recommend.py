@@ -42,19 +42,19 @@ from recsys.data import columns as C
 from recsys.data.sources import to_frame
 from recsys.distributed import _cluster
 from recsys.distributed._cluster import (
-    USER_ARRAYS,
     check_out,
     connect,
-    item_side,
     maybe_die,
     model_arrays,
+    per_user_keys,
     resolve_workers,
     split_arrays,
-    user_slice,
+    user_arrays,
 )
 from recsys.engine import Ray
 from recsys.exceptions import InputDataError
 from recsys.models.persistence import model_from_arrays
+from recsys.models.ranker import id_series
 from recsys.scoring.dense import COL_TILE, ROW_TILE
 
 __all__ = ["recommend_on_ray"]
@@ -194,21 +194,22 @@ def _merge(
 
 def recommend_on_ray(
     model: Any,
-    users: pl.Series,
+    users: Any,
     k: int,
     *,
     exclude_seen: bool | None,
     candidates: Any,
     exclude: Any,
     on_unknown: str,
+    fill: str | None,
     show_progress: bool,
     engine: Ray,
 ) -> pl.DataFrame | pl.LazyFrame:
     """`recsys.Recommender.recommend` on a Ray cluster (see the module docstring).
 
-    ``users`` are the checked query ids (unknown users left out already with
-    ``on_unknown="skip"``); the other arguments are those of the call. Returns the
-    frame of the local call, or with ``engine.out`` a LazyFrame over the files written.
+    The arguments are those of the call, ``k``, ``on_unknown`` and ``fill`` checked.
+    Returns the frame of the local call, or with ``engine.out`` a LazyFrame over the
+    files written.
     """
     class_name = type(model).__name__
     if engine.item_shards > 1 and class_name not in ITEM_ARRAYS:
@@ -217,37 +218,39 @@ def recommend_on_ray(
         )
     if engine.item_shards > model.n_items:
         raise InputDataError(f"item_shards={engine.item_shards} exceeds the {model.n_items} items")
+    query = model.users_.ids if users is None else id_series(users, "users")
+    index = model.users_.to_index(query, on_unknown="minus_one")
+    if (index < 0).any():
+        if on_unknown == "raise":  # IdMap's message names the unknown users
+            model.users_.to_index(query.filter(pl.Series(index < 0)), on_unknown="raise")
+        if on_unknown == "skip":
+            query, index = query.filter(pl.Series(index >= 0)), index[index >= 0]
     cand_index = None
     if candidates is not None:
         cand_index = np.unique(model.items_.to_index(candidates))  # raises on unknown items
     if exclude is not None and not isinstance(exclude, pl.Series) and _is_frame(exclude):
         exclude = to_frame(exclude)
     # Every argument checked by the model itself, on this process, before any work starts.
-    params = {"k": k, "exclude_seen": exclude_seen, "on_unknown": on_unknown}
-    model.recommend(users.head(1), candidates=candidates, exclude=exclude, **params)
+    params = {"k": k, "exclude_seen": exclude_seen, "on_unknown": on_unknown, "fill": fill}
+    model.recommend(query.head(1), candidates=candidates, exclude=exclude, **params)
     folder = None if engine.out is None else check_out(engine.out)
     meta, arrays = model_arrays(model, "recommend")
 
     ray = connect(engine.address)
     workers = resolve_workers(ray, engine.workers)
-    index = model.users_.to_index(users, on_unknown="minus_one")
     known = index >= 0
     cuts = _user_cuts(known, _block_size(int(known.sum()), workers, engine.batch_size))
     params["num_threads"] = engine.threads_per_worker
-    blocks = [users.slice(int(a), int(b - a)) for a, b in itertools.pairwise(cuts)]
+    blocks = [query.slice(int(a), int(b - a)) for a, b in itertools.pairwise(cuts)]
     paths = [
         None if folder is None else str(folder / f"part-{b:06d}.parquet")
         for b in range(len(blocks))
     ]
     if engine.item_shards == 1:
         params["candidates"] = candidates
-        per_user = USER_ARRAYS.get(class_name)
-        slices = [
-            None if per_user is None else _block_index(index, a, b)
-            for a, b in itertools.pairwise(cuts)
-        ]
+        per_block = [_block_index(index, a, b) for a, b in itertools.pairwise(cuts)]
         submit = _user_blocks(
-            ray, meta, arrays, params, workers, engine.threads_per_worker, per_user, slices
+            ray, model, meta, arrays, params, workers, engine.threads_per_worker, per_block
         )
     else:
         submit = _item_shards(ray, meta, arrays, params, cand_index, class_name, workers, engine)
@@ -294,20 +297,19 @@ def _in_order(ray: Any, calls: Iterator[Any], window: int) -> Iterator[Any]:
 
 def _user_blocks(
     ray: Any,
+    model: Any,
     meta: dict[str, Any],
     arrays: dict[str, np.ndarray],
     params: dict[str, Any],
     workers: int,
     threads: int,
-    per_user: tuple[str, ...] | None,
-    slices: list[np.ndarray | None],
+    per_block: list[np.ndarray],
 ) -> Submit:
-    """Blocks of users -> a pool of actors holding the model's item side, or the whole
-    model when its per-user arrays are not known (``per_user`` None)."""
-    # Once; every actor on a node maps it (zero-copy). The users' arrays travel with
-    # their block when the model's per-user arrays are known.
-    shared = arrays if per_user is None else item_side(arrays, per_user)
-    refs = [ray.put(shared)]
+    """Blocks of users -> a pool of actors holding the model's item side; each block
+    brings its users' arrays (`Recommender.select_users` of the block's users)."""
+    keys = per_user_keys(model, arrays)
+    # Once; every actor on a node maps it (zero-copy).
+    refs = [ray.put({key: value for key, value in arrays.items() if key not in keys})]
     actor_cls = ray.remote(num_cpus=threads, max_restarts=-1, max_task_retries=-1)(_Recommender)
     pool = [actor_cls.remote(meta, refs, params, _cluster.FAULT_FILE) for _ in range(workers)]
 
@@ -315,14 +317,9 @@ def _user_blocks(
         blocks: list[pl.Series], excludes: list[Any], paths: list[str | None]
     ) -> Iterator[Any]:
         calls = (
-            pool[b % workers].block.remote(
-                block,
-                excl,
-                path,
-                None if index is None or per_user is None else user_slice(arrays, index, per_user),
-            )
+            pool[b % workers].block.remote(block, excl, path, user_arrays(model, index, keys))
             for b, (block, excl, path, index) in enumerate(
-                zip(blocks, excludes, paths, slices, strict=True)
+                zip(blocks, excludes, paths, per_block, strict=True)
             )
         )
         try:

@@ -68,23 +68,27 @@ def test_no_address_starts_a_fresh_cluster_despite_a_stale_one(
         stale.unlink()
 
 
-@pytest.mark.parametrize("name", ["als", "pop"])
+@pytest.mark.parametrize("name", ["als", "popular", "repurchase", "itemknn"])
 def test_a_block_model_recommends_as_the_whole_model(
     name: str, als: rs.ALS, split: rs.evaluation.Split
 ) -> None:
     """Item-side arrays plus one block's users' arrays: a model of those users whose lists
     are the whole model's, bit for bit (what each Ray worker rebuilds per block)."""
-    from recsys.distributed._cluster import USER_ARRAYS, item_side, model_arrays, user_slice
+    from recsys.distributed._cluster import model_arrays, per_user_keys, user_arrays
     from recsys.models.persistence import model_from_arrays
 
-    model = als if name == "als" else rs.Popular().fit(rs.Interactions.from_purchases(split.train))
+    inter = rs.Interactions.from_purchases(split.train)
+    models = {"popular": rs.Popular, "repurchase": rs.Repurchase, "itemknn": rs.ItemKNN}
+    model = als if name == "als" else models[name]().fit(inter)
     meta, arrays = model_arrays(model, "recommend")
-    per_user = USER_ARRAYS[type(model).__name__]
+    keys = per_user_keys(model, arrays)
+    assert {"users", "user_items.indptr"} <= keys
+    if name == "als":
+        assert "model.user_factors" in keys
+        assert "model.item_factors" not in keys
     query = model.users_.ids.gather([700, 3, 3, 511, 40]).to_list()
     index = np.unique(model.users_.to_index(query))
-    block = model_from_arrays(
-        meta, {**item_side(arrays, per_user), **user_slice(arrays, index, per_user)}
-    )
+    item_side = {key: value for key, value in arrays.items() if key not in keys}
+    block = model_from_arrays(meta, {**item_side, **user_arrays(model, index, keys)})
     assert block.n_users == 4
     assert block.recommend(query, k=8).equals(model.recommend(query, k=8))
-    assert set(item_side(arrays, per_user)).isdisjoint({"users", *per_user})
