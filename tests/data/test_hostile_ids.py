@@ -93,3 +93,12 @@ def test_hit_retention_does_not_credit_another_customer() -> None:
         rs.uplift.hit_retention(
             recs.with_columns(pl.lit("A1").alias("user_id")), purchases, start, 30
         )
+
+
+def test_coverage_catalogue_of_another_type() -> None:
+    expected = rs.evaluation.coverage(RECS, [5, 6, 7], 2)
+    assert rs.evaluation.coverage(RECS, ["5", "6", "7"], 2) == expected
+    assert rs.evaluation.coverage(RECS, [5.0, 6.0, 7.0], 2) == expected
+    for bad in ([5, "a"], [5.5, 6.0], ["A5"]):
+        with pytest.raises(InputDataError, match="catalogue"):
+            rs.evaluation.coverage(RECS, bad, 2)
