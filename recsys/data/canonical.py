@@ -300,8 +300,13 @@ def cast_ids(ids: pl.Series, dtype: pl.DataType, where: str) -> pl.Series:
     """
     if ids.dtype == dtype:
         return ids
-    cast = ids.cast(dtype, strict=False)
-    back = cast.cast(ids.dtype, strict=False)
+    try:
+        cast = ids.cast(dtype, strict=False)
+        back = cast.cast(ids.dtype, strict=False)
+    except pl.exceptions.PolarsError as err:  # nested or other values without a cast
+        raise InputDataError(
+            f"{where}: {ids.name or C.USER} values of type {ids.dtype} cannot be {dtype} ids"
+        ) from err
     lossy = ids.is_not_null() & (cast.is_null() | (back != ids).fill_null(True))
     if lossy.any():
         examples = ids.filter(lossy).head(3).to_list()

@@ -102,3 +102,10 @@ def test_coverage_catalogue_of_another_type() -> None:
     for bad in ([5, "a"], [5.5, 6.0], ["A5"]):
         with pytest.raises(InputDataError, match="catalogue"):
             rs.evaluation.coverage(RECS, bad, 2)
+
+
+@pytest.mark.parametrize("users", [[1, "a"], "12", 5, [[1]]])
+def test_retention_labels_users_of_mixed_or_no_type(users) -> None:
+    purchases = pl.DataFrame({"user_id": [1, 2], "timestamp": [datetime(2024, 1, 1)] * 2})
+    with pytest.raises(InputDataError, match="users"):
+        rs.uplift.retention_labels(purchases, "2024-01-02", 30, users=users)
