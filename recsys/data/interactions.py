@@ -357,6 +357,11 @@ class Interactions:
         if weight is not None:
             selected.append(pl.col(weight).cast(pl.Float64).alias("_w"))
         rows = lf.select(selected).collect(engine="streaming")
+        if weight is not None and (bad := int((~rows["_w"].is_finite()).sum())):
+            raise InputDataError(
+                f"the weight column {weight!r} has {bad} NaN or infinite values; weights must "
+                "be finite"
+            )
         return cls._aggregate(rows, users, items, None, weight=weight or "count")
 
     @classmethod

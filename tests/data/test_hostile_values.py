@@ -47,6 +47,9 @@ def test_text_weight_column_is_a_typed_error() -> None:
         rs.Interactions.from_frame(frame, weight="w")
     numbers = frame.with_columns(pl.Series("w", [1, 2]))
     assert rs.Interactions.from_frame(numbers, weight="w").matrix.sum() == 3
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(InputDataError, match="'w'"):
+            rs.Interactions.from_frame(frame.with_columns(pl.Series("w", [1.0, bad])), weight="w")
 
 
 @pytest.mark.parametrize("bad", [float("inf"), float("nan"), "90", 0, -1, True])
