@@ -109,3 +109,16 @@ def test_retention_labels_users_of_mixed_or_no_type(users) -> None:
     purchases = pl.DataFrame({"user_id": [1, 2], "timestamp": [datetime(2024, 1, 1)] * 2})
     with pytest.raises(InputDataError, match="users"):
         rs.uplift.retention_labels(purchases, "2024-01-02", 30, users=users)
+
+
+def test_an_exclude_frame_does_not_exclude_for_another_customer() -> None:
+    purchases = pl.DataFrame({"user_id": [1, 2, 2, 3], "item_id": ["a", "a", "b", "b"]})
+    model = rs.Popular().fit(rs.Interactions.from_frame(purchases))
+    plain = model.recommend([1], k=2, exclude_seen=False)
+    exact = pl.DataFrame({"user_id": [1.0], "item_id": ["a"]})
+    assert model.recommend([1], k=2, exclude_seen=False, exclude=exact)["item_id"].to_list() == [
+        "b"
+    ]
+    with pytest.raises(InputDataError, match="exclude"):  # 1.5 is not customer 1
+        model.recommend([1], k=2, exclude_seen=False, exclude=exact.with_columns(user_id=1.5))
+    assert plain.height == 2
