@@ -122,3 +122,17 @@ def test_an_exclude_frame_does_not_exclude_for_another_customer() -> None:
     with pytest.raises(InputDataError, match="exclude"):  # 1.5 is not customer 1
         model.recommend([1], k=2, exclude_seen=False, exclude=exact.with_columns(user_id=1.5))
     assert plain.height == 2
+
+
+def test_an_item_table_does_not_label_another_item() -> None:
+    purchases = pl.DataFrame(
+        {
+            "user_id": [1, 1, 2],
+            "item_id": [7, 8, 7],
+            "timestamp": [datetime(2024, 1, d) for d in (1, 2, 3)],
+            "quantity": [1.0, 1.0, 1.0],
+        }
+    )
+    items = pl.DataFrame({"item_id": ["007"], "category": ["tea"]})  # not item 7
+    with pytest.raises(InputDataError, match="item table"):
+        rs.build_profiles(purchases, items=items, as_of="2024-01-04")
