@@ -25,6 +25,7 @@ MODELS: dict[str, Callable[[], rs.Recommender]] = {
     "BPR": lambda: rs.BPR(factors=8, iterations=40, learning_rate=0.05, random_state=3),
     "ItemKNN": lambda: rs.ItemKNN(neighbors=20),
     "ItemKNN-cosine": lambda: rs.ItemKNN(similarity="cosine", neighbors=20, self_similarity=0.0),
+    "EASE": lambda: rs.EASE(l2=5.0),
     "Popular": lambda: rs.Popular(),
     "Popular-window": lambda: rs.Popular(window_days=30),
     "Repurchase": lambda: rs.Repurchase(due_weight=0.5),
@@ -64,6 +65,7 @@ MODELS: dict[str, Callable[[], rs.Recommender]] = {
 }
 PERSONALISED = {
     "ALS",
+    "EASE",
     "BPR",
     "ItemKNN",
     "ItemKNN-cosine",
