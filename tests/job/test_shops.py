@@ -409,3 +409,25 @@ def test_fit_flags_read_from_the_profile_warnings(message: str, churn_flagged: b
     gamma.add("Gamma-Gamma q = 0.8 <= 1: the population mean spend is infinite")
     assert not fit_evidence(gamma, pl.DataFrame({"clv": [1.0]})).value_credible
     assert not fit_evidence(StepWarnings(), pl.DataFrame({"clv": [float("nan")]})).value_credible
+
+
+def test_new_items_denominator_is_stated(runs: dict[str, tuple[JobResult, Path]]) -> None:
+    result, folder = runs["wholesale"]
+    html = (folder / "report.html").read_text()
+    new = result.metrics.filter(segment="all", metric="hit_rate", mode="new")["n_users"].max()
+    assert f"over the {new:,} customers who bought one" in html
+
+
+def test_report_names_the_users_customer_column(tmp_path: Path) -> None:
+    from recsys.cli import main
+
+    path = tmp_path / "orders.csv"
+    shop = shops.per_order_ids(orders=300).rename({"user_id": "OrderRef", "item_id": "sku"})
+    shop.write_csv(path)
+    columns = "user_id=OrderRef,item_id=sku,order_id=order_id,quantity=quantity,price=price"
+    argv = ["report", str(path), "--columns", columns + ",timestamp=timestamp"]
+    argv += ["--out", str(tmp_path / "r"), "--bootstrap", "20", "--models", "popular"]
+    assert main(argv) == 0
+    html = (tmp_path / "r" / "report.html").read_text()
+    assert "the customer column &#39;OrderRef&#39; looks like an order id" in html
+    assert (tmp_path / "r" / "actions.parquet").exists()
