@@ -118,7 +118,7 @@ def test_no_crash_on_an_empty_test_window() -> None:
     last = purchases["timestamp"].max()
     assert isinstance(last, datetime)
     quiet = purchases.filter(pl.col("timestamp") < last - timedelta(days=40))
-    result = rs.job.run(quiet, _config(as_of=last, horizon_days=30))
+    result = rs.job.run(quiet, _config(as_of=last, horizon_days=30, models=("popular",)))
     assert result.evaluation is None
     assert "No evaluation" in result.claims["evaluation"].text
     assert "the test window is empty" in result.claims["evaluation"].text
@@ -159,7 +159,7 @@ def test_item_names_next_to_ids(tmp_path: Path) -> None:
         .unique()
         .with_columns(name=pl.lit("Box of ") + pl.col("item_id"))
     )
-    result = rs.job.run(purchases, _config(bootstrap=20), item_names=names)
+    result = rs.job.run(purchases, _config(bootstrap=20, models=("popular",)), item_names=names)
     rs.report.write(result, tmp_path)
     recs = pl.read_parquet(tmp_path / "recommendations.parquet")
     assert recs.columns[:3] == ["user_id", "item_id", "item_name"]
@@ -254,7 +254,9 @@ def test_campaign_proposed_only_above_the_contact_cost(
     assert claim.licensed, claim.text
     win = result.actions.filter(action="win_back")
     assert per == pytest.approx(win["value_at_stake"].sum() / win.height)
-    dear = rs.job.run(shops.wholesale(), _config(contact_cost=per * 2, bootstrap=20))
+    dear = rs.job.run(
+        shops.wholesale(), _config(contact_cost=per * 2, bootstrap=20, models=("popular",))
+    )
     expensive = dear.claims["campaign"]
     assert not expensive.licensed
     assert "not worth running" in expensive.text
@@ -365,7 +367,9 @@ def test_warnings_are_shown_on_the_card_they_concern(
 
 
 def test_on_unknown_skip_leaves_first_time_buyers_out() -> None:
-    result = rs.job.run(shops.grocery(), _config(bootstrap=20, on_unknown="skip"))
+    result = rs.job.run(
+        shops.grocery(), _config(bootstrap=20, on_unknown="skip", models=("popular",))
+    )
     claim = result.claims["evaluation"]
     regime = result.regime
     assert regime.test_first_time > 0
