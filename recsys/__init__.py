@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from recsys.models import (
         ALS,
         BPR,
+        EASE,
         Blend,
         BuyAgain,
         ItemKNN,
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ALS",
     "BPR",
+    "EASE",
     "Blend",
     "BuyAgain",
     "CleaningReport",
@@ -125,6 +127,7 @@ _NAMES_BY_HOME = {
     "recsys.models": (
         "ALS",
         "BPR",
+        "EASE",
         "Blend",
         "BuyAgain",
         "ItemKNN",
