@@ -37,6 +37,7 @@ import polars as pl
 from threadpoolctl import threadpool_limits
 
 from recsys._validation import check_in, check_positive_int, resolve_num_threads
+from recsys.data.sources import FrameLike
 from recsys.exceptions import DataWarning, InputDataError, NotFittedError
 from recsys.uplift._checks import as_frame, check_finite_column, is_binary_column, require_columns
 from recsys.uplift._features import FeatureEncoder, join_features
@@ -70,6 +71,16 @@ class _Constant:
         return np.full(x.shape[0], self.value)
 
 
+def _ensemble() -> Any:
+    """scikit-learn's ensemble module. Imported before the thread limit is set: threadpoolctl
+    limits only the OpenMP runtimes already loaded."""
+    try:
+        from sklearn import ensemble
+    except ImportError as err:  # the `uplift` extra
+        raise ImportError("UpliftModel needs scikit-learn: pip install 'recsys[uplift]'") from err
+    return ensemble
+
+
 def _fit_learner(
     x: np.ndarray, y: np.ndarray, classify: bool, params: dict, mask: np.ndarray, seed: int
 ) -> Any:
@@ -78,17 +89,13 @@ def _fit_learner(
         raise InputDataError("a fold has no customers of one arm; use fewer n_folds")
     if np.all(y == y[0]):
         return _Constant(float(y[0]))
-    try:
-        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-    except ImportError as err:  # the `uplift` extra
-        raise ImportError("UpliftModel needs scikit-learn: pip install 'recsys[uplift]'") from err
-
+    ensemble = _ensemble()
     kwargs = {**params, "random_state": seed}
     kwargs["categorical_features"] = mask if mask.any() else None
     if classify:
-        model = HistGradientBoostingClassifier(**kwargs).fit(x, y)
+        model = ensemble.HistGradientBoostingClassifier(**kwargs).fit(x, y)
         return _Probability(model)
-    return HistGradientBoostingRegressor(**kwargs).fit(x, y)
+    return ensemble.HistGradientBoostingRegressor(**kwargs).fit(x, y)
 
 
 class _Probability:
@@ -188,8 +195,8 @@ class UpliftModel:
     # ------------------------------------------------------------------ fit
     def fit(
         self,
-        experiment: Any,
-        features: Any = None,
+        experiment: FrameLike,
+        features: FrameLike | None = None,
         *,
         treatment: str,
         outcome: str,
@@ -245,6 +252,7 @@ class UpliftModel:
         folds = _folds(t, n_folds, self.random_state)
         oof = np.empty(t.size)
         self.fold_models_: list[_FoldModel] = []
+        _ensemble()
         with threadpool_limits(limits=threads, user_api="openmp"):
             for f in range(n_folds):
                 train = folds != f
@@ -254,11 +262,13 @@ class UpliftModel:
         self.oof_ = pl.DataFrame({user_col: frame[user_col], "uplift": oof})
         return self
 
-    def fit_predict(self, experiment: Any, features: Any = None, **kwargs: Any) -> pl.DataFrame:
+    def fit_predict(
+        self, experiment: FrameLike, features: FrameLike | None = None, **kwargs: Any
+    ) -> pl.DataFrame:
         """`fit`, then the out-of-fold uplift of the experiment's customers (``oof_``)."""
         return self.fit(experiment, features, **kwargs).oof_
 
-    def predict(self, features: Any) -> pl.DataFrame:
+    def predict(self, features: FrameLike) -> pl.DataFrame:
         """Uplift of new customers: the mean of the fold models' predictions.
 
         Parameters
@@ -286,7 +296,13 @@ class UpliftModel:
 
     # ------------------------------------------------------------ internals
     def _experiment(
-        self, experiment: Any, treatment: str, outcome: str, control: Any, arm: Any, user_col: str
+        self,
+        experiment: FrameLike,
+        treatment: str,
+        outcome: str,
+        control: Any,
+        arm: Any,
+        user_col: str,
     ) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
         frame = as_frame(experiment, "experiment")
         require_columns(
