@@ -106,7 +106,7 @@ def test_no_customer_is_scored_by_a_model_that_saw_them():
 
 
 def test_predict_averages_the_fold_models_and_is_deterministic():
-    frame, _ = simulate(3000, seed=4)
+    frame, _ = simulate(1500, seed=4)
     data = frame.select("user_id", "arm", "outcome")
     feats = frame.select(FEATURES)
     kwargs = {"treatment": "arm", "outcome": "outcome", "control": "control"}
