@@ -240,12 +240,13 @@ class UpliftModel:
         params = {**DEFAULT_LEARNER, **dict(self.learner_params or {})}
         threads = resolve_num_threads(self.num_threads)
         frame, t, y = self._experiment(experiment, treatment, outcome, control, arm, user_col)
+        absent = 0
         if features is None:
             feats = frame.drop(treatment, outcome)
         else:
-            feats = join_features(frame[user_col], as_frame(features, "features"), user_col)
+            feats, absent = join_features(frame[user_col], as_frame(features, "features"), user_col)
         self.encoder_ = FeatureEncoder.fit(feats, user_col)
-        x = self.encoder_.transform(feats)
+        x = self.encoder_.transform(feats, absent=absent)
         self.user_col_ = user_col
         self._mask = self.encoder_.categorical_mask
         self._params = params
