@@ -21,9 +21,9 @@ outcome. New customers (`UpliftModel.predict`) get the mean of the fold models.
 
 Learner: `HistGradientBoostingClassifier` (0/1 outcomes, the ``μ_a`` of T and DR) and
 `HistGradientBoostingRegressor`, chosen over LightGBM by measurement (same PEHE; LightGBM
-1.6x faster to fit but a further compiled dependency whose determinism is documented only
-at a fixed thread count; see benchmarks/RESULTS.md). Histograms are built per feature, so
-the fit is identical at any thread count (``num_threads``, tested).
+1.3-1.6x faster to fit but a further compiled dependency whose determinism is documented
+only at a fixed thread count; see benchmarks/RESULTS.md). ``num_threads`` caps the
+learner's OpenMP threads; the predictions are identical at 1 and 2 threads (tested).
 """
 
 from __future__ import annotations
