@@ -7,6 +7,7 @@ import argparse
 from recsys.cli.common import Parser, int_at_least, non_negative_int, positive_int
 from recsys.cli.job import cmd_demo, cmd_report
 from recsys.cli.steps import cmd_actions, cmd_evaluate, cmd_profile, cmd_recommend, cmd_uplift
+from recsys.cli.targeting import add_target_options
 from recsys.job.config import DEFAULT_MODELS
 
 __all__ = ["build_parser"]
@@ -288,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     uplift.add_argument("--out", help="output file (.parquet or .csv); default: print a preview")
     add_seed(uplift)
+    add_target_options(uplift)
     uplift.set_defaults(handler=cmd_uplift)
 
     actions = sub.add_parser(

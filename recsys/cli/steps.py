@@ -147,6 +147,11 @@ def cmd_uplift(args: argparse.Namespace) -> None:
             "(name the unit column with --unit)"
         )
         unit = None
+    if args.target is not None:  # the uplift model, the plan and its value
+        from recsys.cli.targeting import cmd_target
+
+        cmd_target(args, frame)
+        return
     expected = None
     ratio = parse_ratio(args.expected_ratio)
     if ratio is not None and args.arm in frame.columns:
