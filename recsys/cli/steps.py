@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import re
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -41,16 +40,15 @@ def cmd_profile(args: argparse.Namespace) -> None:
 
 def _profile_on_ray(purchases: pl.DataFrame, args: argparse.Namespace) -> None:
     """``profile --engine ray``: shards of customers through the cluster's object store."""
-    from recsys.distributed import build_profiles_batch
+    from recsys.engine import Ray
+    from recsys.profiles import build_profiles
 
-    info = build_profiles_batch(
-        purchases,
-        as_of=args.as_of,
-        out=args.out,
-        ray_address=args.ray_address,
-        show_progress=interactive(),
+    written = build_profiles(
+        purchases, as_of=args.as_of, engine=Ray(address=args.ray_address, out=args.out)
     )
-    print(f"wrote {info['customers']:,} profiles in {info['files']} files to {info['path']}")
+    assert isinstance(written, pl.LazyFrame)  # Ray(out=...) returns the files, scanned
+    rows = written.select(pl.len()).collect().item()
+    print(f"wrote {rows:,} profiles to {args.out}")
 
 
 def cmd_recommend(args: argparse.Namespace) -> None:
@@ -72,17 +70,12 @@ def cmd_recommend(args: argparse.Namespace) -> None:
 
 
 def _recommend_on_ray(model: Any, args: argparse.Namespace) -> None:
-    """``recommend --engine ray``: save the model, score every customer on the cluster."""
-    import tempfile
+    """``recommend --engine ray``: score every customer on the cluster."""
+    from recsys.engine import Ray
 
-    from recsys.distributed import recommend_batch
-
-    with tempfile.TemporaryDirectory() as folder:
-        model.save(Path(folder) / "model.npz")
-        info = recommend_batch(
-            Path(folder) / "model.npz", k=args.k, out=args.out, ray_address=args.ray_address
-        )
-    print(f"wrote {info['rows']:,} rows for {info['users']:,} customers to {info['path']}")
+    written = model.recommend(k=args.k, engine=Ray(address=args.ray_address, out=args.out))
+    counts = written.select(pl.len(), pl.col("user_id").n_unique()).collect().row(0)
+    print(f"wrote {counts[0]:,} rows for {counts[1]:,} customers to {args.out}")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -106,28 +99,19 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
             step(f"fit {name}")
             models[name] = make_model(name, params, args.seed, strict=False).fit(train)
         step("evaluate")
-        if args.engine == "ray":
-            from recsys.distributed import evaluate_batch
+        from recsys.engine import Local, Ray
 
-            table = evaluate_batch(
-                models,
-                split,
-                k=[args.k],
-                bootstrap=args.bootstrap,
-                seed=args.seed,
-                ray_address=args.ray_address,
-            ).table
-        else:
-            table = evaluate(
-                models,
-                split,
-                k=[args.k],
-                exclude_seen=None,
-                bootstrap=args.bootstrap,
-                seed=args.seed,
-                show_progress=interactive(),
-                on_unknown=args.on_unknown,
-            ).table
+        table = evaluate(
+            models,
+            split,
+            k=[args.k],
+            exclude_seen=None,
+            bootstrap=args.bootstrap,
+            seed=args.seed,
+            show_progress=interactive(),
+            on_unknown=args.on_unknown,
+            engine=Ray(address=args.ray_address) if args.engine == "ray" else Local(),
+        ).table
     write_table(table, args.out, "evaluate", rows=40)
 
 

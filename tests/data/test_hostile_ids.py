@@ -31,16 +31,14 @@ def test_cast_ids_refuses_lossy_matches(values: list, dtype: pl.DataType) -> Non
         cast_ids(pl.Series("user_id", values), dtype, "here")
 
 
-def test_recommend_batch_refuses_a_fractional_user(tmp_path: Path) -> None:
+def test_recommend_on_ray_refuses_a_fractional_user(tmp_path: Path) -> None:
     purchases = pl.DataFrame({"user_id": [12346, 12347], "item_id": ["a", "b"]})
     model = rs.Popular().fit(rs.Interactions.from_frame(purchases))
-    path = tmp_path / "model.npz"
-    model.save(path)
     with pytest.raises(UnknownIdError):
         model.recommend([12346.5], k=1)
     # Refused on the driver, before any Ray work (so no cluster is started here).
-    with pytest.raises(InputDataError, match=r"12346\.5"):
-        rs.distributed.recommend_batch(path, users=[12346.5], k=1, out=tmp_path / "out")
+    with pytest.raises(UnknownIdError, match=r"12346\.5"):
+        model.recommend([12346.5], k=1, engine=rs.engine.Ray(out=tmp_path / "out"))
     assert not (tmp_path / "out").exists()
 
 
