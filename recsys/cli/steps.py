@@ -131,6 +131,11 @@ def cmd_uplift(args: argparse.Namespace) -> None:
             "(name the unit column with --unit)"
         )
         unit = None
+    if args.target is not None:  # the uplift model, the plan and its value
+        from recsys.cli.targeting import cmd_target
+
+        cmd_target(args, frame)
+        return
     expected = None
     ratio = parse_ratio(args.expected_ratio)
     if ratio is not None and args.arm in frame.columns:
@@ -166,33 +171,22 @@ def cmd_uplift(args: argparse.Namespace) -> None:
 
 
 def cmd_actions(args: argparse.Namespace) -> None:
-    from recsys.actions import retention_actions
-    from recsys.data import Interactions
-    from recsys.data import columns as C
-    from recsys.job import default_as_of
-    from recsys.profiles import ProfileConfig, build_profiles, due_items
+    from recsys.job import action_list
 
     purchases = load_purchases(args)
-    as_of = args.as_of if args.as_of is not None else default_as_of(purchases)
-    has_prices = C.PRICE in purchases.columns  # without prices, value is counted in orders
-    config = ProfileConfig(clv_horizon_days=args.clv_horizon_days if has_prices else None)
-    profiles = build_profiles(purchases, as_of=as_of, config=config)
-    due = due_items(purchases, as_of=as_of, horizon_days=args.due_horizon_days)
-    recs = None
+    model = None
     if args.model != "none":
-        model = make_model(args.model, parse_params(args.param), args.seed).fit(
-            Interactions.from_purchases(purchases, as_of=as_of)
-        )
-        recs = model.recommend(users=None, k=args.k, on_unknown="skip", show_progress=interactive())
-    table = retention_actions(
-        profiles,
-        due=due,
-        recommendations=recs,
+        model = make_model(args.model, parse_params(args.param), args.seed)
+    table = action_list(
+        purchases,
+        as_of=args.as_of,
+        recommender=model,
+        k=args.k,
+        due_horizon_days=args.due_horizon_days,
+        clv_horizon_days=args.clv_horizon_days,
         max_customers=args.max_customers,
         contact_cost=args.contact_cost,
         min_expected_value=args.min_expected_value,
-        k=args.k,
-        value="clv" if has_prices else "frequency",
     )
     if args.out is not None and args.out.lower().endswith(".csv"):  # CSV has no lists
         table = table.with_columns(pl.col("items").cast(pl.List(pl.String)).list.join(" "))
