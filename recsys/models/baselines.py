@@ -88,7 +88,6 @@ class Popular(Recommender):
 
     registry_name = "popular"
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {"window_days": _POSITIVE_OR_NONE}
-    scores = Factors
     schema = (Array("popularity", "float32", ("items",), finite=True, low=0.0),)
 
     def __init__(self, window_days: float | None = None) -> None:
@@ -168,7 +167,6 @@ class Repurchase(Recommender):
     """
 
     registry_name = "repurchase"
-    scores = Stored
     default_exclude_seen: ClassVar[bool] = False
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "half_life_days": _POSITIVE_OR_NONE,
