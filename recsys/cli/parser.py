@@ -44,7 +44,15 @@ def add_input_options(parser: argparse.ArgumentParser, *, out: bool = True) -> N
     parser.add_argument(
         "--columns",
         help="map canonical names to yours: user_id=CustomerID,item_id=StockCode,"
-        "timestamp=InvoiceDate,quantity=Quantity,price=UnitPrice,order_id=InvoiceNo",
+        "timestamp=InvoiceDate,quantity=Quantity,price=UnitPrice,order_id=InvoiceNo; "
+        "also amount= (a line total: quantity x unit price), status= (an order status) and "
+        "item_name= (product names)",
+    )
+    parser.add_argument(
+        "--cancelled-status",
+        help="with status= in --columns: the comma-separated status values that mean "
+        "cancelled, returned or unavailable (those rows are counted under cancellation); "
+        "default: the library's list",
     )
     parser.add_argument(
         "--preset", help="known layout: online_retail, online_retail_ii, ta_feng, complete_journey"
