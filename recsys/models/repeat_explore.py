@@ -30,8 +30,8 @@ from recsys.data.interactions import Interactions, WeightKind
 from recsys.exceptions import DataWarning, InputDataError, ModelFormatError
 from recsys.models.base import Recommender, _pattern
 from recsys.models.blend import Blend, candidate_matrix
-from recsys.models.buyagain import _fit_logistic, logistic_logit
 from recsys.models.persistence import check_array
+from recsys.stats.logistic import fit_logistic, logistic_logit
 
 __all__ = ["RepeatExplore", "user_habits"]
 
@@ -327,7 +327,8 @@ class RepeatExplore(Blend):
                     stacklevel=4,
                 )
                 return None
-            fitted.append(_fit_logistic(x, y, float(self.regularization)))
+            fit = fit_logistic(x, y, float(self.regularization))
+            fitted.append((fit.mean, fit.scale, fit.coef))
         return fitted[0], fitted[1]
 
     def _candidates(

@@ -34,6 +34,7 @@ since the last purchase and no purchase since:
 
 ``F`` the gap CDF and ``h = horizon_days``. With ``calibrate=True`` (default),
 ``p_raw`` is recalibrated by a logistic regression on ``[logit p_raw, log k+1]``
+(`recsys.stats.logistic.fit_logistic`, unpenalised)
 fitted at the internal cutoff ``as_of - horizon_days``: the same model computed
 from the purchases before that cutoff, against whether each pair was bought in
 ``[as_of - horizon_days, as_of)``. Nothing on or after ``as_of`` is used.
@@ -48,13 +49,14 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy import optimize, special, stats
+from scipy import special, stats
 
 from recsys.data import columns as C
 from recsys.data.canonical import US_PER_DAY, require_purchases, without_returns
 from recsys.data.sources import FrameLike, to_lazyframe
 from recsys.data.timeutil import to_datetime
 from recsys.exceptions import DataWarning, InputDataError
+from recsys.stats.logistic import LogisticFit, fit_logistic, logistic_probability
 
 __all__ = ["due_items"]
 
@@ -180,19 +182,11 @@ def _pair_model(
 
 
 def _design(frame: pl.DataFrame) -> np.ndarray:
+    """The calibration's features ``[logit p_raw, log n_purchases]`` (intercept added by
+    `recsys.stats.logistic.fit_logistic`)."""
     p = np.clip(frame["_p_raw"].to_numpy(), 1e-6, 1 - 1e-6)
     n = frame["n_purchases"].to_numpy().astype(np.float64)
-    return np.column_stack([np.ones_like(p), special.logit(p), np.log(n)])
-
-
-def _fit_logistic(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    def loss(beta: np.ndarray) -> tuple[float, np.ndarray]:
-        z = x @ beta
-        value = float(np.sum(np.logaddexp(0.0, z) - y * z)) / y.size
-        grad = x.T @ (special.expit(z) - y) / y.size
-        return value, grad
-
-    return np.asarray(optimize.minimize(loss, np.array([0.0, 1.0, 0.0]), jac=True).x)
+    return np.column_stack([special.logit(p), np.log(n)])
 
 
 def due_items(
@@ -281,7 +275,7 @@ def due_items(
             days, when, horizon_days, prior_strength, item_prior, shape, min_calibration_pairs
         )
         if beta is not None:
-            p = special.expit(_design(model) @ beta)
+            p = logistic_probability(beta, _design(model))
     return model.select(
         C.USER,
         C.ITEM,
@@ -301,7 +295,7 @@ def _calibration(
     item_prior: float,
     shape: float,
     min_pairs: int,
-) -> np.ndarray | None:
+) -> LogisticFit | None:
     try:
         cutoff = as_of - timedelta(days=horizon)
     except OverflowError:  # a horizon of thousands of years: no data that early
@@ -339,4 +333,4 @@ def _calibration(
             stacklevel=3,
         )
         return None
-    return _fit_logistic(_design(past), y)
+    return fit_logistic(_design(past), y)
