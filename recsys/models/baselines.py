@@ -14,6 +14,7 @@ from recsys.data.interactions import Interactions
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.models.base import Recommender, popularity_topk
 from recsys.models.persistence import check_array
+from recsys.stats.repurchase import pair_interval, typical_interval
 
 __all__ = ["Popular", "Repurchase", "bought_item_block", "bought_item_pairs"]
 
@@ -293,17 +294,8 @@ class Repurchase(Recommender):
         span = np.zeros(n_users)
         np.maximum.at(span, rows, age)  # oldest "last purchase" of the customer
         repeat = count >= 2
-        est = span[rows[repeat]] / (count[repeat] - 1.0)
-        items = matrix.indices[repeat]
-        out = np.full(n_items, np.nan)
-        if items.size:
-            order = np.lexsort((est, items))
-            items_sorted, est_sorted = items[order], est[order]
-            starts = np.flatnonzero(np.r_[True, items_sorted[1:] != items_sorted[:-1]])
-            ends = np.r_[starts[1:], items_sorted.size]
-            for s, e in zip(starts, ends, strict=True):
-                out[items_sorted[s]] = np.median(est_sorted[s:e])
-        return out
+        est = pair_interval(span[rows[repeat]], count[repeat])
+        return typical_interval(matrix.indices[repeat], est, n_items)
 
     def _score_block(self, user_index: np.ndarray) -> np.ndarray:
         return bought_item_block(self.user_items_, self.scores_data_, self.backfill_, user_index)

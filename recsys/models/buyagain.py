@@ -24,6 +24,7 @@ from recsys.models.baselines import (
 )
 from recsys.models.persistence import check_array
 from recsys.stats.logistic import fit_logistic, logistic_logit
+from recsys.stats.repurchase import pair_interval
 
 __all__ = ["BuyAgain", "repurchase_features"]
 
@@ -116,7 +117,7 @@ def repurchase_features(
     since_first = (pair_reference - first) / _US_PER_DAY
 
     repeat = days >= 2
-    interval = np.where(repeat, (since_first - since_last) / np.maximum(days - 1, 1), 0.0)
+    interval = np.where(repeat, pair_interval(since_first - since_last, days), 0.0)
     due = np.where(repeat, np.log((since_last + 1.0) / (interval + 1.0)), 0.0)
 
     buyers = np.bincount(pair_item, minlength=n_items).astype(np.float64)

@@ -5,8 +5,9 @@ purchases strictly before ``as_of`` are used. A *purchase day* of a pair is a
 calendar day on which the customer bought the item (several orders of the item on
 one day count once), so intervals are whole days >= 1.
 
-Interval (shrinkage in log days). For a pair with ``k`` repeat gaps ``g_1 .. g_k`` (days
-between consecutive purchase days) and the item's population log-interval ``L_item``:
+Interval (shrinkage in log days, `recsys.stats.repurchase.shrunk_interval`). For a pair
+with ``k`` repeat gaps ``g_1 .. g_k`` (days between consecutive purchase days) and the
+item's population log-interval ``L_item``:
 
 ``log interval = (k * mean(log g) + prior_strength * L_item) / (k + prior_strength)``
 
@@ -57,6 +58,7 @@ from recsys.data.sources import FrameLike, to_lazyframe
 from recsys.data.timeutil import to_datetime
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.stats.logistic import LogisticFit, fit_logistic, logistic_probability
+from recsys.stats.repurchase import shrunk_interval
 
 __all__ = ["due_items"]
 
@@ -154,23 +156,25 @@ def _pair_model(
     )
     k = pl.col("n_purchases") - 1
     c = prior_strength
-    out = (
-        pairs.join(items.select(C.ITEM, "_item_log", "_item_rho"), on=C.ITEM, how="left")
-        .with_columns(
-            ((k * pl.col("_own_log").fill_null(0.0) + c * pl.col("_item_log")) / (k + c))
-            .exp()
-            .alias("interval_days"),
-            ((k + c * pl.col("_item_rho")) / (k + c)).alias("_rho"),
-        )
-        .with_columns(
-            (
-                pl.col("last_purchase")
-                + pl.duration(
-                    microseconds=(pl.col("interval_days") * US_PER_DAY).round().cast(pl.Int64)
-                )
-            ).alias("due_date")
-        )
-        .sort(C.USER, C.ITEM)
+    out = pairs.join(items.select(C.ITEM, "_item_log", "_item_rho"), on=C.ITEM, how="left").sort(
+        C.USER, C.ITEM
+    )
+    interval = shrunk_interval(
+        out["_own_log"].to_numpy(),
+        out["n_purchases"].to_numpy() - 1,
+        out["_item_log"].to_numpy(),
+        c,
+    )
+    out = out.with_columns(
+        pl.Series("interval_days", interval, dtype=pl.Float64),
+        ((k + c * pl.col("_item_rho")) / (k + c)).alias("_rho"),
+    ).with_columns(
+        (
+            pl.col("last_purchase")
+            + pl.duration(
+                microseconds=(pl.col("interval_days") * US_PER_DAY).round().cast(pl.Int64)
+            )
+        ).alias("due_date")
     )
     scale = out["interval_days"].to_numpy() / shape
     s = out["_elapsed"].to_numpy()
