@@ -235,3 +235,32 @@ def test_a_failed_save_leaves_no_file(tmp_path: Path) -> None:
     with pytest.raises(ModelFormatError, match="penalizer"):
         model.save(tmp_path / "bg.npz")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_items_due_model_round_trip_and_summary(tmp_path: Path, online_retail) -> None:
+    import polars as pl
+
+    sample = online_retail.filter(
+        pl.col("timestamp").is_between(pl.datetime(2011, 5, 1), pl.datetime(2011, 9, 9))
+    )
+    model = rs.profiles.DueItems(horizon_days=30, min_calibration_pairs=100).fit(
+        sample, as_of="2011-09-09"
+    )
+    assert model.calibrated_
+    assert model.items_.equals(
+        rs.due_items(sample, as_of="2011-09-09", horizon_days=30, min_calibration_pairs=100)
+    )
+    assert model.predict(sample).equals(model.items_)
+    table = model.summary()
+    assert table["parameter"].to_list() == ["logit_p_raw", "log_n_purchases", "intercept"]
+    assert table["std_error"].is_finite().all()
+    path = tmp_path / "due.npz"
+    model.save(path)
+    loaded = rs.profiles.load(path)
+    assert loaded.predict(sample).equals(model.items_)  # type: ignore[attr-defined]
+    later = loaded.predict(sample, as_of="2011-10-01")  # type: ignore[attr-defined]
+    assert later.height >= model.items_.height
+    uncalibrated = rs.profiles.DueItems(calibrate=False).fit(sample, as_of="2011-09-09")
+    assert uncalibrated.summary().height == 0
+    uncalibrated.save(tmp_path / "raw.npz")
+    assert rs.profiles.load(tmp_path / "raw.npz").predict(sample).equals(uncalibrated.items_)  # type: ignore[attr-defined]
