@@ -19,7 +19,7 @@ $(VENV)/.installed-base: pyproject.toml | $(BIN)/python
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,plot,ray]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,ray]'
 	@touch $@ $(VENV)/.installed-base
 
 demo: $(VENV)/.installed-base
@@ -36,7 +36,7 @@ pytest: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q --durations=10 --doctest-modules --nbmake recsys tests examples
 
 docs-build: $(VENV)/.installed-dev
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 # A base install (no extras) in its own environment: pandas in and out must work there.
 BASE_VENV ?= .venv-base

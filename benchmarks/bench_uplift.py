@@ -221,7 +221,7 @@ def hits_and_retention(cutoff: str = "2011-09-09", horizon_days: int = 90) -> No
     table = pl.concat(
         [
             rs.uplift.hit_retention(recs, purchases, cutoff, horizon_days),
-            rs.uplift.hit_retention(recs, purchases, cutoff, horizon_days, by=stages).rename(
+            rs.uplift.hit_retention(recs, purchases, cutoff, horizon_days, segments=stages).rename(
                 {"lifecycle_stage": "segment"}
             ),
         ],

@@ -31,6 +31,21 @@ def test_success_writes_target(tmp_path: Path) -> None:
     assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # not the private 0600 of mkstemp
 
 
+def test_new_files_follow_a_umask_set_after_import(tmp_path: Path) -> None:
+    """The umask is applied when the file is created, not read once at import."""
+    previous = os.umask(0o077)
+    try:
+        with atomic_path(tmp_path / "private.csv") as tmp:
+            tmp.write_text("a")
+        os.umask(0o002)
+        with atomic_path(tmp_path / "shared.csv") as tmp:
+            tmp.write_text("a")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "private.csv").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "shared.csv").stat().st_mode & 0o777 == 0o664
+
+
 def test_failure_leaves_no_file(tmp_path: Path) -> None:
     target = tmp_path / "x.csv"
     with pytest.raises(RuntimeError, match="boom"):

@@ -308,7 +308,7 @@ def cast_ids(ids: pl.Series, dtype: pl.DataType, where: str) -> pl.Series:
         raise InputDataError(
             f"{where}: {int(lossy.sum())} {ids.name or C.USER} values of type {ids.dtype} are "
             f"not {dtype} ids (e.g. {examples}); pass ids of the type of the purchases' "
-            f"{C.USER}"
+            f"{ids.name or C.USER}"
         )
     return cast
 

@@ -14,10 +14,10 @@ import scipy.sparse as sp
 
 from recsys._validation import Interval, check_param
 from recsys.data import columns as C
-from recsys.data.canonical import US_PER_DAY, require_purchases, without_returns
+from recsys.data.canonical import US_PER_DAY, cast_ids, require_purchases, without_returns
 from recsys.data.idmap import IdMap
 from recsys.data.sources import FrameLike, to_lazyframe
-from recsys.data.timeutil import to_datetime
+from recsys.data.timeutil import to_datetime, to_datetime_series
 from recsys.exceptions import DataWarning, InputDataError
 
 __all__ = ["Interactions", "WeightKind"]
@@ -61,7 +61,7 @@ def _per_user_as_of(as_of: Any) -> pl.DataFrame | None:
         raise InputDataError(
             f"a per-user as_of frame needs columns user_id and as_of; missing {missing}"
         )
-    frame = frame.select(C.USER, pl.col(_AS_OF).cast(pl.Datetime("us")))
+    frame = frame.select(C.USER, to_datetime_series(frame.get_column(_AS_OF), _AS_OF))
     if frame.get_column(_AS_OF).null_count():
         raise InputDataError("the per-user as_of frame has null as_of values")
     if frame.get_column(C.USER).is_duplicated().any():
@@ -258,7 +258,7 @@ class Interactions:
         per_user = _per_user_as_of(as_of)
         if per_user is not None:
             per_user = per_user.with_columns(
-                pl.col(C.USER).cast(lf.collect_schema()[C.USER], strict=False)
+                cast_ids(per_user.get_column(C.USER), lf.collect_schema()[C.USER], "as_of")
             )
             # Each listed user's rows strictly before their own as_of; "now" per row.
             lf = lf.join(per_user.lazy(), on=C.USER, how="left").filter(
@@ -347,6 +347,11 @@ class Interactions:
         if missing:
             raise InputDataError(f"column(s) {missing} not in the frame; found {list(schema)}")
         selected = [pl.col(user).alias(C.USER), pl.col(item).alias(C.ITEM)]
+        if weight is not None and not (schema[weight].is_numeric() or schema[weight] == pl.Null):
+            raise InputDataError(
+                f"the weight column {weight!r} has dtype {schema[weight]}; weights must be "
+                "numbers (cast or parse the column first)"
+            )
         if weight is not None:
             selected.append(pl.col(weight).cast(pl.Float64).alias("_w"))
         rows = lf.select(selected).collect(engine="streaming")

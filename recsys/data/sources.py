@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import polars as pl
 
 from recsys.data.read import read_table
 from recsys.exceptions import InputDataError
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = ["FrameLike", "to_frame", "to_lazyframe"]
 
-FrameLike = pl.DataFrame | pl.LazyFrame | str | os.PathLike[str] | Any
+#: A table given by the user: a polars or pandas frame, or the path of a file
+#: `recsys.data.read.read_table` reads (pandas is optional, hence the string).
+FrameLike: TypeAlias = "pl.DataFrame | pl.LazyFrame | pd.DataFrame | str | os.PathLike[str]"
 
 
 def _is_pandas(obj: Any) -> bool:

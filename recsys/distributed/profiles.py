@@ -42,6 +42,7 @@ from recsys._validation import check_positive_int
 from recsys.data import columns as C
 from recsys.data.canonical import require_purchases
 from recsys.data.sources import FrameLike, to_lazyframe
+from recsys.data.timeutil import TimeLike
 from recsys.distributed._cluster import check_out, connect, resolve_workers
 from recsys.exceptions import InputDataError
 from recsys.profiles.build import (
@@ -198,8 +199,8 @@ def _run(
 
 
 def build_profiles_batch(
-    purchases: Any,
-    as_of: Any = None,
+    purchases: FrameLike,
+    as_of: TimeLike | None = None,
     items: FrameLike | None = None,
     config: ProfileConfig | None = None,
     *,

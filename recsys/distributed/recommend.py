@@ -42,6 +42,7 @@ import polars as pl
 from recsys._io import atomic_path
 from recsys._validation import check_in, check_positive_int
 from recsys.data import columns as C
+from recsys.data.canonical import cast_ids
 from recsys.distributed._cluster import check_out, connect, resolve_workers, split_arrays
 from recsys.exceptions import InputDataError
 from recsys.models.persistence import model_from_arrays, read_model_file
@@ -73,7 +74,7 @@ def _read_users(users: Any, model: Any) -> pl.Series:
         series = frame.select(C.USER).collect().get_column(C.USER)
     else:
         series = model._as_id_series(users, C.USER)
-    return series.rename(C.USER).cast(model.users_.dtype, strict=False)
+    return cast_ids(series.rename(C.USER), model.users_.dtype, "users")
 
 
 def _block_size(n: int, num_workers: int, batch_size: int | None) -> int:

@@ -1,4 +1,4 @@
-"""Offline evaluation: time-based splits, ranking metrics with bootstrap CIs, tuning, calibration.
+"""Offline evaluation: splits, ranking metrics with bootstrap CIs, tuning, calibration, backtests.
 
 >>> import recsys as rs
 >>> purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
@@ -7,7 +7,7 @@
 1906
 """
 
-from recsys._deprecation import moved_names
+from recsys.evaluation.backtest import Backtest, backtest
 from recsys.evaluation.calibration import churn_calibration
 from recsys.evaluation.evaluate import (
     EvaluationResults,
@@ -53,6 +53,7 @@ __all__ = [
     "ACCURACY_METRICS",
     "METRICS",
     "MODES",
+    "Backtest",
     "EvaluationResults",
     "FullRanking",
     "PerUserMetrics",
@@ -60,6 +61,7 @@ __all__ = [
     "Split",
     "TuneResult",
     "accuracy_per_user",
+    "backtest",
     "churn_calibration",
     "compare",
     "coverage",
@@ -84,9 +86,3 @@ __all__ = [
     "temporal_split",
     "tune",
 ]
-
-# Moved to recsys.stats (one resampling engine for evaluation and uplift).
-__getattr__ = moved_names(
-    "recsys.evaluation",
-    {name: "recsys.stats" for name in ("bootstrap_ci", "bootstrap_means", "resample_counts")},
-)

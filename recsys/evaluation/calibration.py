@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import polars as pl
 
 from recsys.data import columns as C
-from recsys.data.sources import to_frame
+from recsys.data.sources import FrameLike, to_frame
+from recsys.data.timeutil import TimeLike
 from recsys.exceptions import InputDataError
 from recsys.uplift.retention import retention_labels
 
 __all__ = ["churn_calibration"]
 
 
-def churn_calibration(profiles: Any, purchases: Any, as_of: Any, horizon_days: int) -> pl.DataFrame:
+def churn_calibration(
+    profiles: FrameLike, purchases: FrameLike, as_of: TimeLike, horizon_days: int
+) -> pl.DataFrame:
     """Predicted ``churn_risk`` vs observed churn (no purchase in the horizon), by decile.
 
     Customers are ranked by ``churn_risk`` and cut into ten groups of (nearly)

@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from recsys._deprecation import renamed_kwargs, warn_renamed
 from recsys._progress import tqdm
 from recsys._validation import check_in, check_positive_int, check_probability
 from recsys.data.canonical import MISSING_SEGMENT, attach_segments
@@ -239,8 +238,10 @@ def _segments(by: Any, segments: Any, users: pl.Series) -> tuple[np.ndarray, lis
     the group ``"(missing)"``).
     """
     if by is not None and not isinstance(by, str):
-        warn_renamed("by=<frame>", "segments=<frame>", "evaluate")
-        by, segments = None, by
+        raise InputDataError(
+            f"by must be the name of a segment column, got {type(by).__name__}; "
+            "pass a segment table as segments="
+        )
     if by is None and segments is None:
         return None
     if segments is None:
@@ -425,7 +426,6 @@ def per_user_metrics(
     )
 
 
-@renamed_kwargs(profiles="segments")
 def summarize(
     per_user: PerUserMetrics,
     by: Any = None,
@@ -464,7 +464,7 @@ def summarize(
     ...                           "k": [10]}),
     ...     models=("m",))
     >>> segments = pl.DataFrame({"user_id": [1, 2, 3, 4], "tier": ["a", "a", "b", "b"]})
-    >>> results = rs.evaluation.summarize(per_user, by=segments, bootstrap=0)
+    >>> results = rs.evaluation.summarize(per_user, segments=segments, bootstrap=0)
     >>> results.table.select("segment", "value", "n_users").rows()
     [('all', 0.6666666666666666, 3), ('a', 0.5, 2), ('b', 1.0, 1)]
     """
@@ -547,7 +547,6 @@ def _coverage_rows(
     return rows
 
 
-@renamed_kwargs(profiles="segments")
 def evaluate(
     models: Any,
     split: Split,
@@ -607,7 +606,7 @@ def evaluate(
     segments
         Frame with ``user_id`` and the ``by`` column (e.g. the profiles from
         ``rs.build_profiles`` as of the cutoff); with one segment column, ``by``
-        may be left out. Formerly ``profiles=``.
+        may be left out.
     modes
         ``"all"`` items, ``"new"`` items only (test items the user had not bought:
         the Reality Check's "explore" part) and/or ``"repeat"`` items only (test

@@ -58,6 +58,7 @@ import numpy as np
 import polars as pl
 
 from recsys._validation import check_in, check_positive_int
+from recsys.data.canonical import cast_ids
 from recsys.data.columns import ITEM, RANK, USER
 from recsys.data.sources import to_frame
 from recsys.evaluation._frames import (
@@ -125,12 +126,12 @@ def accuracy_from_hits(hits: np.ndarray, n_truth: np.ndarray, k: int, name: str)
 
 def new_items_truth(truth: pl.DataFrame, train: Any) -> pl.DataFrame:
     """Test pairs whose item the user did not buy in ``train``."""
-    return truth.join(train_pairs(train), on=[USER, ITEM], how="anti")
+    return truth.join(train_pairs(train, truth), on=[USER, ITEM], how="anti")
 
 
 def repeat_items_truth(truth: pl.DataFrame, train: Any) -> pl.DataFrame:
     """Test pairs whose item the user bought in ``train``."""
-    return truth.join(train_pairs(train), on=[USER, ITEM], how="semi")
+    return truth.join(train_pairs(train, truth), on=[USER, ITEM], how="semi")
 
 
 def mode_truth(truth: pl.DataFrame, mode: str, train: Any) -> pl.DataFrame:
@@ -146,7 +147,7 @@ def mode_list_items(list_items: pl.DataFrame, mode: str, train: Any) -> pl.DataF
     """The list items that count in ``mode``: not bought (``"new"``) or bought (``"repeat"``)."""
     if mode == "all":
         return list_items
-    pairs = train_pairs(train)
+    pairs = train_pairs(train, list_items)
     if mode == "new":
         return list_items.join(pairs, on=[USER, ITEM], how="anti")
     return list_items.join(pairs, on=[USER, ITEM], how="semi")
@@ -165,22 +166,30 @@ def repeat_share_values(
     return repeats / float(k)
 
 
-def train_pairs(train: Any) -> pl.DataFrame:
-    """Distinct (user_id, item_id) of training purchases, ids cast like prepare_truth."""
+def train_pairs(train: Any, like: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Distinct (user_id, item_id) of training purchases, ids cast like prepare_truth.
+
+    With ``like`` (the frame they are joined with), each id column of ``like``
+    is matched by `recsys.data.canonical.cast_ids`: ``"7"`` or ``7.0`` meet
+    ``7``; ``7.5`` or ``"A7"`` against integer ids raise `InputDataError`.
+    """
     frame = to_frame(train)
     for column in (USER, ITEM):
         if column not in frame.columns:
             raise InputDataError(f"train is missing column {column!r}; got {frame.columns}")
     frame = frame.select(USER, ITEM)
     for column in (USER, ITEM):
-        if frame.schema[column].is_integer():
+        if like is not None and column in like.columns:
+            where = f"train (to match the {column} of the recommendations or test data)"
+            frame = frame.with_columns(cast_ids(frame[column], like.schema[column], where))
+        elif frame.schema[column].is_integer():
             frame = frame.with_columns(pl.col(column).cast(pl.Int64))
     return frame.unique()
 
 
-def self_information(train: Any) -> pl.DataFrame:
+def self_information(train: Any, like: pl.DataFrame | None = None) -> pl.DataFrame:
     """``item_id, self_information`` = -log2(share of training users who bought the item)."""
-    pairs = train_pairs(train)
+    pairs = train_pairs(train, None if like is None else like.select(ITEM))
     n_users = pairs.get_column(USER).n_unique()
     if n_users == 0:
         raise InputDataError("train is empty: novelty needs item popularity from training data")
@@ -477,7 +486,7 @@ def _novelty_user_values(
         pl.DataFrame({USER: users, "_u": np.arange(len(users), dtype=np.int64)}), on=USER
     )
     list_items = mode_list_items(list_items, mode, train)
-    return users, novelty_values(list_items, len(users), k, self_information(train))
+    return users, novelty_values(list_items, len(users), k, self_information(train, recs))
 
 
 def coverage(
@@ -567,4 +576,4 @@ def repeat_share(recommendations: Any, train: Any, k: int = 10) -> float:
     list_items = recs.join(
         pl.DataFrame({USER: users, "_u": np.arange(len(users), dtype=np.int64)}), on=USER
     )
-    return _mean(repeat_share_values(list_items, train_pairs(train), len(users), k))
+    return _mean(repeat_share_values(list_items, train_pairs(train, recs), len(users), k))

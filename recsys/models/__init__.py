@@ -1,4 +1,4 @@
-"""Recommenders: matrix factorization (ALS, BPR), ItemKNN, baselines and blends.
+"""Recommenders: matrix factorization (ALS, BPR), EASE, ItemKNN, baselines and blends.
 
 Every model follows the same contract (`Recommender`): ``fit(interactions)``
 returns the model; ``recommend(users, k)`` returns a frame ``user_id, item_id,
@@ -18,6 +18,7 @@ from recsys.models.base import Recommender
 from recsys.models.baselines import Popular, Repurchase
 from recsys.models.blend import Blend
 from recsys.models.buyagain import BuyAgain
+from recsys.models.ease import EASE
 from recsys.models.knn import ItemKNN
 from recsys.models.mf import ALS, BPR, MatrixFactorization
 from recsys.models.persistence import from_config, load_model, to_config
@@ -26,6 +27,7 @@ from recsys.models.repeat_explore import RepeatExplore
 __all__ = [
     "ALS",
     "BPR",
+    "EASE",
     "Blend",
     "BuyAgain",
     "ItemKNN",

@@ -43,14 +43,12 @@ from recsys._io import atomic_path
 from recsys._validation import Interval, validate_params
 from recsys._version import __version__
 from recsys.exceptions import InputDataError, ModelFormatError, NotFittedError
-from recsys.models.persistence import check_array
+from recsys.models.persistence import FORMAT, FORMAT_VERSION, check_array
 
 __all__ = ["CustomerModel", "StateField", "as_float_array", "load"]
 
-#: The container format shared with the recommenders (`recsys.models.persistence`).
-FORMAT = "recsys-model"
-FORMAT_VERSION = 2
-#: ``kind`` of a customer-model file (recommender files have none).
+#: ``kind`` of a customer-model file in the recommenders' container format
+#: (`recsys.models.persistence.FORMAT`, ``FORMAT_VERSION``); recommender files have none.
 KIND = "customer-model"
 
 _REGISTRY: dict[str, type[CustomerModel]] = {}

@@ -26,7 +26,6 @@ import polars as pl
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from recsys._deprecation import renamed_kwargs
 from recsys._validation import Interval, check_param
 from recsys.data.sources import to_frame
 from recsys.exceptions import DataWarning, InputDataError, ModelFormatError, NotFittedError
@@ -40,9 +39,6 @@ _PARAM_NAMES = ("r", "alpha", "a", "b")
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 _PROFILE_COLUMNS = ("frequency", "recency_days", "tenure_days")
-
-
-_renamed_xt = renamed_kwargs(frequency="x", recency="t_x")
 
 
 def bgnbd_inputs(
@@ -84,7 +80,6 @@ def bgnbd_inputs(
     return x, t_x, big_t
 
 
-@_renamed_xt
 def bgnbd_log_likelihood(
     params: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
 ) -> NDArray[np.float64]:
@@ -100,8 +95,7 @@ def bgnbd_log_likelihood(
         ``(r, alpha, a, b)``, all > 0.
     x, t_x, T
         Repeat purchases ``x``, time of the last purchase since the first ``t_x``
-        and age ``T`` per customer (same time unit as ``alpha``). The former
-        names ``frequency`` and ``recency`` still work, with a DeprecationWarning.
+        and age ``T`` per customer (same time unit as ``alpha``).
 
     Examples
     --------
@@ -311,18 +305,15 @@ class BGNBD(CustomerModel):
         self.max_iter = max_iter
 
     # ------------------------------------------------------------------ fit
-    @_renamed_xt
     def fit(self, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> BGNBD:
         """Maximum-likelihood fit with scipy's L-BFGS-B on log-parameters.
 
         Parameters
         ----------
         x
-            Repeat purchases per customer (purchases after the first; formerly
-            ``frequency=``, still accepted with a DeprecationWarning).
+            Repeat purchases per customer (purchases after the first).
         t_x
-            Time from the first to the last purchase (0 when ``x == 0``;
-            formerly ``recency=``).
+            Time from the first to the last purchase (0 when ``x == 0``).
         T
             Time since the first purchase (the customer's age), > 0.
 
@@ -473,13 +464,11 @@ class BGNBD(CustomerModel):
         p = self.params_
         return p["r"], p["alpha"], p["a"], p["b"]
 
-    @_renamed_xt
     def log_likelihood(self, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> float:
         """Total log-likelihood of the given customers under the fitted parameters."""
         x, t_x, big_t = _check_rft(x, t_x, T)
         return float(np.sum(bgnbd_log_likelihood(self._params(), x, t_x, big_t)))
 
-    @_renamed_xt
     def p_alive(self, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> NDArray[np.float64]:
         """P(customer still alive at T | x, t_x, T) (eq. 13 of the paper).
 
@@ -512,7 +501,6 @@ class BGNBD(CustomerModel):
         hyp = special.hyp2f1(r, b, a + b - 1.0, z)
         return np.asarray((a + b - 1.0) / (a - 1.0) * (1.0 - (alpha / (alpha + tt)) ** r * hyp))
 
-    @_renamed_xt
     def conditional_expected_purchases(
         self, t: float, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
     ) -> NDArray[np.float64]:
@@ -537,7 +525,6 @@ class BGNBD(CustomerModel):
             numer[bad] = _alive_expectation_quadrature(t, x[bad], big_t[bad], r, alpha, a, b)
         return np.asarray(numer * self.p_alive(x, t_x, big_t))
 
-    @_renamed_xt
     def probability_no_purchase(
         self, t: float, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
     ) -> NDArray[np.float64]:

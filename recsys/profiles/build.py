@@ -110,7 +110,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, overload
+from typing import Literal, overload
 
 import numpy as np
 import polars as pl
@@ -118,6 +118,7 @@ import polars as pl
 from recsys.data import columns as C
 from recsys.data.canonical import US_PER_DAY
 from recsys.data.sources import FrameLike
+from recsys.data.timeutil import TimeLike
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.profiles.activity import CUSTOMER_INPUTS, CUTOFF_INPUTS, activity, cutoff_activity
 from recsys.profiles.categories import category_shares
@@ -465,7 +466,7 @@ def apply_statistics(
 @overload
 def build_profiles(
     purchases: FrameLike,
-    as_of: Any = ...,
+    as_of: TimeLike | None = ...,
     items: FrameLike | None = ...,
     config: ProfileConfig | None = ...,
     *,
@@ -476,7 +477,7 @@ def build_profiles(
 @overload
 def build_profiles(
     purchases: FrameLike,
-    as_of: Any = ...,
+    as_of: TimeLike | None = ...,
     items: FrameLike | None = ...,
     config: ProfileConfig | None = ...,
     *,
@@ -486,7 +487,7 @@ def build_profiles(
 
 def build_profiles(
     purchases: FrameLike,
-    as_of: Any = None,
+    as_of: TimeLike | None = None,
     items: FrameLike | None = None,
     config: ProfileConfig | None = None,
     *,

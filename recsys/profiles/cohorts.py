@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import polars as pl
 
 from recsys.data import columns as C
 from recsys.data.canonical import require_purchases, without_returns
 from recsys.data.sources import FrameLike, to_lazyframe
-from recsys.data.timeutil import to_datetime
+from recsys.data.timeutil import TimeLike, to_datetime
 from recsys.exceptions import InputDataError
 
 __all__ = ["cohort_retention"]
 
 
 def cohort_retention(
-    purchases: FrameLike, period: str = "month", as_of: Any = None
+    purchases: FrameLike, period: str = "month", as_of: TimeLike | None = None
 ) -> pl.DataFrame:
     """Customers of each acquisition cohort still buying ``k`` periods later.
 

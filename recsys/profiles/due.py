@@ -56,7 +56,7 @@ from recsys._validation import InstanceOf, Interval
 from recsys.data import columns as C
 from recsys.data.canonical import US_PER_DAY, require_purchases, without_returns
 from recsys.data.sources import FrameLike, to_lazyframe
-from recsys.data.timeutil import to_datetime
+from recsys.data.timeutil import TimeLike, to_datetime
 from recsys.exceptions import DataWarning, InputDataError, ModelFormatError
 from recsys.profiles.base import CustomerModel, StateField
 from recsys.stats.logistic import LogisticFit, fit_logistic, logistic_probability
@@ -197,7 +197,7 @@ def _design(frame: pl.DataFrame) -> np.ndarray:
 
 def due_items(
     purchases: FrameLike,
-    as_of: Any,
+    as_of: TimeLike,
     horizon_days: int = 30,
     *,
     prior_strength: float = 2.0,
@@ -337,7 +337,7 @@ class DueItems(CustomerModel):
         self.calibrate = calibrate
         self.min_calibration_pairs = min_calibration_pairs
 
-    def _days(self, purchases: FrameLike, as_of: Any) -> tuple[pl.DataFrame, datetime]:
+    def _days(self, purchases: FrameLike, as_of: TimeLike) -> tuple[pl.DataFrame, datetime]:
         lf = require_purchases(
             to_lazyframe(purchases), needs=(C.USER, C.ITEM, C.TIMESTAMP), where="due_items"
         )
@@ -364,7 +364,7 @@ class DueItems(CustomerModel):
             pl.Series("p_within_horizon", p, dtype=pl.Float64),
         )
 
-    def fit(self, purchases: FrameLike, as_of: Any) -> DueItems:
+    def fit(self, purchases: FrameLike, as_of: TimeLike) -> DueItems:
         """Fit on the purchases strictly before ``as_of`` (see `due_items`)."""
         self._start_fit()
         days, when = self._days(purchases, as_of)
@@ -389,7 +389,7 @@ class DueItems(CustomerModel):
         self.items_ = self._table(days, when)
         return self
 
-    def predict(self, purchases: FrameLike, as_of: Any = None) -> pl.DataFrame:
+    def predict(self, purchases: FrameLike, as_of: TimeLike | None = None) -> pl.DataFrame:
         """`due_items`' table of ``purchases`` at ``as_of`` (default: the fitted one)
         with the fitted calibration."""
         self._check_fitted()

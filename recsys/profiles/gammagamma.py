@@ -209,15 +209,15 @@ class GammaGamma(CustomerModel):
     def fit(self, x: ArrayLike, mean_spend: ArrayLike) -> GammaGamma:
         """Maximum-likelihood fit (L-BFGS-B on log-parameters, analytic gradient).
 
+        Customers with ``x == 0`` carry no information on spend variation in this
+        model and are excluded from the fit (counted in ``n_excluded_``).
+
         Parameters
         ----------
         x
             Repeat orders per customer (orders after the first; BG/NBD's ``x``).
         mean_spend
             Mean value of the repeat orders ``z_bar`` (ignored where ``x == 0``).
-
-        Customers with ``x == 0`` carry no information on spend variation in this
-        model and are excluded from the fit (counted in ``n_excluded_``).
 
         Raises
         ------

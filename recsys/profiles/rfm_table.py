@@ -11,14 +11,13 @@ aggregate, one ``collect``), with exactly the definitions and values of
 from __future__ import annotations
 
 import warnings
-from typing import Any
 
 import polars as pl
 
 from recsys.data import columns as C
 from recsys.data.canonical import US_PER_DAY, order_key, require_purchases, without_returns
 from recsys.data.sources import FrameLike, to_lazyframe
-from recsys.data.timeutil import to_datetime
+from recsys.data.timeutil import TimeLike, to_datetime
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.profiles.rfm import rfm_segment_expr
 from recsys.profiles.source import MICRO, micro_units
@@ -36,7 +35,7 @@ def _score(values: pl.Expr, *, higher_is_better: bool) -> pl.Expr:
     )
 
 
-def rfm_table(purchases: FrameLike, as_of: Any = None) -> pl.DataFrame:
+def rfm_table(purchases: FrameLike, as_of: TimeLike | None = None) -> pl.DataFrame:
     """Recency, frequency, monetary, their 1-5 scores and the RFM segment per customer.
 
     The same values as the columns of the same names in

@@ -7,12 +7,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from recsys._validation import Interval, check_param
-from recsys.data.sources import to_frame
+from recsys._validation import Interval, check_param, check_probability
+from recsys.data.sources import FrameLike, to_frame
 from recsys.exceptions import InputDataError
 
 __all__ = [
     "as_frame",
+    "check_alpha",
     "check_confidence",
     "check_finite_column",
     "is_binary_column",
@@ -21,7 +22,7 @@ __all__ = [
 ]
 
 
-def as_frame(source: Any, name: str) -> pl.DataFrame:
+def as_frame(source: FrameLike, name: str) -> pl.DataFrame:
     """An eager polars frame, or InputDataError naming the parameter."""
     try:
         return to_frame(source)
@@ -42,6 +43,11 @@ def require_columns(frame: pl.DataFrame, name: str, columns: dict[str, str | Non
 def check_confidence(confidence: float) -> float:
     """``confidence`` as a float in (0, 1), e.g. 0.95, or InputDataError."""
     return float(check_param("confidence", confidence, Interval(float, 0, 1, closed="neither")))
+
+
+def check_alpha(alpha: float) -> float:
+    """``alpha`` (a significance level) as a float in (0, 1), e.g. 0.05, or InputDataError."""
+    return check_probability("alpha", alpha)
 
 
 def check_finite_column(frame: pl.DataFrame, column: str, parameter: str) -> None:

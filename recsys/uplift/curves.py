@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from recsys._deprecation import renamed_kwargs
 from recsys._validation import check_positive_int
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.stats import Estimate, bootstrap_sums, percentile_ci, resample_seeds
@@ -75,11 +74,11 @@ def _descending_stable(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _percentile_ci(
-    draws: np.ndarray, confidence: float, stacklevel: int = 4
+    draws: np.ndarray, confidence: float, stacklevel: int = 3
 ) -> tuple[np.ndarray, np.ndarray]:
     """`recsys.stats.percentile_ci`, warning where every resample was undefined.
 
-    ``stacklevel`` 4: this function, the public one, its keyword-renaming wrapper, the caller.
+    ``stacklevel`` 3: this function, the public one, the caller.
     """
     lo, hi = percentile_ci(draws, confidence)
     if draws.shape[0] and np.any(np.isnan(lo)):
@@ -164,7 +163,7 @@ def _areas(
             "the perfect curve has the same area as the random line (no responders to rank), "
             "so the normalised area is undefined (NaN); use normalize=False",
             DataWarning,
-            stacklevel=4,
+            stacklevel=3,
         )
     if bootstrap == 0:
         return float(point), np.empty(0)
@@ -174,7 +173,6 @@ def _areas(
     return float(point), combine(areas, totals, finals, balance)
 
 
-@renamed_kwargs(n_resamples="bootstrap")
 def qini_auc(
     outcome: Any,
     treatment: Any,
@@ -210,7 +208,6 @@ def qini_auc(
         scikit-uplift's option; only ``True`` (the perfect curve may go down) is supported.
     bootstrap
         Number of bootstrap resamples of the customers (0: no interval, NaN bounds).
-        ``n_resamples=`` is its deprecated spelling.
     confidence
         Coverage of the percentile interval.
     seed
@@ -234,7 +231,6 @@ def qini_auc(
     return Estimate(point, float(lo), float(hi), confidence)
 
 
-@renamed_kwargs(n_resamples="bootstrap")
 def auuc(
     outcome: Any,
     treatment: Any,
@@ -295,7 +291,7 @@ def _curve(
     if bootstrap:
         sums = _checkpoint_sums(ys, ts, positions, bootstrap, seed)
         draws = _curve_value(kind, sums[..., 0], sums[..., 1], sums[..., 2], sums[..., 3])
-        lo, hi = _percentile_ci(draws, confidence, stacklevel=5)  # via _curve
+        lo, hi = _percentile_ci(draws, confidence, stacklevel=4)  # via _curve
     return pl.DataFrame(
         {
             "fraction": fractions,
@@ -319,7 +315,6 @@ def _curve_value(
         return (rate_t - rate_c) * (nt + nc)
 
 
-@renamed_kwargs(n_resamples="bootstrap")
 def qini_curve(
     outcome: Any,
     treatment: Any,
@@ -350,7 +345,6 @@ def qini_curve(
     return _curve(0, outcome, treatment, score, n_points, bootstrap, confidence, seed)
 
 
-@renamed_kwargs(n_resamples="bootstrap")
 def uplift_curve(
     outcome: Any,
     treatment: Any,
@@ -389,7 +383,6 @@ def _top_count(k: float, n: int) -> int:
     return int(k)
 
 
-@renamed_kwargs(n_resamples="bootstrap")
 def uplift_at_k(
     outcome: Any,
     treatment: Any,
@@ -475,7 +468,6 @@ def _rate_difference(sums: np.ndarray) -> np.ndarray:
         return sums[..., 1] / sums[..., 0] - sums[..., 3] / sums[..., 2]
 
 
-@renamed_kwargs(n_resamples="bootstrap")
 def uplift_by_percentile(
     outcome: Any,
     treatment: Any,
@@ -556,7 +548,7 @@ def uplift_by_percentile(
         warnings.warn(
             "some score groups have no treated or no control customer: their uplift is NaN",
             DataWarning,
-            stacklevel=3,
+            stacklevel=2,
         )
     if bootstrap:
         lo, hi = _percentile_ci(draws, confidence)

@@ -17,8 +17,8 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from recsys._deprecation import renamed_kwargs
-from recsys._validation import Interval, check_param, check_positive_int
+from recsys._validation import Interval, check_param, check_positive_int, check_probability
+from recsys.data.sources import FrameLike
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.stats import (
     bootstrap_means,
@@ -88,9 +88,8 @@ def sample_ratio_mismatch(
     return float(stats.chisquare(observed, expected).pvalue)
 
 
-@renamed_kwargs(n_resamples="bootstrap")
 def uplift_table(
-    frame: Any,
+    frame: FrameLike,
     arm: str,
     outcome: str,
     control: Any,
@@ -104,6 +103,7 @@ def uplift_table(
     bootstrap: int = 2000,
     expected_ratio: dict[Any, float] | None = None,
     srm_alpha: float = 0.001,
+    unit: str | None = None,
 ) -> pl.DataFrame:
     """Uplift of each treatment arm over the control arm, with intervals and p-values.
 
@@ -157,14 +157,16 @@ def uplift_table(
         ``"auto"`` (0/1 values -> binary, else continuous), ``"binary"`` (raise unless
         0/1) or ``"continuous"``.
     bootstrap
-        Number of bootstrap resamples (``method="bootstrap"`` only); ``n_resamples=`` is
-        its deprecated spelling.
+        Number of bootstrap resamples (``method="bootstrap"`` only).
     expected_ratio
         Planned share of each arm, e.g. ``{"control": 1, "email": 3}``; equal by default.
         Used by the sample-ratio-mismatch check.
     srm_alpha
         A `DataWarning` is issued when the sample-ratio-mismatch p-value
         (chi-square on the arm sizes, see `sample_ratio_mismatch`) is below it.
+    unit
+        The unit column (e.g. ``"user_id"``): each unit must have one row (one
+        outcome), else `InputDataError` naming the column and a repeated unit.
 
     Returns
     -------
@@ -210,8 +212,20 @@ def uplift_table(
     (-0.0202, 0.2167, 0.1025)
     """
     confidence = check_confidence(confidence)
+    srm_alpha = check_probability("srm_alpha", srm_alpha)
     df = as_frame(frame, "frame")
-    require_columns(df, "frame", {"arm": arm, "outcome": outcome, "by": by, "covariate": covariate})
+    require_columns(
+        df,
+        "frame",
+        {"arm": arm, "outcome": outcome, "by": by, "covariate": covariate, "unit": unit},
+    )
+    if unit is not None and df.get_column(unit).is_duplicated().any():
+        example = df.get_column(unit).filter(df.get_column(unit).is_duplicated())[0]
+        raise InputDataError(
+            f"the experiment table has {df.height:,} rows for {df.get_column(unit).n_unique():,} "
+            f"values of the unit column {unit!r}: one row per unit is expected ({example!r} "
+            "repeats). Aggregate to one row per customer (one outcome each) first"
+        )
     if outcome_type not in _OUTCOME_TYPES:
         raise InputDataError(f"outcome_type must be one of {_OUTCOME_TYPES}, got {outcome_type!r}")
     if method is not None and method not in _METHODS:
@@ -276,7 +290,7 @@ def uplift_table(
             f" are unlikely under the planned split (chi-square p = {srm_p:.2g}); check the "
             "randomization and logging before trusting the uplift",
             DataWarning,
-            stacklevel=3,  # uplift_table, its keyword-renaming wrapper, the caller
+            stacklevel=2,
         )
 
     segment_values: list[Any] = [None] if by is None else df[by].unique().sort().to_list()
@@ -462,7 +476,7 @@ def _compare(
                         f"bootstrap interval of arm {a!r} has zero width (both arms at 0% or "
                         "100%); use method='newcombe' for a meaningful interval",
                         DataWarning,
-                        stacklevel=4,
+                        stacklevel=3,
                     )
             # Shrunk rates (x + 0.5) / (n + 1) keep the heterogeneity weight finite at 0%, 100%.
             s1, s0 = (x1 + 0.5) / (n1 + 1), (x0 + 0.5) / (n0 + 1)
@@ -506,7 +520,7 @@ def _cuped_theta(groups: dict[Any, tuple[np.ndarray, np.ndarray | None]]) -> tup
         warnings.warn(
             "covariate is constant: CUPED cannot reduce variance (theta = 0)",
             DataWarning,
-            stacklevel=5,
+            stacklevel=4,
         )
         return 0.0, x_bar
     return float(np.sum((x - x_bar) * (y - y_bar)) / var_x), x_bar
@@ -543,7 +557,7 @@ def _add_heterogeneity(table: pl.DataFrame, by: str) -> pl.DataFrame:
                 f"arm {arm_value!r}: fewer than 2 segments with a defined uplift, so the "
                 "heterogeneity test is undefined (NaN)",
                 DataWarning,
-                stacklevel=4,
+                stacklevel=3,
             )
         out.append(part.with_columns(heterogeneity_q=pl.lit(q), heterogeneity_p=pl.lit(p)))
     return pl.concat(out).sort([by, "arm"])

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import warnings
-from datetime import timedelta
-from typing import Any
 
 import numpy as np
 import polars as pl
 
-from recsys._deprecation import renamed_kwargs, warn_renamed
 from recsys.data import columns as C
-from recsys.data.canonical import MISSING_SEGMENT, attach_segments, order_key
-from recsys.data.timeutil import to_datetime
+from recsys.data.canonical import MISSING_SEGMENT, attach_segments, cast_ids, order_key
+from recsys.data.sources import FrameLike
+from recsys.data.timeutil import TimeLike, to_datetime, window_end
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.stats import newcombe_interval, two_proportion_p_value, wilson_interval, z_value
 from recsys.uplift._checks import as_frame, check_confidence, require_columns
@@ -21,15 +19,14 @@ from recsys.uplift.retention import _check_horizon, _purchases
 __all__ = ["hit_retention"]
 
 
-@renamed_kwargs(cutoff="as_of")
 def hit_retention(
-    recommendations: Any,
-    purchases: Any,
-    as_of: Any,
+    recommendations: FrameLike,
+    purchases: FrameLike,
+    as_of: TimeLike,
     horizon_days: int,
-    by: Any = None,
+    by: str | None = None,
     *,
-    segments: Any = None,
+    segments: FrameLike | None = None,
     confidence: float = 0.95,
 ) -> pl.DataFrame:
     """Retention of customers whose first order after ``as_of`` hit a recommendation vs not.
@@ -66,8 +63,7 @@ def hit_retention(
         ``order_id``; without it an order is one customer-day, see
         `recsys.data.canonical`).
     as_of
-        Start of the window (the time the recommendations were made; formerly
-        ``cutoff=``).
+        Start of the window (the time the recommendations were made).
     horizon_days
         Length of the window.
     by
@@ -109,18 +105,22 @@ def hit_retention(
     confidence = check_confidence(confidence)
     horizon = _check_horizon(horizon_days)
     start = to_datetime(as_of, "as_of")
-    end = start + timedelta(days=horizon)
+    end = window_end(start, horizon)
     recs = as_frame(recommendations, "recommendations")
     require_columns(recs, "recommendations", {"user": C.USER, "item": C.ITEM})
     frame = _purchases(purchases, "hit_retention", (C.USER, C.ITEM, C.TIMESTAMP))
     if recs.height == 0:
         raise InputDataError("recommendations has no rows")
+    recs = recs.with_columns(
+        cast_ids(recs[column], frame.schema[column], "recommendations")
+        for column in (C.USER, C.ITEM)
+    )
 
     customers, segment = _segments(recs, by, segments)
     ts = pl.col(C.TIMESTAMP)
     window = frame.filter((ts >= start) & (ts < end)).select(
-        pl.col(C.USER).cast(recs.schema[C.USER], strict=False),
-        pl.col(C.ITEM).cast(recs.schema[C.ITEM], strict=False),
+        C.USER,
+        C.ITEM,
         ts,
         order_key(frame).alias("_order"),
     )
@@ -217,11 +217,15 @@ def hit_retention(
     )
 
 
-def _segments(recs: pl.DataFrame, by: Any, segments: Any) -> tuple[pl.DataFrame, str]:
+def _segments(
+    recs: pl.DataFrame, by: str | None, segments: FrameLike | None
+) -> tuple[pl.DataFrame, str]:
     """One row per recommended customer with its segment column."""
     if by is not None and not isinstance(by, str):
-        warn_renamed("by=<frame>", "segments=<frame>", "hit_retention")
-        by, segments = None, by
+        raise InputDataError(
+            f"by must be the name of a segment column, got {type(by).__name__}; "
+            "pass a segment table as segments="
+        )
     if segments is not None:
         table = as_frame(segments, "segments")
         return attach_segments(recs.select(C.USER).unique(), by, table)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -17,7 +16,8 @@ from recsys.data.canonical import (
     require_purchases,
     without_returns,
 )
-from recsys.data.timeutil import to_datetime
+from recsys.data.sources import FrameLike
+from recsys.data.timeutil import TimeLike, to_datetime, window_end
 from recsys.exceptions import InputDataError
 from recsys.stats import wilson_interval, z_value
 from recsys.uplift._checks import as_frame, check_confidence, require_columns
@@ -36,7 +36,7 @@ def _check_horizon(horizon_days: Any) -> int:
 
 
 def _purchases(
-    purchases: Any, where: str, needs: tuple[str, ...] = (C.USER, C.TIMESTAMP)
+    purchases: FrameLike, where: str, needs: tuple[str, ...] = (C.USER, C.TIMESTAMP)
 ) -> pl.DataFrame:
     frame = as_frame(purchases, "purchases")
     frame = require_purchases(frame, needs, where, optional=(C.QUANTITY, C.PRICE), stacklevel=4)
@@ -44,7 +44,7 @@ def _purchases(
 
 
 def retention_labels(
-    purchases: Any, as_of: Any, horizon_days: int, users: Any = None
+    purchases: FrameLike, as_of: TimeLike, horizon_days: int, users: Any = None
 ) -> pl.DataFrame:
     """Per customer: did they buy again in ``[as_of, as_of + horizon_days)``, how often, how much.
 
@@ -89,7 +89,7 @@ def retention_labels(
     """
     horizon = _check_horizon(horizon_days)
     start = to_datetime(as_of, "as_of")
-    end = start + timedelta(days=horizon)
+    end = window_end(start, horizon)
     frame = _purchases(purchases, "retention_labels")
     ts = pl.col(C.TIMESTAMP)
     window = frame.filter((ts >= start) & (ts < end))

@@ -38,12 +38,16 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from recsys._validation import Interval, check_param
+from recsys.data.sources import FrameLike
 from recsys.exceptions import InputDataError
 from recsys.uplift._checks import (
     as_frame,
+    check_alpha,
     check_finite_column,
     is_binary_column,
     require_columns,
+    to_float_array,
 )
 
 __all__ = ["confidence_sequence", "sequential"]
@@ -54,7 +58,29 @@ def confidence_sequence(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Normal-mixture CS bounds and mixture likelihood ratio for estimates with variance ``V``.
 
-    Returns ``(low, high, likelihood_ratio)``; see `recsys.uplift.sequential_readout`.
+    Parameters
+    ----------
+    estimate
+        Estimates (a number or a 1-D sequence), finite.
+    variance
+        Their variances, finite and > 0: one per estimate, or one number for all.
+    alpha
+        Error rate over all looks together, in (0, 1).
+    tau
+        Standard deviation of the normal mixing distribution, > 0.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, numpy.ndarray)
+        ``(low, high, likelihood_ratio)`` per estimate; see
+        `recsys.uplift.sequential_readout`.
+
+    Raises
+    ------
+    InputDataError
+        ``alpha`` or ``tau`` out of range or not a number; an estimate or a
+        variance that is not a finite number (or a variance <= 0); lengths
+        that differ.
 
     Examples
     --------
@@ -62,9 +88,43 @@ def confidence_sequence(
     >>> round(float(low[0]), 4), round(float(high[0]), 4)
     (-0.011, 0.051)
     """
-    theta = np.atleast_1d(np.asarray(estimate, dtype=np.float64))
-    v = np.atleast_1d(np.asarray(variance, dtype=np.float64))
-    t2 = float(tau) ** 2
+    alpha, tau = _check_levels(alpha, tau)
+    theta = to_float_array(np.atleast_1d(_as_numbers(estimate, "estimate")), "estimate")
+    v = to_float_array(np.atleast_1d(_as_numbers(variance, "variance")), "variance")
+    if v.size == 1:
+        v = np.full(theta.size, v[0])
+    if v.size != theta.size:
+        raise InputDataError(
+            f"estimate and variance must have the same length (or one variance for all), "
+            f"got {theta.size} and {v.size}"
+        )
+    if np.any(v <= 0):
+        raise InputDataError(
+            f"variance must be > 0, got {int(np.count_nonzero(v <= 0))} values <= 0"
+        )
+    return _boundary(theta, v, alpha, tau)
+
+
+_TAU = Interval(float, 0, None, closed="neither")
+
+
+def _check_levels(alpha: Any, tau: Any) -> tuple[float, float]:
+    return check_alpha(alpha), float(check_param("tau", tau, _TAU))
+
+
+def _as_numbers(values: Any, name: str) -> np.ndarray:
+    """``values`` as an array of numbers: text is refused, not parsed."""
+    array = np.asarray(values)
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+        raise InputDataError(f"{name} must be numbers, got {values!r}")
+    return array
+
+
+def _boundary(
+    theta: np.ndarray, v: np.ndarray, alpha: float, tau: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The CS bounds and likelihood ratio (checked input; NaN passes through)."""
+    t2 = tau**2
     half = np.sqrt(v * (v + t2) / t2 * (2.0 * math.log(1.0 / alpha) + np.log((v + t2) / v)))
     log_lr = 0.5 * np.log(v / (v + t2)) + t2 * theta**2 / (2.0 * v * (v + t2))
     return theta - half, theta + half, np.exp(np.minimum(log_lr, 700.0))
@@ -84,7 +144,7 @@ def _readout(
         rate1, rate0 = s1 / n1, s0 / n0
         theta = rate1 - rate0
         v = _plugin_variance(s1, n1, s0, n0)
-        low, high, lr = confidence_sequence(theta, v, alpha, tau)
+        low, high, lr = _boundary(theta, v, alpha, tau)
         z = theta / np.sqrt(v)
     valid = (n1 > 0) & (n0 > 0)
     rejected = valid & ((low > 0) | (high < 0))
@@ -104,7 +164,7 @@ def _readout(
 
 
 def sequential(
-    frame: Any,
+    frame: FrameLike,
     arm: str,
     control: Any,
     outcome: str,
@@ -170,10 +230,7 @@ def sequential(
     >>> int(readout.filter("rejected")["day"].min())  # first day the CS excludes 0
     4
     """
-    if not 0.0 < float(alpha) < 1.0:
-        raise InputDataError(f"alpha must be in (0, 1), got {alpha!r}")
-    if not (math.isfinite(float(tau)) and float(tau) > 0):
-        raise InputDataError(f"tau must be > 0, got {tau!r}")
+    alpha, tau = _check_levels(alpha, tau)
     df = as_frame(frame, "frame")
     require_columns(df, "frame", {"arm": arm, "outcome": outcome, "time": time, "unit": unit})
     check_finite_column(df, outcome, "outcome")
@@ -223,7 +280,7 @@ def sequential(
     parts = []
     for value in treatments:
         n1, s1 = cumulative(value)
-        stats_ = _readout(s1, n1, s0, n0, float(alpha), float(tau))
+        stats_ = _readout(s1, n1, s0, n0, alpha, tau)
         part = pl.DataFrame(
             {
                 "arm": [value] * looks.height,

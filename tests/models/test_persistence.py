@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 import pytest
 
 import recsys as rs
@@ -54,9 +53,19 @@ def _bump_last(a: np.ndarray) -> np.ndarray:
 
 CRAFTED = [
     # (model, array key, change, what the error names)
-    (lambda: rs.ItemKNN(neighbors=3), "model.sim.indices", _bump_last, "sim.indices"),
-    (lambda: rs.ItemKNN(neighbors=3), "model.sim.indptr", lambda a: a[::-1].copy(), "indptr"),
-    (lambda: rs.ItemKNN(neighbors=3), "model.sim.indices", lambda a: a[::-1].copy(), "sorted"),
+    (lambda: rs.ItemKNN(neighbors=3), "model.similarity.indices", _bump_last, "similarity.indices"),
+    (
+        lambda: rs.ItemKNN(neighbors=3),
+        "model.similarity.indptr",
+        lambda a: a[::-1].copy(),
+        "indptr",
+    ),
+    (
+        lambda: rs.ItemKNN(neighbors=3),
+        "model.similarity.indices",
+        lambda a: a[::-1].copy(),
+        "sorted",
+    ),
     (lambda: rs.ALS(factors=2, iterations=1), "model.item_factors", lambda a: a[:, :1], "shape"),
     (
         lambda: rs.ALS(factors=2, iterations=1),
@@ -69,7 +78,9 @@ CRAFTED = [
     (lambda: rs.Repurchase(), "model.backfill", lambda a: a[:3], "backfill"),
     (lambda: rs.Repurchase(), "model.scores_data", lambda a: a.astype(np.int64), "dtype"),
     (
-        lambda: rs.Blend([rs.Popular(), rs.Popular(window_days=30), rs.ItemKNN()]),
+        lambda: rs.Blend(
+            [("all", rs.Popular()), ("recent", rs.Popular(window_days=30)), ("knn", rs.ItemKNN())]
+        ),
         "model.weights",
         lambda a: a[:1],
         "weights",
@@ -127,7 +138,13 @@ def test_every_flipped_byte_is_refused_or_harmless(tmp_path) -> None:
     Run in a subprocess, so a crash of the interpreter fails the test instead of
     ending the test run.
     """
-    model = rs.Blend([rs.ItemKNN(neighbors=3), rs.Repurchase(), rs.ALS(factors=2, iterations=1)])
+    model = rs.Blend(
+        [
+            ("knn", rs.ItemKNN(neighbors=3)),
+            ("again", rs.Repurchase()),
+            ("als", rs.ALS(factors=2, iterations=1)),
+        ]
+    )
     good = _saved(model, tmp_path)
     script = textwrap.dedent(
         f"""
@@ -315,40 +332,78 @@ class TestLoadErrors:
         assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
 
 
+# ------------------------------------------- re-signed files: hyperparameters and signs
+def _negated(a: np.ndarray) -> np.ndarray:
+    return -a
+
+
+RESIGNED_SCORES = [
+    # (model, scores array key): the stored buy-again probabilities must stay > 0
+    (lambda: rs.BuyAgain(label_days=20), "model.scores_data"),
+    (rs.RepeatExplore, "models[0].model.scores_data"),  # its default repeat part: BuyAgain
+]
+
+
+@pytest.mark.parametrize(("make", "key"), RESIGNED_SCORES)
+@pytest.mark.parametrize("change", [_negated, np.zeros_like, lambda a: a - 1.0])
+def test_resigned_non_positive_scores_are_refused(tmp_path, make, key, change) -> None:
+    model = make().fit(block_interactions())
+    good = tmp_path / "good.npz"
+    model.save(good)
+    with np.load(good, allow_pickle=False) as archive:
+        assert key in archive.files
+    bad = _craft(good, tmp_path / "bad.npz", _set(key, change))
+    with pytest.raises(rs.ModelFormatError, match="scores_data"):
+        rs.load_model(bad)
+
+
+def test_resigned_negative_repurchase_scores_are_refused(tmp_path) -> None:
+    good = _saved(rs.Repurchase(), tmp_path)
+    bad = _craft(good, tmp_path / "bad.npz", _set("model.scores_data", _negated))
+    with pytest.raises(rs.ModelFormatError, match=r"scores_data.*below 0"):
+        rs.load_model(bad)
+
+
+@pytest.mark.parametrize("depth", ["50", None, 0, 2.5])
+@pytest.mark.parametrize("make", [rs.RepeatExplore, lambda: rs.Blend([("popular", rs.Popular())])])
+def test_resigned_hyperparameters_are_validated(tmp_path, make, depth) -> None:
+    good = tmp_path / "good.npz"
+    make().fit(block_interactions(n_users_per_group=6, n_items_per_group=6)).save(good)
+
+    def change(meta: dict, arrays: Arrays) -> None:
+        meta["model"]["params"]["depth"] = depth
+
+    with pytest.raises(rs.ModelFormatError, match=r"depth=\.\.\.\) must be an integer"):
+        rs.load_model(_craft(good, tmp_path / "bad.npz", change))
+
+
+def test_resigned_fitted_values_are_validated(tmp_path) -> None:
+    good = _saved(rs.RepeatExplore(), tmp_path)
+
+    def merge(meta: dict, arrays: Arrays) -> None:
+        meta["model"]["state"]["merge"] = "magic"
+
+    def masks(meta: dict, arrays: Arrays) -> None:
+        meta["model"]["state"]["masks"] = ["bought"]
+
+    with pytest.raises(rs.ModelFormatError, match="merge"):
+        rs.load_model(_craft(good, tmp_path / "merge.npz", merge))
+    with pytest.raises(rs.ModelFormatError, match="masks"):
+        rs.load_model(_craft(good, tmp_path / "masks.npz", masks))
+
+
 # ---------------------------------------------------------------- older model files
-@pytest.mark.parametrize(
-    ("name", "make"),
-    [
-        ("ALS", lambda: rs.ALS(factors=2, iterations=3, random_state=0)),
-        ("ItemKNN", lambda: rs.ItemKNN(neighbors=5)),
-        ("Repurchase", rs.Repurchase),
-        ("BuyAgain", lambda: rs.BuyAgain(label_days=20)),
-        (
-            "RepeatExplore",
-            lambda: rs.RepeatExplore(
-                repeat=rs.Repurchase(), explore=rs.ItemKNN(neighbors=5), merge="weights"
-            ),
-        ),
-        ("Blend", lambda: rs.Blend([rs.ItemKNN(neighbors=5), rs.Popular()], [0.7, 0.3])),
-    ],
-)
-def test_reads_format_version_1(name: str, make) -> None:
-    """Files written by the previous format load and score like a fresh fit."""
-    path = Path(__file__).parent / "data" / f"v1_{name}.npz"
-    loaded = rs.load_model(path)
-    inter = block_interactions(n_users_per_group=6, n_items_per_group=6)
-    fresh = make().fit(inter)
-    assert type(loaded) is type(fresh)
-    # BuyAgain's features changed since (days since the customer's last purchase was
-    # always 0): its file must score as the code that wrote it did, recorded beside it.
-    recorded = path.with_name(f"v1_{name}_recommend.csv")
-    for flag in (True, False):
-        a = loaded.recommend(k=4, exclude_seen=flag)
-        if recorded.exists():
-            b = pl.read_csv(recorded, schema_overrides={"score": pl.Float32}).filter(
-                pl.col("exclude_seen") == flag
-            )
-        else:
-            b = fresh.recommend(k=4, exclude_seen=flag)
-        assert a.select("user_id", "item_id").equals(b.select("user_id", "item_id"))
-        np.testing.assert_allclose(a["score"], b["score"], rtol=1e-5)
+@pytest.mark.parametrize("version", [1, 2, None, "3"])
+def test_older_or_unknown_format_versions_are_refused(tmp_path, version) -> None:
+    """Only the current format is read: older layouts are refused, not migrated."""
+    good = tmp_path / "good.npz"
+    rs.ItemKNN(neighbors=5).fit(block_interactions()).save(good)
+    with np.load(good, allow_pickle=False) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    meta = json.loads(str(arrays.pop("__meta__")))
+    meta.pop("checksum")
+    meta["format_version"] = version
+    old = tmp_path / "old.npz"
+    np.savez(old, __meta__=np.asarray(json.dumps(meta)), **arrays)
+    with pytest.raises(rs.ModelFormatError, match=rf"format version {version!r}.*reads version"):
+        rs.load_model(old)

@@ -219,29 +219,17 @@ def test_quadrature_matches_closed_form_and_rescues_overflow() -> None:
     assert values[0] == pytest.approx(90 * 6e4 / (4e6 + 39), rel=0.05)
 
 
-def test_arguments_are_named_after_the_model_and_old_names_warn() -> None:
+def test_arguments_are_named_after_the_model_and_profile_names_are_refused() -> None:
     x, t_x, T = simulate(300, TRUE, (27.0, 39.0), seed=3)
-    new = rs.profiles.BGNBD().fit(x=x, t_x=t_x, T=T)
-    with (
-        pytest.warns(DeprecationWarning, match=r"'frequency' in BGNBD\.fit.*'x'"),
-        pytest.warns(DeprecationWarning, match=r"'recency' in BGNBD\.fit.*'t_x'"),
-    ):
-        old = rs.profiles.BGNBD().fit(frequency=x, recency=t_x, T=T)
-    assert old.params_ == new.params_
-    with pytest.warns(DeprecationWarning, match=r"'recency' in BGNBD\.p_alive.*'t_x'"):
-        alive = new.p_alive(x, recency=t_x, T=T)
-    assert np.array_equal(alive, new.p_alive(x, t_x, T))
-    for method in ("conditional_expected_purchases", "probability_no_purchase"):
-        with pytest.warns(DeprecationWarning, match=f"BGNBD.{method}"):
-            values = getattr(new, method)(10.0, frequency=x, recency=t_x, T=T)
-        assert np.array_equal(values, getattr(new, method)(10.0, x=x, t_x=t_x, T=T))
-    with pytest.warns(DeprecationWarning, match="BGNBD.log_likelihood"):
-        assert new.log_likelihood(frequency=x, t_x=t_x, T=T) == new.log_likelihood(x, t_x, T)
-    with pytest.warns(DeprecationWarning, match="bgnbd_log_likelihood"):
-        ll = bgnbd_log_likelihood((1.0, 1.0, 1.0, 1.0), frequency=[0], recency=[0.0], T=[1.0])
+    fitted = rs.profiles.BGNBD().fit(x=x, t_x=t_x, T=T)
+    assert fitted.params_ == rs.profiles.BGNBD().fit(x, t_x, T).params_
+    assert np.array_equal(fitted.p_alive(x, t_x, T), fitted.p_alive(x=x, t_x=t_x, T=T))
+    ll = bgnbd_log_likelihood((1.0, 1.0, 1.0, 1.0), x=[0], t_x=[0.0], T=[1.0])
     assert ll[0] == pytest.approx(-np.log(2.0))
-    with pytest.raises(TypeError, match="both 'x' and its former name 'frequency'"):
-        rs.profiles.BGNBD().fit(x=x, frequency=x, t_x=t_x, T=T)
+    with pytest.raises(TypeError, match="'frequency'"):
+        rs.profiles.BGNBD().fit(frequency=x, t_x=t_x, T=T)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="'recency'"):
+        fitted.p_alive(x, recency=t_x, T=T)  # type: ignore[call-arg]
 
 
 def test_fit_profiles_uses_the_profile_columns_as_build_profiles_does() -> None:

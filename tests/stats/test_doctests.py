@@ -15,7 +15,6 @@ import pytest
         "recsys.stats.intervals",
         "recsys.stats.multiple",
         "recsys.stats.resample",
-        "recsys._deprecation",
     ],
 )
 def test_doctests(name: str) -> None:

@@ -184,15 +184,10 @@ def test_identical_at_any_numba_thread_count() -> None:
     assert np.array_equal(expected, single)
 
 
-def test_old_locations_are_deprecated() -> None:
-    with pytest.warns(DeprecationWarning, match="recsys.stats.bootstrap_ci"):
-        moved = rs.evaluation.bootstrap_ci
-    assert moved is rs.stats.bootstrap_ci
-    with pytest.warns(DeprecationWarning, match="recsys.stats.Estimate"):
-        estimate = rs.uplift.Estimate
-    assert estimate is rs.stats.Estimate
-    with pytest.raises(AttributeError):
-        _ = rs.evaluation.no_such_name
+def test_resampling_lives_only_in_stats() -> None:
+    for name in ("bootstrap_ci", "bootstrap_means", "resample_counts"):
+        assert not hasattr(rs.evaluation, name), name
+    assert not hasattr(rs.uplift, "Estimate")
     with pytest.raises(AttributeError):
         _ = rs.uplift.no_such_name
 

@@ -86,3 +86,80 @@ def test_bad_input() -> None:
         rs.uplift.assign(pl.concat([customers, customers.head(1)]))
     with pytest.raises(InputDataError, match="strata"):
         rs.uplift.assign(customers, strata="tier")
+
+
+WEIGHTS = [
+    {"treatment": 0.5, "control": 0.5},
+    {"treatment": 0.9, "control": 0.1},
+    {"a": 1 / 3, "b": 1 / 3, "c": 1 / 3},
+]
+
+
+@pytest.mark.parametrize("arms", WEIGHTS, ids=["50-50", "90-10", "thirds"])
+def test_balanced_is_proportional_in_expectation_for_every_stratum_size(arms) -> None:
+    """Small strata too: each arm gets n * w customers on average over seeds.
+
+    60 strata of each size 1, 2, 3 and 7 per run, 30 seeds. The tolerance is 5
+    binomial standard deviations of the count (an upper bound: balanced counts
+    vary less than independent draws). Before the remainder was randomised,
+    one-customer strata at 50/50 all went to the same arm.
+    """
+    sizes = (1, 2, 3, 7)
+    per_size, seeds = 60, 30
+    labels = [f"{s}-{i}" for s in sizes for i in range(per_size) for _ in range(s)]
+    units = pl.DataFrame({"user_id": np.arange(len(labels)), "stratum": labels})
+    totals = {(s, a): 0 for s in sizes for a in arms}
+    for seed in range(seeds):
+        out = rs.uplift.assign(units, arms, strata="stratum", seed=seed, experiment="small")
+        per_stratum = out.group_by("stratum", "arm").len()
+        for stratum, arm, n in per_stratum.iter_rows():
+            size = int(stratum.split("-")[0])
+            totals[size, arm] += n
+            assert abs(n - size * arms[arm]) < 1  # floor or ceiling of n * w, every time
+    for (size, arm), got in totals.items():
+        n = size * per_size * seeds
+        w = arms[arm]
+        assert abs(got - n * w) <= 5 * np.sqrt(n * w * (1 - w)), (size, arm, got, n * w)
+
+
+def test_balanced_remainders_are_seeded_and_order_free() -> None:
+    units = pl.DataFrame({"user_id": range(9), "stratum": [str(i // 3) for i in range(9)]})
+    arms = {"t": 0.5, "c": 0.5}
+    a = rs.uplift.assign(units, arms, strata="stratum", seed=4, experiment="e")
+    b = rs.uplift.assign(units.reverse(), arms, strata="stratum", seed=4, experiment="e")
+    assert a.sort("user_id")["arm"].equals(b.sort("user_id")["arm"])
+    runs = {
+        tuple(rs.uplift.assign(units, arms, strata="stratum", seed=s)["arm"]) for s in range(20)
+    }
+    assert len(runs) > 1
+
+
+@pytest.mark.parametrize(
+    "arms",
+    [
+        {"t": "0.5", "c": 0.5},
+        {"t": "half", "c": 0.5},
+        {"t": None, "c": 1.0},
+        {"t": 0, "c": 1.0},
+        {"t": -0.5, "c": 1.5},
+        {"t": True, "c": 0.0},
+        {"t": 0.5, "c": 0.6},
+        {"t": float("nan"), "c": 0.5},
+        {"t": [0.5], "c": 0.5},
+    ],
+)
+def test_bad_weights_are_typed_errors(arms) -> None:
+    with pytest.raises(InputDataError, match="arms"):
+        rs.uplift.assign(_customers(10), arms)
+
+
+def test_empty_and_list_typed_strata() -> None:
+    empty = _customers(0)
+    out = rs.uplift.assign(empty, strata="lifecycle_stage")
+    assert out.height == 0
+    assert out.columns[-2:] == ["arm", "hash_unit"]
+    listed = pl.DataFrame({"user_id": [1, 2], "tags": [["a"], ["b", "c"]]})
+    with pytest.raises(InputDataError, match="tags"):
+        rs.uplift.assign(listed, strata="tags")
+    with pytest.raises(InputDataError, match="tags"):
+        rs.uplift.assign(listed, unit="tags")

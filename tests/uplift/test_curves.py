@@ -203,17 +203,6 @@ def test_no_responders_normalised_area_warns():
     assert rs.uplift.qini_auc(y, t, np.arange(10.0), normalize=False, bootstrap=0).value == 0
 
 
-def test_n_resamples_is_a_deprecated_spelling_of_bootstrap():
-    y, t, s = _data(6, n=400, ties=False)
-    new = rs.uplift.qini_auc(y, t, s, bootstrap=32, seed=1)
-    with pytest.warns(DeprecationWarning, match="use 'bootstrap'"):
-        old = rs.uplift.qini_auc(y, t, s, n_resamples=32, seed=1)
-    assert new == old
-    for fn in (rs.uplift.qini_curve, rs.uplift.uplift_by_percentile):
-        with pytest.warns(DeprecationWarning, match="n_resamples"):
-            fn(y, t, s, n_resamples=0)
-
-
 def test_checkpoint_intervals_equal_the_engine_reference():
     """uplift_at_k's bootstrap: the rows in score order, resampled by recsys.stats."""
     from tests.stats.reference import reference_counts, reference_sums

@@ -430,18 +430,6 @@ def test_bootstrap_interval_equals_the_engine_reference() -> None:
             assert row["relative_ci_high"] == pytest.approx(np.quantile(ratio, 0.975), rel=1e-12)
 
 
-def test_n_resamples_is_a_deprecated_spelling_of_bootstrap() -> None:
-    frame = _binary_frame({"c": (40, 400), "t": (60, 400)})
-    new = rs.uplift.uplift_table(frame, "arm", "visit", "c", method="bootstrap", bootstrap=300)
-    with pytest.warns(DeprecationWarning, match=r"use 'bootstrap'"):
-        old = rs.uplift.uplift_table(
-            frame, "arm", "visit", "c", method="bootstrap", n_resamples=300
-        )
-    assert new.equals(old)
-    with pytest.raises(TypeError, match="its former name"):
-        rs.uplift.uplift_table(frame, "arm", "visit", "c", bootstrap=3, n_resamples=3)
-
-
 def test_warnings_name_the_callers_line() -> None:
     """The keyword-renaming wrapper adds a frame: warnings still point at the caller."""
     srm = _binary_frame({"c": (50, 1000), "t": (60, 1200)})

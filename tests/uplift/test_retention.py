@@ -156,11 +156,8 @@ def test_hit_retention_hand_worked():
     assert by.select("n_hit", "n_no_hit").rows() == [(1, 1), (1, 1)]
     recs_seg = recs.join(segments, on="user_id")
     assert rs.uplift.hit_retention(recs_seg, purchases, "2011-09-09", 30, by="stage").equals(by)
-    with pytest.warns(DeprecationWarning, match="'cutoff' in hit_retention"):
-        former = rs.uplift.hit_retention(recs, purchases, cutoff="2011-09-09", horizon_days=30)
-    assert former.equals(rs.uplift.hit_retention(recs, purchases, "2011-09-09", 30))
-    with pytest.warns(DeprecationWarning, match="segments=<frame>"):
-        assert rs.uplift.hit_retention(recs, purchases, "2011-09-09", 30, by=segments).equals(by)
+    with pytest.raises(rs.InputDataError, match="pass a segment table as segments="):
+        rs.uplift.hit_retention(recs, purchases, "2011-09-09", 30, by=segments)
 
 
 def test_hit_retention_empty_group_warns():

@@ -101,3 +101,52 @@ def test_bad_input() -> None:
         )
     with pytest.raises(InputDataError, match="tau"):
         rs.uplift.sequential(df, "arm", "c", "retained", tau=0)
+
+
+def _experiment() -> pl.DataFrame:
+    return pl.DataFrame({"arm": ["t", "c"] * 50, "retained": [1, 0, 0, 1] * 25})
+
+
+@pytest.mark.parametrize("alpha", [0, 1, -0.1, 1.5, "0.05", None, float("nan"), True])
+def test_alpha_outside_zero_one_is_a_typed_error(alpha) -> None:
+    with pytest.raises(InputDataError, match="alpha"):
+        rs.uplift.sequential(_experiment(), "arm", "c", "retained", alpha=alpha)
+    with pytest.raises(InputDataError, match="alpha"):
+        rs.uplift.confidence_sequence(0.02, 1e-4, alpha=alpha)
+
+
+@pytest.mark.parametrize("tau", [0, -1, "0.05", None, float("inf")])
+def test_tau_must_be_a_positive_number(tau) -> None:
+    with pytest.raises(InputDataError, match="tau"):
+        rs.uplift.sequential(_experiment(), "arm", "c", "retained", tau=tau)
+    with pytest.raises(InputDataError, match="tau"):
+        rs.uplift.confidence_sequence(0.02, 1e-4, tau=tau)
+
+
+@pytest.mark.parametrize(
+    ("estimate", "variance", "named"),
+    [
+        ([0.1, 0.2], [1e-4, 1e-4, 1e-4], "same length"),
+        (["a"], [1e-4], "estimate"),
+        ([0.1], ["a"], "variance"),
+        ([0.1], [0.0], "variance"),
+        ([0.1], [-1e-4], "variance"),
+        ([float("nan")], [1e-4], "estimate"),
+        ([0.1], [float("inf")], "variance"),
+        ([[0.1]], [[1e-4]], "estimate"),
+    ],
+)
+def test_confidence_sequence_checks_its_arrays(estimate, variance, named: str) -> None:
+    with pytest.raises(InputDataError, match=named):
+        rs.uplift.confidence_sequence(estimate, variance)
+
+
+def test_confidence_sequence_scalar_variance_applies_to_every_estimate() -> None:
+    low, high, _ = rs.uplift.confidence_sequence([0.0, 0.1], 1e-4)
+    np.testing.assert_allclose(high - low, [high[0] - low[0]] * 2)
+
+
+@pytest.mark.parametrize("srm_alpha", ["0.001", None, 0, 2])
+def test_uplift_table_srm_alpha_is_checked(srm_alpha) -> None:
+    with pytest.raises(InputDataError, match="srm_alpha"):
+        rs.uplift.uplift_table(_experiment(), "arm", "retained", "c", srm_alpha=srm_alpha)

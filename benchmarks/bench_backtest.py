@@ -1,0 +1,176 @@
+"""Every prediction against its naive rule on Online Retail, at rolling origins (issue 22).
+
+Usage::
+
+    python benchmarks/bench_backtest.py                 # ~2-4 min on 2 busy cores
+    python benchmarks/bench_backtest.py --quick         # 2 origins, 200 resamples
+    python benchmarks/bench_backtest.py --recommender repeat_explore --plots /tmp/bt
+    RECSYS_DATA=/work/shared/data python benchmarks/bench_backtest.py --dataset ta_feng
+
+Runs `rs.evaluation.backtest` on the bundled Online Retail table (the same data as
+``/work/shared/data/online_retail``) with origins 2011-06-01, 2011-07-01, 2011-08-01 and
+2011-09-09:
+
+1. churn (90 days), CLV (90 days), next basket (90 days, k = 10) at every origin;
+2. CLV over the next 6 months (183 days) as of 2011-06-01 (the issue's first row);
+3. items due over 30 days at every origin (the issue's row uses 30 days).
+
+``--dataset`` runs the same on another shared dataset (Online Retail II, Ta-Feng, the
+Complete Journey sample) with its own origins and window (`DATASETS`); the 6-month CLV
+row is Online Retail's only.
+
+Every row prints the model's value, the naive rule's, the paired difference and its 95%
+interval (customer-level bootstrap clustered by customer, 1,000 resamples), then the
+verdict sentence the main job words its claims from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import recsys as rs
+from benchmarks._common import peak_rss_mb, print_environment
+from recsys.models import registry
+
+ORIGINS = ["2011-06-01", "2011-07-01", "2011-08-01", "2011-09-09"]
+#: Other shared datasets (read in place): origins and the window each allows.
+DATASETS = {
+    "online_retail": (ORIGINS, 90),
+    "online_retail_ii": (["2010-06-01", "2010-07-01", "2010-08-01", "2010-09-09"], 90),
+    "ta_feng": (["2001-01-01", "2001-01-15", "2001-02-01"], 28),
+    "complete_journey": (["2017-06-01", "2017-07-01", "2017-08-01", "2017-09-01"], 90),
+}
+
+
+def _print_table(table: pl.DataFrame, title: str) -> None:
+    print(f"\n### {title}")
+    print("| prediction | metric | origin | model | naive | value | naive | diff | 95% CI | n |")
+    print("|---|---|---|---|---|---:|---:|---:|---|---:|")
+    for r in table.iter_rows(named=True):
+        origin = f"**{r['origin']}**" if r["origin"] == "all" else r["origin"]
+        print(
+            f"| {r['prediction']} | {r['metric']} | {origin} | {r['model']} | {r['naive']} | "
+            f"{r['value']:.4f} | {r['naive_value']:.4f} | {r['diff']:+.4f} | "
+            f"[{r['ci_low']:+.4f}, {r['ci_high']:+.4f}] | {r['n']:,} |"
+        )
+
+
+def _verdicts(result: rs.evaluation.Backtest, predictions: list[str]) -> None:
+    for name in predictions:
+        print(f"- {name}: {result.verdict(name)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2 origins, 200 resamples")
+    parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--recommender", default="buyagain", choices=registry.names())
+    parser.add_argument("--plots", type=Path, help="folder for calibration and holdout PNGs")
+    parser.add_argument("--dataset", default="online_retail", choices=list(DATASETS))
+    args = parser.parse_args()
+    all_origins, horizon = DATASETS[args.dataset]
+    origins = all_origins[-2:] if args.quick else all_origins
+    bootstrap = 200 if args.quick else args.bootstrap
+    print_environment(threads=None)
+    print(
+        f"{args.dataset}: origins {origins}, {horizon}-day windows; bootstrap {bootstrap}; "
+        f"recommender {args.recommender}"
+    )
+    start = time.perf_counter()
+    if args.dataset == "online_retail":
+        raw = rs.datasets.online_retail()
+    else:
+        raw = rs.datasets.load_shared(args.dataset)
+    purchases, _ = rs.clean_purchases(raw, preset=args.dataset)
+    recommender = registry.get(args.recommender)()
+    times: dict[str, float] = {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", rs.DataWarning)
+        t0 = time.perf_counter()
+        main_run = rs.evaluation.backtest(
+            purchases,
+            origins,
+            predictions=["churn", "clv", "next_basket"],
+            horizon_days=horizon,
+            recommender=recommender,
+            bootstrap=bootstrap,
+            seed=0,
+        )
+        times[f"churn + clv + next_basket, {horizon} days"] = time.perf_counter() - t0
+        clv6 = None
+        if args.dataset == "online_retail":
+            t0 = time.perf_counter()
+            clv6 = rs.evaluation.backtest(
+                purchases, ["2011-06-01"], predictions=["clv"], horizon_days=183,
+                bootstrap=bootstrap, seed=0,
+            )  # fmt: skip
+            times["clv, 183 days"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        due = rs.evaluation.backtest(
+            purchases,
+            origins,
+            predictions=["due"],
+            horizon_days=min(30, horizon),
+            bootstrap=bootstrap,
+            seed=0,
+        )
+        times[f"due, {min(30, horizon)} days"] = time.perf_counter() - t0
+    _print_table(main_run.table, f"Churn, CLV and next basket, {horizon}-day windows")
+    if clv6 is not None:
+        _print_table(clv6.table, "CLV over the next 6 months (183 days) as of 2011-06-01")
+    _print_table(due.table, f"Items due, {min(30, horizon)}-day windows")
+    print("\n### Verdicts (the pooled 'all' rows, headline metric)")
+    _verdicts(main_run, ["churn", "clv", "next_basket"])
+    if clv6 is not None:
+        print(f"- clv (183 days): {clv6.verdict('clv')}")
+        capture = clv6.verdict("clv", "top_decile_capture")
+        print(f"- clv (183 days), top-decile capture: {capture}")
+    print(f"- due: {due.verdict('due')}")
+    print(f"- due, Brier: {due.verdict('due', 'brier')}")
+    last = origins[-1]
+    print(f"\n### Churn calibration as of {last} (deciles of churn_risk)")
+    print("| decile | customers | predicted | observed | gap |")
+    print("|---:|---:|---:|---:|---:|")
+    for r in main_run.calibration.filter(origin=last).iter_rows(named=True):
+        gap = r["predicted_churn"] - r["observed_churn"]
+        print(
+            f"| {r['decile']} | {r['customers']} | {r['predicted_churn']:.3f} | "
+            f"{r['observed_churn']:.3f} | {gap:+.3f} |"
+        )
+    print(f"\n### Holdout: mean orders in the {horizon}-day window by orders before the origin")
+    print("| origin | orders before | customers | actual | predicted (BG/NBD) |")
+    print("|---|---:|---:|---:|---:|")
+    for r in main_run.holdout.iter_rows(named=True):
+        print(
+            f"| {r['origin']} | {r['frequency']} | {r['customers']} | {r['actual']:.3f} | "
+            f"{r['predicted']:.3f} |"
+        )
+    if args.plots is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from recsys.evaluation.backtest_plots import plot_calibration, plot_holdout
+
+        args.plots.mkdir(parents=True, exist_ok=True)
+        plot_calibration(main_run).figure.savefig(args.plots / "calibration.png", dpi=100)
+        plot_holdout(main_run).figure.savefig(args.plots / "holdout.png", dpi=100)
+        print(f"\nplots written to {args.plots}")
+    print("\n### Warnings")
+    for message in sorted({str(w.message)[:160] for w in caught}):
+        print(f"- {message}")
+    print("\n### Time")
+    for label, seconds in times.items():
+        print(f"- {label}: {seconds:.1f} s")
+    print(f"- total {time.perf_counter() - start:.1f} s; peak RSS {peak_rss_mb():.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

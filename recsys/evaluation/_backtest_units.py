@@ -1,0 +1,246 @@
+"""What the backtest scores at one origin: one row per customer (or customer-item pair).
+
+Every builder receives ``before`` (the purchases strictly before the origin) for the
+predictions and the naive rules, and ``window`` (the purchases in
+``[origin, origin + horizon_days)``) for the labels only. No builder sees anything else,
+which is what makes the backtest leak-free by construction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from recsys.data import columns as C
+from recsys.data.canonical import order_keys, without_returns
+from recsys.data.interactions import Interactions
+from recsys.evaluation.metrics import accuracy_per_user
+from recsys.evaluation.splits import temporal_split
+from recsys.models.baselines import Repurchase
+from recsys.profiles.build import build_profiles
+from recsys.profiles.config import ProfileConfig
+from recsys.profiles.due import due_items
+from recsys.uplift.retention import retention_labels
+
+__all__ = ["LastBasket", "customer_units", "due_units", "next_basket_units"]
+
+_US_PER_DAY = 86_400_000_000
+#: Calibration-period frequencies above this are pooled in the holdout table ("7+").
+HOLDOUT_MAX_FREQUENCY = 7
+
+
+def customer_units(
+    before: pl.DataFrame,
+    window: pl.DataFrame,
+    origin: datetime,
+    horizon_days: int,
+    config: ProfileConfig | None,
+    with_clv: bool,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Churn and CLV rows of every customer with an order before ``origin``, and the
+    holdout table (orders in the calibration period vs the window, by frequency)."""
+    base = config if config is not None else ProfileConfig()
+    config = dataclasses.replace(
+        base,
+        horizon_days=horizon_days,
+        clv_horizon_days=horizon_days if with_clv else None,
+        clv_discount_monthly=0.0 if with_clv else base.clv_discount_monthly,
+    )
+    profiles = build_profiles(before, as_of=origin, config=config)
+    expected = f"expected_purchases_{horizon_days}d"
+    labels = retention_labels(
+        pl.concat([before, window], how="diagonal_relaxed"),
+        as_of=origin,
+        horizon_days=horizon_days,
+        users=profiles[C.USER],
+    )
+    columns = [C.USER, "recency_days", "frequency", "churn_risk", expected]
+    if with_clv:
+        columns += ["monetary", "clv"]
+    units = (
+        profiles.select(columns)
+        .join(labels, on=C.USER, how="left", maintain_order="left")
+        .rename({expected: "expected_orders"})
+        .with_columns(churned=(~pl.col("retained")).cast(pl.Float64))
+    )
+    holdout = (
+        units.with_columns(
+            frequency=pl.col("frequency").clip(upper_bound=HOLDOUT_MAX_FREQUENCY),
+        )
+        .group_by("frequency")
+        .agg(
+            customers=pl.len(),
+            actual=pl.col("n_orders_after").cast(pl.Float64).mean(),
+            predicted=pl.col("expected_orders").mean(),
+        )
+        .sort("frequency")
+    )
+    return units, holdout
+
+
+def _item_medians(before: pl.DataFrame) -> tuple[pl.DataFrame, float]:
+    days = (
+        before.select(C.USER, C.ITEM, pl.col(C.TIMESTAMP).dt.date().alias("_d"))
+        .unique()
+        .sort(C.USER, C.ITEM, "_d")
+        .with_columns(pl.col("_d").diff().over(C.USER, C.ITEM).dt.total_days().alias("_gap"))
+    )
+    medians = days.group_by(C.ITEM).agg(pl.col("_gap").median().alias("_item_median"))
+    overall = days["_gap"].median()
+    return medians, float(overall) if overall is not None else 30.0  # type: ignore[arg-type]
+
+
+def _item_base_rates(
+    before: pl.DataFrame, origin: datetime, horizon_days: int
+) -> tuple[pl.DataFrame, float]:
+    """Share of each item's pairs bought before ``origin - h`` that were bought again in
+    ``[origin - h, origin)``: the naive probability of a purchase in the next window."""
+    cut = origin - timedelta(days=horizon_days)
+    pairs = before.filter(pl.col(C.TIMESTAMP) < cut).select(C.USER, C.ITEM).unique()
+    again = (
+        before.filter(pl.col(C.TIMESTAMP) >= cut)
+        .select(C.USER, C.ITEM)
+        .unique()
+        .with_columns(pl.lit(1.0).alias("_y"))
+    )
+    rates = (
+        pairs.join(again, on=[C.USER, C.ITEM], how="left")
+        .group_by(C.ITEM)
+        .agg(pl.col("_y").fill_null(0.0).mean().alias("_base_rate"))
+    )
+    overall = (
+        pairs.join(again, on=[C.USER, C.ITEM], how="left")["_y"].fill_null(0.0).mean()
+        if pairs.height
+        else None
+    )
+    return rates, float(overall) if overall is not None else 0.0  # type: ignore[arg-type]
+
+
+def due_units(
+    before: pl.DataFrame, window: pl.DataFrame, origin: datetime, horizon_days: int
+) -> pl.DataFrame:
+    """One row per (customer, item) bought before ``origin``: `due_items`' date and
+    probability, the naive ones (last purchase + the item's median interval; the item's
+    base rate), and what happened in the window."""
+    due = due_items(before, as_of=origin, horizon_days=horizon_days)
+    nxt = window.group_by(C.USER, C.ITEM).agg(pl.col(C.TIMESTAMP).min().alias("_next"))
+    medians, overall_median = _item_medians(before)
+    rates, overall_rate = _item_base_rates(before, origin, horizon_days)
+    frame = (
+        due.join(nxt, on=[C.USER, C.ITEM], how="left", maintain_order="left")
+        .join(medians, on=C.ITEM, how="left", maintain_order="left")
+        .join(rates, on=C.ITEM, how="left", maintain_order="left")
+        .with_columns(
+            pl.col("_item_median").fill_null(overall_median),
+            base_rate=pl.col("_base_rate").fill_null(overall_rate),
+            bought=pl.col("_next").is_not_null().cast(pl.Float64),
+        )
+        .with_columns(
+            naive_due_date=pl.col("last_purchase")
+            + pl.duration(microseconds=(pl.col("_item_median") * _US_PER_DAY).cast(pl.Int64)),
+        )
+    )
+    days = _US_PER_DAY
+    return frame.select(
+        C.USER,
+        C.ITEM,
+        "due_date",
+        "naive_due_date",
+        "p_within_horizon",
+        "base_rate",
+        "bought",
+        error_days=(pl.col("_next") - pl.col("due_date")).dt.total_microseconds().abs() / days,
+        naive_error_days=(pl.col("_next") - pl.col("naive_due_date")).dt.total_microseconds().abs()
+        / days,
+    )
+
+
+class LastBasket:
+    """The naive next basket: the items of the customer's last order before the origin.
+
+    Ranked by units in that order (then item id); duck-typed like a recommender.
+    """
+
+    def fit(self, train: pl.DataFrame) -> LastBasket:
+        """Remember each customer's last order (latest ``timestamp``; ties: largest key)."""
+        train = without_returns(train)
+        keys = order_keys(train)
+        names = [k.meta.output_name() for k in keys]
+        orders = train.with_columns(keys)
+        last = (
+            orders.group_by(C.USER, *names)
+            .agg(pl.col(C.TIMESTAMP).max().alias("_t"))
+            .sort(C.USER, "_t", *names, nulls_last=False)
+            .group_by(C.USER, maintain_order=True)
+            .last()
+            .drop("_t")
+        )
+        self.baskets_ = (
+            orders.join(last, on=[C.USER, *names], how="inner", nulls_equal=True)
+            .group_by(C.USER, C.ITEM)
+            .agg(pl.col(C.QUANTITY).sum().cast(pl.Float64).alias(C.SCORE))
+            .sort([C.USER, C.SCORE, C.ITEM], descending=[False, True, False])
+        )
+        return self
+
+    def recommend(self, users: Any, k: int) -> pl.DataFrame:
+        """The first ``k`` items of each customer's last basket."""
+        wanted = pl.DataFrame({C.USER: users}).cast({C.USER: self.baskets_[C.USER].dtype})
+        return (
+            self.baskets_.join(wanted, on=C.USER, how="semi")
+            .with_columns(pl.int_range(1, pl.len() + 1).over(C.USER).alias(C.RANK))
+            .filter(pl.col(C.RANK) <= k)
+        )
+
+
+def next_basket_units(
+    purchases: pl.DataFrame,
+    origin: datetime,
+    horizon_days: int,
+    recommender: Any,
+    k: int,
+    metrics: tuple[str, ...],
+) -> pl.DataFrame:
+    """Per test customer (bought before and in the window): each metric of the model,
+    of Repurchase and of the last basket (columns ``<metric>__<list>``)."""
+    split = temporal_split(purchases, cutoff=origin, horizon_days=horizon_days)
+    inter = Interactions.from_purchases(split.train)
+    users = split.test[C.USER].unique().sort()
+    model = type(recommender)(**recommender.get_params(deep=False)).fit(inter)
+    lists = {
+        "model": model.recommend(users, k=k, on_unknown="skip"),
+        "repurchase": Repurchase().fit(inter).recommend(users, k=k, on_unknown="skip"),
+        "last_basket": LastBasket().fit(split.train).recommend(users, k=k),
+    }
+    out = pl.DataFrame({C.USER: users})
+    for metric in metrics:
+        for name, recs in lists.items():
+            values = accuracy_per_user(metric, recs, split.test, k=k)
+            out = out.join(
+                values.select(C.USER, pl.col("value").fill_null(0.0).alias(f"{metric}__{name}")),
+                on=C.USER,
+                how="left",
+                maintain_order="left",
+            )
+    return out.fill_null(0.0)
+
+
+def split_window(
+    purchases: pl.DataFrame, origin: datetime, horizon_days: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``before`` (strictly before ``origin``) and the label ``window`` (no returns)."""
+    t = pl.col(C.TIMESTAMP)
+    before = purchases.filter(t < origin)
+    window = without_returns(
+        purchases.filter((t >= origin) & (t < origin + timedelta(days=horizon_days)))
+    )
+    return before, window
+
+
+def as_array(frame: pl.DataFrame, column: str) -> np.ndarray:
+    """A column as float64 (nulls NaN)."""
+    return frame[column].cast(pl.Float64).fill_null(np.nan).to_numpy()

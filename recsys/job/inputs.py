@@ -1,0 +1,122 @@
+"""The job's input: a purchases file or frame, read and cleaned, with product names.
+
+`load_purchases` cleans any file or frame (with the cleaning account) and keeps
+product names from a description column when there is one; `load_online_retail`
+is the same on the bundled UCI Online Retail data (``recsys demo``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import polars as pl
+
+from recsys.data import CleaningReport, clean_purchases
+from recsys.data import columns as C
+from recsys.data.presets import get_preset
+from recsys.exceptions import InputDataError
+
+__all__ = ["ONLINE_RETAIL_PRESET", "item_names", "load_online_retail", "load_purchases"]
+
+ONLINE_RETAIL_PRESET = "online_retail"
+
+#: Description columns used for product names when the input has one.
+DESCRIPTION_COLUMNS = ("Description", "description", "product_name", "ProductName", "name")
+
+
+def item_names(purchases: pl.DataFrame, column: str) -> pl.DataFrame:
+    """``item_id, name``: the most frequent non-empty description of each item.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> frame = pl.DataFrame({"item_id": ["a", "a", "a", "b"],
+    ...                       "Description": ["MUG", "MUG", "mug?", None]})
+    >>> item_names(frame, "Description").rows()
+    [('a', 'MUG')]
+    """
+    return (
+        purchases.select(C.ITEM, pl.col(column).cast(pl.String).str.strip_chars().alias("name"))
+        .filter(pl.col("name").is_not_null() & (pl.col("name") != ""))
+        .group_by(C.ITEM, "name")
+        .len()
+        .sort(C.ITEM, "len", "name", descending=[False, True, False])
+        .unique(C.ITEM, keep="first", maintain_order=True)
+        .select(C.ITEM, "name")
+    )
+
+
+def _description_column(source: Any, clean_options: Mapping[str, Any]) -> str | None:
+    """The first of `DESCRIPTION_COLUMNS` in the input (None when it has none)."""
+    from recsys.data.sources import to_lazyframe
+
+    try:
+        found = list(
+            to_lazyframe(
+                source,
+                set(),
+                encoding=clean_options.get("encoding"),
+                separator=clean_options.get("separator"),
+            ).collect_schema()
+        )
+    except Exception:  # unreadable: clean_purchases reports it properly
+        return None
+    mapped = set((clean_options.get("columns") or {}).values())
+    for name in DESCRIPTION_COLUMNS:
+        if name not in mapped and name in found:
+            return name
+    return None
+
+
+def load_purchases(
+    source: Any, *, description: str | None = None, **clean_options: Any
+) -> tuple[pl.DataFrame, CleaningReport, pl.DataFrame | None]:
+    """Clean ``source`` (a path or a frame); product names from ``description``.
+
+    ``description=None`` looks for a column of `DESCRIPTION_COLUMNS`;
+    ``description=""`` uses none. Returns purchases (without the description),
+    the cleaning report and ``item_id, name`` (or None). A ``description`` that
+    is not a column of the input is an error naming it.
+    """
+    if description is None:
+        description = _description_column(source, clean_options)
+    keep = [description] if description else []
+    try:
+        purchases, report = clean_purchases(source, keep_columns=keep, **clean_options)
+    except InputDataError as err:
+        if description and description in str(err) and "keep_columns" in str(err):
+            raise InputDataError(
+                f"the product-name column {description!r} (description) is not in the input"
+            ) from None
+        raise
+    names = None
+    if description:
+        names = item_names(purchases, description)
+        purchases = purchases.drop(description)
+    return purchases, report, names
+
+
+def load_online_retail(
+    *, sample_users: int | None = None, seed: int = 0
+) -> tuple[pl.DataFrame, CleaningReport, pl.DataFrame | None]:
+    """The bundled UCI Online Retail data, cleaned, with product names.
+
+    ``sample_users`` keeps the rows of that many randomly chosen customers (rows
+    without a customer are kept, so the cleaning account stays representative).
+
+    Examples
+    --------
+    >>> purchases, report, names = load_online_retail(sample_users=50)
+    >>> purchases["user_id"].n_unique(), names.columns
+    (50, ['item_id', 'name'])
+    """
+    from recsys.datasets import online_retail
+
+    raw = online_retail()
+    if sample_users is not None:
+        customer = get_preset(ONLINE_RETAIL_PRESET).columns[C.USER]  # the raw customer column
+        customers = raw[customer].drop_nulls().unique().sort()
+        chosen = customers.sample(min(sample_users, len(customers)), seed=seed)
+        raw = raw.filter(pl.col(customer).is_in(chosen.implode()) | pl.col(customer).is_null())
+    return load_purchases(raw, description="Description", preset=ONLINE_RETAIL_PRESET)
