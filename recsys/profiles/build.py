@@ -57,6 +57,11 @@ expected_order_value, clv       Float64    only with ``clv_horizon_days``: see
                                            `recsys.profiles.clv` [price]
 =============================== ========== ================================================
 
+Where the data do not identify BG/NBD (its fit is extreme even with a light penalty, or
+its predictions are not finite), "BG/NBD" above reads `OwnRhythmRule` (recency against
+the customer's own mean gap between orders), said once in a `DataWarning`; the churn
+and CLV columns are never an error (``return_models=True`` gives the status).
+
 [price]: only when the purchases have a ``price`` column; [is_return]: only when
 they have ``is_return`` (``clean_purchases(keep_returns=True)``); [items]: only
 with an item table or a purchases column named ``ProfileConfig.category_column``.
