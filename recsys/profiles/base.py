@@ -161,8 +161,15 @@ class CustomerModel:
     # ------------------------------------------------------------- parameters
     @classmethod
     def _param_names(cls) -> list[str]:
+        if cls.__init__ is object.__init__:
+            return []
         signature = inspect.signature(cls.__init__)
-        return [p for p in signature.parameters if p != "self"]
+        kinds = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        return [
+            name
+            for name, p in signature.parameters.items()
+            if name != "self" and p.kind not in kinds
+        ]
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Hyperparameters as given to ``__init__`` (``deep`` for scikit-learn)."""

@@ -24,7 +24,7 @@ from scipy import special
 
 from recsys._validation import Interval
 from recsys.exceptions import InputDataError, ModelFormatError, NotFittedError
-from recsys.profiles.base import CustomerModel, StateField
+from recsys.profiles.base import CustomerModel, StateField, as_float_array
 from recsys.stats.logistic import fit_logistic, logistic_probability
 
 __all__ = [
@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 
-class OneTimeBuyerSurvival:
+class OneTimeBuyerSurvival(CustomerModel):
     """Kaplan-Meier curve of days from the first to the second purchase.
 
     ``S(d)`` is the probability that a customer has not made a second purchase
@@ -54,6 +54,13 @@ class OneTimeBuyerSurvival:
     [1.0, 1.0, 0.75, 0.75, 0.5]
     """
 
+    _state_schema: ClassVar[dict[str, StateField]] = {
+        "survival_": StateField("array", low=0.0),
+        "max_days_": StateField("int", low=0),
+        "n_customers_": StateField("int", low=1),
+        "n_returned_": StateField("int", low=0),
+    }
+
     def fit(self, durations_days: ArrayLike, returned: ArrayLike) -> OneTimeBuyerSurvival:
         """Fit from each customer's days to the second purchase (or to ``as_of`` if none).
 
@@ -65,7 +72,8 @@ class OneTimeBuyerSurvival:
         returned
             Whether the customer made a second purchase.
         """
-        dur = np.asarray(durations_days, dtype=np.float64).ravel()
+        self._start_fit()
+        dur = as_float_array("durations_days", durations_days)
         event = np.asarray(returned, dtype=bool).ravel()
         if dur.size == 0 or dur.size != event.size:
             raise InputDataError(
@@ -88,8 +96,20 @@ class OneTimeBuyerSurvival:
         self.n_returned_ = int(event.sum())
         return self
 
+    def _parameter_table(self) -> tuple[list[str], NDArray[np.float64], NDArray[np.float64]]:
+        return [], np.zeros(0), np.zeros((0, 0))  # a nonparametric curve
+
+    def _check_state(self) -> None:
+        s = self.survival_
+        if s.size != self.max_days_ + 3 or s[0] != 1.0 or np.any(s > 1.0) or np.any(np.diff(s) > 0):
+            raise ModelFormatError(
+                "survival_ must start at 1, never rise and hold max_days_ + 3 values"
+            )
+        if self.n_returned_ > self.n_customers_:
+            raise ModelFormatError("n_returned_ exceeds n_customers_")
+
     def _at(self, days: NDArray[np.float64]) -> NDArray[np.float64]:
-        if not hasattr(self, "survival_"):
+        if "survival_" not in self.__dict__:
             raise NotFittedError("this OneTimeBuyerSurvival is not fitted yet")
         index = np.clip(np.floor(days).astype(np.int64), 0, self.survival_.size - 1)
         return np.asarray(self.survival_[index])

@@ -109,14 +109,16 @@ def _fitted_models() -> dict[str, rs.profiles.CustomerModel]:
     xs, z = simulate_gammagamma(300, GG_CDNOW, rng)
     X = rng.normal(size=(400, 3))
     y = (X[:, 0] + rng.normal(size=400) > 0).astype(float)
+    returned = rng.random(300) < 0.6
     return {
+        "survival": rs.profiles.OneTimeBuyerSurvival().fit(rng.uniform(0, 90, 300), returned),
         "bgnbd": rs.profiles.BGNBD().fit(x, t_x, T),
         "gammagamma": rs.profiles.GammaGamma(penalizer=0.01).fit(xs, z),
         "churn": rs.profiles.ChurnCalibrator(l2=0.01).fit(X, y),
     }
 
 
-@pytest.mark.parametrize("name", ["bgnbd", "gammagamma", "churn"])
+@pytest.mark.parametrize("name", ["bgnbd", "gammagamma", "churn", "survival"])
 def test_save_and_load_round_trip(tmp_path: Path, name: str) -> None:
     model = _fitted_models()[name]
     path = tmp_path / f"{name}.npz"
@@ -129,6 +131,9 @@ def test_save_and_load_round_trip(tmp_path: Path, name: str) -> None:
     if name == "churn":
         X = np.random.default_rng(5).normal(size=(50, 3))
         assert np.array_equal(loaded.predict_proba(X), model.predict_proba(X))  # type: ignore[attr-defined]
+    elif name == "survival":
+        days = np.arange(0.0, 120.0)
+        assert np.array_equal(loaded.survival(days), model.survival(days))  # type: ignore[attr-defined]
     else:
         assert loaded.params_ == model.params_  # type: ignore[attr-defined]
     other = rs.profiles.BGNBD if name != "bgnbd" else rs.profiles.GammaGamma
