@@ -97,8 +97,8 @@ the ``tier_quantiles`` quantiles of the profiled customers (defaults; strict so
 tied customers stay in the lower tier: if every customer is identical, all are
 in the first tier). Without prices, frequency alone decides.
 
-How it is computed: three steps, which `recsys.distributed.build_profiles_batch` runs
-on shards of customers: `summarize_shard` (each customer's own aggregates and the
+How it is computed: three steps, which ``engine=rs.engine.Ray(...)`` runs on
+shards of customers: `summarize_shard` (each customer's own aggregates and the
 shard's `GlobalInputs`), `global_statistics` (on all customers' inputs: the checks,
 score cut points, lifecycle thresholds, tier cut points and model fits) and
 `apply_statistics` (the profile rows). `build_profiles` runs them on the whole table
@@ -124,6 +124,7 @@ from recsys.data import columns as C
 from recsys.data.canonical import US_PER_DAY
 from recsys.data.sources import FrameLike
 from recsys.data.timeutil import TimeLike
+from recsys.engine import Local, Ray, ray_job
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.profiles.activity import CUSTOMER_INPUTS, CUTOFF_INPUTS, activity, cutoff_activity
 from recsys.profiles.categories import category_shares
@@ -476,6 +477,7 @@ def build_profiles(
     config: ProfileConfig | None = ...,
     *,
     return_models: Literal[False] = ...,
+    engine: Local | Ray = ...,
 ) -> pl.DataFrame: ...
 
 
@@ -487,6 +489,7 @@ def build_profiles(
     config: ProfileConfig | None = ...,
     *,
     return_models: Literal[True],
+    engine: Local | Ray = ...,
 ) -> tuple[pl.DataFrame, ProfileStats]: ...
 
 
@@ -497,6 +500,7 @@ def build_profiles(
     config: ProfileConfig | None = None,
     *,
     return_models: bool = False,
+    engine: Local | Ray = Local(),  # noqa: B008 - a frozen dataclass
 ) -> pl.DataFrame | tuple[pl.DataFrame, ProfileStats]:
     """One profile row per customer from the purchases strictly before ``as_of``.
 
@@ -523,6 +527,13 @@ def build_profiles(
         ``stats.transactions.status`` saying whether the churn and CLV columns come
         from BG/NBD or, where the data do not identify it, from the stated fallback
         rule (and ``stats.transactions.reason`` why).
+    engine
+        Where to run: `recsys.engine.Local` (default) or `recsys.engine.Ray` (the same
+        rows, from shards of customers; ``purchases`` may then be a folder of Parquet
+        files each holding all rows of its customers, see
+        `recsys.distributed.write_partitioned`; with ``Ray(out=folder)`` the workers
+        write the profiles as Parquet and the call returns a ``polars.LazyFrame`` in
+        place of the frame).
 
     Returns
     -------
@@ -556,6 +567,8 @@ def build_profiles(
     >>> profiles.select("frequency", "r_score", "rfm_segment").columns
     ['frequency', 'r_score', 'rfm_segment']
     """
+    if (run := ray_job(engine, "build_profiles")) is not None:
+        return run(purchases, as_of, items, config, engine, return_models)
     config = check_config(config)
     source = prepare_source(purchases)
     when = resolve_as_of([time_range(source)], as_of)

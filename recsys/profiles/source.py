@@ -20,6 +20,7 @@ from recsys.data import columns as C
 from recsys.data.canonical import (
     ORDER_KEY,
     US_PER_DAY,
+    cast_ids,
     order_keys,
     require_purchases,
     without_returns,
@@ -178,13 +179,7 @@ def item_categories(
             f"found {table.columns}"
         )
     table = table.select(C.ITEM, pl.col(column).cast(pl.String).alias("_category")).unique()
-    try:
-        table = table.with_columns(pl.col(C.ITEM).cast(schema[C.ITEM], strict=True))
-    except pl.exceptions.PolarsError as err:
-        raise InputDataError(
-            f"item table column {C.ITEM!r} ({table.schema[C.ITEM]}) does not match the "
-            f"purchases' {schema[C.ITEM]}: {err}"
-        ) from err
+    table = table.with_columns(cast_ids(table[C.ITEM], schema[C.ITEM], "item table"))
     dup = table.filter(pl.col(C.ITEM).is_duplicated())
     if dup.height:
         raise InputDataError(
