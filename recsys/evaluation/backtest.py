@@ -63,7 +63,7 @@ from recsys.models.buyagain import BuyAgain
 from recsys.profiles.config import ProfileConfig
 from recsys.stats.resample import draw_counts, percentile_ci, resample_seeds
 
-__all__ = ["PREDICTIONS", "Backtest", "backtest"]
+__all__ = ["PREDICTIONS", "TABLE_COLUMNS", "Backtest", "backtest"]
 
 PREDICTIONS = ("churn", "clv", "due", "next_basket")
 OVERALL = "all"

@@ -17,6 +17,7 @@ from scipy import stats
 
 import recsys as rs
 from recsys.evaluation import _backtest_stats as S
+from recsys.evaluation.backtest import TABLE_COLUMNS
 from recsys.exceptions import InputDataError
 from recsys.stats import resample_counts
 
@@ -138,7 +139,7 @@ def _quiet() -> Iterator[None]:
 
 def test_table_shape_and_columns(result: rs.evaluation.Backtest) -> None:
     t = result.table
-    assert t.columns == list(rs.evaluation.backtest.__globals__["TABLE_COLUMNS"])
+    assert t.columns == list(TABLE_COLUMNS)
     assert set(t["prediction"]) == {"churn", "clv", "due", "next_basket"}
     assert set(t["origin"]) == {"2020-07-01", "2020-09-01", "all"}
     assert (t["diff"] - (t["value"] - t["naive_value"])).abs().max() < 1e-12
