@@ -112,9 +112,9 @@ def item_similarity_blocked(
     user_items: Any,
     *,
     similarity: str = "cosine",
-    k: int = 100,
+    neighbors: int = 100,
     shrink: float = 0.0,
-    alpha: float = 0.5,
+    asymmetry: float = 0.5,
     bm25_k1: float = 1.2,
     bm25_b: float = 0.75,
     num_threads: int = 0,
@@ -124,7 +124,7 @@ def item_similarity_blocked(
     ``X.T @ X`` (each of at most ~``max_products`` multiply-adds), each pruned by
     ``prune_topk_rows``'s kernel with the similarity transform. Same result."""
     x, xt, k, mode, row_factor, col_factor, shrink = simmod._similarity_inputs(
-        user_items, similarity, k, shrink, alpha, bm25_k1, bm25_b, num_threads
+        user_items, similarity, neighbors, shrink, asymmetry, bm25_k1, bm25_b, num_threads
     )
     n_items = x.shape[1]
     blocks = []

@@ -248,17 +248,17 @@ def tuned(split: rs.evaluation.Split, args: argparse.Namespace) -> None:
     )
     searches = {
         "rs.Repurchase": (
-            rs.Repurchase,
+            rs.Repurchase(),
             {"half_life_days": [None, 60.0, 240.0], "count_power": [0.5, 1.0]},
             "all",
         ),
         "rs.RepeatExplore": (
-            rs.RepeatExplore,
+            rs.RepeatExplore(),
             {"regularization": [1.0, 30.0], "depth": [50, 100]},
             "all",
         ),
         "rs.ALS": (
-            rs.ALS,
+            rs.ALS(),
             {"factors": [64, 128], "regularization": [0.05, 0.5]},
             "new",
         ),
@@ -282,7 +282,7 @@ def tuned(split: rs.evaluation.Split, args: argparse.Namespace) -> None:
             f"HR@10 = {result.best_value:.3f} ({result.table.height} trials, "
             f"{time.perf_counter() - start:.0f} s)"
         )
-        models[f"{name} tuned"] = factory(**result.best_params)
+        models[f"{name} tuned"] = factory.clone().set_params(**result.best_params)
     fit_all(models, split.train)
     table = rs.evaluate(
         models,

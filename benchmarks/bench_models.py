@@ -195,8 +195,10 @@ def bench_als(purchases: pl.DataFrame, repeat: int) -> None:
 
     inter = rs.Interactions.from_purchases(purchases, weight="count")
     params = {"factors": 64, "regularization": 0.05, "iterations": 15}
-    ours = rs.ALS(**params, alpha=1.0, confidence="linear", num_threads=THREADS, random_state=0)
-    # The same confidence matrix rs.ALS hands to implicit: C = 1 + alpha * r.
+    ours = rs.ALS(
+        **params, weight_scale=1.0, weighting="linear", num_threads=THREADS, random_state=0
+    )
+    # The same confidence matrix rs.ALS hands to implicit: C = 1 + weight_scale * r.
     conf = inter.matrix.copy()
     conf.data = ours._confidence_data(conf.data)
 

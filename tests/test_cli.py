@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from html import escape as html_escape
 from pathlib import Path
 
 import polars as pl
@@ -34,8 +35,8 @@ def test_demo_writes_every_output(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "rows in" in text
-    assert "interaction matrix" in text
-    assert "model to use:" in text
+    assert "model: " in text
+    assert "evaluation: Evaluated on all" in text
     purchases = pl.read_parquet(out_dir / "purchases.parquet")
     assert purchases.columns[:4] == ["user_id", "item_id", "order_id", "timestamp"]
     assert 0 < purchases["user_id"].n_unique() <= 300
@@ -43,6 +44,7 @@ def test_demo_writes_every_output(tmp_path: Path, capsys: pytest.CaptureFixture[
     names = sorted(p.name for p in out_dir.iterdir())  # no temp files left
     assert names == [
         "actions.parquet",
+        "due.parquet",
         "metrics.csv",
         "profiles.parquet",
         "purchases.parquet",
@@ -278,16 +280,18 @@ def test_report_command_on_your_own_file(
     argv += ["--out", str(out), "--bootstrap", "20", "--currency", "EUR ", "--seed", "3"]
     assert main(argv) == 0
     text = capsys.readouterr().out
-    assert "model to use:" in text
+    assert "model: " in text
     html = (out / "report.html").read_text()
     assert "What to do now" in html
     assert "EUR " in html
     assert "Data quality" in html
-    # product names from the Description column, next to the codes
-    first = str(pl.read_parquet(out / "recommendations.parquet")["item_id"][0])
+    # product names from the Description column, as written, next to the codes
+    recs = pl.read_parquet(out / "recommendations.parquet")
+    first = str(recs["item_id"][0])
     orders = pl.read_csv(orders_csv, infer_schema_length=None)
     names = orders.filter(pl.col("sku").cast(pl.String) == first)["Description"].drop_nulls()
-    assert names.str.strip_chars().str.to_lowercase().mode()[0].capitalize() in html
+    assert recs["item_name"][0] in set(names.str.strip_chars())
+    assert html_escape(recs["item_name"][0]) in html
     actions = pl.read_parquet(out / "actions.parquet")
     assert {"user_id", "action", "value_at_stake"} <= set(actions.columns)
 
@@ -296,6 +300,53 @@ def test_report_dates_checked_before_reading(capsys: pytest.CaptureFixture[str])
     argv = ["report", "missing.csv", "--as-of", "2011-01-01", "--cutoff", "2011-02-01"]
     assert main(argv) == 2
     assert "--cutoff 2011-02-01 must be before --as-of" in capsys.readouterr().err
+    assert main(["report", "missing.csv", "--cutoff", "09/31/2011"]) == 2
+    err = capsys.readouterr().err
+    assert "--cutoff" in err
+    assert "as_of" not in err
+
+
+def test_report_as_of_before_the_data_names_the_date_given(
+    orders_csv: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    argv = ["report", str(orders_csv), "--columns", COLUMNS, "--as-of", "1990-01-01"]
+    assert main([*argv, "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "--as-of 1990-01-01" in err
+    assert "1989" not in err  # never a date the user did not give
+
+
+@pytest.mark.parametrize(
+    ("flags", "fragment"),
+    [
+        (["--horizon-days", "0"], "--horizon-days"),
+        (["--due-horizon-days", "3000000"], "--due-horizon-days"),
+        (["--contact-cost", "-1"], "--contact-cost"),
+        (["--on-unknown", "raise"], "--on-unknown"),
+        (["--models", "popular,nope"], "nope"),
+    ],
+)
+def test_report_flags_checked_in_their_own_words(
+    flags: list[str], fragment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", "missing.csv", *flags]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert fragment in err[0]
+    assert "not found" not in err[0]
+    internal = ("JobConfig", "horizon_days", "contact_cost", "on_unknown", "as_of")
+    assert not any(name in err[0] for name in internal)
+
+
+def test_report_description_column_named_in_the_users_words(
+    orders_csv: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    argv = ["report", str(orders_csv), "--columns", COLUMNS, "--description", "Nope"]
+    assert main([*argv, "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "'Nope'" in err
+    assert "--description" in err
+    assert "keep_columns" not in err
 
 
 @pytest.mark.parametrize(
@@ -379,3 +430,25 @@ def test_report_without_prices_ranks_by_orders(orders_csv: Path, tmp_path: Path)
     assert main([*argv, "--bootstrap", "20"]) == 0
     html = (out / "report.html").read_text()
     assert "the file has no prices" in html
+
+
+def test_one_row_per_unit_is_the_librarys_check() -> None:
+    import recsys as rs
+
+    frame = pl.DataFrame({"user_id": [1, 1, 2], "arm": ["a", "b", "a"], "y": [1, 0, 1]})
+    with pytest.raises(InputDataError, match="one row per unit"):
+        rs.uplift.uplift_table(frame, arm="arm", outcome="y", control="a", unit="user_id")
+
+
+def test_a_warning_is_printed_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import warnings
+
+    from recsys.cli.common import warnings_as_log_lines
+    from recsys.exceptions import DataWarning
+
+    with warnings_as_log_lines():
+        for _ in range(3):
+            warnings.warn("the same   message", DataWarning, stacklevel=1)
+        warnings.warn("another message", DataWarning, stacklevel=1)
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["warning: the same message", "warning: another message"]

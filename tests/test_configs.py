@@ -6,11 +6,11 @@ import dataclasses
 
 import pytest
 
-from recsys.demo import DemoConfig
 from recsys.evaluation import SampledNegatives
+from recsys.job import JobConfig
 from recsys.profiles import ProfileConfig
 
-CONFIGS = [ProfileConfig, SampledNegatives, DemoConfig]
+CONFIGS = [ProfileConfig, SampledNegatives, JobConfig]
 
 
 @pytest.mark.parametrize("cls", CONFIGS, ids=lambda c: c.__name__)

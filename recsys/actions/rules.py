@@ -30,11 +30,12 @@ The first matching rule wins; a customer no rule matches gets ``none``.
 churn_risk`` for ``win_back`` (the value expected to be lost), ``clv`` for
 ``replenish``, ``cross_sell`` and ``onboard``, 0 for ``none``. ``items``: the due
 items (most probable first) for ``replenish``, the recommendations (by rank) for
-the other actions, at most ``n_items``; empty for ``none``.
+the other actions, at most ``k``; empty for ``none``.
 
-Budget: customers with an action are ranked by ``value_at_stake`` (descending,
-ties by ``user_id``). With ``cost_per_contact``, a customer is kept only if
-``value_at_stake - cost_per_contact >= min_expected_value`` (default 0); with
+Budget: customers with an action are ranked by ``value_at_stake`` (or the
+``rank_by`` column; descending, ties by ``user_id``). With ``contact_cost``, a
+customer is kept only if ``value_at_stake - contact_cost >= min_expected_value``
+(default 0); with
 ``min_expected_value`` alone, if ``value_at_stake >= min_expected_value``; then
 ``max_customers`` keeps the top ones. Customers cut by the budget get ``none``
 with the reason saying which limit cut them.
@@ -43,6 +44,7 @@ with the reason saying which limit cut them.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -50,9 +52,9 @@ import polars as pl
 
 from recsys.data import columns as C
 from recsys.data.sources import to_frame
-from recsys.exceptions import InputDataError
+from recsys.exceptions import DataWarning, InputDataError
 
-__all__ = ["ACTIONS", "DEFAULT_RULES", "RULE_KEYS", "retention_actions"]
+__all__ = ["ACTIONS", "DEFAULT_RULES", "RULE_KEYS", "check_budget", "retention_actions"]
 
 ACTIONS = ("win_back", "replenish", "cross_sell", "onboard", "none")
 RULE_KEYS = (
@@ -98,9 +100,22 @@ def _normalize_rules(rules: Any) -> list[dict[str, Any]]:
         stage = rule.get("lifecycle_stage")
         if isinstance(stage, str):
             rule["lifecycle_stage"] = [stage]
+        elif stage is not None and not (
+            isinstance(stage, Sequence) and all(isinstance(x, str) for x in stage)
+        ):
+            raise InputDataError(
+                f"rule {i}: lifecycle_stage must be a stage name or a list of them, got {stage!r}"
+            )
+        has_due = rule.get("has_due")
+        if has_due is not None and not isinstance(has_due, bool):
+            raise InputDataError(f"rule {i}: has_due must be True or False, got {has_due!r}")
         for key in ("min_churn_risk", "max_churn_risk", "min_value"):
             value = rule.get(key)
-            if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value)):
+            if value is not None and not (
+                isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and math.isfinite(value)
+            ):
                 raise InputDataError(f"rule {i}: {key} must be a finite number, got {value!r}")
         out.append(rule)
     return out
@@ -161,11 +176,12 @@ def retention_actions(
     *,
     rules: Any = None,
     max_customers: int | None = None,
-    cost_per_contact: float | None = None,
+    contact_cost: float | None = None,
     min_expected_value: float | None = None,
     value: str = "clv",
     due_min_probability: float = 0.2,
-    n_items: int = 5,
+    k: int = 5,
+    rank_by: str | None = None,
 ) -> pl.DataFrame:
     """One action per customer from rules over profiles, due items and recommendations.
 
@@ -186,15 +202,21 @@ def retention_actions(
         `RULE_KEYS`; default `DEFAULT_RULES`.
     max_customers
         Contact at most this many customers (the highest ``value_at_stake``).
-    cost_per_contact, min_expected_value
-        Contact only where ``value_at_stake - cost_per_contact >= min_expected_value``.
+    contact_cost, min_expected_value
+        Contact only where ``value_at_stake - contact_cost >= min_expected_value``.
     value
         Value column of ``profiles``; ``"clv"`` falls back to ``"monetary"`` when
         the profiles have no CLV column (``ProfileConfig(clv_horizon_days=...)``).
     due_min_probability
-        A due row counts as a due item when its ``p_within_horizon`` is at least this.
-    n_items
-        Most items listed per customer.
+        A due row counts as a due item when its ``p_within_horizon`` is at least this
+        (a probability in [0, 1]). Due rows whose ``p_within_horizon`` is null or NaN
+        are left out, counted in a `DataWarning`.
+    k
+        Most items listed per customer (the list length).
+    rank_by
+        A numeric column of ``profiles`` that orders the contact list (descending;
+        ``priority``) instead of ``value_at_stake``: a transparent rule such as
+        past value, then days since the last order.
 
     Returns
     -------
@@ -207,7 +229,9 @@ def retention_actions(
     ------
     InputDataError
         Missing columns (naming the rule that needs them), unknown rule keys or
-        actions, duplicate customers in ``profiles``, bad budget parameters.
+        actions, rule bounds or probabilities that are not numbers, duplicate
+        customers in ``profiles``, bad budget parameters, customer or item ids of
+        different types in ``profiles``, ``due`` and ``recommendations``.
 
     Examples
     --------
@@ -241,17 +265,27 @@ def retention_actions(
         isinstance(max_customers, bool) or not isinstance(max_customers, int) or max_customers < 0
     ):
         raise InputDataError(f"max_customers must be an integer >= 0, got {max_customers!r}")
-    for name, number in (
-        ("cost_per_contact", cost_per_contact),
-        ("min_expected_value", min_expected_value),
+    check_budget(contact_cost, min_expected_value)
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise InputDataError(f"k must be an integer >= 1, got {k!r}")
+    if (
+        isinstance(due_min_probability, bool)
+        or not isinstance(due_min_probability, (int, float))
+        or not 0.0 <= due_min_probability <= 1.0
     ):
-        if number is not None and not (isinstance(number, (int, float)) and math.isfinite(number)):
-            raise InputDataError(f"{name} must be a finite number, got {number!r}")
-    if cost_per_contact is not None and cost_per_contact < 0:
-        raise InputDataError(f"cost_per_contact must be >= 0, got {cost_per_contact!r}")
-    if isinstance(n_items, bool) or not isinstance(n_items, int) or n_items < 1:
-        raise InputDataError(f"n_items must be an integer >= 1, got {n_items!r}")
+        raise InputDataError(
+            f"due_min_probability must be a number in [0, 1], got {due_min_probability!r}"
+        )
+    if rank_by is not None and (
+        rank_by not in frame.columns or not frame.schema[rank_by].is_numeric()
+    ):
+        raise InputDataError(
+            f"rank_by={rank_by!r} must name a numeric column of profiles; columns are "
+            f"{frame.columns}"
+        )
     rule_list = _normalize_rules(rules)
+    if frame.schema[C.USER].is_integer():
+        frame = frame.with_columns(pl.col(C.USER).cast(pl.Int64))
 
     due_lists = None
     if due is not None:
@@ -259,11 +293,26 @@ def retention_actions(
         missing = [c for c in (C.USER, C.ITEM, "p_within_horizon") if c not in due_frame.columns]
         if missing:
             raise InputDataError(f"due lacks the columns {missing}; see rs.due_items()")
+        if not due_frame.schema["p_within_horizon"].is_numeric():
+            raise InputDataError(
+                "due column 'p_within_horizon' must hold probabilities (numbers), got "
+                f"{due_frame.schema['p_within_horizon']}"
+            )
+        due_frame = _align_ids(frame, due_frame, C.USER, "profiles", "due")
+        chance = pl.col("p_within_horizon").cast(pl.Float64)
+        undefined = int(due_frame.select((chance.is_null() | chance.is_nan()).sum()).item())
+        if undefined:
+            warnings.warn(
+                f"{undefined:,} due rows have no p_within_horizon (null or NaN): left out of "
+                "the items due",
+                DataWarning,
+                stacklevel=2,
+            )
         due_lists = (
-            due_frame.filter(pl.col("p_within_horizon") >= due_min_probability)
+            due_frame.filter(chance.is_not_nan() & (chance >= due_min_probability))
             .sort([C.USER, "p_within_horizon", C.ITEM], descending=[False, True, False])
             .group_by(C.USER, maintain_order=True)
-            .agg(pl.len().alias("_n_due"), pl.col(C.ITEM).head(n_items).alias("_due_items"))
+            .agg(pl.len().alias("_n_due"), pl.col(C.ITEM).head(k).alias("_due_items"))
         )
     rec_lists = None
     if recommendations is not None:
@@ -271,10 +320,11 @@ def retention_actions(
         missing = [c for c in (C.USER, C.ITEM, C.RANK) if c not in recs.columns]
         if missing:
             raise InputDataError(f"recommendations lack the columns {missing}")
+        recs = _align_ids(frame, recs, C.USER, "profiles", "recommendations")
         rec_lists = (
             recs.sort(C.USER, C.RANK)
             .group_by(C.USER, maintain_order=True)
-            .agg(pl.col(C.ITEM).head(n_items).alias("_rec_items"))
+            .agg(pl.col(C.ITEM).head(k).alias("_rec_items"))
         )
         if (
             due_lists is not None
@@ -325,15 +375,18 @@ def retention_actions(
     )
     work = work.with_columns(stake.alias("value_at_stake"))
     # budget
+    order_key = (
+        pl.col(rank_by).cast(pl.Float64).fill_null(0.0) if rank_by else pl.col("value_at_stake")
+    )
     ranked = work.with_columns(
         pl.when(pl.col("action") != "none")
-        .then(pl.struct(pl.col("value_at_stake").neg(), pl.col(C.USER)).rank("ordinal"))
+        .then(pl.struct(order_key.neg(), pl.col(C.USER)).rank("ordinal"))
         .alias("_order")
     )
     keep = pl.col("action") != "none"
     cut_reason = pl.lit(None, dtype=pl.String)
-    if cost_per_contact is not None or min_expected_value is not None:
-        cost = float(cost_per_contact or 0.0)
+    if contact_cost is not None or min_expected_value is not None:
+        cost = float(contact_cost or 0.0)
         floor = float(min_expected_value or 0.0)
         ok = (pl.col("value_at_stake") - cost) >= floor
         cut_reason = pl.when(keep & ~ok).then(
@@ -394,4 +447,45 @@ def retention_actions(
     )
     return out.select(C.USER, "action", "reason", "value_at_stake", "items", "priority").sort(
         ["priority", C.USER], nulls_last=True
+    )
+
+
+def check_budget(contact_cost: Any, min_expected_value: Any) -> None:
+    """Check the budget parameters of `retention_actions` (a finite ``contact_cost >= 0``
+    and a finite ``min_expected_value``), before any data is read.
+
+    Examples
+    --------
+    >>> check_budget(-1, None)
+    Traceback (most recent call last):
+    ...
+    recsys.exceptions.InputDataError: contact_cost must be >= 0, got -1
+    """
+    for name, number in (
+        ("contact_cost", contact_cost),
+        ("min_expected_value", min_expected_value),
+    ):
+        if number is not None and not (
+            isinstance(number, (int, float))
+            and not isinstance(number, bool)
+            and math.isfinite(number)
+        ):
+            raise InputDataError(f"{name} must be a finite number, got {number!r}")
+    if contact_cost is not None and contact_cost < 0:
+        raise InputDataError(f"contact_cost must be >= 0, got {contact_cost!r}")
+
+
+def _align_ids(
+    left: pl.DataFrame, right: pl.DataFrame, column: str, left_name: str, right_name: str
+) -> pl.DataFrame:
+    """``right`` with its ids of ``left``'s type: integers of any width are widened to
+    Int64 (the caller widens ``left``); ids of different kinds are an error, never a
+    silent cast."""
+    a, b = left.schema[column], right.schema[column]
+    if a == b:
+        return right
+    if a.is_integer() and b.is_integer():
+        return right.with_columns(pl.col(column).cast(pl.Int64))
+    raise InputDataError(
+        f"{column} has type {a} in {left_name} but {b} in {right_name}: give both the same id type"
     )

@@ -307,6 +307,21 @@ def _file_kind(path: Path) -> tuple[str, str | None]:
     return _kind(path, magic)
 
 
+def _check_parquet(path: Path) -> None:
+    """Decode every row group of a Parquet file with pyarrow, one at a time.
+
+    Polars panics on some corrupt data pages: its panic hook prints the message
+    and a backtrace to stderr before Python sees an exception, and some panics
+    abort the process. pyarrow raises an ordinary error for the same pages, so a
+    corrupt file is refused here, before polars reads it (memory: one row group).
+    """
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path) as parquet:
+        for group in range(parquet.metadata.num_row_groups):
+            parquet.read_row_group(group)
+
+
 def is_text_table(path: str | os.PathLike[str]) -> bool:
     """True when `read_table` reads ``path`` as CSV text (plain or compressed).
 
@@ -337,8 +352,9 @@ def read_table(
     with a separator other than ``,``) are detected from the first lines; UTF-8
     with or without a byte-order mark is read as is, any other encoding needs
     ``encoding=``. Every failure -- a malformed CSV (with its line where it can be
-    found), binary content, an empty file, a truncated Parquet file, a directory --
-    raises `InputDataError` naming the file.
+    found), binary content, an empty file, a truncated or corrupt Parquet file
+    (decoded by pyarrow first: polars panics on some corrupt pages), a directory
+    -- raises `InputDataError` naming the file.
 
     Parameters
     ----------
@@ -368,8 +384,9 @@ def read_table(
     kind, compression = _file_kind(path)
     if kind == "parquet":
         with reading(path):
+            _check_parquet(path)
             lf = pl.scan_parquet(path)
-            lf.collect_schema()  # reads the footer: a truncated file fails here
+            lf.collect_schema()
         return lf
     if kind == "excel":
         return _read_excel(path).lazy()

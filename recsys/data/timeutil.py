@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -12,7 +12,7 @@ import polars as pl
 from recsys._validation import Constraint
 from recsys.exceptions import InputDataError
 
-__all__ = ["DateLike", "TimeLike", "to_datetime", "to_datetime_series"]
+__all__ = ["DateLike", "TimeLike", "to_datetime", "to_datetime_series", "window_end"]
 
 #: A point in time given by the user (`to_datetime` reads it; text in ISO format).
 TimeLike: TypeAlias = datetime | date | np.datetime64 | str
@@ -40,6 +40,25 @@ def to_datetime(value: Any, name: str = "time") -> datetime:
     raise InputDataError(
         f"{name} must be a datetime, a date or an ISO date string like '2011-09-09', got {value!r}"
     )
+
+
+def window_end(start: datetime, horizon_days: float) -> datetime:
+    """``start + horizon_days``, or the last representable time when that is beyond it.
+
+    A window of a million years reaches the end of any data: it is not an
+    ``OverflowError``. ``horizon_days`` is checked by the caller (finite, > 0).
+
+    Examples
+    --------
+    >>> window_end(datetime(2024, 1, 1), 31)
+    datetime.datetime(2024, 2, 1, 0, 0)
+    >>> window_end(datetime(2024, 1, 1), 1e9) == datetime.max
+    True
+    """
+    try:
+        return start + timedelta(days=float(horizon_days))
+    except OverflowError:
+        return datetime.max
 
 
 def to_datetime_series(values: pl.Series, name: str = "time") -> pl.Series:

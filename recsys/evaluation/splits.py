@@ -14,12 +14,14 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from recsys._validation import check_positive_int, check_probability
+from recsys._validation import Interval, check_param, check_positive_int, check_probability
 from recsys.data.canonical import ORDER_KEY, order_key, require_purchases, without_returns
 from recsys.data.columns import IS_RETURN, ITEM, ORDER, TIMESTAMP, USER
 from recsys.data.sources import FrameLike, to_frame
-from recsys.data.timeutil import TimeLike, to_datetime
+from recsys.data.timeutil import TimeLike, to_datetime, window_end
 from recsys.exceptions import InputDataError, RecsysError
+
+_HORIZON = Interval(float, 0, None, closed="neither")
 
 __all__ = ["Split", "leave_last_basket", "leave_last_out", "random_holdout", "temporal_split"]
 
@@ -67,11 +69,11 @@ class Split:
     def validation(self) -> Split:
         """A split of ``self.train`` by the same rule, for tuning without touching the test set.
 
-        Temporal splits move the cutoff back by the test window's length (the
-        horizon, or the span from the cutoff to the last test purchase when the
-        horizon is open); leave-last-out and leave-last-basket hold out each
-        user's last training purchases/basket; random holdout draws the same
-        fraction from ``train`` with ``seed + 1``.
+        Temporal splits move the cutoff back by the horizon (a split with an open
+        horizon, ``horizon_days=None``, has no validation split: the length of
+        its window is known only from the test period); leave-last-out and
+        leave-last-basket hold out each user's last training purchases/basket;
+        random holdout draws the same fraction from ``train`` with ``seed + 1``.
 
         Examples
         --------
@@ -87,8 +89,17 @@ class Split:
             assert self.cutoff is not None
             horizon = p["horizon_days"]
             if horizon is None:
-                last_test: datetime = self.test.get_column(TIMESTAMP).max()  # type: ignore[assignment]
-                horizon = (last_test - self.cutoff) / timedelta(days=1)
+                raise InputDataError(
+                    "validation() of a temporal split with horizon_days=None: its test window "
+                    "runs to the end of the data, so its length is known only from test-period "
+                    "timestamps, and a validation split built from it would read them (a leak); "
+                    "split with a fixed horizon_days"
+                )
+            if horizon >= (self.cutoff - datetime.min) / timedelta(days=1):
+                raise InputDataError(
+                    f"validation() moves the cutoff back by horizon_days={horizon}, before "
+                    "any data: split with a shorter horizon_days"
+                )
             return temporal_split(
                 self.train,
                 self.cutoff - timedelta(days=horizon),
@@ -178,7 +189,7 @@ def temporal_split(
     ------
     InputDataError
         ``cutoff`` at or before the first purchase or after the last one, a
-        non-positive horizon, or an empty test set.
+        horizon that is not a finite number > 0 (or None), or an empty test set.
 
     Examples
     --------
@@ -198,12 +209,11 @@ def temporal_split(
             f"cutoff {cut} is outside the data: it must be after the first purchase ({first}) "
             f"and at or before the last one ({last})"
         )
-    if horizon_days is not None and not float(horizon_days) > 0:
-        raise InputDataError(f"horizon_days must be > 0 or None, got {horizon_days!r}")
+    check_param("horizon_days", horizon_days, _HORIZON, None)
     train = frame.filter(pl.col(TIMESTAMP) < cut)
     in_window = pl.col(TIMESTAMP) >= cut
     if horizon_days is not None:
-        in_window = in_window & (pl.col(TIMESTAMP) < cut + timedelta(days=float(horizon_days)))
+        in_window = in_window & (pl.col(TIMESTAMP) < window_end(cut, horizon_days))
     info: dict[str, int] = {}
     test = _test_without_returns(frame.filter(in_window), info)
     if not include_cold_users:

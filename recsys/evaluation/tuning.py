@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,8 +97,16 @@ def _trials(space: Mapping[str, Any], n_trials: int | None, seed: int) -> list[d
     return [grid[i] for i in picks]
 
 
+def _candidate(model: Any, params: Mapping[str, Any]) -> Any:
+    """A fresh, unfitted copy of ``model`` with ``params`` set (``clone`` / ``set_params``)."""
+    clone = getattr(model, "clone", None)
+    copy = clone() if callable(clone) else type(model)(**model.get_params(deep=False))
+    copy.set_params(**params)
+    return copy
+
+
 def tune(
-    model_factory: Callable[..., Any],
+    model: Any,
     space: Mapping[str, Any],
     split: Split,
     metric: str = "hit_rate",
@@ -114,18 +122,23 @@ def tune(
 ) -> TuneResult:
     """Grid or random search of hyperparameters, scored on ``split.validation()``.
 
-    Each trial builds ``model_factory(**params)``, fits it on the validation
-    split's training part and scores ``metric@k`` on its test part; the test
-    window of ``split`` is never looked at. Refit the best parameters on
-    ``split.train`` and evaluate on ``split.test`` once, for the final figure.
+    Each trial is a clone of ``model`` with the trial's parameters set
+    (``model.clone().set_params(**params)``), fitted on the validation split's
+    training part and scored on ``metric@k`` on its test part; the test window of
+    ``split`` is never looked at. Refit the best parameters
+    (``model.clone().set_params(**result.best_params)``) on ``split.train`` and
+    evaluate on ``split.test`` once, for the final figure.
 
     Parameters
     ----------
-    model_factory
-        Callable returning an unfitted model from keyword parameters (a model class works).
+    model
+        An unfitted model with scikit-learn's ``get_params`` / ``set_params``
+        (every recsys model); it is cloned, never fitted itself.
     space
         Parameter -> list of values (grid), or -> scipy.stats distribution
-        (random search; needs ``n_trials``).
+        (random search; needs ``n_trials``). Keys are ``set_params`` names, so
+        nested and named parts are reached too: ``{"als__factors": [64, 128]}``
+        for ``rs.Blend([("als", rs.ALS()), ...])``.
     split
         The split to tune for; its `validation` is used.
     metric, k, mode
@@ -154,6 +167,8 @@ def tune(
     >>> import recsys as rs
     >>> class TopN:  # recommends the n most bought items
     ...     def __init__(self, n=1): self.n = n
+    ...     def get_params(self, deep=True): return {"n": self.n}
+    ...     def set_params(self, **params): self.__dict__.update(params); return self
     ...     def fit(self, inter):
     ...         self.items = inter.items.to_ids(inter.matrix.sum(0).A1.argsort()[::-1][: self.n])
     ...         return self
@@ -167,21 +182,25 @@ def tune(
     ...                   "item_id": [5, 5, 6, 5, 6, 6, 6, 5, 6],
     ...                   "timestamp": [datetime(2020, 1, d) for d in days]})
     >>> split = rs.evaluation.temporal_split(p, "2020-01-07", horizon_days=3)
-    >>> result = rs.evaluation.tune(TopN, {"n": [1, 2]}, split, k=2, bootstrap=0,
+    >>> result = rs.evaluation.tune(TopN(), {"n": [1, 2]}, split, k=2, bootstrap=0,
     ...                             show_progress=False)
     >>> result.best_params
     {'n': 2}
     """
     if not isinstance(split, Split):
         raise InputDataError(f"split must be a recsys Split, got {type(split).__name__}")
-    if not callable(model_factory):
-        raise InputDataError("model_factory must be callable (e.g. a model class)")
+    if isinstance(model, type) or not callable(getattr(model, "set_params", None)):
+        raise InputDataError(
+            "tune takes an unfitted model with get_params / set_params (e.g. rs.ALS()), "
+            f"got {model!r}"
+        )
     check_in("metric", metric, ACCURACY_METRICS)
     check_in("mode", mode, MODES)
     k = check_positive_int("k", k)
     if n_trials is not None:
         n_trials = check_positive_int("n_trials", n_trials)
     trials = _trials(space, n_trials, seed)
+    candidates = [_candidate(model, params) for params in trials]  # bad names fail here
     validation = split.validation()
     interactions = Interactions.from_purchases(
         validation.train,
@@ -191,10 +210,10 @@ def tune(
     rows = []
     for number, params in enumerate(tqdm(trials, desc="tune", disable=not show_progress)):
         start = time.perf_counter()
-        model = model_factory(**params).fit(interactions)
+        fitted = candidates[number].fit(interactions)
         fit_seconds = time.perf_counter() - start
         results = evaluate(
-            {"trial": model},
+            {"trial": fitted},
             validation,
             k=[k],
             metrics=[metric],
@@ -204,6 +223,7 @@ def tune(
             show_progress=False,
             modes=[mode],
         )
+        candidates[number] = None  # keep one fitted trial in memory at a time
         row = results.table.filter(pl.col("segment") == "all").row(0, named=True)
         rows.append(
             {

@@ -1,16 +1,33 @@
-"""The recommender base class: id maps, seen items, blocked top-K, persistence hooks.
+"""The recommender contract: a model scores a block of users; its fitted state is a schema.
 
-Every model in `recsys.models` derives from `Recommender`. A model keeps
-the id maps and the training matrix it was fitted on, so recommendations take
-external ids in and give external ids out, and seen items never have to be passed
-again.
+Every model in `recsys.models` derives from `Recommender` and declares two things:
+
+1. how it scores a block of users, ``_score(user_index, query)``: one of the shapes
+   of `recsys.models.scores` (a dense block, ``queries @ item_factors.T`` ranked by
+   the fused kernel, a sparse product, or stored scores on bought items);
+2. its fitted state, ``schema``: arrays (dtype, shape in users / items / factors,
+   per-user or item-side, value checks), fitted values and sub-models
+   (`recsys.models.schema`).
+
+Everything else is shared and generated: the ranker (`recsys.models.ranker`: blocks
+sized from a memory budget, exclusions, candidates, top-K, padding, popularity fill),
+``save`` / `recsys.load_model` and the checks of model files, and `select_users`
+(the copy a worker needs for its customers). A model keeps the id maps and the
+training matrix it was fitted on, so recommendations take external ids in and give
+external ids out, and seen items never have to be passed again.
 
 Edge cases (the same for every model)
 -------------------------------------
 - ``k <= 0`` or a non-integer ``k`` raises `InputDataError`.
-- ``k`` larger than the number of eligible items: `Recommender.recommend_index`
-  pads the arrays with ``-1`` / ``-inf``; `Recommender.recommend` omits the
-  padded slots, so a user may get fewer than ``k`` rows (or none).
+- Short lists: `Recommender.recommend_index` ranks only what the model scores and
+  pads with ``-1`` / ``-inf`` (an ItemKNN customer whose items have no neighbours
+  gets nothing). `Recommender.recommend` (``fill="popular"``, the default) fills a
+  known customer's empty slots from the training popularity ranking, with the same
+  exclusions; filled rows have a NaN ``score`` (the model gave them none, so they
+  never pass for the model's own), and a `DataWarning` says how many customers got
+  how many filled slots. ``fill=None`` keeps the model's lists, which may then be
+  shorter than ``k`` (or empty). A list is shorter than ``k`` only when fewer than
+  ``k`` items are eligible at all.
 - An empty user list gives an empty frame (with the usual columns and dtypes).
 - Unknown users: ``on_unknown="raise"`` (default) raises
   `UnknownIdError` naming them, ``"skip"`` leaves them out, and
@@ -24,7 +41,6 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
@@ -34,6 +50,7 @@ import scipy.sparse as sp
 
 from recsys._arrays import sorted_unique
 from recsys._validation import (
+    Constraint,
     check_in,
     check_positive_int,
     resolve_num_threads,
@@ -42,38 +59,48 @@ from recsys._validation import (
 from recsys.data import columns as C
 from recsys.data.idmap import IdMap
 from recsys.data.interactions import Interactions
-from recsys.data.sources import to_frame
-from recsys.exceptions import InputDataError, NotFittedError, UnknownIdError
-from recsys.models import persistence, registry
+from recsys.exceptions import InputDataError, NotFittedError
+from recsys.models import persistence, ranker, registry
+from recsys.models import schema as _schema
+from recsys.models.scores import Dense, Scores, drop_unscored
 
-__all__ = ["Recommender", "UnknownUsers"]
+__all__ = ["NamedParts", "Recommender", "UnknownUsers", "named_parts"]
 
 UnknownUsers = Literal["raise", "skip", "fallback"]
 _ON_UNKNOWN = ("raise", "skip", "fallback")
-#: Dense score blocks are kept under this many bytes (users per block = budget / (4 * items)).
-_BLOCK_BYTES = 64 * 2**20
+_FILL = ("popular", None)
 
 
-def _ensure_csr(matrix: sp.spmatrix) -> sp.csr_matrix:
-    csr = sp.csr_matrix(matrix, dtype=np.float32)
-    if not csr.has_sorted_indices:
-        csr = csr.sorted_indices()
-    return csr
+def named_parts(value: Any) -> list[tuple[str, Recommender]]:
+    """``value`` as a list of ``(name, model)`` pairs if it is one, else ``[]``."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)) or not value:
+        return []
+    if all(
+        isinstance(pair, (list, tuple))
+        and len(pair) == 2
+        and isinstance(pair[0], str)
+        and isinstance(pair[1], Recommender)
+        for pair in value
+    ):
+        return [(str(name), model) for name, model in value]
+    return []
 
 
-def _pattern(matrix: sp.csr_matrix) -> sp.csr_matrix:
-    """The sparsity pattern of ``matrix`` with every stored value set to 1."""
-    out = sp.csr_matrix(
-        (np.ones(matrix.nnz, dtype=np.float32), matrix.indices, matrix.indptr), shape=matrix.shape
-    )
-    out.has_sorted_indices = matrix.has_sorted_indices
-    return out
+class NamedParts(Constraint):
+    """A non-empty list of ``(name, model)`` pairs with distinct names (no ``"__"``)."""
 
+    def accepts(self, value: Any) -> bool:
+        names = [name for name, _ in named_parts(value)]
+        return (
+            bool(names)
+            and len(set(names)) == len(names)
+            and all(name and "__" not in name for name in names)
+        )
 
-def _drop_unscored(ids: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Turn slots holding ``-inf`` scores ("cannot recommend") into ``-1`` padding."""
-    ids[np.isneginf(scores)] = -1
-    return ids, scores
+    def describe(self) -> str:
+        return (
+            'a non-empty list of (name, model) pairs with distinct names, e.g. [("als", rs.ALS())]'
+        )
 
 
 class Recommender(ABC):
@@ -84,13 +111,11 @@ class Recommender(ABC):
     (``user_items_``) and returns ``self``; a second ``fit`` starts over. Fitted
     attributes end in ``_``.
 
-    Subclasses implement ``_fit(interactions)`` and ``_score_block(user_index)``
-    (a dense float32 ``[len(user_index), n_items]`` block, ``-inf`` where an item
-    cannot be recommended); they may override ``_topk_block`` and
-    ``_score_pairs`` with fast paths, declare ``_parameter_constraints``,
-    ``_submodels`` and ``_state``/``_load_state`` for persistence, and set
-    ``registry_name`` to register themselves. Other code uses only the public
-    methods (``recommend_index``, ``score_pairs``, ...), never these hooks.
+    A subclass implements ``_fit(interactions)`` and ``_score(user_index, query)``,
+    declares its fitted state in ``schema``, its parameters in
+    ``_parameter_constraints`` and sets ``registry_name`` to register itself (see
+    the module docstring). Other code uses only the public methods
+    (``recommend_index``, ``score_pairs``, ``select_users``, ...), never these hooks.
     """
 
     #: Whether ``recommend(exclude_seen=None)`` drops items the user already bought.
@@ -101,9 +126,11 @@ class Recommender(ABC):
     registry_name: ClassVar[str]
     #: What each ``__init__`` parameter accepts (see `recsys._validation.validate_params`).
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
-    #: Fitted attributes that hold sub-models (a model or a list of models): persistence
-    #: saves and restores them with the parent, sharing its id maps and training matrix.
-    _submodels: ClassVar[tuple[str, ...]] = ()
+    #: The fitted state: arrays, values and sub-models (`recsys.models.schema`).
+    schema: ClassVar[tuple[_schema.Spec, ...]] = ()
+    #: The shape ``_score`` returns (`recsys.models.scores`): a dense block sizes the
+    #: ranker's blocks from the memory budget, a kernel-ranked one does not.
+    scores: ClassVar[type[Scores]] = Dense
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -120,43 +147,73 @@ class Recommender(ABC):
         """Hyperparameters as given to ``__init__``.
 
         With ``deep=True`` the parameters of nested models are included as
-        ``<parameter>__<name>`` (scikit-learn's convention, so ``sklearn.base.clone``
-        and parameter searches work).
+        ``<parameter>__<name>``, and named parts (a list of ``(name, model)`` pairs,
+        as in `Blend`) as ``<name>`` and ``<name>__<parameter>``: scikit-learn's
+        convention, so ``sklearn.base.clone``, parameter searches and `recsys.evaluation.tune`
+        reach every part.
 
         Examples
         --------
         >>> import recsys as rs
         >>> rs.RepeatExplore(explore=rs.ALS(factors=8)).get_params()["explore__factors"]
         8
+        >>> rs.Blend([("als", rs.ALS(factors=4))]).get_params()["als__factors"]
+        4
         """
         params = {name: getattr(self, name) for name in self._param_names()}
         if deep:
             for name, value in list(params.items()):
-                if isinstance(value, Recommender):
+                nested = [(name, value)] if isinstance(value, Recommender) else named_parts(value)
+                for prefix, model in nested:
+                    if prefix != name:
+                        params[prefix] = model
                     params.update(
-                        {f"{name}__{key}": v for key, v in value.get_params(deep=True).items()}
+                        {f"{prefix}__{key}": v for key, v in model.get_params(deep=True).items()}
                     )
         return params
 
     def set_params(self, **params: Any) -> Recommender:
-        """Set hyperparameters (``<parameter>__<name>`` reaches into a nested model).
+        """Set hyperparameters; ``<parameter>__<name>`` reaches into a nested model and
+        ``<part>`` / ``<part>__<name>`` into a named part (replacing it, or setting its
+        parameter).
 
         The model must be fitted again to use them.
+
+        Examples
+        --------
+        >>> import recsys as rs
+        >>> blend = rs.Blend([("als", rs.ALS()), ("popular", rs.Popular())])
+        >>> blend.set_params(als__factors=128).models[0][1].factors
+        128
         """
         valid = self._param_names()
-        nested: dict[str, dict[str, Any]] = {}
+        later: dict[str, Any] = {}
         for name, value in params.items():
+            if name in valid:
+                setattr(self, name, value)
+            else:
+                later[name] = value
+        parts = {part: param for param in valid for part, _ in named_parts(getattr(self, param))}
+        nested: dict[str, dict[str, Any]] = {}
+        for name, value in later.items():
             outer, _, inner = name.partition("__")
-            if outer not in valid:
+            if outer not in valid and outer not in parts:
                 raise InputDataError(
-                    f"{type(self).__name__} has no parameter {outer!r}; valid: {valid}"
+                    f"{type(self).__name__} has no parameter or part {outer!r}; valid: "
+                    f"{valid + list(parts)}"
                 )
             if inner:
                 nested.setdefault(outer, {})[inner] = value
-            else:
-                setattr(self, name, value)
+            else:  # replace a named part
+                param = parts[outer]
+                pairs = [(n, value if n == outer else m) for n, m in getattr(self, param)]
+                setattr(self, param, pairs)
         for outer, inner_params in nested.items():
-            sub = getattr(self, outer)
+            sub = (
+                dict(named_parts(getattr(self, parts[outer])))[outer]
+                if outer in parts
+                else (getattr(self, outer))
+            )
             if not isinstance(sub, Recommender):
                 raise InputDataError(
                     f"{type(self).__name__}.{outer} is {sub!r}, not a model: cannot set "
@@ -195,7 +252,7 @@ class Recommender(ABC):
         self._validate_params()
         for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("_")]:
             delattr(self, name)
-        matrix = _ensure_csr(interactions.matrix)
+        matrix = ranker.ensure_csr(interactions.matrix)
         if matrix.nnz == 0:
             raise InputDataError(
                 f"interactions are empty ({matrix.shape[0]} users x {matrix.shape[1]} items, "
@@ -221,9 +278,15 @@ class Recommender(ABC):
 
         Models with rules across parameters extend this and call ``super()``.
         """
-        validate_params(
-            type(self).__name__, self.get_params(deep=False), self._parameter_constraints
-        )
+        params = self.get_params(deep=False)
+        validate_params(type(self).__name__, params, self._parameter_constraints)
+        for param, value in params.items():
+            taken = set(params) & {name for name, _ in named_parts(value)}
+            if taken:
+                raise InputDataError(
+                    f"{type(self).__name__}({param}=...): part names {sorted(taken)} are "
+                    f"parameter names of {type(self).__name__}"
+                )
 
     @abstractmethod
     def _fit(self, interactions: Interactions) -> None:
@@ -247,48 +310,23 @@ class Recommender(ABC):
         self._check_fitted()
         return int(self.user_items_.shape[1])
 
+    def _dims(self) -> dict[str, int]:
+        """Sizes of the model's own shape symbols in ``schema`` (e.g. ``"factors"``)."""
+        return {}
+
     # ----------------------------------------------------------------- scoring
     @abstractmethod
-    def _score_block(self, user_index: np.ndarray) -> np.ndarray:
-        """Dense float32 scores ``[len(user_index), n_items]`` (``-inf`` = not recommendable)."""
+    def _score(self, user_index: np.ndarray, query: ranker.Query | None) -> Scores:
+        """Scores of a block of users (int32 indices) against every item.
 
-    def _topk_block(
-        self,
-        user_index: np.ndarray,
-        k: int,
-        exclude: sp.csr_matrix | None,
-        candidates: np.ndarray | None,
-        num_threads: int,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        from recsys.scoring import select_topk
-
-        scores = np.ascontiguousarray(self._score_block(user_index), dtype=np.float32)
-        ids, top = select_topk(
-            scores, k, exclude=exclude, candidates=candidates, num_threads=num_threads
-        )
-        return _drop_unscored(ids, top)
+        ``query`` holds the ranking's ``k``, exclusions and candidates (``None`` when
+        pairs are scored); a model that proposes candidates may leave ineligible items
+        out of its scores, every other model ignores it.
+        """
 
     def _bytes_per_user(self) -> int | None:
-        """Scoring memory per user in a block; ``None`` when ``_topk_block`` never builds a
-        dense block (its kernel bounds its own memory): users then go in large blocks,
-        which only pace the progress bar."""
-        return 4 * max(self.n_items, 1)
-
-    def _block_size(self, per_user: int | None = None) -> int:
-        per_user = per_user or self._bytes_per_user()
-        if per_user is None:
-            return 65_536
-        return int(max(1, min(65_536, _BLOCK_BYTES // per_user)))
-
-    def _iter_blocks(self, n: int, show_progress: bool) -> Iterator[slice]:
-        size = self._block_size()
-        starts = range(0, n, size)
-        if show_progress:
-            from recsys._progress import tqdm
-
-            starts = tqdm(starts, total=-(-n // size), desc=f"{type(self).__name__} recommend")
-        for start in starts:
-            yield slice(start, min(start + size, n))
+        """Scoring memory per user in a block; ``None`` when a kernel bounds its own."""
+        return None if self.scores.kernel_bounded else 4 * max(self.n_items, 1)
 
     def recommend_index(
         self,
@@ -341,22 +379,12 @@ class Recommender(ABC):
         self._check_fitted()
         k = check_positive_int("k", k)
         threads = resolve_num_threads(num_threads)
-        idx = self._check_index("user_index", user_index, self.n_users).astype(np.int32)
-        cand = self._check_candidate_index(candidates)
-        extra = self._check_exclude_matrix(exclude, len(idx))
+        idx = ranker.check_index("user_index", user_index, self.n_users).astype(np.int32)
+        cand = ranker.check_candidates(self, candidates)
+        extra = ranker.check_exclude(self, exclude, len(idx))
         if exclude_seen is None:
             exclude_seen = self.default_exclude_seen
-        ids = np.full((len(idx), k), -1, dtype=np.int32)
-        scores = np.full((len(idx), k), -np.inf, dtype=np.float32)
-        if len(idx) == 0 or (cand is not None and cand.size == 0):
-            return ids, scores
-        for block in self._iter_blocks(len(idx), show_progress):
-            rows = idx[block]
-            ex = _pattern(self.user_items_[rows]) if exclude_seen else None
-            if extra is not None:
-                ex = extra[block] if ex is None else _pattern(ex + extra[block])
-            ids[block], scores[block] = self._topk_block(rows, k, ex, cand, threads)
-        return ids, scores
+        return ranker.rank(self, idx, k, exclude_seen, cand, extra, threads, show_progress)
 
     def score_pairs(self, user_index: Any, item_index: Any) -> np.ndarray:
         """Scores of given (user, item) pairs, by index: the model's own score of each.
@@ -382,8 +410,8 @@ class Recommender(ABC):
         [2.0, 1.0]
         """
         self._check_fitted()
-        users = self._check_index("user_index", user_index, self.n_users)
-        items = self._check_index("item_index", item_index, self.n_items)
+        users = ranker.check_index("user_index", user_index, self.n_users)
+        items = ranker.check_index("item_index", item_index, self.n_items)
         if users.shape != items.shape:
             raise InputDataError(
                 f"user_index and item_index must have the same length, got {users.size} "
@@ -391,58 +419,7 @@ class Recommender(ABC):
             )
         if users.size == 0:
             return np.zeros(0, dtype=np.float32)
-        return np.asarray(self._score_pairs(users, items), dtype=np.float32)
-
-    @staticmethod
-    def _check_index(name: str, values: Any, size: int) -> np.ndarray:
-        idx = np.asarray(values)
-        if idx.ndim != 1 or (idx.size and not np.issubdtype(idx.dtype, np.integer)):
-            raise InputDataError(
-                f"{name} must be a 1-D integer array, got shape {idx.shape} dtype {idx.dtype}"
-            )
-        if idx.size and (idx.min() < 0 or idx.max() >= size):
-            bad = idx[(idx < 0) | (idx >= size)][0]
-            raise UnknownIdError(f"{name} {bad} is out of range for {size} entries")
-        return idx.astype(np.int64, copy=False)
-
-    def _score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        """Default: dense score rows of the distinct users, in memory-bounded blocks."""
-        out = np.empty(len(users), dtype=np.float32)
-        distinct, inverse = np.unique(users, return_inverse=True)
-        size = self._block_size(4 * max(self.n_items, 1))
-        for start in range(0, len(distinct), size):
-            block = self._score_block(distinct[start : start + size].astype(np.int32))
-            sel = np.flatnonzero((inverse >= start) & (inverse < start + size))
-            out[sel] = block[inverse[sel] - start, items[sel]]
-        return out
-
-    def _check_candidate_index(self, candidates: Any) -> np.ndarray | None:
-        if candidates is None:
-            return None
-        cand = np.asarray(candidates)
-        if cand.ndim != 1 or (cand.size and not np.issubdtype(cand.dtype, np.integer)):
-            raise InputDataError("candidates must be a 1-D integer array of item indices")
-        cand = sorted_unique(cand).astype(np.int32)
-        if cand.size and (cand[0] < 0 or cand[-1] >= self.n_items):
-            raise UnknownIdError(
-                f"candidate item index out of range for {self.n_items} items: "
-                f"{cand[(cand < 0) | (cand >= self.n_items)][:5].tolist()}"
-            )
-        return cand
-
-    def _check_exclude_matrix(self, exclude: Any, n_rows: int) -> sp.csr_matrix | None:
-        if exclude is None:
-            return None
-        if not sp.issparse(exclude):
-            raise InputDataError(
-                "exclude must be a scipy sparse matrix [n_users_in_query, n_items]"
-            )
-        if exclude.shape != (n_rows, self.n_items):
-            raise InputDataError(
-                f"exclude must have shape ({n_rows}, {self.n_items}) (one row per queried user), "
-                f"got {exclude.shape}"
-            )
-        return _pattern(_ensure_csr(exclude))
+        return ranker.score_pairs(self, users, items)
 
     # --------------------------------------------------------- external ids
     def recommend(
@@ -454,6 +431,7 @@ class Recommender(ABC):
         candidates: Any = None,
         exclude: Any = None,
         on_unknown: UnknownUsers = "raise",
+        fill: Literal["popular"] | None = "popular",
         num_threads: int = 0,
         show_progress: bool = False,
     ) -> pl.DataFrame:
@@ -466,7 +444,7 @@ class Recommender(ABC):
             user seen in training.
         k
             Number of items per user (``>= 1``). Users with fewer eligible items
-            get fewer rows.
+            (after exclusions and candidates) get fewer rows.
         exclude_seen
             Leave out items the user bought in training (``None`` = the model's
             default, see `default_exclude_seen`).
@@ -480,6 +458,15 @@ class Recommender(ABC):
         on_unknown
             Users not seen in training: ``"raise"``, ``"skip"`` (no rows) or
             ``"fallback"`` (the popularity ranking of the training data).
+        fill
+            ``"popular"`` (default): where the model scores fewer than ``k``
+            eligible items for a known customer (an ItemKNN customer whose items
+            have no neighbours), the remaining slots are filled from the training
+            popularity ranking with the same exclusions, after the model's items.
+            A filled row's ``score`` is ``-inf`` (the model's own score of that
+            item: it cannot recommend it), so ``recs["score"].is_infinite()``
+            marks and counts them; a `DataWarning` says how many customers got
+            how many. ``None``: the model's lists only, possibly short or empty.
         num_threads
             Threads for scoring (0 = all cores); results do not depend on it.
         show_progress
@@ -502,130 +489,28 @@ class Recommender(ABC):
         self._check_fitted()
         k = check_positive_int("k", k)
         check_in("on_unknown", on_unknown, _ON_UNKNOWN)
-        if users is None:
-            query_ids = self.users_.ids
-            idx = np.arange(self.n_users, dtype=np.int32)
-        else:
-            query_ids = self._as_id_series(users, "users")
-            idx = self.users_.to_index(query_ids, on_unknown="minus_one")
-        unknown = idx < 0
-        if unknown.any():
-            if on_unknown == "raise":
-                # Let IdMap build the message naming the unknown ids.
-                self.users_.to_index(query_ids.filter(pl.Series(unknown)), on_unknown="raise")
-            if on_unknown == "skip":
-                query_ids = query_ids.filter(pl.Series(~unknown))
-                idx = idx[~unknown]
-                unknown = unknown[~unknown]
-        cand = None
-        if candidates is not None:
-            cand = sorted_unique(self.items_.to_index(self._as_id_series(candidates, "candidates")))
-        extra = self._exclude_rows(exclude, query_ids)
-
-        n = len(idx)
-        ids = np.full((n, k), -1, dtype=np.int32)
-        scores = np.full((n, k), -np.inf, dtype=np.float32)
-        known_rows = np.flatnonzero(~unknown)
-        if known_rows.size:
-            ids[known_rows], scores[known_rows] = self.recommend_index(
-                idx[known_rows],
-                k,
-                exclude_seen,
-                cand,
-                exclude=extra[known_rows] if extra is not None else None,
-                num_threads=num_threads,
-                show_progress=show_progress,
-            )
-        cold_rows = np.flatnonzero(unknown)
-        if cold_rows.size:
-            # Unknown users: the training popularity ranking (distinct buyers per item).
-            ids[cold_rows], scores[cold_rows] = popularity_topk(
-                self.item_popularity_,
-                len(cold_rows),
-                k,
-                extra[cold_rows] if extra is not None else None,
-                cand,
-                resolve_num_threads(num_threads),
-            )
-        return self._to_frame(query_ids, ids, scores)
+        check_in("fill", fill, _FILL)
+        return ranker.recommend_ids(
+            self,
+            users,
+            k,
+            exclude_seen,
+            candidates,
+            exclude,
+            on_unknown,
+            fill,
+            num_threads,
+            show_progress,
+        )
 
     @staticmethod
     def _as_id_series(values: Any, name: str) -> pl.Series:
-        if isinstance(values, pl.Series):
-            return values
-        if isinstance(values, (str, bytes, int, np.integer)):
-            values = [values]
-        try:
-            series = pl.Series(name, to_frame_series(values), strict=False)
-        except (TypeError, ValueError) as err:
-            raise InputDataError(f"{name} must be a sequence of ids, got {values!r}") from err
-        return series
-
-    def _exclude_rows(self, exclude: Any, query_ids: pl.Series) -> sp.csr_matrix | None:
-        """Extra exclusions as a CSR aligned with the query rows (unknown ids ignored)."""
-        if exclude is None:
-            return None
-        n, m = len(query_ids), self.n_items
-        is_frame = isinstance(exclude, pl.DataFrame) or type(exclude).__name__ == "DataFrame"
-        if is_frame:
-            frame = to_frame(exclude)
-            missing = [c for c in (C.USER, C.ITEM) if c not in frame.columns]
-            if missing:
-                raise InputDataError(
-                    f"exclude frame lacks column(s) {missing}; expected {C.USER!r} and {C.ITEM!r}"
-                )
-            item_idx = self.items_.to_index(frame[C.ITEM], on_unknown="minus_one")
-            pairs = pl.DataFrame({"_key": frame[C.USER], "_item": item_idx}, strict=False).filter(
-                pl.col("_item") >= 0
-            )
-            if query_ids.dtype != pairs["_key"].dtype:
-                try:
-                    pairs = pairs.with_columns(pl.col("_key").cast(query_ids.dtype))
-                except pl.exceptions.InvalidOperationError as err:
-                    raise InputDataError(
-                        f"exclude user_id dtype {pairs['_key'].dtype} does not match the "
-                        f"users' dtype {query_ids.dtype}"
-                    ) from err
-            rows = pl.DataFrame({"_key": query_ids, "_row": np.arange(n, dtype=np.int64)})
-            joined = rows.join(pairs, on="_key", how="inner")
-            r = joined["_row"].to_numpy()
-            c = joined["_item"].to_numpy()
-        else:
-            items = self.items_.to_index(self._as_id_series(exclude, "exclude"), on_unknown="skip")
-            items = sorted_unique(items)
-            r = np.repeat(np.arange(n), len(items))
-            c = np.tile(items, n)
-        matrix = sp.csr_matrix(
-            (np.ones(len(r), dtype=np.float32), (r, c)), shape=(n, m), dtype=np.float32
-        )
-        matrix.sum_duplicates()
-        return _pattern(matrix)
-
-    def _to_frame(
-        self,
-        query_ids: pl.Series,
-        ids: np.ndarray,
-        scores: np.ndarray,
-        query_dtype: Any = None,
-    ) -> pl.DataFrame:
-        valid = ids >= 0
-        rows, slots = np.nonzero(valid)
-        item_ids = self.items_.ids.gather(ids[valid]) if valid.any() else self.items_.ids.head(0)
-        user_ids = query_ids.gather(rows) if rows.size else query_ids.head(0)
-        dtype = query_dtype if query_dtype is not None else self.users_.dtype
-        return pl.DataFrame(
-            {
-                C.USER: user_ids.rename(C.USER).cast(dtype, strict=False),
-                C.ITEM: item_ids.rename(C.ITEM),
-                C.SCORE: pl.Series(C.SCORE, scores[valid], dtype=pl.Float32),
-                C.RANK: pl.Series(C.RANK, slots + 1, dtype=pl.Int32),
-            }
-        )
+        return ranker.id_series(values, name)
 
     # ---------------------------------------------------------- similar items
     def _item_similarity_rows(self, item_index: np.ndarray) -> np.ndarray:
         """Dense ``[len(item_index), n_items]`` similarities (default: co-purchase cosine)."""
-        x = _pattern(self.user_items_).tocsc()
+        x = ranker.pattern(self.user_items_).tocsc()
         norms = np.sqrt(np.asarray(x.power(2).sum(axis=0)).ravel())
         norms[norms == 0] = 1.0
         co = (x[:, item_index].T @ x).toarray()
@@ -659,20 +544,13 @@ class Recommender(ABC):
         if len(idx):
             sims = np.ascontiguousarray(self._item_similarity_rows(idx), dtype=np.float32)
             sims[np.arange(len(idx)), idx] = -np.inf
-            ids, scores = _drop_unscored(*select_topk(sims, k))
-        frame = self._to_frame(query, ids, scores, query_dtype=self.items_.dtype)
+            ids, scores = drop_unscored(*select_topk(sims, k))
+        frame = ranker.lists_frame(self, query, ids, scores, query_dtype=self.items_.dtype)
         return frame.rename({C.USER: C.ITEM, C.ITEM: "similar_item_id"}).select(
             C.ITEM, "similar_item_id", C.SCORE, C.RANK
         )
 
     # ------------------------------------------------------------ persistence
-    def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """Model-specific fitted arrays and JSON-able fitted scalars."""
-        return {}, {}
-
-    def _load_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:  # noqa: B027
-        """Restore what `_state` returned."""
-
     def save(self, path: Any) -> None:
         """Save the fitted model to one ``.npz`` file (numpy arrays + JSON metadata, no pickle).
 
@@ -691,33 +569,30 @@ class Recommender(ABC):
         self._check_fitted()
         persistence.save_model(self, path)
 
+    def select_users(self, user_index: Any) -> Recommender:
+        """A copy holding only the given users (by index), for scoring them alone.
 
-def popularity_topk(
-    popularity: np.ndarray,
-    n: int,
-    k: int,
-    exclude: sp.csr_matrix | None,
-    candidates: np.ndarray | None,
-    num_threads: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """One popularity ranking for ``n`` users, each with their own exclusions.
+        Per-user arrays of the schema (user factors, a customer's stored scores,
+        habits...) and the training rows are sliced, in the order given; item-side
+        arrays are shared, not copied. The copy's user ``i`` is ``user_index[i]``
+        here, and its lists equal this model's lists for that user.
 
-    The score ``1 x popularity[i]`` goes through the memory-bounded ``scoring.topk``
-    (a rank-one "factor model"), so no users x items block is built.
-    """
-    from recsys.scoring import topk
-
-    if candidates is not None and candidates.size == 0:
-        return np.full((n, k), -1, dtype=np.int32), np.full((n, k), -np.inf, dtype=np.float32)
-    items = np.ascontiguousarray(popularity, dtype=np.float32)[:, None]
-    queries = np.ones((n, 1), dtype=np.float32)
-    return topk(queries, items, k, exclude=exclude, candidates=candidates, num_threads=num_threads)
-
-
-def to_frame_series(values: Any) -> Sequence[Any] | np.ndarray:
-    """A list or array for ``pl.Series`` from lists, arrays and pandas Series."""
-    if isinstance(values, np.ndarray):
-        return values
-    if hasattr(values, "to_numpy"):
-        return values.to_numpy()
-    return list(values)
+        Examples
+        --------
+        >>> import numpy as np, polars as pl, recsys as rs
+        >>> p = pl.DataFrame({"user_id": [1, 1, 2, 3], "item_id": ["a", "b", "a", "c"]})
+        >>> model = rs.Popular().fit(rs.Interactions.from_frame(p))
+        >>> part = model.select_users(np.array([2]))
+        >>> part.users_.ids.to_list(), part.recommend(k=1)["item_id"].to_list()
+        ([3], ['a'])
+        """
+        self._check_fitted()
+        idx = ranker.check_index("user_index", user_index, self.n_users)
+        if sorted_unique(idx).size != idx.size:
+            raise InputDataError("select_users: user_index must not repeat a user")
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy.users_ = IdMap(self.users_.ids.gather(idx))
+        copy.user_items_ = self.user_items_[idx]
+        _schema.select_rows(self, copy, idx)
+        return copy

@@ -6,78 +6,51 @@ import warnings
 from typing import Any, ClassVar
 
 import numpy as np
-import scipy.sparse as sp
 
 from recsys._validation import Interval
 from recsys.data.canonical import US_PER_DAY as _US_PER_DAY
 from recsys.data.interactions import Interactions
 from recsys.exceptions import DataWarning, InputDataError
-from recsys.models.base import Recommender, popularity_topk
-from recsys.models.persistence import check_array
+from recsys.models.base import Recommender
+from recsys.models.ranker import Query
+from recsys.models.schema import Array, Spec, row_positions
+from recsys.models.scores import Factors, Stored
 
-__all__ = ["Popular", "Repurchase", "bought_item_block", "bought_item_pairs"]
+__all__ = ["Popular", "Repurchase", "bought_schema", "bought_scores"]
 
 
 _POSITIVE_OR_NONE = [Interval(float, 0, None, closed="neither"), None]
 _NONNEGATIVE = [Interval(float, 0, None)]
 
 
-def bought_item_block(
-    matrix: sp.csr_matrix, data: np.ndarray, backfill: np.ndarray | None, user_index: np.ndarray
-) -> np.ndarray:
-    """Dense scores of users' bought items (``data`` aligned with ``matrix``).
-
-    Items a user did not buy get ``backfill`` (per item), or ``-inf`` without one.
-    The buy-again models share this scorer.
-    """
-    n_items = matrix.shape[1]
-    out = np.full((len(user_index), n_items), -np.inf, dtype=np.float32)
-    if backfill is not None:
-        out[:] = backfill[None, :]
-    lengths = np.diff(matrix.indptr)[user_index]
-    rows = np.repeat(np.arange(len(user_index)), lengths)
-    positions = _row_positions(matrix.indptr, user_index, lengths)
-    out[rows, matrix.indices[positions]] = data[positions]
-    return out
+def bought_scores(model: Any, user_index: np.ndarray, values: np.ndarray, backfill: Any) -> Stored:
+    """The buy-again models' scores: ``values`` (aligned with the training matrix's
+    entries) on the users' bought items, ``backfill`` elsewhere."""
+    positions = row_positions(model.user_items_.indptr, user_index)
+    return Stored(model.user_items_[user_index], values[positions], backfill)
 
 
-def bought_item_pairs(
-    matrix: sp.csr_matrix,
-    data: np.ndarray,
-    backfill: np.ndarray,
-    users: np.ndarray,
-    items: np.ndarray,
-) -> np.ndarray:
-    """Scores of (user, item) pairs: ``data`` where bought, ``backfill[item]`` elsewhere."""
-    n_items = matrix.shape[1]
-    rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
-    keys = rows * n_items + matrix.indices  # sorted: rows ascending, indices sorted per row
-    query = users.astype(np.int64) * n_items + items
-    pos = np.minimum(np.searchsorted(keys, query), max(len(keys) - 1, 0))
-    found = keys[pos] == query if len(keys) else np.zeros(len(query), dtype=bool)
-    return np.where(found, data[pos] if len(keys) else 0.0, backfill[items]).astype(np.float32)
-
-
-def _row_positions(indptr: np.ndarray, user_index: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Positions in a CSR's data of the given rows' entries, row after row."""
-    starts = indptr[user_index].astype(np.int64)
-    offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return np.repeat(starts, lengths) + offsets
+#: The arrays of a buy-again score (``when``: present only in that fitted state).
+def bought_schema(when: tuple[str, Any] | None = None, positive: bool = False) -> tuple[Spec, ...]:
+    return (
+        Array(
+            "scores_data",
+            "float32",
+            ("seen",),
+            finite=True,
+            low=None if positive else 0.0,
+            above=0.0 if positive else None,
+            when=when,
+        ),
+        # Never-bought items rank after every bought one: popularity in (-1, 0).
+        Array("backfill", "float32", ("items",), finite=True, low=-1.0, high=0.0, when=when),
+    )
 
 
 def _backfill(popularity: np.ndarray) -> np.ndarray:
     """Never-bought items: popularity squeezed into ``(-1, 0)``, below every bought item."""
     pop = popularity.astype(np.float64)
     return (pop / (pop.max() + 1.0) - 1.0 if pop.size else pop).astype(np.float32)
-
-
-def _check_bought_state(model: Recommender, arrays: dict[str, np.ndarray]) -> None:
-    model.scores_data_ = check_array(  # type: ignore[attr-defined]
-        arrays, "scores_data", kind="f", shape=(model.user_items_.nnz,), finite=True
-    ).astype(np.float32)
-    model.backfill_ = check_array(  # type: ignore[attr-defined]
-        arrays, "backfill", kind="f", shape=(model.n_items,), finite=True, low=-1.0, high=0.0
-    ).astype(np.float32)
 
 
 def _age_days(interactions: Interactions, name: str) -> np.ndarray:
@@ -115,6 +88,8 @@ class Popular(Recommender):
 
     registry_name = "popular"
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {"window_days": _POSITIVE_OR_NONE}
+    scores = Factors
+    schema = (Array("popularity", "float32", ("items",), finite=True, low=0.0),)
 
     def __init__(self, window_days: float | None = None) -> None:
         self.window_days = window_days
@@ -130,34 +105,10 @@ class Popular(Recommender):
             np.float32
         )
 
-    def _score_block(self, user_index: np.ndarray) -> np.ndarray:
-        return np.tile(self.popularity_, (len(user_index), 1))
-
-    def _score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        return self.popularity_[items]
-
-    def _bytes_per_user(self) -> int | None:
-        return None  # scoring.topk bounds its own memory
-
-    def _topk_block(
-        self,
-        user_index: np.ndarray,
-        k: int,
-        exclude: sp.csr_matrix | None,
-        candidates: np.ndarray | None,
-        num_threads: int,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        return popularity_topk(
-            self.popularity_, len(user_index), k, exclude, candidates, num_threads
-        )
-
-    def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        return {"popularity": self.popularity_}, {}
-
-    def _load_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        self.popularity_ = check_array(
-            arrays, "popularity", kind="f", shape=(self.n_items,), finite=True
-        ).astype(np.float32)
+    def _score(self, user_index: np.ndarray, query: Query | None) -> Factors:
+        # A rank-one "factor model": 1 x popularity, ranked by the fused kernel.
+        ones = np.ones((len(user_index), 1), dtype=np.float32)
+        return Factors(ones, np.ascontiguousarray(self.popularity_, dtype=np.float32)[:, None])
 
 
 class Repurchase(Recommender):
@@ -225,6 +176,11 @@ class Repurchase(Recommender):
         "trend_window_days": _POSITIVE_OR_NONE,
         "due_weight": [Interval(float, 0, 1)],
     }
+    schema = (
+        *bought_schema(),
+        Array("interval_days", "float64", ("items",), low=0.0),  # NaN: no repeat buyer
+        Array("item_repeat_rate", "float32", ("items",), finite=True, low=0.0, high=1.0),
+    )
 
     def __init__(
         self,
@@ -305,24 +261,5 @@ class Repurchase(Recommender):
                 out[items_sorted[s]] = np.median(est_sorted[s:e])
         return out
 
-    def _score_block(self, user_index: np.ndarray) -> np.ndarray:
-        return bought_item_block(self.user_items_, self.scores_data_, self.backfill_, user_index)
-
-    def _score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        return bought_item_pairs(self.user_items_, self.scores_data_, self.backfill_, users, items)
-
-    def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        return {
-            "scores_data": self.scores_data_,
-            "backfill": self.backfill_,
-            "interval_days": self.interval_days_,
-            "item_repeat_rate": self.item_repeat_rate_,
-        }, {}
-
-    def _load_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        _check_bought_state(self, arrays)
-        n = (self.n_items,)
-        self.interval_days_ = check_array(arrays, "interval_days", kind="f", shape=n, low=0.0)
-        self.item_repeat_rate_ = check_array(
-            arrays, "item_repeat_rate", kind="f", shape=n, finite=True, low=0.0, high=1.0
-        ).astype(np.float32)
+    def _score(self, user_index: np.ndarray, query: Query | None) -> Stored:
+        return bought_scores(self, user_index, self.scores_data_, self.backfill_)

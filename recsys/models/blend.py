@@ -11,9 +11,11 @@ import scipy.sparse as sp
 
 from recsys._validation import InstanceOf, Interval, Options, SequenceOf
 from recsys.data.interactions import Interactions
-from recsys.exceptions import DataWarning, InputDataError, ModelFormatError
-from recsys.models.base import Recommender, _pattern
-from recsys.models.persistence import check_array
+from recsys.exceptions import DataWarning, InputDataError
+from recsys.models.base import NamedParts, Recommender
+from recsys.models.ranker import Query, pattern
+from recsys.models.schema import Array, Part, Value
+from recsys.models.scores import Sparse
 
 __all__ = ["Blend"]
 
@@ -116,10 +118,13 @@ class Blend(Recommender):
 
     Parameters
     ----------
-    models : sequence of Recommender or None
-        The parts (``None`` = the default trio above). Interactions without
-        purchase times make the default popularity part count all history
-        (with a `DataWarning`).
+    models : list of (str, Recommender) or None
+        The named parts, as the steps of a scikit-learn ``Pipeline``:
+        ``[("als", rs.ALS()), ("repurchase", rs.Repurchase())]``; the names reach
+        the parts' parameters (``get_params()["als__factors"]``,
+        ``set_params(als__factors=128)``, ``tune`` grids). ``None`` = the default
+        trio above. Interactions without purchase times make the default popularity
+        part count all history (with a `DataWarning`).
     weights : sequence of float or None
         One weight ``>= 0`` per model, not all 0 (``None`` = the default weights
         for the default models, equal weights otherwise).
@@ -145,15 +150,23 @@ class Blend(Recommender):
     >>> import recsys as rs
     >>> purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
     >>> inter = rs.Interactions.from_purchases(purchases.head(20_000))
-    >>> model = rs.Blend([rs.ALS(factors=8, iterations=3), rs.ItemKNN()], [0.7, 0.3]).fit(inter)
+    >>> model = rs.Blend([("als", rs.ALS(factors=8, iterations=3)), ("knn", rs.ItemKNN())],
+    ...                  [0.7, 0.3]).fit(inter)
     >>> model.recommend(k=10).height > 0
     True
+    >>> model.set_params(als__factors=16).get_params()["als__factors"]
+    16
     """
 
     registry_name = "blend"
-    _submodels: ClassVar[tuple[str, ...]] = ("models_",)
+    scores = Sparse
+    schema: ClassVar[tuple[Any, ...]] = (
+        Part("models", many=True),
+        Array("weights", "float32", ("parts",), finite=True, low=0.0),
+        Value("masks", (SequenceOf(Options(*MASKS)),), length="parts"),
+    )
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
-        "models": [SequenceOf(_MODEL), None],
+        "models": [NamedParts(), None],
         "weights": [SequenceOf(Interval(float, 0, None)), None],
         "masks": [SequenceOf(Options(*MASKS)), None],
         "normalize": _NORMALIZE,
@@ -163,7 +176,7 @@ class Blend(Recommender):
 
     def __init__(
         self,
-        models: Sequence[Recommender] | None = None,
+        models: Sequence[tuple[str, Recommender]] | None = None,
         weights: Sequence[float] | None = None,
         masks: Sequence[str] | None = None,
         normalize: str = "rank",
@@ -184,7 +197,7 @@ class Blend(Recommender):
             models = _default_blend_models(timed)
             default: Sequence[float] = _DEFAULT_WEIGHTS
         else:
-            models = [model.clone() for model in self.models]
+            models = [model.clone() for _, model in self.models]
             default = [1.0] * len(models)
         n = len(models)
         weights = np.asarray(default if self.weights is None else self.weights, np.float64)
@@ -247,7 +260,7 @@ class Blend(Recommender):
             order = np.lexsort((items, -scores, rows))
             return rows[order], items[order], scores[order]
         if mask == "new":
-            exclude = seen if exclude is None else _pattern(exclude + seen)
+            exclude = seen if exclude is None else pattern(exclude + seen)
         ids, scores = model.recommend_index(
             users,
             k=min(depth, model.n_items),
@@ -273,7 +286,7 @@ class Blend(Recommender):
         the blended score is the sum of a row's duplicates.
         """
         rows, items, values = [], [], []
-        seen = _pattern(self.user_items_[users])
+        seen = pattern(self.user_items_[users])
         for model, weight, mask in zip(self.models_, self.weights_, self.masks_, strict=True):
             if weight == 0:
                 continue
@@ -294,45 +307,24 @@ class Blend(Recommender):
             self.n_items,
         )
 
-    def _score_block(self, user_index: np.ndarray) -> np.ndarray:
-        summed = self._contributions(user_index, None, None, 1, int(self.depth))
-        summed.sum_duplicates()
-        out = np.full((len(user_index), self.n_items), -np.inf, dtype=np.float32)
-        out[np.repeat(np.arange(len(user_index)), np.diff(summed.indptr)), summed.indices] = (
-            summed.data
-        )
-        return out
+    def _score(self, user_index: np.ndarray, query: Query | None) -> Sparse:
+        """Every part's weighted, normalised proposals; the blended score of an item is
+        the sum of its row's entries (``identity @ contributions``, duplicates added in
+        part order by knn_topk's accumulator, ties to the lower item).
 
-    def _topk_block(
-        self,
-        user_index: np.ndarray,
-        k: int,
-        exclude: sp.csr_matrix | None,
-        candidates: np.ndarray | None,
-        num_threads: int,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        from recsys.scoring import knn_topk
-
-        # The parts already left out ineligible items. Summing each customer's row of
-        # contributions is the sparse product ``I @ C``: knn_topk's accumulator adds the
-        # duplicates in a fixed order and selects the top k (ties to the lower item).
-        # Each part proposes at least k items, so a long list (e.g. ranking a sampled
-        # candidate set) is never cut short by ``depth``.
-        depth = max(int(self.depth), k)
-        contributions = self._contributions(user_index, exclude, candidates, num_threads, depth)
+        The parts leave out ineligible items before they rank, and each proposes at
+        least ``k`` items, so a long list (e.g. ranking a sampled candidate set) is
+        never cut short by ``depth``.
+        """
+        if query is None:
+            contributions = self._contributions(user_index, None, None, 1, int(self.depth))
+        else:
+            depth = max(int(self.depth), query.k)
+            contributions = self._contributions(
+                user_index, query.exclude, query.candidates, query.num_threads, depth
+            )
         selector = sp.identity(len(user_index), dtype=np.float32, format="csr")
-        return knn_topk(selector, contributions, k, num_threads=num_threads)
+        return Sparse(selector, contributions)
 
-    # ------------------------------------------------------------ persistence
-    def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        return {"weights": self.weights_}, {"masks": list(self.masks_)}
-
-    def _load_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        n = len(self.models_)
-        self.weights_ = check_array(
-            arrays, "weights", kind="f", shape=(n,), finite=True, low=0.0
-        ).astype(np.float32)
-        masks = meta.get("masks")
-        if not isinstance(masks, list) or len(masks) != n or not set(masks) <= set(MASKS):
-            raise ModelFormatError(f"blend masks must be {n} of {MASKS}, got {masks!r}")
-        self.masks_ = tuple(masks)
+    def _dims(self) -> dict[str, int]:
+        return {"parts": len(self.models_)}

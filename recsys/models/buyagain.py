@@ -10,22 +10,21 @@ import polars as pl
 from threadpoolctl import threadpool_limits
 
 from recsys._arrays import sorted_unique
-from recsys._validation import Interval
+from recsys._validation import InstanceOf, Interval
 from recsys.data import columns as C
 from recsys.data.canonical import US_PER_DAY as _US_PER_DAY
 from recsys.data.interactions import Interactions
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.models.base import Recommender
-from recsys.models.baselines import (
-    Repurchase,
-    _backfill,
-    _check_bought_state,
-    bought_item_block,
-    bought_item_pairs,
-)
-from recsys.models.persistence import check_array
+from recsys.models.baselines import Repurchase, _backfill, bought_schema, bought_scores
+from recsys.models.ranker import Query
+from recsys.models.schema import Array, Part, Value
+from recsys.models.scores import Stored
 
 __all__ = ["BuyAgain", "repurchase_features"]
+
+#: Schema entries present only when fit learned its weights (no fallback).
+_LEARNED = ("fallback", False)
 
 #: Names of the columns of `repurchase_features`, in order.
 FEATURE_NAMES = (
@@ -262,7 +261,15 @@ class BuyAgain(Recommender):
         "regularization": [Interval(float, 0, None)],
         "trend_window_days": [Interval(float, 0, None, closed="neither")],
     }
-    _submodels: ClassVar[tuple[str, ...]] = ("fallback_model_",)
+    schema = (
+        Value("fallback", (InstanceOf(bool),)),
+        Array("coef", "float64", (len(FEATURE_NAMES) + 1,), finite=True),
+        Part("fallback_model", when=("fallback", True)),
+        Array("mean", "float64", (len(FEATURE_NAMES),), finite=True, when=_LEARNED),
+        Array("scale", "float64", (len(FEATURE_NAMES),), finite=True, above=0.0, when=_LEARNED),
+        # Probabilities in (0, 1]: a bought item never ranks below the popularity backfill.
+        *bought_schema(when=_LEARNED, positive=True),
+    )
 
     def __init__(
         self,
@@ -346,27 +353,7 @@ class BuyAgain(Recommender):
         self.fallback_model_ = None
         self.fallback_ = False
 
-    def _bought_scores(self) -> tuple[np.ndarray, np.ndarray]:
-        """Scores of the bought pairs and the backfill: learned, or the fallback's."""
-        scorer: Any = self if self.fallback_model_ is None else self.fallback_model_
-        return scorer.scores_data_, scorer.backfill_
-
-    def _score_block(self, user_index: np.ndarray) -> np.ndarray:
-        return bought_item_block(self.user_items_, *self._bought_scores(), user_index)
-
-    def _score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        return bought_item_pairs(self.user_items_, *self._bought_scores(), users, items)
-
-    def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        arrays = {"coef": self.coef_}
-        if self.fallback_model_ is None:
-            arrays.update(scores_data=self.scores_data_, backfill=self.backfill_)
-        return arrays, {"fallback": bool(self.fallback_)}
-
-    def _load_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        self.coef_ = check_array(
-            arrays, "coef", kind="f", shape=(len(FEATURE_NAMES) + 1,), finite=True
-        )
-        self.fallback_ = self.fallback_model_ is not None
-        if not self.fallback_:
-            _check_bought_state(self, arrays)
+    def _score(self, user_index: np.ndarray, query: Query | None) -> Stored:
+        if self.fallback_model_ is not None:
+            return self.fallback_model_._score(user_index, query)
+        return bought_scores(self, user_index, self.scores_data_, self.backfill_)

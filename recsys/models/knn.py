@@ -12,7 +12,9 @@ from recsys._validation import Interval, Options, check_positive_int, resolve_nu
 from recsys.data.interactions import Interactions
 from recsys.exceptions import InputDataError
 from recsys.models.base import Recommender
-from recsys.models.persistence import check_csr
+from recsys.models.ranker import Query, lists_frame
+from recsys.models.schema import Csr
+from recsys.models.scores import Sparse
 
 __all__ = ["ItemKNN"]
 
@@ -40,13 +42,13 @@ class ItemKNN(Recommender):
         Item-item similarity (default BM25, the best of the four on retail data,
         see ``benchmarks/bench_models.py``).
     neighbors : int
-        Neighbours kept per item (``k`` is the length of a recommendation list).
+        Neighbours kept per item.
     shrink : float
         Added to every similarity's denominator, ``numerator / (denominator +
         shrink)``: pairs with little evidence (few common buyers) shrink towards 0
         (see `recsys.scoring.item_similarity`).
-    alpha : float
-        Asymmetry of ``"asymmetric_cosine"`` (0.5 = cosine).
+    asymmetry : float
+        Asymmetry of ``"asymmetric_cosine"`` in ``[0, 1]`` (0.5 = cosine).
     bm25_k1, bm25_b : float
         BM25 saturation and length normalisation (``"bm25"``).
     self_similarity : float
@@ -78,7 +80,7 @@ class ItemKNN(Recommender):
         "similarity": [Options(*_SIMILARITIES)],
         "neighbors": [Interval(int, 1, None)],
         "shrink": [Interval(float, 0, None)],
-        "alpha": [Interval(float, 0, 1)],
+        "asymmetry": [Interval(float, 0, 1)],
         "bm25_k1": [Interval(float, 0, None)],
         "bm25_b": [Interval(float, 0, 1)],
         "weighting": [Options(*_WEIGHTINGS)],
@@ -86,13 +88,15 @@ class ItemKNN(Recommender):
         "self_similarity": [Interval(float, 0, None)],
         "num_threads": [Interval(int, 0, None)],
     }
+    scores = Sparse
+    schema = (Csr("similarity", ("items", "items")),)
 
     def __init__(
         self,
         similarity: str = "bm25",
         neighbors: int = 100,
         shrink: float = 0.0,
-        alpha: float = 0.5,
+        asymmetry: float = 0.5,
         bm25_k1: float = 0.6,
         bm25_b: float = 0.75,
         weighting: str = "binary",
@@ -103,7 +107,7 @@ class ItemKNN(Recommender):
         self.similarity = similarity
         self.neighbors = neighbors
         self.shrink = shrink
-        self.alpha = alpha
+        self.asymmetry = asymmetry
         self.bm25_k1 = bm25_k1
         self.bm25_b = bm25_b
         self.weighting = weighting
@@ -130,9 +134,9 @@ class ItemKNN(Recommender):
             item_similarity(
                 self._weighted(self.user_items_, self.weighting),
                 similarity=self.similarity,
-                k=int(self.neighbors),
+                neighbors=int(self.neighbors),
                 shrink=float(self.shrink),
-                alpha=float(self.alpha),
+                asymmetry=float(self.asymmetry),
                 bm25_k1=float(self.bm25_k1),
                 bm25_b=float(self.bm25_b),
                 num_threads=resolve_num_threads(self.num_threads),
@@ -154,44 +158,8 @@ class ItemKNN(Recommender):
         self.similarity_: sp.csr_matrix = sp.csr_matrix(neighbours, dtype=np.float32)
         self.similarity_.sort_indices()
 
-    def _score_block(self, user_index: np.ndarray) -> np.ndarray:
-        rows = self._weighted(self.user_items_[user_index])
-        product = sp.csr_matrix(rows @ self.similarity_)
-        # Items no neighbour reaches are not scored (as in knn_topk): -inf, not 0.
-        out = np.full(product.shape, -np.inf, dtype=np.float32)
-        r = np.repeat(np.arange(product.shape[0]), np.diff(product.indptr))
-        out[r, product.indices] = product.data
-        return out
-
-    def _score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        rows = self._weighted(self.user_items_[users])
-        columns = sp.csr_matrix(self.similarity_.T)[items]
-        product = sp.csr_matrix(rows.multiply(columns))
-        scores = np.asarray(product.sum(axis=1), dtype=np.float32).ravel()
-        scores[np.diff(product.indptr) == 0] = -np.inf  # no neighbour reaches the item
-        return scores
-
-    def _bytes_per_user(self) -> int | None:
-        return None  # scoring.topk / knn_topk bound their own memory
-
-    def _topk_block(
-        self,
-        user_index: np.ndarray,
-        k: int,
-        exclude: sp.csr_matrix | None,
-        candidates: np.ndarray | None,
-        num_threads: int,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        from recsys.scoring import knn_topk
-
-        return knn_topk(
-            self._weighted(self.user_items_[user_index]),
-            self.similarity_,
-            k,
-            exclude=exclude,
-            candidates=candidates,
-            num_threads=num_threads,
-        )
+    def _score(self, user_index: np.ndarray, query: Query | None) -> Sparse:
+        return Sparse(self._weighted(self.user_items_[user_index]), self.similarity_)
 
     def _item_similarity_rows(self, item_index: np.ndarray) -> np.ndarray:
         rows = self.similarity_[item_index].toarray().astype(np.float32)
@@ -231,15 +199,4 @@ class ItemKNN(Recommender):
         ids, scores = knn_topk(
             self._weighted(row), self.similarity_, k, exclude=row if exclude_seen else None
         )
-        return self._to_frame(pl.Series([0], dtype=pl.Int64), ids, scores).drop("user_id")
-
-    def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        s = self.similarity_
-        return {
-            "sim.data": s.data,
-            "sim.indices": s.indices,
-            "sim.indptr": s.indptr,
-        }, {}
-
-    def _load_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        self.similarity_ = check_csr(arrays, "sim", (self.n_items, self.n_items))
+        return lists_frame(self, pl.Series([0], dtype=pl.Int64), ids, scores).drop("user_id")

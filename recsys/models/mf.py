@@ -18,7 +18,9 @@ from recsys._validation import (
 from recsys.data.interactions import Interactions
 from recsys.exceptions import InputDataError
 from recsys.models.base import Recommender
-from recsys.models.persistence import check_array
+from recsys.models.ranker import Query, lists_frame
+from recsys.models.schema import Array
+from recsys.models.scores import Factors
 
 __all__ = ["ALS", "BPR", "MatrixFactorization"]
 
@@ -31,37 +33,23 @@ _SEED = [InstanceOf(int, "an integer seed (results are reproducible)")]
 class MatrixFactorization(Recommender):
     """Shared scoring for factor models: ``score(u, i) = user_factors_[u] @ item_factors_[i]``.
 
-    Recommendation goes through `recsys.scoring.topk` (one BLAS product per
-    user block plus a Numba top-K selection).
+    The ranker hands the factors to `recsys.scoring.topk` (tiled BLAS products fused
+    with the Numba top-K selection): no dense users x items block is built.
     """
 
     user_factors_: np.ndarray
     item_factors_: np.ndarray
+    scores = Factors
+    schema = (
+        Array("user_factors", "float32", ("users", "factors"), finite=True),
+        Array("item_factors", "float32", ("items", "factors"), finite=True),
+    )
 
-    def _score_block(self, user_index: np.ndarray) -> np.ndarray:
-        return np.asarray(self.user_factors_[user_index] @ self.item_factors_.T, dtype=np.float32)
+    def _dims(self) -> dict[str, int]:
+        return {"factors": self._factor_width()}
 
-    def _bytes_per_user(self) -> int | None:
-        return None  # scoring.topk / knn_topk bound their own memory
-
-    def _topk_block(
-        self,
-        user_index: np.ndarray,
-        k: int,
-        exclude: sp.csr_matrix | None,
-        candidates: np.ndarray | None,
-        num_threads: int,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        from recsys.scoring import topk
-
-        return topk(
-            np.ascontiguousarray(self.user_factors_[user_index]),
-            self.item_factors_,
-            k,
-            exclude=exclude,
-            candidates=candidates,
-            num_threads=num_threads,
-        )
+    def _score(self, user_index: np.ndarray, query: Query | None) -> Factors:
+        return Factors(self.user_factors_[user_index], self.item_factors_)
 
     def _item_similarity_rows(self, item_index: np.ndarray) -> np.ndarray:
         norms = np.linalg.norm(self.item_factors_, axis=1)
@@ -69,28 +57,9 @@ class MatrixFactorization(Recommender):
         unit = self.item_factors_ / norms[:, None]
         return np.asarray(unit[item_index] @ unit.T, dtype=np.float32)
 
-    def _score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        return np.einsum("ij,ij->i", self.user_factors_[users], self.item_factors_[items])
-
     def _set_factors(self, user_factors: np.ndarray, item_factors: np.ndarray) -> None:
         self.user_factors_ = np.ascontiguousarray(user_factors, dtype=np.float32).copy()
         self.item_factors_ = np.ascontiguousarray(item_factors, dtype=np.float32).copy()
-
-    def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        return {"user_factors": self.user_factors_, "item_factors": self.item_factors_}, {}
-
-    def _load_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        width = self._factor_width()
-        # No copy: the arrays are the model's own (fresh from the file, or read-only
-        # views of Ray's shared object store in recsys.distributed).
-        users = check_array(
-            arrays, "user_factors", kind="f", shape=(self.n_users, width), finite=True
-        )
-        items = check_array(
-            arrays, "item_factors", kind="f", shape=(self.n_items, width), finite=True
-        )
-        self.user_factors_ = np.ascontiguousarray(users, dtype=np.float32)
-        self.item_factors_ = np.ascontiguousarray(items, dtype=np.float32)
 
     def _factor_width(self) -> int:
         """Columns of the factor matrices (``factors``; BPR adds its bias column)."""
@@ -101,8 +70,8 @@ class ALS(MatrixFactorization):
     """Implicit-feedback alternating least squares (Hu, Koren & Volinsky 2008).
 
     Trained with ``implicit.cpu.als.AlternatingLeastSquares``. The confidence of a
-    purchase weight ``r`` is ``1 + alpha * r`` (``confidence="linear"``, the
-    default) or ``1 + alpha * log(1 + r)`` (``confidence="log"``: a customer who
+    purchase weight ``r`` is ``1 + weight_scale * r`` (``weighting="linear"``, the
+    default) or ``1 + weight_scale * log(1 + r)`` (``weighting="log"``: a customer who
     bought an item 30 times is more sure of it than one who bought it once, but
     not 30 times more).
 
@@ -117,9 +86,9 @@ class ALS(MatrixFactorization):
         Latent dimensions.
     regularization : float
         L2 penalty on the factors.
-    alpha : float
-        Confidence scale.
-    confidence : {"log", "linear"}
+    weight_scale : float
+        Scale of the purchase weights in the confidences (implicit's ``alpha``).
+    weighting : {"linear", "log"}
         How purchase weights become confidences.
     iterations : int
         ALS sweeps.
@@ -148,8 +117,8 @@ class ALS(MatrixFactorization):
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "factors": [Interval(int, 1, None)],
         "regularization": [Interval(float, 0, None)],
-        "alpha": [Interval(float, 0, None, closed="neither")],
-        "confidence": [Options("linear", "log")],
+        "weight_scale": [Interval(float, 0, None, closed="neither")],
+        "weighting": [Options("linear", "log")],
         "iterations": [Interval(int, 1, None)],
         "use_cg": _FLAG,
         "random_state": _SEED,
@@ -161,8 +130,8 @@ class ALS(MatrixFactorization):
         self,
         factors: int = 128,
         regularization: float = 20.0,
-        alpha: float = 0.3,
-        confidence: str = "linear",
+        weight_scale: float = 0.3,
+        weighting: str = "linear",
         iterations: int = 15,
         use_cg: bool = True,
         random_state: int = 0,
@@ -171,8 +140,8 @@ class ALS(MatrixFactorization):
     ) -> None:
         self.factors = factors
         self.regularization = regularization
-        self.alpha = alpha
-        self.confidence = confidence
+        self.weight_scale = weight_scale
+        self.weighting = weighting
         self.iterations = iterations
         self.use_cg = use_cg
         self.random_state = random_state
@@ -182,8 +151,8 @@ class ALS(MatrixFactorization):
     def _confidence_data(self, data: np.ndarray) -> np.ndarray:
         """Confidences ``C`` of the stored weights (implicit reads ``C`` from the matrix)."""
         data = np.asarray(data, dtype=np.float64)
-        scaled = np.log1p(data) if self.confidence == "log" else data
-        return (1.0 + self.alpha * scaled).astype(np.float32)
+        scaled = np.log1p(data) if self.weighting == "log" else data
+        return (1.0 + self.weight_scale * scaled).astype(np.float32)
 
     def _fit(self, interactions: Interactions) -> None:
         from implicit.cpu.als import AlternatingLeastSquares
@@ -272,7 +241,7 @@ class ALS(MatrixFactorization):
         )
         import polars as pl
 
-        frame = self._to_frame(pl.Series([0], dtype=pl.Int64), ids, scores)
+        frame = lists_frame(self, pl.Series([0], dtype=pl.Int64), ids, scores)
         return frame.drop("user_id")
 
 

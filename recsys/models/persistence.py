@@ -1,43 +1,47 @@
 """Saving and loading fitted recommenders: one ``.npz`` file, no pickle, checked on load.
 
+Nothing here knows a model: what is saved, and how each array is checked on load, is
+generated from the model's declared ``schema`` (`recsys.models.schema`).
+
 Layout of the file (a numpy ``.npz`` archive written with ``allow_pickle=False``),
-format version 2:
+format version 3:
 
 - ``__meta__``: a 0-d unicode array holding JSON ``{"format": "recsys-model",
-  "format_version": 2, "model": NODE, "reference_time": ..., "recsys_version": ...,
-  "checksum": ...}`` where ``NODE = {"class": ..., "params": ..., "state": ...,
-  "parts": {attribute: NODE | [NODE, ...] | null}}`` describes the model and,
-  recursively, the sub-models it declares in ``_submodels``;
+  "format_version": 3, "model": NODE, "reference_time": ..., "recsys_version": ...,
+  "checksum": ...}`` where ``NODE = {"class": ..., "params": ..., "state": {fitted
+  values}, "parts": {name: NODE | [NODE, ...] | null}}`` describes the model and,
+  recursively, the sub-models its schema declares;
 - ``users``, ``items``: the id maps (int64 or unicode arrays);
 - ``user_items.data|indices|indptr|shape``: the training matrix;
 - ``item_popularity``: the fallback ranking;
 - ``<path>model.<name>``: each model's own arrays, ``<path>`` locating a sub-model
-  (``""`` for the saved model, ``"models_[1]."`` for the second part of a blend).
+  (``""`` for the saved model, ``"models[1]."`` for the second part of a blend).
 
 ``checksum`` is the SHA-256 of the metadata (without the checksum) and of every
 array's name, dtype, shape and bytes: a damaged byte anywhere is detected, not only
-the ones that break decompression. A file is untrusted input: every array is
-checked against the metadata and the others (shapes, dtypes, index ranges, CSR
-structure, finiteness) before a Numba kernel sees it, and any problem raises
-`ModelFormatError`, as does a file of any other format version.
+the ones that break decompression. A file is untrusted input even with a valid
+checksum (anyone can re-sign one): the hyperparameters go through the model's own
+parameter validation, fitted values through their declared constraints, and every
+array is checked against its declared dtype, shape and values (CSR structure,
+finiteness, signs) before a Numba kernel sees it; any problem raises
+`ModelFormatError`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from recsys._io import atomic_path
 from recsys._version import __version__
 from recsys.data.idmap import IdMap
-from recsys.exceptions import ModelFormatError
-from recsys.models import registry
+from recsys.exceptions import InputDataError, ModelFormatError
+from recsys.models import registry, schema
+from recsys.models.schema import check_array, check_csr
 
 __all__ = [
     "FORMAT",
@@ -49,11 +53,12 @@ __all__ = [
     "model_from_arrays",
     "read_model_file",
     "save_model",
+    "to_arrays",
     "to_config",
 ]
 
 FORMAT = "recsys-model"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 _SHARED = ("users_", "items_", "user_items_", "item_popularity_", "reference_time_")
 
 
@@ -61,7 +66,9 @@ _SHARED = ("users_", "items_", "user_items_", "item_popularity_", "reference_tim
 def _encode_value(value: Any) -> Any:
     if hasattr(value, "get_params") and hasattr(value, "registry_name"):
         return {"__model__": type(value).__name__, "params": _encode_params(value)}
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode_value(v) for v in value]}
+    if isinstance(value, list):
         return [_encode_value(v) for v in value]
     if isinstance(value, np.ndarray):
         return value.tolist()
@@ -100,6 +107,8 @@ def from_config(config: Any) -> Any:
 
 
 def _decode_value(value: Any) -> Any:
+    if isinstance(value, dict) and isinstance(value.get("__tuple__"), list) and len(value) == 1:
+        return tuple(_decode_value(v) for v in value["__tuple__"])
     if isinstance(value, dict):
         if "__model__" not in value:
             raise ModelFormatError(f"unexpected object in model parameters: {value!r}")
@@ -124,100 +133,6 @@ def _new_model(class_name: Any, params: Any) -> Any:
         raise ModelFormatError(f"parameters {sorted(params)} do not fit {class_name}") from err
 
 
-# --------------------------------------------------------------------- checks
-#: Elements checked at a time by `check_array` (bounds its temporary memory).
-_CHECK_SLICE = 1 << 20
-
-
-def check_array(
-    arrays: dict[str, np.ndarray],
-    key: str,
-    *,
-    kind: str,
-    shape: tuple[int | None, ...],
-    finite: bool = False,
-    low: float | None = None,
-    high: float | None = None,
-) -> np.ndarray:
-    """``arrays[key]`` if it has the dtype kind, shape and value range expected.
-
-    Parameters
-    ----------
-    kind
-        numpy dtype kinds accepted, e.g. ``"f"`` (float), ``"iu"`` (integers).
-    shape
-        Expected shape; ``None`` matches any length on that axis.
-    finite
-        Refuse NaN and infinities.
-    low, high
-        Inclusive bounds on the values (index arrays: ``0`` and ``size - 1``).
-
-    Raises
-    ------
-    ModelFormatError
-        Naming the array and what is wrong with it.
-    """
-    if key not in arrays:
-        raise ModelFormatError(f"array {key!r} is missing")
-    a = arrays[key]
-    if a.dtype.kind not in kind:
-        raise ModelFormatError(f"array {key!r} has dtype {a.dtype}, expected kind {kind!r}")
-    if a.ndim != len(shape) or any(
-        s is not None and s != n for s, n in zip(shape, a.shape, strict=True)
-    ):
-        raise ModelFormatError(f"array {key!r} has shape {a.shape}, expected {shape}")
-    # In slices of the flat array: checking a model's factors must not allocate a
-    # second copy of them. NaN compares False, so it passes the bounds (allowed unless
-    # finite).
-    flat = a.reshape(-1)
-    for start in range(0, flat.size, _CHECK_SLICE):
-        part = flat[start : start + _CHECK_SLICE]
-        if a.dtype.kind == "f" and finite and not np.isfinite(part).all():
-            raise ModelFormatError(f"array {key!r} holds NaN or infinite values")
-        if low is not None and (part < low).any():
-            raise ModelFormatError(f"array {key!r} holds values below {low}")
-        if high is not None and (part > high).any():
-            raise ModelFormatError(f"array {key!r} holds values above {high}")
-    return a
-
-
-def check_csr(
-    arrays: dict[str, np.ndarray], prefix: str, shape: tuple[int, int], *, finite: bool = True
-) -> sp.csr_matrix:
-    """A CSR matrix from ``<prefix>.data|indices|indptr``, its structure checked.
-
-    ``indptr`` must start at 0, be non-decreasing and end at ``nnz``; ``indices``
-    must lie in ``[0, n_columns)`` and be strictly increasing within each row
-    (the kernels assume sorted, duplicate-free rows).
-    """
-    n_rows, n_cols = shape
-    indptr = check_array(arrays, f"{prefix}.indptr", kind="iu", shape=(n_rows + 1,))
-    if indptr[0] != 0 or (np.diff(indptr.astype(np.int64)) < 0).any():
-        raise ModelFormatError(f"array {prefix + '.indptr'!r} is not a valid CSR row pointer")
-    nnz = int(indptr[-1])
-    data = check_array(arrays, f"{prefix}.data", kind="f", shape=(nnz,), finite=finite)
-    indices = check_array(
-        arrays, f"{prefix}.indices", kind="iu", shape=(nnz,), low=0, high=n_cols - 1
-    )
-    if nnz:
-        steps = np.diff(indices.astype(np.int64))
-        row_starts = indptr[1:-1].astype(np.int64)
-        inside = np.ones(nnz - 1, dtype=bool)
-        inside[row_starts[(row_starts > 0) & (row_starts < nnz)] - 1] = False
-        if (steps[inside] <= 0).any():
-            raise ModelFormatError(f"array {prefix + '.indices'!r} is not sorted within rows")
-    matrix = sp.csr_matrix(
-        (
-            data.astype(np.float32, copy=False),
-            indices.astype(np.int32, copy=False),
-            indptr.astype(np.int32, copy=False),
-        ),
-        shape=shape,
-    )
-    matrix.has_sorted_indices = True
-    return matrix
-
-
 def _checksum(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
     digest = hashlib.sha256(json.dumps(meta, sort_keys=True).encode())
     for key in sorted(arrays):
@@ -228,33 +143,31 @@ def _checksum(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
 
 
 # ----------------------------------------------------------------------- save
-def _parts_of(model: Any) -> dict[str, Any]:
-    return {attr: getattr(model, attr, None) for attr in type(model)._submodels}
-
-
 def _walk_save(model: Any, prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    own, state = model._state()
-    arrays.update({f"{prefix}model.{k}": np.asarray(v) for k, v in own.items()})
-    parts: dict[str, Any] = {}
-    for attr, value in _parts_of(model).items():
+    own, values, parts = schema.dump(model)
+    arrays.update({f"{prefix}model.{k}": v for k, v in own.items()})
+    nodes: dict[str, Any] = {}
+    for name, value in parts.items():
         if isinstance(value, list):
-            parts[attr] = [
-                _walk_save(sub, f"{prefix}{attr}[{i}].", arrays) for i, sub in enumerate(value)
+            nodes[name] = [
+                _walk_save(sub, f"{prefix}{name}[{i}].", arrays) for i, sub in enumerate(value)
             ]
-        elif value is None:
-            parts[attr] = None
         else:
-            parts[attr] = _walk_save(value, f"{prefix}{attr}.", arrays)
+            nodes[name] = None if value is None else _walk_save(value, f"{prefix}{name}.", arrays)
     return {
         "class": type(model).__name__,
         "params": _encode_params(model),
-        "state": state,
-        "parts": parts,
+        "state": values,
+        "parts": nodes,
     }
 
 
-def save_model(model: Any, path: Any) -> None:
-    """Write a fitted model to ``path`` (one ``.npz`` file, written atomically)."""
+def to_arrays(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """A fitted model as (metadata, named arrays): what `save_model` writes, unsigned.
+
+    ``model_from_arrays(*to_arrays(model))`` is the same model; with
+    `Recommender.select_users` it gives the arrays a worker needs for its users.
+    """
     matrix = model.user_items_
     arrays: dict[str, np.ndarray] = {
         "users": model.users_.to_numpy(),
@@ -276,6 +189,12 @@ def save_model(model: Any, path: Any) -> None:
     for key, value in arrays.items():
         if value.dtype == object:
             raise ModelFormatError(f"cannot save array {key!r} of dtype object without pickle")
+    return meta, arrays
+
+
+def save_model(model: Any, path: Any) -> None:
+    """Write a fitted model to ``path`` (one ``.npz`` file, written atomically)."""
+    meta, arrays = to_arrays(model)
     meta["checksum"] = _checksum(meta, arrays)
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         payload = {"__meta__": np.asarray(json.dumps(meta)), **arrays}
@@ -313,34 +232,44 @@ def _read(path: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     return meta, arrays
 
 
-def _walk_load(
-    node: Any, arrays: dict[str, np.ndarray], prefix: str, share: Callable[[Any], None]
-) -> Any:
+def _walk_load(node: Any, arrays: dict[str, np.ndarray], prefix: str, shared: tuple) -> Any:
     if not isinstance(node, dict):
         raise ModelFormatError(f"model description at {prefix or 'the root'!r} is not an object")
     model = _new_model(node.get("class"), node.get("params"))
-    share(model)
+    try:
+        model._validate_params()
+    except InputDataError as err:
+        raise ModelFormatError(f"invalid hyperparameters: {err}") from err
+    for attr, shared_value in zip(_SHARED, shared, strict=True):
+        setattr(model, attr, shared_value)
+    schema.restore_values(model, node.get("state") or {})
     parts = node.get("parts") or {}
     if not isinstance(parts, dict):
         raise ModelFormatError("model parts must be an object")
-    for attr in type(model)._submodels:
-        spec = parts.get(attr)
-        if isinstance(spec, list):
-            value: Any = [
-                _walk_load(sub, arrays, f"{prefix}{attr}[{i}].", share)
-                for i, sub in enumerate(spec)
+    value: Any
+    for spec in model.schema:
+        if not isinstance(spec, schema.Part):
+            continue
+        if not schema.present(model, spec):
+            setattr(model, f"{spec.name}_", None)
+            continue
+        sub = parts.get(spec.name)
+        if spec.many:
+            if not isinstance(sub, list) or not sub:
+                raise ModelFormatError(f"parts {spec.name!r} must be a non-empty list")
+            value = [
+                _walk_load(s, arrays, f"{prefix}{spec.name}[{i}].", shared)
+                for i, s in enumerate(sub)
             ]
-        elif spec is None:
-            value = None
         else:
-            value = _walk_load(spec, arrays, f"{prefix}{attr}.", share)
-        setattr(model, attr, value)
+            value = (
+                None if sub is None else _walk_load(sub, arrays, f"{prefix}{spec.name}.", shared)
+            )
+        setattr(model, f"{spec.name}_", value)
     start = f"{prefix}model."
-    own = {k[len(start) :]: v for k, v in arrays.items() if k.startswith(start)}
-    state = node.get("state") or {}
-    if not isinstance(state, dict):
-        raise ModelFormatError("model state must be an object")
-    model._load_state(own, state)
+    schema.restore_arrays(
+        model, {k[len(start) :]: v for k, v in arrays.items() if k.startswith(start)}
+    )
     return model
 
 
@@ -371,14 +300,9 @@ def read_model_file(path: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
             f"{name} has model format version {version!r}; this recsys reads "
             f"version {FORMAT_VERSION} only (save the model again with this version)"
         )
-    try:
-        stored = meta.pop("checksum", None)
-        if stored != _checksum(meta, arrays):
-            raise ModelFormatError("checksum mismatch: the file is damaged or was altered")
-    except ModelFormatError as err:
-        raise ModelFormatError(f"{name}: {err}") from err
-    except (KeyError, ValueError, TypeError, IndexError, AttributeError) as err:
-        raise ModelFormatError(f"{name}: inconsistent model file: {err!r}") from err
+    stored = meta.pop("checksum", None)
+    if stored != _checksum(meta, arrays):
+        raise ModelFormatError(f"{name}: checksum mismatch: the file is damaged or was altered")
     return meta, arrays
 
 
@@ -406,17 +330,18 @@ def model_from_arrays(
         if matrix.nnz and matrix.data.min() < 0:
             raise ModelFormatError("array 'user_items.data' holds negative weights")
         popularity = check_array(
-            arrays, "item_popularity", kind="f", shape=(shape[1],), finite=True
-        ).astype(np.float32, copy=False)
+            arrays,
+            "item_popularity",
+            kind="f",
+            dtype="float32",
+            shape=(shape[1],),
+            finite=True,
+            low=0.0,
+        )
         ref = meta.get("reference_time")
         reference_time = datetime.fromisoformat(ref) if ref else None
         shared = (users, items, matrix, popularity, reference_time)
-
-        def share(model: Any) -> None:
-            for attr, value in zip(_SHARED, shared, strict=True):
-                setattr(model, attr, value)
-
-        return _walk_load(node, arrays, "", share)
+        return _walk_load(node, arrays, "", shared)
     except ModelFormatError as err:
         raise ModelFormatError(f"{source}: {err}") from err
     except (KeyError, ValueError, TypeError, IndexError, AttributeError) as err:

@@ -23,17 +23,21 @@ import polars as pl
 import scipy.sparse as sp
 
 from recsys._arrays import sorted_unique
-from recsys._validation import InstanceOf, Interval, Options, SequenceOf
+from recsys._validation import InstanceOf, Interval, Options
 from recsys.data import columns as C
 from recsys.data.canonical import ORDER_KEY, order_key
 from recsys.data.interactions import Interactions, WeightKind
-from recsys.exceptions import DataWarning, InputDataError, ModelFormatError
-from recsys.models.base import Recommender, _pattern
+from recsys.exceptions import DataWarning, InputDataError
+from recsys.models.base import NamedParts, Recommender
 from recsys.models.blend import Blend, candidate_matrix
 from recsys.models.buyagain import _fit_logistic, logistic_logit
-from recsys.models.persistence import check_array
+from recsys.models.ranker import pattern
+from recsys.models.schema import Array, Value
 
 __all__ = ["RepeatExplore", "user_habits"]
+
+#: Schema entries present only when fit learned its weights (no fallback).
+_LEARNED = ("merge", "learned")
 
 _MODEL = InstanceOf(Recommender, "a recsys Recommender")
 #: Columns of `user_habits`, in order.
@@ -157,8 +161,10 @@ class RepeatExplore(Blend):
     repeat : Recommender or None
         The buy-again part (default ``BuyAgain()``). With the learned merge it
         must score bought items above 0 (`BuyAgain` and `Repurchase` do).
-    explore : Recommender, sequence of Recommender, or None
-        The discovery part(s) (default ``Popular(window_days=30)`` and ``ItemKNN()``).
+    explore : Recommender, list of (str, Recommender), or None
+        One discovery part (its parameters are ``explore__<name>``) or named parts,
+        as in `Blend` (``[("popular", rs.Popular()), ("als", rs.ALS())]``, parameters
+        ``als__factors``...); default ``Popular(window_days=30)`` and ``ItemKNN()``.
     merge : {"learned", "weights"}
         How the parts' lists become one (above).
     weight : float
@@ -192,11 +198,17 @@ class RepeatExplore(Blend):
     ('learned', True)
     """
 
+    bought_mean_: np.ndarray
+    bought_scale_: np.ndarray
+    bought_coef_: np.ndarray
+    new_mean_: np.ndarray
+    new_scale_: np.ndarray
+    new_coef_: np.ndarray
     registry_name = "repeat_explore"
     default_exclude_seen: ClassVar[bool] = False
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "repeat": [_MODEL, None],
-        "explore": [_MODEL, SequenceOf(_MODEL), None],
+        "explore": [_MODEL, NamedParts(), None],
         "merge": [Options(*_MERGES)],
         "weight": [Interval(float, 0, 1)],
         "normalize": [Options("rank", "minmax")],
@@ -204,11 +216,25 @@ class RepeatExplore(Blend):
         "depth": [Interval(int, 1, None)],
         "regularization": [Interval(float, 0, None)],
     }
+    schema = (
+        *Blend.schema,
+        Value("merge", (Options(*_MERGES),)),
+        *(
+            Array(f"{kind}_{name}", "float64", (f"{kind}_{size}",), finite=True, when=_LEARNED)
+            for kind in ("bought", "new")
+            for name, size in (("mean", "width"), ("coef", "coef"))
+        ),
+        *(
+            Array(f"{kind}_scale", "float64", (f"{kind}_width",), above=0.0, when=_LEARNED)
+            for kind in ("bought", "new")
+        ),
+        Array("habits", "float64", ("users", len(HABIT_NAMES)), finite=True, when=_LEARNED),
+    )
 
     def __init__(
         self,
         repeat: Recommender | None = None,
-        explore: Recommender | Sequence[Recommender] | None = None,
+        explore: Recommender | Sequence[tuple[str, Recommender]] | None = None,
         merge: str = "learned",
         weight: float = 0.8,
         normalize: str = "rank",
@@ -236,7 +262,7 @@ class RepeatExplore(Blend):
         elif isinstance(self.explore, Recommender):
             explore = [self.explore.clone()]
         else:
-            explore = [model.clone() for model in self.explore]
+            explore = [model.clone() for _, model in self.explore]
         n = len(explore)
         if n == 0:
             raise InputDataError("RepeatExplore(explore=...) needs at least one model")
@@ -253,7 +279,9 @@ class RepeatExplore(Blend):
             if learned is None:
                 self.merge_ = "weights"
             else:
-                self.bought_weights_, self.new_weights_ = learned
+                for kind, fitted in zip(("bought", "new"), learned, strict=True):
+                    for name, value in zip(("mean", "scale", "coef"), fitted, strict=True):
+                        setattr(self, f"{kind}_{name}_", value)
                 assert interactions.purchases is not None
                 self.habits_: np.ndarray = user_habits(interactions.purchases, interactions.users)
                 masks = ("bought",) + ("new",) * (len(models) - 1)
@@ -305,7 +333,7 @@ class RepeatExplore(Blend):
         label_item = inner.items.to_index(label_rows[C.ITEM], on_unknown="minus_one")
         known = label_item >= 0
         truth = sorted_unique(label_user[known].astype(np.int64) * n_items + label_item[known])
-        seen = _pattern(inner.matrix[users])
+        seen = pattern(inner.matrix[users])
         bought, new = self._candidates(
             parts,
             users,
@@ -404,7 +432,7 @@ class RepeatExplore(Blend):
     ) -> sp.csr_matrix:
         if self.merge_ != "learned":
             return super()._contributions(users, exclude, candidates, num_threads, depth)
-        seen = _pattern(self.user_items_[users])
+        seen = pattern(self.user_items_[users])
         bought, new = self._candidates(
             self.models_, users, seen, exclude, candidates, num_threads, depth, self.habits_
         )
@@ -420,38 +448,20 @@ class RepeatExplore(Blend):
             self.n_items,
         )
 
-    # --------------------------------------------------------- persistence
-    def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        arrays, meta = super()._state()
-        meta["merge"] = self.merge_
-        if self.merge_ == "learned":
-            for name, fitted in (("bought", self.bought_weights_), ("new", self.new_weights_)):
-                for part, value in zip(("mean", "scale", "coef"), fitted, strict=True):
-                    arrays[f"{name}_{part}"] = value
-            arrays["habits"] = self.habits_
-        return arrays, meta
-
-    def _load_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        super()._load_state(arrays, meta)
-        if "merge" not in meta:  # written before the learned merge existed
-            self.merge = "weights"
-        merge = meta.get("merge", "weights")
-        if merge not in _MERGES:
-            raise ModelFormatError(f"RepeatExplore merge must be one of {_MERGES}, got {merge!r}")
-        self.merge_ = merge
-        if merge != "learned":
-            return
+    def _dims(self) -> dict[str, int]:
         n_explore = len(self.models_) - 1
         widths = {"bought": 1 + len(HABIT_NAMES), "new": 4 * n_explore + len(HABIT_NAMES)}
-        fitted = {}
-        for name, width in widths.items():
-            mean = check_array(arrays, f"{name}_mean", kind="f", shape=(width,), finite=True)
-            scale = check_array(arrays, f"{name}_scale", kind="f", shape=(width,), finite=True)
-            if np.any(scale <= 0):
-                raise ModelFormatError(f"RepeatExplore {name}_scale must be > 0")
-            coef = check_array(arrays, f"{name}_coef", kind="f", shape=(width + 1,), finite=True)
-            fitted[name] = (mean, scale, coef)
-        self.bought_weights_, self.new_weights_ = fitted["bought"], fitted["new"]
-        self.habits_ = check_array(
-            arrays, "habits", kind="f", shape=(self.n_users, len(HABIT_NAMES)), finite=True
-        )
+        dims = super()._dims()
+        for kind, width in widths.items():
+            dims.update({f"{kind}_width": width, f"{kind}_coef": width + 1})
+        return dims
+
+    @property
+    def bought_weights_(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(mean, scale, coefficients)`` of the bought-item regression (learned merge)."""
+        return self.bought_mean_, self.bought_scale_, self.bought_coef_
+
+    @property
+    def new_weights_(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(mean, scale, coefficients)`` of the new-item regression (learned merge)."""
+        return self.new_mean_, self.new_scale_, self.new_coef_

@@ -106,13 +106,41 @@ def money(value: float | None, currency: str = "", decimals: int = 0) -> str:
 
 
 def percent(value: float | None, decimals: int = 1) -> str:
-    """``0.837`` -> ``83.7%``."""
-    return "" if value is None else f"{value:.{decimals}%}"
+    """``0.837`` -> ``83.7%``; a positive share too small to show is ``<0.1%``, never
+    ``0%``; a missing or undefined value is ``n/a``, never ``nan%``.
+
+    Examples
+    --------
+    >>> percent(0.837), percent(0.0004), percent(float("nan")), percent(0.0, 0)
+    ('83.7%', '<0.1%', 'n/a', '0%')
+    """
+    if value is None or value != value:
+        return "n/a"
+    shown = f"{value:.{decimals}%}"
+    if value > 0 and float(shown.rstrip("%")) == 0:
+        return f"<{10**-decimals:g}%"
+    return shown
+
+
+def orders(value: float | None) -> str:
+    """A number of orders: whole numbers without decimals, fractions with one.
+
+    Examples
+    --------
+    >>> orders(9.0), orders(2.46), orders(1234.0)
+    ('9 orders', '2.5 orders', '1,234 orders')
+    """
+    if value is None or value != value:
+        return "n/a"
+    shown = f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:,.1f}"
+    return f"{shown} orders"
 
 
 def count(value: int | float | None) -> str:
-    """``12345`` -> ``12,345``."""
-    return "" if value is None else f"{value:,.0f}"
+    """``12345`` -> ``12,345``; undefined: ``n/a``."""
+    if value is None:
+        return ""
+    return "n/a" if value != value else f"{value:,.0f}"
 
 
 def interval(value: float | None, low: float | None, high: float | None, fmt: str = ".3f") -> str:

@@ -71,7 +71,13 @@ def plot_cohort_heatmap(
     wide = cohorts.pivot(on="period_index", index="cohort", values="retention", sort_columns=True)
     labels = [str(c) for c in wide["cohort"].to_list()]
     values = wide.drop("cohort")
-    values = values.select(sorted(values.columns, key=lambda c: int(str(c))))
+    present = [int(str(c)) for c in values.columns]
+    # every period index from 0 to the last one: a period nobody bought in is a blank
+    # column, never a skipped one
+    values = values.select(
+        pl.col(str(i)) if i in present else pl.lit(None, dtype=pl.Float64).alias(str(i))
+        for i in range(max(present, default=-1) + 1)
+    )
     if max_periods is not None:
         values = values.select(values.columns[:max_periods])
     grid = values.to_numpy().astype(np.float64)

@@ -7,16 +7,17 @@ All kinds are ``numerator / (denominator + shrink)`` over the users x items matr
 kind                  numerator                              denominator
 ===================== ====================================== ==================================
 ``cosine``            ``<x_i, x_j>``                         ``|x_i| |x_j|``
-``asymmetric_cosine`` ``<x_i, x_j>``                         ``n_i ** alpha * n_j ** (1-alpha)``
+``asymmetric_cosine`` ``<x_i, x_j>``                         ``n_i ** a * n_j ** (1 - a)``
 ``jaccard``           ``|U_i & U_j|`` (binarised ``X``)      ``|U_i| + |U_j| - |U_i & U_j|``
 ``bm25``              ``<w_i, w_j>`` (BM25-weighted ``X``)   ``1``
 ===================== ====================================== ==================================
 
-where ``n_i = |x_i|^2 = sum_u X[u, i]^2`` is the *squared* norm, so asymmetric cosine
-is ``<x_i, x_j> / (|x_i|^(2 alpha) |x_j|^(2 (1 - alpha)) + shrink)`` as in Aiolli (2013),
+where ``a`` is ``asymmetry`` and ``n_i = |x_i|^2 = sum_u X[u, i]^2`` is the *squared*
+norm, so asymmetric cosine is ``<x_i, x_j> / (|x_i|^(2a) |x_j|^(2 (1 - a)) + shrink)`` as in
+Aiolli (2013),
 "Efficient top-N recommendation for very large scale binary rated datasets" (on binary
-data ``n_i`` is the item's number of buyers); ``alpha = 0.5`` gives cosine. Row ``i`` of
-the result holds the neighbours ``j`` of item ``i``, so with ``alpha > 0.5`` popular
+data ``n_i`` is the item's number of buyers); ``asymmetry = 0.5`` gives cosine. Row ``i`` of
+the result holds the neighbours ``j`` of item ``i``, so with ``asymmetry > 0.5`` popular
 *neighbours* are penalised less than popular query items.
 
 BM25 weights are those of ``implicit.nearest_neighbours.bm25_weight`` applied to the
@@ -229,18 +230,18 @@ def item_similarity(
     user_items: Any,
     *,
     similarity: str = "cosine",
-    k: int = 100,
+    neighbors: int = 100,
     shrink: float = 0.0,
-    alpha: float = 0.5,
+    asymmetry: float = 0.5,
     bm25_k1: float = 1.2,
     bm25_b: float = 0.75,
     num_threads: int = 0,
 ) -> sp.csr_matrix:
-    """Item-item similarity pruned to each item's ``k`` nearest neighbours.
+    """Item-item similarity pruned to each item's ``neighbors`` nearest neighbours.
 
     Row ``i`` of ``X.T @ X`` on the (weighted or binarised) users x items matrix is
     accumulated by a parallel Numba kernel in a dense buffer of one row per task, turned
-    into similarities and pruned to ``k`` before the next row, so memory stays near the
+    into similarities and pruned to ``neighbors`` before the next row, so memory stays near the
     size of the result. (The alternative, scipy sparse products on blocks of rows each
     pruned before the next, gives identical results and was measured 1.2-1.4x slower on
     Online Retail; ``benchmarks/_alternatives.py`` keeps it for the benchmark.) Formulas
@@ -251,11 +252,11 @@ def item_similarity(
     user_items : scipy sparse matrix, shape (n_users, n_items)
         Interaction weights (counts, binary, time-decayed, ...), non-negative.
     similarity : {"cosine", "asymmetric_cosine", "jaccard", "bm25"}, default "cosine"
-    k : int, default 100
+    neighbors : int, default 100
         Neighbours kept per item (the item itself is never its own neighbour).
     shrink : float, default 0.0
         Added to every denominator; damps similarities supported by few users.
-    alpha : float, default 0.5
+    asymmetry : float, default 0.5
         Asymmetric cosine exponent, in [0, 1].
     bm25_k1, bm25_b : float, default 1.2, 0.75
         BM25 parameters (``K1``, ``B`` in implicit).
@@ -273,12 +274,12 @@ def item_similarity(
     >>> import numpy as np, scipy.sparse as sp
     >>> from recsys.scoring import item_similarity
     >>> x = sp.csr_matrix(np.array([[1, 1, 0], [1, 1, 0], [0, 1, 1]], dtype=np.float32))
-    >>> s = item_similarity(x, similarity="jaccard", k=1)
+    >>> s = item_similarity(x, similarity="jaccard", neighbors=1)
     >>> s.toarray().astype(float).round(3).tolist()
     [[0.0, 0.667, 0.0], [0.667, 0.0, 0.0], [0.0, 0.333, 0.0]]
     """
     x, xt, k, mode, row_factor, col_factor, shrink = _similarity_inputs(
-        user_items, similarity, k, shrink, alpha, bm25_k1, bm25_b, num_threads
+        user_items, similarity, neighbors, shrink, asymmetry, bm25_k1, bm25_b, num_threads
     )
     return _fused_similarity(x, xt, k, mode, row_factor, col_factor, shrink, num_threads)
 
@@ -288,7 +289,7 @@ def _similarity_inputs(
     similarity: str,
     k: int,
     shrink: float,
-    alpha: float,
+    asymmetry: float,
     bm25_k1: float,
     bm25_b: float,
     num_threads: int,
@@ -297,14 +298,14 @@ def _similarity_inputs(
     matrix ``x`` (float64, canonical), ``x.T`` as CSR, ``k``, and the ``mode``, factors and
     ``shrink`` of ``_similarity_value``. Also used by the benchmarks' alternatives."""
     check_in("similarity", similarity, SIMILARITIES)
-    k = check_positive_int("k", k)
+    k = check_positive_int("neighbors", k)
     resolve_num_threads(num_threads)
     shrink = float(shrink)
     if not np.isfinite(shrink) or shrink < 0:
         raise InputDataError(f"shrink must be a finite number >= 0, got {shrink!r}")
-    alpha = float(alpha)
-    if not 0.0 <= alpha <= 1.0:
-        raise InputDataError(f"alpha must be in [0, 1], got {alpha!r}")
+    asymmetry = float(asymmetry)
+    if not 0.0 <= asymmetry <= 1.0:
+        raise InputDataError(f"asymmetry must be in [0, 1], got {asymmetry!r}")
     for name, value in (("bm25_k1", bm25_k1), ("bm25_b", bm25_b)):
         if not np.isfinite(float(value)) or float(value) < 0:
             raise InputDataError(f"{name} must be a finite number >= 0, got {value!r}")
@@ -330,7 +331,7 @@ def _similarity_inputs(
     if similarity == "cosine":
         mode, row_factor, col_factor = 1, np.sqrt(squared), np.sqrt(squared)
     elif similarity == "asymmetric_cosine":
-        mode, row_factor, col_factor = 1, squared**alpha, squared ** (1.0 - alpha)
+        mode, row_factor, col_factor = 1, squared**asymmetry, squared ** (1.0 - asymmetry)
     elif similarity == "jaccard":
         # on binary data the squared norm is the item's number of buyers
         mode, row_factor, col_factor = 2, squared, squared

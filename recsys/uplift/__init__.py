@@ -12,11 +12,16 @@
   `uplift_at_k`, `uplift_by_percentile` — targeting curves with bootstrap CIs.
 * `recsys.uplift.offpolicy` — IPS, SNIPS and doubly robust estimates of a new
   policy from logged bandit feedback.
+* `UpliftModel` — T-, X- and DR-learners of each customer's uplift, cross-fitted.
+* `allocate` — whom to treat under a budget or a count, with a reason and a holdout.
+* `plan_value` — a plan's value vs treat-all/none/random/by-column (IPS, DR, bootstrap
+  intervals) and its Qini curve, on experiment customers the model never saw.
 * `hit_retention` — association (not causation) between recommendation hits and
   retention.
 """
 
 from recsys.uplift import offpolicy
+from recsys.uplift.allocation import allocate
 from recsys.uplift.assignment import assign
 from recsys.uplift.curves import (
     auuc,
@@ -29,17 +34,23 @@ from recsys.uplift.curves import (
 from recsys.uplift.design import SampleSize, minimum_detectable_effect, sample_size
 from recsys.uplift.experiment import sample_ratio_mismatch, uplift_table
 from recsys.uplift.hits import hit_retention
+from recsys.uplift.models import UpliftModel
+from recsys.uplift.plan_value import PlanValue, plan_value
 from recsys.uplift.retention import repurchase_rate, retention_labels, retention_rate
 from recsys.uplift.sequential_readout import confidence_sequence, sequential
 
 __all__ = [
+    "PlanValue",
     "SampleSize",
+    "UpliftModel",
+    "allocate",
     "assign",
     "auuc",
     "confidence_sequence",
     "hit_retention",
     "minimum_detectable_effect",
     "offpolicy",
+    "plan_value",
     "qini_auc",
     "qini_curve",
     "repurchase_rate",

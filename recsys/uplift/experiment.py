@@ -103,6 +103,7 @@ def uplift_table(
     bootstrap: int = 2000,
     expected_ratio: dict[Any, float] | None = None,
     srm_alpha: float = 0.001,
+    unit: str | None = None,
 ) -> pl.DataFrame:
     """Uplift of each treatment arm over the control arm, with intervals and p-values.
 
@@ -163,6 +164,9 @@ def uplift_table(
     srm_alpha
         A `DataWarning` is issued when the sample-ratio-mismatch p-value
         (chi-square on the arm sizes, see `sample_ratio_mismatch`) is below it.
+    unit
+        The unit column (e.g. ``"user_id"``): each unit must have one row (one
+        outcome), else `InputDataError` naming the column and a repeated unit.
 
     Returns
     -------
@@ -210,7 +214,18 @@ def uplift_table(
     confidence = check_confidence(confidence)
     srm_alpha = check_probability("srm_alpha", srm_alpha)
     df = as_frame(frame, "frame")
-    require_columns(df, "frame", {"arm": arm, "outcome": outcome, "by": by, "covariate": covariate})
+    require_columns(
+        df,
+        "frame",
+        {"arm": arm, "outcome": outcome, "by": by, "covariate": covariate, "unit": unit},
+    )
+    if unit is not None and df.get_column(unit).is_duplicated().any():
+        example = df.get_column(unit).filter(df.get_column(unit).is_duplicated())[0]
+        raise InputDataError(
+            f"the experiment table has {df.height:,} rows for {df.get_column(unit).n_unique():,} "
+            f"values of the unit column {unit!r}: one row per unit is expected ({example!r} "
+            "repeats). Aggregate to one row per customer (one outcome each) first"
+        )
     if outcome_type not in _OUTCOME_TYPES:
         raise InputDataError(f"outcome_type must be one of {_OUTCOME_TYPES}, got {outcome_type!r}")
     if method is not None and method not in _METHODS:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from datetime import timedelta
 
 import numpy as np
 import polars as pl
@@ -11,7 +10,7 @@ import polars as pl
 from recsys.data import columns as C
 from recsys.data.canonical import MISSING_SEGMENT, attach_segments, cast_ids, order_key
 from recsys.data.sources import FrameLike
-from recsys.data.timeutil import TimeLike, to_datetime
+from recsys.data.timeutil import TimeLike, to_datetime, window_end
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.stats import newcombe_interval, two_proportion_p_value, wilson_interval, z_value
 from recsys.uplift._checks import as_frame, check_confidence, require_columns
@@ -106,7 +105,7 @@ def hit_retention(
     confidence = check_confidence(confidence)
     horizon = _check_horizon(horizon_days)
     start = to_datetime(as_of, "as_of")
-    end = start + timedelta(days=horizon)
+    end = window_end(start, horizon)
     recs = as_frame(recommendations, "recommendations")
     require_columns(recs, "recommendations", {"user": C.USER, "item": C.ITEM})
     frame = _purchases(purchases, "hit_retention", (C.USER, C.ITEM, C.TIMESTAMP))

@@ -34,6 +34,7 @@ import numpy as np
 import polars as pl
 from scipy import sparse
 
+from recsys.data.canonical import cast_ids
 from recsys.exceptions import InputDataError
 from recsys.stats import Estimate, z_value
 from recsys.uplift._checks import as_frame, check_confidence, require_columns
@@ -112,12 +113,13 @@ def _policy_matrix(
         require_columns(
             frame, "policy", {"row": "row", "action": action, "probability": "probability"}
         )
-        values = pl.concat([actions, frame[action].cast(actions.dtype)]).unique().sort()
+        chosen = cast_ids(frame[action], actions.dtype, "policy")
+        values = pl.concat([actions, chosen]).unique().sort()
         lookup = {v: i for i, v in enumerate(values.to_list())}
         rows = frame["row"].to_numpy()
         if rows.size and (rows.min() < 0 or rows.max() >= n):
             raise InputDataError(f"policy column 'row' must index the {n} log rows (0..{n - 1})")
-        cols = np.array([lookup[v] for v in frame[action].to_list()], dtype=np.int64)
+        cols = np.array([lookup[v] for v in chosen.to_list()], dtype=np.int64)
         probs = frame["probability"].cast(pl.Float64).to_numpy()
         matrix = sparse.csr_matrix((probs, (rows, cols)), shape=(n, len(lookup)))
         matrix.sum_duplicates()

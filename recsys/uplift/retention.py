@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -18,7 +17,7 @@ from recsys.data.canonical import (
     without_returns,
 )
 from recsys.data.sources import FrameLike
-from recsys.data.timeutil import TimeLike, to_datetime
+from recsys.data.timeutil import TimeLike, to_datetime, window_end
 from recsys.exceptions import InputDataError
 from recsys.stats import wilson_interval, z_value
 from recsys.uplift._checks import as_frame, check_confidence, require_columns
@@ -90,7 +89,7 @@ def retention_labels(
     """
     horizon = _check_horizon(horizon_days)
     start = to_datetime(as_of, "as_of")
-    end = start + timedelta(days=horizon)
+    end = window_end(start, horizon)
     frame = _purchases(purchases, "retention_labels")
     ts = pl.col(C.TIMESTAMP)
     window = frame.filter((ts >= start) & (ts < end))

@@ -62,11 +62,9 @@ def test_budget_max_customers_and_cost() -> None:
     cut = out.filter(pl.col("user_id") == 6).row(0, named=True)
     assert cut["action"] == "none"
     assert cut["reason"].startswith("budget: replenish ranked")
-    out = rs.retention_actions(_profiles(), due=_due(), cost_per_contact=60.0)
+    out = rs.retention_actions(_profiles(), due=_due(), contact_cost=60.0)
     assert set(out.filter(pl.col("action") != "none")["user_id"]) == {2, 3, 4, 6}
-    out = rs.retention_actions(
-        _profiles(), due=_due(), cost_per_contact=60.0, min_expected_value=100.0
-    )
+    out = rs.retention_actions(_profiles(), due=_due(), contact_cost=60.0, min_expected_value=100.0)
     assert set(out.filter(pl.col("action") != "none")["user_id"]) == {2, 3}
 
 
@@ -119,3 +117,62 @@ def test_on_real_profiles(online_retail: pl.DataFrame) -> None:
     assert out.height == profiles.height
     assert (out["action"] != "none").sum() == 500
     assert set(out["action"].unique()) <= set(rs.actions.ACTIONS)
+
+
+def test_nan_chance_never_makes_a_customer_due() -> None:
+    due = pl.DataFrame(
+        {"user_id": [3, 4], "item_id": ["A", "B"], "p_within_horizon": [float("nan"), None]},
+        schema_overrides={"p_within_horizon": pl.Float64},
+    )
+    with pytest.warns(rs.DataWarning, match="2 due rows have no p_within_horizon"):
+        out = rs.retention_actions(_profiles(), due=due)
+    acts = dict(zip(out["user_id"], out["action"], strict=True))
+    assert "replenish" not in acts.values()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"rules": [{"action": "win_back", "min_churn_risk": "0.5"}]}, "min_churn_risk"),
+        ({"rules": [{"action": "win_back", "min_value": True}]}, "min_value"),
+        ({"rules": [{"action": "win_back", "lifecycle_stage": 3}]}, "lifecycle_stage"),
+        ({"rules": [{"action": "replenish", "has_due": "yes"}]}, "has_due"),
+        ({"due_min_probability": "0.2"}, "due_min_probability"),
+        ({"due_min_probability": 1.5}, "due_min_probability"),
+        ({"k": 0}, "k must be"),
+        ({"contact_cost": -1.0}, "contact_cost must be >= 0"),
+        ({"min_expected_value": float("inf")}, "min_expected_value"),
+        ({"rank_by": "nope"}, "rank_by"),
+    ],
+)
+def test_untyped_values_are_typed_errors(kwargs: dict, fragment: str) -> None:
+    with pytest.raises(InputDataError, match=fragment):
+        rs.retention_actions(_profiles(), due=_due(), **kwargs)
+
+
+def test_text_probabilities_are_a_typed_error() -> None:
+    due = _due().with_columns(pl.col("p_within_horizon").cast(pl.String))
+    with pytest.raises(InputDataError, match="p_within_horizon"):
+        rs.retention_actions(_profiles(), due=due)
+
+
+def test_ids_of_different_types_name_both_dtypes() -> None:
+    due = _due().with_columns(pl.col("user_id").cast(pl.String))
+    with pytest.raises(
+        InputDataError, match=r"user_id has type Int64 in profiles but String in due"
+    ):
+        rs.retention_actions(_profiles(), due=due)
+    recs = pl.DataFrame({"user_id": ["1"], "item_id": ["A"], "rank": [1]})
+    with pytest.raises(InputDataError, match="String in recommendations"):
+        rs.retention_actions(_profiles(), recommendations=recs)
+    # integer ids of different widths are one id type
+    narrow = _due().with_columns(pl.col("user_id").cast(pl.Int32))
+    assert rs.retention_actions(_profiles(), due=narrow).height == _profiles().height
+
+
+def test_rank_by_orders_the_contact_list() -> None:
+    profiles = _profiles().with_columns(order=-pl.col("clv"))
+    out = rs.retention_actions(profiles, due=_due(), rank_by="order")
+    contacted = out.filter(pl.col("action") != "none")
+    values = contacted.join(profiles, on="user_id", maintain_order="left")["clv"].to_list()
+    assert values == sorted(values)  # the lowest value first, as rank_by says

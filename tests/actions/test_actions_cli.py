@@ -34,5 +34,45 @@ def test_actions_command(purchases_parquet: Path, tmp_path: Path) -> None:
     assert pl.read_csv(csv).height == actions.height
 
 
-def test_actions_command_needs_as_of(purchases_parquet: Path) -> None:
-    assert main(["actions", str(purchases_parquet), "--preset", "online_retail"]) == 2
+@pytest.mark.filterwarnings("ignore::recsys.exceptions.DataWarning")
+def test_actions_command_takes_the_same_as_of_default_as_report(
+    purchases_parquet: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "actions.parquet"
+    argv = ["actions", str(purchases_parquet), "--preset", "online_retail", "--model", "none"]
+    assert main([*argv, "--out", str(out)]) == 0
+    actions = pl.read_parquet(out)
+    purchases, _ = rs.clean_purchases(pl.read_parquet(purchases_parquet), preset="online_retail")
+    assert actions.height == purchases["user_id"].n_unique()  # everyone, as of the day after
+
+
+def test_actions_without_prices_values_customers_in_orders(tmp_path: Path) -> None:
+    from tests.job import shops
+
+    path = tmp_path / "grocery.csv"
+    shop = shops.grocery(customers=60)
+    shop.write_csv(path)
+    out = tmp_path / "actions.parquet"
+    assert main(["actions", str(path), "--model", "none", "--out", str(out)]) == 0
+    actions = pl.read_parquet(out)
+    assert actions.height == shop["user_id"].n_unique()
+    assert (actions["value_at_stake"] > 0).any()
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "fragment"),
+    [
+        ("--contact-cost", "-1", "--contact-cost must be >= 0"),
+        ("--min-expected-value", "inf", "--min-expected-value must be a finite number"),
+        ("--due-horizon-days", "3000000", "--due-horizon-days"),
+    ],
+)
+def test_budget_flags_checked_before_the_file_is_read(
+    flag: str, value: str, fragment: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["actions", str(tmp_path / "missing.csv"), flag, value]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1  # nothing was read, cleaned or profiled first
+    assert fragment in err[0]
+    assert "not found" not in err[0]

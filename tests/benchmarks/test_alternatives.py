@@ -49,11 +49,11 @@ def test_topk_blocked_equals_topk_and_reference_across_blocks(use_candidates):
 @pytest.mark.parametrize("kind", ["cosine", "asymmetric_cosine", "jaccard", "bm25"])
 def test_item_similarity_blocked_equals_fused_kernel(kind):
     x = _matrix(4, n=60, m=25)
-    fused = item_similarity(x, similarity=kind, k=4, shrink=1.0, alpha=0.3)
+    fused = item_similarity(x, similarity=kind, neighbors=4, shrink=1.0, asymmetry=0.3)
     xd = sp.csr_matrix(x, dtype=np.float64)
     assert len(row_blocks(xd.T.tocsr(), xd, max_products=10)) > 5
     blocked = item_similarity_blocked(
-        x, similarity=kind, k=4, shrink=1.0, alpha=0.3, max_products=10
+        x, similarity=kind, neighbors=4, shrink=1.0, asymmetry=0.3, max_products=10
     )
     np.testing.assert_array_equal(fused.indptr, blocked.indptr)
     np.testing.assert_array_equal(fused.indices, blocked.indices)

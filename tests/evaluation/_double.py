@@ -20,6 +20,14 @@ class CountRecommender:
     def __init__(self, personal: float = 1.0) -> None:
         self.personal = personal
 
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {"personal": self.personal}
+
+    def set_params(self, **params: Any) -> CountRecommender:
+        self.personal = params.pop("personal", self.personal)
+        assert not params, params
+        return self
+
     def fit(self, interactions: rs.Interactions) -> CountRecommender:
         self.users_ = interactions.users
         self.items_ = interactions.items

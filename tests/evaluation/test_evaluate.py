@@ -276,7 +276,7 @@ def test_evaluate_is_per_user_metrics_then_summarize(split: ev.Split, models: di
 
 def test_tune_uses_only_the_validation_split(split: ev.Split) -> None:
     result = ev.tune(
-        CountRecommender,
+        CountRecommender(),
         {"personal": [0.0, 1.0]},
         split,
         metric="hit_rate",
@@ -301,7 +301,7 @@ def test_tune_uses_only_the_validation_split(split: ev.Split) -> None:
     recs = model.recommend(val.test["user_id"].unique(), k=10, exclude_seen=False)
     assert result.best_value == pytest.approx(ev.hit_rate(recs, val.test, k=10))
     sampled = ev.tune(
-        CountRecommender,
+        CountRecommender(),
         {"personal": [0.0, 0.5, 1.0, 2.0]},
         split,
         n_trials=2,
@@ -311,7 +311,7 @@ def test_tune_uses_only_the_validation_split(split: ev.Split) -> None:
     )
     assert sampled.table.height == 2
     again = ev.tune(
-        CountRecommender,
+        CountRecommender(),
         {"personal": [0.0, 0.5, 1.0, 2.0]},
         split,
         n_trials=2,
@@ -323,7 +323,7 @@ def test_tune_uses_only_the_validation_split(split: ev.Split) -> None:
     from scipy import stats
 
     random = ev.tune(
-        CountRecommender,
+        CountRecommender(),
         {"personal": stats.uniform(0, 2)},
         split,
         n_trials=2,
@@ -332,11 +332,11 @@ def test_tune_uses_only_the_validation_split(split: ev.Split) -> None:
     )
     assert random.table["personal"].is_between(0, 2).all()
     with pytest.raises(InputDataError, match="n_trials"):
-        ev.tune(CountRecommender, {"personal": stats.uniform(0, 2)}, split)
+        ev.tune(CountRecommender(), {"personal": stats.uniform(0, 2)}, split)
     with pytest.raises(InputDataError, match="space"):
-        ev.tune(CountRecommender, {"personal": []}, split)
+        ev.tune(CountRecommender(), {"personal": []}, split)
     with pytest.raises(InputDataError, match="metric"):
-        ev.tune(CountRecommender, {"personal": [1.0]}, split, metric="coverage")
+        ev.tune(CountRecommender(), {"personal": [1.0]}, split, metric="coverage")
 
 
 def test_tune_lets_each_model_choose_exclude_seen(split: ev.Split) -> None:
@@ -344,7 +344,7 @@ def test_tune_lets_each_model_choose_exclude_seen(split: ev.Split) -> None:
     # old exclude_seen=True default every trial was scored on the popularity
     # backfill: all trials tied and the first one was declared best.
     result = ev.tune(
-        rs.Repurchase,
+        rs.Repurchase(),
         {"half_life_days": [None, 3.0], "count_power": [0.0, 1.0]},
         split,
         metric="ndcg",

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 import recsys as rs
-from tests.models._fixtures import block_interactions
+from tests.models._fixtures import block_interactions, block_purchases
 
 
 def _purchases() -> pl.DataFrame:
@@ -45,7 +45,9 @@ def _rrf(order: list[str], offset: float) -> dict[str, float]:
 
 def test_rank_fusion_hand_worked() -> None:
     inter = rs.Interactions.from_purchases(_purchases())
-    model = rs.Blend([rs.Popular(), rs.Popular(window_days=30)], [0.5, 0.5], rank_offset=1.0)
+    model = rs.Blend(
+        [("all", rs.Popular()), ("recent", rs.Popular(window_days=30))], [0.5, 0.5], rank_offset=1.0
+    )
     recs = model.fit(inter).recommend([1], k=4, exclude_seen=True)
     # User 1 bought "a": it is removed before ranking. All-history buyers among the rest:
     # b:3 = d:3 (tie: b first, lower index) > c:2 > e:1.
@@ -61,7 +63,7 @@ def test_rank_fusion_hand_worked() -> None:
 def test_ranks_count_only_eligible_items() -> None:
     """An excluded item does not push the others down a part's ranking."""
     inter = rs.Interactions.from_purchases(_purchases())
-    model = rs.Blend([rs.Popular()], rank_offset=0.0).fit(inter)
+    model = rs.Blend([("popular", rs.Popular())], rank_offset=0.0).fit(inter)
     recs = model.recommend([5], k=2, exclude_seen=False, exclude=["a"])
     # Without "a", "b" is rank 1 (score 1/1) and "d" rank 2 (1/2), not 1/2 and 1/3.
     assert recs["item_id"].to_list() == ["b", "d"]
@@ -74,7 +76,7 @@ def test_ranks_count_only_eligible_items() -> None:
 def test_single_part_keeps_its_ranking() -> None:
     inter = block_interactions()
     knn = rs.ItemKNN(neighbors=20).fit(inter)
-    blend = rs.Blend([rs.ItemKNN(neighbors=20)]).fit(inter)
+    blend = rs.Blend([("knn", rs.ItemKNN(neighbors=20))]).fit(inter)
     users = np.arange(inter.shape[0], dtype=np.int32)
     ids, scores = knn.recommend_index(users, k=5)
     blend_ids, _ = blend.recommend_index(users, k=5)
@@ -84,8 +86,10 @@ def test_single_part_keeps_its_ranking() -> None:
 
 def test_zero_weight_part_is_ignored() -> None:
     inter = rs.Interactions.from_purchases(_purchases())
-    alone = rs.Blend([rs.Popular(window_days=30)]).fit(inter).recommend(k=3)
-    mixed = rs.Blend([rs.Popular(), rs.Popular(window_days=30)], [0.0, 2.0]).fit(inter)
+    alone = rs.Blend([("recent", rs.Popular(window_days=30))]).fit(inter).recommend(k=3)
+    mixed = rs.Blend(
+        [("all", rs.Popular()), ("recent", rs.Popular(window_days=30))], [0.0, 2.0]
+    ).fit(inter)
     recs = mixed.recommend(k=3)
     assert recs["item_id"].to_list() == alone["item_id"].to_list()
     np.testing.assert_allclose(recs["score"].to_numpy(), 2.0 * alone["score"].to_numpy())
@@ -106,29 +110,35 @@ def test_default_parts_and_untimed_fallback() -> None:
 
 
 def test_clone_copies_parts_and_save_load(tmp_path) -> None:
-    parts = [rs.ItemKNN(neighbors=7), rs.Popular(window_days=30)]
+    parts = [("knn", rs.ItemKNN(neighbors=7)), ("recent", rs.Popular(window_days=30))]
     model = rs.Blend(parts, [0.3, 0.7], normalize="minmax")
     copy = model.clone()
     assert copy.models is not parts
-    assert copy.models[0] is not parts[0]
-    assert copy.models[0].neighbors == 7
+    assert copy.models[0][1] is not parts[0][1]
+    assert copy.models[0] == ("knn", copy.models[0][1])
+    assert copy.models[0][1].neighbors == 7
     assert copy.weights == [0.3, 0.7]
     inter = rs.Interactions.from_purchases(_purchases())
     model.fit(inter).save(tmp_path / "blend.npz")
     loaded = rs.load_model(tmp_path / "blend.npz")
-    assert isinstance(loaded.models[0], rs.ItemKNN)
-    assert loaded.models[0].neighbors == 7
+    assert loaded.models[0][0] == "knn"
+    assert isinstance(loaded.models[0][1], rs.ItemKNN)
+    assert loaded.get_params()["knn__neighbors"] == 7
     assert loaded.recommend(k=3).equals(model.recommend(k=3))
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"models": []}, r"models=\.\.\.\) must be a non-empty list"),
+        ({"models": []}, r"models=\.\.\.\) must be a non-empty list of \(name, model\)"),
         ({"models": rs.ALS()}, r"models=\.\.\.\) must be a non-empty list"),
-        ({"models": [rs.ALS(), "ItemKNN"]}, r"list of \(a recsys Recommender\).*'ItemKNN'"),
-        ({"models": [rs.Popular()], "weights": [1.0, 2.0]}, "one number per model"),
-        ({"models": [rs.Popular()], "weights": [-1.0]}, r"weights=\.\.\.\).*>= 0"),
+        ({"models": [rs.ALS(), rs.ItemKNN()]}, r"\(name, model\) pairs"),  # unnamed
+        ({"models": [("a", rs.ALS()), ("a", rs.ItemKNN())]}, "distinct names"),
+        ({"models": [("a__b", rs.ALS())]}, r"\(name, model\) pairs"),
+        ({"models": [("depth", rs.ALS())]}, r"part names \['depth'\] are parameter names"),
+        ({"models": [("als", rs.ALS()), ("knn", "ItemKNN")]}, r"\(name, model\)"),
+        ({"models": [("pop", rs.Popular())], "weights": [1.0, 2.0]}, "one number per model"),
+        ({"models": [("pop", rs.Popular())], "weights": [-1.0]}, r"weights=\.\.\.\).*>= 0"),
         ({"weights": [0.0, 0.0, 0.0]}, "not be all 0"),
         ({"weights": ["x", 1, 2]}, r"weights=\.\.\.\) must be a non-empty list of \(a number"),
         ({"masks": ["all", "old", "all"]}, "masks"),
@@ -147,7 +157,7 @@ def test_param_validation(kwargs, message) -> None:
 def test_long_lists_are_not_cut_by_depth() -> None:
     """Each part proposes at least k items: ranking a large candidate set stays exact."""
     inter = block_interactions()
-    parts = [rs.ItemKNN(neighbors=20), rs.Popular()]
+    parts = [("knn", rs.ItemKNN(neighbors=20)), ("popular", rs.Popular())]
     shallow = rs.Blend(parts, depth=2).fit(inter)
     deep = rs.Blend(parts, depth=inter.shape[1]).fit(inter)
     users = np.arange(inter.shape[0], dtype=np.int32)
@@ -158,3 +168,55 @@ def test_long_lists_are_not_cut_by_depth() -> None:
     np.testing.assert_array_equal(a_scores, b_scores)
     short, _ = shallow.recommend_index(users, k=1, exclude_seen=False)
     assert (short[:, 0] >= 0).all()
+
+
+def test_named_parts_reach_get_params_set_params_and_clone() -> None:
+    """Parts are named like a scikit-learn Pipeline's steps."""
+    als, popular = rs.ALS(factors=8), rs.Popular()
+    model = rs.Blend([("als", als), ("popular", popular)], [0.7, 0.3])
+    params = model.get_params(deep=True)
+    assert params["als"] is als
+    assert params["als__factors"] == 8
+    assert params["popular__window_days"] is None
+    assert model.set_params(als__factors=128, popular__window_days=7.0, depth=20) is model
+    assert als.factors == 128
+    assert popular.window_days == 7.0
+    assert model.depth == 20
+    replacement = rs.ItemKNN(neighbors=5)
+    model.set_params(popular=replacement)
+    assert model.models[1] == ("popular", replacement)
+    assert model.get_params()["popular__neighbors"] == 5
+    with pytest.raises(rs.InputDataError, match="no parameter or part 'bpr'"):
+        model.set_params(bpr__factors=3)
+    copy = model.clone()
+    assert copy.models[0][1] is not als
+    assert copy.get_params()["als__factors"] == 128
+    base = pytest.importorskip("sklearn.base")
+    cloned = base.clone(model)
+    assert repr(cloned) == repr(model)
+    assert cloned.models[0][1] is not als
+    fitted = model.fit(rs.Interactions.from_purchases(_purchases()))
+    assert fitted.models_[0].factors == 128
+
+
+def test_tune_reaches_named_parts() -> None:
+    """tune clones the blend and sets ``<part>__<parameter>`` on each trial."""
+    purchases = block_purchases().drop("group")
+    split = rs.evaluation.temporal_split(purchases, "2024-02-20", horizon_days=10)
+    blend = rs.Blend([("pop", rs.Popular()), ("knn", rs.ItemKNN(neighbors=20))], [0.2, 0.8])
+    result = rs.evaluation.tune(
+        blend, {"knn__neighbors": [1, 5]}, split, k=3, bootstrap=0, show_progress=False
+    )
+    assert sorted(result.table["knn__neighbors"].to_list()) == [1, 5]
+    assert blend.models[1][1].neighbors == 20  # the given model is never changed
+    # each trial's figure is the validation figure of the blend built with set_params
+    val = result.validation
+    for row in result.table.iter_rows(named=True):
+        trial = blend.clone().set_params(knn__neighbors=row["knn__neighbors"])
+        trial.fit(rs.Interactions.from_purchases(val.train, as_of=val.as_of))
+        recs = trial.recommend(val.test["user_id"].unique(), k=3, on_unknown="skip")
+        assert row["value"] == pytest.approx(rs.evaluation.hit_rate(recs, val.test, k=3))
+    with pytest.raises(rs.InputDataError, match="no parameter or part 'als'"):
+        rs.evaluation.tune(blend, {"als__factors": [2]}, split, bootstrap=0)
+    with pytest.raises(rs.InputDataError, match=r"rs\.ALS\(\)"):
+        rs.evaluation.tune(rs.ALS, {"factors": [2]}, split, bootstrap=0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -12,7 +13,8 @@ import pytest
 import scipy.sparse as sp
 
 import recsys as rs
-from recsys.models import registry
+from recsys.models import persistence, registry, schema
+from recsys.models.schema import Array, Csr, Part, present
 from recsys.scoring import select_topk
 from tests.models._fixtures import block_interactions, block_purchases
 
@@ -32,28 +34,30 @@ MODELS: dict[str, Callable[[], rs.Recommender]] = {
         explore=rs.ALS(factors=2, iterations=10, regularization=1.0, random_state=3)
     ),
     "RepeatExplore-two-explore": lambda: rs.RepeatExplore(
-        repeat=rs.Repurchase(), explore=[rs.ItemKNN(neighbors=20), rs.Popular()], depth=4
+        repeat=rs.Repurchase(),
+        explore=[("knn", rs.ItemKNN(neighbors=20)), ("popular", rs.Popular())],
+        depth=4,
     ),
     "RepeatExplore-weights-minmax": lambda: rs.RepeatExplore(
         explore=rs.ItemKNN(neighbors=20), merge="weights", normalize="minmax"
     ),
     "Blend": lambda: rs.Blend(
         [
-            rs.ALS(factors=2, iterations=10, regularization=1.0, random_state=3),
-            rs.ItemKNN(neighbors=20),
-            rs.Popular(window_days=30),
+            ("als", rs.ALS(factors=2, iterations=10, regularization=1.0, random_state=3)),
+            ("knn", rs.ItemKNN(neighbors=20)),
+            ("popular", rs.Popular(window_days=30)),
         ],
         [0.6, 0.2, 0.2],
     ),
     "Blend-minmax": lambda: rs.Blend(
         [
-            rs.ItemKNN(neighbors=20),
-            rs.ALS(factors=2, iterations=10, regularization=1.0, random_state=3),
+            ("knn", rs.ItemKNN(neighbors=20)),
+            ("als", rs.ALS(factors=2, iterations=10, regularization=1.0, random_state=3)),
         ],
         normalize="minmax",
     ),
     "Blend-masks-depth": lambda: rs.Blend(
-        [rs.Repurchase(), rs.ItemKNN(neighbors=20), rs.Popular()],
+        [("again", rs.Repurchase()), ("knn", rs.ItemKNN(neighbors=20)), ("pop", rs.Popular())],
         [0.5, 0.3, 0.2],
         masks=["bought", "new", "all"],
         depth=4,
@@ -234,7 +238,8 @@ class TestRecommenderContract:
         per_user = recs.group_by("user_id", maintain_order=True).agg("rank", "score")
         for ranks, scores in zip(per_user["rank"], per_user["score"], strict=True):
             assert ranks.to_list() == list(range(1, len(ranks) + 1))
-            assert np.all(np.diff(scores.to_numpy()) <= 0)
+            s = scores.to_numpy()
+            assert np.all(s[:-1] >= s[1:])  # filled slots (-inf) last
 
     def test_no_seen_item_when_excluded(self, name: str, fitted, inter) -> None:
         recs = fitted[name].recommend(k=10, exclude_seen=True)
@@ -349,7 +354,7 @@ class TestRecommenderContract:
         assert model.similar_items(["A00"], k=3).equals(loaded.similar_items(["A00"], k=3))
         with np.load(path, allow_pickle=False) as archive:
             meta = json.loads(str(archive["__meta__"]))
-        assert meta["format_version"] == 2
+        assert meta["format_version"] == rs.models.persistence.FORMAT_VERSION
         assert meta["model"]["class"] == type(model).__name__
 
     def test_deterministic_refit_and_threads(self, name: str, inter) -> None:
@@ -433,3 +438,114 @@ def test_sklearn_clone_and_nested_params() -> None:
     assert model.weight == 0.5
     with pytest.raises(rs.InputDataError, match="not a model"):
         model.set_params(repeat__half_life_days=3)  # repeat is None
+
+
+# ------------------------------------------------------------------ the declared schema
+def _arrays_of(model: rs.Recommender, prefix: str = "") -> list[tuple[str, Any, rs.Recommender]]:
+    """(file key, spec, owner) of every declared array of ``model`` and its parts
+    (a CSR matrix by its ``data`` array)."""
+    out: list[tuple[str, Any, rs.Recommender]] = []
+    for spec in model.schema:
+        if not present(model, spec):
+            continue
+        if isinstance(spec, Array):
+            out.append((f"{prefix}model.{spec.name}", spec, model))
+        elif isinstance(spec, Csr):
+            out.append((f"{prefix}model.{spec.name}.data", spec, model))
+        elif isinstance(spec, Part):
+            value = getattr(model, f"{spec.name}_")
+            if isinstance(value, list):
+                for i, sub in enumerate(value):
+                    out += _arrays_of(sub, f"{prefix}{spec.name}[{i}].")
+            elif value is not None:
+                out += _arrays_of(value, f"{prefix}{spec.name}.")
+    return out
+
+
+def _negative(a: np.ndarray) -> np.ndarray:
+    out = a.copy()
+    out.flat[0] = -1
+    return out
+
+
+def _apply(arrays: dict, key: str, change: Callable) -> None:
+    arrays[key] = change(arrays[key])
+
+
+def _resave(src, dst, change) -> None:
+    """A copy of the model file ``src`` changed by ``change(meta, arrays)``, re-signed."""
+    with np.load(src, allow_pickle=False) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    meta = json.loads(str(arrays.pop("__meta__")))
+    meta.pop("checksum")
+    change(meta, arrays)
+    meta["checksum"] = persistence._checksum(meta, arrays)
+    np.savez(dst, __meta__=np.asarray(json.dumps(meta)), **arrays)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+class TestSchema:
+    def test_schema_lists_the_whole_fitted_state(self, name: str, fitted) -> None:
+        model = fitted[name]
+        shared = {"users_", "items_", "user_items_", "item_popularity_", "reference_time_"}
+        own = {
+            attr
+            for attr, value in vars(model).items()
+            if attr.endswith("_") and not attr.startswith("_") and value is not None
+        }
+        declared = {f"{spec.name}_" for spec in model.schema if present(model, spec)}
+        assert own - shared == declared
+        for _, spec, owner in _arrays_of(model):
+            value = getattr(owner, f"{spec.name}_")
+            assert value.dtype == np.dtype(getattr(spec, "dtype", "float32")), spec.name
+            assert value.shape == schema.resolve(owner, spec.shape), spec.name
+
+    def test_arrays_round_trip_without_a_file(self, name: str, fitted) -> None:
+        model = fitted[name]
+        meta, arrays = persistence.to_arrays(model)
+        rebuilt = persistence.model_from_arrays(meta, arrays)
+        assert rebuilt.recommend(k=6).equals(model.recommend(k=6))
+
+    def test_files_crafted_against_the_schema_are_refused(self, name: str, fitted, tmp_path):
+        """Re-signed files (valid checksum) breaking a declared dtype, shape or bound."""
+        model = fitted[name]
+        good = tmp_path / "good.npz"
+        model.save(good)
+        crafted = 0
+        for key, spec, _ in _arrays_of(model):
+            dtype = getattr(spec, "dtype", "float32")
+            wrong_dtype = "float64" if dtype == "float32" else "float32"
+            changes = {
+                "dtype": lambda a, t=wrong_dtype: a.astype(t),
+                "shape": lambda a: np.concatenate([a, a[:1]]),
+            }
+            if spec.per_user:
+                changes["users"] = lambda a: a[:-1]
+            low, above = getattr(spec, "low", None), getattr(spec, "above", None)
+            if (low is not None and low >= 0) or above is not None:
+                changes["negative"] = _negative
+            for kind, change in changes.items():
+                path = tmp_path / f"{key}-{kind}.npz"
+                _resave(good, path, lambda meta, arrays, k=key, c=change: _apply(arrays, k, c))
+                with pytest.raises(rs.ModelFormatError, match=spec.name):
+                    rs.load_model(path)
+                crafted += 1
+        assert crafted >= 2 * len(_arrays_of(model)) > 0
+
+    def test_select_users_keeps_their_lists(self, name: str, fitted) -> None:
+        model = fitted[name]
+        index = np.array([3, 0, model.n_users - 1, 31, 7])
+        ids = model.users_.to_ids(index).tolist()
+        part = model.select_users(index)
+        assert part.n_users == len(index)
+        assert part.users_.ids.to_list() == ids
+        for flag in (True, False):
+            assert part.recommend(ids, k=6, exclude_seen=flag).equals(
+                model.recommend(ids, k=6, exclude_seen=flag)
+            )
+        assert part.recommend(k=6).equals(model.recommend(ids, k=6))
+        for (_, spec, owner), (_, _, copy) in zip(_arrays_of(model), _arrays_of(part), strict=True):
+            if not spec.per_user:  # item-side arrays are shared, not copied
+                assert getattr(copy, f"{spec.name}_") is getattr(owner, f"{spec.name}_")
+        with pytest.raises(rs.InputDataError, match="repeat"):
+            model.select_users(np.array([1, 1]))

@@ -172,7 +172,7 @@ def test_itemknn_scores_match_numpy_reference() -> None:
     ).fit(inter)
     binary = inter.matrix.copy()
     binary.data[:] = 1.0
-    neighbours = item_similarity(binary, similarity="cosine", k=5).toarray()
+    neighbours = item_similarity(binary, similarity="cosine", neighbors=5).toarray()
     sim = neighbours + np.diag(2.0 * neighbours.max(axis=1))
     rows = inter.matrix.toarray()
     expected = np.log1p(rows) @ sim
@@ -189,7 +189,7 @@ def test_itemknn_recommend_history_matches_training_user() -> None:
     row = inter.matrix[user]
     items = model.items_.to_ids(row.indices)
     adhoc = model.recommend_history(items, k=5, weights=row.data)
-    stored = model.recommend([model.users_.to_ids([user])[0]], k=5, exclude_seen=True)
+    stored = model.recommend([model.users_.to_ids([user])[0]], k=5, exclude_seen=True, fill=None)
     assert adhoc["item_id"].equals(stored["item_id"])
     with pytest.raises(rs.InputDataError, match="weights"):
         model.recommend_history(items, weights=[1.0])
@@ -202,7 +202,7 @@ def test_itemknn_param_validation() -> None:
         {"weighting": "sqrt"},
         {"neighbors": 0},
         {"shrink": -1},
-        {"alpha": 2},
+        {"asymmetry": 2},
         {"self_similarity": -1},
     ):
         with pytest.raises(rs.InputDataError):
@@ -248,8 +248,8 @@ def test_als_factors_layout_and_validation() -> None:
         assert arr.shape == (n, 6)
     for bad in (
         {"factors": 0},
-        {"alpha": 0},
-        {"confidence": "exp"},
+        {"weight_scale": 0},
+        {"weighting": "exp"},
         {"random_state": None},
         {"regularization": -1.0},
     ):
@@ -329,7 +329,7 @@ def test_params_clone_repr() -> None:
     model.set_params(neighbors=9)
     assert model.neighbors == 9
     with pytest.raises(TypeError, match="'k'"):
-        rs.ItemKNN(k=5)  # type: ignore[call-arg]
+        rs.ItemKNN(k=5)  # type: ignore[call-arg]  # k is a list's length, nowhere else
     with pytest.raises(rs.InputDataError, match="no parameter"):
         model.set_params(kk=1)
 
@@ -361,20 +361,20 @@ def test_recommend_index_validation() -> None:
 
 
 def test_progress_bar_and_blocks(monkeypatch, capsys) -> None:
-    import recsys.models.base as base
+    from recsys.models import ranker
 
     inter = block_interactions()
     model = rs.RepeatExplore(explore=rs.ItemKNN(neighbors=10)).fit(inter)  # candidate lists
     full = model.recommend(k=4)
     per_user = model._bytes_per_user()
     assert per_user is not None
-    monkeypatch.setattr(base, "_BLOCK_BYTES", per_user * 7)  # 7 users per block
-    assert model._block_size() == 7
+    monkeypatch.setattr(ranker, "BLOCK_BYTES", per_user * 7)  # 7 users per block
+    assert ranker.block_size(model._bytes_per_user()) == 7
     blocked = model.recommend(k=4, show_progress=True)
     assert blocked.equals(full)
     assert "RepeatExplore recommend" in capsys.readouterr().err
     # Kernels with their own memory bound take users in large blocks.
-    assert rs.ItemKNN().fit(inter)._block_size() == 65_536
+    assert ranker.block_size(rs.ItemKNN().fit(inter)._bytes_per_user()) == 65_536
 
 
 @pytest.mark.filterwarnings("ignore::recsys.exceptions.DataWarning")  # no times: Repurchase
@@ -391,3 +391,53 @@ def test_save_load_string_users_int_items(tmp_path) -> None:
         assert a.equals(b)
         assert b.schema["user_id"] == pl.String
         assert b.schema["item_id"] == pl.Int64
+
+
+# ------------------------------------------------------------------ short lists filled
+def _lonely_purchases() -> pl.DataFrame:
+    """Customer 9 bought only "z", which nobody else bought: ItemKNN scores nothing for 9."""
+    rows = [
+        (1, "a"),
+        (1, "b"),
+        (2, "a"),
+        (2, "b"),
+        (2, "c"),
+        (3, "a"),
+        (3, "c"),
+        (4, "d"),
+        (9, "z"),
+    ]
+    return pl.DataFrame(rows, schema=["user_id", "item_id"], orient="row")
+
+
+def test_short_lists_are_filled_from_popularity_and_counted() -> None:
+    inter = rs.Interactions.from_frame(_lonely_purchases())
+    model = rs.ItemKNN(similarity="cosine", self_similarity=0.0).fit(inter)
+    ids, _ = model.recommend_index(model.users_.to_index([9]), k=3)
+    assert (ids == -1).all()  # the model's own ranking: nothing to offer customer 9
+    with pytest.warns(rs.DataWarning, match=r"too few items for \d+ of 5 customers") as info:
+        recs = model.recommend(k=3)
+    lonely = recs.filter(pl.col("user_id") == 9)
+    # Buyers per item: a 3, b 2, c 2, d 1, z 1: ties to the lower index; z is seen.
+    assert lonely["item_id"].to_list() == ["a", "b", "c"]
+    assert lonely["rank"].to_list() == [1, 2, 3]
+    assert lonely["score"].is_infinite().all()
+    # Every customer gets k items, or every eligible one (customer 2 bought 3 of 5);
+    # the filled ones (score -inf) come after the model's.
+    lengths = recs.group_by("user_id", maintain_order=True).len()["len"].to_list()
+    assert lengths == [3, 2, 3, 3, 3]
+    filled = recs.filter(pl.col("score").is_infinite())
+    own = model.recommend(k=3, fill=None)
+    assert own.height + filled.height == recs.height == 14
+    assert recs.filter(pl.col("score").is_finite()).equals(own)
+    assert f"{filled.height} slots filled" in str(info.list[0].message)
+    # The filled slots respect the exclusions and the candidates.
+    with pytest.warns(rs.DataWarning):
+        narrow = model.recommend([9], k=3, exclude=["a"], candidates=["a", "b", "d", "z"])
+    assert narrow["item_id"].to_list() == ["b", "d"]  # a excluded, z seen, c not a candidate
+    with pytest.warns(rs.DataWarning):
+        again = model.recommend([9], k=2, exclude_seen=False)
+    assert again["item_id"].to_list() == ["a", "b"]
+    assert model.recommend([9], k=3, fill=None).height == 0
+    with pytest.raises(rs.InputDataError, match="fill"):
+        model.recommend([9], fill="random")  # type: ignore[arg-type]

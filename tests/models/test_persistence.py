@@ -53,9 +53,19 @@ def _bump_last(a: np.ndarray) -> np.ndarray:
 
 CRAFTED = [
     # (model, array key, change, what the error names)
-    (lambda: rs.ItemKNN(neighbors=3), "model.sim.indices", _bump_last, "sim.indices"),
-    (lambda: rs.ItemKNN(neighbors=3), "model.sim.indptr", lambda a: a[::-1].copy(), "indptr"),
-    (lambda: rs.ItemKNN(neighbors=3), "model.sim.indices", lambda a: a[::-1].copy(), "sorted"),
+    (lambda: rs.ItemKNN(neighbors=3), "model.similarity.indices", _bump_last, "similarity.indices"),
+    (
+        lambda: rs.ItemKNN(neighbors=3),
+        "model.similarity.indptr",
+        lambda a: a[::-1].copy(),
+        "indptr",
+    ),
+    (
+        lambda: rs.ItemKNN(neighbors=3),
+        "model.similarity.indices",
+        lambda a: a[::-1].copy(),
+        "sorted",
+    ),
     (lambda: rs.ALS(factors=2, iterations=1), "model.item_factors", lambda a: a[:, :1], "shape"),
     (
         lambda: rs.ALS(factors=2, iterations=1),
@@ -68,7 +78,9 @@ CRAFTED = [
     (lambda: rs.Repurchase(), "model.backfill", lambda a: a[:3], "backfill"),
     (lambda: rs.Repurchase(), "model.scores_data", lambda a: a.astype(np.int64), "dtype"),
     (
-        lambda: rs.Blend([rs.Popular(), rs.Popular(window_days=30), rs.ItemKNN()]),
+        lambda: rs.Blend(
+            [("all", rs.Popular()), ("recent", rs.Popular(window_days=30)), ("knn", rs.ItemKNN())]
+        ),
         "model.weights",
         lambda a: a[:1],
         "weights",
@@ -126,7 +138,13 @@ def test_every_flipped_byte_is_refused_or_harmless(tmp_path) -> None:
     Run in a subprocess, so a crash of the interpreter fails the test instead of
     ending the test run.
     """
-    model = rs.Blend([rs.ItemKNN(neighbors=3), rs.Repurchase(), rs.ALS(factors=2, iterations=1)])
+    model = rs.Blend(
+        [
+            ("knn", rs.ItemKNN(neighbors=3)),
+            ("again", rs.Repurchase()),
+            ("als", rs.ALS(factors=2, iterations=1)),
+        ]
+    )
     good = _saved(model, tmp_path)
     script = textwrap.dedent(
         f"""
@@ -314,10 +332,70 @@ class TestLoadErrors:
         assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
 
 
+# ------------------------------------------- re-signed files: hyperparameters and signs
+def _negated(a: np.ndarray) -> np.ndarray:
+    return -a
+
+
+RESIGNED_SCORES = [
+    # (model, scores array key): the stored buy-again probabilities must stay > 0
+    (lambda: rs.BuyAgain(label_days=20), "model.scores_data"),
+    (rs.RepeatExplore, "models[0].model.scores_data"),  # its default repeat part: BuyAgain
+]
+
+
+@pytest.mark.parametrize(("make", "key"), RESIGNED_SCORES)
+@pytest.mark.parametrize("change", [_negated, np.zeros_like, lambda a: a - 1.0])
+def test_resigned_non_positive_scores_are_refused(tmp_path, make, key, change) -> None:
+    model = make().fit(block_interactions())
+    good = tmp_path / "good.npz"
+    model.save(good)
+    with np.load(good, allow_pickle=False) as archive:
+        assert key in archive.files
+    bad = _craft(good, tmp_path / "bad.npz", _set(key, change))
+    with pytest.raises(rs.ModelFormatError, match="scores_data"):
+        rs.load_model(bad)
+
+
+def test_resigned_negative_repurchase_scores_are_refused(tmp_path) -> None:
+    good = _saved(rs.Repurchase(), tmp_path)
+    bad = _craft(good, tmp_path / "bad.npz", _set("model.scores_data", _negated))
+    with pytest.raises(rs.ModelFormatError, match=r"scores_data.*below 0"):
+        rs.load_model(bad)
+
+
+@pytest.mark.parametrize("depth", ["50", None, 0, 2.5])
+@pytest.mark.parametrize("make", [rs.RepeatExplore, lambda: rs.Blend([("popular", rs.Popular())])])
+def test_resigned_hyperparameters_are_validated(tmp_path, make, depth) -> None:
+    good = tmp_path / "good.npz"
+    make().fit(block_interactions(n_users_per_group=6, n_items_per_group=6)).save(good)
+
+    def change(meta: dict, arrays: Arrays) -> None:
+        meta["model"]["params"]["depth"] = depth
+
+    with pytest.raises(rs.ModelFormatError, match=r"depth=\.\.\.\) must be an integer"):
+        rs.load_model(_craft(good, tmp_path / "bad.npz", change))
+
+
+def test_resigned_fitted_values_are_validated(tmp_path) -> None:
+    good = _saved(rs.RepeatExplore(), tmp_path)
+
+    def merge(meta: dict, arrays: Arrays) -> None:
+        meta["model"]["state"]["merge"] = "magic"
+
+    def masks(meta: dict, arrays: Arrays) -> None:
+        meta["model"]["state"]["masks"] = ["bought"]
+
+    with pytest.raises(rs.ModelFormatError, match="merge"):
+        rs.load_model(_craft(good, tmp_path / "merge.npz", merge))
+    with pytest.raises(rs.ModelFormatError, match="masks"):
+        rs.load_model(_craft(good, tmp_path / "masks.npz", masks))
+
+
 # ---------------------------------------------------------------- older model files
-@pytest.mark.parametrize("version", [1, None, "2"])
+@pytest.mark.parametrize("version", [1, 2, None, "3"])
 def test_older_or_unknown_format_versions_are_refused(tmp_path, version) -> None:
-    """Only the current format is read: a version-1 layout (no checksum) is refused."""
+    """Only the current format is read: older layouts are refused, not migrated."""
     good = tmp_path / "good.npz"
     rs.ItemKNN(neighbors=5).fit(block_interactions()).save(good)
     with np.load(good, allow_pickle=False) as archive:

@@ -144,9 +144,15 @@ def test_falls_back_to_weights_without_a_purchase_log() -> None:
 
 def test_explore_parts_and_wrong_parts() -> None:
     inter = rs.Interactions.from_purchases(_loyal_and_explorers(n_users=10))
-    model = rs.RepeatExplore(explore=[rs.Popular(), rs.ItemKNN(neighbors=5)]).fit(inter)
+    model = rs.RepeatExplore(
+        explore=[("popular", rs.Popular()), ("knn", rs.ItemKNN(neighbors=5))]
+    ).fit(inter)
     assert len(model.models_) == 3
     assert model.new_weights_[2].shape == (4 * 2 + 3 + 1,)
+    assert model.get_params()["knn__neighbors"] == 5
+    model.set_params(knn__neighbors=3)
+    assert model.explore[1][1].neighbors == 3
+    assert model.clone().get_params()["knn__neighbors"] == 3
     with pytest.raises(rs.InputDataError, match="explore"):
         rs.RepeatExplore(explore=[]).fit(inter)
     with pytest.raises(rs.InputDataError, match="merge"):

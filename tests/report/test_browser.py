@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from recsys.demo import DemoConfig, run_demo
+import recsys as rs
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
@@ -63,8 +63,10 @@ def _browser() -> str:
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("report")
-    run_demo(out, DemoConfig(sample_users=250, bootstrap=20, currency="£"), echo=lambda s: None)
-    return out / "report.html"
+    purchases, cleaning, names = rs.job.load_online_retail(sample_users=250)
+    config = rs.job.JobConfig(bootstrap=20, currency="£", models=("popular", "repurchase"))
+    result = rs.job.run(purchases, config, report=cleaning, item_names=names)
+    return rs.report.write(result, out)["report"]
 
 
 def _run(browser: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -41,3 +41,22 @@ def test_plot_without_matplotlib_names_the_extra(
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match="pip install matplotlib"):
         plot_cohort_heatmap(rs.cohort_retention(online_retail))
+
+
+def test_cohort_axis_never_skips_a_period() -> None:
+    from datetime import date
+
+    import polars as pl
+
+    from recsys.report.profiles import plot_cohort_heatmap
+
+    cohorts = pl.DataFrame(
+        {
+            "cohort": [date(2024, 1, 1)] * 3,
+            "period_index": [0, 1, 4],  # nobody bought 2 or 3 months later
+            "customers": [10, 4, 2],
+            "retention": [1.0, 0.4, 0.2],
+        }
+    )
+    ax = plot_cohort_heatmap(cohorts)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "1", "2", "3", "4"]

@@ -19,7 +19,7 @@ def _matrix(seed: int, n: int = 40, m: int = 15, density: float = 0.25) -> sp.cs
     return sp.csr_matrix(np.where(rng.random((n, m)) < density, values, 0.0).astype(np.float32))
 
 
-def _dense_similarity(x: np.ndarray, kind: str, shrink: float, alpha: float) -> np.ndarray:
+def _dense_similarity(x: np.ndarray, kind: str, shrink: float, asymmetry: float) -> np.ndarray:
     """Every formula of the module docstring, written out on dense arrays."""
     x = x.astype(np.float64)
     if kind == "jaccard":
@@ -38,18 +38,18 @@ def _dense_similarity(x: np.ndarray, kind: str, shrink: float, alpha: float) -> 
     sq = (x * x).sum(axis=0)
     if kind == "cosine":
         return dots / (np.sqrt(sq[:, None] * sq[None, :]) + shrink)
-    return dots / (sq[:, None] ** alpha * sq[None, :] ** (1 - alpha) + shrink)
+    return dots / (sq[:, None] ** asymmetry * sq[None, :] ** (1 - asymmetry) + shrink)
 
 
 @pytest.mark.parametrize("kind", ["cosine", "asymmetric_cosine", "jaccard", "bm25"])
 @pytest.mark.parametrize("shrink", [0.0, 2.5])
 def test_unpruned_similarity_matches_dense_formula(kind, shrink):
     x = _matrix(1)
-    alpha = 0.8
-    result = item_similarity(x, similarity=kind, k=1000, shrink=shrink, alpha=alpha)
+    asymmetry = 0.8
+    result = item_similarity(x, similarity=kind, neighbors=1000, shrink=shrink, asymmetry=asymmetry)
     assert result.dtype == np.float32
     assert result.has_sorted_indices
-    expected = _dense_similarity(x.toarray(), kind, shrink, alpha)
+    expected = _dense_similarity(x.toarray(), kind, shrink, asymmetry)
     co_bought = ((x != 0).T @ (x != 0)).toarray() > 0
     np.fill_diagonal(co_bought, False)
     stored = result.toarray() != 0
@@ -58,18 +58,18 @@ def test_unpruned_similarity_matches_dense_formula(kind, shrink):
     assert result.diagonal().sum() == 0
 
 
-def test_asymmetric_cosine_with_half_alpha_is_cosine():
+def test_asymmetric_cosine_with_half_asymmetry_is_cosine():
     x = _matrix(2)
-    a = item_similarity(x, similarity="asymmetric_cosine", alpha=0.5, k=5)
-    c = item_similarity(x, similarity="cosine", k=5)
+    a = item_similarity(x, similarity="asymmetric_cosine", asymmetry=0.5, neighbors=5)
+    c = item_similarity(x, similarity="cosine", neighbors=5)
     np.testing.assert_allclose(a.toarray(), c.toarray(), rtol=1e-6)
 
 
 @pytest.mark.parametrize("k", [1, 3, 7])
 def test_pruning_keeps_exactly_top_k(k):
     x = _matrix(3, m=20)
-    full = item_similarity(x, similarity="jaccard", k=1000)  # many exact ties
-    pruned = item_similarity(x, similarity="jaccard", k=k)
+    full = item_similarity(x, similarity="jaccard", neighbors=1000)  # many exact ties
+    pruned = item_similarity(x, similarity="jaccard", neighbors=k)
     dense = full.toarray()
     dense[full.toarray() == 0] = np.nan  # absent pairs are not neighbours
     ref_ids, _ = reference_select(dense, k)
@@ -104,8 +104,8 @@ def test_prune_drops_nan_and_handles_k_beyond_width():
 
 def test_thread_count_does_not_change_result():
     x = _matrix(5, n=80, m=30)
-    one = item_similarity(x, similarity="bm25", k=5, num_threads=1)
-    two = item_similarity(x, similarity="bm25", k=5, num_threads=2)
+    one = item_similarity(x, similarity="bm25", neighbors=5, num_threads=1)
+    two = item_similarity(x, similarity="bm25", neighbors=5, num_threads=2)
     np.testing.assert_array_equal(one.toarray(), two.toarray())
 
 
@@ -125,7 +125,7 @@ def test_same_neighbours_as_implicit(kind):
     # continuous weights: no exact ties, so the neighbour sets are unique
     x = sp.random(300, 60, density=0.1, format="csr", random_state=rng, dtype=np.float32)
     k = 8
-    ours = item_similarity(x, similarity=kind, k=k)
+    ours = item_similarity(x, similarity=kind, neighbors=k)
     model = nn.CosineRecommender(K=k + 1) if kind == "cosine" else nn.BM25Recommender(K=k + 1)
     model.fit(x, show_progress=False)
     theirs = sp.csr_matrix(model.similarity, dtype=np.float64)
@@ -135,18 +135,18 @@ def test_same_neighbours_as_implicit(kind):
 
 
 def test_empty_and_bad_inputs():
-    empty = item_similarity(sp.csr_matrix((5, 4), dtype=np.float32), k=3)
+    empty = item_similarity(sp.csr_matrix((5, 4), dtype=np.float32), neighbors=3)
     assert empty.shape == (4, 4)
     assert empty.nnz == 0
     x = _matrix(8)
     with pytest.raises(InputDataError, match="similarity must be one of"):
         item_similarity(x, similarity="pearson")
-    with pytest.raises(InputDataError, match="k must"):
-        item_similarity(x, k=0)
+    with pytest.raises(InputDataError, match="neighbors must"):
+        item_similarity(x, neighbors=0)
     with pytest.raises(InputDataError, match="shrink"):
         item_similarity(x, shrink=-1)
-    with pytest.raises(InputDataError, match="alpha"):
-        item_similarity(x, similarity="asymmetric_cosine", alpha=1.5)
+    with pytest.raises(InputDataError, match="asymmetry"):
+        item_similarity(x, similarity="asymmetric_cosine", asymmetry=1.5)
     with pytest.raises(InputDataError, match="user_items must be a scipy sparse"):
         item_similarity(x.toarray())
     negative = x.copy()
@@ -199,13 +199,13 @@ def test_item_similarity_pruning_matches_reference(
     rng = np.random.default_rng(seed)
     weights = rng.integers(1, 4, size=(users, items)).astype(np.float32)  # many ties
     x = sp.csr_matrix(np.where(rng.random((users, items)) < density, weights, 0.0))
-    options = {"similarity": kind, "shrink": 0.5, "alpha": 0.7, "num_threads": num_threads}
-    full = item_similarity(x, k=items, **options)  # every pair no user shares is absent
+    options = {"similarity": kind, "shrink": 0.5, "asymmetry": 0.7, "num_threads": num_threads}
+    full = item_similarity(x, neighbors=items, **options)  # every pair no user shares is absent
     entries = np.full((items, items), np.nan, dtype=np.float32)
     dense_full = full.toarray()
     stored = full.copy()
     stored.data[:] = 1
     entries[stored.toarray() != 0] = dense_full[stored.toarray() != 0]
-    pruned = item_similarity(x, k=k, **options)
+    pruned = item_similarity(x, neighbors=k, **options)
     np.testing.assert_array_equal(pruned.toarray(), reference_prune_rows(entries, k))
     _assert_sorted_rows(pruned)

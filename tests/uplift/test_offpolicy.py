@@ -128,3 +128,15 @@ def test_bad_input_is_named():
         op.ips(LOGS, POLICY[:, :2] / POLICY[:, :2].sum(1, keepdims=True).clip(1e-9))
     with pytest.raises(InputDataError, match="probability 0 to every logged action"):
         op.snips(LOGS.with_columns(item_id=pl.lit(2)), np.tile([1.0, 0, 0], (4, 1)))
+
+
+def test_policy_actions_of_another_type_match_exactly_or_are_refused():
+    rows, cols = np.nonzero(POLICY)
+    frame = pl.DataFrame({"row": rows, "item_id": cols, "probability": POLICY[rows, cols]})
+    as_float = frame.with_columns(pl.col("item_id").cast(pl.Float64))
+    assert op.ips(LOGS, as_float) == op.ips(LOGS, frame)  # 1.0 is action 1
+    fractional = frame.with_columns((pl.col("item_id") + 0.5).alias("item_id"))
+    with pytest.raises(InputDataError, match="policy"):  # 1.5 is not action 1
+        op.ips(LOGS, fractional)
+    with pytest.raises(InputDataError, match="policy"):
+        op.ips(LOGS, frame.with_columns(pl.lit("x").alias("item_id")))

@@ -1,33 +1,25 @@
-"""``recsys report``: the main job on your own purchases file (or frame).
+"""The job's input: a purchases file or frame, read and cleaned, with product names.
 
-Reads and cleans the input (with the cleaning account), keeps product names from
-a description column when there is one, runs `recsys.demo.run_pipeline`, and
-writes the outputs and the HTML report. ``recsys demo`` is this on the bundled
-Online Retail data (`recsys.demo.run_demo`).
+`load_purchases` cleans any file or frame (with the cleaning account) and keeps
+product names from a description column when there is one; `load_online_retail`
+is the same on the bundled UCI Online Retail data (``recsys demo``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
 
 from recsys.data import CleaningReport, clean_purchases
 from recsys.data import columns as C
-from recsys.demo.pipeline import (
-    DemoConfig,
-    DemoResult,
-    _step,
-    resolve_dates,
-    run_pipeline,
-    summary_text,
-    write_outputs,
-)
-from recsys.demo.report import write_demo_report
+from recsys.data.presets import get_preset
+from recsys.exceptions import InputDataError
 
-__all__ = ["item_names", "load_purchases", "run_report"]
+__all__ = ["ONLINE_RETAIL_PRESET", "item_names", "load_online_retail", "load_purchases"]
+
+ONLINE_RETAIL_PRESET = "online_retail"
 
 #: Description columns used for product names when the input has one.
 DESCRIPTION_COLUMNS = ("Description", "description", "product_name", "ProductName", "name")
@@ -84,12 +76,20 @@ def load_purchases(
 
     ``description=None`` looks for a column of `DESCRIPTION_COLUMNS`;
     ``description=""`` uses none. Returns purchases (without the description),
-    the cleaning report and ``item_id, name`` (or None).
+    the cleaning report and ``item_id, name`` (or None). A ``description`` that
+    is not a column of the input is an error naming it.
     """
     if description is None:
         description = _description_column(source, clean_options)
     keep = [description] if description else []
-    purchases, report = clean_purchases(source, keep_columns=keep, **clean_options)
+    try:
+        purchases, report = clean_purchases(source, keep_columns=keep, **clean_options)
+    except InputDataError as err:
+        if description and description in str(err) and "keep_columns" in str(err):
+            raise InputDataError(
+                f"the product-name column {description!r} (description) is not in the input"
+            ) from None
+        raise
     names = None
     if description:
         names = item_names(purchases, description)
@@ -97,47 +97,26 @@ def load_purchases(
     return purchases, report, names
 
 
-def run_report(
-    source: Any,
-    out_dir: str | Path,
-    config: DemoConfig | None = None,
-    *,
-    description: str | None = None,
-    echo: Callable[[str], Any] = print,
-    show_progress: bool = False,
-    **clean_options: Any,
-) -> DemoResult:
-    """Run the whole retention-personalization workflow on ``source`` and write the report.
+def load_online_retail(
+    *, sample_users: int | None = None, seed: int = 0
+) -> tuple[pl.DataFrame, CleaningReport, pl.DataFrame | None]:
+    """The bundled UCI Online Retail data, cleaned, with product names.
 
-    ``clean_options`` go to `recsys.clean_purchases` (``columns``, ``preset``,
-    ``timestamp_format``, ``dayfirst``, ``encoding``, ...). Writes
-    ``purchases.parquet`` (canonical), ``recommendations.parquet``,
-    ``profiles.parquet``, ``actions.parquet``, ``metrics.csv`` and ``report.html``
-    (self-contained) to ``out_dir``. Without ``config``, the models are evaluated
-    on the last 90 days before the day after the last purchase.
+    ``sample_users`` keeps the rows of that many randomly chosen customers (rows
+    without a customer are kept, so the cleaning account stays representative).
+
+    Examples
+    --------
+    >>> purchases, report, names = load_online_retail(sample_users=50)
+    >>> purchases["user_id"].n_unique(), names.columns
+    (50, ['item_id', 'name'])
     """
-    if config is None:  # the test window: the last 90 days of the data
-        name = Path(source).name if isinstance(source, (str, Path)) else "your purchases"
-        config = DemoConfig(cutoff=None, dataset=name)
-    total = 7
-    with _step(echo, 1, total, "read and clean the orders"):
-        purchases, report, names = load_purchases(source, description=description, **clean_options)
-    echo(str(report))
-    config = resolve_dates(config, purchases)
-    result = run_pipeline(
-        purchases,
-        report,
-        config,
-        echo=echo,
-        first_step=2,
-        total_steps=total,
-        item_names=names,
-        show_progress=show_progress,
-    )
-    files = write_outputs(result, out_dir)
-    write_demo_report(result, config, files["report"])
-    result.summary = summary_text(result, config)
-    echo(result.summary)
-    for path in files.values():
-        echo(f"wrote {path}")
-    return result
+    from recsys.datasets import online_retail
+
+    raw = online_retail()
+    if sample_users is not None:
+        customer = get_preset(ONLINE_RETAIL_PRESET).columns[C.USER]  # the raw customer column
+        customers = raw[customer].drop_nulls().unique().sort()
+        chosen = customers.sample(min(sample_users, len(customers)), seed=seed)
+        raw = raw.filter(pl.col(customer).is_in(chosen.implode()) | pl.col(customer).is_null())
+    return load_purchases(raw, description="Description", preset=ONLINE_RETAIL_PRESET)

@@ -1,0 +1,411 @@
+"""What every ``recsys`` command shares: the argument parser's manners, value parsers,
+the checks made before any file is read, previews, writing, models from the
+registry, and warnings as one-line log messages."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sys
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
+
+import polars as pl
+
+from recsys.exceptions import InputDataError
+
+OUTPUT_SUFFIXES = (".parquet", ".csv")
+
+
+class UsageError(Exception):
+    """A bad command-line argument (reported on one line, exit code 2)."""
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows ``(default: X)`` for every option with a value default; options whose
+    default is None say in their help what happens without them."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or isinstance(action.default, bool):
+            return action.help
+        if action.default == "":
+            return f"{action.help} (default: none)"
+        return super()._get_help_string(action)
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line, turned into exit code 2 by `main`;
+    every ``--help`` shows the defaults."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: error: {message} (see {self.prog} --help)")
+
+
+def progress(**kwargs: Any) -> Any:
+    """A step progress bar on stderr, drawn only when stderr is a terminal."""
+    from recsys._progress import tqdm
+
+    return tqdm(disable=None, file=sys.stderr, leave=False, **kwargs)
+
+
+@contextmanager
+def steps(labels: Sequence[str]) -> Iterator[Callable[[str], None]]:
+    """A bar over the named steps of a command; call the yielded function to start a step."""
+    bar = progress(total=len(labels), desc=labels[0] if labels else "")
+    started = [False]
+
+    def start(label: str) -> None:
+        if started[0]:
+            bar.update(1)
+        started[0] = True
+        bar.set_description(label)
+
+    try:
+        yield start
+    finally:
+        bar.close()
+
+
+def interactive() -> bool:
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+def _parse_value(text: str) -> Any:
+    """``128`` -> 128, ``0.1`` -> 0.1, ``true`` -> True, ``none`` -> None, else the text."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", "null"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text.strip()
+
+
+def parse_params(items: Sequence[str] | None) -> dict[str, Any]:
+    """``["factors=128", "regularization=10"]`` -> ``{"factors": 128, "regularization": 10}``."""
+    params: dict[str, Any] = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise InputDataError(f"--param expects name=value like factors=128, got {item!r}")
+        params[key.strip()] = _parse_value(value)
+    return params
+
+
+def parse_ratio(text: str | None) -> list[tuple[str | None, float]] | None:
+    """``"0.9,0.1"`` or ``"treatment=0.9,control=0.1"`` -> ``[(label or None, share), ...]``."""
+    if not text:
+        return None
+    pairs: list[tuple[str | None, float]] = []
+    for part in text.split(","):
+        label, sep, share = part.rpartition("=") if "=" in part else ("", "", part)
+        try:
+            value = float(share)
+        except ValueError:
+            raise InputDataError(
+                f"--expected-ratio expects shares like 0.9,0.1 or treatment=0.9,control=0.1, "
+                f"got {part!r}"
+            ) from None
+        if not value > 0:
+            raise InputDataError(f"--expected-ratio shares must be > 0, got {part!r}")
+        pairs.append((label.strip() if sep else None, value))
+    if len({label is None for label, _ in pairs}) > 1:
+        raise InputDataError("--expected-ratio: give either all shares bare or all as arm=share")
+    return pairs
+
+
+def int_at_least(minimum: int, what: str, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an integer >= ``minimum`` (and <= ``maximum``; ``what`` names it
+    in the message)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
+        return value
+
+    return parse
+
+
+positive_int = int_at_least(1, "a positive integer")
+non_negative_int = int_at_least(0, "an integer >= 0")
+
+
+def parse_columns(text: str | None) -> dict[str, str] | None:
+    """``"user_id=CustomerID,item_id=StockCode"`` -> ``{"user_id": "CustomerID", ...}``."""
+    if not text:
+        return None
+    mapping = {}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise InputDataError(
+                f"--columns expects canonical=yours pairs like user_id=CustomerID, got {part!r}"
+            )
+        mapping[key.strip()] = value.strip()
+    return mapping
+
+
+def clean_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "columns": parse_columns(args.columns),
+        "preset": args.preset,
+        "timestamp_format": args.date_format,
+        "dayfirst": args.dayfirst,
+        "encoding": args.encoding,
+    }
+
+
+def load_purchases(args: argparse.Namespace) -> pl.DataFrame:
+    from recsys.data import clean_purchases
+
+    purchases, report = clean_purchases(args.file, **clean_options(args))
+    print(report, file=sys.stderr)
+    return purchases
+
+
+def check_out(out: str) -> str:
+    suffix = Path(out).suffix.lower()
+    if suffix not in OUTPUT_SUFFIXES:
+        raise InputDataError(
+            f"--out must end in {' or '.join(OUTPUT_SUFFIXES)} (unsupported output format), "
+            f"got {out!r}"
+        )
+    return suffix
+
+
+def model_names(text: str) -> list[str]:
+    """The model names of ``--models`` (registry names), checked."""
+    from recsys.models import registry
+
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(registry.names()))
+    if unknown or not names:
+        raise InputDataError(
+            f"--models: unknown model(s) {unknown}; choose from {', '.join(registry.names())}"
+        )
+    return names
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """Check every argument that can be checked before a file is read (fail fast)."""
+    from recsys.data.timeutil import to_datetime
+
+    dates = {}
+    for option in ("as_of", "cutoff"):
+        value = getattr(args, option, None)
+        if value is not None:
+            dates[option] = to_datetime(value, f"--{option.replace('_', '-')}")
+    if args.command == "report" and len(dates) == 2 and dates["cutoff"] >= dates["as_of"]:
+        raise InputDataError(
+            f"--cutoff {args.cutoff} must be before --as-of {args.as_of}: the models are "
+            "evaluated on the days after the cutoff, the decisions are taken at --as-of"
+        )
+    dataset_out = args.command in ("recommend", "profile") and getattr(args, "engine", "") == "ray"
+    if dataset_out and (not args.out or Path(args.out).suffix):
+        raise InputDataError("--engine ray writes a Parquet dataset: --out must name a folder")
+    if args.command not in ("demo", "report") and getattr(args, "out", None) and not dataset_out:
+        check_out(args.out)
+    if getattr(args, "models", None) is not None:
+        model_names(args.models)
+    if getattr(args, "columns", None) is not None:
+        parse_columns(args.columns)
+    if getattr(args, "expected_ratio", None) is not None:
+        parse_ratio(args.expected_ratio)
+    if hasattr(args, "contact_cost") or hasattr(args, "min_expected_value"):
+        from recsys.actions import check_budget
+
+        try:
+            check_budget(
+                getattr(args, "contact_cost", None), getattr(args, "min_expected_value", None)
+            )
+        except InputDataError as err:
+            words = str(err).replace("contact_cost", "--contact-cost")
+            raise InputDataError(
+                words.replace("min_expected_value", "--min-expected-value")
+            ) from None
+    if hasattr(args, "param"):
+        names = (
+            model_names(args.models)
+            if getattr(args, "models", None)
+            else [args.model]
+            if getattr(args, "model", "none") != "none"
+            else []
+        )
+        params = parse_params(args.param)
+        if params and not names:
+            raise InputDataError("--param needs a model (--model none fits no model)")
+        for name in names:
+            make_model(name, params, getattr(args, "seed", 0), strict=len(names) == 1)
+        unused = set(params) - {p for n in names for p in accepted_params(n)}
+        if unused:
+            raise InputDataError(
+                f"--param {sorted(unused)[0]}: no model of {names} has this parameter; "
+                + "; ".join(f"{n}: {', '.join(sorted(accepted_params(n)))}" for n in names)
+            )
+
+
+#: The columns a terminal preview shows, per command (the full frame goes to --out).
+PREVIEW_COLUMNS = {
+    "profile": (
+        "user_id",
+        "lifecycle_stage",
+        "tier",
+        "rfm_segment",
+        "frequency",
+        "monetary",
+        "recency_days",
+        "churn_risk",
+    ),
+    "recommend": ("user_id", "rank", "item_id", "score"),
+    "evaluate": ("model", "metric", "k", "mode", "value", "ci_low", "ci_high", "n_users"),
+    "actions": ("user_id", "action", "value_at_stake", "priority", "items"),
+    "uplift": ("arm", "n", "rate", "control_rate", "uplift", "ci_low", "ci_high", "p_value"),
+}
+
+
+def preview(frame: pl.DataFrame, command: str, rows: int = 10, width: int | None = None) -> str:
+    """A preview that fits the terminal: key columns, a few rows, and what was left out."""
+    width = width or shutil.get_terminal_size((100, 24)).columns
+    keep = [c for c in PREVIEW_COLUMNS.get(command, ()) if c in frame.columns] or frame.columns
+    shown = frame
+    if command == "evaluate" and "segment" in frame.columns:
+        shown = frame.filter(pl.col("segment") == "all")
+    while True:  # drop trailing columns until a row fits
+        with pl.Config(
+            tbl_rows=rows,
+            tbl_cols=-1,
+            tbl_width_chars=60_000,  # never wrapped: measured, then columns dropped
+            tbl_hide_dataframe_shape=True,
+            tbl_hide_column_data_types=True,
+            fmt_str_lengths=24,
+            float_precision=3,
+            tbl_formatting="UTF8_FULL_CONDENSED",
+        ):
+            text = str(shown.head(rows).select(keep))
+        if len(keep) <= 2 or max(len(line) for line in text.splitlines()) <= width:
+            break
+        keep = keep[:-1]
+    hidden = [c for c in frame.columns if c not in keep]
+    footer = f"{frame.height:,} rows x {frame.width} columns"
+    if frame.height > rows or hidden:
+        footer += f"; showing {min(rows, shown.height)} rows"
+        if hidden:
+            footer += f" and {len(keep)} columns (not shown: {', '.join(hidden[:8])}"
+            footer += ", ...)" if len(hidden) > 8 else ")"
+        footer += ". Write everything with --out FILE.parquet or FILE.csv"
+    return f"{text}\n{footer}"
+
+
+def write_table(frame: pl.DataFrame, out: str | None, command: str = "", rows: int = 10) -> None:
+    from recsys._io import atomic_path
+
+    if out is None:
+        print(preview(frame, command, rows))
+        return
+    path = Path(out)
+    suffix = check_out(out)
+    with atomic_path(path) as tmp:
+        frame.write_parquet(tmp) if suffix == ".parquet" else frame.write_csv(tmp)
+    print(f"wrote {path} ({frame.height:,} rows)", file=sys.stderr)
+
+
+def accepted_params(name: str) -> set[str]:
+    from recsys.models import registry
+
+    return set(registry.get(name)().get_params(deep=False))
+
+
+def make_model(
+    name: str, params: dict[str, Any] | None = None, seed: int = 0, *, strict: bool = True
+) -> Any:
+    """The registry model ``name`` with the ``--param`` values it accepts and ``--seed``.
+
+    Values are checked against the model's ``_parameter_constraints`` here, before
+    any data is read. With ``strict``, a parameter the model lacks is an error.
+    """
+    from recsys.models import registry
+
+    cls = registry.get(name)
+    accepted = accepted_params(name)
+    params = dict(params or {})
+    unknown = sorted(set(params) - accepted)
+    if unknown and strict:
+        raise InputDataError(
+            f"--param {unknown[0]}: {cls.__name__} has no such parameter; "
+            f"its parameters: {', '.join(sorted(accepted))}"
+        )
+    chosen = {k: v for k, v in params.items() if k in accepted}
+    if "random_state" in accepted and "random_state" not in chosen:
+        chosen["random_state"] = seed
+    if "show_progress" in accepted and "show_progress" not in chosen:
+        chosen["show_progress"] = False
+    model = cls(**chosen)
+    model._validate_params()
+    return model
+
+
+class _OneLine(logging.Formatter):
+    """``warning: <message on one line>``: no source path, no code line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {' '.join(record.getMessage().split())}"
+
+
+def _message_only(message: Warning | str, *args: Any, **kwargs: Any) -> str:
+    return str(message)
+
+
+class _Once(logging.Filter):
+    """Lets each distinct message through once per command (no warning printed twice)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = " ".join(record.getMessage().split())
+        if text in self.seen:
+            return False
+        self.seen.add(text)
+        return True
+
+
+@contextmanager
+def warnings_as_log_lines() -> Iterator[None]:
+    """Route library warnings through the ``recsys`` logger, one line each on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine())
+    handler.addFilter(_Once())
+    loggers = [logging.getLogger("recsys"), logging.getLogger("py.warnings")]
+    saved = [(lg.propagate, lg.level) for lg in loggers]
+    saved_format = warnings.formatwarning
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.propagate = False
+        logger.setLevel(logging.WARNING)
+    warnings.formatwarning = _message_only
+    logging.captureWarnings(True)
+    try:
+        yield
+    finally:
+        logging.captureWarnings(False)
+        warnings.formatwarning = saved_format
+        for logger, (propagate, level) in zip(loggers, saved, strict=True):
+            logger.removeHandler(handler)
+            logger.propagate, logger.level = propagate, level

@@ -1,0 +1,128 @@
+"""``recsys report`` and ``recsys demo``: read -> `recsys.job.run` -> `recsys.report.write`.
+
+The commands parse arguments and print; the job's errors are reported in the words
+of the command line (``--as-of``, not ``as_of``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from recsys.cli.common import clean_options
+from recsys.exceptions import InputDataError
+
+__all__ = ["FLAGS", "cmd_demo", "cmd_report", "in_flags"]
+
+#: JobConfig fields and the flags that set them.
+FLAGS = {
+    "as_of": "--as-of",
+    "cutoff": "--cutoff",
+    "horizon_days": "--horizon-days",
+    "due_horizon_days": "--due-horizon-days",
+    "clv_horizon_days": "--clv-horizon-days",
+    "contact_cost": "--contact-cost",
+    "on_unknown": "--on-unknown",
+    "sample_users": "--sample-users",
+    "models": "--models",
+    "bootstrap": "--bootstrap",
+}
+
+
+def in_flags(message: str) -> str:
+    """A job message with the JobConfig field names replaced by their flags.
+
+    Examples
+    --------
+    >>> in_flags("JobConfig(horizon_days=0): expected an int, got 0; as_of 1990-01-01 ...")
+    '--horizon-days 0: expected an int, got 0; --as-of 1990-01-01 ...'
+    """
+    message = re.sub(r"JobConfig\((\w+)=([^)]*)\)", lambda m: f"{m[1]} {m[2]}", message)
+    for name, flag in FLAGS.items():
+        message = re.sub(rf"(?<![\w-]){name}(?![\w])", flag, message)
+    return message
+
+
+def _config(args: argparse.Namespace, **fields: Any) -> Any:
+    from recsys.job import JobConfig
+
+    try:
+        return JobConfig(**fields)
+    except InputDataError as err:
+        raise InputDataError(in_flags(str(err))) from None
+
+
+def _run(purchases: Any, report: Any, names: Any, config: Any, out: str) -> None:
+    import recsys.report
+    from recsys.job import run
+
+    try:
+        result = run(purchases, config, report=report, item_names=names, echo=print)
+    except InputDataError as err:
+        raise InputDataError(in_flags(str(err))) from None
+    paths = recsys.report.write(result, out)
+    for claim in result.claims.values():
+        print(f"{claim.key}: {claim.text}")
+    for path in paths.values():
+        print(f"wrote {path}")
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from recsys.job import load_online_retail
+
+    start = time.perf_counter()
+    config = _config(
+        args,
+        cutoff="2011-09-09",
+        bootstrap=args.bootstrap,
+        seed=args.seed,
+        currency=args.currency,
+        contact_cost=args.contact_cost,
+        dataset="UCI Online Retail",
+        customer_column="CustomerID",
+    )
+    print("[read] the bundled UCI Online Retail data ...")
+    purchases, report, names = load_online_retail(sample_users=args.sample_users, seed=args.seed)
+    print(report)
+    _run(purchases, report, names, config, args.out)
+    print(f"done in {time.perf_counter() - start:.1f} s")
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from recsys.cli.common import model_names, parse_columns
+    from recsys.job import load_purchases
+
+    start = time.perf_counter()
+    columns = parse_columns(args.columns) or {}
+    config = _config(
+        args,
+        as_of=args.as_of,
+        cutoff=args.cutoff,
+        horizon_days=args.horizon_days,
+        due_horizon_days=args.due_horizon_days,
+        clv_horizon_days=args.clv_horizon_days,
+        k=args.k,
+        models=tuple(model_names(args.models)),
+        on_unknown=args.on_unknown,
+        contact_cost=args.contact_cost,
+        churn=not args.no_churn,
+        value=not args.no_value,
+        bootstrap=args.bootstrap,
+        seed=args.seed,
+        dataset=args.title or Path(args.file).name,
+        currency=args.currency,
+        customer_column=columns.get("user_id", "user_id"),
+    )
+    print(f"[read] {args.file} ...")
+    try:
+        purchases, report, names = load_purchases(
+            args.file, description=args.description, **clean_options(args)
+        )
+    except InputDataError as err:
+        raise InputDataError(str(err).replace("(description)", "(--description)")) from None
+    print(report)
+    _run(purchases, report, names, config, args.out)
+    print(f"done in {time.perf_counter() - start:.1f} s")

@@ -1,0 +1,184 @@
+"""The rules of `recsys.clean_purchases`: numbers, line totals, status, names, duplicates."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any, Final
+
+import numpy as np
+import polars as pl
+
+from recsys._arrays import sorted_unique
+from recsys.data import columns as C
+from recsys.data.cleaning_report import DROP_REASONS
+from recsys.exceptions import DataWarning, InputDataError
+
+__all__ = [
+    "CANCELLED",
+    "DEFAULT_CANCELLED_STATUS",
+    "cancelled_expr",
+    "drop_reason",
+    "duplicate_rows",
+    "number_expr",
+    "one_name_per_item",
+    "warn_several_names",
+]
+
+#: Status values (compared without case and surrounding spaces) that mark a
+#: cancelled, returned or unavailable line when a ``status`` column is mapped
+#: and ``cancelled_status`` is not given.
+DEFAULT_CANCELLED_STATUS: Final = (
+    "cancelled",
+    "canceled",
+    "cancellation",
+    "returned",
+    "return",
+    "refunded",
+    "unavailable",
+)
+
+CANCELLED: Final = "_cancelled"
+"""Temporary Boolean column: the row's status is a cancelled value."""
+
+
+def cancelled_expr(src: str, dtype: pl.DataType, values: Any) -> pl.Expr:
+    """``_cancelled``: the status column ``src`` holds one of ``values`` (any case).
+
+    ``values=None`` means `DEFAULT_CANCELLED_STATUS`. A null status is not
+    cancelled.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> frame = pl.DataFrame({"Status": [" Canceled", "complete", None]})
+    >>> frame.select(cancelled_expr("Status", pl.String, None))["_cancelled"].to_list()
+    [True, False, False]
+    """
+    if values is None:
+        values = DEFAULT_CANCELLED_STATUS
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence | set | frozenset):
+        raise InputDataError(
+            f"cancelled_status must be a list of status values such as ['cancelled', "
+            f"'returned'], got {values!r}"
+        )
+    if not all(isinstance(v, str) for v in values):
+        raise InputDataError(f"cancelled_status must hold text values, got {list(values)!r}")
+    if dtype not in (pl.String, pl.Categorical, pl.Null) and not isinstance(dtype, pl.Enum):
+        raise InputDataError(
+            f"column {src!r} (for status) has dtype {dtype}; expected text such as 'cancelled'"
+        )
+    wanted = pl.Series([v.strip().lower() for v in values], dtype=pl.String)
+    text = pl.col(src).cast(pl.String).str.strip_chars().str.to_lowercase()
+    return text.is_in(wanted.implode()).fill_null(False).alias(CANCELLED)
+
+
+def one_name_per_item(frame: pl.DataFrame, names: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """``frame`` with each item's most frequent ``item_name``; the count of items with several.
+
+    ``names`` holds the ``item_id, item_name`` rows the counts come from (empty
+    names are not names). Ties go to the name first in sorted order, so the
+    result does not depend on row order. Case and inner spaces are kept.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> rows = pl.DataFrame({"item_id": [1, 1, 1, 2],
+    ...                      "item_name": ["Red MUG", "red mug", "Red MUG", "Pot"]})
+    >>> fixed, several = one_name_per_item(rows, rows)
+    >>> fixed["item_name"].to_list(), several
+    (['Red MUG', 'Red MUG', 'Red MUG', 'Pot'], 1)
+    """
+    counted = (
+        names.filter(pl.col(C.ITEM_NAME).is_not_null())
+        .group_by(C.ITEM, C.ITEM_NAME)
+        .len()
+        .sort(C.ITEM, "len", C.ITEM_NAME, descending=[False, True, False])
+    )
+    best = counted.group_by(C.ITEM, maintain_order=True).agg(
+        pl.col(C.ITEM_NAME).first().alias("_name"), pl.len().alias("_names")
+    )
+    several = int((best.get_column("_names") > 1).sum())
+    fixed = frame.join(best.select(C.ITEM, "_name"), on=C.ITEM, how="left", maintain_order="left")
+    fixed = fixed.with_columns(pl.col("_name").alias(C.ITEM_NAME)).drop("_name")
+    return fixed, several
+
+
+def warn_several_names(several: int, src: str) -> None:
+    """The `DataWarning` of items whose rows carry more than one name."""
+    if several:
+        warnings.warn(
+            f"{several:,} item ids carry several names in column {src!r}; each keeps its most "
+            "frequent name (report.items_with_several_names)",
+            DataWarning,
+            stacklevel=3,
+        )
+
+
+def number_expr(src: str, dtype: pl.DataType, name: str) -> pl.Expr:
+    """The column as Float64, null where it is missing, not a number, NaN or infinite."""
+    col = pl.col(src)
+    if dtype.is_numeric() or dtype == pl.Null:
+        number = col.cast(pl.Float64)
+    elif dtype == pl.String:
+        number = col.str.strip_chars().cast(pl.Float64, strict=False)
+    else:
+        raise InputDataError(f"column {src!r} (for {name}) has dtype {dtype}; expected numbers")
+    return pl.when(number.is_finite()).then(number).alias(name)
+
+
+def drop_reason(
+    has_order: bool, has_price: bool, cancellation_prefix: str | None, has_status: bool = False
+) -> pl.Expr:
+    """Code of the first rule of `DROP_REASONS` a row fails (0: kept), as ``_drop_reason``.
+
+    With ``has_status``, the frame has a Boolean ``_cancelled`` column (the
+    row's status is one of the cancelled values): such rows are ``cancellation``.
+    """
+    rules: list[tuple[str, pl.Expr]] = [
+        ("missing_user", pl.col(C.USER).is_null()),
+        ("missing_item", pl.col(C.ITEM).is_null()),
+        ("invalid_timestamp", pl.col(C.TIMESTAMP).is_null()),
+        ("invalid_quantity", pl.col(C.QUANTITY).is_null()),
+    ]
+    cancelled: list[pl.Expr] = []
+    if has_order and cancellation_prefix:
+        cancelled.append(pl.col(C.ORDER).str.starts_with(cancellation_prefix).fill_null(False))
+    if has_status:
+        cancelled.append(pl.col(CANCELLED))
+    if cancelled:
+        rules.append(("cancellation", pl.any_horizontal(cancelled)))
+    rules.append(("non_positive_quantity", pl.col(C.QUANTITY) <= 0))
+    if has_price:
+        rules += [
+            ("invalid_price", pl.col(C.PRICE).is_null()),
+            ("negative_price", pl.col(C.PRICE) < 0),
+        ]
+    # A small integer code per row (0 = kept, i + 1 = DROP_REASONS[i]) is much cheaper
+    # to build, filter and count than a string per row.
+    reason: pl.Expr = pl.lit(0, dtype=pl.UInt8)
+    for reason_name, condition in reversed(rules):  # the first rule failed wins
+        code = pl.lit(DROP_REASONS.index(reason_name) + 1, dtype=pl.UInt8)
+        reason = pl.when(condition).then(code).otherwise(reason)
+    return reason.alias("_drop_reason")
+
+
+def duplicate_rows(frame: pl.DataFrame) -> pl.Series:
+    """Boolean mask of rows identical to an earlier row (over the columns of ``frame``).
+
+    Rows are compared exactly, but only among the few whose 64-bit row hash repeats:
+    hashing every row is far cheaper in time and memory than grouping whole rows.
+    """
+    hashes = frame.hash_rows(seed=0)
+    ordered = np.sort(hashes.to_numpy())
+    repeated = sorted_unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    del ordered
+    mask = np.zeros(frame.height, dtype=bool)
+    if repeated.size == 0:
+        return pl.Series("duplicate", mask)
+    candidates = np.flatnonzero(hashes.is_in(pl.Series(repeated).implode()).to_numpy())
+    del hashes
+    subset = frame[candidates]
+    later = ~subset.select(pl.struct(pl.all()).is_first_distinct()).to_series().to_numpy()
+    mask[candidates[later]] = True
+    return pl.Series("duplicate", mask)

@@ -1,0 +1,152 @@
+"""Which recommender to use, and whether the evidence separates it from the others.
+
+Every model whose paired difference in hit rate with the best one has an interval
+containing 0 is *tied* with it, and among tied models the simplest is chosen, by
+`SIMPLICITY_ORDER`. The job runs this on a validation split carved from the
+training data (never the test split), and `regime_default` names the model used
+when that split gives no evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from recsys.evaluation import EvaluationResults, compare
+
+__all__ = [
+    "BUY_AGAIN_MODELS",
+    "SIMPLICITY_ORDER",
+    "ModelChoice",
+    "choose_model",
+    "regime_default",
+]
+
+#: Models from simplest to most complex: no training, then one similarity or
+#: factorisation, then blends of several models. Among tied models the first wins:
+#: it is cheaper to run, easier to explain, and has fewer ways to break.
+#: Models not listed come last, in name order.
+SIMPLICITY_ORDER: tuple[str, ...] = (
+    "popular",
+    "repurchase",
+    "itemknn",
+    "als",
+    "bpr",
+    "repeat_explore",
+    "blend",
+)
+
+#: Models that put products the customer bought before first.
+BUY_AGAIN_MODELS: tuple[str, ...] = ("repurchase", "repeat_explore", "buy_again")
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """The recommender to use and the evidence behind it.
+
+    ``best`` has the highest hit rate; ``tied`` lists the models (``best`` first)
+    whose paired difference with ``best`` has an interval containing 0;
+    ``chosen`` is the simplest of ``tied``. ``comparisons`` holds one row per
+    other model: ``model, difference, ci_low, ci_high`` (``best`` minus model).
+    """
+
+    best: str
+    chosen: str
+    tied: tuple[str, ...]
+    runner_up: str | None
+    comparisons: pl.DataFrame
+    metric: str
+    k: int
+
+    @property
+    def separated(self) -> bool:
+        """True when no other model is tied with the best."""
+        return len(self.tied) == 1
+
+
+def _simplicity(name: str) -> tuple[int, str]:
+    try:
+        return SIMPLICITY_ORDER.index(name), name
+    except ValueError:
+        return len(SIMPLICITY_ORDER), name
+
+
+def choose_model(
+    results: EvaluationResults | pl.DataFrame, k: int, metric: str = "hit_rate"
+) -> ModelChoice:
+    """Pick the recommender: the best by ``metric@k``, or the simplest of those tied with it.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> table = pl.DataFrame({"model": ["als", "popular"], "mode": ["all"] * 2,
+    ...     "metric": ["hit_rate"] * 2, "k": [10, 10], "segment": ["all"] * 2,
+    ...     "value": [0.51, 0.50], "ci_low": [0.46, 0.45], "ci_high": [0.56, 0.55],
+    ...     "n_users": [400, 400]})
+    >>> choice = choose_model(table, k=10)
+    >>> choice.best, choice.chosen, choice.tied
+    ('als', 'popular', ('als', 'popular'))
+    """
+    table = results.table if isinstance(results, EvaluationResults) else results
+    overall = table.filter(
+        (pl.col("metric") == metric)
+        & (pl.col("k") == k)
+        & (pl.col("segment") == "all")
+        & (pl.col("mode") == "all")
+    ).sort("value", "model", descending=[True, False])
+    ranked = overall["model"].to_list()
+    best = str(ranked[0])
+    rows = []
+    for other in ranked[1:]:
+        diff = compare(results, best, other).filter(
+            (pl.col("metric") == metric)
+            & (pl.col("k") == k)
+            & (pl.col("segment") == "all")
+            & (pl.col("mode") == "all")
+        )
+        rows.append(
+            {
+                "model": other,
+                "difference": float(diff["difference"][0]),
+                "ci_low": float(diff["ci_low"][0]),
+                "ci_high": float(diff["ci_high"][0]),
+            }
+        )
+    comparisons = pl.DataFrame(
+        rows,
+        schema={
+            "model": pl.String,
+            "difference": pl.Float64,
+            "ci_low": pl.Float64,
+            "ci_high": pl.Float64,
+        },
+    )
+    tied = (best, *(r["model"] for r in rows if r["ci_low"] <= 0.0 <= r["ci_high"]))
+    chosen = min(tied, key=_simplicity)
+    return ModelChoice(
+        best=best,
+        chosen=chosen,
+        tied=tied,
+        runner_up=str(ranked[1]) if len(ranked) > 1 else None,
+        comparisons=comparisons,
+        metric=metric,
+        k=k,
+    )
+
+
+def regime_default(rare_repeat: bool, models: tuple[str, ...]) -> str:
+    """The model used when the data give no evidence: the simplest discovery model where
+    buying the same product again is rare, else the simplest buy-again model (or the
+    simplest model of ``models`` when it has none of that kind).
+
+    Examples
+    --------
+    >>> regime_default(True, ("repurchase", "als", "popular"))
+    'popular'
+    >>> regime_default(False, ("repurchase", "als", "popular"))
+    'repurchase'
+    """
+    ordered = sorted(models, key=_simplicity)
+    kind = [m for m in ordered if (m in BUY_AGAIN_MODELS) != rare_repeat]
+    return (kind or ordered)[0]

@@ -1,0 +1,420 @@
+"""The rules that turn evidence into the words of a headline: one place for every claim.
+
+Each rule returns a `Claim`: the sentence, whether the evidence licenses it, the
+evidence itself (counts, intervals, the check passed or failed), the warnings that
+concern it and, when it is not licensed, the fallback used instead. The report
+shows them as they are; it words nothing itself.
+
+Rules:
+
+* churn risk is a probability only where calibration holds on enough customers
+  *and* it discriminates (the AUC interval is above 0.5) *and* its fit is credible
+  (`churn_claim`); otherwise the win-back list is ordered by `WINBACK_FALLBACK`;
+* customer value comes from the CLV model only where its fit is credible
+  (`value_claim`); otherwise from `VALUE_FALLBACK`;
+* a model is named best only when its paired interval against the runner-up
+  excludes 0 on enough customers with a hit rate above 0 (`model_claim`);
+* the evaluation names who was evaluated, returning and first-time customers
+  apart, or why nobody was (`evaluation_claim`);
+* a campaign is proposed only where the value at stake per contact exceeds the
+  contact cost (`campaign_claim`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from recsys.job.choice import ModelChoice
+from recsys.job.evidence import CALIBRATION_TOLERANCE, ChurnEvidence, FitEvidence
+from recsys.job.regime import Regime
+
+__all__ = [
+    "VALUE_FALLBACK",
+    "WINBACK_FALLBACK",
+    "Claim",
+    "campaign_claim",
+    "churn_claim",
+    "due_claim",
+    "evaluation_claim",
+    "model_claim",
+    "value_claim",
+]
+
+#: The stated order of the win-back list when churn risk is not licensed.
+WINBACK_FALLBACK = (
+    "past value (spend to date, or orders without prices), then days since the last order"
+)
+#: The stated customer value when the CLV model is not licensed.
+VALUE_FALLBACK = (
+    "the shop's observed return rate (share of customers who ordered again within the "
+    "value horizon) x the customer's mean order value"
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One headline and what licenses it.
+
+    ``text`` is the sentence shown; ``licensed`` says whether the evidence supports
+    the strong form of the claim (when False, ``text`` says so and ``fallback``
+    names what is used instead); ``evidence`` holds the numbers behind it;
+    ``warnings`` the warnings of the run that concern it.
+    """
+
+    key: str
+    text: str
+    licensed: bool
+    evidence: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    fallback: str | None = None
+
+
+def _pct(x: float, decimals: int = 1) -> str:
+    if not math.isfinite(x):
+        return "n/a"
+    value = f"{x * 100:.{decimals}f}"
+    if float(value) == 0 and x > 0:  # never print a positive share as 0%
+        return f"<{10**-decimals:g}%"
+    return f"{value}%"
+
+
+def _money(x: float, currency: str) -> str:
+    return f"{currency}{x:,.0f}" if abs(x) >= 10 or x == 0 else f"{currency}{x:,.2f}"
+
+
+def churn_claim(
+    evidence: ChurnEvidence | None,
+    fits: FitEvidence | None,
+    *,
+    enabled: bool = True,
+    min_customers: int = 30,
+    warnings: tuple[str, ...] = (),
+) -> Claim:
+    """Churn risk as a probability, or the transparent win-back order and why.
+
+    Examples
+    --------
+    >>> claim = churn_claim(None, None)
+    >>> claim.licensed, claim.fallback == WINBACK_FALLBACK
+    (False, True)
+    """
+    reasons = []
+    data: dict[str, Any] = {"tolerance": CALIBRATION_TOLERANCE, "min_customers": min_customers}
+    if not enabled:
+        reasons.append("the churn model is turned off")
+    if evidence is None:
+        reasons.append("it could not be checked (no evaluation window)")
+    else:
+        data.update(
+            customers=evidence.customers,
+            churned=evidence.churned,
+            auc=evidence.auc,
+            auc_low=evidence.auc_low,
+            auc_high=evidence.auc_high,
+            max_gap=evidence.max_gap,
+            horizon_days=evidence.horizon_days,
+        )
+        auc = (
+            f"AUC {evidence.auc:.2f} [{evidence.auc_low:.2f}, {evidence.auc_high:.2f}]"
+            if math.isfinite(evidence.auc)
+            else "AUC undefined (one outcome only)"
+        )
+        data["auc_text"] = auc
+        if evidence.customers < min_customers:
+            reasons.append(
+                f"only {evidence.customers:,} customers could be checked (at least "
+                f"{min_customers:,} needed)"
+            )
+        if not evidence.discriminates:
+            reasons.append(
+                f"it does not separate churners from returners better than chance ({auc})"
+            )
+        if not evidence.calibrated:
+            gap = (
+                f"predicted and observed churn differ by up to {_pct(evidence.max_gap, 0)} "
+                f"in a decile (tolerance {_pct(CALIBRATION_TOLERANCE, 0)})"
+                if math.isfinite(evidence.max_gap)
+                else "no decile could be checked"
+            )
+            reasons.append(f"it is not calibrated: {gap}")
+    if fits is not None and not fits.churn_credible:
+        reasons.append("its fit is flagged: " + "; ".join(fits.churn_flags))
+    licensed = not reasons
+    if licensed:
+        assert evidence is not None
+        text = (
+            f"Churn risk can be read as a probability: on {evidence.customers:,} customers "
+            f"checked over {evidence.horizon_days} days, every decile is within "
+            f"{_pct(CALIBRATION_TOLERANCE, 0)} of what happened and it separates churners "
+            f"from returners ({data['auc_text']})."
+        )
+    else:
+        text = (
+            "Churn risk is not used as a probability: "
+            + "; ".join(reasons)
+            + f". The win-back list is ordered by {WINBACK_FALLBACK}, with no risk threshold."
+        )
+    return Claim("churn", text, licensed, data, warnings, None if licensed else WINBACK_FALLBACK)
+
+
+def value_claim(
+    fits: FitEvidence | None,
+    *,
+    has_prices: bool,
+    enabled: bool = True,
+    horizon_days: int = 365,
+    return_rate: float = math.nan,
+    warnings: tuple[str, ...] = (),
+) -> Claim:
+    """Customer value from the CLV model, or from `VALUE_FALLBACK` and why.
+
+    Examples
+    --------
+    >>> value_claim(None, has_prices=False).licensed
+    False
+    """
+    reasons = []
+    if not enabled:
+        reasons.append("the value model is turned off")
+    if not has_prices:
+        reasons.append("the file has no prices: value is counted in orders")
+    if fits is not None and not fits.value_credible:
+        flags = list(fits.value_flags)
+        if fits.nonfinite_value:
+            flags.append(f"{fits.nonfinite_value:,} customers have no finite value")
+        reasons.append("its fit is flagged: " + "; ".join(flags))
+    licensed = not reasons
+    data = {"horizon_days": horizon_days, "return_rate": return_rate, "has_prices": has_prices}
+    if licensed:
+        text = (
+            f"Customer value is the expected value over the next {horizon_days} days "
+            "(BG/NBD and Gamma-Gamma fits, none flagged); these models assume buying habits "
+            "stay as they were."
+        )
+    else:
+        text = (
+            "Customer value does not come from the CLV model: "
+            + "; ".join(reasons)
+            + f". It is {VALUE_FALLBACK} ({_pct(return_rate)} returned within "
+            f"{horizon_days} days)."
+        )
+    return Claim("value", text, licensed, data, warnings, None if licensed else VALUE_FALLBACK)
+
+
+def evaluation_claim(
+    regime: Regime,
+    *,
+    returning: int,
+    first_time: int,
+    on_unknown: str,
+    reason: str | None = None,
+    min_evaluated: int = 30,
+    warnings: tuple[str, ...] = (),
+) -> Claim:
+    """Who was evaluated: every customer who bought in the test window, returning and
+    first-time apart (or why nobody was).
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> r = Regime(datetime(2024, 1, 1), 10, 12, 1.2, 0.8, 0.1, 20, 2, True, True,
+    ...            datetime(2023, 12, 1), 30, 5, 3, 2, "user_id")
+    >>> evaluation_claim(r, returning=3, first_time=2, on_unknown="fallback").licensed
+    False
+    """
+    fallback = on_unknown == "fallback"
+    total = returning + (first_time if fallback else 0)
+    data = {
+        "evaluated": total,
+        "returning": returning,
+        "first_time": first_time,
+        "test_customers": regime.test_customers,
+        "cutoff": regime.cutoff,
+        "horizon_days": regime.horizon_days,
+        "min_evaluated": min_evaluated,
+    }
+    if reason is not None:
+        return Claim("evaluation", f"No evaluation: {reason}.", False, data, warnings, None)
+    window = f"in the {regime.horizon_days} days after {regime.cutoff:%Y-%m-%d}"
+    if fallback:
+        text = (
+            f"Evaluated on all {total:,} customers who bought {window}: {returning:,} "
+            f"returning and {first_time:,} first-time; first-time buyers got each model's "
+            "cold-start fallback (the training popularity ranking)."
+        )
+    else:
+        text = (
+            f"Evaluated on the {returning:,} returning customers who bought {window}; the "
+            f"{first_time:,} first-time buyers were left out (on_unknown='skip')."
+        )
+    licensed = returning >= min_evaluated
+    if not licensed:
+        text += (
+            f" Only {returning:,} returning customers (at least {min_evaluated:,} needed): "
+            "nothing reliable can be said about personalisation."
+        )
+    return Claim("evaluation", text, licensed, data, warnings, None)
+
+
+def model_claim(
+    choice: ModelChoice | None,
+    *,
+    used: str,
+    used_because: str,
+    evaluated: int,
+    best_value: float = math.nan,
+    min_evaluated: int = 30,
+    warnings: tuple[str, ...] = (),
+) -> Claim:
+    """A best model named only when its paired interval against the runner-up excludes 0.
+
+    ``choice`` is `choose_model` on the test evaluation; ``used`` is the model the
+    job recommends with and ``used_because`` why (the validation split or the
+    regime's default).
+
+    Examples
+    --------
+    >>> model_claim(None, used="popular", used_because="no evaluation", evaluated=0).text
+    'Not enough evidence to name a best model: no evaluation. The job uses popular: no evaluation.'
+    """
+    data: dict[str, Any] = {"used": used, "evaluated": evaluated, "best_value": best_value}
+    reason = None
+    if choice is None:
+        reason = "no evaluation"
+    elif evaluated < min_evaluated:
+        reason = f"only {evaluated:,} customers evaluated (at least {min_evaluated:,} needed)"
+    elif not best_value > 0:
+        reason = "every model scored 0"
+    elif choice.runner_up is None:
+        reason = "only one model was evaluated"
+    else:
+        row = choice.comparisons.row(0, named=True)
+        data.update(
+            best=choice.best,
+            runner_up=choice.runner_up,
+            difference=row["difference"],
+            ci_low=row["ci_low"],
+            ci_high=row["ci_high"],
+        )
+        if not row["ci_low"] > 0:
+            reason = (
+                f"{choice.best} and the runner-up {choice.runner_up} differ by "
+                f"{row['difference']:+.3f} in {choice.metric.replace('_', ' ')}@{choice.k}, "
+                f"95% interval [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}], which contains 0"
+            )
+    if reason is None:
+        assert choice is not None
+        text = (
+            f"{choice.best} is the best model: ahead of the runner-up {choice.runner_up} by "
+            f"{data['difference']:+.3f} in {choice.metric.replace('_', ' ')}@{choice.k}, "
+            f"95% paired interval [{data['ci_low']:+.3f}, {data['ci_high']:+.3f}], on "
+            f"{evaluated:,} customers. The job uses {used}: {used_because}."
+        )
+        return Claim("model", text, True, data, warnings, None)
+    data["reason"] = reason
+    text = (
+        f"Not enough evidence to name a best model: {reason}. The job uses {used}: {used_because}."
+    )
+    return Claim("model", text, False, data, warnings, used)
+
+
+def campaign_claim(
+    customers: int,
+    value_at_stake: float,
+    contact_cost: float,
+    *,
+    money: bool,
+    currency: str = "",
+    basis: str = "value x churn risk",
+    warnings: tuple[str, ...] = (),
+) -> Claim:
+    """A win-back campaign proposed only where the value at stake per contact exceeds
+    the contact cost.
+
+    Examples
+    --------
+    >>> campaign_claim(6467, 617.0, 1.0, money=True, currency="R$").licensed
+    False
+    >>> campaign_claim(100, 5000.0, 1.0, money=True).licensed
+    True
+    """
+    per = value_at_stake / customers if customers else 0.0
+    data = {
+        "customers": customers,
+        "value_at_stake": value_at_stake,
+        "per_contact": per,
+        "contact_cost": contact_cost,
+        "money": money,
+        "basis": basis,
+    }
+    basis = f" ({basis})"
+    if customers == 0:
+        return Claim("campaign", "No customer to win back.", False, data, warnings, None)
+    if not money:
+        text = (
+            f"{customers:,} lapsed customers, {value_at_stake:,.1f} expected orders at stake"
+            f"{basis}: "
+            "the file has no prices, so whether a campaign pays for its contact cost "
+            f"({_money(contact_cost, currency)} each) cannot be checked."
+        )
+        return Claim("campaign", text, False, data, warnings, "no campaign proposed")
+    stake = _money(value_at_stake, currency)
+    if per > contact_cost:
+        text = (
+            f"Win back {customers:,} customers: {stake} at stake{basis}, "
+            f"{_money(per, currency)} per contact against a contact cost of "
+            f"{_money(contact_cost, currency)}."
+        )
+        return Claim("campaign", text, True, data, warnings, None)
+    text = (
+        f"A win-back campaign is not worth running: {customers:,} customers, {stake} at "
+        f"stake{basis}, {_money(per, currency)} per contact, not more than the contact cost "
+        f"of {_money(contact_cost, currency)}."
+    )
+    return Claim("campaign", text, False, data, warnings, "no campaign proposed")
+
+
+def due_claim(
+    customers: int,
+    items: int,
+    expected: float,
+    *,
+    min_probability: float,
+    horizon_days: int,
+    replenish: int,
+    dropped: int = 0,
+    warnings: tuple[str, ...] = (),
+) -> Claim:
+    """Customers due to buy a product again (chance at least ``min_probability``).
+
+    Examples
+    --------
+    >>> due_claim(0, 0, 0.0, min_probability=0.2, horizon_days=30, replenish=0).licensed
+    False
+    """
+    data = {
+        "customers": customers,
+        "items": items,
+        "expected_purchases": expected,
+        "min_probability": min_probability,
+        "horizon_days": horizon_days,
+        "replenish": replenish,
+        "dropped": dropped,
+    }
+    if customers == 0:
+        text = (
+            f"No customer has a product due in the next {horizon_days} days with a chance of "
+            f"{_pct(min_probability, 0)} or more."
+        )
+        return Claim("due", text, False, data, warnings, None)
+    text = (
+        f"{customers:,} customers have {items:,} products due in the next {horizon_days} "
+        f"days (chance {_pct(min_probability, 0)} or more; about {expected:,.0f} purchases "
+        f"expected); {replenish:,} of them get a replenishment reminder (the others are on "
+        "the win-back or onboarding list)."
+    )
+    if dropped:
+        text += f" {dropped:,} due rows without a chance were left out."
+    return Claim("due", text, True, data, warnings, None)

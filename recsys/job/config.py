@@ -1,0 +1,126 @@
+"""`JobConfig`: every setting of the main job (`recsys.job.run`), in one frozen dataclass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from recsys._validation import InstanceOf, Interval, Options, SequenceOf, validate_params
+from recsys.data.timeutil import DateLike
+
+__all__ = ["DEFAULT_CONTACT_COST", "DEFAULT_MODELS", "JobConfig"]
+
+#: The recommenders the job compares by default (registry names).
+DEFAULT_MODELS: tuple[str, ...] = (
+    "popular",
+    "repurchase",
+    "als",
+    "itemknn",
+    "repeat_explore",
+    "blend",
+)
+
+#: Cost of one retention contact (in the currency of the prices) when none is given.
+DEFAULT_CONTACT_COST = 1.0
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    """Settings of the main job: one ``as_of`` for every decision, one evaluation window.
+
+    Parameters
+    ----------
+    as_of
+        "Now" of every artefact (profiles, items due, actions, recommendations):
+        only purchases strictly before it are used. Default: the day after the
+        last purchase, at midnight.
+    cutoff
+        Start of the evaluation's test window (train before it, test the next
+        ``horizon_days``). Default: ``horizon_days`` before ``as_of``.
+    horizon_days
+        Length of the evaluation's test window (and of the churn label), days.
+    due_horizon_days
+        Window of the items due again, days after ``as_of``.
+    clv_horizon_days
+        Horizon of the customer value behind the win-back list, days.
+    k
+        Recommendations per customer (list length).
+    models
+        The recommenders compared (registry names); the one used is chosen on a
+        validation split carved from the training data.
+    on_unknown
+        What a model does with a test customer it never saw (a first-time buyer):
+        ``"fallback"`` (the default) serves the training popularity ranking, so every
+        customer who bought in the test window is evaluated; ``"skip"`` leaves
+        them without a list (they count as misses).
+    contact_cost
+        Cost of one retention contact, in the currency of the prices: a campaign is
+        proposed only where the value at stake per contact exceeds it.
+    churn, value
+        Use the churn model (``churn_risk``) and the value model (CLV) where their
+        evidence holds; ``False`` turns them off (the stated fallback rules are used).
+    bootstrap, seed
+        Bootstrap resamples of every interval and their seed.
+    min_evaluated
+        Fewest customers an evaluation (or a calibration check) needs before a
+        claim is drawn from it.
+    sample_users
+        Run on this many randomly chosen customers (``seed``); None: everyone.
+    dataset, currency
+        The data's name in the report's title; the prefix of money (``"£"``).
+    customer_column
+        The input's name of the customer column, for messages about it.
+
+    Examples
+    --------
+    >>> from recsys.job import JobConfig
+    >>> JobConfig(contact_cost=0.5, k=5).k
+    5
+    >>> JobConfig(k=0)
+    Traceback (most recent call last):
+    ...
+    recsys.exceptions.InputDataError: JobConfig(k=...) must be an integer >= 1, got 0
+    """
+
+    as_of: Any = None
+    cutoff: Any = None
+    horizon_days: int = 90
+    due_horizon_days: int = 30
+    clv_horizon_days: int = 365
+    k: int = 10
+    models: tuple[str, ...] = DEFAULT_MODELS
+    on_unknown: Literal["fallback", "skip"] = "fallback"
+    contact_cost: float = DEFAULT_CONTACT_COST
+    churn: bool = True
+    value: bool = True
+    bootstrap: int = 1000
+    seed: int = 0
+    min_evaluated: int = 30
+    sample_users: int | None = None
+    dataset: str = "your purchases"
+    currency: str = ""
+    customer_column: str = "user_id"
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "as_of": [DateLike(), None],
+        "cutoff": [DateLike(), None],
+        "horizon_days": [Interval(int, 1, 36_500)],
+        "due_horizon_days": [Interval(int, 1, 36_500)],
+        "clv_horizon_days": [Interval(int, 1, 36_500)],
+        "k": [Interval(int, 1, None)],
+        "models": [SequenceOf(InstanceOf(str, "a model name"))],
+        "on_unknown": [Options("fallback", "skip")],
+        "contact_cost": [Interval(float, 0, None)],
+        "churn": [InstanceOf(bool, "True or False")],
+        "value": [InstanceOf(bool, "True or False")],
+        "bootstrap": [Interval(int, 0, None)],
+        "seed": [Interval(int, 0, None)],
+        "min_evaluated": [Interval(int, 1, None)],
+        "sample_users": [Interval(int, 1, None), None],
+        "dataset": [InstanceOf(str, "a name")],
+        "currency": [InstanceOf(str, "a currency symbol or code")],
+        "customer_column": [InstanceOf(str, "a column name")],
+    }
+
+    def __post_init__(self) -> None:
+        validate_params("JobConfig", vars(self), self._parameter_constraints)

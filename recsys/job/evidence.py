@@ -1,0 +1,229 @@
+"""The evidence the job's claims rest on: churn discrimination and calibration, the
+credibility of the customer-model fits, and the warnings each step raised."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scipy.stats import rankdata
+
+from recsys.data import columns as C
+from recsys.evaluation import churn_calibration
+from recsys.stats.intervals import z_value
+from recsys.uplift.retention import retention_labels
+
+__all__ = [
+    "CALIBRATION_TOLERANCE",
+    "ChurnEvidence",
+    "FitEvidence",
+    "StepWarnings",
+    "auc_interval",
+    "churn_evidence",
+    "fit_evidence",
+    "record_warnings",
+]
+
+#: Churn risk is calibrated when every decile's predicted and observed churn are within this.
+CALIBRATION_TOLERANCE = 0.05
+
+
+def auc_interval(
+    scores: Any, positive: Any, confidence: float = 0.95
+) -> tuple[float, float, float]:
+    """Area under the ROC curve of ``scores`` for ``positive`` labels, with the
+    Hanley-McNeil (1982) interval (clipped to [0, 1]).
+
+    Ties count one half (the Mann-Whitney statistic). NaN when a class is empty.
+
+    Examples
+    --------
+    >>> auc_interval([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])[0]
+    0.75
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(positive, dtype=bool)
+    n1, n0 = int(y.sum()), int((~y).sum())
+    if n1 == 0 or n0 == 0:
+        return math.nan, math.nan, math.nan
+    ranks = rankdata(s)
+    auc = float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
+    var = (auc * (1 - auc) + (n1 - 1) * (q1 - auc * auc) + (n0 - 1) * (q2 - auc * auc)) / (n1 * n0)
+    half = z_value(confidence) * math.sqrt(max(var, 0.0))
+    return auc, max(0.0, auc - half), min(1.0, auc + half)
+
+
+@dataclass(frozen=True)
+class ChurnEvidence:
+    """How churn risk, computed at the evaluation cutoff, did against what happened next.
+
+    ``customers`` had bought before the cutoff; ``churned`` of them bought nothing in
+    the ``horizon_days`` after it. ``auc`` (with its interval) measures whether
+    the risk separates churners from returners (0.5: no better than chance);
+    ``max_gap`` is the largest |predicted - observed| over the deciles of
+    ``calibration``.
+    """
+
+    customers: int
+    churned: int
+    auc: float
+    auc_low: float
+    auc_high: float
+    max_gap: float
+    calibration: pl.DataFrame
+    horizon_days: int
+
+    @property
+    def calibrated(self) -> bool:
+        return self.calibration.height > 0 and self.max_gap <= CALIBRATION_TOLERANCE
+
+    @property
+    def discriminates(self) -> bool:
+        return math.isfinite(self.auc_low) and self.auc_low > 0.5
+
+
+def churn_evidence(
+    profiles: pl.DataFrame, purchases: pl.DataFrame, cutoff: Any, horizon_days: int
+) -> ChurnEvidence:
+    """`ChurnEvidence` of the ``churn_risk`` of ``profiles`` (as of ``cutoff``).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> p = pl.DataFrame({"user_id": [1, 2, 3, 1], "item_id": ["a"] * 4,
+    ...     "timestamp": [datetime(2020, 1, 1), datetime(2020, 1, 2), datetime(2020, 1, 3),
+    ...                   datetime(2020, 2, 1)]})
+    >>> prof = pl.DataFrame({"user_id": [1, 2, 3], "churn_risk": [0.1, 0.9, 0.8]})
+    >>> e = churn_evidence(prof, p, "2020-01-15", 30)
+    >>> e.customers, e.churned, e.auc
+    (3, 2, 1.0)
+    """
+    empty = pl.DataFrame(
+        schema={
+            "decile": pl.Int32,
+            "customers": pl.UInt32,
+            "predicted_churn": pl.Float64,
+            "observed_churn": pl.Float64,
+        }
+    )
+    if "churn_risk" not in profiles.columns or profiles.height == 0:
+        nan = math.nan
+        return ChurnEvidence(0, 0, nan, nan, nan, nan, empty, horizon_days)
+    scored = profiles.select(C.USER, "churn_risk").filter(pl.col("churn_risk").is_finite())
+    labels = retention_labels(purchases, as_of=cutoff, horizon_days=horizon_days)
+    joined = scored.join(labels.select(C.USER, "retained"), on=C.USER, how="inner")
+    churned = ~joined["retained"].to_numpy().astype(bool)
+    auc, low, high = auc_interval(joined["churn_risk"].to_numpy(), churned)
+    calibration = churn_calibration(scored, purchases, cutoff, horizon_days)
+    gap = (
+        float((calibration["predicted_churn"] - calibration["observed_churn"]).abs().max())  # type: ignore[arg-type]
+        if calibration.height
+        else math.nan
+    )
+    return ChurnEvidence(
+        customers=joined.height,
+        churned=int(churned.sum()),
+        auc=auc,
+        auc_low=low,
+        auc_high=high,
+        max_gap=gap,
+        calibration=calibration,
+        horizon_days=horizon_days,
+    )
+
+
+@dataclass
+class StepWarnings:
+    """The distinct warning messages one step raised, in the order first seen."""
+
+    messages: list[str] = field(default_factory=list)
+
+    def add(self, message: str) -> None:
+        text = " ".join(message.split())
+        if text not in self.messages:
+            self.messages.append(text)
+
+    def messages_tuple(self) -> tuple[str, ...]:
+        return tuple(self.messages)
+
+    def matching(self, *words: str) -> tuple[str, ...]:
+        """The messages containing any of ``words`` (case-insensitive)."""
+        return tuple(m for m in self.messages if any(w.lower() in m.lower() for w in words))
+
+
+@contextmanager
+def record_warnings(into: StepWarnings) -> Iterator[None]:
+    """Record the warnings raised inside the block into ``into`` (deduplicated), then
+    re-issue each distinct one once, so the log still shows them."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    seen: set[tuple[type, str]] = set()
+    for w in caught:
+        into.add(str(w.message))
+        key = (w.category, " ".join(str(w.message).split()))
+        if key not in seen:
+            seen.add(key)
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+#: Words of the warnings that flag a customer-model fit as not credible.
+_FLAGS = {
+    "churn": ("BG/NBD", "churn model", "churn columns", "one-time-buyer survival curve alone"),
+    "value": ("Gamma-Gamma", "CLV", "clv"),
+}
+_FLAG_WORDS = (
+    "extreme",
+    "did not converge",
+    "not fitted",
+    "failed",
+    "non-finite",
+    "undefined",
+    "null",
+    "falls back",
+    "fallback",
+)
+
+
+@dataclass(frozen=True)
+class FitEvidence:
+    """Whether the churn (BG/NBD) and value (Gamma-Gamma, CLV) fits are credible, with the
+    warnings that flag them."""
+
+    churn_flags: tuple[str, ...]
+    value_flags: tuple[str, ...]
+    nonfinite_value: int
+
+    @property
+    def churn_credible(self) -> bool:
+        return not self.churn_flags
+
+    @property
+    def value_credible(self) -> bool:
+        return not self.value_flags and not self.nonfinite_value
+
+
+def fit_evidence(step: StepWarnings, profiles: pl.DataFrame) -> FitEvidence:
+    """Flags on the customer-model fits from the warnings of the profile step and the
+    values they produced (a churn model flagged as extreme also flags the CLV built
+    on it)."""
+
+    def flagged(kind: str) -> tuple[str, ...]:
+        return tuple(
+            m for m in step.matching(*_FLAGS[kind]) if any(w in m.lower() for w in _FLAG_WORDS)
+        )
+
+    churn = flagged("churn")
+    value = flagged("value") + tuple(m for m in churn if m not in flagged("value"))
+    bad = 0
+    if "clv" in profiles.columns:
+        bad = int((~profiles["clv"].cast(pl.Float64).is_finite().fill_null(False)).sum())
+    return FitEvidence(churn_flags=churn, value_flags=value, nonfinite_value=bad)

@@ -1,0 +1,199 @@
+"""The shop's regime: the shape of its data, measured, and what it implies for the job.
+
+Orders per customer, the share of one-order customers, the share of
+customer-product pairs bought in more than one order, and who bought in the
+evaluation's test window (returning and first-time customers). Customer ids that
+look like order ids (nearly every customer has exactly one order, and there are
+about as many customers as orders) are detected and named.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import polars as pl
+
+from recsys.data import columns as C
+from recsys.data.canonical import order_key, without_returns
+
+__all__ = [
+    "ORDER_ID_ONE_ORDER_SHARE",
+    "RARE_REPEAT_SHARE",
+    "Regime",
+    "detect_regime",
+]
+
+#: Customer ids look like order ids when at least this share of customers has one order
+#: (and customers are at least `ORDER_ID_CUSTOMERS_PER_ORDER` of the orders). A durable-goods
+#: shop where 99% of customers ordered once still has a few repeat customers; an id per
+#: order has none.
+ORDER_ID_ONE_ORDER_SHARE = 0.998
+ORDER_ID_CUSTOMERS_PER_ORDER = 0.98
+#: Buying the same product again is rare below this share of customer-product pairs.
+RARE_REPEAT_SHARE = 0.05
+
+
+@dataclass(frozen=True)
+class Regime:
+    """The measured shape of a shop's purchases before ``as_of``.
+
+    ``repeat_pair_share`` is the share of customer-product pairs bought in more than
+    one order; ``test_*`` count the customers who bought in the evaluation window
+    ``[cutoff, cutoff + horizon_days)`` (``first_time``: no purchase before the
+    cutoff). ``kind`` is one of ``"order_ids"`` (customer ids look like order ids),
+    ``"rare_repeat"`` (buying a product again is rare: durable goods) or
+    ``"repeat"``; ``statement`` says it in words.
+    """
+
+    as_of: datetime
+    customers: int
+    orders: int
+    orders_per_customer: float
+    one_order_share: float
+    repeat_pair_share: float
+    pairs: int
+    repeat_pairs: int
+    has_prices: bool
+    has_order_ids: bool
+    cutoff: datetime | None
+    horizon_days: int
+    test_customers: int
+    test_returning: int
+    test_first_time: int
+    customer_column: str
+
+    @property
+    def first_time_share(self) -> float:
+        """Share of the test window's buyers who had never bought before the cutoff."""
+        return self.test_first_time / self.test_customers if self.test_customers else float("nan")
+
+    @property
+    def looks_like_order_ids(self) -> bool:
+        """Nearly every customer has one order, and there are about as many customers as
+        orders: the customer column probably holds one id per order."""
+        return (
+            self.customers >= 20
+            and self.one_order_share >= ORDER_ID_ONE_ORDER_SHARE
+            and self.customers >= ORDER_ID_CUSTOMERS_PER_ORDER * self.orders
+        )
+
+    @property
+    def rare_repeat(self) -> bool:
+        """Buying the same product again is rare (fewer than `RARE_REPEAT_SHARE` of pairs)."""
+        return self.repeat_pair_share < RARE_REPEAT_SHARE
+
+    @property
+    def kind(self) -> str:
+        if self.looks_like_order_ids:
+            return "order_ids"
+        return "rare_repeat" if self.rare_repeat else "repeat"
+
+    @property
+    def order_id_message(self) -> str | None:
+        """The message for customer ids that look like order ids (None otherwise)."""
+        if not self.looks_like_order_ids:
+            return None
+        return (
+            f"the customer column {self.customer_column!r} looks like an order id: "
+            f"{self.one_order_share:.1%} of its {self.customers:,} customers have exactly one "
+            f"order ({self.orders:,} orders in all). Map a stable customer key (one id per "
+            "person or account, the same across orders) to user_id; until then, nothing can "
+            "be learnt about returning customers"
+        )
+
+    @property
+    def statement(self) -> str:
+        """The regime in one paragraph (the top of the report)."""
+        orders = "orders" if self.has_order_ids else "orders (customer-days: no order ids)"
+        text = (
+            f"{self.customers:,} customers, {self.orders:,} {orders}, "
+            f"{self.orders_per_customer:.2f} orders per customer; "
+            f"{self.one_order_share:.1%} of customers ordered once; "
+            f"{self.repeat_pair_share:.2%} of {self.pairs:,} customer-product pairs were "
+            "bought in more than one order"
+        )
+        if self.test_customers:
+            text += (
+                f"; {self.test_customers:,} customers bought in the {self.horizon_days} days "
+                f"after {self.cutoff:%Y-%m-%d}: {self.test_returning:,} returning, "
+                f"{self.test_first_time:,} first-time ({self.first_time_share:.1%})"
+            )
+        text += (
+            ". "
+            + {
+                "order_ids": "Customer ids look like order ids (see the warning).",
+                "rare_repeat": "Buying the same product again is rare (durable goods): "
+                "bought products are not recommended first unless the evaluation shows that "
+                "repeats win.",
+                "repeat": "Customers buy the same products again: buy-again models are candidates.",
+            }[self.kind]
+        )
+        return text
+
+
+def detect_regime(
+    purchases: pl.DataFrame,
+    as_of: datetime,
+    *,
+    cutoff: datetime | None = None,
+    horizon_days: int = 90,
+    customer_column: str = C.USER,
+) -> Regime:
+    """Measure the regime of canonical ``purchases`` strictly before ``as_of``.
+
+    Parameters
+    ----------
+    purchases
+        Canonical purchases (``user_id, item_id, timestamp``, optional ``order_id``,
+        ``price``, ``is_return``).
+    as_of
+        Only purchases strictly before it are measured.
+    cutoff, horizon_days
+        The evaluation's test window (``[cutoff, cutoff + horizon_days)``, clipped at
+        ``as_of``), for the counts of returning and first-time buyers; None: no window.
+    customer_column
+        The input's name of the customer column, for the order-id message.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> p = pl.DataFrame({"user_id": [1, 1, 2, 3], "item_id": ["a", "a", "b", "a"],
+    ...     "timestamp": [datetime(2024, 1, d) for d in (1, 5, 2, 6)]})
+    >>> r = detect_regime(p, datetime(2024, 1, 7), cutoff=datetime(2024, 1, 4), horizon_days=3)
+    >>> r.customers, r.orders, r.repeat_pairs, r.test_returning, r.test_first_time
+    (3, 4, 1, 1, 1)
+    """
+    bought = without_returns(purchases).filter(pl.col(C.TIMESTAMP) < as_of)
+    orders = bought.group_by(C.USER).agg(order_key(bought).n_unique().alias("orders"))
+    n_customers = orders.height
+    n_orders = int(orders["orders"].sum()) if n_customers else 0
+    pairs = bought.group_by(C.USER, C.ITEM).agg(order_key(bought).n_unique().alias("orders"))
+    repeat_pairs = int((pairs["orders"] > 1).sum())
+    test_customers = returning = 0
+    if cutoff is not None:
+        end = min(cutoff + timedelta(days=horizon_days), as_of)
+        window = bought.filter(pl.col(C.TIMESTAMP) >= cutoff, pl.col(C.TIMESTAMP) < end)
+        buyers = window.select(C.USER).unique()
+        known = bought.filter(pl.col(C.TIMESTAMP) < cutoff).select(C.USER).unique()
+        test_customers = buyers.height
+        returning = buyers.join(known, on=C.USER, how="semi").height
+    return Regime(
+        as_of=as_of,
+        customers=n_customers,
+        orders=n_orders,
+        orders_per_customer=n_orders / n_customers if n_customers else 0.0,
+        one_order_share=float((orders["orders"] == 1).mean()) if n_customers else 0.0,  # type: ignore[arg-type]
+        repeat_pair_share=repeat_pairs / pairs.height if pairs.height else 0.0,
+        pairs=pairs.height,
+        repeat_pairs=repeat_pairs,
+        has_prices=C.PRICE in purchases.columns,
+        has_order_ids=C.ORDER in purchases.columns,
+        cutoff=cutoff,
+        horizon_days=horizon_days,
+        test_customers=test_customers,
+        test_returning=returning,
+        test_first_time=test_customers - returning,
+        customer_column=customer_column,
+    )

@@ -1,0 +1,528 @@
+"""`run`: the main job on canonical purchases, every artefact as of one ``as_of``.
+
+Steps (each one's warnings are recorded and attached to the claims they concern):
+
+1. the shop's regime (`recsys.job.regime`);
+2. profiles, cohorts and items due as of ``as_of``;
+3. the evaluation: churn evidence at the cutoff, a temporal split with every
+   customer who bought in the test window (first-time buyers get the models'
+   cold-start fallback), the models fitted on the training side and compared;
+4. the model to use, chosen on a validation split carved from the training side
+   (never the test split), or the regime's default when it gives no evidence;
+5. the decisions as of ``as_of``: recommendations, the action list;
+6. the claims (`recsys.job.claims`).
+
+Only purchases strictly before ``as_of`` are used anywhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import polars as pl
+
+from recsys.actions import DEFAULT_RULES, retention_actions
+from recsys.data import CleaningReport, Interactions
+from recsys.data import columns as C
+from recsys.data.canonical import without_returns
+from recsys.data.timeutil import to_datetime
+from recsys.evaluation import EvaluationResults, temporal_split
+from recsys.exceptions import InputDataError
+from recsys.job.choice import ModelChoice, choose_model
+from recsys.job.claims import (
+    Claim,
+    campaign_claim,
+    churn_claim,
+    due_claim,
+    evaluation_claim,
+    model_claim,
+    value_claim,
+)
+from recsys.job.config import JobConfig
+from recsys.job.evaluation import (
+    evaluate_models,
+    fit_models,
+    overall_hit_rate,
+    pick_model,
+    segment_test_customers,
+)
+from recsys.job.evidence import (
+    ChurnEvidence,
+    FitEvidence,
+    StepWarnings,
+    churn_evidence,
+    fit_evidence,
+    record_warnings,
+)
+from recsys.job.regime import Regime, detect_regime
+from recsys.models import Recommender, registry
+from recsys.profiles import ProfileConfig, build_profiles, cohort_retention, due_items
+from recsys.uplift import hit_retention
+
+__all__ = ["DUE_MIN_PROBABILITY", "JobResult", "default_as_of", "run"]
+
+#: A due row counts as a product due when its chance is at least this.
+DUE_MIN_PROBABILITY = 0.2
+EVALUATION_METRICS = ("hit_rate", "ndcg", "recall")
+#: Words of the warnings that concern the churn claim and the value claim.
+CHURN_WORDS = ("churn", "BG/NBD", "calibrat", "lifecycle")
+VALUE_WORDS = ("Gamma-Gamma", "CLV", "price", "monetary")
+
+
+@dataclass
+class JobResult:
+    """Everything the main job computed, as of ``as_of``, and the evidence behind it.
+
+    ``profiles``, ``due``, ``actions`` and ``recommendations`` are as of ``as_of``;
+    ``evaluation`` (None when it could not run: ``claims["evaluation"]`` says why)
+    is on the window of ``horizon_days`` after ``cutoff``; ``model`` is the
+    recommender used, ``validation_choice`` the evidence it was chosen on and
+    ``test_choice`` the comparison on the test window. ``claims`` maps each
+    headline (``churn``, ``value``, ``evaluation``, ``model``, ``campaign``,
+    ``due``) to its `Claim`; ``warnings`` lists the distinct warnings of each step.
+    """
+
+    config: JobConfig
+    as_of: datetime
+    cutoff: datetime | None
+    purchases: pl.DataFrame
+    regime: Regime
+    profiles: pl.DataFrame
+    cohorts: pl.DataFrame
+    due: pl.DataFrame
+    actions: pl.DataFrame
+    recommendations: pl.DataFrame
+    model: str
+    claims: dict[str, Claim]
+    value_column: str
+    repeat_at_rank1: float
+    report: CleaningReport | None = None
+    item_names: pl.DataFrame | None = None
+    evaluation: EvaluationResults | None = None
+    test_choice: ModelChoice | None = None
+    validation_choice: ModelChoice | None = None
+    hit_retention: pl.DataFrame | None = None
+    churn: ChurnEvidence | None = None
+    fits: FitEvidence | None = None
+    warnings: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def metrics(self) -> pl.DataFrame:
+        """The evaluation table (empty without an evaluation)."""
+        if self.evaluation is None:
+            return pl.DataFrame(
+                schema={
+                    "model": pl.String,
+                    "mode": pl.String,
+                    "metric": pl.String,
+                    "k": pl.Int64,
+                    "segment": pl.String,
+                    "value": pl.Float64,
+                    "ci_low": pl.Float64,
+                    "ci_high": pl.Float64,
+                    "n_users": pl.Int64,
+                }
+            )
+        return self.evaluation.table
+
+
+def default_as_of(purchases: pl.DataFrame) -> datetime:
+    """Just after the last purchase: the day after it, at midnight.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> default_as_of(pl.DataFrame({"timestamp": [datetime(2024, 3, 1, 17)]}))
+    datetime.datetime(2024, 3, 2, 0, 0)
+    """
+    last = purchases[C.TIMESTAMP].max()
+    if not isinstance(last, datetime):
+        raise InputDataError("purchases is empty: there is no purchase to take decisions on")
+    return datetime(last.year, last.month, last.day) + timedelta(days=1)
+
+
+def _resolve_dates(config: JobConfig, purchases: pl.DataFrame) -> tuple[datetime, datetime]:
+    if purchases.height == 0:
+        raise InputDataError("purchases is empty: there is no purchase to take decisions on")
+    first = purchases[C.TIMESTAMP].min()
+    assert isinstance(first, datetime)
+    as_of = to_datetime(config.as_of, "as_of") if config.as_of is not None else None
+    as_of = as_of or default_as_of(purchases)
+    if as_of <= first:
+        raise InputDataError(
+            f"as_of {as_of:%Y-%m-%d} is not after the first purchase ({first:%Y-%m-%d}): "
+            "there is nothing before it to decide on; choose a later as_of"
+        )
+    if config.cutoff is not None:
+        cutoff = to_datetime(config.cutoff, "cutoff")
+        if cutoff >= as_of:
+            raise InputDataError(
+                f"cutoff {cutoff:%Y-%m-%d} must be before as_of {as_of:%Y-%m-%d}: the models "
+                "are evaluated on the days after the cutoff, the decisions are taken at as_of"
+            )
+    else:
+        cutoff = as_of - timedelta(days=config.horizon_days)
+    return as_of, cutoff
+
+
+def sample_customers(purchases: pl.DataFrame, n: int, seed: int) -> pl.DataFrame:
+    """The purchases of ``n`` customers drawn at random (``seed``).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> p = pl.DataFrame({"user_id": [1, 2, 3, 3]})
+    >>> sample_customers(p, 1, 0)["user_id"].n_unique()
+    1
+    """
+    customers = purchases[C.USER].unique().sort()
+    chosen = customers.sample(min(n, len(customers)), seed=seed)
+    return purchases.filter(pl.col(C.USER).is_in(chosen.implode()))
+
+
+class _Steps:
+    """Progress lines, timings and the warnings of each step."""
+
+    def __init__(self, echo: Callable[[str], Any] | None, total: int) -> None:
+        self.echo = echo or (lambda _: None)
+        self.total = total
+        self.number = 0
+        self.warnings: dict[str, StepWarnings] = {}
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, key: str, label: str) -> Iterator[StepWarnings]:
+        self.number += 1
+        self.echo(f"[{self.number}/{self.total}] {label} ...")
+        start = time.perf_counter()
+        found = self.warnings.setdefault(key, StepWarnings())
+        with record_warnings(found):
+            yield found
+        self.timings[key] = time.perf_counter() - start
+        self.echo(f"      {label}: {self.timings[key]:.1f} s")
+
+
+def _return_rate(bought: pl.DataFrame, as_of: datetime, horizon_days: int) -> float:
+    """Share of customers who had bought before ``as_of - H`` and ordered again in
+    ``[as_of - H, as_of)``, H = ``horizon_days`` (halved until it fits in the data)."""
+    first = bought[C.TIMESTAMP].min()
+    assert isinstance(first, datetime)
+    span = (as_of - first).total_seconds() / 86_400
+    days = float(horizon_days)
+    while days > span / 2 and days > 1:
+        days /= 2
+    start = as_of - timedelta(days=days)
+    before = bought.filter(pl.col(C.TIMESTAMP) < start).select(C.USER).unique()
+    if before.height == 0:
+        return 0.0
+    again = (
+        bought.filter(pl.col(C.TIMESTAMP) >= start)
+        .select(C.USER)
+        .unique()
+        .join(before, on=C.USER, how="semi")
+    )
+    return again.height / before.height
+
+
+def _action_frame(
+    profiles: pl.DataFrame, churn_ok: bool, value_ok: bool, return_rate: float
+) -> tuple[pl.DataFrame, str, list[dict[str, Any]] | None, str | None]:
+    """(profiles for `retention_actions`, value column, rules, rank column)."""
+    has_money = "monetary" in profiles.columns
+    past = "monetary" if has_money else "frequency"
+    frame = profiles
+    if value_ok and "clv" in profiles.columns:
+        value = "clv"
+    else:
+        per_order = pl.col("avg_order_value") if "avg_order_value" in profiles.columns else 1.0
+        frame = frame.with_columns(
+            expected_value=(pl.lit(return_rate) * per_order).cast(pl.Float64)
+        )
+        value = "expected_value"
+    if churn_ok and "churn_risk" in profiles.columns:
+        return frame, value, None, None
+    rules = [dict(r) for r in DEFAULT_RULES]
+    for rule in rules:
+        rule.pop("min_churn_risk", None)
+    frame = frame.drop("churn_risk", strict=False).with_columns(
+        winback_order=pl.struct(
+            pl.col(past).cast(pl.Float64).fill_null(0.0), pl.col("recency_days")
+        ).rank("ordinal")
+    )
+    return frame, value, rules, "winback_order"
+
+
+def run(
+    purchases: pl.DataFrame,
+    config: JobConfig | None = None,
+    *,
+    report: CleaningReport | None = None,
+    item_names: pl.DataFrame | None = None,
+    echo: Callable[[str], Any] | None = None,
+) -> JobResult:
+    """Run the main job on canonical purchases: every artefact as of one ``as_of``.
+
+    Parameters
+    ----------
+    purchases
+        Canonical purchases (`recsys.clean_purchases`).
+    config
+        `JobConfig` (default: its defaults).
+    report, item_names
+        The cleaning report and ``item_id, name`` (carried to the result for the report).
+    echo
+        Called with one progress line per step (e.g. ``print``); None: silent.
+
+    Returns
+    -------
+    JobResult
+
+    Raises
+    ------
+    InputDataError
+        Empty purchases, ``as_of`` not after the first purchase, or ``cutoff`` not
+        before ``as_of``.
+
+    Examples
+    --------
+    >>> import recsys as rs
+    >>> purchases, report = rs.clean_purchases(rs.datasets.online_retail(),
+    ...                                        preset="online_retail")
+    >>> result = rs.job.run(purchases, rs.job.JobConfig(sample_users=200, bootstrap=50,
+    ...     models=("popular", "repurchase")))  # doctest: +SKIP
+    >>> result.profiles["as_of"].unique().to_list() == [result.as_of]  # doctest: +SKIP
+    True
+    """
+    config = config or JobConfig()
+    if config.sample_users is not None:
+        purchases = sample_customers(purchases, config.sample_users, config.seed)
+    as_of, cutoff = _resolve_dates(config, purchases)
+    config = dataclasses.replace(config, as_of=as_of, cutoff=cutoff)
+    bought = purchases.filter(pl.col(C.TIMESTAMP) < as_of)
+    steps = _Steps(echo, 5)
+    k = config.k
+
+    with steps("regime", "the shop's regime"):
+        regime = detect_regime(
+            bought,
+            as_of,
+            cutoff=cutoff,
+            horizon_days=config.horizon_days,
+            customer_column=config.customer_column,
+        )
+        if regime.order_id_message:
+            import warnings
+
+            from recsys.exceptions import DataWarning
+
+            warnings.warn(regime.order_id_message, DataWarning, stacklevel=2)
+    has_prices = C.PRICE in bought.columns
+    with steps("profiles", f"profiles, cohorts and items due as of {as_of:%Y-%m-%d}") as pw:
+        clv = config.clv_horizon_days if (has_prices and config.value and config.churn) else None
+        profiles = build_profiles(
+            bought,
+            as_of=as_of,
+            config=ProfileConfig(clv_horizon_days=clv, churn=config.churn),
+        )
+        cohorts = cohort_retention(bought, period="month", as_of=as_of)
+        due = due_items(bought, as_of=as_of, horizon_days=config.due_horizon_days)
+    fits = fit_evidence(pw, profiles)
+
+    evaluation = test_choice = validation = None
+    churn = None
+    retention = None
+    segments_counts = (0, 0)
+    reason = regime.order_id_message
+    models: dict[str, Recommender] = {}
+    with steps(
+        "evaluation",
+        f"evaluate {', '.join(config.models)} on the {config.horizon_days} days after "
+        f"{cutoff:%Y-%m-%d}",
+    ):
+        split = None
+        if reason is None and regime.test_customers == 0:
+            reason = (
+                f"nobody bought in the {config.horizon_days} days after {cutoff:%Y-%m-%d}: "
+                "the test window is empty (choose an earlier cutoff or a longer horizon)"
+            )
+        if reason is None:
+            try:
+                split = temporal_split(
+                    bought,
+                    cutoff,
+                    horizon_days=config.horizon_days,
+                    include_cold_users=config.on_unknown == "fallback",
+                )
+            except InputDataError as err:
+                reason = f"no test window: {err}"
+        if split is not None:
+            at_cutoff = None
+            known = split.train[C.USER].n_unique()
+            if known:
+                at_cutoff = build_profiles(split.train, as_of=cutoff)
+                churn = churn_evidence(at_cutoff, bought, cutoff, config.horizon_days)
+            seg, returning, _ = segment_test_customers(at_cutoff, split)
+            segments_counts = (returning, regime.test_first_time)
+            models = fit_models(config.models, split.train, config.seed)
+            evaluation = evaluate_models(models, split, config, seg, EVALUATION_METRICS)
+            test_choice = choose_model(evaluation, k)
+    with steps("choice", "choose the model on a validation split of the training data"):
+        val_results = None
+        if split is not None:
+            try:
+                val = split.validation()
+                val_models = fit_models(config.models, val.train, config.seed)
+                val_results = evaluate_models(val_models, val, config, None, ("hit_rate",))
+            except InputDataError:
+                val_results = None
+        used, used_because, validation = pick_model(val_results, regime, config)
+        if split is not None and used in models:
+            test_users = split.test.get_column(C.USER).unique()
+            test_recs = models[used].recommend(users=test_users, k=k, on_unknown=config.on_unknown)
+            retention = hit_retention(test_recs, bought, cutoff, config.horizon_days)
+    with steps(
+        "decisions", f"decisions as of {as_of:%Y-%m-%d}: {k} items per customer ({used})"
+    ) as dw:
+        final = registry.get(used)()
+        if "random_state" in final.get_params(deep=False):
+            final.set_params(random_state=config.seed)
+        final.fit(Interactions.from_purchases(bought, weight="count"))
+        recommendations = final.recommend(users=None, k=k)
+        repeat_at_rank1 = _repeat_at_rank1(recommendations, bought)
+        churn_c = churn_claim(
+            churn,
+            fits,
+            enabled=config.churn,
+            min_customers=config.min_evaluated,
+            warnings=pw.matching(*CHURN_WORDS)
+            + steps.warnings["evaluation"].matching(*CHURN_WORDS),
+        )
+        value_c_rate = _return_rate(without_returns(bought), as_of, config.clv_horizon_days)
+        value_c = value_claim(
+            fits,
+            has_prices=has_prices,
+            enabled=config.value and config.churn,
+            horizon_days=config.clv_horizon_days,
+            return_rate=value_c_rate,
+            warnings=pw.matching(*VALUE_WORDS),
+        )
+        frame, value, rules, rank_by = _action_frame(
+            profiles, churn_c.licensed, value_c.licensed, value_c_rate
+        )
+        actions = retention_actions(
+            frame,
+            due=due,
+            recommendations=recommendations,
+            rules=rules,
+            value=value,
+            k=k,
+            due_min_probability=DUE_MIN_PROBABILITY,
+            rank_by=rank_by,
+        )
+    claims = {
+        "churn": churn_c,
+        "value": value_c,
+        "evaluation": evaluation_claim(
+            regime,
+            returning=segments_counts[0],
+            first_time=segments_counts[1],
+            on_unknown=config.on_unknown,
+            reason=reason,
+            min_evaluated=config.min_evaluated,
+            warnings=steps.warnings["evaluation"].matching("test", "split", "unknown"),
+        ),
+    }
+    best_value = float("nan")
+    evaluated = 0
+    if evaluation is not None:
+        overall = overall_hit_rate(evaluation, k)
+        best_value = float(overall["value"].max() or 0.0)  # type: ignore[arg-type]
+        evaluated = int(overall["n_users"].max() or 0)  # type: ignore[arg-type]
+    claims["model"] = model_claim(
+        test_choice,
+        used=used,
+        used_because=used_because,
+        evaluated=evaluated,
+        best_value=best_value,
+        min_evaluated=config.min_evaluated,
+        warnings=tuple(
+            m
+            for key in ("evaluation", "choice")
+            for m in steps.warnings[key].messages
+            if m not in steps.warnings[key].matching(*CHURN_WORDS, *VALUE_WORDS)
+        ),
+    )
+    win = actions.filter(pl.col("action") == "win_back")
+    claims["campaign"] = campaign_claim(
+        win.height,
+        float(win["value_at_stake"].sum()),
+        config.contact_cost,
+        money=has_prices,
+        currency=config.currency,
+        basis=_basis(churn_c.licensed, value_c.licensed),
+        warnings=dw.messages_tuple(),
+    )
+    chance = pl.col("p_within_horizon").cast(pl.Float64)
+    likely = due.filter(chance.is_not_nan() & (chance >= DUE_MIN_PROBABILITY))
+    undefined = due.filter(chance.is_null() | chance.is_nan()).height
+    claims["due"] = due_claim(
+        likely[C.USER].n_unique(),
+        likely.height,
+        float(likely["p_within_horizon"].sum()),
+        min_probability=DUE_MIN_PROBABILITY,
+        horizon_days=config.due_horizon_days,
+        replenish=actions.filter(pl.col("action") == "replenish").height,
+        dropped=undefined,
+        warnings=pw.matching("due"),
+    )
+    return JobResult(
+        config=config,
+        as_of=as_of,
+        cutoff=cutoff,
+        purchases=bought,
+        regime=regime,
+        profiles=profiles,
+        cohorts=cohorts,
+        due=due,
+        actions=actions,
+        recommendations=recommendations,
+        model=used,
+        claims=claims,
+        value_column=value,
+        repeat_at_rank1=repeat_at_rank1,
+        report=report,
+        item_names=item_names,
+        evaluation=evaluation,
+        test_choice=test_choice,
+        validation_choice=validation,
+        hit_retention=retention,
+        churn=churn,
+        fits=fits,
+        warnings={key: tuple(w.messages) for key, w in steps.warnings.items()},
+        timings=steps.timings,
+    )
+
+
+def _basis(churn_ok: bool, value_ok: bool) -> str:
+    if churn_ok:
+        return "expected value x churn risk" if value_ok else "fallback value x churn risk"
+    if value_ok:
+        return "expected value, not weighted by an unlicensed churn risk"
+    return "fallback value"
+
+
+def _repeat_at_rank1(recommendations: pl.DataFrame, bought: pl.DataFrame) -> float:
+    """Share of customers whose first recommendation is a product they bought before."""
+    first = recommendations.filter(pl.col(C.RANK) == 1).select(C.USER, C.ITEM)
+    if first.height == 0:
+        return 0.0
+    seen = without_returns(bought).select(C.USER, C.ITEM).unique()
+    return first.join(seen, on=[C.USER, C.ITEM], how="semi").height / first.height

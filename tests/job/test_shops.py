@@ -1,0 +1,375 @@
+"""The main job on synthetic shops in five regimes: the regime statements, every claim
+rule both ways, the as_of of every file, and no crash.
+
+Each shop runs once (module fixture) with two cheap models and few resamples.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import recsys as rs
+from recsys.job import JobConfig, JobResult
+from tests.job import shops
+
+MODELS = ("popular", "repurchase", "itemknn")
+
+
+def _config(**fields: object) -> JobConfig:
+    base: dict[str, object] = {"models": MODELS, "bootstrap": 100, "currency": "$"}
+    return JobConfig(**{**base, **fields})  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[JobResult, Path]]:
+    out = {}
+    for name, make in shops.SHOPS.items():
+        purchases = make()
+        with pytest.warns() if name == "per_order_ids" else _nothing():
+            result = rs.job.run(purchases, _config())
+        folder = tmp_path_factory.mktemp(name)
+        rs.report.write(result, folder)
+        out[name] = (result, folder)
+    return out
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *args: object) -> None:
+        return None
+
+
+# --- the regime ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(shops.SHOPS))
+def test_regime_counts_equal_independent_counts(
+    name: str, runs: dict[str, tuple[JobResult, Path]]
+) -> None:
+    result, _ = runs[name]
+    p = shops.SHOPS[name]().filter(pl.col("timestamp") < result.as_of)
+    day = pl.col("timestamp").dt.date()
+    key = ["user_id", "order_id"] if "order_id" in p.columns else ["user_id", day.alias("d")]
+    orders = p.select(key).unique()
+    per_customer = orders.group_by("user_id").len()
+    pairs = p.select("user_id", "item_id", *key[1:]).unique().group_by("user_id", "item_id").len()
+    regime = result.regime
+    assert regime.customers == p["user_id"].n_unique()
+    assert regime.orders == orders.height
+    assert regime.one_order_share == pytest.approx((per_customer["len"] == 1).mean())
+    assert regime.repeat_pair_share == pytest.approx((pairs["len"] > 1).mean())
+    assert result.cutoff is not None
+    before = set(p.filter(pl.col("timestamp") < result.cutoff)["user_id"])
+    window = set(
+        p.filter(
+            pl.col("timestamp") >= result.cutoff,
+            pl.col("timestamp") < result.cutoff + timedelta(days=90),
+        )["user_id"]
+    )
+    assert regime.test_customers == len(window)
+    assert regime.test_first_time == len(window - before)
+    assert f"{regime.customers:,} customers" in regime.statement
+
+
+def test_regime_kinds(runs: dict[str, tuple[JobResult, Path]]) -> None:
+    kinds = {name: runs[name][0].regime.kind for name in shops.SHOPS}
+    assert kinds == {
+        "grocery": "repeat",
+        "wholesale": "repeat",
+        "durables": "rare_repeat",
+        "few_heavy": "repeat",
+        "per_order_ids": "order_ids",
+    }
+    grocery = runs["grocery"][0].regime
+    assert not grocery.has_order_ids
+    assert not grocery.has_prices
+    assert "customer-days" in grocery.statement
+
+
+def test_order_ids_named_with_advice_and_the_job_still_writes(
+    runs: dict[str, tuple[JobResult, Path]],
+) -> None:
+    result, folder = runs["per_order_ids"]
+    message = result.regime.order_id_message
+    assert message is not None
+    assert "'user_id'" in message
+    assert "stable customer key" in message
+    assert result.evaluation is None
+    claim = result.claims["evaluation"]
+    assert not claim.licensed
+    assert "looks like an order id" in claim.text
+    assert not result.claims["model"].licensed
+    for name in ("profiles", "actions", "recommendations"):
+        assert pl.read_parquet(folder / f"{name}.parquet").height > 0
+    html = (folder / "report.html").read_text()
+    assert 'id="regime-alert"' in html
+    assert "stable customer key" in html
+
+
+def test_no_crash_on_an_empty_test_window() -> None:
+    purchases = shops.wholesale()
+    # nobody buys in the 30 days before as_of: the test window is empty
+    last = purchases["timestamp"].max()
+    assert isinstance(last, datetime)
+    quiet = purchases.filter(pl.col("timestamp") < last - timedelta(days=40))
+    result = rs.job.run(quiet, _config(as_of=last, horizon_days=30))
+    assert result.evaluation is None
+    assert "No evaluation" in result.claims["evaluation"].text
+    assert "the test window is empty" in result.claims["evaluation"].text
+    assert result.recommendations.height > 0
+    assert result.actions.height > 0
+
+
+# --- every file carries its as_of -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(shops.SHOPS))
+def test_every_file_carries_its_as_of(name: str, runs: dict[str, tuple[JobResult, Path]]) -> None:
+    result, folder = runs[name]
+    stamp = result.as_of.isoformat()
+    for file in ("purchases", "profiles", "due", "actions", "recommendations"):
+        path = folder / f"{file}.parquet"
+        assert pl.read_parquet_metadata(path)["as_of"] == stamp, file
+        frame = pl.read_parquet(path)
+        assert frame["timestamp" if file == "purchases" else "user_id"].len() == frame.height
+        if file != "purchases":
+            assert frame["as_of"].unique().to_list() == [result.as_of]
+    purchases = pl.read_parquet(folder / "purchases.parquet")
+    assert purchases["timestamp"].max() < result.as_of  # type: ignore[operator]
+    profiles = pl.read_parquet(folder / "profiles.parquet")
+    assert profiles["last_purchase"].max() < result.as_of  # type: ignore[operator]
+    # one as_of: every customer of the action list is in the profiles, and vice versa
+    actions = pl.read_parquet(folder / "actions.parquet")
+    assert set(actions["user_id"]) == set(profiles["user_id"])
+    metrics = pl.read_csv(folder / "metrics.csv")
+    if metrics.height:
+        assert set(metrics["as_of"]) == {stamp}
+
+
+def test_item_names_next_to_ids(tmp_path: Path) -> None:
+    purchases = shops.wholesale()
+    names = (
+        purchases.select("item_id")
+        .unique()
+        .with_columns(name=pl.lit("Box of ") + pl.col("item_id"))
+    )
+    result = rs.job.run(purchases, _config(bootstrap=20), item_names=names)
+    rs.report.write(result, tmp_path)
+    recs = pl.read_parquet(tmp_path / "recommendations.parquet")
+    assert recs.columns[:3] == ["user_id", "item_id", "item_name"]
+    assert (recs["item_name"] == "Box of " + recs["item_id"]).all()
+    actions = pl.read_parquet(tmp_path / "actions.parquet")
+    row = actions.filter(pl.col("items").list.len() > 0).row(0, named=True)
+    assert row["item_names"] == [f"Box of {i}" for i in row["items"]]
+
+
+# --- claims, each rule both ways ------------------------------------------------------------
+
+
+def test_evaluation_names_returning_and_first_time(
+    runs: dict[str, tuple[JobResult, Path]],
+) -> None:
+    result, _ = runs["durables"]
+    claim = result.claims["evaluation"]
+    regime = result.regime
+    assert claim.evidence["returning"] == regime.test_returning
+    assert claim.evidence["first_time"] == regime.test_first_time > 0
+    assert claim.evidence["evaluated"] == regime.test_customers
+    assert f"{regime.test_first_time:,} first-time" in claim.text
+    assert not claim.licensed  # a handful of returning customers
+    wholesale = runs["wholesale"][0].claims["evaluation"]
+    assert wholesale.licensed
+    assert wholesale.evidence["returning"] >= 30
+    assert result.evaluation is not None
+    overall = result.metrics.filter(segment="all", metric="hit_rate", mode="all")
+    assert set(overall["n_users"]) == {regime.test_customers}
+
+
+def test_best_model_named_only_when_separated(runs: dict[str, tuple[JobResult, Path]]) -> None:
+    wholesale = runs["wholesale"][0]
+    claim = wholesale.claims["model"]
+    assert claim.licensed, claim.text
+    assert claim.evidence["ci_low"] > 0
+    assert "is the best model" in claim.text
+    durables = runs["durables"][0].claims["model"]
+    assert not durables.licensed
+    assert "Not enough evidence" in durables.text
+    assert durables.fallback == runs["durables"][0].model
+    assert "highest" not in durables.text
+
+
+def test_every_model_scoring_zero_is_not_a_best_model() -> None:
+    from recsys.job.choice import choose_model
+    from recsys.job.claims import model_claim
+
+    table = pl.DataFrame(
+        {
+            "model": ["als", "popular"],
+            "mode": ["all"] * 2,
+            "metric": ["hit_rate"] * 2,
+            "k": [10, 10],
+            "segment": ["all"] * 2,
+            "value": [0.0, 0.0],
+            "ci_low": [0.0, 0.0],
+            "ci_high": [0.0, 0.0],
+            "n_users": [400, 400],
+        }
+    )
+    claim = model_claim(
+        choose_model(table, 10), used="popular", used_because="x", evaluated=400, best_value=0.0
+    )
+    assert not claim.licensed
+    assert "every model scored 0" in claim.text
+
+
+def test_durables_do_not_get_bought_products_first(
+    runs: dict[str, tuple[JobResult, Path]],
+) -> None:
+    result, _ = runs["durables"]
+    assert result.model not in rs.job.BUY_AGAIN_MODELS  # repeats do not win here
+    assert result.repeat_at_rank1 <= 0.05
+    first = result.recommendations.filter(pl.col("rank") == 1).join(
+        result.purchases.select("user_id", "item_id").unique(), on=["user_id", "item_id"]
+    )
+    assert first.height <= 0.05 * result.recommendations["user_id"].n_unique()
+    assert result.model not in rs.job.BUY_AGAIN_MODELS
+    # where customers rebuy, buy-again models stay candidates and win
+    assert runs["wholesale"][0].model in rs.job.BUY_AGAIN_MODELS
+
+
+def test_campaign_proposed_only_above_the_contact_cost(
+    runs: dict[str, tuple[JobResult, Path]],
+) -> None:
+    result, _ = runs["wholesale"]
+    claim = result.claims["campaign"]
+    per = claim.evidence["per_contact"]
+    assert claim.evidence["customers"] > 0
+    assert claim.licensed == (per > 1.0)
+    assert claim.licensed, claim.text
+    win = result.actions.filter(action="win_back")
+    assert per == pytest.approx(win["value_at_stake"].sum() / win.height)
+    dear = rs.job.run(shops.wholesale(), _config(contact_cost=per * 2, bootstrap=20))
+    expensive = dear.claims["campaign"]
+    assert not expensive.licensed
+    assert "not worth running" in expensive.text
+    assert "$" in expensive.text  # with the figures
+    # no prices: value counted in orders, a campaign's worth cannot be checked
+    grocery = runs["grocery"][0].claims["campaign"]
+    assert not grocery.licensed
+    assert "no prices" in grocery.text
+
+
+def test_churn_probability_claim_follows_its_evidence(
+    runs: dict[str, tuple[JobResult, Path]],
+) -> None:
+    for name, (result, _) in runs.items():
+        claim = result.claims["churn"]
+        churn, fits = result.churn, result.fits
+        holds = (
+            churn is not None
+            and fits is not None
+            and churn.customers >= 30
+            and churn.calibrated
+            and churn.discriminates
+            and fits.churn_credible
+        )
+        assert claim.licensed == holds, name
+        if not claim.licensed:
+            assert claim.fallback == rs.job.claims.WINBACK_FALLBACK
+            assert "not used as a probability" in claim.text
+
+
+def test_churn_rule_both_ways() -> None:
+    from recsys.job.claims import churn_claim
+    from recsys.job.evidence import ChurnEvidence, FitEvidence
+
+    cal = pl.DataFrame(
+        {"decile": [1, 2], "predicted_churn": [0.2, 0.8], "observed_churn": [0.22, 0.78]}
+    )
+    fits = FitEvidence((), (), 0)
+    good = ChurnEvidence(500, 250, 0.8, 0.76, 0.84, 0.02, cal, 90)
+    assert churn_claim(good, fits).licensed
+    assert "can be read as a probability" in churn_claim(good, fits).text
+    chance = ChurnEvidence(500, 250, 0.52, 0.47, 0.57, 0.02, cal, 90)
+    assert not churn_claim(chance, fits).licensed
+    assert "better than chance" in churn_claim(chance, fits).text
+    few = ChurnEvidence(15, 14, 0.9, 0.6, 1.0, 0.02, cal, 90)
+    assert "only 15 customers" in churn_claim(few, fits).text
+    flagged = FitEvidence(("BG/NBD parameters ['a'] are extreme",), (), 0)
+    assert not churn_claim(good, flagged).licensed
+    assert not churn_claim(good, fits, enabled=False).licensed
+
+
+def test_unlicensed_churn_orders_win_back_by_the_stated_rule(
+    runs: dict[str, tuple[JobResult, Path]],
+) -> None:
+    for name, (result, _) in runs.items():
+        if result.claims["churn"].licensed:
+            continue
+        win = result.actions.filter(action="win_back").join(
+            result.profiles.select("user_id", "recency_days", "lifecycle_stage", "monetary")
+            if "monetary" in result.profiles.columns
+            else result.profiles.select(
+                "user_id", "recency_days", "lifecycle_stage", pl.col("frequency").alias("monetary")
+            ),
+            on="user_id",
+            maintain_order="left",
+        )
+        assert set(win["lifecycle_stage"]) <= {"dormant", "churned"}, name
+        lapsed = result.profiles.filter(pl.col("lifecycle_stage").is_in(["dormant", "churned"]))
+        assert win.height == lapsed.height, name  # no risk threshold cuts anyone
+        order = list(zip(win["monetary"].cast(pl.Float64), win["recency_days"], strict=True))
+        assert order == sorted(order, reverse=True), name
+        # the most valuable lapsed customers are never in the bottom half
+        if win.height >= 10:
+            top = win.sort("monetary", descending=True).head(max(1, win.height // 10))
+            ranks = win.with_row_index("position").join(top.select("user_id"), on="user_id")
+            assert ranks["position"].max() < win.height / 2, name
+
+
+def test_value_claim_follows_fit_flags_and_prices(
+    runs: dict[str, tuple[JobResult, Path]],
+) -> None:
+    from recsys.job.claims import VALUE_FALLBACK, value_claim
+    from recsys.job.evidence import FitEvidence
+
+    for name, (result, _) in runs.items():
+        claim = result.claims["value"]
+        assert result.fits is not None
+        holds = result.regime.has_prices and result.fits.value_credible
+        assert claim.licensed == holds, name
+        assert result.value_column == ("clv" if holds else "expected_value"), name
+    assert value_claim(FitEvidence((), (), 0), has_prices=True).licensed
+    flagged = value_claim(FitEvidence((), ("Gamma-Gamma q = 0.9 <= 1",), 0), has_prices=True)
+    assert not flagged.licensed
+    assert flagged.fallback == VALUE_FALLBACK
+    assert "q = 0.9" in flagged.text
+    assert not value_claim(FitEvidence((), (), 3), has_prices=True).licensed
+
+
+def test_warnings_are_shown_on_the_card_they_concern(
+    runs: dict[str, tuple[JobResult, Path]],
+) -> None:
+    result, folder = runs["per_order_ids"]
+    html = (folder / "report.html").read_text()
+    for claim in result.claims.values():
+        assert len(claim.warnings) == len(set(claim.warnings))  # deduplicated
+        for message in claim.warnings:
+            assert message.replace("'", "&#39;").split(":")[0] in html
+
+
+def test_on_unknown_skip_leaves_first_time_buyers_out() -> None:
+    result = rs.job.run(shops.grocery(), _config(bootstrap=20, on_unknown="skip"))
+    claim = result.claims["evaluation"]
+    regime = result.regime
+    assert regime.test_first_time > 0
+    assert claim.evidence["evaluated"] == regime.test_returning
+    assert f"the {regime.test_first_time:,} first-time buyers were left out" in claim.text
+    overall = result.metrics.filter(segment="all", metric="hit_rate", mode="all")
+    assert set(overall["n_users"]) == {regime.test_returning}
