@@ -13,7 +13,9 @@ from recsys._validation import InstanceOf, Interval
 from recsys.data.interactions import Interactions
 from recsys.exceptions import InputDataError
 from recsys.models.base import Recommender
-from recsys.models.persistence import check_array
+from recsys.models.ranker import Query
+from recsys.models.schema import Array
+from recsys.models.scores import Dense
 
 __all__ = ["EASE", "ease_bytes"]
 
@@ -79,6 +81,8 @@ class EASE(Recommender):
         "binary": [InstanceOf(bool)],
         "max_items": [Interval(int, 1, None)],
     }
+    scores = Dense
+    schema = (Array("item_weights", "float32", ("items", "items"), finite=True),)
 
     def __init__(self, l2: float = 500.0, binary: bool = True, max_items: int = 18_000) -> None:
         self.l2 = l2
@@ -135,21 +139,10 @@ class EASE(Recommender):
         weights[np.diag_indices(n)] = 0.0
         self.item_weights_: np.ndarray = weights
 
-    def _score_block(self, user_index: np.ndarray) -> np.ndarray:
+    def _score(self, user_index: np.ndarray, query: Query | None) -> Dense:
         rows = self.user_items_[user_index]
         if self.binary:
             rows = sp.csr_matrix(
                 (np.ones(rows.nnz, dtype=np.float32), rows.indices, rows.indptr), shape=rows.shape
             )
-        return np.ascontiguousarray(rows @ self.item_weights_, dtype=np.float32)
-
-    def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        return {"item_weights": self.item_weights_}, {}
-
-    def _load_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        self.item_weights_ = np.ascontiguousarray(
-            check_array(
-                arrays, "item_weights", kind="f", shape=(self.n_items, self.n_items), finite=True
-            ),
-            dtype=np.float32,
-        )
+        return Dense(np.ascontiguousarray(rows @ self.item_weights_, dtype=np.float32))
