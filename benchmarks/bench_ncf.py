@@ -46,11 +46,11 @@ from recsys.models.ease import ease_bytes
 SECTIONS = ("ncf", "memory", "online_retail")
 EASE_GRID = [50.0, 100.0, 200.0, 300.0, 500.0, 800.0, 1200.0]
 # Rendle et al. (2021)'s levers that implicit's ALS exposes: many factors, the weight of
-# unobserved items (here 1 / (1 + alpha) of an observed one), the L2 penalty.
+# unobserved items (here 1 / (1 + weight_scale) of an observed one), the L2 penalty.
 ALS_GRID = {
     "factors": [64, 128, 192, 256],
     "regularization": [1.0, 5.0, 20.0, 50.0],
-    "alpha": [0.3, 1.0, 3.0, 10.0],
+    "weight_scale": [0.3, 1.0, 3.0, 10.0],
     "iterations": [16],
 }
 ALS_TRIALS = 24
@@ -63,10 +63,10 @@ def _ratings() -> pl.DataFrame:
     )
 
 
-def _tune(name: str, factory, space, split, n_trials=None):  # type: ignore[no-untyped-def]
+def _tune(name: str, model, space, split, n_trials=None):  # type: ignore[no-untyped-def]
     t0 = time.perf_counter()
     result = rs.evaluation.tune(
-        factory, space, split, metric="ndcg", k=10, n_trials=n_trials, seed=0, bootstrap=0,
+        model, space, split, metric="ndcg", k=10, n_trials=n_trials, seed=0, bootstrap=0,
         show_progress=False,
     )  # fmt: skip
     print(
@@ -93,13 +93,15 @@ def section_ncf(quick: bool, bootstrap: int) -> None:
     print(f"{split!r}; validation: {split.validation()!r}")
     print("\n### Choices on the validation split (rs.tune, grid, full-ranking NDCG@10)")
     ease_grid = EASE_GRID[::2] if quick else EASE_GRID
-    ease = _tune("EASE l2", rs.EASE, {"l2": ease_grid}, split)
+    ease = _tune("EASE l2", rs.EASE(), {"l2": ease_grid}, split)
     als_trials = 6 if quick else ALS_TRIALS
-    als = _tune(
-        "ALS", lambda **p: rs.ALS(random_state=0, **p), ALS_GRID, split, n_trials=als_trials
-    )
+    als = _tune("ALS", rs.ALS(random_state=0), ALS_GRID, split, n_trials=als_trials)
     print("\nALS trials (validation NDCG@10, best first):")
-    print(als.table.select("factors", "regularization", "alpha", "value", "fit_seconds").head(8))
+    print(
+        als.table.select("factors", "regularization", "weight_scale", "value", "fit_seconds").head(
+            8
+        )
+    )
     models = {
         f"EASE(l2={ease.best_params['l2']:g})": rs.EASE(**ease.best_params),
         "ALS() defaults": rs.ALS(),
@@ -182,11 +184,9 @@ def section_online_retail(quick: bool) -> None:
     purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
     split = rs.evaluation.temporal_split(purchases, "2011-09-09", horizon_days=90)
     print(f"{split!r}")
-    ease = _tune("EASE l2", rs.EASE, {"l2": EASE_GRID[::2] if quick else EASE_GRID}, split)
+    ease = _tune("EASE l2", rs.EASE(), {"l2": EASE_GRID[::2] if quick else EASE_GRID}, split)
     small = {key: values[:2] if quick else values for key, values in ALS_GRID.items()}
-    als = _tune(
-        "ALS", lambda **p: rs.ALS(random_state=0, **p), small, split, n_trials=6 if quick else 12
-    )
+    als = _tune("ALS", rs.ALS(random_state=0), small, split, n_trials=6 if quick else 12)
     inter = rs.Interactions.from_purchases(split.train)
     models = {
         f"EASE(l2={ease.best_params['l2']:g})": rs.EASE(**ease.best_params),

@@ -407,7 +407,7 @@ def backtest(
         raise InputDataError(f"config must be a ProfileConfig, got {type(config).__name__}")
     if recommender is None:
         recommender = BuyAgain()
-    if not (hasattr(recommender, "get_params") and hasattr(recommender, "fit")):
+    if not (hasattr(recommender, "clone") and hasattr(recommender, "fit")):
         raise InputDataError(
             f"recommender must be an unfitted recsys model, got {type(recommender).__name__}"
         )
