@@ -399,3 +399,20 @@ def test_plots_draw_one_line_per_origin(result: rs.evaluation.Backtest) -> None:
     empty = rs.evaluation.Backtest(result.table, pl.DataFrame(), pl.DataFrame())
     with pytest.raises(InputDataError, match="churn"):
         plot_calibration(empty)
+
+
+def test_same_table_at_one_and_two_threads() -> None:
+    from tests._subprocess import same_output_at_one_and_two_threads
+
+    out = same_output_at_one_and_two_threads(
+        """
+        import warnings
+        import recsys as rs
+        from tests.evaluation.test_backtest import _shop
+        warnings.simplefilter("ignore")
+        res = rs.evaluation.backtest(_shop(120, seed=2), ["2020-07-01", "2020-09-01"],
+            horizon_days=60, recommender=rs.EASE(l2=10.0), bootstrap=50, seed=1)
+        print(res.table.write_csv(float_precision=17))
+        """
+    )
+    assert "next_basket" in out
