@@ -47,8 +47,8 @@ import polars as pl
 from recsys._validation import check_positive_int, check_probability
 from recsys.data import columns as C
 from recsys.data.canonical import require_purchases
-from recsys.data.sources import to_frame
-from recsys.data.timeutil import to_datetime
+from recsys.data.sources import FrameLike, to_frame
+from recsys.data.timeutil import TimeLike, to_datetime
 from recsys.evaluation import _backtest_stats as S
 from recsys.evaluation._backtest_units import (
     as_array,
@@ -166,7 +166,7 @@ class Backtest:
         return "beats " + "; beats ".join(wins)
 
 
-def _origins(origins: Any) -> list[datetime]:
+def _origins(origins: TimeLike | Sequence[TimeLike]) -> list[datetime]:
     if isinstance(origins, (str, datetime)) or not isinstance(origins, Sequence):
         origins = [origins]
     if len(origins) == 0:
@@ -299,17 +299,14 @@ def _table(
         columns[(s.prediction, s.metric, s.model, s.naive)].append(j)
     for key, cols in columns.items():
         diff_draws = model_draws[:, cols] - naive_draws[:, cols]
-        low, high = percentile_ci(diff_draws, confidence) if bootstrap else (
-            np.full(len(cols), np.nan), np.full(len(cols), np.nan))  # fmt: skip
+        low, high = percentile_ci(diff_draws, confidence)  # NaN without resamples
         for i, j in enumerate(cols):
             records.append(
                 (*key[:2], origins[specs[j].origin].date().isoformat(), *key[2:],
                  value[j], naive_value[j], value[j] - naive_value[j], low[i], high[i],
                  int(specs[j].rows.size))
             )  # fmt: skip
-        pooled = diff_draws.mean(axis=1, keepdims=True)
-        plow, phigh = percentile_ci(pooled, confidence) if bootstrap else (
-            np.array([np.nan]), np.array([np.nan]))  # fmt: skip
+        plow, phigh = percentile_ci(diff_draws.mean(axis=1, keepdims=True), confidence)
         v, nv = float(value[cols].mean()), float(naive_value[cols].mean())
         records.append(
             (*key[:2], OVERALL, *key[2:], v, nv, v - nv, float(plow[0]), float(phigh[0]),
@@ -322,8 +319,8 @@ def _table(
 
 
 def backtest(
-    purchases: Any,
-    origins: Any,
+    purchases: FrameLike,
+    origins: TimeLike | Sequence[TimeLike],
     predictions: Sequence[str] = PREDICTIONS,
     horizon_days: int = 90,
     *,
