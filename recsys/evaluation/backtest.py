@@ -129,12 +129,12 @@ class Backtest:
     def verdict(self, prediction: str, metric: str | None = None) -> str:
         """One sentence: does the prediction beat every naive rule on ``metric``?
 
-        ``"beats <rule> by <diff> <metric> (95% CI ...)"`` for each rule when every
-        interval of the pooled (``"all"``) difference lies on the better side of 0;
-        otherwise ``"no better than <rule>: ..."`` naming the first rule it does not
-        beat (rank by that rule instead); without intervals (``bootstrap=0``) nothing is
-        claimed. ``metric`` defaults to the prediction's headline metric (AUC,
-        Spearman, date error, hit rate).
+        ``"beats <rule>: <metric> <value> vs <rule's> (difference ..., 95% CI ...)"`` for
+        each rule when every interval of the pooled (``"all"``) difference lies on the
+        better side of 0; otherwise ``"no better than <rule>: ...; use <rule>"`` naming
+        the first rule it does not beat (the fallback); without intervals
+        (``bootstrap=0``) nothing is claimed. ``metric`` defaults to the prediction's
+        headline metric (AUC, Spearman, date error, hit rate).
         """
         if prediction not in PREDICTIONS:
             raise InputDataError(f"prediction must be one of {PREDICTIONS}, got {prediction!r}")
@@ -155,15 +155,38 @@ class Backtest:
         for row in rows.iter_rows(named=True):
             low, high, diff = row["ci_low"], row["ci_high"], row["diff"]
             better = (high < 0) if lower else (low > 0)
+            name, unit, digits = _label(row["metric"])
+            rule = row["naive"].replace("_", " ")
+            v, nv = row["value"], row["naive_value"]
             detail = (
-                f"{row['metric']} {row['value']:.3f} vs {row['naive_value']:.3f}, "
-                f"difference {diff:+.3f}, {level} {low:+.3f} to {high:+.3f}"
+                f"{name} {v:.{digits}f}{unit} vs {nv:.{digits}f}{unit} (difference "
+                f"{diff:+.{digits}f}, {level} {low:+.{digits}f} to {high:+.{digits}f})"
             )
             if not better:
-                why = "" if low == low else "; no interval: run with bootstrap > 0"
-                return f"no better than {row['naive']} ({detail}{why}): use {row['naive']}"
-            wins.append(f"{row['naive']} by {abs(diff):.3f} {row['metric']} ({detail})")
+                why = "; no interval: run with bootstrap > 0" if low != low else ""
+                return f"no better than {rule}: {detail}{why}; use {rule}"
+            wins.append(f"{rule}: {detail}")
         return "beats " + "; beats ".join(wins)
+
+
+#: How a verdict names each metric: (label, unit, decimals).
+_LABELS = {
+    "auc": ("AUC", "", 3),
+    "brier": ("Brier score", "", 4),
+    "spearman": ("Spearman correlation", "", 3),
+    "top_decile_capture": ("top-decile capture", "", 3),
+    "spend_captured": ("spend captured", "", 3),
+    "date_mae": ("median date error", " days", 1),
+    "hit_rate": ("HR", "", 3),
+    "recall": ("recall", "", 3),
+    "ndcg": ("NDCG", "", 3),
+}
+
+
+def _label(metric: str) -> tuple[str, str, int]:
+    base, _, k = metric.partition("@")
+    name, unit, digits = _LABELS.get(base, (base, "", 3))
+    return (f"{name}@{k}" if k else name), unit, digits
 
 
 def _origins(origins: TimeLike | Sequence[TimeLike]) -> list[datetime]:

@@ -345,7 +345,8 @@ def test_verdict_wording(result: rs.evaluation.Backtest) -> None:
     churn = t.filter(metric="auc", origin="all", naive="frequency").row(0, named=True)
     verdict = fake.verdict("churn")
     if churn["ci_low"] > 0:
-        assert verdict.startswith("beats recency by")
+        assert verdict.startswith("beats recency: AUC")
+        assert "; beats frequency: AUC" in verdict
     else:
         assert verdict.startswith("no better than frequency")
     # lower is better for the date error: an interval below 0 is a win
