@@ -1,16 +1,18 @@
-"""recsys.distributed on a local Ray cluster against one process, measured in one run.
+"""``engine=rs.engine.Ray(...)`` on a local Ray cluster against one process, in one run.
 
-1. Recommend-all (ALS-shaped model, synthetic factors), k=10: ``recommend_batch`` with
-   2 Ray workers (1 thread each) vs ``recommend_index`` in one process with 2 threads.
+1. Recommend-all (ALS-shaped model, synthetic factors), k=10: ``model.recommend`` with
+   ``engine=Ray(workers=2, out=...)`` (1 thread each; the time includes saving the
+   model's arrays once) vs ``recommend_index`` in one process with 2 threads.
    Targets: throughput ratio >= 0.8, identical output, peak RSS per worker <= item
    factors + 2 x the kernel's block budget (256 MB).
-2. The same with 2 item shards: exact same top-10, the merge overhead.
-3. ``evaluate_batch`` vs ``evaluate`` on a synthetic split: identical table, overhead.
-4. ``build_profiles_batch`` (2 workers, 16 user-hash partitions) vs ``build_profiles``
+2. The same with 2 item shards (part ``shards``, with ``recommend``): exact same top-10,
+   the merge overhead.
+3. ``evaluate`` on Ray vs locally on a synthetic split: identical table, overhead.
+4. ``build_profiles`` on Ray (2 workers, 16 user-hash partitions) vs locally
    (one process, streaming over one Parquet file) on the synthetic purchases of
    ``bench_data.py`` (``--profile-rows``, 20M by default), cleaned with the Online
    Retail preset: identical output asserted, wall time, peak memory per worker, the
-   bytes the driver gathers per customer. Parts: ``--parts recommend,evaluate,profiles``.
+   bytes the driver gathers per customer. Parts: ``--parts recommend,shards,evaluate,profiles``.
 
 The issue's size is 2M users x 100k items x 64 factors; on a 2-core machine shared with
 other jobs run a scaled size (``--users``, ``--items``) and say so.
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -100,7 +103,8 @@ class WorkerMemory:
 
 
 def read_index(folder: Path, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """recommend_batch's Parquet output back as [n, k] index arrays (ids are indices here)."""
+    """The Parquet files written by ``Ray(out=folder)`` back as [n, k] index arrays (ids
+    are indices here)."""
     frame = pl.read_parquet(folder / "*.parquet")
     ids = np.full((n, k), -1, dtype=np.int32)
     scores = np.full((n, k), -np.inf, dtype=np.float32)
@@ -136,10 +140,8 @@ def bench_recommend(args: argparse.Namespace) -> None:
     print(f"recommend-all: {n} users x {m} items x {f} factors, k={k}")
     model = synthetic_model(n, m, f)
     folder = Path(tempfile.mkdtemp(prefix="bench_distributed_"))
-    path = folder / "als.npz"
-    model.save(path)
     item_mb = model.item_factors_.nbytes / 2**20
-    print(f"  model file {path.stat().st_size / 2**20:.0f} MB; item factors {item_mb:.0f} MB, "
+    print(f"  item factors {item_mb:.0f} MB, "
           f"user factors {model.user_factors_.nbytes / 2**20:.0f} MB")  # fmt: skip
 
     model.recommend_index(np.arange(1000), k=k, num_threads=2)  # JIT warm-up
@@ -151,33 +153,35 @@ def bench_recommend(args: argparse.Namespace) -> None:
 
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     # warm-up on a small query (worker start, JIT in the workers) so both sides are warm
-    rs.distributed.recommend_batch(path, list(range(1000)), k=k, out=folder / "w", num_workers=2)
-    with WorkerMemory(("ray::MapWorker", "ray::_Recommender")) as mem:
+    model.recommend(list(range(1000)), k=k, engine=rs.engine.Ray(workers=2, out=folder / "w"))
+    with WorkerMemory(("ray::_Recommender",)) as mem:
         start = time.perf_counter()
-        info = rs.distributed.recommend_batch(path, k=k, out=folder / "users", num_workers=2)
+        model.recommend(k=k, engine=rs.engine.Ray(workers=2, out=folder / "users"))
         dist = time.perf_counter() - start
     got_ids, got_scores = read_index(folder / "users", n, k)
     same = np.array_equal(got_ids, ids) and np.array_equal(got_scores, scores)
     budget = item_mb + 2 * 256
+    files = len(list((folder / "users").glob("*.parquet")))
     print(f"  Ray, 2 workers x 1 thread: {dist:.2f} s ({n / dist:,.0f} users/s), "
-          f"{info['files']} files, {info['rows']} rows")  # fmt: skip
+          f"{files} files")  # fmt: skip
     print(f"  throughput ratio ray / one process = {local / dist:.2f} (target >= 0.8)")
     print(f"  identical output: {same}")
     print(f"  peak RSS per worker {mem.rss:.0f} MB (private USS {mem.uss:.0f} MB; "
-          f"target <= item factors + 2 x 256 MB = {budget:.0f} MB)")  # fmt: skip
+          f"target <= item factors + 2 x 256 MB = {budget:.0f} MB); the user factors "
+          f"({model.user_factors_.nbytes / 2**20:.0f} MB) travel in blocks")  # fmt: skip
 
+    if "shards" not in args.parts.split(","):
+        return
     with WorkerMemory(("ray::_Recommender",)) as mem2:
         start = time.perf_counter()
-        info2 = rs.distributed.recommend_batch(
-            path, k=k, out=folder / "shards", num_workers=2, item_shards=2
-        )
+        engine = rs.engine.Ray(workers=2, item_shards=2, out=folder / "shards")
+        model.recommend(k=k, engine=engine)
         sharded = time.perf_counter() - start
     sh_ids, sh_scores = read_index(folder / "shards", n, k)
     same2 = np.array_equal(sh_ids, ids) and np.array_equal(sh_scores, scores)
     print(f"  Ray, 2 item shards: {sharded:.2f} s; exact same top-{k}: {same2}; "
           f"time ratio to user sharding {sharded / dist:.2f}; "
-          f"peak RSS per worker {mem2.rss:.0f} MB (USS {mem2.uss:.0f} MB), "
-          f"{info2['files']} files")  # fmt: skip
+          f"peak RSS per worker {mem2.rss:.0f} MB (USS {mem2.uss:.0f} MB)")  # fmt: skip
 
 
 def bench_evaluate(args: argparse.Namespace) -> None:
@@ -193,10 +197,11 @@ def bench_evaluate(args: argparse.Namespace) -> None:
     expected = rs.evaluate({"popular": pop}, split, show_progress=False, **kw)
     one = time.perf_counter() - start
     start = time.perf_counter()
-    got = rs.distributed.evaluate_batch({"popular": pop}, split, num_workers=2, **kw)
+    engine = rs.engine.Ray(workers=2)
+    got = rs.evaluate({"popular": pop}, split, show_progress=False, engine=engine, **kw)
     two = time.perf_counter() - start
     print(f"  test users {split.test['user_id'].n_unique()}; evaluate {one:.2f} s, "
-          f"evaluate_batch (2 workers) {two:.2f} s, ratio {two / one:.2f}; "
+          f"on Ray (2 workers) {two:.2f} s, ratio {two / one:.2f}; "
           f"identical table: {got.table.equals(expected.table)}")  # fmt: skip
 
 
@@ -230,6 +235,18 @@ def profile_data(rows: int) -> tuple[Path, Path]:
     return clean, by_user
 
 
+class Gathered(logging.Handler):
+    """The bytes the driver gathered, by part, from the engine's INFO log record."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: dict[str, int] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "driver gathered" in record.getMessage():
+            self.parts = dict(record.args[1])  # type: ignore[index]
+
+
 def bench_profiles(args: argparse.Namespace) -> None:
     import ray
 
@@ -254,13 +271,15 @@ def bench_profiles(args: argparse.Namespace) -> None:
         warnings.simplefilter("ignore")
         # warm-up: the worker processes start and import polars/recsys
         small = pl.read_parquet(clean, n_rows=20_000)
-        rs.distributed.build_profiles_batch(small, out=folder / "w", show_progress=False)
+        rs.build_profiles(small, engine=rs.engine.Ray(out=folder / "w"))
         prefixes = ("ray::_range_task", "ray::_summary_task", "ray::_apply_task")
+        gathered = Gathered()
+        logging.getLogger("recsys.distributed").addHandler(gathered)
+        logging.getLogger("recsys.distributed").setLevel(logging.INFO)
         with WorkerMemory(prefixes) as mem:
             start = time.perf_counter()
-            info = rs.distributed.build_profiles_batch(
-                by_user, out=folder / "profiles", num_workers=2, show_progress=False
-            )
+            engine = rs.engine.Ray(workers=2, out=folder / "profiles")
+            rs.build_profiles(by_user, engine=engine)
             dist = time.perf_counter() - start
     ray.shutdown()
     got = pl.read_parquet(folder / "profiles").sort("user_id")
@@ -270,16 +289,18 @@ def bench_profiles(args: argparse.Namespace) -> None:
     except AssertionError as err:
         same = False
         print(f"  DIFFERENT: {str(err)[:300]}")
-    sent = info["driver_bytes"]
-    per_customer = sum(sent.values()) / max(info["customers"], 1)
-    parts = ", ".join(f"{k} {v / max(info['customers'], 1):.0f}" for k, v in sent.items())
-    print(f"  build_profiles_batch, 2 workers: {dist:.2f} s; ratio one process / Ray = "
+    sent = gathered.parts
+    customers = max(got.height, 1)
+    per_customer = sum(sent.values()) / customers
+    parts = ", ".join(f"{k} {v / customers:.0f}" for k, v in sent.items())
+    files = len(list((folder / "profiles").glob("*.parquet")))
+    print(f"  build_profiles on Ray, 2 workers: {dist:.2f} s; ratio one process / Ray = "
           f"{one['seconds'] / dist:.2f}; identical output: {same}")  # fmt: skip
     print(f"  peak memory per worker: RSS {mem.rss:.0f} MB, private USS {mem.uss:.0f} MB; "
           f"driver peak RSS {peak_rss_mb():.0f} MB")  # fmt: skip
     print(f"  gathered on the driver: {sum(sent.values()) / 2**20:.1f} MB, "
           f"{per_customer:.0f} bytes per customer ({parts}); "
-          f"{info['files']} files written")  # fmt: skip
+          f"{files} files written")  # fmt: skip
 
 
 def main() -> None:
@@ -289,7 +310,7 @@ def main() -> None:
     parser.add_argument("--factors", type=int, default=64)
     parser.add_argument("--eval-users", type=int, default=200_000)
     parser.add_argument("--profile-rows", type=int, default=20_000_000)
-    parser.add_argument("--parts", default="recommend,evaluate,profiles")
+    parser.add_argument("--parts", default="recommend,shards,evaluate,profiles")
     args = parser.parse_args()
     import ray
 

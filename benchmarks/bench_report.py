@@ -48,18 +48,21 @@ DATASETS = {
 
 def run_cli(*argv: str) -> dict[str, Any]:
     """``python -m recsys.cli ARGV`` in a subprocess: wall time, peak RSS, step lines."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
     start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "recsys.cli", *argv], capture_output=True, text=True, check=False
     )
     wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak, cpu = usage.ru_maxrss, usage.ru_utime + usage.ru_stime - cpu_before
     if proc.returncode != 0:
         raise RuntimeError(f"recsys {' '.join(argv)} failed:\n{proc.stderr[-3000:]}")
     steps = [line.strip() for line in proc.stdout.splitlines() if line.strip().endswith(" s")]
     return {
         "wall_s": round(wall, 1),
+        "cpu_s": round(cpu, 1),  # user + sys: less sensitive to a busy shared machine
         # ru_maxrss of children is the largest child so far: exact when it grew
         "peak_mb": round(peak / 1024) if peak > before else None,
         "steps": steps,

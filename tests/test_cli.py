@@ -452,3 +452,26 @@ def test_a_warning_is_printed_once(tmp_path: Path, capsys: pytest.CaptureFixture
         warnings.warn("another message", DataWarning, stacklevel=1)
     err = capsys.readouterr().err.splitlines()
     assert err == ["warning: the same message", "warning: another message"]
+
+
+def test_status_and_line_total_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "orders.csv"
+    pl.DataFrame(
+        {
+            "who": [1, 1, 2, 2],
+            "sku": ["a", "b", "a", "c"],
+            "when": ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"],
+            "qty": [2, 1, 1, 3],
+            "Sales": [10.0, 3.0, 5.0, 9.0],
+            "state": ["done", "done", "Cancelled", "done"],
+        }
+    ).write_csv(path)
+    columns = "user_id=who,item_id=sku,timestamp=when,quantity=qty,amount=Sales,status=state"
+    out = tmp_path / "p.parquet"
+    argv = ["profile", str(path), "--columns", columns, "--out", str(out)]
+    assert main([*argv, "--cancelled-status", "cancelled"]) == 0
+    assert "cancellation" in capsys.readouterr().err
+    profiles = pl.read_parquet(out).sort("user_id")
+    assert profiles["monetary"].to_list() == [13.0, 9.0]  # line totals, not x quantity

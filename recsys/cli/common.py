@@ -168,6 +168,11 @@ def clean_options(args: argparse.Namespace) -> dict[str, Any]:
         "timestamp_format": args.date_format,
         "dayfirst": args.dayfirst,
         "encoding": args.encoding,
+        "cancelled_status": (
+            [v.strip() for v in args.cancelled_status.split(",") if v.strip()]
+            if getattr(args, "cancelled_status", None)
+            else None
+        ),
     }
 
 

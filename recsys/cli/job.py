@@ -97,6 +97,10 @@ def cmd_report(args: argparse.Namespace) -> None:
 
     start = time.perf_counter()
     columns = parse_columns(args.columns) or {}
+    if args.preset and "user_id" not in columns:
+        from recsys.data.presets import get_preset
+
+        columns = {**get_preset(args.preset).columns, **columns}
     config = _config(
         args,
         as_of=args.as_of,

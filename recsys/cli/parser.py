@@ -7,6 +7,7 @@ import argparse
 from recsys.cli.common import Parser, int_at_least, non_negative_int, positive_int
 from recsys.cli.job import cmd_demo, cmd_report
 from recsys.cli.steps import cmd_actions, cmd_evaluate, cmd_profile, cmd_recommend, cmd_uplift
+from recsys.cli.targeting import add_target_options
 from recsys.job.config import DEFAULT_MODELS
 
 __all__ = ["build_parser"]
@@ -43,7 +44,15 @@ def add_input_options(parser: argparse.ArgumentParser, *, out: bool = True) -> N
     parser.add_argument(
         "--columns",
         help="map canonical names to yours: user_id=CustomerID,item_id=StockCode,"
-        "timestamp=InvoiceDate,quantity=Quantity,price=UnitPrice,order_id=InvoiceNo",
+        "timestamp=InvoiceDate,quantity=Quantity,price=UnitPrice,order_id=InvoiceNo; "
+        "also amount= (a line total: quantity x unit price), status= (an order status) and "
+        "item_name= (product names)",
+    )
+    parser.add_argument(
+        "--cancelled-status",
+        help="with status= in --columns: the comma-separated status values that mean "
+        "cancelled, returned or unavailable (those rows are counted under cancellation); "
+        "default: the library's list",
     )
     parser.add_argument(
         "--preset", help="known layout: online_retail, online_retail_ii, ta_feng, complete_journey"
@@ -280,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     uplift.add_argument("--out", help="output file (.parquet or .csv); default: print a preview")
     add_seed(uplift)
+    add_target_options(uplift)
     uplift.set_defaults(handler=cmd_uplift)
 
     actions = sub.add_parser(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import re
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -41,16 +40,15 @@ def cmd_profile(args: argparse.Namespace) -> None:
 
 def _profile_on_ray(purchases: pl.DataFrame, args: argparse.Namespace) -> None:
     """``profile --engine ray``: shards of customers through the cluster's object store."""
-    from recsys.distributed import build_profiles_batch
+    from recsys.engine import Ray
+    from recsys.profiles import build_profiles
 
-    info = build_profiles_batch(
-        purchases,
-        as_of=args.as_of,
-        out=args.out,
-        ray_address=args.ray_address,
-        show_progress=interactive(),
+    written = build_profiles(
+        purchases, as_of=args.as_of, engine=Ray(address=args.ray_address, out=args.out)
     )
-    print(f"wrote {info['customers']:,} profiles in {info['files']} files to {info['path']}")
+    assert isinstance(written, pl.LazyFrame)  # Ray(out=...) returns the files, scanned
+    rows = written.select(pl.len()).collect().item()
+    print(f"wrote {rows:,} profiles to {args.out}")
 
 
 def cmd_recommend(args: argparse.Namespace) -> None:
@@ -72,17 +70,12 @@ def cmd_recommend(args: argparse.Namespace) -> None:
 
 
 def _recommend_on_ray(model: Any, args: argparse.Namespace) -> None:
-    """``recommend --engine ray``: save the model, score every customer on the cluster."""
-    import tempfile
+    """``recommend --engine ray``: score every customer on the cluster."""
+    from recsys.engine import Ray
 
-    from recsys.distributed import recommend_batch
-
-    with tempfile.TemporaryDirectory() as folder:
-        model.save(Path(folder) / "model.npz")
-        info = recommend_batch(
-            Path(folder) / "model.npz", k=args.k, out=args.out, ray_address=args.ray_address
-        )
-    print(f"wrote {info['rows']:,} rows for {info['users']:,} customers to {info['path']}")
+    written = model.recommend(k=args.k, engine=Ray(address=args.ray_address, out=args.out))
+    counts = written.select(pl.len(), pl.col("user_id").n_unique()).collect().row(0)
+    print(f"wrote {counts[0]:,} rows for {counts[1]:,} customers to {args.out}")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -106,28 +99,19 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
             step(f"fit {name}")
             models[name] = make_model(name, params, args.seed, strict=False).fit(train)
         step("evaluate")
-        if args.engine == "ray":
-            from recsys.distributed import evaluate_batch
+        from recsys.engine import Local, Ray
 
-            table = evaluate_batch(
-                models,
-                split,
-                k=[args.k],
-                bootstrap=args.bootstrap,
-                seed=args.seed,
-                ray_address=args.ray_address,
-            ).table
-        else:
-            table = evaluate(
-                models,
-                split,
-                k=[args.k],
-                exclude_seen=None,
-                bootstrap=args.bootstrap,
-                seed=args.seed,
-                show_progress=interactive(),
-                on_unknown=args.on_unknown,
-            ).table
+        table = evaluate(
+            models,
+            split,
+            k=[args.k],
+            exclude_seen=None,
+            bootstrap=args.bootstrap,
+            seed=args.seed,
+            show_progress=interactive(),
+            on_unknown=args.on_unknown,
+            engine=Ray(address=args.ray_address) if args.engine == "ray" else Local(),
+        ).table
     write_table(table, args.out, "evaluate", rows=40)
 
 
@@ -147,6 +131,11 @@ def cmd_uplift(args: argparse.Namespace) -> None:
             "(name the unit column with --unit)"
         )
         unit = None
+    if args.target is not None:  # the uplift model, the plan and its value
+        from recsys.cli.targeting import cmd_target
+
+        cmd_target(args, frame)
+        return
     expected = None
     ratio = parse_ratio(args.expected_ratio)
     if ratio is not None and args.arm in frame.columns:
@@ -182,33 +171,22 @@ def cmd_uplift(args: argparse.Namespace) -> None:
 
 
 def cmd_actions(args: argparse.Namespace) -> None:
-    from recsys.actions import retention_actions
-    from recsys.data import Interactions
-    from recsys.data import columns as C
-    from recsys.job import default_as_of
-    from recsys.profiles import ProfileConfig, build_profiles, due_items
+    from recsys.job import action_list
 
     purchases = load_purchases(args)
-    as_of = args.as_of if args.as_of is not None else default_as_of(purchases)
-    has_prices = C.PRICE in purchases.columns  # without prices, value is counted in orders
-    config = ProfileConfig(clv_horizon_days=args.clv_horizon_days if has_prices else None)
-    profiles = build_profiles(purchases, as_of=as_of, config=config)
-    due = due_items(purchases, as_of=as_of, horizon_days=args.due_horizon_days)
-    recs = None
+    model = None
     if args.model != "none":
-        model = make_model(args.model, parse_params(args.param), args.seed).fit(
-            Interactions.from_purchases(purchases, as_of=as_of)
-        )
-        recs = model.recommend(users=None, k=args.k, on_unknown="skip", show_progress=interactive())
-    table = retention_actions(
-        profiles,
-        due=due,
-        recommendations=recs,
+        model = make_model(args.model, parse_params(args.param), args.seed)
+    table = action_list(
+        purchases,
+        as_of=args.as_of,
+        recommender=model,
+        k=args.k,
+        due_horizon_days=args.due_horizon_days,
+        clv_horizon_days=args.clv_horizon_days,
         max_customers=args.max_customers,
         contact_cost=args.contact_cost,
         min_expected_value=args.min_expected_value,
-        k=args.k,
-        value="clv" if has_prices else "frequency",
     )
     if args.out is not None and args.out.lower().endswith(".csv"):  # CSV has no lists
         table = table.with_columns(pl.col("items").cast(pl.List(pl.String)).list.join(" "))

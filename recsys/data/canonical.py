@@ -28,7 +28,9 @@ the zone is dropped (polars ``dt.replace_time_zone(None)``); a
 at ``2011-01-01 23:30`` in ``Europe/Berlin`` is a purchase on January 1st at
 23:30, as the customer saw it, whatever the zone of the machine. ``as_of`` and
 ``cutoff`` values are read the same way (`recsys.data.to_datetime` keeps
-their wall-clock time and drops their zone).
+their wall-clock time and drops their zone), and so are the times of a per-user
+``as_of`` frame (`recsys.data.timeutil.to_datetime_series`: zone-aware times keep
+their wall-clock time; text reads as ISO dates, else `InputDataError`).
 """
 
 from __future__ import annotations
@@ -300,8 +302,13 @@ def cast_ids(ids: pl.Series, dtype: pl.DataType, where: str) -> pl.Series:
     """
     if ids.dtype == dtype:
         return ids
-    cast = ids.cast(dtype, strict=False)
-    back = cast.cast(ids.dtype, strict=False)
+    try:
+        cast = ids.cast(dtype, strict=False)
+        back = cast.cast(ids.dtype, strict=False)
+    except pl.exceptions.PolarsError as err:  # nested or other values without a cast
+        raise InputDataError(
+            f"{where}: {ids.name or C.USER} values of type {ids.dtype} cannot be {dtype} ids"
+        ) from err
     lossy = ids.is_not_null() & (cast.is_null() | (back != ids).fill_null(True))
     if lossy.any():
         examples = ids.filter(lossy).head(3).to_list()

@@ -347,7 +347,9 @@ class Interactions:
         if missing:
             raise InputDataError(f"column(s) {missing} not in the frame; found {list(schema)}")
         selected = [pl.col(user).alias(C.USER), pl.col(item).alias(C.ITEM)]
-        if weight is not None and not (schema[weight].is_numeric() or schema[weight] == pl.Null):
+        if weight is not None and not (
+            schema[weight].is_numeric() or schema[weight] in (pl.Boolean, pl.Null)
+        ):
             raise InputDataError(
                 f"the weight column {weight!r} has dtype {schema[weight]}; weights must be "
                 "numbers (cast or parse the column first)"
@@ -355,6 +357,11 @@ class Interactions:
         if weight is not None:
             selected.append(pl.col(weight).cast(pl.Float64).alias("_w"))
         rows = lf.select(selected).collect(engine="streaming")
+        if weight is not None and (bad := int((~rows["_w"].is_finite()).sum())):
+            raise InputDataError(
+                f"the weight column {weight!r} has {bad} NaN or infinite values; weights must "
+                "be finite"
+            )
         return cls._aggregate(rows, users, items, None, weight=weight or "count")
 
     @classmethod

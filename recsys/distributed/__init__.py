@@ -1,13 +1,15 @@
-"""Scale-out on a Ray cluster: batch recommend, evaluate and profiles (extra ``recsys[ray]``).
+"""The Ray engine's implementation (extra ``recsys[ray]``), and data layout for it.
 
-Every function here runs the single-process recsys functions on shards of users
-and gives exactly their result; none is a second implementation. Ray is
-imported only when one of them is called, so ``import recsys`` works without
-Ray installed. See the "Scaling out" page of the documentation.
+``engine=rs.engine.Ray(...)`` on `recsys.Recommender.recommend`, `recsys.evaluate`
+and `recsys.build_profiles` runs the single-process recsys functions here, on
+shards of users, and gives exactly their result; nothing here is a second
+implementation or a second signature. Ray is imported only when a job runs on it,
+so ``import recsys`` works without Ray installed. See the "Scaling out" page.
+
+`write_partitioned` lays purchases out as the per-customer Parquet files that
+``rs.build_profiles(folder, engine=rs.engine.Ray(...))`` reads shard by shard.
 """
 
-from recsys.distributed.evaluate import evaluate_batch
-from recsys.distributed.profiles import build_profiles_batch, write_partitioned
-from recsys.distributed.recommend import recommend_batch
+from recsys.distributed.profiles import write_partitioned
 
-__all__ = ["build_profiles_batch", "evaluate_batch", "recommend_batch", "write_partitioned"]
+__all__ = ["write_partitioned"]

@@ -15,7 +15,13 @@ import numpy as np
 from recsys._validation import check_positive_int
 from recsys.exceptions import InputDataError
 
-__all__ = ["connect", "import_ray", "resolve_workers"]
+__all__ = ["check_out", "connect", "import_ray", "maybe_die", "resolve_workers"]
+
+#: Test hook, set only by the tests (monkeypatched on the driver, passed to the workers
+#: with their work): a worker dies once, as if killed, at its ``FAULT_AT``-th call if
+#: this file does not exist yet (it creates the file first).
+FAULT_FILE: str | None = None
+FAULT_AT = 2
 
 
 def import_ray() -> Any:
@@ -29,30 +35,59 @@ def import_ray() -> Any:
     return ray
 
 
-def connect(ray_address: str | None) -> Any:
-    """Ray, connected: the running session, else ``ray.init(address=ray_address)``.
+def connect(address: str | None) -> Any:
+    """Ray, connected: the running session, else ``ray.init(address=...)``.
 
-    ``ray_address=None`` with no running session starts a local cluster; ``"auto"``
-    joins the cluster started on this machine with ``ray start``; ``"ray://host:10001"``
-    goes through Ray Client (e.g. a KubeRay head service).
+    ``address=None`` with no running session starts a fresh local cluster
+    (``address="local"``): Ray's own default would join whatever cluster
+    ``/tmp/ray/ray_current_cluster`` names, and hang when that cluster is gone.
+    ``"auto"`` joins the cluster started on this machine with ``ray start``;
+    ``"ray://host:10001"`` goes through Ray Client (e.g. a KubeRay head service).
     """
     ray = import_ray()
     if not ray.is_initialized():
-        ray.init(address=ray_address, include_dashboard=False, log_to_driver=False)
+        ray.init(
+            address="local" if address is None else address,
+            include_dashboard=False,
+            log_to_driver=False,
+        )
     return ray
 
 
-def resolve_workers(ray: Any, num_workers: int | None) -> int:
-    """``num_workers`` checked, or one worker per CPU of the cluster."""
-    if num_workers is None:
+def resolve_workers(ray: Any, workers: int | None) -> int:
+    """``workers`` checked, or one worker per CPU of the cluster."""
+    if workers is None:
         return max(1, int(ray.cluster_resources().get("CPU", 1)))
-    return check_positive_int("num_workers", num_workers)
+    return check_positive_int("workers", workers)
+
+
+def maybe_die(fault_file: str | None, calls: int) -> None:
+    """The test hook of `FAULT_FILE`: exit at once (no cleanup, like ``kill -9``)."""
+    if fault_file and calls == FAULT_AT and not os.path.exists(fault_file):
+        Path(fault_file).touch()
+        os._exit(1)
+
+
+def model_arrays(model: Any, job: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """A fitted model's file contents (metadata, arrays), as `recsys.load_model` reads them.
+
+    The workers rebuild the model from these arrays with `model_from_arrays`: the
+    model object itself is never pickled.
+    """
+    from recsys.models import Recommender
+    from recsys.models.persistence import to_arrays
+
+    if not isinstance(model, Recommender):
+        raise InputDataError(
+            f"{job} with engine=rs.engine.Ray(...) needs recsys models (they reach the "
+            f"workers as their saved arrays), got {type(model).__name__}"
+        )
+    return to_arrays(model)
 
 
 def check_out(out: Any) -> Path:
-    """The output folder: created if missing, refused if it already holds files."""
-    if out is None:
-        raise InputDataError("out= is required: the folder the workers write Parquet files to")
+    """The output folder ``out`` of `recsys.engine.Ray`: created if missing, refused if it
+    already holds files."""
     path = Path(os.fspath(out))
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise InputDataError(
@@ -90,3 +125,26 @@ def split_arrays(
     for key in item_arrays:
         out[key] = np.ascontiguousarray(arrays[key][lo:hi])
     return out
+
+
+def per_user_keys(model: Any, arrays: dict[str, np.ndarray]) -> frozenset[str]:
+    """The names of ``model``'s per-user arrays in its file layout (``arrays``).
+
+    Those that `Recommender.select_users` cuts (the user ids, the training rows and
+    every array the model's schema declares per user), found as the arrays a model of
+    no users holds with another shape, plus the training matrix's shape.
+    """
+    from recsys.models.persistence import to_arrays
+
+    _, empty = to_arrays(model.select_users(np.empty(0, dtype=np.int64)))
+    changed = {key for key, value in arrays.items() if empty[key].shape != value.shape}
+    return frozenset({"users", "user_items.shape", *changed})
+
+
+def user_arrays(model: Any, index: np.ndarray, keys: frozenset[str]) -> dict[str, np.ndarray]:
+    """The per-user arrays (``keys``) of the users ``index``: with the item side of the
+    model's arrays, the file of a model of these users only (`Recommender.select_users`)."""
+    from recsys.models.persistence import to_arrays
+
+    _, arrays = to_arrays(model.select_users(index))
+    return {key: arrays[key] for key in keys}

@@ -1,4 +1,4 @@
-"""``build_profiles_batch``: `recsys.build_profiles` over a user-partitioned dataset on Ray.
+"""``rs.build_profiles(..., engine=rs.engine.Ray(...))``: profiles of shards of customers on Ray.
 
 How it runs
 -----------
@@ -20,15 +20,17 @@ a hash of ``user_id``, see `write_partitioned`), and:
 2. the driver concatenates the inputs in ``user_id`` order (checking that no
    customer is in two shards) and runs `global_statistics` on them: the same
    arrays, in the same order, as in one process, hence the same fits;
-3. a Ray task per shard runs `apply_statistics` on its summary and writes
-   ``part-<shard>.parquet`` under ``out`` (atomically: a retried task replaces its
-   own file).
+3. a Ray task per shard runs `apply_statistics` on its summary and returns its
+   rows or, with the engine's ``out``, writes ``part-<shard>.parquet`` there
+   (atomically: a retried task replaces its own file).
 
-The driver never sees a purchase row.
+The driver never sees a purchase row. It logs (logger ``recsys.distributed``, INFO)
+the bytes it gathered in step 2.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -43,7 +45,9 @@ from recsys.data import columns as C
 from recsys.data.canonical import require_purchases
 from recsys.data.sources import FrameLike, to_lazyframe
 from recsys.data.timeutil import TimeLike
-from recsys.distributed._cluster import check_out, connect, resolve_workers
+from recsys.distributed import _cluster
+from recsys.distributed._cluster import FAULT_AT, check_out, connect, maybe_die, resolve_workers
+from recsys.engine import Ray
 from recsys.exceptions import InputDataError
 from recsys.profiles.build import (
     GlobalInputs,
@@ -61,7 +65,9 @@ from recsys.profiles.build import (
 )
 from recsys.profiles.config import ProfileConfig
 
-__all__ = ["build_profiles_batch", "write_partitioned"]
+__all__ = ["build_profiles_on_ray", "write_partitioned"]
+
+logger = logging.getLogger("recsys.distributed")
 
 #: Seed of the user hash of `write_partitioned` (and of in-memory frames' shards).
 HASH_SEED = 0
@@ -111,6 +117,8 @@ def write_partitioned(purchases: FrameLike, folder: Any, partitions: int = 16) -
     """
     partitions = check_positive_int("partitions", partitions)
     lf = require_purchases(to_lazyframe(purchases), C.REQUIRED, "write_partitioned")
+    if folder is None:
+        raise InputDataError("folder is required: a new or empty folder for the files")
     path = check_out(folder)
     bucket = _bucket(partitions)
     files = []
@@ -130,7 +138,7 @@ def _shards(purchases: Any, n_shards: int, ray: Any) -> list[Any]:
         if not files or not files[0].exists():
             raise InputDataError(f"purchases={str(path)!r}: no Parquet file found")
         return [str(f) for f in files]
-    lf = require_purchases(to_lazyframe(purchases), C.REQUIRED, "build_profiles_batch")
+    lf = require_purchases(to_lazyframe(purchases), C.REQUIRED, "build_profiles")
     frame = lf.collect()
     with_bucket = frame.with_columns(_bucket(n_shards))
     return [
@@ -139,7 +147,7 @@ def _shards(purchases: Any, n_shards: int, ray: Any) -> list[Any]:
 
 
 def _source_of(spec: Any) -> ProfileSource:
-    return prepare_source(spec, "build_profiles_batch")
+    return prepare_source(spec, "build_profiles")
 
 
 def _range_task(spec: Any) -> tuple[pl.Schema, tuple[Any, Any, Any]]:
@@ -153,18 +161,19 @@ def _summary_task(
 ) -> tuple[GlobalInputs, ShardSummary]:
     """Pass 1 on a shard: `summarize_shard`; the inputs go to the driver, the summary
     stays in the object store."""
-    if fault_file and not os.path.exists(fault_file):  # test hook: one worker dies once
-        Path(fault_file).touch()
-        os._exit(1)
+    maybe_die(fault_file, FAULT_AT)  # the tests' hook: one worker dies once
     summary = summarize_shard(_source_of(spec), as_of, categories, config)
     return summary.inputs, summary
 
 
 def _apply_task(
-    summary: ShardSummary, stats: ProfileStats, config: ProfileConfig, path: str
-) -> int:
-    """Pass 2 on a shard: its profile rows, written atomically to ``path``."""
+    summary: ShardSummary, stats: ProfileStats, config: ProfileConfig, path: str | None
+) -> pl.DataFrame | int:
+    """Pass 2 on a shard: its profile rows, returned or written atomically to ``path``
+    (their count returned)."""
     profile = apply_statistics(summary, stats, config)
+    if path is None:
+        return profile
     with atomic_path(path) as tmp:
         profile.write_parquet(tmp)
     return profile.height
@@ -198,77 +207,30 @@ def _run(
     return refs
 
 
-def build_profiles_batch(
+def build_profiles_on_ray(
     purchases: FrameLike,
-    as_of: TimeLike | None = None,
-    items: FrameLike | None = None,
-    config: ProfileConfig | None = None,
-    *,
-    out: Any = None,
-    num_workers: int | None = None,
-    partitions: int | None = None,
-    ray_address: str | None = None,
-    show_progress: bool = True,
-    _fault_file: str | None = None,
-) -> dict[str, Any]:
-    """`recsys.build_profiles` on a Ray cluster; the workers write the profiles as Parquet.
+    as_of: TimeLike | None,
+    items: FrameLike | None,
+    config: ProfileConfig | None,
+    engine: Ray,
+    return_models: bool,
+) -> pl.DataFrame | pl.LazyFrame | tuple[pl.DataFrame | pl.LazyFrame, ProfileStats]:
+    """`recsys.build_profiles` on a Ray cluster (see the module docstring).
 
-    The rows are exactly those of ``rs.build_profiles(purchases, as_of, items,
-    config)`` (the same functions run, on shards of customers; see
-    `recsys.distributed.profiles`), with the same warnings and errors (raised on
-    the driver). Each file ``part-<shard>.parquet`` is sorted by ``user_id``; read
-    them with ``pl.read_parquet(out).sort("user_id")``.
-
-    Parameters
-    ----------
-    purchases
-        Canonical purchases partitioned by customer: a folder of Parquet files
-        (each file holds every row of its customers; `write_partitioned` writes
-        one), a single Parquet file (one shard), or a frame (cut into
-        ``partitions`` shards by a hash of ``user_id`` and sent through the object
-        store: for tests and moderate sizes).
-    as_of, items, config
-        As in `recsys.build_profiles`. The item table is checked on the driver and
-        sent to the workers once.
-    out
-        A new or empty folder the workers write to (on a multi-node cluster: a
-        shared filesystem mounted at the same path on every node).
-    num_workers
-        Shards processed at once (default: one per CPU of the cluster).
-    partitions
-        Shards of a frame ``purchases`` (default: four per worker).
-    ray_address
-        Cluster to join when Ray is not initialised yet (``"auto"``, ``"ray://..."``).
-    show_progress
-        A progress bar of the shards done, per pass.
-
-    Returns
-    -------
-    dict
-        ``path``, ``customers`` (rows written), ``files``, ``as_of``,
-        ``num_workers`` and ``driver_bytes``: the size of what the driver gathered
-        (`GlobalInputs`), by part: ``customers`` (per customer at ``as_of``),
-        ``cutoff`` (per customer at the churn calibration's cutoff), ``gaps``
-        (value counts of the gaps between orders).
-
-    Raises
-    ------
-    InputDataError
-        As `recsys.build_profiles`; also a customer found in two shards, shards with
-        different optional columns, a non-empty ``out``.
-
-    Examples
-    --------
-    >>> import recsys as rs
-    >>> rs.distributed.build_profiles_batch("purchases_by_user/", out="profiles/",
-    ...                                     as_of="2011-09-09")  # doctest: +SKIP
-    {'path': 'profiles', 'customers': 3362, 'files': 16, ...}
+    ``purchases`` is a frame (cut into ``engine.partitions`` shards by a hash of
+    ``user_id``, default four per worker, and sent through the object store) or a
+    folder of Parquet files each holding every row of its customers
+    (`write_partitioned` writes one), or one such file. The rows are exactly those
+    of the local call, with the same warnings and errors (raised on the driver):
+    a frame sorted by ``user_id``, or with ``engine.out`` a LazyFrame over the
+    files (each sorted by ``user_id``; ``.sort("user_id")`` gives the local frame);
+    with ``return_models`` also the `ProfileStats`, fitted on the driver.
     """
     config = check_config(config)
-    folder = check_out(out)
-    ray = connect(ray_address)
-    workers = resolve_workers(ray, num_workers)
-    n_shards = 4 * workers if partitions is None else check_positive_int("partitions", partitions)
+    folder = None if engine.out is None else check_out(engine.out)
+    ray = connect(engine.address)
+    workers = resolve_workers(ray, engine.workers)
+    n_shards = 4 * workers if engine.partitions is None else engine.partitions
     specs = _shards(purchases, n_shards, ray)
 
     ranges = ray.get(_run(ray, _range_task, [(s,) for s in specs], workers, "", False))
@@ -278,23 +240,25 @@ def build_profiles_batch(
     when = resolve_as_of([r for _, r in ranges], as_of)
     categories = ray.put(item_categories(items, ranges[0][0], config))
 
-    calls: list[tuple[Any, ...]] = [(s, when, categories, config, _fault_file) for s in specs]
-    pairs = _run(ray, _summary_task, calls, workers, "profiles: pass 1", show_progress, 2)
+    fault = _cluster.FAULT_FILE
+    calls: list[tuple[Any, ...]] = [(s, when, categories, config, fault) for s in specs]
+    pairs = _run(ray, _summary_task, calls, workers, "profiles: pass 1", False, 2)
     parts = ray.get([pair[0] for pair in pairs])
     inputs = GlobalInputs.concat(parts)
+    gathered = {key: sum(p.nbytes[key] for p in parts) for key in parts[0].nbytes}
+    logger.info(
+        "build_profiles: the driver gathered %s bytes (%s)", sum(gathered.values()), gathered
+    )
     stats = global_statistics(inputs, when, config)
 
     stats_ref = ray.put(stats)
-    calls = [
-        (pair[1], stats_ref, config, str(folder / f"part-{s:05d}.parquet"))
-        for s, pair in enumerate(pairs)
+    paths = [
+        None if folder is None else str(folder / f"part-{s:05d}.parquet") for s in range(len(pairs))
     ]
-    rows = ray.get(_run(ray, _apply_task, calls, workers, "profiles: pass 2", show_progress))
-    return {
-        "path": str(folder),
-        "customers": int(sum(rows)),
-        "files": len(calls),
-        "as_of": when,
-        "num_workers": workers,
-        "driver_bytes": {key: sum(p.nbytes[key] for p in parts) for key in parts[0].nbytes},
-    }
+    calls = [(pair[1], stats_ref, config, path) for pair, path in zip(pairs, paths, strict=True)]
+    results = ray.get(_run(ray, _apply_task, calls, workers, "profiles: pass 2", False))
+    if folder is None:
+        profiles: pl.DataFrame | pl.LazyFrame = pl.concat(results).sort(C.USER)
+    else:
+        profiles = pl.scan_parquet([p for p in paths if p is not None])
+    return (profiles, stats) if return_models else profiles

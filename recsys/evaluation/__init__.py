@@ -9,14 +9,7 @@
 
 from recsys.evaluation.backtest import Backtest, backtest
 from recsys.evaluation.calibration import churn_calibration
-from recsys.evaluation.evaluate import (
-    EvaluationResults,
-    PerUserMetrics,
-    compare,
-    evaluate,
-    per_user_metrics,
-    summarize,
-)
+from recsys.evaluation.evaluate import evaluate
 from recsys.evaluation.metrics import (
     ACCURACY_METRICS,
     METRICS,
@@ -34,12 +27,14 @@ from recsys.evaluation.metrics import (
     recall,
     repeat_share,
 )
+from recsys.evaluation.per_user import per_user_metrics
 from recsys.evaluation.protocols import (
     FullRanking,
     SampledNegatives,
     sample_negatives,
     sampled_ranks,
 )
+from recsys.evaluation.results import EvaluationResults, PerUserMetrics, compare
 from recsys.evaluation.splits import (
     Split,
     leave_last_basket,
@@ -47,6 +42,7 @@ from recsys.evaluation.splits import (
     random_holdout,
     temporal_split,
 )
+from recsys.evaluation.summary import summarize
 from recsys.evaluation.tuning import TuneResult, tune
 
 __all__ = [

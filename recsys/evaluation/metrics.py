@@ -529,10 +529,15 @@ def coverage(
     check_in("mode", mode, MODES)
     recs = prepare_recommendations(recommendations)
     k = _check_k(k, recs)
-    series = pl.Series(ITEM, list(catalogue) if not isinstance(catalogue, pl.Series) else catalogue)
-    if series.dtype.is_integer():
-        series = series.cast(pl.Int64)
-    series = series.unique()
+    try:
+        series = pl.Series(
+            ITEM, catalogue if isinstance(catalogue, pl.Series) else list(catalogue), strict=True
+        )
+    except (TypeError, pl.exceptions.PolarsError) as err:
+        raise InputDataError(
+            f"catalogue must be item ids of one type, got {catalogue!r}"[:200]
+        ) from err
+    series = cast_ids(series, recs.schema[ITEM], "catalogue").unique()
     if len(series) == 0:
         raise InputDataError("catalogue is empty")
     list_items = recs.with_columns(pl.lit(0, dtype=pl.Int64).alias("_u"))

@@ -14,7 +14,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from recsys._validation import Interval, check_param, check_positive_int, check_probability
+from recsys._validation import (
+    InstanceOf,
+    Interval,
+    check_param,
+    check_positive_int,
+    check_probability,
+)
 from recsys.data.canonical import ORDER_KEY, order_key, require_purchases, without_returns
 from recsys.data.columns import IS_RETURN, ITEM, ORDER, TIMESTAMP, USER
 from recsys.data.sources import FrameLike, to_frame
@@ -202,6 +208,7 @@ def temporal_split(
     frame = _purchases(purchases, "temporal_split")
     cut = to_datetime(cutoff, "cutoff")
     min_train_purchases = check_positive_int("min_train_purchases", min_train_purchases)
+    check_param("include_cold_users", include_cold_users, InstanceOf(bool))
     first: datetime = frame.get_column(TIMESTAMP).min()  # type: ignore[assignment]
     last: datetime = frame.get_column(TIMESTAMP).max()  # type: ignore[assignment]
     if not first < cut <= last:
@@ -342,6 +349,7 @@ def random_holdout(purchases: FrameLike, fraction: float, seed: int = 0) -> Spli
     """
     frame = _purchases(purchases, "random_holdout", needs_time=False)
     fraction = check_probability("fraction", fraction)
+    seed = check_positive_int("seed", seed, allow_zero=True)
     frame = without_returns(frame)
     n_test = round(fraction * frame.height)
     order = np.random.default_rng(seed).permutation(frame.height)

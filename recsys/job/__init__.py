@@ -10,6 +10,7 @@ a `JobResult`. ``recsys report`` and ``recsys demo`` are read -> `run` -> write.
 'fallback'
 """
 
+from recsys.job.actions import action_list
 from recsys.job.choice import BUY_AGAIN_MODELS, SIMPLICITY_ORDER, ModelChoice, choose_model
 from recsys.job.claims import Claim
 from recsys.job.config import DEFAULT_CONTACT_COST, DEFAULT_MODELS, JobConfig
@@ -27,6 +28,7 @@ __all__ = [
     "JobResult",
     "ModelChoice",
     "Regime",
+    "action_list",
     "choose_model",
     "default_as_of",
     "detect_regime",

@@ -177,7 +177,13 @@ def record_warnings(into: StepWarnings) -> Iterator[None]:
 
 #: Words of the warnings that flag a customer-model fit as not credible.
 _FLAGS = {
-    "churn": ("BG/NBD", "churn model", "churn columns", "one-time-buyer survival curve alone"),
+    "churn": (
+        "BG/NBD",
+        "churn model",
+        "churn columns",
+        "one-time-buyer survival curve alone",
+        "OwnRhythmRule",
+    ),
     "value": ("Gamma-Gamma", "CLV", "clv"),
 }
 _FLAG_WORDS = (
@@ -190,6 +196,9 @@ _FLAG_WORDS = (
     "null",
     "falls back",
     "fallback",
+    "penal",
+    "not identified",
+    "infinite",
 )
 
 

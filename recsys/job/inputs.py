@@ -74,26 +74,30 @@ def load_purchases(
 ) -> tuple[pl.DataFrame, CleaningReport, pl.DataFrame | None]:
     """Clean ``source`` (a path or a frame); product names from ``description``.
 
-    ``description=None`` looks for a column of `DESCRIPTION_COLUMNS`;
-    ``description=""`` uses none. Returns purchases (without the description),
-    the cleaning report and ``item_id, name`` (or None). A ``description`` that
-    is not a column of the input is an error naming it.
+    ``description=None`` uses the ``item_name`` mapped in ``columns`` or else looks for a
+    column of `DESCRIPTION_COLUMNS`; ``description=""`` uses none. The names are read
+    by `recsys.clean_purchases` as ``item_name`` (case kept, one name per item, items
+    with several names counted). Returns purchases (without the names), the cleaning
+    report and ``item_id, name`` (or None). A ``description`` that is not a column of
+    the input is an error naming it.
     """
-    if description is None:
-        description = _description_column(source, clean_options)
-    keep = [description] if description else []
+    columns = dict(clean_options.pop("columns", None) or {})
+    if description is None and C.ITEM_NAME not in columns:
+        description = _description_column(source, {**clean_options, "columns": columns})
+    if description:
+        columns[C.ITEM_NAME] = description
     try:
-        purchases, report = clean_purchases(source, keep_columns=keep, **clean_options)
+        purchases, report = clean_purchases(source, columns=columns or None, **clean_options)
     except InputDataError as err:
-        if description and description in str(err) and "keep_columns" in str(err):
+        if description and repr(description) in str(err) and C.ITEM_NAME in str(err):
             raise InputDataError(
                 f"the product-name column {description!r} (description) is not in the input"
             ) from None
         raise
     names = None
-    if description:
-        names = item_names(purchases, description)
-        purchases = purchases.drop(description)
+    if C.ITEM_NAME in purchases.columns:
+        names = item_names(purchases, C.ITEM_NAME)
+        purchases = purchases.drop(C.ITEM_NAME)
     return purchases, report, names
 
 

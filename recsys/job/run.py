@@ -304,6 +304,7 @@ def run(
     config = config or JobConfig()
     if config.sample_users is not None:
         purchases = sample_customers(purchases, config.sample_users, config.seed)
+    derived_cutoff = config.cutoff is None
     as_of, cutoff = _resolve_dates(config, purchases)
     config = dataclasses.replace(config, as_of=as_of, cutoff=cutoff)
     bought = purchases.filter(pl.col(C.TIMESTAMP) < as_of)
@@ -362,7 +363,13 @@ def run(
                     include_cold_users=config.on_unknown == "fallback",
                 )
             except InputDataError as err:
-                reason = f"no test window: {err}"
+                which = (
+                    f"the default cutoff ({config.horizon_days} days before as_of "
+                    f"{as_of:%Y-%m-%d})"
+                    if derived_cutoff
+                    else "the cutoff"
+                )
+                reason = f"no test window at {which}: {err}"
         if split is not None:
             at_cutoff = None
             known = split.train[C.USER].n_unique()

@@ -59,6 +59,7 @@ from recsys._validation import (
 from recsys.data import columns as C
 from recsys.data.idmap import IdMap
 from recsys.data.interactions import Interactions
+from recsys.engine import Engine, Local, ray_job
 from recsys.exceptions import InputDataError, NotFittedError
 from recsys.models import persistence, ranker, registry
 from recsys.models import schema as _schema
@@ -434,6 +435,7 @@ class Recommender(ABC):
         fill: Literal["popular"] | None = "popular",
         num_threads: int = 0,
         show_progress: bool = False,
+        engine: Engine = Local(),  # noqa: B008 - a frozen dataclass
     ) -> pl.DataFrame:
         """Top-``k`` recommendations as a tidy frame ``user_id, item_id, score, rank``.
 
@@ -471,6 +473,10 @@ class Recommender(ABC):
             Threads for scoring (0 = all cores); results do not depend on it.
         show_progress
             Show a tqdm progress bar over user blocks.
+        engine
+            Where to run: `recsys.engine.Local` (default) or `recsys.engine.Ray`
+            (the same rows, on a cluster; with ``Ray(out=folder)`` the workers write
+            Parquet files and the call returns a ``polars.LazyFrame`` over them).
 
         Returns
         -------
@@ -490,6 +496,8 @@ class Recommender(ABC):
         k = check_positive_int("k", k)
         check_in("on_unknown", on_unknown, _ON_UNKNOWN)
         check_in("fill", fill, _FILL)
+        if (run := ray_job(engine, "recommend")) is not None:
+            return run(self, users, k, exclude_seen=exclude_seen, candidates=candidates, exclude=exclude, on_unknown=on_unknown, fill=fill, show_progress=show_progress, engine=engine)  # fmt: skip  # noqa: E501
         return ranker.recommend_ids(
             self,
             users,

@@ -168,6 +168,7 @@ class Repurchase(Recommender):
     """
 
     registry_name = "repurchase"
+    scores = Stored
     default_exclude_seen: ClassVar[bool] = False
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "half_life_days": _POSITIVE_OR_NONE,

@@ -255,6 +255,7 @@ class BuyAgain(Recommender):
     """
 
     registry_name = "buyagain"
+    scores = Stored
     default_exclude_seen: ClassVar[bool] = False
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "label_days": [Interval(float, 0, None, closed="neither")],

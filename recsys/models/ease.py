@@ -81,7 +81,6 @@ class EASE(Recommender):
         "binary": [InstanceOf(bool)],
         "max_items": [Interval(int, 1, None)],
     }
-    scores = Dense
     schema = (Array("item_weights", "float32", ("items", "items"), finite=True),)
 
     def __init__(self, l2: float = 500.0, binary: bool = True, max_items: int = 18_000) -> None:

@@ -28,6 +28,7 @@ import scipy.sparse as sp
 from recsys._arrays import sorted_unique
 from recsys._validation import resolve_num_threads
 from recsys.data import columns as C
+from recsys.data.canonical import cast_ids
 from recsys.data.sources import to_frame
 from recsys.exceptions import DataWarning, InputDataError, UnknownIdError
 
@@ -289,14 +290,7 @@ def exclude_rows(model: Any, exclude: Any, query_ids: pl.Series) -> sp.csr_matri
         pairs = pl.DataFrame({"_key": frame[C.USER], "_item": item_idx}, strict=False).filter(
             pl.col("_item") >= 0
         )
-        if query_ids.dtype != pairs["_key"].dtype:
-            try:
-                pairs = pairs.with_columns(pl.col("_key").cast(query_ids.dtype))
-            except pl.exceptions.InvalidOperationError as err:
-                raise InputDataError(
-                    f"exclude user_id dtype {pairs['_key'].dtype} does not match the "
-                    f"users' dtype {query_ids.dtype}"
-                ) from err
+        pairs = pairs.with_columns(cast_ids(pairs["_key"], query_ids.dtype, "exclude"))
         rows = pl.DataFrame({"_key": query_ids, "_row": np.arange(n, dtype=np.int64)})
         joined = rows.join(pairs, on="_key", how="inner")
         r = joined["_row"].to_numpy()

@@ -92,8 +92,8 @@ the ``tier_quantiles`` quantiles of the profiled customers (defaults; strict so
 tied customers stay in the lower tier: if every customer is identical, all are
 in the first tier). Without prices, frequency alone decides.
 
-How it is computed: three steps, which `recsys.distributed.build_profiles_batch` runs
-on shards of customers: `summarize_shard` (each customer's own aggregates and the
+How it is computed: three steps, which ``engine=rs.engine.Ray(...)`` runs on
+shards of customers: `summarize_shard` (each customer's own aggregates and the
 shard's `GlobalInputs`), `global_statistics` (on all customers' inputs: the checks,
 score cut points, lifecycle thresholds, tier cut points and model fits) and
 `apply_statistics` (the profile rows). `build_profiles` runs them on the whole table
@@ -116,12 +116,14 @@ from recsys.data import columns as C
 from recsys.data.canonical import (
     ORDER_KEY,
     US_PER_DAY,
+    cast_ids,
     order_keys,
     require_purchases,
     without_returns,
 )
 from recsys.data.sources import FrameLike, to_frame, to_lazyframe
 from recsys.data.timeutil import TimeLike, to_datetime
+from recsys.engine import Local, Ray, ray_job
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.profiles.bgnbd import BGNBD, bgnbd_inputs
 from recsys.profiles.churn import (
@@ -306,13 +308,7 @@ def item_categories(
             f"found {table.columns}"
         )
     table = table.select(C.ITEM, pl.col(column).cast(pl.String).alias("_category")).unique()
-    try:
-        table = table.with_columns(pl.col(C.ITEM).cast(schema[C.ITEM], strict=True))
-    except pl.exceptions.PolarsError as err:
-        raise InputDataError(
-            f"item table column {C.ITEM!r} ({table.schema[C.ITEM]}) does not match the "
-            f"purchases' {schema[C.ITEM]}: {err}"
-        ) from err
+    table = table.with_columns(cast_ids(table[C.ITEM], schema[C.ITEM], "item table"))
     dup = table.filter(pl.col(C.ITEM).is_duplicated())
     if dup.height:
         raise InputDataError(
@@ -1141,6 +1137,7 @@ def build_profiles(
     config: ProfileConfig | None = ...,
     *,
     return_models: Literal[False] = ...,
+    engine: Local | Ray = ...,
 ) -> pl.DataFrame: ...
 
 
@@ -1152,6 +1149,7 @@ def build_profiles(
     config: ProfileConfig | None = ...,
     *,
     return_models: Literal[True],
+    engine: Local | Ray = ...,
 ) -> tuple[pl.DataFrame, ProfileStats]: ...
 
 
@@ -1162,6 +1160,7 @@ def build_profiles(
     config: ProfileConfig | None = None,
     *,
     return_models: bool = False,
+    engine: Local | Ray = Local(),  # noqa: B008 - a frozen dataclass
 ) -> pl.DataFrame | tuple[pl.DataFrame, ProfileStats]:
     """One profile row per customer from the purchases strictly before ``as_of``.
 
@@ -1188,6 +1187,13 @@ def build_profiles(
         ``stats.transactions.status`` saying whether the churn and CLV columns come
         from BG/NBD or, where the data do not identify it, from the stated fallback
         rule (and ``stats.transactions.reason`` why).
+    engine
+        Where to run: `recsys.engine.Local` (default) or `recsys.engine.Ray` (the same
+        rows, from shards of customers; ``purchases`` may then be a folder of Parquet
+        files each holding all rows of its customers, see
+        `recsys.distributed.write_partitioned`; with ``Ray(out=folder)`` the workers
+        write the profiles as Parquet and the call returns a ``polars.LazyFrame`` in
+        place of the frame).
 
     Returns
     -------
@@ -1221,6 +1227,8 @@ def build_profiles(
     >>> profiles.select("frequency", "r_score", "rfm_segment").columns
     ['frequency', 'r_score', 'rfm_segment']
     """
+    if (run := ray_job(engine, "build_profiles")) is not None:
+        return run(purchases, as_of, items, config, engine, return_models)
     config = check_config(config)
     source = prepare_source(purchases)
     when = resolve_as_of([time_range(source)], as_of)

@@ -310,13 +310,19 @@ def _models_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
         )
         .pivot(on="column", index="model", values="cell", sort_columns=True)
     )
+    denominators = (
+        metrics.filter(pl.col("segment") == "all", pl.col("k") == k, pl.col("metric") == "hit_rate")
+        .group_by("mode")
+        .agg(pl.col("n_users").max())
+    )
+    counts = {r["mode"]: r["n_users"] for r in denominators.iter_rows(named=True)}
     page.table(
         Table.from_frame(
             overall,
-            caption="One row per model: each cell is the value with its 95% interval over the "
-            "customers evaluated (returning and first-time). 'New items' counts only products "
-            "the customer had not bought before, over the customers who bought one (its own "
-            "denominator).",
+            caption="One row per model: each cell is the value with its 95% interval. 'All "
+            f"items' is over the {count(counts.get('all'))} customers evaluated; 'new items' "
+            "counts only products the customer had not bought before, over the "
+            f"{count(counts.get('new'))} customers who bought one (its own denominator).",
         )
     )
     choice = result.test_choice

@@ -86,8 +86,12 @@ class FeatureEncoder:
     def categorical_mask(self) -> np.ndarray:
         return np.array([c in self.categories for c in self.columns], dtype=bool)
 
-    def transform(self, frame: pl.DataFrame, name: str = "features") -> np.ndarray:
-        """The ``[n_rows, n_columns]`` float64 matrix, NaN where missing (counted, warned)."""
+    def transform(self, frame: pl.DataFrame, name: str = "features", absent: int = 0) -> np.ndarray:
+        """The ``[n_rows, n_columns]`` float64 matrix, NaN where missing (counted, warned).
+
+        ``absent``: rows of customers without a feature row, already warned about by
+        `join_features` (their nulls are not counted again).
+        """
         missing = [c for c in self.columns if c not in frame.columns]
         if missing:
             raise InputDataError(f"{name} lacks the feature columns {missing} seen at fit")
@@ -114,7 +118,7 @@ class FeatureEncoder:
                 )
             else:
                 values = series.cast(pl.Float64).fill_null(np.nan).to_numpy()
-            nulls = series.null_count()
+            nulls = series.null_count() - absent
             if nulls:
                 notes.append(f"{column!r}: {nulls} nulls")
             if not np.all(np.isfinite(values) | np.isnan(values)):
@@ -132,8 +136,10 @@ class FeatureEncoder:
 
 def join_features(
     ids: pl.Series, features: pl.DataFrame, user_col: str, name: str = "features"
-) -> pl.DataFrame:
-    """The rows of ``features`` for ``ids``, in order; ids without a row get nulls (warned)."""
+) -> tuple[pl.DataFrame, int]:
+    """The rows of ``features`` for ``ids``, in order, and how many ids had no row.
+
+    Ids without a row get nulls (counted, warned)."""
     if user_col not in features.columns:
         raise InputDataError(f"{name} has no column {user_col!r}; columns are {features.columns}")
     if features[user_col].is_duplicated().any():
@@ -156,4 +162,4 @@ def join_features(
             DataWarning,
             stacklevel=4,
         )
-    return joined
+    return joined, absent

@@ -25,6 +25,7 @@ import numpy as np
 import polars as pl
 
 from recsys._validation import check_positive_int
+from recsys.data.sources import FrameLike
 from recsys.exceptions import InputDataError
 from recsys.uplift._checks import as_frame, require_columns, to_float_array
 from recsys.uplift.assignment import unit_hash
@@ -47,7 +48,7 @@ def _per_customer(frame: pl.DataFrame, given: Any, name: str) -> np.ndarray:
 
 
 def allocate(
-    uplift: Any,
+    uplift: FrameLike,
     *,
     value: float | str = 1.0,
     cost: float | str = 0.0,

@@ -39,12 +39,13 @@ import hashlib
 import math
 import numbers
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 
+from recsys._validation import InstanceOf, check_param
 from recsys.data import columns as C
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.uplift._checks import as_frame, require_columns
@@ -158,10 +159,20 @@ def assign(
     names, weights = _check_arms(arms if arms is not None else {"treatment": 0.9, "control": 0.1})
     if method not in ("balanced", "hash"):
         raise InputDataError(f"method must be 'balanced' or 'hash', got {method!r}")
+    check_param("seed", seed, InstanceOf(int, "an integer"))
+    check_param("experiment", experiment, InstanceOf(str, "a name"))
+    check_param("unit", unit, InstanceOf(str, "a column name"))
     if isinstance(units, (pl.DataFrame, pl.LazyFrame)) or hasattr(units, "columns"):
         frame = as_frame(units, "units")
+    elif isinstance(units, (str, bytes)) or not isinstance(units, Iterable):
+        raise InputDataError(f"units must be a frame or a sequence of unit ids, got {units!r}")
     else:
-        frame = pl.DataFrame({unit: list(units)})
+        try:
+            frame = pl.DataFrame({unit: pl.Series(unit, list(units), strict=True)})
+        except (TypeError, pl.exceptions.PolarsError) as err:
+            raise InputDataError(
+                f"units must be ids of one type (all integers or all text): {err}".split("\n")[0]
+            ) from err
     require_columns(frame, "units", {"unit": unit, "strata": strata})
     for parameter, column in (("unit", unit), ("strata", strata)):
         if column is not None and frame.schema[column].is_nested():

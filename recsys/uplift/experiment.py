@@ -239,8 +239,7 @@ def uplift_table(
                     f"{role}= and {other}= both name column {name!r}; each role needs its own "
                     "column (by= is a segment column, not the arm)"
                 )
-    if method == "bootstrap":
-        bootstrap = check_positive_int("bootstrap", bootstrap)
+    bootstrap = check_positive_int("bootstrap", bootstrap)  # checked even where unused
     if df.height == 0:
         raise InputDataError("frame has no rows")
     check_finite_column(df, outcome, "outcome")

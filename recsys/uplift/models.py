@@ -21,9 +21,9 @@ outcome. New customers (`UpliftModel.predict`) get the mean of the fold models.
 
 Learner: `HistGradientBoostingClassifier` (0/1 outcomes, the ``μ_a`` of T and DR) and
 `HistGradientBoostingRegressor`, chosen over LightGBM by measurement (same PEHE; LightGBM
-1.6x faster to fit but a further compiled dependency whose determinism is documented only
-at a fixed thread count; see benchmarks/RESULTS.md). Histograms are built per feature, so
-the fit is identical at any thread count (``num_threads``, tested).
+1.3-1.6x faster to fit but a further compiled dependency whose determinism is documented
+only at a fixed thread count; see benchmarks/RESULTS.md). ``num_threads`` caps the
+learner's OpenMP threads; the predictions are identical at 1 and 2 threads (tested).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ import polars as pl
 from threadpoolctl import threadpool_limits
 
 from recsys._validation import check_in, check_positive_int, resolve_num_threads
+from recsys.data.sources import FrameLike
 from recsys.exceptions import DataWarning, InputDataError, NotFittedError
 from recsys.uplift._checks import as_frame, check_finite_column, is_binary_column, require_columns
 from recsys.uplift._features import FeatureEncoder, join_features
@@ -70,6 +71,16 @@ class _Constant:
         return np.full(x.shape[0], self.value)
 
 
+def _ensemble() -> Any:
+    """scikit-learn's ensemble module. Imported before the thread limit is set: threadpoolctl
+    limits only the OpenMP runtimes already loaded."""
+    try:
+        from sklearn import ensemble
+    except ImportError as err:  # the `uplift` extra
+        raise ImportError("UpliftModel needs scikit-learn: pip install 'recsys[uplift]'") from err
+    return ensemble
+
+
 def _fit_learner(
     x: np.ndarray, y: np.ndarray, classify: bool, params: dict, mask: np.ndarray, seed: int
 ) -> Any:
@@ -78,17 +89,13 @@ def _fit_learner(
         raise InputDataError("a fold has no customers of one arm; use fewer n_folds")
     if np.all(y == y[0]):
         return _Constant(float(y[0]))
-    try:
-        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-    except ImportError as err:  # the `uplift` extra
-        raise ImportError("UpliftModel needs scikit-learn: pip install 'recsys[uplift]'") from err
-
+    ensemble = _ensemble()
     kwargs = {**params, "random_state": seed}
     kwargs["categorical_features"] = mask if mask.any() else None
     if classify:
-        model = HistGradientBoostingClassifier(**kwargs).fit(x, y)
+        model = ensemble.HistGradientBoostingClassifier(**kwargs).fit(x, y)
         return _Probability(model)
-    return HistGradientBoostingRegressor(**kwargs).fit(x, y)
+    return ensemble.HistGradientBoostingRegressor(**kwargs).fit(x, y)
 
 
 class _Probability:
@@ -188,8 +195,8 @@ class UpliftModel:
     # ------------------------------------------------------------------ fit
     def fit(
         self,
-        experiment: Any,
-        features: Any = None,
+        experiment: FrameLike,
+        features: FrameLike | None = None,
         *,
         treatment: str,
         outcome: str,
@@ -233,18 +240,20 @@ class UpliftModel:
         params = {**DEFAULT_LEARNER, **dict(self.learner_params or {})}
         threads = resolve_num_threads(self.num_threads)
         frame, t, y = self._experiment(experiment, treatment, outcome, control, arm, user_col)
+        absent = 0
         if features is None:
             feats = frame.drop(treatment, outcome)
         else:
-            feats = join_features(frame[user_col], as_frame(features, "features"), user_col)
+            feats, absent = join_features(frame[user_col], as_frame(features, "features"), user_col)
         self.encoder_ = FeatureEncoder.fit(feats, user_col)
-        x = self.encoder_.transform(feats)
+        x = self.encoder_.transform(feats, absent=absent)
         self.user_col_ = user_col
         self._mask = self.encoder_.categorical_mask
         self._params = params
         folds = _folds(t, n_folds, self.random_state)
         oof = np.empty(t.size)
         self.fold_models_: list[_FoldModel] = []
+        _ensemble()
         with threadpool_limits(limits=threads, user_api="openmp"):
             for f in range(n_folds):
                 train = folds != f
@@ -254,11 +263,13 @@ class UpliftModel:
         self.oof_ = pl.DataFrame({user_col: frame[user_col], "uplift": oof})
         return self
 
-    def fit_predict(self, experiment: Any, features: Any = None, **kwargs: Any) -> pl.DataFrame:
+    def fit_predict(
+        self, experiment: FrameLike, features: FrameLike | None = None, **kwargs: Any
+    ) -> pl.DataFrame:
         """`fit`, then the out-of-fold uplift of the experiment's customers (``oof_``)."""
         return self.fit(experiment, features, **kwargs).oof_
 
-    def predict(self, features: Any) -> pl.DataFrame:
+    def predict(self, features: FrameLike) -> pl.DataFrame:
         """Uplift of new customers: the mean of the fold models' predictions.
 
         Parameters
@@ -286,7 +297,13 @@ class UpliftModel:
 
     # ------------------------------------------------------------ internals
     def _experiment(
-        self, experiment: Any, treatment: str, outcome: str, control: Any, arm: Any, user_col: str
+        self,
+        experiment: FrameLike,
+        treatment: str,
+        outcome: str,
+        control: Any,
+        arm: Any,
+        user_col: str,
     ) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
         frame = as_frame(experiment, "experiment")
         require_columns(

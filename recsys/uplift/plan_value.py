@@ -28,6 +28,7 @@ import numpy as np
 import polars as pl
 
 from recsys._validation import check_positive_int
+from recsys.data.sources import FrameLike
 from recsys.exceptions import InputDataError
 from recsys.stats import Estimate, percentile_ci, resample_counts
 from recsys.uplift import offpolicy
@@ -70,8 +71,8 @@ class PlanValue(NamedTuple):
 
 
 def plan_value(
-    experiment: Any,
-    plan: Any,
+    experiment: FrameLike,
+    plan: FrameLike,
     *,
     treatment: str,
     outcome: str,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,19 @@ def _check_horizon(horizon_days: Any) -> int:
     if horizon_days < 1:
         raise InputDataError(f"horizon_days must be >= 1, got {horizon_days}")
     return int(horizon_days)
+
+
+def _id_series(users: Any) -> pl.Series:
+    """``users`` (a sequence of ids) as a Series, or InputDataError for mixed or nested ids."""
+    if isinstance(users, (str, bytes)) or not isinstance(users, Iterable):
+        raise InputDataError(f"users must be a sequence of customer ids, got {users!r}")
+    try:
+        return pl.Series(C.USER, list(users), strict=True)
+    except (TypeError, pl.exceptions.PolarsError) as err:
+        raise InputDataError(
+            "users must be customer ids of one type (all integers or all text), got "
+            f"{list(users)[:5]!r}"
+        ) from err
 
 
 def _purchases(
@@ -102,7 +116,7 @@ def retention_labels(
     if users is None:
         base = frame.filter(ts < start).select(C.USER).unique()
     else:
-        ids = users if isinstance(users, pl.Series) else pl.Series(C.USER, list(users))
+        ids = users if isinstance(users, pl.Series) else _id_series(users)
         ids = cast_ids(ids, frame.schema[C.USER], "users")
         if ids.null_count():
             raise InputDataError(f"users has {ids.null_count()} null ids")

@@ -31,16 +31,14 @@ def test_cast_ids_refuses_lossy_matches(values: list, dtype: pl.DataType) -> Non
         cast_ids(pl.Series("user_id", values), dtype, "here")
 
 
-def test_recommend_batch_refuses_a_fractional_user(tmp_path: Path) -> None:
+def test_recommend_on_ray_refuses_a_fractional_user(tmp_path: Path) -> None:
     purchases = pl.DataFrame({"user_id": [12346, 12347], "item_id": ["a", "b"]})
     model = rs.Popular().fit(rs.Interactions.from_frame(purchases))
-    path = tmp_path / "model.npz"
-    model.save(path)
     with pytest.raises(UnknownIdError):
         model.recommend([12346.5], k=1)
     # Refused on the driver, before any Ray work (so no cluster is started here).
-    with pytest.raises(InputDataError, match=r"12346\.5"):
-        rs.distributed.recommend_batch(path, users=[12346.5], k=1, out=tmp_path / "out")
+    with pytest.raises(UnknownIdError, match=r"12346\.5"):
+        model.recommend([12346.5], k=1, engine=rs.engine.Ray(out=tmp_path / "out"))
     assert not (tmp_path / "out").exists()
 
 
@@ -93,3 +91,46 @@ def test_hit_retention_does_not_credit_another_customer() -> None:
         rs.uplift.hit_retention(
             recs.with_columns(pl.lit("A1").alias("user_id")), purchases, start, 30
         )
+
+
+def test_coverage_catalogue_of_another_type() -> None:
+    expected = rs.evaluation.coverage(RECS, [5, 6, 7], 2)
+    assert rs.evaluation.coverage(RECS, ["5", "6", "7"], 2) == expected
+    assert rs.evaluation.coverage(RECS, [5.0, 6.0, 7.0], 2) == expected
+    for bad in ([5, "a"], [5.5, 6.0], ["A5"]):
+        with pytest.raises(InputDataError, match="catalogue"):
+            rs.evaluation.coverage(RECS, bad, 2)
+
+
+@pytest.mark.parametrize("users", [[1, "a"], "12", 5, [[1]]])
+def test_retention_labels_users_of_mixed_or_no_type(users) -> None:
+    purchases = pl.DataFrame({"user_id": [1, 2], "timestamp": [datetime(2024, 1, 1)] * 2})
+    with pytest.raises(InputDataError, match="users"):
+        rs.uplift.retention_labels(purchases, "2024-01-02", 30, users=users)
+
+
+def test_an_exclude_frame_does_not_exclude_for_another_customer() -> None:
+    purchases = pl.DataFrame({"user_id": [1, 2, 2, 3], "item_id": ["a", "a", "b", "b"]})
+    model = rs.Popular().fit(rs.Interactions.from_frame(purchases))
+    plain = model.recommend([1], k=2, exclude_seen=False)
+    exact = pl.DataFrame({"user_id": [1.0], "item_id": ["a"]})
+    assert model.recommend([1], k=2, exclude_seen=False, exclude=exact)["item_id"].to_list() == [
+        "b"
+    ]
+    with pytest.raises(InputDataError, match="exclude"):  # 1.5 is not customer 1
+        model.recommend([1], k=2, exclude_seen=False, exclude=exact.with_columns(user_id=1.5))
+    assert plain.height == 2
+
+
+def test_an_item_table_does_not_label_another_item() -> None:
+    purchases = pl.DataFrame(
+        {
+            "user_id": [1, 1, 2],
+            "item_id": [7, 8, 7],
+            "timestamp": [datetime(2024, 1, d) for d in (1, 2, 3)],
+            "quantity": [1.0, 1.0, 1.0],
+        }
+    )
+    items = pl.DataFrame({"item_id": ["007"], "category": ["tea"]})  # not item 7
+    with pytest.raises(InputDataError, match="item table"):
+        rs.build_profiles(purchases, items=items, as_of="2024-01-04")

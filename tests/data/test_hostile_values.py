@@ -47,6 +47,9 @@ def test_text_weight_column_is_a_typed_error() -> None:
         rs.Interactions.from_frame(frame, weight="w")
     numbers = frame.with_columns(pl.Series("w", [1, 2]))
     assert rs.Interactions.from_frame(numbers, weight="w").matrix.sum() == 3
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(InputDataError, match="'w'"):
+            rs.Interactions.from_frame(frame.with_columns(pl.Series("w", [1.0, bad])), weight="w")
 
 
 @pytest.mark.parametrize("bad", [float("inf"), float("nan"), "90", 0, -1, True])
@@ -88,3 +91,12 @@ def test_fixed_horizon_validation_does_not_depend_on_test_rows() -> None:
     assert va.cutoff == vb.cutoff
     assert va.test.equals(vb.test)
     assert va.train.equals(vb.train)
+
+
+def test_split_flags_and_seeds_are_checked() -> None:
+    purchases = _orders([1.0] * 4, [1.0] * 4).with_columns(user_id=pl.lit(1))
+    with pytest.raises(InputDataError, match="include_cold_users"):
+        rs.evaluation.temporal_split(purchases, T0 + timedelta(days=2), include_cold_users="yes")
+    for seed in ("x", -1, 1.5):
+        with pytest.raises(InputDataError, match="seed"):
+            rs.evaluation.random_holdout(purchases, 0.5, seed=seed)

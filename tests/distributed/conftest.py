@@ -2,11 +2,21 @@
 
 Tests that need Ray skip (with the reason) where it cannot be imported; ``make
 test`` installs it with the ``ray`` extra.
+
+Ray leaves nothing behind: every Ray test runs with ``RAY_TMPDIR`` set to a fresh
+folder of this session (sessions, logs, sockets and the ``ray_current_cluster`` file
+that ``ray start`` writes go there, not to the machine's shared ``/tmp/ray``), and
+at the end of the session `no_ray_left_behind` fails if a Ray session is still
+initialised, a ``ray_current_cluster`` file remains, or a process still runs from
+that folder; then it removes the folder.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +31,46 @@ ROOT = Path(rs.__file__).resolve().parents[1]
 
 def import_ray() -> Any:
     return pytest.importorskip("ray", reason="Ray is not installed: pip install 'recsys[ray]'")
+
+
+def ray_processes(folder: Path) -> list[str]:
+    """Command lines of the live processes that run from ``folder`` (a Ray temp dir).
+
+    Ray's processes (GCS, raylet, workers) name their session folder on their
+    command line. Read from ``/proc`` (Linux, where the suite runs).
+    """
+    found = []
+    for entry in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            cmdline = entry.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # the process ended meanwhile
+            continue
+        if str(folder) in cmdline:
+            found.append(f"{entry.parent.name}: {cmdline[:200]}")
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_ray_left_behind() -> Iterator[Path]:
+    """Ray state of this session in its own folder; fails if any of it is left at the end."""
+    folder = Path(tempfile.mkdtemp(prefix="rsray"))  # short: Ray's socket paths are limited
+    old = os.environ.get("RAY_TMPDIR")
+    os.environ["RAY_TMPDIR"] = str(folder)
+    try:
+        yield folder
+        left = []
+        ray = sys.modules.get("ray")
+        if ray is not None and ray.is_initialized():
+            left.append("a Ray session is still initialised (ray.shutdown() missing)")
+        left += [f"file {f}" for f in folder.rglob("ray_current_cluster")]
+        left += [f"process {p}" for p in ray_processes(folder)]
+        assert not left, "the Ray tests left state behind:\n" + "\n".join(left)
+    finally:
+        if old is None:
+            os.environ.pop("RAY_TMPDIR", None)
+        else:
+            os.environ["RAY_TMPDIR"] = old
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="package")
@@ -63,6 +113,6 @@ def model_path(als: rs.ALS, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def read_recs(folder: Path) -> pl.DataFrame:
-    """The Parquet dataset written by recommend_batch, in user then rank order."""
-    return pl.read_parquet(folder / "*.parquet").sort("user_id", "rank")
+def ray_engine(**kw: Any) -> rs.engine.Ray:
+    """The engine of the tests: the session's 2-CPU cluster, one thread per worker."""
+    return rs.engine.Ray(**{"workers": 2, **kw})

@@ -130,6 +130,8 @@ def test_segments(split: ev.Split, models: dict) -> None:
     assert by_name.equals(table)
     with pytest.raises(InputDataError, match="profiles"):
         rs.evaluate(models, split, by="tier", show_progress=False)
+    with pytest.raises(InputDataError, match="exactly one segment column"):
+        rs.evaluate(models, split, segments=profiles, show_progress=False)
     with pytest.raises(InputDataError, match="by must be the name of a segment column"):
         rs.evaluate(models, split, by=profiles, show_progress=False)
 

@@ -118,7 +118,7 @@ def test_no_crash_on_an_empty_test_window() -> None:
     last = purchases["timestamp"].max()
     assert isinstance(last, datetime)
     quiet = purchases.filter(pl.col("timestamp") < last - timedelta(days=40))
-    result = rs.job.run(quiet, _config(as_of=last, horizon_days=30))
+    result = rs.job.run(quiet, _config(as_of=last, horizon_days=30, models=("popular",)))
     assert result.evaluation is None
     assert "No evaluation" in result.claims["evaluation"].text
     assert "the test window is empty" in result.claims["evaluation"].text
@@ -159,7 +159,7 @@ def test_item_names_next_to_ids(tmp_path: Path) -> None:
         .unique()
         .with_columns(name=pl.lit("Box of ") + pl.col("item_id"))
     )
-    result = rs.job.run(purchases, _config(bootstrap=20), item_names=names)
+    result = rs.job.run(purchases, _config(bootstrap=20, models=("popular",)), item_names=names)
     rs.report.write(result, tmp_path)
     recs = pl.read_parquet(tmp_path / "recommendations.parquet")
     assert recs.columns[:3] == ["user_id", "item_id", "item_name"]
@@ -254,7 +254,9 @@ def test_campaign_proposed_only_above_the_contact_cost(
     assert claim.licensed, claim.text
     win = result.actions.filter(action="win_back")
     assert per == pytest.approx(win["value_at_stake"].sum() / win.height)
-    dear = rs.job.run(shops.wholesale(), _config(contact_cost=per * 2, bootstrap=20))
+    dear = rs.job.run(
+        shops.wholesale(), _config(contact_cost=per * 2, bootstrap=20, models=("popular",))
+    )
     expensive = dear.claims["campaign"]
     assert not expensive.licensed
     assert "not worth running" in expensive.text
@@ -365,7 +367,9 @@ def test_warnings_are_shown_on_the_card_they_concern(
 
 
 def test_on_unknown_skip_leaves_first_time_buyers_out() -> None:
-    result = rs.job.run(shops.grocery(), _config(bootstrap=20, on_unknown="skip"))
+    result = rs.job.run(
+        shops.grocery(), _config(bootstrap=20, on_unknown="skip", models=("popular",))
+    )
     claim = result.claims["evaluation"]
     regime = result.regime
     assert regime.test_first_time > 0
@@ -373,3 +377,61 @@ def test_on_unknown_skip_leaves_first_time_buyers_out() -> None:
     assert f"the {regime.test_first_time:,} first-time buyers were left out" in claim.text
     overall = result.metrics.filter(segment="all", metric="hit_rate", mode="all")
     assert set(overall["n_users"]) == {regime.test_returning}
+
+
+@pytest.mark.parametrize(
+    ("message", "churn_flagged"),
+    [
+        (
+            "BG/NBD is not identified by these data: a: extreme; a refit did not help. This is "
+            "a limit of the model on these data, not bad input: churn_risk of repeat buyers come "
+            "from the stated fallback rule instead (rs.profiles.OwnRhythmRule)",
+            True,
+        ),
+        (
+            "BG/NBD parameters ['a'] are extreme; refitted with a light penalty on the "
+            "log-parameters (penalizer=0.01), predictions use those values",
+            True,
+        ),
+        ("BG/NBD optimiser did not converge: ABNORMAL; parameters may be poor", True),
+        ("40 purchase rows before as_of have price 0 (free items)", False),
+        (
+            "churn_risk is not calibrated: only 30 customers bought before the internal cutoff",
+            False,
+        ),
+    ],
+)
+def test_fit_flags_read_from_the_profile_warnings(message: str, churn_flagged: bool) -> None:
+    from recsys.job.evidence import StepWarnings, fit_evidence
+
+    step = StepWarnings()
+    step.add(message)
+    fits = fit_evidence(step, pl.DataFrame({"user_id": [1], "clv": [1.0]}))
+    assert fits.churn_credible is not churn_flagged
+    assert fits.value_credible is not churn_flagged  # the CLV is built on the churn fit
+    gamma = StepWarnings()
+    gamma.add("Gamma-Gamma q = 0.8 <= 1: the population mean spend is infinite")
+    assert not fit_evidence(gamma, pl.DataFrame({"clv": [1.0]})).value_credible
+    assert not fit_evidence(StepWarnings(), pl.DataFrame({"clv": [float("nan")]})).value_credible
+
+
+def test_new_items_denominator_is_stated(runs: dict[str, tuple[JobResult, Path]]) -> None:
+    result, folder = runs["wholesale"]
+    html = (folder / "report.html").read_text()
+    new = result.metrics.filter(segment="all", metric="hit_rate", mode="new")["n_users"].max()
+    assert f"over the {new:,} customers who bought one" in html
+
+
+def test_report_names_the_users_customer_column(tmp_path: Path) -> None:
+    from recsys.cli import main
+
+    path = tmp_path / "orders.csv"
+    shop = shops.per_order_ids(orders=300).rename({"user_id": "OrderRef", "item_id": "sku"})
+    shop.write_csv(path)
+    columns = "user_id=OrderRef,item_id=sku,order_id=order_id,quantity=quantity,price=price"
+    argv = ["report", str(path), "--columns", columns + ",timestamp=timestamp"]
+    argv += ["--out", str(tmp_path / "r"), "--bootstrap", "20", "--models", "popular"]
+    assert main(argv) == 0
+    html = (tmp_path / "r" / "report.html").read_text()
+    assert "the customer column &#39;OrderRef&#39; looks like an order id" in html
+    assert (tmp_path / "r" / "actions.parquet").exists()

@@ -547,5 +547,16 @@ class TestSchema:
         for (_, spec, owner), (_, _, copy) in zip(_arrays_of(model), _arrays_of(part), strict=True):
             if not spec.per_user:  # item-side arrays are shared, not copied
                 assert getattr(copy, f"{spec.name}_") is getattr(owner, f"{spec.name}_")
+        # What a worker receives: per-user arrays of those users only, and it scores alike.
+        meta, arrays = persistence.to_arrays(part)
+        seen = int(np.diff(model.user_items_.indptr)[index].sum())
+        for key, spec, _ in _arrays_of(part):
+            if isinstance(spec, Csr) and spec.per_user:
+                assert arrays[key.replace(".data", ".indptr")].shape[0] == len(index) + 1
+            elif spec.per_user:
+                rows = seen if spec.shape[0] == "seen" else len(index)
+                assert arrays[key].shape[0] == rows, key
+        rebuilt = persistence.model_from_arrays(meta, arrays)
+        assert rebuilt.recommend(k=6).equals(model.recommend(ids, k=6))
         with pytest.raises(rs.InputDataError, match="repeat"):
             model.select_users(np.array([1, 1]))

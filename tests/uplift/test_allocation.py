@@ -91,7 +91,7 @@ def test_allocate_bad_input():
 @pytest.fixture(scope="module")
 def heldout():
     """A held-out experiment and the plan of a model fitted on its other half."""
-    frame, _tau = simulate(8000, 0.5, binary=True, seed=11)
+    frame, tau = simulate(8000, 0.5, binary=True, seed=11)
     train, test = frame.filter(pl.col("user_id") % 2 == 0), frame.filter(pl.col("user_id") % 2 == 1)
     features = ["user_id", "x1", "x2", "x3", "x4"]
     model = rs.uplift.UpliftModel("x", n_folds=2, learner_params={"max_iter": 60}, num_threads=1)
@@ -103,11 +103,11 @@ def heldout():
         control="control",
     )
     plan = rs.uplift.allocate(model.predict(test.select(features)), value=20.0, cost=1.0)
-    return test, plan
+    return test, plan, tau[1::2]
 
 
 def test_plan_value_ips_by_hand_and_the_plan_beats_churn_targeting(heldout):
-    test, plan = heldout
+    test, plan, _ = heldout
     result = rs.uplift.plan_value(
         test,
         plan,
@@ -154,7 +154,7 @@ def test_plan_value_with_no_heterogeneity_states_the_fallback():
 
 
 def test_plan_value_bad_input(heldout):
-    test, plan = heldout
+    test, plan, _ = heldout
     kwargs = {"treatment": "arm", "outcome": "outcome", "control": "control"}
     with pytest.raises(InputDataError, match="10 of 4000 experiment customers have no row"):
         rs.uplift.plan_value(test, plan.slice(10), **kwargs)
@@ -162,3 +162,28 @@ def test_plan_value_bad_input(heldout):
         rs.uplift.plan_value(test, plan, bootstrap=5, **kwargs)
     with pytest.raises(InputDataError, match="no column 'clv'"):
         rs.uplift.plan_value(test, plan, rank_by=["clv"], **kwargs)
+
+
+def test_plan_value_gains_cover_the_true_gains(heldout):
+    test, plan, tau = heldout
+    result = rs.uplift.plan_value(
+        test,
+        plan,
+        treatment="arm",
+        outcome="outcome",
+        control="control",
+        value=20.0,
+        cost=1.0,
+        rank_by=["churn_risk"],
+        bootstrap=100,
+        seed=1,
+    )
+    # The true gain of a policy d over treating no one, per customer: mean(d (20 tau - 1)).
+    planned = plan.join(test.select("user_id"), on="user_id").sort("user_id")["planned"]
+    assert test["user_id"].is_sorted()
+    truth = {
+        "plan": float(np.mean(planned.to_numpy() * (20 * tau - 1))),
+        "treat_all": float(np.mean(20 * tau - 1)),
+    }
+    for row in result.table.filter(pl.col("policy").is_in(list(truth))).iter_rows(named=True):
+        assert row["gain_ci_low"] <= truth[row["policy"]] <= row["gain_ci_high"], row

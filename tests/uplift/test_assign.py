@@ -163,3 +163,22 @@ def test_empty_and_list_typed_strata() -> None:
         rs.uplift.assign(listed, strata="tags")
     with pytest.raises(InputDataError, match="tags"):
         rs.uplift.assign(listed, unit="tags")
+
+
+@pytest.mark.parametrize(
+    ("units", "kwargs", "named"),
+    [
+        ([1, "a"], {}, "one type"),
+        (None, {}, "units"),
+        (5, {}, "units"),
+        ("abc", {}, "units"),
+        ([1, 2], {"seed": "x"}, "seed"),
+        ([1, 2], {"seed": None}, "seed"),
+        ([1, 2], {"seed": 1.5}, "seed"),
+        ([1, 2], {"experiment": 5}, "experiment"),
+        ([1, 2], {"unit": None}, "unit"),
+    ],
+)
+def test_bad_units_and_salts_are_typed_errors(units, kwargs, named: str) -> None:
+    with pytest.raises(InputDataError, match=named):
+        rs.uplift.assign(units, {"a": 0.5, "b": 0.5}, **kwargs)

@@ -150,3 +150,8 @@ def test_confidence_sequence_scalar_variance_applies_to_every_estimate() -> None
 def test_uplift_table_srm_alpha_is_checked(srm_alpha) -> None:
     with pytest.raises(InputDataError, match="srm_alpha"):
         rs.uplift.uplift_table(_experiment(), "arm", "retained", "c", srm_alpha=srm_alpha)
+
+
+def test_uplift_table_bootstrap_is_checked_even_where_unused() -> None:
+    with pytest.raises(InputDataError, match="bootstrap"):
+        rs.uplift.uplift_table(_experiment(), "arm", "retained", "c", bootstrap="x")

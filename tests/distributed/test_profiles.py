@@ -1,7 +1,8 @@
-"""build_profiles_batch on a real local Ray cluster: exactly build_profiles' rows."""
+"""build_profiles(engine=rs.engine.Ray(...)) on a real local Ray cluster: exactly the local rows."""
 
 from __future__ import annotations
 
+import logging
 import warnings
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,9 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import recsys as rs
+from recsys.distributed import _cluster
 from recsys.exceptions import InputDataError
+from tests.distributed.conftest import ray_engine
 
 AS_OF = "2011-09-09"
 
@@ -23,24 +26,21 @@ def _messages(record: list[warnings.WarningMessage]) -> list[str]:
 def _both(
     purchases: Any,
     reference: pl.DataFrame,
-    out: Path,
-    batch: dict[str, Any] | None = None,
+    out: Path | None,
+    engine: dict[str, Any] | None = None,
     **kw: Any,
-) -> dict[str, Any]:
-    """build_profiles_batch and build_profiles: same rows (exactly), same warnings."""
-    with warnings.catch_warnings(record=True) as batch_warnings:
+) -> pl.DataFrame | pl.LazyFrame:
+    """build_profiles on Ray and locally: same rows (exactly), same warnings."""
+    with warnings.catch_warnings(record=True) as ray_warnings:
         warnings.simplefilter("always")
-        info = rs.distributed.build_profiles_batch(
-            purchases, out=out, num_workers=2, show_progress=False, **(batch or {}), **kw
-        )
+        got = rs.build_profiles(purchases, engine=ray_engine(out=out, **(engine or {})), **kw)
     with warnings.catch_warnings(record=True) as local_warnings:
         warnings.simplefilter("always")
         expected = rs.build_profiles(reference, **kw)
-    got = pl.read_parquet(out).sort("user_id")
-    assert_frame_equal(got, expected, check_exact=True)
-    assert _messages(batch_warnings) == _messages(local_warnings)
-    assert info["customers"] == expected.height
-    return info
+    rows = got.collect().sort("user_id") if isinstance(got, pl.LazyFrame) else got
+    assert_frame_equal(rows, expected, check_exact=True)
+    assert _messages(ray_warnings) == _messages(local_warnings)
+    return got
 
 
 @pytest.fixture(scope="module")
@@ -56,13 +56,22 @@ def dataset(online_retail: pl.DataFrame, tmp_path_factory: pytest.TempPathFactor
 
 
 def test_dataset_default_as_of(
-    cluster: Any, dataset: Path, online_retail: pl.DataFrame, tmp_path: Path
+    cluster: Any,
+    dataset: Path,
+    online_retail: pl.DataFrame,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    info = _both(dataset, online_retail, tmp_path / "profiles")
-    assert info["files"] == 5
-    sent = info["driver_bytes"]
+    with caplog.at_level(logging.INFO, logger="recsys.distributed"):
+        got = _both(dataset, online_retail, tmp_path / "profiles")
+    assert isinstance(got, pl.LazyFrame)
+    assert len(list((tmp_path / "profiles").iterdir())) == 5  # one file per shard
+    # what the driver gathered: a few numbers per customer (40 to 80 bytes)
+    record = next(r for r in caplog.records if "driver gathered" in r.getMessage())
+    sent = record.args[1]  # type: ignore[index]
     assert set(sent) == {"customers", "cutoff", "gaps"}
-    assert 40 * info["customers"] < sent["customers"] < 80 * info["customers"]
+    customers = got.select(pl.len()).collect().item()
+    assert 40 * customers < sent["customers"] < 80 * customers
 
 
 def test_frame_items_churn_clv_explicit_as_of(
@@ -74,10 +83,19 @@ def test_frame_items_churn_clv_explicit_as_of(
         .with_columns(pl.col("item_id").str.slice(0, 2).alias("category"))
     )
     config = rs.profiles.ProfileConfig(clv_horizon_days=180, churn=True)
-    info = _both(
-        online_retail, online_retail, tmp_path / "p", as_of=AS_OF, items=items, config=config
-    )
-    assert info["files"] == 8  # 4 shards per worker
+    got = _both(online_retail, online_retail, None, as_of=AS_OF, items=items, config=config)
+    assert isinstance(got, pl.DataFrame)  # no out=: the rows come back as a frame
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rs.DataWarning)  # compared above
+        rows, stats = rs.build_profiles(
+            online_retail, AS_OF, items, config, return_models=True, engine=ray_engine()
+        )
+        local_rows, local_stats = rs.build_profiles(
+            online_retail, AS_OF, items, config, return_models=True
+        )
+    assert_frame_equal(rows, local_rows, check_exact=True)
+    assert stats.lifecycle == local_stats.lifecycle
+    assert stats.scores == local_stats.scores
 
 
 def test_shards_without_customers(
@@ -90,15 +108,21 @@ def test_shards_without_customers(
     few = online_retail.filter(pl.col("user_id").is_in(users))
     buckets = few.select(pl.col("user_id").hash(seed=0) % 5).to_series().unique()
     assert len(buckets) < 5  # at least one shard without customers
-    _both(few, few, tmp_path / "p", as_of="2011-06-01", batch={"partitions": 5})
+    _both(few, few, tmp_path / "p", as_of="2011-06-01", engine={"partitions": 5})
+    assert len(list((tmp_path / "p").iterdir())) == 5
 
 
 def test_worker_killed_mid_run(
-    cluster: Any, dataset: Path, online_retail: pl.DataFrame, tmp_path: Path
+    cluster: Any,
+    dataset: Path,
+    online_retail: pl.DataFrame,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A worker dies (os._exit) in its first summary task: Ray retries the task."""
     fault = tmp_path / "died"
-    _both(dataset, online_retail, tmp_path / "p", as_of=AS_OF, batch={"_fault_file": str(fault)})
+    monkeypatch.setattr(_cluster, "FAULT_FILE", str(fault))
+    _both(dataset, online_retail, tmp_path / "p", as_of=AS_OF)
     assert fault.exists()
 
 
@@ -108,19 +132,15 @@ def test_checks(cluster: Any, online_retail: pl.DataFrame, tmp_path: Path) -> No
     online_retail.head(1000).write_parquet(folder / "a.parquet")
     online_retail.slice(500, 1000).write_parquet(folder / "b.parquet")  # users in both
     with pytest.raises(InputDataError, match="several shards"):
-        rs.distributed.build_profiles_batch(folder, out=tmp_path / "o1", show_progress=False)
+        rs.build_profiles(folder, engine=ray_engine(out=tmp_path / "o1"))
     mixed = tmp_path / "mixed"
     mixed.mkdir()
     online_retail.head(10).write_parquet(mixed / "a.parquet")
     online_retail.slice(10, 10).drop("price").write_parquet(mixed / "b.parquet")
     with pytest.raises(InputDataError, match="different schemas"):
-        rs.distributed.build_profiles_batch(mixed, out=tmp_path / "o2", show_progress=False)
+        rs.build_profiles(mixed, engine=ray_engine(out=tmp_path / "o2"))
     with pytest.raises(InputDataError, match="not after the first purchase"):
-        rs.distributed.build_profiles_batch(
-            online_retail, as_of="2001-01-01", out=tmp_path / "o3", show_progress=False
-        )
-    with pytest.raises(InputDataError, match="out= is required"):
-        rs.distributed.build_profiles_batch(online_retail)
+        rs.build_profiles(online_retail, as_of="2001-01-01", engine=ray_engine())
 
 
 def test_cli_profile_engine_ray(cluster: Any, online_retail: pl.DataFrame, tmp_path: Path) -> None:
