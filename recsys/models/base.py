@@ -63,7 +63,7 @@ from recsys.engine import Engine, Local, ray_job
 from recsys.exceptions import InputDataError, NotFittedError
 from recsys.models import persistence, ranker, registry
 from recsys.models import schema as _schema
-from recsys.models.scores import Dense, Scores, drop_unscored
+from recsys.models.scores import Scores, drop_unscored
 
 __all__ = ["NamedParts", "Recommender", "UnknownUsers", "named_parts"]
 
@@ -129,9 +129,6 @@ class Recommender(ABC):
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
     #: The fitted state: arrays, values and sub-models (`recsys.models.schema`).
     schema: ClassVar[tuple[_schema.Spec, ...]] = ()
-    #: The shape ``_score`` returns (`recsys.models.scores`): a dense block sizes the
-    #: ranker's blocks from the memory budget, a kernel-ranked one does not.
-    scores: ClassVar[type[Scores]] = Dense
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -327,7 +324,8 @@ class Recommender(ABC):
 
     def _bytes_per_user(self) -> int | None:
         """Scoring memory per user in a block; ``None`` when a kernel bounds its own."""
-        return None if self.scores.kernel_bounded else 4 * max(self.n_items, 1)
+        empty = self._score(np.zeros(0, dtype=np.int32), None)  # what shape the model returns
+        return None if empty.kernel_bounded else 4 * max(self.n_items, 1)
 
     def recommend_index(
         self,

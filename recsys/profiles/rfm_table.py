@@ -19,8 +19,8 @@ from recsys.data.canonical import US_PER_DAY, order_key, require_purchases, with
 from recsys.data.sources import FrameLike, to_lazyframe
 from recsys.data.timeutil import TimeLike, to_datetime
 from recsys.exceptions import DataWarning, InputDataError
-from recsys.profiles.build import _MICRO, _micro
 from recsys.profiles.rfm import rfm_segment_expr
+from recsys.profiles.source import MICRO, micro_units
 
 __all__ = ["rfm_table"]
 
@@ -99,7 +99,7 @@ def rfm_table(purchases: FrameLike, as_of: TimeLike | None = None) -> pl.DataFra
     ]
     if has_price:
         aggs += [
-            (_micro(pl.col(C.QUANTITY) * pl.col(C.PRICE)).sum() / _MICRO).alias("monetary"),
+            (micro_units(pl.col(C.QUANTITY) * pl.col(C.PRICE)).sum() / MICRO).alias("monetary"),
             (pl.col(C.PRICE).is_null() | (pl.col(C.PRICE) < 0)).sum().alias("_bad_price"),
         ]
     reference = (

@@ -11,7 +11,7 @@ import pytest
 
 import recsys as rs
 from recsys.exceptions import DataWarning, InputDataError
-from recsys.profiles.build import MAX_CUSTOMER_AMOUNT
+from recsys.profiles.source import MAX_CUSTOMER_AMOUNT
 
 X = np.array([0, 1, 3, 0, 2, 5, 1, 0, 4, 2])
 T_X = np.array([0, 10, 30, 0, 25, 38, 5, 0, 35, 12.0])
