@@ -15,6 +15,7 @@ from recsys.profiles.cohorts import cohort_retention
 from recsys.profiles.config import ProfileConfig
 from recsys.profiles.due import DueItems, due_items
 from recsys.profiles.gammagamma import GammaGamma, clv, gammagamma_log_likelihood
+from recsys.profiles.learned import LearnedChurn, LearnedCLV
 from recsys.profiles.rfm import RFM_SEGMENTS, SEGMENT_NAMES
 from recsys.profiles.rfm_table import rfm_table
 
@@ -26,6 +27,8 @@ __all__ = [
     "CustomerModel",
     "DueItems",
     "GammaGamma",
+    "LearnedCLV",
+    "LearnedChurn",
     "OneTimeBuyerSurvival",
     "OwnRhythmRule",
     "ProfileConfig",
