@@ -271,6 +271,28 @@ class Recommender(ABC):
         self._fit(interactions)
         return self
 
+    def check_params(self) -> Recommender:
+        """Check the hyperparameters now, as ``fit`` does first; return the model.
+
+        For callers that take parameters from a user (a command line, a config file)
+        and want the error before any data is read.
+
+        Raises
+        ------
+        InputDataError
+            A hyperparameter outside its documented range, naming it.
+
+        Examples
+        --------
+        >>> import recsys as rs
+        >>> rs.ALS(factors=0).check_params()
+        Traceback (most recent call last):
+        ...
+        recsys.exceptions.InputDataError: ALS(factors=...) must be an integer >= 1, got 0
+        """
+        self._validate_params()
+        return self
+
     def _validate_params(self) -> None:
         """Check hyperparameters against ``_parameter_constraints`` (at the start of ``fit``).
 
