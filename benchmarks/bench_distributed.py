@@ -134,12 +134,17 @@ def synthetic_split(n_users: int, n_items: int, seed: int = 1) -> rs.evaluation.
 
 
 def bench_recommend(args: argparse.Namespace) -> None:
-    import ray
-
     n, m, f, k = args.users, args.items, args.factors, 10
     print(f"recommend-all: {n} users x {m} items x {f} factors, k={k}")
     model = synthetic_model(n, m, f)
-    folder = Path(tempfile.mkdtemp(prefix="bench_distributed_"))
+    with tempfile.TemporaryDirectory(prefix="bench_distributed_") as tmp:
+        _bench_recommend(args, model, Path(tmp))
+
+
+def _bench_recommend(args: argparse.Namespace, model: rs.ALS, folder: Path) -> None:
+    import ray
+
+    n, k = args.users, 10
     item_mb = model.item_factors_.nbytes / 2**20
     print(f"  item factors {item_mb:.0f} MB, "
           f"user factors {model.user_factors_.nbytes / 2**20:.0f} MB")  # fmt: skip
@@ -248,12 +253,18 @@ class Gathered(logging.Handler):
 
 
 def bench_profiles(args: argparse.Namespace) -> None:
-    import ray
-
     clean, by_user = profile_data(args.profile_rows)
     n_rows = pl.scan_parquet(clean).select(pl.len()).collect().item()
     print(f"profiles: synthetic purchases, {n_rows:,} clean rows, 16 user-hash partitions")
-    folder = Path(tempfile.mkdtemp(prefix="bench_profiles_"))
+    with tempfile.TemporaryDirectory(prefix="bench_profiles_") as tmp:
+        _bench_profiles(args, clean, by_user, n_rows, Path(tmp))
+
+
+def _bench_profiles(
+    args: argparse.Namespace, clean: Path, by_user: Path, n_rows: int, folder: Path
+) -> None:
+    import ray
+
     expected_path = folder / "one_process.parquet"
     child = subprocess.run(
         [sys.executable, "-c", ONE_PROCESS, str(clean), str(expected_path)],
@@ -312,6 +323,14 @@ def main() -> None:
     parser.add_argument("--profile-rows", type=int, default=20_000_000)
     parser.add_argument("--parts", default="recommend,shards,evaluate,profiles")
     args = parser.parse_args()
+    # Ray's sessions and logs in a folder of this run, removed at the end: the run
+    # leaves nothing in the machine's /tmp/ray.
+    with tempfile.TemporaryDirectory(prefix="rsbench") as ray_tmp:
+        os.environ["RAY_TMPDIR"] = ray_tmp
+        run(args)
+
+
+def run(args: argparse.Namespace) -> None:
     import ray
 
     print_environment(threads=2)

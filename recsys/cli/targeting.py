@@ -29,8 +29,8 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
         "--target",
         metavar="DIR",
         help="write DIR/plan.parquet (whom to treat, with reasons and a holdout), "
-        "DIR/value.parquet (the plan against treat-all/none/random/--rank-by, IPS and DR) "
-        "and DIR/qini.parquet",
+        "DIR/value.parquet (the plan against treat-all/none/random/--rank-by, IPS and DR), "
+        "DIR/qini.parquet and DIR/qini.png (the Qini curve with its band)",
     )
     group.add_argument("--treated", help="the treated arm compared with --control (if several)")
     group.add_argument("--features", help="feature table by --unit (default: the other columns)")
@@ -111,14 +111,22 @@ def cmd_target(args: argparse.Namespace, frame: pl.DataFrame) -> None:
         bootstrap=args.target_bootstrap,
         seed=args.seed,
     )
+    from recsys.report.plotting import pyplot
+    from recsys.report.uplift import plot_curve
+
+    ax = plot_curve(result.qini, label=f"{args.method}-learner")
+    ax.set_title(" ".join(result.claim.split(":")[0].split()[:8]), fontsize=9)
     out = Path(args.target)
     out.mkdir(parents=True, exist_ok=True)
     for name, table in (("plan", plan), ("value", result.table), ("qini", result.qini)):
         with atomic_path(out / f"{name}.parquet") as tmp:
             table.write_parquet(tmp)
+    with atomic_path(out / "qini.png") as tmp:
+        ax.figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    pyplot().close(ax.figure)
     print(result.claim)
     print(
         f"wrote {out}/plan.parquet ({plan.height:,} customers, {int(plan['treat'].sum()):,} "
-        "to treat), value.parquet, qini.parquet",
+        "to treat), value.parquet, qini.parquet, qini.png",
         file=sys.stderr,
     )

@@ -141,10 +141,21 @@ def per_user_keys(model: Any, arrays: dict[str, np.ndarray]) -> frozenset[str]:
     return frozenset({"users", "user_items.shape", *changed})
 
 
-def user_arrays(model: Any, index: np.ndarray, keys: frozenset[str]) -> dict[str, np.ndarray]:
+def user_arrays(
+    model: Any,
+    index: np.ndarray,
+    keys: frozenset[str],
+    items: tuple[int, int, tuple[str, ...]] | None = None,
+) -> dict[str, np.ndarray]:
     """The per-user arrays (``keys``) of the users ``index``: with the item side of the
-    model's arrays, the file of a model of these users only (`Recommender.select_users`)."""
+    model's arrays, the file of a model of these users only (`Recommender.select_users`).
+
+    ``items=(lo, hi, item_arrays)``: the training rows cut to the items ``lo .. hi - 1``
+    as well, for the item shard of `split_arrays`.
+    """
     from recsys.models.persistence import to_arrays
 
     _, arrays = to_arrays(model.select_users(index))
+    if items is not None:
+        arrays = {**arrays, **split_arrays(arrays, *items)}
     return {key: arrays[key] for key in keys}

@@ -2,24 +2,28 @@
 
 How it runs
 -----------
-1. The driver has already checked the call (`recsys.Recommender.recommend` runs its
-   own checks, then hands the query over): it saves the model's arrays once and puts
-   them into Ray's object store with one ``ray.put``. The arrays are stored once per
-   node that uses them; every worker on a node maps the same shared memory (numpy
-   arrays come back from ``ray.get`` as read-only zero-copy views). The model
-   object itself is never pickled: each worker rebuilds it from the arrays with
-   `model_from_arrays`, the same code `recsys.load_model` runs.
-2. The query users are cut into blocks of consecutive users. A pool of actors holds
-   the model; each block goes to an actor, which calls ``model.recommend`` on it
-   and either returns the rows or writes them to ``part-<block>.parquet`` under the
+1. The driver checks the call as the local one does (unknown users and candidates,
+   the exclusions: the same errors, before any work starts), takes the model's arrays
+   in its file layout (`to_arrays`) and puts its *item side* (everything but the
+   per-user arrays) into Ray's object store with one ``ray.put``: stored once per
+   node, mapped by every worker of the node (read-only zero-copy views). The model
+   object itself is never pickled: workers rebuild models from arrays with
+   `model_from_arrays`, the code `recsys.load_model` runs.
+2. The query users are cut into blocks of consecutive users (on the scoring kernel's
+   tile boundaries). Each block goes to an actor of a pool with its users' arrays
+   (``model.select_users(block)``, in the file layout: user factors, training rows,
+   ids and whatever else the model's schema declares per user); the actor rebuilds a
+   model of those users over the shared item side, calls ``recommend`` on it and
+   either returns the rows or writes them to ``part-<block>.parquet`` in the
    engine's ``out`` folder. Blocks are concatenated in order: the result is the
-   one-process frame, row for row.
-3. With ``item_shards=S`` the items are cut into ``S`` contiguous ranges; the
-   arrays of each range (item factors, the columns of the training matrix, ids,
-   popularity) are a valid model file of their own and go into the object store
-   once. Actors of shard ``s`` hold only that shard. For each block of users a
-   Ray task merges the ``S`` top-K lists (a top-K of top-Ks is exact; ties go to
-   the lower item index, as in one process).
+   one-process frame, row for row (a row's scores do not depend on which other users
+   the model holds).
+3. With ``item_shards=S`` the items are cut into ``S`` contiguous ranges; the item
+   side of each range (item factors, ids, popularity) goes into the object store
+   once, and actors of shard ``s`` hold only that shard. Each block's users' arrays
+   reach every shard with their training rows cut to its range, and a Ray task
+   merges the ``S`` top-K lists (a top-K of top-Ks is exact; ties go to the lower
+   item index, as in one process).
 
 Failures: actors are restarted and their calls retried by Ray
 (``max_restarts=-1``, ``max_task_retries=-1``); a block's file is written
@@ -115,9 +119,9 @@ def _write(frame: pl.DataFrame, path: str | None) -> pl.DataFrame | int:
 class _Recommender:
     """Ray actor: holds one model (rebuilt from shared arrays) and recommends per block.
 
-    Without the per-user arrays in ``refs`` it holds only the item side, and each
-    block brings its users' arrays (`user_slice`): a model of those users is rebuilt
-    over the shared item arrays for the block.
+    Without the per-user arrays in ``refs`` it holds only the item side (of its item
+    shard), and each block brings its users' arrays (`user_arrays`): a model of those
+    users is rebuilt over the shared item arrays for the block.
     """
 
     def __init__(
@@ -142,16 +146,14 @@ class _Recommender:
         self.fault_file = fault_file
         self.calls = 0
 
-    def recommend(
-        self, user_ids: pl.Series, exclude: Any, users: dict[str, np.ndarray] | None = None
-    ) -> pl.DataFrame:
+    def _model(self, users: dict[str, np.ndarray] | None) -> Any:
+        """The model of this call: the one held, or one of the block's users."""
         self.calls += 1
         maybe_die(self.fault_file, self.calls)
-        model = self.model
-        if users is not None:
-            model = model_from_arrays(self.meta, {**self.arrays, **users}, "a block's arrays")
-        assert model is not None
-        return model.recommend(user_ids, exclude=exclude, **self.params)
+        if users is None:
+            assert self.model is not None
+            return self.model
+        return model_from_arrays(self.meta, {**self.arrays, **users}, "a block's arrays")
 
     def block(
         self,
@@ -161,13 +163,20 @@ class _Recommender:
         users: dict[str, np.ndarray] | None = None,
     ) -> pl.DataFrame | int:
         """One block's lists: returned, or written to ``path`` (their row count returned)."""
-        return _write(self.recommend(user_ids, exclude, users), path)
+        recs = self._model(users).recommend(user_ids, exclude=exclude, **self.params)
+        return _write(recs, path)
 
-    def shard_topk(self, user_ids: pl.Series, exclude: Any, lo: int) -> pl.DataFrame:
+    def shard_topk(
+        self,
+        user_ids: pl.Series,
+        exclude: Any,
+        lo: int,
+        users: dict[str, np.ndarray] | None = None,
+    ) -> pl.DataFrame:
         """This item shard's lists, with the global item index (for the merge tie rule)."""
-        recs = self.recommend(user_ids, exclude)
-        assert self.model is not None  # item shards hold their whole (item-cut) model
-        index = self.model.items_.to_index(recs.get_column(C.ITEM)).astype(np.int64) + lo
+        model = self._model(users)
+        recs = model.recommend(user_ids, exclude=exclude, **self.params)
+        index = model.items_.to_index(recs.get_column(C.ITEM)).astype(np.int64) + lo
         return recs.with_columns(pl.Series("_item_index", index))
 
 
@@ -246,14 +255,16 @@ def recommend_on_ray(
         None if folder is None else str(folder / f"part-{b:06d}.parquet")
         for b in range(len(blocks))
     ]
+    per_block = [_block_index(index, a, b) for a, b in itertools.pairwise(cuts)]
     if engine.item_shards == 1:
         params["candidates"] = candidates
-        per_block = [_block_index(index, a, b) for a, b in itertools.pairwise(cuts)]
         submit = _user_blocks(
             ray, model, meta, arrays, params, workers, engine.threads_per_worker, per_block
         )
     else:
-        submit = _item_shards(ray, meta, arrays, params, cand_index, class_name, workers, engine)
+        submit = _item_shards(
+            ray, model, meta, arrays, params, cand_index, workers, engine, per_block
+        )
     results = []
     with tqdm(total=len(blocks), desc="recommend", unit="block", disable=not show_progress) as bar:
         for done in submit(blocks, [_exclude_part(exclude, block) for block in blocks], paths):
@@ -334,22 +345,25 @@ def _user_blocks(
 
 def _item_shards(
     ray: Any,
+    model: Any,
     meta: dict[str, Any],
     arrays: dict[str, np.ndarray],
     params: dict[str, Any],
     cand_index: np.ndarray | None,
-    class_name: str,
     workers: int,
     engine: Ray,
+    per_block: list[np.ndarray],
 ) -> Submit:
-    """Per item shard a pool of actors; per user block one merge task."""
-    item_arrays = ITEM_ARRAYS[class_name]
+    """Per item shard a pool of actors holding the shard's item side; per user block its
+    users' arrays cut to each shard, and one merge task."""
+    item_arrays = ITEM_ARRAYS[type(model).__name__]
+    keys = per_user_keys(model, arrays)
     n_items = int(arrays["user_items.shape"][1])
     ranges = _item_cuts(n_items, cand_index, engine.item_shards)
     sharded = {"items", "item_popularity", *item_arrays} | {
         k for k in arrays if k.startswith("user_items.")
     }
-    common = ray.put({k: v for k, v in arrays.items() if k not in sharded})
+    common = ray.put({k: v for k, v in arrays.items() if k not in sharded | keys})
     per_shard = max(1, workers // len(ranges))
     # More shards than workers: the shards' actors share the workers' CPUs (every shard
     # must be live at once, or no block could be merged).
@@ -358,7 +372,8 @@ def _item_shards(
     pools: list[list[Any]] = []
     shard_refs: list[Any] = [common]
     for lo, hi in ranges:
-        shard_refs.append(ray.put(split_arrays(arrays, lo, hi, item_arrays)))
+        shard = split_arrays(arrays, lo, hi, item_arrays)
+        shard_refs.append(ray.put({k: v for k, v in shard.items() if k not in keys}))
         shard_params = dict(params)
         if cand_index is not None:
             local = cand_index[(cand_index >= lo) & (cand_index < hi)] - lo
@@ -377,11 +392,15 @@ def _item_shards(
         blocks: list[pl.Series], excludes: list[Any], paths: list[str | None]
     ) -> Iterator[Any]:
         def calls() -> Iterator[Any]:
-            for b, (block, excl, path) in enumerate(zip(blocks, excludes, paths, strict=True)):
+            for b, (block, excl, path, index) in enumerate(
+                zip(blocks, excludes, paths, per_block, strict=True)
+            ):
                 block_ref = ray.put(block)
                 lists = [
-                    pool[b % per_shard].shard_topk.remote(block_ref, excl, lo)
-                    for pool, (lo, _) in zip(pools, ranges, strict=True)
+                    pool[b % per_shard].shard_topk.remote(
+                        block_ref, excl, lo, user_arrays(model, index, keys, (lo, hi, item_arrays))
+                    )
+                    for pool, (lo, hi) in zip(pools, ranges, strict=True)
                 ]
                 yield merge.remote(path, block_ref, params["k"], *lists)
 

@@ -13,8 +13,9 @@ from recsys.profiles.build import build_profiles
 from recsys.profiles.churn import ChurnCalibrator, OneTimeBuyerSurvival, OwnRhythmRule
 from recsys.profiles.cohorts import cohort_retention
 from recsys.profiles.config import ProfileConfig
-from recsys.profiles.due import due_items
+from recsys.profiles.due import DueItems, due_items
 from recsys.profiles.gammagamma import GammaGamma, clv, gammagamma_log_likelihood
+from recsys.profiles.learned import LearnedChurn, LearnedCLV
 from recsys.profiles.rfm import RFM_SEGMENTS, SEGMENT_NAMES
 from recsys.profiles.rfm_table import rfm_table
 
@@ -24,7 +25,10 @@ __all__ = [
     "SEGMENT_NAMES",
     "ChurnCalibrator",
     "CustomerModel",
+    "DueItems",
     "GammaGamma",
+    "LearnedCLV",
+    "LearnedChurn",
     "OneTimeBuyerSurvival",
     "OwnRhythmRule",
     "ProfileConfig",

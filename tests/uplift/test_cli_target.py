@@ -42,6 +42,7 @@ def test_target_writes_the_plan_its_value_and_the_qini_curve(tmp_path, capsys):
     assert set(value["policy"]) == {"plan", "treat_all", "treat_none", "random", "by_churn_risk"}
     assert value.filter(policy="plan")["n_treated"][0] == plan["planned"].sum()
     assert pl.read_parquet(out / "qini.parquet")["fraction"][-1] == 1.0
+    assert (out / "qini.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "random" in capsys.readouterr().out  # the claim, printed
 
 
