@@ -391,7 +391,9 @@ def run(
             try:
                 val = split.validation()
                 val_models = fit_models(config.models, val.train, config.seed)
-                val_results = evaluate_models(val_models, val, config, None, ("hit_rate",))
+                val_results = evaluate_models(
+                    val_models, val, config, None, ("hit_rate",), modes=("all",)
+                )
             except InputDataError:
                 val_results = None
         used, used_because, validation = pick_model(val_results, regime, config)
