@@ -15,6 +15,7 @@ from recsys.job.choice import BUY_AGAIN_MODELS, ModelChoice, choose_model, regim
 from recsys.job.config import JobConfig
 from recsys.job.regime import Regime
 from recsys.models import Recommender, registry
+from recsys.models.base import shared_fits
 
 __all__ = [
     "FIRST_TIME",
@@ -30,17 +31,20 @@ FIRST_TIME = "first-time"
 
 
 def fit_models(names: tuple[str, ...], train: pl.DataFrame, seed: int) -> dict[str, Recommender]:
+    """The models ``names`` fitted on ``train``; a part of a blend equal to a model
+    of ``names`` (same class and parameters) is fitted once (`shared_fits`)."""
     interactions = Interactions.from_purchases(train, weight="count")
     models = {}
-    for name in names:
-        cls = registry.get(name)
-        accepted = cls().get_params(deep=False)
-        params: dict[str, Any] = {}
-        if "random_state" in accepted:
-            params["random_state"] = seed
-        if "show_progress" in accepted:
-            params["show_progress"] = False
-        models[name] = cls(**params).fit(interactions)
+    with shared_fits():
+        for name in names:
+            cls = registry.get(name)
+            accepted = cls().get_params(deep=False)
+            params: dict[str, Any] = {}
+            if "random_state" in accepted:
+                params["random_state"] = seed
+            if "show_progress" in accepted:
+                params["show_progress"] = False
+            models[name] = cls(**params).fit(interactions)
     return models
 
 

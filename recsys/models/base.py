@@ -41,6 +41,9 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
@@ -65,7 +68,42 @@ from recsys.models import persistence, ranker, registry
 from recsys.models import schema as _schema
 from recsys.models.scores import Scores, drop_unscored
 
-__all__ = ["NamedParts", "Recommender", "UnknownUsers", "named_parts"]
+__all__ = ["NamedParts", "Recommender", "UnknownUsers", "named_parts", "shared_fits"]
+
+#: Fitted states by (interactions, model class and parameters) inside `shared_fits`.
+_SHARED_FITS: ContextVar[dict[tuple[int, type, str], tuple[Any, dict[str, Any]]] | None] = (
+    ContextVar("recsys_shared_fits", default=None)
+)
+
+
+@contextmanager
+def shared_fits() -> Iterator[None]:
+    """Fit each model once per training data inside the block.
+
+    A model fitted on the same `Interactions` object as an earlier model of the
+    same class with the same parameters (a `Blend` part equal to a model compared
+    next to it, say) takes that model's fitted state instead of fitting again.
+    Fits are deterministic, so the result is the same; the states are shared,
+    not copied (fitted state is never modified after ``fit``).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import recsys as rs
+    >>> p = pl.DataFrame({"user_id": [1, 1, 2], "item_id": [10, 11, 10]})
+    >>> data = rs.Interactions.from_purchases(p)
+    >>> with shared_fits():
+    ...     a = rs.models.ItemKNN().fit(data)
+    ...     b = rs.models.ItemKNN().fit(data)
+    >>> b.similarity_ is a.similarity_
+    True
+    """
+    token = _SHARED_FITS.set({})
+    try:
+        yield
+    finally:
+        _SHARED_FITS.reset(token)
+
 
 UnknownUsers = Literal["raise", "skip", "fallback"]
 _ON_UNKNOWN = ("raise", "skip", "fallback")
@@ -250,6 +288,11 @@ class Recommender(ABC):
         self._validate_params()
         for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("_")]:
             delattr(self, name)
+        shared = _SHARED_FITS.get()
+        key = (id(interactions), type(self), repr(self))
+        if shared is not None and key in shared and shared[key][0] is interactions:
+            vars(self).update(shared[key][1])
+            return self
         matrix = ranker.ensure_csr(interactions.matrix)
         if matrix.nnz == 0:
             raise InputDataError(
@@ -269,6 +312,10 @@ class Recommender(ABC):
         ).astype(np.float32)
         self.reference_time_: datetime | None = interactions.reference_time
         self._fit(interactions)
+        if shared is not None:
+            params = self.get_params(deep=False)
+            state = {n: v for n, v in vars(self).items() if n not in params}
+            shared[key] = (interactions, state)
         return self
 
     def check_params(self) -> Recommender:
