@@ -9,6 +9,7 @@ when that split gives no evidence.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import polars as pl
@@ -88,6 +89,8 @@ def choose_model(
     >>> choice.best, choice.chosen, choice.tied
     ('als', 'popular', ('als', 'popular'))
     """
+    if isinstance(results, EvaluationResults):
+        results = _overall_column(results, metric, k)
     table = results.table if isinstance(results, EvaluationResults) else results
     overall = table.filter(
         (pl.col("metric") == metric)
@@ -132,6 +135,29 @@ def choose_model(
         comparisons=comparisons,
         metric=metric,
         k=k,
+    )
+
+
+def _overall_column(results: EvaluationResults, metric: str, k: int) -> EvaluationResults:
+    """``results`` cut to ``metric@k`` over all items and all customers: the only
+    column the choice compares (`compare` then bootstraps nothing else)."""
+    keep = (
+        results.columns.with_row_index("_col")
+        .filter((pl.col("metric") == metric) & (pl.col("k") == k) & (pl.col("mode") == "all"))
+        .get_column("_col")
+        .to_numpy()
+    )
+    return dataclasses.replace(
+        results,
+        table=results.table.filter(
+            (pl.col("metric") == metric)
+            & (pl.col("k") == k)
+            & (pl.col("mode") == "all")
+            & (pl.col("segment") == "all")
+        ),
+        values=results.values[:, keep],
+        columns=results.columns[keep],
+        segments=None,
     )
 
 

@@ -538,5 +538,5 @@ def _repeat_at_rank1(recommendations: pl.DataFrame, bought: pl.DataFrame) -> flo
     first = recommendations.filter(pl.col(C.RANK) == 1).select(C.USER, C.ITEM)
     if first.height == 0:
         return 0.0
-    seen = without_returns(bought).select(C.USER, C.ITEM).unique()
+    seen = without_returns(bought).select(C.USER, C.ITEM)  # a semi join needs no unique()
     return first.join(seen, on=[C.USER, C.ITEM], how="semi").height / first.height
