@@ -23,8 +23,8 @@ Edge cases (the same for every model)
   pads with ``-1`` / ``-inf`` (an ItemKNN customer whose items have no neighbours
   gets nothing). `Recommender.recommend` (``fill="popular"``, the default) fills a
   known customer's empty slots from the training popularity ranking, with the same
-  exclusions; filled rows have a NaN ``score`` (the model gave them none, so they
-  never pass for the model's own), and a `DataWarning` says how many customers got
+  exclusions; filled rows have a ``-inf`` ``score`` (the model cannot recommend them,
+  so they never pass for the model's own), and a `DataWarning` says how many customers got
   how many filled slots. ``fill=None`` keeps the model's lists, which may then be
   shorter than ``k`` (or empty). A list is shorter than ``k`` only when fewer than
   ``k`` items are eligible at all.
@@ -42,7 +42,7 @@ from __future__ import annotations
 import inspect
 from abc import ABC, abstractmethod
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, overload
 
 import numpy as np
 import polars as pl
@@ -59,7 +59,7 @@ from recsys._validation import (
 from recsys.data import columns as C
 from recsys.data.idmap import IdMap
 from recsys.data.interactions import Interactions
-from recsys.engine import Engine, Local, ray_job
+from recsys.engine import Engine, Local, Ray, ray_job
 from recsys.exceptions import InputDataError, NotFittedError
 from recsys.models import persistence, ranker, registry
 from recsys.models import schema as _schema
@@ -443,6 +443,36 @@ class Recommender(ABC):
         return ranker.score_pairs(self, users, items)
 
     # --------------------------------------------------------- external ids
+    @overload
+    def recommend(
+        self,
+        users: Any = None,
+        k: int = 10,
+        *,
+        exclude_seen: bool | None = None,
+        candidates: Any = None,
+        exclude: Any = None,
+        on_unknown: UnknownUsers = "raise",
+        fill: Literal["popular"] | None = "popular",
+        num_threads: int = 0,
+        show_progress: bool = False,
+        engine: Local = ...,
+    ) -> pl.DataFrame: ...
+    @overload
+    def recommend(
+        self,
+        users: Any = None,
+        k: int = 10,
+        *,
+        exclude_seen: bool | None = None,
+        candidates: Any = None,
+        exclude: Any = None,
+        on_unknown: UnknownUsers = "raise",
+        fill: Literal["popular"] | None = "popular",
+        num_threads: int = 0,
+        show_progress: bool = False,
+        engine: Ray,
+    ) -> pl.DataFrame | pl.LazyFrame: ...
     def recommend(
         self,
         users: Any = None,
@@ -456,7 +486,7 @@ class Recommender(ABC):
         num_threads: int = 0,
         show_progress: bool = False,
         engine: Engine = Local(),  # noqa: B008 - a frozen dataclass
-    ) -> pl.DataFrame:
+    ) -> pl.DataFrame | pl.LazyFrame:
         """Top-``k`` recommendations as a tidy frame ``user_id, item_id, score, rank``.
 
         Parameters
@@ -500,9 +530,10 @@ class Recommender(ABC):
 
         Returns
         -------
-        polars.DataFrame
+        polars.DataFrame or polars.LazyFrame
             ``user_id``, ``item_id`` (dtypes of the training ids), ``score``
-            (Float32) and ``rank`` (Int32, 1 = best), in query order then rank.
+            (Float32) and ``rank`` (Int32, 1 = best), in query order then rank; a
+            LazyFrame over the written Parquet files only with ``engine=Ray(out=...)``.
 
         Examples
         --------
