@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from recsys._io import atomic_path
+from recsys._io import atomic_path, read_archive
 from recsys._version import __version__
 from recsys.data.idmap import IdMap
 from recsys.exceptions import InputDataError, ModelFormatError
@@ -204,31 +204,9 @@ def save_model(model: Any, path: Any) -> None:
 
 # ----------------------------------------------------------------------- load
 def _read(path: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    name = repr(str(path))
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except FileNotFoundError as err:
-        raise ModelFormatError(f"no model file at {name}") from err
-    except Exception as err:  # every reader failure of an untrusted file
-        raise ModelFormatError(
-            f"{name} is not a readable recsys model file (corrupt or foreign): {err}"
-        ) from err
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ModelFormatError(f"{name} is not a recsys model file (not an .npz archive)")
-    try:
-        with archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except Exception as err:
-        raise ModelFormatError(f"{name} is damaged: {type(err).__name__}: {err}") from err
-    if "__meta__" not in arrays:
-        raise ModelFormatError(f"{name} is not a recsys model file (no metadata)")
-    raw = arrays.pop("__meta__")
-    try:
-        meta = json.loads(str(raw)) if raw.dtype.kind == "U" and raw.ndim == 0 else None
-    except ValueError as err:
-        raise ModelFormatError(f"{name}: unreadable model metadata: {err}") from err
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelFormatError(f"{name} is not a recsys model file (format mismatch)")
+    meta, arrays = read_archive(path)
+    if meta.get("format") != FORMAT:
+        raise ModelFormatError(f"{str(path)!r} is not a recsys model file (format mismatch)")
     return meta, arrays
 
 
