@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from recsys._validation import check_positive_int
+from recsys._validation import check_positive_int, check_probability
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.stats import Estimate, bootstrap_sums, percentile_ci, resample_seeds
-from recsys.uplift._checks import check_confidence, to_float_array
+from recsys.uplift._checks import to_float_array
 from recsys.uplift._curve_kernels import auc_resamples, curve_area
 
 __all__ = ["auuc", "qini_auc", "qini_curve", "uplift_at_k", "uplift_by_percentile", "uplift_curve"]
@@ -51,7 +51,7 @@ def _prepare(
         arm = "treated" if t[0] == 1 else "control"
         raise InputDataError(f"treatment has only {arm} customers; both arms are needed")
     check_positive_int("bootstrap", bootstrap, allow_zero=True)
-    check_confidence(confidence)
+    check_probability("confidence", confidence)
     return y, t, s
 
 
