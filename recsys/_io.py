@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -14,7 +15,7 @@ import numpy as np
 
 from recsys.exceptions import ModelFormatError
 
-__all__ = ["atomic_path", "read_archive"]
+__all__ = ["atomic_path", "checksum", "read_archive", "verify_checksum", "write_archive"]
 
 
 def _new_file_beside(target: Path) -> Path:
@@ -104,3 +105,31 @@ def read_archive(path: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     if not isinstance(meta, dict):
         raise ModelFormatError(f"{name} is not a recsys model file (format mismatch)")
     return meta, arrays
+
+
+def checksum(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 of the metadata and every array's name, dtype, shape and bytes."""
+    digest = hashlib.sha256(json.dumps(meta, sort_keys=True).encode())
+    for key in sorted(arrays):
+        a = np.ascontiguousarray(arrays[key])
+        digest.update(f"{key}|{a.dtype.str}|{a.shape}".encode())
+        digest.update(a.tobytes())
+    return digest.hexdigest()
+
+
+def write_archive(path: Any, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    """Write ``meta`` (plus its ``checksum``) and ``arrays`` to one compressed ``.npz``
+    file at ``path``, atomically; `read_archive` reads it back."""
+    meta = {**meta, "checksum": checksum(meta, arrays)}
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        payload = {"__meta__": np.asarray(json.dumps(meta)), **arrays}
+        savez: Any = np.savez_compressed  # numpy's stub types **kwds as allow_pickle: bool
+        savez(fh, **payload)
+
+
+def verify_checksum(meta: dict[str, Any], arrays: dict[str, np.ndarray], path: Any) -> None:
+    """Pop ``meta["checksum"]`` and raise `ModelFormatError` if it does not match."""
+    if meta.pop("checksum", None) != checksum(meta, arrays):
+        raise ModelFormatError(
+            f"{str(path)!r}: checksum mismatch: the file is damaged or was altered"
+        )

@@ -13,6 +13,7 @@ import pytest
 import scipy.sparse as sp
 
 import recsys as rs
+from recsys._io import checksum
 from recsys.models import persistence, registry, schema
 from recsys.models.schema import Array, Csr, Part, present
 from recsys.scoring import select_topk
@@ -479,7 +480,7 @@ def _resave(src, dst, change) -> None:
     meta = json.loads(str(arrays.pop("__meta__")))
     meta.pop("checksum")
     change(meta, arrays)
-    meta["checksum"] = persistence._checksum(meta, arrays)
+    meta["checksum"] = checksum(meta, arrays)
     np.savez(dst, __meta__=np.asarray(json.dumps(meta)), **arrays)
 
 

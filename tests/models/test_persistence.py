@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import recsys as rs
-from recsys.models import persistence
+from recsys._io import checksum
 from tests.models._fixtures import block_interactions
 
 Arrays = dict[str, np.ndarray]
@@ -33,7 +33,7 @@ def _craft(src: Path, dst: Path, change: Callable[[dict, Arrays], None]) -> Path
     meta = json.loads(str(arrays.pop("__meta__")))
     meta.pop("checksum")
     change(meta, arrays)
-    meta["checksum"] = persistence._checksum(meta, arrays)
+    meta["checksum"] = checksum(meta, arrays)
     np.savez(dst, __meta__=np.asarray(json.dumps(meta)), **arrays)
     return dst
 
@@ -186,7 +186,7 @@ import json, sys, warnings
 import numpy as np
 import polars as pl
 import recsys as rs
-from recsys.models import persistence
+from recsys._io import checksum
 from tests.models.test_contract import MODELS
 from tests.models._fixtures import block_interactions
 
@@ -231,7 +231,7 @@ for name, make in MODELS.items():
             crafted = {**arrays, key: changed}
             for consistent in (True, False):
                 m = dict(meta)
-                m["checksum"] = persistence._checksum(meta, crafted if consistent else arrays)
+                m["checksum"] = checksum(meta, crafted if consistent else arrays)
                 np.savez(path + ".x.npz", __meta__=np.asarray(json.dumps(m)), **crafted)
                 try:
                     model = rs.load_model(path + ".x.npz")
