@@ -7,12 +7,12 @@ uplift curve, their perfect and random curves, ``uplift_at_k``, ``uplift_by_perc
 and every figure comes with a bootstrap percentile interval, because a random score can
 show a "positive" Qini by chance.
 
-Notation at a cut-off ``k`` (the ``k`` highest scores; ties are cut only at the end of a
-group of equal scores for the areas): ``N_t(k), N_c(k)`` treated / control customers
-among them, ``Y_t(k), Y_c(k)`` the sum of their outcomes.
+Notation at a cut-off ``m`` (the ``m`` highest scores; ties are cut only at the end of a
+group of equal scores for the areas): ``N_t(m), N_c(m)`` treated / control customers
+among them, ``Y_t(m), Y_c(m)`` the sum of their outcomes.
 
-* Qini curve: ``Q(k) = Y_t(k) - Y_c(k) N_t(k) / N_c(k)`` (incremental responders).
-* Uplift curve: ``U(k) = (Y_t(k) / N_t(k) - Y_c(k) / N_c(k)) (N_t(k) + N_c(k))``.
+* Qini curve: ``Q(m) = Y_t(m) - Y_c(m) N_t(m) / N_c(m)`` (incremental responders).
+* Uplift curve: ``U(m) = (Y_t(m) / N_t(m) - Y_c(m) / N_c(m)) (N_t(m) + N_c(m))``.
 """
 
 from __future__ import annotations
@@ -244,7 +244,7 @@ def auuc(
     """Area under the uplift curve, with a bootstrap percentile interval.
 
     Same construction as `qini_auc` on the uplift curve
-    ``U(k) = (Y_t/N_t - Y_c/N_c)(N_t + N_c)``. ``normalize=True`` is scikit-uplift's
+    ``U(m) = (Y_t/N_t - Y_c/N_c)(N_t + N_c)``. ``normalize=True`` is scikit-uplift's
     ``uplift_auc_score``: ``(A(U) - N U(N)/2) / (A(U_perfect) - N U(N)/2)``, where the
     perfect curve ranks by ``2·[y = t] + y`` if control responders outnumber treated
     non-responders, else by ``2·[y = t] + t`` (0/1 outcomes only). ``normalize=False``:
@@ -325,7 +325,7 @@ def qini_curve(
     confidence: float = 0.95,
     seed: int = 0,
 ) -> pl.DataFrame:
-    """The Qini curve ``Q(k) = Y_t(k) - Y_c(k) N_t(k) / N_c(k)`` at evenly spaced cut-offs.
+    """The Qini curve ``Q(m) = Y_t(m) - Y_c(m) N_t(m) / N_c(m)`` at evenly spaced cut-offs.
 
     Returns a frame with ``fraction`` (share targeted, ``n_points`` values from 0 to 1),
     ``n_targeted`` (``round(fraction · N)`` top-ranked customers, ties in stable order),
@@ -355,7 +355,7 @@ def uplift_curve(
     confidence: float = 0.95,
     seed: int = 0,
 ) -> pl.DataFrame:
-    """The uplift curve ``U(k) = (Y_t(k)/N_t(k) - Y_c(k)/N_c(k)) (N_t(k) + N_c(k))``.
+    """The uplift curve ``U(m) = (Y_t(m)/N_t(m) - Y_c(m)/N_c(m)) (N_t(m) + N_c(m))``.
 
     Same frame as `qini_curve` (an empty arm's rate counts as 0, as scikit-uplift).
 
@@ -456,7 +456,7 @@ def _checkpoint_sums(
     seed: int,
     stream: tuple[int, ...] = (),
 ) -> np.ndarray:
-    """Per resample, cumulative ``(N_t, Y_t, N_c, Y_c)`` over the first ``ends[k]`` rows of
+    """Per resample, cumulative ``(N_t, Y_t, N_c, Y_c)`` over the first ``ends[j]`` rows of
     the sorted order: ``[bootstrap, len(ends), 4]``."""
     columns = np.column_stack(
         [t_sorted, y_sorted * t_sorted, 1 - t_sorted, y_sorted * (1 - t_sorted)]
