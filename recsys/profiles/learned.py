@@ -43,6 +43,7 @@ from recsys.profiles.base import CustomerModel, StateField
 from recsys.profiles.churn import ChurnCalibrator
 from recsys.profiles.learned_features import (
     BASE_FEATURES,
+    SPEND_FEATURES,
     customer_features,
     window_labels,
 )
@@ -80,9 +81,10 @@ def _training_origins(
 class _Learned(CustomerModel):
     """Shared fit/predict plumbing: parameters, origins, features at ``as_of``."""
 
-    _with_spend: ClassVar[bool]
+    _with_spend: ClassVar[bool]  # price required
     as_of_: str
     horizon_days_: int
+    uses_spend_: bool
 
     def __init__(self, origins: int = 4, step_days: int = 30, min_history_days: int = 60) -> None:
         self.origins = origins
@@ -104,14 +106,15 @@ class _Learned(CustomerModel):
 
     def _features_at(self, purchases: Any, as_of: Any) -> tuple[pl.Series, NDArray[np.float64]]:
         self._check_fitted()
-        frame = _purchases(purchases, self._with_spend, f"{type(self).__name__}.predict")
+        frame = _purchases(purchases, self.uses_spend_, f"{type(self).__name__}.predict")
         when = to_datetime(self.as_of_ if as_of is None else as_of, "as_of")
-        return customer_features(frame, when, self.horizon_days_, self._with_spend)
+        return customer_features(frame, when, self.horizon_days_, self.uses_spend_)
 
     @property
     def feature_names(self) -> tuple[str, ...]:
         """Names of the churn model's features, in the order of ``coef_``."""
-        return BASE_FEATURES
+        self._check_fitted()
+        return BASE_FEATURES + (SPEND_FEATURES if self.uses_spend_ else ())
 
 
 class LearnedCLV(_Learned):
@@ -160,6 +163,7 @@ class LearnedCLV(_Learned):
         "coef_": StateField("array"),
         "intercept_": StateField("float"),
         "platt_": StateField("array"),
+        "uses_spend_": StateField("bool"),
         "as_of_": StateField("str"),
         "horizon_days_": StateField("int", low=1),
         "label_days_": StateField("int", low=1),
@@ -209,7 +213,7 @@ class LearnedCLV(_Learned):
         (default: the fit's), for every customer with an order before it."""
         users, x = self._features_at(purchases, as_of)
         past = np.expm1(x[:, len(BASE_FEATURES)])  # SPEND_FEATURES[0]: spend before as_of
-        alive = 1.0 - _churn_risk(self, x[:, : len(BASE_FEATURES)])
+        alive = 1.0 - _churn_risk(self, x)
         value = past * alive ** float(self.churn_weight)
         return pl.DataFrame({C.USER: users, "clv": value})
 
@@ -231,7 +235,8 @@ class LearnedChurn(_Learned):
     Attributes
     ----------
     coef_, intercept_
-        The stacked logistic regression on the raw features (`feature_names`).
+        The stacked logistic regression on the raw features (`feature_names`: the
+        spend features too when the purchases have prices, ``uses_spend_``).
     platt_
         ``[intercept, slope]`` applied to its logit.
     as_of_, horizon_days_, n_origins_, n_rows_
@@ -256,6 +261,7 @@ class LearnedChurn(_Learned):
         "coef_": StateField("array"),
         "intercept_": StateField("float"),
         "platt_": StateField("array"),
+        "uses_spend_": StateField("bool"),
         "as_of_": StateField("str"),
         "horizon_days_": StateField("int", low=1),
         "n_origins_": StateField("int", low=1),
@@ -299,7 +305,9 @@ def _fit_churn(
     horizon_days: int,
     label_days: int | None = None,
 ) -> None:
-    """Fit the stacked logistic regression and its Platt step into ``model``'s state."""
+    """Fit the stacked logistic regression and its Platt step into ``model``'s state
+    (with the spend features when the purchases have prices)."""
+    model.uses_spend_ = C.PRICE in frame.columns
     label_days = horizon_days if label_days is None else label_days
     starts = _training_origins(
         frame, as_of, label_days, model.origins, model.step_days, model.min_history_days
@@ -312,7 +320,7 @@ def _fit_churn(
         )
     xs, ys = [], []
     for s in starts:
-        users, x = customer_features(frame, s, horizon_days, False)
+        users, x = customer_features(frame, s, horizon_days, model.uses_spend_)
         _, orders = window_labels(frame, users, s, label_days)
         xs.append(x)
         ys.append((orders == 0).astype(np.float64))
@@ -336,7 +344,7 @@ def _fit_churn(
 
 
 def _churn_risk(model: Any, x: NDArray[np.float64]) -> NDArray[np.float64]:
-    """The fitted churn probability of feature rows ``x`` (`BASE_FEATURES` columns);
+    """The fitted churn probability of feature rows ``x`` (`feature_names` columns);
     column by column, so a row's value does not depend on the other rows."""
     logit = np.full(len(x), model.intercept_)
     for j in range(model.coef_.size):

@@ -81,7 +81,7 @@ def test_single_origin_fit_matches_a_numpy_logistic_regression(simulated):
         purchases, as_of=AS_OF, horizon_days=60
     )
     origin = AS_OF - timedelta(days=60)
-    users, x = customer_features(purchases, origin, 60, False)
+    users, x = customer_features(purchases, origin, 60, True)
     after = purchases.filter((pl.col("timestamp") >= origin) & (pl.col("timestamp") < AS_OF))[
         "user_id"
     ].unique()
@@ -148,5 +148,8 @@ def test_bad_input_raises_typed_errors(simulated):
         rs.profiles.LearnedChurn().fit(purchases, AS_OF, 0)
     with pytest.raises(InputDataError, match="no purchases before"):
         rs.profiles.LearnedChurn().fit(purchases, START, 30)
+    no_price = rs.profiles.LearnedChurn().fit(purchases.drop("price"), AS_OF, 60)
+    assert not no_price.uses_spend_
+    assert len(no_price.feature_names) == no_price.coef_.size
     with pytest.raises(rs.NotFittedError):
         rs.profiles.LearnedChurn().predict(purchases)
