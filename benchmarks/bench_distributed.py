@@ -323,6 +323,14 @@ def main() -> None:
     parser.add_argument("--profile-rows", type=int, default=20_000_000)
     parser.add_argument("--parts", default="recommend,shards,evaluate,profiles")
     args = parser.parse_args()
+    # Ray's sessions and logs in a folder of this run, removed at the end: the run
+    # leaves nothing in the machine's /tmp/ray.
+    with tempfile.TemporaryDirectory(prefix="rsbench") as ray_tmp:
+        os.environ["RAY_TMPDIR"] = ray_tmp
+        run(args)
+
+
+def run(args: argparse.Namespace) -> None:
     import ray
 
     print_environment(threads=2)

@@ -113,10 +113,7 @@ def _private_reach() -> list[str]:
 
 #: Private reach waiting for a public home in its owner's package (each entry must
 #: still occur: the test fails once it is gone, so the list cannot go stale).
-PENDING = {
-    # the CLI checks --param values before reading data; recsys.models needs a public check
-    "recsys.cli.common: model._validate_params",
-}
+PENDING: set[str] = set()
 
 
 def test_no_private_member_of_another_package_is_used() -> None:

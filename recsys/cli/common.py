@@ -360,9 +360,7 @@ def make_model(
         chosen["random_state"] = seed
     if "show_progress" in accepted and "show_progress" not in chosen:
         chosen["show_progress"] = False
-    model = cls(**chosen)
-    model._validate_params()
-    return model
+    return cls(**chosen).check_params()
 
 
 class _OneLine(logging.Formatter):

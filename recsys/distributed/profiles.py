@@ -82,10 +82,10 @@ def write_partitioned(purchases: FrameLike, folder: Any, partitions: int = 16) -
 
     File ``part-<p>.parquet`` holds every row of the customers whose polars hash of
     ``user_id`` (seed `HASH_SEED`) is ``p`` modulo ``partitions`` — the layout
-    `build_profiles_batch` reads (any layout where each customer's rows are in one
-    file will do; the hash only balances the files). polars does not promise the same
-    hash across its versions: write a dataset with one polars version (a customer
-    found in two files is an error in `build_profiles_batch`, never a double row).
+    ``rs.build_profiles(folder, engine=rs.engine.Ray(...))`` reads (any layout where
+    each customer's rows are in one file will do; the hash only balances the files).
+    polars does not promise the same hash across its versions: write a dataset with
+    one polars version (a customer found in two files is an error, never a double row).
 
     Parameters
     ----------

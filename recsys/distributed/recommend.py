@@ -2,24 +2,28 @@
 
 How it runs
 -----------
-1. The driver has already checked the call (`recsys.Recommender.recommend` runs its
-   own checks, then hands the query over): it saves the model's arrays once and puts
-   them into Ray's object store with one ``ray.put``. The arrays are stored once per
-   node that uses them; every worker on a node maps the same shared memory (numpy
-   arrays come back from ``ray.get`` as read-only zero-copy views). The model
-   object itself is never pickled: each worker rebuilds it from the arrays with
-   `model_from_arrays`, the same code `recsys.load_model` runs.
-2. The query users are cut into blocks of consecutive users. A pool of actors holds
-   the model; each block goes to an actor, which calls ``model.recommend`` on it
-   and either returns the rows or writes them to ``part-<block>.parquet`` under the
+1. The driver checks the call as the local one does (unknown users and candidates,
+   the exclusions: the same errors, before any work starts), takes the model's arrays
+   in its file layout (`to_arrays`) and puts its *item side* (everything but the
+   per-user arrays) into Ray's object store with one ``ray.put``: stored once per
+   node, mapped by every worker of the node (read-only zero-copy views). The model
+   object itself is never pickled: workers rebuild models from arrays with
+   `model_from_arrays`, the code `recsys.load_model` runs.
+2. The query users are cut into blocks of consecutive users (on the scoring kernel's
+   tile boundaries). Each block goes to an actor of a pool with its users' arrays
+   (``model.select_users(block)``, in the file layout: user factors, training rows,
+   ids and whatever else the model's schema declares per user); the actor rebuilds a
+   model of those users over the shared item side, calls ``recommend`` on it and
+   either returns the rows or writes them to ``part-<block>.parquet`` in the
    engine's ``out`` folder. Blocks are concatenated in order: the result is the
-   one-process frame, row for row.
-3. With ``item_shards=S`` the items are cut into ``S`` contiguous ranges; the
-   arrays of each range (item factors, the columns of the training matrix, ids,
-   popularity) are a valid model file of their own and go into the object store
-   once. Actors of shard ``s`` hold only that shard. For each block of users a
-   Ray task merges the ``S`` top-K lists (a top-K of top-Ks is exact; ties go to
-   the lower item index, as in one process).
+   one-process frame, row for row (a row's scores do not depend on which other users
+   the model holds).
+3. With ``item_shards=S`` the items are cut into ``S`` contiguous ranges; the item
+   side of each range (item factors, ids, popularity) goes into the object store
+   once, and actors of shard ``s`` hold only that shard. Each block's users' arrays
+   reach every shard with their training rows cut to its range, and a Ray task
+   merges the ``S`` top-K lists (a top-K of top-Ks is exact; ties go to the lower
+   item index, as in one process).
 
 Failures: actors are restarted and their calls retried by Ray
 (``max_restarts=-1``, ``max_task_retries=-1``); a block's file is written

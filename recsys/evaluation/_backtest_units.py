@@ -210,7 +210,7 @@ def next_basket_units(
     split = temporal_split(purchases, cutoff=origin, horizon_days=horizon_days)
     inter = Interactions.from_purchases(split.train)
     users = split.test[C.USER].unique().sort()
-    model = type(recommender)(**recommender.get_params(deep=False)).fit(inter)
+    model = recommender.clone().fit(inter)
     lists = {
         "model": model.recommend(users, k=k, on_unknown="skip"),
         "repurchase": Repurchase().fit(inter).recommend(users, k=k, on_unknown="skip"),

@@ -47,8 +47,8 @@ import polars as pl
 from recsys._validation import check_positive_int, check_probability
 from recsys.data import columns as C
 from recsys.data.canonical import require_purchases
-from recsys.data.sources import to_frame
-from recsys.data.timeutil import to_datetime
+from recsys.data.sources import FrameLike, to_frame
+from recsys.data.timeutil import TimeLike, to_datetime
 from recsys.evaluation import _backtest_stats as S
 from recsys.evaluation._backtest_units import (
     as_array,
@@ -63,7 +63,7 @@ from recsys.models.buyagain import BuyAgain
 from recsys.profiles.config import ProfileConfig
 from recsys.stats.resample import draw_counts, percentile_ci, resample_seeds
 
-__all__ = ["PREDICTIONS", "Backtest", "backtest"]
+__all__ = ["PREDICTIONS", "TABLE_COLUMNS", "Backtest", "backtest"]
 
 PREDICTIONS = ("churn", "clv", "due", "next_basket")
 OVERALL = "all"
@@ -129,14 +129,14 @@ class Backtest:
     def verdict(self, prediction: str, metric: str | None = None, model: str | None = None) -> str:
         """One sentence: does the prediction beat every naive rule on ``metric``?
 
-        ``"beats <rule> by <diff> <metric> (95% CI ...)"`` for each rule when every
-        interval of the pooled (``"all"``) difference lies on the better side of 0;
-        otherwise ``"no better than <rule>: ..."`` naming the first rule it does not
-        beat (rank by that rule instead); without intervals (``bootstrap=0``) nothing is
-        claimed. ``metric`` defaults to the prediction's headline metric (AUC,
-        Spearman, date error, hit rate). ``model`` picks one model's rows where the
-        backtest scored several (``churn_model`` / ``clv_model``); default: the
-        profile's (``churn_risk`` / ``clv``).
+        ``"beats <rule>: <metric> <value> vs <rule's> (difference ..., 95% CI ...)"`` for
+        each rule when every interval of the pooled (``"all"``) difference lies on the
+        better side of 0; otherwise ``"no better than <rule>: ...; use <rule>"`` naming
+        the first rule it does not beat (the fallback); without intervals
+        (``bootstrap=0``) nothing is claimed. ``metric`` defaults to the prediction's
+        headline metric (AUC, Spearman, date error, hit rate). ``model`` picks one
+        model's rows where the backtest scored several (``churn_model`` /
+        ``clv_model``); default: the profile's (``churn_risk`` / ``clv``).
         """
         if prediction not in PREDICTIONS:
             raise InputDataError(f"prediction must be one of {PREDICTIONS}, got {prediction!r}")
@@ -160,18 +160,41 @@ class Backtest:
         for row in rows.iter_rows(named=True):
             low, high, diff = row["ci_low"], row["ci_high"], row["diff"]
             better = (high < 0) if lower else (low > 0)
+            name, unit, digits = _label(row["metric"])
+            rule = row["naive"].replace("_", " ")
+            v, nv = row["value"], row["naive_value"]
             detail = (
-                f"{row['metric']} {row['value']:.3f} vs {row['naive_value']:.3f}, "
-                f"difference {diff:+.3f}, {level} {low:+.3f} to {high:+.3f}"
+                f"{name} {v:.{digits}f}{unit} vs {nv:.{digits}f}{unit} (difference "
+                f"{diff:+.{digits}f}, {level} {low:+.{digits}f} to {high:+.{digits}f})"
             )
             if not better:
-                why = "" if low == low else "; no interval: run with bootstrap > 0"
-                return f"no better than {row['naive']} ({detail}{why}): use {row['naive']}"
-            wins.append(f"{row['naive']} by {abs(diff):.3f} {row['metric']} ({detail})")
+                why = "; no interval: run with bootstrap > 0" if low != low else ""
+                return f"no better than {rule}: {detail}{why}; use {rule}"
+            wins.append(f"{rule}: {detail}")
         return "beats " + "; beats ".join(wins)
 
 
-def _origins(origins: Any) -> list[datetime]:
+#: How a verdict names each metric: (label, unit, decimals).
+_LABELS = {
+    "auc": ("AUC", "", 3),
+    "brier": ("Brier score", "", 4),
+    "spearman": ("Spearman correlation", "", 3),
+    "top_decile_capture": ("top-decile capture", "", 3),
+    "spend_captured": ("spend captured", "", 3),
+    "date_mae": ("median date error", " days", 1),
+    "hit_rate": ("HR", "", 3),
+    "recall": ("recall", "", 3),
+    "ndcg": ("NDCG", "", 3),
+}
+
+
+def _label(metric: str) -> tuple[str, str, int]:
+    base, _, k = metric.partition("@")
+    name, unit, digits = _LABELS.get(base, (base, "", 3))
+    return (f"{name}@{k}" if k else name), unit, digits
+
+
+def _origins(origins: TimeLike | Sequence[TimeLike]) -> list[datetime]:
     if isinstance(origins, (str, datetime)) or not isinstance(origins, Sequence):
         origins = [origins]
     if len(origins) == 0:
@@ -316,17 +339,14 @@ def _table(
         columns[(s.prediction, s.metric, s.model, s.naive)].append(j)
     for key, cols in columns.items():
         diff_draws = model_draws[:, cols] - naive_draws[:, cols]
-        low, high = percentile_ci(diff_draws, confidence) if bootstrap else (
-            np.full(len(cols), np.nan), np.full(len(cols), np.nan))  # fmt: skip
+        low, high = percentile_ci(diff_draws, confidence)  # NaN without resamples
         for i, j in enumerate(cols):
             records.append(
                 (*key[:2], origins[specs[j].origin].date().isoformat(), *key[2:],
                  value[j], naive_value[j], value[j] - naive_value[j], low[i], high[i],
                  int(specs[j].rows.size))
             )  # fmt: skip
-        pooled = diff_draws.mean(axis=1, keepdims=True)
-        plow, phigh = percentile_ci(pooled, confidence) if bootstrap else (
-            np.array([np.nan]), np.array([np.nan]))  # fmt: skip
+        plow, phigh = percentile_ci(diff_draws.mean(axis=1, keepdims=True), confidence)
         v, nv = float(value[cols].mean()), float(naive_value[cols].mean())
         records.append(
             (*key[:2], OVERALL, *key[2:], v, nv, v - nv, float(plow[0]), float(phigh[0]),
@@ -365,8 +385,8 @@ def _with_models(
 
 
 def backtest(
-    purchases: Any,
-    origins: Any,
+    purchases: FrameLike,
+    origins: TimeLike | Sequence[TimeLike],
     predictions: Sequence[str] = PREDICTIONS,
     horizon_days: int = 90,
     *,
@@ -459,7 +479,7 @@ def backtest(
         raise InputDataError(f"config must be a ProfileConfig, got {type(config).__name__}")
     if recommender is None:
         recommender = BuyAgain()
-    if not (hasattr(recommender, "get_params") and hasattr(recommender, "fit")):
+    if not (hasattr(recommender, "clone") and hasattr(recommender, "fit")):
         raise InputDataError(
             f"recommender must be an unfitted recsys model, got {type(recommender).__name__}"
         )

@@ -226,8 +226,11 @@ def fit_evidence(step: StepWarnings, profiles: pl.DataFrame) -> FitEvidence:
     on it)."""
 
     def flagged(kind: str) -> tuple[str, ...]:
+        # calibration is judged on its own evidence (ChurnEvidence), not as a fit flag
         return tuple(
-            m for m in step.matching(*_FLAGS[kind]) if any(w in m.lower() for w in _FLAG_WORDS)
+            m
+            for m in step.matching(*_FLAGS[kind])
+            if any(w in m.lower() for w in _FLAG_WORDS) and "is not calibrated" not in m
         )
 
     churn = flagged("churn")

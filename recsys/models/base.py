@@ -63,7 +63,7 @@ from recsys.engine import Engine, Local, ray_job
 from recsys.exceptions import InputDataError, NotFittedError
 from recsys.models import persistence, ranker, registry
 from recsys.models import schema as _schema
-from recsys.models.scores import Dense, Scores, drop_unscored
+from recsys.models.scores import Scores, drop_unscored
 
 __all__ = ["NamedParts", "Recommender", "UnknownUsers", "named_parts"]
 
@@ -129,9 +129,6 @@ class Recommender(ABC):
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
     #: The fitted state: arrays, values and sub-models (`recsys.models.schema`).
     schema: ClassVar[tuple[_schema.Spec, ...]] = ()
-    #: The shape ``_score`` returns (`recsys.models.scores`): a dense block sizes the
-    #: ranker's blocks from the memory budget, a kernel-ranked one does not.
-    scores: ClassVar[type[Scores]] = Dense
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -274,6 +271,28 @@ class Recommender(ABC):
         self._fit(interactions)
         return self
 
+    def check_params(self) -> Recommender:
+        """Check the hyperparameters now, as ``fit`` does first; return the model.
+
+        For callers that take parameters from a user (a command line, a config file)
+        and want the error before any data is read.
+
+        Raises
+        ------
+        InputDataError
+            A hyperparameter outside its documented range, naming it.
+
+        Examples
+        --------
+        >>> import recsys as rs
+        >>> rs.ALS(factors=0).check_params()
+        Traceback (most recent call last):
+        ...
+        recsys.exceptions.InputDataError: ALS(factors=...) must be an integer >= 1, got 0
+        """
+        self._validate_params()
+        return self
+
     def _validate_params(self) -> None:
         """Check hyperparameters against ``_parameter_constraints`` (at the start of ``fit``).
 
@@ -327,7 +346,8 @@ class Recommender(ABC):
 
     def _bytes_per_user(self) -> int | None:
         """Scoring memory per user in a block; ``None`` when a kernel bounds its own."""
-        return None if self.scores.kernel_bounded else 4 * max(self.n_items, 1)
+        empty = self._score(np.zeros(0, dtype=np.int32), None)  # what shape the model returns
+        return None if empty.kernel_bounded else 4 * max(self.n_items, 1)
 
     def recommend_index(
         self,

@@ -15,6 +15,7 @@ from recsys.models.base import Recommender
 from recsys.models.ranker import Query
 from recsys.models.schema import Array, Spec, row_positions
 from recsys.models.scores import Factors, Stored
+from recsys.stats.repurchase import pair_interval, typical_interval
 
 __all__ = ["Popular", "Repurchase", "bought_schema", "bought_scores"]
 
@@ -88,7 +89,6 @@ class Popular(Recommender):
 
     registry_name = "popular"
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {"window_days": _POSITIVE_OR_NONE}
-    scores = Factors
     schema = (Array("popularity", "float32", ("items",), finite=True, low=0.0),)
 
     def __init__(self, window_days: float | None = None) -> None:
@@ -168,7 +168,6 @@ class Repurchase(Recommender):
     """
 
     registry_name = "repurchase"
-    scores = Stored
     default_exclude_seen: ClassVar[bool] = False
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "half_life_days": _POSITIVE_OR_NONE,
@@ -250,17 +249,8 @@ class Repurchase(Recommender):
         span = np.zeros(n_users)
         np.maximum.at(span, rows, age)  # oldest "last purchase" of the customer
         repeat = count >= 2
-        est = span[rows[repeat]] / (count[repeat] - 1.0)
-        items = matrix.indices[repeat]
-        out = np.full(n_items, np.nan)
-        if items.size:
-            order = np.lexsort((est, items))
-            items_sorted, est_sorted = items[order], est[order]
-            starts = np.flatnonzero(np.r_[True, items_sorted[1:] != items_sorted[:-1]])
-            ends = np.r_[starts[1:], items_sorted.size]
-            for s, e in zip(starts, ends, strict=True):
-                out[items_sorted[s]] = np.median(est_sorted[s:e])
-        return out
+        est = pair_interval(span[rows[repeat]], count[repeat])
+        return typical_interval(matrix.indices[repeat], est, n_items)
 
     def _score(self, user_index: np.ndarray, query: Query | None) -> Stored:
         return bought_scores(self, user_index, self.scores_data_, self.backfill_)

@@ -159,7 +159,6 @@ class Blend(Recommender):
     """
 
     registry_name = "blend"
-    scores = Sparse
     schema: ClassVar[tuple[Any, ...]] = (
         Part("models", many=True),
         Array("weights", "float32", ("parts",), finite=True, low=0.0),

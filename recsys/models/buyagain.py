@@ -7,7 +7,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import polars as pl
-from threadpoolctl import threadpool_limits
 
 from recsys._arrays import sorted_unique
 from recsys._validation import InstanceOf, Interval
@@ -20,6 +19,8 @@ from recsys.models.baselines import Repurchase, _backfill, bought_schema, bought
 from recsys.models.ranker import Query
 from recsys.models.schema import Array, Part, Value
 from recsys.models.scores import Stored
+from recsys.stats.logistic import fit_logistic, logistic_logit
+from recsys.stats.repurchase import pair_interval
 
 __all__ = ["BuyAgain", "repurchase_features"]
 
@@ -115,7 +116,7 @@ def repurchase_features(
     since_first = (pair_reference - first) / _US_PER_DAY
 
     repeat = days >= 2
-    interval = np.where(repeat, (since_first - since_last) / np.maximum(days - 1, 1), 0.0)
+    interval = np.where(repeat, pair_interval(since_first - since_last, days), 0.0)
     due = np.where(repeat, np.log((since_last + 1.0) / (interval + 1.0)), 0.0)
 
     buyers = np.bincount(pair_item, minlength=n_items).astype(np.float64)
@@ -159,53 +160,6 @@ def repurchase_features(
         ]
     )
     return pair_key, features
-
-
-def _fit_logistic(
-    x: np.ndarray, y: np.ndarray, l2: float, iterations: int = 50
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """L2-penalised logistic regression by Newton's method on standardised features.
-
-    Returns ``(mean, scale, weights)``; the intercept is the last weight (not penalised).
-    BLAS runs on one thread, so the weights do not depend on the thread count.
-    """
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale == 0] = 1.0
-    z = np.column_stack([(x - mean) / scale, np.ones(len(x))])
-    w = np.zeros(z.shape[1])
-    penalty = np.full(z.shape[1], l2)
-    penalty[-1] = 0.0
-    with threadpool_limits(limits=1, user_api="blas"):
-        for _ in range(iterations):
-            p = 1.0 / (1.0 + np.exp(-(z @ w)))
-            grad = z.T @ (p - y) + penalty * w
-            hess = (z * (p * (1.0 - p))[:, None]).T @ z + np.diag(penalty + 1e-9)
-            step = np.linalg.solve(hess, grad)
-            w -= step
-            if np.abs(step).max() < 1e-8:
-                break
-    return mean, scale, w
-
-
-def logistic_logit(weights: tuple[np.ndarray, ...], x: np.ndarray) -> np.ndarray:
-    """The log-odds of `_fit_logistic`'s ``(mean, scale, weights)`` for the rows of ``x``.
-
-    The standardisation is folded into the weights and the columns are summed in a
-    fixed order (no BLAS): the same value at any thread count, no copy of ``x``.
-
-    Examples
-    --------
-    >>> w = (np.array([1.0]), np.array([2.0]), np.array([4.0, 0.5]))
-    >>> logistic_logit(w, np.array([[3.0]])).tolist()  # (3 - 1) / 2 * 4 + 0.5
-    [4.5]
-    """
-    mean, scale, coef = weights
-    slope = coef[:-1] / scale
-    z = np.full(len(x), coef[-1] - float(np.sum(mean * slope)))
-    for j in range(x.shape[1]):
-        z += x[:, j] * slope[j]
-    return z
 
 
 class BuyAgain(Recommender):
@@ -255,7 +209,6 @@ class BuyAgain(Recommender):
     """
 
     registry_name = "buyagain"
-    scores = Stored
     default_exclude_seen: ClassVar[bool] = False
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "label_days": [Interval(float, 0, None, closed="neither")],
@@ -335,7 +288,8 @@ class BuyAgain(Recommender):
         if window <= 0 or y.size == 0 or y.min() == y.max():
             self._fallback(interactions, "the training period has no repurchase to learn from")
             return
-        self.mean_, self.scale_, self.coef_ = _fit_logistic(x0, y, float(self.regularization))
+        fit = fit_logistic(x0, y, float(self.regularization))
+        self.mean_, self.scale_, self.coef_ = fit.mean, fit.scale, fit.coef
         keys, x = repurchase_features(u, i, t, now, n_items, trend)
         expected = (
             np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr)) * n_items

@@ -88,7 +88,6 @@ class ItemKNN(Recommender):
         "self_similarity": [Interval(float, 0, None)],
         "num_threads": [Interval(int, 0, None)],
     }
-    scores = Sparse
     schema = (Csr("similarity", ("items", "items")),)
 
     def __init__(

@@ -39,7 +39,6 @@ class MatrixFactorization(Recommender):
 
     user_factors_: np.ndarray
     item_factors_: np.ndarray
-    scores = Factors
     schema = (
         Array("user_factors", "float32", ("users", "factors"), finite=True),
         Array("item_factors", "float32", ("items", "factors"), finite=True),

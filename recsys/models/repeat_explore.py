@@ -30,9 +30,9 @@ from recsys.data.interactions import Interactions, WeightKind
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.models.base import NamedParts, Recommender
 from recsys.models.blend import Blend, candidate_matrix
-from recsys.models.buyagain import _fit_logistic, logistic_logit
 from recsys.models.ranker import pattern
 from recsys.models.schema import Array, Value
+from recsys.stats.logistic import fit_logistic, logistic_logit
 
 __all__ = ["RepeatExplore", "user_habits"]
 
@@ -355,7 +355,8 @@ class RepeatExplore(Blend):
                     stacklevel=4,
                 )
                 return None
-            fitted.append(_fit_logistic(x, y, float(self.regularization)))
+            fit = fit_logistic(x, y, float(self.regularization))
+            fitted.append((fit.mean, fit.scale, fit.coef))
         return fitted[0], fitted[1]
 
     def _candidates(

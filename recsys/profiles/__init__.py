@@ -13,7 +13,7 @@ from recsys.profiles.build import build_profiles
 from recsys.profiles.churn import ChurnCalibrator, OneTimeBuyerSurvival, OwnRhythmRule
 from recsys.profiles.cohorts import cohort_retention
 from recsys.profiles.config import ProfileConfig
-from recsys.profiles.due import due_items
+from recsys.profiles.due import DueItems, due_items
 from recsys.profiles.gammagamma import GammaGamma, clv, gammagamma_log_likelihood
 from recsys.profiles.learned import LearnedChurn, LearnedCLV
 from recsys.profiles.rfm import RFM_SEGMENTS, SEGMENT_NAMES
@@ -25,6 +25,7 @@ __all__ = [
     "SEGMENT_NAMES",
     "ChurnCalibrator",
     "CustomerModel",
+    "DueItems",
     "GammaGamma",
     "LearnedCLV",
     "LearnedChurn",

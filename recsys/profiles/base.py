@@ -43,14 +43,12 @@ from recsys._io import atomic_path
 from recsys._validation import Interval, validate_params
 from recsys._version import __version__
 from recsys.exceptions import InputDataError, ModelFormatError, NotFittedError
-from recsys.models.persistence import check_array
+from recsys.models.persistence import FORMAT, FORMAT_VERSION, check_array
 
 __all__ = ["CustomerModel", "StateField", "as_float_array", "load"]
 
-#: The container format shared with the recommenders (`recsys.models.persistence`).
-FORMAT = "recsys-model"
-FORMAT_VERSION = 2
-#: ``kind`` of a customer-model file (recommender files have none).
+#: ``kind`` of a customer-model file in the recommenders' container format
+#: (`recsys.models.persistence.FORMAT`, ``FORMAT_VERSION``); recommender files have none.
 KIND = "customer-model"
 
 _REGISTRY: dict[str, type[CustomerModel]] = {}
@@ -163,8 +161,15 @@ class CustomerModel:
     # ------------------------------------------------------------- parameters
     @classmethod
     def _param_names(cls) -> list[str]:
+        if cls.__init__ is object.__init__:
+            return []
         signature = inspect.signature(cls.__init__)
-        return [p for p in signature.parameters if p != "self"]
+        kinds = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        return [
+            name
+            for name, p in signature.parameters.items()
+            if name != "self" and p.kind not in kinds
+        ]
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Hyperparameters as given to ``__init__`` (``deep`` for scikit-learn)."""

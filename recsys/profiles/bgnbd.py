@@ -24,12 +24,13 @@ from typing import Any, ClassVar, ParamSpec, TypeVar
 import numpy as np
 import polars as pl
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize, special
+from scipy import special
 
 from recsys._validation import Interval, check_param
 from recsys.data.sources import to_frame
 from recsys.exceptions import DataWarning, InputDataError, ModelFormatError, NotFittedError
 from recsys.profiles.base import CustomerModel, StateField, as_float_array
+from recsys.profiles.bgnbd_likelihood import loglik_and_grad, maximise
 from recsys.stats.likelihood import hessian_from_gradient, log_parameter_covariance
 
 __all__ = ["BGNBD", "bgnbd_inputs", "bgnbd_log_likelihood"]
@@ -120,63 +121,6 @@ def bgnbd_log_likelihood(
     return np.asarray(head + np.logaddexp(alive_term, dead_term), dtype=np.float64)
 
 
-def _loglik_and_grad(
-    log_params: NDArray[np.float64],
-    x_values: NDArray[np.float64],
-    x_index: NDArray[np.intp],
-    t_x: NDArray[np.float64],
-    big_t: NDArray[np.float64],
-    weights: NDArray[np.float64],
-) -> tuple[float, NDArray[np.float64]]:
-    """Weighted total log-likelihood and its gradient in log-parameters.
-
-    The Gamma/Beta-function terms depend on ``x`` alone, so they are computed once
-    per distinct ``x`` (``x_values``) and gathered with ``x_index``.
-    """
-    r, alpha, a, b = np.exp(log_params)
-    xv = x_values
-    head_x = special.gammaln(r + xv) + special.betaln(a, b + xv)
-    head = head_x[x_index] - special.gammaln(r) + r * np.log(alpha) - special.betaln(a, b)
-    x = xv[x_index]
-    repeat = x > 0
-    log_alpha_t = np.log(alpha + big_t)
-    log_alpha_tx = np.log(alpha + t_x)
-    alive_term = -(r + x) * log_alpha_t
-    with np.errstate(divide="ignore"):
-        log_b_x1 = np.log(np.where(xv > 0, b + xv - 1.0, 1.0))
-    dead_term = np.where(repeat, np.log(a) - log_b_x1[x_index] - (r + x) * log_alpha_tx, -np.inf)
-    tail = np.logaddexp(alive_term, dead_term)
-    ll = head + tail
-    w_dead = np.exp(dead_term - tail)  # share of the "dropped out at t_x" term
-    w_alive = 1.0 - w_dead
-    dig_r = special.digamma(r + xv)
-    dig_abx = special.digamma(a + b + xv)
-    dig_bx = special.digamma(b + xv)
-    d_r = (
-        dig_r[x_index]
-        - special.digamma(r)
-        + np.log(alpha)
-        - w_alive * log_alpha_t
-        - w_dead * log_alpha_tx
-    )
-    d_alpha = r / alpha - (r + x) * (w_alive / (alpha + big_t) + w_dead / (alpha + t_x))
-    d_ab = special.digamma(a + b)
-    d_a = -dig_abx[x_index] + d_ab + w_dead / a
-    inv_b_x1 = np.where(xv > 0, 1.0 / np.where(xv > 0, b + xv - 1.0, 1.0), 0.0)
-    d_b = (
-        dig_bx[x_index] - dig_abx[x_index] - special.digamma(b) + d_ab - w_dead * inv_b_x1[x_index]
-    )
-    grad = np.array(
-        [
-            r * float(weights @ d_r),
-            alpha * float(weights @ d_alpha),
-            a * float(weights @ d_a),
-            b * float(weights @ d_b),
-        ]
-    )
-    return float(weights @ ll), grad
-
-
 def _check_rft(
     x_in: ArrayLike, t_x_in: ArrayLike, T: ArrayLike
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
@@ -251,40 +195,6 @@ def _away_from_one(a: float) -> float:
     return a if abs(a - 1.0) > 1e-9 else 1.0 + 1e-9
 
 
-def _maximise(
-    pen: float,
-    max_iter: int,
-    x_values: NDArray[np.float64],
-    x_index: NDArray[np.intp],
-    t_x: NDArray[np.float64],
-    big_t: NDArray[np.float64],
-    weights: NDArray[np.float64],
-) -> tuple[NDArray[np.float64], Any]:
-    """The (penalised) maximum of the mean log-likelihood in rescaled log-parameters."""
-    total = float(weights.sum())
-
-    def objective(log_params: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
-        ll, grad = _loglik_and_grad(log_params, x_values, x_index, t_x, big_t, weights)
-        value = -ll / total + pen * float(log_params @ log_params)
-        gradient = -grad / total + 2.0 * pen * log_params
-        if not (np.isfinite(value) and np.all(np.isfinite(gradient))):
-            return 1e300, np.zeros(4)
-        return value, gradient
-
-    with np.errstate(all="ignore"):
-        result = optimize.minimize(
-            objective,
-            np.zeros(4),
-            jac=True,
-            method="L-BFGS-B",
-            bounds=[(-_BOUND, _BOUND)] * 4,
-            options={"maxiter": max_iter},
-        )
-    # the objective is finite at the start (all parameters 1) and the optimiser only
-    # accepts lower values, so the optimum is finite
-    return np.asarray(result.x, dtype=np.float64), result
-
-
 def _extreme(log_params: NDArray[np.float64]) -> list[str]:
     hit = np.abs(log_params) > EXTREME_LOG_PARAMETER
     return [n for n, h in zip(_PARAM_NAMES, hit, strict=True) if h]
@@ -317,7 +227,6 @@ EXTREME_LOG_PARAMETER = 8.0
 #: The light penalty on the log-parameters of the refit when the plain maximum
 #: likelihood is extreme or gives non-finite predictions.
 RESCUE_PENALIZER = 0.01
-_BOUND = 12.0
 STATUSES = ("converged", "not_converged", "penalized", "unidentified")
 
 
@@ -446,7 +355,7 @@ class BGNBD(CustomerModel):
         x_values, x_index = np.unique(ux, return_inverse=True)
 
         def solve(pen: float) -> tuple[NDArray[np.float64], Any]:
-            return _maximise(
+            return maximise(
                 pen, int(self.max_iter), x_values, x_index, ut / scale, uT / scale, weights
             )
 
@@ -501,7 +410,7 @@ class BGNBD(CustomerModel):
         self.diagnosis_ = diagnosis
 
         def gradient(th: NDArray[np.float64]) -> NDArray[np.float64]:
-            return -_loglik_and_grad(th, x_values, x_index, ut, uT, weights)[1]
+            return -loglik_and_grad(th, x_values, x_index, ut, uT, weights)[1]
 
         with np.errstate(all="ignore"):
             hessian = hessian_from_gradient(gradient, theta)

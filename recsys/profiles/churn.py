@@ -16,13 +16,16 @@ cutoff, outcome = no purchase in ``[cutoff, as_of)``. Only data before
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize, special
+from scipy import special
 
-from recsys.exceptions import InputDataError, NotFittedError
+from recsys._validation import Interval
+from recsys.exceptions import InputDataError, ModelFormatError, NotFittedError
+from recsys.profiles.base import CustomerModel, StateField, as_float_array
+from recsys.stats.logistic import fit_logistic, logistic_probability
 
 __all__ = [
     "FEATURE_NAMES",
@@ -33,7 +36,7 @@ __all__ = [
 ]
 
 
-class OneTimeBuyerSurvival:
+class OneTimeBuyerSurvival(CustomerModel):
     """Kaplan-Meier curve of days from the first to the second purchase.
 
     ``S(d)`` is the probability that a customer has not made a second purchase
@@ -51,6 +54,13 @@ class OneTimeBuyerSurvival:
     [1.0, 1.0, 0.75, 0.75, 0.5]
     """
 
+    _state_schema: ClassVar[dict[str, StateField]] = {
+        "survival_": StateField("array", low=0.0),
+        "max_days_": StateField("int", low=0),
+        "n_customers_": StateField("int", low=1),
+        "n_returned_": StateField("int", low=0),
+    }
+
     def fit(self, durations_days: ArrayLike, returned: ArrayLike) -> OneTimeBuyerSurvival:
         """Fit from each customer's days to the second purchase (or to ``as_of`` if none).
 
@@ -62,7 +72,8 @@ class OneTimeBuyerSurvival:
         returned
             Whether the customer made a second purchase.
         """
-        dur = np.asarray(durations_days, dtype=np.float64).ravel()
+        self._start_fit()
+        dur = as_float_array("durations_days", durations_days)
         event = np.asarray(returned, dtype=bool).ravel()
         if dur.size == 0 or dur.size != event.size:
             raise InputDataError(
@@ -85,8 +96,20 @@ class OneTimeBuyerSurvival:
         self.n_returned_ = int(event.sum())
         return self
 
+    def _parameter_table(self) -> tuple[list[str], NDArray[np.float64], NDArray[np.float64]]:
+        return [], np.zeros(0), np.zeros((0, 0))  # a nonparametric curve
+
+    def _check_state(self) -> None:
+        s = self.survival_
+        if s.size != self.max_days_ + 3 or s[0] != 1.0 or np.any(s > 1.0) or np.any(np.diff(s) > 0):
+            raise ModelFormatError(
+                "survival_ must start at 1, never rise and hold max_days_ + 3 values"
+            )
+        if self.n_returned_ > self.n_customers_:
+            raise ModelFormatError("n_returned_ exceeds n_customers_")
+
     def _at(self, days: NDArray[np.float64]) -> NDArray[np.float64]:
-        if not hasattr(self, "survival_"):
+        if "survival_" not in self.__dict__:
             raise NotFittedError("this OneTimeBuyerSurvival is not fitted yet")
         index = np.clip(np.floor(days).astype(np.int64), 0, self.survival_.size - 1)
         return np.asarray(self.survival_[index])
@@ -238,13 +261,33 @@ def churn_features(
     return np.column_stack(cols).astype(np.float64)
 
 
-class ChurnCalibrator:
-    """L2-regularised logistic regression (scipy L-BFGS) on standardised features.
+class ChurnCalibrator(CustomerModel):
+    """The churn model: L2-regularised logistic regression on standardised features.
+
+    Fitted by the project's one logistic regression (`recsys.stats.logistic`):
+    thread-independent weights, and a customer's probability does not depend on the
+    other rows.
 
     Parameters
     ----------
     l2
-        Penalty on the squared weights (not on the intercept), per customer.
+        Penalty on the squared standardised weights (not on the intercept), per
+        customer: the objective is the mean log-loss + ``l2 * |w|^2``.
+
+    Attributes
+    ----------
+    mean_, scale_ : ndarray
+        Feature means and standard deviations of the training rows.
+    weights_ : ndarray
+        Weights of the standardised features, then the intercept.
+    coef_ : ndarray
+        Slopes on the raw features.
+    intercept_ : float
+        Intercept on the raw features.
+    covariance_ : ndarray
+        Covariance of ``(coef_..., intercept_)`` (inverse penalised Hessian);
+        `summary` shows its standard errors.
+    converged_ : bool
 
     Examples
     --------
@@ -254,51 +297,77 @@ class ChurnCalibrator:
     >>> cal = ChurnCalibrator().fit(X, y)
     >>> bool(cal.coef_[0] > 1.0)
     True
+    >>> cal.summary()["parameter"].to_list()
+    ['x0', 'x1', 'intercept']
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {"l2": [Interval(float, 0, None)]}
+    _state_schema: ClassVar[dict[str, StateField]] = {
+        "mean_": StateField("array"),
+        "scale_": StateField("array", positive=True),
+        "weights_": StateField("array"),
+        "coef_": StateField("array"),
+        "intercept_": StateField("float"),
+        "covariance_": StateField("array", ndim=2, finite=False),
+        "converged_": StateField("bool"),
+    }
 
     def __init__(self, l2: float = 1e-3) -> None:
         self.l2 = l2
 
-    def fit(self, X: NDArray[np.float64], y: NDArray[np.float64]) -> ChurnCalibrator:
-        X = np.asarray(X, dtype=np.float64)
-        y = np.asarray(y, dtype=np.float64)
-        if X.ndim != 2 or X.shape[0] != y.size or y.size == 0:
-            raise InputDataError(f"X must be (n, k) with n = len(y); got {X.shape} and {y.size}")
-        if not np.all(np.isfinite(X)):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> ChurnCalibrator:
+        """Fit on features ``X`` (n, k) and outcomes ``y`` (1 = churned).
+
+        Raises
+        ------
+        InputDataError
+            Bad ``l2``, shapes, non-finite features or outcomes outside {0, 1}.
+        """
+        self._start_fit()
+        xx = np.asarray(X, dtype=np.float64)
+        yy = np.asarray(y, dtype=np.float64)
+        if xx.ndim != 2 or xx.shape[0] != yy.size or yy.size == 0:
+            raise InputDataError(f"X must be (n, k) with n = len(y); got {xx.shape} and {yy.size}")
+        if not np.all(np.isfinite(xx)):
             raise InputDataError("churn features contain NaN or inf")
-        self.mean_ = X.mean(axis=0)
-        self.scale_ = X.std(axis=0)
-        self.scale_[self.scale_ == 0] = 1.0
-        Z = np.column_stack([np.ones(len(X)), (X - self.mean_) / self.scale_])
-        n, l2 = float(len(y)), float(self.l2)
-
-        def loss(w: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
-            z = Z @ w
-            value = float(np.sum(np.logaddexp(0.0, z) - y * z)) / n + l2 * float(w[1:] @ w[1:])
-            grad = Z.T @ (special.expit(z) - y) / n
-            grad[1:] += 2.0 * l2 * w[1:]
-            return value, grad
-
-        result = optimize.minimize(loss, np.zeros(Z.shape[1]), jac=True, method="L-BFGS-B")
-        if not np.all(np.isfinite(result.x)):
-            raise InputDataError(f"churn calibration failed: {result.message}")
-        self.intercept_ = float(result.x[0])
-        self.coef_ = result.x[1:] / self.scale_
-        self._w = result.x
-        self.converged_ = bool(result.success)
+        fit = fit_logistic(xx, yy, l2=2.0 * yy.size * float(self.l2), iterations=100)
+        raw = fit.raw_coef
+        self.mean_, self.scale_, self.weights_ = fit.mean, fit.scale, fit.coef
+        self.coef_ = raw[:-1]
+        self.intercept_ = float(raw[-1])
+        self.covariance_ = fit.covariance
+        self.converged_ = fit.converged
         return self
 
-    def predict_proba(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+    def _parameter_table(self) -> tuple[list[str], NDArray[np.float64], NDArray[np.float64]]:
+        k = self.coef_.size
+        known = k in (len(FEATURE_NAMES), len(FEATURE_NAMES) - 1)  # without monetary
+        names = list(FEATURE_NAMES[:k]) if known else [f"x{j}" for j in range(k)]
+        return [*names, "intercept"], np.append(self.coef_, self.intercept_), self.covariance_
+
+    def _check_state(self) -> None:
+        k = self.mean_.size
+        shapes = {
+            "scale_": (self.scale_.shape, (k,)),
+            "weights_": (self.weights_.shape, (k + 1,)),
+            "coef_": (self.coef_.shape, (k,)),
+            "covariance_": (self.covariance_.shape, (k + 1, k + 1)),
+        }
+        for name, (got, want) in shapes.items():
+            if got != want:
+                raise ModelFormatError(f"{name} has shape {got}, expected {want}")
+
+    def predict_proba(self, X: ArrayLike) -> NDArray[np.float64]:
         """Probability of churn (the positive class) per row.
 
         Computed column by column (no matrix product), so a row's probability does
         not depend on the other rows: a shard of customers gets the values it gets
         in the whole table (a BLAS product's last bits depend on the row blocking).
         """
-        if not hasattr(self, "_w"):
-            raise NotFittedError("this ChurnCalibrator is not fitted yet")
-        Z = (np.asarray(X, dtype=np.float64) - self.mean_) / self.scale_
-        z = np.full(len(Z), self._w[0])
-        for j in range(Z.shape[1]):
-            z += Z[:, j] * self._w[j + 1]
-        return np.asarray(special.expit(z))
+        self._check_fitted()
+        xx = np.asarray(X, dtype=np.float64)
+        if xx.ndim != 2 or xx.shape[1] != self.mean_.size:
+            raise InputDataError(
+                f"X must have {self.mean_.size} feature columns, got shape {xx.shape}"
+            )
+        return logistic_probability((self.mean_, self.scale_, self.weights_), xx)

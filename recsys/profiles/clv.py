@@ -31,10 +31,9 @@ from recsys.profiles.bgnbd import BGNBD, bgnbd_inputs
 from recsys.profiles.churn import OwnRhythmRule
 from recsys.profiles.config import ProfileConfig
 from recsys.profiles.gammagamma import GammaGamma, fit_profile_clv, predict_profile_clv
+from recsys.profiles.source import MICRO
 
 __all__ = ["clv_columns", "fit_clv", "repeat_spend"]
-
-_MICRO = 1_000_000.0
 
 ClvModels = tuple[BGNBD | OwnRhythmRule, GammaGamma]
 
@@ -46,7 +45,7 @@ def repeat_spend(occ: pl.DataFrame) -> pl.DataFrame:
     sorted by user and time, as in `recsys.build_profiles`.
     """
     return occ.group_by(C.USER, maintain_order=True).agg(
-        ((pl.col("spend").sum() - pl.col("spend").sort_by("t", "spend").first()) / _MICRO).alias(
+        ((pl.col("spend").sum() - pl.col("spend").sort_by("t", "spend").first()) / MICRO).alias(
             "_repeat_spend"
         )
     )

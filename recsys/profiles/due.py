@@ -5,8 +5,9 @@ purchases strictly before ``as_of`` are used. A *purchase day* of a pair is a
 calendar day on which the customer bought the item (several orders of the item on
 one day count once), so intervals are whole days >= 1.
 
-Interval (shrinkage in log days). For a pair with ``k`` repeat gaps ``g_1 .. g_k`` (days
-between consecutive purchase days) and the item's population log-interval ``L_item``:
+Interval (shrinkage in log days, `recsys.stats.repurchase.shrunk_interval`). For a pair
+with ``k`` repeat gaps ``g_1 .. g_k`` (days between consecutive purchase days) and the
+item's population log-interval ``L_item``:
 
 ``log interval = (k * mean(log g) + prior_strength * L_item) / (k + prior_strength)``
 
@@ -34,6 +35,7 @@ since the last purchase and no purchase since:
 
 ``F`` the gap CDF and ``h = horizon_days``. With ``calibrate=True`` (default),
 ``p_raw`` is recalibrated by a logistic regression on ``[logit p_raw, log k+1]``
+(`recsys.stats.logistic.fit_logistic`, unpenalised)
 fitted at the internal cutoff ``as_of - horizon_days``: the same model computed
 from the purchases before that cutoff, against whether each pair was bought in
 ``[as_of - horizon_days, as_of)``. Nothing on or after ``as_of`` is used.
@@ -44,18 +46,23 @@ from __future__ import annotations
 import math
 import warnings
 from datetime import datetime, timedelta
+from typing import Any, ClassVar
 
 import numpy as np
 import polars as pl
-from scipy import optimize, special, stats
+from scipy import special, stats
 
+from recsys._validation import InstanceOf, Interval
 from recsys.data import columns as C
 from recsys.data.canonical import US_PER_DAY, require_purchases, without_returns
 from recsys.data.sources import FrameLike, to_lazyframe
 from recsys.data.timeutil import TimeLike, to_datetime
-from recsys.exceptions import DataWarning, InputDataError
+from recsys.exceptions import DataWarning, InputDataError, ModelFormatError
+from recsys.profiles.base import CustomerModel, StateField
+from recsys.stats.logistic import LogisticFit, fit_logistic, logistic_probability
+from recsys.stats.repurchase import shrunk_interval
 
-__all__ = ["due_items"]
+__all__ = ["DueItems", "due_items"]
 
 
 def _purchase_days(lf: pl.LazyFrame, schema: pl.Schema, as_of: datetime) -> pl.DataFrame:
@@ -151,23 +158,25 @@ def _pair_model(
     )
     k = pl.col("n_purchases") - 1
     c = prior_strength
-    out = (
-        pairs.join(items.select(C.ITEM, "_item_log", "_item_rho"), on=C.ITEM, how="left")
-        .with_columns(
-            ((k * pl.col("_own_log").fill_null(0.0) + c * pl.col("_item_log")) / (k + c))
-            .exp()
-            .alias("interval_days"),
-            ((k + c * pl.col("_item_rho")) / (k + c)).alias("_rho"),
-        )
-        .with_columns(
-            (
-                pl.col("last_purchase")
-                + pl.duration(
-                    microseconds=(pl.col("interval_days") * US_PER_DAY).round().cast(pl.Int64)
-                )
-            ).alias("due_date")
-        )
-        .sort(C.USER, C.ITEM)
+    out = pairs.join(items.select(C.ITEM, "_item_log", "_item_rho"), on=C.ITEM, how="left").sort(
+        C.USER, C.ITEM
+    )
+    interval = shrunk_interval(
+        out["_own_log"].to_numpy(),
+        out["n_purchases"].to_numpy() - 1,
+        out["_item_log"].to_numpy(),
+        c,
+    )
+    out = out.with_columns(
+        pl.Series("interval_days", interval, dtype=pl.Float64),
+        ((k + c * pl.col("_item_rho")) / (k + c)).alias("_rho"),
+    ).with_columns(
+        (
+            pl.col("last_purchase")
+            + pl.duration(
+                microseconds=(pl.col("interval_days") * US_PER_DAY).round().cast(pl.Int64)
+            )
+        ).alias("due_date")
     )
     scale = out["interval_days"].to_numpy() / shape
     s = out["_elapsed"].to_numpy()
@@ -179,19 +188,11 @@ def _pair_model(
 
 
 def _design(frame: pl.DataFrame) -> np.ndarray:
+    """The calibration's features ``[logit p_raw, log n_purchases]`` (intercept added by
+    `recsys.stats.logistic.fit_logistic`)."""
     p = np.clip(frame["_p_raw"].to_numpy(), 1e-6, 1 - 1e-6)
     n = frame["n_purchases"].to_numpy().astype(np.float64)
-    return np.column_stack([np.ones_like(p), special.logit(p), np.log(n)])
-
-
-def _fit_logistic(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    def loss(beta: np.ndarray) -> tuple[float, np.ndarray]:
-        z = x @ beta
-        value = float(np.sum(np.logaddexp(0.0, z) - y * z)) / y.size
-        grad = x.T @ (special.expit(z) - y) / y.size
-        return value, grad
-
-    return np.asarray(optimize.minimize(loss, np.array([0.0, 1.0, 0.0]), jac=True).x)
+    return np.column_stack([special.logit(p), np.log(n)])
 
 
 def due_items(
@@ -256,40 +257,156 @@ def due_items(
     >>> bool(due["p_within_horizon"].is_between(0, 1).all())
     True
     """
-    if isinstance(horizon_days, bool) or not isinstance(horizon_days, int) or horizon_days < 1:
-        raise InputDataError(f"horizon_days must be an integer >= 1, got {horizon_days!r}")
-    for name, value in (
-        ("prior_strength", prior_strength),
-        ("item_prior", item_prior),
-        ("shape", shape),
-    ):
-        if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-            raise InputDataError(f"{name} must be a positive number, got {value!r}")
-    lf = require_purchases(
-        to_lazyframe(purchases), needs=(C.USER, C.ITEM, C.TIMESTAMP), where="due_items"
+    model = DueItems(
+        horizon_days,
+        prior_strength=prior_strength,
+        item_prior=item_prior,
+        shape=shape,
+        calibrate=calibrate,
+        min_calibration_pairs=min_calibration_pairs,
     )
-    schema = lf.collect_schema()
-    when = to_datetime(as_of, "as_of")
-    days = _purchase_days(lf, schema, when)
-    if days.height == 0:
-        raise InputDataError(f"no purchase strictly before as_of={when}")
-    model = _pair_model(days, when, horizon_days, prior_strength, item_prior, shape)
-    p = model["_p_raw"].to_numpy()
-    if calibrate:
-        beta = _calibration(
-            days, when, horizon_days, prior_strength, item_prior, shape, min_calibration_pairs
+    return model.fit(purchases, as_of).items_
+
+
+_POSITIVE = Interval(float, 0, None, closed="neither")
+_DESIGN_NAMES = ["logit_p_raw", "log_n_purchases"]
+
+
+class DueItems(CustomerModel):
+    """The items-due model of `due_items` as a fitted customer model.
+
+    ``fit`` computes the renewal model of every (customer, item) pair bought before
+    ``as_of`` and learns its calibration at the internal cutoff ``as_of -
+    horizon_days`` (the model is described in `recsys.profiles.due`); ``items_``
+    is `due_items`' table. ``predict`` applies the learned calibration to the pairs
+    of any purchases at any ``as_of``. The parameters are those of `due_items`.
+
+    Attributes
+    ----------
+    items_ : pl.DataFrame
+        The table of `due_items` at the fitted ``as_of`` (not saved by `save`).
+    calibrated_ : bool
+        Whether the calibration was learned (else the probabilities are the renewal
+        model's).
+    mean_, scale_, weights_, covariance_ : ndarray
+        The calibration's logistic regression on ``[logit p_raw, log n_purchases]``
+        (`recsys.stats.logistic`); empty when not calibrated.
+    as_of_ : str
+        The fitted ``as_of`` (ISO format).
+
+    Examples
+    --------
+    >>> import recsys as rs
+    >>> purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
+    >>> model = rs.profiles.DueItems(horizon_days=30).fit(purchases, as_of="2011-09-09")
+    >>> model.summary()["parameter"].to_list()
+    ['logit_p_raw', 'log_n_purchases', 'intercept']
+    """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "horizon_days": [Interval(int, 1, None)],
+        "prior_strength": [_POSITIVE],
+        "item_prior": [_POSITIVE],
+        "shape": [_POSITIVE],
+        "calibrate": [InstanceOf(bool)],
+        "min_calibration_pairs": [Interval(int, 1, None)],
+    }
+    _state_schema: ClassVar[dict[str, StateField]] = {
+        "mean_": StateField("array"),
+        "scale_": StateField("array", positive=True),
+        "weights_": StateField("array"),
+        "covariance_": StateField("array", ndim=2, finite=False),
+        "calibrated_": StateField("bool"),
+        "as_of_": StateField("str"),
+    }
+
+    def __init__(
+        self,
+        horizon_days: int = 30,
+        *,
+        prior_strength: float = 2.0,
+        item_prior: float = 5.0,
+        shape: float = 2.0,
+        calibrate: bool = True,
+        min_calibration_pairs: int = 500,
+    ) -> None:
+        self.horizon_days = horizon_days
+        self.prior_strength = prior_strength
+        self.item_prior = item_prior
+        self.shape = shape
+        self.calibrate = calibrate
+        self.min_calibration_pairs = min_calibration_pairs
+
+    def _days(self, purchases: FrameLike, as_of: TimeLike) -> tuple[pl.DataFrame, datetime]:
+        lf = require_purchases(
+            to_lazyframe(purchases), needs=(C.USER, C.ITEM, C.TIMESTAMP), where="due_items"
         )
-        if beta is not None:
-            p = special.expit(_design(model) @ beta)
-    return model.select(
-        C.USER,
-        C.ITEM,
-        "last_purchase",
-        "n_purchases",
-        "interval_days",
-        "due_date",
-        pl.Series("p_within_horizon", p, dtype=pl.Float64),
-    )
+        when = to_datetime(as_of, "as_of")
+        days = _purchase_days(lf, lf.collect_schema(), when)
+        if days.height == 0:
+            raise InputDataError(f"no purchase strictly before as_of={when}")
+        return days, when
+
+    def _table(self, days: pl.DataFrame, when: datetime) -> pl.DataFrame:
+        model = _pair_model(
+            days, when, self.horizon_days, self.prior_strength, self.item_prior, self.shape
+        )
+        p = model["_p_raw"].to_numpy()
+        if self.calibrated_:
+            p = logistic_probability((self.mean_, self.scale_, self.weights_), _design(model))
+        return model.select(
+            C.USER,
+            C.ITEM,
+            "last_purchase",
+            "n_purchases",
+            "interval_days",
+            "due_date",
+            pl.Series("p_within_horizon", p, dtype=pl.Float64),
+        )
+
+    def fit(self, purchases: FrameLike, as_of: TimeLike) -> DueItems:
+        """Fit on the purchases strictly before ``as_of`` (see `due_items`)."""
+        self._start_fit()
+        days, when = self._days(purchases, as_of)
+        fit = None
+        if self.calibrate:
+            fit = _calibration(
+                days,
+                when,
+                self.horizon_days,
+                self.prior_strength,
+                self.item_prior,
+                self.shape,
+                self.min_calibration_pairs,
+            )
+        empty = np.zeros(0)
+        self.calibrated_ = fit is not None
+        self.mean_ = fit.mean if fit is not None else empty
+        self.scale_ = fit.scale if fit is not None else empty
+        self.weights_ = fit.coef if fit is not None else empty
+        self.covariance_ = fit.covariance if fit is not None else np.zeros((0, 0))
+        self.as_of_ = when.isoformat()
+        self.items_ = self._table(days, when)
+        return self
+
+    def predict(self, purchases: FrameLike, as_of: TimeLike | None = None) -> pl.DataFrame:
+        """`due_items`' table of ``purchases`` at ``as_of`` (default: the fitted one)
+        with the fitted calibration."""
+        self._check_fitted()
+        days, when = self._days(purchases, self.as_of_ if as_of is None else as_of)
+        return self._table(days, when)
+
+    def _parameter_table(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        if not self.calibrated_:
+            return [], np.zeros(0), np.zeros((0, 0))
+        raw = LogisticFit(self.mean_, self.scale_, self.weights_, self.covariance_, True).raw_coef
+        return [*_DESIGN_NAMES, "intercept"], raw, self.covariance_
+
+    def _check_state(self) -> None:
+        k = 2 if self.calibrated_ else 0
+        sizes = (self.mean_.size, self.scale_.size, self.weights_.size - (1 if k else 0))
+        if sizes != (k, k, k) or self.covariance_.shape != ((k + 1, k + 1) if k else (0, 0)):
+            raise ModelFormatError("the calibration arrays do not match calibrated_")
 
 
 def _calibration(
@@ -300,7 +417,7 @@ def _calibration(
     item_prior: float,
     shape: float,
     min_pairs: int,
-) -> np.ndarray | None:
+) -> LogisticFit | None:
     try:
         cutoff = as_of - timedelta(days=horizon)
     except OverflowError:  # a horizon of thousands of years: no data that early
@@ -338,4 +455,4 @@ def _calibration(
             stacklevel=3,
         )
         return None
-    return _fit_logistic(_design(past), y)
+    return fit_logistic(_design(past), y)

@@ -12,7 +12,8 @@ or by ``predict``.
   regression of spend on the same features, learned on earlier origins, lost to past
   spend on Online Retail II: the earlier origins have short histories, so what they
   teach about recent vs old spend does not carry to later origins.)
-- `LearnedChurn`: a logistic regression (`recsys.profiles.ChurnCalibrator`) of "no order
+- `LearnedChurn`: a logistic regression (`recsys.profiles.ChurnCalibrator`, i.e. the
+  project's one logistic regression, `recsys.stats.logistic`) of "no order
   in the window" on the features of all training origins but the latest, stacked; then
   its intercept and slope are refitted (Platt) on the latest origin, which is closest to
   ``as_of``: the seasonal shift between origins moves the base rate, not the ranking.
@@ -329,12 +330,12 @@ def _fit_churn(
         np.vstack(xs[stacked]), np.concatenate(ys[stacked])
     )
     model.coef_ = np.asarray(fit.coef_, dtype=np.float64)
-    model.intercept_ = float(fit.intercept_ - fit.mean_ @ fit.coef_)
+    model.intercept_ = float(fit.intercept_)
     if len(starts) > 1:
         logit = (model.intercept_ + xs[0] @ model.coef_)[:, None]
         platt = ChurnCalibrator(l2=0.0).fit(logit, ys[0])
         slope = float(platt.coef_[0])
-        model.platt_ = np.array([platt.intercept_ - slope * float(platt.mean_[0]), slope])
+        model.platt_ = np.array([platt.intercept_, slope])
     else:
         model.platt_ = np.array([0.0, 1.0])
     model.as_of_ = as_of.isoformat()

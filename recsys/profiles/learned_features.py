@@ -39,7 +39,8 @@ from scipy import special
 from recsys.data import columns as C
 from recsys.data.canonical import order_keys, without_returns
 from recsys.profiles.bgnbd import BGNBD
-from recsys.profiles.build import _MICRO, _micro
+from recsys.profiles.source import MICRO as _MICRO
+from recsys.profiles.source import micro_units as _micro
 
 __all__ = ["BASE_FEATURES", "SPEND_FEATURES", "customer_features"]
 

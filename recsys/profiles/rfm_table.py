@@ -19,8 +19,8 @@ from recsys.data.canonical import US_PER_DAY, order_key, require_purchases, with
 from recsys.data.sources import FrameLike, to_lazyframe
 from recsys.data.timeutil import TimeLike, to_datetime
 from recsys.exceptions import DataWarning, InputDataError
-from recsys.profiles.build import _MICRO, _micro
 from recsys.profiles.rfm import rfm_segment_expr
+from recsys.profiles.source import MAX_CUSTOMER_AMOUNT, MICRO, micro_units
 
 __all__ = ["rfm_table"]
 
@@ -99,7 +99,13 @@ def rfm_table(purchases: FrameLike, as_of: TimeLike | None = None) -> pl.DataFra
     ]
     if has_price:
         aggs += [
-            (_micro(pl.col(C.QUANTITY) * pl.col(C.PRICE)).sum() / _MICRO).alias("monetary"),
+            (micro_units(pl.col(C.QUANTITY) * pl.col(C.PRICE), strict=False).sum() / MICRO).alias(
+                "monetary"
+            ),
+            (pl.col(C.QUANTITY).cast(pl.Float64) * pl.col(C.PRICE).cast(pl.Float64))
+            .abs()
+            .sum()
+            .alias("_abs_spend"),
             (pl.col(C.PRICE).is_null() | (pl.col(C.PRICE) < 0)).sum().alias("_bad_price"),
         ]
     reference = (
@@ -139,6 +145,15 @@ def rfm_table(purchases: FrameLike, as_of: TimeLike | None = None) -> pl.DataFra
             f"column 'price' has {int(table['_bad_price'].sum())} null or negative values among "
             "the purchases before as_of; monetary columns need prices >= 0"
         )
+    if has_price:
+        over = table.filter(~(pl.col("_abs_spend") <= MAX_CUSTOMER_AMOUNT))
+        if over.height:
+            raise InputDataError(
+                f"{over.height} customer(s) have a total 'quantity' x 'price' (spend) above "
+                f"{MAX_CUSTOMER_AMOUNT:.3g} (e.g. customer {over[C.USER][0]!r}), or a "
+                "non-finite one: amounts are summed exactly in integer micro-units, which "
+                "cannot hold more"
+            )
     value_columns = ["recency_days", "frequency"] + (["monetary"] if has_price else [])
     if table.height > 1:
         for name in value_columns:

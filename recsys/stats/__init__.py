@@ -9,6 +9,12 @@
   Wald, Welch, relative (Katz, delta method), the two-proportion z-test, ``z_value`` and
   the `Estimate` tuple.
 * Multiple testing (`recsys.stats.multiple`): `holm`.
+* The one logistic regression (`recsys.stats.logistic`): `fit_logistic`,
+  `logistic_logit`, `logistic_probability` (thread-independent weights and log-odds).
+* The one repurchase-interval estimator (`recsys.stats.repurchase`):
+  `pair_interval`, `typical_interval`, `shrunk_interval`.
+* Standard errors of maximum-likelihood fits (`recsys.stats.likelihood`):
+  `hessian_from_gradient`, `log_parameter_covariance`.
 
 >>> import numpy as np
 >>> import recsys as rs
@@ -28,7 +34,10 @@ from recsys.stats.intervals import (
     wilson_interval,
     z_value,
 )
+from recsys.stats.likelihood import hessian_from_gradient, log_parameter_covariance
+from recsys.stats.logistic import LogisticFit, fit_logistic, logistic_logit, logistic_probability
 from recsys.stats.multiple import holm
+from recsys.stats.repurchase import pair_interval, shrunk_interval, typical_interval
 from recsys.stats.resample import (
     bootstrap_ci,
     bootstrap_means,
@@ -41,18 +50,27 @@ from recsys.stats.resample import (
 
 __all__ = [
     "Estimate",
+    "LogisticFit",
     "bootstrap_ci",
     "bootstrap_means",
     "bootstrap_sums",
     "draw_counts",
+    "fit_logistic",
+    "hessian_from_gradient",
     "holm",
+    "log_parameter_covariance",
+    "logistic_logit",
+    "logistic_probability",
     "newcombe_interval",
+    "pair_interval",
     "percentile_ci",
     "relative_interval_binary",
     "relative_interval_means",
     "resample_counts",
     "resample_seeds",
+    "shrunk_interval",
     "two_proportion_p_value",
+    "typical_interval",
     "wald_interval",
     "welch",
     "wilson_interval",

@@ -17,6 +17,7 @@ from scipy import stats
 
 import recsys as rs
 from recsys.evaluation import _backtest_stats as S
+from recsys.evaluation.backtest import TABLE_COLUMNS
 from recsys.exceptions import InputDataError
 from recsys.stats import resample_counts
 
@@ -138,7 +139,7 @@ def _quiet() -> Iterator[None]:
 
 def test_table_shape_and_columns(result: rs.evaluation.Backtest) -> None:
     t = result.table
-    assert t.columns == list(rs.evaluation.backtest.__globals__["TABLE_COLUMNS"])
+    assert t.columns == list(TABLE_COLUMNS)
     assert set(t["prediction"]) == {"churn", "clv", "due", "next_basket"}
     assert set(t["origin"]) == {"2020-07-01", "2020-09-01", "all"}
     assert (t["diff"] - (t["value"] - t["naive_value"])).abs().max() < 1e-12
@@ -344,7 +345,8 @@ def test_verdict_wording(result: rs.evaluation.Backtest) -> None:
     churn = t.filter(metric="auc", origin="all", naive="frequency").row(0, named=True)
     verdict = fake.verdict("churn")
     if churn["ci_low"] > 0:
-        assert verdict.startswith("beats recency by")
+        assert verdict.startswith("beats recency: AUC")
+        assert "; beats frequency: AUC" in verdict
     else:
         assert verdict.startswith("no better than frequency")
     # lower is better for the date error: an interval below 0 is a win
@@ -398,3 +400,20 @@ def test_plots_draw_one_line_per_origin(result: rs.evaluation.Backtest) -> None:
     empty = rs.evaluation.Backtest(result.table, pl.DataFrame(), pl.DataFrame())
     with pytest.raises(InputDataError, match="churn"):
         plot_calibration(empty)
+
+
+def test_same_table_at_one_and_two_threads() -> None:
+    from tests._subprocess import same_output_at_one_and_two_threads
+
+    out = same_output_at_one_and_two_threads(
+        """
+        import warnings
+        import recsys as rs
+        from tests.evaluation.test_backtest import _shop
+        warnings.simplefilter("ignore")
+        res = rs.evaluation.backtest(_shop(120, seed=2), ["2020-07-01", "2020-09-01"],
+            horizon_days=60, recommender=rs.EASE(l2=10.0), bootstrap=50, seed=1)
+        print(res.table.write_csv(float_precision=17))
+        """
+    )
+    assert "next_basket" in out

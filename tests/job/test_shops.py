@@ -396,7 +396,9 @@ def test_on_unknown_skip_leaves_first_time_buyers_out() -> None:
         ("BG/NBD optimiser did not converge: ABNORMAL; parameters may be poor", True),
         ("40 purchase rows before as_of have price 0 (free items)", False),
         (
-            "churn_risk is not calibrated: only 30 customers bought before the internal cutoff",
+            "churn_risk is not calibrated: only 30 customers bought before the internal cutoff; "
+            "it is the model probability of no purchase (BG/NBD or its fallback rule, "
+            "one-time-buyer survival curve)",
             False,
         ),
     ],

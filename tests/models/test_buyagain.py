@@ -9,7 +9,8 @@ import polars as pl
 import pytest
 
 import recsys as rs
-from recsys.models.buyagain import FEATURE_NAMES, _fit_logistic, repurchase_features
+from recsys.models.buyagain import FEATURE_NAMES, repurchase_features
+from recsys.stats.logistic import fit_logistic
 
 DAY = 86_400_000_000
 
@@ -49,7 +50,8 @@ def test_logistic_matches_separable_direction():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(2_000, 2))
     y = (rng.random(2_000) < 1 / (1 + np.exp(-(2 * x[:, 0] - x[:, 1])))).astype(float)
-    _mean, scale, w = _fit_logistic(x, y, l2=0.0)
+    fit = fit_logistic(x, y, l2=0.0)
+    scale, w = fit.scale, fit.coef
     coef = w[:2] / scale
     np.testing.assert_allclose(coef, [2.0, -1.0], atol=0.25)
 

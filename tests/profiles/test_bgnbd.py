@@ -183,7 +183,7 @@ def test_unidentified_parameters_warn() -> None:
 
 
 def test_analytic_gradient_matches_finite_differences() -> None:
-    from recsys.profiles.bgnbd import _loglik_and_grad
+    from recsys.profiles.bgnbd_likelihood import loglik_and_grad as _loglik_and_grad
 
     x, t_x, T = simulate(300, TRUE, (27.0, 39.0), seed=11)
     xv, xi = np.unique(x, return_inverse=True)

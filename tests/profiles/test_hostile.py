@@ -11,7 +11,7 @@ import pytest
 
 import recsys as rs
 from recsys.exceptions import DataWarning, InputDataError
-from recsys.profiles.build import MAX_CUSTOMER_AMOUNT
+from recsys.profiles.source import MAX_CUSTOMER_AMOUNT
 
 X = np.array([0, 1, 3, 0, 2, 5, 1, 0, 4, 2])
 T_X = np.array([0, 10, 30, 0, 25, 38, 5, 0, 35, 12.0])
@@ -133,3 +133,8 @@ def test_amounts_up_to_the_limit_are_summed_exactly() -> None:
     big = MAX_CUSTOMER_AMOUNT / 2 - 1.0
     profiles = rs.build_profiles(_money([big, 1.25, 2.0]), config=rs.ProfileConfig(churn=False))
     assert profiles["monetary"].to_list() == [big + 1.25, 2.0]
+
+
+def test_rfm_table_refuses_amounts_beyond_the_money_units() -> None:
+    with pytest.raises(InputDataError, match=r"'quantity' x 'price'.*9\.2e\+12"):
+        rs.profiles.rfm_table(_money([5e12, 5e12, 2.0]))

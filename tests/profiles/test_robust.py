@@ -178,3 +178,34 @@ def test_grocery_datasets_give_finite_predictions_at_every_as_of(
         for column in (*CHURN_COLUMNS, "clv", "expected_order_value"):
             values = profiles[column].to_numpy()
             assert np.all(np.isfinite(values)), (name, as_of, column)
+
+
+def test_value_model_uses_the_same_fallback_and_says_so_once(
+    grocery: pl.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bgnbd_module, "RESCUE_PENALIZER", 0.0)
+    priced = grocery.with_columns(
+        price=(pl.col("item_id").cast(pl.Float64) % 7 + 1.0), quantity=pl.lit(1.0)
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        profiles, stats = rs.build_profiles(
+            priced,
+            as_of="2015-09-25",
+            config=ProfileConfig(churn=False, clv_horizon_days=90),
+            return_models=True,
+        )
+    assert stats.transactions is not None
+    assert stats.transactions.status == "own_rhythm_rule"
+    assert np.all(np.isfinite(profiles["clv"].to_numpy()))
+    assert len(_model_warnings(caught)) == 1
+    # CLV = expected spend per order x the rule's discounted expected orders
+    rule, _spend = stats.clv  # type: ignore[misc]
+    assert isinstance(rule, OwnRhythmRule)
+    x, t_x, T = rs.profiles.bgnbd_inputs(profiles)
+    orders = rs.profiles.gammagamma.discounted_purchases(
+        rule, x, t_x, T, horizon_days=90, discount_monthly=0.01
+    )
+    np.testing.assert_allclose(
+        profiles["clv"].to_numpy(), profiles["expected_order_value"].to_numpy() * orders
+    )

@@ -13,7 +13,10 @@ import pytest
     [
         "recsys.stats",
         "recsys.stats.intervals",
+        "recsys.stats.likelihood",
+        "recsys.stats.logistic",
         "recsys.stats.multiple",
+        "recsys.stats.repurchase",
         "recsys.stats.resample",
     ],
 )
