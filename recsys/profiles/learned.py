@@ -87,7 +87,7 @@ class _Learned(CustomerModel):
     horizon_days_: int
     uses_spend_: bool
 
-    def __init__(self, origins: int = 4, step_days: int = 30, min_history_days: int = 60) -> None:
+    def __init__(self, origins: int = 4, step_days: int = 30, min_history_days: int = 30) -> None:
         self.origins = origins
         self.step_days = step_days
         self.min_history_days = min_history_days
@@ -176,7 +176,7 @@ class LearnedCLV(_Learned):
         self,
         origins: int = 4,
         step_days: int = 30,
-        min_history_days: int = 60,
+        min_history_days: int = 30,
         l2: float = 1e-3,
         churn_weight: float = 1.0,
     ) -> None:
@@ -273,7 +273,7 @@ class LearnedChurn(_Learned):
         self,
         origins: int = 4,
         step_days: int = 30,
-        min_history_days: int = 60,
+        min_history_days: int = 30,
         l2: float = 1e-3,
     ) -> None:
         super().__init__(origins, step_days, min_history_days)
