@@ -104,7 +104,7 @@ def churn_claim(
     data: dict[str, Any] = {"tolerance": CALIBRATION_TOLERANCE, "min_customers": min_customers}
     if not enabled:
         reasons.append("the churn model is turned off")
-    if evidence is None:
+    elif evidence is None:
         reasons.append("it could not be checked (no evaluation window)")
     else:
         data.update(
@@ -139,7 +139,7 @@ def churn_claim(
                 else "no decile could be checked"
             )
             reasons.append(f"it is not calibrated: {gap}")
-    if fits is not None and not fits.churn_credible:
+    if enabled and fits is not None and not fits.churn_credible:
         reasons.append("its fit is flagged: " + "; ".join(fits.churn_flags))
     licensed = not reasons
     if licensed:
@@ -164,6 +164,7 @@ def value_claim(
     *,
     has_prices: bool,
     enabled: bool = True,
+    churn_enabled: bool = True,
     horizon_days: int = 365,
     return_rate: float = math.nan,
     warnings: tuple[str, ...] = (),
@@ -178,9 +179,11 @@ def value_claim(
     reasons = []
     if not enabled:
         reasons.append("the value model is turned off")
+    elif not churn_enabled:
+        reasons.append("the churn model it is built on (BG/NBD) is turned off")
     if not has_prices:
         reasons.append("the file has no prices: value is counted in orders")
-    if fits is not None and not fits.value_credible:
+    if enabled and churn_enabled and fits is not None and not fits.value_credible:
         flags = list(fits.value_flags)
         if fits.nonfinite_value:
             flags.append(f"{fits.nonfinite_value:,} customers have no finite value")

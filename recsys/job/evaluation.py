@@ -69,7 +69,9 @@ def evaluate_models(
     config: JobConfig,
     segments: pl.DataFrame | None,
     metrics: tuple[str, ...],
+    modes: tuple[str, ...] = ("all", "new"),
 ) -> EvaluationResults:
+    """The models' metrics at ``config.k`` on ``split`` (per segment when given)."""
     return evaluate(
         models,
         split,
@@ -82,6 +84,7 @@ def evaluate_models(
         seed=config.seed,
         show_progress=False,
         on_unknown=config.on_unknown,
+        modes=modes,
     )
 
 

@@ -366,8 +366,7 @@ def run(
                 )
             except InputDataError as err:
                 which = (
-                    f"the default cutoff ({config.horizon_days} days before as_of "
-                    f"{as_of:%Y-%m-%d})"
+                    f"the default cutoff ({config.horizon_days} days before as_of {as_of:%Y-%m-%d})"
                     if derived_cutoff
                     else "the cutoff"
                 )
@@ -376,8 +375,11 @@ def run(
             at_cutoff = None
             known = split.train[C.USER].n_unique()
             if known:
-                at_cutoff = build_profiles(split.train, as_of=cutoff)
-                churn = churn_evidence(at_cutoff, bought, cutoff, config.horizon_days)
+                at_cutoff = build_profiles(
+                    split.train, as_of=cutoff, config=ProfileConfig(churn=config.churn)
+                )
+                if config.churn:
+                    churn = churn_evidence(at_cutoff, bought, cutoff, config.horizon_days)
             seg, returning, _ = segment_test_customers(at_cutoff, split)
             segments_counts = (returning, regime.test_first_time)
             models = fit_models(config.models, split.train, config.seed)
@@ -389,7 +391,9 @@ def run(
             try:
                 val = split.validation()
                 val_models = fit_models(config.models, val.train, config.seed)
-                val_results = evaluate_models(val_models, val, config, None, ("hit_rate",))
+                val_results = evaluate_models(
+                    val_models, val, config, None, ("hit_rate",), modes=("all",)
+                )
             except InputDataError:
                 val_results = None
         used, used_because, validation = pick_model(val_results, regime, config)
@@ -418,7 +422,8 @@ def run(
         value_c = value_claim(
             fits,
             has_prices=has_prices,
-            enabled=config.value and config.churn,
+            enabled=config.value,
+            churn_enabled=config.churn,
             horizon_days=config.clv_horizon_days,
             return_rate=value_c_rate,
             warnings=pw.matching(*VALUE_WORDS),

@@ -437,3 +437,22 @@ def test_report_names_the_users_customer_column(tmp_path: Path) -> None:
     html = (tmp_path / "r" / "report.html").read_text()
     assert "the customer column &#39;OrderRef&#39; looks like an order id" in html
     assert (tmp_path / "r" / "actions.parquet").exists()
+
+
+def test_churn_and_value_models_can_be_turned_off(tmp_path: Path) -> None:
+    result = rs.job.run(shops.wholesale(), _config(churn=False, bootstrap=20, models=("popular",)))
+    assert "churn_risk" not in result.profiles.columns
+    assert "clv" not in result.profiles.columns
+    assert result.claims["churn"].text.startswith(
+        "Churn risk is not used as a probability: the churn model is turned off."
+    )
+    assert "the churn model it is built on (BG/NBD) is turned off" in result.claims["value"].text
+    assert result.value_column == "expected_value"
+    from recsys.cli import main
+
+    path = tmp_path / "orders.parquet"
+    shops.grocery(customers=80).write_parquet(path)
+    argv = ["report", str(path), "--no-churn", "--no-value", "--models", "popular"]
+    assert main([*argv, "--bootstrap", "20", "--out", str(tmp_path / "r")]) == 0
+    profiles = pl.read_parquet(tmp_path / "r" / "profiles.parquet")
+    assert "churn_risk" not in profiles.columns
