@@ -63,10 +63,10 @@ from recsys.exceptions import InputDataError, NotFittedError
 from recsys.models import params as _params
 from recsys.models import persistence, ranker, registry
 from recsys.models import schema as _schema
-from recsys.models.params import NamedParts, named_parts
+from recsys.models.params import named_parts
 from recsys.models.scores import Scores, drop_unscored
 
-__all__ = ["NamedParts", "Recommender", "UnknownUsers", "named_parts"]
+__all__ = ["Recommender", "UnknownUsers"]
 
 UnknownUsers = Literal["raise", "skip", "fallback"]
 _ON_UNKNOWN = ("raise", "skip", "fallback")
