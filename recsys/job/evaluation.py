@@ -15,7 +15,7 @@ from recsys.job.choice import BUY_AGAIN_MODELS, ModelChoice, choose_model, regim
 from recsys.job.config import JobConfig
 from recsys.job.regime import Regime
 from recsys.models import Recommender, registry
-from recsys.models.base import shared_fits
+from recsys.models.sharing import shared_fits
 
 __all__ = [
     "FIRST_TIME",
