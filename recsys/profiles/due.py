@@ -58,7 +58,8 @@ from recsys.data.canonical import US_PER_DAY, require_purchases, without_returns
 from recsys.data.sources import FrameLike, to_lazyframe
 from recsys.data.timeutil import TimeLike, to_datetime
 from recsys.exceptions import DataWarning, InputDataError, ModelFormatError
-from recsys.profiles.base import CustomerModel, StateField
+from recsys.models.schema import Array, Spec, Value
+from recsys.profiles.base import CustomerModel
 from recsys.stats.logistic import LogisticFit, fit_logistic, logistic_probability
 from recsys.stats.repurchase import shrunk_interval
 
@@ -311,14 +312,14 @@ class DueItems(CustomerModel):
         "calibrate": [InstanceOf(bool)],
         "min_calibration_pairs": [Interval(int, 1, None)],
     }
-    _state_schema: ClassVar[dict[str, StateField]] = {
-        "mean_": StateField("array"),
-        "scale_": StateField("array", positive=True),
-        "weights_": StateField("array"),
-        "covariance_": StateField("array", ndim=2, finite=False),
-        "calibrated_": StateField("bool"),
-        "as_of_": StateField("str"),
-    }
+    schema: ClassVar[tuple[Spec, ...]] = (
+        Array("mean", "float64", (None,), finite=True),
+        Array("scale", "float64", (None,), finite=True, above=0.0),
+        Array("weights", "float64", (None,), finite=True),
+        Array("covariance", "float64", (None, None)),
+        Value("calibrated", (InstanceOf(bool),)),
+        Value("as_of", (InstanceOf(str),)),
+    )
 
     def __init__(
         self,

@@ -31,13 +31,14 @@ import polars as pl
 from numpy.typing import NDArray
 from scipy import special
 
-from recsys._validation import Interval
+from recsys._validation import InstanceOf, Interval
 from recsys.data import columns as C
 from recsys.data.canonical import require_purchases
 from recsys.data.sources import to_frame
 from recsys.data.timeutil import to_datetime
 from recsys.exceptions import InputDataError
-from recsys.profiles.base import CustomerModel, StateField
+from recsys.models.schema import Array, Spec, Value
+from recsys.profiles.base import CustomerModel
 from recsys.profiles.churn import ChurnCalibrator
 from recsys.profiles.learned_features import (
     BASE_FEATURES,
@@ -149,16 +150,16 @@ class LearnedCLV(_Learned):
         **_COMMON,
         "l2": [Interval(float, 0, None)],
     }
-    _state_schema: ClassVar[dict[str, StateField]] = {
-        "coef_": StateField("array"),
-        "intercept_": StateField("float"),
-        "smearing_": StateField("float", positive=True),
-        "as_of_": StateField("str"),
-        "horizon_days_": StateField("int", low=1),
-        "label_days_": StateField("int", low=1),
-        "n_origins_": StateField("int", low=1),
-        "n_rows_": StateField("int", low=1),
-    }
+    schema: ClassVar[tuple[Spec, ...]] = (
+        Array("coef", "float64", (None,), finite=True),
+        Value("intercept", (Interval(float, None, None),)),
+        Value("smearing", (Interval(float, 0, None, closed="neither"),)),
+        Value("as_of", (InstanceOf(str),)),
+        Value("horizon_days", (Interval(int, 1, None),)),
+        Value("label_days", (Interval(int, 1, None),)),
+        Value("n_origins", (Interval(int, 1, None),)),
+        Value("n_rows", (Interval(int, 1, None),)),
+    )
 
     def __init__(
         self,
@@ -260,15 +261,15 @@ class LearnedChurn(_Learned):
         **_COMMON,
         "l2": [Interval(float, 0, None)],
     }
-    _state_schema: ClassVar[dict[str, StateField]] = {
-        "coef_": StateField("array"),
-        "intercept_": StateField("float"),
-        "platt_": StateField("array"),
-        "as_of_": StateField("str"),
-        "horizon_days_": StateField("int", low=1),
-        "n_origins_": StateField("int", low=1),
-        "n_rows_": StateField("int", low=1),
-    }
+    schema: ClassVar[tuple[Spec, ...]] = (
+        Array("coef", "float64", (None,), finite=True),
+        Value("intercept", (Interval(float, None, None),)),
+        Array("platt", "float64", (None,), finite=True),
+        Value("as_of", (InstanceOf(str),)),
+        Value("horizon_days", (Interval(int, 1, None),)),
+        Value("n_origins", (Interval(int, 1, None),)),
+        Value("n_rows", (Interval(int, 1, None),)),
+    )
 
     def __init__(
         self,
