@@ -334,7 +334,7 @@ class Recommender(ABC):
         """Sizes of the model's own shape symbols in ``schema`` (e.g. ``"factors"``)."""
         return {}
 
-    def _check_state(self) -> None:
+    def _check_state(self) -> None:  # noqa: B027 (a hook: most models need no check)
         """Consistency of a loaded state beyond the schema (raise `ModelFormatError`)."""
 
     # ----------------------------------------------------------------- scoring

@@ -1,8 +1,9 @@
 """A model's fitted state, declared: arrays, fitted values and sub-models.
 
 Every recommender and every customer model (`recsys.profiles.CustomerModel`) lists
-what ``fit`` leaves behind in its ``schema`` (a tuple of the specs below). Persistence, validation of model files and `Recommender.select_users`
-are generated from it: no model writes its own save, load or slicing code.
+what ``fit`` leaves behind in its ``schema`` (a tuple of the specs below).
+Persistence, validation of model files and `Recommender.select_users` are generated
+from it: no model writes its own save, load or slicing code.
 
 - `Array`: a numpy array attribute (``<name>_``) with an exact dtype and a shape in
   symbols: ``"users"`` (training customers), ``"items"`` (catalogue), ``"seen"``
@@ -304,7 +305,8 @@ def restore_arrays(model: Any, arrays: Mapping[str, np.ndarray]) -> None:
             )
         elif isinstance(spec, Csr):
             rows, cols = resolve(model, spec.shape)
-            assert rows is not None and cols is not None  # a Csr's shape has no None
+            if rows is None or cols is None:  # Csr shapes have no None: a bug, not a file
+                raise TypeError(f"{type(model).__name__}.{spec.name}: a Csr needs a fixed shape")
             value = check_csr(arrays, spec.name, (rows, cols), finite=spec.finite)
         else:
             if isinstance(spec, Value) and spec.length is not None:

@@ -81,6 +81,8 @@ class _Learned(CustomerModel):
     """Shared fit/predict plumbing: parameters, origins, features at ``as_of``."""
 
     _with_spend: ClassVar[bool]
+    as_of_: str
+    horizon_days_: int
 
     def __init__(self, origins: int = 4, step_days: int = 30, min_history_days: int = 60) -> None:
         self.origins = origins
