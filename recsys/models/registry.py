@@ -20,6 +20,7 @@ True
 
 from __future__ import annotations
 
+import importlib
 from typing import Any, Literal
 
 from recsys.exceptions import InputDataError
@@ -30,6 +31,16 @@ Kind = Literal["recommender", "customer"]
 
 _CLASSES: dict[str, type] = {}  # registry name -> class, in registration order
 _KINDS: dict[type, Kind] = {}
+#: The package whose import registers the models of each kind, imported on first need
+#: (``recsys`` imports its subpackages lazily, and `recsys.models` sits below
+#: `recsys.profiles`, so it cannot import it).
+_PACKAGES: dict[Kind, str] = {"recommender": "recsys.models", "customer": "recsys.profiles"}
+
+
+def _import(kind: Kind | None) -> None:
+    for k, package in _PACKAGES.items():
+        if kind in (None, k):
+            importlib.import_module(package)
 
 
 def register(cls: type, name: str, kind: Kind = "recommender") -> None:
@@ -45,11 +56,13 @@ def register(cls: type, name: str, kind: Kind = "recommender") -> None:
 def names(kind: Kind = "recommender") -> tuple[str, ...]:
     """Registry names of every model of ``kind``, in registration order (``"als"``,
     ``"bpr"``, ...)."""
+    _import(kind)
     return tuple(name for name, cls in _CLASSES.items() if _KINDS[cls] == kind)
 
 
 def classes(kind: Kind = "recommender") -> tuple[type, ...]:
     """Every registered model class of ``kind``."""
+    _import(kind)
     return tuple(cls for cls in _CLASSES.values() if _KINDS[cls] == kind)
 
 
@@ -79,6 +92,7 @@ def get(name: Any, kind: Kind | None = "recommender") -> type:
         ``name`` is not a string or names no model of ``kind`` (the message lists them).
     """
     if isinstance(name, str):
+        _import(kind)
         found = _CLASSES.get(name)
         if found is None:
             found = next((c for c in _CLASSES.values() if c.__name__ == name), None)

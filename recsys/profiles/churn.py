@@ -56,7 +56,7 @@ class OneTimeBuyerSurvival(CustomerModel):
     """
 
     schema: ClassVar[tuple[Spec, ...]] = (
-        Array("survival", "float64", (None,), finite=True, low=0.0, high=1.0),
+        Array("survival", "float64", ("days",), finite=True, low=0.0, high=1.0),
         Value("max_days", (Interval(int, 0, None),)),
         Value("n_customers", (Interval(int, 1, None),)),
         Value("n_returned", (Interval(int, 0, None),)),
@@ -100,12 +100,13 @@ class OneTimeBuyerSurvival(CustomerModel):
     def _parameter_table(self) -> tuple[list[str], NDArray[np.float64], NDArray[np.float64]]:
         return [], np.zeros(0), np.zeros((0, 0))  # a nonparametric curve
 
+    def _dims(self) -> dict[str, int]:
+        return {"days": self.max_days_ + 3}  # days 0 .. max_days_ + 2
+
     def _check_state(self) -> None:
         s = self.survival_
-        if s.size != self.max_days_ + 3 or s[0] != 1.0 or np.any(s > 1.0) or np.any(np.diff(s) > 0):
-            raise ModelFormatError(
-                "survival_ must start at 1, never rise and hold max_days_ + 3 values"
-            )
+        if s[0] != 1.0 or np.any(np.diff(s) > 0):
+            raise ModelFormatError("survival_ must start at 1 and never rise")
         if self.n_returned_ > self.n_customers_:
             raise ModelFormatError("n_returned_ exceeds n_customers_")
 

@@ -405,9 +405,18 @@ class DueItems(CustomerModel):
 
     def _check_state(self) -> None:
         k = 2 if self.calibrated_ else 0
-        sizes = (self.mean_.size, self.scale_.size, self.weights_.size - (1 if k else 0))
-        if sizes != (k, k, k) or self.covariance_.shape != ((k + 1, k + 1) if k else (0, 0)):
-            raise ModelFormatError("the calibration arrays do not match calibrated_")
+        expected = {
+            "mean_": (k,),
+            "scale_": (k,),
+            "weights_": (k + 1,) if k else (0,),
+            "covariance_": (k + 1, k + 1) if k else (0, 0),
+        }
+        for name, shape in expected.items():
+            if getattr(self, name).shape != shape:
+                raise ModelFormatError(
+                    f"{name} has shape {getattr(self, name).shape}, expected {shape} "
+                    f"(calibrated_={self.calibrated_})"
+                )
 
 
 def _calibration(

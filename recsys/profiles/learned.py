@@ -104,6 +104,9 @@ class _Learned(CustomerModel):
         when = to_datetime(self.as_of_ if as_of is None else as_of, "as_of")
         return customer_features(frame, when, self.horizon_days_, self._with_spend)
 
+    def _dims(self) -> dict[str, int]:
+        return {"features": len(self.feature_names)}
+
     @property
     def feature_names(self) -> tuple[str, ...]:
         """Names of the feature columns, in the order of ``coef_``."""
@@ -153,7 +156,7 @@ class LearnedCLV(_Learned):
         "l2": [Interval(float, 0, None)],
     }
     schema: ClassVar[tuple[Spec, ...]] = (
-        Array("coef", "float64", (None,), finite=True),
+        Array("coef", "float64", ("features",), finite=True),
         Value("intercept", (Interval(float, None, None),)),
         Value("smearing", (Interval(float, 0, None, closed="neither"),)),
         Value("as_of", (InstanceOf(str),)),
@@ -264,9 +267,9 @@ class LearnedChurn(_Learned):
         "l2": [Interval(float, 0, None)],
     }
     schema: ClassVar[tuple[Spec, ...]] = (
-        Array("coef", "float64", (None,), finite=True),
+        Array("coef", "float64", ("features",), finite=True),
         Value("intercept", (Interval(float, None, None),)),
-        Array("platt", "float64", (None,), finite=True),
+        Array("platt", "float64", (2,), finite=True),
         Value("as_of", (InstanceOf(str),)),
         Value("horizon_days", (Interval(int, 1, None),)),
         Value("n_origins", (Interval(int, 1, None),)),

@@ -274,3 +274,15 @@ def test_items_due_model_round_trip_and_summary(tmp_path: Path, online_retail) -
     assert uncalibrated.summary().height == 0
     uncalibrated.save(tmp_path / "raw.npz")
     assert rs.load_model(tmp_path / "raw.npz").predict(sample).equals(uncalibrated.items_)  # type: ignore[attr-defined]
+
+
+def test_a_fresh_process_loads_a_customer_model(tmp_path: Path) -> None:
+    """``recsys`` imports its subpackages lazily: the registry finds customer models."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "bg.npz"
+    _fitted_models()["bgnbd"].save(path)
+    code = f"import recsys; print(type(recsys.load_model({str(path)!r})).__name__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "BGNBD"
