@@ -699,7 +699,8 @@ class TestCustomerModelSchema:
         path = tmp_path / "model.npz"
         model.save(path)
         loaded = rs.load_model(path)
-        assert type(loaded) is type(model) and loaded.is_fitted
+        assert type(loaded) is type(model)
+        assert loaded.is_fitted
         assert loaded.get_params() == model.get_params()
         for spec in model.schema:
             attr = f"{spec.name}_"
