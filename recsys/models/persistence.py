@@ -440,7 +440,8 @@ def load_model(path: Any) -> Any:
     >>> rs.Popular().fit(rs.Interactions.from_frame(p)).save(path)
     >>> type(rs.load_model(path)).__name__
     'Popular'
-    >>> bg = rs.profiles.BGNBD().fit([0, 2, 1, 0, 3], [0, 20, 9, 0, 30], [40.0] * 5)
+    >>> x, t_x = [0, 1, 3, 0, 2, 5, 1, 0, 4, 2], [0, 10, 30, 0, 25, 38, 5, 0, 35, 12.0]
+    >>> bg = rs.profiles.BGNBD().fit(x, t_x, [40.0] * 10)
     >>> bg.save(path)
     >>> rs.load_model(path).params_ == bg.params_
     True
