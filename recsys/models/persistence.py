@@ -391,7 +391,7 @@ def model_from_arrays(
     try:
         node = meta.get("model")
         if not isinstance(node, dict):
-            raise ModelFormatError("no model description")
+            raise ModelFormatError("the model description is not an object")
         if not _is_recommender(_class_of(node.get("class"))):
             return _refuse_extra(_walk_load(node, arrays, "", {}), arrays, ())
         shape_arr = check_array(arrays, "user_items.shape", kind="iu", shape=(2,), low=0)
