@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import recsys as rs
+from recsys._io import checksum
 from recsys.exceptions import InputDataError, ModelFormatError, NotFittedError
-from recsys.models.persistence import _checksum
 
 # Fader, Hardie & Lee (2005), CDNOW: BG/NBD in weeks, Gamma-Gamma (Fader & Hardie 2013)
 BGNBD_CDNOW = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
@@ -147,7 +147,7 @@ def _resign(path: Path, out: Path, edit_meta=None, edit_arrays=None) -> Path:
         edit_meta(meta)
     if edit_arrays:
         edit_arrays(arrays)
-    meta["checksum"] = _checksum(meta, arrays)
+    meta["checksum"] = checksum(meta, arrays)
     np.savez(out, __meta__=np.asarray(json.dumps(meta)), **arrays)
     return out
 
