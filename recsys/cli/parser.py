@@ -320,5 +320,11 @@ def build_parser() -> argparse.ArgumentParser:
     actions.add_argument(
         "--min-expected-value", type=float, help="minimum value at stake net of the cost"
     )
+    actions.add_argument(
+        "--plan",
+        help="a treatment plan (plan.parquet of recsys uplift --target or recsys report "
+        "--experiment): only the customers it treats get an action; its holdout and the "
+        "customers it does not list get none (counted)",
+    )
     actions.set_defaults(handler=cmd_actions)
     return parser
