@@ -44,9 +44,7 @@ def _add_plan_options(group: Any) -> None:
     --experiment``."""
     group.add_argument("--treated", help="the treated arm compared with --control (if several)")
     group.add_argument("--method", choices=("t", "x", "dr"), default="x", help="meta-learner")
-    group.add_argument(
-        "--value", default="1", help="worth of one outcome: a number or a column"
-    )
+    group.add_argument("--value", default="1", help="worth of one outcome: a number or a column")
     group.add_argument("--margin", type=float, default=1.0, help="share of value that is profit")
     group.add_argument("--budget", type=float, help="cap on the total contact cost")
     group.add_argument("--count", type=int, help="cap on the number of customers treated")
