@@ -11,7 +11,9 @@ Runs `rs.evaluation.backtest` on the bundled Online Retail table (the same data 
 ``/work/shared/data/online_retail``) with origins 2011-06-01, 2011-07-01, 2011-08-01 and
 2011-09-09:
 
-1. churn (90 days), CLV (90 days), next basket (90 days, k = 10) at every origin;
+1. churn (90 days), CLV (90 days), next basket (90 days, k = 10) at every origin, with
+   `rs.profiles.LearnedChurn` and `rs.profiles.LearnedCLV` in rows of their own next to
+   the profile's ``churn_risk`` (BG/NBD-based) and ``clv``;
 2. CLV over the next 6 months (183 days) as of 2011-06-01 (the issue's first row);
 3. items due over 30 days at every origin (the issue's row uses 30 days).
 
@@ -101,6 +103,8 @@ def main() -> None:
             predictions=["churn", "clv", "next_basket"],
             horizon_days=horizon,
             recommender=recommender,
+            churn_model=rs.profiles.LearnedChurn(),
+            clv_model=rs.profiles.LearnedCLV(),
             bootstrap=bootstrap,
             seed=0,
         )
@@ -110,7 +114,7 @@ def main() -> None:
             t0 = time.perf_counter()
             clv6 = rs.evaluation.backtest(
                 purchases, ["2011-06-01"], predictions=["clv"], horizon_days=183,
-                bootstrap=bootstrap, seed=0,
+                clv_model=rs.profiles.LearnedCLV(), bootstrap=bootstrap, seed=0,
             )  # fmt: skip
             times["clv, 183 days"] = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -129,10 +133,17 @@ def main() -> None:
     _print_table(due.table, f"Items due, {min(30, horizon)}-day windows")
     print("\n### Verdicts (the pooled 'all' rows, headline metric)")
     _verdicts(main_run, ["churn", "clv", "next_basket"])
+    for name, model in (("churn", "LearnedChurn"), ("clv", "LearnedCLV")):
+        print(f"- {name} ({model}): {main_run.verdict(name, model=model)}")
+    print(f"- churn Brier ({'LearnedChurn'}): {main_run.verdict('churn', 'brier', 'LearnedChurn')}")
+    print(
+        f"- clv capture (LearnedCLV): {main_run.verdict('clv', 'top_decile_capture', 'LearnedCLV')}"
+    )
     if clv6 is not None:
-        print(f"- clv (183 days): {clv6.verdict('clv')}")
-        capture = clv6.verdict("clv", "top_decile_capture")
-        print(f"- clv (183 days), top-decile capture: {capture}")
+        for model in ("clv", "LearnedCLV"):
+            print(f"- clv (183 days, {model}): {clv6.verdict('clv', model=model)}")
+            capture = clv6.verdict("clv", "top_decile_capture", model)
+            print(f"- clv (183 days, {model}), top-decile capture: {capture}")
     print(f"- due: {due.verdict('due')}")
     print(f"- due, Brier: {due.verdict('due', 'brier')}")
     last = origins[-1]

@@ -198,9 +198,9 @@ def bench_als(purchases: pl.DataFrame, repeat: int) -> None:
     ours = rs.ALS(
         **params, weight_scale=1.0, weighting="linear", num_threads=THREADS, random_state=0
     )
-    # The same confidence matrix rs.ALS hands to implicit: C = 1 + weight_scale * r.
-    conf = inter.matrix.copy()
-    conf.data = ours._confidence_data(conf.data)
+    # The confidence matrix rs.ALS documents (and hands to implicit): C = 1 + weight_scale * r.
+    conf = inter.matrix.copy().astype(np.float32)
+    conf.data = (1.0 + ours.weight_scale * conf.data.astype(np.float64)).astype(np.float32)
 
     def direct():
         with threadpool_limits(1, "blas"):

@@ -13,7 +13,7 @@ Sections:
    NDCG@10 with 95% bootstrap intervals (and the full-ranking figures beside them: the
    sampled metrics are biased, Krichene & Rendle 2020). Every choice is made on a
    validation split carved from training (each user's second-to-last rating held out,
-   `Split.validation`) with `recsys.tune` (grid, full-ranking NDCG@10); the test
+   `Split.validation`) with `recsys.evaluation.tune` (grid, full-ranking NDCG@10); the test
    ratings are looked at once, for the final figures. MovieLens is read in place from
    the shared data folder and never copied.
 2. ``memory``: EASE's memory per catalogue size: the formula ``12 n_items²`` bytes
@@ -91,7 +91,7 @@ def section_ncf(quick: bool, bootstrap: int) -> None:
         return
     split = rs.evaluation.leave_last_out(ratings)
     print(f"{split!r}; validation: {split.validation()!r}")
-    print("\n### Choices on the validation split (rs.tune, grid, full-ranking NDCG@10)")
+    print("\n### Choices on the validation split (rs.evaluation.tune, grid, full-ranking NDCG@10)")
     ease_grid = EASE_GRID[::2] if quick else EASE_GRID
     ease = _tune("EASE l2", rs.EASE(), {"l2": ease_grid}, split)
     als_trials = 6 if quick else ALS_TRIALS

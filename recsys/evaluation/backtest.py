@@ -126,7 +126,7 @@ class Backtest:
     units: dict[str, pl.DataFrame] = field(default_factory=dict)
     confidence: float = 0.95
 
-    def verdict(self, prediction: str, metric: str | None = None) -> str:
+    def verdict(self, prediction: str, metric: str | None = None, model: str | None = None) -> str:
         """One sentence: does the prediction beat every naive rule on ``metric``?
 
         ``"beats <rule>: <metric> <value> vs <rule's> (difference ..., 95% CI ...)"`` for
@@ -134,13 +134,18 @@ class Backtest:
         better side of 0; otherwise ``"no better than <rule>: ...; use <rule>"`` naming
         the first rule it does not beat (the fallback); without intervals
         (``bootstrap=0``) nothing is claimed. ``metric`` defaults to the prediction's
-        headline metric (AUC, Spearman, date error, hit rate).
+        headline metric (AUC, Spearman, date error, hit rate). ``model`` picks one
+        model's rows where the backtest scored several (``churn_model`` /
+        ``clv_model``); default: the profile's (``churn_risk`` / ``clv``).
         """
         if prediction not in PREDICTIONS:
             raise InputDataError(f"prediction must be one of {PREDICTIONS}, got {prediction!r}")
         metric = HEADLINE[prediction] if metric is None else metric
+        if model is None and prediction in ("churn", "clv"):
+            model = "churn_risk" if prediction == "churn" else "clv"
         rows = self.table.filter(
             (pl.col("prediction") == prediction)
+            & ((pl.col("model") == model) if model is not None else pl.lit(True))
             & (pl.col("origin") == OVERALL)
             & (pl.col("metric").str.split("@").list.first() == metric.split("@")[0])
         )
@@ -198,27 +203,37 @@ def _origins(origins: TimeLike | Sequence[TimeLike]) -> list[datetime]:
     return out
 
 
+def _model_columns(units: pl.DataFrame, column: str) -> list[tuple[str, str]]:
+    """``(column, model name)`` of the profile's prediction and of each extra model's
+    (``<column>__<ModelName>``, from ``churn_model`` / ``clv_model``)."""
+    extra = [c for c in units.columns if c.startswith(f"{column}__")]
+    return [(column, column)] + [(c, c.split("__", 1)[1]) for c in extra]
+
+
 def _churn_specs(units: pl.DataFrame, rows: np.ndarray, o: int) -> list[_Spec]:
     y = as_array(units, "churned")
-    risk = as_array(units, "churn_risk")
-    if np.isnan(risk).any():
-        raise InputDataError(
-            "churn_risk is missing for some customers at this origin (too little history "
-            "for the churn model); start the origins later"
-        )
     recency, frequency = as_array(units, "recency_days"), -as_array(units, "frequency")
+    specs = []
+    for column, model in _model_columns(units, "churn_risk"):
+        risk = as_array(units, column)
+        if np.isnan(risk).any():
+            raise InputDataError(
+                f"{column} is missing for some customers at this origin (too little history "
+                "for the churn model); start the origins later"
+            )
 
-    def against(naive: np.ndarray) -> Stat:
-        return _paired(S.auc, (risk, y), (naive, y))
+        def against(naive: np.ndarray, risk: np.ndarray = risk) -> Stat:
+            return _paired(S.auc, (risk, y), (naive, y))
 
-    return [
-        _Spec("churn", "auc", "churn_risk", "recency", o, rows, against(recency)),
-        _Spec("churn", "auc", "churn_risk", "frequency", o, rows, against(frequency)),
-        _Spec(
-            "churn", "brier", "churn_risk", "base_rate", o, rows,
-            lambda w: (S.brier(w, risk, y), S.base_rate_brier(w, y)),
-        ),
-    ]  # fmt: skip
+        def brier(w: np.ndarray, risk: np.ndarray = risk) -> tuple[np.ndarray, np.ndarray]:
+            return S.brier(w, risk, y), S.base_rate_brier(w, y)
+
+        specs += [
+            _Spec("churn", "auc", model, "recency", o, rows, against(recency)),
+            _Spec("churn", "auc", model, "frequency", o, rows, against(frequency)),
+            _Spec("churn", "brier", model, "base_rate", o, rows, brier),
+        ]
+    return specs
 
 
 def _paired(fn: Callable[..., np.ndarray], model: tuple, naive: tuple) -> Stat:
@@ -231,20 +246,22 @@ def _paired(fn: Callable[..., np.ndarray], model: tuple, naive: tuple) -> Stat:
 
 
 def _clv_specs(units: pl.DataFrame, rows: np.ndarray, o: int) -> list[_Spec]:
-    clv, past = as_array(units, "clv"), as_array(units, "monetary")
+    past = as_array(units, "monetary")
     spend = np.nan_to_num(as_array(units, "spend_after"))
     specs = []
-    for metric, fn in (
-        ("spearman", S.spearman),
-        ("top_decile_capture", S.top_decile_capture),
-        ("spend_captured", S.spend_captured),
-    ):
-        specs.append(
-            _Spec(
-                "clv", metric, "clv", "past_spend", o, rows,
-                _paired(fn, (clv, spend), (past, spend)),
-            )
-        )  # fmt: skip
+    for column, model in _model_columns(units, "clv"):
+        clv = as_array(units, column)
+        for metric, fn in (
+            ("spearman", S.spearman),
+            ("top_decile_capture", S.top_decile_capture),
+            ("spend_captured", S.spend_captured),
+        ):
+            specs.append(
+                _Spec(
+                    "clv", metric, model, "past_spend", o, rows,
+                    _paired(fn, (clv, spend), (past, spend)),
+                )
+            )  # fmt: skip
     return specs
 
 
@@ -341,6 +358,32 @@ def _table(
     return pl.DataFrame(records, schema=schema, orient="row")
 
 
+def _with_models(
+    customers: pl.DataFrame,
+    models: dict[str, Any],
+    before: pl.DataFrame,
+    origin: datetime,
+    horizon_days: int,
+    wanted: list[str],
+) -> pl.DataFrame:
+    """``customers`` with a ``<column>__<ModelName>`` column per extra customer model,
+    fitted on ``before`` only."""
+    for column, model in models.items():
+        if (column == "churn_risk" and "churn" not in wanted) or (
+            column == "clv" and "clv" not in wanted
+        ):
+            continue
+        fitted = type(model)(**model.get_params()).fit(
+            before, as_of=origin, horizon_days=horizon_days
+        )
+        scores = fitted.predict(before, as_of=origin).select(
+            pl.col(C.USER).cast(customers[C.USER].dtype),
+            pl.col(column).alias(f"{column}__{type(model).__name__}"),
+        )
+        customers = customers.join(scores, on=C.USER, how="left", maintain_order="left")
+    return customers
+
+
 def backtest(
     purchases: FrameLike,
     origins: TimeLike | Sequence[TimeLike],
@@ -350,6 +393,8 @@ def backtest(
     k: int = 10,
     recommender: Any = None,
     config: ProfileConfig | None = None,
+    churn_model: Any = None,
+    clv_model: Any = None,
     bootstrap: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,
@@ -380,6 +425,13 @@ def backtest(
     config
         `ProfileConfig` for the churn and CLV profiles (its horizons are set to
         ``horizon_days``; CLV undiscounted).
+    churn_model, clv_model
+        Unfitted customer models scored next to the profile's ``churn_risk`` / ``clv``
+        (e.g. `recsys.profiles.LearnedChurn`, `recsys.profiles.LearnedCLV`): cloned
+        and fitted at each origin on the purchases before it
+        (``fit(before, as_of=origin, horizon_days=horizon_days)``), their
+        ``predict(before)`` column scored in rows of their own (``model`` = the class
+        name).
     bootstrap
         Resamples of customers for the intervals (0 = no intervals).
     seed
@@ -431,6 +483,17 @@ def backtest(
         raise InputDataError(
             f"recommender must be an unfitted recsys model, got {type(recommender).__name__}"
         )
+    extra = {
+        name: model
+        for name, model in (("churn_risk", churn_model), ("clv", clv_model))
+        if model is not None
+    }
+    for column, model in extra.items():
+        if not (hasattr(model, "get_params") and hasattr(model, "predict")):
+            raise InputDataError(
+                f"{'churn_model' if column == 'churn_risk' else 'clv_model'} must be an "
+                f"unfitted customer model (fit / predict), got {type(model).__name__}"
+            )
     dates = _origins(origins)
     first: datetime = frame[C.TIMESTAMP].min()  # type: ignore[assignment]
     last: datetime = frame[C.TIMESTAMP].max()  # type: ignore[assignment]
@@ -452,6 +515,7 @@ def backtest(
             customers, table = customer_units(
                 before, window, origin, horizon_days, config, "clv" in wanted
             )
+            customers = _with_models(customers, extra, before, origin, horizon_days, wanted)
             holdout.append(table.select(stamp, pl.all()))
             for name in {"churn", "clv"} & set(wanted):
                 units[name].append(customers.select(stamp, pl.all()))

@@ -236,16 +236,22 @@ def coverage_share(list_items: pl.DataFrame, k: int, n_catalogue: int) -> float:
     return n_items / n_catalogue if n_catalogue else float("nan")
 
 
-def _check_k(k: Any, recs: pl.DataFrame) -> int:
-    k = check_positive_int("k", k)
+def warn_short_lists(recs: pl.DataFrame, k: int, whose: str = "", stacklevel: int = 2) -> None:
+    """A `DataWarning` if ``k`` exceeds the longest list in ``recs`` (``whose``: a prefix
+    naming the lists); ``stacklevel`` as `warnings.warn`'s, from the caller."""
     longest = int(recs.get_column(RANK).max() or 0) if recs.height else 0  # type: ignore[arg-type]
     if k > longest:
         warnings.warn(
-            f"k={k} is larger than the longest recommendation list ({longest} items); "
+            f"{whose}k={k} is larger than the longest recommendation list ({longest} items); "
             "positions beyond a list count as misses",
             DataWarning,
-            stacklevel=4,
+            stacklevel=stacklevel + 1,
         )
+
+
+def _check_k(k: Any, recs: pl.DataFrame) -> int:
+    k = check_positive_int("k", k)
+    warn_short_lists(recs, k, stacklevel=4)
     return k
 
 

@@ -26,6 +26,7 @@ from recsys.evaluation.metrics import (
     repeat_share_values,
     self_information,
     train_pairs,
+    warn_short_lists,
 )
 from recsys.evaluation.protocols import (
     SAMPLED_METRICS,
@@ -180,14 +181,7 @@ def per_user_metrics(
             truth,
             f"recommendations of model {model_name!r}",
         )
-        longest = int(recs.get_column(RANK).max() or 0) if recs.height else 0  # type: ignore[arg-type]
-        if depth > longest:
-            warnings.warn(
-                f"model {model_name!r}: k={depth} is larger than its longest list ({longest}); "
-                "positions beyond a list count as misses",
-                DataWarning,
-                stacklevel=2,
-            )
+        warn_short_lists(recs, depth, whose=f"model {model_name!r}: ")
         for mode in modes:
             matrix = hit_matrix(recs, truths[mode], depth, users)
             if mode == modes[0]:

@@ -23,8 +23,8 @@ Edge cases (the same for every model)
   pads with ``-1`` / ``-inf`` (an ItemKNN customer whose items have no neighbours
   gets nothing). `Recommender.recommend` (``fill="popular"``, the default) fills a
   known customer's empty slots from the training popularity ranking, with the same
-  exclusions; filled rows have a NaN ``score`` (the model gave them none, so they
-  never pass for the model's own), and a `DataWarning` says how many customers got
+  exclusions; filled rows have a ``-inf`` ``score`` (the model cannot recommend them,
+  so they never pass for the model's own), and a `DataWarning` says how many customers got
   how many filled slots. ``fill=None`` keeps the model's lists, which may then be
   shorter than ``k`` (or empty). A list is shorter than ``k`` only when fewer than
   ``k`` items are eligible at all.
@@ -42,7 +42,7 @@ from __future__ import annotations
 import inspect
 from abc import ABC, abstractmethod
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, overload
 
 import numpy as np
 import polars as pl
@@ -50,7 +50,6 @@ import scipy.sparse as sp
 
 from recsys._arrays import sorted_unique
 from recsys._validation import (
-    Constraint,
     check_in,
     check_positive_int,
     resolve_num_threads,
@@ -59,49 +58,19 @@ from recsys._validation import (
 from recsys.data import columns as C
 from recsys.data.idmap import IdMap
 from recsys.data.interactions import Interactions
-from recsys.engine import Engine, Local, ray_job
+from recsys.engine import Engine, Local, Ray, ray_job
 from recsys.exceptions import InputDataError, NotFittedError
+from recsys.models import params as _params
 from recsys.models import persistence, ranker, registry
 from recsys.models import schema as _schema
+from recsys.models.params import named_parts
 from recsys.models.scores import Scores, drop_unscored
 
-__all__ = ["NamedParts", "Recommender", "UnknownUsers", "named_parts"]
+__all__ = ["Recommender", "UnknownUsers"]
 
 UnknownUsers = Literal["raise", "skip", "fallback"]
 _ON_UNKNOWN = ("raise", "skip", "fallback")
 _FILL = ("popular", None)
-
-
-def named_parts(value: Any) -> list[tuple[str, Recommender]]:
-    """``value`` as a list of ``(name, model)`` pairs if it is one, else ``[]``."""
-    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)) or not value:
-        return []
-    if all(
-        isinstance(pair, (list, tuple))
-        and len(pair) == 2
-        and isinstance(pair[0], str)
-        and isinstance(pair[1], Recommender)
-        for pair in value
-    ):
-        return [(str(name), model) for name, model in value]
-    return []
-
-
-class NamedParts(Constraint):
-    """A non-empty list of ``(name, model)`` pairs with distinct names (no ``"__"``)."""
-
-    def accepts(self, value: Any) -> bool:
-        names = [name for name, _ in named_parts(value)]
-        return (
-            bool(names)
-            and len(set(names)) == len(names)
-            and all(name and "__" not in name for name in names)
-        )
-
-    def describe(self) -> str:
-        return (
-            'a non-empty list of (name, model) pairs with distinct names, e.g. [("als", rs.ALS())]'
-        )
 
 
 class Recommender(ABC):
@@ -159,16 +128,7 @@ class Recommender(ABC):
         4
         """
         params = {name: getattr(self, name) for name in self._param_names()}
-        if deep:
-            for name, value in list(params.items()):
-                nested = [(name, value)] if isinstance(value, Recommender) else named_parts(value)
-                for prefix, model in nested:
-                    if prefix != name:
-                        params[prefix] = model
-                    params.update(
-                        {f"{prefix}__{key}": v for key, v in model.get_params(deep=True).items()}
-                    )
-        return params
+        return _params.with_nested(params) if deep else params
 
     def set_params(self, **params: Any) -> Recommender:
         """Set hyperparameters; ``<parameter>__<name>`` reaches into a nested model and
@@ -184,53 +144,13 @@ class Recommender(ABC):
         >>> blend.set_params(als__factors=128).models[0][1].factors
         128
         """
-        valid = self._param_names()
-        later: dict[str, Any] = {}
-        for name, value in params.items():
-            if name in valid:
-                setattr(self, name, value)
-            else:
-                later[name] = value
-        parts = {part: param for param in valid for part, _ in named_parts(getattr(self, param))}
-        nested: dict[str, dict[str, Any]] = {}
-        for name, value in later.items():
-            outer, _, inner = name.partition("__")
-            if outer not in valid and outer not in parts:
-                raise InputDataError(
-                    f"{type(self).__name__} has no parameter or part {outer!r}; valid: "
-                    f"{valid + list(parts)}"
-                )
-            if inner:
-                nested.setdefault(outer, {})[inner] = value
-            else:  # replace a named part
-                param = parts[outer]
-                pairs = [(n, value if n == outer else m) for n, m in getattr(self, param)]
-                setattr(self, param, pairs)
-        for outer, inner_params in nested.items():
-            sub = (
-                dict(named_parts(getattr(self, parts[outer])))[outer]
-                if outer in parts
-                else (getattr(self, outer))
-            )
-            if not isinstance(sub, Recommender):
-                raise InputDataError(
-                    f"{type(self).__name__}.{outer} is {sub!r}, not a model: cannot set "
-                    f"{sorted(inner_params)} on it"
-                )
-            sub.set_params(**inner_params)
+        _params.set_params(self, self._param_names(), params)
         return self
 
     def clone(self) -> Recommender:
         """A new, unfitted model with the same hyperparameters (nested models cloned too)."""
-
-        def copy(value: Any) -> Any:
-            if isinstance(value, Recommender):
-                return value.clone()
-            if isinstance(value, (list, tuple)):
-                return type(value)(copy(v) for v in value)
-            return value
-
-        return type(self)(**{k: copy(v) for k, v in self.get_params(deep=False).items()})
+        params = self.get_params(deep=False)
+        return type(self)(**{name: _params.cloned(v) for name, v in params.items()})
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params(deep=False).items())
@@ -443,6 +363,36 @@ class Recommender(ABC):
         return ranker.score_pairs(self, users, items)
 
     # --------------------------------------------------------- external ids
+    @overload
+    def recommend(
+        self,
+        users: Any = None,
+        k: int = 10,
+        *,
+        exclude_seen: bool | None = None,
+        candidates: Any = None,
+        exclude: Any = None,
+        on_unknown: UnknownUsers = "raise",
+        fill: Literal["popular"] | None = "popular",
+        num_threads: int = 0,
+        show_progress: bool = False,
+        engine: Local = ...,
+    ) -> pl.DataFrame: ...
+    @overload
+    def recommend(
+        self,
+        users: Any = None,
+        k: int = 10,
+        *,
+        exclude_seen: bool | None = None,
+        candidates: Any = None,
+        exclude: Any = None,
+        on_unknown: UnknownUsers = "raise",
+        fill: Literal["popular"] | None = "popular",
+        num_threads: int = 0,
+        show_progress: bool = False,
+        engine: Ray,
+    ) -> pl.DataFrame | pl.LazyFrame: ...
     def recommend(
         self,
         users: Any = None,
@@ -456,7 +406,7 @@ class Recommender(ABC):
         num_threads: int = 0,
         show_progress: bool = False,
         engine: Engine = Local(),  # noqa: B008 - a frozen dataclass
-    ) -> pl.DataFrame:
+    ) -> pl.DataFrame | pl.LazyFrame:
         """Top-``k`` recommendations as a tidy frame ``user_id, item_id, score, rank``.
 
         Parameters
@@ -500,9 +450,10 @@ class Recommender(ABC):
 
         Returns
         -------
-        polars.DataFrame
+        polars.DataFrame or polars.LazyFrame
             ``user_id``, ``item_id`` (dtypes of the training ids), ``score``
-            (Float32) and ``rank`` (Int32, 1 = best), in query order then rank.
+            (Float32) and ``rank`` (Int32, 1 = best), in query order then rank; a
+            LazyFrame over the written Parquet files only with ``engine=Ray(out=...)``.
 
         Examples
         --------

@@ -12,7 +12,8 @@ import scipy.sparse as sp
 from recsys._validation import InstanceOf, Interval, Options, SequenceOf
 from recsys.data.interactions import Interactions
 from recsys.exceptions import DataWarning, InputDataError
-from recsys.models.base import NamedParts, Recommender
+from recsys.models.base import Recommender
+from recsys.models.params import NamedParts
 from recsys.models.ranker import Query, pattern
 from recsys.models.schema import Array, Part, Value
 from recsys.models.scores import Sparse

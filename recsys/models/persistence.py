@@ -29,14 +29,12 @@ finiteness, signs) before a Numba kernel sees it; any problem raises
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
-from recsys._io import atomic_path
+from recsys._io import read_archive, verify_checksum, write_archive
 from recsys._version import __version__
 from recsys.data.idmap import IdMap
 from recsys.exceptions import InputDataError, ModelFormatError
@@ -133,15 +131,6 @@ def _new_model(class_name: Any, params: Any) -> Any:
         raise ModelFormatError(f"parameters {sorted(params)} do not fit {class_name}") from err
 
 
-def _checksum(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
-    digest = hashlib.sha256(json.dumps(meta, sort_keys=True).encode())
-    for key in sorted(arrays):
-        a = np.ascontiguousarray(arrays[key])
-        digest.update(f"{key}|{a.dtype.str}|{a.shape}".encode())
-        digest.update(a.tobytes())
-    return digest.hexdigest()
-
-
 # ----------------------------------------------------------------------- save
 def _walk_save(model: Any, prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     own, values, parts = schema.dump(model)
@@ -194,41 +183,14 @@ def to_arrays(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
 
 def save_model(model: Any, path: Any) -> None:
     """Write a fitted model to ``path`` (one ``.npz`` file, written atomically)."""
-    meta, arrays = to_arrays(model)
-    meta["checksum"] = _checksum(meta, arrays)
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        payload = {"__meta__": np.asarray(json.dumps(meta)), **arrays}
-        savez: Any = np.savez_compressed  # numpy's stub types **kwds as allow_pickle: bool
-        savez(fh, **payload)
+    write_archive(path, *to_arrays(model))
 
 
 # ----------------------------------------------------------------------- load
 def _read(path: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    name = repr(str(path))
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except FileNotFoundError as err:
-        raise ModelFormatError(f"no model file at {name}") from err
-    except Exception as err:  # every reader failure of an untrusted file
-        raise ModelFormatError(
-            f"{name} is not a readable recsys model file (corrupt or foreign): {err}"
-        ) from err
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ModelFormatError(f"{name} is not a recsys model file (not an .npz archive)")
-    try:
-        with archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except Exception as err:
-        raise ModelFormatError(f"{name} is damaged: {type(err).__name__}: {err}") from err
-    if "__meta__" not in arrays:
-        raise ModelFormatError(f"{name} is not a recsys model file (no metadata)")
-    raw = arrays.pop("__meta__")
-    try:
-        meta = json.loads(str(raw)) if raw.dtype.kind == "U" and raw.ndim == 0 else None
-    except ValueError as err:
-        raise ModelFormatError(f"{name}: unreadable model metadata: {err}") from err
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelFormatError(f"{name} is not a recsys model file (format mismatch)")
+    meta, arrays = read_archive(path)
+    if meta.get("format") != FORMAT:
+        raise ModelFormatError(f"{str(path)!r} is not a recsys model file (format mismatch)")
     return meta, arrays
 
 
@@ -300,9 +262,7 @@ def read_model_file(path: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
             f"{name} has model format version {version!r}; this recsys reads "
             f"version {FORMAT_VERSION} only (save the model again with this version)"
         )
-    stored = meta.pop("checksum", None)
-    if stored != _checksum(meta, arrays):
-        raise ModelFormatError(f"{name}: checksum mismatch: the file is damaged or was altered")
+    verify_checksum(meta, arrays, path)
     return meta, arrays
 
 

@@ -28,8 +28,9 @@ from recsys.data import columns as C
 from recsys.data.canonical import ORDER_KEY, order_key
 from recsys.data.interactions import Interactions, WeightKind
 from recsys.exceptions import DataWarning, InputDataError
-from recsys.models.base import NamedParts, Recommender
+from recsys.models.base import Recommender
 from recsys.models.blend import Blend, candidate_matrix
+from recsys.models.params import NamedParts
 from recsys.models.ranker import pattern
 from recsys.models.schema import Array, Value
 from recsys.stats.logistic import fit_logistic, logistic_logit

@@ -6,11 +6,14 @@ they did in ``[s, s + horizon_days)``, with every such window ending by ``as_of`
 then score the features at ``as_of``. Nothing at or after ``as_of`` is read, by ``fit``
 or by ``predict``.
 
-- `LearnedCLV`: a ridge regression (plain numpy, standardised features) of
-  ``log1p(spend in the window)``; ``predict`` returns ``expm1`` of the fitted value
-  times the smearing factor (the mean of ``exp(residual)``), so the rank is the
-  regression's and the level is the mean spend.
-- `LearnedChurn`: a logistic regression (`recsys.profiles.ChurnCalibrator`) of "no order
+- `LearnedCLV`: past spend times the learned probability of an order in the window
+  (``(1 - churn_risk) ** churn_weight``): the expected spend when a buyer spends in
+  proportion to what they spent before. (A ridge regression of log spend and a Poisson
+  regression of spend on the same features, learned on earlier origins, lost to past
+  spend on Online Retail II: the earlier origins have short histories, so what they
+  teach about recent vs old spend does not carry to later origins.)
+- `LearnedChurn`: a logistic regression (`recsys.profiles.ChurnCalibrator`, i.e. the
+  project's one logistic regression, `recsys.stats.logistic`) of "no order
   in the window" on the features of all training origins but the latest, stacked; then
   its intercept and slope are refitted (Platt) on the latest origin, which is closest to
   ``as_of``: the seasonal shift between origins moves the base rate, not the ranking.
@@ -79,9 +82,12 @@ def _training_origins(
 class _Learned(CustomerModel):
     """Shared fit/predict plumbing: parameters, origins, features at ``as_of``."""
 
-    _with_spend: ClassVar[bool]
+    _with_spend: ClassVar[bool]  # price required
+    as_of_: str
+    horizon_days_: int
+    uses_spend_: bool
 
-    def __init__(self, origins: int = 4, step_days: int = 30, min_history_days: int = 60) -> None:
+    def __init__(self, origins: int = 4, step_days: int = 30, min_history_days: int = 30) -> None:
         self.origins = origins
         self.step_days = step_days
         self.min_history_days = min_history_days
@@ -93,44 +99,48 @@ class _Learned(CustomerModel):
         if not isinstance(horizon_days, (int, np.integer)) or horizon_days < 1:
             raise InputDataError(f"horizon_days must be a positive integer, got {horizon_days!r}")
         frame = _purchases(purchases, self._with_spend, type(self).__name__)
-        return frame, to_datetime(as_of, "as_of")
+        when = to_datetime(as_of, "as_of")
+        frame = frame.filter(pl.col(C.TIMESTAMP) < when)
+        if frame.height == 0:
+            raise InputDataError(f"{type(self).__name__}: no purchases before as_of={when}")
+        return frame, when
 
     def _features_at(self, purchases: Any, as_of: Any) -> tuple[pl.Series, NDArray[np.float64]]:
         self._check_fitted()
-        frame = _purchases(purchases, self._with_spend, f"{type(self).__name__}.predict")
+        frame = _purchases(purchases, self.uses_spend_, f"{type(self).__name__}.predict")
         when = to_datetime(self.as_of_ if as_of is None else as_of, "as_of")
-        return customer_features(frame, when, self.horizon_days_, self._with_spend)
+        return customer_features(frame, when, self.horizon_days_, self.uses_spend_)
 
     @property
     def feature_names(self) -> tuple[str, ...]:
-        """Names of the feature columns, in the order of ``coef_``."""
-        return BASE_FEATURES + (SPEND_FEATURES if self._with_spend else ())
+        """Names of the churn model's features, in the order of ``coef_``."""
+        self._check_fitted()
+        return BASE_FEATURES + (SPEND_FEATURES if self.uses_spend_ else ())
 
 
 class LearnedCLV(_Learned):
-    """Spend over the next ``horizon_days``, learned on earlier origins (ridge on log spend).
+    """Spend over the next ``horizon_days``: past spend weighed by the learned P(an order).
+
+    ``clv = past_spend * (1 - churn_risk) ** churn_weight``, with ``churn_risk`` from a
+    `LearnedChurn` fitted on the same earlier origins (its label window shortened to
+    what the data allow when ``horizon_days`` does not fit before ``as_of``). With
+    ``churn_weight = 1`` it is the expected spend when a customer who buys spends in
+    proportion to what they spent before; past spend alone is ``churn_weight = 0``.
 
     Parameters
     ----------
-    origins
-        Training origins (at most; those without ``min_history_days`` of data are
-        skipped).
-    step_days
-        Days between consecutive training origins.
-    min_history_days
-        Days of purchases a training origin needs before it.
-    l2
-        Ridge penalty on the standardised weights (not the intercept).
+    origins, step_days, min_history_days, l2
+        Of the churn model (`LearnedChurn`).
+    churn_weight
+        Exponent of the probability of an order.
 
     Attributes
     ----------
-    coef_, intercept_
-        Weights on the raw features (`feature_names`) and the intercept.
-    smearing_
-        Mean of ``exp(residual)`` on the training rows (Duan's smearing).
+    coef_, intercept_, platt_
+        The churn model's (`LearnedChurn`).
     as_of_, horizon_days_, label_days_, n_origins_, n_rows_
-        The fit's date, horizon, label window used (shorter than the horizon when the
-        data are too short), training origins and rows.
+        The fit's date, horizon, the churn label window used (shorter than the horizon
+        when the data are too short), training origins and rows.
 
     Examples
     --------
@@ -148,11 +158,13 @@ class LearnedCLV(_Learned):
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **_COMMON,
         "l2": [Interval(float, 0, None)],
+        "churn_weight": [Interval(float, 0, None)],
     }
     _state_schema: ClassVar[dict[str, StateField]] = {
         "coef_": StateField("array"),
         "intercept_": StateField("float"),
-        "smearing_": StateField("float", positive=True),
+        "platt_": StateField("array"),
+        "uses_spend_": StateField("bool"),
         "as_of_": StateField("str"),
         "horizon_days_": StateField("int", low=1),
         "label_days_": StateField("int", low=1),
@@ -164,11 +176,13 @@ class LearnedCLV(_Learned):
         self,
         origins: int = 4,
         step_days: int = 30,
-        min_history_days: int = 60,
-        l2: float = 1.0,
+        min_history_days: int = 30,
+        l2: float = 1e-3,
+        churn_weight: float = 1.0,
     ) -> None:
         super().__init__(origins, step_days, min_history_days)
         self.l2 = l2
+        self.churn_weight = churn_weight
 
     def fit(self, purchases: Any, as_of: Any, horizon_days: int = 90) -> LearnedCLV:
         """Learn from the purchases before ``as_of`` (the rest is never read).
@@ -180,12 +194,10 @@ class LearnedCLV(_Learned):
             one training origin with a 7-day label window.
         """
         frame, as_of = self._begin(purchases, as_of, horizon_days)
-        frame = frame.filter(pl.col(C.TIMESTAMP) < as_of)
         label_days = int(horizon_days)
-        starts = _training_origins(
-            frame, as_of, label_days, self.origins, self.step_days, self.min_history_days
-        )
-        if not starts:
+        if not _training_origins(
+            frame, as_of, label_days, 1, self.step_days, self.min_history_days
+        ):
             first: datetime = frame[C.TIMESTAMP].min()  # type: ignore[assignment]
             label_days = (as_of - first).days - self.min_history_days
             if label_days < 7:
@@ -193,32 +205,17 @@ class LearnedCLV(_Learned):
                     f"LearnedCLV: as_of={as_of:%Y-%m-%d} leaves no training origin with "
                     f"{self.min_history_days} days of history and a 7-day window after it"
                 )
-            starts = [as_of - timedelta(days=label_days)]
-        xs, ys = [], []
-        for s in starts:
-            users, x = customer_features(frame, s, int(horizon_days), True)
-            spend, _ = window_labels(frame, users, s, label_days)
-            xs.append(x)
-            ys.append(np.log1p(np.maximum(spend, 0.0)))
-        x, y = np.vstack(xs), np.concatenate(ys)
-        intercept, coef = ridge(x, y, float(self.l2))
-        residual = y - (intercept + x @ coef)
-        self.coef_ = coef
-        self.intercept_ = intercept
-        self.smearing_ = float(np.mean(np.exp(residual)))
-        self.as_of_ = as_of.isoformat()
-        self.horizon_days_ = int(horizon_days)
+        _fit_churn(self, frame, as_of, int(horizon_days), label_days)
         self.label_days_ = label_days
-        self.n_origins_ = len(starts)
-        self.n_rows_ = int(y.size)
         return self
 
     def predict(self, purchases: Any, as_of: Any = None) -> pl.DataFrame:
         """``user_id, clv``: expected spend over ``horizon_days`` after ``as_of``
         (default: the fit's), for every customer with an order before it."""
         users, x = self._features_at(purchases, as_of)
-        log_spend = self.intercept_ + x @ self.coef_
-        value = np.maximum(self.smearing_ * np.exp(log_spend) - 1.0, 0.0)
+        past = np.expm1(x[:, len(BASE_FEATURES)])  # SPEND_FEATURES[0]: spend before as_of
+        alive = 1.0 - _churn_risk(self, x)
+        value = past * alive ** float(self.churn_weight)
         return pl.DataFrame({C.USER: users, "clv": value})
 
 
@@ -239,7 +236,8 @@ class LearnedChurn(_Learned):
     Attributes
     ----------
     coef_, intercept_
-        The stacked logistic regression on the raw features (`feature_names`).
+        The stacked logistic regression on the raw features (`feature_names`: the
+        spend features too when the purchases have prices, ``uses_spend_``).
     platt_
         ``[intercept, slope]`` applied to its logit.
     as_of_, horizon_days_, n_origins_, n_rows_
@@ -264,6 +262,7 @@ class LearnedChurn(_Learned):
         "coef_": StateField("array"),
         "intercept_": StateField("float"),
         "platt_": StateField("array"),
+        "uses_spend_": StateField("bool"),
         "as_of_": StateField("str"),
         "horizon_days_": StateField("int", low=1),
         "n_origins_": StateField("int", low=1),
@@ -274,7 +273,7 @@ class LearnedChurn(_Learned):
         self,
         origins: int = 4,
         step_days: int = 30,
-        min_history_days: int = 60,
+        min_history_days: int = 30,
         l2: float = 1e-3,
     ) -> None:
         super().__init__(origins, step_days, min_history_days)
@@ -290,70 +289,65 @@ class LearnedChurn(_Learned):
             and a whole ``horizon_days`` window before ``as_of``.
         """
         frame, as_of = self._begin(purchases, as_of, horizon_days)
-        frame = frame.filter(pl.col(C.TIMESTAMP) < as_of)
-        starts = _training_origins(
-            frame, as_of, int(horizon_days), self.origins, self.step_days, self.min_history_days
-        )
-        if not starts:
-            raise InputDataError(
-                f"LearnedChurn: as_of={as_of:%Y-%m-%d} leaves no training origin with "
-                f"{self.min_history_days} days of history and a {horizon_days}-day window "
-                "before as_of; use a later as_of or a shorter horizon_days"
-            )
-        xs, ys = [], []
-        for s in starts:
-            users, x = customer_features(frame, s, int(horizon_days), False)
-            _, orders = window_labels(frame, users, s, int(horizon_days))
-            xs.append(x)
-            ys.append((orders == 0).astype(np.float64))
-        stacked = slice(1, None) if len(starts) > 1 else slice(None)
-        model = ChurnCalibrator(l2=float(self.l2)).fit(
-            np.vstack(xs[stacked]), np.concatenate(ys[stacked])
-        )
-        self.coef_ = np.asarray(model.coef_, dtype=np.float64)
-        self.intercept_ = float(model.intercept_ - model.mean_ @ model.coef_)
-        if len(starts) > 1:
-            logit = (self.intercept_ + xs[0] @ self.coef_)[:, None]
-            platt = ChurnCalibrator(l2=0.0).fit(logit, ys[0])
-            self.platt_ = np.array(
-                [platt.intercept_ - platt.coef_[0] * float(platt.mean_[0]), platt.coef_[0]]
-            )
-        else:
-            self.platt_ = np.array([0.0, 1.0])
-        self.as_of_ = as_of.isoformat()
-        self.horizon_days_ = int(horizon_days)
-        self.n_origins_ = len(starts)
-        self.n_rows_ = int(sum(y.size for y in ys))
+        _fit_churn(self, frame, as_of, int(horizon_days))
         return self
 
     def predict(self, purchases: Any, as_of: Any = None) -> pl.DataFrame:
         """``user_id, churn_risk`` for every customer with an order before ``as_of``
         (default: the fit's)."""
         users, x = self._features_at(purchases, as_of)
-        logit = self.intercept_ + x @ self.coef_
-        risk = special.expit(self.platt_[0] + self.platt_[1] * logit)
-        return pl.DataFrame({C.USER: users, "churn_risk": risk})
+        return pl.DataFrame({C.USER: users, "churn_risk": _churn_risk(self, x)})
 
 
-def ridge(
-    x: NDArray[np.float64], y: NDArray[np.float64], l2: float
-) -> tuple[float, NDArray[np.float64]]:
-    """Intercept and weights (on the raw columns) of ridge regression on standardised
-    columns, the intercept unpenalised (normal equations).
+def _fit_churn(
+    model: Any,
+    frame: pl.DataFrame,
+    as_of: datetime,
+    horizon_days: int,
+    label_days: int | None = None,
+) -> None:
+    """Fit the stacked logistic regression and its Platt step into ``model``'s state
+    (with the spend features when the purchases have prices)."""
+    model.uses_spend_ = C.PRICE in frame.columns
+    label_days = horizon_days if label_days is None else label_days
+    starts = _training_origins(
+        frame, as_of, label_days, model.origins, model.step_days, model.min_history_days
+    )
+    if not starts:
+        raise InputDataError(
+            f"{type(model).__name__}: as_of={as_of:%Y-%m-%d} leaves no training origin with "
+            f"{model.min_history_days} days of history and a {label_days}-day window "
+            "before as_of; use a later as_of or a shorter horizon_days"
+        )
+    xs, ys = [], []
+    for s in starts:
+        users, x = customer_features(frame, s, horizon_days, model.uses_spend_)
+        _, orders = window_labels(frame, users, s, label_days)
+        xs.append(x)
+        ys.append((orders == 0).astype(np.float64))
+    stacked = slice(1, None) if len(starts) > 1 else slice(None)
+    fit = ChurnCalibrator(l2=float(model.l2)).fit(
+        np.vstack(xs[stacked]), np.concatenate(ys[stacked])
+    )
+    model.coef_ = np.asarray(fit.coef_, dtype=np.float64)
+    model.intercept_ = float(fit.intercept_)
+    if len(starts) > 1:
+        logit = (model.intercept_ + xs[0] @ model.coef_)[:, None]
+        platt = ChurnCalibrator(l2=0.0).fit(logit, ys[0])
+        slope = float(platt.coef_[0])
+        model.platt_ = np.array([platt.intercept_, slope])
+    else:
+        model.platt_ = np.array([0.0, 1.0])
+    model.as_of_ = as_of.isoformat()
+    model.horizon_days_ = horizon_days
+    model.n_origins_ = len(starts)
+    model.n_rows_ = int(sum(y.size for y in ys))
 
-    Examples
-    --------
-    >>> import numpy as np
-    >>> x = np.array([[0.0], [1.0], [2.0], [3.0]])
-    >>> b0, b = ridge(x, 1.0 + 2.0 * x[:, 0], 0.0)
-    >>> round(b0, 6), np.round(b, 6).tolist()
-    (1.0, [2.0])
-    """
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale == 0] = 1.0
-    z = np.column_stack([np.ones(len(x)), (x - mean) / scale])
-    penalty = np.full(z.shape[1], l2)
-    penalty[0] = 0.0
-    w = np.linalg.solve(z.T @ z + np.diag(penalty), z.T @ y)
-    coef = w[1:] / scale
-    return float(w[0] - mean @ coef), coef
+
+def _churn_risk(model: Any, x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The fitted churn probability of feature rows ``x`` (`feature_names` columns);
+    column by column, so a row's value does not depend on the other rows."""
+    logit = np.full(len(x), model.intercept_)
+    for j in range(model.coef_.size):
+        logit += x[:, j] * model.coef_[j]
+    return np.asarray(special.expit(model.platt_[0] + model.platt_[1] * logit))

@@ -39,6 +39,8 @@ from scipy import special
 from recsys.data import columns as C
 from recsys.data.canonical import order_keys, without_returns
 from recsys.profiles.bgnbd import BGNBD
+from recsys.profiles.source import MICRO as _MICRO
+from recsys.profiles.source import micro_units as _micro
 
 __all__ = ["BASE_FEATURES", "SPEND_FEATURES", "customer_features"]
 
@@ -66,7 +68,8 @@ def customer_features(
     are read.
     """
     before = without_returns(purchases.filter(pl.col(C.TIMESTAMP) < as_of))
-    line = (pl.col(C.QUANTITY) * pl.col(C.PRICE)).cast(pl.Float64) if with_spend else pl.lit(0.0)
+    # Money in integer micro-units: exact sums, the same at any thread count.
+    line = _micro(pl.col(C.QUANTITY) * pl.col(C.PRICE)) if with_spend else pl.lit(0)
     keys = order_keys(before)
     orders = (
         before.with_columns(*keys, _line=line)
@@ -77,7 +80,9 @@ def customer_features(
 
     def within(days: int, col: str | None = None) -> pl.Expr:
         mask = pl.col("_age") <= days
-        return (pl.col(col).filter(mask).sum() if col else mask.sum()).cast(pl.Float64)
+        if col is None:
+            return mask.sum().cast(pl.Float64)
+        return pl.col(col).filter(mask).sum() / _MICRO
 
     per_user = (
         orders.group_by(C.USER)
@@ -89,7 +94,7 @@ def customer_features(
             within(30).alias("orders_30"),
             within(90).alias("orders_90"),
             within(180).alias("orders_180"),
-            pl.col("_spend").sum().alias("spend"),
+            (pl.col("_spend").sum() / _MICRO).alias("spend"),
             within(90, "_spend").alias("spend_90"),
             within(180, "_spend").alias("spend_180"),
             within(365, "_spend").alias("spend_365"),
@@ -159,17 +164,13 @@ def window_labels(
     window = without_returns(
         purchases.filter((pl.col(C.TIMESTAMP) >= start) & (pl.col(C.TIMESTAMP) < end))
     )
-    line = (
-        (pl.col(C.QUANTITY) * pl.col(C.PRICE)).cast(pl.Float64)
-        if C.PRICE in window.columns
-        else pl.lit(0.0)
-    )
+    line = _micro(pl.col(C.QUANTITY) * pl.col(C.PRICE)) if C.PRICE in window.columns else pl.lit(0)
     keys = order_keys(window)
     per_user = (
         window.with_columns(*keys, _line=line)
         .group_by(C.USER)
         .agg(
-            pl.col("_line").sum().alias("_spend"),
+            (pl.col("_line").sum() / _MICRO).alias("_spend"),
             pl.struct(keys).n_unique().cast(pl.Float64).alias("_orders"),
         )
     )

@@ -7,14 +7,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from recsys._validation import Interval, check_param, check_probability
 from recsys.data.sources import FrameLike, to_frame
 from recsys.exceptions import InputDataError
 
 __all__ = [
     "as_frame",
-    "check_alpha",
-    "check_confidence",
     "check_finite_column",
     "is_binary_column",
     "require_columns",
@@ -38,16 +35,6 @@ def require_columns(frame: pl.DataFrame, name: str, columns: dict[str, str | Non
                 f"{name} has no column {column!r} (given as {parameter}=); "
                 f"columns are {frame.columns}"
             )
-
-
-def check_confidence(confidence: float) -> float:
-    """``confidence`` as a float in (0, 1), e.g. 0.95, or InputDataError."""
-    return float(check_param("confidence", confidence, Interval(float, 0, 1, closed="neither")))
-
-
-def check_alpha(alpha: float) -> float:
-    """``alpha`` (a significance level) as a float in (0, 1), e.g. 0.05, or InputDataError."""
-    return check_probability("alpha", alpha)
 
 
 def check_finite_column(frame: pl.DataFrame, column: str, parameter: str) -> None:

@@ -7,12 +7,12 @@ uplift curve, their perfect and random curves, ``uplift_at_k``, ``uplift_by_perc
 and every figure comes with a bootstrap percentile interval, because a random score can
 show a "positive" Qini by chance.
 
-Notation at a cut-off ``k`` (the ``k`` highest scores; ties are cut only at the end of a
-group of equal scores for the areas): ``N_t(k), N_c(k)`` treated / control customers
-among them, ``Y_t(k), Y_c(k)`` the sum of their outcomes.
+Notation at a cut-off ``m`` (the ``m`` highest scores; ties are cut only at the end of a
+group of equal scores for the areas): ``N_t(m), N_c(m)`` treated / control customers
+among them, ``Y_t(m), Y_c(m)`` the sum of their outcomes.
 
-* Qini curve: ``Q(k) = Y_t(k) - Y_c(k) N_t(k) / N_c(k)`` (incremental responders).
-* Uplift curve: ``U(k) = (Y_t(k) / N_t(k) - Y_c(k) / N_c(k)) (N_t(k) + N_c(k))``.
+* Qini curve: ``Q(m) = Y_t(m) - Y_c(m) N_t(m) / N_c(m)`` (incremental responders).
+* Uplift curve: ``U(m) = (Y_t(m) / N_t(m) - Y_c(m) / N_c(m)) (N_t(m) + N_c(m))``.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from recsys._validation import check_positive_int
+from recsys._validation import check_positive_int, check_probability
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.stats import Estimate, bootstrap_sums, percentile_ci, resample_seeds
-from recsys.uplift._checks import check_confidence, to_float_array
+from recsys.uplift._checks import to_float_array
 from recsys.uplift._curve_kernels import auc_resamples, curve_area
 
 __all__ = ["auuc", "qini_auc", "qini_curve", "uplift_at_k", "uplift_by_percentile", "uplift_curve"]
@@ -51,7 +51,7 @@ def _prepare(
         arm = "treated" if t[0] == 1 else "control"
         raise InputDataError(f"treatment has only {arm} customers; both arms are needed")
     check_positive_int("bootstrap", bootstrap, allow_zero=True)
-    check_confidence(confidence)
+    check_probability("confidence", confidence)
     return y, t, s
 
 
@@ -244,7 +244,7 @@ def auuc(
     """Area under the uplift curve, with a bootstrap percentile interval.
 
     Same construction as `qini_auc` on the uplift curve
-    ``U(k) = (Y_t/N_t - Y_c/N_c)(N_t + N_c)``. ``normalize=True`` is scikit-uplift's
+    ``U(m) = (Y_t/N_t - Y_c/N_c)(N_t + N_c)``. ``normalize=True`` is scikit-uplift's
     ``uplift_auc_score``: ``(A(U) - N U(N)/2) / (A(U_perfect) - N U(N)/2)``, where the
     perfect curve ranks by ``2·[y = t] + y`` if control responders outnumber treated
     non-responders, else by ``2·[y = t] + t`` (0/1 outcomes only). ``normalize=False``:
@@ -325,7 +325,7 @@ def qini_curve(
     confidence: float = 0.95,
     seed: int = 0,
 ) -> pl.DataFrame:
-    """The Qini curve ``Q(k) = Y_t(k) - Y_c(k) N_t(k) / N_c(k)`` at evenly spaced cut-offs.
+    """The Qini curve ``Q(m) = Y_t(m) - Y_c(m) N_t(m) / N_c(m)`` at evenly spaced cut-offs.
 
     Returns a frame with ``fraction`` (share targeted, ``n_points`` values from 0 to 1),
     ``n_targeted`` (``round(fraction · N)`` top-ranked customers, ties in stable order),
@@ -355,7 +355,7 @@ def uplift_curve(
     confidence: float = 0.95,
     seed: int = 0,
 ) -> pl.DataFrame:
-    """The uplift curve ``U(k) = (Y_t(k)/N_t(k) - Y_c(k)/N_c(k)) (N_t(k) + N_c(k))``.
+    """The uplift curve ``U(m) = (Y_t(m)/N_t(m) - Y_c(m)/N_c(m)) (N_t(m) + N_c(m))``.
 
     Same frame as `qini_curve` (an empty arm's rate counts as 0, as scikit-uplift).
 
@@ -371,34 +371,35 @@ def uplift_curve(
     return _curve(1, outcome, treatment, score, n_points, bootstrap, confidence, seed)
 
 
-def _top_count(k: float, n: int) -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, float, np.integer, np.floating)):
-        raise InputDataError(f"k must be a share in (0, 1] or a count >= 1, got {k!r}")
-    if isinstance(k, (float, np.floating)):
-        if not 0 < k <= 1:
-            raise InputDataError(f"k as a share must be in (0, 1], got {k}")
-        return max(int(n * k), 1)
-    if not 1 <= k <= n:
-        raise InputDataError(f"k as a count must be in [1, {n}], got {k}")
-    return int(k)
+def _top_count(top: float, n: int) -> int:
+    if isinstance(top, bool) or not isinstance(top, (int, float, np.integer, np.floating)):
+        raise InputDataError(f"top must be a share in (0, 1] or a count >= 1, got {top!r}")
+    if isinstance(top, (float, np.floating)):
+        if not 0 < top <= 1:
+            raise InputDataError(f"top as a share must be in (0, 1], got {top}")
+        return max(int(n * top), 1)
+    if not 1 <= top <= n:
+        raise InputDataError(f"top as a count must be in [1, {n}], got {top}")
+    return int(top)
 
 
 def uplift_at_k(
     outcome: Any,
     treatment: Any,
     score: Any,
-    k: float = 0.3,
+    top: float = 0.3,
     *,
     strategy: str = "overall",
     bootstrap: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
 ) -> Estimate:
-    """Uplift among the top ``k`` customers by score, with a bootstrap interval.
+    """Uplift among the ``top`` customers by score, with a bootstrap interval.
 
-    ``strategy="overall"``: the top ``int(N k)`` customers (or ``k`` if an int), then
+    ``strategy="overall"``: the top ``int(N top)`` customers (``top`` a share in (0, 1], or a
+    count if an int), then
     ``mean(y | treated) - mean(y | control)`` among them. ``strategy="by_group"``: the top
-    ``int(N_t k)`` treated and the top ``int(N_c k)`` control customers separately (the
+    ``int(N_t top)`` treated and the top ``int(N_c top)`` control customers separately (the
     bootstrap then resamples each arm separately). As scikit-uplift's ``uplift_at_k``.
     The bootstrap keeps the cut at the same rank positions.
 
@@ -407,7 +408,7 @@ def uplift_at_k(
     >>> import numpy as np
     >>> import recsys as rs
     >>> y = np.array([1, 0, 1, 0, 0, 1]); t = np.array([1, 1, 1, 0, 0, 0])
-    >>> est = rs.uplift.uplift_at_k(y, t, np.array([6, 5, 4, 3, 2, 1.0]), k=4, bootstrap=0)
+    >>> est = rs.uplift.uplift_at_k(y, t, np.array([6, 5, 4, 3, 2, 1.0]), top=4, bootstrap=0)
     >>> round(est.value, 4)   # top 4: treated 2/3, control 0/1
     0.6667
     """
@@ -417,12 +418,12 @@ def uplift_at_k(
     order, _ = _descending(s)
     ys, ts = y[order], t[order]
     if strategy == "overall":
-        top = _top_count(k, y.size)
+        top = _top_count(top, y.size)
         head_t, head_y = ts[:top], ys[:top]
         if head_t.min() == head_t.max():
             raise InputDataError(
                 f"the top {top} customers are all in one arm; uplift_at_k needs both (use a "
-                "larger k or strategy='by_group')"
+                "larger top or strategy='by_group')"
             )
         point = head_y[head_t == 1].mean() - head_y[head_t == 0].mean()
         draws = np.empty(0)
@@ -431,8 +432,8 @@ def uplift_at_k(
             draws = _rate_difference(sums[:, 0, :])
     else:
         yt, yc = ys[ts == 1], ys[ts == 0]
-        top_t, top_c = _top_count(k, yt.size), _top_count(k, yc.size)
-        if isinstance(k, (int, np.integer)) and not isinstance(k, bool):
+        top_t, top_c = _top_count(top, yt.size), _top_count(top, yc.size)
+        if isinstance(top, (int, np.integer)) and not isinstance(top, bool):
             top_t, top_c = min(top_t, yt.size), min(top_c, yc.size)
         point = yt[:top_t].mean() - yc[:top_c].mean()
         draws = np.empty(0)
@@ -455,7 +456,7 @@ def _checkpoint_sums(
     seed: int,
     stream: tuple[int, ...] = (),
 ) -> np.ndarray:
-    """Per resample, cumulative ``(N_t, Y_t, N_c, Y_c)`` over the first ``ends[k]`` rows of
+    """Per resample, cumulative ``(N_t, Y_t, N_c, Y_c)`` over the first ``ends[j]`` rows of
     the sorted order: ``[bootstrap, len(ends), 4]``."""
     columns = np.column_stack(
         [t_sorted, y_sorted * t_sorted, 1 - t_sorted, y_sorted * (1 - t_sorted)]

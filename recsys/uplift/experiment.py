@@ -34,7 +34,6 @@ from recsys.stats import (
 )
 from recsys.uplift._checks import (
     as_frame,
-    check_confidence,
     check_finite_column,
     is_binary_column,
     require_columns,
@@ -211,7 +210,7 @@ def uplift_table(
     >>> round(t["ci_low"][0], 4), round(t["ci_high"][0], 4), round(t["p_value"][0], 4)
     (-0.0202, 0.2167, 0.1025)
     """
-    confidence = check_confidence(confidence)
+    confidence = check_probability("confidence", confidence)
     srm_alpha = check_probability("srm_alpha", srm_alpha)
     df = as_frame(frame, "frame")
     require_columns(

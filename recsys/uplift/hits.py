@@ -7,13 +7,14 @@ import warnings
 import numpy as np
 import polars as pl
 
+from recsys._validation import check_probability
 from recsys.data import columns as C
 from recsys.data.canonical import MISSING_SEGMENT, attach_segments, cast_ids, order_key
 from recsys.data.sources import FrameLike
 from recsys.data.timeutil import TimeLike, to_datetime, window_end
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.stats import newcombe_interval, two_proportion_p_value, wilson_interval, z_value
-from recsys.uplift._checks import as_frame, check_confidence, require_columns
+from recsys.uplift._checks import as_frame, require_columns
 from recsys.uplift.retention import _check_horizon, _purchases
 
 __all__ = ["hit_retention"]
@@ -102,7 +103,7 @@ def hit_retention(
     >>> t.select("n_hit", "hit_retention", "n_no_hit", "no_hit_retention").row(0)
     (1, 1.0, 2, 0.5)
     """
-    confidence = check_confidence(confidence)
+    confidence = check_probability("confidence", confidence)
     horizon = _check_horizon(horizon_days)
     start = to_datetime(as_of, "as_of")
     end = window_end(start, horizon)

@@ -34,10 +34,11 @@ import numpy as np
 import polars as pl
 from scipy import sparse
 
+from recsys._validation import check_probability
 from recsys.data.canonical import cast_ids
 from recsys.exceptions import InputDataError
 from recsys.stats import Estimate, z_value
-from recsys.uplift._checks import as_frame, check_confidence, require_columns
+from recsys.uplift._checks import as_frame, require_columns
 
 __all__ = ["doubly_robust", "ips", "reward_model", "snips", "uniform_policy"]
 
@@ -206,7 +207,7 @@ def ips(
     >>> ips(logs, np.array([[1.0, 0.0], [0.5, 0.5]])).value   # (1/2)(2·1 + 2·0)
     1.0
     """
-    check_confidence(confidence)
+    check_probability("confidence", confidence)
     data = _Logs(logs, policy, action, position, reward, propensity)
     terms = data.weights() * data.reward
     return _normal_estimate(terms, float(terms.mean()), confidence)
@@ -236,7 +237,7 @@ def snips(
     >>> snips(logs, np.array([[1.0, 0.0], [0.5, 0.5]])).value   # (2·1 + 2·0) / (2 + 2)
     0.5
     """
-    check_confidence(confidence)
+    check_probability("confidence", confidence)
     data = _Logs(logs, policy, action, position, reward, propensity)
     w = data.weights()
     if w.sum() == 0:
@@ -311,7 +312,7 @@ def doubly_robust(
     >>> round(doubly_robust(logs, np.tile([1.0, 0.0], (8, 1))).value, 4)
     1.0
     """
-    check_confidence(confidence)
+    check_probability("confidence", confidence)
     if n_folds < 2:
         raise InputDataError(f"n_folds must be >= 2, got {n_folds}")
     data = _Logs(logs, policy, action, position, reward, propensity)

@@ -27,14 +27,13 @@ from typing import Any, NamedTuple
 import numpy as np
 import polars as pl
 
-from recsys._validation import check_positive_int
+from recsys._validation import check_positive_int, check_probability
 from recsys.data.sources import FrameLike
 from recsys.exceptions import InputDataError
 from recsys.stats import Estimate, percentile_ci, resample_counts
 from recsys.uplift import offpolicy
 from recsys.uplift._checks import (
     as_frame,
-    check_confidence,
     check_finite_column,
     require_columns,
     to_float_array,
@@ -126,7 +125,7 @@ def plan_value(
     >>> dr["policy"].to_list()[0], result.varies
     ('plan', True)
     """
-    check_confidence(confidence)
+    check_probability("confidence", confidence)
     bootstrap = check_positive_int("bootstrap", bootstrap)
     if bootstrap < 10:
         raise InputDataError(f"bootstrap must be >= 10 for an interval, got {bootstrap}")

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from recsys._validation import check_probability
 from recsys.data import columns as C
 from recsys.data.canonical import (
     MISSING_SEGMENT,
@@ -21,7 +22,7 @@ from recsys.data.sources import FrameLike
 from recsys.data.timeutil import TimeLike, to_datetime, window_end
 from recsys.exceptions import InputDataError
 from recsys.stats import wilson_interval, z_value
-from recsys.uplift._checks import as_frame, check_confidence, require_columns
+from recsys.uplift._checks import as_frame, require_columns
 
 __all__ = ["repurchase_rate", "retention_labels", "retention_rate"]
 
@@ -185,7 +186,7 @@ def retention_rate(labels: Any, segments: Any = None, *, confidence: float = 0.9
     >>> t.select("n_customers", "n_retained", "retention_rate").row(0)
     (4, 3, 0.75)
     """
-    confidence = check_confidence(confidence)
+    confidence = check_probability("confidence", confidence)
     frame, name = _with_segments(labels, segments)
     require_columns(frame, "labels", {"retained": "retained"})
     table = _rate_table(frame, name, pl.col("retained"), confidence)
@@ -215,7 +216,7 @@ def repurchase_rate(
     >>> rs.uplift.repurchase_rate(labels)["repurchase_rate"][0]
     0.5
     """
-    confidence = check_confidence(confidence)
+    confidence = check_probability("confidence", confidence)
     if isinstance(min_orders, bool) or not isinstance(min_orders, int) or min_orders < 1:
         raise InputDataError(f"min_orders must be an integer >= 1, got {min_orders!r}")
     frame, name = _with_segments(labels, segments)

@@ -38,12 +38,11 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from recsys._validation import Interval, check_param
+from recsys._validation import Interval, check_param, check_probability
 from recsys.data.sources import FrameLike
 from recsys.exceptions import InputDataError
 from recsys.uplift._checks import (
     as_frame,
-    check_alpha,
     check_finite_column,
     is_binary_column,
     require_columns,
@@ -109,7 +108,7 @@ _TAU = Interval(float, 0, None, closed="neither")
 
 
 def _check_levels(alpha: Any, tau: Any) -> tuple[float, float]:
-    return check_alpha(alpha), float(check_param("tau", tau, _TAU))
+    return check_probability("alpha", alpha), float(check_param("tau", tau, _TAU))
 
 
 def _as_numbers(values: Any, name: str) -> np.ndarray:

@@ -198,7 +198,7 @@ def test_bad_inputs(split: ev.Split, models: dict) -> None:
     with pytest.raises(InputDataError, match=r"model 'dup'.*repeated"):
         rs.evaluate({"dup": dup}, split, k=[5], show_progress=False)
     fixed = FixedRecommender(recs)
-    with pytest.warns(DataWarning, match="larger than its longest list"):
+    with pytest.warns(DataWarning, match="model .*larger than the longest recommendation list"):
         rs.evaluate(
             {"fixed": fixed}, split, k=[10], metrics=["hit_rate"], bootstrap=0, show_progress=False
         )

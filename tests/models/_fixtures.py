@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 import recsys as rs
+from recsys._io import checksum
 
 
 def block_purchases(n_users_per_group: int = 30, n_items_per_group: int = 12, seed: int = 0):
@@ -41,3 +45,18 @@ def block_purchases(n_users_per_group: int = 30, n_items_per_group: int = 12, se
 
 def block_interactions(**kwargs) -> rs.Interactions:
     return rs.Interactions.from_purchases(block_purchases(**kwargs).drop("group"))
+
+
+def crafted_copy(
+    src: Path, dst: Path, change: Callable[[dict, dict[str, np.ndarray]], None]
+) -> Path:
+    """A copy of the model file ``src`` changed by ``change(meta, arrays)``, re-signed
+    with a matching checksum (what a forger could write)."""
+    with np.load(src, allow_pickle=False) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    meta = json.loads(str(arrays.pop("__meta__")))
+    meta.pop("checksum")
+    change(meta, arrays)
+    meta["checksum"] = checksum(meta, arrays)
+    np.savez(dst, __meta__=np.asarray(json.dumps(meta)), **arrays)
+    return dst

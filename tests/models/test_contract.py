@@ -16,7 +16,7 @@ import recsys as rs
 from recsys.models import persistence, registry, schema
 from recsys.models.schema import Array, Csr, Part, present
 from recsys.scoring import select_topk
-from tests.models._fixtures import block_interactions, block_purchases
+from tests.models._fixtures import block_interactions, block_purchases, crafted_copy
 
 # Small, fast settings; every factory gives a fresh, unfitted model. Every model in the
 # registry has at least one entry (test_every_registered_model_is_covered).
@@ -472,17 +472,6 @@ def _apply(arrays: dict, key: str, change: Callable) -> None:
     arrays[key] = change(arrays[key])
 
 
-def _resave(src, dst, change) -> None:
-    """A copy of the model file ``src`` changed by ``change(meta, arrays)``, re-signed."""
-    with np.load(src, allow_pickle=False) as archive:
-        arrays = {key: archive[key] for key in archive.files}
-    meta = json.loads(str(arrays.pop("__meta__")))
-    meta.pop("checksum")
-    change(meta, arrays)
-    meta["checksum"] = persistence._checksum(meta, arrays)
-    np.savez(dst, __meta__=np.asarray(json.dumps(meta)), **arrays)
-
-
 @pytest.mark.parametrize("name", list(MODELS))
 class TestSchema:
     def test_schema_lists_the_whole_fitted_state(self, name: str, fitted) -> None:
@@ -526,7 +515,7 @@ class TestSchema:
                 changes["negative"] = _negative
             for kind, change in changes.items():
                 path = tmp_path / f"{key}-{kind}.npz"
-                _resave(good, path, lambda meta, arrays, k=key, c=change: _apply(arrays, k, c))
+                crafted_copy(good, path, lambda meta, arrays, k=key, c=change: _apply(arrays, k, c))
                 with pytest.raises(rs.ModelFormatError, match=spec.name):
                     rs.load_model(path)
                 crafted += 1

@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 
 import recsys as rs
-from recsys.models import persistence
-from tests.models._fixtures import block_interactions
+from tests.models._fixtures import block_interactions, crafted_copy
 
 Arrays = dict[str, np.ndarray]
 
@@ -24,18 +23,6 @@ def _saved(model: rs.Recommender, tmp_path: Path) -> Path:
     path = tmp_path / "good.npz"
     model.fit(block_interactions(n_users_per_group=6, n_items_per_group=6)).save(path)
     return path
-
-
-def _craft(src: Path, dst: Path, change: Callable[[dict, Arrays], None]) -> Path:
-    """A copy of ``src`` changed by ``change(meta, arrays)``, with a matching checksum."""
-    with np.load(src, allow_pickle=False) as archive:
-        arrays = {k: archive[k] for k in archive.files}
-    meta = json.loads(str(arrays.pop("__meta__")))
-    meta.pop("checksum")
-    change(meta, arrays)
-    meta["checksum"] = persistence._checksum(meta, arrays)
-    np.savez(dst, __meta__=np.asarray(json.dumps(meta)), **arrays)
-    return dst
 
 
 def _set(key: str, value: Callable[[np.ndarray], np.ndarray]) -> Callable[[dict, Arrays], None]:
@@ -92,7 +79,7 @@ CRAFTED = [
 @pytest.mark.parametrize(("make", "key", "change", "message"), CRAFTED)
 def test_crafted_arrays_are_refused(tmp_path, make, key, change, message) -> None:
     good = _saved(make(), tmp_path)
-    bad = _craft(good, tmp_path / "bad.npz", _set(key, change))
+    bad = crafted_copy(good, tmp_path / "bad.npz", _set(key, change))
     with pytest.raises(rs.ModelFormatError, match=message):
         rs.load_model(bad)
 
@@ -111,7 +98,7 @@ def test_crafted_arrays_are_refused(tmp_path, make, key, change, message) -> Non
 def test_crafted_metadata_is_refused(tmp_path, change, message) -> None:
     good = _saved(rs.Popular(), tmp_path)
     with pytest.raises(rs.ModelFormatError, match=message):
-        rs.load_model(_craft(good, tmp_path / "bad.npz", change))
+        rs.load_model(crafted_copy(good, tmp_path / "bad.npz", change))
 
 
 def test_tampering_without_a_new_checksum_is_detected(tmp_path) -> None:
@@ -186,7 +173,7 @@ import json, sys, warnings
 import numpy as np
 import polars as pl
 import recsys as rs
-from recsys.models import persistence
+from recsys._io import checksum
 from tests.models.test_contract import MODELS
 from tests.models._fixtures import block_interactions
 
@@ -231,7 +218,7 @@ for name, make in MODELS.items():
             crafted = {**arrays, key: changed}
             for consistent in (True, False):
                 m = dict(meta)
-                m["checksum"] = persistence._checksum(meta, crafted if consistent else arrays)
+                m["checksum"] = checksum(meta, crafted if consistent else arrays)
                 np.savez(path + ".x.npz", __meta__=np.asarray(json.dumps(m)), **crafted)
                 try:
                     model = rs.load_model(path + ".x.npz")
@@ -301,10 +288,12 @@ class TestLoadErrors:
     def test_unknown_version_and_class(self, tmp_path) -> None:
         good = tmp_path / "good.npz"
         rs.Popular().fit(block_interactions()).save(good)
-        _craft(good, tmp_path / "v99.npz", lambda meta, arrays: meta.update(format_version=99))
+        crafted_copy(
+            good, tmp_path / "v99.npz", lambda meta, arrays: meta.update(format_version=99)
+        )
         with pytest.raises(rs.ModelFormatError, match="version 99"):
             rs.load_model(tmp_path / "v99.npz")
-        _craft(
+        crafted_copy(
             good, tmp_path / "cls.npz", lambda meta, arrays: meta["model"].update({"class": "Evil"})
         )
         with pytest.raises(rs.ModelFormatError, match="Evil"):
@@ -352,14 +341,14 @@ def test_resigned_non_positive_scores_are_refused(tmp_path, make, key, change) -
     model.save(good)
     with np.load(good, allow_pickle=False) as archive:
         assert key in archive.files
-    bad = _craft(good, tmp_path / "bad.npz", _set(key, change))
+    bad = crafted_copy(good, tmp_path / "bad.npz", _set(key, change))
     with pytest.raises(rs.ModelFormatError, match="scores_data"):
         rs.load_model(bad)
 
 
 def test_resigned_negative_repurchase_scores_are_refused(tmp_path) -> None:
     good = _saved(rs.Repurchase(), tmp_path)
-    bad = _craft(good, tmp_path / "bad.npz", _set("model.scores_data", _negated))
+    bad = crafted_copy(good, tmp_path / "bad.npz", _set("model.scores_data", _negated))
     with pytest.raises(rs.ModelFormatError, match=r"scores_data.*below 0"):
         rs.load_model(bad)
 
@@ -374,7 +363,7 @@ def test_resigned_hyperparameters_are_validated(tmp_path, make, depth) -> None:
         meta["model"]["params"]["depth"] = depth
 
     with pytest.raises(rs.ModelFormatError, match=r"depth=\.\.\.\) must be an integer"):
-        rs.load_model(_craft(good, tmp_path / "bad.npz", change))
+        rs.load_model(crafted_copy(good, tmp_path / "bad.npz", change))
 
 
 def test_resigned_fitted_values_are_validated(tmp_path) -> None:
@@ -387,9 +376,9 @@ def test_resigned_fitted_values_are_validated(tmp_path) -> None:
         meta["model"]["state"]["masks"] = ["bought"]
 
     with pytest.raises(rs.ModelFormatError, match="merge"):
-        rs.load_model(_craft(good, tmp_path / "merge.npz", merge))
+        rs.load_model(crafted_copy(good, tmp_path / "merge.npz", merge))
     with pytest.raises(rs.ModelFormatError, match="masks"):
-        rs.load_model(_craft(good, tmp_path / "masks.npz", masks))
+        rs.load_model(crafted_copy(good, tmp_path / "masks.npz", masks))
 
 
 # ---------------------------------------------------------------- older model files

@@ -106,20 +106,20 @@ def heldout():
     return test, plan, tau[1::2]
 
 
+# The held-out experiment's columns and the campaign's economics (value 20, cost 1).
+CAMPAIGN = {
+    "treatment": "arm",
+    "outcome": "outcome",
+    "control": "control",
+    "value": 20.0,
+    "cost": 1.0,
+    "rank_by": ["churn_risk"],
+}
+
+
 def test_plan_value_ips_by_hand_and_the_plan_beats_churn_targeting(heldout):
     test, plan, _ = heldout
-    result = rs.uplift.plan_value(
-        test,
-        plan,
-        treatment="arm",
-        outcome="outcome",
-        control="control",
-        value=20.0,
-        cost=1.0,
-        rank_by=["churn_risk"],
-        bootstrap=40,
-        seed=0,
-    )
+    result = rs.uplift.plan_value(test, plan, **CAMPAIGN, bootstrap=40, seed=0)
     table = result.table
     assert set(table["policy"]) == {"plan", "treat_all", "treat_none", "random", "by_churn_risk"}
     t = (test["arm"] == "offer").to_numpy()
@@ -166,18 +166,7 @@ def test_plan_value_bad_input(heldout):
 
 def test_plan_value_gains_cover_the_true_gains(heldout):
     test, plan, tau = heldout
-    result = rs.uplift.plan_value(
-        test,
-        plan,
-        treatment="arm",
-        outcome="outcome",
-        control="control",
-        value=20.0,
-        cost=1.0,
-        rank_by=["churn_risk"],
-        bootstrap=100,
-        seed=1,
-    )
+    result = rs.uplift.plan_value(test, plan, **CAMPAIGN, bootstrap=100, seed=1)
     # The true gain of a policy d over treating no one, per customer: mean(d (20 tau - 1)).
     planned = plan.join(test.select("user_id"), on="user_id").sort("user_id")["planned"]
     assert test["user_id"].is_sorted()

@@ -49,13 +49,13 @@ def ref_auc_score(y, score, t, kind):
     ) / y.size**2
 
 
-def ref_uplift_at_k(y, score, t, k, strategy):
+def ref_uplift_at_k(y, score, t, top, strategy):
     order = np.argsort(score, kind="mergesort")[::-1]
     if strategy == "overall":
-        m = int(len(y) * k)
+        m = int(len(y) * top)
         yy, tt = y[order][:m], t[order][:m]
         return yy[tt == 1].mean() - yy[tt == 0].mean()
-    n_c, n_t = int((t == 0).sum() * k), int((t == 1).sum() * k)
+    n_c, n_t = int((t == 0).sum() * top), int((t == 1).sum() * top)
     return y[order][t[order] == 1][:n_t].mean() - y[order][t[order] == 0][:n_c].mean()
 
 
@@ -108,7 +108,7 @@ def test_curves_match_reference_at_grid():
 def test_uplift_at_k_and_percentiles_match_reference():
     y, t, s = _data(9, ties=False)
     for strategy in ("overall", "by_group"):
-        est = rs.uplift.uplift_at_k(y, t, s, k=0.3, strategy=strategy, bootstrap=200)
+        est = rs.uplift.uplift_at_k(y, t, s, top=0.3, strategy=strategy, bootstrap=200)
         assert est.value == pytest.approx(ref_uplift_at_k(y, s, t, 0.3, strategy))
         assert est.ci_low < est.value < est.ci_high
     table = rs.uplift.uplift_by_percentile(y, t, s, bins=5, bootstrap=200)
@@ -188,8 +188,8 @@ def test_bad_input():
         rs.uplift.qini_auc(y, np.ones_like(t), s)
     with pytest.raises(InputDataError, match="NaN"):
         rs.uplift.qini_auc(np.r_[y[:-1], np.nan], t, s)
-    with pytest.raises(InputDataError, match="k as a share"):
-        rs.uplift.uplift_at_k(y, t, s, k=1.5)
+    with pytest.raises(InputDataError, match="top as a share"):
+        rs.uplift.uplift_at_k(y, t, s, top=1.5)
     with pytest.raises(InputDataError, match="strategy"):
         rs.uplift.uplift_by_percentile(y, t, s, strategy="best")
 
@@ -208,7 +208,7 @@ def test_checkpoint_intervals_equal_the_engine_reference():
     from tests.stats.reference import reference_counts, reference_sums
 
     y, t, s = _data(7, n=500, ties=False)
-    est = rs.uplift.uplift_at_k(y, t, s, k=0.4, bootstrap=64, seed=2)
+    est = rs.uplift.uplift_at_k(y, t, s, top=0.4, bootstrap=64, seed=2)
     order = np.argsort(s, kind="mergesort")[::-1]
     ys, ts = y[order], t[order]
     columns = np.column_stack([ts, ys * ts, 1 - ts, ys * (1 - ts)])

@@ -1,0 +1,155 @@
+"""LearnedChurn and LearnedCLV: a simulation with a known truth, a plain-numpy
+reference of the logistic fit, no leakage past as_of, persistence, bad input."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+
+import recsys as rs
+from recsys.exceptions import InputDataError
+from recsys.profiles.learned_features import customer_features
+
+START = datetime(2020, 1, 1)
+AS_OF = datetime(2020, 12, 1)
+
+
+def _simulate(n: int = 400, seed: int = 0) -> tuple[pl.DataFrame, np.ndarray]:
+    """Purchases of customers buying at their own Poisson rate until they drop out
+    (exponential lifetime); returns the purchases and each customer's dropout day."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    dropout = rng.exponential(250.0, n)
+    for u in range(n):
+        rate = rng.gamma(2.0, 1 / 40.0)  # orders per day
+        t = rng.uniform(0, 120)
+        price = rng.gamma(2.0, 10.0)
+        while t < min(dropout[u], 460.0):
+            rows.append((u, int(rng.integers(0, 30)), START + timedelta(days=float(t)), price))
+            t += rng.exponential(1.0 / rate)
+    frame = pl.DataFrame(
+        rows, schema=["user_id", "item_id", "timestamp", "price"], orient="row"
+    ).with_columns(pl.col("timestamp").cast(pl.Datetime("us")), quantity=pl.lit(1.0))
+    purchases, _ = rs.clean_purchases(frame)
+    return purchases, dropout
+
+
+def _numpy_logistic(x: np.ndarray, y: np.ndarray, l2: float) -> np.ndarray:
+    """Logistic regression by Newton's method on standardised columns, minimising the
+    mean log-loss + ``l2 * |w|^2`` (intercept unpenalised); probabilities of ``x``."""
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    z = np.column_stack([np.ones(len(x)), (x - x.mean(axis=0)) / scale])
+    penalty = np.full(z.shape[1], 2.0 * l2)
+    penalty[0] = 0.0
+    w = np.zeros(z.shape[1])
+    for _ in range(100):
+        p = 1.0 / (1.0 + np.exp(-(z @ w)))
+        grad = z.T @ (p - y) / len(y) + penalty * w
+        hess = (z * (p * (1 - p))[:, None]).T @ z / len(y) + np.diag(penalty)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-12:
+            break
+    return 1.0 / (1.0 + np.exp(-(z @ w)))
+
+
+@pytest.fixture(scope="module")
+def simulated() -> tuple[pl.DataFrame, np.ndarray]:
+    return _simulate()
+
+
+def test_churn_ranks_the_customers_who_dropped_out(simulated):
+    purchases, dropout = simulated
+    model = rs.profiles.LearnedChurn(origins=3).fit(purchases, as_of=AS_OF, horizon_days=60)
+    risk = model.predict(purchases)
+    users = risk["user_id"].to_numpy()
+    gone = dropout[users] < (AS_OF - START).days  # the truth: dropped out before as_of
+    r = risk["churn_risk"].to_numpy()
+    assert model.n_origins_ == 3
+    assert r[gone].mean() > r[~gone].mean() + 0.2
+    pairs = (r[gone][:, None] > r[~gone][None, :]).mean()  # AUC of dropped out vs alive
+    assert pairs > 0.8
+
+
+def test_single_origin_fit_matches_a_numpy_logistic_regression(simulated):
+    purchases, _ = simulated
+    model = rs.profiles.LearnedChurn(origins=1, l2=1e-2).fit(
+        purchases, as_of=AS_OF, horizon_days=60
+    )
+    origin = AS_OF - timedelta(days=60)
+    users, x = customer_features(purchases, origin, 60, True)
+    after = purchases.filter((pl.col("timestamp") >= origin) & (pl.col("timestamp") < AS_OF))[
+        "user_id"
+    ].unique()
+    y = (~users.is_in(after.implode())).cast(pl.Float64).to_numpy()
+    expected = _numpy_logistic(x, y, 1e-2)
+    got = 1.0 / (1.0 + np.exp(-(model.intercept_ + x @ model.coef_)))
+    np.testing.assert_allclose(got, expected, atol=2e-3)
+    assert abs(got - expected).max() < 0.1 * abs(expected - y.mean()).max()
+    np.testing.assert_array_equal(model.platt_, [0.0, 1.0])
+
+
+def test_clv_is_past_spend_times_the_probability_of_an_order(simulated):
+    purchases, _ = simulated
+    past = (
+        purchases.filter(pl.col("timestamp") < AS_OF)
+        .group_by("user_id")
+        .agg((pl.col("price") * pl.col("quantity")).sum().alias("past"))
+        .sort("user_id")
+    )
+    alone = rs.profiles.LearnedCLV(churn_weight=0.0).fit(purchases, AS_OF, 60).predict(purchases)
+    np.testing.assert_allclose(alone["clv"].to_numpy(), past["past"].to_numpy(), atol=1e-4)
+    clv = rs.profiles.LearnedCLV().fit(purchases, AS_OF, 60).predict(purchases)
+    risk = rs.profiles.LearnedChurn().fit(purchases, AS_OF, 60).predict(purchases)
+    expected = past["past"].to_numpy() * (1.0 - risk["churn_risk"].to_numpy())
+    np.testing.assert_allclose(clv["clv"].to_numpy(), expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("cls", [rs.profiles.LearnedChurn, rs.profiles.LearnedCLV])
+def test_nothing_at_or_after_as_of_is_read(simulated, cls):
+    purchases, _ = simulated
+    users = purchases["user_id"].unique().sort()[:50]
+    absurd = pl.DataFrame(
+        {
+            "user_id": users,
+            "item_id": pl.Series([999] * users.len(), dtype=purchases["item_id"].dtype),
+            "timestamp": [AS_OF + timedelta(hours=i % 3 * 100) for i in range(users.len())],
+            "quantity": [1e6] * users.len(),
+            "price": [1e6] * users.len(),
+        }
+    ).cast(purchases.select("user_id", "item_id", "timestamp", "quantity", "price").schema)
+    polluted = pl.concat([purchases, absurd], how="diagonal_relaxed")
+    clean = cls().fit(purchases, AS_OF, 60).predict(purchases)
+    dirty = cls().fit(polluted, AS_OF, 60).predict(polluted)
+    assert clean.equals(dirty)
+
+
+def test_save_and_load_give_the_same_predictions(simulated, tmp_path):
+    purchases, _ = simulated
+    for cls in (rs.profiles.LearnedChurn, rs.profiles.LearnedCLV):
+        model = cls().fit(purchases, AS_OF, 60)
+        model.save(tmp_path / "m.npz")
+        loaded = rs.profiles.load(tmp_path / "m.npz")
+        assert isinstance(loaded, cls)
+        assert loaded.predict(purchases).equals(model.predict(purchases))
+
+
+def test_bad_input_raises_typed_errors(simulated):
+    purchases, _ = simulated
+    with pytest.raises(InputDataError, match="price"):
+        rs.profiles.LearnedCLV().fit(purchases.drop("price"), AS_OF, 60)
+    with pytest.raises(InputDataError, match="no training origin"):
+        rs.profiles.LearnedChurn().fit(purchases, START + timedelta(days=100), 90)
+    with pytest.raises(InputDataError, match="horizon_days"):
+        rs.profiles.LearnedChurn().fit(purchases, AS_OF, 0)
+    with pytest.raises(InputDataError, match="no purchases before"):
+        rs.profiles.LearnedChurn().fit(purchases, START, 30)
+    no_price = rs.profiles.LearnedChurn().fit(purchases.drop("price"), AS_OF, 60)
+    assert not no_price.uses_spend_
+    assert len(no_price.feature_names) == no_price.coef_.size
+    with pytest.raises(rs.NotFittedError):
+        rs.profiles.LearnedChurn().predict(purchases)
