@@ -50,21 +50,12 @@ from typing import Any
 
 import polars as pl
 
+from recsys.actions.plan import PLAN_HOLDOUT, PLAN_MISSING, PLAN_NOT_TREATED, plan_rows
 from recsys.data import columns as C
 from recsys.data.sources import to_frame
 from recsys.exceptions import DataWarning, InputDataError
 
-__all__ = [
-    "ACTIONS",
-    "DEFAULT_RULES",
-    "PLAN_HOLDOUT",
-    "PLAN_MISSING",
-    "PLAN_NOT_TREATED",
-    "RULE_KEYS",
-    "check_budget",
-    "plan_counts",
-    "retention_actions",
-]
+__all__ = ["ACTIONS", "DEFAULT_RULES", "RULE_KEYS", "check_budget", "retention_actions"]
 
 ACTIONS = ("win_back", "replenish", "cross_sell", "onboard", "none")
 RULE_KEYS = (
@@ -75,11 +66,6 @@ RULE_KEYS = (
     "min_value",
     "has_due",
 )
-
-#: Starts of the reason of a customer the plan keeps from the offer (see the module docs).
-PLAN_NOT_TREATED = "plan: not treated"
-PLAN_HOLDOUT = "plan: holdout"
-PLAN_MISSING = "plan: not in the plan"
 
 #: The default rules, first match wins (see the module documentation).
 DEFAULT_RULES: tuple[dict[str, Any], ...] = (
@@ -236,7 +222,7 @@ def retention_actions(
     plan
         A treatment plan (`recsys.uplift.allocate`: ``user_id, treat, in_holdout``)
         deciding who gets the offer: customers it does not treat, those in its holdout
-        and those missing from it get ``none`` (module documentation; `plan_counts`).
+        and those missing from it get ``none`` (module documentation).
 
     Returns
     -------
@@ -312,7 +298,7 @@ def retention_actions(
     rule_list = _normalize_rules(rules)
     if frame.schema[C.USER].is_integer():
         frame = frame.with_columns(pl.col(C.USER).cast(pl.Int64))
-    plan_rows = _plan_rows(frame, plan) if plan is not None else None
+    planned = plan_rows(frame, plan) if plan is not None else None
 
     due_lists = None
     if due is not None:
@@ -392,8 +378,8 @@ def retention_actions(
     else:
         action, reason = pl.lit("none"), pl.lit("no rule matched")
     work = work.with_columns(action.alias("action"), reason.alias("reason"))
-    if plan_rows is not None:
-        work = work.join(plan_rows, on=C.USER, how="left", maintain_order="left")
+    if planned is not None:
+        work = work.join(planned, on=C.USER, how="left", maintain_order="left")
         gate = (
             pl.when(pl.col("_plan_reason").is_null())
             .then(pl.lit(PLAN_MISSING + " (no expected gain for this customer)"))
@@ -499,65 +485,6 @@ def retention_actions(
     return out.select(C.USER, "action", "reason", "value_at_stake", "items", "priority").sort(
         ["priority", C.USER], nulls_last=True
     )
-
-
-def _plan_rows(profiles: pl.DataFrame, plan: Any) -> pl.DataFrame:
-    """``user_id, _treat, _in_holdout, _plan_reason`` of the plan; missing customers warned."""
-    frame = to_frame(plan)
-    missing = [c for c in (C.USER, "treat", "in_holdout") if c not in frame.columns]
-    if missing:
-        raise InputDataError(
-            f"plan lacks the columns {missing}; pass rs.uplift.allocate's frame (columns are "
-            f"{frame.columns})"
-        )
-    for column in ("treat", "in_holdout"):
-        if frame.schema[column] != pl.Boolean or frame[column].null_count():
-            raise InputDataError(
-                f"plan column {column!r} must be True/False without nulls, got "
-                f"{frame.schema[column]} with {frame[column].null_count()} nulls"
-            )
-    if frame[C.USER].is_duplicated().any():
-        raise InputDataError("plan lists a customer more than once; one row per user_id")
-    frame = _align_ids(profiles, frame, C.USER, "profiles", "plan")
-    reason = (
-        pl.col("reason").cast(pl.String).fill_null("") if "reason" in frame.columns else pl.lit("")
-    )
-    rows = frame.select(
-        C.USER,
-        pl.col("treat").alias("_treat"),
-        pl.col("in_holdout").alias("_in_holdout"),
-        reason.alias("_plan_reason"),
-    )
-    absent = profiles.height - profiles.join(rows, on=C.USER, how="semi").height
-    if absent:
-        warnings.warn(
-            f"{absent:,} of {profiles.height:,} customers have no row in plan: they get no "
-            f"action ({PLAN_MISSING!r}); plan every customer (allocate on their predictions)",
-            DataWarning,
-            stacklevel=3,
-        )
-    return rows
-
-
-def plan_counts(actions: pl.DataFrame) -> dict[str, int]:
-    """How many customers of an action list the plan kept from the offer, by why.
-
-    Examples
-    --------
-    >>> import polars as pl
-    >>> actions = pl.DataFrame({"reason": ["plan: holdout (x)", "rule 1 (onboard)"]})
-    >>> plan_counts(actions)
-    {'not_treated': 0, 'holdout': 1, 'missing': 0}
-    """
-    reason = actions["reason"]
-    return {
-        key: int(reason.str.starts_with(prefix).sum())
-        for key, prefix in (
-            ("not_treated", PLAN_NOT_TREATED),
-            ("holdout", PLAN_HOLDOUT),
-            ("missing", PLAN_MISSING),
-        )
-    }
 
 
 def check_budget(contact_cost: Any, min_expected_value: Any) -> None:
