@@ -32,6 +32,7 @@ __all__ = [
     "Constraint",
     "InstanceOf",
     "Interval",
+    "MappingOf",
     "Options",
     "SequenceOf",
     "check_in",
@@ -166,6 +167,31 @@ class SequenceOf(Constraint):
 
     def describe(self) -> str:
         return f"a non-empty list of ({self.item.describe()})"
+
+
+@dataclass(frozen=True)
+class MappingOf(Constraint):
+    """A mapping with exactly the string ``keys``, every value satisfying ``item``.
+
+    Examples
+    --------
+    >>> c = MappingOf(("r", "alpha"), Interval(float, 0, None, closed="neither"))
+    >>> c.accepts({"r": 0.2, "alpha": 4.0}), c.accepts({"r": 0.2}), c.accepts({"r": 0, "alpha": 1})
+    (True, False, False)
+    """
+
+    keys: tuple[str, ...]
+    item: Constraint
+
+    def accepts(self, value: Any) -> bool:
+        return (
+            isinstance(value, Mapping)
+            and sorted(value) == sorted(self.keys)
+            and all(self.item.accepts(v) for v in value.values())
+        )
+
+    def describe(self) -> str:
+        return f"an object with keys {list(self.keys)}, each {self.item.describe()}"
 
 
 def validate_params(

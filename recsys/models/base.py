@@ -254,6 +254,9 @@ class Recommender(ABC):
         """Sizes of the model's own shape symbols in ``schema`` (e.g. ``"factors"``)."""
         return {}
 
+    def _check_state(self) -> None:  # noqa: B027 (a hook: most models need no check)
+        """Consistency of a loaded state beyond the schema (raise `ModelFormatError`)."""
+
     # ----------------------------------------------------------------- scoring
     @abstractmethod
     def _score(self, user_index: np.ndarray, query: ranker.Query | None) -> Scores:

@@ -1,7 +1,10 @@
-"""Saving and loading fitted recommenders: one ``.npz`` file, no pickle, checked on load.
+"""Saving and loading fitted models: one ``.npz`` file, no pickle, checked on load.
 
-Nothing here knows a model: what is saved, and how each array is checked on load, is
-generated from the model's declared ``schema`` (`recsys.models.schema`).
+One format for every model of `recsys.models.registry`: the recommenders and the
+customer models of `recsys.profiles` (BG/NBD, Gamma-Gamma, the churn model, items
+due, ...). Nothing here knows a model: what is saved, and how each array is checked
+on load, is generated from the model's declared ``schema`` (`recsys.models.schema`);
+`load_model` finds the class in the registry from the file's metadata.
 
 Layout of the file (a numpy ``.npz`` archive written with ``allow_pickle=False``),
 format version 3:
@@ -11,9 +14,10 @@ format version 3:
   "checksum": ...}`` where ``NODE = {"class": ..., "params": ..., "state": {fitted
   values}, "parts": {name: NODE | [NODE, ...] | null}}`` describes the model and,
   recursively, the sub-models its schema declares;
-- ``users``, ``items``: the id maps (int64 or unicode arrays);
-- ``user_items.data|indices|indptr|shape``: the training matrix;
-- ``item_popularity``: the fallback ranking;
+- recommenders only (``reference_time`` is ``null`` for a customer model):
+  ``users``, ``items``: the id maps (int64 or unicode arrays);
+  ``user_items.data|indices|indptr|shape``: the training matrix;
+  ``item_popularity``: the fallback ranking;
 - ``<path>model.<name>``: each model's own arrays, ``<path>`` locating a sub-model
   (``""`` for the saved model, ``"models[1]."`` for the second part of a blend).
 
@@ -23,7 +27,8 @@ the ones that break decompression. A file is untrusted input even with a valid
 checksum (anyone can re-sign one): the hyperparameters go through the model's own
 parameter validation, fitted values through their declared constraints, and every
 array is checked against its declared dtype, shape and values (CSR structure,
-finiteness, signs) before a Numba kernel sees it; any problem raises
+finiteness, signs) before a Numba kernel sees it, then the model's own
+``_check_state`` (consistency across fitted values); any problem raises
 `ModelFormatError`.
 """
 
@@ -72,11 +77,19 @@ def _encode_value(value: Any) -> Any:
         return value.tolist()
     if isinstance(value, np.generic):
         return value.item()
-    return value
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise ModelFormatError(f"cannot save {type(value).__name__} value {value!r} as JSON")
 
 
 def _encode_params(model: Any) -> dict[str, Any]:
-    return {name: _encode_value(v) for name, v in model.get_params(deep=False).items()}
+    out = {}
+    for name, value in model.get_params(deep=False).items():
+        try:
+            out[name] = _encode_value(value)
+        except ModelFormatError as err:
+            raise ModelFormatError(f"parameter {name} of {type(model).__name__}: {err}") from err
+    return out
 
 
 def to_config(model: Any) -> dict[str, Any]:
@@ -116,15 +129,19 @@ def _decode_value(value: Any) -> Any:
     return value
 
 
-def _new_model(class_name: Any, params: Any) -> Any:
+def _class_of(class_name: Any) -> type:
     if not isinstance(class_name, str):
         raise ModelFormatError(f"model class must be a name, got {class_name!r}")
+    try:
+        return registry.get(class_name, kind=None)
+    except InputDataError as err:
+        raise ModelFormatError(f"unknown model class {class_name!r} in the file") from err
+
+
+def _new_model(class_name: Any, params: Any) -> Any:
+    cls = _class_of(class_name)
     if not isinstance(params, dict):
         raise ModelFormatError(f"parameters of {class_name} must be an object, got {params!r}")
-    try:
-        cls = registry.get(class_name)
-    except Exception as err:
-        raise ModelFormatError(f"unknown model class {class_name!r} in the file") from err
     try:
         return cls(**{str(k): _decode_value(v) for k, v in params.items()})
     except TypeError as err:
@@ -151,28 +168,37 @@ def _walk_save(model: Any, prefix: str, arrays: dict[str, np.ndarray]) -> dict[s
     }
 
 
+def _is_recommender(cls: type) -> bool:
+    return registry.kind_of(cls) == "recommender"
+
+
 def to_arrays(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """A fitted model as (metadata, named arrays): what `save_model` writes, unsigned.
 
     ``model_from_arrays(*to_arrays(model))`` is the same model; with
     `Recommender.select_users` it gives the arrays a worker needs for its users.
     """
-    matrix = model.user_items_
-    arrays: dict[str, np.ndarray] = {
-        "users": model.users_.to_numpy(),
-        "items": model.items_.to_numpy(),
-        "user_items.data": matrix.data,
-        "user_items.indices": matrix.indices,
-        "user_items.indptr": matrix.indptr,
-        "user_items.shape": np.asarray(matrix.shape, dtype=np.int64),
-        "item_popularity": model.item_popularity_,
-    }
+    arrays: dict[str, np.ndarray] = {}
+    reference_time = None
+    if _is_recommender(type(model)):
+        matrix = model.user_items_
+        arrays = {
+            "users": model.users_.to_numpy(),
+            "items": model.items_.to_numpy(),
+            "user_items.data": matrix.data,
+            "user_items.indices": matrix.indices,
+            "user_items.indptr": matrix.indptr,
+            "user_items.shape": np.asarray(matrix.shape, dtype=np.int64),
+            "item_popularity": model.item_popularity_,
+        }
+        if model.reference_time_:
+            reference_time = model.reference_time_.isoformat()
     node = _walk_save(model, "", arrays)
     meta: dict[str, Any] = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "model": node,
-        "reference_time": model.reference_time_.isoformat() if model.reference_time_ else None,
+        "reference_time": reference_time,
         "recsys_version": __version__,
     }
     for key, value in arrays.items():
@@ -182,7 +208,8 @@ def to_arrays(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
 
 
 def save_model(model: Any, path: Any) -> None:
-    """Write a fitted model to ``path`` (one ``.npz`` file, written atomically)."""
+    """Write a fitted model (recommender or customer model) to ``path`` (one ``.npz``
+    file, written atomically; nothing is written if the model cannot be saved)."""
     write_archive(path, *to_arrays(model))
 
 
@@ -194,7 +221,9 @@ def _read(path: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     return meta, arrays
 
 
-def _walk_load(node: Any, arrays: dict[str, np.ndarray], prefix: str, shared: tuple) -> Any:
+def _walk_load(
+    node: Any, arrays: dict[str, np.ndarray], prefix: str, shared: dict[str, Any]
+) -> Any:
     if not isinstance(node, dict):
         raise ModelFormatError(f"model description at {prefix or 'the root'!r} is not an object")
     model = _new_model(node.get("class"), node.get("params"))
@@ -202,7 +231,7 @@ def _walk_load(node: Any, arrays: dict[str, np.ndarray], prefix: str, shared: tu
         model._validate_params()
     except InputDataError as err:
         raise ModelFormatError(f"invalid hyperparameters: {err}") from err
-    for attr, shared_value in zip(_SHARED, shared, strict=True):
+    for attr, shared_value in shared.items():
         setattr(model, attr, shared_value)
     schema.restore_values(model, node.get("state") or {})
     parts = node.get("parts") or {}
@@ -232,7 +261,46 @@ def _walk_load(node: Any, arrays: dict[str, np.ndarray], prefix: str, shared: tu
     schema.restore_arrays(
         model, {k[len(start) :]: v for k, v in arrays.items() if k.startswith(start)}
     )
+    model._check_state()
     return model
+
+
+def _array_keys(model: Any, prefix: str) -> set[str]:
+    """The names of the arrays ``model`` (and its parts) keep in a file."""
+    keys: set[str] = set()
+    for spec in model.schema:
+        if not schema.present(model, spec):
+            continue
+        if isinstance(spec, schema.Array):
+            keys.add(f"{prefix}model.{spec.name}")
+        elif isinstance(spec, schema.Csr):
+            keys.update(f"{prefix}model.{spec.name}.{k}" for k in ("data", "indices", "indptr"))
+        elif isinstance(spec, schema.Part):
+            value = getattr(model, f"{spec.name}_")
+            if isinstance(value, list):
+                for i, sub in enumerate(value):
+                    keys |= _array_keys(sub, f"{prefix}{spec.name}[{i}].")
+            elif value is not None:
+                keys |= _array_keys(value, f"{prefix}{spec.name}.")
+    return keys
+
+
+def _refuse_extra(model: Any, arrays: dict[str, np.ndarray], shared: tuple[str, ...]) -> Any:
+    extra = sorted(set(arrays) - _array_keys(model, "") - set(shared))
+    if extra:
+        raise ModelFormatError(f"unexpected arrays {extra} for a {type(model).__name__}")
+    return model
+
+
+_SHARED_ARRAYS = (
+    "users",
+    "items",
+    "user_items.data",
+    "user_items.indices",
+    "user_items.indptr",
+    "user_items.shape",
+    "item_popularity",
+)
 
 
 def read_model_file(path: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -282,6 +350,10 @@ def model_from_arrays(
     """
     try:
         node = meta.get("model")
+        if not isinstance(node, dict):
+            raise ModelFormatError("the model description is not an object")
+        if not _is_recommender(_class_of(node.get("class"))):
+            return _refuse_extra(_walk_load(node, arrays, "", {}), arrays, ())
         shape_arr = check_array(arrays, "user_items.shape", kind="iu", shape=(2,), low=0)
         shape = (int(shape_arr[0]), int(shape_arr[1]))
         users = IdMap(check_array(arrays, "users", kind="iuU", shape=(shape[0],)))
@@ -300,16 +372,18 @@ def model_from_arrays(
         )
         ref = meta.get("reference_time")
         reference_time = datetime.fromisoformat(ref) if ref else None
-        shared = (users, items, matrix, popularity, reference_time)
-        return _walk_load(node, arrays, "", shared)
+        shared = dict(zip(_SHARED, (users, items, matrix, popularity, reference_time), strict=True))
+        return _refuse_extra(_walk_load(node, arrays, "", shared), arrays, _SHARED_ARRAYS)
     except ModelFormatError as err:
+        raise ModelFormatError(f"{source}: {err}") from err
+    except InputDataError as err:  # a customer model's own consistency checks
         raise ModelFormatError(f"{source}: {err}") from err
     except (KeyError, ValueError, TypeError, IndexError, AttributeError) as err:
         raise ModelFormatError(f"{source}: inconsistent model file: {err!r}") from err
 
 
 def load_model(path: Any) -> Any:
-    """Load a model saved with ``model.save(path)``.
+    """Load a model saved with ``model.save(path)``: a recommender or a customer model.
 
     Raises
     ------
@@ -326,6 +400,11 @@ def load_model(path: Any) -> Any:
     >>> rs.Popular().fit(rs.Interactions.from_frame(p)).save(path)
     >>> type(rs.load_model(path)).__name__
     'Popular'
+    >>> x, t_x = [0, 1, 3, 0, 2, 5, 1, 0, 4, 2], [0, 10, 30, 0, 25, 38, 5, 0, 35, 12.0]
+    >>> bg = rs.profiles.BGNBD().fit(x, t_x, [40.0] * 10)
+    >>> bg.save(path)
+    >>> rs.load_model(path).params_ == bg.params_
+    True
     """
     meta, arrays = read_model_file(path)
     return model_from_arrays(meta, arrays, repr(str(path)))

@@ -1,13 +1,15 @@
 """A model's fitted state, declared: arrays, fitted values and sub-models.
 
-Every recommender lists what ``fit`` leaves behind in its ``schema`` (a tuple of the
-specs below). Persistence, validation of model files and `Recommender.select_users`
-are generated from it: no model writes its own save, load or slicing code.
+Every recommender and every customer model (`recsys.profiles.CustomerModel`) lists
+what ``fit`` leaves behind in its ``schema`` (a tuple of the specs below).
+Persistence, validation of model files and `Recommender.select_users` are generated
+from it: no model writes its own save, load or slicing code.
 
 - `Array`: a numpy array attribute (``<name>_``) with an exact dtype and a shape in
   symbols: ``"users"`` (training customers), ``"items"`` (catalogue), ``"seen"``
   (one entry per stored (user, item) pair of the training matrix, in its order), a
-  name the model resolves in ``_dims()`` (e.g. ``"factors"``), or a literal int;
+  name the model resolves in ``_dims()`` (e.g. ``"factors"``), a literal int, or
+  ``None`` (any length: a customer model's per-feature arrays, checked by the model);
   optional value checks (finite, bounds).
 - `Csr`: a CSR matrix attribute, stored as ``<name>.data|indices|indptr``; the
   structure is checked (row pointer, index range, sorted rows).
@@ -41,7 +43,7 @@ from recsys.exceptions import InputDataError, ModelFormatError
 
 __all__ = ["Array", "Csr", "Part", "Spec", "Value", "check_array", "check_csr", "row_positions"]
 
-Dim = str | int
+Dim = str | int | None
 
 #: Elements checked at a time by `check_array` (bounds its temporary memory).
 _CHECK_SLICE = 1 << 20
@@ -71,7 +73,7 @@ class Csr:
     """A fitted float32 CSR matrix with sorted, distinct indices in each row."""
 
     name: str
-    shape: tuple[Dim, Dim]
+    shape: tuple[str | int, str | int]
     finite: bool = True
     when: tuple[str, Any] | None = None
 
@@ -111,11 +113,28 @@ def present(model: Any, spec: Spec) -> bool:
     return bool(getattr(model, f"{name}_", None) == expected)
 
 
-def resolve(model: Any, shape: Sequence[Dim]) -> tuple[int, ...]:
-    """The shape of a spec in numbers for ``model`` (fitted or being loaded)."""
-    dims = {"users": model.n_users, "items": model.n_items, "seen": model.user_items_.nnz}
-    dims.update(model._dims())
-    return tuple(d if isinstance(d, int) else int(dims[d]) for d in shape)
+def resolve(model: Any, shape: Sequence[Dim]) -> tuple[int | None, ...]:
+    """The shape of a spec in numbers for ``model`` (fitted or being loaded).
+
+    ``None`` (any length) stays ``None``; ``"users"``, ``"items"`` and ``"seen"``
+    are a recommender's training sizes; other names come from ``model._dims()``.
+    """
+    own = model._dims()
+
+    def size(d: Dim) -> int | None:
+        if d is None or isinstance(d, int):
+            return d
+        if d in own:
+            return int(own[d])
+        if d == "seen":
+            return int(model.user_items_.nnz)
+        if d == "users":
+            return int(model.n_users)
+        if d == "items":
+            return int(model.n_items)
+        raise ModelFormatError(f"{type(model).__name__} declares no size {d!r}")
+
+    return tuple(size(d) for d in shape)
 
 
 # --------------------------------------------------------------------- checks
@@ -261,6 +280,10 @@ def restore_values(model: Any, values: Any) -> None:
             except InputDataError as err:
                 raise ModelFormatError(str(err)) from err
             setattr(model, f"{spec.name}_", tuple(value) if isinstance(value, list) else value)
+    declared = {s.name for s in model.schema if isinstance(s, Value) and present(model, s)}
+    extra = sorted(set(values) - declared)
+    if extra:
+        raise ModelFormatError(f"unexpected fitted values {extra}")
 
 
 def restore_arrays(model: Any, arrays: Mapping[str, np.ndarray]) -> None:
@@ -281,8 +304,10 @@ def restore_arrays(model: Any, arrays: Mapping[str, np.ndarray]) -> None:
                 above=spec.above,
             )
         elif isinstance(spec, Csr):
-            shape = resolve(model, spec.shape)
-            value = check_csr(arrays, spec.name, (shape[0], shape[1]), finite=spec.finite)
+            rows, cols = resolve(model, spec.shape)
+            if rows is None or cols is None:  # Csr shapes have no None: a bug, not a file
+                raise TypeError(f"{type(model).__name__}.{spec.name}: a Csr needs a fixed shape")
+            value = check_csr(arrays, spec.name, (rows, cols), finite=spec.finite)
         else:
             if isinstance(spec, Value) and spec.length is not None:
                 (length,) = resolve(model, (spec.length,))

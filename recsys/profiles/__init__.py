@@ -7,7 +7,7 @@ spend and lifetime value (Gamma-Gamma, CLV).
 >>> cohorts = rs.cohort_retention(purchases, period="month")
 """
 
-from recsys.profiles.base import CustomerModel, load
+from recsys.profiles.base import CustomerModel
 from recsys.profiles.bgnbd import BGNBD, bgnbd_inputs, bgnbd_log_likelihood
 from recsys.profiles.build import build_profiles
 from recsys.profiles.churn import ChurnCalibrator, OneTimeBuyerSurvival, OwnRhythmRule
@@ -39,6 +39,5 @@ __all__ = [
     "cohort_retention",
     "due_items",
     "gammagamma_log_likelihood",
-    "load",
     "rfm_table",
 ]

@@ -1,17 +1,18 @@
 """One convention for the customer models: `CustomerModel`.
 
-`BGNBD`, `GammaGamma`, the churn model (`ChurnCalibrator`) and the one-time-buyer
-survival curve follow scikit-learn's manners, as the recommenders do: ``__init__``
-stores hyperparameters only; ``fit`` validates them and the data, starts over and
-returns ``self``; fitted state ends in ``_``; a method that needs a fit raises
-`NotFittedError` before it. Every model has ``get_params`` / ``set_params``,
+`BGNBD`, `GammaGamma`, the churn model (`ChurnCalibrator`), the one-time-buyer
+survival curve and items due follow scikit-learn's manners, as the recommenders do:
+``__init__`` stores hyperparameters only; ``fit`` validates them and the data, starts
+over and returns ``self``; fitted state ends in ``_``; a method that needs a fit
+raises `NotFittedError` before it. Every model has ``get_params`` / ``set_params``,
 ``summary()`` (its parameters with standard errors, where it has any) and
-``save(path)`` / `load` in the recommenders' file format (one ``.npz`` archive: numpy
-arrays and JSON metadata with a format version and a checksum, never pickle).
+``save(path)``.
 
-A model declares its fitted state as a schema (`StateField` per attribute); saving
-and loading are generated from it, and a loaded file is checked against it: a
-damaged, foreign or crafted file raises `ModelFormatError`.
+A model declares its fitted state in ``schema`` with the recommenders' specs
+(`recsys.models.schema`: `Array`, `Value`); saving and loading are the recommenders'
+(`recsys.models.persistence`, one ``.npz`` archive: numpy arrays and JSON metadata
+with a format version and a checksum, never pickle), and `recsys.load_model` loads
+either kind of file: a damaged, foreign or crafted file raises `ModelFormatError`.
 
 Examples
 --------
@@ -21,71 +22,28 @@ Examples
 >>> bg = rs.profiles.BGNBD().fit(x, t_x, np.full(10, 40.0))
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "bgnbd.npz"
 >>> bg.save(path)
->>> rs.profiles.load(path).params_ == bg.params_
+>>> rs.load_model(path).params_ == bg.params_
 True
 """
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import json
-import math
-from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 from scipy import stats
 
-from recsys._io import atomic_path
 from recsys._validation import Interval, validate_params
-from recsys._version import __version__
-from recsys.exceptions import InputDataError, ModelFormatError, NotFittedError
-from recsys.models.persistence import FORMAT, FORMAT_VERSION, check_array
+from recsys.exceptions import InputDataError, NotFittedError
+from recsys.models import persistence, registry
+from recsys.models.schema import Spec
 
-__all__ = ["CustomerModel", "StateField", "as_float_array", "load"]
+__all__ = ["CustomerModel", "as_float_array"]
 
-#: ``kind`` of a customer-model file in the recommenders' container format
-#: (`recsys.models.persistence.FORMAT`, ``FORMAT_VERSION``); recommender files have none.
-KIND = "customer-model"
-
-_REGISTRY: dict[str, type[CustomerModel]] = {}
 _M = TypeVar("_M", bound="CustomerModel")
-
-
-@dataclass(frozen=True)
-class StateField:
-    """One fitted attribute of a customer model, as saved and checked on load.
-
-    Attributes
-    ----------
-    kind
-        ``"float"``, ``"int"``, ``"bool"``, ``"str"`` (JSON scalars), ``"params"`` (a
-        JSON object of floats with exactly ``keys``) or ``"array"`` (a float64 numpy
-        array of ``ndim`` dimensions).
-    keys
-        The keys of a ``"params"`` object.
-    ndim
-        Dimensions of an ``"array"``.
-    low
-        Inclusive lower bound of the value(s).
-    positive
-        Values must be > 0.
-    finite
-        Refuse NaN and infinities.
-    options
-        The allowed values of a ``"str"``.
-    """
-
-    kind: Literal["float", "int", "bool", "str", "params", "array"]
-    keys: tuple[str, ...] = ()
-    ndim: int = 1
-    low: float | None = None
-    positive: bool = False
-    finite: bool = True
-    options: tuple[str, ...] = ()
 
 
 def as_float_array(name: str, values: Any) -> NDArray[np.float64]:
@@ -131,32 +89,25 @@ def _is_number(value: Any) -> bool:
     )
 
 
-def _checksum(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
-    """SHA-256 of the metadata and every array's name, dtype, shape and bytes (the
-    recommenders' file checksum)."""
-    digest = hashlib.sha256(json.dumps(meta, sort_keys=True).encode())
-    for key in sorted(arrays):
-        a = np.ascontiguousarray(arrays[key])
-        digest.update(f"{key}|{a.dtype.str}|{a.shape}".encode())
-        digest.update(a.tobytes())
-    return digest.hexdigest()
-
-
 class CustomerModel:
     """Base of the customer models: parameters, fitted state, summary, save and load.
 
     Subclasses declare ``_parameter_constraints`` (checked by ``fit`` and on load) and
-    ``_state_schema`` (fitted attribute -> `StateField`), and may override
-    `_parameter_table` (for `summary`) and `_check_state` (consistency of a loaded
-    state).
+    ``schema`` (the fitted state, `recsys.models.schema` specs: attribute
+    ``<name>_`` per spec), and may override `_parameter_table` (for `summary`),
+    ``_dims`` (sizes of their shape symbols) and ``_check_state`` (consistency of
+    a loaded state). A class whose name does not start with ``_`` registers itself
+    in `recsys.models.registry` as a ``"customer"`` model.
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
-    _state_schema: ClassVar[dict[str, StateField]] = {}
+    #: The fitted state (`recsys.models.schema`), saved and checked on load.
+    schema: ClassVar[tuple[Spec, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        _REGISTRY[cls.__name__] = cls
+        if not cls.__name__.startswith("_"):
+            registry.register(cls, cls.__name__, kind="customer")
 
     # ------------------------------------------------------------- parameters
     @classmethod
@@ -192,13 +143,13 @@ class CustomerModel:
     def _start_fit(self) -> None:
         """Validate the parameters and forget any earlier fit (a second fit starts over)."""
         self._validate_params()
-        for name in self._state_schema:
-            self.__dict__.pop(name, None)
+        for spec in self.schema:
+            self.__dict__.pop(f"{spec.name}_", None)
 
     @property
     def is_fitted(self) -> bool:
         """Whether every fitted attribute of the schema is set."""
-        return all(name in self.__dict__ for name in self._state_schema)
+        return all(f"{spec.name}_" in self.__dict__ for spec in self.schema)
 
     def _check_fitted(self) -> None:
         if not self.is_fitted:
@@ -246,190 +197,15 @@ class CustomerModel:
         )
 
     # ----------------------------------------------------------- persistence
+    def _dims(self) -> dict[str, int]:
+        """Sizes of the model's own shape symbols in ``schema``."""
+        return {}
+
     def _check_state(self) -> None:
         """Consistency of a loaded state beyond the schema (raise `ModelFormatError`)."""
 
     def save(self, path: Any) -> None:
-        """Write the fitted model to ``path`` (one ``.npz`` file, written atomically)."""
+        """Write the fitted model to ``path`` (one ``.npz`` file, written atomically);
+        load it with `recsys.load_model`."""
         self._check_fitted()
-        arrays: dict[str, np.ndarray] = {}
-        state: dict[str, Any] = {}
-        for name, field in self._state_schema.items():
-            value = getattr(self, name)
-            if field.kind == "array":
-                arrays[f"model.{name}"] = np.ascontiguousarray(value, dtype=np.float64)
-            elif field.kind == "params":
-                state[name] = {k: float(value[k]) for k in field.keys}
-            else:
-                state[name] = value
-        meta: dict[str, Any] = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "kind": KIND,
-            "model": {
-                "class": type(self).__name__,
-                "params": _encode_params(self.get_params(deep=False)),
-                "state": state,
-            },
-            "recsys_version": __version__,
-        }
-        meta["checksum"] = _checksum(meta, arrays)
-        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-            payload = {"__meta__": np.asarray(json.dumps(meta)), **arrays}
-            savez: Any = np.savez_compressed
-            savez(fh, **payload)
-
-    @classmethod
-    def load(cls: type[_M], path: Any) -> _M:
-        """Load a model saved with `save` (of this class)."""
-        model = load(path)
-        if not isinstance(model, cls):
-            raise ModelFormatError(
-                f"{str(path)!r} holds a {type(model).__name__}, not a {cls.__name__}"
-            )
-        return model
-
-
-def _encode_params(params: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for name, value in params.items():
-        if isinstance(value, tuple):
-            value = list(value)
-        if not (value is None or isinstance(value, (bool, int, float, str, list))):
-            raise ModelFormatError(f"cannot save parameter {name}={value!r} as JSON")
-        out[name] = value
-    return out
-
-
-def _read_archive(path: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    name = repr(str(path))
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except FileNotFoundError as err:
-        raise ModelFormatError(f"no model file at {name}") from err
-    except Exception as err:  # every reader failure of an untrusted file
-        raise ModelFormatError(f"{name} is not a readable model file: {err}") from err
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ModelFormatError(f"{name} is not a recsys model file (not an .npz archive)")
-    try:
-        with archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except Exception as err:
-        raise ModelFormatError(f"{name} is damaged: {type(err).__name__}: {err}") from err
-    raw = arrays.pop("__meta__", None)
-    if raw is None or raw.dtype.kind != "U" or raw.ndim != 0:
-        raise ModelFormatError(f"{name} is not a recsys model file (no metadata)")
-    try:
-        meta = json.loads(str(raw))
-    except ValueError as err:
-        raise ModelFormatError(f"{name}: unreadable model metadata: {err}") from err
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelFormatError(f"{name} is not a recsys model file (format mismatch)")
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise ModelFormatError(
-            f"{name} has model format version {meta.get('format_version')!r}; "
-            f"this recsys reads version {FORMAT_VERSION}"
-        )
-    stored = meta.pop("checksum", None)
-    if stored != _checksum(meta, arrays):
-        raise ModelFormatError(f"{name}: checksum mismatch: the file is damaged or was altered")
-    if meta.get("kind") != KIND:
-        raise ModelFormatError(
-            f"{name} is a recommender file, not a customer model: load it with rs.load_model"
-        )
-    return meta, arrays
-
-
-def _decode_field(name: str, field: StateField, value: Any) -> Any:
-    if field.kind == "params":
-        if not isinstance(value, dict) or sorted(value) != sorted(field.keys):
-            raise ModelFormatError(f"state {name!r} must hold exactly the keys {field.keys}")
-        return {k: _decode_number(f"{name}[{k!r}]", field, value[k], float) for k in field.keys}
-    if field.kind == "float":
-        return _decode_number(name, field, value, float)
-    if field.kind == "int":
-        if not (isinstance(value, int) and not isinstance(value, bool)):
-            raise ModelFormatError(f"state {name!r} must be an integer, got {value!r}")
-        return _decode_number(name, field, value, int)
-    if field.kind == "bool":
-        if not isinstance(value, bool):
-            raise ModelFormatError(f"state {name!r} must be true or false, got {value!r}")
-        return value
-    if not isinstance(value, str) or (field.options and value not in field.options):
-        allowed = f"one of {field.options}" if field.options else "text"
-        raise ModelFormatError(f"state {name!r} must be {allowed}, got {value!r}")
-    return value
-
-
-def _decode_number(name: str, field: StateField, value: Any, kind: type) -> Any:
-    if not _is_number(value):
-        raise ModelFormatError(f"state {name!r} must be a number, got {value!r}")
-    v = float(value)
-    if field.finite and not math.isfinite(v):
-        raise ModelFormatError(f"state {name!r} must be finite, got {value!r}")
-    if field.positive and not v > 0:
-        raise ModelFormatError(f"state {name!r} must be > 0, got {value!r}")
-    if field.low is not None and not v >= field.low:
-        raise ModelFormatError(f"state {name!r} must be >= {field.low}, got {value!r}")
-    return kind(value)
-
-
-def load(path: Any) -> CustomerModel:
-    """Load a customer model saved with ``model.save(path)``.
-
-    Raises
-    ------
-    ModelFormatError
-        The file is missing, damaged (checksum), not a customer-model file, of an
-        unsupported format version, or its parameters or state are not what the
-        model's schema declares (a crafted file).
-    """
-    meta, arrays = _read_archive(path)
-    name = repr(str(path))
-    node = meta.get("model")
-    if not isinstance(node, dict):
-        raise ModelFormatError(f"{name}: no model description")
-    cls = _REGISTRY.get(str(node.get("class")))
-    if cls is None:
-        raise ModelFormatError(f"{name}: unknown customer model class {node.get('class')!r}")
-    params, state = node.get("params"), node.get("state")
-    if not isinstance(params, dict) or not isinstance(state, dict):
-        raise ModelFormatError(f"{name}: model parameters or state missing")
-    try:
-        unknown = sorted(set(params) - set(cls._param_names()))
-        if unknown:
-            raise ModelFormatError(f"unknown parameters {unknown} for {cls.__name__}")
-        model = cls(**params)
-        model._validate_params()
-        expected_arrays = {
-            f"model.{k}" for k, field in cls._state_schema.items() if field.kind == "array"
-        }
-        extra = sorted((set(arrays) - expected_arrays) | (set(state) - set(cls._state_schema)))
-        if extra:
-            raise ModelFormatError(f"unexpected entries {extra}")
-        for attr, field in cls._state_schema.items():
-            if field.kind == "array":
-                key = f"model.{attr}"
-                value = check_array(
-                    arrays,
-                    key,
-                    kind="f",
-                    shape=(None,) * field.ndim,
-                    finite=field.finite,
-                    low=field.low,
-                )
-                if field.positive and np.any(value <= 0):
-                    raise ModelFormatError(f"array {key!r} must be > 0")
-                setattr(model, attr, np.asarray(value, dtype=np.float64))
-            else:
-                if attr not in state:
-                    raise ModelFormatError(f"state {attr!r} is missing")
-                setattr(model, attr, _decode_field(attr, field, state[attr]))
-        model._check_state()
-    except InputDataError as err:
-        raise ModelFormatError(f"{name}: invalid parameters: {err}") from err
-    except ModelFormatError as err:
-        raise ModelFormatError(f"{name}: {err}") from err
-    except (KeyError, ValueError, TypeError, IndexError) as err:
-        raise ModelFormatError(f"{name}: inconsistent model file: {err!r}") from err
-    return model
+        persistence.save_model(self, path)

@@ -26,10 +26,11 @@ import polars as pl
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from recsys._validation import Interval, check_param
+from recsys._validation import InstanceOf, Interval, MappingOf, Options, check_param
 from recsys.data.sources import to_frame
-from recsys.exceptions import DataWarning, InputDataError, ModelFormatError, NotFittedError
-from recsys.profiles.base import CustomerModel, StateField, as_float_array
+from recsys.exceptions import DataWarning, InputDataError, NotFittedError
+from recsys.models.schema import Array, Spec, Value
+from recsys.profiles.base import CustomerModel, as_float_array
 from recsys.profiles.bgnbd_likelihood import loglik_and_grad, maximise
 from recsys.stats.likelihood import hessian_from_gradient, log_parameter_covariance
 
@@ -290,15 +291,15 @@ class BGNBD(CustomerModel):
         "penalizer": [Interval(float, 0, None)],
         "max_iter": [Interval(int, 1, None)],
     }
-    _state_schema: ClassVar[dict[str, StateField]] = {
-        "params_": StateField("params", keys=_PARAM_NAMES, positive=True),
-        "covariance_": StateField("array", ndim=2, finite=False),
-        "log_likelihood_": StateField("float"),
-        "n_customers_": StateField("int", low=2),
-        "converged_": StateField("bool"),
-        "status_": StateField("str", options=STATUSES),
-        "diagnosis_": StateField("str"),
-    }
+    schema: ClassVar[tuple[Spec, ...]] = (
+        Value("params", (MappingOf(_PARAM_NAMES, Interval(float, 0, None, closed="neither")),)),
+        Array("covariance", "float64", (4, 4)),
+        Value("log_likelihood", (Interval(float, None, None),)),
+        Value("n_customers", (Interval(int, 2, None),)),
+        Value("converged", (InstanceOf(bool),)),
+        Value("status", (Options(*STATUSES),)),
+        Value("diagnosis", (InstanceOf(str),)),
+    )
 
     def __init__(self, penalizer: float = 0.0, max_iter: int = 500) -> None:
         self.penalizer = penalizer
@@ -429,12 +430,6 @@ class BGNBD(CustomerModel):
             np.array([self.params_[k] for k in _PARAM_NAMES]),
             self.covariance_,
         )
-
-    def _check_state(self) -> None:
-        if self.covariance_.shape != (4, 4):
-            raise ModelFormatError(
-                f"covariance_ has shape {self.covariance_.shape}, expected (4, 4)"
-            )
 
     def fit_profiles(self, profiles: Any) -> BGNBD:
         """Fit on customer profiles: the output of `recsys.build_profiles`.

@@ -22,9 +22,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from recsys._validation import Interval
+from recsys._validation import InstanceOf, Interval
 from recsys.exceptions import InputDataError, ModelFormatError, NotFittedError
-from recsys.profiles.base import CustomerModel, StateField, as_float_array
+from recsys.models.schema import Array, Spec, Value
+from recsys.profiles.base import CustomerModel, as_float_array
 from recsys.stats.logistic import fit_logistic, logistic_probability
 
 __all__ = [
@@ -54,12 +55,12 @@ class OneTimeBuyerSurvival(CustomerModel):
     [1.0, 1.0, 0.75, 0.75, 0.5]
     """
 
-    _state_schema: ClassVar[dict[str, StateField]] = {
-        "survival_": StateField("array", low=0.0),
-        "max_days_": StateField("int", low=0),
-        "n_customers_": StateField("int", low=1),
-        "n_returned_": StateField("int", low=0),
-    }
+    schema: ClassVar[tuple[Spec, ...]] = (
+        Array("survival", "float64", ("days",), finite=True, low=0.0, high=1.0),
+        Value("max_days", (Interval(int, 0, None),)),
+        Value("n_customers", (Interval(int, 1, None),)),
+        Value("n_returned", (Interval(int, 0, None),)),
+    )
 
     def fit(self, durations_days: ArrayLike, returned: ArrayLike) -> OneTimeBuyerSurvival:
         """Fit from each customer's days to the second purchase (or to ``as_of`` if none).
@@ -99,12 +100,13 @@ class OneTimeBuyerSurvival(CustomerModel):
     def _parameter_table(self) -> tuple[list[str], NDArray[np.float64], NDArray[np.float64]]:
         return [], np.zeros(0), np.zeros((0, 0))  # a nonparametric curve
 
+    def _dims(self) -> dict[str, int]:
+        return {"days": self.max_days_ + 3}  # days 0 .. max_days_ + 2
+
     def _check_state(self) -> None:
         s = self.survival_
-        if s.size != self.max_days_ + 3 or s[0] != 1.0 or np.any(s > 1.0) or np.any(np.diff(s) > 0):
-            raise ModelFormatError(
-                "survival_ must start at 1, never rise and hold max_days_ + 3 values"
-            )
+        if s[0] != 1.0 or np.any(np.diff(s) > 0):
+            raise ModelFormatError("survival_ must start at 1 and never rise")
         if self.n_returned_ > self.n_customers_:
             raise ModelFormatError("n_returned_ exceeds n_customers_")
 
@@ -302,15 +304,15 @@ class ChurnCalibrator(CustomerModel):
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {"l2": [Interval(float, 0, None)]}
-    _state_schema: ClassVar[dict[str, StateField]] = {
-        "mean_": StateField("array"),
-        "scale_": StateField("array", positive=True),
-        "weights_": StateField("array"),
-        "coef_": StateField("array"),
-        "intercept_": StateField("float"),
-        "covariance_": StateField("array", ndim=2, finite=False),
-        "converged_": StateField("bool"),
-    }
+    schema: ClassVar[tuple[Spec, ...]] = (
+        Array("mean", "float64", (None,), finite=True),
+        Array("scale", "float64", (None,), finite=True, above=0.0),
+        Array("weights", "float64", (None,), finite=True),
+        Array("coef", "float64", (None,), finite=True),
+        Value("intercept", (Interval(float, None, None),)),
+        Array("covariance", "float64", (None, None)),
+        Value("converged", (InstanceOf(bool),)),
+    )
 
     def __init__(self, l2: float = 1e-3) -> None:
         self.l2 = l2

@@ -58,7 +58,8 @@ from recsys.data.canonical import US_PER_DAY, require_purchases, without_returns
 from recsys.data.sources import FrameLike, to_lazyframe
 from recsys.data.timeutil import TimeLike, to_datetime
 from recsys.exceptions import DataWarning, InputDataError, ModelFormatError
-from recsys.profiles.base import CustomerModel, StateField
+from recsys.models.schema import Array, Spec, Value
+from recsys.profiles.base import CustomerModel
 from recsys.stats.logistic import LogisticFit, fit_logistic, logistic_probability
 from recsys.stats.repurchase import shrunk_interval
 
@@ -311,14 +312,14 @@ class DueItems(CustomerModel):
         "calibrate": [InstanceOf(bool)],
         "min_calibration_pairs": [Interval(int, 1, None)],
     }
-    _state_schema: ClassVar[dict[str, StateField]] = {
-        "mean_": StateField("array"),
-        "scale_": StateField("array", positive=True),
-        "weights_": StateField("array"),
-        "covariance_": StateField("array", ndim=2, finite=False),
-        "calibrated_": StateField("bool"),
-        "as_of_": StateField("str"),
-    }
+    schema: ClassVar[tuple[Spec, ...]] = (
+        Array("mean", "float64", (None,), finite=True),
+        Array("scale", "float64", (None,), finite=True, above=0.0),
+        Array("weights", "float64", (None,), finite=True),
+        Array("covariance", "float64", (None, None)),
+        Value("calibrated", (InstanceOf(bool),)),
+        Value("as_of", (InstanceOf(str),)),
+    )
 
     def __init__(
         self,
@@ -404,9 +405,18 @@ class DueItems(CustomerModel):
 
     def _check_state(self) -> None:
         k = 2 if self.calibrated_ else 0
-        sizes = (self.mean_.size, self.scale_.size, self.weights_.size - (1 if k else 0))
-        if sizes != (k, k, k) or self.covariance_.shape != ((k + 1, k + 1) if k else (0, 0)):
-            raise ModelFormatError("the calibration arrays do not match calibrated_")
+        expected = {
+            "mean_": (k,),
+            "scale_": (k,),
+            "weights_": (k + 1,) if k else (0,),
+            "covariance_": (k + 1, k + 1) if k else (0, 0),
+        }
+        for name, shape in expected.items():
+            if getattr(self, name).shape != shape:
+                raise ModelFormatError(
+                    f"{name} has shape {getattr(self, name).shape}, expected {shape} "
+                    f"(calibrated_={self.calibrated_})"
+                )
 
 
 def _calibration(

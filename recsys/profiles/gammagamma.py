@@ -41,9 +41,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, special
 
-from recsys._validation import Interval, validate_params
-from recsys.exceptions import DataWarning, InputDataError, ModelFormatError, NotFittedError
-from recsys.profiles.base import CustomerModel, StateField, as_float_array
+from recsys._validation import InstanceOf, Interval, MappingOf, validate_params
+from recsys.exceptions import DataWarning, InputDataError, NotFittedError
+from recsys.models.schema import Array, Spec, Value
+from recsys.profiles.base import CustomerModel, as_float_array
 from recsys.profiles.bgnbd import BGNBD, require_finite_nonnegative
 from recsys.profiles.churn import OwnRhythmRule
 from recsys.stats.likelihood import hessian_from_gradient, log_parameter_covariance
@@ -192,15 +193,15 @@ class GammaGamma(CustomerModel):
         "penalizer": [Interval(float, 0, None)],
         "max_iter": [Interval(int, 1, None)],
     }
-    _state_schema: ClassVar[dict[str, StateField]] = {
-        "params_": StateField("params", keys=_PARAM_NAMES, positive=True),
-        "covariance_": StateField("array", ndim=2, finite=False),
-        "log_likelihood_": StateField("float"),
-        "n_customers_": StateField("int", low=2),
-        "n_excluded_": StateField("int", low=0),
-        "frequency_spend_correlation_": StateField("float", finite=False),
-        "converged_": StateField("bool"),
-    }
+    schema: ClassVar[tuple[Spec, ...]] = (
+        Value("params", (MappingOf(_PARAM_NAMES, Interval(float, 0, None, closed="neither")),)),
+        Array("covariance", "float64", (3, 3)),
+        Value("log_likelihood", (Interval(float, None, None),)),
+        Value("n_customers", (Interval(int, 2, None),)),
+        Value("n_excluded", (Interval(int, 0, None),)),
+        Value("frequency_spend_correlation", (InstanceOf(float, "a number or NaN"),)),
+        Value("converged", (InstanceOf(bool),)),
+    )
 
     def __init__(self, penalizer: float = 0.0, max_iter: int = 1000) -> None:
         self.penalizer = penalizer
@@ -318,12 +319,6 @@ class GammaGamma(CustomerModel):
             np.array([self.params_[k] for k in _PARAM_NAMES]),
             self.covariance_,
         )
-
-    def _check_state(self) -> None:
-        if self.covariance_.shape != (3, 3):
-            raise ModelFormatError(
-                f"covariance_ has shape {self.covariance_.shape}, expected (3, 3)"
-            )
 
     def _params(self) -> tuple[float, float, float]:
         if "params_" not in self.__dict__:

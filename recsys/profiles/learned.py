@@ -34,13 +34,14 @@ import polars as pl
 from numpy.typing import NDArray
 from scipy import special
 
-from recsys._validation import Interval
+from recsys._validation import InstanceOf, Interval
 from recsys.data import columns as C
 from recsys.data.canonical import require_purchases
 from recsys.data.sources import to_frame
 from recsys.data.timeutil import to_datetime
 from recsys.exceptions import InputDataError
-from recsys.profiles.base import CustomerModel, StateField
+from recsys.models.schema import Array, Spec, Value
+from recsys.profiles.base import CustomerModel
 from recsys.profiles.churn import ChurnCalibrator
 from recsys.profiles.learned_features import (
     BASE_FEATURES,
@@ -111,6 +112,9 @@ class _Learned(CustomerModel):
         when = to_datetime(self.as_of_ if as_of is None else as_of, "as_of")
         return customer_features(frame, when, self.horizon_days_, self.uses_spend_)
 
+    def _dims(self) -> dict[str, int]:  # from uses_spend_ (loaded before the arrays)
+        return {"features": len(BASE_FEATURES) + (len(SPEND_FEATURES) if self.uses_spend_ else 0)}
+
     @property
     def feature_names(self) -> tuple[str, ...]:
         """Names of the churn model's features, in the order of ``coef_``."""
@@ -160,17 +164,17 @@ class LearnedCLV(_Learned):
         "l2": [Interval(float, 0, None)],
         "churn_weight": [Interval(float, 0, None)],
     }
-    _state_schema: ClassVar[dict[str, StateField]] = {
-        "coef_": StateField("array"),
-        "intercept_": StateField("float"),
-        "platt_": StateField("array"),
-        "uses_spend_": StateField("bool"),
-        "as_of_": StateField("str"),
-        "horizon_days_": StateField("int", low=1),
-        "label_days_": StateField("int", low=1),
-        "n_origins_": StateField("int", low=1),
-        "n_rows_": StateField("int", low=1),
-    }
+    schema: ClassVar[tuple[Spec, ...]] = (
+        Array("coef", "float64", ("features",), finite=True),
+        Value("intercept", (Interval(float, None, None),)),
+        Array("platt", "float64", (2,), finite=True),
+        Value("uses_spend", (InstanceOf(bool),)),
+        Value("as_of", (InstanceOf(str),)),
+        Value("horizon_days", (Interval(int, 1, None),)),
+        Value("label_days", (Interval(int, 1, None),)),
+        Value("n_origins", (Interval(int, 1, None),)),
+        Value("n_rows", (Interval(int, 1, None),)),
+    )
 
     def __init__(
         self,
@@ -258,16 +262,16 @@ class LearnedChurn(_Learned):
         **_COMMON,
         "l2": [Interval(float, 0, None)],
     }
-    _state_schema: ClassVar[dict[str, StateField]] = {
-        "coef_": StateField("array"),
-        "intercept_": StateField("float"),
-        "platt_": StateField("array"),
-        "uses_spend_": StateField("bool"),
-        "as_of_": StateField("str"),
-        "horizon_days_": StateField("int", low=1),
-        "n_origins_": StateField("int", low=1),
-        "n_rows_": StateField("int", low=1),
-    }
+    schema: ClassVar[tuple[Spec, ...]] = (
+        Array("coef", "float64", ("features",), finite=True),
+        Value("intercept", (Interval(float, None, None),)),
+        Array("platt", "float64", (2,), finite=True),
+        Value("uses_spend", (InstanceOf(bool),)),
+        Value("as_of", (InstanceOf(str),)),
+        Value("horizon_days", (Interval(int, 1, None),)),
+        Value("n_origins", (Interval(int, 1, None),)),
+        Value("n_rows", (Interval(int, 1, None),)),
+    )
 
     def __init__(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -13,8 +14,9 @@ import pytest
 import scipy.sparse as sp
 
 import recsys as rs
+from recsys._validation import Interval, MappingOf
 from recsys.models import persistence, registry, schema
-from recsys.models.schema import Array, Csr, Part, present
+from recsys.models.schema import Array, Csr, Part, Value, present
 from recsys.scoring import select_topk
 from tests.models._fixtures import block_interactions, block_purchases, crafted_copy
 
@@ -549,3 +551,195 @@ class TestSchema:
         assert rebuilt.recommend(k=6).equals(model.recommend(ids, k=6))
         with pytest.raises(rs.InputDataError, match="repeat"):
             model.select_users(np.array([1, 1]))
+
+
+# ---------------------------------------------------------------- customer models
+def _simulated_purchases(n_customers: int = 120, seed: int = 0) -> pl.DataFrame:
+    """Customers buying at their own Poisson rate over 400 days, with prices."""
+    rng = np.random.default_rng(seed)
+    start = datetime(2023, 1, 1)
+    rows: list[tuple[int, str, datetime, float, int]] = []
+    for user in range(n_customers):
+        rate = rng.gamma(2.0, 1.0 / 60.0)  # purchases per day
+        t = float(rng.uniform(0, 120))
+        while t < 400:
+            item = f"i{int(rng.integers(0, 15)):02d}"
+            day = start + timedelta(days=t)
+            rows.append((user, item, day, float(rng.gamma(3.0, 5.0)), 1))
+            t += rng.exponential(1.0 / rate)
+    return pl.DataFrame(
+        rows, schema=["user_id", "item_id", "timestamp", "price", "quantity"], orient="row"
+    ).with_columns(pl.col("timestamp").cast(pl.Datetime("us")))
+
+
+def _simulated_bgnbd(rng: np.random.Generator, n: int = 300):
+    """(x, t_x, T) from the BG/NBD story (rate ~ Gamma, drop-out ~ Beta) in weeks."""
+    lam, drop = rng.gamma(0.5, 1.0 / 4.0, n), rng.beta(0.8, 2.5, n)
+    T = rng.uniform(27.0, 39.0, n)
+    x, t_x = np.zeros(n), np.zeros(n)
+    for i in range(n):
+        t = rng.exponential(1.0 / lam[i])
+        while t <= T[i]:
+            x[i] += 1
+            t_x[i] = t
+            if rng.random() < drop[i]:
+                break
+            t += rng.exponential(1.0 / lam[i])
+    return x, t_x, T
+
+
+def _fit_bgnbd() -> rs.profiles.CustomerModel:
+    return rs.profiles.BGNBD().fit(*_simulated_bgnbd(np.random.default_rng(1)))
+
+
+def _fit_gammagamma() -> rs.profiles.CustomerModel:
+    rng = np.random.default_rng(2)
+    x = 1.0 + rng.poisson(2.0, 300)
+    nu = rng.gamma(3.7, 1.0 / 15.0, 300)
+    return rs.profiles.GammaGamma(penalizer=0.01).fit(x, rng.gamma(6.0 * x, 1.0 / (nu * x)))
+
+
+def _fit_churn() -> rs.profiles.CustomerModel:
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 3))
+    y = (X[:, 0] + rng.normal(size=300) > 0).astype(float)
+    return rs.profiles.ChurnCalibrator(l2=0.01).fit(X, y)
+
+
+def _fit_survival() -> rs.profiles.CustomerModel:
+    rng = np.random.default_rng(4)
+    return rs.profiles.OneTimeBuyerSurvival().fit(rng.uniform(0, 90, 200), rng.random(200) < 0.6)
+
+
+CUSTOMER_MODELS: dict[str, Callable[[], rs.profiles.CustomerModel]] = {
+    "BGNBD": _fit_bgnbd,
+    "GammaGamma": _fit_gammagamma,
+    "ChurnCalibrator": _fit_churn,
+    "OneTimeBuyerSurvival": _fit_survival,
+    "DueItems": lambda: rs.profiles.DueItems(horizon_days=30, min_calibration_pairs=20).fit(
+        _simulated_purchases(), as_of="2024-01-20"
+    ),
+    "DueItems-uncalibrated": lambda: rs.profiles.DueItems(calibrate=False).fit(
+        _simulated_purchases(), as_of="2024-01-20"
+    ),
+    "LearnedCLV": lambda: rs.profiles.LearnedCLV(origins=2, step_days=30).fit(
+        _simulated_purchases(), as_of="2024-01-20", horizon_days=60
+    ),
+    "LearnedChurn": lambda: rs.profiles.LearnedChurn(origins=2, step_days=30).fit(
+        _simulated_purchases(), as_of="2024-01-20", horizon_days=60
+    ),
+}
+# Fitted attributes that are the fit's output, not state a prediction needs (not saved).
+NOT_STATE = {"DueItems": {"items_"}}
+
+
+def test_every_customer_model_is_covered() -> None:
+    covered = {name.split("-")[0] for name in CUSTOMER_MODELS}
+    assert covered == {cls.__name__ for cls in registry.classes("customer")}
+    assert not set(registry.names()) & covered  # never a --model choice
+
+
+@pytest.fixture(scope="module")
+def customer_models() -> dict[str, rs.profiles.CustomerModel]:
+    return {name: fit() for name, fit in CUSTOMER_MODELS.items()}
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray):
+        return a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
+    if isinstance(a, float):
+        return isinstance(b, float) and (a == b or (np.isnan(a) and np.isnan(b)))
+    return type(a) is type(b) and a == b
+
+
+def _wrong_values(spec: Value) -> dict[str, Any]:
+    """Crafted values breaking ``spec``'s constraints: a wrong type, and a value below
+    the lower bound where one is declared."""
+    out: dict[str, Any] = {"type": [1, 2]}
+    for constraint in spec.allowed:
+        if isinstance(constraint, Interval) and constraint.low is not None:
+            out["range"] = constraint.kind(constraint.low - 1)
+        if isinstance(constraint, MappingOf) and isinstance(constraint.item, Interval):
+            out["missing key"] = {k: 1.0 for k in constraint.keys[1:]}
+            if constraint.item.low is not None:
+                out["range"] = {k: constraint.item.low - 1.0 for k in constraint.keys}
+    return out
+
+
+@pytest.mark.parametrize("name", list(CUSTOMER_MODELS))
+class TestCustomerModelSchema:
+    """The persistence part of the contract, for every customer model."""
+
+    def test_schema_lists_the_whole_fitted_state(self, name: str, customer_models) -> None:
+        model = customer_models[name]
+        own = {a for a in vars(model) if a.endswith("_") and not a.startswith("_")}
+        declared = {f"{spec.name}_" for spec in model.schema if present(model, spec)}
+        assert own - NOT_STATE.get(type(model).__name__, set()) == declared
+        for spec in model.schema:
+            if isinstance(spec, Array):
+                value = getattr(model, f"{spec.name}_")
+                assert value.dtype == np.dtype(spec.dtype), spec.name
+                shape = schema.resolve(model, spec.shape)
+                assert len(shape) == value.ndim, spec.name
+                assert all(s in (None, n) for s, n in zip(shape, value.shape, strict=True))
+
+    def test_save_load_round_trip(self, name: str, customer_models, tmp_path) -> None:
+        model = customer_models[name]
+        path = tmp_path / "model.npz"
+        model.save(path)
+        loaded = rs.load_model(path)
+        assert type(loaded) is type(model)
+        assert loaded.is_fitted
+        assert loaded.get_params() == model.get_params()
+        for spec in model.schema:
+            attr = f"{spec.name}_"
+            assert _same(getattr(model, attr), getattr(loaded, attr)), attr
+        if type(model)._parameter_table is not rs.profiles.CustomerModel._parameter_table:
+            assert loaded.summary().equals(model.summary())
+
+    def test_files_crafted_against_the_schema_are_refused(
+        self, name: str, customer_models, tmp_path
+    ) -> None:
+        """Re-signed files (valid checksum) breaking a declared dtype, shape or bound."""
+        model = customer_models[name]
+        good = tmp_path / "good.npz"
+        model.save(good)
+        changes: list[tuple[str, str, Callable]] = []
+        for spec in model.schema:
+            if isinstance(spec, Array):
+                key = f"model.{spec.name}"
+
+                def edit(f: Callable, k: str = key) -> Callable:
+                    return lambda meta, arrays: _apply(arrays, k, f)
+
+                changes += [
+                    (spec.name, "dtype", edit(lambda a: a.astype("float32"))),
+                    (spec.name, "ndim", edit(lambda a: a[None])),
+                    (spec.name, "shape", edit(lambda a: np.concatenate([a, a[:1]]))),
+                    (spec.name, "missing", lambda meta, arrays, k=key: arrays.pop(k)),
+                ]
+                if spec.finite:
+                    changes.append((spec.name, "nan", edit(lambda a: np.full_like(a, np.nan))))
+                if spec.low is not None or spec.above is not None:
+                    changes.append((spec.name, "negative", edit(_negative)))
+            elif isinstance(spec, Value):
+                for kind, value in _wrong_values(spec).items():
+
+                    def put(meta: dict, arrays: dict, n: str = spec.name, v: Any = value) -> None:
+                        meta["model"]["state"][n] = v
+
+                    changes.append((spec.name, kind, put))
+        changes += [
+            ("extra", "array", lambda meta, arrays: arrays.update({"model.extra": np.zeros(2)})),
+            ("extra", "value", lambda meta, arrays: meta["model"]["state"].update(extra=1)),
+            ("evil", "parameter", lambda meta, arrays: meta["model"]["params"].update(evil=1)),
+        ]
+        for field, kind, change in changes:
+            value = getattr(model, f"{field}_", None)
+            if kind in ("shape", "nan", "negative") and not value.size:
+                continue  # an empty array: the change leaves it as it is
+            path = tmp_path / f"{field}-{kind}.npz"
+            crafted_copy(good, path, change)
+            with pytest.raises(rs.ModelFormatError, match=field):
+                rs.load_model(path)
+        assert len(changes) >= 3 + len(model.schema)

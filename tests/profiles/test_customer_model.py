@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import recsys as rs
+from recsys._io import checksum
 from recsys.exceptions import InputDataError, ModelFormatError, NotFittedError
-from recsys.profiles.base import _checksum
 
 # Fader, Hardie & Lee (2005), CDNOW: BG/NBD in weeks, Gamma-Gamma (Fader & Hardie 2013)
 BGNBD_CDNOW = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
@@ -123,11 +123,10 @@ def test_save_and_load_round_trip(tmp_path: Path, name: str) -> None:
     model = _fitted_models()[name]
     path = tmp_path / f"{name}.npz"
     model.save(path)
-    loaded = rs.profiles.load(path)
+    loaded = rs.load_model(path)
     assert type(loaded) is type(model)
     assert loaded.get_params() == model.get_params()
     assert loaded.summary().equals(model.summary())
-    assert type(model).load(path).get_params() == model.get_params()
     if name == "churn":
         X = np.random.default_rng(5).normal(size=(50, 3))
         assert np.array_equal(loaded.predict_proba(X), model.predict_proba(X))  # type: ignore[attr-defined]
@@ -136,9 +135,6 @@ def test_save_and_load_round_trip(tmp_path: Path, name: str) -> None:
         assert np.array_equal(loaded.survival(days), model.survival(days))  # type: ignore[attr-defined]
     else:
         assert loaded.params_ == model.params_  # type: ignore[attr-defined]
-    other = rs.profiles.BGNBD if name != "bgnbd" else rs.profiles.GammaGamma
-    with pytest.raises(ModelFormatError, match=f"not a {other.__name__}"):
-        other.load(path)
 
 
 def _resign(path: Path, out: Path, edit_meta=None, edit_arrays=None) -> Path:
@@ -151,7 +147,7 @@ def _resign(path: Path, out: Path, edit_meta=None, edit_arrays=None) -> Path:
         edit_meta(meta)
     if edit_arrays:
         edit_arrays(arrays)
-    meta["checksum"] = _checksum(meta, arrays)
+    meta["checksum"] = checksum(meta, arrays)
     np.savez(out, __meta__=np.asarray(json.dumps(meta)), **arrays)
     return out
 
@@ -164,23 +160,23 @@ def _set(meta: dict, *keys: str, value: object) -> None:
 
 
 CRAFTED = {
-    "negative parameter": (lambda m: _set(m, "model", "state", "params_", "r", value=-1.0), None),
+    "negative parameter": (lambda m: _set(m, "model", "state", "params", "r", value=-1.0), None),
     "nan parameter": (
-        lambda m: _set(m, "model", "state", "params_", "a", value=float("nan")),
+        lambda m: _set(m, "model", "state", "params", "a", value=float("nan")),
         None,
     ),
-    "text parameter": (lambda m: _set(m, "model", "state", "params_", "b", value="2.4"), None),
-    "missing key": (lambda m: m["model"]["state"]["params_"].pop("alpha"), None),
+    "text parameter": (lambda m: _set(m, "model", "state", "params", "b", value="2.4"), None),
+    "missing key": (lambda m: m["model"]["state"]["params"].pop("alpha"), None),
     "bad hyperparameter": (lambda m: _set(m, "model", "params", "max_iter", value="50"), None),
     "null hyperparameter": (lambda m: _set(m, "model", "params", "penalizer", value=None), None),
     "unknown hyperparameter": (lambda m: _set(m, "model", "params", "evil", value=1), None),
     "unknown class": (lambda m: _set(m, "model", "class", value="os.system"), None),
-    "bad status": (lambda m: _set(m, "model", "state", "status_", value="fine"), None),
-    "count as float": (lambda m: _set(m, "model", "state", "n_customers_", value=2.5), None),
+    "bad status": (lambda m: _set(m, "model", "state", "status", value="fine"), None),
+    "count as float": (lambda m: _set(m, "model", "state", "n_customers", value=2.5), None),
     "future version": (lambda m: _set(m, "format_version", value=99), None),
     "extra array": (None, lambda a: a.update({"model.extra": np.zeros(2)})),
-    "covariance shape": (None, lambda a: a.update({"model.covariance_": np.zeros((3, 3))})),
-    "covariance as text": (None, lambda a: a.update({"model.covariance_": np.array(["x"])})),
+    "covariance shape": (None, lambda a: a.update({"model.covariance": np.zeros((3, 3))})),
+    "covariance as text": (None, lambda a: a.update({"model.covariance": np.array(["x"])})),
 }
 
 
@@ -191,7 +187,7 @@ def test_crafted_files_are_refused(tmp_path: Path, case: str) -> None:
     edit_meta, edit_arrays = CRAFTED[case]
     crafted = _resign(path, tmp_path / "crafted.npz", edit_meta, edit_arrays)
     with pytest.raises(ModelFormatError):
-        rs.profiles.load(crafted)
+        rs.load_model(crafted)
 
 
 def test_damaged_and_foreign_files_are_refused(tmp_path: Path) -> None:
@@ -202,36 +198,45 @@ def test_damaged_and_foreign_files_are_refused(tmp_path: Path) -> None:
     damaged = tmp_path / "damaged.npz"
     damaged.write_bytes(bytes(data))
     with pytest.raises(ModelFormatError):
-        rs.profiles.load(damaged)
+        rs.load_model(damaged)
     truncated = tmp_path / "truncated.npz"
     truncated.write_bytes(path.read_bytes()[:100])
     with pytest.raises(ModelFormatError):
-        rs.profiles.load(truncated)
+        rs.load_model(truncated)
     with pytest.raises(ModelFormatError, match="no model file"):
-        rs.profiles.load(tmp_path / "missing.npz")
+        rs.load_model(tmp_path / "missing.npz")
     # unsigned edit: the checksum catches it
     with np.load(path, allow_pickle=False) as archive:
         arrays = {k: archive[k] for k in archive.files}
-    arrays["model.covariance_"] = arrays["model.covariance_"] * 2
+    arrays["model.covariance"] = arrays["model.covariance"] * 2
     edited = tmp_path / "edited.npz"
     np.savez(edited, **arrays)
     with pytest.raises(ModelFormatError, match="checksum"):
-        rs.profiles.load(edited)
+        rs.load_model(edited)
 
 
-def test_customer_and_recommender_files_do_not_mix(tmp_path: Path) -> None:
+def test_one_loader_for_customer_and_recommender_files(tmp_path: Path) -> None:
     import polars as pl
 
     rec = tmp_path / "popular.npz"
     rs.Popular().fit(
         rs.Interactions.from_frame(pl.DataFrame({"user_id": [1], "item_id": [2]}))
     ).save(rec)
-    with pytest.raises(ModelFormatError, match=r"rs\.load_model"):
-        rs.profiles.load(rec)
+    assert type(rs.load_model(rec)) is rs.Popular
     customer = tmp_path / "bg.npz"
     _fitted_models()["bgnbd"].save(customer)
+    assert type(rs.load_model(customer)) is rs.profiles.BGNBD
+    # a customer model's file dressed as a recommender's (and back) is refused
+    as_recommender = _resign(
+        customer, tmp_path / "c.npz", lambda m: _set(m, "model", "class", value="Popular")
+    )
     with pytest.raises(ModelFormatError):
-        rs.load_model(customer)
+        rs.load_model(as_recommender)
+    as_customer = _resign(
+        rec, tmp_path / "r.npz", lambda m: _set(m, "model", "class", value="BGNBD")
+    )
+    with pytest.raises(ModelFormatError):
+        rs.load_model(as_customer)
 
 
 def test_a_failed_save_leaves_no_file(tmp_path: Path) -> None:
@@ -261,11 +266,23 @@ def test_items_due_model_round_trip_and_summary(tmp_path: Path, online_retail) -
     assert table["std_error"].is_finite().all()
     path = tmp_path / "due.npz"
     model.save(path)
-    loaded = rs.profiles.load(path)
+    loaded = rs.load_model(path)
     assert loaded.predict(sample).equals(model.items_)  # type: ignore[attr-defined]
     later = loaded.predict(sample, as_of="2011-10-01")  # type: ignore[attr-defined]
     assert later.height >= model.items_.height
     uncalibrated = rs.profiles.DueItems(calibrate=False).fit(sample, as_of="2011-09-09")
     assert uncalibrated.summary().height == 0
     uncalibrated.save(tmp_path / "raw.npz")
-    assert rs.profiles.load(tmp_path / "raw.npz").predict(sample).equals(uncalibrated.items_)  # type: ignore[attr-defined]
+    assert rs.load_model(tmp_path / "raw.npz").predict(sample).equals(uncalibrated.items_)  # type: ignore[attr-defined]
+
+
+def test_a_fresh_process_loads_a_customer_model(tmp_path: Path) -> None:
+    """``recsys`` imports its subpackages lazily: the registry finds customer models."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "bg.npz"
+    _fitted_models()["bgnbd"].save(path)
+    code = f"import recsys; print(type(recsys.load_model({str(path)!r})).__name__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "BGNBD"

@@ -133,7 +133,7 @@ def test_save_and_load_give_the_same_predictions(simulated, tmp_path):
     for cls in (rs.profiles.LearnedChurn, rs.profiles.LearnedCLV):
         model = cls().fit(purchases, AS_OF, 60)
         model.save(tmp_path / "m.npz")
-        loaded = rs.profiles.load(tmp_path / "m.npz")
+        loaded = rs.load_model(tmp_path / "m.npz")
         assert isinstance(loaded, cls)
         assert loaded.predict(purchases).equals(model.predict(purchases))
 
