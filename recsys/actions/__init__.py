@@ -10,6 +10,17 @@ from a small rules table (`DEFAULT_RULES`), with an optional contact budget.
 ['cross_sell', 'none', 'onboard', 'replenish', 'win_back']
 """
 
+from recsys.actions.plan import PLAN_HOLDOUT, PLAN_MISSING, PLAN_NOT_TREATED, plan_counts
 from recsys.actions.rules import ACTIONS, DEFAULT_RULES, RULE_KEYS, check_budget, retention_actions
 
-__all__ = ["ACTIONS", "DEFAULT_RULES", "RULE_KEYS", "check_budget", "retention_actions"]
+__all__ = [
+    "ACTIONS",
+    "DEFAULT_RULES",
+    "PLAN_HOLDOUT",
+    "PLAN_MISSING",
+    "PLAN_NOT_TREATED",
+    "RULE_KEYS",
+    "check_budget",
+    "plan_counts",
+    "retention_actions",
+]

@@ -50,6 +50,7 @@ from typing import Any
 
 import polars as pl
 
+from recsys.actions.plan import PLAN_HOLDOUT, PLAN_MISSING, PLAN_NOT_TREATED, plan_rows
 from recsys.data import columns as C
 from recsys.data.sources import to_frame
 from recsys.exceptions import DataWarning, InputDataError
@@ -182,6 +183,7 @@ def retention_actions(
     due_min_probability: float = 0.2,
     k: int = 5,
     rank_by: str | None = None,
+    plan: Any = None,
 ) -> pl.DataFrame:
     """One action per customer from rules over profiles, due items and recommendations.
 
@@ -217,6 +219,10 @@ def retention_actions(
         A numeric column of ``profiles`` that orders the contact list (descending;
         ``priority``) instead of ``value_at_stake``: a transparent rule such as
         past value, then days since the last order.
+    plan
+        A treatment plan (`recsys.uplift.allocate`: ``user_id, treat, in_holdout``)
+        deciding who gets the offer: customers it does not treat, those in its holdout
+        and those missing from it get ``none`` (module documentation).
 
     Returns
     -------
@@ -231,7 +237,13 @@ def retention_actions(
         Missing columns (naming the rule that needs them), unknown rule keys or
         actions, rule bounds or probabilities that are not numbers, duplicate
         customers in ``profiles``, bad budget parameters, customer or item ids of
-        different types in ``profiles``, ``due`` and ``recommendations``.
+        different types in ``profiles``, ``due``, ``recommendations`` and ``plan``; a
+        plan without ``treat``/``in_holdout`` or with a customer twice.
+
+    Warns
+    -----
+    DataWarning
+        Customers of ``profiles`` missing from ``plan`` (counted; they get ``none``).
 
     Examples
     --------
@@ -286,6 +298,7 @@ def retention_actions(
     rule_list = _normalize_rules(rules)
     if frame.schema[C.USER].is_integer():
         frame = frame.with_columns(pl.col(C.USER).cast(pl.Int64))
+    planned = plan_rows(frame, plan) if plan is not None else None
 
     due_lists = None
     if due is not None:
@@ -365,6 +378,30 @@ def retention_actions(
     else:
         action, reason = pl.lit("none"), pl.lit("no rule matched")
     work = work.with_columns(action.alias("action"), reason.alias("reason"))
+    if planned is not None:
+        work = work.join(planned, on=C.USER, how="left", maintain_order="left")
+        gate = (
+            pl.when(pl.col("_plan_reason").is_null())
+            .then(pl.lit(PLAN_MISSING + " (no expected gain for this customer)"))
+            .when(pl.col("_in_holdout"))
+            .then(pl.concat_str([pl.lit(PLAN_HOLDOUT + " ("), pl.col("_plan_reason"), pl.lit(")")]))
+            .when(~pl.col("_treat"))
+            .then(
+                pl.concat_str(
+                    [pl.lit(PLAN_NOT_TREATED + " ("), pl.col("_plan_reason"), pl.lit(")")]
+                )
+            )
+        )
+        work = work.with_columns(gate.alias("_gate")).with_columns(
+            pl.when(pl.col("_gate").is_not_null())
+            .then(pl.lit("none"))
+            .otherwise(pl.col("action"))
+            .alias("action"),
+            pl.when(pl.col("_gate").is_not_null())
+            .then(pl.concat_str([pl.col("_gate"), pl.col("reason")], separator="; "))
+            .otherwise(pl.col("reason"))
+            .alias("reason"),
+        )
     v = pl.col(value).cast(pl.Float64).fill_null(0.0)
     stake = (
         pl.when(pl.col("action") == "win_back")

@@ -93,6 +93,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 def cmd_report(args: argparse.Namespace) -> None:
     from recsys.cli.common import model_names, parse_columns
+    from recsys.cli.targeting import experiment_from_args
     from recsys.job import load_purchases
 
     start = time.perf_counter()
@@ -119,6 +120,7 @@ def cmd_report(args: argparse.Namespace) -> None:
         dataset=args.title or Path(args.file).name,
         currency=args.currency,
         customer_column=columns.get("user_id", "user_id"),
+        experiment=experiment_from_args(args),
     )
     print(f"[read] {args.file} ...")
     try:

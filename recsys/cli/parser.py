@@ -7,7 +7,11 @@ import argparse
 from recsys.cli.common import Parser, int_at_least, non_negative_int, positive_int
 from recsys.cli.job import cmd_demo, cmd_report
 from recsys.cli.steps import cmd_actions, cmd_evaluate, cmd_profile, cmd_recommend, cmd_uplift
-from recsys.cli.targeting import add_target_options
+from recsys.cli.targeting import (
+    add_experiment_columns,
+    add_experiment_options,
+    add_target_options,
+)
 from recsys.job.config import DEFAULT_MODELS
 
 __all__ = ["build_parser"]
@@ -189,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not use the customer value model (CLV); the stated fallback value is used",
     )
     add_seed(report)
+    add_experiment_options(report)
     report.set_defaults(handler=cmd_report)
 
     demo = sub.add_parser(
@@ -272,15 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
         "with --control on --outcome.",
     )
     uplift.add_argument("file", help="experiment table as CSV/TSV (optionally .gz) or Parquet")
-    uplift.add_argument("--arm", required=True, help="column holding the arm of each customer")
-    uplift.add_argument("--control", required=True, help="label of the control arm")
-    uplift.add_argument("--outcome", required=True, help="0/1 or numeric outcome column")
+    add_experiment_columns(uplift, required=True)
     uplift.add_argument("--by", help="segment column: one table per segment")
-    uplift.add_argument(
-        "--unit",
-        default="user_id",
-        help="the unit column (one row each); several rows per unit are an error",
-    )
     uplift.add_argument(
         "--expected-ratio",
         help="the planned split, for the sample-ratio-mismatch check: treatment=0.9,"
@@ -319,6 +317,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     actions.add_argument(
         "--min-expected-value", type=float, help="minimum value at stake net of the cost"
+    )
+    actions.add_argument(
+        "--plan",
+        help="a treatment plan (plan.parquet of recsys uplift --target or recsys report "
+        "--experiment): only the customers it treats get an action; its holdout and the "
+        "customers it does not list get none (counted)",
     )
     actions.set_defaults(handler=cmd_actions)
     return parser

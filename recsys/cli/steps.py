@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+import sys
 from typing import Any
 
 import polars as pl
@@ -177,6 +178,11 @@ def cmd_actions(args: argparse.Namespace) -> None:
     model = None
     if args.model != "none":
         model = make_model(args.model, parse_params(args.param), args.seed)
+    plan = None
+    if args.plan is not None:
+        from recsys.data.sources import to_frame
+
+        plan = to_frame(args.plan)
     table = action_list(
         purchases,
         as_of=args.as_of,
@@ -187,7 +193,17 @@ def cmd_actions(args: argparse.Namespace) -> None:
         max_customers=args.max_customers,
         contact_cost=args.contact_cost,
         min_expected_value=args.min_expected_value,
+        plan=plan,
     )
+    if plan is not None:
+        from recsys.actions import plan_counts
+
+        counts = plan_counts(table)
+        print(
+            f"plan: {counts['not_treated']:,} customers not treated, {counts['holdout']:,} in "
+            f"its holdout, {counts['missing']:,} not in the plan: no action for them",
+            file=sys.stderr,
+        )
     if args.out is not None and args.out.lower().endswith(".csv"):  # CSV has no lists
         table = table.with_columns(pl.col("items").cast(pl.List(pl.String)).list.join(" "))
     write_table(table, args.out, "actions")

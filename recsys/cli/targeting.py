@@ -12,12 +12,48 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from recsys.exceptions import InputDataError
 
-__all__ = ["add_target_options", "cmd_target"]
+__all__ = [
+    "add_experiment_columns",
+    "add_experiment_options",
+    "add_target_options",
+    "cmd_target",
+    "experiment_from_args",
+]
+
+
+def add_experiment_columns(parser: Any, *, required: bool) -> None:
+    """``--arm``, ``--control``, ``--outcome`` (the experiment's columns) and ``--unit``."""
+    parser.add_argument("--arm", required=required, help="column holding the arm of each customer")
+    parser.add_argument("--control", required=required, help="label of the control arm")
+    parser.add_argument("--outcome", required=required, help="0/1 or numeric outcome column")
+    parser.add_argument(
+        "--unit",
+        default="user_id",
+        help="the experiment's customer column (one row each); several rows per unit are an error",
+    )
+
+
+def _add_plan_options(group: Any) -> None:
+    """The model and plan options shared by ``recsys uplift --target`` and ``recsys report
+    --experiment``."""
+    group.add_argument("--treated", help="the treated arm compared with --control (if several)")
+    group.add_argument("--method", choices=("t", "x", "dr"), default="x", help="meta-learner")
+    group.add_argument("--value", default="1", help="worth of one outcome: a number or a column")
+    group.add_argument("--margin", type=float, default=1.0, help="share of value that is profit")
+    group.add_argument("--budget", type=float, help="cap on the total contact cost")
+    group.add_argument("--count", type=int, help="cap on the number of customers treated")
+    group.add_argument(
+        "--holdout", type=float, default=0.1, help="share kept untreated for the next readout"
+    )
+    group.add_argument(
+        "--target-bootstrap", type=int, default=200, help="bootstrap resamples of the plan value"
+    )
 
 
 def add_target_options(parser: argparse.ArgumentParser) -> None:
@@ -32,25 +68,71 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
         "DIR/value.parquet (the plan against treat-all/none/random/--rank-by, IPS and DR), "
         "DIR/qini.parquet and DIR/qini.png (the Qini curve with its band)",
     )
-    group.add_argument("--treated", help="the treated arm compared with --control (if several)")
     group.add_argument("--features", help="feature table by --unit (default: the other columns)")
-    group.add_argument("--method", choices=("t", "x", "dr"), default="x", help="meta-learner")
-    group.add_argument(
-        "--value", default="1", help="worth of one outcome: a number or a column (default 1)"
-    )
     group.add_argument(
         "--contact-cost", type=float, default=0.0, help="cost of one contact (default 0)"
     )
-    group.add_argument("--margin", type=float, default=1.0, help="share of value that is profit")
-    group.add_argument("--budget", type=float, help="cap on the total contact cost")
-    group.add_argument("--count", type=int, help="cap on the number of customers treated")
-    group.add_argument(
-        "--holdout", type=float, default=0.1, help="share kept untreated for the next readout"
-    )
     group.add_argument("--rank-by", help="comma-separated columns to compare with (CLV, risk)")
-    group.add_argument(
-        "--target-bootstrap", type=int, default=200, help="bootstrap resamples of the plan value"
+    _add_plan_options(group)
+
+
+def add_experiment_options(parser: argparse.ArgumentParser) -> None:
+    """``recsys report --experiment FILE``: the targeting card from an experiment file."""
+    group = parser.add_argument_group(
+        "targeting (with --experiment FILE: an uplift model on the experiment, the plan of "
+        "whom to send the offer to, plan.parquet and the targeting card)"
     )
+    group.add_argument(
+        "--experiment",
+        metavar="FILE",
+        help="a randomized experiment of an offer (CSV/Parquet, one row per customer: --unit, "
+        "--arm, --outcome; other columns are customer features)",
+    )
+    group.add_argument(
+        "--experiment-start",
+        help="the experiment's start: the model's features are the profiles as of it "
+        "(default: --as-of, stated in the card)",
+    )
+    add_experiment_columns(group, required=False)
+    _add_plan_options(group)
+
+
+def experiment_from_args(args: argparse.Namespace) -> Any:
+    """The `recsys.job.targeting.Experiment` of ``recsys report --experiment`` (or None)."""
+    from recsys.job.targeting import Experiment
+
+    if args.experiment is None:
+        return None
+    missing = [f"--{n}" for n in ("arm", "control", "outcome") if getattr(args, n) is None]
+    if missing:
+        raise InputDataError(f"--experiment needs {', '.join(missing)}")
+    value = _number_or_column(args.value)
+    if isinstance(value, str):
+        raise InputDataError(
+            f"--value {value!r}: with --experiment, the worth of one outcome is a number"
+        )
+    try:
+        return Experiment(
+            args.experiment,
+            arm=args.arm,
+            control=args.control,
+            outcome=args.outcome,
+            treated=args.treated,
+            start=args.experiment_start,
+            unit=args.unit,
+            method=args.method,
+            value=value,
+            margin=args.margin,
+            budget=args.budget,
+            count=args.count,
+            holdout=args.holdout,
+            bootstrap=args.target_bootstrap,
+        )
+    except InputDataError as err:
+        text = str(err).replace("Experiment(", "").replace("=...)", "")
+        flags = {"start": "experiment-start", "bootstrap": "target-bootstrap"}
+        first, _, rest = text.partition(" ")
+        raise InputDataError(f"--{flags.get(first, first).replace('_', '-')} {rest}") from None
 
 
 def _number_or_column(text: str) -> float | str:

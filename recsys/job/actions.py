@@ -26,26 +26,28 @@ def action_list(
     max_customers: int | None = None,
     contact_cost: float | None = None,
     min_expected_value: float | None = None,
+    plan: Any = None,
 ) -> pl.DataFrame:
     """One retention action per customer, everything as of ``as_of``.
 
-    Profiles (with CLV over ``clv_horizon_days`` where the purchases have prices;
-    without prices customers are valued in orders), items due within
-    ``due_horizon_days``, and ``recommender`` (an unfitted model, or None for no
-    items) fitted on the purchases before ``as_of``, through
-    `recsys.retention_actions` with the default rules and the given budget.
+        Profiles (with CLV over ``clv_horizon_days`` where the purchases have prices;
+        without prices customers are valued in orders), items due within
+        ``due_horizon_days``, and ``recommender`` (an unfitted model, or None for no
+        items) fitted on the purchases before ``as_of``, through
+        `recsys.retention_actions` with the default rules, the given budget and ``plan`` (a
+    `recsys.uplift.allocate` frame deciding who gets the offer; see `recsys.actions.rules`).
 
-    ``as_of`` defaults to the day after the last purchase, as in `recsys.job.run`.
+        ``as_of`` defaults to the day after the last purchase, as in `recsys.job.run`.
 
-    Examples
-    --------
-    >>> import polars as pl, recsys as rs
-    >>> from datetime import datetime
-    >>> p = pl.DataFrame({"user_id": [1, 1, 2], "item_id": ["a", "b", "a"],
-    ...     "timestamp": [datetime(2024, 1, 1), datetime(2024, 2, 1), datetime(2024, 1, 5)],
-    ...     "quantity": [1.0, 1.0, 1.0]})
-    >>> action_list(p, recommender=rs.Popular(), k=1).height
-    2
+        Examples
+        --------
+        >>> import polars as pl, recsys as rs
+        >>> from datetime import datetime
+        >>> p = pl.DataFrame({"user_id": [1, 1, 2], "item_id": ["a", "b", "a"],
+        ...     "timestamp": [datetime(2024, 1, 1), datetime(2024, 2, 1), datetime(2024, 1, 5)],
+        ...     "quantity": [1.0, 1.0, 1.0]})
+        >>> action_list(p, recommender=rs.Popular(), k=1).height
+        2
     """
     as_of = as_of if as_of is not None else default_as_of(purchases)
     has_prices = C.PRICE in purchases.columns
@@ -65,4 +67,5 @@ def action_list(
         min_expected_value=min_expected_value,
         k=k,
         value="clv" if has_prices else "frequency",
+        plan=plan,
     )

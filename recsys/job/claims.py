@@ -17,7 +17,9 @@ Rules:
 * the evaluation names who was evaluated, returning and first-time customers
   apart, or why nobody was (`evaluation_claim`);
 * a campaign is proposed only where the value at stake per contact exceeds the
-  contact cost (`campaign_claim`).
+  contact cost (`campaign_claim`);
+* an offer is targeted by the uplift model only where its Qini interval on the
+  experiment is above 0 (`targeting_claim`); otherwise by `TARGETING_FALLBACK`.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from recsys.job.evidence import CALIBRATION_TOLERANCE, ChurnEvidence, FitEvidenc
 from recsys.job.regime import Regime
 
 __all__ = [
+    "TARGETING_FALLBACK",
     "VALUE_FALLBACK",
     "WINBACK_FALLBACK",
     "Claim",
@@ -39,6 +42,7 @@ __all__ = [
     "due_claim",
     "evaluation_claim",
     "model_claim",
+    "targeting_claim",
     "value_claim",
 ]
 
@@ -50,6 +54,13 @@ WINBACK_FALLBACK = (
 VALUE_FALLBACK = (
     "the shop's observed return rate (share of customers who ordered again within the "
     "value horizon) x the customer's mean order value"
+)
+
+#: The stated plan when the uplift model does not rank responders better than random.
+TARGETING_FALLBACK = (
+    "the experiment's average effect for every customer: send the offer to everyone if it "
+    "pays the contact cost (to nobody otherwise; under a budget or a count, the first "
+    "customers by id)"
 )
 
 
@@ -421,3 +432,98 @@ def due_claim(
     if dropped:
         text += f" {dropped:,} due rows without a chance were left out."
     return Claim("due", text, True, data, warnings, None)
+
+
+def targeting_claim(
+    result: Any,
+    *,
+    customers: int,
+    arm: str,
+    control: str,
+    method: str,
+    average_uplift: float,
+    features_as_of: Any,
+    features_basis: str,
+    warnings: tuple[str, ...] = (),
+) -> Claim:
+    """Target the offer by the uplift model only where its Qini interval is above 0.
+
+    ``result`` is `recsys.uplift.plan_value` on the experiment's customers (out-of-fold
+    uplift). Not licensed, the sentence says that this experiment's response barely
+    varies by customer (or that the model ranks worse than random, an interval below 0)
+    and names `TARGETING_FALLBACK`, with the figures.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from recsys.stats import Estimate
+    >>> from recsys.uplift import PlanValue
+    >>> table = pl.DataFrame({"policy": ["plan", "treat_all"], "estimator": ["dr", "dr"],
+    ...     "n_treated": [40, 100], "value": [2.0, 1.5], "ci_low": [1.0, 0.5],
+    ...     "ci_high": [3.0, 2.5], "gain": [0.8, 0.3], "gain_ci_low": [0.2, -0.1],
+    ...     "gain_ci_high": [1.4, 0.7]})
+    >>> flat = PlanValue(table, pl.DataFrame(), Estimate(0.01, -0.02, 0.04, 0.95), False, "")
+    >>> claim = targeting_claim(flat, customers=100, arm="offer", control="none",
+    ...     method="x", average_uplift=0.05, features_as_of="2024-03-01",
+    ...     features_basis="the experiment's start")
+    >>> claim.licensed, claim.text.split(":")[0]
+    (False, "This experiment's response barely varies by customer")
+    """
+    area = result.qini_auc
+    qini = (
+        f"Qini {area.value:.3f} ({area.confidence:.0%} interval {area.ci_low:.3f} to "
+        f"{area.ci_high:.3f}) on {customers:,} customers ({arm} against {control}, "
+        f"out-of-fold {method}-learner)"
+    )
+    data: dict[str, Any] = {
+        "customers": customers,
+        "qini": area.value,
+        "qini_ci_low": area.ci_low,
+        "qini_ci_high": area.ci_high,
+        "average_uplift": average_uplift,
+        "features_as_of": features_as_of,
+        "features_basis": features_basis,
+    }
+    plan = result.table.filter(policy="plan", estimator="dr")
+    everyone = result.table.filter(policy="treat_all", estimator="dr")
+    if plan.height and everyone.height:
+        p, e = plan.row(0, named=True), everyone.row(0, named=True)
+        data.update(
+            plan_treated=p["n_treated"],
+            plan_gain=p["gain"],
+            plan_gain_ci_low=p["gain_ci_low"],
+            plan_gain_ci_high=p["gain_ci_high"],
+            treat_all_gain=e["gain"],
+        )
+        worth = (
+            f"; on these customers the plan treats {p['n_treated']:,} and gains "
+            f"{p['gain']:.3g} per customer over sending nothing (DR, interval "
+            f"{p['gain_ci_low']:.3g} to {p['gain_ci_high']:.3g}; sending to all: "
+            f"{e['gain']:.3g})"
+        )
+    else:
+        worth = ""
+    when = f"Features are the profiles as of {_evidence_date(features_as_of)} ({features_basis})."
+    licensed = bool(area.ci_low > 0)
+    if licensed:
+        text = (
+            f"Send the offer by the uplift model: it ranks responders better than random, "
+            f"{qini}{worth}. {when}"
+        )
+        return Claim("targeting", text, True, data, warnings, None)
+    why = (
+        "This experiment's response barely varies by customer"
+        if area.ci_high >= 0
+        else "The uplift model ranks responders worse than random"
+    )
+    text = (
+        f"{why}: {qini} includes 0{worth}. Fall back to {TARGETING_FALLBACK}: an average "
+        f"uplift of {average_uplift:+.3g}. {when}"
+    )
+    if area.ci_high < 0:
+        text = text.replace(" includes 0", " is below 0")
+    return Claim("targeting", text, False, data, warnings, TARGETING_FALLBACK)
+
+
+def _evidence_date(value: Any) -> str:
+    return f"{value:%Y-%m-%d}" if hasattr(value, "strftime") else str(value)

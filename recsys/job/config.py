@@ -7,6 +7,7 @@ from typing import Any, ClassVar, Literal
 
 from recsys._validation import InstanceOf, Interval, Options, SequenceOf, validate_params
 from recsys.data.timeutil import DateLike
+from recsys.job.targeting import Experiment
 
 __all__ = ["DEFAULT_CONTACT_COST", "DEFAULT_MODELS", "JobConfig"]
 
@@ -70,6 +71,10 @@ class JobConfig:
         The data's name in the report's title; the prefix of money (``"£"``).
     customer_column
         The input's name of the customer column, for messages about it.
+    experiment
+        A randomized experiment of an offer (`recsys.job.targeting.Experiment`): the job
+        fits an uplift model on it, measures the plan's value and writes the plan of whom
+        to send the offer to (``plan.parquet``); the action list follows the plan.
 
     Examples
     --------
@@ -100,6 +105,7 @@ class JobConfig:
     dataset: str = "your purchases"
     currency: str = ""
     customer_column: str = "user_id"
+    experiment: Experiment | None = None
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "as_of": [DateLike(), None],
@@ -120,6 +126,7 @@ class JobConfig:
         "dataset": [InstanceOf(str, "a name")],
         "currency": [InstanceOf(str, "a currency symbol or code")],
         "customer_column": [InstanceOf(str, "a column name")],
+        "experiment": [InstanceOf(Experiment, "an Experiment"), None],
     }
 
     def __post_init__(self) -> None:

@@ -9,8 +9,11 @@ Steps (each one's warnings are recorded and attached to the claims they concern)
    cold-start fallback), the models fitted on the training side and compared;
 4. the model to use, chosen on a validation split carved from the training side
    (never the test split), or the regime's default when it gives no evidence;
-5. the decisions as of ``as_of``: recommendations, the action list;
-6. the claims (`recsys.job.claims`).
+5. with an experiment (``JobConfig(experiment=)``), the targeting plan
+   (`recsys.job.targeting`);
+6. the decisions as of ``as_of``: recommendations, the action list (following the plan
+   when there is one);
+7. the claims (`recsys.job.claims`).
 
 Only purchases strictly before ``as_of`` are used anywhere.
 """
@@ -61,6 +64,7 @@ from recsys.job.evidence import (
     record_warnings,
 )
 from recsys.job.regime import Regime, detect_regime
+from recsys.job.targeting import Targeting, targeting
 from recsys.models import Recommender, registry
 from recsys.profiles import ProfileConfig, build_profiles, cohort_retention, due_items
 from recsys.uplift import hit_retention
@@ -85,7 +89,9 @@ class JobResult:
     recommender used, ``validation_choice`` the evidence it was chosen on and
     ``test_choice`` the comparison on the test window. ``claims`` maps each
     headline (``churn``, ``value``, ``evaluation``, ``model``, ``campaign``,
-    ``due``) to its `Claim`; ``warnings`` lists the distinct warnings of each step.
+    ``due``, and ``targeting`` with an experiment) to its `Claim`; ``targeting`` is the
+    plan and its value (None without an experiment); ``warnings`` lists the distinct
+    warnings of each step.
     """
 
     config: JobConfig
@@ -110,6 +116,7 @@ class JobResult:
     hit_retention: pl.DataFrame | None = None
     churn: ChurnEvidence | None = None
     fits: FitEvidence | None = None
+    targeting: Targeting | None = None
     warnings: dict[str, tuple[str, ...]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -310,7 +317,7 @@ def run(
     as_of, cutoff = _resolve_dates(config, purchases)
     config = dataclasses.replace(config, as_of=as_of, cutoff=cutoff)
     bought = purchases.filter(pl.col(C.TIMESTAMP) < as_of)
-    steps = _Steps(echo, 5)
+    steps = _Steps(echo, 6 if config.experiment is not None else 5)
     k = config.k
 
     with steps("regime", "the shop's regime"):
@@ -401,6 +408,19 @@ def run(
             test_users = split.test.get_column(C.USER).unique()
             test_recs = models[used].recommend(users=test_users, k=k, on_unknown=config.on_unknown)
             retention = hit_retention(test_recs, bought, cutoff, config.horizon_days)
+    plan = target_claim = None
+    if config.experiment is not None:
+        with steps("targeting", "the uplift model, the plan and its value") as tw:
+            plan, target_claim = targeting(
+                bought,
+                profiles,
+                config.experiment,
+                as_of=as_of,
+                contact_cost=config.contact_cost,
+                churn=config.churn,
+                seed=config.seed,
+            )
+        target_claim = dataclasses.replace(target_claim, warnings=tw.messages_tuple())
     with steps(
         "decisions", f"decisions as of {as_of:%Y-%m-%d}: {k} items per customer ({used})"
     ) as dw:
@@ -440,6 +460,7 @@ def run(
             k=k,
             due_min_probability=DUE_MIN_PROBABILITY,
             rank_by=rank_by,
+            plan=plan.plan if plan is not None else None,
         )
     claims = {
         "churn": churn_c,
@@ -484,6 +505,8 @@ def run(
         basis=_basis(churn_c.licensed, value_c.licensed),
         warnings=dw.messages_tuple(),
     )
+    if target_claim is not None:
+        claims["targeting"] = target_claim
     chance = pl.col("p_within_horizon").cast(pl.Float64)
     likely = due.filter(chance.is_not_nan() & (chance >= DUE_MIN_PROBABILITY))
     undefined = due.filter(chance.is_null() | chance.is_nan()).height
@@ -520,6 +543,7 @@ def run(
         hit_retention=retention,
         churn=churn,
         fits=fits,
+        targeting=plan,
         warnings={key: tuple(w.messages) for key, w in steps.warnings.items()},
         timings=steps.timings,
     )

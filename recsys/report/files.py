@@ -27,6 +27,7 @@ FILES = {
     "actions": "actions.parquet",
     "recommendations": "recommendations.parquet",
     "metrics": "metrics.csv",
+    "plan": "plan.parquet",
 }
 
 
@@ -75,7 +76,9 @@ def write_files(result: JobResult, out_dir: str | Path) -> dict[str, Path]:
     metadata; profiles, due items, actions and recommendations also carry an
     ``as_of`` column, and an ``item_name`` (``item_names`` for the action lists)
     where the input has product names. ``metrics.csv`` has ``as_of``, ``cutoff``
-    and ``horizon_days`` columns (CSV has no metadata).
+    and ``horizon_days`` columns (CSV has no metadata). With an experiment,
+    ``plan.parquet`` is the targeting plan (`recsys.uplift.allocate`'s columns), with
+    the date of the model's features (``features_as_of``) in its metadata too.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -87,11 +90,19 @@ def write_files(result: JobResult, out_dir: str | Path) -> dict[str, Path]:
         "actions": _stamped(_item_list_names(result.actions, names), result),
         "recommendations": _stamped(_with_names(result.recommendations, names), result),
     }
+    metadata = {name: file_metadata(result, name) for name in tables}
+    if result.targeting is not None:
+        tables["plan"] = _stamped(result.targeting.plan, result)
+        metadata["plan"] = {
+            **file_metadata(result, "plan"),
+            "features_as_of": result.targeting.features_as_of.isoformat(),
+            "targeting": "uplift model" if result.targeting.by_model else "fallback",
+        }
     paths = {}
     for name, frame in tables.items():
         path = out / FILES[name]
         with atomic_path(path) as tmp:
-            frame.write_parquet(tmp, metadata=file_metadata(result, name))
+            frame.write_parquet(tmp, metadata=metadata[name])
         paths[name] = path
     metrics = result.metrics.with_columns(
         as_of=pl.lit(result.as_of.isoformat()),

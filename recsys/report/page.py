@@ -31,8 +31,9 @@ CARD_TITLES = {
     "due": "Remind customers who are due to buy again",
     "model": "Recommend with this model",
     "evaluation": "Who the models were tested on",
+    "targeting": "Whom to send the offer to",
 }
-CARD_ORDER = ("campaign", "churn", "value", "due", "model", "evaluation")
+CARD_ORDER = ("targeting", "campaign", "churn", "value", "due", "model", "evaluation")
 
 
 def plots_available() -> bool:
@@ -112,6 +113,11 @@ def _headline(result: JobResult, key: str) -> str:
         return f"{count(ev['customers'])} customers, {count(ev['items'])} products due"
     if key == "model":
         return result.model
+    if key == "targeting":
+        plan = result.targeting.plan if result.targeting is not None else None
+        treat = int(plan["treat"].sum()) if plan is not None else 0
+        rule = "by the uplift model" if claim.licensed else "fallback: the average effect"
+        return f"{count(treat)} customers to send it to ({rule})"
     return f"{count(ev.get('evaluated', 0))} customers"
 
 
@@ -398,6 +404,48 @@ def _models_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
         )
 
 
+def _targeting_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
+    found = result.targeting
+    if found is None:
+        return
+    claim = result.claims["targeting"]
+    page.heading("Targeting: whom to send the offer to")
+    page.text(claim.text, note=not claim.licensed)
+    plan = found.plan
+    page.text(
+        f"plan.parquet lists every customer as of {result.as_of:%Y-%m-%d}: "
+        f"{count(int(plan['treat'].sum()))} to send the offer to, "
+        f"{count(int(plan['in_holdout'].sum()))} in a random holdout kept without it (so the "
+        "next readout is unbiased), with the reason for each; the action list follows it."
+    )
+    page.table(
+        Table.from_frame(
+            found.value.table.select(
+                "policy", "estimator", "n_treated", "value", "ci_low", "ci_high", "gain"
+            ),
+            caption=f"The plan against simple rules on the {count(found.customers)} experiment "
+            "customers, each scored by a model that never saw them: value = mean margin per "
+            "customer (outcome x value x margin - contact cost), with its 95% interval, by "
+            "IPS and DR; gain = value minus sending nothing.",
+            formats={
+                "value": lambda v: f"{v:.4g}",
+                "ci_low": lambda v: f"{v:.4g}",
+                "ci_high": lambda v: f"{v:.4g}",
+                "gain": lambda v: f"{v:+.4g}",
+            },
+        )
+    )
+    if plt is not None:
+        from recsys.report.uplift import plot_curve
+
+        ax = plot_curve(found.value.qini, label=f"{found.experiment.method}-learner")
+        page.figure(
+            ax.figure,
+            caption="Qini curve of the uplift model on the experiment (out-of-fold), with its "
+            "bootstrap band: above the random line = it finds the customers who respond.",
+        )
+
+
 def write_page(result: JobResult, path: str | Path) -> Path:
     """Write the report page of ``result`` to ``path``: regime and decisions first."""
     plots = plots_available()
@@ -434,6 +482,7 @@ def write_page(result: JobResult, path: str | Path) -> Path:
                 labels={"share": "share of rows read"},
             )
         )
+    _targeting_section(page, result, plt)
     _customers_section(page, result, plt)
     _churn_section(page, result, plt)
     _models_section(page, result, plt)
@@ -454,7 +503,11 @@ def write_page(result: JobResult, path: str | Path) -> Path:
             text_columns=("name",),
         )
     )
-    cards = [_card(result.claims[key], _headline(result, key)) for key in CARD_ORDER]
+    cards = [
+        _card(result.claims[key], _headline(result, key))
+        for key in CARD_ORDER
+        if key in result.claims
+    ]
     regime = result.regime
     return page.write(
         path,

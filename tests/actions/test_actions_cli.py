@@ -76,3 +76,31 @@ def test_budget_flags_checked_before_the_file_is_read(
     assert len(err) == 1  # nothing was read, cleaned or profiled first
     assert fragment in err[0]
     assert "not found" not in err[0]
+
+
+@pytest.mark.filterwarnings("ignore::recsys.exceptions.DataWarning")
+def test_actions_command_takes_a_plan(
+    purchases_parquet: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    purchases, _ = rs.clean_purchases(pl.read_parquet(purchases_parquet), preset="online_retail")
+    customers = purchases["user_id"].unique().sort()
+    planned = customers.head(customers.len() - 10)  # the last 10 are missing from the plan
+    plan = pl.DataFrame(
+        {
+            "user_id": planned,
+            "treat": [i % 3 == 0 for i in range(planned.len())],
+            "in_holdout": [i % 3 == 1 for i in range(planned.len())],
+            "reason": "by hand",
+        }
+    )
+    plan.write_parquet(tmp_path / "plan.parquet")
+    out = tmp_path / "actions.parquet"
+    argv = ["actions", str(purchases_parquet), "--preset", "online_retail", "--model", "none"]
+    assert main([*argv, "--plan", str(tmp_path / "plan.parquet"), "--out", str(out)]) == 0
+    actions = pl.read_parquet(out)
+    offered = set(actions.filter(pl.col("action") != "none")["user_id"])
+    assert offered <= set(plan.filter("treat")["user_id"])
+    holdout = plan.filter("in_holdout").height
+    not_treated = plan.height - holdout - plan["treat"].sum()
+    err = capsys.readouterr().err
+    assert f"{not_treated:,} customers not treated, {holdout:,} in its holdout, 10 not in" in err
