@@ -13,7 +13,7 @@ from recsys.data.sources import to_frame
 from recsys.exceptions import InputDataError
 from recsys.report.plotting import pyplot
 
-__all__ = ["plot_metric_curves"]
+__all__ = ["plot_metric_curves", "plot_model_comparison"]
 
 
 def plot_metric_curves(
@@ -123,4 +123,63 @@ def plot_metric_curves(
     fig.legend(
         handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, title="model"
     )
+    return fig
+
+
+def plot_model_comparison(metrics: Any, k: int, chosen: str | None = None) -> Any:
+    """Hit rate@``k`` of every model with its interval: all items and new items side by side.
+
+    Parameters
+    ----------
+    metrics
+        The table returned by ``rs.evaluate`` (rows with ``segment == "all"`` are read).
+    k
+        The list length to show.
+    chosen
+        The model to highlight (drawn in red), e.g. the one the job uses.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from recsys.report.evaluation import plot_model_comparison
+    >>> table = pl.DataFrame({"model": ["a", "b", "a", "b"], "mode": ["all", "all", "new", "new"],
+    ...     "metric": ["hit_rate"] * 4, "k": [10] * 4, "segment": ["all"] * 4,
+    ...     "value": [0.5, 0.6, 0.1, 0.2], "ci_low": [0.4, 0.5, 0.05, 0.1],
+    ...     "ci_high": [0.6, 0.7, 0.15, 0.3], "n_users": [100] * 4})
+    >>> [ax.get_title() for ax in plot_model_comparison(table, 10, chosen="b").axes]
+    ['hit rate@10, all items', 'hit rate@10, new items only']
+    """
+    from matplotlib.ticker import PercentFormatter
+
+    plt = pyplot()
+    rows = to_frame(metrics).filter(
+        (pl.col("metric") == "hit_rate") & (pl.col("k") == k) & (pl.col("segment") == "all")
+    )
+    if rows.height == 0:
+        raise InputDataError(f"no hit_rate rows at k={k} for the segment 'all' to plot")
+    order = rows.filter(pl.col("mode") == "all").sort("value", "model", descending=[False, True])
+    models = order["model"].to_list()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
+    for ax, mode, title in zip(axes, ("all", "new"), ("all items", "new items only"), strict=True):
+        lookup = {r["model"]: r for r in rows.filter(pl.col("mode") == mode).iter_rows(named=True)}
+        present = [m for m in models if m in lookup]
+        value = [lookup[m]["value"] for m in present]
+        err = [
+            [lookup[m]["value"] - lookup[m]["ci_low"] for m in present],
+            [lookup[m]["ci_high"] - lookup[m]["value"] for m in present],
+        ]
+        colours = ["#c62828" if m == chosen else "#5c6bc0" for m in present]
+        ax.barh(range(len(present)), value, xerr=err, color=colours, capsize=3)
+        ax.set_yticks(range(len(present)), present)
+        ax.set_xlim(0, 1)
+        ax.set_title(f"hit rate@{k}, {title}")
+        ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
     return fig

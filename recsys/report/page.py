@@ -331,6 +331,13 @@ def _models_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
             f"{count(counts.get('new'))} customers who bought one (its own denominator).",
         )
     )
+    if plt is not None:
+        from recsys.report.evaluation import plot_model_comparison
+
+        page.figure(
+            plot_model_comparison(metrics, k, chosen=result.model),
+            caption=f"Hit rate@{k} with 95% intervals (red: the model the job uses).",
+        )
     choice = result.test_choice
     if choice is not None and choice.comparisons.height:
         comp = choice.comparisons.with_columns(
