@@ -80,6 +80,19 @@ def _training_origins(
     return out
 
 
+#: The fitted state both learned models declare (`recsys.models.schema`).
+_STATE: tuple[Spec, ...] = (
+    Array("coef", "float64", ("features",), finite=True),
+    Value("intercept", (Interval(float, None, None),)),
+    Array("platt", "float64", (2,), finite=True),
+    Value("uses_spend", (InstanceOf(bool),)),
+    Value("as_of", (InstanceOf(str),)),
+    Value("horizon_days", (Interval(int, 1, None),)),
+    Value("n_origins", (Interval(int, 1, None),)),
+    Value("n_rows", (Interval(int, 1, None),)),
+)
+
+
 class _Learned(CustomerModel):
     """Shared fit/predict plumbing: parameters, origins, features at ``as_of``."""
 
@@ -164,17 +177,7 @@ class LearnedCLV(_Learned):
         "l2": [Interval(float, 0, None)],
         "churn_weight": [Interval(float, 0, None)],
     }
-    schema: ClassVar[tuple[Spec, ...]] = (
-        Array("coef", "float64", ("features",), finite=True),
-        Value("intercept", (Interval(float, None, None),)),
-        Array("platt", "float64", (2,), finite=True),
-        Value("uses_spend", (InstanceOf(bool),)),
-        Value("as_of", (InstanceOf(str),)),
-        Value("horizon_days", (Interval(int, 1, None),)),
-        Value("label_days", (Interval(int, 1, None),)),
-        Value("n_origins", (Interval(int, 1, None),)),
-        Value("n_rows", (Interval(int, 1, None),)),
-    )
+    schema: ClassVar[tuple[Spec, ...]] = (*_STATE, Value("label_days", (Interval(int, 1, None),)))
 
     def __init__(
         self,
@@ -262,16 +265,7 @@ class LearnedChurn(_Learned):
         **_COMMON,
         "l2": [Interval(float, 0, None)],
     }
-    schema: ClassVar[tuple[Spec, ...]] = (
-        Array("coef", "float64", ("features",), finite=True),
-        Value("intercept", (Interval(float, None, None),)),
-        Array("platt", "float64", (2,), finite=True),
-        Value("uses_spend", (InstanceOf(bool),)),
-        Value("as_of", (InstanceOf(str),)),
-        Value("horizon_days", (Interval(int, 1, None),)),
-        Value("n_origins", (Interval(int, 1, None),)),
-        Value("n_rows", (Interval(int, 1, None),)),
-    )
+    schema: ClassVar[tuple[Spec, ...]] = _STATE
 
     def __init__(
         self,
