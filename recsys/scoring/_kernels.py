@@ -27,8 +27,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-# scores tested at once before the per-score heap checks (see _scan_range)
+# scores tested at once before the per-score heap checks, then the width of the pieces
+# of a run that has a hit (see _scan_range)
 _RUN = 128
+_LANES = 16
 
 __all__ = [
     "gather_rows_kernel",
@@ -212,8 +214,35 @@ def _task_range(task, n, n_tasks):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _scan_range(scores, r, lo, hi, base, col_map, use_map, gather, heap_s, heap_i, h, size, k):
-    """Offer the columns ``lo <= c < hi`` of ``scores`` row ``r`` to heap row ``h``.
+def _skip_excluded(excl_indices, e, e_hi, g):
+    """Move the cursor ``e`` over the sorted exclusions ``excl_indices[e:e_hi]`` below item
+    ``g``; return (whether ``g`` is excluded, the new cursor). Items are visited in
+    increasing order, so one cursor walks each row's exclusions once (duplicates too)."""
+    while e < e_hi and excl_indices[e] < g:
+        e += 1
+    return e < e_hi and excl_indices[e] == g, e
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _any_above(scores, row, first, threshold, width):
+    """Whether any of ``scores[row, first:first + width]`` exceeds ``threshold``: a
+    branch-free loop of a compile-time ``width`` (``_RUN`` or ``_LANES``) that LLVM
+    vectorises. Unsigned indices skip Numba's negative-index wraparound, which would
+    otherwise keep the loop scalar (measured 2.5x slower)."""
+    above = False
+    for t in range(width):
+        above |= scores[row, first + np.uintp(t)] > threshold
+    return above
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _scan_range(
+    scores, r, lo, hi, base, col_map, use_map, gather, excl_indices, e, e_hi,
+    heap_s, heap_i, h, size, k,
+):  # fmt: skip
+    """Offer the columns ``lo <= c < hi`` of ``scores`` row ``r`` to heap row ``h``, except
+    the items in ``excl_indices[e:e_hi]`` (sorted; ``e`` is the row's cursor, see
+    ``_skip_excluded``). Returns (heap size, cursor).
 
     Column ``c`` is item ``col_map[c]`` if ``use_map`` else item ``c``. Its score is
     ``scores[r, col_map[c]]`` if ``gather`` (a full-width row restricted to candidates)
@@ -221,100 +250,58 @@ def _scan_range(scores, r, lo, hi, base, col_map, use_map, gather, heap_s, heap_
 
     Items arrive in increasing index order, so once the heap is full a new item can only
     enter with a strictly higher score than the root (a tie loses to the lower index).
+    Exclusions are looked up only for the few scores that pass that test.
     """
     c = lo
     while size < k and c < hi:
         g = col_map[c] if use_map else c
         s = scores[r, g] if gather else scores[r, c - base]
-        size = _offer(heap_s, heap_i, h, size, k, s, g)
+        excluded, e = _skip_excluded(excl_indices, e, e_hi, g)
+        if not excluded:
+            size = _offer(heap_s, heap_i, h, size, k, s, g)
         c += 1
     if size < k:
-        return size
+        return size, e
     threshold = heap_s[h, 0]
     if gather:
         for c2 in range(c, hi):
-            g = col_map[c2]
-            s = scores[r, g]
+            s = scores[r, col_map[c2]]
             if s > threshold:
-                _sift_down(heap_s, heap_i, h, size, 0, s, g)
-                threshold = heap_s[h, 0]
-    else:
-        row = np.uintp(r)
-        # Most scores lose to the threshold: test a run of _RUN scores for "any above"
-        # with a branch-free, fixed-length (so vectorised) loop, and look at single scores
-        # only on a hit. Unsigned indices skip Numba's negative-index wraparound, which
-        # would otherwise keep the loop from vectorising (measured 2.5x slower).
-        start = c
-        while start < hi:
-            stop = min(hi, start + _RUN)
-            above = False
-            if stop - start == _RUN:
-                first = np.uintp(start - base)
-                for t in range(_RUN):
-                    above |= scores[row, first + np.uintp(t)] > threshold
-            else:
-                above = True
-            if above:
-                for c2 in range(start, stop):
+                g = col_map[c2]
+                excluded, e = _skip_excluded(excl_indices, e, e_hi, g)
+                if not excluded:
+                    _sift_down(heap_s, heap_i, h, size, 0, s, g)
+                    threshold = heap_s[h, 0]
+        return size, e
+    # Most scores lose to the threshold: test a run of _RUN scores for "any above", then
+    # the _LANES-wide pieces of a run that has one, and single scores only in a piece
+    # that has one (a hit was measured to cost a 128-score scalar loop otherwise).
+    row = np.uintp(r)
+    start = c
+    while start < hi:
+        stop = min(hi, start + _RUN)
+        if stop - start == _RUN and not _any_above(
+            scores, row, np.uintp(start - base), threshold, _RUN
+        ):
+            start = stop
+            continue
+        piece = start
+        while piece < stop:
+            piece_stop = min(stop, piece + _LANES)
+            if piece_stop - piece < _LANES or _any_above(
+                scores, row, np.uintp(piece - base), threshold, _LANES
+            ):
+                for c2 in range(piece, piece_stop):
                     s = scores[row, np.uintp(c2 - base)]
                     if s > threshold:
                         g = col_map[c2] if use_map else c2
-                        _sift_down(heap_s, heap_i, h, size, 0, s, g)
-                        threshold = heap_s[h, 0]
-            start = stop
-    return size
-
-
-@njit(cache=True, nogil=True)
-def _lower_bound(values, lo, hi, target):
-    """First position p in [lo, hi) with values[p] >= target (values sorted), else hi.
-
-    Searches in place: a slice would be a view, with the reference-count cost above.
-    """
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if values[mid] < target:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _scan_row_excluding(
-    scores, r, lo, hi, base, col_map, use_map, gather, excl_indices, e_lo, e_hi,
-    heap_s, heap_i, h, size, k,
-):  # fmt: skip
-    """``_scan_range`` over columns [lo, hi) skipping the item indices
-    ``excl_indices[e_lo:e_hi]`` (sorted).
-
-    The row is scanned in runs between excluded columns, so the inner loop has no check.
-    """
-    start = lo
-    n_map = col_map.shape[0]
-    if not use_map:
-        e_lo = _lower_bound(excl_indices, e_lo, e_hi, lo)  # skip exclusions left of the tile
-    for e in range(e_lo, e_hi):
-        item = excl_indices[e]
-        if use_map:
-            col = _lower_bound(col_map, 0, n_map, item)
-            if col >= n_map or col_map[col] != item:
-                continue
-        else:
-            col = item
-        if col < start:
-            continue
-        if col >= hi:
-            break
-        size = _scan_range(
-            scores, r, start, col, base, col_map, use_map, gather, heap_s, heap_i, h, size, k
-        )
-        start = col + 1
-    if start < hi:
-        size = _scan_range(
-            scores, r, start, hi, base, col_map, use_map, gather, heap_s, heap_i, h, size, k
-        )
-    return size
+                        excluded, e = _skip_excluded(excl_indices, e, e_hi, g)
+                        if not excluded:
+                            _sift_down(heap_s, heap_i, h, size, 0, s, g)
+                            threshold = heap_s[h, 0]
+            piece = piece_stop
+        start = stop
+    return size, e
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -344,7 +331,7 @@ def select_kernel(
     b = scores.shape[0]
     for r in prange(b):
         i = row_offset + r
-        sizes[i] = _scan_row_excluding(
+        sizes[i], _ = _scan_range(
             scores, r, base, base + n_cols, base, col_map, use_map, gather,
             excl_indices, excl_indptr[i], excl_indptr[i + 1],
             out_scores, out_ids, i, sizes[i], k,
@@ -385,6 +372,7 @@ def topk_fused_kernel(
         # one buffer per task, reused for all of its tiles
         buf = np.empty(row_tile * col_tile, dtype=np.float32)
         sizes = np.zeros(row_tile, dtype=np.int64)
+        cursors = np.zeros(row_tile, dtype=np.int64)  # each row's next exclusion
         for row_tile_index in range(task * tiles_per_task, (task + 1) * tiles_per_task):
             r0 = row_tile_index * row_tile
             if r0 >= n:
@@ -392,6 +380,8 @@ def topk_fused_kernel(
             r1 = min(n, r0 + row_tile)
             n_rows = r1 - r0
             sizes[:] = 0
+            for r in range(n_rows):
+                cursors[r] = excl_indptr[r0 + r]
             q = queries[r0:r1]
             for c0 in range(0, m, col_tile):
                 c1 = min(m, c0 + col_tile)
@@ -400,9 +390,9 @@ def topk_fused_kernel(
                 for r in range(n_rows):
                     i = r0 + r
                     # without exclusions the caller passes an all-empty CSR
-                    sizes[r] = _scan_row_excluding(
+                    sizes[r], cursors[r] = _scan_range(
                         tile, r, c0, c1, c0, col_map, use_map, False,
-                        excl_indices, excl_indptr[i], excl_indptr[i + 1],
+                        excl_indices, cursors[r], excl_indptr[i + 1],
                         out_scores, out_ids, i, sizes[r], k,
                     )  # fmt: skip
             for r in range(n_rows):
