@@ -21,13 +21,14 @@ from recsys.scoring._checks import (
 __all__ = ["select_topk", "topk"]
 
 # Tile of the fused strategy: ROW_TILE queries x COL_TILE items of float32 scores per task
-# (256 x 512 x 4 B = 512 KiB, one core's share of L2), so the sgemm output is scanned while
-# it is still in cache. Measured single-threaded on 8192 x 40000 x 64 (busy 2-core EPYC):
-# 256 x 512 and 128 x 1024 gave ~45 GFLOP/s including the selection, 64 x 2048 ~37,
-# 256 x 256 ~39. Fixed sizes (not derived from the thread count) keep the BLAS
+# (512 x 256 x 4 B = 512 KiB, half a core's L2), so the sgemm output is scanned while it is
+# still in cache. Measured single-threaded on 2048 x 40000 x 64 (2-core AMD EPYC with
+# AVX-512, best of 30 under load), with the selection: 512 x 256 0.129 s, 256 x 512
+# 0.135 s (the bare products 0.114 s and 0.121 s); 128 x 1024 and 64 x 1024 were 20-40%
+# slower products. Fixed sizes (not derived from the thread count) keep the BLAS
 # floating-point results identical whatever ``num_threads`` is.
-ROW_TILE = 256
-COL_TILE = 512
+ROW_TILE = 512
+COL_TILE = 256
 
 
 def _prepare(
@@ -64,13 +65,13 @@ def topk(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` items by inner product ``queries @ item_factors.T`` for every query.
 
-    The product is never materialised: queries are processed in tiles of 256 queries x
-    512 items. Each parallel task runs one single-threaded BLAS ``sgemm`` per tile into a
+    The product is never materialised: queries are processed in tiles of 512 queries x
+    256 items. Each parallel task runs one single-threaded BLAS ``sgemm`` per tile into a
     cache-sized buffer and immediately scans it with a bounded min-heap per query
     (O(m log k)), skipping excluded items. This fused strategy was measured about 2x
     faster than a multithreaded BLAS product per large block followed by a parallel
-    selection (the block's product leaves the cache before it is scanned), and as fast
-    as the bare tiled product without any selection (100k users x 40k items x 64
+    selection (the block's product leaves the cache before it is scanned), and about
+    1.1x the bare tiled product without any selection (100k users x 40k items x 64
     factors, 2 threads; ``benchmarks/bench_scoring.py``). Working memory is one tile per
     thread (512 KiB, shrunk if ``memory_budget_mb`` is smaller) plus the output, so
     1M users x 100k items needs about 80 MB (the output at k=10) beyond the inputs;

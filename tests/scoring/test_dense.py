@@ -69,13 +69,51 @@ def test_select_topk_matches_reference(seed, n, m, f, k, density, n_cands):
     np.testing.assert_array_equal(scores, ref_scores)
 
 
+wide_params = {
+    **case_params,
+    # wider than a 128-score run and than an item tile: runs, bit masks, partial runs
+    "m": st.integers(60, 1400),
+    "k": st.integers(1, 30),
+    "density": st.sampled_from([0.0, 0.02, 0.3]),
+    "n_cands": st.one_of(st.none(), st.integers(0, 900)),
+}
+
+
+@settings(max_examples=40, deadline=None)
+@given(**wide_params, scale=st.sampled_from([1, 1000]))
+def test_topk_matches_reference_on_wide_catalogues(seed, n, m, f, k, density, n_cands, scale):
+    # scale 1: integer scores with many ties; scale 1000: mostly distinct scores, so the
+    # threshold keeps rising across tiles
+    queries, items, mask, exclude, cands = _random_case(seed, n, m, f, density, n_cands)
+    rng = np.random.default_rng(seed + 2)
+    items = items * rng.integers(1, scale + 1, size=items.shape).astype(np.float32)
+    ids, scores = topk(queries, items, k, exclude=exclude, candidates=cands)
+    ref_ids, ref_scores = reference_select(queries @ items.T, k, mask, _allowed(m, cands))
+    np.testing.assert_array_equal(ids, ref_ids)
+    np.testing.assert_array_equal(scores, ref_scores)
+
+
+@settings(max_examples=40, deadline=None)
+@given(**wide_params)
+def test_select_topk_matches_reference_on_wide_catalogues(seed, n, m, f, k, density, n_cands):
+    queries, items, mask, exclude, cands = _random_case(seed, n, m, f, density, n_cands)
+    block = queries @ items.T
+    rng = np.random.default_rng(seed + 1)
+    block[rng.random(block.shape) < 0.05] = np.nan
+    ids, scores = select_topk(block, k, exclude=exclude, candidates=cands)
+    ref_ids, ref_scores = reference_select(block, k, mask, _allowed(m, cands))
+    np.testing.assert_array_equal(ids, ref_ids)
+    np.testing.assert_array_equal(scores, ref_scores)
+
+
 @pytest.mark.parametrize("use_candidates", [False, True])
 def test_topk_ties_across_column_tiles(use_candidates):
-    # 5000 items > one 512-item tile; only 3 distinct scores, so the tie rule decides
+    # 5000 items > one item tile; only 3 distinct scores, so the tie rule decides
     rng = np.random.default_rng(3)
-    queries = np.ones((300, 1), dtype=np.float32)  # 300 queries > one 256-query tile
+    n = dense.ROW_TILE + 44  # more queries than one query tile
+    queries = np.ones((n, 1), dtype=np.float32)
     items = rng.integers(0, 3, size=(5000, 1)).astype(np.float32)
-    mask = rng.random((300, 5000)) < 0.3
+    mask = rng.random((n, 5000)) < 0.3
     cands = rng.choice(5000, 3000, replace=False) if use_candidates else None
     ids, scores = topk(queries, items, 25, exclude=sp.csr_matrix(mask), candidates=cands)
     ref_ids, ref_scores = reference_select(queries @ items.T, 25, mask, _allowed(5000, cands))
@@ -101,7 +139,7 @@ def test_topk_float_factors_and_thread_determinism():
 
 
 def test_small_memory_budget_shrinks_tiles(monkeypatch):
-    monkeypatch.setattr(dense, "ROW_TILE", 1024)  # 2 threads x 1024 x 512 x 4 B > 1 MB
+    monkeypatch.setattr(dense, "ROW_TILE", 1024)  # 2 threads x 1024 x 256 x 4 B > 1 MB
     queries, items, mask, exclude, _ = _random_case(11, 40, 3000, 3, 0.2, None)
     ids, scores = topk(queries, items, 12, exclude=exclude, num_threads=2, memory_budget_mb=1)
     ref_ids, ref_scores = reference_select(queries @ items.T, 12, mask)
