@@ -272,7 +272,7 @@ def _take_hits(
     if lowest > first:
         mask &= ~((np.uint64(1) << np.uint64(lowest - first)) - np.uint64(1))
     while mask != 0:
-        c = first + np.int64(_trailing_zeros(mask))
+        c = first + np.int64(_trailing_zeros(mask))  # type: ignore[call-arg]  # Numba passes typingctx
         mask &= mask - np.uint64(1)
         s = scores[row, np.uintp(c - base)]
         if s > threshold:
