@@ -41,6 +41,19 @@ def print_environment(threads: int | None = None) -> None:
     print("environment: " + "; ".join(f"{k}={v}" for k, v in env.items()))
 
 
+def shared_purchases(name: str) -> Any:
+    """The shared data set ``name`` cleaned with its preset, or None (said) where it is absent."""
+    import recsys as rs
+
+    try:
+        raw = rs.datasets.load_shared(name)
+    except rs.InputDataError as err:
+        print(f"  {name} skipped: {err}")
+        return None
+    purchases, _ = rs.clean_purchases(raw, preset=name)
+    return purchases
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process so far, in MB (Linux ru_maxrss is in KB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -36,7 +36,7 @@ import scipy.sparse as sp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import print_environment
+from _common import print_environment, shared_purchases
 
 import recsys as rs
 from recsys.exceptions import DataWarning, InputDataError
@@ -299,12 +299,9 @@ def tuned(split: rs.evaluation.Split, args: argparse.Namespace) -> None:
 
 
 def ta_feng(args: argparse.Namespace) -> None:
-    try:
-        raw = rs.datasets.load_shared("ta_feng")
-    except InputDataError as err:
-        print(f"\n(Ta-Feng skipped: {err})")
+    purchases = shared_purchases("ta_feng")
+    if purchases is None:
         return
-    purchases, _ = rs.clean_purchases(raw, preset="ta_feng")
     split = rs.evaluation.temporal_split(purchases, "2001-02-01")
     print(f"\n## Ta-Feng: {split!r}; left out: {split.info}")
     table, seconds = fit_and_evaluate(split, args)

@@ -43,7 +43,7 @@ from scipy import stats
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import recsys as rs
-from benchmarks._common import print_environment
+from benchmarks._common import print_environment, shared_purchases
 from recsys.profiles.gammagamma import clv
 from tests.uplift._simulate import simulate_peeking
 
@@ -328,12 +328,9 @@ def section_due(purchases: pl.DataFrame, quick: bool) -> None:
     _due_eval("Online Retail", purchases, datetime(2011, 9, 9), 30)
     if quick:
         return
-    try:
-        raw = rs.datasets.load_shared("ta_feng")
-    except rs.InputDataError as err:
-        print(f"Ta-Feng skipped: {err}")
+    ta_feng = shared_purchases("ta_feng")
+    if ta_feng is None:
         return
-    ta_feng, _ = rs.clean_purchases(raw, preset="ta_feng")
     _due_eval("Ta-Feng", ta_feng, datetime(2001, 2, 1), 28)
 
 
