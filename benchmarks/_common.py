@@ -54,6 +54,24 @@ def shared_purchases(name: str) -> Any:
     return purchases
 
 
+def evaluate_at_10(
+    models: Any, split: Any, *, metrics: list[str], bootstrap: int, **options: Any
+) -> Any:
+    """``rs.evaluate`` at k = 10 with each model's own ``exclude_seen``, without progress bars."""
+    import recsys as rs
+
+    return rs.evaluate(
+        models,
+        split,
+        k=[10],
+        metrics=metrics,
+        exclude_seen=None,
+        bootstrap=bootstrap,
+        show_progress=False,
+        **options,
+    )
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process so far, in MB (Linux ru_maxrss is in KB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -40,7 +40,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _alternatives import item_similarity_blocked
-from _common import best_of, peak_rss_mb, print_environment, shared_purchases
+from _common import (
+    best_of,
+    evaluate_at_10,
+    peak_rss_mb,
+    print_environment,
+    shared_purchases,
+)
 
 import recsys as rs
 
@@ -278,15 +284,7 @@ def evaluate_validation_and_test(purchases: pl.DataFrame) -> None:
         }
         for model in models.values():
             model.fit(inter)
-        table = rs.evaluate(
-            models,
-            part,
-            k=[10],
-            metrics=["hit_rate"],
-            exclude_seen=None,
-            bootstrap=200,
-            show_progress=False,
-        ).table
+        table = evaluate_at_10(models, part, metrics=["hit_rate"], bootstrap=200).table
         for row in table.sort("model", "mode").iter_rows(named=True):
             print(
                 f"    {which:<10} {row['model']:<14} {row['mode']:<4} {row['value']:.3f} "
