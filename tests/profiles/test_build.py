@@ -16,6 +16,7 @@ from recsys.exceptions import DataWarning, InputDataError
 from recsys.profiles import ProfileConfig
 from recsys.profiles.bgnbd import BGNBD
 from recsys.profiles.churn import OneTimeBuyerSurvival
+from tests._purchases import purchases_frame
 
 AS_OF = datetime(2024, 3, 1)
 NO_CHURN = ProfileConfig(churn=False)
@@ -36,24 +37,9 @@ def _rows() -> list[tuple]:
     ]
 
 
-def _frame(rows: list[tuple]) -> pl.DataFrame:
-    return pl.DataFrame(
-        rows,
-        schema={
-            "user_id": pl.Int64,
-            "item_id": pl.String,
-            "order_id": pl.String,
-            "timestamp": pl.Datetime("us"),
-            "quantity": pl.Float64,
-            "price": pl.Float64,
-        },
-        orient="row",
-    )
-
-
 @pytest.fixture
 def small() -> pl.DataFrame:
-    return _frame(_rows())
+    return purchases_frame(_rows())
 
 
 def _by_user(profiles: pl.DataFrame, column: str) -> dict:
@@ -266,7 +252,7 @@ def test_no_leakage_online_retail(online_retail: pl.DataFrame) -> None:
 
 
 def test_no_leakage_small(small: pl.DataFrame) -> None:
-    later = _frame(
+    later = purchases_frame(
         [
             (2, "a", "o9", datetime(2024, 3, 1), 5.0, 5.0),  # exactly at as_of: excluded
             (9, "b", "o10", datetime(2024, 4, 1), 1.0, 10.0),
@@ -338,7 +324,7 @@ def test_single_purchase_customers_only() -> None:
     rows = [(u, "a", f"o{u}", datetime(2024, 1, u), 1.0, 2.0) for u in range(1, 11)]
     with pytest.warns(DataWarning) as record:
         p = rs.build_profiles(
-            _frame(rows), as_of=AS_OF, config=ProfileConfig(calibrate_churn=False)
+            purchases_frame(rows), as_of=AS_OF, config=ProfileConfig(calibrate_churn=False)
         )
     messages = " ".join(str(w.message) for w in record)
     assert "no customer has two orders" in messages
@@ -359,7 +345,7 @@ def test_identical_customers() -> None:
             (u, "a", f"{u}-2", datetime(2024, 2, 1), 1.0, 2.0),
         ]
     with pytest.warns(DataWarning, match="same value"):
-        p = rs.build_profiles(_frame(rows), as_of=AS_OF, config=NO_CHURN)
+        p = rs.build_profiles(purchases_frame(rows), as_of=AS_OF, config=NO_CHURN)
     assert p["r_score"].to_list() == [1] * 5
     assert p["f_score"].to_list() == [1] * 5
     assert p["m_score"].to_list() == [1] * 5
