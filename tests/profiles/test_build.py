@@ -75,12 +75,35 @@ def test_rfm_scores_and_segments(small: pl.DataFrame) -> None:
     assert _by_user(p, "r_score") == {1: 1, 2: 3, 3: 2, 5: 4}
     assert _by_user(p, "f_score") == {1: 4, 2: 1, 3: 2, 5: 2}
     assert _by_user(p, "m_score") == {1: 4, 2: 1, 3: 2, 5: 2}  # 3 and 5 tie at 30
+    # 1 and 3 sit in the lapsed rows (r_score 1-2) but are "active" by their own
+    # rhythm (test_lifecycle_default_thresholds): they take the r_score = 3 row's name
+    assert _by_user(p, "rfm_segment") == {
+        1: "loyal",
+        2: "about_to_sleep",
+        3: "about_to_sleep",
+        5: "potential_loyalist",
+    }
+
+
+def test_rfm_lapsed_names_only_where_the_lifecycle_agrees(small: pl.DataFrame) -> None:
+    # the thresholds of test_lifecycle_explicit_thresholds: 1 churned, 3 dormant
+    config = ProfileConfig(
+        churn=False, new_days=5, dormant_days=12, churned_days=28, rhythm_multiple=0.5
+    )
+    p = rs.build_profiles(small, as_of=AS_OF, config=config)
+    assert _by_user(p, "r_score") == {1: 1, 2: 3, 3: 2, 5: 4}
     assert _by_user(p, "rfm_segment") == {
         1: "at_risk",
         2: "about_to_sleep",
         3: "hibernating",
         5: "potential_loyalist",
     }
+    assert rs.profiles.rfm_table(small, as_of=AS_OF)["rfm_segment"].to_list() == [
+        "at_risk",
+        "about_to_sleep",
+        "hibernating",
+        "potential_loyalist",
+    ]
 
 
 def test_lifecycle_default_thresholds(small: pl.DataFrame) -> None:
@@ -349,7 +372,9 @@ def test_identical_customers() -> None:
     assert p["r_score"].to_list() == [1] * 5
     assert p["f_score"].to_list() == [1] * 5
     assert p["m_score"].to_list() == [1] * 5
-    assert p["rfm_segment"].to_list() == ["lost"] * 5
+    # the bottom cell of the grid, but 29 days after a 31-day gap nobody is late
+    assert p["lifecycle_stage"].to_list() == ["active"] * 5
+    assert p["rfm_segment"].to_list() == ["about_to_sleep"] * 5
     assert p["tier"].to_list() == ["bronze"] * 5
 
 
