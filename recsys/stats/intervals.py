@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
+from recsys._warnings import warn_caller
 from recsys.exceptions import DataWarning
 
 __all__ = [
@@ -278,11 +279,7 @@ def _undefined_as_nan(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``values`` with NaN where the relative uplift is undefined (a ``control`` of 0), said."""
     if np.any(undefined):
-        warnings.warn(
-            f"{control} is 0: relative uplift is undefined (NaN)",
-            DataWarning,
-            stacklevel=4,  # one more than the interval functions would use themselves
-        )
+        warn_caller(f"{control} is 0: relative uplift is undefined (NaN)")
     nan = np.where(undefined, np.nan, 0.0)
     rel, lo, hi = (v + nan for v in values)
     return rel, lo, hi
