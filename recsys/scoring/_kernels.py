@@ -436,7 +436,6 @@ def topk_fused_kernel(
     n = queries.shape[0]
     m = items.shape[0]
     n_row_tiles = (n + row_tile - 1) // row_tile
-    tiles_per_task = (n_row_tiles + n_tasks - 1) // n_tasks
     for task in prange(n_tasks):
         # one buffer per task, reused for all of its tiles
         buf = np.empty(row_tile * col_tile, dtype=np.float32)
@@ -445,10 +444,12 @@ def topk_fused_kernel(
         # each full row's heap root score, in one contiguous array: the heap rows
         # themselves have left L1 by the next tile
         roots = np.empty(row_tile, dtype=np.float32)
-        for row_tile_index in range(task * tiles_per_task, (task + 1) * tiles_per_task):
+        # query tiles split as evenly as possible (ceil-sized shares left one thread up to
+        # a task's worth of tiles behind: 36 vs 32 of 68 tiles on 2 threads x 8 tasks)
+        for row_tile_index in range(
+            task * n_row_tiles // n_tasks, (task + 1) * n_row_tiles // n_tasks
+        ):
             r0 = row_tile_index * row_tile
-            if r0 >= n:
-                break
             r1 = min(n, r0 + row_tile)
             n_rows = r1 - r0
             sizes[:] = 0
