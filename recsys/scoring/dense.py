@@ -71,7 +71,7 @@ def topk(
     (O(m log k)), skipping excluded items. This fused strategy was measured about 2x
     faster than a multithreaded BLAS product per large block followed by a parallel
     selection (the block's product leaves the cache before it is scanned), and about
-    1.1x the bare tiled product without any selection (100k users x 40k items x 64
+    1.15x the bare tiled product without any selection (100k users x 40k items x 64
     factors, 2 threads; ``benchmarks/bench_scoring.py``). Working memory is one tile per
     thread (512 KiB, shrunk if ``memory_budget_mb`` is smaller) plus the output, so
     1M users x 100k items needs about 80 MB (the output at k=10) beyond the inputs;
