@@ -11,7 +11,7 @@ import pytest
 
 import recsys as rs
 from recsys.exceptions import InputDataError
-from recsys.profiles.learned_features import customer_features
+from recsys.profiles.learned_features import customer_features, feature_columns
 
 START = datetime(2020, 1, 1)
 AS_OF = datetime(2020, 12, 1)
@@ -82,6 +82,7 @@ def test_single_origin_fit_matches_a_numpy_logistic_regression(simulated):
     )
     origin = AS_OF - timedelta(days=60)
     users, x = customer_features(purchases, origin, 60, True)
+    x = x[:, feature_columns(model.feature_names, True)]
     after = purchases.filter((pl.col("timestamp") >= origin) & (pl.col("timestamp") < AS_OF))[
         "user_id"
     ].unique()
@@ -103,9 +104,12 @@ def test_clv_is_past_spend_times_the_probability_of_an_order(simulated):
     )
     alone = rs.profiles.LearnedCLV(churn_weight=0.0).fit(purchases, AS_OF, 60).predict(purchases)
     np.testing.assert_allclose(alone["clv"].to_numpy(), past["past"].to_numpy(), atol=1e-4)
-    clv = rs.profiles.LearnedCLV().fit(purchases, AS_OF, 60).predict(purchases)
-    risk = rs.profiles.LearnedChurn().fit(purchases, AS_OF, 60).predict(purchases)
-    expected = past["past"].to_numpy() * (1.0 - risk["churn_risk"].to_numpy())
+    model = rs.profiles.LearnedCLV().fit(purchases, AS_OF, 60)
+    clv = model.predict(purchases)
+    _, x = customer_features(purchases, AS_OF, 60, True)
+    logit = model.intercept_ + x[:, feature_columns(model.feature_names, True)] @ model.coef_
+    risk = 1.0 / (1.0 + np.exp(-(model.platt_[0] + model.platt_[1] * logit)))
+    expected = past["past"].to_numpy() * (1.0 - risk)
     np.testing.assert_allclose(clv["clv"].to_numpy(), expected, atol=1e-4)
 
 
