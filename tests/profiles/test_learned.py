@@ -157,3 +157,70 @@ def test_bad_input_raises_typed_errors(simulated):
     assert len(no_price.feature_names) == no_price.coef_.size
     with pytest.raises(rs.NotFittedError):
         rs.profiles.LearnedChurn().predict(purchases)
+
+
+def _seasonal_shop(n: int = 1500, seed: int = 1) -> pl.DataFrame:
+    """Two and a half years of customers (all arrived in the first four months) buying
+    at their own Poisson rate, four times as often from October to December (the
+    season), each gone after an exponential lifetime."""
+    rng = np.random.default_rng(seed)
+    start, days = datetime(2019, 1, 1), 900
+    rows = []
+    for u in range(n):
+        rate = rng.gamma(2.0, 1 / 200.0)  # orders per day out of season
+        t = float(rng.uniform(0, 120))
+        end = t + rng.exponential(1500.0)
+        while t < min(end, days):
+            when = start + timedelta(days=t)
+            rows.append((u, int(rng.integers(0, 20)), when, 10.0))
+            t += rng.exponential(1.0 / (rate * (4.0 if when.month >= 10 else 1.0)))
+    frame = pl.DataFrame(
+        rows, schema=["user_id", "item_id", "timestamp", "price"], orient="row"
+    ).with_columns(pl.col("timestamp").cast(pl.Datetime("us")), quantity=pl.lit(1.0))
+    return rs.clean_purchases(frame)[0]
+
+
+def test_platt_step_on_the_same_season_a_year_earlier_when_the_data_cover_it():
+    """The Platt step (an intercept) makes the mean risk at its origin equal that
+    origin's churn rate: the origin 52 weeks back with ``"season"`` (when two years
+    of data cover it), the latest with ``"latest"`` or when they do not."""
+    purchases = _seasonal_shop()
+    horizon = 90
+    for as_of, how, back in (
+        (datetime(2020, 10, 1), "season", 364),
+        (datetime(2020, 10, 1), "latest", horizon),
+        (datetime(2019, 10, 1), "season", horizon),  # no year before: the latest
+    ):
+        model = rs.profiles.LearnedChurn(calibrate_on=how).fit(purchases, as_of, horizon)
+        origin = datetime.fromisoformat(model.calibration_origin_)
+        assert abs((origin - (as_of - timedelta(days=back))).days) <= 7  # half a step
+        end = origin + timedelta(days=horizon)
+        window = purchases.filter((pl.col("timestamp") >= origin) & (pl.col("timestamp") < end))
+        risk = model.predict(purchases, as_of=origin)
+        churned = ~risk["user_id"].is_in(window["user_id"].unique().implode())
+        assert risk["churn_risk"].mean() == pytest.approx(churned.mean(), abs=1e-6)
+        assert not model.fallback_
+
+
+def test_falls_back_to_the_churn_rate_by_order_count_when_it_cannot_beat_it():
+    """Weekly buyers since the first day and one-time buyers who never come back: the
+    order count separates them perfectly, so no model beats the rule."""
+    start = datetime(2020, 1, 1)
+    rows = [(u, 1, start + timedelta(days=7 * w + u % 7)) for u in range(40) for w in range(52)]
+    rows += [(100 + u, 2, start + timedelta(days=u)) for u in range(360)]
+    frame = pl.DataFrame(rows, schema=["user_id", "item_id", "timestamp"], orient="row")
+    purchases, _ = rs.clean_purchases(frame.with_columns(pl.col("timestamp").cast(pl.Datetime)))
+    as_of = datetime(2020, 12, 1)
+    model = rs.profiles.LearnedChurn().fit(purchases, as_of, 30)
+    assert model.fallback_
+    # the rule at the calibration origin, by hand: one-time buyers all churned, weekly
+    # buyers (8+ orders) none; shrunk to the overall rate by two customers
+    origin = datetime.fromisoformat(model.calibration_origin_)
+    one_time = (origin - start).days  # one-time buyers before the origin (one a day)
+    rate = one_time / (one_time + 40)
+    assert model.rule_[0] == pytest.approx((one_time + 2 * rate) / (one_time + 2))
+    assert model.rule_[7] == pytest.approx(2 * rate / (40 + 2))
+    risk = model.predict(purchases)
+    weekly = risk.filter(pl.col("user_id") < 100)["churn_risk"]
+    assert (weekly == model.rule_[7]).all()
+    assert (risk.filter(pl.col("user_id") >= 100)["churn_risk"] == model.rule_[0]).all()
