@@ -305,7 +305,7 @@ class LearnedChurn(_Learned):
     >>> purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
     >>> model = rs.profiles.LearnedChurn().fit(purchases, as_of="2011-09-09", horizon_days=90)
     >>> model.n_origins_, model.calibration_origin_, model.fallback_
-    (13, '2011-06-11', False)
+    (12, '2011-06-11', False)
     >>> risk = model.predict(purchases)["churn_risk"]
     >>> bool(((risk > 0) & (risk < 1)).all())
     True
