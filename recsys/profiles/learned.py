@@ -118,6 +118,8 @@ class _Learned(CustomerModel):
     as_of_: str
     horizon_days_: int
     uses_spend_: bool
+    fallback_: bool
+    rule_: NDArray[np.float64]
 
     def __init__(self, origins: int, step_days: int, min_history_days: int) -> None:
         self.origins = origins
