@@ -433,7 +433,7 @@ def _fit_churn(
     model.rule_ = _frequency_rule(counts[c], ys[c])
     model.fallback_ = False
     if len(starts) > 1:
-        logit = (model.intercept_ + xs[c] @ model.coef_)[:, None]
+        logit = _logit(model, xs[c])[:, None]
         platt = ChurnCalibrator(l2=0.0).fit(logit, ys[c])
         model.platt_ = np.array([platt.intercept_, float(platt.coef_[0])])
         y, one = ys[c], np.ones((1, ys[c].size))
@@ -448,10 +448,16 @@ def _fit_churn(
     model.n_rows_ = int(sum(y.size for y in ys))
 
 
-def _churn_risk(model: Any, x: NDArray[np.float64]) -> NDArray[np.float64]:
-    """The fitted churn probability of feature rows ``x`` (`feature_names` columns);
-    column by column, so a row's value does not depend on the other rows."""
+def _logit(model: Any, x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The stacked regression's logit of feature rows ``x`` (`feature_names` columns);
+    column by column, so a row's value does not depend on the other rows (no BLAS)."""
     logit = np.full(len(x), model.intercept_)
     for j in range(model.coef_.size):
         logit += x[:, j] * model.coef_[j]
+    return logit
+
+
+def _churn_risk(model: Any, x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The fitted churn probability of feature rows ``x`` (`feature_names` columns)."""
+    logit = _logit(model, x)
     return np.asarray(special.expit(model.platt_[0] + model.platt_[1] * logit))
