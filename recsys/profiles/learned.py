@@ -56,8 +56,6 @@ from recsys.profiles.learned_features import (
 
 __all__ = ["LearnedCLV", "LearnedChurn"]
 
-#: Order-count classes of the fallback rule: 1, 2, ..., 7, 8 or more orders.
-_RULE_CLASSES = 8
 #: Days back to the same calendar window a year earlier (52 weeks: same weekdays).
 _SEASON_DAYS = 364
 
@@ -101,7 +99,7 @@ _STATE: tuple[Spec, ...] = (
     Value("n_rows", (Interval(int, 1, None),)),
     Value("calibration_origin", (InstanceOf(str),)),
     Value("fallback", (InstanceOf(bool),)),
-    Array("rule", "float64", (_RULE_CLASSES,), finite=True, low=0.0, high=1.0),
+    Array("rule", "float64", (2,), finite=True),
 )
 
 
@@ -274,8 +272,9 @@ class LearnedChurn(_Learned):
     On that left-out origin the model is checked against the rule "fewer orders = more
     likely gone": unless it ranks churners better (AUC) than the order count and its
     Brier score is below the base rate's there, ``fallback_`` is set and `predict`
-    returns the rule instead: the churn rate of the customers with the same number of
-    orders (1 to 7, 8 or more) at that origin (``rule_``).
+    returns the rule instead, calibrated: a logistic regression of churn on
+    ``log(1 + orders)`` alone at that origin (``rule_``), which ranks customers as the
+    order count does.
 
     Parameters
     ----------
@@ -297,7 +296,8 @@ class LearnedChurn(_Learned):
     calibration_origin_
         The origin of the Platt step and of the check against the rule (ISO date).
     fallback_, rule_
-        Whether `predict` returns the rule, and the rule's churn rate per order count.
+        Whether `predict` returns the rule, and the rule's ``[intercept, slope]`` on
+        ``log(1 + orders)``.
     as_of_, horizon_days_, n_origins_, n_rows_
         The fit's date, horizon, training origins and rows.
 
@@ -356,26 +356,19 @@ class LearnedChurn(_Learned):
         (default: the fit's)."""
         users, x = self._features_at(purchases, as_of)
         if self.fallback_:
-            orders = np.rint(np.expm1(x[:, self._features.index("orders")]))
-            risk = self.rule_[_rule_class(orders)]
+            log_orders = x[:, self._features.index("orders")]
+            risk = np.asarray(special.expit(self.rule_[0] + self.rule_[1] * log_orders))
         else:
             risk = _churn_risk(self, x)
         return pl.DataFrame({C.USER: users, "churn_risk": risk})
 
 
-def _rule_class(orders: NDArray[np.float64]) -> NDArray[np.intp]:
-    """Index of the fallback rule's class: 1, 2, ..., 7, 8 or more orders."""
-    return np.clip(orders, 1, _RULE_CLASSES).astype(np.intp) - 1
-
-
-def _frequency_rule(orders: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Churn rate per order-count class, shrunk to the overall rate by two customers
-    (a class nobody is in gets the overall rate)."""
-    cls = _rule_class(orders)
-    rate = float(y.mean())
-    churned = np.bincount(cls, weights=y, minlength=_RULE_CLASSES)
-    count = np.bincount(cls, minlength=_RULE_CLASSES).astype(np.float64)
-    return (churned + 2.0 * rate) / (count + 2.0)
+def _frequency_rule(log_orders: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``[intercept, slope]`` of the logistic regression of churn ``y`` on
+    ``log(1 + orders)`` (`ChurnCalibrator`; its small default penalty keeps the slope
+    finite where the order count separates churners perfectly)."""
+    fit = ChurnCalibrator(l2=1e-3).fit(log_orders[:, None], y)
+    return np.array([fit.intercept_, float(fit.coef_[0])])
 
 
 def _calibration_index(starts: list[datetime], as_of: datetime, model: Any) -> int:
@@ -419,7 +412,7 @@ def _fit_churn(
     for s in starts:
         users, x = customer_features(frame, s, horizon_days, model.uses_spend_)
         _, orders = window_labels(frame, users, s, label_days)
-        counts.append(np.rint(np.expm1(x[:, BASE_FEATURES.index("orders")])))
+        counts.append(x[:, BASE_FEATURES.index("orders")])  # log(1 + orders)
         xs.append(x[:, columns])
         ys.append((orders == 0).astype(np.float64))
     c = _calibration_index(starts, as_of, model)

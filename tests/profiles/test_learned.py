@@ -202,7 +202,7 @@ def test_platt_step_on_the_same_season_a_year_earlier_when_the_data_cover_it():
         assert not model.fallback_
 
 
-def test_falls_back_to_the_churn_rate_by_order_count_when_it_cannot_beat_it():
+def test_falls_back_to_the_order_count_when_it_cannot_beat_it():
     """Weekly buyers since the first day and one-time buyers who never come back: the
     order count separates them perfectly, so no model beats the rule."""
     start = datetime(2020, 1, 1)
@@ -213,14 +213,17 @@ def test_falls_back_to_the_churn_rate_by_order_count_when_it_cannot_beat_it():
     as_of = datetime(2020, 12, 1)
     model = rs.profiles.LearnedChurn().fit(purchases, as_of, 30)
     assert model.fallback_
-    # the rule at the calibration origin, by hand: one-time buyers all churned, weekly
-    # buyers (8+ orders) none; shrunk to the overall rate by two customers
+    # the rule, by hand: a logistic regression of churn on log(1 + orders) at the
+    # calibration origin (one-time buyers before it all churned, weekly buyers none)
     origin = datetime.fromisoformat(model.calibration_origin_)
-    one_time = (origin - start).days  # one-time buyers before the origin (one a day)
-    rate = one_time / (one_time + 40)
-    assert model.rule_[0] == pytest.approx((one_time + 2 * rate) / (one_time + 2))
-    assert model.rule_[7] == pytest.approx(2 * rate / (40 + 2))
-    risk = model.predict(purchases)
-    weekly = risk.filter(pl.col("user_id") < 100)["churn_risk"]
-    assert (weekly == model.rule_[7]).all()
-    assert (risk.filter(pl.col("user_id") >= 100)["churn_risk"] == model.rule_[0]).all()
+    weeks = np.array([sum(start + timedelta(days=7 * w + u % 7) < origin for w in range(52))
+                      for u in range(40)])  # fmt: skip
+    one_time = (origin - start).days  # one a day
+    orders = np.r_[weeks, np.ones(one_time)]
+    y = np.r_[np.zeros(40), np.ones(one_time)]
+    expected = _numpy_logistic(np.log1p(orders)[:, None], y, 1e-3)
+    risk = model.predict(purchases, as_of=origin).sort("user_id")["churn_risk"].to_numpy()
+    np.testing.assert_allclose(risk, expected, atol=1e-6)
+    at_as_of = model.predict(purchases)
+    assert at_as_of.filter(pl.col("user_id") < 100)["churn_risk"].max() < 0.05
+    assert at_as_of.filter(pl.col("user_id") >= 100)["churn_risk"].min() > 0.95
