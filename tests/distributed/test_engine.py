@@ -92,3 +92,41 @@ def test_a_block_model_recommends_as_the_whole_model(
     block = model_from_arrays(meta, {**item_side, **user_arrays(model, index, keys)})
     assert block.n_users == 4
     assert block.recommend(query, k=8).equals(model.recommend(query, k=8))
+
+
+WORKER_IMPORTS = """
+import sys
+before = set(sys.modules)
+import numpy as np, polars as pl
+from recsys.models import ALS
+from recsys.data.idmap import IdMap
+import scipy.sparse as sp
+model = ALS(factors=2)
+model.users_, model.items_ = IdMap(np.arange(3)), IdMap(np.arange(4))
+model.user_items_ = sp.csr_matrix(np.eye(3, 4, dtype=np.float32))
+model.item_popularity_ = np.ones(4, np.float32)
+model.reference_time_ = None
+model.user_factors_ = np.ones((3, 2), np.float32)
+model.item_factors_ = np.ones((4, 2), np.float32)
+from recsys.distributed._cluster import model_arrays
+meta, arrays = model_arrays(model, "recommend")
+import recsys.distributed.recommend
+from recsys.models.persistence import model_from_arrays
+model_from_arrays(meta, arrays).recommend([0], k=2)
+new = set(sys.modules) - before
+print(sorted(m for m in new if m.startswith(("scipy.stats", "recsys.profiles"))))
+"""
+
+
+def test_a_recommend_worker_loads_no_customer_models_or_scipy_stats() -> None:
+    """What a Ray worker of `recommend` imports: its module and a recommender rebuilt from
+    arrays, not the customer models or scipy.stats (about 100 MB of every worker's RSS)."""
+    out = subprocess.run(
+        [sys.executable, "-c", WORKER_IMPORTS],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(Path(rs.__file__).resolve().parents[1])},
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip() == "[]"
