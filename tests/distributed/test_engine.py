@@ -130,3 +130,24 @@ def test_a_recommend_worker_loads_no_customer_models_or_scipy_stats() -> None:
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip() == "[]"
+
+
+def test_default_blocks_hold_at_most_block_bytes_of_users(als: rs.ALS) -> None:
+    """A block's users' arrays (factors, ids, seen-items rows) and lists stay under
+    BLOCK_BYTES by default, on the kernel's tile; an explicit batch_size is kept."""
+    from recsys.distributed._cluster import model_arrays, per_user_keys
+    from recsys.distributed.recommend import BLOCK_BYTES, ENTRY_BYTES, _block_size, _user_bytes
+    from recsys.scoring.dense import ROW_TILE
+
+    _, arrays = model_arrays(als, "recommend")
+    n, f = als.user_factors_.shape
+    by_hand = f * 4 + 8 + (als.user_items_.nnz * 8 + (n + 1) * 4) / n + 10 * ENTRY_BYTES
+    per_user = _user_bytes(arrays, per_user_keys(als, arrays), 10)
+    assert by_hand <= per_user < by_hand + 1
+    for users in (1_000, 200_000, 2_000_000, 50_000_000):
+        size = _block_size(users, 2, None, 50 * per_user)
+        assert size % ROW_TILE == 0
+        assert size == ROW_TILE or size * 50 * per_user <= BLOCK_BYTES
+        # halved no further than the budget needs
+        assert size * 2 * 50 * per_user > BLOCK_BYTES or size >= -(-users // 8)
+    assert _block_size(2_000_000, 2, 65_536, 10**6) == 65_536
