@@ -10,9 +10,13 @@ How it runs
    object itself is never pickled: workers rebuild models from arrays with
    `model_from_arrays`, the code `recsys.load_model` runs.
 2. The query users are cut into blocks of consecutive users (on the scoring kernel's
-   tile boundaries). Each block goes to an actor of a pool with its users' arrays
-   (``model.select_users(block)``, in the file layout: user factors, training rows,
-   ids and whatever else the model's schema declares per user); the actor rebuilds a
+   tile boundaries; by default at most `BLOCK_BYTES` of the users' arrays and lists,
+   which bounds each worker's memory whatever the number of users: the object-store
+   pages a worker has read stay in its RSS until the store reuses them, so the
+   blocks in flight, not only the one being scored, count). Each block goes to an
+   actor of a pool with its users' arrays (``model.select_users(block)``, in the
+   file layout: user factors, training rows, ids and whatever else the model's
+   schema declares per user); the actor rebuilds a
    model of those users over the shared item side, calls ``recommend`` on it and
    either returns the rows or writes them to ``part-<block>.parquet`` in the
    engine's ``out`` folder. Blocks are concatenated in order: the result is the
