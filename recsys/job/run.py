@@ -63,7 +63,7 @@ from recsys.job.evidence import (
     fit_evidence,
     record_warnings,
 )
-from recsys.job.regime import Regime, detect_regime
+from recsys.job.regime import Regime, detect_regime, window_buyers
 from recsys.job.targeting import Targeting, targeting
 from recsys.models import Recommender, registry
 from recsys.profiles import ProfileConfig, build_profiles, cohort_retention, due_items
@@ -193,6 +193,18 @@ def sample_customers(purchases: pl.DataFrame, n: int, seed: int) -> pl.DataFrame
     customers = purchases[C.USER].unique().sort()
     chosen = customers.sample(min(n, len(customers)), seed=seed)
     return purchases.filter(pl.col(C.USER).is_in(chosen.implode()))
+
+
+def _evaluation_purchases(
+    bought: pl.DataFrame, config: JobConfig
+) -> tuple[pl.DataFrame, tuple[int, int] | None]:
+    """The purchases the evaluation runs on and, when they are a sample, (sampled
+    customers, all customers): `sample_customers` above ``config.evaluation_customers``."""
+    limit = config.evaluation_customers
+    customers = bought[C.USER].n_unique()
+    if limit is None or customers <= limit:
+        return bought, None
+    return sample_customers(bought, limit, config.seed), (limit, customers)
 
 
 class _Steps:
@@ -352,6 +364,7 @@ def run(
     segments_counts = (0, 0)
     reason = regime.order_id_message
     models: dict[str, Recommender] = {}
+    evaluated_on, sampled = _evaluation_purchases(bought, config)
     with steps(
         "evaluation",
         f"evaluate {', '.join(config.models)} on the {config.horizon_days} days after "
@@ -366,7 +379,7 @@ def run(
         if reason is None:
             try:
                 split = temporal_split(
-                    bought,
+                    evaluated_on,
                     cutoff,
                     horizon_days=config.horizon_days,
                     include_cold_users=config.on_unknown == "fallback",
@@ -386,9 +399,15 @@ def run(
                     split.train, as_of=cutoff, config=ProfileConfig(churn=config.churn)
                 )
                 if config.churn:
-                    churn = churn_evidence(at_cutoff, bought, cutoff, config.horizon_days)
+                    churn = churn_evidence(at_cutoff, evaluated_on, cutoff, config.horizon_days)
             seg, returning, _ = segment_test_customers(at_cutoff, split)
-            segments_counts = (returning, regime.test_first_time)
+            first_time = regime.test_first_time
+            if sampled is not None:  # the sample's (skipped first-time buyers counted too)
+                buyers, known_buyers = window_buyers(
+                    without_returns(evaluated_on), as_of, cutoff, config.horizon_days
+                )
+                first_time = buyers - known_buyers
+            segments_counts = (returning, first_time)
             models = fit_models(config.models, split.train, config.seed)
             evaluation = evaluate_models(models, split, config, seg, EVALUATION_METRICS)
             test_choice = choose_model(evaluation, k)
@@ -407,7 +426,7 @@ def run(
         if split is not None and used in models:
             test_users = split.test.get_column(C.USER).unique()
             test_recs = models[used].recommend(users=test_users, k=k, on_unknown=config.on_unknown)
-            retention = hit_retention(test_recs, bought, cutoff, config.horizon_days)
+            retention = hit_retention(test_recs, evaluated_on, cutoff, config.horizon_days)
     plan = target_claim = None
     if config.experiment is not None:
         with steps("targeting", "the uplift model, the plan and its value") as tw:
@@ -472,6 +491,7 @@ def run(
             on_unknown=config.on_unknown,
             reason=reason,
             min_evaluated=config.min_evaluated,
+            sampled=sampled,
             warnings=steps.warnings["evaluation"].matching("test", "split", "unknown"),
         ),
     }
