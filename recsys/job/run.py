@@ -328,7 +328,9 @@ def run(
     derived_cutoff = config.cutoff is None
     as_of, cutoff = _resolve_dates(config, purchases)
     config = dataclasses.replace(config, as_of=as_of, cutoff=cutoff)
-    bought = purchases.filter(pl.col(C.TIMESTAMP) < as_of)
+    # No copy of a large frame when every purchase is before as_of (the default as_of).
+    last = purchases[C.TIMESTAMP].max()
+    bought = purchases if last < as_of else purchases.filter(pl.col(C.TIMESTAMP) < as_of)  # type: ignore[operator]
     steps = _Steps(echo, 6 if config.experiment is not None else 5)
     k = config.k
 
@@ -420,6 +422,7 @@ def run(
                 val_results = evaluate_models(
                     val_models, val, config, None, ("hit_rate",), modes=("all",)
                 )
+                del val_models, val  # fitted state no longer needed: free it before the decisions
             except InputDataError:
                 val_results = None
         used, used_because, validation = pick_model(val_results, regime, config)
@@ -427,6 +430,7 @@ def run(
             test_users = split.test.get_column(C.USER).unique()
             test_recs = models[used].recommend(users=test_users, k=k, on_unknown=config.on_unknown)
             retention = hit_retention(test_recs, evaluated_on, cutoff, config.horizon_days)
+        models.clear()  # the evaluation keeps the per-customer values, not the fitted models
     plan = target_claim = None
     if config.experiment is not None:
         with steps("targeting", "the uplift model, the plan and its value") as tw:
