@@ -139,27 +139,24 @@ def repurchase_features(
     user_since = (user_reference - user_last) / _US_PER_DAY
     user_items = np.bincount(pair_user, minlength=n_users).astype(np.float64)
 
-    log_since_last = np.log1p(since_last)
-    features = np.column_stack(
-        [
-            np.log1p(days),
-            np.log1p(rows),
-            log_since_last,
-            np.log1p(since_first),
-            repeat.astype(np.float64),
-            due,
-            due**2,
-            np.log(repeat_rate)[pair_item],
-            np.log1p(recent)[pair_item],
-            np.log1p(buyers)[pair_item],
-            np.log1p(user_days)[pair_user],
-            np.log1p(user_since)[pair_user],
-            np.log1p(user_items)[pair_user],
-            days / user_days[pair_user],
-            log_since_last**2,
-        ]
-    )
-    return pair_key, features
+    # Column by column into one array: a large log never holds the columns twice.
+    x = np.empty((len(pair_key), len(FEATURE_NAMES)))
+    x[:, 0] = np.log1p(days)
+    x[:, 1] = np.log1p(rows)
+    x[:, 2] = np.log1p(since_last)
+    x[:, 3] = np.log1p(since_first)
+    x[:, 4] = repeat
+    x[:, 5] = due
+    x[:, 6] = due**2
+    x[:, 7] = np.log(repeat_rate)[pair_item]
+    x[:, 8] = np.log1p(recent)[pair_item]
+    x[:, 9] = np.log1p(buyers)[pair_item]
+    x[:, 10] = np.log1p(user_days)[pair_user]
+    x[:, 11] = np.log1p(user_since)[pair_user]
+    x[:, 12] = np.log1p(user_items)[pair_user]
+    x[:, 13] = days / user_days[pair_user]
+    x[:, 14] = x[:, 2] ** 2
+    return pair_key, x
 
 
 class BuyAgain(Recommender):
@@ -289,6 +286,7 @@ class BuyAgain(Recommender):
             self._fallback(interactions, "the training period has no repurchase to learn from")
             return
         fit = fit_logistic(x0, y, float(self.regularization))
+        del x0, y, keys0  # before the features as of T: a large log never holds both
         self.mean_, self.scale_, self.coef_ = fit.mean, fit.scale, fit.coef
         keys, x = repurchase_features(u, i, t, now, n_items, trend)
         expected = (
