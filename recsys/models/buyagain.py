@@ -96,7 +96,8 @@ def repurchase_features(
     t = times_us[before]
     key = u * max(n_items, 1) + i
     order = np.lexsort((t, key))
-    key, t = key[order], t[order]
+    key, t, user_rows = key[order], t[order], u[order]
+    del u, i, order, before, row_reference  # freed as soon as used up (large logs)
     n = len(key)
     if n == 0:
         return key, np.zeros((0, len(FEATURE_NAMES)))
@@ -109,6 +110,10 @@ def repurchase_features(
     rows = (ends - starts).astype(np.float64)
     days = np.add.reduceat(new_day.astype(np.float64), starts)
     first, last = t[starts], t[ends - 1]
+    # A user's distinct purchase days: distinct (user, day) among the rows.
+    day_span = int(day.max()) + 1
+    user_day = sorted_unique(user_rows * day_span + day)
+    del key, t, day, pair_start, new_day, user_rows, ends
     pair_user = pair_key // max(n_items, 1)
     pair_item = pair_key % max(n_items, 1)
     pair_reference = np.asarray(reference_us)[pair_user] if per_user else reference_us
@@ -124,11 +129,8 @@ def repurchase_features(
     recent = np.bincount(pair_item[since_last < trend_window_days], minlength=n_items)
     repeat_rate = (repeaters + 1.0) / (buyers + 2.0)
 
-    # A user's distinct purchase days: distinct (user, day) among the rows.
-    user_rows = u[order]
-    user_day = sorted_unique(user_rows * (int(day.max()) + 1) + day)
     n_users = int(pair_user.max()) + 1
-    user_days = np.bincount(user_day // (int(day.max()) + 1), minlength=n_users).astype(np.float64)
+    user_days = np.bincount(user_day // day_span, minlength=n_users).astype(np.float64)
     if per_user:
         user_reference = np.asarray(reference_us, dtype=np.int64)[:n_users]
     else:
