@@ -41,6 +41,7 @@ from recsys.data.sources import FrameLike
 from recsys.exceptions import DataWarning, InputDataError, NotFittedError
 from recsys.uplift._checks import as_frame, check_finite_column, is_binary_column, require_columns
 from recsys.uplift._features import FeatureEncoder, join_features
+from recsys.uplift._forest import Bins, Constant, Forest, learner_input
 
 __all__ = ["UpliftModel"]
 
@@ -61,16 +62,6 @@ DEFAULT_LEARNER = {
 _METHODS = ("t", "x", "dr")
 
 
-class _Constant:
-    """The model of an outcome that is the same for every customer it is fitted on."""
-
-    def __init__(self, value: float) -> None:
-        self.value = value
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        return np.full(x.shape[0], self.value)
-
-
 def _ensemble() -> Any:
     """scikit-learn's ensemble module. Imported before the thread limit is set: threadpoolctl
     limits only the OpenMP runtimes already loaded."""
@@ -84,26 +75,17 @@ def _ensemble() -> Any:
 def _fit_learner(
     x: np.ndarray, y: np.ndarray, classify: bool, params: dict, mask: np.ndarray, seed: int
 ) -> Any:
-    """A fitted learner exposing ``predict`` (the probability of 1 for a classifier)."""
+    """A fitted learner (`Forest` evaluates it): a classifier for a 0/1 outcome."""
     if y.size == 0:
         raise InputDataError("a fold has no customers of one arm; use fewer n_folds")
     if np.all(y == y[0]):
-        return _Constant(float(y[0]))
+        return Constant(float(y[0]))
     ensemble = _ensemble()
     kwargs = {**params, "random_state": seed}
     kwargs["categorical_features"] = mask if mask.any() else None
     if classify:
-        model = ensemble.HistGradientBoostingClassifier(**kwargs).fit(x, y)
-        return _Probability(model)
+        return ensemble.HistGradientBoostingClassifier(**kwargs).fit(x, y)
     return ensemble.HistGradientBoostingRegressor(**kwargs).fit(x, y)
-
-
-class _Probability:
-    def __init__(self, model: Any) -> None:
-        self.model = model
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        return self.model.predict_proba(x)[:, 1]
 
 
 class _FoldModel:
@@ -112,13 +94,18 @@ class _FoldModel:
     def __init__(self, method: str, models: dict[str, Any], share: float) -> None:
         self.method, self.models, self.share = method, models, share
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        m = self.models
+    def combine(self, out: dict[str, np.ndarray]) -> np.ndarray:
+        """The uplift from the predictions of ``models`` (by name)."""
         if self.method == "t":
-            return m["mu1"].predict(x) - m["mu0"].predict(x)
+            return out["mu1"] - out["mu0"]
         if self.method == "x":
-            return self.share * m["tau0"].predict(x) + (1 - self.share) * m["tau1"].predict(x)
-        return m["tau"].predict(x)
+            return self.share * out["tau0"] + (1 - self.share) * out["tau1"]
+        return out["tau"]
+
+    def predict(self, codes: np.ndarray, threads: int) -> np.ndarray:
+        names = list(self.models)
+        out = Forest.compile([self.models[k] for k in names]).predict(codes, threads)
+        return self.combine({k: out[:, i] for i, k in enumerate(names)})
 
 
 class UpliftModel:
@@ -182,7 +169,7 @@ class UpliftModel:
         method: Literal["t", "x", "dr"] = "x",
         *,
         learner_params: Mapping[str, Any] | None = None,
-        n_folds: int = 5,
+        n_folds: int = 2,
         random_state: int = 0,
         num_threads: int = 0,
     ) -> None:
@@ -250,16 +237,22 @@ class UpliftModel:
         self.user_col_ = user_col
         self._mask = self.encoder_.categorical_mask
         self._params = params
+        # Binned once here, as each learner would bin them (module docstring of _forest).
+        self.bins_ = Bins.fit(x, self._mask, self._seed(0, 10))
+        codes = self.bins_.transform(x)
+        x = learner_input(codes)
         folds = _folds(t, n_folds, self.random_state)
         oof = np.empty(t.size)
         self.fold_models_: list[_FoldModel] = []
+        self._threads = threads
         _ensemble()
         with threadpool_limits(limits=threads, user_api="openmp"):
             for f in range(n_folds):
                 train = folds != f
-                model = self._fit_fold(x[train], t[train], y[train], f)
-                oof[~train] = model.predict(x[~train])
+                model = self._fit_fold(x[train], codes[train], t[train], y[train], f)
+                oof[~train] = model.predict(codes[~train], threads)
                 self.fold_models_.append(model)
+        self._forest: Forest | None = None
         self.oof_ = pl.DataFrame({user_col: frame[user_col], "uplift": oof})
         return self
 
@@ -286,11 +279,15 @@ class UpliftModel:
             raise NotFittedError("UpliftModel is not fitted; call fit first")
         frame = as_frame(features, "features")
         require_columns(frame, "features", {"user_col": self.user_col_})
-        x = self.encoder_.transform(frame)
+        codes = self.bins_.transform(self.encoder_.transform(frame))
+        # One pass over the customers for the trees of every fold model.
+        names = [(f, k) for f, model in enumerate(self.fold_models_) for k in model.models]
+        if self._forest is None:
+            self._forest = Forest.compile([self.fold_models_[f].models[k] for f, k in names])
+        out = self._forest.predict(codes, resolve_num_threads(self.num_threads))
         total = np.zeros(frame.height)
-        with threadpool_limits(limits=resolve_num_threads(self.num_threads), user_api="openmp"):
-            for model in self.fold_models_:  # summed in fold order: deterministic
-                total += model.predict(x)
+        for f, model in enumerate(self.fold_models_):  # summed in fold order: deterministic
+            total += model.combine({k: out[:, i] for i, (g, k) in enumerate(names) if g == f})
         return pl.DataFrame(
             {self.user_col_: frame[self.user_col_], "uplift": total / len(self.fold_models_)}
         )
@@ -368,7 +365,9 @@ class UpliftModel:
     def _seed(self, fold: int, role: int) -> int:
         return int(np.random.SeedSequence([self.random_state, fold, role]).generate_state(1)[0])
 
-    def _fit_fold(self, x: np.ndarray, t: np.ndarray, y: np.ndarray, fold: int) -> _FoldModel:
+    def _fit_fold(
+        self, x: np.ndarray, codes: np.ndarray, t: np.ndarray, y: np.ndarray, fold: int
+    ) -> _FoldModel:
         classify = self.outcome_kind_ == "binary"
         treated, control = t == 1, t == 0
         share = float(treated.mean())
@@ -378,13 +377,16 @@ class UpliftModel:
                 x[rows], target, as_classifier, self._params, self._mask, self._seed(fold, role)
             )
 
+        def predict(model: Any, rows: np.ndarray) -> np.ndarray:
+            return Forest.compile([model]).predict(codes[rows], self._threads)[:, 0]
+
         if self.method in ("t", "x"):
             mu1 = learn(treated, y[treated], classify, 0)
             mu0 = learn(control, y[control], classify, 1)
             if self.method == "t":
                 return _FoldModel("t", {"mu1": mu1, "mu0": mu0}, share)
-            d1 = y[treated] - mu0.predict(x[treated])
-            d0 = mu1.predict(x[control]) - y[control]
+            d1 = y[treated] - predict(mu0, treated)
+            d0 = predict(mu1, control) - y[control]
             tau1 = learn(treated, d1, False, 2)
             tau0 = learn(control, d0, False, 3)
             return _FoldModel("x", {"tau1": tau1, "tau0": tau0}, share)
@@ -395,8 +397,8 @@ class UpliftModel:
             fit_rows, score_rows = half != h, half == h
             for a in (0, 1):
                 rows = fit_rows & (t == a)
-                mu[a, score_rows] = learn(rows, y[rows], classify, 4 + 2 * h + a).predict(
-                    x[score_rows]
+                mu[a, score_rows] = predict(
+                    learn(rows, y[rows], classify, 4 + 2 * h + a), score_rows
                 )
         pseudo = mu[1] - mu[0] + t * (y - mu[1]) / share - (1 - t) * (y - mu[0]) / (1 - share)
         tau = learn(np.ones(t.size, dtype=bool), pseudo, False, 8)

@@ -120,8 +120,8 @@ def test_predict_averages_the_fold_models_and_is_deterministic():
     ]
     new = feats.head(50)
     preds = [m.predict(new)["uplift"].to_numpy() for m in fits]
-    x = fits[0].encoder_.transform(new)
-    by_hand = np.mean([fm.predict(x) for fm in fits[0].fold_models_], axis=0)
+    codes = fits[0].bins_.transform(fits[0].encoder_.transform(new))
+    by_hand = np.mean([fm.predict(codes, 1) for fm in fits[0].fold_models_], axis=0)
     np.testing.assert_allclose(preds[0], by_hand, rtol=1e-12)
     np.testing.assert_array_equal(preds[0], preds[1])  # 1 and 2 threads
     np.testing.assert_array_equal(fits[0].oof_["uplift"], fits[1].oof_["uplift"])
