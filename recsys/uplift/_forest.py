@@ -28,7 +28,7 @@ from scipy.special import expit
 
 from recsys.scoring._checks import thread_limits
 
-__all__ = ["MISSING", "Bins", "Constant", "Forest"]
+__all__ = ["MAX_LEAVES", "MISSING", "Bins", "Constant", "Forest"]
 
 MISSING = 255  # the code of a missing value (HistGradientBoosting's missing bin)
 _MAX_BINS = 255  # codes 0..254 for values, as HistGradientBoosting's max_bins
@@ -94,36 +94,32 @@ def learner_input(codes: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Forest:
-    """The trees of several learners, flattened for `predict`.
+    """The trees of several learners, as per-feature leaf masks for `predict`.
 
-    Node arrays are indexed globally; ``roots[t]`` is tree ``t``'s root and
-    ``owner[t]`` the learner it belongs to; learners' trees are in fit order.
+    Each tree (at most 64 leaves, numbered left to right) becomes, for each feature it
+    splits on, a table over the 256 codes of the leaves a row with that code can still
+    reach: a split that sends the code right rules out the leaves of its left subtree. The
+    leaf a row reaches is the first leaf left in the AND of its features' entries (the
+    QuickScorer scheme of Lucchese et al. 2015), so a tree costs one lookup per feature
+    it uses instead of a walk of unpredictable branches.
     """
 
-    feature: np.ndarray
-    threshold: np.ndarray
-    left: np.ndarray
-    right: np.ndarray
-    value: np.ndarray
-    kind: np.ndarray  # 0 leaf, 1 numeric split, 2 categorical split
-    missing_left: np.ndarray
-    row: np.ndarray
-    left_bitsets: np.ndarray
-    known_bitsets: np.ndarray
-    roots: np.ndarray
-    owner: np.ndarray
+    feature: np.ndarray  # column of each (tree, feature) table
+    tables: np.ndarray  # [n_tables, 256] uint64 leaf masks
+    table_start: np.ndarray  # tree t's tables: table_start[t]:table_start[t + 1]
+    leaf_value: np.ndarray
+    leaf_start: np.ndarray
+    owner: np.ndarray  # the learner of each tree
     baselines: np.ndarray
     logistic: np.ndarray
 
     @classmethod
     def compile(cls, learners: Sequence[Any]) -> Forest:
         """Flatten fitted `HistGradientBoosting{Classifier,Regressor}` s and `Constant` s."""
-        keys = ("feature", "threshold", "left", "right", "value", "kind", "missing_left", "row")
-        parts: dict[str, list[np.ndarray]] = {k: [] for k in keys}
-        left_bitsets: list[np.ndarray] = []
-        known_bitsets: list[np.ndarray] = []
-        roots, owner, baselines, logistic = [], [], [], []
-        n_nodes = n_rows = 0
+        features: list[int] = []
+        tables: list[np.ndarray] = []
+        table_start, leaf_values, leaf_start, owner = [0], [], [0], []
+        baselines, logistic = [], []
         for m, learner in enumerate(learners):
             if isinstance(learner, Constant):
                 baselines.append(learner.value)
@@ -138,53 +134,35 @@ class Forest:
             known, f_idx_map = learner._bin_mapper.make_known_categories_bitsets()
             for (tree,) in learner._predictors:
                 nodes = tree.nodes
-                leaf = nodes["is_leaf"].astype(bool)
-                categorical = nodes["is_categorical"].astype(bool) & ~leaf
-                roots.append(n_nodes)
+                leaves, left_leaves = _leaf_order(nodes)
+                by_feature: dict[int, np.ndarray] = {}
+                for k, mask in left_leaves.items():
+                    node = nodes[k]
+                    j = int(node["feature_idx"])
+                    if node["is_categorical"]:
+                        encoded = categories[j]  # our code -> its category, -1 unseen
+                        in_left = _bits(tree.raw_left_cat_bitsets[node["bitset_idx"]], encoded)
+                        seen = _bits(known[f_idx_map[j]], encoded)
+                        go_left = np.where(seen, in_left, bool(node["missing_go_to_left"]))
+                    else:
+                        # code c goes left iff c <= num_threshold (a midpoint between codes)
+                        go_left = np.arange(MISSING) <= node["num_threshold"]
+                    go_left = np.append(go_left, bool(node["missing_go_to_left"]))
+                    table = by_feature.setdefault(int(column[j]), np.full(256, _ALL))
+                    table[~go_left] &= ~np.uint64(mask)
+                for f, table in by_feature.items():
+                    features.append(f)
+                    tables.append(table)
+                table_start.append(len(tables))
+                leaf_values.append(nodes["value"][leaves].astype(np.float64))
+                leaf_start.append(leaf_start[-1] + len(leaves))
                 owner.append(m)
-                parts["feature"].append(np.where(leaf, 0, column[nodes["feature_idx"]]))
-                # a numeric split sends code c left iff c <= num_threshold (a midpoint
-                # between codes): iff c <= floor(num_threshold)
-                threshold = np.floor(np.where(leaf | categorical, 0.0, nodes["num_threshold"]))
-                parts["threshold"].append(np.clip(threshold, -1, MISSING).astype(np.int64))
-                parts["left"].append(nodes["left"].astype(np.int64) + n_nodes)
-                parts["right"].append(nodes["right"].astype(np.int64) + n_nodes)
-                parts["value"].append(nodes["value"].astype(np.float64))
-                parts["kind"].append(np.where(leaf, 0, np.where(categorical, 2, 1)).astype(np.int8))
-                parts["missing_left"].append(nodes["missing_go_to_left"].astype(np.bool_))
-                row = np.zeros(nodes.size, dtype=np.int64)
-                # categorical split: the learner's categories (its own encoding of our
-                # codes) sent left, and those it knows, as bitsets over our codes
-                for k in np.flatnonzero(categorical):
-                    j = int(nodes["feature_idx"][k])
-                    encoded = categories[j]  # our code -> the learner's category, -1 unseen
-                    go_left = _bits(tree.raw_left_cat_bitsets[nodes["bitset_idx"][k]], encoded)
-                    seen = _bits(known[f_idx_map[j]], encoded)
-                    left_bitsets.append(_pack(go_left))
-                    known_bitsets.append(_pack(seen))
-                    row[k] = n_rows
-                    n_rows += 1
-                parts["row"].append(row)
-                n_nodes += nodes.size
-
-        def cat(key: str, dtype: type) -> np.ndarray:
-            return np.concatenate(parts[key]).astype(dtype) if parts[key] else np.empty(0, dtype)
-
-        def stack(rows: list[np.ndarray]) -> np.ndarray:
-            return np.stack(rows) if rows else np.zeros((0, 8), dtype=np.uint32)
-
         return cls(
-            feature=cat("feature", np.int64),
-            threshold=cat("threshold", np.int64),
-            left=cat("left", np.int64),
-            right=cat("right", np.int64),
-            value=cat("value", np.float64),
-            kind=cat("kind", np.int8),
-            missing_left=cat("missing_left", np.bool_),
-            row=cat("row", np.int64),
-            left_bitsets=stack(left_bitsets),
-            known_bitsets=stack(known_bitsets),
-            roots=np.asarray(roots, dtype=np.int64),
+            feature=np.asarray(features, dtype=np.int64),
+            tables=np.stack(tables) if tables else np.zeros((0, 256), dtype=np.uint64),
+            table_start=np.asarray(table_start, dtype=np.int64),
+            leaf_value=np.concatenate(leaf_values) if leaf_values else np.empty(0),
+            leaf_start=np.asarray(leaf_start, dtype=np.int64),
             owner=np.asarray(owner, dtype=np.int64),
             baselines=np.asarray(baselines, dtype=np.float64),
             logistic=np.asarray(logistic, dtype=bool),
@@ -197,21 +175,39 @@ class Forest:
             raw = _raw_predict(
                 np.ascontiguousarray(codes, dtype=np.uint8),
                 self.feature,
-                self.threshold,
-                self.left,
-                self.right,
-                self.value,
-                self.kind,
-                self.missing_left,
-                self.row,
-                self.left_bitsets,
-                self.known_bitsets,
-                self.roots,
+                self.tables,
+                self.table_start,
+                self.leaf_value,
+                self.leaf_start,
                 self.owner,
                 self.baselines,
             )
         raw[:, self.logistic] = expit(raw[:, self.logistic])
         return raw
+
+
+_ALL = np.uint64(2**64 - 1)
+MAX_LEAVES = 64  # leaves of a tree in one uint64 mask
+
+
+def _leaf_order(nodes: np.ndarray) -> tuple[list[int], dict[int, int]]:
+    """The tree's leaves left to right, and each split's mask of the leaves on its left."""
+    leaves: list[int] = []
+    left_leaves: dict[int, int] = {}
+
+    def walk(k: int) -> tuple[int, int]:  # (first, end) leaf numbers under node k
+        if nodes["is_leaf"][k]:
+            leaves.append(k)
+            return len(leaves) - 1, len(leaves)
+        first, middle = walk(int(nodes["left"][k]))
+        _, end = walk(int(nodes["right"][k]))
+        left_leaves[k] = ((1 << (middle - first)) - 1) << first
+        return first, end
+
+    walk(0)
+    if len(leaves) > MAX_LEAVES:
+        raise ValueError(f"a tree has {len(leaves)} leaves; at most {MAX_LEAVES} are supported")
+    return leaves, left_leaves
 
 
 def _learner_columns(learner: Any) -> tuple[np.ndarray, dict[int, np.ndarray]]:
@@ -244,33 +240,21 @@ def _bits(bitset: np.ndarray, encoded: np.ndarray) -> np.ndarray:
     return inside
 
 
-def _pack(inside: np.ndarray) -> np.ndarray:
-    """A bitset (8 uint32 words) of the codes where ``inside`` is true."""
-    words = np.zeros(8, dtype=np.uint32)
-    for code in np.flatnonzero(inside):
-        words[code >> 5] |= np.uint32(1) << np.uint32(code & 31)
-    return words
-
-
-@njit(cache=True, inline="always")
-def _in_bitset(bitsets: np.ndarray, row: int, code: int) -> bool:
-    return ((bitsets[row, code >> 5] >> np.uint32(code & 31)) & np.uint32(1)) == 1
+# The index of the lowest set bit of a uint64 by de Bruijn multiplication.
+_DEBRUIJN = np.uint64(0x03F79D71B4CB0A89)
+_DEBRUIJN_INDEX = np.zeros(64, dtype=np.int64)
+for _i in range(64):
+    _DEBRUIJN_INDEX[(((1 << _i) * int(_DEBRUIJN)) % 2**64) >> 58] = _i
 
 
 @njit(parallel=True, cache=True, nogil=True)
 def _raw_predict(
     codes: np.ndarray,
     feature: np.ndarray,
-    threshold: np.ndarray,
-    left: np.ndarray,
-    right: np.ndarray,
-    value: np.ndarray,
-    kind: np.ndarray,
-    missing_left: np.ndarray,
-    row: np.ndarray,
-    left_bitsets: np.ndarray,
-    known_bitsets: np.ndarray,
-    roots: np.ndarray,
+    tables: np.ndarray,
+    table_start: np.ndarray,
+    leaf_value: np.ndarray,
+    leaf_start: np.ndarray,
     owner: np.ndarray,
     baselines: np.ndarray,
 ) -> np.ndarray:
@@ -280,28 +264,20 @@ def _raw_predict(
     n = codes.shape[0]
     out = np.empty((n, baselines.size))
     n_blocks = (n + _BLOCK - 1) // _BLOCK
+    index = _DEBRUIJN_INDEX
     for b in prange(n_blocks):
         lo = b * _BLOCK
         hi = min(n, lo + _BLOCK)
         for i in range(lo, hi):
             for m in range(baselines.size):
                 out[i, m] = baselines[m]
-        for t in range(roots.size):
+        for t in range(owner.size):
             m = owner[t]
+            first = leaf_start[t]
             for i in range(lo, hi):
-                node = roots[t]
-                while kind[node] != 0:
-                    code = np.int64(codes[i, feature[node]])
-                    if code == MISSING:
-                        go_left = missing_left[node]
-                    elif kind[node] == 1:
-                        go_left = code <= threshold[node]
-                    elif _in_bitset(left_bitsets, row[node], code):
-                        go_left = True
-                    elif _in_bitset(known_bitsets, row[node], code):
-                        go_left = False
-                    else:  # a category the learner did not see: its missing branch
-                        go_left = missing_left[node]
-                    node = left[node] if go_left else right[node]
-                out[i, m] += value[node]
+                mask = _ALL
+                for k in range(table_start[t], table_start[t + 1]):
+                    mask &= tables[k, codes[i, feature[k]]]
+                lowest = mask & (~mask + np.uint64(1))
+                out[i, m] += leaf_value[first + index[(lowest * _DEBRUIJN) >> np.uint64(58)]]
     return out

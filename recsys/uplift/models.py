@@ -41,7 +41,7 @@ from recsys.data.sources import FrameLike
 from recsys.exceptions import DataWarning, InputDataError, NotFittedError
 from recsys.uplift._checks import as_frame, check_finite_column, is_binary_column, require_columns
 from recsys.uplift._features import FeatureEncoder, join_features
-from recsys.uplift._forest import Bins, Constant, Forest, learner_input
+from recsys.uplift._forest import MAX_LEAVES, Bins, Constant, Forest, learner_input
 
 __all__ = ["UpliftModel"]
 
@@ -225,6 +225,12 @@ class UpliftModel:
         if n_folds < 2:
             raise InputDataError(f"n_folds must be >= 2, got {n_folds}")
         params = {**DEFAULT_LEARNER, **dict(self.learner_params or {})}
+        leaves = params.get("max_leaf_nodes")
+        if leaves is None or not 2 <= leaves <= MAX_LEAVES:
+            raise InputDataError(
+                f"learner_params max_leaf_nodes must be 2..{MAX_LEAVES}, got {leaves!r} "
+                "(the trees are evaluated as 64-bit leaf masks)"
+            )
         threads = resolve_num_threads(self.num_threads)
         frame, t, y = self._experiment(experiment, treatment, outcome, control, arm, user_col)
         absent = 0

@@ -247,3 +247,5 @@ def test_other_bad_input(small):
         rs.uplift.UpliftModel("s").fit(small, **KW)
     with pytest.raises(InputDataError, match="n_folds must be >= 2"):
         rs.uplift.UpliftModel(n_folds=1).fit(small, **KW)
+    with pytest.raises(InputDataError, match=r"max_leaf_nodes must be 2\.\.64, got None"):
+        rs.uplift.UpliftModel(learner_params={"max_leaf_nodes": None}).fit(small, **KW)
