@@ -21,8 +21,9 @@ Figures:
 2. The base learner: a T-learner with HistGradientBoosting against LightGBM (100 trees
    of 15 leaves, 100 customers per leaf, learning rate 0.1, L2 1, no early stopping),
    PEHE and fit + predict time (LightGBM only if importable).
-3. Speed: fit + predict of each learner at ``--n-speed`` customers, ours (5-fold
-   cross-fitting) and causalml's (no cross-fitting), same thread count.
+3. Speed: fit + predict of each learner at ``--n-speed`` customers, ours (2-fold
+   cross-fitting: fit, out-of-fold scores, then ``predict`` on the same customers as new
+   ones) and causalml's (no cross-fitting: fit, predict), same thread count.
 4. Hillstrom (``/work/shared/data/hillstrom/``, read in place): for each e-mail against
    No E-Mail, an X-learner of ``visit`` fitted on one half, its Qini on the other half
    with a bootstrap interval; then the plan on ``spend`` (margin 30%, $0.10 per e-mail)
@@ -198,7 +199,7 @@ def speed(n: int, threads: int, peer: bool) -> None:
         model.fit(data, feats, treatment="arm", outcome="outcome", control="control")
         model.predict(feats)
         ours, ours_cpu = time.perf_counter() - start, time.process_time() - cpu
-        row = f"{method}: recsys (5-fold cross-fit, fit + oof + predict) {ours:.1f} s"
+        row = f"{method}: recsys ({model.n_folds}-fold cross-fit, fit + oof + predict) {ours:.1f} s"
         row += f" (CPU {ours_cpu:.1f} s)"
         if peer:
             start, cpu = time.perf_counter(), time.process_time()
