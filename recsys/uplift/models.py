@@ -17,13 +17,24 @@ treated share of the experiment (known by design):
 Cross-fitting: customers are split into ``n_folds`` folds (within each arm, by
 ``random_state``); each fold's customers are scored by the meta-learner fitted on the other
 folds (`UpliftModel.fit_predict`), so no customer is scored by a model that saw their
-outcome. New customers (`UpliftModel.predict`) get the mean of the fold models.
+outcome. New customers (`UpliftModel.predict`) get the mean of the fold models. Two folds
+by default, as in double machine learning (Chernozhukov et al. 2018): the learners fit as
+many customers in all as one fit on everyone. More folds train each model on more of the
+customers (5 folds: 80% instead of 50%), a lower error on small experiments at 4x the
+fitting (measured in benchmarks/RESULTS.md); set ``n_folds`` for that trade.
+
+Speed: the features are binned once per fit, as the learner bins them, and every
+learner is fitted on the bin codes; all predictions (out-of-fold, the X-learner's imputed
+effects, the DR nuisances, `UpliftModel.predict`) evaluate the fitted trees as leaf-mask
+tables over the codes in one Numba pass (`recsys.uplift._forest`), which gives the
+learners' own predictions to the bit, about 4x faster than scikit-learn's predictor.
 
 Learner: `HistGradientBoostingClassifier` (0/1 outcomes, the ``μ_a`` of T and DR) and
 `HistGradientBoostingRegressor`, chosen over LightGBM by measurement (same PEHE; LightGBM
 1.3-1.6x faster to fit but a further compiled dependency whose determinism is documented
 only at a fixed thread count; see benchmarks/RESULTS.md). ``num_threads`` caps the
-learner's OpenMP threads; the predictions are identical at 1 and 2 threads (tested).
+learner's OpenMP threads and the Numba threads of the predictions; the predictions are
+identical at 1 and 2 threads (tested). Trees have at most 64 leaves (``max_leaf_nodes``).
 """
 
 from __future__ import annotations
@@ -118,15 +129,18 @@ class UpliftModel:
         when the arms are unbalanced (a 90/10 experiment).
     learner_params
         Hyperparameters of scikit-learn's ``HistGradientBoosting{Classifier,Regressor}``
-        overriding ``DEFAULT_LEARNER`` (e.g. ``{"max_iter": 200}``).
+        overriding ``DEFAULT_LEARNER`` (e.g. ``{"max_iter": 200}``); ``max_leaf_nodes``
+        at most 64.
     n_folds
         Cross-fitting folds (>= 2): each customer of the experiment is scored by the model
-        fitted on the other folds.
+        fitted on the other folds. 2 (the default) fits as many customers in all as a
+        single fit; more folds train each model on more customers, at a cost growing with
+        ``n_folds``.
     random_state
         Seed of the folds and of the learners; the same seed gives the same predictions at
         any thread count.
     num_threads
-        OpenMP threads of the learner (0: all cores).
+        Threads of the learner (OpenMP) and of the predictions (Numba); 0: all cores.
 
     Attributes
     ----------
