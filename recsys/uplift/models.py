@@ -17,11 +17,12 @@ treated share of the experiment (known by design):
 Cross-fitting: customers are split into ``n_folds`` folds (within each arm, by
 ``random_state``); each fold's customers are scored by the meta-learner fitted on the other
 folds (`UpliftModel.fit_predict`), so no customer is scored by a model that saw their
-outcome. New customers (`UpliftModel.predict`) get the mean of the fold models. Two folds
-by default, as in double machine learning (Chernozhukov et al. 2018): the learners fit as
-many customers in all as one fit on everyone. More folds train each model on more of the
-customers (5 folds: 80% instead of 50%), a lower error on small experiments at 4x the
-fitting (measured in benchmarks/RESULTS.md); set ``n_folds`` for that trade.
+outcome. New customers (`UpliftModel.predict`) get the mean of the fold models. The
+number of folds, unless given: 2, as in double machine learning (Chernozhukov et al.
+2018), once the smaller arm has `MANY_CUSTOMERS` customers: the learners then fit as many
+customers in all as one fit on everyone. Below that, 5: each model sees 80% of the
+customers instead of 50%, which lowers the error of small experiments (measured at 20,000
+customers, 90/10, benchmarks/RESULTS.md) where fitting 4x as many rows costs seconds.
 
 Speed: the features are binned once per fit, as the learner bins them, and every
 learner is fitted on the bin codes; all predictions (out-of-fold, the X-learner's imputed
@@ -71,6 +72,7 @@ DEFAULT_LEARNER = {
     "n_iter_no_change": 10,
 }
 _METHODS = ("t", "x", "dr")
+MANY_CUSTOMERS = 100_000  # in the smaller arm: 2 cross-fitting folds, not 5
 
 
 def _ensemble() -> Any:
@@ -133,9 +135,9 @@ class UpliftModel:
         at most 64.
     n_folds
         Cross-fitting folds (>= 2): each customer of the experiment is scored by the model
-        fitted on the other folds. 2 (the default) fits as many customers in all as a
-        single fit; more folds train each model on more customers, at a cost growing with
-        ``n_folds``.
+        fitted on the other folds. ``None``: 2 when the smaller arm has at least
+        `MANY_CUSTOMERS` customers, else 5 (module docstring); the number used is
+        ``n_folds_``.
     random_state
         Seed of the folds and of the learners; the same seed gives the same predictions at
         any thread count.
@@ -151,6 +153,8 @@ class UpliftModel:
         value in the outcome's unit).
     treated_share_
         Share of the compared customers in the treated arm.
+    n_folds_
+        Cross-fitting folds used.
     n_other_arms_
         Customers of other arms of the experiment, not used.
     oof_
@@ -183,7 +187,7 @@ class UpliftModel:
         method: Literal["t", "x", "dr"] = "x",
         *,
         learner_params: Mapping[str, Any] | None = None,
-        n_folds: int = 2,
+        n_folds: int | None = None,
         random_state: int = 0,
         num_threads: int = 0,
     ) -> None:
@@ -235,9 +239,10 @@ class UpliftModel:
             customers, unusable feature columns.
         """
         check_in("method", self.method, _METHODS)
-        n_folds = check_positive_int("n_folds", self.n_folds)
-        if n_folds < 2:
-            raise InputDataError(f"n_folds must be >= 2, got {n_folds}")
+        if self.n_folds is not None:
+            check_positive_int("n_folds", self.n_folds)
+            if self.n_folds < 2:
+                raise InputDataError(f"n_folds must be >= 2, got {self.n_folds}")
         params = {**DEFAULT_LEARNER, **dict(self.learner_params or {})}
         leaves = params.get("max_leaf_nodes")
         if leaves is None or not 2 <= leaves <= MAX_LEAVES:
@@ -261,6 +266,8 @@ class UpliftModel:
         self.bins_ = Bins.fit(x, self._mask, self._seed(0, 10))
         codes = self.bins_.transform(x)
         x = learner_input(codes)
+        n_folds = self.n_folds or default_folds(t)
+        self.n_folds_ = n_folds
         folds = _folds(t, n_folds, self.random_state)
         oof = np.empty(t.size)
         self.fold_models_: list[_FoldModel] = []
@@ -423,6 +430,13 @@ class UpliftModel:
         pseudo = mu[1] - mu[0] + t * (y - mu[1]) / share - (1 - t) * (y - mu[0]) / (1 - share)
         tau = learn(np.ones(t.size, dtype=bool), pseudo, False, 8)
         return _FoldModel("dr", {"tau": tau}, share)
+
+
+def default_folds(t: np.ndarray) -> int:
+    """Cross-fitting folds when ``n_folds`` is not given: 2 once the smaller arm of the 0/1
+    treatment ``t`` has `MANY_CUSTOMERS` customers, else 5."""
+    smaller = min(int(t.sum()), int(t.size - t.sum()))
+    return 2 if smaller >= MANY_CUSTOMERS else 5
 
 
 def _folds(t: np.ndarray, n_folds: int, seed: int) -> np.ndarray:

@@ -107,6 +107,22 @@ def test_no_customer_is_scored_by_a_model_that_saw_them():
     assert not moved[fold == fold[0]].any()
 
 
+def test_default_folds_are_two_from_many_customers_in_the_smaller_arm():
+    from recsys.uplift.models import MANY_CUSTOMERS, default_folds
+
+    def arms(treated: int, control: int) -> np.ndarray:
+        return np.r_[np.ones(treated, dtype=np.int8), np.zeros(control, dtype=np.int8)]
+
+    assert default_folds(arms(MANY_CUSTOMERS, MANY_CUSTOMERS)) == 2
+    assert default_folds(arms(9 * MANY_CUSTOMERS, MANY_CUSTOMERS - 1)) == 5
+    assert default_folds(arms(MANY_CUSTOMERS - 1, 9 * MANY_CUSTOMERS)) == 5
+    frame, _ = simulate(600, seed=8)
+    model = rs.uplift.UpliftModel("t", learner_params={"max_iter": 5}, num_threads=1)
+    model.fit(frame.drop("churn_risk"), treatment="arm", outcome="outcome", control="control")
+    assert model.n_folds_ == 5
+    assert len(model.fold_models_) == 5
+
+
 def test_predict_averages_the_fold_models_and_is_deterministic():
     frame, _ = simulate(1500, seed=4)
     data = frame.select("user_id", "arm", "outcome")
