@@ -41,6 +41,37 @@ def print_environment(threads: int | None = None) -> None:
     print("environment: " + "; ".join(f"{k}={v}" for k, v in env.items()))
 
 
+def shared_purchases(name: str) -> Any:
+    """The shared data set ``name`` cleaned with its preset, or None (said) where it is absent."""
+    import recsys as rs
+
+    try:
+        raw = rs.datasets.load_shared(name)
+    except rs.InputDataError as err:
+        print(f"  {name} skipped: {err}")
+        return None
+    purchases, _ = rs.clean_purchases(raw, preset=name)
+    return purchases
+
+
+def evaluate_at_10(
+    models: Any, split: Any, *, metrics: list[str], bootstrap: int, **options: Any
+) -> Any:
+    """``rs.evaluate`` at k = 10 with each model's own ``exclude_seen``, without progress bars."""
+    import recsys as rs
+
+    return rs.evaluate(
+        models,
+        split,
+        k=[10],
+        metrics=metrics,
+        exclude_seen=None,
+        bootstrap=bootstrap,
+        show_progress=False,
+        **options,
+    )
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process so far, in MB (Linux ru_maxrss is in KB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -36,7 +36,7 @@ import scipy.sparse as sp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import print_environment
+from _common import evaluate_at_10, print_environment, shared_purchases
 
 import recsys as rs
 from recsys.exceptions import DataWarning, InputDataError
@@ -175,16 +175,7 @@ def fit_and_evaluate(
     """Fit every recsys and implicit model on the training purchases; evaluate at k=10."""
     models = {**recsys_models(), **implicit_models()}
     seconds = fit_all(models, split.train)
-    results = rs.evaluate(
-        models,
-        split,
-        k=[10],
-        metrics=METRICS,
-        exclude_seen=None,
-        bootstrap=args.bootstrap,
-        show_progress=False,
-    )
-    return results, seconds
+    return evaluate_at_10(models, split, metrics=METRICS, bootstrap=args.bootstrap), seconds
 
 
 def online_retail(args: argparse.Namespace) -> None:
@@ -219,16 +210,13 @@ def online_retail(args: argparse.Namespace) -> None:
     fit_all(stage_models, split.train)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
-        per_stage = rs.evaluate(
+        per_stage = evaluate_at_10(
             stage_models,
             split,
-            k=[10],
             metrics=["hit_rate"],
-            exclude_seen=None,
+            bootstrap=args.bootstrap,
             by="lifecycle_stage",
             segments=profiles,
-            bootstrap=args.bootstrap,
-            show_progress=False,
         ).table
     print("\n### Online Retail HR@10 per lifecycle stage (as of the cutoff), value [95% CI]")
     cells = per_stage.with_columns(
@@ -286,25 +274,14 @@ def tuned(split: rs.evaluation.Split, args: argparse.Namespace) -> None:
         )
         models[f"{name} tuned"] = factory.clone().set_params(**result.best_params)
     fit_all(models, split.train)
-    table = rs.evaluate(
-        models,
-        split,
-        k=[10],
-        metrics=METRICS,
-        exclude_seen=None,
-        bootstrap=args.bootstrap,
-        show_progress=False,
-    ).table
+    table = evaluate_at_10(models, split, metrics=METRICS, bootstrap=args.bootstrap).table
     show(table, "Online Retail, tuned parameters, test window")
 
 
 def ta_feng(args: argparse.Namespace) -> None:
-    try:
-        raw = rs.datasets.load_shared("ta_feng")
-    except InputDataError as err:
-        print(f"\n(Ta-Feng skipped: {err})")
+    purchases = shared_purchases("ta_feng")
+    if purchases is None:
         return
-    purchases, _ = rs.clean_purchases(raw, preset="ta_feng")
     split = rs.evaluation.temporal_split(purchases, "2001-02-01")
     print(f"\n## Ta-Feng: {split!r}; left out: {split.info}")
     table, seconds = fit_and_evaluate(split, args)
@@ -325,24 +302,10 @@ def movielens(args: argparse.Namespace) -> None:
     models = {**recsys_models(), **implicit_models()}
     del models["rs.Repurchase"], models["rs.RepeatExplore"]  # nobody re-rates a movie
     seconds = fit_all(models, split.train)
-    full = rs.evaluate(
-        models,
-        split,
-        k=[10],
-        metrics=["hit_rate", "ndcg"],
-        modes=["all"],
-        bootstrap=args.bootstrap,
-        show_progress=False,
-    ).table
-    sampled = rs.evaluate(
-        models,
-        split,
-        k=[10],
-        metrics=["hit_rate", "ndcg"],
-        modes=["all"],
-        bootstrap=args.bootstrap,
-        show_progress=False,
-        protocol=rs.evaluation.SampledNegatives(n=99, seed=0),
+    options = {"metrics": ["hit_rate", "ndcg"], "modes": ["all"], "bootstrap": args.bootstrap}
+    full = evaluate_at_10(models, split, **options).table
+    sampled = evaluate_at_10(
+        models, split, **options, protocol=rs.evaluation.SampledNegatives(n=99, seed=0)
     ).table
     print("\n### MovieLens 100K leave-last-out: full ranking vs 99 sampled negatives")
     print("| model | HR@10 full | NDCG@10 full | HR@10 sampled-99 | NDCG@10 sampled-99 | fit s |")

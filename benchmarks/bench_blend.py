@@ -49,16 +49,13 @@ def main() -> None:
     import recsys as rs
 
     sys.path.insert(0, __file__.rsplit("/", 1)[0])
-    from _common import print_environment
+    from _common import print_environment, shared_purchases
 
     print_environment()
     print(f"recsys from {rs.__file__}")
-    try:
-        raw = rs.datasets.load_shared("ta_feng")
-    except rs.InputDataError as err:
-        print(f"Ta-Feng skipped: {err}")
+    purchases = shared_purchases("ta_feng")
+    if purchases is None:
         return
-    purchases, _ = rs.clean_purchases(raw, preset="ta_feng")
     inter = rs.Interactions.from_purchases(purchases)
     n = inter.shape[0] if args.users is None else min(args.users, inter.shape[0])
     users = np.arange(n, dtype=np.int32)

@@ -68,27 +68,17 @@ def pandas_clean_and_pivot(raw: Any) -> tuple[Any, dict[str, int], Any]:
     quantity = raw["Quantity"].astype("float64")
     price = raw["UnitPrice"].astype("float64")
     timestamp = raw["InvoiceDate"]
-    conditions = [
-        user.isna(),
-        item.isna(),
-        timestamp.isna(),
-        quantity.isna(),
-        order.str.startswith("C").fillna(False).astype(bool),
-        quantity <= 0,
-        price.isna(),
-        price < 0,
-    ]
-    names = [
-        "missing_user",
-        "missing_item",
-        "invalid_timestamp",
-        "invalid_quantity",
-        "cancellation",
-        "non_positive_quantity",
-        "invalid_price",
-        "negative_price",
-    ]
-    reason = np.select(conditions, names, default="")
+    conditions = {  # a row is counted under the first rule it fails
+        "missing_user": user.isna(),
+        "missing_item": item.isna(),
+        "invalid_timestamp": timestamp.isna(),
+        "invalid_quantity": quantity.isna(),
+        "cancellation": order.str.startswith("C").fillna(False).astype(bool),
+        "non_positive_quantity": quantity <= 0,
+        "invalid_price": price.isna(),
+        "negative_price": price < 0,
+    }
+    reason = np.select(list(conditions.values()), list(conditions), default="")
     canonical = pd.DataFrame(
         {
             "user_id": user.astype("Int64"),

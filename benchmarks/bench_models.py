@@ -40,7 +40,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _alternatives import item_similarity_blocked
-from _common import best_of, peak_rss_mb, print_environment
+from _common import (
+    best_of,
+    evaluate_at_10,
+    peak_rss_mb,
+    print_environment,
+    shared_purchases,
+)
 
 import recsys as rs
 
@@ -60,16 +66,6 @@ HORIZON = timedelta(days=90)
 # ----------------------------------------------------------------------------- data
 def online_retail() -> pl.DataFrame:
     purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
-    return purchases
-
-
-def ta_feng() -> pl.DataFrame | None:
-    try:
-        raw = rs.datasets.load_shared("ta_feng")
-    except rs.InputDataError as err:
-        print(f"  Ta-Feng skipped: {err}")
-        return None
-    purchases, _ = rs.clean_purchases(raw, preset="ta_feng")
     return purchases
 
 
@@ -288,15 +284,7 @@ def evaluate_validation_and_test(purchases: pl.DataFrame) -> None:
         }
         for model in models.values():
             model.fit(inter)
-        table = rs.evaluate(
-            models,
-            part,
-            k=[10],
-            metrics=["hit_rate"],
-            exclude_seen=None,
-            bootstrap=200,
-            show_progress=False,
-        ).table
+        table = evaluate_at_10(models, part, metrics=["hit_rate"], bootstrap=200).table
         for row in table.sort("model", "mode").iter_rows(named=True):
             print(
                 f"    {which:<10} {row['model']:<14} {row['mode']:<4} {row['value']:.3f} "
@@ -410,7 +398,7 @@ def main() -> None:
     if args.part in ("knn", "all"):
         bench_knn("Online Retail", purchases, repeat)
         if not args.quick:
-            tf = ta_feng()
+            tf = shared_purchases("ta_feng")
             if tf is not None:
                 bench_knn("Ta-Feng", tf, repeat)
     if args.part in ("als", "all"):

@@ -36,7 +36,7 @@ from scipy.stats import rankdata
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import recsys as rs
-from benchmarks._common import best_of, peak_rss_mb, print_environment
+from benchmarks._common import best_of, peak_rss_mb, print_environment, shared_purchases
 from recsys.exceptions import DataWarning
 from recsys.profiles.rfm import RFM_SEGMENTS
 
@@ -125,11 +125,9 @@ def speed_section() -> dict[str, float]:
     print("\n== speed: build_profiles vs a pandas RFM implementation (best of 3) ==")
     online_retail, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
     tables = {"online_retail": online_retail}
-    try:
-        raw = rs.datasets.load_shared("ta_feng")
-        tables["ta_feng"], _ = rs.clean_purchases(raw, preset="ta_feng")
-    except rs.InputDataError as err:
-        print(f"  ta_feng skipped: {err}")
+    ta_feng = shared_purchases("ta_feng")
+    if ta_feng is not None:
+        tables["ta_feng"] = ta_feng
     results: dict[str, float] = {}
     for name, purchases in tables.items():
         pdf = purchases.to_pandas()

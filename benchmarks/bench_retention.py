@@ -43,9 +43,9 @@ from scipy import stats
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import recsys as rs
-from benchmarks._common import print_environment
+from benchmarks._common import print_environment, shared_purchases
 from recsys.profiles.gammagamma import clv
-from recsys.uplift.sequential_readout import _readout
+from tests.uplift._simulate import simulate_peeking
 
 SECTIONS = ("recovery", "lifetimes", "clv", "due", "sequential")
 
@@ -328,30 +328,10 @@ def section_due(purchases: pl.DataFrame, quick: bool) -> None:
     _due_eval("Online Retail", purchases, datetime(2011, 9, 9), 30)
     if quick:
         return
-    try:
-        raw = rs.datasets.load_shared("ta_feng")
-    except rs.InputDataError as err:
-        print(f"Ta-Feng skipped: {err}")
+    ta_feng = shared_purchases("ta_feng")
+    if ta_feng is None:
         return
-    ta_feng, _ = rs.clean_purchases(raw, preset="ta_feng")
     _due_eval("Ta-Feng", ta_feng, datetime(2001, 2, 1), 28)
-
-
-def _simulate(runs: int, days: int, per_day: int, p0: float, p1: float, seed: int) -> tuple:
-    rng = np.random.default_rng(seed)
-    n = np.cumsum(np.full(days, float(per_day)))
-    ever_cs = np.zeros(runs, dtype=bool)
-    ever_z = np.zeros(runs, dtype=bool)
-    first = np.full(runs, np.nan)
-    for r in range(runs):
-        s1 = np.cumsum(rng.binomial(per_day, p1, size=days)).astype(float)
-        s0 = np.cumsum(rng.binomial(per_day, p0, size=days)).astype(float)
-        out = _readout(s1, n, s0, n, 0.05, 0.05)
-        ever_cs[r] = out["rejected"].any()
-        ever_z[r] = (out["p_value_fixed"] < 0.05).any()
-        if ever_cs[r]:
-            first[r] = np.argmax(out["rejected"]) + 1
-    return ever_cs, ever_z, first
 
 
 def section_sequential(quick: bool) -> None:
@@ -368,7 +348,7 @@ def section_sequential(quick: bool) -> None:
     )
     print("|---:|---:|---:|---:|")
     for effect in (0.0, 0.01, 0.02, 0.05):
-        ever_cs, ever_z, first = _simulate(runs, 30, per_day, 0.2, 0.2 + effect, seed=100)
+        ever_cs, ever_z, first = simulate_peeking(runs, 30, per_day, 0.2, 0.2 + effect, seed=100)
         se = np.sqrt(ever_cs.mean() * (1 - ever_cs.mean()) / runs)
         day = f"{np.nanmean(first):.1f}" if np.any(ever_cs) else "-"
         print(

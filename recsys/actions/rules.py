@@ -122,6 +122,18 @@ def _normalize_rules(rules: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _withheld(why: str) -> tuple[pl.Expr, pl.Expr]:
+    """``action`` "none" and the text of column ``why`` before the ``reason`` where it is set."""
+    held = pl.col(why).is_not_null()
+    return (
+        pl.when(held).then(pl.lit("none")).otherwise(pl.col("action")).alias("action"),
+        pl.when(held)
+        .then(pl.concat_str([pl.col(why), pl.col("reason")], separator="; "))
+        .otherwise(pl.col("reason"))
+        .alias("reason"),
+    )
+
+
 def _fmt(expr: pl.Expr) -> pl.Expr:
     return expr.round(2).cast(pl.String).fill_null("null")
 
@@ -392,16 +404,7 @@ def retention_actions(
                 )
             )
         )
-        work = work.with_columns(gate.alias("_gate")).with_columns(
-            pl.when(pl.col("_gate").is_not_null())
-            .then(pl.lit("none"))
-            .otherwise(pl.col("action"))
-            .alias("action"),
-            pl.when(pl.col("_gate").is_not_null())
-            .then(pl.concat_str([pl.col("_gate"), pl.col("reason")], separator="; "))
-            .otherwise(pl.col("reason"))
-            .alias("reason"),
-        )
+        work = work.with_columns(gate.alias("_gate")).with_columns(*_withheld("_gate"))
     v = pl.col(value).cast(pl.Float64).fill_null(0.0)
     stake = (
         pl.when(pl.col("action") == "win_back")
@@ -461,17 +464,7 @@ def retention_actions(
         .then(pl.lit([], dtype=list_dtype))
         .otherwise(pl.col("_rec_items"))
     )
-    out = ranked.with_columns(
-        pl.when(pl.col("_cut").is_not_null())
-        .then(pl.lit("none"))
-        .otherwise(pl.col("action"))
-        .alias("action"),
-        pl.when(pl.col("_cut").is_not_null())
-        .then(pl.concat_str([pl.col("_cut"), pl.col("reason")], separator="; "))
-        .otherwise(pl.col("reason"))
-        .alias("reason"),
-        items.alias("items"),
-    ).with_columns(
+    out = ranked.with_columns(*_withheld("_cut"), items.alias("items")).with_columns(
         pl.when(pl.col("action") == "none")
         .then(0.0)
         .otherwise(pl.col("value_at_stake"))

@@ -97,6 +97,26 @@ def add_seed(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_k(parser: argparse.ArgumentParser, default: int = 10) -> None:
+    parser.add_argument("--k", type=positive_int, default=default, help="items per customer")
+
+
+def add_bootstrap(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--bootstrap", type=positive_int, default=1000, help="bootstrap resamples for the CIs"
+    )
+
+
+def add_customer_horizons(parser: argparse.ArgumentParser) -> None:
+    """``--due-horizon-days`` (items due) and ``--clv-horizon-days`` (customer value)."""
+    parser.add_argument(
+        "--due-horizon-days", type=days, default=30, help="days ahead for items due"
+    )
+    parser.add_argument(
+        "--clv-horizon-days", type=days, default=365, help="customer value (CLV) horizon, days"
+    )
+
+
 def add_params(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--param",
@@ -119,6 +139,14 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
         help="with --engine ray: the cluster to join ('auto', 'ray://head:10001'); "
         "default: a local Ray started for the run",
     )
+
+
+def add_model_options(parser: argparse.ArgumentParser, *, engine: bool) -> None:
+    """``--param`` and ``--seed`` of a command that fits a model; ``--engine`` if it scales out."""
+    add_params(parser)
+    add_seed(parser)
+    if engine:
+        add_engine_options(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -157,10 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=90,
         help="length of the evaluation's test window after --cutoff, days",
     )
-    report.add_argument("--k", type=positive_int, default=10, help="items per customer")
-    report.add_argument(
-        "--bootstrap", type=positive_int, default=1000, help="bootstrap resamples for the CIs"
-    )
+    add_k(report)
+    add_bootstrap(report)
     report.add_argument("--currency", default="", help="currency symbol or code for money")
     report.add_argument(
         "--description",
@@ -168,12 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
         "ProductName or name when present; '' for none)",
     )
     report.add_argument("--title", help="name of the data in the title (default: the file name)")
-    report.add_argument(
-        "--clv-horizon-days", type=days, default=365, help="customer value horizon, days"
-    )
-    report.add_argument(
-        "--due-horizon-days", type=days, default=30, help="days ahead for items due"
-    )
+    add_customer_horizons(report)
     report.add_argument(
         "--models",
         default=",".join(DEFAULT_MODELS),
@@ -209,9 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="run on a random sample of N customers",
     )
-    demo.add_argument(
-        "--bootstrap", type=positive_int, default=1000, help="bootstrap resamples for the CIs"
-    )
+    add_bootstrap(demo)
     demo.add_argument("--currency", default="£", help="currency symbol for money")
     add_contact_cost(demo)
     add_seed(demo)
@@ -239,11 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="repeat_explore",
         help="the model to fit (repeat_explore: the buy-again / discover blend)",
     )
-    recommend.add_argument("--k", type=positive_int, default=10, help="items per customer")
+    add_k(recommend)
     recommend.add_argument("--as-of", help="use only purchases before this date (default: all)")
-    add_params(recommend)
-    add_seed(recommend)
-    add_engine_options(recommend)
+    add_model_options(recommend, engine=True)
     recommend.set_defaults(handler=cmd_recommend)
 
     evaluate = sub.add_parser(
@@ -261,13 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="popular,repurchase,als,itemknn,repeat_explore",
         help="comma-separated model names (registry names, as for recommend --model)",
     )
-    evaluate.add_argument("--k", type=positive_int, default=10, help="items per customer")
-    evaluate.add_argument(
-        "--bootstrap", type=positive_int, default=1000, help="bootstrap resamples for the CIs"
-    )
-    add_params(evaluate)
-    add_seed(evaluate)
-    add_engine_options(evaluate)
+    add_k(evaluate)
+    add_bootstrap(evaluate)
+    add_model_options(evaluate, engine=True)
     evaluate.set_defaults(handler=cmd_evaluate)
 
     uplift = sub.add_parser(
@@ -298,19 +311,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_input_options(actions)
     actions.add_argument("--as-of", help="decision date (default: the day after the last purchase)")
-    actions.add_argument(
-        "--due-horizon-days", type=days, default=30, help="days ahead for items due"
-    )
-    actions.add_argument("--clv-horizon-days", type=days, default=365, help="CLV horizon in days")
+    add_customer_horizons(actions)
     actions.add_argument(
         "--model",
         choices=(*registry.names(), "none"),
         default="repeat_explore",
         help="recommender for cross-sell / win-back / onboard items (none: no items)",
     )
-    actions.add_argument("--k", type=positive_int, default=5, help="items per customer")
-    add_params(actions)
-    add_seed(actions)
+    add_k(actions, default=5)
+    add_model_options(actions, engine=False)
     actions.add_argument("--max-customers", type=positive_int, help="contact at most N customers")
     actions.add_argument(
         "--contact-cost", type=float, help="cost of one contact (default: no cost)"

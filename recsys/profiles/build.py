@@ -34,8 +34,9 @@ return_rate                     Float64    returned units / bought units [is_ret
 r_score, f_score, m_score       Int8       1-5 quintile scores, 5 = best (most recent,
                                            most orders, most spend); see
                                            `recsys.profiles.rfm` [m_score: price]
-rfm_segment                     String     `RFM_SEGMENTS`
-                                           of ``(r_score, f_score)``
+rfm_segment                     String     `RFM_SEGMENTS` of ``(r_score, f_score)``;
+                                           a lapsed name only where the
+                                           lifecycle stage agrees (`rfm_segment_expr`)
 lifecycle_stage                 String     new / active / dormant / churned / reactivated,
                                            rules below
 tier                            String     ``ProfileConfig.tier_names``, rules below
@@ -448,12 +449,14 @@ def apply_statistics(
         apply_quintile_cuts(act[SCORES[name][0]], cuts, name=name)
         for name, cuts in stats.scores.items()
     ]
-    profile = profile.with_columns(scores).with_columns(rfm_segment_expr().alias("rfm_segment"))
     new, dormant, churned = stats.lifecycle
-    profile = profile.with_columns(
-        lifecycle_expr(new, dormant, churned, config.rhythm_multiple),
-        tier_column(act, stats.tiers, config.tier_names),
-    ).drop("_prior_median_gap")
+    lifecycle = lifecycle_expr(new, dormant, churned, config.rhythm_multiple)
+    profile = (
+        profile.with_columns(scores)
+        .with_columns(rfm_segment_expr(lifecycle=lifecycle).alias("rfm_segment"))
+        .with_columns(lifecycle, tier_column(act, stats.tiers, config.tier_names))
+        .drop("_prior_median_gap")
+    )
     if summary.affinity is not None:
         profile = profile.join(
             summary.affinity, on=C.USER, how="left", maintain_order="left"

@@ -45,6 +45,7 @@ import polars as pl
 from recsys.exceptions import DataWarning
 
 __all__ = [
+    "LAPSED_SEGMENTS",
     "RFM_SEGMENTS",
     "SEGMENT_NAMES",
     "apply_quintile_cuts",
@@ -66,6 +67,9 @@ _GRID: Final[dict[int, tuple[str, str, str, str, str]]] = {
 RFM_SEGMENTS: Final[dict[tuple[int, int], str]] = {
     (r, f): name for r, row in _GRID.items() for f, name in enumerate(row, start=1)
 }
+
+#: The names that say a customer has lapsed (the ``r_score`` 1-2 rows).
+LAPSED_SEGMENTS: Final[frozenset[str]] = frozenset(_GRID[1] + _GRID[2])
 
 #: The eleven segment names, best first.
 SEGMENT_NAMES: Final[tuple[str, ...]] = (
@@ -167,8 +171,32 @@ def apply_quintile_cuts(
     return pl.Series(name, 1 + above, dtype=pl.Int8)
 
 
-def rfm_segment_expr(r_score: str = "r_score", f_score: str = "f_score") -> pl.Expr:
-    """Polars expression mapping ``(r_score, f_score)`` to its `RFM_SEGMENTS` name."""
-    key = pl.col(r_score).cast(pl.Int64) * 10 + pl.col(f_score).cast(pl.Int64)
+def rfm_segment_expr(
+    r_score: str = "r_score", f_score: str = "f_score", *, lifecycle: pl.Expr | None = None
+) -> pl.Expr:
+    """Polars expression mapping ``(r_score, f_score)`` to its `RFM_SEGMENTS` name.
+
+    The recency score is relative (the bottom fifth of the shop's customers), so
+    in a shop whose customers all bought lately it can call "lost" a customer who
+    is not late by their own rhythm. Given the ``lifecycle`` stage (`build_profiles`
+    passes it), the names of the two lowest recency rows (`LAPSED_SEGMENTS`) go
+    only to ``dormant`` or ``churned`` customers; any other customer in those
+    cells gets the name of the ``r_score = 3`` row, so a profile never says
+    "active" and "lost" at once.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> frame = pl.DataFrame(
+    ...     {"r_score": [1, 1, 5], "f_score": [1, 4, 5], "stage": ["churned", "active", "active"]}
+    ... )
+    >>> frame.select(rfm_segment_expr(lifecycle=pl.col("stage"))).to_series().to_list()
+    ['lost', 'loyal', 'champions']
+    """
+    r = pl.col(r_score).cast(pl.Int64)
+    if lifecycle is not None:
+        lapsed = lifecycle.is_in(["dormant", "churned"])
+        r = pl.when((r <= 2) & ~lapsed).then(pl.lit(3, dtype=pl.Int64)).otherwise(r)
+    key = r * 10 + pl.col(f_score).cast(pl.Int64)
     mapping = {r * 10 + f: name for (r, f), name in RFM_SEGMENTS.items()}
     return key.replace_strict(mapping, return_dtype=pl.String)

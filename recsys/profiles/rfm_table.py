@@ -5,7 +5,9 @@ tiers, churn model). When only recency, frequency, monetary, their scores and
 the segment are wanted, `rfm_table` computes them as a single lazy polars
 query (one aggregation per customer, scores as window expressions over the
 aggregate, one ``collect``), with exactly the definitions and values of
-`build_profiles`.
+`build_profiles`, but for one column: without a lifecycle stage, ``rfm_segment``
+here is the plain grid of `RFM_SEGMENTS`, where `build_profiles` gives the lapsed
+names only to customers whose lifecycle stage agrees (`rfm_segment_expr`).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
+from recsys._warnings import warn_caller
 from recsys.exceptions import DataWarning
 
 __all__ = [
@@ -240,13 +241,7 @@ def relative_interval_binary(
         se = np.sqrt(1 / a1 - 1 / m1 + 1 / a0 - 1 / m0)
         lo = np.exp(log_rr - z * se) - 1
         hi = np.exp(log_rr + z * se) - 1
-    undefined = x0 == 0
-    if np.any(undefined):
-        warnings.warn(
-            "control rate is 0: relative uplift is undefined (NaN)", DataWarning, stacklevel=3
-        )
-    nan = np.where(undefined, np.nan, 0.0)
-    return rel + nan, lo + nan, hi + nan
+    return _undefined_as_nan(x0 == 0, "control rate", rel, lo, hi)
 
 
 def relative_interval_means(
@@ -275,11 +270,16 @@ def relative_interval_means(
         r = diff / mean0
         var = (se_diff**2 - 2 * r * cov + r**2 * se0**2) / mean0**2
         half = z * np.sqrt(np.maximum(var, 0))
-    undefined = mean0 == 0
-    if np.any(undefined):
-        warnings.warn(
-            "control mean is 0: relative uplift is undefined (NaN)", DataWarning, stacklevel=3
-        )
-    nan = np.where(undefined, np.nan, 0.0)
     with np.errstate(invalid="ignore"):  # r and half are infinite where undefined
-        return r + nan, r - half + nan, r + half + nan
+        return _undefined_as_nan(mean0 == 0, "control mean", r, r - half, r + half)
+
+
+def _undefined_as_nan(
+    undefined: np.ndarray, control: str, *values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``values`` with NaN where the relative uplift is undefined (a ``control`` of 0), said."""
+    if np.any(undefined):
+        warn_caller(f"{control} is 0: relative uplift is undefined (NaN)")
+    nan = np.where(undefined, np.nan, 0.0)
+    rel, lo, hi = (v + nan for v in values)
+    return rel, lo, hi

@@ -163,7 +163,7 @@ def _areas(
             "the perfect curve has the same area as the random line (no responders to rank), "
             "so the normalised area is undefined (NaN); use normalize=False",
             DataWarning,
-            stacklevel=3,
+            stacklevel=4,  # _areas, _area_estimate, the public function, the caller
         )
     if bootstrap == 0:
         return float(point), np.empty(0)
@@ -171,6 +171,24 @@ def _areas(
         ys, ts, ends, perm_arr, y_perm, t_perm, ends_arr, kind, resample_seeds(bootstrap, seed)
     )
     return float(point), combine(areas, totals, finals, balance)
+
+
+def _area_estimate(
+    kind: int,
+    outcome: Any,
+    treatment: Any,
+    score: Any,
+    normalize: bool,
+    negative_effect: bool,
+    bootstrap: int,
+    confidence: float,
+    seed: int,
+) -> Estimate:
+    """The area of curve ``kind`` (0 Qini, 1 uplift) with its percentile interval."""
+    y, t, s = _prepare(outcome, treatment, score, bootstrap, confidence)
+    point, draws = _areas(y, t, s, kind, normalize, negative_effect, bootstrap, seed)
+    lo, hi = _percentile_ci(draws, confidence, stacklevel=4)  # via _area_estimate
+    return Estimate(point, float(lo), float(hi), confidence)
 
 
 def qini_auc(
@@ -225,10 +243,9 @@ def qini_auc(
     >>> round(rs.uplift.qini_auc(y, t, np.arange(6.0), bootstrap=0).value, 4)
     -0.2308
     """
-    y, t, s = _prepare(outcome, treatment, score, bootstrap, confidence)
-    point, draws = _areas(y, t, s, 0, normalize, negative_effect, bootstrap, seed)
-    lo, hi = _percentile_ci(draws, confidence)
-    return Estimate(point, float(lo), float(hi), confidence)
+    return _area_estimate(
+        0, outcome, treatment, score, normalize, negative_effect, bootstrap, confidence, seed
+    )
 
 
 def auuc(
@@ -258,10 +275,9 @@ def auuc(
     >>> round(rs.uplift.auuc(y, t, np.array([6, 1, 5, 2, 3, 0.0]), bootstrap=0).value, 4)
     1.0
     """
-    y, t, s = _prepare(outcome, treatment, score, bootstrap, confidence)
-    point, draws = _areas(y, t, s, 1, normalize, True, bootstrap, seed)
-    lo, hi = _percentile_ci(draws, confidence)
-    return Estimate(point, float(lo), float(hi), confidence)
+    return _area_estimate(
+        1, outcome, treatment, score, normalize, True, bootstrap, confidence, seed
+    )
 
 
 def _curve(

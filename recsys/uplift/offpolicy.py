@@ -246,10 +246,7 @@ def snips(
         )
     value = float(np.sum(w * data.reward) / np.sum(w))
     terms = w * (data.reward - value) / w.mean()
-    n = terms.size
-    sd = float(np.std(terms, ddof=1)) if n > 1 else 0.0
-    half = z_value(confidence) * sd / np.sqrt(n)
-    return Estimate(value, value - half, value + half, confidence)
+    return _normal_estimate(terms, value, confidence)
 
 
 def reward_model(

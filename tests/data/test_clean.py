@@ -12,6 +12,7 @@ import pytest
 import recsys as rs
 from recsys.data.clean import DROP_REASONS, TIMESTAMP_FORMATS
 from recsys.exceptions import InputDataError
+from tests._purchases import PURCHASE_SCHEMA
 
 T0 = "2024-01-05 10:00:00"
 COLUMNS = {
@@ -84,16 +85,7 @@ def test_each_drop_reason_counted_under_first_rule() -> None:
 def test_output_schema_values_and_order() -> None:
     purchases, _ = _clean(_orders())
     assert purchases.columns == ["user_id", "item_id", "order_id", "timestamp", "quantity", "price"]
-    assert purchases.schema == pl.Schema(
-        {
-            "user_id": pl.Int64,
-            "item_id": pl.String,
-            "order_id": pl.String,
-            "timestamp": pl.Datetime("us"),
-            "quantity": pl.Float64,
-            "price": pl.Float64,
-        }
-    )
+    assert purchases.schema == PURCHASE_SCHEMA
     first = (1, "A", "1", datetime(2024, 1, 5, 10), 2.0, 1.0)
     assert purchases.rows() == [first, (2, "B", "5", datetime(2024, 2, 1, 9, 30), 1.0, 0.0), first]
 

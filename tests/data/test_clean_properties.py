@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import recsys as rs
 from recsys.data.clean import DROP_REASONS
+from tests._purchases import purchases_frame
 
 T0 = datetime(2024, 1, 1)
 
@@ -57,18 +58,7 @@ def _reason(row: tuple) -> str | None:
 def test_report_accounts_for_every_row(
     rows: list[tuple], keep_returns: bool, drop_duplicates: bool
 ) -> None:
-    frame = pl.DataFrame(
-        rows,
-        schema={
-            "user_id": pl.Int64,
-            "item_id": pl.String,
-            "order_id": pl.String,
-            "timestamp": pl.Datetime("us"),
-            "quantity": pl.Float64,
-            "price": pl.Float64,
-        },
-        orient="row",
-    )
+    frame = purchases_frame(rows)
     purchases, report = rs.clean_purchases(
         frame,
         keep_returns=keep_returns,

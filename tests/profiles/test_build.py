@@ -16,6 +16,7 @@ from recsys.exceptions import DataWarning, InputDataError
 from recsys.profiles import ProfileConfig
 from recsys.profiles.bgnbd import BGNBD
 from recsys.profiles.churn import OneTimeBuyerSurvival
+from tests._purchases import purchases_frame
 
 AS_OF = datetime(2024, 3, 1)
 NO_CHURN = ProfileConfig(churn=False)
@@ -36,24 +37,9 @@ def _rows() -> list[tuple]:
     ]
 
 
-def _frame(rows: list[tuple]) -> pl.DataFrame:
-    return pl.DataFrame(
-        rows,
-        schema={
-            "user_id": pl.Int64,
-            "item_id": pl.String,
-            "order_id": pl.String,
-            "timestamp": pl.Datetime("us"),
-            "quantity": pl.Float64,
-            "price": pl.Float64,
-        },
-        orient="row",
-    )
-
-
 @pytest.fixture
 def small() -> pl.DataFrame:
-    return _frame(_rows())
+    return purchases_frame(_rows())
 
 
 def _by_user(profiles: pl.DataFrame, column: str) -> dict:
@@ -89,12 +75,35 @@ def test_rfm_scores_and_segments(small: pl.DataFrame) -> None:
     assert _by_user(p, "r_score") == {1: 1, 2: 3, 3: 2, 5: 4}
     assert _by_user(p, "f_score") == {1: 4, 2: 1, 3: 2, 5: 2}
     assert _by_user(p, "m_score") == {1: 4, 2: 1, 3: 2, 5: 2}  # 3 and 5 tie at 30
+    # 1 and 3 sit in the lapsed rows (r_score 1-2) but are "active" by their own
+    # rhythm (test_lifecycle_default_thresholds): they take the r_score = 3 row's name
+    assert _by_user(p, "rfm_segment") == {
+        1: "loyal",
+        2: "about_to_sleep",
+        3: "about_to_sleep",
+        5: "potential_loyalist",
+    }
+
+
+def test_rfm_lapsed_names_only_where_the_lifecycle_agrees(small: pl.DataFrame) -> None:
+    # the thresholds of test_lifecycle_explicit_thresholds: 1 churned, 3 dormant
+    config = ProfileConfig(
+        churn=False, new_days=5, dormant_days=12, churned_days=28, rhythm_multiple=0.5
+    )
+    p = rs.build_profiles(small, as_of=AS_OF, config=config)
+    assert _by_user(p, "r_score") == {1: 1, 2: 3, 3: 2, 5: 4}
     assert _by_user(p, "rfm_segment") == {
         1: "at_risk",
         2: "about_to_sleep",
         3: "hibernating",
         5: "potential_loyalist",
     }
+    assert rs.profiles.rfm_table(small, as_of=AS_OF)["rfm_segment"].to_list() == [
+        "at_risk",
+        "about_to_sleep",
+        "hibernating",
+        "potential_loyalist",
+    ]
 
 
 def test_lifecycle_default_thresholds(small: pl.DataFrame) -> None:
@@ -266,7 +275,7 @@ def test_no_leakage_online_retail(online_retail: pl.DataFrame) -> None:
 
 
 def test_no_leakage_small(small: pl.DataFrame) -> None:
-    later = _frame(
+    later = purchases_frame(
         [
             (2, "a", "o9", datetime(2024, 3, 1), 5.0, 5.0),  # exactly at as_of: excluded
             (9, "b", "o10", datetime(2024, 4, 1), 1.0, 10.0),
@@ -338,7 +347,7 @@ def test_single_purchase_customers_only() -> None:
     rows = [(u, "a", f"o{u}", datetime(2024, 1, u), 1.0, 2.0) for u in range(1, 11)]
     with pytest.warns(DataWarning) as record:
         p = rs.build_profiles(
-            _frame(rows), as_of=AS_OF, config=ProfileConfig(calibrate_churn=False)
+            purchases_frame(rows), as_of=AS_OF, config=ProfileConfig(calibrate_churn=False)
         )
     messages = " ".join(str(w.message) for w in record)
     assert "no customer has two orders" in messages
@@ -359,11 +368,13 @@ def test_identical_customers() -> None:
             (u, "a", f"{u}-2", datetime(2024, 2, 1), 1.0, 2.0),
         ]
     with pytest.warns(DataWarning, match="same value"):
-        p = rs.build_profiles(_frame(rows), as_of=AS_OF, config=NO_CHURN)
+        p = rs.build_profiles(purchases_frame(rows), as_of=AS_OF, config=NO_CHURN)
     assert p["r_score"].to_list() == [1] * 5
     assert p["f_score"].to_list() == [1] * 5
     assert p["m_score"].to_list() == [1] * 5
-    assert p["rfm_segment"].to_list() == ["lost"] * 5
+    # the bottom cell of the grid, but 29 days after a 31-day gap nobody is late
+    assert p["lifecycle_stage"].to_list() == ["active"] * 5
+    assert p["rfm_segment"].to_list() == ["about_to_sleep"] * 5
     assert p["tier"].to_list() == ["bronze"] * 5
 
 

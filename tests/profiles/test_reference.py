@@ -50,7 +50,11 @@ def test_rfm_matches_reference_on_online_retail(online_retail: pl.DataFrame) -> 
     np.testing.assert_array_equal(profiles["r_score"].to_numpy(), r)
     np.testing.assert_array_equal(profiles["f_score"].to_numpy(), f)
     np.testing.assert_array_equal(profiles["m_score"].to_numpy(), m)
-    segments = [RFM_SEGMENTS[(int(a), int(b))] for a, b in zip(r, f, strict=True)]
+    late = profiles["lifecycle_stage"].is_in(["dormant", "churned"]).to_list()
+    segments = [
+        RFM_SEGMENTS[(int(a) if a >= 3 or is_late else 3, int(b))]
+        for a, b, is_late in zip(r, f, late, strict=True)
+    ]
     assert profiles["rfm_segment"].to_list() == segments
     # every score band is used, all eleven segments appear on this data
     assert set(profiles["r_score"]) == {1, 2, 3, 4, 5}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+import recsys as rs
+
 
 def simulate(
     n: int, treated_share: float = 0.5, *, binary: bool = True, seed: int = 0
@@ -40,3 +42,39 @@ def simulate(
         }
     )
     return frame, tau
+
+
+def simulate_peeking(
+    runs: int, days: int, per_day: int, p0: float, p1: float, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Experiments looked at daily through `recsys.uplift.sequential`.
+
+    Each run: ``per_day`` new units per arm per day for ``days`` days, retained with
+    probability ``p1`` (treatment) or ``p0`` (control); each day's count of retained units
+    is one binomial draw. Returns, per run: ever rejected by the confidence sequence,
+    ever rejected by the daily fixed-sample z-test, and the first day the sequence
+    rejects (NaN if never).
+    """
+    rng = np.random.default_rng(seed)
+    ever_cs = np.zeros(runs, dtype=bool)
+    ever_z = np.zeros(runs, dtype=bool)
+    first = np.full(runs, np.nan)
+    day = np.tile(np.repeat(np.arange(1, days + 1), per_day), 2)
+    arm = np.repeat(["treatment", "control"], days * per_day)
+    slot = np.arange(per_day)
+    for r in range(runs):
+        retained = [rng.binomial(per_day, p, size=days) for p in (p1, p0)]
+        frame = pl.DataFrame(
+            {
+                "arm": arm,
+                "day": day,
+                "retained": np.concatenate([(slot < c[:, None]).ravel() for c in retained]),
+            }
+        )
+        out = rs.uplift.sequential(frame, "arm", "control", "retained", time="day")
+        rejected = out["rejected"].to_numpy()
+        ever_cs[r] = rejected.any()
+        ever_z[r] = (out["p_value_fixed"].to_numpy() < 0.05).any()
+        if ever_cs[r]:
+            first[r] = np.argmax(rejected) + 1
+    return ever_cs, ever_z, first

@@ -224,6 +224,10 @@ def test_warnings_name_the_callers_line():
     with pytest.warns(DataWarning, match="normalised area is undefined") as record:
         rs.uplift.qini_auc(y, t, np.arange(10.0), bootstrap=0)
     assert record[0].filename == __file__
+    with pytest.warns(DataWarning) as record:
+        rs.uplift.auuc(y, t, np.arange(10.0), bootstrap=20)
+    assert any("bootstrap intervals are undefined" in str(r.message) for r in record)
+    assert {r.filename for r in record} == {__file__}
     t_sorted = np.array([1, 1, 1, 1, 0, 0, 0, 0, 1, 0])
     with pytest.warns(DataWarning) as record:
         rs.uplift.uplift_by_percentile(np.ones(10), t_sorted, -np.arange(10.0), bins=5)

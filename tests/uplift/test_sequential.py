@@ -10,38 +10,18 @@ import pytest
 
 import recsys as rs
 from recsys.exceptions import InputDataError
-from recsys.uplift.sequential_readout import _readout
-
-
-def simulate_ever_rejected(
-    runs: int, days: int, per_day: int, p0: float, p1: float, seed: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per run: ever rejected by the CS, ever by a daily z-test, first CS rejection day."""
-    rng = np.random.default_rng(seed)
-    ever_cs = np.zeros(runs, dtype=bool)
-    ever_z = np.zeros(runs, dtype=bool)
-    first = np.full(runs, np.nan)
-    for r in range(runs):
-        n = np.cumsum(np.full(days, float(per_day)))
-        s1 = np.cumsum(rng.binomial(per_day, p1, size=days)).astype(float)
-        s0 = np.cumsum(rng.binomial(per_day, p0, size=days)).astype(float)
-        out = _readout(s1, n, s0, n, 0.05, 0.05)
-        ever_cs[r] = out["rejected"].any()
-        ever_z[r] = (out["p_value_fixed"] < 0.05).any()
-        if ever_cs[r]:
-            first[r] = np.argmax(out["rejected"]) + 1
-    return ever_cs, ever_z, first
+from tests.uplift._simulate import simulate_peeking
 
 
 def test_false_positive_rate_under_daily_peeking() -> None:
     # deterministic (fixed seed); the benchmark runs 2000+ runs for the reported figure
-    ever_cs, ever_z, _ = simulate_ever_rejected(300, 30, 200, 0.2, 0.2, seed=11)
+    ever_cs, ever_z, _ = simulate_peeking(300, 30, 200, 0.2, 0.2, seed=11)
     assert ever_cs.mean() <= 0.05
     assert ever_z.mean() > 0.10  # the naive daily z-test is far above alpha
 
 
 def test_detects_a_real_effect() -> None:
-    ever_cs, _, first = simulate_ever_rejected(100, 30, 200, 0.20, 0.25, seed=12)
+    ever_cs, _, first = simulate_peeking(100, 30, 200, 0.20, 0.25, seed=12)
     assert ever_cs.mean() > 0.9
     assert np.nanmean(first) < 15
 
