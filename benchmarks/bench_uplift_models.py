@@ -102,7 +102,7 @@ def _pehe(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(np.mean((a - b) ** 2)))
 
 
-def known_truth(n: int, n_new: int, threads: int, peer: bool) -> None:
+def known_truth(n: int, n_new: int, threads: int, peer: bool, folds: int | None) -> None:
     print(f"\n== 1. known truth: {n:,} training customers, {n_new:,} fresh ones ==")
     print(
         "outcome | arms | learner | PEHE oof | PEHE fresh | regret fresh | peer PEHE | peer regret"
@@ -119,7 +119,9 @@ def known_truth(n: int, n_new: int, threads: int, peer: bool) -> None:
             )
             t = (frame["arm"] == "offer").to_numpy().astype(np.int64)
             for method in METHODS:
-                model = rs.uplift.UpliftModel(method, num_threads=threads, random_state=0)
+                model = rs.uplift.UpliftModel(
+                    method, n_folds=folds, num_threads=threads, random_state=0
+                )
                 oof = model.fit_predict(
                     frame.select("user_id", "arm", "outcome"),
                     frame.select("user_id", *FEATURES),
@@ -129,8 +131,8 @@ def known_truth(n: int, n_new: int, threads: int, peer: bool) -> None:
                 )["uplift"].to_numpy()
                 new = model.predict(fresh.select("user_id", *FEATURES))["uplift"].to_numpy()
                 row = (
-                    f"{label} | {method} | {_pehe(oof, tau):.4f} | {_pehe(new, tau_new):.4f} | "
-                    f"{_regret(new, tau_new):.3f}"
+                    f"{label} | {method} ({model.n_folds_} folds) | {_pehe(oof, tau):.4f} | "
+                    f"{_pehe(new, tau_new):.4f} | {_regret(new, tau_new):.3f}"
                 )
                 if peer:
                     with threadpool_limits(threads, user_api="openmp"):
@@ -188,7 +190,7 @@ def base_learners(n: int, threads: int) -> None:
         print(f"{name}: PEHE {_pehe(est, tau_new):.4f}, fit+predict {elapsed:.2f} s")
 
 
-def speed(n: int, threads: int, peer: bool) -> None:
+def speed(n: int, threads: int, peer: bool, folds: int | None) -> None:
     print(f"\n== 3. fit + predict at {n:,} customers (0/1 outcome, 50/50), {threads} threads ==")
     frame, _ = simulate(n, 0.5, binary=True, seed=3)
     data, feats = frame.select("user_id", "arm", "outcome"), frame.select("user_id", *FEATURES)
@@ -197,7 +199,7 @@ def speed(n: int, threads: int, peer: bool) -> None:
     # Wall time and this process's CPU time: on a shared machine the CPU time is the work.
     for method in METHODS:
         start, cpu = time.perf_counter(), time.process_time()
-        model = rs.uplift.UpliftModel(method, num_threads=threads, random_state=0)
+        model = rs.uplift.UpliftModel(method, n_folds=folds, num_threads=threads, random_state=0)
         model.fit(data, feats, treatment="arm", outcome="outcome", control="control")
         model.predict(feats)
         ours, ours_cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -280,6 +282,9 @@ def main() -> None:
     parser.add_argument("--n-speed", type=int, default=1_000_000)
     parser.add_argument("--bootstrap", type=int, default=200, help="plan_value resamples")
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: 1,2,3,4")
+    parser.add_argument(
+        "--folds", type=int, default=None, help="n_folds of parts 1 and 3 (default: the model's)"
+    )
     args = parser.parse_args()
     if args.quick:
         args.n, args.n_speed, args.bootstrap = 5_000, 20_000, 20
@@ -298,11 +303,11 @@ def main() -> None:
     if not peer:
         print("causalml is not importable: no peer figures")
     if "1" not in skip:
-        known_truth(args.n, 50_000 if not args.quick else 5_000, args.threads, peer)
+        known_truth(args.n, 50_000 if not args.quick else 5_000, args.threads, peer, args.folds)
     if "2" not in skip:
         base_learners(args.n * 2, args.threads)
     if "3" not in skip:
-        speed(args.n_speed, args.threads, peer)
+        speed(args.n_speed, args.threads, peer, args.folds)
     if "4" not in skip:
         hillstrom(args.threads, args.bootstrap)
 
