@@ -28,7 +28,7 @@ Speed: the features are binned once per fit, as the learner bins them, and every
 learner is fitted on the bin codes; all predictions (out-of-fold, the X-learner's imputed
 effects, the DR nuisances, `UpliftModel.predict`) evaluate the fitted trees as leaf-mask
 tables over the codes in one Numba pass (`recsys.uplift._forest`), which gives the
-learners' own predictions to the bit, about 4x faster than scikit-learn's predictor.
+learners' own predictions to the bit, about 10x faster than scikit-learn's predictor.
 
 Learner: `HistGradientBoostingClassifier` (0/1 outcomes, the ``μ_a`` of T and DR) and
 `HistGradientBoostingRegressor`, chosen over LightGBM by measurement (same PEHE; LightGBM
