@@ -87,7 +87,9 @@ def _causalml_fit_predict(method, binary, x, t, y, x_new, share):
     model = _causalml(method, binary)
     p = np.full(t.size, share)
     kwargs = {} if method == "t" else {"p": p}
-    model.fit(X=x, treatment=t, y=y, **kwargs)  # control_name=0
+    # causalml's DR-learner draws its own folds; seeded, so the peer reproduces too
+    seed = {"seed": 0} if method == "dr" else {}
+    model.fit(X=x, treatment=t, y=y, **kwargs, **seed)  # control_name=0
     kwargs = {} if method == "t" else {"p": np.full(x_new.shape[0], share)}
     return np.asarray(model.predict(X=x_new, **kwargs)).ravel()
 
@@ -225,7 +227,8 @@ def speed(n: int, threads: int, peer: bool, folds: int | None) -> None:
             with threadpool_limits(threads, user_api="openmp"):
                 model = _causalml(method, True)
                 kwargs = {} if method == "t" else {"p": np.full(n, 0.5)}
-                model.fit(X=x, treatment=t, y=frame["outcome"].to_numpy(), **kwargs)
+                seed = {"seed": 0} if method == "dr" else {}
+                model.fit(X=x, treatment=t, y=frame["outcome"].to_numpy(), **kwargs, **seed)
                 fit = clock.lap()
                 model.predict(X=x, **kwargs)
                 pred = clock.lap()
