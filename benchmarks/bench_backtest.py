@@ -19,7 +19,10 @@ Runs `rs.evaluation.backtest` on the bundled Online Retail table (the same data 
 
 ``--dataset`` runs the same on another shared dataset (Online Retail II, Ta-Feng, the
 Complete Journey sample) with its own origins and window (`DATASETS`); the 6-month CLV
-row is Online Retail's only.
+row is Online Retail's only. ``online_retail_2y`` is the same shop's two-year history:
+Online Retail II's purchases before 2010-12-01 followed by Online Retail's (the two
+files overlap on 2010-12-01..09 with identical rows), at Online Retail's origins.
+``--only churn`` (or ``clv``, ...) runs one prediction of item 1 and skips the rest.
 
 Every row prints the model's value, the naive rule's, the paired difference and its 95%
 interval (customer-level bootstrap clustered by customer, 1,000 resamples), then the
@@ -49,7 +52,19 @@ DATASETS = {
     "online_retail_ii": (["2010-06-01", "2010-07-01", "2010-08-01", "2010-09-09"], 90),
     "ta_feng": (["2001-01-01", "2001-01-15", "2001-02-01"], 28),
     "complete_journey": (["2017-06-01", "2017-07-01", "2017-08-01", "2017-09-01"], 90),
+    "online_retail_2y": (ORIGINS, 90),
 }
+
+
+def _purchases(dataset: str) -> pl.DataFrame:
+    if dataset == "online_retail":
+        return rs.clean_purchases(rs.datasets.online_retail(), preset=dataset)[0]
+    if dataset == "online_retail_2y":
+        later = _purchases("online_retail")
+        earlier = _purchases("online_retail_ii")
+        earlier = earlier.filter(pl.col("timestamp") < later["timestamp"].min())
+        return pl.concat([earlier, later.cast(earlier.schema)])
+    return rs.clean_purchases(rs.datasets.load_shared(dataset), preset=dataset)[0]
 
 
 def _print_table(table: pl.DataFrame, title: str) -> None:
@@ -65,6 +80,19 @@ def _print_table(table: pl.DataFrame, title: str) -> None:
         )
 
 
+def _print_calibration(result: rs.evaluation.Backtest) -> None:
+    """Predicted - observed churn by decile of each model's risk, at every origin."""
+    print("\n### Churn reliability: predicted - observed churn by decile of the risk")
+    print("| origin | model | decile 1 .. 10 (lowest risk first) | mean | max abs |")
+    print("|---|---|---|---:|---:|")
+    gaps = result.calibration.with_columns(gap=pl.col("predicted_churn") - pl.col("observed_churn"))
+    for (origin, model), part in gaps.group_by("origin", "model", maintain_order=True):
+        g = part.sort("decile")["gap"]
+        mean = float((part["gap"] * part["customers"]).sum() / part["customers"].sum())
+        cells = " ".join(f"{v:+.2f}" for v in g)
+        print(f"| {origin} | {model} | {cells} | {mean:+.3f} | {float(g.abs().max()):.3f} |")
+
+
 def _verdicts(result: rs.evaluation.Backtest, predictions: list[str]) -> None:
     for name in predictions:
         print(f"- {name}: {result.verdict(name)}")
@@ -77,6 +105,7 @@ def main() -> None:
     parser.add_argument("--recommender", default="buyagain", choices=registry.names())
     parser.add_argument("--plots", type=Path, help="folder for calibration and holdout PNGs")
     parser.add_argument("--dataset", default="online_retail", choices=list(DATASETS))
+    parser.add_argument("--only", choices=["churn", "clv", "next_basket"], help="one prediction")
     args = parser.parse_args()
     all_origins, horizon = DATASETS[args.dataset]
     origins = all_origins[-2:] if args.quick else all_origins
@@ -87,11 +116,8 @@ def main() -> None:
         f"recommender {args.recommender}"
     )
     start = time.perf_counter()
-    if args.dataset == "online_retail":
-        raw = rs.datasets.online_retail()
-    else:
-        raw = rs.datasets.load_shared(args.dataset)
-    purchases, _ = rs.clean_purchases(raw, preset=args.dataset)
+    purchases = _purchases(args.dataset)
+    predictions = [args.only] if args.only else ["churn", "clv", "next_basket"]
     recommender = registry.get(args.recommender)()
     times: dict[str, float] = {}
     with warnings.catch_warnings(record=True) as caught:
@@ -100,7 +126,7 @@ def main() -> None:
         main_run = rs.evaluation.backtest(
             purchases,
             origins,
-            predictions=["churn", "clv", "next_basket"],
+            predictions=predictions,
             horizon_days=horizon,
             recommender=recommender,
             churn_model=rs.profiles.LearnedChurn(),
@@ -108,54 +134,51 @@ def main() -> None:
             bootstrap=bootstrap,
             seed=0,
         )
-        times[f"churn + clv + next_basket, {horizon} days"] = time.perf_counter() - t0
-        clv6 = None
-        if args.dataset == "online_retail":
+        times[f"{' + '.join(predictions)}, {horizon} days"] = time.perf_counter() - t0
+        clv6 = due = None
+        if args.dataset == "online_retail" and args.only is None:
             t0 = time.perf_counter()
             clv6 = rs.evaluation.backtest(
                 purchases, ["2011-06-01"], predictions=["clv"], horizon_days=183,
                 clv_model=rs.profiles.LearnedCLV(), bootstrap=bootstrap, seed=0,
             )  # fmt: skip
             times["clv, 183 days"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        due = rs.evaluation.backtest(
-            purchases,
-            origins,
-            predictions=["due"],
-            horizon_days=min(30, horizon),
-            bootstrap=bootstrap,
-            seed=0,
-        )
-        times[f"due, {min(30, horizon)} days"] = time.perf_counter() - t0
-    _print_table(main_run.table, f"Churn, CLV and next basket, {horizon}-day windows")
+        if args.only is None:
+            t0 = time.perf_counter()
+            due = rs.evaluation.backtest(
+                purchases,
+                origins,
+                predictions=["due"],
+                horizon_days=min(30, horizon),
+                bootstrap=bootstrap,
+                seed=0,
+            )
+            times[f"due, {min(30, horizon)} days"] = time.perf_counter() - t0
+    _print_table(main_run.table, f"{', '.join(predictions)}, {horizon}-day windows")
     if clv6 is not None:
         _print_table(clv6.table, "CLV over the next 6 months (183 days) as of 2011-06-01")
-    _print_table(due.table, f"Items due, {min(30, horizon)}-day windows")
+    if due is not None:
+        _print_table(due.table, f"Items due, {min(30, horizon)}-day windows")
     print("\n### Verdicts (the pooled 'all' rows, headline metric)")
-    _verdicts(main_run, ["churn", "clv", "next_basket"])
-    for name, model in (("churn", "LearnedChurn"), ("clv", "LearnedCLV")):
-        print(f"- {name} ({model}): {main_run.verdict(name, model=model)}")
-    print(f"- churn Brier ({'LearnedChurn'}): {main_run.verdict('churn', 'brier', 'LearnedChurn')}")
-    print(
-        f"- clv capture (LearnedCLV): {main_run.verdict('clv', 'top_decile_capture', 'LearnedCLV')}"
-    )
+    _verdicts(main_run, predictions)
+    if "churn" in predictions:
+        print(f"- churn (LearnedChurn): {main_run.verdict('churn', model='LearnedChurn')}")
+        brier = main_run.verdict("churn", "brier", "LearnedChurn")
+        print(f"- churn Brier (LearnedChurn): {brier}")
+    if "clv" in predictions:
+        print(f"- clv (LearnedCLV): {main_run.verdict('clv', model='LearnedCLV')}")
+        capture = main_run.verdict("clv", "top_decile_capture", "LearnedCLV")
+        print(f"- clv capture (LearnedCLV): {capture}")
     if clv6 is not None:
         for model in ("clv", "LearnedCLV"):
             print(f"- clv (183 days, {model}): {clv6.verdict('clv', model=model)}")
             capture = clv6.verdict("clv", "top_decile_capture", model)
             print(f"- clv (183 days, {model}), top-decile capture: {capture}")
-    print(f"- due: {due.verdict('due')}")
-    print(f"- due, Brier: {due.verdict('due', 'brier')}")
-    last = origins[-1]
-    print(f"\n### Churn calibration as of {last} (deciles of churn_risk)")
-    print("| decile | customers | predicted | observed | gap |")
-    print("|---:|---:|---:|---:|---:|")
-    for r in main_run.calibration.filter(origin=last).iter_rows(named=True):
-        gap = r["predicted_churn"] - r["observed_churn"]
-        print(
-            f"| {r['decile']} | {r['customers']} | {r['predicted_churn']:.3f} | "
-            f"{r['observed_churn']:.3f} | {gap:+.3f} |"
-        )
+    if due is not None:
+        print(f"- due: {due.verdict('due')}")
+        print(f"- due, Brier: {due.verdict('due', 'brier')}")
+    if "churn" in predictions:
+        _print_calibration(main_run)
     print(f"\n### Holdout: mean orders in the {horizon}-day window by orders before the origin")
     print("| origin | orders before | customers | actual | predicted (BG/NBD) |")
     print("|---|---:|---:|---:|---:|")
@@ -172,6 +195,8 @@ def main() -> None:
 
         args.plots.mkdir(parents=True, exist_ok=True)
         plot_calibration(main_run).figure.savefig(args.plots / "calibration.png", dpi=100)
+        learned = plot_calibration(main_run, model="LearnedChurn")
+        learned.figure.savefig(args.plots / "calibration_learned.png", dpi=100)
         plot_holdout(main_run).figure.savefig(args.plots / "holdout.png", dpi=100)
         print(f"\nplots written to {args.plots}")
     print("\n### Warnings")

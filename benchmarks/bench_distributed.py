@@ -68,13 +68,28 @@ def synthetic_model(n_users: int, n_items: int, factors: int, seed: int = 0) -> 
     return model
 
 
+def rss_parts(pid: int) -> dict[str, float]:
+    """A process's resident memory by kind, in MB (``/proc/<pid>/status``): ``anon``
+    (private heap, Python objects, numba's code), ``file`` (shared libraries' pages) and
+    ``shm`` (pages of Ray's object store the process has touched: mapped, shared)."""
+    parts = {}
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            key, _, value = line.partition(":")
+            if key in ("RssAnon", "RssFile", "RssShmem"):
+                parts[key[3:].lower()] = int(value.split()[0]) / 1024
+    return parts
+
+
 class WorkerMemory:
-    """Peak RSS and private (USS) memory of the Ray worker processes, sampled every 0.2 s."""
+    """Peak RSS and private (USS) memory of the Ray worker processes, sampled every 0.2 s;
+    ``parts``: the RSS of the peak sample by kind (`rss_parts`)."""
 
     def __init__(self, prefixes: tuple[str, ...]) -> None:
         self.prefixes = prefixes
         self.rss = 0.0
         self.uss = 0.0
+        self.parts: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -87,11 +102,17 @@ class WorkerMemory:
                     name = " ".join(proc.info["cmdline"] or [])
                     if name.startswith(self.prefixes):
                         info = proc.memory_full_info()
+                        if info.rss / 2**20 > self.rss:
+                            self.parts = rss_parts(proc.pid)
                         self.rss = max(self.rss, info.rss / 2**20)
                         self.uss = max(self.uss, info.uss / 2**20)
                 except Exception:
                     continue
             time.sleep(0.2)
+
+    def describe(self) -> str:
+        """The peak sample's RSS by kind, for the report."""
+        return ", ".join(f"{key} {value:.0f}" for key, value in self.parts.items())
 
     def __enter__(self) -> WorkerMemory:
         self._thread.start()
@@ -174,6 +195,7 @@ def _bench_recommend(args: argparse.Namespace, model: rs.ALS, folder: Path) -> N
     print(f"  peak RSS per worker {mem.rss:.0f} MB (private USS {mem.uss:.0f} MB; "
           f"target <= item factors + 2 x 256 MB = {budget:.0f} MB); the user factors "
           f"({model.user_factors_.nbytes / 2**20:.0f} MB) travel in blocks")  # fmt: skip
+    print(f"  RSS of the peak sample by kind (MB): {mem.describe()}")
 
     if "shards" not in args.parts.split(","):
         return
@@ -186,7 +208,8 @@ def _bench_recommend(args: argparse.Namespace, model: rs.ALS, folder: Path) -> N
     same2 = np.array_equal(sh_ids, ids) and np.array_equal(sh_scores, scores)
     print(f"  Ray, 2 item shards: {sharded:.2f} s; exact same top-{k}: {same2}; "
           f"time ratio to user sharding {sharded / dist:.2f}; "
-          f"peak RSS per worker {mem2.rss:.0f} MB (USS {mem2.uss:.0f} MB)")  # fmt: skip
+          f"peak RSS per worker {mem2.rss:.0f} MB (USS {mem2.uss:.0f} MB; "
+          f"{mem2.describe()})")  # fmt: skip
 
 
 def bench_evaluate(args: argparse.Namespace) -> None:

@@ -154,7 +154,7 @@ def bench_knn(name: str, purchases: pl.DataFrame, repeat: int) -> None:
     print("  (ratio = implicit time / recsys time: > 1 = recsys faster; target recommend >= 2x)")
     # the similarity build alone: the fused Numba kernel against the alternative kept in
     # benchmarks/_alternatives.py (scipy products on row blocks, each pruned by Numba)
-    options = {"similarity": "cosine", "k": K - 1, "num_threads": THREADS}
+    options = {"similarity": "cosine", "neighbors": K - 1, "num_threads": THREADS}
     fused_t, fused = best_of(lambda: rs.scoring.item_similarity(x, **options), repeat)
     blocked_t, blocked = best_of(lambda: item_similarity_blocked(x, **options), repeat)
     same = (fused != blocked).nnz == 0

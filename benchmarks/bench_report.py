@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -69,8 +70,11 @@ def run_cli(*argv: str) -> dict[str, Any]:
     }
 
 
-def check_counts(out: Path) -> dict[str, Any]:
-    """Headline counts of a report folder against counts computed from its purchases."""
+def check_counts(out: Path, seed: int = 0) -> dict[str, Any]:
+    """Headline counts of a report folder against counts computed from its purchases
+    (on the evaluation's customer sample when the page states one, drawn again with
+    ``seed`` by the rule of ``recsys.job.run``: the sorted distinct customers before
+    ``as_of``, ``Series.sample(n, seed=seed)``)."""
     import polars as pl
 
     purchases = pl.read_parquet(out / "purchases.parquet")
@@ -81,15 +85,26 @@ def check_counts(out: Path) -> dict[str, Any]:
     cutoff = datetime.fromisoformat(meta["evaluation_cutoff"])
     horizon = int(meta["evaluation_horizon_days"])
     bought = purchases.filter(pl.col("timestamp") < as_of)
-    if "is_return" in bought.columns:
-        bought = bought.filter(~pl.col("is_return"))
-    window = bought.filter(
+    customers = bought["user_id"].n_unique()
+    html = (out / "report.html").read_text()
+    sampled = re.search(r"of a random sample of ([\d,]+) of the ([\d,]+) customers", html)
+    if sampled:  # JobConfig.evaluation_customers: the sample drawn again by its stated rule
+        size, total = (int(g.replace(",", "")) for g in sampled.groups())
+        assert total == customers, (total, customers)
+        chosen = bought["user_id"].unique().sort().sample(size, seed=seed)
+        evaluated_on = bought.filter(pl.col("user_id").is_in(chosen.implode()))
+    else:
+        evaluated_on = bought
+    if "is_return" in evaluated_on.columns:
+        evaluated_on = evaluated_on.filter(~pl.col("is_return"))
+    window = evaluated_on.filter(
         pl.col("timestamp") >= cutoff, pl.col("timestamp") < cutoff + timedelta(days=horizon)
     )["user_id"].unique()
-    before = bought.filter(pl.col("timestamp") < cutoff)["user_id"].unique()
+    before = evaluated_on.filter(pl.col("timestamp") < cutoff)["user_id"].unique()
     returning = int(window.is_in(before.implode()).sum())
     counts = {
-        "customers": bought["user_id"].n_unique(),
+        "customers": customers,
+        "sampled": sampled.group(0) if sampled else None,
         "test_customers": window.len(),
         "returning": returning,
         "first_time": window.len() - returning,
@@ -115,8 +130,8 @@ def check_counts(out: Path) -> dict[str, Any]:
         )
         if first.height:
             assert set(first["n_users"]) == {counts["first_time"]}, (first, counts)
-    html = (out / "report.html").read_text()
-    assert f"{counts['test_customers']:,} customers bought" in html
+    said = "all {:,} customers who bought" if sampled else "{:,} customers bought"
+    assert said.format(counts["test_customers"]) in html
     assert f"{counts['returning']:,} returning" in html
     return counts
 

@@ -8,8 +8,30 @@ so ``import recsys`` works without Ray installed. See the "Scaling out" page.
 
 `write_partitioned` lays purchases out as the per-customer Parquet files that
 ``rs.build_profiles(folder, engine=rs.engine.Ray(...))`` reads shard by shard.
+
+Each job's module is imported on first use (PEP 562): a Ray worker that only
+recommends never loads the profiles' modules (scipy.stats and the rest), whose
+pages would count in every worker's memory.
 """
 
-from recsys.distributed.profiles import write_partitioned
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from recsys.distributed.profiles import write_partitioned
 
 __all__ = ["write_partitioned"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "write_partitioned":
+        value = importlib.import_module("recsys.distributed.profiles").write_partitioned
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'recsys.distributed' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -10,9 +10,13 @@ How it runs
    object itself is never pickled: workers rebuild models from arrays with
    `model_from_arrays`, the code `recsys.load_model` runs.
 2. The query users are cut into blocks of consecutive users (on the scoring kernel's
-   tile boundaries). Each block goes to an actor of a pool with its users' arrays
-   (``model.select_users(block)``, in the file layout: user factors, training rows,
-   ids and whatever else the model's schema declares per user); the actor rebuilds a
+   tile boundaries; by default at most `BLOCK_BYTES` of the users' arrays and lists,
+   which bounds each worker's memory whatever the number of users: the object-store
+   pages a worker has read stay in its RSS until the store reuses them, so the
+   blocks in flight, not only the one being scored, count). Each block goes to an
+   actor of a pool with its users' arrays (``model.select_users(block)``, in the
+   file layout: user factors, training rows, ids and whatever else the model's
+   schema declares per user); the actor rebuilds a
    model of those users over the shared item side, calls ``recommend`` on it and
    either returns the rows or writes them to ``part-<block>.parquet`` in the
    engine's ``out`` folder. Blocks are concatenated in order: the result is the
@@ -71,19 +75,48 @@ ITEM_ARRAYS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _block_size(n: int, workers: int, batch_size: int | None) -> int:
+#: Bytes of one block's users on a worker by default: their arrays and their lists. The
+#: arrays reach the worker through Ray's object store, whose pages stay mapped in the
+#: worker (and counted in its RSS) after the block, until the store reuses them for a
+#: later object: a worker's memory grows with the block size times the blocks in flight.
+BLOCK_BYTES = 16 * 2**20
+#: Bytes of one list entry on a worker: the top-K arrays (int32 id, float32 score), the
+#: frame row (user id, item id, score, rank) and its Parquet encoding.
+ENTRY_BYTES = 8 + 2 * 24
+
+
+def _block_size(n: int, workers: int, batch_size: int | None, user_bytes: int = 0) -> int:
     """Known users per block: ``ROW_TILE`` times a power of two, at most 65,536.
+
+    ``batch_size`` rounded up to that form; by default about four blocks per worker,
+    halved while a block's ``user_bytes`` per user exceed `BLOCK_BYTES`.
 
     A float32 product's last bits depend on where a row sits in the scoring
     kernel's tile (BLAS edge kernels); blocks that start on a tile boundary of
     the one-process run (``ROW_TILE`` rows, restarted every 65,536 users) score
     every user exactly as one process does.
+
+    >>> _block_size(2_000_000, 2, None), _block_size(2_000_000, 2, None, 868)
+    (65536, 16384)
+    >>> _block_size(2_000_000, 2, 300, 868)
+    512
     """
     wanted = batch_size if batch_size is not None else -(-n // (4 * workers))
     size = ROW_TILE
     while size < min(wanted, 65_536):
         size *= 2
+    if batch_size is None:
+        while size > ROW_TILE and size * user_bytes > BLOCK_BYTES:
+            size //= 2
     return size
+
+
+def _user_bytes(arrays: dict[str, np.ndarray], keys: frozenset[str], k: int) -> int:
+    """Bytes per user of a block on a worker: the per-user arrays (``keys``) and ``k``
+    list entries."""
+    n_users = max(1, int(arrays["user_items.shape"][0]))
+    sent = sum(arrays[key].nbytes for key in keys if key != "user_items.shape")
+    return -(-sent // n_users) + k * ENTRY_BYTES
 
 
 def _user_cuts(known: np.ndarray, size: int) -> np.ndarray:
@@ -244,11 +277,13 @@ def recommend_on_ray(
     model.recommend(query.head(1), candidates=candidates, exclude=exclude, **params)
     folder = None if engine.out is None else check_out(engine.out)
     meta, arrays = model_arrays(model, "recommend")
+    keys = per_user_keys(model, arrays)
 
     ray = connect(engine.address)
     workers = resolve_workers(ray, engine.workers)
     known = index >= 0
-    cuts = _user_cuts(known, _block_size(int(known.sum()), workers, engine.batch_size))
+    size = _block_size(int(known.sum()), workers, engine.batch_size, _user_bytes(arrays, keys, k))
+    cuts = _user_cuts(known, size)
     params["num_threads"] = engine.threads_per_worker
     blocks = [query.slice(int(a), int(b - a)) for a, b in itertools.pairwise(cuts)]
     paths = [
@@ -259,11 +294,11 @@ def recommend_on_ray(
     if engine.item_shards == 1:
         params["candidates"] = candidates
         submit = _user_blocks(
-            ray, model, meta, arrays, params, workers, engine.threads_per_worker, per_block
+            ray, model, meta, arrays, keys, params, workers, engine.threads_per_worker, per_block
         )
     else:
         submit = _item_shards(
-            ray, model, meta, arrays, params, cand_index, workers, engine, per_block
+            ray, model, meta, arrays, keys, params, cand_index, workers, engine, per_block
         )
     results = []
     with tqdm(total=len(blocks), desc="recommend", unit="block", disable=not show_progress) as bar:
@@ -311,14 +346,14 @@ def _user_blocks(
     model: Any,
     meta: dict[str, Any],
     arrays: dict[str, np.ndarray],
+    keys: frozenset[str],
     params: dict[str, Any],
     workers: int,
     threads: int,
     per_block: list[np.ndarray],
 ) -> Submit:
     """Blocks of users -> a pool of actors holding the model's item side; each block
-    brings its users' arrays (`Recommender.select_users` of the block's users)."""
-    keys = per_user_keys(model, arrays)
+    brings its users' arrays (``keys``: `Recommender.select_users` of the block's users)."""
     # Once; every actor on a node maps it (zero-copy).
     refs = [ray.put({key: value for key, value in arrays.items() if key not in keys})]
     actor_cls = ray.remote(num_cpus=threads, max_restarts=-1, max_task_retries=-1)(_Recommender)
@@ -348,6 +383,7 @@ def _item_shards(
     model: Any,
     meta: dict[str, Any],
     arrays: dict[str, np.ndarray],
+    keys: frozenset[str],
     params: dict[str, Any],
     cand_index: np.ndarray | None,
     workers: int,
@@ -355,9 +391,8 @@ def _item_shards(
     per_block: list[np.ndarray],
 ) -> Submit:
     """Per item shard a pool of actors holding the shard's item side; per user block its
-    users' arrays cut to each shard, and one merge task."""
+    users' arrays (``keys``) cut to each shard, and one merge task."""
     item_arrays = ITEM_ARRAYS[type(model).__name__]
-    keys = per_user_keys(model, arrays)
     n_items = int(arrays["user_items.shape"][1])
     ranges = _item_cuts(n_items, cand_index, engine.item_shards)
     sharded = {"items", "item_popularity", *item_arrays} | {

@@ -72,9 +72,12 @@ class Ray:
         own workers, and merge their top-K lists exactly (for item arrays too large
         for one worker; ALS, BPR and Popular models).
     batch_size
-        `recommend`: users per block (default: about four blocks per worker, at
-        most 65,536; rounded up to the scoring kernel's tile so scores are
-        bit-identical to one process).
+        `recommend`: users per block, rounded up to the scoring kernel's tile so
+        scores are bit-identical to one process. Default: about four blocks per
+        worker, at most 65,536 users and at most 16 MB of the users' arrays and
+        lists (``recsys.distributed.recommend.BLOCK_BYTES``: 16,384 users of a
+        64-factor ALS at ``k=10``), which bounds a worker's memory whatever the
+        number of users.
     partitions
         `build_profiles` of a frame and `evaluate`: the pieces the customers are
         cut into (default: four per worker). A folder of Parquet files passed to

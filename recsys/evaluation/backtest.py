@@ -108,8 +108,9 @@ class Backtest:
         paired interval ``ci_low, ci_high``; ``n`` = customers, or customer-item pairs
         for ``due``, or pairs bought again for ``date_mae``).
     calibration
-        Churn by decile of ``churn_risk`` at each origin: ``origin, decile, customers,
-        predicted_churn, observed_churn``.
+        Churn by decile of the risk at each origin: ``origin, model, decile, customers,
+        predicted_churn, observed_churn`` (``model``: ``churn_risk``, the profile's, or
+        the class name of ``churn_model``).
     holdout
         Orders in the window by calibration-period frequency (capped at 7): ``origin,
         frequency, customers, actual, predicted`` (mean orders per customer).
@@ -521,8 +522,10 @@ def backtest(
                 units[name].append(customers.select(stamp, pl.all()))
             if "churn" in wanted:
                 history = pl.concat([before, window], how="diagonal_relaxed")
-                cal = churn_calibration(customers, history, origin, horizon_days)
-                calibration.append(cal.select(stamp, pl.all()))
+                for column, model in _model_columns(customers, "churn_risk"):
+                    scored = customers.select(C.USER, pl.col(column).alias("churn_risk"))
+                    cal = churn_calibration(scored, history, origin, horizon_days)
+                    calibration.append(cal.select(stamp, pl.lit(model).alias("model"), pl.all()))
         if "due" in wanted:
             due = due_units(before, window, origin, horizon_days)
             units["due"].append(due.select(stamp, pl.all()))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
+
 from recsys.evaluation.backtest import Backtest
 from recsys.exceptions import InputDataError
 
@@ -27,10 +29,11 @@ def _check(table: Any, what: str) -> None:
         raise InputDataError(f"this backtest has no {what}: run it with predictions=['churn']")
 
 
-def plot_calibration(result: Backtest, ax: Any = None) -> Any:
-    """Observed vs predicted churn by decile of ``churn_risk``, one line per origin.
+def plot_calibration(result: Backtest, ax: Any = None, model: str = "churn_risk") -> Any:
+    """Observed vs predicted churn by decile of the risk, one line per origin.
 
-    A calibrated score lies on the diagonal.
+    A calibrated score lies on the diagonal. ``model``: ``"churn_risk"`` (the
+    profile's) or the class name of the backtest's ``churn_model``.
 
     Examples
     --------
@@ -45,15 +48,21 @@ def plot_calibration(result: Backtest, ax: Any = None) -> Any:
     'predicted churn (mean churn_risk of the decile)'
     """
     _check(result.calibration, "churn calibration")
+    table = result.calibration.filter(pl.col("model") == model)
+    if table.height == 0:
+        raise InputDataError(
+            f"model: no churn calibration for {model!r}; the backtest has "
+            f"{sorted(set(result.calibration['model']))}"
+        )
     ax = _axes(ax)
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1, label="calibrated")
-    for (origin,), part in result.calibration.group_by("origin", maintain_order=True):
+    for (origin,), part in table.group_by("origin", maintain_order=True):
         ax.plot(part["predicted_churn"], part["observed_churn"], marker="o", label=str(origin))
     ax.set_xlabel("predicted churn (mean churn_risk of the decile)")
     ax.set_ylabel("observed churn (no purchase in the window)")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    ax.set_title("Churn calibration by decile")
+    ax.set_title(f"Churn calibration by decile ({model})")
     ax.legend(title="origin", fontsize="small")
     return ax
 

@@ -226,9 +226,11 @@ def evaluation_claim(
     reason: str | None = None,
     min_evaluated: int = 30,
     warnings: tuple[str, ...] = (),
+    sampled: tuple[int, int] | None = None,
 ) -> Claim:
     """Who was evaluated: every customer who bought in the test window, returning and
-    first-time apart (or why nobody was).
+    first-time apart (or why nobody was); with ``sampled`` = (sampled customers, all
+    customers), every such customer of a random sample (`JobConfig.evaluation_customers`).
 
     Examples
     --------
@@ -248,10 +250,16 @@ def evaluation_claim(
         "cutoff": regime.cutoff,
         "horizon_days": regime.horizon_days,
         "min_evaluated": min_evaluated,
+        "sampled": sampled,
     }
     if reason is not None:
         return Claim("evaluation", f"No evaluation: {reason}.", False, data, warnings, None)
     window = f"in the {regime.horizon_days} days after {regime.cutoff:%Y-%m-%d}"
+    if sampled is not None:
+        window += (
+            f", of a random sample of {sampled[0]:,} of the {sampled[1]:,} customers "
+            "(the models were fitted and compared on the sample's purchases)"
+        )
     if fallback:
         text = (
             f"Evaluated on all {total:,} customers who bought {window}: {returning:,} "

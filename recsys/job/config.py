@@ -67,6 +67,14 @@ class JobConfig:
         claim is drawn from it.
     sample_users
         Run on this many randomly chosen customers (``seed``); None: everyone.
+    evaluation_customers
+        Above this many customers, the evaluation (the test and validation splits, the
+        models fitted on them, the churn evidence at the cutoff) runs on the purchases
+        of this many customers drawn at random (``seed``), and the evaluation card says
+        so; the decisions still use every customer. At the default the intervals are
+        already narrow (with 10,000 customers evaluated, the 95% interval of a hit rate
+        near 30% is about +-1 point) and the evaluation costs what it costs on a shop
+        of that size. None: every customer.
     dataset, currency
         The data's name in the report's title; the prefix of money (``"£"``).
     customer_column
@@ -102,6 +110,7 @@ class JobConfig:
     seed: int = 0
     min_evaluated: int = 30
     sample_users: int | None = None
+    evaluation_customers: int | None = 50_000
     dataset: str = "your purchases"
     currency: str = ""
     customer_column: str = "user_id"
@@ -123,6 +132,7 @@ class JobConfig:
         "seed": [Interval(int, 0, None)],
         "min_evaluated": [Interval(int, 1, None)],
         "sample_users": [Interval(int, 1, None), None],
+        "evaluation_customers": [Interval(int, 1, None), None],
         "dataset": [InstanceOf(str, "a name")],
         "currency": [InstanceOf(str, "a currency symbol or code")],
         "customer_column": [InstanceOf(str, "a column name")],

@@ -22,6 +22,7 @@ __all__ = [
     "RARE_REPEAT_SHARE",
     "Regime",
     "detect_regime",
+    "window_buyers",
 ]
 
 #: Customer ids look like order ids when at least this share of customers has one order
@@ -173,12 +174,7 @@ def detect_regime(
     repeat_pairs = int((pairs["orders"] > 1).sum())
     test_customers = returning = 0
     if cutoff is not None:
-        end = min(cutoff + timedelta(days=horizon_days), as_of)
-        window = bought.filter(pl.col(C.TIMESTAMP) >= cutoff, pl.col(C.TIMESTAMP) < end)
-        buyers = window.select(C.USER).unique()
-        known = bought.filter(pl.col(C.TIMESTAMP) < cutoff).select(C.USER).unique()
-        test_customers = buyers.height
-        returning = buyers.join(known, on=C.USER, how="semi").height
+        test_customers, returning = window_buyers(bought, as_of, cutoff, horizon_days)
     return Regime(
         as_of=as_of,
         customers=n_customers,
@@ -197,3 +193,25 @@ def detect_regime(
         test_first_time=test_customers - returning,
         customer_column=customer_column,
     )
+
+
+def window_buyers(
+    bought: pl.DataFrame, as_of: datetime, cutoff: datetime, horizon_days: int
+) -> tuple[int, int]:
+    """(customers who bought in ``[cutoff, cutoff + horizon_days)`` clipped at ``as_of``,
+    those of them who had bought before ``cutoff``) in purchases without returns.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> p = pl.DataFrame({"user_id": [1, 1, 2, 3],
+    ...     "timestamp": [datetime(2024, 1, d) for d in (1, 5, 2, 6)]})
+    >>> window_buyers(p, datetime(2024, 1, 7), datetime(2024, 1, 4), 3)
+    (2, 1)
+    """
+    end = min(cutoff + timedelta(days=horizon_days), as_of)
+    window = bought.filter(pl.col(C.TIMESTAMP) >= cutoff, pl.col(C.TIMESTAMP) < end)
+    buyers = window.select(C.USER).unique()
+    known = bought.filter(pl.col(C.TIMESTAMP) < cutoff).select(C.USER).unique()
+    return buyers.height, buyers.join(known, on=C.USER, how="semi").height

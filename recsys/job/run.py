@@ -63,7 +63,7 @@ from recsys.job.evidence import (
     fit_evidence,
     record_warnings,
 )
-from recsys.job.regime import Regime, detect_regime
+from recsys.job.regime import Regime, detect_regime, window_buyers
 from recsys.job.targeting import Targeting, targeting
 from recsys.models import Recommender, registry
 from recsys.profiles import ProfileConfig, build_profiles, cohort_retention, due_items
@@ -195,6 +195,18 @@ def sample_customers(purchases: pl.DataFrame, n: int, seed: int) -> pl.DataFrame
     return purchases.filter(pl.col(C.USER).is_in(chosen.implode()))
 
 
+def _evaluation_purchases(
+    bought: pl.DataFrame, config: JobConfig
+) -> tuple[pl.DataFrame, tuple[int, int] | None]:
+    """The purchases the evaluation runs on and, when they are a sample, (sampled
+    customers, all customers): `sample_customers` above ``config.evaluation_customers``."""
+    limit = config.evaluation_customers
+    customers = bought[C.USER].n_unique()
+    if limit is None or customers <= limit:
+        return bought, None
+    return sample_customers(bought, limit, config.seed), (limit, customers)
+
+
 class _Steps:
     """Progress lines, timings and the warnings of each step."""
 
@@ -316,7 +328,9 @@ def run(
     derived_cutoff = config.cutoff is None
     as_of, cutoff = _resolve_dates(config, purchases)
     config = dataclasses.replace(config, as_of=as_of, cutoff=cutoff)
-    bought = purchases.filter(pl.col(C.TIMESTAMP) < as_of)
+    # No copy of a large frame when every purchase is before as_of (the default as_of).
+    last = purchases[C.TIMESTAMP].max()
+    bought = purchases if last < as_of else purchases.filter(pl.col(C.TIMESTAMP) < as_of)  # type: ignore[operator]
     steps = _Steps(echo, 6 if config.experiment is not None else 5)
     k = config.k
 
@@ -352,6 +366,7 @@ def run(
     segments_counts = (0, 0)
     reason = regime.order_id_message
     models: dict[str, Recommender] = {}
+    evaluated_on, sampled = _evaluation_purchases(bought, config)
     with steps(
         "evaluation",
         f"evaluate {', '.join(config.models)} on the {config.horizon_days} days after "
@@ -366,7 +381,7 @@ def run(
         if reason is None:
             try:
                 split = temporal_split(
-                    bought,
+                    evaluated_on,
                     cutoff,
                     horizon_days=config.horizon_days,
                     include_cold_users=config.on_unknown == "fallback",
@@ -386,9 +401,15 @@ def run(
                     split.train, as_of=cutoff, config=ProfileConfig(churn=config.churn)
                 )
                 if config.churn:
-                    churn = churn_evidence(at_cutoff, bought, cutoff, config.horizon_days)
+                    churn = churn_evidence(at_cutoff, evaluated_on, cutoff, config.horizon_days)
             seg, returning, _ = segment_test_customers(at_cutoff, split)
-            segments_counts = (returning, regime.test_first_time)
+            first_time = regime.test_first_time
+            if sampled is not None:  # the sample's (skipped first-time buyers counted too)
+                buyers, known_buyers = window_buyers(
+                    without_returns(evaluated_on), as_of, cutoff, config.horizon_days
+                )
+                first_time = buyers - known_buyers
+            segments_counts = (returning, first_time)
             models = fit_models(config.models, split.train, config.seed)
             evaluation = evaluate_models(models, split, config, seg, EVALUATION_METRICS)
             test_choice = choose_model(evaluation, k)
@@ -401,13 +422,15 @@ def run(
                 val_results = evaluate_models(
                     val_models, val, config, None, ("hit_rate",), modes=("all",)
                 )
+                del val_models, val  # fitted state no longer needed: free it before the decisions
             except InputDataError:
                 val_results = None
         used, used_because, validation = pick_model(val_results, regime, config)
         if split is not None and used in models:
             test_users = split.test.get_column(C.USER).unique()
             test_recs = models[used].recommend(users=test_users, k=k, on_unknown=config.on_unknown)
-            retention = hit_retention(test_recs, bought, cutoff, config.horizon_days)
+            retention = hit_retention(test_recs, evaluated_on, cutoff, config.horizon_days)
+        models.clear()  # the evaluation keeps the per-customer values, not the fitted models
     plan = target_claim = None
     if config.experiment is not None:
         with steps("targeting", "the uplift model, the plan and its value") as tw:
@@ -472,6 +495,7 @@ def run(
             on_unknown=config.on_unknown,
             reason=reason,
             min_evaluated=config.min_evaluated,
+            sampled=sampled,
             warnings=steps.warnings["evaluation"].matching("test", "split", "unknown"),
         ),
     }

@@ -96,7 +96,8 @@ def repurchase_features(
     t = times_us[before]
     key = u * max(n_items, 1) + i
     order = np.lexsort((t, key))
-    key, t = key[order], t[order]
+    key, t, user_rows = key[order], t[order], u[order]
+    del u, i, order, before, row_reference  # freed as soon as used up (large logs)
     n = len(key)
     if n == 0:
         return key, np.zeros((0, len(FEATURE_NAMES)))
@@ -109,6 +110,10 @@ def repurchase_features(
     rows = (ends - starts).astype(np.float64)
     days = np.add.reduceat(new_day.astype(np.float64), starts)
     first, last = t[starts], t[ends - 1]
+    # A user's distinct purchase days: distinct (user, day) among the rows.
+    day_span = int(day.max()) + 1
+    user_day = sorted_unique(user_rows * day_span + day)
+    del key, t, day, pair_start, new_day, user_rows, ends
     pair_user = pair_key // max(n_items, 1)
     pair_item = pair_key % max(n_items, 1)
     pair_reference = np.asarray(reference_us)[pair_user] if per_user else reference_us
@@ -124,11 +129,8 @@ def repurchase_features(
     recent = np.bincount(pair_item[since_last < trend_window_days], minlength=n_items)
     repeat_rate = (repeaters + 1.0) / (buyers + 2.0)
 
-    # A user's distinct purchase days: distinct (user, day) among the rows.
-    user_rows = u[order]
-    user_day = sorted_unique(user_rows * (int(day.max()) + 1) + day)
     n_users = int(pair_user.max()) + 1
-    user_days = np.bincount(user_day // (int(day.max()) + 1), minlength=n_users).astype(np.float64)
+    user_days = np.bincount(user_day // day_span, minlength=n_users).astype(np.float64)
     if per_user:
         user_reference = np.asarray(reference_us, dtype=np.int64)[:n_users]
     else:
@@ -139,27 +141,24 @@ def repurchase_features(
     user_since = (user_reference - user_last) / _US_PER_DAY
     user_items = np.bincount(pair_user, minlength=n_users).astype(np.float64)
 
-    log_since_last = np.log1p(since_last)
-    features = np.column_stack(
-        [
-            np.log1p(days),
-            np.log1p(rows),
-            log_since_last,
-            np.log1p(since_first),
-            repeat.astype(np.float64),
-            due,
-            due**2,
-            np.log(repeat_rate)[pair_item],
-            np.log1p(recent)[pair_item],
-            np.log1p(buyers)[pair_item],
-            np.log1p(user_days)[pair_user],
-            np.log1p(user_since)[pair_user],
-            np.log1p(user_items)[pair_user],
-            days / user_days[pair_user],
-            log_since_last**2,
-        ]
-    )
-    return pair_key, features
+    # Column by column into one array: a large log never holds the columns twice.
+    x = np.empty((len(pair_key), len(FEATURE_NAMES)))
+    x[:, 0] = np.log1p(days)
+    x[:, 1] = np.log1p(rows)
+    x[:, 2] = np.log1p(since_last)
+    x[:, 3] = np.log1p(since_first)
+    x[:, 4] = repeat
+    x[:, 5] = due
+    x[:, 6] = due**2
+    x[:, 7] = np.log(repeat_rate)[pair_item]
+    x[:, 8] = np.log1p(recent)[pair_item]
+    x[:, 9] = np.log1p(buyers)[pair_item]
+    x[:, 10] = np.log1p(user_days)[pair_user]
+    x[:, 11] = np.log1p(user_since)[pair_user]
+    x[:, 12] = np.log1p(user_items)[pair_user]
+    x[:, 13] = days / user_days[pair_user]
+    x[:, 14] = x[:, 2] ** 2
+    return pair_key, x
 
 
 class BuyAgain(Recommender):
@@ -289,6 +288,7 @@ class BuyAgain(Recommender):
             self._fallback(interactions, "the training period has no repurchase to learn from")
             return
         fit = fit_logistic(x0, y, float(self.regularization))
+        del x0, y, keys0  # before the features as of T: a large log never holds both
         self.mean_, self.scale_, self.coef_ = fit.mean, fit.scale, fit.coef
         keys, x = repurchase_features(u, i, t, now, n_items, trend)
         expected = (

@@ -81,6 +81,13 @@ def name_of(cls: type) -> str:
     raise KeyError(cls.__qualname__)
 
 
+def _find(name: str, kind: Kind | None) -> type | None:
+    found = _CLASSES.get(name)
+    if found is None:
+        found = next((c for c in _CLASSES.values() if c.__name__ == name), None)
+    return found if found is not None and kind in (None, _KINDS[found]) else None
+
+
 def get(name: Any, kind: Kind | None = "recommender") -> type:
     """The model class registered as ``name`` (registry name or class name).
 
@@ -92,11 +99,13 @@ def get(name: Any, kind: Kind | None = "recommender") -> type:
         ``name`` is not a string or names no model of ``kind`` (the message lists them).
     """
     if isinstance(name, str):
-        _import(kind)
-        found = _CLASSES.get(name)
+        found = _find(name, kind)
         if found is None:
-            found = next((c for c in _CLASSES.values() if c.__name__ == name), None)
-        if found is not None and kind in (None, _KINDS[found]):
+            # Import the packages only when needed: loading a recommender's file in a
+            # Ray worker must not import every customer model (scipy.stats and more).
+            _import(kind)
+            found = _find(name, kind)
+        if found is not None:
             return found
     choices = tuple(_CLASSES) if kind is None else names(kind)
     raise InputDataError(f"unknown model {name!r}; choose from {', '.join(choices)}")

@@ -136,7 +136,8 @@ class RepeatExplore(Blend):
     1. each customer's last order (two orders or more; at most 50,000
        customers, a fixed sample above that) is held out, and clones of the
        parts are fitted on the purchases before it (weighted by count, or
-       binary: the purchase log keeps no quantities or prices);
+       binary: the purchase log keeps no quantities or prices); above 50,000
+       such customers the clones learn from the sampled customers' purchases only;
     2. a logistic regression learns P(bought item in that order) from the
        repeat part's log-score and the customer's habits (`user_habits`), a
        second one P(new item in that order) from each explore part's
@@ -315,8 +316,12 @@ class RepeatExplore(Blend):
             )
             return None
         if as_of.height > _MERGE_USERS:
+            # A fixed sample, and the inner parts learn from its purchases only: the merge
+            # reads the parts' ranks and scores, which that many customers already
+            # estimate, at a fraction of a full fit on a large shop.
             as_of = as_of.sample(_MERGE_USERS, seed=0).sort(C.USER)
             label_rows = label_rows.join(as_of.select(C.USER), on=C.USER, how="semi")
+            log = log.join(as_of.select(C.USER), on=C.USER, how="semi")
         weight: WeightKind = "binary" if interactions.weight == "binary" else "count"
         inner = Interactions.from_purchases(
             log, weight, half_life_days=interactions.half_life_days, as_of=as_of

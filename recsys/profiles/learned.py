@@ -14,9 +14,12 @@ or by ``predict``.
   teach about recent vs old spend does not carry to later origins.)
 - `LearnedChurn`: a logistic regression (`recsys.profiles.ChurnCalibrator`, i.e. the
   project's one logistic regression, `recsys.stats.logistic`) of "no order
-  in the window" on the features of all training origins but the latest, stacked; then
-  its intercept and slope are refitted (Platt) on the latest origin, which is closest to
-  ``as_of``: the seasonal shift between origins moves the base rate, not the ranking.
+  in the window" on a few features of up to a year of training origins, stacked; then
+  its intercept and slope are refitted (Platt) on the origin left out of the stack
+  that is nearest the same season a year earlier, else on the latest: the seasonal
+  shift between origins moves the base rate more than the ranking. Where it does not
+  beat the order count and the base rate on that origin, it falls back to the churn
+  rate by order count.
 
 The training origins are ``as_of - horizon_days - step_days * j`` for ``j = 0 ..
 origins - 1``, keeping those with ``min_history_days`` of purchases before them; the
@@ -34,7 +37,7 @@ import polars as pl
 from numpy.typing import NDArray
 from scipy import special
 
-from recsys._validation import InstanceOf, Interval
+from recsys._validation import InstanceOf, Interval, Options
 from recsys.data import columns as C
 from recsys.data.canonical import require_purchases
 from recsys.data.sources import to_frame
@@ -47,10 +50,14 @@ from recsys.profiles.learned_features import (
     BASE_FEATURES,
     SPEND_FEATURES,
     customer_features,
+    feature_columns,
     window_labels,
 )
 
 __all__ = ["LearnedCLV", "LearnedChurn"]
+
+#: Days back to the same calendar window a year earlier (52 weeks: same weekdays).
+_SEASON_DAYS = 364
 
 _COMMON: dict[str, list[Any]] = {
     "origins": [Interval(int, 1, None)],
@@ -90,6 +97,9 @@ _STATE: tuple[Spec, ...] = (
     Value("horizon_days", (Interval(int, 1, None),)),
     Value("n_origins", (Interval(int, 1, None),)),
     Value("n_rows", (Interval(int, 1, None),)),
+    Value("calibration_origin", (InstanceOf(str),)),
+    Value("fallback", (InstanceOf(bool),)),
+    Array("rule", "float64", (2,), finite=True),
 )
 
 
@@ -97,11 +107,19 @@ class _Learned(CustomerModel):
     """Shared fit/predict plumbing: parameters, origins, features at ``as_of``."""
 
     _with_spend: ClassVar[bool]  # price required
+    #: The churn model's features (`recsys.profiles.learned_features`), without and
+    #: with prices.
+    _features: ClassVar[tuple[str, ...]]
+    _spend_features: ClassVar[tuple[str, ...]]
+    #: "season" or "latest": where the Platt step is fitted (see `LearnedChurn`).
+    calibrate_on: str = "latest"
     as_of_: str
     horizon_days_: int
     uses_spend_: bool
+    fallback_: bool
+    rule_: NDArray[np.float64]
 
-    def __init__(self, origins: int = 4, step_days: int = 30, min_history_days: int = 30) -> None:
+    def __init__(self, origins: int, step_days: int, min_history_days: int) -> None:
         self.origins = origins
         self.step_days = step_days
         self.min_history_days = min_history_days
@@ -119,27 +137,34 @@ class _Learned(CustomerModel):
             raise InputDataError(f"{type(self).__name__}: no purchases before as_of={when}")
         return frame, when
 
+    def _names(self, with_spend: bool) -> tuple[str, ...]:
+        return self._features + (self._spend_features if with_spend else ())
+
     def _features_at(self, purchases: Any, as_of: Any) -> tuple[pl.Series, NDArray[np.float64]]:
         self._check_fitted()
         frame = _purchases(purchases, self.uses_spend_, f"{type(self).__name__}.predict")
         when = to_datetime(self.as_of_ if as_of is None else as_of, "as_of")
-        return customer_features(frame, when, self.horizon_days_, self.uses_spend_)
+        users, x = customer_features(frame, when, self.horizon_days_, self.uses_spend_)
+        return users, x[:, feature_columns(self.feature_names, self.uses_spend_)]
 
     def _dims(self) -> dict[str, int]:  # from uses_spend_ (loaded before the arrays)
-        return {"features": len(BASE_FEATURES) + (len(SPEND_FEATURES) if self.uses_spend_ else 0)}
+        return {"features": len(self._names(self.uses_spend_))}
 
     @property
     def feature_names(self) -> tuple[str, ...]:
         """Names of the churn model's features, in the order of ``coef_``."""
         self._check_fitted()
-        return BASE_FEATURES + (SPEND_FEATURES if self.uses_spend_ else ())
+        return self._names(self.uses_spend_)
 
 
 class LearnedCLV(_Learned):
     """Spend over the next ``horizon_days``: past spend weighed by the learned P(an order).
 
     ``clv = past_spend * (1 - churn_risk) ** churn_weight``, with ``churn_risk`` from a
-    `LearnedChurn` fitted on the same earlier origins (its label window shortened to
+    logistic regression learned as `LearnedChurn`'s on earlier origins, on the
+    features measured for CLV (``learned_features.BASE_FEATURES`` through ``expected``,
+    then ``SPEND_FEATURES``), fitted on the origins but the latest and recalibrated on
+    the latest (no seasonal origin, no fallback; its label window shortened to
     what the data allow when ``horizon_days`` does not fit before ``as_of``). With
     ``churn_weight = 1`` it is the expected spend when a customer who buys spends in
     proportion to what they spent before; past spend alone is ``churn_weight = 0``.
@@ -147,7 +172,7 @@ class LearnedCLV(_Learned):
     Parameters
     ----------
     origins, step_days, min_history_days, l2
-        Of the churn model (`LearnedChurn`).
+        Of the churn model (as in `LearnedChurn`).
     churn_weight
         Exponent of the probability of an order.
 
@@ -172,6 +197,8 @@ class LearnedCLV(_Learned):
     """
 
     _with_spend = True
+    _features = BASE_FEATURES[:12]  # through "expected": the set measured for CLV
+    _spend_features = SPEND_FEATURES
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **_COMMON,
         "l2": [Interval(float, 0, None)],
@@ -220,7 +247,7 @@ class LearnedCLV(_Learned):
         """``user_id, clv``: expected spend over ``horizon_days`` after ``as_of``
         (default: the fit's), for every customer with an order before it."""
         users, x = self._features_at(purchases, as_of)
-        past = np.expm1(x[:, len(BASE_FEATURES)])  # SPEND_FEATURES[0]: spend before as_of
+        past = np.expm1(x[:, len(self._features)])  # "spend": spend before as_of
         alive = 1.0 - _churn_risk(self, x)
         value = past * alive ** float(self.churn_weight)
         return pl.DataFrame({C.USER: users, "clv": value})
@@ -229,16 +256,35 @@ class LearnedCLV(_Learned):
 class LearnedChurn(_Learned):
     """P(no order in the next ``horizon_days``), learned on earlier origins.
 
-    A logistic regression on the stacked features of the training origins but the
-    latest, recalibrated (intercept and slope of its logit) on the latest one. With a
-    single training origin it is fitted there, without recalibration.
+    A logistic regression on a few features (`feature_names`: orders, recency, tenure,
+    BG/NBD's P(alive) and expected orders, active months, recency over the customer's
+    median gap, orders in the last 90 days, distinct items; with prices, spend and
+    spend over the last 365 days) of up to ``origins`` training origins ``step_days``
+    apart, stacked, so the seasons of a year of origins are all in the fit. Its logit
+    is then recalibrated (intercept and slope, Platt) on one origin left out of that
+    fit: with ``calibrate_on="season"`` the training origin nearest the same calendar
+    window a year earlier (``as_of - 364`` days) when the data cover it, else (and with
+    ``"latest"``) the latest one, ``as_of - horizon_days``. The base rate of churn moves
+    with the season (on Online Retail, 52% of customers bought nothing in the 90 days
+    after 2011-06-11, 43% after 2011-09-09, the Christmas run-up); a year earlier is
+    the nearest window that has seen the same season.
+
+    On that left-out origin the model is checked against the rule "fewer orders = more
+    likely gone": unless it ranks churners better (AUC) than the order count and its
+    Brier score is below the base rate's there, ``fallback_`` is set and `predict`
+    returns the rule instead, calibrated: a logistic regression of churn on
+    ``log(1 + orders)`` alone at that origin (``rule_``), which ranks customers as the
+    order count does.
 
     Parameters
     ----------
     origins, step_days, min_history_days
-        As in `LearnedCLV`.
+        At most ``origins`` training origins ``as_of - horizon_days - step_days * j``,
+        each with ``min_history_days`` of purchases before it.
     l2
         Penalty of the logistic regression (`ChurnCalibrator`).
+    calibrate_on
+        ``"season"`` or ``"latest"``: the origin of the Platt step (above).
 
     Attributes
     ----------
@@ -247,6 +293,11 @@ class LearnedChurn(_Learned):
         spend features too when the purchases have prices, ``uses_spend_``).
     platt_
         ``[intercept, slope]`` applied to its logit.
+    calibration_origin_
+        The origin of the Platt step and of the check against the rule (ISO date).
+    fallback_, rule_
+        Whether `predict` returns the rule, and the rule's ``[intercept, slope]`` on
+        ``log(1 + orders)``.
     as_of_, horizon_days_, n_origins_, n_rows_
         The fit's date, horizon, training origins and rows.
 
@@ -255,27 +306,37 @@ class LearnedChurn(_Learned):
     >>> import recsys as rs
     >>> purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
     >>> model = rs.profiles.LearnedChurn().fit(purchases, as_of="2011-09-09", horizon_days=90)
+    >>> model.n_origins_, model.calibration_origin_, model.fallback_
+    (12, '2011-06-11', False)
     >>> risk = model.predict(purchases)["churn_risk"]
     >>> bool(((risk > 0) & (risk < 1)).all())
     True
     """
 
     _with_spend = False
+    _features = (
+        "orders", "recency", "tenure", "p_alive", "expected", "months", "overdue",
+        "orders_90", "items",
+    )  # fmt: skip
+    _spend_features = ("spend", "spend_365")
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **_COMMON,
         "l2": [Interval(float, 0, None)],
+        "calibrate_on": [Options("season", "latest")],
     }
     schema: ClassVar[tuple[Spec, ...]] = _STATE
 
     def __init__(
         self,
-        origins: int = 4,
-        step_days: int = 30,
+        origins: int = 26,
+        step_days: int = 14,
         min_history_days: int = 30,
         l2: float = 1e-3,
+        calibrate_on: str = "season",
     ) -> None:
         super().__init__(origins, step_days, min_history_days)
         self.l2 = l2
+        self.calibrate_on = calibrate_on
 
     def fit(self, purchases: Any, as_of: Any, horizon_days: int = 90) -> LearnedChurn:
         """Learn from the purchases before ``as_of`` (the rest is never read).
@@ -294,7 +355,33 @@ class LearnedChurn(_Learned):
         """``user_id, churn_risk`` for every customer with an order before ``as_of``
         (default: the fit's)."""
         users, x = self._features_at(purchases, as_of)
-        return pl.DataFrame({C.USER: users, "churn_risk": _churn_risk(self, x)})
+        if self.fallback_:
+            log_orders = x[:, self._features.index("orders")]
+            risk = np.asarray(special.expit(self.rule_[0] + self.rule_[1] * log_orders))
+        else:
+            risk = _churn_risk(self, x)
+        return pl.DataFrame({C.USER: users, "churn_risk": risk})
+
+
+def _frequency_rule(log_orders: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``[intercept, slope]`` of the logistic regression of churn ``y`` on
+    ``log(1 + orders)`` (`ChurnCalibrator`; its small default penalty keeps the slope
+    finite where the order count separates churners perfectly)."""
+    fit = ChurnCalibrator(l2=1e-3).fit(log_orders[:, None], y)
+    return np.array([fit.intercept_, float(fit.coef_[0])])
+
+
+def _calibration_index(starts: list[datetime], as_of: datetime, model: Any) -> int:
+    """The training origin of the Platt step: the one nearest ``as_of - 364`` days
+    (within half a step) with ``calibrate_on="season"`` when there is one, else the
+    latest (index 0)."""
+    if model.calibrate_on == "season" and len(starts) > 1:
+        target = as_of - timedelta(days=_SEASON_DAYS)
+        gaps = [abs((s - target).total_seconds()) / 86_400 for s in starts]
+        j = int(np.argmin(gaps))
+        if gaps[j] <= model.step_days / 2:
+            return j
+    return 0
 
 
 def _fit_churn(
@@ -304,8 +391,11 @@ def _fit_churn(
     horizon_days: int,
     label_days: int | None = None,
 ) -> None:
-    """Fit the stacked logistic regression and its Platt step into ``model``'s state
-    (with the spend features when the purchases have prices)."""
+    """Fit the stacked logistic regression, its Platt step and the check against the
+    frequency rule into ``model``'s state (with the spend features when the purchases
+    have prices)."""
+    from recsys.evaluation._backtest_stats import auc  # the backtest's AUC (import cycle)
+
     model.uses_spend_ = C.PRICE in frame.columns
     label_days = horizon_days if label_days is None else label_days
     starts = _training_origins(
@@ -317,35 +407,50 @@ def _fit_churn(
             f"{model.min_history_days} days of history and a {label_days}-day window "
             "before as_of; use a later as_of or a shorter horizon_days"
         )
-    xs, ys = [], []
+    columns = feature_columns(model._names(model.uses_spend_), model.uses_spend_)
+    xs, ys, counts = [], [], []
     for s in starts:
         users, x = customer_features(frame, s, horizon_days, model.uses_spend_)
         _, orders = window_labels(frame, users, s, label_days)
-        xs.append(x)
+        counts.append(x[:, BASE_FEATURES.index("orders")])  # log(1 + orders)
+        xs.append(x[:, columns])
         ys.append((orders == 0).astype(np.float64))
-    stacked = slice(1, None) if len(starts) > 1 else slice(None)
+    c = _calibration_index(starts, as_of, model)
+    rest = [j for j in range(len(starts)) if j != c] or [c]
     fit = ChurnCalibrator(l2=float(model.l2)).fit(
-        np.vstack(xs[stacked]), np.concatenate(ys[stacked])
+        np.vstack([xs[j] for j in rest]), np.concatenate([ys[j] for j in rest])
     )
     model.coef_ = np.asarray(fit.coef_, dtype=np.float64)
     model.intercept_ = float(fit.intercept_)
+    model.platt_ = np.array([0.0, 1.0])
+    model.rule_ = _frequency_rule(counts[c], ys[c])
+    model.fallback_ = False
     if len(starts) > 1:
-        logit = (model.intercept_ + xs[0] @ model.coef_)[:, None]
-        platt = ChurnCalibrator(l2=0.0).fit(logit, ys[0])
-        slope = float(platt.coef_[0])
-        model.platt_ = np.array([platt.intercept_, slope])
-    else:
-        model.platt_ = np.array([0.0, 1.0])
+        logit = _logit(model, xs[c])[:, None]
+        platt = ChurnCalibrator(l2=0.0).fit(logit, ys[c])
+        model.platt_ = np.array([platt.intercept_, float(platt.coef_[0])])
+        y, one = ys[c], np.ones((1, ys[c].size))
+        risk = special.expit(model.platt_[0] + model.platt_[1] * logit[:, 0])
+        beats_rule = auc(one, risk, y)[0] > auc(one, -counts[c], y)[0]
+        beats_base = float(np.mean((risk - y) ** 2)) < float(y.mean() * (1.0 - y.mean()))
+        model.fallback_ = not (beats_rule and beats_base)
+    model.calibration_origin_ = starts[c].date().isoformat()
     model.as_of_ = as_of.isoformat()
     model.horizon_days_ = horizon_days
     model.n_origins_ = len(starts)
     model.n_rows_ = int(sum(y.size for y in ys))
 
 
-def _churn_risk(model: Any, x: NDArray[np.float64]) -> NDArray[np.float64]:
-    """The fitted churn probability of feature rows ``x`` (`feature_names` columns);
-    column by column, so a row's value does not depend on the other rows."""
+def _logit(model: Any, x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The stacked regression's logit of feature rows ``x`` (`feature_names` columns);
+    column by column, so a row's value does not depend on the other rows (no BLAS)."""
     logit = np.full(len(x), model.intercept_)
     for j in range(model.coef_.size):
         logit += x[:, j] * model.coef_[j]
+    return logit
+
+
+def _churn_risk(model: Any, x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The fitted churn probability of feature rows ``x`` (`feature_names` columns)."""
+    logit = _logit(model, x)
     return np.asarray(special.expit(model.platt_[0] + model.platt_[1] * logit))

@@ -18,6 +18,9 @@ feature                   meaning (``log1p`` of counts, days and money)
 ``orders_30``             orders in the last 30 days (``_90``, ``_180`` likewise)
 ``trend``                 log((orders in the last 90 d + 1) / (orders 90-180 d ago + 1))
 ``items``                 distinct items bought (category breadth)
+``months``                distinct 30-day periods with an order in the last 365 days
+``overdue``               recency / the median gap between the customer's orders (0 for
+                          one order): how late they are by their own rhythm
 ``p_alive``               logit of BG/NBD's P(alive) (fitted on these customers)
 ``expected``              BG/NBD's expected orders over ``horizon_days``
 ``spend``                 spend before ``as_of`` (``spend_90``, ``_180``, ``_365``:
@@ -42,11 +45,11 @@ from recsys.profiles.bgnbd import BGNBD
 from recsys.profiles.source import MICRO as _MICRO
 from recsys.profiles.source import micro_units as _micro
 
-__all__ = ["BASE_FEATURES", "SPEND_FEATURES", "customer_features"]
+__all__ = ["BASE_FEATURES", "SPEND_FEATURES", "customer_features", "feature_columns"]
 
 BASE_FEATURES = (
     "orders", "recency", "tenure", "rhythm", "one_order", "orders_30", "orders_90",
-    "orders_180", "trend", "items", "p_alive", "expected",
+    "orders_180", "trend", "items", "p_alive", "expected", "months", "overdue",
 )  # fmt: skip
 SPEND_FEATURES = ("spend", "spend_90", "spend_180", "spend_365", "order_value")
 _US_PER_DAY = 86_400_000_000
@@ -98,6 +101,8 @@ def customer_features(
             within(90, "_spend").alias("spend_90"),
             within(180, "_spend").alias("spend_180"),
             within(365, "_spend").alias("spend_365"),
+            (pl.col("_age") // 30.0).filter(pl.col("_age") < 365).n_unique().alias("months"),
+            pl.col("_age").sort().diff().median().fill_null(0.0).alias("median_gap"),
         )
         .join(
             before.group_by(C.USER).agg(pl.col(C.ITEM).n_unique().cast(pl.Float64).alias("items")),
@@ -124,11 +129,19 @@ def customer_features(
         np.log1p(col["items"]),
         p_alive,
         np.log1p(expected),
+        np.log1p(col["months"]),
+        np.where(n > 1, np.log1p(recency / np.maximum(col["median_gap"], 1.0)), 0.0),
     ]
     if with_spend:
         spend = {k: np.log1p(np.maximum(col[k], 0.0)) for k in SPEND_FEATURES[:-1]}
         features += [*spend.values(), np.log1p(np.maximum(col["spend"], 0.0) / n)]
     return per_user[C.USER], np.column_stack(features)
+
+
+def feature_columns(names: tuple[str, ...], with_spend: bool) -> list[int]:
+    """Positions of ``names`` in the columns of `customer_features`."""
+    every = BASE_FEATURES + (SPEND_FEATURES if with_spend else ())
+    return [every.index(name) for name in names]
 
 
 def _bgnbd_features(

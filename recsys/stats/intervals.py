@@ -11,7 +11,6 @@ from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
 
 from recsys._warnings import warn_caller
 from recsys.exceptions import DataWarning
@@ -46,6 +45,8 @@ class Estimate(NamedTuple):
 
 def z_value(confidence: float) -> float:
     """The two-sided normal quantile ``z`` with ``P(|Z| < z) = confidence`` (1.96 for 0.95)."""
+    from scipy import stats  # here, not at import: scipy.stats costs ~70 MB per process
+
     return float(stats.norm.ppf(0.5 + confidence / 2))
 
 
@@ -148,6 +149,8 @@ def two_proportion_p_value(
     >>> round(float(two_proportion_p_value(30, 100, 20, 100)), 4)
     0.1025
     """
+    from scipy import stats
+
     x1, n1, x0, n0 = (np.asarray(a, dtype=np.float64) for a in (x1, n1, x0, n0))
     pooled = (x1 + x0) / (n1 + n0)
     se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n0))
@@ -184,6 +187,8 @@ def welch(
     >>> round(float(se[0]), 4), round(float(p[0]), 4)
     (0.7071, 0.1638)
     """
+    from scipy import stats
+
     n1 = np.asarray(n1, dtype=np.float64)
     n0 = np.asarray(n0, dtype=np.float64)
     a = np.asarray(var1, dtype=np.float64) / n1

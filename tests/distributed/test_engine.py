@@ -92,3 +92,62 @@ def test_a_block_model_recommends_as_the_whole_model(
     block = model_from_arrays(meta, {**item_side, **user_arrays(model, index, keys)})
     assert block.n_users == 4
     assert block.recommend(query, k=8).equals(model.recommend(query, k=8))
+
+
+WORKER_IMPORTS = """
+import sys
+before = set(sys.modules)
+import numpy as np, polars as pl
+from recsys.models import ALS
+from recsys.data.idmap import IdMap
+import scipy.sparse as sp
+model = ALS(factors=2)
+model.users_, model.items_ = IdMap(np.arange(3)), IdMap(np.arange(4))
+model.user_items_ = sp.csr_matrix(np.eye(3, 4, dtype=np.float32))
+model.item_popularity_ = np.ones(4, np.float32)
+model.reference_time_ = None
+model.user_factors_ = np.ones((3, 2), np.float32)
+model.item_factors_ = np.ones((4, 2), np.float32)
+from recsys.distributed._cluster import model_arrays
+meta, arrays = model_arrays(model, "recommend")
+import recsys.distributed.recommend
+from recsys.models.persistence import model_from_arrays
+model_from_arrays(meta, arrays).recommend([0], k=2)
+new = set(sys.modules) - before
+print(sorted(m for m in new if m.startswith(("scipy.stats", "recsys.profiles"))))
+"""
+
+
+def test_a_recommend_worker_loads_no_customer_models_or_scipy_stats() -> None:
+    """What a Ray worker of `recommend` imports: its module and a recommender rebuilt from
+    arrays, not the customer models or scipy.stats (about 100 MB of every worker's RSS)."""
+    out = subprocess.run(
+        [sys.executable, "-c", WORKER_IMPORTS],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(Path(rs.__file__).resolve().parents[1])},
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip() == "[]"
+
+
+def test_default_blocks_hold_at_most_block_bytes_of_users(als: rs.ALS) -> None:
+    """A block's users' arrays (factors, ids, seen-items rows) and lists stay under
+    BLOCK_BYTES by default, on the kernel's tile; an explicit batch_size is kept."""
+    from recsys.distributed._cluster import model_arrays, per_user_keys
+    from recsys.distributed.recommend import BLOCK_BYTES, ENTRY_BYTES, _block_size, _user_bytes
+    from recsys.scoring.dense import ROW_TILE
+
+    _, arrays = model_arrays(als, "recommend")
+    n, f = als.user_factors_.shape
+    by_hand = f * 4 + 8 + (als.user_items_.nnz * 8 + (n + 1) * 4) / n + 10 * ENTRY_BYTES
+    per_user = _user_bytes(arrays, per_user_keys(als, arrays), 10)
+    assert by_hand <= per_user < by_hand + 1
+    for users in (1_000, 200_000, 2_000_000, 50_000_000):
+        size = _block_size(users, 2, None, 50 * per_user)
+        assert size % ROW_TILE == 0
+        assert size == ROW_TILE or size * 50 * per_user <= BLOCK_BYTES
+        # halved no further than the budget needs
+        assert size * 2 * 50 * per_user > BLOCK_BYTES or size >= -(-users // 8)
+    assert _block_size(2_000_000, 2, 65_536, 10**6) == 65_536

@@ -417,3 +417,25 @@ def test_same_table_at_one_and_two_threads() -> None:
         """
     )
     assert "next_basket" in out
+
+
+def test_calibration_has_rows_for_each_churn_model(shop: pl.DataFrame) -> None:
+    result = rs.evaluation.backtest(
+        shop,
+        ORIGINS[-1:],
+        predictions=["churn"],
+        horizon_days=60,
+        churn_model=rs.profiles.LearnedChurn(origins=3, step_days=30),
+        bootstrap=0,
+    )
+    units = result.units["churn"]
+    for model, column in (
+        ("churn_risk", "churn_risk"),
+        ("LearnedChurn", "churn_risk__LearnedChurn"),
+    ):
+        cal = result.calibration.filter(model=model)
+        assert cal["customers"].sum() == units.height
+        # the customer-weighted mean of the deciles is the mean risk
+        mean = cal["predicted_churn"].dot(cal["customers"]) / units.height
+        assert mean == pytest.approx(units[column].mean())
+        assert cal["observed_churn"].dot(cal["customers"]) == pytest.approx(units["churned"].sum())

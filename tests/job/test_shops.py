@@ -456,3 +456,32 @@ def test_churn_and_value_models_can_be_turned_off(tmp_path: Path) -> None:
     assert main([*argv, "--bootstrap", "20", "--out", str(tmp_path / "r")]) == 0
     profiles = pl.read_parquet(tmp_path / "r" / "profiles.parquet")
     assert "churn_risk" not in profiles.columns
+
+
+def test_evaluation_on_a_stated_customer_sample(tmp_path: Path) -> None:
+    purchases = shops.grocery()
+    customers = purchases["user_id"].n_unique()
+    result = rs.job.run(purchases, _config(bootstrap=20, evaluation_customers=100))
+    claim = result.claims["evaluation"]
+    assert f"of a random sample of 100 of the {customers:,} customers" in claim.text
+    # the sample drawn independently by its stated rule: sorted customers, seeded sample
+    chosen = set(purchases["user_id"].unique().sort().sample(100, seed=0))
+    assert result.cutoff is not None
+    p = purchases.filter(pl.col("timestamp") < result.as_of)
+    before = set(p.filter(pl.col("timestamp") < result.cutoff)["user_id"]) & chosen
+    window = set(p.filter(pl.col("timestamp") >= result.cutoff)["user_id"]) & chosen
+    assert 0 < len(window) < result.regime.test_customers
+    assert claim.evidence["evaluated"] == len(window)
+    assert claim.evidence["returning"] == len(window & before)
+    assert claim.evidence["first_time"] == len(window - before)
+    assert f"all {len(window):,} customers who bought" in claim.text
+    overall = result.metrics.filter(segment="all", metric="hit_rate", mode="all")
+    assert set(overall["n_users"]) == {len(window)}
+    assert result.churn is not None
+    assert result.churn.customers <= len(before)
+    # the decisions still cover every customer
+    assert result.actions["user_id"].n_unique() == customers
+    assert result.recommendations["user_id"].n_unique() == customers
+    whole = rs.job.run(purchases, _config(bootstrap=20, evaluation_customers=None))
+    assert "random sample" not in whole.claims["evaluation"].text
+    assert whole.claims["evaluation"].evidence["evaluated"] == whole.regime.test_customers

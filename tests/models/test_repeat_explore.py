@@ -178,3 +178,29 @@ def test_same_lists_and_weights_at_one_and_two_threads() -> None:
         """
     )
     assert out.count("\n") > 100
+
+
+def test_above_the_merge_sample_the_parts_learn_from_the_sample_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Above `_MERGE_USERS` customers with two orders, the merge is what the sampled
+    customers' purchases alone teach (the other customers' purchases are not read)."""
+    import recsys.models.repeat_explore as module
+
+    purchases = _loyal_and_explorers(n_users=30)
+    monkeypatch.setattr(module, "_MERGE_USERS", 20)
+    capped = rs.RepeatExplore().fit(rs.Interactions.from_purchases(purchases))
+    _, starts = _last_orders(purchases)
+    sampled = starts.sample(20, seed=0).select("user_id")
+    alone = rs.RepeatExplore().fit(
+        rs.Interactions.from_purchases(purchases.join(sampled, on="user_id", how="semi"))
+    )
+    assert capped.merge_ == alone.merge_ == "learned"
+    for a, b in zip(
+        capped.bought_weights_ + capped.new_weights_,
+        alone.bought_weights_ + alone.new_weights_,
+        strict=True,
+    ):
+        np.testing.assert_allclose(a, b, rtol=1e-9)
+    # the parts used for scoring still learn from every customer
+    assert capped.n_users == purchases["user_id"].n_unique()

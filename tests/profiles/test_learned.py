@@ -11,7 +11,7 @@ import pytest
 
 import recsys as rs
 from recsys.exceptions import InputDataError
-from recsys.profiles.learned_features import customer_features
+from recsys.profiles.learned_features import customer_features, feature_columns
 
 START = datetime(2020, 1, 1)
 AS_OF = datetime(2020, 12, 1)
@@ -82,6 +82,7 @@ def test_single_origin_fit_matches_a_numpy_logistic_regression(simulated):
     )
     origin = AS_OF - timedelta(days=60)
     users, x = customer_features(purchases, origin, 60, True)
+    x = x[:, feature_columns(model.feature_names, True)]
     after = purchases.filter((pl.col("timestamp") >= origin) & (pl.col("timestamp") < AS_OF))[
         "user_id"
     ].unique()
@@ -103,9 +104,12 @@ def test_clv_is_past_spend_times_the_probability_of_an_order(simulated):
     )
     alone = rs.profiles.LearnedCLV(churn_weight=0.0).fit(purchases, AS_OF, 60).predict(purchases)
     np.testing.assert_allclose(alone["clv"].to_numpy(), past["past"].to_numpy(), atol=1e-4)
-    clv = rs.profiles.LearnedCLV().fit(purchases, AS_OF, 60).predict(purchases)
-    risk = rs.profiles.LearnedChurn().fit(purchases, AS_OF, 60).predict(purchases)
-    expected = past["past"].to_numpy() * (1.0 - risk["churn_risk"].to_numpy())
+    model = rs.profiles.LearnedCLV().fit(purchases, AS_OF, 60)
+    clv = model.predict(purchases)
+    _, x = customer_features(purchases, AS_OF, 60, True)
+    logit = model.intercept_ + x[:, feature_columns(model.feature_names, True)] @ model.coef_
+    risk = 1.0 / (1.0 + np.exp(-(model.platt_[0] + model.platt_[1] * logit)))
+    expected = past["past"].to_numpy() * (1.0 - risk)
     np.testing.assert_allclose(clv["clv"].to_numpy(), expected, atol=1e-4)
 
 
@@ -153,3 +157,73 @@ def test_bad_input_raises_typed_errors(simulated):
     assert len(no_price.feature_names) == no_price.coef_.size
     with pytest.raises(rs.NotFittedError):
         rs.profiles.LearnedChurn().predict(purchases)
+
+
+def _seasonal_shop(n: int = 1500, seed: int = 1) -> pl.DataFrame:
+    """Two and a half years of customers (all arrived in the first four months) buying
+    at their own Poisson rate, four times as often from October to December (the
+    season), each gone after an exponential lifetime."""
+    rng = np.random.default_rng(seed)
+    start, days = datetime(2019, 1, 1), 900
+    rows = []
+    for u in range(n):
+        rate = rng.gamma(2.0, 1 / 200.0)  # orders per day out of season
+        t = float(rng.uniform(0, 120))
+        end = t + rng.exponential(1500.0)
+        while t < min(end, days):
+            when = start + timedelta(days=t)
+            rows.append((u, int(rng.integers(0, 20)), when, 10.0))
+            t += rng.exponential(1.0 / (rate * (4.0 if when.month >= 10 else 1.0)))
+    frame = pl.DataFrame(
+        rows, schema=["user_id", "item_id", "timestamp", "price"], orient="row"
+    ).with_columns(pl.col("timestamp").cast(pl.Datetime("us")), quantity=pl.lit(1.0))
+    return rs.clean_purchases(frame)[0]
+
+
+def test_platt_step_on_the_same_season_a_year_earlier_when_the_data_cover_it():
+    """The Platt step (an intercept) makes the mean risk at its origin equal that
+    origin's churn rate: the origin 52 weeks back with ``"season"`` (when two years
+    of data cover it), the latest with ``"latest"`` or when they do not."""
+    purchases = _seasonal_shop()
+    horizon = 90
+    for as_of, how, back in (
+        (datetime(2020, 10, 1), "season", 364),
+        (datetime(2020, 10, 1), "latest", horizon),
+        (datetime(2019, 10, 1), "season", horizon),  # no year before: the latest
+    ):
+        model = rs.profiles.LearnedChurn(calibrate_on=how).fit(purchases, as_of, horizon)
+        origin = datetime.fromisoformat(model.calibration_origin_)
+        assert abs((origin - (as_of - timedelta(days=back))).days) <= 7  # half a step
+        end = origin + timedelta(days=horizon)
+        window = purchases.filter((pl.col("timestamp") >= origin) & (pl.col("timestamp") < end))
+        risk = model.predict(purchases, as_of=origin)
+        churned = ~risk["user_id"].is_in(window["user_id"].unique().implode())
+        assert risk["churn_risk"].mean() == pytest.approx(churned.mean(), abs=1e-6)
+        assert not model.fallback_
+
+
+def test_falls_back_to_the_order_count_when_it_cannot_beat_it():
+    """Weekly buyers since the first day and one-time buyers who never come back: the
+    order count separates them perfectly, so no model beats the rule."""
+    start = datetime(2020, 1, 1)
+    rows = [(u, 1, start + timedelta(days=7 * w + u % 7)) for u in range(40) for w in range(52)]
+    rows += [(100 + u, 2, start + timedelta(days=u)) for u in range(360)]
+    frame = pl.DataFrame(rows, schema=["user_id", "item_id", "timestamp"], orient="row")
+    purchases, _ = rs.clean_purchases(frame.with_columns(pl.col("timestamp").cast(pl.Datetime)))
+    as_of = datetime(2020, 12, 1)
+    model = rs.profiles.LearnedChurn().fit(purchases, as_of, 30)
+    assert model.fallback_
+    # the rule, by hand: a logistic regression of churn on log(1 + orders) at the
+    # calibration origin (one-time buyers before it all churned, weekly buyers none)
+    origin = datetime.fromisoformat(model.calibration_origin_)
+    weeks = np.array([sum(start + timedelta(days=7 * w + u % 7) < origin for w in range(52))
+                      for u in range(40)])  # fmt: skip
+    one_time = (origin - start).days  # one a day
+    orders = np.r_[weeks, np.ones(one_time)]
+    y = np.r_[np.zeros(40), np.ones(one_time)]
+    expected = _numpy_logistic(np.log1p(orders)[:, None], y, 1e-3)
+    risk = model.predict(purchases, as_of=origin).sort("user_id")["churn_risk"].to_numpy()
+    np.testing.assert_allclose(risk, expected, atol=1e-6)
+    at_as_of = model.predict(purchases)
+    assert at_as_of.filter(pl.col("user_id") < 100)["churn_risk"].max() < 0.05
+    assert at_as_of.filter(pl.col("user_id") >= 100)["churn_risk"].min() > 0.95

@@ -107,6 +107,22 @@ def test_no_customer_is_scored_by_a_model_that_saw_them():
     assert not moved[fold == fold[0]].any()
 
 
+def test_default_folds_are_two_from_many_customers_in_the_smaller_arm():
+    from recsys.uplift.models import MANY_CUSTOMERS, default_folds
+
+    def arms(treated: int, control: int) -> np.ndarray:
+        return np.r_[np.ones(treated, dtype=np.int8), np.zeros(control, dtype=np.int8)]
+
+    assert default_folds(arms(MANY_CUSTOMERS, MANY_CUSTOMERS)) == 2
+    assert default_folds(arms(9 * MANY_CUSTOMERS, MANY_CUSTOMERS - 1)) == 5
+    assert default_folds(arms(MANY_CUSTOMERS - 1, 9 * MANY_CUSTOMERS)) == 5
+    frame, _ = simulate(600, seed=8)
+    model = rs.uplift.UpliftModel("t", learner_params={"max_iter": 5}, num_threads=1)
+    model.fit(frame.drop("churn_risk"), treatment="arm", outcome="outcome", control="control")
+    assert model.n_folds_ == 5
+    assert len(model.fold_models_) == 5
+
+
 def test_predict_averages_the_fold_models_and_is_deterministic():
     frame, _ = simulate(1500, seed=4)
     data = frame.select("user_id", "arm", "outcome")
@@ -120,8 +136,8 @@ def test_predict_averages_the_fold_models_and_is_deterministic():
     ]
     new = feats.head(50)
     preds = [m.predict(new)["uplift"].to_numpy() for m in fits]
-    x = fits[0].encoder_.transform(new)
-    by_hand = np.mean([fm.predict(x) for fm in fits[0].fold_models_], axis=0)
+    codes = fits[0].bins_.transform(fits[0].encoder_.transform(new))
+    by_hand = np.mean([fm.predict(codes, 1) for fm in fits[0].fold_models_], axis=0)
     np.testing.assert_allclose(preds[0], by_hand, rtol=1e-12)
     np.testing.assert_array_equal(preds[0], preds[1])  # 1 and 2 threads
     np.testing.assert_array_equal(fits[0].oof_["uplift"], fits[1].oof_["uplift"])
@@ -247,3 +263,5 @@ def test_other_bad_input(small):
         rs.uplift.UpliftModel("s").fit(small, **KW)
     with pytest.raises(InputDataError, match="n_folds must be >= 2"):
         rs.uplift.UpliftModel(n_folds=1).fit(small, **KW)
+    with pytest.raises(InputDataError, match=r"max_leaf_nodes must be 2\.\.64, got None"):
+        rs.uplift.UpliftModel(learner_params={"max_leaf_nodes": None}).fit(small, **KW)
