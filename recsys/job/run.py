@@ -431,6 +431,8 @@ def run(
             test_recs = models[used].recommend(users=test_users, k=k, on_unknown=config.on_unknown)
             retention = hit_retention(test_recs, evaluated_on, cutoff, config.horizon_days)
         models.clear()  # the evaluation keeps the per-customer values, not the fitted models
+    # the splits' frames are no longer needed: free them before the full-size decisions
+    del split, evaluated_on
     plan = target_claim = None
     if config.experiment is not None:
         with steps("targeting", "the uplift model, the plan and its value") as tw:
