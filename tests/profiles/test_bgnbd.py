@@ -233,12 +233,13 @@ def test_arguments_are_named_after_the_model_and_profile_names_are_refused() -> 
 
 
 def test_fit_profiles_uses_the_profile_columns_as_build_profiles_does() -> None:
-    from tests.profiles.test_build import AS_OF, _frame, _rows
+    from tests._purchases import purchases_frame
+    from tests.profiles.test_build import AS_OF, _rows
 
     config = rs.profiles.ProfileConfig(calibrate_churn=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
-        profiles = rs.build_profiles(_frame(_rows()), as_of=AS_OF, config=config)
+        profiles = rs.build_profiles(purchases_frame(_rows()), as_of=AS_OF, config=config)
         bg = rs.profiles.BGNBD().fit_profiles(profiles)
     x, t_x, T = rs.profiles.bgnbd_inputs(profiles)
     # x counts repeat orders, t_x runs from the first order to the last purchase

@@ -12,7 +12,8 @@ import pytest
 import recsys as rs
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.profiles import ProfileConfig
-from tests.profiles.test_build import AS_OF, _frame, _rows
+from tests._purchases import purchases_frame
+from tests.profiles.test_build import AS_OF, _rows
 
 
 def test_defaults_are_the_former_constants() -> None:
@@ -25,7 +26,7 @@ def test_defaults_are_the_former_constants() -> None:
 
 
 def test_lifecycle_quantiles_give_the_thresholds() -> None:
-    small = _frame(_rows())
+    small = purchases_frame(_rows())
     quantiles = (0.1, 0.2, 0.3)
     gaps = np.array([10.0, 20.0, 30.0, 147.0])  # the small table's inter-purchase gaps
     new, dormant, churned = np.quantile(gaps, quantiles)
@@ -45,11 +46,13 @@ def test_lifecycle_quantiles_give_the_thresholds() -> None:
 def test_fallback_lifecycle_days() -> None:
     rows = [(u, "a", f"o{u}", datetime(2024, 1, u), 1.0, 2.0) for u in range(1, 11)]
     with pytest.warns(DataWarning, match=r"fallback_lifecycle_days=\(30.0, 90.0, 180.0\)"):
-        default = rs.build_profiles(_frame(rows), as_of=AS_OF, config=ProfileConfig(churn=False))
+        default = rs.build_profiles(
+            purchases_frame(rows), as_of=AS_OF, config=ProfileConfig(churn=False)
+        )
     assert set(default["lifecycle_stage"]) == {"active"}  # 50-60 days since the purchase
     config = ProfileConfig(churn=False, fallback_lifecycle_days=(1.0, 2.0, 3.0))
     with pytest.warns(DataWarning, match="fallback_lifecycle_days"):
-        short = rs.build_profiles(_frame(rows), as_of=AS_OF, config=config)
+        short = rs.build_profiles(purchases_frame(rows), as_of=AS_OF, config=config)
     assert set(short["lifecycle_stage"]) == {"churned"}
 
 
@@ -57,7 +60,7 @@ def test_min_calibration_class() -> None:
     config = ProfileConfig(horizon_days=30, min_calibration_customers=2, min_calibration_class=1000)
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
-        rs.build_profiles(_frame(_rows()), as_of=AS_OF, config=config)
+        rs.build_profiles(purchases_frame(_rows()), as_of=AS_OF, config=config)
     assert any("min_calibration_class=1000" in str(w.message) for w in record)
 
 

@@ -13,13 +13,14 @@ import recsys as rs
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.profiles import ProfileConfig, rfm_table
 from recsys.profiles.rfm import RFM_SEGMENTS
-from tests.profiles.test_build import AS_OF, _frame, _rows
+from tests._purchases import purchases_frame
+from tests.profiles.test_build import AS_OF, _rows
 
 RFM_COLUMNS = ["recency_days", "frequency", "monetary", "r_score", "f_score", "m_score"]
 
 
 def test_hand_worked_small() -> None:
-    table = rfm_table(_frame(_rows()), as_of=AS_OF)
+    table = rfm_table(purchases_frame(_rows()), as_of=AS_OF)
     assert table["user_id"].to_list() == [1, 2, 3, 5]
     # last purchases 2024-01-31 09:00, 02-20, 02-04, 02-25; as_of 2024-03-01
     assert table["recency_days"].to_list() == pytest.approx([29.625, 10.0, 26.0, 5.0])
@@ -69,7 +70,7 @@ def test_null_order_ids_returns_lazy_and_no_price(tmp_path) -> None:
         (2, "c", None, datetime(2024, 2, 22, 9), 1.0, 4.0),
         (9, "c", "o9", datetime(2024, 5, 1), 1.0, 4.0),  # after as_of
     ]
-    frame = _frame(rows)
+    frame = purchases_frame(rows)
     returns = frame.head(1).with_columns(pl.col("quantity") * -1, pl.lit(True).alias("is_return"))
     with_returns = pl.concat([frame.with_columns(pl.lit(False).alias("is_return")), returns])
     with warnings.catch_warnings():
@@ -89,7 +90,7 @@ def test_null_order_ids_returns_lazy_and_no_price(tmp_path) -> None:
 
 
 def test_bad_input() -> None:
-    frame = _frame(_rows())
+    frame = purchases_frame(_rows())
     with pytest.raises(InputDataError, match="before as_of"):
         rfm_table(frame, as_of="2020-01-01")
     with pytest.raises(InputDataError, match="empty"):
@@ -100,7 +101,7 @@ def test_bad_input() -> None:
         rfm_table(frame.with_columns(pl.lit(0.0).alias("quantity")))
     with pytest.raises(InputDataError, match="lack the columns"):
         rfm_table(frame.drop("timestamp"))
-    same = _frame([(u, "a", f"o{u}", datetime(2024, 1, 1), 1.0, 2.0) for u in range(4)])
+    same = purchases_frame([(u, "a", f"o{u}", datetime(2024, 1, 1), 1.0, 2.0) for u in range(4)])
     with pytest.warns(DataWarning, match="same 'recency_days'"):
         table = rfm_table(same)
     assert set(table["r_score"]) == {1}
