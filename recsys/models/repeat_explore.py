@@ -81,8 +81,11 @@ def user_habits(purchases: pl.DataFrame, users: Any) -> np.ndarray:
     """
     n = len(users)
     rows = (
-        purchases.select(C.USER, C.ITEM, order_key(purchases))
+        purchases.lazy()
+        .select(C.USER, C.ITEM, order_key(purchases))
         .unique()
+        # streaming: the in-memory distinct keeps a transient of several times the log
+        .collect(engine="streaming")
         .with_columns(
             pl.col(ORDER_KEY).min().over(C.USER).alias("_first_order"),
             pl.col(ORDER_KEY).min().over(C.USER, C.ITEM).alias("_first_buy"),
