@@ -21,10 +21,11 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from recsys._threads import thread_limits
 from recsys._validation import resolve_num_threads
 from recsys.scoring import _kernels, dense
 from recsys.scoring import similarity as simmod
-from recsys.scoring._checks import empty_result, thread_limits
+from recsys.scoring._checks import empty_result
 
 __all__ = ["item_similarity_blocked", "topk_blocked"]
 

@@ -30,7 +30,7 @@ weighs every row of theirs (their items, at every origin where they appear), for
 model and the naive rule alike. So the per-origin rows resample the customers within
 that origin, the ``"all"`` rows (the mean of the per-origin values) account for the
 same customers appearing at several origins, and ``diff = value - naive_value`` is
-paired. Every statistic is computed exactly on each resample (`_backtest_stats`).
+paired. Every statistic is computed exactly on each resample (`recsys.stats.weighted`).
 """
 
 from __future__ import annotations
@@ -49,7 +49,6 @@ from recsys.data import columns as C
 from recsys.data.canonical import require_purchases
 from recsys.data.sources import FrameLike, to_frame
 from recsys.data.timeutil import TimeLike, to_datetime
-from recsys.evaluation import _backtest_stats as S
 from recsys.evaluation._backtest_units import (
     as_array,
     customer_units,
@@ -61,6 +60,7 @@ from recsys.evaluation.calibration import churn_calibration
 from recsys.exceptions import InputDataError
 from recsys.models.buyagain import BuyAgain
 from recsys.profiles.config import ProfileConfig
+from recsys.stats import weighted as S
 from recsys.stats.resample import draw_counts, percentile_ci, resample_seeds
 
 __all__ = ["PREDICTIONS", "TABLE_COLUMNS", "Backtest", "backtest"]

@@ -394,7 +394,7 @@ def _fit_churn(
     """Fit the stacked logistic regression, its Platt step and the check against the
     frequency rule into ``model``'s state (with the spend features when the purchases
     have prices)."""
-    from recsys.evaluation._backtest_stats import auc  # the backtest's AUC (import cycle)
+    from recsys.stats.weighted import auc  # the backtest's AUC
 
     model.uses_spend_ = C.PRICE in frame.columns
     label_days = horizon_days if label_days is None else label_days

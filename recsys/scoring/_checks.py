@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-import numba
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import ThreadpoolController
 
 from recsys._arrays import sorted_unique
-from recsys._validation import check_positive_int, resolve_num_threads
+from recsys._validation import check_positive_int
 from recsys.exceptions import InputDataError
 
 __all__ = [
@@ -21,7 +17,6 @@ __all__ = [
     "check_exclude",
     "check_k",
     "empty_result",
-    "thread_limits",
 ]
 
 
@@ -88,36 +83,3 @@ def empty_result(n_rows: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         np.full((n_rows, k), -1, dtype=np.int32),
         np.full((n_rows, k), -np.inf, dtype=np.float32),
     )
-
-
-_controller: ThreadpoolController | None = None
-
-
-def _blas_controller() -> ThreadpoolController:
-    """One ThreadpoolController for the process: building one scans the loaded libraries
-    (milliseconds), too slow to repeat on every small scoring call."""
-    global _controller
-    if _controller is None:
-        # Numba's np.dot calls scipy's BLAS: load it before the controller looks
-        import scipy.linalg.cython_blas  # noqa: F401
-
-        _controller = ThreadpoolController()
-    return _controller
-
-
-@contextmanager
-def thread_limits(num_threads: int, *, blas_threads: int = 1) -> Iterator[int]:
-    """Run Numba with ``num_threads`` (0 = all cores) and BLAS with ``blas_threads``.
-
-    Numba's thread count is restored afterwards; BLAS limits are restored by threadpoolctl.
-    Yields the resolved Numba thread count.
-    """
-    numba_max = int(getattr(numba.config, "NUMBA_NUM_THREADS", 1))
-    threads = min(resolve_num_threads(num_threads), numba_max)
-    previous = numba.get_num_threads()
-    numba.set_num_threads(threads)
-    try:
-        with _blas_controller().limit(limits=blas_threads, user_api="blas"):
-            yield threads
-    finally:
-        numba.set_num_threads(previous)

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from recsys._threads import thread_limits
 from recsys._validation import check_positive_int
 from recsys.exceptions import InputDataError
 from recsys.scoring import _kernels
@@ -15,7 +16,6 @@ from recsys.scoring._checks import (
     check_exclude,
     check_k,
     empty_result,
-    thread_limits,
 )
 
 __all__ = ["select_topk", "topk"]

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from recsys._threads import thread_limits
 from recsys.exceptions import InputDataError
 from recsys.scoring import _kernels
 from recsys.scoring._checks import (
@@ -14,7 +15,6 @@ from recsys.scoring._checks import (
     check_exclude,
     check_k,
     empty_result,
-    thread_limits,
 )
 
 __all__ = ["knn_topk"]

@@ -43,10 +43,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from recsys._threads import thread_limits
 from recsys._validation import check_in, check_positive_int, resolve_num_threads
 from recsys.exceptions import InputDataError
 from recsys.scoring import _kernels
-from recsys.scoring._checks import thread_limits
 
 __all__ = ["SIMILARITIES", "bm25_weight", "item_similarity", "prune_topk_rows"]
 

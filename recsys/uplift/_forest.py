@@ -26,7 +26,7 @@ import numpy as np
 from numba import njit, prange
 from scipy.special import expit
 
-from recsys.scoring._checks import thread_limits
+from recsys._threads import thread_limits
 
 __all__ = ["MAX_LEAVES", "MISSING", "Bins", "Constant", "Forest"]
 

@@ -15,6 +15,7 @@ import pytest
 import recsys as rs
 from recsys.distributed import _cluster
 from recsys.exceptions import InputDataError, UnknownIdError
+from recsys.scoring.dense import ROW_TILE
 from tests.distributed.conftest import ray_engine
 
 
@@ -70,7 +71,9 @@ def test_worker_killed_mid_run(
     """An actor dies (os._exit) at its second block: Ray restarts it and retries the block."""
     fault = tmp_path / "died"
     monkeypatch.setattr(_cluster, "FAULT_FILE", str(fault))
-    users = als.users_.ids.head(800).to_list()
+    # blocks are whole scoring tiles: four of them, so each of the two actors gets two
+    users = als.users_.ids.head(4 * ROW_TILE).to_list()
+    assert len(users) == 4 * ROW_TILE
     engine = ray_engine(item_shards=item_shards, batch_size=100, out=tmp_path / "recs")
     got = als.recommend(users, k=5, engine=engine).collect()
     assert fault.exists()  # a worker did die

@@ -16,10 +16,10 @@ import pytest
 from scipy import stats
 
 import recsys as rs
-from recsys.evaluation import _backtest_stats as S
 from recsys.evaluation.backtest import TABLE_COLUMNS
 from recsys.exceptions import InputDataError
 from recsys.stats import resample_counts
+from recsys.stats import weighted as S
 
 ORIGINS = ["2020-07-01", "2020-09-01"]
 

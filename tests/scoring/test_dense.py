@@ -264,7 +264,7 @@ def test_int64_index_arrays_in_exclude():
 def test_thread_limits_cap_every_blas_library():
     from threadpoolctl import threadpool_info
 
-    from recsys.scoring._checks import thread_limits
+    from recsys._threads import thread_limits
 
     with thread_limits(2, blas_threads=1):
         blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
