@@ -20,6 +20,10 @@ from tests._purchases import purchases_frame
 
 AS_OF = datetime(2024, 3, 1)
 NO_CHURN = ProfileConfig(churn=False)
+#: Lifecycle thresholds given, not derived (1 churned, 3 dormant in `small`).
+EXPLICIT = ProfileConfig(
+    churn=False, new_days=5, dormant_days=12, churned_days=28, rhythm_multiple=0.5
+)
 
 
 def _rows() -> list[tuple]:
@@ -87,10 +91,7 @@ def test_rfm_scores_and_segments(small: pl.DataFrame) -> None:
 
 def test_rfm_lapsed_names_only_where_the_lifecycle_agrees(small: pl.DataFrame) -> None:
     # the thresholds of test_lifecycle_explicit_thresholds: 1 churned, 3 dormant
-    config = ProfileConfig(
-        churn=False, new_days=5, dormant_days=12, churned_days=28, rhythm_multiple=0.5
-    )
-    p = rs.build_profiles(small, as_of=AS_OF, config=config)
+    p = rs.build_profiles(small, as_of=AS_OF, config=EXPLICIT)
     assert _by_user(p, "r_score") == {1: 1, 2: 3, 3: 2, 5: 4}
     assert _by_user(p, "rfm_segment") == {
         1: "at_risk",
@@ -118,10 +119,7 @@ def test_lifecycle_default_thresholds(small: pl.DataFrame) -> None:
 
 
 def test_lifecycle_explicit_thresholds(small: pl.DataFrame) -> None:
-    config = ProfileConfig(
-        churn=False, new_days=5, dormant_days=12, churned_days=28, rhythm_multiple=0.5
-    )
-    p = rs.build_profiles(small, as_of=AS_OF, config=config)
+    p = rs.build_profiles(small, as_of=AS_OF, config=EXPLICIT)
     # 1: recency 29.6 > C_i = max(28, 15); 3: 26 > D_i = max(12, 15) but <= C_i = 30
     assert _by_user(p, "lifecycle_stage") == {
         1: "churned",
