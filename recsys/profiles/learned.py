@@ -258,13 +258,15 @@ class LearnedChurn(_Learned):
 
     A logistic regression on a few features (`feature_names`: orders, recency, tenure,
     BG/NBD's P(alive) and expected orders, active months, recency over the customer's
-    median gap, orders in the last 90 days, distinct items; with prices, spend and
-    spend over the last 365 days) of up to ``origins`` training origins ``step_days``
-    apart, stacked, so the seasons of a year of origins are all in the fit. Its logit
-    is then recalibrated (intercept and slope, Platt) on one origin left out of that
-    fit: with ``calibrate_on="season"`` the training origin nearest the same calendar
-    window a year earlier (``as_of - 364`` days) when the data cover it, else (and with
-    ``"latest"``) the latest one, ``as_of - horizon_days``. The base rate of churn moves
+    median gap, orders in the last 90 days, distinct items, P(no order) by BG/NBD's
+    P(alive) and the customer's own rhythm (`recsys.profiles.churn_hazard`); with
+    prices, spend and spend over the last 365 days) of up to ``origins`` training
+    origins ``step_days`` apart, stacked, so the seasons of a year of origins are all
+    in the fit. Its logit is then recalibrated (intercept and slope, Platt) on one
+    origin left out of that fit: with ``calibrate_on="season"`` the training origin
+    nearest the same calendar window a year earlier (``as_of - 364`` days) when the
+    data cover it, else (and with ``"latest"``) the latest one, ``as_of -
+    horizon_days``. The base rate of churn moves
     with the season (on Online Retail, 52% of customers bought nothing in the 90 days
     after 2011-06-11, 43% after 2011-09-09, the Christmas run-up); a year earlier is
     the nearest window that has seen the same season.
@@ -316,7 +318,7 @@ class LearnedChurn(_Learned):
     _with_spend = False
     _features = (
         "orders", "recency", "tenure", "p_alive", "expected", "months", "overdue",
-        "orders_90", "items",
+        "orders_90", "items", "no_order",
     )  # fmt: skip
     _spend_features = ("spend", "spend_365")
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {

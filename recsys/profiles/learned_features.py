@@ -23,6 +23,11 @@ feature                   meaning (``log1p`` of counts, days and money)
                           one order): how late they are by their own rhythm
 ``p_alive``               logit of BG/NBD's P(alive) (fitted on these customers)
 ``expected``              BG/NBD's expected orders over ``horizon_days``
+``no_order``              logit of P(no order over ``horizon_days``) = 1 - P(alive) (1 -
+                          P(the gap since the last order outlasts the horizon | it has
+                          lasted the recency so far)): BG/NBD's P(alive) and the gaps'
+                          gamma renewal model (`recsys.profiles.churn_hazard`), on
+                          purchase days
 ``spend``                 spend before ``as_of`` (``spend_90``, ``_180``, ``_365``:
                           the last 90 / 180 / 365 days) -- with prices only
 ``order_value``           mean spend per order -- with prices only
@@ -41,7 +46,9 @@ from scipy import special
 
 from recsys.data import columns as C
 from recsys.data.canonical import order_keys, without_returns
+from recsys.exceptions import InputDataError
 from recsys.profiles.bgnbd import BGNBD
+from recsys.profiles.churn_hazard import GapSurvival
 from recsys.profiles.source import MICRO as _MICRO
 from recsys.profiles.source import micro_units as _micro
 
@@ -49,7 +56,7 @@ __all__ = ["BASE_FEATURES", "SPEND_FEATURES", "customer_features", "feature_colu
 
 BASE_FEATURES = (
     "orders", "recency", "tenure", "rhythm", "one_order", "orders_30", "orders_90",
-    "orders_180", "trend", "items", "p_alive", "expected", "months", "overdue",
+    "orders_180", "trend", "items", "p_alive", "expected", "months", "overdue", "no_order",
 )  # fmt: skip
 SPEND_FEATURES = ("spend", "spend_90", "spend_180", "spend_365", "order_value")
 _US_PER_DAY = 86_400_000_000
@@ -109,13 +116,17 @@ def customer_features(
             on=C.USER,
             how="left",
         )
+        .join(_day_gaps(orders), on=C.USER, how="left")
         .sort(C.USER)
     )
     col = {name: per_user[name].to_numpy().astype(np.float64) for name in per_user.columns[1:]}
     n, recency, tenure = col["orders"], col["recency"], col["tenure"]
     mean_gap = np.where(n > 1, (tenure - recency) / np.maximum(n - 1.0, 1.0), 1.0)
     rhythm = np.where(n > 1, np.log1p(recency / np.maximum(mean_gap, 1.0)), 0.0)
-    p_alive, expected = _bgnbd_features(col["days"], tenure, recency, horizon_days)
+    alive, expected = _bgnbd_features(col["days"], tenure, recency, horizon_days)
+    p_alive = special.logit(alive) if alive is not None else np.zeros_like(n)
+    silent = _silence(col["days"] - 1.0, col["gap_days"], col["log_gaps"], recency, horizon_days)
+    no_order = 1.0 - (1.0 if alive is None else alive) * (1.0 - silent)
     features = [
         np.log1p(n),
         np.log1p(recency),
@@ -131,6 +142,7 @@ def customer_features(
         np.log1p(expected),
         np.log1p(col["months"]),
         np.where(n > 1, np.log1p(recency / np.maximum(col["median_gap"], 1.0)), 0.0),
+        special.logit(np.clip(no_order, 1e-6, 1.0 - 1e-6)),
     ]
     if with_spend:
         spend = {k: np.log1p(np.maximum(col[k], 0.0)) for k in SPEND_FEATURES[:-1]}
@@ -144,29 +156,59 @@ def feature_columns(names: tuple[str, ...], with_spend: bool) -> list[int]:
     return [every.index(name) for name in names]
 
 
+def _day_gaps(orders: pl.DataFrame) -> pl.DataFrame:
+    """Per customer: days from the first to the last purchase day (``gap_days``, the sum
+    of the gaps between their distinct purchase days) and the sum of the gaps' logs."""
+    days = orders.select(C.USER, pl.col("_t").dt.date().alias("_d")).unique()
+    gaps = days.sort(C.USER, "_d").with_columns(
+        _g=pl.col("_d").diff().over(C.USER).dt.total_days().cast(pl.Float64)
+    )
+    return gaps.group_by(C.USER).agg(
+        pl.col("_g").sum().alias("gap_days"), pl.col("_g").log().sum().alias("log_gaps")
+    )
+
+
+def _silence(
+    gaps: NDArray[np.float64],
+    gap_days: NDArray[np.float64],
+    log_gaps: NDArray[np.float64],
+    recency: NDArray[np.float64],
+    horizon_days: int,
+) -> NDArray[np.float64]:
+    """P(no order over the horizon | still buying) by the customer's own rhythm
+    (`GapSurvival` fitted on these customers); 1 where it cannot be fitted (fewer
+    than two customers with a gap), which leaves BG/NBD's P(alive) alone."""
+    try:
+        model = GapSurvival().fit(gaps, gap_days, log_gaps)
+    except InputDataError:
+        return np.ones_like(gaps)
+    return model.probability_silent(float(horizon_days), gaps, gap_days, recency)
+
+
 def _bgnbd_features(
     days: NDArray[np.float64],
     tenure: NDArray[np.float64],
     recency: NDArray[np.float64],
     horizon_days: int,
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """BG/NBD (on purchase days) logit P(alive) and expected orders over the horizon;
-    zeros where the fit does not identify the model (the other features carry on)."""
+) -> tuple[NDArray[np.float64] | None, NDArray[np.float64]]:
+    """BG/NBD (on purchase days) P(alive) (clipped to [1e-6, 1 - 1e-6]) and expected
+    orders over the horizon; ``None`` and zeros where the fit does not identify the model
+    (the other features carry on)."""
     x = days - 1.0
     t_x = np.where(x > 0, np.clip(tenure - recency, 0.0, None), 0.0)
     zeros = np.zeros_like(x)
     if x.size < 2 or not np.any(x > 0):
-        return zeros, zeros
+        return None, zeros
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = BGNBD(penalizer=_BGNBD_PENALIZER).fit(x, t_x, tenure)
         if model.status_ == "unidentified":
-            return zeros, zeros
+            return None, zeros
         alive = np.clip(model.p_alive(x, t_x, tenure), 1e-6, 1.0 - 1e-6)
         expected = model.conditional_expected_purchases(float(horizon_days), x, t_x, tenure)
     if not (np.all(np.isfinite(alive)) and np.all(np.isfinite(expected))):
-        return zeros, zeros
-    return special.logit(alive), np.maximum(expected, 0.0)
+        return None, zeros
+    return alive, np.maximum(expected, 0.0)
 
 
 def window_labels(
