@@ -611,8 +611,17 @@ def _fit_survival() -> rs.profiles.CustomerModel:
     return rs.profiles.OneTimeBuyerSurvival().fit(rng.uniform(0, 90, 200), rng.random(200) < 0.6)
 
 
+def _fit_gaps() -> rs.profiles.CustomerModel:
+    from recsys.profiles.churn_hazard import GapSurvival
+
+    rng = np.random.default_rng(5)
+    gaps = rng.gamma(2.0, 1.0 / rng.gamma(3.0, 1.0 / 90.0, 300)[:, None], (300, 4))
+    return GapSurvival().fit(np.full(300, 4), gaps.sum(1), np.log(gaps).sum(1))
+
+
 CUSTOMER_MODELS: dict[str, Callable[[], rs.profiles.CustomerModel]] = {
     "BGNBD": _fit_bgnbd,
+    "GapSurvival": _fit_gaps,
     "GammaGamma": _fit_gammagamma,
     "ChurnCalibrator": _fit_churn,
     "OneTimeBuyerSurvival": _fit_survival,

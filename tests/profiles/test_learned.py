@@ -3,6 +3,7 @@ reference of the logistic fit, no leakage past as_of, persistence, bad input."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -227,3 +228,62 @@ def test_falls_back_to_the_order_count_when_it_cannot_beat_it():
     at_as_of = model.predict(purchases)
     assert at_as_of.filter(pl.col("user_id") < 100)["churn_risk"].max() < 0.05
     assert at_as_of.filter(pl.col("user_id") >= 100)["churn_risk"].min() > 0.95
+
+
+def test_no_feature_reads_purchases_at_or_after_as_of(simulated):
+    """Every column of `customer_features` (the BG/NBD and gap-model features too) is
+    the same with absurd purchases at and after ``as_of`` appended."""
+    purchases, _ = simulated
+    later = purchases.filter(pl.col("timestamp") >= AS_OF - timedelta(days=200)).with_columns(
+        pl.col("timestamp") + pl.duration(days=200), pl.col("quantity") * 50
+    )
+    at_as_of = purchases.head(30).with_columns(
+        pl.lit(AS_OF).cast(pl.Datetime("us")).alias("timestamp")
+    )
+    polluted = pl.concat([purchases, later, at_as_of])
+    for with_spend in (False, True):
+        users, x = customer_features(purchases, AS_OF, 60, with_spend)
+        users_p, x_p = customer_features(polluted, AS_OF, 60, with_spend)
+        assert users.equals(users_p)
+        np.testing.assert_array_equal(x, x_p)
+
+
+def test_no_order_is_bgnbd_alive_times_the_own_rhythm_silence(simulated):
+    """The ``no_order`` feature by hand: gaps between purchase days in plain Python,
+    `GapSurvival` and `BGNBD` fitted on them, 1 - P(alive) (1 - P(silent))."""
+    from scipy import special
+
+    from recsys.profiles.churn_hazard import GapSurvival
+    from recsys.profiles.learned_features import BASE_FEATURES
+
+    purchases, _ = simulated
+    users, x = customer_features(purchases, AS_OF, 60, False)
+    days = (
+        purchases.filter(pl.col("timestamp") < AS_OF)
+        .group_by("user_id")
+        .agg(
+            pl.col("timestamp").dt.date().unique().sort().alias("d"),
+            # an order is a purchase day here (no order_id): its time is the day's first
+            pl.col("timestamp")
+            .filter(pl.col("timestamp").dt.date() == pl.col("timestamp").dt.date().max())
+            .min(),
+        )
+        .sort("user_id")
+    )
+    assert days["user_id"].equals(users)
+    m, s, logs, rec = [], [], [], []
+    for d, last in zip(days["d"].to_list(), days["timestamp"].to_list(), strict=True):
+        gaps = [float((b - a).days) for a, b in itertools.pairwise(d)]
+        m.append(len(gaps))
+        s.append(sum(gaps))
+        logs.append(sum(np.log(gaps)))
+        rec.append((AS_OF - last).total_seconds() / 86_400)
+    m, s, logs, rec = map(np.array, (m, s, logs, rec))
+    np.testing.assert_allclose(np.expm1(x[:, BASE_FEATURES.index("recency")]), rec, rtol=1e-9)
+    tenure = np.expm1(x[:, BASE_FEATURES.index("tenure")])
+    silent = GapSurvival().fit(m, s, logs).probability_silent(60, m, s, rec)
+    t_x = np.where(m > 0, tenure - rec, 0.0)
+    bgnbd = rs.profiles.BGNBD(penalizer=1e-3).fit(m, t_x, tenure)
+    alive = np.clip(bgnbd.p_alive(m, t_x, tenure), 1e-6, 1 - 1e-6)
+    expected = special.logit(np.clip(1 - alive * (1 - silent), 1e-6, 1 - 1e-6))
+    np.testing.assert_allclose(x[:, BASE_FEATURES.index("no_order")], expected, atol=1e-9)
