@@ -287,3 +287,25 @@ def test_no_order_is_bgnbd_alive_times_the_own_rhythm_silence(simulated):
     alive = np.clip(bgnbd.p_alive(m, t_x, tenure), 1e-6, 1 - 1e-6)
     expected = special.logit(np.clip(1 - alive * (1 - silent), 1e-6, 1 - 1e-6))
     np.testing.assert_allclose(x[:, BASE_FEATURES.index("no_order")], expected, atol=1e-9)
+
+
+@pytest.mark.slow
+def test_learned_churn_is_the_same_at_one_and_two_threads():
+    from tests._subprocess import same_output_at_one_and_two_threads
+
+    out = same_output_at_one_and_two_threads(
+        """
+        import warnings
+        from datetime import datetime
+        warnings.simplefilter("ignore")
+        import recsys as rs
+        from recsys.profiles.learned_features import customer_features
+
+        purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
+        users, x = customer_features(purchases, datetime(2011, 9, 9), 90, True)
+        print(x.tobytes().hex())
+        model = rs.profiles.LearnedChurn(origins=3).fit(purchases, "2011-09-09", 90)
+        print(model.predict(purchases).write_csv())
+        """
+    )
+    assert "churn_risk" in out
