@@ -95,6 +95,11 @@ class GapSurvival(CustomerModel):
                 f"GapSurvival.fit: gaps, total and log_total must have one value per "
                 f"customer, got {m.size}, {s.size} and {logs.size}"
             )
+        if not (np.all(np.isfinite(m)) and np.all(np.isfinite(s)) and np.all(np.isfinite(logs))):
+            raise InputDataError(
+                "GapSurvival.fit: gaps, total and log_total must be finite (a gap of 0 "
+                "days makes log_total -inf: count gaps between distinct days)"
+            )
         if np.any(m < 0) or np.any(s < 0) or np.any((m > 0) & (s <= 0)):
             raise InputDataError(
                 "GapSurvival.fit: gaps and total must be >= 0, total > 0 where gaps > 0"

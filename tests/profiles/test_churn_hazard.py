@@ -91,6 +91,8 @@ def test_bad_input_raises_typed_errors():
         GapSurvival().fit([1, 2], [3.0], [0.0, 0.0])
     with pytest.raises(InputDataError, match="total > 0"):
         GapSurvival().fit([1, 2], [0.0, 5.0], [0.0, 1.0])
+    with pytest.raises(InputDataError, match="finite"):
+        GapSurvival().fit([1, 2], [3.0, 5.0], [1.0, -np.inf])
     with pytest.raises(InputDataError, match="two customers with a gap"):
         GapSurvival().fit([0, 0, 3], [0.0, 0.0, 9.0], [0.0, 0.0, 3.0])
     with pytest.raises(InputDataError, match="numbers"):
