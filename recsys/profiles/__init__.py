@@ -11,6 +11,7 @@ from recsys.profiles.base import CustomerModel
 from recsys.profiles.bgnbd import BGNBD, bgnbd_inputs, bgnbd_log_likelihood
 from recsys.profiles.build import build_profiles
 from recsys.profiles.churn import ChurnCalibrator, OneTimeBuyerSurvival, OwnRhythmRule
+from recsys.profiles.churn_hazard import GapSurvival
 from recsys.profiles.cohorts import cohort_retention
 from recsys.profiles.config import ProfileConfig
 from recsys.profiles.due import DueItems, due_items
@@ -27,6 +28,7 @@ __all__ = [
     "CustomerModel",
     "DueItems",
     "GammaGamma",
+    "GapSurvival",
     "LearnedCLV",
     "LearnedChurn",
     "OneTimeBuyerSurvival",

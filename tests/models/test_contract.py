@@ -612,11 +612,9 @@ def _fit_survival() -> rs.profiles.CustomerModel:
 
 
 def _fit_gaps() -> rs.profiles.CustomerModel:
-    from recsys.profiles.churn_hazard import GapSurvival
-
     rng = np.random.default_rng(5)
     gaps = rng.gamma(2.0, 1.0 / rng.gamma(3.0, 1.0 / 90.0, 300)[:, None], (300, 4))
-    return GapSurvival().fit(np.full(300, 4), gaps.sum(1), np.log(gaps).sum(1))
+    return rs.profiles.GapSurvival().fit(np.full(300, 4), gaps.sum(1), np.log(gaps).sum(1))
 
 
 CUSTOMER_MODELS: dict[str, Callable[[], rs.profiles.CustomerModel]] = {
