@@ -75,14 +75,14 @@ _METHODS = ("t", "x", "dr")
 MANY_CUSTOMERS = 100_000  # in the smaller arm: 2 cross-fitting folds, not 5
 
 
-def _ensemble() -> Any:
-    """scikit-learn's ensemble module. Imported before the thread limit is set: threadpoolctl
-    limits only the OpenMP runtimes already loaded."""
+def _learners() -> Any:
+    """The learner classes (`recsys.uplift._learner`, over scikit-learn). Imported before
+    the thread limit is set: threadpoolctl limits only the OpenMP runtimes already loaded."""
     try:
-        from sklearn import ensemble
+        from recsys.uplift import _learner
     except ImportError as err:  # the `uplift` extra
         raise ImportError("UpliftModel needs scikit-learn: pip install 'recsys[uplift]'") from err
-    return ensemble
+    return _learner
 
 
 def _fit_learner(
@@ -93,12 +93,12 @@ def _fit_learner(
         raise InputDataError("a fold has no customers of one arm; use fewer n_folds")
     if np.all(y == y[0]):
         return Constant(float(y[0]))
-    ensemble = _ensemble()
+    learners = _learners()
     kwargs = {**params, "random_state": seed}
     kwargs["categorical_features"] = mask if mask.any() else None
     if classify:
-        return ensemble.HistGradientBoostingClassifier(**kwargs).fit(x, y)
-    return ensemble.HistGradientBoostingRegressor(**kwargs).fit(x, y)
+        return learners.Classifier(**kwargs).fit(x, y)
+    return learners.Regressor(**kwargs).fit(x, y)
 
 
 class _FoldModel:
@@ -272,7 +272,7 @@ class UpliftModel:
         oof = np.empty(t.size)
         self.fold_models_: list[_FoldModel] = []
         self._threads = threads
-        _ensemble()
+        _learners()
         with threadpool_limits(limits=threads, user_api="openmp"):
             for f in range(n_folds):
                 train = folds != f
