@@ -134,25 +134,25 @@ class Forest:
             known, f_idx_map = learner._bin_mapper.make_known_categories_bitsets()
             for (tree,) in learner._predictors:
                 nodes = tree.nodes
-                leaves, left_leaves = _leaf_order(nodes)
-                by_feature: dict[int, np.ndarray] = {}
-                for k, mask in left_leaves.items():
-                    node = nodes[k]
+                leaves, splits, masks = _leaf_order(nodes)
+                go_right = np.empty((splits.size, 256), dtype=bool)
+                # code c goes left iff c <= num_threshold (a midpoint between codes)
+                go_right[:, :MISSING] = np.arange(MISSING) > nodes["num_threshold"][splits, None]
+                go_right[:, MISSING] = ~nodes["missing_go_to_left"][splits].astype(bool)
+                for s in np.flatnonzero(nodes["is_categorical"][splits]):
+                    node = nodes[splits[s]]
                     j = int(node["feature_idx"])
-                    if node["is_categorical"]:
-                        encoded = categories[j]  # our code -> its category, -1 unseen
-                        in_left = _bits(tree.raw_left_cat_bitsets[node["bitset_idx"]], encoded)
-                        seen = _bits(known[f_idx_map[j]], encoded)
-                        go_left = np.where(seen, in_left, bool(node["missing_go_to_left"]))
-                    else:
-                        # code c goes left iff c <= num_threshold (a midpoint between codes)
-                        go_left = np.arange(MISSING) <= node["num_threshold"]
-                    go_left = np.append(go_left, bool(node["missing_go_to_left"]))
-                    table = by_feature.setdefault(int(column[j]), np.full(256, _ALL))
-                    table[~go_left] &= ~np.uint64(mask)
-                for f, table in by_feature.items():
-                    features.append(f)
-                    tables.append(table)
+                    encoded = categories[j]  # our code -> its category, -1 unseen
+                    in_left = _bits(tree.raw_left_cat_bitsets[node["bitset_idx"]], encoded)
+                    seen = _bits(known[f_idx_map[j]], encoded)
+                    go_right[s, :MISSING] = ~np.where(
+                        seen, in_left, bool(node["missing_go_to_left"])
+                    )
+                ruled_out = np.where(go_right, masks[:, None], np.uint64(0))
+                split_column = column[nodes["feature_idx"][splits].astype(np.int64)]
+                for f in np.unique(split_column):
+                    features.append(int(f))
+                    tables.append(~np.bitwise_or.reduce(ruled_out[split_column == f], axis=0))
                 table_start.append(len(tables))
                 leaf_values.append(nodes["value"][leaves].astype(np.float64))
                 leaf_start.append(leaf_start[-1] + len(leaves))
@@ -190,24 +190,26 @@ _ALL = np.uint64(2**64 - 1)
 MAX_LEAVES = 64  # leaves of a tree in one uint64 mask
 
 
-def _leaf_order(nodes: np.ndarray) -> tuple[list[int], dict[int, int]]:
-    """The tree's leaves left to right, and each split's mask of the leaves on its left."""
-    leaves: list[int] = []
-    left_leaves: dict[int, int] = {}
+def _leaf_order(nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The tree's leaves left to right, its split nodes, and each split's uint64 mask of
+    the leaves of its left subtree (leaves numbered left to right).
 
-    def walk(k: int) -> tuple[int, int]:  # (first, end) leaf numbers under node k
-        if nodes["is_leaf"][k]:
-            leaves.append(k)
-            return len(leaves) - 1, len(leaves)
-        first, middle = walk(int(nodes["left"][k]))
-        _, end = walk(int(nodes["right"][k]))
-        left_leaves[k] = ((1 << (middle - first)) - 1) << first
-        return first, end
-
-    walk(0)
-    if len(leaves) > MAX_LEAVES:
-        raise ValueError(f"a tree has {len(leaves)} leaves; at most {MAX_LEAVES} are supported")
-    return leaves, left_leaves
+    scikit-learn stores a tree's nodes in pre-order, left subtree first (checked): a
+    split's left subtree is the nodes ``left .. right - 1`` and the leaves in node order
+    are the leaves from left to right."""
+    is_leaf = nodes["is_leaf"].astype(bool)
+    leaves = np.flatnonzero(is_leaf)
+    if leaves.size > MAX_LEAVES:
+        raise ValueError(f"a tree has {leaves.size} leaves; at most {MAX_LEAVES} are supported")
+    splits = np.flatnonzero(~is_leaf)
+    left = nodes["left"][splits].astype(np.int64)
+    right = nodes["right"][splits].astype(np.int64)
+    if not (np.array_equal(left, splits + 1) and np.all(right > left)):
+        raise ValueError("the tree's nodes are not in pre-order; this scikit-learn is unknown")
+    before = np.concatenate([[0], np.cumsum(is_leaf)])  # leaves before each node
+    first, middle = before[left], before[right]
+    ones = (np.uint64(1) << (middle - first).astype(np.uint64)) - np.uint64(1)
+    return leaves, splits, ones << first.astype(np.uint64)
 
 
 def _learner_columns(learner: Any) -> tuple[np.ndarray, dict[int, np.ndarray]]:
