@@ -186,7 +186,6 @@ class Forest:
         return raw
 
 
-_ALL = np.uint64(2**64 - 1)
 MAX_LEAVES = 64  # leaves of a tree in one uint64 mask
 
 
@@ -284,14 +283,22 @@ def _raw_predict(
             total[m, :size] = baselines[m]
         mask = np.empty(_BLOCK, dtype=np.uint64)
         for t in range(owner.size):
-            mask[:size] = _ALL
-            for k in range(table_start[t], table_start[t + 1]):
+            m = owner[t]
+            first = leaf_start[t]
+            start, end = table_start[t], table_start[t + 1]
+            if start == end:  # a tree of one leaf
+                for i in range(size):
+                    total[m, i] += leaf_value[first]
+                continue
+            column = block[feature[start]]
+            table = tables[start]
+            for i in range(size):
+                mask[i] = table[column[i]]
+            for k in range(start + 1, end):
                 column = block[feature[k]]
                 table = tables[k]
                 for i in range(size):
                     mask[i] &= table[column[i]]
-            m = owner[t]
-            first = leaf_start[t]
             for i in range(size):
                 lowest = mask[i] & (~mask[i] + np.uint64(1))
                 total[m, i] += leaf_value[first + index[(lowest * _DEBRUIJN) >> np.uint64(58)]]
