@@ -264,7 +264,7 @@ class UpliftModel:
         self._params = params
         # Binned once here, as each learner would bin them (module docstring of _forest).
         self.bins_ = Bins.fit(x, self._mask, self._seed(0, 10))
-        codes = self.bins_.transform(x)
+        codes = self.bins_.transform(x, threads)
         x = learner_input(codes)
         n_folds = self.n_folds or default_folds(t)
         self.n_folds_ = n_folds
@@ -306,12 +306,13 @@ class UpliftModel:
             raise NotFittedError("UpliftModel is not fitted; call fit first")
         frame = as_frame(features, "features")
         require_columns(frame, "features", {"user_col": self.user_col_})
-        codes = self.bins_.transform(self.encoder_.transform(frame))
+        threads = resolve_num_threads(self.num_threads)
+        codes = self.bins_.transform(self.encoder_.transform(frame), threads)
         # One pass over the customers for the trees of every fold model.
         names = [(f, k) for f, model in enumerate(self.fold_models_) for k in model.models]
         if self._forest is None:
             self._forest = Forest.compile([self.fold_models_[f].models[k] for f, k in names])
-        out = self._forest.predict(codes, resolve_num_threads(self.num_threads))
+        out = self._forest.predict(codes, threads)
         total = np.zeros(frame.height)
         for f, model in enumerate(self.fold_models_):  # summed in fold order: deterministic
             total += model.combine({k: out[:, i] for i, (g, k) in enumerate(names) if g == f})
