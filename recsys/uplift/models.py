@@ -29,6 +29,9 @@ learner is fitted on the bin codes; all predictions (out-of-fold, the X-learner'
 effects, the DR nuisances, `UpliftModel.predict`) evaluate the fitted trees as leaf-mask
 tables over the codes in one Numba pass (`recsys.uplift._forest`), which gives the
 learners' own predictions to the bit, about 10x faster than scikit-learn's predictor.
+The learners (`recsys.uplift._learner`) are scikit-learn's, growing the same trees, without
+two overheads of their fit: re-binning the codes by sorting, and recording the training
+loss beside the validation loss that early stopping reads.
 
 Learner: `HistGradientBoostingClassifier` (0/1 outcomes, the ``μ_a`` of T and DR) and
 `HistGradientBoostingRegressor`, chosen over LightGBM by measurement (same PEHE; LightGBM
