@@ -17,7 +17,8 @@ value. On codes, the same thresholds come from counting the codes of the same su
 and the binning is a lookup table, about 10x faster; the result is checked against
 scikit-learn's own binning once per process (a small input with subsampling), and if it
 differs (another scikit-learn's sampling) scikit-learn's binning is used. Categorical
-features and sample weights also take scikit-learn's binning.
+features, sample weights and inputs that are not bin codes also take scikit-learn's
+binning.
 """
 
 from __future__ import annotations
@@ -33,14 +34,22 @@ from sklearn.utils import check_random_state
 __all__ = ["Classifier", "Regressor"]
 
 
-def _fit_codes(mapper: Any, x: np.ndarray) -> np.ndarray:
-    """``mapper.fit_transform(x)`` of a non-categorical `_BinMapper` for codes ``x``."""
-    codes = np.nan_to_num(x, nan=255.0).astype(np.uint8)
+def _as_codes(x: np.ndarray) -> np.ndarray | None:
+    """``x`` as uint8 codes (NaN -> 255) if it holds bin codes 0..254 and NaN, else None."""
+    with np.errstate(invalid="ignore"):  # values a uint8 cannot hold fail the check below
+        codes = np.nan_to_num(x, nan=255.0, posinf=255.0, neginf=255.0).astype(np.uint8)
+    back = np.where(codes == 255, np.nan, codes)
+    return codes if np.array_equal(back, x, equal_nan=True) else None
+
+
+def _fit_codes(mapper: Any, codes: np.ndarray) -> np.ndarray:
+    """``mapper.fit_transform`` of a non-categorical `_BinMapper` for uint8 ``codes``
+    (255: missing)."""
     rows = codes
-    if mapper.subsample is not None and x.shape[0] > mapper.subsample:
+    if mapper.subsample is not None and codes.shape[0] > mapper.subsample:
         rng = check_random_state(mapper.random_state)
-        rows = codes.take(rng.choice(x.shape[0], mapper.subsample, replace=True), axis=0)
-    n_features = x.shape[1]
+        rows = codes.take(rng.choice(codes.shape[0], mapper.subsample, replace=True), axis=0)
+    n_features = codes.shape[1]
     mapper.is_categorical_ = np.zeros(n_features, dtype=np.uint8)
     mapper.missing_values_bin_idx_ = mapper.n_bins - 1
     mapper.bin_thresholds_ = []
@@ -75,8 +84,10 @@ def _codes_binning_is_sklearns() -> bool:
     theirs = _BinMapper(n_bins=256, subsample=500, random_state=11)
     ours = _BinMapper(n_bins=256, subsample=500, random_state=11)
     binned = theirs.fit_transform(x)
+    codes = _as_codes(x)
     return (
-        np.array_equal(_fit_codes(ours, x), binned)
+        codes is not None
+        and np.array_equal(_fit_codes(ours, codes), binned)
         and all(map(np.array_equal, ours.bin_thresholds_, theirs.bin_thresholds_))
         and np.array_equal(ours.n_bins_non_missing_, theirs.n_bins_non_missing_)
     )
@@ -100,9 +111,11 @@ class _OnCodes:
             or not _codes_binning_is_sklearns()
         ):
             return super()._bin_data(x, sample_weight, is_training_data)  # type: ignore[misc]
+        codes = _as_codes(x)
+        if codes is None:  # not bin codes: scikit-learn's binning
+            return super()._bin_data(x, sample_weight, is_training_data)  # type: ignore[misc]
         if is_training_data:
-            return _fit_codes(self._bin_mapper, x)
-        codes = np.nan_to_num(x, nan=255.0).astype(np.uint8)
+            return _fit_codes(self._bin_mapper, codes)
         return np.ascontiguousarray(_transform_codes(self._bin_mapper, codes))
 
     def _check_early_stopping_loss(

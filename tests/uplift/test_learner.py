@@ -76,11 +76,24 @@ def test_categorical_features_and_no_validation_split_take_the_stock_paths():
     _same_trees(ours, theirs)
 
 
+def test_inputs_other_than_bin_codes_take_scikit_learns_binning():
+    x, y = _codes(5_000, seed=4)
+    for other in (x + 0.5, x * 2, np.where(np.isnan(x), np.inf, x)):
+        assert _learner._as_codes(other) is None
+    raw = np.random.default_rng(4).normal(size=(5_000, 3))
+    params = {**DEFAULT_LEARNER, "max_iter": 20, "random_state": 1}
+    _same_trees(
+        _learner.Classifier(**params).fit(raw, y),
+        ensemble.HistGradientBoostingClassifier(**params).fit(raw, y),
+    )
+
+
 def test_the_codes_binning_is_checked_against_scikit_learns():
     assert _learner._codes_binning_is_sklearns()  # else the fast path is off (still exact)
     x, _ = _codes(3_000, seed=3)
     ours = binning._BinMapper(n_bins=256, subsample=700, random_state=4)
     theirs = binning._BinMapper(n_bins=256, subsample=700, random_state=4)
-    np.testing.assert_array_equal(_learner._fit_codes(ours, x), theirs.fit_transform(x))
+    codes = _learner._as_codes(x)
+    np.testing.assert_array_equal(_learner._fit_codes(ours, codes), theirs.fit_transform(x))
     for a, b in zip(ours.bin_thresholds_, theirs.bin_thresholds_, strict=True):
         np.testing.assert_array_equal(a, b)
