@@ -205,7 +205,10 @@ def base_learners(n: int, threads: int) -> None:
 
 
 def speed(n: int, threads: int, peer: bool, folds: int | None) -> None:
-    print(f"\n== 3. fit + predict at {n:,} customers (0/1 outcome, 50/50), {threads} threads ==")
+    print(
+        f"\n== 3. fit + predict at {n:,} customers (0/1 outcome, 50/50), {threads} threads, "
+        f"causalml's learner classes: {PEER_LEARNER['name']} =="
+    )
     frame, _ = simulate(n, 0.5, binary=True, seed=3)
     data, feats = frame.select("user_id", "arm", "outcome"), frame.select("user_id", *FEATURES)
     x = feats.select(FEATURES).to_numpy()
