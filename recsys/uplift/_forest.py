@@ -23,7 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 from scipy.special import expit
 
 from recsys._threads import thread_limits
@@ -266,11 +268,14 @@ def _bits(bitset: np.ndarray, encoded: np.ndarray) -> np.ndarray:
     return inside
 
 
-# The index of the lowest set bit of a uint64 by de Bruijn multiplication.
-_DEBRUIJN = np.uint64(0x03F79D71B4CB0A89)
-_DEBRUIJN_INDEX = np.zeros(64, dtype=np.int64)
-for _i in range(64):
-    _DEBRUIJN_INDEX[(((1 << _i) * int(_DEBRUIJN)) % 2**64) >> 58] = _i
+@intrinsic
+def _lowest_bit(typingctx: Any, bits: Any) -> Any:
+    """The index of the lowest set bit of a nonzero uint64 (one ``tzcnt`` instruction)."""
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        return builder.cttz(args[0], cgutils.true_bit)
+
+    return types.uint64(types.uint64), codegen
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -295,7 +300,6 @@ def _raw_predict(
     n, n_features = codes.shape
     out = np.empty((n, baselines.size))
     n_blocks = (n + _BLOCK - 1) // _BLOCK
-    index = _DEBRUIJN_INDEX
     for b in prange(n_blocks):
         lo = b * _BLOCK
         size = min(n, lo + _BLOCK) - lo
@@ -325,8 +329,7 @@ def _raw_predict(
                 for i in range(size):
                     mask[i] &= table[column[i]]
             for i in range(size):
-                lowest = mask[i] & (~mask[i] + np.uint64(1))
-                total[m, i] += leaf_value[first + index[(lowest * _DEBRUIJN) >> np.uint64(58)]]
+                total[m, i] += leaf_value[first + _lowest_bit(mask[i])]  # type: ignore[call-arg]
         for i in range(size):
             for m in range(baselines.size):
                 out[lo + i, m] = total[m, i]
