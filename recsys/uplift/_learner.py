@@ -17,8 +17,8 @@ value. On codes, the same thresholds come from counting the codes of the same su
 and the binning is a lookup table, about 10x faster; the result is checked against
 scikit-learn's own binning once per process (a small input with subsampling), and if it
 differs (another scikit-learn's sampling) scikit-learn's binning is used. Categorical
-features, sample weights and inputs that are not bin codes also take scikit-learn's
-binning.
+features, sample weights, ``max_bins`` below 255 and inputs that are not bin codes also
+take scikit-learn's binning.
 """
 
 from __future__ import annotations
@@ -77,6 +77,13 @@ def _transform_codes(mapper: Any, codes: np.ndarray) -> np.ndarray:
 @cache
 def _codes_binning_is_sklearns() -> bool:
     """Whether `_fit_codes` gives this scikit-learn's binning (checked on a small input)."""
+    try:
+        return _check_codes_binning()
+    except Exception:  # another scikit-learn's private API: its own binning
+        return False
+
+
+def _check_codes_binning() -> bool:
     rng = np.random.default_rng(0)
     x = np.minimum(rng.geometric(0.1, size=(3000, 3)) - 1, 254).astype(np.float64)
     x[rng.random(x.shape) < 0.05] = np.nan
@@ -108,6 +115,7 @@ class _OnCodes:
         if (
             sample_weight is not None
             or (categorical is not None and np.any(categorical))
+            or self._bin_mapper.n_bins != 256  # max_bins < 255: quantiles of the codes
             or not _codes_binning_is_sklearns()
         ):
             return super()._bin_data(x, sample_weight, is_training_data)  # type: ignore[misc]

@@ -86,6 +86,12 @@ def test_inputs_other_than_bin_codes_take_scikit_learns_binning():
         _learner.Classifier(**params).fit(raw, y),
         ensemble.HistGradientBoostingClassifier(**params).fit(raw, y),
     )
+    # Fewer bins than codes: scikit-learn takes quantiles of the codes.
+    coarse = {**params, "max_bins": 15}
+    _same_trees(
+        _learner.Classifier(**coarse).fit(x, y),
+        ensemble.HistGradientBoostingClassifier(**coarse).fit(x, y),
+    )
 
 
 def test_the_codes_binning_is_checked_against_scikit_learns():
