@@ -61,8 +61,8 @@ def backtest_profiles(
         it: the caller's guarantee): ``user_id``, ``recency_days``, ``frequency``, and
         ``churn_risk`` for ``churn``, ``monetary`` and ``clv`` for ``clv``.
     purchases
-        Canonical purchases covering the window after ``origin`` (earlier rows are
-        ignored); ``clv`` needs ``price``.
+        Canonical purchases covering the window after ``origin`` (``user_id``,
+        ``timestamp``; ``clv`` needs ``quantity`` and ``price``).
     origin
         The profiles' ``as_of``: the start of the label window.
     predictions
@@ -81,7 +81,7 @@ def backtest_profiles(
     ------
     InputDataError
         An unknown prediction, a profile column missing, a ``churn_risk`` or ``clv``
-        that is not finite, ``clv`` without prices, bad parameters.
+        that is not finite, ``clv`` without quantities and prices, bad parameters.
 
     Examples
     --------
@@ -99,7 +99,6 @@ def backtest_profiles(
     True
     """
     frame = to_frame(profiles)
-    history = require_purchases(to_frame(purchases), needs=C.REQUIRED, where="backtest_profiles")
     wanted = list(dict.fromkeys([predictions] if isinstance(predictions, str) else predictions))
     if not wanted:
         raise InputDataError(f"predictions must name at least one of {tuple(PROFILE_PREDICTIONS)}")
@@ -123,8 +122,10 @@ def backtest_profiles(
                     f"profiles: {column} is not finite for {bad:,} customers; score the "
                     "customers with a finite value (or fix the fit)"
                 )
-    if "clv" in wanted and C.PRICE not in history.columns:
-        raise InputDataError("predictions: 'clv' needs a price column in purchases")
+    spend = (C.QUANTITY, C.PRICE) if "clv" in wanted else ()
+    history = require_purchases(
+        to_frame(purchases), needs=(C.USER, C.TIMESTAMP, *spend), where="backtest_profiles"
+    )
     horizon_days = check_positive_int("horizon_days", horizon_days)
     bootstrap = check_positive_int("bootstrap", bootstrap, allow_zero=True)
     confidence = check_probability("confidence", confidence)

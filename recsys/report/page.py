@@ -106,9 +106,13 @@ def _headline(result: JobResult, key: str) -> str:
         verdict = "worth running" if claim.licensed else "not proposed"
         return f"{count(ev['customers'])} customers, {stake} at stake: {verdict}"
     if key == "churn":
-        return "a probability" if claim.licensed else "not a probability"
+        if claim.licensed:
+            return "a probability, ahead of the naive rules"
+        if ev["ranked_by"] == "churn_risk":
+            return "ahead of the naive rules, not a probability"
+        return f"ranked by the naive rule: {ev['ranked_by']}"
     if key == "value":
-        return "CLV model" if claim.licensed else "fallback rule"
+        return "CLV model, ahead of past spend" if claim.licensed else "ranked by past spend"
     if key == "due":
         return f"{count(ev['customers'])} customers, {count(ev['items'])} products due"
     if key == "model":
@@ -152,7 +156,7 @@ def _winback_table(result: JobResult, names: dict[str, str]) -> Table | None:
         top,
         title="The first ten customers to win back",
         caption=f"One row per customer, in the order of the list: {order}. Value at stake is "
-        f"{'expected value' if value == 'clv' else 'the fallback value'}; the products are "
+        f"{'expected value' if value == 'clv' else 'the past-spend value'}; the products are "
         f"{result.model}'s recommendations.",
         labels={"recency_days": "days since last order", "rfm_segment": "RFM segment"},
         formats={"monetary": amount, "value_at_stake": amount, "recency_days": count},
