@@ -338,8 +338,8 @@ def value_claim(
     if not reasons and beats:
         text = (
             f"Customer value is the CLV model's expected value over the next {horizon_days} "
-            f"days: it beats past spend: {compared} (BG/NBD and Gamma-Gamma fits, none flagged; these models assume buying habits "
-            "stay as they were)."
+            f"days: it beats past spend: {compared} (BG/NBD and Gamma-Gamma fits, none "
+            "flagged; these models assume buying habits stay as they were)."
         )
         return Claim("value", text, True, data, warnings, None)
     if not reasons and headline is not None:

@@ -147,16 +147,6 @@ def per_order_ids(seed: int = 0, orders: int = 800, products: int = 150) -> pl.D
     return frame.with_columns(user_id=pl.col("order_id").str.slice(1).cast(pl.Int64))
 
 
-SHOPS = {
-    "grocery": grocery,
-    "wholesale": wholesale,
-    "durables": durables,
-    "few_heavy": few_heavy,
-    "per_order_ids": per_order_ids,
-    "mixed": mixed,
-}
-
-
 def mixed(seed: int = 1, customers: int = 600, products: int = 60) -> pl.DataFrame:
     """Customers the naive rules misread, drawn as the BG/NBD model describes them (a
     purchase rate, and after each order a chance of leaving for good): frequent small
@@ -184,3 +174,13 @@ def mixed(seed: int = 1, customers: int = 600, products: int = 60) -> pl.DataFra
                 break
             t += rng.exponential(gap * rng.uniform(0.7, 1.3))
     return _frame(rows)
+
+
+SHOPS = {
+    "grocery": grocery,
+    "wholesale": wholesale,
+    "durables": durables,
+    "few_heavy": few_heavy,
+    "per_order_ids": per_order_ids,
+    "mixed": mixed,
+}
