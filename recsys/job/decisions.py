@@ -128,10 +128,12 @@ def action_frame(
     """
     frame = profiles
     if value_ok and "clv" in profiles.columns:
-        value = "clv"
+        value = order = "clv"
     else:
         frame = frame.with_columns(past_value(profiles, ratio))
         value = "past_value"
+        # past spend itself: the same order as past_value, and still one when the ratio is 0
+        order = "monetary" if "monetary" in profiles.columns else "frequency"
     if churn_ok and "churn_risk" in profiles.columns:
         return frame, value, None, None
     rules = [dict(r) for r in DEFAULT_RULES]
@@ -139,7 +141,7 @@ def action_frame(
         rule.pop("min_churn_risk", None)
     frame = frame.drop("churn_risk", strict=False).with_columns(
         winback_order=pl.struct(
-            pl.col(value).cast(pl.Float64).fill_null(0.0), pl.col("churn_rank").neg()
+            pl.col(order).cast(pl.Float64).fill_null(0.0), pl.col("churn_rank").neg()
         ).rank("ordinal")
     )
     return frame, value, rules, "winback_order"
