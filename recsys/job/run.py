@@ -43,12 +43,11 @@ from recsys.job.choice import ModelChoice, choose_model
 from recsys.job.claims import (
     Claim,
     campaign_claim,
-    churn_claim,
     due_claim,
     evaluation_claim,
     model_claim,
-    value_claim,
 )
+from recsys.job.claims_customer import churn_claim, value_claim
 from recsys.job.config import JobConfig
 from recsys.job.decisions import action_frame, churn_rank, past_value_ratio
 from recsys.job.evaluation import (

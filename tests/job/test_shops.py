@@ -287,13 +287,13 @@ def test_churn_probability_claim_follows_its_evidence(
         ranked_by = claim.evidence["ranked_by"]
         assert claim.licensed == (probability and ranked_by == "churn_risk"), name
         if not claim.licensed:
-            assert claim.fallback == rs.job.claims.winback_order(ranked_by)
+            assert claim.fallback == rs.job.claims_customer.winback_order(ranked_by)
             if not probability:
                 assert "not used as a probability" in claim.text
 
 
 def test_churn_rule_both_ways() -> None:
-    from recsys.job.claims import churn_claim
+    from recsys.job.claims_customer import churn_claim
     from recsys.job.evidence import ChurnEvidence, FitEvidence, RuleComparison
 
     cal = pl.DataFrame(
@@ -494,7 +494,7 @@ def test_past_value_ratio_by_hand(runs: dict[str, tuple[JobResult, Path]]) -> No
 
 
 def test_rule_claims_both_ways_with_their_wording() -> None:
-    from recsys.job.claims import churn_claim, value_claim
+    from recsys.job.claims_customer import churn_claim, value_claim
     from recsys.job.evidence import ChurnEvidence, FitEvidence, RuleComparison
 
     def row(prediction: str, metric: str, rule: str, value: float, rule_value: float,
@@ -549,7 +549,7 @@ def test_rule_claims_both_ways_with_their_wording() -> None:
         "against past spend: Spearman correlation 0.520 vs 0.590 (difference -0.070, 95% CI "
         "-0.100 to -0.040)"
     )
-    assert claim.fallback == rs.job.claims.VALUE_FALLBACK
+    assert claim.fallback == rs.job.claims_customer.VALUE_FALLBACK
     # without a comparison the model is not used either
     assert not value_claim(fits, has_prices=True).licensed
     assert "could not be compared with past spend" in value_claim(fits, has_prices=True).text
@@ -558,7 +558,7 @@ def test_rule_claims_both_ways_with_their_wording() -> None:
 def test_value_claim_follows_fit_flags_and_prices(
     runs: dict[str, tuple[JobResult, Path]],
 ) -> None:
-    from recsys.job.claims import VALUE_FALLBACK, value_claim
+    from recsys.job.claims_customer import VALUE_FALLBACK, value_claim
     from recsys.job.evidence import FitEvidence
 
     for name, (result, _) in runs.items():
