@@ -28,8 +28,8 @@ __all__ = [
 
 #: The stated customer value when the CLV model is not licensed.
 VALUE_FALLBACK = (
-    f"{PAST_VALUE}, scaled to the value horizon by the shop's observed ratio of recent spend "
-    "to the spend before it"
+    f"{PAST_VALUE}, scaled so that all customers together are worth the shop's recent spend "
+    "over the value horizon"
 )
 
 
@@ -261,9 +261,8 @@ def value_claim(
         )
     beats = headline is not None and headline.beats
     fallback_text = (
-        f"Its value is {VALUE_FALLBACK} (x {ratio:.3g}: the spend in the last "
-        f"{ratio_days:g} days of the customers who had bought before them, over their spend "
-        f"before, x {horizon_days}/{ratio_days:g})."
+        f"Its value is {VALUE_FALLBACK} (x {ratio:.3g}: the shop's spend in the last "
+        f"{ratio_days:g} days x {horizon_days}/{ratio_days:g}, over all spend to date)."
         if math.isfinite(ratio)
         else f"Its value is {VALUE_FALLBACK}."
     )

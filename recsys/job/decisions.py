@@ -70,11 +70,14 @@ def churn_rank(profiles: pl.DataFrame, ranked_by: str) -> pl.Expr:
 def past_value_ratio(
     bought: pl.DataFrame, as_of: datetime, horizon_days: int
 ) -> tuple[float, float]:
-    """(ratio, days): the value over ``horizon_days`` per unit of past value, observed.
+    """(ratio, days): the shop's spend over ``horizon_days`` at its recent rate, per unit
+    of past spend.
 
-    Over the customers who had bought before ``as_of - D`` (D = ``horizon_days``,
-    halved until it fits in half the data's span): their spend (orders without prices)
-    in ``[as_of - D, as_of)`` over their spend before it, times ``horizon_days / D``.
+    The spend (orders without prices) of every customer in ``[as_of - D, as_of)``, times
+    ``horizon_days / D``, over all spend before ``as_of`` (D = ``horizon_days``, halved
+    until it fits in half the data's span). Past spend x the ratio shares the next
+    ``horizon_days``' spend, at the recent rate, out in proportion to past spend: the
+    naive rule "spent most = worth most", in the units of the value horizon.
 
     Examples
     --------
@@ -84,8 +87,8 @@ def past_value_ratio(
     ...     "timestamp": [datetime(2020, 1, 1), datetime(2020, 1, 2), datetime(2020, 6, 1),
     ...                   datetime(2020, 6, 2)],
     ...     "quantity": [1.0, 1.0, 2.0, 5.0], "price": [10.0, 30.0, 10.0, 10.0]})
-    >>> past_value_ratio(p, datetime(2020, 7, 1), 60)  # (20 / (10 + 30)) * 60 / 60
-    (0.5, 60.0)
+    >>> past_value_ratio(p, datetime(2020, 7, 1), 120)  # (20 + 50) * 120/60 / 110
+    (1.2727272727272727, 60.0)
     """
     rows = without_returns(bought)
     first = rows[C.TIMESTAMP].min()
@@ -94,20 +97,17 @@ def past_value_ratio(
     days = float(horizon_days)
     while days > span / 2 and days > 1:
         days /= 2
-    start = as_of - timedelta(days=days)
     ts = pl.col(C.TIMESTAMP)
+    recently = ts >= as_of - timedelta(days=days)
     if C.PRICE in rows.columns:
-        amount = (pl.col(C.QUANTITY) * pl.col(C.PRICE)).cast(pl.Float64).sum()
+        spend = (pl.col(C.QUANTITY) * pl.col(C.PRICE)).cast(pl.Float64)
+        both = [spend.sum().alias("total"), spend.filter(recently).sum().alias("recent")]
     else:
-        amount = pl.struct(C.USER, order_key(rows)).n_unique().cast(pl.Float64)
-    earlier = rows.filter(ts < start)
-    returning = rows.filter(ts >= start).join(
-        earlier.select(C.USER).unique(), on=C.USER, how="semi"
-    )
-    before = float(earlier.select(amount).item() or 0.0)
-    after = float(returning.select(amount).item() or 0.0) if returning.height else 0.0
-    ratio = after / before * horizon_days / days if before > 0 else 0.0
-    return ratio, days
+        order = pl.struct(C.USER, order_key(rows))
+        both = [order.n_unique().alias("total"), order.filter(recently).n_unique().alias("recent")]
+    total, recent = rows.select(both).row(0)
+    ratio = (recent or 0.0) * horizon_days / days / total if total and total > 0 else 0.0
+    return float(ratio), days
 
 
 def past_value(profiles: pl.DataFrame, ratio: float) -> pl.Expr:

@@ -481,16 +481,25 @@ def test_past_value_ratio_by_hand(runs: dict[str, tuple[JobResult, Path]]) -> No
     days = 365.0
     while days > (result.as_of - first).total_seconds() / 86_400 / 2:
         days /= 2
-    start = result.as_of - timedelta(days=days)
-    amount = p.with_columns(spend=pl.col("quantity") * pl.col("price"))
-    earlier = amount.filter(pl.col("timestamp") < start)
-    later = amount.filter(
-        pl.col("timestamp") >= start, pl.col("user_id").is_in(earlier["user_id"].implode())
-    )
-    ratio = later["spend"].sum() / earlier["spend"].sum() * 365 / days
+    spend = p.with_columns(spend=pl.col("quantity") * pl.col("price"))
+    recent = spend.filter(pl.col("timestamp") >= result.as_of - timedelta(days=days))
+    ratio = recent["spend"].sum() * 365 / days / spend["spend"].sum()
     ev = result.claims["value"].evidence
     assert (ev["ratio"], ev["ratio_days"]) == (pytest.approx(ratio), days)
-    assert f"(x {ratio:.3g}: the spend in the last {days:g} days" in result.claims["value"].text
+    assert f"(x {ratio:.3g}: the shop's spend in the last {days:g} days x 365/{days:g}" in (
+        result.claims["value"].text
+    )
+    # every customer together: the recent spend at its rate over the value horizon
+    values = result.profiles["monetary"].sum() * ev["ratio"]
+    assert values == pytest.approx(recent["spend"].sum() * 365 / days, rel=1e-6)
+    # without prices, orders: here customer-days (no order id)
+    result, _ = runs["grocery"]
+    p = shops.grocery().filter(pl.col("timestamp") < result.as_of)
+    day = pl.col("timestamp").dt.date().alias("day")
+    orders = p.select("user_id", day).unique().height
+    recent = p.filter(pl.col("timestamp") >= result.as_of - timedelta(days=days))
+    ratio = recent.select("user_id", day).unique().height * 365 / days / orders
+    assert result.claims["value"].evidence["ratio"] == pytest.approx(ratio)
 
 
 def test_rule_claims_both_ways_with_their_wording() -> None:
