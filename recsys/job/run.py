@@ -380,7 +380,7 @@ def run(
                         config.horizon_days,
                         churn=True,
                         clv=with_clv,
-                        bootstrap=config.bootstrap,
+                        bootstrap=min(config.bootstrap, config.backtest_bootstrap),
                         seed=config.seed,
                     )
             seg, returning, _ = segment_test_customers(at_cutoff, split)
