@@ -431,6 +431,9 @@ def test_churn_ranked_by_the_model_only_where_it_beats_the_better_rule(
 def test_churn_beats_the_rule_on_the_mix_and_not_on_wholesale(
     runs: dict[str, tuple[JobResult, Path]],
 ) -> None:
+    html = (runs["mixed"][1] / "report.html").read_text()
+    assert "Churn risk and customer value against the naive rules" in html
+    assert "past spend" in html
     mixed = runs["mixed"][0].claims["churn"]
     assert mixed.evidence["ranked_by"] == "churn_risk"
     assert "days since the last order" in mixed.text  # the rule it beats, named
