@@ -19,6 +19,7 @@ from scipy.stats import rankdata
 from recsys.data import columns as C
 from recsys.evaluation import Backtest, backtest_profiles, churn_calibration
 from recsys.evaluation.backtest import LOWER_IS_BETTER, OVERALL
+from recsys.exceptions import DataWarning
 from recsys.stats.intervals import z_value
 from recsys.uplift.retention import retention_labels
 
@@ -189,8 +190,8 @@ def rule_evidence(
     seed: int,
 ) -> Backtest | None:
     """`backtest_profiles` of the profiles built at the cutoff (``churn`` and / or ``clv``):
-    the customers whose scored columns are all finite (a non-finite fit is a flag of its
-    own, `fit_evidence`); None when there is nothing to score.
+    the customers whose scored columns are all finite (the others counted in a
+    `DataWarning`); None when there is nothing to score.
 
     Examples
     --------
@@ -215,6 +216,15 @@ def rule_evidence(
         pl.col(columns[name]).cast(pl.Float64).is_finite().fill_null(False) for name in wanted
     )
     scored = profiles.filter(finite)
+    if scored.height < profiles.height:
+        left = profiles.height - scored.height
+        names = " or ".join(columns[name] for name in wanted)
+        warnings.warn(
+            f"{left:,} of {profiles.height:,} customers at the evaluation cutoff have no finite "
+            f"{names}: they are left out of the comparison with the naive rules",
+            DataWarning,
+            stacklevel=2,
+        )
     if scored.height == 0:
         return None
     return backtest_profiles(

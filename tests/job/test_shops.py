@@ -720,3 +720,33 @@ def test_evaluation_on_a_stated_customer_sample(tmp_path: Path) -> None:
     whole = rs.job.run(purchases, _config(bootstrap=20, evaluation_customers=None))
     assert "random sample" not in whole.claims["evaluation"].text
     assert whole.claims["evaluation"].evidence["evaluated"] == whole.regime.test_customers
+
+
+def test_non_finite_scores_at_the_cutoff_are_counted_not_dropped_silently() -> None:
+    from datetime import datetime as dt
+
+    from recsys.job.evidence import rule_evidence
+
+    p = pl.DataFrame(
+        {
+            "user_id": [1, 2, 3, 1, 2],
+            "item_id": ["a"] * 5,
+            "timestamp": [dt(2020, 1, 1), dt(2020, 1, 2), dt(2020, 1, 3), dt(2020, 2, 1),
+                          dt(2020, 1, 4)],
+            "quantity": [1.0] * 5,
+        }
+    )  # fmt: skip
+    profiles = pl.DataFrame(
+        {
+            "user_id": [1, 2, 3],
+            "recency_days": [14.0, 11.0, 12.0],
+            "frequency": [1, 2, 1],
+            "churn_risk": [0.1, float("nan"), 0.8],
+        }
+    )
+    with pytest.warns(rs.exceptions.DataWarning, match="1 of 3 customers .* no finite churn_risk"):
+        result = rule_evidence(
+            profiles, p, dt(2020, 1, 15), 30, churn=True, clv=False, bootstrap=0, seed=0
+        )
+    assert result is not None
+    assert result.table["n"].unique().to_list() == [2]
