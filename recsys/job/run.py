@@ -442,8 +442,7 @@ def run(
             rules=rule_comparisons(versus_rules, "churn", config.horizon_days),
             enabled=config.churn,
             min_customers=config.min_evaluated,
-            warnings=pw.matching(*CHURN_WORDS)
-            + steps.warnings["evaluation"].matching(*CHURN_WORDS),
+            warnings=_both(pw, steps.warnings["evaluation"], CHURN_WORDS),
         )
         ratio, ratio_days = past_value_ratio(bought, as_of, config.clv_horizon_days)
         value_c = value_claim(
@@ -455,7 +454,7 @@ def run(
             horizon_days=config.clv_horizon_days,
             ratio=ratio,
             ratio_days=ratio_days,
-            warnings=pw.matching(*VALUE_WORDS),
+            warnings=_both(pw, steps.warnings["evaluation"], VALUE_WORDS),
         )
         profiles = profiles.with_columns(churn_rank(profiles, churn_c.evidence["ranked_by"]))
         frame, value, action_rules, rank_by = action_frame(
@@ -559,6 +558,11 @@ def run(
         warnings={key: tuple(w.messages) for key, w in steps.warnings.items()},
         timings=steps.timings,
     )
+
+
+def _both(first: StepWarnings, second: StepWarnings, words: tuple[str, ...]) -> tuple[str, ...]:
+    """The messages of both steps containing any of ``words``, each once."""
+    return tuple(dict.fromkeys(first.matching(*words) + second.matching(*words)))
 
 
 def _basis(churn_ok: bool, value_ok: bool) -> str:
