@@ -750,3 +750,32 @@ def test_non_finite_scores_at_the_cutoff_are_counted_not_dropped_silently() -> N
         )
     assert result is not None
     assert result.table["n"].unique().to_list() == [2]
+
+
+def test_action_frame_uses_the_models_only_where_licensed() -> None:
+    from recsys.job.decisions import action_frame, churn_rank
+
+    profiles = pl.DataFrame(
+        {
+            "user_id": [1, 2, 3],
+            "recency_days": [100.0, 200.0, 150.0],
+            "frequency": [3, 1, 2],
+            "monetary": [50.0, 500.0, 50.0],
+            "churn_risk": [0.9, 0.2, 0.6],
+            "clv": [10.0, 1.0, 30.0],
+        }
+    )
+    profiles = profiles.with_columns(churn_rank(profiles, "recency"))
+    frame, value, rules, rank_by = action_frame(profiles, True, True, 0.5)
+    assert (value, rules, rank_by) == ("clv", None, None)  # threshold, value x risk
+    assert "churn_risk" in frame.columns
+    frame, value, rules, rank_by = action_frame(profiles, False, False, 0.5)
+    assert value == "past_value"
+    assert frame["past_value"].to_list() == [25.0, 250.0, 25.0]
+    assert rules is not None
+    assert all("min_churn_risk" not in r for r in rules)
+    assert "churn_risk" not in frame.columns
+    assert rank_by is not None
+    # past spend first; the two at 50 by churn_rank (recency: 3 before 1)
+    order = frame.sort(rank_by, descending=True)["user_id"].to_list()
+    assert order == [2, 3, 1]
