@@ -25,13 +25,17 @@ backtest's statistic on the data itself.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from recsys.data import columns as C
-from recsys.profiles.learned_features import SPEND_FEATURES, customer_features
+from recsys.data.canonical import without_returns
+from recsys.data.timeutil import to_datetime
+from recsys.profiles.learned_features import SPEND_FEATURES, customer_features, window_labels
+from recsys.profiles.source import MICRO, micro_units
 from recsys.stats.weighted import top_decile_capture
 
 
@@ -151,4 +155,92 @@ def print_clv_headroom(table: pl.DataFrame) -> None:
             f"{r['buyers_only']:.4f} ({r['buyers_only'] - r['past_spend']:+.4f}) | "
             f"{r['perfect']:.4f} | {r['missed_share']:.3f} | {r['missed_median_rank']:.0f} | "
             f"{r['wrong_no_order']:.2f} | {r['largest_share']:.3f} |"
+        )
+
+
+class ItemGrowthCLV:
+    """A research candidate (``--clv-items``): past spend times the growth its customers'
+    items foretold at earlier origins.
+
+    At ``origins`` training origins ``s = as_of - horizon_days - step_days * j`` (each
+    window ``[s, s + horizon_days)`` ends by ``as_of``; those with ``min_history_days``
+    of purchases before them), every customer with an order before ``s`` gets the log
+    growth ``log((window spend + 1) / (past spend * horizon_days / 365 + 1))``, centred
+    on that origin's mean. An item's encoding is the sum of the growths of the customers
+    who bought it before ``s``, over all training origins, divided by their count plus
+    ``shrink`` (shrunk to 0 for rarely bought items). A customer's score at ``as_of`` is
+    ``past spend * exp(mean encoding of the distinct items they bought before as_of)``:
+    the encoding is a log growth, so its exponent is the growth it predicts (no weight is
+    fitted). Only purchases before ``as_of`` are read, by ``fit`` and by ``predict``.
+    """
+
+    def __init__(
+        self,
+        origins: int = 6,
+        step_days: int = 14,
+        shrink: float = 30.0,
+        min_history_days: int = 30,
+    ) -> None:
+        self.origins = origins
+        self.step_days = step_days
+        self.shrink = shrink
+        self.min_history_days = min_history_days
+
+    def get_params(self) -> dict[str, float]:
+        return {
+            "origins": self.origins,
+            "step_days": self.step_days,
+            "shrink": self.shrink,
+            "min_history_days": self.min_history_days,
+        }
+
+    @staticmethod
+    def _lines(purchases: pl.DataFrame, end: datetime) -> pl.DataFrame:
+        return without_returns(purchases.filter(pl.col(C.TIMESTAMP) < end)).with_columns(
+            _v=micro_units(pl.col(C.QUANTITY) * pl.col(C.PRICE))
+        )
+
+    def fit(self, purchases: pl.DataFrame, as_of: Any, horizon_days: int = 90) -> ItemGrowthCLV:
+        as_of = to_datetime(as_of, "as_of")
+        frame = purchases.filter(pl.col(C.TIMESTAMP) < as_of)
+        first: datetime = frame[C.TIMESTAMP].min()  # type: ignore[assignment]
+        parts = []
+        for j in range(self.origins):
+            s = as_of - timedelta(days=horizon_days + self.step_days * j)
+            if s - first < timedelta(days=self.min_history_days):
+                continue
+            before = self._lines(frame, s)
+            past = before.group_by(C.USER).agg((pl.col("_v").sum() / MICRO).alias("_past"))
+            spend, _ = window_labels(frame, past[C.USER], s, horizon_days)
+            growth = np.log((spend + 1.0) / (past["_past"].to_numpy() * horizon_days / 365 + 1.0))
+            past = past.with_columns(_g=pl.Series(growth - growth.mean()))
+            pairs = before.select(C.USER, C.ITEM).unique().join(past, on=C.USER)
+            parts.append(pairs.group_by(C.ITEM).agg(pl.col("_g").sum(), pl.len().alias("_n")))
+        if not parts:
+            raise ValueError(f"ItemGrowthCLV: no training origin before {as_of:%Y-%m-%d}")
+        self.encoding_ = (
+            pl.concat(parts)
+            .group_by(C.ITEM)
+            .agg(pl.col("_g").sum(), pl.col("_n").sum())
+            .select(C.ITEM, (pl.col("_g") / (pl.col("_n") + self.shrink)).alias("_e"))
+        )
+        self.as_of_ = as_of
+        return self
+
+    def predict(self, purchases: pl.DataFrame, as_of: Any = None) -> pl.DataFrame:
+        as_of = self.as_of_ if as_of is None else to_datetime(as_of, "as_of")
+        before = self._lines(purchases, as_of)
+        items = (
+            before.select(C.USER, C.ITEM)
+            .unique()
+            .join(self.encoding_, on=C.ITEM, how="left")
+            .group_by(C.USER)
+            .agg(pl.col("_e").fill_null(0.0).mean())
+        )
+        return (
+            before.group_by(C.USER)
+            .agg((pl.col("_v").sum() / MICRO).alias("_past"))
+            .join(items, on=C.USER)
+            .select(C.USER, (pl.col("_past") * pl.col("_e").exp()).alias("clv"))
+            .sort(C.USER)
         )

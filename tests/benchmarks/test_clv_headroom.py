@@ -12,7 +12,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks._clv_headroom import clv_headroom
+from benchmarks._clv_headroom import ItemGrowthCLV, clv_headroom
+from tests._purchases import purchases_frame
 
 PAST = [100.0, 90, 80, 70, 60, 50, 40, 30, 20, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0.5]
 # the top customer by past spend buys nothing; the 5th by past spend is the window's best
@@ -79,3 +80,43 @@ def test_headroom_matches_numpy_on_random_data() -> None:
     assert r["past_spend"] == pytest.approx(by_past)
     assert r["buyers_only"] == pytest.approx(buyers)
     assert r["past_spend"] <= r["buyers_only"] <= r["perfect"]
+
+
+def _purchases(extra: list[tuple] | None = None) -> pl.DataFrame:
+    from datetime import datetime as dt
+
+    rows = [
+        (1, "x", "o1", dt(2020, 2, 1), 1.0, 10.0),  # A: item x, then 100 in the window
+        (2, "y", "o2", dt(2020, 2, 1), 2.0, 5.0),  # B: item y, nothing in the window
+        (1, "x", "o3", dt(2020, 2, 25), 10.0, 10.0),
+        (3, "z", "o4", dt(2020, 2, 26), 1.0, 7.0),  # C: only in the window, item z
+    ]
+    return purchases_frame(rows + (extra or []))
+
+
+def test_item_growth_clv_by_hand() -> None:
+    # one training origin, 2020-03-01 - 10 d = 2020-02-20: A grew from 10 to 100, B to 0;
+    # growths log(101 / (10 * 10 / 365 + 1)) and log(1 / (...)), centred: +-log(101) / 2;
+    # item x = +log(101) / 2 / (1 buyer + shrink 1), item y the opposite, z unseen (0)
+    model = ItemGrowthCLV(origins=1, shrink=1.0, min_history_days=1)
+    clv = model.fit(_purchases(), "2020-03-01", horizon_days=10).predict(_purchases())
+    assert clv["user_id"].to_list() == [1, 2, 3]
+    expected = [110.0 * 101**0.25, 10.0 * 101**-0.25, 7.0]
+    np.testing.assert_allclose(clv["clv"].to_numpy(), expected, rtol=1e-12)
+
+
+def test_item_growth_clv_reads_nothing_at_or_after_as_of() -> None:
+    from datetime import datetime as dt
+
+    later = [
+        (2, "x", "o9", dt(2020, 3, 1), 1000.0, 10.0),  # at as_of
+        (4, "y", "o10", dt(2020, 3, 5), 50.0, 3.0),
+    ]
+    model = ItemGrowthCLV(origins=1, shrink=1.0, min_history_days=1)
+    base = model.fit(_purchases(), "2020-03-01", horizon_days=10).predict(_purchases())
+    with_later = (
+        ItemGrowthCLV(origins=1, shrink=1.0, min_history_days=1)
+        .fit(_purchases(later), "2020-03-01", horizon_days=10)
+        .predict(_purchases(later))
+    )
+    assert with_later.equals(base)
