@@ -34,6 +34,7 @@ import polars as pl
 from recsys.data import columns as C
 from recsys.data.canonical import without_returns
 from recsys.data.timeutil import to_datetime
+from recsys.exceptions import InputDataError
 from recsys.profiles.learned_features import SPEND_FEATURES, customer_features, window_labels
 from recsys.profiles.source import MICRO, micro_units
 from recsys.stats.weighted import top_decile_capture
@@ -217,7 +218,10 @@ class ItemGrowthCLV:
             pairs = before.select(C.USER, C.ITEM).unique().join(past, on=C.USER)
             parts.append(pairs.group_by(C.ITEM).agg(pl.col("_g").sum(), pl.len().alias("_n")))
         if not parts:
-            raise ValueError(f"ItemGrowthCLV: no training origin before {as_of:%Y-%m-%d}")
+            raise InputDataError(
+                f"ItemGrowthCLV: as_of={as_of:%Y-%m-%d} leaves no training origin with "
+                f"{self.min_history_days} days of history and a {horizon_days}-day window before it"
+            )
         self.encoding_ = (
             pl.concat(parts)
             .group_by(C.ITEM)

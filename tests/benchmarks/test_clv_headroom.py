@@ -120,3 +120,10 @@ def test_item_growth_clv_reads_nothing_at_or_after_as_of() -> None:
         .predict(_purchases(later))
     )
     assert with_later.equals(base)
+
+
+def test_item_growth_clv_without_a_training_origin() -> None:
+    from recsys.exceptions import InputDataError
+
+    with pytest.raises(InputDataError, match="no training origin with 30 days of history"):
+        ItemGrowthCLV().fit(_purchases(), "2020-03-01", horizon_days=10)
