@@ -201,8 +201,12 @@ def _claim(area: Estimate, varies: bool) -> str:
     )
     if varies:
         return f"The model ranks responders better than random: {qini}; target by the plan."
+    if area.ci_high < 0:
+        why = f"The model ranks responders worse than random on this experiment: {qini} is below 0."
+    else:
+        why = f"The response barely varies by customer on this experiment: {qini} includes 0."
     return (
-        f"The response barely varies by customer on this experiment: {qini} includes 0. "
+        f"{why} "
         "Fall back to the average effect: give every customer the experiment's average "
         "uplift in allocate (treat all if it pays its cost; under a budget or a count, the "
         "most valuable customers first)."

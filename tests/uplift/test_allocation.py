@@ -153,6 +153,23 @@ def test_plan_value_with_no_heterogeneity_states_the_fallback():
     assert "Fall back" in result.claim
 
 
+def test_plan_value_that_ranks_responders_last_says_so():
+    rng = np.random.default_rng(1)
+    n = 4000
+    t = rng.integers(0, 2, n)
+    responds = rng.random(n) < 0.5
+    y = rng.random(n) < 0.1 + 0.4 * (t * responds)
+    exp = pl.DataFrame({"user_id": np.arange(n), "arm": t, "y": y})
+    backwards = (~responds) + 0.01 * rng.random(n)  # the non-responders first
+    plan = rs.uplift.allocate(pl.DataFrame({"user_id": np.arange(n), "uplift": backwards}))
+    result = rs.uplift.plan_value(exp, plan, treatment="arm", outcome="y", control=0, bootstrap=30)
+    assert result.qini_auc.ci_high < 0
+    assert not result.varies
+    assert "worse than random" in result.claim
+    assert "includes 0" not in result.claim
+    assert "Fall back" in result.claim
+
+
 def test_plan_value_bad_input(heldout):
     test, plan, _ = heldout
     kwargs = {"treatment": "arm", "outcome": "outcome", "control": "control"}
