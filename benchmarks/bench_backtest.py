@@ -23,6 +23,11 @@ row is Online Retail's only. ``online_retail_2y`` is the same shop's two-year hi
 Online Retail II's purchases before 2010-12-01 followed by Online Retail's (the two
 files overlap on 2010-12-01..09 with identical rows), at Online Retail's origins.
 ``--only churn`` (or ``clv``, ...) runs one prediction of item 1 and skips the rest.
+Whenever CLV is scored, a headroom table (`benchmarks._clv_headroom`) shows why a CLV rank
+does or does not beat past spend on top-decile capture: two oracles at each origin, and
+with ``--clv-ceiling`` the in-sample ceiling of the learned models' features;
+``--clv-items`` also scores the research candidate ``ItemGrowthCLV`` (past spend times the
+growth the customer's items foretold at earlier origins) with its own paired intervals.
 
 Every row prints the model's value, the naive rule's, the paired difference and its 95%
 interval (customer-level bootstrap clustered by customer, 1,000 resamples), then the
@@ -42,6 +47,7 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import recsys as rs
+from benchmarks._clv_headroom import ItemGrowthCLV, clv_headroom, print_clv_headroom
 from benchmarks._common import peak_rss_mb, print_environment
 from recsys.models import registry
 
@@ -106,6 +112,16 @@ def main() -> None:
     parser.add_argument("--plots", type=Path, help="folder for calibration and holdout PNGs")
     parser.add_argument("--dataset", default="online_retail", choices=list(DATASETS))
     parser.add_argument("--only", choices=["churn", "clv", "next_basket"], help="one prediction")
+    parser.add_argument(
+        "--clv-ceiling",
+        action="store_true",
+        help="add the in-sample ceiling of the learned features to the CLV headroom table",
+    )
+    parser.add_argument(
+        "--clv-items",
+        action="store_true",
+        help="also score the research candidate ItemGrowthCLV (benchmarks/_clv_headroom.py)",
+    )
     args = parser.parse_args()
     all_origins, horizon = DATASETS[args.dataset]
     origins = all_origins[-2:] if args.quick else all_origins
@@ -174,6 +190,28 @@ def main() -> None:
             print(f"- clv (183 days, {model}): {clv6.verdict('clv', model=model)}")
             capture = clv6.verdict("clv", "top_decile_capture", model)
             print(f"- clv (183 days, {model}), top-decile capture: {capture}")
+    if "clv" in predictions:
+        t0 = time.perf_counter()
+        ceiling = purchases if args.clv_ceiling else None
+        print_clv_headroom(clv_headroom(main_run.units["clv"], ceiling, horizon))
+        times["clv headroom"] = time.perf_counter() - t0
+    if "clv" in predictions and args.clv_items:
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():  # the main run's data warnings, listed below
+            warnings.simplefilter("ignore", rs.DataWarning)
+            items = rs.evaluation.backtest(
+                purchases, origins, predictions=["clv"], horizon_days=horizon,
+                clv_model=ItemGrowthCLV(), bootstrap=bootstrap, seed=0,
+            )  # fmt: skip
+        times["clv, ItemGrowthCLV"] = time.perf_counter() - t0
+        _print_table(
+            items.table.filter(pl.col("model") == "ItemGrowthCLV"),
+            f"CLV research candidate ItemGrowthCLV, {horizon}-day windows",
+        )
+        for metric in ("spearman", "top_decile_capture"):
+            print(
+                f"- clv {metric} (ItemGrowthCLV): {items.verdict('clv', metric, 'ItemGrowthCLV')}"
+            )
     if due is not None:
         print(f"- due: {due.verdict('due')}")
         print(f"- due, Brier: {due.verdict('due', 'brier')}")
