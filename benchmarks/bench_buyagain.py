@@ -70,8 +70,10 @@ class _Fixed:
 
 
 def as_lists(recs: pl.DataFrame) -> Lists:
-    g = recs.sort(["user_id", "rank"]).group_by("user_id", maintain_order=True).agg(
-        "item_id", "score"
+    g = (
+        recs.sort(["user_id", "rank"])
+        .group_by("user_id", maintain_order=True)
+        .agg("item_id", "score")
     )
     return {u: (list(i), np.asarray(s, dtype=np.float64)) for u, i, s in g.iter_rows()}
 
