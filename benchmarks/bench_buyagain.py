@@ -18,6 +18,8 @@ bought items first, popularity after):
 - recency-weighted frequency: sum over the pair's purchase days of
   ``0.5 ** (age / half_life)``, log1p, added with weight ``w``;
 - ALS's score of each bought item (z-scored within the customer), added with ``w``;
+- the model's own ``rs.BuyAgain(trend_window_days=30, diversity=d)``: the same
+  greedy with a basket = a customer-day (``Interactions.purchases`` keeps no order id);
 - explore slots: customers with fewer than 10 bought items filled from ItemKNN
   instead of popularity; and a gate that gives slot 10 to ItemKNN's first new item
   when BuyAgain's 10th probability is below ``tau``.
@@ -30,6 +32,7 @@ HR@10 with ``exclude_seen=False``; differences are paired bootstraps (``--bootst
 resamples, seed 0, ``rs.evaluation.compare``).
 
 Usage: PYTHONPATH=. python benchmarks/bench_buyagain.py [--bootstrap 1000]
+       RECSYS_DATA=../shared/data PYTHONPATH=. python benchmarks/bench_buyagain.py --ta-feng
 """
 
 from __future__ import annotations
@@ -256,6 +259,10 @@ def candidates(w: Window) -> dict[str, dict]:
     als = als_seen(w)
     for weight in (0.1, 0.25):
         out[f"ALS on bought w={weight}"] = reweight(w, als, weight)
+    for d in (0.3, 0.6, 1.0):  # the model's own: customer-day baskets (no order ids kept)
+        model = rs.BuyAgain(trend_window_days=30.0, diversity=d).fit(w.inter)
+        recs = as_lists(model.recommend(w.users, k=K, exclude_seen=False))
+        out[f"BuyAgain(trend_window_days=30, diversity={d})"] = {u: recs[u][0] for u in w.users}
     out["ItemKNN fill (< 10 bought)"] = explored(w, knn, None)
     for tau in (0.1, 0.2):
         out[f"ItemKNN slot 10 if p10 < {tau}"] = explored(w, knn, tau)
@@ -290,13 +297,51 @@ def evaluate(w: Window, lists: dict[str, dict], bootstrap: int) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
+def ta_feng(bootstrap: int) -> None:
+    """Ta-Feng (cutoff 2001-02-01, test to the end, as in bench_accuracy): the chosen settings."""
+    from _common import shared_purchases
+
+    purchases = shared_purchases("ta_feng")
+    if purchases is None:
+        return
+    split = rs.evaluation.temporal_split(purchases, "2001-02-01")
+    inter = rs.Interactions.from_purchases(split.train)
+    models = {
+        "rs.Repurchase": rs.Repurchase().fit(inter),
+        "rs.BuyAgain": rs.BuyAgain().fit(inter),
+        "BuyAgain(trend_window_days=30, diversity=0.6)": rs.BuyAgain(
+            trend_window_days=30.0, diversity=0.6
+        ).fit(inter),
+    }
+    results = rs.evaluate(
+        models,
+        split,
+        k=[K],
+        metrics=["hit_rate", "recall", "ndcg"],
+        exclude_seen=False,
+        modes=["all"],
+        bootstrap=bootstrap,
+        seed=0,
+        show_progress=False,
+    )
+    print(f"\n### Ta-Feng: {split!r}")
+    print(results.table.select("model", "metric", "value", "ci_low", "ci_high"))
+    for ref in ("rs.Repurchase", "rs.BuyAgain"):
+        diff = rs.evaluation.compare(results, "BuyAgain(trend_window_days=30, diversity=0.6)", ref)
+        print(f"vs {ref}:", diff.select("metric", "difference", "ci_low", "ci_high"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--ta-feng", action="store_true", help="only the Ta-Feng check")
     args = parser.parse_args()
     print_environment()
     warnings.simplefilter("ignore", DataWarning)
     pl.Config.set_tbl_rows(100).set_tbl_width_chars(200).set_fmt_str_lengths(60)
+    if args.ta_feng:
+        ta_feng(args.bootstrap)
+        return
     purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
     split = rs.evaluation.temporal_split(purchases, "2011-09-09", horizon_days=90)
     validation = split.validation()
