@@ -79,7 +79,7 @@ def _count(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, a: int, b:
     return data[j] if j < hi and indices[j] == b else 0.0
 
 
-@numba.njit(cache=True)
+@numba.njit(parallel=True, cache=True)
 def _greedy(
     indptr: np.ndarray,
     indices: np.ndarray,
@@ -92,7 +92,7 @@ def _greedy(
     pool: int,
 ) -> np.ndarray:
     out = values.copy()
-    for u in range(len(indptr) - 1):
+    for u in numba.prange(len(indptr) - 1):  # customers are independent: deterministic
         start, end = indptr[u], indptr[u + 1]
         if end - start < 2:
             continue
