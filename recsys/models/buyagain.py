@@ -189,7 +189,8 @@ class BuyAgain(Recommender):
     training baskets (a basket = a customer-day); see
     `recsys.models.diversify`. The scores stay the model's probabilities,
     re-assigned in that order. It serves a hit rate (one purchase among
-    ``k`` items), not the probability of each item.
+    ``k`` items), not the probability of each item. The fallback below
+    (scored as `Repurchase`) is not re-ordered.
 
     Items the customer never bought rank after every bought item, by
     popularity, as in `Repurchase`. When the interactions carry no
