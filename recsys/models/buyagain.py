@@ -181,7 +181,7 @@ class BuyAgain(Recommender):
     the customer's purchase days, recency, number of items and the item's share
     of the customer's purchase days.
 
-    With ``diversity > 0`` each customer's `POOL` most likely items are then
+    With ``diversity > 0`` each customer's 60 most likely items are then
     re-ordered so that items bought together (colour variants, the parts of a
     set) do not fill the list: greedily, the next item maximises its
     probability times ``1 - diversity * cosine`` for every item already
