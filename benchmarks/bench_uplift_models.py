@@ -25,7 +25,12 @@ Figures:
 3. Speed: fit + predict of each learner at ``--n-speed`` customers, ours (cross-fitted
    with the default folds, 2 from 100,000 customers in the smaller arm: fit, out-of-fold
    scores, then ``predict`` on the same customers as if new) and causalml's (no
-   cross-fitting: fit, predict), same thread count.
+   cross-fitting: fit, predict), same thread count. Ours fits
+   `recsys.uplift._learner`'s HistGradientBoosting classes (the stock trees, bit for bit,
+   without re-binning the codes by sorting and without the recorded training loss);
+   causalml the stock classes, or with ``--peer-learner recsys`` ours (on its float
+   features only the training-loss saving applies). X and DR get the known propensity
+   (the treated share) on both sides; T needs none.
 4. Hillstrom (``/work/shared/data/hillstrom/``, read in place): for each e-mail against
    No E-Mail, an X-learner of ``visit`` fitted on one half, its Qini on the other half
    with a bootstrap interval; then the plan on ``spend`` (margin 30%, $0.10 per e-mail)
@@ -58,7 +63,14 @@ FEATURES = ["x1", "x2", "x3", "x4"]
 METHODS = ("t", "x", "dr")
 
 
+PEER_LEARNER = {"name": "stock"}  # --peer-learner
+
+
 def _hgb(classify: bool):
+    if PEER_LEARNER["name"] == "recsys":
+        from recsys.uplift._learner import Classifier, Regressor
+
+        return (Classifier if classify else Regressor)(**DEFAULT_LEARNER, random_state=0)
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
     cls = HistGradientBoostingClassifier if classify else HistGradientBoostingRegressor
@@ -193,7 +205,10 @@ def base_learners(n: int, threads: int) -> None:
 
 
 def speed(n: int, threads: int, peer: bool, folds: int | None) -> None:
-    print(f"\n== 3. fit + predict at {n:,} customers (0/1 outcome, 50/50), {threads} threads ==")
+    print(
+        f"\n== 3. fit + predict at {n:,} customers (0/1 outcome, 50/50), {threads} threads, "
+        f"causalml's learner classes: {PEER_LEARNER['name']} =="
+    )
     frame, _ = simulate(n, 0.5, binary=True, seed=3)
     data, feats = frame.select("user_id", "arm", "outcome"), frame.select("user_id", *FEATURES)
     x = feats.select(FEATURES).to_numpy()
@@ -320,7 +335,16 @@ def main() -> None:
     parser.add_argument(
         "--folds", type=int, default=None, help="n_folds of parts 1 and 3 (default: the model's)"
     )
+    parser.add_argument(
+        "--peer-learner",
+        choices=("stock", "recsys"),
+        default="stock",
+        help="causalml's base learner: scikit-learn's classes (default) or recsys's "
+        "(recsys.uplift._learner: the same trees without the recorded training loss; "
+        "causalml's float features take scikit-learn's own binning)",
+    )
     args = parser.parse_args()
+    PEER_LEARNER["name"] = args.peer_learner
     if args.quick:
         args.n, args.n_speed, args.bootstrap = 5_000, 20_000, 20
     skip = set(args.skip.split(","))

@@ -211,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--no-value",
         action="store_true",
-        help="do not use the customer value model (CLV); the stated fallback value is used",
+        help="do not use the customer value model (CLV); customers are valued by past spend",
     )
     add_seed(report)
     add_experiment_options(report)

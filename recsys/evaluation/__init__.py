@@ -8,6 +8,7 @@
 """
 
 from recsys.evaluation.backtest import Backtest, backtest
+from recsys.evaluation.backtest_profiles import backtest_profiles
 from recsys.evaluation.calibration import churn_calibration
 from recsys.evaluation.evaluate import evaluate
 from recsys.evaluation.metrics import (
@@ -58,6 +59,7 @@ __all__ = [
     "TuneResult",
     "accuracy_per_user",
     "backtest",
+    "backtest_profiles",
     "churn_calibration",
     "compare",
     "coverage",

@@ -26,7 +26,13 @@ from recsys.profiles.config import ProfileConfig
 from recsys.profiles.due import due_items
 from recsys.uplift.retention import retention_labels
 
-__all__ = ["LastBasket", "customer_units", "due_units", "next_basket_units"]
+__all__ = [
+    "LastBasket",
+    "customer_units",
+    "due_units",
+    "next_basket_units",
+    "profile_units",
+]
 
 _US_PER_DAY = 86_400_000_000
 #: Calibration-period frequencies above this are pooled in the holdout table ("7+").
@@ -51,22 +57,42 @@ def customer_units(
         clv_discount_monthly=0.0 if with_clv else base.clv_discount_monthly,
     )
     profiles = build_profiles(before, as_of=origin, config=config)
+    history = pl.concat([before, window], how="diagonal_relaxed")
+    return profile_units(profiles, history, origin, horizon_days, with_clv)
+
+
+def profile_units(
+    profiles: pl.DataFrame,
+    purchases: pl.DataFrame,
+    origin: datetime,
+    horizon_days: int,
+    with_clv: bool,
+    with_churn: bool = True,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`customer_units` of profiles already built as of ``origin``: their churn (with
+    ``with_churn``) and CLV (with ``with_clv``) columns next to what happened in
+    ``[origin, origin + horizon_days)`` of ``purchases`` (``churned``,
+    ``n_orders_after``, ``spend_after``), and the holdout table (empty without the
+    ``expected_purchases_<horizon_days>d`` column)."""
     expected = f"expected_purchases_{horizon_days}d"
     labels = retention_labels(
-        pl.concat([before, window], how="diagonal_relaxed"),
-        as_of=origin,
-        horizon_days=horizon_days,
-        users=profiles[C.USER],
+        purchases, as_of=origin, horizon_days=horizon_days, users=profiles[C.USER]
     )
-    columns = [C.USER, "recency_days", "frequency", "churn_risk", expected]
+    columns = [C.USER, "recency_days", "frequency"]
+    if with_churn:
+        columns.append("churn_risk")
+    if expected in profiles.columns:
+        columns.append(expected)
     if with_clv:
         columns += ["monetary", "clv"]
     units = (
         profiles.select(columns)
         .join(labels, on=C.USER, how="left", maintain_order="left")
-        .rename({expected: "expected_orders"})
+        .rename({expected: "expected_orders"}, strict=False)
         .with_columns(churned=(~pl.col("retained")).cast(pl.Float64))
     )
+    if "expected_orders" not in units.columns:
+        return units, pl.DataFrame()
     holdout = (
         units.with_columns(
             frequency=pl.col("frequency").clip(upper_bound=HOLDOUT_MAX_FREQUENCY),

@@ -298,6 +298,44 @@ def _basket_specs(units: pl.DataFrame, rows: np.ndarray, o: int, k: int, model: 
     return specs
 
 
+_BUILDERS: dict[str, Callable[[pl.DataFrame, np.ndarray, int], list[_Spec]]] = {
+    "churn": _churn_specs,
+    "clv": _clv_specs,
+    "due": _due_specs,
+}
+
+
+def _scored(
+    merged: dict[str, pl.DataFrame],
+    dates: list[datetime],
+    wanted: list[str],
+    builders: dict[str, Callable[[pl.DataFrame, np.ndarray, int], list[_Spec]]],
+    bootstrap: int,
+    seed: int,
+    confidence: float,
+) -> pl.DataFrame:
+    """The table of every wanted prediction's rows (``merged``: units with ``origin``),
+    each customer one cluster of the bootstrap across predictions and origins."""
+    universe = (
+        pl.concat([u.select(pl.col(C.USER).cast(pl.String)) for u in merged.values()])
+        .unique()
+        .sort(C.USER)[C.USER]
+    )
+    index = {u: i for i, u in enumerate(universe.to_list())}
+    specs: list[_Spec] = []
+    for name in wanted:
+        for o, origin in enumerate(dates):
+            part = merged[name].filter(pl.col("origin") == origin.date().isoformat())
+            ids = part[C.USER].cast(pl.String).to_list()
+            rows = np.array([index[u] for u in ids], dtype=np.int64)
+            specs.extend(builders[name](part, rows, o))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN resamples: NaN, by design
+        table = _table(specs, dates, bootstrap, seed, confidence, len(index))
+    order = {name: i for i, name in enumerate(PREDICTIONS)}
+    return table.sort(pl.col("prediction").replace_strict(order), maintain_order=True)
+
+
 def _draws(
     specs: list[_Spec], n_customers: int, bootstrap: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -536,30 +574,11 @@ def backtest(
             units["next_basket"].append(basket.select(stamp, pl.all()))
 
     merged = {name: pl.concat(parts, how="vertical_relaxed") for name, parts in units.items()}
-    universe = (
-        pl.concat([u.select(pl.col(C.USER).cast(pl.String)) for u in merged.values()])
-        .unique()
-        .sort(C.USER)[C.USER]
-    )
-    index = {u: i for i, u in enumerate(universe.to_list())}
-    specs: list[_Spec] = []
     builders = {
-        "churn": _churn_specs,
-        "clv": _clv_specs,
-        "due": _due_specs,
+        **_BUILDERS,
         "next_basket": lambda u, r, o: _basket_specs(u, r, o, k, model_name),
     }
-    for name in wanted:
-        for o, origin in enumerate(dates):
-            part = merged[name].filter(pl.col("origin") == origin.date().isoformat())
-            ids = part[C.USER].cast(pl.String).to_list()
-            rows = np.array([index[u] for u in ids], dtype=np.int64)
-            specs.extend(builders[name](part, rows, o))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN resamples: NaN, by design
-        table = _table(specs, dates, bootstrap, seed, confidence, len(index))
-    order = {name: i for i, name in enumerate(PREDICTIONS)}
-    table = table.sort(pl.col("prediction").replace_strict(order), maintain_order=True)
+    table = _scored(merged, dates, wanted, builders, bootstrap, seed, confidence)
     return Backtest(
         table=table,
         calibration=pl.concat(calibration) if calibration else pl.DataFrame(),

@@ -7,11 +7,17 @@ shows them as they are; it words nothing itself.
 
 Rules:
 
-* churn risk is a probability only where calibration holds on enough customers
-  *and* it discriminates (the AUC interval is above 0.5) *and* its fit is credible
-  (`churn_claim`); otherwise the win-back list is ordered by `WINBACK_FALLBACK`;
-* customer value comes from the CLV model only where its fit is credible
-  (`value_claim`); otherwise from `VALUE_FALLBACK`;
+* churn risk ranks who leaves only where it beats the better naive rule (days since
+  the last order, or the number of orders) at the evaluation cutoff, its paired AUC
+  interval above 0; otherwise churn is ranked by that rule. It is a probability only
+  where, besides, calibration holds on enough customers *and* it discriminates (the AUC
+  interval is above 0.5) *and* its fit is credible; otherwise the win-back list is
+  ordered by customer value, then the churn ordering
+  (`recsys.job.claims_customer.churn_claim`);
+* customer value comes from the CLV model only where its fit is credible *and* it beats
+  past spend (the paired interval of its Spearman correlation with the next window's
+  spend above 0); otherwise it is ranked by past spend
+  (`recsys.job.claims_customer.value_claim`);
 * a model is named best only when its paired interval against the runner-up
   excludes 0 on enough customers with a hit rate above 0 (`model_claim`);
 * the evaluation names who was evaluated, returning and first-time customers
@@ -29,32 +35,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from recsys.job.choice import ModelChoice
-from recsys.job.evidence import CALIBRATION_TOLERANCE, ChurnEvidence, FitEvidence
 from recsys.job.regime import Regime
 
 __all__ = [
     "TARGETING_FALLBACK",
-    "VALUE_FALLBACK",
-    "WINBACK_FALLBACK",
     "Claim",
     "campaign_claim",
-    "churn_claim",
     "due_claim",
     "evaluation_claim",
     "model_claim",
     "targeting_claim",
-    "value_claim",
 ]
-
-#: The stated order of the win-back list when churn risk is not licensed.
-WINBACK_FALLBACK = (
-    "past value (spend to date, or orders without prices), then days since the last order"
-)
-#: The stated customer value when the CLV model is not licensed.
-VALUE_FALLBACK = (
-    "the shop's observed return rate (share of customers who ordered again within the "
-    "value horizon) x the customer's mean order value"
-)
 
 #: The stated plan when the uplift model does not rank responders better than random.
 TARGETING_FALLBACK = (
@@ -93,128 +84,6 @@ def _pct(x: float, decimals: int = 1) -> str:
 
 def _money(x: float, currency: str) -> str:
     return f"{currency}{x:,.0f}" if abs(x) >= 10 or x == 0 else f"{currency}{x:,.2f}"
-
-
-def churn_claim(
-    evidence: ChurnEvidence | None,
-    fits: FitEvidence | None,
-    *,
-    enabled: bool = True,
-    min_customers: int = 30,
-    warnings: tuple[str, ...] = (),
-) -> Claim:
-    """Churn risk as a probability, or the transparent win-back order and why.
-
-    Examples
-    --------
-    >>> claim = churn_claim(None, None)
-    >>> claim.licensed, claim.fallback == WINBACK_FALLBACK
-    (False, True)
-    """
-    reasons = []
-    data: dict[str, Any] = {"tolerance": CALIBRATION_TOLERANCE, "min_customers": min_customers}
-    if not enabled:
-        reasons.append("the churn model is turned off")
-    elif evidence is None:
-        reasons.append("it could not be checked (no evaluation window)")
-    else:
-        data.update(
-            customers=evidence.customers,
-            churned=evidence.churned,
-            auc=evidence.auc,
-            auc_low=evidence.auc_low,
-            auc_high=evidence.auc_high,
-            max_gap=evidence.max_gap,
-            horizon_days=evidence.horizon_days,
-        )
-        auc = (
-            f"AUC {evidence.auc:.2f} [{evidence.auc_low:.2f}, {evidence.auc_high:.2f}]"
-            if math.isfinite(evidence.auc)
-            else "AUC undefined (one outcome only)"
-        )
-        data["auc_text"] = auc
-        if evidence.customers < min_customers:
-            reasons.append(
-                f"only {evidence.customers:,} customers could be checked (at least "
-                f"{min_customers:,} needed)"
-            )
-        if not evidence.discriminates:
-            reasons.append(
-                f"it does not separate churners from returners better than chance ({auc})"
-            )
-        if not evidence.calibrated:
-            gap = (
-                f"predicted and observed churn differ by up to {_pct(evidence.max_gap, 0)} "
-                f"in a decile (tolerance {_pct(CALIBRATION_TOLERANCE, 0)})"
-                if math.isfinite(evidence.max_gap)
-                else "no decile could be checked"
-            )
-            reasons.append(f"it is not calibrated: {gap}")
-    if enabled and fits is not None and not fits.churn_credible:
-        reasons.append("its fit is flagged: " + "; ".join(fits.churn_flags))
-    licensed = not reasons
-    if licensed:
-        assert evidence is not None
-        text = (
-            f"Churn risk can be read as a probability: on {evidence.customers:,} customers "
-            f"checked over {evidence.horizon_days} days, every decile is within "
-            f"{_pct(CALIBRATION_TOLERANCE, 0)} of what happened and it separates churners "
-            f"from returners ({data['auc_text']})."
-        )
-    else:
-        text = (
-            "Churn risk is not used as a probability: "
-            + "; ".join(reasons)
-            + f". The win-back list is ordered by {WINBACK_FALLBACK}, with no risk threshold."
-        )
-    return Claim("churn", text, licensed, data, warnings, None if licensed else WINBACK_FALLBACK)
-
-
-def value_claim(
-    fits: FitEvidence | None,
-    *,
-    has_prices: bool,
-    enabled: bool = True,
-    churn_enabled: bool = True,
-    horizon_days: int = 365,
-    return_rate: float = math.nan,
-    warnings: tuple[str, ...] = (),
-) -> Claim:
-    """Customer value from the CLV model, or from `VALUE_FALLBACK` and why.
-
-    Examples
-    --------
-    >>> value_claim(None, has_prices=False).licensed
-    False
-    """
-    reasons = []
-    if not enabled:
-        reasons.append("the value model is turned off")
-    elif not churn_enabled:
-        reasons.append("the churn model it is built on (BG/NBD) is turned off")
-    if not has_prices:
-        reasons.append("the file has no prices: value is counted in orders")
-    if enabled and churn_enabled and fits is not None and not fits.value_credible:
-        flags = list(fits.value_flags)
-        if fits.nonfinite_value:
-            flags.append(f"{fits.nonfinite_value:,} customers have no finite value")
-        reasons.append("its fit is flagged: " + "; ".join(flags))
-    licensed = not reasons
-    data = {"horizon_days": horizon_days, "return_rate": return_rate, "has_prices": has_prices}
-    if licensed:
-        text = (
-            f"Customer value is the expected value over the next {horizon_days} days "
-            "(BG/NBD and Gamma-Gamma fits, none flagged); these models assume buying habits "
-            "stay as they were."
-        )
-    else:
-        text = (
-            "Customer value does not come from the CLV model: "
-            + "; ".join(reasons)
-            + f". It is {VALUE_FALLBACK} ({_pct(return_rate)} returned within "
-            f"{horizon_days} days)."
-        )
-    return Claim("value", text, licensed, data, warnings, None if licensed else VALUE_FALLBACK)
 
 
 def evaluation_claim(

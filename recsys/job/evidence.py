@@ -1,5 +1,7 @@
-"""The evidence the job's claims rest on: churn discrimination and calibration, the
-credibility of the customer-model fits, and the warnings each step raised."""
+"""The evidence the job's claims rest on: churn discrimination and calibration, churn
+risk and CLV against the naive rules a shop already uses (the backtest at the
+evaluation cutoff), the credibility of the customer-model fits, and the warnings each
+step raised."""
 
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ import polars as pl
 from scipy.stats import rankdata
 
 from recsys.data import columns as C
-from recsys.evaluation import churn_calibration
+from recsys.evaluation import Backtest, backtest_profiles, churn_calibration
+from recsys.evaluation.backtest import LOWER_IS_BETTER, OVERALL
+from recsys.exceptions import DataWarning
 from recsys.stats.intervals import z_value
 from recsys.uplift.retention import retention_labels
 
@@ -23,11 +27,14 @@ __all__ = [
     "CALIBRATION_TOLERANCE",
     "ChurnEvidence",
     "FitEvidence",
+    "RuleComparison",
     "StepWarnings",
     "auc_interval",
     "churn_evidence",
     "fit_evidence",
     "record_warnings",
+    "rule_comparisons",
+    "rule_evidence",
 ]
 
 #: Churn risk is calibrated when every decile's predicted and observed churn are within this.
@@ -137,6 +144,122 @@ def churn_evidence(
         max_gap=gap,
         calibration=calibration,
         horizon_days=horizon_days,
+    )
+
+
+@dataclass(frozen=True)
+class RuleComparison:
+    """A prediction against one naive rule on the customers at the evaluation cutoff:
+    one pooled row of `recsys.evaluation.backtest_profiles`.
+
+    ``value`` is the prediction's ``metric`` and ``rule_value`` the rule's, on the same
+    ``customers``, over the ``horizon_days`` after the cutoff; ``ci_low, ci_high`` is
+    the paired bootstrap interval of ``diff = value - rule_value`` (NaN without
+    resamples) at ``confidence``.
+    """
+
+    prediction: str
+    metric: str
+    rule: str
+    value: float
+    rule_value: float
+    diff: float
+    ci_low: float
+    ci_high: float
+    customers: int
+    horizon_days: int
+    confidence: float = 0.95
+
+    @property
+    def beats(self) -> bool:
+        """The whole interval of the difference lies on the better side of 0."""
+        if self.metric in LOWER_IS_BETTER:
+            return bool(self.ci_high < 0)
+        return bool(self.ci_low > 0)
+
+
+def rule_evidence(
+    profiles: pl.DataFrame,
+    purchases: pl.DataFrame,
+    cutoff: Any,
+    horizon_days: int,
+    *,
+    churn: bool,
+    clv: bool,
+    bootstrap: int,
+    seed: int,
+) -> Backtest | None:
+    """`backtest_profiles` of the profiles built at the cutoff (``churn`` and / or ``clv``):
+    the customers whose scored columns are all finite (the others counted in a
+    `DataWarning`); None when there is nothing to score.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> p = pl.DataFrame({"user_id": [1, 2, 3, 1], "item_id": ["a"] * 4,
+    ...     "timestamp": [datetime(2020, 1, 1), datetime(2020, 1, 2), datetime(2020, 1, 3),
+    ...                   datetime(2020, 2, 1)]})
+    >>> prof = pl.DataFrame({"user_id": [1, 2, 3], "recency_days": [14.0, 13.0, 12.0],
+    ...     "frequency": [1, 1, 1], "churn_risk": [0.1, 0.9, 0.8]})
+    >>> b = rule_evidence(prof, p, datetime(2020, 1, 15), 30, churn=True, clv=False,
+    ...     bootstrap=0, seed=0)
+    >>> [(c.rule, c.value, c.rule_value) for c in rule_comparisons(b, "churn", 30)][:2]
+    [('recency', 1.0, 0.0), ('frequency', 1.0, 0.5)]
+    """
+    wanted = [name for name, on in (("churn", churn), ("clv", clv)) if on]
+    columns = {"churn": "churn_risk", "clv": "clv"}
+    wanted = [name for name in wanted if columns[name] in profiles.columns]
+    if not wanted or profiles.height == 0:
+        return None
+    finite = pl.all_horizontal(
+        pl.col(columns[name]).cast(pl.Float64).is_finite().fill_null(False) for name in wanted
+    )
+    scored = profiles.filter(finite)
+    if scored.height < profiles.height:
+        left = profiles.height - scored.height
+        names = " or ".join(columns[name] for name in wanted)
+        warnings.warn(
+            f"{left:,} of {profiles.height:,} customers at the evaluation cutoff have no finite "
+            f"{names}: they are left out of the comparison with the naive rules",
+            DataWarning,
+            stacklevel=2,
+        )
+    if scored.height == 0:
+        return None
+    return backtest_profiles(
+        scored, purchases, cutoff, wanted, horizon_days, bootstrap=bootstrap, seed=seed
+    )
+
+
+def rule_comparisons(
+    backtest: Backtest | None, prediction: str, horizon_days: int
+) -> tuple[RuleComparison, ...]:
+    """The pooled rows of ``prediction`` (``"churn"`` or ``"clv"``) in ``backtest`` (over
+    the ``horizon_days`` after its origin), in
+    its order (churn: AUC vs ``recency``, vs ``frequency``, Brier vs ``base_rate``; CLV:
+    Spearman, top-decile capture, spend captured vs ``past_spend``); empty without one.
+    """
+    if backtest is None:
+        return ()
+    rows = backtest.table.filter(
+        (pl.col("prediction") == prediction) & (pl.col("origin") == OVERALL)
+    )
+    return tuple(
+        RuleComparison(
+            prediction=prediction,
+            metric=row["metric"],
+            rule=row["naive"],
+            value=row["value"],
+            rule_value=row["naive_value"],
+            diff=row["diff"],
+            ci_low=row["ci_low"],
+            ci_high=row["ci_high"],
+            customers=int(row["n"]),
+            horizon_days=horizon_days,
+            confidence=backtest.confidence,
+        )
+        for row in rows.iter_rows(named=True)
     )
 
 

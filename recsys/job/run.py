@@ -4,7 +4,9 @@ Steps (each one's warnings are recorded and attached to the claims they concern)
 
 1. the shop's regime (`recsys.job.regime`);
 2. profiles, cohorts and items due as of ``as_of``;
-3. the evaluation: churn evidence at the cutoff, a temporal split with every
+3. the evaluation: at the cutoff, the churn evidence and the backtest of churn risk
+   and CLV against the naive rules (`recsys.evaluation.backtest_profiles` on the
+   profiles built there); a temporal split with every
    customer who bought in the test window (first-time buyers get the models'
    cold-start fallback), the models fitted on the training side and compared;
 4. the model to use, chosen on a validation split carved from the training side
@@ -30,24 +32,24 @@ from typing import Any
 
 import polars as pl
 
-from recsys.actions import DEFAULT_RULES, retention_actions
+from recsys.actions import retention_actions
 from recsys.data import CleaningReport, Interactions
 from recsys.data import columns as C
 from recsys.data.canonical import without_returns
 from recsys.data.timeutil import to_datetime
-from recsys.evaluation import EvaluationResults, temporal_split
+from recsys.evaluation import Backtest, EvaluationResults, temporal_split
 from recsys.exceptions import InputDataError
 from recsys.job.choice import ModelChoice, choose_model
 from recsys.job.claims import (
     Claim,
     campaign_claim,
-    churn_claim,
     due_claim,
     evaluation_claim,
     model_claim,
-    value_claim,
 )
+from recsys.job.claims_customer import churn_claim, value_claim
 from recsys.job.config import JobConfig
+from recsys.job.decisions import action_frame, churn_rank, past_value_ratio
 from recsys.job.evaluation import (
     evaluate_models,
     fit_models,
@@ -62,6 +64,8 @@ from recsys.job.evidence import (
     churn_evidence,
     fit_evidence,
     record_warnings,
+    rule_comparisons,
+    rule_evidence,
 )
 from recsys.job.regime import Regime, detect_regime, window_buyers
 from recsys.job.targeting import Targeting, targeting
@@ -90,8 +94,11 @@ class JobResult:
     ``test_choice`` the comparison on the test window. ``claims`` maps each
     headline (``churn``, ``value``, ``evaluation``, ``model``, ``campaign``,
     ``due``, and ``targeting`` with an experiment) to its `Claim`; ``targeting`` is the
-    plan and its value (None without an experiment); ``warnings`` lists the distinct
-    warnings of each step.
+    plan and its value (None without an experiment); ``backtest`` is churn risk and CLV
+    against the naive rules at the cutoff (`recsys.evaluation.backtest_profiles`; None
+    without an evaluation); ``warnings`` lists the distinct warnings of each step.
+    ``profiles`` carry ``churn_rank`` (1 = most likely gone, by ``claims["churn"]
+    .evidence["ranked_by"]``: the churn risk or the naive rule).
     """
 
     config: JobConfig
@@ -116,6 +123,7 @@ class JobResult:
     hit_retention: pl.DataFrame | None = None
     churn: ChurnEvidence | None = None
     fits: FitEvidence | None = None
+    backtest: Backtest | None = None
     targeting: Targeting | None = None
     warnings: dict[str, tuple[str, ...]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -229,56 +237,6 @@ class _Steps:
         self.echo(f"      {label}: {self.timings[key]:.1f} s")
 
 
-def _return_rate(bought: pl.DataFrame, as_of: datetime, horizon_days: int) -> float:
-    """Share of customers who had bought before ``as_of - H`` and ordered again in
-    ``[as_of - H, as_of)``, H = ``horizon_days`` (halved until it fits in the data)."""
-    first = bought[C.TIMESTAMP].min()
-    assert isinstance(first, datetime)
-    span = (as_of - first).total_seconds() / 86_400
-    days = float(horizon_days)
-    while days > span / 2 and days > 1:
-        days /= 2
-    start = as_of - timedelta(days=days)
-    before = bought.filter(pl.col(C.TIMESTAMP) < start).select(C.USER).unique()
-    if before.height == 0:
-        return 0.0
-    again = (
-        bought.filter(pl.col(C.TIMESTAMP) >= start)
-        .select(C.USER)
-        .unique()
-        .join(before, on=C.USER, how="semi")
-    )
-    return again.height / before.height
-
-
-def _action_frame(
-    profiles: pl.DataFrame, churn_ok: bool, value_ok: bool, return_rate: float
-) -> tuple[pl.DataFrame, str, list[dict[str, Any]] | None, str | None]:
-    """(profiles for `retention_actions`, value column, rules, rank column)."""
-    has_money = "monetary" in profiles.columns
-    past = "monetary" if has_money else "frequency"
-    frame = profiles
-    if value_ok and "clv" in profiles.columns:
-        value = "clv"
-    else:
-        per_order = pl.col("avg_order_value") if "avg_order_value" in profiles.columns else 1.0
-        frame = frame.with_columns(
-            expected_value=(pl.lit(return_rate) * per_order).cast(pl.Float64)
-        )
-        value = "expected_value"
-    if churn_ok and "churn_risk" in profiles.columns:
-        return frame, value, None, None
-    rules = [dict(r) for r in DEFAULT_RULES]
-    for rule in rules:
-        rule.pop("min_churn_risk", None)
-    frame = frame.drop("churn_risk", strict=False).with_columns(
-        winback_order=pl.struct(
-            pl.col(past).cast(pl.Float64).fill_null(0.0), pl.col("recency_days")
-        ).rank("ordinal")
-    )
-    return frame, value, rules, "winback_order"
-
-
 def run(
     purchases: pl.DataFrame,
     config: JobConfig | None = None,
@@ -350,11 +308,15 @@ def run(
             warnings.warn(regime.order_id_message, DataWarning, stacklevel=2)
     has_prices = C.PRICE in bought.columns
     with steps("profiles", f"profiles, cohorts and items due as of {as_of:%Y-%m-%d}") as pw:
-        clv = config.clv_horizon_days if (has_prices and config.value and config.churn) else None
+        with_clv = has_prices and config.value and config.churn
         profiles = build_profiles(
             bought,
             as_of=as_of,
-            config=ProfileConfig(clv_horizon_days=clv, churn=config.churn),
+            config=ProfileConfig(
+                horizon_days=config.horizon_days,
+                clv_horizon_days=config.clv_horizon_days if with_clv else None,
+                churn=config.churn,
+            ),
         )
         cohorts = cohort_retention(bought, period="month", as_of=as_of)
         due = due_items(bought, as_of=as_of, horizon_days=config.due_horizon_days)
@@ -362,6 +324,7 @@ def run(
 
     evaluation = test_choice = validation = None
     churn = None
+    versus_rules = None
     retention = None
     segments_counts = (0, 0)
     reason = regime.order_id_message
@@ -397,11 +360,29 @@ def run(
             at_cutoff = None
             known = split.train[C.USER].n_unique()
             if known:
+                # the CLV over the evaluation window, undiscounted: what the backtest scores
                 at_cutoff = build_profiles(
-                    split.train, as_of=cutoff, config=ProfileConfig(churn=config.churn)
+                    split.train,
+                    as_of=cutoff,
+                    config=ProfileConfig(
+                        horizon_days=config.horizon_days,
+                        clv_horizon_days=config.horizon_days if with_clv else None,
+                        clv_discount_monthly=0.0,
+                        churn=config.churn,
+                    ),
                 )
                 if config.churn:
                     churn = churn_evidence(at_cutoff, evaluated_on, cutoff, config.horizon_days)
+                    versus_rules = rule_evidence(
+                        at_cutoff,
+                        evaluated_on,
+                        cutoff,
+                        config.horizon_days,
+                        churn=True,
+                        clv=with_clv,
+                        bootstrap=min(config.bootstrap, config.backtest_bootstrap),
+                        seed=config.seed,
+                    )
             seg, returning, _ = segment_test_customers(at_cutoff, split)
             first_time = regime.test_first_time
             if sampled is not None:  # the sample's (skipped first-time buyers counted too)
@@ -458,29 +439,32 @@ def run(
         churn_c = churn_claim(
             churn,
             fits,
+            rules=rule_comparisons(versus_rules, "churn", config.horizon_days),
             enabled=config.churn,
             min_customers=config.min_evaluated,
-            warnings=pw.matching(*CHURN_WORDS)
-            + steps.warnings["evaluation"].matching(*CHURN_WORDS),
+            warnings=_both(pw, steps.warnings["evaluation"], CHURN_WORDS),
         )
-        value_c_rate = _return_rate(without_returns(bought), as_of, config.clv_horizon_days)
+        ratio, ratio_days = past_value_ratio(bought, as_of, config.clv_horizon_days)
         value_c = value_claim(
             fits,
             has_prices=has_prices,
+            rules=rule_comparisons(versus_rules, "clv", config.horizon_days),
             enabled=config.value,
             churn_enabled=config.churn,
             horizon_days=config.clv_horizon_days,
-            return_rate=value_c_rate,
-            warnings=pw.matching(*VALUE_WORDS),
+            ratio=ratio,
+            ratio_days=ratio_days,
+            warnings=_both(pw, steps.warnings["evaluation"], VALUE_WORDS),
         )
-        frame, value, rules, rank_by = _action_frame(
-            profiles, churn_c.licensed, value_c.licensed, value_c_rate
+        profiles = profiles.with_columns(churn_rank(profiles, churn_c.evidence["ranked_by"]))
+        frame, value, action_rules, rank_by = action_frame(
+            profiles, churn_c.licensed, value_c.licensed, ratio
         )
         actions = retention_actions(
             frame,
             due=due,
             recommendations=recommendations,
-            rules=rules,
+            rules=action_rules,
             value=value,
             k=k,
             due_min_probability=DUE_MIN_PROBABILITY,
@@ -569,18 +553,24 @@ def run(
         hit_retention=retention,
         churn=churn,
         fits=fits,
+        backtest=versus_rules,
         targeting=plan,
         warnings={key: tuple(w.messages) for key, w in steps.warnings.items()},
         timings=steps.timings,
     )
 
 
+def _both(first: StepWarnings, second: StepWarnings, words: tuple[str, ...]) -> tuple[str, ...]:
+    """The messages of both steps containing any of ``words``, each once."""
+    return tuple(dict.fromkeys(first.matching(*words) + second.matching(*words)))
+
+
 def _basis(churn_ok: bool, value_ok: bool) -> str:
     if churn_ok:
-        return "expected value x churn risk" if value_ok else "fallback value x churn risk"
+        return "expected value x churn risk" if value_ok else "past-spend value x churn risk"
     if value_ok:
         return "expected value, not weighted by an unlicensed churn risk"
-    return "fallback value"
+    return "past-spend value, not weighted by an unlicensed churn risk"
 
 
 def _repeat_at_rank1(recommendations: pl.DataFrame, bought: pl.DataFrame) -> float:

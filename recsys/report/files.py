@@ -32,11 +32,43 @@ FILES = {
 
 
 def file_metadata(result: JobResult, name: str) -> dict[str, str]:
-    """The key-value metadata of one Parquet file: ``as_of`` (ISO) and what the rows are."""
+    """The key-value metadata of one Parquet file: ``as_of`` (ISO), what the rows are and
+    the source of the churn ordering and of the value (model or naive rule).
+
+    ``churn_rank_source``: ``model: churn_risk`` where churn risk beats the naive rules
+    at the evaluation cutoff, else ``rule: <column> (<ordering>)``; ``churn_probability``:
+    ``yes`` where ``churn_risk`` may be read as a probability; ``value_source``:
+    ``model: clv`` or ``rule: past_value (<how>)``.
+    """
     meta = {"as_of": result.as_of.isoformat(), "recsys_file": name, "model": result.model}
+    meta.update(_sources(result))
     if result.cutoff is not None:
         meta["evaluation_cutoff"] = result.cutoff.isoformat()
         meta["evaluation_horizon_days"] = str(result.config.horizon_days)
+    return meta
+
+
+def _sources(result: JobResult) -> dict[str, str]:
+    from recsys.job.decisions import CHURN_RULES
+
+    churn, value = result.claims.get("churn"), result.claims.get("value")
+    meta = {}
+    if churn is not None:
+        by = churn.evidence.get("ranked_by", "")
+        meta["churn_rank_source"] = (
+            "model: churn_risk"
+            if by == "churn_risk"
+            else f"rule: {CHURN_RULES[by][0]} ({CHURN_RULES[by][1]})"
+            if by in CHURN_RULES
+            else "none"
+        )
+        meta["churn_probability"] = "yes" if churn.licensed else "no"
+    if value is not None:
+        meta["value_source"] = (
+            f"model: {result.value_column}"
+            if value.licensed
+            else f"rule: {result.value_column} ({value.fallback})"
+        )
     return meta
 
 

@@ -106,9 +106,13 @@ def _headline(result: JobResult, key: str) -> str:
         verdict = "worth running" if claim.licensed else "not proposed"
         return f"{count(ev['customers'])} customers, {stake} at stake: {verdict}"
     if key == "churn":
-        return "a probability" if claim.licensed else "not a probability"
+        if claim.licensed:
+            return "a probability, ahead of the naive rules"
+        if ev["ranked_by"] == "churn_risk":
+            return "ahead of the naive rules, not a probability"
+        return f"ranked by the naive rule: {ev['ranked_by']}"
     if key == "value":
-        return "CLV model" if claim.licensed else "fallback rule"
+        return "CLV model, ahead of past spend" if claim.licensed else "ranked by past spend"
     if key == "due":
         return f"{count(ev['customers'])} customers, {count(ev['items'])} products due"
     if key == "model":
@@ -152,7 +156,7 @@ def _winback_table(result: JobResult, names: dict[str, str]) -> Table | None:
         top,
         title="The first ten customers to win back",
         caption=f"One row per customer, in the order of the list: {order}. Value at stake is "
-        f"{'expected value' if value == 'clv' else 'the fallback value'}; the products are "
+        f"{'expected value' if value == 'clv' else 'the past-spend value'}; the products are "
         f"{result.model}'s recommendations.",
         labels={"recency_days": "days since last order", "rfm_segment": "RFM segment"},
         formats={"monetary": amount, "value_at_stake": amount, "recency_days": count},
@@ -255,8 +259,33 @@ def _customers_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
 
 def _churn_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
     claim = result.claims["churn"]
-    page.heading("Churn risk: can it be read as a probability?")
+    page.heading("Churn risk and customer value against the naive rules")
     page.text(claim.text, note=not claim.licensed)
+    value = result.claims["value"]
+    page.text(value.text, note=not value.licensed)
+    if result.backtest is not None:
+        rows = result.backtest.table.filter(pl.col("origin") == "all").select(
+            "prediction",
+            "metric",
+            "naive",
+            "value",
+            "naive_value",
+            "diff",
+            "ci_low",
+            "ci_high",
+            "n",
+        )
+        page.table(
+            Table.from_frame(
+                rows.with_columns(pl.col("metric", "naive").str.replace_all("_", " ")),
+                caption=f"Customers as of {result.cutoff:%Y-%m-%d}, scored on the next "
+                f"{result.config.horizon_days} days: each prediction next to the naive rule it "
+                "replaces on the same customers (AUC and Spearman: higher is better; Brier: "
+                "lower), the difference and its paired 95% interval (customers resampled).",
+                formats={"diff": _signed, "ci_low": _signed, "ci_high": _signed, "n": count},
+                labels={"naive": "naive rule", "naive_value": "rule's value", "n": "customers"},
+            )
+        )
     churn = result.churn
     if churn is None or churn.calibration.height == 0:
         return
@@ -286,6 +315,10 @@ def _churn_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
         ax.legend(loc="upper left", fontsize=8)
         ax.grid(alpha=0.3)
         page.figure(fig, caption="Predicted vs observed churn per decile.")
+
+
+def _signed(v: Any) -> str:
+    return "n/a" if v is None or v != v else f"{v:+.3f}"
 
 
 def _cell(r: dict[str, Any]) -> str:

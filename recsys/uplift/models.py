@@ -29,6 +29,9 @@ learner is fitted on the bin codes; all predictions (out-of-fold, the X-learner'
 effects, the DR nuisances, `UpliftModel.predict`) evaluate the fitted trees as leaf-mask
 tables over the codes in one Numba pass (`recsys.uplift._forest`), which gives the
 learners' own predictions to the bit, about 10x faster than scikit-learn's predictor.
+The learners (`recsys.uplift._learner`) are scikit-learn's, growing the same trees, without
+two overheads of their fit: re-binning the codes by sorting, and recording the training
+loss beside the validation loss that early stopping reads.
 
 Learner: `HistGradientBoostingClassifier` (0/1 outcomes, the ``μ_a`` of T and DR) and
 `HistGradientBoostingRegressor`, chosen over LightGBM by measurement (same PEHE; LightGBM
@@ -75,14 +78,14 @@ _METHODS = ("t", "x", "dr")
 MANY_CUSTOMERS = 100_000  # in the smaller arm: 2 cross-fitting folds, not 5
 
 
-def _ensemble() -> Any:
-    """scikit-learn's ensemble module. Imported before the thread limit is set: threadpoolctl
-    limits only the OpenMP runtimes already loaded."""
+def _learners() -> Any:
+    """The learner classes (`recsys.uplift._learner`, over scikit-learn). Imported before
+    the thread limit is set: threadpoolctl limits only the OpenMP runtimes already loaded."""
     try:
-        from sklearn import ensemble
+        from recsys.uplift import _learner
     except ImportError as err:  # the `uplift` extra
         raise ImportError("UpliftModel needs scikit-learn: pip install 'recsys[uplift]'") from err
-    return ensemble
+    return _learner
 
 
 def _fit_learner(
@@ -93,12 +96,12 @@ def _fit_learner(
         raise InputDataError("a fold has no customers of one arm; use fewer n_folds")
     if np.all(y == y[0]):
         return Constant(float(y[0]))
-    ensemble = _ensemble()
+    learners = _learners()
     kwargs = {**params, "random_state": seed}
     kwargs["categorical_features"] = mask if mask.any() else None
     if classify:
-        return ensemble.HistGradientBoostingClassifier(**kwargs).fit(x, y)
-    return ensemble.HistGradientBoostingRegressor(**kwargs).fit(x, y)
+        return learners.Classifier(**kwargs).fit(x, y)
+    return learners.Regressor(**kwargs).fit(x, y)
 
 
 class _FoldModel:
@@ -264,7 +267,7 @@ class UpliftModel:
         self._params = params
         # Binned once here, as each learner would bin them (module docstring of _forest).
         self.bins_ = Bins.fit(x, self._mask, self._seed(0, 10))
-        codes = self.bins_.transform(x)
+        codes = self.bins_.transform(x, threads)
         x = learner_input(codes)
         n_folds = self.n_folds or default_folds(t)
         self.n_folds_ = n_folds
@@ -272,7 +275,7 @@ class UpliftModel:
         oof = np.empty(t.size)
         self.fold_models_: list[_FoldModel] = []
         self._threads = threads
-        _ensemble()
+        _learners()
         with threadpool_limits(limits=threads, user_api="openmp"):
             for f in range(n_folds):
                 train = folds != f
@@ -306,12 +309,13 @@ class UpliftModel:
             raise NotFittedError("UpliftModel is not fitted; call fit first")
         frame = as_frame(features, "features")
         require_columns(frame, "features", {"user_col": self.user_col_})
-        codes = self.bins_.transform(self.encoder_.transform(frame))
+        threads = resolve_num_threads(self.num_threads)
+        codes = self.bins_.transform(self.encoder_.transform(frame), threads)
         # One pass over the customers for the trees of every fold model.
         names = [(f, k) for f, model in enumerate(self.fold_models_) for k in model.models]
         if self._forest is None:
             self._forest = Forest.compile([self.fold_models_[f].models[k] for f, k in names])
-        out = self._forest.predict(codes, resolve_num_threads(self.num_threads))
+        out = self._forest.predict(codes, threads)
         total = np.zeros(frame.height)
         for f, model in enumerate(self.fold_models_):  # summed in fold order: deterministic
             total += model.combine({k: out[:, i] for i, (g, k) in enumerate(names) if g == f})

@@ -1,4 +1,5 @@
-"""Synthetic shops in five regimes, canonical purchases with known shape.
+"""Synthetic shops in five regimes (and a mix the naive rules misread), canonical
+purchases with known shape.
 
 Each generator is seeded and small (a job on it runs in a few seconds).
 """
@@ -146,10 +147,40 @@ def per_order_ids(seed: int = 0, orders: int = 800, products: int = 150) -> pl.D
     return frame.with_columns(user_id=pl.col("order_id").str.slice(1).cast(pl.Int64))
 
 
+def mixed(seed: int = 1, customers: int = 600, products: int = 60) -> pl.DataFrame:
+    """Customers the naive rules misread, drawn as the BG/NBD model describes them (a
+    purchase rate, and after each order a chance of leaving for good): frequent small
+    buyers (about an order a week, $10), slow steady buyers (about every two months,
+    $30), and one big order ($500) early on, never again. Past spend ranks the big
+    one-off orders first; days since the last order calls slow buyers gone."""
+    rng = np.random.default_rng(seed)
+    rows: dict[str, list] = {
+        k: [] for k in ("user_id", "item_id", "order_id", "timestamp", "quantity", "price")
+    }
+    counter = 0
+    for user in range(customers):
+        kind = rng.choice(3, p=[0.45, 0.35, 0.2])
+        gap, leave, spend = ((7.0, 0.06, 10.0), (90.0, 0.05, 30.0), (90.0, 0.6, 500.0))[kind]
+        t = rng.uniform(0, 120)
+        while t < DAYS:
+            counter += 1
+            rows["user_id"].append(user)
+            rows["item_id"].append(f"m{int(rng.integers(products))}")
+            rows["order_id"].append(f"o{counter}")
+            rows["timestamp"].append(START + timedelta(days=float(t), hours=12))
+            rows["quantity"].append(1)
+            rows["price"].append(round(spend * float(rng.uniform(0.8, 1.2)), 2))
+            if rng.random() < leave:
+                break
+            t += rng.exponential(gap * rng.uniform(0.7, 1.3))
+    return _frame(rows)
+
+
 SHOPS = {
     "grocery": grocery,
     "wholesale": wholesale,
     "durables": durables,
     "few_heavy": few_heavy,
     "per_order_ids": per_order_ids,
+    "mixed": mixed,
 }

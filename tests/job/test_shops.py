@@ -1,5 +1,6 @@
-"""The main job on synthetic shops in five regimes: the regime statements, every claim
-rule both ways, the as_of of every file, and no crash.
+"""The main job on synthetic shops in five regimes (and a mix the naive rules misread):
+the regime statements, every claim rule both ways, the as_of of every file, and no
+crash.
 
 Each shop runs once (module fixture) with two cheap models and few resamples.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -85,6 +87,7 @@ def test_regime_kinds(runs: dict[str, tuple[JobResult, Path]]) -> None:
         "durables": "rare_repeat",
         "few_heavy": "repeat",
         "per_order_ids": "order_ids",
+        "mixed": "repeat",
     }
     grocery = runs["grocery"][0].regime
     assert not grocery.has_order_ids
@@ -273,7 +276,7 @@ def test_churn_probability_claim_follows_its_evidence(
     for name, (result, _) in runs.items():
         claim = result.claims["churn"]
         churn, fits = result.churn, result.fits
-        holds = (
+        probability = (
             churn is not None
             and fits is not None
             and churn.customers >= 30
@@ -281,31 +284,41 @@ def test_churn_probability_claim_follows_its_evidence(
             and churn.discriminates
             and fits.churn_credible
         )
-        assert claim.licensed == holds, name
+        ranked_by = claim.evidence["ranked_by"]
+        assert claim.licensed == (probability and ranked_by == "churn_risk"), name
         if not claim.licensed:
-            assert claim.fallback == rs.job.claims.WINBACK_FALLBACK
-            assert "not used as a probability" in claim.text
+            assert claim.fallback == rs.job.claims_customer.winback_order(ranked_by)
+            if not probability:
+                assert "not used as a probability" in claim.text
 
 
 def test_churn_rule_both_ways() -> None:
-    from recsys.job.claims import churn_claim
-    from recsys.job.evidence import ChurnEvidence, FitEvidence
+    from recsys.job.claims_customer import churn_claim
+    from recsys.job.evidence import ChurnEvidence, FitEvidence, RuleComparison
 
     cal = pl.DataFrame(
         {"decile": [1, 2], "predicted_churn": [0.2, 0.8], "observed_churn": [0.22, 0.78]}
     )
     fits = FitEvidence((), (), 0)
+    # ahead of both naive rules: only the probability checks decide
+    ahead = tuple(
+        RuleComparison("churn", "auc", rule, 0.8, 0.7, 0.1, 0.05, 0.15, 500, 90)
+        for rule in ("recency", "frequency")
+    )
     good = ChurnEvidence(500, 250, 0.8, 0.76, 0.84, 0.02, cal, 90)
-    assert churn_claim(good, fits).licensed
-    assert "can be read as a probability" in churn_claim(good, fits).text
+    assert churn_claim(good, fits, rules=ahead).licensed
+    assert "can be read as a probability" in churn_claim(good, fits, rules=ahead).text
+    assert not churn_claim(good, fits).licensed  # not compared with the rules: not used
     chance = ChurnEvidence(500, 250, 0.52, 0.47, 0.57, 0.02, cal, 90)
-    assert not churn_claim(chance, fits).licensed
-    assert "better than chance" in churn_claim(chance, fits).text
+    assert not churn_claim(chance, fits, rules=ahead).licensed
+    assert "better than chance" in churn_claim(chance, fits, rules=ahead).text
     few = ChurnEvidence(15, 14, 0.9, 0.6, 1.0, 0.02, cal, 90)
-    assert "only 15 customers" in churn_claim(few, fits).text
+    assert "only 15 customers" in churn_claim(few, fits, rules=ahead).text
     flagged = FitEvidence(("BG/NBD parameters ['a'] are extreme",), (), 0)
-    assert not churn_claim(good, flagged).licensed
-    assert not churn_claim(good, fits, enabled=False).licensed
+    assert not churn_claim(good, flagged, rules=ahead).licensed
+    off = churn_claim(good, fits, rules=ahead, enabled=False)
+    assert not off.licensed
+    assert off.evidence["ranked_by"] == "recency"
 
 
 def test_unlicensed_churn_orders_win_back_by_the_stated_rule(
@@ -314,40 +327,259 @@ def test_unlicensed_churn_orders_win_back_by_the_stated_rule(
     for name, (result, _) in runs.items():
         if result.claims["churn"].licensed:
             continue
+        past = "monetary" if "monetary" in result.profiles.columns else "frequency"
         win = result.actions.filter(action="win_back").join(
-            result.profiles.select("user_id", "recency_days", "lifecycle_stage", "monetary")
-            if "monetary" in result.profiles.columns
-            else result.profiles.select(
-                "user_id", "recency_days", "lifecycle_stage", pl.col("frequency").alias("monetary")
+            result.profiles.select(
+                "user_id", "recency_days", "frequency", "lifecycle_stage", "churn_rank",
+                pl.col(past).cast(pl.Float64).alias("past"),
+                *(["clv"] if "clv" in result.profiles.columns else []),
             ),
             on="user_id",
             maintain_order="left",
-        )
+        )  # fmt: skip
         assert set(win["lifecycle_stage"]) <= {"dormant", "churned"}, name
         lapsed = result.profiles.filter(pl.col("lifecycle_stage").is_in(["dormant", "churned"]))
         assert win.height == lapsed.height, name  # no risk threshold cuts anyone
-        order = list(zip(win["monetary"].cast(pl.Float64), win["recency_days"], strict=True))
+        value = result.claims["value"]
+        if value.licensed:
+            assert win["value_at_stake"].to_list() == pytest.approx(win["clv"].to_list())
+        else:  # the past-spend value: past spend x the stated ratio, not weighted by risk
+            expected = (win["past"] * value.evidence["ratio"]).to_list()
+            assert win["value_at_stake"].to_list() == pytest.approx(expected), name
+        # value (past spend itself without the CLV model), then the stated churn ordering
+        first = win["clv"] if value.licensed else win["past"]
+        order = list(zip(first, -win["churn_rank"], strict=True))
         assert order == sorted(order, reverse=True), name
+        # churn_rank follows its stated source
+        ranked_by = result.claims["churn"].evidence["ranked_by"]
+        ranked = result.profiles.sort("churn_rank")
+        if ranked_by == "recency":
+            assert ranked["recency_days"].is_sorted(descending=True), name
+        elif ranked_by == "frequency":
+            assert ranked["frequency"].is_sorted(), name
+        else:
+            assert ranked["churn_risk"].is_sorted(descending=True), name
         # the most valuable lapsed customers are never in the bottom half
-        if win.height >= 10:
-            top = win.sort("monetary", descending=True).head(max(1, win.height // 10))
+        if win.height >= 10 and not value.licensed:
+            top = win.sort("past", descending=True).head(max(1, win.height // 10))
             ranks = win.with_row_index("position").join(top.select("user_id"), on="user_id")
             assert ranks["position"].max() < win.height / 2, name
+
+
+def _auc(score: np.ndarray, positive: np.ndarray) -> float:
+    """Mann-Whitney AUC by counting every (positive, negative) pair; ties count 1/2."""
+    pos, neg = score[positive], score[~positive]
+    greater = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    return float(greater / (pos.size * neg.size))
+
+
+def _outcomes(result: JobResult, name: str) -> pl.DataFrame:
+    """The customers scored at the cutoff, their profile columns there, and what they did
+    in the window after it, from the purchases (not from the job's labels)."""
+    assert result.backtest is not None
+    assert result.cutoff is not None
+    units = result.backtest.units["churn"].drop("churned", "spend_after", "n_orders_after")
+    p = shops.SHOPS[name]().filter(pl.col("timestamp") < result.as_of)
+    end = result.cutoff + timedelta(days=result.config.horizon_days)
+    window = p.filter(pl.col("timestamp") >= result.cutoff, pl.col("timestamp") < end)
+    after = window.group_by("user_id").agg(
+        spend=(pl.col("quantity") * pl.col("price")).sum() if "price" in p.columns else pl.len()
+    )
+    return units.join(after, on="user_id", how="left").with_columns(
+        pl.col("spend").fill_null(0.0), churned=pl.col("spend").is_null()
+    )
+
+
+@pytest.mark.parametrize("name", ["wholesale", "durables", "grocery", "mixed"])
+def test_churn_ranked_by_the_model_only_where_it_beats_the_better_rule(
+    name: str, runs: dict[str, tuple[JobResult, Path]]
+) -> None:
+    result, folder = runs[name]
+    claim = result.claims["churn"]
+    ev = claim.evidence
+    units = _outcomes(result, name)
+    churned = units["churned"].to_numpy()
+    aucs = {
+        "churn_risk": _auc(units["churn_risk"].to_numpy(), churned),
+        "recency": _auc(units["recency_days"].to_numpy(), churned),
+        "frequency": _auc(-units["frequency"].to_numpy().astype(float), churned),
+    }
+    rule = max(("recency", "frequency"), key=lambda r: aucs[r])
+    assert ev["rule"] == rule
+    assert ev["rule_auc"] == pytest.approx(aucs[rule])
+    assert ev["auc_vs_rule"] == pytest.approx(aucs["churn_risk"] - aucs[rule])
+    beats = ev["auc_vs_rule_ci_low"] > 0
+    assert ev["ranked_by"] == ("churn_risk" if beats else rule)
+    label = rs.job.decisions.CHURN_RULES[rule][1]
+    figures = f"AUC {aucs['churn_risk']:.3f} vs {aucs[rule]:.3f}"
+    if beats:
+        assert f"Churn risk ranks who leaves better than the better naive rule, {label}: " in (
+            claim.text
+        )
+    else:
+        assert f"Churn risk is no better than the naive rule {label} at ranking who leaves" in (
+            claim.text
+        )
+        assert f"churn is ranked by {label}" in claim.text
+    assert figures in claim.text
+    source = pl.read_parquet_metadata(folder / "profiles.parquet")["churn_rank_source"]
+    column = rs.job.decisions.CHURN_RULES[rule][0]
+    assert source == ("model: churn_risk" if beats else f"rule: {column} ({label})")
+    assert "churn_rank" in pl.read_parquet(folder / "profiles.parquet").columns
+
+
+def test_churn_beats_the_rule_on_the_mix_and_not_on_wholesale(
+    runs: dict[str, tuple[JobResult, Path]],
+) -> None:
+    html = (runs["mixed"][1] / "report.html").read_text()
+    assert "Churn risk and customer value against the naive rules" in html
+    assert "past spend" in html
+    mixed = runs["mixed"][0].claims["churn"]
+    assert mixed.evidence["ranked_by"] == "churn_risk"
+    assert "days since the last order" in mixed.text  # the rule it beats, named
+    assert mixed.fallback == "customer value (see the value card), then churn risk"
+    wholesale = runs["wholesale"][0].claims["churn"]
+    assert wholesale.evidence["ranked_by"] == "recency"
+    assert not wholesale.licensed
+
+
+@pytest.mark.parametrize("name", ["mixed", "durables"])
+def test_value_from_the_clv_model_only_where_it_beats_past_spend(
+    name: str, runs: dict[str, tuple[JobResult, Path]]
+) -> None:
+    from scipy.stats import spearmanr
+
+    result, folder = runs[name]
+    claim = result.claims["value"]
+    units = _outcomes(result, name)
+    spend = units["spend"].to_numpy()
+    model = float(spearmanr(units["clv"].to_numpy(), spend).statistic)
+    past = float(spearmanr(units["monetary"].to_numpy(), spend).statistic)
+    assert claim.evidence["spearman"] == pytest.approx(model)
+    assert claim.evidence["past_spend_spearman"] == pytest.approx(past)
+    figures = f"Spearman correlation {model:.3f} vs {past:.3f}"
+    assert figures in claim.text
+    beats = claim.evidence["ci_low"] > 0
+    assert claim.licensed == (beats and result.fits is not None and result.fits.value_credible)
+    source = pl.read_parquet_metadata(folder / "profiles.parquet")["value_source"]
+    if name == "mixed":
+        assert claim.licensed
+        assert f"it beats past spend: {figures}" in claim.text
+        assert result.value_column == "clv"
+        assert source == "model: clv"
+    else:
+        assert not beats
+        assert claim.text.startswith(
+            "Customer value is no better than past spend: ranked by past spend."
+        )
+        assert result.value_column == "past_value"
+        assert source.startswith("rule: past_value (past spend")
+
+
+def test_past_value_ratio_by_hand(runs: dict[str, tuple[JobResult, Path]]) -> None:
+    result, _ = runs["wholesale"]
+    p = shops.wholesale().filter(pl.col("timestamp") < result.as_of)
+    first = p["timestamp"].min()
+    assert isinstance(first, datetime)
+    days = 365.0
+    while days > (result.as_of - first).total_seconds() / 86_400 / 2:
+        days /= 2
+    spend = p.with_columns(spend=pl.col("quantity") * pl.col("price"))
+    recent = spend.filter(pl.col("timestamp") >= result.as_of - timedelta(days=days))
+    ratio = recent["spend"].sum() * 365 / days / spend["spend"].sum()
+    ev = result.claims["value"].evidence
+    assert (ev["ratio"], ev["ratio_days"]) == (pytest.approx(ratio), days)
+    assert f"(x {ratio:.3g}: the shop's spend in the last {days:g} days x 365/{days:g}" in (
+        result.claims["value"].text
+    )
+    # every customer together: the recent spend at its rate over the value horizon
+    values = result.profiles["monetary"].sum() * ev["ratio"]
+    assert values == pytest.approx(recent["spend"].sum() * 365 / days, rel=1e-6)
+    # without prices, orders: here customer-days (no order id)
+    result, _ = runs["grocery"]
+    p = shops.grocery().filter(pl.col("timestamp") < result.as_of)
+    day = pl.col("timestamp").dt.date().alias("day")
+    orders = p.select("user_id", day).unique().height
+    recent = p.filter(pl.col("timestamp") >= result.as_of - timedelta(days=days))
+    ratio = recent.select("user_id", day).unique().height * 365 / days / orders
+    assert result.claims["value"].evidence["ratio"] == pytest.approx(ratio)
+
+
+def test_rule_claims_both_ways_with_their_wording() -> None:
+    from recsys.job.claims_customer import churn_claim, value_claim
+    from recsys.job.evidence import ChurnEvidence, FitEvidence, RuleComparison
+
+    def row(prediction: str, metric: str, rule: str, value: float, rule_value: float,
+            low: float, high: float) -> RuleComparison:  # fmt: skip
+        diff = value - rule_value
+        return RuleComparison(prediction, metric, rule, value, rule_value, diff, low, high, 500, 90)
+
+    cal = pl.DataFrame({"decile": [1], "predicted_churn": [0.5], "observed_churn": [0.51]})
+    good = ChurnEvidence(500, 250, 0.8, 0.76, 0.84, 0.01, cal, 90)
+    fits = FitEvidence((), (), 0)
+    ahead = (
+        row("churn", "auc", "recency", 0.80, 0.70, 0.05, 0.15),
+        row("churn", "auc", "frequency", 0.80, 0.74, 0.02, 0.10),
+    )
+    claim = churn_claim(good, fits, rules=ahead)
+    assert claim.licensed
+    assert claim.evidence["ranked_by"] == "churn_risk"
+    assert (
+        "ranks who leaves better than the better naive rule, the number of orders (fewest "
+        "first): AUC 0.800 vs 0.740 (difference +0.060, 95% CI +0.020 to +0.100)"
+    ) in claim.text
+    # the better rule (the higher AUC) is the one to beat: here recency, not beaten
+    behind = (
+        row("churn", "auc", "recency", 0.80, 0.79, -0.02, 0.04),
+        row("churn", "auc", "frequency", 0.80, 0.60, 0.15, 0.25),
+    )
+    claim = churn_claim(good, fits, rules=behind)
+    assert not claim.licensed
+    assert claim.evidence["ranked_by"] == "recency"
+    assert claim.text.startswith(
+        "Churn risk is no better than the naive rule days since the last order (longest "
+        "first) at ranking who leaves: AUC 0.800 vs 0.790 (difference +0.010, 95% CI -0.020 "
+        "to +0.040)"
+    )
+    assert "passes the checks of a probability" in claim.text  # calibrated, still not used
+    assert claim.fallback == (
+        "customer value (see the value card), then days since the last order (longest first)"
+    )
+    # value: the Spearman interval above 0 licenses the CLV model, else past spend
+    wins = (row("clv", "spearman", "past_spend", 0.62, 0.57, 0.02, 0.08),)
+    claim = value_claim(fits, has_prices=True, rules=wins, ratio=0.5, ratio_days=365)
+    assert claim.licensed
+    assert (
+        "it beats past spend: Spearman correlation 0.620 vs 0.570 (difference +0.050, "
+        "95% CI +0.020 to +0.080)"
+    ) in claim.text
+    loses = (row("clv", "spearman", "past_spend", 0.52, 0.59, -0.10, -0.04),)
+    claim = value_claim(fits, has_prices=True, rules=loses, ratio=0.5, ratio_days=365)
+    assert not claim.licensed
+    assert claim.text.startswith(
+        "Customer value is no better than past spend: ranked by past spend. The CLV model "
+        "against past spend: Spearman correlation 0.520 vs 0.590 (difference -0.070, 95% CI "
+        "-0.100 to -0.040)"
+    )
+    assert claim.fallback == rs.job.claims_customer.VALUE_FALLBACK
+    # without a comparison the model is not used either
+    assert not value_claim(fits, has_prices=True).licensed
+    assert "could not be compared with past spend" in value_claim(fits, has_prices=True).text
 
 
 def test_value_claim_follows_fit_flags_and_prices(
     runs: dict[str, tuple[JobResult, Path]],
 ) -> None:
-    from recsys.job.claims import VALUE_FALLBACK, value_claim
+    from recsys.job.claims_customer import VALUE_FALLBACK, value_claim
     from recsys.job.evidence import FitEvidence
 
     for name, (result, _) in runs.items():
         claim = result.claims["value"]
         assert result.fits is not None
-        holds = result.regime.has_prices and result.fits.value_credible
+        beats = claim.evidence.get("ci_low", float("nan")) > 0
+        holds = result.regime.has_prices and result.fits.value_credible and beats
         assert claim.licensed == holds, name
-        assert result.value_column == ("clv" if holds else "expected_value"), name
-    assert value_claim(FitEvidence((), (), 0), has_prices=True).licensed
+        assert result.value_column == ("clv" if holds else "past_value"), name
     flagged = value_claim(FitEvidence((), ("Gamma-Gamma q = 0.9 <= 1",), 0), has_prices=True)
     assert not flagged.licensed
     assert flagged.fallback == VALUE_FALLBACK
@@ -443,11 +675,14 @@ def test_churn_and_value_models_can_be_turned_off(tmp_path: Path) -> None:
     result = rs.job.run(shops.wholesale(), _config(churn=False, bootstrap=20, models=("popular",)))
     assert "churn_risk" not in result.profiles.columns
     assert "clv" not in result.profiles.columns
-    assert result.claims["churn"].text.startswith(
-        "Churn risk is not used as a probability: the churn model is turned off."
+    churn = result.claims["churn"]
+    assert churn.text.startswith(
+        "Whether churn risk ranks who leaves better than the naive rules could not be checked "
+        "(the churn model is turned off): churn is ranked by days since the last order"
     )
+    assert "It is not used as a probability: the churn model is turned off." in churn.text
     assert "the churn model it is built on (BG/NBD) is turned off" in result.claims["value"].text
-    assert result.value_column == "expected_value"
+    assert result.value_column == "past_value"
     from recsys.cli import main
 
     path = tmp_path / "orders.parquet"
@@ -485,3 +720,62 @@ def test_evaluation_on_a_stated_customer_sample(tmp_path: Path) -> None:
     whole = rs.job.run(purchases, _config(bootstrap=20, evaluation_customers=None))
     assert "random sample" not in whole.claims["evaluation"].text
     assert whole.claims["evaluation"].evidence["evaluated"] == whole.regime.test_customers
+
+
+def test_non_finite_scores_at_the_cutoff_are_counted_not_dropped_silently() -> None:
+    from datetime import datetime as dt
+
+    from recsys.job.evidence import rule_evidence
+
+    p = pl.DataFrame(
+        {
+            "user_id": [1, 2, 3, 1, 2],
+            "item_id": ["a"] * 5,
+            "timestamp": [dt(2020, 1, 1), dt(2020, 1, 2), dt(2020, 1, 3), dt(2020, 2, 1),
+                          dt(2020, 1, 4)],
+            "quantity": [1.0] * 5,
+        }
+    )  # fmt: skip
+    profiles = pl.DataFrame(
+        {
+            "user_id": [1, 2, 3],
+            "recency_days": [14.0, 11.0, 12.0],
+            "frequency": [1, 2, 1],
+            "churn_risk": [0.1, float("nan"), 0.8],
+        }
+    )
+    with pytest.warns(rs.exceptions.DataWarning, match="1 of 3 customers .* no finite churn_risk"):
+        result = rule_evidence(
+            profiles, p, dt(2020, 1, 15), 30, churn=True, clv=False, bootstrap=0, seed=0
+        )
+    assert result is not None
+    assert result.table["n"].unique().to_list() == [2]
+
+
+def test_action_frame_uses_the_models_only_where_licensed() -> None:
+    from recsys.job.decisions import action_frame, churn_rank
+
+    profiles = pl.DataFrame(
+        {
+            "user_id": [1, 2, 3],
+            "recency_days": [100.0, 200.0, 150.0],
+            "frequency": [3, 1, 2],
+            "monetary": [50.0, 500.0, 50.0],
+            "churn_risk": [0.9, 0.2, 0.6],
+            "clv": [10.0, 1.0, 30.0],
+        }
+    )
+    profiles = profiles.with_columns(churn_rank(profiles, "recency"))
+    frame, value, rules, rank_by = action_frame(profiles, True, True, 0.5)
+    assert (value, rules, rank_by) == ("clv", None, None)  # threshold, value x risk
+    assert "churn_risk" in frame.columns
+    frame, value, rules, rank_by = action_frame(profiles, False, False, 0.5)
+    assert value == "past_value"
+    assert frame["past_value"].to_list() == [25.0, 250.0, 25.0]
+    assert rules is not None
+    assert all("min_churn_risk" not in r for r in rules)
+    assert "churn_risk" not in frame.columns
+    assert rank_by is not None
+    # past spend first; the two at 50 by churn_rank (recency: 3 before 1)
+    order = frame.sort(rank_by, descending=True)["user_id"].to_list()
+    assert order == [2, 3, 1]

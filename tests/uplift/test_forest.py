@@ -46,6 +46,27 @@ def test_bins_are_histogram_gradient_boostings_bins(data):
     assert wide.thresholds[0].size == 254
 
 
+def test_bins_transform_is_searchsorted_at_any_thread_count(data):
+    x, _, categorical = data
+    bins = Bins.fit(x, categorical, seed=0)
+    # New values: exactly on thresholds, beyond both ends, missing.
+    probe = np.tile(x[:50], (4, 1))
+    probe[:50, 0] = bins.thresholds[0][:50]
+    probe[50:100, 0] = np.linspace(-1e9, 1e9, 50)
+    probe[100:150, 2] = bins.thresholds[2][-1] + np.arange(50)
+    probe[150:, 1] = np.nan
+    reference = np.empty(probe.shape, dtype=np.uint8)
+    for j, thresholds in enumerate(bins.thresholds):
+        column = probe[:, j]
+        if thresholds is None:
+            reference[:, j] = np.nan_to_num(column, nan=0)
+        else:
+            reference[:, j] = np.searchsorted(thresholds, column, side="left")
+        reference[np.isnan(column), j] = MISSING
+    for threads in (1, 2):
+        np.testing.assert_array_equal(bins.transform(probe, threads), reference)
+
+
 def test_forest_gives_the_learners_own_predictions(data):
     x, y, categorical = data
     codes = Bins.fit(x, categorical, seed=0).transform(x)

@@ -265,3 +265,20 @@ def test_other_bad_input(small):
         rs.uplift.UpliftModel(n_folds=1).fit(small, **KW)
     with pytest.raises(InputDataError, match=r"max_leaf_nodes must be 2\.\.64, got None"):
         rs.uplift.UpliftModel(learner_params={"max_leaf_nodes": None}).fit(small, **KW)
+
+
+def test_features_in_the_experiments_order_or_not_give_the_same_model(small):
+    experiment = small.select("user_id", "arm", "outcome")
+    features = small.select(FEATURES)
+    shuffled = features.sample(fraction=1.0, shuffle=True, seed=3)
+    with_nulls = features.with_columns(
+        x2=pl.when(pl.col("user_id") % 7 == 0).then(None).otherwise(pl.col("x2"))
+    )
+    for frame, other in ((features, shuffled), (with_nulls, with_nulls.reverse())):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)  # the nulls, counted the same way
+            same = _model().fit(experiment, frame, **KW)
+            joined = _model().fit(experiment, other, **KW)
+        np.testing.assert_array_equal(same.oof_["uplift"], joined.oof_["uplift"])
+        new = frame.head(50)
+        np.testing.assert_array_equal(same.predict(new)["uplift"], joined.predict(new)["uplift"])

@@ -1,0 +1,152 @@
+"""`backtest_profiles`: the churn and CLV rows of `recsys.evaluation.backtest` at one
+origin, for profiles already built as of it (no profile is rebuilt).
+
+The main job (`recsys.job.run`) builds profiles at its evaluation cutoff anyway; this
+scores them against the naive rules (churn risk vs days since the last order and vs
+the number of orders; CLV vs past spend) with the same statistics and the same
+customer-clustered paired bootstrap as `backtest`, so a claim can say whether the
+prediction beats the rule a shop already uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+import polars as pl
+
+from recsys._validation import check_positive_int, check_probability
+from recsys.data import columns as C
+from recsys.data.canonical import require_purchases
+from recsys.data.sources import FrameLike, to_frame
+from recsys.data.timeutil import TimeLike, to_datetime
+from recsys.evaluation._backtest_units import profile_units
+from recsys.evaluation.backtest import _BUILDERS, Backtest, _scored
+from recsys.evaluation.calibration import churn_calibration
+from recsys.exceptions import InputDataError
+
+__all__ = ["PROFILE_PREDICTIONS", "backtest_profiles"]
+
+#: The predictions `backtest_profiles` scores, and the profile columns each needs.
+PROFILE_PREDICTIONS = {
+    "churn": ("recency_days", "frequency", "churn_risk"),
+    "clv": ("monetary", "clv"),
+}
+
+
+def backtest_profiles(
+    profiles: FrameLike,
+    purchases: FrameLike,
+    origin: TimeLike,
+    predictions: Sequence[str] = tuple(PROFILE_PREDICTIONS),
+    horizon_days: int = 90,
+    *,
+    bootstrap: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> Backtest:
+    """Score profiles built as of ``origin`` against the naive rules, with intervals.
+
+    The rows are those of `recsys.evaluation.backtest` at a single origin, on the
+    customers of ``profiles`` (every one of them is one cluster of the paired bootstrap):
+    ``churn``: AUC of ``churn_risk`` vs ``recency`` and ``frequency``, Brier score vs
+    the ``base_rate``; ``clv``: Spearman correlation, top-decile capture and spend
+    captured of ``clv`` vs ``past_spend`` (``monetary``), all against the window
+    ``[origin, origin + horizon_days)`` of ``purchases``.
+
+    Parameters
+    ----------
+    profiles
+        `recsys.build_profiles` as of ``origin`` (built on purchases strictly before
+        it: the caller's guarantee): ``user_id``, ``recency_days``, ``frequency``, and
+        ``churn_risk`` for ``churn``, ``monetary`` and ``clv`` for ``clv``.
+    purchases
+        Canonical purchases covering the window after ``origin`` (``user_id``,
+        ``timestamp``; ``clv`` needs ``quantity`` and ``price``).
+    origin
+        The profiles' ``as_of``: the start of the label window.
+    predictions
+        ``"churn"``, ``"clv"`` or both.
+    horizon_days, bootstrap, seed, confidence
+        As in `recsys.evaluation.backtest`.
+
+    Returns
+    -------
+    Backtest
+        ``table`` (origin = the ISO date and ``"all"``, equal at one origin),
+        ``calibration`` (with ``churn``), ``holdout`` (when ``profiles`` have
+        ``expected_purchases_<horizon_days>d``), ``units`` and ``verdict``.
+
+    Raises
+    ------
+    InputDataError
+        An unknown prediction, a profile column missing, a ``churn_risk`` or ``clv``
+        that is not finite, ``clv`` without quantities and prices, bad parameters.
+
+    Examples
+    --------
+    >>> import recsys as rs
+    >>> purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
+    >>> before = purchases.filter(purchases["timestamp"] < rs.data.timeutil.to_datetime(
+    ...     "2011-09-09", "as_of"))
+    >>> config = rs.profiles.ProfileConfig(clv_horizon_days=90, clv_discount_monthly=0.0)
+    >>> profiles = rs.build_profiles(before, as_of="2011-09-09", config=config)
+    >>> result = rs.evaluation.backtest_profiles(profiles, purchases, "2011-09-09",
+    ...     bootstrap=200)
+    >>> result.table.filter(origin="all", metric="auc")["naive"].to_list()
+    ['recency', 'frequency']
+    >>> result.verdict("clv").split(" ")[0] in ("beats", "no")
+    True
+    """
+    frame = to_frame(profiles)
+    wanted = list(dict.fromkeys([predictions] if isinstance(predictions, str) else predictions))
+    if not wanted:
+        raise InputDataError(f"predictions must name at least one of {tuple(PROFILE_PREDICTIONS)}")
+    for name in wanted:
+        if name not in PROFILE_PREDICTIONS:
+            raise InputDataError(
+                f"predictions: {name!r} is not one of {tuple(PROFILE_PREDICTIONS)} (the "
+                "other predictions need their own fits: use rs.evaluation.backtest)"
+            )
+    needed = [C.USER, *(c for name in wanted for c in PROFILE_PREDICTIONS[name])]
+    missing = [c for c in dict.fromkeys(needed) if c not in frame.columns]
+    if missing:
+        raise InputDataError(
+            f"profiles lack column(s) {missing} needed for {wanted}; got {frame.columns}"
+        )
+    for column in ("churn_risk", "clv"):
+        if column in needed:
+            bad = int((~frame[column].cast(pl.Float64).is_finite().fill_null(False)).sum())
+            if bad:
+                raise InputDataError(
+                    f"profiles: {column} is not finite for {bad:,} customers; score the "
+                    "customers with a finite value (or fix the fit)"
+                )
+    spend = (C.QUANTITY, C.PRICE) if "clv" in wanted else ()
+    history = require_purchases(
+        to_frame(purchases), needs=(C.USER, C.TIMESTAMP, *spend), where="backtest_profiles"
+    )
+    horizon_days = check_positive_int("horizon_days", horizon_days)
+    bootstrap = check_positive_int("bootstrap", bootstrap, allow_zero=True)
+    confidence = check_probability("confidence", confidence)
+    when = to_datetime(origin, "origin")
+    t = pl.col(C.TIMESTAMP)
+    window = history.filter((t >= when) & (t < when + timedelta(days=horizon_days)))
+    units, holdout = profile_units(
+        frame, window, when, horizon_days, with_clv="clv" in wanted, with_churn="churn" in wanted
+    )
+    stamp = pl.lit(when.date().isoformat()).alias("origin")
+    merged = {name: units.select(stamp, pl.all()) for name in wanted}
+    table = _scored(merged, [when], wanted, _BUILDERS, bootstrap, seed, confidence)
+    calibration = pl.DataFrame()
+    if "churn" in wanted:
+        scored = units.select(C.USER, "churn_risk")
+        cal = churn_calibration(scored, history, when, horizon_days)
+        calibration = cal.select(stamp, pl.lit("churn_risk").alias("model"), pl.all())
+    return Backtest(
+        table=table,
+        calibration=calibration,
+        holdout=holdout.select(stamp, pl.all()) if holdout.height else holdout,
+        units=merged,
+        confidence=confidence,
+    )

@@ -1,0 +1,289 @@
+"""The claims of the customer models, against the naive rules a shop already uses:
+`churn_claim` (churn risk vs days since the last order and the number of orders, and as a
+probability) and `value_claim` (CLV vs past spend). The rules are listed in
+`recsys.job.claims`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from recsys.job.claims import Claim, _pct
+from recsys.job.decisions import CHURN_RULES, DEFAULT_CHURN_RULE, PAST_VALUE
+from recsys.job.evidence import (
+    CALIBRATION_TOLERANCE,
+    ChurnEvidence,
+    FitEvidence,
+    RuleComparison,
+)
+
+__all__ = [
+    "VALUE_FALLBACK",
+    "better_churn_rule",
+    "churn_claim",
+    "value_claim",
+    "winback_order",
+]
+
+#: The stated customer value when the CLV model is not licensed.
+VALUE_FALLBACK = (
+    f"{PAST_VALUE}, scaled so that all customers together are worth the shop's recent spend "
+    "over the value horizon"
+)
+
+
+def winback_order(ranked_by: str) -> str:
+    """The stated order of the win-back list when churn risk is not licensed: customer
+    value, then the churn ordering (``ranked_by``: ``"churn_risk"`` or a rule of
+    `recsys.job.decisions.CHURN_RULES`).
+
+    Examples
+    --------
+    >>> winback_order("recency")
+    'customer value (see the value card), then days since the last order (longest first)'
+    """
+    churn = "churn risk" if ranked_by == "churn_risk" else CHURN_RULES[ranked_by][1]
+    return f"customer value (see the value card), then {churn}"
+
+
+def _vs(row: RuleComparison, name: str, digits: int = 3) -> str:
+    """``"<name> v vs rule_v (difference d, 95% CI lo to hi)"``."""
+    if not (math.isfinite(row.value) and math.isfinite(row.rule_value)):
+        return f"{name} undefined (every customer had the same outcome)"
+    level = f"{row.confidence:.0%} CI"
+    ci = (
+        f"{level} {row.ci_low:+.{digits}f} to {row.ci_high:+.{digits}f}"
+        if math.isfinite(row.ci_low)
+        else "no interval: bootstrap = 0"
+    )
+    return (
+        f"{name} {row.value:.{digits}f} vs {row.rule_value:.{digits}f} (difference "
+        f"{row.diff:+.{digits}f}, {ci})"
+    )
+
+
+def better_churn_rule(rules: tuple[RuleComparison, ...]) -> RuleComparison | None:
+    """The AUC row of the naive churn rule with the higher AUC (ties: the first)."""
+    auc = [r for r in rules if r.metric == "auc" and r.rule in CHURN_RULES]
+    return max(auc, key=lambda r: r.rule_value) if auc else None
+
+
+def churn_claim(
+    evidence: ChurnEvidence | None,
+    fits: FitEvidence | None,
+    *,
+    rules: tuple[RuleComparison, ...] = (),
+    enabled: bool = True,
+    min_customers: int = 30,
+    warnings: tuple[str, ...] = (),
+) -> Claim:
+    """Churn risk against the naive rules and as a probability, or the rule and why.
+
+    ``rules`` are the churn rows of the backtest at the evaluation cutoff
+    (`recsys.job.evidence.rule_comparisons`). ``evidence["ranked_by"]`` is what churn is
+    ranked by: ``"churn_risk"`` where it beats the better rule, else that rule
+    (``"recency"`` without a comparison).
+
+    Examples
+    --------
+    >>> claim = churn_claim(None, None)
+    >>> claim.licensed, claim.evidence["ranked_by"], claim.fallback == winback_order("recency")
+    (False, 'recency', True)
+    """
+    reasons = []
+    data: dict[str, Any] = {"tolerance": CALIBRATION_TOLERANCE, "min_customers": min_customers}
+    if not enabled:
+        reasons.append("the churn model is turned off")
+    elif evidence is None:
+        reasons.append("it could not be checked (no evaluation window)")
+    else:
+        data.update(
+            customers=evidence.customers,
+            churned=evidence.churned,
+            auc=evidence.auc,
+            auc_low=evidence.auc_low,
+            auc_high=evidence.auc_high,
+            max_gap=evidence.max_gap,
+            horizon_days=evidence.horizon_days,
+        )
+        auc = (
+            f"AUC {evidence.auc:.2f} [{evidence.auc_low:.2f}, {evidence.auc_high:.2f}]"
+            if math.isfinite(evidence.auc)
+            else "AUC undefined (one outcome only)"
+        )
+        data["auc_text"] = auc
+        if evidence.customers < min_customers:
+            reasons.append(
+                f"only {evidence.customers:,} customers could be checked (at least "
+                f"{min_customers:,} needed)"
+            )
+        if not evidence.discriminates:
+            reasons.append(
+                f"it does not separate churners from returners better than chance ({auc})"
+            )
+        if not evidence.calibrated:
+            gap = (
+                f"predicted and observed churn differ by up to {_pct(evidence.max_gap, 0)} "
+                f"in a decile (tolerance {_pct(CALIBRATION_TOLERANCE, 0)})"
+                if math.isfinite(evidence.max_gap)
+                else "no decile could be checked"
+            )
+            reasons.append(f"it is not calibrated: {gap}")
+    if enabled and fits is not None and not fits.churn_credible:
+        reasons.append("its fit is flagged: " + "; ".join(fits.churn_flags))
+    best = better_churn_rule(rules) if enabled else None
+    beats = best is not None and best.beats
+    ranked_by = "churn_risk" if beats else (best.rule if best is not None else DEFAULT_CHURN_RULE)
+    data["ranked_by"] = ranked_by
+    if best is not None:
+        data.update(
+            rule=best.rule,
+            rule_auc=best.rule_value,
+            auc_vs_rule=best.diff,
+            auc_vs_rule_ci_low=best.ci_low,
+            auc_vs_rule_ci_high=best.ci_high,
+            customers_vs_rule=best.customers,
+        )
+    probability = not reasons
+    licensed = probability and beats
+    rule_name = CHURN_RULES[ranked_by][1] if ranked_by in CHURN_RULES else ""
+    if best is None:
+        why = (
+            "the churn model is turned off"
+            if not enabled
+            else "no evaluation window"
+            if evidence is None
+            else "no customer to compare on"
+        )
+        ranking = (
+            f"Whether churn risk ranks who leaves better than the naive rules could not be "
+            f"checked ({why}): churn is ranked by {rule_name}"
+        )
+    elif beats:
+        ranking = (
+            f"Churn risk ranks who leaves better than the better naive rule, "
+            f"{CHURN_RULES[best.rule][1]}: {_vs(best, 'AUC')} on {best.customers:,} customers "
+            "at the evaluation cutoff"
+        )
+    else:
+        ranking = (
+            f"Churn risk is no better than the naive rule {rule_name} at ranking who "
+            f"leaves: {_vs(best, 'AUC')} on {best.customers:,} customers at the evaluation "
+            f"cutoff; churn is ranked by {rule_name}"
+        )
+    if licensed:
+        assert evidence is not None
+        text = (
+            f"Churn risk can be read as a probability: on {evidence.customers:,} customers "
+            f"checked over {evidence.horizon_days} days, every decile is within "
+            f"{_pct(CALIBRATION_TOLERANCE, 0)} of what happened and it separates churners "
+            f"from returners ({data['auc_text']}). {ranking}."
+        )
+        return Claim("churn", text, True, data, warnings, None)
+    if probability:
+        use = (
+            f"It passes the checks of a probability (every decile within "
+            f"{_pct(CALIBRATION_TOLERANCE, 0)} of what happened, {data['auc_text']}), but the "
+            "decisions do not use it where it does not beat the rule"
+        )
+    else:
+        use = "It is not used as a probability: " + "; ".join(reasons)
+    fallback = winback_order(ranked_by)
+    text = f"{ranking}. {use}. The win-back list is ordered by {fallback}, with no risk threshold."
+    return Claim("churn", text, False, data, warnings, fallback)
+
+
+def value_claim(
+    fits: FitEvidence | None,
+    *,
+    has_prices: bool,
+    rules: tuple[RuleComparison, ...] = (),
+    enabled: bool = True,
+    churn_enabled: bool = True,
+    horizon_days: int = 365,
+    ratio: float = math.nan,
+    ratio_days: float = math.nan,
+    warnings: tuple[str, ...] = (),
+) -> Claim:
+    """Customer value from the CLV model where it beats past spend, or ranked by past
+    spend (`VALUE_FALLBACK`) and why.
+
+    ``rules`` are the CLV rows of the backtest at the evaluation cutoff
+    (`recsys.job.evidence.rule_comparisons`): the model is used only where the interval
+    of its Spearman correlation with the window's spend, minus past spend's, is above 0.
+    ``ratio`` (over the last ``ratio_days``) is `recsys.job.decisions.past_value_ratio`.
+
+    Examples
+    --------
+    >>> value_claim(None, has_prices=False).licensed
+    False
+    """
+    reasons = []
+    if not enabled:
+        reasons.append("the value model is turned off")
+    elif not churn_enabled:
+        reasons.append("the churn model it is built on (BG/NBD) is turned off")
+    if not has_prices:
+        reasons.append("the file has no prices: value is counted in orders")
+    if enabled and churn_enabled and fits is not None and not fits.value_credible:
+        flags = list(fits.value_flags)
+        if fits.nonfinite_value:
+            flags.append(f"{fits.nonfinite_value:,} customers have no finite value")
+        reasons.append("its fit is flagged: " + "; ".join(flags))
+    headline = next((r for r in rules if r.metric == "spearman"), None)
+    data: dict[str, Any] = {
+        "horizon_days": horizon_days,
+        "ratio": ratio,
+        "ratio_days": ratio_days,
+        "has_prices": has_prices,
+    }
+    compared = ""
+    if headline is not None:
+        data.update(
+            spearman=headline.value,
+            past_spend_spearman=headline.rule_value,
+            spearman_vs_past_spend=headline.diff,
+            ci_low=headline.ci_low,
+            ci_high=headline.ci_high,
+            customers=headline.customers,
+        )
+        capture = next((r for r in rules if r.metric == "top_decile_capture"), None)
+        extra = (
+            f"; top-decile capture {capture.value:.3f} vs {capture.rule_value:.3f}"
+            if capture is not None
+            else ""
+        )
+        compared = (
+            f"{_vs(headline, 'Spearman correlation')} with the spend of the "
+            f"{headline.horizon_days} days after the evaluation cutoff, on "
+            f"{headline.customers:,} customers{extra}"
+        )
+    beats = headline is not None and headline.beats
+    fallback_text = (
+        f"Its value is {VALUE_FALLBACK} (x {ratio:.3g}: the shop's spend in the last "
+        f"{ratio_days:g} days x {horizon_days}/{ratio_days:g}, over all spend to date)."
+        if math.isfinite(ratio)
+        else f"Its value is {VALUE_FALLBACK}."
+    )
+    if not reasons and beats:
+        text = (
+            f"Customer value is the CLV model's expected value over the next {horizon_days} "
+            f"days: it beats past spend: {compared} (BG/NBD and Gamma-Gamma fits, none "
+            "flagged; these models assume buying habits stay as they were)."
+        )
+        return Claim("value", text, True, data, warnings, None)
+    if not reasons and headline is not None:
+        text = (
+            f"Customer value is no better than past spend: ranked by past spend. The CLV "
+            f"model against past spend: {compared}. {fallback_text}"
+        )
+    else:
+        if not reasons:
+            reasons.append("it could not be compared with past spend (no evaluation window)")
+        text = (
+            "Customer value does not come from the CLV model: "
+            + "; ".join(reasons)
+            + f". It is ranked by past spend. {fallback_text}"
+        )
+    return Claim("value", text, False, data, warnings, VALUE_FALLBACK)

@@ -1,0 +1,147 @@
+"""What the decisions rank customers by: the models where their claims hold, the naive
+rules a shop already uses where they do not.
+
+* Churn: ``churn_rank`` (1 = most likely gone) by ``churn_risk`` where it beats the
+  better naive rule at the evaluation cutoff, else by that rule (`CHURN_RULES`).
+* Value: ``clv`` where the CLV model beats past spend, else `past_value`: past spend
+  (orders without prices) scaled by the shop's observed `past_value_ratio`, so it is
+  in the units of the value horizon and ranks customers exactly as past spend does.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import polars as pl
+
+from recsys.actions import DEFAULT_RULES
+from recsys.data import columns as C
+from recsys.data.canonical import order_key, without_returns
+
+__all__ = [
+    "CHURN_RULES",
+    "DEFAULT_CHURN_RULE",
+    "PAST_VALUE",
+    "action_frame",
+    "churn_rank",
+    "past_value",
+    "past_value_ratio",
+]
+
+#: The naive churn rules, by the backtest's name: (profile column, how the claims name
+#: the ordering).
+CHURN_RULES: dict[str, tuple[str, str]] = {
+    "recency": ("recency_days", "days since the last order (longest first)"),
+    "frequency": ("frequency", "the number of orders (fewest first)"),
+}
+#: The churn ordering where there is no evidence to choose a rule by.
+DEFAULT_CHURN_RULE = "recency"
+#: The naive value rule, as the claims name it.
+PAST_VALUE = "past spend (spend to date; orders to date without prices)"
+
+
+def churn_rank(profiles: pl.DataFrame, ranked_by: str) -> pl.Expr:
+    """``churn_rank``: 1 = the customer most likely gone by ``ranked_by`` (``"churn_risk"``
+    or a rule of `CHURN_RULES`; the number of orders ties by days since the last order),
+    then by ``user_id``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> p = pl.DataFrame({"user_id": [1, 2, 3], "recency_days": [5.0, 50.0, 5.0],
+    ...                   "frequency": [1, 9, 3], "churn_risk": [0.2, 0.1, 0.9]})
+    >>> [p.select(churn_rank(p, by))["churn_rank"].to_list()
+    ...  for by in ("churn_risk", "recency", "frequency")]
+    [[2, 3, 1], [2, 1, 3], [1, 3, 2]]
+    >>> p = p.with_columns(frequency=pl.lit(1))  # ties: the longest since the last order first
+    >>> p.select(churn_rank(p, "frequency"))["churn_rank"].to_list()
+    [2, 1, 3]
+    """
+    if ranked_by == "churn_risk":
+        keys = [pl.col("churn_risk").cast(pl.Float64).fill_nan(None).fill_null(-1.0).neg()]
+    elif ranked_by == "recency":
+        keys = [pl.col("recency_days").cast(pl.Float64).neg()]
+    else:
+        keys = [pl.col("frequency").cast(pl.Float64), pl.col("recency_days").cast(pl.Float64).neg()]
+    return pl.struct(*keys, pl.col(C.USER)).rank("ordinal").cast(pl.Int64).alias("churn_rank")
+
+
+def past_value_ratio(
+    bought: pl.DataFrame, as_of: datetime, horizon_days: int
+) -> tuple[float, float]:
+    """(ratio, days): the shop's spend over ``horizon_days`` at its recent rate, per unit
+    of past spend.
+
+    The spend (orders without prices) of every customer in ``[as_of - D, as_of)``, times
+    ``horizon_days / D``, over all spend before ``as_of`` (D = ``horizon_days``, halved
+    until it fits in half the data's span). Past spend x the ratio shares the next
+    ``horizon_days``' spend, at the recent rate, out in proportion to past spend: the
+    naive rule "spent most = worth most", in the units of the value horizon.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> p = pl.DataFrame({"user_id": [1, 2, 1, 3], "item_id": ["a"] * 4,
+    ...     "timestamp": [datetime(2020, 1, 1), datetime(2020, 1, 2), datetime(2020, 6, 1),
+    ...                   datetime(2020, 6, 2)],
+    ...     "quantity": [1.0, 1.0, 2.0, 5.0], "price": [10.0, 30.0, 10.0, 10.0]})
+    >>> past_value_ratio(p, datetime(2020, 7, 1), 120)  # (20 + 50) * 120/60 / 110
+    (1.2727272727272727, 60.0)
+    """
+    rows = without_returns(bought)
+    first = rows[C.TIMESTAMP].min()
+    assert isinstance(first, datetime)
+    span = (as_of - first).total_seconds() / 86_400
+    days = float(horizon_days)
+    while days > span / 2 and days > 1:
+        days /= 2
+    ts = pl.col(C.TIMESTAMP)
+    recently = ts >= as_of - timedelta(days=days)
+    if C.PRICE in rows.columns:
+        spend = (pl.col(C.QUANTITY) * pl.col(C.PRICE)).cast(pl.Float64)
+        both = [spend.sum().alias("total"), spend.filter(recently).sum().alias("recent")]
+    else:
+        order = pl.struct(C.USER, order_key(rows))
+        both = [order.n_unique().alias("total"), order.filter(recently).n_unique().alias("recent")]
+    total, recent = rows.select(both).row(0)
+    ratio = (recent or 0.0) * horizon_days / days / total if total and total > 0 else 0.0
+    return float(ratio), days
+
+
+def past_value(profiles: pl.DataFrame, ratio: float) -> pl.Expr:
+    """``past_value``: ``monetary`` (``frequency`` without prices) x ``ratio``."""
+    past = "monetary" if "monetary" in profiles.columns else "frequency"
+    return (pl.col(past).cast(pl.Float64).fill_null(0.0) * ratio).alias("past_value")
+
+
+def action_frame(
+    profiles: pl.DataFrame, churn_ok: bool, value_ok: bool, ratio: float
+) -> tuple[pl.DataFrame, str, list[dict[str, Any]] | None, str | None]:
+    """(profiles for `recsys.retention_actions`, value column, rules, rank column).
+
+    ``value_ok``: value = ``clv``; else `past_value`. ``churn_ok`` (churn risk licensed
+    as a probability that beats the rules): the default rules (risk threshold, value x
+    risk); else no threshold, the value alone, and the win-back list ordered by the
+    value, then ``churn_rank`` (a ``profiles`` column).
+    """
+    frame = profiles
+    if value_ok and "clv" in profiles.columns:
+        value = order = "clv"
+    else:
+        frame = frame.with_columns(past_value(profiles, ratio))
+        value = "past_value"
+        # past spend itself: the same order as past_value, and still one when the ratio is 0
+        order = "monetary" if "monetary" in profiles.columns else "frequency"
+    if churn_ok and "churn_risk" in profiles.columns:
+        return frame, value, None, None
+    rules = [dict(r) for r in DEFAULT_RULES]
+    for rule in rules:
+        rule.pop("min_churn_risk", None)
+    frame = frame.drop("churn_risk", strict=False).with_columns(
+        winback_order=pl.struct(
+            pl.col(order).cast(pl.Float64).fill_null(0.0), pl.col("churn_rank").neg()
+        ).rank("ordinal")
+    )
+    return frame, value, rules, "winback_order"

@@ -1,0 +1,90 @@
+"""`backtest_profiles`: the backtest's churn and CLV rows for profiles already built."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+from scipy.stats import spearmanr
+
+import recsys as rs
+from recsys.exceptions import InputDataError
+from tests.job import shops
+
+ORIGIN = datetime(2023, 10, 1)
+HORIZON = 60
+
+
+@pytest.fixture(scope="module")
+def shop() -> pl.DataFrame:
+    return shops.mixed()
+
+
+@pytest.fixture(scope="module")
+def profiles(shop: pl.DataFrame) -> pl.DataFrame:
+    config = rs.profiles.ProfileConfig(
+        horizon_days=HORIZON, clv_horizon_days=HORIZON, clv_discount_monthly=0.0
+    )
+    return rs.build_profiles(shop.filter(pl.col("timestamp") < ORIGIN), as_of=ORIGIN, config=config)
+
+
+def test_same_table_as_the_backtest_at_that_origin(
+    shop: pl.DataFrame, profiles: pl.DataFrame
+) -> None:
+    mine = rs.evaluation.backtest_profiles(
+        profiles, shop, ORIGIN, horizon_days=HORIZON, bootstrap=50, seed=3
+    )
+    full = rs.evaluation.backtest(shop, ORIGIN, ["churn", "clv"], HORIZON, bootstrap=50, seed=3)
+    assert_frame_equal(mine.table, full.table)
+    assert_frame_equal(mine.calibration, full.calibration)
+    assert_frame_equal(mine.holdout, full.holdout)
+
+
+def test_rows_equal_an_independent_computation(shop: pl.DataFrame, profiles: pl.DataFrame) -> None:
+    result = rs.evaluation.backtest_profiles(profiles, shop, ORIGIN, horizon_days=HORIZON)
+    end = ORIGIN + timedelta(days=HORIZON)
+    window = shop.filter(pl.col("timestamp") >= ORIGIN, pl.col("timestamp") < end)
+    spend = window.group_by("user_id").agg(spend=(pl.col("quantity") * pl.col("price")).sum())
+    units = profiles.join(spend, on="user_id", how="left").with_columns(
+        pl.col("spend").fill_null(0.0)
+    )
+    churned = units["spend"].to_numpy() == 0
+    risk = units["churn_risk"].to_numpy()
+    pos, neg = risk[churned], risk[~churned]
+    auc = ((pos[:, None] > neg).sum() + 0.5 * (pos[:, None] == neg).sum()) / pos.size / neg.size
+    rows = result.table.filter(origin="all")
+    churn = rows.filter(metric="auc", naive="recency").row(0, named=True)
+    assert churn["value"] == pytest.approx(auc)
+    assert churn["n"] == profiles.height
+    target = units["spend"].to_numpy()
+    clv = rows.filter(metric="spearman").row(0, named=True)
+    assert clv["value"] == pytest.approx(spearmanr(units["clv"], target).statistic)
+    assert clv["naive_value"] == pytest.approx(spearmanr(units["monetary"], target).statistic)
+    assert clv["ci_low"] <= clv["diff"] <= clv["ci_high"]
+    brier = rows.filter(metric="brier").row(0, named=True)
+    assert brier["value"] == pytest.approx(np.mean((risk - churned) ** 2))
+
+
+def test_one_prediction_needs_only_its_columns(shop: pl.DataFrame, profiles: pl.DataFrame) -> None:
+    churn_only = profiles.select("user_id", "recency_days", "frequency", "churn_risk")
+    no_prices = shop.drop("price")
+    result = rs.evaluation.backtest_profiles(
+        churn_only, no_prices, ORIGIN, "churn", HORIZON, bootstrap=0
+    )
+    assert set(result.table["prediction"]) == {"churn"}
+    assert result.table["ci_low"].is_nan().all()  # no resamples, no interval
+
+
+def test_bad_input(shop: pl.DataFrame, profiles: pl.DataFrame) -> None:
+    with pytest.raises(InputDataError, match=r"lack column\(s\) \['clv'\]"):
+        rs.evaluation.backtest_profiles(profiles.drop("clv"), shop, ORIGIN)
+    with pytest.raises(InputDataError, match="'due' is not one of"):
+        rs.evaluation.backtest_profiles(profiles, shop, ORIGIN, ["due"])
+    nan = profiles.with_columns(pl.lit(float("nan")).alias("churn_risk"))
+    with pytest.raises(InputDataError, match="churn_risk is not finite for"):
+        rs.evaluation.backtest_profiles(nan, shop, ORIGIN)
+    with pytest.raises(InputDataError, match="price"):
+        rs.evaluation.backtest_profiles(profiles, shop.drop("price"), ORIGIN, "clv")
