@@ -395,6 +395,13 @@ def buy_again_variants() -> dict[str, Any]:
         "BuyAgain(trend_window_days=30)": rs.BuyAgain(trend_window_days=30.0),
         "BuyAgain(regularization=0.01)": rs.BuyAgain(regularization=0.01),
         "BuyAgain(regularization=100)": rs.BuyAgain(regularization=100.0),
+        # The list re-ordered so that items bought together share one slot (second round).
+        **{
+            f"BuyAgain(trend_window_days=30, diversity={d})": rs.BuyAgain(
+                trend_window_days=30.0, diversity=d
+            )
+            for d in (0.3, 0.6, 1.0)
+        },
         "RepeatExplore()": rs.RepeatExplore(),
         "RepeatExplore(repeat=BuyAgain, explore=ItemKNN)": rs.RepeatExplore(
             repeat=rs.BuyAgain(), explore=rs.ItemKNN()

@@ -16,6 +16,7 @@ from recsys.data.interactions import Interactions
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.models.base import Recommender
 from recsys.models.baselines import Repurchase, _backfill, bought_schema, bought_scores
+from recsys.models.diversify import POOL, basket_cosine, diversified_values
 from recsys.models.ranker import Query
 from recsys.models.schema import Array, Part, Value
 from recsys.models.scores import Stored
@@ -180,6 +181,17 @@ class BuyAgain(Recommender):
     the customer's purchase days, recency, number of items and the item's share
     of the customer's purchase days.
 
+    With ``diversity > 0`` each customer's 60 most likely items are then
+    re-ordered so that items bought together (colour variants, the parts of a
+    set) do not fill the list: greedily, the next item maximises its
+    probability times ``1 - diversity * cosine`` for every item already
+    chosen, ``cosine`` being the two items' co-basket cosine over the
+    training baskets (a basket = a customer-day); see
+    `recsys.models.diversify`. The scores stay the model's probabilities,
+    re-assigned in that order. It serves a hit rate (one purchase among
+    ``k`` items), not the probability of each item. The fallback below
+    (scored as `Repurchase`) is not re-ordered.
+
     Items the customer never bought rank after every bought item, by
     popularity, as in `Repurchase`. When the interactions carry no
     purchase log (``Interactions.purchases`` is ``None``: built with
@@ -197,6 +209,9 @@ class BuyAgain(Recommender):
         L2 penalty of the logistic regression (on standardised features).
     trend_window_days : float
         Window of the item's recent-buyers feature.
+    diversity : float
+        In ``[0, 1]``: how much an item's co-basket cosine with an item already
+        in the list discounts it (0 = ranked by probability alone).
 
     Examples
     --------
@@ -213,6 +228,7 @@ class BuyAgain(Recommender):
         "label_days": [Interval(float, 0, None, closed="neither")],
         "regularization": [Interval(float, 0, None)],
         "trend_window_days": [Interval(float, 0, None, closed="neither")],
+        "diversity": [Interval(float, 0, 1, closed="both")],
     }
     schema = (
         Value("fallback", (InstanceOf(bool),)),
@@ -229,10 +245,12 @@ class BuyAgain(Recommender):
         label_days: float = 60.0,
         regularization: float = 1.0,
         trend_window_days: float = 90.0,
+        diversity: float = 0.0,
     ) -> None:
         self.label_days = label_days
         self.regularization = regularization
         self.trend_window_days = trend_window_days
+        self.diversity = diversity
 
     def _fallback(self, interactions: Interactions, reason: str) -> None:
         warnings.warn(
@@ -304,6 +322,11 @@ class BuyAgain(Recommender):
         # Probabilities in (0, 1): above the popularity backfill in (-1, 0).
         self.scores_data_ = (0.5 + 0.5 * np.tanh(0.5 * logit)).astype(np.float32)
         self.scores_data_ = np.maximum(self.scores_data_, np.float32(1e-30))
+        if self.diversity > 0:
+            together, baskets = basket_cosine(u, i, t, n_items)
+            self.scores_data_ = diversified_values(
+                matrix, self.scores_data_, together, baskets, float(self.diversity), POOL
+            )
         self.backfill_: np.ndarray = _backfill(self.item_popularity_)
         self.fallback_model_ = None
         self.fallback_ = False

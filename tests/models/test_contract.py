@@ -32,6 +32,7 @@ MODELS: dict[str, Callable[[], rs.Recommender]] = {
     "Popular-window": lambda: rs.Popular(window_days=30),
     "Repurchase": lambda: rs.Repurchase(due_weight=0.5),
     "BuyAgain": lambda: rs.BuyAgain(label_days=20),
+    "BuyAgain-diversity": lambda: rs.BuyAgain(label_days=20, diversity=0.6),
     "RepeatExplore": lambda: rs.RepeatExplore(
         explore=rs.ALS(factors=2, iterations=10, regularization=1.0, random_state=3)
     ),
