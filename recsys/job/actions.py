@@ -30,24 +30,45 @@ def action_list(
 ) -> pl.DataFrame:
     """One retention action per customer, everything as of ``as_of``.
 
-        Profiles (with CLV over ``clv_horizon_days`` where the purchases have prices;
-        without prices customers are valued in orders), items due within
-        ``due_horizon_days``, and ``recommender`` (an unfitted model, or None for no
-        items) fitted on the purchases before ``as_of``, through
-        `recsys.retention_actions` with the default rules, the given budget and ``plan`` (a
-    `recsys.uplift.allocate` frame deciding who gets the offer; see `recsys.actions.rules`).
+    Profiles (with CLV over ``clv_horizon_days`` where the purchases have prices;
+    without prices customers are valued in orders), items due within
+    ``due_horizon_days``, and ``recommender`` fitted on the purchases before ``as_of``,
+    through `recsys.retention_actions` with the default rules. Unlike `recsys.job.run`,
+    nothing here is checked against a naive rule: the CLV is used as computed.
 
-        ``as_of`` defaults to the day after the last purchase, as in `recsys.job.run`.
+    Parameters
+    ----------
+    purchases
+        Canonical purchases (`recsys.clean_purchases`).
+    as_of
+        The decision date; default the day after the last purchase, as in
+        `recsys.job.run`.
+    recommender
+        An unfitted model for the items of each action, or None for no items.
+    k
+        Items per customer.
+    due_horizon_days, clv_horizon_days
+        Horizons of the items due and of the CLV.
+    max_customers, contact_cost, min_expected_value
+        The budget (see `recsys.retention_actions`).
+    plan
+        A `recsys.uplift.allocate` frame deciding who gets the offer (see
+        `recsys.actions.rules`).
 
-        Examples
-        --------
-        >>> import polars as pl, recsys as rs
-        >>> from datetime import datetime
-        >>> p = pl.DataFrame({"user_id": [1, 1, 2], "item_id": ["a", "b", "a"],
-        ...     "timestamp": [datetime(2024, 1, 1), datetime(2024, 2, 1), datetime(2024, 1, 5)],
-        ...     "quantity": [1.0, 1.0, 1.0]})
-        >>> action_list(p, recommender=rs.Popular(), k=1).height
-        2
+    Returns
+    -------
+    pl.DataFrame
+        The action list of `recsys.retention_actions`.
+
+    Examples
+    --------
+    >>> import polars as pl, recsys as rs
+    >>> from datetime import datetime
+    >>> p = pl.DataFrame({"user_id": [1, 1, 2], "item_id": ["a", "b", "a"],
+    ...     "timestamp": [datetime(2024, 1, 1), datetime(2024, 2, 1), datetime(2024, 1, 5)],
+    ...     "quantity": [1.0, 1.0, 1.0]})
+    >>> action_list(p, recommender=rs.Popular(), k=1).height
+    2
     """
     as_of = as_of if as_of is not None else default_as_of(purchases)
     has_prices = C.PRICE in purchases.columns
