@@ -195,6 +195,27 @@ def _label(metric: str) -> tuple[str, str, int]:
     return (f"{name}@{k}" if k else name), unit, digits
 
 
+def check_window(
+    purchases: pl.DataFrame,
+    origin: datetime,
+    horizon_days: int,
+    name: str,
+    observed_until: datetime | None = None,
+) -> None:
+    """Refuse an origin without purchases before it, or whose label window
+    ``[origin, origin + horizon_days)`` runs past the data (``observed_until``, default
+    the day after the last purchase): customers would count as churned only because
+    the data end."""
+    first: datetime = purchases[C.TIMESTAMP].min()  # type: ignore[assignment]
+    last: datetime = purchases[C.TIMESTAMP].max()  # type: ignore[assignment]
+    until = last + timedelta(days=1) if observed_until is None else observed_until
+    if first is None or not first < origin or origin + timedelta(days=horizon_days) > until:
+        raise InputDataError(
+            f"{name}: {origin:%Y-%m-%d} + horizon_days={horizon_days} must lie within "
+            f"the data ({first} to {until}), with purchases before the origin"
+        )
+
+
 def _origins(origins: TimeLike | Sequence[TimeLike]) -> list[datetime]:
     if isinstance(origins, (str, datetime)) or not isinstance(origins, Sequence):
         origins = [origins]
@@ -534,15 +555,8 @@ def backtest(
                 f"unfitted customer model (fit / predict), got {type(model).__name__}"
             )
     dates = _origins(origins)
-    first: datetime = frame[C.TIMESTAMP].min()  # type: ignore[assignment]
-    last: datetime = frame[C.TIMESTAMP].max()  # type: ignore[assignment]
     for origin in dates:
-        end = origin + timedelta(days=horizon_days)
-        if not first < origin or end > last + timedelta(days=1):
-            raise InputDataError(
-                f"origins: {origin:%Y-%m-%d} + horizon_days={horizon_days} must lie within "
-                f"the data ({first} to {last}), with purchases before the origin"
-            )
+        check_window(frame, origin, horizon_days, "origins")
 
     model_name = str(getattr(recommender, "registry_name", type(recommender).__name__))
     units: dict[str, list[pl.DataFrame]] = {name: [] for name in wanted}

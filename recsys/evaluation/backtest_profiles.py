@@ -21,7 +21,7 @@ from recsys.data.canonical import require_purchases
 from recsys.data.sources import FrameLike, to_frame
 from recsys.data.timeutil import TimeLike, to_datetime
 from recsys.evaluation._backtest_units import profile_units
-from recsys.evaluation.backtest import _BUILDERS, Backtest, _scored
+from recsys.evaluation.backtest import _BUILDERS, Backtest, _scored, check_window
 from recsys.evaluation.calibration import churn_calibration
 from recsys.exceptions import InputDataError
 
@@ -44,6 +44,7 @@ def backtest_profiles(
     bootstrap: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,
+    observed_until: TimeLike | None = None,
 ) -> Backtest:
     """Score profiles built as of ``origin`` against the naive rules, with intervals.
 
@@ -69,6 +70,9 @@ def backtest_profiles(
         ``"churn"``, ``"clv"`` or both.
     horizon_days, bootstrap, seed, confidence
         As in `recsys.evaluation.backtest`.
+    observed_until
+        The end of what is known (e.g. the job's ``as_of``); default the day after the
+        last purchase. The label window must end by then.
 
     Returns
     -------
@@ -80,8 +84,10 @@ def backtest_profiles(
     Raises
     ------
     InputDataError
-        An unknown prediction, a profile column missing, a ``churn_risk`` or ``clv``
-        that is not finite, ``clv`` without quantities and prices, bad parameters.
+        An unknown prediction, a profile column missing, a customer in several rows, a
+        scored or naive-rule column that is not finite, ``clv`` without quantities and
+        prices, an ``origin`` without purchases before it or whose label window runs
+        past ``observed_until``, bad parameters.
 
     Examples
     --------
@@ -99,6 +105,11 @@ def backtest_profiles(
     True
     """
     frame = to_frame(profiles)
+    if not isinstance(predictions, (str, Sequence)):
+        raise InputDataError(
+            f"predictions must name one or more of {tuple(PROFILE_PREDICTIONS)}, got "
+            f"{type(predictions).__name__}"
+        )
     wanted = list(dict.fromkeys([predictions] if isinstance(predictions, str) else predictions))
     if not wanted:
         raise InputDataError(f"predictions must name at least one of {tuple(PROFILE_PREDICTIONS)}")
@@ -114,14 +125,19 @@ def backtest_profiles(
         raise InputDataError(
             f"profiles lack column(s) {missing} needed for {wanted}; got {frame.columns}"
         )
-    for column in ("churn_risk", "clv"):
-        if column in needed:
-            bad = int((~frame[column].cast(pl.Float64).is_finite().fill_null(False)).sum())
-            if bad:
-                raise InputDataError(
-                    f"profiles: {column} is not finite for {bad:,} customers; score the "
-                    "customers with a finite value (or fix the fit)"
-                )
+    repeated = frame.height - frame[C.USER].n_unique()
+    if repeated:
+        raise InputDataError(
+            f"profiles: {repeated:,} rows repeat a customer already in profiles; one row per "
+            "customer (each is one cluster of the bootstrap)"
+        )
+    for column in dict.fromkeys(needed[1:]):
+        bad = int((~frame[column].cast(pl.Float64).is_finite().fill_null(False)).sum())
+        if bad:
+            raise InputDataError(
+                f"profiles: {column} is not finite for {bad:,} customers; score the "
+                "customers with a finite value (or fix the fit)"
+            )
     spend = (C.QUANTITY, C.PRICE) if "clv" in wanted else ()
     history = require_purchases(
         to_frame(purchases), needs=(C.USER, C.TIMESTAMP, *spend), where="backtest_profiles"
@@ -130,6 +146,8 @@ def backtest_profiles(
     bootstrap = check_positive_int("bootstrap", bootstrap, allow_zero=True)
     confidence = check_probability("confidence", confidence)
     when = to_datetime(origin, "origin")
+    until = None if observed_until is None else to_datetime(observed_until, "observed_until")
+    check_window(history, when, horizon_days, "origin", until)
     t = pl.col(C.TIMESTAMP)
     window = history.filter((t >= when) & (t < when + timedelta(days=horizon_days)))
     units, holdout = profile_units(

@@ -88,3 +88,35 @@ def test_bad_input(shop: pl.DataFrame, profiles: pl.DataFrame) -> None:
         rs.evaluation.backtest_profiles(nan, shop, ORIGIN)
     with pytest.raises(InputDataError, match="price"):
         rs.evaluation.backtest_profiles(profiles, shop.drop("price"), ORIGIN, "clv")
+
+
+def test_a_label_window_past_the_data_is_refused(
+    shop: pl.DataFrame, profiles: pl.DataFrame
+) -> None:
+    # customers would count as churned only because the data end
+    before = shop.filter(pl.col("timestamp") < ORIGIN + timedelta(days=HORIZON // 2))
+    with pytest.raises(InputDataError, match=r"origin: 2023-10-01 \+ horizon_days=60 must lie"):
+        rs.evaluation.backtest_profiles(profiles, before, ORIGIN, horizon_days=HORIZON)
+    with pytest.raises(InputDataError, match="must lie within the data"):
+        rs.evaluation.backtest_profiles(
+            profiles, shop, ORIGIN, horizon_days=HORIZON, observed_until=ORIGIN
+        )
+    first = shop["timestamp"].min()
+    with pytest.raises(InputDataError, match="with purchases before the origin"):
+        rs.evaluation.backtest_profiles(profiles, shop, first, horizon_days=HORIZON)
+
+
+def test_profiles_must_be_one_finite_row_per_customer(
+    shop: pl.DataFrame, profiles: pl.DataFrame
+) -> None:
+    twice = pl.concat([profiles, profiles.head(1)])
+    with pytest.raises(InputDataError, match="1 rows repeat a customer"):
+        rs.evaluation.backtest_profiles(twice, shop, ORIGIN, horizon_days=HORIZON)
+    for column, prediction in (("recency_days", "churn"), ("monetary", "clv")):
+        hole = profiles.with_columns(
+            pl.when(pl.int_range(pl.len()) == 0).then(None).otherwise(pl.col(column)).alias(column)
+        )
+        with pytest.raises(InputDataError, match=f"{column} is not finite for 1 customers"):
+            rs.evaluation.backtest_profiles(hole, shop, ORIGIN, prediction, HORIZON)
+    with pytest.raises(InputDataError, match="predictions must name one or more"):
+        rs.evaluation.backtest_profiles(profiles, shop, ORIGIN, None)  # type: ignore[arg-type]
