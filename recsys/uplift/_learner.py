@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-from sklearn.ensemble._hist_gradient_boosting.binning import _BinMapper
 from sklearn.utils import check_random_state
 
 __all__ = ["Classifier", "Regressor"]
@@ -84,6 +83,9 @@ def _codes_binning_is_sklearns() -> bool:
 
 
 def _check_codes_binning() -> bool:
+    # private: imported here, so that a scikit-learn without it takes its own binning
+    from sklearn.ensemble._hist_gradient_boosting.binning import _BinMapper
+
     rng = np.random.default_rng(0)
     x = np.minimum(rng.geometric(0.1, size=(3000, 3)) - 1, 254).astype(np.float64)
     x[rng.random(x.shape) < 0.05] = np.nan
@@ -111,11 +113,14 @@ class _OnCodes:
     validation_score_: list
 
     def _bin_data(self, x: np.ndarray, sample_weight: np.ndarray | None, is_training_data: bool):
-        categorical = self._is_categorical_remapped
+        # private attributes of scikit-learn: where one is missing, its own binning
+        categorical = getattr(self, "_is_categorical_remapped", False)
+        n_bins = getattr(getattr(self, "_bin_mapper", None), "n_bins", None)
         if (
             sample_weight is not None
-            or (categorical is not None and np.any(categorical))
-            or self._bin_mapper.n_bins != 256  # max_bins < 255: quantiles of the codes
+            or not (categorical is None or isinstance(categorical, np.ndarray))
+            or (isinstance(categorical, np.ndarray) and np.any(categorical))
+            or n_bins != 256  # max_bins < 255: quantiles of the codes
             or not _codes_binning_is_sklearns()
         ):
             return super()._bin_data(x, sample_weight, is_training_data)  # type: ignore[misc]

@@ -103,3 +103,18 @@ def test_the_codes_binning_is_checked_against_scikit_learns():
     np.testing.assert_array_equal(_learner._fit_codes(ours, codes), theirs.fit_transform(x))
     for a, b in zip(ours.bin_thresholds_, theirs.bin_thresholds_, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_missing_private_attribute_takes_scikit_learns_binning(monkeypatch):
+    # another scikit-learn without `_is_categorical_remapped`: never our fast path
+    x, _ = _codes(3_000, seed=5)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the fast path must not run")
+
+    monkeypatch.setattr(_learner, "_fit_codes", refuse)
+    learner = _learner.Classifier(**DEFAULT_LEARNER)
+    learner._bin_mapper = binning._BinMapper(n_bins=256, subsample=700, random_state=4)
+    assert not hasattr(learner, "_is_categorical_remapped")
+    expected = binning._BinMapper(n_bins=256, subsample=700, random_state=4).fit_transform(x)
+    np.testing.assert_array_equal(learner._bin_data(x, None, True), expected)
