@@ -133,7 +133,10 @@ def churn_claim(
     if enabled and fits is not None and not fits.churn_credible:
         reasons.append("its fit is flagged: " + "; ".join(fits.churn_flags))
     best = better_churn_rule(rules) if enabled else None
-    beats = best is not None and best.beats
+    # Ranking by the model needs the same footing as reading it: enough customers and a
+    # credible fit, not only an interval above the rule's.
+    credible = fits is None or fits.churn_credible
+    beats = best is not None and best.beats and best.customers >= min_customers and credible
     ranked_by = "churn_risk" if beats else (best.rule if best is not None else DEFAULT_CHURN_RULE)
     data["ranked_by"] = ranked_by
     if best is not None:
@@ -165,6 +168,16 @@ def churn_claim(
             f"Churn risk ranks who leaves better than the better naive rule, "
             f"{CHURN_RULES[best.rule][1]}: {_vs(best, 'AUC')} on {best.customers:,} customers "
             "at the evaluation cutoff"
+        )
+    elif best.beats:
+        short = (
+            f"only {best.customers:,} customers (at least {min_customers:,} needed)"
+            if best.customers < min_customers
+            else "a flagged fit"
+        )
+        ranking = (
+            f"Churn risk ranked who leaves above the naive rule {rule_name} ({_vs(best, 'AUC')}) "
+            f"but on {short}: churn is ranked by {rule_name}"
         )
     else:
         ranking = (
@@ -205,9 +218,10 @@ def value_claim(
     ratio: float = math.nan,
     ratio_days: float = math.nan,
     warnings: tuple[str, ...] = (),
+    min_customers: int = 30,
 ) -> Claim:
-    """Customer value from the CLV model where it beats past spend, or ranked by past
-    spend (`VALUE_FALLBACK`) and why.
+    """Customer value from the CLV model where it beats past spend on at least
+    ``min_customers`` customers, or ranked by past spend (`VALUE_FALLBACK`) and why.
 
     ``rules`` are the CLV rows of the backtest at the evaluation cutoff
     (`recsys.job.evidence.rule_comparisons`): the model is used only where the interval
@@ -259,7 +273,7 @@ def value_claim(
             f"{headline.horizon_days} days after the evaluation cutoff, on "
             f"{headline.customers:,} customers{extra}"
         )
-    beats = headline is not None and headline.beats
+    beats = headline is not None and headline.beats and headline.customers >= min_customers
     fallback_text = (
         f"Its value is {VALUE_FALLBACK} (x {ratio:.3g}: the shop's spend in the last "
         f"{ratio_days:g} days x {horizon_days}/{ratio_days:g}, over all spend to date)."
@@ -273,7 +287,13 @@ def value_claim(
             "flagged; these models assume buying habits stay as they were)."
         )
         return Claim("value", text, True, data, warnings, None)
-    if not reasons and headline is not None:
+    if not reasons and headline is not None and headline.beats:
+        text = (
+            f"Customer value is ranked by past spend: the CLV model ranked above it, but on "
+            f"only {headline.customers:,} customers (at least {min_customers:,} needed). The "
+            f"CLV model against past spend: {compared}. {fallback_text}"
+        )
+    elif not reasons and headline is not None:
         text = (
             f"Customer value is no better than past spend: ranked by past spend. The CLV "
             f"model against past spend: {compared}. {fallback_text}"

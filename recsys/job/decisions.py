@@ -17,7 +17,8 @@ import polars as pl
 
 from recsys.actions import DEFAULT_RULES
 from recsys.data import columns as C
-from recsys.data.canonical import order_key, without_returns
+from recsys.data.canonical import order_keys, without_returns
+from recsys.exceptions import InputDataError
 
 __all__ = [
     "CHURN_RULES",
@@ -90,22 +91,23 @@ def past_value_ratio(
     >>> past_value_ratio(p, datetime(2020, 7, 1), 120)  # (20 + 50) * 120/60 / 110
     (1.2727272727272727, 60.0)
     """
-    rows = without_returns(bought)
+    ts = pl.col(C.TIMESTAMP)
+    rows = without_returns(bought).filter(ts < as_of)
     first = rows[C.TIMESTAMP].min()
-    assert isinstance(first, datetime)
+    if not isinstance(first, datetime):
+        raise InputDataError(f"past_value_ratio: no purchases before as_of {as_of:%Y-%m-%d}")
     span = (as_of - first).total_seconds() / 86_400
     days = float(horizon_days)
     while days > span / 2 and days > 1:
         days /= 2
-    ts = pl.col(C.TIMESTAMP)
     recently = ts >= as_of - timedelta(days=days)
     if C.PRICE in rows.columns:
         spend = (pl.col(C.QUANTITY) * pl.col(C.PRICE)).cast(pl.Float64)
         both = [spend.sum().alias("total"), spend.filter(recently).sum().alias("recent")]
+        total, recent = rows.select(both).row(0)
     else:
-        order = pl.struct(C.USER, order_key(rows))
-        both = [order.n_unique().alias("total"), order.filter(recently).n_unique().alias("recent")]
-    total, recent = rows.select(both).row(0)
+        orders = rows.group_by(C.USER, *order_keys(rows)).agg(recently.any().alias("recent"))
+        total, recent = orders.height, int(orders["recent"].sum())
     ratio = (recent or 0.0) * horizon_days / days / total if total and total > 0 else 0.0
     return float(ratio), days
 

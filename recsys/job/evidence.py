@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -17,8 +18,10 @@ import polars as pl
 from scipy.stats import rankdata
 
 from recsys.data import columns as C
+from recsys.data.timeutil import to_datetime
 from recsys.evaluation import Backtest, backtest_profiles, churn_calibration
 from recsys.evaluation.backtest import LOWER_IS_BETTER, OVERALL
+from recsys.evaluation.backtest_profiles import PROFILE_PREDICTIONS
 from recsys.exceptions import DataWarning
 from recsys.stats.intervals import z_value
 from recsys.uplift.retention import retention_labels
@@ -188,10 +191,12 @@ def rule_evidence(
     clv: bool,
     bootstrap: int,
     seed: int,
+    observed_until: Any = None,
 ) -> Backtest | None:
     """`backtest_profiles` of the profiles built at the cutoff (``churn`` and / or ``clv``):
-    the customers whose scored columns are all finite (the others counted in a
-    `DataWarning`); None when there is nothing to score.
+    the customers whose scored and naive-rule columns are all finite (the others
+    counted in a `DataWarning`); None when there is nothing to score, or (with a
+    `DataWarning`) when the window after the cutoff runs past ``observed_until``.
 
     Examples
     --------
@@ -203,7 +208,7 @@ def rule_evidence(
     >>> prof = pl.DataFrame({"user_id": [1, 2, 3], "recency_days": [14.0, 13.0, 12.0],
     ...     "frequency": [1, 1, 1], "churn_risk": [0.1, 0.9, 0.8]})
     >>> b = rule_evidence(prof, p, datetime(2020, 1, 15), 30, churn=True, clv=False,
-    ...     bootstrap=0, seed=0)
+    ...     bootstrap=0, seed=0, observed_until=datetime(2020, 2, 14))
     >>> [(c.rule, c.value, c.rule_value) for c in rule_comparisons(b, "churn", 30)][:2]
     [('recency', 1.0, 0.0), ('frequency', 1.0, 0.5)]
     """
@@ -212,13 +217,26 @@ def rule_evidence(
     wanted = [name for name in wanted if columns[name] in profiles.columns]
     if not wanted or profiles.height == 0:
         return None
+    if observed_until is not None:
+        end = to_datetime(cutoff, "cutoff") + timedelta(days=horizon_days)
+        until = to_datetime(observed_until, "observed_until")
+        if end > until:
+            warnings.warn(
+                f"the {horizon_days} days after the cutoff run past {until:%Y-%m-%d}: churn "
+                "risk and CLV are not compared with the naive rules",
+                DataWarning,
+                stacklevel=2,
+            )
+            return None
+    used = list(dict.fromkeys(c for name in wanted for c in PROFILE_PREDICTIONS[name]))
+    used = [c for c in used if c in profiles.columns]
     finite = pl.all_horizontal(
-        pl.col(columns[name]).cast(pl.Float64).is_finite().fill_null(False) for name in wanted
+        pl.col(c).cast(pl.Float64).is_finite().fill_null(False) for c in used
     )
     scored = profiles.filter(finite)
     if scored.height < profiles.height:
         left = profiles.height - scored.height
-        names = " or ".join(columns[name] for name in wanted)
+        names = " or ".join([", ".join(used[:-1]), used[-1]] if len(used) > 1 else used)
         warnings.warn(
             f"{left:,} of {profiles.height:,} customers at the evaluation cutoff have no finite "
             f"{names}: they are left out of the comparison with the naive rules",
@@ -228,7 +246,14 @@ def rule_evidence(
     if scored.height == 0:
         return None
     return backtest_profiles(
-        scored, purchases, cutoff, wanted, horizon_days, bootstrap=bootstrap, seed=seed
+        scored,
+        purchases,
+        cutoff,
+        wanted,
+        horizon_days,
+        bootstrap=bootstrap,
+        seed=seed,
+        observed_until=observed_until,
     )
 
 

@@ -382,6 +382,7 @@ def run(
                         clv=with_clv,
                         bootstrap=min(config.bootstrap, config.backtest_bootstrap),
                         seed=config.seed,
+                        observed_until=as_of,
                     )
             seg, returning, _ = segment_test_customers(at_cutoff, split)
             first_time = regime.test_first_time
@@ -455,6 +456,7 @@ def run(
             ratio=ratio,
             ratio_days=ratio_days,
             warnings=_both(pw, steps.warnings["evaluation"], VALUE_WORDS),
+            min_customers=config.min_evaluated,
         )
         profiles = profiles.with_columns(churn_rank(profiles, churn_c.evidence["ranked_by"]))
         frame, value, action_rules, rank_by = action_frame(

@@ -505,6 +505,26 @@ def test_past_value_ratio_by_hand(runs: dict[str, tuple[JobResult, Path]]) -> No
     assert result.claims["value"].evidence["ratio"] == pytest.approx(ratio)
 
 
+def test_past_value_ratio_reads_only_purchases_before_as_of() -> None:
+    from recsys.exceptions import InputDataError
+    from recsys.job.decisions import past_value_ratio
+
+    p = shops.wholesale()
+    last = p["timestamp"].max()
+    assert isinstance(last, datetime)
+    as_of = last - timedelta(days=120)
+    before = p.filter(pl.col("timestamp") < as_of)
+    later = before.tail(50).with_columns(
+        pl.lit(as_of + timedelta(days=3)).alias("timestamp"), pl.col("price") * 100
+    )
+    assert past_value_ratio(pl.concat([before, later]), as_of, 365) == past_value_ratio(
+        before, as_of, 365
+    )
+    assert past_value_ratio(p, as_of, 365) == past_value_ratio(before, as_of, 365)
+    with pytest.raises(InputDataError, match="no purchases before as_of"):
+        past_value_ratio(p, p["timestamp"].min(), 365)
+
+
 def test_rule_claims_both_ways_with_their_wording() -> None:
     from recsys.job.claims_customer import churn_claim, value_claim
     from recsys.job.evidence import ChurnEvidence, FitEvidence, RuleComparison
@@ -565,6 +585,39 @@ def test_rule_claims_both_ways_with_their_wording() -> None:
     # without a comparison the model is not used either
     assert not value_claim(fits, has_prices=True).licensed
     assert "could not be compared with past spend" in value_claim(fits, has_prices=True).text
+
+
+def test_a_win_over_the_rules_on_too_few_customers_or_a_flagged_fit_ranks_by_the_rule() -> None:
+    from recsys.job.claims_customer import churn_claim, value_claim
+    from recsys.job.evidence import ChurnEvidence, FitEvidence, RuleComparison
+
+    cal = pl.DataFrame({"decile": [1], "predicted_churn": [0.5], "observed_churn": [0.51]})
+    fits = FitEvidence((), (), 0)
+
+    def ahead(customers: int) -> tuple[RuleComparison, ...]:
+        return tuple(
+            RuleComparison("churn", "auc", rule, 0.9, 0.6, 0.3, 0.1, 0.8, customers, 90)
+            for rule in ("recency", "frequency")
+        )
+
+    few = churn_claim(ChurnEvidence(8, 4, 0.9, 0.6, 1.0, 0.01, cal, 90), fits, rules=ahead(8))
+    assert not few.licensed
+    assert few.evidence["ranked_by"] == "recency"
+    assert "but on only 8 customers (at least 30 needed): churn is ranked by days since" in (
+        few.text
+    )
+    assert "no better than" not in few.text
+    good = ChurnEvidence(500, 250, 0.9, 0.85, 0.95, 0.01, cal, 90)
+    assert churn_claim(good, fits, rules=ahead(500)).evidence["ranked_by"] == "churn_risk"
+    flagged = churn_claim(
+        good, FitEvidence(("BG/NBD parameters ['a'] are extreme",), (), 0), rules=ahead(500)
+    )
+    assert flagged.evidence["ranked_by"] == "recency"
+    assert "but on a flagged fit" in flagged.text
+    wins = (RuleComparison("clv", "spearman", "past_spend", 0.7, 0.5, 0.2, 0.1, 0.3, 12, 90),)
+    value = value_claim(fits, has_prices=True, rules=wins, ratio=0.5, ratio_days=365)
+    assert not value.licensed
+    assert "ranked above it, but on only 12 customers (at least 30 needed)" in value.text
 
 
 def test_value_claim_follows_fit_flags_and_prices(
@@ -744,12 +797,23 @@ def test_non_finite_scores_at_the_cutoff_are_counted_not_dropped_silently() -> N
             "churn_risk": [0.1, float("nan"), 0.8],
         }
     )
-    with pytest.warns(rs.exceptions.DataWarning, match="1 of 3 customers .* no finite churn_risk"):
+    with pytest.warns(
+        rs.exceptions.DataWarning,
+        match="1 of 3 customers .* no finite recency_days, frequency or churn_risk",
+    ):
         result = rule_evidence(
-            profiles, p, dt(2020, 1, 15), 30, churn=True, clv=False, bootstrap=0, seed=0
-        )
+            profiles, p, dt(2020, 1, 15), 30, churn=True, clv=False, bootstrap=0, seed=0,
+            observed_until=dt(2020, 2, 14),
+        )  # fmt: skip
     assert result is not None
     assert result.table["n"].unique().to_list() == [2]
+    # a window after the cutoff that runs past what is known: no comparison, said so
+    with pytest.warns(rs.exceptions.DataWarning, match="30 days after the cutoff run past"):
+        late = rule_evidence(
+            profiles, p, dt(2020, 1, 15), 30, churn=True, clv=False, bootstrap=0, seed=0,
+            observed_until=dt(2020, 2, 1),
+        )  # fmt: skip
+    assert late is None
 
 
 def test_action_frame_uses_the_models_only_where_licensed() -> None:
