@@ -35,6 +35,7 @@ paired. Every statistic is computed exactly on each resample (`recsys.stats.weig
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -63,7 +64,7 @@ from recsys.profiles.config import ProfileConfig
 from recsys.stats import weighted as S
 from recsys.stats.resample import draw_counts, percentile_ci, resample_seeds
 
-__all__ = ["PREDICTIONS", "TABLE_COLUMNS", "Backtest", "backtest"]
+__all__ = ["PREDICTIONS", "TABLE_COLUMNS", "Backtest", "backtest", "describe_difference"]
 
 PREDICTIONS = ("churn", "clv", "due", "next_basket")
 OVERALL = "all"
@@ -156,21 +157,16 @@ class Backtest:
                 f"{sorted(set(self.table['metric']))}"
             )
         lower = metric.split("@")[0] in LOWER_IS_BETTER
-        level = f"{self.confidence:.0%} CI"
         wins = []
         for row in rows.iter_rows(named=True):
             low, high, diff = row["ci_low"], row["ci_high"], row["diff"]
             better = (high < 0) if lower else (low > 0)
-            name, unit, digits = _label(row["metric"])
             rule = row["naive"].replace("_", " ")
-            v, nv = row["value"], row["naive_value"]
-            detail = (
-                f"{name} {v:.{digits}f}{unit} vs {nv:.{digits}f}{unit} (difference "
-                f"{diff:+.{digits}f}, {level} {low:+.{digits}f} to {high:+.{digits}f})"
+            detail = describe_difference(
+                row["metric"], row["value"], row["naive_value"], diff, low, high, self.confidence
             )
             if not better:
-                why = "; no interval: run with bootstrap > 0" if low != low else ""
-                return f"no better than {rule}: {detail}{why}; use {rule}"
+                return f"no better than {rule}: {detail}; use {rule}"
             wins.append(f"{rule}: {detail}")
         return "beats " + "; beats ".join(wins)
 
@@ -187,6 +183,39 @@ _LABELS = {
     "recall": ("recall", "", 3),
     "ndcg": ("NDCG", "", 3),
 }
+
+
+def describe_difference(
+    metric: str,
+    value: float,
+    naive_value: float,
+    diff: float,
+    ci_low: float,
+    ci_high: float,
+    confidence: float,
+) -> str:
+    """``"<metric> value vs naive_value (difference d, 95% CI lo to hi)"``: how a verdict
+    and the job's claims state one row of a backtest.
+
+    Examples
+    --------
+    >>> describe_difference("auc", 0.742, 0.721, 0.021, 0.01, 0.029, 0.95)
+    'AUC 0.742 vs 0.721 (difference +0.021, 95% CI +0.010 to +0.029)'
+    >>> describe_difference("brier", 0.205, 0.249, -0.044, float("nan"), float("nan"), 0.95)
+    'Brier score 0.2050 vs 0.2490 (difference -0.0440, no interval: run with bootstrap > 0)'
+    """
+    name, unit, digits = _label(metric)
+    if not (math.isfinite(value) and math.isfinite(naive_value)):
+        return f"{name} undefined (every customer had the same outcome)"
+    ci = (
+        f"{confidence:.0%} CI {ci_low:+.{digits}f} to {ci_high:+.{digits}f}"
+        if math.isfinite(ci_low)
+        else "no interval: run with bootstrap > 0"
+    )
+    return (
+        f"{name} {value:.{digits}f}{unit} vs {naive_value:.{digits}f}{unit} (difference "
+        f"{diff:+.{digits}f}, {ci})"
+    )
 
 
 def _label(metric: str) -> tuple[str, str, int]:

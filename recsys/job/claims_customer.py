@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from recsys.evaluation.backtest import describe_difference
 from recsys.job.claims import Claim, _pct
 from recsys.job.decisions import CHURN_RULES, DEFAULT_CHURN_RULE, PAST_VALUE
 from recsys.job.evidence import (
@@ -47,19 +48,9 @@ def winback_order(ranked_by: str) -> str:
     return f"customer value (see the value card), then {churn}"
 
 
-def _vs(row: RuleComparison, name: str, digits: int = 3) -> str:
-    """``"<name> v vs rule_v (difference d, 95% CI lo to hi)"``."""
-    if not (math.isfinite(row.value) and math.isfinite(row.rule_value)):
-        return f"{name} undefined (every customer had the same outcome)"
-    level = f"{row.confidence:.0%} CI"
-    ci = (
-        f"{level} {row.ci_low:+.{digits}f} to {row.ci_high:+.{digits}f}"
-        if math.isfinite(row.ci_low)
-        else "no interval: bootstrap = 0"
-    )
-    return (
-        f"{name} {row.value:.{digits}f} vs {row.rule_value:.{digits}f} (difference "
-        f"{row.diff:+.{digits}f}, {ci})"
+def _vs(row: RuleComparison) -> str:
+    return describe_difference(
+        row.metric, row.value, row.rule_value, row.diff, row.ci_low, row.ci_high, row.confidence
     )
 
 
@@ -166,7 +157,7 @@ def churn_claim(
     elif beats:
         ranking = (
             f"Churn risk ranks who leaves better than the better naive rule, "
-            f"{CHURN_RULES[best.rule][1]}: {_vs(best, 'AUC')} on {best.customers:,} customers "
+            f"{CHURN_RULES[best.rule][1]}: {_vs(best)} on {best.customers:,} customers "
             "at the evaluation cutoff"
         )
     elif best.beats:
@@ -176,13 +167,13 @@ def churn_claim(
             else "a flagged fit"
         )
         ranking = (
-            f"Churn risk ranked who leaves above the naive rule {rule_name} ({_vs(best, 'AUC')}) "
+            f"Churn risk ranked who leaves above the naive rule {rule_name} ({_vs(best)}) "
             f"but on {short}: churn is ranked by {rule_name}"
         )
     else:
         ranking = (
             f"Churn risk is no better than the naive rule {rule_name} at ranking who "
-            f"leaves: {_vs(best, 'AUC')} on {best.customers:,} customers at the evaluation "
+            f"leaves: {_vs(best)} on {best.customers:,} customers at the evaluation "
             f"cutoff; churn is ranked by {rule_name}"
         )
     if licensed:
@@ -269,7 +260,7 @@ def value_claim(
             else ""
         )
         compared = (
-            f"{_vs(headline, 'Spearman correlation')} with the spend of the "
+            f"{_vs(headline)} with the spend of the "
             f"{headline.horizon_days} days after the evaluation cutoff, on "
             f"{headline.customers:,} customers{extra}"
         )
