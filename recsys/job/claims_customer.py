@@ -18,6 +18,7 @@ from recsys.job.evidence import (
     FitEvidence,
     RuleComparison,
 )
+from recsys.profiles import ProfileConfig
 
 __all__ = [
     "VALUE_FALLBACK",
@@ -206,6 +207,7 @@ def value_claim(
     enabled: bool = True,
     churn_enabled: bool = True,
     horizon_days: int = 365,
+    discount_monthly: float = ProfileConfig().clv_discount_monthly,
     ratio: float = math.nan,
     ratio_days: float = math.nan,
     warnings: tuple[str, ...] = (),
@@ -215,9 +217,11 @@ def value_claim(
     ``min_customers`` customers, or ranked by past spend (`VALUE_FALLBACK`) and why.
 
     ``rules`` are the CLV rows of the backtest at the evaluation cutoff
-    (`recsys.job.evidence.rule_comparisons`): the model is used only where the interval
-    of its Spearman correlation with the window's spend, minus past spend's, is above 0.
-    ``ratio`` (over the last ``ratio_days``) is `recsys.job.decisions.past_value_ratio`.
+    (`recsys.job.evidence.rule_comparisons`): the CLV deployed (over ``horizon_days``,
+    discounted ``discount_monthly`` a month), computed at the cutoff, ranks the spend of
+    the window after it; the model is used only where the interval of its Spearman
+    correlation with that spend, minus past spend's, is above 0. ``ratio`` (over the
+    last ``ratio_days``) is `recsys.job.decisions.past_value_ratio`.
 
     Examples
     --------
@@ -239,11 +243,15 @@ def value_claim(
     headline = next((r for r in rules if r.metric == "spearman"), None)
     data: dict[str, Any] = {
         "horizon_days": horizon_days,
+        "discount_monthly": discount_monthly,
         "ratio": ratio,
         "ratio_days": ratio_days,
         "has_prices": has_prices,
     }
-    compared = ""
+    model = f"the CLV model's expected value over the next {horizon_days} days" + (
+        f" (discounted {discount_monthly * 100:g}% a month)" if discount_monthly else ""
+    )
+    compared = window = ""
     if headline is not None:
         data.update(
             spearman=headline.value,
@@ -259,10 +267,9 @@ def value_claim(
             if capture is not None
             else ""
         )
+        window = f"the next {headline.horizon_days} days' spend"
         compared = (
-            f"{_vs(headline)} with the spend of the "
-            f"{headline.horizon_days} days after the evaluation cutoff, on "
-            f"{headline.customers:,} customers{extra}"
+            f"{_vs(headline)} on {headline.customers:,} customers at the evaluation cutoff{extra}"
         )
     beats = headline is not None and headline.beats and headline.customers >= min_customers
     fallback_text = (
@@ -273,21 +280,22 @@ def value_claim(
     )
     if not reasons and beats:
         text = (
-            f"Customer value is the CLV model's expected value over the next {horizon_days} "
-            f"days: it beats past spend: {compared} (BG/NBD and Gamma-Gamma fits, none "
-            "flagged; these models assume buying habits stay as they were)."
+            f"Customer value is {model}: it ranks {window} better than past spend: "
+            f"{compared} (BG/NBD and Gamma-Gamma fits, none flagged; these models assume "
+            "buying habits stay as they were)."
         )
         return Claim("value", text, True, data, warnings, None)
     if not reasons and headline is not None and headline.beats:
         text = (
-            f"Customer value is ranked by past spend: the CLV model ranked above it, but on "
-            f"only {headline.customers:,} customers (at least {min_customers:,} needed). The "
-            f"CLV model against past spend: {compared}. {fallback_text}"
+            f"Customer value is ranked by past spend: {model} ranked {window} better than it, but "
+            f"on only {headline.customers:,} customers (at least {min_customers:,} needed): "
+            f"{compared}. {fallback_text}"
         )
     elif not reasons and headline is not None:
         text = (
-            f"Customer value is no better than past spend: ranked by past spend. The CLV "
-            f"model against past spend: {compared}. {fallback_text}"
+            f"Customer value is no better than past spend: ranked by past spend. "
+            f"{model[0].upper()}{model[1:]} ranks {window} no better than past spend: "
+            f"{compared}. {fallback_text}"
         )
     else:
         if not reasons:

@@ -309,15 +309,13 @@ def run(
     has_prices = C.PRICE in bought.columns
     with steps("profiles", f"profiles, cohorts and items due as of {as_of:%Y-%m-%d}") as pw:
         with_clv = has_prices and config.value and config.churn
-        profiles = build_profiles(
-            bought,
-            as_of=as_of,
-            config=ProfileConfig(
-                horizon_days=config.horizon_days,
-                clv_horizon_days=config.clv_horizon_days if with_clv else None,
-                churn=config.churn,
-            ),
+        # one definition of churn risk and CLV: the one deployed is the one checked
+        profile_config = ProfileConfig(
+            horizon_days=config.horizon_days,
+            clv_horizon_days=config.clv_horizon_days if with_clv else None,
+            churn=config.churn,
         )
+        profiles = build_profiles(bought, as_of=as_of, config=profile_config)
         cohorts = cohort_retention(bought, period="month", as_of=as_of)
         due = due_items(bought, as_of=as_of, horizon_days=config.due_horizon_days)
     fits = fit_evidence(pw, profiles)
@@ -360,17 +358,9 @@ def run(
             at_cutoff = None
             known = split.train[C.USER].n_unique()
             if known:
-                # the CLV over the evaluation window, undiscounted: what the backtest scores
-                at_cutoff = build_profiles(
-                    split.train,
-                    as_of=cutoff,
-                    config=ProfileConfig(
-                        horizon_days=config.horizon_days,
-                        clv_horizon_days=config.horizon_days if with_clv else None,
-                        clv_discount_monthly=0.0,
-                        churn=config.churn,
-                    ),
-                )
+                # the deployed definitions (the CLV over clv_horizon_days, discounted): the
+                # backtest scores their ranking of the window's spend (rank statistics only)
+                at_cutoff = build_profiles(split.train, as_of=cutoff, config=profile_config)
                 if config.churn:
                     churn = churn_evidence(at_cutoff, evaluated_on, cutoff, config.horizon_days)
                     versus_rules = rule_evidence(
@@ -453,6 +443,7 @@ def run(
             enabled=config.value,
             churn_enabled=config.churn,
             horizon_days=config.clv_horizon_days,
+            discount_monthly=profile_config.clv_discount_monthly,
             ratio=ratio,
             ratio_days=ratio_days,
             warnings=_both(pw, steps.warnings["evaluation"], VALUE_WORDS),

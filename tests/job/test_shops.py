@@ -464,7 +464,7 @@ def test_value_from_the_clv_model_only_where_it_beats_past_spend(
     source = pl.read_parquet_metadata(folder / "profiles.parquet")["value_source"]
     if name == "mixed":
         assert claim.licensed
-        assert f"it beats past spend: {figures}" in claim.text
+        assert f"ranks the next 90 days' spend better than past spend: {figures}" in claim.text
         assert result.value_column == "clv"
         assert source == "model: clv"
     else:
@@ -570,16 +570,19 @@ def test_rule_claims_both_ways_with_their_wording() -> None:
     claim = value_claim(fits, has_prices=True, rules=wins, ratio=0.5, ratio_days=365)
     assert claim.licensed
     assert (
-        "it beats past spend: Spearman correlation 0.620 vs 0.570 (difference +0.050, "
-        "95% CI +0.020 to +0.080)"
+        "Customer value is the CLV model's expected value over the next 365 days (discounted "
+        "1% a month): it ranks the next 90 days' spend better than past spend: Spearman "
+        "correlation 0.620 vs 0.570 (difference +0.050, 95% CI +0.020 to +0.080) on 500 "
+        "customers at the evaluation cutoff"
     ) in claim.text
     loses = (row("clv", "spearman", "past_spend", 0.52, 0.59, -0.10, -0.04),)
     claim = value_claim(fits, has_prices=True, rules=loses, ratio=0.5, ratio_days=365)
     assert not claim.licensed
     assert claim.text.startswith(
-        "Customer value is no better than past spend: ranked by past spend. The CLV model "
-        "against past spend: Spearman correlation 0.520 vs 0.590 (difference -0.070, 95% CI "
-        "-0.100 to -0.040)"
+        "Customer value is no better than past spend: ranked by past spend. The CLV model's "
+        "expected value over the next 365 days (discounted 1% a month) ranks the next 90 "
+        "days' spend no better than past spend: Spearman correlation 0.520 vs 0.590 "
+        "(difference -0.070, 95% CI -0.100 to -0.040)"
     )
     assert claim.fallback == rs.job.claims_customer.VALUE_FALLBACK
     # without a comparison the model is not used either
@@ -617,7 +620,10 @@ def test_a_win_over_the_rules_on_too_few_customers_or_a_flagged_fit_ranks_by_the
     wins = (RuleComparison("clv", "spearman", "past_spend", 0.7, 0.5, 0.2, 0.1, 0.3, 12, 90),)
     value = value_claim(fits, has_prices=True, rules=wins, ratio=0.5, ratio_days=365)
     assert not value.licensed
-    assert "ranked above it, but on only 12 customers (at least 30 needed)" in value.text
+    assert (
+        "ranked the next 90 days' spend better than it, but on only 12 customers (at least 30 "
+        "needed)"
+    ) in value.text
 
 
 def test_value_claim_follows_fit_flags_and_prices(
