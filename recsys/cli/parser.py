@@ -307,11 +307,27 @@ def build_parser() -> argparse.ArgumentParser:
         "actions",
         help="the retention action list: win back, replenish, cross-sell, onboard",
         description="Clean FILE, build profiles (with CLV), items due and recommendations as "
-        "of --as-of, and write one action per customer (rs.retention_actions default rules).",
+        "of --as-of, and write one action per customer (rs.retention_actions default rules). "
+        "Churn risk and CLV are checked against the naive rules on the --horizon-days before "
+        "--as-of, as recsys report does, and used only where they beat them (else customers "
+        "are ranked by the rule); the two claims saying which are printed.",
     )
     add_input_options(actions)
     actions.add_argument("--as-of", help="decision date (default: the day after the last purchase)")
+    actions.add_argument(
+        "--horizon-days",
+        type=days,
+        default=90,
+        help="churn horizon, and the days before --as-of on which churn risk and CLV are "
+        "checked against the naive rules",
+    )
     add_customer_horizons(actions)
+    actions.add_argument(
+        "--bootstrap",
+        type=non_negative_int,
+        default=500,
+        help="bootstrap resamples of that check's intervals (0: none, nothing is licensed)",
+    )
     actions.add_argument(
         "--model",
         choices=(*registry.names(), "none"),

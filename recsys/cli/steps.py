@@ -188,12 +188,16 @@ def cmd_actions(args: argparse.Namespace) -> None:
         as_of=args.as_of,
         recommender=model,
         k=args.k,
+        horizon_days=args.horizon_days,
         due_horizon_days=args.due_horizon_days,
         clv_horizon_days=args.clv_horizon_days,
+        bootstrap=args.bootstrap,
+        seed=args.seed,
         max_customers=args.max_customers,
         contact_cost=args.contact_cost,
         min_expected_value=args.min_expected_value,
         plan=plan,
+        echo=lambda line: print(line, file=sys.stderr),
     )
     if plan is not None:
         from recsys.actions import plan_counts

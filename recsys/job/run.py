@@ -47,9 +47,15 @@ from recsys.job.claims import (
     evaluation_claim,
     model_claim,
 )
-from recsys.job.claims_customer import churn_claim, value_claim
 from recsys.job.config import JobConfig
-from recsys.job.decisions import action_frame, churn_rank, past_value_ratio
+from recsys.job.customers import (
+    CHURN_WORDS,
+    VALUE_WORDS,
+    CutoffChecks,
+    check_at_cutoff,
+    customer_decisions,
+    profile_config,
+)
 from recsys.job.evaluation import (
     evaluate_models,
     fit_models,
@@ -61,16 +67,13 @@ from recsys.job.evidence import (
     ChurnEvidence,
     FitEvidence,
     StepWarnings,
-    churn_evidence,
     fit_evidence,
     record_warnings,
-    rule_comparisons,
-    rule_evidence,
 )
 from recsys.job.regime import Regime, detect_regime, window_buyers
 from recsys.job.targeting import Targeting, targeting
 from recsys.models import Recommender, registry
-from recsys.profiles import ProfileConfig, build_profiles, cohort_retention, due_items
+from recsys.profiles import build_profiles, cohort_retention, due_items
 from recsys.uplift import hit_retention
 
 __all__ = ["DUE_MIN_PROBABILITY", "JobResult", "default_as_of", "run"]
@@ -78,9 +81,6 @@ __all__ = ["DUE_MIN_PROBABILITY", "JobResult", "default_as_of", "run"]
 #: A due row counts as a product due when its chance is at least this.
 DUE_MIN_PROBABILITY = 0.2
 EVALUATION_METRICS = ("hit_rate", "ndcg", "recall")
-#: Words of the warnings that concern the churn claim and the value claim.
-CHURN_WORDS = ("churn", "BG/NBD", "calibrat", "lifecycle")
-VALUE_WORDS = ("Gamma-Gamma", "CLV", "price", "monetary")
 
 
 @dataclass
@@ -203,7 +203,7 @@ def sample_customers(purchases: pl.DataFrame, n: int, seed: int) -> pl.DataFrame
     return purchases.filter(pl.col(C.USER).is_in(chosen.implode()))
 
 
-def _evaluation_purchases(
+def evaluation_purchases(
     bought: pl.DataFrame, config: JobConfig
 ) -> tuple[pl.DataFrame, tuple[int, int] | None]:
     """The purchases the evaluation runs on and, when they are a sample, (sampled
@@ -308,26 +308,20 @@ def run(
             warnings.warn(regime.order_id_message, DataWarning, stacklevel=2)
     has_prices = C.PRICE in bought.columns
     with steps("profiles", f"profiles, cohorts and items due as of {as_of:%Y-%m-%d}") as pw:
-        with_clv = has_prices and config.value and config.churn
         # one definition of churn risk and CLV: the one deployed is the one checked
-        profile_config = ProfileConfig(
-            horizon_days=config.horizon_days,
-            clv_horizon_days=config.clv_horizon_days if with_clv else None,
-            churn=config.churn,
-        )
-        profiles = build_profiles(bought, as_of=as_of, config=profile_config)
+        definition = profile_config(config, has_prices)
+        profiles = build_profiles(bought, as_of=as_of, config=definition)
         cohorts = cohort_retention(bought, period="month", as_of=as_of)
         due = due_items(bought, as_of=as_of, horizon_days=config.due_horizon_days)
     fits = fit_evidence(pw, profiles)
 
     evaluation = test_choice = validation = None
-    churn = None
-    versus_rules = None
+    checks = CutoffChecks()
     retention = None
     segments_counts = (0, 0)
     reason = regime.order_id_message
     models: dict[str, Recommender] = {}
-    evaluated_on, sampled = _evaluation_purchases(bought, config)
+    evaluated_on, sampled = evaluation_purchases(bought, config)
     with steps(
         "evaluation",
         f"evaluate {', '.join(config.models)} on the {config.horizon_days} days after "
@@ -355,26 +349,10 @@ def run(
                 )
                 reason = f"no test window at {which}: {err}"
         if split is not None:
-            at_cutoff = None
-            known = split.train[C.USER].n_unique()
-            if known:
-                # the deployed definitions (the CLV over clv_horizon_days, discounted): the
-                # backtest scores their ranking of the window's spend (rank statistics only)
-                at_cutoff = build_profiles(split.train, as_of=cutoff, config=profile_config)
-                if config.churn:
-                    churn = churn_evidence(at_cutoff, evaluated_on, cutoff, config.horizon_days)
-                    versus_rules = rule_evidence(
-                        at_cutoff,
-                        evaluated_on,
-                        cutoff,
-                        config.horizon_days,
-                        churn=True,
-                        clv=with_clv,
-                        bootstrap=min(config.bootstrap, config.backtest_bootstrap),
-                        seed=config.seed,
-                        observed_until=as_of,
-                    )
-            seg, returning, _ = segment_test_customers(at_cutoff, split)
+            checks = check_at_cutoff(
+                split.train, evaluated_on, cutoff, config, definition, observed_until=as_of
+            )
+            seg, returning, _ = segment_test_customers(checks.profiles, split)
             first_time = regime.test_first_time
             if sampled is not None:  # the sample's (skipped first-time buyers counted too)
                 buyers, known_buyers = window_buyers(
@@ -427,41 +405,26 @@ def run(
         final.fit(Interactions.from_purchases(bought, weight="count"))
         recommendations = final.recommend(users=None, k=k)
         repeat_at_rank1 = _repeat_at_rank1(recommendations, bought)
-        churn_c = churn_claim(
-            churn,
+        decided = customer_decisions(
+            profiles,
+            bought,
+            as_of,
+            checks,
             fits,
-            rules=rule_comparisons(versus_rules, "churn", config.horizon_days),
-            enabled=config.churn,
-            min_customers=config.min_evaluated,
-            warnings=_both(pw, steps.warnings["evaluation"], CHURN_WORDS),
-        )
-        ratio, ratio_days = past_value_ratio(bought, as_of, config.clv_horizon_days)
-        value_c = value_claim(
-            fits,
+            config,
             has_prices=has_prices,
-            rules=rule_comparisons(versus_rules, "clv", config.horizon_days),
-            enabled=config.value,
-            churn_enabled=config.churn,
-            horizon_days=config.clv_horizon_days,
-            discount_monthly=profile_config.clv_discount_monthly,
-            ratio=ratio,
-            ratio_days=ratio_days,
-            warnings=_both(pw, steps.warnings["evaluation"], VALUE_WORDS),
-            min_customers=config.min_evaluated,
+            steps=(pw, steps.warnings["evaluation"]),
         )
-        profiles = profiles.with_columns(churn_rank(profiles, churn_c.evidence["ranked_by"]))
-        frame, value, action_rules, rank_by = action_frame(
-            profiles, churn_c.licensed, value_c.licensed, ratio
-        )
+        churn_c, value_c, profiles = decided.churn, decided.value, decided.profiles
         actions = retention_actions(
-            frame,
+            decided.frame,
             due=due,
             recommendations=recommendations,
-            rules=action_rules,
-            value=value,
+            rules=decided.rules,
+            value=decided.value_column,
             k=k,
             due_min_probability=DUE_MIN_PROBABILITY,
-            rank_by=rank_by,
+            rank_by=decided.rank_by,
             plan=plan.plan if plan is not None else None,
         )
     claims = {
@@ -536,7 +499,7 @@ def run(
         recommendations=recommendations,
         model=used,
         claims=claims,
-        value_column=value,
+        value_column=decided.value_column,
         repeat_at_rank1=repeat_at_rank1,
         report=report,
         item_names=item_names,
@@ -544,18 +507,13 @@ def run(
         test_choice=test_choice,
         validation_choice=validation,
         hit_retention=retention,
-        churn=churn,
+        churn=checks.churn,
         fits=fits,
-        backtest=versus_rules,
+        backtest=checks.backtest,
         targeting=plan,
         warnings={key: tuple(w.messages) for key, w in steps.warnings.items()},
         timings=steps.timings,
     )
-
-
-def _both(first: StepWarnings, second: StepWarnings, words: tuple[str, ...]) -> tuple[str, ...]:
-    """The messages of both steps containing any of ``words``, each once."""
-    return tuple(dict.fromkeys(first.matching(*words) + second.matching(*words)))
 
 
 def _basis(churn_ok: bool, value_ok: bool) -> str:

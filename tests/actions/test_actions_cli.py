@@ -21,11 +21,21 @@ def purchases_parquet(tmp_path: Path) -> Path:
 
 
 @pytest.mark.filterwarnings("ignore::recsys.exceptions.DataWarning")
-def test_actions_command(purchases_parquet: Path, tmp_path: Path) -> None:
+def test_actions_command(
+    purchases_parquet: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "actions.parquet"
     argv = ["actions", str(purchases_parquet), "--preset", "online_retail"]
     argv += ["--as-of", "2011-09-09", "--max-customers", "50", "--model", "popular"]
+    argv += ["--bootstrap", "50"]
     assert main([*argv, "--out", str(out)]) == 0
+    # what ranks the customers, checked on the 90 days before --as-of, as the report says
+    err = capsys.readouterr().err
+    purchases, _ = rs.clean_purchases(pl.read_parquet(purchases_parquet), preset="online_retail")
+    config = rs.job.JobConfig(as_of="2011-09-09", k=5, bootstrap=50, models=("popular",))
+    job = rs.job.run(purchases, config)
+    assert f"churn: {job.claims['churn'].text}" in err
+    assert f"value: {job.claims['value'].text}" in err
     actions = pl.read_parquet(out)
     assert actions.columns == ["user_id", "action", "reason", "value_at_stake", "items", "priority"]
     assert (actions["action"] != "none").sum() == 50

@@ -56,3 +56,29 @@ def test_the_churn_risk_and_clv_checked_at_the_cutoff_are_the_deployed_ones(
     assert result.claims["value"].evidence["discount_monthly"] == deployed.clv_discount_monthly
     end = result.cutoff + timedelta(days=config.horizon_days)
     assert end <= result.as_of
+
+
+@pytest.mark.parametrize("name", ["mixed", "durables"])
+def test_the_action_list_decides_churn_and_value_as_the_job_does(name: str) -> None:
+    purchases = shops.SHOPS[name]()
+    result = rs.job.run(purchases, JobConfig(models=("popular",), bootstrap=50, k=5))
+    said: list[str] = []
+    table = rs.job.action_list(
+        purchases, recommender=rs.Popular(), k=5, bootstrap=50, echo=said.append
+    )
+    claims = result.claims
+    assert said == [f"churn: {claims['churn'].text}", f"value: {claims['value'].text}"]
+    columns = ["user_id", "action", "value_at_stake", "priority"]
+    assert (
+        table.select(columns).sort("user_id").equals(result.actions.select(columns).sort("user_id"))
+    )
+    # on this shop the CLV is licensed (mixed) or not (durables): the action list follows
+    licensed = result.claims["value"].licensed
+    assert licensed == (name == "mixed")
+    profiles = result.profiles
+    stake = table.join(profiles.select("user_id", "clv", "monetary"), on="user_id")
+    win = stake.filter(pl.col("action") == "win_back")
+    assert win.height > 0
+    if not licensed:  # past spend, not the CLV, is what is at stake
+        ratio = result.claims["value"].evidence["ratio"]
+        assert win["value_at_stake"].to_list() == pytest.approx((win["monetary"] * ratio).to_list())

@@ -1,0 +1,203 @@
+"""Churn risk and CLV checked against the naive rules at a cutoff, and the decisions that
+follow from the check: one code path for `recsys.job.run` and `recsys.job.action_list`.
+
+1. `profile_config`: the one definition of churn risk and CLV, deployed as of ``as_of``
+   and checked as of the cutoff;
+2. `check_at_cutoff`: the profiles at the cutoff, the churn evidence and the backtest
+   against the naive rules on the window after it;
+3. `customer_decisions`: the churn and value claims, ``churn_rank`` and the frame, value
+   column, rules and order `recsys.retention_actions` takes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+
+from recsys.evaluation import Backtest
+from recsys.job.claims import Claim
+from recsys.job.claims_customer import churn_claim, value_claim
+from recsys.job.config import JobConfig
+from recsys.job.decisions import action_frame, churn_rank, past_value_ratio
+from recsys.job.evidence import (
+    ChurnEvidence,
+    FitEvidence,
+    StepWarnings,
+    churn_evidence,
+    rule_comparisons,
+    rule_evidence,
+)
+from recsys.profiles import ProfileConfig, build_profiles
+
+__all__ = [
+    "CHURN_WORDS",
+    "VALUE_WORDS",
+    "CustomerDecisions",
+    "CutoffChecks",
+    "check_at_cutoff",
+    "customer_decisions",
+    "profile_config",
+]
+
+#: Words of the warnings that concern the churn claim and the value claim.
+CHURN_WORDS = ("churn", "BG/NBD", "calibrat", "lifecycle")
+VALUE_WORDS = ("Gamma-Gamma", "CLV", "price", "monetary")
+
+
+def profile_config(config: JobConfig, has_prices: bool) -> ProfileConfig:
+    """The profiles' churn risk (over ``config.horizon_days``) and CLV (over
+    ``config.clv_horizon_days``, discounted as `recsys.profiles.ProfileConfig` does;
+    only with prices, and with both the value and the churn model on).
+
+    Examples
+    --------
+    >>> c = profile_config(JobConfig(), has_prices=True)
+    >>> c.horizon_days, c.clv_horizon_days, c.clv_discount_monthly
+    (90, 365, 0.01)
+    >>> profile_config(JobConfig(), has_prices=False).clv_horizon_days is None
+    True
+    """
+    with_clv = has_prices and config.value and config.churn
+    return ProfileConfig(
+        horizon_days=config.horizon_days,
+        clv_horizon_days=config.clv_horizon_days if with_clv else None,
+        churn=config.churn,
+    )
+
+
+@dataclass(frozen=True)
+class CutoffChecks:
+    """The profiles built as of the cutoff (None without purchases before it), the churn
+    evidence and the backtest against the naive rules (None when not run)."""
+
+    profiles: pl.DataFrame | None = None
+    churn: ChurnEvidence | None = None
+    backtest: Backtest | None = None
+
+
+def check_at_cutoff(
+    before: pl.DataFrame,
+    purchases: pl.DataFrame,
+    cutoff: datetime,
+    config: JobConfig,
+    profiles: ProfileConfig,
+    *,
+    observed_until: datetime,
+) -> CutoffChecks:
+    """Build ``profiles`` (the deployed definition) on ``before`` (the purchases strictly
+    before ``cutoff``) and score their churn risk and CLV on the ``config.horizon_days``
+    after it in ``purchases``, against the naive rules (``config.backtest_bootstrap``
+    resamples at most ``config.bootstrap``).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> p = pl.DataFrame({"user_id": [1, 2], "item_id": ["a", "b"],
+    ...     "timestamp": [datetime(2024, 1, 1), datetime(2024, 3, 1)]})
+    >>> check_at_cutoff(p.head(0), p, datetime(2024, 1, 1), JobConfig(),
+    ...                 ProfileConfig(), observed_until=datetime(2024, 4, 1))
+    CutoffChecks(profiles=None, churn=None, backtest=None)
+    """
+    if before.height == 0:
+        return CutoffChecks()
+    at_cutoff = build_profiles(before, as_of=cutoff, config=profiles)
+    if not config.churn:
+        return CutoffChecks(at_cutoff)
+    churn = churn_evidence(at_cutoff, purchases, cutoff, config.horizon_days)
+    versus = rule_evidence(
+        at_cutoff,
+        purchases,
+        cutoff,
+        config.horizon_days,
+        churn=True,
+        clv=profiles.clv_horizon_days is not None,
+        bootstrap=min(config.bootstrap, config.backtest_bootstrap),
+        seed=config.seed,
+        observed_until=observed_until,
+    )
+    return CutoffChecks(at_cutoff, churn, versus)
+
+
+@dataclass(frozen=True)
+class CustomerDecisions:
+    """The churn and value claims and what `recsys.retention_actions` takes from them:
+    ``profiles`` (with ``churn_rank``), ``frame``, the ``value`` column, ``rules`` (None:
+    the default rules), ``rank_by`` (None: value at stake), and the past-value ``ratio``
+    over its last ``ratio_days``."""
+
+    churn: Claim
+    value: Claim
+    profiles: pl.DataFrame
+    frame: pl.DataFrame
+    value_column: str
+    rules: list[dict[str, Any]] | None
+    rank_by: str | None
+    ratio: float
+    ratio_days: float
+
+
+def customer_decisions(
+    profiles: pl.DataFrame,
+    bought: pl.DataFrame,
+    as_of: datetime,
+    checks: CutoffChecks,
+    fits: FitEvidence,
+    config: JobConfig,
+    *,
+    has_prices: bool,
+    steps: tuple[StepWarnings, ...] = (),
+) -> CustomerDecisions:
+    """The claims on ``checks`` and the decisions as of ``as_of`` that follow them:
+    churn ranked by churn risk only where it beats the better naive rule, value from the
+    CLV only where it beats past spend (`recsys.job.decisions`). Each claim carries the
+    warnings of ``steps`` (the profiles', the check's) that concern it.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> p = pl.DataFrame({"user_id": [1, 2, 1], "item_id": ["a"] * 3,
+    ...     "timestamp": [datetime(2024, 1, 1), datetime(2024, 1, 5), datetime(2024, 2, 1)]})
+    >>> prof = pl.DataFrame({"user_id": [1, 2], "recency_days": [9.0, 36.0],
+    ...     "frequency": [2, 1], "lifecycle_stage": ["active", "active"]})
+    >>> d = customer_decisions(prof, p, datetime(2024, 2, 10), CutoffChecks(),
+    ...     FitEvidence((), (), 0), JobConfig(), has_prices=False)
+    >>> d.churn.evidence["ranked_by"], d.value_column, d.profiles["churn_rank"].to_list()
+    ('recency', 'past_value', [2, 1])
+    """
+    churn_c = churn_claim(
+        checks.churn,
+        fits,
+        rules=rule_comparisons(checks.backtest, "churn", config.horizon_days),
+        enabled=config.churn,
+        min_customers=config.min_evaluated,
+        warnings=_matching(steps, CHURN_WORDS),
+    )
+    ratio, ratio_days = past_value_ratio(bought, as_of, config.clv_horizon_days)
+    value_c = value_claim(
+        fits,
+        has_prices=has_prices,
+        rules=rule_comparisons(checks.backtest, "clv", config.horizon_days),
+        enabled=config.value,
+        churn_enabled=config.churn,
+        horizon_days=config.clv_horizon_days,
+        discount_monthly=profile_config(config, has_prices).clv_discount_monthly,
+        ratio=ratio,
+        ratio_days=ratio_days,
+        warnings=_matching(steps, VALUE_WORDS),
+        min_customers=config.min_evaluated,
+    )
+    ranked = profiles.with_columns(churn_rank(profiles, churn_c.evidence["ranked_by"]))
+    frame, value, rules, rank_by = action_frame(ranked, churn_c.licensed, value_c.licensed, ratio)
+    return CustomerDecisions(
+        churn_c, value_c, ranked, frame, value, rules, rank_by, ratio, ratio_days
+    )
+
+
+def _matching(steps: tuple[StepWarnings, ...], words: tuple[str, ...]) -> tuple[str, ...]:
+    """The messages of ``steps`` containing any of ``words``, each once."""
+    return tuple(dict.fromkeys(m for step in steps for m in step.matching(*words)))
