@@ -30,6 +30,7 @@ __all__ = [
     "LastBasket",
     "customer_units",
     "due_units",
+    "holdout_table",
     "next_basket_units",
     "profile_units",
 ]
@@ -91,9 +92,16 @@ def profile_units(
         .rename({expected: "expected_orders"}, strict=False)
         .with_columns(churned=(~pl.col("retained")).cast(pl.Float64))
     )
+    return units, holdout_table(units)
+
+
+def holdout_table(units: pl.DataFrame) -> pl.DataFrame:
+    """Orders in the window (``n_orders_after``) against ``expected_orders``, by
+    calibration-period ``frequency`` (capped at `HOLDOUT_MAX_FREQUENCY`): ``frequency,
+    customers, actual, predicted``; empty without ``expected_orders``."""
     if "expected_orders" not in units.columns:
-        return units, pl.DataFrame()
-    holdout = (
+        return pl.DataFrame()
+    return (
         units.with_columns(
             frequency=pl.col("frequency").clip(upper_bound=HOLDOUT_MAX_FREQUENCY),
         )
@@ -105,7 +113,6 @@ def profile_units(
         )
         .sort("frequency")
     )
-    return units, holdout
 
 
 def _item_medians(before: pl.DataFrame) -> tuple[pl.DataFrame, float]:

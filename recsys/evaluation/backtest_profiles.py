@@ -10,8 +10,10 @@ prediction beats the rule a shop already uses.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Literal
 
 import polars as pl
 
@@ -20,18 +22,34 @@ from recsys.data import columns as C
 from recsys.data.canonical import require_purchases
 from recsys.data.sources import FrameLike, to_frame
 from recsys.data.timeutil import TimeLike, to_datetime
-from recsys.evaluation._backtest_units import profile_units
+from recsys.evaluation._backtest_units import holdout_table, profile_units
 from recsys.evaluation.backtest import _BUILDERS, Backtest, _scored, check_window
 from recsys.evaluation.calibration import churn_calibration
-from recsys.exceptions import InputDataError
+from recsys.exceptions import DataWarning, InputDataError
 
-__all__ = ["PROFILE_PREDICTIONS", "backtest_profiles"]
+__all__ = ["PROFILE_PREDICTIONS", "backtest_profiles", "finite_rows"]
 
 #: The predictions `backtest_profiles` scores, and the profile columns each needs.
 PROFILE_PREDICTIONS = {
     "churn": ("recency_days", "frequency", "churn_risk"),
     "clv": ("monetary", "clv"),
 }
+
+
+def finite_rows(prediction: str) -> pl.Expr:
+    """True where every profile column ``prediction`` needs (`PROFILE_PREDICTIONS`) is
+    finite (not null, NaN or infinite).
+
+    Examples
+    --------
+    >>> p = pl.DataFrame({"monetary": [1.0, 2.0], "clv": [3.0, float("nan")]})
+    >>> p.select(finite_rows("clv"))["clv"].to_list()
+    [True, False]
+    """
+    return pl.all_horizontal(
+        pl.col(c).cast(pl.Float64).is_finite().fill_null(False)
+        for c in PROFILE_PREDICTIONS[prediction]
+    ).alias(prediction)
 
 
 def backtest_profiles(
@@ -45,6 +63,7 @@ def backtest_profiles(
     seed: int = 0,
     confidence: float = 0.95,
     observed_until: TimeLike | None = None,
+    on_nonfinite: Literal["raise", "skip"] = "raise",
 ) -> Backtest:
     """Score profiles built as of ``origin`` against the naive rules, with intervals.
 
@@ -73,6 +92,12 @@ def backtest_profiles(
     observed_until
         The end of what is known (e.g. the job's ``as_of``); default the day after the
         last purchase. The label window must end by then.
+    on_nonfinite
+        A customer whose scored or naive-rule column of a prediction is not finite:
+        ``"raise"`` an `InputDataError`; ``"skip"``: score each prediction on the
+        customers whose own columns are finite (a customer without a finite ``clv``
+        still counts in the churn rows), the others counted in a `DataWarning` per
+        prediction.
 
     Returns
     -------
@@ -85,7 +110,8 @@ def backtest_profiles(
     ------
     InputDataError
         An unknown prediction, a profile column missing, a customer in several rows, a
-        scored or naive-rule column that is not finite, ``clv`` without quantities and
+        scored or naive-rule column that is not finite (with ``on_nonfinite="skip"``:
+        for every customer of a prediction), ``clv`` without quantities and
         prices, an ``origin`` without purchases before it or whose label window runs
         past ``observed_until``, bad parameters.
 
@@ -131,12 +157,30 @@ def backtest_profiles(
             f"profiles: {repeated:,} rows repeat a customer already in profiles; one row per "
             "customer (each is one cluster of the bootstrap)"
         )
+    if on_nonfinite not in ("raise", "skip"):
+        raise InputDataError(f"on_nonfinite must be 'raise' or 'skip', got {on_nonfinite!r}")
     for column in dict.fromkeys(needed[1:]):
         bad = int((~frame[column].cast(pl.Float64).is_finite().fill_null(False)).sum())
-        if bad:
+        if bad and on_nonfinite == "raise":
             raise InputDataError(
                 f"profiles: {column} is not finite for {bad:,} customers; score the "
-                "customers with a finite value (or fix the fit)"
+                "customers with a finite value (or fix the fit), or pass on_nonfinite='skip'"
+            )
+    finite = frame.select(finite_rows(name) for name in wanted)
+    for name in wanted:
+        left = frame.height - int(finite[name].sum())
+        if left == frame.height:
+            raise InputDataError(
+                f"profiles: no customer has a finite {_names(PROFILE_PREDICTIONS[name])}: "
+                f"there is no {name} to score"
+            )
+        if left:
+            warnings.warn(
+                f"{left:,} of {frame.height:,} customers have no finite "
+                f"{_names(PROFILE_PREDICTIONS[name])}: they are left out of the {name} "
+                "comparison with the naive rules",
+                DataWarning,
+                stacklevel=2,
             )
     spend = (C.QUANTITY, C.PRICE) if "clv" in wanted else ()
     history = require_purchases(
@@ -150,15 +194,17 @@ def backtest_profiles(
     check_window(history, when, horizon_days, "origin", until)
     t = pl.col(C.TIMESTAMP)
     window = history.filter((t >= when) & (t < when + timedelta(days=horizon_days)))
-    units, holdout = profile_units(
+    units, _ = profile_units(
         frame, window, when, horizon_days, with_clv="clv" in wanted, with_churn="churn" in wanted
     )
     stamp = pl.lit(when.date().isoformat()).alias("origin")
-    merged = {name: units.select(stamp, pl.all()) for name in wanted}
+    merged = {name: units.filter(finite[name]).select(stamp, pl.all()) for name in wanted}
+    # the expected orders are the churn model's: on its customers
+    holdout = holdout_table(merged["churn" if "churn" in merged else wanted[0]].drop("origin"))
     table = _scored(merged, [when], wanted, _BUILDERS, bootstrap, seed, confidence)
     calibration = pl.DataFrame()
     if "churn" in wanted:
-        scored = units.select(C.USER, "churn_risk")
+        scored = merged["churn"].select(C.USER, "churn_risk")
         cal = churn_calibration(scored, history, when, horizon_days)
         calibration = cal.select(stamp, pl.lit("churn_risk").alias("model"), pl.all())
     return Backtest(
@@ -168,3 +214,8 @@ def backtest_profiles(
         units=merged,
         confidence=confidence,
     )
+
+
+def _names(columns: Sequence[str]) -> str:
+    """``a, b or c``."""
+    return " or ".join([", ".join(columns[:-1]), columns[-1]] if len(columns) > 1 else columns)

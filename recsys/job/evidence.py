@@ -21,7 +21,7 @@ from recsys.data import columns as C
 from recsys.data.timeutil import to_datetime
 from recsys.evaluation import Backtest, backtest_profiles, churn_calibration
 from recsys.evaluation.backtest import LOWER_IS_BETTER, OVERALL
-from recsys.evaluation.backtest_profiles import PROFILE_PREDICTIONS
+from recsys.evaluation.backtest_profiles import PROFILE_PREDICTIONS, finite_rows
 from recsys.exceptions import DataWarning
 from recsys.stats.intervals import z_value
 from recsys.uplift.retention import retention_labels
@@ -194,9 +194,11 @@ def rule_evidence(
     observed_until: Any = None,
 ) -> Backtest | None:
     """`backtest_profiles` of the profiles built at the cutoff (``churn`` and / or ``clv``):
-    the customers whose scored and naive-rule columns are all finite (the others
-    counted in a `DataWarning`); None when there is nothing to score, or (with a
-    `DataWarning`) when the window after the cutoff runs past ``observed_until``.
+    each prediction on the customers whose own scored and naive-rule columns are finite
+    (the others counted in a `DataWarning` per prediction: a customer without a finite
+    CLV still counts for churn); a prediction without any such customer is left out (a
+    `DataWarning`); None when there is nothing to score, or (with a `DataWarning`) when
+    the window after the cutoff runs past ``observed_until``.
 
     Examples
     --------
@@ -228,25 +230,21 @@ def rule_evidence(
                 stacklevel=2,
             )
             return None
-    used = list(dict.fromkeys(c for name in wanted for c in PROFILE_PREDICTIONS[name]))
-    used = [c for c in used if c in profiles.columns]
-    finite = pl.all_horizontal(
-        pl.col(c).cast(pl.Float64).is_finite().fill_null(False) for c in used
-    )
-    scored = profiles.filter(finite)
-    if scored.height < profiles.height:
-        left = profiles.height - scored.height
-        names = " or ".join([", ".join(used[:-1]), used[-1]] if len(used) > 1 else used)
-        warnings.warn(
-            f"{left:,} of {profiles.height:,} customers at the evaluation cutoff have no finite "
-            f"{names}: they are left out of the comparison with the naive rules",
-            DataWarning,
-            stacklevel=2,
-        )
-    if scored.height == 0:
+    any_finite = profiles.select(finite_rows(name).any() for name in wanted).row(0)
+    for name, some in zip(list(wanted), any_finite, strict=True):
+        if not some:
+            wanted.remove(name)
+            names = ", ".join(PROFILE_PREDICTIONS[name])
+            warnings.warn(
+                f"no customer at the evaluation cutoff has all of {names} finite: the "
+                f"{name} prediction is not compared with the naive rules",
+                DataWarning,
+                stacklevel=2,
+            )
+    if not wanted:
         return None
     return backtest_profiles(
-        scored,
+        profiles,
         purchases,
         cutoff,
         wanted,
@@ -254,6 +252,7 @@ def rule_evidence(
         bootstrap=bootstrap,
         seed=seed,
         observed_until=observed_until,
+        on_nonfinite="skip",
     )
 
 

@@ -120,3 +120,37 @@ def test_profiles_must_be_one_finite_row_per_customer(
             rs.evaluation.backtest_profiles(hole, shop, ORIGIN, prediction, HORIZON)
     with pytest.raises(InputDataError, match="predictions must name one or more"):
         rs.evaluation.backtest_profiles(profiles, shop, ORIGIN, None)  # type: ignore[arg-type]
+
+
+def test_skip_scores_each_prediction_on_its_own_finite_customers(
+    shop: pl.DataFrame, profiles: pl.DataFrame
+) -> None:
+    holes = pl.int_range(pl.len()) < 10
+    no_clv = profiles.with_columns(
+        pl.when(holes).then(float("nan")).otherwise(pl.col("clv")).alias("clv")
+    )
+    with pytest.warns(rs.exceptions.DataWarning, match=r"10 of [\d,]+ customers have no finite "):
+        both = rs.evaluation.backtest_profiles(
+            no_clv, shop, ORIGIN, horizon_days=HORIZON, bootstrap=30, on_nonfinite="skip"
+        )
+    # churn: every customer, as if the CLV were not there (same draws: same customers)
+    churn = rs.evaluation.backtest_profiles(profiles, shop, ORIGIN, "churn", HORIZON, bootstrap=30)
+    assert_frame_equal(both.table.filter(prediction="churn"), churn.table)
+    assert_frame_equal(both.calibration, churn.calibration)
+    assert_frame_equal(both.holdout, churn.holdout)
+    # clv: the customers with a finite CLV, the same values as scoring them alone
+    alone = rs.evaluation.backtest_profiles(
+        profiles.filter(~holes), shop, ORIGIN, "clv", HORIZON, bootstrap=0
+    )
+    columns = ["metric", "value", "naive_value", "diff", "n"]
+    assert_frame_equal(
+        both.table.filter(prediction="clv").select(columns), alone.table.select(columns)
+    )
+    assert both.units["clv"].height == profiles.height - 10
+    assert both.units["churn"].height == profiles.height
+    # a prediction no customer can be scored on is still refused
+    none = profiles.with_columns(pl.lit(float("nan")).alias("clv"))
+    with pytest.raises(InputDataError, match="no customer has a finite monetary or clv"):
+        rs.evaluation.backtest_profiles(none, shop, ORIGIN, on_nonfinite="skip")
+    with pytest.raises(InputDataError, match="on_nonfinite must be"):
+        rs.evaluation.backtest_profiles(profiles, shop, ORIGIN, on_nonfinite="drop")  # type: ignore[arg-type]

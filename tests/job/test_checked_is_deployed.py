@@ -82,3 +82,54 @@ def test_the_action_list_decides_churn_and_value_as_the_job_does(name: str) -> N
     if not licensed:  # past spend, not the CLV, is what is at stake
         ratio = result.claims["value"].evidence["ratio"]
         assert win["value_at_stake"].to_list() == pytest.approx((win["monetary"] * ratio).to_list())
+
+
+def test_a_customer_without_a_finite_clv_still_counts_for_churn() -> None:
+    from datetime import datetime as dt
+
+    from recsys.job.evidence import rule_comparisons, rule_evidence
+
+    p = pl.DataFrame(
+        {
+            "user_id": [1, 2, 3, 4, 1, 3],
+            "item_id": ["a"] * 6,
+            "timestamp": [dt(2020, 1, d) for d in (1, 2, 3, 4)] + [dt(2020, 2, 1), dt(2020, 2, 2)],
+            "quantity": [1.0] * 6,
+            "price": [10.0, 20.0, 30.0, 40.0, 5.0, 50.0],
+        }
+    )
+    profiles = pl.DataFrame(
+        {
+            "user_id": [1, 2, 3, 4],
+            "recency_days": [14.0, 13.0, 12.0, 11.0],
+            "frequency": [1, 1, 1, 1],
+            "churn_risk": [0.2, 0.9, 0.1, 0.8],
+            "monetary": [10.0, 20.0, 30.0, 40.0],
+            "clv": [5.0, float("nan"), 9.0, 1.0],
+        }
+    )
+    with pytest.warns(
+        rs.exceptions.DataWarning, match="1 of 4 customers have no finite monetary or clv"
+    ):
+        result = rule_evidence(
+            profiles, p, dt(2020, 1, 15), 30, churn=True, clv=True, bootstrap=0, seed=0,
+            observed_until=dt(2020, 2, 14),
+        )  # fmt: skip
+    assert result is not None
+    churn = rule_comparisons(result, "churn", 30)
+    clv = rule_comparisons(result, "clv", 30)
+    assert {c.customers for c in churn} == {4}  # customer 2 (no CLV) is still a churner
+    assert {c.customers for c in clv} == {3}
+    # by hand: churned 2 and 4 (risk 0.9, 0.8) above returners 1 and 3 (0.2, 0.1)
+    assert next(c for c in churn if c.metric == "auc").value == 1.0
+    # by hand on 1, 3, 4: spend after 5, 50, 0; CLV 5, 9, 1 ranks them exactly
+    assert next(c for c in clv if c.metric == "spearman").value == pytest.approx(1.0)
+    # a prediction no customer has a finite value for is left out, said so
+    none = profiles.with_columns(clv=pl.lit(float("nan")))
+    with pytest.warns(rs.exceptions.DataWarning, match="the clv prediction is not compared"):
+        churn_only = rule_evidence(
+            none, p, dt(2020, 1, 15), 30, churn=True, clv=True, bootstrap=0, seed=0,
+            observed_until=dt(2020, 2, 14),
+        )  # fmt: skip
+    assert churn_only is not None
+    assert set(churn_only.table["prediction"]) == {"churn"}
