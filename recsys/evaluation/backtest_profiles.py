@@ -24,7 +24,7 @@ from recsys.data.sources import FrameLike, to_frame
 from recsys.data.timeutil import TimeLike, to_datetime
 from recsys.evaluation._backtest_units import holdout_table, profile_units
 from recsys.evaluation.backtest import _BUILDERS, Backtest, _scored, check_window
-from recsys.evaluation.calibration import churn_calibration
+from recsys.evaluation.calibration import churn_deciles
 from recsys.exceptions import DataWarning, InputDataError
 
 __all__ = ["PROFILE_PREDICTIONS", "backtest_profiles", "finite_rows"]
@@ -204,8 +204,7 @@ def backtest_profiles(
     table = _scored(merged, [when], wanted, _BUILDERS, bootstrap, seed, confidence)
     calibration = pl.DataFrame()
     if "churn" in wanted:
-        scored = merged["churn"].select(C.USER, "churn_risk")
-        cal = churn_calibration(scored, history, when, horizon_days)
+        cal = churn_deciles(merged["churn"].select("churn_risk", "retained"))
         calibration = cal.select(stamp, pl.lit("churn_risk").alias("model"), pl.all())
     return Backtest(
         table=table,

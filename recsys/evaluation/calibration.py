@@ -10,7 +10,7 @@ from recsys.data.timeutil import TimeLike
 from recsys.exceptions import InputDataError
 from recsys.uplift.retention import retention_labels
 
-__all__ = ["churn_calibration"]
+__all__ = ["churn_calibration", "churn_deciles"]
 
 
 def churn_calibration(
@@ -60,8 +60,22 @@ def churn_calibration(
     joined = frame.select(C.USER, "churn_risk").join(
         labels.select(C.USER, "retained"), on=C.USER, how="inner"
     )
+    return churn_deciles(joined)
+
+
+def churn_deciles(labelled: pl.DataFrame) -> pl.DataFrame:
+    """`churn_calibration` of customers already labelled: ``churn_risk`` and ``retained``
+    (Boolean: bought in the window) per customer.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> t = churn_deciles(pl.DataFrame({"churn_risk": [0.2, 0.9], "retained": [True, False]}))
+    >>> t.select("decile", "customers", "observed_churn").rows()
+    [(4, 1, 0.0), (7, 1, 1.0)]
+    """
     return (
-        joined.with_columns(
+        labelled.with_columns(
             decile=(pl.col("churn_risk").rank("ordinal") * 10 / (pl.len() + 1))
             .floor()
             .cast(pl.Int32)

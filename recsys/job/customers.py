@@ -107,7 +107,6 @@ def check_at_cutoff(
     at_cutoff = build_profiles(before, as_of=cutoff, config=profiles)
     if not config.churn:
         return CutoffChecks(at_cutoff)
-    churn = churn_evidence(at_cutoff, purchases, cutoff, config.horizon_days)
     versus = rule_evidence(
         at_cutoff,
         purchases,
@@ -119,7 +118,7 @@ def check_at_cutoff(
         seed=config.seed,
         observed_until=observed_until,
     )
-    return CutoffChecks(at_cutoff, churn, versus)
+    return CutoffChecks(at_cutoff, churn_evidence(versus, config.horizon_days), versus)
 
 
 @dataclass(frozen=True)

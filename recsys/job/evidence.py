@@ -17,14 +17,12 @@ import numpy as np
 import polars as pl
 from scipy.stats import rankdata
 
-from recsys.data import columns as C
 from recsys.data.timeutil import to_datetime
-from recsys.evaluation import Backtest, backtest_profiles, churn_calibration
+from recsys.evaluation import Backtest, backtest_profiles
 from recsys.evaluation.backtest import LOWER_IS_BETTER, OVERALL
 from recsys.evaluation.backtest_profiles import PROFILE_PREDICTIONS, finite_rows
 from recsys.exceptions import DataWarning
 from recsys.stats.intervals import z_value
-from recsys.uplift.retention import retention_labels
 
 __all__ = [
     "CALIBRATION_TOLERANCE",
@@ -99,10 +97,11 @@ class ChurnEvidence:
         return math.isfinite(self.auc_low) and self.auc_low > 0.5
 
 
-def churn_evidence(
-    profiles: pl.DataFrame, purchases: pl.DataFrame, cutoff: Any, horizon_days: int
-) -> ChurnEvidence:
-    """`ChurnEvidence` of the ``churn_risk`` of ``profiles`` (as of ``cutoff``).
+def churn_evidence(backtest: Backtest | None, horizon_days: int) -> ChurnEvidence:
+    """`ChurnEvidence` of the churn rows of ``backtest`` (`rule_evidence` at the cutoff,
+    over the ``horizon_days`` after it): the same customers, labels and calibration
+    table as its comparison with the naive rules (the labels are computed once). Without
+    churn rows, no customer is checked (NaN).
 
     Examples
     --------
@@ -111,10 +110,15 @@ def churn_evidence(
     >>> p = pl.DataFrame({"user_id": [1, 2, 3, 1], "item_id": ["a"] * 4,
     ...     "timestamp": [datetime(2020, 1, 1), datetime(2020, 1, 2), datetime(2020, 1, 3),
     ...                   datetime(2020, 2, 1)]})
-    >>> prof = pl.DataFrame({"user_id": [1, 2, 3], "churn_risk": [0.1, 0.9, 0.8]})
-    >>> e = churn_evidence(prof, p, "2020-01-15", 30)
+    >>> prof = pl.DataFrame({"user_id": [1, 2, 3], "recency_days": [14.0, 13.0, 12.0],
+    ...     "frequency": [1, 1, 1], "churn_risk": [0.1, 0.9, 0.8]})
+    >>> b = rule_evidence(prof, p, datetime(2020, 1, 15), 30, churn=True, clv=False,
+    ...     bootstrap=0, seed=0, observed_until=datetime(2020, 2, 14))
+    >>> e = churn_evidence(b, 30)
     >>> e.customers, e.churned, e.auc
     (3, 2, 1.0)
+    >>> churn_evidence(None, 30).customers
+    0
     """
     empty = pl.DataFrame(
         schema={
@@ -124,22 +128,20 @@ def churn_evidence(
             "observed_churn": pl.Float64,
         }
     )
-    if "churn_risk" not in profiles.columns or profiles.height == 0:
+    if backtest is None or "churn" not in backtest.units:
         nan = math.nan
         return ChurnEvidence(0, 0, nan, nan, nan, nan, empty, horizon_days)
-    scored = profiles.select(C.USER, "churn_risk").filter(pl.col("churn_risk").is_finite())
-    labels = retention_labels(purchases, as_of=cutoff, horizon_days=horizon_days)
-    joined = scored.join(labels.select(C.USER, "retained"), on=C.USER, how="inner")
-    churned = ~joined["retained"].to_numpy().astype(bool)
-    auc, low, high = auc_interval(joined["churn_risk"].to_numpy(), churned)
-    calibration = churn_calibration(scored, purchases, cutoff, horizon_days)
+    units = backtest.units["churn"]
+    churned = ~units["retained"].to_numpy().astype(bool)
+    auc, low, high = auc_interval(units["churn_risk"].to_numpy(), churned)
+    calibration = backtest.calibration.drop("origin", "model")
     gap = (
         float((calibration["predicted_churn"] - calibration["observed_churn"]).abs().max())  # type: ignore[arg-type]
         if calibration.height
         else math.nan
     )
     return ChurnEvidence(
-        customers=joined.height,
+        customers=units.height,
         churned=int(churned.sum()),
         auc=auc,
         auc_low=low,

@@ -133,3 +133,55 @@ def test_a_customer_without_a_finite_clv_still_counts_for_churn() -> None:
         )  # fmt: skip
     assert churn_only is not None
     assert set(churn_only.table["prediction"]) == {"churn"}
+
+
+def test_the_churn_labels_at_the_cutoff_are_computed_once(
+    mixed: tuple[JobResult, pl.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import recsys.evaluation._backtest_units as units_module
+    import recsys.evaluation.calibration as calibration_module
+    import recsys.job.evidence as evidence_module
+    from recsys.job.customers import check_at_cutoff, profile_config
+    from recsys.uplift.retention import retention_labels
+
+    result, purchases = mixed
+    assert result.cutoff is not None
+    calls: list[object] = []
+
+    def counted(*args: object, **kwargs: object) -> pl.DataFrame:
+        calls.append(args)
+        return retention_labels(*args, **kwargs)  # type: ignore[arg-type]
+
+    for module in (units_module, calibration_module, evidence_module):
+        monkeypatch.setattr(module, "retention_labels", counted, raising=False)
+    bought = purchases.filter(pl.col("timestamp") < result.as_of)
+    before = bought.filter(pl.col("timestamp") < result.cutoff)
+    config = result.config
+    checks = check_at_cutoff(
+        before,
+        bought,
+        result.cutoff,
+        config,
+        profile_config(config, has_prices=True),
+        observed_until=result.as_of,
+    )
+    assert len(calls) == 1
+    # the churn evidence and the comparison with the rules share customers and labels
+    assert checks.churn is not None
+    assert checks.backtest is not None
+    units = checks.backtest.units["churn"]
+    assert checks.churn.customers == units.height
+    assert checks.churn.churned == int(units["churned"].sum())
+    assert checks.churn.calibration.equals(result.churn.calibration)  # type: ignore[union-attr]
+
+
+def test_no_churn_evidence_from_a_window_past_as_of() -> None:
+    purchases = shops.mixed()
+    as_of = purchases["timestamp"].max() + timedelta(days=1)  # type: ignore[operator]
+    cutoff = as_of - timedelta(days=30)  # the 90 days after it run past as_of
+    with pytest.warns(rs.exceptions.DataWarning, match="run past"):
+        result = rs.job.run(purchases, JobConfig(models=("popular",), bootstrap=20, cutoff=cutoff))
+    assert result.backtest is None
+    assert result.churn is not None
+    assert result.churn.customers == 0  # not customers "churned" because the data end
+    assert not result.claims["churn"].licensed
