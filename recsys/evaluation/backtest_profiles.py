@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Literal
 
+import numpy as np
 import polars as pl
 
 from recsys._validation import check_positive_int, check_probability
@@ -23,7 +24,7 @@ from recsys.data.canonical import require_purchases
 from recsys.data.sources import FrameLike, to_frame
 from recsys.data.timeutil import TimeLike, to_datetime
 from recsys.evaluation._backtest_units import holdout_table, profile_units
-from recsys.evaluation.backtest import _BUILDERS, Backtest, _scored, check_window
+from recsys.evaluation.backtest import _BUILDERS, Backtest, _scored, _Spec, check_window
 from recsys.evaluation.calibration import churn_deciles
 from recsys.exceptions import DataWarning, InputDataError
 
@@ -64,6 +65,7 @@ def backtest_profiles(
     confidence: float = 0.95,
     observed_until: TimeLike | None = None,
     on_nonfinite: Literal["raise", "skip"] = "raise",
+    frequency_ties: Literal["tied", "recency"] = "tied",
 ) -> Backtest:
     """Score profiles built as of ``origin`` against the naive rules, with intervals.
 
@@ -98,6 +100,11 @@ def backtest_profiles(
         customers whose own columns are finite (a customer without a finite ``clv``
         still counts in the churn rows), the others counted in a `DataWarning` per
         prediction.
+    frequency_ties
+        The naive ``frequency`` rule's customers with the same number of orders:
+        ``"tied"`` (half credit in the AUC, as `recsys.evaluation.backtest` scores the
+        rule) or ``"recency"``: ordered by days since the last order (longest first),
+        the order of a list ranked by the rule (`recsys.job.decisions.churn_rank`).
 
     Returns
     -------
@@ -159,6 +166,8 @@ def backtest_profiles(
         )
     if on_nonfinite not in ("raise", "skip"):
         raise InputDataError(f"on_nonfinite must be 'raise' or 'skip', got {on_nonfinite!r}")
+    if frequency_ties not in ("tied", "recency"):
+        raise InputDataError(f"frequency_ties must be 'tied' or 'recency', got {frequency_ties!r}")
     for column in dict.fromkeys(needed[1:]):
         bad = int((~frame[column].cast(pl.Float64).is_finite().fill_null(False)).sum())
         if bad and on_nonfinite == "raise":
@@ -201,7 +210,8 @@ def backtest_profiles(
     merged = {name: units.filter(finite[name]).select(stamp, pl.all()) for name in wanted}
     # the expected orders are the churn model's: on its customers
     holdout = holdout_table(merged["churn" if "churn" in merged else wanted[0]].drop("origin"))
-    table = _scored(merged, [when], wanted, _BUILDERS, bootstrap, seed, confidence)
+    builders = _BUILDERS if frequency_ties == "tied" else {**_BUILDERS, "churn": _by_recency}
+    table = _scored(merged, [when], wanted, builders, bootstrap, seed, confidence)
     calibration = pl.DataFrame()
     if "churn" in wanted:
         cal = churn_deciles(merged["churn"].select("churn_risk", "retained"))
@@ -218,3 +228,11 @@ def backtest_profiles(
 def _names(columns: Sequence[str]) -> str:
     """``a, b or c``."""
     return " or ".join([", ".join(columns[:-1]), columns[-1]] if len(columns) > 1 else columns)
+
+
+def _by_recency(units: pl.DataFrame, rows: np.ndarray, o: int) -> list[_Spec]:
+    """The churn rows with the ``frequency`` rule's ties broken by days since the last
+    order: the rule scores ``-frequency``, so the fewest orders, then the longest since
+    the last order, get the lowest ``frequency`` (a dense rank: equal only where both are)."""
+    order = pl.struct(pl.col("frequency"), pl.col("recency_days").neg()).rank("dense")
+    return _BUILDERS["churn"](units.with_columns(frequency=order), rows, o)

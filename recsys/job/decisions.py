@@ -34,7 +34,11 @@ __all__ = [
 #: the ordering).
 CHURN_RULES: dict[str, tuple[str, str]] = {
     "recency": ("recency_days", "days since the last order (longest first)"),
-    "frequency": ("frequency", "the number of orders (fewest first)"),
+    "frequency": (
+        "frequency",
+        "the number of orders (fewest first; the same number: days since the last order, "
+        "longest first)",
+    ),
 }
 #: The churn ordering where there is no evidence to choose a rule by.
 DEFAULT_CHURN_RULE = "recency"

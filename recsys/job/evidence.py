@@ -200,7 +200,10 @@ def rule_evidence(
     (the others counted in a `DataWarning` per prediction: a customer without a finite
     CLV still counts for churn); a prediction without any such customer is left out (a
     `DataWarning`); None when there is nothing to score, or (with a `DataWarning`) when
-    the window after the cutoff runs past ``observed_until``.
+    the window after the cutoff runs past ``observed_until``. The naive ``frequency``
+    rule is scored in the order the decisions rank by it
+    (`recsys.job.decisions.churn_rank`: the same number of orders by days since the
+    last order), not with its ties counted half.
 
     Examples
     --------
@@ -214,7 +217,9 @@ def rule_evidence(
     >>> b = rule_evidence(prof, p, datetime(2020, 1, 15), 30, churn=True, clv=False,
     ...     bootstrap=0, seed=0, observed_until=datetime(2020, 2, 14))
     >>> [(c.rule, c.value, c.rule_value) for c in rule_comparisons(b, "churn", 30)][:2]
-    [('recency', 1.0, 0.0), ('frequency', 1.0, 0.5)]
+    [('recency', 1.0, 0.0), ('frequency', 1.0, 0.0)]
+
+    (Everyone has one order: the frequency rule ranks by days since the last order.)
     """
     wanted = [name for name, on in (("churn", churn), ("clv", clv)) if on]
     columns = {"churn": "churn_risk", "clv": "clv"}
@@ -255,6 +260,7 @@ def rule_evidence(
         seed=seed,
         observed_until=observed_until,
         on_nonfinite="skip",
+        frequency_ties="recency",
     )
 
 

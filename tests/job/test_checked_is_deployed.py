@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -185,3 +186,46 @@ def test_no_churn_evidence_from_a_window_past_as_of() -> None:
     assert result.churn is not None
     assert result.churn.customers == 0  # not customers "churned" because the data end
     assert not result.claims["churn"].licensed
+
+
+def _auc(score: np.ndarray, positive: np.ndarray) -> float:
+    """Mann-Whitney AUC by counting every (positive, negative) pair; ties count 1/2."""
+    pos, neg = score[positive], score[~positive]
+    greater = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    return float(greater / (pos.size * neg.size))
+
+
+def test_the_frequency_rule_is_scored_in_the_order_it_is_deployed(
+    mixed: tuple[JobResult, pl.DataFrame],
+) -> None:
+    from recsys.job.decisions import CHURN_RULES, churn_rank
+
+    result, _ = mixed
+    assert result.backtest is not None
+    units = result.backtest.units["churn"]
+    assert units["frequency"].n_unique() < units.height / 5  # many ties to break
+    churned = units["churned"].to_numpy() == 1.0
+    deployed = units.select(churn_rank(units, "frequency"))["churn_rank"].to_numpy()
+    scored = next(
+        r for r in rs.job.evidence.rule_comparisons(result.backtest, "churn", 90)
+        if r.rule == "frequency"
+    )  # fmt: skip
+    assert scored.rule_value == pytest.approx(_auc(-deployed.astype(float), churned))
+    tied = _auc(-units["frequency"].to_numpy().astype(float), churned)
+    assert abs(scored.rule_value - tied) > 0.01  # the tie-break matters here
+    # and the claim names the order deployed
+    assert "the same number: days since the last order" in CHURN_RULES["frequency"][1]
+    if result.claims["churn"].evidence.get("rule") == "frequency":
+        assert CHURN_RULES["frequency"][1] in result.claims["churn"].text
+    # rs.evaluation.backtest's rule (the benchmarks') keeps its ties
+    tied_run = rs.evaluation.backtest_profiles(
+        units.drop("churned", "retained", "n_orders_after", "spend_after", "origin"),
+        mixed[1],
+        result.cutoff,  # type: ignore[arg-type]
+        "churn",
+        90,
+        bootstrap=0,
+        observed_until=result.as_of,
+    )
+    row = tied_run.table.filter(origin="all", naive="frequency").row(0, named=True)
+    assert row["naive_value"] == pytest.approx(tied)

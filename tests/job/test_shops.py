@@ -399,10 +399,13 @@ def test_churn_ranked_by_the_model_only_where_it_beats_the_better_rule(
     ev = claim.evidence
     units = _outcomes(result, name)
     churned = units["churned"].to_numpy()
+    recency = units["recency_days"].to_numpy()
+    # the deployed frequency order: fewest orders, the same number by recency (longest first)
+    deployed = -units["frequency"].to_numpy().astype(float) * (recency.max() + 1) + recency
     aucs = {
         "churn_risk": _auc(units["churn_risk"].to_numpy(), churned),
-        "recency": _auc(units["recency_days"].to_numpy(), churned),
-        "frequency": _auc(-units["frequency"].to_numpy().astype(float), churned),
+        "recency": _auc(recency, churned),
+        "frequency": _auc(deployed, churned),
     }
     rule = max(("recency", "frequency"), key=lambda r: aucs[r])
     assert ev["rule"] == rule
@@ -546,7 +549,8 @@ def test_rule_claims_both_ways_with_their_wording() -> None:
     assert claim.evidence["ranked_by"] == "churn_risk"
     assert (
         "ranks who leaves better than the better naive rule, the number of orders (fewest "
-        "first): AUC 0.800 vs 0.740 (difference +0.060, 95% CI +0.020 to +0.100)"
+        "first; the same number: days since the last order, longest first): AUC 0.800 vs "
+        "0.740 (difference +0.060, 95% CI +0.020 to +0.100)"
     ) in claim.text
     # the better rule (the higher AUC) is the one to beat: here recency, not beaten
     behind = (
