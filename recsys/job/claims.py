@@ -8,16 +8,17 @@ shows them as they are; it words nothing itself.
 Rules:
 
 * churn risk ranks who leaves only where it beats the better naive rule (days since
-  the last order, or the number of orders) at the evaluation cutoff, its paired AUC
+  the last order, or the number of orders, then days since the last order: each
+  scored in the order it is deployed) at the evaluation cutoff, its paired AUC
   interval above 0; otherwise churn is ranked by that rule. It is a probability only
   where, besides, calibration holds on enough customers *and* it discriminates (the AUC
   interval is above 0.5) *and* its fit is credible; otherwise the win-back list is
   ordered by customer value, then the churn ordering
   (`recsys.job.claims_customer.churn_claim`);
 * customer value comes from the CLV model only where its fit is credible *and* it beats
-  past spend (the paired interval of its Spearman correlation with the next window's
-  spend above 0); otherwise it is ranked by past spend
-  (`recsys.job.claims_customer.value_claim`);
+  past spend (the deployed CLV, computed at the cutoff: the paired interval of the
+  difference of Spearman correlations with the next window's spend above 0);
+  otherwise it is ranked by past spend (`recsys.job.claims_customer.value_claim`);
 * a model is named best only when its paired interval against the runner-up
   excludes 0 on enough customers with a hit rate above 0 (`model_claim`);
 * the evaluation names who was evaluated, returning and first-time customers

@@ -36,8 +36,7 @@ CHURN_RULES: dict[str, tuple[str, str]] = {
     "recency": ("recency_days", "days since the last order (longest first)"),
     "frequency": (
         "frequency",
-        "the number of orders (fewest first; the same number: days since the last order, "
-        "longest first)",
+        "the number of orders (fewest first, then longest since the last order)",
     ),
 }
 #: The churn ordering where there is no evidence to choose a rule by.

@@ -214,7 +214,7 @@ def test_the_frequency_rule_is_scored_in_the_order_it_is_deployed(
     tied = _auc(-units["frequency"].to_numpy().astype(float), churned)
     assert abs(scored.rule_value - tied) > 0.01  # the tie-break matters here
     # and the claim names the order deployed
-    assert "the same number: days since the last order" in CHURN_RULES["frequency"][1]
+    assert "then longest since the last order" in CHURN_RULES["frequency"][1]
     if result.claims["churn"].evidence.get("rule") == "frequency":
         assert CHURN_RULES["frequency"][1] in result.claims["churn"].text
     # rs.evaluation.backtest's rule (the benchmarks') keeps its ties

@@ -549,8 +549,8 @@ def test_rule_claims_both_ways_with_their_wording() -> None:
     assert claim.evidence["ranked_by"] == "churn_risk"
     assert (
         "ranks who leaves better than the better naive rule, the number of orders (fewest "
-        "first; the same number: days since the last order, longest first): AUC 0.800 vs "
-        "0.740 (difference +0.060, 95% CI +0.020 to +0.100)"
+        "first, then longest since the last order): AUC 0.800 vs 0.740 (difference +0.060, "
+        "95% CI +0.020 to +0.100)"
     ) in claim.text
     # the better rule (the higher AUC) is the one to beat: here recency, not beaten
     behind = (
