@@ -279,9 +279,11 @@ def _churn_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
             Table.from_frame(
                 rows.with_columns(pl.col("metric", "naive").str.replace_all("_", " ")),
                 caption=f"Customers as of {result.cutoff:%Y-%m-%d}, scored on the next "
-                f"{result.config.horizon_days} days: each prediction next to the naive rule it "
-                "replaces on the same customers (AUC and Spearman: higher is better; Brier: "
-                "lower), the difference and its paired 95% interval (customers resampled).",
+                f"{result.config.horizon_days} days: each prediction (as the decisions use "
+                "it) next to the naive rule it replaces on the same customers (frequency: "
+                "fewest orders first, then longest since the last order, the order the "
+                "decisions rank by it; AUC and Spearman: higher is better; Brier: lower), the "
+                "difference and its paired 95% interval (customers resampled).",
                 formats={"diff": _signed, "ci_low": _signed, "ci_high": _signed, "n": count},
                 labels={"naive": "naive rule", "naive_value": "rule's value", "n": "customers"},
             )
