@@ -205,8 +205,9 @@ def clean_purchases(
     ------
     InputDataError
         Unknown preset, missing or unmapped column (the message lists the columns
-        found), ``non_product_items`` that is not a collection of ids, empty table, a column whose type cannot be converted, ambiguous or
-        unparseable timestamps, a file that does not exist or cannot be parsed.
+        found), ``non_product_items`` that is not a collection of ids, empty table,
+        a column whose type cannot be converted, ambiguous or unparseable
+        timestamps, a file that does not exist or cannot be parsed.
 
     Warns
     -----
@@ -355,9 +356,7 @@ def clean_purchases(
     try:
         # One run for all queries: polars shares the scan between them.
         with guard():
-            counts, returns, output, by_item, *checks = pl.collect_all(
-                queries, engine="streaming"
-            )
+            counts, returns, output, by_item, *checks = pl.collect_all(queries, engine="streaming")
     except pl.exceptions.PolarsError as err:
         raise InputDataError(f"could not convert the purchases table: {err}") from err
     if checks:
