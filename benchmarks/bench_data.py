@@ -61,6 +61,8 @@ def pandas_clean_and_pivot(raw: Any) -> tuple[Any, dict[str, int], Any]:
     import pandas as pd
     import scipy.sparse as sp
 
+    from recsys.data.presets import ONLINE_RETAIL_NON_PRODUCTS
+
     user = raw["CustomerID"]
     item = raw["StockCode"].str.strip()
     item = item.mask(item == "")
@@ -73,6 +75,7 @@ def pandas_clean_and_pivot(raw: Any) -> tuple[Any, dict[str, int], Any]:
         "missing_item": item.isna(),
         "invalid_timestamp": timestamp.isna(),
         "invalid_quantity": quantity.isna(),
+        "non_product": item.isin(list(ONLINE_RETAIL_NON_PRODUCTS)).fillna(False).astype(bool),
         "cancellation": order.str.startswith("C").fillna(False).astype(bool),
         "non_positive_quantity": quantity <= 0,
         "invalid_price": price.isna(),

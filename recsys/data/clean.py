@@ -18,6 +18,8 @@ from recsys.data.clean_rules import (
     cancelled_expr,
     drop_reason,
     duplicate_rows,
+    non_product_expr,
+    non_product_ids,
     number_expr,
     one_name_per_item,
     warn_several_names,
@@ -95,6 +97,7 @@ def clean_purchases(
     max_invalid_share: float = MAX_INVALID_SHARE,
     cancellation_prefix: str | None = None,
     cancelled_status: Collection[str] | None = None,
+    non_product_items: Collection[str | int] | None = None,
     encoding: str | None = None,
     separator: str | None = None,
 ) -> tuple[pl.DataFrame, CleaningReport]:
@@ -106,6 +109,8 @@ def clean_purchases(
     - ``missing_user`` / ``missing_item``: null or empty id;
     - ``invalid_timestamp``: null or unparseable time;
     - ``invalid_quantity``: null, non-numeric, NaN or infinite quantity;
+    - ``non_product``: the item is one of ``non_product_items`` (postage, fees,
+      manual lines, ...: never a purchase, nor a return when cancelled);
     - ``cancellation``: order id starts with the cancellation prefix
       (``"C"`` for the Online Retail presets), or the mapped ``status`` is one
       of ``cancelled_status``;
@@ -143,7 +148,11 @@ def clean_purchases(
     preset
         ``"online_retail"``, ``"online_retail_ii"``, ``"ta_feng"`` or
         ``"complete_journey"``: known column names and rules; ``columns=``
-        entries override it.
+        entries override it. The Online Retail presets drop the StockCodes that
+        are not products (postage, carriage, fees, manual lines, discounts,
+        adjustments, samples, tests, gift vouchers:
+        `recsys.data.presets.ONLINE_RETAIL_NON_PRODUCTS`), since a shop never
+        wants postage recommended; ``non_product_items=()`` keeps them.
     keep_returns
         Keep cancellation and non-positive-quantity rows in the output, flagged
         by a boolean ``is_return`` column (quantity stays negative). They are
@@ -174,6 +183,11 @@ def clean_purchases(
         surrounding spaces) that mean cancelled, returned or unavailable: such
         rows count as ``cancellation``. Default with a ``status`` column:
         `recsys.data.clean_rules.DEFAULT_CANCELLED_STATUS`.
+    non_product_items
+        Item ids that are not products (e.g. ``{"POSTAGE", "GIFTWRAP"}``; text or
+        integers, compared with the cleaned ids, case kept): their rows are
+        dropped as ``non_product``. Replaces the preset's list; default: the
+        preset's list, or none without a preset.
     encoding
         Text encoding of a CSV file (default UTF-8, with or without BOM), e.g.
         ``"latin-1"``.
@@ -191,8 +205,9 @@ def clean_purchases(
     ------
     InputDataError
         Unknown preset, missing or unmapped column (the message lists the columns
-        found), empty table, a column whose type cannot be converted, ambiguous or
-        unparseable timestamps, a file that does not exist or cannot be parsed.
+        found), ``non_product_items`` that is not a collection of ids, empty table,
+        a column whose type cannot be converted, ambiguous or unparseable
+        timestamps, a file that does not exist or cannot be parsed.
 
     Warns
     -----
@@ -214,6 +229,11 @@ def clean_purchases(
     ...                      "timestamp": "when", "quantity": "qty"})
     >>> purchases.height, report.dropped["missing_user"], report.dropped["non_positive_quantity"]
     (2, 1, 1)
+    >>> purchases, report = rs.clean_purchases(
+    ...     orders, columns={"user_id": "customer", "item_id": "sku",
+    ...                      "timestamp": "when", "quantity": "qty"}, non_product_items=["B"])
+    >>> purchases["item_id"].to_list(), report.dropped["non_product"]
+    (['A', 'A'], 1)
     """
     check_param("preset", preset, InstanceOf(str, "a preset name"), None)
     if columns is not None and not isinstance(columns, Mapping):
@@ -221,6 +241,9 @@ def clean_purchases(
             f"columns must map canonical names to yours (a dict), got {type(columns).__name__}"
         )
     preset_obj = get_preset(preset) if preset is not None else None
+    if non_product_items is None:
+        non_product_items = preset_obj.non_product_items if preset_obj else ()
+    non_products = non_product_ids(non_product_items)
     id_names = (C.USER, C.ITEM, C.ORDER)
     string_columns = set(id_names)
     if preset_obj is not None:
@@ -296,7 +319,11 @@ def clean_purchases(
         canonical = canonical.with_columns(pl.col(C.PRICE) / pl.col(C.QUANTITY).abs())
         notes.append(f"unit price derived as line total ({mapping[C.AMOUNT]!r}) / quantity")
 
-    flagged = canonical.with_columns(drop_reason(has_order, has_price, prefix, has_status))
+    item_dtype = canonical.collect_schema()[C.ITEM]
+    non_product = non_product_expr(non_products, item_dtype)
+    flagged = canonical.with_columns(
+        drop_reason(has_order, has_price, prefix, has_status, non_product)
+    )
     flagged = flagged.drop(CANCELLED, strict=False)
     canonical = canonical.drop(CANCELLED, strict=False)
     return_codes = [DROP_REASONS.index(r) + 1 for r in _RETURN_REASONS]
@@ -316,18 +343,26 @@ def clean_purchases(
     if keep_returns:
         base = [c for c in canonical.collect_schema() if c not in keep_columns]
         output_q = output_q.select([*base, C.IS_RETURN, *keep_columns])
+    non_product_code = DROP_REASONS.index("non_product") + 1
+    by_item_q = (
+        flagged.filter(pl.col("_drop_reason") == non_product_code)
+        .group_by(C.ITEM)
+        .agg(pl.len().alias("n"))
+    )
     facts = id_checks(mapping, schema)
-    queries = [counts_q, returns_q, output_q]
+    queries = [counts_q, returns_q, output_q, by_item_q]
     if facts:
         queries.append(lf.select(facts))
     try:
         # One run for all queries: polars shares the scan between them.
         with guard():
-            counts, returns, output, *checks = pl.collect_all(queries, engine="streaming")
+            counts, returns, output, by_item, *checks = pl.collect_all(queries, engine="streaming")
     except pl.exceptions.PolarsError as err:
         raise InputDataError(f"could not convert the purchases table: {err}") from err
     if checks:
         apply_id_checks(checks[0].row(0, named=True), mapping)
+    if by_item.height:
+        notes.append(_non_product_note(by_item))
 
     count_by_reason = {
         (DROP_REASONS[code - 1] if code else None): n
@@ -387,6 +422,17 @@ def clean_purchases(
     )
     assert report.rows_in == report.rows_out + report.rows_dropped
     return output, report
+
+
+def _non_product_note(by_item: pl.DataFrame, shown: int = 8) -> str:
+    """``non_product rows by item: POST 1,099, M 290, ...``: the most frequent first."""
+    ranked = by_item.with_columns(pl.col(C.ITEM).cast(pl.String)).sort(
+        ["n", C.ITEM], descending=[True, False]
+    )
+    parts = [f"{item} {n:,}" for item, n in ranked.head(shown).iter_rows()]
+    if ranked.height > shown:
+        parts.append(f"{ranked.height - shown} more item ids")
+    return "non_product rows by item: " + ", ".join(parts)
 
 
 def _check_convertible(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Final
 
 import numpy as np
@@ -11,6 +11,7 @@ import polars as pl
 
 from recsys._arrays import sorted_unique
 from recsys.data import columns as C
+from recsys.data.clean_ids import CANONICAL_INT
 from recsys.data.cleaning_report import DROP_REASONS
 from recsys.exceptions import DataWarning, InputDataError
 
@@ -20,6 +21,8 @@ __all__ = [
     "cancelled_expr",
     "drop_reason",
     "duplicate_rows",
+    "non_product_expr",
+    "non_product_ids",
     "number_expr",
     "one_name_per_item",
     "warn_several_names",
@@ -71,6 +74,59 @@ def cancelled_expr(src: str, dtype: pl.DataType, values: Any) -> pl.Expr:
     wanted = pl.Series([v.strip().lower() for v in values], dtype=pl.String)
     text = pl.col(src).cast(pl.String).str.strip_chars().str.to_lowercase()
     return text.is_in(wanted.implode()).fill_null(False).alias(CANCELLED)
+
+
+def non_product_ids(values: Any) -> tuple[str, ...]:
+    """The ``non_product_items`` as sorted text ids; `InputDataError` for anything else.
+
+    ``values`` is a collection of item ids, text or integers, compared with the
+    cleaned ids (surrounding spaces trimmed, case kept): ``123`` and ``"123"``
+    name the same id.
+
+    Examples
+    --------
+    >>> non_product_ids({"POST", " M ", 23444})
+    ('23444', 'M', 'POST')
+    >>> non_product_ids("POST")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    recsys.exceptions.InputDataError: non_product_items must be a collection of item ids ...
+    """
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Collection):
+        raise InputDataError(
+            "non_product_items must be a collection of item ids such as {'POST', 'M'}, "
+            f"got {values!r}"
+        )
+    ids: set[str] = set()
+    for value in values:
+        text = str(value).strip() if isinstance(value, (str, int, np.integer)) else ""
+        if isinstance(value, (bool, np.bool_)) or not text:
+            raise InputDataError(
+                f"non_product_items must hold item ids (non-empty text or integers), got {value!r}"
+            )
+        ids.add(text)
+    return tuple(sorted(ids))
+
+
+def non_product_expr(ids: Sequence[str], item_dtype: pl.DataType) -> pl.Expr | None:
+    """True where ``item_id`` is one of ``ids`` (from `non_product_ids`); None if none.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> frame = pl.DataFrame({"item_id": ["85123A", "POST", "M", "m"]})
+    >>> frame.select(non_product_expr(("M", "POST"), pl.String))["item_id"].to_list()
+    [False, True, True, False]
+    >>> pl.DataFrame({"item_id": [7, 23444]}).select(
+    ...     non_product_expr(("23444", "POST"), pl.Int64))["item_id"].to_list()
+    [False, True]
+    """
+    if not ids:
+        return None
+    wanted = pl.Series(ids, dtype=pl.String)
+    if item_dtype.is_integer():  # only canonical integers can equal an integer id
+        wanted = wanted.filter(wanted.str.contains(CANONICAL_INT)).cast(pl.Int64)
+    return pl.col(C.ITEM).is_in(wanted.implode()).fill_null(False)
 
 
 def one_name_per_item(frame: pl.DataFrame, names: pl.DataFrame) -> tuple[pl.DataFrame, int]:
@@ -128,12 +184,17 @@ def number_expr(src: str, dtype: pl.DataType, name: str) -> pl.Expr:
 
 
 def drop_reason(
-    has_order: bool, has_price: bool, cancellation_prefix: str | None, has_status: bool = False
+    has_order: bool,
+    has_price: bool,
+    cancellation_prefix: str | None,
+    has_status: bool = False,
+    non_product: pl.Expr | None = None,
 ) -> pl.Expr:
     """Code of the first rule of `DROP_REASONS` a row fails (0: kept), as ``_drop_reason``.
 
     With ``has_status``, the frame has a Boolean ``_cancelled`` column (the
     row's status is one of the cancelled values): such rows are ``cancellation``.
+    ``non_product`` (from `non_product_expr`) marks the ``non_product`` rows.
     """
     rules: list[tuple[str, pl.Expr]] = [
         ("missing_user", pl.col(C.USER).is_null()),
@@ -141,6 +202,8 @@ def drop_reason(
         ("invalid_timestamp", pl.col(C.TIMESTAMP).is_null()),
         ("invalid_quantity", pl.col(C.QUANTITY).is_null()),
     ]
+    if non_product is not None:
+        rules.append(("non_product", non_product))
     cancelled: list[pl.Expr] = []
     if has_order and cancellation_prefix:
         cancelled.append(pl.col(C.ORDER).str.starts_with(cancellation_prefix).fill_null(False))

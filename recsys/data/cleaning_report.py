@@ -16,6 +16,7 @@ DROP_REASONS: tuple[str, ...] = (
     "missing_item",
     "invalid_timestamp",
     "invalid_quantity",
+    "non_product",
     "cancellation",
     "non_positive_quantity",
     "invalid_price",
@@ -42,7 +43,8 @@ class CleaningReport:
         ``drop_duplicates=True``, in which case they are counted in ``dropped``).
     returns
         The canonical rows removed as ``cancellation`` or ``non_positive_quantity``
-        (customer, item and time known), so return behaviour is not lost.
+        (customer, item and time known), so return behaviour is not lost. A
+        cancelled ``non_product`` line (a postage refund) is not a return.
     n_users, n_items, n_orders
         Distinct customers, items and orders in the output (returns aside). An
         order is the one of `recsys.data.canonical.order_key`: an ``order_id``

@@ -6,7 +6,50 @@ from dataclasses import dataclass, field
 
 from recsys.exceptions import InputDataError
 
-__all__ = ["PRESETS", "Preset", "get_preset"]
+__all__ = ["ONLINE_RETAIL_NON_PRODUCTS", "PRESETS", "Preset", "get_preset"]
+
+#: The StockCodes of the UCI Online Retail and Online Retail II files that are not
+#: products, with the reason (the file's own description, quoted). Decided from every
+#: code of both files (``online_retail`` and ``online_retail_ii_2009_2010``; the second
+#: sheet of Online Retail II is the ``online_retail`` file). Product codes are five
+#: digits with an optional letter suffix; the exceptions kept as products are goods:
+#: ``DCGS...`` (DotCom Gift Shop stock such as "BOXED GLASS ASHTRAY", "GIRLS PARTY BAG";
+#: its rows named "ebay" or "update" are stock notes without a customer), ``PADS``
+#: ("PADS TO MATCH ALL CUSHIONS", goods at a nominal price) and ``SP1002`` ("KID'S
+#: CHALKBOARD/EASEL"). Product codes on stock-note rows ("adjustment", "damages",
+#: "samples") stay: the code is a product, the row has no customer (``missing_user``).
+ONLINE_RETAIL_NON_PRODUCTS: dict[str, str] = {
+    # shipping
+    "POST": "postage ('POSTAGE')",
+    "DOT": "postage ('DOTCOM POSTAGE')",
+    "C2": "carriage ('CARRIAGE')",
+    "C3": "carriage: the code after C2 ('CARRIAGE'); its one row has no description",
+    "23444": "carriage ('Next Day Carriage'), a product-shaped code",
+    # fees and charges
+    "BANK CHARGES": "fee ('Bank Charges')",
+    "AMAZONFEE": "fee ('AMAZON FEE')",
+    "CRUK": "fee ('CRUK Commission', a charity's commission)",
+    "23574": "fee ('PACKING CHARGE'), a product-shaped code",
+    "23702": "fee ('High Resolution Image', 1.50 to 21.00 a line), a product-shaped code",
+    # manual lines, discounts, adjustments
+    "M": "manual line ('Manual'): an amount typed in, not a product",
+    "m": "manual line ('Manual')",
+    "D": "discount ('Discount')",
+    "B": "adjustment ('Adjust bad debt')",
+    "ADJUST": "adjustment ('Adjustment by john on ...')",
+    "ADJUST2": "adjustment ('Adjustment by Peter on ...')",
+    # samples and tests
+    "S": "samples ('SAMPLES')",
+    "TEST001": "test ('This is a test product.')",
+    "TEST002": "test ('This is a test product.')",
+    # gift vouchers: stored value, not merchandise (the money comes back when redeemed)
+    **{
+        f"gift_0001_{value}": f"gift voucher ('Dotcomgiftshop Gift Voucher £{value}.00')"
+        for value in (10, 20, 30, 40, 50, 60, 70, 80, 90)
+    },
+    "22016": "gift voucher ('Dotcomgiftshop Gift Voucher £100.00'), a product-shaped code",
+    "GIFT": "gift voucher: the gift_0001_... family; its one row has no description",
+}
 
 
 @dataclass(frozen=True)
@@ -27,6 +70,10 @@ class Preset:
     string_ids
         Source columns to read as strings even when they look numeric
         (zero-padded ids).
+    non_product_items
+        Item ids that are not products (postage, fees, manual lines, ...): their
+        rows are dropped as ``non_product`` unless `recsys.clean_purchases` is
+        given ``non_product_items=`` itself.
     """
 
     columns: dict[str, str]
@@ -34,6 +81,7 @@ class Preset:
     timestamp_format: str | None = None
     price_is_line_total: bool = False
     string_ids: tuple[str, ...] = field(default_factory=tuple)
+    non_product_items: frozenset[str] = frozenset()
 
 
 PRESETS: dict[str, Preset] = {
@@ -49,6 +97,7 @@ PRESETS: dict[str, Preset] = {
         cancellation_prefix="C",
         timestamp_format="%Y-%m-%d %H:%M:%S",
         string_ids=("InvoiceNo", "StockCode"),
+        non_product_items=frozenset(ONLINE_RETAIL_NON_PRODUCTS),
     ),
     "online_retail_ii": Preset(
         columns={
@@ -62,6 +111,7 @@ PRESETS: dict[str, Preset] = {
         cancellation_prefix="C",
         timestamp_format="%Y-%m-%d %H:%M:%S",
         string_ids=("Invoice", "StockCode"),
+        non_product_items=frozenset(ONLINE_RETAIL_NON_PRODUCTS),
     ),
     "ta_feng": Preset(
         columns={

@@ -50,6 +50,8 @@ def _orders() -> pl.DataFrame:
         (1, "A", "C11", T0, -2.0, -1.0, "cancellation"),
         (1, "A", "6", T0, -2.0, -1.0, "non_positive_quantity"),
         (3, "A", "7", T0, None, -1.0, "invalid_quantity"),
+        (1, "FEE", "8", T0, 1.0, 5.0, "non_product"),
+        (1, "FEE", "C12", T0, -1.0, 5.0, "non_product"),  # a refunded fee is not a return
     ]
     names = ["customer", "sku", "order", "when", "qty", "unit_price", "expected"]
     return pl.DataFrame(rows, schema=names, orient="row")
@@ -58,6 +60,7 @@ def _orders() -> pl.DataFrame:
 def _clean(frame: pl.DataFrame, **kwargs: object) -> tuple[pl.DataFrame, rs.CleaningReport]:
     kwargs.setdefault("columns", COLUMNS)
     kwargs.setdefault("cancellation_prefix", "C")
+    kwargs.setdefault("non_product_items", {"FEE"})
     kwargs.setdefault("max_invalid_share", 0.5)  # the table has 3 bad timestamps in 20 rows
     return rs.clean_purchases(frame.drop("expected"), **kwargs)  # type: ignore[arg-type]
 
@@ -70,7 +73,7 @@ def test_each_drop_reason_counted_under_first_rule() -> None:
     want.update(dict(zip(expected["expected"], expected["count"], strict=True)))
     assert report.dropped == want
     assert list(report.dropped) == list(DROP_REASONS)
-    assert report.rows_in == 20
+    assert report.rows_in == 22
     assert report.rows_out == 3 == purchases.height
     assert report.rows_in == report.rows_out + report.rows_dropped
     assert report.exact_duplicates == 1
@@ -145,7 +148,8 @@ def test_report_table_and_text() -> None:
     assert table["rows"][1:-1].sum() == report.rows_dropped
     text = str(report)
     assert "missing_user" in text
-    assert "20" in text
+    assert "22" in text
+    assert "non_product rows by item: FEE 2" in text
     assert f"timestamps read as {report.timestamp_format!r}" in text
 
 
@@ -185,20 +189,21 @@ def test_string_numbers_and_ids_are_converted() -> None:
 def test_preset_online_retail() -> None:
     raw = pl.DataFrame(
         {
-            "InvoiceNo": ["536365", "536365", "C536379", "536380"],
-            "StockCode": ["85123A", "71053", "D", "22728"],
-            "Description": ["x", "y", "Discount", "z"],
-            "Quantity": [6, 6, -1, 24],
-            "InvoiceDate": ["2010-12-01 08:26:00"] * 3 + ["2010-12-01 09:41:00"],
-            "UnitPrice": [2.55, 3.39, 27.5, 3.75],
-            "CustomerID": [17850, 17850, 14527, None],
-            "Country": ["United Kingdom"] * 4,
+            "InvoiceNo": ["536365", "536365", "C536379", "536380", "536370", "C536379"],
+            "StockCode": ["85123A", "71053", "22633", "22728", "POST", "D"],
+            "Description": ["x", "y", "w", "z", "POSTAGE", "Discount"],
+            "Quantity": [6, 6, -1, 24, 1, -1],
+            "InvoiceDate": ["2010-12-01 08:26:00"] * 3 + ["2010-12-01 09:41:00"] * 3,
+            "UnitPrice": [2.55, 3.39, 2.1, 3.75, 18.0, 27.5],
+            "CustomerID": [17850, 17850, 14527, None, 12583, 14527],
+            "Country": ["United Kingdom"] * 6,
         }
     )
     purchases, report = rs.clean_purchases(raw, preset="online_retail", keep_columns=["Country"])
     assert purchases["item_id"].to_list() == ["85123A", "71053"]
     assert report.dropped["cancellation"] == 1
     assert report.dropped["missing_user"] == 1
+    assert report.dropped["non_product"] == 2  # postage, and a cancelled discount
     assert report.returns["order_id"].to_list() == ["C536379"]
     assert report.columns["user_id"] == "CustomerID"
 

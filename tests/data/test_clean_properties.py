@@ -26,7 +26,7 @@ row_strategy = st.tuples(
 )
 
 
-def _reason(row: tuple) -> str | None:
+def _reason(row: tuple, non_products: set[str]) -> str | None:
     """The first rule a row fails, written independently of the implementation."""
     user, item, order, when, qty, price = row
     qty_missing = qty is None or math.isnan(qty)
@@ -38,6 +38,8 @@ def _reason(row: tuple) -> str | None:
         return "invalid_timestamp"
     if qty_missing:
         return "invalid_quantity"
+    if item in non_products:
+        return "non_product"
     if order is not None and order.startswith("C"):
         return "cancellation"
     if qty <= 0:
@@ -54,9 +56,10 @@ def _reason(row: tuple) -> str | None:
     rows=st.lists(row_strategy, min_size=1, max_size=25),
     keep_returns=st.booleans(),
     drop_duplicates=st.booleans(),
+    non_products=st.sets(st.sampled_from(["a", "b", "c", "z"])),
 )
 def test_report_accounts_for_every_row(
-    rows: list[tuple], keep_returns: bool, drop_duplicates: bool
+    rows: list[tuple], keep_returns: bool, drop_duplicates: bool, non_products: set[str]
 ) -> None:
     frame = purchases_frame(rows)
     purchases, report = rs.clean_purchases(
@@ -64,12 +67,13 @@ def test_report_accounts_for_every_row(
         keep_returns=keep_returns,
         drop_duplicates=drop_duplicates,
         cancellation_prefix="C",
+        non_product_items=non_products,
     )
     assert report.rows_in == len(rows)
     assert report.rows_in == report.rows_out + sum(report.dropped.values())
     assert report.rows_out == purchases.height
 
-    reasons = [_reason(row) for row in rows]
+    reasons = [_reason(row, non_products) for row in rows]
     returns = ("cancellation", "non_positive_quantity")
     kept_rows = [
         (*row, reason is not None)

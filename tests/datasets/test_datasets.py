@@ -9,8 +9,11 @@ import polars as pl
 import pytest
 
 import recsys as rs
+from recsys.data.presets import ONLINE_RETAIL_NON_PRODUCTS
 from recsys.exceptions import InputDataError
 from tests.conftest import shared_dataset
+
+NON_PRODUCTS = list(ONLINE_RETAIL_NON_PRODUCTS)
 
 
 def test_bundled_raw_table(online_retail_raw: pl.DataFrame) -> None:
@@ -41,8 +44,18 @@ def test_bundled_file_is_small() -> None:
     assert path.stat().st_size < 15_000_000
 
 
+def _non_product_rows(raw: pl.DataFrame, customer: str = "CustomerID") -> int:
+    """Rows with a customer and a non-product code, counted with plain polars."""
+    return raw.filter(
+        pl.col(customer).is_not_null(), pl.col("StockCode").is_in(NON_PRODUCTS)
+    ).height
+
+
 def test_online_retail_cleaning_counts(online_retail_raw: pl.DataFrame) -> None:
-    purchases, report = rs.clean_purchases(online_retail_raw, preset="online_retail")
+    # the shared data README's counts: every code a purchase, postage included
+    purchases, report = rs.clean_purchases(
+        online_retail_raw, preset="online_retail", non_product_items=()
+    )
     assert report.rows_in == 541_909
     # customer known, positive quantity, no cancellation marker, before de-duplication
     assert report.rows_out == purchases.height == 397_924
@@ -67,35 +80,68 @@ def test_online_retail_cleaning_counts(online_retail_raw: pl.DataFrame) -> None:
     assert before.len() == 1_892
     assert after.len() == 2_878
     assert before.is_in(after.implode()).sum() == 1_305
+    # the preset's default drops the non-products, purchases and cancellations alike
+    _, default = rs.clean_purchases(online_retail_raw, preset="online_retail")
+    assert default.dropped["non_product"] == _non_product_rows(online_retail_raw) > 0
+    assert default.dropped["missing_user"] == 135_080
+    assert (
+        default.rows_out + default.dropped["non_product"] + default.dropped["cancellation"]
+        == 397_924 + 8_905
+    )
 
 
 def test_online_retail_keep_returns(online_retail_raw: pl.DataFrame) -> None:
     purchases, report = rs.clean_purchases(
-        online_retail_raw, preset="online_retail", keep_returns=True
+        online_retail_raw, preset="online_retail", keep_returns=True, non_product_items=()
     )
     assert purchases.height == 397_924 + 8_905
     assert purchases["is_return"].sum() == 8_905
     assert report.rows_in == report.rows_out + report.rows_dropped
+    purchases, report = rs.clean_purchases(
+        online_retail_raw, preset="online_retail", keep_returns=True
+    )
+    assert purchases.height == 397_924 + 8_905 - _non_product_rows(online_retail_raw)
+    assert report.rows_in == report.rows_out + report.rows_dropped
 
 
-def test_online_retail_fixture_matches(online_retail: pl.DataFrame) -> None:
-    assert online_retail.height == 397_924
-    assert online_retail["user_id"].n_unique() == 4_339
+def test_online_retail_fixture_matches(
+    online_retail: pl.DataFrame, online_retail_raw: pl.DataFrame
+) -> None:
+    bought = online_retail_raw.filter(
+        pl.col("CustomerID").is_not_null(),
+        ~pl.col("InvoiceNo").str.starts_with("C"),
+        pl.col("Quantity") > 0,
+    )
+    assert bought.height == 397_924  # the shared data README
+    products = bought.filter(~pl.col("StockCode").is_in(NON_PRODUCTS))
+    assert online_retail.height == products.height
+    assert online_retail["user_id"].n_unique() == products["CustomerID"].n_unique()
 
 
 def test_shared_online_retail_csv_matches_bundled() -> None:
     raw = shared_dataset("online_retail")
     assert raw.height == 541_909
-    _, report = rs.clean_purchases(raw, preset="online_retail")
+    _, report = rs.clean_purchases(raw, preset="online_retail", non_product_items=())
     assert (report.rows_out, report.n_users, report.n_items) == (397_924, 4_339, 3_665)
+    _, shared = rs.clean_purchases(raw, preset="online_retail")
+    _, bundled = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
+    assert shared.dropped == bundled.dropped
+    assert (shared.rows_out, shared.n_users, shared.n_items) == (
+        bundled.rows_out,
+        bundled.n_users,
+        bundled.n_items,
+    )
 
 
 def test_shared_online_retail_ii() -> None:
     raw = shared_dataset("online_retail_ii")
     assert raw.height == 525_461
     assert raw["Customer ID"].null_count() == 107_927
-    _, report = rs.clean_purchases(raw, preset="online_retail_ii")
+    _, report = rs.clean_purchases(raw, preset="online_retail_ii", non_product_items=())
     assert report.n_users == 4_314
+    assert report.dropped["missing_user"] == 107_927
+    _, report = rs.clean_purchases(raw, preset="online_retail_ii")
+    assert report.dropped["non_product"] == _non_product_rows(raw, "Customer ID") > 0
     assert report.dropped["missing_user"] == 107_927
 
 
