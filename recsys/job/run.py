@@ -469,6 +469,8 @@ def run(
         money=has_prices,
         currency=config.currency,
         basis=_basis(churn_c.licensed, value_c.licensed),
+        evidence=decided.campaign,
+        unchecked=decided.campaign_unchecked if reason is None else f"no evaluation: {reason}",
         warnings=dw.messages_tuple(),
     )
     if target_claim is not None:

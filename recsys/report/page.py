@@ -101,10 +101,11 @@ def _headline(result: JobResult, key: str) -> str:
         stake = (
             money(ev["value_at_stake"], cur)
             if ev["money"]
-            else f"{ev['value_at_stake']:,.1f} orders"
+            else f"about {ev['value_at_stake']:,.0f} orders"
         )
         verdict = "worth running" if claim.licensed else "not proposed"
-        return f"{count(ev['customers'])} customers, {stake} at stake: {verdict}"
+        checked = "by the evidence" if "ratio" in ev else "projected, unchecked"
+        return f"{count(ev['customers'])} customers, {stake} at stake ({checked}): {verdict}"
     if key == "churn":
         if claim.licensed:
             return "a probability, ahead of the naive rules"
