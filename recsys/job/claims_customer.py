@@ -22,11 +22,17 @@ from recsys.profiles import ProfileConfig
 
 __all__ = [
     "VALUE_FALLBACK",
+    "WEAK_SPEARMAN",
     "better_churn_rule",
     "churn_claim",
     "value_claim",
     "winback_order",
 ]
+
+#: Below this Spearman correlation with the next window's spend, the card says that past
+#: spend itself ranks poorly (below 0.2: "very weak" on the usual reading of a
+#: correlation), so a fallback to it is not read as a safe choice.
+WEAK_SPEARMAN = 0.2
 
 #: The stated customer value when the CLV model is not licensed.
 VALUE_FALLBACK = (
@@ -271,6 +277,11 @@ def value_claim(
         compared = (
             f"{_vs(headline)} on {headline.customers:,} customers at the evaluation cutoff{extra}"
         )
+        if headline.rule_value < WEAK_SPEARMAN:
+            compared += (
+                f". Past spend itself ranks {window} poorly here (Spearman correlation "
+                f"{headline.rule_value:.3f})"
+            )
     beats = headline is not None and headline.beats and headline.customers >= min_customers
     fallback_text = (
         f"Its value is {VALUE_FALLBACK} (x {ratio:.3g}: the shop's spend in the last "
@@ -298,11 +309,19 @@ def value_claim(
             f"{compared}. {fallback_text}"
         )
     else:
-        if not reasons:
+        if headline is None and not reasons:
             reasons.append("it could not be compared with past spend (no evaluation window)")
+        ranked = "It is ranked by past spend"
+        if headline is not None:
+            verdict = "better than past spend" if headline.beats else "no better than past spend"
+            ranked += (
+                f", although {model} ranked {window} {verdict}: {compared}"
+                if headline.beats
+                else f"; {model} ranked {window} {verdict}: {compared}"
+            )
         text = (
             "Customer value does not come from the CLV model: "
             + "; ".join(reasons)
-            + f". It is ranked by past spend. {fallback_text}"
+            + f". {ranked}. {fallback_text}"
         )
     return Claim("value", text, False, data, warnings, VALUE_FALLBACK)
