@@ -18,13 +18,14 @@ from typing import Any
 
 import polars as pl
 
+from recsys.data import columns as C
 from recsys.data.timeutil import to_datetime
 from recsys.evaluation import Backtest
 from recsys.job.campaign import CampaignEvidence, campaign_backtest
 from recsys.job.claims import Claim
 from recsys.job.claims_customer import churn_claim, value_claim
 from recsys.job.config import JobConfig
-from recsys.job.decisions import action_frame, churn_rank, past_value_ratio
+from recsys.job.decisions import action_frame, churn_rank, expected_orders, past_value_ratio
 from recsys.job.evidence import (
     ChurnEvidence,
     FitEvidence,
@@ -117,6 +118,8 @@ def check_at_cutoff(
         config.horizon_days,
         churn=True,
         clv=profiles.clv_horizon_days is not None,
+        # without prices the value is in orders: BG/NBD's expected orders vs past orders
+        orders=config.value and C.PRICE not in before.columns,
         bootstrap=min(config.bootstrap, config.backtest_bootstrap),
         seed=config.seed,
         observed_until=observed_until,
@@ -186,7 +189,9 @@ def customer_decisions(
     value_c = value_claim(
         fits,
         has_prices=has_prices,
-        rules=rule_comparisons(checks.backtest, "clv", config.horizon_days),
+        rules=rule_comparisons(
+            checks.backtest, "clv" if has_prices else "orders", config.horizon_days
+        ),
         enabled=config.value,
         churn_enabled=config.churn,
         horizon_days=config.clv_horizon_days,
@@ -195,18 +200,27 @@ def customer_decisions(
         ratio_days=ratio_days,
         warnings=_matching(steps, VALUE_WORDS),
         min_customers=config.min_evaluated,
+        expected_days=config.horizon_days,
     )
+    at_cutoff = checks.profiles
+    expected = f"expected_purchases_{config.horizon_days}d"
+    if not has_prices:  # the value in orders the claim may license
+        scaled = expected_orders(config.horizon_days, config.clv_horizon_days)
+        if expected in profiles.columns:
+            profiles = profiles.with_columns(scaled)
+        if at_cutoff is not None and expected in at_cutoff.columns:
+            at_cutoff = at_cutoff.with_columns(scaled)
     ranked = profiles.with_columns(churn_rank(profiles, churn_c.evidence["ranked_by"]))
     frame, value, rules, rank_by = action_frame(ranked, churn_c.licensed, value_c.licensed, ratio)
     campaign, unchecked = None, "no evaluation window"
-    if checks.profiles is not None:
+    if at_cutoff is not None:
         cutoff = (
             to_datetime(config.cutoff, "cutoff")
             if config.cutoff is not None
             else as_of - timedelta(days=config.horizon_days)
         )
         campaign = campaign_backtest(
-            checks.profiles,
+            at_cutoff,
             bought,
             cutoff,
             ranked_by=churn_c.evidence["ranked_by"],

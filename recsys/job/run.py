@@ -468,7 +468,7 @@ def run(
         config.contact_cost,
         money=has_prices,
         currency=config.currency,
-        basis=_basis(churn_c.licensed, value_c.licensed),
+        basis=_basis(churn_c.licensed, value_c.licensed, has_prices),
         evidence=decided.campaign,
         unchecked=decided.campaign_unchecked if reason is None else f"no evaluation: {reason}",
         warnings=dw.messages_tuple(),
@@ -518,12 +518,17 @@ def run(
     )
 
 
-def _basis(churn_ok: bool, value_ok: bool) -> str:
-    if churn_ok:
-        return "expected value x churn risk" if value_ok else "past-spend value x churn risk"
-    if value_ok:
-        return "expected value, not weighted by an unlicensed churn risk"
-    return "past-spend value, not weighted by an unlicensed churn risk"
+def _basis(churn_ok: bool, value_ok: bool, has_prices: bool = True) -> str:
+    value = (
+        ("expected value" if has_prices else "expected orders")
+        if value_ok
+        else ("past-spend value" if has_prices else "past-orders value")
+    )
+    return (
+        f"{value} x churn risk"
+        if churn_ok
+        else f"{value}, not weighted by an unlicensed churn risk"
+    )
 
 
 def _repeat_at_rank1(recommendations: pl.DataFrame, bought: pl.DataFrame) -> float:

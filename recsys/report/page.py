@@ -113,6 +113,12 @@ def _headline(result: JobResult, key: str) -> str:
             return "ahead of the naive rules, not a probability"
         return f"ranked by the naive rule: {ev['ranked_by']}"
     if key == "value":
+        if not ev.get("has_prices", True):
+            return (
+                "BG/NBD expected orders, ahead of past orders"
+                if claim.licensed
+                else "ranked by past orders"
+            )
         return "CLV model, ahead of past spend" if claim.licensed else "ranked by past spend"
     if key == "due":
         return f"{count(ev['customers'])} customers, {count(ev['items'])} products due"
@@ -124,6 +130,9 @@ def _headline(result: JobResult, key: str) -> str:
         rule = "by the uplift model" if claim.licensed else "fallback: the average effect"
         return f"{count(treat)} customers to send it to ({rule})"
     return f"{count(ev.get('evaluated', 0))} customers"
+
+
+_VALUE_NAMES = {"clv": "expected value", "expected_orders": "expected orders"}
 
 
 def _winback_table(result: JobResult, names: dict[str, str]) -> Table | None:
@@ -153,12 +162,12 @@ def _winback_table(result: JobResult, names: dict[str, str]) -> Table | None:
         if result.claims["churn"].licensed
         else result.claims["churn"].fallback
     )
+    past = "the past-spend value" if money_value else "the past-orders value"
     return Table.from_frame(
         top,
         title="The first ten customers to win back",
         caption=f"One row per customer, in the order of the list: {order}. Value at stake is "
-        f"{'expected value' if value == 'clv' else 'the past-spend value'}; the products are "
-        f"{result.model}'s recommendations.",
+        f"{_VALUE_NAMES.get(value, past)}; the products are {result.model}'s recommendations.",
         labels={"recency_days": "days since last order", "rfm_segment": "RFM segment"},
         formats={"monetary": amount, "value_at_stake": amount, "recency_days": count},
         text_columns=("items",),

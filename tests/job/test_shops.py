@@ -460,7 +460,7 @@ def test_value_from_the_clv_model_only_where_it_beats_past_spend(
     model = float(spearmanr(units["clv"].to_numpy(), spend).statistic)
     past = float(spearmanr(units["monetary"].to_numpy(), spend).statistic)
     assert claim.evidence["spearman"] == pytest.approx(model)
-    assert claim.evidence["past_spend_spearman"] == pytest.approx(past)
+    assert claim.evidence["rule_spearman"] == pytest.approx(past)
     figures = f"Spearman correlation {model:.3f} vs {past:.3f}"
     assert figures in claim.text
     beats = claim.evidence["ci_low"] > 0
