@@ -519,16 +519,13 @@ def run(
 
 
 def _basis(churn_ok: bool, value_ok: bool, has_prices: bool = True) -> str:
-    value = (
-        ("expected value" if has_prices else "expected orders")
-        if value_ok
-        else ("past-spend value" if has_prices else "past-orders value")
-    )
-    return (
-        f"{value} x churn risk"
-        if churn_ok
-        else f"{value}, not weighted by an unlicensed churn risk"
-    )
+    if value_ok:  # the CLV and the expected orders are BG/NBD's: P(alive) is in them
+        value = "expected value" if has_prices else "expected orders"
+        alive = "which already weighs each customer by BG/NBD's chance of still being a customer"
+        return f"{value} x churn risk" if churn_ok else f"{value}, {alive}"
+    value = "past-spend value" if has_prices else "past-orders value"
+    unweighted = "not weighted by an unlicensed churn risk"
+    return f"{value} x churn risk" if churn_ok else f"{value}, {unweighted}"
 
 
 def _repeat_at_rank1(recommendations: pl.DataFrame, bought: pl.DataFrame) -> float:

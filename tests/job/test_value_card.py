@@ -120,3 +120,20 @@ def test_a_flagged_fit_without_prices_ranks_by_past_orders_and_says_so(
     html = (tmp_path / "report.html").read_text()
     assert "ranked by past orders" in html
     assert "ranked by past spend" not in html
+
+
+def test_the_campaign_basis_says_the_expected_value_already_holds_the_chance_of_being_alive() -> (
+    None
+):
+    result = _no_prices(shops.mixed)
+    assert result.claims["value"].licensed
+    assert not result.claims["churn"].licensed
+    campaign = result.claims["campaign"]
+    assert "unlicensed churn risk" not in campaign.text
+    assert (
+        "(expected orders, which already weighs each customer by BG/NBD's chance of still "
+        "being a customer)"
+    ) in campaign.text
+    # orders at stake are whole: an expectation, worded "about"
+    assert f"about {campaign.evidence['value_at_stake']:,.0f} orders at stake" in campaign.text
+    assert f"{campaign.evidence['value_at_stake']:,.1f}" not in campaign.text
