@@ -239,11 +239,13 @@ def campaign_claim(
     `recsys.job.campaign.campaign_backtest`: at the evaluation cutoff the same rule and
     valuation projected an amount for the window after it, and the customers it
     selected spent a share of it (the realised/projected ratio, with an interval). The
-    stake by the evidence is the projection x that ratio. The campaign is proposed only
-    where the projection x the interval's *lower* bound, per contact, exceeds
-    ``contact_cost``: the cost is certain, the return is not, and the other claims
-    license on an interval, not on a point. Without evidence (``unchecked`` says why)
-    or without prices, no campaign is proposed.
+    stake by the evidence is the projection x that ratio, capped at 1: the evidence may
+    lower the projection, never raise it (one window of ``horizon_days``, possibly a
+    seasonal peak, does not license more money than the valuation itself projects).
+    The campaign is proposed only where the projection x the interval's *lower* bound
+    (capped at 1 too), per contact, exceeds ``contact_cost``: the cost is certain, the
+    return is not, and the other claims license on an interval, not on a point. Without
+    evidence (``unchecked`` says why) or without prices, no campaign is proposed.
 
     Examples
     --------
@@ -294,8 +296,8 @@ def campaign_claim(
         )
         return Claim("campaign", text, False, data, warnings, "no campaign proposed")
     assert evidence is not None
-    stake = value_at_stake * evidence.ratio
-    per, per_low = stake / customers, value_at_stake * evidence.ci_low / customers
+    stake = value_at_stake * min(evidence.ratio, 1.0)
+    per, per_low = stake / customers, value_at_stake * min(evidence.ci_low, 1.0) / customers
     data.update(
         value_at_stake=stake,
         per_contact=per,
@@ -312,7 +314,13 @@ def campaign_claim(
     )
     realised = _money(evidence.realised, currency) if money else f"{evidence.realised:,.0f} orders"
     scaled = (
-        f"The projection, {projection}, is scaled by {_pct(evidence.ratio)}: at the "
+        f"The projection, {projection}, "
+        + (
+            f"is scaled by {_pct(evidence.ratio)}"
+            if evidence.ratio < 1
+            else "is kept (the evidence lowers a projection, never raises it)"
+        )
+        + ": at the "
         f"evaluation cutoff ({evidence.cutoff:%Y-%m-%d}) the same rule selected "
         f"{evidence.customers:,} customers and the same valuation projected "
         f"{amount(evidence.projected)}{'' if money else ' orders'} for the next "

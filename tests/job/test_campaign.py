@@ -178,3 +178,22 @@ def test_orders_at_stake_are_whole_and_checked_without_prices() -> None:
     stake = claim.evidence["value_at_stake"]
     assert f"about {stake:,.0f} orders at stake by the evidence" in claim.text
     assert claim.evidence["checked_realised"] == round(claim.evidence["checked_realised"])
+
+
+def test_the_evidence_lowers_a_projection_but_never_raises_it() -> None:
+    above = CampaignEvidence(
+        datetime(2024, 1, 1), 90, 365, 80, 4000.0, 5200.0, 40, 1.3, 1.1, 1.5, 0.95, True
+    )
+    claim = campaign_claim(100, 50_000.0, 1.0, money=True, currency="$", evidence=above)
+    assert claim.licensed
+    assert claim.evidence["value_at_stake"] == 50_000.0
+    assert claim.evidence["per_contact_low"] == 500.0
+    assert "is kept (the evidence lowers a projection, never raises it)" in claim.text
+    assert "130.0%" in claim.text  # the ratio itself is still stated
+    below = CampaignEvidence(
+        datetime(2024, 1, 1), 90, 365, 80, 4000.0, 2000.0, 40, 0.5, 0.3, 1.2, 0.95, True
+    )
+    claim = campaign_claim(100, 50_000.0, 1.0, money=True, currency="$", evidence=below)
+    assert claim.evidence["value_at_stake"] == 25_000.0
+    assert claim.evidence["per_contact_low"] == 150.0
+    assert "is scaled by 50.0%" in claim.text
