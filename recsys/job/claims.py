@@ -336,9 +336,11 @@ def campaign_claim(
             f"cost ({_money(contact_cost, currency)} each) cannot be checked. {scaled}"
         )
         return Claim("campaign", text, False, data, warnings, "no campaign proposed")
-    per_text = (
-        f"{_money(per, currency)} per contact, {_money(per_low, currency)} at the low end "
-        "of the interval,"
+    low = _money(per_low, currency)
+    per_text = f"{_money(per, currency)} per contact, " + (
+        "the same at the low end of the interval,"
+        if low == _money(per, currency)
+        else f"{low} at the low end of the interval,"
     )
     cost = _money(contact_cost, currency)
     if per_low > contact_cost:

@@ -163,11 +163,19 @@ def _winback_table(result: JobResult, names: dict[str, str]) -> Table | None:
         else result.claims["churn"].fallback
     )
     past = "the past-spend value" if money_value else "the past-orders value"
+    ratio = result.claims["campaign"].evidence.get("ratio", float("nan"))
+    scaled = (
+        f" (as projected: the campaign card scales the stake by {ratio:.1%}, what "
+        "materialised at the evaluation cutoff)"
+        if ratio < 1
+        else ""
+    )
     return Table.from_frame(
         top,
         title="The first ten customers to win back",
         caption=f"One row per customer, in the order of the list: {order}. Value at stake is "
-        f"{_VALUE_NAMES.get(value, past)}; the products are {result.model}'s recommendations.",
+        f"{_VALUE_NAMES.get(value, past)}{scaled}; the products are {result.model}'s "
+        "recommendations.",
         labels={"recency_days": "days since last order", "rfm_segment": "RFM segment"},
         formats={"monetary": amount, "value_at_stake": amount, "recency_days": count},
         text_columns=("items",),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import warnings
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -197,3 +198,11 @@ def test_the_evidence_lowers_a_projection_but_never_raises_it() -> None:
     assert claim.evidence["value_at_stake"] == 25_000.0
     assert claim.evidence["per_contact_low"] == 150.0
     assert "is scaled by 50.0%" in claim.text
+
+
+def test_the_report_shows_the_stake_by_the_evidence(durables: JobResult, tmp_path: Path) -> None:
+    rs.report.write(durables, tmp_path)
+    html = (tmp_path / "report.html").read_text()
+    ev = durables.claims["campaign"].evidence
+    assert f"${ev['value_at_stake']:,.0f} at stake (by the evidence)" in html
+    assert f"the campaign card scales the stake by {ev['ratio']:.1%}" in html
