@@ -1,9 +1,12 @@
-"""Warnings that point at the user's line, however deep in recsys they are raised."""
+"""Warnings that point at the user's line, however deep in recsys they are raised, and
+say which outputs they concern."""
 
 from __future__ import annotations
 
 import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
@@ -33,3 +36,47 @@ def warn_caller(message: str, category: type[Warning] = DataWarning) -> None:
         frame = frame.f_back
         level += 1
     warnings.warn(message, category, stacklevel=level)
+
+
+def concerns_of(warning: Warning | str) -> tuple[str, ...]:
+    """The outputs ``warning`` concerns (set by `concerning`), empty when not known.
+
+    Examples
+    --------
+    >>> concerns_of(DataWarning("price 0"))
+    ()
+    """
+    found = getattr(warning, "concerns", ())
+    return tuple(found) if isinstance(found, tuple) else ()
+
+
+@contextmanager
+def concerning(*names: str) -> Iterator[None]:
+    """Mark the warnings raised inside the block as concerning the outputs ``names``
+    (e.g. ``"churn_risk"``, ``"clv"``): their ``concerns`` attribute, read by
+    `concerns_of`. A warning already marked by an inner block keeps its mark (the
+    innermost call knows best). Each distinct warning is re-issued once, after the block.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     with concerning("clv"):
+    ...         with concerning("churn_risk", "clv"):
+    ...             warnings.warn("BG/NBD parameters are extreme", DataWarning)
+    ...         warnings.warn("Gamma-Gamma q <= 1", DataWarning)
+    >>> [(str(w.message), concerns_of(w.message)) for w in caught]
+    [('BG/NBD parameters are extreme', ('churn_risk', 'clv')), ('Gamma-Gamma q <= 1', ('clv',))]
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    seen: set[tuple[type, str]] = set()
+    for w in caught:
+        if isinstance(w.message, Warning) and not concerns_of(w.message):
+            w.message.concerns = names  # type: ignore[attr-defined]
+        key = (w.category, str(w.message))
+        if key not in seen:
+            seen.add(key)
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
