@@ -128,6 +128,8 @@ def cmd_report(args: argparse.Namespace) -> None:
             args.file, description=args.description, **clean_options(args)
         )
     except InputDataError as err:
+        if "(description)" not in str(err):
+            raise  # a MissingColumnError is worded by the command line's error handler
         raise InputDataError(str(err).replace("(description)", "(--description)")) from None
     print(report)
     _run(purchases, report, names, config, args.out)

@@ -25,11 +25,11 @@ from recsys.data.clean_rules import (
     warn_several_names,
 )
 from recsys.data.cleaning_report import DROP_REASONS, CleaningReport
-from recsys.data.presets import Preset, get_preset
+from recsys.data.presets import Preset, get_preset, presets_for
 from recsys.data.read import is_text_table, reading
 from recsys.data.sources import FrameLike, to_lazyframe
 from recsys.data.timestamps import MAX_INVALID_SHARE, TIMESTAMP_FORMATS, parse_timestamps
-from recsys.exceptions import InputDataError
+from recsys.exceptions import InputDataError, MissingColumnError
 
 __all__ = [
     "DROP_REASONS",
@@ -68,12 +68,9 @@ def _resolve_columns(
     for name in C.CANONICAL:  # a column already named canonically maps to itself
         if name not in mapping and name in schema:
             mapping[name] = name
-    for name in (C.USER, C.ITEM, C.TIMESTAMP):
-        if name not in mapping:
-            raise InputDataError(
-                f"no column for {name!r}: pass columns={{{name!r}: <your column>}}; "
-                f"columns found: {list(schema)}"
-            )
+    unmapped = [name for name in (C.USER, C.ITEM, C.TIMESTAMP) if name not in mapping]
+    if unmapped:
+        raise MissingColumnError(unmapped, list(schema), [] if preset else presets_for(schema))
     missing = {canon: src for canon, src in mapping.items() if src not in schema}
     if missing:
         raise InputDataError(

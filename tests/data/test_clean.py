@@ -465,6 +465,33 @@ def test_required_column_without_mapping() -> None:
         rs.clean_purchases(_simple(), columns={"user_id": "cust", "item_id": "sku"})
 
 
+def test_missing_columns_are_named_with_the_preset_whose_columns_the_table_has() -> None:
+    table = pl.DataFrame(
+        {
+            "Invoice": ["1"],
+            "StockCode": ["A"],
+            "Quantity": [1],
+            "InvoiceDate": ["2010-01-01 10:00:00"],
+            "Price": [1.0],
+            "Customer ID": [7.0],
+            "Country": ["UK"],
+        }
+    )
+    with pytest.raises(rs.MissingColumnError) as err:
+        rs.clean_purchases(table)
+    assert err.value.columns == ("user_id", "item_id", "timestamp")
+    assert err.value.presets == ("online_retail_ii",)
+    assert str(err.value).startswith(
+        "no column for 'user_id', 'item_id', 'timestamp': pass preset='online_retail_ii' (the "
+        "table has its columns), or columns={'user_id': <your column>, 'item_id': <your "
+        "column>, 'timestamp': <your column>}; columns found: ['Invoice', "
+    )
+    with pytest.raises(rs.MissingColumnError) as other:
+        rs.clean_purchases(table.drop("Price"))  # no longer Online Retail II's columns
+    assert other.value.presets == ()
+    assert "preset" not in str(other.value)
+
+
 def test_non_canonical_columns_key() -> None:
     with pytest.raises(InputDataError, match="customer"):
         rs.clean_purchases(_simple(), columns={"customer": "cust"})
