@@ -164,8 +164,9 @@ def clean_purchases(
         numbers), ``"yyyymmdd"``. By default it is decided from *all* the distinct
         values (see `recsys.data.timestamps`): the preset's format if it reads
         every value, else the format of `TIMESTAMP_FORMATS` reading the most;
-        numbers by magnitude. A trailing ``Z`` or offset is dropped, keeping the
-        local clock time.
+        numbers by magnitude. A trailing ``Z`` or offset (and a datetime column's
+        time zone) is dropped, keeping the local clock time, so a purchase stays on
+        the shop's day; the report's notes count the values per offset.
     dayfirst
         ``True``: ``01/12/2009`` is 1 December; ``False``: 12 January. Needed only
         when every value reads both ways (otherwise `InputDataError`).
@@ -295,7 +296,7 @@ def clean_purchases(
     if has_order:
         exprs.append(pl.col(mapping[C.ORDER]).cast(pl.String).str.strip_chars().alias(C.ORDER))
     exprs.append(ts_expr)
-    notes: list[str] = []
+    notes: list[str] = [parsed.zones] if parsed.zones else []
     if C.QUANTITY in mapping:
         exprs.append(number_expr(mapping[C.QUANTITY], schema[mapping[C.QUANTITY]], C.QUANTITY))
     else:
