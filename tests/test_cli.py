@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from html import escape as html_escape
 from pathlib import Path
@@ -281,6 +282,9 @@ def test_report_command_on_your_own_file(
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "model: " in text
+    lines = text.splitlines()
+    read = lines.index(f"[read] {orders_csv} ...")
+    assert re.fullmatch(rf"      read {re.escape(str(orders_csv))}: \d+\.\d s", lines[read + 1])
     html = (out / "report.html").read_text()
     assert "What to do now" in html
     assert "EUR " in html
