@@ -214,7 +214,11 @@ def fit_churn(
         calibrator = None
         if config.calibrate_churn:
             assert cutoff is not None
-            calibrator = _fit_calibrator(cutoff, as_of, config, has_price, transactions.model)
+            tenure = customers["tenure_days"].max() if customers.height else None
+            first = as_of - timedelta(days=float(tenure)) if tenure is not None else None  # type: ignore[arg-type]
+            calibrator = _fit_calibrator(
+                cutoff, as_of, config, has_price, transactions.model, first
+            )
         return ChurnModels(
             km, transactions.model, calibrator, transactions.status, transactions.reason
         )
@@ -226,6 +230,7 @@ def _fit_calibrator(
     config: ProfileConfig,
     has_price: bool,
     model: Transactions | None,
+    first: datetime | None = None,
 ) -> ChurnCalibrator | None:
     """The churn calibrator fitted at ``as_of - horizon``, or None (DataWarning).
 
@@ -239,6 +244,7 @@ def _fit_calibrator(
         reason = (
             f"{f'only {n_users:,} customers' if n_users else 'no customer'} bought before "
             f"it, at least {config.min_calibration_customers:,} are needed"
+            + (f" (the purchases begin on {first:%Y-%m-%d})" if first and first >= cutoff else "")
         )
     else:
         pred_c = None

@@ -73,7 +73,11 @@ def test_min_calibration_class() -> None:
     ("horizon_days", "why"),
     [
         (30, "only 3 customers bought before it, at least 200 are needed"),
-        (3000, "no customer bought before it, at least 200 are needed"),
+        (
+            3000,
+            "no customer bought before it, at least 200 are needed (the purchases begin on "
+            "2023-10-01)",
+        ),
     ],
 )
 def test_an_uncalibrated_churn_risk_says_why_in_dates(horizon_days: int, why: str) -> None:
