@@ -4,7 +4,7 @@
 >>> purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
 >>> split = rs.evaluation.temporal_split(purchases, cutoff="2011-09-09", horizon_days=90)
 >>> split.test["user_id"].n_unique()
-1906
+1904
 """
 
 from recsys.evaluation.backtest import Backtest, backtest

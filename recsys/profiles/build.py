@@ -576,7 +576,7 @@ def build_profiles(
     >>> purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
     >>> profiles = rs.build_profiles(purchases, as_of="2011-09-09")
     >>> profiles.height
-    3362
+    3360
     >>> profiles.select("frequency", "r_score", "rfm_segment").columns
     ['frequency', 'r_score', 'rfm_segment']
     """
