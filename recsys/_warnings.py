@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
-from recsys.exceptions import DataWarning
+from recsys.exceptions import _CONCERNS, DataWarning
 
 _PACKAGE = str(Path(__file__).resolve().parent)
 
@@ -52,10 +52,10 @@ def concerns_of(warning: Warning | str) -> tuple[str, ...]:
 
 @contextmanager
 def concerning(*names: str) -> Iterator[None]:
-    """Mark the warnings raised inside the block as concerning the outputs ``names``
-    (e.g. ``"churn_risk"``, ``"clv"``): their ``concerns`` attribute, read by
-    `concerns_of`. A warning already marked by an inner block keeps its mark (the
-    innermost call knows best). Each distinct warning is re-issued once, after the block.
+    """The `DataWarning` raised inside the block concern the outputs ``names`` (e.g.
+    ``"churn_risk"``, ``"clv"``): their ``concerns`` attribute, read by `concerns_of`.
+    The innermost block names them (the call closest to the cause knows best); the
+    warnings themselves are not caught, so the filters in force decide what is shown.
 
     Examples
     --------
@@ -66,17 +66,13 @@ def concerning(*names: str) -> Iterator[None]:
     ...         with concerning("churn_risk", "clv"):
     ...             warnings.warn("BG/NBD parameters are extreme", DataWarning)
     ...         warnings.warn("Gamma-Gamma q <= 1", DataWarning)
-    >>> [(str(w.message), concerns_of(w.message)) for w in caught]
-    [('BG/NBD parameters are extreme', ('churn_risk', 'clv')), ('Gamma-Gamma q <= 1', ('clv',))]
+    ...     warnings.warn("price 0", DataWarning)
+    >>> [(str(w.message), concerns_of(w.message)) for w in caught]  # doctest: +NORMALIZE_WHITESPACE
+    [('BG/NBD parameters are extreme', ('churn_risk', 'clv')), ('Gamma-Gamma q <= 1', ('clv',)),
+     ('price 0', ())]
     """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    token = _CONCERNS.set(names)
+    try:
         yield
-    seen: set[tuple[type, str]] = set()
-    for w in caught:
-        if isinstance(w.message, Warning) and not concerns_of(w.message):
-            w.message.concerns = names  # type: ignore[attr-defined]
-        key = (w.category, str(w.message))
-        if key not in seen:
-            seen.add(key)
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    finally:
+        _CONCERNS.reset(token)

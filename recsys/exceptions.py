@@ -19,6 +19,7 @@ InputDataError
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 
 __all__ = [
     "DataWarning",
@@ -92,5 +93,17 @@ class ModelFormatError(RecsysError, ValueError):
     """A saved model is corrupt, foreign, or of an unsupported format version."""
 
 
+#: The outputs the warnings raised now concern: set by `recsys._warnings.concerning`.
+_CONCERNS: ContextVar[tuple[str, ...]] = ContextVar("recsys_concerns", default=())
+
+
 class DataWarning(UserWarning):
-    """A lossy but legal conversion of user data (rows kept, values changed)."""
+    """A lossy but legal conversion of user data (rows kept, values changed).
+
+    ``concerns`` names the outputs the warning is about (``"churn_risk"``, ``"clv"``,
+    ...) when the call that raised it says so, and is empty otherwise.
+    """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self.concerns: tuple[str, ...] = _CONCERNS.get()

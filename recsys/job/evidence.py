@@ -9,7 +9,7 @@ import math
 import re
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -353,16 +353,17 @@ class StepWarnings:
 
 @contextmanager
 def record_warnings(into: StepWarnings, *concerns: str) -> Iterator[None]:
-    """Record the warnings raised inside the block into ``into`` (deduplicated; those
-    not marked where they were raised concern ``concerns``: `recsys._warnings.concerning`),
-    then re-issue each distinct one once, so the log still shows them."""
+    """Record the warnings raised inside the block into ``into`` (deduplicated, with the
+    outputs they concern: `recsys._warnings.concerning`; ``concerns`` for those not
+    marked closer to where they were raised), then re-issue each distinct one once, so
+    the log still shows them."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with concerning(*concerns):
+        with concerning(*concerns) if concerns else nullcontext():
             yield
     seen: set[tuple[type, str]] = set()
     for w in caught:
-        into.add(str(w.message), concerns_of(w.message))
+        into.add(str(w.message), concerns_of(w.message) or concerns)
         key = (w.category, " ".join(str(w.message).split()))
         if key not in seen:
             seen.add(key)

@@ -225,12 +225,12 @@ class _Steps:
         self.timings: dict[str, float] = {}
 
     @contextmanager
-    def __call__(self, key: str, label: str) -> Iterator[StepWarnings]:
+    def __call__(self, key: str, label: str, *concerns: str) -> Iterator[StepWarnings]:
         self.number += 1
         self.echo(f"[{self.number}/{self.total}] {label} ...")
         start = time.perf_counter()
         found = self.warnings.setdefault(key, StepWarnings())
-        with record_warnings(found):
+        with record_warnings(found, *concerns):
             yield found
         self.timings[key] = time.perf_counter() - start
         self.echo(f"      {label}: {self.timings[key]:.1f} s")
@@ -367,9 +367,8 @@ def run(
                 models = fit_models(config.models, split.train, config.seed)
                 evaluation = evaluate_models(models, split, config, seg, EVALUATION_METRICS)
             test_choice = choose_model(evaluation, k)
-    with (
-        steps("choice", "choose the model on a validation split of the training data"),
-        concerning("recommendations"),
+    with steps(
+        "choice", "choose the model on a validation split of the training data", "recommendations"
     ):
         val_results = None
         if split is not None:

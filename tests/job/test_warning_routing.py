@@ -84,15 +84,48 @@ def test_free_items_are_a_value_warning_named_at_as_of_and_at_the_cutoff(
     assert not any("price 0" in m for m in result.claims["churn"].warnings)
 
 
-def test_the_innermost_mark_wins_and_each_warning_is_reissued_once() -> None:
+def test_the_innermost_mark_wins() -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with concerning("recommendations"):
             with concerning("clv"):
-                for _ in range(3):
-                    warnings.warn("Gamma-Gamma q <= 1", DataWarning, stacklevel=1)
+                warnings.warn("Gamma-Gamma q <= 1", DataWarning, stacklevel=1)
             warnings.warn("BuyAgain falls back", DataWarning, stacklevel=1)
+        warnings.warn("outside", DataWarning, stacklevel=1)
     assert [(str(w.message), concerns_of(w.message)) for w in caught] == [
         ("Gamma-Gamma q <= 1", ("clv",)),
         ("BuyAgain falls back", ("recommendations",)),
+        ("outside", ()),
     ]
+
+
+def test_a_step_records_each_warning_once_with_its_own_mark_or_the_steps() -> None:
+    from recsys.job.evidence import StepWarnings, record_warnings
+
+    step = StepWarnings()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with record_warnings(step, "recommendations"):
+            for _ in range(3):
+                warnings.warn("ItemKNN scores too few items", DataWarning, stacklevel=1)
+            with concerning("evaluation"):
+                warnings.warn("k is larger than the longest list", DataWarning, stacklevel=1)
+            warnings.warn("a third-party warning", RuntimeWarning, stacklevel=1)
+    assert len(caught) == 3  # re-issued once each
+    assert step.about("recommendations") == (
+        "ItemKNN scores too few items",
+        "a third-party warning",
+    )
+    assert step.about("evaluation") == ("k is larger than the longest list",)
+
+
+def test_a_marked_warning_is_shown_once_per_place_under_the_default_filter() -> None:
+    def fit() -> None:
+        with concerning("clv"):
+            warnings.warn("Gamma-Gamma q <= 1 in a loop", DataWarning, stacklevel=1)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        for _ in range(3):
+            fit()
+    assert [str(w.message) for w in caught] == ["Gamma-Gamma q <= 1 in a loop"]
