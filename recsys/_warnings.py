@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
-from recsys.exceptions import _CONCERNS, DataWarning
+from recsys.exceptions import CONCERNS, DataWarning
 
 _PACKAGE = str(Path(__file__).resolve().parent)
 
@@ -71,8 +71,8 @@ def concerning(*names: str) -> Iterator[None]:
     [('BG/NBD parameters are extreme', ('churn_risk', 'clv')), ('Gamma-Gamma q <= 1', ('clv',)),
      ('price 0', ())]
     """
-    token = _CONCERNS.set(names)
+    token = CONCERNS.set(names)
     try:
         yield
     finally:
-        _CONCERNS.reset(token)
+        CONCERNS.reset(token)

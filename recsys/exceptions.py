@@ -94,7 +94,7 @@ class ModelFormatError(RecsysError, ValueError):
 
 
 #: The outputs the warnings raised now concern: set by `recsys._warnings.concerning`.
-_CONCERNS: ContextVar[tuple[str, ...]] = ContextVar("recsys_concerns", default=())
+CONCERNS: ContextVar[tuple[str, ...]] = ContextVar("recsys_concerns", default=())
 
 
 class DataWarning(UserWarning):
@@ -106,4 +106,4 @@ class DataWarning(UserWarning):
 
     def __init__(self, *args: object) -> None:
         super().__init__(*args)
-        self.concerns: tuple[str, ...] = _CONCERNS.get()
+        self.concerns: tuple[str, ...] = CONCERNS.get()
