@@ -19,6 +19,7 @@ from recsys._version import __version__
 from recsys.exceptions import (
     DataWarning,
     InputDataError,
+    MissingColumnError,
     ModelFormatError,
     NotFittedError,
     RecsysError,
@@ -72,6 +73,7 @@ __all__ = [
     "InputDataError",
     "Interactions",
     "ItemKNN",
+    "MissingColumnError",
     "ModelFormatError",
     "NotFittedError",
     "Popular",

@@ -18,9 +18,13 @@ InputDataError
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
+
 __all__ = [
     "DataWarning",
     "InputDataError",
+    "MissingColumnError",
     "ModelFormatError",
     "NotFittedError",
     "RecsysError",
@@ -34,6 +38,44 @@ class RecsysError(Exception):
 
 class InputDataError(RecsysError, ValueError):
     """Input data or a parameter is not what was expected (names what and why)."""
+
+
+class MissingColumnError(InputDataError):
+    """No source column for required canonical ``columns``.
+
+    ``found`` lists the table's columns, ``presets`` the presets whose columns the
+    table has. The message speaks to a Python caller; a front end words its own hint
+    from the same facts with `hint`.
+
+    Examples
+    --------
+    >>> err = MissingColumnError(["user_id"], ["Customer ID", "StockCode"], ["online_retail_ii"])
+    >>> for part in str(err).split(", or "):
+    ...     print(part)
+    no column for 'user_id': pass preset='online_retail_ii' (the table has its columns)
+    columns={'user_id': <your column>}; columns found: ['Customer ID', 'StockCode']
+    >>> err.hint(lambda names: "--columns ...", lambda name: f"--preset {name}")[:60]
+    "no column for 'user_id': pass --preset online_retail_ii (the"
+    """
+
+    def __init__(self, columns: Sequence[str], found: Sequence[str], presets: Sequence[str] = ()):
+        self.columns, self.found, self.presets = tuple(columns), tuple(found), tuple(presets)
+        super().__init__(
+            self.hint(
+                lambda names: "columns={" + ", ".join(f"{n!r}: <your column>" for n in names) + "}",
+                lambda name: f"preset={name!r}",
+            )
+        )
+
+    def hint(self, mapping: Callable[[Sequence[str]], str], preset: Callable[[str], str]) -> str:
+        """The message, with ``mapping(columns)`` saying how to map the columns and
+        ``preset(name)`` how to use a preset."""
+        names = ", ".join(repr(c) for c in self.columns)
+        presets = " or ".join(preset(p) for p in self.presets)
+        how = mapping(self.columns)
+        if presets:
+            how = f"{presets} (the table has its columns), or {how}"
+        return f"no column for {names}: pass {how}; columns found: {list(self.found)}"
 
 
 class NotFittedError(RecsysError, ValueError, AttributeError):
@@ -51,5 +93,17 @@ class ModelFormatError(RecsysError, ValueError):
     """A saved model is corrupt, foreign, or of an unsupported format version."""
 
 
+#: The outputs the warnings raised now concern: set by `recsys._warnings.concerning`.
+CONCERNS: ContextVar[tuple[str, ...]] = ContextVar("recsys_concerns", default=())
+
+
 class DataWarning(UserWarning):
-    """A lossy but legal conversion of user data (rows kept, values changed)."""
+    """A lossy but legal conversion of user data (rows kept, values changed).
+
+    ``concerns`` names the outputs the warning is about (``"churn_risk"``, ``"clv"``,
+    ...) when the call that raised it says so, and is empty otherwise.
+    """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self.concerns: tuple[str, ...] = CONCERNS.get()

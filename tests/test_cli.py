@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from html import escape as html_escape
 from pathlib import Path
@@ -281,6 +282,9 @@ def test_report_command_on_your_own_file(
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "model: " in text
+    lines = text.splitlines()
+    read = lines.index(f"[read] {orders_csv} ...")
+    assert re.fullmatch(rf"      read {re.escape(str(orders_csv))}: \d+\.\d s", lines[read + 1])
     html = (out / "report.html").read_text()
     assert "What to do now" in html
     assert "EUR " in html
@@ -475,3 +479,31 @@ def test_status_and_line_total_from_the_command_line(
     assert "cancellation" in capsys.readouterr().err
     profiles = pl.read_parquet(out).sort("user_id")
     assert profiles["monetary"].to_list() == [13.0, 9.0]  # line totals, not x quantity
+
+
+def test_a_missing_column_is_named_in_the_words_of_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "ta_feng.csv"
+    pl.DataFrame(
+        {
+            "TRANSACTION_DT": ["11/1/2000"],
+            "CUSTOMER_ID": ["01104905"],
+            "PRODUCT_ID": ["4710199010372"],
+            "AMOUNT": [2],
+            "SALES_PRICE": [42.0],
+        }
+    ).write_csv(path)
+    assert main(["profile", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "recsys profile: error: no column for 'user_id', 'item_id', 'timestamp': pass --preset "
+        "ta_feng (the table has its columns), or --columns user_id=<your column>,item_id=<your "
+        "column>,timestamp=<your column>; columns found: ['TRANSACTION_DT', "
+    )
+    assert "columns={" not in err
+    out = tmp_path / "report"
+    assert main(["report", str(path), "--columns", "user_id=CUSTOMER_ID", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "no column for 'item_id', 'timestamp': pass --preset ta_feng" in err
+    assert "--columns item_id=<your column>,timestamp=<your column>" in err

@@ -18,7 +18,13 @@ from typing import Any
 
 import polars as pl
 
-from recsys.cli.common import UsageError, check_args, preview, warnings_as_log_lines
+from recsys.cli.common import (
+    UsageError,
+    check_args,
+    in_cli_words,
+    preview,
+    warnings_as_log_lines,
+)
 from recsys.cli.parser import build_parser
 from recsys.data.read import is_rust_panic
 from recsys.exceptions import RecsysError
@@ -52,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         file_error = isinstance(err, (RecsysError, OSError, pl.exceptions.PolarsError))
         if debug or not (file_error or is_rust_panic(err)):
             raise
-        message = " ".join(str(err).split()) or type(err).__name__
+        message = " ".join(in_cli_words(err).split()) or type(err).__name__
         print(f"recsys {args.command}: error: {message}", file=sys.stderr)
         return 2
     return 0

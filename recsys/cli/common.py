@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 import polars as pl
 
-from recsys.exceptions import InputDataError
+from recsys.exceptions import InputDataError, MissingColumnError
 
 OUTPUT_SUFFIXES = (".parquet", ".csv")
 
@@ -174,6 +174,27 @@ def clean_options(args: argparse.Namespace) -> dict[str, Any]:
             else None
         ),
     }
+
+
+def in_cli_words(err: BaseException) -> str:
+    """``err``'s message in the words of the command line (``--columns user_id=...``,
+    not ``columns={'user_id': ...}``).
+
+    Examples
+    --------
+    >>> from recsys.exceptions import MissingColumnError
+    >>> err = MissingColumnError(["user_id", "item_id"], ["member", "sku"])
+    >>> for part in in_cli_words(err).split("; "):
+    ...     print(part)
+    no column for 'user_id', 'item_id': pass --columns user_id=<your column>,item_id=<your column>
+    columns found: ['member', 'sku']
+    """
+    if isinstance(err, MissingColumnError):
+        return err.hint(
+            lambda names: "--columns " + ",".join(f"{n}=<your column>" for n in names),
+            lambda name: f"--preset {name}",
+        )
+    return str(err)
 
 
 def load_purchases(args: argparse.Namespace) -> pl.DataFrame:

@@ -70,6 +70,11 @@ def _run(purchases: Any, report: Any, names: Any, config: Any, out: str) -> None
         print(f"wrote {path}")
 
 
+def _read_done(start: float, what: str) -> None:
+    """The read step's timing line, as `recsys.job.run` prints the other steps'."""
+    print(f"      read {what}: {time.perf_counter() - start:.1f} s")
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     from recsys.job import load_online_retail
 
@@ -85,7 +90,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
         customer_column="CustomerID",
     )
     print("[read] the bundled UCI Online Retail data ...")
+    read = time.perf_counter()
     purchases, report, names = load_online_retail(sample_users=args.sample_users, seed=args.seed)
+    _read_done(read, "the bundled UCI Online Retail data")
     print(report)
     _run(purchases, report, names, config, args.out)
     print(f"done in {time.perf_counter() - start:.1f} s")
@@ -123,12 +130,16 @@ def cmd_report(args: argparse.Namespace) -> None:
         experiment=experiment_from_args(args),
     )
     print(f"[read] {args.file} ...")
+    read = time.perf_counter()
     try:
         purchases, report, names = load_purchases(
             args.file, description=args.description, **clean_options(args)
         )
     except InputDataError as err:
+        if "(description)" not in str(err):
+            raise  # a MissingColumnError is worded by the command line's error handler
         raise InputDataError(str(err).replace("(description)", "(--description)")) from None
+    _read_done(read, args.file)
     print(report)
     _run(purchases, report, names, config, args.out)
     print(f"done in {time.perf_counter() - start:.1f} s")

@@ -25,11 +25,11 @@ from recsys.data.clean_rules import (
     warn_several_names,
 )
 from recsys.data.cleaning_report import DROP_REASONS, CleaningReport
-from recsys.data.presets import Preset, get_preset
+from recsys.data.presets import Preset, get_preset, presets_for
 from recsys.data.read import is_text_table, reading
 from recsys.data.sources import FrameLike, to_lazyframe
 from recsys.data.timestamps import MAX_INVALID_SHARE, TIMESTAMP_FORMATS, parse_timestamps
-from recsys.exceptions import InputDataError
+from recsys.exceptions import InputDataError, MissingColumnError
 
 __all__ = [
     "DROP_REASONS",
@@ -68,12 +68,9 @@ def _resolve_columns(
     for name in C.CANONICAL:  # a column already named canonically maps to itself
         if name not in mapping and name in schema:
             mapping[name] = name
-    for name in (C.USER, C.ITEM, C.TIMESTAMP):
-        if name not in mapping:
-            raise InputDataError(
-                f"no column for {name!r}: pass columns={{{name!r}: <your column>}}; "
-                f"columns found: {list(schema)}"
-            )
+    unmapped = [name for name in (C.USER, C.ITEM, C.TIMESTAMP) if name not in mapping]
+    if unmapped:
+        raise MissingColumnError(unmapped, list(schema), [] if preset else presets_for(schema))
     missing = {canon: src for canon, src in mapping.items() if src not in schema}
     if missing:
         raise InputDataError(
@@ -167,8 +164,9 @@ def clean_purchases(
         numbers), ``"yyyymmdd"``. By default it is decided from *all* the distinct
         values (see `recsys.data.timestamps`): the preset's format if it reads
         every value, else the format of `TIMESTAMP_FORMATS` reading the most;
-        numbers by magnitude. A trailing ``Z`` or offset is dropped, keeping the
-        local clock time.
+        numbers by magnitude. A trailing ``Z`` or offset (and a datetime column's
+        time zone) is dropped, keeping the local clock time, so a purchase stays on
+        the shop's day; the report's notes count the values per offset.
     dayfirst
         ``True``: ``01/12/2009`` is 1 December; ``False``: 12 January. Needed only
         when every value reads both ways (otherwise `InputDataError`).
@@ -298,7 +296,7 @@ def clean_purchases(
     if has_order:
         exprs.append(pl.col(mapping[C.ORDER]).cast(pl.String).str.strip_chars().alias(C.ORDER))
     exprs.append(ts_expr)
-    notes: list[str] = []
+    notes: list[str] = [parsed.zones] if parsed.zones else []
     if C.QUANTITY in mapping:
         exprs.append(number_expr(mapping[C.QUANTITY], schema[mapping[C.QUANTITY]], C.QUANTITY))
     else:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from recsys.exceptions import InputDataError
 
-__all__ = ["ONLINE_RETAIL_NON_PRODUCTS", "PRESETS", "Preset", "get_preset"]
+__all__ = [
+    "ONLINE_RETAIL_NON_PRODUCTS",
+    "PRESETS",
+    "Preset",
+    "get_preset",
+    "presets_for",
+]
 
 #: The StockCodes of the UCI Online Retail and Online Retail II files that are not
 #: products, with the reason (the file's own description, quoted). Decided from every
@@ -148,3 +155,18 @@ def get_preset(name: str) -> Preset:
         raise InputDataError(
             f"unknown preset {name!r}; known presets: {', '.join(sorted(PRESETS))}"
         ) from None
+
+
+def presets_for(columns: Collection[str]) -> list[str]:
+    """The presets all of whose source columns are among ``columns`` (a table's).
+
+    Examples
+    --------
+    >>> presets_for(["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate",
+    ...              "Price", "Customer ID", "Country"])
+    ['online_retail_ii']
+    >>> presets_for(["member", "product", "date"])
+    []
+    """
+    have = set(columns)
+    return [name for name, preset in PRESETS.items() if set(preset.columns.values()) <= have]

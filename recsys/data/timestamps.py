@@ -87,7 +87,9 @@ _EXCEL_EPOCH = datetime(1899, 12, 30)
 SAMPLE_SIZE = 20_000
 _YEARS = (1900, 2200)
 _TZ = r"^(.*\d:\d\d(?::\d\d)?(?:[.,]\d+)?)\s*(?:Z|UTC|GMT|[+-]\d\d(?::?\d\d)?)$"
+_ZONE = r"\d\s*(Z|UTC|GMT|[+-]\d\d(?::?\d\d)?)$"
 _NUMBER = r"^[+-]?\d+(?:\.\d*)?$"
+_KEPT_LOCAL = "the local clock time is kept and the zone dropped (the shop's day stays its day)"
 
 
 def _mirror(fmt: str) -> str | None:
@@ -114,11 +116,16 @@ class ParsedTimestamps:
         The strftime format or numeric unit used (``None`` for datetime columns).
     invalid
         Non-empty values that do not parse (their rows become ``invalid_timestamp``).
+    zones
+        What was done with time zones, for the cleaning report (``None`` when the
+        values carry none): the local clock time is kept and the zone or UTC offset
+        dropped, so a purchase at 22:00 in the shop stays on the shop's day.
     """
 
     expr: pl.Expr
     format: str | None
     invalid: int = 0
+    zones: str | None = None
 
 
 def _date_part(fmt: str) -> str | None:
@@ -260,9 +267,11 @@ def parse_timestamps(
         raise InputDataError(f"max_invalid_share must be in [0, 1), got {max_invalid_share!r}")
     col = pl.col(src)
     if isinstance(dtype, pl.Datetime):
+        zones = None
         if dtype.time_zone is not None:  # keep the shop's local clock time
             col = col.dt.replace_time_zone(None)
-        return ParsedTimestamps(col.cast(pl.Datetime("us")).alias(src), None)
+            zones = f"timestamps: column {src!r} is in time zone {dtype.time_zone}; {_KEPT_LOCAL}"
+        return ParsedTimestamps(col.cast(pl.Datetime("us")).alias(src), None, zones=zones)
     if dtype == pl.Date or dtype == pl.Null:
         return ParsedTimestamps(col.cast(pl.Datetime("us")).alias(src), None)
     if (
@@ -310,6 +319,7 @@ def parse_timestamps(
         expr, fmt = _numeric(lf, src, text, timestamp_format)
         return ParsedTimestamps(expr.alias(src), fmt)
     normal = values.str.replace(_TZ, "${1}")
+    zones = _zone_note(src, values, normal, n)
     try:
         fmt = timestamp_format or _choose_format(src, normal, dayfirst, preferred)
     except InputDataError:
@@ -349,7 +359,35 @@ def parse_timestamps(
     unchecked = normal.to_frame("v").select(_strptime(pl.col("v"), fmt, midnight)).to_series()
     if unchecked.null_count() < bad.sum():
         expr = pl.when(expr.dt.year().is_between(*_YEARS)).then(expr)
-    return ParsedTimestamps(expr.alias(src), fmt, invalid)
+    return ParsedTimestamps(expr.alias(src), fmt, invalid, zones)
+
+
+def _zone_note(src: str, values: pl.Series, normal: pl.Series, n: pl.Series) -> str | None:
+    """How many values carried a zone or UTC offset (dropped), per zone; None if none.
+
+    Examples
+    --------
+    >>> values = pl.Series(["2017-01-28T14:06:53-05:00", "2017-04-02T09:00:00-04:00",
+    ...                     "2017-04-03T09:00:00"])
+    >>> note = _zone_note("t", values, values.str.replace(_TZ, "${1}"), pl.Series([3, 1, 2]))
+    >>> print(note.split("; ")[0])
+    timestamps: 4 of 6 values of 't' carry a UTC offset or zone (-05:00 on 3, -04:00 on 1)
+    """
+    zoned = values != normal
+    if not zoned.any():
+        return None
+    by_zone = (
+        pl.DataFrame({"zone": values.filter(zoned).str.extract(_ZONE, 1), "n": n.filter(zoned)})
+        .group_by("zone")
+        .agg(pl.col("n").sum())
+        .sort("n", "zone", descending=[True, False])
+    )
+    shown = ", ".join(f"{z} on {k:,}" for z, k in by_zone.head(5).iter_rows())
+    more = f", {by_zone.height - 5} more" if by_zone.height > 5 else ""
+    return (
+        f"timestamps: {int(by_zone['n'].sum()):,} of {int(n.sum()):,} values of {src!r} carry "
+        f"a UTC offset or zone ({shown}{more}); {_KEPT_LOCAL}"
+    )
 
 
 def _choose_format(

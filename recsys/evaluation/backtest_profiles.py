@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from recsys._validation import check_positive_int, check_probability
+from recsys._warnings import concerning
 from recsys.data import columns as C
 from recsys.data.canonical import require_purchases
 from recsys.data.sources import FrameLike, to_frame
@@ -212,14 +213,14 @@ def backtest_profiles(
                 f"there is no {name} to score"
             )
         if left:
-            warnings.warn(
-                f"{left:,} of {frame.height:,} customers have no finite "
-                f"{_names(prediction_columns(name, horizon_days))}: they are left out of the "
-                f"{name} "
-                "comparison with the naive rules",
-                DataWarning,
-                stacklevel=2,
-            )
+            with concerning(prediction_columns(name, horizon_days)[-1]):  # the scored column
+                warnings.warn(
+                    f"{left:,} of {frame.height:,} customers have no finite "
+                    f"{_names(prediction_columns(name, horizon_days))}: they are left out of "
+                    f"the {name} comparison with the naive rules",
+                    DataWarning,
+                    stacklevel=2,
+                )
     spend = (C.QUANTITY, C.PRICE) if "clv" in wanted else ()
     history = require_purchases(
         to_frame(purchases), needs=(C.USER, C.TIMESTAMP, *spend), where="backtest_profiles"

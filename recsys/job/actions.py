@@ -134,7 +134,7 @@ def action_list(
         fits,
         config,
         has_prices=has_prices,
-        steps=(profile_step, check_step),
+        steps=(profile_step, check_step.at_cutoff(cutoff, besides=profile_step)),
     )
     if echo is not None:
         echo(f"churn: {decided.churn.text}")

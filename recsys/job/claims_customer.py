@@ -128,9 +128,10 @@ def churn_claim(
                 f"it does not separate churners from returners better than chance ({auc})"
             )
         if not evidence.calibrated:
+            shown_gap, shown_tolerance = _told_apart(evidence.max_gap, CALIBRATION_TOLERANCE)
             gap = (
-                f"predicted and observed churn differ by up to {_pct(evidence.max_gap, 0)} "
-                f"in a decile (tolerance {_pct(CALIBRATION_TOLERANCE, 0)})"
+                f"predicted and observed churn differ by up to {shown_gap} "
+                f"in a decile (tolerance {shown_tolerance})"
                 if math.isfinite(evidence.max_gap)
                 else "no decile could be checked"
             )
@@ -351,3 +352,18 @@ def value_claim(
             + f". {ranked}.{poor} {fallback_text}"
         )
     return Claim("value", text, False, data, warnings, fallback)
+
+
+def _told_apart(x: float, y: float) -> tuple[str, str]:
+    """``x`` and ``y`` as percentages with the fewest decimals (0 to 3) that tell them apart.
+
+    Examples
+    --------
+    >>> _told_apart(0.0512, 0.05), _told_apart(0.64, 0.05)
+    (('5.1%', '5.0%'), ('64%', '5%'))
+    """
+    for decimals in range(4):
+        shown = _pct(x, decimals), _pct(y, decimals)
+        if shown[0] != shown[1]:
+            return shown
+    return shown

@@ -37,8 +37,8 @@ from recsys.job.evidence import (
 from recsys.profiles import ProfileConfig, build_profiles
 
 __all__ = [
-    "CHURN_WORDS",
-    "VALUE_WORDS",
+    "CHURN_CONCERNS",
+    "VALUE_CONCERNS",
     "CustomerDecisions",
     "CutoffChecks",
     "check_at_cutoff",
@@ -46,9 +46,10 @@ __all__ = [
     "profile_config",
 ]
 
-#: Words of the warnings that concern the churn claim and the value claim.
-CHURN_WORDS = ("churn", "BG/NBD", "calibrat", "lifecycle")
-VALUE_WORDS = ("Gamma-Gamma", "CLV", "price", "monetary")
+#: The outputs whose warnings concern the churn claim and the value claim
+#: (`recsys._warnings.concerning`).
+CHURN_CONCERNS = ("churn_risk", "lifecycle_stage")
+VALUE_CONCERNS = ("clv", "monetary")
 
 
 def profile_config(config: JobConfig, has_prices: bool) -> ProfileConfig:
@@ -183,7 +184,7 @@ def customer_decisions(
         rules=rule_comparisons(checks.backtest, "churn", config.horizon_days),
         enabled=config.churn,
         min_customers=config.min_evaluated,
-        warnings=_matching(steps, CHURN_WORDS),
+        warnings=_about(steps, CHURN_CONCERNS),
     )
     ratio, ratio_days = past_value_ratio(bought, as_of, config.clv_horizon_days)
     value_c = value_claim(
@@ -198,7 +199,7 @@ def customer_decisions(
         discount_monthly=profile_config(config, has_prices).clv_discount_monthly,
         ratio=ratio,
         ratio_days=ratio_days,
-        warnings=_matching(steps, VALUE_WORDS),
+        warnings=_about(steps, (*VALUE_CONCERNS, f"expected_purchases_{config.horizon_days}d")),
         min_customers=config.min_evaluated,
         expected_days=config.horizon_days,
     )
@@ -252,6 +253,6 @@ def customer_decisions(
     )
 
 
-def _matching(steps: tuple[StepWarnings, ...], words: tuple[str, ...]) -> tuple[str, ...]:
-    """The messages of ``steps`` containing any of ``words``, each once."""
-    return tuple(dict.fromkeys(m for step in steps for m in step.matching(*words)))
+def _about(steps: tuple[StepWarnings, ...], outputs: tuple[str, ...]) -> tuple[str, ...]:
+    """The messages of ``steps`` concerning any of ``outputs``, each once."""
+    return tuple(dict.fromkeys(m for step in steps for m in step.about(*outputs)))

@@ -6,17 +6,19 @@ step raised."""
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 import polars as pl
 from scipy.stats import rankdata
 
+from recsys._warnings import concerning, concerns_of
 from recsys.data.timeutil import to_datetime
 from recsys.evaluation import Backtest, backtest_profiles
 from recsys.evaluation.backtest import LOWER_IS_BETTER, OVERALL
@@ -302,33 +304,71 @@ def rule_comparisons(
 
 @dataclass
 class StepWarnings:
-    """The distinct warning messages one step raised, in the order first seen."""
+    """The distinct warning messages one step raised, in the order first seen, with the
+    outputs each concerns (``"churn_risk"``, ``"clv"``, ...: `recsys._warnings.concerning`
+    marks them where they are raised, and the job around the calls it makes).
+
+    Examples
+    --------
+    >>> step = StepWarnings()
+    >>> step.add("Gamma-Gamma q <= 1", ("clv",))
+    >>> step.add("Gamma-Gamma   q <= 1")
+    >>> step.add("p_within_horizon is not calibrated", ("p_within_horizon",))
+    >>> step.about("clv", "monetary")
+    ('Gamma-Gamma q <= 1',)
+    """
 
     messages: list[str] = field(default_factory=list)
+    concerns: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
-    def add(self, message: str) -> None:
+    def add(self, message: str, concerns: tuple[str, ...] = ()) -> None:
         text = " ".join(message.split())
         if text not in self.messages:
             self.messages.append(text)
+        self.concerns[text] = tuple(dict.fromkeys(self.concerns.get(text, ()) + concerns))
 
     def messages_tuple(self) -> tuple[str, ...]:
         return tuple(self.messages)
 
-    def matching(self, *words: str) -> tuple[str, ...]:
-        """The messages containing any of ``words`` (case-insensitive)."""
-        return tuple(m for m in self.messages if any(w.lower() in m.lower() for w in words))
+    def about(self, *outputs: str) -> tuple[str, ...]:
+        """The messages concerning any of ``outputs``."""
+        return tuple(m for m in self.messages if set(self.concerns[m]) & set(outputs))
+
+    def at_cutoff(self, cutoff: datetime, besides: StepWarnings | None = None) -> StepWarnings:
+        """These warnings, raised by calls made as of ``cutoff``, saying so (their
+        ``as_of`` is the cutoff), without those ``besides`` has word for word.
+
+        Examples
+        --------
+        >>> from datetime import datetime
+        >>> step, before = StepWarnings(), StepWarnings()
+        >>> step.add("22 purchase rows before as_of have price 0", ("monetary",))
+        >>> step.add("BG/NBD parameters are extreme", ("churn_risk",))
+        >>> before.add("BG/NBD parameters are extreme", ("churn_risk",))
+        >>> step.at_cutoff(datetime(2010, 9, 10), besides=before).messages
+        ['at the cutoff 2010-09-10: 22 purchase rows before the cutoff have price 0']
+        """
+        named = StepWarnings()
+        for m in self.messages:
+            if besides is None or m not in besides.messages:
+                text = re.sub(r"\bas_of\b", "the cutoff", m)
+                named.add(f"at the cutoff {cutoff:%Y-%m-%d}: {text}", self.concerns[m])
+        return named
 
 
 @contextmanager
-def record_warnings(into: StepWarnings) -> Iterator[None]:
-    """Record the warnings raised inside the block into ``into`` (deduplicated), then
-    re-issue each distinct one once, so the log still shows them."""
+def record_warnings(into: StepWarnings, *concerns: str) -> Iterator[None]:
+    """Record the warnings raised inside the block into ``into`` (deduplicated, with the
+    outputs they concern: `recsys._warnings.concerning`; ``concerns`` for those not
+    marked closer to where they were raised), then re-issue each distinct one once, so
+    the log still shows them."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        yield
+        with concerning(*concerns) if concerns else nullcontext():
+            yield
     seen: set[tuple[type, str]] = set()
     for w in caught:
-        into.add(str(w.message))
+        into.add(str(w.message), concerns_of(w.message) or concerns)
         key = (w.category, " ".join(str(w.message).split()))
         if key not in seen:
             seen.add(key)
@@ -336,16 +376,6 @@ def record_warnings(into: StepWarnings) -> Iterator[None]:
 
 
 #: Words of the warnings that flag a customer-model fit as not credible.
-_FLAGS = {
-    "churn": (
-        "BG/NBD",
-        "churn model",
-        "churn columns",
-        "one-time-buyer survival curve alone",
-        "OwnRhythmRule",
-    ),
-    "value": ("Gamma-Gamma", "CLV", "clv"),
-}
 _FLAG_WORDS = (
     "extreme",
     "did not converge",
@@ -385,16 +415,16 @@ def fit_evidence(step: StepWarnings, profiles: pl.DataFrame) -> FitEvidence:
     values they produced (a churn model flagged as extreme also flags the CLV built
     on it)."""
 
-    def flagged(kind: str) -> tuple[str, ...]:
+    def flagged(output: str) -> tuple[str, ...]:
         # calibration is judged on its own evidence (ChurnEvidence), not as a fit flag
         return tuple(
             m
-            for m in step.matching(*_FLAGS[kind])
+            for m in step.about(output)
             if any(w in m.lower() for w in _FLAG_WORDS) and "is not calibrated" not in m
         )
 
-    churn = flagged("churn")
-    value = flagged("value") + tuple(m for m in churn if m not in flagged("value"))
+    churn = flagged("churn_risk")
+    value = flagged("clv")
     bad = 0
     if "clv" in profiles.columns:
         bad = int((~profiles["clv"].cast(pl.Float64).is_finite().fill_null(False)).sum())

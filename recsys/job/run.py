@@ -32,6 +32,7 @@ from typing import Any
 
 import polars as pl
 
+from recsys._warnings import concerning
 from recsys.actions import retention_actions
 from recsys.data import CleaningReport, Interactions
 from recsys.data import columns as C
@@ -49,8 +50,6 @@ from recsys.job.claims import (
 )
 from recsys.job.config import JobConfig
 from recsys.job.customers import (
-    CHURN_WORDS,
-    VALUE_WORDS,
     CutoffChecks,
     check_at_cutoff,
     customer_decisions,
@@ -226,12 +225,12 @@ class _Steps:
         self.timings: dict[str, float] = {}
 
     @contextmanager
-    def __call__(self, key: str, label: str) -> Iterator[StepWarnings]:
+    def __call__(self, key: str, label: str, *concerns: str) -> Iterator[StepWarnings]:
         self.number += 1
         self.echo(f"[{self.number}/{self.total}] {label} ...")
         start = time.perf_counter()
         found = self.warnings.setdefault(key, StepWarnings())
-        with record_warnings(found):
+        with record_warnings(found, *concerns):
             yield found
         self.timings[key] = time.perf_counter() - start
         self.echo(f"      {label}: {self.timings[key]:.1f} s")
@@ -312,7 +311,8 @@ def run(
         definition = profile_config(config, has_prices)
         profiles = build_profiles(bought, as_of=as_of, config=definition)
         cohorts = cohort_retention(bought, period="month", as_of=as_of)
-        due = due_items(bought, as_of=as_of, horizon_days=config.due_horizon_days)
+        with concerning("p_within_horizon"):
+            due = due_items(bought, as_of=as_of, horizon_days=config.due_horizon_days)
     fits = fit_evidence(pw, profiles)
 
     evaluation = test_choice = validation = None
@@ -322,6 +322,7 @@ def run(
     reason = regime.order_id_message
     models: dict[str, Recommender] = {}
     evaluated_on, sampled = evaluation_purchases(bought, config)
+    cutoff_warnings = StepWarnings()  # the profiles' warnings at the cutoff
     with steps(
         "evaluation",
         f"evaluate {', '.join(config.models)} on the {config.horizon_days} days after "
@@ -335,12 +336,13 @@ def run(
             )
         if reason is None:
             try:
-                split = temporal_split(
-                    evaluated_on,
-                    cutoff,
-                    horizon_days=config.horizon_days,
-                    include_cold_users=config.on_unknown == "fallback",
-                )
+                with concerning("evaluation"):
+                    split = temporal_split(
+                        evaluated_on,
+                        cutoff,
+                        horizon_days=config.horizon_days,
+                        include_cold_users=config.on_unknown == "fallback",
+                    )
             except InputDataError as err:
                 which = (
                     f"the default cutoff ({config.horizon_days} days before as_of {as_of:%Y-%m-%d})"
@@ -349,9 +351,10 @@ def run(
                 )
                 reason = f"no test window at {which}: {err}"
         if split is not None:
-            checks = check_at_cutoff(
-                split.train, evaluated_on, cutoff, config, definition, observed_until=as_of
-            )
+            with record_warnings(cutoff_warnings):
+                checks = check_at_cutoff(
+                    split.train, evaluated_on, cutoff, config, definition, observed_until=as_of
+                )
             seg, returning, _ = segment_test_customers(checks.profiles, split)
             first_time = regime.test_first_time
             if sampled is not None:  # the sample's (skipped first-time buyers counted too)
@@ -360,10 +363,13 @@ def run(
                 )
                 first_time = buyers - known_buyers
             segments_counts = (returning, first_time)
-            models = fit_models(config.models, split.train, config.seed)
-            evaluation = evaluate_models(models, split, config, seg, EVALUATION_METRICS)
+            with concerning("recommendations"):
+                models = fit_models(config.models, split.train, config.seed)
+                evaluation = evaluate_models(models, split, config, seg, EVALUATION_METRICS)
             test_choice = choose_model(evaluation, k)
-    with steps("choice", "choose the model on a validation split of the training data"):
+    with steps(
+        "choice", "choose the model on a validation split of the training data", "recommendations"
+    ):
         val_results = None
         if split is not None:
             try:
@@ -413,7 +419,7 @@ def run(
             fits,
             config,
             has_prices=has_prices,
-            steps=(pw, steps.warnings["evaluation"]),
+            steps=(pw, cutoff_warnings.at_cutoff(cutoff, besides=pw)),
         )
         churn_c, value_c, profiles = decided.churn, decided.value, decided.profiles
         actions = retention_actions(
@@ -438,7 +444,7 @@ def run(
             reason=reason,
             min_evaluated=config.min_evaluated,
             sampled=sampled,
-            warnings=steps.warnings["evaluation"].matching("test", "split", "unknown"),
+            warnings=steps.warnings["evaluation"].about("evaluation"),
         ),
     }
     best_value = float("nan")
@@ -454,12 +460,7 @@ def run(
         evaluated=evaluated,
         best_value=best_value,
         min_evaluated=config.min_evaluated,
-        warnings=tuple(
-            m
-            for key in ("evaluation", "choice")
-            for m in steps.warnings[key].messages
-            if m not in steps.warnings[key].matching(*CHURN_WORDS, *VALUE_WORDS)
-        ),
+        warnings=_model_warnings(steps.warnings["evaluation"], steps.warnings["choice"]),
     )
     win = actions.filter(pl.col("action") == "win_back")
     claims["campaign"] = campaign_claim(
@@ -486,7 +487,7 @@ def run(
         horizon_days=config.due_horizon_days,
         replenish=actions.filter(pl.col("action") == "replenish").height,
         dropped=undefined,
-        warnings=pw.matching("due"),
+        warnings=pw.about("p_within_horizon"),
     )
     return JobResult(
         config=config,
@@ -516,6 +517,16 @@ def run(
         warnings={key: tuple(w.messages) for key, w in steps.warnings.items()},
         timings=steps.timings,
     )
+
+
+def _model_warnings(evaluation: StepWarnings, choice: StepWarnings) -> tuple[str, ...]:
+    """The models' warnings on the test split, then those on the validation split that
+    differ (the same fits raise the same warnings on both)."""
+    tested = evaluation.about("recommendations")
+    validated = tuple(
+        f"on the validation split: {m}" for m in choice.about("recommendations") if m not in tested
+    )
+    return tested + validated
 
 
 def _basis(churn_ok: bool, value_ok: bool, has_prices: bool = True) -> str:

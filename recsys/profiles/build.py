@@ -121,6 +121,7 @@ from typing import Literal, overload
 import numpy as np
 import polars as pl
 
+from recsys._warnings import concerning
 from recsys.data import columns as C
 from recsys.data.canonical import US_PER_DAY
 from recsys.data.sources import FrameLike
@@ -353,7 +354,8 @@ def global_statistics(inputs: GlobalInputs, as_of: datetime, config: ProfileConf
     """Step 2, on every customer's `GlobalInputs`: checks, score cut points, lifecycle
     thresholds, tier cut points and the model fits (warnings are raised here, once)."""
     has_price = inputs.has_price
-    check_tallies(inputs.tallies, has_price)
+    with concerning("monetary", "clv"):
+        check_tallies(inputs.tallies, has_price)
     customers = inputs.customers
     if customers.height == 0:
         raise InputDataError(f"no purchase strictly before as_of={as_of}")
@@ -363,7 +365,8 @@ def global_statistics(inputs: GlobalInputs, as_of: datetime, config: ProfileConf
         if has_price or name != "m_score"
     }
     gaps = np.repeat(inputs.gaps["gap"].to_numpy(), inputs.gaps["count"].to_numpy())
-    lifecycle = lifecycle_thresholds(gaps, config)
+    with concerning("lifecycle_stage"):
+        lifecycle = lifecycle_thresholds(gaps, config)
     tiers = tier_rules(customers, config, has_price)
     if inputs.tallies["unknown_category"]:
         warnings.warn(
@@ -379,18 +382,23 @@ def global_statistics(inputs: GlobalInputs, as_of: datetime, config: ProfileConf
         horizons = [float(config.horizon_days)] if config.churn else []
         if clv_on:
             horizons.append(float(config.clv_horizon_days or 0))
-        transactions = fit_transactions(customers, horizons)
         uses = " and ".join(
             (["p_alive, churn_risk and expected purchases"] if config.churn else [])
             + (["the CLV"] if clv_on else [])
         )
-        announce(transactions, uses)
+        # the model of the purchase counts is shared by the churn and the CLV columns
+        with concerning(*(["churn_risk"] if config.churn else []), *(["clv"] if clv_on else [])):
+            transactions = fit_transactions(customers, horizons)
+            announce(transactions, uses)
         if config.churn:
-            churn = fit_churn(customers, inputs.cutoff, has_price, as_of, config, transactions)
+            with concerning("churn_risk"):
+                churn = fit_churn(customers, inputs.cutoff, has_price, as_of, config, transactions)
         if clv_on:
-            clv = fit_clv(customers, has_price, transactions.model)
+            with concerning("clv"):
+                clv = fit_clv(customers, has_price, transactions.model)
     elif clv_on:
-        clv = fit_clv(customers, has_price, None)
+        with concerning("clv"):
+            clv = fit_clv(customers, has_price, None)
     return ProfileStats(
         as_of,
         scores,
@@ -558,7 +566,9 @@ def build_profiles(
         items without a category, churn calibration impossible, BG/NBD
         convergence problems, and (once) BG/NBD not identified by the data: the churn
         and CLV columns of repeat buyers then come from `OwnRhythmRule` (recency
-        against the customer's own mean gap between orders), never an error.
+        against the customer's own mean gap between orders), never an error. A
+        warning about the churn, CLV, monetary or lifecycle columns names them in its
+        ``concerns`` attribute (`recsys._warnings.concerns_of`).
 
     Examples
     --------

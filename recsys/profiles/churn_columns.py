@@ -214,7 +214,11 @@ def fit_churn(
         calibrator = None
         if config.calibrate_churn:
             assert cutoff is not None
-            calibrator = _fit_calibrator(cutoff, as_of, config, has_price, transactions.model)
+            tenure = customers["tenure_days"].max() if customers.height else None
+            first = as_of - timedelta(days=float(tenure)) if tenure is not None else None  # type: ignore[arg-type]
+            calibrator = _fit_calibrator(
+                cutoff, as_of, config, has_price, transactions.model, first
+            )
         return ChurnModels(
             km, transactions.model, calibrator, transactions.status, transactions.reason
         )
@@ -226,6 +230,7 @@ def _fit_calibrator(
     config: ProfileConfig,
     has_price: bool,
     model: Transactions | None,
+    first: datetime | None = None,
 ) -> ChurnCalibrator | None:
     """The churn calibrator fitted at ``as_of - horizon``, or None (DataWarning).
 
@@ -237,9 +242,9 @@ def _fit_calibrator(
     reason = None
     if n_users < config.min_calibration_customers:
         reason = (
-            f"only {n_users} customers bought before the internal cutoff {cutoff} "
-            f"(as_of - horizon_days); at least min_calibration_customers="
-            f"{config.min_calibration_customers} are needed"
+            f"{f'only {n_users:,} customers' if n_users else 'no customer'} bought before "
+            f"it, at least {config.min_calibration_customers:,} are needed"
+            + (f" (the purchases begin on {first:%Y-%m-%d})" if first and first >= cutoff else "")
         )
     else:
         pred_c = None
@@ -250,17 +255,24 @@ def _fit_calibrator(
             if fit_c.status != "own_rhythm_rule":
                 pred_c = _predict(act_c, _survival(act_c), fit_c.model, horizon)
         y = act_c["_churned"].to_numpy().astype(np.float64)
+        churned = int(y.sum())
         if pred_c is None:
-            reason = "the BG/NBD model cannot be used at the internal cutoff"
-        elif min(y.sum(), y.size - y.sum()) < config.min_calibration_class:
+            reason = "the BG/NBD model cannot be used on the purchases before it"
+        elif min(churned, y.size - churned) < config.min_calibration_class:
+            few, outcome = min((churned, "bought nothing"), (y.size - churned, "bought again"))
             reason = (
-                f"fewer than min_calibration_class={config.min_calibration_class} customers "
-                f"of one outcome at the internal cutoff {cutoff}"
+                f"of the {n_users:,} customers who bought before it, {few:,} {outcome} in "
+                f"the days after, at least {config.min_calibration_class:,} of each outcome "
+                "are needed"
             )
     if reason is not None:
         warnings.warn(
-            f"churn_risk is not calibrated: {reason}; it is the model probability of no "
-            "purchase (BG/NBD or its fallback rule, one-time-buyer survival curve)",
+            f"churn_risk is not calibrated: it is calibrated on the customers who bought "
+            f"before {cutoff:%Y-%m-%d} ({horizon:,} days before as_of) and whether they bought "
+            f"in the {horizon:,} days after, and {reason}. churn_risk is the model probability "
+            "of no purchase (BG/NBD or its fallback rule, one-time-buyer survival curve); "
+            f"more purchase history before {cutoff:%Y-%m-%d}, or a shorter horizon_days, lets "
+            "it be calibrated",
             DataWarning,
             stacklevel=5,
         )

@@ -435,13 +435,13 @@ def _calibration(
     earlier = days.filter(pl.col("_t") < cutoff)
     reason = None
     if earlier.height == 0:
-        reason = f"no purchase before the internal cutoff {cutoff} (as_of - horizon_days)"
+        reason = "nothing was bought before it"
     else:
         past = _pair_model(earlier, cutoff, horizon, prior_strength, item_prior, shape)
         if past.height < min_pairs:
             reason = (
-                f"only {past.height} pairs before the internal cutoff {cutoff}, "
-                f"min_calibration_pairs={min_pairs}"
+                f"only {past.height:,} (customer, product) pairs were bought before it, at "
+                f"least {min_pairs:,} are needed (min_calibration_pairs)"
             )
         else:
             again = (
@@ -456,11 +456,21 @@ def _calibration(
                 .fill_null(0.0)
                 .to_numpy()
             )
-            if min(y.sum(), y.size - y.sum()) < 10:
-                reason = f"fewer than 10 pairs of one outcome at the internal cutoff {cutoff}"
+            again_n = int(y.sum())
+            if min(again_n, y.size - again_n) < 10:
+                few, outcome = min(
+                    (again_n, "were bought again"), (y.size - again_n, "were not bought again")
+                )
+                reason = (
+                    f"of the {y.size:,} (customer, product) pairs bought before it, {few:,} "
+                    f"{outcome} in the days after, at least 10 of each outcome are needed"
+                )
     if reason is not None:
         warnings.warn(
-            f"p_within_horizon is not calibrated: {reason}; it is the renewal model's probability",
+            f"p_within_horizon is not calibrated: it is calibrated on the (customer, product) "
+            f"pairs bought before {cutoff:%Y-%m-%d} ({horizon:,} days before as_of) and whether "
+            f"they were bought again in the {horizon:,} days after, and {reason}; "
+            "p_within_horizon is the renewal model's probability, uncalibrated",
             DataWarning,
             stacklevel=3,
         )

@@ -325,10 +325,26 @@ def test_ambiguous_slash_dates_need_dayfirst_or_explicit_format() -> None:
 
 
 def test_string_offsets_are_dropped_keeping_clock_time() -> None:
-    purchases, _ = rs.clean_purchases(
+    purchases, report = rs.clean_purchases(
         _frame_with_times(["2024-06-01T12:30:00+02:00", "2024-06-01T12:30:00Z"])
     )
     assert purchases["timestamp"].to_list() == [datetime(2024, 6, 1, 12, 30)] * 2
+    assert report.notes[0] == (
+        "timestamps: 2 of 2 values of 'timestamp' carry a UTC offset or zone (+02:00 on 1, "
+        "Z on 1); the local clock time is kept and the zone dropped (the shop's day stays its day)"
+    )
+    assert report.notes[0] in str(report)
+
+
+def test_offsets_are_counted_per_offset_and_absent_ones_not_noted() -> None:
+    times = ["2017-01-28T14:06:53-05:00"] * 3 + ["2017-04-02T09:00:00-04:00", "2017-04-03T09:00:00"]
+    _, report = rs.clean_purchases(_frame_with_times(times))
+    assert report.notes[0].startswith(
+        "timestamps: 4 of 5 values of 'timestamp' carry a UTC offset or zone (-05:00 on 3, "
+        "-04:00 on 1)"
+    )
+    _, plain = rs.clean_purchases(_frame_with_times(["2017-04-03 09:00"] * 2))
+    assert not any("zone" in note for note in plain.notes)
 
 
 def test_dates_and_datetimes() -> None:
@@ -344,9 +360,13 @@ def test_tz_aware_datetimes_keep_local_clock_time() -> None:
     aware = pl.Series([datetime(2024, 7, 1, 12), datetime(2024, 1, 1, 12)]).dt.replace_time_zone(
         "Europe/London"
     )
-    purchases, _ = rs.clean_purchases(_frame_with_times(aware))
+    purchases, report = rs.clean_purchases(_frame_with_times(aware))
     assert purchases.schema["timestamp"] == pl.Datetime("us")
     assert purchases["timestamp"].to_list() == [datetime(2024, 7, 1, 12), datetime(2024, 1, 1, 12)]
+    assert (
+        "timestamps: column 'timestamp' is in time zone Europe/London; the local clock time is "
+        "kept and the zone dropped (the shop's day stays its day)"
+    ) in report.notes
 
 
 def test_unix_seconds_int_and_float() -> None:
@@ -463,6 +483,33 @@ def test_missing_mapped_column_is_named_with_columns_found() -> None:
 def test_required_column_without_mapping() -> None:
     with pytest.raises(InputDataError, match=r"no column for 'timestamp'.*'cust'"):
         rs.clean_purchases(_simple(), columns={"user_id": "cust", "item_id": "sku"})
+
+
+def test_missing_columns_are_named_with_the_preset_whose_columns_the_table_has() -> None:
+    table = pl.DataFrame(
+        {
+            "Invoice": ["1"],
+            "StockCode": ["A"],
+            "Quantity": [1],
+            "InvoiceDate": ["2010-01-01 10:00:00"],
+            "Price": [1.0],
+            "Customer ID": [7.0],
+            "Country": ["UK"],
+        }
+    )
+    with pytest.raises(rs.MissingColumnError) as err:
+        rs.clean_purchases(table)
+    assert err.value.columns == ("user_id", "item_id", "timestamp")
+    assert err.value.presets == ("online_retail_ii",)
+    assert str(err.value).startswith(
+        "no column for 'user_id', 'item_id', 'timestamp': pass preset='online_retail_ii' (the "
+        "table has its columns), or columns={'user_id': <your column>, 'item_id': <your "
+        "column>, 'timestamp': <your column>}; columns found: ['Invoice', "
+    )
+    with pytest.raises(rs.MissingColumnError) as other:
+        rs.clean_purchases(table.drop("Price"))  # no longer Online Retail II's columns
+    assert other.value.presets == ()
+    assert "preset" not in str(other.value)
 
 
 def test_non_canonical_columns_key() -> None:

@@ -676,39 +676,48 @@ def test_on_unknown_skip_leaves_first_time_buyers_out() -> None:
 
 
 @pytest.mark.parametrize(
-    ("message", "churn_flagged"),
+    ("message", "concerns", "churn_flagged"),
     [
         (
             "BG/NBD is not identified by these data: a: extreme; a refit did not help. This is "
             "a limit of the model on these data, not bad input: churn_risk of repeat buyers come "
             "from the stated fallback rule instead (rs.profiles.OwnRhythmRule)",
+            ("churn_risk", "clv"),
             True,
         ),
         (
             "BG/NBD parameters ['a'] are extreme; refitted with a light penalty on the "
             "log-parameters (penalizer=0.01), predictions use those values",
+            ("churn_risk", "clv"),
             True,
         ),
-        ("BG/NBD optimiser did not converge: ABNORMAL; parameters may be poor", True),
-        ("40 purchase rows before as_of have price 0 (free items)", False),
+        (
+            "BG/NBD optimiser did not converge: ABNORMAL; parameters may be poor",
+            ("churn_risk", "clv"),
+            True,
+        ),
+        ("40 purchase rows before as_of have price 0 (free items)", ("monetary", "clv"), False),
         (
             "churn_risk is not calibrated: only 30 customers bought before the internal cutoff; "
             "it is the model probability of no purchase (BG/NBD or its fallback rule, "
             "one-time-buyer survival curve)",
+            ("churn_risk",),
             False,
         ),
     ],
 )
-def test_fit_flags_read_from_the_profile_warnings(message: str, churn_flagged: bool) -> None:
+def test_fit_flags_read_from_the_profile_warnings(
+    message: str, concerns: tuple[str, ...], churn_flagged: bool
+) -> None:
     from recsys.job.evidence import StepWarnings, fit_evidence
 
     step = StepWarnings()
-    step.add(message)
+    step.add(message, concerns)
     fits = fit_evidence(step, pl.DataFrame({"user_id": [1], "clv": [1.0]}))
     assert fits.churn_credible is not churn_flagged
     assert fits.value_credible is not churn_flagged  # the CLV is built on the churn fit
     gamma = StepWarnings()
-    gamma.add("Gamma-Gamma q = 0.8 <= 1: the population mean spend is infinite")
+    gamma.add("Gamma-Gamma q = 0.8 <= 1: the population mean spend is infinite", ("clv",))
     assert not fit_evidence(gamma, pl.DataFrame({"clv": [1.0]})).value_credible
     assert not fit_evidence(StepWarnings(), pl.DataFrame({"clv": [float("nan")]})).value_credible
 

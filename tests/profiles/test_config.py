@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -61,7 +61,39 @@ def test_min_calibration_class() -> None:
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
         rs.build_profiles(purchases_frame(_rows()), as_of=AS_OF, config=config)
-    assert any("min_calibration_class=1000" in str(w.message) for w in record)
+    messages = [str(w.message) for w in record if "not calibrated" in str(w.message)]
+    assert len(messages) == 1
+    assert (
+        "of the 3 customers who bought before it, 0 bought nothing in the days after, at "
+        "least 1,000 of each outcome are needed"
+    ) in messages[0]
+
+
+@pytest.mark.parametrize(
+    ("horizon_days", "why"),
+    [
+        (30, "only 3 customers bought before it, at least 200 are needed"),
+        (
+            3000,
+            "no customer bought before it, at least 200 are needed (the purchases begin on "
+            "2023-10-01)",
+        ),
+    ],
+)
+def test_an_uncalibrated_churn_risk_says_why_in_dates(horizon_days: int, why: str) -> None:
+    config = ProfileConfig(horizon_days=horizon_days)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        rs.build_profiles(purchases_frame(_rows()), as_of=AS_OF, config=config)
+    (message,) = [str(w.message) for w in record if "not calibrated" in str(w.message)]
+    cutoff = f"{AS_OF - timedelta(days=horizon_days):%Y-%m-%d}"
+    assert message == (
+        f"churn_risk is not calibrated: it is calibrated on the customers who bought before "
+        f"{cutoff} ({horizon_days:,} days before as_of) and whether they bought in the "
+        f"{horizon_days:,} days after, and {why}. churn_risk is the model probability of no "
+        "purchase (BG/NBD or its fallback rule, one-time-buyer survival curve); more purchase "
+        f"history before {cutoff}, or a shorter horizon_days, lets it be calibrated"
+    )
 
 
 def test_churn_windows_and_decay_feed_the_calibrator(online_retail: pl.DataFrame) -> None:

@@ -95,5 +95,14 @@ def test_bad_input() -> None:
         rs.due_items(history.drop("item_id"), as_of="2024-03-15")
     with pytest.raises(InputDataError, match="no purchase"):
         rs.due_items(history, as_of="2023-01-01")
-    with pytest.warns(rs.DataWarning, match="not calibrated"):
+    with pytest.warns(rs.DataWarning, match="not calibrated") as caught:
         rs.due_items(history, as_of="2024-03-15")
+    pairs = history.filter(pl.col("timestamp") < datetime(2024, 2, 14))
+    assert str(caught[0].message) == (
+        "p_within_horizon is not calibrated: it is calibrated on the (customer, product) pairs "
+        "bought before 2024-02-14 (30 days before as_of) and whether they were bought again in "
+        f"the 30 days after, and only {pairs.select('user_id', 'item_id').n_unique()} "
+        "(customer, product) pairs were bought before it, at least 500 are needed "
+        "(min_calibration_pairs); p_within_horizon is the renewal model's probability, "
+        "uncalibrated"
+    )
