@@ -481,6 +481,30 @@ def test_status_and_line_total_from_the_command_line(
     assert profiles["monetary"].to_list() == [13.0, 9.0]  # line totals, not x quantity
 
 
+def test_non_product_items_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "orders.csv"
+    pl.DataFrame(
+        {
+            "who": [1, 1, 2, 2],
+            "sku": ["a", "SHIP", "a", "FEE"],
+            "when": ["2024-01-01", "2024-01-01", "2024-01-03", "2024-01-04"],
+            "qty": [1, 1, 1, 1],
+            "price": [10.0, 4.0, 5.0, 2.0],
+        }
+    ).write_csv(path)
+    columns = "user_id=who,item_id=sku,timestamp=when,quantity=qty,price=price"
+    out = tmp_path / "p.parquet"
+    argv = ["profile", str(path), "--columns", columns, "--out", str(out)]
+    assert main([*argv, "--non-product-items", "SHIP, FEE"]) == 0
+    assert "non_product" in capsys.readouterr().err
+    profiles = pl.read_parquet(out).sort("user_id")
+    assert profiles["monetary"].to_list() == [10.0, 5.0]  # postage and fee lines left out
+    assert main([*argv, "--non-product-items", ""]) == 0
+    assert pl.read_parquet(out).sort("user_id")["monetary"].to_list() == [14.0, 7.0]
+
+
 def test_a_missing_column_is_named_in_the_words_of_the_command_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

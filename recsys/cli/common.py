@@ -173,6 +173,11 @@ def clean_options(args: argparse.Namespace) -> dict[str, Any]:
             if getattr(args, "cancelled_status", None)
             else None
         ),
+        "non_product_items": (
+            tuple(v.strip() for v in args.non_product_items.split(",") if v.strip())
+            if getattr(args, "non_product_items", None) is not None
+            else None
+        ),
     }
 
 

@@ -61,6 +61,11 @@ def add_input_options(parser: argparse.ArgumentParser, *, out: bool = True) -> N
     parser.add_argument(
         "--preset", help="known layout: online_retail, online_retail_ii, ta_feng, complete_journey"
     )
+    parser.add_argument(
+        "--non-product-items",
+        help="comma-separated item ids that are not products (postage, fees, manual lines): "
+        "dropped and counted as non_product; replaces a preset's list ('' keeps every line)",
+    )
     if out:
         parser.add_argument(
             "--out",

@@ -182,8 +182,8 @@ def churn_claim(
             else "a flagged fit"
         )
         ranking = (
-            f"Churn risk ranked who leaves above the naive rule {rule_name} ({_vs(best)}) "
-            f"but on {short}: churn is ranked by {rule_name}"
+            f"Churn risk ranked who leaves above the naive rule {rule_name}: {_vs(best)}; "
+            f"but on {short}, so churn is ranked by {rule_name}"
         )
     else:
         ranking = (

@@ -611,7 +611,7 @@ def test_a_win_over_the_rules_on_too_few_customers_or_a_flagged_fit_ranks_by_the
     few = churn_claim(ChurnEvidence(8, 4, 0.9, 0.6, 1.0, 0.01, cal, 90), fits, rules=ahead(8))
     assert not few.licensed
     assert few.evidence["ranked_by"] == "recency"
-    assert "but on only 8 customers (at least 30 needed): churn is ranked by days since" in (
+    assert "but on only 8 customers (at least 30 needed), so churn is ranked by days since" in (
         few.text
     )
     assert "no better than" not in few.text
