@@ -383,7 +383,9 @@ def _scored(
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN resamples: NaN, by design
         table = _table(specs, dates, bootstrap, seed, confidence, len(index))
     order = {name: i for i, name in enumerate(PREDICTIONS)}
-    return table.sort(pl.col("prediction").replace_strict(order), maintain_order=True)
+    return table.sort(
+        pl.col("prediction").replace_strict(order, default=len(order)), maintain_order=True
+    )
 
 
 def _draws(

@@ -3,9 +3,10 @@ origin, for profiles already built as of it (no profile is rebuilt).
 
 The main job (`recsys.job.run`) builds profiles at its evaluation cutoff anyway; this
 scores them against the naive rules (churn risk vs days since the last order and vs
-the number of orders; CLV vs past spend) with the same statistics and the same
-customer-clustered paired bootstrap as `backtest`, so a claim can say whether the
-prediction beats the rule a shop already uses.
+the number of orders; CLV vs past spend; without prices, BG/NBD's expected orders vs
+past orders) with the same statistics and the same customer-clustered paired bootstrap
+as `backtest`, so a claim can say whether the prediction beats the rule a shop already
+uses.
 """
 
 from __future__ import annotations
@@ -24,22 +25,46 @@ from recsys.data import columns as C
 from recsys.data.canonical import require_purchases
 from recsys.data.sources import FrameLike, to_frame
 from recsys.data.timeutil import TimeLike, to_datetime
-from recsys.evaluation._backtest_units import holdout_table, profile_units
-from recsys.evaluation.backtest import _BUILDERS, Backtest, _scored, _Spec, check_window
+from recsys.evaluation._backtest_units import as_array, holdout_table, profile_units
+from recsys.evaluation.backtest import (
+    _BUILDERS,
+    Backtest,
+    _paired,
+    _scored,
+    _Spec,
+    check_window,
+)
 from recsys.evaluation.calibration import churn_deciles
 from recsys.exceptions import DataWarning, InputDataError
+from recsys.stats import weighted as S
 
 __all__ = ["PROFILE_PREDICTIONS", "backtest_profiles", "finite_rows"]
 
-#: The predictions `backtest_profiles` scores, and the profile columns each needs.
+#: The predictions `backtest_profiles` scores, and the profile columns each needs
+#: (``<h>``: the ``horizon_days`` scored; `prediction_columns`).
 PROFILE_PREDICTIONS = {
     "churn": ("recency_days", "frequency", "churn_risk"),
     "clv": ("monetary", "clv"),
+    "orders": ("frequency", "expected_purchases_<h>d"),
 }
 
+#: The output each prediction's warnings concern (`recsys._warnings.concerning`).
+_CONCERNS = {"churn": "churn_risk", "clv": "clv", "orders": "expected_purchases"}
 
-def finite_rows(prediction: str) -> pl.Expr:
-    """True where every profile column ``prediction`` needs (`PROFILE_PREDICTIONS`) is
+
+def prediction_columns(prediction: str, horizon_days: int = 90) -> tuple[str, ...]:
+    """The profile columns ``prediction`` needs (`PROFILE_PREDICTIONS`) at ``horizon_days``.
+
+    Examples
+    --------
+    >>> prediction_columns("orders", 30)
+    ('frequency', 'expected_purchases_30d')
+    """
+    return tuple(c.replace("<h>", str(horizon_days)) for c in PROFILE_PREDICTIONS[prediction])
+
+
+def finite_rows(prediction: str, horizon_days: int = 90) -> pl.Expr:
+    """True where every profile column ``prediction`` needs (`prediction_columns`) is
     finite (not null, NaN or infinite).
 
     Examples
@@ -50,7 +75,7 @@ def finite_rows(prediction: str) -> pl.Expr:
     """
     return pl.all_horizontal(
         pl.col(c).cast(pl.Float64).is_finite().fill_null(False)
-        for c in PROFILE_PREDICTIONS[prediction]
+        for c in prediction_columns(prediction, horizon_days)
     ).alias(prediction)
 
 
@@ -58,7 +83,7 @@ def backtest_profiles(
     profiles: FrameLike,
     purchases: FrameLike,
     origin: TimeLike,
-    predictions: Sequence[str] = tuple(PROFILE_PREDICTIONS),
+    predictions: Sequence[str] = ("churn", "clv"),
     horizon_days: int = 90,
     *,
     bootstrap: int = 1000,
@@ -74,7 +99,10 @@ def backtest_profiles(
     customers of ``profiles`` (every one of them is one cluster of the paired bootstrap):
     ``churn``: AUC of ``churn_risk`` vs ``recency`` and ``frequency``, Brier score vs
     the ``base_rate``; ``clv``: Spearman correlation, top-decile capture and spend
-    captured of ``clv`` vs ``past_spend`` (``monetary``), all against the window
+    captured of ``clv`` vs ``past_spend`` (``monetary``); ``orders`` (no prices needed):
+    Spearman correlation, top-decile capture and orders captured (the ``spend_captured``
+    statistic on orders) of the BG/NBD ``expected_purchases_<horizon_days>d`` vs
+    ``past_orders`` (``frequency``) with the window's orders; all against the window
     ``[origin, origin + horizon_days)`` of ``purchases``.
 
     Parameters
@@ -82,14 +110,15 @@ def backtest_profiles(
     profiles
         `recsys.build_profiles` as of ``origin`` (built on purchases strictly before
         it: the caller's guarantee): ``user_id``, ``recency_days``, ``frequency``, and
-        ``churn_risk`` for ``churn``, ``monetary`` and ``clv`` for ``clv``.
+        ``churn_risk`` for ``churn``, ``monetary`` and ``clv`` for ``clv``,
+        ``expected_purchases_<horizon_days>d`` for ``orders``.
     purchases
         Canonical purchases covering the window after ``origin`` (``user_id``,
         ``timestamp``; ``clv`` needs ``quantity`` and ``price``).
     origin
         The profiles' ``as_of``: the start of the label window.
     predictions
-        ``"churn"``, ``"clv"`` or both.
+        ``"churn"``, ``"clv"``, ``"orders"`` or several (default: churn and CLV).
     horizon_days, bootstrap, seed, confidence
         As in `recsys.evaluation.backtest`.
     observed_until
@@ -153,7 +182,8 @@ def backtest_profiles(
                 f"predictions: {name!r} is not one of {tuple(PROFILE_PREDICTIONS)} (the "
                 "other predictions need their own fits: use rs.evaluation.backtest)"
             )
-    needed = [C.USER, *(c for name in wanted for c in PROFILE_PREDICTIONS[name])]
+    horizon_days = check_positive_int("horizon_days", horizon_days)
+    needed = [C.USER, *(c for name in wanted for c in prediction_columns(name, horizon_days))]
     missing = [c for c in dict.fromkeys(needed) if c not in frame.columns]
     if missing:
         raise InputDataError(
@@ -176,20 +206,21 @@ def backtest_profiles(
                 f"profiles: {column} is not finite for {bad:,} customers; score the "
                 "customers with a finite value (or fix the fit), or pass on_nonfinite='skip'"
             )
-    finite = frame.select(finite_rows(name) for name in wanted)
+    finite = frame.select(finite_rows(name, horizon_days) for name in wanted)
     for name in wanted:
         left = frame.height - int(finite[name].sum())
         if left == frame.height:
             raise InputDataError(
-                f"profiles: no customer has a finite {_names(PROFILE_PREDICTIONS[name])}: "
+                f"profiles: no customer has a finite "
+                f"{_names(prediction_columns(name, horizon_days))}: "
                 f"there is no {name} to score"
             )
         if left:
-            with concerning(PROFILE_PREDICTIONS[name][-1]):  # churn_risk or clv
+            with concerning(_CONCERNS[name]):
                 warnings.warn(
                     f"{left:,} of {frame.height:,} customers have no finite "
-                    f"{_names(PROFILE_PREDICTIONS[name])}: they are left out of the {name} "
-                    "comparison with the naive rules",
+                    f"{_names(prediction_columns(name, horizon_days))}: they are left out of "
+                    f"the {name} comparison with the naive rules",
                     DataWarning,
                     stacklevel=2,
                 )
@@ -197,7 +228,6 @@ def backtest_profiles(
     history = require_purchases(
         to_frame(purchases), needs=(C.USER, C.TIMESTAMP, *spend), where="backtest_profiles"
     )
-    horizon_days = check_positive_int("horizon_days", horizon_days)
     bootstrap = check_positive_int("bootstrap", bootstrap, allow_zero=True)
     confidence = check_probability("confidence", confidence)
     when = to_datetime(origin, "origin")
@@ -212,7 +242,9 @@ def backtest_profiles(
     merged = {name: units.filter(finite[name]).select(stamp, pl.all()) for name in wanted}
     # the expected orders are the churn model's: on its customers
     holdout = holdout_table(merged["churn" if "churn" in merged else wanted[0]].drop("origin"))
-    builders = _BUILDERS if frequency_ties == "tied" else {**_BUILDERS, "churn": _by_recency}
+    builders = {**_BUILDERS, "orders": _orders_specs}
+    if frequency_ties == "recency":
+        builders["churn"] = _by_recency
     table = _scored(merged, [when], wanted, builders, bootstrap, seed, confidence)
     calibration = pl.DataFrame()
     if "churn" in wanted:
@@ -230,6 +262,21 @@ def backtest_profiles(
 def _names(columns: Sequence[str]) -> str:
     """``a, b or c``."""
     return " or ".join([", ".join(columns[:-1]), columns[-1]] if len(columns) > 1 else columns)
+
+
+def _orders_specs(units: pl.DataFrame, rows: np.ndarray, o: int) -> list[_Spec]:
+    """BG/NBD's expected orders vs past orders, ranking the window's orders."""
+    past, expected = as_array(units, "frequency"), as_array(units, "expected_orders")
+    after = np.nan_to_num(as_array(units, "n_orders_after"))
+    return [
+        _Spec("orders", metric, "expected_orders", "past_orders", o, rows,
+              _paired(fn, (expected, after), (past, after)))
+        for metric, fn in (
+            ("spearman", S.spearman),
+            ("top_decile_capture", S.top_decile_capture),
+            ("spend_captured", S.spend_captured),
+        )
+    ]  # fmt: skip
 
 
 def _by_recency(units: pl.DataFrame, rows: np.ndarray, o: int) -> list[_Spec]:

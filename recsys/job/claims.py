@@ -23,8 +23,10 @@ Rules:
   excludes 0 on enough customers with a hit rate above 0 (`model_claim`);
 * the evaluation names who was evaluated, returning and first-time customers
   apart, or why nobody was (`evaluation_claim`);
-* a campaign is proposed only where the value at stake per contact exceeds the
-  contact cost (`campaign_claim`);
+* a campaign is proposed only where the value at stake per contact, valued by the
+  evidence (the projection x the share of it that materialised when the same rule and
+  valuation were applied at the evaluation cutoff, at the low end of its interval),
+  exceeds the contact cost; never on an unchecked projection (`campaign_claim`);
 * an offer is targeted by the uplift model only where its Qini interval on the
   experiment is above 0 (`targeting_claim`); otherwise by `TARGETING_FALLBACK`.
 """
@@ -35,6 +37,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from recsys.job.campaign import CampaignEvidence
 from recsys.job.choice import ModelChoice
 from recsys.job.regime import Regime
 
@@ -85,6 +88,11 @@ def _pct(x: float, decimals: int = 1) -> str:
 
 def _money(x: float, currency: str) -> str:
     return f"{currency}{x:,.0f}" if abs(x) >= 10 or x == 0 else f"{currency}{x:,.2f}"
+
+
+def _orders(x: float) -> str:
+    """A number of orders that may be fractional (an expectation): whole from 10 up."""
+    return f"about {x:,.0f}" if abs(x) >= 10 else f"about {x:,.1f}"
 
 
 def evaluation_claim(
@@ -220,50 +228,131 @@ def campaign_claim(
     money: bool,
     currency: str = "",
     basis: str = "value x churn risk",
+    evidence: CampaignEvidence | None = None,
+    unchecked: str = "no evaluation window",
     warnings: tuple[str, ...] = (),
 ) -> Claim:
-    """A win-back campaign proposed only where the value at stake per contact exceeds
-    the contact cost.
+    """A win-back campaign proposed only where the value at stake per contact, valued
+    by the evidence, exceeds the contact cost.
+
+    ``value_at_stake`` is the projection of the decisions (``basis``); ``evidence`` is
+    `recsys.job.campaign.campaign_backtest`: at the evaluation cutoff the same rule and
+    valuation projected an amount for the window after it, and the customers it
+    selected spent a share of it (the realised/projected ratio, with an interval). The
+    stake by the evidence is the projection x that ratio, capped at 1: the evidence may
+    lower the projection, never raise it (one window of ``horizon_days``, possibly a
+    seasonal peak, does not license more money than the valuation itself projects).
+    The campaign is proposed only where the projection x the interval's *lower* bound
+    (capped at 1 too), per contact, exceeds ``contact_cost``: the cost is certain, the
+    return is not, and the other claims license on an interval, not on a point. Without
+    evidence (``unchecked`` says why) or without prices, no campaign is proposed.
 
     Examples
     --------
-    >>> campaign_claim(6467, 617.0, 1.0, money=True, currency="R$").licensed
+    >>> from datetime import datetime
+    >>> from recsys.job.campaign import CampaignEvidence
+    >>> seen = CampaignEvidence(datetime(2024, 1, 1), 90, 365, 80, 4000.0, 200.0, 5, 0.05,
+    ...                         0.03, 0.08, 0.95, True)
+    >>> claim = campaign_claim(100, 50_000.0, 1.0, money=True, evidence=seen)
+    >>> claim.licensed, claim.evidence["value_at_stake"], claim.evidence["per_contact_low"]
+    (True, 2500.0, 15.0)
+    >>> campaign_claim(100, 50_000.0, 20.0, money=True, evidence=seen).licensed
     False
-    >>> campaign_claim(100, 5000.0, 1.0, money=True).licensed
-    True
+    >>> campaign_claim(100, 50_000.0, 1.0, money=True).licensed  # not checked
+    False
     """
-    per = value_at_stake / customers if customers else 0.0
-    data = {
+    data: dict[str, Any] = {
         "customers": customers,
-        "value_at_stake": value_at_stake,
-        "per_contact": per,
+        "projected_stake": value_at_stake,
         "contact_cost": contact_cost,
         "money": money,
         "basis": basis,
     }
-    basis = f" ({basis})"
     if customers == 0:
+        data.update(value_at_stake=0.0, per_contact=0.0)
         return Claim("campaign", "No customer to win back.", False, data, warnings, None)
-    if not money:
+    amount = (lambda x: _money(x, currency)) if money else _orders
+    projection = f"{amount(value_at_stake)}{'' if money else ' expected orders'} ({basis})"
+    checked = evidence is not None and math.isfinite(evidence.ci_low)
+    if evidence is not None and not checked:
+        unchecked = "no bootstrap resamples for the interval of the ratio"
+    if not checked:
+        data.update(value_at_stake=value_at_stake, per_contact=value_at_stake / customers)
+        data["unchecked"] = unchecked
+        head = (
+            f"A win-back campaign is not proposed: {customers:,} lapsed customers, "
+            if money
+            else f"{customers:,} lapsed customers, "
+        )
         text = (
-            f"{customers:,} lapsed customers, {value_at_stake:,.1f} expected orders at stake"
-            f"{basis}: "
-            "the file has no prices, so whether a campaign pays for its contact cost "
-            f"({_money(contact_cost, currency)} each) cannot be checked."
+            f"{head}{projection} at stake by a projection that could not be checked against "
+            f"what customers spent ({unchecked})"
+        )
+        text += (
+            ": a campaign is not proposed on an unchecked amount."
+            if money
+            else "; the file has no prices, so whether a campaign pays for its contact cost "
+            f"({_money(contact_cost, currency)} each) cannot be checked either."
         )
         return Claim("campaign", text, False, data, warnings, "no campaign proposed")
-    stake = _money(value_at_stake, currency)
-    if per > contact_cost:
+    assert evidence is not None
+    stake = value_at_stake * min(evidence.ratio, 1.0)
+    per, per_low = stake / customers, value_at_stake * min(evidence.ci_low, 1.0) / customers
+    data.update(
+        value_at_stake=stake,
+        per_contact=per,
+        per_contact_low=per_low,
+        ratio=evidence.ratio,
+        ratio_ci_low=evidence.ci_low,
+        ratio_ci_high=evidence.ci_high,
+        checked_at=evidence.cutoff,
+        checked_customers=evidence.customers,
+        checked_projected=evidence.projected,
+        checked_realised=evidence.realised,
+        checked_bought_again=evidence.bought_again,
+        checked_horizon_days=evidence.horizon_days,
+    )
+    realised = _money(evidence.realised, currency) if money else f"{evidence.realised:,.0f} orders"
+    scaled = (
+        f"The projection, {projection}, "
+        + (
+            f"is scaled by {_pct(evidence.ratio)}"
+            if evidence.ratio < 1
+            else "is kept (the evidence lowers a projection, never raises it)"
+        )
+        + ": at the "
+        f"evaluation cutoff ({evidence.cutoff:%Y-%m-%d}) the same rule selected "
+        f"{evidence.customers:,} customers and the same valuation projected "
+        f"{amount(evidence.projected)}{'' if money else ' orders'} for the next "
+        f"{evidence.horizon_days} days; they {'spent' if money else 'placed'} {realised} "
+        f"({_pct(evidence.ratio)}, {evidence.confidence:.0%} CI {_pct(evidence.ci_low)} to "
+        f"{_pct(evidence.ci_high)}; {_pct(evidence.bought_again / evidence.customers)} "
+        "bought again)."
+    )
+    if not money:
         text = (
-            f"Win back {customers:,} customers: {stake} at stake{basis}, "
-            f"{_money(per, currency)} per contact against a contact cost of "
-            f"{_money(contact_cost, currency)}."
+            f"{customers:,} lapsed customers, {_orders(stake)} orders at stake by the "
+            "evidence: the file has no prices, so whether a campaign pays for its contact "
+            f"cost ({_money(contact_cost, currency)} each) cannot be checked. {scaled}"
+        )
+        return Claim("campaign", text, False, data, warnings, "no campaign proposed")
+    low = _money(per_low, currency)
+    per_text = f"{_money(per, currency)} per contact, " + (
+        "the same at the low end of the interval,"
+        if low == _money(per, currency)
+        else f"{low} at the low end of the interval,"
+    )
+    cost = _money(contact_cost, currency)
+    if per_low > contact_cost:
+        text = (
+            f"Win back {customers:,} customers: {_money(stake, currency)} at stake by the "
+            f"evidence ({per_text} against a contact cost of {cost}). {scaled}"
         )
         return Claim("campaign", text, True, data, warnings, None)
     text = (
-        f"A win-back campaign is not worth running: {customers:,} customers, {stake} at "
-        f"stake{basis}, {_money(per, currency)} per contact, not more than the contact cost "
-        f"of {_money(contact_cost, currency)}."
+        f"A win-back campaign is not worth running: {customers:,} customers, "
+        f"{_money(stake, currency)} at stake by the evidence ({per_text} not more than the "
+        f"contact cost of {cost}). {scaled}"
     )
     return Claim("campaign", text, False, data, warnings, "no campaign proposed")
 

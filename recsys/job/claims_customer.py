@@ -1,6 +1,7 @@
 """The claims of the customer models, against the naive rules a shop already uses:
 `churn_claim` (churn risk vs days since the last order and the number of orders, and as a
-probability) and `value_claim` (CLV vs past spend). The rules are listed in
+probability) and `value_claim` (CLV vs past spend; without prices, BG/NBD's expected
+orders vs past orders). The rules are listed in
 `recsys.job.claims`.
 """
 
@@ -11,7 +12,7 @@ from typing import Any
 
 from recsys.evaluation.backtest import describe_difference
 from recsys.job.claims import Claim, _pct
-from recsys.job.decisions import CHURN_RULES, DEFAULT_CHURN_RULE, PAST_VALUE
+from recsys.job.decisions import CHURN_RULES, DEFAULT_CHURN_RULE
 from recsys.job.evidence import (
     CALIBRATION_TOLERANCE,
     ChurnEvidence,
@@ -22,16 +23,28 @@ from recsys.profiles import ProfileConfig
 
 __all__ = [
     "VALUE_FALLBACK",
+    "VALUE_FALLBACK_ORDERS",
+    "WEAK_SPEARMAN",
     "better_churn_rule",
     "churn_claim",
     "value_claim",
     "winback_order",
 ]
 
+#: Below this Spearman correlation with the next window's spend, the card says that past
+#: spend itself ranks poorly (below 0.2: "very weak" on the usual reading of a
+#: correlation), so a fallback to it is not read as a safe choice.
+WEAK_SPEARMAN = 0.2
+
 #: The stated customer value when the CLV model is not licensed.
 VALUE_FALLBACK = (
-    f"{PAST_VALUE}, scaled so that all customers together are worth the shop's recent spend "
-    "over the value horizon"
+    "past spend (spend to date), scaled so that all customers together are worth the "
+    "shop's recent spend over the value horizon"
+)
+#: The stated customer value without prices when BG/NBD's expected orders are not licensed.
+VALUE_FALLBACK_ORDERS = (
+    "past orders (orders to date), scaled so that all customers together are worth the "
+    "shop's recent orders over the value horizon"
 )
 
 
@@ -213,16 +226,22 @@ def value_claim(
     ratio_days: float = math.nan,
     warnings: tuple[str, ...] = (),
     min_customers: int = 30,
+    expected_days: int = 90,
 ) -> Claim:
-    """Customer value from the CLV model where it beats past spend on at least
-    ``min_customers`` customers, or ranked by past spend (`VALUE_FALLBACK`) and why.
+    """Customer value from the model where it beats the naive rule on at least
+    ``min_customers`` customers, or ranked by the rule (`VALUE_FALLBACK`) and why.
 
-    ``rules`` are the CLV rows of the backtest at the evaluation cutoff
-    (`recsys.job.evidence.rule_comparisons`): the CLV deployed (over ``horizon_days``,
-    discounted ``discount_monthly`` a month), computed at the cutoff, ranks the spend of
-    the window after it; the model is used only where the interval of its Spearman
-    correlation with that spend, minus past spend's, is above 0. ``ratio`` (over the
-    last ``ratio_days``) is `recsys.job.decisions.past_value_ratio`.
+    With prices the model is the CLV and the rule past spend; without, the model is
+    BG/NBD's expected orders (its ``expected_days`` expectation, scaled to the value
+    horizon: `recsys.job.decisions.expected_orders`) and the rule past orders
+    (`VALUE_FALLBACK_ORDERS`). ``rules`` are the rows of the backtest at the evaluation
+    cutoff (`recsys.job.evidence.rule_comparisons`, ``"clv"`` or ``"orders"``): the
+    model deployed (the CLV over ``horizon_days``, discounted ``discount_monthly`` a
+    month), computed at the cutoff, ranks the spend (orders) of the window after it; it
+    is used only where the interval of its Spearman correlation with that window, minus
+    the rule's, is above 0. The comparison is stated whenever one was made, and so is a
+    rule that itself ranks poorly (`WEAK_SPEARMAN`). ``ratio`` (over the last
+    ``ratio_days``) is `recsys.job.decisions.past_value_ratio`.
 
     Examples
     --------
@@ -234,30 +253,40 @@ def value_claim(
         reasons.append("the value model is turned off")
     elif not churn_enabled:
         reasons.append("the churn model it is built on (BG/NBD) is turned off")
-    if not has_prices:
-        reasons.append("the file has no prices: value is counted in orders")
-    if enabled and churn_enabled and fits is not None and not fits.value_credible:
-        flags = list(fits.value_flags)
-        if fits.nonfinite_value:
+    if enabled and churn_enabled and fits is not None:
+        flags = list(fits.value_flags if has_prices else fits.churn_flags)
+        if has_prices and fits.nonfinite_value:
             flags.append(f"{fits.nonfinite_value:,} customers have no finite value")
-        reasons.append("its fit is flagged: " + "; ".join(flags))
+        if flags:
+            reasons.append("its fit is flagged: " + "; ".join(flags))
     headline = next((r for r in rules if r.metric == "spearman"), None)
     data: dict[str, Any] = {
         "horizon_days": horizon_days,
-        "discount_monthly": discount_monthly,
         "ratio": ratio,
         "ratio_days": ratio_days,
         "has_prices": has_prices,
     }
-    model = f"the CLV model's expected value over the next {horizon_days} days" + (
-        f" (discounted {discount_monthly * 100:g}% a month)" if discount_monthly else ""
-    )
-    compared = window = ""
+    if has_prices:
+        data["discount_monthly"] = discount_monthly
+    if has_prices:
+        model = f"the CLV model's expected value over the next {horizon_days} days" + (
+            f" (discounted {discount_monthly * 100:g}% a month)" if discount_monthly else ""
+        )
+        rule, fallback, noun, unit = "past spend", VALUE_FALLBACK, "spend", "spend"
+        source = "the CLV model"
+    else:
+        model = (
+            f"BG/NBD's expected orders over the next {horizon_days} days (its "
+            f"{expected_days}-day expectation x {horizon_days}/{expected_days})"
+        )
+        rule, fallback, noun, unit = "past orders", VALUE_FALLBACK_ORDERS, "orders", "orders"
+        source = "BG/NBD's expected orders"
+    compared = window = poor = ""
     if headline is not None:
         data.update(
             spearman=headline.value,
-            past_spend_spearman=headline.rule_value,
-            spearman_vs_past_spend=headline.diff,
+            rule_spearman=headline.rule_value,
+            spearman_vs_rule=headline.diff,
             ci_low=headline.ci_low,
             ci_high=headline.ci_high,
             customers=headline.customers,
@@ -268,45 +297,61 @@ def value_claim(
             if capture is not None
             else ""
         )
-        window = f"the next {headline.horizon_days} days' spend"
+        window = f"the next {headline.horizon_days} days' {noun}"
         compared = (
             f"{_vs(headline)} on {headline.customers:,} customers at the evaluation cutoff{extra}"
         )
+        if headline.rule_value < WEAK_SPEARMAN:
+            itself = "Past spend itself ranks" if has_prices else "Past orders themselves rank"
+            poor = (
+                f" {itself} {window} poorly here (Spearman correlation {headline.rule_value:.3f})."
+            )
     beats = headline is not None and headline.beats and headline.customers >= min_customers
-    fallback_text = (
-        f"Its value is {VALUE_FALLBACK} (x {ratio:.3g}: the shop's spend in the last "
-        f"{ratio_days:g} days x {horizon_days}/{ratio_days:g}, over all spend to date)."
+    scale = (
+        f" (x {ratio:.3g}: the shop's {unit} in the last {ratio_days:g} days x "
+        f"{horizon_days}/{ratio_days:g}, over all {unit} to date)"
         if math.isfinite(ratio)
-        else f"Its value is {VALUE_FALLBACK}."
+        else ""
     )
+    fallback_text = f"Its value is {fallback}{scale}."
     if not reasons and beats:
+        fits_text = (
+            "BG/NBD and Gamma-Gamma fits, none flagged" if has_prices else "BG/NBD fit, not flagged"
+        )
         text = (
-            f"Customer value is {model}: it ranks {window} better than past spend: "
-            f"{compared} (BG/NBD and Gamma-Gamma fits, none flagged; these models assume "
-            "buying habits stay as they were)."
+            f"Customer value is {model}: it ranks {window} better than {rule}: "
+            f"{compared} ({fits_text}; these models assume buying habits stay as they were)."
+            f"{poor}"
         )
         return Claim("value", text, True, data, warnings, None)
     if not reasons and headline is not None and headline.beats:
         text = (
-            f"Customer value is ranked by past spend: {model} ranked {window} better than it, but "
+            f"Customer value is ranked by {rule}: {model} ranked {window} better than it, but "
             f"on only {headline.customers:,} customers (at least {min_customers:,} needed): "
-            f"{compared}. {fallback_text}"
+            f"{compared}.{poor} {fallback_text}"
         )
     elif not reasons and headline is not None:
         text = (
-            f"Customer value is no better than past spend: ranked by past spend. "
-            f"{model[0].upper()}{model[1:]} ranks {window} no better than past spend: "
-            f"{compared}. {fallback_text}"
+            f"Customer value is no better than {rule}: ranked by {rule}. "
+            f"{model[0].upper()}{model[1:]} ranks {window} no better than {rule}: "
+            f"{compared}.{poor} {fallback_text}"
         )
     else:
-        if not reasons:
-            reasons.append("it could not be compared with past spend (no evaluation window)")
+        if headline is None and not reasons:
+            reasons.append(f"it could not be compared with {rule} (no evaluation window)")
+        ranked = f"It is ranked by {rule}"
+        if headline is not None:
+            ranked += (
+                f", although {model} ranked {window} better than {rule}: {compared}"
+                if headline.beats
+                else f"; {model} ranked {window} no better than {rule}: {compared}"
+            )
         text = (
-            "Customer value does not come from the CLV model: "
+            f"Customer value does not come from {source}: "
             + "; ".join(reasons)
-            + f". It is ranked by past spend. {fallback_text}"
+            + f". {ranked}.{poor} {fallback_text}"
         )
-    return Claim("value", text, False, data, warnings, VALUE_FALLBACK)
+    return Claim("value", text, False, data, warnings, fallback)
 
 
 def _told_apart(x: float, y: float) -> tuple[str, str]:

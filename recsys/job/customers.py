@@ -6,22 +6,26 @@ follow from the check: one code path for `recsys.job.run` and `recsys.job.action
 2. `check_at_cutoff`: the profiles at the cutoff, the churn evidence and the backtest
    against the naive rules on the window after it;
 3. `customer_decisions`: the churn and value claims, ``churn_rank`` and the frame, value
-   column, rules and order `recsys.retention_actions` takes.
+   column, rules and order `recsys.retention_actions` takes, and the campaign's rule and
+   valuation checked at the cutoff (`recsys.job.campaign.campaign_backtest`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import polars as pl
 
+from recsys.data import columns as C
+from recsys.data.timeutil import to_datetime
 from recsys.evaluation import Backtest
+from recsys.job.campaign import CampaignEvidence, campaign_backtest
 from recsys.job.claims import Claim
 from recsys.job.claims_customer import churn_claim, value_claim
 from recsys.job.config import JobConfig
-from recsys.job.decisions import action_frame, churn_rank, past_value_ratio
+from recsys.job.decisions import action_frame, churn_rank, expected_orders, past_value_ratio
 from recsys.job.evidence import (
     ChurnEvidence,
     FitEvidence,
@@ -45,7 +49,7 @@ __all__ = [
 #: The outputs whose warnings concern the churn claim and the value claim
 #: (`recsys._warnings.concerning`).
 CHURN_CONCERNS = ("churn_risk", "lifecycle_stage")
-VALUE_CONCERNS = ("clv", "monetary")
+VALUE_CONCERNS = ("clv", "monetary", "expected_purchases")
 
 
 def profile_config(config: JobConfig, has_prices: bool) -> ProfileConfig:
@@ -96,7 +100,7 @@ def check_at_cutoff(
     Examples
     --------
     >>> import polars as pl
-    >>> from datetime import datetime
+    >>> from datetime import datetime, timedelta
     >>> p = pl.DataFrame({"user_id": [1, 2], "item_id": ["a", "b"],
     ...     "timestamp": [datetime(2024, 1, 1), datetime(2024, 3, 1)]})
     >>> check_at_cutoff(p.head(0), p, datetime(2024, 1, 1), JobConfig(),
@@ -115,6 +119,8 @@ def check_at_cutoff(
         config.horizon_days,
         churn=True,
         clv=profiles.clv_horizon_days is not None,
+        # without prices the value is in orders: BG/NBD's expected orders vs past orders
+        orders=config.value and C.PRICE not in before.columns,
         bootstrap=min(config.bootstrap, config.backtest_bootstrap),
         seed=config.seed,
         observed_until=observed_until,
@@ -127,7 +133,8 @@ class CustomerDecisions:
     """The churn and value claims and what `recsys.retention_actions` takes from them:
     ``profiles`` (with ``churn_rank``), ``frame``, the ``value`` column, ``rules`` (None:
     the default rules), ``rank_by`` (None: value at stake), and the past-value ``ratio``
-    over its last ``ratio_days``."""
+    over its last ``ratio_days``; ``campaign``: the win-back rule and valuation checked at
+    the cutoff (None: ``campaign_unchecked`` says why)."""
 
     churn: Claim
     value: Claim
@@ -138,6 +145,8 @@ class CustomerDecisions:
     rank_by: str | None
     ratio: float
     ratio_days: float
+    campaign: CampaignEvidence | None = None
+    campaign_unchecked: str = "no evaluation window"
 
 
 def customer_decisions(
@@ -159,7 +168,7 @@ def customer_decisions(
     Examples
     --------
     >>> import polars as pl
-    >>> from datetime import datetime
+    >>> from datetime import datetime, timedelta
     >>> p = pl.DataFrame({"user_id": [1, 2, 1], "item_id": ["a"] * 3,
     ...     "timestamp": [datetime(2024, 1, 1), datetime(2024, 1, 5), datetime(2024, 2, 1)]})
     >>> prof = pl.DataFrame({"user_id": [1, 2], "recency_days": [9.0, 36.0],
@@ -181,7 +190,9 @@ def customer_decisions(
     value_c = value_claim(
         fits,
         has_prices=has_prices,
-        rules=rule_comparisons(checks.backtest, "clv", config.horizon_days),
+        rules=rule_comparisons(
+            checks.backtest, "clv" if has_prices else "orders", config.horizon_days
+        ),
         enabled=config.value,
         churn_enabled=config.churn,
         horizon_days=config.clv_horizon_days,
@@ -190,11 +201,55 @@ def customer_decisions(
         ratio_days=ratio_days,
         warnings=_about(steps, VALUE_CONCERNS),
         min_customers=config.min_evaluated,
+        expected_days=config.horizon_days,
     )
+    at_cutoff = checks.profiles
+    expected = f"expected_purchases_{config.horizon_days}d"
+    if not has_prices:  # the value in orders the claim may license
+        scaled = expected_orders(config.horizon_days, config.clv_horizon_days)
+        if expected in profiles.columns:
+            profiles = profiles.with_columns(scaled)
+        if at_cutoff is not None and expected in at_cutoff.columns:
+            at_cutoff = at_cutoff.with_columns(scaled)
     ranked = profiles.with_columns(churn_rank(profiles, churn_c.evidence["ranked_by"]))
     frame, value, rules, rank_by = action_frame(ranked, churn_c.licensed, value_c.licensed, ratio)
+    campaign, unchecked = None, "no evaluation window"
+    if at_cutoff is not None:
+        cutoff = (
+            to_datetime(config.cutoff, "cutoff")
+            if config.cutoff is not None
+            else as_of - timedelta(days=config.horizon_days)
+        )
+        campaign = campaign_backtest(
+            at_cutoff,
+            bought,
+            cutoff,
+            ranked_by=churn_c.evidence["ranked_by"],
+            churn_ok=churn_c.licensed,
+            value_ok=value_c.licensed,
+            horizon_days=config.horizon_days,
+            value_horizon_days=config.clv_horizon_days,
+            bootstrap=min(config.bootstrap, config.backtest_bootstrap),
+            seed=config.seed,
+            observed_until=as_of,
+        )
+        unchecked = (
+            f"the {config.horizon_days} days after the evaluation cutoff run past as_of"
+            if cutoff + timedelta(days=config.horizon_days) > as_of
+            else "the same rule selected nobody at the evaluation cutoff"
+        )
     return CustomerDecisions(
-        churn_c, value_c, ranked, frame, value, rules, rank_by, ratio, ratio_days
+        churn_c,
+        value_c,
+        ranked,
+        frame,
+        value,
+        rules,
+        rank_by,
+        ratio,
+        ratio_days,
+        campaign,
+        unchecked,
     )
 
 

@@ -3,9 +3,11 @@ rules a shop already uses where they do not.
 
 * Churn: ``churn_rank`` (1 = most likely gone) by ``churn_risk`` where it beats the
   better naive rule at the evaluation cutoff, else by that rule (`CHURN_RULES`).
-* Value: ``clv`` where the CLV model beats past spend, else `past_value`: past spend
-  (orders without prices) scaled by the shop's observed `past_value_ratio`, so it is
-  in the units of the value horizon and ranks customers exactly as past spend does.
+* Value: ``clv`` where the CLV model beats past spend; without prices,
+  `expected_orders` where BG/NBD's expected orders beat past orders; else `past_value`:
+  past spend (orders without prices) scaled by the shop's observed `past_value_ratio`,
+  so it is in the units of the value horizon and ranks customers exactly as past spend
+  does.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from recsys.exceptions import InputDataError
 __all__ = [
     "CHURN_RULES",
     "DEFAULT_CHURN_RULE",
-    "PAST_VALUE",
     "action_frame",
     "churn_rank",
+    "expected_orders",
     "past_value",
     "past_value_ratio",
 ]
@@ -41,8 +43,6 @@ CHURN_RULES: dict[str, tuple[str, str]] = {
 }
 #: The churn ordering where there is no evidence to choose a rule by.
 DEFAULT_CHURN_RULE = "recency"
-#: The naive value rule, as the claims name it.
-PAST_VALUE = "past spend (spend to date; orders to date without prices)"
 
 
 def churn_rank(profiles: pl.DataFrame, ranked_by: str) -> pl.Expr:
@@ -115,6 +115,23 @@ def past_value_ratio(
     return float(ratio), days
 
 
+def expected_orders(horizon_days: int, value_horizon_days: int) -> pl.Expr:
+    """``expected_orders``: BG/NBD's ``expected_purchases_<horizon_days>d`` x
+    ``value_horizon_days / horizon_days``, the value in orders over the value horizon
+    (linear in time: the ranking is the one checked at ``horizon_days``).
+
+    Examples
+    --------
+    >>> p = pl.DataFrame({"expected_purchases_90d": [0.5, 2.0]})
+    >>> p.select(expected_orders(90, 360))["expected_orders"].to_list()
+    [2.0, 8.0]
+    """
+    column = f"expected_purchases_{horizon_days}d"
+    return (pl.col(column).cast(pl.Float64) * (value_horizon_days / horizon_days)).alias(
+        "expected_orders"
+    )
+
+
 def past_value(profiles: pl.DataFrame, ratio: float) -> pl.Expr:
     """``past_value``: ``monetary`` (``frequency`` without prices) x ``ratio``."""
     past = "monetary" if "monetary" in profiles.columns else "frequency"
@@ -126,7 +143,8 @@ def action_frame(
 ) -> tuple[pl.DataFrame, str, list[dict[str, Any]] | None, str | None]:
     """(profiles for `recsys.retention_actions`, value column, rules, rank column).
 
-    ``value_ok``: value = ``clv``; else `past_value`. ``churn_ok`` (churn risk licensed
+    ``value_ok``: value = ``clv`` (``expected_orders`` where the profiles have no
+    ``clv`` but that column); else `past_value`. ``churn_ok`` (churn risk licensed
     as a probability that beats the rules): the default rules (risk threshold, value x
     risk); else no threshold, the value alone, and the win-back list ordered by the
     value, then ``churn_rank`` (a ``profiles`` column).
@@ -134,6 +152,8 @@ def action_frame(
     frame = profiles
     if value_ok and "clv" in profiles.columns:
         value = order = "clv"
+    elif value_ok and "expected_orders" in profiles.columns:
+        value = order = "expected_orders"
     else:
         frame = frame.with_columns(past_value(profiles, ratio))
         value = "past_value"

@@ -22,7 +22,7 @@ from recsys._warnings import concerning, concerns_of
 from recsys.data.timeutil import to_datetime
 from recsys.evaluation import Backtest, backtest_profiles
 from recsys.evaluation.backtest import LOWER_IS_BETTER, OVERALL
-from recsys.evaluation.backtest_profiles import PROFILE_PREDICTIONS, finite_rows
+from recsys.evaluation.backtest_profiles import finite_rows, prediction_columns
 from recsys.exceptions import DataWarning
 from recsys.stats.intervals import z_value
 
@@ -196,8 +196,10 @@ def rule_evidence(
     bootstrap: int,
     seed: int,
     observed_until: Any = None,
+    orders: bool = False,
 ) -> Backtest | None:
-    """`backtest_profiles` of the profiles built at the cutoff (``churn`` and / or ``clv``):
+    """`backtest_profiles` of the profiles built at the cutoff (``churn``, ``clv`` and / or
+    ``orders``: BG/NBD's expected orders vs past orders, the value without prices):
     each prediction on the customers whose own scored and naive-rule columns are finite
     (the others counted in a `DataWarning` per prediction: a customer without a finite
     CLV still counts for churn); a prediction without any such customer is left out (a
@@ -223,9 +225,10 @@ def rule_evidence(
 
     (Everyone has one order: the frequency rule ranks by days since the last order.)
     """
-    wanted = [name for name, on in (("churn", churn), ("clv", clv)) if on]
-    columns = {"churn": "churn_risk", "clv": "clv"}
-    wanted = [name for name in wanted if columns[name] in profiles.columns]
+    wanted = [name for name, on in (("churn", churn), ("clv", clv), ("orders", orders)) if on]
+    wanted = [
+        name for name in wanted if prediction_columns(name, horizon_days)[-1] in profiles.columns
+    ]
     if not wanted or profiles.height == 0:
         return None
     if observed_until is not None:
@@ -239,11 +242,11 @@ def rule_evidence(
                 stacklevel=2,
             )
             return None
-    any_finite = profiles.select(finite_rows(name).any() for name in wanted).row(0)
+    any_finite = profiles.select(finite_rows(name, horizon_days).any() for name in wanted).row(0)
     for name, some in zip(list(wanted), any_finite, strict=True):
         if not some:
             wanted.remove(name)
-            names = ", ".join(PROFILE_PREDICTIONS[name])
+            names = ", ".join(prediction_columns(name, horizon_days))
             warnings.warn(
                 f"no customer at the evaluation cutoff has all of {names} finite: the "
                 f"{name} prediction is not compared with the naive rules",
@@ -269,10 +272,12 @@ def rule_evidence(
 def rule_comparisons(
     backtest: Backtest | None, prediction: str, horizon_days: int
 ) -> tuple[RuleComparison, ...]:
-    """The pooled rows of ``prediction`` (``"churn"`` or ``"clv"``) in ``backtest`` (over
+    """The pooled rows of ``prediction`` (``"churn"``, ``"clv"`` or ``"orders"``) in
+    ``backtest`` (over
     the ``horizon_days`` after its origin), in
     its order (churn: AUC vs ``recency``, vs ``frequency``, Brier vs ``base_rate``; CLV:
-    Spearman, top-decile capture, spend captured vs ``past_spend``); empty without one.
+    Spearman, top-decile capture, spend captured vs ``past_spend``; orders: the same vs
+    ``past_orders``); empty without one.
     """
     if backtest is None:
         return ()
@@ -419,7 +424,7 @@ def fit_evidence(step: StepWarnings, profiles: pl.DataFrame) -> FitEvidence:
         )
 
     churn = flagged("churn_risk")
-    value = flagged("clv")
+    value = tuple(dict.fromkeys(flagged("clv") + flagged("expected_purchases") + churn))
     bad = 0
     if "clv" in profiles.columns:
         bad = int((~profiles["clv"].cast(pl.Float64).is_finite().fill_null(False)).sum())

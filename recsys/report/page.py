@@ -101,10 +101,11 @@ def _headline(result: JobResult, key: str) -> str:
         stake = (
             money(ev["value_at_stake"], cur)
             if ev["money"]
-            else f"{ev['value_at_stake']:,.1f} orders"
+            else f"about {ev['value_at_stake']:,.0f} orders"
         )
         verdict = "worth running" if claim.licensed else "not proposed"
-        return f"{count(ev['customers'])} customers, {stake} at stake: {verdict}"
+        checked = "by the evidence" if "ratio" in ev else "projected, unchecked"
+        return f"{count(ev['customers'])} customers, {stake} at stake ({checked}): {verdict}"
     if key == "churn":
         if claim.licensed:
             return "a probability, ahead of the naive rules"
@@ -112,6 +113,12 @@ def _headline(result: JobResult, key: str) -> str:
             return "ahead of the naive rules, not a probability"
         return f"ranked by the naive rule: {ev['ranked_by']}"
     if key == "value":
+        if not ev.get("has_prices", True):
+            return (
+                "BG/NBD expected orders, ahead of past orders"
+                if claim.licensed
+                else "ranked by past orders"
+            )
         return "CLV model, ahead of past spend" if claim.licensed else "ranked by past spend"
     if key == "due":
         return f"{count(ev['customers'])} customers, {count(ev['items'])} products due"
@@ -123,6 +130,9 @@ def _headline(result: JobResult, key: str) -> str:
         rule = "by the uplift model" if claim.licensed else "fallback: the average effect"
         return f"{count(treat)} customers to send it to ({rule})"
     return f"{count(ev.get('evaluated', 0))} customers"
+
+
+_VALUE_NAMES = {"clv": "expected value", "expected_orders": "expected orders"}
 
 
 def _winback_table(result: JobResult, names: dict[str, str]) -> Table | None:
@@ -152,12 +162,20 @@ def _winback_table(result: JobResult, names: dict[str, str]) -> Table | None:
         if result.claims["churn"].licensed
         else result.claims["churn"].fallback
     )
+    past = "the past-spend value" if money_value else "the past-orders value"
+    ratio = result.claims["campaign"].evidence.get("ratio", float("nan"))
+    scaled = (
+        f" (as projected: the campaign card scales the stake by {ratio:.1%}, what "
+        "materialised at the evaluation cutoff)"
+        if ratio < 1
+        else ""
+    )
     return Table.from_frame(
         top,
         title="The first ten customers to win back",
         caption=f"One row per customer, in the order of the list: {order}. Value at stake is "
-        f"{'expected value' if value == 'clv' else 'the past-spend value'}; the products are "
-        f"{result.model}'s recommendations.",
+        f"{_VALUE_NAMES.get(value, past)}{scaled}; the products are {result.model}'s "
+        "recommendations.",
         labels={"recency_days": "days since last order", "rfm_segment": "RFM segment"},
         formats={"monetary": amount, "value_at_stake": amount, "recency_days": count},
         text_columns=("items",),

@@ -154,3 +154,32 @@ def test_skip_scores_each_prediction_on_its_own_finite_customers(
         rs.evaluation.backtest_profiles(none, shop, ORIGIN, on_nonfinite="skip")
     with pytest.raises(InputDataError, match="on_nonfinite must be"):
         rs.evaluation.backtest_profiles(profiles, shop, ORIGIN, on_nonfinite="drop")  # type: ignore[arg-type]
+
+
+def test_expected_orders_against_past_orders_without_prices(
+    shop: pl.DataFrame, profiles: pl.DataFrame
+) -> None:
+    """The ``orders`` rows (no prices needed): BG/NBD's expected orders and past orders,
+    each ranking the window's orders, equal scipy's Spearman correlations."""
+    result = rs.evaluation.backtest_profiles(
+        profiles, shop.drop("price"), ORIGIN, ["orders"], horizon_days=HORIZON, bootstrap=100
+    )
+    end = ORIGIN + timedelta(days=HORIZON)
+    window = shop.filter(pl.col("timestamp") >= ORIGIN, pl.col("timestamp") < end)
+    orders = window.group_by("user_id").agg(after=pl.col("order_id").n_unique())
+    units = profiles.join(orders, on="user_id", how="left").with_columns(
+        pl.col("after").fill_null(0)
+    )
+    row = result.table.filter(origin="all", metric="spearman").row(0, named=True)
+    assert (row["prediction"], row["model"], row["naive"]) == (
+        "orders",
+        "expected_orders",
+        "past_orders",
+    )
+    expected = spearmanr(units[f"expected_purchases_{HORIZON}d"], units["after"]).statistic
+    past = spearmanr(units["frequency"], units["after"]).statistic
+    assert row["value"] == pytest.approx(expected)
+    assert row["naive_value"] == pytest.approx(past)
+    assert row["ci_low"] < row["diff"] < row["ci_high"]
+    with pytest.raises(InputDataError, match="expected_purchases_30d"):
+        rs.evaluation.backtest_profiles(profiles, shop, ORIGIN, ["orders"], horizon_days=30)

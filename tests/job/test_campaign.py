@@ -1,0 +1,208 @@
+"""The win-back campaign's money, checked at the evaluation cutoff: the same rule and
+valuation applied to the customers known then, against what they spent next, recomputed
+here by hand; the claim values its stake by that evidence and licenses a campaign only
+on it."""
+
+from __future__ import annotations
+
+import warnings
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+import recsys as rs
+from recsys.job import JobConfig, JobResult
+from recsys.job.campaign import CampaignEvidence, campaign_backtest
+from recsys.job.claims import campaign_claim
+from recsys.stats import resample_counts
+from tests.job import shops
+
+
+def _run(make: object, **fields: object) -> JobResult:
+    base: dict[str, object] = {"models": ("popular",), "bootstrap": 200, "currency": "$"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return rs.job.run(make(), JobConfig(**{**base, **fields}))  # type: ignore[arg-type, operator]
+
+
+@pytest.fixture(scope="module")
+def durables() -> JobResult:
+    return _run(shops.durables)
+
+
+def _by_hand(result: JobResult) -> tuple[int, float, float]:
+    """(customers, projected, realised) of the lapsed customers at the cutoff: past spend
+    x the recent-spend ratio as of the cutoff x 90/365, against their spend in the 90 days
+    after it."""
+    cutoff = result.cutoff
+    assert cutoff is not None
+    p = result.purchases.with_columns(spend=pl.col("quantity") * pl.col("price"))
+    before = p.filter(pl.col("timestamp") < cutoff)
+    span = (cutoff - before["timestamp"].min()).total_seconds() / 86_400  # type: ignore[operator]
+    days = 365.0
+    while days > span / 2:
+        days /= 2
+    recent = before.filter(pl.col("timestamp") >= cutoff - timedelta(days=days))["spend"].sum()
+    ratio = recent * 365 / days / before["spend"].sum()
+    last = before.group_by("user_id").agg(pl.col("timestamp").max(), pl.col("spend").sum())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stages = rs.build_profiles(before.drop("spend"), as_of=cutoff).select(
+            "user_id", "lifecycle_stage"
+        )
+    lapsed = last.join(stages, on="user_id").filter(
+        pl.col("lifecycle_stage").is_in(["dormant", "churned"])
+    )
+    window = p.filter(
+        (pl.col("timestamp") >= cutoff) & (pl.col("timestamp") < cutoff + timedelta(days=90))
+    )
+    realised = window.filter(pl.col("user_id").is_in(lapsed["user_id"].implode()))["spend"].sum()
+    return lapsed.height, float(lapsed["spend"].sum() * ratio * 90 / 365), float(realised)
+
+
+def test_the_stake_is_valued_by_what_the_rule_projected_at_the_cutoff(
+    durables: JobResult,
+) -> None:
+    claim = durables.claims["campaign"]
+    assert not durables.claims["churn"].licensed
+    assert not durables.claims["value"].licensed
+    customers, projected, realised = _by_hand(durables)
+    ev = claim.evidence
+    assert ev["checked_customers"] == customers
+    assert ev["checked_projected"] == pytest.approx(projected, rel=1e-9)
+    assert ev["checked_realised"] == pytest.approx(realised, rel=1e-9)
+    assert ev["ratio"] == pytest.approx(realised / projected, rel=1e-9)
+    assert ev["ratio"] < 0.5  # durables: lapsed one-order customers rarely come back
+    win = durables.actions.filter(action="win_back")
+    assert ev["projected_stake"] == pytest.approx(win["value_at_stake"].sum())
+    assert ev["value_at_stake"] == pytest.approx(ev["projected_stake"] * ev["ratio"])
+    assert ev["per_contact"] == pytest.approx(ev["value_at_stake"] / win.height)
+    low = ev["projected_stake"] * ev["ratio_ci_low"] / win.height
+    assert claim.licensed == (low > 1.0)
+    assert "at stake by the evidence" in claim.text
+    assert "bought again" in claim.text
+
+
+def test_no_campaign_where_only_the_projection_pays_the_contact_cost(
+    durables: JobResult,
+) -> None:
+    ev = durables.claims["campaign"].evidence
+    projected_per_contact = ev["projected_stake"] / ev["customers"]
+    cost = round((ev["per_contact"] + projected_per_contact) / 2, 2)  # between the two
+    assert ev["per_contact"] < cost < projected_per_contact
+    dear = _run(shops.durables, contact_cost=cost).claims["campaign"]
+    assert not dear.licensed
+    assert dear.text.startswith("A win-back campaign is not worth running")
+
+
+def test_the_interval_resamples_customers_with_the_project_bootstrap() -> None:
+    rng = np.random.default_rng(3)
+    n = 40
+    users = np.arange(n)
+    start = datetime(2024, 1, 1)
+    before = pl.DataFrame(
+        {
+            "user_id": users,
+            "item_id": ["a"] * n,
+            "timestamp": [start + timedelta(days=int(d)) for d in rng.integers(0, 200, n)],
+            "quantity": [1.0] * n,
+            "price": rng.uniform(10, 100, n).round(2),
+        }
+    )
+    cutoff = datetime(2024, 9, 1)
+    again = users[rng.random(n) < 0.3]
+    after = pl.DataFrame(
+        {
+            "user_id": again,
+            "item_id": ["a"] * again.size,
+            "timestamp": [cutoff + timedelta(days=5)] * again.size,
+            "quantity": [1.0] * again.size,
+            "price": rng.uniform(10, 100, again.size).round(2),
+        }
+    )
+    bought = pl.concat([before, after])
+    profiles = before.group_by("user_id").agg(
+        recency_days=(pl.lit(cutoff) - pl.col("timestamp").max()).dt.total_days().cast(pl.Float64),
+        frequency=pl.len(),
+        monetary=(pl.col("quantity") * pl.col("price")).sum(),
+        lifecycle_stage=pl.lit("churned"),
+    )
+    ev = campaign_backtest(
+        profiles, bought, cutoff, ranked_by="recency", churn_ok=False, value_ok=False,
+        horizon_days=30, value_horizon_days=365, bootstrap=300, seed=7,
+        observed_until=cutoff + timedelta(days=30),
+    )  # fmt: skip
+    assert ev is not None
+    assert ev.customers == n
+    rows = profiles.join(
+        after.group_by("user_id").agg(s=(pl.col("quantity") * pl.col("price")).sum()),
+        on="user_id",
+        how="left",
+    ).sort("user_id")
+    ratio, _ = rs.job.decisions.past_value_ratio(bought, cutoff, 365)
+    projected = rows["monetary"].to_numpy() * ratio * 30 / 365
+    realised = rows["s"].fill_null(0.0).to_numpy()
+    assert ev.projected == pytest.approx(projected.sum())
+    assert ev.ratio == pytest.approx(realised.sum() / projected.sum())
+    counts = resample_counts(n, 300, seed=7)
+    draws = (counts @ realised) / (counts @ projected)
+    low, high = np.quantile(draws, [0.025, 0.975])
+    assert (ev.ci_low, ev.ci_high) == pytest.approx((low, high))
+
+
+def test_an_unchecked_projection_licenses_nothing() -> None:
+    claim = campaign_claim(100, 50_000.0, 1.0, money=True, currency="$")
+    assert not claim.licensed
+    assert "could not be checked" in claim.text
+    assert "no evaluation window" in claim.text
+    short = _run(shops.durables, cutoff="2023-12-20")  # its window runs past as_of
+    text = short.claims["campaign"].text
+    assert not short.claims["campaign"].licensed
+    assert "could not be checked" in text, text
+    # no resamples: no interval, so nothing to license on
+    seen = CampaignEvidence(
+        datetime(2024, 1, 1), 90, 365, 80, 4000.0, 2000.0, 5, 0.5, np.nan, np.nan, 0.95, True
+    )
+    none = campaign_claim(100, 50_000.0, 1.0, money=True, evidence=seen)
+    assert not none.licensed
+    assert "no bootstrap resamples" in none.text
+
+
+def test_orders_at_stake_are_whole_and_checked_without_prices() -> None:
+    result = _run(shops.grocery)
+    claim = result.claims["campaign"]
+    assert not claim.licensed
+    assert "no prices" in claim.text
+    stake = claim.evidence["value_at_stake"]
+    assert f"about {stake:,.0f} orders at stake by the evidence" in claim.text
+    assert claim.evidence["checked_realised"] == round(claim.evidence["checked_realised"])
+
+
+def test_the_evidence_lowers_a_projection_but_never_raises_it() -> None:
+    above = CampaignEvidence(
+        datetime(2024, 1, 1), 90, 365, 80, 4000.0, 5200.0, 40, 1.3, 1.1, 1.5, 0.95, True
+    )
+    claim = campaign_claim(100, 50_000.0, 1.0, money=True, currency="$", evidence=above)
+    assert claim.licensed
+    assert claim.evidence["value_at_stake"] == 50_000.0
+    assert claim.evidence["per_contact_low"] == 500.0
+    assert "is kept (the evidence lowers a projection, never raises it)" in claim.text
+    assert "130.0%" in claim.text  # the ratio itself is still stated
+    below = CampaignEvidence(
+        datetime(2024, 1, 1), 90, 365, 80, 4000.0, 2000.0, 40, 0.5, 0.3, 1.2, 0.95, True
+    )
+    claim = campaign_claim(100, 50_000.0, 1.0, money=True, currency="$", evidence=below)
+    assert claim.evidence["value_at_stake"] == 25_000.0
+    assert claim.evidence["per_contact_low"] == 150.0
+    assert "is scaled by 50.0%" in claim.text
+
+
+def test_the_report_shows_the_stake_by_the_evidence(durables: JobResult, tmp_path: Path) -> None:
+    rs.report.write(durables, tmp_path)
+    html = (tmp_path / "report.html").read_text()
+    ev = durables.claims["campaign"].evidence
+    assert f"${ev['value_at_stake']:,.0f} at stake (by the evidence)" in html
+    assert f"the campaign card scales the stake by {ev['ratio']:.1%}" in html
