@@ -48,6 +48,9 @@ PROFILE_PREDICTIONS = {
     "orders": ("frequency", "expected_purchases_<h>d"),
 }
 
+#: The output each prediction's warnings concern (`recsys._warnings.concerning`).
+_CONCERNS = {"churn": "churn_risk", "clv": "clv", "orders": "expected_purchases"}
+
 
 def prediction_columns(prediction: str, horizon_days: int = 90) -> tuple[str, ...]:
     """The profile columns ``prediction`` needs (`PROFILE_PREDICTIONS`) at ``horizon_days``.
@@ -213,7 +216,7 @@ def backtest_profiles(
                 f"there is no {name} to score"
             )
         if left:
-            with concerning(prediction_columns(name, horizon_days)[-1]):  # the scored column
+            with concerning(_CONCERNS[name]):
                 warnings.warn(
                     f"{left:,} of {frame.height:,} customers have no finite "
                     f"{_names(prediction_columns(name, horizon_days))}: they are left out of "

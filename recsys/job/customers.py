@@ -49,7 +49,7 @@ __all__ = [
 #: The outputs whose warnings concern the churn claim and the value claim
 #: (`recsys._warnings.concerning`).
 CHURN_CONCERNS = ("churn_risk", "lifecycle_stage")
-VALUE_CONCERNS = ("clv", "monetary")
+VALUE_CONCERNS = ("clv", "monetary", "expected_purchases")
 
 
 def profile_config(config: JobConfig, has_prices: bool) -> ProfileConfig:

@@ -424,7 +424,7 @@ def fit_evidence(step: StepWarnings, profiles: pl.DataFrame) -> FitEvidence:
         )
 
     churn = flagged("churn_risk")
-    value = flagged("clv")
+    value = tuple(dict.fromkeys(flagged("clv") + flagged("expected_purchases") + churn))
     bad = 0
     if "clv" in profiles.columns:
         bad = int((~profiles["clv"].cast(pl.Float64).is_finite().fill_null(False)).sum())

@@ -387,7 +387,10 @@ def global_statistics(inputs: GlobalInputs, as_of: datetime, config: ProfileConf
             + (["the CLV"] if clv_on else [])
         )
         # the model of the purchase counts is shared by the churn and the CLV columns
-        with concerning(*(["churn_risk"] if config.churn else []), *(["clv"] if clv_on else [])):
+        on = (["churn_risk", "expected_purchases"] if config.churn else []) + (
+            ["clv"] if clv_on else []
+        )
+        with concerning(*on):
             transactions = fit_transactions(customers, horizons)
             announce(transactions, uses)
         if config.churn:
