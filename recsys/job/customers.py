@@ -199,7 +199,7 @@ def customer_decisions(
         discount_monthly=profile_config(config, has_prices).clv_discount_monthly,
         ratio=ratio,
         ratio_days=ratio_days,
-        warnings=_about(steps, (*VALUE_CONCERNS, f"expected_purchases_{config.horizon_days}d")),
+        warnings=_about(steps, VALUE_CONCERNS),
         min_customers=config.min_evaluated,
         expected_days=config.horizon_days,
     )
