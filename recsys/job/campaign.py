@@ -22,6 +22,8 @@ from recsys.job.decisions import action_frame, churn_rank, past_value_ratio
 from recsys.stats import bootstrap_sums, percentile_ci
 from recsys.uplift.retention import retention_labels
 
+_STAKE = "value_at_stake"  # retention_actions' column: the one stake, deployed and checked
+
 __all__ = ["CampaignEvidence", "campaign_backtest"]
 
 
@@ -31,7 +33,7 @@ class CampaignEvidence:
     ``horizon_days`` after it.
 
     ``customers`` were selected for win-back at the cutoff; the valuation projected
-    ``projected`` for them over the window (their value over ``value_horizon_days`` x
+    ``projected`` for them over the window (their stake over ``value_horizon_days`` x
     ``horizon_days / value_horizon_days``); they spent ``realised`` (orders without
     prices, ``money`` False) and ``bought_again`` of them bought at all. ``ratio`` =
     realised / projected with its percentile bootstrap interval over customers
@@ -72,11 +74,12 @@ def campaign_backtest(
     ratio as of ``cutoff``) applied to ``profiles`` (built as of ``cutoff``), against
     the spend of ``bought`` in ``[cutoff, cutoff + horizon_days)``.
 
-    The projection for the window is the value column (not weighted by churn risk) x
-    ``horizon_days / value_horizon_days``: linear in time, so for a CLV that front-loads
-    its purchases it is a little low. None when the window runs past ``observed_until``
-    or no customer is selected. The interval resamples customers (``bootstrap``
-    resamples, ``seed``; `recsys.stats.bootstrap_sums`).
+    The projection for the window is the stake the decisions deploy,
+    `recsys.retention_actions`' ``value_at_stake`` (the value column x churn risk when
+    churn risk is licensed), x ``horizon_days / value_horizon_days``: linear in time, so
+    for a CLV that front-loads its purchases it is a little low. None when the window runs
+    past ``observed_until`` or no customer is selected. The interval resamples customers
+    (``bootstrap`` resamples, ``seed``; `recsys.stats.bootstrap_sums`).
 
     Examples
     --------
@@ -102,21 +105,17 @@ def campaign_backtest(
     frame, value, rules, rank_by = action_frame(ranked, churn_ok, value_ok, ratio)
     actions = retention_actions(frame, rules=rules, value=value, rank_by=rank_by)
     # one row per customer, by id: the resamples do not depend on the list's order
-    win = actions.filter(pl.col("action") == "win_back").select(C.USER).sort(C.USER)
+    win = actions.filter(pl.col("action") == "win_back").select(C.USER, _STAKE).sort(C.USER)
     if win.height == 0:
         return None
     money = C.PRICE in bought.columns
     labels = retention_labels(bought, as_of=cutoff, horizon_days=horizon_days, users=win[C.USER])
     outcome = "spend_after" if money else "n_orders_after"
-    rows = (
-        win.join(frame.select(C.USER, value), on=C.USER, how="left")
-        .join(labels, on=C.USER, how="left")
-        .select(
-            projected=pl.col(value).cast(pl.Float64).fill_null(0.0)
-            * (horizon_days / value_horizon_days),
-            realised=pl.col(outcome).cast(pl.Float64).fill_null(0.0),
-            again=pl.col("retained").fill_null(False),
-        )
+    rows = win.join(labels, on=C.USER, how="left").select(
+        projected=pl.col(_STAKE).cast(pl.Float64).fill_null(0.0)
+        * (horizon_days / value_horizon_days),
+        realised=pl.col(outcome).cast(pl.Float64).fill_null(0.0),
+        again=pl.col("retained").fill_null(False),
     )
     projected, realised = float(rows["projected"].sum()), float(rows["realised"].sum())
     draws = bootstrap_sums(rows.select("realised", "projected").to_numpy(), bootstrap, seed)

@@ -206,3 +206,37 @@ def test_the_report_shows_the_stake_by_the_evidence(durables: JobResult, tmp_pat
     ev = durables.claims["campaign"].evidence
     assert f"${ev['value_at_stake']:,.0f} at stake (by the evidence)" in html
     assert f"the campaign card scales the stake by {ev['ratio']:.1%}" in html
+
+
+def test_with_churn_licensed_the_backtest_projects_the_deployed_stake() -> None:
+    # two churned customers, CLV 120 over 120 days, churn risk 0.9: the decisions deploy
+    # 120 x 0.9 = 108 each; the shop's spend is flat (ratio 1), so the 30-day window
+    # projects 2 x 108 x 30 / 120 = 54, not the unweighted 60
+    p = pl.DataFrame(
+        {
+            "user_id": [1, 2, 1],
+            "item_id": ["a"] * 3,
+            "timestamp": [datetime(2020, 1, 1), datetime(2020, 1, 2), datetime(2020, 7, 10)],
+            "quantity": [1.0] * 3,
+            "price": [100.0, 100.0, 50.0],
+        }
+    )
+    prof = pl.DataFrame(
+        {
+            "user_id": [1, 2],
+            "recency_days": [182.0, 181.0],
+            "frequency": [1, 1],
+            "monetary": [100.0, 100.0],
+            "clv": [120.0, 120.0],
+            "churn_risk": [0.9, 0.9],
+            "lifecycle_stage": ["churned", "churned"],
+        }
+    )
+    e = campaign_backtest(
+        prof, p, datetime(2020, 7, 1), ranked_by="churn_risk", churn_ok=True, value_ok=True,
+        horizon_days=30, value_horizon_days=120, bootstrap=0, seed=0,
+        observed_until=datetime(2020, 8, 1),
+    )  # fmt: skip
+    assert e is not None
+    assert e.projected == pytest.approx(2 * 120 * 0.9 * 30 / 120)
+    assert e.realised == 50.0
