@@ -233,7 +233,9 @@ def campaign_claim(
     warnings: tuple[str, ...] = (),
 ) -> Claim:
     """A win-back campaign proposed only where the value at stake per contact, valued
-    by the evidence, exceeds the contact cost.
+    by the evidence, exceeds the contact cost: a necessary condition for it to pay,
+    not its effect (what contacting the customers changes needs an experiment,
+    `recsys.job.targeting`).
 
     ``value_at_stake`` is the projection of the decisions (``basis``); ``evidence`` is
     `recsys.job.campaign.campaign_backtest`: at the evaluation cutoff the same rule and
@@ -324,7 +326,8 @@ def campaign_claim(
         f"evaluation cutoff ({evidence.cutoff:%Y-%m-%d}) the same rule selected "
         f"{evidence.customers:,} customers and the same valuation projected "
         f"{amount(evidence.projected)}{'' if money else ' orders'} for the next "
-        f"{evidence.horizon_days} days; they {'spent' if money else 'placed'} {realised} "
+        f"{evidence.horizon_days} days; uncontacted, they {'spent' if money else 'placed'} "
+        f"{realised} "
         f"({_pct(evidence.ratio)}, {evidence.confidence:.0%} CI {_pct(evidence.ci_low)} to "
         f"{_pct(evidence.ci_high)}; {_pct(evidence.bought_again / evidence.customers)} "
         "bought again)."
@@ -346,7 +349,11 @@ def campaign_claim(
     if per_low > contact_cost:
         text = (
             f"Win back {customers:,} customers: {_money(stake, currency)} at stake by the "
-            f"evidence ({per_text} against a contact cost of {cost}). {scaled}"
+            f"evidence ({per_text} above a contact cost of {cost}). That is what these "
+            "customers are worth, backed by what such customers spent with no campaign: "
+            "a necessary condition for the campaign to pay, not its effect, which is not "
+            "measured here (it needs an experiment: the job's --experiment). "
+            f"{scaled}"
         )
         return Claim("campaign", text, True, data, warnings, None)
     text = (

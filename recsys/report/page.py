@@ -103,7 +103,7 @@ def _headline(result: JobResult, key: str) -> str:
             if ev["money"]
             else f"about {ev['value_at_stake']:,.0f} orders"
         )
-        verdict = "worth running" if claim.licensed else "not proposed"
+        verdict = "per contact, more than the contact cost" if claim.licensed else "not proposed"
         checked = "by the evidence" if "ratio" in ev else "projected, unchecked"
         return f"{count(ev['customers'])} customers, {stake} at stake ({checked}): {verdict}"
     if key == "churn":

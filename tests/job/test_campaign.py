@@ -240,3 +240,17 @@ def test_with_churn_licensed_the_backtest_projects_the_deployed_stake() -> None:
     assert e is not None
     assert e.projected == pytest.approx(2 * 120 * 0.9 * 30 / 120)
     assert e.realised == 50.0
+
+
+def test_a_licensed_campaign_says_its_effect_is_not_measured() -> None:
+    # what the selected customers spent at the cutoff, none of them contacted, backs
+    # the stake; it is not the campaign's return, and the card must not sell it as one
+    seen = CampaignEvidence(
+        datetime(2024, 1, 1), 90, 365, 80, 4000.0, 200.0, 5, 0.05, 0.03, 0.08, 0.95, True
+    )
+    claim = campaign_claim(100, 50_000.0, 1.0, money=True, evidence=seen)
+    assert claim.licensed
+    assert "not its effect, which is not measured here" in claim.text
+    assert "--experiment" in claim.text
+    assert "uncontacted, they spent" in claim.text
+    assert "worth running" not in claim.text
