@@ -254,3 +254,35 @@ def test_a_licensed_campaign_says_its_effect_is_not_measured() -> None:
     assert "--experiment" in claim.text
     assert "uncontacted, they spent" in claim.text
     assert "worth running" not in claim.text
+
+
+def test_a_line_cancelled_in_the_window_is_not_realised_spend() -> None:
+    # customer 1 buys 20 and 500 in the window and cancels the 500 the same day
+    # (a return row, clean_purchases(keep_returns=True)): realised is 20, not 520
+    p = pl.DataFrame(
+        {
+            "user_id": [1, 2, 3, 1, 1, 1],
+            "item_id": ["a"] * 6,
+            "timestamp": [datetime(2020, 1, 1), datetime(2020, 1, 2), datetime(2020, 6, 1)]
+            + [datetime(2020, 7, 10)] * 3,
+            "quantity": [1.0, 1.0, 1.0, 1.0, 1.0, -1.0],
+            "price": [100.0, 50.0, 10.0, 20.0, 500.0, 500.0],
+            "is_return": [False] * 5 + [True],
+        }
+    )
+    prof = pl.DataFrame(
+        {
+            "user_id": [1, 2, 3],
+            "recency_days": [182.0, 181.0, 30.0],
+            "frequency": [1, 1, 1],
+            "monetary": [100.0, 50.0, 10.0],
+            "lifecycle_stage": ["churned", "churned", "active"],
+        }
+    )
+    e = campaign_backtest(
+        prof, p, datetime(2020, 7, 1), ranked_by="recency", churn_ok=False, value_ok=False,
+        horizon_days=30, value_horizon_days=120, bootstrap=0, seed=0,
+        observed_until=datetime(2020, 8, 1),
+    )  # fmt: skip
+    assert e is not None
+    assert (e.customers, e.realised, e.bought_again) == (2, 20.0, 1)
