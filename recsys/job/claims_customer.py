@@ -82,13 +82,14 @@ def churn_claim(
     enabled: bool = True,
     min_customers: int = 30,
     warnings: tuple[str, ...] = (),
+    unchecked: str = "no evaluation window",
 ) -> Claim:
     """Churn risk against the naive rules and as a probability, or the rule and why.
 
     ``rules`` are the churn rows of the backtest at the evaluation cutoff
     (`recsys.job.evidence.rule_comparisons`). ``evidence["ranked_by"]`` is what churn is
     ranked by: ``"churn_risk"`` where it beats the better rule, else that rule
-    (``"recency"`` without a comparison).
+    (``"recency"`` without a comparison). Without ``evidence``, ``unchecked`` says why.
 
     Examples
     --------
@@ -101,7 +102,7 @@ def churn_claim(
     if not enabled:
         reasons.append("the churn model is turned off")
     elif evidence is None:
-        reasons.append("it could not be checked (no evaluation window)")
+        reasons.append(f"it could not be checked ({unchecked})")
     else:
         data.update(
             customers=evidence.customers,
@@ -161,7 +162,7 @@ def churn_claim(
         why = (
             "the churn model is turned off"
             if not enabled
-            else "no evaluation window"
+            else unchecked
             if evidence is None
             else "no customer to compare on"
         )
@@ -227,6 +228,7 @@ def value_claim(
     warnings: tuple[str, ...] = (),
     min_customers: int = 30,
     expected_days: int = 90,
+    unchecked: str = "no evaluation window",
 ) -> Claim:
     """Customer value from the model where it beats the naive rule on at least
     ``min_customers`` customers, or ranked by the rule (`VALUE_FALLBACK`) and why.
@@ -241,7 +243,8 @@ def value_claim(
     is used only where the interval of its Spearman correlation with that window, minus
     the rule's, is above 0. The comparison is stated whenever one was made, and so is a
     rule that itself ranks poorly (`WEAK_SPEARMAN`). ``ratio`` (over the last
-    ``ratio_days``) is `recsys.job.decisions.past_value_ratio`.
+    ``ratio_days``) is `recsys.job.decisions.past_value_ratio`. Without a comparison,
+    ``unchecked`` says why.
 
     Examples
     --------
@@ -337,8 +340,8 @@ def value_claim(
             f"{compared}.{poor} {fallback_text}"
         )
     else:
-        if headline is None and not reasons:
-            reasons.append(f"it could not be compared with {rule} (no evaluation window)")
+        if headline is None and enabled and churn_enabled:
+            reasons.append(f"it could not be compared with {rule} ({unchecked})")
         ranked = f"It is ranked by {rule}"
         if headline is not None:
             ranked += (

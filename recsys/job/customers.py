@@ -76,11 +76,13 @@ def profile_config(config: JobConfig, has_prices: bool) -> ProfileConfig:
 @dataclass(frozen=True)
 class CutoffChecks:
     """The profiles built as of the cutoff (None without purchases before it), the churn
-    evidence and the backtest against the naive rules (None when not run)."""
+    evidence and the backtest against the naive rules (None when not run: ``unchecked``
+    says why)."""
 
     profiles: pl.DataFrame | None = None
     churn: ChurnEvidence | None = None
     backtest: Backtest | None = None
+    unchecked: str = "no evaluation window"
 
 
 def check_at_cutoff(
@@ -105,7 +107,7 @@ def check_at_cutoff(
     ...     "timestamp": [datetime(2024, 1, 1), datetime(2024, 3, 1)]})
     >>> check_at_cutoff(p.head(0), p, datetime(2024, 1, 1), JobConfig(),
     ...                 ProfileConfig(), observed_until=datetime(2024, 4, 1))
-    CutoffChecks(profiles=None, churn=None, backtest=None)
+    CutoffChecks(profiles=None, churn=None, backtest=None, unchecked='no evaluation window')
     """
     if before.height == 0:
         return CutoffChecks()
@@ -125,6 +127,14 @@ def check_at_cutoff(
         seed=config.seed,
         observed_until=observed_until,
     )
+    if versus is None:
+        late = cutoff + timedelta(days=config.horizon_days) > observed_until
+        why = (
+            f"the {config.horizon_days} days after the evaluation cutoff run past as_of"
+            if late
+            else "no customer at the evaluation cutoff has a finite prediction"
+        )
+        return CutoffChecks(at_cutoff, unchecked=why)
     return CutoffChecks(at_cutoff, churn_evidence(versus, config.horizon_days), versus)
 
 
@@ -185,6 +195,7 @@ def customer_decisions(
         enabled=config.churn,
         min_customers=config.min_evaluated,
         warnings=_about(steps, CHURN_CONCERNS),
+        unchecked=checks.unchecked,
     )
     ratio, ratio_days = past_value_ratio(bought, as_of, config.clv_horizon_days)
     value_c = value_claim(
@@ -202,6 +213,7 @@ def customer_decisions(
         warnings=_about(steps, VALUE_CONCERNS),
         min_customers=config.min_evaluated,
         expected_days=config.horizon_days,
+        unchecked=checks.unchecked,
     )
     at_cutoff = checks.profiles
     expected = f"expected_purchases_{config.horizon_days}d"

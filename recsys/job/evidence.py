@@ -99,6 +99,10 @@ class ChurnEvidence:
         return math.isfinite(self.auc_low) and self.auc_low > 0.5
 
 
+# the output each backtest prediction checks (`recsys._warnings.concerning`)
+_CONCERNS = {"churn": "churn_risk", "clv": "clv", "orders": "expected_purchases"}
+
+
 def churn_evidence(backtest: Backtest | None, horizon_days: int) -> ChurnEvidence:
     """`ChurnEvidence` of the churn rows of ``backtest`` (`rule_evidence` at the cutoff,
     over the ``horizon_days`` after it): the same customers, labels and calibration
@@ -235,24 +239,26 @@ def rule_evidence(
         end = to_datetime(cutoff, "cutoff") + timedelta(days=horizon_days)
         until = to_datetime(observed_until, "observed_until")
         if end > until:
-            warnings.warn(
-                f"the {horizon_days} days after the cutoff run past {until:%Y-%m-%d}: churn "
-                "risk and CLV are not compared with the naive rules",
-                DataWarning,
-                stacklevel=2,
-            )
+            with concerning(*(_CONCERNS[name] for name in wanted)):
+                warnings.warn(
+                    f"the {horizon_days} days after the cutoff run past {until:%Y-%m-%d}: "
+                    "churn risk and CLV are not compared with the naive rules",
+                    DataWarning,
+                    stacklevel=2,
+                )
             return None
     any_finite = profiles.select(finite_rows(name, horizon_days).any() for name in wanted).row(0)
     for name, some in zip(list(wanted), any_finite, strict=True):
         if not some:
             wanted.remove(name)
             names = ", ".join(prediction_columns(name, horizon_days))
-            warnings.warn(
-                f"no customer at the evaluation cutoff has all of {names} finite: the "
-                f"{name} prediction is not compared with the naive rules",
-                DataWarning,
-                stacklevel=2,
-            )
+            with concerning(_CONCERNS[name]):
+                warnings.warn(
+                    f"no customer at the evaluation cutoff has all of {names} finite: the "
+                    f"{name} prediction is not compared with the naive rules",
+                    DataWarning,
+                    stacklevel=2,
+                )
     if not wanted:
         return None
     return backtest_profiles(
