@@ -277,7 +277,11 @@ def campaign_claim(
     projection = f"{amount(value_at_stake)}{'' if money else ' expected orders'} ({basis})"
     checked = evidence is not None and math.isfinite(evidence.ci_low)
     if evidence is not None and not checked:
-        unchecked = "no bootstrap resamples for the interval of the ratio"
+        unchecked = (
+            "no bootstrap resamples for the interval of the ratio"
+            if evidence.projected > 0
+            else "nothing was projected for the customers selected at the cutoff"
+        )
     if not checked:
         data.update(value_at_stake=value_at_stake, per_contact=value_at_stake / customers)
         data["unchecked"] = unchecked

@@ -5,6 +5,7 @@ on it."""
 
 from __future__ import annotations
 
+import math
 import warnings
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -286,3 +287,15 @@ def test_a_line_cancelled_in_the_window_is_not_realised_spend() -> None:
     )  # fmt: skip
     assert e is not None
     assert (e.customers, e.realised, e.bought_again) == (2, 20.0, 1)
+
+
+def test_a_zero_projection_is_not_blamed_on_the_resamples() -> None:
+    # the two lapsed customers spent 0 before the cutoff: nothing is projected, and the
+    # ratio (realised / 0) has no interval however many resamples are drawn
+    seen = CampaignEvidence(
+        datetime(2020, 7, 1), 30, 120, 2, 0.0, 20.0, 1, math.nan, math.nan, math.nan, 0.95, True
+    )
+    claim = campaign_claim(2, 0.0, 1.0, money=True, evidence=seen)
+    assert not claim.licensed
+    assert "nothing was projected for the customers selected at the cutoff" in claim.text
+    assert "bootstrap" not in claim.text
