@@ -562,4 +562,14 @@ def test_a_missing_column_is_named_in_the_words_of_the_command_line(
     assert main(["report", str(path), "--columns", "user_id=CUSTOMER_ID", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "no column for 'item_id', 'timestamp': pass --preset ta_feng" in err
-    assert "--columns item_id=<your column>,timestamp=<your column>" in err
+    # the whole --columns value: the pair given, then the missing ones
+    hint = "--columns user_id=CUSTOMER_ID,item_id=<your column>,timestamp=<your column>;"
+    assert hint in err
+    # filled in as it stands, the hint reads the file
+    filled = hint.removeprefix("--columns ").rstrip(";")
+    filled = filled.replace("<your column>", "PRODUCT_ID", 1).replace(
+        "<your column>", "TRANSACTION_DT"
+    )
+    out = tmp_path / "p.parquet"
+    assert main(["profile", str(path), "--columns", filled, "--monthfirst", "--out", str(out)]) == 0
+    assert pl.read_parquet(out)["user_id"].to_list() == ["01104905"]

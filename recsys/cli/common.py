@@ -216,10 +216,19 @@ def in_cli_words(err: BaseException) -> str:
     ...     print(part)
     no column for 'user_id', 'item_id': pass --columns user_id=<your column>,item_id=<your column>
     columns found: ['member', 'sku']
+
+    The ``--columns`` value shown is whole: the pairs given, then the missing ones.
+
+    >>> err = MissingColumnError(["item_id"], ["member", "sku"], given={"user_id": "member"})
+    >>> in_cli_words(err).split("; ")[0]
+    "no column for 'item_id': pass --columns user_id=member,item_id=<your column>"
     """
     if isinstance(err, MissingColumnError):
         return err.hint(
-            lambda names: "--columns " + ",".join(f"{n}=<your column>" for n in names),
+            lambda pairs: (
+                "--columns "
+                + ",".join(f"{n}={'<your column>' if c is None else c}" for n, c in pairs)
+            ),
             lambda name: f"--preset {name}",
         )
     return str(err)

@@ -71,7 +71,9 @@ def _resolve_columns(
             mapping[name] = name
     unmapped = [name for name in (C.USER, C.ITEM, C.TIMESTAMP) if name not in mapping]
     if unmapped:
-        raise MissingColumnError(unmapped, list(schema), [] if preset else presets_for(schema))
+        raise MissingColumnError(
+            unmapped, list(schema), [] if preset else presets_for(schema), given=columns
+        )
     missing = {canon: src for canon, src in mapping.items() if src not in schema}
     if missing:
         raise InputDataError(
