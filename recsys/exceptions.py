@@ -18,7 +18,7 @@ InputDataError
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 
 __all__ = [
@@ -44,8 +44,10 @@ class MissingColumnError(InputDataError):
     """No source column for required canonical ``columns``.
 
     ``found`` lists the table's columns, ``presets`` the presets whose columns the
-    table has. The message speaks to a Python caller; a front end words its own hint
-    from the same facts with `hint`.
+    table has, ``given`` the mapping the caller passed (canonical name -> their
+    column), which the hint repeats so it can be used as it stands. The message
+    speaks to a Python caller; a front end words its own hint from the same facts
+    with `hint`.
 
     Examples
     --------
@@ -54,25 +56,50 @@ class MissingColumnError(InputDataError):
     ...     print(part)
     no column for 'user_id': pass preset='online_retail_ii' (the table has its columns)
     columns={'user_id': <your column>}; columns found: ['Customer ID', 'StockCode']
-    >>> err.hint(lambda names: "--columns ...", lambda name: f"--preset {name}")[:60]
+    >>> err.hint(lambda pairs: "--columns ...", lambda name: f"--preset {name}")[:60]
     "no column for 'user_id': pass --preset online_retail_ii (the"
+    >>> err = MissingColumnError(["item_id"], ["member", "sku"], given={"user_id": "member"})
+    >>> str(err).split("; ")[0]
+    "no column for 'item_id': pass columns={'user_id': 'member', 'item_id': <your column>}"
     """
 
-    def __init__(self, columns: Sequence[str], found: Sequence[str], presets: Sequence[str] = ()):
+    def __init__(
+        self,
+        columns: Sequence[str],
+        found: Sequence[str],
+        presets: Sequence[str] = (),
+        given: Mapping[str, str] | None = None,
+    ):
         self.columns, self.found, self.presets = tuple(columns), tuple(found), tuple(presets)
+        self.given = dict(given or {})
         super().__init__(
             self.hint(
-                lambda names: "columns={" + ", ".join(f"{n!r}: <your column>" for n in names) + "}",
+                lambda pairs: (
+                    "columns={"
+                    + ", ".join(
+                        f"{n!r}: {'<your column>' if c is None else repr(c)}" for n, c in pairs
+                    )
+                    + "}"
+                ),
                 lambda name: f"preset={name!r}",
             )
         )
 
-    def hint(self, mapping: Callable[[Sequence[str]], str], preset: Callable[[str], str]) -> str:
-        """The message, with ``mapping(columns)`` saying how to map the columns and
-        ``preset(name)`` how to use a preset."""
+    def hint(
+        self,
+        mapping: Callable[[Sequence[tuple[str, str | None]]], str],
+        preset: Callable[[str], str],
+    ) -> str:
+        """The message, with ``mapping(pairs)`` saying how to map the columns and
+        ``preset(name)`` how to use a preset.
+
+        ``pairs`` are the ``given`` mapping's (canonical name, your column), then
+        each missing canonical name with ``None`` (a column to name).
+        """
         names = ", ".join(repr(c) for c in self.columns)
         presets = " or ".join(preset(p) for p in self.presets)
-        how = mapping(self.columns)
+        pairs = [*self.given.items(), *((c, None) for c in self.columns if c not in self.given)]
+        how = mapping(pairs)
         if presets:
             how = f"{presets} (the table has its columns), or {how}"
         return f"no column for {names}: pass {how}; columns found: {list(self.found)}"

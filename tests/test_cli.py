@@ -505,6 +505,38 @@ def test_non_product_items_from_the_command_line(
     assert pl.read_parquet(out).sort("user_id")["monetary"].to_list() == [14.0, 7.0]
 
 
+def test_non_product_items_replace_or_add_to_the_preset_s_and_unmatched_ones_are_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "retail.csv"
+    pl.DataFrame(
+        {
+            "InvoiceNo": ["1", "1", "1", "2"],
+            "StockCode": ["85123A", "POST", "WRAP", "85123A"],
+            "Quantity": [1, 1, 1, 2],
+            "InvoiceDate": ["2011-01-01 10:00:00"] * 3 + ["2011-01-03 10:00:00"],
+            "UnitPrice": [10.0, 4.0, 3.0, 5.0],
+            "CustomerID": [7, 7, 7, 8],
+        }
+    ).write_csv(path)
+    out = tmp_path / "p.parquet"
+    argv = ["profile", str(path), "--preset", "online_retail", "--out", str(out)]
+
+    def monetary(items: str | None) -> list[float]:
+        extra = [] if items is None else ["--non-product-items", items]
+        assert main([*argv, *extra]) == 0
+        return pl.read_parquet(out).sort("user_id")["monetary"].to_list()
+
+    assert monetary(None) == [13.0, 10.0]  # the preset's list drops POST
+    assert "match" not in capsys.readouterr().err  # its codes absent here are not named
+    assert monetary("WRAP") == [14.0, 10.0]  # replaces the preset's list: POST is back
+    assert monetary("+WRAP") == [10.0, 10.0]  # adds to it
+    assert monetary("+WRAP,POSTAGE") == [10.0, 10.0]
+    err = capsys.readouterr().err
+    assert "non_product_items: 'POSTAGE' matches no item id" in err
+    assert err.count("matches no item id") == 1  # only the last run lists an absent id
+
+
 def test_a_missing_column_is_named_in_the_words_of_the_command_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -530,4 +562,14 @@ def test_a_missing_column_is_named_in_the_words_of_the_command_line(
     assert main(["report", str(path), "--columns", "user_id=CUSTOMER_ID", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "no column for 'item_id', 'timestamp': pass --preset ta_feng" in err
-    assert "--columns item_id=<your column>,timestamp=<your column>" in err
+    # the whole --columns value: the pair given, then the missing ones
+    hint = "--columns user_id=CUSTOMER_ID,item_id=<your column>,timestamp=<your column>;"
+    assert hint in err
+    # filled in as it stands, the hint reads the file
+    filled = hint.removeprefix("--columns ").rstrip(";")
+    filled = filled.replace("<your column>", "PRODUCT_ID", 1).replace(
+        "<your column>", "TRANSACTION_DT"
+    )
+    out = tmp_path / "p.parquet"
+    assert main(["profile", str(path), "--columns", filled, "--monthfirst", "--out", str(out)]) == 0
+    assert pl.read_parquet(out)["user_id"].to_list() == ["01104905"]

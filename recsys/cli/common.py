@@ -173,12 +173,35 @@ def clean_options(args: argparse.Namespace) -> dict[str, Any]:
             if getattr(args, "cancelled_status", None)
             else None
         ),
-        "non_product_items": (
-            tuple(v.strip() for v in args.non_product_items.split(",") if v.strip())
-            if getattr(args, "non_product_items", None) is not None
-            else None
+        "non_product_items": non_product_option(
+            getattr(args, "non_product_items", None), args.preset
         ),
     }
+
+
+def non_product_option(text: str | None, preset: str | None) -> tuple[str, ...] | None:
+    """The ids of ``--non-product-items``: ``ID,ID`` replaces the preset's list,
+    ``+ID,ID`` adds to it; ``None`` (the option not given) keeps the preset's list.
+
+    Examples
+    --------
+    >>> non_product_option(" SHIP, FEE,", "online_retail")
+    ('SHIP', 'FEE')
+    >>> ids = non_product_option("+WRAP", "online_retail")
+    >>> "POST" in ids, ids[-1]
+    (True, 'WRAP')
+    >>> non_product_option("", None), non_product_option("+WRAP", None)
+    ((), ('WRAP',))
+    """
+    if text is None:
+        return None
+    listed = text.strip()
+    ids = tuple(v.strip() for v in listed.removeprefix("+").split(",") if v.strip())
+    if listed.startswith("+") and preset is not None:
+        from recsys.data.presets import get_preset
+
+        ids = (*sorted(get_preset(preset).non_product_items), *ids)
+    return ids
 
 
 def in_cli_words(err: BaseException) -> str:
@@ -193,10 +216,19 @@ def in_cli_words(err: BaseException) -> str:
     ...     print(part)
     no column for 'user_id', 'item_id': pass --columns user_id=<your column>,item_id=<your column>
     columns found: ['member', 'sku']
+
+    The ``--columns`` value shown is whole: the pairs given, then the missing ones.
+
+    >>> err = MissingColumnError(["item_id"], ["member", "sku"], given={"user_id": "member"})
+    >>> in_cli_words(err).split("; ")[0]
+    "no column for 'item_id': pass --columns user_id=member,item_id=<your column>"
     """
     if isinstance(err, MissingColumnError):
         return err.hint(
-            lambda names: "--columns " + ",".join(f"{n}=<your column>" for n in names),
+            lambda pairs: (
+                "--columns "
+                + ",".join(f"{n}={'<your column>' if c is None else c}" for n, c in pairs)
+            ),
             lambda name: f"--preset {name}",
         )
     return str(err)

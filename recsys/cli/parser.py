@@ -64,7 +64,9 @@ def add_input_options(parser: argparse.ArgumentParser, *, out: bool = True) -> N
     parser.add_argument(
         "--non-product-items",
         help="comma-separated item ids that are not products (postage, fees, manual lines): "
-        "dropped and counted as non_product; replaces a preset's list ('' keeps every line)",
+        "dropped and counted as non_product. The list REPLACES the preset's (the Online "
+        "Retail presets' is recsys.data.presets.ONLINE_RETAIL_NON_PRODUCTS); '+ID,ID' adds "
+        "to it; '' keeps every line. Listed ids that match no item are named in a warning",
     )
     if out:
         parser.add_argument(

@@ -23,6 +23,7 @@ from recsys.data.clean_rules import (
     number_expr,
     one_name_per_item,
     warn_several_names,
+    warn_unmatched_non_products,
 )
 from recsys.data.cleaning_report import DROP_REASONS, CleaningReport
 from recsys.data.presets import Preset, get_preset, presets_for
@@ -70,7 +71,9 @@ def _resolve_columns(
             mapping[name] = name
     unmapped = [name for name in (C.USER, C.ITEM, C.TIMESTAMP) if name not in mapping]
     if unmapped:
-        raise MissingColumnError(unmapped, list(schema), [] if preset else presets_for(schema))
+        raise MissingColumnError(
+            unmapped, list(schema), [] if preset else presets_for(schema), given=columns
+        )
     missing = {canon: src for canon, src in mapping.items() if src not in schema}
     if missing:
         raise InputDataError(
@@ -185,7 +188,8 @@ def clean_purchases(
         Item ids that are not products (e.g. ``{"POSTAGE", "GIFTWRAP"}``; text or
         integers, compared with the cleaned ids, case kept): their rows are
         dropped as ``non_product``. Replaces the preset's list; default: the
-        preset's list, or none without a preset.
+        preset's list, or none without a preset. Listed ids that match no item
+        id (the preset's own codes aside) are named in a `DataWarning`.
     encoding
         Text encoding of a CSV file (default UTF-8, with or without BOM), e.g.
         ``"latin-1"``.
@@ -210,8 +214,9 @@ def clean_purchases(
     Warns
     -----
     DataWarning
-        A lossy id conversion (float ids, spaces trimmed), or timestamp values
-        dropped under ``max_invalid_share``.
+        A lossy id conversion (float ids, spaces trimmed), timestamp values
+        dropped under ``max_invalid_share``, or ``non_product_items`` that match
+        no item id.
 
     Examples
     --------
@@ -239,9 +244,13 @@ def clean_purchases(
             f"columns must map canonical names to yours (a dict), got {type(columns).__name__}"
         )
     preset_obj = get_preset(preset) if preset is not None else None
+    user_listed = non_product_items is not None
     if non_product_items is None:
         non_product_items = preset_obj.non_product_items if preset_obj else ()
     non_products = non_product_ids(non_product_items)
+    # Only the user's own ids must occur: a preset lists the codes of two files.
+    preset_ids = preset_obj.non_product_items if preset_obj else frozenset()
+    checked = tuple(i for i in non_products if user_listed and i not in preset_ids)
     id_names = (C.USER, C.ITEM, C.ORDER)
     string_columns = set(id_names)
     if preset_obj is not None:
@@ -351,14 +360,20 @@ def clean_purchases(
     queries = [counts_q, returns_q, output_q, by_item_q]
     if facts:
         queries.append(lf.select(facts))
+    checked_expr = non_product_expr(checked, item_dtype)
+    if checked_expr is not None:  # the listed ids that occur, whatever their rows' fate
+        queries.append(canonical.filter(checked_expr).select(pl.col(C.ITEM).unique()))
     try:
         # One run for all queries: polars shares the scan between them.
         with guard():
-            counts, returns, output, by_item, *checks = pl.collect_all(queries, engine="streaming")
+            counts, returns, output, by_item, *extra = pl.collect_all(queries, engine="streaming")
     except pl.exceptions.PolarsError as err:
         raise InputDataError(f"could not convert the purchases table: {err}") from err
-    if checks:
-        apply_id_checks(checks[0].row(0, named=True), mapping)
+    if facts:
+        apply_id_checks(extra[0].row(0, named=True), mapping)
+    if checked_expr is not None:
+        matched = {str(i) for i in extra[-1][C.ITEM].to_list()}
+        warn_unmatched_non_products(checked, matched, item_dtype.is_integer())
     if by_item.height:
         notes.append(_non_product_note(by_item))
 

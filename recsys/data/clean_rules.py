@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Final
@@ -26,6 +27,7 @@ __all__ = [
     "number_expr",
     "one_name_per_item",
     "warn_several_names",
+    "warn_unmatched_non_products",
 ]
 
 #: Status values (compared without case and surrounding spaces) that mark a
@@ -127,6 +129,43 @@ def non_product_expr(ids: Sequence[str], item_dtype: pl.DataType) -> pl.Expr | N
     if item_dtype.is_integer():  # only canonical integers can equal an integer id
         wanted = wanted.filter(wanted.str.contains(CANONICAL_INT)).cast(pl.Int64)
     return pl.col(C.ITEM).is_in(wanted.implode()).fill_null(False)
+
+
+def warn_unmatched_non_products(
+    listed: Collection[str], matched: Collection[str], integer_ids: bool, shown: int = 10
+) -> None:
+    """One `DataWarning` naming the ``listed`` non-product ids not in ``matched``.
+
+    ``listed`` are ids from `non_product_ids`, ``matched`` the item ids (as text)
+    of the table's rows they matched; ``integer_ids``: the table's item ids are
+    integers, so text such as ``"POST"`` or ``"0123"`` can match nothing.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_unmatched_non_products(("123", "POSTAGE", "X"), {"123"}, integer_ids=True)
+    >>> print(caught[0].message)  # doctest: +NORMALIZE_WHITESPACE
+    non_product_items: 'POSTAGE', 'X' match no item id of the table and drop no row (the
+    item ids are integers here); check their spelling and case
+    """
+    unmatched = [i for i in sorted(listed) if i not in matched]
+    if not unmatched:
+        return
+    names = ", ".join(repr(i) for i in unmatched[:shown])
+    if len(unmatched) > shown:
+        names += f" and {len(unmatched) - shown:,} more"
+    integer_hint = integer_ids and any(not re.match(CANONICAL_INT, i) for i in unmatched)
+    one = len(unmatched) == 1
+    warnings.warn(
+        f"non_product_items: {names} match{'es' if one else ''} no item id of the table and "
+        f"drop{'s' if one else ''} no row"
+        + (" (the item ids are integers here)" if integer_hint else "")
+        + "; check their spelling and case",
+        DataWarning,
+        stacklevel=3,
+    )
 
 
 def one_name_per_item(frame: pl.DataFrame, names: pl.DataFrame) -> tuple[pl.DataFrame, int]:

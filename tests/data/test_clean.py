@@ -510,6 +510,15 @@ def test_missing_columns_are_named_with_the_preset_whose_columns_the_table_has()
         rs.clean_purchases(table.drop("Price"))  # no longer Online Retail II's columns
     assert other.value.presets == ()
     assert "preset" not in str(other.value)
+    # the mapping given is repeated, so the hint can be used as it stands
+    with pytest.raises(rs.MissingColumnError) as given:
+        rs.clean_purchases(table, columns={"user_id": "Customer ID", "quantity": "Quantity"})
+    assert given.value.columns == ("item_id", "timestamp")
+    assert given.value.given == {"user_id": "Customer ID", "quantity": "Quantity"}
+    assert (
+        "or columns={'user_id': 'Customer ID', 'quantity': 'Quantity', 'item_id': <your "
+        "column>, 'timestamp': <your column>}; columns found: ['Invoice', "
+    ) in str(given.value)
 
 
 def test_non_canonical_columns_key() -> None:

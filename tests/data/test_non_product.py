@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import polars as pl
 import pytest
 
@@ -71,14 +73,55 @@ def test_own_file_without_preset_text_and_integer_ids() -> None:
     assert report.dropped["non_product"] == 2
     assert report.n_items == 2
     # integer ids: 123 and "123" name the same item; other text can match nothing
-    purchases, report = rs.clean_purchases(
-        _orders([7, 123, 8, 9]), non_product_items=[123, "9", "POST"]
-    )
+    with pytest.warns(rs.DataWarning, match="'POST' matches no item id"):
+        purchases, report = rs.clean_purchases(
+            _orders([7, 123, 8, 9]), non_product_items=[123, "9", "POST"]
+        )
     assert purchases["item_id"].to_list() == [7, 8]
     assert report.dropped["non_product"] == 2
     # case is kept: "m" is not "M"
     purchases, _ = rs.clean_purchases(_orders(["M", "m"]), non_product_items={"M"})
     assert purchases["item_id"].to_list() == ["m"]
+
+
+def _data_warnings(**kwargs: object) -> list[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rs.clean_purchases(**kwargs)  # type: ignore[arg-type]
+    return [str(w.message) for w in caught if issubclass(w.category, rs.DataWarning)]
+
+
+def test_listed_ids_that_match_no_item_are_named_in_one_warning() -> None:
+    # integer ids: "POST" and "0123" can match nothing, 123 and "9" match
+    found = _data_warnings(
+        source=_orders([7, 123, 8, 9]), non_product_items=[123, "9", "POST", "0123"]
+    )
+    assert found == [
+        "non_product_items: '0123', 'POST' match no item id of the table and drop no row (the "
+        "item ids are integers here); check their spelling and case"
+    ]
+    # text ids, case kept: "post" is not "POST"; an id whose only row is dropped earlier
+    # (no customer) still matches an item
+    frame = _orders(["A", "POST", "B"]).with_columns(user_id=pl.Series([1, None, 2]))
+    assert _data_warnings(source=frame, non_product_items=["POST"]) == []
+    (message,) = _data_warnings(source=frame, non_product_items=["post", "A"])
+    assert message.startswith("non_product_items: 'post' matches no item id")
+    assert "integers" not in message
+    # at most ten named, then a count
+    (message,) = _data_warnings(source=frame, non_product_items=[f"X{i:02d}" for i in range(13)])
+    assert "'X09' and 3 more match no item id" in message
+    assert "'X10'" not in message
+
+
+def test_a_preset_s_own_codes_need_not_occur(online_retail_raw: pl.DataFrame) -> None:
+    raw = online_retail_raw.filter(pl.col("CustomerID").is_not_null())
+    absent = set(NON_PRODUCTS) - set(raw["StockCode"].str.strip_chars())
+    assert absent  # the preset lists codes this file lacks, and says nothing of them
+    assert _data_warnings(source=raw, preset="online_retail") == []
+    # the user's ids are checked; the preset's codes among them are not
+    listed = [*NON_PRODUCTS, "POSTAGE"]
+    (message,) = _data_warnings(source=raw, preset="online_retail", non_product_items=listed)
+    assert message.startswith("non_product_items: 'POSTAGE' matches no item id")
 
 
 def test_non_product_comes_after_the_validity_rules() -> None:
