@@ -80,7 +80,7 @@ def campaign_backtest(
     for a CLV that front-loads its purchases it is a little low. None when the window runs
     past ``observed_until`` or no customer is selected. With return rows
     (``is_return``), a customer's spend in the window is net of the returns made in it
-    (not below 0): a line cancelled the same day was not spent. The interval resamples customers
+    (`recsys.uplift.retention_labels` with ``net_of_returns``). The interval resamples customers
     (``bootstrap`` resamples, ``seed``; `recsys.stats.bootstrap_sums`).
 
     Examples
@@ -111,13 +111,10 @@ def campaign_backtest(
     if win.height == 0:
         return None
     money = C.PRICE in bought.columns
-    labels = retention_labels(bought, as_of=cutoff, horizon_days=horizon_days, users=win[C.USER])
-    outcome = "spend_after" if money else "n_orders_after"
-    returned = _returned(bought, win[C.USER], cutoff, end) if money else None
-    spent = pl.col(outcome).cast(pl.Float64).fill_null(0.0)
-    if returned is not None:
-        labels = labels.join(returned, on=C.USER, how="left")
-        spent = (spent + pl.col("_returned").fill_null(0.0)).clip(lower_bound=0.0)
+    labels = retention_labels(
+        bought, as_of=cutoff, horizon_days=horizon_days, users=win[C.USER], net_of_returns=True
+    )
+    spent = pl.col("spend_after" if money else "n_orders_after").cast(pl.Float64).fill_null(0.0)
     rows = win.join(labels, on=C.USER, how="left").select(
         projected=pl.col(_STAKE).cast(pl.Float64).fill_null(0.0)
         * (horizon_days / value_horizon_days),
@@ -141,21 +138,4 @@ def campaign_backtest(
         ci_high=float(high),
         confidence=confidence,
         money=money,
-    )
-
-
-def _returned(
-    bought: pl.DataFrame, users: pl.Series, start: datetime, end: datetime
-) -> pl.DataFrame | None:
-    """``user_id, _returned``: the (negative) spend of the return rows (``is_return``,
-    quantity below 0) of ``users`` in ``[start, end)``; None without return rows."""
-    if C.IS_RETURN not in bought.columns:
-        return None
-    ts = pl.col(C.TIMESTAMP)
-    return (
-        bought.filter(
-            pl.col(C.IS_RETURN) & (ts >= start) & (ts < end) & pl.col(C.USER).is_in(users.implode())
-        )
-        .group_by(C.USER)
-        .agg(_returned=(pl.col(C.QUANTITY) * pl.col(C.PRICE)).sum().cast(pl.Float64))
     )

@@ -51,15 +51,23 @@ def _id_series(users: Any) -> pl.Series:
 
 
 def _purchases(
-    purchases: FrameLike, where: str, needs: tuple[str, ...] = (C.USER, C.TIMESTAMP)
+    purchases: FrameLike,
+    where: str,
+    needs: tuple[str, ...] = (C.USER, C.TIMESTAMP),
+    keep_returns: bool = False,
 ) -> pl.DataFrame:
     frame = as_frame(purchases, "purchases")
     frame = require_purchases(frame, needs, where, optional=(C.QUANTITY, C.PRICE), stacklevel=4)
-    return without_returns(frame)  # returns are not "coming back to buy"
+    return frame if keep_returns else without_returns(frame)  # returns are not "coming back"
 
 
 def retention_labels(
-    purchases: FrameLike, as_of: TimeLike, horizon_days: int, users: Any = None
+    purchases: FrameLike,
+    as_of: TimeLike,
+    horizon_days: int,
+    users: Any = None,
+    *,
+    net_of_returns: bool = False,
 ) -> pl.DataFrame:
     """Per customer: did they buy again in ``[as_of, as_of + horizon_days)``, how often, how much.
 
@@ -77,6 +85,10 @@ def retention_labels(
         The customers to label (a sequence or Series of ids). By default every customer
         with a purchase strictly before ``as_of`` — the customers who *could* be retained.
         Given users without history get ``retained = False`` and zeros.
+    net_of_returns
+        ``spend_after`` less the spend of the customer's return rows (``is_return``,
+        negative quantities) in the window, not below 0: a line cancelled in the window
+        was not spent. ``retained`` and ``n_orders_after`` never count returns.
 
     Returns
     -------
@@ -105,15 +117,34 @@ def retention_labels(
     horizon = _check_horizon(horizon_days)
     start = to_datetime(as_of, "as_of")
     end = window_end(start, horizon)
-    frame = _purchases(purchases, "retention_labels")
+    given = _purchases(purchases, "retention_labels", keep_returns=net_of_returns)
+    frame = without_returns(given)
     ts = pl.col(C.TIMESTAMP)
     window = frame.filter((ts >= start) & (ts < end))
     has_spend = C.PRICE in frame.columns and C.QUANTITY in frame.columns
-    spend = (pl.col(C.QUANTITY) * pl.col(C.PRICE)).sum() if has_spend else pl.lit(None)
+    line = (pl.col(C.QUANTITY) * pl.col(C.PRICE)).cast(pl.Float64)
+    spend = line.sum() if has_spend else pl.lit(None)
     after = window.group_by(C.USER).agg(
         n_orders_after=order_key(frame).n_unique().cast(pl.Int64),
         spend_after=spend.cast(pl.Float64),
     )
+    if net_of_returns and has_spend and C.IS_RETURN in given.columns:
+        returned = given.filter(pl.col(C.IS_RETURN) & (ts >= start) & (ts < end))
+        after = (
+            after.join(
+                returned.group_by(C.USER).agg(_returned=line.sum()),
+                on=C.USER,
+                how="full",
+                coalesce=True,
+            )
+            .with_columns(
+                n_orders_after=pl.col("n_orders_after").fill_null(0),
+                spend_after=(
+                    pl.col("spend_after").fill_null(0.0) + pl.col("_returned").fill_null(0.0)
+                ).clip(lower_bound=0.0),
+            )
+            .drop("_returned")
+        )
     if users is None:
         base = frame.filter(ts < start).select(C.USER).unique()
     else:

@@ -197,3 +197,35 @@ def test_hit_retention_missing_segment_is_one_labelled_group():
     with pytest.warns(DataWarning, match="2 customers have no segment in 'stage'"):
         t = rs.uplift.hit_retention(recs, purchases, "2011-09-09", 30, segments=segments)
     assert t.select("stage", "n_customers").rows() == [("a", 1), ("(missing)", 2)]
+
+
+def test_retention_labels_net_of_returns_by_hand() -> None:
+    from datetime import datetime
+
+    import polars as pl
+
+    import recsys as rs
+
+    p = pl.DataFrame(
+        {
+            "user_id": [1, 1, 1, 2, 2, 3, 3],
+            "timestamp": [
+                datetime(2024, 1, 1),  # before the window
+                datetime(2024, 2, 2),
+                datetime(2024, 2, 2),  # 1: 500 bought and returned the same day
+                datetime(2024, 1, 5),
+                datetime(2024, 3, 20),  # 2: a return after the window is not netted
+                datetime(2024, 1, 9),
+                datetime(2024, 2, 10),  # 3: returns more than it buys in the window
+            ],
+            "quantity": [1.0, 5.0, -5.0, 1.0, -1.0, 1.0, -3.0],
+            "price": [10.0, 100.0, 100.0, 20.0, 20.0, 7.0, 7.0],
+            "is_return": [False, False, True, False, True, False, True],
+        }
+    )
+    gross = rs.uplift.retention_labels(p, "2024-02-01", 30)
+    net = rs.uplift.retention_labels(p, "2024-02-01", 30, net_of_returns=True)
+    assert gross["spend_after"].to_list() == [500.0, 0.0, 0.0]
+    assert net["spend_after"].to_list() == [0.0, 0.0, 0.0]
+    assert net["retained"].to_list() == [True, False, False] == gross["retained"].to_list()
+    assert net["n_orders_after"].to_list() == gross["n_orders_after"].to_list() == [1, 0, 0]
