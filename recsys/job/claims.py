@@ -42,6 +42,7 @@ from recsys.job.choice import ModelChoice
 from recsys.job.regime import Regime
 
 __all__ = [
+    "NO_WINDOW",
     "TARGETING_FALLBACK",
     "Claim",
     "campaign_claim",
@@ -51,6 +52,8 @@ __all__ = [
     "targeting_claim",
 ]
 
+#: Why a claim was not checked when the job has no evaluation window.
+NO_WINDOW = "no evaluation window"
 #: The stated plan when the uplift model does not rank responders better than random.
 TARGETING_FALLBACK = (
     "the experiment's average effect for every customer: send the offer to everyone if it "
@@ -229,7 +232,7 @@ def campaign_claim(
     currency: str = "",
     basis: str = "value x churn risk",
     evidence: CampaignEvidence | None = None,
-    unchecked: str = "no evaluation window",
+    unchecked: str = NO_WINDOW,
     warnings: tuple[str, ...] = (),
 ) -> Claim:
     """A win-back campaign proposed only where the value at stake per contact, valued

@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from recsys.evaluation.backtest import describe_difference
-from recsys.job.claims import Claim, _pct
+from recsys.job.claims import NO_WINDOW, Claim, _pct
 from recsys.job.decisions import CHURN_RULES, DEFAULT_CHURN_RULE
 from recsys.job.evidence import (
     CALIBRATION_TOLERANCE,
@@ -82,7 +82,7 @@ def churn_claim(
     enabled: bool = True,
     min_customers: int = 30,
     warnings: tuple[str, ...] = (),
-    unchecked: str = "no evaluation window",
+    unchecked: str = NO_WINDOW,
 ) -> Claim:
     """Churn risk against the naive rules and as a probability, or the rule and why.
 
@@ -228,7 +228,7 @@ def value_claim(
     warnings: tuple[str, ...] = (),
     min_customers: int = 30,
     expected_days: int = 90,
-    unchecked: str = "no evaluation window",
+    unchecked: str = NO_WINDOW,
 ) -> Claim:
     """Customer value from the model where it beats the naive rule on at least
     ``min_customers`` customers, or ranked by the rule (`VALUE_FALLBACK`) and why.

@@ -19,10 +19,9 @@ from typing import Any
 import polars as pl
 
 from recsys.data import columns as C
-from recsys.data.timeutil import to_datetime
 from recsys.evaluation import Backtest
 from recsys.job.campaign import CampaignEvidence, campaign_backtest
-from recsys.job.claims import Claim
+from recsys.job.claims import NO_WINDOW, Claim
 from recsys.job.claims_customer import churn_claim, value_claim
 from recsys.job.config import JobConfig
 from recsys.job.decisions import action_frame, churn_rank, expected_orders, past_value_ratio
@@ -75,14 +74,20 @@ def profile_config(config: JobConfig, has_prices: bool) -> ProfileConfig:
 
 @dataclass(frozen=True)
 class CutoffChecks:
-    """The profiles built as of the cutoff (None without purchases before it), the churn
-    evidence and the backtest against the naive rules (None when not run: ``unchecked``
-    says why)."""
+    """The ``cutoff`` and the profiles built as of it (None without purchases before it),
+    the churn evidence and the backtest against the naive rules (None when not run:
+    ``unchecked`` says why)."""
 
     profiles: pl.DataFrame | None = None
     churn: ChurnEvidence | None = None
     backtest: Backtest | None = None
-    unchecked: str = "no evaluation window"
+    unchecked: str = NO_WINDOW
+    cutoff: datetime | None = None
+
+
+def _runs_past(horizon_days: int) -> str:
+    """Why nothing was checked when the window after the cutoff runs past ``as_of``."""
+    return f"the {horizon_days} days after the evaluation cutoff run past as_of"
 
 
 def check_at_cutoff(
@@ -105,15 +110,16 @@ def check_at_cutoff(
     >>> from datetime import datetime, timedelta
     >>> p = pl.DataFrame({"user_id": [1, 2], "item_id": ["a", "b"],
     ...     "timestamp": [datetime(2024, 1, 1), datetime(2024, 3, 1)]})
-    >>> check_at_cutoff(p.head(0), p, datetime(2024, 1, 1), JobConfig(),
-    ...                 ProfileConfig(), observed_until=datetime(2024, 4, 1))
-    CutoffChecks(profiles=None, churn=None, backtest=None, unchecked='no evaluation window')
+    >>> c = check_at_cutoff(p.head(0), p, datetime(2024, 1, 1), JobConfig(),
+    ...                     ProfileConfig(), observed_until=datetime(2024, 4, 1))
+    >>> c.profiles is None, c.backtest is None, c.unchecked
+    (True, True, 'no evaluation window')
     """
     if before.height == 0:
         return CutoffChecks()
     at_cutoff = build_profiles(before, as_of=cutoff, config=profiles)
     if not config.churn:
-        return CutoffChecks(at_cutoff)
+        return CutoffChecks(at_cutoff, cutoff=cutoff)
     versus = rule_evidence(
         at_cutoff,
         purchases,
@@ -130,12 +136,14 @@ def check_at_cutoff(
     if versus is None:
         late = cutoff + timedelta(days=config.horizon_days) > observed_until
         why = (
-            f"the {config.horizon_days} days after the evaluation cutoff run past as_of"
+            _runs_past(config.horizon_days)
             if late
             else "no customer at the evaluation cutoff has a finite prediction"
         )
-        return CutoffChecks(at_cutoff, unchecked=why)
-    return CutoffChecks(at_cutoff, churn_evidence(versus, config.horizon_days), versus)
+        return CutoffChecks(at_cutoff, unchecked=why, cutoff=cutoff)
+    return CutoffChecks(
+        at_cutoff, churn_evidence(versus, config.horizon_days), versus, cutoff=cutoff
+    )
 
 
 @dataclass(frozen=True)
@@ -156,7 +164,7 @@ class CustomerDecisions:
     ratio: float
     ratio_days: float
     campaign: CampaignEvidence | None = None
-    campaign_unchecked: str = "no evaluation window"
+    campaign_unchecked: str = NO_WINDOW
 
 
 def customer_decisions(
@@ -225,13 +233,9 @@ def customer_decisions(
             at_cutoff = at_cutoff.with_columns(scaled)
     ranked = profiles.with_columns(churn_rank(profiles, churn_c.evidence["ranked_by"]))
     frame, value, rules, rank_by = action_frame(ranked, churn_c.licensed, value_c.licensed, ratio)
-    campaign, unchecked = None, "no evaluation window"
-    if at_cutoff is not None:
-        cutoff = (
-            to_datetime(config.cutoff, "cutoff")
-            if config.cutoff is not None
-            else as_of - timedelta(days=config.horizon_days)
-        )
+    campaign, unchecked = None, NO_WINDOW
+    if at_cutoff is not None and checks.cutoff is not None:
+        cutoff = checks.cutoff
         campaign = campaign_backtest(
             at_cutoff,
             bought,
@@ -246,7 +250,7 @@ def customer_decisions(
             observed_until=as_of,
         )
         unchecked = (
-            f"the {config.horizon_days} days after the evaluation cutoff run past as_of"
+            _runs_past(config.horizon_days)
             if cutoff + timedelta(days=config.horizon_days) > as_of
             else "the same rule selected nobody at the evaluation cutoff"
         )
