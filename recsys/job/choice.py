@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import cast
 
 import polars as pl
 
 from recsys.evaluation import EvaluationResults, compare
+from recsys.models import Recommender, registry
 
 __all__ = [
     "BUY_AGAIN_MODELS",
@@ -24,9 +26,10 @@ __all__ = [
     "regime_default",
 ]
 
-#: Models from simplest to most complex: no training, then one similarity or
-#: factorisation, then blends of several models. Among tied models the first wins:
-#: it is cheaper to run, easier to explain, and has fewer ways to break.
+#: Models from simplest to most complex: no training, then one similarity,
+#: factorisation or learned buy-again ranking (the diversified one re-orders the
+#: plain one's list), then blends of several models. Among tied models the first
+#: wins: it is cheaper to run, easier to explain, and has fewer ways to break.
 #: Models not listed come last, in name order.
 SIMPLICITY_ORDER: tuple[str, ...] = (
     "popular",
@@ -34,12 +37,20 @@ SIMPLICITY_ORDER: tuple[str, ...] = (
     "itemknn",
     "als",
     "bpr",
+    "ease",
+    "buyagain",
+    "buyagain_diverse",
     "repeat_explore",
     "blend",
 )
 
-#: Models that put products the customer bought before first.
-BUY_AGAIN_MODELS: tuple[str, ...] = ("repurchase", "repeat_explore", "buy_again")
+#: Models that put products the customer bought before first: the registered
+#: recommenders that recommend bought items by default (``default_exclude_seen``).
+BUY_AGAIN_MODELS: tuple[str, ...] = tuple(
+    name
+    for name in registry.names()
+    if not cast("type[Recommender]", registry.get(name)).default_exclude_seen
+)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ __all__ = ["DEFAULT_CONTACT_COST", "DEFAULT_MODELS", "JobConfig"]
 DEFAULT_MODELS: tuple[str, ...] = (
     "popular",
     "repurchase",
+    "buyagain_diverse",
     "als",
     "itemknn",
     "repeat_explore",
