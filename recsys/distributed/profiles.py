@@ -2,7 +2,7 @@
 
 How it runs
 -----------
-`recsys.build_profiles` is three steps (`recsys.profiles.build`):
+`recsys.build_profiles` is three steps (`recsys.profiles.steps`):
 `summarize_shard` (every customer's own aggregates), `global_statistics` (what
 compares customers: score cut points, lifecycle thresholds, tier cut points, the
 BG/NBD, survival, churn-calibration and CLV fits) and `apply_statistics` (the
@@ -49,21 +49,23 @@ from recsys.distributed import _cluster
 from recsys.distributed._cluster import FAULT_AT, check_out, connect, maybe_die, resolve_workers
 from recsys.engine import Ray
 from recsys.exceptions import InputDataError
-from recsys.profiles.build import (
-    GlobalInputs,
+from recsys.profiles.build import check_config
+from recsys.profiles.config import ProfileConfig
+from recsys.profiles.source import (
     ProfileSource,
-    ProfileStats,
-    ShardSummary,
-    apply_statistics,
-    check_config,
-    global_statistics,
     item_categories,
     prepare_source,
     resolve_as_of,
-    summarize_shard,
     time_range,
 )
-from recsys.profiles.config import ProfileConfig
+from recsys.profiles.steps import (
+    GlobalInputs,
+    ProfileStats,
+    ShardSummary,
+    apply_statistics,
+    global_statistics,
+    summarize_shard,
+)
 
 __all__ = ["build_profiles_on_ray", "write_partitioned"]
 

@@ -206,7 +206,7 @@ def fit_churn(
     transactions: TransactionFit,
 ) -> ChurnModels:
     """The churn models on every customer (``customers`` and ``cutoff`` of
-    `recsys.profiles.build.GlobalInputs`), sharing ``transactions`` with the CLV."""
+    `recsys.profiles.steps.GlobalInputs`), sharing ``transactions`` with the CLV."""
     # One BLAS thread: the model's matrices are small, and idle BLAS threads spinning
     # for work slowed the fits ~5x on a busy machine (also keeps sums thread-independent).
     with threadpool_limits(limits=1, user_api="blas"):

@@ -142,9 +142,9 @@ def test_without_returns() -> None:
 def test_us_per_day_is_the_only_definition() -> None:
     assert US_PER_DAY == 24 * 3600 * 1_000_000
     import recsys.data.interactions as interactions
-    import recsys.profiles.build as build
+    import recsys.profiles.steps as steps
 
-    assert build.US_PER_DAY is US_PER_DAY
+    assert steps.US_PER_DAY is US_PER_DAY
     assert interactions.US_PER_DAY is US_PER_DAY
 
 
