@@ -134,7 +134,9 @@ def backtest_profiles(
         The naive ``frequency`` rule's customers with the same number of orders:
         ``"tied"`` (half credit in the AUC, as `recsys.evaluation.backtest` scores the
         rule) or ``"recency"``: ordered by days since the last order (longest first),
-        the order of a list ranked by the rule (`recsys.job.decisions.churn_rank`).
+        the order of a list ranked by the rule (`recsys.job.decisions.churn_rank`);
+        there, the ties left (and those of the ``recency`` rule) are broken by
+        ``user_id``, as in that list.
 
     Returns
     -------
@@ -280,8 +282,12 @@ def _orders_specs(units: pl.DataFrame, rows: np.ndarray, o: int) -> list[_Spec]:
 
 
 def _by_recency(units: pl.DataFrame, rows: np.ndarray, o: int) -> list[_Spec]:
-    """The churn rows with the ``frequency`` rule's ties broken by days since the last
-    order: the rule scores ``-frequency``, so the fewest orders, then the longest since
-    the last order, get the lowest ``frequency`` (a dense rank: equal only where both are)."""
-    order = pl.struct(pl.col("frequency"), pl.col("recency_days").neg()).rank("dense")
-    return _BUILDERS["churn"](units.with_columns(frequency=order), rows, o)
+    """The churn rows with each rule in the order of its list: the ``frequency`` rule's
+    ties by days since the last order, then (both rules) by ``user_id``. The rule scores
+    ``-frequency``, so the fewest orders, then the longest since the last order, get the
+    lowest ``frequency``; ``recency_days`` becomes minus the list's rank."""
+    user = pl.col(C.USER)
+    order = pl.struct(pl.col("frequency"), pl.col("recency_days").neg(), user).rank("ordinal")
+    longest = pl.struct(pl.col("recency_days").neg(), user).rank("ordinal").cast(pl.Float64)
+    ranked = units.with_columns(frequency=order, recency_days=longest.neg())
+    return _BUILDERS["churn"](ranked, rows, o)

@@ -208,10 +208,10 @@ def rule_evidence(
     (the others counted in a `DataWarning` per prediction: a customer without a finite
     CLV still counts for churn); a prediction without any such customer is left out (a
     `DataWarning`); None when there is nothing to score, or (with a `DataWarning`) when
-    the window after the cutoff runs past ``observed_until``. The naive ``frequency``
-    rule is scored in the order the decisions rank by it
-    (`recsys.job.decisions.churn_rank`: the same number of orders by days since the
-    last order), not with its ties counted half.
+    the window after the cutoff runs past ``observed_until``. The naive rules are
+    scored in the order the decisions rank by them (`recsys.job.decisions.churn_rank`:
+    the same number of orders by days since the last order, the ties left by
+    ``user_id``), not with their ties counted half.
 
     Examples
     --------
