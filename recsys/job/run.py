@@ -148,7 +148,7 @@ class JobResult:
 
 
 def default_as_of(purchases: pl.DataFrame) -> datetime:
-    """Just after the last purchase: the day after it, at midnight.
+    """Just after the last purchase (return rows aside): the day after it, at midnight.
 
     Examples
     --------
@@ -157,17 +157,24 @@ def default_as_of(purchases: pl.DataFrame) -> datetime:
     >>> default_as_of(pl.DataFrame({"timestamp": [datetime(2024, 3, 1, 17)]}))
     datetime.datetime(2024, 3, 2, 0, 0)
     """
-    last = purchases[C.TIMESTAMP].max()
+    last = _time_range(purchases)[1]
     if not isinstance(last, datetime):
         raise InputDataError("purchases is empty: there is no purchase to take decisions on")
     return datetime(last.year, last.month, last.day) + timedelta(days=1)
 
 
+def _time_range(purchases: pl.DataFrame) -> tuple[Any, Any]:
+    """The first and last purchase (return rows aside), without copying the frame."""
+    ts = pl.col(C.TIMESTAMP)
+    return (
+        without_returns(purchases.lazy()).select(ts.min(), ts.max().alias("last")).collect().row(0)
+    )
+
+
 def _resolve_dates(config: JobConfig, purchases: pl.DataFrame) -> tuple[datetime, datetime]:
-    if purchases.height == 0:
+    first = _time_range(purchases)[0]
+    if not isinstance(first, datetime):
         raise InputDataError("purchases is empty: there is no purchase to take decisions on")
-    first = purchases[C.TIMESTAMP].min()
-    assert isinstance(first, datetime)
     as_of = to_datetime(config.as_of, "as_of") if config.as_of is not None else None
     as_of = as_of or default_as_of(purchases)
     if as_of <= first:
@@ -188,7 +195,8 @@ def _resolve_dates(config: JobConfig, purchases: pl.DataFrame) -> tuple[datetime
 
 
 def sample_customers(purchases: pl.DataFrame, n: int, seed: int) -> pl.DataFrame:
-    """The purchases of ``n`` customers drawn at random (``seed``).
+    """The purchases of ``n`` customers drawn at random (``seed``) among those with a
+    purchase (not only returns); their return rows are kept.
 
     Examples
     --------
@@ -197,9 +205,14 @@ def sample_customers(purchases: pl.DataFrame, n: int, seed: int) -> pl.DataFrame
     >>> sample_customers(p, 1, 0)["user_id"].n_unique()
     1
     """
-    customers = purchases[C.USER].unique().sort()
+    customers = _customers(purchases).sort()
     chosen = customers.sample(min(n, len(customers)), seed=seed)
     return purchases.filter(pl.col(C.USER).is_in(chosen.implode()))
+
+
+def _customers(purchases: pl.DataFrame) -> pl.Series:
+    """The distinct customers with a purchase (return rows aside)."""
+    return without_returns(purchases.lazy()).select(pl.col(C.USER).unique()).collect()[C.USER]
 
 
 def evaluation_purchases(
@@ -208,7 +221,7 @@ def evaluation_purchases(
     """The purchases the evaluation runs on and, when they are a sample, (sampled
     customers, all customers): `sample_customers` above ``config.evaluation_customers``."""
     limit = config.evaluation_customers
-    customers = bought[C.USER].n_unique()
+    customers = _customers(bought).len()
     if limit is None or customers <= limit:
         return bought, None
     return sample_customers(bought, limit, config.seed), (limit, customers)
