@@ -17,7 +17,11 @@ Steps (each one's warnings are recorded and attached to the claims they concern)
    when there is one);
 7. the claims (`recsys.job.claims`).
 
-Only purchases strictly before ``as_of`` are used anywhere.
+Only purchases strictly before ``as_of`` are used anywhere. Return rows (``is_return``,
+`recsys.clean_purchases` with ``keep_returns=True``, as `recsys.job.load_purchases` loads)
+are no order, purchase or interaction anywhere (`recsys.data.canonical.without_returns`);
+they count in the profiles' ``return_rate`` and, net, in the spend the campaign check
+measures after the cutoff.
 """
 
 from __future__ import annotations
@@ -262,7 +266,8 @@ def run(
     Parameters
     ----------
     purchases
-        Canonical purchases (`recsys.clean_purchases`).
+        Canonical purchases (`recsys.clean_purchases`), with or without return rows
+        (``is_return``).
     config
         `JobConfig` (default: its defaults).
     report, item_names
