@@ -376,8 +376,9 @@ def run(
             seg, returning, _ = segment_test_customers(checks.profiles, split)
             first_time = regime.test_first_time
             if sampled is not None:  # the sample's (skipped first-time buyers counted too)
+                ids = without_returns(evaluated_on.lazy()).select(C.USER, C.TIMESTAMP)
                 buyers, known_buyers = window_buyers(
-                    without_returns(evaluated_on), as_of, cutoff, config.horizon_days
+                    ids.collect(), as_of, cutoff, config.horizon_days
                 )
                 first_time = buyers - known_buyers
             segments_counts = (returning, first_time)
@@ -562,5 +563,6 @@ def _repeat_at_rank1(recommendations: pl.DataFrame, bought: pl.DataFrame) -> flo
     first = recommendations.filter(pl.col(C.RANK) == 1).select(C.USER, C.ITEM)
     if first.height == 0:
         return 0.0
-    seen = without_returns(bought).select(C.USER, C.ITEM)  # a semi join needs no unique()
+    # lazily, so only the two id columns are filtered; a semi join needs no unique()
+    seen = without_returns(bought.lazy()).select(C.USER, C.ITEM).collect()
     return first.join(seen, on=[C.USER, C.ITEM], how="semi").height / first.height
