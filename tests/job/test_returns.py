@@ -17,6 +17,7 @@ import recsys as rs
 from recsys.cli import main
 from recsys.job import JobConfig, JobResult
 from recsys.job.inputs import load_purchases
+from recsys.job.run import default_as_of, sample_customers
 from recsys.report.quality import quality_notes
 from tests.job import shops
 
@@ -240,3 +241,17 @@ def test_the_report_s_data_quality_table_accounts_for_returns_and_notes(
     assert rows["of the rows kept: returns, flagged is_return and netted"] == 1
     shown = [cells[0] for cells in _cells(page, "What cleaning assumed or changed")]
     assert shown == notes
+
+
+def test_dates_and_samples_are_of_customers_who_bought() -> None:
+    # 3 buyers and 50 customers who only returned (the last row of all is a return)
+    bought = _rows(1, "a", datetime(2024, 1, 1), [("p0", 1.0)])
+    bought = pl.concat(
+        [bought, *(_rows(u, f"b{u}", datetime(2024, 1, 2), [("p0", 1.0)]) for u in (2, 3))]
+    )
+    only = pl.concat(
+        [_returns(_rows(u, f"C{u}", datetime(2024, 3, 1), [("p0", 1.0)])) for u in range(10, 60)]
+    )
+    frame = pl.concat([bought.with_columns(is_return=pl.lit(False)), only])
+    assert default_as_of(frame) == datetime(2024, 1, 3)  # not after the returns
+    assert sorted(sample_customers(frame, 3, seed=0)["user_id"].unique()) == [1, 2, 3]
