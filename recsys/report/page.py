@@ -107,10 +107,11 @@ def _headline(result: JobResult, key: str) -> str:
         checked = "by the evidence" if "ratio" in ev else "projected, unchecked"
         return f"{count(ev['customers'])} customers, {stake} at stake ({checked}): {verdict}"
     if key == "churn":
+        name = ev.get("model_name", "BG/NBD")
         if claim.licensed:
-            return "a probability, ahead of the naive rules"
-        if ev["ranked_by"] == "churn_risk":
-            return "ahead of the naive rules, not a probability"
+            return f"{name}: a probability, ahead of the naive rules"
+        if ev["ranked_by"] in ("churn_risk", "learned_churn_risk"):
+            return f"{name}: ahead of the naive rules, not a probability"
         return f"ranked by the naive rule: {ev['ranked_by']}"
     if key == "value":
         if not ev.get("has_prices", True):
@@ -119,7 +120,8 @@ def _headline(result: JobResult, key: str) -> str:
                 if claim.licensed
                 else "ranked by past orders"
             )
-        return "CLV model, ahead of past spend" if claim.licensed else "ranked by past spend"
+        name = ev.get("model_name", "the CLV model")
+        return f"{name}, ahead of past spend" if claim.licensed else "ranked by past spend"
     if key == "due":
         return f"{count(ev['customers'])} customers, {count(ev['items'])} products due"
     if key == "model":
