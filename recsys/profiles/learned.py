@@ -423,8 +423,8 @@ def _fit_churn(
     if ys[c].min() == ys[c].max():
         raise InputDataError(
             f"{type(model).__name__}: at its calibration origin {starts[c]:%Y-%m-%d}, "
-            f"{'every' if ys[c][0] else 'no'} customer bought nothing in the {label_days} "
-            "days after it: the churn probability cannot be calibrated there"
+            f"{'no' if ys[c][0] else 'every'} customer bought in the {label_days} days "
+            "after it: the churn probability cannot be calibrated there"
         )
     rest = [j for j in range(len(starts)) if j != c] or [c]
     fit = ChurnCalibrator(l2=float(model.l2)).fit(
