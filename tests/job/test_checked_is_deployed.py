@@ -46,17 +46,102 @@ def test_the_churn_risk_and_clv_checked_at_the_cutoff_are_the_deployed_ones(
         assert both.height == scored.height > 100
         assert both[column].to_list() == pytest.approx(both["expected"].to_list(), rel=1e-9)
     # and the decisions use the same definitions as of as_of
-    at_as_of = rs.build_profiles(
-        purchases.filter(pl.col("timestamp") < result.as_of), as_of=result.as_of, config=deployed
-    )
+    bought = purchases.filter(pl.col("timestamp") < result.as_of)
+    at_as_of = rs.build_profiles(bought, as_of=result.as_of, config=deployed)
     assert result.profiles["clv"].to_list() == pytest.approx(at_as_of["clv"].to_list())
-    # the claim says what was checked: the deployed CLV ranking the window's spend
-    text = result.claims["value"].text
-    assert "expected value over the next 365 days (discounted 1% a month)" in text
-    assert "the next 90 days' spend" in text
-    assert result.claims["value"].evidence["discount_monthly"] == deployed.clv_discount_monthly
     end = result.cutoff + timedelta(days=config.horizon_days)
     assert end <= result.as_of
+
+
+def test_the_learned_models_checked_at_the_cutoff_are_the_deployed_ones(
+    mixed: tuple[JobResult, pl.DataFrame],
+) -> None:
+    result, purchases = mixed
+    config = result.config
+    assert result.backtest is not None and result.cutoff is not None
+    # on this shop both learned models are the candidates and both are deployed
+    churn, value = result.claims["churn"], result.claims["value"]
+    assert churn.evidence["model"] == "LearnedChurn"
+    assert churn.evidence["ranked_by"] == "learned_churn_risk"
+    assert value.evidence["model"] == "LearnedCLV" and value.licensed
+    assert result.value_column == "learned_value"
+    # checked: the models fitted as of the cutoff on the purchases before it, with the
+    # deployed horizons (churn over horizon_days, the value over clv_horizon_days)
+    before = purchases.filter(pl.col("timestamp") < result.cutoff)
+    fitted = {
+        "churn_risk": rs.profiles.LearnedChurn().fit(
+            before, as_of=result.cutoff, horizon_days=config.horizon_days
+        ),
+        "clv": rs.profiles.LearnedCLV().fit(
+            before, as_of=result.cutoff, horizon_days=config.clv_horizon_days
+        ),
+    }
+    for prediction, column in (("churn", "churn_risk"), ("clv", "clv")):
+        model = type(fitted[column]).__name__
+        scored = result.backtest.units[prediction].select("user_id", f"{column}__{model}")
+        expected = fitted[column].predict(before).rename({column: "expected"})
+        both = scored.join(expected, on="user_id")
+        assert both.height == scored.height > 100
+        assert both[f"{column}__{model}"].to_list() == pytest.approx(both["expected"].to_list())
+        assert (
+            result.backtest.table.filter(prediction=prediction, model=model, origin="all").height
+            > 0
+        )
+    # deployed: the same classes refitted as of as_of on every purchase before it
+    bought = purchases.filter(pl.col("timestamp") < result.as_of)
+    risk = rs.profiles.LearnedChurn().fit(bought, as_of=result.as_of, horizon_days=90)
+    clv = rs.profiles.LearnedCLV().fit(bought, as_of=result.as_of, horizon_days=365)
+    deployed = (
+        result.profiles.select("user_id", "monetary", "learned_churn_risk", "learned_value")
+        .join(risk.predict(bought), on="user_id", how="left")
+        .join(clv.predict(bought), on="user_id", how="left")
+    )
+    assert deployed["learned_churn_risk"].to_list() == pytest.approx(
+        deployed["churn_risk"].to_list()
+    )
+    # the value in money over the value horizon: the learned CLV sharing out past_value's
+    # total (past spend x the shop's recent-spend ratio)
+    ratio = value.evidence["ratio"]
+    total = float(deployed["monetary"].sum()) * ratio
+    assert float(deployed["learned_value"].sum()) == pytest.approx(total)
+    share = deployed["clv"].fill_null(0.0) / deployed["clv"].fill_null(0.0).sum()
+    assert deployed["learned_value"].to_list() == pytest.approx((share * total).to_list())
+    # BG/NBD's columns are kept next to them
+    assert {"churn_risk", "clv"} <= set(result.profiles.columns)
+    # the claims say which model was checked and deployed
+    assert value.text.startswith(
+        "Customer value is the learned CLV model's value over the next 365 days"
+    )
+    assert "the next 90 days' spend" in value.text
+    assert churn.text.startswith("The learned churn model's churn risk ranks who leaves better")
+
+
+def test_the_learned_check_reads_nothing_at_or_after_the_cutoff(
+    mixed: tuple[JobResult, pl.DataFrame],
+) -> None:
+    result, purchases = mixed
+    assert result.cutoff is not None
+    # a purchase 10 days after the cutoff by a customer who bought before it: only the
+    # labels of the window may change, never a prediction made at the cutoff
+    customer = purchases.filter(pl.col("timestamp") < result.cutoff)["user_id"][0]
+    extra = (
+        purchases.filter(pl.col("user_id") == customer)
+        .head(1)
+        .with_columns(
+            timestamp=pl.lit(result.cutoff + timedelta(days=10)).cast(purchases["timestamp"].dtype)
+        )
+    )
+    changed = rs.job.run(
+        pl.concat([purchases, extra]).sort("timestamp"),
+        JobConfig(models=("popular",), bootstrap=50),
+    )
+    assert changed.backtest is not None and result.backtest is not None
+    for prediction, column in (("churn", "churn_risk__LearnedChurn"), ("clv", "clv__LearnedCLV")):
+        old = result.backtest.units[prediction].select("user_id", column).sort("user_id")
+        new = changed.backtest.units[prediction].select("user_id", column).sort("user_id")
+        assert old.equals(new)
+    labels = changed.backtest.units["churn"].filter(pl.col("user_id") == customer)
+    assert labels["n_orders_after"].item() >= 1
 
 
 @pytest.mark.parametrize("name", ["mixed", "durables"])
@@ -82,7 +167,14 @@ def test_the_action_list_decides_churn_and_value_as_the_job_does(name: str) -> N
     assert win.height > 0
     if not licensed:  # past spend, not the CLV, is what is at stake
         ratio = result.claims["value"].evidence["ratio"]
-        assert win["value_at_stake"].to_list() == pytest.approx((win["monetary"] * ratio).to_list())
+        stake = win["monetary"] * ratio
+        if result.claims["churn"].licensed:  # x the churn risk deployed: the learned one
+            assert result.claims["churn"].evidence["ranked_by"] == "learned_churn_risk"
+            risk = profiles.select("user_id", "learned_churn_risk")
+            stake = (
+                stake * win.join(risk, on="user_id", maintain_order="left")["learned_churn_risk"]
+            )
+        assert win["value_at_stake"].to_list() == pytest.approx(stake.to_list())
 
 
 def test_a_customer_without_a_finite_clv_still_counts_for_churn() -> None:
