@@ -58,12 +58,14 @@ def test_the_learned_models_checked_at_the_cutoff_are_the_deployed_ones(
 ) -> None:
     result, purchases = mixed
     config = result.config
-    assert result.backtest is not None and result.cutoff is not None
+    assert result.backtest is not None
+    assert result.cutoff is not None
     # on this shop both learned models are the candidates and both are deployed
     churn, value = result.claims["churn"], result.claims["value"]
     assert churn.evidence["model"] == "LearnedChurn"
     assert churn.evidence["ranked_by"] == "learned_churn_risk"
-    assert value.evidence["model"] == "LearnedCLV" and value.licensed
+    assert value.evidence["model"] == "LearnedCLV"
+    assert value.licensed
     assert result.value_column == "learned_value"
     # checked: the models fitted as of the cutoff on the purchases before it, with the
     # deployed horizons (churn over horizon_days, the value over clv_horizon_days)
@@ -135,7 +137,8 @@ def test_the_learned_check_reads_nothing_at_or_after_the_cutoff(
         pl.concat([purchases, extra]).sort("timestamp"),
         JobConfig(models=("popular",), bootstrap=50),
     )
-    assert changed.backtest is not None and result.backtest is not None
+    assert changed.backtest is not None
+    assert result.backtest is not None
     for prediction, column in (("churn", "churn_risk__LearnedChurn"), ("clv", "clv__LearnedCLV")):
         old = result.backtest.units[prediction].select("user_id", column).sort("user_id")
         new = changed.backtest.units[prediction].select("user_id", column).sort("user_id")
