@@ -12,6 +12,7 @@ follow from the check: one code path for `recsys.job.run` and `recsys.job.action
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -279,11 +280,21 @@ def customer_decisions(
         learned_scores(
             profiles,
             bought,
-            refit(deploy_churn, bought, as_of) if deploy_churn is not None else None,
-            refit(deploy_value, bought, as_of) if deploy_value is not None else None,
+            refit(deploy_churn, bought, as_of, config) if deploy_churn is not None else None,
+            refit(deploy_value, bought, as_of, config) if deploy_value is not None else None,
         ),
         ratio,
     )
+    if learned.sampled is not None:  # the learned models were fitted on a sample: say so
+        drawn = (
+            f" The learned model is fitted on the purchases of {learned.sampled[0]:,} "
+            "customers drawn at random (at the cutoff and as of as_of; JobConfig."
+            "learned_customers), and scores every customer."
+        )
+        if churn_model == "LearnedChurn":
+            churn_c = dataclasses.replace(churn_c, text=churn_c.text + drawn)
+        if value_model == "LearnedCLV":
+            value_c = dataclasses.replace(value_c, text=value_c.text + drawn)
     churn_column = ranked_by if churn_c.licensed else None
     value_column = _VALUE_COLUMNS[value_model] if value_c.licensed else None
     ranked = profiles.with_columns(churn_rank(profiles, ranked_by))

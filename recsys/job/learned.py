@@ -38,6 +38,7 @@ __all__ = [
     "churn_candidate",
     "deployed_columns",
     "fit_learned",
+    "fit_purchases",
     "learned_scores",
     "refit",
     "value_candidate",
@@ -65,12 +66,37 @@ Learned = TypeVar("Learned", LearnedChurn, LearnedCLV)
 @dataclass(frozen=True)
 class LearnedFits:
     """The learned models fitted at the evaluation cutoff (None: not fitted, and
-    ``churn_unfitted`` / ``value_unfitted`` say why, empty when not wanted)."""
+    ``churn_unfitted`` / ``value_unfitted`` say why, empty when not wanted), and the
+    customer sample they were fitted on (``sampled``: (customers drawn, customers), None
+    when fitted on every customer; `fit_purchases`)."""
 
     churn: LearnedChurn | None = None
     value: LearnedCLV | None = None
     churn_unfitted: str = ""
     value_unfitted: str = ""
+    sampled: tuple[int, int] | None = None
+
+
+def fit_purchases(
+    purchases: pl.DataFrame, config: JobConfig
+) -> tuple[pl.DataFrame, tuple[int, int] | None]:
+    """The purchases the learned models are fitted on: those of ``config.learned_customers``
+    customers drawn at random (``config.seed``; `recsys.job.run.sample_customers`) where
+    there are more, with (drawn, customers); else all of them and None.
+
+    Examples
+    --------
+    >>> p = pl.DataFrame({"user_id": [1, 2, 3, 3]})
+    >>> fit_purchases(p, JobConfig(learned_customers=2))[1]
+    (2, 3)
+    """
+    from recsys.job.run import sample_customers  # run builds on this module
+
+    limit = config.learned_customers
+    customers = purchases[C.USER].n_unique()
+    if limit is None or customers <= limit:
+        return purchases, None
+    return sample_customers(purchases, limit, config.seed), (limit, customers)
 
 
 def fit_learned(
@@ -78,9 +104,10 @@ def fit_learned(
 ) -> LearnedFits:
     """`LearnedChurn` (with ``config.churn``, over ``config.horizon_days``) and, with
     ``with_clv``, `LearnedCLV` (over ``config.clv_horizon_days``), fitted as of
-    ``cutoff`` on ``before`` (the purchases strictly before it). A model the history
-    does not allow (`InputDataError`: too little of it for one training origin) is
-    left out, its message kept.
+    ``cutoff`` on ``before`` (the purchases strictly before it; of a customer sample
+    above ``config.learned_customers``: `fit_purchases`). A model the history does not
+    allow (`InputDataError`: too little of it for one training origin, one outcome at
+    its calibration origin) is left out, its message kept.
 
     Examples
     --------
@@ -94,17 +121,18 @@ def fit_learned(
     """
     churn = value = None
     churn_why = value_why = ""
+    fit_on, sampled = fit_purchases(before, config)
     if config.churn:
         try:
-            churn = LearnedChurn().fit(before, as_of=cutoff, horizon_days=config.horizon_days)
+            churn = LearnedChurn().fit(fit_on, as_of=cutoff, horizon_days=config.horizon_days)
         except InputDataError as err:
             churn_why = str(err)
     if with_clv:
         try:
-            value = LearnedCLV().fit(before, as_of=cutoff, horizon_days=config.clv_horizon_days)
+            value = LearnedCLV().fit(fit_on, as_of=cutoff, horizon_days=config.clv_horizon_days)
         except InputDataError as err:
             value_why = str(err)
-    return LearnedFits(churn, value, churn_why, value_why)
+    return LearnedFits(churn, value, churn_why, value_why, sampled)
 
 
 def learned_scores(
@@ -127,11 +155,13 @@ def learned_scores(
     return profiles
 
 
-def refit(model: Learned, bought: pl.DataFrame, as_of: datetime) -> Learned:
+def refit(model: Learned, bought: pl.DataFrame, as_of: datetime, config: JobConfig) -> Learned:
     """The same model class and parameters as ``model`` (fitted at the cutoff), fitted as
-    of ``as_of`` on ``bought`` over the same ``horizon_days``: the deployed model."""
+    of ``as_of`` on ``bought`` (a customer sample above ``config.learned_customers``, as
+    at the cutoff: `fit_purchases`) over the same ``horizon_days``: the deployed model."""
+    fit_on, _ = fit_purchases(bought, config)
     return type(model)(**model.get_params()).fit(
-        bought, as_of=as_of, horizon_days=model.horizon_days_
+        fit_on, as_of=as_of, horizon_days=model.horizon_days_
     )
 
 

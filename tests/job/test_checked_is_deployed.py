@@ -390,3 +390,33 @@ def test_the_demo_cards_name_the_learned_models_and_their_figures() -> None:
     assert decided.profiles["learned_value"].sum() == pytest.approx(
         decided.profiles["monetary"].sum() * decided.ratio
     )
+
+
+def test_above_learned_customers_the_learned_models_fit_on_a_stated_sample() -> None:
+    from recsys.job.customers import check_at_cutoff, profile_config
+    from recsys.job.run import sample_customers
+
+    purchases = shops.mixed()  # 600 customers
+    config = JobConfig(models=("popular",), bootstrap=20, learned_customers=200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = rs.job.run(purchases, config)
+    assert result.cutoff is not None
+    assert result.backtest is not None
+    before = purchases.filter(pl.col("timestamp") < result.cutoff)
+    drawn = sample_customers(before, 200, config.seed)
+    model = rs.profiles.LearnedChurn().fit(drawn, as_of=result.cutoff, horizon_days=90)
+    expected = model.predict(before)  # fitted on the sample, scoring every customer
+    scored = result.backtest.units["churn"].select("user_id", "churn_risk__LearnedChurn")
+    both = scored.join(expected, on="user_id")
+    assert both.height == scored.height > 200
+    assert both["churn_risk__LearnedChurn"].to_list() == pytest.approx(both["churn_risk"].to_list())
+    checks = check_at_cutoff(
+        before, purchases, result.cutoff, config, profile_config(config, True),
+        observed_until=result.as_of,
+    )  # fmt: skip
+    assert checks.learned.sampled == (200, before["user_id"].n_unique())
+    if result.claims["churn"].evidence["model"] == "LearnedChurn":
+        assert "fitted on the purchases of 200 customers drawn at random" in (
+            result.claims["churn"].text
+        )
