@@ -106,6 +106,7 @@ def churn_claim(
     unchecked: str = NO_WINDOW,
     model: str = "churn_risk",
     unfitted: str = "",
+    unrefitted: str = "",
 ) -> Claim:
     """The candidate churn model's risk against the naive rules and as a probability, or
     the rule and why.
@@ -118,7 +119,9 @@ def churn_claim(
     is above both rules' on at least ``min_customers`` customers (BG/NBD's also with an
     unflagged fit), else the better rule (``"recency"`` without a comparison). Without
     ``evidence``, ``unchecked`` says why; ``unfitted``: why the learned model could not
-    be fitted at the cutoff (BG/NBD is the candidate then), stated on the card.
+    be fitted at the cutoff (BG/NBD is the candidate then), stated on the card;
+    ``unrefitted``: why the learned model that beat the rules could not be refitted as
+    of ``as_of`` (churn is ranked by the rule then).
 
     Examples
     --------
@@ -187,7 +190,8 @@ def churn_claim(
     # Ranking by the model needs the same footing as reading it: enough customers and a
     # credible fit, not only intervals above both rules'.
     ahead = best is not None and unbeaten is None
-    beats = ahead and best is not None and best.customers >= min_customers and credible
+    enough = best is not None and best.customers >= min_customers
+    beats = ahead and enough and credible and not unrefitted
     ranked_by = (
         _CHURN_COLUMNS[model] if beats else (best.rule if best is not None else DEFAULT_CHURN_RULE)
     )
@@ -221,6 +225,12 @@ def churn_claim(
             f"{_cap(subject)} ranks who leaves better than the better naive rule, "
             f"{CHURN_RULES[best.rule][1]}: {_vs(best)} on {best.customers:,} customers "
             "at the evaluation cutoff"
+        )
+    elif ahead and unrefitted:
+        ranking = (
+            f"{_cap(subject)} ranked who leaves above the naive rules at the evaluation "
+            f"cutoff: {_vs(best)}; but it could not be refitted as of as_of ({unrefitted}), "
+            f"so churn is ranked by {rule_name}"
         )
     elif ahead:
         short = (
@@ -288,6 +298,7 @@ def value_claim(
     unchecked: str = NO_WINDOW,
     model: str | None = None,
     unfitted: str = "",
+    unrefitted: str = "",
 ) -> Claim:
     """Customer value from the candidate model where it beats the naive rule on at least
     ``min_customers`` customers, or ranked by the rule (`VALUE_FALLBACK`) and why.
@@ -308,7 +319,9 @@ def value_claim(
     rule that itself ranks poorly (`WEAK_SPEARMAN`). ``ratio`` (over the last
     ``ratio_days``) is `recsys.job.decisions.past_value_ratio`. Without a comparison,
     ``unchecked`` says why; ``unfitted``: why the learned CLV could not be fitted at the
-    cutoff (the BG/NBD CLV is the candidate then), stated on the card. The fit flags of
+    cutoff (the BG/NBD CLV is the candidate then), stated on the card; ``unrefitted``:
+    why the learned CLV could not be refitted as of ``as_of`` (past spend then). The fit
+    flags of
     BG/NBD and Gamma-Gamma (``fits``) concern their models, not the learned one.
 
     Examples
@@ -329,6 +342,8 @@ def value_claim(
             flags.append(f"{fits.nonfinite_value:,} customers have no finite value")
         if flags:
             reasons.append("its fit is flagged: " + "; ".join(flags))
+    if unrefitted:
+        reasons.append(f"it could not be refitted as of as_of ({unrefitted})")
     headline = next((r for r in rules if r.metric == "spearman"), None)
     data: dict[str, Any] = {
         "horizon_days": horizon_days,

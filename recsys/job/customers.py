@@ -13,14 +13,17 @@ follow from the check: one code path for `recsys.job.run` and `recsys.job.action
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from recsys.data import columns as C
 from recsys.evaluation import Backtest
+from recsys.exceptions import InputDataError
 from recsys.job.campaign import CampaignEvidence, campaign_backtest
 from recsys.job.claims import NO_WINDOW, Claim
 from recsys.job.claims_customer import churn_claim, value_claim
@@ -37,6 +40,7 @@ from recsys.job.evidence import (
 from recsys.job.learned import (
     LEARNED_CHURN_RISK,
     LEARNED_VALUE,
+    Learned,
     LearnedFits,
     churn_candidate,
     deployed_columns,
@@ -229,7 +233,8 @@ def customer_decisions(
     """
     learned = checks.learned
     churn_model = churn_candidate(learned)
-    churn_c = churn_claim(
+    churn_claimed = functools.partial(
+        churn_claim,
         checks.churn,
         fits,
         rules=rule_comparisons(checks.backtest, "churn", config.horizon_days, model=churn_model),
@@ -240,9 +245,11 @@ def customer_decisions(
         model=churn_model,
         unfitted=learned.churn_unfitted,
     )
+    churn_c = churn_claimed()
     ratio, ratio_days = past_value_ratio(bought, as_of, config.clv_horizon_days)
     value_model = value_candidate(learned) if has_prices else "expected_orders"
-    value_c = value_claim(
+    value_claimed = functools.partial(
+        value_claim,
         fits,
         has_prices=has_prices,
         rules=rule_comparisons(
@@ -264,6 +271,7 @@ def customer_decisions(
         model=value_model,
         unfitted=learned.value_unfitted if has_prices else "",
     )
+    value_c = value_claimed()
     at_cutoff = checks.profiles
     expected = f"expected_purchases_{config.horizon_days}d"
     if not has_prices:  # the value in orders the claim may license
@@ -272,18 +280,18 @@ def customer_decisions(
             profiles = profiles.with_columns(scaled)
         if at_cutoff is not None and expected in at_cutoff.columns:
             at_cutoff = at_cutoff.with_columns(scaled)
+    # the learned models the check licensed, refitted as of as_of on the purchases before
+    # it; one that cannot be refitted leaves the decision to the rule, said so
+    deployed_churn = deployed_value = None
+    if churn_c.evidence["ranked_by"] == LEARNED_CHURN_RISK and learned.churn is not None:
+        deployed_churn, why = _refitted(learned.churn, bought, as_of, config)
+        churn_c = churn_c if deployed_churn is not None else churn_claimed(unrefitted=why)
+    if value_c.licensed and value_model == "LearnedCLV" and learned.value is not None:
+        deployed_value, why = _refitted(learned.value, bought, as_of, config)
+        value_c = value_c if deployed_value is not None else value_claimed(unrefitted=why)
     ranked_by = churn_c.evidence["ranked_by"]
-    # the learned models the check licensed, refitted as of as_of on every purchase before it
-    deploy_churn = learned.churn if ranked_by == LEARNED_CHURN_RISK else None
-    deploy_value = learned.value if value_c.licensed and value_model == "LearnedCLV" else None
     profiles = deployed_columns(
-        learned_scores(
-            profiles,
-            bought,
-            refit(deploy_churn, bought, as_of, config) if deploy_churn is not None else None,
-            refit(deploy_value, bought, as_of, config) if deploy_value is not None else None,
-        ),
-        ratio,
+        learned_scores(profiles, bought, deployed_churn, deployed_value), ratio
     )
     if learned.sampled is not None:  # the learned models were fitted on a sample: say so
         drawn = (
@@ -334,6 +342,16 @@ def customer_decisions(
         unchecked,
         campaign_basis(churn_c.licensed, value_c.licensed, value_model, has_prices),
     )
+
+
+def _refitted(
+    model: Learned, bought: pl.DataFrame, as_of: datetime, config: JobConfig
+) -> tuple[Learned | None, str]:
+    """`recsys.job.learned.refit`, or None and why it could not be fitted as of ``as_of``."""
+    try:
+        return refit(model, bought, as_of, config), ""
+    except (InputDataError, np.linalg.LinAlgError) as err:
+        return None, str(err)
 
 
 #: The profile column each value model is deployed as (`recsys.job.learned`).

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
+import numpy as np
 import polars as pl
 
 from recsys.data import columns as C
@@ -34,6 +35,7 @@ __all__ = [
     "LEARNED_CHURN_RISK",
     "LEARNED_VALUE",
     "MODEL_NAMES",
+    "Learned",
     "LearnedFits",
     "churn_candidate",
     "deployed_columns",
@@ -107,7 +109,8 @@ def fit_learned(
     ``cutoff`` on ``before`` (the purchases strictly before it; of a customer sample
     above ``config.learned_customers``: `fit_purchases`). A model the history does not
     allow (`InputDataError`: too little of it for one training origin, one outcome at
-    its calibration origin) is left out, its message kept.
+    its calibration origin; or a singular system in its fit) is left out, its message
+    kept.
 
     Examples
     --------
@@ -125,12 +128,12 @@ def fit_learned(
     if config.churn:
         try:
             churn = LearnedChurn().fit(fit_on, as_of=cutoff, horizon_days=config.horizon_days)
-        except InputDataError as err:
+        except (InputDataError, np.linalg.LinAlgError) as err:
             churn_why = str(err)
     if with_clv:
         try:
             value = LearnedCLV().fit(fit_on, as_of=cutoff, horizon_days=config.clv_horizon_days)
-        except InputDataError as err:
+        except (InputDataError, np.linalg.LinAlgError) as err:
             value_why = str(err)
     return LearnedFits(churn, value, churn_why, value_why, sampled)
 

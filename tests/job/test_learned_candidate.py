@@ -154,3 +154,32 @@ def test_the_candidate_is_declared_by_what_could_be_fitted(
     from recsys.job.learned import churn_candidate, value_candidate
 
     assert (churn_candidate(fits), value_candidate(fits)) == (churn, value)
+
+
+def test_a_winner_that_cannot_be_refitted_as_of_as_of_leaves_the_decision_to_the_rule(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import recsys.job.customers as customers
+    from recsys.exceptions import InputDataError
+
+    def fails(*args: object, **kwargs: object) -> None:
+        raise InputDataError("LearnedChurn: at its calibration origin 2023-12-01, ...")
+
+    monkeypatch.setattr(customers, "refit", fails)
+    wins = (
+        _row("churn", "auc", "LearnedChurn", "recency", 0.80, 0.70, 0.05, 0.15),
+        _row("churn", "auc", "LearnedChurn", "frequency", 0.80, 0.72, 0.03, 0.12),
+        _row("clv", "spearman", "LearnedCLV", "past_spend", 0.60, 0.50, 0.05, 0.15),
+    )
+    learned = LearnedFits(churn=LearnedChurn(), value=LearnedCLV())
+    decided = _decide(CutoffChecks(churn=GOOD, backtest=_backtest(*wins), learned=learned))
+    churn, value = decided.churn, decided.value
+    assert churn.evidence["ranked_by"] == "frequency"  # the better rule
+    assert not churn.licensed
+    assert "but it could not be refitted as of as_of (LearnedChurn: at its calibration" in (
+        churn.text
+    )
+    assert not value.licensed
+    assert decided.value_column == "past_value"
+    assert "it could not be refitted as of as_of" in value.text
+    assert "learned_churn_risk" not in decided.profiles.columns
