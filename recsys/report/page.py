@@ -284,8 +284,11 @@ def _churn_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
     value = result.claims["value"]
     page.text(value.text, note=not value.licensed)
     if result.backtest is not None:
+        from recsys.job.learned import MODEL_NAMES
+
         rows = result.backtest.table.filter(pl.col("origin") == "all").select(
             "prediction",
+            pl.col("model").replace(MODEL_NAMES),
             "metric",
             "naive",
             "value",
@@ -300,8 +303,9 @@ def _churn_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
                 rows.with_columns(pl.col("metric", "naive").str.replace_all("_", " ")),
                 caption=f"Customers as of {result.cutoff:%Y-%m-%d}, scored on the next "
                 f"{result.config.horizon_days} days: each prediction (as the decisions use "
-                "it) next to the naive rule it replaces on the same customers (frequency: "
-                "fewest orders first, then longest since the last order, the order the "
+                "it; model: BG/NBD's and the learned model's, the latter the candidate where "
+                "it could be fitted) next to the naive rule it replaces on the same customers "
+                "(frequency: fewest orders first, then longest since the last order, the order the "
                 "decisions rank by it; AUC and Spearman: higher is better; Brier: lower), the "
                 "difference and its paired 95% interval (customers resampled).",
                 formats={"diff": _signed, "ci_low": _signed, "ci_high": _signed, "n": count},
