@@ -85,6 +85,8 @@ def check_counts(out: Path, seed: int = 0) -> dict[str, Any]:
     cutoff = datetime.fromisoformat(meta["evaluation_cutoff"])
     horizon = int(meta["evaluation_horizon_days"])
     bought = purchases.filter(pl.col("timestamp") < as_of)
+    if "is_return" in bought.columns:  # return rows are kept, flagged: no customer's purchase
+        bought = bought.filter(~pl.col("is_return"))
     customers = bought["user_id"].n_unique()
     html = (out / "report.html").read_text()
     sampled = re.search(r"of a random sample of ([\d,]+) of the ([\d,]+) customers", html)
@@ -95,8 +97,6 @@ def check_counts(out: Path, seed: int = 0) -> dict[str, Any]:
         evaluated_on = bought.filter(pl.col("user_id").is_in(chosen.implode()))
     else:
         evaluated_on = bought
-    if "is_return" in evaluated_on.columns:
-        evaluated_on = evaluated_on.filter(~pl.col("is_return"))
     window = evaluated_on.filter(
         pl.col("timestamp") >= cutoff, pl.col("timestamp") < cutoff + timedelta(days=horizon)
     )["user_id"].unique()

@@ -70,9 +70,16 @@ def _run(purchases: Any, report: Any, names: Any, config: Any, out: str) -> None
         print(f"wrote {path}")
 
 
-def _read_done(start: float, what: str) -> None:
-    """The read step's timing line, as `recsys.job.run` prints the other steps'."""
+def _read_done(start: float, what: str, report: Any) -> None:
+    """The read step's timing line, as `recsys.job.run` prints the other steps', then the
+    cleaning account and what the job does with the return rows kept."""
+    from recsys.job.inputs import returns_note
+
     print(f"      read {what}: {time.perf_counter() - start:.1f} s")
+    print(report)
+    note = returns_note(report)
+    if note is not None:
+        print(note)
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -92,8 +99,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print("[read] the bundled UCI Online Retail data ...")
     read = time.perf_counter()
     purchases, report, names = load_online_retail(sample_users=args.sample_users, seed=args.seed)
-    _read_done(read, "the bundled UCI Online Retail data")
-    print(report)
+    _read_done(read, "the bundled UCI Online Retail data", report)
     _run(purchases, report, names, config, args.out)
     print(f"done in {time.perf_counter() - start:.1f} s")
 
@@ -139,7 +145,6 @@ def cmd_report(args: argparse.Namespace) -> None:
         if "(description)" not in str(err):
             raise  # a MissingColumnError is worded by the command line's error handler
         raise InputDataError(str(err).replace("(description)", "(--description)")) from None
-    _read_done(read, args.file)
-    print(report)
+    _read_done(read, args.file, report)
     _run(purchases, report, names, config, args.out)
     print(f"done in {time.perf_counter() - start:.1f} s")

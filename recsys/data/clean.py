@@ -373,7 +373,9 @@ def clean_purchases(
         apply_id_checks(extra[0].row(0, named=True), mapping)
     if checked_expr is not None:
         matched = {str(i) for i in extra[-1][C.ITEM].to_list()}
-        warn_unmatched_non_products(checked, matched, item_dtype.is_integer())
+        unmatched = warn_unmatched_non_products(checked, matched, item_dtype.is_integer())
+        if unmatched is not None:
+            notes.append(unmatched)
     if by_item.height:
         notes.append(_non_product_note(by_item))
 
@@ -392,7 +394,9 @@ def clean_purchases(
             dropped[reason] += n
     several = 0
     if C.ITEM_NAME in mapping:
-        both = pl.concat([output.select(C.ITEM, C.ITEM_NAME), returns.select(C.ITEM, C.ITEM_NAME)])
+        # the names of purchase and return rows, each row once (kept returns are in output)
+        named = [output] if keep_returns else [output, returns]
+        both = pl.concat([f.select(C.ITEM, C.ITEM_NAME) for f in named])
         output, several = one_name_per_item(output, both)
         returns = one_name_per_item(returns, both)[0]
         warn_several_names(several, mapping[C.ITEM_NAME])
@@ -405,14 +409,14 @@ def clean_purchases(
         dropped["duplicate"] = exact_duplicates
     del duplicate
 
-    # one query, so polars computes the distinct counts in parallel
-    summary = output.select(
+    purchases = without_returns(output)
+    # one query, so polars computes the distinct counts in parallel (returns aside)
+    summary = purchases.select(
         pl.col(C.USER).n_unique().alias("n_users"),
         pl.col(C.ITEM).n_unique().alias("n_items"),
         pl.col(C.TIMESTAMP).min().alias("first"),
         pl.col(C.TIMESTAMP).max().alias("last"),
     ).row(0, named=True)
-    purchases = without_returns(output)
     # A group-by on the key columns, not n_unique of a struct: the struct's row encoding
     # held 1.8 GB more at 19M rows (benchmarks/RESULTS.md, bench_data.py).
     orders = purchases.lazy().group_by(C.USER, *order_keys(purchases)).len()
@@ -432,6 +436,7 @@ def clean_purchases(
         columns={k: mapping[k] for k in C.MAPPABLE if k in mapping},
         notes=tuple(notes),
         items_with_several_names=several,
+        returns_kept=output.height - purchases.height,
     )
     assert report.rows_in == report.rows_out + report.rows_dropped
     return output, report

@@ -133,8 +133,9 @@ def non_product_expr(ids: Sequence[str], item_dtype: pl.DataType) -> pl.Expr | N
 
 def warn_unmatched_non_products(
     listed: Collection[str], matched: Collection[str], integer_ids: bool, shown: int = 10
-) -> None:
-    """One `DataWarning` naming the ``listed`` non-product ids not in ``matched``.
+) -> str | None:
+    """One `DataWarning` naming the ``listed`` non-product ids not in ``matched``; its
+    message is returned for the cleaning report's notes (None when all matched).
 
     ``listed`` are ids from `non_product_ids`, ``matched`` the item ids (as text)
     of the table's rows they matched; ``integer_ids``: the table's item ids are
@@ -145,27 +146,29 @@ def warn_unmatched_non_products(
     >>> import warnings
     >>> with warnings.catch_warnings(record=True) as caught:
     ...     warnings.simplefilter("always")
-    ...     warn_unmatched_non_products(("123", "POSTAGE", "X"), {"123"}, integer_ids=True)
-    >>> print(caught[0].message)  # doctest: +NORMALIZE_WHITESPACE
+    ...     note = warn_unmatched_non_products(("123", "POSTAGE", "X"), {"123"}, integer_ids=True)
+    >>> note == str(caught[0].message)
+    True
+    >>> print(note)  # doctest: +NORMALIZE_WHITESPACE
     non_product_items: 'POSTAGE', 'X' match no item id of the table and drop no row (the
     item ids are integers here); check their spelling and case
     """
     unmatched = [i for i in sorted(listed) if i not in matched]
     if not unmatched:
-        return
+        return None
     names = ", ".join(repr(i) for i in unmatched[:shown])
     if len(unmatched) > shown:
         names += f" and {len(unmatched) - shown:,} more"
     integer_hint = integer_ids and any(not re.match(CANONICAL_INT, i) for i in unmatched)
     one = len(unmatched) == 1
-    warnings.warn(
+    message = (
         f"non_product_items: {names} match{'es' if one else ''} no item id of the table and "
         f"drop{'s' if one else ''} no row"
         + (" (the item ids are integers here)" if integer_hint else "")
-        + "; check their spelling and case",
-        DataWarning,
-        stacklevel=3,
+        + "; check their spelling and case"
     )
+    warnings.warn(message, DataWarning, stacklevel=3)
+    return message
 
 
 def one_name_per_item(frame: pl.DataFrame, names: pl.DataFrame) -> tuple[pl.DataFrame, int]:

@@ -43,14 +43,15 @@ class CleaningReport:
         ``drop_duplicates=True``, in which case they are counted in ``dropped``).
     returns
         The canonical rows removed as ``cancellation`` or ``non_positive_quantity``
-        (customer, item and time known), so return behaviour is not lost. A
+        (customer, item and time known), so return behaviour is not lost; with
+        ``keep_returns=True`` the same rows are kept instead (``returns_kept``). A
         cancelled ``non_product`` line (a postage refund) is not a return.
     n_users, n_items, n_orders
         Distinct customers, items and orders in the output (returns aside). An
         order is the one of `recsys.data.canonical.order_key`: an ``order_id``
         of a customer, or a customer-day where there is no order id.
     first_timestamp, last_timestamp
-        Time range of the output.
+        Time range of the output (returns aside; None without a purchase row).
     timestamp_format
         The strftime format used to parse timestamp strings, or the unit of
         numeric timestamps (``"unix_s"``, ``"excel"``, ...); ``None`` for
@@ -63,6 +64,9 @@ class CleaningReport:
     items_with_several_names
         Item ids whose rows carry more than one product name (each keeps its
         most frequent name).
+    returns_kept
+        Return rows kept in the output, flagged ``is_return`` (``keep_returns=True``;
+        counted in ``rows_out``; 0 otherwise).
     """
 
     rows_in: int
@@ -79,6 +83,7 @@ class CleaningReport:
     columns: dict[str, str]
     notes: tuple[str, ...] = field(default_factory=tuple)
     items_with_several_names: int = 0
+    returns_kept: int = 0
 
     @property
     def rows_dropped(self) -> int:
@@ -86,9 +91,17 @@ class CleaningReport:
         return sum(self.dropped.values())
 
     def to_frame(self) -> pl.DataFrame:
-        """The account as a table: ``step, rows, share`` (share of ``rows_in``)."""
+        """The account as a table: ``step, rows, share`` (share of ``rows_in``).
+
+        ``rows_in`` is the sum of the ``dropped`` rows and ``rows_out``; with
+        ``returns_kept``, a last step ``rows_out: returns kept`` is the part of
+        ``rows_out`` flagged ``is_return``.
+        """
         steps = ["rows_in", *(f"dropped: {r}" for r in self.dropped), "rows_out"]
         rows = [self.rows_in, *self.dropped.values(), self.rows_out]
+        if self.returns_kept:
+            steps.append("rows_out: returns kept")
+            rows.append(self.returns_kept)
         return pl.DataFrame({"step": steps, "rows": rows}).with_columns(
             share=pl.col("rows") / max(self.rows_in, 1)
         )
@@ -105,18 +118,36 @@ class CleaningReport:
         lines.append(
             f"{self.n_users:,} users, {self.n_items:,} items"
             + f", {self.n_orders:,} orders"
-            + (f", {self.first_timestamp} .. {self.last_timestamp}" if self.rows_out else "")
+            + (
+                f", {self.first_timestamp} .. {self.last_timestamp}"
+                if self.first_timestamp is not None
+                else ""
+            )
         )
+        lines += self.remarks
+        return "\n".join(lines)
+
+    @property
+    def remarks(self) -> list[str]:
+        """What the counts do not say, one line each: how timestamps were read,
+        duplicates and returns kept, items with several names, then ``notes`` (time-zone
+        offsets dropped, non-product rows by item, listed non-product ids that matched
+        nothing); ``str(report)`` prints them after the counts."""
+        lines = []
         if self.timestamp_format is not None:
             lines.append(f"timestamps read as {self.timestamp_format!r}")
         if self.exact_duplicates and not self.dropped.get("duplicate"):
             lines.append(f"{self.exact_duplicates:,} exact duplicate rows kept")
-        if len(self.returns):
+        if self.returns_kept:
+            lines.append(
+                f"{self.returns_kept:,} return/cancellation rows kept, flagged is_return "
+                "(counted in rows out; also in report.returns)"
+            )
+        elif len(self.returns):
             lines.append(f"{len(self.returns):,} return/cancellation rows in report.returns")
         if self.items_with_several_names:
             lines.append(
                 f"{self.items_with_several_names:,} item ids carry several names "
                 "(the most frequent name kept)"
             )
-        lines += list(self.notes)
-        return "\n".join(lines)
+        return lines + list(self.notes)

@@ -58,7 +58,7 @@ import numpy as np
 import polars as pl
 
 from recsys._validation import check_in, check_positive_int
-from recsys.data.canonical import cast_ids
+from recsys.data.canonical import cast_ids, without_returns
 from recsys.data.columns import ITEM, RANK, USER
 from recsys.data.sources import to_frame
 from recsys.evaluation._frames import (
@@ -167,7 +167,8 @@ def repeat_share_values(
 
 
 def train_pairs(train: Any, like: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Distinct (user_id, item_id) of training purchases, ids cast like prepare_truth.
+    """Distinct (user_id, item_id) of training purchases (return rows, ``is_return``,
+    aside: an item only returned was not bought), ids cast like prepare_truth.
 
     With ``like`` (the frame they are joined with), each id column of ``like``
     is matched by `recsys.data.canonical.cast_ids`: ``"7"`` or ``7.0`` meet
@@ -177,7 +178,7 @@ def train_pairs(train: Any, like: pl.DataFrame | None = None) -> pl.DataFrame:
     for column in (USER, ITEM):
         if column not in frame.columns:
             raise InputDataError(f"train is missing column {column!r}; got {frame.columns}")
-    frame = frame.select(USER, ITEM)
+    frame = without_returns(frame).select(USER, ITEM)
     for column in (USER, ITEM):
         if like is not None and column in like.columns:
             where = f"train (to match the {column} of the recommendations or test data)"

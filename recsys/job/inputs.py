@@ -2,7 +2,9 @@
 
 `load_purchases` cleans any file or frame (with the cleaning account) and keeps
 product names from a description column when there is one; `load_online_retail`
-is the same on the bundled UCI Online Retail data (``recsys demo``).
+is the same on the bundled UCI Online Retail data (``recsys demo``). Both keep the
+return and cancellation rows, flagged ``is_return`` (`returns_note` says what the job
+does with them).
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ from recsys.data import columns as C
 from recsys.data.presets import get_preset
 from recsys.exceptions import InputDataError
 
-__all__ = ["ONLINE_RETAIL_PRESET", "item_names", "load_online_retail", "load_purchases"]
+__all__ = [
+    "ONLINE_RETAIL_PRESET",
+    "item_names",
+    "load_online_retail",
+    "load_purchases",
+    "returns_note",
+]
 
 ONLINE_RETAIL_PRESET = "online_retail"
 
@@ -80,6 +88,11 @@ def load_purchases(
     with several names counted). Returns purchases (without the names), the cleaning
     report and ``item_id, name`` (or None). A ``description`` that is not a column of
     the input is an error naming it.
+
+    Return and cancellation rows are kept, flagged ``is_return``
+    (``clean_purchases(keep_returns=True)``): the job nets them where it measures
+    spend after the evaluation cutoff and leaves them out everywhere else
+    (`returns_note`).
     """
     columns = dict(clean_options.pop("columns", None) or {})
     if description is None and C.ITEM_NAME not in columns:
@@ -87,7 +100,9 @@ def load_purchases(
     if description:
         columns[C.ITEM_NAME] = description
     try:
-        purchases, report = clean_purchases(source, columns=columns or None, **clean_options)
+        purchases, report = clean_purchases(
+            source, columns=columns or None, keep_returns=True, **clean_options
+        )
     except InputDataError as err:
         if description and repr(description) in str(err) and C.ITEM_NAME in str(err):
             raise InputDataError(
@@ -112,7 +127,7 @@ def load_online_retail(
     Examples
     --------
     >>> purchases, report, names = load_online_retail(sample_users=50)
-    >>> purchases["user_id"].n_unique(), names.columns
+    >>> purchases.filter(~pl.col("is_return"))["user_id"].n_unique(), names.columns
     (50, ['item_id', 'name'])
     """
     from recsys.datasets import online_retail
@@ -124,3 +139,34 @@ def load_online_retail(
         chosen = customers.sample(min(sample_users, len(customers)), seed=seed)
         raw = raw.filter(pl.col(customer).is_in(chosen.implode()) | pl.col(customer).is_null())
     return load_purchases(raw, description="Description", preset=ONLINE_RETAIL_PRESET)
+
+
+def returns_note(report: CleaningReport) -> str | None:
+    """What the job does with the return rows the cleaning kept (None without any).
+
+    `recsys.job.run` leaves them out of every order and purchase count, profile
+    spend, model and recommendation; they count in the profiles' ``return_rate`` and,
+    net, in the spend the campaign check measures after the evaluation cutoff
+    (`recsys.job.campaign.campaign_backtest`).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import recsys as rs
+    >>> frame = pl.DataFrame({"user_id": [1, 1], "item_id": ["a", "a"],
+    ...     "timestamp": ["2024-01-02", "2024-01-03"], "quantity": [2.0, -1.0]})
+    >>> _, report = rs.clean_purchases(frame, keep_returns=True)
+    >>> print(returns_note(report))  # doctest: +NORMALIZE_WHITESPACE
+    1 return row kept and netted: the spend measured after the evaluation cutoff (the
+    campaign check) is net of the returns made in it; the profiles' return_rate counts
+    them; no order or purchase count, profile spend, model or recommendation uses them
+    """
+    n = report.returns_kept
+    if not n:
+        return None
+    return (
+        f"{n:,} return row{'' if n == 1 else 's'} kept and netted: the spend measured after "
+        "the evaluation cutoff (the campaign check) is net of the returns made in it; the "
+        "profiles' return_rate counts them; no order or purchase count, profile spend, "
+        "model or recommendation uses them"
+    )

@@ -17,7 +17,11 @@ Steps (each one's warnings are recorded and attached to the claims they concern)
    when there is one);
 7. the claims (`recsys.job.claims`).
 
-Only purchases strictly before ``as_of`` are used anywhere.
+Only purchases strictly before ``as_of`` are used anywhere. Return rows (``is_return``,
+`recsys.clean_purchases` with ``keep_returns=True``, as `recsys.job.load_purchases` loads)
+are no order, purchase or interaction anywhere (`recsys.data.canonical.without_returns`);
+they count in the profiles' ``return_rate`` and, net, in the spend the campaign check
+measures after the cutoff.
 """
 
 from __future__ import annotations
@@ -148,7 +152,7 @@ class JobResult:
 
 
 def default_as_of(purchases: pl.DataFrame) -> datetime:
-    """Just after the last purchase: the day after it, at midnight.
+    """Just after the last purchase (return rows aside): the day after it, at midnight.
 
     Examples
     --------
@@ -157,17 +161,24 @@ def default_as_of(purchases: pl.DataFrame) -> datetime:
     >>> default_as_of(pl.DataFrame({"timestamp": [datetime(2024, 3, 1, 17)]}))
     datetime.datetime(2024, 3, 2, 0, 0)
     """
-    last = purchases[C.TIMESTAMP].max()
+    last = _time_range(purchases)[1]
     if not isinstance(last, datetime):
         raise InputDataError("purchases is empty: there is no purchase to take decisions on")
     return datetime(last.year, last.month, last.day) + timedelta(days=1)
 
 
+def _time_range(purchases: pl.DataFrame) -> tuple[Any, Any]:
+    """The first and last purchase (return rows aside), without copying the frame."""
+    ts = pl.col(C.TIMESTAMP)
+    return (
+        without_returns(purchases.lazy()).select(ts.min(), ts.max().alias("last")).collect().row(0)
+    )
+
+
 def _resolve_dates(config: JobConfig, purchases: pl.DataFrame) -> tuple[datetime, datetime]:
-    if purchases.height == 0:
+    first = _time_range(purchases)[0]
+    if not isinstance(first, datetime):
         raise InputDataError("purchases is empty: there is no purchase to take decisions on")
-    first = purchases[C.TIMESTAMP].min()
-    assert isinstance(first, datetime)
     as_of = to_datetime(config.as_of, "as_of") if config.as_of is not None else None
     as_of = as_of or default_as_of(purchases)
     if as_of <= first:
@@ -188,7 +199,8 @@ def _resolve_dates(config: JobConfig, purchases: pl.DataFrame) -> tuple[datetime
 
 
 def sample_customers(purchases: pl.DataFrame, n: int, seed: int) -> pl.DataFrame:
-    """The purchases of ``n`` customers drawn at random (``seed``).
+    """The purchases of ``n`` customers drawn at random (``seed``) among those with a
+    purchase (not only returns); their return rows are kept.
 
     Examples
     --------
@@ -197,9 +209,14 @@ def sample_customers(purchases: pl.DataFrame, n: int, seed: int) -> pl.DataFrame
     >>> sample_customers(p, 1, 0)["user_id"].n_unique()
     1
     """
-    customers = purchases[C.USER].unique().sort()
+    customers = _customers(purchases).sort()
     chosen = customers.sample(min(n, len(customers)), seed=seed)
     return purchases.filter(pl.col(C.USER).is_in(chosen.implode()))
+
+
+def _customers(purchases: pl.DataFrame) -> pl.Series:
+    """The distinct customers with a purchase (return rows aside)."""
+    return without_returns(purchases.lazy()).select(pl.col(C.USER).unique()).collect()[C.USER]
 
 
 def evaluation_purchases(
@@ -208,7 +225,7 @@ def evaluation_purchases(
     """The purchases the evaluation runs on and, when they are a sample, (sampled
     customers, all customers): `sample_customers` above ``config.evaluation_customers``."""
     limit = config.evaluation_customers
-    customers = bought[C.USER].n_unique()
+    customers = _customers(bought).len()
     if limit is None or customers <= limit:
         return bought, None
     return sample_customers(bought, limit, config.seed), (limit, customers)
@@ -249,7 +266,8 @@ def run(
     Parameters
     ----------
     purchases
-        Canonical purchases (`recsys.clean_purchases`).
+        Canonical purchases (`recsys.clean_purchases`), with or without return rows
+        (``is_return``).
     config
         `JobConfig` (default: its defaults).
     report, item_names
@@ -358,8 +376,9 @@ def run(
             seg, returning, _ = segment_test_customers(checks.profiles, split)
             first_time = regime.test_first_time
             if sampled is not None:  # the sample's (skipped first-time buyers counted too)
+                ids = without_returns(evaluated_on.lazy()).select(C.USER, C.TIMESTAMP)
                 buyers, known_buyers = window_buyers(
-                    without_returns(evaluated_on), as_of, cutoff, config.horizon_days
+                    ids.collect(), as_of, cutoff, config.horizon_days
                 )
                 first_time = buyers - known_buyers
             segments_counts = (returning, first_time)
@@ -534,5 +553,6 @@ def _repeat_at_rank1(recommendations: pl.DataFrame, bought: pl.DataFrame) -> flo
     first = recommendations.filter(pl.col(C.RANK) == 1).select(C.USER, C.ITEM)
     if first.height == 0:
         return 0.0
-    seen = without_returns(bought).select(C.USER, C.ITEM)  # a semi join needs no unique()
+    # lazily, so only the two id columns are filtered; a semi join needs no unique()
+    seen = without_returns(bought.lazy()).select(C.USER, C.ITEM).collect()
     return first.join(seen, on=[C.USER, C.ITEM], how="semi").height / first.height

@@ -113,6 +113,8 @@ def write_files(result: JobResult, out_dir: str | Path) -> dict[str, Path]:
     and ``horizon_days`` columns (CSV has no metadata). With an experiment,
     ``plan.parquet`` is the targeting plan (`recsys.uplift.allocate`'s columns), with
     the date of the model's features (``features_as_of``) in its metadata too.
+    ``purchases.parquet`` holds the purchases before ``as_of`` the job ran on, with their
+    return rows flagged ``is_return`` when the input has them.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ from recsys.data import columns as C
 from recsys.report.format import Table, count, interval, money, orders, percent, sort_natural
 from recsys.report.html import HtmlReport
 from recsys.report.plotting import pyplot
+from recsys.report.quality import quality_section
 
 if TYPE_CHECKING:
     from recsys.job import Claim, JobResult
@@ -531,23 +532,8 @@ def write_page(result: JobResult, path: str | Path) -> Path:
         f"{config.bootstrap:,} bootstrap resamples, seed {config.seed}; contact cost "
         f"{money(config.contact_cost, config.currency, 2)} (--contact-cost)."
     )
-    report = result.report
-    if report is not None:
-        page.heading("Data quality: what cleaning kept and removed")
-        page.table(
-            Table.from_frame(
-                report.to_frame().with_columns(
-                    pl.col("step")
-                    .str.replace("rows_in", "rows read")
-                    .str.replace("rows_out", "rows kept")
-                    .str.replace_all("_", " ")
-                ),
-                caption="Every input row, accounted for: each row is kept or dropped for the "
-                "reason shown; share = share of the rows read.",
-                formats={"share": percent},
-                labels={"share": "share of rows read"},
-            )
-        )
+    if result.report is not None:
+        quality_section(page, result.report)
     _targeting_section(page, result, plt)
     _customers_section(page, result, plt)
     _churn_section(page, result, plt)

@@ -106,8 +106,10 @@ def test_report_accounts_for_every_row(
     assert report.dropped == {reason: expected.get(reason, 0) for reason in DROP_REASONS}
     assert report.exact_duplicates == duplicates
     assert report.returns.height == sum(r in returns for r in reasons)
+    # the counts and the time range are of the purchases, return rows aside
+    assert report.n_users == len({r[0] for r in kept_rows if not r[-1]})
+    assert report.returns_kept == (int(purchases["is_return"].sum()) if keep_returns else 0)
     if report.rows_out:
-        assert report.n_users == len({r[0] for r in kept_rows})
         assert purchases["user_id"].null_count() == 0
         assert purchases["item_id"].null_count() == 0
         assert purchases["timestamp"].null_count() == 0
