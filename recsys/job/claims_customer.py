@@ -419,7 +419,7 @@ def value_claim(
     )
     if not reasons and beats:
         fits_text = (
-            "learned on windows before the evaluation cutoff and refitted on every purchase "
+            "learned on windows before the evaluation cutoff and refitted on the purchases "
             "to date; it assumes the link between past and future buying stays as it was"
             if learned
             else "BG/NBD and Gamma-Gamma fits, none flagged; these models assume buying "
