@@ -9,6 +9,7 @@ which is what makes the backtest leak-free by construction.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -69,9 +70,11 @@ def profile_units(
     horizon_days: int,
     with_clv: bool,
     with_churn: bool = True,
+    extra: Sequence[str] = (),
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`customer_units` of profiles already built as of ``origin``: their churn (with
-    ``with_churn``) and CLV (with ``with_clv``) columns next to what happened in
+    ``with_churn``), CLV (with ``with_clv``) and ``extra`` model columns
+    (``churn_risk__<Model>``, ``clv__<Model>``) next to what happened in
     ``[origin, origin + horizon_days)`` of ``purchases`` (``churned``,
     ``n_orders_after``, ``spend_after``), and the holdout table (empty without the
     ``expected_purchases_<horizon_days>d`` column)."""
@@ -86,6 +89,7 @@ def profile_units(
         columns.append(expected)
     if with_clv:
         columns += ["monetary", "clv"]
+    columns += list(extra)
     units = (
         profiles.select(columns)
         .join(labels, on=C.USER, how="left", maintain_order="left")

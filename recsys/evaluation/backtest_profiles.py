@@ -29,6 +29,7 @@ from recsys.evaluation._backtest_units import as_array, holdout_table, profile_u
 from recsys.evaluation.backtest import (
     _BUILDERS,
     Backtest,
+    _model_columns,
     _paired,
     _scored,
     _Spec,
@@ -38,7 +39,7 @@ from recsys.evaluation.calibration import churn_deciles
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.stats import weighted as S
 
-__all__ = ["PROFILE_PREDICTIONS", "backtest_profiles", "finite_rows"]
+__all__ = ["PROFILE_PREDICTIONS", "backtest_profiles", "extra_models", "finite_rows"]
 
 #: The predictions `backtest_profiles` scores, and the profile columns each needs
 #: (``<h>``: the ``horizon_days`` scored; `prediction_columns`).
@@ -63,9 +64,26 @@ def prediction_columns(prediction: str, horizon_days: int = 90) -> tuple[str, ..
     return tuple(c.replace("<h>", str(horizon_days)) for c in PROFILE_PREDICTIONS[prediction])
 
 
-def finite_rows(prediction: str, horizon_days: int = 90) -> pl.Expr:
-    """True where every profile column ``prediction`` needs (`prediction_columns`) is
-    finite (not null, NaN or infinite).
+def extra_models(prediction: str, columns: Sequence[str]) -> tuple[str, ...]:
+    """The extra model columns of ``prediction`` among ``columns``: ``churn_risk__<Model>``
+    for ``churn``, ``clv__<Model>`` for ``clv`` (none for ``orders``), scored next to the
+    profile's own column in rows of their own (``model`` = ``<Model>``).
+
+    Examples
+    --------
+    >>> extra_models("churn", ["churn_risk", "churn_risk__LearnedChurn", "clv__LearnedCLV"])
+    ('churn_risk__LearnedChurn',)
+    """
+    if prediction == "orders":
+        return ()
+    scored = PROFILE_PREDICTIONS[prediction][-1]
+    return tuple(c for c in columns if c.startswith(f"{scored}__"))
+
+
+def finite_rows(prediction: str, horizon_days: int = 90, extra: Sequence[str] = ()) -> pl.Expr:
+    """True where every profile column ``prediction`` needs (`prediction_columns`), and
+    every ``extra`` model column of it (`extra_models`), is finite (not null, NaN or
+    infinite).
 
     Examples
     --------
@@ -75,7 +93,7 @@ def finite_rows(prediction: str, horizon_days: int = 90) -> pl.Expr:
     """
     return pl.all_horizontal(
         pl.col(c).cast(pl.Float64).is_finite().fill_null(False)
-        for c in prediction_columns(prediction, horizon_days)
+        for c in (*prediction_columns(prediction, horizon_days), *extra)
     ).alias(prediction)
 
 
@@ -118,7 +136,13 @@ def backtest_profiles(
     origin
         The profiles' ``as_of``: the start of the label window.
     predictions
-        ``"churn"``, ``"clv"``, ``"orders"`` or several (default: churn and CLV).
+        ``"churn"``, ``"clv"``, ``"orders"`` or several (default: churn and CLV). Extra
+        models' columns in ``profiles``, ``churn_risk__<Model>`` and ``clv__<Model>``
+        (e.g. `recsys.profiles.LearnedChurn`'s predictions as of ``origin``, fitted on
+        the purchases before it), are scored in rows of their own (``model`` =
+        ``<Model>``; the profile's own rows have ``model`` = ``churn_risk`` / ``clv``),
+        as `recsys.evaluation.backtest` scores its ``churn_model`` / ``clv_model``, on
+        the same customers (those with every model's column finite).
     horizon_days, bootstrap, seed, confidence
         As in `recsys.evaluation.backtest`.
     observed_until
@@ -142,7 +166,8 @@ def backtest_profiles(
     -------
     Backtest
         ``table`` (origin = the ISO date and ``"all"``, equal at one origin),
-        ``calibration`` (with ``churn``), ``holdout`` (when ``profiles`` have
+        ``calibration`` (with ``churn``: one table per churn model), ``holdout`` (when
+        ``profiles`` have
         ``expected_purchases_<horizon_days>d``), ``units`` and ``verdict``.
 
     Raises
@@ -185,7 +210,11 @@ def backtest_profiles(
                 "other predictions need their own fits: use rs.evaluation.backtest)"
             )
     horizon_days = check_positive_int("horizon_days", horizon_days)
-    needed = [C.USER, *(c for name in wanted for c in prediction_columns(name, horizon_days))]
+    extras = {name: extra_models(name, frame.columns) for name in wanted}
+    needed = [
+        C.USER,
+        *(c for name in wanted for c in (*prediction_columns(name, horizon_days), *extras[name])),
+    ]
     missing = [c for c in dict.fromkeys(needed) if c not in frame.columns]
     if missing:
         raise InputDataError(
@@ -208,20 +237,19 @@ def backtest_profiles(
                 f"profiles: {column} is not finite for {bad:,} customers; score the "
                 "customers with a finite value (or fix the fit), or pass on_nonfinite='skip'"
             )
-    finite = frame.select(finite_rows(name, horizon_days) for name in wanted)
+    finite = frame.select(finite_rows(name, horizon_days, extras[name]) for name in wanted)
     for name in wanted:
         left = frame.height - int(finite[name].sum())
+        columns = _names((*prediction_columns(name, horizon_days), *extras[name]))
         if left == frame.height:
             raise InputDataError(
-                f"profiles: no customer has a finite "
-                f"{_names(prediction_columns(name, horizon_days))}: "
-                f"there is no {name} to score"
+                f"profiles: no customer has a finite {columns}: there is no {name} to score"
             )
         if left:
             with concerning(_CONCERNS[name]):
                 warnings.warn(
                     f"{left:,} of {frame.height:,} customers have no finite "
-                    f"{_names(prediction_columns(name, horizon_days))}: they are left out of "
+                    f"{columns}: they are left out of "
                     f"the {name} comparison with the naive rules",
                     DataWarning,
                     stacklevel=2,
@@ -238,7 +266,13 @@ def backtest_profiles(
     t = pl.col(C.TIMESTAMP)
     window = history.filter((t >= when) & (t < when + timedelta(days=horizon_days)))
     units, _ = profile_units(
-        frame, window, when, horizon_days, with_clv="clv" in wanted, with_churn="churn" in wanted
+        frame,
+        window,
+        when,
+        horizon_days,
+        with_clv="clv" in wanted,
+        with_churn="churn" in wanted,
+        extra=[c for name in wanted for c in extras[name]],
     )
     stamp = pl.lit(when.date().isoformat()).alias("origin")
     merged = {name: units.filter(finite[name]).select(stamp, pl.all()) for name in wanted}
@@ -250,8 +284,12 @@ def backtest_profiles(
     table = _scored(merged, [when], wanted, builders, bootstrap, seed, confidence)
     calibration = pl.DataFrame()
     if "churn" in wanted:
-        cal = churn_deciles(merged["churn"].select("churn_risk", "retained"))
-        calibration = cal.select(stamp, pl.lit("churn_risk").alias("model"), pl.all())
+        calibration = pl.concat(
+            churn_deciles(
+                merged["churn"].select(pl.col(column).alias("churn_risk"), "retained")
+            ).select(stamp, pl.lit(model).alias("model"), pl.all())
+            for column, model in _model_columns(merged["churn"], "churn_risk")
+        )
     return Backtest(
         table=table,
         calibration=calibration,

@@ -19,6 +19,7 @@ import polars as pl
 from recsys.actions import retention_actions
 from recsys.data import columns as C
 from recsys.job.decisions import action_frame, churn_rank, past_value_ratio
+from recsys.job.learned import deployed_columns
 from recsys.stats import bootstrap_sums, percentile_ci
 from recsys.uplift.retention import retention_labels
 
@@ -60,8 +61,8 @@ def campaign_backtest(
     cutoff: datetime,
     *,
     ranked_by: str,
-    churn_ok: bool,
-    value_ok: bool,
+    churn_column: str | None,
+    value_column: str | None,
     horizon_days: int,
     value_horizon_days: int,
     bootstrap: int,
@@ -70,9 +71,11 @@ def campaign_backtest(
     confidence: float = 0.95,
 ) -> CampaignEvidence | None:
     """The win-back rule and valuation of `recsys.job.decisions.action_frame` (churn
-    ordering ``ranked_by``, the licences ``churn_ok`` and ``value_ok``, the past-value
-    ratio as of ``cutoff``) applied to ``profiles`` (built as of ``cutoff``), against
-    the spend of ``bought`` in ``[cutoff, cutoff + horizon_days)``.
+    ordering ``ranked_by``, the licensed churn-risk and value columns ``churn_column``
+    and ``value_column``, the past-value ratio as of ``cutoff``) applied to ``profiles``
+    (built as of ``cutoff``, with the learned models' predictions there:
+    `recsys.job.learned.deployed_columns`, the definition deployed as of ``as_of``),
+    against the spend of ``bought`` in ``[cutoff, cutoff + horizon_days)``.
 
     The projection for the window is the stake the decisions deploy,
     `recsys.retention_actions`' ``value_at_stake`` (the value column x churn risk when
@@ -94,7 +97,7 @@ def campaign_backtest(
     ...     "frequency": [1, 1, 1], "monetary": [100.0, 50.0, 10.0],
     ...     "lifecycle_stage": ["churned", "churned", "active"]})
     >>> e = campaign_backtest(prof, p, datetime(2020, 7, 1), ranked_by="recency",
-    ...     churn_ok=False, value_ok=False, horizon_days=30, value_horizon_days=120,
+    ...     churn_column=None, value_column=None, horizon_days=30, value_horizon_days=120,
     ...     bootstrap=0, seed=0, observed_until=datetime(2020, 8, 1))
     >>> e.customers, e.projected, e.realised, e.bought_again  # ratio 10 x 120/60 / 160
     (2, 4.6875, 20.0, 1)
@@ -103,8 +106,9 @@ def campaign_backtest(
     if end > observed_until or profiles.height == 0:
         return None
     ratio, _ = past_value_ratio(bought, cutoff, value_horizon_days)
+    profiles = deployed_columns(profiles, ratio)
     ranked = profiles.with_columns(churn_rank(profiles, ranked_by))
-    frame, value, rules, rank_by = action_frame(ranked, churn_ok, value_ok, ratio)
+    frame, value, rules, rank_by = action_frame(ranked, churn_column, value_column, ratio)
     actions = retention_actions(frame, rules=rules, value=value, rank_by=rank_by)
     # one row per customer, by id: the resamples do not depend on the list's order
     win = actions.filter(pl.col("action") == "win_back").select(C.USER, _STAKE).sort(C.USER)

@@ -19,9 +19,11 @@ from recsys.job.evidence import (
     FitEvidence,
     RuleComparison,
 )
+from recsys.job.learned import LEARNED_CHURN_RISK, MODEL_NAMES
 from recsys.profiles import ProfileConfig
 
 __all__ = [
+    "CHURN_SUBJECTS",
     "VALUE_FALLBACK",
     "VALUE_FALLBACK_ORDERS",
     "WEAK_SPEARMAN",
@@ -50,15 +52,21 @@ VALUE_FALLBACK_ORDERS = (
 
 def winback_order(ranked_by: str) -> str:
     """The stated order of the win-back list when churn risk is not licensed: customer
-    value, then the churn ordering (``ranked_by``: ``"churn_risk"`` or a rule of
-    `recsys.job.decisions.CHURN_RULES`).
+    value, then the churn ordering (``ranked_by``: ``"churn_risk"``,
+    ``"learned_churn_risk"`` or a rule of `recsys.job.decisions.CHURN_RULES`).
 
     Examples
     --------
     >>> winback_order("recency")
     'customer value (see the value card), then days since the last order (longest first)'
     """
-    churn = "churn risk" if ranked_by == "churn_risk" else CHURN_RULES[ranked_by][1]
+    churn = (
+        CHURN_RULES[ranked_by][1]
+        if ranked_by in CHURN_RULES
+        else "the learned churn risk"
+        if ranked_by == LEARNED_CHURN_RISK
+        else "churn risk"
+    )
     return f"customer value (see the value card), then {churn}"
 
 
@@ -74,6 +82,19 @@ def better_churn_rule(rules: tuple[RuleComparison, ...]) -> RuleComparison | Non
     return max(auc, key=lambda r: r.rule_value) if auc else None
 
 
+#: How the cards name each churn model (the candidate of `recsys.job.learned`).
+CHURN_SUBJECTS = {
+    "churn_risk": "BG/NBD's churn risk",
+    "LearnedChurn": "the learned churn model's churn risk",
+}
+#: The column each churn model ranks by where it is deployed.
+_CHURN_COLUMNS = {"churn_risk": "churn_risk", "LearnedChurn": LEARNED_CHURN_RISK}
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def churn_claim(
     evidence: ChurnEvidence | None,
     fits: FitEvidence | None,
@@ -83,13 +104,24 @@ def churn_claim(
     min_customers: int = 30,
     warnings: tuple[str, ...] = (),
     unchecked: str = NO_WINDOW,
+    model: str = "churn_risk",
+    unfitted: str = "",
+    unrefitted: str = "",
 ) -> Claim:
-    """Churn risk against the naive rules and as a probability, or the rule and why.
+    """The candidate churn model's risk against the naive rules and as a probability, or
+    the rule and why.
 
-    ``rules`` are the churn rows of the backtest at the evaluation cutoff
-    (`recsys.job.evidence.rule_comparisons`). ``evidence["ranked_by"]`` is what churn is
-    ranked by: ``"churn_risk"`` where it beats the better rule, else that rule
-    (``"recency"`` without a comparison). Without ``evidence``, ``unchecked`` says why.
+    ``model`` is the candidate (`recsys.job.learned.churn_candidate`: ``"churn_risk"``,
+    BG/NBD's, or ``"LearnedChurn"``); ``evidence`` and ``rules`` are its (the churn rows
+    of the backtest at the evaluation cutoff: `recsys.job.evidence.churn_evidence`,
+    `rule_comparisons`). ``evidence["ranked_by"]`` is what churn is ranked by: the
+    model's column (``"churn_risk"`` or ``"learned_churn_risk"``) where its AUC interval
+    is above both rules' on at least ``min_customers`` customers (BG/NBD's also with an
+    unflagged fit), else the better rule (``"recency"`` without a comparison). Without
+    ``evidence``, ``unchecked`` says why; ``unfitted``: why the learned model could not
+    be fitted at the cutoff (BG/NBD is the candidate then), stated on the card;
+    ``unrefitted``: why the learned model that beat the rules could not be refitted as
+    of ``as_of`` (churn is ranked by the rule then).
 
     Examples
     --------
@@ -98,7 +130,16 @@ def churn_claim(
     (False, 'recency', True)
     """
     reasons = []
-    data: dict[str, Any] = {"tolerance": CALIBRATION_TOLERANCE, "min_customers": min_customers}
+    subject = CHURN_SUBJECTS[model]
+    bgnbd = model == "churn_risk"
+    data: dict[str, Any] = {
+        "tolerance": CALIBRATION_TOLERANCE,
+        "min_customers": min_customers,
+        "model": model,
+        "model_name": MODEL_NAMES[model],
+    }
+    if unfitted:
+        data["learned_unfitted"] = unfitted
     if not enabled:
         reasons.append("the churn model is turned off")
     elif evidence is None:
@@ -137,14 +178,23 @@ def churn_claim(
                 else "no decile could be checked"
             )
             reasons.append(f"it is not calibrated: {gap}")
-    if enabled and fits is not None and not fits.churn_credible:
+    # BG/NBD's fit flags concern BG/NBD's churn risk (the learned model is judged by its check)
+    credible = fits is None or fits.churn_credible or not bgnbd
+    if enabled and not credible:
+        assert fits is not None
         reasons.append("its fit is flagged: " + "; ".join(fits.churn_flags))
     best = better_churn_rule(rules) if enabled else None
+    against = [r for r in rules if r.metric == "auc" and r.rule in CHURN_RULES] if enabled else []
+    # the one not beaten that the card names: the better rule, else the other
+    unbeaten = next((r for r in sorted(against, key=lambda r: r is not best) if not r.beats), None)
     # Ranking by the model needs the same footing as reading it: enough customers and a
-    # credible fit, not only an interval above the rule's.
-    credible = fits is None or fits.churn_credible
-    beats = best is not None and best.beats and best.customers >= min_customers and credible
-    ranked_by = "churn_risk" if beats else (best.rule if best is not None else DEFAULT_CHURN_RULE)
+    # credible fit, not only intervals above both rules'.
+    ahead = best is not None and unbeaten is None
+    enough = best is not None and best.customers >= min_customers
+    beats = ahead and enough and credible and not unrefitted
+    ranked_by = (
+        _CHURN_COLUMNS[model] if beats else (best.rule if best is not None else DEFAULT_CHURN_RULE)
+    )
     data["ranked_by"] = ranked_by
     if best is not None:
         data.update(
@@ -167,50 +217,67 @@ def churn_claim(
             else "no customer to compare on"
         )
         ranking = (
-            f"Whether churn risk ranks who leaves better than the naive rules could not be "
+            f"Whether {subject} ranks who leaves better than the naive rules could not be "
             f"checked ({why}): churn is ranked by {rule_name}"
         )
     elif beats:
         ranking = (
-            f"Churn risk ranks who leaves better than the better naive rule, "
+            f"{_cap(subject)} ranks who leaves better than the better naive rule, "
             f"{CHURN_RULES[best.rule][1]}: {_vs(best)} on {best.customers:,} customers "
             "at the evaluation cutoff"
         )
-    elif best.beats:
+    elif ahead and unrefitted:
+        ranking = (
+            f"{_cap(subject)} ranked who leaves above the naive rules at the evaluation "
+            f"cutoff: {_vs(best)}; but it could not be refitted as of as_of ({unrefitted}), "
+            f"so churn is ranked by {rule_name}"
+        )
+    elif ahead:
         short = (
             f"only {best.customers:,} customers (at least {min_customers:,} needed)"
             if best.customers < min_customers
             else "a flagged fit"
         )
         ranking = (
-            f"Churn risk ranked who leaves above the naive rule {rule_name}: {_vs(best)}; "
-            f"but on {short}, so churn is ranked by {rule_name}"
+            f"{_cap(subject)} ranked who leaves above the naive rule {rule_name}: "
+            f"{_vs(best)}; but on {short}, so churn is ranked by {rule_name}"
         )
     else:
+        assert unbeaten is not None
         ranking = (
-            f"Churn risk is no better than the naive rule {rule_name} at ranking who "
-            f"leaves: {_vs(best)} on {best.customers:,} customers at the evaluation "
-            f"cutoff; churn is ranked by {rule_name}"
+            f"{_cap(subject)} is no better than the naive rule "
+            f"{CHURN_RULES[unbeaten.rule][1]} at ranking who leaves: {_vs(unbeaten)} on "
+            f"{unbeaten.customers:,} customers at the evaluation cutoff; churn is ranked by "
+            f"{rule_name}"
         )
+    why_not = (
+        f" The learned churn model could not be fitted at the evaluation cutoff "
+        f"({unfitted}): BG/NBD's churn risk was checked instead."
+        if unfitted and enabled
+        else ""
+    )
     if licensed:
         assert evidence is not None
         text = (
-            f"Churn risk can be read as a probability: on {evidence.customers:,} customers "
-            f"checked over {evidence.horizon_days} days, every decile is within "
+            f"{_cap(subject)} can be read as a probability: on {evidence.customers:,} "
+            f"customers checked over {evidence.horizon_days} days, every decile is within "
             f"{_pct(CALIBRATION_TOLERANCE, 0)} of what happened and it separates churners "
-            f"from returners ({data['auc_text']}). {ranking}."
+            f"from returners ({data['auc_text']}). {ranking}.{why_not}"
         )
         return Claim("churn", text, True, data, warnings, None)
     if probability:
         use = (
             f"It passes the checks of a probability (every decile within "
             f"{_pct(CALIBRATION_TOLERANCE, 0)} of what happened, {data['auc_text']}), but the "
-            "decisions do not use it where it does not beat the rule"
+            "decisions do not use it where it does not beat the rules"
         )
     else:
         use = "It is not used as a probability: " + "; ".join(reasons)
     fallback = winback_order(ranked_by)
-    text = f"{ranking}. {use}. The win-back list is ordered by {fallback}, with no risk threshold."
+    text = (
+        f"{ranking}. {use}. The win-back list is ordered by {fallback}, with no risk "
+        f"threshold.{why_not}"
+    )
     return Claim("churn", text, False, data, warnings, fallback)
 
 
@@ -229,11 +296,18 @@ def value_claim(
     min_customers: int = 30,
     expected_days: int = 90,
     unchecked: str = NO_WINDOW,
+    model: str | None = None,
+    unfitted: str = "",
+    unrefitted: str = "",
 ) -> Claim:
-    """Customer value from the model where it beats the naive rule on at least
+    """Customer value from the candidate model where it beats the naive rule on at least
     ``min_customers`` customers, or ranked by the rule (`VALUE_FALLBACK`) and why.
 
-    With prices the model is the CLV and the rule past spend; without, the model is
+    With prices the candidate (``model``, `recsys.job.learned.value_candidate`) is the
+    BG/NBD x Gamma-Gamma CLV (``"clv"``, the default) or the learned CLV
+    (``"LearnedCLV"``: past spend x its chance of an order over ``horizon_days``,
+    deployed as ``learned_value``, `recsys.job.learned.deployed_columns`) and the rule
+    past spend; without, the model is
     BG/NBD's expected orders (its ``expected_days`` expectation, scaled to the value
     horizon: `recsys.job.decisions.expected_orders`) and the rule past orders
     (`VALUE_FALLBACK_ORDERS`). ``rules`` are the rows of the backtest at the evaluation
@@ -244,7 +318,11 @@ def value_claim(
     the rule's, is above 0. The comparison is stated whenever one was made, and so is a
     rule that itself ranks poorly (`WEAK_SPEARMAN`). ``ratio`` (over the last
     ``ratio_days``) is `recsys.job.decisions.past_value_ratio`. Without a comparison,
-    ``unchecked`` says why.
+    ``unchecked`` says why; ``unfitted``: why the learned CLV could not be fitted at the
+    cutoff (the BG/NBD CLV is the candidate then), stated on the card; ``unrefitted``:
+    why the learned CLV could not be refitted as of ``as_of`` (past spend then). The fit
+    flags of
+    BG/NBD and Gamma-Gamma (``fits``) concern their models, not the learned one.
 
     Examples
     --------
@@ -252,33 +330,49 @@ def value_claim(
     False
     """
     reasons = []
+    model = model or ("clv" if has_prices else "expected_orders")
+    learned = model == "LearnedCLV"
     if not enabled:
         reasons.append("the value model is turned off")
     elif not churn_enabled:
         reasons.append("the churn model it is built on (BG/NBD) is turned off")
-    if enabled and churn_enabled and fits is not None:
+    if enabled and churn_enabled and fits is not None and not learned:
         flags = list(fits.value_flags if has_prices else fits.churn_flags)
         if has_prices and fits.nonfinite_value:
             flags.append(f"{fits.nonfinite_value:,} customers have no finite value")
         if flags:
             reasons.append("its fit is flagged: " + "; ".join(flags))
+    if unrefitted:
+        reasons.append(f"it could not be refitted as of as_of ({unrefitted})")
     headline = next((r for r in rules if r.metric == "spearman"), None)
     data: dict[str, Any] = {
         "horizon_days": horizon_days,
         "ratio": ratio,
         "ratio_days": ratio_days,
         "has_prices": has_prices,
+        "model": model,
+        "model_name": MODEL_NAMES[model],
     }
-    if has_prices:
+    if unfitted:
+        data["learned_unfitted"] = unfitted
+    if has_prices and not learned:
         data["discount_monthly"] = discount_monthly
-    if has_prices:
-        model = f"the CLV model's expected value over the next {horizon_days} days" + (
+    if learned:
+        described = (
+            f"the learned CLV model's value over the next {horizon_days} days (past spend x "
+            "its chance of an order in them, scaled so that all customers together are worth "
+            "the shop's recent spend over the value horizon)"
+        )
+        rule, fallback, noun, unit = "past spend", VALUE_FALLBACK, "spend", "spend"
+        source = "the learned CLV model"
+    elif has_prices:
+        described = f"the CLV model's expected value over the next {horizon_days} days" + (
             f" (discounted {discount_monthly * 100:g}% a month)" if discount_monthly else ""
         )
         rule, fallback, noun, unit = "past spend", VALUE_FALLBACK, "spend", "spend"
         source = "the CLV model"
     else:
-        model = (
+        described = (
             f"BG/NBD's expected orders over the next {horizon_days} days (its "
             f"{expected_days}-day expectation x {horizon_days}/{expected_days})"
         )
@@ -317,26 +411,37 @@ def value_claim(
         else ""
     )
     fallback_text = f"Its value is {fallback}{scale}."
+    why_not = (
+        f" The learned CLV model could not be fitted at the evaluation cutoff ({unfitted}): "
+        "the BG/NBD x Gamma-Gamma CLV was checked instead."
+        if unfitted and enabled and churn_enabled
+        else ""
+    )
     if not reasons and beats:
         fits_text = (
-            "BG/NBD and Gamma-Gamma fits, none flagged" if has_prices else "BG/NBD fit, not flagged"
+            "learned on windows before the evaluation cutoff and refitted on the purchases "
+            "to date; it assumes the link between past and future buying stays as it was"
+            if learned
+            else "BG/NBD and Gamma-Gamma fits, none flagged; these models assume buying "
+            "habits stay as they were"
+            if has_prices
+            else "BG/NBD fit, not flagged; these models assume buying habits stay as they were"
         )
         text = (
-            f"Customer value is {model}: it ranks {window} better than {rule}: "
-            f"{compared} ({fits_text}; these models assume buying habits stay as they were)."
-            f"{poor}"
+            f"Customer value is {described}: it ranks {window} better than {rule}: "
+            f"{compared} ({fits_text}).{poor}{why_not}"
         )
         return Claim("value", text, True, data, warnings, None)
     if not reasons and headline is not None and headline.beats:
         text = (
-            f"Customer value is ranked by {rule}: {model} ranked {window} better than it, but "
+            f"Customer value is ranked by {rule}: {described} ranked {window} better than it, but "
             f"on only {headline.customers:,} customers (at least {min_customers:,} needed): "
             f"{compared}.{poor} {fallback_text}"
         )
     elif not reasons and headline is not None:
         text = (
             f"Customer value is no better than {rule}: ranked by {rule}. "
-            f"{model[0].upper()}{model[1:]} ranks {window} no better than {rule}: "
+            f"{_cap(described)} ranks {window} no better than {rule}: "
             f"{compared}.{poor} {fallback_text}"
         )
     else:
@@ -345,16 +450,16 @@ def value_claim(
         ranked = f"It is ranked by {rule}"
         if headline is not None:
             ranked += (
-                f", although {model} ranked {window} better than {rule}: {compared}"
+                f", although {described} ranked {window} better than {rule}: {compared}"
                 if headline.beats
-                else f"; {model} ranked {window} no better than {rule}: {compared}"
+                else f"; {described} ranked {window} no better than {rule}: {compared}"
             )
         text = (
             f"Customer value does not come from {source}: "
             + "; ".join(reasons)
             + f". {ranked}.{poor} {fallback_text}"
         )
-    return Claim("value", text, False, data, warnings, fallback)
+    return Claim("value", text + why_not, False, data, warnings, fallback)
 
 
 def _told_apart(x: float, y: float) -> tuple[str, str]:

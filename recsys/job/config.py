@@ -81,6 +81,13 @@ class JobConfig:
         already narrow (with 10,000 customers evaluated, the 95% interval of a hit rate
         near 30% is about +-1 point) and the evaluation costs what it costs on a shop
         of that size. None: every customer.
+    learned_customers
+        Above this many customers, the learned churn and value models
+        (`recsys.job.learned`) are fitted, at the cutoff and as of ``as_of``, on the
+        purchases of this many customers drawn at random (``seed``), and score every
+        customer; the cards say so. Their fit reads up to 26 earlier windows of each
+        customer: on a 10-million-line export (189,448 customers) the churn model's fit
+        took 157 s on every customer, 76 s on 50,000 (load 4.5). None: every customer.
     dataset, currency
         The data's name in the report's title; the prefix of money (``"£"``).
     customer_column
@@ -118,6 +125,7 @@ class JobConfig:
     min_evaluated: int = 30
     sample_users: int | None = None
     evaluation_customers: int | None = 50_000
+    learned_customers: int | None = 10_000
     dataset: str = "your purchases"
     currency: str = ""
     customer_column: str = "user_id"
@@ -141,6 +149,7 @@ class JobConfig:
         "min_evaluated": [Interval(int, 1, None)],
         "sample_users": [Interval(int, 1, None), None],
         "evaluation_customers": [Interval(int, 1, None), None],
+        "learned_customers": [Interval(int, 1, None), None],
         "dataset": [InstanceOf(str, "a name")],
         "currency": [InstanceOf(str, "a currency symbol or code")],
         "customer_column": [InstanceOf(str, "a column name")],

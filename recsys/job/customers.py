@@ -12,14 +12,18 @@ follow from the check: one code path for `recsys.job.run` and `recsys.job.action
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+import functools
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from recsys.data import columns as C
 from recsys.evaluation import Backtest
+from recsys.exceptions import InputDataError
 from recsys.job.campaign import CampaignEvidence, campaign_backtest
 from recsys.job.claims import NO_WINDOW, Claim
 from recsys.job.claims_customer import churn_claim, value_claim
@@ -33,6 +37,18 @@ from recsys.job.evidence import (
     rule_comparisons,
     rule_evidence,
 )
+from recsys.job.learned import (
+    LEARNED_CHURN_RISK,
+    LEARNED_VALUE,
+    Learned,
+    LearnedFits,
+    churn_candidate,
+    deployed_columns,
+    fit_learned,
+    learned_scores,
+    refit,
+    value_candidate,
+)
 from recsys.profiles import ProfileConfig, build_profiles
 
 __all__ = [
@@ -40,6 +56,7 @@ __all__ = [
     "VALUE_CONCERNS",
     "CustomerDecisions",
     "CutoffChecks",
+    "campaign_basis",
     "check_at_cutoff",
     "customer_decisions",
     "profile_config",
@@ -74,15 +91,18 @@ def profile_config(config: JobConfig, has_prices: bool) -> ProfileConfig:
 
 @dataclass(frozen=True)
 class CutoffChecks:
-    """The ``cutoff`` and the profiles built as of it (None without purchases before it),
-    the churn evidence and the backtest against the naive rules (None when not run:
-    ``unchecked`` says why)."""
+    """The ``cutoff`` and the profiles built as of it (None without purchases before it;
+    with the learned models' predictions, `recsys.job.learned.CHECKED_COLUMNS`), the
+    churn evidence of the candidate churn model and the backtest of every model against
+    the naive rules (None when not run: ``unchecked`` says why), and the ``learned``
+    models fitted at the cutoff (or why not)."""
 
     profiles: pl.DataFrame | None = None
     churn: ChurnEvidence | None = None
     backtest: Backtest | None = None
     unchecked: str = NO_WINDOW
     cutoff: datetime | None = None
+    learned: LearnedFits = field(default_factory=LearnedFits)
 
 
 def _runs_past(horizon_days: int) -> str:
@@ -100,9 +120,12 @@ def check_at_cutoff(
     observed_until: datetime,
 ) -> CutoffChecks:
     """Build ``profiles`` (the deployed definition) on ``before`` (the purchases strictly
-    before ``cutoff``) and score their churn risk and CLV on the ``config.horizon_days``
-    after it in ``purchases``, against the naive rules (``config.backtest_bootstrap``
-    resamples at most ``config.bootstrap``).
+    before ``cutoff``), fit the learned churn and value models as of ``cutoff`` on
+    ``before`` too (`recsys.job.learned.fit_learned`), and score the profiles' churn risk
+    and CLV and the learned models' on the ``config.horizon_days`` after it in
+    ``purchases``, against the naive rules (``config.backtest_bootstrap`` resamples at
+    most ``config.bootstrap``). The churn evidence is the candidate's
+    (`recsys.job.learned.churn_candidate`).
 
     Examples
     --------
@@ -120,6 +143,8 @@ def check_at_cutoff(
     at_cutoff = build_profiles(before, as_of=cutoff, config=profiles)
     if not config.churn:
         return CutoffChecks(at_cutoff, cutoff=cutoff)
+    learned = fit_learned(before, cutoff, config, with_clv=profiles.clv_horizon_days is not None)
+    at_cutoff = learned_scores(at_cutoff, before, learned.churn, learned.value)
     versus = rule_evidence(
         at_cutoff,
         purchases,
@@ -140,10 +165,9 @@ def check_at_cutoff(
             if late
             else "no customer at the evaluation cutoff has a finite prediction"
         )
-        return CutoffChecks(at_cutoff, unchecked=why, cutoff=cutoff)
-    return CutoffChecks(
-        at_cutoff, churn_evidence(versus, config.horizon_days), versus, cutoff=cutoff
-    )
+        return CutoffChecks(at_cutoff, unchecked=why, cutoff=cutoff, learned=learned)
+    evidence = churn_evidence(versus, config.horizon_days, model=churn_candidate(learned))
+    return CutoffChecks(at_cutoff, evidence, versus, cutoff=cutoff, learned=learned)
 
 
 @dataclass(frozen=True)
@@ -152,7 +176,8 @@ class CustomerDecisions:
     ``profiles`` (with ``churn_rank``), ``frame``, the ``value`` column, ``rules`` (None:
     the default rules), ``rank_by`` (None: value at stake), and the past-value ``ratio``
     over its last ``ratio_days``; ``campaign``: the win-back rule and valuation checked at
-    the cutoff (None: ``campaign_unchecked`` says why)."""
+    the cutoff (None: ``campaign_unchecked`` says why) and how its stake is built
+    (``basis``, `campaign_basis`)."""
 
     churn: Claim
     value: Claim
@@ -165,6 +190,7 @@ class CustomerDecisions:
     ratio_days: float
     campaign: CampaignEvidence | None = None
     campaign_unchecked: str = NO_WINDOW
+    basis: str = ""
 
 
 def customer_decisions(
@@ -178,9 +204,18 @@ def customer_decisions(
     has_prices: bool,
     steps: tuple[StepWarnings, ...] = (),
 ) -> CustomerDecisions:
-    """The claims on ``checks`` and the decisions as of ``as_of`` that follow them:
-    churn ranked by churn risk only where it beats the better naive rule, value from the
-    CLV only where it beats past spend (`recsys.job.decisions`). Each claim carries the
+    """The claims on ``checks`` and the decisions as of ``as_of`` that follow them.
+
+    The candidate models are declared before the check is read
+    (`recsys.job.learned.churn_candidate`, `value_candidate`: the learned model wherever
+    it could be fitted at the cutoff, else BG/NBD's; never the better of the two on
+    the check window). Churn is ranked by the candidate's churn risk only where its AUC
+    interval is above both naive rules', and value comes from the candidate only where
+    its Spearman interval is above past spend's (`recsys.job.decisions`); else the
+    rule. A learned model so licensed is deployed as the same class refitted as of
+    ``as_of`` on ``bought`` (`recsys.job.learned.refit`), its predictions added to the
+    profiles (`recsys.job.learned.deployed_columns`: ``learned_churn_risk``,
+    ``learned_value``; BG/NBD's ``churn_risk`` and ``clv`` stay). Each claim carries the
     warnings of ``steps`` (the profiles', the check's) that concern it.
 
     Examples
@@ -196,21 +231,32 @@ def customer_decisions(
     >>> d.churn.evidence["ranked_by"], d.value_column, d.profiles["churn_rank"].to_list()
     ('recency', 'past_value', [2, 1])
     """
-    churn_c = churn_claim(
+    learned = checks.learned
+    churn_model = churn_candidate(learned)
+    churn_claimed = functools.partial(
+        churn_claim,
         checks.churn,
         fits,
-        rules=rule_comparisons(checks.backtest, "churn", config.horizon_days),
+        rules=rule_comparisons(checks.backtest, "churn", config.horizon_days, model=churn_model),
         enabled=config.churn,
         min_customers=config.min_evaluated,
         warnings=_about(steps, CHURN_CONCERNS),
         unchecked=checks.unchecked,
+        model=churn_model,
+        unfitted=learned.churn_unfitted,
     )
+    churn_c = churn_claimed()
     ratio, ratio_days = past_value_ratio(bought, as_of, config.clv_horizon_days)
-    value_c = value_claim(
+    value_model = value_candidate(learned) if has_prices else "expected_orders"
+    value_claimed = functools.partial(
+        value_claim,
         fits,
         has_prices=has_prices,
         rules=rule_comparisons(
-            checks.backtest, "clv" if has_prices else "orders", config.horizon_days
+            checks.backtest,
+            "clv" if has_prices else "orders",
+            config.horizon_days,
+            model=value_model,
         ),
         enabled=config.value,
         churn_enabled=config.churn,
@@ -222,7 +268,10 @@ def customer_decisions(
         min_customers=config.min_evaluated,
         expected_days=config.horizon_days,
         unchecked=checks.unchecked,
+        model=value_model,
+        unfitted=learned.value_unfitted if has_prices else "",
     )
+    value_c = value_claimed()
     at_cutoff = checks.profiles
     expected = f"expected_purchases_{config.horizon_days}d"
     if not has_prices:  # the value in orders the claim may license
@@ -231,8 +280,33 @@ def customer_decisions(
             profiles = profiles.with_columns(scaled)
         if at_cutoff is not None and expected in at_cutoff.columns:
             at_cutoff = at_cutoff.with_columns(scaled)
-    ranked = profiles.with_columns(churn_rank(profiles, churn_c.evidence["ranked_by"]))
-    frame, value, rules, rank_by = action_frame(ranked, churn_c.licensed, value_c.licensed, ratio)
+    # the learned models the check licensed, refitted as of as_of on the purchases before
+    # it; one that cannot be refitted leaves the decision to the rule, said so
+    deployed_churn = deployed_value = None
+    if churn_c.evidence["ranked_by"] == LEARNED_CHURN_RISK and learned.churn is not None:
+        deployed_churn, why = _refitted(learned.churn, bought, as_of, config)
+        churn_c = churn_c if deployed_churn is not None else churn_claimed(unrefitted=why)
+    if value_c.licensed and value_model == "LearnedCLV" and learned.value is not None:
+        deployed_value, why = _refitted(learned.value, bought, as_of, config)
+        value_c = value_c if deployed_value is not None else value_claimed(unrefitted=why)
+    ranked_by = churn_c.evidence["ranked_by"]
+    profiles = deployed_columns(
+        learned_scores(profiles, bought, deployed_churn, deployed_value), ratio
+    )
+    if learned.sampled is not None:  # the learned models were fitted on a sample: say so
+        drawn = (
+            f" The learned model is fitted on the purchases of {learned.sampled[0]:,} "
+            "customers drawn at random (at the cutoff and as of as_of; JobConfig."
+            "learned_customers), and scores every customer."
+        )
+        if churn_model == "LearnedChurn":
+            churn_c = dataclasses.replace(churn_c, text=churn_c.text + drawn)
+        if value_model == "LearnedCLV":
+            value_c = dataclasses.replace(value_c, text=value_c.text + drawn)
+    churn_column = ranked_by if churn_c.licensed else None
+    value_column = _VALUE_COLUMNS[value_model] if value_c.licensed else None
+    ranked = profiles.with_columns(churn_rank(profiles, ranked_by))
+    frame, value, rules, rank_by = action_frame(ranked, churn_column, value_column, ratio)
     campaign, unchecked = None, NO_WINDOW
     if at_cutoff is not None and checks.cutoff is not None:
         cutoff = checks.cutoff
@@ -240,9 +314,9 @@ def customer_decisions(
             at_cutoff,
             bought,
             cutoff,
-            ranked_by=churn_c.evidence["ranked_by"],
-            churn_ok=churn_c.licensed,
-            value_ok=value_c.licensed,
+            ranked_by=ranked_by,
+            churn_column=churn_column,
+            value_column=value_column,
             horizon_days=config.horizon_days,
             value_horizon_days=config.clv_horizon_days,
             bootstrap=min(config.bootstrap, config.backtest_bootstrap),
@@ -266,7 +340,47 @@ def customer_decisions(
         ratio_days,
         campaign,
         unchecked,
+        campaign_basis(churn_c.licensed, value_c.licensed, value_model, has_prices),
     )
+
+
+def _refitted(
+    model: Learned, bought: pl.DataFrame, as_of: datetime, config: JobConfig
+) -> tuple[Learned | None, str]:
+    """`recsys.job.learned.refit`, or None and why it could not be fitted as of ``as_of``."""
+    try:
+        return refit(model, bought, as_of, config), ""
+    except (InputDataError, np.linalg.LinAlgError) as err:
+        return None, str(err)
+
+
+#: The profile column each value model is deployed as (`recsys.job.learned`).
+_VALUE_COLUMNS = {"clv": "clv", "LearnedCLV": LEARNED_VALUE, "expected_orders": "expected_orders"}
+
+
+def campaign_basis(churn_ok: bool, value_ok: bool, value_model: str, has_prices: bool) -> str:
+    """How the campaign's value at stake is built (`recsys.job.claims.campaign_claim`'s
+    ``basis``): the value deployed (``value_model``'s where ``value_ok``, else the past
+    value) x churn risk where churn risk is licensed (``churn_ok``).
+
+    Examples
+    --------
+    >>> campaign_basis(False, True, "LearnedCLV", True).split(", ")[1]
+    "which already weighs each customer by the learned CLV model's chance of an order"
+    >>> campaign_basis(True, False, "clv", False)
+    'past-orders value x churn risk'
+    """
+    if value_ok:  # the CLVs and the expected orders weigh P(alive) / P(an order) already
+        value = "expected value" if has_prices else "expected orders"
+        alive = (
+            "which already weighs each customer by the learned CLV model's chance of an order"
+            if value_model == "LearnedCLV"
+            else "which already weighs each customer by BG/NBD's chance of still being a customer"
+        )
+        return f"{value} x churn risk" if churn_ok else f"{value}, {alive}"
+    value = "past-spend value" if has_prices else "past-orders value"
+    unweighted = "not weighted by an unlicensed churn risk"
+    return f"{value} x churn risk" if churn_ok else f"{value}, {unweighted}"
 
 
 def _about(steps: tuple[StepWarnings, ...], outputs: tuple[str, ...]) -> tuple[str, ...]:

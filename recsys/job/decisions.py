@@ -1,10 +1,13 @@
 """What the decisions rank customers by: the models where their claims hold, the naive
 rules a shop already uses where they do not.
 
-* Churn: ``churn_rank`` (1 = most likely gone) by ``churn_risk`` where it beats the
-  better naive rule at the evaluation cutoff, else by that rule (`CHURN_RULES`).
-* Value: ``clv`` where the CLV model beats past spend; without prices,
-  `expected_orders` where BG/NBD's expected orders beat past orders; else `past_value`:
+* Churn: ``churn_rank`` (1 = most likely gone) by the candidate model's churn risk
+  (``churn_risk``, BG/NBD's, or ``learned_churn_risk``: `recsys.job.learned`) where it
+  beats both naive rules at the evaluation cutoff, else by the better rule
+  (`CHURN_RULES`).
+* Value: the candidate CLV (``clv`` or ``learned_value``) where it beats past spend;
+  without prices, `expected_orders` where BG/NBD's expected orders beat past orders;
+  else `past_value`:
   past spend (orders without prices) scaled by the shop's observed `past_value_ratio`,
   so it is in the units of the value horizon and ranks customers exactly as past spend
   does.
@@ -46,9 +49,9 @@ DEFAULT_CHURN_RULE = "recency"
 
 
 def churn_rank(profiles: pl.DataFrame, ranked_by: str) -> pl.Expr:
-    """``churn_rank``: 1 = the customer most likely gone by ``ranked_by`` (``"churn_risk"``
-    or a rule of `CHURN_RULES`; the number of orders ties by days since the last order),
-    then by ``user_id``.
+    """``churn_rank``: 1 = the customer most likely gone by ``ranked_by`` (a churn-risk
+    column, ``"churn_risk"`` or ``"learned_churn_risk"``, or a rule of `CHURN_RULES`; the
+    number of orders ties by days since the last order), then by ``user_id``.
 
     Examples
     --------
@@ -62,12 +65,12 @@ def churn_rank(profiles: pl.DataFrame, ranked_by: str) -> pl.Expr:
     >>> p.select(churn_rank(p, "frequency"))["churn_rank"].to_list()
     [2, 1, 3]
     """
-    if ranked_by == "churn_risk":
-        keys = [pl.col("churn_risk").cast(pl.Float64).fill_nan(None).fill_null(-1.0).neg()]
-    elif ranked_by == "recency":
+    if ranked_by == "recency":
         keys = [pl.col("recency_days").cast(pl.Float64).neg()]
-    else:
+    elif ranked_by == "frequency":
         keys = [pl.col("frequency").cast(pl.Float64), pl.col("recency_days").cast(pl.Float64).neg()]
+    else:
+        keys = [pl.col(ranked_by).cast(pl.Float64).fill_nan(None).fill_null(-1.0).neg()]
     return pl.struct(*keys, pl.col(C.USER)).rank("ordinal").cast(pl.Int64).alias("churn_rank")
 
 
@@ -139,28 +142,36 @@ def past_value(profiles: pl.DataFrame, ratio: float) -> pl.Expr:
 
 
 def action_frame(
-    profiles: pl.DataFrame, churn_ok: bool, value_ok: bool, ratio: float
+    profiles: pl.DataFrame, churn: str | None, value: str | None, ratio: float
 ) -> tuple[pl.DataFrame, str, list[dict[str, Any]] | None, str | None]:
     """(profiles for `recsys.retention_actions`, value column, rules, rank column).
 
-    ``value_ok``: value = ``clv`` (``expected_orders`` where the profiles have no
-    ``clv`` but that column); else `past_value`. ``churn_ok`` (churn risk licensed
-    as a probability that beats the rules): the default rules (risk threshold, value x
-    risk); else no threshold, the value alone, and the win-back list ordered by the
-    value, then ``churn_rank`` (a ``profiles`` column).
+    ``value``: the licensed value column (``clv``, ``learned_value`` or
+    ``expected_orders``), else None: `past_value`. ``churn``: the churn-risk column
+    licensed as a probability that beats the rules (``churn_risk`` or
+    ``learned_churn_risk``, which then becomes the frame's ``churn_risk``, the column
+    `recsys.retention_actions` reads): the default rules (risk threshold, value x risk);
+    None: no threshold, the value alone, and the win-back list ordered by the value,
+    then ``churn_rank`` (a ``profiles`` column).
+
+    Examples
+    --------
+    >>> p = pl.DataFrame({"user_id": [1, 2], "monetary": [10.0, 30.0], "churn_rank": [1, 2],
+    ...     "churn_risk": [0.2, 0.3], "learned_churn_risk": [0.9, 0.1]})
+    >>> frame, value, rules, rank_by = action_frame(p, "learned_churn_risk", None, 2.0)
+    >>> frame["churn_risk"].to_list(), frame["past_value"].to_list(), value, rank_by
+    ([0.9, 0.1], [20.0, 60.0], 'past_value', None)
     """
     frame = profiles
-    if value_ok and "clv" in profiles.columns:
-        value = order = "clv"
-    elif value_ok and "expected_orders" in profiles.columns:
-        value = order = "expected_orders"
+    if value is not None and value in profiles.columns:
+        order = value
     else:
         frame = frame.with_columns(past_value(profiles, ratio))
         value = "past_value"
         # past spend itself: the same order as past_value, and still one when the ratio is 0
         order = "monetary" if "monetary" in profiles.columns else "frequency"
-    if churn_ok and "churn_risk" in profiles.columns:
-        return frame, value, None, None
+    if churn is not None and churn in profiles.columns:
+        return frame.with_columns(pl.col(churn).alias("churn_risk")), value, None, None
     rules = [dict(r) for r in DEFAULT_RULES]
     for rule in rules:
         rule.pop("min_churn_risk", None)

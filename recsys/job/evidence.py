@@ -22,7 +22,7 @@ from recsys._warnings import concerning, concerns_of
 from recsys.data.timeutil import to_datetime
 from recsys.evaluation import Backtest, backtest_profiles
 from recsys.evaluation.backtest import LOWER_IS_BETTER, OVERALL
-from recsys.evaluation.backtest_profiles import finite_rows, prediction_columns
+from recsys.evaluation.backtest_profiles import extra_models, finite_rows, prediction_columns
 from recsys.exceptions import DataWarning
 from recsys.stats.intervals import z_value
 
@@ -99,15 +99,21 @@ class ChurnEvidence:
         return math.isfinite(self.auc_low) and self.auc_low > 0.5
 
 
+# the profile's own model of each backtest prediction (its ``model`` in the table)
+_OWN = {"churn": "churn_risk", "clv": "clv", "orders": "expected_orders"}
 # the output each backtest prediction checks (`recsys._warnings.concerning`)
 _CONCERNS = {"churn": "churn_risk", "clv": "clv", "orders": "expected_purchases"}
 
 
-def churn_evidence(backtest: Backtest | None, horizon_days: int) -> ChurnEvidence:
-    """`ChurnEvidence` of the churn rows of ``backtest`` (`rule_evidence` at the cutoff,
-    over the ``horizon_days`` after it): the same customers, labels and calibration
-    table as its comparison with the naive rules (the labels are computed once). Without
-    churn rows, no customer is checked (NaN).
+def churn_evidence(
+    backtest: Backtest | None, horizon_days: int, model: str = "churn_risk"
+) -> ChurnEvidence:
+    """`ChurnEvidence` of ``model``'s churn rows of ``backtest`` (`rule_evidence` at the
+    cutoff, over the ``horizon_days`` after it; ``model``: ``churn_risk``, the profile's,
+    or an extra model's name, e.g. ``LearnedChurn`` for the ``churn_risk__LearnedChurn``
+    column): the same customers, labels and calibration table as its comparison with the
+    naive rules (the labels are computed once). Without churn rows, no customer is
+    checked (NaN).
 
     Examples
     --------
@@ -139,8 +145,9 @@ def churn_evidence(backtest: Backtest | None, horizon_days: int) -> ChurnEvidenc
         return ChurnEvidence(0, 0, nan, nan, nan, nan, empty, horizon_days)
     units = backtest.units["churn"]
     churned = ~units["retained"].to_numpy().astype(bool)
-    auc, low, high = auc_interval(units["churn_risk"].to_numpy(), churned)
-    calibration = backtest.calibration.drop("origin", "model")
+    column = "churn_risk" if model == "churn_risk" else f"churn_risk__{model}"
+    auc, low, high = auc_interval(units[column].to_numpy(), churned)
+    calibration = backtest.calibration.filter(pl.col("model") == model).drop("origin", "model")
     gap = (
         float((calibration["predicted_churn"] - calibration["observed_churn"]).abs().max())  # type: ignore[arg-type]
         if calibration.height
@@ -247,11 +254,16 @@ def rule_evidence(
                     stacklevel=2,
                 )
             return None
-    any_finite = profiles.select(finite_rows(name, horizon_days).any() for name in wanted).row(0)
+    any_finite = profiles.select(
+        finite_rows(name, horizon_days, extra_models(name, profiles.columns)).any()
+        for name in wanted
+    ).row(0)
     for name, some in zip(list(wanted), any_finite, strict=True):
         if not some:
             wanted.remove(name)
-            names = ", ".join(prediction_columns(name, horizon_days))
+            names = ", ".join(
+                (*prediction_columns(name, horizon_days), *extra_models(name, profiles.columns))
+            )
             with concerning(_CONCERNS[name]):
                 warnings.warn(
                     f"no customer at the evaluation cutoff has all of {names} finite: the "
@@ -276,19 +288,22 @@ def rule_evidence(
 
 
 def rule_comparisons(
-    backtest: Backtest | None, prediction: str, horizon_days: int
+    backtest: Backtest | None, prediction: str, horizon_days: int, model: str | None = None
 ) -> tuple[RuleComparison, ...]:
-    """The pooled rows of ``prediction`` (``"churn"``, ``"clv"`` or ``"orders"``) in
-    ``backtest`` (over
-    the ``horizon_days`` after its origin), in
-    its order (churn: AUC vs ``recency``, vs ``frequency``, Brier vs ``base_rate``; CLV:
-    Spearman, top-decile capture, spend captured vs ``past_spend``; orders: the same vs
-    ``past_orders``); empty without one.
+    """The pooled rows of ``prediction`` (``"churn"``, ``"clv"`` or ``"orders"``) by
+    ``model`` (default the profile's own: ``churn_risk``, ``clv``, ``expected_orders``;
+    or an extra model's name, e.g. ``LearnedChurn``) in ``backtest`` (over the
+    ``horizon_days`` after its origin), in its order (churn: AUC vs ``recency``, vs
+    ``frequency``, Brier vs ``base_rate``; CLV: Spearman, top-decile capture, spend
+    captured vs ``past_spend``; orders: the same vs ``past_orders``); empty without one.
     """
     if backtest is None:
         return ()
+    model = model or _OWN[prediction]
     rows = backtest.table.filter(
-        (pl.col("prediction") == prediction) & (pl.col("origin") == OVERALL)
+        (pl.col("prediction") == prediction)
+        & (pl.col("model") == model)
+        & (pl.col("origin") == OVERALL)
     )
     return tuple(
         RuleComparison(

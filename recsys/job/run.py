@@ -488,7 +488,7 @@ def run(
         config.contact_cost,
         money=has_prices,
         currency=config.currency,
-        basis=_basis(churn_c.licensed, value_c.licensed, has_prices),
+        basis=decided.basis,
         evidence=decided.campaign,
         unchecked=decided.campaign_unchecked if reason is None else f"no evaluation: {reason}",
         warnings=dw.messages_tuple(),
@@ -546,16 +546,6 @@ def _model_warnings(evaluation: StepWarnings, choice: StepWarnings) -> tuple[str
         f"on the validation split: {m}" for m in choice.about("recommendations") if m not in tested
     )
     return tested + validated
-
-
-def _basis(churn_ok: bool, value_ok: bool, has_prices: bool = True) -> str:
-    if value_ok:  # the CLV and the expected orders are BG/NBD's: P(alive) is in them
-        value = "expected value" if has_prices else "expected orders"
-        alive = "which already weighs each customer by BG/NBD's chance of still being a customer"
-        return f"{value} x churn risk" if churn_ok else f"{value}, {alive}"
-    value = "past-spend value" if has_prices else "past-orders value"
-    unweighted = "not weighted by an unlicensed churn risk"
-    return f"{value} x churn risk" if churn_ok else f"{value}, {unweighted}"
 
 
 def _repeat_at_rank1(recommendations: pl.DataFrame, bought: pl.DataFrame) -> float:

@@ -224,8 +224,9 @@ class LearnedCLV(_Learned):
         Raises
         ------
         InputDataError
-            Bad parameters, no price column, or too little history before ``as_of`` for
-            one training origin with a 7-day label window.
+            Bad parameters, no price column, too little history before ``as_of`` for
+            one training origin with a 7-day label window, or a calibration origin after
+            which every customer, or none, churned.
         """
         frame, as_of = self._begin(purchases, as_of, horizon_days)
         label_days = int(horizon_days)
@@ -346,8 +347,9 @@ class LearnedChurn(_Learned):
         Raises
         ------
         InputDataError
-            Bad parameters, or no training origin with ``min_history_days`` of history
-            and a whole ``horizon_days`` window before ``as_of``.
+            Bad parameters, no training origin with ``min_history_days`` of history
+            and a whole ``horizon_days`` window before ``as_of``, or a calibration origin
+            after which every customer, or none, churned.
         """
         frame, as_of = self._begin(purchases, as_of, horizon_days)
         _fit_churn(self, frame, as_of, int(horizon_days))
@@ -418,6 +420,12 @@ def _fit_churn(
         xs.append(x[:, columns])
         ys.append((orders == 0).astype(np.float64))
     c = _calibration_index(starts, as_of, model)
+    if ys[c].min() == ys[c].max():
+        raise InputDataError(
+            f"{type(model).__name__}: at its calibration origin {starts[c]:%Y-%m-%d}, "
+            f"{'no' if ys[c][0] else 'every'} customer bought in the {label_days} days "
+            "after it: the churn probability cannot be calibrated there"
+        )
     rest = [j for j in range(len(starts)) if j != c] or [c]
     fit = ChurnCalibrator(l2=float(model.l2)).fit(
         np.vstack([xs[j] for j in rest]), np.concatenate([ys[j] for j in rest])

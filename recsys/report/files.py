@@ -35,10 +35,12 @@ def file_metadata(result: JobResult, name: str) -> dict[str, str]:
     """The key-value metadata of one Parquet file: ``as_of`` (ISO), what the rows are and
     the source of the churn ordering and of the value (model or naive rule).
 
-    ``churn_rank_source``: ``model: churn_risk`` where churn risk beats the naive rules
-    at the evaluation cutoff, else ``rule: <column> (<ordering>)``; ``churn_probability``:
-    ``yes`` where ``churn_risk`` may be read as a probability; ``value_source``:
-    ``model: clv`` or ``rule: past_value (<how>)``.
+    ``churn_rank_source``: ``model: <column> (<model>)`` (``churn_risk (BG/NBD)`` or
+    ``learned_churn_risk (the learned churn model)``) where that churn risk beats the
+    naive rules at the evaluation cutoff, else ``rule: <column> (<ordering>)``;
+    ``churn_probability``: ``yes`` where it may be read as a probability;
+    ``value_source``: ``model: <column> (<model>)`` (e.g. ``learned_value (the learned
+    CLV model)``) or ``rule: past_value (<how>)``.
     """
     meta = {"as_of": result.as_of.isoformat(), "recsys_file": name, "model": result.model}
     meta.update(_sources(result))
@@ -56,16 +58,16 @@ def _sources(result: JobResult) -> dict[str, str]:
     if churn is not None:
         by = churn.evidence.get("ranked_by", "")
         meta["churn_rank_source"] = (
-            "model: churn_risk"
-            if by == "churn_risk"
-            else f"rule: {CHURN_RULES[by][0]} ({CHURN_RULES[by][1]})"
+            f"rule: {CHURN_RULES[by][0]} ({CHURN_RULES[by][1]})"
             if by in CHURN_RULES
+            else f"model: {by} ({churn.evidence.get('model_name', 'BG/NBD')})"
+            if by
             else "none"
         )
         meta["churn_probability"] = "yes" if churn.licensed else "no"
     if value is not None:
         meta["value_source"] = (
-            f"model: {result.value_column}"
+            f"model: {result.value_column} ({value.evidence.get('model_name', 'the CLV model')})"
             if value.licensed
             else f"rule: {result.value_column} ({value.fallback})"
         )

@@ -108,10 +108,11 @@ def _headline(result: JobResult, key: str) -> str:
         checked = "by the evidence" if "ratio" in ev else "projected, unchecked"
         return f"{count(ev['customers'])} customers, {stake} at stake ({checked}): {verdict}"
     if key == "churn":
+        name = ev.get("model_name", "BG/NBD")
         if claim.licensed:
-            return "a probability, ahead of the naive rules"
-        if ev["ranked_by"] == "churn_risk":
-            return "ahead of the naive rules, not a probability"
+            return f"{name}: a probability, ahead of the naive rules"
+        if ev["ranked_by"] in ("churn_risk", "learned_churn_risk"):
+            return f"{name}: ahead of the naive rules, not a probability"
         return f"ranked by the naive rule: {ev['ranked_by']}"
     if key == "value":
         if not ev.get("has_prices", True):
@@ -120,7 +121,8 @@ def _headline(result: JobResult, key: str) -> str:
                 if claim.licensed
                 else "ranked by past orders"
             )
-        return "CLV model, ahead of past spend" if claim.licensed else "ranked by past spend"
+        name = ev.get("model_name", "the CLV model")
+        return f"{name}, ahead of past spend" if claim.licensed else "ranked by past spend"
     if key == "due":
         return f"{count(ev['customers'])} customers, {count(ev['items'])} products due"
     if key == "model":
@@ -283,8 +285,11 @@ def _churn_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
     value = result.claims["value"]
     page.text(value.text, note=not value.licensed)
     if result.backtest is not None:
+        from recsys.job.learned import MODEL_NAMES
+
         rows = result.backtest.table.filter(pl.col("origin") == "all").select(
             "prediction",
+            pl.col("model").replace(MODEL_NAMES),
             "metric",
             "naive",
             "value",
@@ -299,8 +304,9 @@ def _churn_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
                 rows.with_columns(pl.col("metric", "naive").str.replace_all("_", " ")),
                 caption=f"Customers as of {result.cutoff:%Y-%m-%d}, scored on the next "
                 f"{result.config.horizon_days} days: each prediction (as the decisions use "
-                "it) next to the naive rule it replaces on the same customers (frequency: "
-                "fewest orders first, then longest since the last order, the order the "
+                "it; model: BG/NBD's and the learned model's, the latter the candidate where "
+                "it could be fitted) next to the naive rule it replaces on the same customers "
+                "(frequency: fewest orders first, then longest since the last order, the order the "
                 "decisions rank by it; AUC and Spearman: higher is better; Brier: lower), the "
                 "difference and its paired 95% interval (customers resampled).",
                 formats={"diff": _signed, "ci_low": _signed, "ci_high": _signed, "n": count},

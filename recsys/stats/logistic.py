@@ -151,11 +151,11 @@ def _raw_covariance(
     hess: NDArray[np.float64], mean: NDArray[np.float64], scale: NDArray[np.float64]
 ) -> NDArray[np.float64]:
     k = mean.size
-    try:
+    try:  # not positive definite (e.g. separated outcomes): no covariance
         np.linalg.cholesky(hess)
+        cov = np.linalg.inv(hess)
     except np.linalg.LinAlgError:
         return np.full((k + 1, k + 1), np.nan)
-    cov = np.linalg.inv(hess)
     # raw slope_j = w_j / scale_j; raw intercept = w_0 - sum_j mean_j w_j / scale_j
     jac = np.zeros((k + 1, k + 1))
     jac[:k, :k] = np.diag(1.0 / scale)

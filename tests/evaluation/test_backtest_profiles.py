@@ -183,3 +183,51 @@ def test_expected_orders_against_past_orders_without_prices(
     assert row["ci_low"] < row["diff"] < row["ci_high"]
     with pytest.raises(InputDataError, match="expected_purchases_30d"):
         rs.evaluation.backtest_profiles(profiles, shop, ORIGIN, ["orders"], horizon_days=30)
+
+
+def test_extra_model_columns_are_scored_as_the_backtest_scores_its_models(
+    shop: pl.DataFrame, profiles: pl.DataFrame
+) -> None:
+    before = shop.filter(pl.col("timestamp") < ORIGIN)
+    churn = rs.profiles.LearnedChurn().fit(before, as_of=ORIGIN, horizon_days=HORIZON)
+    clv = rs.profiles.LearnedCLV().fit(before, as_of=ORIGIN, horizon_days=HORIZON)
+    scored = (
+        profiles.join(
+            churn.predict(before).rename({"churn_risk": "churn_risk__LearnedChurn"}), on="user_id"
+        )
+        .join(clv.predict(before).rename({"clv": "clv__LearnedCLV"}), on="user_id")
+        .sort("user_id")
+    )
+    assert scored.height == profiles.height
+    mine = rs.evaluation.backtest_profiles(
+        scored, shop, ORIGIN, horizon_days=HORIZON, bootstrap=50, seed=3
+    )
+    full = rs.evaluation.backtest(
+        shop, ORIGIN, ["churn", "clv"], HORIZON, bootstrap=50, seed=3,
+        churn_model=rs.profiles.LearnedChurn(), clv_model=rs.profiles.LearnedCLV(),
+    )  # fmt: skip
+    assert_frame_equal(mine.table, full.table)
+    assert_frame_equal(mine.calibration, full.calibration)
+    assert set(mine.table["model"]) == {"churn_risk", "LearnedChurn", "clv", "LearnedCLV"}
+    # the learned model's AUC against recency, by counting pairs
+    end = ORIGIN + timedelta(days=HORIZON)
+    window = shop.filter(pl.col("timestamp") >= ORIGIN, pl.col("timestamp") < end)
+    churned = np.isin(
+        scored["user_id"].to_numpy(), window["user_id"].unique().to_numpy(), invert=True
+    )
+    risk = scored["churn_risk__LearnedChurn"].to_numpy()
+    pos, neg = risk[churned], risk[~churned]
+    auc = ((pos[:, None] > neg).sum() + 0.5 * (pos[:, None] == neg).sum()) / pos.size / neg.size
+    row = mine.table.filter(origin="all", model="LearnedChurn", naive="recency").row(0, named=True)
+    assert row["value"] == pytest.approx(auc)
+    # a customer without a finite learned score is left out of every churn row, counted
+    holed = scored.with_columns(
+        churn_risk__LearnedChurn=pl.when(pl.col("user_id") == scored["user_id"][0])
+        .then(None)
+        .otherwise(pl.col("churn_risk__LearnedChurn"))
+    )
+    with pytest.warns(rs.exceptions.DataWarning, match="churn_risk__LearnedChurn"):
+        skipped = rs.evaluation.backtest_profiles(
+            holed, shop, ORIGIN, "churn", HORIZON, bootstrap=0, on_nonfinite="skip"
+        )
+    assert set(skipped.table["n"]) == {profiles.height - 1}

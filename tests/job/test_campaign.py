@@ -31,7 +31,9 @@ def _run(make: object, **fields: object) -> JobResult:
 
 @pytest.fixture(scope="module")
 def durables() -> JobResult:
-    return _run(shops.durables)
+    # the naive rules' valuation, recomputed by hand below: the churn model (and the
+    # value built on it) off, so neither the learned models nor BG/NBD are licensed
+    return _run(shops.durables, churn=False)
 
 
 def _by_hand(result: JobResult) -> tuple[int, float, float]:
@@ -94,7 +96,7 @@ def test_no_campaign_where_only_the_projection_pays_the_contact_cost(
     projected_per_contact = ev["projected_stake"] / ev["customers"]
     cost = round((ev["per_contact"] + projected_per_contact) / 2, 2)  # between the two
     assert ev["per_contact"] < cost < projected_per_contact
-    dear = _run(shops.durables, contact_cost=cost).claims["campaign"]
+    dear = _run(shops.durables, contact_cost=cost, churn=False).claims["campaign"]
     assert not dear.licensed
     assert dear.text.startswith("A win-back campaign is not worth running")
 
@@ -132,7 +134,7 @@ def test_the_interval_resamples_customers_with_the_project_bootstrap() -> None:
         lifecycle_stage=pl.lit("churned"),
     )
     ev = campaign_backtest(
-        profiles, bought, cutoff, ranked_by="recency", churn_ok=False, value_ok=False,
+        profiles, bought, cutoff, ranked_by="recency", churn_column=None, value_column=None,
         horizon_days=30, value_horizon_days=365, bootstrap=300, seed=7,
         observed_until=cutoff + timedelta(days=30),
     )  # fmt: skip
@@ -234,7 +236,8 @@ def test_with_churn_licensed_the_backtest_projects_the_deployed_stake() -> None:
         }
     )
     e = campaign_backtest(
-        prof, p, datetime(2020, 7, 1), ranked_by="churn_risk", churn_ok=True, value_ok=True,
+        prof, p, datetime(2020, 7, 1), ranked_by="churn_risk", churn_column="churn_risk",
+        value_column="clv",
         horizon_days=30, value_horizon_days=120, bootstrap=0, seed=0,
         observed_until=datetime(2020, 8, 1),
     )  # fmt: skip
@@ -281,7 +284,7 @@ def test_a_line_cancelled_in_the_window_is_not_realised_spend() -> None:
         }
     )
     e = campaign_backtest(
-        prof, p, datetime(2020, 7, 1), ranked_by="recency", churn_ok=False, value_ok=False,
+        prof, p, datetime(2020, 7, 1), ranked_by="recency", churn_column=None, value_column=None,
         horizon_days=30, value_horizon_days=120, bootstrap=0, seed=0,
         observed_until=datetime(2020, 8, 1),
     )  # fmt: skip
@@ -299,3 +302,48 @@ def test_a_zero_projection_is_not_blamed_on_the_resamples() -> None:
     assert not claim.licensed
     assert "nothing was projected for the customers selected at the cutoff" in claim.text
     assert "bootstrap" not in claim.text
+
+
+def test_the_learned_value_is_projected_at_the_cutoff_as_it_is_deployed() -> None:
+    # at the cutoff the learned CLV scores 30 and 10 (customers 1, 2; customer 3 has no
+    # score: 0) and the learned churn risks (0.9, 0.8) are licensed: the campaign check
+    # values the win-back list with them (`deployed_columns`), not with BG/NBD's columns
+    p = pl.DataFrame(
+        {
+            "user_id": [1, 2, 3, 1],
+            "item_id": ["a"] * 4,
+            "timestamp": [datetime(2020, 1, 1), datetime(2020, 1, 2), datetime(2020, 6, 1),
+                          datetime(2020, 7, 10)],
+            "quantity": [1.0] * 4,
+            "price": [100.0, 100.0, 200.0, 50.0],
+        }
+    )  # fmt: skip
+    prof = pl.DataFrame(
+        {
+            "user_id": [1, 2, 3],
+            "recency_days": [182.0, 181.0, 30.0],
+            "frequency": [1, 1, 1],
+            "monetary": [100.0, 100.0, 200.0],
+            "churn_risk": [0.1, 0.1, 0.1],  # BG/NBD's: not the one deployed
+            "clv": [1.0, 1.0, 1.0],
+            "churn_risk__LearnedChurn": [0.9, 0.8, 0.2],
+            "clv__LearnedCLV": [30.0, 10.0, None],
+            "lifecycle_stage": ["churned", "churned", "active"],
+        }
+    )
+    cutoff = datetime(2020, 7, 1)
+    e = campaign_backtest(
+        prof, p, cutoff, ranked_by="learned_churn_risk", churn_column="learned_churn_risk",
+        value_column="learned_value", horizon_days=30, value_horizon_days=120, bootstrap=0,
+        seed=0, observed_until=datetime(2020, 8, 1),
+    )  # fmt: skip
+    assert e is not None
+    # the ratio by hand: the last 60 days (120 halved to fit in half the 182-day span) hold
+    # the 200 of customer 3; x 120/60 over all 400 spent: 1.0. past_value shares out 400;
+    # the learned CLV (30, 10, 0) shares it 3:1:0 -> 300, 100, 0
+    ratio, days = rs.job.decisions.past_value_ratio(p, cutoff, 120)
+    assert (ratio, days) == (1.0, 60.0)
+    # win-back at the learned risk x the learned value, over 30 of the 120 days
+    assert e.customers == 2
+    assert e.projected == pytest.approx((300 * 0.9 + 100 * 0.8) * 30 / 120)
+    assert e.realised == 50.0

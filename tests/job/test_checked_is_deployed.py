@@ -5,6 +5,7 @@ claim describes is the one the decisions use."""
 
 from __future__ import annotations
 
+import warnings
 from datetime import timedelta
 
 import numpy as np
@@ -46,17 +47,105 @@ def test_the_churn_risk_and_clv_checked_at_the_cutoff_are_the_deployed_ones(
         assert both.height == scored.height > 100
         assert both[column].to_list() == pytest.approx(both["expected"].to_list(), rel=1e-9)
     # and the decisions use the same definitions as of as_of
-    at_as_of = rs.build_profiles(
-        purchases.filter(pl.col("timestamp") < result.as_of), as_of=result.as_of, config=deployed
-    )
+    bought = purchases.filter(pl.col("timestamp") < result.as_of)
+    at_as_of = rs.build_profiles(bought, as_of=result.as_of, config=deployed)
     assert result.profiles["clv"].to_list() == pytest.approx(at_as_of["clv"].to_list())
-    # the claim says what was checked: the deployed CLV ranking the window's spend
-    text = result.claims["value"].text
-    assert "expected value over the next 365 days (discounted 1% a month)" in text
-    assert "the next 90 days' spend" in text
-    assert result.claims["value"].evidence["discount_monthly"] == deployed.clv_discount_monthly
     end = result.cutoff + timedelta(days=config.horizon_days)
     assert end <= result.as_of
+
+
+def test_the_learned_models_checked_at_the_cutoff_are_the_deployed_ones(
+    mixed: tuple[JobResult, pl.DataFrame],
+) -> None:
+    result, purchases = mixed
+    config = result.config
+    assert result.backtest is not None
+    assert result.cutoff is not None
+    # on this shop both learned models are the candidates and both are deployed
+    churn, value = result.claims["churn"], result.claims["value"]
+    assert churn.evidence["model"] == "LearnedChurn"
+    assert churn.evidence["ranked_by"] == "learned_churn_risk"
+    assert value.evidence["model"] == "LearnedCLV"
+    assert value.licensed
+    assert result.value_column == "learned_value"
+    # checked: the models fitted as of the cutoff on the purchases before it, with the
+    # deployed horizons (churn over horizon_days, the value over clv_horizon_days)
+    before = purchases.filter(pl.col("timestamp") < result.cutoff)
+    fitted = {
+        "churn_risk": rs.profiles.LearnedChurn().fit(
+            before, as_of=result.cutoff, horizon_days=config.horizon_days
+        ),
+        "clv": rs.profiles.LearnedCLV().fit(
+            before, as_of=result.cutoff, horizon_days=config.clv_horizon_days
+        ),
+    }
+    for prediction, column in (("churn", "churn_risk"), ("clv", "clv")):
+        model = type(fitted[column]).__name__
+        scored = result.backtest.units[prediction].select("user_id", f"{column}__{model}")
+        expected = fitted[column].predict(before).rename({column: "expected"})
+        both = scored.join(expected, on="user_id")
+        assert both.height == scored.height > 100
+        assert both[f"{column}__{model}"].to_list() == pytest.approx(both["expected"].to_list())
+        assert (
+            result.backtest.table.filter(prediction=prediction, model=model, origin="all").height
+            > 0
+        )
+    # deployed: the same classes refitted as of as_of on every purchase before it
+    bought = purchases.filter(pl.col("timestamp") < result.as_of)
+    risk = rs.profiles.LearnedChurn().fit(bought, as_of=result.as_of, horizon_days=90)
+    clv = rs.profiles.LearnedCLV().fit(bought, as_of=result.as_of, horizon_days=365)
+    deployed = (
+        result.profiles.select("user_id", "monetary", "learned_churn_risk", "learned_value")
+        .join(risk.predict(bought), on="user_id", how="left")
+        .join(clv.predict(bought), on="user_id", how="left")
+    )
+    assert deployed["learned_churn_risk"].to_list() == pytest.approx(
+        deployed["churn_risk"].to_list()
+    )
+    # the value in money over the value horizon: the learned CLV sharing out past_value's
+    # total (past spend x the shop's recent-spend ratio)
+    ratio = value.evidence["ratio"]
+    total = float(deployed["monetary"].sum()) * ratio
+    assert float(deployed["learned_value"].sum()) == pytest.approx(total)
+    share = deployed["clv"].fill_null(0.0) / deployed["clv"].fill_null(0.0).sum()
+    assert deployed["learned_value"].to_list() == pytest.approx((share * total).to_list())
+    # BG/NBD's columns are kept next to them
+    assert {"churn_risk", "clv"} <= set(result.profiles.columns)
+    # the claims say which model was checked and deployed
+    assert value.text.startswith(
+        "Customer value is the learned CLV model's value over the next 365 days"
+    )
+    assert "the next 90 days' spend" in value.text
+    assert churn.text.startswith("The learned churn model's churn risk ranks who leaves better")
+
+
+def test_the_learned_check_reads_nothing_at_or_after_the_cutoff(
+    mixed: tuple[JobResult, pl.DataFrame],
+) -> None:
+    result, purchases = mixed
+    assert result.cutoff is not None
+    # a purchase 10 days after the cutoff by a customer who bought before it: only the
+    # labels of the window may change, never a prediction made at the cutoff
+    customer = purchases.filter(pl.col("timestamp") < result.cutoff)["user_id"][0]
+    extra = (
+        purchases.filter(pl.col("user_id") == customer)
+        .head(1)
+        .with_columns(
+            timestamp=pl.lit(result.cutoff + timedelta(days=10)).cast(purchases["timestamp"].dtype)
+        )
+    )
+    changed = rs.job.run(
+        pl.concat([purchases, extra]).sort("timestamp"),
+        JobConfig(models=("popular",), bootstrap=50),
+    )
+    assert changed.backtest is not None
+    assert result.backtest is not None
+    for prediction, column in (("churn", "churn_risk__LearnedChurn"), ("clv", "clv__LearnedCLV")):
+        old = result.backtest.units[prediction].select("user_id", column).sort("user_id")
+        new = changed.backtest.units[prediction].select("user_id", column).sort("user_id")
+        assert old.equals(new)
+    labels = changed.backtest.units["churn"].filter(pl.col("user_id") == customer)
+    assert labels["n_orders_after"].item() >= 1
 
 
 @pytest.mark.parametrize("name", ["mixed", "durables"])
@@ -82,7 +171,14 @@ def test_the_action_list_decides_churn_and_value_as_the_job_does(name: str) -> N
     assert win.height > 0
     if not licensed:  # past spend, not the CLV, is what is at stake
         ratio = result.claims["value"].evidence["ratio"]
-        assert win["value_at_stake"].to_list() == pytest.approx((win["monetary"] * ratio).to_list())
+        stake = win["monetary"] * ratio
+        if result.claims["churn"].licensed:  # x the churn risk deployed: the learned one
+            assert result.claims["churn"].evidence["ranked_by"] == "learned_churn_risk"
+            risk = profiles.select("user_id", "learned_churn_risk")
+            stake = (
+                stake * win.join(risk, on="user_id", maintain_order="left")["learned_churn_risk"]
+            )
+        assert win["value_at_stake"].to_list() == pytest.approx(stake.to_list())
 
 
 def test_a_customer_without_a_finite_clv_still_counts_for_churn() -> None:
@@ -229,3 +325,98 @@ def test_the_frequency_rule_is_scored_in_the_order_it_is_deployed(
     )
     row = tied_run.table.filter(origin="all", naive="frequency").row(0, named=True)
     assert row["naive_value"] == pytest.approx(tied)
+
+
+def test_the_demo_cards_name_the_learned_models_and_their_figures() -> None:
+    """The bundled data as `recsys demo` runs it (cutoff 2011-09-09): both learned models
+    beat the rules at the cutoff and are deployed; the cards quote the figures the
+    customers scored there give, recomputed here."""
+    from datetime import datetime
+
+    from scipy.stats import spearmanr
+
+    from recsys.job import load_online_retail
+    from recsys.job.customers import check_at_cutoff, customer_decisions, profile_config
+    from recsys.job.decisions import churn_rank
+
+    purchases, _, _ = load_online_retail()
+    config = JobConfig(cutoff=datetime(2011, 9, 9))
+    as_of = datetime(2011, 12, 10)  # the day after the last purchase, the demo's
+    bought = purchases.filter(pl.col("timestamp") < as_of)
+    definition = profile_config(config, has_prices=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        profiles = rs.build_profiles(bought, as_of=as_of, config=definition)
+        before = bought.filter(pl.col("timestamp") < config.cutoff)
+        checks = check_at_cutoff(
+            before, bought, config.cutoff, config, definition, observed_until=as_of
+        )
+        decided = customer_decisions(
+            profiles, bought, as_of, checks, rs.job.evidence.FitEvidence((), (), 0), config,
+            has_prices=True,
+        )  # fmt: skip
+    assert checks.backtest is not None
+    churn, value = decided.churn, decided.value
+    units = checks.backtest.units["churn"]
+    churned = units["churned"].to_numpy() == 1.0
+    learned = _auc(units["churn_risk__LearnedChurn"].to_numpy(), churned)
+    rule = _auc(-units.select(churn_rank(units, "frequency"))["churn_rank"].to_numpy(), churned)
+    assert (round(learned, 3), round(rule, 3)) == (0.745, 0.736)
+    assert churn.text.startswith(
+        "The learned churn model's churn risk ranks who leaves better than the better naive "
+        "rule, the number of orders (fewest first, then longest since the last order): AUC "
+        f"{learned:.3f} vs {rule:.3f} (difference +0.009, 95% CI +0.003 to +0.015) on 3,360 "
+        "customers at the evaluation cutoff."
+    )
+    assert churn.evidence["ranked_by"] == "learned_churn_risk"
+    assert not churn.licensed  # ranked by it, not read as a probability (not calibrated)
+    clv = checks.backtest.units["clv"]
+    spend = clv["spend_after"].fill_null(0.0).to_numpy()
+    model = float(spearmanr(clv["clv__LearnedCLV"].to_numpy(), spend).statistic)
+    past = float(spearmanr(clv["monetary"].to_numpy(), spend).statistic)
+    assert (round(model, 3), round(past, 3)) == (0.531, 0.527)
+    assert (
+        "Customer value is the learned CLV model's value over the next 365 days (past spend x "
+        "its chance of an order in them, scaled so that all customers together are worth the "
+        "shop's recent spend over the value horizon): it ranks the next 90 days' spend better "
+        f"than past spend: Spearman correlation {model:.3f} vs {past:.3f} (difference +0.004, "
+        "95% CI +0.001 to +0.007)"
+    ) in value.text
+    assert value.licensed
+    assert decided.value_column == "learned_value"
+    # the deployed columns sit next to BG/NBD's, and the value is money like past_value
+    columns = set(decided.profiles.columns)
+    assert {"churn_risk", "clv", "learned_churn_risk", "learned_value"} <= columns
+    assert decided.profiles["learned_value"].sum() == pytest.approx(
+        decided.profiles["monetary"].sum() * decided.ratio
+    )
+
+
+def test_above_learned_customers_the_learned_models_fit_on_a_stated_sample() -> None:
+    from recsys.job.customers import check_at_cutoff, profile_config
+    from recsys.job.run import sample_customers
+
+    purchases = shops.mixed()  # 600 customers
+    config = JobConfig(models=("popular",), bootstrap=20, learned_customers=200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = rs.job.run(purchases, config)
+    assert result.cutoff is not None
+    assert result.backtest is not None
+    before = purchases.filter(pl.col("timestamp") < result.cutoff)
+    drawn = sample_customers(before, 200, config.seed)
+    model = rs.profiles.LearnedChurn().fit(drawn, as_of=result.cutoff, horizon_days=90)
+    expected = model.predict(before)  # fitted on the sample, scoring every customer
+    scored = result.backtest.units["churn"].select("user_id", "churn_risk__LearnedChurn")
+    both = scored.join(expected, on="user_id")
+    assert both.height == scored.height > 200
+    assert both["churn_risk__LearnedChurn"].to_list() == pytest.approx(both["churn_risk"].to_list())
+    checks = check_at_cutoff(
+        before, purchases, result.cutoff, config, profile_config(config, True),
+        observed_until=result.as_of,
+    )  # fmt: skip
+    assert checks.learned.sampled == (200, before["user_id"].n_unique())
+    if result.claims["churn"].evidence["model"] == "LearnedChurn":
+        assert "fitted on the purchases of 200 customers drawn at random" in (
+            result.claims["churn"].text
+        )

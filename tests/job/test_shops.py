@@ -277,16 +277,19 @@ def test_churn_probability_claim_follows_its_evidence(
     for name, (result, _) in runs.items():
         claim = result.claims["churn"]
         churn, fits = result.churn, result.fits
+        # BG/NBD's fit flags concern BG/NBD's churn risk, not the learned model's
+        bgnbd = claim.evidence["model"] == "churn_risk"
         probability = (
             churn is not None
             and fits is not None
             and churn.customers >= 30
             and churn.calibrated
             and churn.discriminates
-            and fits.churn_credible
+            and (fits.churn_credible or not bgnbd)
         )
         ranked_by = claim.evidence["ranked_by"]
-        assert claim.licensed == (probability and ranked_by == "churn_risk"), name
+        models = ("churn_risk", "learned_churn_risk")
+        assert claim.licensed == (probability and ranked_by in models), name
         if not claim.licensed:
             assert claim.fallback == rs.job.claims_customer.winback_order(ranked_by)
             if not probability:
@@ -334,6 +337,7 @@ def test_unlicensed_churn_orders_win_back_by_the_stated_rule(
                 "user_id", "recency_days", "frequency", "lifecycle_stage", "churn_rank",
                 pl.col(past).cast(pl.Float64).alias("past"),
                 *(["clv"] if "clv" in result.profiles.columns else []),
+                *(["learned_value"] if "learned_value" in result.profiles.columns else []),
             ),
             on="user_id",
             maintain_order="left",
@@ -342,13 +346,14 @@ def test_unlicensed_churn_orders_win_back_by_the_stated_rule(
         lapsed = result.profiles.filter(pl.col("lifecycle_stage").is_in(["dormant", "churned"]))
         assert win.height == lapsed.height, name  # no risk threshold cuts anyone
         value = result.claims["value"]
-        if value.licensed:
-            assert win["value_at_stake"].to_list() == pytest.approx(win["clv"].to_list())
+        if value.licensed:  # the deployed value: the CLV or the learned value
+            deployed = win[result.value_column]
+            assert win["value_at_stake"].to_list() == pytest.approx(deployed.to_list())
         else:  # the past-spend value: past spend x the stated ratio, not weighted by risk
             expected = (win["past"] * value.evidence["ratio"]).to_list()
             assert win["value_at_stake"].to_list() == pytest.approx(expected), name
         # value (past spend itself without the CLV model), then the stated churn ordering
-        first = win["clv"] if value.licensed else win["past"]
+        first = win[result.value_column] if value.licensed else win["past"]
         order = list(zip(first, -win["churn_rank"], strict=True))
         assert order == sorted(order, reverse=True), name
         # churn_rank follows its stated source
@@ -358,8 +363,8 @@ def test_unlicensed_churn_orders_win_back_by_the_stated_rule(
             assert ranked["recency_days"].is_sorted(descending=True), name
         elif ranked_by == "frequency":
             assert ranked["frequency"].is_sorted(), name
-        else:
-            assert ranked["churn_risk"].is_sorted(descending=True), name
+        else:  # BG/NBD's or the learned churn risk, as stated
+            assert ranked[ranked_by].is_sorted(descending=True), name
         # the most valuable lapsed customers are never in the bottom half
         if win.height >= 10 and not value.licensed:
             top = win.sort("past", descending=True).head(max(1, win.height // 10))
@@ -403,32 +408,38 @@ def test_churn_ranked_by_the_model_only_where_it_beats_the_better_rule(
     recency = units["recency_days"].to_numpy()
     # the deployed frequency order: fewest orders, the same number by recency (longest first)
     deployed = -units["frequency"].to_numpy().astype(float) * (recency.max() + 1) + recency
+    # the candidate: the learned model where it could be fitted at the cutoff, else BG/NBD
+    model = ev["model"]
+    scored = "churn_risk" if model == "churn_risk" else f"churn_risk__{model}"
     aucs = {
-        "churn_risk": _auc(units["churn_risk"].to_numpy(), churned),
+        "model": _auc(units[scored].to_numpy(), churned),
         "recency": _auc(recency, churned),
         "frequency": _auc(deployed, churned),
     }
     rule = max(("recency", "frequency"), key=lambda r: aucs[r])
     assert ev["rule"] == rule
     assert ev["rule_auc"] == pytest.approx(aucs[rule])
-    assert ev["auc_vs_rule"] == pytest.approx(aucs["churn_risk"] - aucs[rule])
-    beats = ev["auc_vs_rule_ci_low"] > 0
-    assert ev["ranked_by"] == ("churn_risk" if beats else rule)
+    assert ev["auc_vs_rule"] == pytest.approx(aucs["model"] - aucs[rule])
+    rows = rs.job.evidence.rule_comparisons(result.backtest, "churn", 90, model=model)
+    beats = all(r.beats for r in rows if r.metric == "auc")
+    column = {"churn_risk": "churn_risk", "LearnedChurn": "learned_churn_risk"}[model]
+    assert ev["ranked_by"] == (column if beats else rule)
     label = rs.job.decisions.CHURN_RULES[rule][1]
-    figures = f"AUC {aucs['churn_risk']:.3f} vs {aucs[rule]:.3f}"
+    figures = f"AUC {aucs['model']:.3f} vs {aucs[rule]:.3f}"
+    subject = rs.job.claims_customer.CHURN_SUBJECTS[model]
+    subject = subject[0].upper() + subject[1:]
     if beats:
-        assert f"Churn risk ranks who leaves better than the better naive rule, {label}: " in (
+        assert f"{subject} ranks who leaves better than the better naive rule, {label}: " in (
             claim.text
         )
+        assert figures in claim.text
     else:
-        assert f"Churn risk is no better than the naive rule {label} at ranking who leaves" in (
-            claim.text
-        )
+        assert f"{subject} is no better than the naive rule" in claim.text
         assert f"churn is ranked by {label}" in claim.text
-    assert figures in claim.text
     source = pl.read_parquet_metadata(folder / "profiles.parquet")["churn_rank_source"]
-    column = rs.job.decisions.CHURN_RULES[rule][0]
-    assert source == ("model: churn_risk" if beats else f"rule: {column} ({label})")
+    named = rs.job.learned.MODEL_NAMES[model]
+    rule_column = rs.job.decisions.CHURN_RULES[rule][0]
+    assert source == (f"model: {column} ({named})" if beats else f"rule: {rule_column} ({label})")
     assert "churn_rank" in pl.read_parquet(folder / "profiles.parquet").columns
 
 
@@ -439,9 +450,9 @@ def test_churn_beats_the_rule_on_the_mix_and_not_on_wholesale(
     assert "Churn risk and customer value against the naive rules" in html
     assert "past spend" in html
     mixed = runs["mixed"][0].claims["churn"]
-    assert mixed.evidence["ranked_by"] == "churn_risk"
+    assert mixed.evidence["ranked_by"] == "learned_churn_risk"
     assert "days since the last order" in mixed.text  # the rule it beats, named
-    assert mixed.fallback == "customer value (see the value card), then churn risk"
+    assert mixed.fallback == "customer value (see the value card), then the learned churn risk"
     wholesale = runs["wholesale"][0].claims["churn"]
     assert wholesale.evidence["ranked_by"] == "recency"
     assert not wholesale.licensed
@@ -457,20 +468,25 @@ def test_value_from_the_clv_model_only_where_it_beats_past_spend(
     claim = result.claims["value"]
     units = _outcomes(result, name)
     spend = units["spend"].to_numpy()
-    model = float(spearmanr(units["clv"].to_numpy(), spend).statistic)
+    # the candidate: the learned CLV where it could be fitted at the cutoff, else BG/NBD's
+    learned = claim.evidence["model"] == "LearnedCLV"
+    scored = units["clv__LearnedCLV" if learned else "clv"].to_numpy()
+    model = float(spearmanr(scored, spend).statistic)
     past = float(spearmanr(units["monetary"].to_numpy(), spend).statistic)
     assert claim.evidence["spearman"] == pytest.approx(model)
     assert claim.evidence["rule_spearman"] == pytest.approx(past)
     figures = f"Spearman correlation {model:.3f} vs {past:.3f}"
     assert figures in claim.text
     beats = claim.evidence["ci_low"] > 0
-    assert claim.licensed == (beats and result.fits is not None and result.fits.value_credible)
+    credible = learned or (result.fits is not None and result.fits.value_credible)
+    assert claim.licensed == (beats and credible)
     source = pl.read_parquet_metadata(folder / "profiles.parquet")["value_source"]
     if name == "mixed":
         assert claim.licensed
+        assert learned
         assert f"ranks the next 90 days' spend better than past spend: {figures}" in claim.text
-        assert result.value_column == "clv"
-        assert source == "model: clv"
+        assert result.value_column == "learned_value"
+        assert source == "model: learned_value (the learned CLV model)"
     else:
         assert not beats
         assert claim.text.startswith(
@@ -562,7 +578,7 @@ def test_rule_claims_both_ways_with_their_wording() -> None:
     assert not claim.licensed
     assert claim.evidence["ranked_by"] == "recency"
     assert claim.text.startswith(
-        "Churn risk is no better than the naive rule days since the last order (longest "
+        "BG/NBD's churn risk is no better than the naive rule days since the last order (longest "
         "first) at ranking who leaves: AUC 0.800 vs 0.790 (difference +0.010, 95% CI -0.020 "
         "to +0.040)"
     )
@@ -641,9 +657,11 @@ def test_value_claim_follows_fit_flags_and_prices(
         claim = result.claims["value"]
         assert result.fits is not None
         beats = claim.evidence.get("ci_low", float("nan")) > 0
-        holds = result.regime.has_prices and result.fits.value_credible and beats
+        learned = claim.evidence["model"] == "LearnedCLV"  # BG/NBD's flags are not its
+        holds = result.regime.has_prices and (learned or result.fits.value_credible) and beats
         assert claim.licensed == holds, name
-        assert result.value_column == ("clv" if holds else "past_value"), name
+        deployed = "learned_value" if learned else "clv"
+        assert result.value_column == (deployed if holds else "past_value"), name
     flagged = value_claim(FitEvidence((), ("Gamma-Gamma q = 0.9 <= 1",), 0), has_prices=True)
     assert not flagged.licensed
     assert flagged.fallback == VALUE_FALLBACK
@@ -750,7 +768,8 @@ def test_churn_and_value_models_can_be_turned_off(tmp_path: Path) -> None:
     assert "clv" not in result.profiles.columns
     churn = result.claims["churn"]
     assert churn.text.startswith(
-        "Whether churn risk ranks who leaves better than the naive rules could not be checked "
+        "Whether BG/NBD's churn risk ranks who leaves better than the naive rules could not be "
+        "checked "
         "(the churn model is turned off): churn is ranked by days since the last order"
     )
     assert "It is not used as a probability: the churn model is turned off." in churn.text
@@ -850,10 +869,10 @@ def test_action_frame_uses_the_models_only_where_licensed() -> None:
         }
     )
     profiles = profiles.with_columns(churn_rank(profiles, "recency"))
-    frame, value, rules, rank_by = action_frame(profiles, True, True, 0.5)
+    frame, value, rules, rank_by = action_frame(profiles, "churn_risk", "clv", 0.5)
     assert (value, rules, rank_by) == ("clv", None, None)  # threshold, value x risk
     assert "churn_risk" in frame.columns
-    frame, value, rules, rank_by = action_frame(profiles, False, False, 0.5)
+    frame, value, rules, rank_by = action_frame(profiles, None, None, 0.5)
     assert value == "past_value"
     assert frame["past_value"].to_list() == [25.0, 250.0, 25.0]
     assert rules is not None

@@ -309,3 +309,20 @@ def test_learned_churn_is_the_same_at_one_and_two_threads():
         """
     )
     assert "churn_risk" in out
+
+
+def test_a_calibration_origin_with_one_outcome_is_refused_not_fitted_to_a_constant() -> None:
+    # 40 customers buying every week for a year: after every training origin, everyone
+    # buys again, so there is no churn to calibrate a probability on
+    start = datetime(2023, 1, 1)
+    rows = [(u, start + timedelta(days=7 * w + u % 7)) for u in range(40) for w in range(52)]
+    p = pl.DataFrame(
+        {
+            "user_id": [u for u, _ in rows],
+            "item_id": ["a"] * len(rows),
+            "timestamp": [t for _, t in rows],
+            "quantity": [1.0] * len(rows),
+        }
+    )
+    with pytest.raises(InputDataError, match="every customer bought in the 90 days after it"):
+        rs.profiles.LearnedChurn().fit(p, as_of="2023-12-20", horizon_days=90)
