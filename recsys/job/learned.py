@@ -28,6 +28,7 @@ import polars as pl
 from recsys.data import columns as C
 from recsys.exceptions import InputDataError
 from recsys.job.config import JobConfig
+from recsys.job.sampling import customer_sample
 from recsys.profiles import LearnedChurn, LearnedCLV
 
 __all__ = [
@@ -83,8 +84,9 @@ def fit_purchases(
     purchases: pl.DataFrame, config: JobConfig
 ) -> tuple[pl.DataFrame, tuple[int, int] | None]:
     """The purchases the learned models are fitted on: those of ``config.learned_customers``
-    customers drawn at random (``config.seed``; `recsys.job.run.sample_customers`) where
-    there are more, with (drawn, customers); else all of them and None.
+    customers drawn at random (``config.seed``) where there are more, with (drawn,
+    customers); else all of them and None: `recsys.job.sampling.customer_sample`, the
+    evaluation's sample (`recsys.job.run.evaluation_purchases`).
 
     Examples
     --------
@@ -92,13 +94,7 @@ def fit_purchases(
     >>> fit_purchases(p, JobConfig(learned_customers=2))[1]
     (2, 3)
     """
-    from recsys.job.run import sample_customers  # run builds on this module
-
-    limit = config.learned_customers
-    customers = purchases[C.USER].n_unique()
-    if limit is None or customers <= limit:
-        return purchases, None
-    return sample_customers(purchases, limit, config.seed), (limit, customers)
+    return customer_sample(purchases, config.learned_customers, config.seed)
 
 
 def fit_learned(
