@@ -44,6 +44,7 @@ __all__ = [
     "fit_purchases",
     "learned_scores",
     "refit",
+    "sample_note",
     "value_candidate",
 ]
 
@@ -154,13 +155,46 @@ def learned_scores(
     return profiles
 
 
-def refit(model: Learned, bought: pl.DataFrame, as_of: datetime, config: JobConfig) -> Learned:
+def refit(
+    model: Learned, bought: pl.DataFrame, as_of: datetime, config: JobConfig
+) -> tuple[Learned, tuple[int, int] | None]:
     """The same model class and parameters as ``model`` (fitted at the cutoff), fitted as
     of ``as_of`` on ``bought`` (a customer sample above ``config.learned_customers``, as
-    at the cutoff: `fit_purchases`) over the same ``horizon_days``: the deployed model."""
-    fit_on, _ = fit_purchases(bought, config)
-    return type(model)(**model.get_params()).fit(
+    at the cutoff: `fit_purchases`) over the same ``horizon_days``: the deployed model,
+    and its sample ((customers drawn, customers), None on every customer). There are
+    more customers as of ``as_of`` than at the cutoff: the deployed model can be fitted
+    on a sample where the checked one was not."""
+    fit_on, sampled = fit_purchases(bought, config)
+    fitted = type(model)(**model.get_params()).fit(
         fit_on, as_of=as_of, horizon_days=model.horizon_days_
+    )
+    return fitted, sampled
+
+
+def sample_note(at_cutoff: tuple[int, int] | None, at_as_of: tuple[int, int] | None) -> str:
+    """The sentence a card adds where a learned model was fitted on a customer sample
+    (`fit_purchases`): at the cutoff (``at_cutoff``, the checked model) and/or as of
+    ``as_of`` (``at_as_of``, the deployed one); empty where neither was.
+
+    Examples
+    --------
+    >>> print(sample_note(None, (200, 450)).strip())  # doctest: +NORMALIZE_WHITESPACE
+    The learned model is fitted on the purchases of 200 customers drawn at random (as of
+    as_of, of 450; JobConfig.learned_customers), and scores every customer.
+    >>> sample_note(None, None)
+    ''
+    """
+    where = [
+        f"{when}, of {sampled[1]:,}"
+        for when, sampled in (("at the cutoff", at_cutoff), ("as of as_of", at_as_of))
+        if sampled is not None
+    ]
+    if not where:
+        return ""
+    drawn = (at_cutoff or at_as_of)[0]  # type: ignore[index]
+    return (
+        f" The learned model is fitted on the purchases of {drawn:,} customers drawn at "
+        f"random ({'; '.join(where)}; JobConfig.learned_customers), and scores every customer."
     )
 
 
