@@ -28,6 +28,7 @@ import polars as pl
 from recsys.data import columns as C
 from recsys.exceptions import InputDataError
 from recsys.job.config import JobConfig
+from recsys.job.decisions import past_value
 from recsys.job.sampling import customer_sample
 from recsys.profiles import LearnedChurn, LearnedCLV
 
@@ -250,7 +251,7 @@ def deployed_columns(profiles: pl.DataFrame, ratio: float) -> pl.DataFrame:
     if clv in profiles.columns:
         scored = pl.col(clv).cast(pl.Float64).fill_nan(None).fill_null(0.0)
         total = profiles.select(
-            shared=pl.col("monetary").cast(pl.Float64).fill_null(0.0).sum() * ratio,
+            shared=past_value(profiles, ratio).sum(),
             scored=scored.sum(),
         ).row(0)
         factor = total[0] / total[1] if total[1] > 0 else 0.0
