@@ -17,7 +17,7 @@ from recsys.models import registry
 from recsys.models.base import Recommender
 from recsys.models.baselines import Popular, Repurchase
 from recsys.models.blend import Blend
-from recsys.models.buyagain import BuyAgain, DiverseBuyAgain
+from recsys.models.buyagain import BuyAgain
 from recsys.models.ease import EASE
 from recsys.models.knn import ItemKNN
 from recsys.models.mf import ALS, BPR, MatrixFactorization
@@ -30,7 +30,6 @@ __all__ = [
     "EASE",
     "Blend",
     "BuyAgain",
-    "DiverseBuyAgain",
     "ItemKNN",
     "MatrixFactorization",
     "Popular",

@@ -23,7 +23,7 @@ from recsys.models.scores import Stored
 from recsys.stats.logistic import fit_logistic, logistic_logit
 from recsys.stats.repurchase import pair_interval
 
-__all__ = ["BuyAgain", "DiverseBuyAgain", "repurchase_features"]
+__all__ = ["BuyAgain", "repurchase_features"]
 
 #: Schema entries present only when fit learned its weights (no fallback).
 _LEARNED = ("fallback", False)
@@ -336,39 +336,3 @@ class BuyAgain(Recommender):
             return self.fallback_model_._score(user_index, query)
         return bought_scores(self, user_index, self.scores_data_, self.backfill_)
 
-
-class DiverseBuyAgain(BuyAgain):
-    """`BuyAgain` with the settings chosen for a diversified buy-again list.
-
-    The same model as ``BuyAgain(trend_window_days=30, diversity=0.3)``, under a
-    registry name of its own (``"buyagain_diverse"``) so that the main job, the
-    ``recsys`` command (``--model``, ``--models``) and saved files can name it: the
-    registry names classes, not settings. The defaults are the ones chosen on two
-    validation windows carved from the training data of Online Retail (issue 22,
-    ``benchmarks/bench_buyagain.py``): a 30-day recent-buyers window, and each
-    customer's list re-ordered so that items bought in the same baskets share one
-    chance (``diversity=0.3``). `BuyAgain` keeps ``diversity=0`` by default.
-
-    Parameters
-    ----------
-    label_days, regularization, trend_window_days, diversity
-        As in `BuyAgain`.
-
-    Examples
-    --------
-    >>> import recsys as rs
-    >>> same = rs.BuyAgain(trend_window_days=30, diversity=0.3)
-    >>> rs.DiverseBuyAgain().get_params() == same.get_params()
-    True
-    """
-
-    registry_name = "buyagain_diverse"
-
-    def __init__(
-        self,
-        label_days: float = 60.0,
-        regularization: float = 1.0,
-        trend_window_days: float = 30.0,
-        diversity: float = 0.3,
-    ) -> None:
-        super().__init__(label_days, regularization, trend_window_days, diversity)

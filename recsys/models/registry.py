@@ -16,16 +16,40 @@ True
 True
 >>> registry.kind_of(rs.profiles.BGNBD), "BGNBD" in registry.names()
 ('customer', False)
+
+A *spec* names a model with its settings: the registry name, or a call of it with
+keyword arguments whose values are literals. `build` makes the model of a spec,
+`spec_of` writes the one canonical spec of a model (the parameters that differ from
+the class defaults, sorted), so one model has one name everywhere:
+
+>>> model = registry.build("buyagain(trend_window_days=30, diversity=0.3)")
+>>> registry.spec_of(model)
+'buyagain(diversity=0.3, trend_window_days=30)'
+>>> registry.spec_of(rs.BuyAgain(diversity=0)), registry.base_name("als(factors=64)")
+('buyagain', 'als')
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
 from typing import Any, Literal
 
 from recsys.exceptions import InputDataError
 
-__all__ = ["Kind", "classes", "get", "kind_of", "name_of", "names", "register"]
+__all__ = [
+    "Kind",
+    "base_name",
+    "build",
+    "canonical",
+    "classes",
+    "get",
+    "kind_of",
+    "name_of",
+    "names",
+    "register",
+    "spec_of",
+]
 
 Kind = Literal["recommender", "customer"]
 
@@ -109,3 +133,138 @@ def get(name: Any, kind: Kind | None = "recommender") -> type:
             return found
     choices = tuple(_CLASSES) if kind is None else names(kind)
     raise InputDataError(f"unknown model {name!r}; choose from {', '.join(choices)}")
+
+
+def _parse(spec: Any) -> tuple[str, dict[str, Any]]:
+    """(model name, keyword values) of a spec, checked for form only."""
+    if not isinstance(spec, str):
+        raise InputDataError(f"model spec {spec!r}: expected a string such as 'als(factors=64)'")
+    try:
+        tree = ast.parse(spec.strip(), mode="eval").body
+    except SyntaxError:
+        raise InputDataError(
+            f"model spec {spec!r}: not a model name or a call such as 'als(factors=64)'"
+        ) from None
+    if isinstance(tree, ast.Name):
+        return tree.id, {}
+    if not isinstance(tree, ast.Call) or not isinstance(tree.func, ast.Name):
+        raise InputDataError(
+            f"model spec {spec!r}: expected a model name or a call of one such as "
+            "'als(factors=64)'"
+        )
+    if tree.args or any(kw.arg is None for kw in tree.keywords):
+        raise InputDataError(
+            f"model spec {spec!r}: give the parameters by keyword (name=value), "
+            "not by position or **"
+        )
+    params: dict[str, Any] = {}
+    for kw in tree.keywords:
+        try:
+            params[str(kw.arg)] = ast.literal_eval(kw.value)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            raise InputDataError(
+                f"model spec {spec!r}: the value of {kw.arg} is not a literal "
+                f"({ast.unparse(kw.value)}); use a number, string, True/False/None, "
+                "or a tuple/list/dict of them"
+            ) from None
+    return tree.func.id, params
+
+
+def base_name(spec: str) -> str:
+    """The registry name of the model a spec names (``"als(factors=64)"`` -> ``"als"``).
+
+    Raises
+    ------
+    InputDataError
+        ``spec`` is malformed or names no recommender.
+    """
+    return name_of(get(_parse(spec)[0]))
+
+
+def build(spec: str, kind: Kind = "recommender") -> Any:
+    """The unfitted model a spec names: ``"als"`` or ``"als(factors=64, iterations=10)"``.
+
+    The spec is parsed, never evaluated: a model name (registry or class name) or a
+    call of one with keyword arguments whose values are literals.
+
+    Raises
+    ------
+    InputDataError
+        The spec is malformed, names no model of ``kind`` (the message lists them) or a
+        parameter the model does not have (the message lists its parameters), or a value
+        is not a literal.
+
+    Examples
+    --------
+    >>> from recsys.models import registry
+    >>> registry.build("itemknn(neighbors=50)").neighbors
+    50
+    """
+    name, params = _parse(spec)
+    cls = get(name, kind)
+    accepted = cls().get_params(deep=False)
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise InputDataError(
+            f"model spec {spec!r}: {name_of(cls)} has no parameter {unknown[0]!r}; "
+            f"its parameters: {', '.join(accepted)}"
+        )
+    return cls(**params)
+
+
+def spec_of(model: Any) -> str:
+    """The canonical spec of a model: its registry name, followed by the parameters that
+    differ from the class defaults in name order (the plain name when none differ).
+
+    ``build(spec_of(model))`` has ``model``'s parameters.
+
+    Raises
+    ------
+    InputDataError
+        A parameter that differs from the default is not a literal (a model or an
+        array), so no spec can name it.
+    """
+    cls = type(model)
+    defaults = cls().get_params(deep=False)
+    changed = {
+        key: value
+        for key, value in model.get_params(deep=False).items()
+        if not _same(value, defaults.get(key))
+    }
+    name = name_of(cls)
+    for key, value in changed.items():
+        try:
+            literal = ast.literal_eval(repr(value)) == value
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            literal = False
+        if not literal:
+            raise InputDataError(
+                f"{cls.__name__} parameter {key}={value!r} is not a literal: no spec names "
+                "this model"
+            )
+    if not changed:
+        return name
+    return f"{name}({', '.join(f'{k}={changed[k]!r}' for k in sorted(changed))})"
+
+
+def _same(value: Any, default: Any) -> bool:
+    if type(value) is not type(default) and not (
+        isinstance(value, (int, float)) and isinstance(default, (int, float))
+    ):
+        return False
+    try:
+        return bool(value == default)
+    except (ValueError, TypeError):  # arrays: no single truth value
+        return False
+
+
+def canonical(spec: str, kind: Kind = "recommender") -> str:
+    """The canonical form of a spec (`spec_of` of the model it builds).
+
+    Examples
+    --------
+    >>> from recsys.models import registry
+    >>> registry.canonical("BuyAgain( trend_window_days=30 , diversity=0.3)")
+    'buyagain(diversity=0.3, trend_window_days=30)'
+    """
+    return spec_of(build(spec, kind))

@@ -33,7 +33,6 @@ MODELS: dict[str, Callable[[], rs.Recommender]] = {
     "Repurchase": lambda: rs.Repurchase(due_weight=0.5),
     "BuyAgain": lambda: rs.BuyAgain(label_days=20),
     "BuyAgain-diversity": lambda: rs.BuyAgain(label_days=20, diversity=0.6),
-    "DiverseBuyAgain": lambda: rs.DiverseBuyAgain(label_days=20),
     "RepeatExplore": lambda: rs.RepeatExplore(
         explore=rs.ALS(factors=2, iterations=10, regularization=1.0, random_state=3)
     ),
