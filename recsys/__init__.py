@@ -135,7 +135,7 @@ _NAMES_BY_HOME = {
         "EASE",
         "Blend",
         "BuyAgain",
-            "ItemKNN",
+        "ItemKNN",
         "Popular",
         "Recommender",
         "RepeatExplore",

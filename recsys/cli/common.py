@@ -252,17 +252,44 @@ def check_out(out: str) -> str:
     return suffix
 
 
+def split_specs(text: str) -> list[str]:
+    """The model specs of a comma-separated list: a comma inside brackets or quotes
+    belongs to a spec (``"popular,als(factors=64, iterations=5)"`` is two specs).
+
+    Examples
+    --------
+    >>> split_specs("popular, buyagain(diversity=0.3, trend_window_days=30),als")
+    ['popular', 'buyagain(diversity=0.3, trend_window_days=30)', 'als']
+    """
+    specs, depth, quote, start = [], 0, "", 0
+    for i, char in enumerate(text):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            specs.append(text[start:i])
+            start = i + 1
+    specs.append(text[start:])
+    return [spec.strip() for spec in specs if spec.strip()]
+
+
 def model_names(text: str) -> list[str]:
-    """The model names of ``--models`` (registry names), checked."""
+    """The models of ``--models``: canonical specs (`recsys.models.registry.canonical`),
+    checked (an unknown model, parameter or a malformed spec raises `InputDataError`)."""
     from recsys.models import registry
 
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = sorted(set(names) - set(registry.names()))
-    if unknown or not names:
-        raise InputDataError(
-            f"--models: unknown model(s) {unknown}; choose from {', '.join(registry.names())}"
-        )
-    return names
+    specs = split_specs(text)
+    if not specs:
+        raise InputDataError(f"--models: no model given; choose from {', '.join(registry.names())}")
+    try:
+        return [registry.canonical(spec) for spec in specs]
+    except InputDataError as err:
+        raise InputDataError(f"--models: {err}") from None
 
 
 def check_args(args: argparse.Namespace) -> None:
@@ -286,6 +313,13 @@ def check_args(args: argparse.Namespace) -> None:
         check_out(args.out)
     if getattr(args, "models", None) is not None:
         model_names(args.models)
+    if getattr(args, "model", "none") != "none":
+        from recsys.models import registry
+
+        try:
+            registry.canonical(args.model)
+        except InputDataError as err:
+            raise InputDataError(f"--model: {err}") from None
     if getattr(args, "columns", None) is not None:
         parse_columns(args.columns)
     if getattr(args, "expected_ratio", None) is not None:
@@ -388,29 +422,31 @@ def write_table(frame: pl.DataFrame, out: str | None, command: str = "", rows: i
     print(f"wrote {path} ({frame.height:,} rows)", file=sys.stderr)
 
 
-def accepted_params(name: str) -> set[str]:
+def accepted_params(spec: str) -> set[str]:
     from recsys.models import registry
 
-    return set(registry.get(name)().get_params(deep=False))
+    return set(registry.build(spec).get_params(deep=False))
 
 
 def make_model(
-    name: str, params: dict[str, Any] | None = None, seed: int = 0, *, strict: bool = True
+    spec: str, params: dict[str, Any] | None = None, seed: int = 0, *, strict: bool = True
 ) -> Any:
-    """The registry model ``name`` with the ``--param`` values it accepts and ``--seed``.
+    """The model of a spec (``"als"``, ``"als(factors=64)"``: `recsys.models.registry.build`)
+    with the ``--param`` values it accepts on top, and ``--seed`` unless either sets
+    ``random_state``.
 
     Values are checked against the model's ``_parameter_constraints`` here, before
     any data is read. With ``strict``, a parameter the model lacks is an error.
     """
     from recsys.models import registry
 
-    cls = registry.get(name)
-    accepted = accepted_params(name)
-    params = dict(params or {})
+    model = registry.build(spec)
+    accepted = set(model.get_params(deep=False))
+    params = {**registry.parse(spec)[1], **(params or {})}
     unknown = sorted(set(params) - accepted)
     if unknown and strict:
         raise InputDataError(
-            f"--param {unknown[0]}: {cls.__name__} has no such parameter; "
+            f"--param {unknown[0]}: {type(model).__name__} has no such parameter; "
             f"its parameters: {', '.join(sorted(accepted))}"
         )
     chosen = {k: v for k, v in params.items() if k in accepted}
@@ -418,7 +454,7 @@ def make_model(
         chosen["random_state"] = seed
     if "show_progress" in accepted and "show_progress" not in chosen:
         chosen["show_progress"] = False
-    return cls(**chosen).check_params()
+    return type(model)(**chosen).check_params()
 
 
 class _OneLine(logging.Formatter):

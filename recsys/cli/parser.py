@@ -205,8 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--models",
         default=",".join(DEFAULT_MODELS),
-        help="the recommenders compared (registry names); the one used is chosen on a "
-        "validation split of the training data",
+        help="the recommenders compared, comma-separated: names, or names with settings "
+        "such as 'als(factors=64)'; the one used is chosen on a validation split of the "
+        "training data",
     )
     add_on_unknown(report, "fallback")
     add_contact_cost(report)
@@ -261,9 +262,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_input_options(recommend)
     recommend.add_argument(
         "--model",
-        choices=registry.names(),
         default="repeat_explore",
-        help="the model to fit (repeat_explore: the buy-again / discover blend)",
+        help="the model to fit: a name, or a name with settings such as "
+        f"'als(factors=64)' (one of {', '.join(registry.names())}; repeat_explore: the "
+        "buy-again / discover blend)",
     )
     add_k(recommend)
     recommend.add_argument("--as-of", help="use only purchases before this date (default: all)")
@@ -283,7 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--models",
         default="popular,repurchase,als,itemknn,repeat_explore",
-        help="comma-separated model names (registry names, as for recommend --model)",
+        help="comma-separated models: names, or names with settings such as "
+        "'als(factors=64)' (as for recommend --model)",
     )
     add_k(evaluate)
     add_bootstrap(evaluate)
@@ -337,9 +340,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     actions.add_argument(
         "--model",
-        choices=(*registry.names(), "none"),
         default="repeat_explore",
-        help="recommender for cross-sell / win-back / onboard items (none: no items)",
+        help="recommender for cross-sell / win-back / onboard items: a name, or a name "
+        f"with settings such as 'als(factors=64)' (one of {', '.join(registry.names())}; "
+        "none: no items)",
     )
     add_k(actions, default=5)
     add_model_options(actions, engine=False)

@@ -23,14 +23,15 @@ __all__ = [
     "SIMPLICITY_ORDER",
     "ModelChoice",
     "choose_model",
+    "is_buy_again",
     "regime_default",
 ]
 
-#: Models from simplest to most complex: no training, then one similarity,
-#: factorisation or learned buy-again ranking (the diversified one re-orders the
-#: plain one's list), then blends of several models. Among tied models the first
-#: wins: it is cheaper to run, easier to explain, and has fewer ways to break.
-#: Models not listed come last, in name order.
+#: Models from simplest to most complex (registry names): no training, then one
+#: similarity, factorisation or learned buy-again ranking, then blends of several
+#: models. Among tied models the first wins: it is cheaper to run, easier to explain,
+#: and has fewer ways to break. A spec ranks by its registry name (`registry.base_name`),
+#: then the plain name before its settings; models not listed come last, in name order.
 SIMPLICITY_ORDER: tuple[str, ...] = (
     "popular",
     "repurchase",
@@ -39,13 +40,13 @@ SIMPLICITY_ORDER: tuple[str, ...] = (
     "bpr",
     "ease",
     "buyagain",
-    "buyagain_diverse",
     "repeat_explore",
     "blend",
 )
 
 #: Models that put products the customer bought before first: the registered
 #: recommenders that recommend bought items by default (``default_exclude_seen``).
+#: A spec is one of them when its registry name is (`is_buy_again`).
 BUY_AGAIN_MODELS: tuple[str, ...] = tuple(
     name
     for name in registry.names()
@@ -77,11 +78,21 @@ class ModelChoice:
         return len(self.tied) == 1
 
 
-def _simplicity(name: str) -> tuple[int, str]:
-    try:
-        return SIMPLICITY_ORDER.index(name), name
-    except ValueError:
-        return len(SIMPLICITY_ORDER), name
+def is_buy_again(spec: str) -> bool:
+    """Whether the model a spec names is one of `BUY_AGAIN_MODELS`.
+
+    Examples
+    --------
+    >>> is_buy_again("buyagain(diversity=0.3)"), is_buy_again("als")
+    (True, False)
+    """
+    return registry.base_name(spec) in BUY_AGAIN_MODELS
+
+
+def _simplicity(spec: str) -> tuple[int, str]:
+    base = registry.base_name(spec)
+    rank = SIMPLICITY_ORDER.index(base) if base in SIMPLICITY_ORDER else len(SIMPLICITY_ORDER)
+    return rank, spec
 
 
 def choose_model(
@@ -185,5 +196,5 @@ def regime_default(rare_repeat: bool, models: tuple[str, ...]) -> str:
     'repurchase'
     """
     ordered = sorted(models, key=_simplicity)
-    kind = [m for m in ordered if (m in BUY_AGAIN_MODELS) != rare_repeat]
+    kind = [m for m in ordered if is_buy_again(m) != rare_repeat]
     return (kind or ordered)[0]

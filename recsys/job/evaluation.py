@@ -11,7 +11,7 @@ import polars as pl
 from recsys.data import Interactions
 from recsys.data import columns as C
 from recsys.evaluation import EvaluationResults, Split, evaluate
-from recsys.job.choice import BUY_AGAIN_MODELS, ModelChoice, choose_model, regime_default
+from recsys.job.choice import ModelChoice, choose_model, is_buy_again, regime_default
 from recsys.job.config import JobConfig
 from recsys.job.regime import Regime
 from recsys.models import Recommender, registry
@@ -24,27 +24,36 @@ __all__ = [
     "overall_hit_rate",
     "pick_model",
     "segment_test_customers",
+    "unfitted_model",
 ]
 
 #: The segment of test customers with no purchase before the cutoff.
 FIRST_TIME = "first-time"
 
 
-def fit_models(names: tuple[str, ...], train: pl.DataFrame, seed: int) -> dict[str, Recommender]:
-    """The models ``names`` fitted on ``train``; a part of a blend equal to a model
-    of ``names`` (same class and parameters) is fitted once (`shared_fits`)."""
+def unfitted_model(spec: str, seed: int) -> Recommender:
+    """The model a spec names (`registry.build`), seeded with ``seed`` and silent unless
+    the spec sets ``random_state`` / ``show_progress`` itself."""
+    model: Recommender = registry.build(spec)
+    _, given = registry.parse(spec)
+    accepted = model.get_params(deep=False)
+    params: dict[str, Any] = {}
+    if "random_state" in accepted and "random_state" not in given:
+        params["random_state"] = seed
+    if "show_progress" in accepted and "show_progress" not in given:
+        params["show_progress"] = False
+    return model.set_params(**params) if params else model
+
+
+def fit_models(specs: tuple[str, ...], train: pl.DataFrame, seed: int) -> dict[str, Recommender]:
+    """The models ``specs`` (`registry.build`) fitted on ``train``, keyed by the spec;
+    a part of a blend equal to one of them (same class and parameters) is fitted once
+    (`shared_fits`)."""
     interactions = Interactions.from_purchases(train, weight="count")
     models = {}
     with shared_fits():
-        for name in names:
-            cls = registry.get(name)
-            accepted = cls().get_params(deep=False)
-            params: dict[str, Any] = {}
-            if "random_state" in accepted:
-                params["random_state"] = seed
-            if "show_progress" in accepted:
-                params["show_progress"] = False
-            models[name] = cls(**params).fit(interactions)
+        for spec in specs:
+            models[spec] = unfitted_model(spec, seed).fit(interactions)
     return models
 
 
@@ -134,10 +143,10 @@ def pick_model(
             f"customers): {', '.join(choice.tied)}"
         ),
     )
-    if regime.rare_repeat and chosen in BUY_AGAIN_MODELS:
-        discovery = [m for m in config.models if m not in BUY_AGAIN_MODELS]
+    if regime.rare_repeat and is_buy_again(chosen):
+        discovery = [m for m in config.models if not is_buy_again(m)]
         rows = choice.comparisons.filter(pl.col("model").is_in(discovery))
-        repeats_win = choice.best in BUY_AGAIN_MODELS and rows.height and rows["ci_low"][0] > 0
+        repeats_win = is_buy_again(choice.best) and rows.height and rows["ci_low"][0] > 0
         if not repeats_win and discovery:
             table = validation.table.filter(pl.col("model").is_in(discovery))
             sub = choose_model(table, config.k)

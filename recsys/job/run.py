@@ -65,6 +65,7 @@ from recsys.job.evaluation import (
     overall_hit_rate,
     pick_model,
     segment_test_customers,
+    unfitted_model,
 )
 from recsys.job.evidence import (
     ChurnEvidence,
@@ -76,7 +77,7 @@ from recsys.job.evidence import (
 from recsys.job.regime import Regime, detect_regime, window_buyers
 from recsys.job.sampling import customer_sample, sample_customers
 from recsys.job.targeting import Targeting, targeting
-from recsys.models import Recommender, registry
+from recsys.models import Recommender
 from recsys.profiles import build_profiles, cohort_retention, due_items
 from recsys.uplift import hit_retention
 
@@ -401,9 +402,7 @@ def run(
     with steps(
         "decisions", f"decisions as of {as_of:%Y-%m-%d}: {k} items per customer ({used})"
     ) as dw:
-        final = registry.get(used)()
-        if "random_state" in final.get_params(deep=False):
-            final.set_params(random_state=config.seed)
+        final = unfitted_model(used, config.seed)
         final.fit(Interactions.from_purchases(bought, weight="count"))
         recommendations = final.recommend(users=None, k=k)
         repeat_at_rank1 = _repeat_at_rank1(recommendations, bought)

@@ -335,4 +335,3 @@ class BuyAgain(Recommender):
         if self.fallback_model_ is not None:
             return self.fallback_model_._score(user_index, query)
         return bought_scores(self, user_index, self.scores_data_, self.backfill_)
-

@@ -20,11 +20,12 @@ True
 A *spec* names a model with its settings: the registry name, or a call of it with
 keyword arguments whose values are literals. `build` makes the model of a spec,
 `spec_of` writes the one canonical spec of a model (the parameters that differ from
-the class defaults, sorted), so one model has one name everywhere:
+the class defaults, sorted, a whole number written as a float where the default is
+one), so one model has one name everywhere:
 
 >>> model = registry.build("buyagain(trend_window_days=30, diversity=0.3)")
 >>> registry.spec_of(model)
-'buyagain(diversity=0.3, trend_window_days=30)'
+'buyagain(diversity=0.3, trend_window_days=30.0)'
 >>> registry.spec_of(rs.BuyAgain(diversity=0)), registry.base_name("als(factors=64)")
 ('buyagain', 'als')
 """
@@ -47,6 +48,7 @@ __all__ = [
     "kind_of",
     "name_of",
     "names",
+    "parse",
     "register",
     "spec_of",
 ]
@@ -135,8 +137,16 @@ def get(name: Any, kind: Kind | None = "recommender") -> type:
     raise InputDataError(f"unknown model {name!r}; choose from {', '.join(choices)}")
 
 
-def _parse(spec: Any) -> tuple[str, dict[str, Any]]:
-    """(model name, keyword values) of a spec, checked for form only."""
+def parse(spec: Any) -> tuple[str, dict[str, Any]]:
+    """(model name, keyword values) of a spec, checked for form only (`build` checks
+    the name and the parameters).
+
+    Examples
+    --------
+    >>> from recsys.models import registry
+    >>> registry.parse("als(factors=64, use_cg=False)")
+    ('als', {'factors': 64, 'use_cg': False})
+    """
     if not isinstance(spec, str):
         raise InputDataError(f"model spec {spec!r}: expected a string such as 'als(factors=64)'")
     try:
@@ -149,8 +159,7 @@ def _parse(spec: Any) -> tuple[str, dict[str, Any]]:
         return tree.id, {}
     if not isinstance(tree, ast.Call) or not isinstance(tree.func, ast.Name):
         raise InputDataError(
-            f"model spec {spec!r}: expected a model name or a call of one such as "
-            "'als(factors=64)'"
+            f"model spec {spec!r}: expected a model name or a call of one such as 'als(factors=64)'"
         )
     if tree.args or any(kw.arg is None for kw in tree.keywords):
         raise InputDataError(
@@ -178,7 +187,7 @@ def base_name(spec: str) -> str:
     InputDataError
         ``spec`` is malformed or names no recommender.
     """
-    return name_of(get(_parse(spec)[0]))
+    return name_of(get(parse(spec)[0]))
 
 
 def build(spec: str, kind: Kind = "recommender") -> Any:
@@ -200,7 +209,7 @@ def build(spec: str, kind: Kind = "recommender") -> Any:
     >>> registry.build("itemknn(neighbors=50)").neighbors
     50
     """
-    name, params = _parse(spec)
+    name, params = parse(spec)
     cls = get(name, kind)
     accepted = cls().get_params(deep=False)
     unknown = sorted(set(params) - set(accepted))
@@ -227,7 +236,7 @@ def spec_of(model: Any) -> str:
     cls = type(model)
     defaults = cls().get_params(deep=False)
     changed = {
-        key: value
+        key: _as_default_type(value, defaults.get(key))
         for key, value in model.get_params(deep=False).items()
         if not _same(value, defaults.get(key))
     }
@@ -245,6 +254,13 @@ def spec_of(model: Any) -> str:
     if not changed:
         return name
     return f"{name}({', '.join(f'{k}={changed[k]!r}' for k in sorted(changed))})"
+
+
+def _as_default_type(value: Any, default: Any) -> Any:
+    """``30`` for a parameter whose default is a float is written ``30.0``: one spelling."""
+    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
 
 
 def _same(value: Any, default: Any) -> bool:
@@ -265,6 +281,6 @@ def canonical(spec: str, kind: Kind = "recommender") -> str:
     --------
     >>> from recsys.models import registry
     >>> registry.canonical("BuyAgain( trend_window_days=30 , diversity=0.3)")
-    'buyagain(diversity=0.3, trend_window_days=30)'
+    'buyagain(diversity=0.3, trend_window_days=30.0)'
     """
     return spec_of(build(spec, kind))

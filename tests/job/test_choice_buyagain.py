@@ -1,5 +1,6 @@
-"""The job's candidates include the diversified buy-again model, and the choice treats
-every buy-again model as one (hand-built per-customer hits, then the bundled data)."""
+"""The job's candidates include the diversified buy-again model (a spec of `BuyAgain`),
+and the choice treats every buy-again model as one (hand-built per-customer hits, then
+the bundled data)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ import numpy as np
 import polars as pl
 
 import recsys as rs
-from recsys.job.choice import BUY_AGAIN_MODELS, SIMPLICITY_ORDER, choose_model
+from recsys.job.choice import BUY_AGAIN_MODELS, SIMPLICITY_ORDER, choose_model, regime_default
 from recsys.job.config import DEFAULT_MODELS, JobConfig
 from recsys.job.evaluation import fit_models, pick_model
 from recsys.job.regime import Regime
 from recsys.models import registry
+
+#: The diversified buy-again model's canonical spec.
+DIVERSE = "buyagain(diversity=0.3, trend_window_days=30.0)"
 
 
 def _results(hits: dict[str, np.ndarray], bootstrap: int = 500) -> rs.evaluation.EvaluationResults:
@@ -59,35 +63,49 @@ def _regime(repeat_pair_share: float) -> Regime:
 
 def test_every_name_of_the_choice_is_a_registered_recommender() -> None:
     recommenders = set(registry.names())
-    assert set(DEFAULT_MODELS) <= recommenders
+    assert {registry.base_name(spec) for spec in DEFAULT_MODELS} <= recommenders
     assert set(SIMPLICITY_ORDER) <= recommenders
     assert set(BUY_AGAIN_MODELS) <= recommenders
-    assert "buyagain_diverse" in DEFAULT_MODELS
+    # the default list is written in canonical form: it labels the models as it stands
+    assert DIVERSE in DEFAULT_MODELS
+    assert JobConfig().models == DEFAULT_MODELS
     # the models that recommend bought items by default, the learned ones included
-    assert set(BUY_AGAIN_MODELS) == {"repurchase", "buyagain", "buyagain_diverse", "repeat_explore"}
+    assert set(BUY_AGAIN_MODELS) == {"repurchase", "buyagain", "repeat_explore"}
     order = SIMPLICITY_ORDER.index
-    assert order("repurchase") < order("buyagain") < order("buyagain_diverse") < order("blend")
+    assert order("repurchase") < order("buyagain") < order("repeat_explore") < order("blend")
+
+
+def test_the_config_names_one_model_one_way() -> None:
+    """Any spelling of a spec becomes the canonical one; a default setting is dropped."""
+    config = JobConfig(
+        models=("BuyAgain(trend_window_days=30, diversity=0.3)", "buyagain(diversity=0)")
+    )
+    assert config.models == (DIVERSE, "buyagain")
+    # the spec ranks as its model: the plain one first, then its settings, before the blends
+    assert regime_default(False, ("blend", DIVERSE, "buyagain", "popular")) == "buyagain"
+    assert regime_default(False, ("blend", DIVERSE, "popular")) == DIVERSE
+    assert regime_default(True, (DIVERSE, "als", "repeat_explore")) == "als"
 
 
 def test_the_diversified_model_is_chosen_only_when_it_is_separated() -> None:
     n = 400
     repurchase = _hits(n, 300)
     # 30 more customers hit, none lost: the paired interval is above 0
-    ahead = _results({"repurchase": repurchase, "buyagain_diverse": _hits(n, 330)})
+    ahead = _results({"repurchase": repurchase, DIVERSE: _hits(n, 330)})
     choice = choose_model(ahead, 10)
     assert (choice.best, choice.chosen, choice.tied) == (
-        "buyagain_diverse",
-        "buyagain_diverse",
-        ("buyagain_diverse",),
+        DIVERSE,
+        DIVERSE,
+        (DIVERSE,),
     )
     assert choice.separated
     assert choice.comparisons["ci_low"][0] > 0
     # 2 more customers hit: tied, so the simpler model is used
-    close = _results({"repurchase": repurchase, "buyagain_diverse": _hits(n, 302)})
+    close = _results({"repurchase": repurchase, DIVERSE: _hits(n, 302)})
     choice = choose_model(close, 10)
-    assert choice.best == "buyagain_diverse"
+    assert choice.best == DIVERSE
     assert choice.chosen == "repurchase"
-    assert set(choice.tied) == {"repurchase", "buyagain_diverse"}
+    assert set(choice.tied) == {"repurchase", DIVERSE}
     assert not choice.separated
 
 
@@ -97,12 +115,12 @@ def test_tied_buy_again_models_give_the_plain_one() -> None:
         {
             "repurchase": _hits(n, 300),
             "buyagain": _hits(n, 329),
-            "buyagain_diverse": _hits(n, 330),
+            DIVERSE: _hits(n, 330),
         }
     )
     choice = choose_model(results, 10)
-    assert choice.best == "buyagain_diverse"
-    assert set(choice.tied) == {"buyagain_diverse", "buyagain"}
+    assert choice.best == DIVERSE
+    assert set(choice.tied) == {DIVERSE, "buyagain"}
     assert choice.chosen == "buyagain"
 
 
@@ -110,14 +128,14 @@ def test_rare_repeats_need_a_buy_again_model_to_beat_discovery() -> None:
     """Where repeats are rare, a buy-again model is used only if the best model is a
     buy-again model that beats every discovery model; the learned ones count too."""
     n = 400
-    config = JobConfig(models=("popular", "als", "repurchase", "buyagain_diverse"))
+    config = JobConfig(models=("popular", "als", "repurchase", DIVERSE))
     # the diversified model is best but tied with ALS (and Repurchase): not shown to
     # win, so the simplest discovery model tied with the best discovery model
     tied = {
         "popular": _hits(n, 100),
         "als": _hits(n, 200),
         "repurchase": _hits(n, 201),
-        "buyagain_diverse": _hits(n, 202),
+        DIVERSE: _hits(n, 202),
     }
     used, why, choice = pick_model(_results(tied), _regime(0.02), config)
     assert choice is not None
@@ -126,7 +144,7 @@ def test_rare_repeats_need_a_buy_again_model_to_beat_discovery() -> None:
     assert "does not show that buy-again models win" in why
     # the diversified model is best and ahead of ALS by 60 customers: repeats win,
     # even where they are rare, and the simplest model tied with it is used
-    ahead = {**tied, "repurchase": _hits(n, 259), "buyagain_diverse": _hits(n, 260)}
+    ahead = {**tied, "repurchase": _hits(n, 259), DIVERSE: _hits(n, 260)}
     used, why, _ = pick_model(_results(ahead), _regime(0.02), config)
     assert used == "repurchase"
     assert "repeats win here" in why
@@ -138,9 +156,9 @@ def test_rare_repeats_need_a_buy_again_model_to_beat_discovery() -> None:
 def test_fit_models_builds_the_diversified_model() -> None:
     purchases, _ = rs.clean_purchases(rs.datasets.online_retail(), preset="online_retail")
     train = purchases.filter(pl.col("timestamp") < datetime(2011, 3, 1))
-    models = fit_models(("buyagain_diverse", "repurchase"), train, seed=0)
-    model = models["buyagain_diverse"]
-    assert type(model) is rs.DiverseBuyAgain
+    models = fit_models((DIVERSE, "repurchase"), train, seed=0)
+    model = models[DIVERSE]
+    assert type(model) is rs.BuyAgain
     assert model.get_params() == rs.BuyAgain(trend_window_days=30, diversity=0.3).get_params()
     assert not model.fallback_
     # the same probabilities, re-ordered: some customers' lists differ from the plain model's
@@ -162,14 +180,14 @@ def test_the_job_chooses_the_diversified_model_on_online_retail() -> None:
     result = rs.job.run(
         purchases,
         JobConfig(
-            models=("repurchase", "buyagain_diverse"),
+            models=("repurchase", DIVERSE),
             bootstrap=500,
             churn=False,
             value=False,
             cutoff="2011-09-09",
         ),
     )
-    assert result.model == "buyagain_diverse"
+    assert result.model == DIVERSE
     claim = result.claims["model"]
     assert claim.licensed, claim.text
-    assert "buyagain_diverse is the best model" in claim.text
+    assert f"{DIVERSE} is the best model" in claim.text
