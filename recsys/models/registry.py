@@ -201,7 +201,7 @@ def build(spec: str, kind: Kind = "recommender") -> Any:
     InputDataError
         The spec is malformed, names no model of ``kind`` (the message lists them) or a
         parameter the model does not have (the message lists its parameters), or a value
-        is not a literal.
+        is not a literal or not one the model accepts.
 
     Examples
     --------
@@ -218,7 +218,9 @@ def build(spec: str, kind: Kind = "recommender") -> Any:
             f"model spec {spec!r}: {name_of(cls)} has no parameter {unknown[0]!r}; "
             f"its parameters: {', '.join(accepted)}"
         )
-    return cls(**params)
+    model = cls(**params)
+    # The values are checked here (a recommender's ``check_params``), not at the fit.
+    return model.check_params() if hasattr(model, "check_params") else model
 
 
 def spec_of(model: Any) -> str:
