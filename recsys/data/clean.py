@@ -427,6 +427,14 @@ def clean_purchases(
     # held 1.8 GB more at 19M rows (benchmarks/RESULTS.md, bench_data.py).
     orders = purchases.lazy().group_by(C.USER, *order_keys(purchases)).len()
     n_orders = orders.select(pl.len()).collect().item()
+    if output.height > purchases.height:  # kept returns: name the customers with no purchase
+        only = output.select(pl.col(C.USER).n_unique()).item() - summary["n_users"]
+        if only:
+            notes.append(
+                f"{only:,} customer{' has' if only == 1 else 's have'} only return rows "
+                "(kept, flagged is_return): "
+                "in no purchase count, so no profile or model built on purchases has them"
+            )
     report = CleaningReport(
         rows_in=rows_in,
         rows_out=output.height,
