@@ -294,15 +294,23 @@ def customer_decisions(
         learned_scores(profiles, bought, deployed_churn, deployed_value), ratio
     )
     if learned.sampled is not None:  # the learned models were fitted on a sample: say so
-        drawn = (
-            f" The learned model is fitted on the purchases of {learned.sampled[0]:,} "
-            "customers drawn at random (at the cutoff and as of as_of; JobConfig."
-            "learned_customers), and scores every customer."
-        )
+        n_drawn = learned.sampled[0]
+
+        def drawn(deployed: bool) -> str:  # refitted as of as_of only where deployed
+            when = "at the cutoff and as of as_of" if deployed else "at the cutoff"
+            return (
+                f" The learned model is fitted on the purchases of {n_drawn:,} customers "
+                f"drawn at random ({when}; JobConfig.learned_customers), and scores every "
+                "customer."
+            )
+
         if churn_model == "LearnedChurn":
-            churn_c = dataclasses.replace(churn_c, text=churn_c.text + drawn)
+            text = churn_c.text + drawn(deployed_churn is not None)
+            churn_c = dataclasses.replace(churn_c, text=text)
         if value_model == "LearnedCLV":
-            value_c = dataclasses.replace(value_c, text=value_c.text + drawn)
+            value_c = dataclasses.replace(
+                value_c, text=value_c.text + drawn(deployed_value is not None)
+            )
     churn_column = ranked_by if churn_c.licensed else None
     value_column = _VALUE_COLUMNS[value_model] if value_c.licensed else None
     ranked = profiles.with_columns(churn_rank(profiles, ranked_by))
