@@ -47,6 +47,7 @@ from recsys.job.learned import (
     fit_learned,
     learned_scores,
     refit,
+    sample_note,
     value_candidate,
 )
 from recsys.profiles import ProfileConfig, build_profiles
@@ -282,27 +283,24 @@ def customer_decisions(
             at_cutoff = at_cutoff.with_columns(scaled)
     # the learned models the check licensed, refitted as of as_of on the purchases before
     # it; one that cannot be refitted leaves the decision to the rule, said so
-    deployed_churn = deployed_value = None
+    deployed_churn = deployed_value = churn_drawn = value_drawn = None
     if churn_c.evidence["ranked_by"] == LEARNED_CHURN_RISK and learned.churn is not None:
-        deployed_churn, why = _refitted(learned.churn, bought, as_of, config)
+        deployed_churn, why, churn_drawn = _refitted(learned.churn, bought, as_of, config)
         churn_c = churn_c if deployed_churn is not None else churn_claimed(unrefitted=why)
     if value_c.licensed and value_model == "LearnedCLV" and learned.value is not None:
-        deployed_value, why = _refitted(learned.value, bought, as_of, config)
+        deployed_value, why, value_drawn = _refitted(learned.value, bought, as_of, config)
         value_c = value_c if deployed_value is not None else value_claimed(unrefitted=why)
     ranked_by = churn_c.evidence["ranked_by"]
     profiles = deployed_columns(
         learned_scores(profiles, bought, deployed_churn, deployed_value), ratio
     )
-    if learned.sampled is not None:  # the learned models were fitted on a sample: say so
-        drawn = (
-            f" The learned model is fitted on the purchases of {learned.sampled[0]:,} "
-            "customers drawn at random (at the cutoff and as of as_of; JobConfig."
-            "learned_customers), and scores every customer."
-        )
-        if churn_model == "LearnedChurn":
-            churn_c = dataclasses.replace(churn_c, text=churn_c.text + drawn)
-        if value_model == "LearnedCLV":
-            value_c = dataclasses.replace(value_c, text=value_c.text + drawn)
+    # a learned model fitted on a customer sample (checked, deployed or both): say so
+    if churn_model == "LearnedChurn":
+        note = sample_note(learned.sampled, churn_drawn)
+        churn_c = dataclasses.replace(churn_c, text=churn_c.text + note)
+    if value_model == "LearnedCLV":
+        note = sample_note(learned.sampled, value_drawn)
+        value_c = dataclasses.replace(value_c, text=value_c.text + note)
     churn_column = ranked_by if churn_c.licensed else None
     value_column = _VALUE_COLUMNS[value_model] if value_c.licensed else None
     ranked = profiles.with_columns(churn_rank(profiles, ranked_by))
@@ -346,12 +344,14 @@ def customer_decisions(
 
 def _refitted(
     model: Learned, bought: pl.DataFrame, as_of: datetime, config: JobConfig
-) -> tuple[Learned | None, str]:
-    """`recsys.job.learned.refit`, or None and why it could not be fitted as of ``as_of``."""
+) -> tuple[Learned | None, str, tuple[int, int] | None]:
+    """`recsys.job.learned.refit` (the model, "", its sample), or None, why it could not
+    be fitted as of ``as_of`` and None."""
     try:
-        return refit(model, bought, as_of, config), ""
+        fitted, sampled = refit(model, bought, as_of, config)
     except (InputDataError, np.linalg.LinAlgError) as err:
-        return None, str(err)
+        return None, str(err), None
+    return fitted, "", sampled
 
 
 #: The profile column each value model is deployed as (`recsys.job.learned`).
