@@ -47,6 +47,7 @@ from recsys.job.learned import (
     fit_learned,
     learned_scores,
     refit,
+    sample_note,
     value_candidate,
 )
 from recsys.profiles import ProfileConfig, build_profiles
@@ -143,8 +144,12 @@ def check_at_cutoff(
     at_cutoff = build_profiles(before, as_of=cutoff, config=profiles)
     if not config.churn:
         return CutoffChecks(at_cutoff, cutoff=cutoff)
-    learned = fit_learned(before, cutoff, config, with_clv=profiles.clv_horizon_days is not None)
-    at_cutoff = learned_scores(at_cutoff, before, learned.churn, learned.value)
+    late = cutoff + timedelta(days=config.horizon_days) > observed_until
+    learned = LearnedFits()  # nothing to check them on when the window runs past as_of
+    if not late:
+        with_clv = profiles.clv_horizon_days is not None
+        learned = fit_learned(before, cutoff, config, with_clv=with_clv)
+        at_cutoff = learned_scores(at_cutoff, before, learned.churn, learned.value)
     versus = rule_evidence(
         at_cutoff,
         purchases,
@@ -159,7 +164,6 @@ def check_at_cutoff(
         observed_until=observed_until,
     )
     if versus is None:
-        late = cutoff + timedelta(days=config.horizon_days) > observed_until
         why = (
             _runs_past(config.horizon_days)
             if late
@@ -282,35 +286,24 @@ def customer_decisions(
             at_cutoff = at_cutoff.with_columns(scaled)
     # the learned models the check licensed, refitted as of as_of on the purchases before
     # it; one that cannot be refitted leaves the decision to the rule, said so
-    deployed_churn = deployed_value = None
+    deployed_churn = deployed_value = churn_drawn = value_drawn = None
     if churn_c.evidence["ranked_by"] == LEARNED_CHURN_RISK and learned.churn is not None:
-        deployed_churn, why = _refitted(learned.churn, bought, as_of, config)
+        deployed_churn, why, churn_drawn = _refitted(learned.churn, bought, as_of, config)
         churn_c = churn_c if deployed_churn is not None else churn_claimed(unrefitted=why)
     if value_c.licensed and value_model == "LearnedCLV" and learned.value is not None:
-        deployed_value, why = _refitted(learned.value, bought, as_of, config)
+        deployed_value, why, value_drawn = _refitted(learned.value, bought, as_of, config)
         value_c = value_c if deployed_value is not None else value_claimed(unrefitted=why)
     ranked_by = churn_c.evidence["ranked_by"]
     profiles = deployed_columns(
         learned_scores(profiles, bought, deployed_churn, deployed_value), ratio
     )
-    if learned.sampled is not None:  # the learned models were fitted on a sample: say so
-        n_drawn = learned.sampled[0]
-
-        def drawn(deployed: bool) -> str:  # refitted as of as_of only where deployed
-            when = "at the cutoff and as of as_of" if deployed else "at the cutoff"
-            return (
-                f" The learned model is fitted on the purchases of {n_drawn:,} customers "
-                f"drawn at random ({when}; JobConfig.learned_customers), and scores every "
-                "customer."
-            )
-
-        if churn_model == "LearnedChurn":
-            text = churn_c.text + drawn(deployed_churn is not None)
-            churn_c = dataclasses.replace(churn_c, text=text)
-        if value_model == "LearnedCLV":
-            value_c = dataclasses.replace(
-                value_c, text=value_c.text + drawn(deployed_value is not None)
-            )
+    # a learned model fitted on a customer sample (checked, deployed or both): say so
+    if churn_model == "LearnedChurn":
+        note = sample_note(learned.sampled, churn_drawn)
+        churn_c = dataclasses.replace(churn_c, text=churn_c.text + note)
+    if value_model == "LearnedCLV":
+        note = sample_note(learned.sampled, value_drawn)
+        value_c = dataclasses.replace(value_c, text=value_c.text + note)
     churn_column = ranked_by if churn_c.licensed else None
     value_column = _VALUE_COLUMNS[value_model] if value_c.licensed else None
     ranked = profiles.with_columns(churn_rank(profiles, ranked_by))
@@ -354,12 +347,14 @@ def customer_decisions(
 
 def _refitted(
     model: Learned, bought: pl.DataFrame, as_of: datetime, config: JobConfig
-) -> tuple[Learned | None, str]:
-    """`recsys.job.learned.refit`, or None and why it could not be fitted as of ``as_of``."""
+) -> tuple[Learned | None, str, tuple[int, int] | None]:
+    """`recsys.job.learned.refit` (the model, "", its sample), or None, why it could not
+    be fitted as of ``as_of`` and None."""
     try:
-        return refit(model, bought, as_of, config), ""
+        fitted, sampled = refit(model, bought, as_of, config)
     except (InputDataError, np.linalg.LinAlgError) as err:
-        return None, str(err)
+        return None, str(err), None
+    return fitted, "", sampled
 
 
 #: The profile column each value model is deployed as (`recsys.job.learned`).

@@ -28,6 +28,8 @@ import polars as pl
 from recsys.data import columns as C
 from recsys.exceptions import InputDataError
 from recsys.job.config import JobConfig
+from recsys.job.decisions import past_value
+from recsys.job.sampling import customer_sample
 from recsys.profiles import LearnedChurn, LearnedCLV
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "fit_purchases",
     "learned_scores",
     "refit",
+    "sample_note",
     "value_candidate",
 ]
 
@@ -83,8 +86,9 @@ def fit_purchases(
     purchases: pl.DataFrame, config: JobConfig
 ) -> tuple[pl.DataFrame, tuple[int, int] | None]:
     """The purchases the learned models are fitted on: those of ``config.learned_customers``
-    customers drawn at random (``config.seed``; `recsys.job.run.sample_customers`) where
-    there are more, with (drawn, customers); else all of them and None.
+    customers drawn at random (``config.seed``) where there are more, with (drawn,
+    customers); else all of them and None: `recsys.job.sampling.customer_sample`, the
+    evaluation's sample (`recsys.job.run.evaluation_purchases`).
 
     Examples
     --------
@@ -92,13 +96,7 @@ def fit_purchases(
     >>> fit_purchases(p, JobConfig(learned_customers=2))[1]
     (2, 3)
     """
-    from recsys.job.run import sample_customers  # run builds on this module
-
-    limit = config.learned_customers
-    customers = purchases[C.USER].n_unique()
-    if limit is None or customers <= limit:
-        return purchases, None
-    return sample_customers(purchases, limit, config.seed), (limit, customers)
+    return customer_sample(purchases, config.learned_customers, config.seed)
 
 
 def fit_learned(
@@ -158,13 +156,46 @@ def learned_scores(
     return profiles
 
 
-def refit(model: Learned, bought: pl.DataFrame, as_of: datetime, config: JobConfig) -> Learned:
+def refit(
+    model: Learned, bought: pl.DataFrame, as_of: datetime, config: JobConfig
+) -> tuple[Learned, tuple[int, int] | None]:
     """The same model class and parameters as ``model`` (fitted at the cutoff), fitted as
     of ``as_of`` on ``bought`` (a customer sample above ``config.learned_customers``, as
-    at the cutoff: `fit_purchases`) over the same ``horizon_days``: the deployed model."""
-    fit_on, _ = fit_purchases(bought, config)
-    return type(model)(**model.get_params()).fit(
+    at the cutoff: `fit_purchases`) over the same ``horizon_days``: the deployed model,
+    and its sample ((customers drawn, customers), None on every customer). There are
+    more customers as of ``as_of`` than at the cutoff: the deployed model can be fitted
+    on a sample where the checked one was not."""
+    fit_on, sampled = fit_purchases(bought, config)
+    fitted = type(model)(**model.get_params()).fit(
         fit_on, as_of=as_of, horizon_days=model.horizon_days_
+    )
+    return fitted, sampled
+
+
+def sample_note(at_cutoff: tuple[int, int] | None, at_as_of: tuple[int, int] | None) -> str:
+    """The sentence a card adds where a learned model was fitted on a customer sample
+    (`fit_purchases`): at the cutoff (``at_cutoff``, the checked model) and/or as of
+    ``as_of`` (``at_as_of``, the deployed one); empty where neither was.
+
+    Examples
+    --------
+    >>> print(sample_note(None, (200, 450)).strip())  # doctest: +NORMALIZE_WHITESPACE
+    The learned model is fitted on the purchases of 200 customers drawn at random (as of
+    as_of, of 450; JobConfig.learned_customers), and scores every customer.
+    >>> sample_note(None, None)
+    ''
+    """
+    where = [
+        f"{when}, of {sampled[1]:,}"
+        for when, sampled in (("at the cutoff", at_cutoff), ("as of as_of", at_as_of))
+        if sampled is not None
+    ]
+    if not where:
+        return ""
+    drawn = (at_cutoff or at_as_of)[0]  # type: ignore[index]
+    return (
+        f" The learned model is fitted on the purchases of {drawn:,} customers drawn at "
+        f"random ({'; '.join(where)}; JobConfig.learned_customers), and scores every customer."
     )
 
 
@@ -220,7 +251,7 @@ def deployed_columns(profiles: pl.DataFrame, ratio: float) -> pl.DataFrame:
     if clv in profiles.columns:
         scored = pl.col(clv).cast(pl.Float64).fill_nan(None).fill_null(0.0)
         total = profiles.select(
-            shared=pl.col("monetary").cast(pl.Float64).fill_null(0.0).sum() * ratio,
+            shared=past_value(profiles, ratio).sum(),
             scored=scored.sum(),
         ).row(0)
         factor = total[0] / total[1] if total[1] > 0 else 0.0

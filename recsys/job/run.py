@@ -74,6 +74,7 @@ from recsys.job.evidence import (
     record_warnings,
 )
 from recsys.job.regime import Regime, detect_regime, window_buyers
+from recsys.job.sampling import customer_sample, sample_customers
 from recsys.job.targeting import Targeting, targeting
 from recsys.models import Recommender, registry
 from recsys.profiles import build_profiles, cohort_retention, due_items
@@ -198,37 +199,13 @@ def _resolve_dates(config: JobConfig, purchases: pl.DataFrame) -> tuple[datetime
     return as_of, cutoff
 
 
-def sample_customers(purchases: pl.DataFrame, n: int, seed: int) -> pl.DataFrame:
-    """The purchases of ``n`` customers drawn at random (``seed``) among those with a
-    purchase (not only returns); their return rows are kept.
-
-    Examples
-    --------
-    >>> import polars as pl
-    >>> p = pl.DataFrame({"user_id": [1, 2, 3, 3]})
-    >>> sample_customers(p, 1, 0)["user_id"].n_unique()
-    1
-    """
-    customers = _customers(purchases).sort()
-    chosen = customers.sample(min(n, len(customers)), seed=seed)
-    return purchases.filter(pl.col(C.USER).is_in(chosen.implode()))
-
-
-def _customers(purchases: pl.DataFrame) -> pl.Series:
-    """The distinct customers with a purchase (return rows aside)."""
-    return without_returns(purchases.lazy()).select(pl.col(C.USER).unique()).collect()[C.USER]
-
-
 def evaluation_purchases(
     bought: pl.DataFrame, config: JobConfig
 ) -> tuple[pl.DataFrame, tuple[int, int] | None]:
     """The purchases the evaluation runs on and, when they are a sample, (sampled
-    customers, all customers): `sample_customers` above ``config.evaluation_customers``."""
-    limit = config.evaluation_customers
-    customers = _customers(bought).len()
-    if limit is None or customers <= limit:
-        return bought, None
-    return sample_customers(bought, limit, config.seed), (limit, customers)
+    customers, all customers): `recsys.job.sampling.customer_sample` above
+    ``config.evaluation_customers``."""
+    return customer_sample(bought, config.evaluation_customers, config.seed)
 
 
 class _Steps:

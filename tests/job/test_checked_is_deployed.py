@@ -394,7 +394,7 @@ def test_the_demo_cards_name_the_learned_models_and_their_figures() -> None:
 
 def test_above_learned_customers_the_learned_models_fit_on_a_stated_sample() -> None:
     from recsys.job.customers import check_at_cutoff, profile_config
-    from recsys.job.run import sample_customers
+    from recsys.job.sampling import sample_customers
 
     purchases = shops.mixed()  # 600 customers
     config = JobConfig(models=("popular",), bootstrap=20, learned_customers=200)

@@ -17,7 +17,8 @@ import recsys as rs
 from recsys.cli import main
 from recsys.job import JobConfig, JobResult
 from recsys.job.inputs import load_purchases
-from recsys.job.run import default_as_of, sample_customers
+from recsys.job.run import default_as_of
+from recsys.job.sampling import sample_customers
 from recsys.report.quality import quality_notes
 from tests.job import shops
 

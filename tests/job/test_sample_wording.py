@@ -24,7 +24,7 @@ def test_an_unlicensed_learned_model_is_not_said_to_be_refitted_as_of_as_of() ->
         claim = result.claims[key]
         assert claim.evidence["model"] == model  # the learned model was the candidate
         assert column not in result.profiles.columns  # ... and was not deployed
-        assert "fitted on the purchases of 100 customers drawn at random (at the cutoff;" in (
+        assert "fitted on the purchases of 100 customers drawn at random (at the cutoff, of" in (
             claim.text
         )
-        assert "(at the cutoff and as of as_of;" not in claim.text
+        assert "; as of as_of, of" not in claim.text
