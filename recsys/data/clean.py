@@ -139,7 +139,8 @@ def clean_purchases(
         and ``quantity`` are optional (a missing quantity means 1 per row).
         Three more names (see `recsys.data.columns`): ``amount``, a line total
         (quantity x unit price; the unit ``price`` is ``amount / |quantity|``,
-        so spend is never inflated by the quantity; not together with
+        so spend is never inflated by the quantity, and ``amount`` itself on a
+        zero-quantity line, a return row that adds nothing to spend; not together with
         ``price``); ``status``, an order or line status (see
         ``cancelled_status``); ``item_name``, the product name, kept with its
         case in an ``item_name`` column, one name per item id (the most
@@ -323,7 +324,12 @@ def clean_purchases(
         exprs.append(cancelled_expr(src, schema[src], cancelled_status))
     canonical = lf.select(exprs)
     if C.AMOUNT in mapping:
-        canonical = canonical.with_columns(pl.col(C.PRICE) / pl.col(C.QUANTITY).abs())
+        # a zero-quantity line (a return row: it adds nothing to spend) keeps its
+        # amount as its price: amount / 0 would be a non-finite price
+        quantity = pl.col(C.QUANTITY).abs()
+        canonical = canonical.with_columns(
+            pl.when(quantity > 0).then(pl.col(C.PRICE) / quantity).otherwise(pl.col(C.PRICE))
+        )
         notes.append(f"unit price derived as line total ({mapping[C.AMOUNT]!r}) / quantity")
 
     item_dtype = canonical.collect_schema()[C.ITEM]
@@ -421,6 +427,14 @@ def clean_purchases(
     # held 1.8 GB more at 19M rows (benchmarks/RESULTS.md, bench_data.py).
     orders = purchases.lazy().group_by(C.USER, *order_keys(purchases)).len()
     n_orders = orders.select(pl.len()).collect().item()
+    if output.height > purchases.height:  # kept returns: name the customers with no purchase
+        only = output.select(pl.col(C.USER).n_unique()).item() - summary["n_users"]
+        if only:
+            notes.append(
+                f"{only:,} customer{' has' if only == 1 else 's have'} only return rows "
+                "(kept, flagged is_return): "
+                "in no purchase count, so no profile or model built on purchases has them"
+            )
     report = CleaningReport(
         rows_in=rows_in,
         rows_out=output.height,

@@ -144,8 +144,12 @@ def check_at_cutoff(
     at_cutoff = build_profiles(before, as_of=cutoff, config=profiles)
     if not config.churn:
         return CutoffChecks(at_cutoff, cutoff=cutoff)
-    learned = fit_learned(before, cutoff, config, with_clv=profiles.clv_horizon_days is not None)
-    at_cutoff = learned_scores(at_cutoff, before, learned.churn, learned.value)
+    late = cutoff + timedelta(days=config.horizon_days) > observed_until
+    learned = LearnedFits()  # nothing to check them on when the window runs past as_of
+    if not late:
+        with_clv = profiles.clv_horizon_days is not None
+        learned = fit_learned(before, cutoff, config, with_clv=with_clv)
+        at_cutoff = learned_scores(at_cutoff, before, learned.churn, learned.value)
     versus = rule_evidence(
         at_cutoff,
         purchases,
@@ -160,7 +164,6 @@ def check_at_cutoff(
         observed_until=observed_until,
     )
     if versus is None:
-        late = cutoff + timedelta(days=config.horizon_days) > observed_until
         why = (
             _runs_past(config.horizon_days)
             if late

@@ -61,3 +61,31 @@ def test_the_backtests_warnings_concern_the_predictions_they_skip() -> None:
     assert caught(datetime(2020, 2, 1), prof) == [("churn_risk",)]  # runs past
     nan = prof.with_columns(churn_risk=pl.lit(float("nan")))
     assert caught(datetime(2020, 2, 14), nan) == [("churn_risk",)]  # nothing finite
+
+
+def test_no_learned_model_is_fitted_for_a_window_that_runs_past_as_of() -> None:
+    from recsys.job.customers import CutoffChecks, check_at_cutoff, profile_config
+    from recsys.job.inputs import load_online_retail
+
+    purchases, _, _ = load_online_retail(sample_users=600)
+    purchases = purchases.filter(~pl.col("is_return"))
+    cutoff = datetime(2011, 9, 9)
+    before = purchases.filter(pl.col("timestamp") < cutoff)
+    config = JobConfig(bootstrap=20)
+    definition = profile_config(config, has_prices=True)
+
+    def checks(observed_until: datetime) -> CutoffChecks:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return check_at_cutoff(
+                before, purchases, cutoff, config, definition, observed_until=observed_until
+            )
+
+    on_time = checks(datetime(2011, 12, 10))
+    assert on_time.learned.churn is not None
+    assert on_time.learned.value is not None
+    late = checks(datetime(2011, 10, 1))
+    assert late.learned.churn is None
+    assert late.learned.value is None
+    assert late.backtest is None
+    assert late.unchecked == "the 90 days after the evaluation cutoff run past as_of"
