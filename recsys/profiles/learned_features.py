@@ -77,16 +77,19 @@ def customer_features(
     ``price``). Rows in ``user_id`` order. Only purchases strictly before ``as_of``
     are read.
     """
-    before = without_returns(purchases.filter(pl.col(C.TIMESTAMP) < as_of))
+    # lazily: the rows before as_of are filtered and grouped, never copied whole
+    before = without_returns(purchases.lazy().filter(pl.col(C.TIMESTAMP) < as_of))
     # Money in integer micro-units: exact sums, the same at any thread count.
     line = _micro(pl.col(C.QUANTITY) * pl.col(C.PRICE)) if with_spend else pl.lit(0)
-    keys = order_keys(before)
+    keys = order_keys(purchases.columns)
     orders = (
         before.with_columns(*keys, _line=line)
         .group_by(C.USER, *[k.meta.output_name() for k in keys])
         .agg(pl.col(C.TIMESTAMP).min().alias("_t"), pl.col("_line").sum().alias("_spend"))
         .with_columns(_age=_days(pl.lit(as_of) - pl.col("_t")))
+        .collect()
     )
+    items = before.group_by(C.USER).agg(pl.col(C.ITEM).n_unique().cast(pl.Float64).alias("items"))
 
     def within(days: int, col: str | None = None) -> pl.Expr:
         mask = pl.col("_age") <= days
@@ -111,11 +114,7 @@ def customer_features(
             (pl.col("_age") // 30.0).filter(pl.col("_age") < 365).n_unique().alias("months"),
             pl.col("_age").sort().diff().median().fill_null(0.0).alias("median_gap"),
         )
-        .join(
-            before.group_by(C.USER).agg(pl.col(C.ITEM).n_unique().cast(pl.Float64).alias("items")),
-            on=C.USER,
-            how="left",
-        )
+        .join(items.collect(), on=C.USER, how="left")
         .join(_day_gaps(orders), on=C.USER, how="left")
         .sort(C.USER)
     )
