@@ -109,7 +109,7 @@ def backtest_profiles(
     confidence: float = 0.95,
     observed_until: TimeLike | None = None,
     on_nonfinite: Literal["raise", "skip"] = "raise",
-    frequency_ties: Literal["tied", "recency"] = "tied",
+    rule_ties: Literal["tied", "deployed"] = "tied",
 ) -> Backtest:
     """Score profiles built as of ``origin`` against the naive rules, with intervals.
 
@@ -154,13 +154,12 @@ def backtest_profiles(
         customers whose own columns are finite (a customer without a finite ``clv``
         still counts in the churn rows), the others counted in a `DataWarning` per
         prediction.
-    frequency_ties
-        The naive ``frequency`` rule's customers with the same number of orders:
-        ``"tied"`` (half credit in the AUC, as `recsys.evaluation.backtest` scores the
-        rule) or ``"recency"``: ordered by days since the last order (longest first),
-        the order of a list ranked by the rule (`recsys.job.decisions.churn_rank`);
-        there, the ties left (and those of the ``recency`` rule) are broken by
-        ``user_id``, as in that list.
+    rule_ties
+        The naive churn rules' tied customers: ``"tied"`` (half credit in the AUC, as
+        `recsys.evaluation.backtest` scores the rules) or ``"deployed"``: in the order
+        of a list ranked by the rule (`recsys.job.decisions.churn_rank`): the same
+        number of orders by days since the last order (longest first), the ties left
+        (and those of the ``recency`` rule) by ``user_id``.
 
     Returns
     -------
@@ -228,8 +227,8 @@ def backtest_profiles(
         )
     if on_nonfinite not in ("raise", "skip"):
         raise InputDataError(f"on_nonfinite must be 'raise' or 'skip', got {on_nonfinite!r}")
-    if frequency_ties not in ("tied", "recency"):
-        raise InputDataError(f"frequency_ties must be 'tied' or 'recency', got {frequency_ties!r}")
+    if rule_ties not in ("tied", "deployed"):
+        raise InputDataError(f"rule_ties must be 'tied' or 'deployed', got {rule_ties!r}")
     for column in dict.fromkeys(needed[1:]):
         bad = int((~frame[column].cast(pl.Float64).is_finite().fill_null(False)).sum())
         if bad and on_nonfinite == "raise":
@@ -279,8 +278,8 @@ def backtest_profiles(
     # the expected orders are the churn model's: on its customers
     holdout = holdout_table(merged["churn" if "churn" in merged else wanted[0]].drop("origin"))
     builders = {**_BUILDERS, "orders": _orders_specs}
-    if frequency_ties == "recency":
-        builders["churn"] = _by_recency
+    if rule_ties == "deployed":
+        builders["churn"] = _as_deployed
     table = _scored(merged, [when], wanted, builders, bootstrap, seed, confidence)
     calibration = pl.DataFrame()
     if "churn" in wanted:
@@ -319,7 +318,7 @@ def _orders_specs(units: pl.DataFrame, rows: np.ndarray, o: int) -> list[_Spec]:
     ]  # fmt: skip
 
 
-def _by_recency(units: pl.DataFrame, rows: np.ndarray, o: int) -> list[_Spec]:
+def _as_deployed(units: pl.DataFrame, rows: np.ndarray, o: int) -> list[_Spec]:
     """The churn rows with each rule in the order of its list: the ``frequency`` rule's
     ties by days since the last order, then (both rules) by ``user_id``. The rule scores
     ``-frequency``, so the fewest orders, then the longest since the last order, get the

@@ -283,7 +283,7 @@ def rule_evidence(
         seed=seed,
         observed_until=observed_until,
         on_nonfinite="skip",
-        frequency_ties="recency",
+        rule_ties="deployed",
     )
 
 
