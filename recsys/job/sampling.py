@@ -25,8 +25,12 @@ def sample_customers(purchases: pl.DataFrame, n: int, seed: int) -> pl.DataFrame
     >>> sample_customers(p, 1, 0)["user_id"].n_unique()
     1
     """
-    customers = _customers(purchases).sort()
-    chosen = customers.sample(min(n, len(customers)), seed=seed)
+    return _draw(purchases, _customers(purchases), n, seed)
+
+
+def _draw(purchases: pl.DataFrame, customers: pl.Series, n: int, seed: int) -> pl.DataFrame:
+    """The purchases of ``n`` of ``customers`` drawn at random (``seed``)."""
+    chosen = customers.sort().sample(min(n, len(customers)), seed=seed)
     return purchases.filter(pl.col(C.USER).is_in(chosen.implode()))
 
 
@@ -49,7 +53,7 @@ def customer_sample(
     >>> customer_sample(p, 2, 0)[1], customer_sample(p, 3, 0)[1]
     ((2, 3), None)
     """
-    customers = _customers(purchases).len()
-    if limit is None or customers <= limit:
+    customers = _customers(purchases)  # once: the count and the draw
+    if limit is None or customers.len() <= limit:
         return purchases, None
-    return sample_customers(purchases, limit, seed), (limit, customers)
+    return _draw(purchases, customers, limit, seed), (limit, customers.len())
