@@ -433,28 +433,23 @@ def make_model(
 ) -> Any:
     """The model of a spec (``"als"``, ``"als(factors=64)"``: `recsys.models.registry.build`)
     with the ``--param`` values it accepts on top, and ``--seed`` unless either sets
-    ``random_state``.
+    ``random_state`` (`recsys.job.evaluation.unfitted_model`).
 
     Values are checked against the model's ``_parameter_constraints`` here, before
     any data is read. With ``strict``, a parameter the model lacks is an error.
     """
-    from recsys.models import registry
+    from recsys.job.evaluation import unfitted_model
 
-    model = registry.build(spec)
+    model = unfitted_model(spec, seed)  # the spec's values, seeded and silent unless set
     accepted = set(model.get_params(deep=False))
-    params = {**registry.parse(spec)[1], **(params or {})}
-    unknown = sorted(set(params) - accepted)
+    unknown = sorted(set(params or {}) - accepted)
     if unknown and strict:
         raise InputDataError(
             f"--param {unknown[0]}: {type(model).__name__} has no such parameter; "
             f"its parameters: {', '.join(sorted(accepted))}"
         )
-    chosen = {k: v for k, v in params.items() if k in accepted}
-    if "random_state" in accepted and "random_state" not in chosen:
-        chosen["random_state"] = seed
-    if "show_progress" in accepted and "show_progress" not in chosen:
-        chosen["show_progress"] = False
-    return type(model)(**chosen).check_params()
+    chosen = {k: v for k, v in (params or {}).items() if k in accepted}
+    return model.set_params(**chosen).check_params() if chosen else model
 
 
 class _OneLine(logging.Formatter):
