@@ -37,8 +37,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from recsys.evaluation.backtest import describe_difference
 from recsys.job.campaign import CampaignEvidence
 from recsys.job.choice import ModelChoice
+from recsys.job.due_check import DueEvidence
 from recsys.job.regime import Regime
 
 __all__ = [
@@ -171,11 +173,16 @@ def model_claim(
     min_evaluated: int = 30,
     warnings: tuple[str, ...] = (),
 ) -> Claim:
-    """A best model named only when its paired interval against the runner-up excludes 0.
+    """A best model named only when its paired interval against the runner-up excludes 0;
+    a model the test window puts ahead of the one used, said so.
 
     ``choice`` is `choose_model` on the test evaluation; ``used`` is the model the
     job recommends with and ``used_because`` why (the validation split or the
-    regime's default).
+    regime's default). The model is never chosen on the test window, but the card does
+    not contradict it: where the test window separates its best model above ``used``
+    (the paired interval of best minus ``used`` above 0), the text opens with that, as
+    a single window's verdict, reported and not acted on (``evidence["test_favours"]``);
+    "not enough evidence" is said only of naming one best model.
 
     Examples
     --------
@@ -207,20 +214,60 @@ def model_claim(
                 f"{row['difference']:+.3f} in {choice.metric.replace('_', ' ')}@{choice.k}, "
                 f"95% interval [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}], which contains 0"
             )
+    uses = f"The job uses {used}: {used_because}."
+    favours = _test_favours(choice, used, evaluated, best_value, data)
+    if favours:
+        uses = (
+            f"The job uses {used}: {used_because}. The model is chosen on the validation "
+            "split, never on the test window: the test window's verdict is a single "
+            "window's, reported here and not acted on."
+        )
     if reason is None:
         assert choice is not None
         text = (
-            f"{choice.best} is the best model: ahead of the runner-up {choice.runner_up} by "
-            f"{data['difference']:+.3f} in {choice.metric.replace('_', ' ')}@{choice.k}, "
-            f"95% paired interval [{data['ci_low']:+.3f}, {data['ci_high']:+.3f}], on "
-            f"{evaluated:,} customers. The job uses {used}: {used_because}."
+            f"{choice.best} is the best model on the test window: ahead of the runner-up "
+            f"{choice.runner_up} by {data['difference']:+.3f} in "
+            f"{choice.metric.replace('_', ' ')}@{choice.k}, 95% paired interval "
+            f"[{data['ci_low']:+.3f}, {data['ci_high']:+.3f}], on {evaluated:,} customers. "
         )
-        return Claim("model", text, True, data, warnings, None)
+        if favours:  # the runner-up is not the model used: name the gap to it too
+            text += f"{favours} "
+        return Claim("model", text + uses, True, data, warnings, None)
     data["reason"] = reason
-    text = (
-        f"Not enough evidence to name a best model: {reason}. The job uses {used}: {used_because}."
-    )
+    if favours:
+        text = f"{favours} {uses} No single best model can be named: {reason}."
+    else:
+        text = f"Not enough evidence to name a best model: {reason}. {uses}"
     return Claim("model", text, False, data, warnings, used)
+
+
+def _test_favours(
+    choice: ModelChoice | None,
+    used: str,
+    evaluated: int,
+    best_value: float,
+    data: dict[str, Any],
+) -> str:
+    """The sentence saying the test window separates ``choice.best`` above ``used`` (its
+    figures added to ``data``), or "" where it does not."""
+    if choice is None or not best_value > 0:
+        return ""
+    lead = choice.lead_over(used)
+    if lead is None or not lead[1] > 0:
+        return ""
+    difference, low, high = lead
+    data.update(
+        test_favours=choice.best,
+        favoured_difference=difference,
+        favoured_ci_low=low,
+        favoured_ci_high=high,
+    )
+    return (
+        f"The test window favours {choice.best} over {used}, the model the job uses: "
+        f"{choice.best} is ahead by {difference:+.3f} in "
+        f"{choice.metric.replace('_', ' ')}@{choice.k}, 95% paired interval "
+        f"[{low:+.3f}, {high:+.3f}], on {evaluated:,} customers."
+    )
 
 
 def campaign_claim(
@@ -380,16 +427,35 @@ def due_claim(
     horizon_days: int,
     replenish: int,
     dropped: int = 0,
+    evidence: DueEvidence | None = None,
+    unchecked: str = NO_WINDOW,
     warnings: tuple[str, ...] = (),
 ) -> Claim:
-    """Customers due to buy a product again (chance at least ``min_probability``).
+    """Customers due to buy a product again (chance at least ``min_probability``), licensed
+    only where the items-due model beats the item's base rate at the evaluation cutoff.
+
+    ``expected`` is the sum of the due pairs' chances: the purchases the model expects.
+    ``evidence`` is `recsys.job.due_check.due_check`: the same model computed at the
+    cutoff and scored on the window after it. The card is licensed only where the paired
+    interval of its Brier score minus the item base rate's lies below 0; it states the
+    purchases the same rule expected at the cutoff and those made. Where they fell short
+    (the realised/expected interval below 1), the expected purchases are *scaled* by the
+    realised/expected ratio, as the campaign's stake is
+    (`campaign_claim`: the evidence lowers a projection, never raises it): a flag alone
+    would leave a figure on the card the evidence contradicts, and the ratio is the one
+    estimate of the shortfall there is; the card says the figure is scaled, and by how
+    much. Without evidence (``unchecked`` says why), the card says the chances are
+    unchecked and is not licensed.
 
     Examples
     --------
     >>> due_claim(0, 0, 0.0, min_probability=0.2, horizon_days=30, replenish=0).licensed
     False
+    >>> claim = due_claim(3, 4, 2.5, min_probability=0.2, horizon_days=30, replenish=3)
+    >>> claim.licensed, claim.evidence["expected_basis"]
+    (False, 'unchecked')
     """
-    data = {
+    data: dict[str, Any] = {
         "customers": customers,
         "items": items,
         "expected_purchases": expected,
@@ -398,21 +464,118 @@ def due_claim(
         "replenish": replenish,
         "dropped": dropped,
     }
+    chance = _pct(min_probability, 0)
     if customers == 0:
         text = (
             f"No customer has a product due in the next {horizon_days} days with a chance of "
-            f"{_pct(min_probability, 0)} or more."
+            f"{chance} or more."
         )
         return Claim("due", text, False, data, warnings, None)
-    text = (
-        f"{customers:,} customers have {items:,} products due in the next {horizon_days} "
-        f"days (chance {_pct(min_probability, 0)} or more; about {expected:,.0f} purchases "
-        f"expected); {replenish:,} of them get a replenishment reminder (the others are on "
-        "the win-back or onboarding list)."
+    reminded = (
+        f"{replenish:,} of them get a replenishment reminder (the others are on the "
+        "win-back or onboarding list)"
     )
-    if dropped:
-        text += f" {dropped:,} due rows without a chance were left out."
-    return Claim("due", text, True, data, warnings, None)
+    left_out = f" {dropped:,} due rows without a chance were left out." if dropped else ""
+    if evidence is None:
+        data.update(model_expected=expected, expected_basis="unchecked", unchecked=unchecked)
+        text = (
+            f"{customers:,} customers have {items:,} products due in the next {horizon_days} "
+            f"days (chance {chance} or more; the model expects {_orders(expected)} purchases, "
+            f"unchecked); {reminded}. The chances were not checked against what customers "
+            f"bought ({unchecked}): the card is not licensed.{left_out}"
+        )
+        return Claim("due", text, False, data, warnings, None)
+    e = evidence
+    scaled = e.over_predicts
+    stated = expected * e.ratio if scaled else expected
+    data.update(
+        expected_purchases=stated,
+        model_expected=expected,
+        expected_basis="scaled" if scaled else "kept",
+        checked_at=e.cutoff,
+        checked_horizon_days=e.horizon_days,
+        checked_pairs=e.pairs,
+        brier=e.brier.value,
+        base_rate_brier=e.brier.rule_value,
+        brier_ci_low=e.brier.ci_low,
+        brier_ci_high=e.brier.ci_high,
+        checked_expected=e.expected,
+        checked_realised=e.realised,
+        ratio=e.ratio,
+        ratio_ci_low=e.ci_low,
+        ratio_ci_high=e.ci_high,
+    )
+    if e.date is not None:
+        data.update(date_error_days=e.date.value, item_median_error_days=e.date.rule_value)
+    brier = describe_difference(
+        "brier", e.brier.value, e.brier.rule_value, e.brier.diff, e.brier.ci_low,
+        e.brier.ci_high, e.confidence,
+    )  # fmt: skip
+    date = (
+        ""
+        if e.date is None
+        else "; "
+        + describe_difference(
+            "date_mae", e.date.value, e.date.rule_value, e.date.diff, e.date.ci_low,
+            e.date.ci_high, e.confidence,
+        ).replace("median date error", "median date error of the pairs bought again, vs the "
+                  "item's median gap")
+    )  # fmt: skip
+    where = (
+        f"at the evaluation cutoff ({e.cutoff:%Y-%m-%d}), on the {e.pairs:,} (customer, "
+        f"product) pairs bought before it and the {e.horizon_days} days after it"
+    )
+    interval = (
+        f"{e.confidence:.0%} CI {_pct(e.ci_low)} to {_pct(e.ci_high)}"
+        if math.isfinite(e.ci_low)
+        else "no interval: run with bootstrap > 0"
+    )
+    checked = (
+        f"At the cutoff the same rule ({e.likely_pairs:,} products due to "
+        f"{e.likely_customers:,} customers) expected {_orders(e.expected)} purchases and "
+        f"{e.realised:,} were made ({_pct(e.ratio)} of the expected, {interval})"
+    )
+    count = f"{_orders(expected)} purchases expected"
+    if scaled:
+        count = (
+            f"about {stated:,.0f} purchases expected: the model's {expected:,.0f}, scaled by "
+            f"{_pct(e.ratio)}, because it over-predicted at the cutoff"
+        )
+        checked += ": fewer than expected, so the expected purchases are scaled by that share."
+    elif not e.expected > 0:
+        checked = (
+            "At the cutoff the same rule found no product due, so the expected purchases "
+            "could not be checked."
+        )
+    elif e.ratio >= 1:
+        checked += (
+            ": the expected purchases are kept (the evidence lowers an expectation, never "
+            "raises it)."
+        )
+    elif math.isfinite(e.ci_high):
+        checked += ": not clearly fewer than expected (the interval reaches 100%), so the "
+        checked += "expected purchases are kept."
+    else:
+        checked += (
+            ": fewer than expected, but without an interval the expected purchases are kept "
+            "as the model states them."
+        )
+    due = (
+        f"{customers:,} customers have {items:,} products due in the next {horizon_days} "
+        f"days (chance {chance} or more; {count}); {reminded}."
+    )
+    if e.beats_base_rate:
+        text = (
+            f"{due} The chances beat the item's base rate {where}: {brier}{date}. "
+            f"{checked}{left_out}"
+        )
+        return Claim("due", text, True, data, warnings, None)
+    text = (
+        f"The items-due chances are not licensed: they do no better than the item's base "
+        f"rate {where}: {brier}{date}. {due} The replenishment reminders still follow "
+        f"the model; its chances are not licensed. {checked}{left_out}"
+    )
+    return Claim("due", text, False, data, warnings, None)
 
 
 def targeting_claim(

@@ -46,6 +46,7 @@ from recsys.evaluation import Backtest, EvaluationResults, temporal_split
 from recsys.exceptions import InputDataError
 from recsys.job.choice import ModelChoice, choose_model
 from recsys.job.claims import (
+    NO_WINDOW,
     Claim,
     campaign_claim,
     due_claim,
@@ -59,6 +60,7 @@ from recsys.job.customers import (
     customer_decisions,
     profile_config,
 )
+from recsys.job.due_check import due_check
 from recsys.job.evaluation import (
     evaluate_models,
     fit_models,
@@ -319,6 +321,7 @@ def run(
     models: dict[str, Recommender] = {}
     evaluated_on, sampled = evaluation_purchases(bought, config)
     cutoff_warnings = StepWarnings()  # the profiles' warnings at the cutoff
+    due_evidence, due_unchecked = None, NO_WINDOW
     with steps(
         "evaluation",
         f"evaluate {', '.join(config.models)} on the {config.horizon_days} days after "
@@ -351,6 +354,16 @@ def run(
                 checks = check_at_cutoff(
                     split.train, evaluated_on, cutoff, config, definition, observed_until=as_of
                 )
+                with concerning("p_within_horizon"):
+                    due_evidence, due_unchecked = due_check(
+                        evaluated_on,
+                        cutoff,
+                        horizon_days=config.due_horizon_days,
+                        min_probability=DUE_MIN_PROBABILITY,
+                        bootstrap=min(config.bootstrap, config.backtest_bootstrap),
+                        seed=config.seed,
+                        observed_until=as_of,
+                    )
             seg, returning, _ = segment_test_customers(checks.profiles, split)
             first_time = regime.test_first_time
             if sampled is not None:  # the sample's (skipped first-time buyers counted too)
@@ -482,7 +495,10 @@ def run(
         horizon_days=config.due_horizon_days,
         replenish=actions.filter(pl.col("action") == "replenish").height,
         dropped=undefined,
-        warnings=pw.about("p_within_horizon"),
+        evidence=due_evidence,
+        unchecked=due_unchecked if reason is None else f"no evaluation: {reason}",
+        warnings=pw.about("p_within_horizon")
+        + cutoff_warnings.at_cutoff(cutoff, besides=pw).about("p_within_horizon"),
     )
     return JobResult(
         config=config,
