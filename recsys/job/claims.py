@@ -514,12 +514,11 @@ def due_claim(
     date = (
         ""
         if e.date is None
-        else "; "
+        else "; due dates against the item's median gap, on the pairs bought again: "
         + describe_difference(
             "date_mae", e.date.value, e.date.rule_value, e.date.diff, e.date.ci_low,
             e.date.ci_high, e.confidence,
-        ).replace("median date error", "median date error of the pairs bought again, vs the "
-                  "item's median gap")
+        )
     )  # fmt: skip
     where = (
         f"at the evaluation cutoff ({e.cutoff:%Y-%m-%d}), on the {e.pairs:,} (customer, "
