@@ -429,6 +429,7 @@ def due_claim(
     dropped: int = 0,
     evidence: DueEvidence | None = None,
     unchecked: str = NO_WINDOW,
+    sampled: tuple[int, int] | None = None,
     warnings: tuple[str, ...] = (),
 ) -> Claim:
     """Customers due to buy a product again (chance at least ``min_probability``), licensed
@@ -445,7 +446,8 @@ def due_claim(
     would leave a figure on the card the evidence contradicts, and the ratio is the one
     estimate of the shortfall there is; the card says the figure is scaled, and by how
     much. Without evidence (``unchecked`` says why), the card says the chances are
-    unchecked and is not licensed.
+    unchecked and is not licensed. ``sampled`` = (sampled customers, all customers): the
+    check ran on the purchases of a random sample (`JobConfig.evaluation_customers`).
 
     Examples
     --------
@@ -524,6 +526,11 @@ def due_claim(
         f"at the evaluation cutoff ({e.cutoff:%Y-%m-%d}), on the {e.pairs:,} (customer, "
         f"product) pairs bought before it and the {e.horizon_days} days after it"
     )
+    if sampled is not None:
+        where += (
+            f" (of a random sample of {sampled[0]:,} of the {sampled[1]:,} customers: "
+            "JobConfig.evaluation_customers)"
+        )
     interval = (
         f"{e.confidence:.0%} CI {_pct(e.ci_low)} to {_pct(e.ci_high)}"
         if math.isfinite(e.ci_low)

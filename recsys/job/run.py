@@ -497,6 +497,7 @@ def run(
         dropped=undefined,
         evidence=due_evidence,
         unchecked=due_unchecked if reason is None else f"no evaluation: {reason}",
+        sampled=sampled,
         warnings=pw.about("p_within_horizon")
         + cutoff_warnings.at_cutoff(cutoff, besides=pw).about("p_within_horizon"),
     )

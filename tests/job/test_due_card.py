@@ -206,3 +206,11 @@ def test_the_job_licenses_the_due_card_by_its_check(
     stated = claim.evidence["model_expected"] * (e.ratio if basis == "scaled" else 1.0)
     assert claim.evidence["expected_purchases"] == pytest.approx(stated)
     assert math.isfinite(claim.evidence["brier"])
+
+
+def test_a_check_on_a_customer_sample_says_so() -> None:
+    claim = due_claim(
+        120, 900, 1000.0, min_probability=0.2, horizon_days=30, replenish=100,
+        evidence=_evidence(1.0, 0.9, 1.1, -0.001), sampled=(100, 300),
+    )  # fmt: skip
+    assert "of a random sample of 100 of the 300 customers" in claim.text
