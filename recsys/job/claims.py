@@ -20,13 +20,20 @@ Rules:
   difference of Spearman correlations with the next window's spend above 0);
   otherwise it is ranked by past spend (`recsys.job.claims_customer.value_claim`);
 * a model is named best only when its paired interval against the runner-up
-  excludes 0 on enough customers with a hit rate above 0 (`model_claim`);
+  excludes 0 on enough customers with a hit rate above 0; where the test window
+  separates its best model above the one used (chosen on the validation split, never
+  on the test window), the card says so, as a single window's verdict not acted on
+  (`model_claim`);
 * the evaluation names who was evaluated, returning and first-time customers
   apart, or why nobody was (`evaluation_claim`);
 * a campaign is proposed only where the value at stake per contact, valued by the
   evidence (the projection x the share of it that materialised when the same rule and
   valuation were applied at the evaluation cutoff, at the low end of its interval),
   exceeds the contact cost; never on an unchecked projection (`campaign_claim`);
+* the items due are licensed only where, computed at the evaluation cutoff, their
+  chances beat the item's base rate on the window after it (the Brier score's paired
+  interval below 0); the purchases they expect are scaled by what materialised there
+  where it fell short (`due_claim`, `recsys.job.due_check`);
 * an offer is targeted by the uplift model only where its Qini interval on the
   experiment is above 0 (`targeting_claim`); otherwise by `TARGETING_FALLBACK`.
 """
