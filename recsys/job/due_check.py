@@ -118,7 +118,8 @@ def due_check(
     """
     if cutoff + timedelta(days=horizon_days) > observed_until:
         return None, f"the {horizon_days} days after the evaluation cutoff run past as_of"
-    if purchases.filter(pl.col(C.TIMESTAMP) < cutoff).height == 0:
+    first = purchases.get_column(C.TIMESTAMP).min()
+    if first is None or not first < cutoff:  # type: ignore[operator]
         return None, "no purchase before the evaluation cutoff"
     try:
         # the window is known up to observed_until, not only to the last purchase

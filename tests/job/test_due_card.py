@@ -182,6 +182,12 @@ def test_an_unchecked_card_says_so_and_is_not_licensed() -> None:
     )  # fmt: skip
     assert late is None
     assert "run past as_of" in why
+    early, why = due_check(
+        cycle_shop(), START, horizon_days=30, min_probability=0.2,
+        bootstrap=0, seed=0, observed_until=END,
+    )  # fmt: skip
+    assert early is None
+    assert why == "no purchase before the evaluation cutoff"
 
 
 @pytest.mark.filterwarnings("ignore::recsys.exceptions.DataWarning")
