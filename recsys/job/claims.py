@@ -584,7 +584,7 @@ def due_claim(
         )
         return Claim("due", text, True, data, warnings, None)
     text = (
-        f"The items-due chances are not licensed: they do no better than the item's base "
+        f"The items-due chances are not licensed: they are not shown to beat the item's base "
         f"rate {where}: {brier}{date}. {due} The replenishment reminders still follow "
         f"the model; its chances are not licensed. {checked}{left_out}"
     )
