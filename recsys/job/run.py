@@ -6,7 +6,8 @@ Steps (each one's warnings are recorded and attached to the claims they concern)
 2. profiles, cohorts and items due as of ``as_of``;
 3. the evaluation: at the cutoff, the churn evidence and the backtest of churn risk
    and CLV against the naive rules (`recsys.evaluation.backtest_profiles` on the
-   profiles built there); a temporal split with every
+   profiles built there) and the items due computed there, scored on the window after
+   it (`recsys.job.due_check`); a temporal split with every
    customer who bought in the test window (first-time buyers get the models'
    cold-start fallback), the models fitted on the training side and compared;
 4. the model to use, chosen on a validation split carved from the training side
