@@ -12,7 +12,7 @@ of at least the job's threshold (the sum of their ``p_within_horizon``), is set
 against the pairs of that rule at the cutoff that were bought in the window: the
 realised/expected ratio, with a percentile bootstrap interval over customers
 (`recsys.stats.bootstrap_sums`, as the campaign's check, `recsys.job.campaign`).
-`recsys.job.claims.due_claim` words the card from it.
+`recsys.job.claims_due.due_claim` words the card from it.
 """
 
 from __future__ import annotations

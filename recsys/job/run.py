@@ -50,10 +50,10 @@ from recsys.job.claims import (
     NO_WINDOW,
     Claim,
     campaign_claim,
-    due_claim,
     evaluation_claim,
     model_claim,
 )
+from recsys.job.claims_due import due_claim
 from recsys.job.config import JobConfig
 from recsys.job.customers import (
     CutoffChecks,

@@ -17,7 +17,7 @@ import pytest
 
 import recsys as rs
 from recsys.job import JobConfig
-from recsys.job.claims import due_claim
+from recsys.job.claims_due import due_claim
 from recsys.job.due_check import DueEvidence, due_check
 from recsys.job.evidence import RuleComparison
 
