@@ -36,10 +36,10 @@ def due_claim(
     interval of its Brier score minus the item base rate's lies below 0; it states the
     purchases the same rule expected at the cutoff and those made. Where they fell short
     (the realised/expected interval below 1), the expected purchases are *scaled* by the
-    realised/expected ratio, as the campaign's stake is
-    (`recsys.job.claims.campaign_claim`: the evidence lowers a projection, never raises it): a flag alone
-    would leave a figure on the card the evidence contradicts, and the ratio is the one
-    estimate of the shortfall there is; the card says the figure is scaled, and by how
+    realised/expected ratio, as the campaign's stake is (`recsys.job.claims.campaign_claim`:
+    the evidence lowers a projection, never raises it): a flag alone would leave a figure
+    on the card the evidence contradicts, and the ratio is the one estimate of the
+    shortfall there is; the card says the figure is scaled, and by how
     much. Without evidence (``unchecked`` says why), the card says the chances are
     unchecked and is not licensed. ``sampled`` = (sampled customers, all customers): the
     check ran on the purchases of a random sample (`JobConfig.evaluation_customers`).
