@@ -315,8 +315,13 @@ def value_claim(
     model deployed (the CLV over ``horizon_days``, discounted ``discount_monthly`` a
     month), computed at the cutoff, ranks the spend (orders) of the window after it; it
     is used only where the interval of its Spearman correlation with that window, minus
-    the rule's, is above 0. The comparison is stated whenever one was made, and so is a
-    rule that itself ranks poorly (`WEAK_SPEARMAN`). ``ratio`` (over the last
+    the rule's, is above 0, and the interval of its top-decile capture (the share of the
+    window's spend made by the tenth of customers it ranks highest, those a retention
+    team picks first) minus the rule's is not entirely below 0: a model that ranks better
+    overall but picks worse top customers is not deployed, and the card says so with
+    both figures. A capture level with the rule's is stated as such. The comparison is
+    stated whenever one was made, and so is a rule that itself ranks poorly
+    (`WEAK_SPEARMAN`). ``ratio`` (over the last
     ``ratio_days``) is `recsys.job.decisions.past_value_ratio`. Without a comparison,
     ``unchecked`` says why; ``unfitted``: why the learned CLV could not be fitted at the
     cutoff (the BG/NBD CLV is the candidate then), stated on the card; ``unrefitted``:
@@ -379,6 +384,8 @@ def value_claim(
         rule, fallback, noun, unit = "past orders", VALUE_FALLBACK_ORDERS, "orders", "orders"
         source = "BG/NBD's expected orders"
     compared = window = poor = ""
+    capture = next((r for r in rules if r.metric == "top_decile_capture"), None)
+    better = f"better than {rule}"
     if headline is not None:
         data.update(
             spearman=headline.value,
@@ -388,22 +395,31 @@ def value_claim(
             ci_high=headline.ci_high,
             customers=headline.customers,
         )
-        capture = next((r for r in rules if r.metric == "top_decile_capture"), None)
-        extra = (
-            f"; top-decile capture {capture.value:.3f} vs {capture.rule_value:.3f}"
-            if capture is not None
-            else ""
-        )
+        if capture is not None:
+            data.update(
+                capture=capture.value,
+                rule_capture=capture.rule_value,
+                capture_vs_rule=capture.diff,
+                capture_ci_low=capture.ci_low,
+                capture_ci_high=capture.ci_high,
+            )
+            better = _better_on(rule, capture)
         window = f"the next {headline.horizon_days} days' {noun}"
+        extra = f"; {_vs(capture)}" if capture is not None else ""
         compared = (
-            f"{_vs(headline)} on {headline.customers:,} customers at the evaluation cutoff{extra}"
+            f"{_vs(headline)}{extra} on {headline.customers:,} customers at the evaluation cutoff"
         )
         if headline.rule_value < WEAK_SPEARMAN:
             itself = "Past spend itself ranks" if has_prices else "Past orders themselves rank"
             poor = (
                 f" {itself} {window} poorly here (Spearman correlation {headline.rule_value:.3f})."
             )
-    beats = headline is not None and headline.beats and headline.customers >= min_customers
+    # the value ranking picks the customers a retention team treats first: a candidate
+    # whose top tenth holds significantly less of the window's spend is not deployed
+    worse_top = capture is not None and capture.loses
+    data["capture_loses"] = worse_top
+    enough = headline is not None and headline.customers >= min_customers
+    beats = headline is not None and headline.beats and enough and not worse_top
     scale = (
         f" (x {ratio:.3g}: the shop's {unit} in the last {ratio_days:g} days x "
         f"{horizon_days}/{ratio_days:g}, over all {unit} to date)"
@@ -428,13 +444,20 @@ def value_claim(
             else "BG/NBD fit, not flagged; these models assume buying habits stay as they were"
         )
         text = (
-            f"Customer value is {described}: it ranks {window} better than {rule}: "
+            f"Customer value is {described}: it ranks {window} {better}: "
             f"{compared} ({fits_text}).{poor}{why_not}"
         )
         return Claim("value", text, True, data, warnings, None)
-    if not reasons and headline is not None and headline.beats:
+    if not reasons and headline is not None and headline.beats and enough:
+        assert capture is not None  # worse_top
         text = (
-            f"Customer value is ranked by {rule}: {described} ranked {window} better than it, but "
+            f"Customer value is ranked by {rule}: {described} ranks {window} {better}, the "
+            f"share of that {noun} made by the tenth of customers ranked highest (those a "
+            f"retention team picks first): {compared}.{poor} {fallback_text}"
+        )
+    elif not reasons and headline is not None and headline.beats:
+        text = (
+            f"Customer value is ranked by {rule}: {described} ranked {window} {better}, but "
             f"on only {headline.customers:,} customers (at least {min_customers:,} needed): "
             f"{compared}.{poor} {fallback_text}"
         )
@@ -450,7 +473,7 @@ def value_claim(
         ranked = f"It is ranked by {rule}"
         if headline is not None:
             ranked += (
-                f", although {described} ranked {window} better than {rule}: {compared}"
+                f", although {described} ranked {window} {better}: {compared}"
                 if headline.beats
                 else f"; {described} ranked {window} no better than {rule}: {compared}"
             )
@@ -460,6 +483,24 @@ def value_claim(
             + f". {ranked}.{poor} {fallback_text}"
         )
     return Claim("value", text + why_not, False, data, warnings, fallback)
+
+
+def _better_on(rule: str, capture: RuleComparison) -> str:
+    """How a value model whose Spearman interval beats ``rule`` did on top-decile capture
+    (``capture``, its paired interval read as `RuleComparison.beats` / ``loses``).
+
+    Examples
+    --------
+    >>> row = RuleComparison("clv", "top_decile_capture", "past_spend", 0.558, 0.558,
+    ...                      0.0, -0.01, 0.01, 3360, 90)
+    >>> _better_on("past spend", row)
+    "better than past spend on Spearman, with top-decile capture level with past spend's"
+    """
+    if capture.beats:
+        return f"better than {rule} on Spearman and on top-decile capture"
+    if capture.loses:
+        return f"better than {rule} on Spearman but worse on top-decile capture"
+    return f"better than {rule} on Spearman, with top-decile capture level with {rule}'s"
 
 
 def _told_apart(x: float, y: float) -> tuple[str, str]:

@@ -379,9 +379,19 @@ def test_the_demo_cards_name_the_learned_models_and_their_figures() -> None:
         "Customer value is the learned CLV model's value over the next 365 days (past spend x "
         "its chance of an order in them, scaled so that all customers together are worth the "
         "shop's recent spend over the value horizon): it ranks the next 90 days' spend better "
-        f"than past spend: Spearman correlation {model:.3f} vs {past:.3f} (difference +0.004, "
-        "95% CI +0.001 to +0.007)"
+        "than past spend on Spearman, with top-decile capture level with past spend's: "
+        f"Spearman correlation {model:.3f} vs {past:.3f} (difference +0.004, 95% CI +0.001 to "
+        "+0.007); top-decile capture"
     ) in value.text
+    # the capture, recomputed: the tenth ranked highest's share of the window's spend
+    tenth = clv.height // 10
+    shares = [
+        spend[np.argsort(-clv[c].to_numpy(), kind="stable")[:tenth]].sum() / spend.sum()
+        for c in ("clv__LearnedCLV", "monetary")
+    ]
+    assert value.evidence["capture"] == pytest.approx(shares[0])
+    assert value.evidence["rule_capture"] == pytest.approx(shares[1])
+    assert value.evidence["capture_ci_low"] < 0 < value.evidence["capture_ci_high"]
     assert value.licensed
     assert decided.value_column == "learned_value"
     # the deployed columns sit next to BG/NBD's, and the value is money like past_value
