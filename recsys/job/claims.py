@@ -19,7 +19,8 @@ Rules:
   past spend (the deployed CLV, computed at the cutoff: the paired interval of the
   difference of Spearman correlations with the next window's spend above 0) *and* its
   top customers are not worse (the paired interval of the difference of top-decile
-  captures not entirely below 0); otherwise it is ranked by past spend (`recsys.job.claims_customer.value_claim`);
+  captures not entirely below 0); otherwise it is ranked by past spend
+  (`recsys.job.claims_customer.value_claim`);
 * a model is named best only when its paired interval against the runner-up
   excludes 0 on enough customers with a hit rate above 0 (`model_claim`);
 * the evaluation names who was evaluated, returning and first-time customers
