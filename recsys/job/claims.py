@@ -12,7 +12,8 @@ Rules:
   scored in the order it is deployed) at the evaluation cutoff, its paired AUC
   interval above 0; otherwise churn is ranked by that rule. It is a probability only
   where, besides, calibration holds on enough customers *and* it discriminates (the AUC
-  interval is above 0.5) *and* its fit is credible; otherwise the win-back list is
+  interval is above 0.5) *and* its fit is credible *and* its Brier score is not above
+  the base rate's; otherwise the win-back list is
   ordered by customer value, then the churn ordering
   (`recsys.job.claims_customer.churn_claim`);
 * customer value comes from the CLV model only where its fit is credible *and* it beats

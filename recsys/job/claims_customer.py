@@ -123,6 +123,15 @@ def churn_claim(
     ``unrefitted``: why the learned model that beat the rules could not be refitted as
     of ``as_of`` (churn is ranked by the rule then).
 
+    The risk is read as a probability (the claim licensed) only where, besides, it is
+    calibrated (every decile within `CALIBRATION_TOLERANCE`), separates churners from
+    returners, rests on ``min_customers`` and its Brier score at the cutoff is not
+    above the base rate's (the ``brier`` row of ``rules``: every customer given the
+    share of them who churned, the best constant in hindsight). The card states that
+    Brier score next to the base rate's whenever it was computed; where it is worse the
+    card says the score ranks customers but is not a probability, and nowhere reads it
+    as one.
+
     Examples
     --------
     >>> claim = churn_claim(None, None)
@@ -178,6 +187,14 @@ def churn_claim(
                 else "no decile could be checked"
             )
             reasons.append(f"it is not calibrated: {gap}")
+    figures, base = _brier(evidence, rules, data) if enabled else ("", "")
+    # a score worse than the base rate in Brier score ranks, and is never read as a
+    # probability: the first reason, and the card words it so
+    worse = bool(data.get("brier_worse"))
+    if worse:
+        reasons.insert(0, f"read as probabilities they score worse than {base}: {figures}")
+    standing = "better than" if data.get("brier_vs_base_rate", 0.0) < 0 else "the same as"
+    brier = f"it scores {standing} {base}: {figures}" if figures and not worse else ""
     # BG/NBD's fit flags concern BG/NBD's churn risk (the learned model is judged by its check)
     credible = fits is None or fits.churn_credible or not bgnbd
     if enabled and not credible:
@@ -262,17 +279,23 @@ def churn_claim(
             f"{_cap(subject)} can be read as a probability: on {evidence.customers:,} "
             f"customers checked over {evidence.horizon_days} days, every decile is within "
             f"{_pct(CALIBRATION_TOLERANCE, 0)} of what happened and it separates churners "
-            f"from returners ({data['auc_text']}). {ranking}.{why_not}"
+            f"from returners ({data['auc_text']})"
+            + (f"; {brier}" if brier else "")
+            + f". {ranking}.{why_not}"
         )
         return Claim("churn", text, True, data, warnings, None)
     if probability:
         use = (
-            f"It passes the checks of a probability (every decile within "
-            f"{_pct(CALIBRATION_TOLERANCE, 0)} of what happened, {data['auc_text']}), but the "
-            "decisions do not use it where it does not beat the rules"
+            f"It passes the checks of a probability: every decile within "
+            f"{_pct(CALIBRATION_TOLERANCE, 0)} of what happened, {data['auc_text']}"
+            + (f"; {brier}" if brier else "")
+            + "; but the decisions do not use it where it does not beat the rules"
         )
+    elif worse:
+        use = "Its scores rank customers but are not probabilities: " + "; ".join(reasons)
     else:
         use = "It is not used as a probability: " + "; ".join(reasons)
+        use += f"; {brier}" if brier else ""
     fallback = winback_order(ranked_by)
     text = (
         f"{ranking}. {use}. The win-back list is ordered by {fallback}, with no risk "
@@ -501,6 +524,51 @@ def _better_on(rule: str, capture: RuleComparison) -> str:
     if capture.loses:
         return f"better than {rule} on Spearman but worse on top-decile capture"
     return f"better than {rule} on Spearman, with top-decile capture level with {rule}'s"
+
+
+def _brier(
+    evidence: ChurnEvidence | None, rules: tuple[RuleComparison, ...], data: dict[str, Any]
+) -> tuple[str, str]:
+    """The Brier score of the checked churn score against the base rate's (the ``brier``
+    row of ``rules``, `recsys.evaluation.backtest_profiles`: every customer given the
+    share of them who churned in the window, ``ȳ (1 - ȳ)``): the figures and the base
+    rate, worded; the figures are added to ``data`` (``brier_worse``: its score is above
+    the base rate's). ``("", "")`` without ``evidence``, the row or a finite score.
+
+    The base rate is the one constant that would have scored best on the window: known
+    only after it, so it is a stricter reference than any rate known at the cutoff.
+
+    Examples
+    --------
+    >>> row = RuleComparison("churn", "brier", "base_rate", 0.2295, 0.2285, 0.001,
+    ...                      -0.0004, 0.0024, 400, 90)
+    >>> import polars as pl
+    >>> data = {}
+    >>> evidence = ChurnEvidence(400, 145, 0.51, 0.45, 0.57, 0.1, pl.DataFrame(), 90)
+    >>> figures, base = _brier(evidence, (row,), data)
+    >>> figures
+    'Brier score 0.2295 vs 0.2285 (difference +0.0010, 95% CI -0.0004 to +0.0024)'
+    >>> base
+    'the base rate in Brier score (every customer given the share who churned, 36.2%)'
+    >>> data["brier_worse"]
+    True
+    """
+    row = next((r for r in rules if r.metric == "brier"), None)
+    if evidence is None or row is None or not (evidence.customers and math.isfinite(row.value)):
+        return "", ""
+    rate = evidence.churned / evidence.customers
+    data.update(
+        brier=row.value,
+        base_rate=rate,
+        base_rate_brier=row.rule_value,
+        brier_vs_base_rate=row.diff,
+        brier_ci_low=row.ci_low,
+        brier_ci_high=row.ci_high,
+        brier_worse=bool(row.diff > 0),
+    )
+    share = _pct(rate, 1)
+    base = f"the base rate in Brier score (every customer given the share who churned, {share})"
+    return _vs(row), base
 
 
 def _told_apart(x: float, y: float) -> tuple[str, str]:

@@ -370,6 +370,12 @@ def test_the_demo_cards_name_the_learned_models_and_their_figures() -> None:
     )
     assert churn.evidence["ranked_by"] == "learned_churn_risk"
     assert not churn.licensed  # ranked by it, not read as a probability (not calibrated)
+    # its Brier score and the base rate's, recomputed with numpy on the checked customers
+    risk = units["churn_risk__LearnedChurn"].to_numpy()
+    rate = churned.mean()
+    assert churn.evidence["brier"] == pytest.approx(np.mean((risk - churned) ** 2))
+    assert churn.evidence["base_rate_brier"] == pytest.approx(rate * (1 - rate))
+    assert f"Brier score {churn.evidence['brier']:.4f} vs {rate * (1 - rate):.4f}" in churn.text
     clv = checks.backtest.units["clv"]
     spend = clv["spend_after"].fill_null(0.0).to_numpy()
     model = float(spearmanr(clv["clv__LearnedCLV"].to_numpy(), spend).statistic)

@@ -279,6 +279,15 @@ def test_churn_probability_claim_follows_its_evidence(
         churn, fits = result.churn, result.fits
         # BG/NBD's fit flags concern BG/NBD's churn risk, not the learned model's
         bgnbd = claim.evidence["model"] == "churn_risk"
+        # never worse than the base rate in Brier score, recomputed on the checked units
+        brier_ok = True
+        if result.backtest is not None and "churn" in result.backtest.units:
+            units = result.backtest.units["churn"]
+            column = "churn_risk" if bgnbd else f"churn_risk__{claim.evidence['model']}"
+            y = units["churned"].to_numpy()
+            score = float(np.mean((units[column].to_numpy() - y) ** 2))
+            assert claim.evidence["brier"] == pytest.approx(score), name
+            brier_ok = score <= y.mean() * (1 - y.mean())
         probability = (
             churn is not None
             and fits is not None
@@ -286,6 +295,7 @@ def test_churn_probability_claim_follows_its_evidence(
             and churn.calibrated
             and churn.discriminates
             and (fits.churn_credible or not bgnbd)
+            and brier_ok
         )
         ranked_by = claim.evidence["ranked_by"]
         models = ("churn_risk", "learned_churn_risk")
