@@ -192,7 +192,7 @@ def churn_claim(
     # probability: the first reason, and the card words it so
     worse = bool(data.get("brier_worse"))
     if worse:
-        reasons.insert(0, f"read as probabilities they score worse than {base}: {figures}")
+        reasons.insert(0, f"read as probabilities its scores do worse than {base}: {figures}")
     standing = "better than" if data.get("brier_vs_base_rate", 0.0) < 0 else "the same as"
     brier = f"it scores {standing} {base}: {figures}" if figures and not worse else ""
     # BG/NBD's fit flags concern BG/NBD's churn risk (the learned model is judged by its check)
@@ -291,7 +291,7 @@ def churn_claim(
             + (f"; {brier}" if brier else "")
             + "; but the decisions do not use it where it does not beat the rules"
         )
-    elif worse:
+    elif worse and ranked_by == _CHURN_COLUMNS[model]:
         use = "Its scores rank customers but are not probabilities: " + "; ".join(reasons)
     else:
         use = "It is not used as a probability: " + "; ".join(reasons)

@@ -77,8 +77,8 @@ def test_a_score_worse_than_the_base_rate_ranks_and_is_not_a_probability() -> No
     assert claim.evidence["ranked_by"] == "churn_risk"
     assert not claim.licensed
     assert (
-        "Its scores rank customers but are not probabilities: read as probabilities they "
-        "score worse than the base rate in Brier score (every customer given the share who "
+        "Its scores rank customers but are not probabilities: read as probabilities its "
+        "scores do worse than the base rate in Brier score (every customer given the share who "
         f"churned, {rate:.1%}): Brier score {claim.evidence['brier']:.4f} vs "
         f"{rate * (1 - rate):.4f} (difference +"
     ) in claim.text
