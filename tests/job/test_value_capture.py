@@ -126,3 +126,22 @@ def test_without_prices_the_orders_card_applies_the_same_rule() -> None:
     assert not claim.licensed
     assert "better than past orders on Spearman but worse on top-decile capture" in claim.text
     assert "spend" not in claim.text
+
+
+def test_the_page_headline_says_ahead_outright_only_on_both() -> None:
+    from types import SimpleNamespace
+
+    from recsys.report.page import _headline
+
+    def headline(low: float, high: float, **kwargs: object) -> str:
+        claim = value_claim(CLEAN, rules=_rows(low, high), **kwargs)  # type: ignore[arg-type]
+        result = SimpleNamespace(claims={"value": claim}, config=SimpleNamespace(currency="£"))
+        return _headline(result, "value")  # type: ignore[arg-type]
+
+    tie = headline(-0.012, 0.011, has_prices=True, model="LearnedCLV")
+    assert tie == "the learned CLV model, ahead of past spend on Spearman, level on the top tenth"
+    assert headline(0.002, 0.02, has_prices=True) == (
+        "the BG/NBD x Gamma-Gamma CLV model, ahead of past spend"
+    )
+    assert headline(-0.02, -0.002, has_prices=True) == "ranked by past spend"
+    assert headline(0.002, 0.02, has_prices=False) == "BG/NBD expected orders, ahead of past orders"
