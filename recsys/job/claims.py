@@ -245,11 +245,12 @@ def short_history(evidence: CampaignEvidence) -> str:
     short history, so the realised/projected ratio the stake is scaled by may not carry
     over to as_of
     """
+    rate = "spending" if evidence.money else "ordering"
     return (
         f"the campaign check rests on only {evidence.history_days:,.0f} days of purchase "
         f"history before the evaluation cutoff ({evidence.cutoff:%Y-%m-%d}), fewer than the "
-        f"{evidence.horizon_days} days it projects: who looked lapsed then, and the "
-        f"{'spending' if evidence.money else 'ordering'} rate that valued them (read from the last {evidence.ratio_days:.3g} days), come "
+        f"{evidence.horizon_days} days it projects: who looked lapsed then, and the {rate} "
+        f"rate that valued them (read from the last {evidence.ratio_days:.3g} days), come "
         "from that short history, so the realised/projected ratio the stake is scaled by "
         "may not carry over to as_of"
     )
