@@ -415,3 +415,17 @@ def test_a_check_on_less_history_than_its_window_warns_with_the_days() -> None:
     assert flagged.evidence["checked_history_days"] == 20.0
     assert not any("purchase history" in w for w in campaign_claim(
         2, 100.0, 1.0, money=True, evidence=long).warnings)  # fmt: skip
+
+
+def test_the_job_warns_on_the_campaign_card_when_the_cutoff_comes_early() -> None:
+    # 40 days of purchases before the cutoff, a 90-day window projected
+    early = _run(shops.mixed, cutoff="2023-02-10")
+    claim = early.claims["campaign"]
+    assert claim.evidence["checked_history_days"] <= 40
+    assert any(
+        w.startswith("the campaign check rests on only ") and "fewer than the 90 days" in w
+        for w in claim.warnings
+    )
+    usual = _run(shops.mixed)  # the default cutoff: 90 days before as_of, most of a year
+    assert usual.claims["campaign"].evidence["checked_history_days"] > 90
+    assert not any("rests on only" in w for w in usual.claims["campaign"].warnings)
