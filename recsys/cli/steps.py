@@ -10,6 +10,7 @@ from typing import Any
 
 import polars as pl
 
+from recsys._text import counted
 from recsys.cli.common import (
     interactive,
     load_purchases,
@@ -49,7 +50,7 @@ def _profile_on_ray(purchases: pl.DataFrame, args: argparse.Namespace) -> None:
     )
     assert isinstance(written, pl.LazyFrame)  # Ray(out=...) returns the files, scanned
     rows = written.select(pl.len()).collect().item()
-    print(f"wrote {rows:,} profiles to {args.out}")
+    print(f"wrote {counted(rows, 'profile')} to {args.out}")
 
 
 def cmd_recommend(args: argparse.Namespace) -> None:
@@ -76,7 +77,7 @@ def _recommend_on_ray(model: Any, args: argparse.Namespace) -> None:
 
     written = model.recommend(k=args.k, engine=Ray(address=args.ray_address, out=args.out))
     counts = written.select(pl.len(), pl.col("user_id").n_unique()).collect().row(0)
-    print(f"wrote {counts[0]:,} rows for {counts[1]:,} customers to {args.out}")
+    print(f"wrote {counted(counts[0], 'row')} for {counted(counts[1], 'customer')} to {args.out}")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -204,8 +205,9 @@ def cmd_actions(args: argparse.Namespace) -> None:
 
         counts = plan_counts(table)
         print(
-            f"plan: {counts['not_treated']:,} customers not treated, {counts['holdout']:,} in "
-            f"its holdout, {counts['missing']:,} not in the plan: no action for them",
+            f"plan: {counted(counts['not_treated'], 'customer')} not treated, "
+            f"{counts['holdout']:,} in its holdout, {counts['missing']:,} not in the plan: "
+            "no action for them",
             file=sys.stderr,
         )
     if args.out is not None and args.out.lower().endswith(".csv"):  # CSV has no lists
