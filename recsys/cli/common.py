@@ -246,8 +246,10 @@ RETURNS_USE = {
     "profile spend uses them",
     "actions": "the profiles' return_rate counts them; no order or purchase count, profile "
     "spend, check of churn risk or value, item due, model or recommendation uses them",
-    "recommend": "left out before the model is fitted: no model or recommendation uses them",
-    "evaluate": "left out before the split: no model is trained or evaluated on them",
+    "recommend": "recsys recommend leaves them out before fitting the model: no model or "
+    "recommendation uses them",
+    "evaluate": "recsys evaluate leaves them out before the split: no model is trained or "
+    "evaluated on them",
 }
 RETURNS_LEFT_OUT = ("recommend", "evaluate")
 
