@@ -466,7 +466,7 @@ def _non_product_note(by_item: pl.DataFrame, shown: int = 8) -> str:
     )
     parts = [f"{item} {n:,}" for item, n in ranked.head(shown).iter_rows()]
     if ranked.height > shown:
-        parts.append(f"{ranked.height - shown} more item ids")
+        parts.append(f"{counted(ranked.height - shown, 'more item id')}")
     return "non_product rows by item: " + ", ".join(parts)
 
 

@@ -118,8 +118,8 @@ class CleaningReport:
         ]
         lines.append(f"{'rows out':<{width + 9}}{self.rows_out:>12,}")
         lines.append(
-            f"{self.n_users:,} users, {self.n_items:,} items"
-            + f", {self.n_orders:,} orders"
+            f"{counted(self.n_users, 'user')}, {counted(self.n_items, 'item')}"
+            + f", {counted(self.n_orders, 'order')}"
             + (
                 f", {self.first_timestamp} .. {self.last_timestamp}"
                 if self.first_timestamp is not None
