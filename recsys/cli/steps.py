@@ -147,7 +147,8 @@ def cmd_uplift(args: argparse.Namespace) -> None:
             order = [a for a in arms if a != control] + [control]
             if len(order) != len(ratio):
                 raise InputDataError(
-                    f"--expected-ratio has {len(ratio)} shares for {len(order)} arms; bare "
+                    f"--expected-ratio has {counted(len(ratio), 'share')} for "
+                    f"{counted(len(order), 'arm')}; bare "
                     f"shares are for {', '.join(order)} in this order"
                 )
             expected = {a: share for a, (_, share) in zip(order, ratio, strict=True)}
