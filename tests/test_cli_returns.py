@@ -14,7 +14,8 @@ import polars as pl
 import pytest
 
 from recsys.cli import main
-from recsys.cli.common import RETURNS_USE, read_purchases, warnings_as_log_lines
+from recsys.cli.common import warnings_as_log_lines
+from recsys.cli.reading import RETURNS_USE, read_purchases
 from recsys.job.inputs import JOB_RETURNS_USE
 
 

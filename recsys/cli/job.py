@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from recsys.cli.common import clean_options, read_purchases
+from recsys.cli.common import clean_options
+from recsys.cli.reading import read_purchases
 from recsys.exceptions import InputDataError
 
 __all__ = ["FLAGS", "cmd_demo", "cmd_report", "in_flags"]

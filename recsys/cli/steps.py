@@ -13,7 +13,6 @@ import polars as pl
 from recsys._text import counted
 from recsys.cli.common import (
     interactive,
-    load_purchases,
     make_model,
     model_names,
     parse_params,
@@ -21,6 +20,7 @@ from recsys.cli.common import (
     steps,
     write_table,
 )
+from recsys.cli.reading import load_purchases
 from recsys.exceptions import InputDataError
 
 __all__ = ["cmd_actions", "cmd_evaluate", "cmd_profile", "cmd_recommend", "cmd_uplift"]
