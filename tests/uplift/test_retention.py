@@ -71,7 +71,7 @@ def test_returns_are_not_retention(purchases):
 def test_retention_rate_with_segments(purchases):
     labels = rs.uplift.retention_labels(purchases, "2011-02-01", 30)
     segments = pl.DataFrame({"user_id": [1, 2, 3], "stage": ["active", "active", "new"]})
-    with pytest.warns(DataWarning, match="1 customers have no segment"):
+    with pytest.warns(DataWarning, match="1 customer has no segment"):
         table = rs.uplift.retention_rate(labels, segments)
     assert table.columns == [
         "stage",
