@@ -105,7 +105,11 @@ def _headline(result: JobResult, key: str) -> str:
             else f"about {ev['value_at_stake']:,.0f} orders"
         )
         verdict = "per contact, more than the contact cost" if claim.licensed else "not proposed"
-        checked = "by the evidence" if "ratio" in ev else "projected, unchecked"
+        checked = (
+            f"over the next {ev['stake_days']} days, by the evidence"
+            if "ratio" in ev
+            else "projected, unchecked"
+        )
         return f"{count(ev['customers'])} customers, {stake} at stake ({checked}): {verdict}"
     if key == "churn":
         name = ev.get("model_name", "BG/NBD")
