@@ -256,8 +256,12 @@ def test_campaign_proposed_only_above_the_contact_cost(
     assert claim.licensed == (low > 1.0)  # valued by the evidence, at its interval's low end
     assert claim.licensed, claim.text
     win = result.actions.filter(action="win_back")
-    stake = win["value_at_stake"].sum() * claim.evidence["ratio"]
+    # over the window checked (90 of the 365 days), at the window's own rate
+    share = min(claim.evidence["ratio_at_window_rate"], 1.0)
+    stake = win["value_at_stake"].sum() * 90 / 365 * share
     assert per == pytest.approx(stake / win.height)
+    rate = max(claim.evidence["window_rate"], 1.0)
+    assert claim.evidence["ratio_at_window_rate"] == pytest.approx(claim.evidence["ratio"] / rate)
     dear = rs.job.run(
         shops.wholesale(), _config(contact_cost=per * 2, bootstrap=20, models=("popular",))
     )
