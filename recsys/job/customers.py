@@ -26,9 +26,15 @@ from recsys.evaluation import Backtest
 from recsys.exceptions import InputDataError
 from recsys.job.campaign import CampaignEvidence, campaign_backtest
 from recsys.job.claims import NO_WINDOW, Claim
-from recsys.job.claims_customer import churn_claim, value_claim
+from recsys.job.claims_customer import churn_claim, short_value_history, value_claim
 from recsys.job.config import JobConfig
-from recsys.job.decisions import action_frame, churn_rank, expected_orders, past_value_ratio
+from recsys.job.decisions import (
+    action_frame,
+    churn_rank,
+    expected_orders,
+    history_days,
+    past_value_ratio,
+)
 from recsys.job.evidence import (
     ChurnEvidence,
     FitEvidence,
@@ -181,7 +187,8 @@ class CustomerDecisions:
     the default rules), ``rank_by`` (None: value at stake), and the past-value ``ratio``
     over its last ``ratio_days``; ``campaign``: the win-back rule and valuation checked at
     the cutoff (None: ``campaign_unchecked`` says why) and how its stake is built
-    (``basis``, `campaign_basis`)."""
+    (``basis``, `campaign_basis`); ``campaign_warnings``: the value's warnings the
+    campaign card carries too (its stake is that value: `short_value_history`)."""
 
     churn: Claim
     value: Claim
@@ -195,6 +202,7 @@ class CustomerDecisions:
     campaign: CampaignEvidence | None = None
     campaign_unchecked: str = NO_WINDOW
     basis: str = ""
+    campaign_warnings: tuple[str, ...] = ()
 
 
 def customer_decisions(
@@ -252,6 +260,7 @@ def customer_decisions(
     )
     churn_c = churn_claimed()
     ratio, ratio_days = past_value_ratio(bought, as_of, config.clv_horizon_days)
+    history = history_days(bought, as_of)
     value_model = value_candidate(learned) if has_prices else "expected_orders"
     value_claimed = functools.partial(
         value_claim,
@@ -269,6 +278,7 @@ def customer_decisions(
         discount_monthly=profile_config(config, has_prices).clv_discount_monthly,
         ratio=ratio,
         ratio_days=ratio_days,
+        history_days=history,
         warnings=_about(steps, VALUE_CONCERNS),
         min_customers=config.min_evaluated,
         expected_days=config.horizon_days,
@@ -343,6 +353,11 @@ def customer_decisions(
         campaign,
         unchecked,
         campaign_basis(churn_c.licensed, value_c.licensed, value_model, has_prices),
+        tuple(
+            w
+            for w in (short_value_history(config.clv_horizon_days, history, money=has_prices),)
+            if w
+        ),
     )
 
 
