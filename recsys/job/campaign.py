@@ -19,8 +19,13 @@ import polars as pl
 
 from recsys.actions import retention_actions
 from recsys.data import columns as C
-from recsys.data.canonical import order_keys, without_returns
-from recsys.job.decisions import action_frame, churn_rank, history_days, past_value_ratio
+from recsys.job.decisions import (
+    action_frame,
+    churn_rank,
+    history_days,
+    past_value_ratio,
+    spend_rate_ratio,
+)
 from recsys.job.learned import deployed_columns
 from recsys.stats import bootstrap_sums, percentile_ci
 from recsys.uplift.retention import retention_labels
@@ -160,28 +165,5 @@ def campaign_backtest(
         money=money,
         history_days=history_days(bought, cutoff),
         ratio_days=ratio_days,
-        window_rate=_window_rate(bought, cutoff, horizon_days, ratio_days),
+        window_rate=spend_rate_ratio(bought, cutoff, horizon_days, cutoff, ratio_days),
     )
-
-
-def _window_rate(bought: pl.DataFrame, cutoff: datetime, horizon_days: int, days: float) -> float:
-    """The shop's spend (orders without prices; purchases, not returns) per day in
-    ``[cutoff, cutoff + horizon_days)`` over its spend per day in the ``days`` before
-    ``cutoff``: above 1 where the check window ran faster than the rate the valuation
-    projects at (a seasonal peak). NaN without spend before ``cutoff``."""
-    rows = without_returns(bought)
-    ts = pl.col(C.TIMESTAMP)
-    before = (ts >= cutoff - timedelta(days=days)) & (ts < cutoff)
-    during = (ts >= cutoff) & (ts < cutoff + timedelta(days=horizon_days))
-    if C.PRICE in rows.columns:
-        spend = (pl.col(C.QUANTITY) * pl.col(C.PRICE)).cast(pl.Float64)
-        both = [spend.filter(before).sum().alias("pre"), spend.filter(during).sum().alias("post")]
-        pre, post = rows.select(both).row(0)
-    else:
-        orders = rows.group_by(C.USER, *order_keys(rows)).agg(
-            before.any().alias("pre"), during.any().alias("post")
-        )
-        pre, post = int(orders["pre"].sum()), int(orders["post"].sum())
-    if not pre or pre <= 0 or days <= 0:
-        return math.nan
-    return float((post or 0.0) / horizon_days / (pre / days))

@@ -15,6 +15,7 @@ rules a shop already uses where they do not.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,6 +36,7 @@ __all__ = [
     "history_days",
     "past_value",
     "past_value_ratio",
+    "spend_rate_ratio",
 ]
 
 #: The shortest window `past_value_ratio` reads the shop's recent rate from (a quarter:
@@ -143,6 +145,42 @@ def past_value_ratio(
         total, recent = orders.height, int(orders["recent"].sum())
     ratio = (recent or 0.0) * horizon_days / days / total if total and total > 0 else 0.0
     return float(ratio), days
+
+
+def spend_rate_ratio(
+    bought: pl.DataFrame, start: datetime, days: float, base_end: datetime, base_days: float
+) -> float:
+    """The shop's spend (orders without prices; purchases, not returns) per day in
+    ``[start, start + days)`` over its spend per day in ``[base_end - base_days,
+    base_end)``: above 1 where the first window ran faster (a seasonal peak). NaN
+    without spend in the base window.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> p = pl.DataFrame({"user_id": [1, 2, 3], "item_id": ["a"] * 3,
+    ...     "timestamp": [datetime(2020, 1, 5), datetime(2020, 2, 5), datetime(2020, 2, 6)],
+    ...     "quantity": [1.0] * 3, "price": [10.0, 20.0, 20.0]})
+    >>> spend_rate_ratio(p, datetime(2020, 2, 1), 10, datetime(2020, 2, 1), 30)  # 40/10 / 10/30
+    12.0
+    """
+    rows = without_returns(bought)
+    ts = pl.col(C.TIMESTAMP)
+    base = (ts >= base_end - timedelta(days=base_days)) & (ts < base_end)
+    window = (ts >= start) & (ts < start + timedelta(days=days))
+    if C.PRICE in rows.columns:
+        spend = (pl.col(C.QUANTITY) * pl.col(C.PRICE)).cast(pl.Float64)
+        both = [spend.filter(base).sum().alias("base"), spend.filter(window).sum().alias("in")]
+        pre, post = rows.select(both).row(0)
+    else:
+        orders = rows.group_by(C.USER, *order_keys(rows)).agg(
+            base.any().alias("base"), window.any().alias("in")
+        )
+        pre, post = int(orders["base"].sum()), int(orders["in"].sum())
+    if not pre or pre <= 0 or days <= 0 or base_days <= 0:
+        return math.nan
+    return float((post or 0.0) / days / (pre / base_days))
 
 
 def expected_orders(horizon_days: int, value_horizon_days: int) -> pl.Expr:
