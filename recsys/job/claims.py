@@ -54,6 +54,7 @@ __all__ = [
     "evaluation_claim",
     "model_claim",
     "peak_window",
+    "season_ahead",
     "short_history",
     "targeting_claim",
 ]
@@ -288,6 +289,31 @@ def peak_window(evidence: CampaignEvidence) -> str:
         "before (the rate the valuation projects at); the realised/projected ratio is "
         "divided by that factor, and whether the days after as_of are a peak too is not "
         "checked"
+    )
+
+
+def season_ahead(factor: float, horizon_days: int, ratio_days: float, *, money: bool) -> str:
+    """The campaign card's warning where, a year before as_of, the ``horizon_days`` that
+    followed ran at ``factor`` times the shop's rate in the ``ratio_days`` before as_of
+    (the rate the valuation projects at), off by `PEAK_RATE` either way; "" otherwise.
+
+    Examples
+    --------
+    >>> print(season_ahead(0.653, 90, 182.5, money=True))  # doctest: +NORMALIZE_WHITESPACE
+    a year before as_of, the shop's spending in the 90 days that followed ran at 0.65 times
+    its rate in the 182 days before as_of (the rate the valuation projects at): if the
+    season repeats, the next 90 days hold less than the stake projects
+    >>> season_ahead(1.1, 90, 182.5, money=True)
+    ''
+    """
+    if not (factor > PEAK_RATE or factor < 1 / PEAK_RATE):
+        return ""
+    rate = "spending" if money else "ordering"
+    return (
+        f"a year before as_of, the shop's {rate} in the {horizon_days} days that followed ran "
+        f"at {factor:.2f} times its rate in the {ratio_days:,.0f} days before as_of (the rate "
+        f"the valuation projects at): if the season repeats, the next {horizon_days} days "
+        f"hold {'less' if factor < 1 else 'more'} than the stake projects"
     )
 
 

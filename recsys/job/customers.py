@@ -25,7 +25,7 @@ from recsys.data import columns as C
 from recsys.evaluation import Backtest
 from recsys.exceptions import InputDataError
 from recsys.job.campaign import CampaignEvidence, campaign_backtest
-from recsys.job.claims import NO_WINDOW, Claim
+from recsys.job.claims import NO_WINDOW, Claim, season_ahead
 from recsys.job.claims_customer import churn_claim, short_value_history, value_claim
 from recsys.job.config import JobConfig
 from recsys.job.decisions import (
@@ -34,6 +34,7 @@ from recsys.job.decisions import (
     expected_orders,
     history_days,
     past_value_ratio,
+    spend_rate_ratio,
 )
 from recsys.job.evidence import (
     ChurnEvidence,
@@ -188,7 +189,8 @@ class CustomerDecisions:
     over its last ``ratio_days``; ``campaign``: the win-back rule and valuation checked at
     the cutoff (None: ``campaign_unchecked`` says why) and how its stake is built
     (``basis``, `campaign_basis`); ``campaign_warnings``: the value's warnings the
-    campaign card carries too (its stake is that value: `short_value_history`)."""
+    campaign card carries too (its stake is that value: `short_value_history`) and the
+    season ahead (`_campaign_warnings`)."""
 
     churn: Claim
     value: Claim
@@ -353,12 +355,28 @@ def customer_decisions(
         campaign,
         unchecked,
         campaign_basis(churn_c.licensed, value_c.licensed, value_model, has_prices),
-        tuple(
-            w
-            for w in (short_value_history(config.clv_horizon_days, history, money=has_prices),)
-            if w
-        ),
+        _campaign_warnings(bought, as_of, config, ratio_days, history, has_prices),
     )
+
+
+def _campaign_warnings(
+    bought: pl.DataFrame,
+    as_of: datetime,
+    config: JobConfig,
+    ratio_days: float,
+    history: float,
+    has_prices: bool,
+) -> tuple[str, ...]:
+    """The campaign card's warnings about the days after ``as_of`` its stake is for: a
+    value horizon far beyond the ``history`` (`short_value_history`), and, with a year of
+    history, the same days a year earlier running off the rate the valuation projects
+    at (`recsys.job.claims.season_ahead`)."""
+    found = [short_value_history(config.clv_horizon_days, history, money=has_prices)]
+    if history >= 365:
+        a_year = as_of - timedelta(days=365)
+        factor = spend_rate_ratio(bought, a_year, config.horizon_days, as_of, ratio_days)
+        found.append(season_ahead(factor, config.horizon_days, ratio_days, money=has_prices))
+    return tuple(w for w in found if w)
 
 
 def _refitted(
