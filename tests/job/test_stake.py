@@ -16,6 +16,7 @@ from recsys.job import JobConfig
 from recsys.job.campaign import CampaignEvidence, campaign_backtest
 from recsys.job.claims import campaign_claim
 from recsys.job.claims_customer import value_claim
+from recsys.job.customers import _campaign_warnings
 from recsys.job.decisions import MIN_RATIO_DAYS, past_value_ratio
 from tests.job import shops
 
@@ -170,3 +171,28 @@ def test_a_job_on_a_short_history_warns_on_the_value_and_campaign_cards() -> Non
     flag = f"the value horizon (365 days) is {365 / history:.1f} times the purchase history"
     assert any(w.startswith(flag) for w in value.warnings), value.warnings
     assert any(w.startswith(flag) for w in campaign.warnings), campaign.warnings
+
+
+def test_the_campaign_card_warns_when_the_same_days_a_year_earlier_ran_slow() -> None:
+    # 400 days at 10 a day, except the 90 days that followed as_of a year earlier (days
+    # 276..365 before as_of) at 5 a day; the valuation's rate: the last 182.5 days
+    # (365 halved once: within half the 400 days), 182 purchases of 10
+    as_of = datetime(2024, 1, 1)
+    p = _daily(400, as_of).with_columns(
+        price=pl.when(pl.col("timestamp") >= as_of - timedelta(days=365))
+        .then(pl.when(pl.col("timestamp") < as_of - timedelta(days=275)).then(5.0).otherwise(10.0))
+        .otherwise(10.0)
+    )
+    days = past_value_ratio(p, as_of, 365)[1]
+    assert days == 182.5
+    factor = (450 / 90) / (1820 / 182.5)
+    found = _campaign_warnings(p, as_of, JobConfig(), days, 400.0, True)
+    assert found == (
+        f"a year before as_of, the shop's spending in the 90 days that followed ran at "
+        f"{factor:.2f} times its rate in the 182 days before as_of (the rate the valuation "
+        "projects at): if the season repeats, the next 90 days hold less than the stake "
+        "projects",
+    )
+    assert f"{factor:.2f}" == "0.50"
+    # the same shop at a flat 10 a day: no warning
+    assert _campaign_warnings(_daily(400, as_of), as_of, JobConfig(), days, 400.0, True) == ()
