@@ -530,15 +530,16 @@ def test_past_value_ratio_by_hand(runs: dict[str, tuple[JobResult, Path]]) -> No
     p = shops.wholesale().filter(pl.col("timestamp") < result.as_of)
     first = p["timestamp"].min()
     assert isinstance(first, datetime)
-    days = 365.0
-    while days > (result.as_of - first).total_seconds() / 86_400 / 2:
+    days, span = 365.0, (result.as_of - first).total_seconds() / 86_400
+    while days > span / 2 and days / 2 >= 90:  # never below 90 days, nor over the history
         days /= 2
+    days = min(days, span)
     spend = p.with_columns(spend=pl.col("quantity") * pl.col("price"))
     recent = spend.filter(pl.col("timestamp") >= result.as_of - timedelta(days=days))
     ratio = recent["spend"].sum() * 365 / days / spend["spend"].sum()
     ev = result.claims["value"].evidence
     assert (ev["ratio"], ev["ratio_days"]) == (pytest.approx(ratio), days)
-    assert f"(x {ratio:.3g}: the shop's spend in the last {days:g} days x 365/{days:g}" in (
+    assert f"(x {ratio:.3g}: the shop's spend in the last {days:.4g} days x 365/{days:.4g}" in (
         result.claims["value"].text
     )
     # every customer together: the recent spend at its rate over the value horizon
