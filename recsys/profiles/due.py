@@ -106,13 +106,22 @@ def _pair_model(
     item_prior: float,
     shape: float,
 ) -> pl.DataFrame:
-    """Per-pair interval, due date and uncalibrated probability from ``days``."""
+    """Per-pair interval, due date and uncalibrated probability from ``days`` (sorted by
+    user, item, day: each pair's rows are consecutive, so a pair starts where the user
+    or the item changes; no grouping by the string keys is needed)."""
+    start = ~(
+        pl.col(C.USER).eq_missing(pl.col(C.USER).shift())
+        & pl.col(C.ITEM).eq_missing(pl.col(C.ITEM).shift())
+    )
     gaps = days.with_columns(
-        pl.col("_d").diff().over(C.USER, C.ITEM).cast(pl.Float64).alias("_gap")
+        pl.when(start).then(None).otherwise(pl.col("_d").diff()).cast(pl.Float64).alias("_gap"),
+        start.cum_sum().alias("_pair"),
     )
     pairs = (
-        gaps.group_by(C.USER, C.ITEM)
+        gaps.group_by("_pair", maintain_order=True)
         .agg(
+            pl.col(C.USER).first(),
+            pl.col(C.ITEM).first(),
             pl.len().cast(pl.Int64).alias("n_purchases"),
             pl.col("_t").max().alias("last_purchase"),
             pl.col("_gap").log().mean().alias("_own_log"),
@@ -123,6 +132,7 @@ def _pair_model(
                 / US_PER_DAY
             ).alias("_elapsed")
         )
+        .drop("_pair")
     )
     # Kaplan-Meier medians of the gaps: completed gaps are events, the open spells of
     # pairs that have repeated before are censored gaps.
@@ -159,8 +169,9 @@ def _pair_model(
     )
     k = pl.col("n_purchases") - 1
     c = prior_strength
-    out = pairs.join(items.select(C.ITEM, "_item_log", "_item_rho"), on=C.ITEM, how="left").sort(
-        C.USER, C.ITEM
+    # pairs are in the order of ``days``: by user, item
+    out = pairs.join(
+        items.select(C.ITEM, "_item_log", "_item_rho"), on=C.ITEM, how="left", maintain_order="left"
     )
     interval = shrunk_interval(
         out["_own_log"].to_numpy(),
