@@ -74,7 +74,7 @@ def _purchase_days(lf: pl.LazyFrame, schema: pl.Schema, as_of: datetime) -> pl.D
     return (
         rows.group_by(C.USER, C.ITEM, pl.col(C.TIMESTAMP).dt.date().alias("_day"))
         .agg(pl.col(C.TIMESTAMP).max().alias("_t"))
-        .with_columns(pl.col("_day").cast(pl.Int32).alias("_d"))
+        .select(C.USER, C.ITEM, "_t", pl.col("_day").cast(pl.Int32).alias("_d"))
         .sort(C.USER, C.ITEM, "_d")
         .collect()
     )
@@ -146,12 +146,14 @@ def _pair_model(
             ),
         ]
     )
+    del gaps  # the rows are done with: only the pairs and the spells from here
     global_median = _km_medians(spells.with_columns(pl.lit(0).alias("_all")), "_all")
     medians = global_median["_median"].drop_nulls()
     global_log = math.log(max(float(medians[0]), 1.0)) if medians.len() else math.log(30.0)
     item_log = _km_medians(spells, C.ITEM).with_columns(
         pl.col("_median").clip(lower_bound=1.0).log().alias("_km_log")
     )
+    del spells
     n_pairs = pairs.height
     global_rho = float((pairs["n_purchases"] > 1).sum()) / max(n_pairs, 1)
     item_rho = pairs.group_by(C.ITEM).agg(
@@ -196,7 +198,15 @@ def _pair_model(
     f_s = stats.gamma.cdf(s, shape, scale=scale)
     f_sh = stats.gamma.cdf(s + horizon, shape, scale=scale)
     raw = rho * (f_sh - f_s) / np.maximum(1.0 - rho * f_s, 1e-12)
-    return out.with_columns(pl.Series("_p_raw", np.clip(raw, 0.0, 1.0)))
+    return out.select(
+        C.USER,
+        C.ITEM,
+        "last_purchase",
+        "n_purchases",
+        "interval_days",
+        "due_date",
+        pl.Series("_p_raw", np.clip(raw, 0.0, 1.0)),
+    )
 
 
 def _design(frame: pl.DataFrame) -> np.ndarray:
