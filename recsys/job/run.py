@@ -26,7 +26,9 @@ measures after the cutoff.
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
+import functools
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -227,8 +229,27 @@ class _Steps:
         found = self.warnings.setdefault(key, StepWarnings())
         with record_warnings(found, *concerns):
             yield found
+        _release_freed_memory()
         self.timings[key] = time.perf_counter() - start
         self.echo(f"      {label}: {self.timings[key]:.1f} s")
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (AttributeError, OSError):  # not glibc: nothing to trim
+        return None
+
+
+def _release_freed_memory() -> None:
+    """Give the pages the C heap holds free back to the system (glibc's ``malloc_trim``;
+    nothing elsewhere). A step's numpy temporaries are freed when it ends, but glibc
+    keeps the pages of those below its mmap threshold (up to 32 MiB each) in its arenas:
+    the next step's peak would stack on them. The job calls it after every step."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def run(
@@ -386,6 +407,7 @@ def run(
         models.clear()  # the evaluation keeps the per-customer values, not the fitted models
     # the splits' frames are no longer needed: free them before the full-size decisions
     del split, evaluated_on
+    _release_freed_memory()
     plan = target_claim = None
     if config.experiment is not None:
         with steps("targeting", "the uplift model, the plan and its value") as tw:
@@ -529,6 +551,13 @@ def _repeat_at_rank1(recommendations: pl.DataFrame, bought: pl.DataFrame) -> flo
     first = recommendations.filter(pl.col(C.RANK) == 1).select(C.USER, C.ITEM)
     if first.height == 0:
         return 0.0
-    # lazily, so only the two id columns are filtered; a semi join needs no unique()
-    seen = without_returns(bought.lazy()).select(C.USER, C.ITEM).collect()
+    # lazily, so only the two id columns are read, and only the rows of those first
+    # recommendations are kept: no copy of every (customer, product) row
+    seen = (
+        without_returns(bought.lazy())
+        .select(C.USER, C.ITEM)
+        .join(first.lazy(), on=[C.USER, C.ITEM], how="semi")
+        .unique()
+        .collect()
+    )
     return first.join(seen, on=[C.USER, C.ITEM], how="semi").height / first.height
