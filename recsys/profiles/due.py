@@ -306,7 +306,8 @@ class DueItems(CustomerModel):
     Attributes
     ----------
     items_ : pl.DataFrame
-        The table of `due_items` at the fitted ``as_of`` (not saved by `save`).
+        The table of `due_items` at the fitted ``as_of`` (not saved by `save`; not set by
+        ``fit(..., table=False)``).
     calibrated_ : bool
         Whether the calibration was learned (else the probabilities are the renewal
         model's).
@@ -386,9 +387,12 @@ class DueItems(CustomerModel):
             pl.Series("p_within_horizon", p, dtype=pl.Float64),
         )
 
-    def fit(self, purchases: FrameLike, as_of: TimeLike) -> DueItems:
-        """Fit on the purchases strictly before ``as_of`` (see `due_items`)."""
+    def fit(self, purchases: FrameLike, as_of: TimeLike, *, table: bool = True) -> DueItems:
+        """Fit on the purchases strictly before ``as_of`` (see `due_items`); with
+        ``table=False`` only the calibration is learned and ``items_`` is not set (``predict``
+        gives the same table later, without holding it meanwhile)."""
         self._start_fit()
+        self.__dict__.pop("items_", None)
         days, when = self._days(purchases, as_of)
         fit = None
         if self.calibrate:
@@ -408,7 +412,8 @@ class DueItems(CustomerModel):
         self.weights_ = fit.coef if fit is not None else empty
         self.covariance_ = fit.covariance if fit is not None else np.zeros((0, 0))
         self.as_of_ = when.isoformat()
-        self.items_ = self._table(days, when)
+        if table:
+            self.items_ = self._table(days, when)
         return self
 
     def predict(self, purchases: FrameLike, as_of: TimeLike | None = None) -> pl.DataFrame:
