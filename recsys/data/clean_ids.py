@@ -7,6 +7,7 @@ from typing import Any
 
 import polars as pl
 
+from recsys._text import counted
 from recsys.data import columns as C
 from recsys.exceptions import DataWarning, InputDataError
 
@@ -94,15 +95,16 @@ def apply_id_checks(facts: dict[str, Any], mapping: dict[str, str]) -> None:
             )
         if facts.get(f"{canon}:floats"):
             warnings.warn(
-                f"column {src!r} ({canon}) holds float numbers: {facts[f'{canon}:floats']:,} "
-                "ids converted to integers (1.0 -> 1); read the ids as text to keep their form",
+                f"column {src!r} ({canon}) holds float numbers: "
+                f"{counted(facts[f'{canon}:floats'], 'id')} converted to integers (1.0 -> 1); "
+                "read the ids as text to keep their form",
                 DataWarning,
                 stacklevel=3,
             )
         if facts.get(f"{canon}:trimmed"):
             n = facts[f"{canon}:trimmed"]
             warnings.warn(
-                f"column {src!r} ({canon}): spaces trimmed around {n:,} ids",
+                f"column {src!r} ({canon}): spaces trimmed around {counted(n, 'id')}",
                 DataWarning,
                 stacklevel=3,
             )
