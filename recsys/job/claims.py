@@ -135,7 +135,7 @@ def evaluation_claim(
     }
     if reason is not None:
         return Claim("evaluation", f"No evaluation: {reason}.", False, data, warnings, None)
-    window = f"in the {regime.horizon_days} days after {regime.cutoff:%Y-%m-%d}"
+    window = f"in {regime.window}"
     if sampled is not None:
         window += (
             f", of a random sample of {sampled[0]:,} of the {sampled[1]:,} customers "

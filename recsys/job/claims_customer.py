@@ -405,8 +405,8 @@ def value_claim(
             )
     beats = headline is not None and headline.beats and headline.customers >= min_customers
     scale = (
-        f" (x {ratio:.3g}: the shop's {unit} in the last {ratio_days:g} days x "
-        f"{horizon_days}/{ratio_days:g}, over all {unit} to date)"
+        f" (x {ratio:.3g}: the shop's {unit} in the last {round(ratio_days, 1):g} days x "
+        f"{horizon_days}/{round(ratio_days, 1):g}, over all {unit} to date)"
         if math.isfinite(ratio)
         else ""
     )
