@@ -15,7 +15,17 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from recsys.data import columns as C
-from recsys.report.format import Table, count, interval, money, orders, percent, sort_natural
+from recsys.report.files import value_source
+from recsys.report.format import (
+    Table,
+    count,
+    interval,
+    money,
+    number,
+    orders,
+    percent,
+    sort_natural,
+)
 from recsys.report.html import HtmlReport
 from recsys.report.plotting import pyplot
 from recsys.report.quality import quality_section
@@ -135,16 +145,12 @@ def _headline(result: JobResult, key: str) -> str:
     return f"{count(ev.get('evaluated', 0))} customers"
 
 
-_VALUE_NAMES = {"clv": "expected value", "expected_orders": "expected orders"}
-
-
 def _winback_table(result: JobResult, names: dict[str, str]) -> Table | None:
     win = result.actions.filter(pl.col("action") == "win_back").head(10)
     if win.height == 0:
         return None
     cur = result.config.currency
     money_value = C.PRICE in result.purchases.columns
-    value = result.value_column
     extra = [
         c
         for c in ("lifecycle_stage", "rfm_segment", "recency_days", "monetary")
@@ -165,7 +171,6 @@ def _winback_table(result: JobResult, names: dict[str, str]) -> Table | None:
         if result.claims["churn"].licensed
         else result.claims["churn"].fallback
     )
-    past = "the past-spend value" if money_value else "the past-orders value"
     ratio = result.claims["campaign"].evidence.get("ratio", float("nan"))
     scaled = (
         f" (as projected: the campaign card scales the stake by {ratio:.1%}, what "
@@ -177,8 +182,8 @@ def _winback_table(result: JobResult, names: dict[str, str]) -> Table | None:
         top,
         title="The first ten customers to win back",
         caption=f"One row per customer, in the order of the list: {order}. Value at stake is "
-        f"{_VALUE_NAMES.get(value, past)}{scaled}; the products are {result.model}'s "
-        "recommendations.",
+        f"the {result.claims['campaign'].evidence['basis']} ({value_source(result)}){scaled}; "
+        f"the products are {result.model}'s recommendations.",
         labels={"recency_days": "days since last order", "rfm_segment": "RFM segment"},
         formats={"monetary": amount, "value_at_stake": amount, "recency_days": count},
         text_columns=("items",),
@@ -219,7 +224,8 @@ def _customers_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
     profiles = result.profiles
     page.heading(f"Customers as of {result.as_of:%Y-%m-%d}")
     spend = [pl.col("monetary").sum()] if "monetary" in profiles.columns else []
-    risk = [pl.col("churn_risk").mean()] if "churn_risk" in profiles.columns else []
+    score, about = _churn_score(result)
+    risk = [pl.col(score).mean().alias("churn_score")] if score is not None else []
     stages = sort_natural(
         profiles.group_by("lifecycle_stage")
         .agg(pl.len().alias("customers"), *spend, *risk)
@@ -230,22 +236,17 @@ def _customers_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
         "customers",
         "share",
         *(["monetary"] if spend else []),
-        *(["churn_risk"] if risk else []),
+        *(["churn_score"] if risk else []),
     )
     money_fmt = {"monetary": lambda v: money(v, cur)}
+    chance = result.claims["churn"].licensed
     page.table(
         Table.from_frame(
             stages,
             caption="One row per lifecycle stage, from newest to lost: how many customers and "
-            "what they spent so far"
-            + (
-                "; churn risk is the model's mean chance of no purchase in the next "
-                f"{result.config.horizon_days} days (see the churn card before reading it as "
-                "a probability)."
-                if risk
-                else "."
-            ),
-            formats={**money_fmt, "share": percent, "churn_risk": percent},
+            f"what they spent so far; {about}.",
+            formats={**money_fmt, "share": percent, "churn_score": percent if chance else number},
+            labels={"churn_score": "mean churn risk" if chance else "mean churn score"},
         )
     )
     rfm = sort_natural(
@@ -278,6 +279,34 @@ def _customers_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
             )
 
 
+def _churn_score(result: JobResult) -> tuple[str | None, str]:
+    """(the profiles' column of the deployed churn score, or None; what its mean per
+    stage is): the churn card's ``ranked_by``, a chance only where the card licenses it
+    as a probability; a naive rule's order has no mean to show."""
+    from recsys.job.decisions import CHURN_RULES
+
+    claim = result.claims["churn"]
+    by = claim.evidence.get("ranked_by", "")
+    name = claim.evidence.get("model_name", "BG/NBD")
+    horizon = result.config.horizon_days
+    if by in CHURN_RULES:
+        return None, (
+            f"no churn chance is shown: churn is ranked by the naive rule, {CHURN_RULES[by][1]} "
+            "(see the churn card)"
+        )
+    if not by or by not in result.profiles.columns:
+        return None, "no churn score is deployed"
+    if claim.licensed:
+        return by, (
+            f"mean churn risk is {name}'s mean chance of no purchase in the next {horizon} "
+            f"days ({by}, licensed as a probability by the churn card)"
+        )
+    return by, (
+        f"mean churn score is the mean of {name}'s churn risk ({by}), which ranks who leaves "
+        "but is not a probability (see the churn card): a score, not a chance"
+    )
+
+
 def _churn_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
     claim = result.claims["churn"]
     page.heading("Churn risk and customer value against the naive rules")
@@ -294,9 +323,9 @@ def _churn_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
             "naive",
             "value",
             "naive_value",
-            "diff",
-            "ci_low",
-            "ci_high",
+            pl.struct("diff", "ci_low", "ci_high")
+            .map_elements(_difference, return_dtype=pl.String)
+            .alias("difference"),
             "n",
         )
         page.table(
@@ -309,7 +338,7 @@ def _churn_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
                 "(frequency: fewest orders first, then longest since the last order, the order the "
                 "decisions rank by it; AUC and Spearman: higher is better; Brier: lower), the "
                 "difference and its paired 95% interval (customers resampled).",
-                formats={"diff": _signed, "ci_low": _signed, "ci_high": _signed, "n": count},
+                formats={"n": count},
                 labels={"naive": "naive rule", "naive_value": "rule's value", "n": "customers"},
             )
         )
@@ -319,9 +348,10 @@ def _churn_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
     page.table(
         Table.from_frame(
             churn.calibration,
-            caption=f"Customers as of {result.cutoff:%Y-%m-%d} in ten equal groups by churn risk "
-            "(1 = lowest): predicted churn is the mean churn risk of the group, observed churn "
-            f"the share that bought nothing in the next {churn.horizon_days} days.",
+            caption=f"Customers as of {result.cutoff:%Y-%m-%d} in ten equal groups by "
+            f"{claim.evidence.get('model_name', 'BG/NBD')}'s churn risk (1 = lowest): "
+            "predicted churn is the mean churn risk of the group, observed churn the share "
+            f"that bought nothing in the next {churn.horizon_days} days.",
             formats={"predicted_churn": percent, "observed_churn": percent},
         )
     )
@@ -341,11 +371,15 @@ def _churn_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
         ax.set_ylim(0, 1)
         ax.legend(loc="upper left", fontsize=8)
         ax.grid(alpha=0.3)
-        page.figure(fig, caption="Predicted vs observed churn per decile.")
+        page.figure(
+            fig,
+            caption=f"Predicted vs observed churn per decile of "
+            f"{claim.evidence.get('model_name', 'BG/NBD')}'s churn risk.",
+        )
 
 
-def _signed(v: Any) -> str:
-    return "n/a" if v is None or v != v else f"{v:+.3f}"
+def _difference(r: dict[str, Any]) -> str:
+    return interval(r["diff"], r["ci_low"], r["ci_high"], signed=True)
 
 
 def _cell(r: dict[str, Any]) -> str:
@@ -401,18 +435,19 @@ def _models_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
     choice = result.test_choice
     if choice is not None and choice.comparisons.height:
         comp = choice.comparisons.with_columns(
-            interval=pl.format("[{}, {}]", pl.col("ci_low").round(3), pl.col("ci_high").round(3)),
+            pl.struct(pl.col("difference").alias("diff"), "ci_low", "ci_high")
+            .map_elements(_difference, return_dtype=pl.String)
+            .alias("difference"),
             verdict=pl.when((pl.col("ci_low") <= 0) & (pl.col("ci_high") >= 0))
             .then(pl.lit("tied"))
             .otherwise(pl.lit("separated")),
-        ).select("model", "difference", "interval", "verdict")
+        ).select("model", "difference", "verdict")
         page.table(
             Table.from_frame(
                 comp,
                 caption=f"Paired difference in hit rate@{k} on the test window: {choice.best} "
                 "minus each other model on the same customers, with its 95% interval.",
-                formats={"difference": lambda v: f"{v:+.3f}"},
-                labels={"model": "compared with", "interval": "95% interval"},
+                labels={"model": "compared with", "difference": "difference [95% interval]"},
             )
         )
     segments = (
@@ -438,11 +473,11 @@ def _models_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
             caption=f"Hit rate@{k} (all items) per lifecycle stage at the cutoff; "
             "'first-time' = customers with no purchase before the cutoff (served the "
             "cold-start fallback).",
-            labels={"segment": "customers"},
+            labels={"segment": "customers", **{m: m for m in segments.columns if m != "segment"}},
         )
     )
     if result.hit_retention is not None and result.hit_retention.height:
-        page.heading("Do customers who buy the recommendations come back?")
+        page.heading("Do returning customers who buy the recommendations order again?")
         page.text(
             "This is an association, not a causal effect: customers who buy recommended items "
             "are more engaged to begin with, and nobody was randomized. Measure the effect of "
@@ -459,9 +494,17 @@ def _models_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
                     "no_hit_retention",
                     "difference",
                 ),
-                caption=f"Customers who came back in the test window, split by whether they "
-                f"bought one of {result.model}'s recommendations; retention = share who bought "
-                "again afterwards.",
+                caption=f"The customers who had bought before {result.cutoff:%Y-%m-%d} and "
+                f"bought again in {result.regime.window} (first-time buyers are left out: "
+                "they had nothing to come back after), split by whether their first order in "
+                f"it contained one of {result.model}'s recommendations made at the cutoff; "
+                "'ordered again' = the share of them who placed another order later in the "
+                "same window.",
+                labels={
+                    "n_returned": "came back",
+                    "hit_retention": "ordered again (bought one)",
+                    "no_hit_retention": "ordered again (bought none)",
+                },
                 formats={
                     "hit_retention": percent,
                     "no_hit_retention": percent,
@@ -522,9 +565,9 @@ def write_page(result: JobResult, path: str | Path) -> Path:
     page = HtmlReport(f"Customer retention and recommendations: {config.dataset}")
     page.template = "report.html.j2"
     window = (
-        f"models evaluated on the {config.horizon_days} days after {result.cutoff:%Y-%m-%d}; "
-        if result.cutoff is not None
-        else ""
+        f"models evaluated on {result.regime.window}; "
+        if result.evaluation is not None
+        else "no model evaluated (see the evaluation card); "
     )
     page.subtitle = (
         f"Everything as of {result.as_of:%Y-%m-%d} (profiles, items due, actions and "

@@ -493,7 +493,7 @@ def test_value_from_the_clv_model_only_where_it_beats_past_spend(
             "Customer value is no better than past spend: ranked by past spend."
         )
         assert result.value_column == "past_value"
-        assert source.startswith("rule: past_value (past spend")
+        assert source.startswith(f"rule: monetary x {claim.evidence['ratio']:.3g} (past spend")
 
 
 def test_past_value_ratio_by_hand(runs: dict[str, tuple[JobResult, Path]]) -> None:
