@@ -47,6 +47,7 @@ def test_demo_writes_every_output(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "return rows kept and netted" in text
     names = sorted(p.name for p in out_dir.iterdir())  # no temp files left
     assert names == [
+        "README.md",
         "actions.parquet",
         "due.parquet",
         "metrics.csv",

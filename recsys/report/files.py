@@ -152,8 +152,10 @@ def write_files(result: JobResult, out_dir: str | Path) -> dict[str, Path]:
     Parquet files carry ``as_of`` (and the evaluation's cutoff) in their key-value
     metadata; profiles, due items, actions and recommendations also carry an
     ``as_of`` column, and an ``item_name`` (``item_names`` for the action lists)
-    where the input has product names. ``metrics.csv`` has ``as_of``, ``cutoff``
-    and ``horizon_days`` columns (CSV has no metadata). With an experiment,
+    where the input has product names. ``metrics.csv`` has ``as_of``, ``cutoff``,
+    ``horizon_days`` and ``window_days`` (the days after the cutoff the data cover:
+    fewer than ``horizon_days`` where it runs past ``as_of``) columns (CSV has no
+    metadata). ``README.md`` lists each file's columns (`readme`). With an experiment,
     ``plan.parquet`` is the targeting plan (`recsys.uplift.allocate`'s columns), with
     the date of the model's features (``features_as_of``) in its metadata too.
     ``purchases.parquet`` holds the purchases before ``as_of`` the job ran on, with their
@@ -187,6 +189,7 @@ def write_files(result: JobResult, out_dir: str | Path) -> dict[str, Path]:
         as_of=pl.lit(result.as_of.isoformat()),
         cutoff=pl.lit(result.cutoff.isoformat() if result.cutoff else None, dtype=pl.String),
         horizon_days=pl.lit(result.config.horizon_days),
+        window_days=pl.lit(result.regime.window_days),
     )
     path = out / FILES["metrics"]
     with atomic_path(path) as tmp:
@@ -241,7 +244,10 @@ def readme(
     for name, schema in schemas.items():
         rows = ROWS.get(name, "")
         lines += [f"## `{FILES[name]}`", "", rows[:1].upper() + rows[1:] + ".", ""]
-        lines += [f"- `{c}`: {COLUMN_NOTES.get(c, label(c))}" for c in dict.fromkeys(schema)]
+        for column in dict.fromkeys(schema):
+            words = COLUMN_NOTES.get(column, label(column))
+            said = words != column.replace("_", " ")
+            lines.append(f"- `{column}`" + (f": {words}" if said else ""))
         meta = metadata.get(name)
         if meta:
             pairs = "; ".join(f"`{k}` = {v}" for k, v in meta.items())

@@ -182,7 +182,8 @@ def _winback_table(result: JobResult, names: dict[str, str]) -> Table | None:
         top,
         title="The first ten customers to win back",
         caption=f"One row per customer, in the order of the list: {order}. Value at stake is "
-        f"the {result.claims['campaign'].evidence['basis']} ({value_source(result)}){scaled}; "
+        f"the {result.claims['campaign'].evidence['basis']}{scaled}; value_source: "
+        f"{value_source(result)}; "
         f"the products are {result.model}'s recommendations.",
         labels={"recency_days": "days since last order", "rfm_segment": "RFM segment"},
         formats={"monetary": amount, "value_at_stake": amount, "recency_days": count},

@@ -227,6 +227,8 @@ def test_a_window_cut_short_by_as_of_states_its_real_length(
     meta = pl.read_parquet_metadata(folder / "profiles.parquet")
     assert meta["evaluation_window_days"] == "20"
     assert meta["evaluation_horizon_days"] == "90"
+    metrics = pl.read_csv(folder / "metrics.csv")
+    assert metrics["window_days"].unique().to_list() == [20.0]
 
 
 # --- #11 the profiles' metadata and README name the columns in the file ----------------
