@@ -383,13 +383,14 @@ def run(
         if split is not None and used in models:
             # returning customers only: a first-time buyer's first order in the window is
             # their first order, nothing to come back after
-            test_users = (
-                split.test.select(C.USER)
-                .unique()
-                .join(split.train.select(C.USER).unique(), on=C.USER, how="semi")[C.USER]
+            known = without_returns(split.train).select(C.USER).unique()
+            test_users = split.test.select(C.USER).unique().join(known, on=C.USER, how="semi")
+            test_recs = models[used].recommend(
+                users=test_users[C.USER], k=k, on_unknown=config.on_unknown
             )
-            test_recs = models[used].recommend(users=test_users, k=k, on_unknown=config.on_unknown)
-            retention = hit_retention(test_recs, evaluated_on, cutoff, config.horizon_days)
+            retention = hit_retention(
+                test_recs, without_returns(evaluated_on), cutoff, config.horizon_days
+            )
         models.clear()  # the evaluation keeps the per-customer values, not the fitted models
     # the splits' frames are no longer needed: free them before the full-size decisions
     del split, evaluated_on
