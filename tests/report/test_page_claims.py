@@ -178,6 +178,7 @@ def test_hit_retention_covers_the_returning_test_customers_only(
     row = result.hit_retention.row(0, named=True)
     assert row["n_customers"] == row["n_returned"] == returning
     assert row["n_hit"] + row["n_no_hit"] == returning
+    assert returning == result.claims["evaluation"].evidence["returning"]
     text = _page(folder)
     assert f"The customers who had bought before {result.cutoff:%Y-%m-%d}" in text
     assert "first-time buyers are left out" in text
