@@ -474,7 +474,10 @@ def _models_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
             caption=f"Hit rate@{k} (all items) per lifecycle stage at the cutoff; "
             "'first-time' = customers with no purchase before the cutoff (served the "
             "cold-start fallback).",
-            labels={"segment": "customers", **{m: m for m in segments.columns if m != "segment"}},
+            labels={
+                "segment": "lifecycle stage at the cutoff",
+                **{m: m for m in segments.columns if m != "segment"},
+            },
         )
     )
     if result.hit_retention is not None and result.hit_retention.height:
