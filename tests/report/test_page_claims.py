@@ -46,12 +46,35 @@ def _short() -> pl.DataFrame:
     return p.filter(pl.col("timestamp") > p["timestamp"].max() - timedelta(days=45))
 
 
+def _as_of(purchases: pl.DataFrame) -> datetime:
+    last = purchases["timestamp"].max()
+    return datetime(last.year, last.month, last.day) + timedelta(days=1)
+
+
+def _returns_before_cutoff() -> tuple[pl.DataFrame, set[int]]:
+    """The durables shop, and a return row before the default cutoff for ten customers
+    whose first purchase is in the test window: they bought nothing before it."""
+    p = shops.durables().with_columns(is_return=pl.lit(False))
+    cutoff = _as_of(p) - timedelta(days=90)
+    first = p.group_by("user_id").agg(pl.col("timestamp").min())
+    late = sorted(first.filter(pl.col("timestamp") >= cutoff)["user_id"].to_list())[:10]
+    rows = p.filter(pl.col("user_id").is_in(late)).unique("user_id", keep="first")
+    returned = rows.with_columns(
+        pl.col("quantity").neg(),
+        is_return=pl.lit(True),
+        timestamp=pl.lit(cutoff - timedelta(days=30)),
+        order_id=pl.lit("C") + pl.col("order_id"),
+    )
+    return pl.concat([p, returned]).sort("timestamp", "user_id"), set(late)
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[JobResult, Path]]:
     out = {name: _run(getattr(shops, name)(), tmp_path_factory.mktemp(name)) for name in (
         "mixed", "wholesale", "durables"
     )}  # fmt: skip
     out["short"] = _run(_short(), tmp_path_factory.mktemp("short"))
+    out["returns"] = _run(_returns_before_cutoff()[0], tmp_path_factory.mktemp("returns"))
     last = shops.wholesale()["timestamp"].max()
     as_of = datetime(last.year, last.month, last.day) + timedelta(days=1)
     out["late"] = _run(
@@ -183,6 +206,22 @@ def test_hit_retention_covers_the_returning_test_customers_only(
     assert f"The customers who had bought before {result.cutoff:%Y-%m-%d}" in text
     assert "first-time buyers are left out" in text
     assert "placed another order later in the same window" in text
+
+
+def test_hit_retention_leaves_out_customers_with_only_returns_before_the_cutoff(
+    runs: dict[str, tuple[JobResult, Path]],
+) -> None:
+    result, _ = runs["returns"]
+    p, late = _returns_before_cutoff()
+    assert result.cutoff is not None
+    assert result.hit_retention is not None
+    bought = p.filter(~pl.col("is_return"), pl.col("timestamp") < result.as_of)
+    before = set(bought.filter(pl.col("timestamp") < result.cutoff)["user_id"].to_list())
+    in_window = set(bought.filter(pl.col("timestamp") >= result.cutoff)["user_id"].to_list())
+    assert late <= in_window - before  # first-time buyers, though they have a row before
+    returning = len(before & in_window)
+    assert result.hit_retention["n_customers"][0] == returning
+    assert result.claims["evaluation"].evidence["returning"] == returning
 
 
 # --- #10 no evaluation: the header and the shop summary say nothing of a window ---------
