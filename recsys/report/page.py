@@ -74,6 +74,8 @@ def _products(items: Any, names: dict[str, str], limit: int = 3) -> str:
 
 
 def _evidence_text(value: Any) -> str:
+    if value is None:
+        return "none"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
@@ -142,6 +144,8 @@ def _headline(result: JobResult, key: str) -> str:
         treat = int(plan["treat"].sum()) if plan is not None else 0
         rule = "by the uplift model" if claim.licensed else "fallback: the average effect"
         return f"{count(treat)} customers to send it to ({rule})"
+    if key == "evaluation" and result.evaluation is None:
+        return "no evaluation"
     return f"{count(ev.get('evaluated', 0))} customers"
 
 

@@ -236,6 +236,8 @@ def test_without_an_evaluation_no_window_is_claimed(
     text = _page(folder)
     assert "models evaluated on" not in text
     assert "no model evaluated (see the evaluation card)" in text
+    card = text[text.index('id="decision-evaluation"') :]
+    assert '<p class="big">no evaluation</p>' in card[: card.index("</section>")]
     assert "first-time" not in result.regime.statement
     assert "bought in the" not in result.regime.statement
     meta = pl.read_parquet_metadata(folder / "profiles.parquet")
