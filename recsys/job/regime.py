@@ -83,7 +83,8 @@ class Regime:
     def window(self) -> str:
         """The test window in words, with the days it really has: ``the 90 days after
         2024-01-01``, or, where the horizon runs past ``as_of``, ``the 20 days after
-        2024-01-01 (of the 90 of horizon_days: the data end at as_of 2024-01-21)``.
+        2024-01-01 (not horizon_days = 90: the data end at as_of 2024-01-21)``, so that
+        nothing reads as a 90-day window that is not one.
 
         Examples
         --------
@@ -91,7 +92,7 @@ class Regime:
         ...     "timestamp": [datetime(2024, 1, 1)]}), datetime(2024, 1, 21),
         ...     cutoff=datetime(2024, 1, 1), horizon_days=90)
         >>> r.window
-        'the 20 days after 2024-01-01 (of the 90 of horizon_days: the data end at as_of 2024-01-21)'
+        'the 20 days after 2024-01-01 (not horizon_days = 90: the data end at as_of 2024-01-21)'
         """
         if self.cutoff is None:
             return "no test window"
@@ -99,7 +100,7 @@ class Regime:
         text = f"the {round(days, 1):g} days after {self.cutoff:%Y-%m-%d}"
         if days < self.horizon_days:
             text += (
-                f" (of the {self.horizon_days} of horizon_days: the data end at as_of "
+                f" (not horizon_days = {self.horizon_days}: the data end at as_of "
                 f"{self.as_of:%Y-%m-%d})"
             )
         return text

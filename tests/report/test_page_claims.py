@@ -256,8 +256,8 @@ def test_a_window_cut_short_by_as_of_states_its_real_length(
     days = (result.as_of - result.cutoff).days
     assert days == 20
     window = (
-        f"the 20 days after {result.cutoff:%Y-%m-%d} (of the 90 of horizon_days: the data "
-        f"end at as_of {result.as_of:%Y-%m-%d})"
+        f"the 20 days after {result.cutoff:%Y-%m-%d} (not horizon_days = 90: the data end "
+        f"at as_of {result.as_of:%Y-%m-%d})"
     )
     assert result.regime.window == window
     text = _page(folder)
