@@ -22,9 +22,10 @@ import pytest
 
 import recsys as rs
 from recsys.job import JobConfig, JobResult
+from recsys.report.cards import winback_table
 from recsys.report.format import Table, interval, number, percent
 from recsys.report.html import HtmlReport
-from recsys.report.page import _customers_section, _winback_table
+from recsys.report.page import _customers_section
 from tests.job import shops
 
 MODELS = ("popular", "repurchase", "repeat_explore")
@@ -102,7 +103,7 @@ def test_winback_caption_names_the_learned_value_when_it_is_deployed(
     result, _ = runs["mixed"]
     assert result.claims["value"].licensed
     assert result.value_column == "learned_value"
-    table = _winback_table(result, {})
+    table = winback_table(result, {})
     assert table is not None
     assert "model: learned_value (the learned CLV model)" in table.caption
     assert "learned CLV model's chance of an order" in table.caption  # the campaign's basis
@@ -114,7 +115,7 @@ def test_winback_caption_names_the_rule_and_its_column_otherwise(
 ) -> None:
     result, _ = runs["wholesale"]
     assert not result.claims["value"].licensed
-    table = _winback_table(result, {})
+    table = winback_table(result, {})
     assert table is not None
     ratio = result.claims["value"].evidence["ratio"]
     assert "Value at stake is the past-spend value" in table.caption
