@@ -371,6 +371,8 @@ def test_the_model_card_prints_its_interval_as_the_tables_do() -> None:
         {"model": ["b"], "difference": [0.005], "ci_low": [-0.00002], "ci_high": [0.0094]}
     )
     choice = ModelChoice("a", "b", ("a", "b"), "b", comparisons, "hit_rate", 10)
-    claim = model_claim(choice, used="b", used_because="the simpler", evaluated=500)
+    claim = model_claim(
+        choice, used="b", used_because="the simpler", evaluated=500, best_value=0.75
+    )
     assert "differ by +0.005 in hit rate@10, 95% interval [0.000, +0.009]" in claim.text
     assert interval(0.005, -0.00002, 0.0094, signed=True) == "+0.005 [0.000, +0.009]"
