@@ -40,11 +40,15 @@ def test_demo_writes_every_output(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "evaluation: Evaluated on all" in text
     purchases = pl.read_parquet(out_dir / "purchases.parquet")
     assert purchases.columns[:4] == ["user_id", "item_id", "order_id", "timestamp"]
-    assert 0 < purchases["user_id"].n_unique() <= 300
+    # 300 customers drawn among those with a purchase (no cancellation-only customer)
+    assert purchases.filter(~pl.col("is_return"))["user_id"].n_unique() == 300
     # the return rows are kept, flagged (the campaign check nets them)
     assert purchases["is_return"].any()
     assert (purchases["quantity"] > 0).to_list() == (~purchases["is_return"]).to_list()
-    assert "return rows kept and netted" in text
+    # their count once, in the cleaning account; what the job does with them once
+    kept = int(purchases["is_return"].sum())
+    assert text.count(f"{kept:,} return/cancellation rows kept, flagged is_return") == 1
+    assert text.count("the return rows kept: the spend measured after the evaluation") == 1
     names = sorted(p.name for p in out_dir.iterdir())  # no temp files left
     assert names == [
         "README.md",

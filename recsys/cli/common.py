@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 import polars as pl
 
+from recsys._text import counted
 from recsys.exceptions import InputDataError, MissingColumnError
 
 OUTPUT_SUFFIXES = (".parquet", ".csv")
@@ -234,14 +235,6 @@ def in_cli_words(err: BaseException) -> str:
     return str(err)
 
 
-def load_purchases(args: argparse.Namespace) -> pl.DataFrame:
-    from recsys.data import clean_purchases
-
-    purchases, report = clean_purchases(args.file, **clean_options(args))
-    print(report, file=sys.stderr)
-    return purchases
-
-
 def check_out(out: str) -> str:
     suffix = Path(out).suffix.lower()
     if suffix not in OUTPUT_SUFFIXES:
@@ -399,11 +392,11 @@ def preview(frame: pl.DataFrame, command: str, rows: int = 10, width: int | None
             break
         keep = keep[:-1]
     hidden = [c for c in frame.columns if c not in keep]
-    footer = f"{frame.height:,} rows x {frame.width} columns"
+    footer = f"{counted(frame.height, 'row')} x {counted(frame.width, 'column')}"
     if frame.height > rows or hidden:
-        footer += f"; showing {min(rows, shown.height)} rows"
+        footer += f"; showing {counted(min(rows, shown.height), 'row')}"
         if hidden:
-            footer += f" and {len(keep)} columns (not shown: {', '.join(hidden[:8])}"
+            footer += f" and {counted(len(keep), 'column')} (not shown: {', '.join(hidden[:8])}"
             footer += ", ...)" if len(hidden) > 8 else ")"
         footer += ". Write everything with --out FILE.parquet or FILE.csv"
     return f"{text}\n{footer}"
@@ -419,7 +412,7 @@ def write_table(frame: pl.DataFrame, out: str | None, command: str = "", rows: i
     suffix = check_out(out)
     with atomic_path(path) as tmp:
         frame.write_parquet(tmp) if suffix == ".parquet" else frame.write_csv(tmp)
-    print(f"wrote {path} ({frame.height:,} rows)", file=sys.stderr)
+    print(f"wrote {path} ({counted(frame.height, 'row')})", file=sys.stderr)
 
 
 def accepted_params(spec: str) -> set[str]:

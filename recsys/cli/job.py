@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from recsys.cli.common import clean_options
+from recsys.cli.reading import read_purchases
 from recsys.exceptions import InputDataError
 
 __all__ = ["FLAGS", "cmd_demo", "cmd_report", "in_flags"]
@@ -70,20 +72,9 @@ def _run(purchases: Any, report: Any, names: Any, config: Any, out: str) -> None
         print(f"wrote {path}")
 
 
-def _read_done(start: float, what: str, report: Any) -> None:
-    """The read step's timing line, as `recsys.job.run` prints the other steps', then the
-    cleaning account and what the job does with the return rows kept."""
-    from recsys.job.inputs import returns_note
-
-    print(f"      read {what}: {time.perf_counter() - start:.1f} s")
-    print(report)
-    note = returns_note(report)
-    if note is not None:
-        print(note)
-
-
 def cmd_demo(args: argparse.Namespace) -> None:
     from recsys.job import load_online_retail
+    from recsys.job.inputs import JOB_RETURNS_USE
 
     start = time.perf_counter()
     config = _config(
@@ -96,10 +87,12 @@ def cmd_demo(args: argparse.Namespace) -> None:
         dataset="UCI Online Retail",
         customer_column="CustomerID",
     )
-    print("[read] the bundled UCI Online Retail data ...")
-    read = time.perf_counter()
-    purchases, report, names = load_online_retail(sample_users=args.sample_users, seed=args.seed)
-    _read_done(read, "the bundled UCI Online Retail data", report)
+    purchases, report, names = read_purchases(
+        lambda: load_online_retail(sample_users=args.sample_users, seed=args.seed),
+        JOB_RETURNS_USE,
+        label="the bundled UCI Online Retail data",
+        file=sys.stdout,
+    )
     _run(purchases, report, names, config, args.out)
     print(f"done in {time.perf_counter() - start:.1f} s")
 
@@ -108,6 +101,7 @@ def cmd_report(args: argparse.Namespace) -> None:
     from recsys.cli.common import model_names, parse_columns
     from recsys.cli.targeting import experiment_from_args
     from recsys.job import load_purchases
+    from recsys.job.inputs import JOB_RETURNS_USE
 
     start = time.perf_counter()
     columns = parse_columns(args.columns) or {}
@@ -135,16 +129,16 @@ def cmd_report(args: argparse.Namespace) -> None:
         customer_column=columns.get("user_id", "user_id"),
         experiment=experiment_from_args(args),
     )
-    print(f"[read] {args.file} ...")
-    read = time.perf_counter()
     try:
-        purchases, report, names = load_purchases(
-            args.file, description=args.description, **clean_options(args)
+        purchases, report, names = read_purchases(
+            lambda: load_purchases(args.file, description=args.description, **clean_options(args)),
+            JOB_RETURNS_USE,
+            label=args.file,
+            file=sys.stdout,
         )
     except InputDataError as err:
         if "(description)" not in str(err):
             raise  # a MissingColumnError is worded by the command line's error handler
         raise InputDataError(str(err).replace("(description)", "(--description)")) from None
-    _read_done(read, args.file, report)
     _run(purchases, report, names, config, args.out)
     print(f"done in {time.perf_counter() - start:.1f} s")

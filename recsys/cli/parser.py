@@ -236,7 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--sample-users",
         type=positive_int,
         default=None,
-        help="run on a random sample of N customers",
+        help="run on N customers drawn at random (--seed) among those with a purchase "
+        "(the cleaning account is the sample's)",
     )
     add_bootstrap(demo)
     demo.add_argument("--currency", default="£", help="currency symbol for money")

@@ -10,9 +10,9 @@ from typing import Any
 
 import polars as pl
 
+from recsys._text import counted
 from recsys.cli.common import (
     interactive,
-    load_purchases,
     make_model,
     model_names,
     parse_params,
@@ -20,6 +20,7 @@ from recsys.cli.common import (
     steps,
     write_table,
 )
+from recsys.cli.reading import load_purchases
 from recsys.exceptions import InputDataError
 
 __all__ = ["cmd_actions", "cmd_evaluate", "cmd_profile", "cmd_recommend", "cmd_uplift"]
@@ -49,7 +50,7 @@ def _profile_on_ray(purchases: pl.DataFrame, args: argparse.Namespace) -> None:
     )
     assert isinstance(written, pl.LazyFrame)  # Ray(out=...) returns the files, scanned
     rows = written.select(pl.len()).collect().item()
-    print(f"wrote {rows:,} profiles to {args.out}")
+    print(f"wrote {counted(rows, 'profile')} to {args.out}")
 
 
 def cmd_recommend(args: argparse.Namespace) -> None:
@@ -76,7 +77,7 @@ def _recommend_on_ray(model: Any, args: argparse.Namespace) -> None:
 
     written = model.recommend(k=args.k, engine=Ray(address=args.ray_address, out=args.out))
     counts = written.select(pl.len(), pl.col("user_id").n_unique()).collect().row(0)
-    print(f"wrote {counts[0]:,} rows for {counts[1]:,} customers to {args.out}")
+    print(f"wrote {counted(counts[0], 'row')} for {counted(counts[1], 'customer')} to {args.out}")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -146,7 +147,8 @@ def cmd_uplift(args: argparse.Namespace) -> None:
             order = [a for a in arms if a != control] + [control]
             if len(order) != len(ratio):
                 raise InputDataError(
-                    f"--expected-ratio has {len(ratio)} shares for {len(order)} arms; bare "
+                    f"--expected-ratio has {counted(len(ratio), 'share')} for "
+                    f"{counted(len(order), 'arm')}; bare "
                     f"shares are for {', '.join(order)} in this order"
                 )
             expected = {a: share for a, (_, share) in zip(order, ratio, strict=True)}
@@ -204,8 +206,9 @@ def cmd_actions(args: argparse.Namespace) -> None:
 
         counts = plan_counts(table)
         print(
-            f"plan: {counts['not_treated']:,} customers not treated, {counts['holdout']:,} in "
-            f"its holdout, {counts['missing']:,} not in the plan: no action for them",
+            f"plan: {counted(counts['not_treated'], 'customer')} not treated, "
+            f"{counts['holdout']:,} in its holdout, {counts['missing']:,} not in the plan: "
+            "no action for them",
             file=sys.stderr,
         )
     if args.out is not None and args.out.lower().endswith(".csv"):  # CSV has no lists

@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from recsys._text import counted
 from recsys.exceptions import InputDataError
 
 __all__ = [
@@ -208,7 +209,7 @@ def cmd_target(args: argparse.Namespace, frame: pl.DataFrame) -> None:
     pyplot().close(ax.figure)
     print(result.claim)
     print(
-        f"wrote {out}/plan.parquet ({plan.height:,} customers, {int(plan['treat'].sum()):,} "
-        "to treat), value.parquet, qini.parquet, qini.png",
+        f"wrote {out}/plan.parquet ({counted(plan.height, 'customer')}, "
+        f"{int(plan['treat'].sum()):,} to treat), value.parquet, qini.parquet, qini.png",
         file=sys.stderr,
     )

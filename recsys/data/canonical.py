@@ -41,6 +41,7 @@ from typing import Final, TypeVar
 
 import polars as pl
 
+from recsys._text import counted
 from recsys.data import columns as C
 from recsys.exceptions import DataWarning, InputDataError
 
@@ -398,7 +399,8 @@ def attach_segments(
     missing = labelled.filter(pl.col(name).is_null())[C.USER].n_unique()
     if missing:
         warnings.warn(
-            f"{missing} customers have no segment in {name!r}; they form the group "
+            f"{counted(missing, 'customer has', 'customers have')} no segment in {name!r}; "
+            f"{'it forms' if missing == 1 else 'they form'} the group "
             f"{MISSING_SEGMENT!r}",
             DataWarning,
             stacklevel=3,

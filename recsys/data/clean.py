@@ -9,6 +9,7 @@ from typing import Any
 
 import polars as pl
 
+from recsys._text import counted
 from recsys._validation import InstanceOf, check_param
 from recsys.data import columns as C
 from recsys.data.canonical import order_keys, without_returns
@@ -405,7 +406,9 @@ def clean_purchases(
         both = pl.concat([f.select(C.ITEM, C.ITEM_NAME) for f in named])
         output, several = one_name_per_item(output, both)
         returns = one_name_per_item(returns, both)[0]
-        warn_several_names(several, mapping[C.ITEM_NAME])
+        several_note = warn_several_names(several, mapping[C.ITEM_NAME])
+        if several_note is not None:
+            notes.append(several_note)
     # Carried columns are not compared: a duplicate is the same purchase line twice.
     compared = [c for c in output.columns if c in (*C.CANONICAL, C.IS_RETURN)]
     duplicate = duplicate_rows(output.select(compared))
@@ -431,7 +434,7 @@ def clean_purchases(
         only = output.select(pl.col(C.USER).n_unique()).item() - summary["n_users"]
         if only:
             notes.append(
-                f"{only:,} customer{' has' if only == 1 else 's have'} only return rows "
+                f"{counted(only, 'customer has', 'customers have')} only return rows "
                 "(kept, flagged is_return): "
                 "in no purchase count, so no profile or model built on purchases has them"
             )
@@ -463,7 +466,7 @@ def _non_product_note(by_item: pl.DataFrame, shown: int = 8) -> str:
     )
     parts = [f"{item} {n:,}" for item, n in ranked.head(shown).iter_rows()]
     if ranked.height > shown:
-        parts.append(f"{ranked.height - shown} more item ids")
+        parts.append(f"{counted(ranked.height - shown, 'more item id')}")
     return "non_product rows by item: " + ", ".join(parts)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import polars as pl
 
+from recsys._text import counted
 from recsys.data import columns as C
 from recsys.exceptions import DataWarning, InputDataError
 
@@ -96,12 +97,13 @@ def apply_id_checks(facts: dict[str, Any], mapping: dict[str, str]) -> list[str]
             )
         if facts.get(f"{canon}:floats"):
             messages.append(
-                f"column {src!r} ({canon}) holds float numbers: {facts[f'{canon}:floats']:,} "
-                "ids converted to integers (1.0 -> 1); read the ids as text to keep their form"
+                f"column {src!r} ({canon}) holds float numbers: "
+                f"{counted(facts[f'{canon}:floats'], 'id')} converted to integers (1.0 -> 1); "
+                "read the ids as text to keep their form"
             )
         if facts.get(f"{canon}:trimmed"):
             n = facts[f"{canon}:trimmed"]
-            messages.append(f"column {src!r} ({canon}): spaces trimmed around {n:,} ids")
+            messages.append(f"column {src!r} ({canon}): spaces trimmed around {counted(n, 'id')}")
     for message in messages:
         warnings.warn(message, DataWarning, stacklevel=3)
     return messages

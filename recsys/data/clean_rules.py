@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 
 from recsys._arrays import sorted_unique
+from recsys._text import counted
 from recsys.data import columns as C
 from recsys.data.clean_ids import CANONICAL_INT
 from recsys.data.cleaning_report import DROP_REASONS
@@ -202,15 +203,29 @@ def one_name_per_item(frame: pl.DataFrame, names: pl.DataFrame) -> tuple[pl.Data
     return fixed, several
 
 
-def warn_several_names(several: int, src: str) -> None:
-    """The `DataWarning` of items whose rows carry more than one name."""
-    if several:
-        warnings.warn(
-            f"{several:,} item ids carry several names in column {src!r}; each keeps its most "
-            "frequent name (report.items_with_several_names)",
-            DataWarning,
-            stacklevel=3,
-        )
+def warn_several_names(several: int, src: str) -> str | None:
+    """The `DataWarning` of items whose rows carry more than one name; its message (for
+    the cleaning report's notes), or None when every item has one name.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     note = warn_several_names(1, "Description")
+    >>> note == str(caught[0].message)
+    True
+    >>> print(note)
+    1 item id carries several names in column 'Description'; it keeps its most frequent name
+    """
+    if not several:
+        return None
+    message = (
+        f"{counted(several, 'item id carries', 'item ids carry')} several names in column "
+        f"{src!r}; {'it keeps' if several == 1 else 'each keeps'} its most frequent name"
+    )
+    warnings.warn(message, DataWarning, stacklevel=3)
+    return message
 
 
 def number_expr(src: str, dtype: pl.DataType, name: str) -> pl.Expr:

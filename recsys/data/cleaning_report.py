@@ -7,6 +7,8 @@ from datetime import datetime
 
 import polars as pl
 
+from recsys._text import counted
+
 __all__ = ["DROP_REASONS", "CleaningReport"]
 
 #: Why a row can be removed, in the order the rules are applied: a row is counted
@@ -116,8 +118,8 @@ class CleaningReport:
         ]
         lines.append(f"{'rows out':<{width + 9}}{self.rows_out:>12,}")
         lines.append(
-            f"{self.n_users:,} users, {self.n_items:,} items"
-            + f", {self.n_orders:,} orders"
+            f"{counted(self.n_users, 'user')}, {counted(self.n_items, 'item')}"
+            + f", {counted(self.n_orders, 'order')}"
             + (
                 f", {self.first_timestamp} .. {self.last_timestamp}"
                 if self.first_timestamp is not None
@@ -130,24 +132,40 @@ class CleaningReport:
     @property
     def remarks(self) -> list[str]:
         """What the counts do not say, one line each: how timestamps were read,
-        duplicates and returns kept, items with several names, then ``notes`` (time-zone
-        offsets dropped, non-product rows by item, listed non-product ids that matched
-        nothing); ``str(report)`` prints them after the counts."""
+        duplicates and returns kept, then ``notes`` (time-zone offsets dropped, listed
+        non-product ids that matched nothing, non-product rows by item, items with several
+        names, customers with only return rows); ``str(report)`` prints them after the
+        counts.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> import recsys as rs
+        >>> frame = pl.DataFrame({"user_id": [1, 1, 1], "item_id": ["a", "a", "b"],
+        ...     "timestamp": ["2024-01-02", "2024-01-02", "2024-01-03"],
+        ...     "quantity": [1.0, 1.0, -1.0]})
+        >>> for kept in (True, False):
+        ...     for line in rs.clean_purchases(frame, keep_returns=kept)[1].remarks:
+        ...         print(line)
+        timestamps read as '%Y-%m-%d'
+        1 exact duplicate row kept
+        1 return/cancellation row kept, flagged is_return (counted in rows out)
+        timestamps read as '%Y-%m-%d'
+        1 exact duplicate row kept
+        1 return/cancellation row in report.returns
+        """
         lines = []
         if self.timestamp_format is not None:
             lines.append(f"timestamps read as {self.timestamp_format!r}")
         if self.exact_duplicates and not self.dropped.get("duplicate"):
-            lines.append(f"{self.exact_duplicates:,} exact duplicate rows kept")
+            lines.append(f"{counted(self.exact_duplicates, 'exact duplicate row')} kept")
         if self.returns_kept:
             lines.append(
-                f"{self.returns_kept:,} return/cancellation rows kept, flagged is_return "
-                "(counted in rows out; also in report.returns)"
+                f"{counted(self.returns_kept, 'return/cancellation row')} kept, flagged "
+                "is_return (counted in rows out)"
             )
         elif len(self.returns):
-            lines.append(f"{len(self.returns):,} return/cancellation rows in report.returns")
-        if self.items_with_several_names:
             lines.append(
-                f"{self.items_with_several_names:,} item ids carry several names "
-                "(the most frequent name kept)"
+                f"{counted(len(self.returns), 'return/cancellation row')} in report.returns"
             )
         return lines + list(self.notes)

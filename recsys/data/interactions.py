@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from recsys._text import counted
 from recsys._validation import Interval, check_param
 from recsys.data import columns as C
 from recsys.data.canonical import US_PER_DAY, cast_ids, require_purchases, without_returns
@@ -388,7 +389,8 @@ class Interactions:
         n_missing = int(missing.sum())
         if n_missing:
             warnings.warn(
-                f"{n_missing:,} rows with a missing user or item id are left out",
+                f"{counted(n_missing, 'row')} with a missing user or item id "
+                f"{'is' if n_missing == 1 else 'are'} left out",
                 DataWarning,
                 stacklevel=3,
             )

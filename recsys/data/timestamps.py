@@ -18,6 +18,7 @@ from datetime import datetime
 
 import polars as pl
 
+from recsys._text import counted
 from recsys.exceptions import DataWarning, InputDataError
 
 __all__ = [
@@ -350,7 +351,9 @@ def parse_timestamps(
                 "pass timestamp_format=, or raise max_invalid_share to drop these rows"
             )
         warnings.warn(
-            f"{message}: {invalid:,} rows dropped as invalid_timestamp", DataWarning, stacklevel=3
+            f"{message}: {counted(invalid, 'row')} dropped as invalid_timestamp",
+            DataWarning,
+            stacklevel=3,
         )
     # The same reading on the whole column: strptime is ~10x faster than a lookup.
     if not values.equals(normal):

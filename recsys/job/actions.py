@@ -59,7 +59,11 @@ def action_list(
     Parameters
     ----------
     purchases
-        Canonical purchases (`recsys.clean_purchases`).
+        Canonical purchases, read as the job reads them (`recsys.job.load_purchases`,
+        as ``recsys actions`` does): return rows kept, flagged ``is_return``; they
+        count in the profiles' ``return_rate`` only (no order, purchase count, spend,
+        check, item due or recommendation uses them). Purchases without returns work
+        the same, without ``return_rate``.
     as_of
         The decision date; default the day after the last purchase, as in
         `recsys.job.run`.

@@ -10,6 +10,7 @@ that window, is the realised/projected ratio the campaign claim values its stake
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +19,7 @@ import polars as pl
 
 from recsys.actions import retention_actions
 from recsys.data import columns as C
+from recsys.data.canonical import without_returns
 from recsys.job.decisions import action_frame, churn_rank, past_value_ratio
 from recsys.job.learned import deployed_columns
 from recsys.stats import bootstrap_sums, percentile_ci
@@ -38,7 +40,10 @@ class CampaignEvidence:
     ``horizon_days / value_horizon_days``); they spent ``realised`` (orders without
     prices, ``money`` False) and ``bought_again`` of them bought at all. ``ratio`` =
     realised / projected with its percentile bootstrap interval over customers
-    (``ci_low, ci_high`` at ``confidence``; NaN without resamples).
+    (``ci_low, ci_high`` at ``confidence``; NaN without resamples). ``history_days``:
+    the days from the first purchase to the cutoff, the history the selection and the
+    valuation were judged on; ``ratio_days``: the last days before the cutoff whose
+    spend set the valuation's rate (`recsys.job.decisions.past_value_ratio`).
     """
 
     cutoff: datetime
@@ -53,6 +58,8 @@ class CampaignEvidence:
     ci_high: float
     confidence: float
     money: bool
+    history_days: float = math.nan
+    ratio_days: float = math.nan
 
 
 def campaign_backtest(
@@ -83,8 +90,11 @@ def campaign_backtest(
     for a CLV that front-loads its purchases it is a little low. None when the window runs
     past ``observed_until`` or no customer is selected. With return rows
     (``is_return``), a customer's spend in the window is net of the returns made in it
-    (`recsys.uplift.retention_labels` with ``net_of_returns``). The interval resamples customers
-    (``bootstrap`` resamples, ``seed``; `recsys.stats.bootstrap_sums`).
+    (`recsys.uplift.retention_labels` with ``net_of_returns``): the money the shop kept
+    from the customer in the window, negative where the refunds in it exceed the
+    purchases (flooring each customer at 0 would count refunds of earlier purchases as
+    kept and bias the ratio upward). The interval resamples customers (``bootstrap``
+    resamples, ``seed``; `recsys.stats.bootstrap_sums`).
 
     Examples
     --------
@@ -101,11 +111,13 @@ def campaign_backtest(
     ...     bootstrap=0, seed=0, observed_until=datetime(2020, 8, 1))
     >>> e.customers, e.projected, e.realised, e.bought_again  # ratio 10 x 120/60 / 160
     (2, 4.6875, 20.0, 1)
+    >>> e.history_days, e.ratio_days
+    (182.0, 60.0)
     """
     end = cutoff + timedelta(days=horizon_days)
     if end > observed_until or profiles.height == 0:
         return None
-    ratio, _ = past_value_ratio(bought, cutoff, value_horizon_days)
+    ratio, ratio_days = past_value_ratio(bought, cutoff, value_horizon_days)
     profiles = deployed_columns(profiles, ratio)
     ranked = profiles.with_columns(churn_rank(profiles, ranked_by))
     frame, value, rules, rank_by = action_frame(ranked, churn_column, value_column, ratio)
@@ -142,4 +154,12 @@ def campaign_backtest(
         ci_high=float(high),
         confidence=confidence,
         money=money,
+        history_days=_history_days(bought, cutoff),
+        ratio_days=ratio_days,
     )
+
+
+def _history_days(bought: pl.DataFrame, cutoff: datetime) -> float:
+    """Days from the first purchase (not a return) to ``cutoff``."""
+    first = without_returns(bought)[C.TIMESTAMP].min()
+    return (cutoff - first).total_seconds() / 86_400 if isinstance(first, datetime) else 0.0

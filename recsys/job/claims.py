@@ -12,13 +12,16 @@ Rules:
   scored in the order it is deployed) at the evaluation cutoff, its paired AUC
   interval above 0; otherwise churn is ranked by that rule. It is a probability only
   where, besides, calibration holds on enough customers *and* it discriminates (the AUC
-  interval is above 0.5) *and* its fit is credible; otherwise the win-back list is
+  interval is above 0.5) *and* its fit is credible *and* its Brier score is not above
+  the base rate's; otherwise the win-back list is
   ordered by customer value, then the churn ordering
   (`recsys.job.claims_customer.churn_claim`);
 * customer value comes from the CLV model only where its fit is credible *and* it beats
   past spend (the deployed CLV, computed at the cutoff: the paired interval of the
-  difference of Spearman correlations with the next window's spend above 0);
-  otherwise it is ranked by past spend (`recsys.job.claims_customer.value_claim`);
+  difference of Spearman correlations with the next window's spend above 0) *and* its
+  top customers are not worse (the paired interval of the difference of top-decile
+  captures not entirely below 0); otherwise it is ranked by past spend
+  (`recsys.job.claims_customer.value_claim`);
 * a model is named best only when its paired interval against the runner-up
   excludes 0 on enough customers with a hit rate above 0 (`model_claim`);
 * the evaluation names who was evaluated, returning and first-time customers
@@ -37,7 +40,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from recsys._format import number
+from recsys._text import number
 from recsys.job.campaign import CampaignEvidence
 from recsys.job.choice import ModelChoice
 from recsys.job.regime import Regime
@@ -50,6 +53,7 @@ __all__ = [
     "due_claim",
     "evaluation_claim",
     "model_claim",
+    "short_history",
     "targeting_claim",
 ]
 
@@ -228,6 +232,35 @@ def model_claim(
     return Claim("model", text, False, data, warnings, used)
 
 
+def short_history(evidence: CampaignEvidence) -> str:
+    """The campaign card's warning where the check at the cutoff rests on less purchase
+    history than the window it projects: who looked lapsed then, and the spending rate
+    that valued them, were judged on that short history.
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> from recsys.job.campaign import CampaignEvidence
+    >>> seen = CampaignEvidence(datetime(2000, 12, 1), 90, 365, 7096, 2.8e7, 1.5e7, 5109,
+    ...                         0.547, 0.527, 0.569, 0.95, True, 30.0, 11.40625)
+    >>> print(short_history(seen))  # doctest: +NORMALIZE_WHITESPACE
+    the campaign check rests on only 30 days of purchase history before the evaluation
+    cutoff (2000-12-01), fewer than the 90 days it projects: who looked lapsed then, and
+    the spending rate that valued them (read from the last 11.4 days), come from that
+    short history, so the realised/projected ratio the stake is scaled by may not carry
+    over to as_of
+    """
+    rate = "spending" if evidence.money else "ordering"
+    return (
+        f"the campaign check rests on only {evidence.history_days:,.0f} days of purchase "
+        f"history before the evaluation cutoff ({evidence.cutoff:%Y-%m-%d}), fewer than the "
+        f"{evidence.horizon_days} days it projects: who looked lapsed then, and the {rate} "
+        f"rate that valued them (read from the last {evidence.ratio_days:.3g} days), come "
+        "from that short history, so the realised/projected ratio the stake is scaled by "
+        "may not carry over to as_of"
+    )
+
+
 def campaign_claim(
     customers: int,
     value_at_stake: float,
@@ -255,7 +288,10 @@ def campaign_claim(
     The campaign is proposed only where the projection x the interval's *lower* bound
     (capped at 1 too), per contact, exceeds ``contact_cost``: the cost is certain, the
     return is not, and the other claims license on an interval, not on a point. Without
-    evidence (``unchecked`` says why) or without prices, no campaign is proposed.
+    evidence (``unchecked`` says why) or without prices, no campaign is proposed. Where
+    the check rests on less purchase history before the cutoff than the window it
+    projects (``evidence.history_days`` < ``evidence.horizon_days``), the card carries a
+    warning saying so, with the days (`short_history`).
 
     Examples
     --------
@@ -278,6 +314,10 @@ def campaign_claim(
         "money": money,
         "basis": basis,
     }
+    if evidence is not None:
+        data["checked_history_days"] = evidence.history_days
+        if evidence.history_days < evidence.horizon_days:
+            warnings = (*warnings, short_history(evidence))
     if customers == 0:
         data.update(value_at_stake=0.0, per_contact=0.0)
         return Claim("campaign", "No customer to win back.", False, data, warnings, None)

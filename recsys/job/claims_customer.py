@@ -123,6 +123,15 @@ def churn_claim(
     ``unrefitted``: why the learned model that beat the rules could not be refitted as
     of ``as_of`` (churn is ranked by the rule then).
 
+    The risk is read as a probability (the claim licensed) only where, besides, it is
+    calibrated (every decile within `CALIBRATION_TOLERANCE`), separates churners from
+    returners, rests on ``min_customers`` and its Brier score at the cutoff is not
+    above the base rate's (the ``brier`` row of ``rules``: every customer given the
+    share of them who churned, the best constant in hindsight). The card states that
+    Brier score next to the base rate's whenever it was computed; where it is worse the
+    card says the score ranks customers but is not a probability, and nowhere reads it
+    as one.
+
     Examples
     --------
     >>> claim = churn_claim(None, None)
@@ -178,6 +187,14 @@ def churn_claim(
                 else "no decile could be checked"
             )
             reasons.append(f"it is not calibrated: {gap}")
+    figures, base = _brier(evidence, rules, data) if enabled else ("", "")
+    # a score worse than the base rate in Brier score ranks, and is never read as a
+    # probability: the first reason, and the card words it so
+    worse = bool(data.get("brier_worse"))
+    if worse:
+        reasons.insert(0, f"read as probabilities its scores do worse than {base}: {figures}")
+    standing = "better than" if data.get("brier_vs_base_rate", 0.0) < 0 else "the same as"
+    brier = f"it scores {standing} {base}: {figures}" if figures and not worse else ""
     # BG/NBD's fit flags concern BG/NBD's churn risk (the learned model is judged by its check)
     credible = fits is None or fits.churn_credible or not bgnbd
     if enabled and not credible:
@@ -262,17 +279,23 @@ def churn_claim(
             f"{_cap(subject)} can be read as a probability: on {evidence.customers:,} "
             f"customers checked over {evidence.horizon_days} days, every decile is within "
             f"{_pct(CALIBRATION_TOLERANCE, 0)} of what happened and it separates churners "
-            f"from returners ({data['auc_text']}). {ranking}.{why_not}"
+            f"from returners ({data['auc_text']})"
+            + (f"; {brier}" if brier else "")
+            + f". {ranking}.{why_not}"
         )
         return Claim("churn", text, True, data, warnings, None)
     if probability:
         use = (
-            f"It passes the checks of a probability (every decile within "
-            f"{_pct(CALIBRATION_TOLERANCE, 0)} of what happened, {data['auc_text']}), but the "
-            "decisions do not use it where it does not beat the rules"
+            f"It passes the checks of a probability: every decile within "
+            f"{_pct(CALIBRATION_TOLERANCE, 0)} of what happened, {data['auc_text']}"
+            + (f"; {brier}" if brier else "")
+            + "; but the decisions do not use it where it does not beat the rules"
         )
+    elif worse and ranked_by == _CHURN_COLUMNS[model]:
+        use = "Its scores rank customers but are not probabilities: " + "; ".join(reasons)
     else:
         use = "It is not used as a probability: " + "; ".join(reasons)
+        use += f"; {brier}" if brier else ""
     fallback = winback_order(ranked_by)
     text = (
         f"{ranking}. {use}. The win-back list is ordered by {fallback}, with no risk "
@@ -315,8 +338,13 @@ def value_claim(
     model deployed (the CLV over ``horizon_days``, discounted ``discount_monthly`` a
     month), computed at the cutoff, ranks the spend (orders) of the window after it; it
     is used only where the interval of its Spearman correlation with that window, minus
-    the rule's, is above 0. The comparison is stated whenever one was made, and so is a
-    rule that itself ranks poorly (`WEAK_SPEARMAN`). ``ratio`` (over the last
+    the rule's, is above 0, and the interval of its top-decile capture (the share of the
+    window's spend made by the tenth of customers it ranks highest, those a retention
+    team picks first) minus the rule's is not entirely below 0: a model that ranks better
+    overall but picks worse top customers is not deployed, and the card says so with
+    both figures. A capture level with the rule's is stated as such. The comparison is
+    stated whenever one was made, and so is a rule that itself ranks poorly
+    (`WEAK_SPEARMAN`). ``ratio`` (over the last
     ``ratio_days``) is `recsys.job.decisions.past_value_ratio`. Without a comparison,
     ``unchecked`` says why; ``unfitted``: why the learned CLV could not be fitted at the
     cutoff (the BG/NBD CLV is the candidate then), stated on the card; ``unrefitted``:
@@ -379,6 +407,8 @@ def value_claim(
         rule, fallback, noun, unit = "past orders", VALUE_FALLBACK_ORDERS, "orders", "orders"
         source = "BG/NBD's expected orders"
     compared = window = poor = ""
+    capture = next((r for r in rules if r.metric == "top_decile_capture"), None)
+    better = f"better than {rule}"
     if headline is not None:
         data.update(
             spearman=headline.value,
@@ -388,22 +418,31 @@ def value_claim(
             ci_high=headline.ci_high,
             customers=headline.customers,
         )
-        capture = next((r for r in rules if r.metric == "top_decile_capture"), None)
-        extra = (
-            f"; top-decile capture {capture.value:.3f} vs {capture.rule_value:.3f}"
-            if capture is not None
-            else ""
-        )
+        if capture is not None:
+            data.update(
+                capture=capture.value,
+                rule_capture=capture.rule_value,
+                capture_vs_rule=capture.diff,
+                capture_ci_low=capture.ci_low,
+                capture_ci_high=capture.ci_high,
+            )
+            better = _better_on(rule, capture)
         window = f"the next {headline.horizon_days} days' {noun}"
+        extra = f"; {_vs(capture)}" if capture is not None else ""
         compared = (
-            f"{_vs(headline)} on {headline.customers:,} customers at the evaluation cutoff{extra}"
+            f"{_vs(headline)}{extra} on {headline.customers:,} customers at the evaluation cutoff"
         )
         if headline.rule_value < WEAK_SPEARMAN:
             itself = "Past spend itself ranks" if has_prices else "Past orders themselves rank"
             poor = (
                 f" {itself} {window} poorly here (Spearman correlation {headline.rule_value:.3f})."
             )
-    beats = headline is not None and headline.beats and headline.customers >= min_customers
+    # the value ranking picks the customers a retention team treats first: a candidate
+    # whose top tenth holds significantly less of the window's spend is not deployed
+    worse_top = capture is not None and capture.loses
+    data["capture_loses"] = worse_top
+    enough = headline is not None and headline.customers >= min_customers
+    beats = headline is not None and headline.beats and enough and not worse_top
     scale = (
         f" (x {ratio:.3g}: the shop's {unit} in the last {round(ratio_days, 1):g} days x "
         f"{horizon_days}/{round(ratio_days, 1):g}, over all {unit} to date)"
@@ -428,13 +467,20 @@ def value_claim(
             else "BG/NBD fit, not flagged; these models assume buying habits stay as they were"
         )
         text = (
-            f"Customer value is {described}: it ranks {window} better than {rule}: "
+            f"Customer value is {described}: it ranks {window} {better}: "
             f"{compared} ({fits_text}).{poor}{why_not}"
         )
         return Claim("value", text, True, data, warnings, None)
-    if not reasons and headline is not None and headline.beats:
+    if not reasons and headline is not None and headline.beats and enough:
+        assert capture is not None  # worse_top
         text = (
-            f"Customer value is ranked by {rule}: {described} ranked {window} better than it, but "
+            f"Customer value is ranked by {rule}: {described} ranks {window} {better}, the "
+            f"share of that {noun} made by the tenth of customers ranked highest (those a "
+            f"retention team picks first): {compared}.{poor} {fallback_text}"
+        )
+    elif not reasons and headline is not None and headline.beats:
+        text = (
+            f"Customer value is ranked by {rule}: {described} ranked {window} {better}, but "
             f"on only {headline.customers:,} customers (at least {min_customers:,} needed): "
             f"{compared}.{poor} {fallback_text}"
         )
@@ -450,7 +496,7 @@ def value_claim(
         ranked = f"It is ranked by {rule}"
         if headline is not None:
             ranked += (
-                f", although {described} ranked {window} better than {rule}: {compared}"
+                f", although {described} ranked {window} {better}: {compared}"
                 if headline.beats
                 else f"; {described} ranked {window} no better than {rule}: {compared}"
             )
@@ -460,6 +506,69 @@ def value_claim(
             + f". {ranked}.{poor} {fallback_text}"
         )
     return Claim("value", text + why_not, False, data, warnings, fallback)
+
+
+def _better_on(rule: str, capture: RuleComparison) -> str:
+    """How a value model whose Spearman interval beats ``rule`` did on top-decile capture
+    (``capture``, its paired interval read as `RuleComparison.beats` / ``loses``).
+
+    Examples
+    --------
+    >>> row = RuleComparison("clv", "top_decile_capture", "past_spend", 0.558, 0.558,
+    ...                      0.0, -0.01, 0.01, 3360, 90)
+    >>> _better_on("past spend", row)
+    "better than past spend on Spearman, with top-decile capture level with past spend's"
+    """
+    if capture.beats:
+        return f"better than {rule} on Spearman and on top-decile capture"
+    if capture.loses:
+        return f"better than {rule} on Spearman but worse on top-decile capture"
+    return f"better than {rule} on Spearman, with top-decile capture level with {rule}'s"
+
+
+def _brier(
+    evidence: ChurnEvidence | None, rules: tuple[RuleComparison, ...], data: dict[str, Any]
+) -> tuple[str, str]:
+    """The Brier score of the checked churn score against the base rate's (the ``brier``
+    row of ``rules``, `recsys.evaluation.backtest_profiles`: every customer given the
+    share of them who churned in the window, ``ȳ (1 - ȳ)``): the figures and the base
+    rate, worded; the figures are added to ``data`` (``brier_worse``: its score is above
+    the base rate's). ``("", "")`` without ``evidence``, the row or a finite score.
+
+    The base rate is the one constant that would have scored best on the window: known
+    only after it, so it is a stricter reference than any rate known at the cutoff.
+
+    Examples
+    --------
+    >>> row = RuleComparison("churn", "brier", "base_rate", 0.2295, 0.2285, 0.001,
+    ...                      -0.0004, 0.0024, 400, 90)
+    >>> import polars as pl
+    >>> data = {}
+    >>> evidence = ChurnEvidence(400, 145, 0.51, 0.45, 0.57, 0.1, pl.DataFrame(), 90)
+    >>> figures, base = _brier(evidence, (row,), data)
+    >>> figures
+    'Brier score 0.2295 vs 0.2285 (difference +0.0010, 95% CI -0.0004 to +0.0024)'
+    >>> base
+    'the base rate in Brier score (every customer given the share who churned, 36.2%)'
+    >>> data["brier_worse"]
+    True
+    """
+    row = next((r for r in rules if r.metric == "brier"), None)
+    if evidence is None or row is None or not (evidence.customers and math.isfinite(row.value)):
+        return "", ""
+    rate = evidence.churned / evidence.customers
+    data.update(
+        brier=row.value,
+        base_rate=rate,
+        base_rate_brier=row.rule_value,
+        brier_vs_base_rate=row.diff,
+        brier_ci_low=row.ci_low,
+        brier_ci_high=row.ci_high,
+        brier_worse=bool(row.diff > 0),
+    )
+    share = _pct(rate, 1)
+    base = f"the base rate in Brier score (every customer given the share who churned, {share})"
+    return _vs(row), base
 
 
 def _told_apart(x: float, y: float) -> tuple[str, str]:

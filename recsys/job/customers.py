@@ -215,7 +215,8 @@ def customer_decisions(
     it could be fitted at the cutoff, else BG/NBD's; never the better of the two on
     the check window). Churn is ranked by the candidate's churn risk only where its AUC
     interval is above both naive rules', and value comes from the candidate only where
-    its Spearman interval is above past spend's (`recsys.job.decisions`); else the
+    its Spearman interval is above past spend's and its top-decile capture's interval
+    is not below past spend's (`recsys.job.claims_customer.value_claim`); else the
     rule. A learned model so licensed is deployed as the same class refitted as of
     ``as_of`` on ``bought`` (`recsys.job.learned.refit`), its predictions added to the
     profiles (`recsys.job.learned.deployed_columns`: ``learned_churn_risk``,

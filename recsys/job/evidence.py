@@ -195,6 +195,22 @@ class RuleComparison:
             return bool(self.ci_high < 0)
         return bool(self.ci_low > 0)
 
+    @property
+    def loses(self) -> bool:
+        """The whole interval of the difference lies on the worse side of 0 (False
+        without an interval: a loss is not shown).
+
+        Examples
+        --------
+        >>> row = RuleComparison("clv", "top_decile_capture", "past_spend", 0.50, 0.56,
+        ...                      -0.06, -0.09, -0.02, 3000, 90)
+        >>> row.beats, row.loses
+        (False, True)
+        """
+        if self.metric in LOWER_IS_BETTER:
+            return bool(self.ci_low > 0)
+        return bool(self.ci_high < 0)
+
 
 def rule_evidence(
     profiles: pl.DataFrame,

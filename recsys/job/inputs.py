@@ -20,6 +20,7 @@ from recsys.data.presets import get_preset
 from recsys.exceptions import InputDataError
 
 __all__ = [
+    "JOB_RETURNS_USE",
     "ONLINE_RETAIL_PRESET",
     "item_names",
     "load_online_retail",
@@ -121,28 +122,58 @@ def load_online_retail(
 ) -> tuple[pl.DataFrame, CleaningReport, pl.DataFrame | None]:
     """The bundled UCI Online Retail data, cleaned, with product names.
 
-    ``sample_users`` keeps the rows of that many randomly chosen customers (rows
-    without a customer are kept, so the cleaning account stays representative).
+    ``sample_users`` keeps the rows of that many customers drawn at random (``seed``)
+    among those with a purchase after cleaning, as the job draws them
+    (`recsys.job.sampling.sample_customers`; a customer with only cancellations is never
+    drawn), so the sample has exactly that many customers (or all of them, when there
+    are fewer). The rows without a customer are kept, so the cleaning account stays
+    representative; it is the account of the sample's rows. Finding the customers
+    with a purchase takes one cleaning of the whole table before the sample's.
 
     Examples
     --------
     >>> purchases, report, names = load_online_retail(sample_users=50)
-    >>> purchases.filter(~pl.col("is_return"))["user_id"].n_unique(), names.columns
-    (50, ['item_id', 'name'])
+    >>> purchases.filter(~pl.col("is_return"))["user_id"].n_unique(), report.n_users
+    (50, 50)
+    >>> names.columns
+    ['item_id', 'name']
     """
     from recsys.datasets import online_retail
 
     raw = online_retail()
     if sample_users is not None:
-        customer = get_preset(ONLINE_RETAIL_PRESET).columns[C.USER]  # the raw customer column
-        customers = raw[customer].drop_nulls().unique().sort()
-        chosen = customers.sample(min(sample_users, len(customers)), seed=seed)
-        raw = raw.filter(pl.col(customer).is_in(chosen.implode()) | pl.col(customer).is_null())
+        raw = _sample_raw(raw, sample_users, seed)
     return load_purchases(raw, description="Description", preset=ONLINE_RETAIL_PRESET)
 
 
-def returns_note(report: CleaningReport) -> str | None:
-    """What the job does with the return rows the cleaning kept (None without any).
+def _sample_raw(raw: pl.DataFrame, n: int, seed: int) -> pl.DataFrame:
+    """The raw rows of ``n`` customers drawn by `recsys.job.sampling.sample_customers`
+    among the customers with a purchase after cleaning, and the rows without a customer."""
+    import warnings
+
+    from recsys.job.sampling import sample_customers
+
+    customer = get_preset(ONLINE_RETAIL_PRESET).columns[C.USER]  # the raw customer column
+    with warnings.catch_warnings():  # the sample's own cleaning warns about its rows
+        warnings.simplefilter("ignore")
+        cleaned, _ = clean_purchases(raw, preset=ONLINE_RETAIL_PRESET)
+    chosen = sample_customers(cleaned.select(C.USER), n, seed)[C.USER].unique()
+    chosen = chosen.cast(raw.schema[customer])
+    return raw.filter(pl.col(customer).is_in(chosen.implode()) | pl.col(customer).is_null())
+
+
+#: What the main job (`recsys.job.run`) does with the return rows it is given.
+JOB_RETURNS_USE = (
+    "the spend measured after the evaluation cutoff (the campaign check) is net of the "
+    "returns made in it; the profiles' return_rate counts them; no order or purchase "
+    "count, profile spend, model or recommendation uses them"
+)
+
+
+def returns_note(report: CleaningReport, uses: str = JOB_RETURNS_USE) -> str | None:
+    """What is done with the return rows the cleaning kept (None without any): ``uses``,
+    by default the job's (`JOB_RETURNS_USE`). Their count is the cleaning account's
+    (`CleaningReport.remarks`), not repeated here.
 
     `recsys.job.run` leaves them out of every order and purchase count, profile
     spend, model and recommendation; they count in the profiles' ``return_rate`` and,
@@ -157,16 +188,8 @@ def returns_note(report: CleaningReport) -> str | None:
     ...     "timestamp": ["2024-01-02", "2024-01-03"], "quantity": [2.0, -1.0]})
     >>> _, report = rs.clean_purchases(frame, keep_returns=True)
     >>> print(returns_note(report))  # doctest: +NORMALIZE_WHITESPACE
-    1 return row kept and netted: the spend measured after the evaluation cutoff (the
-    campaign check) is net of the returns made in it; the profiles' return_rate counts
-    them; no order or purchase count, profile spend, model or recommendation uses them
+    the return rows kept: the spend measured after the evaluation cutoff (the campaign
+    check) is net of the returns made in it; the profiles' return_rate counts them; no
+    order or purchase count, profile spend, model or recommendation uses them
     """
-    n = report.returns_kept
-    if not n:
-        return None
-    return (
-        f"{n:,} return row{'' if n == 1 else 's'} kept and netted: the spend measured after "
-        "the evaluation cutoff (the campaign check) is net of the returns made in it; the "
-        "profiles' return_rate counts them; no order or purchase count, profile spend, "
-        "model or recommendation uses them"
-    )
+    return f"the return rows kept: {uses}" if report.returns_kept else None

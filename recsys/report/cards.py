@@ -116,14 +116,19 @@ def card_headline(result: JobResult, key: str) -> str:
             return f"{name}: ahead of the naive rules, not a probability"
         return f"ranked by the naive rule: {ev['ranked_by']}"
     if key == "value":
-        if not ev.get("has_prices", True):
-            return (
-                "BG/NBD expected orders, ahead of past orders"
-                if claim.licensed
-                else "ranked by past orders"
-            )
-        name = ev.get("model_name", "the CLV model")
-        return f"{name}, ahead of past spend" if claim.licensed else "ranked by past spend"
+        rule = "past spend" if ev.get("has_prices", True) else "past orders"
+        if not claim.licensed:
+            return f"ranked by {rule}"
+        name = (
+            ev.get("model_name", "the CLV model")
+            if ev.get("has_prices", True)
+            else "BG/NBD expected orders"
+        )
+        # licensed on Spearman; ahead outright only where top-decile capture is ahead too
+        level = ev.get("capture_ci_low", 1.0) <= 0
+        return f"{name}, ahead of {rule}" + (
+            " on Spearman, level on the top tenth" if level else ""
+        )
     if key == "due":
         return f"{count(ev['customers'])} customers, {count(ev['items'])} products due"
     if key == "model":

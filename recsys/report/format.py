@@ -26,7 +26,7 @@ from typing import Any
 
 import polars as pl
 
-from recsys._format import interval, number
+from recsys._text import interval, number
 from recsys.profiles.config import ProfileConfig
 from recsys.profiles.rfm import SEGMENT_NAMES
 

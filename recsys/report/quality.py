@@ -42,12 +42,12 @@ def quality_notes(report: CleaningReport) -> list[str]:
     >>> for note in quality_notes(report):  # doctest: +NORMALIZE_WHITESPACE
     ...     print(note[:62])
     timestamps read as '%Y-%m-%dT%H:%M:%S%.f'
-    1 return/cancellation rows kept, flagged is_return (counted in
+    1 return/cancellation row kept, flagged is_return (counted in
     timestamps: 1 of 3 values of 'timestamp' carry a UTC offset or
     non_product_items: 'FEE' matches no item id of the table and d
     non_product rows by item: POST 1
     1 customer has only return rows (kept, flagged is_return): in
-    1 return row kept and netted: the spend measured after the eva
+    the return rows kept: the spend measured after the evaluation
     """
     note = returns_note(report)
     return [*report.remarks, *([note] if note is not None else [])]

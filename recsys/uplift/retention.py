@@ -87,8 +87,11 @@ def retention_labels(
         Given users without history get ``retained = False`` and zeros.
     net_of_returns
         ``spend_after`` less the spend of the customer's return rows (``is_return``,
-        negative quantities) in the window, not below 0: a line cancelled in the window
-        was not spent. ``retained`` and ``n_orders_after`` never count returns.
+        negative quantities) in the window: the money the shop kept from the customer
+        in it. A line cancelled in the window was not spent, and a refund in the window
+        of something bought before it is money paid back, so the net is negative where
+        the refunds exceed the purchases (a floor at 0 would overstate what the shop
+        kept). ``retained`` and ``n_orders_after`` never count returns.
 
     Returns
     -------
@@ -139,9 +142,8 @@ def retention_labels(
             )
             .with_columns(
                 n_orders_after=pl.col("n_orders_after").fill_null(0),
-                spend_after=(
-                    pl.col("spend_after").fill_null(0.0) + pl.col("_returned").fill_null(0.0)
-                ).clip(lower_bound=0.0),
+                spend_after=pl.col("spend_after").fill_null(0.0)
+                + pl.col("_returned").fill_null(0.0),
             )
             .drop("_returned")
         )

@@ -285,7 +285,7 @@ def test_attach_segments_one_convention() -> None:
 
     # integer labels and a column of ``users``: labels become strings
     tiers = users.with_columns(tier=pl.Series([1, 2, None, None]))
-    with pytest.warns(DataWarning, match="1 customers"):
+    with pytest.warns(DataWarning, match="1 customer has"):
         frame, name = attach_segments(tiers, "tier")
     assert frame["tier"].to_list() == ["1", "2", MISSING_SEGMENT, MISSING_SEGMENT]
     assert MISSING_SEGMENT == "(missing)"

@@ -175,7 +175,7 @@ def test_string_numbers_and_ids_are_converted() -> None:
             "price": ["3.25", "oops", "1"],
         }
     )
-    with pytest.warns(rs.DataWarning, match="spaces trimmed around 1 ids"):
+    with pytest.warns(rs.DataWarning, match=r"spaces trimmed around 1 id\b"):
         purchases, report = rs.clean_purchases(frame)
     assert purchases.rows() == [("7", "a", datetime(2024, 1, 1), 2.0, 3.25)]
     assert report.dropped["invalid_quantity"] == 1

@@ -244,7 +244,7 @@ def test_from_frame() -> None:
     assert unweighted.matrix.toarray().tolist() == [[1.0, 2.0], [1.0, 0.0]]
     with pytest.raises(InputDataError, match=r"\['nope'\].*found"):
         Interactions.from_frame(frame, user="nope", item="what")
-    with pytest.warns(DataWarning, match="1 rows with a missing"):
+    with pytest.warns(DataWarning, match="1 row with a missing"):
         Interactions.from_frame(pl.DataFrame({"u": [1, None], "i": [1, 1]}), user="u", item="i")
 
 

@@ -347,3 +347,85 @@ def test_the_learned_value_is_projected_at_the_cutoff_as_it_is_deployed() -> Non
     assert e.customers == 2
     assert e.projected == pytest.approx((300 * 0.9 + 100 * 0.8) * 30 / 120)
     assert e.realised == 50.0
+
+
+def _returns_shop(first: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Customers 1 and 2 lapsed at the cutoff 2020-07-01, 3 active; in the window 1
+    buys 20 and returns a 100 line bought before the cutoff, 2 buys 30."""
+    p = pl.DataFrame(
+        {
+            "user_id": [1, 2, 3, 1, 1, 2],
+            "item_id": ["a"] * 6,
+            "timestamp": [first, first + timedelta(days=1), datetime(2020, 6, 15)]
+            + [datetime(2020, 7, 10)] * 3,
+            "quantity": [1.0, 1.0, 1.0, 1.0, -1.0, 1.0],
+            "price": [100.0, 50.0, 10.0, 20.0, 100.0, 30.0],
+            "is_return": [False, False, False, False, True, False],
+        }
+    )
+    prof = pl.DataFrame(
+        {
+            "user_id": [1, 2, 3],
+            "recency_days": [182.0, 181.0, 30.0],
+            "frequency": [1, 1, 1],
+            "monetary": [100.0, 50.0, 10.0],
+            "lifecycle_stage": ["churned", "churned", "active"],
+        }
+    )
+    return p, prof
+
+
+def _check(p: pl.DataFrame, prof: pl.DataFrame) -> CampaignEvidence:
+    e = campaign_backtest(
+        prof, p, datetime(2020, 7, 1), ranked_by="recency", churn_column=None,
+        value_column=None, horizon_days=30, value_horizon_days=120, bootstrap=0, seed=0,
+        observed_until=datetime(2020, 8, 1),
+    )  # fmt: skip
+    assert e is not None
+    return e
+
+
+def test_refunds_beyond_a_customers_purchases_in_the_window_are_not_floored() -> None:
+    # the money the shop kept from the selected customers in the window: 1 bought 20
+    # and was refunded 100 (-80), 2 bought 30; flooring 1 at 0 would claim 30 kept
+    e = _check(*_returns_shop(datetime(2020, 1, 1)))
+    assert e.customers == 2
+    assert e.realised == 20.0 - 100.0 + 30.0
+    # projected by hand: the past-value ratio at the cutoff (spend in the last 60 days,
+    # 10, x 120/60 over all 160) x their past spend 150 x 30/120
+    projected = 150.0 * (10.0 * 120 / 60 / 160.0) * 30 / 120
+    assert e.projected == pytest.approx(projected)
+    assert e.ratio == pytest.approx(-50.0 / projected)
+
+
+def test_a_check_on_less_history_than_its_window_warns_with_the_days() -> None:
+    long = _check(*_returns_shop(datetime(2020, 1, 1)))
+    short = _check(*_returns_shop(datetime(2020, 6, 11)))
+    assert (long.history_days, short.history_days) == (182.0, 20.0)
+    # the past-value ratio's window: 120 days halved until within half the history
+    assert (long.ratio_days, short.ratio_days) == (60.0, 7.5)
+    flagged = campaign_claim(2, 100.0, 1.0, money=True, evidence=short)
+    assert flagged.warnings[-1] == (
+        "the campaign check rests on only 20 days of purchase history before the evaluation "
+        "cutoff (2020-07-01), fewer than the 30 days it projects: who looked lapsed then, and "
+        "the spending rate that valued them (read from the last 7.5 days), come from that "
+        "short history, so the realised/projected ratio the stake is scaled by may not carry "
+        "over to as_of"
+    )
+    assert flagged.evidence["checked_history_days"] == 20.0
+    assert not any("purchase history" in w for w in campaign_claim(
+        2, 100.0, 1.0, money=True, evidence=long).warnings)  # fmt: skip
+
+
+def test_the_job_warns_on_the_campaign_card_when_the_cutoff_comes_early() -> None:
+    # 40 days of purchases before the cutoff, a 90-day window projected
+    early = _run(shops.mixed, cutoff="2023-02-10")
+    claim = early.claims["campaign"]
+    assert claim.evidence["checked_history_days"] <= 40
+    assert any(
+        w.startswith("the campaign check rests on only ") and "fewer than the 90 days" in w
+        for w in claim.warnings
+    )
+    usual = _run(shops.mixed)  # the default cutoff: 90 days before as_of, most of a year
+    assert usual.claims["campaign"].evidence["checked_history_days"] > 90
+    assert not any("rests on only" in w for w in usual.claims["campaign"].warnings)

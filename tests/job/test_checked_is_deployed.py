@@ -370,6 +370,12 @@ def test_the_demo_cards_name_the_learned_models_and_their_figures() -> None:
     )
     assert churn.evidence["ranked_by"] == "learned_churn_risk"
     assert not churn.licensed  # ranked by it, not read as a probability (not calibrated)
+    # its Brier score and the base rate's, recomputed with numpy on the checked customers
+    risk = units["churn_risk__LearnedChurn"].to_numpy()
+    rate = churned.mean()
+    assert churn.evidence["brier"] == pytest.approx(np.mean((risk - churned) ** 2))
+    assert churn.evidence["base_rate_brier"] == pytest.approx(rate * (1 - rate))
+    assert f"Brier score {churn.evidence['brier']:.4f} vs {rate * (1 - rate):.4f}" in churn.text
     clv = checks.backtest.units["clv"]
     spend = clv["spend_after"].fill_null(0.0).to_numpy()
     model = float(spearmanr(clv["clv__LearnedCLV"].to_numpy(), spend).statistic)
@@ -379,9 +385,19 @@ def test_the_demo_cards_name_the_learned_models_and_their_figures() -> None:
         "Customer value is the learned CLV model's value over the next 365 days (past spend x "
         "its chance of an order in them, scaled so that all customers together are worth the "
         "shop's recent spend over the value horizon): it ranks the next 90 days' spend better "
-        f"than past spend: Spearman correlation {model:.3f} vs {past:.3f} (difference +0.004, "
-        "95% CI +0.001 to +0.007)"
+        "than past spend on Spearman, with top-decile capture level with past spend's: "
+        f"Spearman correlation {model:.3f} vs {past:.3f} (difference +0.004, 95% CI +0.001 to "
+        "+0.007); top-decile capture"
     ) in value.text
+    # the capture, recomputed: the tenth ranked highest's share of the window's spend
+    tenth = clv.height // 10
+    shares = [
+        spend[np.argsort(-clv[c].to_numpy(), kind="stable")[:tenth]].sum() / spend.sum()
+        for c in ("clv__LearnedCLV", "monetary")
+    ]
+    assert value.evidence["capture"] == pytest.approx(shares[0])
+    assert value.evidence["rule_capture"] == pytest.approx(shares[1])
+    assert value.evidence["capture_ci_low"] < 0 < value.evidence["capture_ci_high"]
     assert value.licensed
     assert decided.value_column == "learned_value"
     # the deployed columns sit next to BG/NBD's, and the value is money like past_value

@@ -227,7 +227,7 @@ def test_the_report_s_data_quality_table_accounts_for_returns_and_notes(
     assert any(n.startswith("timestamps: 1 of ") and "+02:00 on 1" in n for n in notes)
     assert any(n.startswith("non_product_items: 'FEE' matches no item id") for n in notes)
     assert "non_product rows by item: POST 1" in notes
-    assert notes[-1].startswith("1 return row kept and netted")
+    assert notes[-1].startswith("the return rows kept: the spend measured after")
     for note in notes:  # the command line prints every one of them
         assert note in printed
 

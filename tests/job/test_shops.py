@@ -283,6 +283,15 @@ def test_churn_probability_claim_follows_its_evidence(
         churn, fits = result.churn, result.fits
         # BG/NBD's fit flags concern BG/NBD's churn risk, not the learned model's
         bgnbd = claim.evidence["model"] == "churn_risk"
+        # never worse than the base rate in Brier score, recomputed on the checked units
+        brier_ok = True
+        if result.backtest is not None and "churn" in result.backtest.units:
+            units = result.backtest.units["churn"]
+            column = "churn_risk" if bgnbd else f"churn_risk__{claim.evidence['model']}"
+            y = units["churned"].to_numpy()
+            score = float(np.mean((units[column].to_numpy() - y) ** 2))
+            assert claim.evidence["brier"] == pytest.approx(score), name
+            brier_ok = score <= y.mean() * (1 - y.mean())
         probability = (
             churn is not None
             and fits is not None
@@ -290,6 +299,7 @@ def test_churn_probability_claim_follows_its_evidence(
             and churn.calibrated
             and churn.discriminates
             and (fits.churn_credible or not bgnbd)
+            and brier_ok
         )
         ranked_by = claim.evidence["ranked_by"]
         models = ("churn_risk", "learned_churn_risk")
@@ -297,7 +307,12 @@ def test_churn_probability_claim_follows_its_evidence(
         if not claim.licensed:
             assert claim.fallback == rs.job.claims_customer.winback_order(ranked_by)
             if not probability:
-                assert "not used as a probability" in claim.text
+                ranks = not brier_ok and ranked_by in models  # ranked by it, worse in Brier
+                assert (
+                    "Its scores rank customers but are not probabilities"
+                    if ranks
+                    else "not used as a probability"
+                ) in claim.text, name
 
 
 def test_churn_rule_both_ways() -> None:
@@ -482,13 +497,23 @@ def test_value_from_the_clv_model_only_where_it_beats_past_spend(
     figures = f"Spearman correlation {model:.3f} vs {past:.3f}"
     assert figures in claim.text
     beats = claim.evidence["ci_low"] > 0
+    # the top tenth by each ranking: its share of the window's spend
+    top = spend.size // 10
+    for column, key in ((scored, "capture"), (units["monetary"].to_numpy(), "rule_capture")):
+        share = spend[np.argsort(-column, kind="stable")[:top]].sum() / spend.sum()
+        assert claim.evidence[key] == pytest.approx(share)
+    worse_top = claim.evidence["capture_ci_high"] < 0
     credible = learned or (result.fits is not None and result.fits.value_credible)
-    assert claim.licensed == (beats and credible)
+    assert claim.licensed == (beats and credible and not worse_top)
     source = pl.read_parquet_metadata(folder / "profiles.parquet")["value_source"]
     if name == "mixed":
         assert claim.licensed
         assert learned
-        assert f"ranks the next 90 days' spend better than past spend: {figures}" in claim.text
+        assert claim.evidence["capture_ci_low"] < 0 < claim.evidence["capture_ci_high"]
+        assert (
+            "ranks the next 90 days' spend better than past spend on Spearman, with top-decile "
+            f"capture level with past spend's: {figures}"
+        ) in claim.text
         assert result.value_column == "learned_value"
         assert source == "model: learned_value (the learned CLV model)"
     else:
@@ -646,8 +671,8 @@ def test_a_win_over_the_rules_on_too_few_customers_or_a_flagged_fit_ranks_by_the
     value = value_claim(fits, has_prices=True, rules=wins, ratio=0.5, ratio_days=365)
     assert not value.licensed
     assert (
-        "ranked the next 90 days' spend better than it, but on only 12 customers (at least 30 "
-        "needed)"
+        "ranked the next 90 days' spend better than past spend, but on only 12 customers (at "
+        "least 30 needed)"
     ) in value.text
 
 

@@ -319,14 +319,14 @@ def test_a_cleaning_warning_is_on_the_page(tmp_path: Path) -> None:
             "quantity": [1.0] * 5,
         }
     )
-    with pytest.warns(rs.DataWarning, match="spaces trimmed around 1 ids"):
+    with pytest.warns(rs.DataWarning, match="spaces trimmed around 1 id"):
         _purchases, report = rs.clean_purchases(frame)
-    assert "column 'item_id' (item_id): spaces trimmed around 1 ids" in report.remarks
+    assert "column 'item_id' (item_id): spaces trimmed around 1 id" in report.remarks
     from recsys.report.quality import quality_section
 
     page = HtmlReport("t")
     quality_section(page, report)
-    assert "spaces trimmed around 1 ids" in page.render()
+    assert "spaces trimmed around 1 id" in page.render()
 
 
 # --- #15 numbers: one rule for an interval, days, model names as written ----------------

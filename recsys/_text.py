@@ -1,10 +1,27 @@
-"""Numbers in text, one way everywhere: the job's claims (`recsys.job.claims`) and the
-report's tables (`recsys.report.format`, which re-exports these) print an estimate and
-its interval alike."""
+"""Numbers in words, one way everywhere: `counted` (``1 row``, ``2 rows``), the one
+plural rule of every message, account and page; `number` and `interval`, the one way the
+job's claims (`recsys.job.claims`) and the report's tables (`recsys.report.format`
+re-exports them) print an estimate and its interval."""
 
 from __future__ import annotations
 
-__all__ = ["interval", "number"]
+__all__ = ["counted", "interval", "number"]
+
+
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """``n`` with thousands separators and the noun phrase that agrees with it.
+
+    ``plural`` defaults to ``singular + "s"``; give it where the phrase does not end
+    in its noun (``"item id carries"``, ``"item ids carry"``).
+
+    Examples
+    --------
+    >>> counted(1, "return row"), counted(0, "return row"), counted(12345, "customer")
+    ('1 return row', '0 return rows', '12,345 customers')
+    >>> counted(1, "item id carries", "item ids carry")
+    '1 item id carries'
+    """
+    return f"{n:,} {singular if n == 1 else plural or singular + 's'}"
 
 
 def number(value: float | None, decimals: int = 3, *, signed: bool = False) -> str:
