@@ -354,13 +354,16 @@ def test_the_page_prints_intervals_one_way_and_model_names_as_written(
     assert "<th>repeat_explore</th>" in (folder / "report.html").read_text()
 
 
-def test_days_are_printed_to_one_decimal(runs: dict[str, tuple[JobResult, Path]]) -> None:
+def test_days_are_printed_to_four_digits_at_most(
+    runs: dict[str, tuple[JobResult, Path]],
+) -> None:
     result, _ = runs["short"]
     days = result.claims["value"].evidence["ratio_days"]
-    assert days != round(days, 1)  # the shop's window is 365 / 2^n days: 11.40625
     text = result.claims["value"].text
-    assert f"in the last {round(days, 1):g} days x 365/{round(days, 1):g}" in text
-    assert f"{days:g}" not in text
+    shown = re.search(r"in the last ([\d.,]+) days x 365/([\d.,]+)", text)
+    assert shown is not None, text
+    assert shown.group(1) == shown.group(2) == f"{days:.4g}"
+    assert len(shown.group(1).replace(".", "").lstrip("0")) <= 4  # never 11.4062
 
 
 def test_the_model_card_prints_its_interval_as_the_tables_do() -> None:
