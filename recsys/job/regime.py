@@ -202,15 +202,22 @@ def detect_regime(
     >>> r.customers, r.orders, r.repeat_pairs, r.test_returning, r.test_first_time
     (3, 4, 1, 1, 1)
     """
-    bought = without_returns(purchases).filter(pl.col(C.TIMESTAMP) < as_of)
-    orders = bought.group_by(C.USER).agg(order_key(bought).n_unique().alias("orders"))
+    # lazily: only the columns each count needs are filtered, never a copy of the table
+    bought = without_returns(purchases.lazy()).filter(pl.col(C.TIMESTAMP) < as_of)
+    key = order_key(purchases)
+    orders, pairs = pl.collect_all(
+        [
+            bought.group_by(C.USER).agg(key.n_unique().alias("orders")),
+            bought.group_by(C.USER, C.ITEM).agg(key.n_unique().alias("orders")),
+        ]
+    )
     n_customers = orders.height
     n_orders = int(orders["orders"].sum()) if n_customers else 0
-    pairs = bought.group_by(C.USER, C.ITEM).agg(order_key(bought).n_unique().alias("orders"))
     repeat_pairs = int((pairs["orders"] > 1).sum())
     test_customers = returning = 0
     if cutoff is not None:
-        test_customers, returning = window_buyers(bought, as_of, cutoff, horizon_days)
+        ids = bought.select(C.USER, C.TIMESTAMP).collect()
+        test_customers, returning = window_buyers(ids, as_of, cutoff, horizon_days)
     return Regime(
         as_of=as_of,
         customers=n_customers,

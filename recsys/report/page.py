@@ -54,9 +54,11 @@ def _customers_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
     cur = result.config.currency
     profiles = result.profiles
     page.heading(f"Customers as of {result.as_of:%Y-%m-%d}")
-    spend = [pl.col("monetary").sum()] if "monetary" in profiles.columns else []
+    # each group's values sorted before the sum: a float sum in group_by's row order
+    # depends on the threads (13,558,920.49 or .50 on the same 10M-line profiles)
+    spend = [pl.col("monetary").sort().sum()] if "monetary" in profiles.columns else []
     score, about = _churn_score(result)
-    risk = [pl.col(score).mean().alias("churn_score")] if score is not None else []
+    risk = [pl.col(score).sort().mean().alias("churn_score")] if score is not None else []
     stages = sort_natural(
         profiles.group_by("lifecycle_stage")
         .agg(pl.len().alias("customers"), *spend, *risk)
