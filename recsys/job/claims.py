@@ -47,6 +47,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from recsys._text import number
 from recsys.job.campaign import CampaignEvidence
 from recsys.job.choice import ModelChoice
 from recsys.job.regime import Regime
@@ -148,7 +149,7 @@ def evaluation_claim(
     }
     if reason is not None:
         return Claim("evaluation", f"No evaluation: {reason}.", False, data, warnings, None)
-    window = f"in the {regime.horizon_days} days after {regime.cutoff:%Y-%m-%d}"
+    window = f"in {regime.window}"
     if sampled is not None:
         window += (
             f", of a random sample of {sampled[0]:,} of the {sampled[1]:,} customers "
@@ -222,8 +223,10 @@ def model_claim(
         if not row["ci_low"] > 0:
             reason = (
                 f"{choice.best} and the runner-up {choice.runner_up} differ by "
-                f"{row['difference']:+.3f} in {choice.metric.replace('_', ' ')}@{choice.k}, "
-                f"95% interval [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}], which contains 0"
+                f"{number(row['difference'], signed=True)} in "
+                f"{choice.metric.replace('_', ' ')}@{choice.k}, "
+                f"95% interval [{number(row['ci_low'], signed=True)}, "
+                f"{number(row['ci_high'], signed=True)}], which contains 0"
             )
     uses = f"The job uses {used}: {used_because}."
     favours = _test_favours(choice, used, evaluated, best_value, data)
@@ -237,9 +240,10 @@ def model_claim(
         assert choice is not None
         text = (
             f"{choice.best} is the best model on the test window: ahead of the runner-up "
-            f"{choice.runner_up} by {data['difference']:+.3f} in "
+            f"{choice.runner_up} by {number(data['difference'], signed=True)} in "
             f"{choice.metric.replace('_', ' ')}@{choice.k}, 95% paired interval "
-            f"[{data['ci_low']:+.3f}, {data['ci_high']:+.3f}], on {evaluated:,} customers. "
+            f"[{number(data['ci_low'], signed=True)}, {number(data['ci_high'], signed=True)}], "
+            f"on {evaluated:,} customers. "
         )
         if favours:  # the runner-up is not the model used: name the gap to it too
             text += f"{favours} "
@@ -275,9 +279,9 @@ def _test_favours(
     )
     return (
         f"The test window favours {choice.best} over {used}, the model the job uses: "
-        f"{choice.best} is ahead by {difference:+.3f} in "
+        f"{choice.best} is ahead by {number(difference, signed=True)} in "
         f"{choice.metric.replace('_', ' ')}@{choice.k}, 95% paired interval "
-        f"[{low:+.3f}, {high:+.3f}], on {evaluated:,} customers."
+        f"[{number(low, signed=True)}, {number(high, signed=True)}], on {evaluated:,} customers."
     )
 
 

@@ -353,8 +353,7 @@ def run(
     due_evidence, due_unchecked = None, NO_WINDOW
     with steps(
         "evaluation",
-        f"evaluate {', '.join(config.models)} on the {config.horizon_days} days after "
-        f"{cutoff:%Y-%m-%d}",
+        f"evaluate {', '.join(config.models)} on {regime.window}",
     ):
         split = None
         if reason is None and regime.test_customers == 0:
@@ -406,6 +405,8 @@ def run(
                 models = fit_models(config.models, split.train, config.seed)
                 evaluation = evaluate_models(models, split, config, seg, EVALUATION_METRICS)
             test_choice = choose_model(evaluation, k)
+    if evaluation is None:  # no test window: the regime counts no buyers in it
+        regime = dataclasses.replace(regime, test_customers=0, test_returning=0, test_first_time=0)
     with steps(
         "choice", "choose the model on a validation split of the training data", "recommendations"
     ):
@@ -422,9 +423,16 @@ def run(
                 val_results = None
         used, used_because, validation = pick_model(val_results, regime, config)
         if split is not None and used in models:
-            test_users = split.test.get_column(C.USER).unique()
-            test_recs = models[used].recommend(users=test_users, k=k, on_unknown=config.on_unknown)
-            retention = hit_retention(test_recs, evaluated_on, cutoff, config.horizon_days)
+            # returning customers only: a first-time buyer's first order in the window is
+            # their first order, nothing to come back after
+            known = without_returns(split.train).select(C.USER).unique()
+            test_users = split.test.select(C.USER).unique().join(known, on=C.USER, how="semi")
+            test_recs = models[used].recommend(
+                users=test_users[C.USER], k=k, on_unknown=config.on_unknown
+            )
+            retention = hit_retention(
+                test_recs, without_returns(evaluated_on), cutoff, config.horizon_days
+            )
         models.clear()  # the evaluation keeps the per-customer values, not the fitted models
     # the splits' frames are no longer needed: free them before the full-size decisions
     del split, evaluated_on
