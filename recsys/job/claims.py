@@ -333,8 +333,7 @@ def peak_window(evidence: CampaignEvidence) -> str:
     >>> print(peak_window(seen))  # doctest: +NORMALIZE_WHITESPACE
     the campaign check window (the 90 days after 2010-09-11) was a peak: the shop's
     spending in it ran at 1.80 times its rate in the 91 days before (the rate the
-    valuation projects at); the realised/projected ratio is divided by that factor, and
-    whether the days after as_of are a peak too is not checked
+    valuation projects at); the realised/projected ratio is divided by that factor
     """
     rate = "spending" if evidence.money else "ordering"
     return (
@@ -342,22 +341,23 @@ def peak_window(evidence: CampaignEvidence) -> str:
         f"{evidence.cutoff:%Y-%m-%d}) was a peak: the shop's {rate} in it ran at "
         f"{evidence.window_rate:.2f} times its rate in the {evidence.ratio_days:,.0f} days "
         "before (the rate the valuation projects at); the realised/projected ratio is "
-        "divided by that factor, and whether the days after as_of are a peak too is not "
-        "checked"
+        "divided by that factor"
     )
 
 
 def season_ahead(factor: float, horizon_days: int, ratio_days: float, *, money: bool) -> str:
     """The campaign card's warning where, a year before as_of, the ``horizon_days`` that
-    followed ran at ``factor`` times the shop's rate in the ``ratio_days`` before as_of
-    (the rate the valuation projects at), off by `PEAK_RATE` either way; "" otherwise.
+    followed ran at ``factor`` times the shop's rate in the ``ratio_days`` before them (the
+    rate a valuation made then would have projected at), off by `PEAK_RATE` either way;
+    "" otherwise.
 
     Examples
     --------
     >>> print(season_ahead(0.653, 90, 182.5, money=True))  # doctest: +NORMALIZE_WHITESPACE
     a year before as_of, the shop's spending in the 90 days that followed ran at 0.65 times
-    its rate in the 182 days before as_of (the rate the valuation projects at): if the
-    season repeats, the next 90 days hold less than the stake projects
+    its rate in the 182 days before them (the rate a valuation made then would have
+    projected at): if the season repeats, the next 90 days hold less than the stake
+    projects
     >>> season_ahead(1.1, 90, 182.5, money=True)
     ''
     """
@@ -366,9 +366,9 @@ def season_ahead(factor: float, horizon_days: int, ratio_days: float, *, money: 
     rate = "spending" if money else "ordering"
     return (
         f"a year before as_of, the shop's {rate} in the {horizon_days} days that followed ran "
-        f"at {factor:.2f} times its rate in the {ratio_days:,.0f} days before as_of (the rate "
-        f"the valuation projects at): if the season repeats, the next {horizon_days} days "
-        f"hold {'less' if factor < 1 else 'more'} than the stake projects"
+        f"at {factor:.2f} times its rate in the {ratio_days:,.0f} days before them (the rate "
+        "a valuation made then would have projected at): if the season repeats, the next "
+        f"{horizon_days} days hold {'less' if factor < 1 else 'more'} than the stake projects"
     )
 
 
