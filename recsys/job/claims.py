@@ -245,7 +245,7 @@ def model_claim(
             f"[{number(data['ci_low'], signed=True)}, {number(data['ci_high'], signed=True)}], "
             f"on {evaluated:,} customers. "
         )
-        if favours:  # the runner-up is not the model used: name the gap to it too
+        if favours and used != choice.runner_up:  # else the gap is the one just stated
             text += f"{favours} "
         return Claim("model", text + uses, True, data, warnings, None)
     data["reason"] = reason
@@ -295,11 +295,11 @@ def short_history(evidence: CampaignEvidence) -> str:
     >>> from datetime import datetime
     >>> from recsys.job.campaign import CampaignEvidence
     >>> seen = CampaignEvidence(datetime(2000, 12, 1), 90, 365, 7096, 2.8e7, 1.5e7, 5109,
-    ...                         0.547, 0.527, 0.569, 0.95, True, 30.0, 11.40625)
+    ...                         0.547, 0.527, 0.569, 0.95, True, 30.0, 30.0)
     >>> print(short_history(seen))  # doctest: +NORMALIZE_WHITESPACE
     the campaign check rests on only 30 days of purchase history before the evaluation
     cutoff (2000-12-01), fewer than the 90 days it projects: who looked lapsed then, and
-    the spending rate that valued them (read from the last 11.4 days), come from that
+    the spending rate that valued them (read from the last 30 days), come from that
     short history, so the realised/projected ratio the stake is scaled by may not carry
     over to as_of
     """

@@ -66,7 +66,7 @@ from recsys.job.customers import (
     customer_decisions,
     profile_config,
 )
-from recsys.job.due_check import due_check
+from recsys.job.due_check import due_check, likely_due
 from recsys.job.evaluation import (
     evaluate_models,
     fit_models,
@@ -244,7 +244,7 @@ class _Steps:
 def _malloc_trim() -> Any:
     try:
         return ctypes.CDLL(None).malloc_trim
-    except (AttributeError, OSError):  # not glibc: nothing to trim
+    except (AttributeError, OSError, TypeError):  # not glibc (TypeError: Windows)
         return None
 
 
@@ -525,8 +525,8 @@ def run(
     )
     if target_claim is not None:
         claims["targeting"] = target_claim
+    likely = likely_due(due, DUE_MIN_PROBABILITY)
     chance = pl.col("p_within_horizon").cast(pl.Float64)
-    likely = due.filter(chance.is_not_nan() & (chance >= DUE_MIN_PROBABILITY))
     undefined = due.filter(chance.is_null() | chance.is_nan()).height
     claims["due"] = due_claim(
         likely[C.USER].n_unique(),
