@@ -347,7 +347,7 @@ def run(
                 )
                 reason = f"no test window at {which}: {err}"
         if split is not None:
-            with record_warnings(cutoff_warnings):
+            with record_warnings(cutoff_warnings, cutoff=cutoff):
                 checks = check_at_cutoff(
                     split.train, evaluated_on, cutoff, config, definition, observed_until=as_of
                 )
