@@ -1,0 +1,61 @@
+"""Console messages of the command line: each warning printed once, in readable words."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from recsys.cli.common import warnings_as_log_lines
+from recsys.exceptions import DataWarning
+from recsys.models.ranker import warn_filled
+
+
+class ItemKNN:  # only its name is read
+    pass
+
+
+def _fill_message(filled: np.ndarray) -> str:
+    with pytest.warns(DataWarning) as shown:
+        warn_filled(ItemKNN(), filled)
+    return str(shown.list[0].message)
+
+
+def test_the_fill_warning_is_readable_with_thousands_separators() -> None:
+    filled = np.zeros((2034, 10), dtype=bool)
+    filled[0, 9] = True
+    assert _fill_message(filled) == (
+        "ItemKNN scores too few items for 1 of 2,034 customers: the most popular "
+        "products fill 1 empty slot of their lists (1 per customer), with score -inf"
+    )
+    filled[1:33, 5:] = True
+    assert _fill_message(filled) == (
+        "ItemKNN scores too few items for 33 of 2,034 customers: the most popular "
+        "products fill 161 empty slots of their lists (1 to 5 per customer), with score -inf"
+    )
+
+
+def test_the_fill_warning_of_the_test_and_validation_splits_prints_once(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    test_split = np.zeros((2034, 10), dtype=bool)
+    test_split[:32, 9] = True
+    validation_split = np.zeros((2015, 10), dtype=bool)
+    validation_split[:43, 8:] = True
+    with warnings_as_log_lines(), warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warn_filled(ItemKNN(), test_split)
+        warn_filled(ItemKNN(), validation_split)
+        warnings.warn("3 purchase rows before as_of have price 0", DataWarning, stacklevel=1)
+        warnings.warn(
+            "at the cutoff 2010-09-10: 2 purchase rows before the cutoff have price 0",
+            DataWarning,
+            stacklevel=1,
+        )
+    assert capsys.readouterr().err.splitlines() == [
+        "warning: ItemKNN scores too few items for 32 of 2,034 customers: the most popular "
+        "products fill 32 empty slots of their lists (1 per customer), with score -inf",
+        "warning: 3 purchase rows before as_of have price 0",
+        "warning: at the cutoff 2010-09-10: 2 purchase rows before the cutoff have price 0",
+    ]
