@@ -228,7 +228,7 @@ class _Steps:
         with record_warnings(found, *concerns):
             yield found
         self.timings[key] = time.perf_counter() - start
-        self.echo(f"      {label}: {self.timings[key]:.1f} s")
+        self.echo(f"      {key}: {self.timings[key]:.1f} s")
 
 
 def run(
