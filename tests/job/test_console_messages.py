@@ -76,3 +76,21 @@ def test_one_free_purchase_row_is_singular() -> None:
         "1 purchase row before as_of has price 0 (a free item): it adds nothing to "
         "monetary but counts as an item and an order"
     ) in [" ".join(str(w.message).split()) for w in shown]
+
+
+def test_a_steps_timing_line_names_the_step_by_its_short_name() -> None:
+    from recsys.job.run import _Steps
+
+    lines: list[str] = []
+    steps = _Steps(lines.append, total=2)
+    with steps("evaluation", "evaluate popular, als, itemknn on the 90 days after 2010-09-11"):
+        pass
+    with steps("choice", "choose the model on a validation split of the training data"):
+        pass
+    assert [line.split(":")[0] for line in lines] == [
+        "[1/2] evaluate popular, als, itemknn on the 90 days after 2010-09-11 ...",
+        "      evaluation",
+        "[2/2] choose the model on a validation split of the training data ...",
+        "      choice",
+    ]
+    assert all(line.endswith(" s") for line in lines[1::2])
