@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 
 from recsys.cli.common import warnings_as_log_lines
-from recsys.exceptions import DataWarning
+from recsys.exceptions import DataWarning, InputDataError
 from recsys.models.ranker import warn_filled
 
 
@@ -59,3 +61,34 @@ def test_the_fill_warning_of_the_test_and_validation_splits_prints_once(
         "warning: 3 purchase rows before as_of have price 0",
         "warning: at the cutoff 2010-09-10: 2 purchase rows before the cutoff have price 0",
     ]
+
+
+_ORII_HEADER = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price"]
+_ORII_HEADER += ["Customer ID", "Country"]
+
+
+def test_the_wrong_online_retail_preset_suggests_the_one_whose_columns_the_file_has(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import recsys as rs
+    from recsys.cli import main
+
+    frame = pl.DataFrame(
+        [["489434", "85048", "LIGHTS", 12, "2009-12-01 07:45:00", 6.95, 13085.0, "UK"]],
+        schema=_ORII_HEADER,
+        orient="row",
+    )
+    with pytest.raises(InputDataError) as err:
+        rs.clean_purchases(frame, preset="online_retail")
+    found = f"columns found: {_ORII_HEADER}"
+    mismatch = (
+        "mapped column(s) not in the table: user_id -> 'CustomerID', order_id -> "
+        "'InvoiceNo', price -> 'UnitPrice'; " + found
+    )
+    assert str(err.value) == mismatch + "; the table has the columns of preset='online_retail_ii'"
+    path = tmp_path / "orii.csv"
+    frame.write_csv(path)
+    assert main(["profile", str(path), "--preset", "online_retail"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"recsys profile: error: {mismatch}; the table has the columns of --preset online_retail_ii"
+    )

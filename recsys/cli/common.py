@@ -219,7 +219,8 @@ def in_cli_words(err: BaseException) -> str:
     no column for 'user_id', 'item_id': pass --columns user_id=<your column>,item_id=<your column>
     columns found: ['member', 'sku']
 
-    The ``--columns`` value shown is whole: the pairs given, then the missing ones.
+    The ``--columns`` value shown is whole: the pairs given, then the missing ones. A
+    preset the library suggests is the ``--preset`` option.
 
     >>> err = MissingColumnError(["item_id"], ["member", "sku"], given={"user_id": "member"})
     >>> in_cli_words(err).split("; ")[0]
@@ -233,7 +234,7 @@ def in_cli_words(err: BaseException) -> str:
             ),
             lambda name: f"--preset {name}",
         )
-    return str(err)
+    return re.sub(r"\bpreset='(\w+)'", r"--preset \1", str(err))
 
 
 def check_out(out: str) -> str:
