@@ -92,3 +92,50 @@ def test_the_wrong_online_retail_preset_suggests_the_one_whose_columns_the_file_
     assert capsys.readouterr().err.strip() == (
         f"recsys profile: error: {mismatch}; the table has the columns of --preset online_retail_ii"
     )
+
+
+def test_a_cutoff_outside_the_data_suggests_the_cutoffs_and_horizons_that_fit() -> None:
+    from datetime import datetime
+
+    from recsys.cli.job import cutoff_hint
+    from recsys.job import JobConfig
+
+    bought = pl.DataFrame(
+        {
+            "timestamp": [datetime(2010, 10, 26, 8, 11), datetime(2010, 12, 9, 20, 1)],
+            "is_return": [False, False],
+        }
+    )
+    cover = "is outside the data, which cover 2010-10-26 to 2010-12-09: the models cannot be "
+    assert cutoff_hint(bought, JobConfig()) == (
+        f"the cutoff 2010-09-11 (--horizon-days 90 before --as-of 2010-12-10) {cover}"
+        "evaluated; pass --cutoff between 2010-10-27 and 2010-12-09, or --horizon-days 44 "
+        "or fewer"
+    )
+    assert cutoff_hint(bought, JobConfig(cutoff="2010-10-01")) == (
+        f"the cutoff 2010-10-01 {cover}evaluated; pass --cutoff between 2010-10-27 and 2010-12-09"
+    )
+    assert cutoff_hint(bought, JobConfig(horizon_days=44)) is None
+
+
+def test_recsys_evaluate_names_the_cutoff_flag_outside_the_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from recsys.cli import main
+
+    path = tmp_path / "shop.csv"
+    pl.DataFrame(
+        {
+            "user_id": ["a", "b", "a"],
+            "item_id": ["x", "y", "y"],
+            "timestamp": ["2010-10-26 08:11:00", "2010-11-02 10:00:00", "2010-12-09 20:01:00"],
+        }
+    ).write_csv(path)
+    out = tmp_path / "metrics.csv"
+    assert main(["evaluate", str(path), "--cutoff", "2010-01-01", "--out", str(out)]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "recsys evaluate: error: --cutoff 2010-01-01 00:00:00 is outside the data: it must be "
+        "after the first purchase (2010-10-26 08:11:00) and at or before the last one "
+        "(2010-12-09 20:01:00)"
+    )
+    assert not out.exists()
