@@ -139,3 +139,19 @@ def test_recsys_evaluate_names_the_cutoff_flag_outside_the_data(
         "(2010-12-09 20:01:00)"
     )
     assert not out.exists()
+
+
+def test_the_horizon_days_help_says_everything_it_sets(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from recsys.cli import main
+
+    assert main(["report", "--help"]) == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    assert (
+        "--horizon-days N N days, the length of the evaluation's test window after --cutoff "
+        "(on which the models, churn risk and CLV are checked), of the churn horizon (churn "
+        "risk = no purchase in the next N days), of the campaign check's window (what the "
+        "win-back customers spent in the N days after --cutoff), and the default --cutoff "
+        "(N days before --as-of) (default: 90)"
+    ) in shown
