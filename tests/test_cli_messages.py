@@ -155,3 +155,33 @@ def test_the_horizon_days_help_says_everything_it_sets(
         "win-back customers spent in the N days after --cutoff), and the default --cutoff "
         "(N days before --as-of) (default: 90)"
     ) in shown
+
+
+def test_prices_without_a_quantity_column_are_a_warning_that_spend_is_price_per_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from recsys.cli import main
+
+    path = tmp_path / "shop.csv"
+    shop = pl.DataFrame(
+        {
+            "member": ["a", "b", "a", "b"],
+            "sku": ["x", "y", "y", "x"],
+            "when": ["2024-01-02", "2024-01-03", "2024-02-01", "2024-02-03"],
+            "Price": [2.5, 4.0, 4.0, 2.5],
+        }
+    )
+    shop.write_csv(path)
+    mapped = "user_id=member,item_id=sku,timestamp=when,price=Price"
+    out = tmp_path / "profiles.csv"
+    assert main(["profile", str(path), "--columns", mapped, "--out", str(out)]) == 0
+    said = capsys.readouterr().err.splitlines()
+    assert [line for line in said if "quantity column" in line] == [
+        "warning: no quantity column: spend = price per row (every row counts as 1 unit); if "
+        "a row can hold several units, pass --columns quantity=<your column>"
+    ]
+    shop.with_columns(Qty=pl.lit(2)).write_csv(path)
+    assert (
+        main(["profile", str(path), "--columns", f"{mapped},quantity=Qty", "--out", str(out)]) == 0
+    )
+    assert "quantity column" not in capsys.readouterr().err
