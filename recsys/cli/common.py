@@ -476,6 +476,8 @@ class _Once(logging.Filter):
     False
     >>> shown("at the cutoff 2010-09-10: 3 purchase rows before the cutoff have price 0")
     True
+    >>> shown("column 'Q1' has 3 nulls"), shown("column 'Q2' has 3 nulls")
+    (True, True)
     """
 
     def __init__(self) -> None:
@@ -483,7 +485,7 @@ class _Once(logging.Filter):
         self.seen: set[str] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        text = re.sub(r"\d[\d,.]*", "#", " ".join(record.getMessage().split()))
+        text = re.sub(r"\b\d[\d,.]*\b", "#", " ".join(record.getMessage().split()))
         if text in self.seen:
             return False
         self.seen.add(text)
