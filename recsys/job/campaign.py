@@ -19,8 +19,13 @@ import polars as pl
 
 from recsys.actions import retention_actions
 from recsys.data import columns as C
-from recsys.data.canonical import without_returns
-from recsys.job.decisions import action_frame, churn_rank, past_value_ratio
+from recsys.job.decisions import (
+    action_frame,
+    churn_rank,
+    history_days,
+    past_value_ratio,
+    spend_rate_ratio,
+)
 from recsys.job.learned import deployed_columns
 from recsys.stats import bootstrap_sums, percentile_ci
 from recsys.uplift.retention import retention_labels
@@ -43,7 +48,10 @@ class CampaignEvidence:
     (``ci_low, ci_high`` at ``confidence``; NaN without resamples). ``history_days``:
     the days from the first purchase to the cutoff, the history the selection and the
     valuation were judged on; ``ratio_days``: the last days before the cutoff whose
-    spend set the valuation's rate (`recsys.job.decisions.past_value_ratio`).
+    spend set the valuation's rate (`recsys.job.decisions.past_value_ratio`);
+    ``window_rate``: the shop's spend per day (all customers) in the window over its
+    spend per day in those ``ratio_days``, above 1 where the window ran faster than the
+    rate the valuation projects at (a seasonal peak).
     """
 
     cutoff: datetime
@@ -60,6 +68,7 @@ class CampaignEvidence:
     money: bool
     history_days: float = math.nan
     ratio_days: float = math.nan
+    window_rate: float = math.nan
 
 
 def campaign_backtest(
@@ -109,10 +118,10 @@ def campaign_backtest(
     >>> e = campaign_backtest(prof, p, datetime(2020, 7, 1), ranked_by="recency",
     ...     churn_column=None, value_column=None, horizon_days=30, value_horizon_days=120,
     ...     bootstrap=0, seed=0, observed_until=datetime(2020, 8, 1))
-    >>> e.customers, e.projected, e.realised, e.bought_again  # ratio 10 x 120/60 / 160
-    (2, 4.6875, 20.0, 1)
-    >>> e.history_days, e.ratio_days
-    (182.0, 60.0)
+    >>> e.customers, e.projected, e.realised, e.bought_again  # ratio 10 x 120/120 / 160
+    (2, 2.34375, 20.0, 1)
+    >>> e.history_days, e.ratio_days, e.window_rate  # (20 / 30 days) / (10 / 120 days)
+    (182.0, 120.0, 8.0)
     """
     end = cutoff + timedelta(days=horizon_days)
     if end > observed_until or profiles.height == 0:
@@ -154,12 +163,7 @@ def campaign_backtest(
         ci_high=float(high),
         confidence=confidence,
         money=money,
-        history_days=_history_days(bought, cutoff),
+        history_days=history_days(bought, cutoff),
         ratio_days=ratio_days,
+        window_rate=spend_rate_ratio(bought, cutoff, horizon_days, cutoff, ratio_days),
     )
-
-
-def _history_days(bought: pl.DataFrame, cutoff: datetime) -> float:
-    """Days from the first purchase (not a return) to ``cutoff``."""
-    first = without_returns(bought)[C.TIMESTAMP].min()
-    return (cutoff - first).total_seconds() / 86_400 if isinstance(first, datetime) else 0.0

@@ -24,11 +24,13 @@ from recsys.profiles import ProfileConfig
 
 __all__ = [
     "CHURN_SUBJECTS",
+    "SHORT_VALUE_HISTORY",
     "VALUE_FALLBACK",
     "VALUE_FALLBACK_ORDERS",
     "WEAK_SPEARMAN",
     "better_churn_rule",
     "churn_claim",
+    "short_value_history",
     "value_claim",
     "winback_order",
 ]
@@ -37,6 +39,37 @@ __all__ = [
 #: spend itself ranks poorly (below 0.2: "very weak" on the usual reading of a
 #: correlation), so a fallback to it is not read as a safe choice.
 WEAK_SPEARMAN = 0.2
+
+#: The value horizon, over the purchase history it is read from, above which the value
+#: card (and the campaign card, whose stake is that value) warns: a value over more than
+#: twice the days observed extrapolates whatever those days held (a season) to the rest.
+SHORT_VALUE_HISTORY = 2.0
+
+
+def short_value_history(horizon_days: int, history_days: float, *, money: bool) -> str:
+    """The warning where the value horizon is over `SHORT_VALUE_HISTORY` times the purchase
+    history before as_of (``history_days``); "" otherwise.
+
+    Examples
+    --------
+    >>> print(short_value_history(365, 44.66, money=True))  # doctest: +NORMALIZE_WHITESPACE
+    the value horizon (365 days) is 8.2 times the purchase history before as_of (45 days):
+    customer value extrapolates the shop's spending in those 45 days to 365 days, with
+    whatever season those days held
+    >>> short_value_history(365, 373.0, money=True)
+    ''
+    """
+    if not horizon_days > SHORT_VALUE_HISTORY * history_days or history_days <= 0:
+        return ""
+    rate = "spending" if money else "ordering"
+    days = f"{history_days:,.0f}"
+    return (
+        f"the value horizon ({horizon_days} days) is {horizon_days / history_days:.1f} times "
+        f"the purchase history before as_of ({days} days): customer value extrapolates the "
+        f"shop's {rate} in those {days} days to {horizon_days} days, with whatever season "
+        "those days held"
+    )
+
 
 #: The stated customer value when the CLV model is not licensed.
 VALUE_FALLBACK = (
@@ -315,6 +348,7 @@ def value_claim(
     discount_monthly: float = ProfileConfig().clv_discount_monthly,
     ratio: float = math.nan,
     ratio_days: float = math.nan,
+    history_days: float = math.nan,
     warnings: tuple[str, ...] = (),
     min_customers: int = 30,
     expected_days: int = 90,
@@ -345,7 +379,9 @@ def value_claim(
     both figures. A capture level with the rule's is stated as such. The comparison is
     stated whenever one was made, and so is a rule that itself ranks poorly
     (`WEAK_SPEARMAN`). ``ratio`` (over the last
-    ``ratio_days``) is `recsys.job.decisions.past_value_ratio`. Without a comparison,
+    ``ratio_days``) is `recsys.job.decisions.past_value_ratio`; where ``horizon_days`` is
+    over `SHORT_VALUE_HISTORY` times ``history_days`` (the purchase history before as_of)
+    the card warns (`short_value_history`). Without a comparison,
     ``unchecked`` says why; ``unfitted``: why the learned CLV could not be fitted at the
     cutoff (the BG/NBD CLV is the candidate then), stated on the card; ``unrefitted``:
     why the learned CLV could not be refitted as of ``as_of`` (past spend then). The fit
@@ -357,6 +393,9 @@ def value_claim(
     >>> value_claim(None, has_prices=False).licensed
     False
     """
+    short = short_value_history(horizon_days, history_days, money=has_prices)
+    if short:
+        warnings = (*warnings, short)
     reasons = []
     model = model or ("clv" if has_prices else "expected_orders")
     learned = model == "LearnedCLV"
@@ -377,6 +416,7 @@ def value_claim(
         "horizon_days": horizon_days,
         "ratio": ratio,
         "ratio_days": ratio_days,
+        "history_days": history_days,
         "has_prices": has_prices,
         "model": model,
         "model_name": MODEL_NAMES[model],
@@ -444,8 +484,8 @@ def value_claim(
     enough = headline is not None and headline.customers >= min_customers
     beats = headline is not None and headline.beats and enough and not worse_top
     scale = (
-        f" (x {ratio:.3g}: the shop's {unit} in the last {ratio_days:g} days x "
-        f"{horizon_days}/{ratio_days:g}, over all {unit} to date)"
+        f" (x {ratio:.3g}: the shop's {unit} in the last {ratio_days:.4g} days x "
+        f"{horizon_days}/{ratio_days:.4g}, over all {unit} to date)"
         if math.isfinite(ratio)
         else ""
     )

@@ -25,10 +25,17 @@ from recsys.data import columns as C
 from recsys.evaluation import Backtest
 from recsys.exceptions import InputDataError
 from recsys.job.campaign import CampaignEvidence, campaign_backtest
-from recsys.job.claims import NO_WINDOW, Claim
-from recsys.job.claims_customer import churn_claim, value_claim
+from recsys.job.claims import NO_WINDOW, Claim, season_ahead
+from recsys.job.claims_customer import churn_claim, short_value_history, value_claim
 from recsys.job.config import JobConfig
-from recsys.job.decisions import action_frame, churn_rank, expected_orders, past_value_ratio
+from recsys.job.decisions import (
+    action_frame,
+    churn_rank,
+    expected_orders,
+    history_days,
+    past_value_ratio,
+    spend_rate_ratio,
+)
 from recsys.job.evidence import (
     ChurnEvidence,
     FitEvidence,
@@ -181,7 +188,9 @@ class CustomerDecisions:
     the default rules), ``rank_by`` (None: value at stake), and the past-value ``ratio``
     over its last ``ratio_days``; ``campaign``: the win-back rule and valuation checked at
     the cutoff (None: ``campaign_unchecked`` says why) and how its stake is built
-    (``basis``, `campaign_basis`)."""
+    (``basis``, `campaign_basis`); ``campaign_warnings``: the value's warnings the
+    campaign card carries too (its stake is that value: `short_value_history`) and the
+    season ahead (`_campaign_warnings`)."""
 
     churn: Claim
     value: Claim
@@ -195,6 +204,7 @@ class CustomerDecisions:
     campaign: CampaignEvidence | None = None
     campaign_unchecked: str = NO_WINDOW
     basis: str = ""
+    campaign_warnings: tuple[str, ...] = ()
 
 
 def customer_decisions(
@@ -252,6 +262,7 @@ def customer_decisions(
     )
     churn_c = churn_claimed()
     ratio, ratio_days = past_value_ratio(bought, as_of, config.clv_horizon_days)
+    history = history_days(bought, as_of)
     value_model = value_candidate(learned) if has_prices else "expected_orders"
     value_claimed = functools.partial(
         value_claim,
@@ -269,6 +280,7 @@ def customer_decisions(
         discount_monthly=profile_config(config, has_prices).clv_discount_monthly,
         ratio=ratio,
         ratio_days=ratio_days,
+        history_days=history,
         warnings=_about(steps, VALUE_CONCERNS),
         min_customers=config.min_evaluated,
         expected_days=config.horizon_days,
@@ -343,7 +355,28 @@ def customer_decisions(
         campaign,
         unchecked,
         campaign_basis(churn_c.licensed, value_c.licensed, value_model, has_prices),
+        _campaign_warnings(bought, as_of, config, ratio_days, history, has_prices),
     )
+
+
+def _campaign_warnings(
+    bought: pl.DataFrame,
+    as_of: datetime,
+    config: JobConfig,
+    ratio_days: float,
+    history: float,
+    has_prices: bool,
+) -> tuple[str, ...]:
+    """The campaign card's warnings about the days after ``as_of`` its stake is for: a
+    value horizon far beyond the ``history`` (`short_value_history`), and, with a year of
+    history, the same days a year earlier running off the rate the valuation projects
+    at (`recsys.job.claims.season_ahead`)."""
+    found = [short_value_history(config.clv_horizon_days, history, money=has_prices)]
+    if history >= 365:
+        a_year = as_of - timedelta(days=365)
+        factor = spend_rate_ratio(bought, a_year, config.horizon_days, as_of, ratio_days)
+        found.append(season_ahead(factor, config.horizon_days, ratio_days, money=has_prices))
+    return tuple(w for w in found if w)
 
 
 def _refitted(

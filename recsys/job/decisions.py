@@ -15,6 +15,7 @@ rules a shop already uses where they do not.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,12 +29,20 @@ from recsys.exceptions import InputDataError
 __all__ = [
     "CHURN_RULES",
     "DEFAULT_CHURN_RULE",
+    "MIN_RATIO_DAYS",
     "action_frame",
     "churn_rank",
     "expected_orders",
+    "history_days",
     "past_value",
     "past_value_ratio",
+    "spend_rate_ratio",
 ]
+
+#: The shortest window `past_value_ratio` reads the shop's recent rate from (a quarter:
+#: a shorter one annualises a few days, e.g. a seasonal peak); a history shorter than it
+#: is read whole.
+MIN_RATIO_DAYS = 90.0
 
 #: The naive churn rules, by the backtest's name: (profile column, how the claims name
 #: the ordering).
@@ -74,6 +83,22 @@ def churn_rank(profiles: pl.DataFrame, ranked_by: str) -> pl.Expr:
     return pl.struct(*keys, pl.col(C.USER)).rank("ordinal").cast(pl.Int64).alias("churn_rank")
 
 
+def history_days(bought: pl.DataFrame, as_of: datetime) -> float:
+    """Days from the first purchase (not a return) of ``bought`` to ``as_of`` (0 without
+    one).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> p = pl.DataFrame({"user_id": [1], "item_id": ["a"], "timestamp": [datetime(2020, 1, 1)]})
+    >>> history_days(p, datetime(2020, 1, 11, 12))
+    10.5
+    """
+    first = without_returns(bought).filter(pl.col(C.TIMESTAMP) < as_of)[C.TIMESTAMP].min()
+    return (as_of - first).total_seconds() / 86_400 if isinstance(first, datetime) else 0.0
+
+
 def past_value_ratio(
     bought: pl.DataFrame, as_of: datetime, horizon_days: int
 ) -> tuple[float, float]:
@@ -81,8 +106,10 @@ def past_value_ratio(
     of past spend.
 
     The spend (orders without prices) of every customer in ``[as_of - D, as_of)``, times
-    ``horizon_days / D``, over all spend before ``as_of`` (D = ``horizon_days``, halved
-    until it fits in half the data's span). Past spend x the ratio shares the next
+    ``horizon_days / D``, over all spend before ``as_of``: D = ``horizon_days``, halved
+    while it exceeds half the history before ``as_of`` but never below `MIN_RATIO_DAYS`,
+    then at most that history (a history shorter than `MIN_RATIO_DAYS` is read whole,
+    and then the ratio is ``horizon_days`` / its days). Past spend x the ratio shares the next
     ``horizon_days``' spend, at the recent rate, out in proportion to past spend: the
     naive rule "spent most = worth most", in the units of the value horizon.
 
@@ -94,18 +121,20 @@ def past_value_ratio(
     ...     "timestamp": [datetime(2020, 1, 1), datetime(2020, 1, 2), datetime(2020, 6, 1),
     ...                   datetime(2020, 6, 2)],
     ...     "quantity": [1.0, 1.0, 2.0, 5.0], "price": [10.0, 30.0, 10.0, 10.0]})
-    >>> past_value_ratio(p, datetime(2020, 7, 1), 120)  # (20 + 50) * 120/60 / 110
-    (1.2727272727272727, 60.0)
+    >>> past_value_ratio(p, datetime(2020, 7, 1), 120)  # (20 + 50) * 120/120 / 110
+    (0.6363636363636364, 120.0)
+    >>> past_value_ratio(p, datetime(2020, 1, 11), 365)  # 10 days, read whole: 365/10
+    (36.5, 10.0)
     """
     ts = pl.col(C.TIMESTAMP)
     rows = without_returns(bought).filter(ts < as_of)
-    first = rows[C.TIMESTAMP].min()
-    if not isinstance(first, datetime):
+    if rows.height == 0:
         raise InputDataError(f"past_value_ratio: no purchases before as_of {as_of:%Y-%m-%d}")
-    span = (as_of - first).total_seconds() / 86_400
+    span = history_days(rows, as_of)
     days = float(horizon_days)
-    while days > span / 2 and days > 1:
+    while days > span / 2 and days / 2 >= MIN_RATIO_DAYS:
         days /= 2
+    days = min(days, span)
     recently = ts >= as_of - timedelta(days=days)
     if C.PRICE in rows.columns:
         spend = (pl.col(C.QUANTITY) * pl.col(C.PRICE)).cast(pl.Float64)
@@ -116,6 +145,42 @@ def past_value_ratio(
         total, recent = orders.height, int(orders["recent"].sum())
     ratio = (recent or 0.0) * horizon_days / days / total if total and total > 0 else 0.0
     return float(ratio), days
+
+
+def spend_rate_ratio(
+    bought: pl.DataFrame, start: datetime, days: float, base_end: datetime, base_days: float
+) -> float:
+    """The shop's spend (orders without prices; purchases, not returns) per day in
+    ``[start, start + days)`` over its spend per day in ``[base_end - base_days,
+    base_end)``: above 1 where the first window ran faster (a seasonal peak). NaN
+    without spend in the base window.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> p = pl.DataFrame({"user_id": [1, 2, 3], "item_id": ["a"] * 3,
+    ...     "timestamp": [datetime(2020, 1, 5), datetime(2020, 2, 5), datetime(2020, 2, 6)],
+    ...     "quantity": [1.0] * 3, "price": [10.0, 20.0, 20.0]})
+    >>> spend_rate_ratio(p, datetime(2020, 2, 1), 10, datetime(2020, 2, 1), 30)  # 40/10 / 10/30
+    12.0
+    """
+    rows = without_returns(bought)
+    ts = pl.col(C.TIMESTAMP)
+    base = (ts >= base_end - timedelta(days=base_days)) & (ts < base_end)
+    window = (ts >= start) & (ts < start + timedelta(days=days))
+    if C.PRICE in rows.columns:
+        spend = (pl.col(C.QUANTITY) * pl.col(C.PRICE)).cast(pl.Float64)
+        both = [spend.filter(base).sum().alias("base"), spend.filter(window).sum().alias("in")]
+        pre, post = rows.select(both).row(0)
+    else:
+        orders = rows.group_by(C.USER, *order_keys(rows)).agg(
+            base.any().alias("base"), window.any().alias("in")
+        )
+        pre, post = int(orders["base"].sum()), int(orders["in"].sum())
+    if not pre or pre <= 0 or days <= 0 or base_days <= 0:
+        return math.nan
+    return float((post or 0.0) / days / (pre / base_days))
 
 
 def expected_orders(horizon_days: int, value_horizon_days: int) -> pl.Expr:

@@ -467,7 +467,7 @@ def run(
         basis=decided.basis,
         evidence=decided.campaign,
         unchecked=decided.campaign_unchecked if reason is None else f"no evaluation: {reason}",
-        warnings=dw.messages_tuple(),
+        warnings=(*dw.messages_tuple(), *decided.campaign_warnings),
     )
     if target_claim is not None:
         claims["targeting"] = target_claim

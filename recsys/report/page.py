@@ -105,7 +105,11 @@ def _headline(result: JobResult, key: str) -> str:
             else f"about {ev['value_at_stake']:,.0f} orders"
         )
         verdict = "per contact, more than the contact cost" if claim.licensed else "not proposed"
-        checked = "by the evidence" if "ratio" in ev else "projected, unchecked"
+        checked = (
+            f"over the next {ev['stake_days']} days, by the evidence"
+            if "ratio" in ev
+            else "projected, unchecked"
+        )
         return f"{count(ev['customers'])} customers, {stake} at stake ({checked}): {verdict}"
     if key == "churn":
         name = ev.get("model_name", "BG/NBD")
@@ -171,10 +175,12 @@ def _winback_table(result: JobResult, names: dict[str, str]) -> Table | None:
         else result.claims["churn"].fallback
     )
     past = "the past-spend value" if money_value else "the past-orders value"
-    ratio = result.claims["campaign"].evidence.get("ratio", float("nan"))
+    ev = result.claims["campaign"].evidence
+    ratio = ev.get("ratio_at_window_rate", ev.get("ratio", float("nan")))
     scaled = (
-        f" (as projected: the campaign card scales the stake by {ratio:.1%}, what "
-        "materialised at the evaluation cutoff)"
+        f" (over the value horizon, as projected: the campaign card states the stake over "
+        f"the {ev['stake_days']} days it checked, scaled by {ratio:.1%}, what materialised "
+        "at the evaluation cutoff)"
         if ratio < 1
         else ""
     )

@@ -46,8 +46,9 @@ def _by_hand(result: JobResult) -> tuple[int, float, float]:
     before = p.filter(pl.col("timestamp") < cutoff)
     span = (cutoff - before["timestamp"].min()).total_seconds() / 86_400  # type: ignore[operator]
     days = 365.0
-    while days > span / 2:
+    while days > span / 2 and days / 2 >= 90:  # never below 90 days
         days /= 2
+    days = min(days, span)
     recent = before.filter(pl.col("timestamp") >= cutoff - timedelta(days=days))["spend"].sum()
     ratio = recent * 365 / days / before["spend"].sum()
     last = before.group_by("user_id").agg(pl.col("timestamp").max(), pl.col("spend").sum())
@@ -81,11 +82,34 @@ def test_the_stake_is_valued_by_what_the_rule_projected_at_the_cutoff(
     assert ev["ratio"] < 0.5  # durables: lapsed one-order customers rarely come back
     win = durables.actions.filter(action="win_back")
     assert ev["projected_stake"] == pytest.approx(win["value_at_stake"].sum())
-    assert ev["value_at_stake"] == pytest.approx(ev["projected_stake"] * ev["ratio"])
+    # the shop-wide rate in the window over the rate in the days the valuation read
+    cutoff = durables.cutoff
+    assert cutoff is not None
+    p = durables.purchases
+    if "is_return" in p.columns:
+        p = p.filter(~pl.col("is_return"))
+    spend = (pl.col("quantity") * pl.col("price")).cast(pl.Float64)
+    ts = pl.col("timestamp")
+    days = 365.0
+    span = ev["checked_history_days"]
+    while days > span / 2 and days / 2 >= 90:
+        days /= 2
+    days = min(days, span)
+    pre = p.filter((ts >= cutoff - timedelta(days=days)) & (ts < cutoff)).select(spend.sum()).item()
+    post = p.filter((ts >= cutoff) & (ts < cutoff + timedelta(days=90))).select(spend.sum()).item()
+    rate = (post / 90) / (pre / days)
+    assert ev["window_rate"] == pytest.approx(rate, rel=1e-9)
+    share = ev["ratio"] / max(rate, 1.0)
+    # the stake over the 90 days checked, not the 365-day projection
+    assert ev["stake_days"] == 90
+    window = ev["projected_stake"] * 90 / 365
+    assert ev["value_at_stake"] == pytest.approx(window * min(share, 1.0))
     assert ev["per_contact"] == pytest.approx(ev["value_at_stake"] / win.height)
-    low = ev["projected_stake"] * ev["ratio_ci_low"] / win.height
+    low = window * min(ev["ratio_ci_low"] / max(rate, 1.0), 1.0) / win.height
     assert claim.licensed == (low > 1.0)
-    assert "at stake by the evidence" in claim.text
+    assert "at stake over the next 90 days by the evidence" in claim.text
+    assert "an extrapolation of one 90-day window, which the check does not cover" in claim.text
+    assert "That is what these customers are worth" not in claim.text
     assert "bought again" in claim.text
 
 
@@ -180,7 +204,7 @@ def test_orders_at_stake_are_whole_and_checked_without_prices() -> None:
     assert not claim.licensed
     assert "no prices" in claim.text
     stake = claim.evidence["value_at_stake"]
-    assert f"about {stake:,.0f} orders at stake by the evidence" in claim.text
+    assert f"about {stake:,.0f} orders at stake over the next 90 days by the evidence" in claim.text
     assert claim.evidence["checked_realised"] == round(claim.evidence["checked_realised"])
 
 
@@ -190,16 +214,17 @@ def test_the_evidence_lowers_a_projection_but_never_raises_it() -> None:
     )
     claim = campaign_claim(100, 50_000.0, 1.0, money=True, currency="$", evidence=above)
     assert claim.licensed
-    assert claim.evidence["value_at_stake"] == 50_000.0
-    assert claim.evidence["per_contact_low"] == 500.0
+    # over the 90 days checked: 50,000 x 90/365, kept
+    assert claim.evidence["value_at_stake"] == pytest.approx(50_000.0 * 90 / 365)
+    assert claim.evidence["per_contact_low"] == pytest.approx(500.0 * 90 / 365)
     assert "is kept (the evidence lowers a projection, never raises it)" in claim.text
     assert "130.0%" in claim.text  # the ratio itself is still stated
     below = CampaignEvidence(
         datetime(2024, 1, 1), 90, 365, 80, 4000.0, 2000.0, 40, 0.5, 0.3, 1.2, 0.95, True
     )
     claim = campaign_claim(100, 50_000.0, 1.0, money=True, currency="$", evidence=below)
-    assert claim.evidence["value_at_stake"] == 25_000.0
-    assert claim.evidence["per_contact_low"] == 150.0
+    assert claim.evidence["value_at_stake"] == pytest.approx(25_000.0 * 90 / 365)
+    assert claim.evidence["per_contact_low"] == pytest.approx(150.0 * 90 / 365)
     assert "is scaled by 50.0%" in claim.text
 
 
@@ -207,8 +232,8 @@ def test_the_report_shows_the_stake_by_the_evidence(durables: JobResult, tmp_pat
     rs.report.write(durables, tmp_path)
     html = (tmp_path / "report.html").read_text()
     ev = durables.claims["campaign"].evidence
-    assert f"${ev['value_at_stake']:,.0f} at stake (by the evidence)" in html
-    assert f"the campaign card scales the stake by {ev['ratio']:.1%}" in html
+    assert f"${ev['value_at_stake']:,.0f} at stake (over the next 90 days, by the evidence)" in html
+    assert f"the 90 days it checked, scaled by {ev['ratio_at_window_rate']:.1%}" in html
 
 
 def test_with_churn_licensed_the_backtest_projects_the_deployed_stake() -> None:
@@ -338,14 +363,14 @@ def test_the_learned_value_is_projected_at_the_cutoff_as_it_is_deployed() -> Non
         seed=0, observed_until=datetime(2020, 8, 1),
     )  # fmt: skip
     assert e is not None
-    # the ratio by hand: the last 60 days (120 halved to fit in half the 182-day span) hold
-    # the 200 of customer 3; x 120/60 over all 400 spent: 1.0. past_value shares out 400;
-    # the learned CLV (30, 10, 0) shares it 3:1:0 -> 300, 100, 0
+    # the ratio by hand: the last 120 days (not halved: 60 would be under the 90-day
+    # minimum) hold the 200 of customer 3; x 120/120 over all 400 spent: 0.5. past_value
+    # shares out 200; the learned CLV (30, 10, 0) shares it 3:1:0 -> 150, 50, 0
     ratio, days = rs.job.decisions.past_value_ratio(p, cutoff, 120)
-    assert (ratio, days) == (1.0, 60.0)
+    assert (ratio, days) == (0.5, 120.0)
     # win-back at the learned risk x the learned value, over 30 of the 120 days
     assert e.customers == 2
-    assert e.projected == pytest.approx((300 * 0.9 + 100 * 0.8) * 30 / 120)
+    assert e.projected == pytest.approx((150 * 0.9 + 50 * 0.8) * 30 / 120)
     assert e.realised == 50.0
 
 
@@ -392,8 +417,8 @@ def test_refunds_beyond_a_customers_purchases_in_the_window_are_not_floored() ->
     assert e.customers == 2
     assert e.realised == 20.0 - 100.0 + 30.0
     # projected by hand: the past-value ratio at the cutoff (spend in the last 60 days,
-    # 10, x 120/60 over all 160) x their past spend 150 x 30/120
-    projected = 150.0 * (10.0 * 120 / 60 / 160.0) * 30 / 120
+    # 10, x 120/120 over all 160) x their past spend 150 x 30/120
+    projected = 150.0 * (10.0 * 120 / 120 / 160.0) * 30 / 120
     assert e.projected == pytest.approx(projected)
     assert e.ratio == pytest.approx(-50.0 / projected)
 
@@ -402,13 +427,13 @@ def test_a_check_on_less_history_than_its_window_warns_with_the_days() -> None:
     long = _check(*_returns_shop(datetime(2020, 1, 1)))
     short = _check(*_returns_shop(datetime(2020, 6, 11)))
     assert (long.history_days, short.history_days) == (182.0, 20.0)
-    # the past-value ratio's window: 120 days halved until within half the history
-    assert (long.ratio_days, short.ratio_days) == (60.0, 7.5)
+    # the past-value ratio's window: 120 days (never halved below 90), at most the history
+    assert (long.ratio_days, short.ratio_days) == (120.0, 20.0)
     flagged = campaign_claim(2, 100.0, 1.0, money=True, evidence=short)
-    assert flagged.warnings[-1] == (
+    assert flagged.warnings[0] == (
         "the campaign check rests on only 20 days of purchase history before the evaluation "
         "cutoff (2020-07-01), fewer than the 30 days it projects: who looked lapsed then, and "
-        "the spending rate that valued them (read from the last 7.5 days), come from that "
+        "the spending rate that valued them (read from the last 20 days), come from that "
         "short history, so the realised/projected ratio the stake is scaled by may not carry "
         "over to as_of"
     )

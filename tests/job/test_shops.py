@@ -256,8 +256,12 @@ def test_campaign_proposed_only_above_the_contact_cost(
     assert claim.licensed == (low > 1.0)  # valued by the evidence, at its interval's low end
     assert claim.licensed, claim.text
     win = result.actions.filter(action="win_back")
-    stake = win["value_at_stake"].sum() * claim.evidence["ratio"]
+    # over the window checked (90 of the 365 days), at the window's own rate
+    share = min(claim.evidence["ratio_at_window_rate"], 1.0)
+    stake = win["value_at_stake"].sum() * 90 / 365 * share
     assert per == pytest.approx(stake / win.height)
+    rate = max(claim.evidence["window_rate"], 1.0)
+    assert claim.evidence["ratio_at_window_rate"] == pytest.approx(claim.evidence["ratio"] / rate)
     dear = rs.job.run(
         shops.wholesale(), _config(contact_cost=per * 2, bootstrap=20, models=("popular",))
     )
@@ -526,15 +530,16 @@ def test_past_value_ratio_by_hand(runs: dict[str, tuple[JobResult, Path]]) -> No
     p = shops.wholesale().filter(pl.col("timestamp") < result.as_of)
     first = p["timestamp"].min()
     assert isinstance(first, datetime)
-    days = 365.0
-    while days > (result.as_of - first).total_seconds() / 86_400 / 2:
+    days, span = 365.0, (result.as_of - first).total_seconds() / 86_400
+    while days > span / 2 and days / 2 >= 90:  # never below 90 days, nor over the history
         days /= 2
+    days = min(days, span)
     spend = p.with_columns(spend=pl.col("quantity") * pl.col("price"))
     recent = spend.filter(pl.col("timestamp") >= result.as_of - timedelta(days=days))
     ratio = recent["spend"].sum() * 365 / days / spend["spend"].sum()
     ev = result.claims["value"].evidence
     assert (ev["ratio"], ev["ratio_days"]) == (pytest.approx(ratio), days)
-    assert f"(x {ratio:.3g}: the shop's spend in the last {days:g} days x 365/{days:g}" in (
+    assert f"(x {ratio:.3g}: the shop's spend in the last {days:.4g} days x 365/{days:.4g}" in (
         result.claims["value"].text
     )
     # every customer together: the recent spend at its rate over the value horizon
