@@ -143,10 +143,14 @@ def main() -> None:
     parser.add_argument("--skip-demo", action="store_true", help="no bundled-data run")
     parser.add_argument("--datasets", action="store_true", help="every shared dataset")
     parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument(
+        "--keep", type=Path, help="write the report folders here (default: a temporary folder)"
+    )
     args = parser.parse_args()
     print_environment()
     results: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp_folder:
+        tmp = args.keep or tmp_folder
         if not args.skip_demo:
             out = Path(tmp) / "demo"
             print("\n== recsys demo (bundled Online Retail, 541,909 rows)")

@@ -1,9 +1,11 @@
-"""Counts in words: `counted` (``1 row``, ``2 rows``), the one plural rule of every
-message, account and page."""
+"""Numbers in words, one way everywhere: `counted` (``1 row``, ``2 rows``), the one
+plural rule of every message, account and page; `number` and `interval`, the one way the
+job's claims (`recsys.job.claims`) and the report's tables (`recsys.report.format`
+re-exports them) print an estimate and its interval."""
 
 from __future__ import annotations
 
-__all__ = ["counted"]
+__all__ = ["counted", "interval", "number"]
 
 
 def counted(n: int, singular: str, plural: str | None = None) -> str:
@@ -20,3 +22,49 @@ def counted(n: int, singular: str, plural: str | None = None) -> str:
     '1 item id carries'
     """
     return f"{n:,} {singular if n == 1 else plural or singular + 's'}"
+
+
+def number(value: float | None, decimals: int = 3, *, signed: bool = False) -> str:
+    """A number to ``decimals`` places, ``+`` before a positive one when ``signed``; a
+    value that rounds to zero is ``0.000`` (never ``-0.000`` or ``+0.000``); a missing or
+    undefined value is ``n/a``.
+
+    Examples
+    --------
+    >>> number(0.0049), number(-0.00004, signed=True), number(0.0123, signed=True)
+    ('0.005', '0.000', '+0.012')
+    >>> number(float("nan"))
+    'n/a'
+    """
+    if value is None or value != value:
+        return "n/a"
+    shown = f"{value:{'+' if signed else ''}.{decimals}f}"
+    return f"{0:.{decimals}f}" if float(shown) == 0 else shown
+
+
+def interval(
+    value: float | None,
+    low: float | None,
+    high: float | None,
+    decimals: int = 3,
+    *,
+    signed: bool = False,
+) -> str:
+    """``value [low, high]``: the one way the report prints an estimate with its interval,
+    every bound as `number` prints it (the same decimals, signed for a difference).
+
+    Examples
+    --------
+    >>> interval(0.005, -0.00002, 0.0094, signed=True)
+    '+0.005 [0.000, +0.009]'
+    >>> interval(0.246, 0.23, 0.264, signed=True)
+    '+0.246 [+0.230, +0.264]'
+    """
+    if value is None or value != value:
+        return "n/a"
+    shown = number(value, decimals, signed=signed)
+    if low is None or high is None:
+        return shown
+    return (
+        f"{shown} [{number(low, decimals, signed=signed)}, {number(high, decimals, signed=signed)}]"
+    )

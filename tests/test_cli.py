@@ -51,6 +51,7 @@ def test_demo_writes_every_output(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert text.count("the return rows kept: the spend measured after the evaluation") == 1
     names = sorted(p.name for p in out_dir.iterdir())  # no temp files left
     assert names == [
+        "README.md",
         "actions.parquet",
         "due.parquet",
         "metrics.csv",

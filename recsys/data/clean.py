@@ -379,7 +379,7 @@ def clean_purchases(
     except pl.exceptions.PolarsError as err:
         raise InputDataError(f"could not convert the purchases table: {err}") from err
     if facts:
-        apply_id_checks(extra[0].row(0, named=True), mapping)
+        notes += apply_id_checks(extra[0].row(0, named=True), mapping)
     if checked_expr is not None:
         matched = {str(i) for i in extra[-1][C.ITEM].to_list()}
         unmatched = warn_unmatched_non_products(checked, matched, item_dtype.is_integer())

@@ -84,8 +84,10 @@ def id_checks(mapping: dict[str, str], schema: pl.Schema) -> list[pl.Expr]:
     return checks
 
 
-def apply_id_checks(facts: dict[str, Any], mapping: dict[str, str]) -> None:
-    """Raise on fractional float ids, warn on lossy conversions."""
+def apply_id_checks(facts: dict[str, Any], mapping: dict[str, str]) -> list[str]:
+    """Raise on fractional float ids, warn on lossy conversions; returns the warnings'
+    messages (for the cleaning report's notes, so the report page shows them too)."""
+    messages = []
     for canon in (C.USER, C.ITEM, C.ORDER):
         src = mapping.get(canon)
         if facts.get(f"{canon}:whole") is False:
@@ -94,17 +96,14 @@ def apply_id_checks(facts: dict[str, Any], mapping: dict[str, str]) -> None:
                 "(cast the column to string if the decimals are meaningful)"
             )
         if facts.get(f"{canon}:floats"):
-            warnings.warn(
+            messages.append(
                 f"column {src!r} ({canon}) holds float numbers: "
                 f"{counted(facts[f'{canon}:floats'], 'id')} converted to integers (1.0 -> 1); "
-                "read the ids as text to keep their form",
-                DataWarning,
-                stacklevel=3,
+                "read the ids as text to keep their form"
             )
         if facts.get(f"{canon}:trimmed"):
             n = facts[f"{canon}:trimmed"]
-            warnings.warn(
-                f"column {src!r} ({canon}): spaces trimmed around {counted(n, 'id')}",
-                DataWarning,
-                stacklevel=3,
-            )
+            messages.append(f"column {src!r} ({canon}): spaces trimmed around {counted(n, 'id')}")
+    for message in messages:
+        warnings.warn(message, DataWarning, stacklevel=3)
+    return messages

@@ -40,6 +40,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from recsys._text import number
 from recsys.job.campaign import CampaignEvidence
 from recsys.job.choice import ModelChoice
 from recsys.job.regime import Regime
@@ -142,7 +143,7 @@ def evaluation_claim(
     }
     if reason is not None:
         return Claim("evaluation", f"No evaluation: {reason}.", False, data, warnings, None)
-    window = f"in the {regime.horizon_days} days after {regime.cutoff:%Y-%m-%d}"
+    window = f"in {regime.window}"
     if sampled is not None:
         window += (
             f", of a random sample of {sampled[0]:,} of the {sampled[1]:,} customers "
@@ -211,15 +212,19 @@ def model_claim(
         if not row["ci_low"] > 0:
             reason = (
                 f"{choice.best} and the runner-up {choice.runner_up} differ by "
-                f"{row['difference']:+.3f} in {choice.metric.replace('_', ' ')}@{choice.k}, "
-                f"95% interval [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}], which contains 0"
+                f"{number(row['difference'], signed=True)} in "
+                f"{choice.metric.replace('_', ' ')}@{choice.k}, "
+                f"95% interval [{number(row['ci_low'], signed=True)}, "
+                f"{number(row['ci_high'], signed=True)}], which contains 0"
             )
     if reason is None:
         assert choice is not None
         text = (
             f"{choice.best} is the best model: ahead of the runner-up {choice.runner_up} by "
-            f"{data['difference']:+.3f} in {choice.metric.replace('_', ' ')}@{choice.k}, "
-            f"95% paired interval [{data['ci_low']:+.3f}, {data['ci_high']:+.3f}], on "
+            f"{number(data['difference'], signed=True)} in "
+            f"{choice.metric.replace('_', ' ')}@{choice.k}, "
+            f"95% paired interval [{number(data['ci_low'], signed=True)}, "
+            f"{number(data['ci_high'], signed=True)}], on "
             f"{evaluated:,} customers. The job uses {used}: {used_because}."
         )
         return Claim("model", text, True, data, warnings, None)

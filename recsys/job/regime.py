@@ -41,8 +41,9 @@ class Regime:
 
     ``repeat_pair_share`` is the share of customer-product pairs bought in more than
     one order; ``test_*`` count the customers who bought in the evaluation window
-    ``[cutoff, cutoff + horizon_days)`` (``first_time``: no purchase before the
-    cutoff). ``kind`` is one of ``"order_ids"`` (customer ids look like order ids),
+    ``[cutoff, cutoff + horizon_days)`` clipped at ``as_of`` (``first_time``: no
+    purchase before the cutoff; all 0 where no evaluation ran on that window:
+    `recsys.job.run`). ``kind`` is one of ``"order_ids"`` (customer ids look like order ids),
     ``"rare_repeat"`` (buying a product again is rare: durable goods) or
     ``"repeat"``; ``statement`` says it in words.
     """
@@ -68,6 +69,41 @@ class Regime:
     def first_time_share(self) -> float:
         """Share of the test window's buyers who had never bought before the cutoff."""
         return self.test_first_time / self.test_customers if self.test_customers else float("nan")
+
+    @property
+    def window_days(self) -> float:
+        """Days of the test window the data cover: ``horizon_days``, or fewer where
+        ``cutoff + horizon_days`` runs past ``as_of`` (0 without a cutoff)."""
+        if self.cutoff is None:
+            return 0.0
+        covered = (self.as_of - self.cutoff) / timedelta(days=1)
+        return max(0.0, min(float(self.horizon_days), covered))
+
+    @property
+    def window(self) -> str:
+        """The test window in words, with the days it really has: ``the 90 days after
+        2024-01-01``, or, where the horizon runs past ``as_of``, ``the 20 days after
+        2024-01-01 (not horizon_days = 90: the data end at as_of 2024-01-21)``, so that
+        nothing reads as a 90-day window that is not one.
+
+        Examples
+        --------
+        >>> r = detect_regime(pl.DataFrame({"user_id": [1], "item_id": ["a"],
+        ...     "timestamp": [datetime(2024, 1, 1)]}), datetime(2024, 1, 21),
+        ...     cutoff=datetime(2024, 1, 1), horizon_days=90)
+        >>> r.window
+        'the 20 days after 2024-01-01 (not horizon_days = 90: the data end at as_of 2024-01-21)'
+        """
+        if self.cutoff is None:
+            return "no test window"
+        days = self.window_days
+        text = f"the {round(days, 1):g} days after {self.cutoff:%Y-%m-%d}"
+        if days < self.horizon_days:
+            text += (
+                f" (not horizon_days = {self.horizon_days}: the data end at as_of "
+                f"{self.as_of:%Y-%m-%d})"
+            )
+        return text
 
     @property
     def looks_like_order_ids(self) -> bool:
@@ -116,8 +152,8 @@ class Regime:
         )
         if self.test_customers:
             text += (
-                f"; {self.test_customers:,} customers bought in the {self.horizon_days} days "
-                f"after {self.cutoff:%Y-%m-%d}: {self.test_returning:,} returning, "
+                f"; {self.test_customers:,} customers bought in {self.window}: "
+                f"{self.test_returning:,} returning, "
                 f"{self.test_first_time:,} first-time ({self.first_time_share:.1%})"
             )
         text += (
@@ -166,15 +202,22 @@ def detect_regime(
     >>> r.customers, r.orders, r.repeat_pairs, r.test_returning, r.test_first_time
     (3, 4, 1, 1, 1)
     """
-    bought = without_returns(purchases).filter(pl.col(C.TIMESTAMP) < as_of)
-    orders = bought.group_by(C.USER).agg(order_key(bought).n_unique().alias("orders"))
+    # lazily: only the columns each count needs are filtered, never a copy of the table
+    bought = without_returns(purchases.lazy()).filter(pl.col(C.TIMESTAMP) < as_of)
+    key = order_key(purchases)
+    orders, pairs = pl.collect_all(
+        [
+            bought.group_by(C.USER).agg(key.n_unique().alias("orders")),
+            bought.group_by(C.USER, C.ITEM).agg(key.n_unique().alias("orders")),
+        ]
+    )
     n_customers = orders.height
     n_orders = int(orders["orders"].sum()) if n_customers else 0
-    pairs = bought.group_by(C.USER, C.ITEM).agg(order_key(bought).n_unique().alias("orders"))
     repeat_pairs = int((pairs["orders"] > 1).sum())
     test_customers = returning = 0
     if cutoff is not None:
-        test_customers, returning = window_buyers(bought, as_of, cutoff, horizon_days)
+        ids = bought.select(C.USER, C.TIMESTAMP).collect()
+        test_customers, returning = window_buyers(ids, as_of, cutoff, horizon_days)
     return Regime(
         as_of=as_of,
         customers=n_customers,

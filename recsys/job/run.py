@@ -3,7 +3,7 @@
 Steps (each one's warnings are recorded and attached to the claims they concern):
 
 1. the shop's regime (`recsys.job.regime`);
-2. profiles, cohorts and items due as of ``as_of``;
+2. profiles, cohorts and the items-due model as of ``as_of``;
 3. the evaluation: at the cutoff, the churn evidence and the backtest of churn risk
    and CLV against the naive rules (`recsys.evaluation.backtest_profiles` on the
    profiles built there); a temporal split with every
@@ -13,8 +13,10 @@ Steps (each one's warnings are recorded and attached to the claims they concern)
    (never the test split), or the regime's default when it gives no evidence;
 5. with an experiment (``JobConfig(experiment=)``), the targeting plan
    (`recsys.job.targeting`);
-6. the decisions as of ``as_of``: recommendations, the action list (following the plan
-   when there is one);
+6. the decisions as of ``as_of``: recommendations, the items due (the table of the
+   model of step 2, built once the chosen model's fit is freed: the two largest tables
+   of the job are never held at once), the action list (following the plan when there
+   is one);
 7. the claims (`recsys.job.claims`).
 
 Only purchases strictly before ``as_of`` are used anywhere. Return rows (``is_return``,
@@ -26,7 +28,10 @@ measures after the cutoff.
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
+import functools
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -78,7 +83,7 @@ from recsys.job.regime import Regime, detect_regime, window_buyers
 from recsys.job.sampling import customer_sample, sample_customers
 from recsys.job.targeting import Targeting, targeting
 from recsys.models import Recommender
-from recsys.profiles import build_profiles, cohort_retention, due_items
+from recsys.profiles import DueItems, build_profiles, cohort_retention
 from recsys.uplift import hit_retention
 
 __all__ = ["DUE_MIN_PROBABILITY", "JobResult", "default_as_of", "run"]
@@ -227,8 +232,31 @@ class _Steps:
         found = self.warnings.setdefault(key, StepWarnings())
         with record_warnings(found, *concerns):
             yield found
+        _release_freed_memory()
         self.timings[key] = time.perf_counter() - start
         self.echo(f"      {key}: {self.timings[key]:.1f} s")
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (AttributeError, OSError):  # not glibc: nothing to trim
+        return None
+
+
+def _release_freed_memory() -> None:
+    """Give the memory the allocators hold free back to the system: glibc's (``malloc_trim``;
+    nothing elsewhere) and pyarrow's pool (when pyarrow was used, e.g. to check a Parquet
+    file). A step's numpy temporaries are freed when it ends, but glibc keeps the pages of
+    those below its mmap threshold (up to 32 MiB each), and pyarrow's pool keeps what it
+    decoded: the next step's peak would stack on them. The job calls it after every step."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+    arrow = sys.modules.get("pyarrow")
+    if arrow is not None:
+        arrow.default_memory_pool().release_unused()
 
 
 def run(
@@ -307,8 +335,8 @@ def run(
         definition = profile_config(config, has_prices)
         profiles = build_profiles(bought, as_of=as_of, config=definition)
         cohorts = cohort_retention(bought, period="month", as_of=as_of)
-        with concerning("p_within_horizon"):
-            due = due_items(bought, as_of=as_of, horizon_days=config.due_horizon_days)
+        with concerning("p_within_horizon"):  # the table: in the decisions
+            due_model = DueItems(config.due_horizon_days).fit(bought, as_of, table=False)
     fits = fit_evidence(pw, profiles)
 
     evaluation = test_choice = validation = None
@@ -321,8 +349,7 @@ def run(
     cutoff_warnings = StepWarnings()  # the profiles' warnings at the cutoff
     with steps(
         "evaluation",
-        f"evaluate {', '.join(config.models)} on the {config.horizon_days} days after "
-        f"{cutoff:%Y-%m-%d}",
+        f"evaluate {', '.join(config.models)} on {regime.window}",
     ):
         split = None
         if reason is None and regime.test_customers == 0:
@@ -364,6 +391,8 @@ def run(
                 models = fit_models(config.models, split.train, config.seed)
                 evaluation = evaluate_models(models, split, config, seg, EVALUATION_METRICS)
             test_choice = choose_model(evaluation, k)
+    if evaluation is None:  # no test window: the regime counts no buyers in it
+        regime = dataclasses.replace(regime, test_customers=0, test_returning=0, test_first_time=0)
     with steps(
         "choice", "choose the model on a validation split of the training data", "recommendations"
     ):
@@ -380,12 +409,20 @@ def run(
                 val_results = None
         used, used_because, validation = pick_model(val_results, regime, config)
         if split is not None and used in models:
-            test_users = split.test.get_column(C.USER).unique()
-            test_recs = models[used].recommend(users=test_users, k=k, on_unknown=config.on_unknown)
-            retention = hit_retention(test_recs, evaluated_on, cutoff, config.horizon_days)
+            # returning customers only: a first-time buyer's first order in the window is
+            # their first order, nothing to come back after
+            known = without_returns(split.train).select(C.USER).unique()
+            test_users = split.test.select(C.USER).unique().join(known, on=C.USER, how="semi")
+            test_recs = models[used].recommend(
+                users=test_users[C.USER], k=k, on_unknown=config.on_unknown
+            )
+            retention = hit_retention(
+                test_recs, without_returns(evaluated_on), cutoff, config.horizon_days
+            )
         models.clear()  # the evaluation keeps the per-customer values, not the fitted models
     # the splits' frames are no longer needed: free them before the full-size decisions
     del split, evaluated_on
+    _release_freed_memory()
     plan = target_claim = None
     if config.experiment is not None:
         with steps("targeting", "the uplift model, the plan and its value") as tw:
@@ -405,6 +442,9 @@ def run(
         final = unfitted_model(used, config.seed)
         final.fit(Interactions.from_purchases(bought, weight="count"))
         recommendations = final.recommend(users=None, k=k)
+        del final
+        _release_freed_memory()
+        due = due_model.predict(bought)  # `due_items`' table as of as_of
         repeat_at_rank1 = _repeat_at_rank1(recommendations, bought)
         decided = customer_decisions(
             profiles,
@@ -529,6 +569,13 @@ def _repeat_at_rank1(recommendations: pl.DataFrame, bought: pl.DataFrame) -> flo
     first = recommendations.filter(pl.col(C.RANK) == 1).select(C.USER, C.ITEM)
     if first.height == 0:
         return 0.0
-    # lazily, so only the two id columns are filtered; a semi join needs no unique()
-    seen = without_returns(bought.lazy()).select(C.USER, C.ITEM).collect()
+    # lazily, so only the two id columns are read, and only the rows of those first
+    # recommendations are kept: no copy of every (customer, product) row
+    seen = (
+        without_returns(bought.lazy())
+        .select(C.USER, C.ITEM)
+        .join(first.lazy(), on=[C.USER, C.ITEM], how="semi")
+        .unique()
+        .collect()
+    )
     return first.join(seen, on=[C.USER, C.ITEM], how="semi").height / first.height

@@ -74,7 +74,7 @@ def _purchase_days(lf: pl.LazyFrame, schema: pl.Schema, as_of: datetime) -> pl.D
     return (
         rows.group_by(C.USER, C.ITEM, pl.col(C.TIMESTAMP).dt.date().alias("_day"))
         .agg(pl.col(C.TIMESTAMP).max().alias("_t"))
-        .with_columns(pl.col("_day").cast(pl.Int32).alias("_d"))
+        .select(C.USER, C.ITEM, "_t", pl.col("_day").cast(pl.Int32).alias("_d"))
         .sort(C.USER, C.ITEM, "_d")
         .collect()
     )
@@ -106,13 +106,22 @@ def _pair_model(
     item_prior: float,
     shape: float,
 ) -> pl.DataFrame:
-    """Per-pair interval, due date and uncalibrated probability from ``days``."""
+    """Per-pair interval, due date and uncalibrated probability from ``days`` (sorted by
+    user, item, day: each pair's rows are consecutive, so a pair starts where the user
+    or the item changes; no grouping by the string keys is needed)."""
+    start = ~(
+        pl.col(C.USER).eq_missing(pl.col(C.USER).shift())
+        & pl.col(C.ITEM).eq_missing(pl.col(C.ITEM).shift())
+    )
     gaps = days.with_columns(
-        pl.col("_d").diff().over(C.USER, C.ITEM).cast(pl.Float64).alias("_gap")
+        pl.when(start).then(None).otherwise(pl.col("_d").diff()).cast(pl.Float64).alias("_gap"),
+        start.cum_sum().alias("_pair"),
     )
     pairs = (
-        gaps.group_by(C.USER, C.ITEM)
+        gaps.group_by("_pair", maintain_order=True)
         .agg(
+            pl.col(C.USER).first(),
+            pl.col(C.ITEM).first(),
             pl.len().cast(pl.Int64).alias("n_purchases"),
             pl.col("_t").max().alias("last_purchase"),
             pl.col("_gap").log().mean().alias("_own_log"),
@@ -123,6 +132,7 @@ def _pair_model(
                 / US_PER_DAY
             ).alias("_elapsed")
         )
+        .drop("_pair")
     )
     # Kaplan-Meier medians of the gaps: completed gaps are events, the open spells of
     # pairs that have repeated before are censored gaps.
@@ -136,12 +146,14 @@ def _pair_model(
             ),
         ]
     )
+    del gaps  # the rows are done with: only the pairs and the spells from here
     global_median = _km_medians(spells.with_columns(pl.lit(0).alias("_all")), "_all")
     medians = global_median["_median"].drop_nulls()
     global_log = math.log(max(float(medians[0]), 1.0)) if medians.len() else math.log(30.0)
     item_log = _km_medians(spells, C.ITEM).with_columns(
         pl.col("_median").clip(lower_bound=1.0).log().alias("_km_log")
     )
+    del spells
     n_pairs = pairs.height
     global_rho = float((pairs["n_purchases"] > 1).sum()) / max(n_pairs, 1)
     item_rho = pairs.group_by(C.ITEM).agg(
@@ -159,8 +171,9 @@ def _pair_model(
     )
     k = pl.col("n_purchases") - 1
     c = prior_strength
-    out = pairs.join(items.select(C.ITEM, "_item_log", "_item_rho"), on=C.ITEM, how="left").sort(
-        C.USER, C.ITEM
+    # pairs are in the order of ``days``: by user, item
+    out = pairs.join(
+        items.select(C.ITEM, "_item_log", "_item_rho"), on=C.ITEM, how="left", maintain_order="left"
     )
     interval = shrunk_interval(
         out["_own_log"].to_numpy(),
@@ -185,7 +198,15 @@ def _pair_model(
     f_s = stats.gamma.cdf(s, shape, scale=scale)
     f_sh = stats.gamma.cdf(s + horizon, shape, scale=scale)
     raw = rho * (f_sh - f_s) / np.maximum(1.0 - rho * f_s, 1e-12)
-    return out.with_columns(pl.Series("_p_raw", np.clip(raw, 0.0, 1.0)))
+    return out.select(
+        C.USER,
+        C.ITEM,
+        "last_purchase",
+        "n_purchases",
+        "interval_days",
+        "due_date",
+        pl.Series("_p_raw", np.clip(raw, 0.0, 1.0)),
+    )
 
 
 def _design(frame: pl.DataFrame) -> np.ndarray:
@@ -285,7 +306,8 @@ class DueItems(CustomerModel):
     Attributes
     ----------
     items_ : pl.DataFrame
-        The table of `due_items` at the fitted ``as_of`` (not saved by `save`).
+        The table of `due_items` at the fitted ``as_of`` (not saved by `save`; not set by
+        ``fit(..., table=False)``).
     calibrated_ : bool
         Whether the calibration was learned (else the probabilities are the renewal
         model's).
@@ -365,9 +387,12 @@ class DueItems(CustomerModel):
             pl.Series("p_within_horizon", p, dtype=pl.Float64),
         )
 
-    def fit(self, purchases: FrameLike, as_of: TimeLike) -> DueItems:
-        """Fit on the purchases strictly before ``as_of`` (see `due_items`)."""
+    def fit(self, purchases: FrameLike, as_of: TimeLike, *, table: bool = True) -> DueItems:
+        """Fit on the purchases strictly before ``as_of`` (see `due_items`); with
+        ``table=False`` only the calibration is learned and ``items_`` is not set (``predict``
+        gives the same table later, without holding it meanwhile)."""
         self._start_fit()
+        self.__dict__.pop("items_", None)
         days, when = self._days(purchases, as_of)
         fit = None
         if self.calibrate:
@@ -387,7 +412,8 @@ class DueItems(CustomerModel):
         self.weights_ = fit.coef if fit is not None else empty
         self.covariance_ = fit.covariance if fit is not None else np.zeros((0, 0))
         self.as_of_ = when.isoformat()
-        self.items_ = self._table(days, when)
+        if table:
+            self.items_ = self._table(days, when)
         return self
 
     def predict(self, purchases: FrameLike, as_of: TimeLike | None = None) -> pl.DataFrame:

@@ -17,7 +17,7 @@ from recsys.data import columns as C
 if TYPE_CHECKING:
     from recsys.job import JobResult
 
-__all__ = ["FILES", "file_metadata", "write_files"]
+__all__ = ["FILES", "file_metadata", "readme", "value_source", "write_files"]
 
 #: The files `write_files` writes, by name.
 FILES = {
@@ -28,26 +28,73 @@ FILES = {
     "recommendations": "recommendations.parquet",
     "metrics": "metrics.csv",
     "plan": "plan.parquet",
+    "readme": "README.md",
+}
+
+#: What the rows of each file are (``README.md``).
+ROWS = {
+    "purchases": "one row per purchase line before as_of the job ran on",
+    "profiles": "one row per customer, as of as_of",
+    "due": "one row per customer and product that may be bought again",
+    "actions": "one row per customer: the action to take",
+    "recommendations": "one row per customer and rank",
+    "plan": "one row per customer: the targeting plan",
+    "metrics": "one row per model, metric, items mode and segment on the test window",
+}
+
+#: What a column holds, where its name does not say it (``README.md``).
+COLUMN_NOTES = {
+    "churn_risk": "BG/NBD's probability of no purchase over the evaluation horizon",
+    "learned_churn_risk": "the learned churn model's churn risk (deployed: the churn card "
+    "licensed it)",
+    "learned_value": "the learned CLV model's value over the value horizon (deployed: the "
+    "value card licensed it)",
+    "clv": "BG/NBD x Gamma-Gamma value over the value horizon",
+    "expected_orders": "BG/NBD's expected orders over the value horizon",
+    "churn_rank": "1 = most likely gone, by the churn card's ordering (metadata churn_rank_source)",
+    "value_at_stake": "the value the win-back decision weighs (metadata value_source)",
+    "as_of": "the date everything in the file is as of",
+    "item_name": "the product's name",
+    "item_names": "the names of the products in items",
 }
 
 
 def file_metadata(result: JobResult, name: str) -> dict[str, str]:
-    """The key-value metadata of one Parquet file: ``as_of`` (ISO), what the rows are and
-    the source of the churn ordering and of the value (model or naive rule).
+    """The key-value metadata of one Parquet file: ``as_of`` (ISO), what the rows are,
+    the evaluation's cutoff and window (only where the models were evaluated) and, in
+    ``profiles.parquet`` (the file whose columns they name), the source of the churn
+    ordering and of the value (model or naive rule).
 
     ``churn_rank_source``: ``model: <column> (<model>)`` (``churn_risk (BG/NBD)`` or
     ``learned_churn_risk (the learned churn model)``) where that churn risk beats the
     naive rules at the evaluation cutoff, else ``rule: <column> (<ordering>)``;
     ``churn_probability``: ``yes`` where it may be read as a probability;
-    ``value_source``: ``model: <column> (<model>)`` (e.g. ``learned_value (the learned
-    CLV model)``) or ``rule: past_value (<how>)``.
+    ``value_source``: `value_source`. ``evaluation_window_days``: the days after the
+    cutoff the data cover (``evaluation_horizon_days``, or fewer where the horizon runs
+    past ``as_of``).
     """
     meta = {"as_of": result.as_of.isoformat(), "recsys_file": name, "model": result.model}
-    meta.update(_sources(result))
-    if result.cutoff is not None:
+    if name == "profiles":
+        meta.update(_sources(result))
+    if result.cutoff is not None and result.evaluation is not None:
         meta["evaluation_cutoff"] = result.cutoff.isoformat()
         meta["evaluation_horizon_days"] = str(result.config.horizon_days)
+        meta["evaluation_window_days"] = f"{result.regime.window_days:g}"
     return meta
+
+
+def value_source(result: JobResult) -> str:
+    """Where the value the decisions use comes from, naming ``profiles.parquet`` columns
+    only: ``model: <column> (<model>)`` (e.g. ``learned_value (the learned CLV model)``)
+    where the value claim licenses the model, else ``rule: <column> x <ratio> (<how>)``
+    (``monetary``, or ``frequency`` without prices, scaled by the shop's past-value
+    ratio: `recsys.job.decisions.past_value`)."""
+    value = result.claims["value"]
+    column = result.value_column
+    if value.licensed and column in result.profiles.columns:
+        return f"model: {column} ({value.evidence.get('model_name', 'the CLV model')})"
+    past = "monetary" if "monetary" in result.profiles.columns else "frequency"
+    return f"rule: {past} x {value.evidence.get('ratio', float('nan')):.3g} ({value.fallback})"
 
 
 def _sources(result: JobResult) -> dict[str, str]:
@@ -66,11 +113,7 @@ def _sources(result: JobResult) -> dict[str, str]:
         )
         meta["churn_probability"] = "yes" if churn.licensed else "no"
     if value is not None:
-        meta["value_source"] = (
-            f"model: {result.value_column} ({value.evidence.get('model_name', 'the CLV model')})"
-            if value.licensed
-            else f"rule: {result.value_column} ({value.fallback})"
-        )
+        meta["value_source"] = value_source(result)
     return meta
 
 
@@ -109,8 +152,10 @@ def write_files(result: JobResult, out_dir: str | Path) -> dict[str, Path]:
     Parquet files carry ``as_of`` (and the evaluation's cutoff) in their key-value
     metadata; profiles, due items, actions and recommendations also carry an
     ``as_of`` column, and an ``item_name`` (``item_names`` for the action lists)
-    where the input has product names. ``metrics.csv`` has ``as_of``, ``cutoff``
-    and ``horizon_days`` columns (CSV has no metadata). With an experiment,
+    where the input has product names. ``metrics.csv`` has ``as_of``, ``cutoff``,
+    ``horizon_days`` and ``window_days`` (the days after the cutoff the data cover:
+    fewer than ``horizon_days`` where it runs past ``as_of``) columns (CSV has no
+    metadata). ``README.md`` lists each file's columns (`readme`). With an experiment,
     ``plan.parquet`` is the targeting plan (`recsys.uplift.allocate`'s columns), with
     the date of the model's features (``features_as_of``) in its metadata too.
     ``purchases.parquet`` holds the purchases before ``as_of`` the job ran on, with their
@@ -144,9 +189,68 @@ def write_files(result: JobResult, out_dir: str | Path) -> dict[str, Path]:
         as_of=pl.lit(result.as_of.isoformat()),
         cutoff=pl.lit(result.cutoff.isoformat() if result.cutoff else None, dtype=pl.String),
         horizon_days=pl.lit(result.config.horizon_days),
+        window_days=pl.lit(result.regime.window_days),
     )
     path = out / FILES["metrics"]
     with atomic_path(path) as tmp:
         metrics.write_csv(tmp)
     paths["metrics"] = path
+    schemas = {name: frame.schema for name, frame in tables.items()}
+    schemas["metrics"] = metrics.schema
+    path = out / FILES["readme"]
+    with atomic_path(path) as tmp:
+        tmp.write_text(readme(result, schemas, metadata), encoding="utf-8")
+    paths["readme"] = path
     return paths
+
+
+def readme(
+    result: JobResult,
+    schemas: dict[str, pl.Schema],
+    metadata: dict[str, dict[str, str]],
+) -> str:
+    """``README.md`` of the output folder: each file written, what its rows are, the
+    columns it holds (each once, in the file's order: only those this run wrote) and its
+    key-value metadata.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from datetime import datetime
+    >>> r = SimpleNamespace(config=SimpleNamespace(dataset="shop"), as_of=datetime(2024, 1, 1))
+    >>> text = readme(r, {"due": pl.Schema({"user_id": pl.Int64, "as_of": pl.Date})},
+    ...               {"due": {"as_of": "2024-01-01T00:00:00"}})
+    >>> print(text.split("## ")[1])
+    `due.parquet`
+    <BLANKLINE>
+    One row per customer and product that may be bought again.
+    <BLANKLINE>
+    - `user_id`: customer
+    - `as_of`: the date everything in the file is as of
+    <BLANKLINE>
+    Metadata: `as_of` = 2024-01-01T00:00:00
+    <BLANKLINE>
+    <BLANKLINE>
+    """
+    from recsys.report.format import label
+
+    lines = [
+        f"# recsys report: {result.config.dataset}, as of {result.as_of:%Y-%m-%d}",
+        "",
+        "The files of this folder, with the columns this run wrote (in each file's order) "
+        "and their metadata; report.html is the page.",
+        "",
+    ]
+    for name, schema in schemas.items():
+        rows = ROWS.get(name, "")
+        lines += [f"## `{FILES[name]}`", "", rows[:1].upper() + rows[1:] + ".", ""]
+        for column in dict.fromkeys(schema):
+            words = COLUMN_NOTES.get(column, label(column))
+            said = words != column.replace("_", " ")
+            lines.append(f"- `{column}`" + (f": {words}" if said else ""))
+        meta = metadata.get(name)
+        if meta:
+            pairs = "; ".join(f"`{k}` = {v}" for k, v in meta.items())
+            lines += ["", f"Metadata: {pairs}"]
+        lines += ["", ""]
+    return "\n".join(lines)

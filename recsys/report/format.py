@@ -26,6 +26,7 @@ from typing import Any
 
 import polars as pl
 
+from recsys._text import interval, number
 from recsys.profiles.config import ProfileConfig
 from recsys.profiles.rfm import SEGMENT_NAMES
 
@@ -38,6 +39,7 @@ __all__ = [
     "interval",
     "label",
     "money",
+    "number",
     "percent",
     "plain",
     "sort_natural",
@@ -141,15 +143,6 @@ def count(value: int | float | None) -> str:
     if value is None:
         return ""
     return "n/a" if value != value else f"{value:,.0f}"
-
-
-def interval(value: float | None, low: float | None, high: float | None, fmt: str = ".3f") -> str:
-    """``value [low, high]``."""
-    if value is None:
-        return ""
-    if low is None or high is None:
-        return format(value, fmt)
-    return f"{value:{fmt}} [{low:{fmt}}, {high:{fmt}}]"
 
 
 def ident(value: Any) -> str:

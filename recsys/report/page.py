@@ -8,33 +8,37 @@ sections follow. The page is rendered from ``templates/report.html.j2``.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from recsys.data import columns as C
-from recsys.report.format import Table, count, interval, money, orders, percent, sort_natural
+from recsys.report.cards import (
+    CARD_ORDER,
+    card,
+    card_headline,
+    due_table,
+    item_names,
+    winback_table,
+)
+from recsys.report.format import (
+    Table,
+    count,
+    interval,
+    money,
+    number,
+    percent,
+    sort_natural,
+)
 from recsys.report.html import HtmlReport
 from recsys.report.plotting import pyplot
 from recsys.report.quality import quality_section
 
 if TYPE_CHECKING:
-    from recsys.job import Claim, JobResult
+    from recsys.job import JobResult
 
 __all__ = ["plots_available", "write_page"]
-
-CARD_TITLES = {
-    "campaign": "Win back lapsed customers",
-    "churn": "Churn risk",
-    "value": "Customer value",
-    "due": "Remind customers who are due to buy again",
-    "model": "Recommend with this model",
-    "evaluation": "Who the models were tested on",
-    "targeting": "Whom to send the offer to",
-}
-CARD_ORDER = ("targeting", "campaign", "churn", "value", "due", "model", "evaluation")
 
 
 def plots_available() -> bool:
@@ -46,191 +50,15 @@ def plots_available() -> bool:
     return True
 
 
-def _names(result: JobResult) -> dict[str, str]:
-    if result.item_names is None:
-        return {}
-    return {str(k): str(v) for k, v in result.item_names.iter_rows() if v is not None}
-
-
-def _product(code: Any, names: dict[str, str]) -> str:
-    name = names.get(str(code))
-    return f"{code} {name}" if name else str(code)
-
-
-def _products(items: Any, names: dict[str, str], limit: int = 3) -> str:
-    items = list(items or [])
-    shown = "; ".join(_product(i, names) for i in items[:limit])
-    return shown + (f" (+{len(items) - limit} more)" if len(items) > limit else "")
-
-
-def _evidence_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "n/a"
-        return f"{value:,.3f}" if abs(value) < 100 else f"{value:,.0f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if hasattr(value, "strftime"):
-        return f"{value:%Y-%m-%d}"
-    return str(value)
-
-
-def _card(claim: Claim, headline: str) -> dict[str, Any]:
-    return {
-        "id": claim.key,
-        "title": CARD_TITLES.get(claim.key, claim.key),
-        "headline": headline,
-        "text": claim.text,
-        "licensed": claim.licensed,
-        "fallback": claim.fallback,
-        "evidence": [
-            (key.replace("_", " "), _evidence_text(v))
-            for key, v in claim.evidence.items()
-            if key not in ("auc_text", "reason")
-        ],
-        "warnings": list(claim.warnings),
-    }
-
-
-def _headline(result: JobResult, key: str) -> str:
-    claim = result.claims[key]
-    ev = claim.evidence
-    cur = result.config.currency
-    if key == "campaign":
-        stake = (
-            money(ev["value_at_stake"], cur)
-            if ev["money"]
-            else f"about {ev['value_at_stake']:,.0f} orders"
-        )
-        verdict = "per contact, more than the contact cost" if claim.licensed else "not proposed"
-        checked = (
-            f"over the next {ev['stake_days']} days, by the evidence"
-            if "ratio" in ev
-            else "projected, unchecked"
-        )
-        return f"{count(ev['customers'])} customers, {stake} at stake ({checked}): {verdict}"
-    if key == "churn":
-        name = ev.get("model_name", "BG/NBD")
-        if claim.licensed:
-            return f"{name}: a probability, ahead of the naive rules"
-        if ev["ranked_by"] in ("churn_risk", "learned_churn_risk"):
-            return f"{name}: ahead of the naive rules, not a probability"
-        return f"ranked by the naive rule: {ev['ranked_by']}"
-    if key == "value":
-        rule = "past spend" if ev.get("has_prices", True) else "past orders"
-        if not claim.licensed:
-            return f"ranked by {rule}"
-        name = (
-            ev.get("model_name", "the CLV model")
-            if ev.get("has_prices", True)
-            else "BG/NBD expected orders"
-        )
-        # licensed on Spearman; ahead outright only where top-decile capture is ahead too
-        level = ev.get("capture_ci_low", 1.0) <= 0
-        return f"{name}, ahead of {rule}" + (
-            " on Spearman, level on the top tenth" if level else ""
-        )
-    if key == "due":
-        return f"{count(ev['customers'])} customers, {count(ev['items'])} products due"
-    if key == "model":
-        return result.model
-    if key == "targeting":
-        plan = result.targeting.plan if result.targeting is not None else None
-        treat = int(plan["treat"].sum()) if plan is not None else 0
-        rule = "by the uplift model" if claim.licensed else "fallback: the average effect"
-        return f"{count(treat)} customers to send it to ({rule})"
-    return f"{count(ev.get('evaluated', 0))} customers"
-
-
-_VALUE_NAMES = {"clv": "expected value", "expected_orders": "expected orders"}
-
-
-def _winback_table(result: JobResult, names: dict[str, str]) -> Table | None:
-    win = result.actions.filter(pl.col("action") == "win_back").head(10)
-    if win.height == 0:
-        return None
-    cur = result.config.currency
-    money_value = C.PRICE in result.purchases.columns
-    value = result.value_column
-    extra = [
-        c
-        for c in ("lifecycle_stage", "rfm_segment", "recency_days", "monetary")
-        if c in result.profiles.columns
-    ]
-    top = win.join(result.profiles.select(C.USER, *extra), on=C.USER, how="left").select(
-        C.USER,
-        *extra,
-        "value_at_stake",
-        pl.Series("items", [_products(i, names) for i in win["items"].to_list()], pl.String),
-    )
-
-    def amount(v: float) -> str:
-        return money(v, cur) if money_value else orders(v)
-
-    order = (
-        "value at stake (the value model x churn risk)"
-        if result.claims["churn"].licensed
-        else result.claims["churn"].fallback
-    )
-    past = "the past-spend value" if money_value else "the past-orders value"
-    ev = result.claims["campaign"].evidence
-    ratio = ev.get("ratio_at_window_rate", ev.get("ratio", float("nan")))
-    scaled = (
-        f" (over the value horizon, as projected: the campaign card states the stake over "
-        f"the {ev['stake_days']} days it checked, scaled by {ratio:.1%}, what materialised "
-        "at the evaluation cutoff)"
-        if ratio < 1
-        else ""
-    )
-    return Table.from_frame(
-        top,
-        title="The first ten customers to win back",
-        caption=f"One row per customer, in the order of the list: {order}. Value at stake is "
-        f"{_VALUE_NAMES.get(value, past)}{scaled}; the products are {result.model}'s "
-        "recommendations.",
-        labels={"recency_days": "days since last order", "rfm_segment": "RFM segment"},
-        formats={"monetary": amount, "value_at_stake": amount, "recency_days": count},
-        text_columns=("items",),
-    )
-
-
-def _due_table(result: JobResult, names: dict[str, str]) -> Table | None:
-    min_p = result.claims["due"].evidence["min_probability"]
-    top = (
-        result.due.filter(pl.col("p_within_horizon") >= min_p)
-        .sort("p_within_horizon", C.USER, C.ITEM, descending=[True, False, False])
-        .head(10)
-    )
-    if top.height == 0:
-        return None
-    columns: list[Any] = [C.USER, C.ITEM]
-    if names:
-        columns.append(
-            pl.Series("name", [names.get(str(i), "") for i in top[C.ITEM].to_list()], pl.String)
-        )
-    columns += ["due_date", "p_within_horizon"]
-    return Table.from_frame(
-        top.select(columns),
-        title="Products most likely to be bought again soon",
-        caption="One row per customer and product, the most likely first; chance = probability "
-        f"of a purchase in the next {result.config.due_horizon_days} days.",
-        formats={
-            "p_within_horizon": percent,
-            "due_date": lambda v: "" if v is None else f"{v:%Y-%m-%d}",
-        },
-        labels={"p_within_horizon": "chance"},
-        text_columns=("name",),
-    )
-
-
 def _customers_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
     cur = result.config.currency
     profiles = result.profiles
     page.heading(f"Customers as of {result.as_of:%Y-%m-%d}")
-    spend = [pl.col("monetary").sum()] if "monetary" in profiles.columns else []
-    risk = [pl.col("churn_risk").mean()] if "churn_risk" in profiles.columns else []
+    # each group's values sorted before the sum: a float sum in group_by's row order
+    # depends on the threads (13,558,920.49 or .50 on the same 10M-line profiles)
+    spend = [pl.col("monetary").sort().sum()] if "monetary" in profiles.columns else []
+    score, about = _churn_score(result)
+    risk = [pl.col(score).sort().mean().alias("churn_score")] if score is not None else []
     stages = sort_natural(
         profiles.group_by("lifecycle_stage")
         .agg(pl.len().alias("customers"), *spend, *risk)
@@ -241,22 +69,17 @@ def _customers_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
         "customers",
         "share",
         *(["monetary"] if spend else []),
-        *(["churn_risk"] if risk else []),
+        *(["churn_score"] if risk else []),
     )
     money_fmt = {"monetary": lambda v: money(v, cur)}
+    chance = result.claims["churn"].licensed
     page.table(
         Table.from_frame(
             stages,
             caption="One row per lifecycle stage, from newest to lost: how many customers and "
-            "what they spent so far"
-            + (
-                "; churn risk is the model's mean chance of no purchase in the next "
-                f"{result.config.horizon_days} days (see the churn card before reading it as "
-                "a probability)."
-                if risk
-                else "."
-            ),
-            formats={**money_fmt, "share": percent, "churn_risk": percent},
+            f"what they spent so far; {about}.",
+            formats={**money_fmt, "share": percent, "churn_score": percent if chance else number},
+            labels={"churn_score": "mean churn risk" if chance else "mean churn score"},
         )
     )
     rfm = sort_natural(
@@ -289,6 +112,34 @@ def _customers_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
             )
 
 
+def _churn_score(result: JobResult) -> tuple[str | None, str]:
+    """(the profiles' column of the deployed churn score, or None; what its mean per
+    stage is): the churn card's ``ranked_by``, a chance only where the card licenses it
+    as a probability; a naive rule's order has no mean to show."""
+    from recsys.job.decisions import CHURN_RULES
+
+    claim = result.claims["churn"]
+    by = claim.evidence.get("ranked_by", "")
+    name = claim.evidence.get("model_name", "BG/NBD")
+    horizon = result.config.horizon_days
+    if by in CHURN_RULES:
+        return None, (
+            f"no churn chance is shown: churn is ranked by the naive rule, {CHURN_RULES[by][1]} "
+            "(see the churn card)"
+        )
+    if not by or by not in result.profiles.columns:
+        return None, "no churn score is deployed"
+    if claim.licensed:
+        return by, (
+            f"mean churn risk is {name}'s mean chance of no purchase in the next {horizon} "
+            f"days ({by}, licensed as a probability by the churn card)"
+        )
+    return by, (
+        f"mean churn score is the mean of {name}'s churn risk ({by}), which ranks who leaves "
+        "but is not a probability (see the churn card): a score, not a chance"
+    )
+
+
 def _churn_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
     claim = result.claims["churn"]
     page.heading("Churn risk and customer value against the naive rules")
@@ -305,9 +156,9 @@ def _churn_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
             "naive",
             "value",
             "naive_value",
-            "diff",
-            "ci_low",
-            "ci_high",
+            pl.struct("diff", "ci_low", "ci_high")
+            .map_elements(_difference, return_dtype=pl.String)
+            .alias("difference"),
             "n",
         )
         page.table(
@@ -320,7 +171,7 @@ def _churn_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
                 "(frequency: fewest orders first, then longest since the last order, the order the "
                 "decisions rank by it; AUC and Spearman: higher is better; Brier: lower), the "
                 "difference and its paired 95% interval (customers resampled).",
-                formats={"diff": _signed, "ci_low": _signed, "ci_high": _signed, "n": count},
+                formats={"n": count},
                 labels={"naive": "naive rule", "naive_value": "rule's value", "n": "customers"},
             )
         )
@@ -330,9 +181,10 @@ def _churn_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
     page.table(
         Table.from_frame(
             churn.calibration,
-            caption=f"Customers as of {result.cutoff:%Y-%m-%d} in ten equal groups by churn risk "
-            "(1 = lowest): predicted churn is the mean churn risk of the group, observed churn "
-            f"the share that bought nothing in the next {churn.horizon_days} days.",
+            caption=f"Customers as of {result.cutoff:%Y-%m-%d} in ten equal groups by "
+            f"{claim.evidence.get('model_name', 'BG/NBD')}'s churn risk (1 = lowest): "
+            "predicted churn is the mean churn risk of the group, observed churn the share "
+            f"that bought nothing in the next {churn.horizon_days} days.",
             formats={"predicted_churn": percent, "observed_churn": percent},
         )
     )
@@ -352,11 +204,15 @@ def _churn_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
         ax.set_ylim(0, 1)
         ax.legend(loc="upper left", fontsize=8)
         ax.grid(alpha=0.3)
-        page.figure(fig, caption="Predicted vs observed churn per decile.")
+        page.figure(
+            fig,
+            caption=f"Predicted vs observed churn per decile of "
+            f"{claim.evidence.get('model_name', 'BG/NBD')}'s churn risk.",
+        )
 
 
-def _signed(v: Any) -> str:
-    return "n/a" if v is None or v != v else f"{v:+.3f}"
+def _difference(r: dict[str, Any]) -> str:
+    return interval(r["diff"], r["ci_low"], r["ci_high"], signed=True)
 
 
 def _cell(r: dict[str, Any]) -> str:
@@ -412,18 +268,19 @@ def _models_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
     choice = result.test_choice
     if choice is not None and choice.comparisons.height:
         comp = choice.comparisons.with_columns(
-            interval=pl.format("[{}, {}]", pl.col("ci_low").round(3), pl.col("ci_high").round(3)),
+            pl.struct(pl.col("difference").alias("diff"), "ci_low", "ci_high")
+            .map_elements(_difference, return_dtype=pl.String)
+            .alias("difference"),
             verdict=pl.when((pl.col("ci_low") <= 0) & (pl.col("ci_high") >= 0))
             .then(pl.lit("tied"))
             .otherwise(pl.lit("separated")),
-        ).select("model", "difference", "interval", "verdict")
+        ).select("model", "difference", "verdict")
         page.table(
             Table.from_frame(
                 comp,
                 caption=f"Paired difference in hit rate@{k} on the test window: {choice.best} "
                 "minus each other model on the same customers, with its 95% interval.",
-                formats={"difference": lambda v: f"{v:+.3f}"},
-                labels={"model": "compared with", "interval": "95% interval"},
+                labels={"model": "compared with", "difference": "difference [95% interval]"},
             )
         )
     segments = (
@@ -449,11 +306,14 @@ def _models_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
             caption=f"Hit rate@{k} (all items) per lifecycle stage at the cutoff; "
             "'first-time' = customers with no purchase before the cutoff (served the "
             "cold-start fallback).",
-            labels={"segment": "customers"},
+            labels={
+                "segment": "lifecycle stage at the cutoff",
+                **{m: m for m in segments.columns if m != "segment"},
+            },
         )
     )
     if result.hit_retention is not None and result.hit_retention.height:
-        page.heading("Do customers who buy the recommendations come back?")
+        page.heading("Do returning customers who buy the recommendations order again?")
         page.text(
             "This is an association, not a causal effect: customers who buy recommended items "
             "are more engaged to begin with, and nobody was randomized. Measure the effect of "
@@ -470,9 +330,17 @@ def _models_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
                     "no_hit_retention",
                     "difference",
                 ),
-                caption=f"Customers who came back in the test window, split by whether they "
-                f"bought one of {result.model}'s recommendations; retention = share who bought "
-                "again afterwards.",
+                caption=f"The customers who had bought before {result.cutoff:%Y-%m-%d} and "
+                f"bought again in {result.regime.window} (first-time buyers are left out: "
+                "they had nothing to come back after), split by whether their first order in "
+                f"it contained one of {result.model}'s recommendations made at the cutoff; "
+                "'ordered again' = the share of them who placed another order later in the "
+                "same window.",
+                labels={
+                    "n_returned": "came back",
+                    "hit_retention": "ordered again (bought one)",
+                    "no_hit_retention": "ordered again (bought none)",
+                },
                 formats={
                     "hit_retention": percent,
                     "no_hit_retention": percent,
@@ -529,13 +397,13 @@ def write_page(result: JobResult, path: str | Path) -> Path:
     plots = plots_available()
     plt = pyplot() if plots else None
     config = result.config
-    names = _names(result)
+    names = item_names(result)
     page = HtmlReport(f"Customer retention and recommendations: {config.dataset}")
     page.template = "report.html.j2"
     window = (
-        f"models evaluated on the {config.horizon_days} days after {result.cutoff:%Y-%m-%d}; "
-        if result.cutoff is not None
-        else ""
+        f"models evaluated on {result.regime.window}; "
+        if result.evaluation is not None
+        else "no model evaluated (see the evaluation card); "
     )
     page.subtitle = (
         f"Everything as of {result.as_of:%Y-%m-%d} (profiles, items due, actions and "
@@ -567,7 +435,7 @@ def write_page(result: JobResult, path: str | Path) -> Path:
         )
     )
     cards = [
-        _card(result.claims[key], _headline(result, key))
+        card(result.claims[key], card_headline(result, key))
         for key in CARD_ORDER
         if key in result.claims
     ]
@@ -581,6 +449,6 @@ def write_page(result: JobResult, path: str | Path) -> Path:
         n_customers=count(regime.customers),
         n_orders=count(regime.orders),
         decisions=cards,
-        winback=_winback_table(result, names),
-        due=_due_table(result, names),
+        winback=winback_table(result, names),
+        due=due_table(result, names),
     )

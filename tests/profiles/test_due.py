@@ -106,3 +106,40 @@ def test_bad_input() -> None:
         "(min_calibration_pairs); p_within_horizon is the renewal model's probability, "
         "uncalibrated"
     )
+
+
+def test_pairs_from_the_purchase_days() -> None:
+    # a pair's rows are consecutive in the sorted purchase days: checked against a plain
+    # Python count of distinct days per (customer, product), adjacent pairs included
+    rng = np.random.default_rng(3)
+    n = 400
+    start = datetime(2024, 1, 1)
+    frame = pl.DataFrame(
+        {
+            "user_id": rng.integers(0, 12, n),
+            "item_id": [f"i{v}" for v in rng.integers(0, 6, n)],
+            "timestamp": [start + timedelta(hours=int(h)) for h in rng.integers(0, 2880, n)],
+        }
+    )
+    # customers 20-22 buy only i3: their pairs are adjacent with the same product
+    alone = [(u, "i3", start + timedelta(days=d)) for u in (20, 21, 22) for d in (3, 9)]
+    frame = pl.concat([frame, pl.DataFrame(alone, schema=frame.schema, orient="row")])
+    due = rs.due_items(frame, as_of=datetime(2024, 5, 1), calibrate=False)
+    days: dict[tuple[int, str], set[object]] = {}
+    last: dict[tuple[int, str], datetime] = {}
+    for user, item, t in frame.iter_rows():
+        days.setdefault((user, item), set()).add(t.date())
+        last[(user, item)] = max(last.get((user, item), t), t)
+    assert due.select("user_id", "item_id").rows() == sorted(days)
+    for row in due.iter_rows(named=True):
+        key = (row["user_id"], row["item_id"])
+        assert row["n_purchases"] == len(days[key])
+        assert row["last_purchase"] == last[key]
+
+
+def test_table_later_is_the_fitted_table(online_retail: pl.DataFrame) -> None:
+    as_of = datetime(2011, 9, 9)
+    model = rs.profiles.DueItems(30).fit(online_retail, as_of, table=False)
+    assert "items_" not in vars(model)
+    table = rs.due_items(online_retail, as_of=as_of, horizon_days=30)
+    assert model.predict(online_retail).equals(table)
