@@ -77,6 +77,28 @@ class ModelChoice:
         """True when no other model is tied with the best."""
         return len(self.tied) == 1
 
+    def lead_over(self, model: str) -> tuple[float, float, float] | None:
+        """``best`` minus ``model`` on the split this choice was made on: ``(difference,
+        ci_low, ci_high)`` of their paired comparison; None when ``model`` is ``best`` or
+        was not compared.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> table = pl.DataFrame({"model": ["als", "popular"], "mode": ["all"] * 2,
+        ...     "metric": ["hit_rate"] * 2, "k": [10, 10], "segment": ["all"] * 2,
+        ...     "value": [0.51, 0.50], "ci_low": [0.46, 0.45], "ci_high": [0.56, 0.55],
+        ...     "n_users": [400, 400]})
+        >>> choice = choose_model(table, k=10)
+        >>> choice.lead_over("als") is None, round(choice.lead_over("popular")[0], 3)
+        (True, 0.01)
+        """
+        rows = self.comparisons.filter(pl.col("model") == model)
+        if model == self.best or rows.height == 0:
+            return None
+        row = rows.row(0, named=True)
+        return float(row["difference"]), float(row["ci_low"]), float(row["ci_high"])
+
 
 def is_buy_again(spec: str) -> bool:
     """Whether the model a spec names is one of `BUY_AGAIN_MODELS`.

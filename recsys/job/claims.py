@@ -23,13 +23,20 @@ Rules:
   captures not entirely below 0); otherwise it is ranked by past spend
   (`recsys.job.claims_customer.value_claim`);
 * a model is named best only when its paired interval against the runner-up
-  excludes 0 on enough customers with a hit rate above 0 (`model_claim`);
+  excludes 0 on enough customers with a hit rate above 0; where the test window
+  separates its best model above the one used (chosen on the validation split, never
+  on the test window), the card says so, as a single window's verdict not acted on
+  (`model_claim`);
 * the evaluation names who was evaluated, returning and first-time customers
   apart, or why nobody was (`evaluation_claim`);
 * a campaign is proposed only where the value at stake per contact, valued by the
   evidence (the projection x the share of it that materialised when the same rule and
   valuation were applied at the evaluation cutoff, at the low end of its interval),
   exceeds the contact cost; never on an unchecked projection (`campaign_claim`);
+* the items due are licensed only where, computed at the evaluation cutoff, their
+  chances beat the item's base rate on the window after it (the Brier score's paired
+  interval below 0); the purchases they expect are scaled by what materialised there
+  where it fell short (`recsys.job.claims_due.due_claim`, `recsys.job.due_check`);
 * an offer is targeted by the uplift model only where its Qini interval on the
   experiment is above 0 (`targeting_claim`); otherwise by `TARGETING_FALLBACK`.
 """
@@ -51,7 +58,6 @@ __all__ = [
     "TARGETING_FALLBACK",
     "Claim",
     "campaign_claim",
-    "due_claim",
     "evaluation_claim",
     "model_claim",
     "peak_window",
@@ -179,11 +185,16 @@ def model_claim(
     min_evaluated: int = 30,
     warnings: tuple[str, ...] = (),
 ) -> Claim:
-    """A best model named only when its paired interval against the runner-up excludes 0.
+    """A best model named only when its paired interval against the runner-up excludes 0;
+    a model the test window puts ahead of the one used, said so.
 
     ``choice`` is `choose_model` on the test evaluation; ``used`` is the model the
     job recommends with and ``used_because`` why (the validation split or the
-    regime's default).
+    regime's default). The model is never chosen on the test window, but the card does
+    not contradict it: where the test window separates its best model above ``used``
+    (the paired interval of best minus ``used`` above 0), the text opens with that, as
+    a single window's verdict, reported and not acted on (``evidence["test_favours"]``);
+    "not enough evidence" is said only of naming one best model.
 
     Examples
     --------
@@ -217,22 +228,61 @@ def model_claim(
                 f"95% interval [{number(row['ci_low'], signed=True)}, "
                 f"{number(row['ci_high'], signed=True)}], which contains 0"
             )
+    uses = f"The job uses {used}: {used_because}."
+    favours = _test_favours(choice, used, evaluated, best_value, data)
+    if favours:
+        uses = (
+            f"The job uses {used}: {used_because}. The model is chosen on the validation "
+            "split, never on the test window: the test window's verdict is a single "
+            "window's, reported here and not acted on."
+        )
     if reason is None:
         assert choice is not None
         text = (
-            f"{choice.best} is the best model: ahead of the runner-up {choice.runner_up} by "
-            f"{number(data['difference'], signed=True)} in "
-            f"{choice.metric.replace('_', ' ')}@{choice.k}, "
-            f"95% paired interval [{number(data['ci_low'], signed=True)}, "
-            f"{number(data['ci_high'], signed=True)}], on "
-            f"{evaluated:,} customers. The job uses {used}: {used_because}."
+            f"{choice.best} is the best model on the test window: ahead of the runner-up "
+            f"{choice.runner_up} by {number(data['difference'], signed=True)} in "
+            f"{choice.metric.replace('_', ' ')}@{choice.k}, 95% paired interval "
+            f"[{number(data['ci_low'], signed=True)}, {number(data['ci_high'], signed=True)}], "
+            f"on {evaluated:,} customers. "
         )
-        return Claim("model", text, True, data, warnings, None)
+        if favours:  # the runner-up is not the model used: name the gap to it too
+            text += f"{favours} "
+        return Claim("model", text + uses, True, data, warnings, None)
     data["reason"] = reason
-    text = (
-        f"Not enough evidence to name a best model: {reason}. The job uses {used}: {used_because}."
-    )
+    if favours:
+        text = f"{favours} {uses} No single best model can be named: {reason}."
+    else:
+        text = f"Not enough evidence to name a best model: {reason}. {uses}"
     return Claim("model", text, False, data, warnings, used)
+
+
+def _test_favours(
+    choice: ModelChoice | None,
+    used: str,
+    evaluated: int,
+    best_value: float,
+    data: dict[str, Any],
+) -> str:
+    """The sentence saying the test window separates ``choice.best`` above ``used`` (its
+    figures added to ``data``), or "" where it does not."""
+    if choice is None or not best_value > 0:
+        return ""
+    lead = choice.lead_over(used)
+    if lead is None or not lead[1] > 0:
+        return ""
+    difference, low, high = lead
+    data.update(
+        test_favours=choice.best,
+        favoured_difference=difference,
+        favoured_ci_low=low,
+        favoured_ci_high=high,
+    )
+    return (
+        f"The test window favours {choice.best} over {used}, the model the job uses: "
+        f"{choice.best} is ahead by {number(difference, signed=True)} in "
+        f"{choice.metric.replace('_', ' ')}@{choice.k}, 95% paired interval "
+        f"[{number(low, signed=True)}, {number(high, signed=True)}], on {evaluated:,} customers."
+    )
 
 
 def short_history(evidence: CampaignEvidence) -> str:
@@ -283,8 +333,7 @@ def peak_window(evidence: CampaignEvidence) -> str:
     >>> print(peak_window(seen))  # doctest: +NORMALIZE_WHITESPACE
     the campaign check window (the 90 days after 2010-09-11) was a peak: the shop's
     spending in it ran at 1.80 times its rate in the 91 days before (the rate the
-    valuation projects at); the realised/projected ratio is divided by that factor, and
-    whether the days after as_of are a peak too is not checked
+    valuation projects at); the realised/projected ratio is divided by that factor
     """
     rate = "spending" if evidence.money else "ordering"
     return (
@@ -292,22 +341,23 @@ def peak_window(evidence: CampaignEvidence) -> str:
         f"{evidence.cutoff:%Y-%m-%d}) was a peak: the shop's {rate} in it ran at "
         f"{evidence.window_rate:.2f} times its rate in the {evidence.ratio_days:,.0f} days "
         "before (the rate the valuation projects at); the realised/projected ratio is "
-        "divided by that factor, and whether the days after as_of are a peak too is not "
-        "checked"
+        "divided by that factor"
     )
 
 
 def season_ahead(factor: float, horizon_days: int, ratio_days: float, *, money: bool) -> str:
     """The campaign card's warning where, a year before as_of, the ``horizon_days`` that
-    followed ran at ``factor`` times the shop's rate in the ``ratio_days`` before as_of
-    (the rate the valuation projects at), off by `PEAK_RATE` either way; "" otherwise.
+    followed ran at ``factor`` times the shop's rate in the ``ratio_days`` before them (the
+    rate a valuation made then would have projected at), off by `PEAK_RATE` either way;
+    "" otherwise.
 
     Examples
     --------
     >>> print(season_ahead(0.653, 90, 182.5, money=True))  # doctest: +NORMALIZE_WHITESPACE
     a year before as_of, the shop's spending in the 90 days that followed ran at 0.65 times
-    its rate in the 182 days before as_of (the rate the valuation projects at): if the
-    season repeats, the next 90 days hold less than the stake projects
+    its rate in the 182 days before them (the rate a valuation made then would have
+    projected at): if the season repeats, the next 90 days hold less than the stake
+    projects
     >>> season_ahead(1.1, 90, 182.5, money=True)
     ''
     """
@@ -316,9 +366,9 @@ def season_ahead(factor: float, horizon_days: int, ratio_days: float, *, money: 
     rate = "spending" if money else "ordering"
     return (
         f"a year before as_of, the shop's {rate} in the {horizon_days} days that followed ran "
-        f"at {factor:.2f} times its rate in the {ratio_days:,.0f} days before as_of (the rate "
-        f"the valuation projects at): if the season repeats, the next {horizon_days} days "
-        f"hold {'less' if factor < 1 else 'more'} than the stake projects"
+        f"at {factor:.2f} times its rate in the {ratio_days:,.0f} days before them (the rate "
+        "a valuation made then would have projected at): if the season repeats, the next "
+        f"{horizon_days} days hold {'less' if factor < 1 else 'more'} than the stake projects"
     )
 
 
@@ -503,50 +553,6 @@ def campaign_claim(
         f"than the contact cost of {cost}). {scaled}"
     )
     return Claim("campaign", text, False, data, warnings, "no campaign proposed")
-
-
-def due_claim(
-    customers: int,
-    items: int,
-    expected: float,
-    *,
-    min_probability: float,
-    horizon_days: int,
-    replenish: int,
-    dropped: int = 0,
-    warnings: tuple[str, ...] = (),
-) -> Claim:
-    """Customers due to buy a product again (chance at least ``min_probability``).
-
-    Examples
-    --------
-    >>> due_claim(0, 0, 0.0, min_probability=0.2, horizon_days=30, replenish=0).licensed
-    False
-    """
-    data = {
-        "customers": customers,
-        "items": items,
-        "expected_purchases": expected,
-        "min_probability": min_probability,
-        "horizon_days": horizon_days,
-        "replenish": replenish,
-        "dropped": dropped,
-    }
-    if customers == 0:
-        text = (
-            f"No customer has a product due in the next {horizon_days} days with a chance of "
-            f"{_pct(min_probability, 0)} or more."
-        )
-        return Claim("due", text, False, data, warnings, None)
-    text = (
-        f"{customers:,} customers have {items:,} products due in the next {horizon_days} "
-        f"days (chance {_pct(min_probability, 0)} or more; about {expected:,.0f} purchases "
-        f"expected); {replenish:,} of them get a replenishment reminder (the others are on "
-        "the win-back or onboarding list)."
-    )
-    if dropped:
-        text += f" {dropped:,} due rows without a chance were left out."
-    return Claim("due", text, True, data, warnings, None)
 
 
 def targeting_claim(

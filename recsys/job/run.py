@@ -6,7 +6,8 @@ Steps (each one's warnings are recorded and attached to the claims they concern)
 2. profiles, cohorts and the items-due model as of ``as_of``;
 3. the evaluation: at the cutoff, the churn evidence and the backtest of churn risk
    and CLV against the naive rules (`recsys.evaluation.backtest_profiles` on the
-   profiles built there); a temporal split with every
+   profiles built there) and the items due computed there, scored on the window after
+   it (`recsys.job.due_check`); a temporal split with every
    customer who bought in the test window (first-time buyers get the models'
    cold-start fallback), the models fitted on the training side and compared;
 4. the model to use, chosen on a validation split carved from the training side
@@ -51,12 +52,13 @@ from recsys.evaluation import Backtest, EvaluationResults, temporal_split
 from recsys.exceptions import InputDataError
 from recsys.job.choice import ModelChoice, choose_model
 from recsys.job.claims import (
+    NO_WINDOW,
     Claim,
     campaign_claim,
-    due_claim,
     evaluation_claim,
     model_claim,
 )
+from recsys.job.claims_due import due_claim
 from recsys.job.config import JobConfig
 from recsys.job.customers import (
     CutoffChecks,
@@ -64,6 +66,7 @@ from recsys.job.customers import (
     customer_decisions,
     profile_config,
 )
+from recsys.job.due_check import due_check
 from recsys.job.evaluation import (
     evaluate_models,
     fit_models,
@@ -347,6 +350,7 @@ def run(
     models: dict[str, Recommender] = {}
     evaluated_on, sampled = evaluation_purchases(bought, config)
     cutoff_warnings = StepWarnings()  # the profiles' warnings at the cutoff
+    due_evidence, due_unchecked = None, NO_WINDOW
     with steps(
         "evaluation",
         f"evaluate {', '.join(config.models)} on {regime.window}",
@@ -378,6 +382,16 @@ def run(
                 checks = check_at_cutoff(
                     split.train, evaluated_on, cutoff, config, definition, observed_until=as_of
                 )
+                with concerning("p_within_horizon"):
+                    due_evidence, due_unchecked = due_check(
+                        evaluated_on,
+                        cutoff,
+                        horizon_days=config.due_horizon_days,
+                        min_probability=DUE_MIN_PROBABILITY,
+                        bootstrap=min(config.bootstrap, config.backtest_bootstrap),
+                        seed=config.seed,
+                        observed_until=as_of,
+                    )
             seg, returning, _ = segment_test_customers(checks.profiles, split)
             first_time = regime.test_first_time
             if sampled is not None:  # the sample's (skipped first-time buyers counted too)
@@ -522,7 +536,11 @@ def run(
         horizon_days=config.due_horizon_days,
         replenish=actions.filter(pl.col("action") == "replenish").height,
         dropped=undefined,
-        warnings=pw.about("p_within_horizon"),
+        evidence=due_evidence,
+        unchecked=due_unchecked if reason is None else f"no evaluation: {reason}",
+        sampled=sampled,
+        warnings=pw.about("p_within_horizon")
+        + cutoff_warnings.at_cutoff(cutoff, besides=pw).about("p_within_horizon"),
     )
     return JobResult(
         config=config,

@@ -38,7 +38,11 @@ since the last purchase and no purchase since:
 (`recsys.stats.logistic.fit_logistic`, unpenalised)
 fitted at the internal cutoff ``as_of - horizon_days``: the same model computed
 from the purchases before that cutoff, against whether each pair was bought in
-``[as_of - horizon_days, as_of)``. Nothing on or after ``as_of`` is used.
+``[as_of - horizon_days, as_of)``. Where those outcomes are (almost) separated by the
+two features (a weight's standard error above 100 log-odds per standard deviation, a
+singular Hessian, or no convergence), the weights are not identified: they run off to a
+step fitted to that one window, which extrapolates to the next in any direction, so the
+calibration is skipped (a `DataWarning`). Nothing on or after ``as_of`` is used.
 """
 
 from __future__ import annotations
@@ -253,7 +257,9 @@ def due_items(
     calibrate
         Recalibrate the probabilities at the internal cutoff ``as_of - horizon_days``
         (skipped with a `DataWarning` when fewer than
-        ``min_calibration_pairs`` pairs or fewer than 10 of either outcome are there).
+        ``min_calibration_pairs`` pairs or fewer than 10 of either outcome are there, or
+        when the outcomes there are (almost) separated by the calibration's features, so
+        that its weights are not identified).
     min_calibration_pairs
         Fewest pairs at the internal cutoff for calibration.
 
@@ -445,6 +451,21 @@ class DueItems(CustomerModel):
                 )
 
 
+#: Largest standard error of a calibration weight (log-odds per standard deviation of
+#: its feature) for the fit to count as identified: on a few hundred pairs or more a
+#: weight is known to well within 1 unless the outcomes are (almost) separated.
+_MAX_WEIGHT_SE = 100.0
+
+
+def _identified(fit: LogisticFit) -> bool:
+    """Whether the calibration's weights are identified: Newton converged, the Hessian is
+    invertible and no standardised weight has a standard error above `_MAX_WEIGHT_SE`."""
+    if not fit.converged or not np.isfinite(fit.covariance).all():
+        return False
+    variance = np.diag(fit.covariance)[:-1] * fit.scale**2  # raw slopes -> standardised
+    return bool(np.all(variance <= _MAX_WEIGHT_SE**2))
+
+
 def _calibration(
     days: pl.DataFrame,
     as_of: datetime,
@@ -491,6 +512,17 @@ def _calibration(
                     f"of the {y.size:,} (customer, product) pairs bought before it, {few:,} "
                     f"{outcome} in the days after, at least 10 of each outcome are needed"
                 )
+    fit = None
+    if reason is None:
+        fit = fit_logistic(_design(past), y)
+        if not _identified(fit):
+            # (quasi-)separated outcomes: the weights run off to whatever hyperplane
+            # separates this one window, and extrapolate to the next as a step in any
+            # direction
+            reason = (
+                "whether they were bought again is (almost) separated by the calibration's "
+                "features (logit p_raw, log n_purchases): the calibration is not identified"
+            )
     if reason is not None:
         warnings.warn(
             f"p_within_horizon is not calibrated: it is calibrated on the (customer, product) "
@@ -501,4 +533,4 @@ def _calibration(
             stacklevel=3,
         )
         return None
-    return fit_logistic(_design(past), y)
+    return fit

@@ -131,12 +131,12 @@ def test_without_prices_the_orders_card_applies_the_same_rule() -> None:
 def test_the_page_headline_says_ahead_outright_only_on_both() -> None:
     from types import SimpleNamespace
 
-    from recsys.report.page import _headline
+    from recsys.report.cards import card_headline
 
     def headline(low: float, high: float, **kwargs: object) -> str:
         claim = value_claim(CLEAN, rules=_rows(low, high), **kwargs)  # type: ignore[arg-type]
         result = SimpleNamespace(claims={"value": claim}, config=SimpleNamespace(currency="£"))
-        return _headline(result, "value")  # type: ignore[arg-type]
+        return card_headline(result, "value")  # type: ignore[arg-type]
 
     tie = headline(-0.012, 0.011, has_prices=True, model="LearnedCLV")
     assert tie == "the learned CLV model, ahead of past spend on Spearman, level on the top tenth"

@@ -1,0 +1,179 @@
+"""The items-due card: `due_claim`, worded from the check at the evaluation cutoff
+(`recsys.job.due_check`)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from recsys.evaluation.backtest import describe_difference
+from recsys.job.claims import NO_WINDOW, Claim, _orders, _pct
+from recsys.job.due_check import DueEvidence
+
+__all__ = ["due_claim"]
+
+
+def due_claim(
+    customers: int,
+    items: int,
+    expected: float,
+    *,
+    min_probability: float,
+    horizon_days: int,
+    replenish: int,
+    dropped: int = 0,
+    evidence: DueEvidence | None = None,
+    unchecked: str = NO_WINDOW,
+    sampled: tuple[int, int] | None = None,
+    warnings: tuple[str, ...] = (),
+) -> Claim:
+    """Customers due to buy a product again (chance at least ``min_probability``), licensed
+    only where the items-due model beats the item's base rate at the evaluation cutoff.
+
+    ``expected`` is the sum of the due pairs' chances: the purchases the model expects.
+    ``evidence`` is `recsys.job.due_check.due_check`: the same model computed at the
+    cutoff and scored on the window after it. The card is licensed only where the paired
+    interval of its Brier score minus the item base rate's lies below 0; it states the
+    purchases the same rule expected at the cutoff and those made. Where they fell short
+    (the realised/expected interval below 1), the expected purchases are *scaled* by the
+    realised/expected ratio, as the campaign's stake is (`recsys.job.claims.campaign_claim`:
+    the evidence lowers a projection, never raises it): a flag alone would leave a figure
+    on the card the evidence contradicts, and the ratio is the one estimate of the
+    shortfall there is; the card says the figure is scaled, and by how
+    much. Without evidence (``unchecked`` says why), the card says the chances are
+    unchecked and is not licensed. ``sampled`` = (sampled customers, all customers): the
+    check ran on the purchases of a random sample (`JobConfig.evaluation_customers`).
+
+    Examples
+    --------
+    >>> due_claim(0, 0, 0.0, min_probability=0.2, horizon_days=30, replenish=0).licensed
+    False
+    >>> claim = due_claim(3, 4, 2.5, min_probability=0.2, horizon_days=30, replenish=3)
+    >>> claim.licensed, claim.evidence["expected_basis"]
+    (False, 'unchecked')
+    """
+    data: dict[str, Any] = {
+        "customers": customers,
+        "items": items,
+        "expected_purchases": expected,
+        "min_probability": min_probability,
+        "horizon_days": horizon_days,
+        "replenish": replenish,
+        "dropped": dropped,
+    }
+    chance = _pct(min_probability, 0)
+    if customers == 0:
+        text = (
+            f"No customer has a product due in the next {horizon_days} days with a chance of "
+            f"{chance} or more."
+        )
+        return Claim("due", text, False, data, warnings, None)
+    reminded = (
+        f"{replenish:,} of them get a replenishment reminder (the others are on the "
+        "win-back or onboarding list)"
+    )
+    left_out = f" {dropped:,} due rows without a chance were left out." if dropped else ""
+    if evidence is None:
+        data.update(model_expected=expected, expected_basis="unchecked", unchecked=unchecked)
+        text = (
+            f"{customers:,} customers have {items:,} products due in the next {horizon_days} "
+            f"days (chance {chance} or more; the model expects {_orders(expected)} purchases, "
+            f"unchecked); {reminded}. The chances were not checked against what customers "
+            f"bought ({unchecked}): the card is not licensed.{left_out}"
+        )
+        return Claim("due", text, False, data, warnings, None)
+    e = evidence
+    scaled = e.over_predicts
+    stated = expected * e.ratio if scaled else expected
+    data.update(
+        expected_purchases=stated,
+        model_expected=expected,
+        expected_basis="scaled" if scaled else "kept",
+        checked_at=e.cutoff,
+        checked_horizon_days=e.horizon_days,
+        checked_pairs=e.pairs,
+        brier=e.brier.value,
+        base_rate_brier=e.brier.rule_value,
+        brier_ci_low=e.brier.ci_low,
+        brier_ci_high=e.brier.ci_high,
+        checked_expected=e.expected,
+        checked_realised=e.realised,
+        ratio=e.ratio,
+        ratio_ci_low=e.ci_low,
+        ratio_ci_high=e.ci_high,
+    )
+    if e.date is not None:
+        data.update(date_error_days=e.date.value, item_median_error_days=e.date.rule_value)
+    brier = describe_difference(
+        "brier", e.brier.value, e.brier.rule_value, e.brier.diff, e.brier.ci_low,
+        e.brier.ci_high, e.confidence,
+    )  # fmt: skip
+    date = (
+        ""
+        if e.date is None
+        else "; due dates against the item's median gap, on the pairs bought again: "
+        + describe_difference(
+            "date_mae", e.date.value, e.date.rule_value, e.date.diff, e.date.ci_low,
+            e.date.ci_high, e.confidence,
+        )
+    )  # fmt: skip
+    where = (
+        f"at the evaluation cutoff ({e.cutoff:%Y-%m-%d}), on the {e.pairs:,} (customer, "
+        f"product) pairs bought before it and the {e.horizon_days} days after it"
+    )
+    if sampled is not None:
+        where += (
+            f" (of a random sample of {sampled[0]:,} of the {sampled[1]:,} customers: "
+            "JobConfig.evaluation_customers)"
+        )
+    interval = (
+        f"{e.confidence:.0%} CI {_pct(e.ci_low)} to {_pct(e.ci_high)}"
+        if math.isfinite(e.ci_low)
+        else "no interval: run with bootstrap > 0"
+    )
+    checked = (
+        f"At the cutoff the same rule ({e.likely_pairs:,} products due to "
+        f"{e.likely_customers:,} customers) expected {_orders(e.expected)} purchases and "
+        f"{e.realised:,} were made ({_pct(e.ratio)} of the expected, {interval})"
+    )
+    count = f"{_orders(expected)} purchases expected"
+    if scaled:
+        count = (
+            f"about {stated:,.0f} purchases expected: the model's {expected:,.0f}, scaled by "
+            f"{_pct(e.ratio)}, because it over-predicted at the cutoff"
+        )
+        checked += ": fewer than expected, so the expected purchases are scaled by that share."
+    elif not e.expected > 0:
+        checked = (
+            "At the cutoff the same rule found no product due, so the expected purchases "
+            "could not be checked."
+        )
+    elif e.ratio >= 1:
+        checked += (
+            ": the expected purchases are kept (the evidence lowers an expectation, never "
+            "raises it)."
+        )
+    elif math.isfinite(e.ci_high):
+        checked += ": not clearly fewer than expected (the interval reaches 100%), so the "
+        checked += "expected purchases are kept."
+    else:
+        checked += (
+            ": fewer than expected, but without an interval the expected purchases are kept "
+            "as the model states them."
+        )
+    due = (
+        f"{customers:,} customers have {items:,} products due in the next {horizon_days} "
+        f"days (chance {chance} or more; {count}); {reminded}."
+    )
+    if e.beats_base_rate:
+        text = (
+            f"{due} The chances beat the item's base rate {where}: {brier}{date}. "
+            f"{checked}{left_out}"
+        )
+        return Claim("due", text, True, data, warnings, None)
+    text = (
+        f"The items-due chances are not licensed: they are not shown to beat the item's base "
+        f"rate {where}: {brier}{date}. {due} The replenishment reminders still follow "
+        f"the model; its chances are not licensed. {checked}{left_out}"
+    )
+    return Claim("due", text, False, data, warnings, None)
