@@ -237,7 +237,7 @@ class _Steps:
             yield found
         _release_freed_memory()
         self.timings[key] = time.perf_counter() - start
-        self.echo(f"      {label}: {self.timings[key]:.1f} s")
+        self.echo(f"      {key}: {self.timings[key]:.1f} s")
 
 
 @functools.cache
@@ -378,7 +378,7 @@ def run(
                 )
                 reason = f"no test window at {which}: {err}"
         if split is not None:
-            with record_warnings(cutoff_warnings):
+            with record_warnings(cutoff_warnings, cutoff=cutoff):
                 checks = check_at_cutoff(
                     split.train, evaluated_on, cutoff, config, definition, observed_until=as_of
                 )
