@@ -458,6 +458,10 @@ def _message_only(message: Warning | str, *args: Any, **kwargs: Any) -> str:
     return str(message)
 
 
+#: A bare count ("32", "2,034", "0.5"), not a part of a date, a time, a name or a quote.
+_COUNT = re.compile(r"(?<![-:'\"\w.,])\d[\d,]*(?:\.\d+)?(?![-:'\"\w])")
+
+
 class _Once(logging.Filter):
     """Lets each distinct message through once per command (no warning printed twice).
 
@@ -478,6 +482,10 @@ class _Once(logging.Filter):
     True
     >>> shown("column 'Q1' has 3 nulls"), shown("column 'Q2' has 3 nulls")
     (True, True)
+    >>> shown("at the cutoff 2010-09-11: 3 purchase rows before the cutoff have price 0")
+    True
+    >>> shown("column '2019' has 3 nulls"), shown("column '2020' has 3 nulls")
+    (True, True)
     """
 
     def __init__(self) -> None:
@@ -485,7 +493,8 @@ class _Once(logging.Filter):
         self.seen: set[str] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        text = re.sub(r"\b\d[\d,.]*\b", "#", " ".join(record.getMessage().split()))
+        # only bare counts are masked: dates, times and quoted or named numbers stay
+        text = _COUNT.sub("#", " ".join(record.getMessage().split()))
         if text in self.seen:
             return False
         self.seen.add(text)
