@@ -409,6 +409,10 @@ def campaign_claim(
     before the cutoff than the window it projects (``evidence.history_days`` <
     ``evidence.horizon_days``), the card warns (`short_history`).
 
+    The claim's ``stake`` is the stake by the evidence over the ``stake_days`` checked;
+    unchecked, the projection over the value horizon (``projected_stake`` either way; the
+    actions' ``value_at_stake`` column is each customer's projection).
+
     Examples
     --------
     >>> from datetime import datetime
@@ -416,7 +420,7 @@ def campaign_claim(
     >>> seen = CampaignEvidence(datetime(2024, 1, 1), 90, 360, 80, 4000.0, 200.0, 5, 0.05,
     ...                         0.03, 0.08, 0.95, True)
     >>> claim = campaign_claim(100, 50_000.0, 1.0, money=True, evidence=seen)
-    >>> claim.licensed, claim.evidence["value_at_stake"], claim.evidence["per_contact_low"]
+    >>> claim.licensed, claim.evidence["stake"], claim.evidence["per_contact_low"]
     (True, 625.0, 3.75)
     >>> claim.evidence["stake_days"], claim.evidence["projected_stake"]
     (90, 50000.0)
@@ -439,7 +443,7 @@ def campaign_claim(
         if evidence.window_rate >= PEAK_RATE:
             warnings = (*warnings, peak_window(evidence))
     if customers == 0:
-        data.update(value_at_stake=0.0, per_contact=0.0)
+        data.update(stake=0.0, per_contact=0.0)
         return Claim("campaign", "No customer to win back.", False, data, warnings, None)
     amount = (lambda x: _money(x, currency)) if money else _orders
     projection = f"{amount(value_at_stake)}{'' if money else ' expected orders'} ({basis})"
@@ -451,7 +455,7 @@ def campaign_claim(
             else "nothing was projected for the customers selected at the cutoff"
         )
     if not checked:
-        data.update(value_at_stake=value_at_stake, per_contact=value_at_stake / customers)
+        data.update(stake=value_at_stake, per_contact=value_at_stake / customers)
         data["unchecked"] = unchecked
         head = (
             f"A win-back campaign is not proposed: {customers:,} lapsed customers, "
@@ -477,7 +481,7 @@ def campaign_claim(
     stake = window * min(share, 1.0)
     per, per_low = stake / customers, window * min(share_low, 1.0) / customers
     data.update(
-        value_at_stake=stake,
+        stake=stake,
         stake_days=days,
         value_horizon_days=horizon,
         per_contact=per,

@@ -101,11 +101,7 @@ def card_headline(result: JobResult, key: str) -> str:
     ev = claim.evidence
     cur = result.config.currency
     if key == "campaign":
-        stake = (
-            money(ev["value_at_stake"], cur)
-            if ev["money"]
-            else f"about {ev['value_at_stake']:,.0f} orders"
-        )
+        stake = money(ev["stake"], cur) if ev["money"] else f"about {ev['stake']:,.0f} orders"
         verdict = "per contact, more than the contact cost" if claim.licensed else "not proposed"
         checked = (
             f"over the next {ev['stake_days']} days, by the evidence"

@@ -86,7 +86,7 @@ def test_the_stake_is_stated_over_the_window_checked_at_the_windows_own_rate() -
     claim = campaign_claim(100, 36_500.0, 1.0, money=True, currency="£", evidence=_peak(1.6))
     ev = claim.evidence
     assert claim.licensed
-    assert ev["value_at_stake"] == pytest.approx(6_750.0)
+    assert ev["stake"] == pytest.approx(6_750.0)
     assert ev["per_contact_low"] == pytest.approx(56.25)
     assert ev["stake_days"] == 90
     assert ev["projected_stake"] == 36_500.0
@@ -119,7 +119,7 @@ def test_a_window_no_faster_than_before_is_read_as_it_is_without_a_peak_warning(
     # below PEAK_RATE no warning; rate 0.8 (slower): the ratio is not raised by it
     for rate in (1.1, 0.8):
         claim = campaign_claim(100, 36_500.0, 1.0, money=True, evidence=_peak(rate))
-        assert claim.evidence["value_at_stake"] == pytest.approx(9_000.0)
+        assert claim.evidence["stake"] == pytest.approx(9_000.0)
         assert not any("was a peak" in w for w in claim.warnings)
     slow = campaign_claim(100, 36_500.0, 1.0, money=True, evidence=_peak(0.8))
     assert slow.evidence["ratio_at_window_rate"] == pytest.approx(1.2)
