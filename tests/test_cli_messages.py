@@ -185,3 +185,19 @@ def test_prices_without_a_quantity_column_are_a_warning_that_spend_is_price_per_
         main(["profile", str(path), "--columns", f"{mapped},quantity=Qty", "--out", str(out)]) == 0
     )
     assert "quantity column" not in capsys.readouterr().err
+
+
+def test_the_console_summary_shows_each_cards_warnings_under_its_headline() -> None:
+    from recsys.cli.job import claim_lines
+    from recsys.job.claims import Claim
+
+    claims = [
+        Claim("churn", "Churn is ranked by recency.", False, {}, ()),
+        Claim("campaign", "Win back 3 customers.", True, {}, ("a peak window", "short history")),
+    ]
+    assert claim_lines(claims) == [
+        "churn: Churn is ranked by recency.",
+        "campaign: Win back 3 customers.",
+        "  warning (campaign): a peak window",
+        "  warning (campaign): short history",
+    ]

@@ -12,15 +12,19 @@ import re
 import sys
 import time
 import warnings
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from recsys.cli.common import clean_options
 from recsys.cli.reading import read_purchases
 from recsys.exceptions import DataWarning, InputDataError
 
-__all__ = ["FLAGS", "cmd_demo", "cmd_report", "cutoff_hint", "in_flags"]
+if TYPE_CHECKING:
+    from recsys.job.claims import Claim
+
+__all__ = ["FLAGS", "claim_lines", "cmd_demo", "cmd_report", "cutoff_hint", "in_flags"]
 
 #: JobConfig fields and the flags that set them.
 FLAGS = {
@@ -111,6 +115,26 @@ def cutoff_hint(purchases: Any, config: Any) -> str | None:
     return hint
 
 
+def claim_lines(claims: Iterable[Claim]) -> list[str]:
+    """The console's summary of the job's cards: each headline, then the warnings that
+    concern it (a headline shows them; the log's copies may have scrolled away).
+
+    Examples
+    --------
+    >>> from recsys.job.claims import Claim
+    >>> claim_lines([Claim("due", "1 customer has 2 products due.", True, {}, ("odd",))])
+    ['due: 1 customer has 2 products due.', '  warning (due): odd']
+    """
+    return [
+        line
+        for claim in claims
+        for line in (
+            f"{claim.key}: {claim.text}",
+            *(f"  warning ({claim.key}): {w}" for w in claim.warnings),
+        )
+    ]
+
+
 def _run(purchases: Any, report: Any, names: Any, config: Any, out: str) -> None:
     import recsys.report
     from recsys.job import run
@@ -123,8 +147,8 @@ def _run(purchases: Any, report: Any, names: Any, config: Any, out: str) -> None
     except InputDataError as err:
         raise InputDataError(in_flags(str(err))) from None
     paths = recsys.report.write(result, out)
-    for claim in result.claims.values():
-        print(f"{claim.key}: {claim.text}")
+    for line in claim_lines(result.claims.values()):
+        print(line)
     for path in paths.values():
         print(f"wrote {path}")
 
