@@ -66,6 +66,7 @@ from recsys.models.schema import Array, Spec, Value
 from recsys.profiles.base import CustomerModel
 from recsys.stats.logistic import LogisticFit, fit_logistic, logistic_probability
 from recsys.stats.repurchase import shrunk_interval
+from recsys.stats.survival import km_quantiles
 
 __all__ = ["DueItems", "due_items"]
 
@@ -85,20 +86,11 @@ def _purchase_days(lf: pl.LazyFrame, schema: pl.Schema, as_of: datetime) -> pl.D
 
 
 def _km_medians(spells: pl.DataFrame, by: str) -> pl.DataFrame:
-    """Kaplan-Meier median of ``_time`` per ``by`` group (``_event`` 1 = gap ended, 0 =
-    censored), null where the survival curve stays above 1/2; ``_ig`` counts the events."""
-    at_risk = pl.len().over(by) - pl.int_range(pl.len()).over(by)
-    return (
-        spells.sort(by, "_time", "_event", descending=[False, False, True])
-        .with_columns((1.0 - pl.col("_event") / at_risk).log().cum_sum().over(by).alias("_log_s"))
-        .group_by(by)
-        .agg(
-            pl.col("_time")
-            .filter(pl.col("_log_s") <= math.log(0.5) + 1e-9)
-            .first()
-            .alias("_median"),
-            pl.col("_event").sum().alias("_ig"),
-        )
+    """Kaplan-Meier median ``_median`` of ``_time`` per ``by`` group (``_event`` 1 = gap
+    ended, 0 = censored), null where the survival curve stays above 1/2; ``_ig`` counts
+    the events."""
+    return km_quantiles(spells, (0.5,), time="_time", event="_event", by=by).rename(
+        {"km_0.5": "_median", "events": "_ig"}
     )
 
 
