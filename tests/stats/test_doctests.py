@@ -18,6 +18,7 @@ import pytest
         "recsys.stats.multiple",
         "recsys.stats.repurchase",
         "recsys.stats.resample",
+        "recsys.stats.survival",
     ],
 )
 def test_doctests(name: str) -> None:
