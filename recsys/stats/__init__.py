@@ -13,6 +13,8 @@
   `logistic_logit`, `logistic_probability` (thread-independent weights and log-odds).
 * The one repurchase-interval estimator (`recsys.stats.repurchase`):
   `pair_interval`, `typical_interval`, `shrunk_interval`.
+* The one Kaplan-Meier estimator (`recsys.stats.survival`): `km_quantiles` of
+  right-censored durations (repurchase intervals, lifecycle thresholds).
 * Standard errors of maximum-likelihood fits (`recsys.stats.likelihood`):
   `hessian_from_gradient`, `log_parameter_covariance`.
 
@@ -47,6 +49,7 @@ from recsys.stats.resample import (
     resample_counts,
     resample_seeds,
 )
+from recsys.stats.survival import km_quantiles
 
 __all__ = [
     "Estimate",
@@ -58,6 +61,7 @@ __all__ = [
     "fit_logistic",
     "hessian_from_gradient",
     "holm",
+    "km_quantiles",
     "log_parameter_covariance",
     "logistic_logit",
     "logistic_probability",
