@@ -82,13 +82,9 @@ buyers)):
    lapse, judged by the rhythm before it;
 5. ``active``: otherwise.
 
-By default ``d, D, C`` are the Kaplan-Meier 50th/80th/95th percentiles
-(``ProfileConfig.lifecycle_quantiles``) of the gaps between consecutive orders before
-``as_of``, each customer's time since the last order counted as an open (censored)
-gap (`recsys.profiles.lifecycle.lifecycle_thresholds`); where the history is too
-short to reach a percentile, the history length, with a `DataWarning` (Online Retail
-as of 2011-09-09: about 38 and 143 days, and churned at the 282-day history:
-more than 5% of the orders were followed by no order within it;
+By default ``d, D, C`` are the 50th/80th/95th percentiles
+(``ProfileConfig.lifecycle_quantiles``) of all gaps between consecutive orders
+before ``as_of`` (Online Retail as of 2011-09-09: about 21, 56 and 118 days;
 ``ProfileConfig.fallback_lifecycle_days``, 30/90/180, when no customer has two
 orders). Example: a customer who bought on
 days 0, 30 and 60 (g = 30) is ``active`` at day 100 when ``D = 50``

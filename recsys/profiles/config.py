@@ -39,13 +39,10 @@ class ProfileConfig:
         ``expected_purchases_{horizon_days}d``.
     new_days, dormant_days, churned_days
         Lifecycle thresholds in days. Defaults: the ``lifecycle_quantiles`` of
-        the inter-purchase gaps (days between consecutive orders of the same
-        customer) before ``as_of`` by Kaplan-Meier, each customer's days since
-        the last order an open (censored) gap; the history length, with a
-        `DataWarning`, where the history is too short to reach the quantile
-        (`recsys.profiles.lifecycle.lifecycle_thresholds`).
+        all inter-purchase gaps (days between consecutive orders of the same
+        customer) before ``as_of``.
     lifecycle_quantiles
-        Kaplan-Meier quantiles of the inter-purchase gaps that give the default ``new_days``,
+        Quantiles of the inter-purchase gaps that give the default ``new_days``,
         ``dormant_days`` and ``churned_days`` (increasing, in (0, 1)).
     fallback_lifecycle_days
         ``new_days``, ``dormant_days`` and ``churned_days`` used (with a

@@ -244,13 +244,9 @@ def global_statistics(inputs: GlobalInputs, as_of: datetime, config: ProfileConf
         for name, (column, better) in SCORES.items()
         if has_price or name != "m_score"
     }
+    gaps = np.repeat(inputs.gaps["gap"].to_numpy(), inputs.gaps["count"].to_numpy())
     with concerning("lifecycle_stage"):
-        lifecycle = lifecycle_thresholds(
-            inputs.gaps,
-            customers["recency_days"].to_numpy(),
-            float(customers["tenure_days"].max()),  # type: ignore[arg-type]
-            config,
-        )
+        lifecycle = lifecycle_thresholds(gaps, config)
     tiers = tier_rules(customers, config, has_price)
     if inputs.tallies["unknown_category"]:
         warnings.warn(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from datetime import datetime, timedelta
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -27,9 +28,8 @@ def test_defaults_are_the_former_constants() -> None:
 def test_lifecycle_quantiles_give_the_thresholds() -> None:
     small = purchases_frame(_rows())
     quantiles = (0.1, 0.2, 0.3)
-    # Kaplan-Meier of the small table's gaps (10, 20, 30, 147 ended; 5, 10, 26, 29.6 open):
-    # S = 6/7 at 10, 24/35 at 20 (see test_build.test_lifecycle_default_thresholds)
-    new, dormant, churned = 10.0, 20.0, 20.0
+    gaps = np.array([10.0, 20.0, 30.0, 147.0])  # the small table's inter-purchase gaps
+    new, dormant, churned = np.quantile(gaps, quantiles)
     by_quantile = rs.build_profiles(
         small, as_of=AS_OF, config=ProfileConfig(churn=False, lifecycle_quantiles=quantiles)
     )
