@@ -1,11 +1,14 @@
 """Numbers in words, one way everywhere: `counted` (``1 row``, ``2 rows``), the one
-plural rule of every message, account and page; `number` and `interval`, the one way the
-job's claims (`recsys.job.claims`) and the report's tables (`recsys.report.format`
-re-exports them) print an estimate and its interval."""
+plural rule of every message, account and page; `number` and `interval`, `percent` and
+`money`, the one way the job's claims (`recsys.job.claims`) and the report's tables
+(`recsys.report.format` re-exports them) print an estimate and its interval, a share and
+an amount."""
 
 from __future__ import annotations
 
-__all__ = ["counted", "interval", "number"]
+import math
+
+__all__ = ["counted", "interval", "money", "number", "percent"]
 
 
 def counted(n: int, singular: str, plural: str | None = None) -> str:
@@ -68,3 +71,44 @@ def interval(
     return (
         f"{shown} [{number(low, decimals, signed=signed)}, {number(high, decimals, signed=signed)}]"
     )
+
+
+def percent(value: float | None, decimals: int = 1) -> str:
+    """``0.837`` -> ``83.7%``; a positive share too small to show is ``<0.1%``, never
+    ``0%``; a missing, undefined or infinite value is ``n/a``, never ``nan%``.
+
+    Examples
+    --------
+    >>> percent(0.837), percent(0.0004), percent(float("nan")), percent(0.0, 0)
+    ('83.7%', '<0.1%', 'n/a', '0%')
+    >>> percent(float("inf")), percent(-0.25)
+    ('n/a', '-25.0%')
+    """
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    shown = f"{value:.{decimals}%}"
+    if value > 0 and float(shown.rstrip("%")) == 0:
+        return f"<{10**-decimals:g}%"
+    return shown
+
+
+def money(value: float | None, currency: str = "", decimals: int | None = 0) -> str:
+    """An amount: the currency symbol or code, thousands separators, the sign in front
+    (``-£120``); a missing amount is empty.
+
+    ``decimals=None`` prints whole amounts from 10 up and cents below (a per-contact
+    value of ``£4.50`` is not ``£5``).
+
+    Examples
+    --------
+    >>> money(3782028.311, "£"), money(-120, "£"), money(4.5, "£", 2)
+    ('£3,782,028', '-£120', '£4.50')
+    >>> money(4.5, "£", None), money(1234.5, "£", None), money(0.0, "£", None)
+    ('£4.50', '£1,234', '£0')
+    """
+    if value is None:
+        return ""
+    if decimals is None:
+        decimals = 0 if abs(value) >= 10 or value == 0 else 2
+    sign = "-" if value < 0 else ""
+    return f"{sign}{currency}{abs(value):,.{decimals}f}"

@@ -47,7 +47,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from recsys._text import number
+from recsys._text import money as money_text  # `money` is campaign_claim's flag
+from recsys._text import number, percent
 from recsys.job.campaign import CampaignEvidence
 from recsys.job.choice import ModelChoice
 from recsys.job.regime import Regime
@@ -92,19 +93,6 @@ class Claim:
     evidence: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     fallback: str | None = None
-
-
-def _pct(x: float, decimals: int = 1) -> str:
-    if not math.isfinite(x):
-        return "n/a"
-    value = f"{x * 100:.{decimals}f}"
-    if float(value) == 0 and x > 0:  # never print a positive share as 0%
-        return f"<{10**-decimals:g}%"
-    return f"{value}%"
-
-
-def _money(x: float, currency: str) -> str:
-    return f"{currency}{x:,.0f}" if abs(x) >= 10 or x == 0 else f"{currency}{x:,.2f}"
 
 
 def _orders(x: float) -> str:
@@ -441,7 +429,11 @@ def campaign_claim(
     if customers == 0:
         data.update(value_at_stake=0.0, per_contact=0.0)
         return Claim("campaign", "No customer to win back.", False, data, warnings, None)
-    amount = (lambda x: _money(x, currency)) if money else _orders
+
+    def cash(x: float) -> str:
+        return money_text(x, currency, None)
+
+    amount = cash if money else _orders
     projection = f"{amount(value_at_stake)}{'' if money else ' expected orders'} ({basis})"
     checked = evidence is not None and math.isfinite(evidence.ci_low)
     if evidence is not None and not checked:
@@ -466,7 +458,7 @@ def campaign_claim(
             ": a campaign is not proposed on an unchecked amount."
             if money
             else "; the file has no prices, so whether a campaign pays for its contact cost "
-            f"({_money(contact_cost, currency)} each) cannot be checked either."
+            f"({cash(contact_cost)} each) cannot be checked either."
         )
         return Claim("campaign", text, False, data, warnings, "no campaign proposed")
     assert evidence is not None
@@ -494,13 +486,13 @@ def campaign_claim(
         checked_bought_again=evidence.bought_again,
         checked_horizon_days=days,
     )
-    realised = _money(evidence.realised, currency) if money else f"{evidence.realised:,.0f} orders"
+    realised = cash(evidence.realised) if money else f"{evidence.realised:,.0f} orders"
     units = "" if money else " orders"
     read = (
         f" The shop as a whole {'spent' if money else 'ordered'} {lift:.2f} times as fast "
         f"in that window as in the {evidence.ratio_days:,.0f} days before the cutoff (the "
         "rate the valuation projects at), so the ratio is read at the window's own rate: "
-        f"{_pct(share)} ({_pct(share_low)} to {_pct(evidence.ci_high / lift)})."
+        f"{percent(share)} ({percent(share_low)} to {percent(evidence.ci_high / lift)})."
         if lift > 1
         else ""
     )
@@ -508,7 +500,7 @@ def campaign_claim(
         f"The projection for the next {days} days, {amount(window)}{units} (the "
         f"{horizon}-day projection x {days}/{horizon}), "
         + (
-            f"is scaled by {_pct(share)}"
+            f"is scaled by {percent(share)}"
             if share < 1
             else "is kept (the evidence lowers a projection, never raises it)"
         )
@@ -517,8 +509,8 @@ def campaign_claim(
         f"{evidence.customers:,} customers and the same valuation projected "
         f"{amount(evidence.projected)}{units} for the next {days} days; uncontacted, they "
         f"{'spent' if money else 'placed'} {realised} "
-        f"({_pct(evidence.ratio)}, {evidence.confidence:.0%} CI {_pct(evidence.ci_low)} to "
-        f"{_pct(evidence.ci_high)}; {_pct(evidence.bought_again / evidence.customers)} "
+        f"({percent(evidence.ratio)}, {evidence.confidence:.0%} CI {percent(evidence.ci_low)} to "
+        f"{percent(evidence.ci_high)}; {percent(evidence.bought_again / evidence.customers)} "
         f"bought again).{read} Over the value horizon the valuation projects {projection} "
         f"for {horizon} days: an extrapolation of one {days}-day window, which the check "
         "does not cover."
@@ -528,19 +520,19 @@ def campaign_claim(
         text = (
             f"{customers:,} lapsed customers, {_orders(stake)} orders at stake {over} by the "
             "evidence: the file has no prices, so whether a campaign pays for its contact "
-            f"cost ({_money(contact_cost, currency)} each) cannot be checked. {scaled}"
+            f"cost ({cash(contact_cost)} each) cannot be checked. {scaled}"
         )
         return Claim("campaign", text, False, data, warnings, "no campaign proposed")
-    low = _money(per_low, currency)
-    per_text = f"{_money(per, currency)} per contact, " + (
+    low = cash(per_low)
+    per_text = f"{cash(per)} per contact, " + (
         "the same at the low end of the interval,"
-        if low == _money(per, currency)
+        if low == cash(per)
         else f"{low} at the low end of the interval,"
     )
-    cost = _money(contact_cost, currency)
+    cost = cash(contact_cost)
     if per_low > contact_cost:
         text = (
-            f"Win back {customers:,} customers: {_money(stake, currency)} at stake {over} by "
+            f"Win back {customers:,} customers: {cash(stake)} at stake {over} by "
             f"the evidence ({per_text} above a contact cost of {cost}), backed by what such "
             f"customers spent with no campaign in one {days}-day window: a necessary "
             "condition for the campaign to pay, not its effect, which is not measured here "
@@ -549,7 +541,7 @@ def campaign_claim(
         return Claim("campaign", text, True, data, warnings, None)
     text = (
         f"A win-back campaign is not worth running: {customers:,} customers, "
-        f"{_money(stake, currency)} at stake {over} by the evidence ({per_text} not more "
+        f"{cash(stake)} at stake {over} by the evidence ({per_text} not more "
         f"than the contact cost of {cost}). {scaled}"
     )
     return Claim("campaign", text, False, data, warnings, "no campaign proposed")

@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from recsys._text import percent
 from recsys.evaluation.backtest import describe_difference
-from recsys.job.claims import NO_WINDOW, Claim, _pct
+from recsys.job.claims import NO_WINDOW, Claim
 from recsys.job.decisions import CHURN_RULES, DEFAULT_CHURN_RULE
 from recsys.job.evidence import (
     CALIBRATION_TOLERANCE,
@@ -311,7 +312,7 @@ def churn_claim(
         text = (
             f"{_cap(subject)} can be read as a probability: on {evidence.customers:,} "
             f"customers checked over {evidence.horizon_days} days, every decile is within "
-            f"{_pct(CALIBRATION_TOLERANCE, 0)} of what happened and it separates churners "
+            f"{percent(CALIBRATION_TOLERANCE, 0)} of what happened and it separates churners "
             f"from returners ({data['auc_text']})"
             + (f"; {brier}" if brier else "")
             + f". {ranking}.{why_not}"
@@ -320,7 +321,7 @@ def churn_claim(
     if probability:
         use = (
             f"It passes the checks of a probability: every decile within "
-            f"{_pct(CALIBRATION_TOLERANCE, 0)} of what happened, {data['auc_text']}"
+            f"{percent(CALIBRATION_TOLERANCE, 0)} of what happened, {data['auc_text']}"
             + (f"; {brier}" if brier else "")
             + "; but the decisions do not use it where it does not beat the rules"
         )
@@ -606,7 +607,7 @@ def _brier(
         brier_ci_high=row.ci_high,
         brier_worse=bool(row.diff > 0),
     )
-    share = _pct(rate, 1)
+    share = percent(rate, 1)
     base = f"the base rate in Brier score (every customer given the share who churned, {share})"
     return _vs(row), base
 
@@ -620,7 +621,7 @@ def _told_apart(x: float, y: float) -> tuple[str, str]:
     (('5.1%', '5.0%'), ('64%', '5%'))
     """
     for decimals in range(4):
-        shown = _pct(x, decimals), _pct(y, decimals)
+        shown = percent(x, decimals), percent(y, decimals)
         if shown[0] != shown[1]:
             return shown
     return shown

@@ -6,8 +6,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from recsys._text import percent
 from recsys.evaluation.backtest import describe_difference
-from recsys.job.claims import NO_WINDOW, Claim, _orders, _pct
+from recsys.job.claims import NO_WINDOW, Claim, _orders
 from recsys.job.due_check import DueEvidence
 
 __all__ = ["due_claim"]
@@ -61,7 +62,7 @@ def due_claim(
         "replenish": replenish,
         "dropped": dropped,
     }
-    chance = _pct(min_probability, 0)
+    chance = percent(min_probability, 0)
     if customers == 0:
         text = (
             f"No customer has a product due in the next {horizon_days} days with a chance of "
@@ -127,20 +128,20 @@ def due_claim(
             "JobConfig.evaluation_customers)"
         )
     interval = (
-        f"{e.confidence:.0%} CI {_pct(e.ci_low)} to {_pct(e.ci_high)}"
+        f"{e.confidence:.0%} CI {percent(e.ci_low)} to {percent(e.ci_high)}"
         if math.isfinite(e.ci_low)
         else "no interval: run with bootstrap > 0"
     )
     checked = (
         f"At the cutoff the same rule ({e.likely_pairs:,} products due to "
         f"{e.likely_customers:,} customers) expected {_orders(e.expected)} purchases and "
-        f"{e.realised:,} were made ({_pct(e.ratio)} of the expected, {interval})"
+        f"{e.realised:,} were made ({percent(e.ratio)} of the expected, {interval})"
     )
     count = f"{_orders(expected)} purchases expected"
     if scaled:
         count = (
             f"about {stated:,.0f} purchases expected: the model's {expected:,.0f}, scaled by "
-            f"{_pct(e.ratio)}, because it over-predicted at the cutoff"
+            f"{percent(e.ratio)}, because it over-predicted at the cutoff"
         )
         checked += ": fewer than expected, so the expected purchases are scaled by that share."
     elif not e.expected > 0:
