@@ -1,5 +1,6 @@
 """Numbers in words, one way everywhere: `counted` (``1 row``, ``2 rows``), the one
-plural rule of every message, account and page; `number` and `interval`, `percent` and
+plural rule of every message, account and page (`agree` alone, where the number is not
+printed: ``it keeps``, ``they keep``); `number` and `interval`, `percent` and
 `money`, the one way the job's claims (`recsys.job.claims`) and the report's tables
 (`recsys.report.format` re-exports them) print an estimate and its interval, a share and
 an amount."""
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["counted", "interval", "money", "number", "percent"]
+__all__ = ["agree", "counted", "interval", "money", "number", "percent"]
 
 
 def counted(n: int, singular: str, plural: str | None = None) -> str:
@@ -24,7 +25,19 @@ def counted(n: int, singular: str, plural: str | None = None) -> str:
     >>> counted(1, "item id carries", "item ids carry")
     '1 item id carries'
     """
-    return f"{n:,} {singular if n == 1 else plural or singular + 's'}"
+    return f"{n:,} {agree(n, singular, plural)}"
+
+
+def agree(n: int, singular: str, plural: str | None = None) -> str:
+    """The words that agree with ``n`` without ``n`` itself: `counted`'s rule for a
+    phrase that does not print the number (a verb after listed names, a pronoun).
+
+    Examples
+    --------
+    >>> agree(1, "it keeps", "they keep"), agree(3, "it keeps", "they keep"), agree(0, "row")
+    ('it keeps', 'they keep', 'rows')
+    """
+    return singular if n == 1 else plural or singular + "s"
 
 
 def number(value: float | None, decimals: int = 3, *, signed: bool = False) -> str:
