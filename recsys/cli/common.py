@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import shutil
 import sys
 import warnings
@@ -218,7 +219,8 @@ def in_cli_words(err: BaseException) -> str:
     no column for 'user_id', 'item_id': pass --columns user_id=<your column>,item_id=<your column>
     columns found: ['member', 'sku']
 
-    The ``--columns`` value shown is whole: the pairs given, then the missing ones.
+    The ``--columns`` value shown is whole: the pairs given, then the missing ones. A
+    preset the library suggests is the ``--preset`` option.
 
     >>> err = MissingColumnError(["item_id"], ["member", "sku"], given={"user_id": "member"})
     >>> in_cli_words(err).split("; ")[0]
@@ -232,7 +234,7 @@ def in_cli_words(err: BaseException) -> str:
             ),
             lambda name: f"--preset {name}",
         )
-    return str(err)
+    return re.sub(r"\bpreset='(\w+)'", r"--preset \1", str(err))
 
 
 def check_out(out: str) -> str:
@@ -456,15 +458,43 @@ def _message_only(message: Warning | str, *args: Any, **kwargs: Any) -> str:
     return str(message)
 
 
+#: A bare count ("32", "2,034", "0.5"), not a part of a date, a time, a name or a quote.
+_COUNT = re.compile(r"(?<![-:'\"\w.,])\d[\d,]*(?:\.\d+)?(?![-:'\"\w])")
+
+
 class _Once(logging.Filter):
-    """Lets each distinct message through once per command (no warning printed twice)."""
+    """Lets each distinct message through once per command (no warning printed twice).
+
+    Messages that differ in their numbers only (the same model's short lists on the
+    test and then the validation split) are the same warning: the first is printed; the
+    report shows each.
+
+    Examples
+    --------
+    >>> once = _Once()
+    >>> def shown(text: str) -> bool:
+    ...     return once.filter(logging.makeLogRecord({"msg": text}))
+    >>> shown("ItemKNN scores too few items for 32 of 2,034 customers")
+    True
+    >>> shown("ItemKNN scores too few items for 43 of 2,015 customers")
+    False
+    >>> shown("at the cutoff 2010-09-10: 3 purchase rows before the cutoff have price 0")
+    True
+    >>> shown("column 'Q1' has 3 nulls"), shown("column 'Q2' has 3 nulls")
+    (True, True)
+    >>> shown("at the cutoff 2010-09-11: 3 purchase rows before the cutoff have price 0")
+    True
+    >>> shown("column '2019' has 3 nulls"), shown("column '2020' has 3 nulls")
+    (True, True)
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.seen: set[str] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        text = " ".join(record.getMessage().split())
+        # only bare counts are masked: dates, times and quoted or named numbers stay
+        text = _COUNT.sub("#", " ".join(record.getMessage().split()))
         if text in self.seen:
             return False
         self.seen.add(text)

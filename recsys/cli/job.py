@@ -7,17 +7,24 @@ of the command line (``--as-of``, not ``as_of``).
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 import time
+import warnings
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from recsys.cli.common import clean_options
 from recsys.cli.reading import read_purchases
-from recsys.exceptions import InputDataError
+from recsys.exceptions import DataWarning, InputDataError
 
-__all__ = ["FLAGS", "cmd_demo", "cmd_report", "in_flags"]
+if TYPE_CHECKING:
+    from recsys.job.claims import Claim
+
+__all__ = ["FLAGS", "claim_lines", "cmd_demo", "cmd_report", "cutoff_hint", "in_flags"]
 
 #: JobConfig fields and the flags that set them.
 FLAGS = {
@@ -57,17 +64,91 @@ def _config(args: argparse.Namespace, **fields: Any) -> Any:
         raise InputDataError(in_flags(str(err))) from None
 
 
+def cutoff_hint(purchases: Any, config: Any) -> str | None:
+    """What to pass when the job's cutoff leaves no test window inside the data (it is
+    not after the first purchase before ``as_of``, or after the last one), else None.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> from recsys.job import JobConfig
+    >>> bought = pl.DataFrame({"timestamp": [datetime(2010, 10, 26, 8), datetime(2010, 12, 9)]})
+    >>> print(cutoff_hint(bought, JobConfig()))  # doctest: +NORMALIZE_WHITESPACE
+    the cutoff 2010-09-11 (--horizon-days 90 before --as-of 2010-12-10) is outside the
+    data, which cover 2010-10-26 to 2010-12-09: the models cannot be evaluated; pass
+    --cutoff between 2010-10-27 and 2010-12-09, or --horizon-days 44 or fewer
+    >>> cutoff_hint(bought, JobConfig(cutoff="2010-11-15")) is None
+    True
+    """
+    import polars as pl
+
+    from recsys.data import columns as C
+    from recsys.data.canonical import without_returns
+    from recsys.data.timeutil import to_datetime
+    from recsys.job import default_as_of
+
+    as_of = to_datetime(config.as_of, "as_of") if config.as_of else default_as_of(purchases)
+    ts = pl.col(C.TIMESTAMP)
+    first, last = (
+        (without_returns(purchases.lazy()).filter(ts < as_of).select(ts.min(), ts.max().alias("l")))
+        .collect()
+        .row(0)
+    )
+    if first is None:
+        return None
+    derived = config.cutoff is None
+    cutoff = as_of - timedelta(days=config.horizon_days) if derived else config.cutoff
+    cutoff = to_datetime(cutoff, "cutoff")
+    if first < cutoff <= last:
+        return None
+    start = datetime(first.year, first.month, first.day) + timedelta(days=1)
+    which = f" (--horizon-days {config.horizon_days} before --as-of {as_of:%Y-%m-%d})"
+    hint = (
+        f"the cutoff {cutoff:%Y-%m-%d}{which if derived else ''} is outside the data, which "
+        f"cover {first:%Y-%m-%d} to {last:%Y-%m-%d}: the models cannot be evaluated; "
+        f"pass --cutoff between {start:%Y-%m-%d} and {last:%Y-%m-%d}"
+    )
+    longest = math.ceil((as_of - first) / timedelta(days=1)) - 1
+    if derived and cutoff <= first and longest >= 1:
+        hint += f", or --horizon-days {longest} or fewer"
+    return hint
+
+
+def claim_lines(claims: Iterable[Claim]) -> list[str]:
+    """The console's summary of the job's cards: each headline, then the warnings that
+    concern it (a headline shows them; the log's copies may have scrolled away).
+
+    Examples
+    --------
+    >>> from recsys.job.claims import Claim
+    >>> claim_lines([Claim("due", "1 customer has 2 products due.", True, {}, ("odd",))])
+    ['due: 1 customer has 2 products due.', '  warning (due): odd']
+    """
+    return [
+        line
+        for claim in claims
+        for line in (
+            f"{claim.key}: {claim.text}",
+            *(f"  warning ({claim.key}): {w}" for w in claim.warnings),
+        )
+    ]
+
+
 def _run(purchases: Any, report: Any, names: Any, config: Any, out: str) -> None:
     import recsys.report
     from recsys.job import run
 
+    hint = cutoff_hint(purchases, config)
+    if hint is not None:
+        warnings.warn(hint, DataWarning, stacklevel=1)
     try:
         result = run(purchases, config, report=report, item_names=names, echo=print)
     except InputDataError as err:
         raise InputDataError(in_flags(str(err))) from None
     paths = recsys.report.write(result, out)
-    for claim in result.claims.values():
-        print(f"{claim.key}: {claim.text}")
+    for line in claim_lines(result.claims.values()):
+        print(line)
     for path in paths.values():
         print(f"wrote {path}")
 

@@ -16,6 +16,15 @@ from recsys.job.config import DEFAULT_MODELS
 
 __all__ = ["build_parser"]
 
+#: What ``recsys report --horizon-days`` sets (`recsys.job.JobConfig.horizon_days`).
+HORIZON_DAYS_HELP = (
+    "N days, the length of the evaluation's test window after --cutoff (on which the "
+    "models, churn risk and CLV are checked), of the churn horizon (churn risk = no "
+    "purchase in the next N days), of the campaign check's window (what the win-back "
+    "customers spent in the N days after --cutoff), and the default --cutoff (N days "
+    "before --as-of)"
+)
+
 #: A number of days: an integer from 1 to 100 years (longer horizons overflow dates).
 days = int_at_least(1, "a number of days from 1 to 36500", maximum=36_500)
 
@@ -190,7 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--horizon-days",
         type=days,
         default=90,
-        help="length of the evaluation's test window after --cutoff, days",
+        metavar="N",
+        help=HORIZON_DAYS_HELP,
     )
     add_k(report)
     add_bootstrap(report)

@@ -4,6 +4,7 @@ loader), the account it prints and what each command does with the return rows."
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 import warnings
@@ -14,6 +15,7 @@ import polars as pl
 
 from recsys.cli.common import clean_options
 from recsys.data.cleaning_report import CleaningReport
+from recsys.exceptions import DataWarning
 
 __all__ = ["RETURNS_LEFT_OUT", "RETURNS_USE", "load_purchases", "read_purchases"]
 
@@ -67,13 +69,39 @@ def read_purchases(
         for w in caught:
             if " ".join(str(w.message).split()) not in noted:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    account = loaded[1]
+    unpriced_units = quantity_warning(account.columns)
+    if unpriced_units is not None:  # printed as a warning, not as a note of the account too
+        warnings.warn(unpriced_units, DataWarning, stacklevel=2)
+        notes = tuple(n for n in account.notes if not n.startswith("no quantity column"))
+        account = dataclasses.replace(account, notes=notes)
     if label is not None:
         print(f"      read {label}: {time.perf_counter() - start:.1f} s", file=file)
-    print(loaded[1], file=file)
+    print(account, file=file)
     note = returns_note(loaded[1], uses)
     if note is not None:
         print(note, file=file)
     return loaded
+
+
+def quantity_warning(columns: dict[str, str]) -> str | None:
+    """The warning for a file read with unit prices but no quantity column (``columns``:
+    `recsys.data.CleaningReport.columns`): every row is one unit, so spend is the sum of
+    the rows' prices. None with a quantity, without prices or with a line total.
+
+    Examples
+    --------
+    >>> quantity_warning({"user_id": "member", "price": "Price"})[:64]
+    'no quantity column: spend = price per row (every row counts as 1'
+    >>> quantity_warning({"user_id": "member", "price": "Price", "quantity": "Qty"}) is None
+    True
+    """
+    if "quantity" in columns or "price" not in columns:
+        return None
+    return (
+        "no quantity column: spend = price per row (every row counts as 1 unit); if a row "
+        "can hold several units, pass --columns quantity=<your column>"
+    )
 
 
 def load_purchases(args: argparse.Namespace) -> pl.DataFrame:

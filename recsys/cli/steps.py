@@ -89,12 +89,17 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     with steps(["read and clean", *(f"fit {n}" for n in names), "evaluate"]) as step:
         step("read and clean")
         purchases = load_purchases(args)
-        split = temporal_split(
-            purchases,
-            cutoff=args.cutoff,
-            horizon_days=args.horizon_days,
-            include_cold_users=args.on_unknown == "fallback",
-        )
+        try:
+            split = temporal_split(
+                purchases,
+                cutoff=args.cutoff,
+                horizon_days=args.horizon_days,
+                include_cold_users=args.on_unknown == "fallback",
+            )
+        except InputDataError as err:
+            from recsys.cli.job import in_flags
+
+            raise InputDataError(in_flags(str(err))) from None
         train = Interactions.from_purchases(split.train)
         models = {}
         for name in names:

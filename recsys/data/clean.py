@@ -27,7 +27,7 @@ from recsys.data.clean_rules import (
     warn_unmatched_non_products,
 )
 from recsys.data.cleaning_report import DROP_REASONS, CleaningReport
-from recsys.data.presets import Preset, get_preset, presets_for
+from recsys.data.presets import PRESETS, Preset, get_preset, presets_for
 from recsys.data.read import is_text_table, reading
 from recsys.data.sources import FrameLike, to_lazyframe
 from recsys.data.timestamps import MAX_INVALID_SHARE, TIMESTAMP_FORMATS, parse_timestamps
@@ -77,10 +77,12 @@ def _resolve_columns(
         )
     missing = {canon: src for canon, src in mapping.items() if src not in schema}
     if missing:
+        fitting = [p for p in presets_for(schema) if PRESETS[p] is not preset]
         raise InputDataError(
             "mapped column(s) not in the table: "
             + ", ".join(f"{canon} -> {src!r}" for canon, src in missing.items())
             + f"; columns found: {list(schema)}"
+            + "".join(f"; the table has the columns of preset={p!r}" for p in fitting[:1])
         )
     return mapping
 

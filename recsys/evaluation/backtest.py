@@ -489,6 +489,7 @@ def backtest(
     bootstrap: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,
+    observed_until: TimeLike | None = None,
 ) -> Backtest:
     """Score each prediction against its naive rule at rolling origins, with intervals.
 
@@ -529,6 +530,9 @@ def backtest(
         Seed of the resamples: the same seed gives the same table.
     confidence
         Level of the intervals.
+    observed_until
+        The end of what is known (e.g. the job's ``as_of``); default the day after the
+        last purchase. Each origin's window must end by then.
 
     Returns
     -------
@@ -586,8 +590,9 @@ def backtest(
                 f"unfitted customer model (fit / predict), got {type(model).__name__}"
             )
     dates = _origins(origins)
+    until = None if observed_until is None else to_datetime(observed_until, "observed_until")
     for origin in dates:
-        check_window(frame, origin, horizon_days, "origins")
+        check_window(frame, origin, horizon_days, "origins", until)
 
     model_name = str(getattr(recommender, "registry_name", type(recommender).__name__))
     units: dict[str, list[pl.DataFrame]] = {name: [] for name in wanted}

@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from recsys._text import counted
 from recsys._validation import check_positive_int, check_probability
 from recsys._warnings import concerning
 from recsys.data import columns as C
@@ -222,8 +223,8 @@ def backtest_profiles(
     repeated = frame.height - frame[C.USER].n_unique()
     if repeated:
         raise InputDataError(
-            f"profiles: {repeated:,} rows repeat a customer already in profiles; one row per "
-            "customer (each is one cluster of the bootstrap)"
+            f"profiles: {counted(repeated, 'row repeats', 'rows repeat')} a customer already "
+            "in profiles; one row per customer (each is one cluster of the bootstrap)"
         )
     if on_nonfinite not in ("raise", "skip"):
         raise InputDataError(f"on_nonfinite must be 'raise' or 'skip', got {on_nonfinite!r}")

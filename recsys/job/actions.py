@@ -122,7 +122,7 @@ def action_list(
         profiles = build_profiles(bought, as_of=as_of, config=definition)
     fits = fit_evidence(profile_step, profiles)
     cutoff = as_of - timedelta(days=horizon_days)
-    with record_warnings(check_step):
+    with record_warnings(check_step, cutoff=cutoff):
         evaluated_on, _ = evaluation_purchases(bought, config)
         before = evaluated_on.filter(ts < cutoff)
         checks = (

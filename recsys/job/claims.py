@@ -233,7 +233,7 @@ def model_claim(
             f"[{number(data['ci_low'], signed=True)}, {number(data['ci_high'], signed=True)}], "
             f"on {evaluated:,} customers. "
         )
-        if favours:  # the runner-up is not the model used: name the gap to it too
+        if favours and used != choice.runner_up:  # else the gap is the one just stated
             text += f"{favours} "
         return Claim("model", text + uses, True, data, warnings, None)
     data["reason"] = reason
@@ -283,11 +283,11 @@ def short_history(evidence: CampaignEvidence) -> str:
     >>> from datetime import datetime
     >>> from recsys.job.campaign import CampaignEvidence
     >>> seen = CampaignEvidence(datetime(2000, 12, 1), 90, 365, 7096, 2.8e7, 1.5e7, 5109,
-    ...                         0.547, 0.527, 0.569, 0.95, True, 30.0, 11.40625)
+    ...                         0.547, 0.527, 0.569, 0.95, True, 30.0, 30.0)
     >>> print(short_history(seen))  # doctest: +NORMALIZE_WHITESPACE
     the campaign check rests on only 30 days of purchase history before the evaluation
     cutoff (2000-12-01), fewer than the 90 days it projects: who looked lapsed then, and
-    the spending rate that valued them (read from the last 11.4 days), come from that
+    the spending rate that valued them (read from the last 30 days), come from that
     short history, so the realised/projected ratio the stake is scaled by may not carry
     over to as_of
     """
@@ -321,8 +321,7 @@ def peak_window(evidence: CampaignEvidence) -> str:
     >>> print(peak_window(seen))  # doctest: +NORMALIZE_WHITESPACE
     the campaign check window (the 90 days after 2010-09-11) was a peak: the shop's
     spending in it ran at 1.80 times its rate in the 91 days before (the rate the
-    valuation projects at); the realised/projected ratio is divided by that factor, and
-    whether the days after as_of are a peak too is not checked
+    valuation projects at); the realised/projected ratio is divided by that factor
     """
     rate = "spending" if evidence.money else "ordering"
     return (
@@ -330,22 +329,23 @@ def peak_window(evidence: CampaignEvidence) -> str:
         f"{evidence.cutoff:%Y-%m-%d}) was a peak: the shop's {rate} in it ran at "
         f"{evidence.window_rate:.2f} times its rate in the {evidence.ratio_days:,.0f} days "
         "before (the rate the valuation projects at); the realised/projected ratio is "
-        "divided by that factor, and whether the days after as_of are a peak too is not "
-        "checked"
+        "divided by that factor"
     )
 
 
 def season_ahead(factor: float, horizon_days: int, ratio_days: float, *, money: bool) -> str:
     """The campaign card's warning where, a year before as_of, the ``horizon_days`` that
-    followed ran at ``factor`` times the shop's rate in the ``ratio_days`` before as_of
-    (the rate the valuation projects at), off by `PEAK_RATE` either way; "" otherwise.
+    followed ran at ``factor`` times the shop's rate in the ``ratio_days`` before them (the
+    rate a valuation made then would have projected at), off by `PEAK_RATE` either way;
+    "" otherwise.
 
     Examples
     --------
     >>> print(season_ahead(0.653, 90, 182.5, money=True))  # doctest: +NORMALIZE_WHITESPACE
     a year before as_of, the shop's spending in the 90 days that followed ran at 0.65 times
-    its rate in the 182 days before as_of (the rate the valuation projects at): if the
-    season repeats, the next 90 days hold less than the stake projects
+    its rate in the 182 days before them (the rate a valuation made then would have
+    projected at): if the season repeats, the next 90 days hold less than the stake
+    projects
     >>> season_ahead(1.1, 90, 182.5, money=True)
     ''
     """
@@ -354,9 +354,9 @@ def season_ahead(factor: float, horizon_days: int, ratio_days: float, *, money: 
     rate = "spending" if money else "ordering"
     return (
         f"a year before as_of, the shop's {rate} in the {horizon_days} days that followed ran "
-        f"at {factor:.2f} times its rate in the {ratio_days:,.0f} days before as_of (the rate "
-        f"the valuation projects at): if the season repeats, the next {horizon_days} days "
-        f"hold {'less' if factor < 1 else 'more'} than the stake projects"
+        f"at {factor:.2f} times its rate in the {ratio_days:,.0f} days before them (the rate "
+        "a valuation made then would have projected at): if the season repeats, the next "
+        f"{horizon_days} days hold {'less' if factor < 1 else 'more'} than the stake projects"
     )
 
 
@@ -397,6 +397,10 @@ def campaign_claim(
     before the cutoff than the window it projects (``evidence.history_days`` <
     ``evidence.horizon_days``), the card warns (`short_history`).
 
+    The claim's ``stake`` is the stake by the evidence over the ``stake_days`` checked;
+    unchecked, the projection over the value horizon (``projected_stake`` either way; the
+    actions' ``value_at_stake`` column is each customer's projection).
+
     Examples
     --------
     >>> from datetime import datetime
@@ -404,7 +408,7 @@ def campaign_claim(
     >>> seen = CampaignEvidence(datetime(2024, 1, 1), 90, 360, 80, 4000.0, 200.0, 5, 0.05,
     ...                         0.03, 0.08, 0.95, True)
     >>> claim = campaign_claim(100, 50_000.0, 1.0, money=True, evidence=seen)
-    >>> claim.licensed, claim.evidence["value_at_stake"], claim.evidence["per_contact_low"]
+    >>> claim.licensed, claim.evidence["stake"], claim.evidence["per_contact_low"]
     (True, 625.0, 3.75)
     >>> claim.evidence["stake_days"], claim.evidence["projected_stake"]
     (90, 50000.0)
@@ -427,7 +431,7 @@ def campaign_claim(
         if evidence.window_rate >= PEAK_RATE:
             warnings = (*warnings, peak_window(evidence))
     if customers == 0:
-        data.update(value_at_stake=0.0, per_contact=0.0)
+        data.update(stake=0.0, per_contact=0.0)
         return Claim("campaign", "No customer to win back.", False, data, warnings, None)
 
     def cash(x: float) -> str:
@@ -443,7 +447,7 @@ def campaign_claim(
             else "nothing was projected for the customers selected at the cutoff"
         )
     if not checked:
-        data.update(value_at_stake=value_at_stake, per_contact=value_at_stake / customers)
+        data.update(stake=value_at_stake, per_contact=value_at_stake / customers)
         data["unchecked"] = unchecked
         head = (
             f"A win-back campaign is not proposed: {customers:,} lapsed customers, "
@@ -469,7 +473,7 @@ def campaign_claim(
     stake = window * min(share, 1.0)
     per, per_low = stake / customers, window * min(share_low, 1.0) / customers
     data.update(
-        value_at_stake=stake,
+        stake=stake,
         stake_days=days,
         value_horizon_days=horizon,
         per_contact=per,

@@ -224,10 +224,12 @@ def churn_claim(
     figures, base = _brier(evidence, rules, data) if enabled else ("", "")
     # a score worse than the base rate in Brier score ranks, and is never read as a
     # probability: the first reason, and the card words it so
+    # (the licence on the point estimate, the cautious side; the words on the interval)
     worse = bool(data.get("brier_worse"))
     if worse:
-        reasons.insert(0, f"read as probabilities its scores do worse than {base}: {figures}")
-    standing = "better than" if data.get("brier_vs_base_rate", 0.0) < 0 else "the same as"
+        standing = "worse than" if data.get("brier_loses") else "no better than"
+        reasons.insert(0, f"read as probabilities its scores do {standing} {base}: {figures}")
+    standing = "better than" if data.get("brier_beats") else "no worse than"
     brier = f"it scores {standing} {base}: {figures}" if figures and not worse else ""
     # BG/NBD's fit flags concern BG/NBD's churn risk (the learned model is judged by its check)
     credible = fits is None or fits.churn_credible or not bgnbd
@@ -574,7 +576,8 @@ def _brier(
     row of ``rules``, `recsys.evaluation.backtest_profiles`: every customer given the
     share of them who churned in the window, ``ȳ (1 - ȳ)``): the figures and the base
     rate, worded; the figures are added to ``data`` (``brier_worse``: its score is above
-    the base rate's). ``("", "")`` without ``evidence``, the row or a finite score.
+    the base rate's; ``brier_beats`` / ``brier_loses``: the interval says so).
+    ``("", "")`` without ``evidence``, the row or a finite score.
 
     The base rate is the one constant that would have scored best on the window: known
     only after it, so it is a stricter reference than any rate known at the cutoff.
@@ -591,8 +594,8 @@ def _brier(
     'Brier score 0.2295 vs 0.2285 (difference +0.0010, 95% CI -0.0004 to +0.0024)'
     >>> base
     'the base rate in Brier score (every customer given the share who churned, 36.2%)'
-    >>> data["brier_worse"]
-    True
+    >>> data["brier_worse"], data["brier_loses"]
+    (True, False)
     """
     row = next((r for r in rules if r.metric == "brier"), None)
     if evidence is None or row is None or not (evidence.customers and math.isfinite(row.value)):
@@ -606,6 +609,8 @@ def _brier(
         brier_ci_low=row.ci_low,
         brier_ci_high=row.ci_high,
         brier_worse=bool(row.diff > 0),
+        brier_beats=row.beats,
+        brier_loses=row.loses,
     )
     share = percent(rate, 1)
     base = f"the base rate in Brier score (every customer given the share who churned, {share})"

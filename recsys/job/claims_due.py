@@ -36,8 +36,8 @@ def due_claim(
     cutoff and scored on the window after it. The card is licensed only where the paired
     interval of its Brier score minus the item base rate's lies below 0; it states the
     purchases the same rule expected at the cutoff and those made. Where they fell short
-    (the realised/expected interval below 1), the expected purchases are *scaled* by the
-    realised/expected ratio, as the campaign's stake is (`recsys.job.claims.campaign_claim`:
+    (the realised/expected ratio below 1), the expected purchases are *scaled* by that
+    ratio, as the campaign's stake is (`recsys.job.claims.campaign_claim`:
     the evidence lowers a projection, never raises it): a flag alone would leave a figure
     on the card the evidence contradicts, and the ratio is the one estimate of the
     shortfall there is; the card says the figure is scaled, and by how
@@ -84,7 +84,7 @@ def due_claim(
         )
         return Claim("due", text, False, data, warnings, None)
     e = evidence
-    scaled = e.over_predicts
+    scaled = math.isfinite(e.ratio) and e.ratio < 1
     stated = expected * e.ratio if scaled else expected
     data.update(
         expected_purchases=stated,
@@ -141,9 +141,13 @@ def due_claim(
     if scaled:
         count = (
             f"about {stated:,.0f} purchases expected: the model's {expected:,.0f}, scaled by "
-            f"{percent(e.ratio)}, because it over-predicted at the cutoff"
+            f"{percent(e.ratio)}, the share of its expectation bought at the cutoff"
         )
-        checked += ": fewer than expected, so the expected purchases are scaled by that share."
+        checked += (
+            ": fewer than expected"
+            + (" (the interval excludes 100%)" if e.over_predicts else "")
+            + ", so the expected purchases are scaled by that share."
+        )
     elif not e.expected > 0:
         checked = (
             "At the cutoff the same rule found no product due, so the expected purchases "

@@ -368,13 +368,14 @@ def _campaign_warnings(
     has_prices: bool,
 ) -> tuple[str, ...]:
     """The campaign card's warnings about the days after ``as_of`` its stake is for: a
-    value horizon far beyond the ``history`` (`short_value_history`), and, with a year of
-    history, the same days a year earlier running off the rate the valuation projects
-    at (`recsys.job.claims.season_ahead`)."""
+    value horizon far beyond the ``history`` (`short_value_history`), and, where the
+    history covers a year plus the ``ratio_days`` before it, the same projection made a
+    year earlier running off its own rate (`recsys.job.claims.season_ahead`). Both windows
+    of the comparison are a year old, so the shop's growth since does not enter it."""
     found = [short_value_history(config.clv_horizon_days, history, money=has_prices)]
-    if history >= 365:
+    if history >= 365 + ratio_days:
         a_year = as_of - timedelta(days=365)
-        factor = spend_rate_ratio(bought, a_year, config.horizon_days, as_of, ratio_days)
+        factor = spend_rate_ratio(bought, a_year, config.horizon_days, a_year, ratio_days)
         found.append(season_ahead(factor, config.horizon_days, ratio_days, money=has_prices))
     return tuple(w for w in found if w)
 

@@ -79,6 +79,21 @@ class DueEvidence:
         return math.isfinite(self.ci_high) and self.ci_high < 1.0
 
 
+def likely_due(due: pl.DataFrame, min_probability: float) -> pl.DataFrame:
+    """The (customer, product) pairs of ``due`` with a chance ``p_within_horizon`` of at
+    least ``min_probability`` (a NaN or missing chance is not one): the pairs the job
+    counts, checks and lists as due.
+
+    Examples
+    --------
+    >>> due = pl.DataFrame({"user_id": [1, 2, 3], "p_within_horizon": [0.5, float("nan"), 0.1]})
+    >>> likely_due(due, 0.2)["user_id"].to_list()
+    [1]
+    """
+    chance = pl.col("p_within_horizon").cast(pl.Float64)
+    return due.filter(chance.is_not_nan() & (chance >= min_probability))
+
+
 def due_check(
     purchases: pl.DataFrame,
     cutoff: datetime,
@@ -93,7 +108,7 @@ def due_check(
     """The items due as of ``cutoff`` (on the purchases strictly before it), scored on
     ``[cutoff, cutoff + horizon_days)`` of ``purchases``: `DueEvidence` and "", or None
     and why nothing was checked (the window runs past ``observed_until``, no purchase
-    before the cutoff, nobody bought again in the window).
+    before the cutoff, no pair with a chance at the cutoff).
 
     The Brier and date rows are `recsys.evaluation.backtest` (``predictions=("due",)``,
     one origin: the cutoff) with ``bootstrap`` resamples of customers and ``seed``; the
@@ -121,7 +136,6 @@ def due_check(
     if first is None or not first < cutoff:  # type: ignore[operator]
         return None, "no purchase before the evaluation cutoff"
     try:
-        # the window is known up to observed_until, not only to the last purchase
         result = backtest(
             purchases,
             cutoff,
@@ -130,6 +144,7 @@ def due_check(
             bootstrap=bootstrap,
             seed=seed,
             confidence=confidence,
+            observed_until=observed_until,  # known to as_of, not only to the last purchase
         )
     except InputDataError as err:
         return None, f"the items due could not be scored at the evaluation cutoff: {err}"
@@ -142,7 +157,7 @@ def due_check(
     if date is not None and not math.isfinite(date.value):
         date = None
     likely = (
-        units.filter(pl.col("p_within_horizon") >= min_probability)
+        likely_due(units, min_probability)
         .group_by(C.USER)
         .agg(
             realised=pl.col("bought").sum(),

@@ -388,17 +388,48 @@ class StepWarnings:
         named = StepWarnings()
         for m in self.messages:
             if besides is None or m not in besides.messages:
-                text = re.sub(r"\bas_of\b", "the cutoff", m)
-                named.add(f"at the cutoff {cutoff:%Y-%m-%d}: {text}", self.concerns[m])
+                named.add(in_cutoff_words(m, cutoff), self.concerns[m])
         return named
 
 
+def in_cutoff_words(message: str, cutoff: datetime) -> str:
+    """``message``, raised by a call made as of ``cutoff``, saying so.
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> in_cutoff_words("3 purchase rows before as_of have price 0", datetime(2010, 9, 10))
+    'at the cutoff 2010-09-10: 3 purchase rows before the cutoff have price 0'
+    """
+    text = re.sub(r"\bas_of\b", "the cutoff", " ".join(message.split()))
+    return f"at the cutoff {cutoff:%Y-%m-%d}: {text}"
+
+
 @contextmanager
-def record_warnings(into: StepWarnings, *concerns: str) -> Iterator[None]:
+def record_warnings(
+    into: StepWarnings, *concerns: str, cutoff: datetime | None = None
+) -> Iterator[None]:
     """Record the warnings raised inside the block into ``into`` (deduplicated, with the
     outputs they concern: `recsys._warnings.concerning`; ``concerns`` for those not
     marked closer to where they were raised), then re-issue each distinct one once, so
-    the log still shows them."""
+    the log still shows them. With ``cutoff`` (the block's calls are made as of the
+    evaluation cutoff), the log shows them in `StepWarnings.at_cutoff`'s words, so a
+    count "before as_of" is not read as one about the whole history.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from datetime import datetime
+    >>> step = StepWarnings()
+    >>> with warnings.catch_warnings(record=True) as shown:
+    ...     warnings.simplefilter("always")
+    ...     with record_warnings(step, cutoff=datetime(2010, 9, 10)):
+    ...         warnings.warn("2 purchase rows before as_of have price 0", DataWarning)
+    ...         warnings.warn("2 purchase rows before as_of have price 0", DataWarning)
+    >>> step.messages, [str(w.message) for w in shown]  # doctest: +NORMALIZE_WHITESPACE
+    (['2 purchase rows before as_of have price 0'],
+     ['at the cutoff 2010-09-10: 2 purchase rows before the cutoff have price 0'])
+    """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with concerning(*concerns) if concerns else nullcontext():
@@ -407,9 +438,15 @@ def record_warnings(into: StepWarnings, *concerns: str) -> Iterator[None]:
     for w in caught:
         into.add(str(w.message), concerns_of(w.message) or concerns)
         key = (w.category, " ".join(str(w.message).split()))
-        if key not in seen:
-            seen.add(key)
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        if key in seen:
+            continue
+        seen.add(key)
+        message = w.message
+        if cutoff is not None:
+            message = w.category(in_cutoff_words(str(w.message), cutoff))
+            if isinstance(w.message, DataWarning) and isinstance(message, DataWarning):
+                message.concerns = w.message.concerns
+        warnings.warn_explicit(message, w.category, w.filename, w.lineno)
 
 
 #: Words of the warnings that flag a customer-model fit as not credible.

@@ -66,7 +66,7 @@ from recsys.job.customers import (
     customer_decisions,
     profile_config,
 )
-from recsys.job.due_check import due_check
+from recsys.job.due_check import due_check, likely_due
 from recsys.job.evaluation import (
     evaluate_models,
     fit_models,
@@ -237,14 +237,14 @@ class _Steps:
             yield found
         _release_freed_memory()
         self.timings[key] = time.perf_counter() - start
-        self.echo(f"      {label}: {self.timings[key]:.1f} s")
+        self.echo(f"      {key}: {self.timings[key]:.1f} s")
 
 
 @functools.cache
 def _malloc_trim() -> Any:
     try:
         return ctypes.CDLL(None).malloc_trim
-    except (AttributeError, OSError):  # not glibc: nothing to trim
+    except (AttributeError, OSError, TypeError):  # not glibc (TypeError: Windows)
         return None
 
 
@@ -378,7 +378,7 @@ def run(
                 )
                 reason = f"no test window at {which}: {err}"
         if split is not None:
-            with record_warnings(cutoff_warnings):
+            with record_warnings(cutoff_warnings, cutoff=cutoff):
                 checks = check_at_cutoff(
                     split.train, evaluated_on, cutoff, config, definition, observed_until=as_of
                 )
@@ -525,8 +525,8 @@ def run(
     )
     if target_claim is not None:
         claims["targeting"] = target_claim
+    likely = likely_due(due, DUE_MIN_PROBABILITY)
     chance = pl.col("p_within_horizon").cast(pl.Float64)
-    likely = due.filter(chance.is_not_nan() & (chance >= DUE_MIN_PROBABILITY))
     undefined = due.filter(chance.is_null() | chance.is_nan()).height
     claims["due"] = due_claim(
         likely[C.USER].n_unique(),

@@ -26,6 +26,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from recsys._arrays import sorted_unique
+from recsys._text import counted
 from recsys._validation import resolve_num_threads
 from recsys.data import columns as C
 from recsys.data.canonical import cast_ids
@@ -198,12 +199,13 @@ def warn_filled(model: Any, filled: np.ndarray) -> None:
     per_user = filled.sum(axis=1)
     customers = int((per_user > 0).sum())
     if customers:
+        low, high = int(per_user[per_user > 0].min()), int(per_user.max())
         warnings.warn(
-            f"{type(model).__name__} scores too few items for {customers} of "
-            f"{len(per_user)} customers: {int(per_user.sum())} slots filled from the "
-            f"popularity ranking ({int(per_user[per_user > 0].min())} to "
-            f"{int(per_user.max())} per customer; score -inf marks them). "
-            "Pass fill=None to keep the model's own lists only",
+            f"{type(model).__name__} scores too few items for "
+            f"{customers:,} of {len(per_user):,} customers: "
+            f"the most popular products fill {counted(int(per_user.sum()), 'empty slot')} "
+            f"of their lists ({low:,}{'' if low == high else f' to {high:,}'} per customer), "
+            "with score -inf",
             DataWarning,
             stacklevel=4,  # warn_filled <- recommend_ids <- Recommender.recommend <- caller
         )

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import polars as pl
 
+from recsys._text import counted
 from recsys.data import columns as C
 from recsys.data.canonical import (
     ORDER_KEY,
@@ -251,8 +252,13 @@ def check_tallies(tallies: dict[str, int], has_price: bool) -> None:
             )
         if tallies["zero"]:
             warnings.warn(
-                f"{tallies['zero']} purchase rows before as_of have price 0 (free items): "
-                "they add nothing to monetary but count as items and orders",
+                counted(
+                    tallies["zero"],
+                    "purchase row before as_of has price 0 (a free item): it adds nothing "
+                    "to monetary but counts as an item and an order",
+                    "purchase rows before as_of have price 0 (free items): they add nothing "
+                    "to monetary but count as items and orders",
+                ),
                 DataWarning,
                 stacklevel=4,
             )

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from recsys.data import columns as C
+from recsys.job.due_check import likely_due
 from recsys.report.files import value_source
 from recsys.report.format import Table, count, money, orders, percent
 
@@ -100,11 +101,7 @@ def card_headline(result: JobResult, key: str) -> str:
     ev = claim.evidence
     cur = result.config.currency
     if key == "campaign":
-        stake = (
-            money(ev["value_at_stake"], cur)
-            if ev["money"]
-            else f"about {ev['value_at_stake']:,.0f} orders"
-        )
+        stake = money(ev["stake"], cur) if ev["money"] else f"about {ev['stake']:,.0f} orders"
         verdict = "per contact, more than the contact cost" if claim.licensed else "not proposed"
         checked = (
             f"over the next {ev['stake_days']} days, by the evidence"
@@ -175,11 +172,13 @@ def winback_table(result: JobResult, names: dict[str, str]) -> Table | None:
     )
     ev = result.claims["campaign"].evidence
     ratio = ev.get("ratio_at_window_rate", ev.get("ratio", float("nan")))
+    by_ratio = (
+        f", scaled by {ratio:.1%}, what materialised at the evaluation cutoff" if ratio < 1 else ""
+    )
     scaled = (
-        f" (over the value horizon, as projected: the campaign card states the stake over "
-        f"the {ev['stake_days']} days it checked, scaled by {ratio:.1%}, what materialised "
-        "at the evaluation cutoff)"
-        if ratio < 1
+        " (over the value horizon, as projected: the campaign card states the stake over "
+        f"the {ev['stake_days']} days it checked{by_ratio})"
+        if "stake_days" in ev
         else ""
     )
     return Table.from_frame(
@@ -198,7 +197,7 @@ def winback_table(result: JobResult, names: dict[str, str]) -> Table | None:
 def due_table(result: JobResult, names: dict[str, str]) -> Table | None:
     min_p = result.claims["due"].evidence["min_probability"]
     top = (
-        result.due.filter(pl.col("p_within_horizon") >= min_p)
+        likely_due(result.due, min_p)
         .sort("p_within_horizon", C.USER, C.ITEM, descending=[True, False, False])
         .head(10)
     )

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from recsys._text import counted
 from recsys._validation import check_positive_int
 from recsys.data.sources import FrameLike
 from recsys.exceptions import InputDataError
@@ -153,7 +154,7 @@ def allocate(
         if in_holdout[i]:
             continue  # decided after the cut is known
         if count is not None and n_treated >= count:
-            reason[i] = f"not treated: the count of {count} customers is used up"
+            reason[i] = f"not treated: the count of {counted(count, 'customer')} is used up"
             bound = True
             continue
         if budget is not None and spent + price[i] > budget + 1e-9 * max(budget, 1.0):

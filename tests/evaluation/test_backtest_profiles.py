@@ -110,7 +110,7 @@ def test_profiles_must_be_one_finite_row_per_customer(
     shop: pl.DataFrame, profiles: pl.DataFrame
 ) -> None:
     twice = pl.concat([profiles, profiles.head(1)])
-    with pytest.raises(InputDataError, match="1 rows repeat a customer"):
+    with pytest.raises(InputDataError, match="1 row repeats a customer already in profiles;"):
         rs.evaluation.backtest_profiles(twice, shop, ORIGIN, horizon_days=HORIZON)
     for column, prediction in (("recency_days", "churn"), ("monetary", "clv")):
         hole = profiles.with_columns(

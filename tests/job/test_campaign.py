@@ -104,8 +104,8 @@ def test_the_stake_is_valued_by_what_the_rule_projected_at_the_cutoff(
     # the stake over the 90 days checked, not the 365-day projection
     assert ev["stake_days"] == 90
     window = ev["projected_stake"] * 90 / 365
-    assert ev["value_at_stake"] == pytest.approx(window * min(share, 1.0))
-    assert ev["per_contact"] == pytest.approx(ev["value_at_stake"] / win.height)
+    assert ev["stake"] == pytest.approx(window * min(share, 1.0))
+    assert ev["per_contact"] == pytest.approx(ev["stake"] / win.height)
     low = window * min(ev["ratio_ci_low"] / max(rate, 1.0), 1.0) / win.height
     assert claim.licensed == (low > 1.0)
     assert "at stake over the next 90 days by the evidence" in claim.text
@@ -204,7 +204,7 @@ def test_orders_at_stake_are_whole_and_checked_without_prices() -> None:
     claim = result.claims["campaign"]
     assert not claim.licensed
     assert "no prices" in claim.text
-    stake = claim.evidence["value_at_stake"]
+    stake = claim.evidence["stake"]
     assert f"about {stake:,.0f} orders at stake over the next 90 days by the evidence" in claim.text
     assert claim.evidence["checked_realised"] == round(claim.evidence["checked_realised"])
 
@@ -216,7 +216,7 @@ def test_the_evidence_lowers_a_projection_but_never_raises_it() -> None:
     claim = campaign_claim(100, 50_000.0, 1.0, money=True, currency="$", evidence=above)
     assert claim.licensed
     # over the 90 days checked: 50,000 x 90/365, kept
-    assert claim.evidence["value_at_stake"] == pytest.approx(50_000.0 * 90 / 365)
+    assert claim.evidence["stake"] == pytest.approx(50_000.0 * 90 / 365)
     assert claim.evidence["per_contact_low"] == pytest.approx(500.0 * 90 / 365)
     assert "is kept (the evidence lowers a projection, never raises it)" in claim.text
     assert "130.0%" in claim.text  # the ratio itself is still stated
@@ -224,7 +224,7 @@ def test_the_evidence_lowers_a_projection_but_never_raises_it() -> None:
         datetime(2024, 1, 1), 90, 365, 80, 4000.0, 2000.0, 40, 0.5, 0.3, 1.2, 0.95, True
     )
     claim = campaign_claim(100, 50_000.0, 1.0, money=True, currency="$", evidence=below)
-    assert claim.evidence["value_at_stake"] == pytest.approx(25_000.0 * 90 / 365)
+    assert claim.evidence["stake"] == pytest.approx(25_000.0 * 90 / 365)
     assert claim.evidence["per_contact_low"] == pytest.approx(150.0 * 90 / 365)
     assert "is scaled by 50.0%" in claim.text
 
@@ -233,7 +233,7 @@ def test_the_report_shows_the_stake_by_the_evidence(durables: JobResult, tmp_pat
     rs.report.write(durables, tmp_path)
     html = (tmp_path / "report.html").read_text()
     ev = durables.claims["campaign"].evidence
-    assert f"${ev['value_at_stake']:,.0f} at stake (over the next 90 days, by the evidence)" in html
+    assert f"${ev['stake']:,.0f} at stake (over the next 90 days, by the evidence)" in html
     assert f"the 90 days it checked, scaled by {ev['ratio_at_window_rate']:.1%}" in html
 
 

@@ -113,8 +113,14 @@ def test_calibrated_and_ahead_yet_worse_in_brier_is_not_read_as_a_probability() 
     assert not worse.licensed
     assert worse.evidence["ranked_by"] == "churn_risk"  # it still ranks the win-back list
     assert "Its scores rank customers but are not probabilities" in worse.text
+    # worse on the point estimate only: the words follow the interval
+    assert "its scores do no better than the base rate in Brier score" in worse.text
+    assert "do worse than" not in worse.text
     assert not any(words in worse.text for words in NEVER)
     assert worse.fallback is not None
+    # better on the point estimate, the interval across 0: not "better than"
+    level = churn_claim(_GOOD, CLEAN, rules=_rules(0.2490, -0.003, 0.001))
+    assert "; it scores no worse than the base rate in Brier score" in level.text
 
 
 def test_without_a_brier_row_the_card_says_nothing_of_it() -> None:

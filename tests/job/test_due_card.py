@@ -144,16 +144,23 @@ def test_an_over_predicting_model_has_its_expected_purchases_scaled() -> None:
     assert "95% CI 40.0% to 60.0%" in claim.text
 
 
-def test_an_expected_count_the_interval_does_not_contradict_is_kept() -> None:
-    for ratio, low, high in ((0.9, 0.8, 1.05), (1.2, 1.1, 1.3)):
-        claim = due_claim(
-            120, 900, 1000.0, min_probability=0.2, horizon_days=30, replenish=100,
-            evidence=_evidence(ratio, low, high, -0.001),
-        )  # fmt: skip
-        assert claim.evidence["expected_basis"] == "kept"
-        assert claim.evidence["expected_purchases"] == 1000.0
-        assert "about 1,000 purchases expected" in claim.text
-        assert "kept" in claim.text
+def test_an_expected_count_is_scaled_as_the_campaign_stake_is_never_raised() -> None:
+    # one rule with the campaign card: the point ratio lowers the figure, never raises it
+    low_ratio = due_claim(
+        120, 900, 1000.0, min_probability=0.2, horizon_days=30, replenish=100,
+        evidence=_evidence(0.9, 0.8, 1.05, -0.001),
+    )  # fmt: skip
+    assert low_ratio.evidence["expected_basis"] == "scaled"
+    assert low_ratio.evidence["expected_purchases"] == pytest.approx(900.0)
+    assert "fewer than expected, so the expected purchases are scaled" in low_ratio.text
+    high_ratio = due_claim(
+        120, 900, 1000.0, min_probability=0.2, horizon_days=30, replenish=100,
+        evidence=_evidence(1.2, 1.1, 1.3, -0.001),
+    )  # fmt: skip
+    assert high_ratio.evidence["expected_basis"] == "kept"
+    assert high_ratio.evidence["expected_purchases"] == 1000.0
+    assert "about 1,000 purchases expected" in high_ratio.text
+    assert "kept" in high_ratio.text
 
 
 def test_the_card_is_licensed_only_where_the_chances_beat_the_base_rate() -> None:
@@ -220,3 +227,24 @@ def test_a_check_on_a_customer_sample_says_so() -> None:
         evidence=_evidence(1.0, 0.9, 1.1, -0.001), sampled=(100, 300),
     )  # fmt: skip
     assert "of a random sample of 100 of the 300 customers" in claim.text
+
+
+def test_the_check_reads_the_window_up_to_as_of_not_to_the_last_purchase() -> None:
+    # purchases end 2024-03-19 (a sample, or a quiet end), as_of 2024-04-01: the window
+    # [03-15, 03-25) is known, as the churn check reads it
+    rows = [
+        (u, "soap", datetime(2024, 1, 1) + timedelta(days=10 * i + u % 5))
+        for u in range(40)
+        for i in range(8)
+    ]
+    p = pl.DataFrame(rows, schema=["user_id", "item_id", "timestamp"], orient="row")
+    p = p.with_columns(quantity=pl.lit(1.0))
+    assert p["timestamp"].max() == datetime(2024, 3, 15)
+    evidence, why = due_check(
+        p, datetime(2024, 3, 5), horizon_days=20, min_probability=0.2,
+        bootstrap=0, seed=0, observed_until=datetime(2024, 4, 1),
+    )  # fmt: skip
+    assert why == ""
+    assert evidence is not None
+    window = p.filter(pl.col("timestamp") >= datetime(2024, 3, 5))
+    assert evidence.realised == window["user_id"].n_unique()

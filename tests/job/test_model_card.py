@@ -115,3 +115,14 @@ def test_a_best_model_other_than_the_one_used_is_named_with_its_lead_over_it() -
     same = _claim(rows, used="buyagain")
     assert "favours" not in same.text
     assert "not acted on" not in same.text
+
+
+def test_the_gap_to_the_runner_up_in_use_is_stated_once() -> None:
+    # the best model separated from the runner-up, and the runner-up is the model used:
+    # the favouring sentence would repeat the licensed comparison word for word
+    rows = {"als": (0.50, 0.02), "popular": (0.30, 0.02)}
+    claim = _claim(rows, used="popular")
+    _, low, high = _interval(rows["als"], rows["popular"])
+    assert claim.licensed
+    assert claim.text.count(f"[{low:+.3f}, {high:+.3f}]") == 1, claim.text
+    assert claim.text.count("The job uses popular") == 1, claim.text

@@ -86,7 +86,7 @@ def test_the_stake_is_stated_over_the_window_checked_at_the_windows_own_rate() -
     claim = campaign_claim(100, 36_500.0, 1.0, money=True, currency="£", evidence=_peak(1.6))
     ev = claim.evidence
     assert claim.licensed
-    assert ev["value_at_stake"] == pytest.approx(6_750.0)
+    assert ev["stake"] == pytest.approx(6_750.0)
     assert ev["per_contact_low"] == pytest.approx(56.25)
     assert ev["stake_days"] == 90
     assert ev["projected_stake"] == 36_500.0
@@ -119,7 +119,7 @@ def test_a_window_no_faster_than_before_is_read_as_it_is_without_a_peak_warning(
     # below PEAK_RATE no warning; rate 0.8 (slower): the ratio is not raised by it
     for rate in (1.1, 0.8):
         claim = campaign_claim(100, 36_500.0, 1.0, money=True, evidence=_peak(rate))
-        assert claim.evidence["value_at_stake"] == pytest.approx(9_000.0)
+        assert claim.evidence["stake"] == pytest.approx(9_000.0)
         assert not any("was a peak" in w for w in claim.warnings)
     slow = campaign_claim(100, 36_500.0, 1.0, money=True, evidence=_peak(0.8))
     assert slow.evidence["ratio_at_window_rate"] == pytest.approx(1.2)
@@ -174,25 +174,45 @@ def test_a_job_on_a_short_history_warns_on_the_value_and_campaign_cards() -> Non
 
 
 def test_the_campaign_card_warns_when_the_same_days_a_year_earlier_ran_slow() -> None:
-    # 400 days at 10 a day, except the 90 days that followed as_of a year earlier (days
-    # 276..365 before as_of) at 5 a day; the valuation's rate: the last 182.5 days
-    # (365 halved once: within half the 400 days), 182 purchases of 10
+    # 600 days at 10 a day, except the 90 days that followed as_of a year earlier (days
+    # 276..365 before as_of) at 5 a day; the valuation's rate: the last 182.5 days (365
+    # halved once: within half the 600 days). A year earlier the same valuation read the
+    # 182.5 days before as_of - 365 (days 366..548 before as_of): 183 purchases of 10.
     as_of = datetime(2024, 1, 1)
-    p = _daily(400, as_of).with_columns(
-        price=pl.when(pl.col("timestamp") >= as_of - timedelta(days=365))
-        .then(pl.when(pl.col("timestamp") < as_of - timedelta(days=275)).then(5.0).otherwise(10.0))
+    a_year = as_of - timedelta(days=365)
+    p = _daily(600, as_of).with_columns(
+        price=pl.when(
+            (pl.col("timestamp") >= a_year) & (pl.col("timestamp") < a_year + timedelta(days=90))
+        )
+        .then(5.0)
         .otherwise(10.0)
     )
     days = past_value_ratio(p, as_of, 365)[1]
     assert days == 182.5
-    factor = (450 / 90) / (1820 / 182.5)
-    found = _campaign_warnings(p, as_of, JobConfig(), days, 400.0, True)
+    factor = (90 * 5 / 90) / (183 * 10 / 182.5)
+    found = _campaign_warnings(p, as_of, JobConfig(), days, 600.0, True)
     assert found == (
         f"a year before as_of, the shop's spending in the 90 days that followed ran at "
-        f"{factor:.2f} times its rate in the 182 days before as_of (the rate the valuation "
-        "projects at): if the season repeats, the next 90 days hold less than the stake "
-        "projects",
+        f"{factor:.2f} times its rate in the 182 days before them (the rate a valuation made "
+        "then would have projected at): if the season repeats, the next 90 days hold less "
+        "than the stake projects",
     )
     assert f"{factor:.2f}" == "0.50"
     # the same shop at a flat 10 a day: no warning
-    assert _campaign_warnings(_daily(400, as_of), as_of, JobConfig(), days, 400.0, True) == ()
+    assert _campaign_warnings(_daily(600, as_of), as_of, JobConfig(), days, 600.0, True) == ()
+
+
+def test_growth_alone_is_not_read_as_a_season() -> None:
+    # spend growing 60% a year, smoothly, no season: a year ago the next 90 days ran at
+    # 1.6 ** (136 / 365) = 1.19 times the rate of the 182.5 days before them (windows
+    # centred 45 days ahead and 91 days back), under the warning's 1.25; comparing the
+    # year-old window with today's rate instead reads growth as a slow season (0.74)
+    as_of = datetime(2024, 1, 1)
+    p = _daily(600, as_of).with_columns(
+        price=10.0 * 1.6 ** (-(as_of - pl.col("timestamp")).dt.total_days() / 365.0)
+    )
+    days = past_value_ratio(p, as_of, 365)[1]
+    assert _campaign_warnings(p, as_of, JobConfig(), days, 600.0, True) == ()
+    # history too short to make the year-old projection: no season warning either
+    short = _daily(500, as_of).with_columns(price=pl.lit(10.0))
+    assert _campaign_warnings(short, as_of, JobConfig(), days, 500.0, True) == ()

@@ -136,5 +136,5 @@ def test_the_campaign_basis_says_the_expected_value_already_holds_the_chance_of_
         "being a customer)"
     ) in campaign.text
     # orders at stake are whole: an expectation, worded "about"
-    assert f"about {campaign.evidence['value_at_stake']:,.0f} orders at stake" in campaign.text
-    assert f"{campaign.evidence['value_at_stake']:,.1f}" not in campaign.text
+    assert f"about {campaign.evidence['stake']:,.0f} orders at stake" in campaign.text
+    assert f"{campaign.evidence['stake']:,.1f}" not in campaign.text

@@ -430,7 +430,12 @@ def test_short_lists_are_filled_from_popularity_and_counted() -> None:
     own = model.recommend(k=3, fill=None)
     assert own.height + filled.height == recs.height == 14
     assert recs.filter(pl.col("score").is_finite()).equals(own)
-    assert f"{filled.height} slots filled" in str(info.list[0].message)
+    per_customer = filled.group_by("user_id").len()["len"]
+    assert str(info.list[0].message) == (
+        f"ItemKNN scores too few items for {per_customer.len()} of 5 customers: the most "
+        f"popular products fill {filled.height} empty slots of their lists "
+        f"({per_customer.min()} to {per_customer.max()} per customer), with score -inf"
+    )
     # The filled slots respect the exclusions and the candidates.
     with pytest.warns(rs.DataWarning):
         narrow = model.recommend([9], k=3, exclude=["a"], candidates=["a", "b", "d", "z"])

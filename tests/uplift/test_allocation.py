@@ -31,7 +31,7 @@ def test_count_positive_gains_and_reasons():
     # gains 0, 0.5, -1.5, -1, 0.5: the tie 2 / 5 goes to the earlier row.
     assert plan.filter("treat")["user_id"].to_list() == [2]
     reasons = dict(zip(plan["user_id"], plan["reason"], strict=True))
-    assert reasons[5] == "not treated: the count of 1 customers is used up"
+    assert reasons[5] == "not treated: the count of 1 customer is used up"
     assert "lowers this customer's outcome" in reasons[3]
     assert reasons[4] == "not treated: no expected response to the treatment"
     assert "does not pay the cost" in reasons[1]  # a gain of exactly 0 is not worth a contact
