@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["agree", "counted", "interval", "money", "number", "percent"]
+__all__ = ["about", "agree", "counted", "interval", "money", "number", "percent"]
 
 
 def counted(n: int, singular: str, plural: str | None = None) -> str:
@@ -38,6 +38,17 @@ def agree(n: int, singular: str, plural: str | None = None) -> str:
     ('it keeps', 'they keep', 'rows')
     """
     return singular if n == 1 else plural or singular + "s"
+
+
+def about(x: float) -> str:
+    """An expected count, which may be fractional: whole from 10 up, one decimal below.
+
+    Examples
+    --------
+    >>> about(6450.4), about(2.46)
+    ('about 6,450', 'about 2.5')
+    """
+    return f"about {x:,.0f}" if abs(x) >= 10 else f"about {x:,.1f}"
 
 
 def number(value: float | None, decimals: int = 3, *, signed: bool = False) -> str:

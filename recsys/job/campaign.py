@@ -5,7 +5,7 @@ The campaign's value at stake is a projection (customer value over the value hor
 are applied to the customers known then; what those customers actually spent (orders,
 without prices) in the window after the cutoff, over what the valuation projected for
 that window, is the realised/projected ratio the campaign claim values its stake by
-(`recsys.job.claims.campaign_claim`).
+(`recsys.job.claims_campaign.campaign_claim`).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ import pytest
 import recsys as rs
 from recsys.job import JobConfig, JobResult
 from recsys.job.campaign import CampaignEvidence, campaign_backtest
-from recsys.job.claims import campaign_claim
+from recsys.job.claims_campaign import campaign_claim
 from recsys.stats import resample_counts
 from tests.job import shops
 
