@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["about", "agree", "counted", "interval", "money", "number", "percent"]
+__all__ = ["about", "agree", "counted", "first_upper", "interval", "money", "number", "percent"]
 
 
 def counted(n: int, singular: str, plural: str | None = None) -> str:
@@ -49,6 +49,18 @@ def about(x: float) -> str:
     ('about 6,450', 'about 2.5')
     """
     return f"about {x:,.0f}" if abs(x) >= 10 else f"about {x:,.1f}"
+
+
+def first_upper(text: str) -> str:
+    """``text`` with its first letter upper-case, the rest as it is (unlike
+    `str.capitalize`, which lowers the rest: names such as BG/NBD stay).
+
+    Examples
+    --------
+    >>> first_upper("the learned CLV model's value")
+    "The learned CLV model's value"
+    """
+    return text[:1].upper() + text[1:]
 
 
 def number(value: float | None, decimals: int = 3, *, signed: bool = False) -> str:

@@ -15,13 +15,13 @@ Rules:
   interval is above 0.5) *and* its fit is credible *and* its Brier score is not above
   the base rate's; otherwise the win-back list is
   ordered by customer value, then the churn ordering
-  (`recsys.job.claims_customer.churn_claim`);
+  (`recsys.job.claims_churn.churn_claim`);
 * customer value comes from the CLV model only where its fit is credible *and* it beats
   past spend (the deployed CLV, computed at the cutoff: the paired interval of the
   difference of Spearman correlations with the next window's spend above 0) *and* its
   top customers are not worse (the paired interval of the difference of top-decile
   captures not entirely below 0); otherwise it is ranked by past spend
-  (`recsys.job.claims_customer.value_claim`);
+  (`recsys.job.claims_value.value_claim`);
 * a model is named best only when its paired interval against the runner-up
   excludes 0 on enough customers with a hit rate above 0; where the test window
   separates its best model above the one used (chosen on the validation split, never

@@ -27,7 +27,8 @@ from recsys.exceptions import InputDataError
 from recsys.job.campaign import CampaignEvidence, campaign_backtest
 from recsys.job.claims import NO_WINDOW, Claim
 from recsys.job.claims_campaign import season_ahead
-from recsys.job.claims_customer import churn_claim, short_value_history, value_claim
+from recsys.job.claims_churn import churn_claim
+from recsys.job.claims_value import short_value_history, value_claim
 from recsys.job.config import JobConfig
 from recsys.job.decisions import (
     action_frame,
@@ -227,7 +228,7 @@ def customer_decisions(
     the check window). Churn is ranked by the candidate's churn risk only where its AUC
     interval is above both naive rules', and value comes from the candidate only where
     its Spearman interval is above past spend's and its top-decile capture's interval
-    is not below past spend's (`recsys.job.claims_customer.value_claim`); else the
+    is not below past spend's (`recsys.job.claims_value.value_claim`); else the
     rule. A learned model so licensed is deployed as the same class refitted as of
     ``as_of`` on ``bought`` (`recsys.job.learned.refit`), its predictions added to the
     profiles (`recsys.job.learned.deployed_columns`: ``learned_churn_risk``,
