@@ -41,7 +41,7 @@ from typing import Final, TypeVar
 
 import polars as pl
 
-from recsys._text import counted
+from recsys._text import agree, counted
 from recsys.data import columns as C
 from recsys.exceptions import DataWarning, InputDataError
 
@@ -400,7 +400,7 @@ def attach_segments(
     if missing:
         warnings.warn(
             f"{counted(missing, 'customer has', 'customers have')} no segment in {name!r}; "
-            f"{'it forms' if missing == 1 else 'they form'} the group "
+            f"{agree(missing, 'it forms', 'they form')} the group "
             f"{MISSING_SEGMENT!r}",
             DataWarning,
             stacklevel=3,

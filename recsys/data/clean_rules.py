@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 
 from recsys._arrays import sorted_unique
-from recsys._text import counted
+from recsys._text import agree, counted
 from recsys.data import columns as C
 from recsys.data.clean_ids import CANONICAL_INT
 from recsys.data.cleaning_report import DROP_REASONS
@@ -161,10 +161,10 @@ def warn_unmatched_non_products(
     if len(unmatched) > shown:
         names += f" and {len(unmatched) - shown:,} more"
     integer_hint = integer_ids and any(not re.match(CANONICAL_INT, i) for i in unmatched)
-    one = len(unmatched) == 1
+    n = len(unmatched)
     message = (
-        f"non_product_items: {names} match{'es' if one else ''} no item id of the table and "
-        f"drop{'s' if one else ''} no row"
+        f"non_product_items: {names} {agree(n, 'matches', 'match')} no item id of the table "
+        f"and {agree(n, 'drops', 'drop')} no row"
         + (" (the item ids are integers here)" if integer_hint else "")
         + "; check their spelling and case"
     )
@@ -222,7 +222,7 @@ def warn_several_names(several: int, src: str) -> str | None:
         return None
     message = (
         f"{counted(several, 'item id carries', 'item ids carry')} several names in column "
-        f"{src!r}; {'it keeps' if several == 1 else 'each keeps'} its most frequent name"
+        f"{src!r}; {agree(several, 'it keeps', 'each keeps')} its most frequent name"
     )
     warnings.warn(message, DataWarning, stacklevel=3)
     return message

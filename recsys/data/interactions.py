@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from recsys._text import counted
+from recsys._text import agree, counted
 from recsys._validation import Interval, check_param
 from recsys.data import columns as C
 from recsys.data.canonical import US_PER_DAY, cast_ids, require_purchases, without_returns
@@ -390,7 +390,7 @@ class Interactions:
         if n_missing:
             warnings.warn(
                 f"{counted(n_missing, 'row')} with a missing user or item id "
-                f"{'is' if n_missing == 1 else 'are'} left out",
+                f"{agree(n_missing, 'is', 'are')} left out",
                 DataWarning,
                 stacklevel=3,
             )

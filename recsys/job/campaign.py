@@ -5,7 +5,7 @@ The campaign's value at stake is a projection (customer value over the value hor
 are applied to the customers known then; what those customers actually spent (orders,
 without prices) in the window after the cutoff, over what the valuation projected for
 that window, is the realised/projected ratio the campaign claim values its stake by
-(`recsys.job.claims.campaign_claim`).
+(`recsys.job.claims_campaign.campaign_claim`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import numpy as np
 import polars as pl
 
 from recsys.actions import retention_actions
@@ -27,7 +26,7 @@ from recsys.job.decisions import (
     spend_rate_ratio,
 )
 from recsys.job.learned import deployed_columns
-from recsys.stats import bootstrap_sums, percentile_ci
+from recsys.stats import ratio_ci
 from recsys.uplift.retention import retention_labels
 
 _STAKE = "value_at_stake"  # retention_actions' column: the one stake, deployed and checked
@@ -103,7 +102,7 @@ def campaign_backtest(
     from the customer in the window, negative where the refunds in it exceed the
     purchases (flooring each customer at 0 would count refunds of earlier purchases as
     kept and bias the ratio upward). The interval resamples customers (``bootstrap``
-    resamples, ``seed``; `recsys.stats.bootstrap_sums`).
+    resamples, ``seed``; `recsys.stats.ratio_ci`).
 
     Examples
     --------
@@ -147,9 +146,7 @@ def campaign_backtest(
         again=pl.col("retained").fill_null(False),
     )
     projected, realised = float(rows["projected"].sum()), float(rows["realised"].sum())
-    draws = bootstrap_sums(rows.select("realised", "projected").to_numpy(), bootstrap, seed)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        low, high = percentile_ci(draws[:, 0] / draws[:, 1], confidence)
+    low, high = ratio_ci(rows["realised"], rows["projected"], bootstrap, seed, confidence)
     return CampaignEvidence(
         cutoff=cutoff,
         horizon_days=horizon_days,
@@ -159,8 +156,8 @@ def campaign_backtest(
         realised=realised,
         bought_again=int(rows["again"].sum()),
         ratio=realised / projected if projected > 0 else float("nan"),
-        ci_low=float(low),
-        ci_high=float(high),
+        ci_low=low,
+        ci_high=high,
         confidence=confidence,
         money=money,
         history_days=history_days(bought, cutoff),

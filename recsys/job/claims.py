@@ -15,13 +15,13 @@ Rules:
   interval is above 0.5) *and* its fit is credible *and* its Brier score is not above
   the base rate's; otherwise the win-back list is
   ordered by customer value, then the churn ordering
-  (`recsys.job.claims_customer.churn_claim`);
+  (`recsys.job.claims_churn.churn_claim`);
 * customer value comes from the CLV model only where its fit is credible *and* it beats
   past spend (the deployed CLV, computed at the cutoff: the paired interval of the
   difference of Spearman correlations with the next window's spend above 0) *and* its
   top customers are not worse (the paired interval of the difference of top-decile
   captures not entirely below 0); otherwise it is ranked by past spend
-  (`recsys.job.claims_customer.value_claim`);
+  (`recsys.job.claims_value.value_claim`);
 * a model is named best only when its paired interval against the runner-up
   excludes 0 on enough customers with a hit rate above 0; where the test window
   separates its best model above the one used (chosen on the validation split, never
@@ -32,7 +32,8 @@ Rules:
 * a campaign is proposed only where the value at stake per contact, valued by the
   evidence (the projection x the share of it that materialised when the same rule and
   valuation were applied at the evaluation cutoff, at the low end of its interval),
-  exceeds the contact cost; never on an unchecked projection (`campaign_claim`);
+  exceeds the contact cost; never on an unchecked projection
+  (`recsys.job.claims_campaign.campaign_claim`);
 * the items due are licensed only where, computed at the evaluation cutoff, their
   chances beat the item's base rate on the window after it (the Brier score's paired
   interval below 0); the purchases they expect are scaled by what materialised there
@@ -48,21 +49,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from recsys._text import number
-from recsys.job.campaign import CampaignEvidence
 from recsys.job.choice import ModelChoice
 from recsys.job.regime import Regime
 
 __all__ = [
     "NO_WINDOW",
-    "PEAK_RATE",
     "TARGETING_FALLBACK",
     "Claim",
-    "campaign_claim",
     "evaluation_claim",
     "model_claim",
-    "peak_window",
-    "season_ahead",
-    "short_history",
     "targeting_claim",
 ]
 
@@ -92,24 +87,6 @@ class Claim:
     evidence: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     fallback: str | None = None
-
-
-def _pct(x: float, decimals: int = 1) -> str:
-    if not math.isfinite(x):
-        return "n/a"
-    value = f"{x * 100:.{decimals}f}"
-    if float(value) == 0 and x > 0:  # never print a positive share as 0%
-        return f"<{10**-decimals:g}%"
-    return f"{value}%"
-
-
-def _money(x: float, currency: str) -> str:
-    return f"{currency}{x:,.0f}" if abs(x) >= 10 or x == 0 else f"{currency}{x:,.2f}"
-
-
-def _orders(x: float) -> str:
-    """A number of orders that may be fractional (an expectation): whole from 10 up."""
-    return f"about {x:,.0f}" if abs(x) >= 10 else f"about {x:,.1f}"
 
 
 def evaluation_claim(
@@ -283,280 +260,6 @@ def _test_favours(
         f"{choice.metric.replace('_', ' ')}@{choice.k}, 95% paired interval "
         f"[{number(low, signed=True)}, {number(high, signed=True)}], on {evaluated:,} customers."
     )
-
-
-def short_history(evidence: CampaignEvidence) -> str:
-    """The campaign card's warning where the check at the cutoff rests on less purchase
-    history than the window it projects: who looked lapsed then, and the spending rate
-    that valued them, were judged on that short history.
-
-    Examples
-    --------
-    >>> from datetime import datetime
-    >>> from recsys.job.campaign import CampaignEvidence
-    >>> seen = CampaignEvidence(datetime(2000, 12, 1), 90, 365, 7096, 2.8e7, 1.5e7, 5109,
-    ...                         0.547, 0.527, 0.569, 0.95, True, 30.0, 30.0)
-    >>> print(short_history(seen))  # doctest: +NORMALIZE_WHITESPACE
-    the campaign check rests on only 30 days of purchase history before the evaluation
-    cutoff (2000-12-01), fewer than the 90 days it projects: who looked lapsed then, and
-    the spending rate that valued them (read from the last 30 days), come from that
-    short history, so the realised/projected ratio the stake is scaled by may not carry
-    over to as_of
-    """
-    rate = "spending" if evidence.money else "ordering"
-    return (
-        f"the campaign check rests on only {evidence.history_days:,.0f} days of purchase "
-        f"history before the evaluation cutoff ({evidence.cutoff:%Y-%m-%d}), fewer than the "
-        f"{evidence.horizon_days} days it projects: who looked lapsed then, and the {rate} "
-        f"rate that valued them (read from the last {evidence.ratio_days:.3g} days), come "
-        "from that short history, so the realised/projected ratio the stake is scaled by "
-        "may not carry over to as_of"
-    )
-
-
-#: The check window's shop-wide spend rate, over the rate the valuation projects at,
-#: from which the campaign card warns of a peak window (a quarter faster).
-PEAK_RATE = 1.25
-
-
-def peak_window(evidence: CampaignEvidence) -> str:
-    """The campaign card's warning where the shop as a whole spent much faster in the
-    check window than before the cutoff (``evidence.window_rate`` >= `PEAK_RATE`): a
-    seasonal peak, which makes any selection look good.
-
-    Examples
-    --------
-    >>> from datetime import datetime
-    >>> from recsys.job.campaign import CampaignEvidence
-    >>> seen = CampaignEvidence(datetime(2010, 9, 11), 90, 365, 1519, 306_294.0, 458_122.0,
-    ...     660, 1.496, 1.258, 1.735, 0.95, True, 284.0, 91.25, 1.796)
-    >>> print(peak_window(seen))  # doctest: +NORMALIZE_WHITESPACE
-    the campaign check window (the 90 days after 2010-09-11) was a peak: the shop's
-    spending in it ran at 1.80 times its rate in the 91 days before (the rate the
-    valuation projects at); the realised/projected ratio is divided by that factor
-    """
-    rate = "spending" if evidence.money else "ordering"
-    return (
-        f"the campaign check window (the {evidence.horizon_days} days after "
-        f"{evidence.cutoff:%Y-%m-%d}) was a peak: the shop's {rate} in it ran at "
-        f"{evidence.window_rate:.2f} times its rate in the {evidence.ratio_days:,.0f} days "
-        "before (the rate the valuation projects at); the realised/projected ratio is "
-        "divided by that factor"
-    )
-
-
-def season_ahead(factor: float, horizon_days: int, ratio_days: float, *, money: bool) -> str:
-    """The campaign card's warning where, a year before as_of, the ``horizon_days`` that
-    followed ran at ``factor`` times the shop's rate in the ``ratio_days`` before them (the
-    rate a valuation made then would have projected at), off by `PEAK_RATE` either way;
-    "" otherwise.
-
-    Examples
-    --------
-    >>> print(season_ahead(0.653, 90, 182.5, money=True))  # doctest: +NORMALIZE_WHITESPACE
-    a year before as_of, the shop's spending in the 90 days that followed ran at 0.65 times
-    its rate in the 182 days before them (the rate a valuation made then would have
-    projected at): if the season repeats, the next 90 days hold less than the stake
-    projects
-    >>> season_ahead(1.1, 90, 182.5, money=True)
-    ''
-    """
-    if not (factor > PEAK_RATE or factor < 1 / PEAK_RATE):
-        return ""
-    rate = "spending" if money else "ordering"
-    return (
-        f"a year before as_of, the shop's {rate} in the {horizon_days} days that followed ran "
-        f"at {factor:.2f} times its rate in the {ratio_days:,.0f} days before them (the rate "
-        "a valuation made then would have projected at): if the season repeats, the next "
-        f"{horizon_days} days hold {'less' if factor < 1 else 'more'} than the stake projects"
-    )
-
-
-def campaign_claim(
-    customers: int,
-    value_at_stake: float,
-    contact_cost: float,
-    *,
-    money: bool,
-    currency: str = "",
-    basis: str = "value x churn risk",
-    evidence: CampaignEvidence | None = None,
-    unchecked: str = NO_WINDOW,
-    warnings: tuple[str, ...] = (),
-) -> Claim:
-    """A win-back campaign proposed only where the value at stake per contact over the
-    window that was checked, valued by the evidence, exceeds the contact cost: a
-    necessary condition for it to pay, not its effect (what contacting the customers
-    changes needs an experiment, `recsys.job.targeting`).
-
-    ``value_at_stake`` is the projection of the decisions (``basis``) over the value
-    horizon; ``evidence`` is `recsys.job.campaign.campaign_backtest`: at the evaluation
-    cutoff the same rule and valuation projected an amount for the ``horizon_days``
-    after it, and the customers it selected spent a share of it (the realised/projected
-    ratio, with an interval). The check covers one window of ``horizon_days``, so the
-    stake by the evidence is stated over that window only: the projection x
-    ``horizon_days / value_horizon_days`` x the ratio, capped at 1 (the evidence may
-    lower the projection, never raise it). The projection over the value horizon is
-    stated as an extrapolation the check does not cover. Where the shop as a whole spent
-    faster in the window than at the rate the valuation projects at
-    (``evidence.window_rate`` > 1), the ratio and its interval are divided by that
-    factor first: a busy window lifts every selection's spend, and that lift is not
-    evidence about these customers; from `PEAK_RATE` the card warns of a peak
-    (`peak_window`). The campaign is proposed only where the window's stake at the
-    interval's *lower* bound, per contact, exceeds ``contact_cost``: the cost is
-    certain, the return is not. Without evidence (``unchecked`` says why) or without
-    prices, no campaign is proposed. Where the check rests on less purchase history
-    before the cutoff than the window it projects (``evidence.history_days`` <
-    ``evidence.horizon_days``), the card warns (`short_history`).
-
-    The claim's ``stake`` is the stake by the evidence over the ``stake_days`` checked;
-    unchecked, the projection over the value horizon (``projected_stake`` either way; the
-    actions' ``value_at_stake`` column is each customer's projection).
-
-    Examples
-    --------
-    >>> from datetime import datetime
-    >>> from recsys.job.campaign import CampaignEvidence
-    >>> seen = CampaignEvidence(datetime(2024, 1, 1), 90, 360, 80, 4000.0, 200.0, 5, 0.05,
-    ...                         0.03, 0.08, 0.95, True)
-    >>> claim = campaign_claim(100, 50_000.0, 1.0, money=True, evidence=seen)
-    >>> claim.licensed, claim.evidence["stake"], claim.evidence["per_contact_low"]
-    (True, 625.0, 3.75)
-    >>> claim.evidence["stake_days"], claim.evidence["projected_stake"]
-    (90, 50000.0)
-    >>> campaign_claim(100, 50_000.0, 5.0, money=True, evidence=seen).licensed
-    False
-    >>> campaign_claim(100, 50_000.0, 1.0, money=True).licensed  # not checked
-    False
-    """
-    data: dict[str, Any] = {
-        "customers": customers,
-        "projected_stake": value_at_stake,
-        "contact_cost": contact_cost,
-        "money": money,
-        "basis": basis,
-    }
-    if evidence is not None:
-        data["checked_history_days"] = evidence.history_days
-        if evidence.history_days < evidence.horizon_days:
-            warnings = (*warnings, short_history(evidence))
-        if evidence.window_rate >= PEAK_RATE:
-            warnings = (*warnings, peak_window(evidence))
-    if customers == 0:
-        data.update(stake=0.0, per_contact=0.0)
-        return Claim("campaign", "No customer to win back.", False, data, warnings, None)
-    amount = (lambda x: _money(x, currency)) if money else _orders
-    projection = f"{amount(value_at_stake)}{'' if money else ' expected orders'} ({basis})"
-    checked = evidence is not None and math.isfinite(evidence.ci_low)
-    if evidence is not None and not checked:
-        unchecked = (
-            "no bootstrap resamples for the interval of the ratio"
-            if evidence.projected > 0
-            else "nothing was projected for the customers selected at the cutoff"
-        )
-    if not checked:
-        data.update(stake=value_at_stake, per_contact=value_at_stake / customers)
-        data["unchecked"] = unchecked
-        head = (
-            f"A win-back campaign is not proposed: {customers:,} lapsed customers, "
-            if money
-            else f"{customers:,} lapsed customers, "
-        )
-        text = (
-            f"{head}{projection} at stake by a projection that could not be checked against "
-            f"what customers spent ({unchecked})"
-        )
-        text += (
-            ": a campaign is not proposed on an unchecked amount."
-            if money
-            else "; the file has no prices, so whether a campaign pays for its contact cost "
-            f"({_money(contact_cost, currency)} each) cannot be checked either."
-        )
-        return Claim("campaign", text, False, data, warnings, "no campaign proposed")
-    assert evidence is not None
-    days, horizon = evidence.horizon_days, evidence.value_horizon_days
-    window = value_at_stake * days / horizon  # the projection over the window checked
-    lift = max(evidence.window_rate, 1.0) if math.isfinite(evidence.window_rate) else 1.0
-    share, share_low = evidence.ratio / lift, evidence.ci_low / lift
-    stake = window * min(share, 1.0)
-    per, per_low = stake / customers, window * min(share_low, 1.0) / customers
-    data.update(
-        stake=stake,
-        stake_days=days,
-        value_horizon_days=horizon,
-        per_contact=per,
-        per_contact_low=per_low,
-        ratio=evidence.ratio,
-        ratio_ci_low=evidence.ci_low,
-        ratio_ci_high=evidence.ci_high,
-        window_rate=evidence.window_rate,
-        ratio_at_window_rate=share,
-        checked_at=evidence.cutoff,
-        checked_customers=evidence.customers,
-        checked_projected=evidence.projected,
-        checked_realised=evidence.realised,
-        checked_bought_again=evidence.bought_again,
-        checked_horizon_days=days,
-    )
-    realised = _money(evidence.realised, currency) if money else f"{evidence.realised:,.0f} orders"
-    units = "" if money else " orders"
-    read = (
-        f" The shop as a whole {'spent' if money else 'ordered'} {lift:.2f} times as fast "
-        f"in that window as in the {evidence.ratio_days:,.0f} days before the cutoff (the "
-        "rate the valuation projects at), so the ratio is read at the window's own rate: "
-        f"{_pct(share)} ({_pct(share_low)} to {_pct(evidence.ci_high / lift)})."
-        if lift > 1
-        else ""
-    )
-    scaled = (
-        f"The projection for the next {days} days, {amount(window)}{units} (the "
-        f"{horizon}-day projection x {days}/{horizon}), "
-        + (
-            f"is scaled by {_pct(share)}"
-            if share < 1
-            else "is kept (the evidence lowers a projection, never raises it)"
-        )
-        + ": at the "
-        f"evaluation cutoff ({evidence.cutoff:%Y-%m-%d}) the same rule selected "
-        f"{evidence.customers:,} customers and the same valuation projected "
-        f"{amount(evidence.projected)}{units} for the next {days} days; uncontacted, they "
-        f"{'spent' if money else 'placed'} {realised} "
-        f"({_pct(evidence.ratio)}, {evidence.confidence:.0%} CI {_pct(evidence.ci_low)} to "
-        f"{_pct(evidence.ci_high)}; {_pct(evidence.bought_again / evidence.customers)} "
-        f"bought again).{read} Over the value horizon the valuation projects {projection} "
-        f"for {horizon} days: an extrapolation of one {days}-day window, which the check "
-        "does not cover."
-    )
-    over = f"over the next {days} days"
-    if not money:
-        text = (
-            f"{customers:,} lapsed customers, {_orders(stake)} orders at stake {over} by the "
-            "evidence: the file has no prices, so whether a campaign pays for its contact "
-            f"cost ({_money(contact_cost, currency)} each) cannot be checked. {scaled}"
-        )
-        return Claim("campaign", text, False, data, warnings, "no campaign proposed")
-    low = _money(per_low, currency)
-    per_text = f"{_money(per, currency)} per contact, " + (
-        "the same at the low end of the interval,"
-        if low == _money(per, currency)
-        else f"{low} at the low end of the interval,"
-    )
-    cost = _money(contact_cost, currency)
-    if per_low > contact_cost:
-        text = (
-            f"Win back {customers:,} customers: {_money(stake, currency)} at stake {over} by "
-            f"the evidence ({per_text} above a contact cost of {cost}), backed by what such "
-            f"customers spent with no campaign in one {days}-day window: a necessary "
-            "condition for the campaign to pay, not its effect, which is not measured here "
-            f"(it needs an experiment: the job's --experiment). {scaled}"
-        )
-        return Claim("campaign", text, True, data, warnings, None)
-    text = (
-        f"A win-back campaign is not worth running: {customers:,} customers, "
-        f"{_money(stake, currency)} at stake {over} by the evidence ({per_text} not more "
-        f"than the contact cost of {cost}). {scaled}"
-    )
-    return Claim("campaign", text, False, data, warnings, "no campaign proposed")
 
 
 def targeting_claim(

@@ -6,8 +6,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from recsys._text import about, percent
 from recsys.evaluation.backtest import describe_difference
-from recsys.job.claims import NO_WINDOW, Claim, _orders, _pct
+from recsys.job.claims import NO_WINDOW, Claim
 from recsys.job.due_check import DueEvidence
 
 __all__ = ["due_claim"]
@@ -36,7 +37,7 @@ def due_claim(
     interval of its Brier score minus the item base rate's lies below 0; it states the
     purchases the same rule expected at the cutoff and those made. Where they fell short
     (the realised/expected ratio below 1), the expected purchases are *scaled* by that
-    ratio, as the campaign's stake is (`recsys.job.claims.campaign_claim`:
+    ratio, as the campaign's stake is (`recsys.job.claims_campaign.campaign_claim`:
     the evidence lowers a projection, never raises it): a flag alone would leave a figure
     on the card the evidence contradicts, and the ratio is the one estimate of the
     shortfall there is; the card says the figure is scaled, and by how
@@ -61,7 +62,7 @@ def due_claim(
         "replenish": replenish,
         "dropped": dropped,
     }
-    chance = _pct(min_probability, 0)
+    chance = percent(min_probability, 0)
     if customers == 0:
         text = (
             f"No customer has a product due in the next {horizon_days} days with a chance of "
@@ -77,7 +78,7 @@ def due_claim(
         data.update(model_expected=expected, expected_basis="unchecked", unchecked=unchecked)
         text = (
             f"{customers:,} customers have {items:,} products due in the next {horizon_days} "
-            f"days (chance {chance} or more; the model expects {_orders(expected)} purchases, "
+            f"days (chance {chance} or more; the model expects {about(expected)} purchases, "
             f"unchecked); {reminded}. The chances were not checked against what customers "
             f"bought ({unchecked}): the card is not licensed.{left_out}"
         )
@@ -127,20 +128,20 @@ def due_claim(
             "JobConfig.evaluation_customers)"
         )
     interval = (
-        f"{e.confidence:.0%} CI {_pct(e.ci_low)} to {_pct(e.ci_high)}"
+        f"{e.confidence:.0%} CI {percent(e.ci_low)} to {percent(e.ci_high)}"
         if math.isfinite(e.ci_low)
         else "no interval: run with bootstrap > 0"
     )
     checked = (
         f"At the cutoff the same rule ({e.likely_pairs:,} products due to "
-        f"{e.likely_customers:,} customers) expected {_orders(e.expected)} purchases and "
-        f"{e.realised:,} were made ({_pct(e.ratio)} of the expected, {interval})"
+        f"{e.likely_customers:,} customers) expected {about(e.expected)} purchases and "
+        f"{e.realised:,} were made ({percent(e.ratio)} of the expected, {interval})"
     )
-    count = f"{_orders(expected)} purchases expected"
+    count = f"{about(expected)} purchases expected"
     if scaled:
         count = (
             f"about {stated:,.0f} purchases expected: the model's {expected:,.0f}, scaled by "
-            f"{_pct(e.ratio)}, the share of its expectation bought at the cutoff"
+            f"{percent(e.ratio)}, the share of its expectation bought at the cutoff"
         )
         checked += (
             ": fewer than expected"

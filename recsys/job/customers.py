@@ -25,8 +25,10 @@ from recsys.data import columns as C
 from recsys.evaluation import Backtest
 from recsys.exceptions import InputDataError
 from recsys.job.campaign import CampaignEvidence, campaign_backtest
-from recsys.job.claims import NO_WINDOW, Claim, season_ahead
-from recsys.job.claims_customer import churn_claim, short_value_history, value_claim
+from recsys.job.claims import NO_WINDOW, Claim
+from recsys.job.claims_campaign import season_ahead
+from recsys.job.claims_churn import churn_claim
+from recsys.job.claims_value import short_value_history, value_claim
 from recsys.job.config import JobConfig
 from recsys.job.decisions import (
     action_frame,
@@ -226,7 +228,7 @@ def customer_decisions(
     the check window). Churn is ranked by the candidate's churn risk only where its AUC
     interval is above both naive rules', and value comes from the candidate only where
     its Spearman interval is above past spend's and its top-decile capture's interval
-    is not below past spend's (`recsys.job.claims_customer.value_claim`); else the
+    is not below past spend's (`recsys.job.claims_value.value_claim`); else the
     rule. A learned model so licensed is deployed as the same class refitted as of
     ``as_of`` on ``bought`` (`recsys.job.learned.refit`), its predictions added to the
     profiles (`recsys.job.learned.deployed_columns`: ``learned_churn_risk``,
@@ -370,7 +372,7 @@ def _campaign_warnings(
     """The campaign card's warnings about the days after ``as_of`` its stake is for: a
     value horizon far beyond the ``history`` (`short_value_history`), and, where the
     history covers a year plus the ``ratio_days`` before it, the same projection made a
-    year earlier running off its own rate (`recsys.job.claims.season_ahead`). Both windows
+    year earlier running off its own rate (`recsys.job.claims_campaign.season_ahead`). Both windows
     of the comparison are a year old, so the shop's growth since does not enter it."""
     found = [short_value_history(config.clv_horizon_days, history, money=has_prices)]
     if history >= 365 + ratio_days:
@@ -397,7 +399,7 @@ _VALUE_COLUMNS = {"clv": "clv", "LearnedCLV": LEARNED_VALUE, "expected_orders": 
 
 
 def campaign_basis(churn_ok: bool, value_ok: bool, value_model: str, has_prices: bool) -> str:
-    """How the campaign's value at stake is built (`recsys.job.claims.campaign_claim`'s
+    """How the campaign's value at stake is built (`recsys.job.claims_campaign.campaign_claim`'s
     ``basis``): the value deployed (``value_model``'s where ``value_ok``, else the past
     value) x churn risk where churn risk is licensed (``churn_ok``).
 

@@ -135,15 +135,8 @@ def past_value_ratio(
     while days > span / 2 and days / 2 >= MIN_RATIO_DAYS:
         days /= 2
     days = min(days, span)
-    recently = ts >= as_of - timedelta(days=days)
-    if C.PRICE in rows.columns:
-        spend = (pl.col(C.QUANTITY) * pl.col(C.PRICE)).cast(pl.Float64)
-        both = [spend.sum().alias("total"), spend.filter(recently).sum().alias("recent")]
-        total, recent = rows.select(both).row(0)
-    else:
-        orders = rows.group_by(C.USER, *order_keys(rows)).agg(recently.any().alias("recent"))
-        total, recent = orders.height, int(orders["recent"].sum())
-    ratio = (recent or 0.0) * horizon_days / days / total if total and total > 0 else 0.0
+    total, recent = _spend(rows, pl.lit(True), ts >= as_of - timedelta(days=days))
+    ratio = recent * horizon_days / days / total if total > 0 else 0.0
     return float(ratio), days
 
 
@@ -169,18 +162,25 @@ def spend_rate_ratio(
     ts = pl.col(C.TIMESTAMP)
     base = (ts >= base_end - timedelta(days=base_days)) & (ts < base_end)
     window = (ts >= start) & (ts < start + timedelta(days=days))
+    pre, post = _spend(rows, base, window)
+    if pre <= 0 or days <= 0 or base_days <= 0:
+        return math.nan
+    return float(post / days / (pre / base_days))
+
+
+def _spend(rows: pl.DataFrame, *masks: pl.Expr) -> tuple[float, ...]:
+    """The spend (quantity x price; orders without prices) of the ``rows`` in each mask:
+    an order counts once, if any of its rows is in the mask."""
     if C.PRICE in rows.columns:
         spend = (pl.col(C.QUANTITY) * pl.col(C.PRICE)).cast(pl.Float64)
-        both = [spend.filter(base).sum().alias("base"), spend.filter(window).sum().alias("in")]
-        pre, post = rows.select(both).row(0)
+        sums = rows.select([spend.filter(m).sum().alias(f"s{i}") for i, m in enumerate(masks)])
+        values = sums.row(0)
     else:
         orders = rows.group_by(C.USER, *order_keys(rows)).agg(
-            base.any().alias("base"), window.any().alias("in")
+            [m.any().alias(f"s{i}") for i, m in enumerate(masks)]
         )
-        pre, post = int(orders["base"].sum()), int(orders["in"].sum())
-    if not pre or pre <= 0 or days <= 0 or base_days <= 0:
-        return math.nan
-    return float((post or 0.0) / days / (pre / base_days))
+        values = tuple(orders[f"s{i}"].sum() for i in range(len(masks)))
+    return tuple(float(v or 0.0) for v in values)
 
 
 def expected_orders(horizon_days: int, value_horizon_days: int) -> pl.Expr:

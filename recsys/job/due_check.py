@@ -21,14 +21,13 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import numpy as np
 import polars as pl
 
 from recsys.data import columns as C
 from recsys.evaluation import backtest
 from recsys.exceptions import InputDataError
 from recsys.job.evidence import RuleComparison, rule_comparisons
-from recsys.stats import bootstrap_sums, percentile_ci
+from recsys.stats import ratio_ci
 
 __all__ = ["DUE_MODEL", "DueEvidence", "due_check"]
 
@@ -114,7 +113,7 @@ def due_check(
     The Brier and date rows are `recsys.evaluation.backtest` (``predictions=("due",)``,
     one origin: the cutoff) with ``bootstrap`` resamples of customers and ``seed``; the
     realised/expected interval resamples the customers of the likely pairs
-    (`recsys.stats.bootstrap_sums`, the same ``bootstrap`` and ``seed``).
+    (`recsys.stats.ratio_ci`, the same ``bootstrap`` and ``seed``).
 
     Examples
     --------
@@ -172,10 +171,7 @@ def due_check(
     ratio = low = high = math.nan
     if expected > 0:
         ratio = realised / expected
-        draws = bootstrap_sums(likely.select("realised", "expected").to_numpy(), bootstrap, seed)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            lo, hi = percentile_ci(draws[:, 0] / draws[:, 1], confidence)
-        low, high = float(lo), float(hi)
+        low, high = ratio_ci(likely["realised"], likely["expected"], bootstrap, seed, confidence)
     evidence = DueEvidence(
         cutoff=cutoff,
         horizon_days=horizon_days,

@@ -21,7 +21,7 @@ from scipy.stats import rankdata
 from recsys._warnings import concerning, concerns_of
 from recsys.data.timeutil import to_datetime
 from recsys.evaluation import Backtest, backtest_profiles
-from recsys.evaluation.backtest import LOWER_IS_BETTER, OVERALL
+from recsys.evaluation.backtest import LOWER_IS_BETTER, OVERALL, describe_difference
 from recsys.evaluation.backtest_profiles import extra_models, finite_rows, prediction_columns
 from recsys.exceptions import DataWarning
 from recsys.stats.intervals import z_value
@@ -210,6 +210,21 @@ class RuleComparison:
         if self.metric in LOWER_IS_BETTER:
             return bool(self.ci_low > 0)
         return bool(self.ci_high < 0)
+
+    @property
+    def worded(self) -> str:
+        """The comparison as the cards state it (`recsys.evaluation.backtest.describe_difference`).
+
+        Examples
+        --------
+        >>> RuleComparison("churn", "auc", "recency", 0.745, 0.736, 0.009, 0.003, 0.015,
+        ...                3360, 90).worded
+        'AUC 0.745 vs 0.736 (difference +0.009, 95% CI +0.003 to +0.015)'
+        """
+        return describe_difference(
+            self.metric, self.value, self.rule_value, self.diff, self.ci_low, self.ci_high,
+            self.confidence,
+        )  # fmt: skip
 
 
 def rule_evidence(

@@ -51,13 +51,8 @@ from recsys.data.timeutil import to_datetime
 from recsys.evaluation import Backtest, EvaluationResults, temporal_split
 from recsys.exceptions import InputDataError
 from recsys.job.choice import ModelChoice, choose_model
-from recsys.job.claims import (
-    NO_WINDOW,
-    Claim,
-    campaign_claim,
-    evaluation_claim,
-    model_claim,
-)
+from recsys.job.claims import NO_WINDOW, Claim, evaluation_claim, model_claim
+from recsys.job.claims_campaign import campaign_claim
 from recsys.job.claims_due import due_claim
 from recsys.job.config import JobConfig
 from recsys.job.customers import (

@@ -26,7 +26,7 @@ from typing import Any
 
 import polars as pl
 
-from recsys._text import interval, number
+from recsys._text import interval, money, number, percent
 from recsys.profiles.config import ProfileConfig
 from recsys.profiles.rfm import SEGMENT_NAMES
 
@@ -97,31 +97,6 @@ LABELS: dict[str, str] = {
 def label(column: str) -> str:
     """The words for a column name (the name itself, with spaces, when unknown)."""
     return LABELS.get(column, column.replace("_", " "))
-
-
-def money(value: float | None, currency: str = "", decimals: int = 0) -> str:
-    """``£3,782,028``: currency symbol or code, thousands separators."""
-    if value is None:
-        return ""
-    sign = "-" if value < 0 else ""
-    return f"{sign}{currency}{abs(value):,.{decimals}f}"
-
-
-def percent(value: float | None, decimals: int = 1) -> str:
-    """``0.837`` -> ``83.7%``; a positive share too small to show is ``<0.1%``, never
-    ``0%``; a missing or undefined value is ``n/a``, never ``nan%``.
-
-    Examples
-    --------
-    >>> percent(0.837), percent(0.0004), percent(float("nan")), percent(0.0, 0)
-    ('83.7%', '<0.1%', 'n/a', '0%')
-    """
-    if value is None or value != value:
-        return "n/a"
-    shown = f"{value:.{decimals}%}"
-    if value > 0 and float(shown.rstrip("%")) == 0:
-        return f"<{10**-decimals:g}%"
-    return shown
 
 
 def orders(value: float | None) -> str:

@@ -1,8 +1,8 @@
 """Statistics shared by evaluation and uplift: one bootstrap engine, intervals, tests.
 
 * Resampling (`recsys.stats.resample`): `resample_seeds`, `draw_counts`,
-  `resample_counts`, `bootstrap_sums`, `bootstrap_means`,
-  `bootstrap_ci`, and `percentile_ci` for any bootstrap draws. One
+  `resample_counts`, `bootstrap_sums`, `bootstrap_means`, `bootstrap_ci`,
+  `ratio_ci` (a ratio of sums), and `percentile_ci` for any bootstrap draws. One
   counts-based engine, seeded per resample and summed in a fixed order: the same seed
   gives bit-identical results at any thread count.
 * Closed-form intervals and tests (`recsys.stats.intervals`): Wilson, Newcombe,
@@ -46,6 +46,7 @@ from recsys.stats.resample import (
     bootstrap_sums,
     draw_counts,
     percentile_ci,
+    ratio_ci,
     resample_counts,
     resample_seeds,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "newcombe_interval",
     "pair_interval",
     "percentile_ci",
+    "ratio_ci",
     "relative_interval_binary",
     "relative_interval_means",
     "resample_counts",

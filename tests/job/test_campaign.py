@@ -5,6 +5,7 @@ on it."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from datetime import datetime, timedelta
@@ -17,7 +18,7 @@ import pytest
 import recsys as rs
 from recsys.job import JobConfig, JobResult
 from recsys.job.campaign import CampaignEvidence, campaign_backtest
-from recsys.job.claims import campaign_claim
+from recsys.job.claims_campaign import campaign_claim
 from recsys.stats import resample_counts
 from tests.job import shops
 
@@ -421,6 +422,14 @@ def test_refunds_beyond_a_customers_purchases_in_the_window_are_not_floored() ->
     projected = 150.0 * (10.0 * 120 / 120 / 160.0) * 30 / 120
     assert e.projected == pytest.approx(projected)
     assert e.ratio == pytest.approx(-50.0 / projected)
+
+
+def test_refunds_beyond_purchases_print_as_a_negative_amount() -> None:
+    e = _check(*_returns_shop(datetime(2020, 1, 1)))
+    e = dataclasses.replace(e, ci_low=-1.0, ci_high=0.5)  # checked: an interval
+    text = campaign_claim(2, 100.0, 1.0, money=True, currency="£", evidence=e).text
+    assert "spent -£50 (" in text, text  # the sign before the symbol, never "£-50"
+    assert "£-" not in text
 
 
 def test_a_check_on_less_history_than_its_window_warns_with_the_days() -> None:

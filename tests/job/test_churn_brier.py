@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from recsys.job.claims_customer import churn_claim
+from recsys.job.claims_churn import churn_claim
 from recsys.job.evidence import (
     ChurnEvidence,
     FitEvidence,

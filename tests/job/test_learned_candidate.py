@@ -120,7 +120,8 @@ def test_without_a_learned_fit_bgnbd_is_the_candidate_and_the_card_says_why() ->
 
 
 def test_bgnbd_fit_flags_gate_bgnbd_not_the_learned_model() -> None:
-    from recsys.job.claims_customer import churn_claim, value_claim
+    from recsys.job.claims_churn import churn_claim
+    from recsys.job.claims_value import value_claim
     from recsys.job.evidence import RuleComparison
 
     flagged = FitEvidence(("BG/NBD parameters ['a'] are extreme",), ("Gamma-Gamma q <= 1",), 0)

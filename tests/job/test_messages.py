@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from recsys.job.claims_customer import churn_claim
+from recsys.job.claims_churn import churn_claim
 from recsys.job.evidence import ChurnEvidence, FitEvidence
 
 

@@ -309,7 +309,7 @@ def test_churn_probability_claim_follows_its_evidence(
         models = ("churn_risk", "learned_churn_risk")
         assert claim.licensed == (probability and ranked_by in models), name
         if not claim.licensed:
-            assert claim.fallback == rs.job.claims_customer.winback_order(ranked_by)
+            assert claim.fallback == rs.job.claims_churn.winback_order(ranked_by)
             if not probability:
                 ranks = not brier_ok and ranked_by in models  # ranked by it, worse in Brier
                 assert (
@@ -320,7 +320,7 @@ def test_churn_probability_claim_follows_its_evidence(
 
 
 def test_churn_rule_both_ways() -> None:
-    from recsys.job.claims_customer import churn_claim
+    from recsys.job.claims_churn import churn_claim
     from recsys.job.evidence import ChurnEvidence, FitEvidence, RuleComparison
 
     cal = pl.DataFrame(
@@ -449,7 +449,7 @@ def test_churn_ranked_by_the_model_only_where_it_beats_the_better_rule(
     assert ev["ranked_by"] == (column if beats else rule)
     label = rs.job.decisions.CHURN_RULES[rule][1]
     figures = f"AUC {aucs['model']:.3f} vs {aucs[rule]:.3f}"
-    subject = rs.job.claims_customer.CHURN_SUBJECTS[model]
+    subject = rs.job.claims_churn.CHURN_SUBJECTS[model]
     subject = subject[0].upper() + subject[1:]
     if beats:
         assert f"{subject} ranks who leaves better than the better naive rule, {label}: " in (
@@ -580,7 +580,8 @@ def test_past_value_ratio_reads_only_purchases_before_as_of() -> None:
 
 
 def test_rule_claims_both_ways_with_their_wording() -> None:
-    from recsys.job.claims_customer import churn_claim, value_claim
+    from recsys.job.claims_churn import churn_claim
+    from recsys.job.claims_value import value_claim
     from recsys.job.evidence import ChurnEvidence, FitEvidence, RuleComparison
 
     def row(prediction: str, metric: str, rule: str, value: float, rule_value: float,
@@ -639,14 +640,15 @@ def test_rule_claims_both_ways_with_their_wording() -> None:
         "days' spend no better than past spend: Spearman correlation 0.520 vs 0.590 "
         "(difference -0.070, 95% CI -0.100 to -0.040)"
     )
-    assert claim.fallback == rs.job.claims_customer.VALUE_FALLBACK
+    assert claim.fallback == rs.job.claims_value.VALUE_FALLBACK
     # without a comparison the model is not used either
     assert not value_claim(fits, has_prices=True).licensed
     assert "could not be compared with past spend" in value_claim(fits, has_prices=True).text
 
 
 def test_a_win_over_the_rules_on_too_few_customers_or_a_flagged_fit_ranks_by_the_rule() -> None:
-    from recsys.job.claims_customer import churn_claim, value_claim
+    from recsys.job.claims_churn import churn_claim
+    from recsys.job.claims_value import value_claim
     from recsys.job.evidence import ChurnEvidence, FitEvidence, RuleComparison
 
     cal = pl.DataFrame({"decile": [1], "predicted_churn": [0.5], "observed_churn": [0.51]})
@@ -684,7 +686,7 @@ def test_a_win_over_the_rules_on_too_few_customers_or_a_flagged_fit_ranks_by_the
 def test_value_claim_follows_fit_flags_and_prices(
     runs: dict[str, tuple[JobResult, Path]],
 ) -> None:
-    from recsys.job.claims_customer import VALUE_FALLBACK, value_claim
+    from recsys.job.claims_value import VALUE_FALLBACK, value_claim
     from recsys.job.evidence import FitEvidence
 
     for name, (result, _) in runs.items():

@@ -14,8 +14,8 @@ import pytest
 import recsys as rs
 from recsys.job import JobConfig
 from recsys.job.campaign import CampaignEvidence, campaign_backtest
-from recsys.job.claims import campaign_claim
-from recsys.job.claims_customer import value_claim
+from recsys.job.claims_campaign import campaign_claim
+from recsys.job.claims_value import value_claim
 from recsys.job.customers import _campaign_warnings
 from recsys.job.decisions import MIN_RATIO_DAYS, past_value_ratio
 from tests.job import shops

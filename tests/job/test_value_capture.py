@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 from scipy.stats import spearmanr
 
-from recsys.job.claims_customer import VALUE_FALLBACK, value_claim
+from recsys.job.claims_value import VALUE_FALLBACK, value_claim
 from recsys.job.evidence import FitEvidence, RuleComparison, rule_comparisons, rule_evidence
 
 CUTOFF = datetime(2024, 6, 1)

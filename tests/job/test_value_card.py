@@ -15,7 +15,7 @@ from scipy.stats import spearmanr
 
 import recsys as rs
 from recsys.job import JobConfig, JobResult
-from recsys.job.claims_customer import VALUE_FALLBACK_ORDERS, WEAK_SPEARMAN, value_claim
+from recsys.job.claims_value import VALUE_FALLBACK_ORDERS, WEAK_SPEARMAN, value_claim
 from recsys.job.evidence import FitEvidence, RuleComparison
 from tests.job import shops
 

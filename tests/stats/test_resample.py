@@ -15,6 +15,7 @@ from recsys.stats import (
     bootstrap_means,
     bootstrap_sums,
     percentile_ci,
+    ratio_ci,
     resample_counts,
     resample_seeds,
 )
@@ -225,3 +226,29 @@ def test_integer_values_take_the_direct_path_with_the_same_sums(seed, n, m, boot
     np.testing.assert_array_equal(
         bootstrap_sums(values, bootstrap, seed, ends=ends)[:, -1], expected
     )
+
+
+def test_ratio_ci_is_the_percentile_interval_of_resampled_ratios_of_sums() -> None:
+    rng = np.random.default_rng(7)
+    realised = rng.poisson(2.0, 60).astype(float)
+    projected = np.where(rng.random(60) < 0.7, rng.gamma(2.0, 1.5, 60), 0.0)
+    projected[:55] = 0.0  # few rows carry the denominator: some resamples divide by zero
+    counts = reference_counts(60, 300, seed=5)
+    drawn = [np.repeat(np.arange(60), c) for c in counts]
+    with np.errstate(invalid="ignore", divide="ignore"):  # x / 0 = inf, 0 / 0 = NaN
+        ratios = np.array([realised[d].sum() / projected[d].sum() for d in drawn])
+    assert np.isinf(ratios).any()
+    assert np.isfinite(ratios).any()
+    defined = ratios[~np.isnan(ratios)]
+    expected = np.quantile(defined, [0.05, 0.95])
+    assert ratio_ci(realised, projected, 300, seed=5, confidence=0.9) == pytest.approx(
+        tuple(expected), rel=1e-12
+    )
+
+
+def test_ratio_ci_is_nan_without_rows_and_checks_lengths() -> None:
+    low, high = ratio_ci(np.array([]), np.array([]), 50, seed=0)
+    assert np.isnan(low)
+    assert np.isnan(high)
+    with pytest.raises(InputDataError, match="numerator and denominator"):
+        ratio_ci(np.ones(3), np.ones(2), 50)
