@@ -35,8 +35,9 @@ r_score, f_score, m_score       Int8       1-5 quintile scores, 5 = best (most r
                                            most orders, most spend); see
                                            `recsys.profiles.rfm` [m_score: price]
 rfm_segment                     String     `RFM_SEGMENTS` of ``(r_score, f_score)``;
-                                           a lapsed name only where the
-                                           lifecycle stage agrees (`rfm_segment_expr`)
+                                           a lapsed name where, and only where,
+                                           the lifecycle stage is dormant or churned
+                                           (`rfm_segment_expr`)
 lifecycle_stage                 String     new / active / dormant / churned / reactivated,
                                            rules below
 tier                            String     ``ProfileConfig.tier_names``, rules below

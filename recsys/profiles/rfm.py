@@ -182,21 +182,35 @@ def rfm_segment_expr(
     passes it), the names of the two lowest recency rows (`LAPSED_SEGMENTS`) go
     only to ``dormant`` or ``churned`` customers; any other customer in those
     cells gets the name of the ``r_score = 3`` row, so a profile never says
-    "active" and "lost" at once.
+    "active" and "lost" at once. The other way round, a ``dormant`` or ``churned``
+    customer in a higher row gets the name of the ``r_score = 2`` row: a shop
+    whose customers mostly lapsed long ago puts a customer unseen for months in
+    the middle recency fifth, and the profile must not say "dormant" and "loyal"
+    at once (a frequent customer who lapsed is ``at_risk`` or ``cannot_lose``).
 
     Examples
     --------
     >>> import polars as pl
     >>> frame = pl.DataFrame(
-    ...     {"r_score": [1, 1, 5], "f_score": [1, 4, 5], "stage": ["churned", "active", "active"]}
+    ...     {
+    ...         "r_score": [1, 1, 5, 3],
+    ...         "f_score": [1, 4, 5, 5],
+    ...         "stage": ["churned", "active", "active", "dormant"],
+    ...     }
     ... )
     >>> frame.select(rfm_segment_expr(lifecycle=pl.col("stage"))).to_series().to_list()
-    ['lost', 'loyal', 'champions']
+    ['lost', 'loyal', 'champions', 'cannot_lose']
     """
     r = pl.col(r_score).cast(pl.Int64)
     if lifecycle is not None:
         lapsed = lifecycle.is_in(["dormant", "churned"])
-        r = pl.when((r <= 2) & ~lapsed).then(pl.lit(3, dtype=pl.Int64)).otherwise(r)
+        r = (
+            pl.when((r <= 2) & ~lapsed)
+            .then(pl.lit(3, dtype=pl.Int64))
+            .when((r >= 3) & lapsed)
+            .then(pl.lit(2, dtype=pl.Int64))
+            .otherwise(r)
+        )
     key = r * 10 + pl.col(f_score).cast(pl.Int64)
     mapping = {r * 10 + f: name for (r, f), name in RFM_SEGMENTS.items()}
     return key.replace_strict(mapping, return_dtype=pl.String)

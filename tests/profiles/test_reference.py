@@ -54,7 +54,7 @@ def test_rfm_matches_reference_on_online_retail(online_retail: pl.DataFrame) -> 
     np.testing.assert_array_equal(profiles["m_score"].to_numpy(), m)
     late = profiles["lifecycle_stage"].is_in(["dormant", "churned"]).to_list()
     segments = [
-        RFM_SEGMENTS[(int(a) if a >= 3 or is_late else 3, int(b))]
+        RFM_SEGMENTS[(int(a) if (a >= 3) != is_late else (2 if is_late else 3), int(b))]
         for a, b, is_late in zip(r, f, late, strict=True)
     ]
     assert profiles["rfm_segment"].to_list() == segments

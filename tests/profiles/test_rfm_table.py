@@ -51,10 +51,15 @@ def test_equals_build_profiles_on_online_retail(online_retail: pl.DataFrame) -> 
 
 def assert_reconciled(table: pl.DataFrame, full: pl.DataFrame) -> None:
     """build_profiles' segment is the plain grid's, except a lapsed name on a
-    customer the lifecycle stage does not call dormant or churned: the r = 3 row."""
+    customer the lifecycle stage does not call dormant or churned (the r = 3 row) and
+    a name of the rows above on one it does (the r = 2 row)."""
     late = full["lifecycle_stage"].is_in(["dormant", "churned"]).to_list()
     expected = [
-        RFM_SEGMENTS[(3, f)] if r <= 2 and not is_late else grid
+        RFM_SEGMENTS[(3, f)]
+        if r <= 2 and not is_late
+        else RFM_SEGMENTS[(2, f)]
+        if r >= 3 and is_late
+        else grid
         for grid, r, f, is_late in zip(
             table["rfm_segment"], table["r_score"], table["f_score"], late, strict=True
         )
