@@ -78,7 +78,7 @@ from recsys.job.evidence import (
     record_warnings,
 )
 from recsys.job.regime import Regime, detect_regime, window_buyers
-from recsys.job.sampling import customer_sample, sample_customers
+from recsys.job.sampling import checked_sample, customer_sample, sample_customers
 from recsys.job.targeting import Targeting, targeting
 from recsys.models import Recommender
 from recsys.profiles import DueItems, build_profiles, cohort_retention
@@ -346,6 +346,7 @@ def run(
     evaluated_on, sampled = evaluation_purchases(bought, config)
     cutoff_warnings = StepWarnings()  # the profiles' warnings at the cutoff
     due_evidence, due_unchecked = None, NO_WINDOW
+    due_sampled: tuple[int, int] | None = None
     with steps(
         "evaluation",
         f"evaluate {', '.join(config.models)} on {regime.window}",
@@ -377,9 +378,12 @@ def run(
                 checks = check_at_cutoff(
                     split.train, evaluated_on, cutoff, config, definition, observed_until=as_of
                 )
+                due_on, due_sampled = customer_sample(
+                    evaluated_on, config.due_check_customers, config.seed
+                )
                 with concerning("p_within_horizon"):
                     due_evidence, due_unchecked = due_check(
-                        evaluated_on,
+                        due_on,
                         cutoff,
                         horizon_days=config.due_horizon_days,
                         min_probability=DUE_MIN_PROBABILITY,
@@ -533,7 +537,7 @@ def run(
         dropped=undefined,
         evidence=due_evidence,
         unchecked=due_unchecked if reason is None else f"no evaluation: {reason}",
-        sampled=sampled,
+        sampled=checked_sample(due_sampled, sampled),
         warnings=pw.about("p_within_horizon")
         + cutoff_warnings.at_cutoff(cutoff, besides=pw).about("p_within_horizon"),
     )

@@ -11,7 +11,7 @@ import polars as pl
 from recsys.data import columns as C
 from recsys.data.canonical import without_returns
 
-__all__ = ["customer_sample", "sample_customers"]
+__all__ = ["checked_sample", "customer_sample", "sample_customers"]
 
 
 def sample_customers(purchases: pl.DataFrame, n: int, seed: int) -> pl.DataFrame:
@@ -57,3 +57,19 @@ def customer_sample(
     if limit is None or customers.len() <= limit:
         return purchases, None
     return _draw(purchases, customers, limit, seed), (limit, customers.len())
+
+
+def checked_sample(
+    drawn: tuple[int, int] | None, evaluated: tuple[int, int] | None
+) -> tuple[int, int] | None:
+    """(customers a check ran on, all customers) where it ran on a sample: drawn from the
+    evaluation's sample (``evaluated``) or from every customer.
+
+    Examples
+    --------
+    >>> checked_sample((10_000, 50_000), (50_000, 189_448)), checked_sample(None, (50_000, 189_448))
+    ((10000, 189448), (50000, 189448))
+    """
+    if drawn is None:
+        return evaluated
+    return drawn[0], evaluated[1] if evaluated is not None else drawn[1]

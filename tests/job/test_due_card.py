@@ -248,3 +248,22 @@ def test_the_check_reads_the_window_up_to_as_of_not_to_the_last_purchase() -> No
     assert evidence is not None
     window = p.filter(pl.col("timestamp") >= datetime(2024, 3, 5))
     assert evidence.realised == window["user_id"].n_unique()
+
+
+@pytest.mark.filterwarnings("ignore::recsys.exceptions.DataWarning")
+def test_above_due_check_customers_the_check_runs_on_a_stated_sample() -> None:
+    from recsys.job.sampling import customer_sample
+
+    shop = cycle_shop(stop_share=0.0)
+    customers = shop["user_id"].n_unique()
+    config = JobConfig(
+        as_of=END, cutoff=CUTOFF, horizon_days=60, models=("popular", "repurchase"),
+        bootstrap=200, due_check_customers=customers // 2,
+    )  # fmt: skip
+    claim = rs.job.run(shop, config).claims["due"]
+    assert f"of a random sample of {customers // 2:,} of the {customers:,} customers" in (
+        claim.text
+    )
+    drawn, sampled = customer_sample(shop, customers // 2, config.seed)
+    assert sampled == (customers // 2, customers)
+    assert claim.evidence["checked_realised"] == _check(drawn).realised
