@@ -184,3 +184,19 @@ SHOPS = {
     "per_order_ids": per_order_ids,
     "mixed": mixed,
 }
+
+
+def four_order_shop(customers: int, products: int, seed: int) -> pl.DataFrame:
+    """``customers`` customers, 4 orders each over a year, each of a different product
+    drawn from ``products`` (nobody buys a product twice); products 0-9 are free."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for user in range(customers):
+        items = rng.choice(products, size=4, replace=False)
+        days = np.sort(rng.choice(360, size=4, replace=False))
+        for item, day in zip(items, days, strict=True):
+            when = datetime(2023, 1, 1) + timedelta(days=int(day))
+            rows.append((user, f"i{item}", when, 1, 0.0 if item < 10 else 10.0))
+    return pl.DataFrame(
+        rows, schema=["user_id", "item_id", "timestamp", "quantity", "price"], orient="row"
+    )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import warnings
 from datetime import datetime, timedelta
 
-import numpy as np
 import polars as pl
 import pytest
 
@@ -14,23 +13,9 @@ import recsys as rs
 from recsys.exceptions import DataWarning
 from recsys.job import JobConfig
 from recsys.job.actions import action_list
+from tests.job.shops import four_order_shop
 
 _FREE_ITEMS = "they add nothing to monetary but count as items and orders"
-
-
-def _purchases() -> pl.DataFrame:
-    """200 customers, 4 orders each over a year; products 0-9 are free."""
-    rng = np.random.default_rng(1)
-    rows = []
-    for user in range(200):
-        items = rng.choice(100, size=4, replace=False)
-        days = np.sort(rng.choice(360, size=4, replace=False))
-        for item, day in zip(items, days, strict=True):
-            when = datetime(2023, 1, 1) + timedelta(days=int(day))
-            rows.append((user, f"i{item}", when, 1, 0.0 if item < 10 else 10.0))
-    return pl.DataFrame(
-        rows, schema=["user_id", "item_id", "timestamp", "quantity", "price"], orient="row"
-    )
 
 
 def _price_0_lines(shown: list[warnings.WarningMessage]) -> list[str]:
@@ -48,7 +33,7 @@ def _expected(purchases: pl.DataFrame, as_of: datetime, cutoff: datetime) -> lis
 
 
 def test_the_job_says_free_items_once_per_step_as_of_as_of_and_as_of_the_cutoff() -> None:
-    purchases = _purchases()
+    purchases = four_order_shop(200, 100, seed=1)
     config = JobConfig(bootstrap=10, models=("popular",))
     with warnings.catch_warnings(record=True) as shown:
         warnings.simplefilter("always")
@@ -58,7 +43,7 @@ def test_the_job_says_free_items_once_per_step_as_of_as_of_and_as_of_the_cutoff(
 
 
 def test_recsys_actions_says_free_items_once_per_step_in_the_same_words() -> None:
-    purchases = _purchases()
+    purchases = four_order_shop(200, 100, seed=1)
     as_of = datetime(2024, 1, 1)
     with warnings.catch_warnings(record=True) as shown:
         warnings.simplefilter("always")
@@ -67,7 +52,7 @@ def test_recsys_actions_says_free_items_once_per_step_in_the_same_words() -> Non
 
 
 def test_one_free_purchase_row_is_singular() -> None:
-    purchases = _purchases().with_columns(
+    purchases = four_order_shop(200, 100, seed=1).with_columns(
         pl.when(pl.int_range(pl.len()) == 0).then(0.0).otherwise(10.0).alias("price")
     )
     with pytest.warns(DataWarning) as shown:

@@ -13,7 +13,7 @@ from recsys._warnings import concerns_of
 from recsys.exceptions import DataWarning
 from recsys.job import JobConfig
 from recsys.job.evidence import rule_evidence
-from tests.job.test_warning_routing import _one_time_pairs
+from tests.job.shops import four_order_shop
 
 
 def test_the_cards_say_the_window_runs_past_as_of() -> None:
@@ -21,7 +21,7 @@ def test_the_cards_say_the_window_runs_past_as_of() -> None:
     config = JobConfig(bootstrap=20, models=("popular",), cutoff="2023-11-01")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = rs.job.run(_one_time_pairs(), config)
+        result = rs.job.run(four_order_shop(300, 200, seed=0), config)
     late = "the 90 days after the evaluation cutoff run past as_of"
     churn, value = result.claims["churn"], result.claims["value"]
     assert late in churn.text

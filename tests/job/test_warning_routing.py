@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from datetime import datetime, timedelta
 
-import numpy as np
 import polars as pl
 import pytest
 
@@ -13,22 +11,7 @@ import recsys as rs
 from recsys._warnings import concerning, concerns_of
 from recsys.exceptions import DataWarning
 from recsys.job import JobConfig, JobResult
-
-
-def _one_time_pairs() -> pl.DataFrame:
-    """300 customers, 4 orders each of 4 different products (nobody buys a product twice),
-    products 0-9 free: the due model, RepeatExplore and BuyAgain have nothing to learn."""
-    rng = np.random.default_rng(0)
-    rows = []
-    for user in range(300):
-        items = rng.choice(200, size=4, replace=False)
-        days = np.sort(rng.choice(360, size=4, replace=False))
-        for item, day in zip(items, days, strict=True):
-            when = datetime(2023, 1, 1) + timedelta(days=int(day))
-            rows.append((user, f"i{item}", when, 1, 0.0 if item < 10 else 10.0))
-    return pl.DataFrame(
-        rows, schema=["user_id", "item_id", "timestamp", "quantity", "price"], orient="row"
-    )
+from tests.job.shops import four_order_shop
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +19,7 @@ def result() -> JobResult:
     config = JobConfig(bootstrap=20, models=("popular", "repeat_explore", "buyagain"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return rs.job.run(_one_time_pairs(), config)
+        return rs.job.run(four_order_shop(300, 200, seed=0), config)
 
 
 def test_the_due_models_warning_is_on_the_due_card_only(result: JobResult) -> None:
