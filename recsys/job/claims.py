@@ -132,17 +132,22 @@ def evaluation_claim(
             f", of a random sample of {sampled[0]:,} of the {sampled[1]:,} customers "
             "(the models were fitted and compared on the sample's purchases)"
         )
+    # "first seen in the file" where the history before the cutoff is short
+    first = regime.first_time_label
+    buyers = "first-time buyers" if first == "first-time" else "customers first seen in the file"
     if fallback:
         text = (
             f"Evaluated on all {total:,} customers who bought {window}: {returning:,} "
-            f"returning and {first_time:,} first-time; first-time buyers got each model's "
+            f"returning and {first_time:,} {first}; {buyers} got each model's "
             "cold-start fallback (the training popularity ranking)."
         )
     else:
         text = (
             f"Evaluated on the {returning:,} returning customers who bought {window}; the "
-            f"{first_time:,} first-time buyers were left out (on_unknown='skip')."
+            f"{first_time:,} {buyers} were left out (on_unknown='skip')."
         )
+    if regime.history_caveat is not None:
+        text += f" {regime.history_caveat}"
     licensed = returning >= min_evaluated
     if not licensed:
         text += (

@@ -5,6 +5,12 @@ customer-product pairs bought in more than one order, and who bought in the
 evaluation's test window (returning and first-time customers). Customer ids that
 look like order ids (nearly every customer has exactly one order, and there are
 about as many customers as orders) are detected and named.
+
+"First-time" means "no purchase before the cutoff in this file". Where the file starts
+too shortly before the cutoff for that to mean a first purchase (`SHORT_HISTORY_GAP_SHARE`
+of the file's own gaps between a customer's orders are longer than the file's history
+before the cutoff), these customers are called "first seen in the file" and the regime
+says why (`Regime.history_caveat`).
 """
 
 from __future__ import annotations
@@ -16,12 +22,15 @@ import polars as pl
 
 from recsys.data import columns as C
 from recsys.data.canonical import order_key, without_returns
+from recsys.profiles.source import as_days
 
 __all__ = [
     "ORDER_ID_ONE_ORDER_SHARE",
     "RARE_REPEAT_SHARE",
+    "SHORT_HISTORY_GAP_SHARE",
     "Regime",
     "detect_regime",
+    "gaps_longer_than",
     "window_buyers",
 ]
 
@@ -33,6 +42,16 @@ ORDER_ID_ONE_ORDER_SHARE = 0.998
 ORDER_ID_CUSTOMERS_PER_ORDER = 0.98
 #: Buying the same product again is rare below this share of customer-product pairs.
 RARE_REPEAT_SHARE = 0.05
+#: The history before the cutoff is too short to call a customer not seen in it
+#: "first-time" when at least this share of the file's gaps between a customer's
+#: consecutive orders is longer than that history (`long_gap_share`): a returning customer
+#: first seen after it has a nontrivial chance of having bought before the file starts.
+SHORT_HISTORY_GAP_SHARE = 0.05
+#: Fewer gaps than this cannot give that share; the history is then short when it is
+#: shorter than the test window (``horizon_days``).
+MIN_GAPS = 30
+FIRST_TIME_WORDS = "first-time"
+FIRST_SEEN_WORDS = "first seen in the file"
 
 
 @dataclass(frozen=True)
@@ -45,7 +64,9 @@ class Regime:
     purchase before the cutoff; all 0 where no evaluation ran on that window:
     `recsys.job.run`). ``kind`` is one of ``"order_ids"`` (customer ids look like order ids),
     ``"rare_repeat"`` (buying a product again is rare: durable goods) or
-    ``"repeat"``; ``statement`` says it in words.
+    ``"repeat"``; ``statement`` says it in words. ``history_days``: days of purchases
+    before the cutoff (from the first one); ``long_gap_share``: the share of the
+    ``long_gaps_counted`` gaps between a customer's orders longer than that (`gaps_longer_than`).
     """
 
     as_of: datetime
@@ -64,11 +85,62 @@ class Regime:
     test_returning: int
     test_first_time: int
     customer_column: str
+    history_days: float = float("nan")
+    long_gap_share: float = float("nan")
+    long_gaps_counted: int = 0
 
     @property
     def first_time_share(self) -> float:
         """Share of the test window's buyers who had never bought before the cutoff."""
         return self.test_first_time / self.test_customers if self.test_customers else float("nan")
+
+    @property
+    def short_history(self) -> bool:
+        """Whether the file starts too shortly before the cutoff for a customer not seen
+        before it to be called first-time: `SHORT_HISTORY_GAP_SHARE` of its gaps between a
+        customer's orders are longer than ``history_days`` (with fewer than `MIN_GAPS`
+        gaps: ``history_days`` is shorter than ``horizon_days``)."""
+        if self.cutoff is None or self.history_days != self.history_days:
+            return False
+        if self.long_gaps_counted < MIN_GAPS:
+            return self.history_days < self.horizon_days
+        return self.long_gap_share >= SHORT_HISTORY_GAP_SHARE
+
+    @property
+    def first_time_label(self) -> str:
+        """What the customers with no purchase before the cutoff are called: ``first-time``,
+        or ``first seen in the file`` where the history is short (`short_history`)."""
+        return FIRST_SEEN_WORDS if self.short_history else FIRST_TIME_WORDS
+
+    @property
+    def history_caveat(self) -> str | None:
+        """Why customers first seen in the file are not called first-time (None where they
+        are).
+
+        Examples
+        --------
+        >>> r = Regime(datetime(2024, 5, 1), 10, 30, 3.0, 0.2, 0.1, 20, 2, True, True,
+        ...     datetime(2024, 3, 1), 60, 8, 3, 5, "user_id", 31.0, 0.25, 40)
+        >>> r.first_time_label
+        'first seen in the file'
+        >>> r.history_caveat[:68]
+        'The file starts only 31 days before the cutoff 2024-03-01, and 25% o'
+        """
+        if not self.short_history:
+            return None
+        days = f"{self.history_days:.0f} days before the cutoff {self.cutoff:%Y-%m-%d}"
+        why = (
+            f"The file starts only {days}, and {self.long_gap_share:.0%} of the gaps between "
+            "a customer's consecutive orders in it are longer than that"
+            if self.long_gaps_counted >= MIN_GAPS
+            else f"The file starts only {days}, fewer than the {self.horizon_days} days of the "
+            "test window, with too few repeat orders to tell how long this shop's customers go "
+            "between orders"
+        )
+        return (
+            f"{why}: a customer first seen in the file may have bought before it starts, so "
+            "nobody is called first-time."
+        )
 
     @property
     def window_days(self) -> float:
@@ -154,8 +226,10 @@ class Regime:
             text += (
                 f"; {self.test_customers:,} customers bought in {self.window}: "
                 f"{self.test_returning:,} returning, "
-                f"{self.test_first_time:,} first-time ({self.first_time_share:.1%})"
+                f"{self.test_first_time:,} {self.first_time_label} ({self.first_time_share:.1%})"
             )
+            if self.history_caveat is not None:
+                text += f". {self.history_caveat[:-1]}"
         text += (
             ". "
             + {
@@ -214,10 +288,14 @@ def detect_regime(
     n_customers = orders.height
     n_orders = int(orders["orders"].sum()) if n_customers else 0
     repeat_pairs = int((pairs["orders"] > 1).sum())
-    test_customers = returning = 0
+    test_customers = returning = counted = 0
+    history = share = float("nan")
     if cutoff is not None:
         ids = bought.select(C.USER, C.TIMESTAMP).collect()
         test_customers, returning = window_buyers(ids, as_of, cutoff, horizon_days)
+        if ids.height:
+            history = (cutoff - ids[C.TIMESTAMP].min()) / timedelta(days=1)  # type: ignore[operator]
+            share, counted = gaps_longer_than(bought.with_columns(key), as_of, history)
     return Regime(
         as_of=as_of,
         customers=n_customers,
@@ -235,7 +313,48 @@ def detect_regime(
         test_returning=returning,
         test_first_time=test_customers - returning,
         customer_column=customer_column,
+        history_days=history,
+        long_gap_share=share,
+        long_gaps_counted=counted,
     )
+
+
+def gaps_longer_than(bought: pl.LazyFrame, as_of: datetime, days: float) -> tuple[float, int]:
+    """(share of gaps longer than ``days``, gaps counted) among the gaps between a
+    customer's consecutive orders in ``bought`` (purchases before ``as_of`` without
+    returns, with the order key of `recsys.data.canonical.order_key` as a column) whose
+    earlier order is at least ``days`` before ``as_of``.
+
+    Only those orders leave room to see a gap longer than ``days`` before the data end;
+    counting the others would bias the share towards 0. Gaps longer than the file cannot
+    be seen at all, so the share is a floor. NaN where no gap counts.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> p = pl.DataFrame({"user_id": [1, 1, 1, 2, 2, 2], "timestamp": [
+    ...     datetime(2024, 1, d) for d in (1, 3, 20, 2, 18, 19)]})
+    >>> p = p.with_columns(order_key(p))
+    >>> # gaps 2, 17 and 16 days; the one after 2024-01-18 starts too late to be seen long
+    >>> gaps_longer_than(p.lazy(), datetime(2024, 1, 25), 10.0)
+    (0.6666666666666666, 3)
+    """
+    key = order_key(bought.collect_schema())
+    orders = (
+        bought.group_by(C.USER, key.meta.output_name())
+        .agg(pl.col(C.TIMESTAMP).min().alias("t"))
+        .sort(C.USER, "t")
+        .select(
+            pl.col("t"),
+            as_days(pl.col("t").shift(-1).over(C.USER) - pl.col("t")).alias("gap"),
+        )
+        .filter(pl.col("gap").is_not_null(), pl.col("t") <= as_of - timedelta(days=days))
+        .select(pl.len().alias("n"), (pl.col("gap") > days).mean().alias("share"))
+        .collect()
+    )
+    n = int(orders["n"][0])
+    return (float(orders["share"][0]) if n else float("nan")), n
 
 
 def window_buyers(

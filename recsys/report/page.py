@@ -77,7 +77,7 @@ def _customers_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
         Table.from_frame(
             stages,
             caption="One row per lifecycle stage, from newest to lost: how many customers and "
-            f"what they spent so far; {about}.",
+            f"what they spent so far; {about}." + _new_caveat(result),
             formats={**money_fmt, "share": percent, "churn_score": percent if chance else number},
             labels={"churn_score": "mean churn risk" if chance else "mean churn score"},
         )
@@ -110,6 +110,26 @@ def _customers_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
                 "purchase fell in that month; each cell the share of them who bought again "
                 "that many months later.",
             )
+
+
+def _unseen(result: JobResult) -> str:
+    """The customers with no purchase before the cutoff, as the regime calls them."""
+    first = result.regime.first_time_label
+    return "first-time buyers" if first == "first-time" else f"customers {first}"
+
+
+def _new_caveat(result: JobResult) -> str:
+    """The lifecycle table's caveat where the file's history is short (`Regime.short_history`):
+    'new' (and the onboard action) means first seen in the file's last days; "" otherwise."""
+    regime = result.regime
+    if not regime.short_history:
+        return ""
+    days = result.profiles.select(pl.col("tenure_days").max()).item()
+    return (
+        " 'new' = first seen in the file's last days (the onboard action list is these "
+        f"customers), which in a file that starts only {days:.0f} days before "
+        f"{result.as_of:%Y-%m-%d} does not make them new. {regime.history_caveat}"
+    )
 
 
 def _churn_score(result: JobResult) -> tuple[str | None, str]:
@@ -300,12 +320,18 @@ def _models_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
             on="segment",
         )
     )
+    from recsys.job.evaluation import FIRST_TIME
+
+    regime = result.regime
+    first = regime.first_time_label  # "first seen in the file" where the history is short
     page.table(
         Table.from_frame(
-            sort_natural(segments, "segment"),
+            sort_natural(segments, "segment").with_columns(
+                pl.col("segment").replace(FIRST_TIME, first)
+            ),
             caption=f"Hit rate@{k} (all items) per lifecycle stage at the cutoff; "
-            "'first-time' = customers with no purchase before the cutoff (served the "
-            "cold-start fallback).",
+            f"'{first}' = customers with no purchase before the cutoff (served the "
+            "cold-start fallback)." + (f" {regime.history_caveat}" if regime.short_history else ""),
             labels={
                 "segment": "lifecycle stage at the cutoff",
                 **{m: m for m in segments.columns if m != "segment"},
@@ -331,7 +357,7 @@ def _models_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
                     "difference",
                 ),
                 caption=f"The customers who had bought before {result.cutoff:%Y-%m-%d} and "
-                f"bought again in {result.regime.window} (first-time buyers are left out: "
+                f"bought again in {result.regime.window} ({_unseen(result)} are left out: "
                 "they had nothing to come back after), split by whether their first order in "
                 f"it contained one of {result.model}'s recommendations made at the cutoff; "
                 "'ordered again' = the share of them who placed another order later in the "
