@@ -246,7 +246,8 @@ def global_statistics(inputs: GlobalInputs, as_of: datetime, config: ProfileConf
     }
     gaps = np.repeat(inputs.gaps["gap"].to_numpy(), inputs.gaps["count"].to_numpy())
     with concerning("lifecycle_stage"):
-        lifecycle = lifecycle_thresholds(gaps, config)
+        repeaters = int((customers["frequency"] >= 2).sum())
+        lifecycle = lifecycle_thresholds(gaps, config, repeaters)
     tiers = tier_rules(customers, config, has_price)
     if inputs.tallies["unknown_category"]:
         warnings.warn(
