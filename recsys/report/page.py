@@ -32,7 +32,7 @@ from recsys.report.format import (
     sort_natural,
 )
 from recsys.report.html import HtmlReport
-from recsys.report.plotting import pyplot
+from recsys.report.plotting import matplotlib_warnings_logged, pyplot
 from recsys.report.quality import quality_section
 
 if TYPE_CHECKING:
@@ -419,7 +419,13 @@ def _targeting_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
 
 
 def write_page(result: JobResult, path: str | Path) -> Path:
-    """Write the report page of ``result`` to ``path``: regime and decisions first."""
+    """Write the report page of ``result`` to ``path``: regime and decisions first
+    (matplotlib's own warnings go to the log: `matplotlib_warnings_logged`)."""
+    with matplotlib_warnings_logged():
+        return _write_page(result, path)
+
+
+def _write_page(result: JobResult, path: str | Path) -> Path:
     plots = plots_available()
     plt = pyplot() if plots else None
     config = result.config
