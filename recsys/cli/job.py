@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from recsys.cli.common import clean_options
-from recsys.cli.reading import read_purchases
+from recsys.cli.reading import command_as_of, read_purchases
 from recsys.exceptions import DataWarning, InputDataError
 
 if TYPE_CHECKING:
@@ -173,6 +173,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
         JOB_RETURNS_USE,
         label="the bundled UCI Online Retail data",
         file=sys.stdout,
+        as_of=command_as_of(None),
     )
     _run(purchases, report, names, config, args.out)
     print(f"done in {time.perf_counter() - start:.1f} s")
@@ -216,6 +217,7 @@ def cmd_report(args: argparse.Namespace) -> None:
             JOB_RETURNS_USE,
             label=args.file,
             file=sys.stdout,
+            as_of=command_as_of(args.as_of),
         )
     except InputDataError as err:
         if "(description)" not in str(err):
