@@ -330,8 +330,10 @@ def _models_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
                 pl.col("segment").replace(FIRST_TIME, first)
             ),
             caption=f"Hit rate@{k} (all items) per lifecycle stage at the cutoff; "
-            f"'{first}' = customers with no purchase before the cutoff (served the "
-            "cold-start fallback)." + (f" {regime.history_caveat}" if regime.short_history else ""),
+            f"'{first}' = customers with no purchase "
+            + ("in the file " if regime.short_history else "")
+            + "before the cutoff (served the cold-start fallback)."
+            + (f" {regime.history_caveat}" if regime.short_history else ""),
             labels={
                 "segment": "lifecycle stage at the cutoff",
                 **{m: m for m in segments.columns if m != "segment"},

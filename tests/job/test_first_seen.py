@@ -148,4 +148,5 @@ def test_page_and_lifecycle_table_carry_the_caveat(tmp_path: Path):
     assert "does not make them new" in page
     assert re.search(r"first seen in the file \d", page)  # the segment row of the hit-rate table
     assert "first-time (" not in page
+    assert "'first seen in the file' = customers with no purchase in the file before" in page
     assert "'first-time' =" not in page
