@@ -86,8 +86,8 @@ buyers)):
 By default ``d, D, C`` are the 50th/80th/95th percentiles
 (``ProfileConfig.lifecycle_quantiles``) of all gaps between consecutive orders
 before ``as_of`` (Online Retail as of 2011-09-09: about 21, 56 and 118 days;
-``ProfileConfig.fallback_lifecycle_days``, 30/90/180, when no customer has two
-orders). Example: a customer who bought on
+``ProfileConfig.fallback_lifecycle_days``, 30/90/180, when fewer than 20 customers
+have two orders). Example: a customer who bought on
 days 0, 30 and 60 (g = 30) is ``active`` at day 100 when ``D = 50``
 (``D_i = 60``), ``dormant`` at day 130, ``churned`` at day 200 when ``C = 120``;
 a customer who bought on days 0 and 150 (``last_gap_days = 150 > D``) is

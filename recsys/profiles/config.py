@@ -46,8 +46,9 @@ class ProfileConfig:
         ``dormant_days`` and ``churned_days`` (increasing, in (0, 1)).
     fallback_lifecycle_days
         ``new_days``, ``dormant_days`` and ``churned_days`` used (with a
-        warning) where not configured when no customer has two orders before
-        ``as_of`` (no gaps to take quantiles of).
+        warning) where not configured when fewer customers have two orders before
+        ``as_of`` than the highest quantile needs, ``1 / (1 - q)`` (20 for 0.95:
+        `recsys.profiles.lifecycle.min_repeat_customers`).
     rhythm_multiple
         A repeat customer's own thresholds are stretched to
         ``max(dormant_days, rhythm_multiple * median gap)`` and
