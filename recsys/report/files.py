@@ -71,11 +71,18 @@ def file_metadata(result: JobResult, name: str) -> dict[str, str]:
     ``churn_probability``: ``yes`` where it may be read as a probability;
     ``value_source``: `value_source`. ``evaluation_window_days``: the days after the
     cutoff the data cover (``evaluation_horizon_days``, or fewer where the horizon runs
-    past ``as_of``).
+    past ``as_of``). ``lifecycle_new``, in ``profiles.parquet`` and ``actions.parquet``
+    where the file's history is short (`recsys.job.regime.Regime.short_history`): what
+    the ``new`` stage and the ``onboard`` action then mean.
     """
     meta = {"as_of": result.as_of.isoformat(), "recsys_file": name, "model": result.model}
     if name == "profiles":
         meta.update(_sources(result))
+    if name in ("profiles", "actions") and result.regime.short_history:
+        meta["lifecycle_new"] = (
+            "first seen in the file's last days, not known to be new (so are the customers "
+            f"of the onboard action): {result.regime.history_caveat}"
+        )
     if result.cutoff is not None and result.evaluation is not None:
         meta["evaluation_cutoff"] = result.cutoff.isoformat()
         meta["evaluation_horizon_days"] = str(result.config.horizon_days)

@@ -105,6 +105,19 @@ def test_long_history_keeps_first_time():
         on_unknown="fallback",
     )
     assert "first-time buyers got each model's cold-start fallback" in claim.text
+    from types import SimpleNamespace
+
+    from recsys.report.files import file_metadata
+
+    for regime, said in ((long, False), (short_regime(full), True)):
+        result = SimpleNamespace(
+            as_of=AS_OF, model="popular", cutoff=CUTOFF, evaluation=None, regime=regime
+        )
+        assert ("lifecycle_new" in file_metadata(result, "actions")) is said
+
+
+def short_regime(full: pl.DataFrame):
+    return detect_regime(_cut(full, 120), AS_OF, cutoff=CUTOFF, horizon_days=HORIZON)
 
 
 def test_gap_share_counts_only_gaps_that_could_be_seen_long():
@@ -150,3 +163,10 @@ def test_page_and_lifecycle_table_carry_the_caveat(tmp_path: Path):
     assert "first-time (" not in page
     assert "'first seen in the file' = customers with no purchase in the file before" in page
     assert "'first-time' =" not in page
+    for name in ("actions", "profiles"):
+        meta = pl.read_parquet_metadata(tmp_path / f"{name}.parquet")
+        assert meta["lifecycle_new"].startswith("first seen in the file's last days, not known")
+    assert (
+        "`lifecycle_new` = first seen in the file's last days"
+        in (tmp_path / "README.md").read_text()
+    )
