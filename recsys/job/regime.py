@@ -279,12 +279,13 @@ def detect_regime(
     # lazily: only the columns each count needs are filtered, never a copy of the table
     bought = without_returns(purchases.lazy()).filter(pl.col(C.TIMESTAMP) < as_of)
     key = order_key(purchases)
-    orders, pairs = pl.collect_all(
+    placed, pairs = pl.collect_all(
         [
-            bought.group_by(C.USER).agg(key.n_unique().alias("orders")),
+            bought.group_by(C.USER, key).agg(pl.col(C.TIMESTAMP).min().alias("t")),
             bought.group_by(C.USER, C.ITEM).agg(key.n_unique().alias("orders")),
         ]
     )
+    orders = placed.group_by(C.USER).agg(pl.len().alias("orders"))
     n_customers = orders.height
     n_orders = int(orders["orders"].sum()) if n_customers else 0
     repeat_pairs = int((pairs["orders"] > 1).sum())
@@ -295,7 +296,7 @@ def detect_regime(
         test_customers, returning = window_buyers(ids, as_of, cutoff, horizon_days)
         if ids.height:
             history = (cutoff - ids[C.TIMESTAMP].min()) / timedelta(days=1)  # type: ignore[operator]
-            share, counted = gaps_longer_than(bought.with_columns(key), as_of, history)
+            share, counted = gaps_longer_than(placed.select(C.USER, "t"), as_of, history)
     return Regime(
         as_of=as_of,
         customers=n_customers,
@@ -319,11 +320,10 @@ def detect_regime(
     )
 
 
-def gaps_longer_than(bought: pl.LazyFrame, as_of: datetime, days: float) -> tuple[float, int]:
+def gaps_longer_than(placed: pl.DataFrame, as_of: datetime, days: float) -> tuple[float, int]:
     """(share of gaps longer than ``days``, gaps counted) among the gaps between a
-    customer's consecutive orders in ``bought`` (purchases before ``as_of`` without
-    returns, with the order key of `recsys.data.canonical.order_key` as a column) whose
-    earlier order is at least ``days`` before ``as_of``.
+    customer's consecutive orders (``placed``: ``user_id`` and ``t``, the time of each
+    order before ``as_of``) whose earlier order is at least ``days`` before ``as_of``.
 
     Only those orders leave room to see a gap longer than ``days`` before the data end;
     counting the others would bias the share towards 0. Gaps longer than the file cannot
@@ -333,17 +333,14 @@ def gaps_longer_than(bought: pl.LazyFrame, as_of: datetime, days: float) -> tupl
     --------
     >>> import polars as pl
     >>> from datetime import datetime
-    >>> p = pl.DataFrame({"user_id": [1, 1, 1, 2, 2, 2], "timestamp": [
+    >>> placed = pl.DataFrame({"user_id": [1, 1, 1, 2, 2, 2], "t": [
     ...     datetime(2024, 1, d) for d in (1, 3, 20, 2, 18, 19)]})
-    >>> p = p.with_columns(order_key(p))
     >>> # gaps 2, 17 and 16 days; the one after 2024-01-18 starts too late to be seen long
-    >>> gaps_longer_than(p.lazy(), datetime(2024, 1, 25), 10.0)
+    >>> gaps_longer_than(placed, datetime(2024, 1, 25), 10.0)
     (0.6666666666666666, 3)
     """
-    key = order_key(bought.collect_schema())
-    orders = (
-        bought.group_by(C.USER, key.meta.output_name())
-        .agg(pl.col(C.TIMESTAMP).min().alias("t"))
+    gaps = (
+        placed.lazy()
         .sort(C.USER, "t")
         .select(
             pl.col("t"),
@@ -353,8 +350,8 @@ def gaps_longer_than(bought: pl.LazyFrame, as_of: datetime, days: float) -> tupl
         .select(pl.len().alias("n"), (pl.col("gap") > days).mean().alias("share"))
         .collect()
     )
-    n = int(orders["n"][0])
-    return (float(orders["share"][0]) if n else float("nan")), n
+    n = int(gaps["n"][0])
+    return (float(gaps["share"][0]) if n else float("nan")), n
 
 
 def window_buyers(
