@@ -194,6 +194,24 @@ def winback_table(result: JobResult, names: dict[str, str]) -> Table | None:
     )
 
 
+def due_caption(result: JobResult) -> str:
+    """The caption of the items-due table: the model's chances, or the naive rule the
+    reminders follow where the due card did not license the model
+    (`recsys.job.due_check.deployed_due`)."""
+    days = result.config.due_horizon_days
+    ev = result.claims["due"].evidence
+    if ev.get("follows") == "rule":
+        return (
+            "One row per customer and product, the most likely first, by the naive rule the "
+            f"replenishment reminders follow (the items-due model is not licensed): "
+            f"{ev['naive_rule']}."
+        )
+    return (
+        "One row per customer and product, the most likely first; chance = probability "
+        f"of a purchase in the next {days} days."
+    )
+
+
 def due_table(result: JobResult, names: dict[str, str]) -> Table | None:
     min_p = result.claims["due"].evidence["min_probability"]
     top = (
@@ -212,8 +230,7 @@ def due_table(result: JobResult, names: dict[str, str]) -> Table | None:
     return Table.from_frame(
         top.select(columns),
         title="Products most likely to be bought again soon",
-        caption="One row per customer and product, the most likely first; chance = probability "
-        f"of a purchase in the next {result.config.due_horizon_days} days.",
+        caption=due_caption(result),
         formats={
             "p_within_horizon": percent,
             "due_date": lambda v: "" if v is None else f"{v:%Y-%m-%d}",
