@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from recsys._text import about, percent
@@ -139,6 +140,12 @@ def campaign_claim(
     before the cutoff than the window it projects (``evidence.history_days`` <
     ``evidence.horizon_days``), the card warns (`short_history`).
 
+    Where the customers selected at the cutoff spent nothing in the window, or were
+    refunded more than they bought in it (their spend net of returns below 0), the
+    evidence puts no money at stake: the card says so in words, with no negative amount,
+    its ``stake`` is 0 and no campaign is proposed (`_nothing_at_stake`); an interval
+    whose low end falls below 0 is "nothing at the low end".
+
     The claim's ``stake`` is the stake by the evidence over the ``stake_days`` checked;
     unchecked, the projection over the value horizon (``projected_stake`` either way; the
     actions' ``value_at_stake`` column is each customer's projection).
@@ -232,8 +239,18 @@ def campaign_claim(
         checked_bought_again=evidence.bought_again,
         checked_horizon_days=days,
     )
-    realised = cash(evidence.realised) if money else f"{evidence.realised:,.0f} orders"
     units = "" if money else " orders"
+    if not stake > 0:  # nothing, or refunds beyond purchases: no money at stake
+        data.update(stake=0.0, per_contact=0.0, per_contact_low=0.0)
+        return Claim(
+            "campaign",
+            _nothing_at_stake(customers, evidence, projection, amount, money),
+            False,
+            data,
+            warnings,
+            "no campaign proposed",
+        )
+    realised = cash(evidence.realised) if money else f"{evidence.realised:,.0f} orders"
     read = (
         f" The shop as a whole {'spent' if money else 'ordered'} {lift:.2f} times as fast "
         f"in that window as in the {evidence.ratio_days:,.0f} days before the cutoff (the "
@@ -271,7 +288,9 @@ def campaign_claim(
         return Claim("campaign", text, False, data, warnings, "no campaign proposed")
     low = cash(per_low)
     per_text = f"{cash(per)} per contact, " + (
-        "the same at the low end of the interval,"
+        "nothing at the low end of the interval (its share of the projection is not above 0),"
+        if not per_low > 0
+        else "the same at the low end of the interval,"
         if low == cash(per)
         else f"{low} at the low end of the interval,"
     )
@@ -291,3 +310,51 @@ def campaign_claim(
         f"than the contact cost of {cost}). {scaled}"
     )
     return Claim("campaign", text, False, data, warnings, "no campaign proposed")
+
+
+def _nothing_at_stake(
+    customers: int,
+    evidence: CampaignEvidence,
+    projection: str,
+    amount: Callable[[float], str],
+    money: bool,
+) -> str:
+    """The campaign card where the evidence gives no positive money at stake: the
+    customers selected at the cutoff spent nothing in the window (``realised`` 0), or were
+    refunded more than they bought (``realised`` below 0, said as a refund, never as a
+    negative amount).
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> seen = CampaignEvidence(datetime(2024, 1, 1), 90, 360, 80, 400.0, -27.0, 3, -0.07,
+    ...                         -0.2, 0.05, 0.95, True)
+    >>> text = _nothing_at_stake(100, seen, "£5,000 (value)", lambda x: f"£{x:,.0f}", True)
+    >>> print(text)  # doctest: +NORMALIZE_WHITESPACE
+    A win-back campaign is not proposed: 100 lapsed customers, and the evidence puts no
+    money at stake over the next 90 days. At the evaluation cutoff (2024-01-01) the same
+    rule selected 80 customers and the same valuation projected £400 for the next 90 days;
+    uncontacted, they were refunded £27 more than they spent in that window (their spend
+    net of returns), so none of the projection is backed by what such customers spent.
+    Over the value horizon the valuation projects £5,000 (value) for 360 days: an
+    extrapolation the check does not back.
+    """
+    days, horizon = evidence.horizon_days, evidence.value_horizon_days
+    units = "" if money else " orders"
+    if evidence.realised < 0:
+        did = (
+            f"were refunded {amount(-evidence.realised)}{units} more than they spent in that "
+            "window (their spend net of returns)"
+        )
+    else:
+        did = "spent nothing in that window" if money else "placed no order in that window"
+    return (
+        f"A win-back campaign is not proposed: {customers:,} lapsed customers, and the "
+        f"evidence puts no {'money' if money else 'orders'} at stake over the next {days} "
+        f"days. At the evaluation cutoff ({evidence.cutoff:%Y-%m-%d}) the same rule selected "
+        f"{evidence.customers:,} customers and the same valuation projected "
+        f"{amount(evidence.projected)}{units} for the next {days} days; uncontacted, they "
+        f"{did}, so none of the projection is backed by what such customers spent. Over the "
+        f"value horizon the valuation projects {projection} for {horizon} days: an "
+        "extrapolation the check does not back."
+    )

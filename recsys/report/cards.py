@@ -173,7 +173,9 @@ def winback_table(result: JobResult, names: dict[str, str]) -> Table | None:
     ev = result.claims["campaign"].evidence
     ratio = ev.get("ratio_at_window_rate", ev.get("ratio", float("nan")))
     by_ratio = (
-        f", scaled by {ratio:.1%}, what materialised at the evaluation cutoff" if ratio < 1 else ""
+        f", scaled by {ratio:.1%}, what materialised at the evaluation cutoff"
+        if 0 < ratio < 1
+        else ""
     )
     scaled = (
         " (over the value horizon, as projected: the campaign card states the stake over "
@@ -181,6 +183,11 @@ def winback_table(result: JobResult, names: dict[str, str]) -> Table | None:
         if "stake_days" in ev
         else ""
     )
+    if "stake_days" in ev and not ev["stake"] > 0:
+        scaled = (
+            " (over the value horizon, as projected: by the evidence of the "
+            f"{ev['stake_days']} days the campaign card checked, nothing is at stake)"
+        )
     return Table.from_frame(
         top,
         title="The first ten customers to win back",

@@ -157,7 +157,11 @@ def test_the_action_list_decides_churn_and_value_as_the_job_does(name: str) -> N
         purchases, recommender=rs.Popular(), k=5, bootstrap=50, echo=said.append
     )
     claims = result.claims
-    assert said == [f"churn: {claims['churn'].text}", f"value: {claims['value'].text}"]
+    assert said == [
+        f"churn: {claims['churn'].text}",
+        f"value: {claims['value'].text}",
+        f"due: {claims['due'].text}",  # the items due checked and decided as the job does
+    ]
     columns = ["user_id", "action", "value_at_stake", "priority"]
     assert (
         table.select(columns).sort("user_id").equals(result.actions.select(columns).sort("user_id"))
