@@ -55,8 +55,8 @@ DUE_MODEL = "due_items"
 NAIVE_DUE_RULE = (
     "a product is due when the customer's last purchase of it plus the product's median "
     "gap between purchases falls in the next {horizon_days} days, with the product's base "
-    "rate (the share of its customers who bought it again in the last {horizon_days} days) "
-    "as the chance"
+    "rate as the chance (the share of its customers from before the last {horizon_days} "
+    "days who bought it again in them)"
 )
 
 

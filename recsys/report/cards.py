@@ -131,7 +131,10 @@ def card_headline(result: JobResult, key: str) -> str:
             " on Spearman, level on the top tenth" if level else ""
         )
     if key == "due":
-        return f"{count(ev['customers'])} customers, {count(ev['items'])} products due"
+        due = f"{count(ev['customers'])} customers, {count(ev['items'])} products due"
+        return due + (
+            " by the naive rule (the model is not licensed)" if ev.get("follows") == "rule" else ""
+        )
     if key == "model":
         return result.model
     if key == "targeting":

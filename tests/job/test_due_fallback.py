@@ -24,7 +24,7 @@ from recsys.job.actions import action_list
 from recsys.job.claims_due import due_claim
 from recsys.job.due_check import DueEvidence, follows_model
 from recsys.job.evidence import RuleComparison
-from recsys.report.cards import due_caption
+from recsys.report.cards import card_headline, due_caption
 from recsys.report.files import due_source
 
 START = datetime(2023, 1, 1)
@@ -120,6 +120,7 @@ def test_an_unlicensed_due_card_hands_the_reminders_to_the_naive_rule() -> None:
     assert f"{len({u for u, _ in naive}):,} customers have {len(naive):,} products" in claim.text
     assert due_source(result).startswith("rule: a product is due when")
     assert "naive rule" in due_caption(result)
+    assert card_headline(result, "due").endswith("by the naive rule (the model is not licensed)")
     # the library's action list decides the same way (its check at as_of - 100 days)
     listed = action_list(shop, as_of=END, horizon_days=100, bootstrap=200)
     assert reminded(listed) == reminded(result.actions)
@@ -155,6 +156,7 @@ def test_a_licensed_due_card_keeps_the_model_reminders() -> None:
     firsts = set(heads.select("user_id", "item_id").rows())
     assert reminded(result.actions) == {p for p in firsts if p in mine}
     assert due_source(result) == "model: due_items (p_within_horizon)"
+    assert card_headline(result, "due").endswith("products due")
 
 
 def _evidence(beats: bool) -> DueEvidence:
