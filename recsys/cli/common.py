@@ -366,7 +366,7 @@ PREVIEW_COLUMNS = {
     ),
     "recommend": ("user_id", "rank", "item_id", "score"),
     "evaluate": ("model", "metric", "k", "mode", "value", "ci_low", "ci_high", "n_users"),
-    "actions": ("user_id", "action", "value_at_stake", "priority", "items"),
+    "actions": ("user_id", "action", "projected_value", "priority", "items"),
     "uplift": ("arm", "n", "rate", "control_rate", "uplift", "ci_low", "ci_high", "p_value"),
 }
 

@@ -105,7 +105,7 @@ def season_ahead(factor: float, horizon_days: int, ratio_days: float, *, money: 
 
 def campaign_claim(
     customers: int,
-    value_at_stake: float,
+    projected_stake: float,
     contact_cost: float,
     *,
     money: bool,
@@ -120,7 +120,7 @@ def campaign_claim(
     necessary condition for it to pay, not its effect (what contacting the customers
     changes needs an experiment, `recsys.job.targeting`).
 
-    ``value_at_stake`` is the projection of the decisions (``basis``) over the value
+    ``projected_stake`` is the projection of the decisions (``basis``) over the value
     horizon; ``evidence`` is `recsys.job.campaign.campaign_backtest`: at the evaluation
     cutoff the same rule and valuation projected an amount for the ``horizon_days``
     after it, and the customers it selected spent a share of it (the realised/projected
@@ -148,7 +148,8 @@ def campaign_claim(
 
     The claim's ``stake`` is the stake by the evidence over the ``stake_days`` checked;
     unchecked, the projection over the value horizon (``projected_stake`` either way; the
-    actions' ``value_at_stake`` column is each customer's projection).
+    actions' ``projected_value`` column is each customer's projection; this, their sum over
+    the win-back customers).
 
     Examples
     --------
@@ -168,7 +169,7 @@ def campaign_claim(
     """
     data: dict[str, Any] = {
         "customers": customers,
-        "projected_stake": value_at_stake,
+        "projected_stake": projected_stake,
         "contact_cost": contact_cost,
         "money": money,
         "basis": basis,
@@ -187,7 +188,7 @@ def campaign_claim(
         return money_text(x, currency, None)
 
     amount = cash if money else about
-    projection = f"{amount(value_at_stake)}{'' if money else ' expected orders'} ({basis})"
+    projection = f"{amount(projected_stake)}{'' if money else ' expected orders'} ({basis})"
     checked = evidence is not None and math.isfinite(evidence.ci_low)
     if evidence is not None and not checked:
         unchecked = (
@@ -196,7 +197,7 @@ def campaign_claim(
             else "nothing was projected for the customers selected at the cutoff"
         )
     if not checked:
-        data.update(stake=value_at_stake, per_contact=value_at_stake / customers)
+        data.update(stake=projected_stake, per_contact=projected_stake / customers)
         data["unchecked"] = unchecked
         head = (
             f"A win-back campaign is not proposed: {customers:,} lapsed customers, "
@@ -216,7 +217,7 @@ def campaign_claim(
         return Claim("campaign", text, False, data, warnings, "no campaign proposed")
     assert evidence is not None
     days, horizon = evidence.horizon_days, evidence.value_horizon_days
-    window = value_at_stake * days / horizon  # the projection over the window checked
+    window = projected_stake * days / horizon  # the projection over the window checked
     lift = max(evidence.window_rate, 1.0) if math.isfinite(evidence.window_rate) else 1.0
     share, share_low = evidence.ratio / lift, evidence.ci_low / lift
     stake = window * min(share, 1.0)

@@ -508,7 +508,7 @@ def run(
     win = actions.filter(pl.col("action") == "win_back")
     claims["campaign"] = campaign_claim(
         win.height,
-        float(win["value_at_stake"].sum()),
+        float(win["projected_value"].sum()),
         config.contact_cost,
         money=has_prices,
         currency=config.currency,

@@ -161,7 +161,7 @@ def winback_table(result: JobResult, names: dict[str, str]) -> Table | None:
     top = win.join(result.profiles.select(C.USER, *extra), on=C.USER, how="left").select(
         C.USER,
         *extra,
-        "value_at_stake",
+        "projected_value",
         pl.Series("items", [products(i, names) for i in win["items"].to_list()], pl.String),
     )
 
@@ -169,7 +169,7 @@ def winback_table(result: JobResult, names: dict[str, str]) -> Table | None:
         return money(v, cur) if money_value else orders(v)
 
     order = (
-        "value at stake (the value model x churn risk)"
+        "projected value (the value model x churn risk)"
         if result.claims["churn"].licensed
         else result.claims["churn"].fallback
     )
@@ -194,12 +194,12 @@ def winback_table(result: JobResult, names: dict[str, str]) -> Table | None:
     return Table.from_frame(
         top,
         title="The first ten customers to win back",
-        caption=f"One row per customer, in the order of the list: {order}. Value at stake is "
+        caption=f"One row per customer, in the order of the list: {order}. Projected value is "
         f"the {result.claims['campaign'].evidence['basis']}{scaled}; value_source: "
         f"{value_source(result)}; "
         f"the products are {result.model}'s recommendations.",
         labels={"recency_days": "days since last order", "rfm_segment": "RFM segment"},
-        formats={"monetary": amount, "value_at_stake": amount, "recency_days": count},
+        formats={"monetary": amount, "projected_value": amount, "recency_days": count},
         text_columns=("items",),
     )
 

@@ -52,7 +52,9 @@ COLUMN_NOTES = {
     "clv": "BG/NBD x Gamma-Gamma value over the value horizon",
     "expected_orders": "BG/NBD's expected orders over the value horizon",
     "churn_rank": "1 = most likely gone, by the churn card's ordering (metadata churn_rank_source)",
-    "value_at_stake": "the value the win-back decision weighs (metadata value_source)",
+    "projected_value": "the value the decision weighs, as projected over the value horizon "
+    "(x churn risk for win_back where churn risk is licensed; metadata value_source): not "
+    "the campaign card's stake, which is over the window it checked",
     "as_of": "the date everything in the file is as of",
     "item_name": "the product's name",
     "item_names": "the names of the products in items",

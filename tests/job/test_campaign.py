@@ -82,7 +82,7 @@ def test_the_stake_is_valued_by_what_the_rule_projected_at_the_cutoff(
     assert ev["ratio"] == pytest.approx(realised / projected, rel=1e-9)
     assert ev["ratio"] < 0.5  # durables: lapsed one-order customers rarely come back
     win = durables.actions.filter(action="win_back")
-    assert ev["projected_stake"] == pytest.approx(win["value_at_stake"].sum())
+    assert ev["projected_stake"] == pytest.approx(win["projected_value"].sum())
     # the shop-wide rate in the window over the rate in the days the valuation read
     cutoff = durables.cutoff
     assert cutoff is not None
