@@ -36,7 +36,7 @@ from recsys.exceptions import InputDataError
 from recsys.uplift._checks import as_frame, require_columns
 from recsys.uplift._features import _is_text, join_features
 
-__all__ = ["covariate_balance", "imbalance_text"]
+__all__ = ["covariate_balance", "imbalance_message", "imbalance_text"]
 
 FEW_VALUES = 10  # distinct values up to which a numeric column is tested as categories
 RARE = 10  # values seen fewer times are pooled into one category
@@ -221,3 +221,30 @@ def imbalance_text(table: pl.DataFrame, arm: Any, control: Any) -> str:
             )
         parts.append(f"{row['feature']!r} ({what}, p = {row['p_adjusted']:.2g})")
     return ", ".join(parts)
+
+
+def imbalance_message(table: pl.DataFrame, arm: Any, control: Any, source: str, fix: str) -> str:
+    """What a `covariate_balance` table's flagged columns mean, and ``fix`` (what to do,
+    in the caller's words); ``source`` names where the columns come from.
+
+    Examples
+    --------
+    >>> table = pl.DataFrame({"feature": ["visit"], "test": ["chi2"], "treated_mean": [0.2],
+    ...     "control_mean": [0.1], "p_value": [1e-9], "p_adjusted": [1e-8], "imbalanced": [True]})
+    >>> print(imbalance_message(table, "mail", "none", "the experiment's", "pass features="))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    the experiment's columns 'visit' (mean 0.2 in 'mail' vs 0.1 in 'none', p = 1e-08) differ
+    between the arms (Bonferroni-adjusted p < 0.001 over 1 column): in a randomized experiment
+    a column measured before the assignment is balanced between the arms, so these were most
+    likely measured after it, like an outcome; a model fitted on them ranks customers by their
+    response itself. pass features=
+    """
+    alpha = BALANCE_ALPHA
+    n = table.height
+    return (
+        f"{source} columns {imbalance_text(table, arm, control)} differ between the arms "
+        f"(Bonferroni-adjusted p < {alpha:g} over {n} column{'s' if n != 1 else ''}): in a "
+        "randomized experiment a column measured before the assignment is balanced between "
+        "the arms, so these were most likely measured after it, like an outcome; a model "
+        f"fitted on them ranks customers by their response itself. {fix}"
+    )
