@@ -96,13 +96,15 @@ def test_the_model_refuses_post_treatment_columns_among_the_experiments_other_co
     treated = frame.filter(arm="offer")["visited"].mean()
     control = frame.filter(arm="control")["visited"].mean()
     assert f"'visited' (mean {treated:.3g} in 'offer' vs {control:.3g} in 'control'" in message
-    assert "'spend_after'" in message and "'x1'" not in message
+    assert "'spend_after'" in message
+    assert "'x1'" not in message
     assert "features=" in message
     # only the pre-assignment columns: fitted, nothing flagged
     model.fit(
         frame.drop("visited", "spend_after"), treatment="arm", outcome="outcome", control="control"
     )
-    assert model.balance_warning_ is None and not model.balance_["imbalanced"].any()
+    assert model.balance_warning_ is None
+    assert not model.balance_["imbalanced"].any()
 
 
 def test_post_treatment_columns_named_in_features_are_warned_about():
@@ -137,7 +139,9 @@ def test_cli_refuses_post_treatment_columns_and_names_the_flag(tmp_path, capsys)
     frame = with_post_treatment(simulate(3000, seed=0)[0])
     assert _cli(tmp_path, frame) == 2
     err = capsys.readouterr().err
-    assert "'visited'" in err and "--features FILE" in err and "features=" not in err
+    assert "'visited'" in err
+    assert "--features FILE" in err
+    assert "features=" not in err
     assert not (tmp_path / "out").exists()
 
 
@@ -168,4 +172,6 @@ def test_cli_rank_by_is_looked_for_in_the_features_file(tmp_path, capsys):
     capsys.readouterr()
     assert _cli(tmp_path, experiment, *feat, "--rank-by", "clv") == 2
     err = capsys.readouterr().err
-    assert "--rank-by 'clv'" in err and "feat.csv" in err and "rank_by=" not in err
+    assert "--rank-by 'clv'" in err
+    assert "feat.csv" in err
+    assert "rank_by=" not in err
