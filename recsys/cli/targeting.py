@@ -209,7 +209,7 @@ def cmd_target(args: argparse.Namespace, frame: pl.DataFrame) -> None:
                     balance,
                     model.arm_,
                     model.control_,
-                    "--target: the features are the file's other columns, and its",
+                    "--target: without --features, the features are the file's other columns; its",
                     f"Pass --features FILE (by --unit {unit}) with the columns measured before "
                     "the assignment only, or remove these columns from the experiment file",
                 )
