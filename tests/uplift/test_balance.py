@@ -175,3 +175,30 @@ def test_cli_rank_by_is_looked_for_in_the_features_file(tmp_path, capsys):
     assert "--rank-by 'clv'" in err
     assert "feat.csv" in err
     assert "rank_by=" not in err
+
+
+def test_the_report_shows_the_warning_with_the_targeting_card():
+    """``recsys report --experiment``: the experiment's other columns join the profiles as
+    named features, so a post-treatment one is warned about under the targeting card."""
+    from tests.job import shops
+
+    frame = simulate(1000, binary=False, seed=3)[0].drop("churn_risk")
+    treated = (frame["arm"] == "offer").to_numpy()
+    rng = np.random.default_rng(1)
+    frame = frame.with_columns(visited=(rng.random(1000) < 0.1 + 0.3 * treated).astype(int))
+    experiment = rs.job.targeting.Experiment(
+        frame,
+        arm="arm",
+        control="control",
+        outcome="outcome",
+        start="2023-07-01",
+        bootstrap=10,
+        learner_params=FAST,
+    )
+    config = rs.job.JobConfig(
+        models=("popular",), bootstrap=10, contact_cost=0.1, experiment=experiment
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        result = rs.job.run(shops.grocery(customers=120), config)
+    assert any("'visited'" in w for w in result.claims["targeting"].warnings)
