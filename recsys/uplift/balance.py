@@ -12,7 +12,8 @@ the control arm:
 
 * Text, boolean and numeric columns with at most `FEW_VALUES` distinct values:
   Pearson's chi-square test of independence of the arm and the value (nulls are a value;
-  values seen fewer than `RARE` times are pooled, so no cell's expected count is tiny).
+  values expected fewer than `MIN_EXPECTED` times in the smaller arm are pooled, and the
+  pool is left out if it is still that rare, so the chi-square approximation holds).
 * Other numeric columns: the two-sample Kolmogorov-Smirnov test (asymptotic p-value) on
   the non-null values, and the chi-square test of their null share when they have nulls;
   the smaller p-value, doubled.
@@ -39,7 +40,7 @@ from recsys.uplift._features import _is_text, join_features
 __all__ = ["covariate_balance", "imbalance_message", "imbalance_text"]
 
 FEW_VALUES = 10  # distinct values up to which a numeric column is tested as categories
-RARE = 10  # values seen fewer times are pooled into one category
+MIN_EXPECTED = 5  # values expected fewer times in an arm are pooled into one category
 BALANCE_ALPHA = 0.001
 
 
@@ -177,11 +178,12 @@ def _test(series: pl.Series, t: np.ndarray) -> tuple[str, float]:
 
 def _chi2(values: pl.Series, t: np.ndarray) -> float:
     """Chi-square test of independence of the arm and the value (nulls a value, rare
-    values pooled); 1.0 when fewer than two values remain."""
+    values pooled: module docstring); 1.0 when fewer than two values remain."""
     labels = values.fill_null("\0null").to_numpy()
     kinds, codes = np.unique(labels, return_inverse=True)
     totals = np.bincount(codes, minlength=kinds.size)
-    rare = totals < RARE
+    smaller_share = min(t.mean(), 1 - t.mean())
+    rare = totals * smaller_share < MIN_EXPECTED
     if rare.any():  # one pooled category (index kinds.size) for the rare values
         codes = np.where(rare[codes], kinds.size, codes)
     table = np.stack(
@@ -190,8 +192,9 @@ def _chi2(values: pl.Series, t: np.ndarray) -> float:
             np.bincount(codes[~t], minlength=kinds.size + 1),
         ]
     )
-    table = table[:, table.sum(axis=0) > 0]
-    if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
+    # a category still expected fewer than MIN_EXPECTED times in an arm is left out
+    table = table[:, table.sum(axis=0) * smaller_share >= MIN_EXPECTED]
+    if table.shape[1] < 2:
         return 1.0
     return float(stats.chi2_contingency(table).pvalue)
 
