@@ -158,44 +158,44 @@ def _mean(series: pl.Series) -> float | None:
 def _test(series: pl.Series, t: np.ndarray) -> tuple[str, float]:
     """The test of one column and its p-value (module docstring)."""
     if _is_text(series.dtype) or series.dtype == pl.Boolean:
-        return "chi2", _chi2(series.cast(pl.String), t)
+        return "chi2", _chi2(series, t)
     if not series.dtype.is_numeric():
         raise InputDataError(
             f"features column {series.name!r} has dtype {series.dtype}; features must be "
             "numeric, boolean or text"
         )
     if series.n_unique() <= FEW_VALUES:
-        return "chi2", _chi2(series.cast(pl.String), t)
+        return "chi2", _chi2(series, t)
     values = series.cast(pl.Float64).to_numpy()
     present = ~np.isnan(values)
     a, b = values[t & present], values[~t & present]
     p = 1.0 if a.size == 0 or b.size == 0 else float(stats.ks_2samp(a, b, method="asymp").pvalue)
     if not present.all():
-        nulls = pl.Series(np.where(present, "value", "null"))
-        p = min(1.0, 2 * min(p, _chi2(nulls, t)))
+        p = min(1.0, 2 * min(p, _chi2(pl.Series(present), t)))
     return "ks", p
 
 
 def _chi2(values: pl.Series, t: np.ndarray) -> float:
     """Chi-square test of independence of the arm and the value (nulls a value, rare
     values pooled: module docstring); 1.0 when fewer than two values remain."""
-    labels = values.fill_null("\0null").to_numpy()
-    kinds, codes = np.unique(labels, return_inverse=True)
-    totals = np.bincount(codes, minlength=kinds.size)
+    counts = (
+        pl.DataFrame({"v": values, "t": t})
+        .group_by("v")
+        .agg(treated=pl.col("t").sum(), n=pl.len())
+        .sort("v", nulls_last=True)  # a fixed order: the same statistic on every run
+    )
+    treated = counts["treated"].to_numpy().astype(np.float64)
+    totals = counts["n"].to_numpy().astype(np.float64)
     smaller_share = min(t.mean(), 1 - t.mean())
     rare = totals * smaller_share < MIN_EXPECTED
-    if rare.any():  # one pooled category (index kinds.size) for the rare values
-        codes = np.where(rare[codes], kinds.size, codes)
-    table = np.stack(
-        [
-            np.bincount(codes[t], minlength=kinds.size + 1),
-            np.bincount(codes[~t], minlength=kinds.size + 1),
-        ]
-    )
+    if rare.any():  # one pooled category for the rare values
+        treated = np.append(treated[~rare], treated[rare].sum())
+        totals = np.append(totals[~rare], totals[rare].sum())
     # a category still expected fewer than MIN_EXPECTED times in an arm is left out
-    table = table[:, table.sum(axis=0) * smaller_share >= MIN_EXPECTED]
-    if table.shape[1] < 2:
+    kept = totals * smaller_share >= MIN_EXPECTED
+    if kept.sum() < 2:
         return 1.0
+    table = np.stack([treated[kept], totals[kept] - treated[kept]])
     return float(stats.chi2_contingency(table).pvalue)
 
 
