@@ -375,6 +375,8 @@ def preview(frame: pl.DataFrame, command: str, rows: int = 10, width: int | None
     """A preview that fits the terminal: key columns, a few rows, and what was left out."""
     width = width or shutil.get_terminal_size((100, 24)).columns
     keep = [c for c in PREVIEW_COLUMNS.get(command, ()) if c in frame.columns] or frame.columns
+    if command == "uplift" and "arm" in frame.columns:  # the --by segment column(s) first
+        keep = frame.columns[: frame.columns.index("arm")] + keep
     shown = frame
     if command == "evaluate" and "segment" in frame.columns:
         shown = frame.filter(pl.col("segment") == "all")
