@@ -111,7 +111,7 @@ def test_long_history_keeps_first_time():
 
     for regime, said in ((long, False), (short_regime(full), True)):
         result = SimpleNamespace(
-            as_of=AS_OF, model="popular", cutoff=CUTOFF, evaluation=None, regime=regime
+            as_of=AS_OF, model="popular", cutoff=CUTOFF, evaluation=None, regime=regime, claims={}
         )
         assert ("lifecycle_new" in file_metadata(result, "actions")) is said
 
