@@ -165,14 +165,14 @@ def _keep_known_users(
     info["test_users_without_history"] = left = users - kept_users
     info["test_rows_without_history"] = test.height - kept.height
     if left:
-        history = (
+        bought = (
             "no purchase"
             if min_train_purchases == 1
             else f"fewer than {counted(min_train_purchases, 'purchase row')}"
         )
         warnings.warn(
             f"{left:,} of {counted(users, 'test customer')} ({percent(left / users)}) had "
-            f"{history} {where} and are left out of the test set "
+            f"{bought} {where} and are left out of the test set "
             f"({counted(info['test_rows_without_history'], 'row')}): the "
             f"{counted(kept_users, 'other is', 'others are')} evaluated{remedy}",
             DataWarning,
