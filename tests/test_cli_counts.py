@@ -135,3 +135,18 @@ def test_errors_name_the_flags_on_the_command_line_and_the_parameters_in_python(
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("recsys profile: error: --as-of 2019-01-01 00:00:00 is not after")
     assert "as_of=" not in err
+
+
+def test_ambiguous_dates_ask_for_the_flags_on_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = SHOP.with_columns(when=pl.lit("02/01/2020 10:00"))  # 2 January or 1 February
+    with pytest.raises(InputDataError, match=r"pass dayfirst=True or dayfirst=False, or "):
+        rs.clean_purchases(frame, columns=COLUMNS_DICT)
+    path = tmp_path / "ambiguous.csv"
+    frame.write_csv(path)
+    assert main(["profile", str(path), "--columns", COLUMNS]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "; pass --dayfirst or --monthfirst, or --date-format (e.g. '%d/%m/%Y %H:%M'" in err
+    assert "dayfirst=" not in err
+    assert "timestamp_format" not in err

@@ -243,6 +243,7 @@ PARAMETER_FLAGS = {
     "timestamp_format=": "--date-format",
     "as_of=": "--as-of",
     "include_cold_users=True": "--on-unknown fallback",
+    "dayfirst=True or dayfirst=False": "--dayfirst or --monthfirst",
 }
 
 
