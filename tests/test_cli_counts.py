@@ -133,8 +133,10 @@ def test_errors_name_the_flags_on_the_command_line_and_the_parameters_in_python(
         rs.build_profiles(_purchases(), as_of=datetime(2019, 1, 1))
     assert main([*argv, "--as-of", "2019-01-01"]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err.startswith("recsys profile: error: --as-of 2019-01-01 00:00:00 is not after")
-    assert "as_of=" not in err
+    assert err == (
+        "recsys profile: error: --as-of 2019-01-01 00:00:00 is not after the first purchase "
+        "(2020-01-02 10:00:00): no customer has a purchase strictly before it"
+    )
 
 
 def test_ambiguous_dates_ask_for_the_flags_on_the_command_line(
