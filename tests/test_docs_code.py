@@ -14,16 +14,21 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
 #: Pages whose blocks run on the bundled data, each with its marks. Not yet here: pages
-#: whose blocks are fragments of a session (data, evaluation, uplift, scaling, targeting,
-#: multi-table-exports, demo: they use ``rs`` or a ``model`` they do not define).
+#: whose blocks are sketches of a session (data, demo, uplift, scaling, targeting: they
+#: use the reader's files, an experiment, a cluster or a ``model`` they do not define).
 PAGES = {
     "getting-started.md": [],
+    "multi-table-exports.md": [],
+    "evaluation.md": [pytest.mark.slow],  # RepeatExplore, ALS and 1,000 resamples: ~30 s
     "recommenders.md": [],
     "profiles.md": [pytest.mark.slow],  # LearnedChurn and LearnedCLV in a backtest: ~30 s
     "backtests.md": [pytest.mark.slow],  # four origins, every prediction: about a minute
 }
 #: Blocks that need data absent from the repository: not run, and why.
-NOT_RUN = {("getting-started.md", 2): "reads the reader's own export, orders.csv"}
+NOT_RUN = {
+    ("getting-started.md", 2): "reads the reader's own export, orders.csv",
+    ("multi-table-exports.md", 1): "reads the reader's own lines.parquet",
+}
 
 
 def blocks(page: str) -> list[str]:
