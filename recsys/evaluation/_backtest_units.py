@@ -32,6 +32,7 @@ __all__ = [
     "customer_units",
     "due_units",
     "holdout_table",
+    "naive_due",
     "next_basket_units",
     "profile_units",
 ]
@@ -157,30 +158,66 @@ def _item_base_rates(
     return rates, float(overall) if overall is not None else 0.0  # type: ignore[arg-type]
 
 
+def naive_due(
+    due: pl.DataFrame, before: pl.DataFrame, origin: datetime, horizon_days: int
+) -> pl.DataFrame:
+    """``due`` (`due_items`' table as of ``origin``: one row per (customer, item) with its
+    ``last_purchase``) with the naive rules' columns the backtest scores the model against,
+    computed on ``before`` (the purchases strictly before ``origin``) only:
+
+    - ``naive_interval_days``: the item's median gap (``item_median``), the median over
+      the item's pairs of the days between consecutive purchase days (over all items
+      where the item has no repeat; 30 days where no item has one);
+    - ``naive_due_date`` = ``last_purchase`` + that gap;
+    - ``base_rate`` (``item_base_rate``): the share of the item's pairs bought before
+      ``origin - horizon_days`` that were bought again in ``[origin - horizon_days,
+      origin)`` (over all items where the item has no such pair; 0 where there is none):
+      the naive chance of a purchase in the next ``horizon_days``.
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> before = pl.DataFrame({"user_id": [1, 1, 1, 2], "item_id": ["a"] * 4,
+    ...     "timestamp": [datetime(2024, 1, d) for d in (1, 11, 21, 5)]})
+    >>> due = pl.DataFrame({"user_id": [1, 2], "item_id": ["a", "a"],
+    ...     "last_purchase": [datetime(2024, 1, 21), datetime(2024, 1, 5)]})
+    >>> out = naive_due(due, before, datetime(2024, 1, 25), 10)
+    >>> out["naive_due_date"].dt.day().to_list(), out["base_rate"].to_list()
+    ([31, 15], [0.5, 0.5])
+    """
+    medians, overall_median = _item_medians(before)
+    rates, overall_rate = _item_base_rates(before, origin, horizon_days)
+    return (
+        due.join(medians, on=C.ITEM, how="left", maintain_order="left")
+        .join(rates, on=C.ITEM, how="left", maintain_order="left")
+        .with_columns(
+            naive_interval_days=pl.col("_item_median").fill_null(overall_median),
+            base_rate=pl.col("_base_rate").fill_null(overall_rate),
+        )
+        .with_columns(
+            naive_due_date=pl.col("last_purchase")
+            + pl.duration(
+                microseconds=(pl.col("naive_interval_days") * _US_PER_DAY).cast(pl.Int64)
+            ),
+        )
+        .drop("_item_median", "_base_rate")
+    )
+
+
 def due_units(
     before: pl.DataFrame, window: pl.DataFrame, origin: datetime, horizon_days: int
 ) -> pl.DataFrame:
     """One row per (customer, item) bought before ``origin``: `due_items`' date and
-    probability, the naive ones (last purchase + the item's median interval; the item's
-    base rate), and what happened in the window."""
+    probability, the naive ones (`naive_due`: last purchase + the item's median interval;
+    the item's base rate), and what happened in the window."""
     due = due_items(before, as_of=origin, horizon_days=horizon_days)
     nxt = window.group_by(C.USER, C.ITEM).agg(pl.col(C.TIMESTAMP).min().alias("_next"))
-    medians, overall_median = _item_medians(before)
-    rates, overall_rate = _item_base_rates(before, origin, horizon_days)
-    frame = (
-        due.join(nxt, on=[C.USER, C.ITEM], how="left", maintain_order="left")
-        .join(medians, on=C.ITEM, how="left", maintain_order="left")
-        .join(rates, on=C.ITEM, how="left", maintain_order="left")
-        .with_columns(
-            pl.col("_item_median").fill_null(overall_median),
-            base_rate=pl.col("_base_rate").fill_null(overall_rate),
-            bought=pl.col("_next").is_not_null().cast(pl.Float64),
-        )
-        .with_columns(
-            naive_due_date=pl.col("last_purchase")
-            + pl.duration(microseconds=(pl.col("_item_median") * _US_PER_DAY).cast(pl.Int64)),
-        )
-    )
+    frame = naive_due(
+        due.join(nxt, on=[C.USER, C.ITEM], how="left", maintain_order="left"),
+        before,
+        origin,
+        horizon_days,
+    ).with_columns(bought=pl.col("_next").is_not_null().cast(pl.Float64))
     days = _US_PER_DAY
     return frame.select(
         C.USER,
