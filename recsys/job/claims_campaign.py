@@ -116,9 +116,13 @@ def campaign_claim(
     warnings: tuple[str, ...] = (),
 ) -> Claim:
     """A win-back campaign proposed only where the value at stake per contact over the
-    window that was checked, valued by the evidence, exceeds the contact cost: a
-    necessary condition for it to pay, not its effect (what contacting the customers
-    changes needs an experiment, `recsys.job.targeting`).
+    window that was checked, valued by the evidence, exceeds the contact cost: then the
+    campaign pays if it adds less than what the customers spend with no campaign (the
+    card states the break-even share), an effect a campaign can plausibly have; where it
+    would have to add more than their own spend, it is not proposed, and the card says
+    that whether it pays is not measured (what contacting the customers changes needs an
+    experiment, `recsys.job.targeting`). Neither case is a claim about the campaign's
+    effect.
 
     ``projected_stake`` is the projection of the decisions (``basis``) over the value
     horizon; ``evidence`` is `recsys.job.campaign.campaign_backtest`: at the evaluation
@@ -300,15 +304,23 @@ def campaign_claim(
         text = (
             f"Win back {customers:,} customers: {cash(stake)} at stake {over} by "
             f"the evidence ({per_text} above a contact cost of {cost}), backed by what such "
-            f"customers spent with no campaign in one {days}-day window: a necessary "
-            "condition for the campaign to pay, not its effect, which is not measured here "
-            f"(it needs an experiment: the job's --experiment). {scaled}"
+            f"customers spent with no campaign in one {days}-day window. The campaign pays "
+            f"if it adds more than {cost} per contact, {percent(contact_cost / per_low)} of "
+            "what they spend with no campaign at the low end; what it adds is not measured "
+            f"here (it needs an experiment: the job's --experiment). {scaled}"
         )
         return Claim("campaign", text, True, data, warnings, None)
+    needed = (
+        f": {contact_cost / per_low:,.1f} times what they spend with no campaign at the low end"
+        if per_low > 0
+        else ""
+    )
     text = (
-        f"A win-back campaign is not worth running: {customers:,} customers, "
+        f"A win-back campaign is not proposed: {customers:,} customers, "
         f"{cash(stake)} at stake {over} by the evidence ({per_text} not more "
-        f"than the contact cost of {cost}). {scaled}"
+        f"than the contact cost of {cost}). It would pay only if it added more than {cost} "
+        f"per contact{needed}, an effect only an experiment can show (the job's "
+        f"--experiment); whether it pays is not measured here. {scaled}"
     )
     return Claim("campaign", text, False, data, warnings, "no campaign proposed")
 

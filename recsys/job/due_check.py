@@ -29,11 +29,11 @@ import polars as pl
 
 from recsys.data import columns as C
 from recsys.evaluation import backtest
-from recsys.evaluation._backtest_units import naive_due
 from recsys.exceptions import InputDataError
 from recsys.job.config import JobConfig
 from recsys.job.evidence import RuleComparison, rule_comparisons
 from recsys.job.sampling import customer_sample
+from recsys.profiles.due_naive import naive_due
 from recsys.stats import ratio_ci
 
 __all__ = [
@@ -266,7 +266,7 @@ def naive_due_items(
     ``[as_of, as_of + horizon_days)``, in the same columns.
 
     The rule is the backtest's (`recsys.evaluation.backtest`, ``item_median`` and
-    ``item_base_rate``; one computation, `recsys.evaluation._backtest_units.naive_due`, on
+    ``item_base_rate``; one computation, `recsys.profiles.due_naive.naive_due`, on
     the purchases strictly before ``as_of``): ``interval_days`` is the product's median
     gap between purchase days over all its customers, ``due_date`` = ``last_purchase`` +
     that gap, and ``p_within_horizon`` is the product's base rate: the share of its

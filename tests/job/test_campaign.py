@@ -123,7 +123,11 @@ def test_no_campaign_where_only_the_projection_pays_the_contact_cost(
     assert ev["per_contact"] < cost < projected_per_contact
     dear = _run(shops.durables, contact_cost=cost, churn=False).claims["campaign"]
     assert not dear.licensed
-    assert dear.text.startswith("A win-back campaign is not worth running")
+    assert dear.text.startswith("A win-back campaign is not proposed")
+    # no claim that it cannot pay: the break-even effect, as a multiple of their own spend
+    assert "not worth" not in dear.text
+    needed = dear.evidence["contact_cost"] / dear.evidence["per_contact_low"]
+    assert f"{needed:,.1f} times what they spend with no campaign" in dear.text
 
 
 def test_the_interval_resamples_customers_with_the_project_bootstrap() -> None:
@@ -280,7 +284,10 @@ def test_a_licensed_campaign_says_its_effect_is_not_measured() -> None:
     )
     claim = campaign_claim(100, 50_000.0, 1.0, money=True, evidence=seen)
     assert claim.licensed
-    assert "not its effect, which is not measured here" in claim.text
+    assert "what it adds is not measured here" in claim.text
+    # the break-even: the contact cost as a share of their own spend at the low end
+    cost_share = 1.0 / claim.evidence["per_contact_low"]
+    assert f"{cost_share:.1%} of what they spend with no campaign" in claim.text
     assert "--experiment" in claim.text
     assert "uncontacted, they spent" in claim.text
     assert "worth running" not in claim.text
