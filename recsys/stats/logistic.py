@@ -117,7 +117,12 @@ def fit_logistic(x: ArrayLike, y: ArrayLike, l2: float = 0.0, iterations: int = 
     mean = xx.mean(axis=0)
     scale = xx.std(axis=0)
     scale[scale == 0] = 1.0
-    z = np.column_stack([(xx - mean) / scale, np.ones(len(xx))])
+    # standardised columns and the intercept's, written in place (no temporaries of x's size)
+    z = np.empty((xx.shape[0], xx.shape[1] + 1))
+    np.subtract(xx, mean, out=z[:, :-1])
+    np.divide(z[:, :-1], scale, out=z[:, :-1])
+    z[:, -1] = 1.0
+    weighted = np.empty_like(z)  # z times each row's p (1 - p): one buffer for every step
     w = np.zeros(z.shape[1])
     penalty = np.full(z.shape[1], float(l2))
     penalty[-1] = 0.0
@@ -127,7 +132,8 @@ def fit_logistic(x: ArrayLike, y: ArrayLike, l2: float = 0.0, iterations: int = 
         for _ in range(iterations):
             p = 1.0 / (1.0 + np.exp(-eta))
             grad = z.T @ (p - yy) + penalty * w
-            hess = (z * (p * (1.0 - p))[:, None]).T @ z + np.diag(penalty + 1e-9)
+            np.multiply(z, (p * (1.0 - p))[:, None], out=weighted)
+            hess = weighted.T @ z + np.diag(penalty + 1e-9)
             step = np.linalg.solve(hess, grad)
             trial = w - step
             value, trial_eta = _loss(z, yy, trial, penalty)
@@ -144,7 +150,8 @@ def fit_logistic(x: ArrayLike, y: ArrayLike, l2: float = 0.0, iterations: int = 
                 converged = True
                 break
         p = 1.0 / (1.0 + np.exp(-eta))
-        hess = (z * (p * (1.0 - p))[:, None]).T @ z + np.diag(penalty)
+        np.multiply(z, (p * (1.0 - p))[:, None], out=weighted)
+        hess = weighted.T @ z + np.diag(penalty)
     covariance = _raw_covariance(hess, mean, scale)
     return LogisticFit(mean, scale, w, covariance, converged)
 
