@@ -117,12 +117,10 @@ def fit_logistic(x: ArrayLike, y: ArrayLike, l2: float = 0.0, iterations: int = 
     mean = xx.mean(axis=0)
     scale = xx.std(axis=0)
     scale[scale == 0] = 1.0
-    # standardised columns and the intercept's, written in place (no temporaries of x's size)
-    z = np.empty((xx.shape[0], xx.shape[1] + 1))
-    np.subtract(xx, mean, out=z[:, :-1])
-    np.divide(z[:, :-1], scale, out=z[:, :-1])
-    z[:, -1] = 1.0
-    weighted = np.empty_like(z)  # z times each row's p (1 - p): one buffer for every step
+    z = np.column_stack([(xx - mean) / scale, np.ones(len(xx))])
+    # z times each row's p (1 - p): one buffer for every step, in z's memory layout (the
+    # BLAS call, and so the sums' order, depends on it)
+    weighted = np.empty_like(z)
     w = np.zeros(z.shape[1])
     penalty = np.full(z.shape[1], float(l2))
     penalty[-1] = 0.0
