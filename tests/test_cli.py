@@ -305,7 +305,7 @@ def test_report_command_on_your_own_file(
     assert recs["item_name"][0] in set(names.str.strip_chars())
     assert html_escape(recs["item_name"][0]) in html
     actions = pl.read_parquet(out / "actions.parquet")
-    assert {"user_id", "action", "value_at_stake"} <= set(actions.columns)
+    assert {"user_id", "action", "projected_value"} <= set(actions.columns)
 
 
 def test_report_dates_checked_before_reading(capsys: pytest.CaptureFixture[str]) -> None:

@@ -26,17 +26,18 @@ The first matching rule wins; a customer no rule matches gets ``none``.
 3. ``replenish``: has a due item;
 4. ``cross_sell``: ``lifecycle_stage`` is ``active`` or ``reactivated``.
 
-``value_at_stake`` (in the units of the value column, CLV by default): ``clv *
+``projected_value`` (in the units of the value column, CLV by default: a projection
+over the CLV's horizon, not over any shorter window a campaign is checked on): ``clv *
 churn_risk`` for ``win_back`` (the value expected to be lost), ``clv`` for
 ``replenish``, ``cross_sell`` and ``onboard``, 0 for ``none``. ``items``: the due
 items (most probable first) for ``replenish``, the recommendations (by rank) for
 the other actions, at most ``k``; empty for ``none``.
 
-Budget: customers with an action are ranked by ``value_at_stake`` (or the
+Budget: customers with an action are ranked by ``projected_value`` (or the
 ``rank_by`` column; descending, ties by ``user_id``). With ``contact_cost``, a
-customer is kept only if ``value_at_stake - contact_cost >= min_expected_value``
+customer is kept only if ``projected_value - contact_cost >= min_expected_value``
 (default 0); with
-``min_expected_value`` alone, if ``value_at_stake >= min_expected_value``; then
+``min_expected_value`` alone, if ``projected_value >= min_expected_value``; then
 ``max_customers`` keeps the top ones. Customers cut by the budget get ``none``
 with the reason saying which limit cut them.
 """
@@ -199,7 +200,7 @@ def retention_actions(
 ) -> pl.DataFrame:
     """One action per customer from rules over profiles, due items and recommendations.
 
-    The rules, ``value_at_stake``, ``items`` and the budget are defined in
+    The rules, ``projected_value``, ``items`` and the budget are defined in
     `recsys.actions.rules`.
 
     Parameters
@@ -215,9 +216,9 @@ def retention_actions(
         A list of dicts or a polars frame with the keys of
         `RULE_KEYS`; default `DEFAULT_RULES`.
     max_customers
-        Contact at most this many customers (the highest ``value_at_stake``).
+        Contact at most this many customers (the highest ``projected_value``).
     contact_cost, min_expected_value
-        Contact only where ``value_at_stake - contact_cost >= min_expected_value``.
+        Contact only where ``projected_value - contact_cost >= min_expected_value``.
     value
         Value column of ``profiles``; ``"clv"`` falls back to ``"monetary"`` when
         the profiles have no CLV column (``ProfileConfig(clv_horizon_days=...)``).
@@ -229,7 +230,7 @@ def retention_actions(
         Most items listed per customer (the list length).
     rank_by
         A numeric column of ``profiles`` that orders the contact list (descending;
-        ``priority``) instead of ``value_at_stake``: a transparent rule such as
+        ``priority``) instead of ``projected_value``: a transparent rule such as
         past value, then days since the last order.
     plan
         A treatment plan (`recsys.uplift.allocate`: ``user_id, treat, in_holdout``)
@@ -239,7 +240,7 @@ def retention_actions(
     Returns
     -------
     pl.DataFrame
-        ``user_id, action, reason, value_at_stake, items, priority`` (1 = contact
+        ``user_id, action, reason, projected_value, items, priority`` (1 = contact
         first; null for ``none``), one row per profile, sorted by ``priority`` then
         ``user_id``.
 
@@ -268,7 +269,7 @@ def retention_actions(
     ... })
     >>> due = pl.DataFrame({"user_id": [3], "item_id": ["A"], "p_within_horizon": [0.6]})
     >>> out = rs.retention_actions(profiles, due=due, max_customers=3)
-    >>> out.select("user_id", "action", "value_at_stake").rows()
+    >>> out.select("user_id", "action", "projected_value").rows()
     [(2, 'win_back', 320.0), (3, 'replenish', 300.0), (4, 'cross_sell', 80.0), (1, 'none', 0.0)]
     >>> out["items"][1].to_list()
     ['A']
@@ -413,10 +414,10 @@ def retention_actions(
         .then(0.0)
         .otherwise(v)
     )
-    work = work.with_columns(stake.alias("value_at_stake"))
+    work = work.with_columns(stake.alias("projected_value"))
     # budget
     order_key = (
-        pl.col(rank_by).cast(pl.Float64).fill_null(0.0) if rank_by else pl.col("value_at_stake")
+        pl.col(rank_by).cast(pl.Float64).fill_null(0.0) if rank_by else pl.col("projected_value")
     )
     ranked = work.with_columns(
         pl.when(pl.col("action") != "none")
@@ -428,12 +429,13 @@ def retention_actions(
     if contact_cost is not None or min_expected_value is not None:
         cost = float(contact_cost or 0.0)
         floor = float(min_expected_value or 0.0)
-        ok = (pl.col("value_at_stake") - cost) >= floor
+        ok = (pl.col("projected_value") - cost) >= floor
         cut_reason = pl.when(keep & ~ok).then(
             pl.format(
-                "budget: {} value_at_stake {} - cost " + f"{cost:g} < min_expected_value {floor:g}",
+                "budget: {} projected_value {} - cost "
+                + f"{cost:g} < min_expected_value {floor:g}",
                 pl.col("action"),
-                _fmt(pl.col("value_at_stake")),
+                _fmt(pl.col("projected_value")),
             )
         )
         keep = keep & ok
@@ -447,7 +449,7 @@ def retention_actions(
             pl.when(over)
             .then(
                 pl.format(
-                    "budget: {} ranked {} by value_at_stake, beyond max_customers "
+                    "budget: {} ranked {} by projected_value, beyond max_customers "
                     + str(max_customers),
                     pl.col("action"),
                     pl.col("priority"),
@@ -467,15 +469,15 @@ def retention_actions(
     out = ranked.with_columns(*_withheld("_cut"), items.alias("items")).with_columns(
         pl.when(pl.col("action") == "none")
         .then(0.0)
-        .otherwise(pl.col("value_at_stake"))
-        .alias("value_at_stake"),
+        .otherwise(pl.col("projected_value"))
+        .alias("projected_value"),
         pl.when(pl.col("action") == "none")
         .then(pl.lit([], dtype=list_dtype))
         .otherwise(pl.col("items").fill_null(pl.lit([], dtype=list_dtype)))
         .alias("items"),
         pl.col("priority").cast(pl.Int64),
     )
-    return out.select(C.USER, "action", "reason", "value_at_stake", "items", "priority").sort(
+    return out.select(C.USER, "action", "reason", "projected_value", "items", "priority").sort(
         ["priority", C.USER], nulls_last=True
     )
 

@@ -366,7 +366,7 @@ PREVIEW_COLUMNS = {
     ),
     "recommend": ("user_id", "rank", "item_id", "score"),
     "evaluate": ("model", "metric", "k", "mode", "value", "ci_low", "ci_high", "n_users"),
-    "actions": ("user_id", "action", "value_at_stake", "priority", "items"),
+    "actions": ("user_id", "action", "projected_value", "priority", "items"),
     "uplift": ("arm", "n", "rate", "control_rate", "uplift", "ci_low", "ci_high", "p_value"),
 }
 
@@ -375,6 +375,8 @@ def preview(frame: pl.DataFrame, command: str, rows: int = 10, width: int | None
     """A preview that fits the terminal: key columns, a few rows, and what was left out."""
     width = width or shutil.get_terminal_size((100, 24)).columns
     keep = [c for c in PREVIEW_COLUMNS.get(command, ()) if c in frame.columns] or frame.columns
+    if command == "uplift" and "arm" in frame.columns:  # the --by segment column(s) first
+        keep = frame.columns[: frame.columns.index("arm")] + keep
     shown = frame
     if command == "evaluate" and "segment" in frame.columns:
         shown = frame.filter(pl.col("segment") == "all")

@@ -363,7 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--contact-cost", type=float, help="cost of one contact (default: no cost)"
     )
     actions.add_argument(
-        "--min-expected-value", type=float, help="minimum value at stake net of the cost"
+        "--min-expected-value", type=float, help="minimum projected value net of the cost"
     )
     actions.add_argument(
         "--plan",

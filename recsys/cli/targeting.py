@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -143,33 +144,86 @@ def _number_or_column(text: str) -> float | str:
         return text
 
 
+def _found_in_features(
+    frame: pl.DataFrame,
+    features: pl.DataFrame | None,
+    args: argparse.Namespace,
+    rank_by: list[str],
+    value: float | str,
+) -> list[str]:
+    """The ``--rank-by`` and ``--value`` columns the experiment lacks and the
+    ``--features`` file has; InputDataError naming the flag and where it looked for one
+    in neither."""
+    wanted = [("--rank-by", c) for c in rank_by]
+    if isinstance(value, str):
+        wanted.append(("--value", value))
+    found = []
+    for flag, column in wanted:
+        if column in frame.columns:
+            continue
+        if features is not None and column in features.columns:
+            found.append(column)
+            continue
+        where = args.file + (f" or in --features {args.features}" if features is not None else "")
+        known = set(frame.columns) | set(features.columns if features is not None else ())
+        raise InputDataError(
+            f"{flag} {column!r}: no such column in {where}; columns are "
+            f"{sorted(known - {args.arm, args.outcome})}"
+        )
+    return sorted(set(found))
+
+
 def cmd_target(args: argparse.Namespace, frame: pl.DataFrame) -> None:
     """Fit, plan, value; then write the three files under ``args.target``."""
     from recsys._io import atomic_path
     from recsys.data.sources import to_frame
     from recsys.uplift import UpliftModel, allocate, plan_value
+    from recsys.uplift.balance import imbalance_message
 
     unit = args.unit
     if unit not in frame.columns:
         raise InputDataError(f"--target needs the unit column {unit!r} (--unit)")
     value, cost = _number_or_column(args.value), args.contact_cost
     rank_by = [c.strip() for c in args.rank_by.split(",")] if args.rank_by else []
-    kept = ({value} if isinstance(value, str) else set()) | set(rank_by)
-    experiment = frame.select(unit, args.arm, args.outcome)
-    features = to_frame(args.features) if args.features else frame.drop(args.arm, args.outcome)
+    features = to_frame(args.features) if args.features else None
+    from_features = _found_in_features(frame, features, args, rank_by, value)
     model = UpliftModel(args.method, random_state=args.seed)
-    scores = model.fit_predict(
-        experiment,
-        features,
-        treatment=args.arm,
-        outcome=args.outcome,
-        control=args.control,
-        arm=args.treated,
-        user_col=unit,
-    )
-    extra = [c for c in kept if c in frame.columns]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            scores = model.fit_predict(
+                frame,
+                features,
+                treatment=args.arm,
+                outcome=args.outcome,
+                control=args.control,
+                arm=args.treated,
+                user_col=unit,
+            )
+        except InputDataError:
+            balance = getattr(model, "balance_", None)
+            if features is not None or balance is None or not balance["imbalanced"].any():
+                raise
+            raise InputDataError(
+                imbalance_message(
+                    balance,
+                    model.arm_,
+                    model.control_,
+                    "--target: without --features, the features are the file's other columns; its",
+                    f"Pass --features FILE (by --unit {unit}) with the columns measured before "
+                    "the assignment only, or remove these columns from the experiment file",
+                )
+            ) from None
+    for w in caught:  # the balance warning is shown under the claim, the others now
+        if str(w.message) != model.balance_warning_:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    valued = frame
+    if features is not None and from_features:  # the join the model made: it checked it
+        extra = features.select(unit, *from_features)
+        valued = frame.join(extra, on=unit, how="left", maintain_order="left")
+    kept = [c for c in ({value} if isinstance(value, str) else set()) | set(rank_by)]
     plan = allocate(
-        scores.join(frame.select(unit, *extra), on=unit, how="left"),
+        scores.join(valued.select(unit, *kept), on=unit, how="left"),
         value=value,
         cost=cost,
         budget=args.budget,
@@ -180,7 +234,7 @@ def cmd_target(args: argparse.Namespace, frame: pl.DataFrame) -> None:
         user_col=unit,
     )
     result = plan_value(
-        frame,
+        valued,
         plan,
         treatment=args.arm,
         outcome=args.outcome,
@@ -208,6 +262,8 @@ def cmd_target(args: argparse.Namespace, frame: pl.DataFrame) -> None:
         ax.figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
     pyplot().close(ax.figure)
     print(result.claim)
+    if model.balance_warning_ is not None:
+        print(f"warning: {model.balance_warning_}")
     print(
         f"wrote {out}/plan.parquet ({counted(plan.height, 'customer')}, "
         f"{int(plan['treat'].sum()):,} to treat), value.parquet, qini.parquet, qini.png",

@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from recsys.data import columns as C
-from recsys.data.canonical import order_keys, without_returns
+from recsys.data.canonical import US_PER_DAY, order_keys, without_returns
 from recsys.data.interactions import Interactions
 from recsys.evaluation.metrics import accuracy_per_user
 from recsys.evaluation.splits import temporal_split
@@ -25,6 +25,7 @@ from recsys.models.baselines import Repurchase
 from recsys.profiles.build import build_profiles
 from recsys.profiles.config import ProfileConfig
 from recsys.profiles.due import due_items
+from recsys.profiles.due_naive import naive_due
 from recsys.uplift.retention import retention_labels
 
 __all__ = [
@@ -36,7 +37,6 @@ __all__ = [
     "profile_units",
 ]
 
-_US_PER_DAY = 86_400_000_000
 #: Calibration-period frequencies above this are pooled in the holdout table ("7+").
 HOLDOUT_MAX_FREQUENCY = 7
 
@@ -119,69 +119,21 @@ def holdout_table(units: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _item_medians(before: pl.DataFrame) -> tuple[pl.DataFrame, float]:
-    days = (
-        before.select(C.USER, C.ITEM, pl.col(C.TIMESTAMP).dt.date().alias("_d"))
-        .unique()
-        .sort(C.USER, C.ITEM, "_d")
-        .with_columns(pl.col("_d").diff().over(C.USER, C.ITEM).dt.total_days().alias("_gap"))
-    )
-    medians = days.group_by(C.ITEM).agg(pl.col("_gap").median().alias("_item_median"))
-    overall = days["_gap"].median()
-    return medians, float(overall) if overall is not None else 30.0  # type: ignore[arg-type]
-
-
-def _item_base_rates(
-    before: pl.DataFrame, origin: datetime, horizon_days: int
-) -> tuple[pl.DataFrame, float]:
-    """Share of each item's pairs bought before ``origin - h`` that were bought again in
-    ``[origin - h, origin)``: the naive probability of a purchase in the next window."""
-    cut = origin - timedelta(days=horizon_days)
-    pairs = before.filter(pl.col(C.TIMESTAMP) < cut).select(C.USER, C.ITEM).unique()
-    again = (
-        before.filter(pl.col(C.TIMESTAMP) >= cut)
-        .select(C.USER, C.ITEM)
-        .unique()
-        .with_columns(pl.lit(1.0).alias("_y"))
-    )
-    rates = (
-        pairs.join(again, on=[C.USER, C.ITEM], how="left")
-        .group_by(C.ITEM)
-        .agg(pl.col("_y").fill_null(0.0).mean().alias("_base_rate"))
-    )
-    overall = (
-        pairs.join(again, on=[C.USER, C.ITEM], how="left")["_y"].fill_null(0.0).mean()
-        if pairs.height
-        else None
-    )
-    return rates, float(overall) if overall is not None else 0.0  # type: ignore[arg-type]
-
-
 def due_units(
     before: pl.DataFrame, window: pl.DataFrame, origin: datetime, horizon_days: int
 ) -> pl.DataFrame:
     """One row per (customer, item) bought before ``origin``: `due_items`' date and
-    probability, the naive ones (last purchase + the item's median interval; the item's
-    base rate), and what happened in the window."""
+    probability, the naive ones (`naive_due`: last purchase + the item's median interval;
+    the item's base rate), and what happened in the window."""
     due = due_items(before, as_of=origin, horizon_days=horizon_days)
     nxt = window.group_by(C.USER, C.ITEM).agg(pl.col(C.TIMESTAMP).min().alias("_next"))
-    medians, overall_median = _item_medians(before)
-    rates, overall_rate = _item_base_rates(before, origin, horizon_days)
-    frame = (
-        due.join(nxt, on=[C.USER, C.ITEM], how="left", maintain_order="left")
-        .join(medians, on=C.ITEM, how="left", maintain_order="left")
-        .join(rates, on=C.ITEM, how="left", maintain_order="left")
-        .with_columns(
-            pl.col("_item_median").fill_null(overall_median),
-            base_rate=pl.col("_base_rate").fill_null(overall_rate),
-            bought=pl.col("_next").is_not_null().cast(pl.Float64),
-        )
-        .with_columns(
-            naive_due_date=pl.col("last_purchase")
-            + pl.duration(microseconds=(pl.col("_item_median") * _US_PER_DAY).cast(pl.Int64)),
-        )
-    )
-    days = _US_PER_DAY
+    frame = naive_due(
+        due.join(nxt, on=[C.USER, C.ITEM], how="left", maintain_order="left"),
+        before,
+        origin,
+        horizon_days,
+    ).with_columns(bought=pl.col("_next").is_not_null().cast(pl.Float64))
+    days = US_PER_DAY
     return frame.select(
         C.USER,
         C.ITEM,

@@ -13,6 +13,8 @@ from recsys.actions import retention_actions
 from recsys.data import Interactions
 from recsys.data import columns as C
 from recsys.data.timeutil import to_datetime
+from recsys.job.claims import NO_WINDOW
+from recsys.job.claims_due import due_card
 from recsys.job.config import JobConfig
 from recsys.job.customers import (
     CutoffChecks,
@@ -20,8 +22,9 @@ from recsys.job.customers import (
     customer_decisions,
     profile_config,
 )
+from recsys.job.due_check import deployed_due, due_at_cutoff
 from recsys.job.evidence import StepWarnings, fit_evidence, record_warnings
-from recsys.job.run import default_as_of, evaluation_purchases
+from recsys.job.run import DUE_MIN_PROBABILITY, default_as_of, evaluation_purchases
 from recsys.profiles import build_profiles, due_items
 
 __all__ = ["action_list"]
@@ -54,7 +57,11 @@ def action_list(
     and CLV are checked on the ``horizon_days`` after it against the naive rules; churn
     risk ranks customers (with the default rules' risk threshold) only where it beats the
     better rule and is calibrated, else they are ranked by that rule; the CLV values them
-    only where it beats past spend, else past spend does (without prices: orders).
+    only where it beats past spend, else past spend does (without prices: orders). The
+    items due are checked there too (`recsys.job.due_check.due_at_cutoff`): the
+    replenishment reminders follow `recsys.due_items` only where its chances beat the
+    item's base rate, else the naive rule it was checked against
+    (`recsys.job.due_check.deployed_due`).
 
     Parameters
     ----------
@@ -82,8 +89,9 @@ def action_list(
         A `recsys.uplift.allocate` frame deciding who gets the offer (see
         `recsys.actions.rules`).
     echo
-        Called with the churn claim and the value claim (``"churn: ..."``,
-        ``"value: ..."``: what ranks the customers, and why); None: silent.
+        Called with the churn claim, the value claim and the items-due claim
+        (``"churn: ..."``, ``"value: ..."``: what ranks the customers, and why;
+        ``"due: ..."``: what the replenishment reminders follow, and why); None: silent.
 
     Returns
     -------
@@ -100,6 +108,7 @@ def action_list(
     >>> action_list(p, recommender=rs.Popular(), k=1, echo=print).height  # doctest: +ELLIPSIS
     churn: Whether BG/NBD's churn risk ranks who leaves better than the naive rules ... checked ...
     value: Customer value does not come from BG/NBD's expected orders: ...
+    due: No customer has a product due ... by the naive rule the replenishment reminders follow: ...
     2
     """
     as_of = to_datetime(as_of, "as_of") if as_of is not None else default_as_of(purchases)
@@ -122,6 +131,7 @@ def action_list(
         profiles = build_profiles(bought, as_of=as_of, config=definition)
     fits = fit_evidence(profile_step, profiles)
     cutoff = as_of - timedelta(days=horizon_days)
+    due_evidence, due_unchecked = None, NO_WINDOW
     with record_warnings(check_step, cutoff=cutoff):
         evaluated_on, _ = evaluation_purchases(bought, config)
         before = evaluated_on.filter(ts < cutoff)
@@ -130,6 +140,11 @@ def action_list(
             if before.height
             else CutoffChecks()
         )
+        if before.height:
+            due_evidence, due_unchecked, _ = due_at_cutoff(
+                evaluated_on, cutoff, config, min_probability=DUE_MIN_PROBABILITY,
+                observed_until=as_of,
+            )  # fmt: skip
     decided = customer_decisions(
         profiles,
         bought,
@@ -143,12 +158,13 @@ def action_list(
     if echo is not None:
         echo(f"churn: {decided.churn.text}")
         echo(f"value: {decided.value.text}")
-    due = due_items(bought, as_of=as_of, horizon_days=due_horizon_days)
+    model_due = due_items(bought, as_of=as_of, horizon_days=due_horizon_days)
+    due = deployed_due(model_due, bought, as_of, due_horizon_days, due_evidence)
     recs = None
     if recommender is not None:
         recommender.fit(Interactions.from_purchases(purchases, as_of=as_of))
         recs = recommender.recommend(users=None, k=k, on_unknown="skip")
-    return retention_actions(
+    actions = retention_actions(
         decided.frame,
         due=due,
         recommendations=recs,
@@ -158,6 +174,18 @@ def action_list(
         min_expected_value=min_expected_value,
         k=k,
         value=decided.value_column,
+        due_min_probability=DUE_MIN_PROBABILITY,
         rank_by=decided.rank_by,
         plan=plan,
     )
+    if echo is not None:
+        card = due_card(
+            due,
+            actions,
+            min_probability=DUE_MIN_PROBABILITY,
+            horizon_days=due_horizon_days,
+            evidence=due_evidence,
+            unchecked=due_unchecked,
+        )
+        echo(f"due: {card.text}")
+    return actions

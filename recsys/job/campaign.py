@@ -29,7 +29,7 @@ from recsys.job.learned import deployed_columns
 from recsys.stats import ratio_ci
 from recsys.uplift.retention import retention_labels
 
-_STAKE = "value_at_stake"  # retention_actions' column: the one stake, deployed and checked
+_STAKE = "projected_value"  # retention_actions' column: the one projection, deployed and checked
 
 __all__ = ["CampaignEvidence", "campaign_backtest"]
 
@@ -93,7 +93,7 @@ def campaign_backtest(
     against the spend of ``bought`` in ``[cutoff, cutoff + horizon_days)``.
 
     The projection for the window is the stake the decisions deploy,
-    `recsys.retention_actions`' ``value_at_stake`` (the value column x churn risk when
+    `recsys.retention_actions`' ``projected_value`` (the value column x churn risk when
     churn risk is licensed), x ``horizon_days / value_horizon_days``: linear in time, so
     for a CLV that front-loads its purchases it is a little low. None when the window runs
     past ``observed_until`` or no customer is selected. With return rows

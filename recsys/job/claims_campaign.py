@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from recsys._text import about, percent
@@ -104,7 +105,7 @@ def season_ahead(factor: float, horizon_days: int, ratio_days: float, *, money: 
 
 def campaign_claim(
     customers: int,
-    value_at_stake: float,
+    projected_stake: float,
     contact_cost: float,
     *,
     money: bool,
@@ -115,11 +116,15 @@ def campaign_claim(
     warnings: tuple[str, ...] = (),
 ) -> Claim:
     """A win-back campaign proposed only where the value at stake per contact over the
-    window that was checked, valued by the evidence, exceeds the contact cost: a
-    necessary condition for it to pay, not its effect (what contacting the customers
-    changes needs an experiment, `recsys.job.targeting`).
+    window that was checked, valued by the evidence, exceeds the contact cost: then the
+    campaign pays if it adds less than what the customers spend with no campaign (the
+    card states the break-even share), an effect a campaign can plausibly have; where it
+    would have to add more than their own spend, it is not proposed, and the card says
+    that whether it pays is not measured (what contacting the customers changes needs an
+    experiment, `recsys.job.targeting`). Neither case is a claim about the campaign's
+    effect.
 
-    ``value_at_stake`` is the projection of the decisions (``basis``) over the value
+    ``projected_stake`` is the projection of the decisions (``basis``) over the value
     horizon; ``evidence`` is `recsys.job.campaign.campaign_backtest`: at the evaluation
     cutoff the same rule and valuation projected an amount for the ``horizon_days``
     after it, and the customers it selected spent a share of it (the realised/projected
@@ -139,9 +144,16 @@ def campaign_claim(
     before the cutoff than the window it projects (``evidence.history_days`` <
     ``evidence.horizon_days``), the card warns (`short_history`).
 
+    Where the customers selected at the cutoff spent nothing in the window, or were
+    refunded more than they bought in it (their spend net of returns below 0), the
+    evidence puts no money at stake: the card says so in words, with no negative amount,
+    its ``stake`` is 0 and no campaign is proposed (`_nothing_at_stake`); an interval
+    whose low end falls below 0 is "nothing at the low end".
+
     The claim's ``stake`` is the stake by the evidence over the ``stake_days`` checked;
     unchecked, the projection over the value horizon (``projected_stake`` either way; the
-    actions' ``value_at_stake`` column is each customer's projection).
+    actions' ``projected_value`` column is each customer's projection; this, their sum over
+    the win-back customers).
 
     Examples
     --------
@@ -161,7 +173,7 @@ def campaign_claim(
     """
     data: dict[str, Any] = {
         "customers": customers,
-        "projected_stake": value_at_stake,
+        "projected_stake": projected_stake,
         "contact_cost": contact_cost,
         "money": money,
         "basis": basis,
@@ -180,7 +192,7 @@ def campaign_claim(
         return money_text(x, currency, None)
 
     amount = cash if money else about
-    projection = f"{amount(value_at_stake)}{'' if money else ' expected orders'} ({basis})"
+    projection = f"{amount(projected_stake)}{'' if money else ' expected orders'} ({basis})"
     checked = evidence is not None and math.isfinite(evidence.ci_low)
     if evidence is not None and not checked:
         unchecked = (
@@ -189,7 +201,7 @@ def campaign_claim(
             else "nothing was projected for the customers selected at the cutoff"
         )
     if not checked:
-        data.update(stake=value_at_stake, per_contact=value_at_stake / customers)
+        data.update(stake=projected_stake, per_contact=projected_stake / customers)
         data["unchecked"] = unchecked
         head = (
             f"A win-back campaign is not proposed: {customers:,} lapsed customers, "
@@ -209,7 +221,7 @@ def campaign_claim(
         return Claim("campaign", text, False, data, warnings, "no campaign proposed")
     assert evidence is not None
     days, horizon = evidence.horizon_days, evidence.value_horizon_days
-    window = value_at_stake * days / horizon  # the projection over the window checked
+    window = projected_stake * days / horizon  # the projection over the window checked
     lift = max(evidence.window_rate, 1.0) if math.isfinite(evidence.window_rate) else 1.0
     share, share_low = evidence.ratio / lift, evidence.ci_low / lift
     stake = window * min(share, 1.0)
@@ -232,8 +244,18 @@ def campaign_claim(
         checked_bought_again=evidence.bought_again,
         checked_horizon_days=days,
     )
-    realised = cash(evidence.realised) if money else f"{evidence.realised:,.0f} orders"
     units = "" if money else " orders"
+    if not stake > 0:  # nothing, or refunds beyond purchases: no money at stake
+        data.update(stake=0.0, per_contact=0.0, per_contact_low=0.0)
+        return Claim(
+            "campaign",
+            _nothing_at_stake(customers, evidence, projection, amount, money),
+            False,
+            data,
+            warnings,
+            "no campaign proposed",
+        )
+    realised = cash(evidence.realised) if money else f"{evidence.realised:,.0f} orders"
     read = (
         f" The shop as a whole {'spent' if money else 'ordered'} {lift:.2f} times as fast "
         f"in that window as in the {evidence.ratio_days:,.0f} days before the cutoff (the "
@@ -271,7 +293,9 @@ def campaign_claim(
         return Claim("campaign", text, False, data, warnings, "no campaign proposed")
     low = cash(per_low)
     per_text = f"{cash(per)} per contact, " + (
-        "the same at the low end of the interval,"
+        "nothing at the low end of the interval (its share of the projection is not above 0),"
+        if not per_low > 0
+        else "the same at the low end of the interval,"
         if low == cash(per)
         else f"{low} at the low end of the interval,"
     )
@@ -280,14 +304,70 @@ def campaign_claim(
         text = (
             f"Win back {customers:,} customers: {cash(stake)} at stake {over} by "
             f"the evidence ({per_text} above a contact cost of {cost}), backed by what such "
-            f"customers spent with no campaign in one {days}-day window: a necessary "
-            "condition for the campaign to pay, not its effect, which is not measured here "
-            f"(it needs an experiment: the job's --experiment). {scaled}"
+            f"customers spent with no campaign in one {days}-day window. The campaign pays "
+            f"if it adds more than {cost} per contact, {percent(contact_cost / per_low)} of "
+            "what they spend with no campaign at the low end; what it adds is not measured "
+            f"here (it needs an experiment: the job's --experiment). {scaled}"
         )
         return Claim("campaign", text, True, data, warnings, None)
+    needed = (
+        f": {contact_cost / per_low:,.1f} times what they spend with no campaign at the low end"
+        if per_low > 0
+        else ""
+    )
     text = (
-        f"A win-back campaign is not worth running: {customers:,} customers, "
+        f"A win-back campaign is not proposed: {customers:,} customers, "
         f"{cash(stake)} at stake {over} by the evidence ({per_text} not more "
-        f"than the contact cost of {cost}). {scaled}"
+        f"than the contact cost of {cost}). It would pay only if it added more than {cost} "
+        f"per contact{needed}, an effect only an experiment can show (the job's "
+        f"--experiment); whether it pays is not measured here. {scaled}"
     )
     return Claim("campaign", text, False, data, warnings, "no campaign proposed")
+
+
+def _nothing_at_stake(
+    customers: int,
+    evidence: CampaignEvidence,
+    projection: str,
+    amount: Callable[[float], str],
+    money: bool,
+) -> str:
+    """The campaign card where the evidence gives no positive money at stake: the
+    customers selected at the cutoff spent nothing in the window (``realised`` 0), or were
+    refunded more than they bought (``realised`` below 0, said as a refund, never as a
+    negative amount).
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> seen = CampaignEvidence(datetime(2024, 1, 1), 90, 360, 80, 400.0, -27.0, 3, -0.07,
+    ...                         -0.2, 0.05, 0.95, True)
+    >>> text = _nothing_at_stake(100, seen, "£5,000 (value)", lambda x: f"£{x:,.0f}", True)
+    >>> print(text)  # doctest: +NORMALIZE_WHITESPACE
+    A win-back campaign is not proposed: 100 lapsed customers, and the evidence puts no
+    money at stake over the next 90 days. At the evaluation cutoff (2024-01-01) the same
+    rule selected 80 customers and the same valuation projected £400 for the next 90 days;
+    uncontacted, they were refunded £27 more than they spent in that window (their spend
+    net of returns), so none of the projection is backed by what such customers spent.
+    Over the value horizon the valuation projects £5,000 (value) for 360 days: an
+    extrapolation the check does not back.
+    """
+    days, horizon = evidence.horizon_days, evidence.value_horizon_days
+    units = "" if money else " orders"
+    if evidence.realised < 0:
+        did = (
+            f"were refunded {amount(-evidence.realised)}{units} more than they spent in that "
+            "window (their spend net of returns)"
+        )
+    else:
+        did = "spent nothing in that window" if money else "placed no order in that window"
+    return (
+        f"A win-back campaign is not proposed: {customers:,} lapsed customers, and the "
+        f"evidence puts no {'money' if money else 'orders'} at stake over the next {days} "
+        f"days. At the evaluation cutoff ({evidence.cutoff:%Y-%m-%d}) the same rule selected "
+        f"{evidence.customers:,} customers and the same valuation projected "
+        f"{amount(evidence.projected)}{units} for the next {days} days; uncontacted, they "
+        f"{did}, so none of the projection is backed by what such customers spent. Over the "
+        f"value horizon the valuation projects {projection} for {horizon} days: an "
+        "extrapolation the check does not back."
+    )

@@ -1,17 +1,20 @@
 """The items-due card: `due_claim`, worded from the check at the evaluation cutoff
-(`recsys.job.due_check`)."""
+(`recsys.job.due_check`), and `due_card`, the card of the items due the job deployed."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
+import polars as pl
+
 from recsys._text import about, percent
+from recsys.data import columns as C
 from recsys.evaluation.backtest import describe_difference
 from recsys.job.claims import NO_WINDOW, Claim
-from recsys.job.due_check import DueEvidence
+from recsys.job.due_check import NAIVE_DUE_RULE, DueEvidence, follows_model, likely_due
 
-__all__ = ["due_claim"]
+__all__ = ["due_card", "due_claim"]
 
 
 def due_claim(
@@ -45,14 +48,26 @@ def due_claim(
     unchecked and is not licensed. ``sampled`` = (sampled customers, all customers): the
     check ran on the purchases of a random sample (`JobConfig.evaluation_customers`).
 
+    Not licensed (unchecked, or not shown to beat the base rate), the items due and the
+    reminders follow the naive rule instead (`recsys.job.due_check.deployed_due`): then
+    ``customers``, ``items`` and ``expected`` are that rule's (its due pairs with a
+    chance, the product's base rate, of at least ``min_probability``; ``expected`` the
+    sum of those base rates), the card says the reminders follow the rule and states it
+    (`recsys.job.due_check.NAIVE_DUE_RULE`), and nothing is scaled by the model's check
+    (``evidence["follows"]`` is ``"rule"``, ``expected_basis`` ``"rule"``).
+
     Examples
     --------
     >>> due_claim(0, 0, 0.0, min_probability=0.2, horizon_days=30, replenish=0).licensed
     False
     >>> claim = due_claim(3, 4, 2.5, min_probability=0.2, horizon_days=30, replenish=3)
-    >>> claim.licensed, claim.evidence["expected_basis"]
-    (False, 'unchecked')
+    >>> claim.licensed, claim.evidence["expected_basis"], claim.evidence["follows"]
+    (False, 'rule', 'rule')
+    >>> claim.text.startswith("The items-due chances were not checked")
+    True
     """
+    follows = "model" if follows_model(evidence) else "rule"
+    rule = NAIVE_DUE_RULE.format(horizon_days=horizon_days)
     data: dict[str, Any] = {
         "customers": customers,
         "items": items,
@@ -61,35 +76,51 @@ def due_claim(
         "horizon_days": horizon_days,
         "replenish": replenish,
         "dropped": dropped,
+        "follows": follows,
     }
+    if follows == "rule":
+        data.update(naive_rule=rule, expected_basis="rule")
     chance = percent(min_probability, 0)
+    why = (
+        f"its chances were not checked against what customers bought ({unchecked})"
+        if evidence is None
+        else "its chances are not shown to beat the item's base rate at the evaluation cutoff"
+    )
     if customers == 0:
         text = (
             f"No customer has a product due in the next {horizon_days} days with a chance of "
             f"{chance} or more."
         )
+        if follows == "rule":
+            text = (
+                f"No customer has a product due in the next {horizon_days} days with a chance "
+                f"of {chance} or more by the naive rule the replenishment reminders follow: "
+                f"{rule}. The items-due model is not licensed: {why}."
+            )
         return Claim("due", text, False, data, warnings, None)
     reminded = (
         f"{replenish:,} of them get a replenishment reminder (the others are on the "
         "win-back or onboarding list)"
     )
     left_out = f" {dropped:,} due rows without a chance were left out." if dropped else ""
+    by_rule = (
+        f"The replenishment reminders follow the naive rule instead: {rule}. By it, "
+        f"{customers:,} customers have {items:,} products due in the next {horizon_days} "
+        f"days (chance {chance} or more; the base rates add up to {about(expected)} "
+        f"purchases); {reminded}."
+    )
     if evidence is None:
-        data.update(model_expected=expected, expected_basis="unchecked", unchecked=unchecked)
+        data.update(unchecked=unchecked)
         text = (
-            f"{customers:,} customers have {items:,} products due in the next {horizon_days} "
-            f"days (chance {chance} or more; the model expects {about(expected)} purchases, "
-            f"unchecked); {reminded}. The chances were not checked against what customers "
-            f"bought ({unchecked}): the card is not licensed.{left_out}"
+            f"The items-due chances were not checked against what customers bought "
+            f"({unchecked}): the model is not licensed. {by_rule}{left_out}"
         )
         return Claim("due", text, False, data, warnings, None)
     e = evidence
-    scaled = math.isfinite(e.ratio) and e.ratio < 1
+    scaled = follows == "model" and math.isfinite(e.ratio) and e.ratio < 1
     stated = expected * e.ratio if scaled else expected
     data.update(
         expected_purchases=stated,
-        model_expected=expected,
-        expected_basis="scaled" if scaled else "kept",
         checked_at=e.cutoff,
         checked_horizon_days=e.horizon_days,
         checked_pairs=e.pairs,
@@ -170,7 +201,8 @@ def due_claim(
         f"{customers:,} customers have {items:,} products due in the next {horizon_days} "
         f"days (chance {chance} or more; {count}); {reminded}."
     )
-    if e.beats_base_rate:
+    if follows == "model":
+        data.update(model_expected=expected, expected_basis="scaled" if scaled else "kept")
         text = (
             f"{due} The chances beat the item's base rate {where}: {brier}{date}. "
             f"{checked}{left_out}"
@@ -178,7 +210,48 @@ def due_claim(
         return Claim("due", text, True, data, warnings, None)
     text = (
         f"The items-due chances are not licensed: they are not shown to beat the item's base "
-        f"rate {where}: {brier}{date}. {due} The replenishment reminders still follow "
-        f"the model; its chances are not licensed. {checked}{left_out}"
+        f"rate {where}: {brier}{date}. {by_rule}{left_out}"
     )
     return Claim("due", text, False, data, warnings, None)
+
+
+def due_card(
+    due: pl.DataFrame,
+    actions: pl.DataFrame,
+    *,
+    min_probability: float,
+    horizon_days: int,
+    evidence: DueEvidence | None,
+    unchecked: str = NO_WINDOW,
+    sampled: tuple[int, int] | None = None,
+    warnings: tuple[str, ...] = (),
+) -> Claim:
+    """`due_claim` on the items due the job deployed (``due``: the model's or the naive
+    rule's, `recsys.job.due_check.deployed_due`) and the ``actions`` made from them: the
+    pairs with a chance of at least ``min_probability`` (`likely_due`), their customers
+    and chances, the customers reminded and the rows without a chance.
+
+    Examples
+    --------
+    >>> due = pl.DataFrame({"user_id": [1, 1, 2], "item_id": ["a", "b", "a"],
+    ...     "p_within_horizon": [0.5, 0.1, float("nan")]})
+    >>> actions = pl.DataFrame({"user_id": [1, 2], "action": ["replenish", "none"]})
+    >>> card = due_card(due, actions, min_probability=0.2, horizon_days=30, evidence=None)
+    >>> [card.evidence[k] for k in ("customers", "items", "replenish", "dropped")]
+    [1, 1, 1, 1]
+    """
+    likely = likely_due(due, min_probability)
+    chance = pl.col("p_within_horizon").cast(pl.Float64)
+    return due_claim(
+        likely[C.USER].n_unique(),
+        likely.height,
+        float(likely["p_within_horizon"].sum()),
+        min_probability=min_probability,
+        horizon_days=horizon_days,
+        replenish=actions.filter(pl.col("action") == "replenish").height,
+        dropped=due.filter(chance.is_null() | chance.is_nan()).height,
+        evidence=evidence,
+        unchecked=unchecked,
+        sampled=sampled,
+        warnings=warnings,
+    )

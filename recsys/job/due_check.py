@@ -13,6 +13,10 @@ against the pairs of that rule at the cutoff that were bought in the window: the
 realised/expected ratio, with a percentile bootstrap interval over customers
 (`recsys.stats.bootstrap_sums`, as the campaign's check, `recsys.job.campaign`).
 `recsys.job.claims_due.due_claim` words the card from it.
+
+The items due the job deploys follow the check (`deployed_due`): the model's table where
+its chances beat the item's base rate at the cutoff (`follows_model`), else the naive rule
+the card compared it against (`naive_due_items`), as churn and value fall back to theirs.
 """
 
 from __future__ import annotations
@@ -26,13 +30,34 @@ import polars as pl
 from recsys.data import columns as C
 from recsys.evaluation import backtest
 from recsys.exceptions import InputDataError
+from recsys.job.config import JobConfig
 from recsys.job.evidence import RuleComparison, rule_comparisons
+from recsys.job.sampling import customer_sample
+from recsys.profiles.due_naive import naive_due
 from recsys.stats import ratio_ci
 
-__all__ = ["DUE_MODEL", "DueEvidence", "due_check"]
+__all__ = [
+    "DUE_MODEL",
+    "NAIVE_DUE_RULE",
+    "DueEvidence",
+    "deployed_due",
+    "due_at_cutoff",
+    "due_check",
+    "follows_model",
+    "likely_due",
+    "naive_due_items",
+]
 
 #: The items-due model's name in `recsys.evaluation.backtest`'s table.
 DUE_MODEL = "due_items"
+
+#: The naive reminder rule of `naive_due_items`, in words (the card, the files).
+NAIVE_DUE_RULE = (
+    "a product is due when the customer's last purchase of it plus the product's median "
+    "gap between purchases falls in the next {horizon_days} days, with the product's base "
+    "rate as the chance (the share of its customers from before the last {horizon_days} "
+    "days who bought it again in them)"
+)
 
 
 @dataclass(frozen=True)
@@ -189,3 +214,112 @@ def due_check(
         confidence=result.confidence,
     )
     return evidence, ""
+
+
+def due_at_cutoff(
+    evaluated_on: pl.DataFrame,
+    cutoff: datetime,
+    config: JobConfig,
+    *,
+    min_probability: float,
+    observed_until: datetime,
+) -> tuple[DueEvidence | None, str, tuple[int, int] | None]:
+    """`due_check` at ``cutoff`` on the purchases of at most ``config.due_check_customers``
+    customers of ``evaluated_on`` drawn at random (`recsys.job.sampling.customer_sample`,
+    ``config.seed``), over ``config.due_horizon_days`` with the job's resamples: the
+    evidence (or None), why nothing was checked, and (sampled customers, customers) where
+    it ran on a sample.
+    """
+    due_on, sampled = customer_sample(evaluated_on, config.due_check_customers, config.seed)
+    evidence, why = due_check(
+        due_on,
+        cutoff,
+        horizon_days=config.due_horizon_days,
+        min_probability=min_probability,
+        bootstrap=min(config.bootstrap, config.backtest_bootstrap),
+        seed=config.seed,
+        observed_until=observed_until,
+    )
+    return evidence, why, sampled
+
+
+def follows_model(evidence: DueEvidence | None) -> bool:
+    """Whether the items due the job deploys are the model's: its chances beat the item's
+    base rate at the evaluation cutoff (`DueEvidence.beats_base_rate`). Unchecked
+    (``evidence`` None) or not shown to beat it, they follow the naive rule
+    (`naive_due_items`).
+
+    Examples
+    --------
+    >>> follows_model(None)
+    False
+    """
+    return evidence is not None and evidence.beats_base_rate
+
+
+def naive_due_items(
+    due: pl.DataFrame, purchases: pl.DataFrame, as_of: datetime, horizon_days: int
+) -> pl.DataFrame:
+    """The naive reminder rule the items-due card compares the model against, as of
+    ``as_of``: the pairs of ``due`` (`recsys.profiles.due_items`' table as of ``as_of``,
+    for each pair's ``last_purchase`` and ``n_purchases``) that the rule finds due in
+    ``[as_of, as_of + horizon_days)``, in the same columns.
+
+    The rule is the backtest's (`recsys.evaluation.backtest`, ``item_median`` and
+    ``item_base_rate``; one computation, `recsys.profiles.due_naive.naive_due`, on
+    the purchases strictly before ``as_of``): ``interval_days`` is the product's median
+    gap between purchase days over all its customers, ``due_date`` = ``last_purchase`` +
+    that gap, and ``p_within_horizon`` is the product's base rate: the share of its
+    (customer, product) pairs bought before ``as_of - horizon_days`` that were bought
+    again in ``[as_of - horizon_days, as_of)``. A pair is kept when its ``due_date``
+    falls in ``[as_of, as_of + horizon_days)`` (a pair overdue by the rule is not due in
+    the horizon); the job then reminds the pairs with a chance of at least its threshold,
+    as it does with the model's (`likely_due`).
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> p = pl.DataFrame({"user_id": [1, 1, 1, 2, 2], "item_id": ["a"] * 5,
+    ...     "timestamp": [datetime(2024, 1, d) for d in (1, 11, 21, 2, 22)]})
+    >>> due = pl.DataFrame({"user_id": [1, 2], "item_id": ["a", "a"],
+    ...     "last_purchase": [datetime(2024, 1, 21), datetime(2024, 1, 22)],
+    ...     "n_purchases": [3, 2], "interval_days": [10.0, 20.0],
+    ...     "due_date": [datetime(2024, 1, 31), datetime(2024, 2, 11)],
+    ...     "p_within_horizon": [0.9, 0.1]})
+    >>> out = naive_due_items(due, p, datetime(2024, 1, 25), 10)
+    >>> out.select("user_id", "due_date", "p_within_horizon").rows()  # gap 10 days
+    [(1, datetime.datetime(2024, 1, 31, 0, 0), 1.0), (2, datetime.datetime(2024, 2, 1, 0, 0), 1.0)]
+    """
+    ts, date = pl.col(C.TIMESTAMP), pl.col("naive_due_date")
+    pairs = due.select(C.USER, C.ITEM, "last_purchase", "n_purchases")
+    naive = naive_due(pairs, purchases.filter(ts < as_of), as_of, horizon_days)
+    return (
+        naive.filter((date >= as_of) & (date < as_of + timedelta(days=horizon_days)))
+        .select(
+            C.USER,
+            C.ITEM,
+            "last_purchase",
+            "n_purchases",
+            pl.col("naive_interval_days").cast(due.schema["interval_days"]).alias("interval_days"),
+            date.alias("due_date"),
+            pl.col("base_rate").cast(pl.Float64).alias("p_within_horizon"),
+        )
+        .sort(C.USER, C.ITEM)
+    )
+
+
+def deployed_due(
+    due: pl.DataFrame,
+    purchases: pl.DataFrame,
+    as_of: datetime,
+    horizon_days: int,
+    evidence: DueEvidence | None,
+) -> pl.DataFrame:
+    """The items due the job deploys as of ``as_of``: ``due`` (the model's table) where it
+    beats the item's base rate at the evaluation cutoff (`follows_model`), else the naive
+    rule's (`naive_due_items`), in the same columns. The reminders (`recsys.actions`), the
+    card and ``due.parquet`` all take this table.
+    """
+    if follows_model(evidence):
+        return due
+    return naive_due_items(due, purchases, as_of, horizon_days)

@@ -53,7 +53,7 @@ from recsys.exceptions import InputDataError
 from recsys.job.choice import ModelChoice, choose_model
 from recsys.job.claims import NO_WINDOW, Claim, evaluation_claim, model_claim
 from recsys.job.claims_campaign import campaign_claim
-from recsys.job.claims_due import due_claim
+from recsys.job.claims_due import due_card
 from recsys.job.config import JobConfig
 from recsys.job.customers import (
     CutoffChecks,
@@ -61,7 +61,7 @@ from recsys.job.customers import (
     customer_decisions,
     profile_config,
 )
-from recsys.job.due_check import due_check, likely_due
+from recsys.job.due_check import deployed_due, due_at_cutoff
 from recsys.job.evaluation import (
     evaluate_models,
     fit_models,
@@ -378,19 +378,11 @@ def run(
                 checks = check_at_cutoff(
                     split.train, evaluated_on, cutoff, config, definition, observed_until=as_of
                 )
-                due_on, due_sampled = customer_sample(
-                    evaluated_on, config.due_check_customers, config.seed
-                )
                 with concerning("p_within_horizon"):
-                    due_evidence, due_unchecked = due_check(
-                        due_on,
-                        cutoff,
-                        horizon_days=config.due_horizon_days,
-                        min_probability=DUE_MIN_PROBABILITY,
-                        bootstrap=min(config.bootstrap, config.backtest_bootstrap),
-                        seed=config.seed,
+                    due_evidence, due_unchecked, due_sampled = due_at_cutoff(
+                        evaluated_on, cutoff, config, min_probability=DUE_MIN_PROBABILITY,
                         observed_until=as_of,
-                    )
+                    )  # fmt: skip
             seg, returning, _ = segment_test_customers(checks.profiles, split)
             first_time = regime.test_first_time
             if sampled is not None:  # the sample's (skipped first-time buyers counted too)
@@ -457,7 +449,10 @@ def run(
         recommendations = final.recommend(users=None, k=k)
         del final
         _release_freed_memory()
-        due = due_model.predict(bought)  # `due_items`' table as of as_of
+        # `due_items`' table as of as_of, or the naive rule's where the check did not license it
+        due = deployed_due(
+            due_model.predict(bought), bought, as_of, config.due_horizon_days, due_evidence
+        )
         repeat_at_rank1 = _repeat_at_rank1(recommendations, bought)
         decided = customer_decisions(
             profiles,
@@ -513,7 +508,7 @@ def run(
     win = actions.filter(pl.col("action") == "win_back")
     claims["campaign"] = campaign_claim(
         win.height,
-        float(win["value_at_stake"].sum()),
+        float(win["projected_value"].sum()),
         config.contact_cost,
         money=has_prices,
         currency=config.currency,
@@ -524,17 +519,11 @@ def run(
     )
     if target_claim is not None:
         claims["targeting"] = target_claim
-    likely = likely_due(due, DUE_MIN_PROBABILITY)
-    chance = pl.col("p_within_horizon").cast(pl.Float64)
-    undefined = due.filter(chance.is_null() | chance.is_nan()).height
-    claims["due"] = due_claim(
-        likely[C.USER].n_unique(),
-        likely.height,
-        float(likely["p_within_horizon"].sum()),
+    claims["due"] = due_card(
+        due,
+        actions,
         min_probability=DUE_MIN_PROBABILITY,
         horizon_days=config.due_horizon_days,
-        replenish=actions.filter(pl.col("action") == "replenish").height,
-        dropped=undefined,
         evidence=due_evidence,
         unchecked=due_unchecked if reason is None else f"no evaluation: {reason}",
         sampled=checked_sample(due_sampled, sampled),

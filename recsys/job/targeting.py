@@ -36,7 +36,8 @@ from recsys.data import columns as C
 from recsys.data.timeutil import DateLike, to_datetime
 from recsys.exceptions import DataWarning, InputDataError
 from recsys.profiles import ProfileConfig, build_profiles
-from recsys.uplift import PlanValue, UpliftModel, allocate, plan_value
+from recsys.uplift import PlanValue, UpliftModel, allocate, covariate_balance, plan_value
+from recsys.uplift.balance import imbalance_message
 
 __all__ = ["Experiment", "Targeting", "targeting"]
 
@@ -169,6 +170,38 @@ def _read(experiment: Experiment, user_dtype: pl.DataType) -> pl.DataFrame:
     return frame
 
 
+def _balanced(frame: pl.DataFrame, features: pl.DataFrame, experiment: Experiment) -> pl.DataFrame:
+    """``features`` without the columns that differ between the arms
+    (`recsys.uplift.covariate_balance`: measured after the assignment, like an outcome, or
+    profiles that hold purchases made during the experiment), with a `DataWarning` naming
+    them: the job chose these columns for the user, so it leaves the leaking ones out
+    rather than refuse the whole report."""
+    table = covariate_balance(
+        frame.select(C.USER, experiment.arm),
+        features,
+        treatment=experiment.arm,
+        control=experiment.control,
+        arm=experiment.treated,
+    )
+    flagged = table.filter("imbalanced")["feature"].to_list()
+    if flagged:
+        arm = experiment.treated if experiment.treated is not None else "the treated arm"
+        warnings.warn(
+            imbalance_message(
+                table,
+                arm,
+                experiment.control,
+                "the experiment's and the profiles'",
+                f"The uplift model is fitted without them ({len(flagged)} of "
+                f"{table.height} columns left out); give the experiment's start and only "
+                "columns measured before the assignment to keep every column.",
+            ),
+            DataWarning,
+            stacklevel=3,
+        )
+    return features.drop(flagged)
+
+
 def targeting(
     bought: pl.DataFrame,
     profiles: pl.DataFrame,
@@ -219,12 +252,13 @@ def targeting(
             DataWarning,
             stacklevel=3,
         )
+    features = _balanced(frame, extras.join(at_start, on=C.USER, how="left"), experiment)
     model = UpliftModel(
         experiment.method, learner_params=experiment.learner_params, random_state=seed
     )
     oof = model.fit_predict(
         frame.select(C.USER, experiment.arm, experiment.outcome),
-        extras.join(at_start, on=C.USER, how="left"),
+        features,
         treatment=experiment.arm,
         outcome=experiment.outcome,
         control=experiment.control,

@@ -45,7 +45,7 @@ from numpy.typing import NDArray
 from scipy import special
 
 from recsys.data import columns as C
-from recsys.data.canonical import order_keys, without_returns
+from recsys.data.canonical import US_PER_DAY, order_keys, without_returns
 from recsys.exceptions import InputDataError
 from recsys.profiles.bgnbd import BGNBD
 from recsys.profiles.churn_hazard import GapSurvival
@@ -59,13 +59,12 @@ BASE_FEATURES = (
     "orders_180", "trend", "items", "p_alive", "expected", "months", "overdue", "no_order",
 )  # fmt: skip
 SPEND_FEATURES = ("spend", "spend_90", "spend_180", "spend_365", "order_value")
-_US_PER_DAY = 86_400_000_000
 #: A penalty that keeps the BG/NBD feature finite where the data barely identify it.
 _BGNBD_PENALIZER = 1e-3
 
 
 def _days(expr: pl.Expr) -> pl.Expr:
-    return expr.dt.total_microseconds().cast(pl.Float64) / _US_PER_DAY
+    return expr.dt.total_microseconds().cast(pl.Float64) / US_PER_DAY
 
 
 def customer_features(

@@ -131,7 +131,10 @@ def card_headline(result: JobResult, key: str) -> str:
             " on Spearman, level on the top tenth" if level else ""
         )
     if key == "due":
-        return f"{count(ev['customers'])} customers, {count(ev['items'])} products due"
+        due = f"{count(ev['customers'])} customers, {count(ev['items'])} products due"
+        return due + (
+            " by the naive rule (the model is not licensed)" if ev.get("follows") == "rule" else ""
+        )
     if key == "model":
         return result.model
     if key == "targeting":
@@ -158,7 +161,7 @@ def winback_table(result: JobResult, names: dict[str, str]) -> Table | None:
     top = win.join(result.profiles.select(C.USER, *extra), on=C.USER, how="left").select(
         C.USER,
         *extra,
-        "value_at_stake",
+        "projected_value",
         pl.Series("items", [products(i, names) for i in win["items"].to_list()], pl.String),
     )
 
@@ -166,14 +169,16 @@ def winback_table(result: JobResult, names: dict[str, str]) -> Table | None:
         return money(v, cur) if money_value else orders(v)
 
     order = (
-        "value at stake (the value model x churn risk)"
+        "projected value (the value model x churn risk)"
         if result.claims["churn"].licensed
         else result.claims["churn"].fallback
     )
     ev = result.claims["campaign"].evidence
     ratio = ev.get("ratio_at_window_rate", ev.get("ratio", float("nan")))
     by_ratio = (
-        f", scaled by {ratio:.1%}, what materialised at the evaluation cutoff" if ratio < 1 else ""
+        f", scaled by {ratio:.1%}, what materialised at the evaluation cutoff"
+        if 0 < ratio < 1
+        else ""
     )
     scaled = (
         " (over the value horizon, as projected: the campaign card states the stake over "
@@ -181,16 +186,39 @@ def winback_table(result: JobResult, names: dict[str, str]) -> Table | None:
         if "stake_days" in ev
         else ""
     )
+    if "stake_days" in ev and not ev["stake"] > 0:
+        scaled = (
+            " (over the value horizon, as projected: by the evidence of the "
+            f"{ev['stake_days']} days the campaign card checked, nothing is at stake)"
+        )
     return Table.from_frame(
         top,
         title="The first ten customers to win back",
-        caption=f"One row per customer, in the order of the list: {order}. Value at stake is "
+        caption=f"One row per customer, in the order of the list: {order}. Projected value is "
         f"the {result.claims['campaign'].evidence['basis']}{scaled}; value_source: "
         f"{value_source(result)}; "
         f"the products are {result.model}'s recommendations.",
         labels={"recency_days": "days since last order", "rfm_segment": "RFM segment"},
-        formats={"monetary": amount, "value_at_stake": amount, "recency_days": count},
+        formats={"monetary": amount, "projected_value": amount, "recency_days": count},
         text_columns=("items",),
+    )
+
+
+def due_caption(result: JobResult) -> str:
+    """The caption of the items-due table: the model's chances, or the naive rule the
+    reminders follow where the due card did not license the model
+    (`recsys.job.due_check.deployed_due`)."""
+    days = result.config.due_horizon_days
+    ev = result.claims["due"].evidence
+    if ev.get("follows") == "rule":
+        return (
+            "One row per customer and product, the most likely first, by the naive rule the "
+            f"replenishment reminders follow (the items-due model is not licensed): "
+            f"{ev['naive_rule']}."
+        )
+    return (
+        "One row per customer and product, the most likely first; chance = probability "
+        f"of a purchase in the next {days} days."
     )
 
 
@@ -212,8 +240,7 @@ def due_table(result: JobResult, names: dict[str, str]) -> Table | None:
     return Table.from_frame(
         top.select(columns),
         title="Products most likely to be bought again soon",
-        caption="One row per customer and product, the most likely first; chance = probability "
-        f"of a purchase in the next {result.config.due_horizon_days} days.",
+        caption=due_caption(result),
         formats={
             "p_within_horizon": percent,
             "due_date": lambda v: "" if v is None else f"{v:%Y-%m-%d}",

@@ -17,7 +17,7 @@ from recsys.data import columns as C
 if TYPE_CHECKING:
     from recsys.job import JobResult
 
-__all__ = ["FILES", "file_metadata", "readme", "value_source", "write_files"]
+__all__ = ["FILES", "due_source", "file_metadata", "readme", "value_source", "write_files"]
 
 #: The files `write_files` writes, by name.
 FILES = {
@@ -52,7 +52,9 @@ COLUMN_NOTES = {
     "clv": "BG/NBD x Gamma-Gamma value over the value horizon",
     "expected_orders": "BG/NBD's expected orders over the value horizon",
     "churn_rank": "1 = most likely gone, by the churn card's ordering (metadata churn_rank_source)",
-    "value_at_stake": "the value the win-back decision weighs (metadata value_source)",
+    "projected_value": "the value the decision weighs, as projected over the value horizon "
+    "(x churn risk for win_back where churn risk is licensed; metadata value_source): not "
+    "the campaign card's stake, which is over the window it checked",
     "as_of": "the date everything in the file is as of",
     "item_name": "the product's name",
     "item_names": "the names of the products in items",
@@ -71,11 +73,14 @@ def file_metadata(result: JobResult, name: str) -> dict[str, str]:
     ``churn_probability``: ``yes`` where it may be read as a probability;
     ``value_source``: `value_source`. ``evaluation_window_days``: the days after the
     cutoff the data cover (``evaluation_horizon_days``, or fewer where the horizon runs
-    past ``as_of``).
+    past ``as_of``). ``due_source`` (``due.parquet``, ``actions.parquet``):
+    `due_source`.
     """
     meta = {"as_of": result.as_of.isoformat(), "recsys_file": name, "model": result.model}
     if name == "profiles":
         meta.update(_sources(result))
+    if name in ("due", "actions") and "due" in result.claims:
+        meta["due_source"] = due_source(result)
     if result.cutoff is not None and result.evaluation is not None:
         meta["evaluation_cutoff"] = result.cutoff.isoformat()
         meta["evaluation_horizon_days"] = str(result.config.horizon_days)
@@ -95,6 +100,16 @@ def value_source(result: JobResult) -> str:
         return f"model: {column} ({value.evidence.get('model_name', 'the CLV model')})"
     past = "monetary" if "monetary" in result.profiles.columns else "frequency"
     return f"rule: {past} x {value.evidence.get('ratio', float('nan')):.3g} ({value.fallback})"
+
+
+def due_source(result: JobResult) -> str:
+    """What the items due and the replenishment reminders follow: ``model: due_items``
+    where the due card licensed its chances, else ``rule: <the naive rule>``
+    (`recsys.job.due_check.deployed_due`)."""
+    ev = result.claims["due"].evidence
+    if ev.get("follows") == "rule":
+        return f"rule: {ev['naive_rule']}"
+    return "model: due_items (p_within_horizon)"
 
 
 def _sources(result: JobResult) -> dict[str, str]:

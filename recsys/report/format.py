@@ -66,7 +66,7 @@ LABELS: dict[str, str] = {
     "monetary": "spend to date",
     "churn_risk": "mean churn risk",
     "clv": "expected value",
-    "value_at_stake": "value at stake",
+    "projected_value": "projected value",
     "action": "action",
     "reason": "why",
     "items": "products to show",

@@ -12,6 +12,8 @@
   `uplift_at_k`, `uplift_by_percentile` — targeting curves with bootstrap CIs.
 * `recsys.uplift.offpolicy` — IPS, SNIPS and doubly robust estimates of a new
   policy from logged bandit feedback.
+* `covariate_balance` — are the features balanced between the arms? A column that is
+  not was most likely measured after the assignment (an outcome leaking into a model).
 * `UpliftModel` — T-, X- and DR-learners of each customer's uplift, cross-fitted.
 * `allocate` — whom to treat under a budget or a count, with a reason and a holdout.
 * `plan_value` — a plan's value vs treat-all/none/random/by-column (IPS, DR, bootstrap
@@ -23,6 +25,7 @@
 from recsys.uplift import offpolicy
 from recsys.uplift.allocation import allocate
 from recsys.uplift.assignment import assign
+from recsys.uplift.balance import covariate_balance
 from recsys.uplift.curves import (
     auuc,
     qini_auc,
@@ -47,6 +50,7 @@ __all__ = [
     "assign",
     "auuc",
     "confidence_sequence",
+    "covariate_balance",
     "hit_retention",
     "minimum_detectable_effect",
     "offpolicy",

@@ -52,11 +52,13 @@ import polars as pl
 from threadpoolctl import threadpool_limits
 
 from recsys._validation import check_in, check_positive_int, resolve_num_threads
+from recsys._warnings import warn_caller
 from recsys.data.sources import FrameLike
 from recsys.exceptions import DataWarning, InputDataError, NotFittedError
 from recsys.uplift._checks import as_frame, check_finite_column, is_binary_column, require_columns
 from recsys.uplift._features import FeatureEncoder, join_features
 from recsys.uplift._forest import MAX_LEAVES, Bins, Constant, Forest, learner_input
+from recsys.uplift.balance import BALANCE_ALPHA, balance_table, imbalance_message
 
 __all__ = ["UpliftModel"]
 
@@ -162,6 +164,11 @@ class UpliftModel:
         Customers of other arms of the experiment, not used.
     oof_
         Frame ``user_id, uplift`` of the experiment's customers, out-of-fold.
+    balance_
+        `covariate_balance` of the features between the two arms compared.
+    balance_warning_
+        The `DataWarning` issued when ``features`` has columns that differ between the
+        arms, else None.
 
     Examples
     --------
@@ -219,11 +226,14 @@ class UpliftModel:
         experiment
             One row per customer: ``user_col``, the ``treatment`` column (the arm) and
             the ``outcome`` column (0/1 or a number; no nulls). Without ``features``,
-            every other column is a feature.
+            every other column is a feature, and one that differs between the arms
+            (`covariate_balance`: measured after the assignment, like an outcome) is an
+            error.
         features
             Optional frame of features by ``user_col`` (for example
             ``rs.build_profiles(purchases, as_of=experiment_start)`` joined with customer
             columns). Customers without a row get missing features (counted, warned).
+            A column that differs between the arms is warned about (``balance_warning_``).
         treatment, outcome
             Column names in ``experiment``.
         control
@@ -239,7 +249,8 @@ class UpliftModel:
         InputDataError
             Missing columns, a single arm, an unknown ``arm``/``control``, nulls in
             ``treatment``/``outcome``, an outcome constant in both arms, repeated
-            customers, unusable feature columns.
+            customers, unusable feature columns, experiment columns (without
+            ``features``) that differ between the arms.
         """
         check_in("method", self.method, _METHODS)
         if self.n_folds is not None:
@@ -261,6 +272,7 @@ class UpliftModel:
         else:
             feats, absent = join_features(frame[user_col], as_frame(features, "features"), user_col)
         self.encoder_ = FeatureEncoder.fit(feats, user_col)
+        self._check_balance(feats.select(self.encoder_.columns), t, given=features is not None)
         x = self.encoder_.transform(feats, absent=absent)
         self.user_col_ = user_col
         self._mask = self.encoder_.categorical_mask
@@ -392,6 +404,34 @@ class UpliftModel:
         self.treated_share_ = float(t.mean())
         self.n_customers_ = int(t.size)
         return frame, t, y
+
+    def _check_balance(self, feats: pl.DataFrame, t: np.ndarray, *, given: bool) -> None:
+        """``balance_``; a feature that differs between the arms (`covariate_balance`) is
+        refused among the experiment's other columns, warned about in ``features``."""
+        self.balance_ = balance_table(feats, t, BALANCE_ALPHA)
+        self.balance_warning_: str | None = None
+        if not self.balance_["imbalanced"].any():
+            return
+        if not given:
+            raise InputDataError(
+                imbalance_message(
+                    self.balance_,
+                    self.arm_,
+                    self.control_,
+                    "the experiment's",
+                    "Pass features= with the columns measured before the assignment only, or "
+                    "drop these columns from experiment",
+                )
+            )
+        self.balance_warning_ = imbalance_message(
+            self.balance_,
+            self.arm_,
+            self.control_,
+            "features",
+            "If so, the model's ranking is no evidence that targeting works: use the columns "
+            "measured before the assignment only",
+        )
+        warn_caller(self.balance_warning_)
 
     def _seed(self, fold: int, role: int) -> int:
         return int(np.random.SeedSequence([self.random_state, fold, role]).generate_state(1)[0])

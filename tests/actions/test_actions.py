@@ -1,4 +1,4 @@
-"""The retention action list: rules, value at stake, items, budget, bad input."""
+"""The retention action list: rules, projected value, items, budget, bad input."""
 
 from __future__ import annotations
 
@@ -42,11 +42,11 @@ def test_default_rules_value_and_items() -> None:
     assert rows[1]["action"] == "onboard"
     assert rows[1]["items"] == ["Y", "X"]  # by rank
     assert rows[2]["action"] == "win_back"
-    assert rows[2]["value_at_stake"] == pytest.approx(400 * 0.8)
+    assert rows[2]["projected_value"] == pytest.approx(400 * 0.8)
     assert "churn_risk 0.8 >= 0.5" in rows[2]["reason"]
     assert rows[3]["action"] == "replenish"
     assert rows[3]["items"] == ["B", "C", "A"]  # most probable first
-    assert rows[3]["value_at_stake"] == 300.0
+    assert rows[3]["projected_value"] == 300.0
     assert rows[4]["action"] == "cross_sell"  # E is below due_min_probability
     assert rows[5]["action"] == "none"  # churned but churn risk unknown, nothing due
     assert rows[5]["items"] == []

@@ -37,7 +37,14 @@ def test_actions_command(
     assert f"churn: {job.claims['churn'].text}" in err
     assert f"value: {job.claims['value'].text}" in err
     actions = pl.read_parquet(out)
-    assert actions.columns == ["user_id", "action", "reason", "value_at_stake", "items", "priority"]
+    assert actions.columns == [
+        "user_id",
+        "action",
+        "reason",
+        "projected_value",
+        "items",
+        "priority",
+    ]
     assert (actions["action"] != "none").sum() == 50
     csv = tmp_path / "actions.csv"
     assert main([*argv, "--out", str(csv)]) == 0
@@ -66,7 +73,7 @@ def test_actions_without_prices_values_customers_in_orders(tmp_path: Path) -> No
     assert main(["actions", str(path), "--model", "none", "--out", str(out)]) == 0
     actions = pl.read_parquet(out)
     assert actions.height == shop["user_id"].n_unique()
-    assert (actions["value_at_stake"] > 0).any()
+    assert (actions["projected_value"] > 0).any()
 
 
 @pytest.mark.parametrize(

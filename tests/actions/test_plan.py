@@ -41,7 +41,7 @@ def test_the_plan_decides_who_gets_an_action() -> None:
     assert rows[4]["action"] == "cross_sell"
     assert rows[2]["action"] == "none"  # win_back by the rules, but the plan says no
     assert rows[2]["reason"].startswith(PLAN_NOT_TREATED + " (not treated: no gain)")
-    assert rows[2]["value_at_stake"] == 0.0
+    assert rows[2]["projected_value"] == 0.0
     assert rows[2]["priority"] is None
     assert rows[3]["action"] == "none"
     assert rows[3]["reason"].startswith(PLAN_HOLDOUT)

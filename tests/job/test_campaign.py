@@ -82,7 +82,7 @@ def test_the_stake_is_valued_by_what_the_rule_projected_at_the_cutoff(
     assert ev["ratio"] == pytest.approx(realised / projected, rel=1e-9)
     assert ev["ratio"] < 0.5  # durables: lapsed one-order customers rarely come back
     win = durables.actions.filter(action="win_back")
-    assert ev["projected_stake"] == pytest.approx(win["value_at_stake"].sum())
+    assert ev["projected_stake"] == pytest.approx(win["projected_value"].sum())
     # the shop-wide rate in the window over the rate in the days the valuation read
     cutoff = durables.cutoff
     assert cutoff is not None
@@ -123,7 +123,11 @@ def test_no_campaign_where_only_the_projection_pays_the_contact_cost(
     assert ev["per_contact"] < cost < projected_per_contact
     dear = _run(shops.durables, contact_cost=cost, churn=False).claims["campaign"]
     assert not dear.licensed
-    assert dear.text.startswith("A win-back campaign is not worth running")
+    assert dear.text.startswith("A win-back campaign is not proposed")
+    # no claim that it cannot pay: the break-even effect, as a multiple of their own spend
+    assert "not worth" not in dear.text
+    needed = dear.evidence["contact_cost"] / dear.evidence["per_contact_low"]
+    assert f"{needed:,.1f} times what they spend with no campaign" in dear.text
 
 
 def test_the_interval_resamples_customers_with_the_project_bootstrap() -> None:
@@ -280,7 +284,10 @@ def test_a_licensed_campaign_says_its_effect_is_not_measured() -> None:
     )
     claim = campaign_claim(100, 50_000.0, 1.0, money=True, evidence=seen)
     assert claim.licensed
-    assert "not its effect, which is not measured here" in claim.text
+    assert "what it adds is not measured here" in claim.text
+    # the break-even: the contact cost as a share of their own spend at the low end
+    cost_share = 1.0 / claim.evidence["per_contact_low"]
+    assert f"{cost_share:.1%} of what they spend with no campaign" in claim.text
     assert "--experiment" in claim.text
     assert "uncontacted, they spent" in claim.text
     assert "worth running" not in claim.text
@@ -424,12 +431,36 @@ def test_refunds_beyond_a_customers_purchases_in_the_window_are_not_floored() ->
     assert e.ratio == pytest.approx(-50.0 / projected)
 
 
-def test_refunds_beyond_purchases_print_as_a_negative_amount() -> None:
+def test_refunds_beyond_purchases_put_no_money_at_stake_in_words() -> None:
+    # the selected customers were refunded 50 more than they bought in the window: no
+    # money at stake, said so, no negative amount printed, nothing proposed
     e = _check(*_returns_shop(datetime(2020, 1, 1)))
+    assert e.realised == -50.0
     e = dataclasses.replace(e, ci_low=-1.0, ci_high=0.5)  # checked: an interval
-    text = campaign_claim(2, 100.0, 1.0, money=True, currency="£", evidence=e).text
-    assert "spent -£50 (" in text, text  # the sign before the symbol, never "£-50"
-    assert "£-" not in text
+    claim = campaign_claim(2, 100.0, 1.0, money=True, currency="£", evidence=e)
+    assert not claim.licensed
+    assert claim.fallback == "no campaign proposed"
+    assert claim.evidence["stake"] == 0.0
+    assert claim.evidence["per_contact_low"] == 0.0
+    assert "-£" not in claim.text, claim.text
+    assert "£-" not in claim.text, claim.text
+    assert "the evidence puts no money at stake over the next 30 days" in claim.text
+    assert "were refunded £50 more than they spent in that window" in claim.text
+    nothing = dataclasses.replace(e, realised=0.0, ratio=0.0, ci_low=0.0, ci_high=0.0)
+    quiet = campaign_claim(2, 100.0, 1.0, money=True, currency="£", evidence=nothing)
+    assert "spent nothing in that window" in quiet.text
+    assert quiet.evidence["stake"] == 0.0
+
+
+def test_an_interval_below_zero_is_nothing_at_its_low_end() -> None:
+    e = _check(*_returns_shop(datetime(2020, 1, 1)))
+    e = dataclasses.replace(e, realised=30.0, ratio=30.0 / e.projected, ci_low=-0.5, ci_high=2.0)
+    claim = campaign_claim(2, 100.0, 1.0, money=True, currency="£", evidence=e)
+    assert claim.evidence["stake"] > 0
+    assert "nothing at the low end of the interval" in claim.text
+    assert "-£" not in claim.text, claim.text
+    assert "£-" not in claim.text, claim.text
+    assert not claim.licensed
 
 
 def test_a_check_on_less_history_than_its_window_warns_with_the_days() -> None:

@@ -157,8 +157,12 @@ def test_the_action_list_decides_churn_and_value_as_the_job_does(name: str) -> N
         purchases, recommender=rs.Popular(), k=5, bootstrap=50, echo=said.append
     )
     claims = result.claims
-    assert said == [f"churn: {claims['churn'].text}", f"value: {claims['value'].text}"]
-    columns = ["user_id", "action", "value_at_stake", "priority"]
+    assert said == [
+        f"churn: {claims['churn'].text}",
+        f"value: {claims['value'].text}",
+        f"due: {claims['due'].text}",  # the items due checked and decided as the job does
+    ]
+    columns = ["user_id", "action", "projected_value", "priority"]
     assert (
         table.select(columns).sort("user_id").equals(result.actions.select(columns).sort("user_id"))
     )
@@ -178,7 +182,7 @@ def test_the_action_list_decides_churn_and_value_as_the_job_does(name: str) -> N
             stake = (
                 stake * win.join(risk, on="user_id", maintain_order="left")["learned_churn_risk"]
             )
-        assert win["value_at_stake"].to_list() == pytest.approx(stake.to_list())
+        assert win["projected_value"].to_list() == pytest.approx(stake.to_list())
 
 
 def test_a_customer_without_a_finite_clv_still_counts_for_churn() -> None:

@@ -171,7 +171,10 @@ def test_the_card_is_licensed_only_where_the_chances_beat_the_base_rate() -> Non
     assert not claim.licensed
     assert claim.text.startswith("The items-due chances are not licensed")
     assert "not shown to beat the item's base rate" in claim.text
-    assert "scaled by 50.0%" in claim.text  # the count is corrected all the same
+    # the reminders follow the naive rule: the count is the rule's, not the model's scaled
+    assert "The replenishment reminders follow the naive rule instead" in claim.text
+    assert "scaled" not in claim.text
+    assert claim.evidence["expected_basis"] == "rule"
 
 
 def test_an_unchecked_card_says_so_and_is_not_licensed() -> None:
@@ -180,9 +183,9 @@ def test_an_unchecked_card_says_so_and_is_not_licensed() -> None:
         unchecked="the 30 days after the evaluation cutoff run past as_of",
     )  # fmt: skip
     assert not claim.licensed
-    assert "unchecked" in claim.text
+    assert "were not checked" in claim.text
     assert "run past as_of" in claim.text
-    assert claim.evidence["expected_basis"] == "unchecked"
+    assert claim.evidence["expected_basis"] == "rule"  # unchecked: the naive rule's
     late, why = due_check(
         cycle_shop(), END - timedelta(days=10), horizon_days=30, min_probability=0.2,
         bootstrap=0, seed=0, observed_until=END,
@@ -199,7 +202,7 @@ def test_an_unchecked_card_says_so_and_is_not_licensed() -> None:
 
 @pytest.mark.filterwarnings("ignore::recsys.exceptions.DataWarning")
 @pytest.mark.parametrize(
-    ("stop_share", "licensed", "basis"), [(0.0, True, "kept"), (0.5, False, "scaled")]
+    ("stop_share", "licensed", "basis"), [(0.0, True, "kept"), (0.5, False, "rule")]
 )
 def test_the_job_licenses_the_due_card_by_its_check(
     stop_share: float, licensed: bool, basis: str
@@ -216,8 +219,10 @@ def test_the_job_licenses_the_due_card_by_its_check(
     e = _check(shop)  # the same check, run on its own
     assert claim.evidence["checked_realised"] == e.realised
     assert claim.evidence["ratio"] == pytest.approx(e.ratio)
-    stated = claim.evidence["model_expected"] * (e.ratio if basis == "scaled" else 1.0)
-    assert claim.evidence["expected_purchases"] == pytest.approx(stated)
+    if licensed:  # the model's count, kept; not licensed, the naive rule's (test_due_fallback)
+        assert claim.evidence["expected_purchases"] == claim.evidence["model_expected"]
+    else:
+        assert claim.evidence["follows"] == "rule"
     assert math.isfinite(claim.evidence["brier"])
 
 

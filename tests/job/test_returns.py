@@ -139,7 +139,7 @@ def test_no_model_recommendation_profile_or_count_sees_a_return_row(
     assert returned.recommendations.equals(plain.recommendations)
     assert ONLY_RETURNED not in returned.recommendations["item_id"].to_list()
     assert ONLY_RETURNED not in returned.due["item_id"].to_list()
-    # the same decisions (the value at stake to the last bits: sums over other frames)
+    # the same decisions (the projected value to the last bits: sums over other frames)
     assert_frame_equal(returned.actions, plain.actions, rel_tol=1e-12)
     assert returned.due.equals(plain.due)
     assert returned.metrics.equals(plain.metrics)

@@ -118,7 +118,7 @@ def test_winback_caption_names_the_rule_and_its_column_otherwise(
     table = winback_table(result, {})
     assert table is not None
     ratio = result.claims["value"].evidence["ratio"]
-    assert "Value at stake is the past-spend value" in table.caption
+    assert "Projected value is the past-spend value" in table.caption
     assert f"rule: monetary x {ratio:.3g} (past spend" in table.caption
 
 
