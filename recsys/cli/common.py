@@ -234,7 +234,39 @@ def in_cli_words(err: BaseException) -> str:
             ),
             lambda name: f"--preset {name}",
         )
-    return re.sub(r"\bpreset='(\w+)'", r"--preset \1", str(err))
+    return in_flag_words(re.sub(r"\bpreset='(\w+)'", r"--preset \1", str(err)))
+
+
+#: The library's ``parameter=`` in a message, as the command line's flag: a clean
+#: option (``--date-format``), a step's setting (``--as-of``) or its equivalent.
+PARAMETER_FLAGS = {
+    "timestamp_format=": "--date-format",
+    "as_of=": "--as-of",
+    "include_cold_users=True": "--on-unknown fallback",
+    "dayfirst=True or dayfirst=False": "--dayfirst or --monthfirst",
+}
+
+
+def in_flag_words(text: str) -> str:
+    """``text`` (a library error or warning) with `PARAMETER_FLAGS` named as flags.
+
+    Examples
+    --------
+    >>> in_flag_words("values do not parse as '%Y'; pass timestamp_format= (strftime syntax)")
+    "values do not parse as '%Y'; pass --date-format (strftime syntax)"
+    >>> in_flag_words("as_of=2009-01-01 00:00:00 is not after the first purchase")
+    '--as-of 2009-01-01 00:00:00 is not after the first purchase'
+    >>> in_flag_words("fix them, pass timestamp_format=, or check timestamp_format='%d'")
+    "fix them, pass --date-format, or check --date-format '%d'"
+    >>> in_flag_words("; include_cold_users=True keeps them; split.as_of= stays")
+    '; --on-unknown fallback keeps them; split.as_of= stays'
+    """
+    for name, flag in PARAMETER_FLAGS.items():
+        found = rf"(?<![\w.]){re.escape(name)}"
+        if name.endswith("="):  # a value follows, or nothing ("pass timestamp_format=,")
+            text = re.sub(rf"{found}(?=[\w'\"])", f"{flag} ", text)
+        text = re.sub(found, flag, text)
+    return text
 
 
 def check_out(out: str) -> str:
@@ -453,7 +485,7 @@ class _OneLine(logging.Formatter):
     """``warning: <message on one line>``: no source path, no code line."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return f"{record.levelname.lower()}: {' '.join(record.getMessage().split())}"
+        return f"{record.levelname.lower()}: {' '.join(in_flag_words(record.getMessage()).split())}"
 
 
 def _message_only(message: Warning | str, *args: Any, **kwargs: Any) -> str:

@@ -437,7 +437,7 @@ def _choose_format(
             )
             raise InputDataError(
                 f"column {src!r} (timestamp): every value reads both day-first and month-first "
-                f"({readings}); pass dayfirst=True or dayfirst=False (--dayfirst or --monthfirst), "
+                f"({readings}); pass dayfirst=True or dayfirst=False, "
                 f"or timestamp_format= "
                 f"(e.g. {first!r} or {second!r})"
             )

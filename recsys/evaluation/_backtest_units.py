@@ -196,9 +196,15 @@ def next_basket_units(
 ) -> pl.DataFrame:
     """Per test customer (bought before and in the window): each metric of the model,
     of Repurchase and of the last basket (columns ``<metric>__<list>``)."""
-    split = temporal_split(purchases, cutoff=origin, horizon_days=horizon_days)
+    # only the window's buyers who bought before are units, by design: selected here, as
+    # temporal_split would warn about the others as if they were lost
+    split = temporal_split(
+        purchases, cutoff=origin, horizon_days=horizon_days, include_cold_users=True
+    )
+    known = without_returns(split.train).select(C.USER).unique()
+    test = split.test.join(known, on=C.USER, how="semi")
     inter = Interactions.from_purchases(split.train)
-    users = split.test[C.USER].unique().sort()
+    users = test[C.USER].unique().sort()
     model = recommender.clone().fit(inter)
     lists = {
         "model": model.recommend(users, k=k, on_unknown="skip"),
@@ -208,7 +214,7 @@ def next_basket_units(
     out = pl.DataFrame({C.USER: users})
     for metric in metrics:
         for name, recs in lists.items():
-            values = accuracy_per_user(metric, recs, split.test, k=k)
+            values = accuracy_per_user(metric, recs, test, k=k)
             out = out.join(
                 values.select(C.USER, pl.col("value").fill_null(0.0).alias(f"{metric}__{name}")),
                 on=C.USER,

@@ -143,11 +143,17 @@ def mode_truth(truth: pl.DataFrame, mode: str, train: Any) -> pl.DataFrame:
     return new_items_truth(truth, train) if mode == "new" else repeat_items_truth(truth, train)
 
 
-def mode_list_items(list_items: pl.DataFrame, mode: str, train: Any) -> pl.DataFrame:
-    """The list items that count in ``mode``: not bought (``"new"``) or bought (``"repeat"``)."""
+def mode_list_items(
+    list_items: pl.DataFrame, mode: str, train: Any, pairs: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """The list items that count in ``mode``: not bought (``"new"``) or bought (``"repeat"``).
+
+    ``pairs``: ``train_pairs(train, list_items)`` when the caller has it (one per set of
+    lists with the same id types), else computed here.
+    """
     if mode == "all":
         return list_items
-    pairs = train_pairs(train, list_items)
+    pairs = train_pairs(train, list_items) if pairs is None else pairs
     if mode == "new":
         return list_items.join(pairs, on=[USER, ITEM], how="anti")
     return list_items.join(pairs, on=[USER, ITEM], how="semi")

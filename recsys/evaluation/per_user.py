@@ -154,6 +154,7 @@ def per_user_metrics(
     seen = train_pairs(split.train)
     catalogue = seen.get_column(ITEM).unique()
     user_index = pl.DataFrame({USER: users, "_u": np.arange(len(users), dtype=np.int64)})
+    mode_pairs: dict[tuple[Any, Any], pl.DataFrame] = {}
 
     columns: list[tuple[str, str, str, int]] = []
     values: list[np.ndarray] = []
@@ -195,9 +196,11 @@ def per_user_metrics(
                     )
             list_items = matrix.list_items
             if mode != "all":
-                list_items = mode_list_items(
-                    list_items.join(user_index, on="_u"), mode, split.train
-                )
+                list_items = list_items.join(user_index, on="_u")
+                ids = (list_items.schema[USER], list_items.schema[ITEM])
+                if ids not in mode_pairs:  # the training pairs once, not once per model
+                    mode_pairs[ids] = train_pairs(split.train, list_items)
+                list_items = mode_list_items(list_items, mode, split.train, mode_pairs[ids])
             if "coverage" in names:
                 check_catalogue(list_items, catalogue)
                 if USER not in list_items.columns:

@@ -7,13 +7,15 @@ touch ``split.test`` once, for the final figures.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from recsys._text import counted, percent
 from recsys._validation import (
     InstanceOf,
     Interval,
@@ -25,7 +27,7 @@ from recsys.data.canonical import ORDER_KEY, order_key, require_purchases, witho
 from recsys.data.columns import IS_RETURN, ITEM, ORDER, TIMESTAMP, USER
 from recsys.data.sources import FrameLike, to_frame
 from recsys.data.timeutil import TimeLike, to_datetime, window_end
-from recsys.exceptions import InputDataError, RecsysError
+from recsys.exceptions import DataWarning, InputDataError, RecsysError
 
 _HORIZON = Interval(float, 0, None, closed="neither")
 
@@ -120,9 +122,12 @@ class Split:
         return random_holdout(self.train, p["fraction"], seed=p["seed"] + 1)
 
     def __repr__(self) -> str:
+        left = self.info.get("test_users_without_history", 0)
         return (
             f"Split({self.method}, cutoff={self.cutoff}, train={self.train.height} rows, "
-            f"test={self.test.height} rows / {self.test.get_column(USER).n_unique()} users)"
+            f"test={self.test.height} rows / {self.test.get_column(USER).n_unique()} users"
+            + (f", {left} users without history left out" if left else "")
+            + ")"
         )
 
 
@@ -141,17 +146,38 @@ def _test_without_returns(test: pl.DataFrame, info: dict[str, int]) -> pl.DataFr
 
 
 def _keep_known_users(
-    train: pl.DataFrame, test: pl.DataFrame, min_train_purchases: int, info: dict[str, int]
+    train: pl.DataFrame,
+    test: pl.DataFrame,
+    min_train_purchases: int,
+    info: dict[str, int],
+    where: str = "in train",
+    remedy: str = "",
 ) -> pl.DataFrame:
+    """The test rows of users with ``min_train_purchases`` training rows or more; the
+    others are counted in ``info`` and by a `DataWarning` (``where``: the training
+    period in words; ``remedy``: how to keep them)."""
     history = without_returns(train)
     eligible = (
         history.group_by(USER).len().filter(pl.col("len") >= min_train_purchases).select(USER)
     )
     kept = test.join(eligible, on=USER, how="semi")
-    info["test_users_without_history"] = (
-        test.get_column(USER).n_unique() - kept.get_column(USER).n_unique()
-    )
+    users, kept_users = test.get_column(USER).n_unique(), kept.get_column(USER).n_unique()
+    info["test_users_without_history"] = left = users - kept_users
     info["test_rows_without_history"] = test.height - kept.height
+    if left:
+        bought = (
+            "no purchase"
+            if min_train_purchases == 1
+            else f"fewer than {counted(min_train_purchases, 'purchase row')}"
+        )
+        warnings.warn(
+            f"{left:,} of {counted(users, 'test customer')} ({percent(left / users)}) had "
+            f"{bought} {where} and are left out of the test set "
+            f"({counted(info['test_rows_without_history'], 'row')}): the "
+            f"{counted(kept_users, 'other is', 'others are')} evaluated{remedy}",
+            DataWarning,
+            stacklevel=3,
+        )
     return kept
 
 
@@ -224,7 +250,14 @@ def temporal_split(
     info: dict[str, int] = {}
     test = _test_without_returns(frame.filter(in_window), info)
     if not include_cold_users:
-        test = _keep_known_users(train, test, min_train_purchases, info)
+        test = _keep_known_users(
+            train,
+            test,
+            min_train_purchases,
+            info,
+            f"before the cutoff {cut:%Y-%m-%d}" + ("" if cut.time() == time() else f" {cut:%H:%M}"),
+            "; include_cold_users=True keeps them",
+        )
     _finish(train, test, "temporal_split")
     if test.get_column(TIMESTAMP).min() < cut or train.get_column(TIMESTAMP).max() >= cut:  # type: ignore[operator]
         raise RecsysError("temporal_split produced a test row before the cutoff (a leak)")

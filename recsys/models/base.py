@@ -429,7 +429,8 @@ class Recommender(ABC):
             user seen in training.
         k
             Number of items per user (``>= 1``). Users with fewer eligible items
-            (after exclusions and candidates) get fewer rows.
+            (after exclusions and candidates) get fewer rows, or none: a
+            `DataWarning` counts them.
         exclude_seen
             Leave out items the user bought in training (``None`` = the model's
             default, see `default_exclude_seen`).

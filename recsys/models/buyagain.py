@@ -55,6 +55,8 @@ def repurchase_features(
     reference_us: int | np.ndarray,
     n_items: int,
     trend_window_days: float,
+    *,
+    presorted: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per (user, item) repurchase features as of ``reference_us`` from a purchase log.
 
@@ -74,6 +76,10 @@ def repurchase_features(
         Catalogue size (pair key = ``user * n_items + item``).
     trend_window_days
         Window of the item's recent-buyers count.
+    presorted
+        The rows are already in the order of ``(user * n_items + item, time)``
+        (``numpy.lexsort``, stable): the sort is skipped (`BuyAgain` sorts its log once
+        for its two calls).
 
     Returns
     -------
@@ -96,9 +102,12 @@ def repurchase_features(
     i = item_index[before].astype(np.int64)
     t = times_us[before]
     key = u * max(n_items, 1) + i
-    order = np.lexsort((t, key))
-    key, t, user_rows = key[order], t[order], u[order]
-    del u, i, order, before, row_reference  # freed as soon as used up (large logs)
+    if not presorted:  # (a subset of presorted rows keeps the order this sort gives it)
+        order = np.lexsort((t, key))
+        key, t, u = key[order], t[order], u[order]
+        del order
+    user_rows = u
+    del u, i, before, row_reference  # freed as soon as used up (large logs)
     n = len(key)
     if n == 0:
         return key, np.zeros((0, len(FEATURE_NAMES)))
@@ -279,7 +288,10 @@ class BuyAgain(Recommender):
         i = interactions.items.to_index(log[C.ITEM], on_unknown="minus_one")
         t = log[C.TIMESTAMP].cast(pl.Datetime("us")).to_numpy().view(np.int64)
         known = (u >= 0) & (i >= 0)
-        u, i, t = u[known], i[known], t[known]
+        # in the order of repurchase_features' pairs, once for its two calls
+        order = np.lexsort((t[known], u[known].astype(np.int64) * max(n_items, 1) + i[known]))
+        u, i, t = u[known][order], i[known][order], t[known][order]
+        del order, known
         # Each user's "now" (a per-user as_of, else the shared reference time);
         # every purchase of the user is strictly before it.
         user_now = interactions.user_reference_times()
@@ -295,7 +307,7 @@ class BuyAgain(Recommender):
         window = min(float(self.label_days), span_days / 3.0)
         trend = float(self.trend_window_days)
         cut = now - int(window * _US_PER_DAY)
-        keys0, x0 = repurchase_features(u, i, t, cut, n_items, trend)
+        keys0, x0 = repurchase_features(u, i, t, cut, n_items, trend, presorted=True)
         later = t >= cut[u]
         label_keys = sorted_unique(u[later].astype(np.int64) * n_items + i[later])
         active = sorted_unique(u[later])
@@ -308,7 +320,7 @@ class BuyAgain(Recommender):
         fit = fit_logistic(x0, y, float(self.regularization))
         del x0, y, keys0  # before the features as of T: a large log never holds both
         self.mean_, self.scale_, self.coef_ = fit.mean, fit.scale, fit.coef
-        keys, x = repurchase_features(u, i, t, now, n_items, trend)
+        keys, x = repurchase_features(u, i, t, now, n_items, trend, presorted=True)
         expected = (
             np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr)) * n_items
             + matrix.indices

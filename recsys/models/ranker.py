@@ -402,4 +402,38 @@ def recommend_ids(
             cand,
             resolve_num_threads(num_threads),
         )
+    seen = model.default_exclude_seen if exclude_seen is None else exclude_seen
+    warn_short(model, ids, bool(seen), extra is not None, cand is not None, fill)
     return lists_frame(model, query_ids, ids, scores)
+
+
+def warn_short(
+    model: Any, ids: np.ndarray, seen: bool, excluded: bool, candidates: bool, fill: str | None
+) -> None:
+    """The `DataWarning` of the lists shorter than ``k`` (``ids`` padded with -1) once
+    filled: how many customers, how many with none, and what left too few items."""
+    have = (ids >= 0).sum(axis=1)
+    short = int((have < ids.shape[1]).sum())
+    if not short:
+        return
+    less = [
+        words
+        for words, on in (
+            ("the items each bought before (exclude_seen=True)", seen),
+            ("the items in exclude=", excluded),
+            ("the items not in candidates=", candidates),
+        )
+        if on
+    ]
+    why = f"the catalogue holds {counted(model.n_items, 'item')}" + (
+        f", less {' and '.join(less)}" if less else ""
+    )
+    if fill is None:
+        why = f"fill=None keeps the model's own lists, which score too few of them ({why})"
+    warnings.warn(
+        f"{type(model).__name__} has fewer than {ids.shape[1]:,} items to recommend to "
+        f"{counted(short, 'customer')} of {len(have):,} (none to "
+        f"{int((have == 0).sum()):,}): {why}",
+        DataWarning,
+        stacklevel=4,  # warn_short <- recommend_ids <- Recommender.recommend <- caller
+    )

@@ -80,24 +80,32 @@ def user_habits(purchases: pl.DataFrame, users: Any) -> np.ndarray:
     ([2.0, 2.0], 0.0)
     """
     n = len(users)
-    rows = (
+    key = order_key(purchases)
+    # per (customer, item): the first order with it and how many orders had it; on the
+    # streaming engine (the in-memory grouping keeps a transient of several times the log)
+    pairs = (
         purchases.lazy()
-        .select(C.USER, C.ITEM, order_key(purchases))
-        .unique()
-        # streaming: the in-memory distinct keeps a transient of several times the log
+        .group_by(C.USER, C.ITEM)
+        .agg(key.min().alias("_first_buy"), key.n_unique().alias("_orders"))
         .collect(engine="streaming")
-        .with_columns(
-            pl.col(ORDER_KEY).min().over(C.USER).alias("_first_order"),
-            pl.col(ORDER_KEY).min().over(C.USER, C.ITEM).alias("_first_buy"),
-        )
     )
-    per_user = rows.group_by(C.USER).agg(
-        pl.col(ORDER_KEY).n_unique().alias("orders"),
-        pl.col(C.ITEM).n_unique().alias("items"),
-        (pl.col(ORDER_KEY) > pl.col("_first_order")).sum().alias("later"),
-        ((pl.col(ORDER_KEY) > pl.col("_first_order")) & (pl.col(ORDER_KEY) == pl.col("_first_buy")))
-        .sum()
-        .alias("new"),
+    orders = (
+        purchases.lazy()
+        .group_by(C.USER)
+        .agg(key.n_unique().alias("orders"))
+        .collect(engine="streaming")
+    )
+    # an item's (customer, item, order) rows after the customer's first order: its orders
+    # less the first one when it was in it; it is new when its first order is a later one
+    first = pl.col("_first_buy") == pl.col("_first_buy").min()
+    per_user = (
+        pairs.group_by(C.USER)
+        .agg(
+            pl.len().alias("items"),
+            (pl.col("_orders").sum() - first.sum()).alias("later"),
+            (~first).sum().alias("new"),
+        )
+        .join(orders, on=C.USER)
     )
     index = users.to_index(per_user[C.USER], on_unknown="minus_one")
     known = index >= 0

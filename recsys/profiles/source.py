@@ -160,7 +160,7 @@ def resolve_as_of(
     if when <= first:
         raise InputDataError(
             f"as_of={when} is not after the first purchase ({first}): no customer has a "
-            "purchase strictly before as_of"
+            "purchase strictly before it"
         )
     return when
 

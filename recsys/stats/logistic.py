@@ -59,9 +59,11 @@ class LogisticFit(NamedTuple):
 
 def _loss(
     z: NDArray[np.float64], y: NDArray[np.float64], w: NDArray[np.float64], pen: NDArray[np.float64]
-) -> float:
+) -> tuple[float, NDArray[np.float64]]:
+    """The penalised loss at ``w`` and the linear predictor ``z @ w`` (the next Newton
+    step starts from it: not computed twice)."""
     eta = z @ w
-    return float(np.sum(np.logaddexp(0.0, eta) - y * eta) + 0.5 * np.sum(pen * w * w))
+    return float(np.sum(np.logaddexp(0.0, eta) - y * eta) + 0.5 * np.sum(pen * w * w)), eta
 
 
 def fit_logistic(x: ArrayLike, y: ArrayLike, l2: float = 0.0, iterations: int = 50) -> LogisticFit:
@@ -116,33 +118,38 @@ def fit_logistic(x: ArrayLike, y: ArrayLike, l2: float = 0.0, iterations: int = 
     scale = xx.std(axis=0)
     scale[scale == 0] = 1.0
     z = np.column_stack([(xx - mean) / scale, np.ones(len(xx))])
+    # z times each row's p (1 - p): one buffer for every step, in z's memory layout (the
+    # BLAS call, and so the sums' order, depends on it)
+    weighted = np.empty_like(z)
     w = np.zeros(z.shape[1])
     penalty = np.full(z.shape[1], float(l2))
     penalty[-1] = 0.0
     converged = False
     with threadpool_limits(limits=1, user_api="blas"), np.errstate(over="ignore"):
-        current = _loss(z, yy, w, penalty)
+        current, eta = _loss(z, yy, w, penalty)
         for _ in range(iterations):
-            p = 1.0 / (1.0 + np.exp(-(z @ w)))
+            p = 1.0 / (1.0 + np.exp(-eta))
             grad = z.T @ (p - yy) + penalty * w
-            hess = (z * (p * (1.0 - p))[:, None]).T @ z + np.diag(penalty + 1e-9)
+            np.multiply(z, (p * (1.0 - p))[:, None], out=weighted)
+            hess = weighted.T @ z + np.diag(penalty + 1e-9)
             step = np.linalg.solve(hess, grad)
             trial = w - step
-            value = _loss(z, yy, trial, penalty)
+            value, trial_eta = _loss(z, yy, trial, penalty)
             halvings = 0
             while not (np.isfinite(value) and value <= current) and halvings < 30:
                 step = step / 2.0
                 trial = w - step
-                value = _loss(z, yy, trial, penalty)
+                value, trial_eta = _loss(z, yy, trial, penalty)
                 halvings += 1
             if not np.isfinite(value) or value > current:
                 break
-            w, current = trial, value
+            w, current, eta = trial, value, trial_eta
             if np.abs(step).max() < 1e-8:
                 converged = True
                 break
-        p = 1.0 / (1.0 + np.exp(-(z @ w)))
-        hess = (z * (p * (1.0 - p))[:, None]).T @ z + np.diag(penalty)
+        p = 1.0 / (1.0 + np.exp(-eta))
+        np.multiply(z, (p * (1.0 - p))[:, None], out=weighted)
+        hess = weighted.T @ z + np.diag(penalty)
     covariance = _raw_covariance(hess, mean, scale)
     return LogisticFit(mean, scale, w, covariance, converged)
 
