@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import polars as pl
 
 from recsys.data import columns as C
-from recsys.data.canonical import US_PER_DAY
+from recsys.data.canonical import US_PER_DAY, without_returns
 
 __all__ = ["naive_due"]
 
@@ -58,7 +58,8 @@ def naive_due(
 ) -> pl.DataFrame:
     """``due`` (`due_items`' table as of ``origin``: one row per (customer, item) with its
     ``last_purchase``) with the naive rules' columns the backtest scores the model against,
-    computed on ``before`` (the purchases strictly before ``origin``) only:
+    computed on ``before`` (the purchases strictly before ``origin``; its return rows are
+    no purchase, as in `due_items`) only:
 
     - ``naive_interval_days``: the item's median gap (``item_median``), the median over
       the item's pairs of the days between consecutive purchase days (over all items
@@ -80,6 +81,7 @@ def naive_due(
     >>> out["naive_due_date"].dt.day().to_list(), out["base_rate"].to_list()
     ([31, 15], [0.5, 0.5])
     """
+    before = without_returns(before)  # a return is no purchase, as in `due_items`
     medians, overall_median = _item_medians(before)
     rates, overall_rate = _item_base_rates(before, origin, horizon_days)
     return (
