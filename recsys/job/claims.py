@@ -132,9 +132,8 @@ def evaluation_claim(
             f", of a random sample of {sampled[0]:,} of the {sampled[1]:,} customers "
             "(the models were fitted and compared on the sample's purchases)"
         )
-    # "first seen in the file" where the history before the cutoff is short
     first = regime.first_time_label
-    buyers = "first-time buyers" if first == "first-time" else "customers first seen in the file"
+    buyers = f"customers {first}"
     if fallback:
         text = (
             f"Evaluated on all {total:,} customers who bought {window}: {returning:,} "

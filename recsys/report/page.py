@@ -114,8 +114,7 @@ def _customers_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
 
 def _unseen(result: JobResult) -> str:
     """The customers with no purchase before the cutoff, as the regime calls them."""
-    first = result.regime.first_time_label
-    return "first-time buyers" if first == "first-time" else f"customers {first}"
+    return f"customers {result.regime.first_time_label}"
 
 
 def _new_caveat(result: JobResult) -> str:
@@ -323,16 +322,15 @@ def _models_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
     from recsys.job.evaluation import FIRST_TIME
 
     regime = result.regime
-    first = regime.first_time_label  # "first seen in the file" where the history is short
+    first = regime.first_time_label
     page.table(
         Table.from_frame(
             sort_natural(segments, "segment").with_columns(
                 pl.col("segment").replace(FIRST_TIME, first)
             ),
             caption=f"Hit rate@{k} (all items) per lifecycle stage at the cutoff; "
-            f"'{first}' = customers with no purchase "
-            + ("in the file " if regime.short_history else "")
-            + "before the cutoff (served the cold-start fallback)."
+            f"'{first}' = customers with no purchase in the file before the cutoff "
+            "(served the cold-start fallback)."
             + (f" {regime.history_caveat}" if regime.short_history else ""),
             labels={
                 "segment": "lifecycle stage at the cutoff",

@@ -1,10 +1,12 @@
-"""A customer not seen before the cutoff is "first-time" only where the file's history
-before the cutoff is long against the shop's own gaps between orders (walk #2).
+"""A customer not seen before the cutoff is "first seen in the file", never "first-time"
+(the file cannot show a customer never bought before it starts), and where the file's
+history before the cutoff is short against the shop's own gaps between orders the cards
+say so (walk #2).
 
 A simulated shop with a known truth (every customer's first purchase ever) is cut to its
 last 120 days: the regime, the evaluation card and the report page say "first seen in
 the file" with the caveat, and the truth shows why (many of them bought before the cut).
-On the whole history the wording stays "first-time".
+On the whole history there is no caveat.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ def test_short_history_says_first_seen_and_why():
     assert short.history_days == pytest.approx(30, abs=0.5)
     assert short.long_gap_share >= SHORT_HISTORY_GAP_SHARE
     assert short.short_history
-    assert "first-time" not in short.statement.replace("called first-time", "")
+    assert "first-time" not in short.statement
     assert f"{short.test_first_time:,} first seen in the file (" in short.statement
     assert "The file starts only 30 days before the cutoff" in short.statement
     assert f"{short.long_gap_share:.0%} of the gaps" in short.statement
@@ -88,23 +90,24 @@ def test_short_history_says_first_seen_and_why():
     )
     assert "customers first seen in the file got each model's cold-start" in claim.text
     assert "may have bought before it starts" in claim.text
-    assert "first-time" not in claim.text.replace("called first-time", "")
+    assert "first-time" not in claim.text
 
 
-def test_long_history_keeps_first_time():
+def test_long_history_has_no_caveat():
     full = _shop()
     long = detect_regime(full, AS_OF, cutoff=CUTOFF, horizon_days=HORIZON)
     assert not long.short_history
     assert long.history_caveat is None
-    assert f"{long.test_first_time:,} first-time (" in long.statement
-    assert "first seen" not in long.statement
+    assert f"{long.test_first_time:,} first seen in the file (" in long.statement
+    assert "first-time" not in long.statement
+    assert "before it starts" not in long.statement
     claim = evaluation_claim(
         long,
         returning=long.test_returning,
         first_time=long.test_first_time,
         on_unknown="fallback",
     )
-    assert "first-time buyers got each model's cold-start fallback" in claim.text
+    assert "customers first seen in the file got each model's cold-start fallback" in claim.text
     from types import SimpleNamespace
 
     from recsys.report.files import file_metadata

@@ -188,7 +188,7 @@ def test_evaluation_names_returning_and_first_time(
     assert claim.evidence["returning"] == regime.test_returning
     assert claim.evidence["first_time"] == regime.test_first_time > 0
     assert claim.evidence["evaluated"] == regime.test_customers
-    assert f"{regime.test_first_time:,} first-time" in claim.text
+    assert f"{regime.test_first_time:,} first seen in the file" in claim.text
     assert not claim.licensed  # a handful of returning customers
     wholesale = runs["wholesale"][0].claims["evaluation"]
     assert wholesale.licensed
@@ -725,7 +725,8 @@ def test_on_unknown_skip_leaves_first_time_buyers_out() -> None:
     regime = result.regime
     assert regime.test_first_time > 0
     assert claim.evidence["evaluated"] == regime.test_returning
-    assert f"the {regime.test_first_time:,} first-time buyers were left out" in claim.text
+    left_out = f"the {regime.test_first_time:,} customers first seen in the file were left out"
+    assert left_out in claim.text
     overall = result.metrics.filter(segment="all", metric="hit_rate", mode="all")
     assert set(overall["n_users"]) == {regime.test_returning}
 

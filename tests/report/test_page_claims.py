@@ -205,7 +205,7 @@ def test_hit_retention_covers_the_returning_test_customers_only(
     assert returning == result.claims["evaluation"].evidence["returning"]
     text = _page(folder)
     assert f"The customers who had bought before {result.cutoff:%Y-%m-%d}" in text
-    assert "first-time buyers are left out" in text
+    assert "customers first seen in the file are left out" in text
     assert "placed another order later in the same window" in text
 
 
