@@ -34,8 +34,8 @@ def add_on_unknown(parser: argparse.ArgumentParser, default: str) -> None:
         "--on-unknown",
         choices=("fallback", "skip"),
         default=default,
-        help="customers who bought in the test window without any purchase before it "
-        "(first-time buyers): fallback = evaluated on each model's cold-start list (the "
+        help="customers who bought in the test window without any purchase in the file before "
+        "it (first seen in the file): fallback = evaluated on each model's cold-start list (the "
         "training popularity ranking); skip = left out of the evaluation",
     )
 
