@@ -116,13 +116,13 @@ def campaign_claim(
     warnings: tuple[str, ...] = (),
 ) -> Claim:
     """A win-back campaign proposed only where the value at stake per contact over the
-    window that was checked, valued by the evidence, exceeds the contact cost: then the
-    campaign pays if it adds less than what the customers spend with no campaign (the
-    card states the break-even share), an effect a campaign can plausibly have; where it
-    would have to add more than their own spend, it is not proposed, and the card says
-    that whether it pays is not measured (what contacting the customers changes needs an
-    experiment, `recsys.job.targeting`). Neither case is a claim about the campaign's
-    effect.
+    window that was checked, valued by the evidence, exceeds the contact cost even at the
+    interval's low end: the campaign pays if it adds more than the contact cost per
+    contact, which is then less than what the customers spend with no campaign (the card
+    states that break-even share). Otherwise it is not proposed, and the card states the
+    break-even share by the evidence and at the low end, and that whether it pays is not
+    measured (what contacting the customers changes needs an experiment,
+    `recsys.job.targeting`). Neither case is a claim about the campaign's effect.
 
     ``projected_stake`` is the projection of the decisions (``basis``) over the value
     horizon; ``evidence`` is `recsys.job.campaign.campaign_backtest`: at the evaluation
@@ -311,16 +311,21 @@ def campaign_claim(
         )
         return Claim("campaign", text, True, data, warnings, None)
     needed = (
-        f": {contact_cost / per_low:,.1f} times what they spend with no campaign at the low end"
+        f"{percent(contact_cost / per)} of what they spend with no campaign by the evidence"
+        if per > 0
+        else "more than they spend with no campaign"
+    ) + (
+        f", {percent(contact_cost / per_low)} at the low end of the interval"
         if per_low > 0
-        else ""
+        else ", and more than nothing at the low end"
     )
     text = (
         f"A win-back campaign is not proposed: {customers:,} customers, "
         f"{cash(stake)} at stake {over} by the evidence ({per_text} not more "
-        f"than the contact cost of {cost}). It would pay only if it added more than {cost} "
-        f"per contact{needed}, an effect only an experiment can show (the job's "
-        f"--experiment); whether it pays is not measured here. {scaled}"
+        f"than the contact cost of {cost}). It would pay if it added more than {cost} per "
+        f"contact: {needed}. A campaign is proposed only where the contact cost is below "
+        "their own spend at the low end; whether this one pays is not measured here (it "
+        f"needs an experiment: the job's --experiment). {scaled}"
     )
     return Claim("campaign", text, False, data, warnings, "no campaign proposed")
 
@@ -335,7 +340,7 @@ def _nothing_at_stake(
     """The campaign card where the evidence gives no positive money at stake: the
     customers selected at the cutoff spent nothing in the window (``realised`` 0), or were
     refunded more than they bought (``realised`` below 0, said as a refund, never as a
-    negative amount).
+    negative amount); or where the valuation projects nothing for today's customers.
 
     Examples
     --------
@@ -354,6 +359,11 @@ def _nothing_at_stake(
     """
     days, horizon = evidence.horizon_days, evidence.value_horizon_days
     units = "" if money else " orders"
+    if evidence.realised > 0:  # the check backs spend; nothing is projected for these
+        return (
+            f"A win-back campaign is not proposed: {customers:,} lapsed customers, and "
+            f"nothing at stake: the valuation projects {projection} for them."
+        )
     if evidence.realised < 0:
         did = (
             f"were refunded {amount(-evidence.realised)}{units} more than they spent in that "

@@ -78,8 +78,9 @@ def due_claim(
         "dropped": dropped,
         "follows": follows,
     }
-    if follows == "rule":
-        data.update(naive_rule=rule, expected_basis="rule")
+    if follows == "rule":  # no expectation is claimed: the base rates' sum is unchecked
+        data.update(naive_rule=rule, expected_basis="rule", base_rate_sum=expected)
+        del data["expected_purchases"]
     chance = percent(min_probability, 0)
     why = (
         f"its chances were not checked against what customers bought ({unchecked})"
@@ -106,8 +107,10 @@ def due_claim(
     by_rule = (
         f"The replenishment reminders follow the naive rule instead: {rule}. By it, "
         f"{customers:,} customers have {items:,} products due in the next {horizon_days} "
-        f"days (chance {chance} or more; the base rates add up to {about(expected)} "
-        f"purchases); {reminded}."
+        f"days (chance {chance} or more; their products' base rates add up to "
+        f"{about(expected)} purchases, a sum no check covers: the base rate is the "
+        f"product's average over all its pairs, not over those the rule finds due); "
+        f"{reminded}."
     )
     if evidence is None:
         data.update(unchecked=unchecked)
@@ -119,8 +122,9 @@ def due_claim(
     e = evidence
     scaled = follows == "model" and math.isfinite(e.ratio) and e.ratio < 1
     stated = expected * e.ratio if scaled else expected
+    if follows == "model":
+        data["expected_purchases"] = stated
     data.update(
-        expected_purchases=stated,
         checked_at=e.cutoff,
         checked_horizon_days=e.horizon_days,
         checked_pairs=e.pairs,

@@ -126,8 +126,12 @@ def test_no_campaign_where_only_the_projection_pays_the_contact_cost(
     assert dear.text.startswith("A win-back campaign is not proposed")
     # no claim that it cannot pay: the break-even effect, as a multiple of their own spend
     assert "not worth" not in dear.text
-    needed = dear.evidence["contact_cost"] / dear.evidence["per_contact_low"]
-    assert f"{needed:,.1f} times what they spend with no campaign" in dear.text
+    ev = dear.evidence
+    by_evidence = ev["contact_cost"] / ev["per_contact"]
+    assert f"{by_evidence:.1%} of what they spend with no campaign by the evidence" in dear.text
+    if ev["per_contact_low"] > 0:
+        at_low = ev["contact_cost"] / ev["per_contact_low"]
+        assert f"{at_low:.1%} at the low end of the interval" in dear.text
 
 
 def test_the_interval_resamples_customers_with_the_project_bootstrap() -> None:
@@ -494,3 +498,14 @@ def test_the_job_warns_on_the_campaign_card_when_the_cutoff_comes_early() -> Non
     usual = _run(shops.mixed)  # the default cutoff: 90 days before as_of, most of a year
     assert usual.claims["campaign"].evidence["checked_history_days"] > 90
     assert not any("rests on only" in w for w in usual.claims["campaign"].warnings)
+
+
+def test_nothing_projected_is_not_said_as_nothing_spent() -> None:
+    seen = CampaignEvidence(
+        datetime(2024, 1, 1), 90, 365, 80, 1000.0, 500.0, 5, 0.5, 0.3, 0.7, 0.95, True
+    )
+    claim = campaign_claim(10, 0.0, 2.0, money=True, evidence=seen)
+    assert not claim.licensed
+    assert claim.evidence["stake"] == 0.0
+    assert "spent nothing" not in claim.text
+    assert "the valuation projects" in claim.text
