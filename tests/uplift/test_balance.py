@@ -207,3 +207,4 @@ def test_the_report_leaves_out_a_post_treatment_column_and_says_so():
     # the job's note only: the model, fitted without the column, has nothing to warn about
     assert len(said) == 1
     assert "fitted without them (1 of" in said[0]
+    assert "in 'offer' vs" in said[0]  # the arm resolved, not a placeholder
