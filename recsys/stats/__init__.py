@@ -8,7 +8,7 @@
 * Closed-form intervals and tests (`recsys.stats.intervals`): Wilson, Newcombe,
   Wald, Welch, relative (Katz, delta method), the two-proportion z-test, ``z_value`` and
   the `Estimate` tuple.
-* Multiple testing (`recsys.stats.multiple`): `holm`.
+* Multiple testing (`recsys.stats.multiple`): `bonferroni`, `holm`.
 * The one logistic regression (`recsys.stats.logistic`): `fit_logistic`,
   `logistic_logit`, `logistic_probability` (thread-independent weights and log-odds).
 * The one repurchase-interval estimator (`recsys.stats.repurchase`):
@@ -38,7 +38,7 @@ from recsys.stats.intervals import (
 )
 from recsys.stats.likelihood import hessian_from_gradient, log_parameter_covariance
 from recsys.stats.logistic import LogisticFit, fit_logistic, logistic_logit, logistic_probability
-from recsys.stats.multiple import holm
+from recsys.stats.multiple import bonferroni, holm
 from recsys.stats.repurchase import pair_interval, shrunk_interval, typical_interval
 from recsys.stats.resample import (
     bootstrap_ci,
@@ -55,6 +55,7 @@ from recsys.stats.survival import km_quantiles
 __all__ = [
     "Estimate",
     "LogisticFit",
+    "bonferroni",
     "bootstrap_ci",
     "bootstrap_means",
     "bootstrap_sums",

@@ -34,6 +34,7 @@ from scipy import stats
 from recsys._validation import check_probability
 from recsys.data.sources import FrameLike
 from recsys.exceptions import InputDataError
+from recsys.stats.multiple import bonferroni
 from recsys.uplift._checks import as_frame, require_columns
 from recsys.uplift._features import _is_text, join_features
 
@@ -144,10 +145,8 @@ def balance_table(features: pl.DataFrame, t: np.ndarray, alpha: float) -> pl.Dat
         },
         orient="row",
     )
-    adjusted = (pl.col("p_value") * table.height).clip(upper_bound=1.0)
-    return table.with_columns(p_adjusted=adjusted).with_columns(
-        imbalanced=pl.col("p_adjusted") < alpha
-    )
+    adjusted = pl.Series("p_adjusted", bonferroni(table["p_value"].to_numpy()))
+    return table.with_columns(adjusted).with_columns(imbalanced=pl.col("p_adjusted") < alpha)
 
 
 def _mean(series: pl.Series) -> float | None:
