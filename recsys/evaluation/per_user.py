@@ -40,6 +40,7 @@ from recsys.evaluation.protocols import (
 from recsys.evaluation.results import PerUserMetrics
 from recsys.evaluation.splits import Split
 from recsys.exceptions import DataWarning, InputDataError
+from recsys.models.ranker import SHORT_LISTS
 
 __all__ = ["COLUMN_SCHEMA", "per_user_metrics"]
 
@@ -175,13 +176,13 @@ def per_user_metrics(
         model_exclude = (
             exclude_seen.get(model_name) if isinstance(exclude_seen, Mapping) else exclude_seen
         )
-        recs = prepare_recommendations(
-            model.recommend(
+        with warnings.catch_warnings():
+            # the short and empty lists are counted below, in the evaluation's words
+            warnings.filterwarnings("ignore", SHORT_LISTS, DataWarning)
+            listed = model.recommend(
                 users=users, k=depth, exclude_seen=model_exclude, on_unknown=on_unknown
-            ),
-            truth,
-            f"recommendations of model {model_name!r}",
-        )
+            )
+        recs = prepare_recommendations(listed, truth, f"recommendations of model {model_name!r}")
         warn_short_lists(recs, depth, whose=f"model {model_name!r}: ")
         for mode in modes:
             matrix = hit_matrix(recs, truths[mode], depth, users)

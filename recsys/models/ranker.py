@@ -407,6 +407,11 @@ def recommend_ids(
     return lists_frame(model, query_ids, ids, scores)
 
 
+#: The start of `warn_short`'s message (after the model's name), for a caller that counts
+#: short lists itself (`recsys.evaluation.per_user_metrics`) to filter it.
+SHORT_LISTS = r"\w+ has fewer than [\d,]+ items to recommend to "
+
+
 def warn_short(
     model: Any, ids: np.ndarray, seen: bool, excluded: bool, candidates: bool, fill: str | None
 ) -> None:
