@@ -105,7 +105,8 @@ def due_claim(
     )
     left_out = f" {dropped:,} due rows without a chance were left out." if dropped else ""
     by_rule = (
-        f"The replenishment reminders follow the naive rule instead: {rule}. By it, "
+        f"The replenishment reminders follow the naive rule instead, its dates as well as "
+        f"its chances (only the chances decide the fallback): {rule}. By it, "
         f"{customers:,} customers have {items:,} products due in the next {horizon_days} "
         f"days (chance {chance} or more; their products' base rates add up to "
         f"{about(expected)} purchases, a sum no check covers: the base rate is the "

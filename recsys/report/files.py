@@ -35,7 +35,8 @@ FILES = {
 ROWS = {
     "purchases": "one row per purchase line before as_of the job ran on",
     "profiles": "one row per customer, as of as_of",
-    "due": "one row per customer and product that may be bought again",
+    "due": "one row per customer and product that may be bought again (where the "
+    "reminders follow the naive rule, see due_source: only the pairs it finds due)",
     "actions": "one row per customer: the action to take",
     "recommendations": "one row per customer and rank",
     "plan": "one row per customer: the targeting plan",
@@ -242,10 +243,11 @@ def readme(
     >>> r = SimpleNamespace(config=SimpleNamespace(dataset="shop"), as_of=datetime(2024, 1, 1))
     >>> text = readme(r, {"due": pl.Schema({"user_id": pl.Int64, "as_of": pl.Date})},
     ...               {"due": {"as_of": "2024-01-01T00:00:00"}})
-    >>> print(text.split("## ")[1])
+    >>> print(text.split("## ")[1])  # doctest: +NORMALIZE_WHITESPACE
     `due.parquet`
     <BLANKLINE>
-    One row per customer and product that may be bought again.
+    One row per customer and product that may be bought again (where the reminders follow
+    the naive rule, see due_source: only the pairs it finds due).
     <BLANKLINE>
     - `user_id`: customer
     - `as_of`: the date everything in the file is as of
