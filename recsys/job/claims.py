@@ -50,7 +50,7 @@ from typing import Any
 
 from recsys._text import number
 from recsys.job.choice import ModelChoice
-from recsys.job.regime import Regime
+from recsys.job.regime import FIRST_SEEN, Regime
 
 __all__ = [
     "NO_WINDOW",
@@ -132,7 +132,7 @@ def evaluation_claim(
             f", of a random sample of {sampled[0]:,} of the {sampled[1]:,} customers "
             "(the models were fitted and compared on the sample's purchases)"
         )
-    first = regime.first_time_label
+    first = FIRST_SEEN
     buyers = f"customers {first}"
     if fallback:
         text = (

@@ -13,12 +13,11 @@ from recsys.data import columns as C
 from recsys.evaluation import EvaluationResults, Split, evaluate
 from recsys.job.choice import ModelChoice, choose_model, is_buy_again, regime_default
 from recsys.job.config import JobConfig
-from recsys.job.regime import Regime
+from recsys.job.regime import FIRST_SEEN, Regime
 from recsys.models import Recommender, registry
 from recsys.models.sharing import shared_fits
 
 __all__ = [
-    "FIRST_TIME",
     "evaluate_models",
     "fit_models",
     "overall_hit_rate",
@@ -28,7 +27,6 @@ __all__ = [
 ]
 
 #: The segment of test customers with no purchase before the cutoff.
-FIRST_TIME = "first-time"
 
 
 def unfitted_model(spec: str, seed: int) -> Recommender:
@@ -61,7 +59,7 @@ def segment_test_customers(
     profiles_at_cutoff: pl.DataFrame | None, split: Split
 ) -> tuple[pl.DataFrame, int, int]:
     """``user_id, segment`` of the test customers: lifecycle stage at the cutoff for
-    returning ones, ``first-time`` for the others; and the two counts."""
+    returning ones, `FIRST_SEEN` for the others; and the two counts."""
     test_users = split.test.select(C.USER).unique()
     known = split.train.select(C.USER).unique()
     stages = (
@@ -70,9 +68,9 @@ def segment_test_customers(
         else known.with_columns(segment=pl.lit("returning"))
     )
     seg = test_users.join(stages, on=C.USER, how="left").with_columns(
-        pl.col("segment").fill_null(FIRST_TIME)
+        pl.col("segment").fill_null(FIRST_SEEN)
     )
-    first = int((seg["segment"] == FIRST_TIME).sum())
+    first = int((seg["segment"] == FIRST_SEEN).sum())
     return seg, seg.height - first, first
 
 

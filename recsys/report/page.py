@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from recsys.data import columns as C
+from recsys.job.regime import FIRST_SEEN
 from recsys.report.cards import (
     CARD_ORDER,
     card,
@@ -110,11 +111,6 @@ def _customers_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
                 "purchase fell in that month; each cell the share of them who bought again "
                 "that many months later.",
             )
-
-
-def _unseen(result: JobResult) -> str:
-    """The customers with no purchase before the cutoff, as the regime calls them."""
-    return f"customers {result.regime.first_time_label}"
 
 
 def _new_caveat(result: JobResult) -> str:
@@ -319,17 +315,12 @@ def _models_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
             on="segment",
         )
     )
-    from recsys.job.evaluation import FIRST_TIME
-
     regime = result.regime
-    first = regime.first_time_label
     page.table(
         Table.from_frame(
-            sort_natural(segments, "segment").with_columns(
-                pl.col("segment").replace(FIRST_TIME, first)
-            ),
+            sort_natural(segments, "segment"),
             caption=f"Hit rate@{k} (all items) per lifecycle stage at the cutoff; "
-            f"'{first}' = customers with no purchase in the file before the cutoff "
+            f"'{FIRST_SEEN}' = customers with no purchase in the file before the cutoff "
             "(served the cold-start fallback)."
             + (f" {regime.history_caveat}" if regime.short_history else ""),
             labels={
@@ -357,7 +348,7 @@ def _models_section(page: HtmlReport, result: JobResult, plt: Any) -> None:
                     "difference",
                 ),
                 caption=f"The customers who had bought before {result.cutoff:%Y-%m-%d} and "
-                f"bought again in {result.regime.window} ({_unseen(result)} are left out: "
+                f"bought again in {result.regime.window} (customers {FIRST_SEEN} are left out: "
                 "they had nothing to come back after), split by whether their first order in "
                 f"it contained one of {result.model}'s recommendations made at the cutoff; "
                 "'ordered again' = the share of them who placed another order later in the "
