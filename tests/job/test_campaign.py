@@ -297,6 +297,19 @@ def test_a_licensed_campaign_says_its_effect_is_not_measured() -> None:
     assert "worth running" not in claim.text
 
 
+def _two_lapsed_one_active() -> pl.DataFrame:
+    """Profiles of customers 1 and 2 (lapsed, one order each) and 3 (active)."""
+    return pl.DataFrame(
+        {
+            "user_id": [1, 2, 3],
+            "recency_days": [182.0, 181.0, 30.0],
+            "frequency": [1, 1, 1],
+            "monetary": [100.0, 50.0, 10.0],
+            "lifecycle_stage": ["churned", "churned", "active"],
+        }
+    )
+
+
 def test_a_line_cancelled_in_the_window_is_not_realised_spend() -> None:
     # customer 1 buys 20 and 500 in the window and cancels the 500 the same day
     # (a return row, clean_purchases(keep_returns=True)): realised is 20, not 520
@@ -311,15 +324,7 @@ def test_a_line_cancelled_in_the_window_is_not_realised_spend() -> None:
             "is_return": [False] * 5 + [True],
         }
     )
-    prof = pl.DataFrame(
-        {
-            "user_id": [1, 2, 3],
-            "recency_days": [182.0, 181.0, 30.0],
-            "frequency": [1, 1, 1],
-            "monetary": [100.0, 50.0, 10.0],
-            "lifecycle_stage": ["churned", "churned", "active"],
-        }
-    )
+    prof = _two_lapsed_one_active()
     e = campaign_backtest(
         prof, p, datetime(2020, 7, 1), ranked_by="recency", churn_column=None, value_column=None,
         horizon_days=30, value_horizon_days=120, bootstrap=0, seed=0,
@@ -400,15 +405,7 @@ def _returns_shop(first: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
             "is_return": [False, False, False, False, True, False],
         }
     )
-    prof = pl.DataFrame(
-        {
-            "user_id": [1, 2, 3],
-            "recency_days": [182.0, 181.0, 30.0],
-            "frequency": [1, 1, 1],
-            "monetary": [100.0, 50.0, 10.0],
-            "lifecycle_stage": ["churned", "churned", "active"],
-        }
-    )
+    prof = _two_lapsed_one_active()
     return p, prof
 
 
